@@ -1,0 +1,113 @@
+"""Independent transliterations of the published integer neurons, used as test oracles.
+
+They follow the structure of the original code (one neuron at a time, C-like integer types)
+rather than our semantics document, so that an error in our reading of the originals shows up
+as a disagreement instead of being copied into both sides.
+"""
+
+from __future__ import annotations
+
+
+def _int16(x: int) -> int:
+    return (x + (1 << 15)) % (1 << 16) - (1 << 15)
+
+
+def _safe_add16(a: int, b: int) -> int:
+    return max(-(1 << 15), min((1 << 15) - 1, a + b))
+
+
+def _sign(x: int) -> int:
+    return (x > 0) - (x < 0)
+
+
+class LavaLifBitAcc:
+    """lava-nc 0.10 ``PyLifModelBitAcc``, for a vector of neurons sharing du, dv and vth."""
+
+    def __init__(self, n, du, dv, vth, bias_mant, bias_exp):
+        self.du, self.dv, self.vth = du, dv, vth
+        self.bias = [b << bias_exp for b in bias_mant]
+        self.u = [0] * n
+        self.v = [0] * n
+
+    def step(self, a_in):
+        max_uv = 1 << 23
+        spikes = []
+        for k, a in enumerate(a_in):
+            decayed = self.u[k] * (4096 - (self.du + 1))
+            decayed = _sign(decayed) * (abs(decayed) >> 12)
+            current = decayed + (a << 6)
+            if current > max_uv:
+                current -= 2 * max_uv
+            elif current <= -max_uv:
+                current += 2 * max_uv
+            self.u[k] = current
+            decayed_v = self.v[k] * (4096 - self.dv)
+            decayed_v = _sign(decayed_v) * (abs(decayed_v) >> 12)
+            volt = decayed_v + self.u[k] + self.bias[k]
+            self.v[k] = max(-max_uv + 1, min(max_uv - 1, volt))
+            fired = self.v[k] > (self.vth << 6)
+            if fired:
+                self.v[k] = 0
+            spikes.append(int(fired))
+        return spikes
+
+
+class XyloLayer:
+    """xylosim 0.1.3 v2: ``XyloIAFNeuron`` driven by ``XyloLayer.deliver_spikes`` for external
+    input only (no recurrent or readout synapses)."""
+
+    def __init__(self, weights, dash_mem, dash_syn, threshold, bias, weight_shift,
+                 max_spikes=31, max_input_spikes=15):
+        # weights[syn][axon][neuron], as one Xylo synapse per (axon, neuron, syn) that exists
+        self.weights = weights
+        self.dash_mem, self.dash_syn = dash_mem, dash_syn
+        self.threshold, self.bias = threshold, bias
+        self.weight_shift = weight_shift
+        self.max_spikes, self.max_input_spikes = max_spikes, max_input_spikes
+        n = len(weights[0][0])
+        self.v = [0] * n
+        self.i = [[0] * n for _ in dash_syn]
+
+    @staticmethod
+    def _decay(v, dash):
+        dv = _int16(v >> dash)
+        if dv == 0:
+            if v > 0:
+                dv = 1
+            elif v < 0:
+                dv = -1
+        return dv
+
+    def step(self, counts):
+        n_syn = len(self.dash_syn)
+        for axon, count in enumerate(counts):
+            count = min(count, self.max_input_spikes)
+            for neuron in range(len(self.v)):
+                for syn in range(n_syn):
+                    w = self.weights[syn][axon][neuron]
+                    if w == 0:
+                        continue        # no synapse in the sparse Xylo description
+                    for _ in range(count):
+                        self.i[syn][neuron] = _safe_add16(self.i[syn][neuron],
+                                                          _int16(w << self.weight_shift))
+        spikes = []
+        for neuron in range(len(self.v)):
+            for syn in range(n_syn):
+                current = self.i[syn][neuron]
+                self.i[syn][neuron] = _int16(current - self._decay(current, self.dash_syn[syn]))
+            total = sum(self.i[syn][neuron] for syn in range(n_syn))
+            v = self.v[neuron]
+            dv = _int16(-self._decay(v, self.dash_mem))
+            dv = _int16(_safe_add16(dv, total))
+            dv = _safe_add16(dv, self.bias[neuron])
+            v = _safe_add16(v, dv)
+            fired = 0
+            while v >= self.threshold[neuron]:
+                if fired < self.max_spikes:
+                    fired += 1
+                    v = _int16(v - self.threshold[neuron])
+                else:
+                    break
+            self.v[neuron] = v
+            spikes.append(fired)
+        return spikes

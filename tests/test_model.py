@@ -1,0 +1,323 @@
+"""Properties of the reference model over every option, and every parameter error."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from neurohw.model import (Decay, NeuronParams, NeuronState, Overflow, ResetMode, StepInput,
+                           initial_state, run, state_range, step)
+from neurohw.model.fixedpoint import decay, project
+from tests.strategies import neuron_params, random_state, random_weights
+
+PROPERTY = settings(max_examples=120, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def _random_run(params, seed, n_neurons=5, batch=2, steps=12, weight_width=8, rate=1.0):
+    rng = np.random.default_rng(seed)
+    state = random_state(params, n_neurons, batch, rng)
+    weights = random_weights(params, 4, n_neurons, weight_width, rng)
+    spikes = rng.poisson(rate, size=(steps, batch, 4))
+    return state, weights, spikes, run(params, spikes, weights, state=state)
+
+
+@PROPERTY
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1),
+       weight_width=st.sampled_from([2, 8, 16]))
+def test_every_state_stays_in_its_range(data, seed, weight_width):
+    params = data.draw(neuron_params(n_neurons=5))
+    _, _, _, trace = _random_run(params, seed, weight_width=weight_width)
+    v_low, v_high = state_range(params.v_width, params.v_overflow)
+    i_low, i_high = state_range(params.i_width, params.i_overflow)
+    assert v_low <= trace.v.min() and trace.v.max() <= v_high
+    if params.n_currents:
+        assert i_low <= trace.i.min() and trace.i.max() <= i_high
+    assert 0 <= trace.refractory.min() and trace.refractory.max() <= params.refractory_period
+    assert 0 <= trace.spikes.min() and trace.spikes.max() <= params.max_spikes
+
+
+@PROPERTY
+@given(width=st.integers(2, 64), overflow=st.sampled_from(list(Overflow)),
+       values=st.lists(st.integers(-(1 << 80), 1 << 80), min_size=1, max_size=20))
+def test_projection_wraps_modulo_or_clamps(width, overflow, values):
+    x = np.array(values, dtype=object)
+    y = project(x, width, overflow)
+    low, high = state_range(width, overflow)
+    assert all(low <= value <= high for value in y)
+    for before, after in zip(values, y):
+        if overflow in (Overflow.WRAP, Overflow.WRAP_LAVA):
+            assert (before - after) % (1 << width) == 0
+        else:
+            assert after == min(max(before, low), high)
+
+
+@PROPERTY
+@given(width=st.integers(2, 40), overflow=st.sampled_from([Overflow.WRAP, Overflow.WRAP_LAVA]),
+       seed=st.integers(0, 2**32 - 1))
+def test_wrapping_integrator_equals_unbounded_sum_modulo_width(width, overflow, seed):
+    # An integrate-and-fire membrane with no reset: the wrapped state must equal the unbounded
+    # running sum of its input modulo 2^W at every step.
+    rng = np.random.default_rng(seed)
+    high = state_range(width, overflow)[1]
+    params = NeuronParams(v_width=width, v_overflow=overflow, threshold=high,
+                          reset=ResetMode.NONE)
+    drive = rng.integers(-(1 << 40), 1 << 40, size=(30, 3))
+    trace = run(params, drive=drive)
+    unbounded = np.cumsum(drive.astype(object), axis=0)
+    assert np.all((unbounded - trace.v[:, 0, :].astype(object)) % (1 << width) == 0)
+
+
+@PROPERTY
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_per_event_equals_sum_under_wrap(data, seed):
+    # Wrapping is modular, so the order and grouping of the adds cannot matter.
+    base = data.draw(neuron_params(n_neurons=5).filter(lambda p: p.n_currents > 0))
+    per_event = base.replace(i_overflow=Overflow.WRAP, accumulation="per_event",
+                             input_timing="before_decay")
+    summed = per_event.replace(accumulation="sum")
+    _, _, _, a = _random_run(per_event, seed, rate=3.0)
+    _, _, _, b = _random_run(summed, seed, rate=3.0)
+    for name in ("spikes", "v", "i", "refractory"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+def test_per_event_order_matters_under_saturation():
+    # +100 then -100 on an 8-bit saturating current: per event the first add saturates at 127,
+    # the second brings it to 27; summed first, the two cancel to 0.
+    common = dict(n_currents=1, i_width=8, i_overflow="saturate", v_width=16,
+                  input_timing="before_decay", threshold=1000)
+    weights = np.array([[[100]], [[-100]]]).reshape(1, 2, 1)
+    spikes = np.array([[1, 1]])
+    per_event = run(NeuronParams(accumulation="per_event", i_decay=(Decay.none(),), **common),
+                    spikes, weights, state=_state_with_current(60))
+    summed = run(NeuronParams(accumulation="sum", i_decay=(Decay.none(),), **common),
+                 spikes, weights, state=_state_with_current(60))
+    assert per_event.i[0, 0, 0, 0] == 27
+    assert summed.i[0, 0, 0, 0] == 60
+
+
+def _state_with_current(value):
+    return NeuronState(v=np.zeros((1, 1), dtype=np.int64),
+                       i=np.full((1, 1, 1), value, dtype=np.int64),
+                       refractory=np.zeros((1, 1), dtype=np.int64))
+
+
+@PROPERTY
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_batch_entries_are_independent(data, seed):
+    params = data.draw(neuron_params(n_neurons=5))
+    state, weights, spikes, trace = _random_run(params, seed, batch=3)
+    for b in range(3):
+        single_state = NeuronState(v=state.v[b:b + 1], i=state.i[b:b + 1],
+                                   refractory=state.refractory[b:b + 1])
+        single = run(params, spikes[:, b:b + 1], weights, state=single_state)
+        assert np.array_equal(single.v[:, 0], trace.v[:, b])
+        assert np.array_equal(single.i[:, 0], trace.i[:, b])
+        assert np.array_equal(single.spikes[:, 0], trace.spikes[:, b])
+
+
+@PROPERTY
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_int64_path_equals_python_integer_path(data, seed):
+    params = data.draw(neuron_params(n_neurons=5, max_width=30))
+    state, weights, spikes, trace = _random_run(params, seed)
+    exact_state = NeuronState(v=state.v.astype(object), i=state.i.astype(object),
+                              refractory=state.refractory)
+    exact = run(params, spikes, weights, state=exact_state)
+    assert exact.v.dtype == object
+    for name in ("spikes", "v", "i", "refractory"):
+        assert np.array_equal(getattr(exact, name).astype(object),
+                              getattr(trace, name).astype(object)), name
+
+
+@PROPERTY
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_wide_states_run_on_python_integers(data, seed):
+    params = data.draw(neuron_params(n_neurons=4, min_width=50, max_width=64))
+    _, _, _, trace = _random_run(params, seed, n_neurons=4, weight_width=16)
+    v_low, v_high = state_range(params.v_width, params.v_overflow)
+    assert v_low <= trace.v.min() and trace.v.max() <= v_high
+
+
+@PROPERTY
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_refractory_neuron_holds_and_stays_silent(data, seed):
+    params = data.draw(neuron_params(n_neurons=5).filter(lambda p: p.refractory_period > 0))
+    state, _, _, trace = _random_run(params, seed, rate=3.0, steps=20)
+    previous_v, previous_r = state.v, state.refractory
+    for t in range(trace.spikes.shape[0]):
+        held = previous_r > 0
+        assert np.all(trace.spikes[t][held] == 0)
+        assert np.array_equal(trace.v[t][held], previous_v[held])
+        assert np.all(trace.refractory[t][held] == previous_r[held] - 1)
+        fired = (trace.spikes[t] > 0) & ~held
+        assert np.all(trace.refractory[t][fired] == params.refractory_period)
+        previous_v, previous_r = trace.v[t], trace.refractory[t]
+
+
+@PROPERTY
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_subtract_reset_stops_at_cap_or_below_threshold(data, seed):
+    params = data.draw(neuron_params(n_neurons=5).filter(
+        lambda p: p.reset is ResetMode.SUBTRACT and p.refractory_period == 0))
+    _, _, _, trace = _random_run(params, seed, rate=3.0)
+    threshold = np.broadcast_to(np.asarray(params.effective_threshold, dtype=object),
+                                trace.v.shape[1:])
+    for t in range(trace.spikes.shape[0]):
+        below_cap = trace.spikes[t] < params.max_spikes
+        v = trace.v[t].astype(object)
+        still_above = (v > threshold) if params.comparison.value == ">" else (v >= threshold)
+        assert not np.any(still_above & below_cap)
+
+
+@PROPERTY
+@given(x=st.lists(st.integers(-(1 << 30), 1 << 30), min_size=1, max_size=30),
+       spec=st.builds(lambda bits, frac, rounding: Decay.multiply(int(frac * (1 << bits)), bits,
+                                                                  rounding=rounding),
+                      st.integers(1, 16), st.floats(0, 1), st.sampled_from(
+                          ["toward_zero", "floor", "nearest"])))
+def test_multiply_decay_rounds_as_declared(x, spec):
+    values = np.array(x, dtype=np.int64)
+    result = decay(values, spec)
+    exact = [v * spec.factor / (1 << spec.bits) for v in x]
+    for value, got in zip(exact, result):
+        if spec.rounding.value == "floor":
+            assert got == np.floor(value)
+        elif spec.rounding.value == "toward_zero":
+            assert got == np.trunc(value)
+        else:
+            assert got == np.floor(value + 0.5)
+
+
+def test_shift_decay_minimum_leak():
+    values = np.array([-7, -1, 0, 1, 2, 100], dtype=np.int64)
+    assert decay(values, Decay.shift(4)).tolist() == [-7 + 1, 0, 0, 0, 1, 100 - 6]
+
+
+def test_step_keeps_the_delivery_of_the_same_step():
+    # External input of step t acts in step t: a drive above threshold spikes immediately.
+    params = NeuronParams(threshold=10)
+    state, spikes = step(params, initial_state(params, 1),
+                         StepInput(drive=np.array([[[11]]])))
+    assert spikes.tolist() == [[1]] and state.v.tolist() == [[0]]
+
+
+# Every refusal, with its exact message.
+
+WRONG_PARAMETERS = [
+    (dict(v_width=1), ValueError, "v_width must be an integer between 2 and 64, not 1"),
+    (dict(v_width=65), ValueError, "v_width must be an integer between 2 and 64, not 65"),
+    (dict(i_width="16"), TypeError, "i_width must be an integer, not '16'"),
+    (dict(n_currents=3), ValueError, "n_currents must be an integer between 0 and 2, not 3"),
+    (dict(v_overflow="clip"), ValueError, "v_overflow must be one of 'wrap', 'wrap_lava', "
+                                          "'saturate', 'saturate_symmetric', not 'clip'"),
+    (dict(threshold=1 << 15), ValueError, "threshold 32768 cannot be held by v_width=16 "
+                                          "(saturate): allowed range is [-32768, 32767]"),
+    (dict(threshold=1 << 10, threshold_shift=6), ValueError,
+     "threshold 65536 cannot be held by v_width=16 (saturate): allowed range is "
+     "[-32768, 32767]"),
+    (dict(threshold=np.array([1, 40000])), ValueError,
+     "threshold (values from 1 to 40000) cannot be held by v_width=16 (saturate): "
+     "allowed range is [-32768, 32767]"),
+    (dict(threshold=[1.5]), TypeError, "threshold must be an integer or a non-empty 1-D "
+                                       "integer array, not [1.5]"),
+    (dict(reset="subtract", threshold=-1), ValueError,
+     "threshold must be non-negative with reset 'subtract', not -1"),
+    (dict(bias_mantissa=1 << 12, bias_exponent=4), ValueError,
+     "bias 65536 cannot be held by v_width=16 (saturate): allowed range is [-32768, 32767]"),
+    (dict(reset="value", reset_value=-40000), ValueError,
+     "reset_value -40000 cannot be held by v_width=16 (saturate): allowed range is "
+     "[-32768, 32767]"),
+    (dict(reset_value=5), ValueError, "reset_value is used by reset 'value' only, not by "
+                                      "reset 'zero'"),
+    (dict(max_spikes=4), ValueError, "max_spikes > 1 needs reset 'subtract', not reset 'zero' "
+                                     "with max_spikes=4"),
+    (dict(accumulation="per_event"), ValueError,
+     "accumulation 'per_event' needs a synaptic current to accumulate into (n_currents >= 1), "
+     "not n_currents=0"),
+    (dict(input_timing="before_decay"), ValueError,
+     "input_timing 'before_decay' applies to synaptic currents; with n_currents=0 use "
+     "'after_decay'"),
+    (dict(n_currents=2, i_decay=(Decay.none(),)), ValueError,
+     "i_decay must hold one Decay per synaptic current (2), not (Decay(kind=<DecayKind.NONE: "
+     "'none'>, constant=0, bits=12, offset=0, rounding=<Rounding.TOWARD_ZERO: "
+     "'toward_zero'>),)"),
+    (dict(v_decay="fast"), TypeError, "v_decay must be a Decay, not 'fast'"),
+    (dict(refractory_period=-1), ValueError,
+     "refractory_period must be an integer between 0 and 65535, not -1"),
+    (dict(input_count_cap=0), ValueError,
+     "input_count_cap must be an integer between 1 and 65536, not 0"),
+]
+
+
+@pytest.mark.parametrize("kwargs, error, message", WRONG_PARAMETERS,
+                         ids=[message[:40] for _, _, message in WRONG_PARAMETERS])
+def test_init_wrong_parameters(kwargs, error, message):
+    with pytest.raises(error) as info:
+        NeuronParams(**kwargs)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("factory, message", [
+    (lambda: Decay.multiply(4096, 12, offset=1), "multiply decay constant must be an integer "
+                                                 "between 0 and 4095, not 4096"),
+    (lambda: Decay.multiply(1, 33), "decay bits must be an integer between 1 and 32, not 33"),
+    (lambda: Decay.shift(64), "shift decay constant must be an integer between 0 and 63, "
+                              "not 64"),
+    (lambda: Decay("shift", 3, offset=1), "decay offset applies to multiply decay only, not "
+                                          "to 'shift' decay"),
+    (lambda: Decay("none", 3), "a decay of kind 'none' takes no constant or offset, not "
+                               "constant=3, offset=0"),
+    (lambda: Decay("exp"), "decay kind must be one of 'none', 'multiply', 'shift', not 'exp'"),
+    (lambda: Decay.multiply(1, rounding="up"), "decay rounding must be one of 'toward_zero', "
+                                               "'floor', 'nearest', not 'up'"),
+])
+def test_init_wrong_decay(factory, message):
+    with pytest.raises(ValueError) as info:
+        factory()
+    assert str(info.value) == message
+
+
+def test_run_wrong_inputs():
+    params = NeuronParams(threshold=10)
+    with pytest.raises(TypeError) as info:
+        run(params, np.zeros((2, 3), dtype=np.int64), np.zeros((3, 4)))
+    assert str(info.value) == "weights must be an integer array, not dtype float64"
+    with pytest.raises(ValueError) as info:
+        run(params, np.zeros((2, 3), dtype=np.int64), np.zeros((2, 3, 4), dtype=np.int64))
+    assert str(info.value) == "weights must have shape (channels=1, axons, neurons), " \
+                              "not (2, 3, 4)"
+    with pytest.raises(ValueError) as info:
+        run(params, -np.ones((2, 3), dtype=np.int64), np.zeros((3, 4), dtype=np.int64))
+    assert str(info.value) == "spike counts must be between 0 and 65535, not -1"
+    with pytest.raises(TypeError) as info:
+        run(params, np.zeros((2, 3)), np.zeros((3, 4), dtype=np.int64))
+    assert str(info.value) == "spikes must be an integer or boolean array, not dtype float64"
+    with pytest.raises(ValueError) as info:
+        run(params, drive=np.zeros((2, 3, 4, 5, 6), dtype=np.int64))
+    assert str(info.value) == ("drive must have shape (steps, neurons), (steps, batch, neurons) "
+                               "or (steps, batch, channels, neurons), not (2, 3, 4, 5, 6)")
+    with pytest.raises(ValueError) as info:
+        run(params, np.zeros((2, 3), dtype=np.int64), np.zeros((3, 4), dtype=np.int64),
+            drive=np.zeros((2, 4), dtype=np.int64))
+    assert str(info.value) == "run needs exactly one of spikes (with weights) or drive"
+    per_event = NeuronParams(n_currents=1, i_decay=Decay.none(), accumulation="per_event")
+    with pytest.raises(ValueError) as info:
+        run(per_event, drive=np.zeros((2, 4), dtype=np.int64))
+    assert str(info.value) == ("accumulation 'per_event' needs spikes and weights, not a "
+                               "pre-summed drive: the order of the events matters")
+    per_neuron = NeuronParams(threshold=np.array([1, 2, 3]))
+    with pytest.raises(ValueError) as info:
+        run(per_neuron, drive=np.zeros((2, 4), dtype=np.int64))
+    assert str(info.value) == "threshold has 3 per-neuron values, but the population has 4 " \
+                              "neurons"
+
+
+def test_params_round_trip_through_dict():
+    params = NeuronParams(n_currents=2, i_decay=(Decay.shift(3), Decay.multiply(7, 5)),
+                          threshold=np.array([3, 4]), reset="subtract", max_spikes=3)
+    again = NeuronParams.from_dict(params.to_dict())
+    assert again == params and hash(again) == hash(params)
+    with pytest.raises(ValueError) as info:
+        NeuronParams.from_dict({"v_width": 8, "tau": 3})
+    assert str(info.value).startswith("unknown neuron parameter(s) 'tau'; allowed: ")
