@@ -1,0 +1,1 @@
+"""cocotb-side helpers: imported inside the simulator process, never by pytest itself."""
