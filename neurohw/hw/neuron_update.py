@@ -1,0 +1,577 @@
+"""The neuron-update datapath: one call of :func:`neurohw.model.reference.step` for one neuron.
+
+:class:`NeuronUpdate` is a fixed-latency pipeline with a global clock enable. The neuron core
+(``neurohw.hw.core``) reads a neuron's state from memory, presents it with this step's exact
+drive, and writes back what comes out ``latency`` enabled cycles later. The interface is specified
+in ``docs/hw-neuron-update-interface.md``.
+
+Exactness. Every intermediate value is an Amaranth expression whose width Amaranth derives from
+its operands, so it holds the unbounded mathematical result; a value is only narrowed where a
+comment proves that the narrower width holds every value it can take (the decayed value of ``x``
+lies between ``x`` and 0; a reset membrane stays inside its state range).
+
+Pipeline (stages that a configuration does not need are left out; see :meth:`NeuronUpdate.stages`):
+
+``input``        register every input
+``input_add``    (sum, before_decay) ``i = P(i + drive << shift)``
+``decay``        multiply decay: ``x * factor``, one registered DSP product per 16-bit slice of x
+                 (one for x up to 18 bits); shift decay: ``x - L``
+``decay_round``  multiply decay: sum of the slice products, ``(product >> k) + rounding carry``
+``current_add``  (sum, after_decay) ``i = P(decay(i) + drive << shift)``
+``membrane_prep`` total input (+ bias for 'sum'; the wrapped leak for 'delta'), refractory and
+                 threshold bookkeeping
+``membrane``     'sum': ``v = P(decay(v) + total + bias)``; 'delta': three stages, one per
+                 projection of the Xylo chain
+``spike_test``   (reset 'subtract') ``d = v - T - strict``; fires when ``d >= 0``
+``divide*``      (reset 'subtract', max_spikes > 2) bounded restoring division, a few quotient
+                 bits per stage
+``output``       spike decision, reset, refractory counter; registered outputs
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from amaranth import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..model.params import (Accumulation, Comparison, DecayKind, InputTiming, MembraneUpdate,
+                            NeuronParams, Overflow, ResetMode, Rounding, state_range)
+
+__all__ = ["NeuronUpdate", "state_port_width", "PER_NEURON_NAMES"]
+
+#: Names that :class:`NeuronUpdate` accepts in ``per_neuron``, with the ``NeuronParams`` field
+#: each one overrides.
+PER_NEURON_NAMES = {"threshold": "threshold", "bias": "bias_mantissa",
+                    "reset_value": "reset_value"}
+
+#: Quotient bits the spike-count division resolves per pipeline stage.
+DIVIDE_BITS_PER_STAGE = 1
+
+
+def state_port_width(params: NeuronParams, state: str) -> int:
+    """Width of the datapath port (and of the memory word) for state ``"v"`` or ``"i"``.
+
+    ``W + 1`` for a state whose overflow policy is ``wrap_lava`` (its range
+    ``(-2^(W-1), 2^(W-1)]`` holds ``+2^(W-1)``), ``W`` otherwise.
+    """
+    if not isinstance(params, NeuronParams):
+        raise TypeError(f"params must be a NeuronParams, not {params!r}")
+    if state == "v":
+        width, overflow = params.v_width, params.v_overflow
+    elif state == "i":
+        width, overflow = params.i_width, params.i_overflow
+    else:
+        raise ValueError(f"state must be 'v' or 'i', not {state!r}")
+    return width + 1 if overflow is Overflow.WRAP_LAVA else width
+
+
+def _project(x, width, overflow):
+    """``neurohw.model.fixedpoint.project`` of an exact signed value ``x``.
+
+    Saturation tests the bits above the sign bit of the target width (a LUT tree, not a
+    comparator). ``wrap_lava`` is a two's-complement wrap whose only difference is that
+    ``-2^(W-1)`` becomes ``+2^(W-1)``: same low ``W`` bits, and bit ``W`` (the sign of the
+    ``W + 1``-bit result) set only for the other negative values.
+    """
+    x = Value.cast(x)
+    if not x.shape().signed:
+        x = Cat(x, Const(0, 1)).as_signed()
+    n = len(x)
+    if n < width:
+        # Every value of x fits the range (no wrap_lava corner case below 2^(W-2)).
+        return x
+    if overflow is Overflow.WRAP:
+        return x[:width].as_signed()
+    if overflow is Overflow.WRAP_LAVA:
+        return Cat(x[:width], x[width - 1] & x[:width - 1].any()).as_signed()
+    low, high = state_range(width, overflow)
+    top = x[width - 1:]
+    fits = ~top.any() | top.all()
+    if overflow is Overflow.SATURATE_SYMMETRIC:
+        # -2^(W-1) has the right top bits but lies outside the symmetric range.
+        fits = ~top.any() | (top.all() & x[:width - 1].any())
+    return Mux(fits, x[:width].as_signed(),
+               Mux(x[-1], Const(low, signed(width)), Const(high, signed(width))))
+
+
+#: Width of the unsigned low slices a wide multiplier operand is cut into (iCE40 SB_MAC16 is
+#: 16 x 16, ECP5 MULT18X18D is 18 x 18 signed).
+MULTIPLY_SLICE = 16
+
+
+def _slice_offsets(width):
+    """Offsets of the slices of a ``width``-bit multiplier operand (see :func:`_slices`)."""
+    offsets = [0]
+    while width - offsets[-1] > MULTIPLY_SLICE + 2:
+        offsets.append(offsets[-1] + MULTIPLY_SLICE)
+    return offsets
+
+
+def _slices(x):
+    """``x`` as ``[(slice, offset)]`` with ``x == sum(slice << offset)``: unsigned
+    ``MULTIPLY_SLICE``-bit low slices and a signed top slice, so that each slice times a small
+    factor is one DSP block whose output is registered, and the adder that combines the partial
+    products is in the next stage (Yosys would otherwise put it behind the DSPs, unregistered)."""
+    offsets = _slice_offsets(len(x))
+    pieces = [(x[a:b], a) for a, b in zip(offsets, offsets[1:])]
+    pieces.append((x[offsets[-1]:].as_signed() if len(offsets) > 1 else x, offsets[-1]))
+    return pieces
+
+
+def _wrap(x, width):
+    """Two's-complement wrap onto ``width`` bits (``reference._wrap``)."""
+    x = Value.cast(x)
+    if len(x) < width:
+        return x
+    return x[:width].as_signed()
+
+
+class _Pipeline:
+    """Named values of the current pipeline stage; :meth:`register` closes the stage.
+
+    Every value is carried to the next stage (register it or pop it); Python integers are
+    constants and are carried without a register.
+    """
+
+    def __init__(self, m, en):
+        self._m = m
+        self._en = en
+        self._values = {}
+        self.depth = 0
+
+    def __getitem__(self, name):
+        return self._values[name]
+
+    def __setitem__(self, name, value):
+        self._values[name] = value
+
+    def __contains__(self, name):
+        return name in self._values
+
+    def pop(self, name):
+        return self._values.pop(name)
+
+    def signals(self):
+        return [name for name, value in self._values.items() if not isinstance(value, int)]
+
+    def register(self, stage):
+        self.depth += 1
+        statements = []
+        for name, value in self._values.items():
+            if isinstance(value, int):
+                continue
+            value = Value.cast(value)
+            reg = Signal(value.shape(), name=f"{stage}_{name}", reset_less=name != "valid")
+            statements.append(reg.eq(value))
+            self._values[name] = reg
+        with self._m.If(self._en):
+            self._m.d.sync += statements
+
+
+class NeuronUpdate(wiring.Component):
+    """Fixed-latency pipeline computing one :func:`neurohw.model.reference.step` of one neuron.
+
+    Parameters
+    ----------
+    params : :class:`NeuronParams`
+        The neuron model. Per-neuron arrays in it must be named in ``per_neuron``.
+    drive_width : int
+        Width of each signed channel of ``in_drive`` (the exact sum over axons of count * weight,
+        in weight units, before ``input_shift``). Unused for accumulation 'per_event', where the
+        core has already added every event into ``in_i``.
+    per_neuron : set of str
+        Which of ``"threshold"``, ``"bias"``, ``"reset_value"`` come in on ports; the others are
+        the scalars of ``params``.
+    tag_width : int
+        Width of ``in_tag``/``out_tag``, carried through unchanged.
+
+    Members
+    -------
+    en : In(1)
+        The whole pipeline advances one stage when high.
+    in_valid, in_tag, out_valid, out_tag :
+        Carried through with the neuron.
+    in_v, out_v : signed(``state_port_width(params, "v")``)
+    in_i, out_i : ArrayLayout(signed(``state_port_width(params, "i")``), n_currents)
+    in_refractory, out_refractory : range(refractory_period + 1)
+    in_drive : ArrayLayout(signed(drive_width), params.input_channels)
+    in_threshold, in_bias, in_reset_value : signed(v_width + 1)
+        Effective (already shifted) per-neuron values; read only when named in ``per_neuron``.
+        A threshold must be non-negative with reset 'subtract', like in ``NeuronParams``.
+    out_spikes : range(max_spikes + 1)
+        Spikes emitted this step.
+    """
+
+    def __init__(self, params, *, drive_width, per_neuron=frozenset(), tag_width=16):
+        if not isinstance(params, NeuronParams):
+            raise TypeError(f"params must be a NeuronParams, not {params!r}")
+        if (params.accumulation is Accumulation.PER_EVENT
+                and params.input_timing is InputTiming.AFTER_DECAY):
+            raise ValueError("accumulation 'per_event' with input_timing 'after_decay' is not "
+                             "supported: the core adds the events into the current before the "
+                             "datapath decays it, so use input_timing 'before_decay'")
+        if (isinstance(drive_width, bool) or not isinstance(drive_width, numbers.Integral)
+                or drive_width <= 0):
+            raise TypeError(f"drive_width must be a positive integer, not {drive_width!r}")
+        if (isinstance(tag_width, bool) or not isinstance(tag_width, numbers.Integral)
+                or tag_width < 0):
+            raise TypeError(f"tag_width must be a non-negative integer, not {tag_width!r}")
+        if isinstance(per_neuron, str) or not isinstance(per_neuron, (set, frozenset, list,
+                                                                        tuple)):
+            raise TypeError(f"per_neuron must be a set of names among 'bias', 'reset_value', "
+                            f"'threshold', not {per_neuron!r}")
+        per_neuron = frozenset(per_neuron)
+        unknown = sorted(name for name in per_neuron
+                         if not isinstance(name, str) or name not in PER_NEURON_NAMES)
+        if unknown:
+            raise ValueError(f"per_neuron names must be among 'bias', 'reset_value', "
+                             f"'threshold', not {', '.join(map(repr, unknown))}")
+        for name, field in PER_NEURON_NAMES.items():
+            if isinstance(getattr(params, field), np.ndarray) and name not in per_neuron:
+                raise ValueError(f"params.{field} holds per-neuron values, so {name!r} must be "
+                                 f"in per_neuron")
+
+        self._params = params
+        self._drive_width = int(drive_width)
+        self._per_neuron = per_neuron
+        self._tag_width = int(tag_width)
+
+        v_port = state_port_width(params, "v")
+        i_port = state_port_width(params, "i")
+        super().__init__({
+            "en": In(1),
+            "in_valid": In(1),
+            "in_tag": In(self._tag_width),
+            "in_v": In(signed(v_port)),
+            "in_i": In(data.ArrayLayout(signed(i_port), params.n_currents)),
+            "in_refractory": In(range(params.refractory_period + 1)),
+            "in_drive": In(data.ArrayLayout(signed(self._drive_width), params.input_channels)),
+            "in_threshold": In(signed(params.v_width + 1)),
+            "in_bias": In(signed(params.v_width + 1)),
+            "in_reset_value": In(signed(params.v_width + 1)),
+            "out_valid": Out(1),
+            "out_tag": Out(self._tag_width),
+            "out_v": Out(signed(v_port)),
+            "out_i": Out(data.ArrayLayout(signed(i_port), params.n_currents)),
+            "out_refractory": Out(range(params.refractory_period + 1)),
+            "out_spikes": Out(range(params.max_spikes + 1)),
+        })
+
+    @property
+    def params(self) -> NeuronParams:
+        return self._params
+
+    @property
+    def drive_width(self) -> int:
+        return self._drive_width
+
+    @property
+    def per_neuron(self) -> frozenset:
+        return self._per_neuron
+
+    @property
+    def tag_width(self) -> int:
+        return self._tag_width
+
+    # -- pipeline plan ----------------------------------------------------------------------
+
+    def _quotient_bits(self):
+        """Quotient bits of the bounded division: ``min(q, max_spikes - 1)`` needs
+        ``bit_length(max_spikes - 1)`` of them."""
+        p = self._params
+        if p.reset is not ResetMode.SUBTRACT:
+            return 0
+        return (p.max_spikes - 1).bit_length()
+
+    def stages(self) -> tuple[str, ...]:
+        """Names of the pipeline stages, in order; one register each."""
+        p = self._params
+        decays = (p.v_decay, *p.i_decay)
+        stages = ["input"]
+        if p.accumulation is Accumulation.SUM and p.input_timing is InputTiming.BEFORE_DECAY:
+            stages.append("input_add")
+        if any(d.kind is not DecayKind.NONE for d in decays):
+            stages.append("decay")
+        if any(d.kind is DecayKind.MULTIPLY for d in decays):
+            stages.append("decay_round")
+        if (p.accumulation is Accumulation.SUM and p.input_timing is InputTiming.AFTER_DECAY
+                and p.n_currents):
+            stages.append("current_add")
+        stages.append("membrane_prep")
+        if p.membrane_update is MembraneUpdate.SUM:
+            stages.append("membrane")
+        else:
+            stages += ["membrane_leak", "membrane_bias", "membrane"]
+        if p.reset is ResetMode.SUBTRACT:
+            stages.append("spike_test")
+            bits = self._quotient_bits()
+            stages += [f"divide{k}" for k in
+                       range(-(-bits // DIVIDE_BITS_PER_STAGE))]
+        stages.append("output")
+        return tuple(stages)
+
+    @property
+    def latency(self) -> int:
+        """Enabled cycles from ``in_*`` to ``out_*``."""
+        return len(self.stages())
+
+    # -- datapath ---------------------------------------------------------------------------
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self._params
+        stages = self.stages()
+        pipe = _Pipeline(m, self.en)
+        v_width = p.v_width
+        v_port = state_port_width(p, "v")
+        i_port = state_port_width(p, "i")
+        strict = 1 if p.comparison is Comparison.GREATER else 0
+        shift = p.input_shift
+        has_refractory = p.refractory_period > 0
+        # The old membrane is needed after its decay when a held neuron keeps it, and by 'delta'.
+        keep_v = has_refractory or p.membrane_update is MembraneUpdate.DELTA
+
+        def close(stage):
+            assert stages[pipe.depth] == stage, (stages, pipe.depth, stage)
+            pipe.register(stage)
+
+        def scaled(c):
+            drive = pipe.pop(f"drive{c}")
+            return drive << shift if shift else drive  # wiring only
+
+        # input: register every input.
+        pipe["valid"] = self.in_valid
+        if self._tag_width:
+            pipe["tag"] = self.in_tag
+        pipe["v"] = self.in_v
+        for c in range(p.n_currents):
+            pipe[f"i{c}"] = self.in_i[c]
+        if has_refractory:
+            pipe["refr"] = self.in_refractory
+        if p.accumulation is Accumulation.SUM:
+            for c in range(p.input_channels):
+                pipe[f"drive{c}"] = self.in_drive[c]
+        pipe["threshold"] = (self.in_threshold if "threshold" in self._per_neuron
+                             else int(p.effective_threshold))
+        pipe["bias"] = self.in_bias if "bias" in self._per_neuron else int(p.bias)
+        if p.reset is ResetMode.VALUE:
+            pipe["reset_value"] = (self.in_reset_value if "reset_value" in self._per_neuron
+                                   else int(p.reset_value))
+        close("input")
+
+        # input_add: the current receives this step's input before it decays.
+        if "input_add" in stages:
+            for c in range(p.n_currents):
+                pipe[f"i{c}"] = _project(pipe[f"i{c}"] + scaled(c), p.i_width, p.i_overflow)
+            close("input_add")
+
+        # decay. The decayed value of x lies between x and 0 inclusive (a multiply factor is at
+        # most 2^k, whatever the rounding; the leak of a shift decay lies between sign(x) and x),
+        # so it fits the port width of x exactly and never needs a projection.
+        states = [("v", p.v_decay, v_port)]
+        states += [(f"i{c}", p.i_decay[c], i_port) for c in range(p.n_currents)]
+        if "decay" in stages:
+            for name, spec, width in states:
+                if spec.kind is DecayKind.NONE:
+                    continue
+                x = pipe[name] if name == "v" and keep_v else pipe.pop(name)
+                if spec.kind is DecayKind.MULTIPLY:
+                    # Plain multiplies by the shared constant factor, one per DSP-sized slice
+                    # of x, each registered at the DSP output (see _slices).
+                    factor = Const(spec.factor, unsigned(max(1, spec.factor.bit_length())))
+                    for j, (piece, offset) in enumerate(_slices(x)):
+                        pipe[f"{name}_pp{j}"] = piece * factor
+                    if spec.rounding is Rounding.TOWARD_ZERO:
+                        pipe[f"{name}_negative"] = x[-1]
+                else:
+                    pipe[f"{name}_decayed"] = self._shift_decay(x, spec.constant)
+            close("decay")
+
+        # decay_round: (x * factor + rounding) >> k == (product >> k) + carry.
+        if "decay_round" in stages:
+            for name, spec, width in states:
+                if spec.kind is not DecayKind.MULTIPLY:
+                    continue
+                product = 0
+                for j, offset in enumerate(_slice_offsets(width)):
+                    partial = pipe.pop(f"{name}_pp{j}")
+                    product = partial << offset if j == 0 else product + (partial << offset)
+                # Sign-extended far enough to read `product >> k` as a width-bit value.
+                k = spec.bits
+                extended = Signal(signed(max(len(product), k + width + 1)),
+                                  name=f"{name}_product")
+                m.d.comb += extended.eq(product)
+                if spec.rounding is Rounding.FLOOR:
+                    carry = Const(0, 1)
+                elif spec.rounding is Rounding.NEAREST:   # + 2^(k-1)
+                    carry = extended[k - 1]
+                else:
+                    # Toward zero: + (2^k - 1) when the product is negative, i.e. when x is
+                    # (a zero factor gives a zero product, whose low bits are all zero).
+                    carry = pipe.pop(f"{name}_negative") & extended[:k].any()
+                shifted = extended[k:k + width]
+                pipe[f"{name}_decayed"] = (shifted + carry)[:width].as_signed()
+            close("decay_round")
+
+        for name, spec, width in states:
+            if spec.kind is not DecayKind.NONE:
+                pipe[f"{name}_d"] = pipe.pop(f"{name}_decayed")
+            else:
+                pipe[f"{name}_d"] = pipe[name] if name == "v" and keep_v else pipe.pop(name)
+
+        # current_add: the decayed current receives this step's input.
+        if "current_add" in stages:
+            for c in range(p.n_currents):
+                pipe[f"i{c}_d"] = _project(pipe[f"i{c}_d"] + scaled(c), p.i_width,
+                                           p.i_overflow)
+            close("current_add")
+
+        # membrane_prep: the exact total input; refractory and threshold bookkeeping.
+        if p.n_currents:
+            total = pipe[f"i0_d"]
+            for c in range(1, p.n_currents):
+                total = total + pipe[f"i{c}_d"]
+        else:
+            total = scaled(0)
+        if p.membrane_update is MembraneUpdate.SUM:
+            pipe["total_bias"] = total + pipe.pop("bias")
+        else:
+            pipe["total"] = total
+            pipe["leak"] = _wrap(pipe.pop("v_d") - pipe["v"], v_width)
+        if has_refractory:
+            refr = pipe.pop("refr")
+            pipe["held"] = refr.any()
+            pipe["refr_next"] = Mux(refr.any(), refr - 1, 0)
+        threshold = pipe.pop("threshold")
+        if self._quotient_bits():
+            # The division compares with T itself; 0 <= T <= 2^(W-1) fits W unsigned bits.
+            pipe["divisor"] = threshold if isinstance(threshold, int) else threshold[:v_width]
+        pipe["threshold_strict"] = threshold + strict if strict else threshold
+        close("membrane_prep")
+
+        def hold(v_new):
+            if not has_refractory:
+                if keep_v:
+                    pipe.pop("v")
+                return v_new
+            return Mux(pipe["held"], pipe.pop("v"), v_new)
+
+        # membrane
+        if p.membrane_update is MembraneUpdate.SUM:
+            v_new = _project(pipe.pop("v_d") + pipe.pop("total_bias"), v_width, p.v_overflow)
+        else:
+            pipe["delta"] = _project(pipe.pop("leak") + pipe.pop("total"), v_width, p.v_overflow)
+            close("membrane_leak")
+            pipe["delta"] = _project(pipe["delta"] + pipe.pop("bias"), v_width, p.v_overflow)
+            close("membrane_bias")
+            v_new = _project(pipe["v"] + pipe.pop("delta"), v_width, p.v_overflow)
+        pipe["v_new"] = hold(v_new)
+        close("membrane")
+
+        # Spike test: fires when d = v - T - strict >= 0, i.e. v > T or v >= T.
+        def test(v_new):
+            d = v_new - pipe.pop("threshold_strict")
+            fires = ~d[-1]
+            if has_refractory:
+                fires = fires & ~pipe.pop("held")
+            return d, fires
+
+        if p.reset is ResetMode.SUBTRACT:
+            d, fires = test(pipe["v_new"])
+            pipe["fires"] = fires
+            # When the neuron fires, 0 <= d <= 2^(W-1): v <= 2^(W-1) and T + strict >= 0.
+            pipe["remainder"] = d[:v_width]
+            close("spike_test")
+            quotient = self._divide(pipe, v_width, close)
+            fires = pipe.pop("fires")
+            n = Mux(fires, quotient + 1, 0)
+            # v - (q + 1) * T = d - q*T + strict = remainder + strict, which lies in
+            # [strict, T + strict - 1] or (when q was bounded) in [strict, v]: in range.
+            v_out = Mux(fires, pipe.pop("remainder") + strict, pipe.pop("v_new"))
+        else:
+            v_new = pipe.pop("v_new")
+            d, fires = test(v_new)
+            n = fires
+            if p.reset is ResetMode.ZERO:
+                v_out = Mux(fires, 0, v_new)
+            elif p.reset is ResetMode.VALUE:
+                v_out = Mux(fires, pipe.pop("reset_value"), v_new)
+            else:
+                v_out = v_new
+        refr_out = Mux(fires, p.refractory_period, pipe.pop("refr_next")) if has_refractory else 0
+
+        # output: registered outputs.
+        assert stages[pipe.depth] == "output", (stages, pipe.depth)
+        statements = [
+            self.out_valid.eq(pipe.pop("valid")),
+            self.out_v.eq(v_out),
+            self.out_refractory.eq(refr_out),
+            self.out_spikes.eq(n),
+        ]
+        if self._tag_width:
+            statements.append(self.out_tag.eq(pipe.pop("tag")))
+        for c in range(p.n_currents):
+            statements.append(self.out_i[c].eq(pipe.pop(f"i{c}_d")))
+        with m.If(self.en):
+            m.d.sync += statements
+        pipe.depth += 1
+        leftover = pipe.signals()
+        assert not leftover, leftover
+        assert pipe.depth == len(stages)
+        return m
+
+    @staticmethod
+    def _shift_decay(x, constant):
+        """``x - L`` with ``L = x >> constant``, at least 1 for positive ``x`` (Xylo)."""
+        width = len(x)
+        leak = x >> constant
+        positive = ~x[-1] & x.any()
+        # x >> constant == 0 for a positive x when its bits from `constant` up are all zero.
+        small = positive & ~x[min(constant, width - 1):].any()
+        return (x - Mux(small, 1, leak))[:width].as_signed()
+
+    def _divide(self, pipe, width, close):
+        """Bounded restoring division: ``q = min(floor(d / T), max_spikes - 1)`` and the
+        remainder ``d - q*T``, one compare-subtract of ``T << b`` per quotient bit.
+
+        While the quotient prefix equals that of the bound ``L = max_spikes - 1`` ("tight"), bit
+        ``b`` may only be set where ``L`` has it; once a bit of ``L`` was refused the prefix is
+        below ``L`` and the division runs free. This yields ``min(q, L)`` without a multiplier.
+        With ``T = 0`` every compare succeeds, giving ``q = L`` and the remainder ``d``.
+        """
+        bits = self._quotient_bits()
+        bound = self._params.max_spikes - 1
+        if not bits:
+            return Const(0, 1)
+        tight = True  # a Python constant until the first data-dependent decision
+        for index, b in enumerate(reversed(range(bits))):
+            remainder = pipe["remainder"]
+            high = remainder[b:]
+            diff = high - pipe["divisor"]
+            fits = ~diff[-1]
+            if (bound >> b) & 1:
+                take = fits
+                new_tight = fits if tight is True else tight & fits
+            elif tight is True:
+                take, new_tight = None, True
+            else:
+                take, new_tight = fits & ~tight, tight
+            if take is not None:
+                pipe["remainder"] = Mux(take, Cat(remainder[:b], diff[:width - b]), remainder)
+                pipe[f"q{b}"] = take
+            else:
+                pipe[f"q{b}"] = Const(0, 1)
+            if new_tight is not True:
+                pipe["tight"] = new_tight
+                tight = pipe["tight"]
+            if (index + 1) % DIVIDE_BITS_PER_STAGE == 0 or index + 1 == bits:
+                close(f"divide{index // DIVIDE_BITS_PER_STAGE}")
+                if "tight" in pipe:
+                    tight = pipe["tight"]
+        if "tight" in pipe:
+            pipe.pop("tight")
+        pipe.pop("divisor")
+        return Cat(*[Value.cast(pipe.pop(f"q{b}")) for b in range(bits)])

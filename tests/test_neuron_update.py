@@ -1,0 +1,506 @@
+"""NeuronUpdate: parameter checks, bit-exactness against ``reference.step`` over every option
+(Amaranth's in-process simulator), and deterministic elaboration."""
+
+import numpy as np
+import pytest
+from amaranth import signed
+from amaranth.back import verilog
+from amaranth.lib import data
+from amaranth.lib.wiring import In, Out
+from amaranth.sim import Simulator
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from neurohw.hw.neuron_update import DIVIDE_BITS_PER_STAGE, NeuronUpdate, state_port_width
+from neurohw.model import (Accumulation, Comparison, Decay, InputTiming, MembraneUpdate,
+                           NeuronParams, NeuronState, Overflow, ResetMode, Rounding, StepInput,
+                           initial_state, loihi_cuba_lif, state_range, step, xylo_lif)
+from neurohw.model.fixedpoint import project
+
+SIM = settings(max_examples=60, deadline=None, derandomize=True, database=None,
+               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PRESET = settings(SIM, max_examples=15)
+
+
+# -- strategies ------------------------------------------------------------------------------
+
+@st.composite
+def decays(draw):
+    kind = draw(st.sampled_from(["multiply", "shift", "none"]))
+    if kind == "none":
+        return Decay.none()
+    if kind == "shift":
+        return Decay.shift(draw(st.one_of(st.integers(0, 8), st.integers(0, 63))))
+    bits = draw(st.one_of(st.integers(1, 12), st.integers(1, 32)))
+    offset = draw(st.integers(0, 1))
+    high = (1 << bits) - offset
+    constant = draw(st.one_of(st.integers(0, high), st.sampled_from([0, high])))
+    return Decay.multiply(constant, bits, offset=offset,
+                          rounding=draw(st.sampled_from(list(Rounding))))
+
+
+def widths():
+    return st.one_of(st.integers(2, 10), st.sampled_from([16, 24, 32, 63, 64]),
+                     st.integers(2, 64))
+
+
+def _pick(rng, low, high, n):
+    """``n`` integers in ``[low, high]``: extremes, small magnitudes and log-uniform ones."""
+    out = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.25:
+            value = [low, high, 0, 1, -1, low + 1, high - 1][rng.integers(7)]
+        else:
+            bits = int(rng.integers(0, max(high.bit_length(), (-low).bit_length()) + 1))
+            value = int(rng.integers(0, 1 << 62)) % (1 << bits) if bits else 0
+            value = int.from_bytes(rng.bytes(9), "little") % (1 << bits) if bits > 60 else value
+            if rng.random() < 0.5:
+                value = -value
+        out.append(min(max(value, low), high))
+    return out
+
+
+@st.composite
+def configurations(draw, n_neurons):
+    """A NeuronParams over every option, the per_neuron set and the drive width."""
+    n_currents = draw(st.sampled_from([1, 2, 0]))
+    v_width, i_width = draw(widths()), draw(widths())
+    v_overflow = draw(st.sampled_from(list(Overflow)))
+    i_overflow = draw(st.sampled_from(list(Overflow)))
+    accumulation, timing = Accumulation.SUM, InputTiming.AFTER_DECAY
+    if n_currents:
+        accumulation = draw(st.sampled_from(list(Accumulation)))
+        timing = (InputTiming.BEFORE_DECAY if accumulation is Accumulation.PER_EVENT
+                  else draw(st.sampled_from(list(InputTiming))))
+    reset = draw(st.sampled_from(list(ResetMode)))
+    max_spikes = 1
+    if reset is ResetMode.SUBTRACT:
+        max_spikes = draw(st.one_of(st.integers(1, 8), st.sampled_from([31, 32, 255]),
+                                    st.integers(1, 255)))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    v_low, v_high = state_range(v_width, v_overflow)
+    names = draw(st.sets(st.sampled_from(["threshold", "bias", "reset_value"])))
+
+    def field(name, low, high, shift):
+        """Mantissa(s) whose value << shift lies in [low, high]; an array when per-neuron."""
+        m_low, m_high = -((-low) >> shift), high >> shift
+        if m_low > m_high:
+            m_low = m_high = 0
+        if name in names and rng.random() < 0.85:
+            # Favour small magnitudes, which make spikes and resets likely.
+            return np.array(_pick(rng, m_low, m_high, n_neurons), dtype=np.int64)
+        return _pick(rng, m_low, m_high, 1)[0]
+
+    threshold_shift = draw(st.integers(0, min(32, v_width - 1)))
+    threshold = field("threshold", 0 if reset is ResetMode.SUBTRACT else v_low, v_high,
+                      threshold_shift)
+    bias_exponent = draw(st.integers(0, min(32, v_width - 1)))
+    bias = field("bias", v_low, v_high, bias_exponent)
+    reset_value = field("reset_value", v_low, v_high, 0) if reset is ResetMode.VALUE else 0
+    if reset is not ResetMode.VALUE and "reset_value" in names and rng.random() < 0.5:
+        reset_value = np.zeros(n_neurons, dtype=np.int64)
+    params = NeuronParams(
+        n_currents=n_currents, v_width=v_width, i_width=i_width,
+        v_overflow=v_overflow, i_overflow=i_overflow,
+        v_decay=draw(decays()), i_decay=tuple(draw(decays()) for _ in range(n_currents)),
+        accumulation=accumulation, input_timing=timing,
+        input_shift=draw(st.one_of(st.integers(0, 4), st.integers(0, 32))),
+        membrane_update=draw(st.sampled_from(list(MembraneUpdate))),
+        bias_mantissa=bias, bias_exponent=bias_exponent,
+        threshold=threshold, threshold_shift=threshold_shift,
+        comparison=draw(st.sampled_from(list(Comparison))),
+        reset=reset, reset_value=reset_value, max_spikes=max_spikes,
+        refractory_period=draw(st.sampled_from([0, 0, 1, 2, 5, 65535])),
+    )
+    drive_width = draw(st.one_of(st.integers(1, 12), st.integers(1, 70)))
+    return params, frozenset(names), drive_width
+
+
+# -- simulation harness ----------------------------------------------------------------------
+
+def _per_neuron_value(value, index):
+    return int(value[index]) if isinstance(value, np.ndarray) else int(value)
+
+
+def random_neurons(params, drive_width, n, rng):
+    """States and drives for ``n`` neurons, inside every range, extremes over-represented."""
+    v_low, v_high = state_range(params.v_width, params.v_overflow)
+    i_low, i_high = state_range(params.i_width, params.i_overflow)
+    d_half = 1 << (drive_width - 1)
+    return {
+        "v": _pick(rng, v_low, v_high, n),
+        "i": [_pick(rng, i_low, i_high, n) for _ in range(params.n_currents)],
+        "refractory": [int(rng.integers(0, params.refractory_period + 1))
+                       if rng.random() < 0.7 else 0 for _ in range(n)],
+        "drive": [_pick(rng, -d_half, d_half - 1, n) for _ in range(params.input_channels)],
+    }
+
+
+def reference_step(params, neurons):
+    """``reference.step`` on one batch holding every neuron.
+
+    For accumulation 'per_event' the core has already added this step's events into ``i``, so
+    the reference is called on a state whose currents hold those values, with no input spike:
+    ``_accumulate_per_event`` then adds nothing, and what remains of step 1 (the decay of the
+    current and its projection) and steps 2-5 only read the accumulated current, ``v`` and
+    ``refractory`` -- exactly the datapath's inputs. ``test_per_event_zero_spikes_equivalence``
+    checks this equivalence on the reference itself.
+    """
+    n = len(neurons["v"])
+    dtype = initial_state(params, n).v.dtype
+    state = NeuronState(
+        v=np.array([neurons["v"]], dtype=object).astype(dtype),
+        i=np.array([neurons["i"]], dtype=object).reshape(1, params.n_currents, n).astype(dtype),
+        refractory=np.array([neurons["refractory"]], dtype=np.int64))
+    if params.accumulation is Accumulation.PER_EVENT:
+        step_input = StepInput(spikes=np.zeros((1, 1), dtype=np.int64),
+                               weights=np.zeros((params.input_channels, 1, n), dtype=np.int64))
+    else:
+        drive = np.array([neurons["drive"]], dtype=object)
+        if all(-(1 << 62) < x < (1 << 62) for x in drive.ravel()):
+            drive = drive.astype(np.int64)
+        step_input = StepInput(drive=drive)
+    new_state, spikes = step(params, state, step_input)
+    return ([int(x) for x in new_state.v[0]],
+            [[int(x) for x in new_state.i[0, c]] for c in range(params.n_currents)],
+            [int(x) for x in new_state.refractory[0]],
+            [int(x) for x in spikes[0]])
+
+
+def simulate(params, per_neuron, drive_width, neurons, seed, *, en_rate=0.7, valid_rate=0.8,
+             tag_width=16):
+    """Stream every neuron through a NeuronUpdate with random stalls and bubbles; return the
+    outputs in order, checking the tag, the order and the latency on the way."""
+    dut = NeuronUpdate(params, drive_width=drive_width, per_neuron=per_neuron,
+                       tag_width=tag_width)
+    rng = np.random.default_rng(seed)
+    n = len(neurons["v"])
+    results = []
+
+    def garbage(sig):
+        width = len(sig)
+        return int(rng.integers(0, 1 << min(width, 62))) if width else 0
+
+    async def testbench(ctx):
+        fed, en_count, fed_at = 0, 0, []
+        cycles = 0
+        while len(results) < n:
+            cycles += 1
+            assert cycles < 20 * n + 200, "pipeline lost a neuron"
+            en = int(rng.random() < en_rate)
+            ctx.set(dut.en, en)
+            # Collect the output this enabled edge consumes.
+            if en and ctx.get(dut.out_valid):
+                index = len(results)
+                if tag_width:
+                    assert ctx.get(dut.out_tag) == index % (1 << tag_width)
+                assert en_count - fed_at[index] == dut.latency
+                results.append((ctx.get(dut.out_v),
+                                [ctx.get(dut.out_i[c]) for c in range(params.n_currents)],
+                                ctx.get(dut.out_refractory), ctx.get(dut.out_spikes)))
+            valid = fed < n and rng.random() < valid_rate
+            ctx.set(dut.in_valid, valid)
+            if valid:
+                k = fed
+                ctx.set(dut.in_tag, k % (1 << tag_width) if tag_width else 0)
+                ctx.set(dut.in_v, neurons["v"][k])
+                for c in range(params.n_currents):
+                    ctx.set(dut.in_i[c], neurons["i"][c][k])
+                ctx.set(dut.in_refractory, neurons["refractory"][k])
+                for c in range(params.input_channels):
+                    ctx.set(dut.in_drive[c], neurons["drive"][c][k])
+                ctx.set(dut.in_threshold,
+                        _per_neuron_value(params.effective_threshold, k)
+                        if "threshold" in per_neuron else garbage(dut.in_threshold))
+                ctx.set(dut.in_bias, _per_neuron_value(params.bias, k)
+                        if "bias" in per_neuron else garbage(dut.in_bias))
+                ctx.set(dut.in_reset_value, _per_neuron_value(params.reset_value, k)
+                        if "reset_value" in per_neuron else garbage(dut.in_reset_value))
+                if en:
+                    fed += 1
+                    fed_at.append(en_count)
+            else:
+                # Bubbles and stalls carry garbage that must never reach a valid output.
+                for sig in (dut.in_tag, dut.in_v, dut.in_refractory, dut.in_threshold,
+                            dut.in_bias, dut.in_reset_value):
+                    if len(sig):
+                        ctx.set(sig, garbage(sig) if sig is not dut.in_refractory
+                                else int(rng.integers(0, params.refractory_period + 1)))
+            await ctx.tick()
+            en_count += en
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(testbench)
+    sim.run()
+    return results
+
+
+def check(params, per_neuron, drive_width, seed, n=24, **kwargs):
+    rng = np.random.default_rng(seed)
+    neurons = random_neurons(params, drive_width, n, rng)
+    v, i, refractory, spikes = reference_step(params, neurons)
+    results = simulate(params, per_neuron, drive_width, neurons, seed, **kwargs)
+    for k, (hw_v, hw_i, hw_r, hw_s) in enumerate(results):
+        inputs = {name: (value[k] if name in ("v", "refractory")
+                         else [row[k] for row in value]) for name, value in neurons.items()}
+        what = f"neuron {k} with inputs {inputs}, params {params.to_dict()}"
+        assert hw_v == v[k], f"v: {hw_v} != {v[k]} for {what}"
+        assert hw_i == [row[k] for row in i], f"i: {hw_i} for {what}"
+        assert hw_r == refractory[k], f"refractory: {hw_r} != {refractory[k]} for {what}"
+        assert hw_s == spikes[k], f"spikes: {hw_s} != {spikes[k]} for {what}"
+
+
+# -- construction ----------------------------------------------------------------------------
+
+def test_init():
+    params = NeuronParams(n_currents=2, v_width=12, i_width=10, i_overflow="wrap_lava",
+                          i_decay=(Decay.none(), Decay.shift(2)), refractory_period=3)
+    dut = NeuronUpdate(params, drive_width=9)
+    assert dut.params is params
+    assert (dut.drive_width, dut.per_neuron, dut.tag_width) == (9, frozenset(), 16)
+    members = dut.signature.members
+    assert members["in_v"] == In(signed(12))
+    assert members["in_i"] == In(data.ArrayLayout(signed(11), 2))
+    assert members["out_i"] == Out(data.ArrayLayout(signed(11), 2))
+    assert members["in_refractory"] == In(range(4))
+    assert members["in_drive"] == In(data.ArrayLayout(signed(9), 2))
+    assert members["in_threshold"] == In(signed(13))
+    assert members["in_bias"] == In(signed(13))
+    assert members["in_reset_value"] == In(signed(13))
+    assert members["out_spikes"] == Out(range(2))
+    assert members["in_tag"] == In(16) and members["out_tag"] == Out(16)
+    assert dut.latency == len(dut.stages())
+    assert dut.stages() == ("input", "decay", "current_add", "membrane_prep", "membrane",
+                            "output")
+
+
+def test_init_no_current():
+    params = NeuronParams(v_width=8, v_overflow="wrap_lava", threshold=128, reset="subtract",
+                          max_spikes=5)
+    dut = NeuronUpdate(params, drive_width=4, per_neuron={"threshold"}, tag_width=0)
+    members = dut.signature.members
+    assert members["in_v"] == In(signed(9)) and members["out_v"] == Out(signed(9))
+    assert members["in_i"] == In(data.ArrayLayout(signed(16), 0))
+    assert members["in_drive"] == In(data.ArrayLayout(signed(4), 1))
+    assert members["in_refractory"] == In(range(1))
+    assert members["out_spikes"] == Out(range(6))
+    assert members["in_tag"] == In(0)
+    # 3 quotient bits for min(q, 4).
+    divide = tuple(f"divide{k}" for k in range(-(-3 // DIVIDE_BITS_PER_STAGE)))
+    assert dut.stages() == ("input", "membrane_prep", "membrane", "spike_test", *divide,
+                            "output")
+
+
+def test_init_presets():
+    loihi = NeuronUpdate(loihi_cuba_lif(du=4095, dv=0, vth=10), drive_width=20)
+    assert loihi.signature.members["in_i"] == In(data.ArrayLayout(signed(25), 1))
+    assert loihi.signature.members["in_v"] == In(signed(24))
+    assert loihi.latency == 7
+    xylo = NeuronUpdate(xylo_lif(dash_mem=2, dash_syn=(1, 3), threshold=[5, 6]), drive_width=1,
+                        per_neuron={"threshold"})
+    assert xylo.signature.members["out_spikes"] == Out(range(32))
+    # 5 quotient bits for min(q, 30).
+    assert xylo.latency == 8 + -(-5 // DIVIDE_BITS_PER_STAGE)
+
+
+def test_state_port_width():
+    params = NeuronParams(n_currents=1, v_width=7, i_width=9, i_overflow="wrap_lava",
+                          i_decay=Decay.none(), threshold=5)
+    assert state_port_width(params, "v") == 7
+    assert state_port_width(params, "i") == 10
+    with pytest.raises(ValueError, match=r"^state must be 'v' or 'i', not 'u'$"):
+        state_port_width(params, "u")
+    with pytest.raises(TypeError, match=r"^params must be a NeuronParams, not 3$"):
+        state_port_width(3, "v")
+
+
+def test_init_wrong_params():
+    with pytest.raises(TypeError, match=r"^params must be a NeuronParams, not 'lif'$"):
+        NeuronUpdate("lif", drive_width=8)
+
+
+@pytest.mark.parametrize("drive_width", [0, -1, 2.5, True, None])
+def test_init_wrong_drive_width(drive_width):
+    with pytest.raises(TypeError, match=rf"^drive_width must be a positive integer, "
+                                        rf"not {drive_width!r}$"):
+        NeuronUpdate(NeuronParams(), drive_width=drive_width)
+
+
+@pytest.mark.parametrize("tag_width", [-1, "16", False])
+def test_init_wrong_tag_width(tag_width):
+    with pytest.raises(TypeError, match=rf"^tag_width must be a non-negative integer, "
+                                        rf"not {tag_width!r}$"):
+        NeuronUpdate(NeuronParams(), drive_width=8, tag_width=tag_width)
+
+
+def test_init_wrong_per_neuron_type():
+    with pytest.raises(TypeError, match=r"^per_neuron must be a set of names among 'bias', "
+                                        r"'reset_value', 'threshold', not 'threshold'$"):
+        NeuronUpdate(NeuronParams(), drive_width=8, per_neuron="threshold")
+
+
+def test_init_wrong_per_neuron_name():
+    with pytest.raises(ValueError, match=r"^per_neuron names must be among 'bias', "
+                                         r"'reset_value', 'threshold', not 'bias_mantissa'$"):
+        NeuronUpdate(NeuronParams(), drive_width=8, per_neuron={"bias_mantissa", "bias"})
+
+
+def test_init_wrong_per_neuron_missing():
+    params = NeuronParams(bias_mantissa=np.array([1, 2, 3]))
+    with pytest.raises(ValueError, match=r"^params.bias_mantissa holds per-neuron values, so "
+                                         r"'bias' must be in per_neuron$"):
+        NeuronUpdate(params, drive_width=8, per_neuron={"threshold"})
+
+
+def test_init_wrong_per_event_after_decay():
+    params = NeuronParams(n_currents=1, i_decay=Decay.none(), accumulation="per_event",
+                          input_timing="after_decay")
+    with pytest.raises(ValueError, match=r"^accumulation 'per_event' with input_timing "
+                                         r"'after_decay' is not supported: "):
+        NeuronUpdate(params, drive_width=8)
+
+
+# -- the per_event shortcut ------------------------------------------------------------------
+
+@settings(SIM, max_examples=100)
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_per_event_zero_spikes_equivalence(data, seed):
+    # step(state, events) == step(state with the events already accumulated, no events): what
+    # the datapath computes for 'per_event' given currents the core has accumulated.
+    n = 6
+    params, _, _ = data.draw(configurations(n).filter(lambda c: c[0].n_currents > 0))
+    params = params.replace(accumulation="per_event", input_timing="before_decay",
+                            input_count_cap=data.draw(st.one_of(st.none(), st.integers(1, 15))))
+    rng = np.random.default_rng(seed)
+    neurons = random_neurons(params, 8, n, rng)
+    dtype = initial_state(params, n).v.dtype
+    state = NeuronState(
+        v=np.array([neurons["v"]], dtype=object).astype(dtype),
+        i=np.array([neurons["i"]], dtype=object).reshape(1, params.n_currents, n).astype(dtype),
+        refractory=np.array([neurons["refractory"]], dtype=np.int64))
+    weights = rng.integers(-128, 128, size=(params.n_currents, 5, n))
+    spikes = rng.integers(0, 20, size=(1, 5))
+    expected = step(params, state, StepInput(spikes=spikes, weights=weights))
+    # The core's accumulation: one add and projection per event, axons in order.
+    counts = np.minimum(spikes, params.input_count_cap or 1 << 16)
+    accumulated = np.array(state.i, dtype=object)
+    for c in range(params.n_currents):
+        for a in range(5):
+            for _ in range(int(counts[0, a])):
+                accumulated[0, c] = project(
+                    accumulated[0, c] + (weights[c, a].astype(object) << params.input_shift),
+                    params.i_width, params.i_overflow)
+    shortcut_state = NeuronState(v=state.v, i=accumulated.astype(dtype),
+                                 refractory=state.refractory)
+    got = step(params, shortcut_state,
+               StepInput(spikes=np.zeros((1, 1), dtype=np.int64),
+                         weights=np.zeros((params.n_currents, 1, n), dtype=np.int64)))
+    for a, b in zip((expected[0].v, expected[0].i, expected[0].refractory, expected[1]),
+                    (got[0].v, got[0].i, got[0].refractory, got[1])):
+        assert np.array_equal(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
+
+
+# -- simulation ------------------------------------------------------------------------------
+
+@settings(SIM, max_examples=250)
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_sim_every_option(data, seed):
+    params, per_neuron, drive_width = data.draw(configurations(24))
+    check(params, per_neuron, drive_width, seed)
+
+
+@PRESET
+@given(du=st.integers(0, 4095), dv=st.integers(0, 4095), vth=st.integers(0, (1 << 17) - 1),
+       bias_exp=st.integers(0, 7), refractory=st.integers(0, 3), per_neuron=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_sim_loihi(du, dv, vth, bias_exp, refractory, per_neuron, seed):
+    rng = np.random.default_rng(seed)
+    vth = int(vth >> rng.integers(0, 17))  # reachable thresholds too
+    bias = (rng.integers(-4096, 4096, size=24) if per_neuron
+            else int(rng.integers(-4096, 4096)))
+    params = loihi_cuba_lif(du=du, dv=dv, vth=vth, bias_mant=bias, bias_exp=bias_exp,
+                            refractory_period=refractory)
+    names = {"bias", "threshold"} if per_neuron else set()
+    check(params, frozenset(names), 24, seed)
+
+
+@PRESET
+@given(dash_mem=st.integers(0, 15), dash_syn=st.lists(st.integers(0, 15), min_size=1,
+                                                       max_size=2),
+       max_spikes=st.sampled_from([1, 31]), seed=st.integers(0, 2**32 - 1))
+def test_sim_xylo(dash_mem, dash_syn, max_spikes, seed):
+    rng = np.random.default_rng(seed)
+    threshold = rng.integers(0, 1 << int(rng.integers(1, 16)), size=24)
+    params = xylo_lif(dash_mem=dash_mem, dash_syn=tuple(dash_syn), threshold=threshold,
+                      bias=int(rng.integers(-2000, 2000)), max_spikes=max_spikes)
+    check(params, frozenset({"threshold"}), 1, seed)
+
+
+@pytest.mark.parametrize("max_spikes", [1, 2, 3, 4, 5, 7, 8, 31, 255])
+@pytest.mark.parametrize("comparison", [">", ">="])
+def test_sim_subtract_exhaustive(max_spikes, comparison):
+    # Every (v, T) of a 5-bit wrap_lava membrane: T = 0, T = 2^(W-1), v = +2^(W-1).
+    low, high = state_range(5, Overflow.WRAP_LAVA)
+    pairs = [(v, t) for v in range(low, high + 1) for t in range(0, high + 1)]
+    params = NeuronParams(v_width=5, v_overflow="wrap_lava", reset="subtract",
+                          max_spikes=max_spikes, comparison=comparison,
+                          threshold=np.array([t for _, t in pairs]))
+    neurons = {"v": [v for v, _ in pairs], "i": [], "refractory": [0] * len(pairs),
+               "drive": [[0] * len(pairs)]}
+    expected = reference_step(params, neurons)
+    results = simulate(params, frozenset({"threshold"}), 1, neurons, 0, en_rate=1.0,
+                       valid_rate=1.0)
+    assert [r[0] for r in results] == expected[0]
+    assert [r[3] for r in results] == expected[3]
+
+
+def test_sim_stall_holds_outputs():
+    params = NeuronParams(v_width=8, threshold=3)
+    dut = NeuronUpdate(params, drive_width=8)
+
+    async def testbench(ctx):
+        ctx.set(dut.en, 1)
+        ctx.set(dut.in_valid, 1)
+        ctx.set(dut.in_tag, 7)
+        ctx.set(dut.in_drive[0], 10)
+        await ctx.tick()
+        ctx.set(dut.in_valid, 0)
+        for _ in range(dut.latency - 1):
+            assert not ctx.get(dut.out_valid)
+            await ctx.tick()
+        ctx.set(dut.en, 0)
+        for _ in range(5):
+            assert ctx.get(dut.out_valid) and ctx.get(dut.out_tag) == 7
+            assert ctx.get(dut.out_spikes) == 1 and ctx.get(dut.out_v) == 0
+            await ctx.tick()
+        ctx.set(dut.en, 1)
+        await ctx.tick()
+        assert not ctx.get(dut.out_valid)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(testbench)
+    sim.run()
+
+
+# -- elaboration -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("params,per_neuron", [
+    (NeuronParams(n_currents=1, i_decay=Decay.multiply(300), v_decay=Decay.multiply(20)),
+     set()),
+    (loihi_cuba_lif(du=100, dv=200, vth=300), set()),
+    (xylo_lif(dash_mem=2, dash_syn=(1, 3), threshold=np.array([5, 6])), {"threshold"}),
+    (NeuronParams(n_currents=2, v_width=64, i_width=64, v_overflow="wrap_lava",
+                  i_decay=(Decay.multiply(7, 32, rounding="nearest"), Decay.shift(63)),
+                  reset="value", reset_value=np.array([1, -5]), refractory_period=65535,
+                  input_timing="before_decay", input_shift=32), {"reset_value", "bias"}),
+])
+def test_elaborate_deterministic(params, per_neuron):
+    def convert():
+        dut = NeuronUpdate(params, drive_width=40, per_neuron=per_neuron)
+        return verilog.convert(dut, emit_src=False).encode()
+    first = convert()
+    assert first == convert()
+    assert b"module top" in first
