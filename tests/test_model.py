@@ -321,3 +321,30 @@ def test_params_round_trip_through_dict():
     with pytest.raises(ValueError) as info:
         NeuronParams.from_dict({"v_width": 8, "tau": 3})
     assert str(info.value).startswith("unknown neuron parameter(s) 'tau'; allowed: ")
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "uint8", "uint64", "object"])
+def test_drive_of_any_integer_dtype_is_taken_by_value(dtype):
+    params = NeuronParams(v_width=16, input_shift=6, threshold=30000)
+    state = initial_state(params, 1)
+    expected, _ = step(params, state, StepInput(drive=np.array([[[100]]], dtype=np.int64)))
+    got, _ = step(params, state, StepInput(drive=np.array([[[100]]], dtype=dtype)))
+    assert got.v.tolist() == expected.v.tolist() == [[6400]]
+
+
+def test_drive_of_int64_minimum_saturates():
+    # |-2^63| does not fit int64; the magnitude check must not wrap it to a negative number.
+    params = NeuronParams(v_width=16)
+    state = NeuronState(v=np.array([[-1, 0]]), i=np.zeros((1, 0, 2), np.int64),
+                        refractory=np.zeros((1, 2), np.int64))
+    drive = np.array([[[-(1 << 63), 0]]], dtype=np.int64)
+    got, _ = step(params, state, StepInput(drive=drive))
+    assert got.v.tolist() == [[-32768, 0]]
+
+
+def test_wide_configuration_is_exact_even_with_an_int64_state():
+    params = NeuronParams(v_width=56, v_decay=Decay.multiply(1, 12), threshold=1 << 54)
+    state = NeuronState(v=np.array([[1 << 54]], dtype=np.int64), i=np.zeros((1, 0, 1), np.int64),
+                        refractory=np.zeros((1, 1), np.int64))
+    got, _ = step(params, state, StepInput(drive=np.zeros((1, 1, 1), dtype=np.int64)))
+    assert got.v.tolist() == [[(1 << 54) * 4095 // 4096]]

@@ -145,6 +145,12 @@ def _drive_from(params: NeuronParams, step_input: StepInput, batch: int, n_neuro
         drive = np.asarray(step_input.drive)
         if drive.dtype.kind not in "iu" and drive.dtype != object:
             raise TypeError(f"drive must be an integer array, not dtype {drive.dtype}")
+        # Narrow dtypes would overflow when shifted, and uint64 does not mix with int64: widen
+        # to int64 where every value fits, to Python integers otherwise.
+        if drive.dtype != object:
+            low, high = (int(drive.min()), int(drive.max())) if drive.size else (0, 0)
+            fits = -(1 << 63) <= low and high < (1 << 63)
+            drive = drive.astype(np.int64) if fits else drive.astype(object)
         expected = (batch, params.input_channels, n_neurons)
         if drive.shape != expected:
             raise ValueError(f"drive must have shape {expected}, not {drive.shape}")
@@ -166,7 +172,8 @@ def _fits_int64(array, extra_bits: int) -> bool:
         return False
     if not array.size:
         return True
-    magnitude = int(np.abs(array).max())
+    # Not np.abs: |-2^63| does not fit int64.
+    magnitude = max(-int(array.min()), int(array.max()))
     return magnitude.bit_length() + extra_bits <= _INT64_SAFE_BITS
 
 
@@ -185,7 +192,9 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
     if step_input.drive is None:
         weights = check_weights(params, step_input.weights, n_neurons)
 
-    exact = state.v.dtype == object
+    # The state's dtype alone is not enough: an int64 state of a configuration whose
+    # intermediates can exceed 62 bits must still be computed exactly.
+    exact = state.v.dtype == object or not _uses_int64(params)
     if params.accumulation is Accumulation.PER_EVENT and not exact:
         # k spikes of one axon add k * (w << shift) at once; keep that inside int64.
         cap_bits = (params.input_count_cap or MAX_SPIKE_COUNT).bit_length()
