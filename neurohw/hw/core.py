@@ -1,0 +1,880 @@
+"""The time-multiplexed neuron core: one population, its weights and its state in block RAM.
+
+``NeuronCore`` holds the weights (dense matrices, or sparse fan-out lists), the per-step input
+accumulators and every neuron's state in synchronous-read memories, banked over ``lanes``, and
+runs one time step of ``neurohw.model.reference.step`` for the whole population in two phases:
+
+* event phase: each input spike (an axon address on ``spikes_in``) reads its weight row (``lanes``
+  neurons per clock) or its fan-out list (one synapse per clock) and adds each weight into the
+  neuron's drive accumulator (accumulation 'sum') or, with one projection per event, into the
+  synaptic current itself (accumulation 'per_event');
+* sweep phase, started by a transfer on ``step``: every neuron streams once through
+  :class:`neurohw.hw.neuron_update.NeuronUpdate`; the new state is written back, the accumulator
+  cleared and a non-zero spike count is sent on ``spikes_out``. ``done`` then reports the step.
+
+A command/response port (``cmd``/``rsp``) reads and writes weights, per-neuron parameters and
+state between steps. ``docs/core.md`` describes the architecture, cycle counts and the command set.
+"""
+
+from __future__ import annotations
+
+import enum
+import numbers
+
+import numpy as np
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Shape, Signal, signed, unsigned
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from ..model.params import Accumulation, InputTiming, NeuronParams, Overflow, state_range
+from ..model.reference import MAX_SPIKE_COUNT, check_weights
+
+__all__ = ["NeuronCore", "Target", "Status", "SPIKE_FIFO_DEPTH", "MAX_NEURONS", "MAX_AXONS",
+           "STEP_WIDTH", "COUNTER_WIDTH", "layout_fields"]
+
+MAX_NEURONS = 4096
+MAX_AXONS = 65536
+MAX_WEIGHT_WIDTH = 32
+MAX_LANES = 64
+MAX_EVENTS = 1 << 32
+#: Width of the step number carried by ``spikes_out`` and ``done`` (it wraps).
+STEP_WIDTH = 16
+#: Width of the saturating status counters.
+COUNTER_WIDTH = 16
+#: Entries of the spike output FIFO that decouples ``spikes_out.ready`` from the pipeline.
+SPIKE_FIFO_DEPTH = 4
+
+PER_NEURON_NAMES = ("threshold", "bias", "reset_value")
+_PARAM_FIELD = {"threshold": "threshold", "bias": "bias_mantissa", "reset_value": "reset_value"}
+
+
+class Target(enum.IntEnum):
+    """What a ``cmd`` addresses (its ``target`` field)."""
+    V = 0               #: membrane, by neuron
+    I0 = 1              #: synaptic current 0, by neuron
+    I1 = 2              #: synaptic current 1, by neuron
+    REFRACTORY = 3      #: refractory counter, by neuron
+    ACC0 = 4            #: drive accumulator of channel 0, by neuron (read only, 'sum' only)
+    ACC1 = 5            #: drive accumulator of channel 1, by neuron (read only, 'sum' only)
+    WEIGHT0 = 6         #: weight of channel 0, by axon and neuron
+    WEIGHT1 = 7         #: weight of channel 1, by axon and neuron
+    THRESHOLD = 8       #: effective (shifted) threshold, by neuron, when per-neuron
+    BIAS = 9            #: effective (shifted) bias, by neuron, when per-neuron
+    RESET_VALUE = 10    #: reset value, by neuron, when per-neuron
+    STATUS = 11         #: a status word; the ``neuron`` field selects it (:class:`Status`)
+    INPUT_COUNT = 12    #: spikes counted this step on an axon, by axon (read only, with a cap)
+    SYNAPSE_TARGET = 13 #: neuron of fan-out slot ``neuron`` of ``axon`` (read only, sparse only)
+
+
+class Status(enum.IntEnum):
+    """Status words, read with ``Target.STATUS`` and ``neuron`` set to one of these."""
+    OVERFLOW_EVENTS = 0      #: events dropped because a step had more than max_events_per_step
+    INVALID_AXON_EVENTS = 1  #: events dropped because their axon was >= n_axons
+    STEP = 2                 #: number of the step being accumulated (wraps at 2^STEP_WIDTH)
+    EVENTS_THIS_STEP = 3     #: events added in the current step (saturating)
+
+
+def layout_fields(layout) -> dict:
+    """``{name: (offset, width, signed)}`` of a struct layout, for testbenches that decode the
+    flattened payload of a stream port."""
+    return {name: (field.offset, field.width, Shape.cast(field.shape).signed)
+            for name, field in layout}
+
+
+def _check_integer(value, name, low, high):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer between {low} and {high}, not {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be an integer between {low} and {high}, not {value}")
+    return int(value)
+
+
+def _bits(value: int) -> int:
+    """Bits of an unsigned field that holds 0..value (at least 1)."""
+    return max(1, int(value).bit_length())
+
+
+def _state_width(params: NeuronParams, name: str) -> int:
+    """Memory width of a state; must equal ``neuron_update.state_port_width``."""
+    width = params.v_width if name == "v" else params.i_width
+    overflow = params.v_overflow if name == "v" else params.i_overflow
+    return width + 1 if overflow is Overflow.WRAP_LAVA else width
+
+
+def _project(value, width: int, overflow: Overflow):
+    """Amaranth expression: ``neurohw.model.fixedpoint.project`` of a signed value."""
+    low, high = state_range(width, overflow)
+    if overflow in (Overflow.SATURATE, Overflow.SATURATE_SYMMETRIC):
+        return Mux(value > high, high, Mux(value < low, low, value))
+    wrapped = value.as_signed()[:width].as_signed()
+    if overflow is Overflow.WRAP:
+        return wrapped
+    # wrap_lava: range (-2^(W-1), 2^(W-1)]; -2^(W-1) is the same residue as +2^(W-1).
+    return Mux(wrapped == -(1 << (width - 1)), Const(1 << (width - 1), width + 1), wrapped)
+
+
+class NeuronCore(wiring.Component):
+    """A population of ``n_neurons`` integer LIF neurons fed by ``n_axons`` input axons.
+
+    Parameters
+    ----------
+    params : NeuronParams
+        The neuron model; per-neuron arrays must have ``n_neurons`` entries.
+    n_neurons : int, 1..4096
+    n_axons : int, 1..65536
+    weight_width : int, 1..32
+        Signed width of a weight.
+    weights : array or None
+        Initial weights, shape (channels, n_axons, n_neurons) or (n_axons, n_neurons) for one
+        channel; ``None`` for all zero. Writable at run time over ``cmd``.
+    connectivity : "dense" or "sparse"
+        "sparse" stores one fan-out list per axon, built from the non-zero pattern of
+        ``weights`` (fixed at generation; the weights stay writable). Needs ``lanes=1``.
+    lanes : power of two, 1..64
+        Neuron ``n`` lives in lane ``n % lanes``; each clock does ``lanes`` synaptic operations
+        (dense) and ``lanes`` neuron updates in the sweep. Other values are refused.
+    per_neuron : set of "threshold", "bias", "reset_value"
+        Parameters held in a per-neuron memory (writable over ``cmd``) instead of a constant.
+        Default: the fields that ``params`` gives per neuron; those must be included.
+    max_events_per_step : int or None
+        Largest number of input events added in one step. Sets the exact accumulator width
+        (``weight_width + bits(max_events_per_step)``). Events past it in one step are dropped
+        and counted (``Status.OVERFLOW_EVENTS``). Default: ``n_axons * input_count_cap`` (then no
+        event can overflow), or ``n_axons * 65535`` without a cap, for accumulation 'sum';
+        unlimited for 'per_event', which keeps no accumulator.
+
+    Members
+    -------
+    spikes_in : In(stream of axon address)
+    step : In(stream, 1-bit payload reserved, send 0)
+        A transfer ends the input of the current step and starts the sweep.
+    spikes_out : Out(stream of {neuron, count, step})
+    done : Out(stream of step number)
+        One transfer per step, after every spike of that step has left ``spikes_out``.
+    cmd : In(stream of {write, target, neuron, axon, data}); rsp : Out(stream of {data, error})
+        One response per command; see :class:`Target` and :class:`Status`.
+    overflow : Out(1)
+        High once any event was dropped for exceeding ``max_events_per_step``.
+    """
+
+    def __init__(self, params, *, n_neurons, n_axons, weight_width, weights=None,
+                 connectivity="dense", lanes=1, per_neuron=None, max_events_per_step=None):
+        # A construction that raises leaves no design behind to warn about as unused.
+        self._MustUse__silence = True
+        if not isinstance(params, NeuronParams):
+            raise TypeError(f"params must be a NeuronParams, not {params!r}")
+        n_neurons = _check_integer(n_neurons, "n_neurons", 1, MAX_NEURONS)
+        n_axons = _check_integer(n_axons, "n_axons", 1, MAX_AXONS)
+        weight_width = _check_integer(weight_width, "weight_width", 1, MAX_WEIGHT_WIDTH)
+        if connectivity not in ("dense", "sparse"):
+            raise ValueError(f"connectivity must be one of 'dense', 'sparse', not "
+                             f"{connectivity!r}")
+        lanes = _check_integer(lanes, "lanes", 1, MAX_LANES)
+        if lanes & (lanes - 1):
+            raise ValueError(f"lanes={lanes} is not implemented by NeuronCore; use a power of "
+                             f"two (neurons are banked by the low bits of their address)")
+        if connectivity == "sparse" and lanes != 1:
+            raise ValueError(f"lanes={lanes} with connectivity 'sparse' is not implemented by "
+                             f"NeuronCore; use lanes=1")
+        params.check_population_size(n_neurons)
+        if (params.accumulation is Accumulation.PER_EVENT
+                and params.input_timing is InputTiming.AFTER_DECAY):
+            raise ValueError("accumulation 'per_event' with input_timing 'after_decay' is not "
+                             "implemented by NeuronCore: events are added to the current before "
+                             "the sweep decays it; use input_timing 'before_decay'")
+
+        # Per-neuron parameters.
+        given_per_neuron = {name for name, field in _PARAM_FIELD.items()
+                            if isinstance(getattr(params, field), np.ndarray)}
+        if per_neuron is None:
+            per_neuron = given_per_neuron
+        else:
+            if isinstance(per_neuron, str):
+                raise TypeError(f"per_neuron must be a set of names among "
+                                f"{', '.join(map(repr, PER_NEURON_NAMES))}, not {per_neuron!r}")
+            per_neuron = set(per_neuron)
+            for name in sorted(per_neuron, key=str):
+                if name not in PER_NEURON_NAMES:
+                    raise ValueError(f"per_neuron names must be among "
+                                     f"{', '.join(map(repr, PER_NEURON_NAMES))}, not {name!r}")
+            for name in sorted(given_per_neuron - per_neuron):
+                raise ValueError(f"per_neuron must include {name!r}: params give it per neuron")
+        self.per_neuron = frozenset(per_neuron)
+
+        # Weights.
+        channels = params.input_channels
+        if weights is None:
+            weights = np.zeros((channels, n_axons, n_neurons), dtype=np.int64)
+        else:
+            weights = check_weights(params, weights, n_neurons, weight_width)
+            if weights.shape[1] != n_axons:
+                raise ValueError(f"weights have {weights.shape[1]} axons, but n_axons is "
+                                 f"{n_axons}")
+
+        # Events per step and the accumulator width they need.
+        sum_mode = params.accumulation is Accumulation.SUM
+        cap = params.input_count_cap
+        bound = n_axons * (cap if cap is not None else MAX_SPIKE_COUNT)
+        if max_events_per_step is None:
+            max_events_per_step = bound if sum_mode else None
+        else:
+            max_events_per_step = _check_integer(max_events_per_step, "max_events_per_step",
+                                                 1, MAX_EVENTS)
+        # The limit needs a counter only where it can be reached.
+        self._limited = (max_events_per_step is not None
+                         and (cap is None or max_events_per_step < bound))
+
+        self.params = params
+        self.n_neurons = n_neurons
+        self.n_axons = n_axons
+        self.weight_width = weight_width
+        self.weights = weights.astype(np.int64)
+        self.weights.setflags(write=False)
+        self.connectivity = connectivity
+        # Sparse: the synapses are the non-zero pattern of the weights (any channel), one
+        # fan-out list per axon in ascending neuron order, stored back to back.
+        present = np.any(self.weights != 0, axis=0)                # (axons, neurons)
+        self.fanout = tuple(int(x) for x in present.sum(axis=1))
+        self.fanout_start = tuple(int(x) for x in np.concatenate(
+            [[0], np.cumsum(self.fanout)[:-1]]))
+        self.synapse_targets = tuple(int(n) for a in range(n_axons)
+                                     for n in np.flatnonzero(present[a]))
+        self.n_synapses = len(self.synapse_targets)
+        self.lanes = lanes
+        self.max_events_per_step = max_events_per_step
+        self.channels = channels
+
+        self.neuron_bits = _bits(n_neurons - 1)
+        #: Neurons per lane (the last lane-row may be partly padding).
+        self.lane_depth = -(-n_neurons // lanes)
+        self.lane_bits = (lanes - 1).bit_length()
+        self.local_bits = _bits(self.lane_depth - 1)
+        self.axon_bits = _bits(n_axons - 1)
+        self.v_state_width = _state_width(params, "v")
+        self.i_state_width = _state_width(params, "i")
+        self.refractory_bits = (params.refractory_period.bit_length()
+                                if params.refractory_period else 0)
+        self.param_width = params.v_width + 1
+        self.acc_width = (weight_width + max_events_per_step.bit_length()) if sum_mode else 0
+        self.count_bits = _bits(cap) if cap is not None else 0
+        self.data_width = max(self.v_state_width, self.i_state_width, self.refractory_bits + 1,
+                              self.acc_width, weight_width, self.param_width,
+                              COUNTER_WIDTH + 1, STEP_WIDTH + 1, self.count_bits + 1)
+
+        self.cmd_layout = data.StructLayout({
+            "write": unsigned(1),
+            "target": unsigned(4),
+            "neuron": unsigned(max(self.neuron_bits, 2)),
+            "axon": unsigned(self.axon_bits),
+            "data": signed(self.data_width),
+        })
+        self.rsp_layout = data.StructLayout({
+            "data": signed(self.data_width),
+            "error": unsigned(1),
+        })
+        self.spike_layout = data.StructLayout({
+            "neuron": unsigned(self.neuron_bits),
+            "count": unsigned(params.spike_count_width),
+            "step": unsigned(STEP_WIDTH),
+        })
+
+        # The update datapath validates the model options it implements; build it now so that
+        # an unsupported option fails here, naming the option.
+        from .neuron_update import NeuronUpdate, state_port_width
+        assert state_port_width(params, "v") == self.v_state_width
+        assert state_port_width(params, "i") == self.i_state_width
+        self._updates = [NeuronUpdate(params, drive_width=self.acc_width if sum_mode else 1,
+                                      per_neuron=set(self.per_neuron),
+                                      tag_width=self.local_bits)
+                         for _ in range(lanes)]
+        for update in self._updates:
+            update._MustUse__silence = True  # used when the core is; the core warns otherwise
+
+        super().__init__({
+            "spikes_in": In(stream.Signature(unsigned(self.axon_bits))),
+            "step": In(stream.Signature(unsigned(1))),
+            "spikes_out": Out(stream.Signature(self.spike_layout)),
+            "done": Out(stream.Signature(unsigned(STEP_WIDTH))),
+            "cmd": In(stream.Signature(self.cmd_layout)),
+            "rsp": Out(stream.Signature(self.rsp_layout)),
+            "overflow": Out(1),
+        })
+        self._MustUse__silence = False
+
+    # Description for testbenches and tools.
+    def port_description(self) -> dict:
+        """Field offsets of the stream payloads and the targets present, as plain data."""
+        params = self.params
+        targets = {"V": True, "I0": params.n_currents >= 1, "I1": params.n_currents >= 2,
+                   "REFRACTORY": params.refractory_period > 0,
+                   "ACC0": self.acc_width > 0, "ACC1": self.acc_width > 0 and self.channels > 1,
+                   "WEIGHT0": True, "WEIGHT1": self.channels > 1,
+                   "THRESHOLD": "threshold" in self.per_neuron,
+                   "BIAS": "bias" in self.per_neuron,
+                   "RESET_VALUE": "reset_value" in self.per_neuron,
+                   "STATUS": True, "INPUT_COUNT": self.count_bits > 0,
+                   "SYNAPSE_TARGET": self.connectivity == "sparse"}
+        return {
+            "cmd": layout_fields(self.cmd_layout),
+            "rsp": layout_fields(self.rsp_layout),
+            "spikes_out": layout_fields(self.spike_layout),
+            "targets": {name: int(Target[name]) for name, present in targets.items() if present},
+            "status": {member.name: int(member) for member in Status},
+            "step_width": STEP_WIDTH,
+            "latency": self._updates[0].latency,
+            "lanes": self.lanes,
+            "connectivity": self.connectivity,
+            "input_count_cap": params.input_count_cap,
+            "event_limit": self.max_events_per_step if self._limited else None,
+            "event_cycles": [self.event_cycles(a) for a in range(self.n_axons)],
+        }
+
+    def event_cycles(self, axon: int) -> int:
+        """Cycles the event engine spends on one event of ``axon`` at full rate."""
+        if self.connectivity == "sparse":
+            return max(1, self.fanout[axon])
+        return self.lane_depth
+
+    def synapse_slot(self, axon: int, neuron: int) -> int | None:
+        """Sparse only: the slot of ``neuron`` in the fan-out list of ``axon`` (the ``neuron``
+        field of a weight command), or ``None`` if there is no such synapse."""
+        start = self.fanout_start[axon]
+        targets = self.synapse_targets[start:start + self.fanout[axon]]
+        return targets.index(neuron) if neuron in targets else None
+
+    @property
+    def update_latency(self) -> int:
+        """Pipeline depth of the neuron update (enabled cycles)."""
+        return self._updates[0].latency
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        N, A, C = self.n_neurons, self.n_axons, self.channels
+        P, D, lane_bits = self.lanes, self.lane_depth, self.lane_bits
+        nc = p.n_currents
+        sum_mode = p.accumulation is Accumulation.SUM
+        sparse = self.connectivity == "sparse"
+        cap = p.input_count_cap
+        period = p.refractory_period
+
+        def memory(name, shape, depth, init=()):
+            mem = Memory(shape=shape, depth=depth, init=list(init))
+            m.submodules[name] = mem
+            return mem.read_port(), mem.write_port()
+
+        def neuron_of(lane, local):
+            return local * P + lane
+
+        def banked(values, lane):
+            """Per-neuron values of one lane, in local order (padding 0)."""
+            return [int(values[neuron_of(lane, j)]) if neuron_of(lane, j) < N else 0
+                    for j in range(D)]
+
+        # Neurons neuron_of(l, D-1) >= N are padding: lanes from `full_lanes` on have no
+        # neuron at the last local address.
+        full_lanes = N - (D - 1) * P
+
+        def lane_valid(lane, local):
+            return Const(1) if lane < full_lanes else (local != D - 1)
+
+        # Sparse connectivity: fan-out table and synapse memories (lanes=1).
+        S = max(1, self.n_synapses)
+        start_bits = _bits(self.n_synapses)
+        fanout_bits = _bits(max(self.fanout))
+        if sparse:
+            fan_rd, _ = memory("fanout", unsigned(start_bits + fanout_bits), A,
+                               (start | count << start_bits
+                                for start, count in zip(self.fanout_start, self.fanout)))
+            fan_start = fan_rd.data[:start_bits]
+            fan_count = fan_rd.data[start_bits:]
+            syn_rd, _ = memory("synapse_target", unsigned(self.neuron_bits), S,
+                               self.synapse_targets)
+
+        per_neuron_init = {"threshold": p.effective_threshold, "bias": p.bias,
+                           "reset_value": p.reset_value}
+        lanes = []
+        for l in range(P):
+            lane = _Lane()
+            if sparse:
+                lane.w = [memory(f"weight{c}", signed(self.weight_width), S,
+                                 (int(self.weights[c, a, n]) for a, n in self._synapse_pairs()))
+                          for c in range(C)]
+            else:
+                lane.w = [memory(f"weight{c}_lane{l}", signed(self.weight_width), A * D,
+                                 (x for a in range(A) for x in banked(self.weights[c, a], l)))
+                          for c in range(C)]
+            lane.v = memory(f"v_lane{l}", signed(self.v_state_width), D)
+            lane.i = [memory(f"i{c}_lane{l}", signed(self.i_state_width), D) for c in range(nc)]
+            lane.r = (memory(f"refractory_lane{l}", unsigned(self.refractory_bits), D)
+                      if period else None)
+            lane.acc = ([memory(f"acc{c}_lane{l}", signed(self.acc_width), D) for c in range(C)]
+                        if sum_mode else [])
+            lane.params = {}
+            for name in PER_NEURON_NAMES:
+                if name in self.per_neuron:
+                    values = np.broadcast_to(np.asarray(per_neuron_init[name], dtype=object),
+                                             (N,))
+                    lane.params[name] = memory(f"{name}_lane{l}", signed(self.param_width), D,
+                                               banked(values, l))
+            lane.update = self._updates[l]
+            m.submodules[f"update_lane{l}"] = lane.update
+            lane.fifo = fifo.SyncFIFOBuffered(width=self.spike_layout.size,
+                                              depth=SPIKE_FIFO_DEPTH)
+            m.submodules[f"spike_fifo_lane{l}"] = lane.fifo
+            lanes.append(lane)
+        cnt_rd = cnt_wr = None
+        if cap is not None:
+            cnt_rd, cnt_wr = memory("input_count", unsigned(self.count_bits), A)
+
+        # Every read port follows the sweep pipeline's enable (high outside a stall).
+        pipe_en = Signal()
+        read_ports = [rd for lane in lanes for rd, _ in lane.ports()]
+        read_ports += [cnt_rd] if cnt_rd is not None else []
+        read_ports += [fan_rd, syn_rd] if sparse else []
+        for rd in read_ports:
+            m.d.comb += rd.en.eq(pipe_en)
+
+        # Phases.
+        (INIT, RUN, DBG_LOOKUP, DBG_ISSUE, DBG_CAPTURE, DBG_RESPOND, SWEEP, FINISH,
+         DONE) = range(9)
+        phase = Signal(range(9), init=INIT)
+        step_number = Signal(STEP_WIDTH)
+        overflow_count = Signal(COUNTER_WIDTH)
+        invalid_count = Signal(COUNTER_WIDTH)
+        events = Signal(range(self.max_events_per_step + 1) if self._limited else 1)
+        events_status = Signal(COUNTER_WIDTH)
+        m.d.comb += self.overflow.eq(overflow_count != 0)
+
+        def saturating_increment(counter):
+            return counter.eq(Mux(counter == (1 << len(counter)) - 1, counter, counter + 1))
+
+        # ---- Reset: clear states, accumulators and input counts (weights and params stay).
+        init_ctr = Signal(range(max(D, A)))
+        init_neuron = (phase == INIT) & (init_ctr < D)
+        init_axon = (phase == INIT) & (init_ctr < A)
+        with m.If(phase == INIT):
+            m.d.sync += init_ctr.eq(init_ctr + 1)
+            with m.If(init_ctr == max(D, A) - 1):
+                m.d.sync += phase.eq(RUN)
+
+        # ---- Event phase.
+        accept_event = self.spikes_in.valid & self.spikes_in.ready
+        axon_ok = (self.spikes_in.payload < A) if A < (1 << self.axon_bits) else Const(1)
+        with m.If(accept_event & ~axon_ok):
+            m.d.sync += saturating_increment(invalid_count)
+
+        def decide(first, axon):
+            """Cap and event limit, once per event (when ``first``), from the axon's count read
+            in the previous cycle. Returns (live, count write enable, new count)."""
+            under_cap, count_write, count_next = Const(1), Const(0), None
+            if cap is not None:
+                # One-entry bypass: a count written in the previous cycle is not yet visible to
+                # the read issued in that cycle (back-to-back events on one axon).
+                bp_valid = Signal()
+                bp_axon = Signal(self.axon_bits)
+                bp_data = Signal(self.count_bits)
+                count = Signal(self.count_bits)
+                m.d.comb += count.eq(Mux(bp_valid & (bp_axon == axon), bp_data, cnt_rd.data))
+                under_cap = count < cap
+                count_next = count + 1
+            under_limit = (events < self.max_events_per_step) if self._limited else Const(1)
+            live = under_cap & under_limit
+            with m.If(first):
+                with m.If(live):
+                    m.d.sync += saturating_increment(events_status)
+                    if self._limited:
+                        m.d.sync += events.eq(events + 1)
+                with m.If(under_cap & ~under_limit):
+                    m.d.sync += saturating_increment(overflow_count)
+            if cap is not None:
+                count_write = first & live
+                m.d.sync += [bp_valid.eq(count_write), bp_axon.eq(axon), bp_data.eq(count_next)]
+            return live, count_write, count_next
+
+        if not sparse:
+            # Dense: an event's weight row is issued one local address per cycle (S0), every
+            # lane then reads-modifies-writes its neuron (S1). The next event is accepted in
+            # the row's last cycle, so rows run back to back.
+            cur_valid = Signal()
+            cur_first = Signal()
+            cur_axon = Signal(self.axon_bits)
+            cur_local = Signal(range(D))
+            cur_waddr = Signal(range(A * D))
+            cur_last = cur_local == D - 1
+            ev_valid = Signal()
+            ev_first = Signal()
+            ev_axon = Signal(self.axon_bits)
+            ev_local = Signal(range(D))
+            row_live = Signal()
+
+            m.d.comb += self.spikes_in.ready.eq((phase == RUN) & (~cur_valid | cur_last))
+            with m.If(accept_event & axon_ok):
+                m.d.sync += [
+                    cur_valid.eq(1), cur_first.eq(1), cur_axon.eq(self.spikes_in.payload),
+                    cur_local.eq(0), cur_waddr.eq(self.spikes_in.payload * D),
+                ]
+            with m.Elif(cur_valid):
+                m.d.sync += [cur_first.eq(0), cur_local.eq(cur_local + 1),
+                             cur_waddr.eq(cur_waddr + 1)]
+                with m.If(cur_last):
+                    m.d.sync += cur_valid.eq(0)
+            m.d.sync += [ev_valid.eq(cur_valid), ev_first.eq(cur_first), ev_axon.eq(cur_axon),
+                         ev_local.eq(cur_local)]
+
+            live_first, count_write, count_next = decide(ev_valid & ev_first, ev_axon)
+            count_axon = ev_axon
+            with m.If(ev_valid & ev_first):
+                m.d.sync += row_live.eq(live_first)
+            rmw_valid = ev_valid & Mux(ev_first, live_first, row_live)
+            rmw_local = ev_local
+            rmw_weights = [[rd.data for rd, _ in lane.w] for lane in lanes]
+            event_read_local = cur_local
+            event_weight_addr = cur_waddr
+            event_count_axon = cur_axon
+            event_idle = ~cur_valid & ~ev_valid
+        else:
+            # Sparse: a one-event lookahead stage (A) reads the axon's fan-out (start, count)
+            # and input count while the previous event's synapses issue; then each synapse is
+            # read (S0), its target's state is read (S1) and read-modified-written (S2).
+            a_full = Signal()
+            a_axon = Signal(self.axon_bits)
+            cur_valid = Signal()
+            cur_addr = Signal(range(S + 1))
+            cur_remaining = Signal(range(max(self.fanout) + 1))
+            cur_last = cur_remaining == 1
+            s1_valid = Signal()
+            s2_valid = Signal()
+            s2_local = Signal(range(D))
+            s2_weights = [Signal(signed(self.weight_width), name=f"s2_weight{c}")
+                          for c in range(C)]
+
+            a_moves = a_full & (~cur_valid | cur_last)
+            m.d.comb += self.spikes_in.ready.eq((phase == RUN) & (~a_full | a_moves))
+            with m.If(accept_event & axon_ok):
+                m.d.sync += [a_full.eq(1), a_axon.eq(self.spikes_in.payload)]
+            with m.Elif(a_moves):
+                m.d.sync += a_full.eq(0)
+            live, count_write, count_next = decide(a_moves, a_axon)
+            count_axon = a_axon
+            with m.If(a_moves & live & (fan_count != 0)):
+                m.d.sync += [cur_valid.eq(1), cur_addr.eq(fan_start),
+                             cur_remaining.eq(fan_count)]
+            with m.Elif(cur_valid):
+                m.d.sync += [cur_addr.eq(cur_addr + 1), cur_remaining.eq(cur_remaining - 1)]
+                with m.If(cur_last):
+                    m.d.sync += cur_valid.eq(0)
+            m.d.sync += [s1_valid.eq(cur_valid), s2_valid.eq(s1_valid),
+                         s2_local.eq(syn_rd.data)]
+            m.d.sync += [reg.eq(rd.data) for reg, (rd, _) in zip(s2_weights, lanes[0].w)]
+
+            rmw_valid = s2_valid
+            rmw_local = s2_local
+            rmw_weights = [s2_weights]
+            event_read_local = syn_rd.data
+            event_weight_addr = cur_addr
+            event_count_axon = Mux(accept_event, self.spikes_in.payload, a_axon)
+            event_idle = ~a_full & ~cur_valid & ~s1_valid & ~s2_valid
+
+        # Accumulate (sum) or add into the current (per_event), with a one-entry bypass for a
+        # write made in the previous cycle to the same word (the read of the current operation
+        # was issued in that cycle and could not see it).
+        rmw_width = self.acc_width if sum_mode else self.i_state_width
+        bp_valid = Signal()
+        bp_local = Signal(range(D))
+        m.d.sync += bp_valid.eq(rmw_valid), bp_local.eq(rmw_local)
+        bypass = bp_valid & (bp_local == rmw_local)
+        for l, lane in enumerate(lanes):
+            lane.rmw = []
+            for c, (rd, _) in enumerate(lane.acc if sum_mode else lane.i):
+                held = Signal(signed(rmw_width), name=f"bp_data{c}_lane{l}")
+                old = Mux(bypass, held, rd.data)
+                weight = rmw_weights[l][c]
+                new = Signal(signed(rmw_width), name=f"rmw_new{c}_lane{l}")
+                if sum_mode:
+                    m.d.comb += new.eq(old + weight)
+                else:
+                    m.d.comb += new.eq(_project(old + (weight << p.input_shift),
+                                                p.i_width, p.i_overflow))
+                m.d.sync += held.eq(new)
+                lane.rmw.append(new)
+            lane.event_write = rmw_valid & lane_valid(l, rmw_local)
+
+        # ---- Commands.
+        cmd = Signal(self.cmd_layout)
+        cmd_ok = Signal()
+        cmd_lane = Signal(range(P))
+        cmd_local = Signal(range(D))
+        cmd_waddr = Signal(range(A * D if not sparse else S))
+        rsp_data = Signal(signed(self.data_width))
+        rsp_error = Signal()
+        m.d.comb += self.cmd.ready.eq((phase == RUN) & event_idle & ~self.spikes_in.valid)
+        accept_cmd = self.cmd.valid & self.cmd.ready
+        payload = self.cmd.payload
+        neuron_ok = payload.neuron < N
+        axon_ok_cmd = payload.axon < A
+        synapse_targets = [Target.WEIGHT0 + c for c in range(C)]
+        if sparse:
+            synapse_targets.append(Target.SYNAPSE_TARGET)
+        ok = Signal()
+        with m.Switch(payload.target):
+            with m.Case(Target.V):
+                m.d.comb += ok.eq(neuron_ok)
+            for c in range(nc):
+                with m.Case(Target.I0 + c):
+                    m.d.comb += ok.eq(neuron_ok)
+            if period:
+                with m.Case(Target.REFRACTORY):
+                    m.d.comb += ok.eq(neuron_ok)
+            if sum_mode:
+                with m.Case(*(Target.ACC0 + c for c in range(C))):
+                    m.d.comb += ok.eq(neuron_ok & ~payload.write)
+            if sparse:
+                # The slot is checked against the axon's fan-out in DBG_LOOKUP.
+                with m.Case(*(Target.WEIGHT0 + c for c in range(C))):
+                    m.d.comb += ok.eq(axon_ok_cmd)
+                with m.Case(Target.SYNAPSE_TARGET):
+                    m.d.comb += ok.eq(axon_ok_cmd & ~payload.write)
+            else:
+                with m.Case(*(Target.WEIGHT0 + c for c in range(C))):
+                    m.d.comb += ok.eq(neuron_ok & axon_ok_cmd)
+            for name, code in _PARAM_TARGETS:
+                if name in self.per_neuron:
+                    with m.Case(code):
+                        m.d.comb += ok.eq(neuron_ok)
+            with m.Case(Target.STATUS):
+                m.d.comb += ok.eq((payload.neuron < len(Status)) & ~payload.write)
+            if cap is not None:
+                with m.Case(Target.INPUT_COUNT):
+                    m.d.comb += ok.eq(axon_ok_cmd & ~payload.write)
+        local = payload.neuron[lane_bits:]
+        with m.If(accept_cmd):
+            m.d.sync += [cmd.eq(payload), cmd_ok.eq(ok), cmd_local.eq(local),
+                         phase.eq(DBG_LOOKUP if sparse else DBG_ISSUE)]
+            if not sparse:
+                m.d.sync += cmd_waddr.eq(payload.axon * D + local)
+            if P > 1:
+                m.d.sync += cmd_lane.eq(payload.neuron[:lane_bits])
+        if sparse:
+            with m.If(phase == DBG_LOOKUP):
+                # The fan-out of cmd.axon was read in the accept cycle.
+                m.d.sync += [cmd_waddr.eq(fan_start + cmd.neuron), phase.eq(DBG_ISSUE)]
+                with m.If(Cat(*(cmd.target == code for code in synapse_targets)).any()):
+                    m.d.sync += cmd_ok.eq(cmd_ok & (cmd.neuron < fan_count))
+        dbg_write = (phase == DBG_ISSUE) & cmd.write & cmd_ok
+        with m.If(phase == DBG_ISSUE):
+            m.d.sync += phase.eq(DBG_CAPTURE)
+
+        def pick(values):
+            return values[0] if P == 1 else Array(values)[cmd_lane]
+
+        with m.If(phase == DBG_CAPTURE):
+            m.d.sync += [rsp_error.eq(~cmd_ok), rsp_data.eq(0), phase.eq(DBG_RESPOND)]
+            with m.If(cmd_ok & ~cmd.write):
+                with m.Switch(cmd.target):
+                    with m.Case(Target.V):
+                        m.d.sync += rsp_data.eq(pick([lane.v[0].data for lane in lanes]))
+                    for c in range(nc):
+                        with m.Case(Target.I0 + c):
+                            m.d.sync += rsp_data.eq(pick([lane.i[c][0].data for lane in lanes]))
+                    if period:
+                        with m.Case(Target.REFRACTORY):
+                            m.d.sync += rsp_data.eq(pick([lane.r[0].data for lane in lanes]))
+                    if sum_mode:
+                        for c in range(C):
+                            with m.Case(Target.ACC0 + c):
+                                m.d.sync += rsp_data.eq(
+                                    pick([lane.acc[c][0].data for lane in lanes]))
+                    for c in range(C):
+                        with m.Case(Target.WEIGHT0 + c):
+                            m.d.sync += rsp_data.eq(pick([lane.w[c][0].data for lane in lanes]))
+                    if sparse:
+                        with m.Case(Target.SYNAPSE_TARGET):
+                            m.d.sync += rsp_data.eq(syn_rd.data)
+                    for name, code in _PARAM_TARGETS:
+                        if name in self.per_neuron:
+                            with m.Case(code):
+                                m.d.sync += rsp_data.eq(
+                                    pick([lane.params[name][0].data for lane in lanes]))
+                    with m.Case(Target.STATUS):
+                        with m.Switch(cmd.neuron):
+                            with m.Case(Status.OVERFLOW_EVENTS):
+                                m.d.sync += rsp_data.eq(overflow_count)
+                            with m.Case(Status.INVALID_AXON_EVENTS):
+                                m.d.sync += rsp_data.eq(invalid_count)
+                            with m.Case(Status.STEP):
+                                m.d.sync += rsp_data.eq(step_number)
+                            with m.Case(Status.EVENTS_THIS_STEP):
+                                m.d.sync += rsp_data.eq(events_status)
+                    if cap is not None:
+                        with m.Case(Target.INPUT_COUNT):
+                            m.d.sync += rsp_data.eq(cnt_rd.data)
+        m.d.comb += [self.rsp.valid.eq(phase == DBG_RESPOND),
+                     self.rsp.payload.data.eq(rsp_data), self.rsp.payload.error.eq(rsp_error)]
+        with m.If(self.rsp.valid & self.rsp.ready):
+            m.d.sync += phase.eq(RUN)
+
+        # ---- Sweep: one local address per enabled cycle, through every lane's update.
+        m.d.comb += self.step.ready.eq((phase == RUN) & event_idle & ~self.spikes_in.valid
+                                       & ~self.cmd.valid)
+        sw_local = Signal(range(D))
+        sw1_valid = Signal()
+        sw1_local = Signal(range(D))
+        wb_count = Signal(range(D))
+        wb_done = Signal()
+        clear_busy = Signal()
+        clear_axon = Signal(range(A))
+
+        with m.If(self.step.valid & self.step.ready):
+            m.d.sync += [phase.eq(SWEEP), sw_local.eq(0), wb_count.eq(0), wb_done.eq(0)]
+            if cap is not None:
+                m.d.sync += [clear_busy.eq(1), clear_axon.eq(0)]
+        with m.If(pipe_en):
+            m.d.sync += [sw1_valid.eq(phase == SWEEP), sw1_local.eq(sw_local)]
+            with m.If(phase == SWEEP):
+                m.d.sync += sw_local.eq(sw_local + 1)
+                with m.If(sw_local == D - 1):
+                    m.d.sync += phase.eq(FINISH)
+        count_clear = Signal()
+        if cap is not None:
+            m.d.comb += count_clear.eq(clear_busy)
+            with m.If(clear_busy):
+                m.d.sync += clear_axon.eq(clear_axon + 1)
+                with m.If(clear_axon == A - 1):
+                    m.d.sync += clear_busy.eq(0)
+
+        stalls = []
+        for l, lane in enumerate(lanes):
+            nu = lane.update
+            m.d.comb += [nu.en.eq(pipe_en), nu.in_valid.eq(sw1_valid & lane_valid(l, sw1_local)),
+                         nu.in_tag.eq(sw1_local), nu.in_v.eq(lane.v[0].data)]
+            for c in range(nc):
+                m.d.comb += nu.in_i[c].eq(lane.i[c][0].data)
+            if period:
+                m.d.comb += nu.in_refractory.eq(lane.r[0].data)
+            for c, (rd, _) in enumerate(lane.acc):
+                m.d.comb += nu.in_drive[c].eq(rd.data)
+            for name, port in (("threshold", "in_threshold"), ("bias", "in_bias"),
+                               ("reset_value", "in_reset_value")):
+                if name in lane.params:
+                    m.d.comb += getattr(nu, port).eq(lane.params[name][0].data)
+            spiking = nu.out_valid & (nu.out_spikes != 0)
+            stalls.append(spiking & ~lane.fifo.w_rdy)
+            lane.write_back = nu.out_valid & pipe_en
+            word = Signal(self.spike_layout, name=f"spike_word_lane{l}")
+            m.d.comb += [word.neuron.eq((nu.out_tag << lane_bits) | l),
+                         word.count.eq(nu.out_spikes), word.step.eq(step_number),
+                         lane.fifo.w_data.eq(word), lane.fifo.w_en.eq(spiking & pipe_en)]
+        m.d.comb += pipe_en.eq(~Cat(*stalls).any())
+
+        # Merge the lanes' spike FIFOs into spikes_out through a register, lowest lane first
+        # (a registered choice keeps the offered payload stable until it is taken).
+        out_valid = Signal()
+        out_word = Signal(self.spike_layout)
+        m.d.comb += [self.spikes_out.valid.eq(out_valid), self.spikes_out.payload.eq(out_word)]
+        with m.If(~out_valid | self.spikes_out.ready):
+            m.d.sync += out_valid.eq(0)
+            for l, lane in enumerate(lanes):
+                with (m.If if l == 0 else m.Elif)(lane.fifo.r_rdy):
+                    m.d.comb += lane.fifo.r_en.eq(1)
+                    m.d.sync += [out_valid.eq(1), out_word.eq(lane.fifo.r_data)]
+
+        write_back = lanes[0].write_back  # lane 0 holds a neuron at every local address
+        with m.If(write_back):
+            m.d.sync += wb_count.eq(wb_count + 1)
+            with m.If(wb_count == D - 1):
+                m.d.sync += wb_done.eq(1)
+        fifos_empty = Cat(*(lane.fifo.level == 0 for lane in lanes)).all()
+        with m.If((phase == FINISH) & wb_done & ~clear_busy & fifos_empty & ~out_valid):
+            m.d.sync += phase.eq(DONE)
+        m.d.comb += [self.done.valid.eq(phase == DONE), self.done.payload.eq(step_number)]
+        with m.If(self.done.valid & self.done.ready):
+            m.d.sync += [phase.eq(RUN), step_number.eq(step_number + 1), events_status.eq(0)]
+            if self._limited:
+                m.d.sync += events.eq(0)
+
+        # ---- Read addresses (shared by every lane).
+        local_addr = Signal(range(D))
+        with m.Switch(phase):
+            with m.Case(SWEEP):
+                m.d.comb += local_addr.eq(sw_local)
+            with m.Case(DBG_ISSUE):
+                m.d.comb += local_addr.eq(cmd_local)
+            with m.Default():
+                m.d.comb += local_addr.eq(event_read_local)
+        weight_addr = Mux(phase == DBG_ISSUE, cmd_waddr, event_weight_addr)
+        for lane in lanes:
+            for rd, _ in lane.state_ports():
+                m.d.comb += rd.addr.eq(local_addr)
+            for rd, _ in lane.w:
+                m.d.comb += rd.addr.eq(weight_addr)
+        if sparse:
+            m.d.comb += [syn_rd.addr.eq(weight_addr),
+                         fan_rd.addr.eq(Mux(accept_cmd, payload.axon, event_count_axon))]
+        if cnt_rd is not None:
+            m.d.comb += cnt_rd.addr.eq(Mux(phase == DBG_ISSUE, cmd.axon, event_count_axon))
+
+        # ---- Write ports. The sources are active in disjoint phases.
+        def write(port, sources):
+            for index, (condition, address, value) in enumerate(sources):
+                with (m.If if index == 0 else m.Elif)(condition):
+                    m.d.comb += [port.en.eq(1), port.addr.eq(address), port.data.eq(value)]
+
+        for l, lane in enumerate(lanes):
+            nu = lane.update
+            mine = dbg_write if P == 1 else dbg_write & (cmd_lane == l)
+            write(lane.v[1], [(init_neuron, init_ctr, 0),
+                              (lane.write_back, nu.out_tag, nu.out_v),
+                              (mine & (cmd.target == Target.V), cmd_local, cmd.data)])
+            for c in range(nc):
+                sources = [(init_neuron, init_ctr, 0),
+                           (lane.write_back, nu.out_tag, nu.out_i[c])]
+                if not sum_mode:
+                    sources.append((lane.event_write, rmw_local, lane.rmw[c]))
+                sources.append((mine & (cmd.target == Target.I0 + c), cmd_local, cmd.data))
+                write(lane.i[c][1], sources)
+            if period:
+                write(lane.r[1], [(init_neuron, init_ctr, 0),
+                                  (lane.write_back, nu.out_tag, nu.out_refractory),
+                                  (mine & (cmd.target == Target.REFRACTORY), cmd_local,
+                                   cmd.data)])
+            for c, (_, wr) in enumerate(lane.acc):
+                write(wr, [(init_neuron, init_ctr, 0),
+                           (lane.write_back, nu.out_tag, 0),
+                           (lane.event_write, rmw_local, lane.rmw[c])])
+            for c, (_, wr) in enumerate(lane.w):
+                write(wr, [(mine & (cmd.target == Target.WEIGHT0 + c), cmd_waddr, cmd.data)])
+            for name, code in _PARAM_TARGETS:
+                if name in lane.params:
+                    write(lane.params[name][1], [(mine & (cmd.target == code), cmd_local,
+                                                  cmd.data)])
+        if cnt_wr is not None:
+            write(cnt_wr, [(init_axon, init_ctr, 0),
+                           (count_clear, clear_axon, 0),
+                           (count_write, count_axon, count_next)])
+        return m
+
+    def _synapse_pairs(self):
+        """(axon, neuron) of every synapse, in memory order."""
+        index = 0
+        for axon, count in enumerate(self.fanout):
+            for _ in range(count):
+                yield axon, self.synapse_targets[index]
+                index += 1
+
+
+_PARAM_TARGETS = (("threshold", Target.THRESHOLD), ("bias", Target.BIAS),
+                  ("reset_value", Target.RESET_VALUE))
+
+
+class _Lane:
+    """The memories, update pipeline and spike FIFO of one lane (elaboration only)."""
+
+    def state_ports(self):
+        """Ports addressed by the local neuron index."""
+        ports = [self.v, *self.i, *self.acc, *self.params.values()]
+        return ports + ([self.r] if self.r is not None else [])
+
+    def ports(self):
+        return [*self.state_ports(), *self.w]

@@ -1,0 +1,274 @@
+"""cocotb bench for :class:`neurohw.hw.core.NeuronCore`: runs a spike trace step by step and
+compares every output spike and every neuron's state with ``neurohw.model.reference.run``.
+
+Test data (made by ``tests/test_neuron_core.py``, read with
+:func:`sim.lib.testdata.load_test_data`):
+
+* ``ports``: ``NeuronCore.port_description()`` (payload field offsets, target codes, latency);
+* ``n_neurons``, ``n_axons``, ``n_currents``, ``refractory_period``;
+* ``config``: commands ``[target, neuron, axon, value]`` written (and read back) before step 0;
+* ``probes``: commands ``[write, target, neuron, axon, data, expected]`` sent after ``config``;
+  ``expected`` is the response data, or ``None`` when the command must be refused;
+* ``events``: per step, the axon addresses to send, in order (a count k on axon a = k events);
+* ``expected``: ``spikes``/``v``/``refractory`` (steps, neurons) and ``i`` (steps, currents,
+  neurons) from the reference model, states at the end of each step;
+* ``expected_status``: optional ``{status name: value}`` checked after the last step;
+* traffic: ``seed``, ``idle_probability``, ``backpressure_probability``, ``stall_probability``,
+  ``stall_cycles``, ``cmd_idle_probability``;
+* ``sweep_hold_cycles``: ``spikes_out.ready`` is held low for that many cycles from the start of
+  every sweep (far longer than any buffer: the sweep must stall, not drop);
+* ``check_throughput``: with a source that is never idle, require the exact event-accept cadence
+  (``_expected_gaps``) and report the sweep length.
+"""
+
+from __future__ import annotations
+
+import cocotb
+from cocotb.triggers import ReadOnly, RisingEdge, with_timeout
+
+from sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
+from sim.lib.tb import TB
+from sim.lib.testdata import load_test_data
+
+CLOCK_NS = 10
+
+
+def _field(word: int, spec) -> int:
+    offset, width, signed = spec
+    value = (word >> offset) & ((1 << width) - 1)
+    if signed and width and value >> (width - 1):
+        value -= 1 << width
+    return value
+
+
+def _pack(fields: dict, layout: dict) -> int:
+    word = 0
+    for name, value in fields.items():
+        offset, width, _ = layout[name]
+        word |= (int(value) & ((1 << width) - 1)) << offset
+    return word
+
+
+def _expected_gaps(events, ports) -> list[int]:
+    """Cycles between consecutive event transfers when the source is never idle: a dense
+    event takes its row (``event_cycles``); the sparse engine looks one event ahead, so the
+    transfer of event k+1 waits for the synapses of event k-1."""
+    cost = ports["event_cycles"]
+    if ports["connectivity"] == "dense":
+        return [cost[axon] for axon in events[:-1]]
+    # Sparse: an event dropped by the input count cap or the event limit skips its fan-out.
+    cap, limit = ports["input_count_cap"], ports["event_limit"]
+    counts: dict[int, int] = {}
+    applied = 0
+    costs = []
+    for axon in events:
+        live = (cap is None or counts.get(axon, 0) < cap) and (limit is None or applied < limit)
+        if live:
+            counts[axon] = counts.get(axon, 0) + 1
+            applied += 1
+        costs.append(cost[axon] if live else 1)
+    return [1] + costs[:-2]
+
+
+class HoldableSink(StreamSink):
+    """A :class:`StreamSink` that can also be told to refuse for the next ``hold_cycles``."""
+
+    hold_cycles = 0
+
+    def _ready_this_cycle(self, stall_left: int) -> tuple[bool, int]:
+        if self.hold_cycles > 0:
+            self.hold_cycles -= 1
+            return False, stall_left
+        return super()._ready_this_cycle(stall_left)
+
+
+class CoreTB(TB):
+    """Clock, reset and one stream model per port of the core, with seeded random traffic."""
+
+    def __init__(self, dut, data):
+        super().__init__(dut, clock_period_ns=CLOCK_NS)
+        self.data = data
+        self.ports = data["ports"]
+        seed = int(data.get("seed", 0))
+        idle = float(data.get("idle_probability", 0.0))
+        backpressure = float(data.get("backpressure_probability", 0.0))
+        stall_probability = float(data.get("stall_probability", 0.0))
+        stall_cycles = int(data.get("stall_cycles", 0))
+        self.events = StreamSource(dut, "spikes_in", self.clk, reset=self.rst,
+                                   idle_probability=idle, seed=seed)
+        self.step = StreamSource(dut, "step", self.clk, reset=self.rst,
+                                 idle_probability=idle, seed=seed + 1)
+        self.cmd = StreamSource(dut, "cmd", self.clk, reset=self.rst,
+                                idle_probability=float(data.get("cmd_idle_probability", idle)),
+                                seed=seed + 2)
+        self.spikes = HoldableSink(dut, "spikes_out", self.clk, reset=self.rst,
+                                 backpressure_probability=backpressure,
+                                 stall_probability=stall_probability, stall_cycles=stall_cycles,
+                                 seed=seed + 3)
+        self.done = StreamSink(dut, "done", self.clk, reset=self.rst,
+                               backpressure_probability=backpressure, seed=seed + 4)
+        self.rsp = StreamSink(dut, "rsp", self.clk, reset=self.rst,
+                              backpressure_probability=backpressure, seed=seed + 5)
+        self.checkers = [StreamProtocolChecker(dut, name, self.clk, reset=self.rst)
+                         for name in ("spikes_out", "done", "rsp")]
+        self.responses_taken = 0
+        self.cycle = 0
+        self.event_cycles: list[int] = []
+        cocotb.start_soon(self._monitor())
+
+    async def _monitor(self):
+        """Count cycles and record the cycle of every spikes_in transfer."""
+        while True:
+            await RisingEdge(self.clk)
+            await ReadOnly()
+            self.cycle += 1
+            if (self.dut.spikes_in__valid.value == 1 and self.dut.spikes_in__ready.value == 1
+                    and self.dut.rst.value == 0):
+                self.event_cycles.append(self.cycle)
+
+    def timeout_ns(self, cycles: int) -> int:
+        stall = int(self.data.get("stall_cycles", 0))
+        backpressure = float(self.data.get("backpressure_probability", 0.0))
+        slack = 1 + 4 * backpressure + 4 * float(self.data.get("idle_probability", 0.0))
+        return int((cycles * slack * 4 + 2000 + 8 * stall * self.data["n_neurons"]) * CLOCK_NS)
+
+    async def commands(self, commands) -> list[tuple[int, int]]:
+        """Send ``(write, target, neuron, axon, value)`` commands; return ``(data, error)``
+        of each response, in order."""
+        layout = self.ports["cmd"]
+        self.cmd.send(_pack({"write": w, "target": t, "neuron": n, "axon": a, "data": d}, layout)
+                      for w, t, n, a, d in commands)
+        count = self.responses_taken + len(commands)
+        words = await with_timeout(self.rsp.receive(count),
+                                   self.timeout_ns(12 * len(commands)), "ns")
+        words = words[self.responses_taken:count]
+        self.responses_taken = count
+        rsp = self.ports["rsp"]
+        return [(_field(word, rsp["data"]), _field(word, rsp["error"])) for word in words]
+
+
+async def run_trace(dut):
+    data = load_test_data()
+    tb = CoreTB(dut, data)
+    targets = tb.ports["targets"]
+    status = tb.ports["status"]
+    n_neurons, n_currents = data["n_neurons"], data["n_currents"]
+    step_modulus = 1 << tb.ports["step_width"]
+    expected = data["expected"]
+    spike_fields = tb.ports["spikes_out"]
+    await tb.reset()
+
+    # Run-time configuration: write, then read back every word.
+    config = data.get("config", [])
+    if config:
+        results = await tb.commands([(1, t, n, a, value) for t, n, a, value in config])
+        assert all(error == 0 for _, error in results), f"config write refused: {results}"
+        results = await tb.commands([(0, t, n, a, 0) for t, n, a, _ in config])
+        for (target, neuron, axon, value), (got, error) in zip(config, results):
+            assert error == 0 and got == value, (
+                f"config read-back of target {target}, neuron {neuron}, axon {axon}: expected "
+                f"{value}, actual {got} (error={error})")
+
+    # Probes: [write, target, neuron, axon, data, expected data, or None for an error].
+    probes = data.get("probes", [])
+    if probes:
+        results = await tb.commands([probe[:5] for probe in probes])
+        for probe, (got, error) in zip(probes, results):
+            want = probe[5]
+            if want is None:
+                assert error == 1, f"command {probe[:5]} should be refused, answered {got}"
+            else:
+                assert error == 0 and got == want, (
+                    f"command {probe[:5]}: expected {want}, actual {got} (error={error})")
+
+    state_reads = [("v", targets["V"], None)]
+    state_reads += [(f"i[{c}]", targets[f"I{c}"], c) for c in range(n_currents)]
+    if "REFRACTORY" in targets:
+        state_reads.append(("refractory", targets["REFRACTORY"], None))
+
+    spikes_seen = 0
+    for t, events in enumerate(data["events"]):
+        cycle_before = tb.cycle
+        tb.events.send(events)
+        await with_timeout(tb.events.wait_idle(), tb.timeout_ns(len(events) * n_neurons + 10),
+                           "ns")
+        if data.get("check_throughput") and len(events) > 1:
+            cycles = tb.event_cycles[-len(events):]
+            gaps = [b - a for a, b in zip(cycles, cycles[1:])]
+            expected_gaps = _expected_gaps(events, tb.ports)
+            assert gaps == expected_gaps, (
+                f"step {t}: events were accepted {gaps} cycles apart, expected "
+                f"{expected_gaps} (each event's row or fan-out back to back)")
+        sweep_start = tb.cycle
+        hold = int(data.get("sweep_hold_cycles", 0))
+        tb.spikes.hold_cycles = hold
+        tb.step.send([0])
+        words = await with_timeout(tb.done.receive(t + 1),
+                                   tb.timeout_ns(4 * n_neurons + 200 + hold), "ns")
+        if hold and sum(1 for count in expected["spikes"][t] if count) > data["fifo_depth"]:
+            assert tb.cycle - sweep_start >= hold, (
+                f"step {t}: the sweep ended {tb.cycle - sweep_start} cycles after step although "
+                f"spikes_out was held not ready for {hold} cycles")
+        assert words[t] == t % step_modulus, (
+            f"step {t}: done reported step {words[t]}, expected {t % step_modulus}")
+        if t == 0 or data.get("check_throughput"):
+            tb.log.info("step %d: %d events in %d cycles, sweep %d cycles", t, len(events),
+                        sweep_start - cycle_before, tb.cycle - sweep_start)
+
+        # Every spike of step t has been transferred before done.
+        got = {}
+        for word in tb.spikes.received[spikes_seen:]:
+            neuron = _field(word, spike_fields["neuron"])
+            count = _field(word, spike_fields["count"])
+            step = _field(word, spike_fields["step"])
+            assert step == t % step_modulus, (
+                f"step {t}: spike of neuron {neuron} carries step number {step}")
+            assert neuron not in got, f"step {t}: neuron {neuron} reported twice"
+            assert count > 0, f"step {t}: neuron {neuron} reported with spike count 0"
+            got[neuron] = count
+        spikes_seen = len(tb.spikes.received)
+        for neuron in range(n_neurons):
+            want = expected["spikes"][t][neuron]
+            actual = got.get(neuron, 0)
+            assert actual == want, (
+                f"step {t}, neuron {neuron}, spikes: expected {want}, actual {actual}")
+
+        # Every neuron's state at the end of the step.
+        reads = [(name, c, neuron) for neuron in range(n_neurons) for name, _, c in state_reads]
+        results = await tb.commands([(0, code, neuron, 0, 0) for neuron in range(n_neurons)
+                                     for _, code, _ in state_reads])
+        for (name, c, neuron), (actual, error) in zip(reads, results):
+            assert error == 0, f"step {t}, neuron {neuron}, {name}: read refused"
+            if name == "v":
+                want = expected["v"][t][neuron]
+            elif name == "refractory":
+                want = expected["refractory"][t][neuron]
+            else:
+                want = expected["i"][t][c][neuron]
+            assert actual == want, (
+                f"step {t}, neuron {neuron}, {name}: expected {want}, actual {actual}")
+
+    for name, want in data.get("expected_status", {}).items():
+        [(actual, error)] = await tb.commands([(0, targets["STATUS"], status[name], 0, 0)])
+        assert error == 0 and actual == want, (
+            f"status {name}: expected {want}, actual {actual}")
+
+    # Reset clears every state (and the accumulators), not the weights.
+    await RisingEdge(tb.clk)  # leave the ReadOnly phase the last response was seen in
+    await tb.reset()
+    tb.responses_taken = len(tb.rsp.received)
+    probes = [(name, code, neuron) for neuron in range(n_neurons) for name, code, _ in state_reads]
+    probes += [(f"acc{c}", targets[f"ACC{c}"], neuron) for neuron in range(n_neurons)
+               for c in range(2) if f"ACC{c}" in targets]
+    results = await tb.commands([(0, code, neuron, 0, 0) for _, code, neuron in probes])
+    for (name, _, neuron), (actual, error) in zip(probes, results):
+        assert error == 0 and actual == 0, (
+            f"after reset, neuron {neuron}, {name}: expected 0, actual {actual}")
+    for checker in tb.checkers:
+        assert not checker.violations, checker.violations
+
+
+@cocotb.test()
+async def trace(dut):
+    """Events, sweep, spikes and every state, step by step, against the reference model."""
+    await run_trace(dut)

@@ -1,0 +1,591 @@
+"""NeuronCore: construction checks in process, and cocotb runs (``sim/bench_neuron_core.py``) that
+compare every spike and every state of every step with the reference model."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+from amaranth.back import verilog
+from amaranth.hdl import Fragment
+
+from neurohw.hw.core import SPIKE_FIFO_DEPTH, NeuronCore, Status, Target
+from neurohw.model import (Accumulation, Comparison, Decay, InputTiming, MembraneUpdate,
+                           NeuronParams, Overflow, ResetMode, Rounding, run, state_range)
+from neurohw.model.presets import loihi_cuba_lif, snntorch_leaky, xylo_lif
+from neurohw.toolchain import available_simulators
+from sim.runner import case_build_dir, run_cocotb
+
+TOPLEVEL = "neuron_core"
+BENCH = "bench_neuron_core"
+
+
+# ---------------------------------------------------------------------------------------------
+# Random configurations
+
+def random_decay(rng, width):
+    kind = rng.choice(["none", "multiply", "shift"])
+    if kind == "none":
+        return Decay.none()
+    if kind == "shift":
+        return Decay.shift(int(rng.integers(0, min(width + 1, 20) + 1)))
+    bits = int(rng.integers(1, 13))
+    offset = int(rng.integers(0, 2))
+    constant = int(rng.integers(0, (1 << bits) - offset + 1))
+    return Decay.multiply(constant, bits, offset=offset, rounding=rng.choice(list(Rounding)))
+
+
+def random_params(rng, n_neurons, *, per_neuron: bool | None = None, max_width=24):
+    """A valid NeuronParams the core implements (per_event only with before_decay)."""
+    n_currents = int(rng.integers(0, 3))
+    v_width = int(rng.integers(2, max_width + 1))
+    i_width = int(rng.integers(2, max_width + 1))
+    v_overflow = rng.choice(list(Overflow))
+    i_overflow = rng.choice(list(Overflow))
+    accumulation, input_timing = Accumulation.SUM, InputTiming.AFTER_DECAY
+    if n_currents:
+        accumulation = rng.choice(list(Accumulation))
+        input_timing = (InputTiming.BEFORE_DECAY if accumulation is Accumulation.PER_EVENT
+                        else rng.choice(list(InputTiming)))
+    reset = rng.choice(list(ResetMode))
+    v_low, v_high = state_range(v_width, v_overflow)
+    if per_neuron is None:
+        per_neuron = bool(rng.integers(0, 2))
+
+    def value(low, high):
+        if per_neuron and rng.integers(0, 4):
+            return rng.integers(low, high + 1, size=n_neurons)
+        return int(rng.integers(low, high + 1))
+
+    threshold_shift = int(rng.integers(0, max(0, min(4, v_width - 2)) + 1))
+    t_low = 0 if reset is ResetMode.SUBTRACT else -((-v_low) >> threshold_shift)
+    t_high = v_high >> threshold_shift
+    if rng.integers(0, 2):
+        t_high = max(t_low, t_high // 4)
+    threshold = value(max(t_low, -(t_high + 1)), t_high)
+    bias_exponent = int(rng.integers(0, 4))
+    bias_bound = v_high >> bias_exponent
+    bias = value(-(bias_bound // 8), bias_bound // 8)
+    reset_value = value(v_low, v_high) if reset is ResetMode.VALUE else 0
+    return NeuronParams(
+        n_currents=n_currents, v_width=v_width, i_width=i_width,
+        v_overflow=v_overflow, i_overflow=i_overflow, v_decay=random_decay(rng, v_width),
+        i_decay=tuple(random_decay(rng, i_width) for _ in range(n_currents)),
+        accumulation=accumulation, input_timing=input_timing,
+        input_shift=int(rng.integers(0, 4)),
+        input_count_cap=None if rng.integers(0, 2) else int(rng.integers(1, 4)),
+        membrane_update=rng.choice(list(MembraneUpdate)),
+        bias_mantissa=bias, bias_exponent=bias_exponent,
+        threshold=threshold, threshold_shift=threshold_shift,
+        comparison=rng.choice(list(Comparison)), reset=reset, reset_value=reset_value,
+        max_spikes=int(rng.integers(1, 8)) if reset is ResetMode.SUBTRACT else 1,
+        refractory_period=int(rng.choice([0, 0, 1, 3])),
+    )
+
+
+def random_weights(rng, params, n_axons, n_neurons, weight_width, zeros=0.2):
+    low, high = -(1 << (weight_width - 1)), (1 << (weight_width - 1)) - 1
+    weights = rng.integers(low, high + 1, size=(params.input_channels, n_axons, n_neurons))
+    extremes = rng.random(weights.shape) < 0.1
+    weights[extremes] = rng.choice([low, high], size=int(extremes.sum()))
+    weights[rng.random(weights.shape) < zeros] = 0
+    if zeros > 0.5 and n_axons > 1:
+        weights[:, rng.integers(0, n_axons), :] = 0   # an axon without synapses
+    return weights
+
+
+def random_spikes(rng, steps, n_axons, *, density=None, max_count=4):
+    density = rng.uniform(0.1, 0.7) if density is None else density
+    spikes = (rng.random((steps, n_axons)) < density).astype(np.int64)
+    many = rng.random((steps, n_axons)) < 0.15
+    spikes[many] *= rng.integers(2, max_count + 1, size=int(many.sum()))
+    return spikes
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases
+
+def make_case(params, weights, spikes, *, n_neurons, n_axons, weight_width, seed=0,
+              core_kwargs=None, traffic=None, config_weights=False, config_params=False,
+              shuffle=None, expected_spikes_in=None, extra_events=None, expected_status=None,
+              check_throughput=False):
+    """Build the core and the bench's test data.
+
+    ``config_weights``: the core starts with zero weights and the bench writes them over
+    ``cmd``; ``config_params``: the per-neuron parameters start at a different value and are
+    written over ``cmd``. ``expected_spikes_in`` overrides the input the reference sees
+    (events dropped by design); ``extra_events`` adds raw events per step (e.g. bad axons).
+    """
+    rng = np.random.default_rng(seed + 7919)
+    core_kwargs = dict(core_kwargs or {})
+    build_params = params
+    config = []
+    per_neuron_values = {"threshold": params.effective_threshold, "bias": params.bias,
+                         "reset_value": params.reset_value}
+    if config_params:
+        core_kwargs.setdefault("per_neuron", {"threshold", "bias"}
+                               | ({"reset_value"} if params.reset is ResetMode.VALUE else set()))
+        build_params = params.replace(threshold=0, bias_mantissa=0, reset_value=0)
+        for name in sorted(core_kwargs["per_neuron"]):
+            values = np.broadcast_to(np.asarray(per_neuron_values[name], dtype=object),
+                                     (n_neurons,))
+            code = {"threshold": Target.THRESHOLD, "bias": Target.BIAS,
+                    "reset_value": Target.RESET_VALUE}[name]
+            config += [[int(code), n, 0, int(values[n])] for n in range(n_neurons)]
+    sparse = core_kwargs.get("connectivity") == "sparse"
+    build_weights = weights
+    if config_weights:
+        # Dense: start from zero weights. Sparse: the synapse set is fixed when the core is
+        # built, so start from a placeholder weight (-1 fits every width) on the same pattern.
+        build_weights = (np.where(np.any(weights != 0, axis=0), -1, 0)[np.newaxis]
+                         .repeat(weights.shape[0], axis=0) if sparse else None)
+    core = NeuronCore(build_params, n_neurons=n_neurons, n_axons=n_axons,
+                      weight_width=weight_width, weights=build_weights, **core_kwargs)
+    if config_weights and sparse:
+        config += [[int(Target.WEIGHT0) + c, core.synapse_slot(a, n), a, int(weights[c, a, n])]
+                   for c in range(weights.shape[0]) for a, n in core._synapse_pairs()]
+    elif config_weights:
+        config += [[int(Target.WEIGHT0) + c, n, a, int(weights[c, a, n])]
+                   for c in range(weights.shape[0]) for a in range(n_axons)
+                   for n in range(n_neurons) if weights[c, a, n]]
+    probes = command_probes(core, weights)
+
+    reference_input = spikes if expected_spikes_in is None else expected_spikes_in
+    trace = run(params, reference_input, weights)
+    if shuffle is None:
+        shuffle = params.accumulation is Accumulation.SUM
+    events = []
+    for t in range(spikes.shape[0]):
+        step_events = [a for a in range(n_axons) for _ in range(int(spikes[t, a]))]
+        if extra_events is not None:
+            step_events += list(extra_events[t])
+        if shuffle:
+            rng.shuffle(step_events)
+        events.append([int(a) for a in step_events])
+    data = {
+        "ports": core.port_description(),
+        "params": params.to_dict(),
+        "n_neurons": n_neurons, "n_axons": n_axons, "n_currents": params.n_currents,
+        "refractory_period": params.refractory_period,
+        "config": config,
+        "probes": probes,
+        "events": events,
+        "expected": {"spikes": trace.spikes[:, 0], "v": trace.v[:, 0], "i": trace.i[:, 0],
+                     "refractory": trace.refractory[:, 0]},
+        "seed": seed,
+        "check_throughput": check_throughput,
+        "fifo_depth": SPIKE_FIFO_DEPTH,
+        **(traffic if traffic is not None else {}),
+    }
+    if expected_status:
+        data["expected_status"] = expected_status
+    return core, data
+
+
+def command_probes(core, weights):
+    """Reads of the weights and the synapse structure (after any configuration), and commands
+    that must be refused."""
+    N, A = core.n_neurons, core.n_axons
+    probes = []
+    weight = int(Target.WEIGHT0)
+    if core.connectivity == "sparse":
+        for a, n in core._synapse_pairs():
+            slot = core.synapse_slot(a, n)
+            probes.append([0, int(Target.SYNAPSE_TARGET), slot, a, 0, n])
+        probes.append([0, weight, core.fanout[0], 0, 0, None])      # slot past the fan-out
+        probes.append([1, int(Target.SYNAPSE_TARGET), 0, 0, 0, None])   # read only
+    else:
+        # Probes run after the configuration: the weight is the final one either way.
+        probes.append([0, weight, N - 1, A - 1, 0, int(weights[0, A - 1, N - 1])])
+    if N < (1 << core.cmd_layout["neuron"].width):
+        probes.append([0, int(Target.V), N, 0, 0, None])             # neuron out of range
+    if A < (1 << core.axon_bits):
+        probes.append([0, weight, 0, A, 0, None])                      # axon out of range
+    probes.append([1, int(Target.STATUS), 0, 0, 0, None])              # read only
+    probes.append([0, int(Target.STATUS), int(Status.STEP), 0, 0, 0])
+    if core.acc_width:
+        probes.append([1, int(Target.ACC0), 0, 0, 5, None])            # read only
+    else:
+        probes.append([0, int(Target.ACC0), 0, 0, 0, None])            # no accumulator
+    if core.params.n_currents < 2:
+        probes.append([0, int(Target.I1), 0, 0, 0, None])              # no such current
+    return probes
+
+
+def random_traffic(rng):
+    return {"idle_probability": float(rng.choice([0.0, 0.2, 0.5])),
+            "backpressure_probability": float(rng.choice([0.0, 0.3, 0.6])),
+            "stall_probability": float(rng.choice([0.0, 0.02])),
+            "stall_cycles": int(rng.integers(1, 40))}
+
+
+def random_case(seed, *, steps, max_neurons, max_axons, max_width=24, lanes=(1, 1, 2, 4),
+                connectivity=("dense", "dense", "sparse")):
+    rng = np.random.default_rng(seed)
+    n_neurons = int(rng.integers(1, max_neurons + 1))
+    n_axons = int(rng.integers(1, max_axons + 1))
+    weight_width = int(rng.integers(1, 17))
+    lanes = int(rng.choice(lanes))
+    connectivity = str(rng.choice(connectivity)) if lanes == 1 else "dense"
+    # Redraw a model that never spikes on this input (a weak test), a bounded number of times.
+    for _ in range(10):
+        params = random_params(rng, n_neurons, max_width=max_width)
+        weights = random_weights(rng, params, n_axons, n_neurons, weight_width,
+                                 zeros=0.6 if connectivity == "sparse" else 0.2)
+        spikes = random_spikes(rng, steps, n_axons)
+        if run(params, spikes, weights, record=("spikes",)).spikes.any():
+            break
+    return make_case(params, weights, spikes, n_neurons=n_neurons, n_axons=n_axons,
+                     weight_width=weight_width, seed=seed, traffic=random_traffic(rng),
+                     core_kwargs={"lanes": lanes, "connectivity": connectivity},
+                     config_weights=bool(rng.integers(0, 4) == 0),
+                     config_params=bool(rng.integers(0, 4) == 0))
+
+
+@functools.cache
+def _simulators() -> tuple[str, ...]:
+    return tuple(available_simulators())
+
+
+def on_simulators(argnames, values, *, verilator_default=None):
+    """Parametrize ``hdl`` (a simulator) and ``argnames`` over ``values`` on every available
+    simulator. Verilator builds are slow, so only the ``values`` in ``verilator_default`` (all
+    when ``None``) run on it by default; the others are marked ``slow`` there."""
+    names = ["hdl", *[name.strip() for name in argnames.split(",") if name.strip()]]
+    params = []
+    for simulator in _simulators():
+        for value in values:
+            value_tuple = value if isinstance(value, tuple) else (value,)
+            slow = (simulator == "verilator" and verilator_default is not None
+                    and value not in verilator_default)
+            ident = "-".join([simulator, *map(str, value_tuple)])
+            params.append(pytest.param(simulator, *value_tuple, id=ident,
+                                       marks=[pytest.mark.slow] if slow else []))
+    return pytest.mark.parametrize(",".join(names), params)
+
+
+
+
+def simulate(core, data, simulator, request):
+    run_cocotb(core, toplevel=TOPLEVEL, test_module=BENCH, simulator=simulator,
+               build_dir=case_build_dir(request.node.nodeid, simulator), test_data=data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Simulation tests
+
+@pytest.mark.sim
+@on_simulators("seed", range(6), verilator_default=(0, 4))
+def test_random(hdl, seed, request):
+    core, data = random_case(seed, steps=30, max_neurons=6, max_axons=5)
+    simulate(core, data, hdl, request)
+
+
+@pytest.mark.sim
+@on_simulators("lanes", [2, 4], verilator_default=(4,))
+def test_random_lanes(hdl, lanes, request):
+    core, data = random_case(50 + lanes, steps=30, max_neurons=11, max_axons=4, lanes=[lanes])
+    simulate(core, data, hdl, request)
+
+
+@pytest.mark.sim
+@on_simulators("seed", range(2), verilator_default=(1,))
+def test_random_sparse(hdl, seed, request):
+    core, data = random_case(70 + seed, steps=30, max_neurons=7, max_axons=6, lanes=[1],
+                             connectivity=["sparse"])
+    simulate(core, data, hdl, request)
+
+
+@pytest.mark.sim
+@pytest.mark.slow
+@on_simulators("seed", range(100, 140))
+def test_random_long(hdl, seed, request):
+    core, data = random_case(seed, steps=300, max_neurons=12, max_axons=10, max_width=40)
+    simulate(core, data, hdl, request)
+
+
+def preset_case(name, seed, steps):
+    rng = np.random.default_rng(seed)
+    n_neurons, n_axons = 6, 5
+    if name == "loihi":
+        threshold = rng.integers(1, 300, size=n_neurons)
+        params = loihi_cuba_lif(du=int(rng.integers(0, 4096)), dv=int(rng.integers(0, 4096)),
+                                vth=100, bias_mant=3, bias_exp=2, refractory_period=2)
+        params = params.replace(threshold=threshold)
+        weight_width = 8
+    elif name == "xylo":
+        params = xylo_lif(dash_mem=2, dash_syn=(1, 3), threshold=rng.integers(0, 400, n_neurons),
+                          bias=-2, weight_shift=1, max_spikes=31, input_count_cap=3)
+        weight_width = 8
+    else:
+        params = snntorch_leaky(beta_constant=40, threshold=60, decay_bits=8, width=16)
+        weight_width = 6
+    weights = random_weights(rng, params, n_axons, n_neurons, weight_width)
+    spikes = random_spikes(rng, steps, n_axons, density=0.5, max_count=6)
+    return make_case(params, weights, spikes, n_neurons=n_neurons, n_axons=n_axons,
+                     weight_width=weight_width, seed=seed, traffic=random_traffic(rng))
+
+
+@pytest.mark.sim
+@on_simulators("preset", ["loihi", "xylo", "snntorch"], verilator_default=("xylo",))
+def test_preset(hdl, preset, request):
+    core, data = preset_case(preset, seed=11, steps=30)
+    simulate(core, data, hdl, request)
+
+
+@pytest.mark.sim
+@pytest.mark.slow
+@on_simulators("preset", ["loihi", "xylo", "snntorch"])
+def test_preset_long(hdl, preset, request):
+    core, data = preset_case(preset, seed=12, steps=400)
+    simulate(core, data, hdl, request)
+
+
+def hazard_case(n_neurons, accumulation, cap, lanes=1, connectivity="dense", steps=20):
+    """Back-to-back events on few neurons and few axons, source never idle: every read in the
+    read-modify-write pipelines hits the neuron (and axon count) written the cycle before."""
+    rng = np.random.default_rng(n_neurons * 10 + (accumulation == "per_event"))
+    n_axons, weight_width = 2, 6
+    params = NeuronParams(
+        n_currents=1 if accumulation == "per_event" else 0, v_width=14, i_width=12,
+        i_overflow=Overflow.SATURATE, v_overflow=Overflow.WRAP,
+        i_decay=(Decay.shift(1),) if accumulation == "per_event" else (),
+        accumulation=accumulation,
+        input_timing="before_decay" if accumulation == "per_event" else "after_decay",
+        input_count_cap=cap, threshold=700, reset="subtract", max_spikes=3)
+    weights = random_weights(rng, params, n_axons, n_neurons, weight_width, zeros=0.0)
+    if connectivity == "sparse":
+        # Fan-outs of 0, 1 and 2 synapses that share neuron 0: consecutive synapses of
+        # back-to-back events hit the same accumulator word.
+        n_axons = 3
+        weights = random_weights(rng, params, n_axons, n_neurons, weight_width, zeros=0.0)
+        weights[:, 0, :] = 0
+        weights[:, 1, 1:] = 0
+        weights[:, 1, 0] = weights[:, 1, 0] | 1
+        weights[:, 2, 0] = weights[:, 2, 0] | 1
+    spikes = rng.integers(0, 9, size=(steps, n_axons))
+    return make_case(params, weights, spikes, n_neurons=n_neurons, n_axons=n_axons,
+                     weight_width=weight_width, seed=3, check_throughput=True,
+                     core_kwargs={"lanes": lanes, "connectivity": connectivity},
+                     traffic={"idle_probability": 0.0, "backpressure_probability": 0.0})
+
+
+HAZARD_CASES = [(1, "sum", 2, 1, "dense"), (1, "per_event", 5, 1, "dense"),
+                (2, "sum", 3, 1, "dense"), (2, "per_event", None, 1, "dense"),
+                (3, "sum", None, 1, "dense"), (4, "sum", 2, 4, "dense"),
+                (3, "per_event", 3, 4, "dense"), (5, "sum", None, 2, "dense"),
+                (1, "sum", 3, 1, "sparse"), (2, "per_event", 4, 1, "sparse"),
+                (3, "sum", None, 1, "sparse")]
+
+
+@pytest.mark.sim
+@on_simulators("n_neurons,accumulation,cap,lanes,connectivity", HAZARD_CASES,
+               verilator_default=((1, "per_event", 5, 1, "dense"), (3, "per_event", 3, 4, "dense"),
+                                  (2, "per_event", 4, 1, "sparse")))
+def test_hazard(hdl, n_neurons, accumulation, cap, lanes, connectivity, request):
+    core, data = hazard_case(n_neurons, accumulation, cap, lanes, connectivity)
+    simulate(core, data, hdl, request)
+
+
+@pytest.mark.sim
+@on_simulators("", [()])
+def test_long_backpressure(hdl, request):
+    """spikes_out stalled for thousands of cycles while every neuron spikes: the sweep stalls
+    and nothing is dropped."""
+    n_neurons, n_axons = 24, 2
+    params = NeuronParams(v_width=12, threshold=0, comparison=">=", reset="none")
+    weights = np.ones((1, n_axons, n_neurons), dtype=np.int64)
+    spikes = np.ones((3, n_axons), dtype=np.int64)
+    core, data = make_case(params, weights, spikes, n_neurons=n_neurons, n_axons=n_axons,
+                           weight_width=3, seed=5,
+                           traffic={"sweep_hold_cycles": 1500,
+                                    "backpressure_probability": 0.5})
+    assert data["expected"]["spikes"].sum() == 3 * n_neurons
+    simulate(core, data, hdl, request)
+
+
+@pytest.mark.sim
+@on_simulators("", [()])
+def test_dropped_events(hdl, request):
+    """Events past max_events_per_step and events to axons >= n_axons are dropped and counted;
+    events past the input count cap are dropped by definition."""
+    rng = np.random.default_rng(21)
+    n_neurons, n_axons, limit, cap, steps = 3, 5, 6, 2, 12
+    params = NeuronParams(n_currents=1, i_decay=(Decay.none(),), v_width=12, i_width=12,
+                          input_count_cap=cap, threshold=100)
+    weights = random_weights(rng, params, n_axons, n_neurons, 5)
+    spikes = rng.integers(0, 4, size=(steps, n_axons))
+    accepted = np.zeros_like(spikes)
+    overflow = 0
+    extra = []
+    orders = []
+    for t in range(steps):
+        order = [a for a in range(n_axons) for _ in range(int(spikes[t, a]))]
+        rng.shuffle(order)
+        orders.append(order)
+        counts = np.zeros(n_axons, dtype=np.int64)
+        for a in order:
+            if counts[a] >= cap:
+                continue
+            if accepted[t].sum() >= limit:
+                overflow += 1
+                continue
+            counts[a] += 1
+            accepted[t, a] += 1
+        extra.append([5, 7] if t % 3 == 0 else [])
+    assert overflow > 0
+    core, data = make_case(params, weights, spikes, n_neurons=n_neurons, n_axons=n_axons,
+                           weight_width=5, core_kwargs={"max_events_per_step": limit},
+                           expected_spikes_in=accepted, shuffle=False,
+                           expected_status={"OVERFLOW_EVENTS": overflow,
+                                            "INVALID_AXON_EVENTS": 2 * len(range(0, steps, 3)),
+                                            "STEP": steps})
+    # Send in the order used above, the bad axons last.
+    data["events"] = [order + bad for order, bad in zip(orders, extra)]
+    simulate(core, data, hdl, request)
+
+
+# ---------------------------------------------------------------------------------------------
+# In-process tests
+
+def small_core(**overrides):
+    kwargs = {"n_neurons": 4, "n_axons": 3, "weight_width": 8}
+    params = overrides.pop("params", NeuronParams())
+    kwargs.update(overrides)
+    return NeuronCore(params, **kwargs)
+
+
+def test_init():
+    params = NeuronParams(n_currents=2, i_decay=Decay.shift(2), v_width=16, i_width=12,
+                          threshold=np.arange(5), refractory_period=3, input_count_cap=4)
+    core = NeuronCore(params, n_neurons=5, n_axons=6, weight_width=7)
+    assert core.per_neuron == {"threshold"}
+    assert core.max_events_per_step == 6 * 4
+    assert core.acc_width == 7 + (24).bit_length()
+    assert core.weights.shape == (2, 6, 5) and not core.weights.any()
+    members = dict(core.signature.members)
+    assert set(members) == {"spikes_in", "step", "spikes_out", "done", "cmd", "rsp", "overflow"}
+    assert core.spikes_in.payload.shape().width == 3
+    assert core.spikes_out.payload.neuron.shape().width == 3
+    description = core.port_description()
+    assert set(description["targets"]) == {"V", "I0", "I1", "REFRACTORY", "ACC0", "ACC1",
+                                           "WEIGHT0", "WEIGHT1", "THRESHOLD", "STATUS",
+                                           "INPUT_COUNT"}
+    assert description["status"]["OVERFLOW_EVENTS"] == Status.OVERFLOW_EVENTS
+    Fragment.get(core, None)
+    # Without a cap, 'sum' sizes the accumulator for every count the reference accepts.
+    core = small_core()
+    assert core.max_events_per_step == 3 * 65535
+    Fragment.get(core, None)
+    # 'per_event' keeps no accumulator and needs no limit.
+    core = small_core(params=xylo_lif(dash_mem=1, dash_syn=2, threshold=10))
+    assert core.max_events_per_step is None and core.acc_width == 0
+    assert "ACC0" not in core.port_description()["targets"]
+    Fragment.get(core, None)  # elaborates
+
+
+@pytest.mark.parametrize("name,value,error", [
+    ("n_neurons", 0, ValueError), ("n_neurons", 4097, ValueError), ("n_neurons", 2.0, TypeError),
+    ("n_axons", 0, ValueError), ("n_axons", 65537, ValueError), ("n_axons", True, TypeError),
+    ("weight_width", 0, ValueError), ("weight_width", 33, ValueError),
+    ("max_events_per_step", 0, ValueError), ("lanes", 0, ValueError),
+])
+def test_init_wrong_integer(name, value, error):
+    bounds = {"n_neurons": (1, 4096), "n_axons": (1, 65536), "weight_width": (1, 32),
+              "max_events_per_step": (1, 1 << 32), "lanes": (1, 64)}[name]
+    shown = repr(value) if error is TypeError else str(value)
+    message = f"{name} must be an integer between {bounds[0]} and {bounds[1]}, not {shown}"
+    with pytest.raises(error, match=f"^{message}$"):
+        small_core(**{name: value})
+
+
+def test_init_wrong_params():
+    with pytest.raises(TypeError, match=r"^params must be a NeuronParams, not \{\}$"):
+        NeuronCore({}, n_neurons=1, n_axons=1, weight_width=1)
+
+
+def test_init_wrong_lanes():
+    with pytest.raises(ValueError, match=r"^lanes=3 is not implemented by NeuronCore; use a "
+                                         r"power of two \(neurons are banked by the low bits "
+                                         r"of their address\)$"):
+        small_core(lanes=3)
+
+
+def test_init_sparse():
+    weights = np.array([[[0, 3, 0, -1], [0, 0, 0, 0], [2, 0, 0, 0]]])
+    core = small_core(weights=weights, connectivity="sparse")
+    assert core.fanout == (2, 0, 1) and core.fanout_start == (0, 2, 2)
+    assert core.synapse_targets == (1, 3, 0) and core.n_synapses == 3
+    assert core.synapse_slot(0, 3) == 1 and core.synapse_slot(1, 0) is None
+    assert core.port_description()["event_cycles"] == [2, 1, 1]
+    assert core.port_description()["targets"]["SYNAPSE_TARGET"] == Target.SYNAPSE_TARGET
+    Fragment.get(core, None)
+    empty = small_core(connectivity="sparse")
+    assert empty.n_synapses == 0
+    Fragment.get(empty, None)
+
+
+def test_init_lanes():
+    core = small_core(n_neurons=5, lanes=4)
+    assert core.lane_depth == 2 and core.lane_bits == 2
+    assert core.port_description()["event_cycles"] == [2, 2, 2]
+    assert core.port_description()["lanes"] == 4
+    Fragment.get(core, None)
+
+
+def test_init_wrong_connectivity():
+    with pytest.raises(ValueError, match=r"^lanes=2 with connectivity 'sparse' is not "
+                                         r"implemented by NeuronCore; use lanes=1$"):
+        small_core(connectivity="sparse", lanes=2)
+    with pytest.raises(ValueError, match=r"^connectivity must be one of 'dense', 'sparse', "
+                                         r"not 'diagonal'$"):
+        small_core(connectivity="diagonal")
+
+
+def test_init_wrong_per_neuron():
+    params = NeuronParams(threshold=np.array([1, 2, 3, 4]))
+    with pytest.raises(ValueError, match=r"^per_neuron must include 'threshold': params give "
+                                         r"it per neuron$"):
+        small_core(params=params, per_neuron={"bias"})
+    with pytest.raises(ValueError, match=r"^per_neuron names must be among 'threshold', 'bias', "
+                                         r"'reset_value', not 'leak'$"):
+        small_core(per_neuron={"leak"})
+    with pytest.raises(TypeError, match=r"^per_neuron must be a set of names"):
+        small_core(per_neuron="bias")
+    with pytest.raises(ValueError, match=r"^threshold has 4 per-neuron values, but the "
+                                         r"population has 5 neurons$"):
+        small_core(params=params, n_neurons=5)
+
+
+def test_init_wrong_weights():
+    with pytest.raises(ValueError, match=r"^weights have 2 axons, but n_axons is 3$"):
+        small_core(weights=np.zeros((1, 2, 4), dtype=int))
+    with pytest.raises(ValueError, match=r"^weights target 5 neurons, but the population has 4$"):
+        small_core(weights=np.zeros((3, 5), dtype=int))
+    with pytest.raises(ValueError, match=r"^weights must fit weight_width=8 bits \(\[-128, 127\]\)"
+                                         r", but range from 128 to 128$"):
+        small_core(weights=np.full((3, 4), 128))
+    with pytest.raises(TypeError, match=r"^weights must be an integer array, not dtype float64$"):
+        small_core(weights=np.zeros((3, 4)))
+
+
+def test_init_wrong_per_event_after_decay():
+    params = NeuronParams(n_currents=1, i_decay=Decay.none(), accumulation="per_event",
+                          input_timing="after_decay")
+    with pytest.raises(ValueError, match=r"^accumulation 'per_event' with input_timing "
+                                         r"'after_decay' is not implemented by NeuronCore"):
+        small_core(params=params)
+
+
+@pytest.mark.parametrize("lanes,connectivity", [(1, "dense"), (2, "dense"), (1, "sparse")])
+def test_verilog_deterministic(lanes, connectivity):
+    def convert():
+        params = xylo_lif(dash_mem=1, dash_syn=(2, 3), threshold=np.arange(3) * 5)
+        weights = (np.arange(2 * 4 * 3).reshape(2, 4, 3) - 10) * (np.arange(3) != 1)
+        core = NeuronCore(params, n_neurons=3, n_axons=4, weight_width=6, weights=weights,
+                          lanes=lanes, connectivity=connectivity)
+        return verilog.convert(core, name=TOPLEVEL, emit_src=False)
+    first, second = convert(), convert()
+    assert first == second
+    assert f"module {TOPLEVEL}(" in first
