@@ -165,6 +165,11 @@ def simulate_command(args) -> int:
 EXAMPLE_NEURONS = 64
 EXAMPLE_AXONS = 32
 EXAMPLE_STEPS = 200
+EXAMPLE_WEIGHT_WIDTH = 8
+#: Steps verified in RTL by default: enough to see every neuron spike, short enough for CI.
+EXAMPLE_VERIFY_STEPS = 40
+#: Random idle cycles on the inputs and back-pressure on the outputs during verification.
+EXAMPLE_TRAFFIC = {"idle_probability": 0.2, "backpressure_probability": 0.3}
 #: Preset arguments chosen so that roughly 5-15 % of neurons fire per step on the example input.
 EXAMPLE_PRESETS = {
     "loihi_cuba_lif": {"du": 1024, "dv": 256, "vth": 3200},
@@ -175,16 +180,31 @@ EXAMPLE_PRESETS = {
 @subcommand
 def add_example(subparsers):
     parser = subparsers.add_parser(
-        "example", help="simulate a built-in example population and plot it",
+        "example", help="the main job on a built-in example: simulate, generate, verify, "
+                        "synthesize, report",
         description=f"Build {EXAMPLE_NEURONS} neurons driven by {EXAMPLE_AXONS} input axons "
-                    f"with random weights and random spikes over {EXAMPLE_STEPS} steps, "
-                    f"write its parameter and input files, simulate it and plot the trace.")
+                    f"with random weights and random spikes over {EXAMPLE_STEPS} steps; "
+                    f"simulate it with the reference model and plot it; generate the neuron "
+                    f"core's Verilog; verify the first --verify-steps steps bit for bit in "
+                    f"every available simulator; synthesize it out of context; write "
+                    f"report.md and report.json.")
     parser.add_argument("-o", "--output", metavar="OUTDIR", default="out/example",
                         help="directory for all files (default: %(default)s)")
     parser.add_argument("--preset", choices=sorted(EXAMPLE_PRESETS), default="loihi_cuba_lif",
                         help="neuron model (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the weights and input spikes (default: %(default)s)")
+    parser.add_argument("--lanes", type=int, default=1,
+                        help="parallel lanes of the generated core (default: %(default)s)")
+    parser.add_argument("--verify-steps", type=int, default=EXAMPLE_VERIFY_STEPS, metavar="N",
+                        help="steps checked in RTL simulation; 0 skips verification "
+                             "(default: %(default)s)")
+    parser.add_argument("--simulator", action="append", metavar="NAME",
+                        help="simulator to verify on, repeatable (default: every available "
+                             "one; see NEUROHW_SIMULATORS)")
+    parser.add_argument("--device", default="ice40-up5k",
+                        help="device of the out-of-context synthesis estimate, or 'none' "
+                             "(default: %(default)s)")
     _add_simulation_options(parser)
     parser.set_defaults(run=example_command)
 
@@ -202,21 +222,131 @@ def example_inputs(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return spikes, weights
 
 
+def _stage(number: int, text: str) -> None:
+    print(f"[{number}/5] {text}", flush=True)
+
+
 def example_command(args) -> int:
+    from .flows.verify import generate_core_verilog, verify_core
+    from .hw.core import NeuronCore
+
     outdir = Path(args.output)
     outdir.mkdir(parents=True, exist_ok=True)
+    if args.verify_steps < 0 or args.verify_steps > EXAMPLE_STEPS:
+        raise CommandError(f"--verify-steps must be between 0 and {EXAMPLE_STEPS}, "
+                           f"not {args.verify_steps}")
     params_path, input_path = outdir / "params.json", outdir / "input.npz"
     write_json(params_path, {"neurons": EXAMPLE_NEURONS, "preset": args.preset,
                              "preset_args": EXAMPLE_PRESETS[args.preset]})
     spikes, weights = example_inputs(args.seed)
     save_input(input_path, spikes=spikes, weights=weights)
-    # Go through the files just written, exactly as `neurohw simulate` would.
+
+    # 1. Reference model, through the files just written, exactly as `neurohw simulate` would.
+    _stage(1, f"reference model: {EXAMPLE_NEURONS} {args.preset} neurons, {EXAMPLE_STEPS} steps")
     paths = _simulate_files(params_path, input_path, outdir, backend=args.backend,
                             plot_neurons=args.plot_neurons)
-    print(f"example ({args.preset}, seed {args.seed}) in {outdir}/:")
+    params = load_population(params_path).params
+    report = {"example": {"preset": args.preset, "seed": args.seed, "neurons": EXAMPLE_NEURONS,
+                          "axons": EXAMPLE_AXONS, "steps": EXAMPLE_STEPS,
+                          "weight_width": EXAMPLE_WEIGHT_WIDTH, "lanes": args.lanes},
+              "model": json_summary(paths["summary"])}
+
+    # 2. Hardware generation.
+    try:
+        core = NeuronCore(params, n_neurons=EXAMPLE_NEURONS, n_axons=EXAMPLE_AXONS,
+                          weight_width=EXAMPLE_WEIGHT_WIDTH, weights=weights, lanes=args.lanes)
+    except (TypeError, ValueError) as error:
+        raise CommandError(str(error)) from None
+    verilog_path = generate_core_verilog(core, outdir / "neuron_core.v")
+    _stage(2, f"generated {verilog_path} ({verilog_path.stat().st_size} bytes)")
+    report["verilog"] = str(verilog_path)
+
+    # 3. Bit-exact verification in RTL simulation.
+    report["verification"] = []
+    if args.verify_steps:
+        from .toolchain import available_simulators
+        simulators = args.simulator or available_simulators()
+        for simulator in simulators:
+            _stage(3, f"verifying {args.verify_steps} steps on {simulator} (every spike and "
+                      f"every state of every neuron, every step)")
+            result = _verify(verify_core, params, weights, spikes[:args.verify_steps],
+                             simulator, outdir, args)
+            if result is None:
+                report["verification"].append({"simulator": simulator, "passed": False})
+                _write_report(outdir, report)
+                return 1
+            report["verification"].append({**result.to_dict(), "passed": True})
+            print(f"      bit-exact: {result.steps} steps x {result.neurons} neurons, "
+                  f"{result.input_events} input events, {result.spikes_compared} spikes and "
+                  f"{result.state_values_compared} state values compared "
+                  f"({result.seconds:.1f} s)", flush=True)
+    else:
+        _stage(3, "verification skipped (--verify-steps 0)")
+
+    # 4. Synthesis estimate.
+    if args.device != "none":
+        from .flows.synth import SynthesisError, synthesize
+        _stage(4, f"synthesizing for {args.device} with yosys and nextpnr (out of context)")
+        try:
+            synth = synthesize(core, device=args.device, workdir=outdir / "synth",
+                               name=f"example_{args.preset}")
+        except (SynthesisError, ValueError) as error:
+            raise CommandError(str(error)) from None
+        report["synthesis"] = synth.to_dict()
+        print(synth.as_table(), flush=True)
+    else:
+        _stage(4, "synthesis skipped (--device none)")
+
+    # 5. Report.
+    report_paths = _write_report(outdir, report)
+    _stage(5, f"report: {report_paths[0]}, {report_paths[1]}")
     for label, path in (("parameters", params_path), ("input", input_path),
                         ("trace", paths["trace"]), ("summary", paths["summary"]),
-                        ("plot", paths["plot"])):
+                        ("plot", paths["plot"]), ("verilog", verilog_path)):
         print(f"  {label + ':':12}{path}")
-    print(f"rerun with: neurohw simulate {params_path} {input_path} -o {outdir}")
     return 0
+
+
+def _verify(verify_core, params, weights, spikes, simulator, outdir, args):
+    """Run one simulator; print the mismatch and return None if the hardware disagrees."""
+    from sim.runner import CocotbTestFailure
+    try:
+        return verify_core(params, weights, spikes, weight_width=EXAMPLE_WEIGHT_WIDTH,
+                           simulator=simulator, build_dir=outdir / "sim" / simulator,
+                           core_kwargs={"lanes": args.lanes}, traffic=EXAMPLE_TRAFFIC,
+                           seed=args.seed)
+    except CocotbTestFailure as failure:
+        print(f"neurohw: error: RTL and reference model disagree on {simulator}:\n{failure}",
+              file=sys.stderr)
+        return None
+
+
+def json_summary(path) -> dict:
+    import json
+    summary = json.loads(Path(path).read_text())
+    return {key: summary[key] for key in ("steps", "neurons", "total_spikes") if key in summary}
+
+
+def _write_report(outdir: Path, report: dict) -> tuple[Path, Path]:
+    json_path, md_path = outdir / "report.json", outdir / "report.md"
+    write_json(json_path, report)
+    example, model = report["example"], report["model"]
+    lines = [f"# neurohw example: {example['preset']}, seed {example['seed']}", "",
+             f"{example['neurons']} neurons, {example['axons']} axons, "
+             f"{example['weight_width']}-bit weights, {example['lanes']} lane(s), "
+             f"{example['steps']} steps; reference model: {model.get('total_spikes')} spikes.",
+             "", "## Verification (RTL against the reference model, every step)", "",
+             "| simulator | steps | neurons | input events | spikes | state values | result |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    for entry in report.get("verification", []):
+        lines.append(f"| {entry['simulator']} | {entry.get('steps', '')} | "
+                     f"{entry.get('neurons', '')} | {entry.get('input_events', '')} | "
+                     f"{entry.get('spikes_compared', '')} | "
+                     f"{entry.get('state_values_compared', '')} | "
+                     f"{'bit-exact' if entry['passed'] else 'MISMATCH'} |")
+    if "synthesis" in report:
+        from .flows.synth import SynthReport
+        lines += ["", "## Synthesis (out of context)", "",
+                  SynthReport.from_dict(report["synthesis"]).as_table()]
+    md_path.write_text("\n".join(lines) + "\n")
+    return md_path, json_path
