@@ -59,7 +59,8 @@ import numpy as np
 
 from .params import (Accumulation, Comparison, DecayKind, InputTiming, MembraneUpdate,
                      NeuronParams, Overflow, ResetMode, Rounding, state_range)
-from .reference import MAX_SPIKE_COUNT, NeuronState, Trace, check_weights
+from .reference import (MAX_SPIKE_COUNT, RECORDABLE, NeuronState, Trace, check_record,
+                        check_weights, drive_4d)
 from . import reference
 
 __all__ = ["supports", "unsupported_reason", "FastPopulation", "run_fast", "simulate",
@@ -70,7 +71,6 @@ AUTO_MIN_NEURONS = 4096
 #: Intermediate values of the kernel are kept below ``2^INT64_SAFE_BITS`` in magnitude.
 INT64_SAFE_BITS = 62
 _MAX_REFRACTORY = (1 << 16) - 1
-_RECORDABLE = ("spikes", "v", "i", "refractory")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -590,10 +590,10 @@ class FastPopulation:
         self._call(drive4, spikes)
         return spikes
 
-    def run(self, drive, record=_RECORDABLE) -> Trace:
+    def run(self, drive, record=RECORDABLE) -> Trace:
         """Run ``steps`` steps (drive (steps, batch, channels, neurons)) and return a
         :class:`Trace` as ``reference.run`` records it (dtypes as in :meth:`state`)."""
-        record = _check_record(record)
+        record = check_record(record)
         drive4 = self._prepare(drive, steps_axis=True)
         steps = drive4.shape[0]
         b, n = self.batch, self.n_neurons
@@ -624,35 +624,13 @@ class FastPopulation:
                      refractory=refractory, final_state=self.state())
 
 
-def _check_record(record):
-    record = tuple(record)
-    unknown = set(record) - set(_RECORDABLE)
-    if unknown:
-        raise ValueError(f"record must name 'spikes', 'v', 'i' or 'refractory', not "
-                         f"{sorted(unknown)}")
-    return record
-
-
-def _drive_4d(drive) -> np.ndarray:
-    """``reference.run``'s drive shapes, as (steps, batch, channels, neurons)."""
-    drive = np.asarray(drive)
-    if drive.ndim == 2:
-        drive = drive[:, np.newaxis, np.newaxis, :]
-    elif drive.ndim == 3:
-        drive = drive[:, :, np.newaxis, :]
-    if drive.ndim != 4:
-        raise ValueError(f"drive must have shape (steps, neurons), (steps, batch, neurons) "
-                         f"or (steps, batch, channels, neurons), not {drive.shape}")
-    return drive
-
-
 def run_fast(params: NeuronParams, drive, *, batch: int | None = None,
              n_neurons: int | None = None, state: NeuronState | None = None,
-             record=_RECORDABLE) -> Trace:
+             record=RECORDABLE) -> Trace:
     """``reference.run(params, drive=drive, ...)`` on the compiled path: the same :class:`Trace`,
     with the same dtypes."""
-    drive = _drive_4d(drive)
-    steps, batch_size, size = drive.shape[0], drive.shape[1], drive.shape[3]
+    drive = drive_4d(drive)
+    batch_size, size = drive.shape[1], drive.shape[3]
     if n_neurons is not None and n_neurons != size:
         raise ValueError(f"n_neurons={n_neurons} does not match the input's {size} neurons")
     if batch is not None and batch != batch_size:
@@ -714,7 +692,7 @@ def _fast_blocker(params, drive, state) -> str | None:
 
 def simulate(params: NeuronParams, spikes=None, weights=None, *, drive=None,
              batch: int | None = None, n_neurons: int | None = None,
-             state: NeuronState | None = None, record=_RECORDABLE,
+             state: NeuronState | None = None, record=RECORDABLE,
              backend: str = "auto") -> Trace:
     """Run a population; the arguments and the result are those of ``reference.run``.
 
@@ -743,10 +721,10 @@ def simulate(params: NeuronParams, spikes=None, weights=None, *, drive=None,
             return numpy_run()
         raise ValueError(f"backend 'numba' cannot run this configuration: {reason}")
     if backend == "auto":
-        size = np.shape(weights)[-1] if spikes is not None else _drive_4d(drive).shape[3]
+        size = np.shape(weights)[-1] if spikes is not None else drive_4d(drive).shape[3]
         if size < AUTO_MIN_NEURONS:
             return numpy_run()
-    fast_drive = (_drive_4d(drive) if drive is not None
+    fast_drive = (drive_4d(drive) if drive is not None
                   else _summed_drive(params, spikes, weights))
     if fast_drive is not None:
         _check_drive_dtype(fast_drive)

@@ -345,14 +345,7 @@ def run(params: NeuronParams, spikes=None, weights=None, *, drive=None, batch: i
         steps, batch_size = spikes.shape[0], spikes.shape[1]
         size = weights.shape[2]
     else:
-        drive = np.asarray(drive)
-        if drive.ndim == 2:
-            drive = drive[:, np.newaxis, np.newaxis, :]
-        elif drive.ndim == 3:
-            drive = drive[:, :, np.newaxis, :]
-        if drive.ndim != 4:
-            raise ValueError(f"drive must have shape (steps, neurons), (steps, batch, neurons) "
-                             f"or (steps, batch, channels, neurons), not {drive.shape}")
+        drive = drive_4d(drive)
         steps, batch_size, size = drive.shape[0], drive.shape[1], drive.shape[3]
     if n_neurons is not None and n_neurons != size:
         raise ValueError(f"n_neurons={n_neurons} does not match the input's {size} neurons")
@@ -363,10 +356,7 @@ def run(params: NeuronParams, spikes=None, weights=None, *, drive=None, batch: i
     elif (state.batch, state.n_neurons) != (batch_size, size):
         raise ValueError(f"state has batch {state.batch} and {state.n_neurons} neurons, but the "
                          f"input has batch {batch_size} and {size} neurons")
-    unknown = set(record) - {"spikes", "v", "i", "refractory"}
-    if unknown:
-        raise ValueError(f"record must name 'spikes', 'v', 'i' or 'refractory', not "
-                         f"{sorted(unknown)}")
+    record = check_record(record)
 
     spike_trace = np.zeros((steps, batch_size, size), dtype=np.int64)
     v_trace = np.zeros((steps, batch_size, size), dtype=state.v.dtype) if "v" in record else None
@@ -388,6 +378,32 @@ def run(params: NeuronParams, spikes=None, weights=None, *, drive=None, batch: i
         if r_trace is not None:
             r_trace[t] = state.refractory
     return Trace(spikes=spike_trace, v=v_trace, i=i_trace, refractory=r_trace, final_state=state)
+
+
+RECORDABLE = ("spikes", "v", "i", "refractory")
+
+
+def check_record(record) -> tuple[str, ...]:
+    """The names of the traces to record, checked."""
+    record = tuple(record)
+    unknown = set(record) - set(RECORDABLE)
+    if unknown:
+        raise ValueError(f"record must name 'spikes', 'v', 'i' or 'refractory', not "
+                         f"{sorted(unknown)}")
+    return record
+
+
+def drive_4d(drive) -> np.ndarray:
+    """A drive of any accepted shape as (steps, batch, channels, neurons)."""
+    drive = np.asarray(drive)
+    if drive.ndim == 2:
+        drive = drive[:, np.newaxis, np.newaxis, :]
+    elif drive.ndim == 3:
+        drive = drive[:, :, np.newaxis, :]
+    if drive.ndim != 4:
+        raise ValueError(f"drive must have shape (steps, neurons), (steps, batch, neurons) "
+                         f"or (steps, batch, channels, neurons), not {drive.shape}")
+    return drive
 
 
 def value_range(params: NeuronParams, state_name: str) -> tuple[int, int]:
