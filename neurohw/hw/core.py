@@ -495,8 +495,8 @@ class NeuronCore(wiring.Component):
 
         if not sparse:
             # Dense: an event's weight row is issued one local address per cycle (S0), every
-            # lane then reads-modifies-writes its neuron (S1). The next event is accepted in
-            # the row's last cycle, so rows run back to back.
+            # lane then registers its neuron's read data (S1) and adds and writes it (S2). The
+            # next event is accepted in the row's last cycle, so rows run back to back.
             cur_valid = Signal()
             cur_first = Signal()
             cur_axon = Signal(self.axon_bits)
@@ -537,7 +537,8 @@ class NeuronCore(wiring.Component):
         else:
             # Sparse: a one-event lookahead stage (A) reads the axon's fan-out (start, count)
             # and input count while the previous event's synapses issue; then each synapse is
-            # read (S0), its target's state is read (S1) and read-modified-written (S2).
+            # read (S0), its target's state is read (S1), registered (S2), added and written
+            # (S3).
             a_full = Signal()
             a_axon = Signal(self.axon_bits)
             cur_valid = Signal()
@@ -577,21 +578,34 @@ class NeuronCore(wiring.Component):
             event_count_axon = Mux(accept_event, self.spikes_in.payload, a_axon)
             event_idle = ~a_full & ~cur_valid & ~s1_valid & ~s2_valid
 
-        # Accumulate (sum) or add into the current (per_event), with a one-entry bypass for a
-        # write made in the previous cycle to the same word (the read of the current operation
-        # was issued in that cycle and could not see it).
+        # Accumulate (sum) or add into the current (per_event) in two stages: in the read-data
+        # stage R (rmw_*) the state read data is registered, with forwarding from the two
+        # operations whose writes the read (issued the cycle before R) could not see: the one
+        # writing now (stage W, its new value) and the one that wrote in the previous cycle (its
+        # held value). In stage W the registered old value and weight are added and written.
         rmw_width = self.acc_width if sum_mode else self.i_state_width
+        w_valid = Signal()
+        w_local = Signal(range(D))
         bp_valid = Signal()
         bp_local = Signal(range(D))
-        m.d.sync += bp_valid.eq(rmw_valid), bp_local.eq(rmw_local)
-        bypass = bp_valid & (bp_local == rmw_local)
+        m.d.sync += [w_valid.eq(rmw_valid), w_local.eq(rmw_local),
+                     bp_valid.eq(w_valid), bp_local.eq(w_local)]
+        fwd_new = w_valid & (w_local == rmw_local)
+        fwd_held = bp_valid & (bp_local == rmw_local)
         for l, lane in enumerate(lanes):
             lane.rmw = []
             for c, (rd, _) in enumerate(lane.acc if sum_mode else lane.i):
                 held = Signal(signed(rmw_width), name=f"bp_data{c}_lane{l}")
-                old = Mux(bypass, held, rd.data)
-                weight = rmw_weights[l][c]
+                old = Signal(signed(rmw_width), name=f"rmw_old{c}_lane{l}")
+                weight = Signal(signed(self.weight_width), name=f"rmw_weight{c}_lane{l}")
                 new = Signal(signed(rmw_width), name=f"rmw_new{c}_lane{l}")
+                m.d.sync += weight.eq(rmw_weights[l][c])
+                with m.If(fwd_new):
+                    m.d.sync += old.eq(new)
+                with m.Elif(fwd_held):
+                    m.d.sync += old.eq(held)
+                with m.Else():
+                    m.d.sync += old.eq(rd.data)
                 if sum_mode:
                     m.d.comb += new.eq(old + weight)
                 else:
@@ -599,7 +613,8 @@ class NeuronCore(wiring.Component):
                                                 p.i_width, p.i_overflow))
                 m.d.sync += held.eq(new)
                 lane.rmw.append(new)
-            lane.event_write = rmw_valid & lane_valid(l, rmw_local)
+            lane.event_write = w_valid & lane_valid(l, w_local)
+        event_idle = event_idle & ~w_valid
 
         # ---- Commands.
         cmd = Signal(self.cmd_layout)
@@ -831,7 +846,7 @@ class NeuronCore(wiring.Component):
                 sources = [(init_neuron, init_ctr, 0),
                            (lane.write_back, nu.out_tag, nu.out_i[c])]
                 if not sum_mode:
-                    sources.append((lane.event_write, rmw_local, lane.rmw[c]))
+                    sources.append((lane.event_write, w_local, lane.rmw[c]))
                 sources.append((mine & (cmd.target == Target.I0 + c), cmd_local, cmd.data))
                 write(lane.i[c][1], sources)
             if period:
@@ -842,7 +857,7 @@ class NeuronCore(wiring.Component):
             for c, (_, wr) in enumerate(lane.acc):
                 write(wr, [(init_neuron, init_ctr, 0),
                            (lane.write_back, nu.out_tag, 0),
-                           (lane.event_write, rmw_local, lane.rmw[c])])
+                           (lane.event_write, w_local, lane.rmw[c])])
             for c, (_, wr) in enumerate(lane.w):
                 write(wr, [(mine & (cmd.target == Target.WEIGHT0 + c), cmd_waddr, cmd.data)])
             for name, code in _PARAM_TARGETS:
