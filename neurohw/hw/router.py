@@ -1,0 +1,385 @@
+"""Multicast address-event router with virtual output queues and per-step barriers.
+
+Structure (``n`` ports, ``D = fifo_depth``)::
+
+    i[k] ──► route lookup (ordered key/mask, first match) ──► VOQ[k][0..n-1] (+ drop queue k)
+                                                                   │
+    o[j] ◄── output register ◄── round-robin over VOQ[0..n-1][j] ◄─┘   dropped ◄── same, over drop queues
+
+* An input event is written, in one cycle, into the queue of *every* output it selects, or into
+  none: ``i[k].ready`` is high only when all those queues have room. Multicast is therefore
+  atomic: never a duplicate, never a partial delivery, and an input whose branch is blocked
+  waits (SpiNNaker's rule: hold the input until every selected output has taken the event).
+* Queues are per (input, output) pair, so a blocked output never blocks traffic of the same
+  input to other outputs beyond the one event it holds: no head-of-line blocking between
+  outputs. Each output takes one event per cycle; events from one input to one output stay in
+  order.
+* Barriers (``kind == BARRIER``): a barrier on input ``k`` is queued to every output ``j`` with
+  ``k`` in ``barrier_sources[j]``; output ``j`` forwards one barrier once it heads the queues of
+  all its sources, so every event those inputs sent before their barrier has gone out first, and
+  none they sent after it can overtake it.
+* Keys that match nothing take ``table.default``: ports, or :data:`~neurohw.routing.DROP`, which
+  sends the event with reason ``UNMATCHED`` and its input port to the ``dropped`` stream (itself
+  back-pressured: a report is never lost).
+
+Latency: an event accepted at clock edge ``t`` is offered on its outputs from edge ``t + 1`` and
+can leave at edge ``t + 2`` (2 cycles per hop). ``i[k].ready`` depends combinationally on
+``i[k].payload`` (the lookup); every ``valid`` and ``payload`` comes from a register. With
+``input_stage=True`` the lookup result is registered first (3 cycles per hop, ``ready`` from
+registers, higher Fmax).
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..routing import DROP, EventFormat, RoutingTable, check_barrier_sources
+from .event import DropReason, EventKind, dropped_layout, event_layout
+
+__all__ = ["RegisterFIFO", "Router", "StatusSignature", "status_addresses"]
+
+
+class RegisterFIFO(wiring.Component):
+    """First-word-fall-through FIFO in flip-flops, for the small queues of a router.
+
+    A ring of ``depth`` registers with read and write pointers: where a write lands does not
+    depend on whether the same cycle reads, which keeps the router's arbitration (which reads)
+    and its input side (which writes) apart in timing. ``w_en`` is ignored while ``w_rdy`` is
+    low and ``r_en`` while ``r_rdy`` is low, as in :mod:`amaranth.lib.fifo`. ``w_rdy`` is "not
+    full" (no same-cycle pass-through), so it never depends on ``r_en``. A word written at edge
+    ``t`` is readable from edge ``t + 1``.
+    """
+
+    def __init__(self, *, width: int, depth: int):
+        if not isinstance(width, int) or width < 1:
+            raise TypeError(f"FIFO width must be a positive integer, not {width!r}")
+        if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
+            raise ValueError(f"FIFO depth must be a positive integer, not {depth!r}")
+        self.width = width
+        self.depth = depth
+        super().__init__({
+            "w_data": In(width), "w_en": In(1), "w_rdy": Out(1),
+            "r_data": Out(width), "r_en": In(1), "r_rdy": Out(1),
+            "level": Out(range(depth + 1)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        depth = self.depth
+        storage = [Signal(self.width, name=f"entry{n}") for n in range(depth)]
+        w_ptr = Signal(depth, init=1)   # one-hot
+        r_ptr = Signal(depth, init=1)   # one-hot
+        full = Signal()
+        empty = Signal(init=1)
+        do_write = Signal()
+        do_read = Signal()
+        m.d.comb += [
+            self.w_rdy.eq(~full),
+            self.r_rdy.eq(~empty),
+            self.r_data.eq(_or_reduce([Mux(r_ptr[n], storage[n], 0) for n in range(depth)],
+                                      self.width)),
+            do_write.eq(self.w_en & ~full),
+            do_read.eq(self.r_en & ~empty),
+        ]
+
+        def rotate(pointer):
+            return Cat(pointer[-1], pointer[:-1]) if depth > 1 else pointer
+
+        for n in range(depth):
+            with m.If(do_write & w_ptr[n]):
+                m.d.sync += storage[n].eq(self.w_data)
+        with m.If(do_write):
+            m.d.sync += w_ptr.eq(rotate(w_ptr))
+        with m.If(do_read):
+            m.d.sync += r_ptr.eq(rotate(r_ptr))
+        with m.If(do_write & ~do_read):
+            m.d.sync += [self.level.eq(self.level + 1), empty.eq(0),
+                         full.eq(self.level == depth - 1)]
+        with m.Elif(do_read & ~do_write):
+            m.d.sync += [self.level.eq(self.level - 1), full.eq(0),
+                         empty.eq(self.level == 1)]
+        return m
+
+
+def status_addresses(n_ports: int) -> dict[str, int]:
+    """Status counter addresses of an ``n_ports`` router: ``in<k>``, ``out<k>``, ``unmatched``,
+    ``dropped``, ``hwm<k>`` (the largest queue level input ``k`` reached)."""
+    addresses = {f"in{k}": k for k in range(n_ports)}
+    addresses |= {f"out{k}": n_ports + k for k in range(n_ports)}
+    addresses |= {"unmatched": 2 * n_ports, "dropped": 2 * n_ports + 1}
+    addresses |= {f"hwm{k}": 2 * n_ports + 2 + k for k in range(n_ports)}
+    return addresses
+
+
+class StatusSignature(wiring.Signature):
+    """Counter read port: drive ``addr``, read ``data`` one cycle later (0 for no counter)."""
+
+    def __init__(self, n_ports: int, counter_width: int):
+        super().__init__({
+            "addr": In(range(len(status_addresses(n_ports)))),
+            "data": Out(counter_width),
+        })
+
+
+class Router(wiring.Component):
+    """An ``table.n_ports``-port multicast event router (see the module documentation).
+
+    Parameters
+    ----------
+    table : :class:`~neurohw.routing.RoutingTable`
+        Ordered key/mask entries and the default; its ``n_ports`` is the router's.
+    fmt : :class:`~neurohw.routing.EventFormat`
+        Event format on every port; its ``key_width`` must equal the table's.
+    fifo_depth : int
+        Depth of each of the ``n_ports * n_ports`` virtual output queues (and of each drop
+        queue). 2 sustains one event per cycle per queue.
+    barrier_sources : sequence of sets, optional
+        For each output, the inputs whose barrier it waits for. Default: every input.
+    counter_width : int
+        Width of the status counters (they wrap).
+    input_stage : bool
+        Register the route lookup at each input (a skid stage in front of the queues): 3
+        cycles per hop instead of 2, but ``i[k].ready`` then comes from registers and the
+        lookup no longer sits on a path with the arbitration, for a higher Fmax.
+
+    Members
+    -------
+    i : In(stream.Signature(event_layout(fmt))).array(n_ports)
+    o : Out(stream.Signature(event_layout(fmt))).array(n_ports)
+    dropped : Out(stream.Signature(dropped_layout(fmt, n_ports)))
+        Never valid unless the default is ``DROP``.
+    status : Out(StatusSignature(n_ports, counter_width))
+        Counters at :func:`status_addresses`.
+    """
+
+    def __init__(self, table: RoutingTable, *, fmt: EventFormat = EventFormat(),
+                 fifo_depth: int = 2, barrier_sources=None, counter_width: int = 16,
+                 input_stage: bool = False):
+        if not isinstance(table, RoutingTable):
+            raise TypeError(f"table must be a RoutingTable, not {table!r}")
+        if not isinstance(fmt, EventFormat):
+            raise TypeError(f"event format must be an EventFormat, not {fmt!r}")
+        if table.key_width != fmt.key_width:
+            raise ValueError(f"routing table key_width {table.key_width} does not match the "
+                             f"event format's key_width {fmt.key_width}")
+        if not isinstance(fifo_depth, int) or isinstance(fifo_depth, bool) or fifo_depth < 1:
+            raise ValueError(f"FIFO depth must be a positive integer, not {fifo_depth!r}")
+        if (not isinstance(counter_width, int) or isinstance(counter_width, bool)
+                or not 1 <= counter_width <= 64):
+            raise ValueError(f"counter_width must be an integer between 1 and 64, "
+                             f"not {counter_width!r}")
+        if not isinstance(input_stage, bool):
+            raise TypeError(f"input_stage must be a bool, not {input_stage!r}")
+        self.input_stage = input_stage
+        self.table = table
+        self.fmt = fmt
+        self.n_ports = table.n_ports
+        self.fifo_depth = fifo_depth
+        self.counter_width = counter_width
+        self.barrier_sources = check_barrier_sources(barrier_sources, table.n_ports)
+        self.event_layout = event_layout(fmt)
+        self.dropped_layout = dropped_layout(fmt, table.n_ports)
+        event = stream.Signature(self.event_layout)
+        super().__init__({
+            "i": In(event).array(self.n_ports),
+            "o": Out(event).array(self.n_ports),
+            "dropped": Out(stream.Signature(self.dropped_layout)),
+            "status": Out(StatusSignature(self.n_ports, counter_width)),
+        })
+
+    @property
+    def drops(self) -> bool:
+        """Whether this router can drop (its default is ``DROP``)."""
+        return self.table.default is DROP
+
+    def _route(self, m, k, payload):
+        """Output mask (bit ``n``: drop) of the event on input ``k`` and whether it matched.
+
+        First match wins, computed flat rather than as a chain of muxes: entry ``e`` hits when
+        it matches and no *earlier overlapping entry with different ports* matches (entries
+        that cannot both match, or that agree, need no priority), and output bit ``j`` is the OR
+        of the hits of the entries naming ``j``.
+        """
+        n = self.n_ports
+        entries = self.table.entries
+        route = Signal(n + 1, name=f"route{k}")
+        matched = Signal(name=f"matched{k}")
+        match = Signal(len(entries), name=f"match{k}")
+        hit = Signal(len(entries), name=f"hit{k}")
+        for e, entry in enumerate(entries):
+            m.d.comb += match[e].eq((payload.key & entry.mask) == entry.key)
+            overriding = [o for o, other in enumerate(entries[:e])
+                          if (other.key ^ entry.key) & other.mask & entry.mask == 0
+                          and other.ports != entry.ports]
+            m.d.comb += hit[e].eq(match[e] & ~Cat(match[o] for o in overriding).any()
+                                  if overriding else match[e])
+        barrier_mask = sum(1 << j for j in range(n) if k in self.barrier_sources[j])
+        default = self.table.default
+        default_mask = (1 << n) if default is DROP else sum(1 << j for j in default or ())
+        table_route = Cat(*[Cat(hit[e] for e, entry in enumerate(entries) if j in entry.ports)
+                            .any() for j in range(n)], Const(0, 1))
+        m.d.comb += matched.eq(match.any() if entries else 0)
+        m.d.comb += route.eq(Mux(payload.kind == EventKind.BARRIER, barrier_mask,
+                                 Mux(matched, table_route, default_mask)))
+        return route, matched
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self.n_ports
+        width = self.fmt.width
+        columns = n + 1 if self.drops else n
+        kind_width = self.fmt.fields[0][1]
+
+        queues = [[RegisterFIFO(width=width, depth=self.fifo_depth) for _ in range(columns)]
+                  for _ in range(n)]
+        for k in range(n):
+            for j in range(columns):
+                m.submodules[f"voq_{k}_{j}"] = queues[k][j]
+        self._queues = queues  # for the formal harness (tests/formal), which reads the levels
+
+        in_transfer = Signal(n)
+        unmatched_now = Signal(n)
+        self._stages = []  # (valid, route) of each input stage, for the formal harness
+        for k in range(n):
+            port = self.i[k]
+            route, matched = self._route(m, k, port.payload)
+            room = Cat(queues[k][j].w_rdy for j in range(columns))
+            m.d.comb += [
+                in_transfer[k].eq(port.valid & port.ready),
+                unmatched_now[k].eq(in_transfer[k] & ~matched
+                                    & (port.payload.kind != EventKind.BARRIER)),
+            ]
+            if not self.input_stage:
+                # Bit n of the route (drop) is set only if drops exist.
+                m.d.comb += port.ready.eq(~(route[:columns] & ~room).any())
+                write_mask = Mux(in_transfer[k], route[:columns], 0)
+                write_data = port.payload.as_value()
+            else:
+                stage_valid = Signal(name=f"stage{k}_valid")
+                stage_data = Signal(width, name=f"stage{k}_data")
+                stage_route = Signal(columns, name=f"stage{k}_route")
+                can_go = Signal(name=f"stage{k}_go")
+                m.d.comb += [
+                    can_go.eq(stage_valid & ~(stage_route & ~room).any()),
+                    port.ready.eq(~stage_valid | can_go),
+                ]
+                with m.If(in_transfer[k]):
+                    m.d.sync += [stage_valid.eq(1), stage_data.eq(port.payload.as_value()),
+                                 stage_route.eq(route[:columns])]
+                with m.Elif(can_go):
+                    m.d.sync += stage_valid.eq(0)
+                write_mask = Mux(can_go, stage_route, 0)
+                write_data = stage_data
+                self._stages.append((stage_valid, stage_route))
+            for j in range(columns):
+                m.d.comb += [
+                    queues[k][j].w_data.eq(write_data),
+                    queues[k][j].w_en.eq(write_mask[j]),
+                ]
+
+        out_transfer = Signal(n)
+        for j in range(columns):
+            is_drop = j == n
+            heads = [queues[k][j] for k in range(n)]
+            barrier_head = [head.r_rdy & (head.r_data[:kind_width] == EventKind.BARRIER.value)
+                            for head in heads]
+            request = Signal(n, name=f"request{j}")
+            m.d.comb += request.eq(Cat(head.r_rdy & ~bar
+                                       for head, bar in zip(heads, barrier_head)))
+            sources = [] if is_drop else sorted(self.barrier_sources[j])
+            barrier_ready = Signal(name=f"barrier_ready{j}")
+            if sources:
+                m.d.comb += barrier_ready.eq(Cat(barrier_head[k] for k in sources).all())
+
+            # Round robin: the lowest requester at or above the pointer, else the lowest one.
+            # Written as prefix ORs, not `x & -x`, so that it maps to a few LUT levels instead
+            # of two carry chains in series.
+            eligible = Signal(n, init=(1 << n) - 1, name=f"eligible{j}")
+            masked = Signal(n, name=f"masked{j}")
+            grant = Signal(n, name=f"grant{j}")
+            m.d.comb += [
+                masked.eq(request & eligible),
+                grant.eq(Mux(masked.any(), _lowest_set(masked, n), _lowest_set(request, n))),
+            ]
+            granted = Signal(width, name=f"granted{j}")
+            m.d.comb += granted.eq(
+                _or_reduce([Mux(grant[k], heads[k].r_data, 0) for k in range(n)], width))
+
+            out = self.dropped if is_drop else self.o[j]
+            accept = Signal(name=f"accept{j}")
+            m.d.comb += accept.eq(~out.valid | out.ready)
+            if not is_drop:
+                m.d.comb += out_transfer[j].eq(out.valid & out.ready)
+            # The output register loads whenever it may (its enable depends only on valid and
+            # ready); what it loads is chosen by the arbitration.
+            with m.If(accept):
+                m.d.sync += out.valid.eq(barrier_ready | request.any())
+                with m.If(~barrier_ready & request.any()):
+                    m.d.sync += eligible.eq(_above(grant, n))
+                if is_drop:
+                    port_index = Signal(range(max(2, n)), name="dropped_port")
+                    for k in range(n):
+                        with m.If(grant[k]):
+                            m.d.comb += port_index.eq(k)
+                    m.d.sync += [out.payload.event.eq(granted),
+                                 out.payload.reason.eq(DropReason.UNMATCHED),
+                                 out.payload.port.eq(port_index)]
+                elif sources:
+                    m.d.sync += out.payload.eq(Mux(barrier_ready, heads[sources[0]].r_data,
+                                                   granted))
+                else:
+                    m.d.sync += out.payload.eq(granted)
+            for k in range(n):
+                take_barrier = barrier_ready if k in sources else Const(0)
+                m.d.comb += heads[k].r_en.eq(
+                    accept & Mux(barrier_ready, take_barrier, grant[k]))
+
+        # Status counters.
+        cw = self.counter_width
+        in_count = [Signal(cw, name=f"in_count{k}") for k in range(n)]
+        out_count = [Signal(cw, name=f"out_count{j}") for j in range(n)]
+        unmatched = Signal(cw)
+        dropped = Signal(cw)
+        hwm = [Signal(range(self.fifo_depth + 1), name=f"hwm{k}") for k in range(n)]
+        for k in range(n):
+            m.d.sync += in_count[k].eq(in_count[k] + in_transfer[k])
+            level = queues[k][0].level
+            for j in range(1, columns):
+                other = queues[k][j].level
+                level = Mux(other > level, other, level)
+            with m.If(level > hwm[k]):
+                m.d.sync += hwm[k].eq(level)
+        for j in range(n):
+            m.d.sync += out_count[j].eq(out_count[j] + out_transfer[j])
+        m.d.sync += [
+            unmatched.eq(unmatched + sum(unmatched_now[k] for k in range(n))),
+            dropped.eq(dropped + (self.dropped.valid & self.dropped.ready)),
+        ]
+        counters = in_count + out_count + [unmatched, dropped] + hwm
+        m.d.sync += self.status.data.eq(0)
+        with m.Switch(self.status.addr):
+            for address, counter in enumerate(counters):
+                with m.Case(address):
+                    m.d.sync += self.status.data.eq(counter)
+        return m
+
+
+def _lowest_set(value, width):
+    """One-hot lowest set bit of ``value`` (0 if none), as prefix ORs."""
+    bits = []
+    for index in range(width):
+        below = Cat(value[:index]).any() if index else Const(0)
+        bits.append(value[index] & ~below)
+    return Cat(*bits)
+
+
+def _above(one_hot, width):
+    """Mask of the bits strictly above the set bit of ``one_hot``."""
+    return Cat(*[Cat(one_hot[:index]).any() if index else Const(0) for index in range(width)])
+
+
+def _or_reduce(values, width):
+    result = Const(0, width)
+    for value in values:
+        result = result | value
+    return result
