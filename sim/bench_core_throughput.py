@@ -31,19 +31,12 @@ from pathlib import Path
 import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge, with_timeout
 
+from sim.lib.fields import field_value
 from sim.lib.streams import StreamSink, StreamSource
 from sim.lib.tb import TB
 from sim.lib.testdata import load_test_data
 
 CLOCK_NS = 10
-
-
-def _field(word: int, spec) -> int:
-    offset, width, signed = spec
-    value = (word >> offset) & ((1 << width) - 1)
-    if signed and width and value >> (width - 1):
-        value -= 1 << width
-    return value
 
 
 class Recorder:
@@ -120,7 +113,7 @@ async def throughput(dut):
         # The reference's spike counts (a sanity check that the stream did real work).
         got = {}
         for word in spikes.received[spikes_seen:]:
-            got[_field(word, ports["spikes_out"]["neuron"])] = _field(
+            got[field_value(word, ports["spikes_out"]["neuron"])] = field_value(
                 word, ports["spikes_out"]["count"])
         spikes_seen = len(spikes.received)
         want = {n: c for n, c in enumerate(data["expected_spikes"][t]) if c}

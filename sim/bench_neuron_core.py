@@ -26,27 +26,12 @@ from __future__ import annotations
 import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge, with_timeout
 
+from sim.lib.fields import field_value, pack_fields
 from sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
 from sim.lib.tb import TB
 from sim.lib.testdata import load_test_data
 
 CLOCK_NS = 10
-
-
-def _field(word: int, spec) -> int:
-    offset, width, signed = spec
-    value = (word >> offset) & ((1 << width) - 1)
-    if signed and width and value >> (width - 1):
-        value -= 1 << width
-    return value
-
-
-def _pack(fields: dict, layout: dict) -> int:
-    word = 0
-    for name, value in fields.items():
-        offset, width, _ = layout[name]
-        word |= (int(value) & ((1 << width) - 1)) << offset
-    return word
 
 
 def _expected_gaps(events, ports) -> list[int]:
@@ -136,7 +121,7 @@ class CoreTB(TB):
         """Send ``(write, target, neuron, axon, value)`` commands; return ``(data, error)``
         of each response, in order."""
         layout = self.ports["cmd"]
-        self.cmd.send(_pack({"write": w, "target": t, "neuron": n, "axon": a, "data": d}, layout)
+        self.cmd.send(pack_fields({"write": w, "target": t, "neuron": n, "axon": a, "data": d}, layout)
                       for w, t, n, a, d in commands)
         count = self.responses_taken + len(commands)
         words = await with_timeout(self.rsp.receive(count),
@@ -144,7 +129,7 @@ class CoreTB(TB):
         words = words[self.responses_taken:count]
         self.responses_taken = count
         rsp = self.ports["rsp"]
-        return [(_field(word, rsp["data"]), _field(word, rsp["error"])) for word in words]
+        return [(field_value(word, rsp["data"]), field_value(word, rsp["error"])) for word in words]
 
 
 async def run_trace(dut):
@@ -218,9 +203,9 @@ async def run_trace(dut):
         # Every spike of step t has been transferred before done.
         got = {}
         for word in tb.spikes.received[spikes_seen:]:
-            neuron = _field(word, spike_fields["neuron"])
-            count = _field(word, spike_fields["count"])
-            step = _field(word, spike_fields["step"])
+            neuron = field_value(word, spike_fields["neuron"])
+            count = field_value(word, spike_fields["count"])
+            step = field_value(word, spike_fields["step"])
             assert step == t % step_modulus, (
                 f"step {t}: spike of neuron {neuron} carries step number {step}")
             assert neuron not in got, f"step {t}: neuron {neuron} reported twice"

@@ -1,0 +1,135 @@
+"""ChipPlan: a network placed on cores, with keys, axon maps, routing and the host endpoint.
+
+Plain data, produced by :func:`neurohw.network.mapping.map_network` and consumed by both the
+plan-level reference model and the system hardware generator. Conventions (``docs/system.md``):
+
+* **Endpoints.** Cores are endpoints ``0 .. n_cores - 1``; the host is endpoint ``n_cores``.
+  Endpoint ``e`` owns the keys ``[e * keys_per_endpoint, (e + 1) * keys_per_endpoint)``.
+* **Keys.** Neuron ``j`` of core ``c`` sends key ``c * K + j``. Input line ``j`` of input group
+  ``g`` is host key ``n_cores * K + input_offsets[g] + j``. The last key of every endpoint,
+  ``e * K + K - 1``, is its *tick key*: never sent as a spike, it exists so that routing carries
+  barriers from the host to every core and from every core to the host (the host is the clock
+  master: no core starts step ``t`` before the host has closed window ``t - 1``, and the host
+  sees barrier ``t`` only after every core has finished step ``t``).
+* **Windows.** Window ``w`` carries the spikes cores produce in step ``w`` and the host's input
+  counts for step ``w + 1``, and is closed on every link by a barrier tagged ``w``. A core
+  starts step ``w + 1`` when barrier ``w`` has reached it; at reset every endpoint sends barrier
+  ``-1`` (window -1 carries the inputs of step 0).
+* **Events.** One event per (neuron, step) with a non-zero count; the count travels in the
+  payload when some source can send more than one spike per step (``fmt.payload_width > 0``),
+  and the receiving core turns it into that many axon events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..model.params import NeuronParams
+from ..routing import EventFormat, MeshTopology, NetworkPlan, StarTopology
+from .graph import Network
+
+__all__ = ["AxonBlock", "CorePlan", "ChipPlan"]
+
+
+@dataclass(frozen=True)
+class AxonBlock:
+    """Axons ``[axon_start, axon_start + count)`` of a core are neurons (or input lines)
+    ``[source_start, source_start + count)`` of ``source``, arriving with keys
+    ``[key_start, key_start + count)``."""
+    source: str
+    source_start: int
+    count: int
+    axon_start: int
+    key_start: int
+
+    def axon_of(self, key: int) -> int | None:
+        offset = key - self.key_start
+        return self.axon_start + offset if 0 <= offset < self.count else None
+
+
+@dataclass(frozen=True, eq=False)
+class CorePlan:
+    """One neuron core: neurons ``[neuron_start, neuron_start + n_neurons)`` of
+    ``population``, its axon map and its weights ``(channels, n_axons, n_neurons)``."""
+    index: int
+    population: str
+    neuron_start: int
+    n_neurons: int
+    params: NeuronParams
+    weight_width: int
+    axon_blocks: tuple
+    weights: np.ndarray = field(repr=False)
+    lanes: int = 1
+    connectivity: str = "dense"
+    max_events_per_step: int = 1
+
+    @property
+    def n_axons(self) -> int:
+        return self.weights.shape[1]
+
+    @property
+    def neuron_stop(self) -> int:
+        return self.neuron_start + self.n_neurons
+
+    @property
+    def n_synapses(self) -> int:
+        return int(np.count_nonzero(np.any(self.weights != 0, axis=0)))
+
+    def axon_of(self, key: int) -> int | None:
+        """The axon a key arrives on, or ``None`` if it does not feed this core."""
+        for block in self.axon_blocks:
+            axon = block.axon_of(key)
+            if axon is not None:
+                return axon
+        return None
+
+
+@dataclass(frozen=True, eq=False)
+class ChipPlan:
+    """A mapped network. ``routing`` is the compiled router network over the
+    ``n_cores + 1`` endpoints (host last); ``topology`` the star or mesh it was compiled for."""
+    network: Network
+    cores: tuple
+    keys_per_endpoint: int
+    input_offsets: dict
+    fmt: EventFormat
+    topology: StarTopology | MeshTopology
+    routing: NetworkPlan
+    connectivity: dict = field(repr=False)
+
+    @property
+    def n_cores(self) -> int:
+        return len(self.cores)
+
+    @property
+    def host(self) -> int:
+        """The host's endpoint index."""
+        return len(self.cores)
+
+    def tick_key(self, endpoint: int) -> int:
+        return endpoint * self.keys_per_endpoint + self.keys_per_endpoint - 1
+
+    def neuron_key(self, core: int, neuron: int) -> int:
+        """Key of local neuron ``neuron`` of core ``core``."""
+        return core * self.keys_per_endpoint + neuron
+
+    def input_key(self, group: str, line: int) -> int:
+        return self.host * self.keys_per_endpoint + self.input_offsets[group] + line
+
+    def cores_of(self, population: str) -> tuple:
+        return tuple(c for c in self.cores if c.population == population)
+
+    def source_of_key(self, key: int) -> tuple[str, int]:
+        """``(population or input group, neuron index)`` that sends ``key``."""
+        endpoint, local = divmod(key, self.keys_per_endpoint)
+        if endpoint < self.n_cores:
+            core = self.cores[endpoint]
+            if local < core.n_neurons:
+                return core.population, core.neuron_start + local
+        elif endpoint == self.host:
+            for group, offset in self.input_offsets.items():
+                if offset <= local < offset + self.network.inputs[group].size:
+                    return group, local - offset
+        raise KeyError(f"key {key:#x} is sent by no neuron or input line")
