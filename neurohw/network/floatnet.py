@@ -1,0 +1,434 @@
+"""Float networks: the trained (or imported) network before quantization.
+
+A :class:`FloatNetwork` has the same shape as the integer :class:`neurohw.network.Network`
+(input groups, populations, projections, outputs) but keeps NIR's continuous-time neuron
+parameters (``tau``, ``r``, ``v_leak``, ``v_threshold``, ``v_reset``, ``w_in``) together with an
+explicit time step ``dt`` and a ``discretization``. :func:`simulate_float` runs it with exactly
+the timing of the integer network (``docs/system.md``): the input counts of step ``t`` act in step
+``t``; a population's spikes of step ``t`` reach its targets in step ``t + 1``.
+
+Discrete-time form (what every population computes in one step, ``docs/frontends.md``)::
+
+    drive = input_bias + sum over projections of  counts_or_spikes @ weight
+    with a synaptic current (CubaLIF, CubaLI):  i = keep_syn * i + gain * drive;  I = i
+    without (LIF, IF, LI):                      I = gain * drive
+    v = keep_mem * v + I + bias
+    spiking models: spike where v > v_threshold; then v = v_reset (or v -= v_threshold with
+    reset="subtract")
+
+This is the order of the Loihi CUBA neuron (current first, the membrane uses the new current;
+spike test after the membrane update), so the integer lowering in
+:mod:`neurohw.network.quantize` is term by term. With ``a = dt/tau_mem`` and ``c = dt/tau_syn``
+(``discretization="euler"``) or ``a = 1 - exp(-dt/tau_mem)``, ``c = 1 - exp(-dt/tau_syn)``
+(``"exact"``, zero-order hold)::
+
+    keep_mem = 1 - a      keep_syn = 1 - c
+    LIF, LI:          gain = a * r                     bias = a * v_leak
+    CubaLIF, CubaLI:  gain = a * r * c * w_in          bias = a * v_leak
+    IF:               keep_mem = 1, gain = dt * r,     bias = 0
+
+A constant ``input_bias`` (an Affine bias in NIR) enters the drive, so for populations without a
+synaptic current it is one more constant term ``gain * input_bias`` of the membrane.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "NEURON_MODELS", "SPIKING_MODELS", "DISCRETIZATIONS", "FloatNetworkError",
+    "FloatInput", "FloatPopulation", "FloatProjection", "FloatNetwork", "Discrete",
+    "FloatTrace", "simulate_float", "readout_scores",
+]
+
+#: Neuron models a float population may have (the NIR names).
+NEURON_MODELS = ("LIF", "CubaLIF", "IF", "LI", "CubaLI")
+SPIKING_MODELS = ("LIF", "CubaLIF", "IF")
+_CURRENT_MODELS = ("CubaLIF", "CubaLI")
+DISCRETIZATIONS = ("euler", "exact")
+RESETS = ("value", "subtract")
+
+
+class FloatNetworkError(ValueError):
+    """A float network (or a call on it) is not valid."""
+
+
+def _check_dt(dt) -> float:
+    if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not math.isfinite(dt) \
+            or dt <= 0:
+        raise FloatNetworkError(f"dt must be a positive, finite number of seconds (the time "
+                                f"step), not {dt!r}")
+    return float(dt)
+
+
+def _vector(value, size: int, what: str) -> np.ndarray:
+    array = np.asarray(value, dtype=np.float64)
+    if array.size == 1:
+        array = np.full(size, float(array.reshape(-1)[0]))
+    array = array.reshape(-1)
+    if array.shape != (size,):
+        raise FloatNetworkError(f"{what} has {array.size} values, but the population has "
+                                f"{size} neurons")
+    if not np.all(np.isfinite(array)):
+        raise FloatNetworkError(f"{what} must be finite, not {array}")
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True)
+class FloatInput:
+    """``size`` external input lines; each step carries a spike count 0..``max_count``."""
+    name: str
+    size: int
+    max_count: int = 1
+
+
+@dataclass(frozen=True, eq=False)
+class FloatPopulation:
+    """``size`` float neurons with NIR's continuous-time parameters (one value per neuron;
+    scalars are broadcast). ``tau_mem`` is NIR's ``tau`` for LIF/LI; it is unused for IF.
+    ``tau_syn`` and ``w_in`` are used by CubaLIF/CubaLI only; ``v_threshold`` by the spiking
+    models only. ``input_bias`` is a constant added to the drive every step (Affine biases).
+    ``reset``: ``"value"`` (NIR: ``v = v_reset`` after a spike) or ``"subtract"``
+    (``v -= v_threshold``, snnTorch's default mechanism, which NIR cannot express)."""
+    name: str
+    size: int
+    model: str
+    tau_mem: np.ndarray | float | None = None
+    tau_syn: np.ndarray | float | None = None
+    r: np.ndarray | float = 1.0
+    v_leak: np.ndarray | float = 0.0
+    v_threshold: np.ndarray | float | None = None
+    v_reset: float = 0.0
+    w_in: np.ndarray | float = 1.0
+    input_bias: np.ndarray | float = 0.0
+    reset: str = "value"
+    origin: str = ""
+
+    def __post_init__(self):
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
+        if self.model not in NEURON_MODELS:
+            raise FloatNetworkError(f"population {self.name!r}: model {self.model!r} is not "
+                                    f"supported; supported: {', '.join(NEURON_MODELS)}")
+        if isinstance(self.size, bool) or not isinstance(self.size, numbers.Integral) \
+                or self.size < 1:
+            raise FloatNetworkError(f"population {self.name!r}: size must be a positive "
+                                    f"integer, not {self.size!r}")
+        set_("size", int(self.size))
+        where = f"population {self.name!r} ({self.model})"
+        if self.model != "IF":
+            if self.tau_mem is None:
+                raise FloatNetworkError(f"{where} needs tau_mem")
+            set_("tau_mem", _vector(self.tau_mem, self.size, f"{where} tau_mem"))
+            if np.any(self.tau_mem <= 0):
+                raise FloatNetworkError(f"{where}: tau_mem must be positive, not "
+                                        f"{float(self.tau_mem.min())}")
+        else:
+            set_("tau_mem", None)
+        if self.model in _CURRENT_MODELS:
+            if self.tau_syn is None:
+                raise FloatNetworkError(f"{where} needs tau_syn")
+            set_("tau_syn", _vector(self.tau_syn, self.size, f"{where} tau_syn"))
+            if np.any(self.tau_syn <= 0):
+                raise FloatNetworkError(f"{where}: tau_syn must be positive, not "
+                                        f"{float(self.tau_syn.min())}")
+        else:
+            set_("tau_syn", None)
+        for name in ("r", "v_leak", "w_in", "input_bias"):
+            set_(name, _vector(getattr(self, name), self.size, f"{where} {name}"))
+        if self.model in SPIKING_MODELS:
+            if self.v_threshold is None:
+                raise FloatNetworkError(f"{where} needs v_threshold")
+            set_("v_threshold", _vector(self.v_threshold, self.size, f"{where} v_threshold"))
+        else:
+            set_("v_threshold", None)
+        if not isinstance(self.v_reset, numbers.Real) or not math.isfinite(self.v_reset):
+            raise FloatNetworkError(f"{where}: v_reset must be one finite number shared by the "
+                                    f"population, not {self.v_reset!r}")
+        set_("v_reset", float(self.v_reset))
+        if self.reset not in RESETS:
+            raise FloatNetworkError(f"{where}: reset must be one of {', '.join(RESETS)}, not "
+                                    f"{self.reset!r}")
+
+    @property
+    def spiking(self) -> bool:
+        return self.model in SPIKING_MODELS
+
+    @property
+    def has_current(self) -> bool:
+        return self.model in _CURRENT_MODELS
+
+    def discrete(self, dt: float, discretization: str = "euler") -> "Discrete":
+        """The per-step coefficients for time step ``dt`` (module docstring)."""
+        dt = _check_dt(dt)
+        if discretization not in DISCRETIZATIONS:
+            raise FloatNetworkError(f"discretization must be one of "
+                                    f"{', '.join(map(repr, DISCRETIZATIONS))}, not "
+                                    f"{discretization!r}")
+        where = f"population {self.name!r} ({self.model})"
+
+        def fraction(tau, name):
+            ratio = dt / tau
+            if discretization == "exact":
+                return -np.expm1(-ratio)
+            if np.any(ratio > 1):
+                worst = float(tau.min())
+                raise FloatNetworkError(
+                    f"{where}: {name}={worst:g} is shorter than dt={dt:g}; forward Euler needs "
+                    f"dt/{name} <= 1 (decay factor 1 - dt/{name} >= 0). Use a smaller dt or "
+                    f"discretization='exact'")
+            return ratio
+
+        zeros = np.zeros(self.size)
+        if self.model == "IF":
+            keep_mem = np.ones(self.size)
+            gain = dt * self.r
+            bias = zeros
+        else:
+            a = fraction(self.tau_mem, "tau_mem")
+            keep_mem = 1.0 - a
+            gain = a * self.r
+            bias = a * self.v_leak
+        keep_syn = None
+        if self.has_current:
+            c = fraction(self.tau_syn, "tau_syn")
+            keep_syn = 1.0 - c
+            gain = gain * c * self.w_in
+        else:
+            bias = bias + gain * self.input_bias
+        return Discrete(keep_mem=keep_mem, keep_syn=keep_syn, gain=gain, bias=bias,
+                        input_bias=(self.input_bias if self.has_current else zeros),
+                        threshold=self.v_threshold, v_reset=self.v_reset,
+                        reset=self.reset)
+
+
+@dataclass(frozen=True)
+class Discrete:
+    """One step's coefficients of a float population (per neuron). ``keep_syn`` is None without
+    a synaptic current; ``input_bias`` is the constant drive that enters the current (zero when
+    it is already folded into ``bias``); ``threshold`` is None for non-spiking readouts."""
+    keep_mem: np.ndarray
+    keep_syn: np.ndarray | None
+    gain: np.ndarray
+    bias: np.ndarray
+    input_bias: np.ndarray
+    threshold: np.ndarray | None
+    v_reset: float
+    reset: str
+
+
+@dataclass(frozen=True, eq=False)
+class FloatProjection:
+    """Float weights ``weight[j, k]`` from source neuron ``j`` onto target neuron ``k``."""
+    source: str
+    target: str
+    weight: np.ndarray = field(repr=False)
+
+    def __post_init__(self):
+        weight = np.array(self.weight, dtype=np.float64)
+        if weight.ndim != 2:
+            raise FloatNetworkError(f"projection {self.source!r} -> {self.target!r}: weight "
+                                    f"must be a 2-D (source, target) array, not shape "
+                                    f"{weight.shape}")
+        if not np.all(np.isfinite(weight)):
+            raise FloatNetworkError(f"projection {self.source!r} -> {self.target!r}: weights "
+                                    f"must be finite")
+        weight.setflags(write=False)
+        object.__setattr__(self, "weight", weight)
+
+
+class FloatNetwork:
+    """Input groups, float populations, float projections and outputs, with the time step
+    ``dt`` (seconds) and the ``discretization`` (``"euler"`` or ``"exact"``) that turn the
+    continuous-time parameters into per-step coefficients."""
+
+    def __init__(self, *, inputs, populations, projections, outputs, dt: float,
+                 discretization: str = "euler"):
+        self.dt = _check_dt(dt)
+        if discretization not in DISCRETIZATIONS:
+            raise FloatNetworkError(f"discretization must be one of "
+                                    f"{', '.join(map(repr, DISCRETIZATIONS))}, not "
+                                    f"{discretization!r}")
+        self.discretization = discretization
+        self.inputs: dict[str, FloatInput] = {}
+        self.populations: dict[str, FloatPopulation] = {}
+        for item in list(inputs) + list(populations):
+            if item.name in self.inputs or item.name in self.populations:
+                raise FloatNetworkError(f"the name {item.name!r} is used twice")
+            (self.inputs if isinstance(item, FloatInput) else self.populations)[item.name] = item
+        if not self.populations:
+            raise FloatNetworkError("a network needs at least one population")
+        merged: dict[tuple[str, str], np.ndarray] = {}
+        for projection in projections:
+            sizes = {**{n: g.size for n, g in self.inputs.items()},
+                     **{n: p.size for n, p in self.populations.items()}}
+            where = f"projection {projection.source!r} -> {projection.target!r}"
+            if projection.source not in sizes:
+                raise FloatNetworkError(f"{where}: unknown source {projection.source!r}")
+            if projection.target not in self.populations:
+                raise FloatNetworkError(f"{where}: target {projection.target!r} is not a "
+                                        f"population")
+            expected = (sizes[projection.source], self.populations[projection.target].size)
+            if projection.weight.shape != expected:
+                raise FloatNetworkError(f"{where}: weight must have shape {expected}, not "
+                                        f"{projection.weight.shape}")
+            key = (projection.source, projection.target)
+            merged[key] = merged[key] + projection.weight if key in merged else projection.weight
+        self.projections: tuple[FloatProjection, ...] = tuple(
+            FloatProjection(s, t, w) for (s, t), w in merged.items())
+        outputs = [outputs] if isinstance(outputs, str) else list(outputs)
+        for name in outputs:
+            if name not in self.populations:
+                raise FloatNetworkError(f"output {name!r} is not a population; populations: "
+                                        f"{', '.join(map(repr, self.populations))}")
+        if not outputs:
+            raise FloatNetworkError("a network needs at least one output population")
+        self.outputs: tuple[str, ...] = tuple(outputs)
+        # Check that every population discretizes (e.g. Euler stability) now, not mid-run.
+        for population in self.populations.values():
+            population.discrete(self.dt, self.discretization)
+
+    def discrete(self, name: str) -> Discrete:
+        return self.populations[name].discrete(self.dt, self.discretization)
+
+    def projections_to(self, target: str) -> tuple[FloatProjection, ...]:
+        return tuple(p for p in self.projections if p.target == target)
+
+    def size(self, name: str) -> int:
+        if name in self.populations:
+            return self.populations[name].size
+        return self.inputs[name].size
+
+    def summary(self) -> str:
+        lines = [f"FloatNetwork dt={self.dt:g} s, discretization={self.discretization}"]
+        for g in self.inputs.values():
+            lines.append(f"  input {g.name}: {g.size} lines, max_count {g.max_count}")
+        for p in self.populations.values():
+            lines.append(f"  population {p.name}: {p.size} x {p.model}"
+                         + (f" (from {p.origin})" if p.origin else ""))
+        for p in self.projections:
+            lines.append(f"  projection {p.source} -> {p.target}: {p.weight.shape}, "
+                         f"{np.count_nonzero(p.weight)} nonzero")
+        lines.append(f"  outputs: {', '.join(self.outputs)}")
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return (f"FloatNetwork(inputs={list(self.inputs)}, populations={list(self.populations)},"
+                f" outputs={list(self.outputs)}, dt={self.dt:g}, "
+                f"discretization={self.discretization!r})")
+
+
+@dataclass(frozen=True)
+class FloatTrace:
+    """Per population, ``(steps, batch, size)`` arrays: ``spikes`` (0/1 floats as int8) and,
+    when recorded, ``v`` (membrane after the reset) and ``i`` (synaptic current)."""
+    spikes: dict
+    v: dict | None = None
+    i: dict | None = None
+
+    def output_counts(self, network: FloatNetwork) -> dict:
+        return {name: self.spikes[name].sum(axis=0, dtype=np.int64) for name in network.outputs}
+
+
+def _float_inputs(network: FloatNetwork, inputs) -> tuple[int, int, dict]:
+    if not isinstance(inputs, dict):
+        raise TypeError(f"inputs must be a dict of input name -> counts, not "
+                        f"{type(inputs).__name__}")
+    unknown = sorted(set(inputs) - set(network.inputs))
+    missing = sorted(set(network.inputs) - set(inputs))
+    if unknown or missing:
+        raise FloatNetworkError(f"inputs must give exactly the input groups "
+                                f"{sorted(network.inputs)}; unknown: {unknown}, missing: "
+                                f"{missing}")
+    arrays, shapes = {}, set()
+    for name, group in network.inputs.items():
+        counts = np.asarray(inputs[name], dtype=np.float64)
+        if counts.ndim == 2:
+            counts = counts[:, np.newaxis, :]
+        if counts.ndim != 3 or counts.shape[2] != group.size:
+            raise FloatNetworkError(f"input {name!r} must have shape (steps, batch, "
+                                    f"{group.size}), not {np.shape(inputs[name])}")
+        arrays[name] = counts
+        shapes.add(counts.shape[:2])
+    if len(shapes) != 1:
+        raise FloatNetworkError(f"inputs disagree on (steps, batch): {shapes}")
+    steps, batch = shapes.pop()
+    return steps, batch, arrays
+
+
+def simulate_float(network: FloatNetwork, inputs, *, record=("spikes",)) -> FloatTrace:
+    """Run ``network`` on ``inputs`` ``{group: counts (steps, batch, size)}`` (float64 math).
+
+    Same timing as :func:`neurohw.network.simulate`: in step ``t`` a population takes the input
+    counts of step ``t`` and its source populations' spikes of step ``t - 1``.
+    """
+    record = tuple(record)
+    bad = set(record) - {"spikes", "v", "i"}
+    if bad:
+        raise FloatNetworkError(f"record may name 'spikes', 'v' and 'i', not {sorted(bad)}")
+    steps, batch, counts = _float_inputs(network, inputs)
+    coeffs = {name: network.discrete(name) for name in network.populations}
+    incoming = {name: network.projections_to(name) for name in network.populations}
+    v = {n: np.zeros((batch, p.size)) for n, p in network.populations.items()}
+    i = {n: np.zeros((batch, p.size)) for n, p in network.populations.items()}
+    previous = {n: np.zeros((batch, p.size)) for n, p in network.populations.items()}
+    spikes = {n: np.zeros((steps, batch, p.size), dtype=np.int8)
+              for n, p in network.populations.items()}
+    v_trace = ({n: np.zeros((steps, batch, p.size)) for n, p in network.populations.items()}
+               if "v" in record else None)
+    i_trace = ({n: np.zeros((steps, batch, p.size)) for n, p in network.populations.items()}
+               if "i" in record else None)
+    for t in range(steps):
+        fired = {}
+        for name, population in network.populations.items():
+            c = coeffs[name]
+            drive = np.zeros((batch, population.size))
+            for projection in incoming[name]:
+                source = (counts[projection.source][t] if projection.source in counts
+                          else previous[projection.source])
+                drive += source @ projection.weight
+            if c.keep_syn is not None:
+                i[name] = c.keep_syn * i[name] + c.gain * (drive + c.input_bias)
+                current = i[name]
+            else:
+                current = c.gain * drive
+            v_new = c.keep_mem * v[name] + current + c.bias
+            if c.threshold is not None:
+                s = v_new > c.threshold
+                if c.reset == "subtract":
+                    v_new = v_new - s * c.threshold
+                else:
+                    v_new = np.where(s, c.v_reset, v_new)
+                fired[name] = s.astype(np.float64)
+            else:
+                fired[name] = np.zeros((batch, population.size))
+            v[name] = v_new
+            spikes[name][t] = fired[name]
+            if v_trace is not None:
+                v_trace[name][t] = v_new
+            if i_trace is not None:
+                i_trace[name][t] = i[name]
+        previous = fired
+    return FloatTrace(spikes=spikes, v=v_trace, i=i_trace)
+
+
+def readout_scores(spikes, v=None, *, readout: str = "spike_count") -> np.ndarray:
+    """Class scores ``(batch, size)`` of an output population from its traces (steps, batch,
+    size): ``"spike_count"`` sums the spikes, ``"membrane_mean"`` averages the membrane (for
+    non-spiking LI/CubaLI readouts), ``"membrane_last"`` takes the last step's membrane. The
+    prediction is ``argmax`` (the lowest index wins a tie), the same for float and integer
+    traces: a per-population positive scale does not change it."""
+    if readout == "spike_count":
+        return np.asarray(spikes).sum(axis=0)
+    if v is None:
+        raise ValueError(f"readout {readout!r} needs the membrane trace (record 'v')")
+    if readout == "membrane_mean":
+        return np.asarray(v, dtype=np.float64).mean(axis=0)
+    if readout == "membrane_last":
+        return np.asarray(v, dtype=np.float64)[-1]
+    raise ValueError(f"readout must be 'spike_count', 'membrane_mean' or 'membrane_last', not "
+                     f"{readout!r}")

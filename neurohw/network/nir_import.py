@@ -1,0 +1,608 @@
+"""NIR import: a ``nir.NIRGraph`` (or a NIR file) to a :class:`FloatNetwork`.
+
+NIR describes neurons in continuous time and fixes no time step; exporters disagree (snnTorch
+writes ``dt = 1e-4``-based parameters, Norse ``r = 1``), so :func:`import_nir` takes ``dt`` as a
+required argument and the ``discretization`` explicitly. ``docs/frontends.md`` is the user-facing
+description; in short:
+
+* ``Input`` nodes become input groups; ``LIF``, ``CubaLIF``, ``IF`` become spiking populations,
+  ``LI``, ``CubaLI`` non-spiking readout populations.
+* Every chain of linear nodes between two of those (``Affine``, ``Linear``, ``Scale``,
+  ``Flatten``, ``Conv2d``, ``SumPool2d``, ``AvgPool2d``, and nested ``NIRGraph`` s, which are
+  inlined) is multiplied out into one dense float projection (convolutions and pooling become
+  zero-filled dense matrices); edges into one node add up; biases become a constant drive of the
+  target population.
+* Every edge that ends at a population adds the integer network's one-step delay (a spike of step
+  ``t`` arrives in step ``t + 1``); recurrent edges through a population are therefore
+  supported, a cycle of linear nodes alone (an algebraic loop) is refused.
+* ``Output`` nodes name the output populations; an ``Output`` must be fed by populations
+  directly (through ``Flatten`` at most).
+
+Anything else is refused with :class:`NIRImportError`, whose message names the node, its type, the
+offending parameter or value and what is supported.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .floatnet import (FloatInput, FloatNetwork, FloatPopulation, FloatProjection,
+                       DISCRETIZATIONS, RESETS)
+
+__all__ = ["NIRImportError", "import_nir", "SUPPORTED_NODES", "SNNTORCH_DT", "NORSE_DT"]
+
+#: The time step snnTorch's ``export_to_nir`` assumes (``tau = dt / (1 - beta)``, ``r = tau/dt``).
+SNNTORCH_DT = 1e-4
+#: Norse's default time step (its exporter writes ``r = 1``).
+NORSE_DT = 1e-3
+
+NEURON_NODES = ("LIF", "CubaLIF", "IF", "LI", "CubaLI")
+LINEAR_NODES = ("Affine", "Linear", "Scale", "Flatten", "Conv2d", "SumPool2d", "AvgPool2d")
+SUPPORTED_NODES = ("Input", "Output", *LINEAR_NODES, *NEURON_NODES, "NIRGraph")
+_SUPPORTED_TEXT = ", ".join(SUPPORTED_NODES)
+#: Largest dense matrix (entries) a lowered convolution or pooling may produce.
+MAX_DENSE_ENTRIES = 1 << 26
+
+
+class NIRImportError(ValueError):
+    """A NIR graph uses something the importer does not support (the message says what)."""
+
+
+def _node_error(name, node, message) -> NIRImportError:
+    return NIRImportError(f"NIR node {name!r} ({type(node).__name__}): {message}")
+
+
+def _describe(value) -> str:
+    array = np.asarray(value)
+    if array.size == 1:
+        return f"{float(array.reshape(-1)[0]):g}"
+    return f"values from {float(array.min()):g} to {float(array.max()):g}"
+
+
+# --- graph flattening ------------------------------------------------------------------------
+
+def _inline(graph, prefix=""):
+    """Nodes and edges of ``graph`` with nested NIRGraphs inlined (their Input/Output nodes
+    become pass-through nodes named ``outer.inner``)."""
+    import nir
+    nodes, edges = {}, []
+    entry, exit_ = {}, {}
+    for name, node in graph.nodes.items():
+        full = f"{prefix}{name}"
+        if isinstance(node, nir.NIRGraph):
+            sub_nodes, sub_edges = _inline(node, prefix=f"{full}.")
+            inputs = [n for n, v in node.nodes.items() if isinstance(v, nir.Input)]
+            outputs = [n for n, v in node.nodes.items() if isinstance(v, nir.Output)]
+            if len(inputs) != 1 or len(outputs) != 1:
+                raise _node_error(full, node, f"a nested graph must have exactly one Input and "
+                                              f"one Output node to be inlined, not "
+                                              f"{len(inputs)} and {len(outputs)}")
+            for sub_name, sub in sub_nodes.items():
+                nodes[sub_name] = sub
+            edges.extend(sub_edges)
+            entry[full] = f"{full}.{inputs[0]}"
+            exit_[full] = f"{full}.{outputs[0]}"
+            # Mark the nested Input/Output as pass-through (identity) nodes.
+            nodes[entry[full]] = _PassThrough(node.nodes[inputs[0]])
+            nodes[exit_[full]] = _PassThrough(node.nodes[outputs[0]])
+        else:
+            nodes[full] = node
+    for source, target in graph.edges:
+        source, target = f"{prefix}{source}", f"{prefix}{target}"
+        # An edge may name a nested graph's node directly as "sub.node".
+        edges.append((exit_.get(source, source), entry.get(target, target)))
+    return nodes, edges
+
+
+class _PassThrough:
+    """The Input or Output node of an inlined nested graph: the identity."""
+
+    def __init__(self, node):
+        self.node = node
+
+
+# --- shapes and linear maps ------------------------------------------------------------------
+
+def _as_shape(value):
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = next(iter(value.values()), None)
+        if value is None:
+            return None
+    array = np.asarray(value).reshape(-1)
+    return tuple(int(x) for x in array)
+
+
+def _pair(value, name, node_name, node, low):
+    if isinstance(value, str):
+        raise _node_error(node_name, node, f"{name}={value!r} is not supported here")
+    array = np.asarray(value).reshape(-1)
+    if array.size == 1:
+        array = np.repeat(array, 2)
+    if array.size != 2 or not np.all(np.equal(np.mod(array, 1), 0)):
+        raise _node_error(node_name, node, f"{name}={value!r} must be one integer or a pair "
+                                           f"of integers")
+    pair = (int(array[0]), int(array[1]))
+    if min(pair) < low:
+        raise _node_error(node_name, node, f"{name}={pair} is not supported; supported: "
+                                           f"integers >= {low}")
+    return pair
+
+
+def _check_dense(name, node, rows, cols):
+    if rows * cols > MAX_DENSE_ENTRIES:
+        raise _node_error(name, node, f"lowering to a dense ({rows} x {cols}) matrix exceeds "
+                                      f"{MAX_DENSE_ENTRIES} entries; supported: smaller layers")
+
+
+def _conv2d_matrix(name, node, in_shape):
+    weight = np.asarray(node.weight, dtype=np.float64)
+    if weight.ndim != 4:
+        raise _node_error(name, node, f"weight has shape {weight.shape}; supported: 4-D "
+                                      f"(C_out, C_in/groups, K_h, K_w)")
+    if len(in_shape) != 3:
+        raise _node_error(name, node, f"input shape {in_shape} is not (C, H, W)")
+    c_in, height, width = in_shape
+    c_out, c_per_group, k_h, k_w = weight.shape
+    groups = node.groups
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1 \
+            or c_in % groups or c_out % groups or c_in // groups != c_per_group:
+        raise _node_error(name, node, f"groups={groups!r} does not fit C_in={c_in}, "
+                                      f"C_out={c_out} and weight shape {weight.shape}; "
+                                      f"supported: groups dividing both with C_in/groups = "
+                                      f"weight.shape[1]")
+    declared = (None if node.input_shape is None
+                else tuple(int(x) for x in np.asarray(node.input_shape).reshape(-1)))
+    if declared is not None and declared != (height, width):
+        raise _node_error(name, node, f"input_shape={declared} "
+                                      f"disagrees with the incoming shape {in_shape}")
+    stride = _pair(node.stride, "stride", name, node, 1)
+    dilation = _pair(node.dilation, "dilation", name, node, 1)
+    if isinstance(node.padding, str):
+        if node.padding == "valid":
+            pad_before = (0, 0)
+            out_h = (height - dilation[0] * (k_h - 1) - 1) // stride[0] + 1
+            out_w = (width - dilation[1] * (k_w - 1) - 1) // stride[1] + 1
+        elif node.padding == "same":
+            if stride != (1, 1):
+                raise _node_error(name, node, f"padding='same' with stride={stride} is not "
+                                              f"supported; supported: padding='same' with "
+                                              f"stride 1, or integer padding")
+            pad_before = (dilation[0] * (k_h - 1) // 2, dilation[1] * (k_w - 1) // 2)
+            out_h, out_w = height, width
+        else:
+            raise _node_error(name, node, f"padding={node.padding!r} is not supported; "
+                                          f"supported: 'valid', 'same', integers >= 0")
+    else:
+        pad_before = _pair(node.padding, "padding", name, node, 0)
+        out_h = (height + 2 * pad_before[0] - dilation[0] * (k_h - 1) - 1) // stride[0] + 1
+        out_w = (width + 2 * pad_before[1] - dilation[1] * (k_w - 1) - 1) // stride[1] + 1
+    if out_h < 1 or out_w < 1:
+        raise _node_error(name, node, f"the kernel does not fit the input {in_shape} "
+                                      f"(output {out_h} x {out_w})")
+    _check_dense(name, node, c_in * height * width, c_out * out_h * out_w)
+    matrix = np.zeros((c_in * height * width, c_out * out_h * out_w))
+    oy, ox = np.meshgrid(np.arange(out_h), np.arange(out_w), indexing="ij")
+    out_pos = oy * out_w + ox
+    for co in range(c_out):
+        group = co // (c_out // groups)
+        for k in range(c_per_group):
+            ci = group * c_per_group + k
+            for ky in range(k_h):
+                iy = oy * stride[0] - pad_before[0] + ky * dilation[0]
+                for kx in range(k_w):
+                    ix = ox * stride[1] - pad_before[1] + kx * dilation[1]
+                    valid = (iy >= 0) & (iy < height) & (ix >= 0) & (ix < width)
+                    rows = ci * height * width + iy[valid] * width + ix[valid]
+                    cols = co * out_h * out_w + out_pos[valid]
+                    matrix[rows, cols] += weight[co, k, ky, kx]
+    bias = np.asarray(node.bias, dtype=np.float64).reshape(-1)
+    if bias.size == 1:
+        bias = np.repeat(bias, c_out)
+    if bias.size != c_out:
+        raise _node_error(name, node, f"bias has {bias.size} values; supported: one per output "
+                                      f"channel ({c_out})")
+    return matrix, np.repeat(bias, out_h * out_w), (c_out, out_h, out_w)
+
+
+def _pool2d_matrix(name, node, in_shape, average):
+    if len(in_shape) != 3:
+        raise _node_error(name, node, f"input shape {in_shape} is not (C, H, W)")
+    channels, height, width = in_shape
+    kernel = _pair(node.kernel_size, "kernel_size", name, node, 1)
+    stride = _pair(node.stride if node.stride is not None else node.kernel_size, "stride",
+                   name, node, 1)
+    padding = _pair(node.padding, "padding", name, node, 0)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise _node_error(name, node, f"padding={padding} is not supported with "
+                                      f"kernel_size={kernel}; supported: padding at most half "
+                                      f"the kernel size")
+    out_h = (height + 2 * padding[0] - kernel[0]) // stride[0] + 1
+    out_w = (width + 2 * padding[1] - kernel[1]) // stride[1] + 1
+    if out_h < 1 or out_w < 1:
+        raise _node_error(name, node, f"the kernel does not fit the input {in_shape}")
+    _check_dense(name, node, channels * height * width, channels * out_h * out_w)
+    matrix = np.zeros((channels * height * width, channels * out_h * out_w))
+    value = 1.0 / (kernel[0] * kernel[1]) if average else 1.0
+    oy, ox = np.meshgrid(np.arange(out_h), np.arange(out_w), indexing="ij")
+    for c in range(channels):
+        for ky in range(kernel[0]):
+            iy = oy * stride[0] - padding[0] + ky
+            for kx in range(kernel[1]):
+                ix = ox * stride[1] - padding[1] + kx
+                valid = (iy >= 0) & (iy < height) & (ix >= 0) & (ix < width)
+                rows = c * height * width + iy[valid] * width + ix[valid]
+                cols = c * out_h * out_w + (oy * out_w + ox)[valid]
+                matrix[rows, cols] += value
+    return matrix, np.zeros(matrix.shape[1]), (channels, out_h, out_w)
+
+
+def _flatten_shape(name, node, in_shape):
+    ndim = len(in_shape)
+    start, end = int(node.start_dim), int(node.end_dim)
+    start_i = start + ndim if start < 0 else start
+    end_i = end + ndim if end < 0 else end
+    if not (0 <= start_i <= end_i < ndim):
+        raise _node_error(name, node, f"start_dim={start}, end_dim={end} do not fit the input "
+                                      f"shape {in_shape}")
+    return in_shape[:start_i] + (int(np.prod(in_shape[start_i:end_i + 1])),) + \
+        in_shape[end_i + 1:]
+
+
+def _linear_map(name, node, in_shape):
+    """``(matrix (in, out) or None for identity, bias (out,), out_shape)``."""
+    kind = type(node).__name__
+    size = int(np.prod(in_shape))
+    if kind in ("Affine", "Linear"):
+        weight = np.asarray(node.weight, dtype=np.float64)
+        if weight.ndim != 2:
+            raise _node_error(name, node, f"weight has shape {weight.shape}; supported: 2-D "
+                                          f"(out, in)")
+        if weight.shape[1] != size:
+            raise _node_error(name, node, f"weight expects {weight.shape[1]} inputs, but the "
+                                          f"incoming shape is {in_shape} ({size} values)")
+        bias = (np.asarray(node.bias, dtype=np.float64).reshape(-1) if kind == "Affine"
+                else np.zeros(weight.shape[0]))
+        if bias.size == 1 and weight.shape[0] != 1:
+            bias = np.repeat(bias, weight.shape[0])
+        if bias.size != weight.shape[0]:
+            raise _node_error(name, node, f"bias has {bias.size} values; supported: one per "
+                                          f"output ({weight.shape[0]})")
+        return weight.T.copy(), bias, (weight.shape[0],)
+    if kind == "Scale":
+        scale = np.asarray(node.scale, dtype=np.float64).reshape(-1)
+        if scale.size == 1:
+            scale = np.repeat(scale, size)
+        if scale.size != size:
+            raise _node_error(name, node, f"scale has {scale.size} values, but the incoming "
+                                          f"shape is {in_shape} ({size} values)")
+        return np.diag(scale), np.zeros(size), in_shape
+    if kind == "Flatten":
+        return None, np.zeros(size), _flatten_shape(name, node, in_shape)
+    if kind == "Conv2d":
+        return _conv2d_matrix(name, node, in_shape)
+    if kind in ("SumPool2d", "AvgPool2d"):
+        return _pool2d_matrix(name, node, in_shape, average=(kind == "AvgPool2d"))
+    raise AssertionError(kind)
+
+
+# --- neurons -----------------------------------------------------------------------------------
+
+_NEURON_FIELDS = {
+    "LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset"),
+    "CubaLIF": ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"),
+    "IF": ("r", "v_threshold", "v_reset"),
+    "LI": ("tau", "r", "v_leak"),
+    "CubaLI": ("tau_syn", "tau_mem", "r", "v_leak", "w_in"),
+}
+
+
+def _neuron_size(name, node):
+    """Size from the parameters; None when every parameter is a scalar (snnTorch writes 0-d
+    parameters for a scalar ``beta``), to be taken from the incoming edges."""
+    shapes = {}
+    for field_name in _NEURON_FIELDS[type(node).__name__]:
+        value = getattr(node, field_name, None)
+        if value is None:
+            continue
+        array = np.asarray(value)
+        if array.size != 1:
+            shapes[field_name] = array.shape
+    if not shapes:
+        return None, None
+    distinct = set(shapes.values())
+    if len(distinct) > 1:
+        raise _node_error(name, node, f"parameters have different shapes {shapes}; supported: "
+                                      f"one shape, or scalars")
+    shape = distinct.pop()
+    return int(np.prod(shape)), tuple(int(s) for s in shape)
+
+
+def _population(name, pop_name, node, size, dt, discretization, reset):
+    kind = type(node).__name__
+    params = {}
+    for field_name in _NEURON_FIELDS[kind]:
+        value = getattr(node, field_name, None)
+        if value is None:
+            continue
+        array = np.asarray(value, dtype=np.float64).reshape(-1)
+        if not np.all(np.isfinite(array)):
+            raise _node_error(name, node, f"{field_name} must be finite, not "
+                                          f"{np.asarray(value).tolist()}")
+        if array.size not in (1, size):
+            raise _node_error(name, node, f"{field_name} has {array.size} values but the node "
+                                          f"receives {size}")
+        params[field_name] = array
+    for tau_name in ("tau", "tau_mem", "tau_syn"):
+        if tau_name in params:
+            tau = params[tau_name]
+            if np.any(tau <= 0):
+                raise _node_error(name, node, f"{tau_name} must be positive, not "
+                                              f"{_describe(tau[tau <= 0])}")
+            if discretization == "euler" and np.any(dt / tau > 1):
+                raise _node_error(
+                    name, node, f"{tau_name}={_describe(tau.min())} is shorter than dt={dt:g}: "
+                                f"forward Euler needs dt/{tau_name} <= 1. Check dt (snnTorch "
+                                f"exports assume dt={SNNTORCH_DT:g}, Norse dt={NORSE_DT:g}) or "
+                                f"use discretization='exact'")
+    v_reset = 0.0
+    if "v_reset" in params:
+        values = params["v_reset"]
+        if np.ptp(values) != 0:
+            raise _node_error(name, node, f"v_reset has different values per neuron "
+                                          f"({_describe(values)}); supported: one v_reset "
+                                          f"shared by the population")
+        v_reset = float(values[0])
+    common = dict(name=pop_name, size=size, model=kind, r=params["r"],
+                  v_reset=v_reset, reset=reset if kind in ("LIF", "CubaLIF", "IF") else "value",
+                  origin=f"NIR node {name!r} ({kind})")
+    if kind in ("LIF", "LI"):
+        common.update(tau_mem=params["tau"], v_leak=params["v_leak"])
+    if kind in ("CubaLIF", "CubaLI"):
+        common.update(tau_mem=params["tau_mem"], tau_syn=params["tau_syn"],
+                      v_leak=params["v_leak"], w_in=params["w_in"])
+    if kind in ("LIF", "CubaLIF", "IF"):
+        common.update(v_threshold=params["v_threshold"])
+    return common
+
+
+# --- the importer ------------------------------------------------------------------------------
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _network_name(nir_name: str, kind: str, taken: set) -> str:
+    name = re.sub(r"[^A-Za-z0-9_]", "_", nir_name)
+    if not _NAME.match(name):
+        name = f"{kind.lower()}_{name}"
+    base, k = name, 1
+    while name in taken:
+        name = f"{base}_{k}"
+        k += 1
+    taken.add(name)
+    return name
+
+
+def import_nir(graph_or_path, *, dt: float, discretization: str = "euler",
+               reset: str = "value", input_max_count: int = 1,
+               check_metadata_dt: bool = True) -> FloatNetwork:
+    """Import a NIR graph (a ``nir.NIRGraph`` or a path to a NIR HDF5 file).
+
+    Parameters
+    ----------
+    dt : float
+        The time step in seconds (required: NIR fixes none). Per step a neuron decays by
+        ``dt/tau`` (Euler). Use the ``dt`` the exporter assumed: ``SNNTORCH_DT`` (1e-4) for
+        snnTorch's ``export_to_nir``; for Norse, the ``dt`` the model was trained with (default
+        ``NORSE_DT``, 1e-3); ``model.dt`` for :mod:`neurohw.train.digits`.
+    discretization : ``"euler"`` (default; forward Euler, as snnTorch, Norse and Loihi's
+        ``du = 4096*dt/tau`` mapping assume) or ``"exact"`` (zero-order hold,
+        ``1 - exp(-dt/tau)``).
+    reset : ``"value"`` (NIR: ``v = v_reset`` after a spike) or ``"subtract"``
+        (``v -= v_threshold``; snnTorch's default mechanism, which its exporter drops).
+    input_max_count : largest spike count per input line and step.
+    check_metadata_dt : refuse a ``dt`` that disagrees with a ``dt`` stored in the graph's
+        metadata (as :mod:`neurohw.train.digits` writes).
+    """
+    import nir
+    if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not math.isfinite(dt) \
+            or dt <= 0:
+        raise NIRImportError(f"dt must be a positive, finite time step in seconds, not {dt!r}")
+    dt = float(dt)
+    if discretization not in DISCRETIZATIONS:
+        raise NIRImportError(f"discretization must be one of "
+                             f"{', '.join(map(repr, DISCRETIZATIONS))}, not {discretization!r}")
+    if reset not in RESETS:
+        raise NIRImportError(f"reset must be one of {', '.join(map(repr, RESETS))}, not "
+                             f"{reset!r}")
+    if isinstance(graph_or_path, (str, Path)):
+        # nir.read's own type check rejects e.g. snnTorch's Input with a batch dimension;
+        # the importer checks shapes itself.
+        graph = nir.read(graph_or_path, type_check=False)
+    else:
+        graph = graph_or_path
+    if not isinstance(graph, nir.NIRGraph):
+        raise NIRImportError(f"expected a nir.NIRGraph or a path to a NIR file, not "
+                             f"{type(graph_or_path).__name__}")
+    metadata = getattr(graph, "metadata", None) or {}
+    if check_metadata_dt and "dt" in metadata:
+        stored = float(np.asarray(metadata["dt"]).reshape(-1)[0])
+        if not math.isclose(stored, dt, rel_tol=1e-9):
+            raise NIRImportError(f"dt={dt:g} disagrees with the graph's metadata dt={stored:g}; "
+                                 f"pass dt={stored:g} (or check_metadata_dt=False)")
+
+    nodes, edges = _inline(graph)
+    for name, node in nodes.items():
+        if isinstance(node, _PassThrough):
+            continue
+        kind = type(node).__name__
+        if kind not in SUPPORTED_NODES:
+            raise _node_error(name, node, f"node type {kind} is not supported; supported: "
+                                          f"{_SUPPORTED_TEXT}")
+    for source, target in edges:
+        for end in (source, target):
+            if end not in nodes:
+                raise NIRImportError(f"edge ({source!r}, {target!r}) names an unknown node "
+                                     f"{end!r}")
+    predecessors = {name: [] for name in nodes}
+    for source, target in edges:
+        predecessors[target].append(source)
+    for name, node in nodes.items():
+        if isinstance(node, nir.Input) and predecessors[name]:
+            raise _node_error(name, node, f"an Input node cannot receive edges (from "
+                                          f"{predecessors[name]})")
+
+    def kind_of(name):
+        node = nodes[name]
+        return "PassThrough" if isinstance(node, _PassThrough) else type(node).__name__
+
+    # Shapes, sizes and linear maps. Sources (Input, neurons) start chains; a neuron's shape
+    # comes from its parameters or, if they are scalars, from its inputs.
+    out_shape: dict[str, tuple] = {}
+    maps: dict[str, tuple] = {}
+    for name, node in nodes.items():
+        kind = kind_of(name)
+        if kind == "Input":
+            shape = _as_shape(node.input_type)
+            if shape is None:
+                raise _node_error(name, node, "the Input node has no shape")
+            out_shape[name] = shape
+        elif kind in NEURON_NODES:
+            size, shape = _neuron_size(name, node)
+            if size is not None:
+                out_shape[name] = shape
+
+    def shape_of(name, visiting=()):
+        if name in out_shape:
+            return out_shape[name]
+        node = nodes[name]
+        if name in visiting:
+            raise _node_error(name, node, "the node lies on a cycle of linear nodes (an "
+                                          "algebraic loop); supported: cycles that pass through "
+                                          "a neuron population (they take one step)")
+        preds = predecessors[name]
+        if not preds:
+            raise _node_error(name, node, "the node has no incoming edge, so its input shape "
+                                          "is unknown")
+        shapes = [shape_of(p, visiting + (name,)) for p in preds]
+        sizes = {int(np.prod(s)) for s in shapes}
+        if len(sizes) > 1:
+            raise _node_error(name, node, f"incoming edges from {preds} have different sizes "
+                                          f"{[tuple(s) for s in shapes]}")
+        in_shape = shapes[0]
+        kind = kind_of(name)
+        if kind in LINEAR_NODES:
+            matrix, bias, shape = _linear_map(name, node, in_shape)
+            maps[name] = (matrix, bias)
+        else:  # PassThrough, Output, scalar-parameter neuron: identity
+            shape = in_shape
+        out_shape[name] = shape
+        return shape
+
+    for name in nodes:
+        if kind_of(name) not in ("Input",):
+            if kind_of(name) == "Output" and not predecessors[name]:
+                raise _node_error(name, nodes[name], "the Output node has no incoming edge")
+            if predecessors[name] or kind_of(name) not in NEURON_NODES:
+                shape_of(name)
+    # A neuron with its own shape must agree with what it receives.
+    for name in nodes:
+        if kind_of(name) in NEURON_NODES:
+            for p in predecessors[name]:
+                if int(np.prod(out_shape[p])) != int(np.prod(out_shape[name])):
+                    raise _node_error(name, nodes[name],
+                                      f"has {int(np.prod(out_shape[name]))} neurons but the edge "
+                                      f"from {p!r} carries {int(np.prod(out_shape[p]))} values")
+            if name not in out_shape:
+                raise _node_error(name, nodes[name], "all parameters are scalars and nothing "
+                                                     "feeds the node, so its size is unknown")
+
+    # Express every node's output as a sum over sources of (source @ matrix) + bias.
+    sources = {n for n in nodes if kind_of(n) == "Input" or kind_of(n) in NEURON_NODES}
+    memo: dict[str, tuple[dict, np.ndarray]] = {}
+
+    def expression(name, visiting=()):
+        """The output of ``name`` as ({source: matrix (source size, size)}, bias (size,))."""
+        size = int(np.prod(out_shape[name]))
+        if name in sources:
+            return {name: None}, np.zeros(size)
+        if name in memo:
+            return memo[name]
+        if name in visiting:
+            raise _node_error(name, nodes[name], "the node lies on a cycle of linear nodes (an "
+                                                 "algebraic loop); supported: cycles that pass "
+                                                 "through a neuron population")
+        terms, bias = incoming(name, visiting + (name,))
+        matrix, own_bias = maps.get(name, (None, np.zeros(size)))
+        if matrix is not None:
+            terms = {s: (m @ matrix if m is not None else matrix) for s, m in terms.items()}
+            bias = bias @ matrix
+        memo[name] = (terms, bias + own_bias)
+        return memo[name]
+
+    def incoming(name, visiting=()):
+        terms: dict = {}
+        size = int(np.prod(out_shape[predecessors[name][0]])) if predecessors[name] else 0
+        bias = np.zeros(size)
+        for p in predecessors[name]:
+            p_terms, p_bias = expression(p, visiting)
+            bias = bias + p_bias
+            for s, m in p_terms.items():
+                if m is None:
+                    m = np.eye(int(np.prod(out_shape[s])))
+                terms[s] = terms[s] + m if s in terms else m
+        return terms, bias
+
+    taken: set = set()
+    names = {}
+    inputs = []
+    for name, node in nodes.items():
+        if kind_of(name) == "Input":
+            names[name] = _network_name(name, "input", taken)
+            inputs.append(FloatInput(names[name], int(np.prod(out_shape[name])),
+                                     max_count=input_max_count))
+    populations, projections = [], []
+    for name, node in nodes.items():
+        kind = kind_of(name)
+        if kind not in NEURON_NODES:
+            continue
+        names[name] = _network_name(name, kind, taken)
+        size = int(np.prod(out_shape[name]))
+        terms, bias = incoming(name) if predecessors[name] else ({}, np.zeros(size))
+        spec = _population(name, names[name], node, size, dt, discretization, reset)
+        populations.append(FloatPopulation(**spec, input_bias=bias))
+        for source, matrix in terms.items():
+            if matrix is None:
+                matrix = np.eye(size)
+            projections.append((source, names[name], matrix))
+    projections = [FloatProjection(names[s], t, m) for s, t, m in projections]
+
+    outputs = []
+    for name, node in nodes.items():
+        if kind_of(name) != "Output":
+            continue
+        terms, bias = incoming(name)
+        for source, matrix in terms.items():
+            direct = matrix is None or (matrix.shape[0] == matrix.shape[1]
+                                        and np.array_equal(matrix, np.eye(matrix.shape[0])))
+            if kind_of(source) not in NEURON_NODES or not direct or np.any(bias != 0):
+                raise _node_error(name, node, f"receives a transformed signal from {source!r} "
+                                              f"({kind_of(source)}); supported: Output nodes "
+                                              f"fed directly by neuron populations (add an LI "
+                                              f"readout layer after a linear layer)")
+            if names[source] not in outputs:
+                outputs.append(names[source])
+    if not outputs:
+        raise NIRImportError("the graph has no Output node fed by a neuron population; "
+                             "supported: at least one Output node after LIF, CubaLIF, IF, LI or "
+                             "CubaLI")
+    network = FloatNetwork(inputs=inputs, populations=populations, projections=projections,
+                           outputs=outputs, dt=dt, discretization=discretization)
+    network.nir_names = {v: k for k, v in names.items()}
+    return network
