@@ -1,0 +1,509 @@
+"""Mapping a :class:`~neurohw.network.Network` onto neuron cores: partition, axon maps, keys,
+event format, connectivity, topology and routing tables (``docs/system.md``, "Mapping").
+
+:func:`map_network` returns a :class:`~neurohw.network.plan.ChipPlan`. The decisions, in order:
+
+1. **Partition.** Each population is cut into ``n`` consecutive, near-equal neuron ranges
+   (range ``i`` is ``[i * size // n, (i + 1) * size // n)``), one core each; a core never holds
+   two populations. ``n`` starts at ``ceil(size / capacity.max_neurons)`` and grows until every
+   core of the population fits :class:`CoreCapacity` (axons, weight-memory bits, synapses).
+   Since a core's axons depend on how its sources are split, this is repeated over all
+   populations until no count changes (counts only grow, so it ends).
+2. **Axon blocks.** A core receives, from each source core (or input group) with a non-zero
+   weight onto one of its neurons (any channel), **one** block: the run of consecutive source
+   neurons from the first to the last one with such a weight (the *needed range*, not the whole
+   source core). Blocks are numbered input groups first (in network order), then source
+   populations' cores (in core order). A core nothing projects onto gets one unused axon with
+   zero weights and no block (a core has at least one axon).
+3. **Events per step.** ``max_events_per_step`` = sum over blocks of ``count * min(source
+   max count, input_count_cap)``: the most events the core's accumulator can receive in a step.
+4. **Keys.** ``keys_per_endpoint`` K is the smallest power of two above every core's neuron
+   count and above the host's total input lines (key ``K - 1`` of each endpoint is its tick key).
+   Input groups take consecutive host keys in network order (``input_offsets``).
+5. **Event format.** Key width: bits of ``(n_cores + 1) * K - 1`` (or ``key_width``, checked);
+   payload width: bits of the largest count a source that sends events can send (0 when all
+   are 1).
+6. **Connectivity.** A neuron's (or input line's) key goes to every core where it has a non-zero
+   weight, plus the host for output populations; keys that reach nothing are left out (the
+   sender must not send them). Host tick key -> every core; each core's tick key -> host.
+7. **Topology.** ``"auto"``: a star (one crossbar router) for up to 32 endpoints, else a
+   near-square mesh (``width = ceil(sqrt(E))``) with the host at (0, 0) and core ``c`` at
+   row-major position ``c + 1``. Routing is compiled by :func:`neurohw.routing.compile_star` /
+   :func:`~neurohw.routing.compile_mesh`.
+
+Anything that does not fit raises :class:`MappingError`, naming the parameter, the value and what
+would fit.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..model.params import Accumulation
+from ..routing import (MAX_TABLE_ENTRIES, EventFormat, MeshTopology, RoutingError, StarTopology,
+                       compile_mesh, compile_star)
+from .graph import Network
+from .plan import AxonBlock, ChipPlan, CorePlan
+
+__all__ = ["CoreCapacity", "MappingError", "map_network", "weight_memory_bits",
+           "CORE_MAX_NEURONS", "CORE_MAX_AXONS", "CORE_MAX_LANES", "STAR_MAX_ENDPOINTS",
+           "MESH_MAX_SIDE", "MAX_KEY_WIDTH"]
+
+#: Limits of :class:`neurohw.hw.core.NeuronCore` (repeated here so that mapping does not import
+#: the hardware; a test checks they agree).
+CORE_MAX_NEURONS = 4096
+CORE_MAX_AXONS = 65536
+CORE_MAX_LANES = 64
+#: A star is one router with a port per endpoint; the router has at most 32 ports.
+STAR_MAX_ENDPOINTS = 32
+#: Largest mesh side :func:`neurohw.routing.compile_mesh` accepts.
+MESH_MAX_SIDE = 64
+#: Widest key of :class:`neurohw.routing.EventFormat`.
+MAX_KEY_WIDTH = 32
+
+
+class MappingError(ValueError):
+    """A network that cannot be mapped as asked; the message names the parameter, the value
+    and what would fit."""
+
+
+def _check_int(name, value, low, high=None) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise MappingError(f"{name} must be an integer, not {value!r}")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        allowed = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise MappingError(f"{name} must be {allowed}, not {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class CoreCapacity:
+    """What one neuron core may hold.
+
+    The defaults size one core that fits, with room for routers and the host port, in an
+    ECP5-85F-class FPGA (208 block RAMs of 18 Kbit, 3.7 Mbit in all):
+
+    * ``max_neurons = 256``: neurons per core (the hardware allows up to 4096);
+    * ``max_axons = 1024``: input axons per core (hardware: up to 65536);
+    * ``max_weight_bits = 2**21`` (2 Mbit, 114 block RAMs): the core's weight memory, as
+      :func:`weight_memory_bits` counts it; 256 neurons x 1024 axons of 8-bit weights on one
+      channel exactly fill it, so two channels or 16-bit weights split a population further;
+    * ``max_synapses = None``: non-zero (axon, neuron) pairs per core, unlimited by default (the
+      weight-memory bound already limits them); set it to model a synapse-list budget.
+    """
+    max_neurons: int = 256
+    max_axons: int = 1024
+    max_weight_bits: int = 1 << 21
+    max_synapses: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "max_neurons", _check_int(
+            "capacity max_neurons", self.max_neurons, 1, CORE_MAX_NEURONS))
+        object.__setattr__(self, "max_axons", _check_int(
+            "capacity max_axons", self.max_axons, 1, CORE_MAX_AXONS))
+        object.__setattr__(self, "max_weight_bits", _check_int(
+            "capacity max_weight_bits", self.max_weight_bits, 1))
+        if self.max_synapses is not None:
+            object.__setattr__(self, "max_synapses", _check_int(
+                "capacity max_synapses", self.max_synapses, 1))
+
+
+def _bits(value: int) -> int:
+    """Bits of an unsigned field holding 0..value (at least 1)."""
+    return max(1, int(value).bit_length())
+
+
+def weight_memory_bits(connectivity: str, *, channels: int, n_axons: int, n_neurons: int,
+                       n_synapses: int, weight_width: int, lanes: int = 1) -> int:
+    """Bits of a core's synapse memories (``docs/core.md``, "Banking" and "Event phase"):
+
+    * ``"dense"``: ``channels * n_axons * lanes * ceil(n_neurons / lanes) * weight_width``;
+    * ``"sparse"``: the fan-out table, ``n_axons * (bits(S) + bits(n_neurons))``, plus per synapse
+      a target neuron and a weight per channel, ``S * (bits(n_neurons - 1) + channels *
+      weight_width)``, with ``S = n_synapses``.
+    """
+    if connectivity == "dense":
+        return channels * n_axons * lanes * -(-n_neurons // lanes) * weight_width
+    if connectivity == "sparse":
+        return (n_axons * (_bits(n_synapses) + _bits(n_neurons))
+                + n_synapses * (_bits(n_neurons - 1) + channels * weight_width))
+    raise ValueError(f"connectivity must be 'dense' or 'sparse', not {connectivity!r}")
+
+
+def _ranges(size: int, n: int) -> list[tuple[int, int]]:
+    return [(i * size // n, (i + 1) * size // n) for i in range(n)]
+
+
+def _span(start: int, stop: int) -> str:
+    return f"{start}" if stop - start == 1 else f"{start}-{stop - 1}"
+
+
+@dataclass
+class _Need:
+    """What one candidate core needs."""
+    blocks: list            # (source, source core ordinal or None, first, stop)
+    n_axons: int
+    n_synapses: int
+    weight_bits: int
+    connectivity: str
+
+
+class _Mapper:
+    def __init__(self, network, capacity, lanes, connectivity):
+        self.network = network
+        self.capacity = capacity
+        self.lanes = lanes
+        self.connectivity = connectivity
+        # Non-zero pattern per (source, target), the union over channels.
+        self.pattern: dict[tuple[str, str], np.ndarray] = {}
+        self.weights: dict[tuple[str, str], list] = {}
+        for projection in network.projections:
+            pair = (projection.source, projection.target)
+            nz = projection.weights != 0
+            self.pattern[pair] = nz if pair not in self.pattern else (self.pattern[pair] | nz)
+            self.weights.setdefault(pair, []).append(projection)
+        order = list(network.inputs) + list(network.populations)
+        self.sources = {name: [s for s in order if (s, name) in self.pattern]
+                        for name in network.populations}
+
+    def source_ranges(self, source, splits):
+        if source in self.network.inputs:
+            return [((0, self.network.inputs[source].size), None)]
+        return [(r, i) for i, r in enumerate(_ranges(self.network.populations[source].size,
+                                                     splits[source]))]
+
+    def need(self, target, start, stop, splits) -> _Need:
+        population = self.network.populations[target]
+        blocks, synapses = [], 0
+        for source in self.sources[target]:
+            pattern = self.pattern[(source, target)][:, start:stop]
+            rows = pattern.any(axis=1)
+            for (s_start, s_stop), ordinal in self.source_ranges(source, splits):
+                used = np.flatnonzero(rows[s_start:s_stop])
+                if used.size:
+                    first, last = s_start + int(used[0]), s_start + int(used[-1]) + 1
+                    blocks.append((source, ordinal, first, last))
+                    synapses += int(np.count_nonzero(pattern[first:last]))
+        n_axons = sum(stop_ - first for _, _, first, stop_ in blocks)
+        n_neurons = stop - start
+        channels = population.params.input_channels
+        options = []
+        if self.connectivity in ("auto", "dense") or synapses == 0:
+            options.append("dense")
+        if self.connectivity in ("auto", "sparse") and self.lanes == 1 and synapses > 0:
+            options.append("sparse")
+        bits = {mode: weight_memory_bits(mode, channels=channels, n_axons=max(1, n_axons),
+                                         n_neurons=n_neurons, n_synapses=synapses,
+                                         weight_width=population.weight_width,
+                                         lanes=self.lanes)
+                for mode in options}
+        # Prefer dense on a tie (it is the faster one with lanes > 1, and the same with 1).
+        mode = min(options, key=lambda m: (bits[m], m != "dense"))
+        return _Need(blocks, n_axons, synapses, bits[mode], mode)
+
+    def fits(self, need: _Need) -> bool:
+        capacity = self.capacity
+        return (need.n_axons <= capacity.max_axons
+                and need.weight_bits <= capacity.max_weight_bits
+                and (capacity.max_synapses is None or need.n_synapses <= capacity.max_synapses))
+
+    def smallest_split(self, name, splits):
+        """Smallest core count >= splits[name] whose cores all fit, or None."""
+        size = self.network.populations[name].size
+        trial = dict(splits)
+        # A core's needs only grow with its neuron range, so if one neuron alone does not fit,
+        # no split does.
+        trial[name] = size
+        if not all(self.fits(self.need(name, k, k + 1, trial)) for k in range(size)):
+            return None
+        for n in range(splits[name], size + 1):
+            trial[name] = n
+            if all(self.fits(self.need(name, a, b, trial)) for a, b in _ranges(size, n)):
+                return n
+        return None
+
+    def refuse(self, name, splits):
+        """The error for a population whose cores do not fit even one neuron per core."""
+        size = self.network.populations[name].size
+        trial = dict(splits)
+        trial[name] = size
+        capacity = self.capacity
+        worst = None
+        for neuron in range(size):
+            need = self.need(name, neuron, neuron + 1, trial)
+            if not self.fits(need):
+                worst = (neuron, need)
+                break
+        neuron, need = worst
+        sources = []
+        for source, ordinal, first, stop in need.blocks:
+            kind = "input" if ordinal is None else "population"
+            where = "lines" if ordinal is None else "neurons"
+            sources.append(f"{kind} {source!r} {where} {_span(first, stop)}: {stop - first}")
+        by = "; ".join(sources)
+        head = (f"population {name!r} cannot be mapped: its neuron {neuron} alone on a core "
+                f"needs")
+        if need.n_axons > capacity.max_axons:
+            return MappingError(
+                f"{head} {need.n_axons} axons ({by}), more than capacity "
+                f"max_axons={capacity.max_axons}; a capacity with max_axons>={need.n_axons} "
+                f"would fit it (or fewer, more local synapses onto it)")
+        if need.weight_bits > capacity.max_weight_bits:
+            return MappingError(
+                f"{head} {need.weight_bits} bits of {need.connectivity} weight memory "
+                f"({need.n_axons} axons: {by}), more than capacity "
+                f"max_weight_bits={capacity.max_weight_bits}; a capacity with "
+                f"max_weight_bits>={need.weight_bits} would fit it")
+        return MappingError(
+            f"{head} {need.n_synapses} synapses ({by}), more than capacity "
+            f"max_synapses={capacity.max_synapses}; a capacity with "
+            f"max_synapses>={need.n_synapses} would fit it")
+
+    def partition(self, max_cores):
+        network, capacity = self.network, self.capacity
+        splits = {name: -(-p.size // capacity.max_neurons)
+                  for name, p in network.populations.items()}
+        failed = {}
+        changed = True
+        while changed:
+            changed = False
+            for name in network.populations:
+                if name in failed:
+                    continue
+                n = self.smallest_split(name, splits)
+                if n is None:
+                    failed[name] = True
+                    continue
+                if n != splits[name]:
+                    splits[name] = n
+                    changed = True
+            # A population that failed may fit once its sources are split further: retry it
+            # while anything changes.
+            if changed:
+                failed.clear()
+        if failed:
+            raise self.refuse(next(iter(failed)), splits)
+        total = sum(splits.values())
+        if max_cores is not None and total > max_cores:
+            parts = ", ".join(f"{name!r}: {n} ({network.populations[name].size} neurons)"
+                              for name, n in splits.items())
+            sizes = [p.size for p in network.populations.values()]
+            if max_cores < len(sizes):
+                hint = (f"a core holds one population, so no capacity fits these "
+                        f"{len(sizes)} populations in fewer than {len(sizes)} cores")
+            else:
+                wanted = next(m for m in range(capacity.max_neurons, max(sizes) + 1)
+                              if sum(-(-size // m) for size in sizes) <= max_cores)
+                hint = (f"by neuron count alone, a capacity with max_neurons>={wanted} would "
+                        f"need only {max_cores} cores")
+                if wanted > CORE_MAX_NEURONS:
+                    hint += f" (more than a core's {CORE_MAX_NEURONS})"
+            raise MappingError(
+                f"the network needs {total} cores ({parts}) with capacity "
+                f"max_neurons={capacity.max_neurons}, max_axons={capacity.max_axons}, "
+                f"max_weight_bits={capacity.max_weight_bits}, more than max_cores={max_cores}; "
+                f"max_cores>={total} would fit it; {hint}")
+        return splits
+
+
+def _slice_params(params, start, stop):
+    changes = {name: getattr(params, name)[start:stop] for name in params.per_neuron_fields()}
+    return params.replace(**changes) if changes else params
+
+
+def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), lanes: int = 1,
+                connectivity: str = "auto", topology: str = "auto", key_width: int | None = None,
+                step_width: int = 8, max_cores: int | None = None,
+                max_table_entries: int = MAX_TABLE_ENTRIES) -> ChipPlan:
+    """Place ``network`` on neuron cores and compile its routing (``docs/system.md``, "Mapping").
+
+    Parameters
+    ----------
+    capacity : CoreCapacity
+        What one core may hold (defaults: 256 neurons, 1024 axons, 2 Mbit of weights).
+    lanes : power of two, 1..64
+        Neuron lanes of every core (synaptic operations per clock, dense).
+    connectivity : "auto", "dense" or "sparse"
+        Synapse storage of every core; "auto" picks, per core, the one with fewer weight-memory
+        bits (sparse only with ``lanes=1``; a core without synapses is dense).
+    topology : "auto", "star" or "mesh"
+        "auto": a star for up to 32 endpoints (cores + host), else a mesh.
+    key_width : int or None
+        Key bits of the event format; default: the fewest that hold every endpoint's keys.
+    step_width : int
+        Bits of the step tag (windows and barriers wrap at ``2**step_width``).
+    max_cores : int or None
+        Refuse a network that needs more cores than this (a device budget).
+    max_table_entries : int
+        Entries a router's table may have (the table backend's limit).
+    """
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be a Network, not {network!r}")
+    if not isinstance(capacity, CoreCapacity):
+        raise TypeError(f"capacity must be a CoreCapacity, not {capacity!r}")
+    lanes = _check_int("lanes", lanes, 1, CORE_MAX_LANES)
+    if lanes & (lanes - 1):
+        raise MappingError(f"lanes must be a power of two between 1 and {CORE_MAX_LANES} (the "
+                           f"neuron core banks neurons by address bits), not {lanes}")
+    if connectivity not in ("auto", "dense", "sparse"):
+        raise MappingError(f"connectivity must be 'auto', 'dense' or 'sparse', not "
+                           f"{connectivity!r}")
+    if connectivity == "sparse" and lanes != 1:
+        raise MappingError(f"connectivity='sparse' needs lanes=1 (a sparse core issues one "
+                           f"synapse per clock), not lanes={lanes}; use connectivity='dense' "
+                           f"or 'auto' with lanes={lanes}")
+    if topology not in ("auto", "star", "mesh"):
+        raise MappingError(f"topology must be 'auto', 'star' or 'mesh', not {topology!r}")
+    if key_width is not None:
+        key_width = _check_int("key_width", key_width, 1, MAX_KEY_WIDTH)
+    step_width = _check_int("step_width", step_width, 1, 32)
+    if max_cores is not None:
+        max_cores = _check_int("max_cores", max_cores, 1)
+    max_table_entries = _check_int("max_table_entries", max_table_entries, 1)
+    for population in network.populations.values():
+        if population.params.accumulation is not Accumulation.SUM:
+            raise MappingError(
+                f"population {population.name!r} uses accumulation "
+                f"{population.params.accumulation.value!r}; mapping supports only 'sum' (with "
+                f"'per_event' the result depends on the arrival order of spikes from "
+                f"different cores, which routing does not fix)")
+
+    mapper = _Mapper(network, capacity, lanes, connectivity)
+    splits = mapper.partition(max_cores)
+
+    # Cores, in population order.
+    ranges = {name: _ranges(p.size, splits[name]) for name, p in network.populations.items()}
+    first_core, n_cores = {}, 0
+    for name in network.populations:
+        first_core[name] = n_cores
+        n_cores += splits[name]
+    input_offsets, lines = {}, 0
+    for name, group in network.inputs.items():
+        input_offsets[name] = lines
+        lines += group.size
+    largest_core = max(b - a for rs in ranges.values() for a, b in rs)
+    keys_per_endpoint = 1 << max(largest_core, lines).bit_length()
+    n_endpoints = n_cores + 1
+    needed_width = (n_endpoints * keys_per_endpoint - 1).bit_length()
+    if needed_width > MAX_KEY_WIDTH:
+        raise MappingError(
+            f"{n_cores} cores and the host need {n_endpoints} endpoints of "
+            f"keys_per_endpoint={keys_per_endpoint} keys, {needed_width}-bit keys; an event key "
+            f"has at most {MAX_KEY_WIDTH} bits, so at most "
+            f"{(1 << MAX_KEY_WIDTH) // keys_per_endpoint} endpoints fit")
+    if key_width is None:
+        key_width = needed_width
+    elif key_width < needed_width:
+        raise MappingError(
+            f"key_width={key_width} is too small: {n_cores} cores and the host are "
+            f"{n_endpoints} endpoints of keys_per_endpoint={keys_per_endpoint} keys, which need "
+            f"key_width>={needed_width}")
+
+    def source_key(source, ordinal, first):
+        if ordinal is None:
+            return n_cores * keys_per_endpoint + input_offsets[source] + first
+        core = first_core[source] + ordinal
+        return core * keys_per_endpoint + first - ranges[source][ordinal][0]
+
+    cores = []
+    for name, population in network.populations.items():
+        params = population.params
+        cap = params.input_count_cap
+        for start, stop in ranges[name]:
+            need = mapper.need(name, start, stop, splits)
+            blocks, axon, events = [], 0, 0
+            weights = np.zeros((params.input_channels, max(1, need.n_axons), stop - start),
+                               dtype=np.int64)
+            for source, ordinal, first, last in need.blocks:
+                count = last - first
+                blocks.append(AxonBlock(source=source, source_start=first, count=count,
+                                        axon_start=axon,
+                                        key_start=source_key(source, ordinal, first)))
+                for projection in mapper.weights[(source, name)]:
+                    weights[projection.channel, axon:axon + count] = \
+                        projection.weights[first:last, start:stop]
+                per_axon = network.max_count(source)
+                if cap is not None:
+                    per_axon = min(per_axon, cap)
+                events += count * per_axon
+                axon += count
+            weights.setflags(write=False)
+            cores.append(CorePlan(
+                index=len(cores), population=name, neuron_start=start, n_neurons=stop - start,
+                params=_slice_params(params, start, stop), weight_width=population.weight_width,
+                axon_blocks=tuple(blocks), weights=weights, lanes=lanes,
+                connectivity=need.connectivity, max_events_per_step=max(1, events)))
+
+    # Connectivity: keys -> target endpoints.
+    host = n_cores
+    targets: dict[int, set] = {}
+    for core in cores:
+        for block in core.axon_blocks:
+            pattern = mapper.pattern[(block.source, core.population)]
+            rows = pattern[block.source_start:block.source_start + block.count,
+                           core.neuron_start:core.neuron_stop].any(axis=1)
+            for offset in np.flatnonzero(rows):
+                targets.setdefault(block.key_start + int(offset), set()).add(core.index)
+    for name in network.outputs:
+        for c in range(first_core[name], first_core[name] + splits[name]):
+            for j in range(cores[c].n_neurons):
+                targets.setdefault(c * keys_per_endpoint + j, set()).add(host)
+    for c in range(n_cores):
+        targets[c * keys_per_endpoint + keys_per_endpoint - 1] = {host}
+    targets[host * keys_per_endpoint + keys_per_endpoint - 1] = set(range(n_cores))
+    conn = {key: frozenset(targets[key]) for key in sorted(targets)}
+
+    # Payload: the largest count a source that sends anything can send.
+    senders = {block.source for core in cores for block in core.axon_blocks}
+    senders.update(network.outputs)
+    largest_count = max([network.max_count(s) for s in senders] or [1])
+    fmt = EventFormat(key_width=key_width, step_width=step_width,
+                      payload_width=0 if largest_count == 1 else largest_count.bit_length())
+
+    # Topology and routing.
+    if topology == "auto":
+        topology = "star" if n_endpoints <= STAR_MAX_ENDPOINTS else "mesh"
+    if topology == "star":
+        if n_endpoints > STAR_MAX_ENDPOINTS:
+            raise MappingError(
+                f"topology='star' has one router port per endpoint, at most "
+                f"{STAR_MAX_ENDPOINTS}; this network needs {n_endpoints} ({n_cores} cores and "
+                f"the host): use topology='mesh' or 'auto', or a capacity that needs at most "
+                f"{STAR_MAX_ENDPOINTS - 1} cores")
+        shape = StarTopology(n_cores=n_endpoints, keys_per_core=keys_per_endpoint,
+                             key_width=key_width)
+        described = f"a star of {n_endpoints} endpoints"
+        compile_ = compile_star
+    else:
+        width = math.isqrt(n_endpoints - 1) + 1 if n_endpoints > 1 else 1
+        width = min(width, n_endpoints)
+        height = -(-n_endpoints // width)
+        if max(width, height) > MESH_MAX_SIDE:
+            raise MappingError(
+                f"{n_endpoints} endpoints need a {width} x {height} mesh; a mesh side has at "
+                f"most {MESH_MAX_SIDE} routers, so at most {MESH_MAX_SIDE ** 2 - 1} cores fit")
+        positions = [(p % width, p // width) for p in range(n_endpoints)]
+        # Host at (0, 0), core c at row-major position c + 1.
+        shape = MeshTopology(width=width, height=height,
+                             cores=tuple(positions[1:]) + (positions[0],),
+                             keys_per_core=keys_per_endpoint, key_width=key_width)
+        described = f"a {width} x {height} mesh"
+        compile_ = compile_mesh
+    try:
+        routing = compile_(shape, conn, max_entries=max_table_entries)
+    except RoutingError as error:
+        hint = ("topology='mesh' spreads the entries over several routers"
+                if topology == "star" else "a larger max_table_entries")
+        raise MappingError(
+            f"routing {n_cores} cores and the host over {described} failed: {error} "
+            f"(max_table_entries={max_table_entries}); {hint}, or a capacity that needs fewer "
+            f"cores, would reduce it") from error
+
+    return ChipPlan(network=network, cores=tuple(cores), keys_per_endpoint=keys_per_endpoint,
+                    input_offsets=input_offsets, fmt=fmt, topology=shape, routing=routing,
+                    connectivity=conn)

@@ -1,0 +1,234 @@
+"""The plan-level model: the chip of a :class:`~neurohw.network.plan.ChipPlan`, event by event.
+
+It computes what the mapped chip does as ``docs/system.md`` describes it, independently of
+:func:`neurohw.network.system.simulate` (which works on populations and never sees cores, keys or
+routes): the host's stream is encoded with :mod:`.host_events` and read back window by window;
+every event goes through ``plan.routing.deliveries`` to its target endpoints; each core turns
+the keys it receives into axon counts through its axon blocks, advances with
+:func:`neurohw.model.reference.step` in its definitional form (``StepInput(spikes=counts,
+weights=core.weights)``, the core's own weight slice) and sends its spikes back as events.
+Samples run back to back as on the chip: the end-of-sample control event arms every core's
+ingress, which drops (and counts) the core-to-core spikes of the sample's last window and
+clears the core's state on that window's barrier.
+
+Tests check that this equals :func:`~neurohw.network.system.simulate` bit for bit, which checks
+the mapping; the hardware is then checked against either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..model.reference import StepInput, initial_state, step
+from ..routing import EventKind
+from .host_events import encode_samples
+from .plan import ChipPlan
+from .system import check_inputs
+
+__all__ = ["PlanTrace", "PlanModelError", "simulate_plan"]
+
+
+class PlanModelError(RuntimeError):
+    """The plan breaks its own contract while running (a mapping bug): an event for a key no
+    axon block holds, or more events in a step than a core's ``max_events_per_step``."""
+
+
+@dataclass(frozen=True)
+class PlanTrace:
+    """What :func:`simulate_plan` recorded for ``samples`` samples of ``steps`` steps run back to
+    back (global step ``g = k * steps + t`` for sample ``k``, window ``w`` carries the spikes of
+    step ``w``; windows run from -1 to ``k * steps - 1``, index ``w + 1`` below).
+
+    * ``spikes[population]``: (steps, samples, size) spike counts;
+    * ``v[core]``, ``refractory[core]``: (steps, samples, n_neurons); ``i[core]``: (steps,
+      samples, n_currents, n_neurons): each core's state at the end of each step;
+    * ``host_output[g]``: frozenset of ``(key, count)`` the host receives in window ``g``;
+    * ``window_events``: (windows,) spike and control events injected into the network per
+      window (host and cores, once per event however many targets it has);
+    * ``core_events_in``: (n_cores, windows) events delivered to each core (spikes and control,
+      including those its ingress drops); ``host_events_in``: (windows,);
+    * ``core_events_dropped``: (n_cores, samples) core-to-core spikes each core's ingress dropped
+      in the last window of each sample;
+    * ``unrouted_spikes``: (n_cores,) spikes of neurons whose key reaches nothing (not sent);
+    * ``synaptic_ops``: (n_cores, samples * steps): per core and global step, the sum over axons
+      of ``min(count, cap) * fan-out`` (non-zero weights on any channel);
+    * ``events_per_step``: (n_cores, samples * steps) axon events applied (after the cap).
+    """
+    steps: int
+    samples: int
+    spikes: dict
+    v: dict
+    i: dict
+    refractory: dict
+    host_output: tuple
+    window_events: np.ndarray
+    core_events_in: np.ndarray
+    host_events_in: np.ndarray
+    core_events_dropped: np.ndarray
+    unrouted_spikes: np.ndarray
+    synaptic_ops: np.ndarray
+    events_per_step: np.ndarray
+
+    @property
+    def total_synaptic_ops(self) -> int:
+        return int(self.synaptic_ops.sum())
+
+
+def _host_windows(plan: ChipPlan, words, first_window: int, n_windows: int) -> list:
+    """Split the host's stream into the events of windows ``first_window ..``, checking tags."""
+    fmt = plan.fmt
+    modulus = 1 << fmt.step_width
+    windows, current = [], []
+    for word in words:
+        event = fmt.unpack(word)
+        window = first_window + len(windows)
+        if event.step != window % modulus:
+            raise PlanModelError(f"host event {event!r} in window {window} has tag "
+                                 f"{event.step}, expected {window % modulus}")
+        if event.kind == EventKind.BARRIER:
+            windows.append(current)
+            current = []
+        else:
+            current.append(event)
+    if current or len(windows) != n_windows:
+        raise PlanModelError(f"the host stream has {len(windows)} windows, expected "
+                             f"{n_windows}")
+    return windows
+
+
+def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = None
+                  ) -> PlanTrace:
+    """Run the chip of ``plan`` on a batch, one sample after another.
+
+    ``inputs``: ``{group: counts (steps, batch, size) or (steps, size)}``, every input group
+    given (as :func:`neurohw.network.system.simulate` takes them); ``samples``: the batch
+    indices to run, in that order (default: all); ``steps``: needed only without input groups
+    (then the batch is one sample).
+    """
+    network = plan.network
+    steps, batch, counts = check_inputs(network, inputs, steps)
+    order = list(range(batch)) if samples is None else [int(k) for k in samples]
+    for k in order:
+        if not 0 <= k < batch:
+            raise IndexError(f"sample {k} is not in the batch of {batch}")
+    n_samples = len(order)
+    if n_samples == 0:
+        raise ValueError("samples is empty: nothing to run")
+    counts = {name: c[:, order, :] for name, c in counts.items()}
+    total = n_samples * steps
+    n_windows = total + 1          # windows -1 .. total - 1
+    host = plan.host
+    n_cores = plan.n_cores
+    fmt = plan.fmt
+    deliveries = plan.routing.deliveries
+    tick = plan.tick_key(host)
+
+    host_windows = _host_windows(plan, encode_samples(plan, counts, steps=steps), -1,
+                                 n_windows)
+
+    # Each core's view: its blocks, its fan-out, its state.
+    fanout = [np.count_nonzero(np.any(core.weights != 0, axis=0), axis=1) for core in plan.cores]
+    states = [initial_state(core.params, core.n_neurons, 1) for core in plan.cores]
+    armed = [False] * n_cores      # end-of-sample seen in the previous window
+
+    spikes = {name: np.zeros((steps, n_samples, p.size), dtype=np.int64)
+              for name, p in network.populations.items()}
+    v, cur, refr = {}, {}, {}
+    for core in plan.cores:
+        v[core.index] = np.zeros((steps, n_samples, core.n_neurons),
+                                 dtype=states[core.index].v.dtype)
+        cur[core.index] = np.zeros((steps, n_samples, core.params.n_currents, core.n_neurons),
+                                   dtype=states[core.index].i.dtype)
+        refr[core.index] = np.zeros((steps, n_samples, core.n_neurons), dtype=np.int64)
+    host_output = []
+    window_events = np.zeros(n_windows, dtype=np.int64)
+    core_events_in = np.zeros((n_cores, n_windows), dtype=np.int64)
+    host_events_in = np.zeros(n_windows, dtype=np.int64)
+    dropped = np.zeros((n_cores, n_samples), dtype=np.int64)
+    unrouted = np.zeros(n_cores, dtype=np.int64)
+    sops = np.zeros((n_cores, total), dtype=np.int64)
+    applied = np.zeros((n_cores, total), dtype=np.int64)
+
+    # Window -1 has the host's events only; each later window also the cores' spikes.
+    core_spikes = []               # (source endpoint, key, count) of the current window
+    for w in range(-1, total):
+        # 1. Route every event of window w to its endpoints.
+        inbox = [[] for _ in range(n_cores + 1)]
+        for event in host_windows[w + 1]:
+            targets = deliveries.get(event.key)
+            if not targets:
+                raise PlanModelError(f"the host sent key {event.key:#x}, which routes nowhere")
+            window_events[w + 1] += 1
+            count = event.payload if fmt.payload_width else 1
+            for target in targets:
+                inbox[target].append((host, event.kind, event.key, count))
+        for source, key, count in core_spikes:
+            window_events[w + 1] += 1
+            for target in deliveries[key]:
+                inbox[target].append((source, EventKind.SPIKE, key, count))
+        received = set()
+        for _, kind, key, count in inbox[host]:
+            host_events_in[w + 1] += 1
+            received.add((key, count))
+        if w >= 0:
+            host_output.append(frozenset(received))
+
+        # 2. Each core's ingress, then (on barrier w) its step w + 1.
+        g = w + 1
+        sample, t = divmod(g, steps)
+        core_spikes = []
+        for core in plan.cores:
+            c = core.index
+            axon_counts = np.zeros(core.n_axons, dtype=np.int64)
+            arm_next = False
+            for source, kind, key, count in inbox[c]:
+                core_events_in[c, w + 1] += 1
+                if kind == EventKind.CONTROL:
+                    if key != tick:
+                        raise PlanModelError(f"core {c} received a control event with key "
+                                             f"{key:#x}; only the host's tick key is one")
+                    arm_next = True
+                    continue
+                if armed[c] and source != host:
+                    dropped[c, (w + 1) // steps - 1] += 1
+                    continue
+                axon = core.axon_of(key)
+                if axon is None:
+                    raise PlanModelError(f"core {c} received key {key:#x} in window {w}, which "
+                                         f"no axon block of it holds")
+                axon_counts[axon] += count
+            if armed[c]:
+                states[c] = initial_state(core.params, core.n_neurons, 1)
+            armed[c] = arm_next
+            if g >= total:
+                continue
+            capped = axon_counts
+            if core.params.input_count_cap is not None:
+                capped = np.minimum(axon_counts, core.params.input_count_cap)
+            applied[c, g] = int(capped.sum())
+            if applied[c, g] > core.max_events_per_step:
+                raise PlanModelError(f"core {c} applied {applied[c, g]} events in step {g}, more "
+                                     f"than its max_events_per_step={core.max_events_per_step}")
+            sops[c, g] = int(capped @ fanout[c])
+            states[c], fired = step(core.params, states[c],
+                                    StepInput(spikes=axon_counts[np.newaxis, :],
+                                              weights=core.weights))
+            fired = np.asarray(fired, dtype=np.int64)[0]
+            spikes[core.population][t, sample, core.neuron_start:core.neuron_stop] = fired
+            v[c][t, sample] = states[c].v[0]
+            cur[c][t, sample] = states[c].i[0]
+            refr[c][t, sample] = states[c].refractory[0]
+            for j in np.flatnonzero(fired):
+                key = plan.neuron_key(c, int(j))
+                if deliveries.get(key):
+                    core_spikes.append((c, key, int(fired[j])))
+                else:
+                    unrouted[c] += 1
+
+    return PlanTrace(steps=steps, samples=n_samples, spikes=spikes, v=v, i=cur, refractory=refr,
+                     host_output=tuple(host_output), window_events=window_events,
+                     core_events_in=core_events_in, host_events_in=host_events_in,
+                     core_events_dropped=dropped, unrouted_spikes=unrouted,
+                     synaptic_ops=sops, events_per_step=applied)
