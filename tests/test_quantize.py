@@ -248,7 +248,7 @@ def test_refuses_bias_into_synaptic_current():
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    ({"model": "xylo"}, "model must be one of 'loihi', not 'xylo'"),
+    ({"model": "xylo"}, "model must be one of 'loihi', 'if' (IF populations only), not 'xylo'"),
     ({"weight_width": 1}, "weight_width must be an integer between 2 and 16, not 1"),
     ({"weight_width": 8.0}, "weight_width must be an integer between 2 and 16, not 8.0"),
     ({"weight_percentile": 0}, "weight_percentile must be in (0, 100], not 0"),

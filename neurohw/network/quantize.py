@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..model.params import ResetMode, state_range
+from ..model.params import Comparison, NeuronParams, Overflow, ResetMode, state_range
 from ..model.presets import loihi_cuba_lif
 from .floatnet import FloatNetwork, readout_scores, simulate_float
 from .graph import InputGroup, Network, Population, Projection
@@ -37,7 +37,9 @@ from .system import simulate
 __all__ = ["QuantizationError", "ProjectionReport", "LayerReport", "QuantizationReport",
            "quantize", "AccuracyReport", "evaluate", "MODELS"]
 
-MODELS = ("loihi",)
+#: ``"loihi"``: the ``loihi_cuba_lif`` preset; ``"if"``: a plain integrate-and-fire neuron
+#: (membrane only, no decay, no shifts), for IF populations such as ANN-to-SNN conversions.
+MODELS = ("loihi", "if")
 
 # Loihi field limits (lava-nc 0.10, docs/semantics.md section 7).
 _DECAY_BITS = 12
@@ -158,9 +160,12 @@ def _uniform(values, what, where):
 
 def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "loihi",
              scale: dict | None = None, power_of_two_scale: bool = False,
-             weight_percentile: float = 100.0) -> tuple[Network, QuantizationReport]:
-    """Quantize ``float_net`` onto integer neurons of ``model`` (only ``"loihi"``: the
-    ``loihi_cuba_lif`` preset) with ``weight_width``-bit signed weights.
+             weight_percentile: float = 100.0,
+             v_width: int = _STATE_WIDTH) -> tuple[Network, QuantizationReport]:
+    """Quantize ``float_net`` onto integer neurons of ``model`` with ``weight_width``-bit signed
+    weights: ``"loihi"`` (the ``loihi_cuba_lif`` preset) or ``"if"`` (every population must be
+    an ``IF`` population; see :func:`_quantize_if`: membrane only, ``v_width``-bit saturating
+    membrane, unshifted weights, threshold and bias, reset by subtraction or to zero).
 
     ``scale``: optional ``{population: S}`` overriding the chosen per-population scale;
     ``power_of_two_scale``: round each scale down to a power of two; ``weight_percentile``:
@@ -172,8 +177,8 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
     range when a parameter cannot be represented.
     """
     if model not in MODELS:
-        raise QuantizationError(f"model must be one of {', '.join(map(repr, MODELS))}, not "
-                                f"{model!r}")
+        raise QuantizationError(f"model must be one of 'loihi', 'if' (IF populations only), "
+                                f"not {model!r}")
     if isinstance(weight_width, bool) or not isinstance(weight_width, int) \
             or not 2 <= weight_width <= 16:
         raise QuantizationError(f"weight_width must be an integer between 2 and 16, not "
@@ -185,6 +190,10 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
     unknown = sorted(set(scale) - set(float_net.populations))
     if unknown:
         raise QuantizationError(f"scale names unknown population(s) {unknown}")
+    if model == "if":
+        return _quantize_if(float_net, weight_width=weight_width, scale=scale,
+                            power_of_two_scale=power_of_two_scale,
+                            weight_percentile=weight_percentile, v_width=v_width)
     w_max = (1 << (weight_width - 1)) - 1
     v_low, v_high = state_range(_STATE_WIDTH, loihi_cuba_lif(du=0, dv=0, vth=0).v_overflow)
     i_high = state_range(_STATE_WIDTH, loihi_cuba_lif(du=0, dv=0, vth=0).i_overflow)[1]
@@ -368,6 +377,140 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
                       outputs=list(float_net.outputs))
     report = QuantizationReport(model=model, weight_width=weight_width, layers=layers)
     return network, report
+
+
+def _quantize_if(float_net: FloatNetwork, *, weight_width: int, scale: dict,
+                 power_of_two_scale: bool, weight_percentile: float,
+                 v_width: int) -> tuple[Network, QuantizationReport]:
+    """``model="if"``: every population is an IF population (``keep_mem = 1``, no current) and
+    becomes ``NeuronParams(n_currents=0, v_width, saturate, no decay, input_shift=0,
+    threshold_shift=0, comparison '>', reset 'subtract' or 'zero', max_spikes=1)``, so one
+    integer step is ``v = sat(v + sum count * w + bias)``, then the spike test ``v > vth``, the
+    float step term by term with::
+
+        w    = round(weight * gain * S)       (weight_width-bit signed)
+        vth  = round(v_threshold * S)         (exact when the population has one threshold)
+        bias = round(bias * S)                (bias_exponent 0)
+
+    ``S = (2^(weight_width-1) - 1) / max|weight * gain|`` (or the ``weight_percentile``), lowered
+    so that the threshold and the bias fit ``v_width`` with room for one step of input, then so
+    that a single threshold is an exact integer (or rounded down to a power of two)."""
+    if isinstance(v_width, bool) or not isinstance(v_width, int) or not 4 <= v_width <= 64:
+        raise QuantizationError(f"v_width must be an integer between 4 and 64, not "
+                                f"{v_width!r}")
+    w_max = (1 << (weight_width - 1)) - 1
+    v_high = (1 << (v_width - 1)) - 1
+    populations, projections, layers = [], [], {}
+    for name, pop in float_net.populations.items():
+        where = f"population {name!r} ({pop.model}{', ' + pop.origin if pop.origin else ''})"
+        if pop.model != "IF":
+            raise QuantizationError(f"{where}: model 'if' needs IF populations (no leak, no "
+                                    f"synaptic current), not {pop.model}; use model='loihi'")
+        if pop.reset == "value" and pop.v_reset != 0:
+            raise QuantizationError(f"{where}: v_reset={pop.v_reset:g}; model 'if' resets to "
+                                    f"0 or by subtraction (supported: v_reset=0)")
+        c = float_net.discrete(name)
+        threshold = np.asarray(c.threshold, dtype=np.float64)
+        if np.any(threshold < 0):
+            raise QuantizationError(f"{where}: v_threshold={threshold.min():g} is negative "
+                                    f"(supported: v_threshold >= 0)")
+        notes = []
+        incoming = float_net.projections_to(name)
+        effective = {p.source: p.weight * c.gain[np.newaxis, :] for p in incoming}
+        magnitudes = np.concatenate([np.abs(w).reshape(-1) for w in effective.values()]) \
+            if effective else np.zeros(0)
+        magnitudes = magnitudes[magnitudes > 0]
+        reference = (float(np.percentile(magnitudes, weight_percentile))
+                     if magnitudes.size else 0.0)
+        # One step's largest input, in float units: threshold + bias + drive must fit.
+        max_counts = {p.source: (float_net.inputs[p.source].max_count
+                                 if p.source in float_net.inputs else 1) for p in incoming}
+        step_drive = sum(max_counts[src] * np.abs(w).sum(axis=0) for src, w in effective.items())
+        step_drive = float(np.max(step_drive)) if incoming else 0.0
+        bias_abs = float(np.abs(c.bias).max()) if c.bias.size else 0.0
+        headroom = float(threshold.max()) + bias_abs + step_drive
+        limits = []
+        if reference > 0:
+            limits.append(w_max / reference)
+        if headroom > 0:
+            limits.append(v_high / headroom)
+        if name in scale:
+            s = float(scale[name])
+            if not (math.isfinite(s) and s > 0):
+                raise QuantizationError(f"{where}: scale must be a positive number, not {s!r}")
+        elif limits:
+            s = min(limits)
+            if reference > 0 and s < limits[0]:
+                notes.append(f"scale lowered from {limits[0]:.6g} to {s:.6g} so that one "
+                             f"step's input fits v_width={v_width}")
+        else:
+            s = 1.0
+        if power_of_two_scale:
+            s = 2.0 ** math.floor(math.log2(s))
+        elif name not in scale and threshold.size and np.ptp(threshold) == 0 \
+                and threshold[0] > 0 and math.floor(threshold[0] * s) >= 1:
+            s = math.floor(threshold[0] * s) / threshold[0]
+        vth = np.rint(threshold * s).astype(np.int64)
+        if vth.max() > v_high:
+            raise QuantizationError(f"{where}: v_threshold={threshold.max():g} at scale {s:g} "
+                                    f"needs vth={int(vth.max())}, outside v_width={v_width} "
+                                    f"([0, {v_high}])")
+        threshold_error = float(np.max(np.abs(vth / s - threshold)
+                                       / np.maximum(np.abs(threshold), 1e-300)))
+        if np.any(vth == 0):
+            notes.append("a threshold rounds to 0: those neurons spike on any positive membrane")
+        bias_int = np.rint(c.bias * s).astype(np.int64)
+        if bias_int.size and np.max(np.abs(bias_int)) > v_high:
+            raise QuantizationError(f"{where}: bias={float(np.abs(c.bias).max()):g} at scale "
+                                    f"{s:g} needs {int(np.abs(bias_int).max())}, outside "
+                                    f"v_width={v_width} ([{-v_high}, {v_high}])")
+        bias_error = float(np.max(np.abs(bias_int / s - c.bias))) if c.bias.size else 0.0
+        reset = ResetMode.SUBTRACT if pop.reset == "subtract" else ResetMode.ZERO
+        params = NeuronParams(
+            n_currents=0, v_width=v_width, v_overflow=Overflow.SATURATE, input_shift=0,
+            bias_mantissa=(int(bias_int[0]) if np.all(bias_int == bias_int[0]) else bias_int),
+            bias_exponent=0,
+            threshold=(int(vth[0]) if np.all(vth == vth[0]) else vth), threshold_shift=0,
+            comparison=Comparison.GREATER, reset=reset, max_spikes=1)
+        projection_reports = []
+        worst = np.zeros(pop.size)
+        for p in incoming:
+            w_eff = effective[p.source]
+            w_int = np.rint(w_eff * s)
+            clipped = int(np.sum(np.abs(w_int) > w_max))
+            if clipped:
+                notes.append(f"{clipped} weight(s) from {p.source!r} clipped to +-{w_max}")
+            w_int = np.clip(w_int, -w_max - 1, w_max).astype(np.int64)
+            projections.append(Projection(p.source, name, w_int))
+            error = w_int / s - w_eff
+            max_abs = float(np.abs(w_eff).max()) if w_eff.size else 0.0
+            rms = float(np.sqrt(np.mean(error ** 2))) if error.size else 0.0
+            projection_reports.append(ProjectionReport(
+                source=p.source, target=name, n_nonzero_float=int(np.count_nonzero(w_eff)),
+                n_nonzero_int=int(np.count_nonzero(w_int)), max_abs_float=max_abs,
+                max_abs_int=int(np.abs(w_int).max()) if w_int.size else 0,
+                rms_error=rms, max_error=float(np.abs(error).max()) if error.size else 0.0,
+                relative_rms_error=rms / max_abs if max_abs else 0.0))
+            worst += max_counts[p.source] * np.abs(w_int).sum(axis=0)
+        worst_step = int(worst.max() + np.abs(bias_int).max()) if worst.size else 0
+        if worst_step:
+            notes.append(f"no leak: the membrane can move by up to {worst_step} per step and "
+                         f"saturates at +-{v_high} (after at least {v_high // worst_step} steps "
+                         f"of the worst-case input)")
+        populations.append(Population(name, pop.size, params, weight_width=weight_width))
+        layers[name] = LayerReport(
+            population=name, model=pop.model, size=pop.size, scale=s, dv=0, du=0,
+            keep_mem_float=1.0, keep_mem_int=1.0, keep_syn_float=None, keep_syn_int=0.0,
+            threshold_float=[float(threshold.min()), float(threshold.max())],
+            threshold_mantissa=[int(vth.min()), int(vth.max())],
+            threshold_max_relative_error=threshold_error, bias_exponent=0,
+            bias_max_abs_float=bias_abs, bias_max_error=bias_error,
+            worst_case_current=worst_step, projections=projection_reports, notes=notes)
+    inputs = [InputGroup(g.name, g.size, max_count=g.max_count)
+              for g in float_net.inputs.values()]
+    network = Network(inputs=inputs, populations=populations, projections=projections,
+                      outputs=list(float_net.outputs))
+    return network, QuantizationReport(model="if", weight_width=weight_width, layers=layers)
 
 
 # --- float versus fixed-point accuracy ----------------------------------------------------------
