@@ -1,0 +1,13 @@
+"""iCEBreaker (iCE40UP5K-SG48, 12 MHz): ``python -m boards.icebreaker`` builds ``top.bin``
+(program with ``iceprog top.bin``)."""
+
+from functools import partial
+
+from .common import build as _build, elaborate as _elaborate, main as _main
+
+BOARD = "icebreaker"
+build = partial(_build, BOARD)
+elaborate = partial(_elaborate, BOARD)
+
+if __name__ == "__main__":
+    raise SystemExit(_main(BOARD))

@@ -1,0 +1,13 @@
+"""ULX3S (ECP5 LFE5U-85F, 25 MHz): ``python -m boards.ulx3s`` builds ``top.bit`` (program
+with ``openFPGALoader -b ulx3s top.bit``)."""
+
+from functools import partial
+
+from .common import build as _build, elaborate as _elaborate, main as _main
+
+BOARD = "ulx3s"
+build = partial(_build, BOARD)
+elaborate = partial(_elaborate, BOARD)
+
+if __name__ == "__main__":
+    raise SystemExit(_main(BOARD))

@@ -1,0 +1,18 @@
+"""Host library for a NeuronCore behind the UART host link (:mod:`neurohw.hw.host_bridge`).
+
+    from neurohw.host import Link
+    link = Link.open_serial("/dev/ttyUSB1", "build/rtl/neuron_core.json", baud=115200)
+    link.info()                       # checks the device against the description
+    link.load_weights(weights)        # (channels, axons, neurons) or (axons, neurons)
+    spikes = link.run(input_counts)   # (steps, axons) -> (steps, neurons)
+    v = link.read_state("v")
+
+Any object with ``write(bytes)`` and ``read(n) -> bytes`` (returning ``b""`` on a timeout) is a
+transport; :class:`SerialTransport` wraps pyserial when it is installed. The byte protocol is in
+``docs/integration.md``.
+"""
+
+from .link import CommandError, Link, LinkError, LinkTimeout, SerialTransport
+from .protocol import CoreLayout
+
+__all__ = ["Link", "LinkError", "LinkTimeout", "CommandError", "SerialTransport", "CoreLayout"]

@@ -1,0 +1,150 @@
+"""Frames of the host-link byte protocol and the payload layouts of one core (no I/O here).
+
+The constants mirror :mod:`neurohw.hw.host_bridge` (the hardware side); this module does not
+import Amaranth, so a host needs only numpy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["HOST_OPS", "DEVICE_OPS", "FLAGS", "PROTOCOL_VERSION", "MAGIC", "INFO_BYTES",
+           "CoreLayout", "pack_fields", "unpack_fields"]
+
+PROTOCOL_VERSION = 1
+MAGIC = b"NH"
+INFO_BYTES = 16
+HOST_OPS = {"NOP": 0x00, "EVENT": 0x01, "STEP": 0x02, "CMD": 0x03, "INFO": 0x04, "SYNC": 0x05}
+DEVICE_OPS = {"SPIKE": 0x81, "DONE": 0x82, "RSP": 0x83, "INFO": 0x84, "SYNC": 0x85}
+FLAGS = {"RX_OVERRUN": 1, "FRAME_ERROR": 2, "BAD_OPCODE": 4, "OVERFLOW": 8}
+DEFAULT_RX_FIFO_DEPTH = 512
+
+
+def _bytes(width: int) -> int:
+    return max(1, math.ceil(width / 8))
+
+
+def pack_fields(values: dict, layout: dict) -> int:
+    """Pack ``{field: value}`` into a word with ``layout`` ``{field: (offset, width, signed)}``
+    (negative values in two's complement); a value that does not fit raises ``ValueError``."""
+    word = 0
+    for name, value in values.items():
+        offset, width, signed = layout[name]
+        value = int(value)
+        low, high = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
+        if not low <= value <= high:
+            raise ValueError(f"{name}={value} does not fit {'signed' if signed else 'unsigned'} "
+                             f"{width} bits")
+        word |= (value & ((1 << width) - 1)) << offset
+    return word
+
+
+def unpack_fields(word: int, layout: dict) -> dict:
+    """The fields of ``word`` by ``layout`` (signed fields sign-extended)."""
+    fields = {}
+    for name, (offset, width, signed) in layout.items():
+        value = (word >> offset) & ((1 << width) - 1)
+        if signed and width and value >> (width - 1):
+            value -= 1 << width
+        fields[name] = value
+    return fields
+
+
+@dataclass
+class CoreLayout:
+    """What the host needs to know about the core behind a link: sizes, payload layouts,
+    command targets and status words. Made from :func:`neurohw.templates.core_description`
+    (a dict, or the ``<name>.json`` file that :func:`neurohw.templates.render` writes), or
+    from a :class:`~neurohw.hw.core.NeuronCore` with :meth:`from_core`."""
+
+    description: dict
+    rx_fifo_depth: int = DEFAULT_RX_FIFO_DEPTH
+
+    def __post_init__(self):
+        d = self.description
+        for key in ("n_neurons", "n_axons", "axon_bits", "ports"):
+            if key not in d:
+                raise ValueError(f"core description lacks {key!r}: make it with "
+                                 f"neurohw.templates.core_description")
+        ports = d["ports"]
+        self.n_neurons = int(d["n_neurons"])
+        self.n_axons = int(d["n_axons"])
+        self.channels = int(d.get("channels", 1))
+        self.n_currents = int(d.get("n_currents", 0))
+        self.connectivity = d.get("connectivity", "dense")
+        self.lanes = int(d.get("lanes", 1))
+        self.data_width = int(d["data_width"])
+        self.weight_width = int(d.get("weight_width", 0))
+        self.cmd = {k: tuple(v) for k, v in ports["cmd"].items()}
+        self.rsp = {k: tuple(v) for k, v in ports["rsp"].items()}
+        self.spike = {k: tuple(v) for k, v in ports["spikes_out"].items()}
+        self.targets = dict(ports["targets"])
+        self.status = dict(ports["status"])
+        self.step_width = int(ports["step_width"])
+        width = lambda layout: sum(w for _, w, _ in layout.values())   # noqa: E731
+        self.sizes = {"event": _bytes(int(d["axon_bits"])), "cmd": _bytes(width(self.cmd)),
+                      "rsp": _bytes(width(self.rsp)), "spike": _bytes(width(self.spike)),
+                      "done": 3, "info": INFO_BYTES, "sync": 1, "sync_reply": 2}
+
+    @classmethod
+    def load(cls, source, *, rx_fifo_depth: int = DEFAULT_RX_FIFO_DEPTH) -> "CoreLayout":
+        """From a :class:`CoreLayout`, a description dict, a JSON file path or a NeuronCore."""
+        if isinstance(source, CoreLayout):
+            return source
+        if isinstance(source, dict):
+            return cls(source, rx_fifo_depth)
+        if isinstance(source, (str, os.PathLike)):
+            return cls(json.loads(Path(source).read_text()), rx_fifo_depth)
+        if hasattr(source, "port_description"):
+            return cls.from_core(source, rx_fifo_depth=rx_fifo_depth)
+        raise TypeError(f"core layout must be a description dict, a JSON file or a NeuronCore, "
+                        f"not {source!r}")
+
+    @classmethod
+    def from_core(cls, core, *, rx_fifo_depth: int = DEFAULT_RX_FIFO_DEPTH) -> "CoreLayout":
+        from ..templates import core_description
+        return cls(json.loads(json.dumps(core_description(core))), rx_fifo_depth)
+
+    # -- frames --------------------------------------------------------------------------------
+
+    def device_payload_bytes(self, opcode: int) -> int | None:
+        """Payload length of a frame from the device, or ``None`` for an unknown opcode."""
+        return {DEVICE_OPS["SPIKE"]: self.sizes["spike"], DEVICE_OPS["DONE"]: self.sizes["done"],
+                DEVICE_OPS["RSP"]: self.sizes["rsp"], DEVICE_OPS["INFO"]: INFO_BYTES,
+                DEVICE_OPS["SYNC"]: self.sizes["sync_reply"]}.get(opcode)
+
+    def event_frame(self, axon: int) -> bytes:
+        if not 0 <= axon < (1 << (8 * self.sizes["event"])):
+            raise ValueError(f"axon {axon} does not fit the event frame")
+        return bytes([HOST_OPS["EVENT"]]) + int(axon).to_bytes(self.sizes["event"], "little")
+
+    def cmd_frame(self, write: int, target: int, neuron: int = 0, axon: int = 0,
+                  data: int = 0) -> bytes:
+        word = pack_fields({"write": int(bool(write)), "target": target, "neuron": neuron,
+                            "axon": axon, "data": data}, self.cmd)
+        return bytes([HOST_OPS["CMD"]]) + word.to_bytes(self.sizes["cmd"], "little")
+
+    def expected_info(self) -> bytes:
+        """The ``INFO`` reply a device with this core answers."""
+        s = self.sizes
+        block = bytearray(MAGIC)
+        block += bytes([PROTOCOL_VERSION, s["event"], s["cmd"], s["rsp"], s["spike"]])
+        block += self.n_neurons.to_bytes(2, "little") + self.n_axons.to_bytes(3, "little")
+        block += bytes([self.lanes, self.rx_fifo_depth.bit_length() - 1, self.data_width,
+                        int(self.connectivity == "sparse")])
+        return bytes(block)
+
+    def target(self, name) -> int:
+        """The code of command target ``name`` (``"V"``, ``"WEIGHT0"``, ...); ``ValueError``
+        when this core does not implement it."""
+        if isinstance(name, int):
+            return name
+        key = str(name).upper()
+        if key not in self.targets:
+            raise ValueError(f"this core has no command target {name!r} (it has "
+                             f"{', '.join(sorted(self.targets))})")
+        return self.targets[key]

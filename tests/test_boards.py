@@ -1,0 +1,50 @@
+"""Board top levels (``boards/``): fast elaboration on both platforms with the pins of the
+constraint templates, and (slow) bitstream builds with the YoWASP toolchain."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import boards
+from neurohw.templates import BOARDS, board_pins
+
+
+@pytest.mark.parametrize("board", sorted(BOARDS))
+def test_board_top_elaborates(board):
+    plan = boards.elaborate(board)
+    files = plan.files
+    constraints = files["top.pcf"] if board == "icebreaker" else files["top.lpf"]
+    # The build places the same pins as the rendered constraint templates.
+    pins = {pin["port"]: pin["pin"] for pin in board_pins(board)}
+    if board == "icebreaker":
+        placed = set(re.findall(r"^set_io \S+ (\S+)$", constraints, re.M))
+    else:
+        placed = set(re.findall(r'^LOCATE COMP "\S+" SITE "(\S+)";$', constraints, re.M))
+    assert set(pins.values()) <= placed
+    # The ABC9 work-around is in the Yosys script.
+    assert "rename -unescape" in files["top.ys"]
+    assert "top" in files["top.il"]
+
+
+def test_board_refused():
+    with pytest.raises(ValueError, match="board must be one of 'icebreaker', 'ulx3s'"):
+        boards.elaborate("arty")
+
+
+def test_board_baud_checked():
+    with pytest.raises(ValueError, match="% off"):
+        boards.BoardTop(boards.default_core(), "icebreaker", baud=900_000)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board", sorted(BOARDS))
+def test_board_bitstream(board, tmp_path):
+    result = boards.build(board, build_dir=tmp_path / board)
+    bitstream = Path(result.bitstream)
+    assert bitstream.exists() and bitstream.stat().st_size > 10_000
+    assert result.fmax_mhz, result.summary()
+    for clock in result.fmax_mhz.values():
+        assert clock["achieved"] >= clock["constraint"], result.summary()

@@ -1,0 +1,184 @@
+"""Host link: the bridge's parameters, the host library's protocol helpers, and end-to-end cocotb
+runs of the host library against the RTL (UART model + bridge + core, ``sim/bench_host.py``),
+compared with the reference model, on every simulator."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from neurohw.hw.core import NeuronCore
+from neurohw.hw.host_bridge import HostBridge, UartHost, info_block
+from neurohw.host import CoreLayout, Link, LinkError, LinkTimeout, SerialTransport
+from neurohw.host.protocol import pack_fields, unpack_fields
+from neurohw.model import Decay, NeuronParams, ResetMode, run
+from neurohw.model.presets import loihi_cuba_lif
+from neurohw.templates import core_description
+from sim.core_case import make_case
+from sim.runner import case_build_dir, run_cocotb
+from tests.test_neuron_core import on_simulators, random_params, random_spikes, random_weights
+
+
+def _core(**kwargs):
+    params = NeuronParams(n_currents=1, v_width=16, i_width=16, threshold=100,
+                          i_decay=(Decay.shift(1),))
+    return NeuronCore(params, n_neurons=6, n_axons=5, weight_width=8, **kwargs)
+
+
+def _silenced(core):
+    core._MustUse__silence = True
+    return core
+
+
+@pytest.mark.parametrize("depth", [16, 512, 4096])
+def test_info_block_matches_host(depth):
+    core = _silenced(_core(lanes=2))
+    layout = CoreLayout.from_core(core, rx_fifo_depth=depth)
+    assert layout.expected_info() == info_block(core, depth)
+    assert layout.expected_info()[:2] == b"NH"
+
+
+@pytest.mark.parametrize("depth", [8, 15, 100, 1 << 17, True, "512"])
+def test_bridge_refuses_fifo_depth(depth):
+    core = _silenced(_core())
+    with pytest.raises(ValueError, match="rx_fifo_depth must be a power of two"):
+        HostBridge(core, rx_fifo_depth=depth)
+
+
+def test_bridge_refuses_non_core():
+    with pytest.raises(TypeError, match="core must be a NeuronCore"):
+        HostBridge(object())
+
+
+def test_layout_sources(tmp_path):
+    core = _silenced(_core())
+    description = json.loads(json.dumps(core_description(core)))
+    path = tmp_path / "core.json"
+    path.write_text(json.dumps(description))
+    for source in (description, path, str(path), core):
+        layout = CoreLayout.load(source)
+        assert layout.n_neurons == 6 and layout.sizes["cmd"] == 5
+    with pytest.raises(TypeError, match="core layout must be"):
+        CoreLayout.load(42)
+    with pytest.raises(ValueError, match="lacks 'ports'"):
+        CoreLayout({"n_neurons": 1, "n_axons": 1, "axon_bits": 1})
+    with pytest.raises(ValueError, match="no command target 'I1'"):
+        CoreLayout.load(description).target("I1")
+
+
+def test_pack_unpack_fields():
+    layout = {"a": (0, 3, False), "b": (3, 5, True)}
+    word = pack_fields({"a": 5, "b": -3}, layout)
+    assert unpack_fields(word, layout) == {"a": 5, "b": -3}
+    with pytest.raises(ValueError, match="does not fit signed 5 bits"):
+        pack_fields({"b": 16}, layout)
+
+
+class _Silent:
+    def __init__(self):
+        self.written = bytearray()
+
+    def write(self, data):
+        self.written += data
+
+    def read(self, n):
+        return b""
+
+
+def test_link_times_out_and_frames_commands():
+    transport = _Silent()
+    link = Link(transport, _silenced(_core()))
+    with pytest.raises(LinkTimeout, match="timed out waiting for the INFO reply"):
+        link.info()
+    assert bytes(transport.written) == b"\x04"
+    with pytest.raises(ValueError, match="does not fit"):
+        link.layout.cmd_frame(0, 0, neuron=8)
+
+
+class _Scripted(_Silent):
+    def __init__(self, reply):
+        super().__init__()
+        self.reply = bytearray(reply)
+
+    def read(self, n):
+        data, self.reply = bytes(self.reply[:n]), self.reply[n:]
+        return data
+
+
+def test_link_reports_device_flags_and_mismatch():
+    core = _silenced(_core())
+    link = Link(_Scripted(b"\x85\x00\x01"), core)
+    with pytest.raises(LinkError, match="RX_OVERRUN"):
+        link.sync()
+    link = Link(_Scripted(b"\x84" + bytes(16)), core)
+    with pytest.raises(LinkError, match="not the core of this layout"):
+        link.info()
+    link = Link(_Scripted(b"\x42"), core)
+    with pytest.raises(LinkError, match="unknown frame opcode 0x42"):
+        link.sync()
+
+
+def test_serial_transport_needs_pyserial():
+    try:
+        import serial  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="pyserial"):
+            SerialTransport("/dev/null")
+    else:
+        pytest.skip("pyserial is installed")
+
+
+def test_uart_host_elaborates():
+    from amaranth.back import rtlil
+    text = rtlil.convert(UartHost(_core(), divisor=104), name="uart_host")
+    assert "uart_rx" in text and "uart_tx" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# End to end, against the RTL
+
+def host_case(kind, steps=8):
+    rng = np.random.default_rng({"dense": 1, "sparse": 2, "params": 3}[kind])
+    depth = 512
+    if kind == "params":
+        n_neurons, n_axons, weight_width = 7, 4, 8
+        params = loihi_cuba_lif(du=1024, dv=410, vth=40, refractory_period=2, bias_mant=3,
+                                bias_exp=1)
+        params = params.replace(threshold=rng.integers(1, 80, size=n_neurons))
+        kwargs = {"lanes": 2}
+    else:
+        n_neurons, n_axons, weight_width = 6, 5, 6
+        for _ in range(20):
+            params = random_params(rng, n_neurons, per_neuron=False, max_width=16)
+            if params.reset is not ResetMode.VALUE:
+                break
+        kwargs = {"connectivity": "sparse"} if kind == "sparse" else {}
+        if kind == "sparse":
+            depth = 16                     # the smallest FIFO: flow control on every frame
+    for _ in range(10):
+        weights = random_weights(rng, params, n_axons, n_neurons, weight_width,
+                                 zeros=0.6 if kind == "sparse" else 0.2)
+        spikes = random_spikes(rng, steps, n_axons, density=0.6)
+        if run(params, spikes, weights, record=("spikes",)).spikes.any():
+            break
+    core, data = make_case(params, weights, spikes, n_neurons=n_neurons, n_axons=n_axons,
+                           weight_width=weight_width, seed=int(rng.integers(1000)),
+                           core_kwargs=kwargs, config_weights=True,
+                           config_params=(kind == "params"))
+    host_params = {}
+    if kind == "params":
+        host_params = {"threshold": params.effective_threshold, "bias": params.bias}
+    test_data = {"layout": core_description(core), "rx_fifo_depth": depth, "divisor": 5,
+                 "weights": weights, "params": host_params, "events": data["events"],
+                 "expected": data["expected"]}
+    return UartHost(core, divisor=5, rx_fifo_depth=depth), test_data
+
+
+@pytest.mark.sim
+@on_simulators("kind", ["dense", "sparse", "params"], verilator_default=("dense",))
+def test_host_link_end_to_end(hdl, kind, request):
+    top, data = host_case(kind)
+    run_cocotb(top, toplevel="uart_host", test_module="bench_host", simulator=hdl,
+               build_dir=case_build_dir(request.node.nodeid, hdl), test_data=data)
