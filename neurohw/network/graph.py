@@ -20,12 +20,15 @@ import numpy as np
 
 from ..model.params import Accumulation, NeuronParams
 from ..model.reference import MAX_SPIKE_COUNT
+from ..model.stdp import STDPError, STDPParams
 
 __all__ = ["InputGroup", "Population", "Projection", "Network", "NetworkError",
-           "MAX_WEIGHT_WIDTH", "FORMAT_VERSION"]
+           "MAX_WEIGHT_WIDTH", "MAX_DELAY", "FORMAT_VERSION"]
 
 #: Widest signed weight a projection may use (the neuron core's limit).
 MAX_WEIGHT_WIDTH = 16
+#: Largest synaptic delay (in steps) a population may accept (``docs/learning.md``).
+MAX_DELAY = 256
 FORMAT_VERSION = 1
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -72,11 +75,14 @@ class InputGroup:
 @dataclass(frozen=True, eq=False)
 class Population:
     """``size`` neurons of one integer model. ``weight_width`` is the signed width of every
-    weight onto this population (it becomes the weight memory width of its cores)."""
+    weight onto this population (it becomes the weight memory width of its cores).
+    ``max_delay`` ``D`` (1..256) is the largest synaptic delay of a projection onto it: a core
+    keeps ``D`` drive accumulators per neuron (``docs/learning.md``)."""
     name: str
     size: int
     params: NeuronParams
     weight_width: int = 8
+    max_delay: int = 1
 
     def __post_init__(self):
         _check_name("population", self.name)
@@ -97,6 +103,8 @@ class Population:
             raise NetworkError(f"population {self.name!r}: {error}") from None
         object.__setattr__(self, "weight_width", _check_int(
             f"population {self.name!r} weight_width", self.weight_width, 1, MAX_WEIGHT_WIDTH))
+        object.__setattr__(self, "max_delay", _check_int(
+            f"population {self.name!r} max_delay", self.max_delay, 1, MAX_DELAY))
 
     @property
     def max_count(self) -> int:
@@ -106,8 +114,8 @@ class Population:
     def __eq__(self, other):
         if not isinstance(other, Population):
             return NotImplemented
-        return ((self.name, self.size, self.weight_width, self.params)
-                == (other.name, other.size, other.weight_width, other.params))
+        return ((self.name, self.size, self.weight_width, self.max_delay, self.params)
+                == (other.name, other.size, other.weight_width, other.max_delay, other.params))
 
     __hash__ = None
 
@@ -116,37 +124,131 @@ class Population:
 class Projection:
     """Synapses from ``source`` (an input group or a population) onto ``target`` (a
     population): ``weights[j, k]`` is the weight from source neuron ``j`` to target neuron
-    ``k`` on input ``channel`` of the target's model; zero means no synapse."""
+    ``k`` on input ``channel`` of the target's model; zero means no synapse.
+
+    Optional (``docs/learning.md``):
+
+    * ``synapses``: boolean (source, target) mask of the synapses, when a synapse may have a
+      zero weight (a plastic one that learned 0); default ``weights != 0``. Weights outside it
+      must be 0.
+    * ``delays``: integer (source, target) array, ``delays[j, k]`` in ``1..D`` on every synapse
+      (``D`` = the target's ``max_delay``) and 0 where there is no synapse. Delay 1 is the
+      default timing; delay ``d`` acts ``d - 1`` steps later. ``None``: every delay is 1.
+    * ``plasticity``: :class:`neurohw.model.stdp.STDPParams` makes the projection plastic
+      (trace-based STDP); ``weights`` are then the initial weights, each within
+      ``[w_min, w_max]``.
+    """
     source: str
     target: str
     weights: np.ndarray = field(repr=False)
     channel: int = 0
+    delays: np.ndarray | None = field(default=None, repr=False)
+    synapses: np.ndarray | None = field(default=None, repr=False)
+    plasticity: STDPParams | None = None
 
     def __post_init__(self):
+        where = f"projection {self.source!r} -> {self.target!r}"
         weights = np.asarray(self.weights)
         if weights.dtype.kind not in "iub":
-            raise NetworkError(f"projection {self.source!r} -> {self.target!r} weights must be "
+            raise NetworkError(f"{where} weights must be "
                                f"integers, not dtype {weights.dtype}; quantize float weights "
                                f"first (neurohw.network.quantize)")
         if weights.ndim != 2:
-            raise NetworkError(f"projection {self.source!r} -> {self.target!r} weights must be "
+            raise NetworkError(f"{where} weights must be "
                                f"a 2-D (source, target) array, not shape {weights.shape}")
         weights = weights.astype(np.int64)
         weights.setflags(write=False)
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "channel", _check_int(
-            f"projection {self.source!r} -> {self.target!r} channel", self.channel, 0))
+            f"{where} channel", self.channel, 0))
+
+        if self.synapses is not None:
+            mask = np.asarray(self.synapses)
+            if mask.dtype != bool or mask.shape != weights.shape:
+                raise NetworkError(f"{where}: synapses must be a boolean array of the weights' "
+                                   f"shape {weights.shape}, not {mask.dtype} {mask.shape}")
+            stray = np.argwhere((weights != 0) & ~mask)
+            if len(stray):
+                j, k = map(int, stray[0])
+                raise NetworkError(f"{where}: weights[{j}, {k}] = {int(weights[j, k])} where "
+                                   f"synapses is False; a non-zero weight needs a synapse")
+            mask = mask.copy()
+            mask.setflags(write=False)
+            object.__setattr__(self, "synapses", mask)
+        mask = self.synapse_mask
+
+        if self.delays is not None:
+            delays = np.asarray(self.delays)
+            if delays.dtype.kind not in "iu":
+                raise NetworkError(f"{where}: delays must be integers, not dtype "
+                                   f"{delays.dtype}")
+            if delays.shape != weights.shape:
+                raise NetworkError(f"{where}: delays must have the weights' shape "
+                                   f"{weights.shape}, not {delays.shape}")
+            delays = delays.astype(np.int64)
+            low = np.argwhere(mask & (delays < 1))
+            if len(low):
+                j, k = map(int, low[0])
+                raise NetworkError(f"{where}: delays[{j}, {k}] = {int(delays[j, k])} on a "
+                                   f"synapse; a delay must be at least 1 step")
+            stray = np.argwhere(~mask & (delays != 0))
+            if len(stray):
+                j, k = map(int, stray[0])
+                raise NetworkError(f"{where}: delays[{j}, {k}] = {int(delays[j, k])} where "
+                                   f"there is no synapse (zero weight); set delays to 0 there")
+            delays.setflags(write=False)
+            object.__setattr__(self, "delays", delays)
+
+        if self.plasticity is not None:
+            if not isinstance(self.plasticity, STDPParams):
+                raise NetworkError(f"{where}: plasticity must be a neurohw.model.stdp."
+                                   f"STDPParams or None, not {self.plasticity!r}")
+            inside = weights[mask]
+            rule = self.plasticity
+            if inside.size and (inside.min() < rule.w_min or inside.max() > rule.w_max):
+                raise NetworkError(f"{where}: initial weights range from {int(inside.min())} "
+                                   f"to {int(inside.max())}, outside the STDP bounds "
+                                   f"[w_min, w_max] = [{rule.w_min}, {rule.w_max}]")
+
+    @property
+    def synapse_mask(self) -> np.ndarray:
+        """Boolean (source, target): where a synapse exists."""
+        return self.synapses if self.synapses is not None else self.weights != 0
 
     @property
     def n_synapses(self) -> int:
-        return int(np.count_nonzero(self.weights))
+        return int(np.count_nonzero(self.synapse_mask))
+
+    @property
+    def largest_delay(self) -> int:
+        """The longest delay of any synapse (1 without delays or synapses)."""
+        if self.delays is None or not self.delays.size:
+            return 1
+        return max(1, int(self.delays.max()))
+
+    @property
+    def plastic(self) -> bool:
+        return self.plasticity is not None
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """``(source, target, channel)``: unique within a network."""
+        return (self.source, self.target, self.channel)
 
     def __eq__(self, other):
         if not isinstance(other, Projection):
             return NotImplemented
+
+        def optional(a, b):
+            if a is None or b is None:
+                return a is None and b is None
+            return np.array_equal(a, b)
         return ((self.source, self.target, self.channel) == (other.source, other.target,
                                                               other.channel)
-                and np.array_equal(self.weights, other.weights))
+                and np.array_equal(self.weights, other.weights)
+                and optional(self.delays, other.delays)
+                and np.array_equal(self.synapse_mask, other.synapse_mask)
+                and self.plasticity == other.plasticity)
 
     __hash__ = None
 
@@ -235,6 +337,17 @@ class Network:
             if w_min < low or w_max > high:
                 raise NetworkError(f"{where}: weights range from {w_min} to {w_max}, outside "
                                    f"the target's weight_width={width} bits ([{low}, {high}])")
+        rule = projection.plasticity
+        if rule is not None and (rule.w_min < low or rule.w_max > high):
+            raise NetworkError(f"{where}: STDP bounds [w_min, w_max] = [{rule.w_min}, "
+                               f"{rule.w_max}] lie outside the target's weight_width={width} "
+                               f"bits ([{low}, {high}])")
+        if projection.delays is not None and projection.largest_delay > target.max_delay:
+            j, k = map(int, np.argwhere(projection.delays > target.max_delay)[0])
+            raise NetworkError(f"{where}: delays[{j}, {k}] = {int(projection.delays[j, k])} "
+                               f"exceeds max_delay={target.max_delay} of population "
+                               f"{projection.target!r}; give the target a larger max_delay "
+                               f"(Population(..., max_delay={projection.largest_delay}))")
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -255,6 +368,10 @@ class Network:
 
     def projections_from(self, source: str) -> tuple[Projection, ...]:
         return tuple(p for p in self.projections if p.source == source)
+
+    @property
+    def plastic_projections(self) -> tuple[Projection, ...]:
+        return tuple(p for p in self.projections if p.plasticity is not None)
 
     @property
     def n_neurons(self) -> int:
@@ -300,21 +417,46 @@ class Network:
             "inputs": [{"name": g.name, "size": g.size, "max_count": g.max_count}
                        for g in self.inputs.values()],
             "populations": [{"name": p.name, "size": p.size, "weight_width": p.weight_width,
-                             "params": p.params.to_dict()} for p in self.populations.values()],
-            "projections": [{"source": p.source, "target": p.target, "channel": p.channel,
-                             "weights": f"weights_{i}"} for i, p in enumerate(self.projections)],
+                             "params": p.params.to_dict(),
+                             **({"max_delay": p.max_delay} if p.max_delay != 1 else {})}
+                            for p in self.populations.values()],
+            "projections": [self._projection_dict(i, p)
+                            for i, p in enumerate(self.projections)],
             "outputs": list(self.outputs),
         }
+
+    @staticmethod
+    def _projection_dict(index: int, projection: Projection) -> dict:
+        # Optional entries appear only when used, so older files keep their bytes.
+        out = {"source": projection.source, "target": projection.target,
+               "channel": projection.channel, "weights": f"weights_{index}"}
+        if projection.delays is not None:
+            out["delays"] = f"delays_{index}"
+        if projection.synapses is not None:
+            out["synapses"] = f"synapses_{index}"
+        if projection.plasticity is not None:
+            out["plasticity"] = projection.plasticity.to_dict()
+        return out
+
+    def _arrays(self) -> dict:
+        arrays = {}
+        for i, projection in enumerate(self.projections):
+            arrays[f"weights_{i}"] = projection.weights
+            if projection.delays is not None:
+                arrays[f"delays_{i}"] = projection.delays
+            if projection.synapses is not None:
+                arrays[f"synapses_{i}"] = projection.synapses
+        return arrays
 
     def save(self, path) -> None:
         """Write one ``.npz`` file: ``network.json`` (the description) and one integer array
         per projection. Deterministic: the same network gives the same bytes."""
         arrays = {"network.json": json.dumps(self.to_dict(), indent=1,
                                              sort_keys=True).encode()}
-        for i, projection in enumerate(self.projections):
+        for name, array in self._arrays().items():
             buffer = io.BytesIO()
-            np.save(buffer, np.ascontiguousarray(projection.weights), allow_pickle=False)
-            arrays[f"weights_{i}.npy"] = buffer.getvalue()
+            np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            arrays[f"{name}.npy"] = buffer.getvalue()
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name, payload in arrays.items():
                 info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
@@ -354,20 +496,32 @@ class Network:
         try:
             inputs = [InputGroup(**g) for g in description["inputs"]]
             populations = [Population(p["name"], p["size"], NeuronParams.from_dict(p["params"]),
-                                      p["weight_width"]) for p in description["populations"]]
+                                      p["weight_width"], p.get("max_delay", 1))
+                           for p in description["populations"]]
             projections = []
             for p in description["projections"]:
-                if p["weights"] not in weights:
-                    raise NetworkError(f"{where}: projection {p['source']!r} -> "
-                                       f"{p['target']!r} refers to missing array "
-                                       f"{p['weights']!r}")
-                projections.append(Projection(p["source"], p["target"], weights[p["weights"]],
-                                              p["channel"]))
+                arrays = {}
+                for entry in ("weights", "delays", "synapses"):
+                    if entry not in p:
+                        continue
+                    if p[entry] not in weights:
+                        raise NetworkError(f"{where}: projection {p['source']!r} -> "
+                                           f"{p['target']!r} refers to missing array "
+                                           f"{p[entry]!r}")
+                    arrays[entry] = weights[p[entry]]
+                if "weights" not in arrays:
+                    raise KeyError("weights")
+                plasticity = p.get("plasticity")
+                if plasticity is not None:
+                    plasticity = STDPParams.from_dict(plasticity)
+                projections.append(Projection(p["source"], p["target"], arrays["weights"],
+                                              p["channel"], arrays.get("delays"),
+                                              arrays.get("synapses"), plasticity))
             return cls(inputs=inputs, populations=populations, projections=projections,
                        outputs=description["outputs"])
         except KeyError as error:
             raise NetworkError(f"{where}: missing entry {error.args[0]!r}") from None
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, STDPError) as error:
             if isinstance(error, NetworkError) and str(error).startswith(where):
                 raise
             raise NetworkError(f"{where}: {error}") from None

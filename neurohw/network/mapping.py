@@ -372,6 +372,18 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
                 f"{population.params.accumulation.value!r}; mapping supports only 'sum' (with "
                 f"'per_event' the result depends on the arrival order of spikes from "
                 f"different cores, which routing does not fix)")
+    for projection in network.projections:
+        where = f"projection {projection.source!r} -> {projection.target!r}"
+        if projection.plasticity is not None:
+            raise MappingError(
+                f"{where} is plastic (STDP): on-chip learning is not implemented by the neuron "
+                f"core yet; simulate it with neurohw.network.simulate, or map a copy with "
+                f"plasticity=None and the learned weights")
+        if projection.largest_delay > 1:
+            raise MappingError(
+                f"{where} has synaptic delays up to {projection.largest_delay} steps: delays "
+                f"above 1 are not implemented by the neuron core yet; simulate it with "
+                f"neurohw.network.simulate, or map it with delays=None")
 
     mapper = _Mapper(network, capacity, lanes, connectivity)
     splits = mapper.partition(max_cores)

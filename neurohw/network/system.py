@@ -5,6 +5,12 @@ population takes the input counts of step ``t`` from its input groups and the sp
 step ``t - 1`` from its source populations (none at ``t = 0``), sums ``min(count, cap) * weight``
 per channel, and advances with :func:`neurohw.model.reference.step`. Partitioning onto cores
 changes nothing here: a ChipPlan computes exactly this (tested).
+
+Synaptic delays and STDP (``docs/learning.md``): a synapse of delay ``d`` adds its contribution
+``d - 1`` steps after the default timing (a ring of ``max_delay`` future drives per target), and
+plastic projections update their weights after every population has stepped, in the order
+:mod:`neurohw.model.stdp` defines. A step's drive always uses the weights at the end of the
+previous step.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.reference import (NeuronState, StepInput, check_record, initial_state, step)
+from ..model.stdp import STDPError, STDPState, initial_stdp_state, stdp_step
 from .graph import Network, NetworkError
 
 __all__ = ["SystemTrace", "check_inputs", "simulate", "population_drive"]
@@ -23,12 +30,24 @@ __all__ = ["SystemTrace", "check_inputs", "simulate", "population_drive"]
 class SystemTrace:
     """Per population, one entry per step taken at the end of the step: ``spikes[name]``
     (steps, batch, size) counts; ``v``/``refractory`` (steps, batch, size) and ``i`` (steps,
-    batch, n_currents, size) when recorded; ``final_state[name]``."""
+    batch, n_currents, size) when recorded; ``final_state[name]``.
+
+    With plastic projections: ``learning[(source, target, channel)]`` is the final
+    :class:`neurohw.model.stdp.STDPState` (weights (batch, S, T) and traces), and
+    ``weight_snapshots[key]`` (snapshots, batch, S, T) the weights at the end of every
+    ``snapshot_every``-th step, when asked for."""
     spikes: dict
     v: dict | None
     i: dict | None
     refractory: dict | None
     final_state: dict
+    learning: dict | None = None
+    weight_snapshots: dict | None = None
+
+    @property
+    def weights(self) -> dict:
+        """Final weights (batch, S, T) of every plastic projection, by projection key."""
+        return {key: state.weights for key, state in (self.learning or {}).items()}
 
     @property
     def steps(self) -> int:
@@ -106,15 +125,73 @@ def population_drive(network: Network, name: str, counts_of) -> np.ndarray:
     return drive
 
 
+def _learning_states(network, batch, learning):
+    states = {}
+    given = dict(learning or {})
+    keys = {p.key for p in network.plastic_projections}
+    unknown = sorted(set(given) - keys)
+    if unknown:
+        raise NetworkError(f"learning names {unknown}, which are not plastic projections of "
+                           f"the network; plastic projections: {sorted(keys)}")
+    for projection in network.plastic_projections:
+        key = projection.key
+        if key in given:
+            value = given[key]
+            shape = (batch, *projection.weights.shape)
+            if not isinstance(value, STDPState) or value.weights.shape != shape or \
+                    value.pre_trace.shape != shape[:2] or \
+                    value.post_trace.shape != (batch, shape[2]):
+                raise NetworkError(f"learning[{key!r}] must be an STDPState with weights of "
+                                   f"shape {shape}")
+            try:
+                checked = initial_stdp_state(projection.plasticity, value.weights, batch,
+                                             synapses=projection.synapse_mask)
+            except STDPError as error:
+                raise NetworkError(f"learning[{key!r}]: {error}") from None
+            states[key] = STDPState(checked.weights, value.pre_trace.astype(np.int64),
+                                    value.post_trace.astype(np.int64))
+        else:
+            states[key] = initial_stdp_state(projection.plasticity, projection.weights, batch,
+                                             synapses=projection.synapse_mask)
+    return states
+
+
+def _learning_enabled(network, learn):
+    keys = {p.key for p in network.plastic_projections}
+    if learn is True:
+        return keys
+    if learn is False or learn is None:
+        return set()
+    chosen = set(map(tuple, learn))
+    unknown = sorted(chosen - keys)
+    if unknown:
+        raise NetworkError(f"learn names {unknown}, which are not plastic projections of the "
+                           f"network; plastic projections: {sorted(keys)}")
+    return chosen
+
+
 def simulate(network: Network, inputs, *, steps: int | None = None, record=("spikes",),
-             state: dict | None = None) -> SystemTrace:
+             state: dict | None = None, learning: dict | None = None, learn=True,
+             snapshot_every: int | None = None) -> SystemTrace:
     """Run the network for ``steps`` (default: as many as the inputs have).
 
     ``state`` continues from an earlier run's ``final_state`` (spikes in flight from the last
     step of that run are not carried over: a run starts with none, as the chip does after its
-    state is cleared).
+    state is cleared; neither are delayed contributions still in the delay ring).
+
+    Plastic projections (``docs/learning.md``): ``learning`` ``{(source, target, channel):
+    STDPState}`` continues from an earlier run's ``trace.learning`` (default: the projection's
+    weights for every batch element, zero traces); ``learn`` is True (every plastic projection
+    learns), False (weights frozen, traces not updated) or a collection of projection keys;
+    ``snapshot_every`` records the weights at the end of every that many steps.
     """
     steps, batch, counts = check_inputs(network, inputs, steps)
+    plastic = _learning_states(network, batch, learning)
+    enabled = _learning_enabled(network, learn)
+    if snapshot_every is not None and (isinstance(snapshot_every, bool) or not isinstance(
+            snapshot_every, (int, np.integer)) or snapshot_every < 1):
+        raise NetworkError(f"snapshot_every must be a positive integer or None, not "
+                           f"{snapshot_every!r}")
     record = check_record(record)
     if "spikes" not in record:
         record = ("spikes", *record)
@@ -145,13 +222,36 @@ def simulate(network: Network, inputs, *, steps: int | None = None, record=("spi
     traces = {what: trace_for(what) for what in ("spikes", "v", "i", "refractory")}
     previous = {name: np.zeros((batch, p.size), dtype=np.int64)
                 for name, p in network.populations.items()}
+    # Populations whose projections are all static with delay 1 keep the original path.
+    special = {name for name, p in network.populations.items()
+               if any(q.plastic or q.largest_delay > 1 for q in network.projections_to(name))}
+    # Delay ring per such target: slot (t + d - 1) mod D holds what acts in step t + d - 1.
+    rings = {name: np.zeros((network.populations[name].max_delay, batch,
+                             network.populations[name].params.input_channels,
+                             network.populations[name].size), dtype=np.int64)
+             for name in special}
+    # Per projection onto a special target: [(d, weight mask of the synapses of delay d)].
+    delay_masks = {}
+    for projection in network.projections:
+        if projection.target in special and projection.largest_delay > 1:
+            mask = projection.synapse_mask
+            delay_masks[projection.key] = [
+                (int(d), mask & (projection.delays == d))
+                for d in np.unique(projection.delays[mask])]
+    snapshots = ({key: [] for key in plastic} if snapshot_every is not None and plastic
+                 else None)
+
     for t in range(steps):
         def counts_of(source, t=t):
             return counts[source][t] if source in counts else previous[source]
 
         fired = {}
         for name, population in network.populations.items():
-            drive = population_drive(network, name, counts_of)
+            if name in special:
+                drive = _delayed_drive(network, name, counts_of, plastic, delay_masks,
+                                       rings[name], t)
+            else:
+                drive = population_drive(network, name, counts_of)
             if drive is None:
                 drive = np.zeros((batch, population.params.input_channels, population.size),
                                  dtype=np.int64)
@@ -161,6 +261,53 @@ def simulate(network: Network, inputs, *, steps: int | None = None, record=("spi
             for what in ("v", "i", "refractory"):
                 if traces[what] is not None:
                     traces[what][name][t] = getattr(states[name], what)
+        # Learning, after every population has stepped: pre = the counts delivered in step t
+        # (the drive above used the weights of the end of step t - 1), post = step t's spikes.
+        for projection in network.plastic_projections:
+            key = projection.key
+            if key in enabled:
+                plastic[key] = stdp_step(projection.plasticity, plastic[key],
+                                         counts_of(projection.source),
+                                         np.asarray(fired[projection.target]),
+                                         projection.synapse_mask, check=False)
+            if snapshots is not None and (t + 1) % snapshot_every == 0:
+                snapshots[key].append(plastic[key].weights.copy())
         previous = {name: np.asarray(f, dtype=np.int64) for name, f in fired.items()}
+    if snapshots is not None:
+        snapshots = {key: (np.stack(v) if v else np.zeros((0, batch, *plastic[key].weights
+                                                           .shape[1:]), dtype=np.int64))
+                     for key, v in snapshots.items()}
     return SystemTrace(spikes=traces["spikes"], v=traces["v"], i=traces["i"],
-                       refractory=traces["refractory"], final_state=states)
+                       refractory=traces["refractory"], final_state=states,
+                       learning=plastic or None, weight_snapshots=snapshots)
+
+
+def _delayed_drive(network, name, counts_of, plastic, delay_masks, ring, t):
+    """Drive of step ``t`` for a target with delays or plastic inputs: every projection adds
+    ``min(count, cap) * weight`` (the weights at the end of step ``t - 1``) into the ring slot
+    of step ``t + d - 1``; then slot ``t`` is taken out and cleared."""
+    population = network.populations[name]
+    params = population.params
+    depth = ring.shape[0]
+    for projection in network.projections_to(name):
+        counts = counts_of(projection.source)
+        if params.input_count_cap is not None:
+            counts = np.minimum(counts, params.input_count_cap)
+        if projection.plastic:
+            weights = plastic[projection.key].weights        # (batch, S, T)
+        else:
+            weights = projection.weights                     # (S, T)
+        groups = delay_masks.get(projection.key)
+        if groups is None:
+            groups = [(1, None)]
+        for d, mask in groups:
+            w = weights if mask is None else np.where(mask, weights, 0)
+            if w.ndim == 3:
+                contribution = np.einsum("bs,bst->bt", counts, w)
+            else:
+                contribution = counts @ w
+            ring[(t + d - 1) % depth, :, projection.channel, :] += contribution
+    slot = t % depth
+    drive = ring[slot].copy()
+    ring[slot] = 0
+    return drive

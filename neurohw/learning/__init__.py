@@ -1,0 +1,1 @@
+"""Learning examples built on the integer network model (STDP, docs/learning.md)."""
