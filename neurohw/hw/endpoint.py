@@ -1,0 +1,412 @@
+"""Adapters between a neuron core and the routing network (``docs/system.md``,
+``docs/system-hardware.md``).
+
+* :class:`CoreIngress` turns the event stream a router delivers to a core into the core's
+  ``spikes_in`` (one axon event per unit of spike count), ``step`` (one per barrier) and, at the
+  end of a sample, ``cmd`` writes that clear every neuron's state. It buffers whole windows, so
+  it never back-pressures the network while its core sweeps.
+* :class:`CoreEgress` turns the core's ``spikes_out`` and ``done`` into events: one spike event
+  per (neuron, step) with key ``core base + neuron`` (and the count in the payload when the
+  format has one), then a barrier tagged with the finished step; one barrier tagged ``-1`` right
+  after reset.
+
+Key to axon translation: one comparator pair per axon block (``key - key_start < count``), a
+priority mux over the (few) blocks, registered before use. A core has one block per source core
+and per input group, so this is a handful of subtractors, smaller and faster than a ROM indexed by
+the key.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..network.plan import AxonBlock
+from ..routing import EventFormat
+from .core import NeuronCore, Target
+from .event import EventKind, event_layout
+
+__all__ = ["CoreIngress", "CoreEgress", "COUNTER_WIDTH", "state_targets"]
+
+#: Width of the saturating event counters of the adapters.
+COUNTER_WIDTH = 16
+
+
+def _check_int(value, name, low, high=None):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, not {value!r}")
+    if value < low or (high is not None and value > high):
+        allowed = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise ValueError(f"{name} must be {allowed}, not {value}")
+    return int(value)
+
+
+def _check_common(fmt, core, keys_per_endpoint):
+    if not isinstance(fmt, EventFormat):
+        raise TypeError(f"event format must be an EventFormat, not {fmt!r}")
+    if not isinstance(core, NeuronCore):
+        raise TypeError(f"core must be a NeuronCore, not {core!r}")
+    keys_per_endpoint = _check_int(keys_per_endpoint, "keys_per_endpoint", 2,
+                                   1 << fmt.key_width)
+    if keys_per_endpoint & (keys_per_endpoint - 1):
+        raise ValueError(f"keys_per_endpoint must be a power of two, not {keys_per_endpoint}")
+    return keys_per_endpoint
+
+
+def state_targets(core: NeuronCore) -> tuple:
+    """The ``cmd`` targets that hold a neuron's state: ``V``, each current, the refractory
+    counter (the ones the end-of-sample clear writes to zero)."""
+    targets = [Target.V] + [Target.I0 + c for c in range(core.params.n_currents)]
+    if core.params.refractory_period:
+        targets.append(Target.REFRACTORY)
+    return tuple(Target(t) for t in targets)
+
+
+def _saturating_increment(m, counter):
+    with m.If(counter != (1 << len(counter)) - 1):
+        m.d.sync += counter.eq(counter + 1)
+
+
+class CoreIngress(wiring.Component):
+    """Router events in, one core's ``spikes_in`` / ``step`` / ``cmd`` out.
+
+    Parameters
+    ----------
+    fmt : EventFormat
+    core : NeuronCore
+        The core this ingress feeds (its axon count, layouts and state targets).
+    axon_blocks : sequence of AxonBlock
+        Which keys land on which axons; blocks must lie inside the core's axons and not overlap.
+    keys_per_endpoint : power of two
+        ``K``: endpoint ``e`` owns keys ``[e*K, (e+1)*K)``.
+    host : int
+        The host's endpoint; spikes with its keys are host inputs, every other spike is
+        core-to-core. A ``CONTROL`` event with the host's tick key is the end-of-sample event.
+    fifo_depth : int
+        Events buffered (``SyncFIFOBuffered``, block-RAM friendly). ``SystemTop`` sizes it for
+        three windows, which is what can be in flight to one core when the host is at most one
+        barrier ahead (``docs/system-hardware.md``), so the ingress never refuses an event.
+
+    Members
+    -------
+    i : In(stream of event)
+        Events delivered by the router.
+    spikes_in, step, cmd : Out(streams of the core); rsp : In(the core's rsp stream)
+        Connect to the same-named members of the core.
+    dbg_cmd : In(core cmd stream); dbg_rsp : Out(core rsp stream)
+        A debug command path into the core's ``cmd`` port; it waits while the ingress clears
+        the core, and the ingress waits for an outstanding debug response.
+    eos_dropped : Out(16)
+        Core-to-core spike events dropped in the last window of a sample (saturating).
+    invalid : Out(16)
+        Spike events whose key maps to no axon or whose count is 0, control events other than
+        end-of-sample, and
+        events of an unknown kind, dropped (saturating). Routing should make this 0.
+    tag_error : Out(1)
+        Sticky: a barrier arrived whose tag was not the one expected (``-1``, ``0``, ...).
+    cmd_error : Out(1)
+        Sticky: the core refused a clearing write.
+    """
+
+    def __init__(self, fmt: EventFormat, *, core: NeuronCore, axon_blocks, keys_per_endpoint,
+                 host, fifo_depth=16):
+        self._MustUse__silence = True
+        keys_per_endpoint = _check_common(fmt, core, keys_per_endpoint)
+        n_endpoints = (1 << fmt.key_width) // keys_per_endpoint
+        host = _check_int(host, "host", 0, n_endpoints - 1)
+        fifo_depth = _check_int(fifo_depth, "fifo_depth", 2, 1 << 20)
+        blocks = tuple(axon_blocks)
+        used = set()
+        for index, block in enumerate(blocks):
+            if not isinstance(block, AxonBlock):
+                raise TypeError(f"axon block {index} must be an AxonBlock, not {block!r}")
+            if block.count < 1 or block.axon_start < 0 or \
+                    block.axon_start + block.count > core.n_axons:
+                raise ValueError(f"axon block {index} covers axons {block.axon_start} to "
+                                 f"{block.axon_start + block.count - 1}, outside the core's "
+                                 f"{core.n_axons} axons")
+            if block.key_start < 0 or block.key_start + block.count > 1 << fmt.key_width:
+                raise ValueError(f"axon block {index} keys {block.key_start:#x} to "
+                                 f"{block.key_start + block.count - 1:#x} do not fit in "
+                                 f"{fmt.key_width}-bit keys")
+            axons = set(range(block.axon_start, block.axon_start + block.count))
+            if axons & used:
+                raise ValueError(f"axon block {index} overlaps an earlier block on axon "
+                                 f"{min(axons & used)}")
+            used |= axons
+        self.fmt = fmt
+        self.core = core
+        self.axon_blocks = blocks
+        self.keys_per_endpoint = keys_per_endpoint
+        self.host = host
+        self.fifo_depth = fifo_depth
+        self.state_targets = state_targets(core)
+        super().__init__({
+            "i": In(stream.Signature(event_layout(fmt))),
+            "spikes_in": Out(stream.Signature(unsigned(core.axon_bits))),
+            "step": Out(stream.Signature(unsigned(1))),
+            "cmd": Out(stream.Signature(core.cmd_layout)),
+            "rsp": In(stream.Signature(core.rsp_layout)),
+            "dbg_cmd": In(stream.Signature(core.cmd_layout)),
+            "dbg_rsp": Out(stream.Signature(core.rsp_layout)),
+            "eos_dropped": Out(COUNTER_WIDTH),
+            "invalid": Out(COUNTER_WIDTH),
+            "tag_error": Out(1),
+            "cmd_error": Out(1),
+        })
+        self._MustUse__silence = False
+
+    @property
+    def tick_key(self) -> int:
+        """The host's tick key: the key of the end-of-sample control event."""
+        return self.host * self.keys_per_endpoint + self.keys_per_endpoint - 1
+
+    def elaborate(self, platform):
+        m = Module()
+        fmt = self.fmt
+        layout = event_layout(fmt)
+        endpoint_bits = (self.keys_per_endpoint - 1).bit_length()
+        count_width = max(1, fmt.payload_width)
+        step_mask = (1 << fmt.step_width) - 1
+
+        # ---- Window buffer.
+        m.submodules.fifo = buffer = fifo.SyncFIFOBuffered(width=fmt.width,
+                                                           depth=self.fifo_depth)
+        m.d.comb += [buffer.w_data.eq(self.i.payload), buffer.w_en.eq(self.i.valid),
+                     self.i.ready.eq(buffer.w_rdy)]
+
+        # ---- Decode the head of the buffer into the current-event register. Every
+        # combinational signal below is one unconditional expression (a continuous assignment
+        # in Verilog): Icarus never evaluates an `always @*` whose inputs keep their time-0
+        # values, which would leave a valid or ready undefined until they change.
+        head = data.View(layout, buffer.r_data)
+        hit = Signal()
+        axon = Signal(self.core.axon_bits)
+        insides, offsets = [], []
+        for index, block in enumerate(self.axon_blocks):
+            offset = Signal(fmt.key_width, name=f"block{index}_offset")
+            m.d.comb += offset.eq(head.key - block.key_start)
+            insides.append((head.key >= block.key_start) & (offset < block.count))
+            offsets.append(offset)
+        choice = 0
+        for block, inside, offset in reversed(list(zip(self.axon_blocks, insides, offsets))):
+            choice = Mux(inside, block.axon_start + offset, choice)   # first block wins
+        m.d.comb += [hit.eq(Cat(*insides).any() if insides else 0), axon.eq(choice)]
+
+        cur_valid = Signal()
+        cur_kind = Signal(EventKind)
+        cur_hit = Signal()
+        cur_host = Signal()
+        cur_tick = Signal()
+        cur_axon = Signal(self.core.axon_bits)
+        cur_count = Signal(count_width)
+        cur_tag = Signal(fmt.step_width)
+
+        # ---- Execution state.
+        STATE_EVENT, STATE_CLEAR_CMD, STATE_CLEAR_RSP, STATE_STEP = range(4)
+        state = Signal(range(4))
+        eos_armed = Signal()      # end-of-sample seen in this window: the next one is the last
+        eos_active = Signal()     # this window is the last of a sample
+        expected_tag = Signal(fmt.step_width, init=step_mask)   # -1
+        eos_dropped = Signal(COUNTER_WIDTH)
+        invalid = Signal(COUNTER_WIDTH)
+        tag_error = Signal()
+        cmd_error = Signal()
+        dbg_busy = Signal()
+        m.d.comb += [self.eos_dropped.eq(eos_dropped), self.invalid.eq(invalid),
+                     self.tag_error.eq(tag_error), self.cmd_error.eq(cmd_error)]
+
+        in_event = Signal()
+        is_spike = Signal()
+        is_control = Signal()
+        is_barrier = Signal()
+        drop_eos = Signal()
+        bad = Signal()
+        retire = Signal()
+        m.d.comb += [
+            in_event.eq(cur_valid & (state == STATE_EVENT)),
+            is_spike.eq(cur_kind == EventKind.SPIKE),
+            is_control.eq(cur_kind == EventKind.CONTROL),
+            is_barrier.eq(cur_kind == EventKind.BARRIER),
+            drop_eos.eq(is_spike & ~cur_host & eos_active),
+            # A spike without an axon or with a zero count, a control event other than the
+            # end of sample, or an unknown kind.
+            bad.eq((is_spike & ~drop_eos & (~cur_hit | (cur_count == 0)))
+                   | (is_control & ~cur_tick) | ~(is_spike | is_control | is_barrier)),
+            self.spikes_in.valid.eq(in_event & is_spike & ~drop_eos & ~bad),
+            self.spikes_in.payload.eq(cur_axon),
+            self.step.valid.eq(state == STATE_STEP),
+            self.step.payload.eq(0),
+            retire.eq((in_event & (drop_eos | bad | is_control
+                                   | (self.spikes_in.valid & self.spikes_in.ready
+                                      & (cur_count == 1))))
+                      | ((state == STATE_STEP) & self.step.ready)),
+        ]
+
+        advance = ~cur_valid | retire
+        m.d.comb += buffer.r_en.eq(advance)
+        with m.If(advance):
+            m.d.sync += [
+                cur_valid.eq(buffer.r_rdy),
+                cur_kind.eq(head.kind),
+                cur_hit.eq(hit),
+                cur_host.eq(head.key[endpoint_bits:] == self.host),
+                cur_tick.eq(head.key == self.tick_key),
+                cur_axon.eq(axon),
+                cur_count.eq(head.payload if fmt.payload_width else 1),
+                cur_tag.eq(head.step),
+            ]
+        with m.Elif(self.spikes_in.valid & self.spikes_in.ready):
+            m.d.sync += cur_count.eq(cur_count - 1)
+
+        with m.If(in_event & drop_eos):
+            _saturating_increment(m, eos_dropped)
+        with m.If(in_event & bad):
+            _saturating_increment(m, invalid)
+        with m.If(in_event & is_control & cur_tick):
+            m.d.sync += eos_armed.eq(1)
+
+        # ---- Clearing writes: every state target of every neuron, one command at a time.
+        targets = self.state_targets
+        n_neurons = self.core.n_neurons
+        clear_neuron = Signal(range(n_neurons))
+        clear_target = Signal(range(len(targets)))
+        clear_cmd = Signal(self.core.cmd_layout)
+        code = Const(int(targets[-1]), 4)
+        for index in reversed(range(len(targets) - 1)):
+            code = Mux(clear_target == index, int(targets[index]), code)
+        m.d.comb += [clear_cmd.write.eq(1), clear_cmd.neuron.eq(clear_neuron),
+                     clear_cmd.target.eq(code), clear_cmd.data.eq(0)]
+        clear_cmd_state = state == STATE_CLEAR_CMD
+        # Debug commands go in between events and steps, never during a clear.
+        dbg_allowed = ~dbg_busy & ((state == STATE_EVENT) | (state == STATE_STEP))
+        m.d.comb += [
+            self.cmd.valid.eq(Mux(clear_cmd_state, ~dbg_busy,
+                                  self.dbg_cmd.valid & dbg_allowed)),
+            self.cmd.payload.eq(Mux(clear_cmd_state, clear_cmd.as_value(),
+                                    self.dbg_cmd.payload.as_value())),
+            self.dbg_cmd.ready.eq(self.cmd.ready & dbg_allowed),
+            self.dbg_rsp.payload.eq(self.rsp.payload),
+            self.dbg_rsp.valid.eq(self.rsp.valid & dbg_busy),
+            self.rsp.ready.eq(Mux(dbg_busy, self.dbg_rsp.ready, 1)),
+        ]
+        with m.If(self.dbg_cmd.valid & self.dbg_cmd.ready):
+            m.d.sync += dbg_busy.eq(1)
+        with m.If(self.dbg_rsp.valid & self.dbg_rsp.ready):
+            m.d.sync += dbg_busy.eq(0)
+
+        with m.Switch(state):
+            with m.Case(STATE_EVENT):
+                with m.If(cur_valid & is_barrier):
+                    with m.If(cur_tag != expected_tag):
+                        m.d.sync += tag_error.eq(1)
+                    m.d.sync += [clear_neuron.eq(0), clear_target.eq(0)]
+                    with m.If(eos_active):
+                        m.d.sync += state.eq(STATE_CLEAR_CMD)
+                    with m.Else():
+                        m.d.sync += state.eq(STATE_STEP)
+            with m.Case(STATE_CLEAR_CMD):
+                with m.If(self.cmd.valid & self.cmd.ready):
+                    m.d.sync += state.eq(STATE_CLEAR_RSP)
+            with m.Case(STATE_CLEAR_RSP):
+                with m.If(self.rsp.valid & ~dbg_busy):
+                    with m.If(self.rsp.payload.error):
+                        m.d.sync += cmd_error.eq(1)
+                    m.d.sync += state.eq(STATE_CLEAR_CMD)
+                    with m.If(clear_target == len(targets) - 1):
+                        m.d.sync += clear_target.eq(0)
+                        with m.If(clear_neuron == n_neurons - 1):
+                            m.d.sync += state.eq(STATE_STEP)
+                        with m.Else():
+                            m.d.sync += clear_neuron.eq(clear_neuron + 1)
+                    with m.Else():
+                        m.d.sync += clear_target.eq(clear_target + 1)
+            with m.Case(STATE_STEP):
+                with m.If(self.step.ready):
+                    m.d.sync += [state.eq(STATE_EVENT), eos_active.eq(eos_armed),
+                                 eos_armed.eq(0), expected_tag.eq(expected_tag + 1)]
+        return m
+
+
+class CoreEgress(wiring.Component):
+    """One core's ``spikes_out`` / ``done`` in, router events out.
+
+    Parameters
+    ----------
+    fmt : EventFormat
+    core : NeuronCore
+    index : int
+        The core's endpoint; its neuron ``j`` sends key ``index * K + j``.
+    keys_per_endpoint : power of two
+        ``K``; the core's neurons must leave the last key (the tick key) free.
+
+    Members
+    -------
+    spikes_out, done : In(the core's streams)
+    o : Out(stream of event)
+        A barrier tagged ``-1`` after reset; then per step the spike events (key, count in the
+        payload if any, step tag) and a barrier tagged with the step (key: the tick key).
+    """
+
+    def __init__(self, fmt: EventFormat, *, core: NeuronCore, index, keys_per_endpoint):
+        self._MustUse__silence = True
+        keys_per_endpoint = _check_common(fmt, core, keys_per_endpoint)
+        index = _check_int(index, "index", 0, (1 << fmt.key_width) // keys_per_endpoint - 1)
+        if core.n_neurons > keys_per_endpoint - 1:
+            raise ValueError(f"a core of {core.n_neurons} neurons needs more than "
+                             f"keys_per_endpoint={keys_per_endpoint} keys (the last is the "
+                             f"tick key)")
+        max_count = core.params.max_spikes
+        if max_count > 1 and fmt.payload_width < max_count.bit_length():
+            raise ValueError(f"the core sends up to {max_count} spikes per neuron and step, "
+                             f"which needs a payload of at least {max_count.bit_length()} bits, "
+                             f"not {fmt.payload_width}")
+        self.fmt = fmt
+        self.core = core
+        self.index = index
+        self.keys_per_endpoint = keys_per_endpoint
+        super().__init__({
+            "spikes_out": In(stream.Signature(core.spike_layout)),
+            "done": In(stream.Signature(unsigned(len(core.done.payload)))),
+            "o": Out(stream.Signature(event_layout(fmt))),
+        })
+        self._MustUse__silence = False
+
+    @property
+    def tick_key(self) -> int:
+        return self.index * self.keys_per_endpoint + self.keys_per_endpoint - 1
+
+    def elaborate(self, platform):
+        m = Module()
+        fmt = self.fmt
+        base = self.index * self.keys_per_endpoint
+        first = Signal(init=1)        # the reset barrier is still to be sent
+        out_valid = Signal()
+        out = Signal(event_layout(fmt))
+        m.d.comb += [self.o.valid.eq(out_valid), self.o.payload.eq(out)]
+        free = ~out_valid | self.o.ready
+        m.d.comb += [self.spikes_out.ready.eq(free & ~first),
+                     self.done.ready.eq(free & ~first & ~self.spikes_out.valid)]
+        with m.If(free):
+            m.d.sync += out_valid.eq(0)
+            with m.If(first):
+                m.d.sync += [out_valid.eq(1), first.eq(0), out.kind.eq(EventKind.BARRIER),
+                             out.key.eq(self.tick_key),
+                             out.step.eq((1 << fmt.step_width) - 1)]
+                if fmt.payload_width:
+                    m.d.sync += out.payload.eq(0)
+            with m.Elif(self.spikes_out.valid):
+                spike = self.spikes_out.payload
+                m.d.sync += [out_valid.eq(1), out.kind.eq(EventKind.SPIKE),
+                             out.key.eq(base + spike.neuron), out.step.eq(spike.step)]
+                if fmt.payload_width:
+                    m.d.sync += out.payload.eq(spike.count)
+            with m.Elif(self.done.valid):
+                m.d.sync += [out_valid.eq(1), out.kind.eq(EventKind.BARRIER),
+                             out.key.eq(self.tick_key), out.step.eq(self.done.payload)]
+                if fmt.payload_width:
+                    m.d.sync += out.payload.eq(0)
+        return m

@@ -1,0 +1,236 @@
+"""cocotb bench for :class:`neurohw.hw.system.SystemTop`: drives the host's event stream for a
+batch of samples, monitors ``host_out`` under random back-pressure and compares, window by
+window, the output spikes and the barrier order with the system reference model.
+
+Test data (made by :func:`sim.system_case.make_case`, read with
+:func:`sim.lib.testdata.load_test_data`):
+
+* ``ports``: ``SystemTop.port_description()`` (event format, cores, debug payload layout);
+* ``steps``, ``samples``: samples of ``steps`` steps run back to back;
+* ``host_words``: every word the host sends (``host_events.encode_samples``);
+* ``expected_windows``: per global step, the sorted ``[key, count]`` the host must receive;
+* ``expected_eos_dropped``: per core, the end-of-sample drop counter at the end;
+* ``expected_final_states``: per core, ``[target, neuron, value]`` read over the debug port
+  after the run (the state one step after the final clear);
+* traffic: ``seed``, ``idle_probability`` (host_in), ``backpressure_probability``,
+  ``stall_probability``, ``stall_cycles`` (host_out).
+
+The bench writes ``system_results.json`` beside the test data: the cycle at which each barrier
+left ``host_out`` and the cycle counts derived from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import cocotb
+from cocotb.triggers import Event as CocotbEvent
+from cocotb.triggers import ReadOnly, RisingEdge, with_timeout
+
+from neurohw.routing import EventFormat, EventKind
+from sim.lib.fields import field_value, pack_fields
+from sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
+from sim.lib.tb import TB
+from sim.lib.testdata import TEST_DATA_ENV_VAR, load_test_data
+
+CLOCK_NS = 10
+
+
+class SystemTB(TB):
+    """Clock, reset, the host port's source and sink, and the debug port."""
+
+    def __init__(self, dut, data):
+        super().__init__(dut, clock_period_ns=CLOCK_NS)
+        self.data = data
+        self.ports = data["ports"]
+        self.fmt = EventFormat(**self.ports["format"])
+        self.n_cores = self.ports["n_cores"]
+        seed = int(data.get("seed", 0))
+        self.host_in = StreamSource(dut, "host_in", self.clk, reset=self.rst,
+                                    idle_probability=float(data.get("idle_probability", 0.0)),
+                                    seed=seed)
+        self.host_out = StreamSink(
+            dut, "host_out", self.clk, reset=self.rst,
+            backpressure_probability=float(data.get("backpressure_probability", 0.0)),
+            stall_probability=float(data.get("stall_probability", 0.0)),
+            stall_cycles=int(data.get("stall_cycles", 0)), seed=seed + 1)
+        names = ["host_out"]
+        self.debug = "dbg_cmd" in self.ports
+        if self.debug:
+            self.dbg_cmd = StreamSource(dut, "dbg_cmd", self.clk, reset=self.rst, seed=seed + 2)
+            self.dbg_rsp = StreamSink(dut, "dbg_rsp", self.clk, reset=self.rst, seed=seed + 3)
+            names.append("dbg_rsp")
+        self.checkers = [StreamProtocolChecker(dut, name, self.clk, reset=self.rst)
+                         for name in names]
+        self.cycle = 0
+        self.barrier_cycles: list[int] = []
+        self.first_input_cycle = None
+        self._barrier_target = None
+        self._barriers_seen = CocotbEvent()
+        cocotb.start_soon(self._monitor())
+
+    async def barriers(self, count: int) -> None:
+        """Wait until ``count`` barriers have left host_out."""
+        if len(self.barrier_cycles) < count:
+            self._barrier_target = count
+            self._barriers_seen.clear()
+            await self._barriers_seen.wait()
+
+    async def _monitor(self):
+        """Count cycles; note when each barrier leaves host_out."""
+        while True:
+            await RisingEdge(self.clk)
+            await ReadOnly()
+            if self.dut.rst.value != 0:
+                continue
+            self.cycle += 1
+            if self.dut.host_in__valid.value == 1 and self.dut.host_in__ready.value == 1 \
+                    and self.first_input_cycle is None:
+                self.first_input_cycle = self.cycle
+            if self.dut.host_out__valid.value == 1 and self.dut.host_out__ready.value == 1:
+                event = self.fmt.unpack(int(self.dut.host_out__payload.value))
+                if event.kind == EventKind.BARRIER:
+                    self.barrier_cycles.append(self.cycle)
+                    if self._barrier_target is not None and \
+                            len(self.barrier_cycles) >= self._barrier_target:
+                        self._barrier_target = None
+                        self._barriers_seen.set()
+
+    def status(self, name: str, core: int | None = None) -> int:
+        handle = getattr(self.dut, name if core is None else f"{name}__{core}")
+        return int(handle.value)
+
+    async def command(self, core, write, target, neuron, axon=0, value=0) -> tuple[int, int]:
+        layout = self.ports["dbg_cmd"]
+        self.dbg_cmd.send([pack_fields({"core": core, "write": write, "target": target,
+                                        "neuron": neuron, "axon": axon, "data": value},
+                                       layout)])
+        count = len(self.dbg_rsp.received) + 1
+        words = await with_timeout(self.dbg_rsp.receive(count), 20000 * CLOCK_NS, "ns")
+        rsp = self.ports["dbg_rsp"]
+        return field_value(words[-1], rsp["data"]), field_value(words[-1], rsp["error"])
+
+
+def _windows(fmt, words, n_windows):
+    """Split host_out words into (barrier tag, [events]) per window, in arrival order."""
+    windows, current = [], []
+    for word in words:
+        event = fmt.unpack(word)
+        if event.kind == EventKind.BARRIER:
+            windows.append((event.step, current))
+            current = []
+        else:
+            current.append(event)
+        if len(windows) == n_windows:
+            break
+    return windows
+
+
+@cocotb.test()
+async def run_samples(dut):
+    """Every output spike of every window, the barrier order and the status counters."""
+    data = load_test_data()
+    tb = SystemTB(dut, data)
+    fmt = tb.fmt
+    modulus = 1 << fmt.step_width
+    steps, samples = data["steps"], data["samples"]
+    n_steps = steps * samples
+    expected = data["expected_windows"]
+    await tb.reset()
+
+    tb.host_in.send(data["host_words"])
+    # Barriers -1 .. n_steps: the last window's barrier closes the final (clearing) step.
+    n_barriers = n_steps + 2
+    budget = int(data.get("cycle_budget") or
+                 4000 + n_steps * (400 + 60 * sum(data["core_neurons"])))
+    slack = 1 + 4 * float(data.get("backpressure_probability", 0.0)) \
+        + 4 * float(data.get("idle_probability", 0.0))
+    timeout_ns = int(budget * slack * CLOCK_NS) + 2 * int(data.get("stall_cycles", 0)) * \
+        n_steps * CLOCK_NS
+
+    try:
+        await with_timeout(tb.barriers(n_barriers), timeout_ns, "ns")
+    except Exception:
+        got = _windows(fmt, tb.host_out.received, n_barriers)
+        raise AssertionError(
+            f"timeout after {tb.cycle} cycles: {len(tb.barrier_cycles)} of {n_barriers} "
+            f"barriers left host_out, {tb.host_in.sent_count} of {len(data['host_words'])} host "
+            f"words were taken; windows seen: {[tag for tag, _ in got]}; status: "
+            f"eos_dropped {[tb.status('eos_dropped', c) for c in range(tb.n_cores)]}, "
+            f"invalid {[tb.status('invalid', c) for c in range(tb.n_cores)]}, "
+            f"tag_error {tb.status('tag_error'):#x}") from None
+    await tb.host_in.wait_idle()
+
+    windows = _windows(fmt, tb.host_out.received, n_barriers)
+    assert len(windows) == n_barriers, f"{len(windows)} barriers, expected {n_barriers}"
+    # Barrier order: -1, 0, 1, ... (wrapping).
+    for index, (tag, _) in enumerate(windows):
+        want = (index - 1) % modulus
+        assert tag == want, f"barrier {index} tagged {tag}, expected {want}"
+    tag, events = windows[0]
+    assert not events, f"events before the reset barrier: {events}"
+    for w in range(n_steps):
+        tag, events = windows[w + 1]
+        sample, t = divmod(w, steps)
+        for event in events:
+            assert event.kind == EventKind.SPIKE, f"window {w}: {event!r} is not a spike"
+            assert event.step == w % modulus, (
+                f"window {w} (sample {sample}, step {t}): {event!r} carries step {event.step}")
+        got = sorted([e.key, e.payload if fmt.payload_width else 1] for e in events)
+        keys = [key for key, _ in got]
+        assert len(set(keys)) == len(keys), f"window {w}: a key twice: {got}"
+        assert got == expected[w], (
+            f"window {w} (sample {sample}, step {t}): output spikes differ\n"
+            f"  expected {expected[w]}\n  actual   {got}\n"
+            f"  missing {[e for e in expected[w] if e not in got]}, "
+            f"unexpected {[e for e in got if e not in expected[w]]}")
+
+    # Status after the last window has been closed and cleared.
+    for c in range(tb.n_cores):
+        actual = tb.status("eos_dropped", c)
+        assert actual == data["expected_eos_dropped"][c], (
+            f"core {c}: end-of-sample dropped counter {actual}, expected "
+            f"{data['expected_eos_dropped'][c]}")
+        assert tb.status("invalid", c) == 0, f"core {c}: {tb.status('invalid', c)} invalid events"
+    for name in ("overflow", "tag_error", "cmd_error", "router_drops"):
+        assert tb.status(name) == 0, f"status {name} = {tb.status(name):#x}, expected 0"
+
+    # Debug port: every core has accumulated up to step n_steps + 1; a bad core is refused.
+    if tb.debug:
+        await RisingEdge(tb.clk)
+        for c in range(tb.n_cores):
+            status = tb.ports["cores"][c]
+            value, error = await tb.command(c, 0, status["STATUS"], 2)   # Status.STEP
+            assert error == 0 and value == n_steps + 1, (
+                f"core {c}: STEP status {value} (error {error}), expected {n_steps + 1}")
+        # Every state of every neuron: one step from the cleared state without input.
+        for c, reads in enumerate(data.get("expected_final_states", [])):
+            for target, neuron, want in reads:
+                value, error = await tb.command(c, 0, target, neuron)
+                assert error == 0 and value == want, (
+                    f"core {c}, neuron {neuron}, target {target} after the run: expected "
+                    f"{want}, actual {value} (error {error})")
+        if tb.n_cores < (1 << tb.ports["dbg_cmd"]["core"][1]):
+            _, error = await tb.command(tb.n_cores, 0, 0, 0)
+            assert error == 1, "a command to a core that does not exist was not refused"
+    for checker in tb.checkers:
+        assert not checker.violations, checker.violations
+
+    cycles = tb.barrier_cycles
+    per_step = [b - a for a, b in zip(cycles[1:], cycles[2:n_steps + 1])]
+    results = {
+        "cycles": cycles[n_steps] - (tb.first_input_cycle or 0),
+        "barrier_cycles": cycles,
+        "cycles_per_step": per_step,
+        "cycles_per_sample": [cycles[(k + 1) * steps] - cycles[k * steps]
+                              for k in range(samples)],
+        "host_words": len(data["host_words"]),
+        "output_events": sum(len(w) for w in expected),
+    }
+    Path(os.environ[TEST_DATA_ENV_VAR]).with_name("system_results.json").write_text(
+        json.dumps(results))
+    tb.log.info("%d samples x %d steps: %d cycles, per step min/mean/max %d/%.1f/%d", samples,
+                steps, results["cycles"], min(per_step or [0]),
+                sum(per_step) / max(1, len(per_step)), max(per_step or [0]))

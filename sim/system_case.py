@@ -1,0 +1,196 @@
+"""Test data for the system bench (``sim/bench_system.py``): a mapped network, the host's event
+stream for a batch of samples run back to back, and what the host must receive.
+
+The expectations come from :func:`neurohw.network.system.simulate` (the network's definition):
+for every window ``w`` (global step ``w = k * steps + t`` of sample ``k``), the set of
+``(key, count)`` of the output populations' neurons that spike in step ``w``, and per core the
+number of core-to-core spike events its ingress must drop in the last window of each sample
+(the spikes of each sample's last step, once per target core they are routed to).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurohw.hw.core import Target
+from neurohw.hw.system import SystemTop
+from neurohw.model import Decay, NeuronParams, ResetMode
+from neurohw.network import InputGroup, Network, Population, Projection, simulate
+from neurohw.network.host_events import encode_samples
+from neurohw.network.plan import ChipPlan
+from neurohw.network.system import check_inputs
+
+__all__ = ["make_case", "expected_windows", "expected_eos_dropped", "expected_final_states",
+           "cycle_budget",
+           "random_network", "random_inputs"]
+
+
+def _key_of(plan: ChipPlan):
+    """``{(population, neuron): key}`` of every neuron."""
+    keys = {}
+    for core in plan.cores:
+        for j in range(core.n_neurons):
+            keys[(core.population, core.neuron_start + j)] = plan.neuron_key(core.index, j)
+    return keys
+
+
+def expected_windows(plan: ChipPlan, spikes: dict) -> list:
+    """One sorted ``[[key, count], ...]`` per global step from ``simulate``'s ``spikes``
+    (``{population: (steps, batch, size)}``): the output populations' spikes, batch after
+    batch."""
+    keys = _key_of(plan)
+    steps, batch = next(iter(spikes.values())).shape[:2]
+    windows = []
+    for k in range(batch):
+        for t in range(steps):
+            events = []
+            for name in plan.network.outputs:
+                counts = spikes[name][t, k]
+                for neuron in np.flatnonzero(counts):
+                    events.append([keys[(name, int(neuron))], int(counts[neuron])])
+            windows.append(sorted(events))
+    return windows
+
+
+def expected_eos_dropped(plan: ChipPlan, spikes: dict) -> list:
+    """Per core: core-to-core spike events routed to it in the last step of every sample."""
+    keys = _key_of(plan)
+    dropped = [0] * plan.n_cores
+    steps, batch = next(iter(spikes.values())).shape[:2]
+    for name, counts in spikes.items():
+        last = counts[steps - 1]                           # (batch, size)
+        for k in range(batch):
+            for neuron in np.flatnonzero(last[k]):
+                for target in plan.connectivity.get(keys[(name, int(neuron))], ()):
+                    if target < plan.n_cores:
+                        dropped[target] += 1
+    return dropped
+
+
+def cycle_budget(top: SystemTop, steps: int) -> int:
+    """A generous bound on the clock cycles ``steps`` steps may take without back-pressure:
+    per step and core, every possible input event's weight row (``max_events_per_step x
+    ceil(n_neurons / lanes)``), the sweep, a full clear over the command port and routing
+    latency, summed over the cores as if none overlapped."""
+    per_step = 0
+    for core, ingress in zip(top.cores, top.ingress):
+        events = core.max_events_per_step or core.n_axons
+        per_step += (events * core.lane_depth + core.n_neurons
+                     + 8 * core.n_neurons * len(ingress.state_targets) + 200)
+    return 4000 + steps * per_step
+
+
+def expected_final_states(plan: ChipPlan) -> list:
+    """Per core, ``[target, neuron, value]`` of every state of every neuron after a run.
+
+    The host's final barrier closes the last sample's last window: the cores clear their state
+    and run one more step without input. So at the end every core holds the state ``simulate``
+    reaches in one step from the initial state with zero input."""
+    zero = {name: np.zeros((1, 1, group.size), dtype=np.int64)
+            for name, group in plan.network.inputs.items()}
+    after = simulate(plan.network, zero, steps=1).final_state
+    states = []
+    for core in plan.cores:
+        state = after[core.population]
+        reads = []
+        for j in range(core.n_neurons):
+            n = core.neuron_start + j
+            reads.append([int(Target.V), j, int(state.v[0, n])])
+            for c in range(core.params.n_currents):
+                reads.append([int(Target.I0) + c, j, int(state.i[0, c, n])])
+            if core.params.refractory_period:
+                reads.append([int(Target.REFRACTORY), j, int(state.refractory[0, n])])
+        states.append(reads)
+    return states
+
+
+def make_case(plan: ChipPlan, inputs, *, seed: int = 0, traffic=None, debug: bool = True,
+              router_fifo_depth: int = 2):
+    """Build the system and the bench's test data for ``inputs`` ``{group: (steps, batch,
+    size)}`` (the batch runs back to back, one sample after another)."""
+    steps, batch, counts = check_inputs(plan.network, inputs)
+    trace = simulate(plan.network, counts)
+    top = SystemTop(plan, debug=debug, router_fifo_depth=router_fifo_depth)
+    words = encode_samples(plan, counts)
+    windows = expected_windows(plan, trace.spikes)
+    data = {
+        "ports": top.port_description(),
+        "steps": steps,
+        "samples": batch,
+        "host_words": words,
+        "expected_windows": windows,
+        "expected_eos_dropped": expected_eos_dropped(plan, trace.spikes),
+        "expected_final_states": expected_final_states(plan),
+        "input_events": sum(1 for w in words if plan.fmt.unpack(w).kind == 0),
+        "seed": seed,
+        "core_neurons": [core.n_neurons for core in plan.cores],
+        "cycle_budget": cycle_budget(top, steps * batch),
+        **(traffic or {}),
+    }
+    return top, data
+
+
+# -- random networks for the system tests ------------------------------------------------------
+
+def _random_params(rng, size):
+    n_currents = int(rng.integers(0, 3))
+    reset = ResetMode.SUBTRACT if rng.integers(0, 3) == 0 else ResetMode.ZERO
+    max_spikes = int(rng.integers(2, 4)) if reset is ResetMode.SUBTRACT and rng.integers(0, 2) \
+        else 1
+    per_neuron = bool(rng.integers(0, 2))
+    threshold = (rng.integers(20, 60, size=size) if per_neuron else int(rng.integers(20, 60)))
+    return NeuronParams(
+        n_currents=n_currents, v_width=12, i_width=12,
+        v_decay=Decay.shift(int(rng.integers(1, 4))),
+        i_decay=tuple(Decay.shift(int(rng.integers(1, 3))) for _ in range(n_currents)),
+        bias_mantissa=int(rng.integers(-2, 4)), threshold=threshold, reset=reset,
+        max_spikes=max_spikes, refractory_period=int(rng.choice([0, 0, 1, 2])),
+        input_count_cap=None if rng.integers(0, 2) else 2)
+
+
+def _weights(rng, rows, cols, width, density):
+    high = (1 << (width - 1)) - 1
+    weights = rng.integers(-high // 2, high + 1, size=(rows, cols))
+    weights[rng.random((rows, cols)) >= density] = 0
+    return weights
+
+
+def random_network(seed: int) -> Network:
+    """Input group ``x`` -> population ``h`` (recurrent) -> population ``o``, plus ``x -> o``
+    and sometimes a second input group ``y -> h``; outputs ``o`` and sometimes ``h``. Sizes and
+    models drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    n_in = int(rng.integers(3, 8))
+    n_h = int(rng.integers(5, 11))
+    n_o = int(rng.integers(2, 6))
+    x = InputGroup("x", n_in, max_count=int(rng.choice([1, 1, 2])))
+    ph = _random_params(rng, n_h)
+    po = _random_params(rng, n_o)
+    h = Population("h", n_h, ph, weight_width=8)
+    o = Population("o", n_o, po, weight_width=8)
+    projections = [
+        Projection("x", "h", _weights(rng, n_in, n_h, 8, 0.7)),
+        Projection("h", "h", _weights(rng, n_h, n_h, 8, 0.3) // 2, channel=ph.input_channels - 1),
+        Projection("h", "o", _weights(rng, n_h, n_o, 8, 0.6)),
+        Projection("x", "o", _weights(rng, n_in, n_o, 8, 0.3)),
+    ]
+    outputs = ["o", "h"] if rng.integers(0, 2) else ["o"]
+    inputs = [x]
+    if rng.integers(0, 2):
+        # A second input group: its lines take host keys after x's (input_offsets).
+        n_y = int(rng.integers(2, 5))
+        inputs.append(InputGroup("y", n_y))
+        projections.append(Projection("y", "h", _weights(rng, n_y, n_h, 8, 0.5)))
+    return Network(inputs=inputs, populations=[h, o], projections=projections, outputs=outputs)
+
+
+def random_inputs(network: Network, seed: int, *, steps: int, samples: int,
+                  density: float = 0.4) -> dict:
+    rng = np.random.default_rng(seed + 1)
+    inputs = {}
+    for name, group in network.inputs.items():
+        counts = (rng.random((steps, samples, group.size)) < density).astype(np.int64)
+        if group.max_count > 1:
+            counts *= rng.integers(1, group.max_count + 1, size=counts.shape)
+        inputs[name] = counts
+    return inputs

@@ -1,0 +1,110 @@
+"""The whole chip in RTL (``neurohw.hw.system.SystemTop``) against the network's reference model:
+random multi-core networks (an input group, a recurrent population split over several cores, an
+output population), star and mesh topologies, several samples back to back, run through
+``sim/bench_system.py`` on every simulator; every output spike of every window is compared with
+``neurohw.network.system.simulate``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurohw.flows.system import verify_system
+from neurohw.network import simulate
+from neurohw.network.mapping import CoreCapacity, map_network
+from neurohw.network.plan_model import simulate_plan
+from sim.system_case import (expected_eos_dropped, expected_windows, random_inputs,
+                             random_network)
+
+TRAFFIC = {"idle_probability": 0.2, "backpressure_probability": 0.3,
+           "stall_probability": 0.02, "stall_cycles": 15}
+
+
+def _plan(seed, topology, *, max_neurons=4, lanes=1, connectivity="auto"):
+    network = random_network(seed)
+    plan = map_network(network, capacity=CoreCapacity(max_neurons=max_neurons, max_axons=64),
+                       topology=topology, lanes=lanes, connectivity=connectivity)
+    assert plan.n_cores >= 3, "the case must split a population over several cores"
+    return network, plan
+
+
+def _run(plan, network, seed, simulator, build_dir, *, steps, samples, traffic=TRAFFIC):
+    inputs = random_inputs(network, seed, steps=steps, samples=samples)
+    result = verify_system(plan, inputs, simulator=simulator, build_dir=build_dir,
+                           traffic=traffic, seed=seed)
+    assert result.windows_compared == steps * samples
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Without a simulator: the bench's expectations (from simulate) agree with the plan-level model.
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("topology", ["star", "mesh"])
+def test_expectations_agree_with_plan_model(seed, topology):
+    network, plan = _plan(seed, topology)
+    inputs = random_inputs(network, seed, steps=5, samples=3)
+    spikes = simulate(network, inputs).spikes
+    trace = simulate_plan(plan, inputs)
+    assert expected_windows(plan, spikes) == [sorted(map(list, w)) for w in trace.host_output]
+    assert expected_eos_dropped(plan, spikes) == list(trace.core_events_dropped.sum(axis=1))
+
+
+def test_random_networks_exercise_the_features():
+    """The CI seeds cover what the system test is for: payload counts, recurrent core-to-core
+    traffic dropped at the end of a sample, and output spikes."""
+    network, plan = _plan(1, "star")
+    assert plan.fmt.payload_width > 0
+    inputs = random_inputs(network, 1, steps=5, samples=2)
+    spikes = simulate(network, inputs).spikes
+    assert sum(expected_eos_dropped(plan, spikes)) > 0
+    assert sum(len(w) for w in expected_windows(plan, spikes)) > 0
+    assert any(block.source == core.population for core in plan.cores
+               for block in core.axon_blocks)
+
+
+# ---------------------------------------------------------------------------------------------
+# RTL: a small CI set on every simulator, more under -m slow.
+
+def test_star(simulator, sim_build_dir):
+    network, plan = _plan(1, "star")
+    result = _run(plan, network, 1, simulator, sim_build_dir, steps=5, samples=3)
+    assert result.output_events_compared > 0
+    # Samples of one step, on the same build: every window is the last of a sample, so each
+    # end-of-sample control arrives in the window the previous one flags.
+    _run(plan, network, 11, simulator, sim_build_dir, steps=1, samples=4)
+
+
+@pytest.mark.slow
+def test_two_step_samples(simulator, sim_build_dir):
+    network, plan = _plan(1, "star")
+    _run(plan, network, 12, simulator, sim_build_dir, steps=2, samples=4)
+
+
+def test_mesh(simulator, sim_build_dir):
+    if simulator == "verilator":
+        pytest.skip("the Verilator mesh build is in the slow set (test_mesh_slow)")
+    network, plan = _plan(2, "mesh", max_neurons=5)
+    _run(plan, network, 2, simulator, sim_build_dir, steps=4, samples=3)
+
+
+@pytest.mark.slow
+def test_mesh_slow(simulator, sim_build_dir):
+    network, plan = _plan(2, "mesh", max_neurons=5)
+    _run(plan, network, 2, simulator, sim_build_dir, steps=4, samples=3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [3, 4, 5, 6])
+@pytest.mark.parametrize("topology", ["star", "mesh"])
+def test_random_slow(simulator, sim_build_dir, seed, topology):
+    rng = np.random.default_rng(seed)
+    lanes = int(rng.choice([1, 2]))
+    network, plan = _plan(seed, topology, max_neurons=int(rng.integers(3, 5)), lanes=lanes,
+                          connectivity="dense" if lanes > 1 else "auto")
+    traffic = {"idle_probability": float(rng.choice([0.0, 0.5])),
+               "backpressure_probability": float(rng.choice([0.0, 0.3, 0.7])),
+               "stall_probability": 0.02, "stall_cycles": int(rng.integers(5, 60))}
+    _run(plan, network, seed, simulator, sim_build_dir, steps=int(rng.integers(1, 7)),
+         samples=int(rng.integers(2, 5)), traffic=traffic)
