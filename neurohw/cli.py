@@ -160,7 +160,7 @@ def simulate_command(args) -> int:
     return 0
 
 
-# --- neurohw example ------------------------------------------------------------------------------
+# --- neurohw core-example -------------------------------------------------------------------------
 
 EXAMPLE_NEURONS = 64
 EXAMPLE_AXONS = 32
@@ -178,17 +178,17 @@ EXAMPLE_PRESETS = {
 
 
 @subcommand
-def add_example(subparsers):
+def add_core_example(subparsers):
     parser = subparsers.add_parser(
-        "example", help="the main job on a built-in example: simulate, generate, verify, "
-                        "synthesize, report",
+        "core-example", help="one neuron core on random input: simulate, generate, verify, "
+                             "synthesize, report",
         description=f"Build {EXAMPLE_NEURONS} neurons driven by {EXAMPLE_AXONS} input axons "
                     f"with random weights and random spikes over {EXAMPLE_STEPS} steps; "
                     f"simulate it with the reference model and plot it; generate the neuron "
                     f"core's Verilog; verify the first --verify-steps steps bit for bit in "
                     f"every available simulator; synthesize it out of context; write "
                     f"report.md and report.json.")
-    parser.add_argument("-o", "--output", metavar="OUTDIR", default="out/example",
+    parser.add_argument("-o", "--output", metavar="OUTDIR", default="out/core-example",
                         help="directory for all files (default: %(default)s)")
     parser.add_argument("--preset", choices=sorted(EXAMPLE_PRESETS), default="loihi_cuba_lif",
                         help="neuron model (default: %(default)s)")
@@ -206,7 +206,7 @@ def add_example(subparsers):
                         help="device of the out-of-context synthesis estimate, or 'none' "
                              "(default: %(default)s)")
     _add_simulation_options(parser)
-    parser.set_defaults(run=example_command)
+    parser.set_defaults(run=core_example_command)
 
 
 def example_inputs(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -226,7 +226,7 @@ def _stage(number: int, text: str) -> None:
     print(f"[{number}/5] {text}", flush=True)
 
 
-def example_command(args) -> int:
+def core_example_command(args) -> int:
     from .flows.verify import generate_core_verilog, verify_core
     from .hw.core import NeuronCore
 
@@ -350,3 +350,161 @@ def _write_report(outdir: Path, report: dict) -> tuple[Path, Path]:
                   SynthReport.from_dict(report["synthesis"]).as_table()]
     md_path.write_text("\n".join(lines) + "\n")
     return md_path, json_path
+
+
+# --- neurohw compile ------------------------------------------------------------------------------
+
+def _add_flow_options(parser, *, default_samples: int, default_lanes: int = 1):
+    parser.add_argument("--verify-samples", type=int, default=default_samples, metavar="N",
+                        help="samples simulated in RTL and compared with the model, step by "
+                             "step; 0 skips RTL simulation (default: %(default)s)")
+    parser.add_argument("--simulator", action="append", metavar="NAME",
+                        help="simulator to verify on, repeatable (default: every available "
+                             "one; see NEUROHW_SIMULATORS)")
+    parser.add_argument("--device", action="append", metavar="DEVICE",
+                        help="device of an out-of-context synthesis estimate, repeatable: "
+                             "ice40-up5k, ecp5-25k, ecp5-85k, or 'none' (default: ecp5-85k)")
+    parser.add_argument("--max-neurons", type=int, default=256, metavar="N",
+                        help="neurons per core at most (default: %(default)s)")
+    parser.add_argument("--max-axons", type=int, default=1024, metavar="N",
+                        help="input axons per core at most (default: %(default)s)")
+    parser.add_argument("--lanes", type=int, default=default_lanes,
+                        help="parallel lanes per core (default: %(default)s)")
+    parser.add_argument("--topology", choices=("auto", "star", "mesh"), default="auto",
+                        help="router topology (default: star up to 32 endpoints, else mesh)")
+    parser.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
+
+
+def _flow_settings(args):
+    from .network.mapping import CoreCapacity, MappingError
+    from .toolchain import available_simulators
+    devices = [d for d in (args.device or ["ecp5-85k"]) if d != "none"]
+    try:
+        capacity = CoreCapacity(max_neurons=args.max_neurons, max_axons=args.max_axons)
+    except (MappingError, ValueError) as error:
+        raise CommandError(str(error)) from None
+    simulators = args.simulator or (available_simulators() if args.verify_samples else [])
+    return {"capacity": capacity, "lanes": args.lanes, "topology": args.topology,
+            "verify_samples": args.verify_samples, "simulators": simulators,
+            "devices": devices, "seed": args.seed}
+
+
+def _run_flow(source, outdir, **kwargs) -> int:
+    from sim.runner import CocotbTestFailure
+
+    from .flows.pipeline import FlowError, run_flow
+    from .network import MappingError, NetworkError
+    try:
+        run_flow(source, outdir, **kwargs)
+    except (FlowError, MappingError, NetworkError) as error:
+        raise CommandError(str(error)) from None
+    except CocotbTestFailure as failure:
+        print(f"neurohw: error: RTL and reference model disagree:\n{failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+@subcommand
+def add_compile(subparsers):
+    parser = subparsers.add_parser(
+        "compile", help="a NIR file or network file to verified Verilog, with a report",
+        description="Import (NIR: with --dt) and quantize, or load a network file; map it onto "
+                    "cores; write OUTDIR/system.v, the testbench, the quantization report; "
+                    "verify the RTL against the reference model on the inputs; synthesize; "
+                    "write OUTDIR/report.md and report.json.")
+    parser.add_argument("source", metavar="MODEL",
+                        help="NIR file (.nir/.h5) or network file (.npz) from Network.save")
+    parser.add_argument("-o", "--output", metavar="OUTDIR", required=True,
+                        help="directory for all files (created if missing)")
+    parser.add_argument("--dt", type=float, help="time step in seconds for NIR import "
+                                                  "(required for NIR; see docs/frontends.md)")
+    parser.add_argument("--weight-width", type=int, default=8,
+                        help="signed weight width of the quantized network (default: "
+                             "%(default)s)")
+    parser.add_argument("--inputs", metavar="INPUTS.npz",
+                        help="input counts: one (steps, samples, size) array per input group, "
+                             "named after it, and optionally 'labels' (samples,). Default: "
+                             "seeded random spikes (--samples x --steps, rate --rate)")
+    parser.add_argument("--samples", type=int, default=4,
+                        help="random samples when no --inputs (default: %(default)s)")
+    parser.add_argument("--steps", type=int, default=16,
+                        help="steps per random sample (default: %(default)s)")
+    parser.add_argument("--rate", type=float, default=0.2,
+                        help="spike probability per line and step of the random inputs "
+                             "(default: %(default)s)")
+    _add_flow_options(parser, default_samples=4)
+    parser.set_defaults(run=compile_command)
+
+
+def compile_command(args) -> int:
+    from .flows.pipeline import FlowError, load_source
+    from .network import NetworkError, NIRImportError, QuantizationError
+    try:
+        source = load_source(args.source, dt=args.dt, weight_width=args.weight_width)
+    except (FlowError, NetworkError, NIRImportError, QuantizationError) as error:
+        raise CommandError(str(error)) from None
+    network = source.network
+    labels = None
+    if args.inputs:
+        with np.load(args.inputs, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+        labels = arrays.pop("labels", None)
+        inputs = arrays
+    else:
+        if args.samples < 1 or args.steps < 1 or not 0 <= args.rate <= 1:
+            raise CommandError(f"--samples and --steps must be at least 1 and --rate between "
+                               f"0 and 1, not {args.samples}, {args.steps}, {args.rate}")
+        rng = np.random.default_rng(args.seed)
+        inputs = {name: (rng.random((args.steps, args.samples, group.size)) < args.rate)
+                  .astype(np.int64) for name, group in network.inputs.items()}
+    settings = _flow_settings(args)
+    settings["verify_samples"] = min(settings["verify_samples"],
+                                     next(iter(inputs.values())).shape[1] if inputs else 0)
+    return _run_flow(source, args.output, inputs=inputs, labels=labels,
+                     name=Path(args.source).stem, **settings)
+
+
+# --- neurohw example ------------------------------------------------------------------------------
+
+@subcommand
+def add_example(subparsers):
+    parser = subparsers.add_parser(
+        "example", help="the main job on the built-in digits example: train, export NIR, "
+                        "import, quantize, map, generate, verify, synthesize, report",
+        description="Train a spiking classifier on scikit-learn's bundled 8x8 digits with "
+                    "numpy surrogate gradients; export it to NIR; run `neurohw compile` on it "
+                    "with the held-out test set: float, fixed-point and RTL accuracy (RTL must "
+                    "equal fixed point sample by sample), spikes and synaptic operations per "
+                    "inference, cycles per inference, resources and Fmax, a spike raster.")
+    parser.add_argument("-o", "--output", metavar="OUTDIR", default="out/example",
+                        help="directory for all files (default: %(default)s)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="training epochs (default: the trainer's)")
+    _add_flow_options(parser, default_samples=10, default_lanes=4)
+    parser.set_defaults(run=example_command)
+
+
+def example_command(args) -> int:
+    from .flows.pipeline import Source
+    from .network import import_nir, quantize
+    from .train import digits
+
+    outdir = Path(args.output)
+    outdir.mkdir(parents=True, exist_ok=True)
+    print("[0/6] training the digits SNN (numpy, surrogate gradients)", flush=True)
+    overrides = {"seed": args.seed}
+    if args.epochs is not None:
+        overrides["epochs"] = args.epochs
+    model = digits.train(**overrides)
+    nir_path = digits.export_nir(model, outdir / "digits.nir")
+    counts, labels = digits.test_set(model.config.steps, seed=model.config.seed,
+                                     test_fraction=model.config.test_fraction)
+    print(f"      trained in {model.train_seconds:.1f} s; exported {nir_path}", flush=True)
+    float_net = import_nir(nir_path, dt=model.dt)
+    network, report = quantize(float_net, weight_width=8)
+    source = Source(network, float_net, report, origin=f"NIR {nir_path.name}, dt={model.dt:g} s")
+    group = next(iter(network.inputs))
+    settings = _flow_settings(args)
+    settings["verify_samples"] = min(settings["verify_samples"], len(labels))
+    return _run_flow(source, outdir, inputs={group: counts}, labels=labels, name="digits",
+                     **settings)

@@ -17,7 +17,7 @@ from matplotlib.ticker import MaxNLocator
 from .model.params import NeuronParams
 from .model.reference import Trace
 
-__all__ = ["plot_trace", "default_neurons", "select_neurons", "MAX_MEMBRANE_TRACES",
+__all__ = ["plot_trace", "plot_network_raster", "default_neurons", "select_neurons", "MAX_MEMBRANE_TRACES",
            "FIGURE_SIZE", "DPI"]
 
 #: Membrane lanes below the raster; more would be too thin to read.
@@ -146,3 +146,44 @@ def _draw_lane(axes, v, neuron, spike_count, color, threshold):
     axes.ticklabel_format(axis="y", style="plain", useOffset=False)
     axes.tick_params(axis="y", labelsize="small")
     axes.grid(True, alpha=0.3)
+
+
+def plot_network_raster(layers, path, *, title: str | None = None,
+                        labels: dict | None = None) -> None:
+    """One spike raster per layer, stacked, for one sample.
+
+    ``layers``: ``{name: counts (steps, size)}`` in the order to draw, inputs first. A count
+    above one is drawn as a darker marker. ``labels``: optional text per layer drawn at the
+    right (for instance the predicted class of an output layer).
+    """
+    if not layers:
+        raise ValueError("plot_network_raster needs at least one layer")
+    figure = Figure(figsize=FIGURE_SIZE, dpi=DPI)
+    FigureCanvasAgg(figure)
+    sizes = [np.asarray(counts).shape[1] for counts in layers.values()]
+    # Panel heights follow the layer sizes, but a small layer still gets a readable panel.
+    ratios = [max(size, sum(sizes) / 8) for size in sizes]
+    axes_list = figure.subplots(len(layers), 1, sharex=True,
+                                gridspec_kw={"height_ratios": ratios})
+    axes_list = np.atleast_1d(axes_list)
+    for axes, (name, counts) in zip(axes_list, layers.items()):
+        counts = np.asarray(counts)
+        steps, size = counts.shape
+        times, rows = np.nonzero(counts)
+        marker = float(np.clip(1500 / max(size, 1), 4, 40))
+        shade = np.clip(counts[times, rows] / max(int(counts.max(initial=1)), 1), 0.35, 1.0)
+        axes.scatter(times, rows, s=marker, marker="|", c=shade, cmap="Greys", vmin=0, vmax=1,
+                     linewidths=1.2)
+        axes.set_ylim(-0.8, size - 0.2)
+        axes.set_xlim(-0.5, steps - 0.5)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
+        axes.set_ylabel(f"{name}\n({size})", fontsize="small")
+        text = (labels or {}).get(name)
+        if text:
+            axes.text(1.005, 0.5, text, transform=axes.transAxes, fontsize="small",
+                      va="center", ha="left")
+    axes_list[-1].set_xlabel("time step")
+    axes_list[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
+    if title:
+        figure.suptitle(title, fontsize="medium")
+    figure.savefig(path, dpi=DPI)

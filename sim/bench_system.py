@@ -15,8 +15,10 @@ Test data (made by :func:`sim.system_case.make_case`, read with
 * traffic: ``seed``, ``idle_probability`` (host_in), ``backpressure_probability``,
   ``stall_probability``, ``stall_cycles`` (host_out).
 
-The bench writes ``system_results.json`` beside the test data: the cycle at which each barrier
-left ``host_out`` and the cycle counts derived from it.
+The bench writes ``system_results.json`` beside the test data: every word that left
+``host_out`` (so callers read the RTL's own outputs), the cycle at which each barrier left it and
+the cycle counts derived from them. While it runs, ``progress.txt`` there holds ``done total``
+(samples whose last window has left ``host_out``), for progress reports of long runs.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from pathlib import Path
 
 import cocotb
 from cocotb.triggers import Event as CocotbEvent
-from cocotb.triggers import ReadOnly, RisingEdge, with_timeout
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import RisingEdge, with_timeout
 
 from neurohw.routing import EventFormat, EventKind
 from sim.lib.fields import field_value, pack_fields
@@ -39,7 +42,12 @@ CLOCK_NS = 10
 
 
 class SystemTB(TB):
-    """Clock, reset, the host port's source and sink, and the debug port."""
+    """Clock, reset, the host port's source and sink, and the debug port.
+
+    Cycles are counted from simulation time in the transfer callbacks, not by a coroutine that
+    wakes every clock: a long run's speed is set by how many coroutines wake per cycle. For the
+    same reason the debug port's driver and monitor start only when the first command is sent.
+    """
 
     def __init__(self, dut, data):
         super().__init__(dut, clock_period_ns=CLOCK_NS)
@@ -47,29 +55,38 @@ class SystemTB(TB):
         self.ports = data["ports"]
         self.fmt = EventFormat(**self.ports["format"])
         self.n_cores = self.ports["n_cores"]
-        seed = int(data.get("seed", 0))
+        self.seed = int(data.get("seed", 0))
         self.host_in = StreamSource(dut, "host_in", self.clk, reset=self.rst,
                                     idle_probability=float(data.get("idle_probability", 0.0)),
-                                    seed=seed)
+                                    seed=self.seed, on_transfer=self._host_in_transfer)
         self.host_out = StreamSink(
             dut, "host_out", self.clk, reset=self.rst,
             backpressure_probability=float(data.get("backpressure_probability", 0.0)),
             stall_probability=float(data.get("stall_probability", 0.0)),
-            stall_cycles=int(data.get("stall_cycles", 0)), seed=seed + 1)
-        names = ["host_out"]
+            stall_cycles=int(data.get("stall_cycles", 0)), seed=self.seed + 1,
+            on_transfer=self._host_out_transfer)
+        self.checkers = [StreamProtocolChecker(dut, "host_out", self.clk, reset=self.rst)]
         self.debug = "dbg_cmd" in self.ports
+        self.dbg_cmd = self.dbg_rsp = None
         if self.debug:
-            self.dbg_cmd = StreamSource(dut, "dbg_cmd", self.clk, reset=self.rst, seed=seed + 2)
-            self.dbg_rsp = StreamSink(dut, "dbg_rsp", self.clk, reset=self.rst, seed=seed + 3)
-            names.append("dbg_rsp")
-        self.checkers = [StreamProtocolChecker(dut, name, self.clk, reset=self.rst)
-                         for name in names]
-        self.cycle = 0
+            # Driven idle until the debug port's driver and monitor start.
+            dut.dbg_cmd__valid.value = 0
+            dut.dbg_rsp__ready.value = 0
+        self.origin_ns = 0
         self.barrier_cycles: list[int] = []
         self.first_input_cycle = None
         self._barrier_target = None
         self._barriers_seen = CocotbEvent()
-        cocotb.start_soon(self._monitor())
+        self._progress_path = Path(os.environ[TEST_DATA_ENV_VAR]).with_name("progress.txt")
+
+    async def reset(self, cycles: int = 2) -> None:
+        await super().reset(cycles)
+        self.origin_ns = get_sim_time("ns")
+
+    @property
+    def cycle(self) -> int:
+        """Rising edges since reset was released."""
+        return int((get_sim_time("ns") - self.origin_ns) // CLOCK_NS)
 
     async def barriers(self, count: int) -> None:
         """Wait until ``count`` barriers have left host_out."""
@@ -78,31 +95,41 @@ class SystemTB(TB):
             self._barriers_seen.clear()
             await self._barriers_seen.wait()
 
-    async def _monitor(self):
-        """Count cycles; note when each barrier leaves host_out."""
-        while True:
-            await RisingEdge(self.clk)
-            await ReadOnly()
-            if self.dut.rst.value != 0:
-                continue
-            self.cycle += 1
-            if self.dut.host_in__valid.value == 1 and self.dut.host_in__ready.value == 1 \
-                    and self.first_input_cycle is None:
-                self.first_input_cycle = self.cycle
-            if self.dut.host_out__valid.value == 1 and self.dut.host_out__ready.value == 1:
-                event = self.fmt.unpack(int(self.dut.host_out__payload.value))
-                if event.kind == EventKind.BARRIER:
-                    self.barrier_cycles.append(self.cycle)
-                    if self._barrier_target is not None and \
-                            len(self.barrier_cycles) >= self._barrier_target:
-                        self._barrier_target = None
-                        self._barriers_seen.set()
+    def _host_in_transfer(self, word: int) -> None:
+        if self.first_input_cycle is None:
+            self.first_input_cycle = self.cycle
+
+    def _host_out_transfer(self, word: int) -> None:
+        if self.fmt.unpack(word).kind != EventKind.BARRIER:
+            return
+        self.barrier_cycles.append(self.cycle)
+        self._report_progress()
+        if self._barrier_target is not None and len(self.barrier_cycles) >= self._barrier_target:
+            self._barrier_target = None
+            self._barriers_seen.set()
+
+    def _report_progress(self):
+        # Barrier k (k >= 1) closes window k - 1; a sample ends with its window steps - 1.
+        steps, samples = self.data["steps"], self.data["samples"]
+        closed = len(self.barrier_cycles) - 1
+        if closed > 0 and closed % steps == 0 and closed // steps <= samples:
+            self._progress_path.write_text(f"{closed // steps} {samples}\n")
+
+    def _start_debug_port(self):
+        self.dbg_cmd = StreamSource(self.dut, "dbg_cmd", self.clk, reset=self.rst,
+                                    seed=self.seed + 2)
+        self.dbg_rsp = StreamSink(self.dut, "dbg_rsp", self.clk, reset=self.rst,
+                                  seed=self.seed + 3)
+        self.checkers.append(StreamProtocolChecker(self.dut, "dbg_rsp", self.clk,
+                                                   reset=self.rst))
 
     def status(self, name: str, core: int | None = None) -> int:
         handle = getattr(self.dut, name if core is None else f"{name}__{core}")
         return int(handle.value)
 
     async def command(self, core, write, target, neuron, axon=0, value=0) -> tuple[int, int]:
+        if self.dbg_cmd is None:
+            self._start_debug_port()
         layout = self.ports["dbg_cmd"]
         self.dbg_cmd.send([pack_fields({"core": core, "write": write, "target": target,
                                         "neuron": neuron, "axon": axon, "data": value},
@@ -228,6 +255,7 @@ async def run_samples(dut):
                               for k in range(samples)],
         "host_words": len(data["host_words"]),
         "output_events": sum(len(w) for w in expected),
+        "host_out_words": [int(word) for word in tb.host_out.received],
     }
     Path(os.environ[TEST_DATA_ENV_VAR]).with_name("system_results.json").write_text(
         json.dumps(results))

@@ -83,7 +83,7 @@ MODEL_ONLY = ("--verify-steps", "0", "--device", "none")
 @pytest.mark.sim
 def test_example_verifies_the_generated_core(tmp_path, simulator, capsys):
     # The whole main job, shortened: the RTL must match the reference model on every step.
-    assert main(["example", "-o", str(tmp_path), "--verify-steps", "6", "--simulator",
+    assert main(["core-example", "-o", str(tmp_path), "--verify-steps", "6", "--simulator",
                  simulator, "--device", "none", "--lanes", "2"]) == 0
     report = json.loads((tmp_path / "report.json").read_text())
     (entry,) = report["verification"]
@@ -94,15 +94,15 @@ def test_example_verifies_the_generated_core(tmp_path, simulator, capsys):
 
 
 def test_example_wrong_verify_steps(tmp_path, capsys):
-    assert main(["example", "-o", str(tmp_path), "--verify-steps", "201"]) == 2
+    assert main(["core-example", "-o", str(tmp_path), "--verify-steps", "201"]) == 2
     assert capsys.readouterr().err == ("neurohw: error: --verify-steps must be between 0 and "
                                        "200, not 201\n")
 
 
 def test_example_is_deterministic(tmp_path, capsys):
     files = ("params.json", "input.npz", "trace.npz", "summary.json")
-    assert main(["example", "-o", str(tmp_path / "a"), *MODEL_ONLY]) == 0
-    assert main(["example", "-o", str(tmp_path / "b"), "--seed", "0", *MODEL_ONLY]) == 0
+    assert main(["core-example", "-o", str(tmp_path / "a"), *MODEL_ONLY]) == 0
+    assert main(["core-example", "-o", str(tmp_path / "b"), "--seed", "0", *MODEL_ONLY]) == 0
     for name in files + ("neuron_core.v",):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert _png_size(tmp_path / "a" / "trace.png") == EXPECTED_PNG_SIZE
@@ -113,7 +113,7 @@ def test_example_is_deterministic(tmp_path, capsys):
 
 
 def test_example_seed_and_preset(tmp_path):
-    assert main(["example", "-o", str(tmp_path), "--seed", "1", "--preset", "xylo_lif",
+    assert main(["core-example", "-o", str(tmp_path), "--seed", "1", "--preset", "xylo_lif",
                  *MODEL_ONLY]) == 0
     assert json.loads((tmp_path / "params.json").read_text())["preset"] == "xylo_lif"
     with np.load(tmp_path / "input.npz") as archive:

@@ -62,11 +62,15 @@ class StreamSource:
 
     ``idle_probability`` is the chance of leaving ``valid`` low for a cycle before
     offering the next word, drawn from a ``random.Random(seed)`` so that runs repeat.
-    Negative integers are sent in two's complement.
+    Negative integers are sent in two's complement. ``on_transfer(value)``, if given, is called
+    in the ``ReadOnly`` phase of the cycle each word transfers.
+
+    With nothing queued the driver sleeps (``valid`` low) until :meth:`send`, instead of
+    waking every clock: long simulations spend most of their time in such wake-ups.
     """
 
     def __init__(self, dut, name: str, clock, *, reset=None,
-                 idle_probability: float = 0.0, seed: int = 0):
+                 idle_probability: float = 0.0, seed: int = 0, on_transfer=None):
         if not 0.0 <= idle_probability < 1.0:
             raise ValueError(f"idle_probability must be in [0, 1), not {idle_probability!r}")
         self.port = StreamPort(dut, name)
@@ -75,9 +79,11 @@ class StreamSource:
         self.idle_probability = idle_probability
         self.random = random.Random(seed)
         self.sent_count = 0
+        self.on_transfer = on_transfer
         self._queue: deque[int] = deque()
         self._idle = Event()
         self._idle.set()
+        self._queued = Event()
         self.port.valid.value = 0
         self._task = cocotb.start_soon(self._run())
 
@@ -88,6 +94,7 @@ class StreamSource:
             self._queue.append(int(value) & mask)
         if self._queue:
             self._idle.clear()
+            self._queued.set()
 
     async def wait_idle(self) -> None:
         """Wait until every queued word has been transferred."""
@@ -97,6 +104,10 @@ class StreamSource:
         current: int | None = None
         transferred = False
         while True:
+            if current is None and not self._queue:
+                # Nothing to offer (valid is already low): sleep until send().
+                self._queued.clear()
+                await self._queued.wait()
             await RisingEdge(self.clock)
             if transferred:
                 current = None
@@ -117,6 +128,8 @@ class StreamSource:
             await ReadOnly()
             transferred = (current is not None and not _in_reset(self.reset)
                            and self.port.ready.value == 1)
+            if transferred and self.on_transfer is not None:
+                self.on_transfer(current)
 
 
 class StreamSink:
@@ -125,11 +138,14 @@ class StreamSink:
     Back-pressure: each cycle ``ready`` is low with ``backpressure_probability``;
     in addition, with ``stall_probability`` per cycle a stall of ``stall_cycles``
     consecutive not-ready cycles begins. Draws come from ``random.Random(seed)``.
+    ``on_transfer(value)``, if given, is called in the ``ReadOnly`` phase of the cycle each word
+    transfers.
     """
 
     def __init__(self, dut, name: str, clock, *, reset=None, signed: bool = False,
                  backpressure_probability: float = 0.0,
-                 stall_probability: float = 0.0, stall_cycles: int = 0, seed: int = 1):
+                 stall_probability: float = 0.0, stall_cycles: int = 0, seed: int = 1,
+                 on_transfer=None):
         if not 0.0 <= backpressure_probability < 1.0:
             raise ValueError(
                 f"backpressure_probability must be in [0, 1), not {backpressure_probability!r}")
@@ -146,6 +162,7 @@ class StreamSink:
         self.stall_cycles = stall_cycles
         self.random = random.Random(seed)
         self.received: list[int] = []
+        self.on_transfer = on_transfer
         self._wanted: int | None = None
         self._enough = Event()
         self.port.ready.value = 0
@@ -186,6 +203,8 @@ class StreamSink:
                         f"{self.port.name}: payload is {str(payload)!r} during a transfer "
                         f"at {get_sim_time('ns')} ns")
                 self.received.append(signal_to_int(payload, signed=self.signed))
+                if self.on_transfer is not None:
+                    self.on_transfer(self.received[-1])
                 if self._wanted is not None and len(self.received) >= self._wanted:
                     self._wanted = None
                     self._enough.set()

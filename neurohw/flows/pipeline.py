@@ -1,0 +1,328 @@
+"""From a network to verified, synthesized hardware, with one report.
+
+:func:`load_source` turns a NIR file or a saved network into an integer :class:`Network`
+(importing and quantizing where needed); :func:`run_flow` then runs the stages
+
+1. reference: the system model on every sample (accuracy when labels are given, and the float
+   network's accuracy when there is one), spikes and synaptic operations per inference;
+2. mapping onto cores (``plan.json``);
+3. Verilog of the whole chip (``system.v``);
+4. RTL simulation of the first ``verify_samples`` samples on each simulator, every output spike
+   of every window compared with the model; the RTL's own outputs give its accuracy, which must
+   equal the model's sample by sample;
+5. out-of-context synthesis per device (resources, Fmax, latency per inference at that Fmax);
+6. ``report.md`` / ``report.json`` and a spike raster of the first sample (``raster.png``).
+
+Every stage prints one progress line as it starts; simulation prints progress per sample.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..network.graph import Network
+from ..network.mapping import CoreCapacity, map_network
+from ..network.system import check_inputs, simulate
+
+__all__ = ["FlowError", "Source", "load_source", "run_flow", "synaptic_operations",
+           "write_report"]
+
+
+class FlowError(ValueError):
+    """An input to the flow that cannot be used; the message says which and why."""
+
+
+@dataclass
+class Source:
+    """What the flow starts from: the integer network, and when it came from a float model,
+    that model and the quantization report."""
+    network: Network
+    float_net: object | None = None
+    quantization: object | None = None
+    origin: str = ""
+
+
+def load_source(path, *, dt: float | None = None, weight_width: int = 8,
+                input_max_count: int = 1) -> Source:
+    """A NIR file (``.nir``, ``.h5``; needs ``dt``) or a network file written by
+    :meth:`Network.save` (``.npz``, ``.zip``)."""
+    from ..network.nir_import import import_nir
+    from ..network.quantize import quantize
+    path = Path(path)
+    if not path.is_file():
+        raise FlowError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in (".nir", ".h5", ".hdf5"):
+        if dt is None:
+            raise FlowError(f"{path}: importing NIR needs the time step --dt in seconds (NIR "
+                            f"fixes none, and exporters disagree: snnTorch writes 1e-4, the "
+                            f"digits example 1e-3); see docs/frontends.md")
+        float_net = import_nir(path, dt=dt, input_max_count=input_max_count)
+        network, report = quantize(float_net, weight_width=weight_width)
+        return Source(network, float_net, report, origin=f"NIR {path.name}, dt={dt:g} s")
+    if suffix in (".npz", ".zip"):
+        return Source(Network.load(path), origin=f"network {path.name}")
+    raise FlowError(f"{path}: unknown file type {suffix!r}; give a NIR file (.nir, .h5) or a "
+                    f"network file (.npz) written by Network.save")
+
+
+def synaptic_operations(network: Network, inputs: dict, spikes: dict) -> np.ndarray:
+    """Synaptic operations per sample: every delivered count times its synapse count,
+    ``(batch,)``. Spikes of the last step are never delivered (``docs/system.md``)."""
+    fan_out = {}
+    for projection in network.projections:
+        fan_out.setdefault(projection.source, 0)
+        fan_out[projection.source] = fan_out[projection.source] + np.count_nonzero(
+            projection.weights, axis=1)
+    total = 0
+    for source, synapses in fan_out.items():
+        counts = inputs[source] if source in inputs else spikes[source][:-1]
+        total = total + np.einsum("tbn,n->b", counts, synapses)
+    return np.asarray(total, dtype=np.int64)
+
+
+def _progress(text: str) -> None:
+    print(text, flush=True)
+
+
+def _predictions(network: Network, spikes: dict, output: str) -> np.ndarray:
+    # Spike counts over the run; ties go to the lowest index, as np.argmax does.
+    return spikes[output].sum(axis=0).argmax(axis=1)
+
+
+def run_flow(source: Source, out_dir, *, inputs: dict, labels=None, name: str = "network",
+             capacity: CoreCapacity = CoreCapacity(), lanes: int = 1, topology: str = "auto",
+             verify_samples: int = 10, simulators=(), devices=(), seed: int = 0,
+             traffic: dict | None = None) -> dict:
+    """Run every stage (module docstring) and return the report (also written to
+    ``out_dir/report.json`` and ``report.md``). Raises :class:`FlowError` for unusable inputs
+    and ``sim.runner.CocotbTestFailure`` when the RTL disagrees with the model."""
+    from ..network.quantize import evaluate
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    network = source.network
+    steps, batch, counts = check_inputs(network, inputs)
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (batch,):
+            raise FlowError(f"labels must have one entry per sample ({batch}), not shape "
+                            f"{labels.shape}")
+    if not 0 <= verify_samples <= batch:
+        raise FlowError(f"verify_samples must be between 0 and the {batch} samples given, "
+                        f"not {verify_samples}")
+    output = network.outputs[0]
+    report: dict = {"name": name, "origin": source.origin, "samples": batch, "steps": steps,
+                    "network": _network_summary(network)}
+    network.save(out_dir / "network.npz")
+    if source.quantization is not None:
+        (out_dir / "quantization.md").write_text(source.quantization.table() + "\n")
+        report["quantization"] = source.quantization.to_dict()
+
+    # 1. Reference model.
+    _progress(f"[1/6] reference model: {batch} samples x {steps} steps")
+    start = time.perf_counter()
+    trace = simulate(network, counts)
+    model_seconds = time.perf_counter() - start
+    fixed_pred = _predictions(network, trace.spikes, output)
+    sops = synaptic_operations(network, counts, trace.spikes)
+    spikes_per_sample = sum(s.sum(axis=(0, 2)) for s in trace.spikes.values())
+    reference = {"seconds": round(model_seconds, 3),
+                 "spikes_per_inference": float(spikes_per_sample.mean()),
+                 "synaptic_ops_per_inference": float(sops.mean()),
+                 "input_events_per_inference": float(sum(
+                     c.sum() for c in counts.values()) / batch)}
+    if labels is not None:
+        reference["fixed_accuracy"] = float((fixed_pred == labels).mean())
+        if source.float_net is not None:
+            accuracy = evaluate(source.float_net, network, counts[next(iter(counts))]
+                                if len(counts) == 1 else counts, labels)
+            reference["float_accuracy"] = float(accuracy.float_accuracy)
+            reference["float_fixed_agreement"] = float(accuracy.agreement)
+            if accuracy.fixed_accuracy != reference["fixed_accuracy"]:
+                raise AssertionError("evaluate() and the flow disagree on fixed-point accuracy")
+    report["reference"] = reference
+    _progress("      " + ", ".join(f"{k} {v:.4g}" for k, v in reference.items()
+                                     if isinstance(v, float)))
+
+    # 2. Mapping.
+    plan = map_network(network, capacity=capacity, lanes=lanes, topology=topology)
+    report["plan"] = _plan_summary(plan)
+    (out_dir / "plan.json").write_text(json.dumps(report["plan"], indent=1) + "\n")
+    _progress(f"[2/6] mapped onto {plan.n_cores} core(s), {report['plan']['topology']} "
+              f"topology, {report['plan']['routing_entries']} routing entries")
+
+    # 3. Verilog.
+    from .system import generate_system_verilog
+    verilog = generate_system_verilog(plan, out_dir / "system.v")
+    report["verilog"] = {"path": verilog.name, "bytes": verilog.stat().st_size}
+    _progress(f"[3/6] generated {verilog} ({verilog.stat().st_size} bytes)")
+    _copy_testbench(out_dir / "testbench")
+
+    # 4. RTL verification.
+    report["verification"] = []
+    if verify_samples and simulators:
+        from .system import verify_system
+        subset = {group: c[:, :verify_samples] for group, c in counts.items()}
+        for simulator in simulators:
+            _progress(f"[4/6] RTL simulation on {simulator}: {verify_samples} samples, every "
+                      f"output spike of every step compared with the model")
+            result = verify_system(plan, subset, simulator=simulator,
+                                   build_dir=out_dir / "sim" / simulator, seed=seed,
+                                   traffic=traffic, progress=_progress)
+            entry = {**result.to_dict(), "passed": True}
+            rtl_pred = _predictions(network, result.output_spikes, output)
+            entry["rtl_matches_model_per_sample"] = bool(
+                np.array_equal(rtl_pred, fixed_pred[:verify_samples]))
+            if labels is not None:
+                entry["rtl_accuracy"] = float((rtl_pred == labels[:verify_samples]).mean())
+                entry["model_accuracy_same_samples"] = float(
+                    (fixed_pred[:verify_samples] == labels[:verify_samples]).mean())
+            entry.pop("output_spikes", None)
+            report["verification"].append(entry)
+            _progress(f"      bit-exact on {simulator}: {result.output_events_compared} output "
+                      f"events, {result.cycles_per_sample_mean:.0f} cycles per inference, "
+                      f"{result.seconds:.1f} s")
+    else:
+        _progress("[4/6] RTL simulation skipped")
+
+    # 5. Synthesis.
+    report["synthesis"] = []
+    cycles = _cycles_per_inference(report)
+    for device in devices:
+        from ..hw.system import SystemTop
+        from .synth import SynthesisError, synthesize
+        _progress(f"[5/6] synthesizing for {device} (yosys, nextpnr; out of context)")
+        try:
+            synth = synthesize(SystemTop(plan), device=device, workdir=out_dir / "synth" / device,
+                               name=f"{name}_{device}")
+        except SynthesisError as error:
+            report["synthesis"].append({"device": device, "error": str(error)})
+            _progress(f"      {error}")
+            continue
+        entry = synth.to_dict()
+        if cycles and synth.fmax_mhz:
+            entry["latency_us_per_inference"] = cycles / synth.fmax_mhz
+        report["synthesis"].append(entry)
+        _progress(synth.as_table())
+    if not devices:
+        _progress("[5/6] synthesis skipped")
+
+    # 6. Report.
+    from ..plot import plot_network_raster
+    layers = {g: counts[g][:, 0] for g in network.inputs}
+    layers.update({p: trace.spikes[p][:, 0] for p in network.populations})
+    title = f"{name}: sample 0"
+    text = {output: f"predicted {fixed_pred[0]}" + (f"\nlabel {labels[0]}"
+                                                     if labels is not None else "")}
+    plot_network_raster(layers, out_dir / "raster.png", title=title, labels=text)
+    paths = write_report(out_dir, report)
+    _progress(f"[6/6] report: {paths[0]} ({paths[1].name}, raster.png)")
+    return report
+
+
+def _cycles_per_inference(report) -> float | None:
+    runs = [v["cycles_per_sample_mean"] for v in report["verification"]
+            if "cycles_per_sample_mean" in v]
+    return max(runs) if runs else None
+
+
+def _network_summary(network: Network) -> dict:
+    return {"inputs": {g.name: g.size for g in network.inputs.values()},
+            "populations": {p.name: p.size for p in network.populations.values()},
+            "neurons": network.n_neurons, "synapses": network.n_synapses,
+            "outputs": list(network.outputs)}
+
+
+def _plan_summary(plan) -> dict:
+    topology = type(plan.topology).__name__.removesuffix("Topology").lower()
+    return {
+        "cores": [{"index": c.index, "population": c.population,
+                   "neurons": [c.neuron_start, c.neuron_stop], "axons": c.n_axons,
+                   "synapses": c.n_synapses, "connectivity": c.connectivity, "lanes": c.lanes,
+                   "max_events_per_step": c.max_events_per_step} for c in plan.cores],
+        "topology": topology,
+        "routers": len(plan.routing.routers),
+        "routing_entries": sum(len(r.table) for r in plan.routing.routers),
+        "keys_per_endpoint": plan.keys_per_endpoint,
+        "event_format": plan.fmt.as_dict(),
+    }
+
+
+def _copy_testbench(directory: Path) -> None:
+    """The cocotb bench and its helpers, so the output folder can be re-simulated as is."""
+    from sim.runner import SIM_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("bench_system.py", "system_case.py"):
+        shutil.copy2(SIM_DIR / name, directory / name)
+    shutil.copytree(SIM_DIR / "lib", directory / "lib", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+
+
+def write_report(out_dir: Path, report: dict) -> tuple[Path, Path]:
+    json_path, md_path = out_dir / "report.json", out_dir / "report.md"
+    json_path.write_text(json.dumps(report, indent=1, sort_keys=True, default=float) + "\n")
+    ref = report["reference"]
+    lines = [f"# neurohw: {report['name']}", "", f"Source: {report['origin'] or 'API'}. "
+             f"{report['samples']} samples x {report['steps']} steps.", "",
+             "## Accuracy and activity (per inference)", "", "| quantity | value |",
+             "|---|---:|"]
+    rows = [("float accuracy", ref.get("float_accuracy"), "{:.2%}"),
+            ("fixed-point accuracy", ref.get("fixed_accuracy"), "{:.2%}"),
+            ("float/fixed agreement", ref.get("float_fixed_agreement"), "{:.2%}"),
+            ("input events", ref["input_events_per_inference"], "{:.1f}"),
+            ("spikes", ref["spikes_per_inference"], "{:.1f}"),
+            ("synaptic operations", ref["synaptic_ops_per_inference"], "{:.0f}")]
+    lines += [f"| {label} | {fmt.format(value)} |" for label, value, fmt in rows
+              if value is not None]
+    plan = report["plan"]
+    lines += ["", f"## Mapping: {len(plan['cores'])} core(s), {plan['topology']}, "
+                  f"{plan['routing_entries']} routing entries", "",
+              "| core | population | neurons | axons | synapses | connectivity |",
+              "|---:|---|---|---:|---:|---|"]
+    for core in plan["cores"]:
+        lo, hi = core["neurons"]
+        lines.append(f"| {core['index']} | {core['population']} | {lo}..{hi - 1} | "
+                     f"{core['axons']} | {core['synapses']} | {core['connectivity']} |")
+    lines += ["", "## RTL verification (every output spike, every step)", ""]
+    if report["verification"]:
+        lines += ["| simulator | samples | output events | cycles/inference | RTL accuracy | "
+                  "model accuracy (same samples) | per-sample match | time |",
+                  "|---|---:|---:|---:|---:|---:|---|---:|"]
+        for v in report["verification"]:
+            acc = v.get("rtl_accuracy")
+            model_acc = v.get("model_accuracy_same_samples")
+            lines.append(
+                f"| {v['simulator']} | {v['samples']} | {v['output_events_compared']} | "
+                f"{v['cycles_per_sample_mean']:.0f} | "
+                f"{'-' if acc is None else f'{acc:.2%}'} | "
+                f"{'-' if model_acc is None else f'{model_acc:.2%}'} | "
+                f"{'yes' if v['rtl_matches_model_per_sample'] else 'NO'} | "
+                f"{v['seconds']:.0f} s |")
+    else:
+        lines.append("skipped")
+    if report["synthesis"]:
+        lines += ["", "## Synthesis (out of context)", "",
+                  "| device | LUTs | FFs | BRAM | DSP | Fmax (MHz) | latency/inference |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for s in report["synthesis"]:
+            if "error" in s:
+                lines.append(f"| {s['device']} | does not fit or failed: {s['error'][:120]} "
+                             f"| | | | | |")
+                continue
+            latency = s.get("latency_us_per_inference")
+            lines.append(f"| {s['device']} | {s['luts']} | {s['ffs']} | {s['bram']} | "
+                         f"{s['dsp']} | {s['fmax_mhz'] or 0:.1f} | "
+                         f"{'-' if latency is None else f'{latency:.1f} us'} |")
+    md_path.write_text("\n".join(lines) + "\n")
+    return md_path, json_path
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use the neurohw command line: neurohw compile / neurohw example")

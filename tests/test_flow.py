@@ -1,0 +1,138 @@
+"""The end-to-end flow: `neurohw example` (digits) and `neurohw compile` (NIR or network file)
+through import, quantization, mapping, Verilog, RTL verification and the report."""
+
+import json
+
+import nir
+import numpy as np
+import pytest
+
+from neurohw.cli import main
+from neurohw.flows.pipeline import FlowError, load_source, synaptic_operations
+from neurohw.model import loihi_cuba_lif
+from neurohw.network import InputGroup, Network, Population, Projection, simulate
+from tests.test_nir_import import snntorch_graph
+
+pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+
+
+def small_network(seed=0):
+    rng = np.random.default_rng(seed)
+    params = loihi_cuba_lif(du=4095, dv=600, vth=30)
+    return Network(
+        inputs=[InputGroup("x", 12, max_count=2)],
+        populations=[Population("h", 9, params), Population("o", 4, params)],
+        projections=[Projection("x", "h", rng.integers(-40, 90, (12, 9))),
+                     Projection("h", "o", rng.integers(-30, 100, (9, 4))),
+                     Projection("o", "o", -20 * np.eye(4, dtype=np.int64))],
+        outputs=["o"])
+
+
+def test_example_end_to_end(tmp_path, simulator, capsys):
+    out = tmp_path / "example"
+    assert main(["example", "-o", str(out), "--epochs", "4", "--verify-samples", "2",
+                 "--simulator", simulator, "--device", "none"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    (entry,) = report["verification"]
+    assert entry["simulator"] == simulator and entry["passed"]
+    assert entry["samples"] == 2 and entry["rtl_matches_model_per_sample"]
+    assert entry["rtl_accuracy"] == entry["model_accuracy_same_samples"]
+    reference = report["reference"]
+    assert 0 <= reference["fixed_accuracy"] <= 1 and 0 <= reference["float_accuracy"] <= 1
+    assert reference["synaptic_ops_per_inference"] > 0
+    for name in ("digits.nir", "network.npz", "quantization.md", "plan.json", "system.v",
+                 "report.md", "raster.png", "testbench/bench_system.py"):
+        assert (out / name).is_file(), name
+    log = capsys.readouterr().out
+    assert "[4/6]" in log and "2/2 samples simulated" in log
+
+
+def test_compile_network_file_with_inputs(tmp_path, simulator):
+    network = small_network()
+    network.save(tmp_path / "net.npz")
+    rng = np.random.default_rng(3)
+    counts = rng.integers(0, 3, (5, 3, 12))
+    labels = np.array([0, 1, 2])
+    np.savez(tmp_path / "inputs.npz", x=counts, labels=labels)
+    out = tmp_path / "out"
+    assert main(["compile", str(tmp_path / "net.npz"), "-o", str(out), "--inputs",
+                 str(tmp_path / "inputs.npz"), "--verify-samples", "3", "--simulator",
+                 simulator, "--device", "none", "--max-neurons", "5"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert len(report["plan"]["cores"]) == 3         # h over two cores of at most 5 neurons
+    (entry,) = report["verification"]
+    assert entry["rtl_matches_model_per_sample"]
+    # The report's model figures are the network model's.
+    trace = simulate(network, {"x": counts})
+    expected = trace.spikes["o"].sum(axis=0).argmax(axis=1)
+    assert report["reference"]["fixed_accuracy"] == float((expected == labels).mean())
+    assert Network.load(out / "network.npz") == network
+
+
+def test_snntorch_nir_file_through_the_flow(tmp_path):
+    """A file written the way snnTorch's exporter writes it (per-neuron beta: nir cannot store
+    0-d parameters) imports with dt = 1e-4 and runs through mapping and Verilog generation."""
+    rng = np.random.default_rng(5)
+    w1, b1, w2 = rng.normal(0, 0.6, (6, 5)), np.zeros(6), rng.normal(0, 0.6, (3, 6))
+    path = tmp_path / "snntorch.nir"
+    nir.write(path, snntorch_graph(w1, b1, w2, 0.875, per_neuron=True))
+    assert main(["compile", str(path), "-o", str(tmp_path / "out"), "--dt", "1e-4",
+                 "--samples", "2", "--steps", "6", "--verify-samples", "0",
+                 "--device", "none"]) == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["origin"] == "NIR snntorch.nir, dt=0.0001 s"
+    assert (tmp_path / "out" / "system.v").stat().st_size > 0
+    assert report["verification"] == []
+
+
+def test_synaptic_operations_count_delivered_spikes():
+    network = small_network()
+    counts = np.random.default_rng(1).integers(0, 3, (6, 2, 12))
+    trace = simulate(network, {"x": counts})
+    ops = synaptic_operations(network, {"x": counts}, trace.spikes)
+    # Independently: every projection, every delivered count times that neuron's synapses.
+    expected = np.zeros(2, dtype=np.int64)
+    for projection in network.projections:
+        source = counts if projection.source == "x" else trace.spikes[projection.source][:-1]
+        expected += (source.sum(axis=0) * (projection.weights != 0).sum(axis=1)).sum(axis=1)
+    np.testing.assert_array_equal(ops, expected)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--dt", "1e-3"], "unknown file type '.txt'"),
+])
+def test_compile_wrong_source_type(tmp_path, capsys, arguments, message):
+    path = tmp_path / "model.txt"
+    path.write_text("nothing")
+    assert main(["compile", str(path), "-o", str(tmp_path / "o"), *arguments]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_compile_nir_without_dt(tmp_path, capsys):
+    path = tmp_path / "s.nir"
+    nir.write(path, snntorch_graph(np.ones((3, 4)), np.zeros(3), np.ones((2, 3)), 0.8,
+                                   per_neuron=True))
+    assert main(["compile", str(path), "-o", str(tmp_path / "o")]) == 2
+    assert "importing NIR needs the time step --dt" in capsys.readouterr().err
+
+
+def test_compile_inputs_that_do_not_fit(tmp_path, capsys):
+    small_network().save(tmp_path / "net.npz")
+    np.savez(tmp_path / "inputs.npz", x=np.full((4, 2, 12), 3))      # max_count is 2
+    assert main(["compile", str(tmp_path / "net.npz"), "-o", str(tmp_path / "o"), "--inputs",
+                 str(tmp_path / "inputs.npz"), "--device", "none"]) == 2
+    assert ("input 'x' has a spike count of 3; counts must be between 0 and the group's "
+            "max_count=2") in capsys.readouterr().err
+
+
+def test_compile_network_that_does_not_fit(tmp_path, capsys):
+    small_network().save(tmp_path / "net.npz")
+    assert main(["compile", str(tmp_path / "net.npz"), "-o", str(tmp_path / "o"),
+                 "--max-axons", "4", "--verify-samples", "0", "--device", "none"]) == 2
+    assert ("population 'h' cannot be mapped: its neuron 0 alone on a core needs 12 axons "
+            "(input 'x' lines 0-11: 12), more than capacity max_axons=4") in capsys.readouterr().err
+
+
+def test_load_source_missing_file(tmp_path):
+    with pytest.raises(FlowError, match="no such file"):
+        load_source(tmp_path / "missing.nir", dt=1e-3)
