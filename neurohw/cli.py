@@ -508,3 +508,64 @@ def example_command(args) -> int:
     settings["verify_samples"] = min(settings["verify_samples"], len(labels))
     return _run_flow(source, outdir, inputs={group: counts}, labels=labels, name="digits",
                      **settings)
+
+
+# --- neurohw synth --------------------------------------------------------------------------------
+
+@subcommand
+def add_synth(subparsers):
+    parser = subparsers.add_parser(
+        "synth", help="resources, Fmax and latency per inference of a network's chip",
+        description="Map a network (NIR with --dt, or a network file) onto cores, synthesize "
+                    "the whole chip out of context for each --device with yosys and nextpnr, "
+                    "and write OUTDIR/synth.json and OUTDIR/synth.md: LUTs/logic cells, "
+                    "flip-flops, block RAM, SPRAM, DSP, Fmax, and latency per inference at "
+                    "that Fmax from the cycle model (random inputs at --rate over --steps). "
+                    "A device the chip does not fit is reported with the reason.")
+    parser.add_argument("source", metavar="MODEL",
+                        help="NIR file (.nir/.h5) or network file (.npz) from Network.save")
+    parser.add_argument("-o", "--output", metavar="OUTDIR", required=True)
+    parser.add_argument("--dt", type=float, help="time step in seconds for NIR import")
+    parser.add_argument("--weight-width", type=int, default=8,
+                        help="signed weight width when quantizing NIR (default: %(default)s)")
+    parser.add_argument("--device", action="append", metavar="DEVICE",
+                        help="ice40-up5k, ecp5-25k or ecp5-85k, repeatable (default: "
+                             "ice40-up5k and ecp5-85k)")
+    parser.add_argument("--steps", type=int, default=16,
+                        help="steps per inference for the latency (default: %(default)s)")
+    parser.add_argument("--rate", type=float, default=0.1,
+                        help="input spikes per line and step for the latency (default: "
+                             "%(default)s)")
+    parser.add_argument("--max-neurons", type=int, default=256, metavar="N")
+    parser.add_argument("--max-axons", type=int, default=1024, metavar="N")
+    parser.add_argument("--lanes", type=int, default=1)
+    parser.add_argument("--topology", choices=("auto", "star", "mesh"), default="auto")
+    parser.set_defaults(run=synth_command)
+
+
+def synth_command(args) -> int:
+    from .flows.pipeline import FlowError, load_source
+    from .flows.report import estimate_cycles, synth_report
+    from .network import (CoreCapacity, MappingError, NetworkError, NIRImportError,
+                          QuantizationError, map_network)
+    try:
+        source = load_source(args.source, dt=args.dt, weight_width=args.weight_width)
+        plan = map_network(source.network, lanes=args.lanes, topology=args.topology,
+                           capacity=CoreCapacity(max_neurons=args.max_neurons,
+                                                 max_axons=args.max_axons))
+        estimate = estimate_cycles(plan, steps=args.steps, input_rate=args.rate)
+        outdir = Path(args.output)
+        outdir.mkdir(parents=True, exist_ok=True)
+        print(f"mapped onto {plan.n_cores} core(s); cycle model: "
+              f"{estimate.cycles_per_inference:.0f} cycles per inference "
+              f"({estimate.assumptions})", flush=True)
+        report = synth_report(plan, args.device or ["ice40-up5k", "ecp5-85k"],
+                              workdir=outdir / "synth", cycles_per_inference=estimate,
+                              name=Path(args.source).stem)
+    except (FlowError, MappingError, NetworkError, NIRImportError, QuantizationError,
+            ValueError) as error:
+        raise CommandError(str(error)) from None
+    report.to_json(outdir / "synth.json")
+    (outdir / "synth.md").write_text(report.as_markdown() + "\n")
+    print(report.as_markdown())
+    return 0

@@ -136,3 +136,21 @@ def test_compile_network_that_does_not_fit(tmp_path, capsys):
 def test_load_source_missing_file(tmp_path):
     with pytest.raises(FlowError, match="no such file"):
         load_source(tmp_path / "missing.nir", dt=1e-3)
+
+
+def test_synth_command(tmp_path, capsys):
+    small_network().save(tmp_path / "net.npz")
+    assert main(["synth", str(tmp_path / "net.npz"), "-o", str(tmp_path / "out"), "--device",
+                 "ice40-up5k", "--steps", "8", "--rate", "0.3"]) == 0
+    report = json.loads((tmp_path / "out" / "synth.json").read_text())
+    (device,) = report["devices"]
+    assert device["device"] == "ice40-up5k" and device["luts"] > 0 and device["fmax_mhz"] > 0
+    assert device["latency_us"] > 0
+    assert "| iCE40UP5K | " in (tmp_path / "out" / "synth.md").read_text()
+
+
+def test_synth_command_refuses_a_bad_device(tmp_path, capsys):
+    small_network().save(tmp_path / "net.npz")
+    assert main(["synth", str(tmp_path / "net.npz"), "-o", str(tmp_path / "out"), "--device",
+                 "ice40-hx1k"]) == 2
+    assert "device must be one of" in capsys.readouterr().err
