@@ -138,6 +138,7 @@ def test_load_source_missing_file(tmp_path):
         load_source(tmp_path / "missing.nir", dt=1e-3)
 
 
+@pytest.mark.slow     # a synthesis run; tests/test_report.py keeps a small one in CI
 def test_synth_command(tmp_path, capsys):
     small_network().save(tmp_path / "net.npz")
     assert main(["synth", str(tmp_path / "net.npz"), "-o", str(tmp_path / "out"), "--device",
