@@ -13,8 +13,13 @@ measured):
 * ``lif16-p16-ecp5``: the 16-bit core with ``lanes=16``; target: Fmax within 20 % of P = 1.
 * ``tinyodin-p4-{ecp5,up5k}``: the tinyODIN comparison (256 x 256, 4-bit weights, 12-bit
   membrane, no synaptic current), ``lanes=4`` so that P x Fmax >= 100 M SOP/s (5 x tinyODIN).
-  64 k 4-bit synapses (256 kbit) exceed the UP5K's 120 kbit of block RAM and the core has no
-  SPRAM option, so the UP5K run is expected to fail; the flow's error is recorded.
+  64 k 4-bit synapses (256 kbit) exceed the UP5K's 120 kbit of block RAM: the UP5K runs of the
+  256 x 256 cores place the weights in the four SPRAMs (``weight_memory="spram"``; weights are
+  then written over ``cmd``, the Verilog's all-zero SPRAM initializers are dropped with
+  ``strip_spram_init``).
+
+Every core is built with ``max_events_per_step=4096`` (``EVENTS``): the default bound,
+``n_axons * 65535``, makes the accumulator 32 bits wide, and its carry chain then limits the UP5K.
 
 The core sits in the flow's serial I/O harness on both devices (every port registered, so all
 paths are register to register). Cell counts (LUT4, carry, FF, BRAM, DSP) are the core's alone;
@@ -40,7 +45,7 @@ if str(REPO) not in sys.path:
 from amaranth.back import verilog  # noqa: E402
 
 from neurohw.flows.synth import SynthesisError, synthesize  # noqa: E402
-from neurohw.hw.core import NeuronCore  # noqa: E402
+from neurohw.hw.core import NeuronCore, strip_spram_init  # noqa: E402
 from neurohw.model import Decay, NeuronParams, loihi_cuba_lif  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results" / "core_synth.json"
@@ -53,6 +58,8 @@ DEVICES = {
 
 #: Bits of one block RAM (iCE40 SB_RAM40_4K; ECP5 DP16KD, 18 kbit with parity).
 BRAM_BITS = {"up5k": 4096, "ecp5": 18432}
+#: Bits of one iCE40UP5K SPRAM block (SB_SPRAM256KA, 16k x 16); counted with the block RAM bits.
+SPRAM_BITS = 262144
 
 TINYODIN = {"luts": 2981, "ffs": 1810, "bram": 17, "fmax_mhz": 39.7, "sops": 20e6,
             "up5k_lcs": 3855, "up5k_fmax_mhz": 11.9}
@@ -70,20 +77,28 @@ def tinyodin():
                         v_decay=Decay.none(), threshold=100, reset="zero")
 
 
-#: name -> (params factory, n_neurons, n_axons, weight_width, lanes, device short name)
+#: Input events per step the accumulators are sized for (16 per axon on average for 256 axons;
+#: events past it in a step are dropped and counted). The default bound, n_axons * 65535, gives
+#: a 32-bit accumulator whose carry chain limits the UP5K's Fmax.
+EVENTS = {"max_events_per_step": 4096}
+SPRAM = {"weight_memory": "spram", **EVENTS}
+
+#: name -> (params factory, n_neurons, n_axons, weight_width, lanes, device short name[,
+#: extra NeuronCore keyword arguments])
 RUNS = {
-    "lif16-p1-ecp5": (lif16, 256, 256, 8, 1, "ecp5"),
-    "lif16-p1-up5k": (lif16, 256, 256, 8, 1, "up5k"),
-    "lif16-p16-ecp5": (lif16, 256, 256, 8, 16, "ecp5"),
-    "tinyodin-p4-ecp5": (tinyodin, 256, 256, 4, 4, "ecp5"),
-    "loihi-p1-ecp5": (lambda: loihi_cuba_lif(du=1024, dv=410, vth=100), 256, 256, 8, 1, "ecp5"),
-    "loihi-p1-up5k": (lambda: loihi_cuba_lif(du=1024, dv=410, vth=100), 256, 256, 8, 1, "up5k"),
-    "tinyodin-p4-up5k": (tinyodin, 256, 256, 4, 4, "up5k"),
+    "lif16-p1-ecp5": (lif16, 256, 256, 8, 1, "ecp5", EVENTS),
+    "lif16-p1-up5k": (lif16, 256, 256, 8, 1, "up5k", SPRAM),
+    "lif16-p16-ecp5": (lif16, 256, 256, 8, 16, "ecp5", EVENTS),
+    "tinyodin-p4-ecp5": (tinyodin, 256, 256, 4, 4, "ecp5", EVENTS),
+    "loihi-p1-ecp5": (lambda: loihi_cuba_lif(du=1024, dv=410, vth=100), 256, 256, 8, 1, "ecp5", EVENTS),
+    "loihi-p1-up5k": (lambda: loihi_cuba_lif(du=1024, dv=410, vth=100), 256, 256, 8, 1, "up5k",
+                      SPRAM),
+    "tinyodin-p4-up5k": (tinyodin, 256, 256, 4, 4, "up5k", SPRAM),
     # 256 x 256 x 8-bit weights (512 kbit) cannot fit the UP5K's 120 kbit of block RAM: the same
     # neurons with 32 axons (64 kbit of weights), to measure the datapath's Fmax on the iCE40.
-    "lif16-a32-p1-up5k": (lif16, 256, 32, 8, 1, "up5k"),
+    "lif16-a32-p1-up5k": (lif16, 256, 32, 8, 1, "up5k", EVENTS),
     "loihi-a32-p1-up5k": (lambda: loihi_cuba_lif(du=1024, dv=410, vth=100), 256, 32, 8, 1,
-                          "up5k"),
+                          "up5k", EVENTS),
 }
 
 
@@ -100,6 +115,8 @@ def verilog_with_readmemh(core, workdir, min_words=1024):
     ``$readmemh``: the netlist and the memory contents are identical.
     """
     text = verilog.convert(core, name="top", emit_src=False)
+    if core.weight_memory == "spram":
+        text = strip_spram_init(text)
     workdir.mkdir(parents=True, exist_ok=True)
 
     def replace(match):
@@ -120,12 +137,15 @@ def verilog_with_readmemh(core, workdir, min_words=1024):
 
 
 def run_one(name, build, seed=1):
-    factory, n, a, ww, lanes, dev = RUNS[name]
+    factory, n, a, ww, lanes, dev, *extra = RUNS[name]
+    kwargs = extra[0] if extra else {}
     flow_device, target = DEVICES[dev]
-    core = NeuronCore(factory(), n_neurons=n, n_axons=a, weight_width=ww, lanes=lanes)
+    core = NeuronCore(factory(), n_neurons=n, n_axons=a, weight_width=ww, lanes=lanes, **kwargs)
     row = {"run": name, "device": flow_device, "n_neurons": n, "n_axons": a,
            "weight_width": ww, "lanes": lanes, "target_mhz": target,
-           "update_latency": core.update_latency}
+           "update_latency": core.update_latency,
+           "weight_memory": core.weight_memory,
+           "max_events_per_step": core.max_events_per_step, "acc_width": core.acc_width}
     try:
         source = verilog_with_readmemh(core, build / name)
         report = synthesize(source, device=flow_device, workdir=build / name, name=f"core-{name}",
@@ -155,7 +175,8 @@ def derive(row):
     row.update({
         "luts_per_neuron": round(row["luts"] / n, 2), "ffs_per_neuron": round(row["ffs"] / n, 2),
         "weight_bits_per_synapse": row["weight_width"],
-        "bram_bits_per_synapse": round(row["bram"] * BRAM_BITS[dev] / (n * a), 2),
+        "bram_bits_per_synapse": round((row["bram"] * BRAM_BITS[dev]
+                                        + row.get("spram", 0) * SPRAM_BITS) / (n * a), 2),
         "luts_per_synapse": round(row["luts"] / (n * a), 4),
         "sops_per_s": row["lanes"] * row["fmax_mhz"] * 1e6,
     })

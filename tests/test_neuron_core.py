@@ -10,7 +10,7 @@ import pytest
 from amaranth.back import verilog
 from amaranth.hdl import Fragment
 
-from neurohw.hw.core import NeuronCore, Status, Target
+from neurohw.hw.core import NeuronCore, Status, Target, strip_spram_init
 from neurohw.model import (Accumulation, Comparison, Decay, InputTiming, MembraneUpdate,
                            NeuronParams, Overflow, ResetMode, Rounding, run, state_range)
 from neurohw.model.presets import loihi_cuba_lif, snntorch_leaky, xylo_lif
@@ -280,6 +280,72 @@ HAZARD_CASES = [(1, "sum", 2, 1, "dense"), (1, "per_event", 5, 1, "dense"),
 def test_hazard(hdl, n_neurons, accumulation, cap, lanes, connectivity, request):
     core, data = hazard_case(n_neurons, accumulation, cap, lanes, connectivity)
     simulate(core, data, hdl, request)
+
+
+def multibank_case(n_neurons, n_axons, lanes, accumulation, weight_memory, seed):
+    """Weight memories deeper than one bank (WEIGHT_BANK_DEPTH words, or an SPRAM block): the
+    bank is selected from registered read data, several cycles after the read."""
+    rng = np.random.default_rng(seed)
+    per_event = accumulation == "per_event"
+    params = NeuronParams(
+        n_currents=1, v_width=14, i_width=12, i_overflow=Overflow.SATURATE,
+        v_overflow=Overflow.WRAP, i_decay=(Decay.shift(1),), accumulation=accumulation,
+        input_timing="before_decay" if per_event else "after_decay",
+        input_count_cap=None if per_event or weight_memory == "spram" else 3, threshold=300,
+        reset="subtract",
+        max_spikes=3)
+    spram = weight_memory == "spram"
+    # "bram4": 4-bit weights, whose banks are twice as deep (4096 words).
+    weight_width = 4 if weight_memory == "bram4" else 6
+    weight_memory = "bram" if weight_memory == "bram4" else weight_memory
+    weights = random_weights(rng, params, n_axons, n_neurons, weight_width,
+                             zeros=0.97 if spram else 0.2)
+    steps = 6
+    spikes = random_spikes(rng, steps, n_axons, density=min(0.5, 40 / n_axons))
+    # Back-to-back events on the first and the last axons (the first and the last bank).
+    spikes[:, :2] += 1
+    spikes[:, -2:] += 1
+    return make_case(params, weights, spikes, n_neurons=n_neurons, n_axons=n_axons,
+                     weight_width=weight_width, seed=seed, check_throughput=not spram,
+                     core_kwargs={"lanes": lanes, "weight_memory": weight_memory},
+                     config_weights=spram,
+                     traffic=({"idle_probability": 0.0, "backpressure_probability": 0.0}
+                              if not spram else {"idle_probability": 0.2,
+                                                 "backpressure_probability": 0.3}))
+
+
+MULTIBANK_CASES = [(5, 420, 1, "sum", "bram"), (6, 700, 2, "per_event", "bram"),
+                   (3, 1400, 1, "sum", "bram4"),
+                   (2, 1100, 1, "sum", "bram"), (64, 257, 1, "sum", "spram")]
+
+
+@pytest.mark.sim
+@on_simulators("n_neurons,n_axons,lanes,accumulation,weight_memory", MULTIBANK_CASES,
+               verilator_default=((6, 700, 2, "per_event", "bram"),))
+def test_multibank(hdl, n_neurons, n_axons, lanes, accumulation, weight_memory, request):
+    core, data = multibank_case(n_neurons, n_axons, lanes, accumulation, weight_memory,
+                                seed=n_axons)
+    simulate(core, data, hdl, request)
+
+
+def test_init_spram():
+    params = NeuronParams(v_width=8)
+    core = NeuronCore(params, n_neurons=4, n_axons=5000, weight_width=8,
+                      weight_memory="spram")
+    assert core.weight_memory == "spram"
+    text = verilog.convert(core, name="top", emit_src=False)
+    stripped = strip_spram_init(text)
+    assert text.count('ram_style = "huge"') == 2 and len(stripped) < len(text) / 10
+    with pytest.raises(ValueError, match="weight_memory must be one of 'bram', 'spram', not 'x'"):
+        NeuronCore(params, n_neurons=4, n_axons=5, weight_width=8, weight_memory="x")
+    with pytest.raises(ValueError, match="no initial contents"):
+        NeuronCore(params, n_neurons=2, n_axons=1, weight_width=8, weight_memory="spram",
+                   weights=np.ones((1, 2), dtype=np.int64))
+    with pytest.raises(ValueError, match="up to 16 bits, not 17"):
+        NeuronCore(params, n_neurons=2, n_axons=1, weight_width=17, weight_memory="spram")
+    with pytest.raises(ValueError, match="connectivity 'dense' only"):
+        NeuronCore(params, n_neurons=2, n_axons=1, weight_width=8, weight_memory="spram",
+                   connectivity="sparse")
 
 
 @pytest.mark.sim

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import numbers
+import re
 
 import numpy as np
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Shape, Signal, signed, unsigned
@@ -31,7 +32,7 @@ from ..model.params import Accumulation, InputTiming, NeuronParams, Overflow, st
 from ..model.reference import MAX_SPIKE_COUNT, check_weights
 
 __all__ = ["NeuronCore", "Target", "Status", "SPIKE_FIFO_DEPTH", "MAX_NEURONS", "MAX_AXONS",
-           "STEP_WIDTH", "COUNTER_WIDTH", "layout_fields"]
+           "STEP_WIDTH", "COUNTER_WIDTH", "layout_fields", "strip_spram_init"]
 
 MAX_NEURONS = 4096
 MAX_AXONS = 65536
@@ -44,6 +45,23 @@ STEP_WIDTH = 16
 COUNTER_WIDTH = 16
 #: Entries of the spike output FIFO that decouples ``spikes_out.ready`` from the pipeline.
 SPIKE_FIFO_DEPTH = 4
+#: Words of one weight memory bank (block RAM) for weights of up to 9 bits: a weight memory deeper
+#: than a bank is split into banks whose read data is registered before the bank is selected, so
+#: that no block RAM output drives more than a register. The depth is that of one ECP5 DP16KD
+#: at the weight's width (16k x 1, 8k x 2, 4k x 4, 2k x 9, 1k x 18, 512 x 36): see
+#: :func:`weight_bank_depth`.
+WEIGHT_BANK_DEPTH = 2048
+
+
+def weight_bank_depth(weight_width: int) -> int:
+    """Words of one block-RAM weight bank: one ECP5 DP16KD (18 kbit) at ``weight_width``."""
+    for width, depth in ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024)):
+        if weight_width <= width:
+            return depth
+    return 512
+#: Words and bits of one iCE40UP5K SPRAM block (SB_SPRAM256KA), for ``weight_memory='spram'``.
+SPRAM_DEPTH = 16384
+SPRAM_WIDTH = 16
 
 PER_NEURON_NAMES = ("threshold", "bias", "reset_value")
 _PARAM_FIELD = {"threshold": "threshold", "bias": "bias_mantissa", "reset_value": "reset_value"}
@@ -80,6 +98,23 @@ def layout_fields(layout) -> dict:
     flattened payload of a stream port."""
     return {name: (field.offset, field.width, Shape.cast(field.shape).signed)
             for name, field in layout}
+
+
+_SPRAM_INIT = re.compile(r'(\(\* ram_style = "huge" \*\)\n\s*reg [^\n]*;\n)'
+                         r'\s*initial begin\n(?:\s*[\w$.\\]+\[\d+\] = [^\n]*\n)+\s*end\n')
+
+
+def strip_spram_init(verilog_text: str) -> str:
+    """Remove the (all-zero) initializers of the SPRAM weight memories from the Verilog of a
+    core built with ``weight_memory='spram'``.
+
+    Amaranth initializes every memory, but an iCE40 SPRAM has no initial contents, and Yosys
+    maps a memory marked ``ram_style = "huge"`` onto SB_SPRAM256KA only if it has none. The
+    core refuses non-zero initial weights in that mode (they are written over ``cmd``), so
+    dropping the zeros changes nothing but the power-up contents, which the core never reads
+    before they are written. Use the stripped text for synthesis; simulation may use either.
+    """
+    return _SPRAM_INIT.sub(lambda match: match.group(1), verilog_text)
 
 
 def _check_integer(value, name, low, high):
@@ -159,7 +194,8 @@ class NeuronCore(wiring.Component):
     """
 
     def __init__(self, params, *, n_neurons, n_axons, weight_width, weights=None,
-                 connectivity="dense", lanes=1, per_neuron=None, max_events_per_step=None):
+                 connectivity="dense", lanes=1, per_neuron=None, max_events_per_step=None,
+                 weight_memory="bram"):
         # A construction that raises leaves no design behind to warn about as unused.
         self._MustUse__silence = True
         if not isinstance(params, NeuronParams):
@@ -177,6 +213,15 @@ class NeuronCore(wiring.Component):
         if connectivity == "sparse" and lanes != 1:
             raise ValueError(f"lanes={lanes} with connectivity 'sparse' is not implemented by "
                              f"NeuronCore; use lanes=1")
+        if weight_memory not in ("bram", "spram"):
+            raise ValueError(f"weight_memory must be one of 'bram', 'spram', not "
+                             f"{weight_memory!r}")
+        if weight_memory == "spram" and connectivity != "dense":
+            raise ValueError("weight_memory 'spram' is implemented for connectivity 'dense' "
+                             "only (sparse weights are initialized at generation time)")
+        if weight_memory == "spram" and weight_width > SPRAM_WIDTH:
+            raise ValueError(f"weight_memory 'spram' holds weights of up to {SPRAM_WIDTH} bits, "
+                             f"not {weight_width}")
         params.check_population_size(n_neurons)
         if (params.accumulation is Accumulation.PER_EVENT
                 and params.input_timing is InputTiming.AFTER_DECAY):
@@ -212,6 +257,11 @@ class NeuronCore(wiring.Component):
                 raise ValueError(f"weights have {weights.shape[1]} axons, but n_axons is "
                                  f"{n_axons}")
 
+        if weight_memory == "spram" and np.any(weights != 0):
+            raise ValueError("weight_memory 'spram' has no initial contents (the iCE40 SPRAM "
+                             "cannot be initialized by the bitstream): leave weights=None and "
+                             "write the weights over cmd")
+
         # Events per step and the accumulator width they need.
         sum_mode = params.accumulation is Accumulation.SUM
         cap = params.input_count_cap
@@ -242,6 +292,7 @@ class NeuronCore(wiring.Component):
                                      for n in np.flatnonzero(present[a]))
         self.n_synapses = len(self.synapse_targets)
         self.lanes = lanes
+        self.weight_memory = weight_memory
         self.max_events_per_step = max_events_per_step
         self.channels = channels
 
@@ -358,11 +409,32 @@ class NeuronCore(wiring.Component):
         sparse = self.connectivity == "sparse"
         cap = p.input_count_cap
         period = p.refractory_period
+        S = max(1, self.n_synapses)
 
-        def memory(name, shape, depth, init=()):
-            mem = Memory(shape=shape, depth=depth, init=list(init))
+        def memory(name, shape, depth, init=(), attrs=None):
+            mem = Memory(shape=shape, depth=depth, init=list(init), attrs=attrs)
             m.submodules[name] = mem
             return mem.read_port(), mem.write_port()
+
+        # Weight memories are split into banks of `bank_depth` words (SPRAM blocks with
+        # weight_memory='spram'); with more than one bank, each bank's read data is registered
+        # and the bank is selected from the registers one cycle later.
+        spram = self.weight_memory == "spram"
+        bank_depth = SPRAM_DEPTH if spram else weight_bank_depth(self.weight_width)
+        weight_depth = S if sparse else A * D
+        n_banks = -(-weight_depth // bank_depth)
+        multibank = n_banks > 1
+        bank_bits = (bank_depth - 1).bit_length() if multibank else 0
+
+        def weight_memory(name, init):
+            init = list(init)
+            attrs = {"ram_style": "huge"} if spram else None
+            if not multibank:
+                return [memory(name, signed(self.weight_width), weight_depth, init, attrs)]
+            return [memory(f"{name}_bank{b}", signed(self.weight_width),
+                           min(bank_depth, weight_depth - b * bank_depth),
+                           init[b * bank_depth:(b + 1) * bank_depth], attrs)
+                    for b in range(n_banks)]
 
         def neuron_of(lane, local):
             return local * P + lane
@@ -380,7 +452,6 @@ class NeuronCore(wiring.Component):
             return Const(1) if lane < full_lanes else (local != D - 1)
 
         # Sparse connectivity: fan-out table and synapse memories (lanes=1).
-        S = max(1, self.n_synapses)
         start_bits = _bits(self.n_synapses)
         fanout_bits = _bits(max(self.fanout))
         if sparse:
@@ -398,12 +469,12 @@ class NeuronCore(wiring.Component):
         for l in range(P):
             lane = _Lane()
             if sparse:
-                lane.w = [memory(f"weight{c}", signed(self.weight_width), S,
-                                 (int(self.weights[c, a, n]) for a, n in self._synapse_pairs()))
+                lane.w = [weight_memory(f"weight{c}", (int(self.weights[c, a, n])
+                                                       for a, n in self._synapse_pairs()))
                           for c in range(C)]
             else:
-                lane.w = [memory(f"weight{c}_lane{l}", signed(self.weight_width), A * D,
-                                 (x for a in range(A) for x in banked(self.weights[c, a], l)))
+                lane.w = [weight_memory(f"weight{c}_lane{l}",
+                                        (x for a in range(A) for x in banked(self.weights[c, a], l)))
                           for c in range(C)]
             lane.v = memory(f"v_lane{l}", signed(self.v_state_width), D)
             lane.i = [memory(f"i{c}_lane{l}", signed(self.i_state_width), D) for c in range(nc)]
@@ -420,7 +491,7 @@ class NeuronCore(wiring.Component):
                                                banked(values, l))
             lane.update = self._updates[l]
             m.submodules[f"update_lane{l}"] = lane.update
-            lane.fifo = fifo.SyncFIFOBuffered(width=self.spike_layout.size,
+            lane.fifo = fifo.SyncFIFO(width=self.spike_layout.size,
                                               depth=SPIKE_FIFO_DEPTH)
             m.submodules[f"spike_fifo_lane{l}"] = lane.fifo
             lanes.append(lane)
@@ -429,17 +500,21 @@ class NeuronCore(wiring.Component):
             cnt_rd, cnt_wr = memory("input_count", unsigned(self.count_bits), A)
 
         # Every read port follows the sweep pipeline's enable (high outside a stall).
-        pipe_en = Signal()
+        pipe_en = Signal(init=1)
         read_ports = [rd for lane in lanes for rd, _ in lane.ports()]
         read_ports += [cnt_rd] if cnt_rd is not None else []
         read_ports += [fan_rd, syn_rd] if sparse else []
+        weight_read_ports = [rd for lane in lanes for banks in lane.w for rd, _ in banks]
         for rd in read_ports:
-            m.d.comb += rd.en.eq(pipe_en)
+            if not (spram and any(rd is w for w in weight_read_ports)):
+                m.d.comb += rd.en.eq(pipe_en)
 
         # Phases.
-        (INIT, RUN, DBG_LOOKUP, DBG_ISSUE, DBG_CAPTURE, DBG_RESPOND, SWEEP, FINISH,
-         DONE) = range(9)
-        phase = Signal(range(9), init=INIT)
+        (INIT, RUN, DBG_LOOKUP, DBG_ISSUE, DBG_WAIT, DBG_CAPTURE, DBG_RESPOND,
+         SWEEP, FINISH, DONE) = range(10)
+        phase = Signal(range(10), init=INIT)
+        # Debug reads keep their addresses from DBG_ISSUE to DBG_CAPTURE.
+        dbg_reading = (phase == DBG_ISSUE) | (phase == DBG_WAIT) | (phase == DBG_CAPTURE)
         step_number = Signal(STEP_WIDTH)
         overflow_count = Signal(COUNTER_WIDTH)
         invalid_count = Signal(COUNTER_WIDTH)
@@ -493,10 +568,41 @@ class NeuronCore(wiring.Component):
                 m.d.sync += [bp_valid.eq(count_write), bp_axon.eq(axon), bp_data.eq(count_next)]
             return live, count_write, count_next
 
+        # Weight read data. Multi-bank: every bank's read data is registered `bank_stages`
+        # times and the bank selected from the last registers, so the weight reaches the
+        # read-data stage R `bank_stages` cycles later than with one bank.
+        weight_issue_addr = Signal(range(max(2, weight_depth)))
+        # Dense: two register stages per bank (the first can sit next to its block RAM, the
+        # second next to the bank select); sparse: one.
+        bank_stages = (1 if sparse else 2) if multibank else 0
+        bank_sel = [Signal(range(max(2, n_banks)), name=f"bank_sel{n}", reset_less=True)
+                    for n in range(bank_stages + 1)]
+        if multibank:
+            m.d.sync += bank_sel[0].eq(weight_issue_addr[bank_bits:])
+            m.d.sync += [later.eq(earlier) for earlier, later in zip(bank_sel, bank_sel[1:])]
+
+        def weight_data(lane):
+            """Per channel: the weight, ``bank_stages`` cycles after the read data (the bank
+            read data registered that many times, then selected)."""
+            if not multibank:
+                return [banks[0][0].data for banks in lane.w]
+            selected = []
+            for c, banks in enumerate(lane.w):
+                regs = [rd.data for rd, _ in banks]
+                for stage in range(bank_stages):
+                    stage_regs = [Signal(signed(self.weight_width), name=f"wbank{b}_s{stage}_c{c}",
+                                         reset_less=True) for b in range(n_banks)]
+                    m.d.sync += [reg.eq(data) for reg, data in zip(stage_regs, regs)]
+                    regs = stage_regs
+                selected.append(Array(regs)[bank_sel[-1]])
+            return selected
+
         if not sparse:
-            # Dense: an event's weight row is issued one local address per cycle (S0), every
-            # lane then registers its neuron's read data (S1) and adds and writes it (S2). The
-            # next event is accepted in the row's last cycle, so rows run back to back.
+            # Dense: an event's weight row is issued one local address per cycle (S0); with one
+            # weight bank every lane then reads its accumulator (S0), registers the read data
+            # (R = S1) and adds and writes it (W = S2); with several banks (two register stages
+            # each) the accumulator read is issued in S2 and R = S3, W = S4. The next event is
+            # accepted in the row's last cycle, so rows run back to back.
             cur_valid = Signal()
             cur_first = Signal()
             cur_axon = Signal(self.axon_bits)
@@ -527,18 +633,28 @@ class NeuronCore(wiring.Component):
             count_axon = ev_axon
             with m.If(ev_valid & ev_first):
                 m.d.sync += row_live.eq(live_first)
-            rmw_valid = ev_valid & Mux(ev_first, live_first, row_live)
-            rmw_local = ev_local
-            rmw_weights = [[rd.data for rd, _ in lane.w] for lane in lanes]
-            event_read_local = cur_local
+            s1_live = ev_valid & Mux(ev_first, live_first, row_live)
+            # Stages S1 .. S(1 + bank_stages) = R; the accumulator read is issued in R - 1.
+            valids, locals_ = [s1_live], [ev_local]
+            for stage in range(bank_stages):
+                valid = Signal(name=f"ev{stage + 2}_valid")
+                local = Signal(range(D), name=f"ev{stage + 2}_local")
+                m.d.sync += [valid.eq(valids[-1]), local.eq(locals_[-1])]
+                valids.append(valid)
+                locals_.append(local)
+            rmw_valid, rmw_local = valids[-1], locals_[-1]
+            event_read_local = locals_[-2] if bank_stages else cur_local
+            event_idle = ~cur_valid & ~ev_valid
+            for valid in valids[1:]:
+                event_idle = event_idle & ~valid
+            rmw_weights = [weight_data(lane) for lane in lanes]
             event_weight_addr = cur_waddr
             event_count_axon = cur_axon
-            event_idle = ~cur_valid & ~ev_valid
         else:
             # Sparse: a one-event lookahead stage (A) reads the axon's fan-out (start, count)
             # and input count while the previous event's synapses issue; then each synapse is
-            # read (S0), its target's state is read (S1), registered (S2), added and written
-            # (S3).
+            # read (S0), its target's state is read (S1), registered (R = S2), added and written
+            # (W = S3).
             a_full = Signal()
             a_axon = Signal(self.axon_bits)
             cur_valid = Signal()
@@ -548,8 +664,6 @@ class NeuronCore(wiring.Component):
             s1_valid = Signal()
             s2_valid = Signal()
             s2_local = Signal(range(D))
-            s2_weights = [Signal(signed(self.weight_width), name=f"s2_weight{c}")
-                          for c in range(C)]
 
             a_moves = a_full & (~cur_valid | cur_last)
             m.d.comb += self.spikes_in.ready.eq((phase == RUN) & (~a_full | a_moves))
@@ -568,7 +682,14 @@ class NeuronCore(wiring.Component):
                     m.d.sync += cur_valid.eq(0)
             m.d.sync += [s1_valid.eq(cur_valid), s2_valid.eq(s1_valid),
                          s2_local.eq(syn_rd.data)]
-            m.d.sync += [reg.eq(rd.data) for reg, (rd, _) in zip(s2_weights, lanes[0].w)]
+            if multibank:
+                s2_weights = weight_data(lanes[0])
+            else:
+                s2_weights = [Signal(signed(self.weight_width), name=f"s2_weight{c}",
+                                     reset_less=True)
+                              for c in range(C)]
+                m.d.sync += [reg.eq(banks[0][0].data)
+                             for reg, banks in zip(s2_weights, lanes[0].w)]
 
             rmw_valid = s2_valid
             rmw_local = s2_local
@@ -578,41 +699,50 @@ class NeuronCore(wiring.Component):
             event_count_axon = Mux(accept_event, self.spikes_in.payload, a_axon)
             event_idle = ~a_full & ~cur_valid & ~s1_valid & ~s2_valid
 
-        # Accumulate (sum) or add into the current (per_event) in two stages: in the read-data
-        # stage R (rmw_*) the state read data is registered, with forwarding from the two
-        # operations whose writes the read (issued the cycle before R) could not see: the one
-        # writing now (stage W, its new value) and the one that wrote in the previous cycle (its
-        # held value). In stage W the registered old value and weight are added and written.
+        # Accumulate (sum) or add into the current (per_event). In the read-data stage R
+        # (rmw_*) the state's read data is registered as it is (a block RAM output drives
+        # nothing but a register) together with the weight; in stage W the registered value
+        # is replaced by the newer one if one of the two operations ahead wrote the same word
+        # after the read was issued -- the one that wrote in the previous cycle (held1) or the
+        # one before it (held2), as decided in R and registered -- then added and written.
         rmw_width = self.acc_width if sum_mode else self.i_state_width
         w_valid = Signal()
         w_local = Signal(range(D))
         bp_valid = Signal()
         bp_local = Signal(range(D))
+        fwd1 = Signal()
+        fwd2 = Signal()
         m.d.sync += [w_valid.eq(rmw_valid), w_local.eq(rmw_local),
-                     bp_valid.eq(w_valid), bp_local.eq(w_local)]
-        fwd_new = w_valid & (w_local == rmw_local)
-        fwd_held = bp_valid & (bp_local == rmw_local)
+                     bp_valid.eq(w_valid), bp_local.eq(w_local),
+                     fwd1.eq(w_valid & (w_local == rmw_local)),
+                     fwd2.eq(bp_valid & (bp_local == rmw_local))]
         for l, lane in enumerate(lanes):
             lane.rmw = []
+            lane.rmw_raw = []
+            lane.rmw_weight = []
             for c, (rd, _) in enumerate(lane.acc if sum_mode else lane.i):
-                held = Signal(signed(rmw_width), name=f"bp_data{c}_lane{l}")
+                raw = Signal(signed(rmw_width), name=f"rmw_raw{c}_lane{l}",
+                             reset_less=True)
+                held1 = Signal(signed(rmw_width), name=f"rmw_held1_{c}_lane{l}",
+                             reset_less=True)
+                held2 = Signal(signed(rmw_width), name=f"rmw_held2_{c}_lane{l}",
+                             reset_less=True)
                 old = Signal(signed(rmw_width), name=f"rmw_old{c}_lane{l}")
-                weight = Signal(signed(self.weight_width), name=f"rmw_weight{c}_lane{l}")
+                weight = Signal(signed(self.weight_width), name=f"rmw_weight{c}_lane{l}",
+                             reset_less=True)
                 new = Signal(signed(rmw_width), name=f"rmw_new{c}_lane{l}")
-                m.d.sync += weight.eq(rmw_weights[l][c])
-                with m.If(fwd_new):
-                    m.d.sync += old.eq(new)
-                with m.Elif(fwd_held):
-                    m.d.sync += old.eq(held)
-                with m.Else():
-                    m.d.sync += old.eq(rd.data)
+                m.d.sync += [weight.eq(rmw_weights[l][c]), raw.eq(rd.data),
+                             held1.eq(new), held2.eq(held1)]
+                m.d.comb += old.eq(Mux(fwd1, held1, Mux(fwd2, held2, raw)))
                 if sum_mode:
                     m.d.comb += new.eq(old + weight)
                 else:
                     m.d.comb += new.eq(_project(old + (weight << p.input_shift),
                                                 p.i_width, p.i_overflow))
-                m.d.sync += held.eq(new)
                 lane.rmw.append(new)
+                lane.rmw_raw.append(raw)
+                lane.rmw_weight.append(weight)
+            assert len(lane.rmw_weight) == C
             lane.event_write = w_valid & lane_valid(l, w_local)
         event_idle = event_idle & ~w_valid
 
@@ -678,8 +808,34 @@ class NeuronCore(wiring.Component):
                 with m.If(Cat(*(cmd.target == code for code in synapse_targets)).any()):
                     m.d.sync += cmd_ok.eq(cmd_ok & (cmd.neuron < fan_count))
         dbg_write = (phase == DBG_ISSUE) & cmd.write & cmd_ok
+        # The response is taken from registers: every memory's read data is registered as it
+        # is (state: here; accumulators / the per-event current and the weights: in the event
+        # pipeline's R and W stages), two cycles after the read for weights in several banks.
+        # Cycles from the read (DBG_ISSUE) to the capture: 1 + W waits, W the register stages
+        # between a weight read and the weight register of stage W (sparse: at least one, the
+        # registered read data of the one-bank memory).
+        weight_stages = max(bank_stages, 1) if sparse else bank_stages
+        dbg_wait = Signal(range(weight_stages + 2))
         with m.If(phase == DBG_ISSUE):
-            m.d.sync += phase.eq(DBG_CAPTURE)
+            m.d.sync += [phase.eq(DBG_WAIT), dbg_wait.eq(weight_stages)]
+        with m.If(phase == DBG_WAIT):
+            m.d.sync += dbg_wait.eq(dbg_wait - 1)
+            with m.If(dbg_wait == 0):
+                m.d.sync += phase.eq(DBG_CAPTURE)
+
+        def registered(value, name):
+            reg = Signal.like(value, name=name, reset_less=True)
+            m.d.sync += reg.eq(value)
+            return reg
+
+        for l, lane in enumerate(lanes):
+            lane.dbg_v = registered(lane.v[0].data, f"dbg_v_lane{l}")
+            lane.dbg_i = ([registered(lane.i[c][0].data, f"dbg_i{c}_lane{l}") for c in range(nc)]
+                          if sum_mode else lane.rmw_raw)
+            lane.dbg_r = registered(lane.r[0].data, f"dbg_r_lane{l}") if period else None
+            lane.dbg_params = {name: registered(ports[0].data, f"dbg_{name}_lane{l}")
+                               for name, ports in lane.params.items()}
+        dbg_count = registered(cnt_rd.data, "dbg_count") if cap is not None else None
 
         def pick(values):
             return values[0] if P == 1 else Array(values)[cmd_lane]
@@ -689,29 +845,29 @@ class NeuronCore(wiring.Component):
             with m.If(cmd_ok & ~cmd.write):
                 with m.Switch(cmd.target):
                     with m.Case(Target.V):
-                        m.d.sync += rsp_data.eq(pick([lane.v[0].data for lane in lanes]))
+                        m.d.sync += rsp_data.eq(pick([lane.dbg_v for lane in lanes]))
                     for c in range(nc):
                         with m.Case(Target.I0 + c):
-                            m.d.sync += rsp_data.eq(pick([lane.i[c][0].data for lane in lanes]))
+                            m.d.sync += rsp_data.eq(pick([lane.dbg_i[c] for lane in lanes]))
                     if period:
                         with m.Case(Target.REFRACTORY):
-                            m.d.sync += rsp_data.eq(pick([lane.r[0].data for lane in lanes]))
+                            m.d.sync += rsp_data.eq(pick([lane.dbg_r for lane in lanes]))
                     if sum_mode:
                         for c in range(C):
                             with m.Case(Target.ACC0 + c):
                                 m.d.sync += rsp_data.eq(
-                                    pick([lane.acc[c][0].data for lane in lanes]))
+                                    pick([lane.rmw_raw[c] for lane in lanes]))
                     for c in range(C):
                         with m.Case(Target.WEIGHT0 + c):
-                            m.d.sync += rsp_data.eq(pick([lane.w[c][0].data for lane in lanes]))
+                            m.d.sync += rsp_data.eq(pick([lane.rmw_weight[c] for lane in lanes]))
                     if sparse:
                         with m.Case(Target.SYNAPSE_TARGET):
-                            m.d.sync += rsp_data.eq(syn_rd.data)
+                            m.d.sync += rsp_data.eq(s2_local)
                     for name, code in _PARAM_TARGETS:
                         if name in self.per_neuron:
                             with m.Case(code):
                                 m.d.sync += rsp_data.eq(
-                                    pick([lane.params[name][0].data for lane in lanes]))
+                                    pick([lane.dbg_params[name] for lane in lanes]))
                     with m.Case(Target.STATUS):
                         with m.Switch(cmd.neuron):
                             with m.Case(Status.OVERFLOW_EVENTS):
@@ -724,7 +880,7 @@ class NeuronCore(wiring.Component):
                                 m.d.sync += rsp_data.eq(events_status)
                     if cap is not None:
                         with m.Case(Target.INPUT_COUNT):
-                            m.d.sync += rsp_data.eq(cnt_rd.data)
+                            m.d.sync += rsp_data.eq(dbg_count)
         m.d.comb += [self.rsp.valid.eq(phase == DBG_RESPOND),
                      self.rsp.payload.data.eq(rsp_data), self.rsp.payload.error.eq(rsp_error)]
         with m.If(self.rsp.valid & self.rsp.ready):
@@ -759,7 +915,6 @@ class NeuronCore(wiring.Component):
                 with m.If(clear_axon == A - 1):
                     m.d.sync += clear_busy.eq(0)
 
-        stalls = []
         for l, lane in enumerate(lanes):
             nu = lane.update
             m.d.comb += [nu.en.eq(pipe_en), nu.in_valid.eq(sw1_valid & lane_valid(l, sw1_local)),
@@ -775,13 +930,17 @@ class NeuronCore(wiring.Component):
                 if name in lane.params:
                     m.d.comb += getattr(nu, port).eq(lane.params[name][0].data)
             spiking = nu.out_valid & (nu.out_spikes != 0)
-            stalls.append(spiking & ~lane.fifo.w_rdy)
             lane.write_back = nu.out_valid & pipe_en
             word = Signal(self.spike_layout, name=f"spike_word_lane{l}")
             m.d.comb += [word.neuron.eq((nu.out_tag << lane_bits) | l),
                          word.count.eq(nu.out_spikes), word.step.eq(step_number),
                          lane.fifo.w_data.eq(word), lane.fifo.w_en.eq(spiking & pipe_en)]
-        m.d.comb += pipe_en.eq(~Cat(*stalls).any())
+        # The enable is a register: high when every lane's FIFO had room for two more words in
+        # the previous cycle, so it has room for the one word a lane can write now. (It fans
+        # out to every read port and pipeline register of every lane; no FIFO or pipeline
+        # logic reaches it combinationally.)
+        m.d.sync += pipe_en.eq(Cat(*(lane.fifo.level <= SPIKE_FIFO_DEPTH - 2
+                                     for lane in lanes)).all())
 
         # Merge the lanes' spike FIFOs into spikes_out through a register, lowest lane first
         # (a registered choice keeps the offered payload stable until it is taken).
@@ -814,21 +973,23 @@ class NeuronCore(wiring.Component):
         with m.Switch(phase):
             with m.Case(SWEEP):
                 m.d.comb += local_addr.eq(sw_local)
-            with m.Case(DBG_ISSUE):
+            with m.Case(DBG_ISSUE, DBG_WAIT, DBG_CAPTURE):
                 m.d.comb += local_addr.eq(cmd_local)
             with m.Default():
                 m.d.comb += local_addr.eq(event_read_local)
-        weight_addr = Mux(phase == DBG_ISSUE, cmd_waddr, event_weight_addr)
+        weight_addr = weight_issue_addr
+        m.d.comb += weight_addr.eq(Mux(dbg_reading, cmd_waddr, event_weight_addr))
         for lane in lanes:
             for rd, _ in lane.state_ports():
                 m.d.comb += rd.addr.eq(local_addr)
-            for rd, _ in lane.w:
-                m.d.comb += rd.addr.eq(weight_addr)
+            for banks in lane.w:
+                for rd, _ in banks:
+                    m.d.comb += rd.addr.eq(weight_addr[:bank_bits] if multibank else weight_addr)
         if sparse:
             m.d.comb += [syn_rd.addr.eq(weight_addr),
                          fan_rd.addr.eq(Mux(accept_cmd, payload.axon, event_count_axon))]
         if cnt_rd is not None:
-            m.d.comb += cnt_rd.addr.eq(Mux(phase == DBG_ISSUE, cmd.axon, event_count_axon))
+            m.d.comb += cnt_rd.addr.eq(Mux(dbg_reading, cmd.axon, event_count_axon))
 
         # ---- Write ports. The sources are active in disjoint phases.
         def write(port, sources):
@@ -858,8 +1019,19 @@ class NeuronCore(wiring.Component):
                 write(wr, [(init_neuron, init_ctr, 0),
                            (lane.write_back, nu.out_tag, 0),
                            (lane.event_write, w_local, lane.rmw[c])])
-            for c, (_, wr) in enumerate(lane.w):
-                write(wr, [(mine & (cmd.target == Target.WEIGHT0 + c), cmd_waddr, cmd.data)])
+            for c, banks in enumerate(lane.w):
+                # Written only in DBG_ISSUE, where the read address is cmd_waddr too: the same
+                # address signal on both ports (one read/write port for an SPRAM).
+                for b, (_, wr) in enumerate(banks):
+                    bank_hit = (weight_addr[bank_bits:] == b) if multibank else Const(1)
+                    m.d.comb += [wr.addr.eq(weight_addr[:bank_bits] if multibank
+                                            else weight_addr),
+                                 wr.data.eq(cmd.data),
+                                 wr.en.eq(mine & (cmd.target == Target.WEIGHT0 + c) & bank_hit)]
+                    if spram:
+                        # One port: no read in a cycle that writes (SPRAM read data is
+                        # unchanged while writing, and a write command reads nothing).
+                        m.d.comb += banks[b][0].en.eq(pipe_en & ~wr.en)
             for name, code in _PARAM_TARGETS:
                 if name in lane.params:
                     write(lane.params[name][1], [(mine & (cmd.target == code), cmd_local,
@@ -892,4 +1064,4 @@ class _Lane:
         return ports + ([self.r] if self.r is not None else [])
 
     def ports(self):
-        return [*self.state_ports(), *self.w]
+        return [*self.state_ports(), *(bank for banks in self.w for bank in banks)]

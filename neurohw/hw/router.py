@@ -22,14 +22,20 @@ Structure (``n`` ports, ``D = fifo_depth``)::
   sends the event with reason ``UNMATCHED`` and its input port to the ``dropped`` stream (itself
   back-pressured: a report is never lost).
 
+* Arbitration is round robin with a registered grant: the queue an output takes from in a cycle
+  was chosen in the previous cycle among the queues that may then have a sendable head (see
+  ``docs/router.md``), so the arbitration logic never sits between a queue's state and the
+  output register or the queue's pop.
+
 Latency: an event accepted at clock edge ``t`` is offered on its outputs from edge ``t + 1`` and
 can leave at edge ``t + 2`` (2 cycles per hop). ``i[k].ready`` depends combinationally on
 ``i[k].payload`` (the lookup); every ``valid`` and ``payload`` comes from a register. With
 ``input_stage=True`` the lookup result is registered first (3 cycles per hop, ``ready`` from
-registers, higher Fmax).
+registers, each of lookup, queue write and arbitration one register-to-register stage: the
+configuration for Fmax).
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -67,8 +73,9 @@ class RegisterFIFO(wiring.Component):
         m = Module()
         depth = self.depth
         storage = [Signal(self.width, name=f"entry{n}") for n in range(depth)]
-        w_ptr = Signal(depth, init=1)   # one-hot
-        r_ptr = Signal(depth, init=1)   # one-hot
+        # Binary pointers (one bit for depth 2): the head is a `depth`-way mux of registers.
+        w_ptr = Signal(range(depth))
+        r_ptr = Signal(range(depth))
         full = Signal()
         empty = Signal(init=1)
         do_write = Signal()
@@ -76,22 +83,25 @@ class RegisterFIFO(wiring.Component):
         m.d.comb += [
             self.w_rdy.eq(~full),
             self.r_rdy.eq(~empty),
-            self.r_data.eq(_or_reduce([Mux(r_ptr[n], storage[n], 0) for n in range(depth)],
-                                      self.width)),
+            self.r_data.eq(Array(storage)[r_ptr] if depth > 1 else storage[0]),
             do_write.eq(self.w_en & ~full),
             do_read.eq(self.r_en & ~empty),
         ]
 
-        def rotate(pointer):
-            return Cat(pointer[-1], pointer[:-1]) if depth > 1 else pointer
+        def advance(pointer):
+            if depth == 1:
+                return pointer
+            if depth & (depth - 1) == 0:
+                return pointer + 1
+            return Mux(pointer == depth - 1, 0, pointer + 1)
 
         for n in range(depth):
-            with m.If(do_write & w_ptr[n]):
+            with m.If(do_write & ((w_ptr == n) if depth > 1 else 1)):
                 m.d.sync += storage[n].eq(self.w_data)
         with m.If(do_write):
-            m.d.sync += w_ptr.eq(rotate(w_ptr))
+            m.d.sync += w_ptr.eq(advance(w_ptr))
         with m.If(do_read):
-            m.d.sync += r_ptr.eq(rotate(r_ptr))
+            m.d.sync += r_ptr.eq(advance(r_ptr))
         with m.If(do_write & ~do_read):
             m.d.sync += [self.level.eq(self.level + 1), empty.eq(0),
                          full.eq(self.level == depth - 1)]
@@ -228,9 +238,10 @@ class Router(wiring.Component):
         n = self.n_ports
         width = self.fmt.width
         columns = n + 1 if self.drops else n
-        kind_width = self.fmt.fields[0][1]
 
-        queues = [[RegisterFIFO(width=width, depth=self.fifo_depth) for _ in range(columns)]
+        # Each queue word is the event plus a flag "is a barrier" (bit `width`), decoded once
+        # on the input side so that the arbiters test one bit of the head.
+        queues = [[RegisterFIFO(width=width + 1, depth=self.fifo_depth) for _ in range(columns)]
                   for _ in range(n)]
         for k in range(n):
             for j in range(columns):
@@ -240,6 +251,7 @@ class Router(wiring.Component):
         in_transfer = Signal(n)
         unmatched_now = Signal(n)
         self._stages = []  # (valid, route) of each input stage, for the formal harness
+        incoming = []
         for k in range(n):
             port = self.i[k]
             route, matched = self._route(m, k, port.payload)
@@ -253,10 +265,12 @@ class Router(wiring.Component):
                 # Bit n of the route (drop) is set only if drops exist.
                 m.d.comb += port.ready.eq(~(route[:columns] & ~room).any())
                 write_mask = Mux(in_transfer[k], route[:columns], 0)
-                write_data = port.payload.as_value()
+                write_data = Cat(port.payload.as_value(),
+                                 port.payload.kind == EventKind.BARRIER)
+                offered = Mux(port.valid, route[:columns], 0)
             else:
                 stage_valid = Signal(name=f"stage{k}_valid")
-                stage_data = Signal(width, name=f"stage{k}_data")
+                stage_data = Signal(width + 1, name=f"stage{k}_data")
                 stage_route = Signal(columns, name=f"stage{k}_route")
                 can_go = Signal(name=f"stage{k}_go")
                 m.d.comb += [
@@ -264,58 +278,78 @@ class Router(wiring.Component):
                     port.ready.eq(~stage_valid | can_go),
                 ]
                 with m.If(in_transfer[k]):
-                    m.d.sync += [stage_valid.eq(1), stage_data.eq(port.payload.as_value()),
+                    m.d.sync += [stage_valid.eq(1),
+                                 stage_data.eq(Cat(port.payload.as_value(),
+                                                   port.payload.kind == EventKind.BARRIER)),
                                  stage_route.eq(route[:columns])]
                 with m.Elif(can_go):
                     m.d.sync += stage_valid.eq(0)
                 write_mask = Mux(can_go, stage_route, 0)
                 write_data = stage_data
+                offered = Mux(stage_valid, stage_route, 0)
                 self._stages.append((stage_valid, stage_route))
             for j in range(columns):
                 m.d.comb += [
                     queues[k][j].w_data.eq(write_data),
                     queues[k][j].w_en.eq(write_mask[j]),
                 ]
+            # What may be written this cycle (for the arbiters' look-ahead): the event offered
+            # to the queues, whether or not they all have room, and whether it is a barrier.
+            incoming.append((offered, write_data[width]))
 
         out_transfer = Signal(n)
         for j in range(columns):
             is_drop = j == n
             heads = [queues[k][j] for k in range(n)]
-            barrier_head = [head.r_rdy & (head.r_data[:kind_width] == EventKind.BARRIER.value)
-                            for head in heads]
+            head_event = [head.r_data[:width] for head in heads]
+            barrier_head = [head.r_rdy & head.r_data[width] for head in heads]
+            # A head that may be sent (a barrier waits for its partners instead).
             request = Signal(n, name=f"request{j}")
-            m.d.comb += request.eq(Cat(head.r_rdy & ~bar
-                                       for head, bar in zip(heads, barrier_head)))
+            m.d.comb += request.eq(Cat(head.r_rdy & ~head.r_data[width] for head in heads))
             sources = [] if is_drop else sorted(self.barrier_sources[j])
-            barrier_ready = Signal(name=f"barrier_ready{j}")
-            if sources:
-                m.d.comb += barrier_ready.eq(Cat(barrier_head[k] for k in sources).all())
-
-            # Round robin: the lowest requester at or above the pointer, else the lowest one.
-            # Written as prefix ORs, not `x & -x`, so that it maps to a few LUT levels instead
-            # of two carry chains in series.
-            eligible = Signal(n, init=(1 << n) - 1, name=f"eligible{j}")
-            masked = Signal(n, name=f"masked{j}")
-            grant = Signal(n, name=f"grant{j}")
-            m.d.comb += [
-                masked.eq(request & eligible),
-                grant.eq(Mux(masked.any(), _lowest_set(masked, n), _lowest_set(request, n))),
-            ]
-            granted = Signal(width, name=f"granted{j}")
-            m.d.comb += granted.eq(
-                _or_reduce([Mux(grant[k], heads[k].r_data, 0) for k in range(n)], width))
 
             out = self.dropped if is_drop else self.o[j]
             accept = Signal(name=f"accept{j}")
             m.d.comb += accept.eq(~out.valid | out.ready)
             if not is_drop:
                 m.d.comb += out_transfer[j].eq(out.valid & out.ready)
-            # The output register loads whenever it may (its enable depends only on valid and
-            # ready); what it loads is chosen by the arbitration.
+
+            # Registered grant. `grant` (one-hot) names the queue this output takes from in the
+            # current cycle; it was chosen in the previous cycle, round robin starting above the
+            # previous grant, among the queues that may have a sendable head now: those with one
+            # then (a queue granted then is included, it may hold a second event) and those
+            # being written then. A guess that turns out empty (or a barrier) costs one idle
+            # cycle of this output and nothing else: the take is checked against the head.
+            # So no queue state reaches the data path or the pops through the arbitration.
+            grant = Signal(n, name=f"grant{j}")
+            predicted = Signal(n, name=f"predicted{j}")
+            m.d.comb += predicted.eq(Cat(
+                request[k] | (incoming[k][0][j] & ~incoming[k][1]) for k in range(n)))
+            eligible = _above(grant, n)
+            masked = predicted & eligible
             with m.If(accept):
-                m.d.sync += out.valid.eq(barrier_ready | request.any())
-                with m.If(~barrier_ready & request.any()):
-                    m.d.sync += eligible.eq(_above(grant, n))
+                m.d.sync += grant.eq(Mux(masked.any(), _lowest_set(masked, n),
+                                         _lowest_set(predicted, n)))
+
+            # Barriers: every source's head is a barrier. Registered: heads that are barriers
+            # stay until this output forwards them (they request nothing), so the condition
+            # seen one cycle late still holds, unless that cycle forwarded them.
+            barrier_ready = Signal(name=f"barrier_ready{j}")
+            if sources:
+                with m.If(accept):
+                    m.d.sync += barrier_ready.eq(
+                        Cat(barrier_head[k] for k in sources).all() & ~barrier_ready)
+
+            take = Signal(n, name=f"take{j}")
+            m.d.comb += take.eq(Mux(barrier_ready, 0, grant & request))
+            granted = Signal(width, name=f"granted{j}")
+            m.d.comb += granted.eq(
+                _or_reduce([Mux(grant[k], head_event[k], 0) for k in range(n)], width))
+
+            # The output register loads whenever it may (its enable depends only on valid and
+            # ready); what it loads is chosen by the registered grant and barrier flag.
+            with m.If(accept):
+                m.d.sync += out.valid.eq(barrier_ready | take.any())
                 if is_drop:
                     port_index = Signal(range(max(2, n)), name="dropped_port")
                     for k in range(n):
@@ -325,35 +359,45 @@ class Router(wiring.Component):
                                  out.payload.reason.eq(DropReason.UNMATCHED),
                                  out.payload.port.eq(port_index)]
                 elif sources:
-                    m.d.sync += out.payload.eq(Mux(barrier_ready, heads[sources[0]].r_data,
+                    m.d.sync += out.payload.eq(Mux(barrier_ready, head_event[sources[0]],
                                                    granted))
                 else:
                     m.d.sync += out.payload.eq(granted)
             for k in range(n):
                 take_barrier = barrier_ready if k in sources else Const(0)
-                m.d.comb += heads[k].r_en.eq(
-                    accept & Mux(barrier_ready, take_barrier, grant[k]))
+                m.d.comb += heads[k].r_en.eq(accept & (take[k] | take_barrier))
 
-        # Status counters.
+        # Status counters. Every increment is registered first (the counters lag the
+        # transfers by one or two cycles), so that no counter adder hangs off the route lookup.
         cw = self.counter_width
         in_count = [Signal(cw, name=f"in_count{k}") for k in range(n)]
         out_count = [Signal(cw, name=f"out_count{j}") for j in range(n)]
         unmatched = Signal(cw)
         dropped = Signal(cw)
         hwm = [Signal(range(self.fifo_depth + 1), name=f"hwm{k}") for k in range(n)]
+        in_seen = Signal(n)
+        out_seen = Signal(n)
+        unmatched_seen = Signal(n)
+        unmatched_inc = Signal(range(n + 1))
+        dropped_seen = Signal()
+        m.d.sync += [in_seen.eq(in_transfer), out_seen.eq(out_transfer),
+                     unmatched_seen.eq(unmatched_now),
+                     unmatched_inc.eq(sum(unmatched_seen[k] for k in range(n))),
+                     dropped_seen.eq(self.dropped.valid & self.dropped.ready)]
         for k in range(n):
-            m.d.sync += in_count[k].eq(in_count[k] + in_transfer[k])
-            level = queues[k][0].level
-            for j in range(1, columns):
-                other = queues[k][j].level
-                level = Mux(other > level, other, level)
-            with m.If(level > hwm[k]):
-                m.d.sync += hwm[k].eq(level)
+            m.d.sync += in_count[k].eq(in_count[k] + in_seen[k])
+            # High-water mark as a thermometer: reached[v - 1] once some queue of input k
+            # held v words.
+            reached = Signal(self.fifo_depth, name=f"reached{k}")
+            for v in range(1, self.fifo_depth + 1):
+                m.d.sync += reached[v - 1].eq(
+                    reached[v - 1] | Cat(queues[k][j].level >= v for j in range(columns)).any())
+            m.d.comb += hwm[k].eq(sum(reached[v] for v in range(self.fifo_depth)))
         for j in range(n):
-            m.d.sync += out_count[j].eq(out_count[j] + out_transfer[j])
+            m.d.sync += out_count[j].eq(out_count[j] + out_seen[j])
         m.d.sync += [
-            unmatched.eq(unmatched + sum(unmatched_now[k] for k in range(n))),
-            dropped.eq(dropped + (self.dropped.valid & self.dropped.ready)),
+            unmatched.eq(unmatched + unmatched_inc),
+            dropped.eq(dropped + dropped_seen),
         ]
         counters = in_count + out_count + [unmatched, dropped] + hwm
         m.d.sync += self.status.data.eq(0)
