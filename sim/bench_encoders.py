@@ -1,5 +1,5 @@
-"""cocotb bench for the spike encoders (:mod:`neurohw.hw.encoders`): streams random values
-into ``i`` and compares every event word on ``o`` with the model's
+"""cocotb bench for the spike encoders (:mod:`neurohw.hw.encoders`, the population encoder
+included): streams random values into ``i`` and compares every event word on ``o`` with the model's
 (``StreamEncoder.expected_words``), in order, under random idle cycles and back-pressure.
 
 Test data (made by ``tests/test_encoders_sim.py``):
@@ -8,6 +8,8 @@ Test data (made by ``tests/test_encoders_sim.py``):
 * ``expected``: the output words (spikes in ascending line order, then the step's barrier);
 * ``width``: the output word width (to decode mismatches), ``fields``: ``{name: [offset,
   width]}`` of the event format;
+* ``clocks_per_value`` (optional, default 1): clocks the encoder spends on one value (``N`` for
+  the population encoder, one per neuron), for the time budget;
 * traffic: ``seed``, ``idle_probability``, ``backpressure_probability``, ``stall_probability``,
   ``stall_cycles``.
 """
@@ -47,7 +49,8 @@ async def encode_random_values(dut):
     source.send(values)
     slack = 4 + 8 * float(data.get("backpressure_probability", 0.0)) \
         + 4 * float(data.get("idle_probability", 0.0))
-    budget = int((len(values) + len(expected)) * slack + 200
+    per_value = int(data.get("clocks_per_value", 1))
+    budget = int((len(values) * per_value + len(expected)) * slack + 200
                  + 4 * int(data.get("stall_cycles", 0)) * len(expected)) * CLOCK_NS
     received = await with_timeout(sink.receive(len(expected)), budget, "ns")
     await with_timeout(source.wait_idle(), budget, "ns")

@@ -8,6 +8,10 @@ Three components share one stream design (:class:`StreamEncoder`):
   (:func:`neurohw.encoding.latency_code`);
 * :class:`DeltaEncoder`: ON/OFF delta modulation (:func:`neurohw.encoding.delta_code`).
 
+:class:`PopulationEncoder` (a population code, :mod:`neurohw.encoding.population`) uses the same
+``i``/``o`` streams, keys, tags and reset convention, but walks the ``N`` neurons of each value
+one per clock (its docstring).
+
 Streams
 -------
 ``i`` (``In(stream.Signature(unsigned(value_width)))``): the values of channels ``0 .. N - 1``
@@ -49,7 +53,8 @@ from ..routing import EventFormat
 from ..routing import EventKind as RoutingEventKind
 from .event import EventKind, event_layout
 
-__all__ = ["StreamEncoder", "RateEncoder", "LatencyEncoder", "DeltaEncoder", "lfsr_unrolled"]
+__all__ = ["StreamEncoder", "RateEncoder", "LatencyEncoder", "DeltaEncoder", "PopulationEncoder",
+           "lfsr_unrolled"]
 
 
 def _is_int(value) -> bool:
@@ -356,3 +361,205 @@ class DeltaEncoder(StreamEncoder):
             m.d.comb += new.eq(Mux(on, state + self.threshold,
                                    Mux(off, state - self.threshold, state)))
         return on | off, off, new
+
+
+class PopulationEncoder(wiring.Component):
+    """The hardware of a :class:`neurohw.encoding.population.PopulationCode`
+    (``docs/encoders.md``, "Population encoder").
+
+    ``i`` carries one code ``u`` (``code.code_bits`` bits) per channel per step, channels
+    ``0 .. channels - 1`` of step 0, then step 1, and so on. Neuron ``k`` of channel ``c`` is
+    output line ``c * N + k``. For each value the encoder walks ``k = 0 .. N - 1``, one neuron
+    per clock: the centre ``c_k`` comes from a ROM of ``N`` words, the distance ``|u - c_k|``
+    addresses the tuning-table ROM (``G``, ``len(code.table)`` words of ``bits(max_level)``
+    bits; distances beyond the table give 0), and
+
+    * ``mode="count"``: a ``SPIKE`` with ``payload = q_k(u)`` when ``q_k(u) > 0`` (the format
+      needs ``payload_width >= bits(max_level)``);
+    * ``mode="rate"``: the rate-code accumulator of :mod:`neurohw.encoding.rate`, one word of
+      ``bits(4 max_level)`` bits per line in a memory (``a = max_level`` after reset, ``a += 2 q``,
+      spike and ``a -= 2 max_level`` when ``a >= 2 max_level``); ``payload`` 1 if the format has
+      one.
+
+    Then one ``BARRIER`` per step; tags, keys and the reset convention as
+    :class:`StreamEncoder`. Throughput: ``N`` clocks per value plus one per step; ``i.ready``
+    rises in the clock that handles the value's last neuron (``N = 1`` is not a population).
+    """
+
+    def __init__(self, code, channels: int = 1, *, mode: str = "count",
+                 fmt: EventFormat | None = None, key_base: int = 0, barrier_key: int = 0,
+                 first_tag: int = 0):
+        from ..encoding.population import MODES, PopulationCode
+        if not isinstance(code, PopulationCode):
+            raise TypeError(f"code must be a PopulationCode (gaussian_code, cosine_code), not "
+                            f"{code!r}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, not {mode!r}")
+        self.code = code
+        self.mode = mode
+        self.channels = _check_int("channels", channels, 1, 1 << 16)
+        self.n_neurons = code.n_neurons
+        self.out_lines = self.channels * self.n_neurons
+        self.value_width = code.code_bits
+        self.level_width = max(1, code.max_level.bit_length())
+        self.acc_width = (4 * code.max_level).bit_length()
+        self.key_base = _check_int("key_base", key_base, 0)
+        self.barrier_key = _check_int("barrier_key", barrier_key, 0)
+        if not _is_int(first_tag):
+            raise ValueError(f"first_tag must be an integer, not {first_tag!r}")
+        top_key = max(self.key_base + self.out_lines - 1, self.barrier_key)
+        need_payload = self.level_width if mode == "count" else 0
+        if fmt is None:
+            fmt = EventFormat(key_width=max(1, top_key.bit_length()), step_width=8,
+                              payload_width=need_payload)
+        if not isinstance(fmt, EventFormat):
+            raise TypeError(f"event format must be an EventFormat, not {fmt!r}")
+        if top_key >= 1 << fmt.key_width:
+            raise ValueError(f"key {top_key} (key_base={self.key_base} + {self.out_lines} lines, "
+                             f"barrier_key={self.barrier_key}) does not fit the format's "
+                             f"key_width={fmt.key_width}")
+        if fmt.payload_width < need_payload:
+            raise ValueError(f"count mode sends levels up to max_level={code.max_level} in the "
+                             f"payload: the format needs payload_width>={need_payload}, not "
+                             f"{fmt.payload_width}")
+        self.fmt = fmt
+        self.first_tag = first_tag % (1 << fmt.step_width)
+        super().__init__({
+            "i": In(stream.Signature(unsigned(self.value_width))),
+            "o": Out(stream.Signature(event_layout(fmt))),
+        })
+
+    def levels(self, values) -> np.ndarray:
+        """``q_k(u)`` of every line: int64 ``(steps, channels * N)`` for codes ``values``
+        ``(steps, channels)`` (:meth:`PopulationCode.levels`)."""
+        u = np.asarray(values)
+        if u.ndim != 2 or u.shape[1] != self.channels:
+            raise ValueError(f"values must have shape (steps, {self.channels}), not {u.shape}")
+        return self.code.levels(u).reshape(u.shape[0], self.out_lines)
+
+    def model(self, values) -> np.ndarray:
+        """The model's spike counts ``(steps, channels * N)`` for codes ``values`` ``(steps,
+        channels)``, one code per channel per step. For codes held over the steps this is
+        exactly ``code.encode(u, steps, mode)`` (tested); a code that changes from step to step
+        changes ``q`` in the count (count mode) or in the accumulator's increment (rate mode,
+        the hardware form of :mod:`neurohw.encoding.rate` with ``q`` taken per step)."""
+        q = self.levels(values)
+        if self.mode == "count":
+            return q
+        levels = self.code.max_level
+        acc = np.full(q.shape[1:], levels, dtype=np.int64)
+        out = np.zeros_like(q)
+        for t in range(q.shape[0]):
+            acc = acc + 2 * q[t]
+            fire = acc >= 2 * levels
+            out[t] = fire
+            acc = acc - 2 * levels * fire
+        return out
+
+    def expected_words(self, values) -> list[int]:
+        """The words ``o`` carries for ``values`` ``(steps, channels)``, from :meth:`model`."""
+        counts = self.model(values)
+        words = []
+        for t, row in enumerate(counts):
+            tag = self.first_tag + t
+            for line in np.flatnonzero(row):
+                payload = int(row[line]) if self.fmt.payload_width else 0
+                words.append(self.fmt.pack(RoutingEventKind.SPIKE, self.key_base + int(line),
+                                           tag, payload))
+            words.append(self.fmt.pack(RoutingEventKind.BARRIER, self.barrier_key, tag))
+        return words
+
+    def elaborate(self, platform):
+        m = Module()
+        code = self.code
+        n, lines = self.n_neurons, self.out_lines
+        rate = self.mode == "rate"
+
+        k = Signal(range(n))                        # neuron of the current value
+        line = Signal(range(lines))                 # c * N + k
+        chan = Signal(range(self.channels))
+        tag = Signal(self.fmt.step_width, init=self.first_tag)
+        first_step = Signal(init=1)
+        barrier_pending = Signal()
+        primed = Signal()
+        m.d.sync += primed.eq(1)
+
+        out_free = ~self.o.valid | self.o.ready
+        go = Signal()                               # handle neuron k of the value on i
+        last_k = k == n - 1
+        last_chan = chan == self.channels - 1
+        end_of_step = Signal()
+        m.d.comb += [
+            go.eq(self.i.valid & primed & ~barrier_pending & out_free),
+            self.i.ready.eq(primed & ~barrier_pending & out_free & last_k),
+            end_of_step.eq(barrier_pending & out_free),
+        ]
+        next_line = Mux(line == lines - 1, 0, line + 1)
+
+        # Centre ROM and tuning-table ROM (asynchronous reads: small, in LUTs).
+        centres = Memory(shape=unsigned(self.value_width), depth=n, init=list(code.centres))
+        m.submodules.centres = centres
+        c_rp = centres.read_port(domain="comb")
+        table = Memory(shape=unsigned(self.level_width), depth=len(code.table),
+                       init=list(code.table))
+        m.submodules.table = table
+        t_rp = table.read_port(domain="comb")
+        u = self.i.payload
+        centre = c_rp.data
+        distance = Signal(self.value_width)
+        m.d.comb += [
+            c_rp.addr.eq(k),
+            distance.eq(Mux(u >= centre, u - centre, centre - u)),
+            t_rp.addr.eq(distance),
+        ]
+        level = Signal(self.level_width)
+        m.d.comb += level.eq(Mux(distance < len(code.table), t_rp.data, 0))
+
+        if rate:
+            levels = code.max_level
+            acc = Memory(shape=unsigned(self.acc_width), depth=lines, init=[levels] * lines)
+            m.submodules.accumulators = acc
+            wp = acc.write_port()
+            rp = acc.read_port(transparent_for=(wp,))
+            m.d.comb += rp.addr.eq(Mux(go, next_line, line))
+            state = Mux(first_step, levels, rp.data)
+            total = Signal(self.acc_width)
+            m.d.comb += total.eq(state + 2 * level)
+            spike = total >= 2 * levels
+            m.d.comb += [wp.addr.eq(line), wp.en.eq(go),
+                         wp.data.eq(Mux(spike, total - 2 * levels, total))]
+            payload = 1
+        else:
+            spike = level != 0
+            payload = level
+
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        with m.If(go):
+            m.d.sync += [line.eq(next_line), k.eq(Mux(last_k, 0, k + 1))]
+            with m.If(last_k):
+                m.d.sync += chan.eq(Mux(last_chan, 0, chan + 1))
+                with m.If(last_chan):
+                    m.d.sync += barrier_pending.eq(1)
+            with m.If(spike):
+                m.d.sync += [
+                    self.o.valid.eq(1),
+                    self.o.payload.kind.eq(EventKind.SPIKE),
+                    self.o.payload.key.eq(self.key_base + line),
+                    self.o.payload.step.eq(tag),
+                ]
+                if self.fmt.payload_width:
+                    m.d.sync += self.o.payload.payload.eq(payload)
+        with m.If(end_of_step):
+            m.d.sync += [
+                barrier_pending.eq(0),
+                first_step.eq(0),
+                tag.eq(tag + 1),
+                self.o.valid.eq(1),
+                self.o.payload.kind.eq(EventKind.BARRIER),
+                self.o.payload.key.eq(self.barrier_key),
+                self.o.payload.step.eq(tag),
+            ]
+            if self.fmt.payload_width:
+                m.d.sync += self.o.payload.payload.eq(0)
+        return m
