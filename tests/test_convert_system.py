@@ -95,3 +95,18 @@ def test_converted_network_rtl(encoding, simulator, sim_build_dir):
     assert np.array_equal(rtl, model)
     assert np.array_equal(predictions(conv, rtl), predictions(conv, model))
     assert np.mean(predictions(conv, model) == y_test[:SAMPLES]) >= 2 / 3
+
+
+def test_compile_ann_in_one_call(tmp_path, simulator):
+    """MLPClassifier.fit(...) to verified Verilog in one call (docs/conversion.md)."""
+    from neurohw.convert import compile_ann
+    x_train, _, x_test, y_test = digits_subset()
+    report = compile_ann(trained_mlp(), x_train, x_test[:12], tmp_path, labels=y_test[:12],
+                         steps=STEPS, input_max=float(MAX_PIXEL), input_levels=MAX_PIXEL,
+                         verify_samples=2, simulators=[simulator],
+                         capacity=CoreCapacity(max_neurons=8))
+    (entry,) = report["verification"]
+    assert entry["passed"] and entry["rtl_matches_model_per_sample"]
+    assert entry["output_events_compared"] > 0
+    assert report["reference"]["fixed_accuracy"] >= 0.75
+    assert (tmp_path / "system.v").is_file() and (tmp_path / "report.md").is_file()
