@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import sys
 import time
 from pathlib import Path
@@ -44,6 +43,7 @@ if str(REPO) not in sys.path:
 
 from amaranth.back import verilog  # noqa: E402
 
+from neurohw.flows.report import readmemh_initializers  # noqa: E402
 from neurohw.flows.synth import SynthesisError, synthesize  # noqa: E402
 from neurohw.hw.core import NeuronCore, strip_spram_init  # noqa: E402
 from neurohw.model import Decay, NeuronParams, loihi_cuba_lif  # noqa: E402
@@ -102,38 +102,16 @@ RUNS = {
 }
 
 
-_INIT_BLOCK = re.compile(r"  initial begin\n((?:    \w+\[\d+\] = \d+'[dhb][0-9a-fA-F_]+;\n)+)  end\n")
-_INIT_LINE = re.compile(r"    (\w+)\[(\d+)\] = (\d+)'([dhb])([0-9a-fA-F_]+);")
 
 
 def verilog_with_readmemh(core, workdir, min_words=1024):
-    """The core's Verilog, with every large memory initializer turned into ``$readmemh``.
-
-    Amaranth initializes a memory with one assignment per word in an ``initial`` block; Yosys'
-    Verilog frontend takes many minutes over the 65,536 of a 256 x 256 weight memory. The same
-    contents are written to ``<memory>.hex`` in ``workdir`` (Yosys runs there) and loaded with
-    ``$readmemh``: the netlist and the memory contents are identical.
-    """
+    """The core's Verilog (SPRAM initializers stripped) with every large memory initializer
+    loaded by ``$readmemh``: Yosys' Verilog front end takes many minutes over the 65,536
+    assignments of a 256 x 256 weight memory otherwise."""
     text = verilog.convert(core, name="top", emit_src=False)
     if core.weight_memory == "spram":
         text = strip_spram_init(text)
-    workdir.mkdir(parents=True, exist_ok=True)
-
-    def replace(match):
-        lines = [_INIT_LINE.match(line) for line in match.group(1).splitlines()]
-        if len(lines) < min_words or any(line is None for line in lines):
-            return match.group(0)
-        names = {line[1] for line in lines}
-        if len(names) != 1 or [int(line[2]) for line in lines] != list(range(len(lines))):
-            return match.group(0)
-        name = names.pop()
-        base = {"d": 10, "h": 16, "b": 2}
-        values = [int(line[5].replace("_", ""), base[line[4]]) for line in lines]
-        digits = max(1, -(-int(lines[0][3]) // 4))
-        (workdir / f"{name}.hex").write_text("".join(f"{v:0{digits}x}\n" for v in values))
-        return f'  initial $readmemh("{name}.hex", {name});\n'
-
-    return _INIT_BLOCK.sub(replace, text)
+    return readmemh_initializers(text, workdir, min_words=min_words)
 
 
 def run_one(name, build, seed=1):

@@ -49,16 +49,22 @@ _INIT_LINE = re.compile(r"    ([\w$.\\]+)\[(\d+)\] = (\d+)'([dhb])([0-9a-fA-F_]+
 
 
 def verilog_for_synthesis(design, workdir, *, top: str = "top", min_words: int = 1024) -> str:
-    """The Verilog of ``design`` with every memory initializer of at least ``min_words`` words
-    loaded by ``$readmemh`` from a hex file written into ``workdir`` (where Yosys runs).
+    """The Verilog of ``design`` with large memory initializers loaded by ``$readmemh``
+    (:func:`readmemh_initializers`)."""
+    from amaranth.back import verilog
+    return readmemh_initializers(verilog.convert(design, name=top, emit_src=False), workdir,
+                                 min_words=min_words)
+
+
+def readmemh_initializers(text: str, workdir, *, min_words: int = 1024) -> str:
+    """``text`` with every memory initializer of at least ``min_words`` words loaded by
+    ``$readmemh`` from a hex file written into ``workdir`` (where Yosys runs).
 
     Amaranth writes one assignment per word; Yosys' Verilog front end takes many minutes over the
     100,000 words of a 784 x 128 weight memory. The netlist and the memory contents are the same.
     Hex files are numbered (``mem<k>.hex``), so memories of the same name in different modules
     (every core has a ``weight0_lane0``) do not collide.
     """
-    from amaranth.back import verilog
-    text = verilog.convert(design, name=top, emit_src=False)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     counter = [0]
