@@ -15,8 +15,8 @@ measured):
   membrane, no synaptic current), ``lanes=4`` so that P x Fmax >= 100 M SOP/s (5 x tinyODIN).
   64 k 4-bit synapses (256 kbit) exceed the UP5K's 120 kbit of block RAM: the UP5K runs of the
   256 x 256 cores place the weights in the four SPRAMs (``weight_memory="spram"``; weights are
-  then written over ``cmd``, the Verilog's all-zero SPRAM initializers are dropped with
-  ``strip_spram_init``).
+  then written over ``cmd``; the synthesis flow drops the Verilog's all-zero SPRAM initializers,
+  ``neurohw.flows.synth.synthesis_verilog``).
 
 Every core is built with ``max_events_per_step=4096`` (``EVENTS``): the default bound,
 ``n_axons * 65535``, makes the accumulator 32 bits wide, and its carry chain then limits the UP5K.
@@ -41,11 +41,10 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from amaranth.back import verilog  # noqa: E402
 
-from neurohw.flows.report import readmemh_initializers  # noqa: E402
+from neurohw.flows.report import verilog_for_synthesis  # noqa: E402
 from neurohw.flows.synth import SynthesisError, synthesize  # noqa: E402
-from neurohw.hw.core import NeuronCore, strip_spram_init  # noqa: E402
+from neurohw.hw.core import NeuronCore  # noqa: E402
 from neurohw.model import Decay, NeuronParams, loihi_cuba_lif  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results" / "core_synth.json"
@@ -104,16 +103,6 @@ RUNS = {
 
 
 
-def verilog_with_readmemh(core, workdir, min_words=1024):
-    """The core's Verilog (SPRAM initializers stripped) with every large memory initializer
-    loaded by ``$readmemh``: Yosys' Verilog front end takes many minutes over the 65,536
-    assignments of a 256 x 256 weight memory otherwise."""
-    text = verilog.convert(core, name="top", emit_src=False)
-    if core.weight_memory == "spram":
-        text = strip_spram_init(text)
-    return readmemh_initializers(text, workdir, min_words=min_words)
-
-
 def run_one(name, build, seed=1):
     factory, n, a, ww, lanes, dev, *extra = RUNS[name]
     kwargs = extra[0] if extra else {}
@@ -125,7 +114,7 @@ def run_one(name, build, seed=1):
            "weight_memory": core.weight_memory,
            "max_events_per_step": core.max_events_per_step, "acc_width": core.acc_width}
     try:
-        source = verilog_with_readmemh(core, build / name)
+        source = verilog_for_synthesis(core, build / name)
         report = synthesize(source, device=flow_device, workdir=build / name, name=f"core-{name}",
                             clock_mhz=target * 1.25, seed=seed, harness=True)
     except SynthesisError as error:

@@ -49,11 +49,10 @@ _INIT_LINE = re.compile(r"    ([\w$.\\]+)\[(\d+)\] = (\d+)'([dhb])([0-9a-fA-F_]+
 
 
 def verilog_for_synthesis(design, workdir, *, top: str = "top", min_words: int = 1024) -> str:
-    """The Verilog of ``design`` with large memory initializers loaded by ``$readmemh``
-    (:func:`readmemh_initializers`)."""
-    from amaranth.back import verilog
-    return readmemh_initializers(verilog.convert(design, name=top, emit_src=False), workdir,
-                                 min_words=min_words)
+    """The Verilog of ``design`` for synthesis (:func:`neurohw.flows.synth.synthesis_verilog`)
+    with large memory initializers loaded by ``$readmemh`` (:func:`readmemh_initializers`)."""
+    from .synth import synthesis_verilog
+    return readmemh_initializers(synthesis_verilog(design, top), workdir, min_words=min_words)
 
 
 def readmemh_initializers(text: str, workdir, *, min_words: int = 1024) -> str:

@@ -508,12 +508,21 @@ def _verilog_source(design, top: str) -> tuple[str, str]:
             raise ValueError("a str design must be Verilog source (containing a module); pass a "
                              "pathlib.Path to read a Verilog file")
         return design, top
-    from amaranth.back import verilog
     from amaranth.lib import wiring
     if not isinstance(design, wiring.Component):
         raise TypeError(f"design must be an Amaranth wiring.Component, Verilog source (str) or a "
                         f"Verilog file (pathlib.Path), not {design!r}")
-    return verilog.convert(design, name=top, emit_src=False), type(design).__name__
+    return synthesis_verilog(design, top), type(design).__name__
+
+
+def synthesis_verilog(design, top: str) -> str:
+    """The Verilog of component ``design`` as synthesis needs it: SPRAM memories without the
+    initializers Amaranth writes (Yosys maps a memory onto SB_SPRAM256KA only if it has none;
+    :func:`neurohw.hw.core.strip_spram_init`)."""
+    from amaranth.back import verilog
+
+    from ..hw.core import strip_spram_init
+    return strip_spram_init(verilog.convert(design, name=top, emit_src=False))
 
 
 def _yosys_ports(yosys: str, workdir: Path, source: str, top: str, timeout) -> dict:
