@@ -549,3 +549,94 @@ def test_verilog_deterministic(lanes, connectivity):
     first, second = convert(), convert()
     assert first == second
     assert f"module {TOPLEVEL}(" in first
+
+
+# ---------------------------------------------------------------------------------------------
+# Delays and STDP: construction (the bit-exact runs are in tests/test_core_learning.py)
+
+CAP1 = NeuronParams(input_count_cap=1)
+
+
+def test_init_delays():
+    delays = np.array([[1, 2, 0, 3], [3, 3, 3, 3], [0, 0, 0, 0]])
+    core = small_core(max_delay=3, delays=delays)
+    assert core.max_delay == 3 and core.delay_bits == 2
+    assert core.delays.tolist() == [np.maximum(delays, 1).tolist()]   # 0 (no synapse) -> 1
+    # A ring slot gathers up to max_delay steps of events.
+    assert core.acc_width == 8 + (3 * 65535 * 3).bit_length()
+    assert core.port_description()["max_delay"] == 3
+    assert not core.port_description()["stdp"]
+    Fragment.get(core, None)
+    plain = small_core()
+    assert plain.delays.tolist() == np.ones((1, 3, 4), dtype=int).tolist()
+    assert "PRE_TRACE" not in plain.port_description()["targets"]
+    Fragment.get(plain, None)
+
+
+def test_init_wrong_delays():
+    with pytest.raises(ValueError, match=r"^max_delay must be an integer between 1 and 256, "
+                                         r"not 0$"):
+        small_core(max_delay=0)
+    with pytest.raises(ValueError, match=r"^delays\[0, 1, 2\] = 4 is outside 0..max_delay=3; "
+                                         r"raise max_delay or shorten the delay$"):
+        small_core(max_delay=3, delays=np.array([[1, 1, 1, 1], [1, 1, 4, 1], [1, 1, 1, 1]]))
+    with pytest.raises(ValueError, match=r"^delays\[0, 0, 0\] = -1 is outside 0..max_delay=1"):
+        small_core(delays=np.full((3, 4), -1))
+    with pytest.raises(ValueError, match=r"^delays must have the weights' shape \(1, 3, 4\), "
+                                         r"not \(3, 3\)$"):
+        small_core(max_delay=2, delays=np.ones((3, 3), dtype=int))
+    with pytest.raises(TypeError, match=r"^delays must be an integer array, not dtype float64$"):
+        small_core(max_delay=2, delays=np.ones((3, 4)))
+    with pytest.raises(ValueError, match=r"^max_delay=2 needs accumulation 'sum' \(delays are a "
+                                         r"ring of drive accumulators\), not 'per_event'$"):
+        small_core(params=xylo_lif(dash_mem=1, dash_syn=2, threshold=10), max_delay=2)
+
+
+def test_init_stdp():
+    from neurohw.model.stdp import STDPParams
+    weights = np.array([[0, 5, 0, 1], [2, 0, 0, 0], [0, 0, 0, 7]])
+    stdp = STDPParams(w_min=0, w_max=10, trace_width=6, pre_increment=20, post_increment=30)
+    core = small_core(params=CAP1, weights=weights, stdp=stdp)
+    assert core.plastic.tolist() == [(weights != 0).tolist()]         # default: the synapses
+    description = core.port_description()
+    assert description["stdp"]
+    assert description["targets"]["PRE_TRACE"] == Target.PRE_TRACE == 14
+    assert description["targets"]["POST_TRACE"] == Target.POST_TRACE == 15
+    Fragment.get(core, None)
+    plastic = np.ones((3, 4), dtype=bool)                               # zero weights learn too
+    core = small_core(params=CAP1, weights=weights, stdp=stdp, plastic=plastic, lanes=2,
+                      max_delay=4, delays=np.full((3, 4), 4))
+    assert core.plastic.all()
+    Fragment.get(core, None)
+
+
+def test_init_wrong_stdp():
+    from neurohw.model.stdp import STDPParams
+    stdp = STDPParams(w_min=0, w_max=100)
+    with pytest.raises(TypeError, match=r"^stdp must be a neurohw.model.stdp.STDPParams or None, "
+                                        r"not \{\}$"):
+        small_core(params=CAP1, stdp={})
+    with pytest.raises(ValueError, match=r"^plastic is given without stdp; pass "
+                                         r"stdp=STDPParams\(...\) to make weights learn$"):
+        small_core(plastic=np.ones((3, 4), dtype=bool))
+    with pytest.raises(ValueError, match=r"^stdp needs params.input_count_cap=1, not None: an "
+                                         r"axon's first event of a step depresses its row, so a "
+                                         r"second event would read the depressed weights$"):
+        small_core(stdp=stdp)
+    with pytest.raises(ValueError, match=r"^stdp is implemented for connectivity 'dense' only"):
+        small_core(params=CAP1, stdp=stdp, connectivity="sparse")
+    with pytest.raises(ValueError, match=r"^stdp needs accumulation 'sum', not 'per_event'$"):
+        small_core(params=xylo_lif(dash_mem=1, dash_syn=2, threshold=10, input_count_cap=1),
+                   stdp=stdp)
+    with pytest.raises(ValueError, match=r"^stdp needs weight_memory 'bram' \(a learning weight "
+                                         r"is read and written in one cycle\), not 'spram'$"):
+        small_core(params=CAP1, stdp=stdp, weight_memory="spram")
+    with pytest.raises(ValueError, match=r"^stdp bounds \[w_min, w_max\] = \[0, 200\] must lie "
+                                         r"within the 8-bit weight range \[-128, 127\]$"):
+        small_core(params=CAP1, stdp=STDPParams(w_min=0, w_max=200))
+    with pytest.raises(ValueError, match=r"^plastic weight weights\[0, 2, 1\] = -3 is outside the "
+                                         r"stdp bounds \[w_min, w_max\] = \[0, 100\]$"):
+        small_core(params=CAP1, stdp=stdp, weights=np.array([[0] * 4, [0] * 4, [0, -3, 0, 0]]))
+    with pytest.raises(ValueError, match=r"^plastic must be a boolean array of the weights' shape "
+                                         r"\(1, 3, 4\), not int64 \(3, 4\)$"):
+        small_core(params=CAP1, stdp=stdp, plastic=np.ones((3, 4), dtype=np.int64))

@@ -28,8 +28,10 @@ from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..model.params import Accumulation, InputTiming, NeuronParams, Overflow, state_range
+from ..model.params import (Accumulation, DecayKind, InputTiming, NeuronParams, Overflow,
+                            Rounding, state_range)
 from ..model.reference import MAX_SPIKE_COUNT, check_weights
+from ..model.stdp import STDPParams, WeightDependence
 
 __all__ = ["NeuronCore", "Target", "Status", "SPIKE_FIFO_DEPTH", "MAX_NEURONS", "MAX_AXONS",
            "STEP_WIDTH", "COUNTER_WIDTH", "layout_fields", "strip_spram_init"]
@@ -39,6 +41,8 @@ MAX_AXONS = 65536
 MAX_WEIGHT_WIDTH = 32
 MAX_LANES = 64
 MAX_EVENTS = 1 << 32
+#: Longest synaptic delay (the depth of the drive ring), as in ``neurohw.network.Population``.
+MAX_DELAY = 256
 #: Width of the step number carried by ``spikes_out`` and ``done`` (it wraps).
 STEP_WIDTH = 16
 #: Width of the saturating status counters.
@@ -73,8 +77,10 @@ class Target(enum.IntEnum):
     I0 = 1              #: synaptic current 0, by neuron
     I1 = 2              #: synaptic current 1, by neuron
     REFRACTORY = 3      #: refractory counter, by neuron
-    ACC0 = 4            #: drive accumulator of channel 0, by neuron (read only, 'sum' only)
-    ACC1 = 5            #: drive accumulator of channel 1, by neuron (read only, 'sum' only)
+    #: drive accumulator of channel 0, by neuron (read only, 'sum' only); the ``axon`` field
+    #: selects the delay-ring slot: ``k`` reads the drive gathered so far for step ``t + k``
+    ACC0 = 4
+    ACC1 = 5            #: drive accumulator of channel 1, as ACC0
     WEIGHT0 = 6         #: weight of channel 0, by axon and neuron
     WEIGHT1 = 7         #: weight of channel 1, by axon and neuron
     THRESHOLD = 8       #: effective (shifted) threshold, by neuron, when per-neuron
@@ -83,6 +89,8 @@ class Target(enum.IntEnum):
     STATUS = 11         #: a status word; the ``neuron`` field selects it (:class:`Status`)
     INPUT_COUNT = 12    #: spikes counted this step on an axon, by axon (read only, with a cap)
     SYNAPSE_TARGET = 13 #: neuron of fan-out slot ``neuron`` of ``axon`` (read only, sparse only)
+    PRE_TRACE = 14      #: STDP pre-synaptic trace, by axon (read only, with ``stdp``)
+    POST_TRACE = 15     #: STDP post-synaptic trace, by neuron (read only, with ``stdp``)
 
 
 class Status(enum.IntEnum):
@@ -178,6 +186,20 @@ class NeuronCore(wiring.Component):
         and counted (``Status.OVERFLOW_EVENTS``). Default: ``n_axons * input_count_cap`` (then no
         event can overflow), or ``n_axons * 65535`` without a cap, for accumulation 'sum';
         unlimited for 'per_event', which keeps no accumulator.
+    max_delay : int, 1..256
+        Depth of the ring of drive accumulators (``docs/learning.md`` section 3): an event of
+        step ``t`` on a synapse of delay ``d`` adds its weight to the drive of step
+        ``t + d - 1``. Above 1, needs accumulation 'sum'.
+    delays : array or None
+        Delay of every synapse, the weights' shape, in 0..max_delay (0, where there is no
+        synapse, is stored as 1); ``None`` for 1 everywhere. Fixed at generation.
+    stdp : STDPParams or None
+        On-chip trace-based pair STDP (``docs/learning.md`` section 2) on the ``plastic``
+        weights: depression as each event's row is read, potentiation by a walk of every
+        spiking neuron's column after the sweep. Needs connectivity 'dense', accumulation
+        'sum', weight_memory 'bram' and ``params.input_count_cap == 1``.
+    plastic : bool array or None
+        Which weights learn (the weights' shape); default ``weights != 0``. Only with ``stdp``.
 
     Members
     -------
@@ -195,7 +217,7 @@ class NeuronCore(wiring.Component):
 
     def __init__(self, params, *, n_neurons, n_axons, weight_width, weights=None,
                  connectivity="dense", lanes=1, per_neuron=None, max_events_per_step=None,
-                 weight_memory="bram"):
+                 weight_memory="bram", max_delay=1, delays=None, stdp=None, plastic=None):
         # A construction that raises leaves no design behind to warn about as unused.
         self._MustUse__silence = True
         if not isinstance(params, NeuronParams):
@@ -257,13 +279,21 @@ class NeuronCore(wiring.Component):
                 raise ValueError(f"weights have {weights.shape[1]} axons, but n_axons is "
                                  f"{n_axons}")
 
+        max_delay = _check_integer(max_delay, "max_delay", 1, MAX_DELAY)
+        sum_mode = params.accumulation is Accumulation.SUM
+        if max_delay > 1 and not sum_mode:
+            raise ValueError(f"max_delay={max_delay} needs accumulation 'sum' (delays are a ring "
+                             f"of drive accumulators), not {params.accumulation.value!r}")
+        delays = self._check_delays(delays, weights.shape, max_delay)
+        plastic = self._check_stdp(params, stdp, plastic, weights, weight_width, connectivity,
+                                   weight_memory)
+
         if weight_memory == "spram" and np.any(weights != 0):
             raise ValueError("weight_memory 'spram' has no initial contents (the iCE40 SPRAM "
                              "cannot be initialized by the bitstream): leave weights=None and "
                              "write the weights over cmd")
 
         # Events per step and the accumulator width they need.
-        sum_mode = params.accumulation is Accumulation.SUM
         cap = params.input_count_cap
         bound = n_axons * (cap if cap is not None else MAX_SPIKE_COUNT)
         if max_events_per_step is None:
@@ -295,6 +325,10 @@ class NeuronCore(wiring.Component):
         self.weight_memory = weight_memory
         self.max_events_per_step = max_events_per_step
         self.channels = channels
+        self.max_delay = max_delay
+        self.delays = delays
+        self.stdp = stdp
+        self.plastic = plastic
 
         self.neuron_bits = _bits(n_neurons - 1)
         #: Neurons per lane (the last lane-row may be partly padding).
@@ -307,11 +341,15 @@ class NeuronCore(wiring.Component):
         self.refractory_bits = (params.refractory_period.bit_length()
                                 if params.refractory_period else 0)
         self.param_width = params.v_width + 1
-        self.acc_width = (weight_width + max_events_per_step.bit_length()) if sum_mode else 0
+        # A ring slot gathers the events of up to max_delay steps.
+        self.acc_width = ((weight_width + (max_events_per_step * max_delay).bit_length())
+                          if sum_mode else 0)
+        self.delay_bits = (max_delay - 1).bit_length()
         self.count_bits = _bits(cap) if cap is not None else 0
         self.data_width = max(self.v_state_width, self.i_state_width, self.refractory_bits + 1,
                               self.acc_width, weight_width, self.param_width,
-                              COUNTER_WIDTH + 1, STEP_WIDTH + 1, self.count_bits + 1)
+                              COUNTER_WIDTH + 1, STEP_WIDTH + 1, self.count_bits + 1,
+                              stdp.trace_width + 1 if stdp is not None else 0)
 
         self.cmd_layout = data.StructLayout({
             "write": unsigned(1),
@@ -365,7 +403,8 @@ class NeuronCore(wiring.Component):
                    "BIAS": "bias" in self.per_neuron,
                    "RESET_VALUE": "reset_value" in self.per_neuron,
                    "STATUS": True, "INPUT_COUNT": self.count_bits > 0,
-                   "SYNAPSE_TARGET": self.connectivity == "sparse"}
+                   "SYNAPSE_TARGET": self.connectivity == "sparse",
+                   "PRE_TRACE": self.stdp is not None, "POST_TRACE": self.stdp is not None}
         return {
             "cmd": layout_fields(self.cmd_layout),
             "rsp": layout_fields(self.rsp_layout),
@@ -379,7 +418,81 @@ class NeuronCore(wiring.Component):
             "input_count_cap": params.input_count_cap,
             "event_limit": self.max_events_per_step if self._limited else None,
             "event_cycles": [self.event_cycles(a) for a in range(self.n_axons)],
+            "max_delay": self.max_delay,
+            "stdp": self.stdp is not None,
         }
+
+    @staticmethod
+    def _check_delays(delays, shape, max_delay):
+        """The delays as an int64 array of ``shape`` (0 stored as 1), read only."""
+        if delays is None:
+            out = np.ones(shape, dtype=np.int64)
+        else:
+            array = np.asarray(delays)
+            if array.ndim == 2 and shape[0] == 1:
+                array = array[np.newaxis]
+            if array.dtype.kind not in "iu":
+                raise TypeError(f"delays must be an integer array, not dtype {array.dtype}")
+            if array.shape != shape:
+                raise ValueError(f"delays must have the weights' shape {shape}, not "
+                                 f"{np.shape(delays)}")
+            bad = np.argwhere((array < 0) | (array > max_delay))
+            if len(bad):
+                index = tuple(int(x) for x in bad[0])
+                raise ValueError(f"delays{list(index)} = {int(array[index])} is outside "
+                                 f"0..max_delay={max_delay}; raise max_delay or shorten the "
+                                 f"delay")
+            out = np.maximum(array.astype(np.int64), 1)
+        out.setflags(write=False)
+        return out
+
+    @staticmethod
+    def _check_stdp(params, stdp, plastic, weights, weight_width, connectivity, weight_memory):
+        """The plastic mask (bool, the weights' shape, read only), or None without STDP."""
+        if stdp is None:
+            if plastic is not None:
+                raise ValueError("plastic is given without stdp; pass stdp=STDPParams(...) "
+                                 "to make weights learn")
+            return None
+        if not isinstance(stdp, STDPParams):
+            raise TypeError(f"stdp must be a neurohw.model.stdp.STDPParams or None, not "
+                            f"{stdp!r}")
+        if connectivity != "dense":
+            raise ValueError("stdp is implemented for connectivity 'dense' only (potentiation "
+                             "walks a neuron's weight column, which a fan-out list cannot)")
+        if params.accumulation is not Accumulation.SUM:
+            raise ValueError(f"stdp needs accumulation 'sum', not "
+                             f"{params.accumulation.value!r}")
+        if weight_memory != "bram":
+            raise ValueError(f"stdp needs weight_memory 'bram' (a learning weight is read and "
+                             f"written in one cycle), not {weight_memory!r}")
+        if params.input_count_cap != 1:
+            raise ValueError(f"stdp needs params.input_count_cap=1, not "
+                             f"{params.input_count_cap!r}: an axon's first event of a step "
+                             f"depresses its row, so a second event would read the depressed "
+                             f"weights")
+        low, high = -(1 << (weight_width - 1)), (1 << (weight_width - 1)) - 1
+        if stdp.w_min < low or stdp.w_max > high:
+            raise ValueError(f"stdp bounds [w_min, w_max] = [{stdp.w_min}, {stdp.w_max}] must "
+                             f"lie within the {weight_width}-bit weight range [{low}, {high}]")
+        if plastic is None:
+            mask = weights != 0
+        else:
+            mask = np.asarray(plastic)
+            if mask.ndim == 2 and weights.shape[0] == 1:
+                mask = mask[np.newaxis]
+            if mask.dtype != bool or mask.shape != weights.shape:
+                raise ValueError(f"plastic must be a boolean array of the weights' shape "
+                                 f"{weights.shape}, not {mask.dtype} {np.shape(plastic)}")
+            mask = mask.copy()
+        bad = np.argwhere(mask & ((weights < stdp.w_min) | (weights > stdp.w_max)))
+        if len(bad):
+            index = tuple(int(x) for x in bad[0])
+            raise ValueError(f"plastic weight weights{list(index)} = {int(weights[index])} is "
+                             f"outside the stdp bounds [w_min, w_max] = "
+                             f"[{stdp.w_min}, {stdp.w_max}]")
+        mask.setflags(write=False)
+        return mask
 
     def event_cycles(self, axon: int) -> int:
         """Cycles the event engine spends on one event of ``axon`` at full rate."""
@@ -410,6 +523,9 @@ class NeuronCore(wiring.Component):
         cap = p.input_count_cap
         period = p.refractory_period
         S = max(1, self.n_synapses)
+        ring = self.max_delay > 1
+        ring_depth = self.max_delay
+        stdp = self.stdp
 
         def memory(name, shape, depth, init=(), attrs=None):
             mem = Memory(shape=shape, depth=depth, init=list(init), attrs=attrs)
@@ -435,6 +551,12 @@ class NeuronCore(wiring.Component):
                            min(bank_depth, weight_depth - b * bank_depth),
                            init[b * bank_depth:(b + 1) * bank_depth], attrs)
                     for b in range(n_banks)]
+
+        def write(port, sources):
+            """Drive a write port from (condition, address, value) sources, first one first."""
+            for index, (condition, address, value) in enumerate(sources):
+                with (m.If if index == 0 else m.Elif)(condition):
+                    m.d.comb += [port.en.eq(1), port.addr.eq(address), port.data.eq(value)]
 
         def neuron_of(lane, local):
             return local * P + lane
@@ -463,6 +585,21 @@ class NeuronCore(wiring.Component):
             syn_rd, _ = memory("synapse_target", unsigned(self.neuron_bits), S,
                                self.synapse_targets)
 
+        # Synapse attribute word: per channel, the delay - 1 (delay_bits), then per channel the
+        # plastic bit.
+        delay_bits = self.delay_bits
+        attr_width = C * delay_bits + (C if stdp is not None else 0)
+
+        def attr_word(axon, neuron):
+            if neuron >= N:
+                return 0
+            word = 0
+            for c in range(C):
+                word |= (int(self.delays[c, axon, neuron]) - 1) << (c * delay_bits)
+                if stdp is not None:
+                    word |= int(self.plastic[c, axon, neuron]) << (C * delay_bits + c)
+            return word
+
         per_neuron_init = {"threshold": p.effective_threshold, "bias": p.bias,
                            "reset_value": p.reset_value}
         lanes = []
@@ -480,8 +617,17 @@ class NeuronCore(wiring.Component):
             lane.i = [memory(f"i{c}_lane{l}", signed(self.i_state_width), D) for c in range(nc)]
             lane.r = (memory(f"refractory_lane{l}", unsigned(self.refractory_bits), D)
                       if period else None)
-            lane.acc = ([memory(f"acc{c}_lane{l}", signed(self.acc_width), D) for c in range(C)]
-                        if sum_mode else [])
+            lane.acc = ([memory(f"acc{c}_lane{l}", signed(self.acc_width), ring_depth * D)
+                         for c in range(C)] if sum_mode else [])
+            # Per synapse and channel, next to the weight: its delay - 1 and its plastic bit.
+            lane.attr = None
+            if attr_width:
+                pairs = (list(self._synapse_pairs()) if sparse else
+                         [(a, neuron_of(l, j)) for a in range(A) for j in range(D)])
+                lane.attr = memory(f"synapse_attr_lane{l}", unsigned(attr_width), weight_depth,
+                                   (attr_word(a, n) for a, n in pairs))
+            lane.x_post = (memory(f"post_trace_lane{l}", unsigned(stdp.trace_width), D)
+                           if stdp is not None else None)
             lane.params = {}
             for name in PER_NEURON_NAMES:
                 if name in self.per_neuron:
@@ -498,6 +644,10 @@ class NeuronCore(wiring.Component):
         cnt_rd = cnt_wr = None
         if cap is not None:
             cnt_rd, cnt_wr = memory("input_count", unsigned(self.count_bits), A)
+        if stdp is not None:
+            x_pre_rd, x_pre_wr = memory("pre_trace", unsigned(stdp.trace_width), A)
+            # The neurons that spiked this step, in the order they left spikes_out.
+            post_rd, post_wr = memory("post_list", unsigned(self.neuron_bits), N)
 
         # Every read port follows the sweep pipeline's enable (high outside a stall).
         pipe_en = Signal(init=1)
@@ -507,12 +657,15 @@ class NeuronCore(wiring.Component):
         weight_read_ports = [rd for lane in lanes for banks in lane.w for rd, _ in banks]
         for rd in read_ports:
             if not (spram and any(rd is w for w in weight_read_ports)):
-                m.d.comb += rd.en.eq(pipe_en)
+                # With STDP the input counts are read by the trace sweep, which waits for
+                # its data itself.
+                if not (stdp is not None and rd is cnt_rd):
+                    m.d.comb += rd.en.eq(pipe_en)
 
         # Phases.
         (INIT, RUN, DBG_LOOKUP, DBG_ISSUE, DBG_WAIT, DBG_CAPTURE, DBG_RESPOND,
-         SWEEP, FINISH, DONE) = range(10)
-        phase = Signal(range(10), init=INIT)
+         SWEEP, FINISH, DONE, LEARN_FETCH, LEARN_LOAD, LEARN_WALK, LEARN_DRAIN) = range(14)
+        phase = Signal(range(14), init=INIT)
         # Debug reads keep their addresses from DBG_ISSUE to DBG_CAPTURE.
         dbg_reading = (phase == DBG_ISSUE) | (phase == DBG_WAIT) | (phase == DBG_CAPTURE)
         step_number = Signal(STEP_WIDTH)
@@ -525,13 +678,30 @@ class NeuronCore(wiring.Component):
         def saturating_increment(counter):
             return counter.eq(Mux(counter == (1 << len(counter)) - 1, counter, counter + 1))
 
-        # ---- Reset: clear states, accumulators and input counts (weights and params stay).
-        init_ctr = Signal(range(max(D, A)))
+        # Delay ring: slot `ring_pos` (the step number modulo max_delay) holds this step's drive;
+        # it starts at word `ring_base` = ring_pos * D of every accumulator memory.
+        ring_pos = Signal(range(ring_depth))
+        ring_base = Signal(range(ring_depth * D))
+
+        def ring_address(offset, local):
+            """Accumulator word of ``local`` in the slot ``offset`` (< ring_depth) steps ahead."""
+            if not ring:
+                return local
+            slot = Signal(range(2 * ring_depth), name="ring_slot")
+            m.d.comb += slot.eq(ring_pos + offset)
+            wrapped = Mux(slot >= ring_depth, slot - ring_depth, slot)[:len(ring_pos)]
+            return (wrapped * D + local)[:len(ring_base)]
+
+        # ---- Reset: clear states, accumulators, input counts and traces (weights and params
+        # stay).
+        init_count = max(ring_depth * D, A)
+        init_ctr = Signal(range(init_count))
         init_neuron = (phase == INIT) & (init_ctr < D)
+        init_acc = (phase == INIT) & (init_ctr < ring_depth * D)
         init_axon = (phase == INIT) & (init_ctr < A)
         with m.If(phase == INIT):
             m.d.sync += init_ctr.eq(init_ctr + 1)
-            with m.If(init_ctr == max(D, A) - 1):
+            with m.If(init_ctr == init_count - 1):
                 m.d.sync += phase.eq(RUN)
 
         # ---- Event phase.
@@ -574,7 +744,9 @@ class NeuronCore(wiring.Component):
         weight_issue_addr = Signal(range(max(2, weight_depth)))
         # Dense: two register stages per bank (the first can sit next to its block RAM, the
         # second next to the bank select); sparse: one.
-        bank_stages = (1 if sparse else 2) if multibank else 0
+        # Dense with a delay ring: one stage more, so that the accumulator read (which needs the
+        # synapse's delay, read with its weight) is issued a cycle after the weight read.
+        bank_stages = (1 if sparse else 2) if multibank else (1 if ring and not sparse else 0)
         bank_sel = [Signal(range(max(2, n_banks)), name=f"bank_sel{n}", reset_less=True)
                     for n in range(bank_stages + 1)]
         if multibank:
@@ -584,7 +756,7 @@ class NeuronCore(wiring.Component):
         def weight_data(lane):
             """Per channel: the weight, ``bank_stages`` cycles after the read data (the bank
             read data registered that many times, then selected)."""
-            if not multibank:
+            if bank_stages == 0:
                 return [banks[0][0].data for banks in lane.w]
             selected = []
             for c, banks in enumerate(lane.w):
@@ -594,7 +766,7 @@ class NeuronCore(wiring.Component):
                                          reset_less=True) for b in range(n_banks)]
                     m.d.sync += [reg.eq(data) for reg, data in zip(stage_regs, regs)]
                     regs = stage_regs
-                selected.append(Array(regs)[bank_sel[-1]])
+                selected.append(Array(regs)[bank_sel[-1]] if multibank else regs[0])
             return selected
 
         if not sparse:
@@ -709,18 +881,55 @@ class NeuronCore(wiring.Component):
         w_valid = Signal()
         w_local = Signal(range(D))
         bp_valid = Signal()
-        bp_local = Signal(range(D))
-        fwd1 = Signal()
-        fwd2 = Signal()
-        m.d.sync += [w_valid.eq(rmw_valid), w_local.eq(rmw_local),
-                     bp_valid.eq(w_valid), bp_local.eq(w_local),
-                     fwd1.eq(w_valid & (w_local == rmw_local)),
-                     fwd2.eq(bp_valid & (bp_local == rmw_local))]
+        m.d.sync += [w_valid.eq(rmw_valid), w_local.eq(rmw_local), bp_valid.eq(w_valid)]
+
+        # Synapse attributes: the attribute word reaches stage S1 with the weight's read data;
+        # attr_at(lane, k) is it at stage S(1 + k).
+        def chain(value, stages, name):
+            """``value`` registered 0, 1, .., ``stages`` times (the stages of the pipeline)."""
+            out = [value]
+            for stage in range(stages):
+                reg = Signal.like(value, name=f"{name}_s{stage + 1}", reset_less=True)
+                m.d.sync += reg.eq(out[-1])
+                out.append(reg)
+            return out
+
+        # Stage of the accumulator read (R - 1) and of the write (W), counted from S0.
+        acc_read_stage = 1 if sparse else bank_stages
+        write_stage = acc_read_stage + 2
+        for l, lane in enumerate(lanes):
+            lane.attr_at = (chain(lane.attr[0].data, write_stage - 1, f"attr_lane{l}")
+                            if lane.attr is not None else None)
+
+        def delay_field(lane, c, stage):
+            word = lane.attr_at[stage - 1]
+            return word[c * delay_bits:(c + 1) * delay_bits]
+
+        def plastic_bit(lane, c, stage):
+            return lane.attr_at[stage - 1][C * delay_bits + c]
+
         for l, lane in enumerate(lanes):
             lane.rmw = []
             lane.rmw_raw = []
             lane.rmw_weight = []
+            lane.event_acc_addr = []
+            lane.w_addr = []
             for c, (rd, _) in enumerate(lane.acc if sum_mode else lane.i):
+                # The word this event adds to: the neuron's, in the ring slot of its delay.
+                if ring:
+                    event_addr = ring_address(delay_field(lane, c, acc_read_stage),
+                                              event_read_local)
+                    rmw_addr = Signal(range(ring_depth * D), name=f"rmw_addr{c}_lane{l}")
+                    m.d.sync += rmw_addr.eq(event_addr)
+                else:
+                    event_addr, rmw_addr = event_read_local, rmw_local
+                w_addr = Signal.like(rmw_addr, name=f"w_addr{c}_lane{l}")
+                bp_addr = Signal.like(rmw_addr, name=f"bp_addr{c}_lane{l}")
+                fwd1 = Signal(name=f"fwd1_{c}_lane{l}")
+                fwd2 = Signal(name=f"fwd2_{c}_lane{l}")
+                m.d.sync += [w_addr.eq(rmw_addr), bp_addr.eq(w_addr),
+                             fwd1.eq(w_valid & (w_addr == rmw_addr)),
+                             fwd2.eq(bp_valid & (bp_addr == rmw_addr))]
                 raw = Signal(signed(rmw_width), name=f"rmw_raw{c}_lane{l}",
                              reset_less=True)
                 held1 = Signal(signed(rmw_width), name=f"rmw_held1_{c}_lane{l}",
@@ -742,9 +951,13 @@ class NeuronCore(wiring.Component):
                 lane.rmw.append(new)
                 lane.rmw_raw.append(raw)
                 lane.rmw_weight.append(weight)
+                lane.event_acc_addr.append(event_addr)
+                lane.w_addr.append(w_addr)
             assert len(lane.rmw_weight) == C
             lane.event_write = w_valid & lane_valid(l, w_local)
-        event_idle = event_idle & ~w_valid
+        # High while a learning update is in the pipeline after stage W (assigned below).
+        learn_busy = Signal()
+        event_idle = event_idle & ~w_valid & ~learn_busy
 
         # ---- Commands.
         cmd = Signal(self.cmd_layout)
@@ -774,7 +987,7 @@ class NeuronCore(wiring.Component):
                     m.d.comb += ok.eq(neuron_ok)
             if sum_mode:
                 with m.Case(*(Target.ACC0 + c for c in range(C))):
-                    m.d.comb += ok.eq(neuron_ok & ~payload.write)
+                    m.d.comb += ok.eq(neuron_ok & ~payload.write & (payload.axon < ring_depth))
             if sparse:
                 # The slot is checked against the axon's fan-out in DBG_LOOKUP.
                 with m.Case(*(Target.WEIGHT0 + c for c in range(C))):
@@ -793,10 +1006,20 @@ class NeuronCore(wiring.Component):
             if cap is not None:
                 with m.Case(Target.INPUT_COUNT):
                     m.d.comb += ok.eq(axon_ok_cmd & ~payload.write)
+            if stdp is not None:
+                with m.Case(Target.PRE_TRACE):
+                    m.d.comb += ok.eq(axon_ok_cmd & ~payload.write)
+                with m.Case(Target.POST_TRACE):
+                    m.d.comb += ok.eq(neuron_ok & ~payload.write)
         local = payload.neuron[lane_bits:]
+        cmd_acc_addr = Signal(range(ring_depth * D))
         with m.If(accept_cmd):
             m.d.sync += [cmd.eq(payload), cmd_ok.eq(ok), cmd_local.eq(local),
                          phase.eq(DBG_LOOKUP if sparse else DBG_ISSUE)]
+            if ring:
+                m.d.sync += cmd_acc_addr.eq(ring_address(payload.axon[:len(ring_pos)], local))
+            else:
+                m.d.sync += cmd_acc_addr.eq(local)
             if not sparse:
                 m.d.sync += cmd_waddr.eq(payload.axon * D + local)
             if P > 1:
@@ -836,6 +1059,10 @@ class NeuronCore(wiring.Component):
             lane.dbg_params = {name: registered(ports[0].data, f"dbg_{name}_lane{l}")
                                for name, ports in lane.params.items()}
         dbg_count = registered(cnt_rd.data, "dbg_count") if cap is not None else None
+        if stdp is not None:
+            dbg_pre_trace = registered(x_pre_rd.data, "dbg_pre_trace")
+            for l, lane in enumerate(lanes):
+                lane.dbg_post_trace = registered(lane.x_post[0].data, f"dbg_post_trace_lane{l}")
 
         def pick(values):
             return values[0] if P == 1 else Array(values)[cmd_lane]
@@ -881,6 +1108,12 @@ class NeuronCore(wiring.Component):
                     if cap is not None:
                         with m.Case(Target.INPUT_COUNT):
                             m.d.sync += rsp_data.eq(dbg_count)
+                    if stdp is not None:
+                        with m.Case(Target.PRE_TRACE):
+                            m.d.sync += rsp_data.eq(dbg_pre_trace)
+                        with m.Case(Target.POST_TRACE):
+                            m.d.sync += rsp_data.eq(
+                                pick([lane.dbg_post_trace for lane in lanes]))
         m.d.comb += [self.rsp.valid.eq(phase == DBG_RESPOND),
                      self.rsp.payload.data.eq(rsp_data), self.rsp.payload.error.eq(rsp_error)]
         with m.If(self.rsp.valid & self.rsp.ready):
@@ -909,8 +1142,11 @@ class NeuronCore(wiring.Component):
                     m.d.sync += phase.eq(FINISH)
         count_clear = Signal()
         if cap is not None:
-            m.d.comb += count_clear.eq(clear_busy)
-            with m.If(clear_busy):
+            # With STDP the same walk updates the pre traces from the counts it reads, so it
+            # waits while the sweep pipeline is stalled (the count's read port is not).
+            clear_go = clear_busy & pipe_en if stdp is not None else clear_busy
+            m.d.comb += count_clear.eq(clear_go)
+            with m.If(clear_go):
                 m.d.sync += clear_axon.eq(clear_axon + 1)
                 with m.If(clear_axon == A - 1):
                     m.d.sync += clear_busy.eq(0)
@@ -947,11 +1183,14 @@ class NeuronCore(wiring.Component):
         out_valid = Signal()
         out_word = Signal(self.spike_layout)
         m.d.comb += [self.spikes_out.valid.eq(out_valid), self.spikes_out.payload.eq(out_word)]
+        taken_word = Signal(self.spike_layout)
+        taken = Signal()
         with m.If(~out_valid | self.spikes_out.ready):
             m.d.sync += out_valid.eq(0)
             for l, lane in enumerate(lanes):
                 with (m.If if l == 0 else m.Elif)(lane.fifo.r_rdy):
-                    m.d.comb += lane.fifo.r_en.eq(1)
+                    m.d.comb += [lane.fifo.r_en.eq(1), taken.eq(1),
+                                 taken_word.eq(lane.fifo.r_data)]
                     m.d.sync += [out_valid.eq(1), out_word.eq(lane.fifo.r_data)]
 
         write_back = lanes[0].write_back  # lane 0 holds a neuron at every local address
@@ -960,13 +1199,155 @@ class NeuronCore(wiring.Component):
             with m.If(wb_count == D - 1):
                 m.d.sync += wb_done.eq(1)
         fifos_empty = Cat(*(lane.fifo.level == 0 for lane in lanes)).all()
-        with m.If((phase == FINISH) & wb_done & ~clear_busy & fifos_empty & ~out_valid):
-            m.d.sync += phase.eq(DONE)
+        sweep_over = (phase == FINISH) & wb_done & ~clear_busy & fifos_empty & ~out_valid
+        if stdp is None:
+            with m.If(sweep_over):
+                m.d.sync += phase.eq(DONE)
+        else:
+            # ---- Learning (docs/learning.md section 3): trace sweeps and potentiation.
+            X = stdp.trace_max
+
+            def trace_next(x, spiked, spec, increment):
+                """``min(decay(x) + increment * spiked, X)`` of a non-negative trace."""
+                if spec.kind is DecayKind.NONE:
+                    decayed = x
+                elif spec.kind is DecayKind.SHIFT:
+                    leak = x >> spec.constant
+                    decayed = x - Mux((leak == 0) & (x != 0), 1, leak)
+                else:
+                    product = x * spec.factor
+                    if spec.rounding is Rounding.NEAREST:
+                        product = product + (1 << (spec.bits - 1))
+                    decayed = product >> spec.bits
+                total = Signal(range(2 * X + 2), name="trace_total")
+                m.d.comb += total.eq(decayed + Mux(spiked, increment, 0))
+                return Mux(total > X, X, total)[:stdp.trace_width]
+
+            # Pre traces: the input-count clearing walk reads each axon's count and trace and
+            # writes the trace a cycle later.
+            pre_wr_valid = Signal()
+            pre_wr_axon = Signal(range(A))
+            m.d.sync += [pre_wr_valid.eq(count_clear), pre_wr_axon.eq(clear_axon)]
+            write(x_pre_wr, [(init_axon, init_ctr, 0),
+                             (pre_wr_valid, pre_wr_axon,
+                              trace_next(x_pre_rd.data, cnt_rd.data != 0, stdp.pre_decay,
+                                         stdp.pre_increment))])
+            # Post traces: read as each neuron's update leaves the pipeline, written a cycle
+            # later (depression read them during the event phase, before this).
+            for l, lane in enumerate(lanes):
+                nu = lane.update
+                post_valid = Signal(name=f"post_trace_valid_lane{l}")
+                post_tag = Signal(range(D), name=f"post_trace_tag_lane{l}")
+                post_spiked = Signal(name=f"post_trace_spiked_lane{l}")
+                m.d.sync += [post_valid.eq(lane.write_back), post_tag.eq(nu.out_tag),
+                             post_spiked.eq(nu.out_spikes != 0)]
+                rd, wr = lane.x_post
+                with m.Switch(phase):
+                    with m.Case(SWEEP, FINISH):
+                        m.d.comb += rd.addr.eq(nu.out_tag)
+                    with m.Case(DBG_ISSUE, DBG_WAIT, DBG_CAPTURE):
+                        m.d.comb += rd.addr.eq(cmd_local)
+                    with m.Default():
+                        m.d.comb += rd.addr.eq(event_read_local)
+                write(wr, [(init_neuron, init_ctr, 0),
+                           (post_valid, post_tag,
+                            trace_next(rd.data, post_spiked, stdp.post_decay,
+                                       stdp.post_increment))])
+
+            # The neurons that spiked, as they leave the spike FIFOs.
+            post_count = Signal(range(N + 1))
+            with m.If(self.step.valid & self.step.ready):
+                m.d.sync += post_count.eq(0)
+            with m.Elif(taken):
+                m.d.sync += post_count.eq(post_count + 1)
+            m.d.comb += [post_wr.en.eq(taken), post_wr.addr.eq(post_count),
+                         post_wr.data.eq(taken_word.neuron)]
+
+            # Potentiation: for each neuron that spiked, walk its column (every axon).
+            learn_index = Signal(range(N + 1))
+            learn_axon = Signal(range(A))
+            learn_waddr = Signal(range(A * D))
+            learn_lane = Signal(range(P))
+            m.d.comb += post_rd.addr.eq(learn_index)
+            with m.If(sweep_over):
+                m.d.sync += [learn_index.eq(0),
+                             phase.eq(Mux(post_count != 0, LEARN_FETCH, DONE)
+                                      if stdp.a_plus else DONE)]
+            with m.If(phase == LEARN_FETCH):
+                m.d.sync += phase.eq(LEARN_LOAD)
+            with m.If(phase == LEARN_LOAD):
+                neuron = post_rd.data
+                m.d.sync += [learn_axon.eq(0), learn_waddr.eq(neuron[lane_bits:]),
+                             learn_index.eq(learn_index + 1), phase.eq(LEARN_WALK)]
+                if P > 1:
+                    m.d.sync += learn_lane.eq(neuron[:lane_bits])
+            learn_issue = phase == LEARN_WALK
+            with m.If(learn_issue):
+                m.d.sync += [learn_axon.eq(learn_axon + 1), learn_waddr.eq(learn_waddr + D)]
+                with m.If(learn_axon == A - 1):
+                    m.d.sync += phase.eq(Mux(learn_index == post_count, LEARN_DRAIN,
+                                             LEARN_LOAD))
+            learn_at = chain(learn_issue, write_stage, "learn_valid")
+            learn_lane_at = chain(learn_lane, write_stage, "learn_lane")
+            pre_trace_at = chain(x_pre_rd.data, write_stage - 1, "learn_pre_trace")
+            with m.If(phase == LEARN_DRAIN):
+                with m.If(~Cat(*learn_at[1:]).any() & ~learn_busy):
+                    m.d.sync += phase.eq(DONE)
+
+            # Weight updates, from stage W (where the event pipeline holds the old weight):
+            # depression of an event's row with the post trace read next to its accumulator,
+            # or potentiation of a column with the pre trace. U1 multiplies, U2 bounds, and the
+            # result is written in U2 (no read of the same weight can come before: a second
+            # event of the axon in this step is dropped by the cap of 1, and a column walk
+            # never reads a word twice).
+            potentiate = learn_at[write_stage]
+            waddr_at = chain(weight_issue_addr, write_stage + 2, "learn_weight_addr")
+            learn_update_addr = waddr_at[write_stage + 2]
+            soft = stdp.weight_dependence is WeightDependence.SOFT
+            busy = []
+            for l, lane in enumerate(lanes):
+                post_trace_w = chain(lane.x_post[0].data, 1, f"learn_post_trace_lane{l}")[1]
+                trace = Mux(potentiate, pre_trace_at[write_stage - 1], post_trace_w)
+                lane.learn_we = []
+                lane.learn_wd = []
+                for c in range(C):
+                    plastic_here = plastic_bit(lane, c, write_stage)
+                    mine = Mux(potentiate, learn_lane_at[write_stage] == l, lane.event_write)
+                    old = lane.rmw_weight[c]
+                    headroom = (Mux(potentiate, stdp.w_max - old, old - stdp.w_min) if soft
+                                else Const(1))
+                    u1_en = Signal(name=f"learn_u1_en{c}_lane{l}")
+                    u1_pot = Signal(name=f"learn_u1_pot{c}_lane{l}")
+                    u1_weight = Signal(signed(self.weight_width), name=f"learn_u1_w{c}_lane{l}",
+                                       reset_less=True)
+                    product = trace * headroom
+                    u1_product = Signal.like(product, name=f"learn_u1_product{c}_lane{l}",
+                                             reset_less=True)
+                    m.d.sync += [u1_en.eq(mine & plastic_here),
+                                 u1_pot.eq(potentiate), u1_weight.eq(old),
+                                 u1_product.eq(product)]
+                    change = (Mux(u1_pot, stdp.a_plus, stdp.a_minus) * u1_product) >> stdp.shift
+                    raised = u1_weight + change
+                    lowered = u1_weight - change
+                    bounded = Mux(u1_pot, Mux(raised > stdp.w_max, stdp.w_max, raised),
+                                  Mux(lowered < stdp.w_min, stdp.w_min, lowered))
+                    u2_en = Signal(name=f"learn_u2_en{c}_lane{l}")
+                    u2_weight = Signal(signed(self.weight_width), name=f"learn_u2_w{c}_lane{l}",
+                                       reset_less=True)
+                    m.d.sync += [u2_en.eq(u1_en), u2_weight.eq(bounded)]
+                    lane.learn_we.append(u2_en)
+                    lane.learn_wd.append(u2_weight)
+                    busy += [u1_en, u2_en]
+            m.d.comb += learn_busy.eq(Cat(*busy).any())
         m.d.comb += [self.done.valid.eq(phase == DONE), self.done.payload.eq(step_number)]
         with m.If(self.done.valid & self.done.ready):
             m.d.sync += [phase.eq(RUN), step_number.eq(step_number + 1), events_status.eq(0)]
             if self._limited:
                 m.d.sync += events.eq(0)
+            if ring:
+                last = ring_pos == ring_depth - 1
+                m.d.sync += [ring_pos.eq(Mux(last, 0, ring_pos + 1)),
+                             ring_base.eq(Mux(last, 0, ring_base + D))]
 
         # ---- Read addresses (shared by every lane).
         local_addr = Signal(range(D))
@@ -978,24 +1359,39 @@ class NeuronCore(wiring.Component):
             with m.Default():
                 m.d.comb += local_addr.eq(event_read_local)
         weight_addr = weight_issue_addr
-        m.d.comb += weight_addr.eq(Mux(dbg_reading, cmd_waddr, event_weight_addr))
+        if stdp is not None:
+            m.d.comb += weight_addr.eq(Mux(dbg_reading, cmd_waddr,
+                                           Mux(learn_issue, learn_waddr, event_weight_addr)))
+        else:
+            m.d.comb += weight_addr.eq(Mux(dbg_reading, cmd_waddr, event_weight_addr))
         for lane in lanes:
             for rd, _ in lane.state_ports():
                 m.d.comb += rd.addr.eq(local_addr)
+            for c, (rd, _) in enumerate(lane.acc):
+                with m.Switch(phase):
+                    with m.Case(SWEEP):
+                        m.d.comb += rd.addr.eq(ring_base + sw_local if ring else sw_local)
+                    with m.Case(DBG_ISSUE, DBG_WAIT, DBG_CAPTURE):
+                        m.d.comb += rd.addr.eq(cmd_acc_addr)
+                    with m.Default():
+                        m.d.comb += rd.addr.eq(lane.event_acc_addr[c])
             for banks in lane.w:
                 for rd, _ in banks:
                     m.d.comb += rd.addr.eq(weight_addr[:bank_bits] if multibank else weight_addr)
+            if lane.attr is not None:
+                m.d.comb += lane.attr[0].addr.eq(weight_addr)
         if sparse:
             m.d.comb += [syn_rd.addr.eq(weight_addr),
                          fan_rd.addr.eq(Mux(accept_cmd, payload.axon, event_count_axon))]
-        if cnt_rd is not None:
+        if stdp is not None:
+            m.d.comb += [cnt_rd.addr.eq(Mux(dbg_reading, cmd.axon,
+                                            Mux(clear_busy, clear_axon, event_count_axon))),
+                         x_pre_rd.addr.eq(Mux(dbg_reading, cmd.axon,
+                                              Mux(clear_busy, clear_axon, learn_axon)))]
+        elif cnt_rd is not None:
             m.d.comb += cnt_rd.addr.eq(Mux(dbg_reading, cmd.axon, event_count_axon))
 
         # ---- Write ports. The sources are active in disjoint phases.
-        def write(port, sources):
-            for index, (condition, address, value) in enumerate(sources):
-                with (m.If if index == 0 else m.Elif)(condition):
-                    m.d.comb += [port.en.eq(1), port.addr.eq(address), port.data.eq(value)]
 
         for l, lane in enumerate(lanes):
             nu = lane.update
@@ -1016,18 +1412,31 @@ class NeuronCore(wiring.Component):
                                   (mine & (cmd.target == Target.REFRACTORY), cmd_local,
                                    cmd.data)])
             for c, (_, wr) in enumerate(lane.acc):
-                write(wr, [(init_neuron, init_ctr, 0),
-                           (lane.write_back, nu.out_tag, 0),
-                           (lane.event_write, w_local, lane.rmw[c])])
+                write(wr, [(init_acc, init_ctr, 0),
+                           (lane.write_back, ring_base + nu.out_tag if ring else nu.out_tag, 0),
+                           (lane.event_write, lane.w_addr[c], lane.rmw[c])])
             for c, banks in enumerate(lane.w):
-                # Written only in DBG_ISSUE, where the read address is cmd_waddr too: the same
-                # address signal on both ports (one read/write port for an SPRAM).
+                # A command writes in DBG_ISSUE, where the read address is cmd_waddr too: the
+                # same address signal on both ports (one read/write port for an SPRAM).
+                cmd_write = mine & (cmd.target == Target.WEIGHT0 + c)
+                if stdp is not None:
+                    write_en = Signal(name=f"weight_we{c}_lane{l}")
+                    write_addr = Signal.like(weight_addr, name=f"weight_waddr{c}_lane{l}")
+                    write_data = Signal(signed(self.weight_width), name=f"weight_wd{c}_lane{l}")
+                    with m.If(lane.learn_we[c]):
+                        m.d.comb += [write_en.eq(1), write_addr.eq(learn_update_addr),
+                                     write_data.eq(lane.learn_wd[c])]
+                    with m.Else():
+                        m.d.comb += [write_en.eq(cmd_write), write_addr.eq(weight_addr),
+                                     write_data.eq(cmd.data)]
+                else:
+                    write_en, write_addr, write_data = cmd_write, weight_addr, cmd.data
                 for b, (_, wr) in enumerate(banks):
-                    bank_hit = (weight_addr[bank_bits:] == b) if multibank else Const(1)
-                    m.d.comb += [wr.addr.eq(weight_addr[:bank_bits] if multibank
-                                            else weight_addr),
-                                 wr.data.eq(cmd.data),
-                                 wr.en.eq(mine & (cmd.target == Target.WEIGHT0 + c) & bank_hit)]
+                    bank_hit = (write_addr[bank_bits:] == b) if multibank else Const(1)
+                    m.d.comb += [wr.addr.eq(write_addr[:bank_bits] if multibank
+                                            else write_addr),
+                                 wr.data.eq(write_data),
+                                 wr.en.eq(write_en & bank_hit)]
                     if spram:
                         # One port: no read in a cycle that writes (SPRAM read data is
                         # unchanged while writing, and a write command reads nothing).
@@ -1060,8 +1469,9 @@ class _Lane:
 
     def state_ports(self):
         """Ports addressed by the local neuron index."""
-        ports = [self.v, *self.i, *self.acc, *self.params.values()]
+        ports = [self.v, *self.i, *self.params.values()]
         return ports + ([self.r] if self.r is not None else [])
 
     def ports(self):
-        return [*self.state_ports(), *(bank for banks in self.w for bank in banks)]
+        """Ports whose reads follow the sweep pipeline's enable."""
+        return [*self.state_ports(), *self.acc, *(bank for banks in self.w for bank in banks)]
