@@ -10,8 +10,9 @@ Test data (made by :func:`sim.system_case.make_case`, read with
 * ``host_words``: every word the host sends (``host_events.encode_samples``);
 * ``expected_windows``: per global step, the sorted ``[key, count]`` the host must receive;
 * ``expected_eos_dropped``: per core, the end-of-sample drop counter at the end;
-* ``expected_final_states``: per core, ``[target, neuron, value]`` read over the debug port
-  after the run (the state one step after the final clear);
+* ``expected_final_states``: per core, ``[target, neuron, value]`` or ``[target, neuron,
+  value, axon]`` read over the debug port after the run (the state one step after the final
+  clear; with STDP also every weight of every plastic synapse and every trace);
 * traffic: ``seed``, ``idle_probability`` (host_in), ``backpressure_probability``,
   ``stall_probability``, ``stall_cycles`` (host_out).
 
@@ -234,11 +235,11 @@ async def run_samples(dut):
                 f"core {c}: STEP status {value} (error {error}), expected {n_steps + 1}")
         # Every state of every neuron: one step from the cleared state without input.
         for c, reads in enumerate(data.get("expected_final_states", [])):
-            for target, neuron, want in reads:
-                value, error = await tb.command(c, 0, target, neuron)
+            for target, neuron, want, *axon in reads:
+                value, error = await tb.command(c, 0, target, neuron, *axon)
                 assert error == 0 and value == want, (
-                    f"core {c}, neuron {neuron}, target {target} after the run: expected "
-                    f"{want}, actual {value} (error {error})")
+                    f"core {c}, neuron {neuron}, axon {axon[0] if axon else 0}, target "
+                    f"{target} after the run: expected {want}, actual {value} (error {error})")
         if tb.n_cores < (1 << tb.ports["dbg_cmd"]["core"][1]):
             _, error = await tb.command(tb.n_cores, 0, 0, 0)
             assert error == 1, "a command to a core that does not exist was not refused"

@@ -15,7 +15,8 @@ import numpy as np
 from neurohw.hw.core import Target
 from neurohw.hw.system import SystemTop
 from neurohw.model import Decay, NeuronParams, ResetMode
-from neurohw.network import InputGroup, Network, Population, Projection, simulate
+from neurohw.network import (InputGroup, Network, Population, Projection, simulate,
+                             simulate_samples)
 from neurohw.network.host_events import encode_samples
 from neurohw.network.plan import ChipPlan
 from neurohw.network.system import check_inputs
@@ -75,20 +76,24 @@ def cycle_budget(top: SystemTop, steps: int) -> int:
     per_step = 0
     for core, ingress in zip(top.cores, top.ingress):
         events = core.max_events_per_step or core.n_axons
-        per_step += (events * core.lane_depth + core.n_neurons
-                     + 8 * core.n_neurons * len(ingress.state_targets) + 200)
+        learning = core.n_neurons * (core.n_axons + 2) if core.stdp is not None else 0
+        per_step += (events * core.lane_depth + core.n_neurons + learning
+                     + 8 * core.n_neurons * len(ingress.clear_writes) + 200)
     return 4000 + steps * per_step
 
 
-def expected_final_states(plan: ChipPlan) -> list:
-    """Per core, ``[target, neuron, value]`` of every state of every neuron after a run.
+def expected_final_states(plan: ChipPlan, learning=None) -> list:
+    """Per core, ``[target, neuron, value]`` of every state of every neuron after a run, and
+    with STDP ``[target, neuron, value, axon]`` of every plastic weight and every trace.
 
     The host's final barrier closes the last sample's last window: the cores clear their state
     and run one more step without input. So at the end every core holds the state ``simulate``
-    reaches in one step from the initial state with zero input."""
+    reaches in one step from the initial state with zero input, and the weights and traces that
+    step learns from ``learning`` (the state after the last sample)."""
     zero = {name: np.zeros((1, 1, group.size), dtype=np.int64)
             for name, group in plan.network.inputs.items()}
-    after = simulate(plan.network, zero, steps=1).final_state
+    last = simulate(plan.network, zero, steps=1, learning=learning)
+    after = last.final_state
     states = []
     for core in plan.cores:
         state = after[core.population]
@@ -100,8 +105,34 @@ def expected_final_states(plan: ChipPlan) -> list:
                 reads.append([int(Target.I0) + c, j, int(state.i[0, c, n])])
             if core.params.refractory_period:
                 reads.append([int(Target.REFRACTORY), j, int(state.refractory[0, n])])
+        if core.stdp is not None:
+            reads += _learned_reads(core, last.learning)
         states.append(reads)
     return states
+
+
+def _learned_reads(core, learning) -> list:
+    """``[target, neuron, value, axon]`` of every plastic weight and every trace of a core."""
+    part = slice(core.neuron_start, core.neuron_stop)
+    reads = []
+    post = None
+    for block in core.axon_blocks:
+        for channel in range(core.plastic.shape[0]):
+            key = (block.source, core.population, channel)
+            if key not in learning:
+                continue
+            state = learning[key]
+            post = state.post_trace[0, part]
+            for offset in range(block.count):
+                axon = block.axon_start + offset
+                line = block.source_start + offset
+                reads.append([int(Target.PRE_TRACE), 0, int(state.pre_trace[0, line]), axon])
+                for j in np.flatnonzero(core.plastic[channel, axon]):
+                    reads.append([int(Target.WEIGHT0) + channel, int(j),
+                                  int(state.weights[0, line, core.neuron_start + j]), axon])
+    if post is not None:
+        reads += [[int(Target.POST_TRACE), j, int(post[j]), 0] for j in range(core.n_neurons)]
+    return reads
 
 
 def make_case(plan: ChipPlan, inputs, *, seed: int = 0, traffic=None, debug: bool = True,
@@ -109,7 +140,8 @@ def make_case(plan: ChipPlan, inputs, *, seed: int = 0, traffic=None, debug: boo
     """Build the system and the bench's test data for ``inputs`` ``{group: (steps, batch,
     size)}`` (the batch runs back to back, one sample after another)."""
     steps, batch, counts = check_inputs(plan.network, inputs)
-    trace = simulate(plan.network, counts)
+    # The chip runs the batch one sample after another; learning carries over.
+    trace = simulate_samples(plan.network, counts)
     top = SystemTop(plan, debug=debug, router_fifo_depth=router_fifo_depth)
     words = encode_samples(plan, counts)
     windows = expected_windows(plan, trace.spikes)
@@ -120,7 +152,7 @@ def make_case(plan: ChipPlan, inputs, *, seed: int = 0, traffic=None, debug: boo
         "host_words": words,
         "expected_windows": windows,
         "expected_eos_dropped": expected_eos_dropped(plan, trace.spikes),
-        "expected_final_states": expected_final_states(plan),
+        "expected_final_states": expected_final_states(plan, trace.learning),
         "input_events": sum(1 for w in words if plan.fmt.unpack(w).kind == 0),
         "seed": seed,
         "core_neurons": [core.n_neurons for core in plan.cores],
@@ -194,3 +226,45 @@ def random_inputs(network: Network, seed: int, *, steps: int, samples: int,
             counts *= rng.integers(1, group.max_count + 1, size=counts.shape)
         inputs[name] = counts
     return inputs
+
+
+def random_learning_network(seed: int) -> Network:
+    """``x`` -> ``h`` plastic (STDP, a random rule) with delays up to 3, ``h`` -> ``h``
+    recurrent and ``h`` -> ``o`` static with delays, ``x`` -> ``o``; ``h`` has
+    input_count_cap=1 (a learning core's requirement). Outputs ``o`` and ``h``."""
+    from neurohw.model.stdp import STDPParams
+
+    rng = np.random.default_rng(seed)
+    n_in, n_h, n_o = int(rng.integers(3, 7)), int(rng.integers(5, 10)), int(rng.integers(2, 5))
+    ph = _random_params(rng, n_h).replace(input_count_cap=1)
+    po = _random_params(rng, n_o)
+    rule = STDPParams(
+        w_min=int(rng.integers(-20, 1)), w_max=int(rng.integers(40, 100)),
+        a_plus=int(rng.integers(1, 40)), a_minus=int(rng.integers(1, 40)),
+        shift=int(rng.integers(3, 7)), trace_width=int(rng.integers(4, 9)),
+        pre_increment=int(rng.integers(1, 16)), post_increment=int(rng.integers(1, 16)),
+        pre_decay=Decay.multiply(int(rng.integers(100, 2000)), 12,
+                                 rounding=str(rng.choice(["floor", "nearest"]))),
+        post_decay=Decay.shift(int(rng.integers(1, 4))),
+        weight_dependence=str(rng.choice(["additive", "soft"])))
+    synapses = rng.random((n_in, n_h)) < 0.7
+    plastic_weights = np.where(synapses, rng.integers(rule.w_min, rule.w_max + 1,
+                                                      size=(n_in, n_h)), 0)
+
+    def delays(weights, mask, largest):
+        return np.where(mask, rng.integers(1, largest + 1, size=weights.shape), 0)
+
+    recurrent = _weights(rng, n_h, n_h, 8, 0.3) // 2
+    to_o = _weights(rng, n_h, n_o, 8, 0.6)
+    projections = [
+        Projection("x", "h", plastic_weights, delays=delays(plastic_weights, synapses, 3),
+                   synapses=synapses, plasticity=rule),
+        Projection("h", "h", recurrent, channel=ph.input_channels - 1,
+                   delays=delays(recurrent, recurrent != 0, 3)),
+        Projection("h", "o", to_o, delays=delays(to_o, to_o != 0, 2)),
+        Projection("x", "o", _weights(rng, n_in, n_o, 8, 0.3)),
+    ]
+    return Network(inputs=[InputGroup("x", n_in)],
+                   populations=[Population("h", n_h, ph, weight_width=8, max_delay=3),
+                                Population("o", n_o, po, weight_width=8, max_delay=2)],
+                   projections=projections, outputs=["o", "h"])

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from neurohw.model import NeuronParams, StepInput, initial_state, step
 from neurohw.network import (InputGroup, Network, NetworkError, Population, Projection,
                              check_inputs, simulate)
-from neurohw.network.mapping import MappingError, map_network
+from neurohw.network.mapping import map_network
 from tests.network_strategies import network_inputs, networks
 
 PROPERTY = settings(max_examples=30, deadline=None, derandomize=True, database=None,
@@ -160,15 +160,11 @@ def test_zero_weight_synapse_takes_a_delay():
         Projection("x", "p", np.array([[1, 5]]), synapses=np.array([[1, 1]]))
 
 
-def test_mapping_refuses_delays():
+def test_mapping_keeps_delays():
     net = small(np.array([[1, 0], [3, 1]]))
-    with pytest.raises(MappingError, match=re.escape(
-            "projection 'x' -> 'p' has synaptic delays up to 3 steps: delays above 1 are not "
-            "implemented by the neuron core yet; simulate it with neurohw.network.simulate, or "
-            "map it with delays=None")):
-        map_network(net)
-    # delays of 1 everywhere are today's timing and map.
-    map_network(small(np.array([[1, 0], [1, 1]])))
+    [core] = map_network(net).cores
+    assert core.max_delay == 3
+    np.testing.assert_array_equal(core.delays[0], [[1, 0], [3, 1]])
 
 
 def test_save_load_keeps_delays(tmp_path):

@@ -114,10 +114,10 @@ def _word(kind, key, step, payload=0):
     return FMT.pack(kind, key, step, payload)
 
 
-def run_ingress(words, *, ready_pattern=(1,), cycles=400):
+def run_ingress(words, *, ready_pattern=(1,), cycles=400, core=None):
     """Feed ``words`` into a CoreIngress, play the core (accepting spikes_in, step and cmd,
     answering every cmd), and return what the core saw and the final counters."""
-    dut = make_ingress()
+    dut = make_ingress() if core is None else make_ingress(core=core)
     seen = []
     counters = {}
     sim = Simulator(dut)
@@ -152,7 +152,7 @@ def run_ingress(words, *, ready_pattern=(1,), cycles=400):
                 seen.append(("step",))
             if c_valid and not pending_rsp:
                 seen.append(("cmd", c_payload.write, c_payload.target, c_payload.neuron,
-                             c_payload.data))
+                             c_payload.axon, c_payload.data))
                 pending_rsp += 1
             cycle += 1
         for name in ("eos_dropped", "invalid", "tag_error", "cmd_error"):
@@ -173,8 +173,9 @@ def test_ingress_sim():
         _word(EventKind.SPIKE, 5, 15, 1),
         _word(EventKind.CONTROL, TICK, 15),
         _word(EventKind.BARRIER, TICK, 15),
-        # Window 0, the last of the sample: the core's spike is dropped and counted, the host's
-        # passes; on the barrier every neuron's V, I0 and refractory counter are zeroed.
+        # Window 0, the last of the sample: before its events (right after the step of window
+        # -1's barrier) every neuron's V, I0 and refractory counter are zeroed; the core's
+        # spike is dropped and counted, the host's passes.
         _word(EventKind.SPIKE, K + 1, 0, 1),
         _word(EventKind.SPIKE, HOST * K, 0, 1),
         _word(EventKind.BARRIER, TICK, 0),
@@ -182,15 +183,23 @@ def test_ingress_sim():
         _word(EventKind.SPIKE, K + 4, 1, 1),
         _word(EventKind.BARRIER, TICK, 2),
     ]
-    clear = [("cmd", 1, int(target), neuron, 0) for neuron in range(3)
+    clear = [("cmd", 1, int(target), neuron, 0, 0) for neuron in range(3)
              for target in (Target.V, Target.I0, Target.REFRACTORY)]
     expected = ([("spike", 1)] * 2 + [("spike", 3)] * 3 + [("step",)]
-                + [("spike", 0)] + clear + [("step",)]
+                + clear + [("spike", 0), ("step",)]
                 + [("spike", 5), ("step",)])
     for pattern in [(1,), (1, 0, 0), (0, 1)]:
         seen, counters = run_ingress(words, ready_pattern=pattern)
         assert seen == expected, pattern
         assert counters == {"eos_dropped": 1, "invalid": 1, "tag_error": 1, "cmd_error": 0}
+    # With a delay ring of 3 slots, the clear also zeroes every slot of every neuron's drive
+    # (ACC0 with the slot in the axon field), still before the next sample's first events.
+    ring_clear = [("cmd", 1, int(target), neuron, axon, 0) for neuron in range(3)
+                  for target, axon in [(Target.V, 0), (Target.I0, 0), (Target.REFRACTORY, 0),
+                                       (Target.ACC0, 0), (Target.ACC0, 1), (Target.ACC0, 2)]]
+    seen, _ = run_ingress(words, core=make_core(max_delay=3), cycles=600)
+    assert seen == ([("spike", 1)] * 2 + [("spike", 3)] * 3 + [("step",)]
+                    + ring_clear + [("spike", 0), ("step",)] + [("spike", 5), ("step",)])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from neurohw.model import Decay, NeuronParams
 from neurohw.model.stdp import (STDPError, STDPParams, STDPState, initial_stdp_state,
                                 stdp_step)
 from neurohw.network import InputGroup, Network, NetworkError, Population, Projection, simulate
-from neurohw.network.mapping import MappingError, map_network
 
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -379,11 +378,7 @@ def test_network_refusals_and_file_format(tmp_path):
     assert loaded.projections[0].plasticity == network.projections[0].plasticity
     np.testing.assert_array_equal(loaded.projections[0].synapse_mask,
                                   network.projections[0].synapse_mask)
-    with pytest.raises(MappingError, match=re.escape(
-            "projection 'x' -> 'p' is plastic (STDP): on-chip learning is not implemented by "
-            "the neuron core yet; simulate it with neurohw.network.simulate, or map a copy "
-            "with plasticity=None and the learned weights")):
-        map_network(network)
+    # Mapping plastic projections: tests/test_plan_learning.py.
 
 
 def test_learning_state_checked():

@@ -15,7 +15,7 @@ from neurohw.network import simulate
 from neurohw.network.mapping import CoreCapacity, map_network
 from neurohw.network.plan_model import simulate_plan
 from sim.system_case import (expected_eos_dropped, expected_windows, random_inputs,
-                             random_network)
+                             random_learning_network, random_network)
 
 TRAFFIC = {"idle_probability": 0.2, "backpressure_probability": 0.3,
            "stall_probability": 0.02, "stall_cycles": 15}
@@ -74,6 +74,28 @@ def test_star(simulator, sim_build_dir):
     # Samples of one step, on the same build: every window is the last of a sample, so each
     # end-of-sample control arrives in the window the previous one flags.
     _run(plan, network, 11, simulator, sim_build_dir, steps=1, samples=4)
+
+
+def test_learning_with_delays(simulator, sim_build_dir):
+    """STDP on a population split over several cores, synaptic delays on every projection,
+    several samples back to back: outputs every window, and at the end every plastic weight
+    and every trace of every learning core, against simulate_samples (learning carried from
+    sample to sample, each sample from cleared state and an empty delay ring)."""
+    network = random_learning_network(1)
+    plan = map_network(network, capacity=CoreCapacity(max_neurons=4, max_axons=64))
+    assert plan.n_cores >= 3 and sum(core.stdp is not None for core in plan.cores) >= 2
+    assert all(core.max_delay > 1 for core in plan.cores)
+    result = _run(plan, network, 1, simulator, sim_build_dir, steps=6, samples=3)
+    assert result.output_events_compared > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [2, 3, 4])
+def test_learning_with_delays_slow(simulator, sim_build_dir, seed):
+    network = random_learning_network(seed)
+    plan = map_network(network, capacity=CoreCapacity(max_neurons=3, max_axons=64),
+                       lanes=2, topology="mesh")
+    _run(plan, network, seed, simulator, sim_build_dir, steps=8, samples=4)
 
 
 @pytest.mark.slow

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..network.graph import Network
 from ..network.mapping import CoreCapacity, map_network
-from ..network.system import check_inputs, simulate
+from ..network.system import check_inputs, simulate, simulate_samples
 
 __all__ = ["FlowError", "Source", "load_source", "run_flow", "synaptic_operations",
            "write_report"]
@@ -128,7 +128,8 @@ def run_flow(source: Source, out_dir, *, inputs: dict, labels=None, name: str = 
     # 1. Reference model.
     _progress(f"[1/6] reference model: {batch} samples x {steps} steps")
     start = time.perf_counter()
-    trace = simulate(network, counts)
+    # A chip that learns runs the samples one after another, carrying what it learned.
+    trace = (simulate_samples if network.plastic_projections else simulate)(network, counts)
     model_seconds = time.perf_counter() - start
     fixed_pred = _predictions(network, trace.spikes, output)
     sops = synaptic_operations(network, counts, trace.spikes)

@@ -213,7 +213,7 @@ def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int
       after the hops; the host's barrier ``s`` is the last of the cores'.
     """
     from ..hw.core import NeuronCore
-    from ..hw.endpoint import state_targets
+    from ..hw.endpoint import clear_writes
     from ..network.plan_model import simulate_plan
 
     if inputs is None:
@@ -230,7 +230,9 @@ def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int
         cores = [NeuronCore(cp.params, n_neurons=cp.n_neurons, n_axons=cp.n_axons,
                             weight_width=cp.weight_width, weights=cp.weights,
                             connectivity=cp.connectivity, lanes=cp.lanes,
-                            max_events_per_step=cp.max_events_per_step) for cp in plan.cores]
+                            max_events_per_step=cp.max_events_per_step, max_delay=cp.max_delay,
+                            delays=cp.delays, stdp=cp.stdp, plastic=cp.plastic)
+                 for cp in plan.cores]
         for core in cores:      # only their timing is needed; never elaborated
             core._MustUse__silence = True
     D = [core.lane_depth for core in cores]
@@ -239,8 +241,12 @@ def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int
                      D[c] if cores[c].connectivity == "dense"
                      else max(1, round(cores[c].n_synapses / max(1, cores[c].n_axons))))
                  for c in range(n)]
-    clear = [model.clear_cycles_per_write * cores[c].n_neurons * len(state_targets(cores[c]))
+    clear = [model.clear_cycles_per_write * cores[c].n_neurons * len(clear_writes(cores[c]))
              for c in range(n)]
+    # Potentiation after the sweep: each spiking neuron's column (n_axons + 1 cycles), then
+    # the update pipeline drains.
+    column = [cores[c].n_axons + 1 if cores[c].stdp is not None and cores[c].stdp.a_plus
+              else 0 for c in range(n)]
 
     # Sources of each core (cores that route keys to it), and whether the host sends it events.
     host = plan.host
@@ -306,6 +312,8 @@ def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int
             sweep_start[c][g + 1] = start
             sweep = D[c] + L[c] + model.sweep_overhead
             done[c][g + 1] = start + max(sweep, L[c] + int(spikes_out[c][g]) + 3)
+            if column[c] and spikes_out[c][g]:
+                done[c][g + 1] += 2 + column[c] * int(spikes_out[c][g]) + 6
             work[c][g] = done[c][g + 1] - done[c][g]
         host_barrier_out[g + 1] = max(done[c][g + 1] + model.egress_latency + hop_c2h[c]
                                       for c in range(n))

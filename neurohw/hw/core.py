@@ -77,8 +77,9 @@ class Target(enum.IntEnum):
     I0 = 1              #: synaptic current 0, by neuron
     I1 = 2              #: synaptic current 1, by neuron
     REFRACTORY = 3      #: refractory counter, by neuron
-    #: drive accumulator of channel 0, by neuron (read only, 'sum' only); the ``axon`` field
-    #: selects the delay-ring slot: ``k`` reads the drive gathered so far for step ``t + k``
+    #: drive accumulator of channel 0, by neuron ('sum' only); the ``axon`` field selects the
+    #: delay-ring slot: ``k`` is the drive gathered so far for step ``t + k`` (written to clear
+    #: the ring at the end of a sample)
     ACC0 = 4
     ACC1 = 5            #: drive accumulator of channel 1, as ACC0
     WEIGHT0 = 6         #: weight of channel 0, by axon and neuron
@@ -987,7 +988,7 @@ class NeuronCore(wiring.Component):
                     m.d.comb += ok.eq(neuron_ok)
             if sum_mode:
                 with m.Case(*(Target.ACC0 + c for c in range(C))):
-                    m.d.comb += ok.eq(neuron_ok & ~payload.write & (payload.axon < ring_depth))
+                    m.d.comb += ok.eq(neuron_ok & (payload.axon < ring_depth))
             if sparse:
                 # The slot is checked against the axon's fan-out in DBG_LOOKUP.
                 with m.Case(*(Target.WEIGHT0 + c for c in range(C))):
@@ -1414,7 +1415,8 @@ class NeuronCore(wiring.Component):
             for c, (_, wr) in enumerate(lane.acc):
                 write(wr, [(init_acc, init_ctr, 0),
                            (lane.write_back, ring_base + nu.out_tag if ring else nu.out_tag, 0),
-                           (lane.event_write, lane.w_addr[c], lane.rmw[c])])
+                           (lane.event_write, lane.w_addr[c], lane.rmw[c]),
+                           (mine & (cmd.target == Target.ACC0 + c), cmd_acc_addr, cmd.data)])
             for c, banks in enumerate(lane.w):
                 # A command writes in DBG_ISSUE, where the read address is cmd_waddr too: the
                 # same address signal on both ports (one read/write port for an SPRAM).

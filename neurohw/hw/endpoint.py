@@ -3,8 +3,10 @@
 
 * :class:`CoreIngress` turns the event stream a router delivers to a core into the core's
   ``spikes_in`` (one axon event per unit of spike count), ``step`` (one per barrier) and, at the
-  end of a sample, ``cmd`` writes that clear every neuron's state. It buffers whole windows, so
-  it never back-pressures the network while its core sweeps.
+  end of a sample, ``cmd`` writes that clear every neuron's state and every slot of the core's
+  delay ring (before the events of the sample's first step). It buffers whole windows, so it
+  never back-pressures the network while its core sweeps. Learned weights and STDP traces are
+  kept from one sample to the next.
 * :class:`CoreEgress` turns the core's ``spikes_out`` and ``done`` into events: one spike event
   per (neuron, step) with key ``core base + neuron`` (and the count in the payload when the
   format has one), then a barrier tagged with the finished step; one barrier tagged ``-1`` right
@@ -29,7 +31,7 @@ from ..routing import EventFormat
 from .core import NeuronCore, Target
 from .event import EventKind, event_layout
 
-__all__ = ["CoreIngress", "CoreEgress", "COUNTER_WIDTH", "state_targets"]
+__all__ = ["CoreIngress", "CoreEgress", "COUNTER_WIDTH", "state_targets", "clear_writes"]
 
 #: Width of the saturating event counters of the adapters.
 COUNTER_WIDTH = 16
@@ -63,6 +65,17 @@ def state_targets(core: NeuronCore) -> tuple:
     if core.params.refractory_period:
         targets.append(Target.REFRACTORY)
     return tuple(Target(t) for t in targets)
+
+
+def clear_writes(core: NeuronCore) -> tuple:
+    """``(target, axon)`` of the writes of 0 the end-of-sample clear makes for every neuron:
+    each state target, and with delays (``max_delay > 1``) every slot of every channel's drive
+    ring (``ACCc`` with ``axon`` = slot offset)."""
+    writes = [(target, 0) for target in state_targets(core)]
+    if core.max_delay > 1:
+        writes += [(Target(Target.ACC0 + c), slot) for c in range(core.channels)
+                   for slot in range(core.max_delay)]
+    return tuple(writes)
 
 
 def _saturating_increment(m, counter):
@@ -144,6 +157,7 @@ class CoreIngress(wiring.Component):
         self.host = host
         self.fifo_depth = fifo_depth
         self.state_targets = state_targets(core)
+        self.clear_writes = clear_writes(core)
         super().__init__({
             "i": In(stream.Signature(event_layout(fmt))),
             "spikes_in": Out(stream.Signature(unsigned(core.axon_bits))),
@@ -269,17 +283,19 @@ class CoreIngress(wiring.Component):
         with m.If(in_event & is_control & cur_tick):
             m.d.sync += eos_armed.eq(1)
 
-        # ---- Clearing writes: every state target of every neuron, one command at a time.
-        targets = self.state_targets
+        # ---- Clearing writes: every clear write of every neuron, one command at a time.
+        targets = self.clear_writes
         n_neurons = self.core.n_neurons
         clear_neuron = Signal(range(n_neurons))
         clear_target = Signal(range(len(targets)))
         clear_cmd = Signal(self.core.cmd_layout)
-        code = Const(int(targets[-1]), 4)
+        code = Const(int(targets[-1][0]), 4)
+        axon = Const(targets[-1][1], self.core.axon_bits)
         for index in reversed(range(len(targets) - 1)):
-            code = Mux(clear_target == index, int(targets[index]), code)
+            code = Mux(clear_target == index, int(targets[index][0]), code)
+            axon = Mux(clear_target == index, targets[index][1], axon)
         m.d.comb += [clear_cmd.write.eq(1), clear_cmd.neuron.eq(clear_neuron),
-                     clear_cmd.target.eq(code), clear_cmd.data.eq(0)]
+                     clear_cmd.target.eq(code), clear_cmd.axon.eq(axon), clear_cmd.data.eq(0)]
         clear_cmd_state = state == STATE_CLEAR_CMD
         # Debug commands go in between events and steps, never during a clear.
         dbg_allowed = ~dbg_busy & ((state == STATE_EVENT) | (state == STATE_STEP))
@@ -303,11 +319,7 @@ class CoreIngress(wiring.Component):
                 with m.If(cur_valid & is_barrier):
                     with m.If(cur_tag != expected_tag):
                         m.d.sync += tag_error.eq(1)
-                    m.d.sync += [clear_neuron.eq(0), clear_target.eq(0)]
-                    with m.If(eos_active):
-                        m.d.sync += state.eq(STATE_CLEAR_CMD)
-                    with m.Else():
-                        m.d.sync += state.eq(STATE_STEP)
+                    m.d.sync += state.eq(STATE_STEP)
             with m.Case(STATE_CLEAR_CMD):
                 with m.If(self.cmd.valid & self.cmd.ready):
                     m.d.sync += state.eq(STATE_CLEAR_RSP)
@@ -319,15 +331,20 @@ class CoreIngress(wiring.Component):
                     with m.If(clear_target == len(targets) - 1):
                         m.d.sync += clear_target.eq(0)
                         with m.If(clear_neuron == n_neurons - 1):
-                            m.d.sync += state.eq(STATE_STEP)
+                            m.d.sync += state.eq(STATE_EVENT)
                         with m.Else():
                             m.d.sync += clear_neuron.eq(clear_neuron + 1)
                     with m.Else():
                         m.d.sync += clear_target.eq(clear_target + 1)
             with m.Case(STATE_STEP):
+                # The step just sent is the sample's last when eos_armed: the clear follows it
+                # (its commands wait for the core's done) and precedes the events of the next
+                # sample's first step, so that they land in a cleared delay ring.
                 with m.If(self.step.ready):
-                    m.d.sync += [state.eq(STATE_EVENT), eos_active.eq(eos_armed),
-                                 eos_armed.eq(0), expected_tag.eq(expected_tag + 1)]
+                    m.d.sync += [state.eq(Mux(eos_armed, STATE_CLEAR_CMD, STATE_EVENT)),
+                                 clear_neuron.eq(0), clear_target.eq(0),
+                                 eos_active.eq(eos_armed), eos_armed.eq(0),
+                                 expected_tag.eq(expected_tag + 1)]
         return m
 
 

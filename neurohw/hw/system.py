@@ -95,7 +95,9 @@ class SystemTop(wiring.Component):
             core = NeuronCore(cp.params, n_neurons=cp.n_neurons, n_axons=cp.n_axons,
                               weight_width=cp.weight_width, weights=cp.weights,
                               connectivity=cp.connectivity, lanes=cp.lanes,
-                              max_events_per_step=cp.max_events_per_step)
+                              max_events_per_step=cp.max_events_per_step,
+                              max_delay=cp.max_delay, delays=cp.delays, stdp=cp.stdp,
+                              plastic=cp.plastic)
             self.cores.append(core)
             self.ingress.append(CoreIngress(fmt, core=core, axon_blocks=cp.axon_blocks,
                                             keys_per_endpoint=K, host=plan.host,

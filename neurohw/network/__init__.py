@@ -13,11 +13,11 @@ from .nir_import import NIRImportError, import_nir
 from .plan import AxonBlock, ChipPlan, CorePlan
 from .plan_model import PlanTrace, simulate_plan
 from .quantize import QuantizationError, evaluate, quantize
-from .system import SystemTrace, check_inputs, simulate
+from .system import SystemTrace, check_inputs, simulate, simulate_samples
 
 __all__ = [
     "FORMAT_VERSION", "InputGroup", "Network", "NetworkError", "Population", "Projection",
-    "SystemTrace", "check_inputs", "simulate",
+    "SystemTrace", "check_inputs", "simulate", "simulate_samples",
     "FloatNetwork", "FloatNetworkError", "simulate_float",
     "NIRImportError", "import_nir",
     "QuantizationError", "evaluate", "quantize",

@@ -159,12 +159,15 @@ class _Mapper:
         self.capacity = capacity
         self.lanes = lanes
         self.connectivity = connectivity
-        # Non-zero pattern per (source, target), the union over channels.
+        # Synapse pattern per (source, target), the union over channels (a plastic synapse
+        # of weight 0 is one: it may grow).
         self.pattern: dict[tuple[str, str], np.ndarray] = {}
         self.weights: dict[tuple[str, str], list] = {}
+        # Populations with plastic inputs: their cores learn, which needs dense weights.
+        self.learning = {p.target for p in network.projections if p.plastic}
         for projection in network.projections:
             pair = (projection.source, projection.target)
-            nz = projection.weights != 0
+            nz = projection.synapse_mask
             self.pattern[pair] = nz if pair not in self.pattern else (self.pattern[pair] | nz)
             self.weights.setdefault(pair, []).append(projection)
         order = list(network.inputs) + list(network.populations)
@@ -193,9 +196,10 @@ class _Mapper:
         n_neurons = stop - start
         channels = population.params.input_channels
         options = []
-        if self.connectivity in ("auto", "dense") or synapses == 0:
+        if self.connectivity in ("auto", "dense") or synapses == 0 or target in self.learning:
             options.append("dense")
-        if self.connectivity in ("auto", "sparse") and self.lanes == 1 and synapses > 0:
+        if (self.connectivity in ("auto", "sparse") and self.lanes == 1 and synapses > 0
+                and target not in self.learning):
             options.append("sparse")
         bits = {mode: weight_memory_bits(mode, channels=channels, n_axons=max(1, n_axons),
                                          n_neurons=n_neurons, n_synapses=synapses,
@@ -372,18 +376,26 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
                 f"{population.params.accumulation.value!r}; mapping supports only 'sum' (with "
                 f"'per_event' the result depends on the arrival order of spikes from "
                 f"different cores, which routing does not fix)")
-    for projection in network.projections:
+    rules = {}
+    for projection in network.plastic_projections:
+        target = network.populations[projection.target]
         where = f"projection {projection.source!r} -> {projection.target!r}"
-        if projection.plasticity is not None:
+        if target.params.input_count_cap != 1:
             raise MappingError(
-                f"{where} is plastic (STDP): on-chip learning is not implemented by the neuron "
-                f"core yet; simulate it with neurohw.network.simulate, or map a copy with "
-                f"plasticity=None and the learned weights")
-        if projection.largest_delay > 1:
+                f"{where} is plastic, so population {target.name!r} needs input_count_cap=1 "
+                f"(a core depresses an axon's row on its first event of a step), not "
+                f"{target.params.input_count_cap!r}; learning sees any count as one spike")
+        rule = rules.setdefault(projection.target, projection.plasticity)
+        if projection.plasticity != rule:
             raise MappingError(
-                f"{where} has synaptic delays up to {projection.largest_delay} steps: delays "
-                f"above 1 are not implemented by the neuron core yet; simulate it with "
-                f"neurohw.network.simulate, or map it with delays=None")
+                f"{where} has STDP parameters that differ from another plastic projection onto "
+                f"{projection.target!r}: a core has one STDP rule; give them the same "
+                f"STDPParams")
+    if connectivity == "sparse" and rules:
+        raise MappingError(
+            f"connectivity='sparse' cannot learn: population(s) "
+            f"{', '.join(map(repr, sorted(rules)))} have plastic inputs, and a core's "
+            f"potentiation walks a dense weight column; use connectivity='auto' or 'dense'")
 
     mapper = _Mapper(network, capacity, lanes, connectivity)
     splits = mapper.partition(max_cores)
@@ -431,25 +443,37 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
             blocks, axon, events = [], 0, 0
             weights = np.zeros((params.input_channels, max(1, need.n_axons), stop - start),
                                dtype=np.int64)
+            delays = np.zeros(weights.shape, dtype=np.int64)
+            plastic = np.zeros(weights.shape, dtype=bool)
             for source, ordinal, first, last in need.blocks:
                 count = last - first
                 blocks.append(AxonBlock(source=source, source_start=first, count=count,
                                         axon_start=axon,
                                         key_start=source_key(source, ordinal, first)))
                 for projection in mapper.weights[(source, name)]:
-                    weights[projection.channel, axon:axon + count] = \
-                        projection.weights[first:last, start:stop]
+                    rows = slice(axon, axon + count)
+                    weights[projection.channel, rows] = projection.weights[first:last, start:stop]
+                    if projection.delays is not None:
+                        delays[projection.channel, rows] = \
+                            projection.delays[first:last, start:stop]
+                    if projection.plastic:
+                        plastic[projection.channel, rows] = \
+                            projection.synapse_mask[first:last, start:stop]
                 per_axon = network.max_count(source)
                 if cap is not None:
                     per_axon = min(per_axon, cap)
                 events += count * per_axon
                 axon += count
-            weights.setflags(write=False)
+            for array in (weights, delays, plastic):
+                array.setflags(write=False)
+            rule = rules.get(name)
             cores.append(CorePlan(
                 index=len(cores), population=name, neuron_start=start, n_neurons=stop - start,
                 params=_slice_params(params, start, stop), weight_width=population.weight_width,
                 axon_blocks=tuple(blocks), weights=weights, lanes=lanes,
-                connectivity=need.connectivity, max_events_per_step=max(1, events)))
+                connectivity=need.connectivity, max_events_per_step=max(1, events),
+                max_delay=population.max_delay, delays=delays,
+                stdp=rule, plastic=plastic if rule is not None else None))
 
     # Connectivity: keys -> target endpoints.
     host = n_cores

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..model.params import NeuronParams
+from ..model.stdp import STDPParams
 from ..routing import EventFormat, MeshTopology, NetworkPlan, StarTopology
 from .graph import Network
 
@@ -52,7 +53,9 @@ class AxonBlock:
 @dataclass(frozen=True, eq=False)
 class CorePlan:
     """One neuron core: neurons ``[neuron_start, neuron_start + n_neurons)`` of
-    ``population``, its axon map and its weights ``(channels, n_axons, n_neurons)``."""
+    ``population``, its axon map and its weights ``(channels, n_axons, n_neurons)``; the
+    synapses' ``delays`` (same shape, 0 where there is none) in a ring of ``max_delay`` steps;
+    with ``stdp``, the ``plastic`` mask (same shape) of the weights that learn."""
     index: int
     population: str
     neuron_start: int
@@ -64,6 +67,10 @@ class CorePlan:
     lanes: int = 1
     connectivity: str = "dense"
     max_events_per_step: int = 1
+    max_delay: int = 1
+    delays: np.ndarray | None = field(default=None, repr=False)
+    stdp: STDPParams | None = None
+    plastic: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_axons(self) -> int:

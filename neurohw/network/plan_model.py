@@ -9,10 +9,16 @@ the keys it receives into axon counts through its axon blocks, advances with
 weights=core.weights)``, the core's own weight slice) and sends its spikes back as events.
 Samples run back to back as on the chip: the end-of-sample control event arms every core's
 ingress, which drops (and counts) the core-to-core spikes of the sample's last window and
-clears the core's state on that window's barrier.
+clears the core's state and its delay ring before that window's events.
 
-Tests check that this equals :func:`~neurohw.network.system.simulate` bit for bit, which checks
-the mapping; the hardware is then checked against either.
+A core with delays keeps its own ring of drives (``docs/learning.md`` section 3, indexed by the
+core's step number since reset); a core with STDP learns on its own weight slice with one pre
+trace per axon and one post trace per neuron, and keeps weights and traces from one sample to
+the next.
+
+Tests check that this equals :func:`~neurohw.network.system.simulate_samples` (and, without
+learning, :func:`~neurohw.network.system.simulate`) bit for bit, which checks the mapping; the
+hardware is then checked against either.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.reference import StepInput, initial_state, step
+from ..model.stdp import STDPState, stdp_step
 from ..routing import EventKind
 from .host_events import encode_samples
 from .plan import ChipPlan
@@ -54,7 +61,9 @@ class PlanTrace:
     * ``unrouted_spikes``: (n_cores,) spikes of neurons whose key reaches nothing (not sent);
     * ``synaptic_ops``: (n_cores, samples * steps): per core and global step, the sum over axons
       of ``min(count, cap) * fan-out`` (non-zero weights on any channel);
-    * ``events_per_step``: (n_cores, samples * steps) axon events applied (after the cap).
+    * ``events_per_step``: (n_cores, samples * steps) axon events applied (after the cap);
+    * ``weights``: ``{core: (channels, n_axons, n_neurons)}`` the final weights of every core
+      with STDP.
     """
     steps: int
     samples: int
@@ -70,6 +79,7 @@ class PlanTrace:
     unrouted_spikes: np.ndarray
     synaptic_ops: np.ndarray
     events_per_step: np.ndarray
+    weights: dict | None = None
 
     @property
     def total_synaptic_ops(self) -> int:
@@ -132,6 +142,8 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
     fanout = [np.count_nonzero(np.any(core.weights != 0, axis=0), axis=1) for core in plan.cores]
     states = [initial_state(core.params, core.n_neurons, 1) for core in plan.cores]
     armed = [False] * n_cores      # end-of-sample seen in the previous window
+    rings = [_CoreRing(core) if core.max_delay > 1 or core.stdp is not None else None
+             for core in plan.cores]
 
     spikes = {name: np.zeros((steps, n_samples, p.size), dtype=np.int64)
               for name, p in network.populations.items()}
@@ -201,6 +213,8 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
                 axon_counts[axon] += count
             if armed[c]:
                 states[c] = initial_state(core.params, core.n_neurons, 1)
+                if rings[c] is not None:
+                    rings[c].clear()
             armed[c] = arm_next
             if g >= total:
                 continue
@@ -212,10 +226,16 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
                 raise PlanModelError(f"core {c} applied {applied[c, g]} events in step {g}, more "
                                      f"than its max_events_per_step={core.max_events_per_step}")
             sops[c, g] = int(capped @ fanout[c])
-            states[c], fired = step(core.params, states[c],
-                                    StepInput(spikes=axon_counts[np.newaxis, :],
-                                              weights=core.weights))
-            fired = np.asarray(fired, dtype=np.int64)[0]
+            if rings[c] is None:
+                states[c], fired = step(core.params, states[c],
+                                        StepInput(spikes=axon_counts[np.newaxis, :],
+                                                  weights=core.weights))
+                fired = np.asarray(fired, dtype=np.int64)[0]
+            else:
+                states[c], fired = step(core.params, states[c],
+                                        StepInput(drive=rings[c].drive(g, capped)))
+                fired = np.asarray(fired, dtype=np.int64)[0]
+                rings[c].learn(axon_counts, fired)
             spikes[core.population][t, sample, core.neuron_start:core.neuron_stop] = fired
             v[c][t, sample] = states[c].v[0]
             cur[c][t, sample] = states[c].i[0]
@@ -231,4 +251,51 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
                      host_output=tuple(host_output), window_events=window_events,
                      core_events_in=core_events_in, host_events_in=host_events_in,
                      core_events_dropped=dropped, unrouted_spikes=unrouted,
-                     synaptic_ops=sops, events_per_step=applied)
+                     synaptic_ops=sops, events_per_step=applied,
+                     weights={core.index: rings[core.index].weights for core in plan.cores
+                              if core.stdp is not None} or None)
+
+
+class _CoreRing:
+    """One core's delay ring of drives and, with STDP, its learning weights and traces."""
+
+    def __init__(self, core):
+        self.core = core
+        self.ring = np.zeros((core.max_delay, core.params.input_channels, core.n_neurons),
+                             dtype=np.int64)
+        self.weights = core.weights.astype(np.int64).copy()
+        delays = core.delays if core.delays is not None else np.ones_like(self.weights)
+        # Every synapse that can carry a non-zero weight, by its delay (0 counts as 1).
+        present = (self.weights != 0) | (core.plastic if core.plastic is not None else False)
+        delays = np.maximum(delays, 1)
+        self.by_delay = [(int(d), present & (delays == d)) for d in np.unique(delays[present])]
+        self.pre_trace = np.zeros((1, core.n_axons), dtype=np.int64)
+        self.post_trace = np.zeros((1, core.n_neurons), dtype=np.int64)
+
+    def clear(self):
+        self.ring[:] = 0
+
+    def drive(self, g, capped):
+        """Add this step's contributions (with the current weights) and take slot ``g``."""
+        depth = self.ring.shape[0]
+        for d, mask in self.by_delay:
+            for channel in range(self.weights.shape[0]):
+                self.ring[(g + d - 1) % depth, channel] += capped @ np.where(
+                    mask[channel], self.weights[channel], 0)
+        slot = g % depth
+        drive = self.ring[slot].copy()
+        self.ring[slot] = 0
+        return drive[np.newaxis]
+
+    def learn(self, axon_counts, fired):
+        rule = self.core.stdp
+        if rule is None:
+            return
+        pre, post = axon_counts[np.newaxis], fired[np.newaxis]
+        new = None
+        for channel in range(self.weights.shape[0]):
+            new = stdp_step(rule, STDPState(self.weights[channel][np.newaxis], self.pre_trace,
+                                            self.post_trace),
+                            pre, post, self.core.plastic[channel])
+            self.weights[channel] = new.weights[0]
+        self.pre_trace, self.post_trace = new.pre_trace, new.post_trace

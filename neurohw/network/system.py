@@ -23,7 +23,7 @@ from ..model.reference import (NeuronState, StepInput, check_record, initial_sta
 from ..model.stdp import STDPError, STDPState, initial_stdp_state, stdp_step
 from .graph import Network, NetworkError
 
-__all__ = ["SystemTrace", "check_inputs", "simulate", "population_drive"]
+__all__ = ["SystemTrace", "check_inputs", "simulate", "simulate_samples", "population_drive"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,8 @@ class SystemTrace:
     With plastic projections: ``learning[(source, target, channel)]`` is the final
     :class:`neurohw.model.stdp.STDPState` (weights (batch, S, T) and traces), and
     ``weight_snapshots[key]`` (snapshots, batch, S, T) the weights at the end of every
-    ``snapshot_every``-th step, when asked for."""
+    ``snapshot_every``-th step, when asked for, and ``trace_snapshots[key]`` the traces at the
+    same steps: ``(pre (snapshots, batch, S), post (snapshots, batch, T))``."""
     spikes: dict
     v: dict | None
     i: dict | None
@@ -43,6 +44,7 @@ class SystemTrace:
     final_state: dict
     learning: dict | None = None
     weight_snapshots: dict | None = None
+    trace_snapshots: dict | None = None
 
     @property
     def weights(self) -> dict:
@@ -183,7 +185,8 @@ def simulate(network: Network, inputs, *, steps: int | None = None, record=("spi
     STDPState}`` continues from an earlier run's ``trace.learning`` (default: the projection's
     weights for every batch element, zero traces); ``learn`` is True (every plastic projection
     learns), False (weights frozen, traces not updated) or a collection of projection keys;
-    ``snapshot_every`` records the weights at the end of every that many steps.
+    ``snapshot_every`` records the weights (``weight_snapshots``) and the traces
+    (``trace_snapshots``) at the end of every that many steps.
     """
     steps, batch, counts = check_inputs(network, inputs, steps)
     plastic = _learning_states(network, batch, learning)
@@ -240,6 +243,7 @@ def simulate(network: Network, inputs, *, steps: int | None = None, record=("spi
                 for d in np.unique(projection.delays[mask])]
     snapshots = ({key: [] for key in plastic} if snapshot_every is not None and plastic
                  else None)
+    trace_snapshots = ({key: ([], []) for key in plastic} if snapshots is not None else None)
 
     for t in range(steps):
         def counts_of(source, t=t):
@@ -272,14 +276,24 @@ def simulate(network: Network, inputs, *, steps: int | None = None, record=("spi
                                          projection.synapse_mask, check=False)
             if snapshots is not None and (t + 1) % snapshot_every == 0:
                 snapshots[key].append(plastic[key].weights.copy())
+                trace_snapshots[key][0].append(plastic[key].pre_trace.copy())
+                trace_snapshots[key][1].append(plastic[key].post_trace.copy())
         previous = {name: np.asarray(f, dtype=np.int64) for name, f in fired.items()}
     if snapshots is not None:
         snapshots = {key: (np.stack(v) if v else np.zeros((0, batch, *plastic[key].weights
                                                            .shape[1:]), dtype=np.int64))
                      for key, v in snapshots.items()}
+
+        def stacked(arrays, like):
+            return (np.stack(arrays) if arrays
+                    else np.zeros((0, *like.shape), dtype=np.int64))
+        trace_snapshots = {key: (stacked(pre, plastic[key].pre_trace),
+                                 stacked(post, plastic[key].post_trace))
+                           for key, (pre, post) in trace_snapshots.items()}
     return SystemTrace(spikes=traces["spikes"], v=traces["v"], i=traces["i"],
                        refractory=traces["refractory"], final_state=states,
-                       learning=plastic or None, weight_snapshots=snapshots)
+                       learning=plastic or None, weight_snapshots=snapshots,
+                       trace_snapshots=trace_snapshots)
 
 
 def _delayed_drive(network, name, counts_of, plastic, delay_masks, ring, t):
@@ -311,3 +325,39 @@ def _delayed_drive(network, name, counts_of, plastic, delay_masks, ring, t):
     drive = ring[slot].copy()
     ring[slot] = 0
     return drive
+
+
+def simulate_samples(network: Network, inputs, *, steps: int | None = None,
+                     record=("spikes",), learning: dict | None = None,
+                     learn=True) -> SystemTrace:
+    """The chip's way through a batch: the samples one after another, each from cleared neuron
+    state and an empty delay ring (as :func:`simulate` starts every batch element), while the
+    plastic projections carry their weights and traces from one sample into the next (in
+    :func:`simulate` every batch element learns on its own).
+
+    Without plastic projections this equals :func:`simulate`. The result stacks the samples
+    along the batch axis; ``learning`` and ``weights`` are the state after the last sample
+    (batch 1).
+    """
+    steps, batch, counts = check_inputs(network, inputs, steps)
+    traces = []
+    carried = learning
+    for k in range(batch):
+        trace = simulate(network, {name: c[:, k:k + 1] for name, c in counts.items()},
+                         steps=steps, record=record, learning=carried, learn=learn)
+        carried = trace.learning
+        traces.append(trace)
+
+    def stacked(what):
+        if getattr(traces[0], what) is None:
+            return None
+        return {name: np.concatenate([getattr(t, what)[name] for t in traces], axis=1)
+                for name in getattr(traces[0], what)}
+
+    final_state = {name: NeuronState(*(np.concatenate([getattr(t.final_state[name], field)
+                                                       for t in traces])
+                                       for field in ("v", "i", "refractory")))
+                   for name in traces[0].final_state}
+    return SystemTrace(spikes=stacked("spikes"), v=stacked("v"), i=stacked("i"),
+                       refractory=stacked("refractory"), final_state=final_state,
+                       learning=carried)
