@@ -24,8 +24,10 @@ Between training samples the host (not the chip) applies two integer rules, docu
   ``theta = theta - (theta >> theta_decay_shift)`` (floor), and the neuron's threshold is
   ``base_threshold + theta``; fixed (not adapted) while evaluating.
 
-Each training sample starts from cleared neuron state and zero traces (as the chip does between
-samples); only the weights (and the host's thresholds) carry over. Readouts, on spike counts of
+Each training sample starts from cleared neuron state, as the chip does between samples; the
+weights (after the host's normalization), the STDP traces and the host's thresholds carry over
+(``docs/learning.md`` section 4: a mapped chip keeps its learning state from sample to sample),
+so the chip with the host's two rules applied between samples computes exactly this. Readouts, on spike counts of
 the frozen network: (1) each neuron is labelled with the class it fires most for on the
 training set (per-class mean counts), and a test image gets the class whose neurons fire most
 in total; (2) scikit-learn's ``LogisticRegression`` on the spike counts.
@@ -79,9 +81,11 @@ def stdp_params(config: ExampleConfig) -> STDPParams:
 
 
 def neuron_params(config: ExampleConfig, theta) -> NeuronParams:
+    # input_count_cap=1: the rate code sends at most one spike per line and step anyway, and a
+    # learning core needs it (docs/learning.md section 3).
     return NeuronParams(v_width=16, v_overflow="saturate", v_decay=Decay.multiply(384, 12),
                         threshold=np.asarray(config.base_threshold + theta, dtype=np.int64),
-                        refractory_period=1)
+                        refractory_period=1, input_count_cap=1)
 
 
 def build_network(config: ExampleConfig, weights, theta) -> Network:
@@ -139,15 +143,18 @@ def train(config: ExampleConfig, x_train):
     weights = normalize_columns(rng.integers(10, 60, size=(64, n), endpoint=True),
                                 config.column_sum, config.w_max)
     theta = np.zeros(n, dtype=np.int64)
+    pre_trace = np.zeros((1, 64), np.int64)
+    post_trace = np.zeros((1, n), np.int64)
     spikes_per_sample = []
     for _ in range(config.epochs):
         order = rng.permutation(len(x_train))
         for index in order:
             network = build_network(config, weights, theta)
             spikes = _encode(x_train[index:index + 1], config.steps)
-            learning = {KEY: STDPState(weights[None].copy(), np.zeros((1, 64), np.int64),
-                                       np.zeros((1, n), np.int64))}
+            learning = {KEY: STDPState(weights[None].copy(), pre_trace, post_trace)}
             trace = simulate(network, {"pixels": spikes}, learning=learning)
+            pre_trace = trace.learning[KEY].pre_trace
+            post_trace = trace.learning[KEY].post_trace
             weights = normalize_columns(trace.weights[KEY][0], config.column_sum,
                                         config.w_max)
             fired = trace.spikes["exc"][:, 0].sum(axis=0)
