@@ -18,7 +18,16 @@ Test data (made by ``tests/test_neuron_core.py``, read with
 * ``sweep_hold_cycles``: ``spikes_out.ready`` is held low for that many cycles from the start of
   every sweep (far longer than any buffer: the sweep must stall, not drop);
 * ``check_throughput``: with a source that is never idle, require the exact event-accept cadence
-  (``_expected_gaps``) and report the sweep length.
+  (``_expected_gaps``) and report the sweep length;
+* ``state_every``: optional, the states are read every that many steps (and after the last);
+  the spikes are checked every step;
+* ``snapshots``: optional ``{steps, weights (n, C, A, N), pre_trace (n, A), post_trace (n, N)}``
+  (the traces only with STDP) from the system model, and ``weight_reads`` (``[channel, neuron
+  field, axon, neuron]`` of every weight word): at the end of each of those steps every weight
+  and every trace is read and compared.
+
+After the run the core is reset: every state, every delay-ring slot of the accumulators and
+every trace must read 0, and the weights keep the values of the last snapshot step.
 """
 
 from __future__ import annotations
@@ -171,6 +180,14 @@ async def run_trace(dut):
     if "REFRACTORY" in targets:
         state_reads.append(("refractory", targets["REFRACTORY"], None))
 
+    steps = len(data["events"])
+    state_every = int(data.get("state_every") or 1)
+    snapshots = data.get("snapshots")
+    snapshot_index = ({step: k for k, step in enumerate(snapshots["steps"])}
+                      if snapshots else {})
+    # Potentiation walks a weight column per spiking neuron after the sweep.
+    learn_cycles = data["n_neurons"] * data["n_axons"] if tb.ports.get("stdp") else 0
+
     spikes_seen = 0
     for t, events in enumerate(data["events"]):
         cycle_before = tb.cycle
@@ -189,7 +206,8 @@ async def run_trace(dut):
         tb.spikes.hold_cycles = hold
         tb.step.send([0])
         words = await with_timeout(tb.done.receive(t + 1),
-                                   tb.timeout_ns(4 * n_neurons + 200 + hold), "ns")
+                                   tb.timeout_ns(4 * n_neurons + 200 + hold + learn_cycles),
+                                   "ns")
         if hold and sum(1 for count in expected["spikes"][t] if count) > data["fifo_depth"]:
             assert tb.cycle - sweep_start >= hold, (
                 f"step {t}: the sweep ended {tb.cycle - sweep_start} cycles after step although "
@@ -218,6 +236,11 @@ async def run_trace(dut):
             assert actual == want, (
                 f"step {t}, neuron {neuron}, spikes: expected {want}, actual {actual}")
 
+        if t in snapshot_index:
+            await check_snapshot(tb, data, f"step {t}", snapshot_index[t])
+        if (t + 1) % state_every and t != steps - 1:
+            continue
+
         # Every neuron's state at the end of the step.
         reads = [(name, c, neuron) for neuron in range(n_neurons) for name, _, c in state_reads]
         results = await tb.commands([(0, code, neuron, 0, 0) for neuron in range(n_neurons)
@@ -238,19 +261,76 @@ async def run_trace(dut):
         assert error == 0 and actual == want, (
             f"status {name}: expected {want}, actual {actual}")
 
+    max_delay = int(tb.ports.get("max_delay", 1))
+    if max_delay > 1 and "ACC0" in targets:
+        # Drive still in flight in the ring (logged: the reset below must clear it).
+        ring = [(targets[f"ACC{c}"], neuron, k) for neuron in range(n_neurons)
+                for c in range(2) if f"ACC{c}" in targets for k in range(max_delay)]
+        results = await tb.commands([(0, code, neuron, k, 0) for code, neuron, k in ring])
+        tb.log.info("before reset: %d of %d delay-ring words are non-zero",
+                    sum(1 for value, _ in results if value), len(ring))
+
     # Reset clears every state (and the accumulators), not the weights.
     await RisingEdge(tb.clk)  # leave the ReadOnly phase the last response was seen in
     await tb.reset()
     tb.responses_taken = len(tb.rsp.received)
-    probes = [(name, code, neuron) for neuron in range(n_neurons) for name, code, _ in state_reads]
-    probes += [(f"acc{c}", targets[f"ACC{c}"], neuron) for neuron in range(n_neurons)
-               for c in range(2) if f"ACC{c}" in targets]
-    results = await tb.commands([(0, code, neuron, 0, 0) for _, code, neuron in probes])
-    for (name, _, neuron), (actual, error) in zip(probes, results):
+    # (what, target, neuron field, axon field)
+    probes = [(f"neuron {neuron}, {name}", code, neuron, 0)
+              for neuron in range(n_neurons) for name, code, _ in state_reads]
+    # Every slot of the delay ring (the axon field selects the slot offset).
+    probes += [(f"neuron {neuron}, acc{c}" + (f" slot {k}" if max_delay > 1 else ""),
+                targets[f"ACC{c}"], neuron, k)
+               for neuron in range(n_neurons) for c in range(2) if f"ACC{c}" in targets
+               for k in range(max_delay)]
+    if "PRE_TRACE" in targets:
+        probes += [(f"pre trace of axon {axon}", targets["PRE_TRACE"], 0, axon)
+                   for axon in range(data["n_axons"])]
+    if "POST_TRACE" in targets:
+        probes += [(f"post trace of neuron {neuron}", targets["POST_TRACE"], neuron, 0)
+                   for neuron in range(n_neurons)]
+    results = await tb.commands([(0, code, neuron, axon, 0)
+                                 for _, code, neuron, axon in probes])
+    for (what, _, _, _), (actual, error) in zip(probes, results):
         assert error == 0 and actual == 0, (
-            f"after reset, neuron {neuron}, {name}: expected 0, actual {actual}")
+            f"after reset, {what}: expected 0, actual {actual} (error={error})")
+    if snapshots and snapshots["steps"] and snapshots["steps"][-1] == steps - 1:
+        # Weights are configuration: reset keeps the learned values.
+        await check_snapshot(tb, data, "after reset", len(snapshots["steps"]) - 1,
+                             traces=False)
     for checker in tb.checkers:
         assert not checker.violations, checker.violations
+
+
+async def check_snapshot(tb, data, when, index, *, traces=True):
+    """Read every weight (and, with STDP, every pre and post trace) and compare them with
+    snapshot ``index`` of the system model."""
+    targets = tb.ports["targets"]
+    snapshots = data["snapshots"]
+    weights = snapshots["weights"][index]
+    reads = data["weight_reads"]
+    results = await tb.commands([(0, targets[f"WEIGHT{c}"], field, axon, 0)
+                                 for c, field, axon, _ in reads])
+    for (c, _, axon, neuron), (actual, error) in zip(reads, results):
+        want = weights[c][axon][neuron]
+        assert error == 0 and actual == want, (
+            f"{when}, weight of channel {c}, axon {axon}, neuron {neuron}: expected {want}, "
+            f"actual {actual} (error={error})")
+    if not traces or "pre_trace" not in snapshots:
+        return
+    pre = snapshots["pre_trace"][index]
+    post = snapshots["post_trace"][index]
+    results = await tb.commands([(0, targets["PRE_TRACE"], 0, axon, 0)
+                                 for axon in range(len(pre))]
+                                + [(0, targets["POST_TRACE"], neuron, 0, 0)
+                                   for neuron in range(len(post))])
+    for axon, (actual, error) in enumerate(results[:len(pre)]):
+        assert error == 0 and actual == pre[axon], (
+            f"{when}, pre trace of axon {axon}: expected {pre[axon]}, actual {actual} "
+            f"(error={error})")
+    for neuron, (actual, error) in enumerate(results[len(pre):]):
+        assert error == 0 and actual == post[neuron], (
+            f"{when}, post trace of neuron {neuron}: expected {post[neuron]}, actual {actual} "
+            f"(error={error})")
 
 
 @cocotb.test()
