@@ -8,7 +8,9 @@ ECP5-85F, next to published SNN accelerators.
 
 Synthesis results are cached in ``benchmarks/results/system_synth.json`` (one entry per design
 and device, with the tool versions); the 256-neuron core's figures come from
-``benchmarks/results/core_synth.json`` (``benchmarks/bench_core_synth.py``). Cycles per
+``benchmarks/results/core_synth.json`` (``benchmarks/bench_core_synth.py``); the learning, delay
+and event-camera sections from ``benchmarks/results/learning.json``
+(``benchmarks/bench_learning.py``), when it exists. Cycles per
 inference come from the analytic timing model :func:`neurohw.flows.report.estimate_cycles`
 (checked against RTL simulation by ``tests/test_report.py``). ``docs/benchmarks.md`` explains
 every number.
@@ -35,6 +37,7 @@ from neurohw.flows.report import (CycleEstimate, estimate_cycles, format_rate,  
 
 RESULTS = REPO / "benchmarks" / "results" / "system_synth.json"
 CORE_RESULTS = REPO / "benchmarks" / "results" / "core_synth.json"
+LEARNING_RESULTS = REPO / "benchmarks" / "results" / "learning.json"
 OUTPUT = REPO / "BENCHMARKS.md"
 BUILD = REPO / "build" / "benchmarks"
 
@@ -430,6 +433,161 @@ def dominance(results: dict, estimates: dict) -> tuple[list[str], dict]:
     return lines, verdicts
 
 
+# -- learning, delays and the event-camera path (benchmarks/bench_learning.py) ---------------
+
+
+def _num(value, fmt="{:.2f}") -> str:
+    if value is None:
+        return "-"
+    return fmt.format(0.0 if abs(value) < 1e-9 else value)
+
+
+def learning_lines(path: Path = LEARNING_RESULTS) -> list[str]:
+    """The "Learning and delays" and "Event-camera path" sections, from ``learning.json``
+    (written by ``benchmarks/bench_learning.py``); nothing when it does not exist."""
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    lines = []
+    synth, cycles = data.get("synth") or {}, data.get("cycles")
+    if synth or cycles:
+        lines += ["", "## Learning and delays", "",
+                  "`benchmarks/bench_learning.py` (`benchmarks/results/learning.json`): one core, "
+                  "64 neurons x 64 axons, 8-bit weights, 16-bit LIF with one current and "
+                  "`input_count_cap=1` (on-chip STDP needs it; every variant has it), built four "
+                  "ways: static (the baseline), with delays (`max_delay=8`, random delays 1..8), "
+                  "with STDP (additive, 8-bit traces, multiply decays) and with STDP (soft "
+                  "bounds) plus the delays. Ratios are to the static core on the same device and "
+                  "lanes, synthesized in the same run; the core sits in the flow's I/O harness "
+                  "as in the 256-neuron core rows.", ""]
+    if synth:
+        lines += ["| core | device | lanes | LUT4 | carry | FF | BRAM | DSP | logic cells | "
+                  "Fmax MHz | x static: LUT4 | FF | BRAM | logic cells | Fmax |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        order = {"static": 0, "delays": 1, "stdp": 2, "stdp-soft-delays": 3}
+        rows = sorted(synth.values(), key=lambda r: (r["device"] != "ecp5-85k", r["lanes"],
+                                                      order.get(r["variant"], 9)))
+        for r in rows:
+            device = LABEL.get(r["device"], r["device"])
+            if "error" in r:
+                lines.append(f"| {r['variant']} | {device} | {r['lanes']} | does not fit / "
+                             f"failed: {r['error'].split(' (log:')[0][:160]} "
+                             "| | | | | | | | | | | |")
+                continue
+            ratio = r.get("ratio") or {}
+            lines.append(
+                f"| {r['variant']} | {device} | {r['lanes']} | {_fmt_int(r['luts'])} | "
+                f"{_fmt_int(r['carries'])} | {_fmt_int(r['ffs'])} | {r['bram']} | {r['dsp']} | "
+                f"{_fmt_int(r['logic_cells'])} | {r['fmax_mhz']:.1f} | "
+                + " | ".join(_num(ratio.get(m)) for m in ("luts", "ffs", "bram", "logic_cells",
+                                                         "fmax_mhz")) + " |")
+        lines.append("")
+    if cycles:
+        summary = cycles["summary"]
+        rates = ", ".join(f"{100 * r:g}" for r in cycles["rates"])
+        lines += [f"Clock cycles in RTL simulation ({cycles['simulator']}, "
+                  f"`sim/bench_core_cycles.py`): the same core (lanes {cycles['lanes']}), "
+                  f"{cycles['steps']} steps of one stimulus (each step {rates} % of the axons, "
+                  f"drawn per step), input stream saturating, outputs always "
+                  "taken; every step's spikes and the weights after the run checked against "
+                  "the system model. `stdp-depress` is `stdp` with `a_plus = 0` (depression "
+                  "alone).", "",
+                  "| core | cycles / step | x static | extra cycles / step | post spikes | "
+                  "cycles / post spike | fixed cycles / learning step | cycles / potentiation "
+                  "update | extra cycles / input event | cycles / depression update | cycles "
+                  "after reset |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        order = ["static", "delays", "stdp", "stdp-soft-delays", "stdp-depress"]
+        for name in sorted(summary, key=lambda n: order.index(n) if n in order else 9):
+            r = summary[name]
+            lines.append(
+                f"| {name} | {r['cycles_per_step']:.1f} | {r['ratio_to_static']:.3f} | "
+                f"{_num(r['extra_cycles_per_step'], '{:.1f}')} | {r['post_spikes']} | "
+                f"{_num(r.get('cycles_per_post_spike'))} | "
+                f"{_num(r.get('learning_cycles_per_step_fixed'), '{:.1f}')} | "
+                f"{_num(r.get('cycles_per_potentiation_update'), '{:.3f}')} | "
+                f"{_num(r.get('extra_cycles_per_event'))} | "
+                f"{_num(r.get('cycles_per_depression_update'), '{:.3f}')} | "
+                f"{r['ready_after_reset']} |")
+        stdp = summary.get("stdp", {})
+        delays = summary.get("delays", {})
+        if stdp.get("cycles_per_post_spike") is not None:
+            lines += ["", f"Learning costs {stdp['cycles_per_post_spike']:.2f} cycles per post "
+                      f"spike (the walk of its {cycles['n_axons']}-weight column: "
+                      f"{stdp['cycles_per_potentiation_update_marginal']:.3f} cycles per "
+                      f"potentiation update at the margin, "
+                      f"{stdp['cycles_per_potentiation_update']:.3f} with the fixed "
+                      f"{stdp['learning_cycles_per_step_fixed']:.1f} cycles of a step that "
+                      f"learns) and nothing per input event: depression rides on the event's "
+                      f"row read ({_num(stdp.get('cycles_per_depression_update'), '{:.3f}')} "
+                      f"cycles per depression update; a step with events ends "
+                      f"{_num(stdp.get('extra_event_phase_fixed'), '{:.0f}')} cycles later, "
+                      f"the deeper write pipeline). The whole-run ratio to the static core "
+                      f"depends on how many neurons spike: here "
+                      f"{stdp['post_spikes'] / stdp['steps']:.0f} of {cycles['n_neurons']} "
+                      f"per step on average."]
+        if delays:
+            lines += ["", f"Delays add {_num(delays['extra_cycles_per_step'], '{:.1f}')} "
+                      f"cycles per step on average "
+                      f"({_num(delays.get('extra_cycles_per_event'))} per input event); the "
+                      f"reset clears the {cycles['max_delay']}-slot delay ring "
+                      f"({delays['ready_after_reset']} cycles before the first event instead "
+                      f"of {summary['static']['ready_after_reset']})."]
+    camera = data.get("camera")
+    if camera and camera.get("rates"):
+        cfg = camera["config"]
+        lines += ["", "## Event-camera path", "",
+                  f"A synthetic {cfg['width']} x {cfg['height']} event-camera recording "
+                  f"(`neurohw.events`: moving bar, blinking spots, noise) downsampled "
+                  f"{cfg['downsample']} x {cfg['downsample']} with split polarities onto a "
+                  f"128-line input group ({cfg['window_us']} us windows, {cfg['steps']} steps "
+                  f"per sample, counts up to {cfg['max_count']} per line and window), into a "
+                  f"128 -> {cfg['hidden']} -> {cfg['outputs']} LIF chip, in RTL simulation "
+                  "(`verify_system`: host port fed one word per clock, every output spike "
+                  "checked) and synthesized; events per second = input events of the run / "
+                  "(cycles / Fmax). `dense` is noise at "
+                  f"{cfg['dense_rate_hz'] / 1e6:g} M events/s, which makes the chip, not the "
+                  "sensor, the limit (the sustained maximum).", "",
+                  "| chip | device | input | Fmax MHz | cycles / step | host spike events / "
+                  "cycle | host spike events / s | camera events / s | x real time |",
+                  "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+        for key, entry in camera.get("sim", {}).items():
+            for short, device in (("ecp5", "ecp5-85k"), ("up5k", "ice40-up5k")):
+                for name in sorted(entry["runs"], key=lambda n: n != "recording"):
+                    r = entry["runs"][name]
+                    rate = camera["rates"].get(f"{key}-{short}-{name}")
+                    if rate is None:
+                        continue
+                    lines.append(
+                        f"| lanes {entry['lanes']} | {LABEL[device]} | {name} | "
+                        f"{rate['fmax_mhz']:.1f} | {r['cycles_per_step_mean']:.0f} | "
+                        f"{r['spike_words_per_cycle']:.4f} | "
+                        f"{format_rate(rate['spike_words_per_s'])} | "
+                        f"{format_rate(rate['delivered_events_per_s'])} | "
+                        f"{rate['real_time_factor']:.0f} |")
+        best = {}
+        for key, rate in camera["rates"].items():
+            if key.endswith("-dense"):
+                device = LABEL["ecp5-85k" if "-ecp5-" in key else "ice40-up5k"]
+                if rate["delivered_events_per_s"] > best.get(device, ({}, ""))[0].get(
+                        "delivered_events_per_s", 0):
+                    best[device] = (rate, key.split("-")[0][1:])
+        if best:
+            lines += ["", "Sustained maximum (the `dense` input): " + "; ".join(
+                f"{format_rate(rate['delivered_events_per_s'])} camera events/s "
+                f"({format_rate(rate['spike_words_per_s'])} host spike events/s) on the "
+                f"{device} (lanes {lanes}, {rate['fmax_mhz']:.1f} MHz)"
+                for device, (rate, lanes) in best.items()) + "."]
+        for key, synth in sorted(camera.get("synth", {}).items()):
+            if synth.get("error") or not synth.get("fits", True):
+                lanes, _, short = key.partition("-")
+                reason = (synth.get("error") or "").split(" over capacity")[0]
+                reason = reason.split(" (log:")[0].split(": ", 1)[-1][:200]
+                lines += ["", f"Lanes {lanes[1:]} on the "
+                          f"{LABEL.get(synth.get('device'), short)}: does not fit ({reason})."]
+    return lines
+
+
 def render(results: dict, estimates: dict) -> str:
     from neurohw.flows.report import TimingModel
     versions = sorted({(d.get("yosys"), d.get("nextpnr")) for e in results.values()
@@ -524,6 +682,7 @@ def render(results: dict, estimates: dict) -> str:
               "docs/benchmarks.md lists what would get below 18. Latency margins of a few per "
               "cent depend on one nextpnr seed's Fmax and on the analytic model (within 2 % "
               "of RTL simulation on the digits network)."]
+    lines += learning_lines()
     lines += ["", "## Timing model constants", "",
               "`" + repr(TimingModel()) + "`", ""]
     return "\n".join(lines) + "\n"

@@ -30,7 +30,6 @@ from pathlib import Path
 
 import cocotb
 from cocotb.triggers import Event as CocotbEvent
-from cocotb.simtime import get_sim_time
 from cocotb.triggers import RisingEdge, with_timeout
 
 from neurohw.routing import EventFormat, EventKind
@@ -73,21 +72,12 @@ class SystemTB(TB):
             # Driven idle until the debug port's driver and monitor start.
             dut.dbg_cmd__valid.value = 0
             dut.dbg_rsp__ready.value = 0
-        self.origin_ns = 0
         self.barrier_cycles: list[int] = []
         self.first_input_cycle = None
         self._barrier_target = None
         self._barriers_seen = CocotbEvent()
         self._progress_path = Path(os.environ[TEST_DATA_ENV_VAR]).with_name("progress.txt")
 
-    async def reset(self, cycles: int = 2) -> None:
-        await super().reset(cycles)
-        self.origin_ns = get_sim_time("ns")
-
-    @property
-    def cycle(self) -> int:
-        """Rising edges since reset was released."""
-        return int((get_sim_time("ns") - self.origin_ns) // CLOCK_NS)
 
     async def barriers(self, count: int) -> None:
         """Wait until ``count`` barriers have left host_out."""
@@ -98,12 +88,12 @@ class SystemTB(TB):
 
     def _host_in_transfer(self, word: int) -> None:
         if self.first_input_cycle is None:
-            self.first_input_cycle = self.cycle
+            self.first_input_cycle = self.elapsed_cycles
 
     def _host_out_transfer(self, word: int) -> None:
         if self.fmt.unpack(word).kind != EventKind.BARRIER:
             return
-        self.barrier_cycles.append(self.cycle)
+        self.barrier_cycles.append(self.elapsed_cycles)
         self._report_progress()
         if self._barrier_target is not None and len(self.barrier_cycles) >= self._barrier_target:
             self._barrier_target = None
@@ -183,7 +173,7 @@ async def run_samples(dut):
     except Exception:
         got = _windows(fmt, tb.host_out.received, n_barriers)
         raise AssertionError(
-            f"timeout after {tb.cycle} cycles: {len(tb.barrier_cycles)} of {n_barriers} "
+            f"timeout after {tb.elapsed_cycles} cycles: {len(tb.barrier_cycles)} of {n_barriers} "
             f"barriers left host_out, {tb.host_in.sent_count} of {len(data['host_words'])} host "
             f"words were taken; windows seen: {[tag for tag, _ in got]}; status: "
             f"eos_dropped {[tb.status('eos_dropped', c) for c in range(tb.n_cores)]}, "

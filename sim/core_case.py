@@ -71,14 +71,7 @@ def make_case(params, weights, spikes, *, n_neurons, n_axons, weight_width, seed
     trace = run(params, reference_input, weights)
     if shuffle is None:
         shuffle = params.accumulation is Accumulation.SUM
-    events = []
-    for t in range(spikes.shape[0]):
-        step_events = [a for a in range(n_axons) for _ in range(int(spikes[t, a]))]
-        if extra_events is not None:
-            step_events += list(extra_events[t])
-        if shuffle:
-            rng.shuffle(step_events)
-        events.append([int(a) for a in step_events])
+    events = step_events(spikes, rng, shuffle=shuffle, extra_events=extra_events)
     data = {
         "ports": core.port_description(),
         "params": params.to_dict(),
@@ -97,6 +90,20 @@ def make_case(params, weights, spikes, *, n_neurons, n_axons, weight_width, seed
     if expected_status:
         data["expected_status"] = expected_status
     return core, data
+
+
+def step_events(counts, rng, *, shuffle: bool, extra_events=None) -> list:
+    """Per step, the axon events of ``counts`` (steps, axons): one per unit of count, in axon
+    order or shuffled, plus ``extra_events[t]`` (raw addresses, e.g. invalid axons)."""
+    events = []
+    for t in range(counts.shape[0]):
+        step = [a for a in range(counts.shape[1]) for _ in range(int(counts[t, a]))]
+        if extra_events is not None:
+            step += list(extra_events[t])
+        if shuffle:
+            rng.shuffle(step)
+        events.append([int(a) for a in step])
+    return events
 
 
 def command_probes(core, weights):
@@ -400,11 +407,7 @@ def make_network_case(params, weights, counts, *, n_neurons, n_axons, weight_wid
                                    max_counts=max_counts)
     expected, snapshots = network_expectations(network, ranges, counts,
                                                snapshot_every=snapshot_every)
-    events = []
-    for t in range(counts.shape[0]):
-        step_events = [a for a in range(n_axons) for _ in range(int(counts[t, a]))]
-        rng.shuffle(step_events)          # 'sum': the order is free
-        events.append([int(a) for a in step_events])
+    events = step_events(counts, rng, shuffle=True)      # 'sum': the order is free
     data = {
         "ports": core.port_description(),
         "params": params.to_dict(),

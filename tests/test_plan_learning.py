@@ -15,10 +15,10 @@ from neurohw.model.stdp import STDPParams
 from neurohw.network import (InputGroup, Network, Population, Projection, simulate,
                              simulate_samples)
 from neurohw.network.mapping import MappingError, map_network
-from neurohw.network.plan_model import simulate_plan
 from tests.network_strategies import mapping_options, network_inputs, networks
+from tests.test_plan_model import check_plan_against_system
 from tests.test_delays import random_delays
-from tests.test_stdp import decays
+from tests.test_stdp import stdp_params
 
 PROPERTY = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
@@ -26,19 +26,10 @@ PROPERTY = settings(max_examples=60, deadline=None, derandomize=True, database=N
 RECORD = ("spikes", "v", "i", "refractory")
 
 
-@st.composite
-def rules(draw, weight_width):
+def rules(weight_width):
+    """Random STDP rules whose bounds fit ``weight_width``-bit weights."""
     high = (1 << (weight_width - 1)) - 1
-    w_min = draw(st.integers(-high - 1, high))
-    w_max = draw(st.integers(w_min, high))
-    width = draw(st.integers(1, 10))
-    return STDPParams(w_min=w_min, w_max=w_max, a_plus=draw(st.integers(0, 300)),
-                      a_minus=draw(st.integers(0, 300)), shift=draw(st.integers(0, 12)),
-                      trace_width=width,
-                      pre_increment=draw(st.integers(0, (1 << width) - 1)),
-                      post_increment=draw(st.integers(0, (1 << width) - 1)),
-                      pre_decay=draw(decays()), post_decay=draw(decays()),
-                      weight_dependence=draw(st.sampled_from(["additive", "soft"])))
+    return stdp_params(low=-high - 1, high=high)
 
 
 def make_learning(network, rng, rule_of):
@@ -71,18 +62,14 @@ def make_learning(network, rng, rule_of):
 
 
 def check_plan_against_samples(plan, network, inputs):
-    trace = simulate_plan(plan, inputs)
-    reference = simulate_samples(network, inputs, record=RECORD)
-    for name in network.populations:
-        np.testing.assert_array_equal(trace.spikes[name], reference.spikes[name], err_msg=name)
+    """Spikes and states as in tests/test_plan_model.py, against ``simulate_samples``, and
+    every learning core's final weights against the projections' learned weights."""
+    trace, reference = check_plan_against_system(plan, network, inputs,
+                                                 reference_model=simulate_samples)
     for core in plan.cores:
-        part = slice(core.neuron_start, core.neuron_stop)
-        for what in ("v", "i", "refractory"):
-            np.testing.assert_array_equal(getattr(trace, what)[core.index],
-                                          getattr(reference, what)[core.population][..., part],
-                                          err_msg=f"core {core.index} {what}")
         if core.stdp is None:
             continue
+        part = slice(core.neuron_start, core.neuron_stop)
         learned = trace.weights[core.index]
         for block in core.axon_blocks:
             rows = slice(block.axon_start, block.axon_start + block.count)

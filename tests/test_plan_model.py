@@ -52,9 +52,11 @@ def received_stream(plan, spikes, *, first_step=0, leading_barrier=True, order=N
     return words
 
 
-def check_plan_against_system(plan, network, inputs):
+def check_plan_against_system(plan, network, inputs, *, reference_model=simulate):
+    """Every spike and every core's states of ``simulate_plan`` against ``reference_model``
+    (``simulate``, or ``simulate_samples`` for networks that learn)."""
     trace = simulate_plan(plan, inputs)
-    reference = simulate(network, inputs, record=RECORD)
+    reference = reference_model(network, inputs, record=RECORD)
     for name in network.populations:
         np.testing.assert_array_equal(trace.spikes[name], reference.spikes[name], err_msg=name)
     for core in plan.cores:

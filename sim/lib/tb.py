@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from cocotb.clock import Clock
+from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, RisingEdge
 
 __all__ = ["TB"]
@@ -24,8 +25,10 @@ class TB:
         self.clk = dut.clk
         self.rst = dut.rst
         self.rst.value = 1  # from time 0, so no register sees an unreset cycle
+        self.clock_period_ns = clock_period_ns
         self.clock = Clock(self.clk, clock_period_ns, unit="ns")
         self.clock.start()
+        self._origin_ns = 0
 
     async def reset(self, cycles: int = 2) -> None:
         """Assert ``rst`` for ``cycles`` rising edges, then release it and wait one more edge."""
@@ -35,6 +38,13 @@ class TB:
         await ClockCycles(self.clk, cycles)
         self.rst.value = 0
         await RisingEdge(self.clk)
+        self._origin_ns = get_sim_time("ns")
+
+    @property
+    def elapsed_cycles(self) -> int:
+        """Rising edges since the last :meth:`reset` released ``rst`` (the first edge after the
+        release is cycle 0), from the simulation time: no coroutine per clock."""
+        return int((get_sim_time("ns") - self._origin_ns) // self.clock_period_ns)
 
     async def cycles(self, count: int) -> None:
         """Wait for ``count`` rising edges of the clock."""

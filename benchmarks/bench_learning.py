@@ -1,0 +1,678 @@
+"""What on-chip learning and synaptic delays cost (resources, Fmax, clock cycles), and the event
+rate the event-camera path sustains into the chip, into ``benchmarks/results/learning.json``.
+
+    .venv/bin/python benchmarks/bench_learning.py [--part synth|cycles|camera|all]
+        [--run NAME ...] [--neurons N] [--axons A] [--steps S] [--simulator verilator|icarus]
+        [--json PATH] [--table] [-v]
+
+Three parts (issue #5); each writes ``--json`` as soon as it has measured something, so an
+interrupted run keeps what it measured, and ``--table`` only prints the tables of the file.
+
+``synth``: one ``NeuronCore`` configuration synthesized four ways (``VARIANTS``) on ECP5-85F and
+iCE40UP5K (``neurohw.flows.synth.synthesize``, the flow's serial I/O harness, nextpnr asked for
+1.25 x the device's target, as ``bench_core_synth.py``): 64 neurons x 64 axons, 8-bit weights,
+16-bit LIF with one current and ``input_count_cap=1``, lanes 1 (and lanes 4 for two of them on
+the ECP5):
+
+* ``static``: the baseline (no delays, no learning);
+* ``delays``: ``max_delay=8``, every synapse's delay random in 1..8;
+* ``stdp``: pair STDP, additive, 8-bit traces, multiply decays (``STDPParams`` defaults);
+* ``stdp-soft-delays``: STDP with soft bounds and the delays of ``delays``.
+
+Every figure is also given as a ratio to ``static`` on the same device and lanes (same run).
+
+``cycles``: the same configurations in RTL simulation (``sim/bench_core_cycles.py``: a
+saturating input stream, every sink ready) on one stimulus, plus ``stdp-depress`` (``stdp`` with
+``a_plus = 0``: depression alone). Every step's spikes and the weights after the run are checked
+against the system model (``neurohw.network.simulate`` of the equivalent network,
+``sim.core_case.core_network``). Per step: event phase (first event .. the ``step`` transfer),
+sweep (``step`` transfer .. ``done``), and the neurons that spiked. Derived: extra cycles per
+step against ``static`` (same events), cycles per post spike (a least-squares fit of the sweep
+against the number of spiking neurons, over the steps with spikes), cycles per potentiation
+update (per post spike / ``n_axons``: the walk of one neuron's weight column), extra event-phase
+cycles per depression update (per input event x ``n_neurons`` weights of its row, expected 0),
+and the cycles after reset before the first event is taken (the clearing walk; the delay ring
+has ``max_delay x ceil(N / lanes)`` words).
+
+``camera``: a synthetic 32 x 32 event-camera recording (moving bar, blinking spots, noise;
+``neurohw.events.synthetic_recording``), downsampled 4 x 4 with split polarities onto a
+128-line input group (``SensorMapping``, ``bin_events``: 1 ms windows, 20 steps per sample,
+``max_count=7``), into a 128 -> 64 -> 10 LIF network mapped with ``map_network`` (lanes 1 and
+8), run in RTL by ``neurohw.flows.system.verify_system`` (``sim/bench_system.py``: every output
+spike of every window checked, host port fed one word per clock, outputs always taken). The
+chip is synthesized on ECP5-85F and iCE40UP5K (``neurohw.flows.report.synth_report``, as
+``make_benchmarks.py``). Events per second = input events of the run / (cycles / Fmax), for the
+recording as it is and for a dense recording (noise at 1 M events/s: most lines active in every
+window) that makes the chip, not the input, the limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from neurohw.model import Decay, NeuronParams  # noqa: E402
+from neurohw.model.stdp import STDPParams  # noqa: E402
+
+RESULTS = REPO / "benchmarks" / "results" / "learning.json"
+BUILD = REPO / "build" / "bench_learning"
+
+DEVICES = {
+    # short name: (neurohw.flows device, target MHz), as benchmarks/bench_core_synth.py
+    "ecp5": ("ecp5-85k", 120),
+    "up5k": ("ice40-up5k", 40),
+}
+
+N_NEURONS = 64
+N_AXONS = 64
+WEIGHT_WIDTH = 8
+MAX_DELAY = 8
+SEED = 1
+THRESHOLD = 400
+#: Input rates of the cycle stimulus (fraction of the axons with an event in a step).
+RATES = (0.0, 0.02, 0.05, 0.1, 0.2)
+
+
+def params(threshold: int = THRESHOLD) -> NeuronParams:
+    """16-bit LIF with one current (leaks ``v >> 2``, ``i >> 1``), reset to zero; one event per
+    axon and step (``input_count_cap=1``, which on-chip STDP needs; every variant has it)."""
+    return NeuronParams(n_currents=1, v_width=16, i_width=16, v_overflow="saturate",
+                        i_overflow="saturate", v_decay=Decay.shift(2),
+                        i_decay=(Decay.shift(1),), threshold=threshold, reset="zero",
+                        input_count_cap=1)
+
+
+def additive() -> STDPParams:
+    """Additive pair STDP on weights in [0, 127]: 8-bit traces (increment 128, multiply decay
+    ``x * 512 / 4096``), updates ``(trace * 1) >> 6``."""
+    return STDPParams(w_min=0, w_max=127, a_plus=1, a_minus=1, shift=6, trace_width=8)
+
+
+def soft() -> STDPParams:
+    """The same with soft bounds: ``(trace * (w_max - w)) >> 12`` up, ``(trace * w) >> 12``
+    down."""
+    return STDPParams(w_min=0, w_max=127, a_plus=1, a_minus=1, shift=12, trace_width=8,
+                      weight_dependence="soft")
+
+
+def depress_only() -> STDPParams:
+    """``additive`` with ``a_plus = 0``: the core then skips the potentiation walk."""
+    return STDPParams(w_min=0, w_max=127, a_plus=0, a_minus=1, shift=6, trace_width=8)
+
+
+#: name -> (STDP rule factory or None, delays?)
+VARIANTS = {
+    "static": (None, False),
+    "delays": (None, True),
+    "stdp": (additive, False),
+    "stdp-soft-delays": (soft, True),
+}
+#: Cycle-count variants: the synthesized ones plus depression alone.
+CYCLE_VARIANTS = {**VARIANTS, "stdp-depress": (depress_only, False)}
+
+
+def core_arrays(n_neurons: int, n_axons: int, seed: int = SEED):
+    """Weights (1, A, N) uniform in [0, 63] (all within the STDP bounds; zero weights are not
+    plastic) and delays uniform in 1..MAX_DELAY (0 where the weight is 0: no synapse)."""
+    rng = np.random.default_rng(seed)
+    weights = rng.integers(0, 64, size=(1, n_axons, n_neurons))
+    delays = rng.integers(1, MAX_DELAY + 1, size=(1, n_axons, n_neurons))
+    return weights, np.where(weights != 0, delays, 0)
+
+
+def core_kwargs(variant: str, n_neurons: int, n_axons: int, seed: int = SEED) -> dict:
+    """The ``NeuronCore`` keyword arguments of ``variant`` (besides params and sizes)."""
+    rule, with_delays = CYCLE_VARIANTS[variant]
+    weights, delays = core_arrays(n_neurons, n_axons, seed)
+    kwargs = {"weights": weights}
+    if with_delays:
+        kwargs.update(max_delay=MAX_DELAY, delays=delays)
+    if rule is not None:
+        kwargs["stdp"] = rule()
+    return kwargs
+
+
+def build_core(variant: str, *, n_neurons: int = N_NEURONS, n_axons: int = N_AXONS,
+               lanes: int = 1, seed: int = SEED, threshold: int = THRESHOLD):
+    from neurohw.hw.core import NeuronCore
+    return NeuronCore(params(threshold), n_neurons=n_neurons, n_axons=n_axons,
+                      weight_width=WEIGHT_WIDTH, lanes=lanes,
+                      **core_kwargs(variant, n_neurons, n_axons, seed))
+
+
+def _stamp(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- synthesis --------------------------------------------------------------------------------
+
+#: run name -> (variant, lanes, device short name)
+SYNTH_RUNS = {f"{variant}-p1-{dev}": (variant, 1, dev)
+              for dev in DEVICES for variant in VARIANTS}
+SYNTH_RUNS.update({f"{variant}-p4-ecp5": (variant, 4, "ecp5") for variant in ("static", "stdp")})
+
+SYNTH_METRICS = ("luts", "carries", "ffs", "bram", "spram", "dsp", "logic_cells", "fmax_mhz")
+
+
+def run_synth(name: str, build: Path, seed: int = 1) -> dict:
+    from neurohw.flows.report import verilog_for_synthesis
+    from neurohw.flows.synth import SynthesisError, synthesize
+    variant, lanes, dev = SYNTH_RUNS[name]
+    flow_device, target = DEVICES[dev]
+    core = build_core(variant, lanes=lanes)
+    stdp = core.stdp
+    row = {"run": name, "variant": variant, "device": flow_device, "n_neurons": core.n_neurons,
+           "n_axons": core.n_axons, "weight_width": core.weight_width, "lanes": lanes,
+           "max_delay": core.max_delay, "acc_width": core.acc_width,
+           "stdp": None if stdp is None else {
+               "weight_dependence": stdp.weight_dependence.value,
+               "trace_width": stdp.trace_width, "decay": stdp.pre_decay.kind.value},
+           "target_mhz": target}
+    try:
+        source = verilog_for_synthesis(core, build / name)
+        report = synthesize(source, device=flow_device, workdir=build / name,
+                            name=f"core-{name}", clock_mhz=target * 1.25, seed=seed,
+                            harness=True)
+    except SynthesisError as error:
+        row["error"] = str(error)
+        return row
+    row.update({
+        "luts": report.luts, "carries": report.carries, "ffs": report.ffs, "bram": report.bram,
+        "spram": report.spram, "dsp": report.dsp, "logic_cells": report.logic_cells,
+        "fmax_mhz": round(report.fmax_mhz or 0.0, 2), "utilization": report.utilization,
+        "wall_time_s": report.wall_time_s, "yosys": report.yosys_version,
+        "nextpnr": report.nextpnr_version, "seed": seed,
+    })
+    return row
+
+
+def synth_ratios(rows: dict) -> dict:
+    """Add to every row its ratio to the ``static`` row of the same device and lanes."""
+    for name, row in rows.items():
+        if "error" in row or name not in SYNTH_RUNS:
+            continue
+        _variant, lanes, dev = SYNTH_RUNS[name]
+        base = rows.get(f"static-p{lanes}-{dev}")
+        if base is None or "error" in base:
+            row.pop("ratio", None)
+            continue
+        row["ratio"] = {metric: (round(row[metric] / base[metric], 3) if base[metric] else None)
+                        for metric in SYNTH_METRICS}
+    return rows
+
+
+def synth_table(rows: dict) -> str:
+    lines = ["| run | device | P | LUT4 | carry | FF | BRAM | DSP | LC/COMB | Fmax MHz | "
+             "x static: LUT4 / FF / BRAM / LC / Fmax |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for name in [n for n in SYNTH_RUNS if n in rows] + [n for n in rows if n not in SYNTH_RUNS]:
+        r = rows[name]
+        if "error" in r:
+            lines.append(f"| {name} | {r['device']} | {r['lanes']} | failed: "
+                         f"{r['error'][:160]} |||||||")
+            continue
+        ratio = r.get("ratio") or {}
+        ratios = " / ".join("-" if ratio.get(m) is None else f"{ratio[m]:.2f}"
+                            for m in ("luts", "ffs", "bram", "logic_cells", "fmax_mhz"))
+        lines.append(f"| {name} | {r['device']} | {r['lanes']} | {r['luts']} | {r['carries']} | "
+                     f"{r['ffs']} | {r['bram']} | {r['dsp']} | {r['logic_cells']} | "
+                     f"{r['fmax_mhz']:.1f} | {ratios} |")
+    return "\n".join(lines)
+
+
+# -- cycles -----------------------------------------------------------------------------------
+
+
+def stimulus(n_axons: int, steps: int, seed: int = SEED, rates=RATES):
+    """Input counts (steps, axons) in {0, 1}: each step draws its rate from ``rates``
+    (default 0, 2, 5, 10, 20 % of the axons), so steps range from silent to busy and the
+    population's spike count from none to all."""
+    rng = np.random.default_rng(seed + 100)
+    rates = rng.choice(np.asarray(rates, dtype=float), size=steps)
+    return (rng.random((steps, n_axons)) < rates[:, None]).astype(np.int64)
+
+
+def cycle_case(variant: str, counts, *, n_neurons: int, n_axons: int, lanes: int = 1,
+               seed: int = SEED, check_weights: bool = True, threshold: int = THRESHOLD):
+    """The core of ``variant`` and the test data of ``sim/bench_core_cycles.py`` for
+    ``counts`` (steps, axons): expected spikes and learned weights from the system model."""
+    from neurohw.hw.core import Target
+    from sim.core_case import core_network, network_expectations
+    core = build_core(variant, n_neurons=n_neurons, n_axons=n_axons, lanes=lanes, seed=seed,
+                      threshold=threshold)
+    p = core.params
+    weights = np.asarray(core.weights)
+    steps = counts.shape[0]
+    network, ranges = core_network(p, weights, n_neurons=n_neurons, weight_width=WEIGHT_WIDTH,
+                                   max_delay=core.max_delay,
+                                   delays=(np.where(weights != 0, core.delays, 0)
+                                           if core.max_delay > 1 else None),
+                                   stdp=core.stdp)
+    expected, snapshots = network_expectations(network, ranges, counts,
+                                               snapshot_every=steps if steps else None)
+    rng = np.random.default_rng(seed + 200)
+    events = []
+    for t in range(steps):
+        step_events = [int(a) for a in np.flatnonzero(counts[t])]
+        rng.shuffle(step_events)
+        events.append(step_events)
+    final = snapshots["weights"][-1] if snapshots is not None else weights
+    reads = ([[int(Target.WEIGHT0) + c, n, a, int(final[c, a, n])]
+              for c in range(final.shape[0]) for a in range(n_axons) for n in range(n_neurons)]
+             if check_weights else [])
+    data = {"ports": core.port_description(), "events": events,
+            "expected_spikes": np.asarray(expected["spikes"]).tolist(),
+            "weight_reads": reads}
+    learned = int(np.abs(final - weights).sum()) if core.stdp is not None else 0
+    return core, data, learned
+
+
+def run_cycle_variant(variant: str, counts, *, n_neurons: int, n_axons: int, lanes: int,
+                      simulator: str, build: Path, seed: int = SEED,
+                      check_weights: bool = True, threshold: int = THRESHOLD) -> dict:
+    """Simulate ``variant`` on ``counts``; returns its per-step cycle record."""
+    from sim.runner import run_cocotb
+    core, data, learned = cycle_case(variant, counts, n_neurons=n_neurons, n_axons=n_axons,
+                                     lanes=lanes, seed=seed, check_weights=check_weights,
+                                     threshold=threshold)
+    build_dir = build / f"{variant}-n{n_neurons}-a{n_axons}-p{lanes}-{simulator}"
+    out = build_dir.resolve() / "cycles.json"
+    out.unlink(missing_ok=True)
+    started = time.monotonic()
+    run_cocotb(core, toplevel="neuron_core", test_module="bench_core_cycles",
+               simulator=simulator, build_dir=build_dir, test_data=data,
+               extra_env={"CYCLES_RESULTS": str(out)})
+    result = json.loads(out.read_text())
+    steps = []
+    for r in result["steps"]:
+        start = r["first_event"] if r["first_event"] is not None else r["step_accept"]
+        steps.append({"events": r["events"], "spikes": r["spikes"],
+                      "event_phase": r["step_accept"] - start,
+                      "sweep": r["done"] - r["step_accept"],
+                      "step": r["done"] - start + 1})
+    return {"variant": variant, "max_delay": core.max_delay,
+            "stdp": core.stdp is not None,
+            "a_plus": core.stdp.a_plus if core.stdp is not None else None,
+            "ready_after_reset": result["ready_after_reset"],
+            "weights_checked": result["weights_checked"], "weight_change": learned,
+            "steps": steps, "wall_time_s": round(time.monotonic() - started, 1)}
+
+
+def _fit(x, y):
+    """Least-squares ``y = a + b x``; ``(a, b)`` or ``None`` with fewer than two distinct x."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(set(x.tolist())) < 2:
+        return None
+    b, a = np.polyfit(x, y, 1)
+    # Exact fits leave rounding noise (-1e-15) that would print as -0.
+    return tuple(0.0 if abs(v) < 1e-9 else float(v) for v in (a, b))
+
+
+def derive_cycles(runs: dict, *, n_neurons: int, n_axons: int) -> dict:
+    """Per variant: totals, and against ``static`` (same events): extra cycles per step, the
+    learning costs per post spike and per synaptic update, the delay ring's reset cost.
+
+    * Event phase: ``extra = a + b x events`` over the steps with events (least squares): ``b``
+      is the extra cost of an event, ``a`` a fixed pipeline latency of a step with events.
+      Depression updates the ``n_neurons`` weights of an event's row, so it costs
+      ``b / n_neurons`` cycles per update.
+    * Sweep: the static core's sweep is ``ceil(N/P)`` + pipeline + a small overhead that grows
+      by a cycle or two when the last neurons spike (their spikes must leave before ``done``);
+      it is modelled as ``a0 + b0 x spikes`` (least squares on the static run), and
+      ``sweep - (a0 + b0 x spikes)`` is what learning adds after the sweep. Over the steps with
+      post spikes ``extra = a + b x spikes``: ``b`` cycles per post spike (one walk of
+      ``n_axons`` weights), ``a`` a fixed cost of a step that learns. Cycles per potentiation
+      update = all of it / (post spikes x ``n_axons``), and ``b / n_axons`` at the margin.
+    """
+    base = runs["static"]
+    base_fit = _fit([s["spikes"] for s in base["steps"]], [s["sweep"] for s in base["steps"]])
+    if base_fit is None:
+        base_fit = (float(np.median([s["sweep"] for s in base["steps"]])), 0.0)
+
+    def base_sweep(spikes):
+        return base_fit[0] + base_fit[1] * spikes
+
+    base_total = sum(s["step"] for s in base["steps"])
+    summary = {}
+    for name, run in runs.items():
+        steps = run["steps"]
+        total = sum(s["step"] for s in steps)
+        events = sum(s["events"] for s in steps)
+        spikes = sum(s["spikes"] for s in steps)
+        extra_step = [s["step"] - b["step"] for s, b in zip(steps, base["steps"])]
+        extra_event = [(s["events"], s["event_phase"] - b["event_phase"])
+                       for s, b in zip(steps, base["steps"]) if s["events"]]
+        learn = [(s["spikes"], s["sweep"] - base_sweep(s["spikes"])) for s in steps]
+        with_spikes = [(k, c) for k, c in learn if k]
+        quiet = [c for k, c in learn if not k]
+        row = {
+            "steps": len(steps), "input_events": events, "post_spikes": spikes,
+            "cycles": total, "cycles_per_step": round(total / max(1, len(steps)), 2),
+            "ratio_to_static": round(total / base_total, 4),
+            "extra_cycles": int(sum(extra_step)),
+            "extra_cycles_per_step": round(sum(extra_step) / max(1, len(steps)), 2),
+            "extra_event_phase_cycles": int(sum(c for _, c in extra_event)),
+            "static_sweep_fit": [round(base_fit[0], 3), round(base_fit[1], 4)],
+            "extra_sweep_cycles_quiet_steps": (round(float(np.mean(quiet)), 2) if quiet
+                                               else None),
+            "ready_after_reset": run["ready_after_reset"],
+            "extra_reset_cycles": run["ready_after_reset"] - base["ready_after_reset"],
+            "weight_change": run["weight_change"],
+        }
+        fit = _fit(*zip(*extra_event)) if len(extra_event) >= 2 else None
+        if fit is not None:
+            row["extra_event_phase_fixed"] = round(fit[0], 3)
+            row["extra_cycles_per_event"] = round(fit[1], 4)
+        if run["stdp"]:
+            row["depression_updates"] = events * n_neurons
+            if fit is not None:
+                row["cycles_per_depression_update"] = round(fit[1] / n_neurons, 5)
+        if run["stdp"] and run["a_plus"]:
+            potentiation_updates = spikes * n_axons
+            extra_learn = sum(c for _, c in with_spikes)
+            row.update({
+                "potentiation_updates": potentiation_updates,
+                "learning_cycles": round(extra_learn, 1),
+                "cycles_per_potentiation_update": (round(extra_learn / potentiation_updates, 4)
+                                                   if potentiation_updates else None),
+            })
+            fit = _fit(*zip(*with_spikes)) if len(with_spikes) >= 2 else None
+            if fit is not None:
+                a, b = fit
+                row.update({"cycles_per_post_spike": round(b, 3),
+                            "learning_cycles_per_step_fixed": round(a, 2),
+                            "cycles_per_potentiation_update_marginal": round(b / n_axons, 4)})
+        summary[name] = row
+    return summary
+
+
+def measure_cycles(*, n_neurons: int = N_NEURONS, n_axons: int = N_AXONS, steps: int = 40,
+                   lanes: int = 1, simulator: str = "verilator", build: Path = BUILD / "cycles",
+                   variants=None, seed: int = SEED, check_weights: bool = True,
+                   threshold: int = THRESHOLD, rates=RATES, progress=_stamp) -> dict:
+    """Run every cycle variant (``static`` always, first) on one stimulus; returns the
+    ``cycles`` entry of the results (configuration, per-variant runs and derived figures)."""
+    counts = stimulus(n_axons, steps, seed, rates)
+    names = ["static"] + [v for v in (variants or CYCLE_VARIANTS) if v != "static"]
+    runs = {}
+    for name in names:
+        if progress:
+            progress(f"cycles {name} ({n_neurons} x {n_axons}, lanes {lanes}, {steps} steps, "
+                     f"{simulator}) ...")
+        runs[name] = run_cycle_variant(name, counts, n_neurons=n_neurons, n_axons=n_axons,
+                                       lanes=lanes, simulator=simulator, build=build,
+                                       seed=seed, check_weights=check_weights,
+                                       threshold=threshold)
+    return {"n_neurons": n_neurons, "n_axons": n_axons, "lanes": lanes, "steps": steps,
+            "simulator": simulator, "seed": seed, "threshold": threshold,
+            "rates": [float(r) for r in rates], "weight_width": WEIGHT_WIDTH,
+            "max_delay": MAX_DELAY,
+            "input_events_per_step": [int(x) for x in counts.sum(axis=1)],
+            "runs": runs,
+            "summary": derive_cycles(runs, n_neurons=n_neurons, n_axons=n_axons)}
+
+
+def cycles_table(cycles: dict) -> str:
+    lines = ["| variant | cycles (run) | x static | extra cycles / step | input events | "
+             "post spikes | extra cycles / event (fit) | fixed extra / step with events | "
+             "cycles / post spike (fit) | fixed learning cycles / step | cycles / "
+             "potentiation update | cycles / depression update | cycles after reset |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def cell(value, fmt="{:.3f}"):
+        return "-" if value is None else fmt.format(value + 0.0 if abs(value) > 1e-9 else 0.0)
+
+    order = list(CYCLE_VARIANTS)
+    for name in sorted(cycles["summary"], key=lambda n: order.index(n) if n in order else 9):
+        r = cycles["summary"][name]
+        lines.append(
+            f"| {name} | {r['cycles']} | {r['ratio_to_static']:.3f} | "
+            f"{r['extra_cycles_per_step']:.1f} | {r['input_events']} | {r['post_spikes']} | "
+            f"{cell(r.get('extra_cycles_per_event'), '{:.2f}')} | "
+            f"{cell(r.get('extra_event_phase_fixed'), '{:.1f}')} | "
+            f"{cell(r.get('cycles_per_post_spike'), '{:.2f}')} | "
+            f"{cell(r.get('learning_cycles_per_step_fixed'), '{:.1f}')} | "
+            f"{cell(r.get('cycles_per_potentiation_update'))} | "
+            f"{cell(r.get('cycles_per_depression_update'))} | {r['ready_after_reset']} |")
+    return "\n".join(lines)
+
+
+# -- event camera -----------------------------------------------------------------------------
+
+CAMERA = {"width": 32, "height": 32, "downsample": 4, "polarity": "split", "window_us": 1000,
+          "steps": 20, "max_count": 7, "hidden": 64, "outputs": 10, "duration_us": 200_000,
+          "dense_rate_hz": 1_000_000, "dense_duration_us": 40_000}
+
+
+def camera_network(lanes: int, seed: int = 0):
+    """128 DVS lines -> 64 LIF -> 10 LIF (16-bit membrane, leak ``v >> 3``, no current,
+    threshold 64), random weights (seeded; input weights uniform in [-12, 12]: on the
+    recording about 10 % of the hidden neurons spike per step, 40 % on the dense input), mapped
+    with ``map_network(lanes=lanes)``."""
+    from neurohw.events import SensorMapping
+    from neurohw.network import InputGroup, Network, Population, Projection, map_network
+    mapping = SensorMapping(CAMERA["width"], CAMERA["height"], downsample=CAMERA["downsample"],
+                            polarity=CAMERA["polarity"])
+    rng = np.random.default_rng(seed)
+    p = NeuronParams(n_currents=0, v_width=16, v_overflow="saturate", v_decay=Decay.shift(3),
+                     threshold=64, reset="zero")
+    hidden, out = CAMERA["hidden"], CAMERA["outputs"]
+    network = Network(
+        inputs=[InputGroup("dvs", mapping.size, max_count=CAMERA["max_count"])],
+        populations=[Population("hidden", hidden, p, weight_width=8),
+                     Population("out", out, p, weight_width=8)],
+        projections=[Projection("dvs", "hidden", rng.integers(-12, 13, (mapping.size, hidden))),
+                     Projection("hidden", "out", rng.integers(-16, 32, (hidden, out)))],
+        outputs=["out"])
+    return map_network(network, lanes=lanes), mapping
+
+
+def camera_recordings(mapping) -> dict:
+    """``{name: (events, binned)}``: the synthetic recording, and dense noise."""
+    from neurohw.events import bin_events, noise, synthetic_recording
+    c = CAMERA
+    recordings = {
+        "recording": synthetic_recording(c["width"], c["height"], duration_us=c["duration_us"],
+                                         seed=0),
+        "dense": noise(c["width"], c["height"], duration_us=c["dense_duration_us"],
+                       rate_hz=c["dense_rate_hz"], seed=3),
+    }
+    out = {}
+    for name, events in recordings.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            binned = bin_events(events, mapping, window_us=c["window_us"], steps=c["steps"],
+                                max_count=c["max_count"], on_clip="report")
+        out[name] = (events, binned)
+    return out
+
+
+def run_camera_sim(lanes: int, simulator: str, build: Path) -> dict:
+    from neurohw.flows.system import verify_system
+    plan, mapping = camera_network(lanes)
+    rows = {}
+    for name, (events, binned) in camera_recordings(mapping).items():
+        _stamp(f"camera p{lanes} {name}: {binned.report}")
+        counts = binned.counts
+        result = verify_system(plan, binned.inputs("dvs"), simulator=simulator,
+                               build_dir=build / f"camera-p{lanes}-{name}-{simulator}")
+        spike_words = int((counts > 0).sum())
+        row_events = int(counts.sum())
+        sensor_us = binned.report.steps * binned.report.batch * binned.report.window_us
+        rows[name] = {
+            "sensor_events": int(len(events.t)), "delivered_events": binned.report.delivered,
+            "clipped_events": binned.report.clipped, "sensor_time_us": sensor_us,
+            "sensor_event_rate_per_s": round(binned.report.delivered / (sensor_us * 1e-6)),
+            "samples": result.samples, "steps": result.steps,
+            "host_words": result.host_words, "spike_words": spike_words,
+            "row_events": row_events, "cycles": result.cycles,
+            "cycles_per_step_mean": round(result.cycles_per_step_mean, 1),
+            "spike_words_per_cycle": round(spike_words / result.cycles, 5),
+            "delivered_events_per_cycle": round(binned.report.delivered / result.cycles, 5),
+            "output_events_compared": result.output_events_compared,
+            "simulator": simulator, "wall_time_s": round(result.seconds, 1),
+        }
+        _stamp(f"camera p{lanes} {name}: {result.cycles} cycles, {spike_words} spike words, "
+               f"{rows[name]['spike_words_per_cycle']:.4f} words/cycle")
+    return {"lanes": lanes, "cores": [{"population": c.population, "neurons": c.n_neurons,
+                                       "axons": c.n_axons, "lanes": c.lanes}
+                                      for c in plan.cores],
+            "runs": rows}
+
+
+def run_camera_synth(lanes: int, dev: str, build: Path) -> dict:
+    from neurohw.flows.report import synth_report
+    plan, _ = camera_network(lanes)
+    flow_device, _target = DEVICES[dev]
+    report = synth_report(plan, [flow_device], workdir=build / f"camera-p{lanes}",
+                          name=f"camera-p{lanes}")
+    result = report.devices[0].to_dict()
+    keep = ("device", "fits", "error", "luts", "carries", "ffs", "bram", "spram", "dsp",
+            "logic_cells", "fmax_mhz", "yosys", "nextpnr")
+    return {k: result.get(k) for k in keep if k in result}
+
+
+def camera_rates(camera: dict) -> dict:
+    """Events per second at each synthesized Fmax (input events / (cycles / Fmax))."""
+    rates = {}
+    for key, entry in camera.get("sim", {}).items():
+        for dev in DEVICES:
+            synth = camera.get("synth", {}).get(f"{key}-{dev}")
+            if not synth or not synth.get("fmax_mhz"):
+                continue
+            fmax = synth["fmax_mhz"] * 1e6
+            for name, r in entry["runs"].items():
+                seconds = r["cycles"] / fmax
+                rates[f"{key}-{dev}-{name}"] = {
+                    "fmax_mhz": round(synth["fmax_mhz"], 2),
+                    "spike_words_per_s": round(r["spike_words"] / seconds),
+                    "delivered_events_per_s": round(r["delivered_events"] / seconds),
+                    "real_time_factor": round(r["sensor_time_us"] * 1e-6 / seconds, 2),
+                }
+    return rates
+
+
+def camera_table(camera: dict) -> str:
+    lines = ["| chip | input | Fmax MHz | cycles | cycles / step | host spike words | words / "
+             "cycle | words / s | camera events delivered | camera events / s | x real time |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for key, entry in camera.get("sim", {}).items():
+        for dev in DEVICES:
+            for name in sorted(entry["runs"], key=lambda n: n != "recording"):
+                r = entry["runs"][name]
+                rate = camera.get("rates", {}).get(f"{key}-{dev}-{name}")
+                if rate is None:
+                    continue
+                lines.append(
+                    f"| {key} ({DEVICES[dev][0]}) | {name} | {rate['fmax_mhz']:.1f} | "
+                    f"{r['cycles']} | {r['cycles_per_step_mean']:.0f} | {r['spike_words']} | "
+                    f"{r['spike_words_per_cycle']:.4f} | {rate['spike_words_per_s'] / 1e6:.2f} M "
+                    f"| {r['delivered_events']} | {rate['delivered_events_per_s'] / 1e6:.2f} M | "
+                    f"{rate['real_time_factor']:.0f} |")
+    return "\n".join(lines)
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def save(results: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+
+
+def print_tables(results: dict) -> None:
+    if results.get("synth"):
+        print(synth_table(results["synth"]), "\n")
+    if results.get("cycles"):
+        print(cycles_table(results["cycles"]), "\n")
+    if results.get("camera"):
+        print(camera_table(results["camera"]))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("synth", "cycles", "camera", "all"), default="all")
+    parser.add_argument("--run", action="append", choices=list(SYNTH_RUNS),
+                        help="synthesis run(s), in order (default: all)")
+    parser.add_argument("--neurons", type=int, default=N_NEURONS, help="cycles part")
+    parser.add_argument("--axons", type=int, default=N_AXONS, help="cycles part")
+    parser.add_argument("--steps", type=int, default=40, help="cycles part")
+    parser.add_argument("--lanes", type=int, default=1, help="cycles part")
+    parser.add_argument("--camera-lanes", type=int, action="append",
+                        help="camera part: lanes of the chip (default 1 and 8)")
+    parser.add_argument("--simulator", default="verilator", choices=["verilator", "icarus"])
+    parser.add_argument("--build", type=Path, default=BUILD)
+    parser.add_argument("--json", type=Path, default=RESULTS,
+                        help=f"results file (default: {RESULTS.relative_to(REPO)})")
+    parser.add_argument("--seed", type=int, default=1, help="nextpnr seed")
+    parser.add_argument("--table", action="store_true", help="only print the tables of --json")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log the flows' progress")
+    args = parser.parse_args(argv)
+    results = load(args.json)
+    if args.table:
+        print_tables(results)
+        return 0
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    parts = ("cycles", "camera", "synth") if args.part == "all" else (args.part,)
+
+    if "cycles" in parts:
+        results["cycles"] = measure_cycles(n_neurons=args.neurons, n_axons=args.axons,
+                                           steps=args.steps, lanes=args.lanes,
+                                           simulator=args.simulator, build=args.build / "cycles")
+        save(results, args.json)
+        print(cycles_table(results["cycles"]), "\n", flush=True)
+
+    if "camera" in parts:
+        camera = results.setdefault("camera", {})
+        camera["config"] = CAMERA
+        for lanes in args.camera_lanes or [1, 8]:
+            key = f"p{lanes}"
+            _stamp(f"camera {key}: RTL simulation ...")
+            camera.setdefault("sim", {})[key] = run_camera_sim(lanes, args.simulator,
+                                                               args.build / "camera-sim")
+            save(results, args.json)
+            for dev in DEVICES:
+                _stamp(f"camera {key} on {dev}: synthesis ...")
+                started = time.monotonic()
+                synth = run_camera_synth(lanes, dev, args.build / "camera-synth" / dev)
+                camera.setdefault("synth", {})[f"{key}-{dev}"] = synth
+                camera["rates"] = camera_rates(camera)
+                save(results, args.json)
+                _stamp(f"camera {key} on {dev}: {synth.get('error') or synth.get('fmax_mhz')} "
+                       f"({time.monotonic() - started:.0f} s)")
+        print(camera_table(camera), "\n", flush=True)
+
+    if "synth" in parts:
+        rows = results.setdefault("synth", {})
+        for name in args.run or list(SYNTH_RUNS):
+            started = time.monotonic()
+            _stamp(f"synth {name} ...")
+            rows[name] = run_synth(name, args.build / "synth", args.seed)
+            synth_ratios(rows)
+            save(results, args.json)
+            row = rows[name]
+            summary = row.get("error") or (f"{row['fmax_mhz']:.1f} MHz, {row['luts']} LUT4, "
+                                           f"{row['ffs']} FF, {row['bram']} BRAM")
+            _stamp(f"synth {name}: {summary} ({time.monotonic() - started:.0f} s)")
+        print(synth_table(rows), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
