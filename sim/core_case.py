@@ -295,7 +295,7 @@ def core_network(params, weights, *, n_neurons, weight_width, max_delay=1, delay
     return network, ranges
 
 
-def network_expectations(network, ranges, counts, *, snapshot_every=None):
+def network_expectations(network, ranges, counts, *, snapshot_every=None, learn=True):
     """Simulate the core's network on ``counts`` (steps, axons) and return the expected trace
     of ``p`` (``spikes``/``v``/``refractory`` (steps, N), ``i`` (steps, currents, N)) and, with
     ``snapshot_every``, ``snapshots``: the steps (every ``snapshot_every``-th and the last),
@@ -309,7 +309,7 @@ def network_expectations(network, ranges, counts, *, snapshot_every=None):
     if plastic_keys:
         inputs[_PROBE_INPUT] = np.zeros((steps, 1), dtype=np.int64)
     trace = simulate(network, inputs, record=("spikes", "v", "i", "refractory"),
-                     snapshot_every=snapshot_every)
+                     snapshot_every=snapshot_every, learn=learn)
     expected = {"spikes": trace.spikes[POPULATION][:, 0], "v": trace.v[POPULATION][:, 0],
                 "i": trace.i[POPULATION][:, 0],
                 "refractory": trace.refractory[POPULATION][:, 0]}
@@ -367,7 +367,7 @@ def network_expectations(network, ranges, counts, *, snapshot_every=None):
 def make_network_case(params, weights, counts, *, n_neurons, n_axons, weight_width,
                       max_delay=1, delays=None, stdp=None, plastic=None, seed=0,
                       core_kwargs=None, traffic=None, snapshot_every=None, state_every=None,
-                      check_throughput=False):
+                      check_throughput=False, learn=True):
     """Build a core with synaptic delays and/or STDP and the bench's test data, the expected
     values coming from :func:`neurohw.network.simulate` on the equivalent network
     (:func:`core_network`).
@@ -378,7 +378,9 @@ def make_network_case(params, weights, counts, *, n_neurons, n_axons, weight_wid
     reads every weight (and with ``stdp`` every trace) at the end of every that many steps and
     of the last step; ``state_every``: the neuron states are compared every that many steps
     (and at the last), the spikes every step; ``check_throughput``: the bench requires the
-    event-accept cadence of ``port_description()["event_cycles"]`` (use a never idle source).
+    event-accept cadence of ``port_description()["event_cycles"]`` (use a never idle source);
+    ``learn=False``: the bench first turns learning off (``Status.LEARNING``), and the model
+    runs with ``learn=False`` (weights and traces frozen).
     """
     weights = _as_channels(weights, "weights", np.int64)
     counts = np.asarray(counts, dtype=np.int64)
@@ -406,14 +408,15 @@ def make_network_case(params, weights, counts, *, n_neurons, n_axons, weight_wid
                                    delays=delays, stdp=stdp, plastic=plastic,
                                    max_counts=max_counts)
     expected, snapshots = network_expectations(network, ranges, counts,
-                                               snapshot_every=snapshot_every)
+                                               snapshot_every=snapshot_every, learn=learn)
     events = step_events(counts, rng, shuffle=True)      # 'sum': the order is free
+    config = [] if learn else [[int(Target.STATUS), int(Status.LEARNING), 0, 0]]
     data = {
         "ports": core.port_description(),
         "params": params.to_dict(),
         "n_neurons": n_neurons, "n_axons": n_axons, "n_currents": params.n_currents,
         "refractory_period": params.refractory_period,
-        "config": [],
+        "config": config,
         "probes": command_probes(core, weights),
         "events": events,
         "expected": expected,

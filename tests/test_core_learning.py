@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from neurohw.model import Accumulation, Decay, NeuronParams, Rounding
+from neurohw.hw.core import Status, Target
 from neurohw.model.stdp import STDPParams
 from neurohw.network import InputGroup, Network, Population, Projection, simulate
 from sim.core_case import core_network, make_network_case, network_expectations
@@ -427,6 +428,29 @@ HAZARD_CASES = [(1, 1, "dense", False), (2, 1, "dense", True), (3, 2, "dense", T
 def test_hazard(hdl, n_neurons, lanes, connectivity, learning, request):
     core, data = make(hazard_config(n_neurons, lanes, connectivity, learning))
     _run(core, data, hdl, request)
+
+
+@pytest.mark.sim
+@on_simulators("", [()])
+def test_stdp_frozen(hdl, request):
+    """Learning turned off over cmd (Status.LEARNING = 0) before the run: the same plastic core
+    and stimulus as a learning case, now against the model with learn=False (weights and
+    traces frozen), every weight and trace every 10 steps."""
+    config = stdp_config(1, decay_kind="multiply", dependence="soft", steps=60,
+                         snapshot_every=10, lanes=[2])
+    core, data = make(dict(config, learn=False))
+    assert data["config"] == [[int(Target.STATUS), int(Status.LEARNING), 0, 0]]
+    _run(core, data, hdl, request)
+
+
+def test_stdp_frozen_differs_from_learning():
+    """The frozen case is a real check: the same case learning would expect other weights."""
+    config = stdp_config(1, decay_kind="multiply", dependence="soft", steps=60,
+                         snapshot_every=10, lanes=[2])
+    learning = make(config)[1]["snapshots"]["weights"]
+    frozen = make(dict(config, learn=False))[1]["snapshots"]["weights"]
+    assert not np.array_equal(learning, frozen)
+    assert all(np.array_equal(snapshot, frozen[0]) for snapshot in frozen)
 
 
 LONG_STEPS = 2000

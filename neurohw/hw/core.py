@@ -100,6 +100,9 @@ class Status(enum.IntEnum):
     INVALID_AXON_EVENTS = 1  #: events dropped because their axon was >= n_axons
     STEP = 2                 #: number of the step being accumulated (wraps at 2^STEP_WIDTH)
     EVENTS_THIS_STEP = 3     #: events added in the current step (saturating)
+    #: with ``stdp``: 1 while the core learns (after reset), 0 with weights and traces frozen;
+    #: the only writable status word (bit 0 of ``data``)
+    LEARNING = 4
 
 
 def layout_fields(layout) -> dict:
@@ -355,7 +358,8 @@ class NeuronCore(wiring.Component):
         self.cmd_layout = data.StructLayout({
             "write": unsigned(1),
             "target": unsigned(4),
-            "neuron": unsigned(max(self.neuron_bits, 2)),
+            # Wide enough for every Status index too.
+            "neuron": unsigned(max(self.neuron_bits, _bits(len(Status) - 1))),
             "axon": unsigned(self.axon_bits),
             "data": signed(self.data_width),
         })
@@ -675,6 +679,9 @@ class NeuronCore(wiring.Component):
         events = Signal(range(self.max_events_per_step + 1) if self._limited else 1)
         events_status = Signal(COUNTER_WIDTH)
         m.d.comb += self.overflow.eq(overflow_count != 0)
+        # Learning on (stdp only): off freezes the weights and the traces (the model's
+        # learn=False), e.g. to evaluate what was learned.
+        learn_enable = Signal(init=1 if stdp is not None else 0)
 
         def saturating_increment(counter):
             return counter.eq(Mux(counter == (1 << len(counter)) - 1, counter, counter + 1))
@@ -1003,7 +1010,9 @@ class NeuronCore(wiring.Component):
                     with m.Case(code):
                         m.d.comb += ok.eq(neuron_ok)
             with m.Case(Target.STATUS):
-                m.d.comb += ok.eq((payload.neuron < len(Status)) & ~payload.write)
+                writable = ((payload.neuron == Status.LEARNING) if stdp is not None
+                            else Const(0))
+                m.d.comb += ok.eq((payload.neuron < len(Status)) & (~payload.write | writable))
             if cap is not None:
                 with m.Case(Target.INPUT_COUNT):
                     m.d.comb += ok.eq(axon_ok_cmd & ~payload.write)
@@ -1032,6 +1041,9 @@ class NeuronCore(wiring.Component):
                 with m.If(Cat(*(cmd.target == code for code in synapse_targets)).any()):
                     m.d.sync += cmd_ok.eq(cmd_ok & (cmd.neuron < fan_count))
         dbg_write = (phase == DBG_ISSUE) & cmd.write & cmd_ok
+        if stdp is not None:
+            with m.If(dbg_write & (cmd.target == Target.STATUS)):
+                m.d.sync += learn_enable.eq(cmd.data[0])
         # The response is taken from registers: every memory's read data is registered as it
         # is (state: here; accumulators / the per-event current and the weights: in the event
         # pipeline's R and W stages), two cycles after the read for weights in several banks.
@@ -1106,6 +1118,8 @@ class NeuronCore(wiring.Component):
                                 m.d.sync += rsp_data.eq(step_number)
                             with m.Case(Status.EVENTS_THIS_STEP):
                                 m.d.sync += rsp_data.eq(events_status)
+                            with m.Case(Status.LEARNING):
+                                m.d.sync += rsp_data.eq(learn_enable)
                     if cap is not None:
                         with m.Case(Target.INPUT_COUNT):
                             m.d.sync += rsp_data.eq(dbg_count)
@@ -1228,7 +1242,8 @@ class NeuronCore(wiring.Component):
             # writes the trace a cycle later.
             pre_wr_valid = Signal()
             pre_wr_axon = Signal(range(A))
-            m.d.sync += [pre_wr_valid.eq(count_clear), pre_wr_axon.eq(clear_axon)]
+            m.d.sync += [pre_wr_valid.eq(count_clear & learn_enable),
+                         pre_wr_axon.eq(clear_axon)]
             write(x_pre_wr, [(init_axon, init_ctr, 0),
                              (pre_wr_valid, pre_wr_axon,
                               trace_next(x_pre_rd.data, cnt_rd.data != 0, stdp.pre_decay,
@@ -1240,7 +1255,8 @@ class NeuronCore(wiring.Component):
                 post_valid = Signal(name=f"post_trace_valid_lane{l}")
                 post_tag = Signal(range(D), name=f"post_trace_tag_lane{l}")
                 post_spiked = Signal(name=f"post_trace_spiked_lane{l}")
-                m.d.sync += [post_valid.eq(lane.write_back), post_tag.eq(nu.out_tag),
+                m.d.sync += [post_valid.eq(lane.write_back & learn_enable),
+                             post_tag.eq(nu.out_tag),
                              post_spiked.eq(nu.out_spikes != 0)]
                 rd, wr = lane.x_post
                 with m.Switch(phase):
@@ -1272,7 +1288,7 @@ class NeuronCore(wiring.Component):
             m.d.comb += post_rd.addr.eq(learn_index)
             with m.If(sweep_over):
                 m.d.sync += [learn_index.eq(0),
-                             phase.eq(Mux(post_count != 0, LEARN_FETCH, DONE)
+                             phase.eq(Mux((post_count != 0) & learn_enable, LEARN_FETCH, DONE)
                                       if stdp.a_plus else DONE)]
             with m.If(phase == LEARN_FETCH):
                 m.d.sync += phase.eq(LEARN_LOAD)
@@ -1324,7 +1340,7 @@ class NeuronCore(wiring.Component):
                     product = trace * headroom
                     u1_product = Signal.like(product, name=f"learn_u1_product{c}_lane{l}",
                                              reset_less=True)
-                    m.d.sync += [u1_en.eq(mine & plastic_here),
+                    m.d.sync += [u1_en.eq(mine & plastic_here & learn_enable),
                                  u1_pot.eq(potentiate), u1_weight.eq(old),
                                  u1_product.eq(product)]
                     change = (Mux(u1_pot, stdp.a_plus, stdp.a_minus) * u1_product) >> stdp.shift
