@@ -651,8 +651,14 @@ class NeuronCore(wiring.Component):
             cnt_rd, cnt_wr = memory("input_count", unsigned(self.count_bits), A)
         if stdp is not None:
             x_pre_rd, x_pre_wr = memory("pre_trace", unsigned(stdp.trace_width), A)
-            # The neurons that spiked this step, in the order they left spikes_out.
-            post_rd, post_wr = memory("post_list", unsigned(self.neuron_bits), N)
+            for l, lane in enumerate(lanes):
+                # The lane's neurons (local addresses) that spiked this step.
+                lane.post_list = memory(f"post_list_lane{l}", unsigned(self.local_bits), D)
+        # Weight read address of each lane: the shared one, except while potentiation walks
+        # a different neuron's column in every lane.
+        for l, lane in enumerate(lanes):
+            lane.weight_read_addr = Signal(range(max(2, weight_depth)),
+                                           name=f"weight_read_addr_lane{l}")
 
         # Every read port follows the sweep pipeline's enable (high outside a stall).
         pipe_en = Signal(init=1)
@@ -755,11 +761,13 @@ class NeuronCore(wiring.Component):
         # Dense with a delay ring: one stage more, so that the accumulator read (which needs the
         # synapse's delay, read with its weight) is issued a cycle after the weight read.
         bank_stages = (1 if sparse else 2) if multibank else (1 if ring and not sparse else 0)
-        bank_sel = [Signal(range(max(2, n_banks)), name=f"bank_sel{n}", reset_less=True)
-                    for n in range(bank_stages + 1)]
-        if multibank:
-            m.d.sync += bank_sel[0].eq(weight_issue_addr[bank_bits:])
-            m.d.sync += [later.eq(earlier) for earlier, later in zip(bank_sel, bank_sel[1:])]
+        for l, lane in enumerate(lanes):
+            lane.bank_sel = [Signal(range(max(2, n_banks)), name=f"bank_sel{n}_lane{l}",
+                                    reset_less=True) for n in range(bank_stages + 1)]
+            if multibank:
+                m.d.sync += lane.bank_sel[0].eq(lane.weight_read_addr[bank_bits:])
+                m.d.sync += [later.eq(earlier)
+                             for earlier, later in zip(lane.bank_sel, lane.bank_sel[1:])]
 
         def weight_data(lane):
             """Per channel: the weight, ``bank_stages`` cycles after the read data (the bank
@@ -774,7 +782,7 @@ class NeuronCore(wiring.Component):
                                          reset_less=True) for b in range(n_banks)]
                     m.d.sync += [reg.eq(data) for reg, data in zip(stage_regs, regs)]
                     regs = stage_regs
-                selected.append(Array(regs)[bank_sel[-1]] if multibank else regs[0])
+                selected.append(Array(regs)[lane.bank_sel[-1]] if multibank else regs[0])
             return selected
 
         if not sparse:
@@ -1198,14 +1206,11 @@ class NeuronCore(wiring.Component):
         out_valid = Signal()
         out_word = Signal(self.spike_layout)
         m.d.comb += [self.spikes_out.valid.eq(out_valid), self.spikes_out.payload.eq(out_word)]
-        taken_word = Signal(self.spike_layout)
-        taken = Signal()
         with m.If(~out_valid | self.spikes_out.ready):
             m.d.sync += out_valid.eq(0)
             for l, lane in enumerate(lanes):
                 with (m.If if l == 0 else m.Elif)(lane.fifo.r_rdy):
-                    m.d.comb += [lane.fifo.r_en.eq(1), taken.eq(1),
-                                 taken_word.eq(lane.fifo.r_data)]
+                    m.d.comb += lane.fifo.r_en.eq(1)
                     m.d.sync += [out_valid.eq(1), out_word.eq(lane.fifo.r_data)]
 
         write_back = lanes[0].write_back  # lane 0 holds a neuron at every local address
@@ -1271,41 +1276,49 @@ class NeuronCore(wiring.Component):
                             trace_next(rd.data, post_spiked, stdp.post_decay,
                                        stdp.post_increment))])
 
-            # The neurons that spiked, as they leave the spike FIFOs.
-            post_count = Signal(range(N + 1))
-            with m.If(self.step.valid & self.step.ready):
-                m.d.sync += post_count.eq(0)
-            with m.Elif(taken):
-                m.d.sync += post_count.eq(post_count + 1)
-            m.d.comb += [post_wr.en.eq(taken), post_wr.addr.eq(post_count),
-                         post_wr.data.eq(taken_word.neuron)]
+            # The neurons that spiked, per lane, as the sweep writes their spikes.
+            for l, lane in enumerate(lanes):
+                lane.post_count = Signal(range(D + 1), name=f"post_count_lane{l}")
+                spiked = lane.fifo.w_en
+                with m.If(self.step.valid & self.step.ready):
+                    m.d.sync += lane.post_count.eq(0)
+                with m.Elif(spiked):
+                    m.d.sync += lane.post_count.eq(lane.post_count + 1)
+                _, wr = lane.post_list
+                m.d.comb += [wr.en.eq(spiked), wr.addr.eq(lane.post_count),
+                             wr.data.eq(lane.update.out_tag)]
 
-            # Potentiation: for each neuron that spiked, walk its column (every axon).
-            learn_index = Signal(range(N + 1))
+            # Potentiation, in rounds: in each round every lane takes its next neuron that
+            # spiked (if any) and all lanes walk their neurons' columns together, one axon per
+            # cycle (the pre trace of that axon is shared).
+            learn_round = Signal(range(D + 1))
             learn_axon = Signal(range(A))
-            learn_waddr = Signal(range(A * D))
-            learn_lane = Signal(range(P))
-            m.d.comb += post_rd.addr.eq(learn_index)
+            learn_base = Signal(range(A * D))
+            more = Cat(*(learn_round < lane.post_count for lane in lanes)).any()
+            any_spiked = Cat(*(lane.post_count != 0 for lane in lanes)).any()
             with m.If(sweep_over):
-                m.d.sync += [learn_index.eq(0),
-                             phase.eq(Mux((post_count != 0) & learn_enable, LEARN_FETCH, DONE)
+                m.d.sync += [learn_round.eq(0),
+                             phase.eq(Mux(any_spiked & learn_enable, LEARN_FETCH, DONE)
                                       if stdp.a_plus else DONE)]
             with m.If(phase == LEARN_FETCH):
                 m.d.sync += phase.eq(LEARN_LOAD)
+            for l, lane in enumerate(lanes):
+                rd, _ = lane.post_list
+                lane.learn_local = Signal(range(D), name=f"learn_local_lane{l}")
+                lane.learn_active = Signal(name=f"learn_active_lane{l}")
+                m.d.comb += rd.addr.eq(learn_round)
+                with m.If(phase == LEARN_LOAD):
+                    m.d.sync += [lane.learn_local.eq(rd.data),
+                                 lane.learn_active.eq(learn_round < lane.post_count)]
             with m.If(phase == LEARN_LOAD):
-                neuron = post_rd.data
-                m.d.sync += [learn_axon.eq(0), learn_waddr.eq(neuron[lane_bits:]),
-                             learn_index.eq(learn_index + 1), phase.eq(LEARN_WALK)]
-                if P > 1:
-                    m.d.sync += learn_lane.eq(neuron[:lane_bits])
+                m.d.sync += [learn_axon.eq(0), learn_base.eq(0),
+                             learn_round.eq(learn_round + 1), phase.eq(LEARN_WALK)]
             learn_issue = phase == LEARN_WALK
             with m.If(learn_issue):
-                m.d.sync += [learn_axon.eq(learn_axon + 1), learn_waddr.eq(learn_waddr + D)]
+                m.d.sync += [learn_axon.eq(learn_axon + 1), learn_base.eq(learn_base + D)]
                 with m.If(learn_axon == A - 1):
-                    m.d.sync += phase.eq(Mux(learn_index == post_count, LEARN_DRAIN,
-                                             LEARN_LOAD))
+                    m.d.sync += phase.eq(Mux(more, LEARN_LOAD, LEARN_DRAIN))
             learn_at = chain(learn_issue, write_stage, "learn_valid")
-            learn_lane_at = chain(learn_lane, write_stage, "learn_lane")
             pre_trace_at = chain(x_pre_rd.data, write_stage - 1, "learn_pre_trace")
             with m.If(phase == LEARN_DRAIN):
                 with m.If(~Cat(*learn_at[1:]).any() & ~learn_busy):
@@ -1318,18 +1331,20 @@ class NeuronCore(wiring.Component):
             # event of the axon in this step is dropped by the cap of 1, and a column walk
             # never reads a word twice).
             potentiate = learn_at[write_stage]
-            waddr_at = chain(weight_issue_addr, write_stage + 2, "learn_weight_addr")
-            learn_update_addr = waddr_at[write_stage + 2]
             soft = stdp.weight_dependence is WeightDependence.SOFT
             busy = []
             for l, lane in enumerate(lanes):
+                lane.learn_update_addr = chain(lane.weight_read_addr, write_stage + 2,
+                                               f"learn_weight_addr_lane{l}")[-1]
+                active_at = chain(learn_issue & lane.learn_active, write_stage,
+                                  f"learn_active_lane{l}")
                 post_trace_w = chain(lane.x_post[0].data, 1, f"learn_post_trace_lane{l}")[1]
                 trace = Mux(potentiate, pre_trace_at[write_stage - 1], post_trace_w)
                 lane.learn_we = []
                 lane.learn_wd = []
                 for c in range(C):
                     plastic_here = plastic_bit(lane, c, write_stage)
-                    mine = Mux(potentiate, learn_lane_at[write_stage] == l, lane.event_write)
+                    mine = Mux(potentiate, active_at[write_stage], lane.event_write)
                     old = lane.rmw_weight[c]
                     headroom = (Mux(potentiate, stdp.w_max - old, old - stdp.w_min) if soft
                                 else Const(1))
@@ -1376,11 +1391,13 @@ class NeuronCore(wiring.Component):
             with m.Default():
                 m.d.comb += local_addr.eq(event_read_local)
         weight_addr = weight_issue_addr
-        if stdp is not None:
-            m.d.comb += weight_addr.eq(Mux(dbg_reading, cmd_waddr,
-                                           Mux(learn_issue, learn_waddr, event_weight_addr)))
-        else:
-            m.d.comb += weight_addr.eq(Mux(dbg_reading, cmd_waddr, event_weight_addr))
+        m.d.comb += weight_addr.eq(Mux(dbg_reading, cmd_waddr, event_weight_addr))
+        for lane in lanes:
+            if stdp is not None:
+                m.d.comb += lane.weight_read_addr.eq(
+                    Mux(learn_issue, learn_base + lane.learn_local, weight_addr))
+            else:
+                m.d.comb += lane.weight_read_addr.eq(weight_addr)
         for lane in lanes:
             for rd, _ in lane.state_ports():
                 m.d.comb += rd.addr.eq(local_addr)
@@ -1392,11 +1409,12 @@ class NeuronCore(wiring.Component):
                         m.d.comb += rd.addr.eq(cmd_acc_addr)
                     with m.Default():
                         m.d.comb += rd.addr.eq(lane.event_acc_addr[c])
+            read_addr = lane.weight_read_addr
             for banks in lane.w:
                 for rd, _ in banks:
-                    m.d.comb += rd.addr.eq(weight_addr[:bank_bits] if multibank else weight_addr)
+                    m.d.comb += rd.addr.eq(read_addr[:bank_bits] if multibank else read_addr)
             if lane.attr is not None:
-                m.d.comb += lane.attr[0].addr.eq(weight_addr)
+                m.d.comb += lane.attr[0].addr.eq(read_addr)
         if sparse:
             m.d.comb += [syn_rd.addr.eq(weight_addr),
                          fan_rd.addr.eq(Mux(accept_cmd, payload.axon, event_count_axon))]
@@ -1442,7 +1460,7 @@ class NeuronCore(wiring.Component):
                     write_addr = Signal.like(weight_addr, name=f"weight_waddr{c}_lane{l}")
                     write_data = Signal(signed(self.weight_width), name=f"weight_wd{c}_lane{l}")
                     with m.If(lane.learn_we[c]):
-                        m.d.comb += [write_en.eq(1), write_addr.eq(learn_update_addr),
+                        m.d.comb += [write_en.eq(1), write_addr.eq(lane.learn_update_addr),
                                      write_data.eq(lane.learn_wd[c])]
                     with m.Else():
                         m.d.comb += [write_en.eq(cmd_write), write_addr.eq(weight_addr),
