@@ -1165,11 +1165,10 @@ class NeuronCore(wiring.Component):
                     m.d.sync += phase.eq(FINISH)
         count_clear = Signal()
         if cap is not None:
-            # With STDP the same walk updates the pre traces from the counts it reads, so it
-            # waits while the sweep pipeline is stalled (the count's read port is not).
-            clear_go = clear_busy & pipe_en if stdp is not None else clear_busy
-            m.d.comb += count_clear.eq(clear_go)
-            with m.If(clear_go):
+            # With STDP the same walk updates the pre traces from the counts it reads; their
+            # read ports are always enabled, so it never waits for a stalled sweep.
+            m.d.comb += count_clear.eq(clear_busy)
+            with m.If(clear_busy):
                 m.d.sync += clear_axon.eq(clear_axon + 1)
                 with m.If(clear_axon == A - 1):
                     m.d.sync += clear_busy.eq(0)
