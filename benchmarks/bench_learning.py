@@ -2,7 +2,8 @@
 rate the event-camera path sustains into the chip, into ``benchmarks/results/learning.json``.
 
     .venv/bin/python benchmarks/bench_learning.py [--part synth|cycles|camera|all]
-        [--run NAME ...] [--neurons N] [--axons A] [--steps S] [--simulator verilator|icarus]
+        [--run NAME ...] [--neurons N] [--axons A] [--steps S] [--lanes P ...]
+        [--simulator verilator|icarus]
         [--json PATH] [--table] [-v]
 
 Three parts (issue #5); each writes ``--json`` as soon as it has measured something, so an
@@ -23,13 +24,19 @@ Every figure is also given as a ratio to ``static`` on the same device and lanes
 
 ``cycles``: the same configurations in RTL simulation (``sim/bench_core_cycles.py``: a
 saturating input stream, every sink ready) on one stimulus, plus ``stdp-depress`` (``stdp`` with
-``a_plus = 0``: depression alone). Every step's spikes and the weights after the run are checked
-against the system model (``neurohw.network.simulate`` of the equivalent network,
+``a_plus = 0``: depression alone), at lanes 1 and 4 (``--lanes``); each lanes count is its own
+entry of ``cycles_by_lanes`` (``{"1": ..., "4": ...}``; a file with the older single ``cycles``
+entry is moved under its lanes on loading). Every step's spikes and the weights after the run
+are checked against the system model (``neurohw.network.simulate`` of the equivalent network,
 ``sim.core_case.core_network``). Per step: event phase (first event .. the ``step`` transfer),
-sweep (``step`` transfer .. ``done``), and the neurons that spiked. Derived: extra cycles per
-step against ``static`` (same events), cycles per post spike (a least-squares fit of the sweep
-against the number of spiking neurons, over the steps with spikes), cycles per potentiation
-update (per post spike / ``n_axons``: the walk of one neuron's weight column), extra event-phase
+sweep (``step`` transfer .. ``done``), and the neurons that spiked, per lane (neuron ``n`` in
+lane ``n % lanes``). Derived: extra cycles per step against ``static`` (same events, same
+lanes); potentiation rounds (each round every lane walks the weight column of its next neuron
+that spiked, all lanes together: a step has max over lanes of its post spikes in the lane),
+cycles per round (a least-squares fit of the learning part of the sweep against the rounds,
+over the steps with spikes; ``n_axons + 1`` expected), effective cycles per post spike and per
+potentiation update (all learning cycles / post spikes, / post spikes x ``n_axons``), the
+learning phase's speed-up against lanes 1 on the same stimulus, extra event-phase
 cycles per depression update (per input event x ``n_neurons`` weights of its row, expected 0),
 and the cycles after reset before the first event is taken (the clearing walk; the delay ring
 has ``max_delay x ceil(N / lanes)`` words).
@@ -295,18 +302,37 @@ def run_cycle_variant(variant: str, counts, *, n_neurons: int, n_axons: int, lan
                extra_env={"CYCLES_RESULTS": str(out)})
     result = json.loads(out.read_text())
     steps = []
-    for r in result["steps"]:
+    for t, r in enumerate(result["steps"]):
         start = r["first_event"] if r["first_event"] is not None else r["step_accept"]
+        # The test checked every step's spikes against the model, so the model's spiking
+        # neurons are the core's: neuron n lives in lane n % lanes.
+        spiked = np.flatnonzero(np.asarray(data["expected_spikes"][t]))
+        assert len(spiked) == r["spikes"], (t, len(spiked), r["spikes"])
         steps.append({"events": r["events"], "spikes": r["spikes"],
+                      "spikes_per_lane": spikes_per_lane(spiked, lanes),
                       "event_phase": r["step_accept"] - start,
                       "sweep": r["done"] - r["step_accept"],
                       "step": r["done"] - start + 1})
-    return {"variant": variant, "max_delay": core.max_delay,
+    return {"variant": variant, "lanes": lanes, "max_delay": core.max_delay,
             "stdp": core.stdp is not None,
             "a_plus": core.stdp.a_plus if core.stdp is not None else None,
             "ready_after_reset": result["ready_after_reset"],
             "weights_checked": result["weights_checked"], "weight_change": learned,
             "steps": steps, "wall_time_s": round(time.monotonic() - started, 1)}
+
+
+def spikes_per_lane(neurons, lanes: int) -> list[int]:
+    """How many of ``neurons`` (the neurons that spiked in a step) each lane holds (neuron
+    ``n`` lives in lane ``n % lanes``)."""
+    return np.bincount(np.asarray(neurons, dtype=int) % lanes, minlength=lanes).tolist()
+
+
+def potentiation_rounds(step: dict) -> int:
+    """The potentiation rounds of a step: every lane takes one of its spiking neurons per round,
+    so as many rounds as the busiest lane has spiking neurons (a lanes-1 record without
+    ``spikes_per_lane``: its spikes)."""
+    per_lane = step.get("spikes_per_lane")
+    return int(max(per_lane)) if per_lane else int(step["spikes"])
 
 
 def _fit(x, y):
@@ -319,9 +345,39 @@ def _fit(x, y):
     return tuple(0.0 if abs(v) < 1e-9 else float(v) for v in (a, b))
 
 
-def derive_cycles(runs: dict, *, n_neurons: int, n_axons: int) -> dict:
-    """Per variant: totals, and against ``static`` (same events): extra cycles per step, the
-    learning costs per post spike and per synaptic update, the delay ring's reset cost.
+def _stall_model(runs: dict, base_sweep) -> dict | None:
+    """The sweep stall of a learning core, from its depression-only run (STDP, ``a_plus = 0``):
+    extra sweep cycles ``= c x max(0, spikes - k)``, least squares (``c`` through the origin for
+    every integer ``k``, the best ``k`` kept). ``None`` without such a run or when the model
+    explains less than a cycle per step on it (no stall: lanes 1)."""
+    run = next((r for r in runs.values() if r["stdp"] and not r["a_plus"]), None)
+    if run is None:
+        return None
+    k = np.array([s["spikes"] for s in run["steps"]], dtype=float)
+    y = np.array([s["sweep"] - base_sweep(s["spikes"]) for s in run["steps"]])
+    best = None
+    for knee in range(int(k.max()) if len(k) else 0):
+        x = np.maximum(0.0, k - knee)
+        if not x.any():
+            continue
+        c = float(x @ y / (x @ x))
+        err = float(((y - c * x) ** 2).sum())
+        if best is None or err < best[0]:
+            best = (err, knee, c)
+    if best is None or best[2] <= 0:
+        return None
+    _, knee, c = best
+    explained = c * np.maximum(0.0, k - knee).sum() / len(k)
+    if explained < 1.0:
+        return None
+    return {"variant": run["variant"], "knee_spikes": knee, "cycles_per_spike": round(c, 4),
+            "cycles_per_step": round(float(explained), 2)}
+
+
+def derive_cycles(runs: dict, *, n_neurons: int, n_axons: int, lanes: int = 1) -> dict:
+    """Per variant: totals, and against ``static`` (same events, same lanes): extra cycles per
+    step, the learning costs per potentiation round, per post spike and per synaptic update,
+    the delay ring's reset cost.
 
     * Event phase: ``extra = a + b x events`` over the steps with events (least squares): ``b``
       is the extra cost of an event, ``a`` a fixed pipeline latency of a step with events.
@@ -330,10 +386,24 @@ def derive_cycles(runs: dict, *, n_neurons: int, n_axons: int) -> dict:
     * Sweep: the static core's sweep is ``ceil(N/P)`` + pipeline + a small overhead that grows
       by a cycle or two when the last neurons spike (their spikes must leave before ``done``);
       it is modelled as ``a0 + b0 x spikes`` (least squares on the static run), and
-      ``sweep - (a0 + b0 x spikes)`` is what learning adds after the sweep. Over the steps with
-      post spikes ``extra = a + b x spikes``: ``b`` cycles per post spike (one walk of
-      ``n_axons`` weights), ``a`` a fixed cost of a step that learns. Cycles per potentiation
-      update = all of it / (post spikes x ``n_axons``), and ``b / n_axons`` at the margin.
+      ``sweep - (a0 + b0 x spikes)`` is what learning adds after the sweep.
+    * Potentiation runs in rounds: each round every lane takes its next neuron that spiked and
+      all lanes walk their columns together (``n_axons + 1`` cycles), so a step has as many
+      rounds as its busiest lane has spiking neurons (``potentiation_rounds``). Over the steps
+      with post spikes ``extra = a + b x rounds``: ``b`` cycles per round, ``a`` a fixed cost of
+      a step that learns. Effective cycles per post spike = all the learning cycles / post
+      spikes, per potentiation update = / (post spikes x ``n_axons``); at the margin, a full
+      round updates ``lanes x n_axons`` weights in ``b`` cycles. At lanes 1 rounds = spikes
+      (``cycles_per_post_spike``, the slope against the spikes, is kept for every lanes).
+    * A learning core's sweep can also stall before potentiation starts: its input-count
+      clearing walk (which updates the pre traces) only advances while every lane's spike FIFO
+      has room, and with several lanes a busy sweep fills the FIFOs faster than ``spikes_out``
+      (one word a clock) drains them. The depression-only run (``stdp`` with ``a_plus = 0``)
+      has the stall and no potentiation, so its extra sweep cycles are fitted as
+      ``c x max(0, spikes - k)`` (``sweep_stall``, see ``_stall_model``) and subtracted from
+      the learning cycles of the potentiating variants before the fit against the rounds:
+      ``learning_cycles`` is everything the sweep takes beyond the static one,
+      ``potentiation_cycles`` that minus the modelled stall.
     """
     base = runs["static"]
     base_fit = _fit([s["spikes"] for s in base["steps"]], [s["sweep"] for s in base["steps"]])
@@ -343,6 +413,13 @@ def derive_cycles(runs: dict, *, n_neurons: int, n_axons: int) -> dict:
     def base_sweep(spikes):
         return base_fit[0] + base_fit[1] * spikes
 
+    stall = _stall_model(runs, base_sweep)
+
+    def stall_cycles(spikes):
+        if stall is None:
+            return 0.0
+        return stall["cycles_per_spike"] * max(0, spikes - stall["knee_spikes"])
+
     base_total = sum(s["step"] for s in base["steps"])
     summary = {}
     for name, run in runs.items():
@@ -350,11 +427,13 @@ def derive_cycles(runs: dict, *, n_neurons: int, n_axons: int) -> dict:
         total = sum(s["step"] for s in steps)
         events = sum(s["events"] for s in steps)
         spikes = sum(s["spikes"] for s in steps)
+        rounds = [potentiation_rounds(s) for s in steps]
         extra_step = [s["step"] - b["step"] for s, b in zip(steps, base["steps"])]
         extra_event = [(s["events"], s["event_phase"] - b["event_phase"])
                        for s, b in zip(steps, base["steps"]) if s["events"]]
         learn = [(s["spikes"], s["sweep"] - base_sweep(s["spikes"])) for s in steps]
         with_spikes = [(k, c) for k, c in learn if k]
+        with_rounds = [(r, c) for r, (k, c) in zip(rounds, learn) if k]
         quiet = [c for k, c in learn if not k]
         row = {
             "steps": len(steps), "input_events": events, "post_spikes": spikes,
@@ -374,6 +453,8 @@ def derive_cycles(runs: dict, *, n_neurons: int, n_axons: int) -> dict:
         if fit is not None:
             row["extra_event_phase_fixed"] = round(fit[0], 3)
             row["extra_cycles_per_event"] = round(fit[1], 4)
+        if run["stdp"] and not run["a_plus"] and stall is not None:
+            row["sweep_stall"] = stall
         if run["stdp"]:
             row["depression_updates"] = events * n_neurons
             if fit is not None:
@@ -381,18 +462,45 @@ def derive_cycles(runs: dict, *, n_neurons: int, n_axons: int) -> dict:
         if run["stdp"] and run["a_plus"]:
             potentiation_updates = spikes * n_axons
             extra_learn = sum(c for _, c in with_spikes)
+            n_rounds = sum(r for r, _ in with_rounds)
+            spiking = [s["spikes"] for s in steps if s["spikes"]]
+            stalled = sum(stall_cycles(k) for k in spiking)
+            potentiation = extra_learn - stalled
             row.update({
                 "potentiation_updates": potentiation_updates,
+                "potentiation_rounds": n_rounds,
+                "learning_steps": len(with_rounds),
+                "rounds_per_learning_step": (round(n_rounds / len(with_rounds), 3)
+                                             if with_rounds else None),
+                "lane_occupancy": (round(spikes / (n_rounds * lanes), 4) if n_rounds
+                                   else None),
+                "cycles_per_round_expected": n_axons + 1,
                 "learning_cycles": round(extra_learn, 1),
-                "cycles_per_potentiation_update": (round(extra_learn / potentiation_updates, 4)
+                "sweep_stall_cycles": round(stalled, 1),
+                "potentiation_cycles": round(potentiation, 1),
+                "cycles_per_post_spike_effective": (round(potentiation / spikes, 3) if spikes
+                                                    else None),
+                "cycles_per_potentiation_update": (round(potentiation / potentiation_updates, 4)
                                                    if potentiation_updates else None),
             })
-            fit = _fit(*zip(*with_spikes)) if len(with_spikes) >= 2 else None
+            fit = _fit(*zip(*with_rounds)) if len(with_rounds) >= 2 else None
+            if fit is not None and stall is not None:
+                row["cycles_per_round_uncorrected"] = round(fit[1], 3)
+                row["learning_cycles_per_step_fixed_uncorrected"] = round(fit[0], 2)
+            corrected = [(r, c - stall_cycles(k))
+                         for (r, c), k in zip(with_rounds, spiking)]
+            fit = _fit(*zip(*corrected)) if len(corrected) >= 2 else None
             if fit is not None:
                 a, b = fit
-                row.update({"cycles_per_post_spike": round(b, 3),
+                residual = [c - (a + b * r) for r, c in corrected]
+                row.update({"cycles_per_round": round(b, 3),
                             "learning_cycles_per_step_fixed": round(a, 2),
-                            "cycles_per_potentiation_update_marginal": round(b / n_axons, 4)})
+                            "round_fit_max_residual": round(max(abs(x) for x in residual), 2),
+                            "cycles_per_potentiation_update_marginal":
+                                round(b / (lanes * n_axons), 4)})
+            fit = _fit(*zip(*with_spikes)) if len(with_spikes) >= 2 else None
+            if fit is not None:
+                row["cycles_per_post_spike"] = round(fit[1], 3)
         summary[name] = row
     return summary
 
@@ -420,15 +528,68 @@ def measure_cycles(*, n_neurons: int = N_NEURONS, n_axons: int = N_AXONS, steps:
             "max_delay": MAX_DELAY,
             "input_events_per_step": [int(x) for x in counts.sum(axis=1)],
             "runs": runs,
-            "summary": derive_cycles(runs, n_neurons=n_neurons, n_axons=n_axons)}
+            "summary": derive_cycles(runs, n_neurons=n_neurons, n_axons=n_axons, lanes=lanes)}
+
+
+#: What must match for two ``cycles`` entries to be on the same stimulus and core sizes.
+SAME_STIMULUS = ("n_neurons", "n_axons", "steps", "seed", "threshold", "rates", "weight_width",
+                 "max_delay", "input_events_per_step")
+
+
+def compare_lanes(by_lanes: dict) -> dict:
+    """Add to every variant of every entry of ``by_lanes`` (``{"1": cycles, "4": cycles}``) its
+    speed-up against lanes 1 on the same stimulus (``vs_lanes_1``: whole run, learning phase,
+    and whether the post spikes agree, as they must: lanes change the timing only)."""
+    base = by_lanes.get("1")
+    for key, entry in by_lanes.items():
+        for name, row in entry["summary"].items():
+            row.pop("vs_lanes_1", None)
+            if base is None or any(entry.get(k) != base.get(k) for k in SAME_STIMULUS):
+                continue
+            ref = base["summary"].get(name)
+            if ref is None:
+                continue
+            vs = {"cycles_speedup": round(ref["cycles"] / row["cycles"], 3),
+                  "same_post_spikes": ref["post_spikes"] == row["post_spikes"]}
+            for key_, out in (("learning_cycles", "learning_speedup"),
+                              ("potentiation_cycles", "potentiation_speedup")):
+                if ref.get(key_) and row.get(key_):
+                    vs[out] = round(ref[key_] / row[key_], 3)
+            row["vs_lanes_1"] = vs
+    return by_lanes
+
+
+def migrate(results: dict) -> dict:
+    """Results written before ``cycles_by_lanes``: their single ``cycles`` entry (one lanes
+    count) moves under its lanes; lanes-1 steps get their ``spikes_per_lane`` (one lane holds
+    every neuron) and every summary is derived again (the run data are unchanged)."""
+    legacy = results.pop("cycles", None)
+    if legacy is not None:
+        results.setdefault("cycles_by_lanes", {}).setdefault(str(legacy.get("lanes", 1)),
+                                                             legacy)
+    for key, entry in results.get("cycles_by_lanes", {}).items():
+        lanes = int(entry.get("lanes", key))
+        for run in entry["runs"].values():
+            run.setdefault("lanes", lanes)
+            if lanes == 1:
+                for step in run["steps"]:
+                    step.setdefault("spikes_per_lane", [step["spikes"]])
+        entry["summary"] = derive_cycles(entry["runs"], n_neurons=entry["n_neurons"],
+                                         n_axons=entry["n_axons"], lanes=lanes)
+    if results.get("cycles_by_lanes"):
+        compare_lanes(results["cycles_by_lanes"])
+    return results
 
 
 def cycles_table(cycles: dict) -> str:
     lines = ["| variant | cycles (run) | x static | extra cycles / step | input events | "
              "post spikes | extra cycles / event (fit) | fixed extra / step with events | "
-             "cycles / post spike (fit) | fixed learning cycles / step | cycles / "
-             "potentiation update | cycles / depression update | cycles after reset |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "learning cycles | of which sweep stall | rounds | cycles / round (fit) | fixed "
+             "learning cycles / step | cycles / post spike | cycles / potentiation update | "
+             "potentiation x faster than lanes 1 | cycles / depression update | cycles after "
+             "reset |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+             "---:|---:|"]
 
     def cell(value, fmt="{:.3f}"):
         return "-" if value is None else fmt.format(value + 0.0 if abs(value) > 1e-9 else 0.0)
@@ -441,9 +602,14 @@ def cycles_table(cycles: dict) -> str:
             f"{r['extra_cycles_per_step']:.1f} | {r['input_events']} | {r['post_spikes']} | "
             f"{cell(r.get('extra_cycles_per_event'), '{:.2f}')} | "
             f"{cell(r.get('extra_event_phase_fixed'), '{:.1f}')} | "
-            f"{cell(r.get('cycles_per_post_spike'), '{:.2f}')} | "
+            f"{cell(r.get('learning_cycles'), '{:.0f}')} | "
+            f"{cell(r.get('sweep_stall_cycles'), '{:.0f}')} | "
+            f"{cell(r.get('potentiation_rounds'), '{:.0f}')} | "
+            f"{cell(r.get('cycles_per_round'), '{:.2f}')} | "
             f"{cell(r.get('learning_cycles_per_step_fixed'), '{:.1f}')} | "
+            f"{cell(r.get('cycles_per_post_spike_effective'), '{:.2f}')} | "
             f"{cell(r.get('cycles_per_potentiation_update'))} | "
+            f"{cell((r.get('vs_lanes_1') or {}).get('potentiation_speedup'), '{:.2f}')} | "
             f"{cell(r.get('cycles_per_depression_update'))} | {r['ready_after_reset']} |")
     return "\n".join(lines)
 
@@ -587,7 +753,7 @@ def camera_table(camera: dict) -> str:
 
 
 def load(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.exists() else {}
+    return migrate(json.loads(path.read_text())) if path.exists() else {}
 
 
 def save(results: dict, path: Path) -> None:
@@ -598,8 +764,8 @@ def save(results: dict, path: Path) -> None:
 def print_tables(results: dict) -> None:
     if results.get("synth"):
         print(synth_table(results["synth"]), "\n")
-    if results.get("cycles"):
-        print(cycles_table(results["cycles"]), "\n")
+    for key in sorted(results.get("cycles_by_lanes", {}), key=int):
+        print(f"cycles, lanes {key}:\n" + cycles_table(results["cycles_by_lanes"][key]), "\n")
     if results.get("camera"):
         print(camera_table(results["camera"]))
 
@@ -612,7 +778,9 @@ def main(argv=None) -> int:
     parser.add_argument("--neurons", type=int, default=N_NEURONS, help="cycles part")
     parser.add_argument("--axons", type=int, default=N_AXONS, help="cycles part")
     parser.add_argument("--steps", type=int, default=40, help="cycles part")
-    parser.add_argument("--lanes", type=int, default=1, help="cycles part")
+    parser.add_argument("--lanes", type=int, action="append",
+                        help="cycles part: lanes of the core, each kept as its own entry "
+                             "(default 1 and 4)")
     parser.add_argument("--camera-lanes", type=int, action="append",
                         help="camera part: lanes of the chip (default 1 and 8)")
     parser.add_argument("--simulator", default="verilator", choices=["verilator", "icarus"])
@@ -632,11 +800,16 @@ def main(argv=None) -> int:
     parts = ("cycles", "camera", "synth") if args.part == "all" else (args.part,)
 
     if "cycles" in parts:
-        results["cycles"] = measure_cycles(n_neurons=args.neurons, n_axons=args.axons,
-                                           steps=args.steps, lanes=args.lanes,
-                                           simulator=args.simulator, build=args.build / "cycles")
-        save(results, args.json)
-        print(cycles_table(results["cycles"]), "\n", flush=True)
+        by_lanes = results.setdefault("cycles_by_lanes", {})
+        for lanes in args.lanes or [1, 4]:
+            by_lanes[str(lanes)] = measure_cycles(n_neurons=args.neurons, n_axons=args.axons,
+                                                  steps=args.steps, lanes=lanes,
+                                                  simulator=args.simulator,
+                                                  build=args.build / "cycles")
+            compare_lanes(by_lanes)
+            save(results, args.json)
+        for key in sorted(by_lanes, key=int):
+            print(f"cycles, lanes {key}:\n" + cycles_table(by_lanes[key]), "\n", flush=True)
 
     if "camera" in parts:
         camera = results.setdefault("camera", {})

@@ -449,8 +449,12 @@ def learning_lines(path: Path = LEARNING_RESULTS) -> list[str]:
         return []
     data = json.loads(path.read_text())
     lines = []
-    synth, cycles = data.get("synth") or {}, data.get("cycles")
-    if synth or cycles:
+    synth = data.get("synth") or {}
+    by_lanes = dict(data.get("cycles_by_lanes") or {})
+    if data.get("cycles") and str(data["cycles"].get("lanes", 1)) not in by_lanes:
+        by_lanes[str(data["cycles"].get("lanes", 1))] = data["cycles"]  # before cycles_by_lanes
+    keys = sorted(by_lanes, key=int)
+    if synth or by_lanes:
         lines += ["", "## Learning and delays", "",
                   "`benchmarks/bench_learning.py` (`benchmarks/results/learning.json`): one core, "
                   "64 neurons x 64 axons, 8-bit weights, 16-bit LIF with one current and "
@@ -482,43 +486,84 @@ def learning_lines(path: Path = LEARNING_RESULTS) -> list[str]:
                 + " | ".join(_num(ratio.get(m)) for m in ("luts", "ffs", "bram", "logic_cells",
                                                          "fmax_mhz")) + " |")
         lines.append("")
-    if cycles:
-        summary = cycles["summary"]
+    if by_lanes:
+        cycles = by_lanes[keys[0]]
         rates = ", ".join(f"{100 * r:g}" for r in cycles["rates"])
+        order = ["static", "delays", "stdp", "stdp-soft-delays", "stdp-depress"]
+
+        def ordered(summary):
+            return sorted(summary, key=lambda n: order.index(n) if n in order else 9)
+
         lines += [f"Clock cycles in RTL simulation ({cycles['simulator']}, "
-                  f"`sim/bench_core_cycles.py`): the same core (lanes {cycles['lanes']}), "
-                  f"{cycles['steps']} steps of one stimulus (each step {rates} % of the axons, "
-                  f"drawn per step), input stream saturating, outputs always "
+                  f"`sim/bench_core_cycles.py`): the same core with lanes "
+                  f"{' and '.join(keys)}, {cycles['steps']} steps of one stimulus (each step "
+                  f"{rates} % of the axons, drawn per step; the same events at every lanes "
+                  "count, and the same neurons spike), input stream saturating, outputs always "
                   "taken; every step's spikes and the weights after the run checked against "
                   "the system model. `stdp-depress` is `stdp` with `a_plus = 0` (depression "
-                  "alone).", "",
-                  "| core | cycles / step | x static | extra cycles / step | post spikes | "
-                  "cycles / post spike | fixed cycles / learning step | cycles / potentiation "
-                  "update | extra cycles / input event | cycles / depression update | cycles "
-                  "after reset |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        order = ["static", "delays", "stdp", "stdp-soft-delays", "stdp-depress"]
-        for name in sorted(summary, key=lambda n: order.index(n) if n in order else 9):
-            r = summary[name]
-            lines.append(
-                f"| {name} | {r['cycles_per_step']:.1f} | {r['ratio_to_static']:.3f} | "
-                f"{_num(r['extra_cycles_per_step'], '{:.1f}')} | {r['post_spikes']} | "
-                f"{_num(r.get('cycles_per_post_spike'))} | "
-                f"{_num(r.get('learning_cycles_per_step_fixed'), '{:.1f}')} | "
-                f"{_num(r.get('cycles_per_potentiation_update'), '{:.3f}')} | "
-                f"{_num(r.get('extra_cycles_per_event'))} | "
-                f"{_num(r.get('cycles_per_depression_update'), '{:.3f}')} | "
-                f"{r['ready_after_reset']} |")
+                  "alone). x static and the extra cycles are against the static core with the "
+                  "same lanes.", "",
+                  "| core | lanes | cycles / step | x static | extra cycles / step | post spikes "
+                  "| extra cycles / input event | cycles / depression update | cycles after "
+                  "reset |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for key in keys:
+            summary = by_lanes[key]["summary"]
+            for name in ordered(summary):
+                r = summary[name]
+                lines.append(
+                    f"| {name} | {key} | {r['cycles_per_step']:.1f} | "
+                    f"{r['ratio_to_static']:.3f} | "
+                    f"{_num(r['extra_cycles_per_step'], '{:.1f}')} | {r['post_spikes']} | "
+                    f"{_num(r.get('extra_cycles_per_event'))} | "
+                    f"{_num(r.get('cycles_per_depression_update'), '{:.3f}')} | "
+                    f"{r['ready_after_reset']} |")
+        learners = [(key, name, by_lanes[key]["summary"][name]) for key in keys
+                    for name in ordered(by_lanes[key]["summary"])
+                    if by_lanes[key]["summary"][name].get("potentiation_rounds") is not None]
+        if learners:
+            lines += ["", "Potentiation runs in rounds after the sweep: each round every lane "
+                      "takes its next neuron that spiked in the step (neuron n lives in lane "
+                      "n % lanes) and all lanes walk their neurons' weight columns together, "
+                      "one axon per cycle, so a step has as many rounds as its busiest lane has "
+                      "spiking neurons (at lanes 1, one per post spike). Cycles / round and the "
+                      "fixed cycles of a step that learns are fitted against the rounds (steps "
+                      "with spikes); potentiation cycles are what the sweep takes beyond the "
+                      "static core's, less the sweep stall (below); cycles / post spike and / "
+                      "potentiation update are the potentiation cycles over the post spikes "
+                      "(x the axons); x faster is against lanes 1 on the same stimulus "
+                      "(potentiation, and in brackets all the learning cycles).", "",
+                      "| core | lanes | post spikes | rounds | lanes busy / round | cycles / "
+                      "round | fixed cycles / learning step | potentiation cycles | sweep stall "
+                      "cycles | cycles / post spike | cycles / potentiation update | x faster "
+                      "than lanes 1 |",
+                      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            for key, name, r in learners:
+                vs = r.get("vs_lanes_1") or {}
+                faster = (f"{_num(vs.get('potentiation_speedup'))} "
+                          f"({_num(vs.get('learning_speedup'))})"
+                          if vs.get("potentiation_speedup") and key != "1" else "-")
+                lines.append(
+                    f"| {name} | {key} | {r['post_spikes']} | {r['potentiation_rounds']} | "
+                    f"{_num(r['lane_occupancy'] * int(key) if r.get('lane_occupancy') else None)}"
+                    f" | {_num(r.get('cycles_per_round'))} | "
+                    f"{_num(r.get('learning_cycles_per_step_fixed'), '{:.1f}')} | "
+                    f"{_num(r.get('potentiation_cycles'), '{:,.0f}')} | "
+                    f"{_num(r.get('sweep_stall_cycles'), '{:,.0f}')} | "
+                    f"{_num(r.get('cycles_per_post_spike_effective'))} | "
+                    f"{_num(r.get('cycles_per_potentiation_update'), '{:.3f}')} | {faster} |")
+        summary = cycles["summary"]
         stdp = summary.get("stdp", {})
         delays = summary.get("delays", {})
-        if stdp.get("cycles_per_post_spike") is not None:
-            lines += ["", f"Learning costs {stdp['cycles_per_post_spike']:.2f} cycles per post "
-                      f"spike (the walk of its {cycles['n_axons']}-weight column: "
-                      f"{stdp['cycles_per_potentiation_update_marginal']:.3f} cycles per "
-                      f"potentiation update at the margin, "
-                      f"{stdp['cycles_per_potentiation_update']:.3f} with the fixed "
-                      f"{stdp['learning_cycles_per_step_fixed']:.1f} cycles of a step that "
-                      f"learns) and nothing per input event: depression rides on the event's "
+        if stdp.get("cycles_per_round") is not None:
+            lines += ["", f"At lanes {keys[0]}, learning costs "
+                      f"{stdp['cycles_per_round']:.2f} cycles per post spike (one round: the "
+                      f"walk of its {cycles['n_axons']}-weight column and its load, "
+                      f"{stdp['cycles_per_round_expected']} expected) plus "
+                      f"{stdp['learning_cycles_per_step_fixed']:.1f} per step that learns, "
+                      f"{stdp['cycles_per_post_spike_effective']:.2f} cycles per post spike in "
+                      f"all ({stdp['cycles_per_potentiation_update']:.3f} per potentiation "
+                      f"update), and nothing per input event: depression rides on the event's "
                       f"row read ({_num(stdp.get('cycles_per_depression_update'), '{:.3f}')} "
                       f"cycles per depression update; a step with events ends "
                       f"{_num(stdp.get('extra_event_phase_fixed'), '{:.0f}')} cycles later, "
@@ -526,9 +571,54 @@ def learning_lines(path: Path = LEARNING_RESULTS) -> list[str]:
                       f"depends on how many neurons spike: here "
                       f"{stdp['post_spikes'] / stdp['steps']:.0f} of {cycles['n_neurons']} "
                       f"per step on average."]
+        for key in keys[1:]:
+            entry = by_lanes[key]
+            s = entry["summary"].get("stdp", {})
+            vs = s.get("vs_lanes_1") or {}
+            if s.get("cycles_per_round") is None or "potentiation_speedup" not in vs:
+                continue
+            lines += ["", f"At lanes {key} the same {s['post_spikes']} post spikes take "
+                      f"{s['potentiation_rounds']} rounds instead of "
+                      f"{stdp['potentiation_rounds']} ({s['rounds_per_learning_step']:.1f} per "
+                      f"step that learns; {s['lane_occupancy'] * int(key):.2f} of {key} lanes "
+                      f"busy per round on average, as a step's spikes do not spread evenly "
+                      f"over the lanes and the busiest lane sets the rounds), at "
+                      f"{s['cycles_per_round']:.2f} cycles per round (fit, largest residual "
+                      f"{s['round_fit_max_residual']:.1f} cycles; "
+                      f"{s['cycles_per_round_expected']} expected) plus "
+                      f"{s['learning_cycles_per_step_fixed']:.1f} per step that learns: "
+                      f"{s['cycles_per_post_spike_effective']:.2f} cycles per post spike, "
+                      f"{s['cycles_per_potentiation_update']:.3f} per potentiation update; "
+                      f"potentiation is {vs['potentiation_speedup']:.2f} x faster than at "
+                      f"lanes 1, all the learning cycles {vs['learning_speedup']:.2f} x, the "
+                      f"whole run {vs['cycles_speedup']:.2f} x (the event phase and the "
+                      f"sweep shrink with the lanes too)."]
+            stall = entry["summary"].get("stdp-depress", {})
+            model = stall.get("sweep_stall")
+            if model:
+                fit_note = ""
+                if s.get("cycles_per_round_uncorrected") is not None:
+                    fit_note = (f"; fitted without removing it, a round would seem to cost "
+                                f"{s['cycles_per_round_uncorrected']:.2f} cycles and a step "
+                                f"that learns "
+                                f"{s['learning_cycles_per_step_fixed_uncorrected']:.1f}, as "
+                                f"the stall grows with the spikes and so with the rounds")
+                lines += ["", f"Learning also costs at lanes {key} before potentiation "
+                          f"starts: the sweep of a learning core stalls when many neurons "
+                          f"spike. Most likely cause (`core.py`): its input-count clearing "
+                          f"walk, which updates the pre traces, only advances while every "
+                          f"lane's spike FIFO has room, and {key} lanes fill them faster than "
+                          f"`spikes_out` drains them (one spike a clock); there is no such "
+                          f"stall at lanes 1. `stdp-depress` shows it alone "
+                          f"({_num(stall['extra_cycles_per_step'], '{:.1f}')} extra cycles per "
+                          f"step, x {stall['ratio_to_static']:.3f}); fitted there as "
+                          f"{model['cycles_per_spike']:.2f} cycles per post spike beyond "
+                          f"{model['knee_spikes']} in a step, it is subtracted from the "
+                          f"learning cycles of the potentiating cores (the sweep stall "
+                          f"column){fit_note}."]
         if delays:
             lines += ["", f"Delays add {_num(delays['extra_cycles_per_step'], '{:.1f}')} "
-                      f"cycles per step on average "
+                      f"cycles per step on average at lanes {keys[0]} "
                       f"({_num(delays.get('extra_cycles_per_event'))} per input event); the "
                       f"reset clears the {cycles['max_delay']}-slot delay ring "
                       f"({delays['ready_after_reset']} cycles before the first event instead "
