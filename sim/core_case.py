@@ -72,24 +72,34 @@ def make_case(params, weights, spikes, *, n_neurons, n_axons, weight_width, seed
     if shuffle is None:
         shuffle = params.accumulation is Accumulation.SUM
     events = step_events(spikes, rng, shuffle=shuffle, extra_events=extra_events)
-    data = {
+    data = bench_data(core, config=config, probes=probes, events=events,
+                      expected={"spikes": trace.spikes[:, 0], "v": trace.v[:, 0],
+                                "i": trace.i[:, 0], "refractory": trace.refractory[:, 0]},
+                      seed=seed, check_throughput=check_throughput, traffic=traffic)
+    if expected_status:
+        data["expected_status"] = expected_status
+    return core, data
+
+
+def bench_data(core, *, config, probes, events, expected, seed, check_throughput,
+               traffic) -> dict:
+    """The bench's test data common to every case: the core's description, the commands, the
+    events and the expected trace (``sim/bench_neuron_core.py`` reads these keys)."""
+    params = core.params
+    return {
         "ports": core.port_description(),
         "params": params.to_dict(),
-        "n_neurons": n_neurons, "n_axons": n_axons, "n_currents": params.n_currents,
-        "refractory_period": params.refractory_period,
+        "n_neurons": core.n_neurons, "n_axons": core.n_axons,
+        "n_currents": params.n_currents, "refractory_period": params.refractory_period,
         "config": config,
         "probes": probes,
         "events": events,
-        "expected": {"spikes": trace.spikes[:, 0], "v": trace.v[:, 0], "i": trace.i[:, 0],
-                     "refractory": trace.refractory[:, 0]},
+        "expected": expected,
         "seed": seed,
         "check_throughput": check_throughput,
         "fifo_depth": SPIKE_FIFO_DEPTH,
         **(traffic if traffic is not None else {}),
     }
-    if expected_status:
-        data["expected_status"] = expected_status
-    return core, data
 
 
 def step_events(counts, rng, *, shuffle: bool, extra_events=None) -> list:
@@ -411,20 +421,9 @@ def make_network_case(params, weights, counts, *, n_neurons, n_axons, weight_wid
                                                snapshot_every=snapshot_every, learn=learn)
     events = step_events(counts, rng, shuffle=True)      # 'sum': the order is free
     config = [] if learn else [[int(Target.STATUS), int(Status.LEARNING), 0, 0]]
-    data = {
-        "ports": core.port_description(),
-        "params": params.to_dict(),
-        "n_neurons": n_neurons, "n_axons": n_axons, "n_currents": params.n_currents,
-        "refractory_period": params.refractory_period,
-        "config": config,
-        "probes": command_probes(core, weights),
-        "events": events,
-        "expected": expected,
-        "seed": seed,
-        "check_throughput": check_throughput,
-        "fifo_depth": SPIKE_FIFO_DEPTH,
-        **(traffic if traffic is not None else {}),
-    }
+    data = bench_data(core, config=config, probes=command_probes(core, weights), events=events,
+                      expected=expected, seed=seed, check_throughput=check_throughput,
+                      traffic=traffic)
     if state_every is not None:
         data["state_every"] = int(state_every)
     if snapshots is not None:
