@@ -27,9 +27,13 @@ def population_params(draw, size):
 
 
 @st.composite
-def networks(draw, max_size=9, max_groups=3, max_populations=4):
+def networks(draw, max_size=9, max_groups=3, max_populations=4, same_step=False):
     """1-3 input groups, 1-4 populations, random (often recurrent, multi-channel) projections
-    with random density and weight widths, 1+ outputs."""
+    with random density and weight widths, 1+ outputs.
+
+    ``same_step=True``: the trainers' layered timing: a projection from an earlier population
+    onto a later one is often same-step, a population may project onto itself (one step), and
+    no projection goes back to an earlier population."""
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     groups = [InputGroup(f"in{g}", draw(st.integers(1, max_size)),
@@ -48,6 +52,11 @@ def networks(draw, max_size=9, max_groups=3, max_populations=4):
         for source in names:
             if not draw(st.booleans()):
                 continue
+            later = source in names and names.index(source) > names.index(target.name)
+            if same_step and later:
+                continue
+            same = bool(same_step and source.startswith("pop") and source != target.name
+                        and draw(st.booleans()))
             for channel in range(channels):
                 if channel and not draw(st.booleans()):
                     continue
@@ -55,7 +64,8 @@ def networks(draw, max_size=9, max_groups=3, max_populations=4):
                 weights = rng.integers(-high - 1, high, size=(sizes[source], target.size),
                                        endpoint=True)
                 weights[rng.random(weights.shape) < draw(st.sampled_from([0.0, 0.3, 0.8]))] = 0
-                projections.append(Projection(source, target.name, weights, channel))
+                projections.append(Projection(source, target.name, weights, channel,
+                                              same_step=same))
     n_outputs = draw(st.integers(1, len(populations)))
     outputs = [p.name for p in populations[:n_outputs]]
     return Network(inputs=groups, populations=populations, projections=projections,

@@ -137,6 +137,10 @@ class Projection:
     * ``plasticity``: :class:`neurohw.model.stdp.STDPParams` makes the projection plastic
       (trace-based STDP); ``weights`` are then the initial weights, each within
       ``[w_min, w_max]``.
+    * ``same_step``: the trainers' timing (``docs/system.md`` "Same-step projections"): the
+      source population's spikes of step ``t`` reach the target in step ``t`` itself (plus
+      ``delay - 1`` steps), instead of ``t + 1``. The source must be a population, and the
+      same-step projections of a network must not form a cycle.
     """
     source: str
     target: str
@@ -145,9 +149,14 @@ class Projection:
     delays: np.ndarray | None = field(default=None, repr=False)
     synapses: np.ndarray | None = field(default=None, repr=False)
     plasticity: STDPParams | None = None
+    same_step: bool = False
 
     def __post_init__(self):
         where = f"projection {self.source!r} -> {self.target!r}"
+        if not isinstance(self.same_step, (bool, np.bool_)):
+            raise NetworkError(f"{where}: same_step must be True or False, not "
+                               f"{self.same_step!r}")
+        object.__setattr__(self, "same_step", bool(self.same_step))
         weights = np.asarray(self.weights)
         if weights.dtype.kind not in "iub":
             raise NetworkError(f"{where} weights must be "
@@ -248,7 +257,8 @@ class Projection:
                 and np.array_equal(self.weights, other.weights)
                 and optional(self.delays, other.delays)
                 and np.array_equal(self.synapse_mask, other.synapse_mask)
-                and self.plasticity == other.plasticity)
+                and self.plasticity == other.plasticity
+                and self.same_step == other.same_step)
 
     __hash__ = None
 
@@ -308,6 +318,39 @@ class Network:
         if not outputs:
             raise NetworkError("a network needs at least one output population")
         self.outputs: tuple[str, ...] = tuple(outputs)
+        self.step_order: tuple[str, ...] = self._step_order()
+
+    def _step_order(self) -> tuple[str, ...]:
+        """The populations in the order one step computes them: every same-step source before
+        its targets, otherwise network order (a stable topological sort)."""
+        pending = {name: {p.source for p in self.projections
+                          if p.same_step and p.target == name and p.source != name}
+                   for name in self.populations}
+        for projection in self.projections:
+            if projection.same_step and projection.source == projection.target:
+                raise NetworkError(f"projection {projection.source!r} -> {projection.target!r} "
+                                   f"is same_step onto its own source: a population cannot "
+                                   f"see its own spikes of the step it computes; a recurrent "
+                                   f"projection takes one step (same_step=False)")
+        order = []
+        while pending:
+            ready = [name for name, sources in pending.items() if not sources]
+            if not ready:
+                cycle = " -> ".join(sorted(pending))
+                raise NetworkError(f"the same-step projections among populations {cycle} form "
+                                   f"a cycle (an algebraic loop); at least one projection of "
+                                   f"the cycle must take one step (same_step=False)")
+            name = ready[0]
+            order.append(name)
+            del pending[name]
+            for sources in pending.values():
+                sources.discard(name)
+        return tuple(order)
+
+    @property
+    def has_same_step(self) -> bool:
+        """Whether any projection uses the trainers' same-step timing."""
+        return any(p.same_step for p in self.projections)
 
     def _check_projection(self, projection: Projection):
         where = f"projection {projection.source!r} -> {projection.target!r}"
@@ -320,6 +363,14 @@ class Network:
             kind = "an input group" if projection.target in self.inputs else "unknown"
             raise NetworkError(f"{where}: target {projection.target!r} is {kind}; targets "
                                f"must be populations")
+        if projection.same_step and projection.source in self.inputs:
+            raise NetworkError(f"{where}: same_step=True from input group "
+                               f"{projection.source!r}; an input group's counts of step t "
+                               f"always act in step t, so same_step applies to population "
+                               f"sources only")
+        if projection.same_step and projection.plastic:
+            raise NetworkError(f"{where}: a plastic projection cannot be same_step; STDP is "
+                               f"defined for the one-step timing (docs/learning.md)")
         target = self.populations[projection.target]
         expected = (sizes[projection.source], target.size)
         if projection.weights.shape != expected:
@@ -436,6 +487,8 @@ class Network:
             out["synapses"] = f"synapses_{index}"
         if projection.plasticity is not None:
             out["plasticity"] = projection.plasticity.to_dict()
+        if projection.same_step:
+            out["same_step"] = True
         return out
 
     def _arrays(self) -> dict:
@@ -516,7 +569,8 @@ class Network:
                     plasticity = STDPParams.from_dict(plasticity)
                 projections.append(Projection(p["source"], p["target"], arrays["weights"],
                                               p["channel"], arrays.get("delays"),
-                                              arrays.get("synapses"), plasticity))
+                                              arrays.get("synapses"), plasticity,
+                                              p.get("same_step", False)))
             return cls(inputs=inputs, populations=populations, projections=projections,
                        outputs=description["outputs"])
         except KeyError as error:

@@ -48,6 +48,7 @@ from ..routing import (MAX_TABLE_ENTRIES, EventFormat, MeshTopology, RoutingErro
                        compile_mesh, compile_star)
 from .graph import Network
 from .plan import AxonBlock, ChipPlan, CorePlan
+from .timing import skew
 
 __all__ = ["CoreCapacity", "MappingError", "map_network", "weight_memory_bits",
            "CORE_MAX_NEURONS", "CORE_MAX_AXONS", "CORE_MAX_LANES", "STAR_MAX_ENDPOINTS",
@@ -348,6 +349,9 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
     """
     if not isinstance(network, Network):
         raise TypeError(f"network must be a Network, not {network!r}")
+    given_network = network
+    # Same-step projections run skewed: each population some steps late (timing.py).
+    network, start_steps = skew(network)
     if not isinstance(capacity, CoreCapacity):
         raise TypeError(f"capacity must be a CoreCapacity, not {capacity!r}")
     lanes = _check_int("lanes", lanes, 1, CORE_MAX_LANES)
@@ -542,4 +546,5 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
 
     return ChipPlan(network=network, cores=tuple(cores), keys_per_endpoint=keys_per_endpoint,
                     input_offsets=input_offsets, fmt=fmt, topology=shape, routing=routing,
-                    connectivity=conn)
+                    connectivity=conn, start_steps=start_steps,
+                    source_network=None if network is given_network else given_network)

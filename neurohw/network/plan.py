@@ -105,6 +105,22 @@ class ChipPlan:
     topology: StarTopology | MeshTopology
     routing: NetworkPlan
     connectivity: dict = field(repr=False)
+    #: ``{population: s}``: for a network with same-step projections the chip runs
+    #: population ``p`` ``s`` steps late (:mod:`neurohw.network.timing`); empty otherwise.
+    start_steps: dict = field(default_factory=dict)
+    #: The network as mapped; ``network`` is what the chip computes in its one-step timing
+    #: (the same network unless it has same-step projections).
+    source_network: Network | None = field(default=None, repr=False)
+
+    @property
+    def flush_steps(self) -> int:
+        """Chip steps a sample runs beyond its own steps (the deepest start step)."""
+        return max(self.start_steps.values(), default=0)
+
+    @property
+    def given_network(self) -> Network:
+        """The network the user mapped (with its same-step projections, if any)."""
+        return self.source_network if self.source_network is not None else self.network
 
     @property
     def n_cores(self) -> int:

@@ -113,11 +113,15 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
     """Run the chip of ``plan`` on a batch, one sample after another.
 
     ``inputs``: ``{group: counts (steps, batch, size) or (steps, size)}``, every input group
-    given (as :func:`neurohw.network.system.simulate` takes them); ``samples``: the batch
+    given (as :func:`neurohw.network.system.simulate` takes them), in the chip's own timing:
+    for a plan with ``start_steps`` (same-step projections) each sample's inputs followed by
+    ``plan.flush_steps`` zero steps (:func:`neurohw.network.timing.pad_inputs`), and the result
+    is ``simulate_samples(plan.network, ..., start_steps=plan.start_steps)``; ``samples``: the batch
     indices to run, in that order (default: all); ``steps``: needed only without input groups
     (then the batch is one sample).
     """
     network = plan.network
+    start_steps = plan.start_steps
     steps, batch, counts = check_inputs(network, inputs, steps)
     order = list(range(batch)) if samples is None else [int(k) for k in samples]
     for k in order:
@@ -206,6 +210,11 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
                 if armed[c] and source != host:
                     dropped[c, (w + 1) // steps - 1] += 1
                     continue
+                if source != host and w % steps < start_steps.get(
+                        plan.cores[source].population, 0):
+                    # A skewed source's spikes before its start step reach no core.
+                    dropped[c, w // steps] += 1
+                    continue
                 axon = core.axon_of(key)
                 if axon is None:
                     raise PlanModelError(f"core {c} received key {key:#x} in window {w}, which "
@@ -218,6 +227,10 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
             armed[c] = arm_next
             if g >= total:
                 continue
+            if t and t == start_steps.get(core.population):
+                # A skewed population starts here: what it integrated before is cleared (its
+                # delay ring is kept), as the core's ingress does after the step before.
+                states[c] = initial_state(core.params, core.n_neurons, 1)
             capped = axon_counts
             if core.params.input_count_cap is not None:
                 capped = np.minimum(axon_counts, core.params.input_count_cap)

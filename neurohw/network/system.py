@@ -109,13 +109,14 @@ def check_inputs(network: Network, inputs, steps: int | None = None):
 
 
 def population_drive(network: Network, name: str, counts_of) -> np.ndarray:
-    """Exact drive ``(batch, channels, size)`` of population ``name`` from ``counts_of(source)``
-    (``(batch, source size)`` counts reaching it this step)."""
+    """Exact drive ``(batch, channels, size)`` of population ``name`` from
+    ``counts_of(projection)`` (``(batch, source size)`` counts reaching it over that projection
+    this step)."""
     population = network.populations[name]
     params = population.params
     drive = None
     for projection in network.projections_to(name):
-        counts = counts_of(projection.source)
+        counts = counts_of(projection)
         if params.input_count_cap is not None:
             counts = np.minimum(counts, params.input_count_cap)
         # counts < 2^16, |weights| < 2^15 and at most 2^31 sources: the sum fits int64.
@@ -174,7 +175,8 @@ def _learning_enabled(network, learn):
 
 def simulate(network: Network, inputs, *, steps: int | None = None, record=("spikes",),
              state: dict | None = None, learning: dict | None = None, learn=True,
-             snapshot_every: int | None = None) -> SystemTrace:
+             snapshot_every: int | None = None, start_steps: dict | None = None
+             ) -> SystemTrace:
     """Run the network for ``steps`` (default: as many as the inputs have).
 
     ``state`` continues from an earlier run's ``final_state`` (spikes in flight from the last
@@ -187,8 +189,15 @@ def simulate(network: Network, inputs, *, steps: int | None = None, record=("spi
     learns), False (weights frozen, traces not updated) or a collection of projection keys;
     ``snapshot_every`` records the weights (``weight_snapshots``) and the traces
     (``trace_snapshots``) at the end of every that many steps.
+
+    ``start_steps`` ``{population: s}``: the population's spikes of steps before ``s`` reach
+    no population (they are recorded, and an output population's reach the host), and its
+    neuron state is set back to its initial value at the start of step ``s`` (its delay ring
+    is kept). This is how a chip runs a network with same-step projections, each population
+    ``s`` steps late (:mod:`neurohw.network.timing`); populations not named start at step 0.
     """
     steps, batch, counts = check_inputs(network, inputs, steps)
+    start_steps = _check_start_steps(network, start_steps)
     plastic = _learning_states(network, batch, learning)
     enabled = _learning_enabled(network, learn)
     if snapshot_every is not None and (isinstance(snapshot_every, bool) or not isinstance(
@@ -225,6 +234,7 @@ def simulate(network: Network, inputs, *, steps: int | None = None, record=("spi
     traces = {what: trace_for(what) for what in ("spikes", "v", "i", "refractory")}
     previous = {name: np.zeros((batch, p.size), dtype=np.int64)
                 for name, p in network.populations.items()}
+    silent = dict(previous)          # zeros, never written
     # Populations whose projections are all static with delay 1 keep the original path.
     special = {name for name, p in network.populations.items()
                if any(q.plastic or q.largest_delay > 1 for q in network.projections_to(name))}
@@ -246,11 +256,21 @@ def simulate(network: Network, inputs, *, steps: int | None = None, record=("spi
     trace_snapshots = ({key: ([], []) for key in plastic} if snapshots is not None else None)
 
     for t in range(steps):
-        def counts_of(source, t=t):
-            return counts[source][t] if source in counts else previous[source]
-
         fired = {}
-        for name, population in network.populations.items():
+
+        def counts_of(projection, t=t, fired=fired):
+            source = projection.source
+            if source in counts:
+                return counts[source][t]
+            sent = t if projection.same_step else t - 1
+            if sent < start_steps.get(source, 0):
+                return silent[source]       # a source's spikes before its start are dropped
+            return fired[source] if projection.same_step else previous[source]
+
+        for name in network.step_order:
+            population = network.populations[name]
+            if start_steps.get(name) == t and t > 0:
+                states[name] = initial_state(population.params, population.size, batch)
             if name in special:
                 drive = _delayed_drive(network, name, counts_of, plastic, delay_masks,
                                        rings[name], t)
@@ -271,7 +291,7 @@ def simulate(network: Network, inputs, *, steps: int | None = None, record=("spi
             key = projection.key
             if key in enabled:
                 plastic[key] = stdp_step(projection.plasticity, plastic[key],
-                                         counts_of(projection.source),
+                                         counts_of(projection),
                                          np.asarray(fired[projection.target]),
                                          projection.synapse_mask, check=False)
             if snapshots is not None and (t + 1) % snapshot_every == 0:
@@ -304,7 +324,7 @@ def _delayed_drive(network, name, counts_of, plastic, delay_masks, ring, t):
     params = population.params
     depth = ring.shape[0]
     for projection in network.projections_to(name):
-        counts = counts_of(projection.source)
+        counts = counts_of(projection)
         if params.input_count_cap is not None:
             counts = np.minimum(counts, params.input_count_cap)
         if projection.plastic:
@@ -327,9 +347,26 @@ def _delayed_drive(network, name, counts_of, plastic, delay_masks, ring, t):
     return drive
 
 
+def _check_start_steps(network: Network, start_steps) -> dict:
+    if start_steps is None:
+        return {}
+    if not isinstance(start_steps, dict):
+        raise NetworkError(f"start_steps must be a dict of population name -> step, not "
+                           f"{type(start_steps).__name__}")
+    checked = {}
+    for name, value in start_steps.items():
+        if name not in network.populations:
+            raise NetworkError(f"start_steps names {name!r}, which is not a population")
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise NetworkError(f"start_steps[{name!r}] must be a non-negative integer, not "
+                               f"{value!r}")
+        checked[name] = int(value)
+    return checked
+
+
 def simulate_samples(network: Network, inputs, *, steps: int | None = None,
                      record=("spikes",), learning: dict | None = None,
-                     learn=True) -> SystemTrace:
+                     learn=True, start_steps: dict | None = None) -> SystemTrace:
     """The chip's way through a batch: the samples one after another, each from cleared neuron
     state and an empty delay ring (as :func:`simulate` starts every batch element), while the
     plastic projections carry their weights and traces from one sample into the next (in
@@ -344,7 +381,8 @@ def simulate_samples(network: Network, inputs, *, steps: int | None = None,
     carried = learning
     for k in range(batch):
         trace = simulate(network, {name: c[:, k:k + 1] for name, c in counts.items()},
-                         steps=steps, record=record, learning=carried, learn=learn)
+                         steps=steps, record=record, learning=carried, learn=learn,
+                         start_steps=start_steps)
         carried = trace.learning
         traces.append(trace)
 
