@@ -19,11 +19,12 @@ from neurohw.network import (InputGroup, Network, Population, Projection, simula
                              simulate_samples)
 from neurohw.network.host_events import encode_samples
 from neurohw.network.plan import ChipPlan
+from neurohw.model.reference import initial_state
 from neurohw.network.system import check_inputs
 
 __all__ = ["make_case", "expected_windows", "expected_eos_dropped", "expected_final_states",
            "cycle_budget",
-           "random_network", "random_inputs"]
+           "random_network", "random_same_step_network", "random_inputs"]
 
 
 def _key_of(plan: ChipPlan):
@@ -53,18 +54,30 @@ def expected_windows(plan: ChipPlan, spikes: dict) -> list:
     return windows
 
 
-def expected_eos_dropped(plan: ChipPlan, spikes: dict) -> list:
-    """Per core: core-to-core spike events routed to it in the last step of every sample."""
+def expected_eos_dropped(plan: ChipPlan, spikes: dict, final_spikes: dict | None = None
+                         ) -> list:
+    """Per core: core-to-core spike events routed to it in the last step of every sample, and
+    (a skewed network, ``plan.start_steps``) those a population sent before its start step,
+    including in the final clearing step after the run (``final_spikes``, ``{population: (1,
+    1, size)}``: the first step of a sample that never comes)."""
     keys = _key_of(plan)
     dropped = [0] * plan.n_cores
+
+    def count(name, row):
+        for neuron in np.flatnonzero(row):
+            for target in plan.connectivity.get(keys[(name, int(neuron))], ()):
+                if target < plan.n_cores:
+                    dropped[target] += 1
+
     steps, batch = next(iter(spikes.values())).shape[:2]
     for name, counts in spikes.items():
-        last = counts[steps - 1]                           # (batch, size)
-        for k in range(batch):
-            for neuron in np.flatnonzero(last[k]):
-                for target in plan.connectivity.get(keys[(name, int(neuron))], ()):
-                    if target < plan.n_cores:
-                        dropped[target] += 1
+        dropped_steps = sorted({steps - 1, *range(min(plan.start_steps.get(name, 0), steps))})
+        for t in dropped_steps:
+            for k in range(batch):
+                count(name, counts[t, k])
+    for name, counts in (final_spikes or {}).items():
+        if plan.start_steps.get(name, 0) > 0:
+            count(name, counts[0, 0])
     return dropped
 
 
@@ -82,6 +95,13 @@ def cycle_budget(top: SystemTop, steps: int) -> int:
     return 4000 + steps * per_step
 
 
+def final_step(plan: ChipPlan, learning=None):
+    """The trace of the step every core runs after the final clear, without input."""
+    zero = {name: np.zeros((1, 1, group.size), dtype=np.int64)
+            for name, group in plan.network.inputs.items()}
+    return simulate(plan.network, zero, steps=1, learning=learning)
+
+
 def expected_final_states(plan: ChipPlan, learning=None) -> list:
     """Per core, ``[target, neuron, value]`` of every state of every neuron after a run, and
     with STDP ``[target, neuron, value, axon]`` of every plastic weight and every trace.
@@ -90,13 +110,14 @@ def expected_final_states(plan: ChipPlan, learning=None) -> list:
     and run one more step without input. So at the end every core holds the state ``simulate``
     reaches in one step from the initial state with zero input, and the weights and traces that
     step learns from ``learning`` (the state after the last sample)."""
-    zero = {name: np.zeros((1, 1, group.size), dtype=np.int64)
-            for name, group in plan.network.inputs.items()}
-    last = simulate(plan.network, zero, steps=1, learning=learning)
+    last = final_step(plan, learning)
     after = last.final_state
     states = []
     for core in plan.cores:
         state = after[core.population]
+        if plan.start_steps.get(core.population) == 1:
+            # A population that starts at step 1 is cleared right after that step.
+            state = initial_state(core.params, plan.network.populations[core.population].size, 1)
         reads = []
         for j in range(core.n_neurons):
             n = core.neuron_start + j
@@ -140,8 +161,9 @@ def make_case(plan: ChipPlan, inputs, *, seed: int = 0, traffic=None, debug: boo
     """Build the system and the bench's test data for ``inputs`` ``{group: (steps, batch,
     size)}`` (the batch runs back to back, one sample after another)."""
     steps, batch, counts = check_inputs(plan.network, inputs)
-    # The chip runs the batch one sample after another; learning carries over.
-    trace = simulate_samples(plan.network, counts)
+    # The chip runs the batch one sample after another; learning carries over. The inputs are
+    # in the chip's own timing (padded for a skewed network: neurohw.network.timing).
+    trace = simulate_samples(plan.network, counts, start_steps=plan.start_steps)
     top = SystemTop(plan, debug=debug, router_fifo_depth=router_fifo_depth)
     words = encode_samples(plan, counts)
     windows = expected_windows(plan, trace.spikes)
@@ -151,7 +173,8 @@ def make_case(plan: ChipPlan, inputs, *, seed: int = 0, traffic=None, debug: boo
         "samples": batch,
         "host_words": words,
         "expected_windows": windows,
-        "expected_eos_dropped": expected_eos_dropped(plan, trace.spikes),
+        "expected_eos_dropped": expected_eos_dropped(
+            plan, trace.spikes, final_step(plan, trace.learning).spikes),
         "expected_final_states": expected_final_states(plan, trace.learning),
         "input_events": sum(1 for w in words if plan.fmt.unpack(w).kind == 0),
         "seed": seed,
@@ -214,6 +237,33 @@ def random_network(seed: int) -> Network:
         inputs.append(InputGroup("y", n_y))
         projections.append(Projection("y", "h", _weights(rng, n_y, n_h, 8, 0.5)))
     return Network(inputs=inputs, populations=[h, o], projections=projections, outputs=outputs)
+
+
+def random_same_step_network(seed: int) -> Network:
+    """The trainers' timing (same-step projections) in a network the chip must run skewed:
+    ``x -> h -> g -> o`` same-step, ``h -> o`` skipping ``g`` and ``x -> o`` (both become
+    synaptic delays), ``h -> h`` and ``o -> o`` recurrent (one step); random models with
+    biases, so the start-step clears matter. Outputs ``o`` and sometimes ``g``."""
+    rng = np.random.default_rng(seed)
+    n_in = int(rng.integers(3, 7))
+    sizes = {"h": int(rng.integers(5, 10)), "g": int(rng.integers(3, 7)),
+             "o": int(rng.integers(2, 5))}
+    # Strong biases: deeper layers spike before they start, which the chip must drop.
+    params = {name: _random_params(rng, size).replace(
+                  bias_mantissa=rng.integers(-5, 45, size=size)) for name, size in sizes.items()}
+    populations = [Population(name, size, params[name]) for name, size in sizes.items()]
+
+    def projection(source, target, density, same_step, shrink=1):
+        rows = n_in if source == "x" else sizes[source]
+        weights = _weights(rng, rows, sizes[target], 8, density) // shrink
+        return Projection(source, target, weights, same_step=same_step)
+    projections = [projection("x", "h", 0.7, False), projection("h", "h", 0.3, False, 2),
+                   projection("h", "g", 0.7, True), projection("g", "o", 0.7, True),
+                   projection("h", "o", 0.3, True), projection("x", "o", 0.3, False),
+                   projection("o", "o", 0.3, False, 2)]
+    outputs = ["o", "g"] if rng.integers(0, 2) else ["o"]
+    return Network(inputs=[InputGroup("x", n_in)], populations=populations,
+                   projections=projections, outputs=outputs)
 
 
 def random_inputs(network: Network, seed: int, *, steps: int, samples: int,

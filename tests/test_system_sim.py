@@ -7,6 +7,8 @@ output population), star and mesh topologies, several samples back to back, run 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -14,8 +16,9 @@ from neurohw.flows.system import verify_system
 from neurohw.network import simulate
 from neurohw.network.mapping import CoreCapacity, map_network
 from neurohw.network.plan_model import simulate_plan
+from neurohw.network.timing import pad_inputs
 from sim.system_case import (expected_eos_dropped, expected_windows, random_inputs,
-                             random_learning_network, random_network)
+                             random_learning_network, random_network, random_same_step_network)
 
 TRAFFIC = {"idle_probability": 0.2, "backpressure_probability": 0.3,
            "stall_probability": 0.02, "stall_cycles": 15}
@@ -46,6 +49,20 @@ def test_expectations_agree_with_plan_model(seed, topology):
     network, plan = _plan(seed, topology)
     inputs = random_inputs(network, seed, steps=5, samples=3)
     spikes = simulate(network, inputs).spikes
+    trace = simulate_plan(plan, inputs)
+    assert expected_windows(plan, spikes) == [sorted(map(list, w)) for w in trace.host_output]
+    assert expected_eos_dropped(plan, spikes) == list(trace.core_events_dropped.sum(axis=1))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_same_step_expectations_agree_with_plan_model(seed):
+    """A skewed chip (same-step projections): the bench's expectations, from the skewed network
+    with its start steps, agree with the plan-level model, drops before a start included."""
+    network = random_same_step_network(seed)
+    plan = map_network(network, capacity=CoreCapacity(max_neurons=4, max_axons=64))
+    assert plan.start_steps == {"g": 1, "o": 2}
+    inputs = pad_inputs(random_inputs(network, seed, steps=5, samples=3), plan.flush_steps)
+    spikes = simulate(plan.network, inputs, start_steps=plan.start_steps).spikes
     trace = simulate_plan(plan, inputs)
     assert expected_windows(plan, spikes) == [sorted(map(list, w)) for w in trace.host_output]
     assert expected_eos_dropped(plan, spikes) == list(trace.core_events_dropped.sum(axis=1))
@@ -87,6 +104,28 @@ def test_learning_with_delays(simulator, sim_build_dir):
     assert all(core.max_delay > 1 for core in plan.cores)
     result = _run(plan, network, 1, simulator, sim_build_dir, steps=6, samples=3)
     assert result.output_events_compared > 0
+
+
+def test_same_step(simulator, sim_build_dir):
+    """The trainers' timing on the chip: a network with same-step projections, a skip
+    connection and recurrent populations runs skewed (two flush steps per sample, start-step
+    clears, drops before a start); every window is compared with the skewed network's model,
+    and the outputs cut back to the network's own steps equal simulate of the same-step
+    network."""
+    network = random_same_step_network(5)
+    plan = map_network(network, capacity=CoreCapacity(max_neurons=4, max_axons=64))
+    assert plan.n_cores >= 4 and plan.flush_steps == 2
+    inputs = random_inputs(network, 5, steps=5, samples=3)
+    result = verify_system(plan, inputs, simulator=simulator, build_dir=sim_build_dir,
+                           traffic=TRAFFIC, seed=5)
+    assert result.windows_compared == (5 + 2) * 3 and result.output_events_compared > 0
+    expected = simulate(network, inputs).spikes
+    for name in network.outputs:
+        np.testing.assert_array_equal(result.output_spikes[name], expected[name])
+    # Spikes sent before their source's start were dropped (beyond the end-of-sample ones).
+    chip = simulate(plan.network, pad_inputs(inputs, 2), start_steps=plan.start_steps).spikes
+    unskewed = dataclasses.replace(plan, start_steps={})
+    assert sum(expected_eos_dropped(plan, chip)) > sum(expected_eos_dropped(unskewed, chip))
 
 
 @pytest.mark.slow

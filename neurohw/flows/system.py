@@ -20,6 +20,7 @@ import numpy as np
 from ..hw.system import SYSTEM_TOPLEVEL, SystemTop
 from ..network.plan import ChipPlan
 from ..network.system import check_inputs
+from ..network.timing import pad_inputs, trainer_steps
 
 __all__ = ["SystemVerificationResult", "generate_system_verilog", "verify_system",
            "SYSTEM_TOPLEVEL"]
@@ -80,6 +81,11 @@ def verify_system(plan: ChipPlan, inputs, *, simulator: str, build_dir=None, tra
     of ``plan`` in ``simulator`` and compare every output spike of every window with
     :func:`neurohw.network.system.simulate`.
 
+    For a network with same-step projections the chip runs skewed
+    (:mod:`neurohw.network.timing`): each sample gets ``plan.flush_steps`` more steps of zero
+    input, every window of the chip's run is compared with the skewed network's model, and
+    ``output_spikes`` are cut back to the network's own steps.
+
     ``traffic``: ``{"idle_probability", "backpressure_probability", "stall_probability",
     "stall_cycles"}`` of the host port. ``build_dir`` defaults to
     ``build/sim/system/<simulator>`` (``NEUROHW_SIM_BUILD_DIR`` moves ``build/sim``). Raises
@@ -92,9 +98,10 @@ def verify_system(plan: ChipPlan, inputs, *, simulator: str, build_dir=None, tra
 
     if not isinstance(plan, ChipPlan):
         raise TypeError(f"plan must be a ChipPlan, not {plan!r}")
-    steps, batch, counts = check_inputs(plan.network, inputs)
-    top, data = make_case(plan, counts, seed=seed, traffic=traffic,
-                          router_fifo_depth=router_fifo_depth)
+    steps, batch, counts = check_inputs(plan.given_network, inputs)
+    chip_steps = steps + plan.flush_steps
+    top, data = make_case(plan, pad_inputs(counts, plan.flush_steps), seed=seed,
+                          traffic=traffic, router_fifo_depth=router_fifo_depth)
     build_dir = Path(build_dir) if build_dir is not None else BUILD_ROOT / "system" / simulator
     results_file = build_dir.resolve() / "system_results.json"
     results_file.unlink(missing_ok=True)
@@ -104,15 +111,17 @@ def verify_system(plan: ChipPlan, inputs, *, simulator: str, build_dir=None, tra
     with _ProgressWatcher(progress_file, progress, start):
         run_cocotb(top, toplevel=SYSTEM_TOPLEVEL, test_module="bench_system",
                    simulator=simulator, build_dir=build_dir, test_data=data, seed=seed + 1,
-                   build_args=_build_args(simulator, steps * batch))
+                   build_args=_build_args(simulator, chip_steps * batch))
     seconds = time.perf_counter() - start
     results = json.loads(results_file.read_text())
     per_step = results["cycles_per_step"] or [0]
-    output_spikes = _rtl_output_spikes(plan, results["host_out_words"], steps, batch)
+    output_spikes = trainer_steps(
+        _rtl_output_spikes(plan, results["host_out_words"], chip_steps, batch),
+        plan.start_steps, steps)
     return SystemVerificationResult(
         simulator=simulator, samples=batch, steps=steps, cores=plan.n_cores,
         host_words=len(data["host_words"]),
-        output_events_compared=results["output_events"], windows_compared=steps * batch,
+        output_events_compared=results["output_events"], windows_compared=chip_steps * batch,
         cycles=results["cycles"], cycles_per_sample=tuple(results["cycles_per_sample"]),
         cycles_per_step_mean=sum(per_step) / len(per_step), cycles_per_step_max=max(per_step),
         seconds=seconds, output_spikes=output_spikes)

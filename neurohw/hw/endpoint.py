@@ -102,6 +102,15 @@ class CoreIngress(wiring.Component):
         Events buffered (``SyncFIFOBuffered``, block-RAM friendly). ``SystemTop`` sizes it for
         three windows, which is what can be in flight to one core when the host is at most one
         barrier ahead (``docs/system-hardware.md``), so the ingress never refuses an event.
+    start_step : int
+        For a skewed network (same-step projections, ``neurohw.network.timing``): the chip
+        step of each sample at which this core's population starts. After the core has started
+        step ``start_step - 1`` of a sample, the ingress clears its neuron state (not its delay
+        ring). 0: no such clear (the hardware is the same as without the parameter).
+    source_start_steps : sequence of int
+        One per axon block: its source population's start step (0 for input groups). A
+        core-to-core spike its source sent before that step of the sample is dropped and
+        counted in ``eos_dropped``.
 
     Members
     -------
@@ -113,7 +122,8 @@ class CoreIngress(wiring.Component):
         A debug command path into the core's ``cmd`` port; it waits while the ingress clears
         the core, and the ingress waits for an outstanding debug response.
     eos_dropped : Out(16)
-        Core-to-core spike events dropped in the last window of a sample (saturating).
+        Core-to-core spike events dropped at sample boundaries: in the last window of a
+        sample, and those a source sent before its start step (saturating).
     invalid : Out(16)
         Spike events whose key maps to no axon or whose count is 0, control events other than
         end-of-sample, and
@@ -125,7 +135,7 @@ class CoreIngress(wiring.Component):
     """
 
     def __init__(self, fmt: EventFormat, *, core: NeuronCore, axon_blocks, keys_per_endpoint,
-                 host, fifo_depth=16):
+                 host, fifo_depth=16, start_step=0, source_start_steps=None):
         self._MustUse__silence = True
         keys_per_endpoint = _check_common(fmt, core, keys_per_endpoint)
         n_endpoints = (1 << fmt.key_width) // keys_per_endpoint
@@ -150,9 +160,20 @@ class CoreIngress(wiring.Component):
                 raise ValueError(f"axon block {index} overlaps an earlier block on axon "
                                  f"{min(axons & used)}")
             used |= axons
+        start_step = _check_int(start_step, "start_step", 0, 1 << 16)
+        if source_start_steps is None:
+            source_start_steps = (0,) * len(blocks)
+        source_start_steps = tuple(source_start_steps)
+        if len(source_start_steps) != len(blocks):
+            raise ValueError(f"source_start_steps must give one step per axon block "
+                             f"({len(blocks)}), not {len(source_start_steps)}")
+        source_start_steps = tuple(_check_int(value, f"source_start_steps[{index}]", 0, 1 << 16)
+                                   for index, value in enumerate(source_start_steps))
         self.fmt = fmt
         self.core = core
         self.axon_blocks = blocks
+        self.start_step = start_step
+        self.source_start_steps = source_start_steps
         self.keys_per_endpoint = keys_per_endpoint
         self.host = host
         self.fifo_depth = fifo_depth
@@ -210,6 +231,16 @@ class CoreIngress(wiring.Component):
             choice = Mux(inside, block.axon_start + offset, choice)   # first block wins
         m.d.comb += [hit.eq(Cat(*insides).any() if insides else 0), axon.eq(choice)]
 
+        # ---- Skewed timing: steps started in this sample, and each block's source start.
+        skewed = self.start_step > 0 or any(self.source_start_steps)
+        skew_cap = max(self.start_step, *self.source_start_steps, 0) + 1
+        steps_started = Signal(range(skew_cap + 1))
+        source_start = 0
+        for start, inside in reversed(list(zip(self.source_start_steps, insides))):
+            if start:
+                source_start = Mux(inside, start, source_start)
+        cur_source_start = Signal(range(skew_cap + 1))
+
         cur_valid = Signal()
         cur_kind = Signal(EventKind)
         cur_hit = Signal()
@@ -238,6 +269,7 @@ class CoreIngress(wiring.Component):
         is_control = Signal()
         is_barrier = Signal()
         drop_eos = Signal()
+        drop_early = Signal()
         bad = Signal()
         retire = Signal()
         m.d.comb += [
@@ -246,15 +278,19 @@ class CoreIngress(wiring.Component):
             is_control.eq(cur_kind == EventKind.CONTROL),
             is_barrier.eq(cur_kind == EventKind.BARRIER),
             drop_eos.eq(is_spike & ~cur_host & eos_active),
+            # A spike of the sample's local window k reaches this core once steps_started is
+            # k + 1: its source had not started when steps_started <= its start step.
+            drop_early.eq((is_spike & ~cur_host & ~eos_active & cur_hit
+                           & (steps_started <= cur_source_start)) if skewed else 0),
             # A spike without an axon or with a zero count, a control event other than the
             # end of sample, or an unknown kind.
             bad.eq((is_spike & ~drop_eos & (~cur_hit | (cur_count == 0)))
                    | (is_control & ~cur_tick) | ~(is_spike | is_control | is_barrier)),
-            self.spikes_in.valid.eq(in_event & is_spike & ~drop_eos & ~bad),
+            self.spikes_in.valid.eq(in_event & is_spike & ~drop_eos & ~drop_early & ~bad),
             self.spikes_in.payload.eq(cur_axon),
             self.step.valid.eq(state == STATE_STEP),
             self.step.payload.eq(0),
-            retire.eq((in_event & (drop_eos | bad | is_control
+            retire.eq((in_event & (drop_eos | drop_early | bad | is_control
                                    | (self.spikes_in.valid & self.spikes_in.ready
                                       & (cur_count == 1))))
                       | ((state == STATE_STEP) & self.step.ready)),
@@ -273,19 +309,25 @@ class CoreIngress(wiring.Component):
                 cur_count.eq(head.payload if fmt.payload_width else 1),
                 cur_tag.eq(head.step),
             ]
+            if skewed:
+                m.d.sync += cur_source_start.eq(source_start)
         with m.Elif(self.spikes_in.valid & self.spikes_in.ready):
             m.d.sync += cur_count.eq(cur_count - 1)
 
-        with m.If(in_event & drop_eos):
+        with m.If(in_event & (drop_eos | drop_early)):
             _saturating_increment(m, eos_dropped)
         with m.If(in_event & bad):
             _saturating_increment(m, invalid)
         with m.If(in_event & is_control & cur_tick):
             m.d.sync += eos_armed.eq(1)
 
-        # ---- Clearing writes: every clear write of every neuron, one command at a time.
+        # ---- Clearing writes: every clear write of every neuron, one command at a time; the
+        # start-step clear writes only the state targets (the first ones), not the delay ring.
         targets = self.clear_writes
         n_neurons = self.core.n_neurons
+        clear_last = len(targets) - 1
+        if self.start_step:
+            clear_last = Signal(range(len(targets)), init=len(targets) - 1)
         clear_neuron = Signal(range(n_neurons))
         clear_target = Signal(range(len(targets)))
         clear_cmd = Signal(self.core.cmd_layout)
@@ -328,7 +370,7 @@ class CoreIngress(wiring.Component):
                     with m.If(self.rsp.payload.error):
                         m.d.sync += cmd_error.eq(1)
                     m.d.sync += state.eq(STATE_CLEAR_CMD)
-                    with m.If(clear_target == len(targets) - 1):
+                    with m.If(clear_target == clear_last):
                         m.d.sync += clear_target.eq(0)
                         with m.If(clear_neuron == n_neurons - 1):
                             m.d.sync += state.eq(STATE_EVENT)
@@ -345,6 +387,17 @@ class CoreIngress(wiring.Component):
                                  clear_neuron.eq(0), clear_target.eq(0),
                                  eos_active.eq(eos_armed), eos_armed.eq(0),
                                  expected_tag.eq(expected_tag + 1)]
+                    if skewed:
+                        with m.If(eos_armed):
+                            m.d.sync += steps_started.eq(0)
+                        with m.Elif(steps_started != skew_cap):
+                            m.d.sync += steps_started.eq(steps_started + 1)
+                    if self.start_step:
+                        # After step start_step - 1 the population starts: clear its state.
+                        m.d.sync += clear_last.eq(len(targets) - 1)
+                        with m.If(~eos_armed & (steps_started == self.start_step - 1)):
+                            m.d.sync += [state.eq(STATE_CLEAR_CMD),
+                                         clear_last.eq(len(self.state_targets) - 1)]
         return m
 
 

@@ -99,9 +99,12 @@ class SystemTop(wiring.Component):
                               max_delay=cp.max_delay, delays=cp.delays, stdp=cp.stdp,
                               plastic=cp.plastic)
             self.cores.append(core)
-            self.ingress.append(CoreIngress(fmt, core=core, axon_blocks=cp.axon_blocks,
-                                            keys_per_endpoint=K, host=plan.host,
-                                            fifo_depth=ingress_fifo_depth(plan, cp.index)))
+            starts = plan.start_steps
+            self.ingress.append(CoreIngress(
+                fmt, core=core, axon_blocks=cp.axon_blocks, keys_per_endpoint=K,
+                host=plan.host, fifo_depth=ingress_fifo_depth(plan, cp.index),
+                start_step=starts.get(cp.population, 0),
+                source_start_steps=[starts.get(block.source, 0) for block in cp.axon_blocks]))
             self.egress.append(CoreEgress(fmt, core=core, index=cp.index, keys_per_endpoint=K))
         entries = max([MAX_TABLE_ENTRIES] + [len(r.table.entries) for r in plan.routing.routers])
         network_cls = StarNetwork if isinstance(plan.topology, StarTopology) else MeshNetwork
