@@ -211,13 +211,6 @@ def test_refuses_nonzero_v_reset():
         quantize(two_layer(v_reset=-0.5))
 
 
-def test_refuses_per_neuron_tau():
-    with pytest.raises(QuantizationError, match=re.escape(
-            "population 'o' (LIF): tau_mem differs per neuron (from 0.875 to 0.9); the Loihi "
-            "neuron has one value per population")):
-        quantize(two_layer(tau_mem=np.array([8e-3, 8e-3, 10e-3])))
-
-
 def test_refuses_negative_threshold():
     with pytest.raises(QuantizationError, match=re.escape(
             "population 'o' (LIF): v_threshold=-1 is negative; the Loihi threshold vth is "
@@ -237,14 +230,6 @@ def test_refuses_bias_out_of_range():
             "population 'h' (LIF): bias=0.5 at scale 2e+06 needs bias_mant << bias_exp = "
             "1000000, outside the Loihi range [-4095 << 7, 4095 << 7]")):
         quantize(two_layer(bias=0.5, thr=0.01), scale={"h": 2e6})
-
-
-def test_refuses_bias_into_synaptic_current():
-    with pytest.raises(QuantizationError, match=re.escape(
-            "population 'h' (CubaLIF): a constant input (Affine bias, values from 0.1 to 0.1) "
-            "enters the synaptic current, but the Loihi bias adds to the membrane; supported: "
-            "Linear (bias-free) projections onto CubaLIF/CubaLI, or Affine onto LIF/IF/LI")):
-        quantize(two_layer(hidden_model="CubaLIF", bias=0.1))
 
 
 @pytest.mark.parametrize("kwargs,message", [
