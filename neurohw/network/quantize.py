@@ -9,7 +9,7 @@ and threshold shifted left by 6, 12-bit decays)::
     keep_mem = 1 - dt/tau_mem                 dv = round(4096 * (1 - keep_mem))
     keep_syn = 1 - dt/tau_syn                 du = round(4096 * (1 - keep_syn)) - 1
     no synaptic current (LIF, IF, LI)         du = 4095 (the current keeps nothing)
-    weight * gain[target] / s_x[source]       w = round(weight * gain * S / (2^6 s_x)), weight_width bits
+    weight * gain[target] / s_x[source]       w = round(weight * gain * S / (2^6 s_x)) (signed)
     v_threshold                               vth = round(v_threshold * S / 2^6) (17 bits)
     bias (v_leak, Affine bias into LIF/LI)    bias_mant << bias_exp = round(bias * S) (13 + 3 bits)
     input_bias * gain (Affine bias, CubaLIF)  drive_bias = round(input_bias * gain * S / 2^6)
@@ -40,7 +40,7 @@ import numpy as np
 
 from ..model.params import Comparison, NeuronParams, Overflow, ResetMode, state_range
 from ..model.presets import loihi_cuba_lif
-from .floatnet import FloatNetwork, readout_scores, simulate_float
+from .floatnet import FloatNetwork, FloatNetworkError, readout_scores, simulate_float
 from .graph import InputGroup, Network, Population, Projection
 from .system import simulate
 
@@ -370,7 +370,6 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
     float_peaks: dict[str, tuple[float, float]] = {}
     n_samples = 0
     if calibration is not None:
-        from .floatnet import FloatNetworkError
         try:
             trace = simulate_float(float_net, calibration, record=("spikes", "v", "v_pre_reset",
                                                                   "i"))
