@@ -317,8 +317,7 @@ class _Mapper:
 
 
 def _slice_params(params, start, stop):
-    changes = {name: getattr(params, name)[start:stop] for name in params.per_neuron_fields()}
-    return params.replace(**changes) if changes else params
+    return params.select_neurons(slice(start, stop))
 
 
 def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), lanes: int = 1,
