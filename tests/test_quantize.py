@@ -489,3 +489,97 @@ def test_model_if_refuses_calibration():
             "calibration, input_bits and real-valued input groups need model='loihi'")):
         quantize(two_layer(hidden_model="IF", out_model="IF"), model="if",
                  calibration={"x": np.zeros((3, 6), dtype=int)})
+
+
+# --- per-neuron parameters and the drive bias (issue #13) -------------------------------------
+
+def test_per_neuron_decays_and_thresholds_track_the_float_network():
+    """snnTorch 1.0 writes one beta (and alpha) per neuron: each neuron gets its own dv/du, and
+    the integer spike trains follow the float ones."""
+    rng = np.random.default_rng(20)
+    n_in, n_h = 8, 12
+    beta = rng.uniform(0.8, 0.97, n_h)
+    alpha = rng.uniform(0.5, 0.9, n_h)
+    tau, tau_syn = DT / (1 - beta), DT / (1 - alpha)
+    thresholds = rng.uniform(0.5, 1.5, n_h)
+    float_net = FloatNetwork(
+        inputs=[FloatInput("x", n_in)],
+        populations=[FloatPopulation("h", n_h, "CubaLIF", tau_mem=tau, r=tau / DT,
+                                     tau_syn=tau_syn, w_in=tau_syn / DT,
+                                     v_threshold=thresholds),
+                     FloatPopulation("o", 3, "LIF", tau_mem=tau[:3], r=tau[:3] / DT,
+                                     v_threshold=1.0)],
+        projections=[FloatProjection("x", "h", rng.normal(0, 0.4, (n_in, n_h))),
+                     FloatProjection("h", "o", rng.normal(0, 0.8, (n_h, 3)))],
+        outputs=["o"], dt=DT)
+    net, report = quantize(float_net, weight_width=12)
+    h = report.layers["h"]
+    dv = np.rint(4096 * (1 - beta)).astype(int)
+    du = np.rint(4096 * (1 - alpha)).astype(int) - 1
+    assert h.dv == [int(dv.min()), int(dv.max())] and h.du == [int(du.min()), int(du.max())]
+    params = net.populations["h"].params
+    assert np.array_equal(params.v_decay.constant, dv)
+    assert np.array_equal(params.i_decay[0].constant, du)
+    assert np.array_equal(params.threshold, np.rint(thresholds * h.scale / 64))
+    assert h.keep_mem_max_error <= 0.5 / 4096 + 1e-12
+    assert h.keep_syn_max_error <= 0.5 / 4096 + 1e-12
+    assert h.threshold_max_relative_error < 1e-3
+    assert "dv " in report.table() and ".." in report.table()
+    x = counts(40, 16, n_in, seed=21, p=0.3)
+    f = simulate_float(float_net, {"x": x})
+    q = simulate(net, {"x": x})
+    assert f.spikes["h"].sum() > 200
+    for name in ("h", "o"):
+        assert np.mean(f.spikes[name] == q.spikes[name]) > 0.98
+
+
+def test_per_neuron_tau_of_the_old_refusal_now_quantizes():
+    """The network the old refusal named ("tau_mem differs per neuron", printing beta)."""
+    net, report = quantize(two_layer(tau_mem=np.array([8e-3, 8e-3, 10e-3])))
+    assert report.layers["o"].dv == [410, 512]
+    assert report.layers["o"].keep_mem_float == [0.875, 0.9]
+
+
+def test_drive_bias_into_the_synaptic_current_is_exact():
+    """An Affine bias into a CubaLIF's current becomes drive_bias = round(input_bias * gain *
+    S / 64), added to the drive before the shift: the integer network equals the same network
+    fed by an always-on input line whose weights are drive_bias (bit for bit), and the current
+    tracks the float one."""
+    bias = np.array([0.3, -0.2, 0.05, 0.0, 0.11])
+    float_net = two_layer(hidden_model="CubaLIF", bias=bias, thr=1e3)
+    net, report = quantize(float_net, weight_width=12)
+    layer = report.layers["h"]
+    gain = float_net.discrete("h").gain
+    expected = np.rint(bias * gain * layer.scale / 64).astype(np.int64)
+    params = net.populations["h"].params
+    assert np.array_equal(params.drive_bias, expected)
+    assert layer.drive_bias == [int(expected.min()), int(expected.max())]
+    assert layer.drive_bias_max_error == pytest.approx(
+        np.max(np.abs(expected * 64 / layer.scale - bias * gain)))
+    assert layer.drive_bias_max_error <= 32 / layer.scale + 1e-12
+    # Reference: no drive bias, one more input line that is always 1 with weights drive_bias.
+    from neurohw.network import InputGroup, Population, Projection
+    plain = Population("h", 5, params.replace(drive_bias=0), weight_width=16)
+    reference = Network(
+        inputs=[*net.inputs.values(), InputGroup("one", 1)],
+        populations=[plain, net.populations["o"]],
+        projections=[*net.projections, Projection("one", "h", expected[np.newaxis, :])],
+        outputs=["o"])
+    x = counts(30, 4, 6, seed=22)
+    q = simulate(net, {"x": x}, record=("spikes", "v", "i"))
+    r = simulate(reference, {"x": x, "one": np.ones((30, 4, 1), dtype=np.int64)},
+                 record=("spikes", "v", "i"))
+    assert np.array_equal(q.i["h"], r.i["h"]) and np.array_equal(q.v["h"], r.v["h"])
+    f = simulate_float(float_net, {"x": x}, record=("spikes", "i"))
+    peak = np.abs(f.i["h"]).max()
+    assert np.abs(q.i["h"][:, :, 0] / layer.scale - f.i["h"]).max() < 0.01 * peak
+    # Without input the current settles at drive_bias * 64 / (1 - keep_syn_int).
+    assert "drive bias" in report.table()
+
+
+def test_refuses_drive_bias_out_of_range():
+    with pytest.raises(QuantizationError, match=re.escape(
+            "population 'h' (CubaLIF): the Affine bias into the synaptic current (input_bias * "
+            "gain = 0.5) at scale 2e+07 needs drive_bias=156250, outside [-131071, 131071] (the "
+            "24-bit current after the shift by 6)")):
+        quantize(two_layer(hidden_model="CubaLIF", bias=0.5, thr=0.01), scale={"h": 2e7})
