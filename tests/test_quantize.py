@@ -583,3 +583,40 @@ def test_refuses_drive_bias_out_of_range():
             "gain = 0.5) at scale 2e+07 needs drive_bias=156250, outside [-131071, 131071] (the "
             "24-bit current after the shift by 6)")):
         quantize(two_layer(hidden_model="CubaLIF", bias=0.5, thr=0.01), scale={"h": 2e7})
+
+
+def test_snntorch_synaptic_with_learned_beta_and_linear_bias():
+    """What snnTorch 1.0 writes for nn.Linear -> Synaptic(learn_beta, learn_alpha): an Affine
+    with a bias into a CubaLIF whose tau/tau_syn differ per neuron (dt = 1e-4). Both used to
+    be refused; now they quantize and the spikes follow the float network."""
+    dt = SNNTORCH_DT
+    rng = np.random.default_rng(23)
+    n_in, n_h, n_out = 6, 8, 3
+
+    def synaptic_node(size):
+        beta = rng.uniform(0.8, 0.95, size).astype(np.float32)
+        alpha = rng.uniform(0.6, 0.9, size).astype(np.float32)
+        tau, tau_syn = dt / (1 - beta), dt / (1 - alpha)
+        return nir.CubaLIF(tau_mem=tau, tau_syn=tau_syn, r=tau / dt, v_leak=np.zeros(size),
+                           v_threshold=np.ones(size), w_in=tau_syn / dt)
+
+    nodes = {"input": nir.Input(input_type=np.array([1, n_in])),
+             "0": nir.Affine(weight=rng.normal(0, 0.5, (n_h, n_in)),
+                             bias=rng.normal(0, 0.05, n_h)),
+             "1": synaptic_node(n_h),
+             "2": nir.Affine(weight=rng.normal(0, 0.8, (n_out, n_h)),
+                             bias=rng.normal(0, 0.05, n_out)),
+             "3": synaptic_node(n_out), "output": nir.Output(output_type=np.array([1, n_out]))}
+    order = list(nodes)
+    float_net = import_nir(nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:])),
+                                        type_check=False), dt=dt)
+    x = counts(40, 16, n_in, seed=24, p=0.3)
+    net, report = quantize(float_net, weight_width=12, calibration={"input": x})
+    layer = report.layers["cubalif_1"]
+    assert isinstance(layer.dv, list) and isinstance(layer.du, list)
+    assert layer.drive_bias is not None
+    f = simulate_float(float_net, {"input": x})
+    q = simulate(net, {"input": x})
+    assert f.spikes["cubalif_1"].sum() > 100
+    for name in ("cubalif_1", "cubalif_3"):
+        assert np.mean(f.spikes[name] == q.spikes[name]) > 0.97
