@@ -209,7 +209,7 @@ class QuantizationReport:
         for g in self.inputs.values():
             lines.append(f"  input {g.group}: real-valued -> {g.bits}-bit "
                          f"{'signed' if g.signed else 'unsigned'} graded, s_x {g.scale:.6g} "
-                         f"(max |x| {g.max_abs_float:.4g} -> {max(-g.low, g.high)}), max err "
+                         f"(max |x| {g.max_abs_float:.4g} -> {'+-' if g.signed else ''}{g.high}), max err "
                          f"{g.max_error:.3e}, rms err {g.rms_error:.3e}")
         for layer in self.layers.values():
             thr = ("-" if layer.threshold_mantissa is None else
