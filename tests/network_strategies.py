@@ -26,18 +26,28 @@ def population_params(draw, size):
     return params
 
 
+def input_group(draw, name, max_size, graded):
+    """A spike-count group, or (``graded``, two times in three) a graded one of 1-16 bits,
+    unsigned or signed."""
+    size = draw(st.integers(1, max_size))
+    if graded and draw(st.integers(0, 2)):
+        return InputGroup(name, size, value_bits=draw(st.sampled_from([1, 2, 3, 4, 8, 16])),
+                          signed=draw(st.booleans()))
+    return InputGroup(name, size, draw(st.sampled_from([1, 1, 2, 3])))
+
+
 @st.composite
-def networks(draw, max_size=9, max_groups=3, max_populations=4, same_step=False):
-    """1-3 input groups, 1-4 populations, random (often recurrent, multi-channel) projections
-    with random density and weight widths, 1+ outputs.
+def networks(draw, max_size=9, max_groups=3, max_populations=4, graded=False,
+             same_step=False):
+    """1-3 input groups (with ``graded``, most of them graded), 1-4 populations, random (often
+    recurrent, multi-channel) projections with random density and weight widths, 1+ outputs.
 
     ``same_step=True``: the trainers' layered timing: a projection from an earlier population
     onto a later one is often same-step, a population may project onto itself (one step), and
     no projection goes back to an earlier population."""
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
-    groups = [InputGroup(f"in{g}", draw(st.integers(1, max_size)),
-                         draw(st.sampled_from([1, 1, 2, 3])))
+    groups = [input_group(draw, f"in{g}", max_size, graded)
               for g in range(draw(st.integers(1, max_groups)))]
     populations = []
     for p in range(draw(st.integers(1, max_populations))):
@@ -74,15 +84,19 @@ def networks(draw, max_size=9, max_groups=3, max_populations=4, same_step=False)
 
 @st.composite
 def network_inputs(draw, network, max_steps=6, max_batch=3):
-    """``{group: (steps, batch, size)}`` counts within each group's max_count, often sparse."""
+    """``{group: (steps, batch, size)}`` counts within each group's max_count (a graded
+    group's values over its whole range, both ends included), often sparse."""
     steps = draw(st.integers(1, max_steps))
     batch = draw(st.integers(1, max_batch))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     density = draw(st.sampled_from([0.2, 0.5, 0.9]))
     out = {}
     for name, group in network.inputs.items():
-        counts = rng.integers(0, group.max_count, size=(steps, batch, group.size), endpoint=True)
+        low, high = group.value_range
+        counts = rng.integers(low, high, size=(steps, batch, group.size), endpoint=True)
         counts[rng.random(counts.shape) > density] = 0
+        if group.graded and counts.size > 1:
+            counts.flat[:2] = (low, high)        # the extremes, where truncation would show
         out[name] = counts
     return out
 

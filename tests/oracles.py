@@ -21,11 +21,19 @@ def _sign(x: int) -> int:
 
 
 class LavaLifBitAcc:
-    """lava-nc 0.10 ``PyLifModelBitAcc``, for a vector of neurons sharing du, dv and vth."""
+    """lava-nc 0.10 ``PyLifModelBitAcc``, for a vector of neurons sharing vth.
 
-    def __init__(self, n, du, dv, vth, bias_mant, bias_exp):
-        self.du, self.dv, self.vth = du, dv, vth
+    ``du`` and ``dv`` are one value for all neurons or a list with one per neuron (Lava's own
+    Vars broadcast either); ``drive_bias`` (a list, per neuron) is added to ``a_in`` before the
+    shift by 6: neurohw's Affine-bias term, which Lava's neuron lacks.
+    """
+
+    def __init__(self, n, du, dv, vth, bias_mant, bias_exp, drive_bias=None):
+        self.du = list(du) if isinstance(du, (list, tuple)) else [du] * n
+        self.dv = list(dv) if isinstance(dv, (list, tuple)) else [dv] * n
+        self.vth = vth
         self.bias = [b << bias_exp for b in bias_mant]
+        self.drive_bias = list(drive_bias) if drive_bias is not None else [0] * n
         self.u = [0] * n
         self.v = [0] * n
 
@@ -33,15 +41,15 @@ class LavaLifBitAcc:
         max_uv = 1 << 23
         spikes = []
         for k, a in enumerate(a_in):
-            decayed = self.u[k] * (4096 - (self.du + 1))
+            decayed = self.u[k] * (4096 - (self.du[k] + 1))
             decayed = _sign(decayed) * (abs(decayed) >> 12)
-            current = decayed + (a << 6)
+            current = decayed + ((a + self.drive_bias[k]) << 6)
             if current > max_uv:
                 current -= 2 * max_uv
             elif current <= -max_uv:
                 current += 2 * max_uv
             self.u[k] = current
-            decayed_v = self.v[k] * (4096 - self.dv)
+            decayed_v = self.v[k] * (4096 - self.dv[k])
             decayed_v = _sign(decayed_v) * (abs(decayed_v) >> 12)
             volt = decayed_v + self.u[k] + self.bias[k]
             self.v[k] = max(-max_uv + 1, min(max_uv - 1, volt))

@@ -10,17 +10,29 @@ from neurohw.model import (Accumulation, Comparison, Decay, InputTiming, Membran
 
 
 @st.composite
-def decays(draw, width):
+def decays(draw, width, n_neurons=None):
+    """Any decay; with ``n_neurons``, 'multiply' and 'shift' constants are sometimes drawn per
+    neuron, with the extremes (0 and the largest constant) over-represented."""
     kind = draw(st.sampled_from(["none", "multiply", "shift"]))
     if kind == "none":
         return Decay.none()
+
+    def constant(low, high):
+        if n_neurons is not None and draw(st.booleans()):
+            rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+            values = rng.integers(low, high, size=n_neurons, endpoint=True)
+            extremes = rng.random(n_neurons) < 0.3
+            values[extremes] = rng.choice([low, high], size=int(extremes.sum()))
+            return values
+        return draw(st.integers(low, high))
+
     if kind == "shift":
-        return Decay.shift(draw(st.integers(0, min(width + 1, 20))))
+        return Decay.shift(constant(0, min(width + 1, 20)))
     bits = draw(st.integers(1, 12))
     offset = draw(st.integers(0, 1))
-    constant = draw(st.integers(0, (1 << bits) - offset))
     rounding = draw(st.sampled_from(list(Rounding)))
-    return Decay.multiply(constant, bits, offset=offset, rounding=rounding)
+    return Decay.multiply(constant(0, (1 << bits) - offset), bits, offset=offset,
+                          rounding=rounding)
 
 
 @st.composite
@@ -58,13 +70,25 @@ def neuron_params(draw, n_neurons=None, max_width=32, min_width=2):
     reset_value = per_neuron_or_scalar(v_low, v_high) if reset is ResetMode.VALUE else 0
     max_spikes = draw(st.integers(1, 31)) if reset is ResetMode.SUBTRACT else 1
     cap = draw(st.one_of(st.none(), st.integers(1, 15)))
+    input_shift = draw(st.integers(0, 6))
+    # The drive bias: anywhere in its range (the limits included), or a small value.
+    d_low, d_high = (state_range(i_width, i_overflow) if n_currents
+                     else (v_low, v_high))
+    d_low, d_high = -((-d_low) >> input_shift), d_high >> input_shift
+    drive_bias = draw(st.sampled_from(["zero", "small", "full"]))
+    if drive_bias == "zero":
+        drive_bias = 0
+    elif drive_bias == "small":
+        drive_bias = per_neuron_or_scalar(max(d_low, -8), min(d_high, 8))
+    else:
+        drive_bias = per_neuron_or_scalar(d_low, d_high)
     return NeuronParams(
         n_currents=n_currents, v_width=v_width, i_width=i_width,
         v_overflow=v_overflow, i_overflow=i_overflow,
-        v_decay=draw(decays(v_width)),
-        i_decay=tuple(draw(decays(i_width)) for _ in range(n_currents)),
+        v_decay=draw(decays(v_width, n_neurons)),
+        i_decay=tuple(draw(decays(i_width, n_neurons)) for _ in range(n_currents)),
         accumulation=accumulation, input_timing=input_timing,
-        input_shift=draw(st.integers(0, 6)), input_count_cap=cap,
+        input_shift=input_shift, input_count_cap=cap, drive_bias=drive_bias,
         membrane_update=draw(st.sampled_from(list(MembraneUpdate))),
         bias_mantissa=bias, bias_exponent=bias_exponent,
         threshold=threshold, threshold_shift=threshold_shift,

@@ -40,19 +40,28 @@ def _array_of(rng, low, high, n):
 
 
 @st.composite
-def decays(draw, max_bits):
+def decays(draw, max_bits, n=None):
+    """A decay the fast path accepts; with ``n``, constants are sometimes one per neuron."""
     kinds = [DecayKind.NONE, DecayKind.SHIFT] + ([DecayKind.MULTIPLY] if max_bits >= 1 else [])
     kind = draw(st.sampled_from(kinds))
     if kind is DecayKind.NONE:
         return Decay.none()
+    per_neuron = n is not None and draw(st.booleans())
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     if kind is DecayKind.SHIFT:
+        if per_neuron:
+            return Decay.shift(_array_of(rng, 0, draw(st.sampled_from([6, 63])), n))
         return Decay.shift(draw(st.one_of(st.integers(0, 6), st.integers(0, 63))))
     bits = draw(st.one_of(st.sampled_from([b for b in (1, 4, 12) if b <= max_bits]),
                           st.integers(1, min(32, max_bits))))
     offset = draw(st.integers(0, 1))
     top = (1 << bits) - offset
-    constant = draw(st.one_of(st.sampled_from(sorted({0, 1 if top else 0, top, max(top - 1, 0)})),
-                              st.integers(0, top)))
+    if per_neuron:
+        constant = _array_of(rng, 0, top, n)
+    else:
+        constant = draw(st.one_of(st.sampled_from(sorted({0, 1 if top else 0, top,
+                                                          max(top - 1, 0)})),
+                                  st.integers(0, top)))
     return Decay.multiply(constant, bits, offset=offset,
                           rounding=draw(st.sampled_from(list(Rounding))))
 
@@ -91,15 +100,21 @@ def configurations(draw):
     if reset is ResetMode.VALUE:
         reset_value = (_array_of(rng, v_low, v_high, n) if draw(st.booleans())
                        else draw(st.integers(v_low, v_high)))
+    input_shift = draw(st.one_of(st.integers(0, 8), st.integers(0, 32)))
+    d_low, d_high = state_range(i_width, i_overflow) if n_currents else (v_low, v_high)
+    d_low, d_high = _ceil_shift(d_low, input_shift), d_high >> input_shift
+    drive_bias = draw(st.sampled_from(["zero", "scalar", "per_neuron"]))
+    drive_bias = {"zero": 0, "scalar": draw(st.sampled_from(sorted({d_low, d_high, 0}))),
+                  "per_neuron": _array_of(rng, d_low, d_high, n)}[drive_bias]
     params = NeuronParams(
         n_currents=n_currents, v_width=v_width, i_width=i_width,
         v_overflow=v_overflow, i_overflow=i_overflow,
-        v_decay=draw(decays(max_bits)),
-        i_decay=tuple(draw(decays(max_bits)) for _ in range(n_currents)),
+        v_decay=draw(decays(max_bits, n)),
+        i_decay=tuple(draw(decays(max_bits, n)) for _ in range(n_currents)),
         accumulation=Accumulation.SUM,
         input_timing=(draw(st.sampled_from(list(InputTiming))) if n_currents
                       else InputTiming.AFTER_DECAY),
-        input_shift=draw(st.one_of(st.integers(0, 8), st.integers(0, 32))),
+        input_shift=input_shift, drive_bias=drive_bias,
         membrane_update=draw(st.sampled_from(list(MembraneUpdate))),
         bias_mantissa=bias, bias_exponent=bias_exponent,
         threshold=threshold, threshold_shift=threshold_shift,

@@ -47,10 +47,11 @@ def check_plan(plan, capacity=CoreCapacity()):
         assert all(a.neuron_stop == b.neuron_start for a, b in zip(cores, cores[1:]))
         for core in cores:
             assert 1 <= core.n_neurons <= capacity.max_neurons
-            for field in population.params.per_neuron_fields():
-                np.testing.assert_array_equal(getattr(core.params, field),
-                                              getattr(population.params, field)[core.neuron_start:
-                                                                                core.neuron_stop])
+            values = population.params.per_neuron_values()
+            assert core.params.per_neuron_values().keys() == values.keys()
+            for label, array in values.items():
+                np.testing.assert_array_equal(core.params.per_neuron_values()[label],
+                                              array[core.neuron_start:core.neuron_stop])
     assert [c.index for c in plan.cores] == list(range(plan.n_cores))
     # Input offsets: consecutive host keys in network order.
     offset = 0

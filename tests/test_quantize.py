@@ -12,7 +12,7 @@ from neurohw.network import Network, simulate
 from neurohw.network.floatnet import (FloatInput, FloatNetwork, FloatPopulation,
                                       FloatProjection, simulate_float)
 from neurohw.network.nir_import import SNNTORCH_DT, import_nir
-from neurohw.network.quantize import QuantizationError, evaluate, quantize
+from neurohw.network.quantize import QuantizationError, encode_inputs, evaluate, quantize
 
 DT = 1e-3
 
@@ -211,13 +211,6 @@ def test_refuses_nonzero_v_reset():
         quantize(two_layer(v_reset=-0.5))
 
 
-def test_refuses_per_neuron_tau():
-    with pytest.raises(QuantizationError, match=re.escape(
-            "population 'o' (LIF): tau_mem differs per neuron (from 0.875 to 0.9); the Loihi "
-            "neuron has one value per population")):
-        quantize(two_layer(tau_mem=np.array([8e-3, 8e-3, 10e-3])))
-
-
 def test_refuses_negative_threshold():
     with pytest.raises(QuantizationError, match=re.escape(
             "population 'o' (LIF): v_threshold=-1 is negative; the Loihi threshold vth is "
@@ -237,14 +230,6 @@ def test_refuses_bias_out_of_range():
             "population 'h' (LIF): bias=0.5 at scale 2e+06 needs bias_mant << bias_exp = "
             "1000000, outside the Loihi range [-4095 << 7, 4095 << 7]")):
         quantize(two_layer(bias=0.5, thr=0.01), scale={"h": 2e6})
-
-
-def test_refuses_bias_into_synaptic_current():
-    with pytest.raises(QuantizationError, match=re.escape(
-            "population 'h' (CubaLIF): a constant input (Affine bias, values from 0.1 to 0.1) "
-            "enters the synaptic current, but the Loihi bias adds to the membrane; supported: "
-            "Linear (bias-free) projections onto CubaLIF/CubaLI, or Affine onto LIF/IF/LI")):
-        quantize(two_layer(hidden_model="CubaLIF", bias=0.1))
 
 
 @pytest.mark.parametrize("kwargs,message", [
@@ -289,3 +274,349 @@ def test_input_counts_and_a_conv_network():
     q = simulate(net, {"inp": x})
     assert f.spikes["if1"].sum() > 100
     assert np.mean(f.spikes["if1"] == q.spikes["if1"]) > 0.97
+
+
+# --- calibration, headroom, overflow (issue #13) ----------------------------------------------
+
+def synaptic(*, seed=0, n_in=40, n_hidden=20, n_out=4, alpha=0.9, beta=0.95, bias=0.0):
+    """A snnTorch-Synaptic-like network (dt = 1e-3 with r = tau/dt and w_in = tau_syn/dt, so
+    gain 1): the current integrates ten steps of input, the regime where 16-bit weights at the
+    full width used to wrap the 24-bit current."""
+    rng = np.random.default_rng(seed)
+    tau, tau_syn = DT / (1 - beta), DT / (1 - alpha)
+
+    def population(name, size, **extra):
+        return FloatPopulation(name, size, "CubaLIF", tau_mem=tau, r=tau / DT, tau_syn=tau_syn,
+                               w_in=tau_syn / DT, v_threshold=1.0, **extra)
+
+    return FloatNetwork(
+        inputs=[FloatInput("x", n_in)],
+        populations=[population("h", n_hidden, input_bias=bias), population("o", n_out)],
+        projections=[FloatProjection("x", "h", rng.normal(0, 0.15, (n_in, n_hidden))),
+                     FloatProjection("h", "o", rng.normal(0, 0.3, (n_hidden, n_out)))],
+        outputs=["o"], dt=DT)
+
+
+def test_wider_weights_never_lose_accuracy():
+    """16-bit weights at the full width wrap this network's current (the old scale rule); the
+    analytic current bound and the calibration both keep it inside 24 bits, and 16-bit weights
+    are then at least as accurate as 8-bit ones (accuracy: agreement with the float network)."""
+    float_net = synaptic()
+    x = counts(30, 120, 40, seed=12, p=0.3)
+    labels = np.argmax(simulate_float(float_net, {"x": x}).spikes["o"].sum(axis=0), axis=1)
+    calibration = {"x": x[:, :40]}
+    for options in ({}, {"calibration": calibration}):
+        accuracy = {}
+        for width in (8, 16):
+            net, report = quantize(float_net, weight_width=width, **options)
+            accuracy[width] = evaluate(float_net, net, x, labels).fixed_accuracy
+            for layer in report.layers.values():
+                assert layer.states["current"].overflows == 0
+            if not options:
+                # Without calibration the analytic worst case of the current fits 24 bits.
+                assert all(layer.worst_case_current <= layer.states["current"].range
+                           for layer in report.layers.values())
+        assert accuracy[16] >= accuracy[8] >= 0.95
+    # The old rule (the largest 16-bit weight at full width) wraps, and the calibration run
+    # sees it.
+    old = {p.target: 32767 * 64 / np.abs(p.weight).max() for p in float_net.projections}
+    net, report = quantize(float_net, weight_width=16, scale=old, calibration=calibration,
+                           accept_overflow=True)
+    assert report.layers["h"].states["current"].overflows > 0
+    assert evaluate(float_net, net, x, labels).fixed_accuracy < 0.9
+    assert "(accepted)" in report.notes[0]
+
+
+def test_calibration_headroom():
+    float_net = synaptic(seed=1)
+    x = counts(30, 32, 40, seed=13, p=0.3)
+    margin = 2.0
+    net, report = quantize(float_net, weight_width=16, calibration={"x": x},
+                           calibration_margin=margin)
+    assert report.calibration_margin == margin and report.calibration_samples == 32
+    for name, layer in report.layers.items():
+        assert layer.scale_limit in ("current headroom", "membrane headroom")
+        binding = layer.states[layer.scale_limit.split()[0]]
+        # The calibration peak times the margin fits the state (up to the threshold snapping,
+        # which only lowers the scale): at least log2(margin) bits of headroom.
+        assert binding.calibration_peak_float * margin <= binding.range
+        for state in layer.states.values():
+            assert state.overflows == 0
+            assert state.calibration_peak_int <= state.range
+            assert state.headroom_bits == pytest.approx(
+                np.log2(state.range / state.calibration_peak_int))
+        # The integer peak tracks the float peak at the scale.
+        assert binding.calibration_peak_int == pytest.approx(binding.calibration_peak_float,
+                                                             rel=0.02)
+        assert binding.headroom_bits >= np.log2(margin) - 0.03
+    text = report.table()
+    assert "calibrated on 32 samples (margin 2)" in text and "headroom" in text
+    assert report.to_dict()["layers"]["h"]["states"]["current"]["overflows"] == 0
+    # A larger margin gives a smaller scale.
+    _, wider = quantize(float_net, weight_width=16, calibration={"x": x},
+                        calibration_margin=8.0)
+    assert wider.layers["h"].scale < report.layers["h"].scale
+
+
+def test_overflow_on_the_calibration_data_is_refused():
+    float_net = synaptic(seed=2)
+    x = counts(30, 16, 40, seed=14, p=0.3)
+    big = {"h": 3e6}
+    _, report = quantize(float_net, weight_width=16, scale=big, calibration={"x": x},
+                         accept_overflow=True)
+    current = report.layers["h"].states["current"]
+    membrane = report.layers["h"].states["membrane"]
+    assert current.overflows > 0 and current.calibration_peak_int > current.range
+    message = ("the integer network overflows its 24-bit states on the calibration data: "
+               f"population 'h': the current wraps in {current.overflows} values (peak "
+               f"{current.calibration_peak_int}, range +-{current.range})")
+    if membrane.overflows:
+        message += (f"; population 'h': the membrane saturates in {membrane.overflows} values "
+                    f"(peak {membrane.calibration_peak_int}, range +-{membrane.range})")
+    assert report.notes == [message + " (accepted)"]
+    assert "OVERFLOWS" in report.table()
+    with pytest.raises(QuantizationError, match=re.escape(
+            message + " (accept_overflow=True keeps the network; a smaller scale avoids it)")):
+        quantize(float_net, weight_width=16, scale=big, calibration={"x": x})
+
+
+def test_analytic_bound_without_calibration():
+    """Without calibration the scale keeps the worst case of the current (every input at its
+    largest count through the steady-state gain 1 / (1 - keep_syn)) inside 24 bits."""
+    float_net = synaptic(seed=3)
+    _, report = quantize(float_net, weight_width=16)
+    for layer in report.layers.values():
+        assert layer.scale_limit == "current bound"
+        current = layer.states["current"]
+        assert current.analytic_bound == layer.worst_case_current <= current.range
+        assert current.analytic_bound > current.range / 2       # the bound is what binds
+        assert current.calibration_peak_int is None
+
+
+# --- real-valued inputs ---------------------------------------------------------------------
+
+def real_valued_net(seed=0, n_in=8):
+    rng = np.random.default_rng(seed)
+    tau = 8e-3
+    return FloatNetwork(
+        inputs=[FloatInput("x", n_in, real_valued=True)],
+        populations=[FloatPopulation("h", 10, "LIF", tau_mem=tau, r=tau / DT, v_threshold=1.0),
+                     FloatPopulation("o", 3, "LIF", tau_mem=tau, r=tau / DT, v_threshold=1.0)],
+        projections=[FloatProjection("x", "h", rng.normal(0, 0.3, (n_in, 10))),
+                     FloatProjection("h", "o", rng.normal(0, 0.8, (10, 3)))],
+        outputs=["o"], dt=DT)
+
+
+def test_real_valued_input_becomes_a_graded_group():
+    float_net = real_valued_net()
+    x = np.random.default_rng(15).normal(0.3, 0.5, (20, 60, 8))
+    calibration = {"x": x[:, :20]}
+    net, report = quantize(float_net, calibration=calibration, input_bits=8)
+    group = net.inputs["x"]
+    assert (group.value_bits, group.signed) == (8, True)
+    entry = report.inputs["x"]
+    max_abs = np.abs(calibration["x"]).max()
+    assert entry.scale == 127 / max_abs and (entry.low, entry.high) == (-128, 127)
+    assert entry.max_error <= 0.5 / entry.scale + 1e-12
+    # encode_inputs: round half away from zero, then clip to the group's range.
+    probe = {"x": np.array([[0.5, -0.5, 1.5, -2.5, 1e9, -1e9, 0.0, 0.49]]) / entry.scale}
+    assert encode_inputs(report, probe)["x"].tolist() == [[1, -1, 2, -3, 127, -128, 0, 0]]
+    # w_int = round(weight * gain * S / (64 s_x)): the integer drive x_int w_int approximates
+    # the float drive in the population's integer units.
+    w = {(p.source, p.target): p.weights for p in net.projections}[("x", "h")]
+    layer = report.layers["h"]
+    gain = float_net.discrete("h").gain
+    expected = np.rint(float_net.projections_to("h")[0].weight * gain * layer.scale
+                       / (64 * entry.scale))
+    assert np.array_equal(w, expected)
+    f = simulate_float(float_net, {"x": x})
+    q = simulate(net, encode_inputs(report, {"x": x}))
+    assert f.spikes["h"].sum() > 50
+    assert np.mean(f.spikes["h"] == q.spikes["h"]) > 0.98
+    labels = np.argmax(f.spikes["o"].sum(axis=0), axis=1)
+    result = evaluate(float_net, net, x, labels, report=report)
+    assert result.float_accuracy == 1.0 and result.fixed_accuracy >= 0.9
+    assert "input x: real-valued -> 8-bit signed graded" in report.table()
+    # Non-negative calibration data: unsigned values, the full 2^k - 1.
+    net, report = quantize(float_net, calibration={"x": np.abs(x)}, input_bits=6)
+    assert (net.inputs["x"].signed, report.inputs["x"].high) == (False, 63)
+
+
+def test_real_valued_refusals():
+    float_net = real_valued_net()
+    x = np.random.default_rng(16).normal(size=(5, 2, 8))
+    with pytest.raises(QuantizationError, match=re.escape(
+            "input group 'x' is real-valued: pass input_bits (the width of its graded integer "
+            "values, 2..16) and a calibration data set")):
+        quantize(float_net, calibration={"x": x})
+    with pytest.raises(QuantizationError, match=re.escape(
+            "input group 'x' is real-valued: its input scale comes from the calibration data; "
+            "pass calibration={group: values (steps, batch, size)}")):
+        quantize(float_net, input_bits=8)
+    with pytest.raises(QuantizationError, match=re.escape(
+            "input group 'x': every calibration value is 0; the input scale needs a nonzero "
+            "largest |x|")):
+        quantize(float_net, calibration={"x": np.zeros((5, 2, 8))}, input_bits=8)
+    net, report = quantize(float_net, calibration={"x": x}, input_bits=8)
+    with pytest.raises(ValueError, match=re.escape(
+            "input group 'x' is real-valued: pass report=<the QuantizationReport of quantize> "
+            "so its values can be encoded")):
+        evaluate(float_net, net, x, np.zeros(2))
+    with pytest.raises(QuantizationError, match=re.escape(
+            "input group 'x' is graded: its input scale is in the QuantizationReport; pass the "
+            "report")):
+        encode_inputs(net, {"x": x})
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"calibration_margin": 0.5}, "calibration_margin must be a finite number >= 1, not 0.5"),
+    ({"accept_overflow": 1}, "accept_overflow must be True or False, not 1"),
+    ({"input_bits": 1}, "input_bits must be None or an integer between 2 and 16, not 1"),
+    ({"input_bits": 17}, "input_bits must be None or an integer between 2 and 16, not 17"),
+    ({"calibration": [1]}, "calibration must be a dict of input group -> values (steps, batch, "
+                           "size), as simulate_float takes, not list"),
+    ({"calibration": {"x": np.full((3, 6), 0.5)}},
+     "calibration: input 'x' has the value 0.5; a spike-count group takes integers between 0 "
+     "and its max_count=1 (real_valued=True takes real values)"),
+])
+def test_refuses_bad_calibration_arguments(kwargs, message):
+    with pytest.raises(QuantizationError, match=re.escape(message)):
+        quantize(two_layer(), **kwargs)
+
+
+def test_model_if_refuses_calibration():
+    with pytest.raises(QuantizationError, match=re.escape(
+            "calibration, input_bits and real-valued input groups need model='loihi'")):
+        quantize(two_layer(hidden_model="IF", out_model="IF"), model="if",
+                 calibration={"x": np.zeros((3, 6), dtype=int)})
+
+
+# --- per-neuron parameters and the drive bias (issue #13) -------------------------------------
+
+def test_per_neuron_decays_and_thresholds_track_the_float_network():
+    """snnTorch 1.0 writes one beta (and alpha) per neuron: each neuron gets its own dv/du, and
+    the integer spike trains follow the float ones."""
+    rng = np.random.default_rng(20)
+    n_in, n_h = 8, 12
+    beta = rng.uniform(0.8, 0.97, n_h)
+    alpha = rng.uniform(0.5, 0.9, n_h)
+    tau, tau_syn = DT / (1 - beta), DT / (1 - alpha)
+    thresholds = rng.uniform(0.5, 1.5, n_h)
+    float_net = FloatNetwork(
+        inputs=[FloatInput("x", n_in)],
+        populations=[FloatPopulation("h", n_h, "CubaLIF", tau_mem=tau, r=tau / DT,
+                                     tau_syn=tau_syn, w_in=tau_syn / DT,
+                                     v_threshold=thresholds),
+                     FloatPopulation("o", 3, "LIF", tau_mem=tau[:3], r=tau[:3] / DT,
+                                     v_threshold=1.0)],
+        projections=[FloatProjection("x", "h", rng.normal(0, 0.4, (n_in, n_h))),
+                     FloatProjection("h", "o", rng.normal(0, 0.8, (n_h, 3)))],
+        outputs=["o"], dt=DT)
+    net, report = quantize(float_net, weight_width=12)
+    h = report.layers["h"]
+    dv = np.rint(4096 * (1 - beta)).astype(int)
+    du = np.rint(4096 * (1 - alpha)).astype(int) - 1
+    assert h.dv == [int(dv.min()), int(dv.max())] and h.du == [int(du.min()), int(du.max())]
+    params = net.populations["h"].params
+    assert np.array_equal(params.v_decay.constant, dv)
+    assert np.array_equal(params.i_decay[0].constant, du)
+    assert np.array_equal(params.threshold, np.rint(thresholds * h.scale / 64))
+    assert h.keep_mem_max_error <= 0.5 / 4096 + 1e-12
+    assert h.keep_syn_max_error <= 0.5 / 4096 + 1e-12
+    assert h.threshold_max_relative_error < 1e-3
+    assert "dv " in report.table() and ".." in report.table()
+    x = counts(40, 16, n_in, seed=21, p=0.3)
+    f = simulate_float(float_net, {"x": x})
+    q = simulate(net, {"x": x})
+    assert f.spikes["h"].sum() > 200
+    for name in ("h", "o"):
+        assert np.mean(f.spikes[name] == q.spikes[name]) > 0.98
+
+
+def test_per_neuron_tau_of_the_old_refusal_now_quantizes():
+    """The network the old refusal named ("tau_mem differs per neuron", printing beta)."""
+    net, report = quantize(two_layer(tau_mem=np.array([8e-3, 8e-3, 10e-3])))
+    assert report.layers["o"].dv == [410, 512]
+    assert report.layers["o"].keep_mem_float == [0.875, 0.9]
+
+
+def test_drive_bias_into_the_synaptic_current_is_exact():
+    """An Affine bias into a CubaLIF's current becomes drive_bias = round(input_bias * gain *
+    S / 64), added to the drive before the shift: the integer network equals the same network
+    fed by an always-on input line whose weights are drive_bias (bit for bit), and the current
+    tracks the float one."""
+    bias = np.array([0.3, -0.2, 0.05, 0.0, 0.11])
+    float_net = two_layer(hidden_model="CubaLIF", bias=bias, thr=1e3)
+    net, report = quantize(float_net, weight_width=12)
+    layer = report.layers["h"]
+    gain = float_net.discrete("h").gain
+    expected = np.rint(bias * gain * layer.scale / 64).astype(np.int64)
+    params = net.populations["h"].params
+    assert np.array_equal(params.drive_bias, expected)
+    assert layer.drive_bias == [int(expected.min()), int(expected.max())]
+    assert layer.drive_bias_max_error == pytest.approx(
+        np.max(np.abs(expected * 64 / layer.scale - bias * gain)))
+    assert layer.drive_bias_max_error <= 32 / layer.scale + 1e-12
+    # Reference: no drive bias, one more input line that is always 1 with weights drive_bias.
+    from neurohw.network import InputGroup, Population, Projection
+    plain = Population("h", 5, params.replace(drive_bias=0), weight_width=16)
+    reference = Network(
+        inputs=[*net.inputs.values(), InputGroup("one", 1)],
+        populations=[plain, net.populations["o"]],
+        projections=[*net.projections, Projection("one", "h", expected[np.newaxis, :])],
+        outputs=["o"])
+    x = counts(30, 4, 6, seed=22)
+    q = simulate(net, {"x": x}, record=("spikes", "v", "i"))
+    r = simulate(reference, {"x": x, "one": np.ones((30, 4, 1), dtype=np.int64)},
+                 record=("spikes", "v", "i"))
+    assert np.array_equal(q.i["h"], r.i["h"]) and np.array_equal(q.v["h"], r.v["h"])
+    f = simulate_float(float_net, {"x": x}, record=("spikes", "i"))
+    peak = np.abs(f.i["h"]).max()
+    assert np.abs(q.i["h"][:, :, 0] / layer.scale - f.i["h"]).max() < 0.01 * peak
+    # Without input the current settles at drive_bias * 64 / (1 - keep_syn_int).
+    assert "drive bias" in report.table()
+
+
+def test_refuses_drive_bias_out_of_range():
+    with pytest.raises(QuantizationError, match=re.escape(
+            "population 'h' (CubaLIF): the Affine bias into the synaptic current (input_bias * "
+            "gain = 0.5) at scale 2e+07 needs drive_bias=156250, outside [-131071, 131071] (the "
+            "24-bit current after the shift by 6)")):
+        quantize(two_layer(hidden_model="CubaLIF", bias=0.5, thr=0.01), scale={"h": 2e7})
+
+
+def test_snntorch_synaptic_with_learned_beta_and_linear_bias():
+    """What snnTorch 1.0 writes for nn.Linear -> Synaptic(learn_beta, learn_alpha): an Affine
+    with a bias into a CubaLIF whose tau/tau_syn differ per neuron (dt = 1e-4). Both used to
+    be refused; now they quantize and the spikes follow the float network."""
+    dt = SNNTORCH_DT
+    rng = np.random.default_rng(23)
+    n_in, n_h, n_out = 6, 8, 3
+
+    def synaptic_node(size):
+        beta = rng.uniform(0.8, 0.95, size).astype(np.float32)
+        alpha = rng.uniform(0.6, 0.9, size).astype(np.float32)
+        tau, tau_syn = dt / (1 - beta), dt / (1 - alpha)
+        return nir.CubaLIF(tau_mem=tau, tau_syn=tau_syn, r=tau / dt, v_leak=np.zeros(size),
+                           v_threshold=np.ones(size), w_in=tau_syn / dt)
+
+    nodes = {"input": nir.Input(input_type=np.array([1, n_in])),
+             "0": nir.Affine(weight=rng.normal(0, 0.5, (n_h, n_in)),
+                             bias=rng.normal(0, 0.05, n_h)),
+             "1": synaptic_node(n_h),
+             "2": nir.Affine(weight=rng.normal(0, 0.8, (n_out, n_h)),
+                             bias=rng.normal(0, 0.05, n_out)),
+             "3": synaptic_node(n_out), "output": nir.Output(output_type=np.array([1, n_out]))}
+    order = list(nodes)
+    float_net = import_nir(nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:])),
+                                        type_check=False), dt=dt)
+    x = counts(40, 16, n_in, seed=24, p=0.3)
+    net, report = quantize(float_net, weight_width=12, calibration={"input": x})
+    layer = report.layers["cubalif_1"]
+    assert isinstance(layer.dv, list) and isinstance(layer.du, list)
+    assert layer.drive_bias is not None
+    f = simulate_float(float_net, {"input": x})
+    q = simulate(net, {"input": x})
+    assert f.spikes["cubalif_1"].sum() > 100
+    for name in ("cubalif_1", "cubalif_3"):
+        assert np.mean(f.spikes[name] == q.spikes[name]) > 0.97

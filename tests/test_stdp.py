@@ -116,6 +116,8 @@ def random_problem(rng, params, batch, n_pre, n_post, steps, density=0.3, max_co
     ({"trace_width": 4, "pre_increment": 16, "post_increment": 1},
      "STDP pre_increment must be an integer between 0 and 15, not 16"),
     ({"post_decay": 3}, "STDP post_decay must be a neurohw.model.Decay, not 3"),
+    ({"pre_decay": Decay.shift(np.array([1, 2]))},
+     "STDP pre_decay takes one shared decay constant, not one per neuron ([1, 2])"),
     ({"weight_dependence": "multiplicative"},
      "STDP weight_dependence must be 'additive' or 'soft', not 'multiplicative'"),
 ])

@@ -161,23 +161,31 @@ class _Arith:
         shifted = self.op(expr, "-", self.lit(low))
         return self.op(self.op(shifted, "&", self.lit((1 << width) - 1)), "+", self.lit(low))
 
-    def decay(self, dst: str, src: str, spec, tmp: str) -> list[str]:
-        """Lines assigning ``dst = decay(src)`` (not yet projected)."""
+    def decay(self, dst: str, src: str, spec, tmp: str, per_neuron: str | None = None
+              ) -> list[str]:
+        """Lines assigning ``dst = decay(src)`` (not yet projected). ``per_neuron``: the
+        expression that loads this neuron's constant (:func:`_decay_rows` prepares it: the
+        factor of a multiply decay, the clamped shift of a shift decay) when it is per neuron."""
         if spec.kind is DecayKind.NONE:
             return [f"{dst} = {src}"]
         if spec.kind is DecayKind.SHIFT:
             # leak = x >> k, but at least 1 for positive x (Xylo). Shifting by more than the
             # state width gives the sign, as does shifting by bits - 1.
-            k = min(spec.constant, self.bits - 1)
-            return [f"{tmp} = {self.op(src, '>>', self.lit(k))}",
+            k = (self.load(per_neuron) if per_neuron is not None
+                 else self.lit(min(spec.constant, self.bits - 1)))
+            return [f"{tmp} = {self.op(src, '>>', k)}",
                     f"{tmp} = {self.lit(1)} if ({tmp} == {self.lit(0)}) & ({src} > "
                     f"{self.lit(0)}) else {tmp}",
                     f"{dst} = {self.op(src, '-', tmp)}"]
-        factor, k = spec.factor, spec.bits
-        if factor == 1 << k:
-            return [f"{dst} = {src}"]
-        if factor == 0:
-            return [f"{dst} = {self.op(src, '*', self.lit(0))}"]
+        k = spec.bits
+        if per_neuron is not None:
+            factor = self.load(per_neuron)
+        else:
+            if spec.factor == 1 << k:
+                return [f"{dst} = {src}"]
+            if spec.factor == 0:
+                return [f"{dst} = {self.op(src, '*', self.lit(0))}"]
+            factor = self.lit(spec.factor)
         mask = (1 << k) - 1
         if spec.rounding is Rounding.FLOOR:
             adjust = None
@@ -188,7 +196,7 @@ class _Arith:
             # product has the sign of x.
             adjust = self.op(self.op(src, ">>", self.lit(self.bits - 1)), "&", self.lit(mask))
         if not self.narrow:
-            product = self.op(src, "*", self.lit(factor))
+            product = self.op(src, "*", factor)
             if adjust is not None:
                 product = self.op(product, "+", adjust)
             return [f"{dst} = {self.op(product, '>>', self.lit(k))}"]
@@ -197,10 +205,10 @@ class _Arith:
         # where |q * f| <= 2^(W-1) and r * f + a < 2^(2k+1) both fit.
         lines = [f"{tmp}q = {self.op(src, '>>', self.lit(k))}",
                  f"{tmp}r = {self.op(src, '&', self.lit(mask))}"]
-        low_part = self.op(f"{tmp}r", "*", self.lit(factor))
+        low_part = self.op(f"{tmp}r", "*", factor)
         if adjust is not None:
             low_part = self.op(low_part, "+", adjust)
-        high_part = self.op(f"{tmp}q", "*", self.lit(factor))
+        high_part = self.op(f"{tmp}q", "*", factor)
         lines.append(f"{dst} = {self.op(high_part, '+', self.op(low_part, '>>', self.lit(k)))}")
         return lines
 
@@ -223,12 +231,14 @@ class _Arith:
 def kernel_source(params: NeuronParams, has_refractory: bool | None = None) -> str:
     """Source text of the specialized kernel for ``params`` (for inspection and tests).
 
-    The kernel signature is ``kernel(v, i, r, drive, spikes, thr, bias, rv)``: ``v`` (batch,
+    The kernel signature is ``kernel(v, i, r, drive, spikes, thr, bias, rv, dec)``: ``v`` (batch,
     neurons), ``i`` (batch, currents, neurons), ``r`` (batch, neurons) uint16 refractory counters,
-    all updated in place; ``drive`` (steps, batch, channels, neurons); ``spikes`` (steps, batch,
-    neurons) uint8 output; per-neuron ``thr``/``bias``/``rv`` (read only when the field is an
-    array). Recording is left to the caller: slice assignments inside the kernel double its
-    compile time.
+    all updated in place; ``drive`` (steps, batch, channels, neurons), with the drive bias
+    already added (:func:`_with_drive_bias`); ``spikes`` (steps, batch, neurons) uint8 output;
+    per-neuron ``thr``/``bias``/``rv`` (read only when the field is an array); ``dec`` (1 +
+    currents, neurons): per-neuron decay operands of the membrane and of each current
+    (:func:`_decay_rows`, a row read only when that decay is per neuron). Recording is left
+    to the caller: slice assignments inside the kernel double its compile time.
     """
     reason = unsupported_reason(params)
     if reason is not None:
@@ -254,12 +264,13 @@ def kernel_source(params: NeuronParams, has_refractory: bool | None = None) -> s
         body.extend(a.scaled_drive(f"s{c}", f"d{c}", shift, p.i_width, p.i_overflow))
         emit(f"u{c} = {a.load(f'i{c}_[n]')}")
         spec = p.i_decay[c]
+        per = f"dc{c + 1}_[n]" if spec.per_neuron else None
         if p.input_timing is InputTiming.BEFORE_DECAY:
             emit(f"u{c} = {a.project(op(f'u{c}', '+', f's{c}'), p.i_width, p.i_overflow)}")
-            body.extend(a.decay(f"u{c}", f"u{c}", spec, f"t{c}"))
+            body.extend(a.decay(f"u{c}", f"u{c}", spec, f"t{c}", per))
             emit(f"u{c} = {a.project(f'u{c}', p.i_width, p.i_overflow)}")
         else:
-            body.extend(a.decay(f"a{c}", f"u{c}", spec, f"t{c}"))
+            body.extend(a.decay(f"a{c}", f"u{c}", spec, f"t{c}", per))
             emit(f"u{c} = {a.project(op(f'a{c}', '+', f's{c}'), p.i_width, p.i_overflow)}")
         emit(f"i{c}_[n] = u{c}")
     # 2. Total input.
@@ -274,7 +285,7 @@ def kernel_source(params: NeuronParams, has_refractory: bool | None = None) -> s
     # 3. Membrane.
     bias = a.load("bias_[n]") if per_bias else lit(int(p.bias))
     emit(f"x = {a.load('v_[n]')}")
-    body.extend(a.decay("vd", "x", p.v_decay, "tv"))
+    body.extend(a.decay("vd", "x", p.v_decay, "tv", "dc0_[n]" if p.v_decay.per_neuron else None))
     if p.membrane_update is MembraneUpdate.SUM:
         emit(f"vn = {a.project(op(op('vd', '+', total), '+', bias), p.v_width, p.v_overflow)}")
     else:
@@ -341,9 +352,11 @@ def kernel_source(params: NeuronParams, has_refractory: bool | None = None) -> s
         rows.append("bias_ = bias")
     if per_rv:
         rows.append("rv_ = rv")
+    rows += [f"dc{row}_ = dec[{row}]" for row, spec in enumerate((p.v_decay, *p.i_decay))
+             if spec.per_neuron]
     lines = [
         f"# arithmetic: int{a.bits}",
-        "def kernel(v, i, r, drive, spikes, thr, bias, rv):",
+        "def kernel(v, i, r, drive, spikes, thr, bias, rv, dec):",
         "    n_neurons = v.shape[1]",
         "    for t in range(drive.shape[0]):",
         "        for b in range(v.shape[0]):",
@@ -417,6 +430,39 @@ def _as_kernel_drive(params: NeuronParams, drive: np.ndarray) -> np.ndarray:
     return out
 
 
+def _with_drive_bias(params: NeuronParams, drive: np.ndarray) -> np.ndarray:
+    """``drive`` with ``params.drive_bias`` added to channel 0 (the channel axis second to
+    last), exactly: in int64 where every value fits, on Python integers otherwise (which
+    :func:`_as_kernel_drive` then reduces)."""
+    drive_bias = np.asarray(params.drive_bias)
+    if not np.any(drive_bias != 0):
+        return drive
+    drive = np.array(drive)  # a copy, never the caller's array
+    if drive.dtype == object or drive.dtype == np.uint64 or (
+            drive.size and max(-int(drive.min()), int(drive.max())).bit_length() > 62) \
+            or max(-int(drive_bias.min()), int(drive_bias.max())).bit_length() > 62:
+        drive, drive_bias = drive.astype(object), drive_bias.astype(object)
+    else:
+        drive = drive.astype(np.int64)
+    drive[..., 0, :] = drive[..., 0, :] + drive_bias
+    return drive
+
+
+def _decay_rows(params: NeuronParams, narrow: bool) -> np.ndarray:
+    """Per-neuron decay operands, one row for the membrane and one per current: the factor of a
+    multiply decay, the constant of a shift decay clamped to the arithmetic's width - 1 (a
+    larger shift gives the same sign bits, and shifting by the full width is undefined in
+    LLVM). Rows of shared decays are unused and stay 0."""
+    specs = (params.v_decay, *params.i_decay)
+    size = max([1, *(spec.constant.shape[0] for spec in specs if spec.per_neuron)])
+    rows = np.zeros((len(specs), size), np.int64)
+    for row, spec in enumerate(specs):
+        if spec.per_neuron:
+            rows[row] = (spec.factor if spec.kind is DecayKind.MULTIPLY
+                         else np.minimum(spec.constant, (31 if narrow else 63)))
+    return rows
+
+
 def _check_drive_dtype(drive: np.ndarray) -> None:
     if drive.dtype.kind not in "iu" and drive.dtype != object:
         raise TypeError(f"drive must be an integer array, not dtype {drive.dtype}")
@@ -468,6 +514,7 @@ class FastPopulation:
                       if isinstance(params.bias_mantissa, np.ndarray) else np.zeros(1, np.int64))
         self._rv = (_compact_per_neuron(params.reset_value)
                     if isinstance(params.reset_value, np.ndarray) else np.zeros(1, np.int64))
+        self._dec = _decay_rows(params, _narrow_ok(params))
         shape = (self.batch, self.n_neurons)
         self._v = np.zeros(shape, self._v_dtype)
         self._i = np.zeros((self.batch, params.n_currents, self.n_neurons), self._i_dtype)
@@ -539,11 +586,14 @@ class FastPopulation:
 
     @property
     def param_bytes_per_neuron(self) -> int:
-        """Bytes of per-neuron parameters (threshold, bias, reset value arrays) per neuron."""
-        return sum(a.dtype.itemsize for a, field in ((self._thr, "threshold"),
-                                                     (self._bias, "bias_mantissa"),
-                                                     (self._rv, "reset_value"))
-                   if isinstance(getattr(self.params, field), np.ndarray))
+        """Bytes of per-neuron parameters (threshold, bias, reset value arrays and per-neuron
+        decay constants) per neuron."""
+        decays = sum(self._dec.dtype.itemsize
+                     for spec in (self.params.v_decay, *self.params.i_decay) if spec.per_neuron)
+        return decays + sum(a.dtype.itemsize for a, field in ((self._thr, "threshold"),
+                                                              (self._bias, "bias_mantissa"),
+                                                              (self._rv, "reset_value"))
+                            if isinstance(getattr(self.params, field), np.ndarray))
 
     @property
     def source(self) -> str:
@@ -563,12 +613,13 @@ class FastPopulation:
                 "(batch, channels, neurons)"
             raise ValueError(f"drive must have shape {what} with (batch, channels, neurons) = "
                              f"{expected}, not {drive.shape}")
-        drive = _as_kernel_drive(self.params, drive)
+        drive = _as_kernel_drive(self.params, _with_drive_bias(self.params, drive))
         return drive if steps_axis else drive[np.newaxis]
 
     def _call(self, drive4, spikes):
         r = self._r if self._r is not None else self._no_r
-        self._kernel(self._v, self._i, r, drive4, spikes, self._thr, self._bias, self._rv)
+        self._kernel(self._v, self._i, r, drive4, spikes, self._thr, self._bias, self._rv,
+                     self._dec)
 
     def step(self, drive, out: np.ndarray | None = None) -> np.ndarray:
         """Advance one step with ``drive`` (batch, channels, neurons); return the spike counts

@@ -30,13 +30,18 @@ def decay(x, spec: Decay):
     """The decayed value of ``x`` (not yet projected onto a width)."""
     if spec.kind is DecayKind.NONE:
         return x
+    # A per-neuron constant (one value per neuron, the last axis of x) broadcasts; on Python
+    # integers it must be Python integers too, or numpy would compute in int64.
+    constant, factor = spec.constant, spec.factor
+    if spec.per_neuron and getattr(x, "dtype", None) == object:
+        constant, factor = constant.astype(object), factor.astype(object)
     if spec.kind is DecayKind.SHIFT:
-        leak = x >> spec.constant
+        leak = x >> constant
         # Xylo's minimum leak: a positive value always loses at least 1; a negative one needs
         # no such rule because an arithmetic shift of a negative number is never 0.
         leak = np.where((leak == 0) & (x > 0), 1, leak)
         return x - leak
-    product = x * spec.factor
+    product = x * factor
     k = spec.bits
     if spec.rounding is Rounding.FLOOR:
         return product >> k

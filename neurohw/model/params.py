@@ -124,6 +124,19 @@ def _int_or_per_neuron(value, name):
     return array
 
 
+def _check_int_or_per_neuron(value, name, *, low, high):
+    """A scalar integer checked like :func:`_check_int`, or a per-neuron array whose every value
+    lies in ``[low, high]`` (the error names the first offending neuron)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return _check_int(value, name, low=low, high=high)
+    array = _int_or_per_neuron(value, name)
+    bad = np.flatnonzero((array < low) | (array > high))
+    if bad.size:
+        raise ValueError(f"{name}[{int(bad[0])}] must be an integer between {low} and {high}, "
+                         f"not {int(array[bad[0]])}")
+    return array
+
+
 def state_range(width: int, overflow: Overflow) -> tuple[int, int]:
     """Inclusive ``(low, high)`` range that a state of this width and policy can hold."""
     half = 1 << (width - 1)
@@ -134,11 +147,15 @@ def state_range(width: int, overflow: Overflow) -> tuple[int, int]:
     return -half, half - 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Decay:
-    """One decay operator; see ``docs/semantics.md`` section "Decay"."""
+    """One decay operator; see ``docs/semantics.md`` section "Decay".
+
+    ``constant`` of a 'multiply' or 'shift' decay is an integer shared by the population, or a
+    1-D integer array with one value per neuron (trainers learn a decay per neuron).
+    """
     kind: DecayKind | str = DecayKind.NONE
-    constant: int = 0
+    constant: int | np.ndarray = 0
     bits: int = 12
     offset: int = 0
     rounding: Rounding | str = Rounding.TOWARD_ZERO
@@ -152,10 +169,11 @@ class Decay:
         offset = _check_int(self.offset, "decay offset", low=0, high=1)
         object.__setattr__(self, "offset", offset)
         if kind is DecayKind.MULTIPLY:
-            constant = _check_int(self.constant, "multiply decay constant",
-                                  low=0, high=(1 << bits) - offset)
+            constant = _check_int_or_per_neuron(self.constant, "multiply decay constant",
+                                                low=0, high=(1 << bits) - offset)
         elif kind is DecayKind.SHIFT:
-            constant = _check_int(self.constant, "shift decay constant", low=0, high=63)
+            constant = _check_int_or_per_neuron(self.constant, "shift decay constant",
+                                                low=0, high=63)
             if offset:
                 raise ValueError("decay offset applies to multiply decay only, "
                                  f"not to {kind.value!r} decay")
@@ -167,9 +185,22 @@ class Decay:
         object.__setattr__(self, "constant", constant)
 
     @property
-    def factor(self) -> int:
-        """The multiplier ``2^bits - constant - offset`` of a multiply decay."""
+    def per_neuron(self) -> bool:
+        """True if the constant holds one value per neuron."""
+        return isinstance(self.constant, np.ndarray)
+
+    @property
+    def factor(self):
+        """The multiplier ``2^bits - constant - offset`` of a multiply decay (an int64 array
+        when the constant is per neuron)."""
         return (1 << self.bits) - self.constant - self.offset
+
+    def select_neurons(self, index) -> "Decay":
+        """This decay for a subset of the neurons (``index``: a slice or index array); a shared
+        constant is kept as it is."""
+        if not self.per_neuron:
+            return self
+        return replace(self, constant=self.constant[index])
 
     @classmethod
     def none(cls) -> "Decay":
@@ -183,13 +214,22 @@ class Decay:
     def shift(cls, constant) -> "Decay":
         return cls(DecayKind.SHIFT, constant)
 
+    def __eq__(self, other):
+        if not isinstance(other, Decay):
+            return NotImplemented
+        return _decay_to_dict(self) == _decay_to_dict(other)
+
+    def __hash__(self):
+        return hash(repr(sorted(_decay_to_dict(self).items())))
+
 
 @dataclass(frozen=True, eq=False)
 class NeuronParams:
     """The integer LIF neuron model of one population.
 
-    ``threshold``, ``bias_mantissa`` and ``reset_value`` are scalars shared by the population or
-    1-D arrays with one value per neuron; every other field is shared.
+    ``threshold``, ``bias_mantissa``, ``reset_value``, ``drive_bias`` and the constants of the
+    decays (``v_decay``, ``i_decay``) are scalars shared by the population or 1-D arrays with one
+    value per neuron; every other field is shared.
     """
     n_currents: int = 0
     v_width: int = 16
@@ -212,6 +252,9 @@ class NeuronParams:
     reset_value: int | np.ndarray = 0
     max_spikes: int = 1
     refractory_period: int = 0
+    #: added to ``drive[0]`` every step, in weight units (before ``input_shift``): a constant
+    #: input into the first synaptic current, or into the membrane when there is none
+    drive_bias: int | np.ndarray = 0
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
@@ -254,6 +297,7 @@ class NeuronParams:
         set_("threshold", _int_or_per_neuron(self.threshold, "threshold"))
         set_("bias_mantissa", _int_or_per_neuron(self.bias_mantissa, "bias_mantissa"))
         set_("reset_value", _int_or_per_neuron(self.reset_value, "reset_value"))
+        set_("drive_bias", _int_or_per_neuron(self.drive_bias, "drive_bias"))
 
         # Options that only make sense together.
         if accumulation is Accumulation.PER_EVENT and n_currents == 0:
@@ -279,6 +323,22 @@ class NeuronParams:
                                      f"v_width={self.v_width} ({self.v_overflow.value})")
         self._check_per_neuron_range("reset_value", self.reset_value, v_low, v_high,
                                      f"v_width={self.v_width} ({self.v_overflow.value})")
+        # drive_bias << input_shift is added to a current (or to the membrane input) and must
+        # be a value that state can hold; the bounds below are those of drive_bias itself.
+        if n_currents:
+            target, low, high = (f"i_width={self.i_width} ({self.i_overflow.value})",
+                                 *state_range(self.i_width, self.i_overflow))
+        else:
+            target, low, high = (f"v_width={self.v_width} ({self.v_overflow.value})",
+                                 v_low, v_high)
+        shift = self.input_shift
+        self._check_per_neuron_range("drive_bias", self.drive_bias, -((-low) >> shift),
+                                     high >> shift, f"{target} after input_shift={shift}")
+        sizes = {label: array.shape[0] for label, array in self.per_neuron_values().items()}
+        if len(set(sizes.values())) > 1:
+            listed = ", ".join(f"{label} {size}" for label, size in sizes.items())
+            raise ValueError(f"per-neuron parameters must all have one value per neuron, but "
+                             f"their lengths differ: {listed}")
 
     @staticmethod
     def _describe(value):
@@ -321,16 +381,49 @@ class NeuronParams:
         return max(1, int(self.max_spikes).bit_length())
 
     def per_neuron_fields(self) -> tuple[str, ...]:
-        return tuple(name for name in ("threshold", "bias_mantissa", "reset_value")
-                     if isinstance(getattr(self, name), np.ndarray))
+        """Names of the fields that hold per-neuron values (``v_decay`` and ``i_decay`` when a
+        decay constant is per neuron); :meth:`select_neurons` slices them all."""
+        names = [name for name in ("threshold", "bias_mantissa", "reset_value", "drive_bias")
+                 if isinstance(getattr(self, name), np.ndarray)]
+        if self.v_decay.per_neuron:
+            names.append("v_decay")
+        if any(d.per_neuron for d in self.i_decay):
+            names.append("i_decay")
+        return tuple(names)
+
+    def per_neuron_values(self) -> dict[str, np.ndarray]:
+        """Every per-neuron array, by a label that errors use too (``"threshold"``,
+        ``"v_decay constant"``, ``"i_decay[0] constant"``, ...)."""
+        values = {name: getattr(self, name)
+                  for name in ("threshold", "bias_mantissa", "reset_value", "drive_bias")
+                  if isinstance(getattr(self, name), np.ndarray)}
+        if self.v_decay.per_neuron:
+            values["v_decay constant"] = self.v_decay.constant
+        for c, d in enumerate(self.i_decay):
+            if d.per_neuron:
+                values[f"i_decay[{c}] constant"] = d.constant
+        return values
 
     def check_population_size(self, n_neurons: int) -> None:
         """Raise if a per-neuron array does not have ``n_neurons`` entries."""
-        for name in self.per_neuron_fields():
-            size = getattr(self, name).shape[0]
+        for label, array in self.per_neuron_values().items():
+            size = array.shape[0]
             if size != n_neurons:
-                raise ValueError(f"{name} has {size} per-neuron values, but the population "
+                raise ValueError(f"{label} has {size} per-neuron values, but the population "
                                  f"has {n_neurons} neurons")
+
+    def select_neurons(self, index) -> "NeuronParams":
+        """The parameters of a subset of the neurons (``index``: a slice or an index array),
+        e.g. the neurons one core holds; shared fields are kept as they are."""
+        changes = {}
+        for name in self.per_neuron_fields():
+            if name == "v_decay":
+                changes[name] = self.v_decay.select_neurons(index)
+            elif name == "i_decay":
+                changes[name] = tuple(d.select_neurons(index) for d in self.i_decay)
+            else:
+                changes[name] = getattr(self, name)[index]
+        return self.replace(**changes) if changes else self
 
     def replace(self, **changes) -> "NeuronParams":
         """A copy with some fields changed, validated again."""
@@ -364,7 +457,7 @@ class NeuronParams:
             kwargs["v_decay"] = _decay_from(kwargs["v_decay"], "v_decay")
         if "i_decay" in kwargs:
             kwargs["i_decay"] = tuple(_decay_from(d, "i_decay") for d in kwargs["i_decay"])
-        for name in ("threshold", "bias_mantissa", "reset_value"):
+        for name in ("threshold", "bias_mantissa", "reset_value", "drive_bias"):
             if isinstance(kwargs.get(name), list):
                 kwargs[name] = np.asarray(kwargs[name], dtype=np.int64)
         return cls(**kwargs)
@@ -379,7 +472,8 @@ class NeuronParams:
 
 
 def _decay_to_dict(decay: Decay) -> dict:
-    return {"kind": decay.kind.value, "constant": decay.constant, "bits": decay.bits,
+    constant = decay.constant.tolist() if decay.per_neuron else decay.constant
+    return {"kind": decay.kind.value, "constant": constant, "bits": decay.bits,
             "offset": decay.offset, "rounding": decay.rounding.value}
 
 
@@ -388,6 +482,9 @@ def _decay_from(value, name) -> Decay:
         return value
     if not isinstance(value, dict):
         raise TypeError(f"{name} must be a Decay or a mapping, not {value!r}")
+    value = dict(value)
+    if isinstance(value.get("constant"), list):
+        value["constant"] = np.asarray(value["constant"], dtype=np.int64)
     return Decay(**value)
 
 

@@ -7,23 +7,39 @@ implementation each one was checked against.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .params import (Accumulation, Comparison, Decay, InputTiming, MembraneUpdate,
                      NeuronParams, Overflow, ResetMode, Rounding)
 
 __all__ = ["loihi_cuba_lif", "xylo_lif", "snntorch_leaky", "PRESETS"]
 
 
-def loihi_cuba_lif(*, du: int, dv: int, vth: int, bias_mant=0, bias_exp: int = 0,
-                   refractory_period: int = 0) -> NeuronParams:
+def loihi_cuba_lif(*, du, dv, vth, bias_mant=0, bias_exp: int = 0,
+                   refractory_period: int = 0, drive_bias=0) -> NeuronParams:
     """Loihi's CUBA LIF as in lava-nc 0.10 ``PyLifModelBitAcc``.
 
-    ``du``, ``dv``: 12-bit decay constants; ``vth``: 17-bit threshold mantissa (shifted left by 6);
+    ``du``, ``dv``: 12-bit decay constants, each an integer or a 1-D integer array with one
+    value per neuron; ``vth``: 17-bit threshold mantissa (shifted left by 6);
     ``bias_mant``: 13-bit signed, ``bias_exp``: 3-bit. Input (``a_in``) is shifted left by 6.
+    ``drive_bias`` (integer or per neuron, default 0) is added to every step's input before
+    that shift, i.e. ``drive_bias << 6`` into the current ``u`` each step (an Affine bias
+    feeding the synaptic current; Lava's own neuron has no such term).
     Lava delays the input of step t to step t+1 in its Dense process; here that delay belongs to
     the synapse/network layer, so feed the input of step t+1 to reproduce a Lava trace.
     """
     for name, value, high in (("du", du, 4095), ("dv", dv, 4095), ("vth", vth, (1 << 17) - 1),
                               ("bias_exp", bias_exp, 7)):
+        if name in ("du", "dv") and isinstance(value, np.ndarray):
+            array = np.asarray(value)
+            if array.ndim != 1 or array.dtype.kind not in "iu" or array.size == 0:
+                raise ValueError(f"Loihi {name} must be an integer or a non-empty 1-D integer "
+                                 f"array, not {value!r}")
+            bad = np.flatnonzero((array < 0) | (array > high))
+            if bad.size:
+                raise ValueError(f"Loihi {name}[{int(bad[0])}] must be an integer between 0 "
+                                 f"and {high}, not {int(array[bad[0]])}")
+            continue
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
             raise ValueError(f"Loihi {name} must be an integer between 0 and {high}, "
                              f"not {value!r}")
@@ -36,7 +52,7 @@ def loihi_cuba_lif(*, du: int, dv: int, vth: int, bias_mant=0, bias_exp: int = 0
         membrane_update=MembraneUpdate.SUM,
         bias_mantissa=bias_mant, bias_exponent=bias_exp,
         threshold=vth, threshold_shift=6, comparison=Comparison.GREATER,
-        reset=ResetMode.ZERO, refractory_period=refractory_period,
+        reset=ResetMode.ZERO, refractory_period=refractory_period, drive_bias=drive_bias,
     )
 
 

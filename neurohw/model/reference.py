@@ -202,6 +202,7 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
     as_exact = (lambda a: a.astype(object)) if exact else (lambda a: a)
 
     refractory = state.refractory > 0
+    has_drive_bias = bool(np.any(np.asarray(params.drive_bias) != 0))
 
     # 1. Synaptic currents: input and decay, in the configured order.
     currents = []
@@ -215,6 +216,11 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
             spec = params.i_decay[c]
             if params.input_timing is InputTiming.AFTER_DECAY:
                 current = project(decay(current, spec), params.i_width, params.i_overflow)
+            if c == 0 and has_drive_bias:
+                # The drive bias is one add and one projection, before the step's events.
+                current = project(current + (_per_neuron_exact(params.drive_bias, exact)
+                                             << params.input_shift),
+                                  params.i_width, params.i_overflow)
             current = _accumulate_per_event(params, current, counts, weights[c], exact)
             if params.input_timing is InputTiming.BEFORE_DECAY:
                 current = project(decay(current, spec), params.i_width, params.i_overflow)
@@ -222,6 +228,15 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
         membrane_drive = None
     else:
         drive = _drive_from(params, step_input, batch, n_neurons)
+        if has_drive_bias:
+            # drive[0] = the step's input + drive_bias, exactly; both are then shifted and
+            # projected together, once.
+            drive_bias = np.asarray(params.drive_bias)
+            if drive.dtype == object or not (_fits_int64(drive, 2)
+                                             and _fits_int64(drive_bias, 2)):
+                drive, drive_bias = drive.astype(object), drive_bias.astype(object)
+            drive = drive.copy()
+            drive[:, 0, :] = drive[:, 0, :] + drive_bias
         if exact or not _fits_int64(drive, params.input_shift + 2):
             drive = drive.astype(object)
             if not exact:
@@ -313,6 +328,13 @@ def _accumulate_per_event(params, current, counts, weights, exact):
 def _wrap(x, width):
     low = -(1 << (width - 1))
     return (x - low) % (1 << width) + low
+
+
+def _per_neuron_exact(value, exact):
+    """A per-neuron int64 array or int, as Python integers when computing exactly."""
+    if isinstance(value, np.ndarray) and exact:
+        return value.astype(object)
+    return value
 
 
 def _per_neuron(value, exact):

@@ -115,6 +115,10 @@ class STDPParams:
                     raise STDPError(f"STDP {name}: {error}") from None
             if not isinstance(value, Decay):
                 raise STDPError(f"STDP {name} must be a neurohw.model.Decay, not {value!r}")
+            if value.per_neuron:
+                # A trace belongs to an axon or a neuron of a whole rule; one constant serves all.
+                raise STDPError(f"STDP {name} takes one shared decay constant, not one per "
+                                f"neuron ({value.constant.tolist()!r})")
             object.__setattr__(self, name, value)
         dependence = self.weight_dependence
         try:

@@ -12,7 +12,7 @@ from .mapping import CoreCapacity, MappingError, map_network
 from .nir_import import NIRImportError, import_nir
 from .plan import AxonBlock, ChipPlan, CorePlan
 from .plan_model import PlanTrace, simulate_plan
-from .quantize import QuantizationError, evaluate, quantize
+from .quantize import QuantizationError, encode_inputs, evaluate, quantize
 from .system import SystemTrace, check_inputs, simulate, simulate_samples
 
 __all__ = [
@@ -20,7 +20,7 @@ __all__ = [
     "SystemTrace", "check_inputs", "simulate", "simulate_samples",
     "FloatNetwork", "FloatNetworkError", "simulate_float",
     "NIRImportError", "import_nir",
-    "QuantizationError", "evaluate", "quantize",
+    "QuantizationError", "encode_inputs", "evaluate", "quantize",
     "CoreCapacity", "MappingError", "map_network",
     "AxonBlock", "ChipPlan", "CorePlan", "PlanTrace", "simulate_plan",
 ]

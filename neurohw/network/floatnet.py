@@ -81,10 +81,19 @@ def _vector(value, size: int, what: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class FloatInput:
-    """``size`` external input lines; each step carries a spike count 0..``max_count``."""
+    """``size`` external input lines; each step carries a spike count 0..``max_count``, or,
+    with ``real_valued=True``, any finite real number (direct encoding, e.g. snnTorch feeding
+    the pixels straight into the first layer). :func:`neurohw.network.quantize.quantize` turns
+    a real-valued group into a graded integer input group (``input_bits``)."""
     name: str
     size: int
     max_count: int = 1
+    real_valued: bool = False
+
+    def __post_init__(self):
+        if not isinstance(self.real_valued, bool):
+            raise FloatNetworkError(f"input {self.name!r}: real_valued must be True or False, "
+                                    f"not {self.real_valued!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -306,7 +315,8 @@ class FloatNetwork:
     def summary(self) -> str:
         lines = [f"FloatNetwork dt={self.dt:g} s, discretization={self.discretization}"]
         for g in self.inputs.values():
-            lines.append(f"  input {g.name}: {g.size} lines, max_count {g.max_count}")
+            lines.append(f"  input {g.name}: {g.size} lines, "
+                         + ("real-valued" if g.real_valued else f"max_count {g.max_count}"))
         for p in self.populations.values():
             lines.append(f"  population {p.name}: {p.size} x {p.model}"
                          + (f" (from {p.origin})" if p.origin else ""))
@@ -325,10 +335,13 @@ class FloatNetwork:
 @dataclass(frozen=True)
 class FloatTrace:
     """Per population, ``(steps, batch, size)`` arrays: ``spikes`` (0/1 floats as int8) and,
-    when recorded, ``v`` (membrane after the reset) and ``i`` (synaptic current)."""
+    when recorded, ``v`` (membrane after the reset), ``v_pre_reset`` (membrane before the spike
+    test and the reset) and ``i`` (the current ``I`` of the step: the synaptic current of
+    CubaLIF/CubaLI, ``gain * drive`` of LIF/IF/LI, which is what the Loihi ``u`` holds)."""
     spikes: dict
     v: dict | None = None
     i: dict | None = None
+    v_pre_reset: dict | None = None
 
     def output_counts(self, network: FloatNetwork) -> dict:
         return {name: self.spikes[name].sum(axis=0, dtype=np.int64) for name in network.outputs}
@@ -352,6 +365,16 @@ def _float_inputs(network: FloatNetwork, inputs) -> tuple[int, int, dict]:
         if counts.ndim != 3 or counts.shape[2] != group.size:
             raise FloatNetworkError(f"input {name!r} must have shape (steps, batch, "
                                     f"{group.size}), not {np.shape(inputs[name])}")
+        if not np.all(np.isfinite(counts)):
+            raise FloatNetworkError(f"input {name!r} must be finite")
+        if not group.real_valued and counts.size and (
+                np.any(counts != np.rint(counts)) or counts.min() < 0
+                or counts.max() > group.max_count):
+            bad = counts[(counts != np.rint(counts)) | (counts < 0)
+                         | (counts > group.max_count)][0]
+            raise FloatNetworkError(f"input {name!r} has the value {bad:g}; a spike-count "
+                                    f"group takes integers between 0 and its max_count="
+                                    f"{group.max_count} (real_valued=True takes real values)")
         arrays[name] = counts
         shapes.add(counts.shape[:2])
     if len(shapes) != 1:
@@ -361,15 +384,18 @@ def _float_inputs(network: FloatNetwork, inputs) -> tuple[int, int, dict]:
 
 
 def simulate_float(network: FloatNetwork, inputs, *, record=("spikes",)) -> FloatTrace:
-    """Run ``network`` on ``inputs`` ``{group: counts (steps, batch, size)}`` (float64 math).
+    """Run ``network`` on ``inputs`` ``{group: counts (steps, batch, size)}`` (float64 math);
+    a ``real_valued`` group takes real values instead of counts. ``record`` may name
+    ``"spikes"``, ``"v"``, ``"v_pre_reset"`` and ``"i"`` (:class:`FloatTrace`).
 
     Same timing as :func:`neurohw.network.simulate`: in step ``t`` a population takes the input
     counts of step ``t`` and its source populations' spikes of step ``t - 1``.
     """
     record = tuple(record)
-    bad = set(record) - {"spikes", "v", "i"}
+    bad = set(record) - {"spikes", "v", "v_pre_reset", "i"}
     if bad:
-        raise FloatNetworkError(f"record may name 'spikes', 'v' and 'i', not {sorted(bad)}")
+        raise FloatNetworkError(f"record may name 'spikes', 'v', 'v_pre_reset' and 'i', not "
+                                f"{sorted(bad)}")
     steps, batch, counts = _float_inputs(network, inputs)
     coeffs = {name: network.discrete(name) for name in network.populations}
     incoming = {name: network.projections_to(name) for name in network.populations}
@@ -382,6 +408,8 @@ def simulate_float(network: FloatNetwork, inputs, *, record=("spikes",)) -> Floa
                if "v" in record else None)
     i_trace = ({n: np.zeros((steps, batch, p.size)) for n, p in network.populations.items()}
                if "i" in record else None)
+    pre_trace = ({n: np.zeros((steps, batch, p.size)) for n, p in network.populations.items()}
+                 if "v_pre_reset" in record else None)
     for t in range(steps):
         fired = {}
         for name, population in network.populations.items():
@@ -397,6 +425,8 @@ def simulate_float(network: FloatNetwork, inputs, *, record=("spikes",)) -> Floa
             else:
                 current = c.gain * drive
             v_new = c.keep_mem * v[name] + current + c.bias
+            if pre_trace is not None:
+                pre_trace[name][t] = v_new
             if c.threshold is not None:
                 s = v_new > c.threshold
                 if c.reset == "subtract":
@@ -411,9 +441,9 @@ def simulate_float(network: FloatNetwork, inputs, *, record=("spikes",)) -> Floa
             if v_trace is not None:
                 v_trace[name][t] = v_new
             if i_trace is not None:
-                i_trace[name][t] = i[name]
+                i_trace[name][t] = current
         previous = fired
-    return FloatTrace(spikes=spikes, v=v_trace, i=i_trace)
+    return FloatTrace(spikes=spikes, v=v_trace, i=i_trace, v_pre_reset=pre_trace)
 
 
 def readout_scores(spikes, v=None, *, readout: str = "spike_count") -> np.ndarray:

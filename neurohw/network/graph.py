@@ -23,7 +23,7 @@ from ..model.reference import MAX_SPIKE_COUNT
 from ..model.stdp import STDPError, STDPParams
 
 __all__ = ["InputGroup", "Population", "Projection", "Network", "NetworkError",
-           "MAX_WEIGHT_WIDTH", "MAX_DELAY", "FORMAT_VERSION"]
+           "MAX_WEIGHT_WIDTH", "MAX_DELAY", "MAX_VALUE_BITS", "FORMAT_VERSION"]
 
 #: Widest signed weight a projection may use (the neuron core's limit).
 MAX_WEIGHT_WIDTH = 16
@@ -55,14 +55,28 @@ def _check_int(what: str, value, low: int, high: int | None = None) -> int:
     return value
 
 
+#: Widest value of a graded input group (``InputGroup(value_bits=...)``).
+MAX_VALUE_BITS = 16
+
+
 @dataclass(frozen=True)
 class InputGroup:
-    """``size`` external input lines. Each step the host sends a spike count between 0 and
-    ``max_count`` per line; the count bounds the hardware accumulators, and the model refuses
-    larger counts instead of computing something the chip cannot."""
+    """``size`` external input lines.
+
+    Spike counts (default): each step the host sends a count between 0 and ``max_count`` per
+    line; the count bounds the hardware accumulators, and the model refuses larger counts
+    instead of computing something the chip cannot.
+
+    Graded (``value_bits=k``, 1..16): each step each line carries an integer value in
+    ``[0, 2**k - 1]``, or ``[-2**(k-1), 2**(k-1) - 1]`` with ``signed=True``; a target's drive
+    gets ``value * weight`` exactly (``input_count_cap`` does not apply to a value), and the
+    chip carries it in one event (``docs/system.md``, "Graded inputs"). ``max_count`` must then
+    stay 1."""
     name: str
     size: int
     max_count: int = 1
+    value_bits: int | None = None
+    signed: bool = False
 
     def __post_init__(self):
         _check_name("input group", self.name)
@@ -70,6 +84,42 @@ class InputGroup:
                                                     self.size, 1))
         object.__setattr__(self, "max_count", _check_int(
             f"input group {self.name!r} max_count", self.max_count, 1, MAX_SPIKE_COUNT))
+        if not isinstance(self.signed, (bool, np.bool_)):
+            raise NetworkError(f"input group {self.name!r} signed must be True or False, not "
+                               f"{self.signed!r}")
+        object.__setattr__(self, "signed", bool(self.signed))
+        if self.value_bits is None:
+            if self.signed:
+                raise NetworkError(f"input group {self.name!r} has signed=True without "
+                                   f"value_bits; only a graded group (value_bits=1..."
+                                   f"{MAX_VALUE_BITS}) carries signed values")
+            return
+        object.__setattr__(self, "value_bits", _check_int(
+            f"input group {self.name!r} value_bits", self.value_bits, 1, MAX_VALUE_BITS))
+        if self.max_count != 1:
+            raise NetworkError(f"input group {self.name!r} has value_bits={self.value_bits} "
+                               f"and max_count={self.max_count}; a graded group carries "
+                               f"values, not spike counts: leave max_count=1")
+
+    @property
+    def graded(self) -> bool:
+        """True when the lines carry values (``value_bits``), not spike counts."""
+        return self.value_bits is not None
+
+    @property
+    def value_range(self) -> tuple[int, int]:
+        """``(lowest, highest)`` value (or count) one line may carry in one step."""
+        if not self.graded:
+            return 0, self.max_count
+        if self.signed:
+            return -(1 << (self.value_bits - 1)), (1 << (self.value_bits - 1)) - 1
+        return 0, (1 << self.value_bits) - 1
+
+    @property
+    def max_magnitude(self) -> int:
+        """Largest ``|value|`` (or count) of one line in one step: what bounds accumulators."""
+        low, high = self.value_range
+        return max(-low, high)
 
 
 @dataclass(frozen=True, eq=False)
@@ -306,6 +356,7 @@ class Network:
                                    f"{projection.target!r} on channel {projection.channel}; "
                                    f"merge them into one weight matrix")
             seen.add(key)
+        self._check_graded_targets()
 
         outputs = [outputs] if isinstance(outputs, str) else list(outputs)
         for name in outputs:
@@ -400,6 +451,22 @@ class Network:
                                f"{projection.target!r}; give the target a larger max_delay "
                                f"(Population(..., max_delay={projection.largest_delay}))")
 
+    def _check_graded_targets(self):
+        """A graded value is not a spike: STDP's traces count spikes, and a learning core
+        depresses a row once per event, so a population that learns takes no graded input."""
+        learners = {p.target: p for p in self.projections if p.plastic}
+        for projection in self.projections:
+            group = self.inputs.get(projection.source)
+            if group is None or not group.graded or projection.target not in learners:
+                continue
+            plastic = learners[projection.target]
+            raise NetworkError(
+                f"projection {projection.source!r} -> {projection.target!r}: input group "
+                f"{group.name!r} is graded (value_bits={group.value_bits}) and population "
+                f"{projection.target!r} learns (projection {plastic.source!r} -> "
+                f"{plastic.target!r} is plastic); STDP counts spikes, not values: feed a "
+                f"learning population from a spike-count input group")
+
     # --- queries ----------------------------------------------------------------------------
 
     def size(self, name: str) -> int:
@@ -436,7 +503,10 @@ class Network:
         lines = [f"network: {len(self.inputs)} input group(s), {len(self.populations)} "
                  f"population(s), {self.n_neurons} neurons, {self.n_synapses} synapses"]
         for group in self.inputs.values():
-            lines.append(f"  input {group.name}: {group.size} lines, counts 0..{group.max_count}")
+            low, high = group.value_range
+            what = (f"{'signed ' if group.signed else ''}{group.value_bits}-bit values "
+                    f"{low}..{high}" if group.graded else f"counts 0..{group.max_count}")
+            lines.append(f"  input {group.name}: {group.size} lines, {what}")
         for pop in self.populations.values():
             out = " (output)" if pop.name in self.outputs else ""
             lines.append(f"  population {pop.name}: {pop.size} neurons, "
@@ -465,7 +535,10 @@ class Network:
         return {
             "format": "neurohw-network",
             "version": FORMAT_VERSION,
-            "inputs": [{"name": g.name, "size": g.size, "max_count": g.max_count}
+            # Graded fields appear only when used, so older files keep their bytes.
+            "inputs": [{"name": g.name, "size": g.size, "max_count": g.max_count,
+                        **({"value_bits": g.value_bits, "signed": g.signed} if g.graded
+                           else {})}
                        for g in self.inputs.values()],
             "populations": [{"name": p.name, "size": p.size, "weight_width": p.weight_width,
                              "params": p.params.to_dict(),

@@ -5,8 +5,9 @@ Words are integers packed with ``plan.fmt`` (:class:`neurohw.routing.EventFormat
 carries the tag of the window it travels in (``window mod 2**fmt.step_width``):
 
 * **Sent** (host -> chip), for each step ``s`` of a sample (``g = first_step + s`` the global
-  step): one ``SPIKE`` event per input line with a non-zero count for step ``g`` (key
-  ``plan.input_key(group, line)``, payload = the count when ``fmt.payload_width > 0``), in
+  step): one ``SPIKE`` event per input line with a non-zero count (or graded value) for step
+  ``g`` (key ``plan.input_key(group, line)``, payload = the count when ``fmt.payload_width >
+  0``, or the graded value, two's complement when signed: :func:`input_payload`), in
   ascending key order; for the last step of the sample, one ``CONTROL`` event with the host's
   tick key (end of sample); then one ``BARRIER`` tagged ``g - 1`` (key: the host's tick key). All
   these travel in window ``g - 1``. Lines whose key reaches no core (no non-zero weight) are not
@@ -24,7 +25,7 @@ from ..routing import EventKind
 from .plan import ChipPlan
 from .system import check_inputs
 
-__all__ = ["HostStreamError", "encode_sample", "encode_samples", "output_event_sets",
+__all__ = ["HostStreamError", "input_payload", "encode_sample", "encode_samples", "output_event_sets",
            "decode_outputs", "events_to_counts"]
 
 
@@ -40,15 +41,38 @@ def _sample_inputs(plan: ChipPlan, inputs, steps):
     return steps, {name: c[:, 0, :] for name, c in counts.items()}
 
 
+def input_payload(plan: ChipPlan, group: str, line: int, value: int) -> int:
+    """The payload field of an input event of ``group``: a count as it is, a graded value as
+    is when unsigned and in two's complement of ``fmt.payload_width`` bits when signed.
+    Refuses (:class:`HostStreamError`) a value the group or the payload cannot carry: the
+    hardware would otherwise read a truncated number."""
+    spec = plan.network.inputs[group]
+    low, high = spec.value_range
+    width = plan.fmt.payload_width
+    if spec.graded:
+        if spec.signed:
+            fits = -(1 << (width - 1)) <= value < (1 << (width - 1)) if width else False
+        else:
+            fits = 0 <= value < (1 << width)
+    else:
+        fits = value == 1 if not width else 0 <= value < (1 << width)
+    if not (low <= value <= high and fits):
+        kind = ("signed value" if spec.signed else "value") if spec.graded else "count"
+        raise HostStreamError(f"input {group!r} line {line}: {kind} {value} cannot be sent: "
+                              f"the group takes {low}..{high} and the event payload has "
+                              f"{width} bit(s)")
+    return value & ((1 << width) - 1) if width else 0
+
+
 def _input_events(plan: ChipPlan, counts: dict, step: int) -> list[tuple[int, int]]:
-    """``(key, count)`` of step ``step``'s non-zero, routed input lines, ascending keys."""
+    """``(key, payload)`` of step ``step``'s non-zero, routed input lines, ascending keys."""
     events = []
     for group, offset in plan.input_offsets.items():
         row = counts[group][step]
         for line in np.flatnonzero(row):
             key = plan.input_key(group, int(line))
             if plan.connectivity.get(key):
-                events.append((key, int(row[line])))
+                events.append((key, input_payload(plan, group, int(line), int(row[line]))))
     return sorted(events)
 
 
@@ -69,9 +93,8 @@ def encode_sample(plan: ChipPlan, inputs, *, first_step: int = 0, steps: int | N
     words = []
     for s in range(steps):
         window = first_step + s - 1
-        for key, count in _input_events(plan, counts, s):
-            words.append(fmt.pack(EventKind.SPIKE, key, window,
-                                  count if fmt.payload_width else 0))
+        for key, payload in _input_events(plan, counts, s):
+            words.append(fmt.pack(EventKind.SPIKE, key, window, payload))
         if end_of_sample and s == steps - 1:
             words.append(fmt.pack(EventKind.CONTROL, tick, window))
         words.append(fmt.pack(EventKind.BARRIER, tick, window))

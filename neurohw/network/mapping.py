@@ -16,13 +16,14 @@ event format, connectivity, topology and routing tables (``docs/system.md``, "Ma
    populations' cores (in core order). A core nothing projects onto gets one unused axon with
    zero weights and no block (a core has at least one axon).
 3. **Events per step.** ``max_events_per_step`` = sum over blocks of ``count * min(source
-   max count, input_count_cap)``: the most events the core's accumulator can receive in a step.
+   max count, input_count_cap)`` (``count * max |value|`` for a graded input group): the most
+   weight units the core's accumulator can receive in a step.
 4. **Keys.** ``keys_per_endpoint`` K is the smallest power of two above every core's neuron
    count and above the host's total input lines (key ``K - 1`` of each endpoint is its tick key).
    Input groups take consecutive host keys in network order (``input_offsets``).
 5. **Event format.** Key width: bits of ``(n_cores + 1) * K - 1`` (or ``key_width``, checked);
    payload width: bits of the largest count a source that sends events can send (0 when all
-   are 1).
+   are 1), and at least ``value_bits`` of every graded input group that sends events.
 6. **Connectivity.** A neuron's (or input line's) key goes to every core where it has a non-zero
    weight, plus the host for output populations; keys that reach nothing are left out (the
    sender must not send them). Host tick key -> every core; each core's tick key -> host.
@@ -317,8 +318,7 @@ class _Mapper:
 
 
 def _slice_params(params, start, stop):
-    changes = {name: getattr(params, name)[start:stop] for name in params.per_neuron_fields()}
-    return params.replace(**changes) if changes else params
+    return params.select_neurons(slice(start, stop))
 
 
 def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), lanes: int = 1,
@@ -451,9 +451,12 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
             plastic = np.zeros(weights.shape, dtype=bool)
             for source, ordinal, first, last in need.blocks:
                 count = last - first
+                group = network.inputs.get(source)
+                graded = group is not None and group.graded
                 blocks.append(AxonBlock(source=source, source_start=first, count=count,
                                         axon_start=axon,
-                                        key_start=source_key(source, ordinal, first)))
+                                        key_start=source_key(source, ordinal, first),
+                                        graded=graded, signed=graded and group.signed))
                 for projection in mapper.weights[(source, name)]:
                     rows = slice(axon, axon + count)
                     weights[projection.channel, rows] = projection.weights[first:last, start:stop]
@@ -463,9 +466,14 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
                     if projection.plastic:
                         plastic[projection.channel, rows] = \
                             projection.synapse_mask[first:last, start:stop]
-                per_axon = network.max_count(source)
-                if cap is not None:
-                    per_axon = min(per_axon, cap)
+                if graded:
+                    # One event adds value * weight: the accumulator bound counts |value|
+                    # units, and the cap does not apply to a value.
+                    per_axon = group.max_magnitude
+                else:
+                    per_axon = network.max_count(source)
+                    if cap is not None:
+                        per_axon = min(per_axon, cap)
                 events += count * per_axon
                 axon += count
             for array in (weights, delays, plastic):
@@ -501,9 +509,16 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
     # Payload: the largest count a source that sends anything can send.
     senders = {block.source for core in cores for block in core.axon_blocks}
     senders.update(network.outputs)
-    largest_count = max([network.max_count(s) for s in senders] or [1])
-    fmt = EventFormat(key_width=key_width, step_width=step_width,
-                      payload_width=0 if largest_count == 1 else largest_count.bit_length())
+    counted = [network.max_count(s) for s in senders
+               if not (s in network.inputs and network.inputs[s].graded)]
+    largest_count = max(counted or [1])
+    payload_width = 0 if largest_count == 1 else largest_count.bit_length()
+    # A graded group's value always travels in the payload (two's complement when signed),
+    # even at value_bits=1: the receiving ingress takes it as the value, not as a count.
+    for source in senders:
+        if source in network.inputs and network.inputs[source].graded:
+            payload_width = max(payload_width, network.inputs[source].value_bits)
+    fmt = EventFormat(key_width=key_width, step_width=step_width, payload_width=payload_width)
 
     # Topology and routing.
     if topology == "auto":

@@ -17,7 +17,9 @@ plan-level reference model and the system hardware generator. Conventions (``doc
   ``-1`` (window -1 carries the inputs of step 0).
 * **Events.** One event per (neuron, step) with a non-zero count; the count travels in the
   payload when some source can send more than one spike per step (``fmt.payload_width > 0``),
-  and the receiving core turns it into that many axon events.
+  and the receiving core turns it into that many axon events. A graded input line sends one
+  event per step with a non-zero value, the value in the payload (two's complement in
+  ``fmt.payload_width`` bits when signed); the core adds ``value * weight`` in one event.
 """
 
 from __future__ import annotations
@@ -38,12 +40,16 @@ __all__ = ["AxonBlock", "CorePlan", "ChipPlan"]
 class AxonBlock:
     """Axons ``[axon_start, axon_start + count)`` of a core are neurons (or input lines)
     ``[source_start, source_start + count)`` of ``source``, arriving with keys
-    ``[key_start, key_start + count)``."""
+    ``[key_start, key_start + count)``. ``graded``: the source is a graded input group, whose
+    event payload is the value (two's complement when ``signed``) that multiplies the weights
+    in one event, instead of a count of axon events."""
     source: str
     source_start: int
     count: int
     axon_start: int
     key_start: int
+    graded: bool = False
+    signed: bool = False
 
     def axon_of(self, key: int) -> int | None:
         offset = key - self.key_start
@@ -75,6 +81,11 @@ class CorePlan:
     @property
     def n_axons(self) -> int:
         return self.weights.shape[1]
+
+    @property
+    def graded(self) -> bool:
+        """Some axon block of this core carries graded values."""
+        return any(block.graded for block in self.axon_blocks)
 
     @property
     def neuron_stop(self) -> int:

@@ -60,8 +60,10 @@ class PlanTrace:
       in the last window of each sample;
     * ``unrouted_spikes``: (n_cores,) spikes of neurons whose key reaches nothing (not sent);
     * ``synaptic_ops``: (n_cores, samples * steps): per core and global step, the sum over axons
-      of ``min(count, cap) * fan-out`` (non-zero weights on any channel);
-    * ``events_per_step``: (n_cores, samples * steps) axon events applied (after the cap);
+      of ``min(count, cap) * fan-out`` (non-zero weights on any channel; a graded axon with a
+      non-zero value counts its fan-out once: one multiply-add per synapse);
+    * ``events_per_step``: (n_cores, samples * steps) axon events applied (after the cap), a
+      graded event counted as ``|value|`` weight units (what ``max_events_per_step`` bounds);
     * ``weights``: ``{core: (channels, n_axons, n_neurons)}`` the final weights of every core
       with STDP.
     """
@@ -198,6 +200,7 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
         for core in plan.cores:
             c = core.index
             axon_counts = np.zeros(core.n_axons, dtype=np.int64)
+            graded = np.zeros(core.n_axons, dtype=bool)
             arm_next = False
             for source, kind, key, count in inbox[c]:
                 core_events_in[c, w + 1] += 1
@@ -210,6 +213,7 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
                 if armed[c] and source != host:
                     dropped[c, (w + 1) // steps - 1] += 1
                     continue
+<<<<<<< HEAD
                 if source != host and w % steps < start_steps.get(
                         plan.cores[source].population, 0):
                     # A skewed source's spikes before its start step reach no core.
@@ -217,8 +221,19 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
                     continue
                 axon = core.axon_of(key)
                 if axon is None:
+=======
+                block = _block_of(core, key)
+                if block is None:
+>>>>>>> quantize
                     raise PlanModelError(f"core {c} received key {key:#x} in window {w}, which "
                                          f"no axon block of it holds")
+                axon = block.axon_of(key)
+                if block.graded:
+                    # The ingress reads the payload as the value (two's complement when
+                    # signed) and passes it on in one event: no expansion, no cap.
+                    graded[axon] = True
+                    if block.signed and count >> (fmt.payload_width - 1):
+                        count -= 1 << fmt.payload_width
                 axon_counts[axon] += count
             if armed[c]:
                 states[c] = initial_state(core.params, core.n_neurons, 1)
@@ -233,13 +248,23 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
                 states[c] = initial_state(core.params, core.n_neurons, 1)
             capped = axon_counts
             if core.params.input_count_cap is not None:
-                capped = np.minimum(axon_counts, core.params.input_count_cap)
-            applied[c, g] = int(capped.sum())
+                capped = np.where(graded, axon_counts,
+                                  np.minimum(axon_counts, core.params.input_count_cap))
+            # A graded event is one event of |value| weight units (what bounds the
+            # accumulator) and one synaptic operation per synapse (one multiply-add).
+            applied[c, g] = int(np.abs(capped).sum())
             if applied[c, g] > core.max_events_per_step:
                 raise PlanModelError(f"core {c} applied {applied[c, g]} events in step {g}, more "
                                      f"than its max_events_per_step={core.max_events_per_step}")
-            sops[c, g] = int(capped @ fanout[c])
-            if rings[c] is None:
+            sops[c, g] = int(np.where(graded, capped != 0, capped) @ fanout[c])
+            if graded.any() and rings[c] is None:
+                # reference.step's spike form takes counts only; the drive form is the same
+                # sum, with the values as they are and the counts capped.
+                drive = np.einsum("a,can->cn", capped, core.weights.astype(np.int64))
+                states[c], fired = step(core.params, states[c],
+                                        StepInput(drive=drive[np.newaxis]))
+                fired = np.asarray(fired, dtype=np.int64)[0]
+            elif rings[c] is None:
                 states[c], fired = step(core.params, states[c],
                                         StepInput(spikes=axon_counts[np.newaxis, :],
                                                   weights=core.weights))
@@ -267,6 +292,14 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
                      synaptic_ops=sops, events_per_step=applied,
                      weights={core.index: rings[core.index].weights for core in plan.cores
                               if core.stdp is not None} or None)
+
+
+def _block_of(core, key):
+    """The axon block of ``core`` that holds ``key``, or ``None``."""
+    for block in core.axon_blocks:
+        if block.axon_of(key) is not None:
+            return block
+    return None
 
 
 class _CoreRing:

@@ -3,8 +3,9 @@
 This is the definition the chip is checked against (``docs/system.md``): in step ``t`` every
 population takes the input counts of step ``t`` from its input groups and the spike counts of
 step ``t - 1`` from its source populations (none at ``t = 0``), sums ``min(count, cap) * weight``
-per channel, and advances with :func:`neurohw.model.reference.step`. Partitioning onto cores
-changes nothing here: a ChipPlan computes exactly this (tested).
+(``value * weight`` for a graded input group) per channel, and advances with
+:func:`neurohw.model.reference.step`. Partitioning onto cores changes nothing here: a ChipPlan
+computes exactly this (tested).
 
 Synaptic delays and STDP (``docs/learning.md``): a synapse of delay ``d`` adds its contribution
 ``d - 1`` steps after the default timing (a ring of ``max_delay`` future drives per target), and
@@ -61,8 +62,10 @@ class SystemTrace:
 
 
 def check_inputs(network: Network, inputs, steps: int | None = None):
-    """Validate ``inputs`` ``{group: counts (steps, batch, size) or (steps, size)}`` and return
-    ``(steps, batch, {group: int64 (steps, batch, size)})``. Every group must be given."""
+    """Validate ``inputs`` ``{group: counts (steps, batch, size) or (steps, size)}`` (a graded
+    group's values instead of counts) and return ``(steps, batch, {group: int64 (steps, batch,
+    size)})``. Every group must be given; a count or value outside its group's range is
+    refused, never clipped."""
     if not isinstance(inputs, dict):
         raise TypeError(f"inputs must be a dict of input group name -> counts, not "
                         f"{type(inputs).__name__}")
@@ -79,7 +82,8 @@ def check_inputs(network: Network, inputs, steps: int | None = None):
     for name, group in network.inputs.items():
         counts = np.asarray(inputs[name])
         if counts.dtype.kind not in "iub":
-            raise NetworkError(f"input {name!r} must hold integer spike counts, not dtype "
+            what = "values" if group.graded else "spike counts"
+            raise NetworkError(f"input {name!r} must hold integer {what}, not dtype "
                                f"{counts.dtype}")
         if counts.ndim == 2:
             counts = counts[:, np.newaxis, :]
@@ -87,7 +91,9 @@ def check_inputs(network: Network, inputs, steps: int | None = None):
             raise NetworkError(f"input {name!r} must have shape (steps, batch, {group.size}) "
                                f"or (steps, {group.size}), not {np.shape(inputs[name])}")
         counts = counts.astype(np.int64)
-        if counts.size and (counts.min() < 0 or counts.max() > group.max_count):
+        if group.graded:
+            _check_values(name, group, counts)
+        elif counts.size and (counts.min() < 0 or counts.max() > group.max_count):
             bad = int(counts.min() if counts.min() < 0 else counts.max())
             raise NetworkError(f"input {name!r} has a spike count of {bad}; counts must be "
                                f"between 0 and the group's max_count={group.max_count}")
@@ -108,6 +114,28 @@ def check_inputs(network: Network, inputs, steps: int | None = None):
     return steps, batch, arrays
 
 
+def _check_values(name, group, values):
+    """Refuse (never clip) a graded value outside the group's range, naming the first one."""
+    low, high = group.value_range
+    bad = np.argwhere((values < low) | (values > high))
+    if len(bad):
+        index = tuple(int(i) for i in bad[0])
+        kind = "signed" if group.signed else "unsigned"
+        raise NetworkError(f"input {name!r} has value {int(values[index])} at (step, batch, "
+                           f"line) = {index}; graded group {name!r} ({kind}, value_bits="
+                           f"{group.value_bits}) takes values between {low} and {high}")
+
+
+def effective_counts(network: Network, source: str, counts, params) -> np.ndarray:
+    """What multiplies the weights of a projection from ``source``: a graded input group's
+    values as they are, any other source's counts capped at the target's ``input_count_cap``
+    (``docs/system.md``: the cap limits spikes, a graded value is one event)."""
+    group = network.inputs.get(source)
+    if params.input_count_cap is not None and (group is None or not group.graded):
+        return np.minimum(counts, params.input_count_cap)
+    return counts
+
+
 def population_drive(network: Network, name: str, counts_of) -> np.ndarray:
     """Exact drive ``(batch, channels, size)`` of population ``name`` from
     ``counts_of(projection)`` (``(batch, source size)`` counts reaching it over that projection
@@ -116,10 +144,9 @@ def population_drive(network: Network, name: str, counts_of) -> np.ndarray:
     params = population.params
     drive = None
     for projection in network.projections_to(name):
-        counts = counts_of(projection)
-        if params.input_count_cap is not None:
-            counts = np.minimum(counts, params.input_count_cap)
-        # counts < 2^16, |weights| < 2^15 and at most 2^31 sources: the sum fits int64.
+        counts = effective_counts(network, projection.source, counts_of(projection), params)
+        # |counts or values| <= 2^16, |weights| <= 2^15 and at most 2^31 sources: the sum
+        # fits int64.
         contribution = counts @ projection.weights
         if drive is None:
             drive = np.zeros((counts.shape[0], params.input_channels, population.size),
@@ -324,9 +351,7 @@ def _delayed_drive(network, name, counts_of, plastic, delay_masks, ring, t):
     params = population.params
     depth = ring.shape[0]
     for projection in network.projections_to(name):
-        counts = counts_of(projection)
-        if params.input_count_cap is not None:
-            counts = np.minimum(counts, params.input_count_cap)
+        counts = effective_counts(network, projection.source, counts_of(projection), params)
         if projection.plastic:
             weights = plastic[projection.key].weights        # (batch, S, T)
         else:
