@@ -213,18 +213,13 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
                 if armed[c] and source != host:
                     dropped[c, (w + 1) // steps - 1] += 1
                     continue
-<<<<<<< HEAD
                 if source != host and w % steps < start_steps.get(
                         plan.cores[source].population, 0):
                     # A skewed source's spikes before its start step reach no core.
                     dropped[c, w // steps] += 1
                     continue
-                axon = core.axon_of(key)
-                if axon is None:
-=======
                 block = _block_of(core, key)
                 if block is None:
->>>>>>> quantize
                     raise PlanModelError(f"core {c} received key {key:#x} in window {w}, which "
                                          f"no axon block of it holds")
                 axon = block.axon_of(key)
