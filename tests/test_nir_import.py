@@ -421,7 +421,7 @@ def simple(neuron=None, dt_meta=None):
 
 
 @pytest.mark.parametrize("dt,shown", [(0, "0"), (-1e-3, "-0.001"), (float("nan"), "nan"),
-                                      ("1e-3", "'1e-3'"), (None, "None"), (True, "True")])
+                                      ("1e-3", "'1e-3'"), (True, "True")])
 def test_bad_dt(dt, shown):
     with pytest.raises(NIRImportError, match=re.escape(
             f"dt must be a positive, finite time step in seconds, not {shown}")):
@@ -429,8 +429,12 @@ def test_bad_dt(dt, shown):
 
 
 def test_dt_is_required():
-    with pytest.raises(TypeError, match="dt"):
+    message = ("dt is required for exporter='nir': NIR fixes no time step; pass the dt the "
+               "model was trained with")
+    with pytest.raises(NIRImportError, match=re.escape(message)):
         import_nir(simple())
+    with pytest.raises(NIRImportError, match=re.escape(message)):
+        import_nir(simple(), dt=None)
 
 
 def test_dt_disagreeing_with_metadata():

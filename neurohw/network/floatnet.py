@@ -51,6 +51,7 @@ SPIKING_MODELS = ("LIF", "CubaLIF", "IF")
 _CURRENT_MODELS = ("CubaLIF", "CubaLI")
 DISCRETIZATIONS = ("euler", "exact")
 RESETS = ("value", "subtract")
+COMPARISONS = (">", ">=")
 
 
 class FloatNetworkError(ValueError):
@@ -103,7 +104,17 @@ class FloatPopulation:
     ``tau_syn`` and ``w_in`` are used by CubaLIF/CubaLI only; ``v_threshold`` by the spiking
     models only. ``input_bias`` is a constant added to the drive every step (Affine biases).
     ``reset``: ``"value"`` (NIR: ``v = v_reset`` after a spike) or ``"subtract"``
-    (``v -= v_threshold``, snnTorch's default mechanism, which NIR cannot express)."""
+    (``v -= v_threshold``, snnTorch's default mechanism, which NIR cannot express).
+    ``reset_delay`` (with ``"subtract"``): the threshold is subtracted in the next step's update,
+    after the decay (``v' = keep v + I - v_threshold s_prev``), as snnTorch does with its
+    default ``reset_delay=True``; ``False``: right after the spike.
+
+    ``comparison`` (``">"``, NIR's, or ``">="``) is the spike test; ``max_spikes`` > 1 (with
+    ``"subtract"``) lets a neuron spike up to that many times in one step, subtracting the
+    threshold once per spike (Sinabs' MultiSpike, Rockpool). ``keep_mem``, ``keep_syn`` and
+    ``gain`` (per neuron) replace the per-step factors derived from the time constants and
+    ``dt``: an exporter profile sets them where the framework's own step is not NIR's Euler step
+    (``docs/frontends.md``, "Exporter profiles")."""
     name: str
     size: int
     model: str
@@ -117,6 +128,12 @@ class FloatPopulation:
     input_bias: np.ndarray | float = 0.0
     reset: str = "value"
     origin: str = ""
+    reset_delay: bool = False
+    comparison: str = ">"
+    max_spikes: int = 1
+    keep_mem: np.ndarray | float | None = None
+    keep_syn: np.ndarray | float | None = None
+    gain: np.ndarray | float | None = None
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
@@ -129,7 +146,7 @@ class FloatPopulation:
                                     f"integer, not {self.size!r}")
         set_("size", int(self.size))
         where = f"population {self.name!r} ({self.model})"
-        if self.model != "IF":
+        if self.model != "IF" and (self.tau_mem is not None or self.keep_mem is None):
             if self.tau_mem is None:
                 raise FloatNetworkError(f"{where} needs tau_mem")
             set_("tau_mem", _vector(self.tau_mem, self.size, f"{where} tau_mem"))
@@ -138,7 +155,8 @@ class FloatPopulation:
                                         f"{float(self.tau_mem.min())}")
         else:
             set_("tau_mem", None)
-        if self.model in _CURRENT_MODELS:
+        if self.model in _CURRENT_MODELS and (self.tau_syn is not None
+                                               or self.keep_syn is None):
             if self.tau_syn is None:
                 raise FloatNetworkError(f"{where} needs tau_syn")
             set_("tau_syn", _vector(self.tau_syn, self.size, f"{where} tau_syn"))
@@ -162,6 +180,31 @@ class FloatPopulation:
         if self.reset not in RESETS:
             raise FloatNetworkError(f"{where}: reset must be one of {', '.join(RESETS)}, not "
                                     f"{self.reset!r}")
+        if not isinstance(self.reset_delay, bool):
+            raise FloatNetworkError(f"{where}: reset_delay must be True or False, not "
+                                    f"{self.reset_delay!r}")
+        if self.comparison not in COMPARISONS:
+            raise FloatNetworkError(f"{where}: comparison must be one of "
+                                    f"{', '.join(map(repr, COMPARISONS))}, not "
+                                    f"{self.comparison!r}")
+        if isinstance(self.max_spikes, bool) or not isinstance(self.max_spikes, numbers.Integral) \
+                or not 1 <= self.max_spikes <= 65535:
+            raise FloatNetworkError(f"{where}: max_spikes must be an integer between 1 and "
+                                    f"65535, not {self.max_spikes!r}")
+        if self.max_spikes > 1 and self.reset != "subtract":
+            raise FloatNetworkError(f"{where}: max_spikes={self.max_spikes} needs "
+                                    f"reset='subtract', not {self.reset!r}")
+        for name in ("keep_mem", "keep_syn", "gain"):
+            value = getattr(self, name)
+            if value is not None:
+                set_(name, _vector(value, self.size, f"{where} {name}"))
+        if self.keep_syn is not None and not self.has_current:
+            raise FloatNetworkError(f"{where}: keep_syn is given but {self.model} has no "
+                                    f"synaptic current")
+        if self.reset_delay and self.reset != "subtract":
+            raise FloatNetworkError(f"{where}: reset_delay=True needs reset='subtract' (a reset "
+                                    f"to a value is the same one step late: pass "
+                                    f"reset_delay=False), not reset={self.reset!r}")
 
     @property
     def spiking(self) -> bool:
@@ -198,21 +241,28 @@ class FloatPopulation:
             gain = dt * self.r
             bias = zeros
         else:
-            a = fraction(self.tau_mem, "tau_mem")
+            a = (1.0 - self.keep_mem if self.keep_mem is not None
+                 else fraction(self.tau_mem, "tau_mem"))
             keep_mem = 1.0 - a
             gain = a * self.r
             bias = a * self.v_leak
         keep_syn = None
         if self.has_current:
-            c = fraction(self.tau_syn, "tau_syn")
+            c = (1.0 - self.keep_syn if self.keep_syn is not None
+                 else fraction(self.tau_syn, "tau_syn"))
             keep_syn = 1.0 - c
             gain = gain * c * self.w_in
-        else:
+        if self.keep_mem is not None:
+            keep_mem = self.keep_mem
+        if self.gain is not None:
+            gain = self.gain
+        if not self.has_current:
             bias = bias + gain * self.input_bias
         return Discrete(keep_mem=keep_mem, keep_syn=keep_syn, gain=gain, bias=bias,
                         input_bias=(self.input_bias if self.has_current else zeros),
                         threshold=self.v_threshold, v_reset=self.v_reset,
-                        reset=self.reset)
+                        reset=self.reset, reset_delay=self.reset_delay,
+                        comparison=self.comparison, max_spikes=self.max_spikes)
 
 
 @dataclass(frozen=True)
@@ -228,16 +278,25 @@ class Discrete:
     threshold: np.ndarray | None
     v_reset: float
     reset: str
+    reset_delay: bool = False
+    comparison: str = ">"
+    max_spikes: int = 1
 
 
 @dataclass(frozen=True, eq=False)
 class FloatProjection:
-    """Float weights ``weight[j, k]`` from source neuron ``j`` onto target neuron ``k``."""
+    """Float weights ``weight[j, k]`` from source neuron ``j`` onto target neuron ``k``.
+    ``same_step``: the source population's spikes of step ``t`` act in step ``t`` (the trainers'
+    timing, :class:`neurohw.network.Projection`); otherwise in step ``t + 1``."""
     source: str
     target: str
     weight: np.ndarray = field(repr=False)
+    same_step: bool = False
 
     def __post_init__(self):
+        if not isinstance(self.same_step, bool):
+            raise FloatNetworkError(f"projection {self.source!r} -> {self.target!r}: same_step "
+                                    f"must be True or False, not {self.same_step!r}")
         weight = np.array(self.weight, dtype=np.float64)
         if weight.ndim != 2:
             raise FloatNetworkError(f"projection {self.source!r} -> {self.target!r}: weight "
@@ -272,6 +331,7 @@ class FloatNetwork:
         if not self.populations:
             raise FloatNetworkError("a network needs at least one population")
         merged: dict[tuple[str, str], np.ndarray] = {}
+        timing: dict[tuple[str, str], bool] = {}
         for projection in projections:
             sizes = {**{n: g.size for n, g in self.inputs.items()},
                      **{n: p.size for n, p in self.populations.items()}}
@@ -285,10 +345,18 @@ class FloatNetwork:
             if projection.weight.shape != expected:
                 raise FloatNetworkError(f"{where}: weight must have shape {expected}, not "
                                         f"{projection.weight.shape}")
+            if projection.same_step and projection.source in self.inputs:
+                raise FloatNetworkError(f"{where}: same_step=True from input group "
+                                        f"{projection.source!r}; input groups always act in "
+                                        f"their own step")
             key = (projection.source, projection.target)
+            if key in timing and timing[key] != projection.same_step:
+                raise FloatNetworkError(f"{where}: one projection is same_step and another is "
+                                        f"not; a pair of populations has one timing")
+            timing[key] = projection.same_step
             merged[key] = merged[key] + projection.weight if key in merged else projection.weight
         self.projections: tuple[FloatProjection, ...] = tuple(
-            FloatProjection(s, t, w) for (s, t), w in merged.items())
+            FloatProjection(s, t, w, timing[s, t]) for (s, t), w in merged.items())
         outputs = [outputs] if isinstance(outputs, str) else list(outputs)
         for name in outputs:
             if name not in self.populations:
@@ -297,6 +365,7 @@ class FloatNetwork:
         if not outputs:
             raise FloatNetworkError("a network needs at least one output population")
         self.outputs: tuple[str, ...] = tuple(outputs)
+        self.step_order = _step_order(self)
         # Check that every population discretizes (e.g. Euler stability) now, not mid-run.
         for population in self.populations.values():
             population.discrete(self.dt, self.discretization)
@@ -383,13 +452,47 @@ def _float_inputs(network: FloatNetwork, inputs) -> tuple[int, int, dict]:
     return steps, batch, arrays
 
 
+def _spike_counts(v, c: Discrete) -> np.ndarray:
+    """Spikes of one step (floats): 1 where ``v`` passes the threshold, or with ``max_spikes``
+    > 1 the number of threshold subtractions that keep passing it, at most ``max_spikes``."""
+    threshold = c.threshold
+    fire = v >= threshold if c.comparison == ">=" else v > threshold
+    if c.max_spikes == 1:
+        return fire.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = v / threshold
+        n = np.floor(ratio) if c.comparison == ">=" else np.ceil(ratio) - 1
+    n = np.where(threshold > 0, n, c.max_spikes)    # a zero threshold fires the cap
+    return np.where(fire, np.clip(n, 1, c.max_spikes), 0).astype(np.float64)
+
+
+def _step_order(network: FloatNetwork) -> tuple:
+    """Populations in the order a step computes them: every same-step source first."""
+    pending = {name: {p.source for p in network.projections
+                      if p.same_step and p.target == name} for name in network.populations}
+    order = []
+    while pending:
+        ready = [name for name, sources in pending.items() if not (sources - {name})]
+        if not ready or any(name in pending[name] for name in ready):
+            cycle = " -> ".join(sorted(pending))
+            raise FloatNetworkError(f"the same-step projections among populations {cycle} form "
+                                    f"a cycle (an algebraic loop); a recurrent projection must "
+                                    f"take one step (same_step=False)")
+        order.append(ready[0])
+        del pending[ready[0]]
+        for sources in pending.values():
+            sources.discard(order[-1])
+    return tuple(order)
+
+
 def simulate_float(network: FloatNetwork, inputs, *, record=("spikes",)) -> FloatTrace:
     """Run ``network`` on ``inputs`` ``{group: counts (steps, batch, size)}`` (float64 math);
     a ``real_valued`` group takes real values instead of counts. ``record`` may name
     ``"spikes"``, ``"v"``, ``"v_pre_reset"`` and ``"i"`` (:class:`FloatTrace`).
 
     Same timing as :func:`neurohw.network.simulate`: in step ``t`` a population takes the input
-    counts of step ``t`` and its source populations' spikes of step ``t - 1``.
+    counts of step ``t``, its source populations' spikes of step ``t - 1`` and, over same-step
+    projections, their spikes of step ``t`` (populations computed in ``network.step_order``).
     """
     record = tuple(record)
     bad = set(record) - {"spikes", "v", "v_pre_reset", "i"}
@@ -402,7 +505,7 @@ def simulate_float(network: FloatNetwork, inputs, *, record=("spikes",)) -> Floa
     v = {n: np.zeros((batch, p.size)) for n, p in network.populations.items()}
     i = {n: np.zeros((batch, p.size)) for n, p in network.populations.items()}
     previous = {n: np.zeros((batch, p.size)) for n, p in network.populations.items()}
-    spikes = {n: np.zeros((steps, batch, p.size), dtype=np.int8)
+    spikes = {n: np.zeros((steps, batch, p.size), dtype=np.int32)
               for n, p in network.populations.items()}
     v_trace = ({n: np.zeros((steps, batch, p.size)) for n, p in network.populations.items()}
                if "v" in record else None)
@@ -412,12 +515,17 @@ def simulate_float(network: FloatNetwork, inputs, *, record=("spikes",)) -> Floa
                  if "v_pre_reset" in record else None)
     for t in range(steps):
         fired = {}
-        for name, population in network.populations.items():
+        for name in network.step_order:
+            population = network.populations[name]
             c = coeffs[name]
             drive = np.zeros((batch, population.size))
             for projection in incoming[name]:
-                source = (counts[projection.source][t] if projection.source in counts
-                          else previous[projection.source])
+                if projection.source in counts:
+                    source = counts[projection.source][t]
+                elif projection.same_step:
+                    source = fired[projection.source]
+                else:
+                    source = previous[projection.source]
                 drive += source @ projection.weight
             if c.keep_syn is not None:
                 i[name] = c.keep_syn * i[name] + c.gain * (drive + c.input_bias)
@@ -425,15 +533,16 @@ def simulate_float(network: FloatNetwork, inputs, *, record=("spikes",)) -> Floa
             else:
                 current = c.gain * drive
             v_new = c.keep_mem * v[name] + current + c.bias
+            if c.reset_delay:
+                v_new = v_new - previous[name] * c.threshold
             if pre_trace is not None:
                 pre_trace[name][t] = v_new
             if c.threshold is not None:
-                s = v_new > c.threshold
-                if c.reset == "subtract":
-                    v_new = v_new - s * c.threshold
-                else:
-                    v_new = np.where(s, c.v_reset, v_new)
-                fired[name] = s.astype(np.float64)
+                fired[name] = _spike_counts(v_new, c)
+                if c.reset == "value":
+                    v_new = np.where(fired[name] > 0, c.v_reset, v_new)
+                elif not c.reset_delay:
+                    v_new = v_new - fired[name] * c.threshold
             else:
                 fired[name] = np.zeros((batch, population.size))
             v[name] = v_new

@@ -12,9 +12,15 @@ description; in short:
   inlined) is multiplied out into one dense float projection (convolutions and pooling become
   zero-filled dense matrices); edges into one node add up; biases become a constant drive of the
   target population.
-* Every edge that ends at a population adds the integer network's one-step delay (a spike of step
-  ``t`` arrives in step ``t + 1``); recurrent edges through a population are therefore
-  supported, a cycle of linear nodes alone (an algebraic loop) is refused.
+* ``timing="same_step"`` (the trainers' timing, the default of the snnTorch, Norse, Sinabs and
+  Rockpool profiles): an edge between populations acts in the same step, except recurrent edges
+  (those that close a cycle, found by a depth-first walk from the inputs), which take one step.
+  ``timing="one_step"`` (the default for plain NIR, as Loihi and Xylo run it): every edge that
+  ends at a population takes one step. A cycle of linear nodes alone (an algebraic loop) is
+  refused.
+* ``exporter=`` applies what one framework's exporter leaves out of the file (an
+  :class:`ExporterProfile`: its time step, reset, spike test, multi-spike and per-step factors;
+  ``docs/frontends.md`` "Exporter profiles").
 * ``Output`` nodes name the output populations; an ``Output`` must be fed by populations
   directly (through ``Flatten`` at most).
 
@@ -27,6 +33,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +41,8 @@ import numpy as np
 from .floatnet import (FloatInput, FloatNetwork, FloatPopulation, FloatProjection,
                        DISCRETIZATIONS, RESETS)
 
-__all__ = ["NIRImportError", "import_nir", "SUPPORTED_NODES", "SNNTORCH_DT", "NORSE_DT"]
+__all__ = ["NIRImportError", "import_nir", "SUPPORTED_NODES", "SNNTORCH_DT", "NORSE_DT",
+           "EXPORTERS", "TIMINGS", "ExporterProfile", "PROFILES"]
 
 #: The time step snnTorch's ``export_to_nir`` assumes (``tau = dt / (1 - beta)``, ``r = tau/dt``).
 SNNTORCH_DT = 1e-4
@@ -47,6 +55,49 @@ SUPPORTED_NODES = ("Input", "Output", *LINEAR_NODES, *NEURON_NODES, "NIRGraph")
 _SUPPORTED_TEXT = ", ".join(SUPPORTED_NODES)
 #: Largest dense matrix (entries) a lowered convolution or pooling may produce.
 MAX_DENSE_ENTRIES = 1 << 26
+#: When edges between populations act: in the step the source spikes, or one step later.
+TIMINGS = ("same_step", "one_step")
+#: Largest spike count per step the multi-spike profiles keep (Sinabs is unbounded, Rockpool
+#: caps at 2^16): the integer model's largest spike count.
+MULTI_SPIKE_CAP = 65535
+
+
+@dataclass(frozen=True)
+class ExporterProfile:
+    """What one framework's NIR exporter leaves out of the file (``docs/frontends.md``,
+    "Exporter profiles"; checked against the frameworks' own outputs in
+    ``tests/data/trainers``). ``dt`` is the exporter's fixed time step (None: the caller must
+    give it); ``timing``, ``reset``, ``reset_delay``, ``comparison`` and ``max_spikes`` are the
+    framework's defaults, each overridable by :func:`import_nir`'s argument of the same name;
+    ``factors`` names how the per-step factors are recovered from the file."""
+    name: str
+    dt: float | None
+    timing: str
+    reset: str
+    reset_delay: bool
+    comparison: str
+    max_spikes: int
+    factors: str
+
+
+PROFILES = {
+    "nir": ExporterProfile("nir", None, "one_step", "value", False, ">", 1, "euler"),
+    # snnTorch: Leaky m = clamp(beta) m + I - s_prev theta; the file holds the raw beta, whose
+    # tau is negative when beta > 1; the reset mechanism and reset_delay are not written.
+    "snntorch": ExporterProfile("snntorch", SNNTORCH_DT, "same_step", "subtract", True, ">",
+                                1, "snntorch"),
+    # Norse writes tau multiplied by dt (norse issue 411) and no input scale for LIFCell, whose
+    # current takes this step's input before it reaches v.
+    "norse": ExporterProfile("norse", NORSE_DT, "same_step", "value", False, ">", 1, "norse"),
+    # Sinabs IAF: v += I; n = trunc(v / theta) spikes (MultiSpike), v -= n theta; dt = 1.
+    "sinabs": ExporterProfile("sinabs", 1.0, "same_step", "subtract", False, ">=",
+                              MULTI_SPIKE_CAP, "euler"),
+    # Rockpool LIFTorch: i = exp(-dt/tau_syn) (i + I); v = exp(-dt/tau_mem) v + i; n =
+    # floor(v / theta) for v >= theta, v -= n theta. dt follows from r (module docs).
+    "rockpool": ExporterProfile("rockpool", None, "same_step", "subtract", False, ">=",
+                                MULTI_SPIKE_CAP, "rockpool"),
+}
+EXPORTERS = tuple(PROFILES)
 
 
 class NIRImportError(ValueError):
@@ -324,7 +375,55 @@ def _neuron_size(name, node):
     return int(np.prod(shape)), tuple(int(s) for s in shape)
 
 
-def _population(name, pop_name, node, size, dt, discretization, reset):
+def _rockpool_dt(name, node) -> float:
+    """Rockpool writes ``r = tau_mem exp(-dt / tau_mem) / dt``; solve it for ``dt``."""
+    tau = float(np.asarray(node.tau_mem, dtype=np.float64).reshape(-1)[0])
+    r = float(np.asarray(node.r, dtype=np.float64).reshape(-1)[0])
+    # With u = dt / tau: r = exp(-u) / u, i.e. f(u) = r u - exp(-u) = 0, f increasing in u:
+    # bisection.
+    k = r
+    low, high = 0.0, 1.0
+    while k * high - math.exp(-high) < 0:
+        high *= 2
+        if high > 1e6:
+            raise _node_error(name, node, f"cannot recover Rockpool's dt from r={r:g}, "
+                                          f"tau_mem={tau:g}; pass dt=")
+    for _ in range(200):
+        mid = (low + high) / 2
+        low, high = (mid, high) if k * mid - math.exp(-mid) < 0 else (low, mid)
+    return (low + high) / 2 * tau
+
+
+def _factors(profile, kind, params, dt):
+    """The per-step factors of a profile that are not NIR's Euler step (floatnet keep_mem,
+    keep_syn, gain), from the file's raw parameters."""
+    if profile.factors == "snntorch":
+        # beta = 1 - dt / tau (snnTorch wrote tau = dt / (1 - beta)), clamped as its forward
+        # clamps it; the input gain a r (c w_in) is 1 for every beta, a negative tau included.
+        out = {}
+        tau = params["tau"] if kind in ("LIF", "LI") else params.get("tau_mem")
+        if tau is not None:
+            out["keep_mem"] = np.clip(1.0 - dt / tau, 0.0, 1.0)
+            gain = dt / tau * params["r"]
+            if "tau_syn" in params:
+                out["keep_syn"] = np.clip(1.0 - dt / params["tau_syn"], 0.0, 1.0)
+                gain = gain * dt / params["tau_syn"] * params["w_in"]
+            out["gain"] = gain
+        return out
+    if profile.factors == "norse" and kind in ("CubaLIF", "CubaLI"):
+        # LIFCell: i' = i + I; v += dt/tau_mem (v_leak - v + i'); i = (1 - dt/tau_syn) i'.
+        return {"gain": dt / params["tau_mem"] * params["r"]}
+    if profile.factors == "rockpool" and kind in ("CubaLIF", "CubaLI"):
+        # i = exp(-dt/tau_syn) (i + I): the current decays before it reaches v.
+        keep_syn = np.exp(-dt / params["tau_syn"])
+        return {"keep_mem": np.exp(-dt / params["tau_mem"]), "keep_syn": keep_syn,
+                "gain": keep_syn}
+    if profile.factors == "rockpool" and kind in ("LIF", "LI"):
+        return {"keep_mem": np.exp(-dt / params["tau"]), "gain": np.ones_like(params["tau"])}
+    return {}
+
+
+def _population(name, pop_name, node, size, dt, discretization, reset, profile, options):
     kind = type(node).__name__
     params = {}
     for field_name in _NEURON_FIELDS[kind]:
@@ -339,8 +438,14 @@ def _population(name, pop_name, node, size, dt, discretization, reset):
             raise _node_error(name, node, f"{field_name} has {array.size} values but the node "
                                           f"receives {size}")
         params[field_name] = array
+    if profile.factors == "norse":
+        # Norse writes dt * tau (norse issue 411): the real tau is the file's over dt.
+        for tau_name in ("tau", "tau_mem", "tau_syn"):
+            if tau_name in params:
+                params[tau_name] = params[tau_name] / dt
+    factors = _factors(profile, kind, params, dt)
     for tau_name in ("tau", "tau_mem", "tau_syn"):
-        if tau_name in params:
+        if tau_name in params and profile.factors != "snntorch":
             tau = params[tau_name]
             if np.any(tau <= 0):
                 raise _node_error(name, node, f"{tau_name} must be positive, not "
@@ -359,15 +464,23 @@ def _population(name, pop_name, node, size, dt, discretization, reset):
                                           f"({_describe(values)}); supported: one v_reset "
                                           f"shared by the population")
         v_reset = float(values[0])
+    spiking = kind in ("LIF", "CubaLIF", "IF")
     common = dict(name=pop_name, size=size, model=kind, r=params["r"],
-                  v_reset=v_reset, reset=reset if kind in ("LIF", "CubaLIF", "IF") else "value",
-                  origin=f"NIR node {name!r} ({kind})")
+                  v_reset=v_reset, reset=reset if spiking else "value",
+                  origin=f"NIR node {name!r} ({kind})", **factors)
+    if spiking:
+        common.update(reset_delay=options["reset_delay"] and reset == "subtract",
+                      comparison=options["comparison"],
+                      max_spikes=options["max_spikes"] if reset == "subtract" else 1)
+    overridden = {"keep_mem", "keep_syn"} & set(factors)
     if kind in ("LIF", "LI"):
-        common.update(tau_mem=params["tau"], v_leak=params["v_leak"])
+        common.update(tau_mem=None if "keep_mem" in overridden else params["tau"],
+                      v_leak=params["v_leak"])
     if kind in ("CubaLIF", "CubaLI"):
-        common.update(tau_mem=params["tau_mem"], tau_syn=params["tau_syn"],
+        common.update(tau_mem=None if "keep_mem" in overridden else params["tau_mem"],
+                      tau_syn=None if "keep_syn" in overridden else params["tau_syn"],
                       v_leak=params["v_leak"], w_in=params["w_in"])
-    if kind in ("LIF", "CubaLIF", "IF"):
+    if spiking:
         common.update(v_threshold=params["v_threshold"])
     return common
 
@@ -375,6 +488,35 @@ def _population(name, pop_name, node, size, dt, discretization, reset):
 # --- the importer ------------------------------------------------------------------------------
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _recurrent_edges(edges, inputs) -> set:
+    """The edges that close a cycle: back edges of a depth-first walk from the inputs (in
+    graph order), then from any population not reached. A trainer computes the layers in that
+    order, so these are the edges that carry the previous step's spikes."""
+    successors: dict = {}
+    for source, target in edges:
+        successors.setdefault(source, []).append(target)
+    back, done, on_stack = set(), set(), set()
+    starts = list(inputs) + [source for source, _ in edges] + [target for _, target in edges]
+    for start in starts:
+        if start in done:
+            continue
+        stack = [(start, iter(successors.get(start, ())))]
+        on_stack.add(start)
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                on_stack.discard(node)
+                done.add(node)
+            elif child in on_stack:
+                back.add((node, child))
+            elif child not in done:
+                on_stack.add(child)
+                stack.append((child, iter(successors.get(child, ()))))
+    return back
 
 
 def _network_name(nir_name: str, kind: str, taken: set) -> str:
@@ -389,32 +531,81 @@ def _network_name(nir_name: str, kind: str, taken: set) -> str:
     return name
 
 
-def import_nir(graph_or_path, *, dt: float, discretization: str = "euler",
-               reset: str = "value", input_max_count: int = 1,
+def import_nir(graph_or_path, *, dt: float | None = None, exporter: str = "nir",
+               timing: str | None = None, discretization: str = "euler",
+               reset: str | None = None, reset_delay: bool | None = None,
+               max_spikes: int | None = None, input_max_count: int = 1,
+               real_valued_input: bool = False,
                check_metadata_dt: bool = True) -> FloatNetwork:
     """Import a NIR graph (a ``nir.NIRGraph`` or a path to a NIR HDF5 file).
 
     Parameters
     ----------
     dt : float
-        The time step in seconds (required: NIR fixes none). Per step a neuron decays by
-        ``dt/tau`` (Euler). Use the ``dt`` the exporter assumed: ``SNNTORCH_DT`` (1e-4) for
-        snnTorch's ``export_to_nir``; for Norse, the ``dt`` the model was trained with (default
-        ``NORSE_DT``, 1e-3); ``model.dt`` for :mod:`neurohw.train.digits`.
+        The time step in seconds. NIR fixes none: required for ``exporter="nir"`` and
+        ``"rockpool"`` when it cannot be recovered; the snnTorch (``SNNTORCH_DT``, 1e-4, which
+        its exporter hard-codes), Norse (``NORSE_DT``, 1e-3, its default) and Sinabs (1)
+        profiles default to their framework's. Use the ``dt`` the model was trained with;
+        ``model.dt`` for :mod:`neurohw.train.digits`.
+    exporter : ``"nir"`` (the file as NIR defines it), ``"snntorch"``, ``"norse"``,
+        ``"sinabs"`` or ``"rockpool"``: the framework that wrote the file, whose conventions
+        the file leaves out (:data:`PROFILES`, ``docs/frontends.md`` "Exporter profiles").
+    timing : ``"same_step"`` (the trainers': a layer sees the previous layer's spikes of the
+        same step; recurrent edges one step) or ``"one_step"`` (every edge into a population
+        takes one step). Default: the profile's (``"one_step"`` for ``"nir"``, ``"same_step"``
+        for the four frameworks).
     discretization : ``"euler"`` (default; forward Euler, as snnTorch, Norse and Loihi's
         ``du = 4096*dt/tau`` mapping assume) or ``"exact"`` (zero-order hold,
-        ``1 - exp(-dt/tau)``).
+        ``1 - exp(-dt/tau)``); profiles that recover their framework's own factors ignore it.
     reset : ``"value"`` (NIR: ``v = v_reset`` after a spike) or ``"subtract"``
-        (``v -= v_threshold``; snnTorch's default mechanism, which its exporter drops).
+        (``v -= v_threshold``); default: the profile's (snnTorch's default mechanism
+        ``"subtract"``; pass ``"value"`` for ``reset_mechanism="zero"``).
+    reset_delay : snnTorch's ``reset_delay`` (default True: the threshold is subtracted in the
+        next step); only with ``reset="subtract"``.
+    max_spikes : the most spikes a neuron emits in one step (subtractive reset); default: the
+        profile's (65535 for Sinabs' MultiSpike and Rockpool, 1 otherwise).
     input_max_count : largest spike count per input line and step.
+    real_valued_input : the Input nodes carry real values (snnTorch direct encoding) instead of
+        spike counts; quantize them with ``quantize(..., input_bits=K)``.
     check_metadata_dt : refuse a ``dt`` that disagrees with a ``dt`` stored in the graph's
         metadata (as :mod:`neurohw.train.digits` writes).
     """
     import nir
-    if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not math.isfinite(dt) \
-            or dt <= 0:
+    if exporter not in PROFILES:
+        raise NIRImportError(f"exporter must be one of {', '.join(map(repr, EXPORTERS))}, not "
+                             f"{exporter!r}")
+    profile = PROFILES[exporter]
+    timing = profile.timing if timing is None else timing
+    if timing not in TIMINGS:
+        raise NIRImportError(f"timing must be one of {', '.join(map(repr, TIMINGS))}, not "
+                             f"{timing!r}")
+    reset = profile.reset if reset is None else reset
+    reset_delay = profile.reset_delay if reset_delay is None else reset_delay
+    if not isinstance(reset_delay, bool):
+        raise NIRImportError(f"reset_delay must be True or False, not {reset_delay!r}")
+    if reset_delay and reset != "subtract":
+        if exporter == "snntorch" and reset == "value":
+            reset_delay = False       # snnTorch's zero reset lands before the decay anyway
+        else:
+            raise NIRImportError(f"reset_delay=True needs reset='subtract', not {reset!r}")
+    max_spikes = profile.max_spikes if max_spikes is None else max_spikes
+    if isinstance(max_spikes, bool) or not isinstance(max_spikes, numbers.Integral) \
+            or not 1 <= max_spikes <= MULTI_SPIKE_CAP:
+        raise NIRImportError(f"max_spikes must be an integer between 1 and {MULTI_SPIKE_CAP}, "
+                             f"not {max_spikes!r}")
+    if not isinstance(real_valued_input, bool):
+        raise NIRImportError(f"real_valued_input must be True or False, not "
+                             f"{real_valued_input!r}")
+    options = {"reset_delay": reset_delay, "comparison": profile.comparison,
+               "max_spikes": int(max_spikes)}
+    if dt is None:
+        dt = profile.dt
+    if dt is None and exporter != "rockpool":
+        raise NIRImportError(f"dt is required for exporter={exporter!r}: NIR fixes no time "
+                             f"step; pass the dt the model was trained with")
+    if dt is not None and (isinstance(dt, bool) or not isinstance(dt, numbers.Real)
+                           or not math.isfinite(dt) or dt <= 0):
         raise NIRImportError(f"dt must be a positive, finite time step in seconds, not {dt!r}")
-    dt = float(dt)
     if discretization not in DISCRETIZATIONS:
         raise NIRImportError(f"discretization must be one of "
                              f"{', '.join(map(repr, DISCRETIZATIONS))}, not {discretization!r}")
@@ -430,6 +621,13 @@ def import_nir(graph_or_path, *, dt: float, discretization: str = "euler",
     if not isinstance(graph, nir.NIRGraph):
         raise NIRImportError(f"expected a nir.NIRGraph or a path to a NIR file, not "
                              f"{type(graph_or_path).__name__}")
+    if dt is None:        # Rockpool: dt follows from the first CubaLIF's r and tau_mem
+        found = [(n, v) for n, v in graph.nodes.items() if isinstance(v, nir.CubaLIF)]
+        if not found:
+            raise NIRImportError("dt is required: the graph has no CubaLIF to recover "
+                                 "Rockpool's dt from")
+        dt = _rockpool_dt(*found[0])
+    dt = float(dt)
     metadata = getattr(graph, "metadata", None) or {}
     if check_metadata_dt and "dt" in metadata:
         stored = float(np.asarray(metadata["dt"]).reshape(-1)[0])
@@ -566,7 +764,8 @@ def import_nir(graph_or_path, *, dt: float, discretization: str = "euler",
         if kind_of(name) == "Input":
             names[name] = _network_name(name, "input", taken)
             inputs.append(FloatInput(names[name], int(np.prod(out_shape[name])),
-                                     max_count=input_max_count))
+                                     max_count=input_max_count,
+                                     real_valued=real_valued_input))
     populations, projections = [], []
     for name, node in nodes.items():
         kind = kind_of(name)
@@ -575,13 +774,19 @@ def import_nir(graph_or_path, *, dt: float, discretization: str = "euler",
         names[name] = _network_name(name, kind, taken)
         size = int(np.prod(out_shape[name]))
         terms, bias = incoming(name) if predecessors[name] else ({}, np.zeros(size))
-        spec = _population(name, names[name], node, size, dt, discretization, reset)
+        spec = _population(name, names[name], node, size, dt, discretization, reset, profile,
+                           options)
         populations.append(FloatPopulation(**spec, input_bias=bias))
         for source, matrix in terms.items():
             if matrix is None:
                 matrix = np.eye(size)
             projections.append((source, names[name], matrix))
-    projections = [FloatProjection(names[s], t, m) for s, t, m in projections]
+    recurrent = _recurrent_edges([(names[s], t) for s, t, _ in projections],
+                                 [names[n] for n in nodes if kind_of(n) == "Input"])
+    projections = [FloatProjection(names[s], t, m,
+                                   same_step=(timing == "same_step" and kind_of(s) != "Input"
+                                              and (names[s], t) not in recurrent))
+                   for s, t, m in projections]
 
     outputs = []
     for name, node in nodes.items():

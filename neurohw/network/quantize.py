@@ -406,8 +406,8 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
         notes_global = [f"input_bits={input_bits} unused: no input group is real-valued"]
     else:
         notes_global = []
-    for name in float_net.populations:
-        largest_event[name] = 1            # spikes are binary
+    for name, pop in float_net.populations.items():
+        largest_event[name] = pop.max_spikes       # the largest spike count per step
 
     populations, projections, layers = [], [], {}
     int_weights: dict[tuple[str, str], np.ndarray] = {}
@@ -526,6 +526,16 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
                 params = params.replace(reset=ResetMode.SUBTRACT)
                 notes.append("reset by subtraction (not a Loihi mode; NeuronParams reset "
                              "'subtract')")
+                if pop.reset_delay:
+                    notes.append("the float neuron subtracts the threshold one step late "
+                                 "(reset_delay); the integer neuron subtracts it at the spike, "
+                                 "before the next decay (docs/frontends.md)")
+            if pop.max_spikes > 1:
+                params = params.replace(max_spikes=pop.max_spikes)
+                notes.append(f"up to {pop.max_spikes} spikes per step")
+            if pop.comparison == ">=":
+                params = params.replace(comparison=Comparison.GREATER_EQUAL)
+                notes.append("spike test '>=' (not a Loihi mode)")
         else:
             params = params.replace(threshold=v_high, threshold_shift=0)
             notes.append(f"non-spiking readout: threshold {v_high} with threshold_shift 0 "
@@ -573,8 +583,9 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
             drive_bias_max_error=fields["drive_bias_error"], scale_limit=scale_limit,
             worst_case_current=worst_current, projections=fields["reports"], notes=notes,
             states=states)
+    same_step = {(p.source, p.target): p.same_step for p in float_net.projections}
     for (source, target), w in int_weights.items():
-        projections.append(Projection(source, target, w))
+        projections.append(Projection(source, target, w, same_step=same_step[source, target]))
     inputs = []
     for g in float_net.inputs.values():
         if g.real_valued:
@@ -837,7 +848,9 @@ def _quantize_if(float_net: FloatNetwork, *, weight_width: int, scale: dict,
                      if magnitudes.size else 0.0)
         # One step's largest input, in float units: threshold + bias + drive must fit.
         max_counts = {p.source: (float_net.inputs[p.source].max_count
-                                 if p.source in float_net.inputs else 1) for p in incoming}
+                                 if p.source in float_net.inputs
+                                 else float_net.populations[p.source].max_spikes)
+                      for p in incoming}
         step_drive = sum(max_counts[src] * np.abs(w).sum(axis=0) for src, w in effective.items())
         step_drive = float(np.max(step_drive)) if incoming else 0.0
         bias_abs = float(np.abs(c.bias).max()) if c.bias.size else 0.0
@@ -884,7 +897,9 @@ def _quantize_if(float_net: FloatNetwork, *, weight_width: int, scale: dict,
             bias_mantissa=(int(bias_int[0]) if np.all(bias_int == bias_int[0]) else bias_int),
             bias_exponent=0,
             threshold=(int(vth[0]) if np.all(vth == vth[0]) else vth), threshold_shift=0,
-            comparison=Comparison.GREATER, reset=reset, max_spikes=1)
+            comparison=(Comparison.GREATER_EQUAL if pop.comparison == ">="
+                        else Comparison.GREATER),
+            reset=reset, max_spikes=pop.max_spikes)
         projection_reports = []
         worst = np.zeros(pop.size)
         for p in incoming:
@@ -894,7 +909,7 @@ def _quantize_if(float_net: FloatNetwork, *, weight_width: int, scale: dict,
             if clipped:
                 notes.append(f"{clipped} weight(s) from {p.source!r} clipped to +-{w_max}")
             w_int = np.clip(w_int, -w_max - 1, w_max).astype(np.int64)
-            projections.append(Projection(p.source, name, w_int))
+            projections.append(Projection(p.source, name, w_int, same_step=p.same_step))
             error = w_int / s - w_eff
             max_abs = float(np.abs(w_eff).max()) if w_eff.size else 0.0
             rms = float(np.sqrt(np.mean(error ** 2))) if error.size else 0.0
