@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 
 FIXTURES_DIR = Path(__file__).parent / "data" / "trainers"
-FIXTURES = ["snn_leaky_direct", "snn_leaky_rate", "snn_synaptic", "snn_rleaky", "snn_conv",
-            "norse_lif", "norse_lifbox", "sinabs_iaf", "rockpool_lif"]
+FIXTURES = ["snn_leaky_direct", "snn_leaky_rate", "snn_leaky_nodelay", "snn_leaky_zero",
+            "snn_synaptic", "snn_rleaky", "snn_conv", "norse_lif", "norse_lifbox", "sinabs_iaf",
+            "rockpool_lif"]
 # Which NIR neuron node each framework's exporter writes for these networks.
 NEURON_NODES = {"snn_leaky_direct": {"LIF"}, "snn_leaky_rate": {"LIF"},
+                "snn_leaky_nodelay": {"LIF"}, "snn_leaky_zero": {"LIF"},
                 "snn_synaptic": {"CubaLIF"}, "snn_rleaky": {"LIF"}, "snn_conv": {"LIF"},
                 "norse_lif": {"CubaLIF"}, "norse_lifbox": {"LIF"}, "sinabs_iaf": {"IF"},
                 "rockpool_lif": {"CubaLIF"}}
@@ -30,7 +32,8 @@ def load(name):
 
 
 def test_every_fixture_folder_is_listed():
-    folders = sorted(p.name for p in FIXTURES_DIR.iterdir() if p.is_dir())
+    folders = sorted(p.name for p in FIXTURES_DIR.iterdir()
+                     if p.is_dir() and not p.name.startswith("__"))
     assert folders == sorted(FIXTURES)
 
 

@@ -148,6 +148,18 @@ def snntorch_fixture(kind: str):
                   snn.Leaky(beta=torch.full((N_CLASSES,), 0.9), threshold=torch.ones(N_CLASSES),
                             learn_threshold=True, init_hidden=True, output=True)]
         info.update(learned=["weights", "biases", "threshold per neuron"])
+    elif kind in ("snn_leaky_nodelay", "snn_leaky_zero"):
+        # The two other reset conventions the importer must support, on the rate MLP.
+        input_kind = "rate"
+        reset = {"reset_mechanism": "subtract", "reset_delay": False} \
+            if kind == "snn_leaky_nodelay" else {"reset_mechanism": "zero", "reset_delay": True}
+        layers = [torch.nn.Linear(64, hidden),
+                  snn.Leaky(beta=torch.full((hidden,), 0.9), threshold=torch.ones(hidden),
+                            init_hidden=True, **reset),
+                  torch.nn.Linear(hidden, N_CLASSES),
+                  snn.Leaky(beta=torch.full((N_CLASSES,), 0.9), threshold=torch.ones(N_CLASSES),
+                            init_hidden=True, output=True, **reset)]
+        info.update(learned=["weights", "biases"], **reset)
     elif kind == "snn_synaptic":
         input_kind = "rate"
         layers = [torch.nn.Linear(64, hidden),
@@ -208,10 +220,13 @@ def snntorch_fixture(kind: str):
             "export_to_nir(net, torch.zeros(1, 64), ignore_dims=[0])"
 
     info.update(dt_written=1e-4, input=input_kind,
-                out_mem="the output Leaky/Synaptic mem returned at step t: after the input, "
-                        "before this step's reset (reset_delay=True subtracts it at t+1)",
+                out_mem=("the output Leaky mem returned at step t, after this step's reset "
+                         "(reset_delay=False)" if info["reset_delay"] is False else
+                         "the output Leaky/Synaptic mem returned at step t: after the input, "
+                         "before this step's reset (reset_delay=True applies it at t+1)"),
                 image_layout="(1, 8, 8) per step, row-major" if conv else None)
-    epochs = {"snn_leaky_direct": 20, "snn_leaky_rate": 20, "snn_synaptic": 20,
+    epochs = {"snn_leaky_direct": 20, "snn_leaky_rate": 20, "snn_leaky_nodelay": 20,
+              "snn_leaky_zero": 20, "snn_synaptic": 20,
               "snn_rleaky": 20, "snn_conv": 20}[kind]
     return net, run, export, info, input_kind, epochs, 5e-3, 0.5
 
@@ -274,7 +289,8 @@ def norse_fixture(kind: str):
             "out_mem": "the output cell's v after this step's reset"}
     if kind == "norse_lif":
         info["tau_syn_inv"] = p_hidden.tau_syn_inv.tolist() + p_out.tau_syn_inv.tolist()
-    return net, run, export, info, "rate", 20, 5e-3, 0.5
+    epochs = 40 if kind == "norse_lifbox" else 20  # the box cell learns slower
+    return net, run, export, info, "rate", epochs, 5e-3, 0.5
 
 
 # ---------------------------------------------------------------- Sinabs
@@ -402,6 +418,8 @@ def rockpool_fixture(kind: str):
 FIXTURES = {
     "snn_leaky_direct": snntorch_fixture,
     "snn_leaky_rate": snntorch_fixture,
+    "snn_leaky_nodelay": snntorch_fixture,
+    "snn_leaky_zero": snntorch_fixture,
     "snn_synaptic": snntorch_fixture,
     "snn_rleaky": snntorch_fixture,
     "snn_conv": snntorch_fixture,
