@@ -475,7 +475,8 @@ def build(name: str, inputs, labels):
         nirtorch_version=getattr(nirtorch, "__version__", "unknown"),
         sklearn_version=sklearn.__version__, export_call=export_call,
         steps=STEPS, n_inputs=64, n_hidden=int(hidden.shape[2]), n_outputs=N_CLASSES,
-        n_saved=N_SAVED, n_test=int(len(y_test)), data_split="neurohw.train.digits.load_split(seed=0)",
+        n_saved=N_SAVED, n_test=int(len(y_test)),
+        data_split="neurohw.train.digits.load_split(seed=0)",
         input_encoding=("neurohw.train.digits.encode_images(images, 16): 0/1 spikes"
                         if input_kind == "rate" else
                         "pixel / 16 as a constant real-valued input in every step"),
