@@ -107,7 +107,11 @@ class FloatPopulation:
     (``v -= v_threshold``, snnTorch's default mechanism, which NIR cannot express).
     ``reset_delay`` (with ``"subtract"``): the threshold is subtracted in the next step's update,
     after the decay (``v' = keep v + I - v_threshold s_prev``), as snnTorch does with its
-    default ``reset_delay=True``; ``False``: right after the spike.
+    default ``reset_delay=True``; ``False``: right after the spike. ``recheck_reset`` (with
+    ``"subtract"`` and no delay; snnTorch's ``reset_delay=False``): when the stored membrane is
+    still above the threshold after its reset, the next step's spike test sees the threshold
+    subtracted once more (snnTorch computes its reset flag from the stored membrane), while the
+    membrane itself keeps ``keep v + I - v_threshold s``.
 
     ``comparison`` (``">"``, NIR's, or ``">="``) is the spike test; ``max_spikes`` > 1 (with
     ``"subtract"``) lets a neuron spike up to that many times in one step, subtracting the
@@ -131,6 +135,7 @@ class FloatPopulation:
     reset_delay: bool = False
     comparison: str = ">"
     max_spikes: int = 1
+    recheck_reset: bool = False
     keep_mem: np.ndarray | float | None = None
     keep_syn: np.ndarray | float | None = None
     gain: np.ndarray | float | None = None
@@ -201,6 +206,10 @@ class FloatPopulation:
         if self.keep_syn is not None and not self.has_current:
             raise FloatNetworkError(f"{where}: keep_syn is given but {self.model} has no "
                                     f"synaptic current")
+        if self.recheck_reset and (self.reset != "subtract" or self.reset_delay
+                                   or self.max_spikes != 1):
+            raise FloatNetworkError(f"{where}: recheck_reset=True needs reset='subtract', "
+                                    f"reset_delay=False and max_spikes=1")
         if self.reset_delay and self.reset != "subtract":
             raise FloatNetworkError(f"{where}: reset_delay=True needs reset='subtract' (a reset "
                                     f"to a value is the same one step late: pass "
@@ -262,7 +271,8 @@ class FloatPopulation:
                         input_bias=(self.input_bias if self.has_current else zeros),
                         threshold=self.v_threshold, v_reset=self.v_reset,
                         reset=self.reset, reset_delay=self.reset_delay,
-                        comparison=self.comparison, max_spikes=self.max_spikes)
+                        comparison=self.comparison, max_spikes=self.max_spikes,
+                        recheck_reset=self.recheck_reset)
 
 
 @dataclass(frozen=True)
@@ -281,6 +291,7 @@ class Discrete:
     reset_delay: bool = False
     comparison: str = ">"
     max_spikes: int = 1
+    recheck_reset: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -538,7 +549,10 @@ def simulate_float(network: FloatNetwork, inputs, *, record=("spikes",)) -> Floa
             if pre_trace is not None:
                 pre_trace[name][t] = v_new
             if c.threshold is not None:
-                fired[name] = _spike_counts(v_new, c)
+                tested = v_new
+                if c.recheck_reset:
+                    tested = v_new - (v[name] > c.threshold) * c.threshold
+                fired[name] = _spike_counts(tested, c)
                 if c.reset == "value":
                     v_new = np.where(fired[name] > 0, c.v_reset, v_new)
                 elif not c.reset_delay:

@@ -470,6 +470,8 @@ def _population(name, pop_name, node, size, dt, discretization, reset, profile, 
                   origin=f"NIR node {name!r} ({kind})", **factors)
     if spiking:
         common.update(reset_delay=options["reset_delay"] and reset == "subtract",
+                      recheck_reset=(profile.name == "snntorch" and reset == "subtract"
+                                     and not options["reset_delay"]),
                       comparison=options["comparison"],
                       max_spikes=options["max_spikes"] if reset == "subtract" else 1)
     overridden = {"keep_mem", "keep_syn"} & set(factors)

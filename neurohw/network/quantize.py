@@ -530,6 +530,10 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
                     notes.append("the float neuron subtracts the threshold one step late "
                                  "(reset_delay); the integer neuron subtracts it at the spike, "
                                  "before the next decay (docs/frontends.md)")
+                if pop.recheck_reset:
+                    notes.append("the float neuron tests a membrane left above threshold after "
+                                 "its reset once more (snnTorch reset_delay=False); the integer "
+                                 "neuron does not (docs/frontends.md)")
             if pop.max_spikes > 1:
                 params = params.replace(max_spikes=pop.max_spikes)
                 notes.append(f"up to {pop.max_spikes} spikes per step")

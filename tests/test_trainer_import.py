@@ -1,0 +1,60 @@
+"""Networks trained and exported by the real frameworks (tests/data/trainers) import unmodified
+and compute what their framework computed: every hidden and output spike of the framework's own
+run, with the exporter profile that supplies what each file leaves out."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurohw.network import import_nir, simulate_float
+
+FIXTURES_DIR = Path(__file__).parent / "data" / "trainers"
+FIXTURES = sorted(p.name for p in FIXTURES_DIR.iterdir() if (p / "meta.json").exists())
+
+
+def load_fixture(name):
+    folder = FIXTURES_DIR / name
+    meta = json.loads((folder / "meta.json").read_text())
+    with np.load(folder / "outputs.npz") as arrays:
+        data = {key: arrays[key] for key in arrays.files}
+    return meta, data
+
+
+def import_fixture(name, **options):
+    """The fixture's file, imported with its framework's profile and the conventions recorded in
+    meta.json (the options a user passes: snnTorch's reset mechanism and reset_delay, the
+    input kind)."""
+    meta, data = load_fixture(name)
+    if meta["framework"] == "snntorch":
+        options.setdefault("reset", "value" if meta["reset_mechanism"] == "zero" else "subtract")
+        options.setdefault("reset_delay", bool(meta["reset_delay"]))
+    options.setdefault("real_valued_input", meta["input"] == "direct")
+    network = import_nir(FIXTURES_DIR / name / "model.nir", exporter=meta["framework"],
+                         **options)
+    return network, meta, data
+
+
+def float_inputs(network, data):
+    (group,) = network.inputs
+    return {group: data["x"].astype(np.float64 if network.inputs[group].real_valued
+                                    else np.int64)}
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_float_import_reproduces_the_framework(name):
+    network, meta, data = import_fixture(name)
+    trace = simulate_float(network, float_inputs(network, data))
+    hidden, output = network.step_order[0], network.outputs[0]
+    assert network.step_order[-1] == output
+    np.testing.assert_array_equal(trace.spikes[hidden], data["hidden_spikes"], err_msg=name)
+    np.testing.assert_array_equal(trace.spikes[output], data["out_spikes"], err_msg=name)
+
+
+@pytest.mark.parametrize("name", ["snn_leaky_rate", "norse_lif", "sinabs_iaf", "rockpool_lif"])
+def test_one_step_timing_is_not_the_framework(name):
+    """The check above can fail: with a step per layer (the NIR default) the output differs."""
+    network, meta, data = import_fixture(name, timing="one_step")
+    trace = simulate_float(network, float_inputs(network, data))
+    assert not np.array_equal(trace.spikes[network.outputs[0]], data["out_spikes"])
