@@ -58,8 +58,9 @@ MAX_DENSE_ENTRIES = 1 << 26
 #: When edges between populations act: in the step the source spikes, or one step later.
 TIMINGS = ("same_step", "one_step")
 #: Largest spike count per step the multi-spike profiles keep (Sinabs is unbounded, Rockpool
-#: caps at 2^16): the integer model's largest spike count.
-MULTI_SPIKE_CAP = 65535
+#: caps at 2^16): the integer neuron's largest ``max_spikes``. A neuron of these frameworks
+#: that would spike more often in one step is the one place their import is not exact.
+MULTI_SPIKE_CAP = 255
 
 
 @dataclass(frozen=True)
@@ -565,7 +566,8 @@ def import_nir(graph_or_path, *, dt: float | None = None, exporter: str = "nir",
     reset_delay : snnTorch's ``reset_delay`` (default True: the threshold is subtracted in the
         next step); only with ``reset="subtract"``.
     max_spikes : the most spikes a neuron emits in one step (subtractive reset); default: the
-        profile's (65535 for Sinabs' MultiSpike and Rockpool, 1 otherwise).
+        profile's (255, the integer neuron's limit, for Sinabs' MultiSpike and Rockpool;
+        1 otherwise).
     input_max_count : largest spike count per input line and step.
     real_valued_input : the Input nodes carry real values (snnTorch direct encoding) instead of
         spike counts; quantize them with ``quantize(..., input_bits=K)``.
