@@ -58,3 +58,62 @@ def test_one_step_timing_is_not_the_framework(name):
     network, meta, data = import_fixture(name, timing="one_step")
     trace = simulate_float(network, float_inputs(network, data))
     assert not np.array_equal(trace.spikes[network.outputs[0]], data["out_spikes"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixed point and RTL: the fixtures' integer networks on the chip.
+
+def calibration_inputs(meta, count=200):
+    """The first ``count`` training images, encoded as the fixture's framework was fed them
+    (the calibration set: never the test images)."""
+    from neurohw.train.digits import encode_images, load_split
+    images = load_split(seed=0)[0][:count]
+    if meta["input"] == "direct":
+        return np.repeat((images / 16.0)[np.newaxis], meta["steps"], axis=0)
+    return encode_images(images, meta["steps"])
+
+
+def quantized_fixture(name, weight_width=8):
+    from neurohw.network import quantize
+    network, meta, data = import_fixture(name)
+    (group,) = network.inputs
+    direct = meta["input"] == "direct"
+    integer, report = quantize(network, weight_width=weight_width,
+                               calibration={group: calibration_inputs(meta)},
+                               input_bits=8 if direct else None)
+    return network, integer, report, meta, data
+
+
+# In CI: learned per-neuron thresholds, a recurrent RLeaky, multi-spike Sinabs; the others under
+# -m slow.
+RTL_CI = ["snn_leaky_rate", "snn_rleaky", "sinabs_iaf"]
+
+
+def _rtl_case(name, simulator, build_dir, samples):
+    from neurohw.flows.system import verify_system
+    from neurohw.network import encode_inputs, map_network, simulate
+    network, integer, report, meta, data = quantized_fixture(name)
+    plan = map_network(integer)
+    assert plan.flush_steps == 1          # hidden -> output is same-step: the output runs skewed
+    (group,) = network.inputs
+    x = data["x"][:, :samples]
+    inputs = encode_inputs(report, {group: x.astype(np.float64)}) if meta["input"] == "direct" \
+        else {group: x.astype(np.int64)}
+    result = verify_system(plan, inputs, simulator=simulator, build_dir=build_dir)
+    expected = simulate(integer, inputs).spikes
+    output = integer.outputs[0]
+    np.testing.assert_array_equal(result.output_spikes[output], expected[output])
+    assert result.output_events_compared > 0
+
+
+@pytest.mark.parametrize("name", RTL_CI)
+def test_fixture_on_the_chip(name, simulator, sim_build_dir):
+    """The fixture's integer network, mapped onto the chip, skewed for the trainers' timing:
+    every output spike of every chip step on one test image equals the model's."""
+    _rtl_case(name, simulator, sim_build_dir, samples=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in FIXTURES if n not in RTL_CI])
+def test_fixture_on_the_chip_slow(name, simulator, sim_build_dir):
+    _rtl_case(name, simulator, sim_build_dir, samples=3)
