@@ -202,16 +202,21 @@ def graded_case(seed, *, lanes=1, connectivity="dense", limited=False, steps=20,
     n_axons = int(rng.integers(1, max_axons + 1))
     weight_width = int(rng.integers(1, 13))
     value_width = int(rng.integers(2, 18))
-    params = random_params(rng, n_neurons)
-    if params.accumulation is not Accumulation.SUM:
-        params = params.replace(accumulation=Accumulation.SUM)
-    weights = random_weights(rng, params, n_axons, n_neurons, weight_width,
-                             zeros=0.6 if connectivity == "sparse" else 0.2)
-    low, high = -(1 << (value_width - 1)), (1 << (value_width - 1)) - 1
-    values = rng.integers(low, high + 1, size=(steps, n_axons))
-    values[rng.random(values.shape) < 0.3] = 0
-    values[rng.random(values.shape) < 0.15] = low
-    values[rng.random(values.shape) < 0.1] = 1
+    # Redraw (a bounded number of times) a case whose spikes and membranes would not change if
+    # the core read the values as unsigned: it could not catch a sign error.
+    for _ in range(10):
+        params = random_params(rng, n_neurons)
+        if params.accumulation is not Accumulation.SUM:
+            params = params.replace(accumulation=Accumulation.SUM)
+        weights = random_weights(rng, params, n_axons, n_neurons, weight_width,
+                                 zeros=0.6 if connectivity == "sparse" else 0.2)
+        low, high = -(1 << (value_width - 1)), (1 << (value_width - 1)) - 1
+        values = rng.integers(low, high + 1, size=(steps, n_axons))
+        values[rng.random(values.shape) < 0.3] = 0
+        values[rng.random(values.shape) < 0.15] = low
+        values[rng.random(values.shape) < 0.1] = 1
+        if _sign_matters(params, weights, values, value_width):
+            break
     core_kwargs = {"lanes": lanes, "connectivity": connectivity}
     if limited:
         # Without a cap a plain count could reach 65535 per axon: the limit counter is live.
@@ -220,6 +225,17 @@ def graded_case(seed, *, lanes=1, connectivity="dense", limited=False, steps=20,
     return make_graded_case(params, weights, values, n_neurons=n_neurons, n_axons=n_axons,
                             weight_width=weight_width, value_width=value_width, seed=seed,
                             core_kwargs=core_kwargs, traffic=random_traffic(rng))
+
+
+def _sign_matters(params, weights, values, value_width) -> bool:
+    """Whether reading the values' two's complement as unsigned changes spikes or membranes."""
+    def trace(vals):
+        result = run(params, drive=np.einsum("ta,can->tcn", vals, weights)[:, np.newaxis],
+                     record=("spikes", "v"))
+        return result.spikes, result.v
+    unsigned = np.where(values < 0, values + (1 << value_width), values)
+    (spikes, v), (spikes_u, v_u) = trace(values), trace(unsigned)
+    return spikes.any() and not (np.array_equal(spikes, spikes_u) and np.array_equal(v, v_u))
 
 
 GRADED_CASES = [(0, 1, "dense", True), (1, 1, "sparse", True), (2, 2, "dense", False),
