@@ -238,9 +238,9 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
             applied[c, g] = int(events.sum())
             units = int(np.abs(capped).sum())
             if units > core.max_events_per_step:
-                raise PlanModelError(f"core {c} applied {units} events (graded: |value|) in "
-                                     f"step {g}, more than its max_events_per_step="
-                                     f"{core.max_events_per_step}")
+                raise PlanModelError(f"core {c} applied {units} events in step {g}, more than "
+                                     f"its max_events_per_step={core.max_events_per_step} (a "
+                                     f"graded event counts as |value|)")
             sops[c, g] = int(events @ fanout[c])
             if graded.any() and rings[c] is None:
                 # reference.step's spike form takes counts only; the drive form is the same
