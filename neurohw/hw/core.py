@@ -445,6 +445,9 @@ class NeuronCore(wiring.Component):
                    "SYNAPSE_TARGET": self.connectivity == "sparse",
                    "PRE_TRACE": self.stdp is not None, "POST_TRACE": self.stdp is not None}
         return {
+            "spikes_in": (layout_fields(self.event_layout) if self.value_width
+                          else {"axon": (0, self.axon_bits, False)}),
+            "value_width": self.value_width,
             "cmd": layout_fields(self.cmd_layout),
             "rsp": layout_fields(self.rsp_layout),
             "spikes_out": layout_fields(self.spike_layout),
