@@ -422,9 +422,14 @@ def add_compile(subparsers):
                         help="signed weight width of the quantized network (default: "
                              "%(default)s)")
     parser.add_argument("--inputs", metavar="INPUTS.npz",
-                        help="input counts: one (steps, samples, size) array per input group, "
-                             "named after it, and optionally 'labels' (samples,). Default: "
+                        help="input counts (or graded values): one (steps, samples, size) "
+                             "array per input group, named after it, and optionally 'labels' "
+                             "(samples,); real-valued arrays need --input-bits. Default: "
                              "seeded random spikes (--samples x --steps, rate --rate)")
+    parser.add_argument("--input-bits", type=_input_bits, metavar="K",
+                        help="graded inputs: every input line carries a K-bit value (1..16) "
+                             "in one event per step instead of a spike count "
+                             "(docs/system.md, 'Graded inputs')")
     parser.add_argument("--samples", type=int, default=4,
                         help="random samples when no --inputs (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=16,
@@ -436,11 +441,25 @@ def add_compile(subparsers):
     parser.set_defaults(run=compile_command)
 
 
+def _input_bits(text: str) -> int:
+    """``--input-bits K``: an integer 1..16 (argparse reports anything else, exit status 2)."""
+    from .network.graph import MAX_VALUE_BITS
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 1 <= value <= MAX_VALUE_BITS:
+        raise argparse.ArgumentTypeError(f"must be an integer between 1 and {MAX_VALUE_BITS} "
+                                         f"(the bits of a graded input value), not {text!r}")
+    return value
+
+
 def compile_command(args) -> int:
-    from .flows.pipeline import FlowError, load_source
+    from .flows.pipeline import FlowError, integer_inputs, load_source
     from .network import NetworkError, NIRImportError, QuantizationError
     try:
-        source = load_source(args.source, dt=args.dt, weight_width=args.weight_width)
+        source = load_source(args.source, dt=args.dt, weight_width=args.weight_width,
+                             input_bits=args.input_bits)
     except (FlowError, NetworkError, NIRImportError, QuantizationError) as error:
         raise CommandError(str(error)) from None
     network = source.network
@@ -449,7 +468,10 @@ def compile_command(args) -> int:
         with np.load(args.inputs, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
         labels = arrays.pop("labels", None)
-        inputs = arrays
+        try:
+            inputs = integer_inputs(source, arrays, input_bits=args.input_bits)
+        except FlowError as error:
+            raise CommandError(str(error)) from None
     else:
         if args.samples < 1 or args.steps < 1 or not 0 <= args.rate <= 1:
             raise CommandError(f"--samples and --steps must be at least 1 and --rate between "
@@ -457,6 +479,11 @@ def compile_command(args) -> int:
         rng = np.random.default_rng(args.seed)
         inputs = {name: (rng.random((args.steps, args.samples, group.size)) < args.rate)
                   .astype(np.int64) for name, group in network.inputs.items()}
+        for name, group in network.inputs.items():
+            if group.graded:
+                # An active line carries any value of the group's range (0 stays silent).
+                low, high = group.value_range
+                inputs[name] *= rng.integers(low, high + 1, size=inputs[name].shape)
     settings = _flow_settings(args)
     settings["verify_samples"] = min(settings["verify_samples"],
                                      next(iter(inputs.values())).shape[1] if inputs else 0)

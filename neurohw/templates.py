@@ -136,10 +136,12 @@ def axis_streams(core: NeuronCore) -> list[dict]:
     """The core's streams as AXI4-Stream interfaces: port, interface name, direction, payload
     width, TDATA width (bytes) and payload fields ``{name, offset, width, signed}``."""
     description = core.port_description()
-    widths = {"spikes_in": core.axon_bits, "step": 1, "cmd": core.cmd_layout.size,
+    # A graded core's event is {axon, value} (docs/core.md, "Graded events").
+    widths = {"spikes_in": core.axon_bits + core.value_width, "step": 1,
+              "cmd": core.cmd_layout.size,
               "spikes_out": core.spike_layout.size, "done": STEP_WIDTH,
               "rsp": core.rsp_layout.size}
-    fields = {"spikes_in": {"axon": (0, core.axon_bits, False)},
+    fields = {"spikes_in": description["spikes_in"],
               "step": {"reserved": (0, 1, False)},
               "cmd": description["cmd"], "spikes_out": description["spikes_out"],
               "done": {"step": (0, STEP_WIDTH, False)}, "rsp": description["rsp"]}
@@ -169,12 +171,14 @@ def core_description(core: NeuronCore, *, name: str = "neuron_core") -> dict:
         "n_synapses": core.n_synapses if core.connectivity == "sparse" else 0,
         "v_state_width": core.v_state_width, "i_state_width": core.i_state_width,
         "acc_width": core.acc_width, "data_width": core.data_width, "axon_bits": core.axon_bits,
+        "value_width": core.value_width,
         "step_width": STEP_WIDTH, "latency": core.update_latency,
         "reset_cycles": max(core.lane_depth, core.n_axons),
         "event_limit": event_limit if event_limit is not None else 0,
         "per_neuron": sorted(core.per_neuron),
         "params": core.params.to_dict(),
-        "ports": {key: ports[key] for key in ("cmd", "rsp", "spikes_out", "targets", "status",
+        "ports": {key: ports[key] for key in ("spikes_in", "cmd", "rsp", "spikes_out",
+                                              "targets", "status",
                                               "step_width", "latency", "lanes", "connectivity",
                                               "input_count_cap", "event_limit")},
         "streams": axis_streams(core),

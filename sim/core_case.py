@@ -18,8 +18,8 @@ from neurohw.hw.core import SPIKE_FIFO_DEPTH, NeuronCore, Status, Target
 from neurohw.model import Accumulation, NeuronParams, ResetMode, run
 from neurohw.network import InputGroup, Network, Population, Projection, simulate
 
-__all__ = ["make_case", "command_probes", "core_network", "network_expectations",
-           "make_network_case"]
+__all__ = ["make_case", "make_graded_case", "graded_event", "command_probes", "core_network",
+           "network_expectations", "make_network_case"]
 
 
 def make_case(params, weights, spikes, *, n_neurons, n_axons, weight_width, seed=0,
@@ -79,6 +79,43 @@ def make_case(params, weights, spikes, *, n_neurons, n_axons, weight_width, seed
     if expected_status:
         data["expected_status"] = expected_status
     return core, data
+
+
+def make_graded_case(params, weights, values, *, n_neurons, n_axons, weight_width,
+                     value_width, seed=0, core_kwargs=None, traffic=None):
+    """A core with graded events (``value_width``): ``values`` (steps, axons) signed, one event
+    per non-zero value carrying it, in random order. The reference is
+    :func:`neurohw.model.run` on the exact drive ``sum_a values[a] * weights[c, a, n]`` (a
+    graded value is one event: the input count cap never applies to it)."""
+    rng = np.random.default_rng(seed + 7919)
+    core = NeuronCore(params, n_neurons=n_neurons, n_axons=n_axons, weight_width=weight_width,
+                      weights=weights, value_width=value_width, **dict(core_kwargs or {}))
+    drive = np.einsum("ta,can->tcn", values.astype(np.int64), weights.astype(np.int64))
+    trace = run(params, drive=drive[:, np.newaxis])
+    events = []
+    for t in range(values.shape[0]):
+        step = [graded_event(core, int(a), int(values[t, a]))
+                for a in np.flatnonzero(values[t])]
+        rng.shuffle(step)
+        events.append(step)
+    data = bench_data(core, config=[], probes=command_probes(core, weights), events=events,
+                      expected={"spikes": trace.spikes[:, 0], "v": trace.v[:, 0],
+                                "i": trace.i[:, 0], "refractory": trace.refractory[:, 0]},
+                      seed=seed, check_throughput=False, traffic=traffic)
+    return core, data
+
+
+def graded_event(core, axon: int, value: int) -> int:
+    """The ``spikes_in`` payload of a graded event: ``{axon, value}``, the value in two's
+    complement of ``core.value_width`` bits."""
+    fields = core.event_layout
+    value_field = fields["value"]
+    low, high = -(1 << (core.value_width - 1)), (1 << (core.value_width - 1)) - 1
+    if not low <= value <= high:
+        raise ValueError(f"value {value} does not fit value_width={core.value_width} "
+                         f"([{low}, {high}])")
+    mask = (1 << core.value_width) - 1
+    return axon | ((value & mask) << value_field.offset)
 
 
 def bench_data(core, *, config, probes, events, expected, seed, check_throughput,

@@ -24,7 +24,8 @@ from neurohw.network.system import check_inputs
 
 __all__ = ["make_case", "expected_windows", "expected_eos_dropped", "expected_final_states",
            "cycle_budget",
-           "random_network", "random_same_step_network", "random_inputs"]
+           "random_network", "random_same_step_network", "random_inputs",
+           "random_graded_network"]
 
 
 def _key_of(plan: ChipPlan):
@@ -272,10 +273,45 @@ def random_inputs(network: Network, seed: int, *, steps: int, samples: int,
     inputs = {}
     for name, group in network.inputs.items():
         counts = (rng.random((steps, samples, group.size)) < density).astype(np.int64)
-        if group.max_count > 1:
+        if group.graded:
+            # Any value of the group's range where a line is active, both extremes included.
+            low, high = group.value_range
+            counts *= rng.integers(low, high + 1, size=counts.shape)
+            if counts.size > 1:
+                counts.flat[:2] = (low, high)
+        elif group.max_count > 1:
             counts *= rng.integers(1, group.max_count + 1, size=counts.shape)
         inputs[name] = counts
     return inputs
+
+
+def random_graded_network(seed: int) -> Network:
+    """Graded input groups next to a spike-count one: ``g`` (signed 4-bit values) -> ``h`` and,
+    with delays up to 2, -> ``o``; ``u`` (unsigned 3-bit) -> ``h``; ``x`` (counts up to 2) ->
+    ``h``; ``h`` recurrent and -> ``o``. So one payload carries counts, unsigned and signed
+    values, and one core mixes graded and counted blocks. Outputs ``o`` and ``h``."""
+    rng = np.random.default_rng(seed)
+    n_g, n_u, n_x = int(rng.integers(3, 7)), int(rng.integers(2, 5)), int(rng.integers(2, 5))
+    n_h, n_o = int(rng.integers(5, 10)), int(rng.integers(2, 5))
+    ph = _random_params(rng, n_h)
+    po = _random_params(rng, n_o)
+    # Small weights: a value of up to 8 times a weight should not saturate every membrane.
+    to_o = _weights(rng, n_g, n_o, 5, 0.6)
+    projections = [
+        Projection("g", "h", _weights(rng, n_g, n_h, 5, 0.7)),
+        Projection("u", "h", _weights(rng, n_u, n_h, 5, 0.7)),
+        Projection("x", "h", _weights(rng, n_x, n_h, 8, 0.7)),
+        Projection("h", "h", _weights(rng, n_h, n_h, 8, 0.3) // 2, channel=ph.input_channels - 1),
+        Projection("h", "o", _weights(rng, n_h, n_o, 8, 0.6)),
+        Projection("g", "o", to_o,
+                   delays=np.where(to_o != 0, rng.integers(1, 3, size=to_o.shape), 0)),
+    ]
+    return Network(inputs=[InputGroup("g", n_g, value_bits=4, signed=True),
+                           InputGroup("u", n_u, value_bits=3),
+                           InputGroup("x", n_x, max_count=2)],
+                   populations=[Population("h", n_h, ph, weight_width=8),
+                                Population("o", n_o, po, weight_width=8, max_delay=2)],
+                   projections=projections, outputs=["o", "h"])
 
 
 def random_learning_network(seed: int) -> Network:

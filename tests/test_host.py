@@ -5,6 +5,7 @@ compared with the reference model, on every simulator."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -174,6 +175,50 @@ def host_case(kind, steps=8):
                  "weights": weights, "params": host_params, "events": data["events"],
                  "expected": data["expected"]}
     return UartHost(core, divisor=5, rx_fifo_depth=depth), test_data
+
+
+def graded_host_case(steps=8):
+    """A graded core (value_width 6) behind the host link: ``(axon, value)`` events, one
+    EVENT frame each, signed values over the whole range."""
+    from tests.test_neuron_core import graded_case
+    core, data = graded_case(300, steps=steps, max_neurons=6, max_axons=5)
+    fields = core.event_layout
+    offset, width = fields["value"].offset, core.value_width
+
+    def pair(word):
+        value = word >> offset
+        return [word & ((1 << offset) - 1), value - (1 << width) if value >> (width - 1)
+                else value]
+    test_data = {"layout": core_description(core), "rx_fifo_depth": 64, "divisor": 5,
+                 "weights": np.asarray(core.weights), "params": {},
+                 "events": [[pair(word) for word in step] for step in data["events"]],
+                 "expected": data["expected"]}
+    return UartHost(core, divisor=5, rx_fifo_depth=64), test_data
+
+
+def test_graded_event_frames():
+    top, _ = graded_host_case(steps=1)
+    layout = CoreLayout.from_core(top.core)
+    width = layout.value_width
+    assert layout.sizes["event"] == -(-(layout.event["axon"][1] + width) // 8)
+    frame = layout.event_frame(1, -1)
+    word = int.from_bytes(frame[1:], "little")
+    assert word == 1 | (((1 << width) - 1) << layout.event["value"][0])
+    low = -(1 << (width - 1))
+    with pytest.raises(ValueError, match=re.escape(
+            f"value {low - 1} does not fit the core's value_width={width} ([{low}, {-low - 1}])")
+            + r"\Z"):
+        layout.event_frame(0, low - 1)
+
+
+@pytest.mark.sim
+@on_simulators("", [()])
+def test_host_link_graded(hdl, request):
+    """The host link sends graded events ((axon, value) frames) to a graded core; every spike
+    and state against the model."""
+    top, data = graded_host_case()
+    run_cocotb(top, toplevel="uart_host", test_module="bench_host", simulator=hdl,
+               build_dir=case_build_dir(request.node.nodeid, hdl), test_data=data)
 
 
 @pytest.mark.sim

@@ -15,7 +15,7 @@ from neurohw.model import (Accumulation, Comparison, Decay, InputTiming, Membran
                            NeuronParams, Overflow, ResetMode, Rounding, run, state_range)
 from neurohw.model.presets import loihi_cuba_lif, snntorch_leaky, xylo_lif
 from neurohw.toolchain import available_simulators
-from sim.core_case import make_case
+from sim.core_case import make_case, make_graded_case
 from sim.runner import case_build_dir, run_cocotb
 
 TOPLEVEL = "neuron_core"
@@ -188,6 +188,90 @@ def test_random_lanes(hdl, lanes, request):
 def test_random_sparse(hdl, seed, request):
     core, data = random_case(70 + seed, steps=30, max_neurons=7, max_axons=6, lanes=[1],
                              connectivity=["sparse"])
+    simulate(core, data, hdl, request)
+
+
+def graded_case(seed, *, lanes=1, connectivity="dense", limited=False, steps=20,
+                max_neurons=6, max_axons=5):
+    """A core with graded events (``value_width`` 2..17, signed values over the whole range,
+    the most negative often, so that sign and accumulator width both show) against the
+    reference on the exact drive. ``limited``: ``max_events_per_step`` is the exact bound on
+    the sum of ``|value|`` (the accumulator as narrow as allowed, the event limit live)."""
+    rng = np.random.default_rng(seed)
+    n_neurons = int(rng.integers(1, max_neurons + 1))
+    n_axons = int(rng.integers(1, max_axons + 1))
+    weight_width = int(rng.integers(1, 13))
+    value_width = int(rng.integers(2, 18))
+    # Redraw (a bounded number of times) a case whose spikes and membranes would not change if
+    # the core read the values as unsigned: it could not catch a sign error.
+    for _ in range(10):
+        params = random_params(rng, n_neurons)
+        if params.accumulation is not Accumulation.SUM:
+            params = params.replace(accumulation=Accumulation.SUM)
+        weights = random_weights(rng, params, n_axons, n_neurons, weight_width,
+                                 zeros=0.6 if connectivity == "sparse" else 0.2)
+        low, high = -(1 << (value_width - 1)), (1 << (value_width - 1)) - 1
+        values = rng.integers(low, high + 1, size=(steps, n_axons))
+        values[rng.random(values.shape) < 0.3] = 0
+        values[rng.random(values.shape) < 0.15] = low
+        values[rng.random(values.shape) < 0.1] = 1
+        if _sign_matters(params, weights, values, value_width):
+            break
+    core_kwargs = {"lanes": lanes, "connectivity": connectivity}
+    if limited:
+        # Without a cap a plain count could reach 65535 per axon: the limit counter is live.
+        params = params.replace(input_count_cap=None)
+        core_kwargs["max_events_per_step"] = n_axons * (1 << (value_width - 1))
+    return make_graded_case(params, weights, values, n_neurons=n_neurons, n_axons=n_axons,
+                            weight_width=weight_width, value_width=value_width, seed=seed,
+                            core_kwargs=core_kwargs, traffic=random_traffic(rng))
+
+
+def _sign_matters(params, weights, values, value_width) -> bool:
+    """Whether reading the values' two's complement as unsigned changes spikes or membranes."""
+    def trace(vals):
+        result = run(params, drive=np.einsum("ta,can->tcn", vals, weights)[:, np.newaxis],
+                     record=("spikes", "v"))
+        return result.spikes, result.v
+    unsigned = np.where(values < 0, values + (1 << value_width), values)
+    (spikes, v), (spikes_u, v_u) = trace(values), trace(unsigned)
+    return spikes.any() and not (np.array_equal(spikes, spikes_u) and np.array_equal(v, v_u))
+
+
+GRADED_CASES = [(0, 1, "dense", True), (1, 1, "sparse", True), (2, 2, "dense", False),
+                (3, 4, "dense", True), (4, 1, "sparse", False)]
+
+
+@pytest.mark.sim
+@on_simulators("seed,lanes,connectivity,limited", GRADED_CASES,
+               verilator_default=((0, 1, "dense", True), (1, 1, "sparse", True)))
+def test_graded(hdl, seed, lanes, connectivity, limited, request):
+    """Graded events (one event adds value * weight) against the model: every spike and every
+    state of every neuron, every step."""
+    core, data = graded_case(200 + seed, lanes=lanes, connectivity=connectivity,
+                             limited=limited)
+    assert core.value_width >= 2 and (core._limited or not limited)
+    simulate(core, data, hdl, request)
+
+
+@pytest.mark.sim
+@on_simulators("connectivity", ["dense", "sparse"], verilator_default=())
+def test_graded_multibank(hdl, connectivity, request):
+    """Graded events through a weight memory of several banks (the value waits for the bank
+    register stages)."""
+    rng = np.random.default_rng(7)
+    n_neurons, n_axons, weight_width, value_width = 6, 700, 6, 9
+    params = random_params(rng, n_neurons).replace(accumulation=Accumulation.SUM)
+    weights = random_weights(rng, params, n_axons, n_neurons, weight_width,
+                             zeros=0.2 if connectivity == "dense" else 0.4)
+    values = rng.integers(-256, 256, size=(6, n_axons))
+    values[rng.random(values.shape) < 0.9] = 0
+    values[:, :2] = -256                # back to back on the first bank, the extreme value
+    values[:, -2:] = 255
+    core, data = make_graded_case(params, weights, values, n_neurons=n_neurons,
+                                  n_axons=n_axons, weight_width=weight_width,
+                                  value_width=value_width, seed=7,
+                                  core_kwargs={"connectivity": connectivity})
     simulate(core, data, hdl, request)
 
 

@@ -17,8 +17,9 @@ from neurohw.network import simulate
 from neurohw.network.mapping import CoreCapacity, map_network
 from neurohw.network.plan_model import simulate_plan
 from neurohw.network.timing import pad_inputs
-from sim.system_case import (expected_eos_dropped, expected_windows, random_inputs,
-                             random_learning_network, random_network, random_same_step_network)
+from sim.system_case import (expected_eos_dropped, expected_windows, random_graded_network,
+                             random_inputs, random_learning_network, random_network,
+                             random_same_step_network)
 
 TRAFFIC = {"idle_probability": 0.2, "backpressure_probability": 0.3,
            "stall_probability": 0.02, "stall_cycles": 15}
@@ -141,6 +142,31 @@ def test_learning_with_delays_slow(simulator, sim_build_dir, seed):
 def test_two_step_samples(simulator, sim_build_dir):
     network, plan = _plan(1, "star")
     _run(plan, network, 12, simulator, sim_build_dir, steps=2, samples=4)
+
+
+def test_graded_inputs(simulator, sim_build_dir):
+    """Graded input groups on the chip: signed 4-bit and unsigned 3-bit values beside a
+    spike-count group in one payload, one core mixing graded and counted blocks, a graded
+    projection with delays; every output spike of every window and the final states against
+    simulate, several samples back to back."""
+    network = random_graded_network(1)
+    plan = map_network(network, capacity=CoreCapacity(max_neurons=4, max_axons=64))
+    assert plan.n_cores >= 3 and plan.fmt.payload_width == 4
+    assert any(b.signed for core in plan.cores for b in core.axon_blocks)
+    assert any(core.graded and not all(b.graded for b in core.axon_blocks)
+               for core in plan.cores)
+    result = _run(plan, network, 1, simulator, sim_build_dir, steps=5, samples=3)
+    assert result.output_events_compared > 0
+
+
+def test_graded_expectations_agree_with_plan_model():
+    network = random_graded_network(2)
+    plan = map_network(network, capacity=CoreCapacity(max_neurons=3, max_axons=64),
+                       topology="mesh", lanes=2, connectivity="dense")
+    inputs = random_inputs(network, 2, steps=6, samples=3)
+    spikes = simulate(network, inputs).spikes
+    trace = simulate_plan(plan, inputs)
+    assert expected_windows(plan, spikes) == [sorted(map(list, w)) for w in trace.host_output]
 
 
 def test_mesh(simulator, sim_build_dir):

@@ -18,6 +18,7 @@ Every stage prints one progress line as it starts; simulation prints progress pe
 
 from __future__ import annotations
 
+import inspect
 import json
 import shutil
 import sys
@@ -27,12 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..network.graph import Network
+from ..network.graph import MAX_VALUE_BITS, Network
 from ..network.mapping import CoreCapacity, map_network
 from ..network.system import check_inputs, simulate, simulate_samples
 
-__all__ = ["FlowError", "Source", "load_source", "run_flow", "synaptic_operations",
-           "write_report"]
+__all__ = ["FlowError", "Source", "load_source", "integer_inputs", "run_flow",
+           "synaptic_operations", "write_report", "MAX_INPUT_BITS"]
+
+#: Widest graded input (``--input-bits``): the network's limit.
+MAX_INPUT_BITS = MAX_VALUE_BITS
 
 
 class FlowError(ValueError):
@@ -49,12 +53,28 @@ class Source:
     origin: str = ""
 
 
+def _check_input_bits(input_bits):
+    if input_bits is None:
+        return None
+    if isinstance(input_bits, bool) or not isinstance(input_bits, (int, np.integer)) \
+            or not 1 <= input_bits <= MAX_INPUT_BITS:
+        raise FlowError(f"input_bits must be an integer between 1 and {MAX_INPUT_BITS} (the "
+                        f"bits of a graded input value), not {input_bits!r}")
+    return int(input_bits)
+
+
 def load_source(path, *, dt: float | None = None, weight_width: int = 8,
-                input_max_count: int = 1) -> Source:
+                input_max_count: int = 1, input_bits: int | None = None) -> Source:
     """A NIR file (``.nir``, ``.h5``; needs ``dt``) or a network file written by
-    :meth:`Network.save` (``.npz``, ``.zip``)."""
+    :meth:`Network.save` (``.npz``, ``.zip``).
+
+    ``input_bits`` (1..16): the inputs are graded values of that many bits
+    (``docs/system.md``, "Graded inputs"). For NIR the quantizer builds the graded input
+    groups; a network file must already have them (every input group graded with
+    ``value_bits == input_bits``), else it is refused."""
     from ..network.nir_import import import_nir
     from ..network.quantize import quantize
+    input_bits = _check_input_bits(input_bits)
     path = Path(path)
     if not path.is_file():
         raise FlowError(f"{path}: no such file")
@@ -65,17 +85,70 @@ def load_source(path, *, dt: float | None = None, weight_width: int = 8,
                             f"fixes none, and exporters disagree: snnTorch writes 1e-4, the "
                             f"digits example 1e-3); see docs/frontends.md")
         float_net = import_nir(path, dt=dt, input_max_count=input_max_count)
-        network, report = quantize(float_net, weight_width=weight_width)
+        options = {}
+        if input_bits is not None:
+            # TODO(#13 graded inputs): quantize(input_bits=K) builds the graded
+            # InputGroup(value_bits=K) and the scale of real-valued inputs (another change);
+            # until the quantizer takes it, a NIR model with input_bits is refused here.
+            if "input_bits" not in inspect.signature(quantize).parameters:
+                raise FlowError(f"{path}: input_bits={input_bits} needs the quantizer's graded "
+                                f"inputs, which this version of neurohw does not have yet; "
+                                f"leave out --input-bits for spike-count inputs")
+            options["input_bits"] = input_bits
+        network, report = quantize(float_net, weight_width=weight_width, **options)
         return Source(network, float_net, report, origin=f"NIR {path.name}, dt={dt:g} s")
     if suffix in (".npz", ".zip"):
-        return Source(Network.load(path), origin=f"network {path.name}")
+        network = Network.load(path)
+        if input_bits is not None:
+            for group in network.inputs.values():
+                if group.value_bits != input_bits:
+                    what = (f"value_bits={group.value_bits}" if group.graded
+                            else "spike counts (not graded)")
+                    raise FlowError(f"{path}: input_bits={input_bits}, but input group "
+                                    f"{group.name!r} of the network file has {what}; a network "
+                                    f"file fixes its input groups: leave out --input-bits or "
+                                    f"save the network with InputGroup(value_bits="
+                                    f"{input_bits})")
+        return Source(network, origin=f"network {path.name}")
     raise FlowError(f"{path}: unknown file type {suffix!r}; give a NIR file (.nir, .h5) or a "
                     f"network file (.npz) written by Network.save")
 
 
+def integer_inputs(source: Source, inputs: dict, *, input_bits: int | None = None) -> dict:
+    """``inputs`` with every array as integers for the network of ``source``.
+
+    Integer arrays pass unchanged (:func:`~neurohw.network.system.check_inputs` checks them).
+    Real-valued (float) arrays are refused without ``input_bits``; with it they are accepted:
+    a float array whose values are all whole numbers becomes those integers (exactly), and
+    other real values need the quantizer's input scale, which a NIR source provides."""
+    input_bits = _check_input_bits(input_bits)
+    out = {}
+    for name, array in inputs.items():
+        array = np.asarray(array)
+        if array.dtype.kind != "f":
+            out[name] = array
+            continue
+        if input_bits is None:
+            raise FlowError(f"input {name!r} is real-valued (dtype {array.dtype}); give "
+                            f"input_bits (--input-bits K, 1..{MAX_INPUT_BITS}) to use real "
+                            f"values as K-bit graded inputs, or integer spike counts")
+        if np.all(np.isfinite(array)) and np.array_equal(array, np.round(array)):
+            out[name] = array.astype(np.int64)
+            continue
+        # Real values that are not whole numbers need the quantizer's input scale (the TODO in
+        # load_source).
+        raise FlowError(f"input {name!r} holds real values that are not whole numbers (first "
+                        f"{float(array[~np.isclose(array, np.round(array))].flat[0])!r}); "
+                        f"turning them into {input_bits}-bit graded values needs the "
+                        f"quantizer's input scale, which {source.origin or 'this source'} "
+                        f"does not have")
+    return out
+
+
 def synaptic_operations(network: Network, inputs: dict, spikes: dict) -> np.ndarray:
     """Synaptic operations per sample: every delivered count times its synapse count,
-    ``(batch,)``. Spikes of the last step are never delivered (``docs/system.md``)."""
+    ``(batch,)``; a graded input's non-zero value is one event, one operation per synapse.
+    Spikes of the last step are never delivered (``docs/system.md``)."""
     fan_out = {}
     for projection in network.projections:
         fan_out.setdefault(projection.source, 0)
@@ -84,6 +157,8 @@ def synaptic_operations(network: Network, inputs: dict, spikes: dict) -> np.ndar
     total = 0
     for source, synapses in fan_out.items():
         counts = inputs[source] if source in inputs else spikes[source][:-1]
+        if source in network.inputs and network.inputs[source].graded:
+            counts = (counts != 0).astype(np.int64)
         total = total + np.einsum("tbn,n->b", counts, synapses)
     return np.asarray(total, dtype=np.int64)
 
@@ -138,7 +213,8 @@ def run_flow(source: Source, out_dir, *, inputs: dict, labels=None, name: str = 
                  "spikes_per_inference": float(spikes_per_sample.mean()),
                  "synaptic_ops_per_inference": float(sops.mean()),
                  "input_events_per_inference": float(sum(
-                     c.sum() for c in counts.values()) / batch)}
+                     np.count_nonzero(c) if network.inputs[name].graded else c.sum()
+                     for name, c in counts.items()) / batch)}
     if labels is not None:
         reference["fixed_accuracy"] = float((fixed_pred == labels).mean())
         if source.float_net is not None:

@@ -213,6 +213,7 @@ def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int
       after the hops; the host's barrier ``s`` is the last of the cores'.
     """
     from ..hw.core import NeuronCore
+    from ..hw.system import core_value_width
     from ..hw.endpoint import clear_writes
     from ..network.plan_model import simulate_plan
 
@@ -231,7 +232,8 @@ def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int
                             weight_width=cp.weight_width, weights=cp.weights,
                             connectivity=cp.connectivity, lanes=cp.lanes,
                             max_events_per_step=cp.max_events_per_step, max_delay=cp.max_delay,
-                            delays=cp.delays, stdp=cp.stdp, plastic=cp.plastic)
+                            delays=cp.delays, stdp=cp.stdp, plastic=cp.plastic,
+                            value_width=core_value_width(plan, cp))
                  for cp in plan.cores]
         for core in cores:      # only their timing is needed; never elaborated
             core._MustUse__silence = True

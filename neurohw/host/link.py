@@ -326,11 +326,16 @@ class Link:
     # -- steps -----------------------------------------------------------------------------------
 
     def send_events(self, events) -> int:
-        """Send input spikes: axon addresses (a count ``k`` on axon ``a`` is ``k`` events).
+        """Send input spikes: axon addresses (a count ``k`` on axon ``a`` is ``k`` events), or
+        for a graded core (``layout.value_width``) ``(axon, value)`` pairs too, one event each.
         Returns the number of events sent."""
         count = 0
-        for axon in events:
-            self._send(self.layout.event_frame(int(axon)))
+        for event in events:
+            if isinstance(event, (tuple, list)):
+                axon, value = event
+                self._send(self.layout.event_frame(int(axon), int(value)))
+            else:
+                self._send(self.layout.event_frame(int(event)))
             count += 1
         return count
 

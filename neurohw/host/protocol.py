@@ -79,6 +79,10 @@ class CoreLayout:
         self.lanes = int(d.get("lanes", 1))
         self.data_width = int(d["data_width"])
         self.weight_width = int(d.get("weight_width", 0))
+        # Graded events (docs/core.md): an EVENT frame carries {axon, value}.
+        self.value_width = int(d.get("value_width", 0))
+        self.event = {k: tuple(v) for k, v in ports.get(
+            "spikes_in", {"axon": (0, int(d["axon_bits"]), False)}).items()}
         self.cmd = {k: tuple(v) for k, v in ports["cmd"].items()}
         self.rsp = {k: tuple(v) for k, v in ports["rsp"].items()}
         self.spike = {k: tuple(v) for k, v in ports["spikes_out"].items()}
@@ -86,7 +90,7 @@ class CoreLayout:
         self.status = dict(ports["status"])
         self.step_width = int(ports["step_width"])
         width = lambda layout: sum(w for _, w, _ in layout.values())   # noqa: E731
-        self.sizes = {"event": _bytes(int(d["axon_bits"])), "cmd": _bytes(width(self.cmd)),
+        self.sizes = {"event": _bytes(width(self.event)), "cmd": _bytes(width(self.cmd)),
                       "rsp": _bytes(width(self.rsp)), "spike": _bytes(width(self.spike)),
                       "done": 3, "info": INFO_BYTES, "sync": 1, "sync_reply": 2}
 
@@ -117,7 +121,23 @@ class CoreLayout:
                 DEVICE_OPS["RSP"]: self.sizes["rsp"], DEVICE_OPS["INFO"]: INFO_BYTES,
                 DEVICE_OPS["SYNC"]: self.sizes["sync_reply"]}.get(opcode)
 
-    def event_frame(self, axon: int) -> bytes:
+    def event_frame(self, axon: int, value: int | None = None) -> bytes:
+        """One input event: a spike on ``axon``, or on a graded core (``value_width``) the
+        event ``{axon, value}`` that adds ``value * weight`` (default value 1, a spike). A
+        value the core cannot hold is refused, never truncated."""
+        if self.value_width:
+            value = 1 if value is None else int(value)
+            low, high = -(1 << (self.value_width - 1)), (1 << (self.value_width - 1)) - 1
+            if not low <= value <= high:
+                raise ValueError(f"value {value} does not fit the core's value_width="
+                                 f"{self.value_width} ([{low}, {high}])")
+            if not 0 <= axon < self.n_axons:
+                raise ValueError(f"axon {axon} does not fit the event frame")
+            word = pack_fields({"axon": axon, "value": value}, self.event)
+            return bytes([HOST_OPS["EVENT"]]) + word.to_bytes(self.sizes["event"], "little")
+        if value is not None and value != 1:
+            raise ValueError(f"value {value}: this core takes spikes only (value_width=0); send "
+                             f"a count as that many events")
         if not 0 <= axon < (1 << (8 * self.sizes["event"])):
             raise ValueError(f"axon {axon} does not fit the event frame")
         return bytes([HOST_OPS["EVENT"]]) + int(axon).to_bytes(self.sizes["event"], "little")

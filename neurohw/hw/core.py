@@ -43,6 +43,9 @@ MAX_LANES = 64
 MAX_EVENTS = 1 << 32
 #: Longest synaptic delay (the depth of the drive ring), as in ``neurohw.network.Population``.
 MAX_DELAY = 256
+#: Widest signed value of a graded event (a 16-bit input group's values, sign included, and one
+#: bit more for a two's complement payload read as unsigned).
+MAX_VALUE_WIDTH = 33
 #: Width of the step number carried by ``spikes_out`` and ``done`` (it wraps).
 STEP_WIDTH = 16
 #: Width of the saturating status counters.
@@ -204,10 +207,18 @@ class NeuronCore(wiring.Component):
         'sum', weight_memory 'bram' and ``params.input_count_cap == 1``.
     plastic : bool array or None
         Which weights learn (the weights' shape); default ``weights != 0``. Only with ``stdp``.
+    value_width : int, 0 or 2..33
+        0: an event is one spike on an axon. Above 0: graded events (``docs/core.md``, "Graded
+        events"): ``spikes_in`` carries ``{axon, value}``, ``value`` signed of this width, and
+        the event adds ``value * weight`` (one multiplier per lane and channel, in the event
+        pipeline: still ``lanes`` synaptic operations per clock); a plain spike is ``value =
+        1``. Then ``max_events_per_step`` bounds the sum of ``|value|`` in a step (the
+        accumulator stays exact) and its default is ``n_axons * max(cap or 65535,
+        2**(value_width - 1))``. Needs accumulation 'sum' and no ``stdp``.
 
     Members
     -------
-    spikes_in : In(stream of axon address)
+    spikes_in : In(stream of axon address, or of {axon, value} with value_width)
     step : In(stream, 1-bit payload reserved, send 0)
         A transfer ends the input of the current step and starts the sweep.
     spikes_out : Out(stream of {neuron, count, step})
@@ -221,7 +232,8 @@ class NeuronCore(wiring.Component):
 
     def __init__(self, params, *, n_neurons, n_axons, weight_width, weights=None,
                  connectivity="dense", lanes=1, per_neuron=None, max_events_per_step=None,
-                 weight_memory="bram", max_delay=1, delays=None, stdp=None, plastic=None):
+                 weight_memory="bram", max_delay=1, delays=None, stdp=None, plastic=None,
+                 value_width=0):
         # A construction that raises leaves no design behind to warn about as unused.
         self._MustUse__silence = True
         if not isinstance(params, NeuronParams):
@@ -297,9 +309,26 @@ class NeuronCore(wiring.Component):
                              "cannot be initialized by the bitstream): leave weights=None and "
                              "write the weights over cmd")
 
+        value_width = _check_integer(value_width, "value_width", 0, MAX_VALUE_WIDTH)
+        if value_width:
+            if value_width < 2:
+                raise ValueError(f"value_width={value_width} cannot hold the value 1 of a plain "
+                                 f"spike as a signed number; use 0 (no graded events) or 2.."
+                                 f"{MAX_VALUE_WIDTH}")
+            if not sum_mode:
+                raise ValueError(f"value_width={value_width} (graded events) needs accumulation "
+                                 f"'sum', not {params.accumulation.value!r}")
+            if stdp is not None:
+                raise ValueError(f"value_width={value_width} (graded events) cannot be used with "
+                                 f"stdp: the traces count spikes, not values")
+
         # Events per step and the accumulator width they need.
         cap = params.input_count_cap
         bound = n_axons * (cap if cap is not None else MAX_SPIKE_COUNT)
+        if value_width:
+            # A graded event adds up to |value| <= 2^(value_width - 1) weights at once.
+            bound = n_axons * max(cap if cap is not None else MAX_SPIKE_COUNT,
+                                  1 << (value_width - 1))
         if max_events_per_step is None:
             max_events_per_step = bound if sum_mode else None
         else:
@@ -333,6 +362,7 @@ class NeuronCore(wiring.Component):
         self.delays = delays
         self.stdp = stdp
         self.plastic = plastic
+        self.value_width = value_width
 
         self.neuron_bits = _bits(n_neurons - 1)
         #: Neurons per lane (the last lane-row may be partly padding).
@@ -367,6 +397,10 @@ class NeuronCore(wiring.Component):
             "data": signed(self.data_width),
             "error": unsigned(1),
         })
+        #: What one ``spikes_in`` transfer carries.
+        self.event_layout = (data.StructLayout({"axon": unsigned(self.axon_bits),
+                                                "value": signed(value_width)})
+                             if value_width else unsigned(self.axon_bits))
         self.spike_layout = data.StructLayout({
             "neuron": unsigned(self.neuron_bits),
             "count": unsigned(params.spike_count_width),
@@ -386,7 +420,7 @@ class NeuronCore(wiring.Component):
             update._MustUse__silence = True  # used when the core is; the core warns otherwise
 
         super().__init__({
-            "spikes_in": In(stream.Signature(unsigned(self.axon_bits))),
+            "spikes_in": In(stream.Signature(self.event_layout)),
             "step": In(stream.Signature(unsigned(1))),
             "spikes_out": Out(stream.Signature(self.spike_layout)),
             "done": Out(stream.Signature(unsigned(STEP_WIDTH))),
@@ -411,6 +445,9 @@ class NeuronCore(wiring.Component):
                    "SYNAPSE_TARGET": self.connectivity == "sparse",
                    "PRE_TRACE": self.stdp is not None, "POST_TRACE": self.stdp is not None}
         return {
+            "spikes_in": (layout_fields(self.event_layout) if self.value_width
+                          else {"axon": (0, self.axon_bits, False)}),
+            "value_width": self.value_width,
             "cmd": layout_fields(self.cmd_layout),
             "rsp": layout_fields(self.rsp_layout),
             "spikes_out": layout_fields(self.spike_layout),
@@ -720,13 +757,26 @@ class NeuronCore(wiring.Component):
 
         # ---- Event phase.
         accept_event = self.spikes_in.valid & self.spikes_in.ready
-        axon_ok = (self.spikes_in.payload < A) if A < (1 << self.axon_bits) else Const(1)
+        graded = self.value_width > 0
+        in_axon = self.spikes_in.payload.axon if graded else self.spikes_in.payload
+        in_value = self.spikes_in.payload.value if graded else None
+        axon_ok = (in_axon < A) if A < (1 << self.axon_bits) else Const(1)
+
+        def magnitude(value):
+            """|value| of a graded event (what it adds to the event limit), 1 otherwise."""
+            if value is None:
+                return 1
+            out = Signal(self.value_width, name="event_magnitude")
+            m.d.comb += out.eq(Mux(value < 0, -value, value))
+            return out
         with m.If(accept_event & ~axon_ok):
             m.d.sync += saturating_increment(invalid_count)
 
-        def decide(first, axon):
+        def decide(first, axon, value=None):
             """Cap and event limit, once per event (when ``first``), from the axon's count read
-            in the previous cycle. Returns (live, count write enable, new count)."""
+            in the previous cycle; a graded event counts as |value| towards the limit. Returns
+            (live, count write enable, new count)."""
+            units = magnitude(value)
             under_cap, count_write, count_next = Const(1), Const(0), None
             if cap is not None:
                 # One-entry bypass: a count written in the previous cycle is not yet visible to
@@ -738,19 +788,29 @@ class NeuronCore(wiring.Component):
                 m.d.comb += count.eq(Mux(bp_valid & (bp_axon == axon), bp_data, cnt_rd.data))
                 under_cap = count < cap
                 count_next = count + 1
-            under_limit = (events < self.max_events_per_step) if self._limited else Const(1)
+            under_limit = ((events + units <= self.max_events_per_step) if self._limited
+                           else Const(1))
             live = under_cap & under_limit
             with m.If(first):
                 with m.If(live):
                     m.d.sync += saturating_increment(events_status)
                     if self._limited:
-                        m.d.sync += events.eq(events + 1)
+                        m.d.sync += events.eq(events + units)
                 with m.If(under_cap & ~under_limit):
                     m.d.sync += saturating_increment(overflow_count)
             if cap is not None:
                 count_write = first & live
                 m.d.sync += [bp_valid.eq(count_write), bp_axon.eq(axon), bp_data.eq(count_next)]
             return live, count_write, count_next
+
+        def chain(value, stages, name):
+            """``value`` registered 0, 1, .., ``stages`` times (the stages of the pipeline)."""
+            out = [value]
+            for stage in range(stages):
+                reg = Signal.like(value, name=f"{name}_s{stage + 1}", reset_less=True)
+                m.d.sync += reg.eq(out[-1])
+                out.append(reg)
+            return out
 
         # Weight read data. Multi-bank: every bank's read data is registered `bank_stages`
         # times and the bank selected from the last registers, so the weight reaches the
@@ -802,22 +862,28 @@ class NeuronCore(wiring.Component):
             ev_axon = Signal(self.axon_bits)
             ev_local = Signal(range(D))
             row_live = Signal()
+            # Graded: the event's value travels with its row down to stage R.
+            cur_value = Signal(signed(max(1, self.value_width)), reset_less=True)
+            ev_value = Signal(signed(max(1, self.value_width)), reset_less=True)
 
             m.d.comb += self.spikes_in.ready.eq((phase == RUN) & (~cur_valid | cur_last))
             with m.If(accept_event & axon_ok):
                 m.d.sync += [
-                    cur_valid.eq(1), cur_first.eq(1), cur_axon.eq(self.spikes_in.payload),
-                    cur_local.eq(0), cur_waddr.eq(self.spikes_in.payload * D),
+                    cur_valid.eq(1), cur_first.eq(1), cur_axon.eq(in_axon),
+                    cur_local.eq(0), cur_waddr.eq(in_axon * D),
                 ]
+                if graded:
+                    m.d.sync += cur_value.eq(in_value)
             with m.Elif(cur_valid):
                 m.d.sync += [cur_first.eq(0), cur_local.eq(cur_local + 1),
                              cur_waddr.eq(cur_waddr + 1)]
                 with m.If(cur_last):
                     m.d.sync += cur_valid.eq(0)
             m.d.sync += [ev_valid.eq(cur_valid), ev_first.eq(cur_first), ev_axon.eq(cur_axon),
-                         ev_local.eq(cur_local)]
+                         ev_local.eq(cur_local), ev_value.eq(cur_value)]
 
-            live_first, count_write, count_next = decide(ev_valid & ev_first, ev_axon)
+            live_first, count_write, count_next = decide(ev_valid & ev_first, ev_axon,
+                                                         ev_value if graded else None)
             count_axon = ev_axon
             with m.If(ev_valid & ev_first):
                 m.d.sync += row_live.eq(live_first)
@@ -831,6 +897,7 @@ class NeuronCore(wiring.Component):
                 valids.append(valid)
                 locals_.append(local)
             rmw_valid, rmw_local = valids[-1], locals_[-1]
+            rmw_value = chain(ev_value, bank_stages, "ev_value")[-1] if graded else None
             event_read_local = locals_[-2] if bank_stages else cur_local
             event_idle = ~cur_valid & ~ev_valid
             for valid in valids[1:]:
@@ -855,15 +922,20 @@ class NeuronCore(wiring.Component):
 
             a_moves = a_full & (~cur_valid | cur_last)
             m.d.comb += self.spikes_in.ready.eq((phase == RUN) & (~a_full | a_moves))
+            a_value = Signal(signed(max(1, self.value_width)), reset_less=True)
+            cur_value = Signal.like(a_value, name="cur_value")
             with m.If(accept_event & axon_ok):
-                m.d.sync += [a_full.eq(1), a_axon.eq(self.spikes_in.payload)]
+                m.d.sync += [a_full.eq(1), a_axon.eq(in_axon)]
+                if graded:
+                    m.d.sync += a_value.eq(in_value)
             with m.Elif(a_moves):
                 m.d.sync += a_full.eq(0)
-            live, count_write, count_next = decide(a_moves, a_axon)
+            live, count_write, count_next = decide(a_moves, a_axon,
+                                                   a_value if graded else None)
             count_axon = a_axon
             with m.If(a_moves & live & (fan_count != 0)):
                 m.d.sync += [cur_valid.eq(1), cur_addr.eq(fan_start),
-                             cur_remaining.eq(fan_count)]
+                             cur_remaining.eq(fan_count), cur_value.eq(a_value)]
             with m.Elif(cur_valid):
                 m.d.sync += [cur_addr.eq(cur_addr + 1), cur_remaining.eq(cur_remaining - 1)]
                 with m.If(cur_last):
@@ -881,10 +953,12 @@ class NeuronCore(wiring.Component):
 
             rmw_valid = s2_valid
             rmw_local = s2_local
+            # The value of each synapse's event, aligned with its weight (S0 -> S2).
+            rmw_value = chain(cur_value, 2, "syn_value")[-1] if graded else None
             rmw_weights = [s2_weights]
             event_read_local = syn_rd.data
             event_weight_addr = cur_addr
-            event_count_axon = Mux(accept_event, self.spikes_in.payload, a_axon)
+            event_count_axon = Mux(accept_event, in_axon, a_axon)
             event_idle = ~a_full & ~cur_valid & ~s1_valid & ~s2_valid
 
         # Accumulate (sum) or add into the current (per_event). In the read-data stage R
@@ -901,15 +975,6 @@ class NeuronCore(wiring.Component):
 
         # Synapse attributes: the attribute word reaches stage S1 with the weight's read data;
         # attr_at(lane, k) is it at stage S(1 + k).
-        def chain(value, stages, name):
-            """``value`` registered 0, 1, .., ``stages`` times (the stages of the pipeline)."""
-            out = [value]
-            for stage in range(stages):
-                reg = Signal.like(value, name=f"{name}_s{stage + 1}", reset_less=True)
-                m.d.sync += reg.eq(out[-1])
-                out.append(reg)
-            return out
-
         # Stage of the accumulator read (R - 1) and of the write (W), counted from S0.
         acc_read_stage = 1 if sparse else bank_stages
         write_stage = acc_read_stage + 2
@@ -959,7 +1024,14 @@ class NeuronCore(wiring.Component):
                 m.d.sync += [weight.eq(rmw_weights[l][c]), raw.eq(rd.data),
                              held1.eq(new), held2.eq(held1)]
                 m.d.comb += old.eq(Mux(fwd1, held1, Mux(fwd2, held2, raw)))
-                if sum_mode:
+                if graded:
+                    # The multiplier of a graded event, registered next to the weight so that
+                    # stage W stays an add (the weight register also serves weight reads).
+                    product = Signal(signed(self.weight_width + self.value_width),
+                                     name=f"rmw_product{c}_lane{l}", reset_less=True)
+                    m.d.sync += product.eq(rmw_weights[l][c] * rmw_value)
+                    m.d.comb += new.eq(old + product)
+                elif sum_mode:
                     m.d.comb += new.eq(old + weight)
                 else:
                     m.d.comb += new.eq(_project(old + (weight << p.input_shift),

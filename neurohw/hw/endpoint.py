@@ -2,7 +2,8 @@
 ``docs/system-hardware.md``).
 
 * :class:`CoreIngress` turns the event stream a router delivers to a core into the core's
-  ``spikes_in`` (one axon event per unit of spike count), ``step`` (one per barrier) and, at the
+  ``spikes_in`` (one axon event per unit of spike count; one event carrying the value for a
+  graded axon block, ``docs/system.md`` "Graded inputs"), ``step (one per barrier) and, at the
   end of a sample, ``cmd`` writes that clear every neuron's state and every slot of the core's
   delay ring (before the events of the sample's first step). It buffers whole windows, so it
   never back-pressures the network while its core sweeps. Learned weights and STDP traces are
@@ -169,6 +170,13 @@ class CoreIngress(wiring.Component):
                              f"({len(blocks)}), not {len(source_start_steps)}")
         source_start_steps = tuple(_check_int(value, f"source_start_steps[{index}]", 0, 1 << 16)
                                    for index, value in enumerate(source_start_steps))
+        if any(block.graded for block in blocks):
+            # The payload, read as unsigned or as two's complement, must reach the core whole.
+            needed = fmt.payload_width + 1
+            if core.value_width < needed:
+                raise ValueError(f"axon blocks carry graded values in a {fmt.payload_width}-bit "
+                                 f"payload, so the core needs value_width>={needed}, not "
+                                 f"{core.value_width}")
         self.fmt = fmt
         self.core = core
         self.axon_blocks = blocks
@@ -181,7 +189,7 @@ class CoreIngress(wiring.Component):
         self.clear_writes = clear_writes(core)
         super().__init__({
             "i": In(stream.Signature(event_layout(fmt))),
-            "spikes_in": Out(stream.Signature(unsigned(core.axon_bits))),
+            "spikes_in": Out(stream.Signature(core.event_layout)),
             "step": Out(stream.Signature(unsigned(1))),
             "cmd": Out(stream.Signature(core.cmd_layout)),
             "rsp": In(stream.Signature(core.rsp_layout)),
@@ -230,6 +238,12 @@ class CoreIngress(wiring.Component):
         for block, inside, offset in reversed(list(zip(self.axon_blocks, insides, offsets))):
             choice = Mux(inside, block.axon_start + offset, choice)   # first block wins
         m.d.comb += [hit.eq(Cat(*insides).any() if insides else 0), axon.eq(choice)]
+        # Graded blocks (their payload is a value, passed on in one event), and signed ones.
+        graded_hit, signed_hit = Signal(), Signal()
+        graded_in = [inside for block, inside in zip(self.axon_blocks, insides) if block.graded]
+        signed_in = [inside for block, inside in zip(self.axon_blocks, insides) if block.signed]
+        m.d.comb += [graded_hit.eq(Cat(*graded_in).any() if graded_in else 0),
+                     signed_hit.eq(Cat(*signed_in).any() if signed_in else 0)]
 
         # ---- Skewed timing: steps started in this sample, and each block's source start.
         skewed = self.start_step > 0 or any(self.source_start_steps)
@@ -248,6 +262,8 @@ class CoreIngress(wiring.Component):
         cur_tick = Signal()
         cur_axon = Signal(self.core.axon_bits)
         cur_count = Signal(count_width)
+        cur_graded = Signal()
+        cur_signed = Signal()
         cur_tag = Signal(fmt.step_width)
 
         # ---- Execution state.
@@ -287,14 +303,21 @@ class CoreIngress(wiring.Component):
             bad.eq((is_spike & ~drop_eos & (~cur_hit | (cur_count == 0)))
                    | (is_control & ~cur_tick) | ~(is_spike | is_control | is_barrier)),
             self.spikes_in.valid.eq(in_event & is_spike & ~drop_eos & ~drop_early & ~bad),
-            self.spikes_in.payload.eq(cur_axon),
             self.step.valid.eq(state == STATE_STEP),
             self.step.payload.eq(0),
             retire.eq((in_event & (drop_eos | drop_early | bad | is_control
                                    | (self.spikes_in.valid & self.spikes_in.ready
-                                      & (cur_count == 1))))
+                                      & (cur_graded | (cur_count == 1)))))
                       | ((state == STATE_STEP) & self.step.ready)),
         ]
+
+        if self.core.value_width:
+            # A count goes out as that many events of value 1; a graded value in one event.
+            value = Mux(cur_graded, Mux(cur_signed, cur_count.as_signed(), cur_count), 1)
+            m.d.comb += [self.spikes_in.payload.axon.eq(cur_axon),
+                         self.spikes_in.payload.value.eq(value)]
+        else:
+            m.d.comb += self.spikes_in.payload.eq(cur_axon)
 
         advance = ~cur_valid | retire
         m.d.comb += buffer.r_en.eq(advance)
@@ -307,6 +330,8 @@ class CoreIngress(wiring.Component):
                 cur_tick.eq(head.key == self.tick_key),
                 cur_axon.eq(axon),
                 cur_count.eq(head.payload if fmt.payload_width else 1),
+                cur_graded.eq(graded_hit),
+                cur_signed.eq(signed_hit),
                 cur_tag.eq(head.step),
             ]
             if skewed:

@@ -73,7 +73,8 @@ def _bytes(width: int) -> int:
 def frame_sizes(core: NeuronCore) -> dict[str, int]:
     """Payload bytes of each frame for ``core``: ``event``, ``cmd``, ``rsp``, ``spike``,
     ``done`` (3), ``info`` (16), ``sync`` (request 1, reply 2)."""
-    return {"event": _bytes(core.axon_bits), "cmd": _bytes(core.cmd_layout.size),
+    return {"event": _bytes(core.axon_bits + core.value_width),
+            "cmd": _bytes(core.cmd_layout.size),
             "rsp": _bytes(core.rsp_layout.size), "spike": _bytes(core.spike_layout.size),
             "done": 3, "info": INFO_BYTES, "sync": 1, "sync_reply": 2}
 
@@ -114,7 +115,8 @@ class HostBridge(wiring.Component):
         self.rx_fifo_depth = rx_fifo_depth
         self.sizes = frame_sizes(core)
         self.info = info_block(core, rx_fifo_depth)
-        self._widths = {"event": core.axon_bits, "cmd": core.cmd_layout.size,
+        # A graded core's EVENT payload is its whole {axon, value} word.
+        self._widths = {"event": core.axon_bits + core.value_width, "cmd": core.cmd_layout.size,
                         "rsp": core.rsp_layout.size, "spike": core.spike_layout.size}
         super().__init__({
             "rx": In(stream.Signature(8)),

@@ -25,7 +25,7 @@ from .endpoint import COUNTER_WIDTH, CoreEgress, CoreIngress
 from .event import EventKind, event_layout
 from .topology import MeshNetwork, StarNetwork
 
-__all__ = ["SystemTop", "SYSTEM_TOPLEVEL", "ingress_fifo_depth"]
+__all__ = ["SystemTop", "SYSTEM_TOPLEVEL", "ingress_fifo_depth", "core_value_width"]
 
 #: Name of the generated Verilog module.
 SYSTEM_TOPLEVEL = "neurohw_system"
@@ -41,6 +41,13 @@ def ingress_fifo_depth(plan: ChipPlan, core: int) -> int:
     to the core, once, plus the barrier)."""
     keys = sum(1 for targets in plan.connectivity.values() if core in targets)
     return WINDOWS_BUFFERED * (keys + 1)
+
+
+def core_value_width(plan: ChipPlan, core_plan) -> int:
+    """The ``value_width`` of a core's graded events: 0 without graded axon blocks, else the
+    payload width plus one, so that any payload, read as unsigned or as two's complement,
+    reaches the multiplier whole (``docs/system.md``, "Graded inputs")."""
+    return plan.fmt.payload_width + 1 if core_plan.graded else 0
 
 
 class SystemTop(wiring.Component):
@@ -97,7 +104,7 @@ class SystemTop(wiring.Component):
                               connectivity=cp.connectivity, lanes=cp.lanes,
                               max_events_per_step=cp.max_events_per_step,
                               max_delay=cp.max_delay, delays=cp.delays, stdp=cp.stdp,
-                              plastic=cp.plastic)
+                              plastic=cp.plastic, value_width=core_value_width(plan, cp))
             self.cores.append(core)
             starts = plan.start_steps
             self.ingress.append(CoreIngress(

@@ -62,8 +62,8 @@ class PlanTrace:
     * ``synaptic_ops``: (n_cores, samples * steps): per core and global step, the sum over axons
       of ``min(count, cap) * fan-out`` (non-zero weights on any channel; a graded axon with a
       non-zero value counts its fan-out once: one multiply-add per synapse);
-    * ``events_per_step``: (n_cores, samples * steps) axon events applied (after the cap), a
-      graded event counted as ``|value|`` weight units (what ``max_events_per_step`` bounds);
+    * ``events_per_step``: (n_cores, samples * steps) axon events applied (after the cap; a
+      graded value is one event, and ``max_events_per_step`` bounds its ``|value|``);
     * ``weights``: ``{core: (channels, n_axons, n_neurons)}`` the final weights of every core
       with STDP.
     """
@@ -245,13 +245,16 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
             if core.params.input_count_cap is not None:
                 capped = np.where(graded, axon_counts,
                                   np.minimum(axon_counts, core.params.input_count_cap))
-            # A graded event is one event of |value| weight units (what bounds the
-            # accumulator) and one synaptic operation per synapse (one multiply-add).
-            applied[c, g] = int(np.abs(capped).sum())
-            if applied[c, g] > core.max_events_per_step:
-                raise PlanModelError(f"core {c} applied {applied[c, g]} events in step {g}, more "
-                                     f"than its max_events_per_step={core.max_events_per_step}")
-            sops[c, g] = int(np.where(graded, capped != 0, capped) @ fanout[c])
+            # A graded event is one event and one synaptic operation per synapse (one
+            # multiply-add), but |value| weight units for the accumulator's bound.
+            events = np.where(graded, capped != 0, capped)
+            applied[c, g] = int(events.sum())
+            units = int(np.abs(capped).sum())
+            if units > core.max_events_per_step:
+                raise PlanModelError(f"core {c} applied {units} events in step {g}, more than "
+                                     f"its max_events_per_step={core.max_events_per_step} (a "
+                                     f"graded event counts as |value|)")
+            sops[c, g] = int(events @ fanout[c])
             if graded.any() and rings[c] is None:
                 # reference.step's spike form takes counts only; the drive form is the same
                 # sum, with the values as they are and the counts capped.
