@@ -404,6 +404,42 @@ def _run_flow(source, outdir, **kwargs) -> int:
     return 0
 
 
+def _add_source_options(parser) -> None:
+    """How a NIR file is read: the exporter's profile and the conventions it leaves out."""
+    from .network.nir_import import EXPORTERS, TIMINGS
+    parser.add_argument("--dt", type=float,
+                        help="time step in seconds for NIR import (default: the exporter's; "
+                             "required for plain NIR; see docs/frontends.md)")
+    parser.add_argument("--exporter", choices=EXPORTERS, default="nir",
+                        help="the framework whose exporter wrote the NIR file; supplies its "
+                             "time step, timing, reset and spike test (default: %(default)s)")
+    parser.add_argument("--timing", choices=TIMINGS,
+                        help="same_step: a layer sees the previous layer's spikes of the same "
+                             "step (the frameworks'); one_step: every layer adds a step "
+                             "(default: the exporter's)")
+    parser.add_argument("--reset", choices=("value", "subtract"),
+                        help="reset mechanism, which NIR files do not hold (default: the "
+                             "exporter's; snnTorch reset_mechanism='zero' is 'value')")
+    parser.add_argument("--reset-delay", action=argparse.BooleanOptionalAction, default=None,
+                        help="snnTorch's reset_delay (default: the exporter's)")
+    parser.add_argument("--weight-width", type=int, default=8,
+                        help="signed weight width of the quantized network (default: "
+                             "%(default)s)")
+
+
+def _source_kwargs(args) -> dict:
+    return dict(dt=args.dt, weight_width=args.weight_width, exporter=args.exporter,
+                timing=args.timing, reset=args.reset, reset_delay=args.reset_delay)
+
+
+def _load_arrays(path, what) -> dict:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except (OSError, ValueError) as error:
+        raise CommandError(f"cannot read {what} {path}: {error}") from None
+
+
 @subcommand
 def add_compile(subparsers):
     parser = subparsers.add_parser(
@@ -416,11 +452,7 @@ def add_compile(subparsers):
                         help="NIR file (.nir/.h5) or network file (.npz) from Network.save")
     parser.add_argument("-o", "--output", metavar="OUTDIR", required=True,
                         help="directory for all files (created if missing)")
-    parser.add_argument("--dt", type=float, help="time step in seconds for NIR import "
-                                                  "(required for NIR; see docs/frontends.md)")
-    parser.add_argument("--weight-width", type=int, default=8,
-                        help="signed weight width of the quantized network (default: "
-                             "%(default)s)")
+    _add_source_options(parser)
     parser.add_argument("--inputs", metavar="INPUTS.npz",
                         help="input counts (or graded values): one (steps, samples, size) "
                              "array per input group, named after it, and optionally 'labels' "
@@ -429,7 +461,11 @@ def add_compile(subparsers):
     parser.add_argument("--input-bits", type=_input_bits, metavar="K",
                         help="graded inputs: every input line carries a K-bit value (1..16) "
                              "in one event per step instead of a spike count "
-                             "(docs/system.md, 'Graded inputs')")
+                             "(docs/system.md, 'Graded inputs'); with NIR, --inputs may hold "
+                             "real values, quantized with a scale from the calibration data")
+    parser.add_argument("--calibration", metavar="CAL.npz",
+                        help="float inputs (one array per input group) that choose the "
+                             "quantization scales (default: the --inputs)")
     parser.add_argument("--samples", type=int, default=4,
                         help="random samples when no --inputs (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=16,
@@ -457,21 +493,26 @@ def _input_bits(text: str) -> int:
 def compile_command(args) -> int:
     from .flows.pipeline import FlowError, integer_inputs, load_source
     from .network import NetworkError, NIRImportError, QuantizationError
+    arrays, labels = None, None
+    if args.inputs:
+        arrays = _load_arrays(args.inputs, "--inputs")
+        labels = arrays.pop("labels", None)
+    calibration = _load_arrays(args.calibration, "--calibration") if args.calibration \
+        else arrays
     try:
-        source = load_source(args.source, dt=args.dt, weight_width=args.weight_width,
-                             input_bits=args.input_bits)
+        source = load_source(args.source, input_bits=args.input_bits,
+                             calibration=calibration, **_source_kwargs(args))
     except (FlowError, NetworkError, NIRImportError, QuantizationError) as error:
         raise CommandError(str(error)) from None
     network = source.network
-    labels = None
-    if args.inputs:
-        with np.load(args.inputs, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-        labels = arrays.pop("labels", None)
+    float_inputs = None
+    if arrays is not None:
         try:
             inputs = integer_inputs(source, arrays, input_bits=args.input_bits)
-        except FlowError as error:
+        except (FlowError, QuantizationError) as error:
             raise CommandError(str(error)) from None
+        if any(np.asarray(a).dtype.kind == "f" for a in arrays.values()):
+            float_inputs = arrays
     else:
         if args.samples < 1 or args.steps < 1 or not 0 <= args.rate <= 1:
             raise CommandError(f"--samples and --steps must be at least 1 and --rate between "
@@ -488,7 +529,7 @@ def compile_command(args) -> int:
     settings["verify_samples"] = min(settings["verify_samples"],
                                      next(iter(inputs.values())).shape[1] if inputs else 0)
     return _run_flow(source, args.output, inputs=inputs, labels=labels,
-                     name=Path(args.source).stem, **settings)
+                     name=Path(args.source).stem, float_inputs=float_inputs, **settings)
 
 
 # --- neurohw example ------------------------------------------------------------------------------
@@ -552,9 +593,7 @@ def add_synth(subparsers):
     parser.add_argument("source", metavar="MODEL",
                         help="NIR file (.nir/.h5) or network file (.npz) from Network.save")
     parser.add_argument("-o", "--output", metavar="OUTDIR", required=True)
-    parser.add_argument("--dt", type=float, help="time step in seconds for NIR import")
-    parser.add_argument("--weight-width", type=int, default=8,
-                        help="signed weight width when quantizing NIR (default: %(default)s)")
+    _add_source_options(parser)
     parser.add_argument("--device", action="append", metavar="DEVICE",
                         help="ice40-up5k, ecp5-25k or ecp5-85k, repeatable (default: "
                              "ice40-up5k and ecp5-85k)")
@@ -576,7 +615,7 @@ def synth_command(args) -> int:
     from .network import (CoreCapacity, MappingError, NetworkError, NIRImportError,
                           QuantizationError, map_network)
     try:
-        source = load_source(args.source, dt=args.dt, weight_width=args.weight_width)
+        source = load_source(args.source, **_source_kwargs(args))
         plan = map_network(source.network, lanes=args.lanes, topology=args.topology,
                            capacity=CoreCapacity(max_neurons=args.max_neurons,
                                                  max_axons=args.max_axons))

@@ -80,7 +80,7 @@ def test_snntorch_nir_file_through_the_flow(tmp_path, simulator):
                  "--samples", "2", "--steps", "6", "--verify-samples", "2", "--simulator",
                  simulator, "--device", "none", "--rate", "0.5"]) == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert report["origin"] == "NIR snntorch.nir, dt=0.0001 s"
+    assert report["origin"] == "NIR snntorch.nir (nir), dt=0.0001 s"
     (entry,) = report["verification"]
     assert entry["passed"] and entry["rtl_matches_model_per_sample"]
     assert entry["output_events_compared"] > 0

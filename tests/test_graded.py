@@ -314,9 +314,8 @@ def test_cli_real_valued_inputs_need_input_bits(tmp_path, capsys):
 
 def test_integer_inputs_refuses_fractions():
     network = graded_network(InputGroup("g", 3, value_bits=4))
-    message = ("input 'g' holds real values that are not whole numbers (first 0.5); turning "
-               "them into 4-bit graded values needs the quantizer's input scale, which network "
-               "n.npz does not have")
+    message = ("input 'g' holds real values that are not whole numbers (first 0.5); a network "
+               "file's graded groups take integer values")
     with pytest.raises(FlowError, match=re.escape(message) + r"\Z"):
         integer_inputs(Source(network, origin="network n.npz"), {"g": np.full((2, 3), 0.5)},
                        input_bits=4)
@@ -337,21 +336,20 @@ def test_compile_graded_network_file(tmp_path, capsys):
     assert report["reference"]["input_events_per_inference"] > 0
 
 
-def test_nir_with_input_bits_waits_for_the_quantizer(tmp_path):
-    """Until the quantizer builds graded input groups, a NIR model with input_bits is refused
-    with a message that says so (the one TODO in load_source)."""
-    import inspect
-
+def test_nir_with_input_bits_needs_calibration(tmp_path):
+    """Real-valued inputs take their scale from calibration data; without it the flow says so,
+    and with it the quantizer builds a graded input group of input_bits."""
     import nir
 
-    from neurohw.network.quantize import quantize
     from tests.test_nir_import import snntorch_graph
-    if "input_bits" in inspect.signature(quantize).parameters:
-        pytest.skip("the quantizer takes input_bits: tested with the quantizer")
     path = tmp_path / "s.nir"
     nir.write(path, snntorch_graph(np.ones((3, 4)), np.zeros(3), np.ones((2, 3)), 0.8,
                                    per_neuron=True))
-    message = (f"{path}: input_bits=4 needs the quantizer's graded inputs, which this version "
-               f"of neurohw does not have yet; leave out --input-bits for spike-count inputs")
+    message = (f"{path}: real-valued inputs (--input-bits 4) need calibration data to choose "
+               f"their scale: give --inputs (or --calibration)")
     with pytest.raises(FlowError, match=re.escape(message) + r"\Z"):
         load_source(path, dt=1e-4, input_bits=4)
+    calibration = {"input": np.random.default_rng(0).random((5, 3, 4))}
+    source = load_source(path, dt=1e-4, input_bits=4, calibration=calibration)
+    (group,) = source.network.inputs.values()
+    assert group.graded and group.value_bits == 4 and not group.signed

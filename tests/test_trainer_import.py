@@ -117,3 +117,25 @@ def test_fixture_on_the_chip(name, simulator, sim_build_dir):
 @pytest.mark.parametrize("name", [n for n in FIXTURES if n not in RTL_CI])
 def test_fixture_on_the_chip_slow(name, simulator, sim_build_dir):
     _rtl_case(name, simulator, sim_build_dir, samples=3)
+
+
+def test_compile_a_fixture_unmodified(tmp_path, simulator):
+    """`neurohw compile MODEL.nir --exporter snntorch --inputs X.npz`: the exporter's file with
+    no edit, through import, quantization (scales from the given inputs), the skewed chip and
+    the RTL check, with float, fixed-point and RTL accuracy in the report."""
+    from neurohw.cli import main
+    meta, data = load_fixture("snn_rleaky")
+    inputs = tmp_path / "inputs.npz"
+    np.savez(inputs, input=data["x"][:, :8].astype(np.int64), labels=data["labels"][:8])
+    out = tmp_path / "out"
+    assert main(["compile", str(FIXTURES_DIR / "snn_rleaky" / "model.nir"), "--exporter",
+                 "snntorch", "--inputs", str(inputs), "-o", str(out), "--verify-samples", "2",
+                 "--simulator", simulator, "--device", "none"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["origin"] == "NIR model.nir (snntorch), dt=0.0001 s"
+    # The imported float network is the framework: its accuracy is the framework's.
+    trainer = float((data["predictions"][:8] == data["labels"][:8]).mean())
+    assert report["reference"]["float_accuracy"] == trainer
+    (entry,) = report["verification"]
+    assert entry["rtl_matches_model_per_sample"]
+    assert entry["windows_compared"] == 2 * (16 + 1)

@@ -18,7 +18,6 @@ Every stage prints one progress line as it starts; simulation prints progress pe
 
 from __future__ import annotations
 
-import inspect
 import json
 import shutil
 import sys
@@ -64,15 +63,20 @@ def _check_input_bits(input_bits):
 
 
 def load_source(path, *, dt: float | None = None, weight_width: int = 8,
-                input_max_count: int = 1, input_bits: int | None = None) -> Source:
-    """A NIR file (``.nir``, ``.h5``; needs ``dt``) or a network file written by
-    :meth:`Network.save` (``.npz``, ``.zip``).
+                input_max_count: int = 1, input_bits: int | None = None,
+                exporter: str = "nir", timing: str | None = None, reset: str | None = None,
+                reset_delay: bool | None = None, calibration: dict | None = None) -> Source:
+    """A NIR file (``.nir``, ``.h5``) or a network file written by :meth:`Network.save`
+    (``.npz``, ``.zip``).
 
-    ``input_bits`` (1..16): the inputs are graded values of that many bits
-    (``docs/system.md``, "Graded inputs"). For NIR the quantizer builds the graded input
-    groups; a network file must already have them (every input group graded with
-    ``value_bits == input_bits``), else it is refused."""
-    from ..network.nir_import import import_nir
+    NIR: imported with ``exporter``'s profile (``dt``, ``timing``, ``reset``, ``reset_delay``
+    override its defaults; ``docs/frontends.md``) and quantized to ``weight_width`` bits, with
+    ``calibration`` (float inputs ``{group: (steps, samples, size)}``) choosing the scales.
+    ``input_bits`` (1..16): the inputs are real values, quantized to graded ``input_bits``-bit
+    values (``docs/system.md``, "Graded inputs"), which needs ``calibration``. A network file
+    fixes its input groups: with ``input_bits`` every group must be graded with that many
+    bits."""
+    from ..network.nir_import import PROFILES, NIRImportError, import_nir
     from ..network.quantize import quantize
     input_bits = _check_input_bits(input_bits)
     path = Path(path)
@@ -80,23 +84,28 @@ def load_source(path, *, dt: float | None = None, weight_width: int = 8,
         raise FlowError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix in (".nir", ".h5", ".hdf5"):
-        if dt is None:
+        profile = PROFILES.get(exporter)
+        if profile is not None and dt is None and profile.dt is None \
+                and profile.name != "rockpool":
             raise FlowError(f"{path}: importing NIR needs the time step --dt in seconds (NIR "
-                            f"fixes none, and exporters disagree: snnTorch writes 1e-4, the "
-                            f"digits example 1e-3); see docs/frontends.md")
-        float_net = import_nir(path, dt=dt, input_max_count=input_max_count)
-        options = {}
-        if input_bits is not None:
-            # TODO(#13 graded inputs): quantize(input_bits=K) builds the graded
-            # InputGroup(value_bits=K) and the scale of real-valued inputs (another change);
-            # until the quantizer takes it, a NIR model with input_bits is refused here.
-            if "input_bits" not in inspect.signature(quantize).parameters:
-                raise FlowError(f"{path}: input_bits={input_bits} needs the quantizer's graded "
-                                f"inputs, which this version of neurohw does not have yet; "
-                                f"leave out --input-bits for spike-count inputs")
-            options["input_bits"] = input_bits
-        network, report = quantize(float_net, weight_width=weight_width, **options)
-        return Source(network, float_net, report, origin=f"NIR {path.name}, dt={dt:g} s")
+                            f"fixes none), or --exporter naming the framework that wrote the "
+                            f"file (snntorch, norse, sinabs, rockpool); see docs/frontends.md")
+        try:
+            float_net = import_nir(path, dt=dt, exporter=exporter, timing=timing, reset=reset,
+                                   reset_delay=reset_delay, input_max_count=input_max_count,
+                                   real_valued_input=input_bits is not None)
+        except OSError as error:
+            raise FlowError(f"cannot read {path}: {error}") from None
+        except NIRImportError as error:
+            raise FlowError(f"{path}: {error}") from None
+        if input_bits is not None and calibration is None:
+            raise FlowError(f"{path}: real-valued inputs (--input-bits {input_bits}) need "
+                            f"calibration data to choose their scale: give --inputs (or "
+                            f"--calibration)")
+        network, report = quantize(float_net, weight_width=weight_width,
+                                   calibration=calibration, input_bits=input_bits)
+        return Source(network, float_net, report,
+                      origin=f"NIR {path.name} ({exporter}), dt={float_net.dt:g} s")
     if suffix in (".npz", ".zip"):
         network = Network.load(path)
         if input_bits is not None:
@@ -118,10 +127,15 @@ def integer_inputs(source: Source, inputs: dict, *, input_bits: int | None = Non
     """``inputs`` with every array as integers for the network of ``source``.
 
     Integer arrays pass unchanged (:func:`~neurohw.network.system.check_inputs` checks them).
-    Real-valued (float) arrays are refused without ``input_bits``; with it they are accepted:
-    a float array whose values are all whole numbers becomes those integers (exactly), and
-    other real values need the quantizer's input scale, which a NIR source provides."""
+    Real-valued (float) arrays are refused without ``input_bits``; with it, a NIR source's
+    real-valued groups are encoded with the quantizer's input scale
+    (:func:`neurohw.network.quantize.encode_inputs`), and otherwise a float array of whole
+    numbers becomes those integers (exactly)."""
+    from ..network.quantize import encode_inputs
     input_bits = _check_input_bits(input_bits)
+    real = set()
+    if source.float_net is not None:
+        real = {name for name, g in source.float_net.inputs.items() if g.real_valued}
     out = {}
     for name, array in inputs.items():
         array = np.asarray(array)
@@ -132,16 +146,15 @@ def integer_inputs(source: Source, inputs: dict, *, input_bits: int | None = Non
             raise FlowError(f"input {name!r} is real-valued (dtype {array.dtype}); give "
                             f"input_bits (--input-bits K, 1..{MAX_INPUT_BITS}) to use real "
                             f"values as K-bit graded inputs, or integer spike counts")
+        if name in real:
+            out.update(encode_inputs(source.quantization, {name: array}))
+            continue
         if np.all(np.isfinite(array)) and np.array_equal(array, np.round(array)):
             out[name] = array.astype(np.int64)
             continue
-        # Real values that are not whole numbers need the quantizer's input scale (the TODO in
-        # load_source).
         raise FlowError(f"input {name!r} holds real values that are not whole numbers (first "
                         f"{float(array[~np.isclose(array, np.round(array))].flat[0])!r}); "
-                        f"turning them into {input_bits}-bit graded values needs the "
-                        f"quantizer's input scale, which {source.origin or 'this source'} "
-                        f"does not have")
+                        f"a network file's graded groups take integer values")
     return out
 
 
@@ -175,9 +188,11 @@ def _predictions(network: Network, spikes: dict, output: str) -> np.ndarray:
 def run_flow(source: Source, out_dir, *, inputs: dict, labels=None, name: str = "network",
              capacity: CoreCapacity = CoreCapacity(), lanes: int = 1, topology: str = "auto",
              verify_samples: int = 10, simulators=(), devices=(), seed: int = 0,
-             traffic: dict | None = None) -> dict:
+             traffic: dict | None = None, float_inputs: dict | None = None) -> dict:
     """Run every stage (module docstring) and return the report (also written to
-    ``out_dir/report.json`` and ``report.md``). Raises :class:`FlowError` for unusable inputs
+    ``out_dir/report.json`` and ``report.md``). ``inputs`` are the integer network's;
+    ``float_inputs`` the float network's when they differ (real values, which ``inputs`` holds
+    as graded integers). Raises :class:`FlowError` for unusable inputs
     and ``sim.runner.CocotbTestFailure`` when the RTL disagrees with the model."""
     from ..network.quantize import evaluate
     out_dir = Path(out_dir)
@@ -218,8 +233,10 @@ def run_flow(source: Source, out_dir, *, inputs: dict, labels=None, name: str = 
     if labels is not None:
         reference["fixed_accuracy"] = float((fixed_pred == labels).mean())
         if source.float_net is not None:
-            accuracy = evaluate(source.float_net, network, counts[next(iter(counts))]
-                                if len(counts) == 1 else counts, labels)
+            # A real-valued input runs the float network on the real values.
+            accuracy = evaluate(source.float_net, network,
+                                float_inputs if float_inputs is not None else counts, labels,
+                                report=source.quantization)
             reference["float_accuracy"] = float(accuracy.float_accuracy)
             reference["float_fixed_agreement"] = float(accuracy.agreement)
             if accuracy.fixed_accuracy != reference["fixed_accuracy"]:
