@@ -10,6 +10,8 @@ measured):
   multiply decays, saturate, reset to zero), ``lanes=1``. Targets: >= 40 MHz on the UP5K,
   >= 120 MHz on the ECP5-85F.
 * ``loihi-p1-{up5k,ecp5}``: the same sizes with the Loihi CUBA preset (24-bit states).
+* ``loihi64-{shared,perneuron}-ecp5``: 64 x 64, 8-bit weights, Loihi preset; shared du/dv
+  against per-neuron du, dv and drive bias (the cost of per-neuron parameter memories).
 * ``lif16-p16-ecp5``: the 16-bit core with ``lanes=16``; target: Fmax within 20 % of P = 1.
 * ``tinyodin-p4-{ecp5,up5k}``: the tinyODIN comparison (256 x 256, 4-bit weights, 12-bit
   membrane, no synaptic current), ``lanes=4`` so that P x Fmax >= 100 M SOP/s (5 x tinyODIN).
@@ -41,6 +43,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+
+import numpy as np  # noqa: E402
 
 from neurohw.flows.report import verilog_for_synthesis  # noqa: E402
 from neurohw.flows.synth import SynthesisError, synthesize  # noqa: E402
@@ -98,7 +102,22 @@ RUNS = {
     "lif16-a32-p1-up5k": (lif16, 256, 32, 8, 1, "up5k", EVENTS),
     "loihi-a32-p1-up5k": (lambda: loihi_cuba_lif(du=1024, dv=410, vth=100), 256, 32, 8, 1,
                           "up5k", EVENTS),
+    # The cost of per-neuron decays and an Affine bias into the current (docs/core.md): a
+    # 64 x 64 Loihi core with shared du/dv and no drive bias, against per-neuron du, dv and
+    # drive_bias in memories beside the state.
+    "loihi64-shared-ecp5": (lambda: loihi_cuba_lif(du=1024, dv=410, vth=100), 64, 64, 8, 1,
+                            "ecp5", EVENTS),
+    "loihi64-perneuron-ecp5": (lambda: loihi_per_neuron(64), 64, 64, 8, 1, "ecp5", EVENTS),
 }
+
+
+def loihi_per_neuron(n):
+    """Loihi with learned per-neuron du, dv (the extremes included) and drive bias."""
+    rng = np.random.default_rng(64)
+    du, dv = rng.integers(0, 4096, size=n), rng.integers(0, 4096, size=n)
+    du[:2], dv[:2] = [0, 4095], [4095, 0]
+    return loihi_cuba_lif(du=du, dv=dv, vth=100,
+                          drive_bias=rng.integers(-(1 << 17) + 1, (1 << 17) + 1, size=n))
 
 
 

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurohw.hw.core import SPIKE_FIFO_DEPTH, NeuronCore, Status, Target
+from dataclasses import replace
+
+from neurohw.hw.core import _PARAM_TARGETS, SPIKE_FIFO_DEPTH, NeuronCore, Status, Target
+from neurohw.hw.neuron_update import per_neuron_contents, per_neuron_given
 from neurohw.model import Accumulation, NeuronParams, ResetMode, run
 from neurohw.network import InputGroup, Network, Population, Projection, simulate
 
@@ -29,26 +32,24 @@ def make_case(params, weights, spikes, *, n_neurons, n_axons, weight_width, seed
     """Build the core and the bench's test data.
 
     ``config_weights``: the core starts with zero weights and the bench writes them over
-    ``cmd``; ``config_params``: the per-neuron parameters start at a different value and are
-    written over ``cmd``. ``expected_spikes_in`` overrides the input the reference sees
+    ``cmd``; ``config_params``: the per-neuron parameters (threshold, bias, reset value, and
+    every decay constant and drive bias that ``params`` gives per neuron) start at a different
+    value (0) and are written over ``cmd``. ``expected_spikes_in`` overrides the input the reference sees
     (events dropped by design); ``extra_events`` adds raw events per step (e.g. bad axons).
     """
     rng = np.random.default_rng(seed + 7919)
     core_kwargs = dict(core_kwargs or {})
     build_params = params
     config = []
-    per_neuron_values = {"threshold": params.effective_threshold, "bias": params.bias,
-                         "reset_value": params.reset_value}
     if config_params:
-        core_kwargs.setdefault("per_neuron", {"threshold", "bias"}
+        core_kwargs.setdefault("per_neuron", {"threshold", "bias"} | per_neuron_given(params)
                                | ({"reset_value"} if params.reset is ResetMode.VALUE else set()))
-        build_params = params.replace(threshold=0, bias_mantissa=0, reset_value=0)
+        build_params = _zero_per_neuron(params)
+        codes = dict(_PARAM_TARGETS)
         for name in sorted(core_kwargs["per_neuron"]):
-            values = np.broadcast_to(np.asarray(per_neuron_values[name], dtype=object),
+            values = np.broadcast_to(np.asarray(per_neuron_contents(params, name), dtype=object),
                                      (n_neurons,))
-            code = {"threshold": Target.THRESHOLD, "bias": Target.BIAS,
-                    "reset_value": Target.RESET_VALUE}[name]
-            config += [[int(code), n, 0, int(values[n])] for n in range(n_neurons)]
+            config += [[int(codes[name]), n, 0, int(values[n])] for n in range(n_neurons)]
     sparse = core_kwargs.get("connectivity") == "sparse"
     build_weights = weights
     if config_weights:
@@ -65,7 +66,7 @@ def make_case(params, weights, spikes, *, n_neurons, n_axons, weight_width, seed
         config += [[int(Target.WEIGHT0) + c, n, a, int(weights[c, a, n])]
                    for c in range(weights.shape[0]) for a in range(n_axons)
                    for n in range(n_neurons) if weights[c, a, n]]
-    probes = command_probes(core, weights)
+    probes = command_probes(core, weights, params)
 
     reference_input = spikes if expected_spikes_in is None else expected_spikes_in
     trace = run(params, reference_input, weights)
@@ -118,6 +119,16 @@ def graded_event(core, axon: int, value: int) -> int:
     return axon | ((value & mask) << value_field.offset)
 
 
+def _zero_per_neuron(params):
+    """``params`` with every per-neuron field (and the threshold, bias and reset value) shared
+    and 0: a decay constant of 0 keeps everything. Its core starts from these values."""
+    def shared(spec):
+        return replace(spec, constant=0) if spec.per_neuron else spec
+    return params.replace(threshold=0, bias_mantissa=0, reset_value=0, drive_bias=0,
+                          v_decay=shared(params.v_decay),
+                          i_decay=tuple(shared(d) for d in params.i_decay))
+
+
 def bench_data(core, *, config, probes, events, expected, seed, check_throughput,
                traffic) -> dict:
     """The bench's test data common to every case: the core's description, the commands, the
@@ -153,11 +164,20 @@ def step_events(counts, rng, *, shuffle: bool, extra_events=None) -> list:
     return events
 
 
-def command_probes(core, weights):
-    """Reads of the weights and the synapse structure (after any configuration), and commands
-    that must be refused."""
+def command_probes(core, weights, params=None):
+    """Reads of the weights and the synapse structure (after any configuration), of the last
+    neuron's per-neuron parameters (their values in ``params``, default the core's), and
+    commands that must be refused."""
     N, A = core.n_neurons, core.n_axons
     probes = []
+    params = core.params if params is None else params
+    for name, code in _PARAM_TARGETS:
+        if name in core.per_neuron:
+            value = np.broadcast_to(np.asarray(per_neuron_contents(params, name), dtype=object),
+                                    (N,))[N - 1]
+            probes.append([0, int(code), N - 1, 0, 0, int(value)])
+        elif int(code) < (1 << core.target_bits):
+            probes.append([0, int(code), 0, 0, 0, None])              # not a memory here
     weight = int(Target.WEIGHT0)
     if core.connectivity == "sparse":
         for a, n in core._synapse_pairs():

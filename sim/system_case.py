@@ -195,10 +195,16 @@ def _random_params(rng, size):
         else 1
     per_neuron = bool(rng.integers(0, 2))
     threshold = (rng.integers(20, 60, size=size) if per_neuron else int(rng.integers(20, 60)))
+    # Per-neuron models also learn their decays and carry a constant input (drive bias), which
+    # the cores keep in per-neuron memories (5-bit command targets).
+    def shift(low, high):
+        return (rng.integers(low, high + 1, size=size) if per_neuron
+                else int(rng.integers(low, high + 1)))
     return NeuronParams(
         n_currents=n_currents, v_width=12, i_width=12,
-        v_decay=Decay.shift(int(rng.integers(1, 4))),
-        i_decay=tuple(Decay.shift(int(rng.integers(1, 3))) for _ in range(n_currents)),
+        v_decay=Decay.shift(shift(1, 3)),
+        i_decay=tuple(Decay.shift(shift(1, 2)) for _ in range(n_currents)),
+        drive_bias=rng.integers(-1, 3, size=size) if per_neuron else 0,
         bias_mantissa=int(rng.integers(-2, 4)), threshold=threshold, reset=reset,
         max_spikes=max_spikes, refractory_period=int(rng.choice([0, 0, 1, 2])),
         input_count_cap=None if rng.integers(0, 2) else 2)

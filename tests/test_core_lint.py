@@ -79,6 +79,15 @@ CONFIGS = {
                                 n_neurons=12, n_axons=8, weight_width=8),
     "xylo": lambda: NeuronCore(xylo_lif(dash_mem=3, dash_syn=(2, 4), threshold=[1000] * 12),
                                n_neurons=12, n_axons=8, weight_width=8, lanes=2),
+    # Per-neuron decays (variable multiplier operands, barrel shifts) and drive bias memories.
+    "loihi-per-neuron": lambda: NeuronCore(
+        loihi_cuba_lif(du=np.arange(12) * 341, dv=4095 - np.arange(12) * 341, vth=100,
+                       drive_bias=np.arange(12) - 6), n_neurons=12, n_axons=8, weight_width=8),
+    "xylo-per-neuron": lambda: NeuronCore(
+        xylo_lif(dash_mem=3, dash_syn=(2, 4), threshold=[1000] * 12).replace(
+            v_decay=Decay.shift(np.arange(12) * 5), i_decay=(Decay.shift(np.arange(12)),
+                                                             Decay.shift(4))),
+        n_neurons=12, n_axons=8, weight_width=8, lanes=2),
 }
 
 

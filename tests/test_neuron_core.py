@@ -25,16 +25,27 @@ BENCH = "bench_neuron_core"
 # ---------------------------------------------------------------------------------------------
 # Random configurations
 
-def random_decay(rng, width):
+def random_decay(rng, width, n_neurons=None):
+    """A decay; with ``n_neurons``, its constant is one per neuron, the extremes (0 and the
+    largest) over-represented."""
     kind = rng.choice(["none", "multiply", "shift"])
     if kind == "none":
         return Decay.none()
+
+    def constant(high):
+        if n_neurons is None:
+            return int(rng.integers(0, high + 1))
+        values = rng.integers(0, high + 1, size=n_neurons)
+        extremes = rng.random(n_neurons) < 0.3
+        values[extremes] = rng.choice([0, high], size=int(extremes.sum()))
+        return values
+
     if kind == "shift":
-        return Decay.shift(int(rng.integers(0, min(width + 1, 20) + 1)))
+        return Decay.shift(constant(int(rng.choice([min(width + 1, 20), 63]))))
     bits = int(rng.integers(1, 13))
     offset = int(rng.integers(0, 2))
-    constant = int(rng.integers(0, (1 << bits) - offset + 1))
-    return Decay.multiply(constant, bits, offset=offset, rounding=rng.choice(list(Rounding)))
+    return Decay.multiply(constant((1 << bits) - offset), bits, offset=offset,
+                          rounding=rng.choice(list(Rounding)))
 
 
 def random_params(rng, n_neurons, *, per_neuron: bool | None = None, max_width=24):
@@ -69,12 +80,29 @@ def random_params(rng, n_neurons, *, per_neuron: bool | None = None, max_width=2
     bias_bound = v_high >> bias_exponent
     bias = value(-(bias_bound // 8), bias_bound // 8)
     reset_value = value(v_low, v_high) if reset is ResetMode.VALUE else 0
+    # Per-neuron decay constants and a drive bias (the core adds it with 'sum' only), anywhere
+    # in its range, its limits included.
+    input_shift = int(rng.integers(0, 4))
+
+    def decay(width):
+        return random_decay(rng, width, n_neurons if per_neuron and rng.integers(0, 2) else None)
+
+    drive_bias = 0
+    if accumulation is Accumulation.SUM and rng.integers(0, 2):
+        low, high = (state_range(i_width, i_overflow) if n_currents else (v_low, v_high))
+        low, high = -((-low) >> input_shift), high >> input_shift
+        if rng.integers(0, 2):
+            low, high = max(low, -4), min(high, 4)
+        drive_bias = value(low, high)
+        if isinstance(drive_bias, np.ndarray):
+            extremes = rng.random(n_neurons) < 0.2
+            drive_bias[extremes] = rng.choice([low, high], size=int(extremes.sum()))
     return NeuronParams(
         n_currents=n_currents, v_width=v_width, i_width=i_width,
-        v_overflow=v_overflow, i_overflow=i_overflow, v_decay=random_decay(rng, v_width),
-        i_decay=tuple(random_decay(rng, i_width) for _ in range(n_currents)),
+        v_overflow=v_overflow, i_overflow=i_overflow, v_decay=decay(v_width),
+        i_decay=tuple(decay(i_width) for _ in range(n_currents)),
         accumulation=accumulation, input_timing=input_timing,
-        input_shift=int(rng.integers(0, 4)),
+        input_shift=input_shift, drive_bias=drive_bias,
         input_count_cap=None if rng.integers(0, 2) else int(rng.integers(1, 4)),
         membrane_update=rng.choice(list(MembraneUpdate)),
         bias_mantissa=bias, bias_exponent=bias_exponent,
@@ -317,6 +345,45 @@ def test_preset(hdl, preset, request):
 @on_simulators("preset", ["loihi", "xylo", "snntorch"])
 def test_preset_long(hdl, preset, request):
     core, data = preset_case(preset, seed=12, steps=400)
+    simulate(core, data, hdl, request)
+
+
+def per_neuron_case(preset, seed, steps, *, config_params=False, lanes=1):
+    """Per-neuron decay constants (0 and the largest included: Loihi du = 4095 keeps nothing of
+    the current, dv = 0 keeps all of v) and, for Loihi, a drive bias at both ends of its range
+    (the current wraps) and small ones."""
+    rng = np.random.default_rng(seed)
+    n_neurons, n_axons = 8, 5
+    if preset == "loihi":
+        du = rng.integers(0, 4096, size=n_neurons)
+        dv = rng.integers(0, 4096, size=n_neurons)
+        du[:3], dv[:3] = [4095, 0, 4095], [0, 4095, 4095]
+        drive_bias = rng.integers(-20, 21, size=n_neurons)
+        drive_bias[3:5] = [1 << 17, -(1 << 17) + 1]
+        params = loihi_cuba_lif(du=du, dv=dv, vth=60, bias_mant=rng.integers(-8, 8, n_neurons),
+                                bias_exp=2, refractory_period=1, drive_bias=drive_bias)
+        weight_width = 8
+    else:
+        params = xylo_lif(dash_mem=2, dash_syn=(1, 3), threshold=rng.integers(0, 400, n_neurons),
+                          bias=-2, weight_shift=1, max_spikes=31, input_count_cap=3)
+        params = params.replace(v_decay=Decay.shift(np.array([0, 15, 63, 1, 2, 3, 4, 5])),
+                                i_decay=(Decay.shift(rng.integers(0, 16, n_neurons)),
+                                         Decay.shift(np.array([63, 0, 1, 15, 8, 2, 3, 4]))))
+        weight_width = 8
+    weights = random_weights(rng, params, n_axons, n_neurons, weight_width)
+    spikes = random_spikes(rng, steps, n_axons, density=0.5, max_count=6)
+    return make_case(params, weights, spikes, n_neurons=n_neurons, n_axons=n_axons,
+                     weight_width=weight_width, seed=seed, traffic=random_traffic(rng),
+                     config_params=config_params, core_kwargs={"lanes": lanes})
+
+
+@pytest.mark.sim
+@on_simulators("preset,config_params,lanes", [("loihi", False, 1), ("loihi", True, 2),
+                                              ("xylo", False, 1), ("xylo", True, 1)],
+               verilator_default=(("loihi", True, 2), ("xylo", False, 1)))
+def test_per_neuron_decays_and_drive_bias(hdl, preset, config_params, lanes, request):
+    core, data = per_neuron_case(preset, seed=21, steps=40, config_params=config_params,
+                                 lanes=lanes)
     simulate(core, data, hdl, request)
 
 
@@ -593,13 +660,55 @@ def test_init_wrong_per_neuron():
                                          r"it per neuron$"):
         small_core(params=params, per_neuron={"bias"})
     with pytest.raises(ValueError, match=r"^per_neuron names must be among 'threshold', 'bias', "
-                                         r"'reset_value', not 'leak'$"):
+                                         r"'reset_value', 'v_decay', 'i_decay0', 'i_decay1', "
+                                         r"'drive_bias', not 'leak'$"):
         small_core(per_neuron={"leak"})
     with pytest.raises(TypeError, match=r"^per_neuron must be a set of names"):
         small_core(per_neuron="bias")
     with pytest.raises(ValueError, match=r"^threshold has 4 per-neuron values, but the "
                                          r"population has 5 neurons$"):
         small_core(params=params, n_neurons=5)
+
+
+def test_init_per_neuron_decays_and_drive_bias():
+    params = loihi_cuba_lif(du=np.array([0, 4095, 7, 1]), dv=np.array([4096 - 1, 0, 3, 2]),
+                            vth=5, drive_bias=np.array([1 << 17, -(1 << 17) + 1, 0, 1]))
+    core = small_core(params=params)
+    assert core.per_neuron == {"v_decay", "i_decay0", "drive_bias"}
+    # Factor memories (13 and 12 bits, unsigned: cmd data needs one more bit), the drive bias
+    # in 19 signed bits; codes from 16 on need a 5-bit target field.
+    assert {name: (shape.width, shape.signed) for name, shape in core.param_shapes.items()} == {
+        "v_decay": (13, False), "i_decay0": (12, False), "drive_bias": (19, True)}
+    assert core.target_bits == 5 and core.cmd_layout["target"].shape.width == 5
+    assert core.data_width >= 25
+    targets = core.port_description()["targets"]
+    assert targets["V_DECAY"] == 16 and targets["I0_DECAY"] == 17
+    assert targets["DRIVE_BIAS"] == 19 and "I1_DECAY" not in targets
+    Fragment.get(core, None)
+    # A shared-parameter core keeps the 4-bit target field of before.
+    assert small_core(params=loihi_cuba_lif(du=0, dv=0, vth=5)).target_bits == 4
+    # Xylo: per-neuron shift decays (barrel shifters), 6-bit memories.
+    xylo = small_core(params=xylo_lif(dash_mem=2, dash_syn=(1, 3), threshold=5).replace(
+        v_decay=Decay.shift(np.array([0, 1, 15, 63]))), per_neuron={"v_decay", "i_decay1"})
+    assert xylo.param_shapes["v_decay"].width == 6
+    Fragment.get(xylo, None)
+
+
+def test_init_wrong_per_neuron_decays_and_drive_bias():
+    params = NeuronParams(v_decay=Decay.multiply(np.array([1, 2, 3, 4])))
+    with pytest.raises(ValueError, match=r"^per_neuron must include 'v_decay': params give it "
+                                         r"per neuron$"):
+        small_core(params=params, per_neuron={"threshold"})
+    with pytest.raises(ValueError, match=r"^per_neuron 'i_decay0' cannot be used: the model has "
+                                         r"0 synaptic current\(s\)$"):
+        small_core(per_neuron={"i_decay0"})
+    with pytest.raises(ValueError, match=r"^drive_bias is not supported with accumulation "
+                                         r"'per_event': a drive bias with accumulation "
+                                         r"'per_event' is one add before the step's events"):
+        small_core(params=xylo_lif(dash_mem=2, dash_syn=1, threshold=5).replace(drive_bias=2))
+    with pytest.raises(ValueError, match=r"^i_decay\[0\] constant has 4 per-neuron values, but "
+                                         r"the population has 5 neurons$"):
+        small_core(params=loihi_cuba_lif(du=np.arange(4), dv=0, vth=1), n_neurons=5)
 
 
 def test_init_wrong_weights():

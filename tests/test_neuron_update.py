@@ -1,17 +1,21 @@
 """NeuronUpdate: parameter checks, bit-exactness against ``reference.step`` over every option
 (Amaranth's in-process simulator), and deterministic elaboration."""
 
+import re
+from dataclasses import replace
+
 import numpy as np
 import pytest
-from amaranth import signed
+from amaranth import signed, unsigned
 from amaranth.back import verilog
 from amaranth.lib import data
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from neurohw.hw.neuron_update import DIVIDE_BITS_PER_STAGE, NeuronUpdate, state_port_width
-from neurohw.model import (Accumulation, Comparison, Decay, InputTiming, MembraneUpdate,
+from neurohw.hw.neuron_update import (DIVIDE_BITS_PER_STAGE, NeuronUpdate, per_neuron_contents,
+                                      per_neuron_unusable, state_port_width)
+from neurohw.model import (Accumulation, Comparison, Decay, DecayKind, InputTiming, MembraneUpdate,
                            NeuronParams, NeuronState, Overflow, ResetMode, Rounding, StepInput,
                            initial_state, loihi_cuba_lif, state_range, step, xylo_lif)
 from neurohw.model.fixedpoint import project
@@ -100,12 +104,17 @@ def configurations(draw, n_neurons):
     reset_value = field("reset_value", v_low, v_high, 0) if reset is ResetMode.VALUE else 0
     if reset is not ResetMode.VALUE and "reset_value" in names and rng.random() < 0.5:
         reset_value = np.zeros(n_neurons, dtype=np.int64)
+    input_shift = draw(st.one_of(st.integers(0, 4), st.integers(0, 32)))
+    drive_bias = 0
+    if accumulation is Accumulation.SUM and draw(st.booleans()):
+        low, high = state_range(i_width, i_overflow) if n_currents else (v_low, v_high)
+        drive_bias = _pick(rng, -((-low) >> input_shift), high >> input_shift, 1)[0]
     params = NeuronParams(
         n_currents=n_currents, v_width=v_width, i_width=i_width,
         v_overflow=v_overflow, i_overflow=i_overflow,
         v_decay=draw(decays()), i_decay=tuple(draw(decays()) for _ in range(n_currents)),
         accumulation=accumulation, input_timing=timing,
-        input_shift=draw(st.one_of(st.integers(0, 4), st.integers(0, 32))),
+        input_shift=input_shift, drive_bias=drive_bias,
         membrane_update=draw(st.sampled_from(list(MembraneUpdate))),
         bias_mantissa=bias, bias_exponent=bias_exponent,
         threshold=threshold, threshold_shift=threshold_shift,
@@ -113,14 +122,52 @@ def configurations(draw, n_neurons):
         reset=reset, reset_value=reset_value, max_spikes=max_spikes,
         refractory_period=draw(st.sampled_from([0, 0, 1, 2, 5, 65535])),
     )
+    # Per-neuron decay constants and drive bias: memories (holding an array, with the extremes
+    # over-represented, or the shared value in every word) where the model allows them.
+    extra = draw(st.sets(st.sampled_from(["v_decay", "i_decay0", "i_decay1", "drive_bias"])))
+    extra = {name for name in extra if per_neuron_unusable(params, name) is None}
+    params = params.replace(**per_neuron_arrays(params, extra, n_neurons, rng))
     drive_width = draw(st.one_of(st.integers(1, 12), st.integers(1, 70)))
-    return params, frozenset(names), drive_width
+    return params, frozenset(names | extra), drive_width
+
+
+def per_neuron_arrays(params, names, n_neurons, rng, share=0.85):
+    """Field changes that make each of ``names`` (decays, drive bias) per neuron, most of the
+    time (else the scalar stays and the memory holds it in every word)."""
+    changes = {}
+
+    def values(low, high):
+        return np.array(_pick(rng, low, high, n_neurons), dtype=np.int64)
+
+    def per_neuron_decay(spec):
+        if spec.kind is DecayKind.SHIFT:
+            return replace(spec, constant=values(0, 63))
+        return replace(spec, constant=values(0, (1 << spec.bits) - spec.offset))
+
+    if "v_decay" in names and rng.random() < share:
+        changes["v_decay"] = per_neuron_decay(params.v_decay)
+    i_decay = list(params.i_decay)
+    for c in range(params.n_currents):
+        if f"i_decay{c}" in names and rng.random() < share:
+            i_decay[c] = per_neuron_decay(i_decay[c])
+    changes["i_decay"] = tuple(i_decay)
+    if "drive_bias" in names and rng.random() < share:
+        low, high = (state_range(params.i_width, params.i_overflow) if params.n_currents
+                     else state_range(params.v_width, params.v_overflow))
+        shift = params.input_shift
+        changes["drive_bias"] = values(-((-low) >> shift), high >> shift)
+    return changes
 
 
 # -- simulation harness ----------------------------------------------------------------------
 
 def _per_neuron_value(value, index):
     return int(value[index]) if isinstance(value, np.ndarray) else int(value)
+
+
+#: The datapath ports of the per-neuron parameters, by name.
+PARAM_PORTS = ("threshold", "bias", "reset_value", "v_decay", "i_decay0", "i_decay1",
+               "drive_bias")
 
 
 def random_neurons(params, drive_width, n, rng):
@@ -210,20 +257,20 @@ def simulate(params, per_neuron, drive_width, neurons, seed, *, en_rate=0.7, val
                 ctx.set(dut.in_refractory, neurons["refractory"][k])
                 for c in range(params.input_channels):
                     ctx.set(dut.in_drive[c], neurons["drive"][c][k])
-                ctx.set(dut.in_threshold,
-                        _per_neuron_value(params.effective_threshold, k)
-                        if "threshold" in per_neuron else garbage(dut.in_threshold))
-                ctx.set(dut.in_bias, _per_neuron_value(params.bias, k)
-                        if "bias" in per_neuron else garbage(dut.in_bias))
-                ctx.set(dut.in_reset_value, _per_neuron_value(params.reset_value, k)
-                        if "reset_value" in per_neuron else garbage(dut.in_reset_value))
+                for name in PARAM_PORTS:
+                    port = getattr(dut, f"in_{name}", None)
+                    if name in per_neuron:
+                        ctx.set(port, _per_neuron_value(per_neuron_contents(params, name), k))
+                    elif port is not None:
+                        ctx.set(port, garbage(port))
                 if en:
                     fed += 1
                     fed_at.append(en_count)
             else:
                 # Bubbles and stalls carry garbage that must never reach a valid output.
-                for sig in (dut.in_tag, dut.in_v, dut.in_refractory, dut.in_threshold,
-                            dut.in_bias, dut.in_reset_value):
+                params_in = [getattr(dut, f"in_{name}") for name in PARAM_PORTS
+                             if hasattr(dut, f"in_{name}")]
+                for sig in (dut.in_tag, dut.in_v, dut.in_refractory, *params_in):
                     if len(sig):
                         ctx.set(sig, garbage(sig) if sig is not dut.in_refractory
                                 else int(rng.integers(0, params.refractory_period + 1)))
@@ -335,16 +382,70 @@ def test_init_wrong_tag_width(tag_width):
         NeuronUpdate(NeuronParams(), drive_width=8, tag_width=tag_width)
 
 
+NAMES = ("'bias', 'drive_bias', 'i_decay0', 'i_decay1', 'reset_value', 'threshold', "
+         "'v_decay'")
+
+
 def test_init_wrong_per_neuron_type():
-    with pytest.raises(TypeError, match=r"^per_neuron must be a set of names among 'bias', "
-                                        r"'reset_value', 'threshold', not 'threshold'$"):
+    with pytest.raises(TypeError, match=re.escape(
+            f"per_neuron must be a set of names among {NAMES}, not 'threshold'") + "$"):
         NeuronUpdate(NeuronParams(), drive_width=8, per_neuron="threshold")
 
 
 def test_init_wrong_per_neuron_name():
-    with pytest.raises(ValueError, match=r"^per_neuron names must be among 'bias', "
-                                         r"'reset_value', 'threshold', not 'bias_mantissa'$"):
+    with pytest.raises(ValueError, match=re.escape(
+            f"per_neuron names must be among {NAMES}, not 'bias_mantissa'") + "$"):
         NeuronUpdate(NeuronParams(), drive_width=8, per_neuron={"bias_mantissa", "bias"})
+
+
+@pytest.mark.parametrize("params, per_neuron, message", [
+    (NeuronParams(v_decay=Decay.shift(np.array([1, 2]))), set(),
+     "params.v_decay holds per-neuron values, so 'v_decay' must be in per_neuron"),
+    (NeuronParams(n_currents=1, i_decay=Decay.multiply(np.array([1, 2]))), {"v_decay"},
+     "params.i_decay[0] holds per-neuron values, so 'i_decay0' must be in per_neuron"),
+    (NeuronParams(drive_bias=np.array([1, 2])), set(),
+     "params.drive_bias holds per-neuron values, so 'drive_bias' must be in per_neuron"),
+    (NeuronParams(n_currents=1, i_decay=Decay.none()), {"i_decay1"},
+     "per_neuron 'i_decay1' cannot be used: the model has 1 synaptic current(s)"),
+    (NeuronParams(), {"v_decay"},
+     "per_neuron 'v_decay' cannot be used: v_decay is a decay of kind 'none', which has no "
+     "constant"),
+    (NeuronParams(n_currents=1, i_decay=Decay.none(), accumulation="per_event",
+                  input_timing="before_decay"), {"drive_bias"},
+     "per_neuron 'drive_bias' cannot be used: a drive bias with accumulation 'per_event' is "
+     "one add before the step's events, which the core does not implement (it adds the events "
+     "into the current as they arrive); use accumulation 'sum' or fold the bias into an input "
+     "line"),
+    (NeuronParams(n_currents=1, i_decay=Decay.none(), accumulation="per_event",
+                  input_timing="before_decay", drive_bias=3), set(),
+     "drive_bias is not supported with accumulation 'per_event': a drive bias with "
+     "accumulation 'per_event' is one add before the step's events, which the core does not "
+     "implement (it adds the events into the current as they arrive); use accumulation 'sum' "
+     "or fold the bias into an input line"),
+])
+def test_init_per_neuron_decay_and_drive_bias_refusals(params, per_neuron, message):
+    with pytest.raises(ValueError, match=re.escape(message) + "$"):
+        NeuronUpdate(params, drive_width=8, per_neuron=per_neuron)
+
+
+def test_init_per_neuron_ports():
+    params = loihi_cuba_lif(du=np.array([0, 4095]), dv=np.array([4096 - 1, 0]), vth=5,
+                            drive_bias=np.array([1 << 17, -(1 << 17) + 1]))
+    dut = NeuronUpdate(params, drive_width=20, per_neuron={"v_decay", "i_decay0", "drive_bias"})
+    members = dut.signature.members
+    # Factors: 4096 - dv (0..4096, 13 bits), 4095 - du (0..4095, 12 bits); the drive bias
+    # range [-131071, 131072] needs 19 signed bits.
+    assert members["in_v_decay"] == In(unsigned(13))
+    assert members["in_i_decay0"] == In(unsigned(12))
+    assert members["in_drive_bias"] == In(signed(19))
+    assert "in_i_decay1" not in members
+    # The same latency as the shared-parameter datapath: a variable multiplier in the same stage.
+    assert dut.latency == NeuronUpdate(loihi_cuba_lif(du=1, dv=2, vth=5), drive_width=20).latency
+    xylo = NeuronUpdate(xylo_lif(dash_mem=2, dash_syn=(1, 3), threshold=5), drive_width=1,
+                        per_neuron={"v_decay", "i_decay1"})
+    assert xylo.signature.members["in_v_decay"] == In(unsigned(6))
+    assert xylo.latency == NeuronUpdate(xylo_lif(dash_mem=2, dash_syn=(1, 3), threshold=5),
+                                        drive_width=1).latency
 
 
 def test_init_wrong_per_neuron_missing():
@@ -371,7 +472,8 @@ def test_per_event_zero_spikes_equivalence(data, seed):
     # the datapath computes for 'per_event' given currents the core has accumulated.
     n = 6
     params, _, _ = data.draw(configurations(n).filter(lambda c: c[0].n_currents > 0))
-    params = params.replace(accumulation="per_event", input_timing="before_decay",
+    # (The core implements no drive bias with 'per_event'; NeuronUpdate refuses it.)
+    params = params.replace(accumulation="per_event", input_timing="before_decay", drive_bias=0,
                             input_count_cap=data.draw(st.one_of(st.none(), st.integers(1, 15))))
     rng = np.random.default_rng(seed)
     neurons = random_neurons(params, 8, n, rng)
@@ -424,6 +526,40 @@ def test_sim_loihi(du, dv, vth, bias_exp, refractory, per_neuron, seed):
                             refractory_period=refractory)
     names = {"bias", "threshold"} if per_neuron else set()
     check(params, frozenset(names), 24, seed)
+    if per_neuron:
+        # Learned per-neuron du, dv and an Affine bias into the current, extremes included.
+        extra = {"v_decay", "i_decay0", "drive_bias"}
+        params = params.replace(**per_neuron_arrays(params, extra, 24, rng, share=1.0))
+        check(params, frozenset(names | extra), 24, seed)
+
+
+@pytest.mark.parametrize("overflow", ["wrap", "wrap_lava", "saturate", "saturate_symmetric"])
+def test_sim_per_neuron_extremes(overflow):
+    # Every neuron its own decay constants, 0 and the largest included (Loihi du = 4095 keeps
+    # nothing of the current, dv = 0 keeps all of v), shift decays 0..63 and the drive bias at
+    # both ends of its range, so the current add wraps or saturates.
+    n = 32
+    rng = np.random.default_rng(1)
+    low, high = state_range(10, Overflow(overflow))
+    shift = 2
+    bias_low, bias_high = -((-low) >> shift), high >> shift
+    for rounding in Rounding:
+        params = NeuronParams(
+            n_currents=2, v_width=12, i_width=10, i_overflow=overflow, v_overflow=overflow,
+            v_decay=Decay.multiply(np.array([0, 4096, 1, 4095] * 8), 12, rounding=rounding),
+            i_decay=(Decay.multiply(np.array([0, 4095, 2048, 1] * 8), 12, offset=1,
+                                    rounding=rounding),
+                     Decay.shift(np.arange(n) * 2 % 64)),
+            input_shift=shift, threshold=200,
+            drive_bias=np.array([bias_low, bias_high, 0, -1] * 8))
+        names = frozenset({"v_decay", "i_decay0", "i_decay1", "drive_bias"})
+        neurons = random_neurons(params, 9, n, rng)
+        neurons["i"][0][:4] = [low, high, low, high]
+        expected = reference_step(params, neurons)
+        results = simulate(params, names, 9, neurons, 0, en_rate=1.0, valid_rate=1.0)
+        assert [r[0] for r in results] == expected[0], rounding
+        assert [r[1] for r in results] == [list(x) for x in zip(*expected[1])], rounding
+        assert [r[3] for r in results] == expected[3], rounding
 
 
 @PRESET

@@ -32,6 +32,8 @@ from ..model.params import (Accumulation, DecayKind, InputTiming, NeuronParams, 
                             Rounding, state_range)
 from ..model.reference import MAX_SPIKE_COUNT, check_weights
 from ..model.stdp import STDPParams, WeightDependence
+from .neuron_update import (per_neuron_contents, per_neuron_given, per_neuron_shape,
+                            per_neuron_unusable)
 
 __all__ = ["NeuronCore", "Target", "Status", "SPIKE_FIFO_DEPTH", "MAX_NEURONS", "MAX_AXONS",
            "STEP_WIDTH", "COUNTER_WIDTH", "layout_fields", "strip_spram_init"]
@@ -70,8 +72,8 @@ def weight_bank_depth(weight_width: int) -> int:
 SPRAM_DEPTH = 16384
 SPRAM_WIDTH = 16
 
-PER_NEURON_NAMES = ("threshold", "bias", "reset_value")
-_PARAM_FIELD = {"threshold": "threshold", "bias": "bias_mantissa", "reset_value": "reset_value"}
+PER_NEURON_NAMES = ("threshold", "bias", "reset_value", "v_decay", "i_decay0", "i_decay1",
+                    "drive_bias")
 
 
 class Target(enum.IntEnum):
@@ -95,6 +97,12 @@ class Target(enum.IntEnum):
     SYNAPSE_TARGET = 13 #: neuron of fan-out slot ``neuron`` of ``axon`` (read only, sparse only)
     PRE_TRACE = 14      #: STDP pre-synaptic trace, by axon (read only, with ``stdp``)
     POST_TRACE = 15     #: STDP post-synaptic trace, by neuron (read only, with ``stdp``)
+    # Codes from 16 on widen the ``target`` field to 5 bits; a core has them only when it holds
+    # these per-neuron parameters, so a shared-parameter core keeps its 4-bit field.
+    V_DECAY = 16        #: membrane decay operand (factor 2^k-d-o, or shift), when per-neuron
+    I0_DECAY = 17       #: decay operand of current 0, when per-neuron
+    I1_DECAY = 18       #: decay operand of current 1, when per-neuron
+    DRIVE_BIAS = 19     #: drive bias (weight units, before input_shift), when per-neuron
 
 
 class Status(enum.IntEnum):
@@ -184,9 +192,12 @@ class NeuronCore(wiring.Component):
     lanes : power of two, 1..64
         Neuron ``n`` lives in lane ``n % lanes``; each clock does ``lanes`` synaptic operations
         (dense) and ``lanes`` neuron updates in the sweep. Other values are refused.
-    per_neuron : set of "threshold", "bias", "reset_value"
+    per_neuron : set of "threshold", "bias", "reset_value", "v_decay", "i_decay0", "i_decay1",
+        "drive_bias"
         Parameters held in a per-neuron memory (writable over ``cmd``) instead of a constant.
-        Default: the fields that ``params`` gives per neuron; those must be included.
+        Default: the fields that ``params`` gives per neuron; those must be included. A decay's
+        memory holds the operand the datapath uses: the factor ``2^bits - constant - offset`` of
+        a multiply decay, the shift of a shift decay.
     max_events_per_step : int or None
         Largest number of input events added in one step. Sets the exact accumulator width
         (``weight_width + bits(max_events_per_step)``). Events past it in one step are dropped
@@ -268,8 +279,7 @@ class NeuronCore(wiring.Component):
                              "the sweep decays it; use input_timing 'before_decay'")
 
         # Per-neuron parameters.
-        given_per_neuron = {name for name, field in _PARAM_FIELD.items()
-                            if isinstance(getattr(params, field), np.ndarray)}
+        given_per_neuron = per_neuron_given(params)
         if per_neuron is None:
             per_neuron = given_per_neuron
         else:
@@ -283,6 +293,10 @@ class NeuronCore(wiring.Component):
                                      f"{', '.join(map(repr, PER_NEURON_NAMES))}, not {name!r}")
             for name in sorted(given_per_neuron - per_neuron):
                 raise ValueError(f"per_neuron must include {name!r}: params give it per neuron")
+        for name in sorted(per_neuron):
+            reason = per_neuron_unusable(params, name)
+            if reason is not None:
+                raise ValueError(f"per_neuron {name!r} cannot be used: {reason}")
         self.per_neuron = frozenset(per_neuron)
 
         # Weights.
@@ -375,19 +389,27 @@ class NeuronCore(wiring.Component):
         self.refractory_bits = (params.refractory_period.bit_length()
                                 if params.refractory_period else 0)
         self.param_width = params.v_width + 1
+        #: Shape of each per-neuron parameter memory (and of its port on the datapath).
+        self.param_shapes = {name: Shape.cast(per_neuron_shape(params, name))
+                             for name in PER_NEURON_NAMES if name in self.per_neuron}
+        # cmd data is signed: an unsigned parameter needs one more bit.
+        param_data_width = max([self.param_width] + [shape.width + (not shape.signed)
+                                                     for shape in self.param_shapes.values()])
+        self.target_bits = 5 if any(name in self.per_neuron
+                                    for name in _WIDE_TARGET_NAMES) else 4
         # A ring slot gathers the events of up to max_delay steps.
         self.acc_width = ((weight_width + (max_events_per_step * max_delay).bit_length())
                           if sum_mode else 0)
         self.delay_bits = (max_delay - 1).bit_length()
         self.count_bits = _bits(cap) if cap is not None else 0
         self.data_width = max(self.v_state_width, self.i_state_width, self.refractory_bits + 1,
-                              self.acc_width, weight_width, self.param_width,
+                              self.acc_width, weight_width, param_data_width,
                               COUNTER_WIDTH + 1, STEP_WIDTH + 1, self.count_bits + 1,
                               stdp.trace_width + 1 if stdp is not None else 0)
 
         self.cmd_layout = data.StructLayout({
             "write": unsigned(1),
-            "target": unsigned(4),
+            "target": unsigned(self.target_bits),
             # Wide enough for every Status index too.
             "neuron": unsigned(max(self.neuron_bits, _bits(len(Status) - 1))),
             "axon": unsigned(self.axon_bits),
@@ -441,6 +463,8 @@ class NeuronCore(wiring.Component):
                    "THRESHOLD": "threshold" in self.per_neuron,
                    "BIAS": "bias" in self.per_neuron,
                    "RESET_VALUE": "reset_value" in self.per_neuron,
+                   **{code.name: name in self.per_neuron for name, code in _PARAM_TARGETS
+                      if name in _WIDE_TARGET_NAMES},
                    "STATUS": True, "INPUT_COUNT": self.count_bits > 0,
                    "SYNAPSE_TARGET": self.connectivity == "sparse",
                    "PRE_TRACE": self.stdp is not None, "POST_TRACE": self.stdp is not None}
@@ -642,8 +666,6 @@ class NeuronCore(wiring.Component):
                     word |= int(self.plastic[c, axon, neuron]) << (C * delay_bits + c)
             return word
 
-        per_neuron_init = {"threshold": p.effective_threshold, "bias": p.bias,
-                           "reset_value": p.reset_value}
         lanes = []
         for l in range(P):
             lane = _Lane()
@@ -673,9 +695,9 @@ class NeuronCore(wiring.Component):
             lane.params = {}
             for name in PER_NEURON_NAMES:
                 if name in self.per_neuron:
-                    values = np.broadcast_to(np.asarray(per_neuron_init[name], dtype=object),
-                                             (N,))
-                    lane.params[name] = memory(f"{name}_lane{l}", signed(self.param_width), D,
+                    values = np.broadcast_to(
+                        np.asarray(per_neuron_contents(p, name), dtype=object), (N,))
+                    lane.params[name] = memory(f"{name}_lane{l}", self.param_shapes[name], D,
                                                banked(values, l))
             lane.update = self._updates[l]
             m.submodules[f"update_lane{l}"] = lane.update
@@ -1255,10 +1277,9 @@ class NeuronCore(wiring.Component):
                 m.d.comb += nu.in_refractory.eq(lane.r[0].data)
             for c, (rd, _) in enumerate(lane.acc):
                 m.d.comb += nu.in_drive[c].eq(rd.data)
-            for name, port in (("threshold", "in_threshold"), ("bias", "in_bias"),
-                               ("reset_value", "in_reset_value")):
+            for name in PER_NEURON_NAMES:
                 if name in lane.params:
-                    m.d.comb += getattr(nu, port).eq(lane.params[name][0].data)
+                    m.d.comb += getattr(nu, f"in_{name}").eq(lane.params[name][0].data)
             spiking = nu.out_valid & (nu.out_spikes != 0)
             lane.write_back = nu.out_valid & pipe_en
             word = Signal(self.spike_layout, name=f"spike_word_lane{l}")
@@ -1568,7 +1589,11 @@ class NeuronCore(wiring.Component):
 
 
 _PARAM_TARGETS = (("threshold", Target.THRESHOLD), ("bias", Target.BIAS),
-                  ("reset_value", Target.RESET_VALUE))
+                  ("reset_value", Target.RESET_VALUE), ("v_decay", Target.V_DECAY),
+                  ("i_decay0", Target.I0_DECAY), ("i_decay1", Target.I1_DECAY),
+                  ("drive_bias", Target.DRIVE_BIAS))
+#: Per-neuron parameters whose targets need the 5-bit ``target`` field.
+_WIDE_TARGET_NAMES = frozenset(name for name, code in _PARAM_TARGETS if code >= 16)
 
 
 class _Lane:

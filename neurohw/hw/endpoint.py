@@ -356,7 +356,7 @@ class CoreIngress(wiring.Component):
         clear_neuron = Signal(range(n_neurons))
         clear_target = Signal(range(len(targets)))
         clear_cmd = Signal(self.core.cmd_layout)
-        code = Const(int(targets[-1][0]), 4)
+        code = Const(int(targets[-1][0]), self.core.target_bits)
         axon = Const(targets[-1][1], self.core.axon_bits)
         for index in reversed(range(len(targets) - 1)):
             code = Mux(clear_target == index, int(targets[index][0]), code)

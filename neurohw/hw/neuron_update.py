@@ -40,12 +40,94 @@ from amaranth.lib.wiring import In, Out
 from ..model.params import (Accumulation, Comparison, DecayKind, InputTiming, MembraneUpdate,
                             NeuronParams, Overflow, ResetMode, Rounding, state_range)
 
-__all__ = ["NeuronUpdate", "state_port_width", "PER_NEURON_NAMES"]
+__all__ = ["NeuronUpdate", "state_port_width", "PER_NEURON_NAMES", "per_neuron_given",
+           "per_neuron_shape", "per_neuron_contents"]
 
 #: Names that :class:`NeuronUpdate` accepts in ``per_neuron``, with the ``NeuronParams`` field
-#: each one overrides.
+#: each one overrides (``i_decay0`` and ``i_decay1``: the constant of ``i_decay[0]``/``[1]``).
 PER_NEURON_NAMES = {"threshold": "threshold", "bias": "bias_mantissa",
-                    "reset_value": "reset_value"}
+                    "reset_value": "reset_value", "v_decay": "v_decay",
+                    "i_decay0": "i_decay[0]", "i_decay1": "i_decay[1]",
+                    "drive_bias": "drive_bias"}
+_DECAY_NAMES = ("v_decay", "i_decay0", "i_decay1")
+
+
+def _decay_of(params, name):
+    """The Decay that a per-neuron decay name refers to, or None if the model has none."""
+    if name == "v_decay":
+        return params.v_decay
+    c = int(name[-1])
+    return params.i_decay[c] if c < params.n_currents else None
+
+
+def per_neuron_given(params: NeuronParams) -> set:
+    """The ``per_neuron`` names whose values ``params`` gives per neuron (arrays)."""
+    given = {name for name in ("threshold", "bias", "reset_value", "drive_bias")
+             if isinstance(getattr(params, PER_NEURON_NAMES[name]), np.ndarray)}
+    given |= {name for name in _DECAY_NAMES
+              if _decay_of(params, name) is not None and _decay_of(params, name).per_neuron}
+    return given
+
+
+def per_neuron_unusable(params: NeuronParams, name: str) -> str | None:
+    """Why ``name`` cannot be a per-neuron memory of this model, or None if it can."""
+    if name in _DECAY_NAMES:
+        spec = _decay_of(params, name)
+        if spec is None:
+            return f"the model has {params.n_currents} synaptic current(s)"
+        if spec.kind is DecayKind.NONE:
+            return f"{PER_NEURON_NAMES[name]} is a decay of kind 'none', which has no constant"
+    if name == "drive_bias" and params.accumulation is Accumulation.PER_EVENT:
+        return ("a drive bias with accumulation 'per_event' is one add before the step's "
+                "events, which the core does not implement (it adds the events into the current "
+                "as they arrive); use accumulation 'sum' or fold the bias into an input line")
+    return None
+
+
+def per_neuron_shape(params: NeuronParams, name: str):
+    """Shape of the value that per-neuron parameter ``name`` holds in memory and on its port.
+
+    ``threshold``/``bias``/``reset_value``: ``signed(v_width + 1)`` (effective values). A
+    multiply decay: the factor ``2^k - d - o``, unsigned, up to ``2^k - o``; a shift decay: the
+    shift, ``unsigned(6)`` (0..63). ``drive_bias``: the narrowest signed shape holding its
+    allowed range (``docs/semantics.md`` section 6), in weight units.
+    """
+    if name in ("threshold", "bias", "reset_value"):
+        return signed(params.v_width + 1)
+    if name in _DECAY_NAMES:
+        spec = _decay_of(params, name)
+        if spec.kind is DecayKind.SHIFT:
+            return unsigned(6)
+        return unsigned(((1 << spec.bits) - spec.offset).bit_length())
+    if name == "drive_bias":
+        if params.n_currents:
+            low, high = state_range(params.i_width, params.i_overflow)
+        else:
+            low, high = state_range(params.v_width, params.v_overflow)
+        shift = params.input_shift
+        return signed(_signed_width(-((-low) >> shift), high >> shift))
+    raise ValueError(f"unknown per-neuron name {name!r}")
+
+
+def _signed_width(low: int, high: int) -> int:
+    """The narrowest two's-complement width holding every integer in ``[low, high]``."""
+    width = 1
+    while low < -(1 << (width - 1)) or high > (1 << (width - 1)) - 1:
+        width += 1
+    return width
+
+
+def per_neuron_contents(params: NeuronParams, name: str):
+    """What per-neuron parameter ``name`` holds for every neuron: an int (shared) or an array,
+    in the encoding of :func:`per_neuron_shape`."""
+    if name == "threshold":
+        return params.effective_threshold
+    if name == "bias":
+        return params.bias
+    if name in _DECAY_NAMES:
+        spec = _decay_of(params, name)
+        return spec.factor if spec.kind is DecayKind.MULTIPLY else spec.constant
+    return getattr(params, PER_NEURON_NAMES[name])
 
 #: Quotient bits the spike-count division resolves per pipeline stage.
 DIVIDE_BITS_PER_STAGE = 1
@@ -183,8 +265,9 @@ class NeuronUpdate(wiring.Component):
         in weight units, before ``input_shift``). Unused for accumulation 'per_event', where the
         core has already added every event into ``in_i``.
     per_neuron : set of str
-        Which of ``"threshold"``, ``"bias"``, ``"reset_value"`` come in on ports; the others are
-        the scalars of ``params``.
+        Which of ``"threshold"``, ``"bias"``, ``"reset_value"``, ``"v_decay"``, ``"i_decay0"``,
+        ``"i_decay1"``, ``"drive_bias"`` come in on ports; the others are the scalars of
+        ``params``.
     tag_width : int
         Width of ``in_tag``/``out_tag``, carried through unchanged.
 
@@ -201,6 +284,9 @@ class NeuronUpdate(wiring.Component):
     in_threshold, in_bias, in_reset_value : signed(v_width + 1)
         Effective (already shifted) per-neuron values; read only when named in ``per_neuron``.
         A threshold must be non-negative with reset 'subtract', like in ``NeuronParams``.
+    in_v_decay, in_i_decay0, in_i_decay1, in_drive_bias : :func:`per_neuron_shape`
+        Present only when named in ``per_neuron``: a decay's factor (multiply) or shift, the
+        drive bias in weight units. A factor must not exceed ``2^bits``.
     out_spikes : range(max_spikes + 1)
         Spikes emitted this step.
     """
@@ -219,20 +305,28 @@ class NeuronUpdate(wiring.Component):
         if (isinstance(tag_width, bool) or not isinstance(tag_width, numbers.Integral)
                 or tag_width < 0):
             raise TypeError(f"tag_width must be a non-negative integer, not {tag_width!r}")
+        allowed = ", ".join(map(repr, sorted(PER_NEURON_NAMES)))
         if isinstance(per_neuron, str) or not isinstance(per_neuron, (set, frozenset, list,
                                                                         tuple)):
-            raise TypeError(f"per_neuron must be a set of names among 'bias', 'reset_value', "
-                            f"'threshold', not {per_neuron!r}")
+            raise TypeError(f"per_neuron must be a set of names among {allowed}, "
+                            f"not {per_neuron!r}")
         per_neuron = frozenset(per_neuron)
         unknown = sorted(name for name in per_neuron
                          if not isinstance(name, str) or name not in PER_NEURON_NAMES)
         if unknown:
-            raise ValueError(f"per_neuron names must be among 'bias', 'reset_value', "
-                             f"'threshold', not {', '.join(map(repr, unknown))}")
-        for name, field in PER_NEURON_NAMES.items():
-            if isinstance(getattr(params, field), np.ndarray) and name not in per_neuron:
-                raise ValueError(f"params.{field} holds per-neuron values, so {name!r} must be "
-                                 f"in per_neuron")
+            raise ValueError(f"per_neuron names must be among {allowed}, "
+                             f"not {', '.join(map(repr, unknown))}")
+        for name in sorted(per_neuron_given(params) - per_neuron):
+            raise ValueError(f"params.{PER_NEURON_NAMES[name]} holds per-neuron values, so "
+                             f"{name!r} must be in per_neuron")
+        for name in sorted(per_neuron):
+            reason = per_neuron_unusable(params, name)
+            if reason is not None:
+                raise ValueError(f"per_neuron {name!r} cannot be used: {reason}")
+        if (params.accumulation is Accumulation.PER_EVENT
+                and np.any(np.asarray(params.drive_bias) != 0)):
+            raise ValueError(f"drive_bias is not supported with accumulation 'per_event': "
+                             f"{per_neuron_unusable(params, 'drive_bias')}")
 
         self._params = params
         self._drive_width = int(drive_width)
@@ -252,6 +346,10 @@ class NeuronUpdate(wiring.Component):
             "in_threshold": In(signed(params.v_width + 1)),
             "in_bias": In(signed(params.v_width + 1)),
             "in_reset_value": In(signed(params.v_width + 1)),
+            # Only the ports a core uses: a shared-parameter datapath is the one it always was.
+            **{f"in_{name}": In(per_neuron_shape(params, name))
+               for name in ("v_decay", "i_decay0", "i_decay1", "drive_bias")
+               if name in per_neuron},
             "out_valid": Out(1),
             "out_tag": Out(self._tag_width),
             "out_v": Out(signed(v_port)),
@@ -340,6 +438,10 @@ class NeuronUpdate(wiring.Component):
 
         def scaled(c):
             drive = pipe.pop(f"drive{c}")
+            if c == 0 and "drive_bias" in pipe:
+                # The drive bias joins channel 0 in weight units, before the shift; the sum is
+                # exact (Amaranth widens it) and is projected once with the rest.
+                drive = drive + pipe.pop("drive_bias")
             return drive << shift if shift else drive  # wiring only
 
         # input: register every input.
@@ -360,6 +462,13 @@ class NeuronUpdate(wiring.Component):
         if p.reset is ResetMode.VALUE:
             pipe["reset_value"] = (self.in_reset_value if "reset_value" in self._per_neuron
                                    else int(p.reset_value))
+        if "drive_bias" in self._per_neuron:
+            pipe["drive_bias"] = self.in_drive_bias
+        elif p.accumulation is Accumulation.SUM and int(p.drive_bias):
+            pipe["drive_bias"] = int(p.drive_bias)
+        for name in _DECAY_NAMES:
+            if name in self._per_neuron:
+                pipe[f"{name}_operand"] = getattr(self, f"in_{name}")
         close("input")
 
         # input_add: the current receives this step's input before it decays.
@@ -373,19 +482,32 @@ class NeuronUpdate(wiring.Component):
         # so it fits the port width of x exactly and never needs a projection.
         states = [("v", p.v_decay, v_port)]
         states += [(f"i{c}", p.i_decay[c], i_port) for c in range(p.n_currents)]
+        operand_names = {"v": "v_decay", "i0": "i_decay0", "i1": "i_decay1"}
+
+        def per_neuron_operand(name):
+            """This neuron's factor or shift from memory, or None when the decay is shared."""
+            key = f"{operand_names[name]}_operand"
+            return pipe.pop(key) if key in pipe else None
+
         if "decay" in stages:
             for name, spec, width in states:
                 if spec.kind is DecayKind.NONE:
                     continue
                 x = pipe[name] if name == "v" and keep_v else pipe.pop(name)
+                operand = per_neuron_operand(name)
                 if spec.kind is DecayKind.MULTIPLY:
-                    # Plain multiplies by the shared constant factor, one per DSP-sized slice
-                    # of x, each registered at the DSP output (see _slices).
-                    factor = Const(spec.factor, unsigned(max(1, spec.factor.bit_length())))
+                    # Plain multiplies by the factor, one per DSP-sized slice of x, each
+                    # registered at the DSP output (see _slices). A shared factor is a
+                    # constant; a per-neuron one comes from memory (the same DSPs, variable
+                    # operand, same latency).
+                    factor = (operand if operand is not None else
+                              Const(spec.factor, unsigned(max(1, spec.factor.bit_length()))))
                     for j, (piece, offset) in enumerate(_slices(x)):
                         pipe[f"{name}_pp{j}"] = piece * factor
                     if spec.rounding is Rounding.TOWARD_ZERO:
                         pipe[f"{name}_negative"] = x[-1]
+                elif operand is not None:
+                    pipe[f"{name}_decayed"] = self._variable_shift_decay(x, operand)
                 else:
                     pipe[f"{name}_decayed"] = self._shift_decay(x, spec.constant)
             close("decay")
@@ -531,6 +653,16 @@ class NeuronUpdate(wiring.Component):
         positive = ~x[-1] & x.any()
         # x >> constant == 0 for a positive x when its bits from `constant` up are all zero.
         small = positive & ~x[min(constant, width - 1):].any()
+        return (x - Mux(small, 1, leak))[:width].as_signed()
+
+    @staticmethod
+    def _variable_shift_decay(x, shift):
+        """:meth:`_shift_decay` with the shift from memory: a barrel shifter. For a positive
+        ``x`` the leak ``x >> shift`` is 0 exactly when the minimum leak of 1 applies."""
+        width = len(x)
+        leak = x >> shift        # arithmetic: a shift past the width gives the sign
+        positive = ~x[-1] & x.any()
+        small = positive & ~leak.any()
         return (x - Mux(small, 1, leak))[:width].as_signed()
 
     def _divide(self, pipe, width, close):

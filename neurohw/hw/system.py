@@ -138,7 +138,7 @@ class SystemTop(wiring.Component):
             self.dbg_cmd_layout = data.StructLayout({
                 "core": unsigned(max(1, (n - 1).bit_length())),
                 "write": unsigned(1),
-                "target": unsigned(4),
+                "target": unsigned(max(core.target_bits for core in self.cores)),
                 "neuron": unsigned(max(layout["neuron"].shape.width for layout in cmd_layouts)),
                 "axon": unsigned(max(layout["axon"].shape.width for layout in cmd_layouts)),
                 "data": signed(max(core.data_width for core in self.cores)),
