@@ -88,6 +88,12 @@ CONFIGS = {
             v_decay=Decay.shift(np.arange(12) * 5), i_decay=(Decay.shift(np.arange(12)),
                                                              Decay.shift(4))),
         n_neurons=12, n_axons=8, weight_width=8, lanes=2),
+    # Graded events: the multiplier and the |value| event limit (docs/core.md).
+    "graded-p2": lambda: NeuronCore(_params16(), n_neurons=12, n_axons=8, weight_width=8,
+                                    lanes=2, value_width=5, max_events_per_step=100),
+    "graded-sparse": lambda: NeuronCore(_params16(), n_neurons=12, n_axons=8, weight_width=4,
+                                        weights=_sparse_weights(), connectivity="sparse",
+                                        value_width=17),
 }
 
 

@@ -325,15 +325,17 @@ def test_integer_inputs_refuses_fractions():
         integer_inputs(Source(network), {}, input_bits=0)
 
 
-def test_compile_graded_network_file(tmp_path, capsys):
-    """A graded network file through the flow without RTL (the RTL is checked in
-    tests/test_system_sim.py): random inputs are graded values."""
+def test_compile_graded_network_file(tmp_path, simulator):
+    """A graded network file through the whole flow, RTL verification included: the random
+    inputs are graded values, the RTL's outputs equal the model's sample by sample."""
     graded_network(InputGroup("g", 3, value_bits=4, signed=True)).save(tmp_path / "n.npz")
     assert main(["compile", str(tmp_path / "n.npz"), "-o", str(tmp_path / "o"),
-                 "--input-bits", "4", "--device", "none", "--verify-samples", "0",
-                 "--rate", "0.9"]) == 0
+                 "--input-bits", "4", "--device", "none", "--samples", "2", "--steps", "6",
+                 "--verify-samples", "2", "--simulator", simulator, "--rate", "0.9"]) == 0
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     assert report["reference"]["input_events_per_inference"] > 0
+    (entry,) = report["verification"]
+    assert entry["passed"] and entry["rtl_matches_model_per_sample"]
 
 
 def test_nir_with_input_bits_needs_calibration(tmp_path):

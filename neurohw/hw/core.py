@@ -810,8 +810,12 @@ class NeuronCore(wiring.Component):
                 m.d.comb += count.eq(Mux(bp_valid & (bp_axon == axon), bp_data, cnt_rd.data))
                 under_cap = count < cap
                 count_next = count + 1
-            under_limit = ((events + units <= self.max_events_per_step) if self._limited
-                           else Const(1))
+            if not self._limited:
+                under_limit = Const(1)
+            elif value is None:
+                under_limit = events < self.max_events_per_step
+            else:
+                under_limit = events + units <= self.max_events_per_step
             live = under_cap & under_limit
             with m.If(first):
                 with m.If(live):
@@ -902,7 +906,9 @@ class NeuronCore(wiring.Component):
                 with m.If(cur_last):
                     m.d.sync += cur_valid.eq(0)
             m.d.sync += [ev_valid.eq(cur_valid), ev_first.eq(cur_first), ev_axon.eq(cur_axon),
-                         ev_local.eq(cur_local), ev_value.eq(cur_value)]
+                         ev_local.eq(cur_local)]
+            if graded:
+                m.d.sync += ev_value.eq(cur_value)
 
             live_first, count_write, count_next = decide(ev_valid & ev_first, ev_axon,
                                                          ev_value if graded else None)
@@ -957,7 +963,9 @@ class NeuronCore(wiring.Component):
             count_axon = a_axon
             with m.If(a_moves & live & (fan_count != 0)):
                 m.d.sync += [cur_valid.eq(1), cur_addr.eq(fan_start),
-                             cur_remaining.eq(fan_count), cur_value.eq(a_value)]
+                             cur_remaining.eq(fan_count)]
+                if graded:
+                    m.d.sync += cur_value.eq(a_value)
             with m.Elif(cur_valid):
                 m.d.sync += [cur_addr.eq(cur_addr + 1), cur_remaining.eq(cur_remaining - 1)]
                 with m.If(cur_last):

@@ -3,7 +3,7 @@
 
 * :class:`CoreIngress` turns the event stream a router delivers to a core into the core's
   ``spikes_in`` (one axon event per unit of spike count; one event carrying the value for a
-  graded axon block, ``docs/system.md`` "Graded inputs"), ``step (one per barrier) and, at the
+  graded axon block, ``docs/system.md`` "Graded inputs"), ``step`` (one per barrier) and, at the
   end of a sample, ``cmd`` writes that clear every neuron's state and every slot of the core's
   delay ring (before the events of the sample's first step). It buffers whole windows, so it
   never back-pressures the network while its core sweeps. Learned weights and STDP traces are
@@ -238,12 +238,15 @@ class CoreIngress(wiring.Component):
         for block, inside, offset in reversed(list(zip(self.axon_blocks, insides, offsets))):
             choice = Mux(inside, block.axon_start + offset, choice)   # first block wins
         m.d.comb += [hit.eq(Cat(*insides).any() if insides else 0), axon.eq(choice)]
-        # Graded blocks (their payload is a value, passed on in one event), and signed ones.
+        # Graded blocks (their payload is a value, passed on in one event), and signed ones;
+        # without any, the ingress is what it was before graded inputs existed.
+        graded = any(block.graded for block in self.axon_blocks)
         graded_hit, signed_hit = Signal(), Signal()
         graded_in = [inside for block, inside in zip(self.axon_blocks, insides) if block.graded]
         signed_in = [inside for block, inside in zip(self.axon_blocks, insides) if block.signed]
-        m.d.comb += [graded_hit.eq(Cat(*graded_in).any() if graded_in else 0),
-                     signed_hit.eq(Cat(*signed_in).any() if signed_in else 0)]
+        if graded:
+            m.d.comb += [graded_hit.eq(Cat(*graded_in).any()),
+                         signed_hit.eq(Cat(*signed_in).any() if signed_in else 0)]
 
         # ---- Skewed timing: steps started in this sample, and each block's source start.
         skewed = self.start_step > 0 or any(self.source_start_steps)
@@ -303,11 +306,13 @@ class CoreIngress(wiring.Component):
             bad.eq((is_spike & ~drop_eos & (~cur_hit | (cur_count == 0)))
                    | (is_control & ~cur_tick) | ~(is_spike | is_control | is_barrier)),
             self.spikes_in.valid.eq(in_event & is_spike & ~drop_eos & ~drop_early & ~bad),
+            *([] if self.core.value_width else [self.spikes_in.payload.eq(cur_axon)]),
             self.step.valid.eq(state == STATE_STEP),
             self.step.payload.eq(0),
             retire.eq((in_event & (drop_eos | drop_early | bad | is_control
                                    | (self.spikes_in.valid & self.spikes_in.ready
-                                      & (cur_graded | (cur_count == 1)))))
+                                      & ((cur_graded | (cur_count == 1)) if graded
+                                         else (cur_count == 1)))))
                       | ((state == STATE_STEP) & self.step.ready)),
         ]
 
@@ -316,8 +321,6 @@ class CoreIngress(wiring.Component):
             value = Mux(cur_graded, Mux(cur_signed, cur_count.as_signed(), cur_count), 1)
             m.d.comb += [self.spikes_in.payload.axon.eq(cur_axon),
                          self.spikes_in.payload.value.eq(value)]
-        else:
-            m.d.comb += self.spikes_in.payload.eq(cur_axon)
 
         advance = ~cur_valid | retire
         m.d.comb += buffer.r_en.eq(advance)
@@ -330,12 +333,12 @@ class CoreIngress(wiring.Component):
                 cur_tick.eq(head.key == self.tick_key),
                 cur_axon.eq(axon),
                 cur_count.eq(head.payload if fmt.payload_width else 1),
-                cur_graded.eq(graded_hit),
-                cur_signed.eq(signed_hit),
                 cur_tag.eq(head.step),
             ]
             if skewed:
                 m.d.sync += cur_source_start.eq(source_start)
+            if graded:
+                m.d.sync += [cur_graded.eq(graded_hit), cur_signed.eq(signed_hit)]
         with m.Elif(self.spikes_in.valid & self.spikes_in.ready):
             m.d.sync += cur_count.eq(cur_count - 1)
 
