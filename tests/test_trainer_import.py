@@ -3,23 +3,13 @@ and compute what their framework computed: every hidden and output spike of the 
 run, with the exporter profile that supplies what each file leaves out."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from neurohw.network import import_nir, simulate_float
-
-FIXTURES_DIR = Path(__file__).parent / "data" / "trainers"
-FIXTURES = sorted(p.name for p in FIXTURES_DIR.iterdir() if (p / "meta.json").exists())
-
-
-def load_fixture(name):
-    folder = FIXTURES_DIR / name
-    meta = json.loads((folder / "meta.json").read_text())
-    with np.load(folder / "outputs.npz") as arrays:
-        data = {key: arrays[key] for key in arrays.files}
-    return meta, data
+from tests.test_trainer_fixtures import FIXTURES, FIXTURES_DIR
+from tests.test_trainer_fixtures import load as load_fixture
 
 
 def import_fixture(name, **options):
