@@ -194,6 +194,9 @@ def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int
     (:func:`neurohw.network.plan_model.simulate_plan`) to count, per window, the events each
     core applies and each source sends; without ``inputs``, ``input_rate`` (spikes per line and
     step, Bernoulli, seeded) over ``steps`` steps and ``samples`` samples (default 1) makes them.
+    Both are in the network's own timing: a skewed plan (same-step projections,
+    ``plan.flush_steps``) runs each sample ``flush_steps`` steps longer, with zero input, and
+    a skewed core clears its neurons' state once more at its start step.
 
     The timing recurrence, per global step ``s`` and core ``c`` (``D_c = ceil(N_c / P)``,
     ``L_c`` its update latency, ``h`` hop latency times routers on the way):
@@ -214,7 +217,8 @@ def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int
     """
     from ..hw.core import NeuronCore
     from ..hw.system import core_value_width
-    from ..hw.endpoint import clear_writes
+    from ..hw.endpoint import clear_writes, state_targets
+    from ..network.timing import pad_inputs
     from ..network.plan_model import simulate_plan
 
     if inputs is None:
@@ -224,6 +228,7 @@ def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int
         samples = 1 if samples is None else int(samples)
         inputs = {name: (rng.random((steps, samples, group.size)) < input_rate).astype(np.int64)
                   * 1 for name, group in plan.network.inputs.items()}
+    inputs = pad_inputs(inputs, plan.flush_steps)
     trace = simulate_plan(plan, inputs)
     T, B = trace.steps, trace.samples
     n = plan.n_cores
@@ -245,6 +250,9 @@ def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int
                  for c in range(n)]
     clear = [model.clear_cycles_per_write * cores[c].n_neurons * len(clear_writes(cores[c]))
              for c in range(n)]
+    start_step = [plan.start_steps.get(cp.population, 0) for cp in plan.cores]
+    start_clear = [model.clear_cycles_per_write * cores[c].n_neurons
+                   * len(state_targets(cores[c])) for c in range(n)]
     # Potentiation after the sweep: each spiking neuron's column (n_axons + 1 cycles), then
     # the update pipeline drains.
     column = [cores[c].n_axons + 1 if cores[c].stdp is not None and cores[c].stdp.a_plus
@@ -311,6 +319,8 @@ def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int
             start = max(events_end, max(barrier_arrivals) + model.ingress_latency)
             if first_sample_step:
                 start += clear[c]
+            if start_step[c] and g % T == start_step[c]:
+                start += start_clear[c]
             sweep_start[c][g + 1] = start
             sweep = D[c] + L[c] + model.sweep_overhead
             done[c][g + 1] = start + max(sweep, L[c] + int(spikes_out[c][g]) + 3)
