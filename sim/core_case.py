@@ -34,8 +34,9 @@ def make_case(params, weights, spikes, *, n_neurons, n_axons, weight_width, seed
     ``config_weights``: the core starts with zero weights and the bench writes them over
     ``cmd``; ``config_params``: the per-neuron parameters (threshold, bias, reset value, and
     every decay constant and drive bias that ``params`` gives per neuron) start at a different
-    value (0) and are written over ``cmd``. ``expected_spikes_in`` overrides the input the reference sees
-    (events dropped by design); ``extra_events`` adds raw events per step (e.g. bad axons).
+    value (0) and are written over ``cmd``. ``expected_spikes_in`` overrides the input the
+    reference sees (events dropped by design); ``extra_events`` adds raw events per step (e.g.
+    bad axons).
     """
     rng = np.random.default_rng(seed + 7919)
     core_kwargs = dict(core_kwargs or {})
