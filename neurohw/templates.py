@@ -238,8 +238,11 @@ def render(core: NeuronCore, out_dir, *, name: str = "neuron_core", board_tops: 
         instance=instance, prefix=prefix,
         unused_inputs=[f"{s['axis']}_tdata[{s['tdata_width'] - 1}:{s['width']}]"
                        for s in streams if s["direction"] == "in" and s["tdata_width"] > s["width"]],
+        # Every target the core's cmd.target field can address: codes from 16 on (per-neuron
+        # decays and drive bias) exist only on cores whose field is 5 bits wide.
+        target_bits=core.target_bits,
         all_targets=[{"name": t.name, "code": int(t), "present": t.name in present}
-                     for t in Target],
+                     for t in Target if int(t) < (1 << core.target_bits)],
         status=[(s.name, int(s)) for s in Status],
     )
 

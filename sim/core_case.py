@@ -34,8 +34,9 @@ def make_case(params, weights, spikes, *, n_neurons, n_axons, weight_width, seed
     ``config_weights``: the core starts with zero weights and the bench writes them over
     ``cmd``; ``config_params``: the per-neuron parameters (threshold, bias, reset value, and
     every decay constant and drive bias that ``params`` gives per neuron) start at a different
-    value (0) and are written over ``cmd``. ``expected_spikes_in`` overrides the input the reference sees
-    (events dropped by design); ``extra_events`` adds raw events per step (e.g. bad axons).
+    value (0) and are written over ``cmd``. ``expected_spikes_in`` overrides the input the
+    reference sees (events dropped by design); ``extra_events`` adds raw events per step (e.g.
+    bad axons).
     """
     rng = np.random.default_rng(seed + 7919)
     core_kwargs = dict(core_kwargs or {})
@@ -44,7 +45,7 @@ def make_case(params, weights, spikes, *, n_neurons, n_axons, weight_width, seed
     if config_params:
         core_kwargs.setdefault("per_neuron", {"threshold", "bias"} | per_neuron_given(params)
                                | ({"reset_value"} if params.reset is ResetMode.VALUE else set()))
-        build_params = _zero_per_neuron(params)
+        build_params = _zero_per_neuron(params, core_kwargs["per_neuron"])
         codes = dict(_PARAM_TARGETS)
         for name in sorted(core_kwargs["per_neuron"]):
             values = np.broadcast_to(np.asarray(per_neuron_contents(params, name), dtype=object),
@@ -119,14 +120,18 @@ def graded_event(core, axon: int, value: int) -> int:
     return axon | ((value & mask) << value_field.offset)
 
 
-def _zero_per_neuron(params):
-    """``params`` with every per-neuron field (and the threshold, bias and reset value) shared
-    and 0: a decay constant of 0 keeps everything. Its core starts from these values."""
-    def shared(spec):
-        return replace(spec, constant=0) if spec.per_neuron else spec
-    return params.replace(threshold=0, bias_mantissa=0, reset_value=0, drive_bias=0,
-                          v_decay=shared(params.v_decay),
-                          i_decay=tuple(shared(d) for d in params.i_decay))
+def _zero_per_neuron(params, names):
+    """``params`` with the threshold, bias and reset value 0, and the decay constants and drive
+    bias that are per-neuron memories (``names``) shared and 0 (a shift or multiply constant of
+    0 is a valid decay). The core starts from these values and the bench writes the real ones;
+    a shared value that has no memory must stay as it is, it is built into the core."""
+    def zeroed(spec, name):
+        return replace(spec, constant=0) if name in names else spec
+    return params.replace(threshold=0, bias_mantissa=0, reset_value=0,
+                          drive_bias=0 if "drive_bias" in names else params.drive_bias,
+                          v_decay=zeroed(params.v_decay, "v_decay"),
+                          i_decay=tuple(zeroed(d, f"i_decay{c}")
+                                        for c, d in enumerate(params.i_decay)))
 
 
 def bench_data(core, *, config, probes, events, expected, seed, check_throughput,

@@ -251,3 +251,30 @@ def test_drive_bias_limits_are_accepted():
     low, high = state_range(24, Overflow.WRAP_LAVA)
     assert (low, high) == (-(1 << 23) + 1, 1 << 23)
     loihi_cuba_lif(du=0, dv=0, vth=1, drive_bias=np.array([-(1 << 17) + 1, 1 << 17]))
+
+
+def test_network_file_keeps_per_neuron_decays_and_drive_bias(tmp_path):
+    from neurohw.network import InputGroup, Network, Population, Projection, simulate
+
+    params = loihi_cuba_lif(du=np.array([0, 4095, 100]), dv=np.array([4096 - 1, 0, 7]), vth=3,
+                            drive_bias=np.array([5, -5, 1 << 17]))
+    network = Network(inputs=[InputGroup("x", 2)], populations=[Population("h", 3, params)],
+                      projections=[Projection("x", "h", np.ones((2, 3), dtype=int))],
+                      outputs=["h"])
+    network.save(tmp_path / "net.zip")
+    again = Network.load(tmp_path / "net.zip")
+    assert again.populations["h"].params == params
+    inputs = {"x": np.random.default_rng(0).integers(0, 2, size=(6, 2))}
+    assert np.array_equal(simulate(again, inputs).spikes["h"],
+                          simulate(network, inputs).spikes["h"])
+
+
+def test_loihi_preset_takes_lists_or_arrays():
+    as_lists = loihi_cuba_lif(du=[1, 4095], dv=[4095, 0], vth=1, drive_bias=[3, -3])
+    as_arrays = loihi_cuba_lif(du=np.array([1, 4095]), dv=np.array([4095, 0]), vth=1,
+                               drive_bias=np.array([3, -3]))
+    assert as_lists == as_arrays
+    assert as_lists.i_decay[0].factor.tolist() == [4094, 0]    # du = 4095 keeps nothing
+    with pytest.raises(ValueError, match=re.escape(
+            "Loihi du must be an integer or a non-empty 1-D integer array, not [0.5]")):
+        loihi_cuba_lif(du=[0.5], dv=0, vth=1)

@@ -68,11 +68,11 @@ def test_render_refuses_non_core(tmp_path):
 
 def _localparams(text):
     return {name: value for name, value in
-            re.findall(r"localparam (?:int|longint|bit|logic \[3:0\]) (\w+)\s*=\s*"
+            re.findall(r"localparam (?:int|longint|bit|logic \[\d+:0\]) (\w+)\s*=\s*"
                        r"(?:\d+'[bd])?(\d+);", text)}
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"lanes": 2}])
+@pytest.mark.parametrize("kwargs", [{}, {"lanes": 2}, {"per_neuron": {"i_decay0", "drive_bias"}}])
 def test_package_matches_core(tmp_path, kwargs):
     core = _core(**kwargs)
     params = _localparams(render(core, tmp_path)["pkg"].read_text())
@@ -87,7 +87,12 @@ def test_package_matches_core(tmp_path, kwargs):
             assert int(params[f"{prefix}_{field.upper()}_WIDTH"]) == width
     assert int(params["CMD_TDATA_WIDTH"]) % 8 == 0
     assert int(params["CMD_TDATA_WIDTH"]) >= core.cmd_layout.size > int(params["CMD_TDATA_WIDTH"]) - 8
+    # The targets the core's field can address (codes from 16 on only with a 5-bit field).
+    assert core.target_bits == (5 if "per_neuron" in kwargs else 4)
     for target in Target:
+        if int(target) >= 1 << core.target_bits:
+            assert f"TARGET_{target.name}" not in params
+            continue
         assert int(params[f"TARGET_{target.name}"]) == int(target)
         assert int(params[f"HAS_TARGET_{target.name}"]) == (target.name in ports["targets"])
 
@@ -127,6 +132,10 @@ LINT_CONFIGS = {
     "dense-p4-loihi": lambda: NeuronCore(loihi_cuba_lif(du=1024, dv=410, vth=100,
                                                         refractory_period=2),
                                          n_neurons=9, n_axons=300, weight_width=8, lanes=4),
+    "dense-p2-per-neuron": lambda: NeuronCore(
+        loihi_cuba_lif(du=np.arange(6) * 800, dv=np.arange(6) * 819, vth=100,
+                       drive_bias=np.arange(6) - 3), n_neurons=6, n_axons=5, weight_width=8,
+        lanes=2),
     "sparse": lambda: NeuronCore(_params(), n_neurons=7, n_axons=4, weight_width=3,
                                  weights=np.array([[[1, 0, 0, 2, 0, 0, 0]] * 4]),
                                  connectivity="sparse"),

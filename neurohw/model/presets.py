@@ -30,7 +30,7 @@ def loihi_cuba_lif(*, du, dv, vth, bias_mant=0, bias_exp: int = 0,
     """
     for name, value, high in (("du", du, 4095), ("dv", dv, 4095), ("vth", vth, (1 << 17) - 1),
                               ("bias_exp", bias_exp, 7)):
-        if name in ("du", "dv") and isinstance(value, np.ndarray):
+        if name in ("du", "dv") and isinstance(value, (np.ndarray, list, tuple)):
             array = np.asarray(value)
             if array.ndim != 1 or array.dtype.kind not in "iu" or array.size == 0:
                 raise ValueError(f"Loihi {name} must be an integer or a non-empty 1-D integer "
@@ -39,6 +39,10 @@ def loihi_cuba_lif(*, du, dv, vth, bias_mant=0, bias_exp: int = 0,
             if bad.size:
                 raise ValueError(f"Loihi {name}[{int(bad[0])}] must be an integer between 0 "
                                  f"and {high}, not {int(array[bad[0]])}")
+            if name == "du":
+                du = array
+            else:
+                dv = array
             continue
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
             raise ValueError(f"Loihi {name} must be an integer between 0 and {high}, "
