@@ -74,8 +74,7 @@ def make_case(params, weights, spikes, *, n_neurons, n_axons, weight_width, seed
         shuffle = params.accumulation is Accumulation.SUM
     events = step_events(spikes, rng, shuffle=shuffle, extra_events=extra_events)
     data = bench_data(core, config=config, probes=probes, events=events,
-                      expected={"spikes": trace.spikes[:, 0], "v": trace.v[:, 0],
-                                "i": trace.i[:, 0], "refractory": trace.refractory[:, 0]},
+                      expected=expected_states(params, trace),
                       seed=seed, check_throughput=check_throughput, traffic=traffic)
     if expected_status:
         data["expected_status"] = expected_status
@@ -100,10 +99,20 @@ def make_graded_case(params, weights, values, *, n_neurons, n_axons, weight_widt
         rng.shuffle(step)
         events.append(step)
     data = bench_data(core, config=[], probes=command_probes(core, weights), events=events,
-                      expected={"spikes": trace.spikes[:, 0], "v": trace.v[:, 0],
-                                "i": trace.i[:, 0], "refractory": trace.refractory[:, 0]},
+                      expected=expected_states(params, trace),
                       seed=seed, check_throughput=False, traffic=traffic)
     return core, data
+
+
+def expected_states(params, trace) -> dict:
+    """Every state of every step of batch entry 0, as the bench compares them. With
+    ``reset_delay`` the pending spike count: the model's ``NeuronState.pending`` after a step
+    is that step's spike count (``reference.step``)."""
+    expected = {"spikes": trace.spikes[:, 0], "v": trace.v[:, 0], "i": trace.i[:, 0],
+                "refractory": trace.refractory[:, 0]}
+    if params.reset_delay:
+        expected["pending"] = trace.spikes[:, 0]
+    return expected
 
 
 def graded_event(core, axon: int, value: int) -> int:
@@ -380,6 +389,8 @@ def network_expectations(network, ranges, counts, *, snapshot_every=None, learn=
     expected = {"spikes": trace.spikes[POPULATION][:, 0], "v": trace.v[POPULATION][:, 0],
                 "i": trace.i[POPULATION][:, 0],
                 "refractory": trace.refractory[POPULATION][:, 0]}
+    if network.populations[POPULATION].params.reset_delay:
+        expected["pending"] = expected["spikes"]     # NeuronState.pending after each step
     if snapshot_every is None:
         return expected, None
 
