@@ -133,7 +133,9 @@ def _zero_per_neuron(params):
     and 0: a decay constant of 0 keeps everything. Its core starts from these values."""
     def shared(spec):
         return replace(spec, constant=0) if spec.per_neuron else spec
-    return params.replace(threshold=0, bias_mantissa=0, reset_value=0, drive_bias=0,
+    # A shared drive bias is no memory (make_case configures only per-neuron ones): keep it.
+    drive_bias = 0 if isinstance(params.drive_bias, np.ndarray) else params.drive_bias
+    return params.replace(threshold=0, bias_mantissa=0, reset_value=0, drive_bias=drive_bias,
                           v_decay=shared(params.v_decay),
                           i_decay=tuple(shared(d) for d in params.i_decay))
 
@@ -213,6 +215,16 @@ def command_probes(core, weights, params=None):
         probes.append([0, int(Target.ACC0), 0, 0, 0, None])            # no accumulator
     if core.params.n_currents < 2:
         probes.append([0, int(Target.I1), 0, 0, 0, None])              # no such current
+    if core.params.reset_delay:
+        # The pending spike count is a writable state: set, read back, cleared again (the
+        # steps start from 0, as the model does).
+        pending = int(Target.PENDING)
+        probes += [[1, pending, N - 1, 0, 1, 0], [0, pending, N - 1, 0, 0, 1],
+                   [1, pending, N - 1, 0, 0, 0], [0, pending, N - 1, 0, 0, 0]]
+        if N < (1 << core.cmd_layout["neuron"].width):
+            probes.append([0, pending, N, 0, 0, None])                  # neuron out of range
+    elif int(Target.PENDING) < (1 << core.target_bits):
+        probes.append([0, int(Target.PENDING), 0, 0, 0, None])         # no pending state
     ports = core.port_description()
     axon_limit = 1 << ports["cmd"]["axon"][1]
     neuron_limit = 1 << ports["cmd"]["neuron"][1]
