@@ -12,6 +12,8 @@ measured):
 * ``loihi-p1-{up5k,ecp5}``: the same sizes with the Loihi CUBA preset (24-bit states).
 * ``loihi64-{shared,perneuron}-ecp5``: 64 x 64, 8-bit weights, Loihi preset; shared du/dv
   against per-neuron du, dv and drive bias (the cost of per-neuron parameter memories).
+* ``loihi64-{subtract,resetdelay}-ecp5``: the shared core with reset by subtraction, without and
+  with ``reset_delay`` (the pending spike count per neuron).
 * ``lif16-p16-ecp5``: the 16-bit core with ``lanes=16``; target: Fmax within 20 % of P = 1.
 * ``tinyodin-p4-{ecp5,up5k}``: the tinyODIN comparison (256 x 256, 4-bit weights, 12-bit
   membrane, no synaptic current), ``lanes=4`` so that P x Fmax >= 100 M SOP/s (5 x tinyODIN).
@@ -108,7 +110,18 @@ RUNS = {
     "loihi64-shared-ecp5": (lambda: loihi_cuba_lif(du=1024, dv=410, vth=100), 64, 64, 8, 1,
                             "ecp5", EVENTS),
     "loihi64-perneuron-ecp5": (lambda: loihi_per_neuron(64), 64, 64, 8, 1, "ecp5", EVENTS),
+    # The cost of snnTorch's reset_delay (docs/core.md): the quantizer's snnTorch neuron (the
+    # Loihi preset with reset by subtraction) without and with the pending spike count.
+    "loihi64-subtract-ecp5": (lambda: loihi_subtract(False), 64, 64, 8, 1, "ecp5", EVENTS),
+    "loihi64-resetdelay-ecp5": (lambda: loihi_subtract(True), 64, 64, 8, 1, "ecp5", EVENTS),
 }
+
+
+def loihi_subtract(reset_delay):
+    """The Loihi preset with reset by subtraction, the threshold taken off at the spike or
+    (``reset_delay``) in the next step after the decay."""
+    return loihi_cuba_lif(du=1024, dv=410, vth=100).replace(reset="subtract",
+                                                            reset_delay=reset_delay)
 
 
 def loihi_per_neuron(n):

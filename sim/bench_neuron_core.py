@@ -11,7 +11,8 @@ Test data (made by ``tests/test_neuron_core.py``, read with
   ``expected`` is the response data, or ``None`` when the command must be refused;
 * ``events``: per step, the axon addresses to send, in order (a count k on axon a = k events);
 * ``expected``: ``spikes``/``v``/``refractory`` (steps, neurons) and ``i`` (steps, currents,
-  neurons) from the reference model, states at the end of each step;
+  neurons) from the reference model, states at the end of each step; ``pending`` (steps,
+  neurons) with ``reset_delay``;
 * ``expected_status``: optional ``{status name: value}`` checked after the last step;
 * traffic: ``seed``, ``idle_probability``, ``backpressure_probability``, ``stall_probability``,
   ``stall_cycles``, ``cmd_idle_probability``;
@@ -179,6 +180,8 @@ async def run_trace(dut):
     state_reads += [(f"i[{c}]", targets[f"I{c}"], c) for c in range(n_currents)]
     if "REFRACTORY" in targets:
         state_reads.append(("refractory", targets["REFRACTORY"], None))
+    if "PENDING" in targets:
+        state_reads.append(("pending", targets["PENDING"], None))
 
     steps = len(data["events"])
     state_every = int(data.get("state_every") or 1)
@@ -249,8 +252,8 @@ async def run_trace(dut):
             assert error == 0, f"step {t}, neuron {neuron}, {name}: read refused"
             if name == "v":
                 want = expected["v"][t][neuron]
-            elif name == "refractory":
-                want = expected["refractory"][t][neuron]
+            elif name in ("refractory", "pending"):
+                want = expected[name][t][neuron]
             else:
                 want = expected["i"][t][c][neuron]
             assert actual == want, (

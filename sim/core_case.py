@@ -75,8 +75,7 @@ def make_case(params, weights, spikes, *, n_neurons, n_axons, weight_width, seed
         shuffle = params.accumulation is Accumulation.SUM
     events = step_events(spikes, rng, shuffle=shuffle, extra_events=extra_events)
     data = bench_data(core, config=config, probes=probes, events=events,
-                      expected={"spikes": trace.spikes[:, 0], "v": trace.v[:, 0],
-                                "i": trace.i[:, 0], "refractory": trace.refractory[:, 0]},
+                      expected=expected_states(params, trace),
                       seed=seed, check_throughput=check_throughput, traffic=traffic)
     if expected_status:
         data["expected_status"] = expected_status
@@ -101,10 +100,20 @@ def make_graded_case(params, weights, values, *, n_neurons, n_axons, weight_widt
         rng.shuffle(step)
         events.append(step)
     data = bench_data(core, config=[], probes=command_probes(core, weights), events=events,
-                      expected={"spikes": trace.spikes[:, 0], "v": trace.v[:, 0],
-                                "i": trace.i[:, 0], "refractory": trace.refractory[:, 0]},
+                      expected=expected_states(params, trace),
                       seed=seed, check_throughput=False, traffic=traffic)
     return core, data
+
+
+def expected_states(params, trace) -> dict:
+    """Every state of every step of batch entry 0, as the bench compares them. With
+    ``reset_delay`` the pending spike count: the model's ``NeuronState.pending`` after a step
+    is that step's spike count (``reference.step``)."""
+    expected = {"spikes": trace.spikes[:, 0], "v": trace.v[:, 0], "i": trace.i[:, 0],
+                "refractory": trace.refractory[:, 0]}
+    if params.reset_delay:
+        expected["pending"] = trace.spikes[:, 0]
+    return expected
 
 
 def graded_event(core, axon: int, value: int) -> int:
@@ -209,6 +218,16 @@ def command_probes(core, weights, params=None):
         probes.append([0, int(Target.ACC0), 0, 0, 0, None])            # no accumulator
     if core.params.n_currents < 2:
         probes.append([0, int(Target.I1), 0, 0, 0, None])              # no such current
+    if core.params.reset_delay:
+        # The pending spike count is a writable state: set, read back, cleared again (the
+        # steps start from 0, as the model does).
+        pending = int(Target.PENDING)
+        probes += [[1, pending, N - 1, 0, 1, 0], [0, pending, N - 1, 0, 0, 1],
+                   [1, pending, N - 1, 0, 0, 0], [0, pending, N - 1, 0, 0, 0]]
+        if N < (1 << core.cmd_layout["neuron"].width):
+            probes.append([0, pending, N, 0, 0, None])                  # neuron out of range
+    elif int(Target.PENDING) < (1 << core.target_bits):
+        probes.append([0, int(Target.PENDING), 0, 0, 0, None])         # no pending state
     ports = core.port_description()
     axon_limit = 1 << ports["cmd"]["axon"][1]
     neuron_limit = 1 << ports["cmd"]["neuron"][1]
@@ -385,6 +404,8 @@ def network_expectations(network, ranges, counts, *, snapshot_every=None, learn=
     expected = {"spikes": trace.spikes[POPULATION][:, 0], "v": trace.v[POPULATION][:, 0],
                 "i": trace.i[POPULATION][:, 0],
                 "refractory": trace.refractory[POPULATION][:, 0]}
+    if network.populations[POPULATION].params.reset_delay:
+        expected["pending"] = expected["spikes"]     # NeuronState.pending after each step
     if snapshot_every is None:
         return expected, None
 

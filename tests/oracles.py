@@ -60,6 +60,30 @@ class LavaLifBitAcc:
         return spikes
 
 
+class SnnTorchLeakyInt:
+    """snnTorch 1.0 ``Leaky`` with ``reset_mechanism="subtract"`` and its default
+    ``reset_delay=True``, on integers: per step ``reset = heaviside(mem - threshold)`` of the
+    stored membrane (snnTorch's ``mem_reset``, computed before the update), then
+    ``mem = beta*mem + input - reset*threshold`` with ``beta*mem`` as ``(mem*f) >> k`` (floor),
+    saturated to ``width`` bits; the spike is ``mem > threshold`` of the new membrane. No state
+    besides ``mem``: the pending subtraction is recomputed from it, as snnTorch does."""
+
+    def __init__(self, n, factor, bits, threshold, width):
+        self.factor, self.bits, self.width = factor, bits, width
+        self.threshold = list(threshold)
+        self.mem = [0] * n
+
+    def step(self, drive):
+        high = (1 << (self.width - 1)) - 1
+        spikes = []
+        for k, x in enumerate(drive):
+            reset = 1 if self.mem[k] > self.threshold[k] else 0
+            mem = ((self.mem[k] * self.factor) >> self.bits) + x - reset * self.threshold[k]
+            self.mem[k] = max(-high - 1, min(high, mem))
+            spikes.append(1 if self.mem[k] > self.threshold[k] else 0)
+        return spikes
+
+
 class XyloLayer:
     """xylosim 0.1.3 v2: ``XyloIAFNeuron`` driven by ``XyloLayer.deliver_spikes`` for external
     input only (no recurrent or readout synapses)."""

@@ -36,8 +36,9 @@ def decays(draw, width, n_neurons=None):
 
 
 @st.composite
-def neuron_params(draw, n_neurons=None, max_width=32, min_width=2):
-    """Any valid NeuronParams, with per-neuron arrays of length ``n_neurons`` when given."""
+def neuron_params(draw, n_neurons=None, max_width=32, min_width=2, reset_delay=None):
+    """Any valid NeuronParams, with per-neuron arrays of length ``n_neurons`` when given;
+    ``reset_delay=True`` only models with it (None: drawn where it is allowed)."""
     n_currents = draw(st.integers(0, 2))
     v_width = draw(st.integers(min_width, max_width))
     i_width = draw(st.integers(min_width, max_width))
@@ -48,13 +49,16 @@ def neuron_params(draw, n_neurons=None, max_width=32, min_width=2):
     if n_currents:
         accumulation = draw(st.sampled_from(list(Accumulation)))
         input_timing = draw(st.sampled_from(list(InputTiming)))
-    reset = draw(st.sampled_from(list(ResetMode)))
+    reset = ResetMode.SUBTRACT if reset_delay else draw(st.sampled_from(list(ResetMode)))
     v_low, v_high = state_range(v_width, v_overflow)
 
     def per_neuron_or_scalar(low, high):
         if n_neurons is not None and draw(st.booleans()):
             seed = draw(st.integers(0, 2**32 - 1))
-            return np.random.default_rng(seed).integers(low, high + 1, size=n_neurons)
+            # Per-neuron arrays are int64 (wrap_lava's 64-bit range reaches 2^63).
+            low, high = max(low, -(1 << 63)), min(high, (1 << 63) - 1)
+            return np.random.default_rng(seed).integers(low, high, size=n_neurons,
+                                                        endpoint=True)
         return draw(st.integers(low, high))
 
     threshold_shift = draw(st.integers(0, max(0, min(4, v_width - 2))))
@@ -82,6 +86,15 @@ def neuron_params(draw, n_neurons=None, max_width=32, min_width=2):
         drive_bias = per_neuron_or_scalar(max(d_low, -8), min(d_high, 8))
     else:
         drive_bias = per_neuron_or_scalar(d_low, d_high)
+    membrane_update = (MembraneUpdate.SUM if reset_delay
+                       else draw(st.sampled_from(list(MembraneUpdate))))
+    refractory_period = draw(st.sampled_from([0, 0, 1, 3]))
+    # snnTorch's delayed subtraction, where it is defined (docs/semantics.md section 6).
+    if reset_delay is None:
+        reset_delay = (reset is ResetMode.SUBTRACT and membrane_update is MembraneUpdate.SUM
+                       and draw(st.booleans()))
+    if reset_delay:
+        max_spikes, refractory_period = 1, 0
     return NeuronParams(
         n_currents=n_currents, v_width=v_width, i_width=i_width,
         v_overflow=v_overflow, i_overflow=i_overflow,
@@ -89,12 +102,12 @@ def neuron_params(draw, n_neurons=None, max_width=32, min_width=2):
         i_decay=tuple(draw(decays(i_width, n_neurons)) for _ in range(n_currents)),
         accumulation=accumulation, input_timing=input_timing,
         input_shift=input_shift, input_count_cap=cap, drive_bias=drive_bias,
-        membrane_update=draw(st.sampled_from(list(MembraneUpdate))),
+        membrane_update=membrane_update,
         bias_mantissa=bias, bias_exponent=bias_exponent,
         threshold=threshold, threshold_shift=threshold_shift,
         comparison=draw(st.sampled_from(list(Comparison))),
         reset=reset, reset_value=reset_value, max_spikes=max_spikes,
-        refractory_period=draw(st.sampled_from([0, 0, 1, 3])),
+        refractory_period=refractory_period, reset_delay=reset_delay,
     )
 
 
@@ -124,8 +137,11 @@ def random_state(params, n_neurons, batch, rng):
     refractory = rng.integers(0, params.refractory_period + 1, size=(batch, n_neurons))
     template = __import__("neurohw.model", fromlist=["initial_state"]).initial_state(
         params, n_neurons, batch)
+    # With reset_delay, last step's spike count (0 or 1) is a state like the others.
+    pending = (rng.integers(0, 2, size=(batch, n_neurons)).astype(np.int64)
+               if params.reset_delay else None)
     return NeuronState(v=v.astype(template.v.dtype), i=i.astype(template.i.dtype),
-                       refractory=refractory.astype(np.int64))
+                       refractory=refractory.astype(np.int64), pending=pending)
 
 
 def random_weights(params, n_axons, n_neurons, weight_width, rng):

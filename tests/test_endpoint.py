@@ -65,6 +65,12 @@ def test_ingress_init():
     plain = NeuronCore(NeuronParams(), n_neurons=2, n_axons=1, weight_width=2)
     plain._MustUse__silence = True
     assert state_targets(plain) == (Target.V,)
+    # snnTorch's delayed subtraction: the pending spike count is a state the clear zeroes.
+    delayed = NeuronCore(NeuronParams(reset="subtract", reset_delay=True), n_neurons=2,
+                         n_axons=1, weight_width=2)
+    delayed._MustUse__silence = True
+    assert state_targets(delayed) == (Target.V, Target.PENDING)
+    assert delayed.target_bits == 5 and delayed.port_description()["targets"]["PENDING"] == 20
 
 
 def test_ingress_init_wrong_fmt():

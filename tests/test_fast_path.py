@@ -8,6 +8,7 @@ Each example compiles one kernel (~0.5 s), so the example count is small and fix
 """
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -273,6 +274,21 @@ def test_per_event_is_rejected_and_falls_back():
         fast.simulate(params, spikes, weights, backend="numba")
     with pytest.raises(ValueError, match="does not support.*per_event"):
         fast.FastPopulation(params, 4)
+
+
+def test_reset_delay_is_rejected_and_falls_back():
+    params = snntorch_leaky(beta_constant=40, threshold=30, reset_delay=True)
+    reason = ("reset_delay=True runs on the numpy reference only (the kernel keeps no pending "
+              "spike count)")
+    assert fast.unsupported_reason(params) == reason
+    drive = np.random.default_rng(4).integers(-10, 60, size=(20, 5000))
+    expected = run(params, drive=drive)
+    got = fast.simulate(params, drive=drive)       # auto: the reference, whatever the size
+    assert np.array_equal(got.spikes, expected.spikes) and np.array_equal(got.v, expected.v)
+    assert expected.spikes.any()
+    with pytest.raises(ValueError, match=re.escape(f"backend 'numba' cannot run this "
+                                                   f"configuration: {reason}")):
+        fast.simulate(params, drive=drive, backend="numba")
 
 
 def test_wide_configuration_falls_back():

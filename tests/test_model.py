@@ -7,6 +7,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from neurohw.model import (Decay, NeuronParams, NeuronState, Overflow, ResetMode, StepInput,
                            initial_state, run, state_range, step)
 from neurohw.model.fixedpoint import decay, project
+from neurohw.model.presets import snntorch_leaky
+from tests.oracles import SnnTorchLeakyInt
 from tests.strategies import neuron_params, random_state, random_weights
 
 PROPERTY = settings(max_examples=120, deadline=None, derandomize=True,
@@ -116,7 +118,9 @@ def test_batch_entries_are_independent(data, seed):
     state, weights, spikes, trace = _random_run(params, seed, batch=3)
     for b in range(3):
         single_state = NeuronState(v=state.v[b:b + 1], i=state.i[b:b + 1],
-                                   refractory=state.refractory[b:b + 1])
+                                   refractory=state.refractory[b:b + 1],
+                                   pending=None if state.pending is None
+                                   else state.pending[b:b + 1])
         single = run(params, spikes[:, b:b + 1], weights, state=single_state)
         assert np.array_equal(single.v[:, 0], trace.v[:, b])
         assert np.array_equal(single.i[:, 0], trace.i[:, b])
@@ -129,7 +133,7 @@ def test_int64_path_equals_python_integer_path(data, seed):
     params = data.draw(neuron_params(n_neurons=5, max_width=30))
     state, weights, spikes, trace = _random_run(params, seed)
     exact_state = NeuronState(v=state.v.astype(object), i=state.i.astype(object),
-                              refractory=state.refractory)
+                              refractory=state.refractory, pending=state.pending)
     exact = run(params, spikes, weights, state=exact_state)
     assert exact.v.dtype == object
     for name in ("spikes", "v", "i", "refractory"):
@@ -165,8 +169,10 @@ def test_refractory_neuron_holds_and_stays_silent(data, seed):
 @FILTERED
 @given(data=st.data(), seed=st.integers(0, 2**32 - 1))
 def test_subtract_reset_stops_at_cap_or_below_threshold(data, seed):
+    # With reset_delay the membrane stays above the threshold until the next step.
     params = data.draw(neuron_params(n_neurons=5).filter(
-        lambda p: p.reset is ResetMode.SUBTRACT and p.refractory_period == 0))
+        lambda p: p.reset is ResetMode.SUBTRACT and p.refractory_period == 0
+        and not p.reset_delay))
     _, _, _, trace = _random_run(params, seed, rate=3.0)
     threshold = np.broadcast_to(np.asarray(params.effective_threshold, dtype=object),
                                 trace.v.shape[1:])
@@ -239,6 +245,15 @@ WRONG_PARAMETERS = [
                                       "reset 'zero'"),
     (dict(max_spikes=4), ValueError, "max_spikes > 1 needs reset 'subtract', not reset 'zero' "
                                      "with max_spikes=4"),
+    (dict(reset_delay=1), TypeError, "reset_delay must be True or False, not 1"),
+    (dict(reset_delay=True), ValueError, "reset_delay=True needs reset 'subtract', not reset "
+                                         "'zero'"),
+    (dict(reset="subtract", reset_delay=True, membrane_update="delta"), ValueError,
+     "reset_delay=True needs membrane_update 'sum', not 'delta'"),
+    (dict(reset="subtract", reset_delay=True, max_spikes=2), ValueError,
+     "reset_delay=True needs max_spikes=1, not max_spikes=2"),
+    (dict(reset="subtract", reset_delay=True, refractory_period=2), ValueError,
+     "reset_delay=True needs refractory_period=0, not refractory_period=2"),
     (dict(accumulation="per_event"), ValueError,
      "accumulation 'per_event' needs a synaptic current to accumulate into (n_currents >= 1), "
      "not n_currents=0"),
@@ -325,6 +340,12 @@ def test_params_round_trip_through_dict():
                           threshold=np.array([3, 4]), reset="subtract", max_spikes=3)
     again = NeuronParams.from_dict(params.to_dict())
     assert again == params and hash(again) == hash(params)
+    # reset_delay is written only when on: older descriptions (and their hashes) stay valid.
+    assert "reset_delay" not in params.to_dict()
+    delayed = params.replace(max_spikes=1, reset_delay=True)
+    assert delayed.to_dict()["reset_delay"] is True
+    again = NeuronParams.from_dict(delayed.to_dict())
+    assert again == delayed and again != params
     with pytest.raises(ValueError) as info:
         NeuronParams.from_dict({"v_width": 8, "tau": 3})
     assert str(info.value).startswith("unknown neuron parameter(s) 'tau'; allowed: ")
@@ -355,3 +376,88 @@ def test_wide_configuration_is_exact_even_with_an_int64_state():
                         refractory=np.zeros((1, 1), np.int64))
     got, _ = step(params, state, StepInput(drive=np.zeros((1, 1, 1), dtype=np.int64)))
     assert got.v.tolist() == [[(1 << 54) * 4095 // 4096]]
+
+
+def _snntorch_case(seed, n=6, steps=60):
+    rng = np.random.default_rng(seed)
+    bits = int(rng.integers(1, 13))
+    width = int(rng.integers(4, 25))
+    high = (1 << (width - 1)) - 1
+    threshold = rng.integers(0, max(1, high // 4) + 1, size=n)
+    params = snntorch_leaky(beta_constant=int(rng.integers(0, (1 << bits) + 1)), decay_bits=bits,
+                            threshold=threshold, width=width, reset_delay=True)
+    scale = max(1, int(threshold.max()))
+    drive = rng.integers(-scale, 2 * scale + 1, size=(steps, n))
+    drive[rng.random(drive.shape) < 0.05] = rng.choice([-high - 1, high], size=1)
+    return params, threshold, width, drive
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_reset_delay_matches_snntorch_oracle(seed):
+    # snnTorch's default: the threshold of a spike is subtracted in the next step, after the
+    # decay. The oracle recomputes that subtraction from the stored membrane, as snnTorch does;
+    # the model keeps it as the pending state.
+    params, threshold, width, drive = _snntorch_case(seed)
+    trace = run(params, drive=drive)
+    oracle = SnnTorchLeakyInt(len(threshold), params.v_decay.factor, params.v_decay.bits,
+                              threshold.tolist(), width)
+    for t in range(drive.shape[0]):
+        spikes = oracle.step(drive[t].tolist())
+        assert trace.spikes[t, 0].tolist() == spikes, t
+        assert trace.v[t, 0].tolist() == oracle.mem, t
+    assert trace.final_state.pending.tolist() == trace.spikes[-1].tolist()
+
+
+def test_subtraction_at_the_spike_fails_the_snntorch_oracle():
+    # The check above must catch the immediate subtraction (before the next decay).
+    failures = 0
+    for seed in range(30):
+        params, threshold, width, drive = _snntorch_case(seed)
+        trace = run(params.replace(reset_delay=False), drive=drive)
+        oracle = SnnTorchLeakyInt(len(threshold), params.v_decay.factor, params.v_decay.bits,
+                                  threshold.tolist(), width)
+        agree = True
+        for t in range(drive.shape[0]):
+            oracle.step(drive[t].tolist())
+            agree = agree and trace.v[t, 0].tolist() == oracle.mem
+        failures += not agree
+    assert failures >= 25
+
+
+@PROPERTY
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_reset_delay_pending_is_the_spike_count_and_keeps_the_membrane(data, seed):
+    params = data.draw(neuron_params(n_neurons=5, reset_delay=True))
+    state, weights, spikes, trace = _random_run(params, seed, rate=2.0)
+    assert trace.final_state.pending.tolist() == trace.spikes[-1].tolist()
+    # Step by step: the membrane equals the immediate-reset neuron's membrane before its
+    # subtraction, started from the same state with last step's threshold already taken off.
+    threshold = np.broadcast_to(np.asarray(params.effective_threshold, dtype=object),
+                                (state.batch, 5))
+    immediate = params.replace(reset_delay=False, reset="none")
+    current = state
+    for t in range(spikes.shape[0]):
+        pending = current.pending.astype(object)
+        # The pending threshold enters the one projection like a drive of -n*T on the membrane
+        # (n_currents=0), or like a membrane bias; compare through the model's own step with a
+        # per-neuron bias that folds it in.
+        bias = (np.broadcast_to(np.asarray(params.bias, dtype=object), (state.batch, 5))
+                - pending * threshold)
+        for b in range(state.batch):
+            folded = immediate.replace(bias_mantissa=np.array(bias[b], dtype=np.int64),
+                                       bias_exponent=0) if _bias_fits(immediate, bias[b]) else None
+            if folded is None:
+                continue
+            single = NeuronState(v=current.v[b:b + 1], i=current.i[b:b + 1],
+                                 refractory=current.refractory[b:b + 1])
+            got, fired = step(folded, single, StepInput(spikes=spikes[t, b:b + 1],
+                                                        weights=weights))
+            assert got.v[0].tolist() == trace.v[t, b].tolist(), (t, b)
+            assert fired[0].tolist() == trace.spikes[t, b].tolist(), (t, b)
+        current = NeuronState(v=trace.v[t], i=trace.i[t], refractory=trace.refractory[t],
+                              pending=trace.spikes[t])
+
+
+def _bias_fits(params, bias):
+    low, high = state_range(params.v_width, params.v_overflow)
+    return all(low <= int(b) <= high for b in bias)

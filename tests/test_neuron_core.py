@@ -48,8 +48,10 @@ def random_decay(rng, width, n_neurons=None):
                           rounding=rng.choice(list(Rounding)))
 
 
-def random_params(rng, n_neurons, *, per_neuron: bool | None = None, max_width=24):
-    """A valid NeuronParams the core implements (per_event only with before_decay)."""
+def random_params(rng, n_neurons, *, per_neuron: bool | None = None, max_width=24,
+                  reset_delay=False):
+    """A valid NeuronParams the core implements (per_event only with before_decay);
+    ``reset_delay``: snnTorch's delayed subtraction (reset 'subtract', membrane 'sum')."""
     n_currents = int(rng.integers(0, 3))
     v_width = int(rng.integers(2, max_width + 1))
     i_width = int(rng.integers(2, max_width + 1))
@@ -60,7 +62,7 @@ def random_params(rng, n_neurons, *, per_neuron: bool | None = None, max_width=2
         accumulation = rng.choice(list(Accumulation))
         input_timing = (InputTiming.BEFORE_DECAY if accumulation is Accumulation.PER_EVENT
                         else rng.choice(list(InputTiming)))
-    reset = rng.choice(list(ResetMode))
+    reset = ResetMode.SUBTRACT if reset_delay else rng.choice(list(ResetMode))
     v_low, v_high = state_range(v_width, v_overflow)
     if per_neuron is None:
         per_neuron = bool(rng.integers(0, 2))
@@ -97,7 +99,7 @@ def random_params(rng, n_neurons, *, per_neuron: bool | None = None, max_width=2
         if isinstance(drive_bias, np.ndarray):
             extremes = rng.random(n_neurons) < 0.2
             drive_bias[extremes] = rng.choice([low, high], size=int(extremes.sum()))
-    return NeuronParams(
+    params = NeuronParams(
         n_currents=n_currents, v_width=v_width, i_width=i_width,
         v_overflow=v_overflow, i_overflow=i_overflow, v_decay=decay(v_width),
         i_decay=tuple(decay(i_width) for _ in range(n_currents)),
@@ -111,6 +113,10 @@ def random_params(rng, n_neurons, *, per_neuron: bool | None = None, max_width=2
         max_spikes=int(rng.integers(1, 8)) if reset is ResetMode.SUBTRACT else 1,
         refractory_period=int(rng.choice([0, 0, 1, 3])),
     )
+    if reset_delay:
+        params = params.replace(membrane_update=MembraneUpdate.SUM, max_spikes=1,
+                                refractory_period=0, reset_delay=True)
+    return params
 
 
 def random_weights(rng, params, n_axons, n_neurons, weight_width, zeros=0.2):
@@ -345,6 +351,57 @@ def test_preset(hdl, preset, request):
 @on_simulators("preset", ["loihi", "xylo", "snntorch"])
 def test_preset_long(hdl, preset, request):
     core, data = preset_case(preset, seed=12, steps=400)
+    simulate(core, data, hdl, request)
+
+
+@functools.cache
+def reset_delay_case(seed, steps, *, lanes=1, connectivity="dense", config_params=False):
+    """snnTorch's delayed subtraction: random models (currents, decays, per-neuron values,
+    drive bias) with ``reset_delay``; the pending spike count is read back every step."""
+    rng = np.random.default_rng(seed)
+    n_neurons, n_axons, weight_width = 7, 5, 8
+    for _ in range(10):
+        params = random_params(rng, n_neurons, max_width=16, reset_delay=True)
+        # A membrane decay that keeps a visible fraction: where the pending threshold is
+        # taken off (before or after the decay) must show in the membrane.
+        constant = (rng.integers(64, 3072, size=n_neurons) if rng.integers(0, 2)
+                    else int(rng.integers(64, 3072)))
+        params = params.replace(v_decay=Decay.multiply(constant, 12,
+                                                       rounding=rng.choice(list(Rounding))))
+        weights = random_weights(rng, params, n_axons, n_neurons, weight_width)
+        spikes = random_spikes(rng, steps, n_axons, density=0.5, max_count=4)
+        fired = run(params, spikes, weights, record=("spikes",)).spikes
+        if fired.any() and not fired.all():
+            break
+    return make_case(params, weights, spikes, n_neurons=n_neurons, n_axons=n_axons,
+                     weight_width=weight_width, seed=seed, traffic=random_traffic(rng),
+                     core_kwargs={"lanes": lanes, "connectivity": connectivity},
+                     config_params=config_params)
+
+
+@pytest.mark.sim
+@on_simulators("seed,lanes,connectivity,config_params",
+               [(31, 1, "dense", False), (43, 2, "dense", True), (33, 1, "sparse", False)],
+               verilator_default=((43, 2, "dense", True),))
+def test_reset_delay(hdl, seed, lanes, connectivity, config_params, request):
+    core, data = reset_delay_case(seed, 30, lanes=lanes, connectivity=connectivity,
+                                  config_params=config_params)
+    assert core.params.reset_delay and "PENDING" in data["ports"]["targets"]
+    assert data["expected"]["spikes"].any()
+    simulate(core, data, hdl, request)
+
+
+@pytest.mark.sim
+@on_simulators("preset", ["snntorch"], verilator_default=())
+def test_preset_snntorch_reset_delay(hdl, preset, request):
+    rng = np.random.default_rng(41)
+    n_neurons, n_axons = 6, 5
+    params = snntorch_leaky(beta_constant=40, threshold=rng.integers(20, 80, n_neurons),
+                            decay_bits=8, width=16, reset_delay=True)
+    weights = random_weights(rng, params, n_axons, n_neurons, 6)
+    spikes = random_spikes(rng, 40, n_axons, density=0.5, max_count=6)
+    core, data = make_case(params, weights, spikes, n_neurons=n_neurons, n_axons=n_axons,
+                           weight_width=6, seed=41, traffic=random_traffic(rng))
     simulate(core, data, hdl, request)
 
 

@@ -109,18 +109,25 @@ def configurations(draw, n_neurons):
     if accumulation is Accumulation.SUM and draw(st.booleans()):
         low, high = state_range(i_width, i_overflow) if n_currents else (v_low, v_high)
         drive_bias = _pick(rng, -((-low) >> input_shift), high >> input_shift, 1)[0]
+    membrane_update = draw(st.sampled_from(list(MembraneUpdate)))
+    refractory_period = draw(st.sampled_from([0, 0, 1, 2, 5, 65535]))
+    # snnTorch's delayed subtraction where it is defined (docs/semantics.md section 6).
+    reset_delay = (reset is ResetMode.SUBTRACT and membrane_update is MembraneUpdate.SUM
+                   and draw(st.booleans()))
+    if reset_delay:
+        max_spikes, refractory_period = 1, 0
     params = NeuronParams(
         n_currents=n_currents, v_width=v_width, i_width=i_width,
         v_overflow=v_overflow, i_overflow=i_overflow,
         v_decay=draw(decays()), i_decay=tuple(draw(decays()) for _ in range(n_currents)),
         accumulation=accumulation, input_timing=timing,
         input_shift=input_shift, drive_bias=drive_bias,
-        membrane_update=draw(st.sampled_from(list(MembraneUpdate))),
+        membrane_update=membrane_update,
         bias_mantissa=bias, bias_exponent=bias_exponent,
         threshold=threshold, threshold_shift=threshold_shift,
         comparison=draw(st.sampled_from(list(Comparison))),
         reset=reset, reset_value=reset_value, max_spikes=max_spikes,
-        refractory_period=draw(st.sampled_from([0, 0, 1, 2, 5, 65535])),
+        refractory_period=refractory_period, reset_delay=reset_delay,
     )
     # Per-neuron decay constants and drive bias: memories (holding an array, with the extremes
     # over-represented, or the shared value in every word) where the model allows them.
@@ -181,6 +188,8 @@ def random_neurons(params, drive_width, n, rng):
         "refractory": [int(rng.integers(0, params.refractory_period + 1))
                        if rng.random() < 0.7 else 0 for _ in range(n)],
         "drive": [_pick(rng, -d_half, d_half - 1, n) for _ in range(params.input_channels)],
+        # reset_delay: last step's spike count (ignored by the other models).
+        "pending": [int(rng.integers(0, 2)) for _ in range(n)],
     }
 
 
@@ -199,7 +208,9 @@ def reference_step(params, neurons):
     state = NeuronState(
         v=np.array([neurons["v"]], dtype=object).astype(dtype),
         i=np.array([neurons["i"]], dtype=object).reshape(1, params.n_currents, n).astype(dtype),
-        refractory=np.array([neurons["refractory"]], dtype=np.int64))
+        refractory=np.array([neurons["refractory"]], dtype=np.int64),
+        pending=(np.array([neurons.get("pending", [0] * n)], dtype=np.int64)
+                 if params.reset_delay else None))
     if params.accumulation is Accumulation.PER_EVENT:
         step_input = StepInput(spikes=np.zeros((1, 1), dtype=np.int64),
                                weights=np.zeros((params.input_channels, 1, n), dtype=np.int64))
@@ -212,7 +223,8 @@ def reference_step(params, neurons):
     return ([int(x) for x in new_state.v[0]],
             [[int(x) for x in new_state.i[0, c]] for c in range(params.n_currents)],
             [int(x) for x in new_state.refractory[0]],
-            [int(x) for x in spikes[0]])
+            [int(x) for x in spikes[0]],
+            [int(x) for x in new_state.pending[0]] if params.reset_delay else None)
 
 
 def simulate(params, per_neuron, drive_width, neurons, seed, *, en_rate=0.7, valid_rate=0.8,
@@ -245,7 +257,8 @@ def simulate(params, per_neuron, drive_width, neurons, seed, *, en_rate=0.7, val
                 assert en_count - fed_at[index] == dut.latency
                 results.append((ctx.get(dut.out_v),
                                 [ctx.get(dut.out_i[c]) for c in range(params.n_currents)],
-                                ctx.get(dut.out_refractory), ctx.get(dut.out_spikes)))
+                                ctx.get(dut.out_refractory), ctx.get(dut.out_spikes),
+                                ctx.get(dut.out_pending) if params.reset_delay else None))
             valid = fed < n and rng.random() < valid_rate
             ctx.set(dut.in_valid, valid)
             if valid:
@@ -255,6 +268,8 @@ def simulate(params, per_neuron, drive_width, neurons, seed, *, en_rate=0.7, val
                 for c in range(params.n_currents):
                     ctx.set(dut.in_i[c], neurons["i"][c][k])
                 ctx.set(dut.in_refractory, neurons["refractory"][k])
+                if params.reset_delay:
+                    ctx.set(dut.in_pending, neurons["pending"][k])
                 for c in range(params.input_channels):
                     ctx.set(dut.in_drive[c], neurons["drive"][c][k])
                 for name in PARAM_PORTS:
@@ -270,7 +285,8 @@ def simulate(params, per_neuron, drive_width, neurons, seed, *, en_rate=0.7, val
                 # Bubbles and stalls carry garbage that must never reach a valid output.
                 params_in = [getattr(dut, f"in_{name}") for name in PARAM_PORTS
                              if hasattr(dut, f"in_{name}")]
-                for sig in (dut.in_tag, dut.in_v, dut.in_refractory, *params_in):
+                pending_in = [dut.in_pending] if params.reset_delay else []
+                for sig in (dut.in_tag, dut.in_v, dut.in_refractory, *params_in, *pending_in):
                     if len(sig):
                         ctx.set(sig, garbage(sig) if sig is not dut.in_refractory
                                 else int(rng.integers(0, params.refractory_period + 1)))
@@ -287,16 +303,18 @@ def simulate(params, per_neuron, drive_width, neurons, seed, *, en_rate=0.7, val
 def check(params, per_neuron, drive_width, seed, n=24, **kwargs):
     rng = np.random.default_rng(seed)
     neurons = random_neurons(params, drive_width, n, rng)
-    v, i, refractory, spikes = reference_step(params, neurons)
+    v, i, refractory, spikes, pending = reference_step(params, neurons)
     results = simulate(params, per_neuron, drive_width, neurons, seed, **kwargs)
-    for k, (hw_v, hw_i, hw_r, hw_s) in enumerate(results):
-        inputs = {name: (value[k] if name in ("v", "refractory")
+    for k, (hw_v, hw_i, hw_r, hw_s, hw_p) in enumerate(results):
+        inputs = {name: (value[k] if name in ("v", "refractory", "pending")
                          else [row[k] for row in value]) for name, value in neurons.items()}
         what = f"neuron {k} with inputs {inputs}, params {params.to_dict()}"
         assert hw_v == v[k], f"v: {hw_v} != {v[k]} for {what}"
         assert hw_i == [row[k] for row in i], f"i: {hw_i} for {what}"
         assert hw_r == refractory[k], f"refractory: {hw_r} != {refractory[k]} for {what}"
         assert hw_s == spikes[k], f"spikes: {hw_s} != {spikes[k]} for {what}"
+        if params.reset_delay:
+            assert hw_p == pending[k], f"pending: {hw_p} != {pending[k]} for {what}"
 
 
 # -- construction ----------------------------------------------------------------------------
@@ -590,6 +608,47 @@ def test_sim_subtract_exhaustive(max_spikes, comparison):
                        valid_rate=1.0)
     assert [r[0] for r in results] == expected[0]
     assert [r[3] for r in results] == expected[3]
+
+
+@pytest.mark.parametrize("overflow", ["wrap", "wrap_lava", "saturate", "saturate_symmetric"])
+@pytest.mark.parametrize("comparison", [">", ">="])
+def test_sim_reset_delay_exhaustive(overflow, comparison):
+    # Every (v, T, pending) of a 5-bit membrane with a decay and a drive: the pending threshold
+    # is taken off after the decay, inside the one projection (it can wrap or saturate there).
+    low, high = state_range(5, overflow)
+    rng = np.random.default_rng(3)
+    cases = [(v, t, p) for v in range(low, high + 1) for t in range(0, high + 1) for p in (0, 1)]
+    params = NeuronParams(v_width=5, v_overflow=overflow, reset="subtract", reset_delay=True,
+                          comparison=comparison, v_decay=Decay.multiply(3, 3, rounding="floor"),
+                          threshold=np.array([t for _, t, _ in cases]))
+    neurons = {"v": [v for v, _, _ in cases], "i": [], "refractory": [0] * len(cases),
+               "drive": [[int(x) for x in rng.integers(-8, 8, size=len(cases))]],
+               "pending": [p for _, _, p in cases]}
+    expected = reference_step(params, neurons)
+    results = simulate(params, frozenset({"threshold"}), 4, neurons, 0, en_rate=1.0,
+                       valid_rate=1.0)
+    assert [r[0] for r in results] == expected[0]
+    assert [r[3] for r in results] == expected[3]
+    assert [r[4] for r in results] == expected[4] == expected[3]
+
+
+@settings(SIM, max_examples=40)
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_sim_reset_delay(data, seed):
+    params, per_neuron, drive_width = data.draw(configurations(24).filter(
+        lambda c: c[0].reset is ResetMode.SUBTRACT and c[0].membrane_update is MembraneUpdate.SUM
+        and c[0].max_spikes == 1 and c[0].refractory_period == 0))
+    check(params.replace(reset_delay=True), per_neuron, drive_width, seed)
+
+
+def test_init_reset_delay_ports():
+    delayed = NeuronUpdate(NeuronParams(reset="subtract", reset_delay=True), drive_width=4)
+    members = delayed.signature.members
+    assert members["in_pending"] == In(1) and members["out_pending"] == Out(1)
+    assert "spike_test" not in delayed.stages()
+    plain = NeuronUpdate(NeuronParams(reset="subtract"), drive_width=4)
+    assert "in_pending" not in plain.signature.members
+    assert "out_pending" not in plain.signature.members
 
 
 def test_sim_stall_holds_outputs():

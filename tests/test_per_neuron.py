@@ -60,7 +60,9 @@ def test_per_neuron_population_equals_separate_neurons(data, seed, wide):
         alone = _scalar_params(params, n)
         assert not alone.per_neuron_fields()
         single_state = type(state)(v=state.v[:, n:n + 1], i=state.i[:, :, n:n + 1],
-                                   refractory=state.refractory[:, n:n + 1])
+                                   refractory=state.refractory[:, n:n + 1],
+                                   pending=None if state.pending is None
+                                   else state.pending[:, n:n + 1])
         trace = run(alone, spikes, weights[:, :, n:n + 1], state=single_state)
         for name in ("spikes", "v", "i", "refractory"):
             assert np.array_equal(getattr(trace, name)[..., 0],

@@ -12,6 +12,7 @@ __all__ = ["Link", "LinkError", "LinkTimeout", "CommandError", "SerialTransport"
 
 #: Names of the states readable per neuron, and their command targets.
 STATE_TARGETS = {"v": "V", "i0": "I0", "i1": "I1", "refractory": "REFRACTORY",
+                 "pending": "PENDING",
                  "acc0": "ACC0", "acc1": "ACC1", "threshold": "THRESHOLD", "bias": "BIAS",
                  "reset_value": "RESET_VALUE"}
 _ERROR_FLAGS = FLAGS["RX_OVERRUN"] | FLAGS["FRAME_ERROR"] | FLAGS["BAD_OPCODE"]

@@ -103,6 +103,9 @@ class Target(enum.IntEnum):
     I0_DECAY = 17       #: decay operand of current 0, when per-neuron
     I1_DECAY = 18       #: decay operand of current 1, when per-neuron
     DRIVE_BIAS = 19     #: drive bias (weight units, before input_shift), when per-neuron
+    #: previous step's spike count, by neuron, with ``reset_delay`` (a state: the next update
+    #: subtracts its threshold; written to 0 by the end-of-sample clear)
+    PENDING = 20
 
 
 class Status(enum.IntEnum):
@@ -395,8 +398,8 @@ class NeuronCore(wiring.Component):
         # cmd data is signed: an unsigned parameter needs one more bit.
         param_data_width = max([self.param_width] + [shape.width + (not shape.signed)
                                                      for shape in self.param_shapes.values()])
-        self.target_bits = 5 if any(name in self.per_neuron
-                                    for name in _WIDE_TARGET_NAMES) else 4
+        self.target_bits = 5 if (params.reset_delay or any(name in self.per_neuron
+                                                           for name in _WIDE_TARGET_NAMES)) else 4
         # A ring slot gathers the events of up to max_delay steps.
         self.acc_width = ((weight_width + (max_events_per_step * max_delay).bit_length())
                           if sum_mode else 0)
@@ -458,6 +461,7 @@ class NeuronCore(wiring.Component):
         params = self.params
         targets = {"V": True, "I0": params.n_currents >= 1, "I1": params.n_currents >= 2,
                    "REFRACTORY": params.refractory_period > 0,
+                   "PENDING": params.reset_delay,
                    "ACC0": self.acc_width > 0, "ACC1": self.acc_width > 0 and self.channels > 1,
                    "WEIGHT0": True, "WEIGHT1": self.channels > 1,
                    "THRESHOLD": "threshold" in self.per_neuron,
@@ -681,6 +685,8 @@ class NeuronCore(wiring.Component):
             lane.i = [memory(f"i{c}_lane{l}", signed(self.i_state_width), D) for c in range(nc)]
             lane.r = (memory(f"refractory_lane{l}", unsigned(self.refractory_bits), D)
                       if period else None)
+            # reset_delay: each neuron's spike count of the last step (max_spikes is 1).
+            lane.pending = memory(f"pending_lane{l}", unsigned(1), D) if p.reset_delay else None
             lane.acc = ([memory(f"acc{c}_lane{l}", signed(self.acc_width), ring_depth * D)
                          for c in range(C)] if sum_mode else [])
             # Per synapse and channel, next to the weight: its delay - 1 and its plastic bit.
@@ -1103,6 +1109,9 @@ class NeuronCore(wiring.Component):
             if period:
                 with m.Case(Target.REFRACTORY):
                     m.d.comb += ok.eq(neuron_ok)
+            if p.reset_delay:
+                with m.Case(Target.PENDING):
+                    m.d.comb += ok.eq(neuron_ok)
             if sum_mode:
                 with m.Case(*(Target.ACC0 + c for c in range(C))):
                     m.d.comb += ok.eq(neuron_ok & (payload.axon < ring_depth))
@@ -1179,6 +1188,8 @@ class NeuronCore(wiring.Component):
             lane.dbg_i = ([registered(lane.i[c][0].data, f"dbg_i{c}_lane{l}") for c in range(nc)]
                           if sum_mode else lane.rmw_raw)
             lane.dbg_r = registered(lane.r[0].data, f"dbg_r_lane{l}") if period else None
+            lane.dbg_pending = (registered(lane.pending[0].data, f"dbg_pending_lane{l}")
+                                if p.reset_delay else None)
             lane.dbg_params = {name: registered(ports[0].data, f"dbg_{name}_lane{l}")
                                for name, ports in lane.params.items()}
         dbg_count = registered(cnt_rd.data, "dbg_count") if cap is not None else None
@@ -1202,6 +1213,9 @@ class NeuronCore(wiring.Component):
                     if period:
                         with m.Case(Target.REFRACTORY):
                             m.d.sync += rsp_data.eq(pick([lane.dbg_r for lane in lanes]))
+                    if p.reset_delay:
+                        with m.Case(Target.PENDING):
+                            m.d.sync += rsp_data.eq(pick([lane.dbg_pending for lane in lanes]))
                     if sum_mode:
                         for c in range(C):
                             with m.Case(Target.ACC0 + c):
@@ -1283,6 +1297,8 @@ class NeuronCore(wiring.Component):
                 m.d.comb += nu.in_i[c].eq(lane.i[c][0].data)
             if period:
                 m.d.comb += nu.in_refractory.eq(lane.r[0].data)
+            if p.reset_delay:
+                m.d.comb += nu.in_pending.eq(lane.pending[0].data)
             for c, (rd, _) in enumerate(lane.acc):
                 m.d.comb += nu.in_drive[c].eq(rd.data)
             for name in PER_NEURON_NAMES:
@@ -1546,6 +1562,11 @@ class NeuronCore(wiring.Component):
                                   (lane.write_back, nu.out_tag, nu.out_refractory),
                                   (mine & (cmd.target == Target.REFRACTORY), cmd_local,
                                    cmd.data)])
+            if p.reset_delay:
+                write(lane.pending[1], [(init_neuron, init_ctr, 0),
+                                        (lane.write_back, nu.out_tag, nu.out_pending),
+                                        (mine & (cmd.target == Target.PENDING), cmd_local,
+                                         cmd.data)])
             for c, (_, wr) in enumerate(lane.acc):
                 write(wr, [(init_acc, init_ctr, 0),
                            (lane.write_back, ring_base + nu.out_tag if ring else nu.out_tag, 0),
@@ -1610,7 +1631,8 @@ class _Lane:
     def state_ports(self):
         """Ports addressed by the local neuron index."""
         ports = [self.v, *self.i, *self.params.values()]
-        return ports + ([self.r] if self.r is not None else [])
+        ports += [self.r] if self.r is not None else []
+        return ports + ([self.pending] if self.pending is not None else [])
 
     def ports(self):
         """Ports whose reads follow the sweep pipeline's enable."""

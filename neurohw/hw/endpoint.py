@@ -61,10 +61,12 @@ def _check_common(fmt, core, keys_per_endpoint):
 
 def state_targets(core: NeuronCore) -> tuple:
     """The ``cmd`` targets that hold a neuron's state: ``V``, each current, the refractory
-    counter (the ones the end-of-sample clear writes to zero)."""
+    counter, the pending spike count (the ones the end-of-sample clear writes to zero)."""
     targets = [Target.V] + [Target.I0 + c for c in range(core.params.n_currents)]
     if core.params.refractory_period:
         targets.append(Target.REFRACTORY)
+    if core.params.reset_delay:
+        targets.append(Target.PENDING)
     return tuple(Target(t) for t in targets)
 
 

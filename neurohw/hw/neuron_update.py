@@ -18,11 +18,12 @@ Pipeline (stages that a configuration does not need are left out; see :meth:`Neu
                  (one for x up to 18 bits); shift decay: ``x - L``
 ``decay_round``  multiply decay: sum of the slice products, ``(product >> k) + rounding carry``
 ``current_add``  (sum, after_decay) ``i = P(decay(i) + drive << shift)``
-``membrane_prep`` total input (+ bias for 'sum'; the wrapped leak for 'delta'), refractory and
-                 threshold bookkeeping
+``membrane_prep`` total input (+ bias for 'sum', - the pending threshold with reset_delay; the
+                 wrapped leak for 'delta'), refractory and threshold bookkeeping
 ``membrane``     'sum': ``v = P(decay(v) + total + bias)``; 'delta': three stages, one per
                  projection of the Xylo chain
-``spike_test``   (reset 'subtract') ``d = v - T - strict``; fires when ``d >= 0``
+``spike_test``   (reset 'subtract' without reset_delay) ``d = v - T - strict``; fires when
+                 ``d >= 0``
 ``divide*``      (reset 'subtract', max_spikes > 2) bounded restoring division, a few quotient
                  bits per stage
 ``output``       spike decision, reset, refractory counter; registered outputs
@@ -287,6 +288,9 @@ class NeuronUpdate(wiring.Component):
     in_v_decay, in_i_decay0, in_i_decay1, in_drive_bias : :func:`per_neuron_shape`
         Present only when named in ``per_neuron``: a decay's factor (multiply) or shift, the
         drive bias in weight units. A factor must not exceed ``2^bits``.
+    in_pending, out_pending : In(1), Out(1)
+        Present only with ``reset_delay``: the previous step's spike count, whose threshold
+        this step subtracts, and this step's (equal to ``out_spikes``).
     out_spikes : range(max_spikes + 1)
         Spikes emitted this step.
     """
@@ -356,6 +360,8 @@ class NeuronUpdate(wiring.Component):
             "out_i": Out(data.ArrayLayout(signed(i_port), params.n_currents)),
             "out_refractory": Out(range(params.refractory_period + 1)),
             "out_spikes": Out(range(params.max_spikes + 1)),
+            # Only with reset_delay: every other datapath keeps its ports.
+            **({"in_pending": In(1), "out_pending": Out(1)} if params.reset_delay else {}),
         })
 
     @property
@@ -380,7 +386,7 @@ class NeuronUpdate(wiring.Component):
         """Quotient bits of the bounded division: ``min(q, max_spikes - 1)`` needs
         ``bit_length(max_spikes - 1)`` of them."""
         p = self._params
-        if p.reset is not ResetMode.SUBTRACT:
+        if p.reset is not ResetMode.SUBTRACT or p.reset_delay:
             return 0
         return (p.max_spikes - 1).bit_length()
 
@@ -403,7 +409,7 @@ class NeuronUpdate(wiring.Component):
             stages.append("membrane")
         else:
             stages += ["membrane_leak", "membrane_bias", "membrane"]
-        if p.reset is ResetMode.SUBTRACT:
+        if p.reset is ResetMode.SUBTRACT and not p.reset_delay:
             stages.append("spike_test")
             bits = self._quotient_bits()
             stages += [f"divide{k}" for k in
@@ -453,6 +459,8 @@ class NeuronUpdate(wiring.Component):
             pipe[f"i{c}"] = self.in_i[c]
         if has_refractory:
             pipe["refr"] = self.in_refractory
+        if p.reset_delay:
+            pipe["pending"] = self.in_pending
         if p.accumulation is Accumulation.SUM:
             for c in range(p.input_channels):
                 pipe[f"drive{c}"] = self.in_drive[c]
@@ -560,6 +568,11 @@ class NeuronUpdate(wiring.Component):
             total = scaled(0)
         if p.membrane_update is MembraneUpdate.SUM:
             pipe["total_bias"] = total + pipe.pop("bias")
+            if p.reset_delay:
+                # Last step's threshold joins the exact sum, projected once with it (a held
+                # neuron cannot occur: reset_delay needs refractory_period 0).
+                pipe["total_bias"] = (pipe["total_bias"]
+                                      - Mux(pipe.pop("pending"), pipe["threshold"], 0))
         else:
             pipe["total"] = total
             pipe["leak"] = _wrap(pipe.pop("v_d") - pipe["v"], v_width)
@@ -601,7 +614,7 @@ class NeuronUpdate(wiring.Component):
                 fires = fires & ~pipe.pop("held")
             return d, fires
 
-        if p.reset is ResetMode.SUBTRACT:
+        if p.reset is ResetMode.SUBTRACT and not p.reset_delay:
             d, fires = test(pipe["v_new"])
             pipe["fires"] = fires
             # When the neuron fires, 0 <= d <= 2^(W-1): v <= 2^(W-1) and T + strict >= 0.
@@ -617,6 +630,8 @@ class NeuronUpdate(wiring.Component):
             v_new = pipe.pop("v_new")
             d, fires = test(v_new)
             n = fires
+            # 'none', and 'subtract' with reset_delay: the membrane is kept, the next step
+            # subtracts the threshold (out_pending).
             if p.reset is ResetMode.ZERO:
                 v_out = Mux(fires, 0, v_new)
             elif p.reset is ResetMode.VALUE:
@@ -633,6 +648,8 @@ class NeuronUpdate(wiring.Component):
             self.out_refractory.eq(refr_out),
             self.out_spikes.eq(n),
         ]
+        if p.reset_delay:
+            statements.append(self.out_pending.eq(fires))
         if self._tag_width:
             statements.append(self.out_tag.eq(pipe.pop("tag")))
         for c in range(p.n_currents):

@@ -92,6 +92,9 @@ def unsupported_reason(params: NeuronParams) -> str | None:
     if params.accumulation is not Accumulation.SUM:
         return (f"accumulation {params.accumulation.value!r} runs on the numpy reference only "
                 "(the fast path takes a pre-summed drive, accumulation 'sum')")
+    if params.reset_delay:
+        return ("reset_delay=True runs on the numpy reference only (the kernel keeps no "
+                "pending spike count)")
     bits = _kernel_bits(params)
     if bits > INT64_SAFE_BITS:
         return (f"intermediate values need {bits} bits (widest state + max(widest multiply "

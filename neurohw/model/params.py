@@ -255,6 +255,9 @@ class NeuronParams:
     #: added to ``drive[0]`` every step, in weight units (before ``input_shift``): a constant
     #: input into the first synaptic current, or into the membrane when there is none
     drive_bias: int | np.ndarray = 0
+    #: with reset 'subtract': the threshold of a spike is subtracted in the next step's
+    #: membrane update, after the decay (snnTorch's ``reset_delay=True``), not at the spike
+    reset_delay: bool = False
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
@@ -309,6 +312,24 @@ class NeuronParams:
         if reset is not ResetMode.SUBTRACT and self.max_spikes != 1:
             raise ValueError(f"max_spikes > 1 needs reset 'subtract', not reset "
                              f"{reset.value!r} with max_spikes={self.max_spikes}")
+        if not isinstance(self.reset_delay, (bool, np.bool_)):
+            raise TypeError(f"reset_delay must be True or False, not {self.reset_delay!r}")
+        set_("reset_delay", bool(self.reset_delay))
+        if self.reset_delay:
+            # Each of these would need a rule the semantics does not define (section 5): a held
+            # neuron's pending subtraction, several pending thresholds, a Xylo delta chain.
+            if reset is not ResetMode.SUBTRACT:
+                raise ValueError(f"reset_delay=True needs reset 'subtract', not reset "
+                                 f"{reset.value!r}")
+            if self.membrane_update is not MembraneUpdate.SUM:
+                raise ValueError(f"reset_delay=True needs membrane_update 'sum', not "
+                                 f"{self.membrane_update.value!r}")
+            if self.max_spikes != 1:
+                raise ValueError(f"reset_delay=True needs max_spikes=1, not "
+                                 f"max_spikes={self.max_spikes}")
+            if self.refractory_period:
+                raise ValueError(f"reset_delay=True needs refractory_period=0, not "
+                                 f"refractory_period={self.refractory_period}")
         if reset is not ResetMode.VALUE and np.any(np.asarray(self.reset_value) != 0):
             raise ValueError(f"reset_value is used by reset 'value' only, not by reset "
                              f"{reset.value!r}")
@@ -442,6 +463,10 @@ class NeuronParams:
                 value = [_decay_to_dict(d) for d in value]
             elif isinstance(value, np.ndarray):
                 value = value.tolist()
+            if f.name == "reset_delay" and not value:
+                # Left out when off, so that every description written before the field
+                # existed (and every hash of one) stays the same.
+                continue
             out[f.name] = value
         return out
 

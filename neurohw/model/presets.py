@@ -89,12 +89,13 @@ def xylo_lif(*, dash_mem: int, dash_syn, threshold, bias=0, weight_shift: int = 
 
 
 def snntorch_leaky(*, beta_constant: int, threshold, decay_bits: int = 8, width: int = 16,
-                   reset: str = "subtract") -> NeuronParams:
+                   reset: str = "subtract", reset_delay: bool = False) -> NeuronParams:
     """An integer snnTorch ``Leaky``: ``mem = beta * mem + x``, spike when ``mem > thr``.
 
     ``beta = 1 - beta_constant / 2^decay_bits``, rounded toward minus infinity (an arithmetic
     shift). The reset (by subtraction or to zero) is applied in the step that spikes, like
-    snnTorch with ``reset_delay=False``.
+    snnTorch with ``reset_delay=False``; with ``reset_delay=True`` (reset 'subtract' only) the
+    threshold is subtracted in the next step, after the decay, like snnTorch's default.
     """
     if reset not in ("subtract", "zero"):
         raise ValueError(f"snnTorch reset must be 'subtract' or 'zero', not {reset!r}")
@@ -102,6 +103,7 @@ def snntorch_leaky(*, beta_constant: int, threshold, decay_bits: int = 8, width:
         n_currents=0, v_width=width, v_overflow=Overflow.SATURATE,
         v_decay=Decay.multiply(beta_constant, decay_bits, rounding=Rounding.FLOOR),
         threshold=threshold, comparison=Comparison.GREATER, reset=ResetMode(reset),
+        reset_delay=reset_delay,
     )
 
 

@@ -30,11 +30,14 @@ class NeuronState:
 
     ``v``: membrane, shape (batch, neurons); ``i``: synaptic currents, shape
     (batch, n_currents, neurons); ``refractory``: remaining refractory steps, shape
-    (batch, neurons).
+    (batch, neurons); ``pending``: with ``reset_delay``, the spike count of the step that just
+    ended, whose threshold the next step subtracts, shape (batch, neurons); None (no such
+    state) without ``reset_delay``, where it reads as zeros.
     """
     v: np.ndarray
     i: np.ndarray
     refractory: np.ndarray
+    pending: np.ndarray | None = None
 
     @property
     def batch(self) -> int:
@@ -76,6 +79,7 @@ def initial_state(params: NeuronParams, n_neurons: int, batch: int = 1) -> Neuro
         v=np.zeros((batch, n_neurons), dtype=dtype),
         i=np.zeros((batch, params.n_currents, n_neurons), dtype=dtype),
         refractory=np.zeros((batch, n_neurons), dtype=np.int64),
+        pending=np.zeros((batch, n_neurons), dtype=np.int64) if params.reset_delay else None,
     )
 
 
@@ -267,6 +271,12 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
     v = as_exact(state.v)
     bias = _per_neuron(params.bias, exact)
     v_decayed = decay(v, params.v_decay)
+    threshold = _per_neuron(params.effective_threshold, exact)
+    if params.reset_delay:
+        # The threshold of last step's spike, subtracted inside this step's one projection.
+        pending = (np.zeros((batch, n_neurons), dtype=np.int64) if state.pending is None
+                   else np.asarray(state.pending).astype(np.int64))
+        total_input = total_input - as_exact(pending) * threshold
     if params.membrane_update is MembraneUpdate.SUM:
         v_new = project(v_decayed + total_input + bias, params.v_width, params.v_overflow)
     else:
@@ -277,12 +287,12 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
     v_new = np.where(refractory, v, v_new)
 
     # 4. Spike test and reset.
-    threshold = _per_neuron(params.effective_threshold, exact)
     strict = params.comparison is Comparison.GREATER
     if params.reset is ResetMode.SUBTRACT:
         spikes = count_spikes_subtract(v_new, threshold, strict, params.max_spikes)
         spikes = np.where(refractory, 0, spikes)
-        v_new = v_new - spikes * threshold
+        if not params.reset_delay:      # delayed: the next step subtracts it
+            v_new = v_new - spikes * threshold
     else:
         fired = (v_new > threshold) if strict else (v_new >= threshold)
         fired = fired & ~refractory
@@ -301,7 +311,9 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
              else np.zeros((batch, 0, n_neurons), dtype=dtype))
     new_state = NeuronState(v=np.asarray(v_new).astype(dtype),
                             i=np.asarray(i_new).astype(dtype),
-                            refractory=new_refractory.astype(np.int64))
+                            refractory=new_refractory.astype(np.int64),
+                            pending=(np.asarray(spikes).astype(np.int64) if params.reset_delay
+                                     else None))
     return new_state, np.asarray(spikes).astype(np.int64)
 
 

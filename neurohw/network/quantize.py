@@ -526,10 +526,6 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
                 params = params.replace(reset=ResetMode.SUBTRACT)
                 notes.append("reset by subtraction (not a Loihi mode; NeuronParams reset "
                              "'subtract')")
-                if pop.reset_delay:
-                    notes.append("the float neuron subtracts the threshold one step late "
-                                 "(reset_delay); the integer neuron subtracts it at the spike, "
-                                 "before the next decay (docs/frontends.md)")
                 if pop.recheck_reset:
                     notes.append("the float neuron tests a membrane left above threshold after "
                                  "its reset once more (snnTorch reset_delay=False); the integer "
@@ -540,6 +536,16 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
             if pop.comparison == ">=":
                 params = params.replace(comparison=Comparison.GREATER_EQUAL)
                 notes.append("spike test '>=' (not a Loihi mode)")
+            if pop.reset == "subtract" and pop.reset_delay:
+                if params.max_spikes == 1:
+                    params = params.replace(reset_delay=True)
+                    notes.append("the threshold is subtracted in the next step, after the "
+                                 "decay, like the float neuron (NeuronParams reset_delay)")
+                else:
+                    notes.append("the float neuron subtracts the threshold one step late "
+                                 "(reset_delay); with several spikes per step the integer "
+                                 "neuron subtracts it at the spike (docs/semantics.md "
+                                 "section 6)")
         else:
             params = params.replace(threshold=v_high, threshold_shift=0)
             notes.append(f"non-spiking readout: threshold {v_high} with threshold_shift 0 "

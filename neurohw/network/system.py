@@ -417,9 +417,12 @@ def simulate_samples(network: Network, inputs, *, steps: int | None = None,
         return {name: np.concatenate([getattr(t, what)[name] for t in traces], axis=1)
                 for name in getattr(traces[0], what)}
 
-    final_state = {name: NeuronState(*(np.concatenate([getattr(t.final_state[name], field)
-                                                       for t in traces])
-                                       for field in ("v", "i", "refractory")))
+    def joined(name, field):
+        parts = [getattr(t.final_state[name], field) for t in traces]
+        return None if parts[0] is None else np.concatenate(parts)
+
+    final_state = {name: NeuronState(*(joined(name, field)
+                                       for field in ("v", "i", "refractory", "pending")))
                    for name in traces[0].final_state}
     return SystemTrace(spikes=stacked("spikes"), v=stacked("v"), i=stacked("i"),
                        refractory=stacked("refractory"), final_state=final_state,
