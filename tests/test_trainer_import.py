@@ -129,3 +129,4 @@ def test_compile_a_fixture_unmodified(tmp_path, simulator):
     (entry,) = report["verification"]
     assert entry["rtl_matches_model_per_sample"]
     assert entry["windows_compared"] == 2 * (16 + 1)
+    assert report["plan"]["start_steps"] == {"lif_3": 1} and report["plan"]["flush_steps"] == 1

@@ -346,6 +346,9 @@ def _plan_summary(plan) -> dict:
         "routing_entries": sum(len(r.table) for r in plan.routing.routers),
         "keys_per_endpoint": plan.keys_per_endpoint,
         "event_format": plan.fmt.as_dict(),
+        # Same-step projections run skewed: each population's start step, the extra steps.
+        "start_steps": dict(plan.start_steps),
+        "flush_steps": plan.flush_steps,
     }
 
 
