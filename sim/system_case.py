@@ -246,6 +246,29 @@ def random_network(seed: int) -> Network:
     return Network(inputs=inputs, populations=[h, o], projections=projections, outputs=outputs)
 
 
+def random_xylo_network(seed: int) -> Network:
+    """A Xylo-style network (``docs/system.md`` "Per-projection shift and cap"): input ``x``
+    (counts up to 31) -> ``h`` with ``weight_shift=2, count_cap=15``, ``h -> h`` recurrent with
+    ``weight_shift=1, count_cap=3`` (small, so the cap acts), ``h -> o`` readout. ``h`` fires up
+    to 7 spikes a step (subtract reset), so recurrent counts above the cap occur."""
+    rng = np.random.default_rng(seed)
+    n_in, n_h, n_o = 5, 8, 3
+    h_params = NeuronParams(v_width=14, v_decay=Decay.shift(3), threshold=24,
+                            reset=ResetMode.SUBTRACT, max_spikes=7,
+                            bias_mantissa=int(rng.integers(0, 3)))
+    o_params = NeuronParams(v_width=14, v_decay=Decay.shift(2), threshold=40,
+                            reset=ResetMode.SUBTRACT, max_spikes=3)
+    projections = [
+        Projection("x", "h", _weights(rng, n_in, n_h, 4, 0.7), weight_shift=2, count_cap=15),
+        Projection("h", "h", _weights(rng, n_h, n_h, 4, 0.4), weight_shift=1, count_cap=3),
+        Projection("h", "o", _weights(rng, n_h, n_o, 6, 0.7)),
+    ]
+    return Network(inputs=[InputGroup("x", n_in, max_count=31)],
+                   populations=[Population("h", n_h, h_params, weight_width=4),
+                                Population("o", n_o, o_params, weight_width=6)],
+                   projections=projections, outputs=["o", "h"])
+
+
 def random_same_step_network(seed: int) -> Network:
     """The trainers' timing (same-step projections) in a network the chip must run skewed:
     ``x -> h -> g -> o`` same-step, ``h -> o`` skipping ``g`` and ``x -> o`` (both become

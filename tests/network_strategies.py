@@ -38,13 +38,17 @@ def input_group(draw, name, max_size, graded):
 
 @st.composite
 def networks(draw, max_size=9, max_groups=3, max_populations=4, graded=False,
-             same_step=False):
+             same_step=False, shifts_and_caps=False):
     """1-3 input groups (with ``graded``, most of them graded), 1-4 populations, random (often
     recurrent, multi-channel) projections with random density and weight widths, 1+ outputs.
 
     ``same_step=True``: the trainers' layered timing: a projection from an earlier population
     onto a later one is often same-step, a population may project onto itself (one step), and
-    no projection goes back to an earlier population."""
+    no projection goes back to an earlier population.
+
+    ``shifts_and_caps=True``: projections often have a ``weight_shift`` (0-3) and a
+    ``count_cap`` (1-3, the same on every channel of a source and target, as a core's axon
+    block needs; none from a graded group)."""
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     groups = [input_group(draw, f"in{g}", max_size, graded)
@@ -67,6 +71,9 @@ def networks(draw, max_size=9, max_groups=3, max_populations=4, graded=False,
                 continue
             same = bool(same_step and source.startswith("pop") and source != target.name
                         and draw(st.booleans()))
+            graded_source = any(g.name == source and g.graded for g in groups)
+            cap = (draw(st.sampled_from([None, 1, 2, 3]))
+                   if shifts_and_caps and not graded_source else None)
             for channel in range(channels):
                 if channel and not draw(st.booleans()):
                     continue
@@ -74,8 +81,10 @@ def networks(draw, max_size=9, max_groups=3, max_populations=4, graded=False,
                 weights = rng.integers(-high - 1, high, size=(sizes[source], target.size),
                                        endpoint=True)
                 weights[rng.random(weights.shape) < draw(st.sampled_from([0.0, 0.3, 0.8]))] = 0
+                shift = draw(st.integers(0, 3)) if shifts_and_caps else 0
                 projections.append(Projection(source, target.name, weights, channel,
-                                              same_step=same))
+                                              same_step=same, weight_shift=shift,
+                                              count_cap=cap))
     n_outputs = draw(st.integers(1, len(populations)))
     outputs = [p.name for p in populations[:n_outputs]]
     return Network(inputs=groups, populations=populations, projections=projections,

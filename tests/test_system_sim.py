@@ -19,7 +19,7 @@ from neurohw.network.plan_model import simulate_plan
 from neurohw.network.timing import pad_inputs
 from sim.system_case import (expected_eos_dropped, expected_windows, random_graded_network,
                              random_inputs, random_learning_network, random_network,
-                             random_same_step_network)
+                             random_same_step_network, random_xylo_network)
 
 TRAFFIC = {"idle_probability": 0.2, "backpressure_probability": 0.3,
            "stall_probability": 0.02, "stall_cycles": 15}
@@ -157,6 +157,26 @@ def test_graded_inputs(simulator, sim_build_dir):
                for core in plan.cores)
     result = _run(plan, network, 1, simulator, sim_build_dir, steps=5, samples=3)
     assert result.output_events_compared > 0
+
+
+def test_xylo_shifts_and_caps(simulator, sim_build_dir):
+    """Per-projection weight shifts and count caps on the chip, as Xylo builds a network: input
+    weights shifted by 2 and input counts capped at 15, recurrent weights shifted by 1 and
+    recurrent counts capped at 3, ``h`` split over two cores; every window against simulate.
+    Both caps act: input counts and recurrent spike counts above them occur."""
+    network = random_xylo_network(0)
+    plan = map_network(network, capacity=CoreCapacity(max_neurons=4, max_axons=64))
+    h_cores = [core for core in plan.cores if core.population == "h"]
+    assert len(h_cores) == 2 and plan.fmt.payload_width == 5
+    assert all([b.count_cap for b in core.axon_blocks] == [15, 3, 3] for core in h_cores)
+    # The shifted weights are stored: the 4-bit weights of h grew to 6 bits.
+    assert all(core.weight_width == 6 for core in h_cores)
+    inputs = random_inputs(network, 0, steps=6, samples=2, density=0.6)
+    spikes = simulate(network, inputs).spikes
+    assert (inputs["x"] > 15).sum() > 0 and (spikes["h"][:-1] > 3).sum() > 0
+    result = verify_system(plan, inputs, simulator=simulator, build_dir=sim_build_dir,
+                           traffic=TRAFFIC, seed=0)
+    assert result.windows_compared == 12 and result.output_events_compared > 0
 
 
 def test_graded_expectations_agree_with_plan_model():

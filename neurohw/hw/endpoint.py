@@ -172,6 +172,10 @@ class CoreIngress(wiring.Component):
                              f"({len(blocks)}), not {len(source_start_steps)}")
         source_start_steps = tuple(_check_int(value, f"source_start_steps[{index}]", 0, 1 << 16)
                                    for index, value in enumerate(source_start_steps))
+        for index, block in enumerate(blocks):
+            if block.count_cap is not None and (block.graded or block.count_cap < 1):
+                raise ValueError(f"axon block {index} has count_cap={block.count_cap}; a cap "
+                                 f"is a positive count and graded blocks take none")
         if any(block.graded for block in blocks):
             # The payload, read as unsigned or as two's complement, must reach the core whole.
             needed = fmt.payload_width + 1
@@ -249,6 +253,16 @@ class CoreIngress(wiring.Component):
         if graded:
             m.d.comb += [graded_hit.eq(Cat(*graded_in).any()),
                          signed_hit.eq(Cat(*signed_in).any() if signed_in else 0)]
+
+        # ---- Per-block count caps (per-projection count_cap): the count is clamped before it is
+        # expanded into axon events. Only blocks whose cap a payload can exceed get logic;
+        # without any, the ingress is what it was before caps existed.
+        capped_count = head.payload
+        if fmt.payload_width:
+            for block, inside in reversed(list(zip(self.axon_blocks, insides))):
+                if block.count_cap is not None and block.count_cap < (1 << fmt.payload_width) - 1:
+                    capped_count = Mux(inside & (head.payload > block.count_cap),
+                                       block.count_cap, capped_count)
 
         # ---- Skewed timing: steps started in this sample, and each block's source start.
         skewed = self.start_step > 0 or any(self.source_start_steps)
@@ -334,7 +348,7 @@ class CoreIngress(wiring.Component):
                 cur_host.eq(head.key[endpoint_bits:] == self.host),
                 cur_tick.eq(head.key == self.tick_key),
                 cur_axon.eq(axon),
-                cur_count.eq(head.payload if fmt.payload_width else 1),
+                cur_count.eq(capped_count if fmt.payload_width else 1),
                 cur_tag.eq(head.step),
             ]
             if skewed:

@@ -29,6 +29,12 @@ __all__ = ["InputGroup", "Population", "Projection", "Network", "NetworkError",
 MAX_WEIGHT_WIDTH = 16
 #: Largest synaptic delay (in steps) a population may accept (``docs/learning.md``).
 MAX_DELAY = 256
+#: A projection's shifted weights (``weights << weight_shift``) are stored in the cores, so
+#: they must fit the widest weight a core holds.
+SHIFTED_WEIGHT_BITS = MAX_WEIGHT_WIDTH
+MAX_WEIGHT_SHIFT = MAX_WEIGHT_WIDTH - 1
+#: Largest per-projection ``count_cap`` (the largest ``input_count_cap`` too).
+MAX_COUNT_CAP = 65535
 FORMAT_VERSION = 1
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -191,6 +197,15 @@ class Projection:
       source population's spikes of step ``t`` reach the target in step ``t`` itself (plus
       ``delay - 1`` steps), instead of ``t + 1``. The source must be a population, and the
       same-step projections of a network must not form a cycle.
+    * ``weight_shift`` and ``count_cap`` (``docs/system.md`` "Per-projection shift and cap"):
+      the projection adds ``min(count, count_cap) * (weight << weight_shift)``, as Xylo shifts
+      its input and recurrent weights separately and caps input and recurrent counts
+      separately. The target population's ``input_count_cap`` and ``input_shift`` still apply
+      on top: the count is capped at the smaller of the two caps, and the target's
+      ``input_shift`` shifts the summed drive (so a projection's weights are shifted by
+      ``weight_shift + input_shift`` in all). The shifted weights must fit 16 bits signed (the
+      widest weight of a core); ``count_cap`` is refused on a graded input group (a value is
+      not a count) and both on a plastic projection (STDP bounds the stored weights).
     """
     source: str
     target: str
@@ -200,9 +215,16 @@ class Projection:
     synapses: np.ndarray | None = field(default=None, repr=False)
     plasticity: STDPParams | None = None
     same_step: bool = False
+    weight_shift: int = 0
+    count_cap: int | None = None
 
     def __post_init__(self):
         where = f"projection {self.source!r} -> {self.target!r}"
+        object.__setattr__(self, "weight_shift", _check_int(
+            f"{where} weight_shift", self.weight_shift, 0, MAX_WEIGHT_SHIFT))
+        if self.count_cap is not None:
+            object.__setattr__(self, "count_cap", _check_int(
+                f"{where} count_cap", self.count_cap, 1, MAX_COUNT_CAP))
         if not isinstance(self.same_step, (bool, np.bool_)):
             raise NetworkError(f"{where}: same_step must be True or False, not "
                                f"{self.same_step!r}")
@@ -262,12 +284,34 @@ class Projection:
             if not isinstance(self.plasticity, STDPParams):
                 raise NetworkError(f"{where}: plasticity must be a neurohw.model.stdp."
                                    f"STDPParams or None, not {self.plasticity!r}")
+            if self.weight_shift or self.count_cap is not None:
+                raise NetworkError(f"{where}: a plastic projection takes no weight_shift or "
+                                   f"count_cap (weight_shift={self.weight_shift}, count_cap="
+                                   f"{self.count_cap}); STDP updates the stored weights and "
+                                   f"counts every spike")
             inside = weights[mask]
             rule = self.plasticity
             if inside.size and (inside.min() < rule.w_min or inside.max() > rule.w_max):
                 raise NetworkError(f"{where}: initial weights range from {int(inside.min())} "
                                    f"to {int(inside.max())}, outside the STDP bounds "
                                    f"[w_min, w_max] = [{rule.w_min}, {rule.w_max}]")
+
+        if weights.size and self.weight_shift:
+            low, high = -(1 << (SHIFTED_WEIGHT_BITS - 1)), (1 << (SHIFTED_WEIGHT_BITS - 1)) - 1
+            w_min, w_max = int(weights.min()), int(weights.max())
+            if (w_min << self.weight_shift) < low or (w_max << self.weight_shift) > high:
+                raise NetworkError(f"{where}: weights from {w_min} to {w_max} shifted by "
+                                   f"weight_shift={self.weight_shift} range from "
+                                   f"{w_min << self.weight_shift} to "
+                                   f"{w_max << self.weight_shift}, outside the "
+                                   f"{SHIFTED_WEIGHT_BITS}-bit signed weights a core stores "
+                                   f"([{low}, {high}]); use a smaller weight_shift")
+
+    @property
+    def shifted_weights(self) -> np.ndarray:
+        """``weights << weight_shift``: what one count adds (before the target's
+        ``input_shift``); the mapper stores these in the cores."""
+        return self.weights << self.weight_shift if self.weight_shift else self.weights
 
     @property
     def synapse_mask(self) -> np.ndarray:
@@ -308,7 +352,9 @@ class Projection:
                 and optional(self.delays, other.delays)
                 and np.array_equal(self.synapse_mask, other.synapse_mask)
                 and self.plasticity == other.plasticity
-                and self.same_step == other.same_step)
+                and self.same_step == other.same_step
+                and (self.weight_shift, self.count_cap) == (other.weight_shift,
+                                                            other.count_cap))
 
     __hash__ = None
 
@@ -422,6 +468,12 @@ class Network:
         if projection.same_step and projection.plastic:
             raise NetworkError(f"{where}: a plastic projection cannot be same_step; STDP is "
                                f"defined for the one-step timing (docs/learning.md)")
+        group = self.inputs.get(projection.source)
+        if projection.count_cap is not None and group is not None and group.graded:
+            raise NetworkError(f"{where}: count_cap={projection.count_cap} on graded input "
+                               f"group {group.name!r} (value_bits={group.value_bits}); a "
+                               f"graded event carries a value, not a count, so it takes no "
+                               f"cap")
         target = self.populations[projection.target]
         expected = (sizes[projection.source], target.size)
         if projection.weights.shape != expected:
@@ -562,6 +614,10 @@ class Network:
             out["plasticity"] = projection.plasticity.to_dict()
         if projection.same_step:
             out["same_step"] = True
+        if projection.weight_shift:
+            out["weight_shift"] = projection.weight_shift
+        if projection.count_cap is not None:
+            out["count_cap"] = projection.count_cap
         return out
 
     def _arrays(self) -> dict:
@@ -643,7 +699,8 @@ class Network:
                 projections.append(Projection(p["source"], p["target"], arrays["weights"],
                                               p["channel"], arrays.get("delays"),
                                               arrays.get("synapses"), plasticity,
-                                              p.get("same_step", False)))
+                                              p.get("same_step", False),
+                                              p.get("weight_shift", 0), p.get("count_cap")))
             return cls(inputs=inputs, populations=populations, projections=projections,
                        outputs=description["outputs"])
         except KeyError as error:

@@ -137,6 +137,32 @@ def weight_memory_bits(connectivity: str, *, channels: int, n_axons: int, n_neur
     raise ValueError(f"connectivity must be 'dense' or 'sparse', not {connectivity!r}")
 
 
+def _signed_bits(values: np.ndarray) -> int:
+    """Bits of the narrowest two's-complement width that holds every value."""
+    if not values.size:
+        return 1
+    return max((value if value >= 0 else ~value).bit_length() + 1
+               for value in (int(values.min()), int(values.max())))
+
+
+def _block_cap(network, projections, source, target) -> int | None:
+    """The ``count_cap`` of an axon block: the projections of ``source`` onto ``target`` share
+    the block's axons (one per source neuron, whatever the channel), so they must agree on
+    it. ``None`` where no cap can act (it is at least the most the source sends or the
+    target's own ``input_count_cap``), so such a core is built as without caps."""
+    caps = {p.count_cap for p in projections}
+    if len(caps) > 1:
+        listed = ", ".join(f"channel {p.channel}: {p.count_cap}" for p in projections)
+        raise MappingError(
+            f"the projections {source!r} -> {target!r} ({listed}) give different count_cap "
+            f"values; they share one axon per source neuron on a core, whose ingress has one "
+            f"cap per axon block: give them the same count_cap")
+    cap = caps.pop()
+    own = network.populations[target].params.input_count_cap
+    bound = network.max_count(source) if own is None else min(network.max_count(source), own)
+    return cap if cap is not None and cap < bound else None
+
+
 def _ranges(size: int, n: int) -> list[tuple[int, int]]:
     return [(i * size // n, (i + 1) * size // n) for i in range(n)]
 
@@ -172,6 +198,11 @@ class _Mapper:
             nz = projection.synapse_mask
             self.pattern[pair] = nz if pair not in self.pattern else (self.pattern[pair] | nz)
             self.weights.setdefault(pair, []).append(projection)
+        # A core stores weight << weight_shift, so its weights grow to hold the shifted ones.
+        self.weight_width = {name: max([p.weight_width]
+                                       + [_signed_bits(q.shifted_weights)
+                                          for q in network.projections_to(name)])
+                             for name, p in network.populations.items()}
         order = list(network.inputs) + list(network.populations)
         self.sources = {name: [s for s in order if (s, name) in self.pattern]
                         for name in network.populations}
@@ -205,7 +236,7 @@ class _Mapper:
             options.append("sparse")
         bits = {mode: weight_memory_bits(mode, channels=channels, n_axons=max(1, n_axons),
                                          n_neurons=n_neurons, n_synapses=synapses,
-                                         weight_width=population.weight_width,
+                                         weight_width=self.weight_width[target],
                                          lanes=self.lanes)
                 for mode in options}
         # Prefer dense on a tie (it is the faster one with lanes > 1, and the same with 1).
@@ -453,13 +484,16 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
                 count = last - first
                 group = network.inputs.get(source)
                 graded = group is not None and group.graded
+                block_cap = _block_cap(network, mapper.weights[(source, name)], source, name)
                 blocks.append(AxonBlock(source=source, source_start=first, count=count,
                                         axon_start=axon,
                                         key_start=source_key(source, ordinal, first),
-                                        graded=graded, signed=graded and group.signed))
+                                        graded=graded, signed=graded and group.signed,
+                                        count_cap=block_cap))
                 for projection in mapper.weights[(source, name)]:
                     rows = slice(axon, axon + count)
-                    weights[projection.channel, rows] = projection.weights[first:last, start:stop]
+                    weights[projection.channel, rows] = \
+                        projection.shifted_weights[first:last, start:stop]
                     if projection.delays is not None:
                         delays[projection.channel, rows] = \
                             projection.delays[first:last, start:stop]
@@ -474,6 +508,8 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
                     per_axon = network.max_count(source)
                     if cap is not None:
                         per_axon = min(per_axon, cap)
+                    if block_cap is not None:
+                        per_axon = min(per_axon, block_cap)
                 events += count * per_axon
                 axon += count
             for array in (weights, delays, plastic):
@@ -481,7 +517,8 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
             rule = rules.get(name)
             cores.append(CorePlan(
                 index=len(cores), population=name, neuron_start=start, n_neurons=stop - start,
-                params=_slice_params(params, start, stop), weight_width=population.weight_width,
+                params=_slice_params(params, start, stop),
+                weight_width=mapper.weight_width[name],
                 axon_blocks=tuple(blocks), weights=weights, lanes=lanes,
                 connectivity=need.connectivity, max_events_per_step=max(1, events),
                 max_delay=population.max_delay, delays=delays,

@@ -42,7 +42,9 @@ class AxonBlock:
     ``[source_start, source_start + count)`` of ``source``, arriving with keys
     ``[key_start, key_start + count)``. ``graded``: the source is a graded input group, whose
     event payload is the value (two's complement when ``signed``) that multiplies the weights
-    in one event, instead of a count of axon events."""
+    in one event, instead of a count of axon events. ``count_cap``: the ingress clamps an
+    event's count to it before expanding it into axon events (the projections' ``count_cap``;
+    ``None`` where no cap can act)."""
     source: str
     source_start: int
     count: int
@@ -50,6 +52,7 @@ class AxonBlock:
     key_start: int
     graded: bool = False
     signed: bool = False
+    count_cap: int | None = None
 
     def axon_of(self, key: int) -> int | None:
         offset = key - self.key_start

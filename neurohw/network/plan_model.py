@@ -229,6 +229,9 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
                     graded[axon] = True
                     if block.signed and count >> (fmt.payload_width - 1):
                         count -= 1 << fmt.payload_width
+                if block.count_cap is not None:
+                    # The ingress clamps the count to its block's cap before expanding it.
+                    count = min(count, block.count_cap)
                 axon_counts[axon] += count
             if armed[c]:
                 states[c] = initial_state(core.params, core.n_neurons, 1)

@@ -2,8 +2,10 @@
 
 This is the definition the chip is checked against (``docs/system.md``): in step ``t`` every
 population takes the input counts of step ``t`` from its input groups and the spike counts of
-step ``t - 1`` from its source populations (none at ``t = 0``), sums ``min(count, cap) * weight``
-(``value * weight`` for a graded input group) per channel, and advances with
+step ``t - 1`` from its source populations (none at ``t = 0``), sums
+``min(count, cap) * (weight << weight_shift)`` (``value * (weight << weight_shift)`` for a graded
+input group; ``cap`` the smaller of the projection's ``count_cap`` and the target's
+``input_count_cap``) per channel, and advances with
 :func:`neurohw.model.reference.step`. Partitioning onto cores changes nothing here: a ChipPlan
 computes exactly this (tested).
 
@@ -126,14 +128,16 @@ def _check_values(name, group, values):
                            f"{group.value_bits}) takes values between {low} and {high}")
 
 
-def effective_counts(network: Network, source: str, counts, params) -> np.ndarray:
-    """What multiplies the weights of a projection from ``source``: a graded input group's
-    values as they are, any other source's counts capped at the target's ``input_count_cap``
-    (``docs/system.md``: the cap limits spikes, a graded value is one event)."""
-    group = network.inputs.get(source)
-    if params.input_count_cap is not None and (group is None or not group.graded):
-        return np.minimum(counts, params.input_count_cap)
-    return counts
+def effective_counts(network: Network, projection, counts, params) -> np.ndarray:
+    """What multiplies the (shifted) weights of ``projection``: a graded input group's values
+    as they are, any other source's counts capped at the smaller of the projection's
+    ``count_cap`` and the target's ``input_count_cap`` (``docs/system.md``: the cap limits
+    spikes, a graded value is one event)."""
+    group = network.inputs.get(projection.source)
+    if group is not None and group.graded:
+        return counts
+    caps = [cap for cap in (params.input_count_cap, projection.count_cap) if cap is not None]
+    return np.minimum(counts, min(caps)) if caps else counts
 
 
 def population_drive(network: Network, name: str, counts_of) -> np.ndarray:
@@ -144,10 +148,10 @@ def population_drive(network: Network, name: str, counts_of) -> np.ndarray:
     params = population.params
     drive = None
     for projection in network.projections_to(name):
-        counts = effective_counts(network, projection.source, counts_of(projection), params)
-        # |counts or values| <= 2^16, |weights| <= 2^15 and at most 2^31 sources: the sum
-        # fits int64.
-        contribution = counts @ projection.weights
+        counts = effective_counts(network, projection, counts_of(projection), params)
+        # |counts or values| <= 2^16, |shifted weights| <= 2^15 and at most 2^31 sources: the
+        # sum fits int64.
+        contribution = counts @ projection.shifted_weights
         if drive is None:
             drive = np.zeros((counts.shape[0], params.input_channels, population.size),
                              dtype=np.int64)
@@ -351,11 +355,11 @@ def _delayed_drive(network, name, counts_of, plastic, delay_masks, ring, t):
     params = population.params
     depth = ring.shape[0]
     for projection in network.projections_to(name):
-        counts = effective_counts(network, projection.source, counts_of(projection), params)
+        counts = effective_counts(network, projection, counts_of(projection), params)
         if projection.plastic:
             weights = plastic[projection.key].weights        # (batch, S, T)
         else:
-            weights = projection.weights                     # (S, T)
+            weights = projection.shifted_weights             # (S, T)
         groups = delay_masks.get(projection.key)
         if groups is None:
             groups = [(1, None)]

@@ -88,7 +88,9 @@ def skew(network: Network) -> tuple[Network, dict]:
             needed_delay[projection.target] = max(needed_delay[projection.target], needed)
         projections.append(Projection(projection.source, projection.target,
                                       projection.weights, projection.channel, delays,
-                                      projection.synapses, projection.plasticity))
+                                      projection.synapses, projection.plasticity,
+                                      weight_shift=projection.weight_shift,
+                                      count_cap=projection.count_cap))
     populations = [replace(p, max_delay=max(p.max_delay, needed_delay[p.name]))
                    for p in network.populations.values()]
     chip = Network(inputs=network.inputs.values(), populations=populations,
