@@ -65,8 +65,13 @@ def xylo_lif(*, dash_mem: int, dash_syn, threshold, bias=0, weight_shift: int = 
     """Xylo v2's integer LIF as in xylosim 0.1.3 (``XyloIAFNeuron``, ``XyloLayer``).
 
     ``dash_syn``: one shift per synaptic current (one or two). Hidden neurons use
-    ``max_spikes=31``, readout neurons ``max_spikes=1``. External input counts are capped at 15
-    per step; Xylo caps recurrent spike counts at 31, which ``max_spikes`` already guarantees.
+    ``max_spikes=31``, readout neurons ``max_spikes=1``. ``input_count_cap`` (default 15) and
+    ``weight_shift`` apply to every input of the population, recurrent ones included; Xylo caps
+    external input at 15 and recurrent spikes at 31 and shifts input and recurrent weights
+    separately. For that, in a network, pass ``input_count_cap=None`` (and ``weight_shift=0``)
+    here and give each projection its own: ``Projection(..., weight_shift=s_in, count_cap=15)``
+    from the input, ``Projection(..., weight_shift=s_rec, count_cap=31)`` for the recurrent
+    weights (``docs/system.md`` "Per-projection shift and cap").
     """
     dash_syn = (dash_syn,) if isinstance(dash_syn, int) else tuple(dash_syn)
     for name, value in (("dash_mem", dash_mem), *((f"dash_syn[{k}]", d)
