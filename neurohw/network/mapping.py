@@ -16,8 +16,11 @@ event format, connectivity, topology and routing tables (``docs/system.md``, "Ma
    populations' cores (in core order). A core nothing projects onto gets one unused axon with
    zero weights and no block (a core has at least one axon).
 3. **Events per step.** ``max_events_per_step`` = sum over blocks of ``count * min(source
-   max count, input_count_cap)`` (``count * max |value|`` for a graded input group): the most
-   weight units the core's accumulator can receive in a step.
+   max count, input_count_cap, the block's count_cap)`` (``count * max |value|`` for a graded
+   input group): the most weight units the core's accumulator can receive in a step. The cores
+   store the projections' shifted weights (``weight << weight_shift``) and a block carries the
+   projections' ``count_cap`` for the ingress (``docs/system.md`` "Per-projection shift and
+   cap").
 4. **Keys.** ``keys_per_endpoint`` K is the smallest power of two above every core's neuron
    count and above the host's total input lines (key ``K - 1`` of each endpoint is its tick key).
    Input groups take consecutive host keys in network order (``input_offsets``).
