@@ -114,16 +114,19 @@ def test_ingress_init_wrong_blocks():
     with pytest.raises(ValueError, match=r"^axon block 0 keys 0x3f to 0x40 do not fit in 6-bit "
                                          r"keys$"):
         make_ingress(axon_blocks=[AxonBlock("h", 0, 2, 0, 63)])
+    with pytest.raises(ValueError, match=r"^axon block 0 has count_cap=0; a cap is a positive "
+                                         r"count and graded blocks take none$"):
+        make_ingress(axon_blocks=[AxonBlock("h", 0, 2, 0, 8, count_cap=0)])
 
 
 def _word(kind, key, step, payload=0):
     return FMT.pack(kind, key, step, payload)
 
 
-def run_ingress(words, *, ready_pattern=(1,), cycles=400, core=None):
+def run_ingress(words, *, ready_pattern=(1,), cycles=400, core=None, blocks=BLOCKS):
     """Feed ``words`` into a CoreIngress, play the core (accepting spikes_in, step and cmd,
     answering every cmd), and return what the core saw and the final counters."""
-    dut = make_ingress() if core is None else make_ingress(core=core)
+    dut = make_ingress(axon_blocks=blocks, **({} if core is None else {"core": core}))
     seen = []
     counters = {}
     sim = Simulator(dut)
@@ -206,6 +209,22 @@ def test_ingress_sim():
     seen, _ = run_ingress(words, core=make_core(max_delay=3), cycles=600)
     assert seen == ([("spike", 1)] * 2 + [("spike", 3)] * 3 + [("step",)]
                     + ring_clear + [("spike", 0), ("step",)] + [("spike", 5), ("step",)])
+
+
+def test_ingress_sim_count_caps():
+    """Per-block count caps (a projection's count_cap): the count is clamped to its block's
+    cap before it becomes that many axon events; a count under the cap passes whole."""
+    blocks = (AxonBlock("x", 0, 2, axon_start=0, key_start=HOST * K, count_cap=1),
+              AxonBlock("h", 1, 4, axon_start=2, key_start=1 * K + 1, count_cap=2))
+    words = [_word(EventKind.SPIKE, HOST * K + 1, 15, 2),     # line 1: 2 -> 1 event
+             _word(EventKind.SPIKE, K + 2, 15, 3),            # neuron 2 (axon 3): 3 -> 2
+             _word(EventKind.SPIKE, K + 3, 15, 1),            # neuron 3 (axon 4): 1 -> 1
+             _word(EventKind.BARRIER, TICK, 15)]
+    seen, counters = run_ingress(words, blocks=blocks)
+    assert seen == [("spike", 1), ("spike", 3), ("spike", 3), ("spike", 4), ("step",)]
+    assert counters["invalid"] == 0
+    seen, _ = run_ingress(words)                               # without caps: every count
+    assert seen == [("spike", 1)] * 2 + [("spike", 3)] * 3 + [("spike", 4), ("step",)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from hypothesis import given, strategies as st
 
 from neurohw.model import Decay, NeuronParams
 from neurohw.model.stdp import STDPParams
+from neurohw.flows.system import generate_system_verilog
 from neurohw.network import InputGroup, Network, NetworkError, Population, Projection, simulate
 from neurohw.network.mapping import CoreCapacity, MappingError, map_network
 from neurohw.network.plan_model import simulate_plan
@@ -191,3 +192,16 @@ def test_equality_and_file_round_trip(tmp_path):
     # Without shifts and caps the entries are left out, so older files keep their bytes.
     assert all("weight_shift" not in p and "count_cap" not in p
                for p in plain.to_dict()["projections"])
+
+
+def test_verilog_without_acting_caps_is_unchanged(tmp_path):
+    """Caps that cannot act are left out of the axon blocks, and an ingress without capped
+    blocks is built as before caps existed: the same Verilog, byte for byte."""
+    capped = _xylo_like(recurrent_caps=(7, 7), input_cap=31)
+    plain = Network(inputs=capped.inputs.values(), populations=capped.populations.values(),
+                    projections=[Projection(p.source, p.target, p.weights, p.channel,
+                                            weight_shift=p.weight_shift)
+                                 for p in capped.projections], outputs=capped.outputs)
+    generate_system_verilog(map_network(capped), tmp_path / "capped.v")
+    generate_system_verilog(map_network(plain), tmp_path / "plain.v")
+    assert (tmp_path / "capped.v").read_bytes() == (tmp_path / "plain.v").read_bytes()

@@ -257,7 +257,7 @@ class CoreIngress(wiring.Component):
         # ---- Per-block count caps (per-projection count_cap): the count is clamped before it is
         # expanded into axon events. Only blocks whose cap a payload can exceed get logic;
         # without any, the ingress is what it was before caps existed.
-        capped_count = head.payload
+        capped_count = head.payload if fmt.payload_width else 1
         if fmt.payload_width:
             for block, inside in reversed(list(zip(self.axon_blocks, insides))):
                 if block.count_cap is not None and block.count_cap < (1 << fmt.payload_width) - 1:
