@@ -182,6 +182,8 @@ def test_equality_and_file_round_trip(tmp_path):
                     projections=[Projection(p.source, p.target, p.weights, p.channel)
                                  for p in network.projections], outputs=network.outputs)
     assert network != plain
+    assert "  x -> h (channel 0): 11 synapses, weight_shift 2, count_cap 15" in \
+        network.summary().splitlines()
     assert network.projections[0] != Projection("x", "h", network.projections[0].weights,
                                                  weight_shift=2)
     network.save(tmp_path / "xylo.npz")

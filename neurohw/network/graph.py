@@ -564,8 +564,12 @@ class Network:
             lines.append(f"  population {pop.name}: {pop.size} neurons, "
                          f"{pop.weight_width}-bit weights{out}")
         for proj in self.projections:
+            extras = "".join([f", weight_shift {proj.weight_shift}" if proj.weight_shift
+                              else "",
+                              f", count_cap {proj.count_cap}" if proj.count_cap is not None
+                              else ""])
             lines.append(f"  {proj.source} -> {proj.target} (channel {proj.channel}): "
-                         f"{proj.n_synapses} synapses")
+                         f"{proj.n_synapses} synapses{extras}")
         return "\n".join(lines)
 
     def __eq__(self, other):
