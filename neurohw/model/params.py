@@ -341,6 +341,13 @@ class NeuronParams:
             raise ValueError(f"reset_value is used by reset 'value' only, not by reset "
                              f"{reset.value!r}")
 
+        # Before the range checks: the effective bias combines two arrays that may differ.
+        sizes = {label: array.shape[0] for label, array in self.per_neuron_values().items()}
+        if len(set(sizes.values())) > 1:
+            listed = ", ".join(f"{label} {size}" for label, size in sizes.items())
+            raise ValueError(f"per-neuron parameters must all have one value per neuron, but "
+                             f"their lengths differ: {listed}")
+
         v_low, v_high = state_range(self.v_width, self.v_overflow)
         self._check_per_neuron_range("threshold", self.effective_threshold, v_low, v_high,
                                      f"v_width={self.v_width} ({self.v_overflow.value})")
@@ -362,11 +369,6 @@ class NeuronParams:
         shift = self.input_shift
         self._check_per_neuron_range("drive_bias", self.drive_bias, -((-low) >> shift),
                                      high >> shift, f"{target} after input_shift={shift}")
-        sizes = {label: array.shape[0] for label, array in self.per_neuron_values().items()}
-        if len(set(sizes.values())) > 1:
-            listed = ", ".join(f"{label} {size}" for label, size in sizes.items())
-            raise ValueError(f"per-neuron parameters must all have one value per neuron, but "
-                             f"their lengths differ: {listed}")
 
     @staticmethod
     def _describe(value):
