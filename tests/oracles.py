@@ -23,8 +23,9 @@ def _sign(x: int) -> int:
 class LavaLifBitAcc:
     """lava-nc 0.10 ``PyLifModelBitAcc``, for a vector of neurons sharing vth.
 
-    ``du`` and ``dv`` are one value for all neurons or a list with one per neuron (Lava's own
-    Vars broadcast either); ``drive_bias`` (a list, per neuron) is added to ``a_in`` before the
+    ``du``, ``dv`` and ``bias_exp`` are one value for all neurons or a list with one per neuron
+    (Lava's own Vars broadcast either; ``effective_bias = left_shift(bias_mant, bias_exp)``
+    element by element); ``drive_bias`` (a list, per neuron) is added to ``a_in`` before the
     shift by 6: neurohw's Affine-bias term, which Lava's neuron lacks.
     """
 
@@ -32,7 +33,8 @@ class LavaLifBitAcc:
         self.du = list(du) if isinstance(du, (list, tuple)) else [du] * n
         self.dv = list(dv) if isinstance(dv, (list, tuple)) else [dv] * n
         self.vth = vth
-        self.bias = [b << bias_exp for b in bias_mant]
+        bias_exp = list(bias_exp) if isinstance(bias_exp, (list, tuple)) else [bias_exp] * n
+        self.bias = [b << e for b, e in zip(bias_mant, bias_exp, strict=True)]
         self.drive_bias = list(drive_bias) if drive_bias is not None else [0] * n
         self.u = [0] * n
         self.v = [0] * n

@@ -230,6 +230,20 @@ def test_loihi_preset_large_population():
     assert np.array_equal(population.advance(drive), ref.spikes)
 
 
+def test_per_neuron_bias_exponent_with_a_shared_mantissa():
+    """A shared mantissa with per-neuron exponents is a per-neuron bias for the kernel."""
+    rng = np.random.default_rng(8)
+    n, steps, batch = 64, 30, 2
+    params = loihi_cuba_lif(du=410, dv=205, vth=60, bias_mant=-37,
+                            bias_exp=rng.integers(0, 8, n), refractory_period=1)
+    drive = rng.integers(-300, 300, (steps, batch, 1, n)).astype(np.int32)
+    ref = run(params, drive=drive.astype(np.int64))
+    got = fast.run_fast(params, drive)
+    for name in ("spikes", "v", "i", "refractory"):
+        assert np.array_equal(getattr(got, name), getattr(ref, name)), name
+    assert fast.FastPopulation(params, n, batch).param_bytes_per_neuron == 2
+
+
 def test_kernel_has_no_mode_branches():
     source = fast.kernel_source(loihi_cuba_lif(du=1, dv=2, vth=3))
     loop = source.split("for n in range(n_neurons):")[1]

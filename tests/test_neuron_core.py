@@ -444,6 +444,31 @@ def test_per_neuron_decays_and_drive_bias(hdl, preset, config_params, lanes, req
     simulate(core, data, hdl, request)
 
 
+def bias_exponent_case(seed, steps):
+    """Loihi with one bias exponent per neuron (0 and 7 included) and a shared mantissa: Lava's
+    ``bias_exp`` is per neuron, and the core keeps the effective bias in its per-neuron memory
+    although the mantissa alone is shared."""
+    rng = np.random.default_rng(seed)
+    n_neurons, n_axons = 8, 5
+    bias_exp = rng.integers(0, 8, size=n_neurons)
+    bias_exp[:3] = [3, 0, 7]
+    params = loihi_cuba_lif(du=int(rng.integers(0, 4096)), dv=int(rng.integers(0, 400)),
+                            vth=60, bias_mant=60, bias_exp=bias_exp, refractory_period=1)
+    weight_width = 8
+    weights = random_weights(rng, params, n_axons, n_neurons, weight_width)
+    spikes = random_spikes(rng, steps, n_axons, density=0.5, max_count=6)
+    return make_case(params, weights, spikes, n_neurons=n_neurons, n_axons=n_axons,
+                     weight_width=weight_width, seed=seed, traffic=random_traffic(rng))
+
+
+@pytest.mark.sim
+@on_simulators("seed", [31])
+def test_per_neuron_bias_exponent(hdl, seed, request):
+    core, data = bias_exponent_case(seed, steps=40)
+    assert "bias" in core.per_neuron
+    simulate(core, data, hdl, request)
+
+
 def hazard_case(n_neurons, accumulation, cap, lanes=1, connectivity="dense", steps=20):
     """Back-to-back events on few neurons and few axons, source never idle: every read in the
     read-modify-write pipelines hits the neuron (and axon count) written the cycle before."""

@@ -473,6 +473,14 @@ def test_init_wrong_per_neuron_missing():
         NeuronUpdate(params, drive_width=8, per_neuron={"threshold"})
 
 
+def test_init_wrong_per_neuron_bias_exponent_missing():
+    # A shared mantissa with per-neuron exponents is a per-neuron effective bias all the same.
+    params = NeuronParams(bias_mantissa=3, bias_exponent=np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match=r"^params.bias_exponent holds per-neuron values, so "
+                                         r"'bias' must be in per_neuron$"):
+        NeuronUpdate(params, drive_width=8, per_neuron={"threshold"})
+
+
 def test_init_wrong_per_event_after_decay():
     params = NeuronParams(n_currents=1, i_decay=Decay.none(), accumulation="per_event",
                           input_timing="after_decay")

@@ -1,10 +1,11 @@
-"""Per-neuron decay constants and the drive bias in the model (docs/semantics.md sections 1, 4-6).
+"""Per-neuron decay constants, bias exponents and the drive bias in the model
+(docs/semantics.md sections 1, 4-7).
 
 The checks do not recompute the semantics: a population with per-neuron values must equal
 independent one-neuron populations with the same values as shared scalars, and a drive bias must
 equal an extra first axon that spikes every step with the bias as its weight (an Affine bias as
-a constant input line). Loihi's per-neuron du/dv and drive bias are checked against the
-independent Lava transliteration (tests/oracles.py).
+a constant input line). Loihi's per-neuron du/dv, bias_exp and drive bias are checked against
+the independent Lava transliteration (tests/oracles.py).
 """
 
 import json
@@ -33,7 +34,8 @@ def _scalar_params(params, n):
         return replace(decay, constant=int(decay.constant[n])) if decay.per_neuron else decay
 
     changes = {name: int(getattr(params, name)[n])
-               for name in ("threshold", "bias_mantissa", "reset_value", "drive_bias")
+               for name in ("threshold", "bias_mantissa", "bias_exponent", "reset_value",
+                            "drive_bias")
                if isinstance(getattr(params, name), np.ndarray)}
     return params.replace(v_decay=scalar_decay(params.v_decay),
                           i_decay=tuple(scalar_decay(d) for d in params.i_decay), **changes)
@@ -67,6 +69,64 @@ def test_per_neuron_population_equals_separate_neurons(data, seed, wide):
         for name in ("spikes", "v", "i", "refractory"):
             assert np.array_equal(getattr(trace, name)[..., 0],
                                   getattr(together, name)[..., n]), (name, n)
+
+
+def _with_per_neuron_bias_exponent(params, seed, shared_mantissa):
+    """``params`` with one bias exponent per neuron (0..3 and 32 where the mantissa is 0, the
+    limits included) and a mantissa, shared or per neuron, that every exponent keeps in range."""
+    rng = np.random.default_rng(seed)
+    exponents = rng.integers(0, 4, size=N)
+    exponents[:2] = [0, 3]
+    bound = state_range(params.v_width, params.v_overflow)[1] >> 3
+    if shared_mantissa:
+        mantissa = int(rng.integers(-bound, bound, endpoint=True))
+    else:
+        mantissa = rng.integers(-bound, bound, size=N, endpoint=True)
+        mantissa[2], exponents[2] = 0, 32
+    return params.replace(bias_mantissa=mantissa, bias_exponent=exponents)
+
+
+@PROPERTY
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1), shared_mantissa=st.booleans())
+def test_per_neuron_bias_exponent_equals_separate_neurons(data, seed, shared_mantissa):
+    params = _with_per_neuron_bias_exponent(data.draw(neuron_params(n_neurons=N)), seed,
+                                            shared_mantissa)
+    assert "bias_exponent" in params.per_neuron_fields()
+    state, weights, spikes = _run_random(params, seed)
+    together = run(params, spikes, weights, state=state)
+    for n in range(N):
+        alone = _scalar_params(params, n)
+        assert not alone.per_neuron_fields()
+        assert alone.bias == params.bias[n]
+        single_state = type(state)(v=state.v[:, n:n + 1], i=state.i[:, :, n:n + 1],
+                                   refractory=state.refractory[:, n:n + 1],
+                                   pending=None if state.pending is None
+                                   else state.pending[:, n:n + 1])
+        trace = run(alone, spikes, weights[:, :, n:n + 1], state=single_state)
+        for name in ("spikes", "v", "i", "refractory"):
+            assert np.array_equal(getattr(trace, name)[..., 0],
+                                  getattr(together, name)[..., n]), (name, n)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**32 - 1), shared_mantissa=st.booleans())
+def test_loihi_per_neuron_bias_exp_matches_lava(seed, shared_mantissa):
+    rng = np.random.default_rng(seed)
+    n, steps = 6, 40
+    bias_exp = rng.integers(0, 8, size=n)
+    bias_exp[:2] = [0, 7]
+    bias = int(rng.integers(-4096, 4096)) if shared_mantissa else rng.integers(-4096, 4096, n)
+    du, dv, vth = int(rng.integers(0, 4096)), rng.integers(0, 4096, size=n), 2000
+    params = loihi_cuba_lif(du=du, dv=dv, vth=vth, bias_mant=bias, bias_exp=bias_exp)
+    drive = rng.integers(-127, 128, size=(steps, n))
+    trace = run(params, drive=drive)
+    lava = LavaLifBitAcc(n, du, dv.tolist(), vth, np.broadcast_to(bias, n).tolist(),
+                         bias_exp.tolist())
+    for t in range(steps):
+        spikes = lava.step(drive[t].tolist())
+        assert trace.spikes[t, 0].tolist() == spikes, f"step {t}"
+        assert trace.v[t, 0].tolist() == lava.v, f"step {t}"
+        assert trace.i[t, 0, 0].tolist() == lava.u, f"step {t}"
 
 
 @PROPERTY
@@ -191,6 +251,24 @@ def test_membrane_only_drive_bias_adds_into_the_membrane_input():
      "allowed range is [-127, 127]"),
     (lambda: NeuronParams(drive_bias=1.5),
      "drive_bias must be an integer or a non-empty 1-D integer array, not 1.5"),
+    (lambda: NeuronParams(bias_exponent=np.array([0, 32, 33])),
+     "bias_exponent[2] must be an integer between 0 and 32, not 33"),
+    (lambda: NeuronParams(bias_exponent=np.array([-1, 0])),
+     "bias_exponent[0] must be an integer between 0 and 32, not -1"),
+    (lambda: NeuronParams(bias_exponent=33),
+     "bias_exponent must be an integer between 0 and 32, not 33"),
+    (lambda: NeuronParams(bias_exponent=np.array([1.0])),
+     "bias_exponent must be an integer or a non-empty 1-D integer array, not array([1.])"),
+    (lambda: NeuronParams(v_width=8, bias_mantissa=3, bias_exponent=np.array([0, 6, 1])),
+     "bias (values from 3 to 192) cannot be held by v_width=8 (saturate): allowed range is "
+     "[-128, 127]"),
+    (lambda: NeuronParams(bias_mantissa=np.array([1, 2]), bias_exponent=np.array([1, 2, 3])),
+     "per-neuron parameters must all have one value per neuron, but their lengths differ: "
+     "bias_mantissa 2, bias_exponent 3"),
+    (lambda: loihi_cuba_lif(du=0, dv=0, vth=1, bias_exp=np.array([7, 8])),
+     "Loihi bias_exp[1] must be an integer between 0 and 7, not 8"),
+    (lambda: loihi_cuba_lif(du=0, dv=0, vth=1, bias_exp=[0.5]),
+     "Loihi bias_exp must be an integer or a non-empty 1-D integer array, not [0.5]"),
     (lambda: NeuronParams(threshold=np.array([1, 2]), v_decay=Decay.shift(np.array([1, 2, 3]))),
      "per-neuron parameters must all have one value per neuron, but their lengths differ: "
      "threshold 2, v_decay constant 3"),
@@ -280,3 +358,28 @@ def test_loihi_preset_takes_lists_or_arrays():
     with pytest.raises(ValueError, match=re.escape(
             "Loihi du must be an integer or a non-empty 1-D integer array, not [0.5]")):
         loihi_cuba_lif(du=[0.5], dv=0, vth=1)
+
+
+def test_per_neuron_bias_exponent_round_trip_equality_and_slices(tmp_path):
+    from neurohw.network import InputGroup, Network, Population, Projection, simulate
+
+    params = loihi_cuba_lif(du=100, dv=np.array([4095, 0, 7]), vth=3, bias_mant=-5,
+                            bias_exp=[0, 7, 3])
+    assert params.per_neuron_fields() == ("bias_exponent", "v_decay")
+    assert params.bias.tolist() == [-5, -5 << 7, -5 << 3]
+    again = NeuronParams.from_dict(json.loads(json.dumps(params.to_dict())))
+    assert again == params and hash(again) == hash(params)
+    assert isinstance(again.bias_exponent, np.ndarray)
+    assert params.replace(bias_exponent=np.array([0, 7, 2])) != params
+    # A per-neuron array of equal exponents is still per neuron: not equal to the scalar.
+    assert params.replace(bias_exponent=np.array([3, 3, 3])) != params.replace(bias_exponent=3)
+    assert _slice_params(params, 1, 3).bias_exponent.tolist() == [7, 3]
+    network = Network(inputs=[InputGroup("x", 2)], populations=[Population("h", 3, params)],
+                      projections=[Projection("x", "h", np.ones((2, 3), dtype=int))],
+                      outputs=["h"])
+    network.save(tmp_path / "net.zip")
+    loaded = Network.load(tmp_path / "net.zip")
+    assert loaded.populations["h"].params == params
+    inputs = {"x": np.random.default_rng(0).integers(0, 2, size=(6, 2))}
+    assert np.array_equal(simulate(loaded, inputs).spikes["h"],
+                          simulate(network, inputs).spikes["h"])

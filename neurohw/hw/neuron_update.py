@@ -63,8 +63,11 @@ def _decay_of(params, name):
 
 def per_neuron_given(params: NeuronParams) -> set:
     """The ``per_neuron`` names whose values ``params`` gives per neuron (arrays)."""
-    given = {name for name in ("threshold", "bias", "reset_value", "drive_bias")
+    given = {name for name in ("threshold", "reset_value", "drive_bias")
              if isinstance(getattr(params, PER_NEURON_NAMES[name]), np.ndarray)}
+    # The memory holds the effective bias: per neuron when the mantissa or the exponent is.
+    if isinstance(params.bias, np.ndarray):
+        given.add("bias")
     given |= {name for name in _DECAY_NAMES
               if _decay_of(params, name) is not None and _decay_of(params, name).per_neuron}
     return given
@@ -321,7 +324,10 @@ class NeuronUpdate(wiring.Component):
             raise ValueError(f"per_neuron names must be among {allowed}, "
                              f"not {', '.join(map(repr, unknown))}")
         for name in sorted(per_neuron_given(params) - per_neuron):
-            raise ValueError(f"params.{PER_NEURON_NAMES[name]} holds per-neuron values, so "
+            field_name = PER_NEURON_NAMES[name]
+            if name == "bias" and not isinstance(params.bias_mantissa, np.ndarray):
+                field_name = "bias_exponent"
+            raise ValueError(f"params.{field_name} holds per-neuron values, so "
                              f"{name!r} must be in per_neuron")
         for name in sorted(per_neuron):
             reason = per_neuron_unusable(params, name)

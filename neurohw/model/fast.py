@@ -254,7 +254,8 @@ def kernel_source(params: NeuronParams, has_refractory: bool | None = None) -> s
     n_cur = p.n_currents
     shift = p.input_shift
     per_thr = isinstance(p.threshold, np.ndarray)
-    per_bias = isinstance(p.bias_mantissa, np.ndarray)
+    # A per-neuron mantissa or exponent makes the effective bias per neuron.
+    per_bias = isinstance(p.bias, np.ndarray)
     per_rv = isinstance(p.reset_value, np.ndarray)
     strict = p.comparison is Comparison.GREATER
     cmp = ">" if strict else ">="
@@ -514,7 +515,7 @@ class FastPopulation:
         self._thr = (_compact_per_neuron(params.effective_threshold)
                      if isinstance(params.threshold, np.ndarray) else np.zeros(1, np.int64))
         self._bias = (_compact_per_neuron(params.bias)
-                      if isinstance(params.bias_mantissa, np.ndarray) else np.zeros(1, np.int64))
+                      if isinstance(params.bias, np.ndarray) else np.zeros(1, np.int64))
         self._rv = (_compact_per_neuron(params.reset_value)
                     if isinstance(params.reset_value, np.ndarray) else np.zeros(1, np.int64))
         self._dec = _decay_rows(params, _narrow_ok(params))
@@ -594,7 +595,7 @@ class FastPopulation:
         decays = sum(self._dec.dtype.itemsize
                      for spec in (self.params.v_decay, *self.params.i_decay) if spec.per_neuron)
         return decays + sum(a.dtype.itemsize for a, field in ((self._thr, "threshold"),
-                                                              (self._bias, "bias_mantissa"),
+                                                              (self._bias, "bias"),
                                                               (self._rv, "reset_value"))
                             if isinstance(getattr(self.params, field), np.ndarray))
 

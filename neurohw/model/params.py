@@ -137,6 +137,11 @@ def _check_int_or_per_neuron(value, name, *, low, high):
     return array
 
 
+#: The integer fields of :class:`NeuronParams` that may hold one value per neuron.
+_PER_NEURON_INTEGER_FIELDS = ("threshold", "bias_mantissa", "bias_exponent", "reset_value",
+                              "drive_bias")
+
+
 def state_range(width: int, overflow: Overflow) -> tuple[int, int]:
     """Inclusive ``(low, high)`` range that a state of this width and policy can hold."""
     half = 1 << (width - 1)
@@ -227,9 +232,9 @@ class Decay:
 class NeuronParams:
     """The integer LIF neuron model of one population.
 
-    ``threshold``, ``bias_mantissa``, ``reset_value``, ``drive_bias`` and the constants of the
-    decays (``v_decay``, ``i_decay``) are scalars shared by the population or 1-D arrays with one
-    value per neuron; every other field is shared.
+    ``threshold``, ``bias_mantissa``, ``bias_exponent``, ``reset_value``, ``drive_bias`` and the
+    constants of the decays (``v_decay``, ``i_decay``) are scalars shared by the population or
+    1-D arrays with one value per neuron; every other field is shared.
     """
     n_currents: int = 0
     v_width: int = 16
@@ -244,7 +249,7 @@ class NeuronParams:
     input_count_cap: int | None = None
     membrane_update: MembraneUpdate | str = MembraneUpdate.SUM
     bias_mantissa: int | np.ndarray = 0
-    bias_exponent: int = 0
+    bias_exponent: int | np.ndarray = 0
     threshold: int | np.ndarray = 64
     threshold_shift: int = 0
     comparison: Comparison | str = Comparison.GREATER
@@ -288,7 +293,9 @@ class NeuronParams:
         if self.input_count_cap is not None:
             set_("input_count_cap", _check_int(self.input_count_cap, "input_count_cap",
                                                low=1, high=1 << 16))
-        set_("bias_exponent", _check_int(self.bias_exponent, "bias_exponent", low=0, high=32))
+        # Per neuron like Lava's bias_exp (Loihi stores a mantissa and an exponent per neuron).
+        set_("bias_exponent", _check_int_or_per_neuron(self.bias_exponent, "bias_exponent",
+                                                       low=0, high=32))
         set_("threshold_shift", _check_int(self.threshold_shift, "threshold_shift",
                                            low=0, high=32))
         set_("comparison", _coerce_enum(Comparison, self.comparison, "comparison"))
@@ -334,6 +341,13 @@ class NeuronParams:
             raise ValueError(f"reset_value is used by reset 'value' only, not by reset "
                              f"{reset.value!r}")
 
+        # Before the range checks: the effective bias combines two arrays that may differ.
+        sizes = {label: array.shape[0] for label, array in self.per_neuron_values().items()}
+        if len(set(sizes.values())) > 1:
+            listed = ", ".join(f"{label} {size}" for label, size in sizes.items())
+            raise ValueError(f"per-neuron parameters must all have one value per neuron, but "
+                             f"their lengths differ: {listed}")
+
         v_low, v_high = state_range(self.v_width, self.v_overflow)
         self._check_per_neuron_range("threshold", self.effective_threshold, v_low, v_high,
                                      f"v_width={self.v_width} ({self.v_overflow.value})")
@@ -355,11 +369,6 @@ class NeuronParams:
         shift = self.input_shift
         self._check_per_neuron_range("drive_bias", self.drive_bias, -((-low) >> shift),
                                      high >> shift, f"{target} after input_shift={shift}")
-        sizes = {label: array.shape[0] for label, array in self.per_neuron_values().items()}
-        if len(set(sizes.values())) > 1:
-            listed = ", ".join(f"{label} {size}" for label, size in sizes.items())
-            raise ValueError(f"per-neuron parameters must all have one value per neuron, but "
-                             f"their lengths differ: {listed}")
 
     @staticmethod
     def _describe(value):
@@ -387,7 +396,8 @@ class NeuronParams:
 
     @property
     def bias(self):
-        """``bias_mantissa << bias_exponent``, as an int or an object array."""
+        """``bias_mantissa << bias_exponent``, as an int or an object array (one value per
+        neuron when the mantissa or the exponent is per neuron)."""
         return _shift_exact(self.bias_mantissa, self.bias_exponent)
 
     @property
@@ -404,7 +414,7 @@ class NeuronParams:
     def per_neuron_fields(self) -> tuple[str, ...]:
         """Names of the fields that hold per-neuron values (``v_decay`` and ``i_decay`` when a
         decay constant is per neuron); :meth:`select_neurons` slices them all."""
-        names = [name for name in ("threshold", "bias_mantissa", "reset_value", "drive_bias")
+        names = [name for name in _PER_NEURON_INTEGER_FIELDS
                  if isinstance(getattr(self, name), np.ndarray)]
         if self.v_decay.per_neuron:
             names.append("v_decay")
@@ -416,7 +426,7 @@ class NeuronParams:
         """Every per-neuron array, by a label that errors use too (``"threshold"``,
         ``"v_decay constant"``, ``"i_decay[0] constant"``, ...)."""
         values = {name: getattr(self, name)
-                  for name in ("threshold", "bias_mantissa", "reset_value", "drive_bias")
+                  for name in _PER_NEURON_INTEGER_FIELDS
                   if isinstance(getattr(self, name), np.ndarray)}
         if self.v_decay.per_neuron:
             values["v_decay constant"] = self.v_decay.constant
@@ -482,7 +492,7 @@ class NeuronParams:
             kwargs["v_decay"] = _decay_from(kwargs["v_decay"], "v_decay")
         if "i_decay" in kwargs:
             kwargs["i_decay"] = tuple(_decay_from(d, "i_decay") for d in kwargs["i_decay"])
-        for name in ("threshold", "bias_mantissa", "reset_value", "drive_bias"):
+        for name in _PER_NEURON_INTEGER_FIELDS:
             if isinstance(kwargs.get(name), list):
                 kwargs[name] = np.asarray(kwargs[name], dtype=np.int64)
         return cls(**kwargs)
@@ -514,6 +524,8 @@ def _decay_from(value, name) -> Decay:
 
 
 def _shift_exact(value, shift):
-    if isinstance(value, np.ndarray):
-        return value.astype(object) << shift
+    """``value << shift`` without overflow: an int, or an object array when either operand is a
+    per-neuron array (a per-neuron shift of a shared value broadcasts it)."""
+    if isinstance(value, np.ndarray) or isinstance(shift, np.ndarray):
+        return np.asarray(value).astype(object) << np.asarray(shift).astype(object)
     return int(value) << shift

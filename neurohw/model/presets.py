@@ -15,13 +15,15 @@ from .params import (Accumulation, Comparison, Decay, InputTiming, MembraneUpdat
 __all__ = ["loihi_cuba_lif", "xylo_lif", "snntorch_leaky", "PRESETS"]
 
 
-def loihi_cuba_lif(*, du, dv, vth, bias_mant=0, bias_exp: int = 0,
+def loihi_cuba_lif(*, du, dv, vth, bias_mant=0, bias_exp=0,
                    refractory_period: int = 0, drive_bias=0) -> NeuronParams:
     """Loihi's CUBA LIF as in lava-nc 0.10 ``PyLifModelBitAcc``.
 
     ``du``, ``dv``: 12-bit decay constants, each an integer or a 1-D integer array with one
     value per neuron; ``vth``: 17-bit threshold mantissa (shifted left by 6);
-    ``bias_mant``: 13-bit signed, ``bias_exp``: 3-bit. Input (``a_in``) is shifted left by 6.
+    ``bias_mant``: 13-bit signed, ``bias_exp``: 3-bit (0..7), each an integer or one value per
+    neuron (Lava's ``bias_mant`` and ``bias_exp`` are both per-neuron Vars). Input (``a_in``) is
+    shifted left by 6.
     ``drive_bias`` (integer or per neuron, default 0) is added to every step's input before
     that shift, i.e. ``drive_bias << 6`` into the current ``u`` each step (an Affine bias
     feeding the synaptic current; Lava's own neuron has no such term).
@@ -30,7 +32,7 @@ def loihi_cuba_lif(*, du, dv, vth, bias_mant=0, bias_exp: int = 0,
     """
     for name, value, high in (("du", du, 4095), ("dv", dv, 4095), ("vth", vth, (1 << 17) - 1),
                               ("bias_exp", bias_exp, 7)):
-        if name in ("du", "dv") and isinstance(value, (np.ndarray, list, tuple)):
+        if name in ("du", "dv", "bias_exp") and isinstance(value, (np.ndarray, list, tuple)):
             array = np.asarray(value)
             if array.ndim != 1 or array.dtype.kind not in "iu" or array.size == 0:
                 raise ValueError(f"Loihi {name} must be an integer or a non-empty 1-D integer "
@@ -41,8 +43,10 @@ def loihi_cuba_lif(*, du, dv, vth, bias_mant=0, bias_exp: int = 0,
                                  f"and {high}, not {int(array[bad[0]])}")
             if name == "du":
                 du = array
-            else:
+            elif name == "dv":
                 dv = array
+            else:
+                bias_exp = array
             continue
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
             raise ValueError(f"Loihi {name} must be an integer between 0 and {high}, "
