@@ -334,18 +334,24 @@ def test_drive_bias_limits_are_accepted():
 
 
 def test_network_file_keeps_per_neuron_decays_and_drive_bias(tmp_path):
-    from neurohw.network import InputGroup, Network, Population, Projection, simulate
-
     params = loihi_cuba_lif(du=np.array([0, 4095, 100]), dv=np.array([4096 - 1, 0, 7]), vth=3,
                             drive_bias=np.array([5, -5, 1 << 17]))
+    check_network_file_round_trip(params, tmp_path)
+
+
+def check_network_file_round_trip(params, tmp_path):
+    """A three-neuron population of ``params`` saved and loaded: the same parameters and the
+    same spikes."""
+    from neurohw.network import InputGroup, Network, Population, Projection, simulate
+
     network = Network(inputs=[InputGroup("x", 2)], populations=[Population("h", 3, params)],
                       projections=[Projection("x", "h", np.ones((2, 3), dtype=int))],
                       outputs=["h"])
     network.save(tmp_path / "net.zip")
-    again = Network.load(tmp_path / "net.zip")
-    assert again.populations["h"].params == params
+    loaded = Network.load(tmp_path / "net.zip")
+    assert loaded.populations["h"].params == params
     inputs = {"x": np.random.default_rng(0).integers(0, 2, size=(6, 2))}
-    assert np.array_equal(simulate(again, inputs).spikes["h"],
+    assert np.array_equal(simulate(loaded, inputs).spikes["h"],
                           simulate(network, inputs).spikes["h"])
 
 
@@ -361,8 +367,6 @@ def test_loihi_preset_takes_lists_or_arrays():
 
 
 def test_per_neuron_bias_exponent_round_trip_equality_and_slices(tmp_path):
-    from neurohw.network import InputGroup, Network, Population, Projection, simulate
-
     params = loihi_cuba_lif(du=100, dv=np.array([4095, 0, 7]), vth=3, bias_mant=-5,
                             bias_exp=[0, 7, 3])
     assert params.per_neuron_fields() == ("bias_exponent", "v_decay")
@@ -374,12 +378,4 @@ def test_per_neuron_bias_exponent_round_trip_equality_and_slices(tmp_path):
     # A per-neuron array of equal exponents is still per neuron: not equal to the scalar.
     assert params.replace(bias_exponent=np.array([3, 3, 3])) != params.replace(bias_exponent=3)
     assert _slice_params(params, 1, 3).bias_exponent.tolist() == [7, 3]
-    network = Network(inputs=[InputGroup("x", 2)], populations=[Population("h", 3, params)],
-                      projections=[Projection("x", "h", np.ones((2, 3), dtype=int))],
-                      outputs=["h"])
-    network.save(tmp_path / "net.zip")
-    loaded = Network.load(tmp_path / "net.zip")
-    assert loaded.populations["h"].params == params
-    inputs = {"x": np.random.default_rng(0).integers(0, 2, size=(6, 2))}
-    assert np.array_equal(simulate(loaded, inputs).spikes["h"],
-                          simulate(network, inputs).spikes["h"])
+    check_network_file_round_trip(params, tmp_path)

@@ -104,7 +104,7 @@ def test_estimate_matches_rtl(lanes, topology, seed):
                                               measured.cycles_per_sample)
 
 
-def test_estimate_matches_rtl_skewed():
+def test_estimate_matches_rtl_skewed(simulator):
     """A skewed chip (same-step projections: flush steps, start-step clears, drops before a
     start) against its RTL run, as above."""
     from neurohw.flows.system import verify_system
@@ -113,7 +113,7 @@ def test_estimate_matches_rtl_skewed():
     plan = map_network(network, capacity=CoreCapacity(max_neurons=4, max_axons=64))
     inputs = random_inputs(network, 5, steps=5, samples=2)
     estimate = estimate_cycles(plan, inputs)
-    measured = verify_system(plan, inputs, simulator="icarus")
+    measured = verify_system(plan, inputs, simulator=simulator)
     steps = len(estimate.cycles_per_step)
     assert steps == (5 + plan.flush_steps) * 2
     total_measured = measured.cycles_per_step_mean * (steps - 1)
