@@ -1,13 +1,14 @@
-"""Repository-wide pytest setup: make `sim` importable and report the simulators in the header."""
+"""Repository-wide pytest setup: check that neurohw is installed whole, report the simulators."""
 
-import sys
-from pathlib import Path
+import importlib.util
 
-# The `sim` package (cocotb runner, benches) lives beside `neurohw` but is not
-# installed; tests import it as `from sim.runner import ...`.
-REPO_ROOT = str(Path(__file__).resolve().parent)
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
+# sim/ and boards/ are importable only as neurohw.sim and neurohw.boards, which the install
+# maps from the repository's folders (pyproject.toml [tool.setuptools.package-dir]). An
+# editable install made before that mapping existed finds neurohw but not neurohw.sim.
+if importlib.util.find_spec("neurohw.sim") is None:
+    raise ImportError("neurohw.sim is not importable: install this checkout with "
+                      "`pip install -e '.[dev]'` (again, if it was installed before sim/ became "
+                      "neurohw.sim)")
 
 
 def pytest_report_header(config):

@@ -33,7 +33,7 @@ if str(REPO) not in sys.path:
 
 from neurohw.hw.core import NeuronCore  # noqa: E402
 from neurohw.model import Decay, NeuronParams, run  # noqa: E402
-from sim.runner import run_cocotb  # noqa: E402
+from neurohw.sim.runner import run_cocotb  # noqa: E402
 
 
 def params():

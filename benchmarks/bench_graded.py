@@ -53,7 +53,7 @@ def case(kind: str, values, *, n_neurons: int, lanes: int, seed: int = SEED):
     """The core and the ``bench_core_cycles`` data for ``kind`` ``"graded"`` or ``"counted"``."""
     from neurohw.hw.core import NeuronCore
     from neurohw.model import run
-    from sim.core_case import graded_event
+    from neurohw.sim.core_case import graded_event
     rng = np.random.default_rng(seed + 1)
     params = _params()
     high = (1 << (WEIGHT_WIDTH - 1)) - 1
@@ -78,7 +78,7 @@ def case(kind: str, values, *, n_neurons: int, lanes: int, seed: int = SEED):
 
 def measure(kind: str, values, *, n_neurons: int, lanes: int, simulator: str,
             build: Path) -> dict:
-    from sim.runner import run_cocotb
+    from neurohw.sim.runner import run_cocotb
     core, data = case(kind, values, n_neurons=n_neurons, lanes=lanes)
     build_dir = build / f"{kind}-n{n_neurons}-p{lanes}-{simulator}"
     out = build_dir.resolve() / "cycles.json"

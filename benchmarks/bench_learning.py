@@ -28,7 +28,7 @@ saturating input stream, every sink ready) on one stimulus, plus ``stdp-depress`
 entry of ``cycles_by_lanes`` (``{"1": ..., "4": ...}``; a file with the older single ``cycles``
 entry is moved under its lanes on loading). Every step's spikes and the weights after the run
 are checked against the system model (``neurohw.network.simulate`` of the equivalent network,
-``sim.core_case.core_network``). Per step: event phase (first event .. the ``step`` transfer),
+``neurohw.sim.core_case.core_network``). Per step: event phase (first event .. the ``step`` transfer),
 sweep (``step`` transfer .. ``done``), and the neurons that spiked, per lane (neuron ``n`` in
 lane ``n % lanes``). Derived: extra cycles per step against ``static`` (same events, same
 lanes); potentiation rounds (each round every lane walks the weight column of its next neuron
@@ -255,7 +255,7 @@ def cycle_case(variant: str, counts, *, n_neurons: int, n_axons: int, lanes: int
     """The core of ``variant`` and the test data of ``sim/bench_core_cycles.py`` for
     ``counts`` (steps, axons): expected spikes and learned weights from the system model."""
     from neurohw.hw.core import Target
-    from sim.core_case import core_network, network_expectations
+    from neurohw.sim.core_case import core_network, network_expectations
     core = build_core(variant, n_neurons=n_neurons, n_axons=n_axons, lanes=lanes, seed=seed,
                       threshold=threshold)
     p = core.params
@@ -289,7 +289,7 @@ def run_cycle_variant(variant: str, counts, *, n_neurons: int, n_axons: int, lan
                       simulator: str, build: Path, seed: int = SEED,
                       check_weights: bool = True, threshold: int = THRESHOLD) -> dict:
     """Simulate ``variant`` on ``counts``; returns its per-step cycle record."""
-    from sim.runner import run_cocotb
+    from neurohw.sim.runner import run_cocotb
     core, data, learned = cycle_case(variant, counts, n_neurons=n_neurons, n_axons=n_axons,
                                      lanes=lanes, seed=seed, check_weights=check_weights,
                                      threshold=threshold)

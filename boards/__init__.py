@@ -1,11 +1,11 @@
 """Board top levels of the UART host link, built with amaranth-boards and the YoWASP toolchain.
 
-    python -m boards.icebreaker            # iCEBreaker (iCE40UP5K): build/boards/icebreaker/
-    python -m boards.ulx3s                 # ULX3S (ECP5 LFE5U-85F): build/boards/ulx3s/
+    python -m neurohw.boards.icebreaker            # iCEBreaker (iCE40UP5K): build/boards/icebreaker/
+    python -m neurohw.boards.ulx3s                 # ULX3S (ECP5 LFE5U-85F): build/boards/ulx3s/
 
 or from Python::
 
-    from boards import build
+    from neurohw.boards import build
     result = build("icebreaker", core, build_dir="build/boards/icebreaker")
     print(result.bitstream, result.summary())
 

@@ -23,7 +23,8 @@ from neurohw.templates import BOARDS
 __all__ = ["DEFAULT_BAUD", "BoardTop", "BoardBuild", "build", "elaborate", "default_core"]
 
 DEFAULT_BAUD = 115200
-REPO_ROOT = Path(__file__).resolve().parent.parent
+# Board builds go under the working directory, never into the installed package.
+BUILD_ROOT = Path("build") / "boards"
 
 # Yosys 0.70's ABC9 asserts (`count_id(wire->name) == 0`) on a module with a port `x` and a wire
 # named `x[0]`, which Amaranth emits for array members; give non-port wires plain names (as
@@ -120,13 +121,13 @@ def build(board: str, core: NeuronCore | None = None, *, build_dir=None,
           baud: int = DEFAULT_BAUD, rx_fifo_depth: int = 512, seed: int = 1) -> BoardBuild:
     """Synthesize, place and route the board top level and write its bitstream
     (``top.bin`` for the iCEBreaker, ``top.bit`` for the ULX3S) into ``build_dir``
-    (default ``build/boards/<board>``). Raises ``RuntimeError`` with the end of the log when a
+    (default ``build/boards/<board>`` under the working directory). Raises ``RuntimeError`` with the end of the log when a
     tool fails."""
     from neurohw.flows.synth import parse_nextpnr_report
     from neurohw.toolchain import synthesis_environment
 
     spec = _check_board(board)
-    build_dir = Path(build_dir if build_dir is not None else REPO_ROOT / "build" / "boards" / board)
+    build_dir = Path(build_dir if build_dir is not None else BUILD_ROOT / board)
     build_dir.mkdir(parents=True, exist_ok=True)
     top = BoardTop(core if core is not None else default_core(), board, baud=baud,
                    rx_fifo_depth=rx_fifo_depth)
@@ -160,10 +161,10 @@ def build(board: str, core: NeuronCore | None = None, *, build_dir=None,
 
 
 def main(board: str, argv=None) -> int:
-    """Command line of ``python -m boards.<board>``."""
+    """Command line of ``python -m neurohw.boards.<board>``."""
     import argparse
     import logging
-    parser = argparse.ArgumentParser(prog=f"python -m boards.{board}",
+    parser = argparse.ArgumentParser(prog=f"python -m neurohw.boards.{board}",
                                      description=f"Build the {board} host-link bitstream of a "
                                                  f"demo NeuronCore with the YoWASP toolchain.")
     parser.add_argument("--build-dir", default=None)

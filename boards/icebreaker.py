@@ -1,4 +1,4 @@
-"""iCEBreaker (iCE40UP5K-SG48, 12 MHz): ``python -m boards.icebreaker`` builds ``top.bin``
+"""iCEBreaker (iCE40UP5K-SG48, 12 MHz): ``python -m neurohw.boards.icebreaker`` builds ``top.bin``
 (program with ``iceprog top.bin``)."""
 
 from functools import partial

@@ -1,11 +1,11 @@
 """Board top levels of a whole mapped network (``SystemTop``) behind the UART host link.
 
-    python -m boards.system ulx3s [--build-dir DIR] [--baud 115200]        # the digits network
-    python -m boards.system icebreaker
+    python -m neurohw.boards.system ulx3s [--build-dir DIR] [--baud 115200]        # the digits network
+    python -m neurohw.boards.system icebreaker
 
 or from Python::
 
-    from boards.system import build_system, digits_plan
+    from neurohw.boards.system import build_system, digits_plan
     result = build_system("ulx3s", digits_plan(), build_dir="build/boards/ulx3s-system")
 
 The top level (:class:`SystemBoardTop`) is :class:`neurohw.hw.system_bridge.UartSystem`
@@ -32,7 +32,7 @@ from neurohw.hw.system_bridge import UartSystem
 from neurohw.hw.uart import baud_divisor
 from neurohw.network.plan import ChipPlan
 
-from .common import _SCRIPT_AFTER_READ, DEFAULT_BAUD, REPO_ROOT, BoardBuild, _check_board
+from .common import _SCRIPT_AFTER_READ, DEFAULT_BAUD, BUILD_ROOT, BoardBuild, _check_board
 
 __all__ = ["SystemBoardTop", "SystemDoesNotFit", "build_system", "elaborate_system",
            "digits_plan"]
@@ -121,7 +121,7 @@ def build_system(board: str, plan: ChipPlan, *, build_dir=None, baud: int = DEFA
 
     spec = _check_board(board)
     build_dir = Path(build_dir if build_dir is not None
-                     else REPO_ROOT / "build" / "boards" / f"{board}-system")
+                     else BUILD_ROOT / f"{board}-system")
     build_dir.mkdir(parents=True, exist_ok=True)
     top = SystemBoardTop(plan, board, baud=baud, rx_fifo_depth=rx_fifo_depth)
     platform = spec.platform_class()()
@@ -162,7 +162,7 @@ def build_system(board: str, plan: ChipPlan, *, build_dir=None, baud: int = DEFA
 def main(argv=None) -> int:
     import argparse
     import logging
-    parser = argparse.ArgumentParser(prog="python -m boards.system",
+    parser = argparse.ArgumentParser(prog="python -m neurohw.boards.system",
                                      description="Build a board bitstream of the digits network "
                                                  "(SystemTop behind the UART host link).")
     parser.add_argument("board", choices=["icebreaker", "ulx3s"])

@@ -1,4 +1,4 @@
-"""ULX3S (ECP5 LFE5U-85F, 25 MHz): ``python -m boards.ulx3s`` builds ``top.bit`` (program
+"""ULX3S (ECP5 LFE5U-85F, 25 MHz): ``python -m neurohw.boards.ulx3s`` builds ``top.bit`` (program
 with ``openFPGALoader -b ulx3s top.bit``)."""
 
 from functools import partial

@@ -309,7 +309,7 @@ def core_example_command(args) -> int:
 
 def _verify(verify_core, params, weights, spikes, simulator, outdir, args):
     """Run one simulator; print the mismatch and return None if the hardware disagrees."""
-    from sim.runner import CocotbTestFailure
+    from neurohw.sim.runner import CocotbTestFailure
     try:
         return verify_core(params, weights, spikes, weight_width=EXAMPLE_WEIGHT_WIDTH,
                            simulator=simulator, build_dir=outdir / "sim" / simulator,
@@ -390,7 +390,7 @@ def _flow_settings(args):
 
 
 def _run_flow(source, outdir, **kwargs) -> int:
-    from sim.runner import CocotbTestFailure
+    from neurohw.sim.runner import CocotbTestFailure
 
     from .flows.pipeline import FlowError, run_flow
     from .network import MappingError, NetworkError

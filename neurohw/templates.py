@@ -19,7 +19,8 @@ another tool (Vivado, Quartus, Radiant, Diamond, a hand-written Verilog top):
 ``ulx3s_top.v``                 (core + UART bridge, :mod:`neurohw.hw.host_bridge`)
 ==============================  ===============================================================
 
-The templates are Jinja2 files in ``rtl_templates/`` at the root of the repository. Rendering is
+The templates are Jinja2 files in the repository's ``rtl_templates/``, installed as the package
+data of ``neurohw.rtl_templates`` and read with :mod:`importlib.resources`. Rendering is
 deterministic: the same core gives byte-identical files (no dates, no paths). Pin locations come
 from ``amaranth-boards``, so the constraint files and the Amaranth board builds (``boards/``) use
 the same pins. ``docs/integration.md`` describes the wrapper's protocol.
@@ -30,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from .hw.core import STEP_WIDTH, NeuronCore, Status, Target
@@ -37,7 +39,8 @@ from .hw.core import STEP_WIDTH, NeuronCore, Status, Target
 __all__ = ["TEMPLATE_DIR", "BOARDS", "BoardSpec", "render", "core_description", "board_pins",
            "axis_streams"]
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "rtl_templates"
+# A Traversable (a Path unless neurohw is imported from a zip file).
+TEMPLATE_DIR = resources.files("neurohw.rtl_templates")
 
 _STREAMS = (
     # (core port, AXI-Stream interface, direction, constant prefix, description)
@@ -190,10 +193,16 @@ def _environment():
         import jinja2
     except ImportError as error:  # pragma: no cover - jinja2 is a dependency
         raise ImportError("neurohw.templates needs jinja2 (`pip install jinja2`)") from error
-    if not TEMPLATE_DIR.is_dir():
-        raise FileNotFoundError(f"the RTL templates are not at {TEMPLATE_DIR}: neurohw.templates "
-                                f"needs the repository's rtl_templates/ directory")
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+
+    def source(name):
+        # Read through importlib.resources, so the templates load from any installed form.
+        template = TEMPLATE_DIR / name
+        if not template.is_file():
+            raise jinja2.TemplateNotFound(f"{name} (not among neurohw's RTL templates in "
+                                          f"{TEMPLATE_DIR})")
+        return template.read_text(encoding="utf-8")
+
+    return jinja2.Environment(loader=jinja2.FunctionLoader(source),
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                               autoescape=False)
 

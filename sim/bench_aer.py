@@ -17,9 +17,9 @@ import random
 import cocotb
 from cocotb.triggers import FallingEdge, RisingEdge, Timer, ValueChange, with_timeout
 
-from sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
-from sim.lib.tb import TB
-from sim.lib.testdata import load_test_data
+from neurohw.sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
+from neurohw.sim.lib.tb import TB
+from neurohw.sim.lib.testdata import load_test_data
 
 
 class AERTB(TB):

@@ -31,10 +31,10 @@ from pathlib import Path
 import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge, with_timeout
 
-from sim.lib.fields import field_value
-from sim.lib.streams import StreamSink, StreamSource
-from sim.lib.tb import TB
-from sim.lib.testdata import load_test_data
+from neurohw.sim.lib.fields import field_value
+from neurohw.sim.lib.streams import StreamSink, StreamSource
+from neurohw.sim.lib.tb import TB
+from neurohw.sim.lib.testdata import load_test_data
 
 CLOCK_NS = 10
 

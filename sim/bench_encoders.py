@@ -19,9 +19,9 @@ from __future__ import annotations
 import cocotb
 from cocotb.triggers import with_timeout
 
-from sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
-from sim.lib.tb import TB
-from sim.lib.testdata import load_test_data
+from neurohw.sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
+from neurohw.sim.lib.tb import TB
+from neurohw.sim.lib.testdata import load_test_data
 
 CLOCK_NS = 10
 

@@ -22,8 +22,8 @@ from cocotb.task import bridge, resume
 from cocotb.triggers import ClockCycles, Event, FallingEdge, First, ReadOnly, RisingEdge
 
 from neurohw.host import Link, LinkError
-from sim.lib.tb import TB
-from sim.lib.testdata import load_test_data
+from neurohw.sim.lib.tb import TB
+from neurohw.sim.lib.testdata import load_test_data
 
 
 class UartModel:

@@ -15,9 +15,9 @@ import cocotb
 from cocotb.triggers import RisingEdge
 
 from neurohw.routing import DROP, EventFormat, EventKind, NetworkModel, NetworkPlan, check_router_run
-from sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
-from sim.lib.tb import TB
-from sim.lib.testdata import load_test_data
+from neurohw.sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
+from neurohw.sim.lib.tb import TB
+from neurohw.sim.lib.testdata import load_test_data
 
 
 class NetworkTB(TB):

@@ -2,7 +2,7 @@
 compares every output spike and every neuron's state with ``neurohw.model.reference.run``.
 
 Test data (made by ``tests/test_neuron_core.py``, read with
-:func:`sim.lib.testdata.load_test_data`):
+:func:`neurohw.sim.lib.testdata.load_test_data`):
 
 * ``ports``: ``NeuronCore.port_description()`` (payload field offsets, target codes, latency);
 * ``n_neurons``, ``n_axons``, ``n_currents``, ``refractory_period``;
@@ -36,10 +36,10 @@ from __future__ import annotations
 import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge, with_timeout
 
-from sim.lib.fields import field_value, pack_fields
-from sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
-from sim.lib.tb import TB
-from sim.lib.testdata import load_test_data
+from neurohw.sim.lib.fields import field_value, pack_fields
+from neurohw.sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
+from neurohw.sim.lib.tb import TB
+from neurohw.sim.lib.testdata import load_test_data
 
 CLOCK_NS = 10
 

@@ -1,7 +1,7 @@
 """cocotb bench for :class:`neurohw.hw.router.Router`, scoreboarded by
 :class:`neurohw.routing.RouterModel` through :func:`neurohw.routing.check_router_run`.
 
-Test data (:func:`sim.lib.testdata.load_test_data`): ``format`` (EventFormat fields),
+Test data (:func:`neurohw.sim.lib.testdata.load_test_data`): ``format`` (EventFormat fields),
 ``table`` (:meth:`RoutingTable.as_dict`), ``barrier_sources``, ``fifo_depth``,
 ``counter_width``, ``seed``, ``events`` (events per input per test) and the key groups the
 traffic generators draw from: ``unicast`` (``{output: [keys]}``), ``multicast`` (``{"1,2":
@@ -23,9 +23,9 @@ from cocotb.triggers import ReadOnly, RisingEdge
 
 from neurohw.routing import (DROP, EventFormat, EventKind, RouterModel, RoutingTable,
                              check_router_run)
-from sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
-from sim.lib.tb import TB
-from sim.lib.testdata import load_test_data
+from neurohw.sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
+from neurohw.sim.lib.tb import TB
+from neurohw.sim.lib.testdata import load_test_data
 
 
 def status_addresses(n_ports):

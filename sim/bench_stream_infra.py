@@ -1,7 +1,7 @@
-"""cocotb bench for :class:`sim.infra_dut.StreamAddConstant`: proves the stream
+"""cocotb bench for :class:`neurohw.sim.infra_dut.StreamAddConstant`: proves the stream
 drivers, the protocol checker and the pytest plumbing work on every simulator.
 
-Test data (see :func:`sim.lib.testdata.load_test_data`):
+Test data (see :func:`neurohw.sim.lib.testdata.load_test_data`):
 ``inputs`` (list of ints), ``addend``, ``width`` and ``seed``; ``expected_offset``
 overrides the addend in the expectation only, so pytest can make a run fail on purpose.
 """
@@ -9,9 +9,9 @@ overrides the addend in the expectation only, so pytest can make a run fail on p
 import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge
 
-from sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
-from sim.lib.tb import TB
-from sim.lib.testdata import load_test_data
+from neurohw.sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
+from neurohw.sim.lib.tb import TB
+from neurohw.sim.lib.testdata import load_test_data
 
 
 class AddConstantTB(TB):

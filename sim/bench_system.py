@@ -2,8 +2,8 @@
 batch of samples, monitors ``host_out`` under random back-pressure and compares, window by
 window, the output spikes and the barrier order with the system reference model.
 
-Test data (made by :func:`sim.system_case.make_case`, read with
-:func:`sim.lib.testdata.load_test_data`):
+Test data (made by :func:`neurohw.sim.system_case.make_case`, read with
+:func:`neurohw.sim.lib.testdata.load_test_data`):
 
 * ``ports``: ``SystemTop.port_description()`` (event format, cores, debug payload layout);
 * ``steps``, ``samples``: samples of ``steps`` steps run back to back;
@@ -33,13 +33,13 @@ from cocotb.triggers import Event as CocotbEvent
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 
 from neurohw.routing import EventFormat, EventKind
-from sim.lib.fields import field_value, pack_fields
-from sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
+from neurohw.sim.lib.fields import field_value, pack_fields
+from neurohw.sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
 
 #: Cycles the final step's core-to-core spikes are given to reach their cores' ingress.
 SETTLE_CYCLES = 256
-from sim.lib.tb import TB
-from sim.lib.testdata import TEST_DATA_ENV_VAR, load_test_data
+from neurohw.sim.lib.tb import TB
+from neurohw.sim.lib.testdata import TEST_DATA_ENV_VAR, load_test_data
 
 CLOCK_NS = 10
 

@@ -27,19 +27,22 @@ from amaranth.hdl import Elaboratable
 from cocotb_tools.check_results import get_results
 from cocotb_tools.runner import get_runner
 
+from neurohw.errors import VerificationError
 from neurohw.toolchain import SIMULATORS, activate_simulator
 
 from .lib.testdata import TEST_DATA_ENV_VAR
 
-__all__ = ["REPO_ROOT", "SIM_DIR", "BUILD_ROOT", "CocotbTestFailure",
-           "case_build_dir", "write_verilog", "run_cocotb"]
+__all__ = ["SIM_DIR", "BUILD_ROOT", "CocotbTestFailure", "case_build_dir", "write_verilog",
+           "run_cocotb"]
 
 logger = logging.getLogger("neurohw.sim")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SIM_DIR = REPO_ROOT / "sim"
+# This package's own folder (the repository's sim/, installed as neurohw/sim/): its benches are
+# imported inside the simulator as neurohw.sim.<bench>, never from a path.
+SIM_DIR = Path(__file__).resolve().parent
+# Build folders belong to the user's working directory, never to the installed package.
 # Overridable so that two pytest sessions on one checkout need not share case directories.
-BUILD_ROOT = Path(os.environ.get("NEUROHW_SIM_BUILD_DIR", REPO_ROOT / "build" / "sim")).resolve()
+BUILD_ROOT = Path(os.environ.get("NEUROHW_SIM_BUILD_DIR", Path.cwd() / "build" / "sim")).resolve()
 
 # Amaranth's output has no `timescale; without one Icarus runs in 1 s steps and a
 # 10 ns cocotb clock cannot be represented.
@@ -54,14 +57,18 @@ VERILATOR_BUILD_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "--output-split
 _LOG_TAIL_LINES = 40
 
 
-class CocotbTestFailure(AssertionError):
-    """A cocotb test failed, the simulation crashed, or the design did not build."""
+class CocotbTestFailure(VerificationError):
+    """A cocotb test failed, the simulation crashed, or the design did not build.
+
+    A :class:`neurohw.errors.VerificationError` (so ``except neurohw.NeurohwError`` catches it)
+    and, as before, an ``AssertionError``, so pytest reports it as a failed check."""
 
 
 def case_build_dir(case_id: str, simulator: str) -> Path:
     """Return ``BUILD_ROOT/<case_id>/<simulator>``, with ``case_id`` made filesystem-safe.
 
-    ``BUILD_ROOT`` is ``build/sim`` unless ``NEUROHW_SIM_BUILD_DIR`` names another directory.
+    ``BUILD_ROOT`` is ``build/sim`` under the working directory at import, unless
+    ``NEUROHW_SIM_BUILD_DIR`` names another directory.
 
     Pass ``request.node.nodeid`` as ``case_id`` so each parametrized pytest case
     builds in a directory of its own.
@@ -147,7 +154,7 @@ def run_cocotb(
     test_module: str,
     simulator: str,
     build_dir: os.PathLike,
-    test_dir: os.PathLike = SIM_DIR,
+    test_dir: os.PathLike | None = None,
     test_data: Mapping | os.PathLike | None = None,
     extra_env: Mapping[str, str] | None = None,
     parameters: Mapping[str, object] | None = None,
@@ -158,11 +165,12 @@ def run_cocotb(
 ) -> Path:
     """Build ``design`` with ``simulator`` and run the cocotb ``test_module`` on it.
 
-    ``test_module`` is imported from ``test_dir`` (default ``sim/``) inside the
-    simulator. ``test_data`` (JSON-serializable, numpy allowed) is written to
+    ``test_module`` names a bench of this package (``"bench_neuron_core"`` runs
+    ``neurohw.sim.bench_neuron_core``, found wherever neurohw is installed) or, with
+    ``test_dir``, a module in that directory. ``test_data`` (JSON-serializable, numpy allowed) is written to
     ``build_dir/test_data.json``; a path to an existing ``.json``/``.npz`` file is
     passed through instead. Either way the bench finds it with
-    :func:`sim.lib.testdata.load_test_data`. ``parameters`` are HDL parameters for
+    :func:`neurohw.sim.lib.testdata.load_test_data`. ``parameters`` are HDL parameters for
     hand-written Verilog; ``seed`` fixes cocotb's ``random`` seed so runs repeat;
     ``waves`` dumps ``dump.vcd`` (Verilator) or ``<toplevel>.fst`` (Icarus) into ``build_dir``.
 
@@ -198,9 +206,13 @@ def run_cocotb(
 
     results_xml = build_dir / "results.xml"
     sim_log = build_dir / "sim.log"
-    with _importable(REPO_ROOT, Path(test_dir).resolve()):
+    if test_dir is None:
+        module, search_path = f"{__package__}.{test_module}", ()
+    else:
+        module, search_path = test_module, (Path(test_dir).resolve(),)
+    with _importable(*search_path):
         try:
-            runner.test(test_module=test_module, hdl_toplevel=toplevel, build_dir=build_dir,
+            runner.test(test_module=module, hdl_toplevel=toplevel, build_dir=build_dir,
                         test_dir=build_dir, results_xml=str(results_xml), extra_env=env,
                         parameters=dict(parameters or {}), testcase=testcase, seed=seed,
                         waves=waves, timescale=TIMESCALE, log_file=sim_log)
@@ -216,7 +228,7 @@ def run_cocotb(
             f"end of {sim_log}:\n{_log_tail(sim_log)}") from None
     if test_count == 0:
         raise CocotbTestFailure(
-            f"no cocotb test ran: test_module {test_module!r} in {test_dir} has none"
+            f"no cocotb test ran: test_module {module!r} has none"
             + (f" matching testcase {testcase!r}" if testcase else "")
             + f"; end of {sim_log}:\n{_log_tail(sim_log)}")
     if failure_count:

@@ -10,7 +10,7 @@ import functools
 import pytest
 
 from neurohw.toolchain import available_simulators
-from sim.runner import case_build_dir
+from neurohw.sim.runner import case_build_dir
 
 
 @functools.cache

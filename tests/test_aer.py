@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from neurohw.hw.aer import AERPinsSignature, AERReceiver, AERTransmitter
 from neurohw.hw.event import event_layout
 from neurohw.routing import EventFormat
-from sim.runner import run_cocotb
+from neurohw.sim.runner import run_cocotb
 
 pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 
 from neurohw.toolchain import available_simulators
-from sim.runner import REPO_ROOT
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.sim
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import boards
+from neurohw import boards
 from neurohw.templates import BOARDS, board_pins
 
 

@@ -1,6 +1,6 @@
 """NeuronCore with synaptic delays and on-chip STDP (docs/learning.md sections 1-3), checked bit
 for bit against the system model: every case is a core plus the equivalent network
-(``sim.core_case.core_network``), simulated with ``neurohw.network.simulate``; the cocotb bench
+(``neurohw.sim.core_case.core_network``), simulated with ``neurohw.network.simulate``; the cocotb bench
 (``sim/bench_neuron_core.py``) compares every spike of every step, the neuron states, and at
 snapshot steps every weight and every pre and post trace."""
 
@@ -15,7 +15,7 @@ from neurohw.model import Accumulation, Decay, NeuronParams, Rounding
 from neurohw.hw.core import Status, Target
 from neurohw.model.stdp import STDPParams
 from neurohw.network import InputGroup, Network, Population, Projection, simulate
-from sim.core_case import core_network, make_network_case, network_expectations
+from neurohw.sim.core_case import core_network, make_network_case, network_expectations
 from tests.test_neuron_core import (on_simulators, random_params, random_spikes, random_traffic,
                                     random_weights, simulate as run_bench)
 

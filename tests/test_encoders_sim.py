@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.runner import run_cocotb
+from neurohw.sim.runner import run_cocotb
 from tests.test_encoders import random_encoder, random_values
 
 pytestmark = [pytest.mark.sim,

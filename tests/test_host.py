@@ -17,8 +17,8 @@ from neurohw.host.protocol import pack_fields, unpack_fields
 from neurohw.model import Decay, NeuronParams, ResetMode, run
 from neurohw.model.presets import loihi_cuba_lif
 from neurohw.templates import core_description
-from sim.core_case import make_case
-from sim.runner import case_build_dir, run_cocotb
+from neurohw.sim.core_case import make_case
+from neurohw.sim.runner import case_build_dir, run_cocotb
 from tests.test_neuron_core import on_simulators, random_params, random_spikes, random_weights
 
 

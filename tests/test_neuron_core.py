@@ -15,8 +15,8 @@ from neurohw.model import (Accumulation, Comparison, Decay, InputTiming, Membran
                            NeuronParams, Overflow, ResetMode, Rounding, run, state_range)
 from neurohw.model.presets import loihi_cuba_lif, snntorch_leaky, xylo_lif
 from neurohw.toolchain import available_simulators
-from sim.core_case import make_case, make_graded_case
-from sim.runner import case_build_dir, run_cocotb
+from neurohw.sim.core_case import make_case, make_graded_case
+from neurohw.sim.runner import case_build_dir, run_cocotb
 
 TOPLEVEL = "neuron_core"
 BENCH = "bench_neuron_core"

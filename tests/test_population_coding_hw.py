@@ -18,7 +18,7 @@ from neurohw.encoding.population import PopulationCode, cosine_code, gaussian_co
 from neurohw.hw.encoders import PopulationEncoder
 from neurohw.hw.event import event_layout
 from neurohw.routing import EventFormat, EventKind
-from sim.runner import run_cocotb
+from neurohw.sim.runner import run_cocotb
 
 pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 

@@ -108,7 +108,7 @@ def test_estimate_matches_rtl_skewed(simulator):
     """A skewed chip (same-step projections: flush steps, start-step clears, drops before a
     start) against its RTL run, as above."""
     from neurohw.flows.system import verify_system
-    from sim.system_case import random_inputs, random_same_step_network
+    from neurohw.sim.system_case import random_inputs, random_same_step_network
     network = random_same_step_network(5)
     plan = map_network(network, capacity=CoreCapacity(max_neurons=4, max_axons=64))
     inputs = random_inputs(network, 5, steps=5, samples=2)
@@ -124,7 +124,7 @@ def test_estimate_matches_rtl_skewed(simulator):
 @pytest.mark.slow
 def test_estimate_matches_rtl_digits():
     """The digits network (2 test images x 16 steps) on Verilator: within 2 %."""
-    from boards.system import digits_plan
+    from neurohw.boards.system import digits_plan
     from neurohw.flows.system import verify_system
     from neurohw.train import digits
     plan = digits_plan()
@@ -229,7 +229,7 @@ def test_synth_small_chip_against_baseline(tmp_path):
 @pytest.mark.slow
 def test_synth_digits_against_baseline(tmp_path):
     """The digits chip on both devices, against benchmarks/baselines/system_digits.json."""
-    from boards.system import digits_plan
+    from neurohw.boards.system import digits_plan
     plan = digits_plan()
     report = synth_report(plan, ["ecp5-85k", "ice40-up5k"], workdir=tmp_path,
                           name="system-digits")

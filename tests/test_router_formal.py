@@ -15,7 +15,7 @@ import os
 import pytest
 
 from neurohw.routing import DROP, EventFormat, RoutingTable
-from sim.runner import BUILD_ROOT
+from neurohw.sim.runner import BUILD_ROOT
 from tests.formal.harness import FIFOHarness, RouterHarness, abc_program, bounded_check, prove
 
 pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")

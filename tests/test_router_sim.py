@@ -4,7 +4,7 @@ import pytest
 
 from neurohw.hw.router import Router
 from neurohw.routing import DROP, EventFormat, RoutingTable
-from sim.runner import CocotbTestFailure, run_cocotb
+from neurohw.sim.runner import CocotbTestFailure, run_cocotb
 
 FORMAT = EventFormat(key_width=8, step_width=4, payload_width=16)
 

@@ -115,21 +115,21 @@ def test_bridge_refusals():
 
 @pytest.mark.parametrize("board", ["icebreaker", "ulx3s"])
 def test_system_board_elaborates(board):
-    from boards.system import elaborate_system
+    from neurohw.boards.system import elaborate_system
     products = elaborate_system(board, small_plan())
     assert "rename -unescape" in products.files["top.ys"]
     assert "core0" in products.files["top.il"]
 
 
 def test_system_board_refuses_non_plan():
-    from boards.system import SystemBoardTop
+    from neurohw.boards.system import SystemBoardTop
     with pytest.raises(TypeError, match="plan must be a ChipPlan"):
         SystemBoardTop(object(), "ulx3s")
 
 
 @pytest.mark.slow
 def test_digits_bitstream_ulx3s(tmp_path):
-    from boards.system import build_system, digits_plan
+    from neurohw.boards.system import build_system, digits_plan
     result = build_system("ulx3s", digits_plan(), build_dir=tmp_path / "ulx3s")
     assert result.bitstream.endswith("top.bit")
     for clock in result.fmax_mhz.values():
@@ -140,7 +140,7 @@ def test_digits_bitstream_ulx3s(tmp_path):
 def test_digits_bitstream_icebreaker(tmp_path):
     """The digits chip on the iCE40UP5K: a bitstream if it fits, else the error names every
     resource over capacity."""
-    from boards.system import SystemDoesNotFit, build_system, digits_plan
+    from neurohw.boards.system import SystemDoesNotFit, build_system, digits_plan
     try:
         result = build_system("icebreaker", digits_plan(), build_dir=tmp_path / "ice")
     except SystemDoesNotFit as error:

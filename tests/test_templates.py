@@ -16,9 +16,9 @@ from neurohw.model import Decay, NeuronParams
 from neurohw.model.presets import loihi_cuba_lif
 from neurohw.templates import BOARDS, board_pins, core_description, render
 from neurohw.toolchain import verilator_environment
-from sim.runner import case_build_dir, run_cocotb
+from neurohw.sim.runner import case_build_dir, run_cocotb
 from tests.test_neuron_core import on_simulators, random_case, random_spikes, random_weights
-from sim.core_case import make_case
+from neurohw.sim.core_case import make_case
 
 
 def _params():

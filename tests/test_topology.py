@@ -9,7 +9,7 @@ from neurohw.hw.topology import MeshNetwork, StarNetwork
 from neurohw.routing import (DROP, EAST, LOCAL, NORTH, SOUTH, WEST, EventFormat, MeshTopology,
                              NetworkModel, RoutingError, StarTopology, compile_mesh,
                              compile_star)
-from sim.runner import run_cocotb
+from neurohw.sim.runner import run_cocotb
 
 pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 

@@ -193,7 +193,7 @@ def run_flow(source: Source, out_dir, *, inputs: dict, labels=None, name: str = 
     ``out_dir/report.json`` and ``report.md``). ``inputs`` are the integer network's;
     ``float_inputs`` the float network's when they differ (real values, which ``inputs`` holds
     as graded integers). Raises :class:`FlowError` for unusable inputs
-    and ``sim.runner.CocotbTestFailure`` when the RTL disagrees with the model."""
+    and ``neurohw.sim.runner.CocotbTestFailure`` when the RTL disagrees with the model."""
     from ..network.quantize import evaluate
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -354,7 +354,7 @@ def _plan_summary(plan) -> dict:
 
 def _copy_testbench(directory: Path) -> None:
     """The cocotb bench and its helpers, so the output folder can be re-simulated as is."""
-    from sim.runner import SIM_DIR
+    from neurohw.sim.runner import SIM_DIR
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("bench_system.py", "system_case.py"):
         shutil.copy2(SIM_DIR / name, directory / name)

@@ -41,12 +41,12 @@ def verify_core(params: NeuronParams, weights, spikes, *, weight_width: int, sim
     """Build a NeuronCore for ``params``/``weights``, run ``spikes`` (steps, axons) through it in
     ``simulator`` and compare every spike and every state of every step with the reference.
 
-    Raises ``sim.runner.CocotbTestFailure`` naming the first mismatch (step, neuron, state,
+    Raises ``neurohw.sim.runner.CocotbTestFailure`` naming the first mismatch (step, neuron, state,
     expected, actual). ``traffic`` sets the bench's random idle/back-pressure probabilities.
     """
     # The bench and runner live in the repository's sim/ package (installed with neurohw).
-    from sim.core_case import make_case
-    from sim.runner import run_cocotb
+    from neurohw.sim.core_case import make_case
+    from neurohw.sim.runner import run_cocotb
 
     weights = np.asarray(weights, dtype=np.int64)
     if weights.ndim == 2:

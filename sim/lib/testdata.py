@@ -1,6 +1,6 @@
 """Read the stimuli and expectations that pytest hands to a cocotb bench.
 
-:func:`sim.runner.run_cocotb` writes its ``test_data`` argument to a JSON file (or
+:func:`neurohw.sim.runner.run_cocotb` writes its ``test_data`` argument to a JSON file (or
 passes an existing ``.json``/``.npz`` path through) and names it in the environment
 variable ``NEUROHW_TEST_DATA``; the bench calls :func:`load_test_data`.
 """
