@@ -29,28 +29,22 @@ the same pins. ``docs/integration.md`` describes the wrapper's protocol.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .hw.core import STEP_WIDTH, NeuronCore, Status, Target
+from .hw.core import NeuronCore, Status, Target
+from .hw.description import axis_streams, core_description
+from .hw.host_bridge import PinTop
+from .hw.uart import baud_divisor
 
+# core_description and axis_streams live in neurohw.hw.description (the host library uses them
+# too) and are re-exported here, where the templates use them.
 __all__ = ["TEMPLATE_DIR", "BOARDS", "BoardSpec", "render", "core_description", "board_pins",
-           "axis_streams"]
+           "axis_streams", "board_top_verilog"]
 
 # A Traversable (a Path unless neurohw is imported from a zip file).
 TEMPLATE_DIR = resources.files("neurohw.rtl_templates")
-
-_STREAMS = (
-    # (core port, AXI-Stream interface, direction, constant prefix, description)
-    ("spikes_in", "s_axis_spikes", "in", "SPIKES_IN", "input spikes: one axon address per transfer"),
-    ("step", "s_axis_step", "in", "STEP_IN", "step: one transfer ends the step's input (TDATA reserved, send 0)"),
-    ("cmd", "s_axis_cmd", "in", "CMD", "commands {write, target, neuron, axon, data}"),
-    ("spikes_out", "m_axis_spikes", "out", "SPIKES_OUT", "output spikes {neuron, count, step}"),
-    ("done", "m_axis_done", "out", "DONE", "done: the step number, after every spike of the step"),
-    ("rsp", "m_axis_rsp", "out", "RSP", "responses {data, error}, one per command, in order"),
-)
 
 
 @dataclass(frozen=True)
@@ -131,61 +125,17 @@ def board_pins(board: str) -> list[dict]:
     return pins
 
 
-def _bytes(width: int) -> int:
-    return max(1, math.ceil(width / 8))
+def board_top_verilog(core: NeuronCore, board: str, *, baud: int = 115200,
+                      rx_fifo_depth: int = 512) -> str:
+    """Verilog of module ``<board>_top`` (:class:`~neurohw.hw.host_bridge.PinTop` with the board's
+    clock and polarities, from amaranth-boards) for the constraint files of :func:`render`."""
+    from amaranth.back import verilog
 
-
-def axis_streams(core: NeuronCore) -> list[dict]:
-    """The core's streams as AXI4-Stream interfaces: port, interface name, direction, payload
-    width, TDATA width (bytes) and payload fields ``{name, offset, width, signed}``."""
-    description = core.port_description()
-    # A graded core's event is {axon, value} (docs/core.md, "Graded events").
-    widths = {"spikes_in": core.axon_bits + core.value_width, "step": 1,
-              "cmd": core.cmd_layout.size,
-              "spikes_out": core.spike_layout.size, "done": STEP_WIDTH,
-              "rsp": core.rsp_layout.size}
-    fields = {"spikes_in": description["spikes_in"],
-              "step": {"reserved": (0, 1, False)},
-              "cmd": description["cmd"], "spikes_out": description["spikes_out"],
-              "done": {"step": (0, STEP_WIDTH, False)}, "rsp": description["rsp"]}
-    streams = []
-    for port, axis, direction, const, text in _STREAMS:
-        width = widths[port]
-        streams.append({
-            "port": port, "axis": axis, "direction": direction, "const": const,
-            "description": text, "width": width, "tdata_width": 8 * _bytes(width),
-            "direction_text": "slave, input" if direction == "in" else "master, output",
-            "fields": [{"name": n, "offset": o, "width": w, "signed": bool(s)}
-                       for n, (o, w, s) in sorted(fields[port].items(), key=lambda x: x[1][0])],
-        })
-    return streams
-
-
-def core_description(core: NeuronCore, *, name: str = "neuron_core") -> dict:
-    """Everything the templates and the host library need to know about ``core``, as
-    JSON-compatible data (``port_description()`` plus sizes and the AXI-Stream widths)."""
-    ports = core.port_description()
-    event_limit = ports["event_limit"]
-    return {
-        "name": name,
-        "n_neurons": core.n_neurons, "n_axons": core.n_axons, "weight_width": core.weight_width,
-        "lanes": core.lanes, "lane_depth": core.lane_depth, "channels": core.channels,
-        "n_currents": core.params.n_currents, "connectivity": core.connectivity,
-        "n_synapses": core.n_synapses if core.connectivity == "sparse" else 0,
-        "v_state_width": core.v_state_width, "i_state_width": core.i_state_width,
-        "acc_width": core.acc_width, "data_width": core.data_width, "axon_bits": core.axon_bits,
-        "value_width": core.value_width,
-        "step_width": STEP_WIDTH, "latency": core.update_latency,
-        "reset_cycles": max(core.lane_depth, core.n_axons),
-        "event_limit": event_limit if event_limit is not None else 0,
-        "per_neuron": sorted(core.per_neuron),
-        "params": core.params.to_dict(),
-        "ports": {key: ports[key] for key in ("spikes_in", "cmd", "rsp", "spikes_out",
-                                              "targets", "status",
-                                              "step_width", "latency", "lanes", "connectivity",
-                                              "input_count_cap", "event_limit")},
-        "streams": axis_streams(core),
-    }
+    pins = {pin["port"]: pin for pin in board_pins(board)}
+    top = PinTop(core, divisor=baud_divisor(pins["clk"]["clock_hz"], baud),
+                 button_active_low=pins["button"]["invert"],
+                 led_active_low=pins["led[0]"]["invert"], rx_fifo_depth=rx_fifo_depth)
+    return verilog.convert(top, name=f"{board}_top", emit_src=False)
 
 
 def _environment():
@@ -279,7 +229,6 @@ def render(core: NeuronCore, out_dir, *, name: str = "neuron_core", board_tops: 
         suffix = spec.constraint_file.rsplit(".", 1)[1]
         files[f"{board}_{suffix}"] = _write(out_dir / spec.constraint_file, text)
     if board_tops:
-        from .hw.host_bridge import board_top_verilog
         for board in BOARDS:
             files[f"{board}_top"] = _write(out_dir / f"{board}_top.v",
                                            board_top_verilog(core, board, baud=baud))

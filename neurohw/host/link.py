@@ -6,7 +6,7 @@ import collections
 
 import numpy as np
 
-from .protocol import DEVICE_OPS, FLAGS, HOST_OPS, CoreLayout, unpack_fields
+from .protocol import CoreLayout, DeviceOp, Flags, HostOp, unpack_fields
 
 __all__ = ["Link", "LinkError", "LinkTimeout", "CommandError", "SerialTransport"]
 
@@ -15,7 +15,7 @@ STATE_TARGETS = {"v": "V", "i0": "I0", "i1": "I1", "refractory": "REFRACTORY",
                  "pending": "PENDING",
                  "acc0": "ACC0", "acc1": "ACC1", "threshold": "THRESHOLD", "bias": "BIAS",
                  "reset_value": "RESET_VALUE"}
-_ERROR_FLAGS = FLAGS["RX_OVERRUN"] | FLAGS["FRAME_ERROR"] | FLAGS["BAD_OPCODE"]
+_ERROR_FLAGS = Flags.RX_OVERRUN | Flags.FRAME_ERROR | Flags.BAD_OPCODE
 
 
 class LinkError(RuntimeError):
@@ -116,7 +116,7 @@ class Link:
     def _send_sync(self) -> int:
         seq = self._seq
         self._seq = (self._seq + 1) & 0xFF
-        self._write(bytes([HOST_OPS["SYNC"], seq]))
+        self._write(bytes([HostOp.SYNC, seq]))
         self._outstanding.append((seq, self._since_sync + 2))
         self._since_sync = 0
         return seq
@@ -156,17 +156,17 @@ class Link:
             raise LinkError(f"unknown frame opcode {opcode:#04x} from the device while waiting "
                             f"for {what}")
         value = int.from_bytes(self._read_exact(length, what), "little")
-        if opcode == DEVICE_OPS["SPIKE"]:
+        if opcode == DeviceOp.SPIKE:
             self._spikes.append(unpack_fields(value, self.layout.spike))
-        elif opcode == DEVICE_OPS["DONE"]:
+        elif opcode == DeviceOp.DONE:
             step, flags = (value & ((1 << self.layout.step_width) - 1),
                            value >> self.layout.step_width)
             self._note_flags(flags)
             self._done.append((step, flags))
-        elif opcode == DEVICE_OPS["RSP"]:
+        elif opcode == DeviceOp.RSP:
             fields = unpack_fields(value, self.layout.rsp)
             self._rsp.append((fields["data"], fields["error"]))
-        elif opcode == DEVICE_OPS["INFO"]:
+        elif opcode == DeviceOp.INFO:
             self._info.append(value.to_bytes(length, "little"))
         else:
             seq, flags = value & 0xFF, value >> 8
@@ -176,7 +176,7 @@ class Link:
     def _note_flags(self, flags: int) -> None:
         self.flags |= flags
         if flags & _ERROR_FLAGS:
-            names = [name for name, bit in FLAGS.items() if flags & bit & _ERROR_FLAGS]
+            names = [flag.name for flag in Flags if flags & flag & _ERROR_FLAGS]
             raise LinkError(f"the device reports {', '.join(names)}: bytes from the host were "
                             f"lost or malformed (reset the device)")
 
@@ -185,7 +185,7 @@ class Link:
     def info(self, *, check: bool = True) -> dict:
         """Ask the device for its ``INFO`` block; with ``check``, ``LinkError`` unless it
         matches the layout. Returns the decoded block."""
-        self._send(bytes([HOST_OPS["INFO"]]))
+        self._send(bytes([HostOp.INFO]))
         while not self._info:
             self._receive_frame("the INFO reply")
         block = self._info.popleft()
@@ -344,7 +344,7 @@ class Link:
         """Send ``events`` (axon addresses), end the step and wait for it: returns
         ``{neuron: spike count}`` of the step."""
         self.send_events(events)
-        self._send(bytes([HOST_OPS["STEP"]]))
+        self._send(bytes([HostOp.STEP]))
         while not self._done:
             self._receive_frame(f"the end of step {self.step_number}")
         step, _ = self._done.popleft()

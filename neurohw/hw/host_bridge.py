@@ -9,7 +9,8 @@
   polarities: the module ``<board>_top`` that ``neurohw.templates`` renders for the
   constraint files, and that ``boards/`` builds.
 
-The protocol (``docs/integration.md``): every frame is an opcode byte followed by a payload of a
+The protocol is defined once, in :mod:`neurohw.host.protocol` (opcodes, flags, frame sizes, the
+INFO reply); this module builds its hardware side. Every frame is an opcode byte followed by a payload of a
 length fixed by the opcode and the core's widths, little-endian. Host to device: ``NOP``
 (0x00, no payload), ``EVENT`` (0x01, axon), ``STEP`` (0x02), ``CMD`` (0x03, command word),
 ``INFO`` (0x04), ``SYNC`` (0x05, one sequence byte). Device to host: ``SPIKE`` (0x81, spike
@@ -19,76 +20,34 @@ word), ``DONE`` (0x82, step number (2 bytes) and a flags byte), ``RSP`` (0x83, r
 
 from __future__ import annotations
 
-import enum
-import math
-
-from amaranth.hdl import ClockDomain, Const, Module, Mux, Signal
+from amaranth.hdl import ClockDomain, Const, Module, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import In, Out
 
+from ..host.protocol import (INFO_BYTES, MAGIC, PROTOCOL_VERSION, DeviceOp, Flags, HostOp,
+                             info_reply, payload_sizes)
 from .core import STEP_WIDTH, NeuronCore
-from .uart import UARTRx, UARTTx, baud_divisor
+from .uart import UARTRx, UARTTx
 
+# The protocol's names are re-exported: the bridge's users need them together with it.
 __all__ = ["HostOp", "DeviceOp", "Flags", "PROTOCOL_VERSION", "INFO_BYTES", "MAGIC",
-           "frame_sizes", "HostBridge", "UartHost", "PinTop", "board_top_verilog"]
-
-PROTOCOL_VERSION = 1
-MAGIC = b"NH"
-INFO_BYTES = 16
-
-
-class HostOp(enum.IntEnum):
-    """Opcodes of frames from the host."""
-    NOP = 0x00
-    EVENT = 0x01
-    STEP = 0x02
-    CMD = 0x03
-    INFO = 0x04
-    SYNC = 0x05
-
-
-class DeviceOp(enum.IntEnum):
-    """Opcodes of frames to the host."""
-    SPIKE = 0x81
-    DONE = 0x82
-    RSP = 0x83
-    INFO = 0x84
-    SYNC = 0x85
-
-
-class Flags(enum.IntFlag):
-    """Status flags of ``DONE`` and ``SYNC`` frames (sticky until reset, except OVERFLOW which is
-    the core's own sticky ``overflow``)."""
-    RX_OVERRUN = 1      #: a received byte was lost (receive FIFO full, or the UART overran)
-    FRAME_ERROR = 2     #: a UART frame had no stop bit
-    BAD_OPCODE = 4      #: an unknown opcode was received (and ignored)
-    OVERFLOW = 8        #: the core dropped events over max_events_per_step
-
-
-def _bytes(width: int) -> int:
-    return max(1, math.ceil(width / 8))
+           "frame_sizes", "info_block", "HostBridge", "UartHost", "PinTop"]
 
 
 def frame_sizes(core: NeuronCore) -> dict[str, int]:
-    """Payload bytes of each frame for ``core``: ``event``, ``cmd``, ``rsp``, ``spike``,
-    ``done`` (3), ``info`` (16), ``sync`` (request 1, reply 2)."""
-    return {"event": _bytes(core.axon_bits + core.value_width),
-            "cmd": _bytes(core.cmd_layout.size),
-            "rsp": _bytes(core.rsp_layout.size), "spike": _bytes(core.spike_layout.size),
-            "done": 3, "info": INFO_BYTES, "sync": 1, "sync_reply": 2}
+    """Payload bytes of each frame for ``core`` (:func:`neurohw.host.protocol.payload_sizes`)."""
+    # A graded core's EVENT payload is its whole {axon, value} word.
+    return payload_sizes(event_width=core.axon_bits + core.value_width,
+                         cmd_width=core.cmd_layout.size, rsp_width=core.rsp_layout.size,
+                         spike_width=core.spike_layout.size)
 
 
 def info_block(core: NeuronCore, rx_fifo_depth: int) -> bytes:
-    """The 16 bytes of the ``INFO`` reply for ``core``."""
-    sizes = frame_sizes(core)
-    block = bytearray(MAGIC)
-    block += bytes([PROTOCOL_VERSION, sizes["event"], sizes["cmd"], sizes["rsp"], sizes["spike"]])
-    block += core.n_neurons.to_bytes(2, "little") + core.n_axons.to_bytes(3, "little")
-    block += bytes([core.lanes, rx_fifo_depth.bit_length() - 1, core.data_width,
-                    int(core.connectivity == "sparse")])
-    assert len(block) == INFO_BYTES
-    return bytes(block)
+    """The 16 bytes of the ``INFO`` reply for ``core`` (:func:`neurohw.host.protocol.info_reply`)."""
+    return info_reply(frame_sizes(core), n_neurons=core.n_neurons, n_axons=core.n_axons,
+                      lanes=core.lanes, rx_fifo_depth=rx_fifo_depth, data_width=core.data_width,
+                      sparse=core.connectivity == "sparse")
 
 
 class HostBridge(wiring.Component):
@@ -300,17 +259,3 @@ class PinTop(wiring.Component):
         m.d.comb += [host.uart_rx.eq(self.uart_rx), self.uart_tx.eq(host.uart_tx),
                      self.led.eq(~host.led if self.led_active_low else host.led)]
         return m
-
-
-def board_top_verilog(core: NeuronCore, board: str, *, baud: int = 115200,
-                      rx_fifo_depth: int = 512) -> str:
-    """Verilog of module ``<board>_top`` (:class:`PinTop` with the board's clock and polarities,
-    from amaranth-boards) for the constraint files of :func:`neurohw.templates.render`."""
-    from amaranth.back import verilog
-
-    from ..templates import board_pins
-    pins = {pin["port"]: pin for pin in board_pins(board)}
-    top = PinTop(core, divisor=baud_divisor(pins["clk"]["clock_hz"], baud),
-                 button_active_low=pins["button"]["invert"],
-                 led_active_low=pins["led[0]"]["invert"], rx_fifo_depth=rx_fifo_depth)
-    return verilog.convert(top, name=f"{board}_top", emit_src=False)
