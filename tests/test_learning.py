@@ -1,10 +1,27 @@
-"""The unsupervised STDP digits example (neurohw.learning.digits_stdp), on a small quick run."""
+"""The unsupervised STDP digits example (examples/digits_stdp.py), on a small quick run."""
 
+import importlib.util
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 
-from neurohw.learning.digits_stdp import ExampleConfig, main, normalize_columns, run
+
+def _load_example():
+    # An example script, not a neurohw module: loaded from its file (registered in sys.modules,
+    # which dataclasses need while the module runs).
+    path = Path(__file__).resolve().parent.parent / "examples" / "digits_stdp.py"
+    spec = importlib.util.spec_from_file_location("digits_stdp", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+digits_stdp = _load_example()
+ExampleConfig, main, normalize_columns, run = (digits_stdp.ExampleConfig, digits_stdp.main,
+                                               digits_stdp.normalize_columns, digits_stdp.run)
 
 SMALL = ExampleConfig(n_neurons=25, train_limit=250)
 
@@ -41,7 +58,8 @@ def test_example_network_maps_and_the_chip_learns_what_the_model_learns():
     """The example's network maps onto cores as it is (plastic input projection, recurrent
     inhibition), and the mapped chip's model learns, image after image, exactly the weights
     the example's model learns (without the host's rules, which act between images)."""
-    from neurohw.learning.digits_stdp import KEY, _data, _encode, build_network
+    KEY, _data, _encode, build_network = (digits_stdp.KEY, digits_stdp._data,
+                                          digits_stdp._encode, digits_stdp.build_network)
     from neurohw.network import simulate_samples
     from neurohw.network.mapping import CoreCapacity, map_network
     from neurohw.network.plan_model import simulate_plan

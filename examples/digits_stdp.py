@@ -1,6 +1,6 @@
 """Unsupervised STDP on scikit-learn's digits: competitive learning with lateral inhibition.
 
-``python -m neurohw.learning.digits_stdp OUT_DIR`` trains, evaluates and writes
+``python examples/digits_stdp.py OUT_DIR`` trains, evaluates and writes
 ``OUT_DIR/report.json``, ``OUT_DIR/weights.png`` (the learned input weights of every excitatory
 neuron as an 8x8 image) and ``OUT_DIR/weights.npy``. Seeded and deterministic; one epoch over
 the training set takes well under two minutes on one core.
@@ -44,10 +44,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..encoding.rate import rate_code
-from ..model import Decay, NeuronParams
-from ..model.stdp import STDPParams, STDPState
-from ..network import InputGroup, Network, Population, Projection, simulate
+from neurohw.encoding.rate import rate_code
+from neurohw.model import Decay, NeuronParams
+from neurohw.model.stdp import STDPParams, STDPState
+from neurohw.network import InputGroup, Network, Population, Projection, simulate
 
 __all__ = ["ExampleConfig", "build_network", "normalize_columns", "run", "main"]
 
@@ -239,7 +239,7 @@ def run(out_dir, config: ExampleConfig = ExampleConfig()) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m neurohw.learning.digits_stdp",
+    parser = argparse.ArgumentParser(prog="python examples/digits_stdp.py",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("out_dir")
     parser.add_argument("--neurons", type=int, default=ExampleConfig.n_neurons)

@@ -1,1 +1,0 @@
-"""Learning examples built on the integer network model (STDP, docs/learning.md)."""
