@@ -28,18 +28,17 @@ saturating input stream, every sink ready) on one stimulus, plus ``stdp-depress`
 entry of ``cycles_by_lanes`` (``{"1": ..., "4": ...}``; a file with the older single ``cycles``
 entry is moved under its lanes on loading). Every step's spikes and the weights after the run
 are checked against the system model (``neurohw.network.simulate`` of the equivalent network,
-``neurohw.sim.core_case.core_network``). Per step: event phase (first event .. the ``step`` transfer),
-sweep (``step`` transfer .. ``done``), and the neurons that spiked, per lane (neuron ``n`` in
-lane ``n % lanes``). Derived: extra cycles per step against ``static`` (same events, same
-lanes); potentiation rounds (each round every lane walks the weight column of its next neuron
-that spiked, all lanes together: a step has max over lanes of its post spikes in the lane),
-cycles per round (a least-squares fit of the learning part of the sweep against the rounds,
-over the steps with spikes; ``n_axons + 1`` expected), effective cycles per post spike and per
-potentiation update (all learning cycles / post spikes, / post spikes x ``n_axons``), the
-learning phase's speed-up against lanes 1 on the same stimulus, extra event-phase
-cycles per depression update (per input event x ``n_neurons`` weights of its row, expected 0),
-and the cycles after reset before the first event is taken (the clearing walk; the delay ring
-has ``max_delay x ceil(N / lanes)`` words).
+``neurohw.sim.core_case.core_network``). Per step: event phase (first event .. the ``step``
+transfer), sweep (``step`` transfer .. ``done``), and the neurons that spiked, per lane (neuron
+``n`` in lane ``n % lanes``). Derived: extra cycles per step against ``static`` (same events, same
+lanes); potentiation rounds (each round every lane walks the weight column of its next neuron that
+spiked, all lanes together: a step has max over lanes of its post spikes in the lane), cycles per
+round (a least-squares fit of the learning part of the sweep against the rounds, over the steps with
+spikes; ``n_axons + 1`` expected), effective cycles per post spike and per potentiation update (all
+learning cycles / post spikes, / post spikes x ``n_axons``), the learning phase's speed-up against
+lanes 1 on the same stimulus, extra event-phase cycles per depression update (per input event x
+``n_neurons`` weights of its row, expected 0), and the cycles after reset before the first event is
+taken (the clearing walk; the delay ring has ``max_delay x ceil(N / lanes)`` words).
 
 ``camera``: a synthetic 32 x 32 event-camera recording (moving bar, blinking spots, noise;
 ``neurohw.events.synthetic_recording``), downsampled 4 x 4 with split polarities onto a

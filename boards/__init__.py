@@ -1,7 +1,7 @@
 """Board top levels of the UART host link, built with amaranth-boards and the YoWASP toolchain.
 
-    python -m neurohw.boards.icebreaker            # iCEBreaker (iCE40UP5K): build/boards/icebreaker/
-    python -m neurohw.boards.ulx3s                 # ULX3S (ECP5 LFE5U-85F): build/boards/ulx3s/
+    python -m neurohw.boards.icebreaker    # iCEBreaker (iCE40UP5K): build/boards/icebreaker/
+    python -m neurohw.boards.ulx3s         # ULX3S (ECP5 LFE5U-85F): build/boards/ulx3s/
 
 or from Python::
 

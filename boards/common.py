@@ -121,8 +121,8 @@ def build(board: str, core: NeuronCore | None = None, *, build_dir=None,
           baud: int = DEFAULT_BAUD, rx_fifo_depth: int = 512, seed: int = 1) -> BoardBuild:
     """Synthesize, place and route the board top level and write its bitstream
     (``top.bin`` for the iCEBreaker, ``top.bit`` for the ULX3S) into ``build_dir``
-    (default ``build/boards/<board>`` under the working directory). Raises ``RuntimeError`` with the end of the log when a
-    tool fails."""
+    (default ``build/boards/<board>`` under the working directory). Raises ``RuntimeError``
+    with the end of the log when a tool fails."""
     from neurohw.flows.synth import parse_nextpnr_report
     from neurohw.toolchain import synthesis_environment
 

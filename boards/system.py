@@ -1,6 +1,6 @@
 """Board top levels of a whole mapped network (``SystemTop``) behind the UART host link.
 
-    python -m neurohw.boards.system ulx3s [--build-dir DIR] [--baud 115200]        # the digits network
+    python -m neurohw.boards.system ulx3s [--build-dir DIR] [--baud 115200]   # the digits network
     python -m neurohw.boards.system icebreaker
 
 or from Python::

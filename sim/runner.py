@@ -167,12 +167,12 @@ def run_cocotb(
 
     ``test_module`` names a bench of this package (``"bench_neuron_core"`` runs
     ``neurohw.sim.bench_neuron_core``, found wherever neurohw is installed) or, with
-    ``test_dir``, a module in that directory. ``test_data`` (JSON-serializable, numpy allowed) is written to
-    ``build_dir/test_data.json``; a path to an existing ``.json``/``.npz`` file is
+    ``test_dir``, a module in that directory. ``test_data`` (JSON-serializable, numpy allowed)
+    is written to ``build_dir/test_data.json``; a path to an existing ``.json``/``.npz`` file is
     passed through instead. Either way the bench finds it with
     :func:`neurohw.sim.lib.testdata.load_test_data`. ``parameters`` are HDL parameters for
-    hand-written Verilog; ``seed`` fixes cocotb's ``random`` seed so runs repeat;
-    ``waves`` dumps ``dump.vcd`` (Verilator) or ``<toplevel>.fst`` (Icarus) into ``build_dir``.
+    hand-written Verilog; ``seed`` fixes cocotb's ``random`` seed so runs repeat; ``waves``
+    dumps ``dump.vcd`` (Verilator) or ``<toplevel>.fst`` (Icarus) into ``build_dir``.
 
     Build and simulator output go to ``build.log`` and ``sim.log`` in ``build_dir``.
     Returns the results XML path; raises :class:`CocotbTestFailure` with the

@@ -1,7 +1,7 @@
 """NeuronCore with synaptic delays and on-chip STDP (docs/learning.md sections 1-3), checked bit
 for bit against the system model: every case is a core plus the equivalent network
-(``neurohw.sim.core_case.core_network``), simulated with ``neurohw.network.simulate``; the cocotb bench
-(``sim/bench_neuron_core.py``) compares every spike of every step, the neuron states, and at
+(``neurohw.sim.core_case.core_network``), simulated with ``neurohw.network.simulate``; the cocotb
+bench (``sim/bench_neuron_core.py``) compares every spike of every step, the neuron states, and at
 snapshot steps every weight and every pre and post trace."""
 
 from __future__ import annotations

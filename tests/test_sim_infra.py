@@ -5,7 +5,8 @@ import random
 import pytest
 
 from neurohw.sim.infra_dut import StreamAddConstant
-from neurohw.sim.runner import BUILD_ROOT, CocotbTestFailure, case_build_dir, run_cocotb, write_verilog
+from neurohw.sim.runner import (BUILD_ROOT, CocotbTestFailure, case_build_dir, run_cocotb,
+                                write_verilog)
 
 WIDTH = 16
 ADDEND = 0x1234

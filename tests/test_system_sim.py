@@ -17,9 +17,10 @@ from neurohw.network import simulate
 from neurohw.network.mapping import CoreCapacity, map_network
 from neurohw.network.plan_model import simulate_plan
 from neurohw.network.timing import pad_inputs
-from neurohw.sim.system_case import (expected_eos_dropped, expected_windows, random_graded_network,
-                             random_inputs, random_learning_network, random_network,
-                             random_same_step_network, random_xylo_network)
+from neurohw.sim.system_case import (expected_eos_dropped, expected_windows,
+                                     random_graded_network, random_inputs,
+                                     random_learning_network, random_network,
+                                     random_same_step_network, random_xylo_network)
 
 TRAFFIC = {"idle_probability": 0.2, "backpressure_probability": 0.3,
            "stall_probability": 0.02, "stall_cycles": 15}

@@ -89,8 +89,8 @@ def verify_system(plan: ChipPlan, inputs, *, simulator: str, build_dir=None, tra
     ``traffic``: ``{"idle_probability", "backpressure_probability", "stall_probability",
     "stall_cycles"}`` of the host port. ``build_dir`` defaults to
     ``build/sim/system/<simulator>`` (``NEUROHW_SIM_BUILD_DIR`` moves ``build/sim``). Raises
-    ``neurohw.sim.runner.CocotbTestFailure`` naming the first mismatch (window, sample, step, expected
-    and actual spikes, or a counter or state read after the run). ``progress``: a function
+    ``neurohw.sim.runner.CocotbTestFailure`` naming the first mismatch (window, sample, step,
+    expected and actual spikes, or a counter or state read after the run). ``progress``: a function
     called with a line of text when the build starts and as samples complete.
     """
     from neurohw.sim.runner import BUILD_ROOT, run_cocotb

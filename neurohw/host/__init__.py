@@ -8,11 +8,14 @@
     v = link.read_state("v")
 
 Any object with ``write(bytes)`` and ``read(n) -> bytes`` (returning ``b""`` on a timeout) is a
-transport; :class:`SerialTransport` wraps pyserial when it is installed. The byte protocol is in
-``docs/integration.md``.
+transport; :class:`SerialTransport` wraps pyserial when it is installed. The byte protocols are
+defined in :mod:`neurohw.host.protocol` (core link) and :mod:`neurohw.host.system_protocol` (chip
+link), in pure Python, and described in ``docs/integration.md``.
 """
 
 from .link import CommandError, Link, LinkError, LinkTimeout, SerialTransport
-from .protocol import CoreLayout
+from .protocol import CoreLayout, DeviceOp, Flags, HostOp
+from .system_protocol import SystemDeviceOp, SystemFlags, SystemHostOp
 
-__all__ = ["Link", "LinkError", "LinkTimeout", "CommandError", "SerialTransport", "CoreLayout"]
+__all__ = ["Link", "LinkError", "LinkTimeout", "CommandError", "SerialTransport", "CoreLayout",
+           "HostOp", "DeviceOp", "Flags", "SystemHostOp", "SystemDeviceOp", "SystemFlags"]

@@ -10,12 +10,12 @@
   constraint files, and that ``boards/`` builds.
 
 The protocol is defined once, in :mod:`neurohw.host.protocol` (opcodes, flags, frame sizes, the
-INFO reply); this module builds its hardware side. Every frame is an opcode byte followed by a payload of a
-length fixed by the opcode and the core's widths, little-endian. Host to device: ``NOP``
-(0x00, no payload), ``EVENT`` (0x01, axon), ``STEP`` (0x02), ``CMD`` (0x03, command word),
-``INFO`` (0x04), ``SYNC`` (0x05, one sequence byte). Device to host: ``SPIKE`` (0x81, spike
-word), ``DONE`` (0x82, step number (2 bytes) and a flags byte), ``RSP`` (0x83, response word),
-``INFO`` (0x84, 16 bytes), ``SYNC`` (0x85, the sequence byte and a flags byte).
+INFO reply); this module builds its hardware side. Every frame is an opcode byte followed by a
+payload of a length fixed by the opcode and the core's widths, little-endian. Host to device:
+``NOP`` (0x00, no payload), ``EVENT`` (0x01, axon), ``STEP`` (0x02), ``CMD`` (0x03, command
+word), ``INFO`` (0x04), ``SYNC`` (0x05, one sequence byte). Device to host: ``SPIKE`` (0x81,
+spike word), ``DONE`` (0x82, step number (2 bytes) and a flags byte), ``RSP`` (0x83, response
+word), ``INFO`` (0x84, 16 bytes), ``SYNC`` (0x85, the sequence byte and a flags byte).
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ def frame_sizes(core: NeuronCore) -> dict[str, int]:
 
 
 def info_block(core: NeuronCore, rx_fifo_depth: int) -> bytes:
-    """The 16 bytes of the ``INFO`` reply for ``core`` (:func:`neurohw.host.protocol.info_reply`)."""
+    """The 16 bytes of the ``INFO`` reply for ``core``
+    (:func:`neurohw.host.protocol.info_reply`)."""
     return info_reply(frame_sizes(core), n_neurons=core.n_neurons, n_axons=core.n_axons,
                       lanes=core.lanes, rx_fifo_depth=rx_fifo_depth, data_width=core.data_width,
                       sparse=core.connectivity == "sparse")

@@ -7,10 +7,10 @@
   ``uart_rx``, ``uart_tx`` and two LEDs, in the ``sync`` domain (``boards/`` puts it on a board).
 
 The protocol is defined once, in :mod:`neurohw.host.system_protocol`; this module builds its
-hardware side. Protocol (version 1, ``docs/integration.md``): a frame is an opcode byte and a payload whose
-length is fixed by the opcode and the chip's event format; multi-byte values little-endian. An
-event word (``plan.fmt.pack(kind, key, step, payload)``, ``neurohw.network.host_events``) takes
-``W = ceil(fmt.width / 8)`` bytes.
+hardware side. Protocol (version 1, ``docs/integration.md``): a frame is an opcode byte and a
+payload whose length is fixed by the opcode and the chip's event format; multi-byte values
+little-endian. An event word (``plan.fmt.pack(kind, key, step, payload)``,
+``neurohw.network.host_events``) takes ``W = ceil(fmt.width / 8)`` bytes.
 
 Host to device: ``NOP`` (0x00), ``EVENT`` (0x01, one word, W bytes), ``INFO`` (0x04), ``SYNC``
 (0x05, sequence byte), ``STATUS`` (0x06). Device to host: ``EVENT`` (0x81, one ``host_out``
