@@ -11,6 +11,9 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -168,3 +171,21 @@ def test_nothing_imports_sim_or_boards_by_folder_name():
             offenders += [f"{path}:{node.lineno}: {name}" for name in names
                           if name and name.split(".")[0] in ("sim", "boards")]
     assert not offenders, "\n".join(offenders)
+
+
+def test_simulation_failures_are_neurohw_errors():
+    from neurohw.sim import CocotbTestFailure
+    assert issubclass(CocotbTestFailure, neurohw.VerificationError)
+    assert issubclass(CocotbTestFailure, AssertionError)      # pytest reports a failed check
+
+
+def test_build_folders_are_under_the_working_directory(tmp_path):
+    # Not inside the installed package: a fresh interpreter in another directory puts the
+    # simulation builds under that directory (NEUROHW_SIM_BUILD_DIR unset), and so the boards.
+    env = {key: value for key, value in os.environ.items() if key != "NEUROHW_SIM_BUILD_DIR"}
+    code = ("import neurohw.sim.runner as r, neurohw.boards.common as b; "
+            "print(r.BUILD_ROOT); print(b.BUILD_ROOT.resolve())")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, check=True,
+                         capture_output=True, text=True).stdout.split("\n")
+    assert out[:2] == [str(tmp_path.resolve() / "build" / "sim"),
+                       str(tmp_path.resolve() / "build" / "boards")]
