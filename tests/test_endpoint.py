@@ -19,6 +19,9 @@ from neurohw.network.mapping import CoreCapacity, map_network
 from neurohw.network.plan import AxonBlock
 from neurohw.routing import EventFormat, EventKind
 
+# A refused construction leaves an elaboratable that is never used (as in test_router.py).
+pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+
 FMT = EventFormat(key_width=6, step_width=4, payload_width=2)
 K = 8          # keys per endpoint
 HOST = 3       # host endpoint: keys 24..31, tick key 31

@@ -32,7 +32,8 @@ from ..routing import EventFormat
 from .core import NeuronCore, Target
 from .event import EventKind, event_layout
 
-__all__ = ["CoreIngress", "CoreEgress", "COUNTER_WIDTH", "state_targets", "clear_writes"]
+__all__ = ["AxonDecoder", "ClearWalk", "CoreIngress", "CoreEgress", "COUNTER_WIDTH",
+           "StartStepGate", "state_targets", "clear_writes"]
 
 #: Width of the saturating event counters of the adapters.
 COUNTER_WIDTH = 16
@@ -81,9 +82,268 @@ def clear_writes(core: NeuronCore) -> tuple:
     return tuple(writes)
 
 
+#: States of the ingress: passing events on, sending a clear command and waiting for its
+#: response, sending a step.
+_STATE_EVENT, _STATE_CLEAR_CMD, _STATE_CLEAR_RSP, _STATE_STEP = range(4)
+
+
 def _saturating_increment(m, counter):
     with m.If(counter != (1 << len(counter)) - 1):
         m.d.sync += counter.eq(counter + 1)
+
+
+def _check_axon_blocks(axon_blocks, source_start_steps, *, fmt, n_axons):
+    """The axon blocks and their sources' start steps (default: 0 each) as tuples, checked:
+    blocks inside the ``n_axons`` axons and the key space, not overlapping, caps positive and
+    only on counted (not graded) blocks."""
+    blocks = tuple(axon_blocks)
+    used = set()
+    for index, block in enumerate(blocks):
+        if not isinstance(block, AxonBlock):
+            raise TypeError(f"axon block {index} must be an AxonBlock, not {block!r}")
+        if block.count < 1 or block.axon_start < 0 or block.axon_start + block.count > n_axons:
+            raise ValueError(f"axon block {index} covers axons {block.axon_start} to "
+                             f"{block.axon_start + block.count - 1}, outside the core's "
+                             f"{n_axons} axons")
+        if block.key_start < 0 or block.key_start + block.count > 1 << fmt.key_width:
+            raise ValueError(f"axon block {index} keys {block.key_start:#x} to "
+                             f"{block.key_start + block.count - 1:#x} do not fit in "
+                             f"{fmt.key_width}-bit keys")
+        axons = set(range(block.axon_start, block.axon_start + block.count))
+        if axons & used:
+            raise ValueError(f"axon block {index} overlaps an earlier block on axon "
+                             f"{min(axons & used)}")
+        used |= axons
+    if source_start_steps is None:
+        source_start_steps = (0,) * len(blocks)
+    source_start_steps = tuple(source_start_steps)
+    if len(source_start_steps) != len(blocks):
+        raise ValueError(f"source_start_steps must give one step per axon block "
+                         f"({len(blocks)}), not {len(source_start_steps)}")
+    source_start_steps = tuple(_check_int(value, f"source_start_steps[{index}]", 0, 1 << 16)
+                               for index, value in enumerate(source_start_steps))
+    for index, block in enumerate(blocks):
+        if block.count_cap is not None and (block.graded or block.count_cap < 1):
+            raise ValueError(f"axon block {index} has count_cap={block.count_cap}; a cap "
+                             f"is a positive count and graded blocks take none")
+    return blocks, source_start_steps
+
+
+class AxonDecoder(wiring.Component):
+    """The key and payload of a spike event to what it means for one core: which axon block
+    it hits, the axon, the count to expand into axon events, and whether the value is graded.
+
+    One comparator pair per axon block (``key - key_start < count``) and a priority mux over
+    the (few) blocks, the first block winning; purely combinational, every output one
+    unconditional expression (see :class:`CoreIngress`).
+
+    Parameters
+    ----------
+    fmt : EventFormat
+    core : NeuronCore
+        The core the blocks' axons belong to.
+    axon_blocks : sequence of AxonBlock
+    source_start_steps : sequence of int, optional
+        One per block: its source's start step (default 0 each).
+
+    Members
+    -------
+    key : In(fmt.key_width); payload : In(fmt.payload_width)
+    hit : Out(1)
+        The key lies in some block.
+    axon : Out(core.axon_bits)
+    count : Out(max(1, fmt.payload_width))
+        The payload, clamped to the block's ``count_cap`` (only blocks whose cap a payload
+        can exceed get a comparator); 1 for a format without payload.
+    graded, signed : Out(1)
+        The block is graded (its payload is one value), and signed.
+    source_start : Out(range(max(source_start_steps) + 2))
+        The block's source start step (0 where none is given).
+    """
+
+    def __init__(self, fmt: EventFormat, *, core: NeuronCore, axon_blocks,
+                 source_start_steps=None):
+        if not isinstance(fmt, EventFormat):
+            raise TypeError(f"event format must be an EventFormat, not {fmt!r}")
+        if not isinstance(core, NeuronCore):
+            raise TypeError(f"core must be a NeuronCore, not {core!r}")
+        self.fmt = fmt
+        self.axon_blocks, self.source_start_steps = _check_axon_blocks(
+            axon_blocks, source_start_steps, fmt=fmt, n_axons=core.n_axons)
+        super().__init__({
+            "key": In(fmt.key_width),
+            "payload": In(fmt.payload_width),
+            "hit": Out(1),
+            "axon": Out(core.axon_bits),
+            "count": Out(max(1, fmt.payload_width)),
+            "graded": Out(1),
+            "signed": Out(1),
+            "source_start": Out(range(max(*self.source_start_steps, 0) + 2)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        fmt = self.fmt
+        blocks = self.axon_blocks
+        insides, offsets = [], []
+        for index, block in enumerate(blocks):
+            offset = Signal(fmt.key_width, name=f"block{index}_offset")
+            m.d.comb += offset.eq(self.key - block.key_start)
+            insides.append((self.key >= block.key_start) & (offset < block.count))
+            offsets.append(offset)
+        choice = 0
+        for block, inside, offset in reversed(list(zip(blocks, insides, offsets))):
+            choice = Mux(inside, block.axon_start + offset, choice)   # first block wins
+        m.d.comb += [self.hit.eq(Cat(*insides).any() if insides else 0), self.axon.eq(choice)]
+        graded_in = [inside for block, inside in zip(blocks, insides) if block.graded]
+        signed_in = [inside for block, inside in zip(blocks, insides) if block.signed]
+        if graded_in:
+            m.d.comb += [self.graded.eq(Cat(*graded_in).any()),
+                         self.signed.eq(Cat(*signed_in).any() if signed_in else 0)]
+
+        # Per-block count caps (per-projection count_cap): the count is clamped before it is
+        # expanded into axon events.
+        count = self.payload if fmt.payload_width else 1
+        if fmt.payload_width:
+            for block, inside in reversed(list(zip(blocks, insides))):
+                if block.count_cap is not None and block.count_cap < (1 << fmt.payload_width) - 1:
+                    count = Mux(inside & (self.payload > block.count_cap), block.count_cap, count)
+        m.d.comb += self.count.eq(count)
+
+        source_start = 0
+        for start, inside in reversed(list(zip(self.source_start_steps, insides))):
+            if start:
+                source_start = Mux(inside, start, source_start)
+        m.d.comb += self.source_start.eq(source_start)
+        return m
+
+
+class ClearWalk(wiring.Component):
+    """The end-of-sample (and start-step) clear of a core: every clear write of every neuron,
+    one ``cmd`` write at a time, neuron by neuron.
+
+    Parameters
+    ----------
+    core : NeuronCore
+        Its neurons, ``cmd`` layout and clear writes (:func:`clear_writes`).
+    state_only : bool
+        Whether a walk may write only the state targets (:func:`state_targets`, the first
+        clear writes), not the delay ring: the clear of a population's start step.
+
+    Members
+    -------
+    restart : In(1)
+        Start the walk again at the first write of neuron 0; ``restart_state_only`` (with
+        ``state_only``) makes it a walk over the state targets.
+    advance : In(1)
+        The current write is done: go to the next.
+    cmd : Out(core.cmd_layout)
+        The current write (of 0).
+    last : Out(1)
+        The current write is the walk's last.
+    """
+
+    def __init__(self, core: NeuronCore, *, state_only: bool = False):
+        if not isinstance(core, NeuronCore):
+            raise TypeError(f"core must be a NeuronCore, not {core!r}")
+        self.core = core
+        self.writes = clear_writes(core)
+        self.n_state_writes = len(state_targets(core))
+        self.state_only = bool(state_only)
+        super().__init__({
+            "restart": In(1),
+            "restart_state_only": In(1),
+            "advance": In(1),
+            "cmd": Out(core.cmd_layout),
+            "last": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        core = self.core
+        targets = self.writes
+        n_neurons = core.n_neurons
+        clear_last = len(targets) - 1
+        if self.state_only:
+            clear_last = Signal(range(len(targets)), init=len(targets) - 1)
+        clear_neuron = Signal(range(n_neurons))
+        clear_target = Signal(range(len(targets)))
+        code = Const(int(targets[-1][0]), core.target_bits)
+        axon = Const(targets[-1][1], core.axon_bits)
+        for index in reversed(range(len(targets) - 1)):
+            code = Mux(clear_target == index, int(targets[index][0]), code)
+            axon = Mux(clear_target == index, targets[index][1], axon)
+        m.d.comb += [self.cmd.write.eq(1), self.cmd.neuron.eq(clear_neuron),
+                     self.cmd.target.eq(code), self.cmd.axon.eq(axon), self.cmd.data.eq(0),
+                     self.last.eq((clear_target == clear_last) & (clear_neuron == n_neurons - 1))]
+        with m.If(self.restart):
+            m.d.sync += [clear_neuron.eq(0), clear_target.eq(0)]
+            if self.state_only:
+                m.d.sync += clear_last.eq(Mux(self.restart_state_only, self.n_state_writes - 1,
+                                              len(targets) - 1))
+        with m.Elif(self.advance):
+            with m.If(clear_target == clear_last):
+                m.d.sync += clear_target.eq(0)
+                with m.If(clear_neuron != n_neurons - 1):
+                    m.d.sync += clear_neuron.eq(clear_neuron + 1)
+            with m.Else():
+                m.d.sync += clear_target.eq(clear_target + 1)
+        return m
+
+
+class StartStepGate(wiring.Component):
+    """Skewed timing (same-step projections, ``neurohw.network.timing``) at a core's ingress:
+    the steps started in the current sample, against the start steps of the core's
+    population and of the sources of its spikes.
+
+    Parameters
+    ----------
+    start_step : int
+        The start step of the core's population (0: it starts with the sample).
+    source_start_steps : sequence of int
+        The start steps of the sources of its axon blocks.
+
+    Members
+    -------
+    step : In(1)
+        The core is sent a step in this cycle; ``last_step``: it is the last of the sample.
+    source_start : In(range(max(start_step, *source_start_steps) + 2))
+        The start step of the source of the current spike.
+    early : Out(1)
+        That spike was sent before its source started (a spike of the sample's local window
+        ``k`` arrives once ``k + 1`` steps started: too early while at most its start step).
+    starts : Out(1)
+        The step sent now is step ``start_step - 1`` of the sample and not its last: the
+        population starts after it (never with ``start_step`` 0).
+    """
+
+    def __init__(self, *, start_step: int, source_start_steps):
+        self.start_step = _check_int(start_step, "start_step", 0, 1 << 16)
+        self.source_start_steps = tuple(
+            _check_int(value, f"source_start_steps[{index}]", 0, 1 << 16)
+            for index, value in enumerate(source_start_steps))
+        self.cap = max(self.start_step, *self.source_start_steps, 0) + 1
+        super().__init__({
+            "step": In(1),
+            "last_step": In(1),
+            "source_start": In(range(self.cap + 1)),
+            "early": Out(1),
+            "starts": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        steps_started = Signal(range(self.cap + 1))    # saturating at cap
+        m.d.comb += self.early.eq(steps_started <= self.source_start)
+        if self.start_step:
+            m.d.comb += self.starts.eq(~self.last_step
+                                       & (steps_started == self.start_step - 1))
+        with m.If(self.step):
+            with m.If(self.last_step):
+                m.d.sync += steps_started.eq(0)
+            with m.Elif(steps_started != self.cap):
+                m.d.sync += steps_started.eq(steps_started + 1)
+        return m
 
 
 class CoreIngress(wiring.Component):
@@ -139,43 +399,13 @@ class CoreIngress(wiring.Component):
 
     def __init__(self, fmt: EventFormat, *, core: NeuronCore, axon_blocks, keys_per_endpoint,
                  host, fifo_depth=16, start_step=0, source_start_steps=None):
-        self._MustUse__silence = True
         keys_per_endpoint = _check_common(fmt, core, keys_per_endpoint)
         n_endpoints = (1 << fmt.key_width) // keys_per_endpoint
         host = _check_int(host, "host", 0, n_endpoints - 1)
         fifo_depth = _check_int(fifo_depth, "fifo_depth", 2, 1 << 20)
-        blocks = tuple(axon_blocks)
-        used = set()
-        for index, block in enumerate(blocks):
-            if not isinstance(block, AxonBlock):
-                raise TypeError(f"axon block {index} must be an AxonBlock, not {block!r}")
-            if block.count < 1 or block.axon_start < 0 or \
-                    block.axon_start + block.count > core.n_axons:
-                raise ValueError(f"axon block {index} covers axons {block.axon_start} to "
-                                 f"{block.axon_start + block.count - 1}, outside the core's "
-                                 f"{core.n_axons} axons")
-            if block.key_start < 0 or block.key_start + block.count > 1 << fmt.key_width:
-                raise ValueError(f"axon block {index} keys {block.key_start:#x} to "
-                                 f"{block.key_start + block.count - 1:#x} do not fit in "
-                                 f"{fmt.key_width}-bit keys")
-            axons = set(range(block.axon_start, block.axon_start + block.count))
-            if axons & used:
-                raise ValueError(f"axon block {index} overlaps an earlier block on axon "
-                                 f"{min(axons & used)}")
-            used |= axons
         start_step = _check_int(start_step, "start_step", 0, 1 << 16)
-        if source_start_steps is None:
-            source_start_steps = (0,) * len(blocks)
-        source_start_steps = tuple(source_start_steps)
-        if len(source_start_steps) != len(blocks):
-            raise ValueError(f"source_start_steps must give one step per axon block "
-                             f"({len(blocks)}), not {len(source_start_steps)}")
-        source_start_steps = tuple(_check_int(value, f"source_start_steps[{index}]", 0, 1 << 16)
-                                   for index, value in enumerate(source_start_steps))
-        for index, block in enumerate(blocks):
-            if block.count_cap is not None and (block.graded or block.count_cap < 1):
-                raise ValueError(f"axon block {index} has count_cap={block.count_cap}; a cap "
-                                 f"is a positive count and graded blocks take none")
+        blocks, source_start_steps = _check_axon_blocks(axon_blocks, source_start_steps,
+                                                        fmt=fmt, n_axons=core.n_axons)
         if any(block.graded for block in blocks):
             # The payload, read as unsigned or as two's complement, must reach the core whole.
             needed = fmt.payload_width + 1
@@ -206,7 +436,6 @@ class CoreIngress(wiring.Component):
             "tag_error": Out(1),
             "cmd_error": Out(1),
         })
-        self._MustUse__silence = False
 
     @property
     def tick_key(self) -> int:
@@ -216,8 +445,6 @@ class CoreIngress(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         fmt = self.fmt
-        layout = event_layout(fmt)
-        endpoint_bits = (self.keys_per_endpoint - 1).bit_length()
         count_width = max(1, fmt.payload_width)
         step_mask = (1 << fmt.step_width) - 1
 
@@ -231,74 +458,43 @@ class CoreIngress(wiring.Component):
         # combinational signal below is one unconditional expression (a continuous assignment
         # in Verilog): Icarus never evaluates an `always @*` whose inputs keep their time-0
         # values, which would leave a valid or ready undefined until they change.
-        head = data.View(layout, buffer.r_data)
-        hit = Signal()
-        axon = Signal(self.core.axon_bits)
-        insides, offsets = [], []
-        for index, block in enumerate(self.axon_blocks):
-            offset = Signal(fmt.key_width, name=f"block{index}_offset")
-            m.d.comb += offset.eq(head.key - block.key_start)
-            insides.append((head.key >= block.key_start) & (offset < block.count))
-            offsets.append(offset)
-        choice = 0
-        for block, inside, offset in reversed(list(zip(self.axon_blocks, insides, offsets))):
-            choice = Mux(inside, block.axon_start + offset, choice)   # first block wins
-        m.d.comb += [hit.eq(Cat(*insides).any() if insides else 0), axon.eq(choice)]
-        # Graded blocks (their payload is a value, passed on in one event), and signed ones;
-        # without any, the ingress is what it was before graded inputs existed.
-        graded = any(block.graded for block in self.axon_blocks)
-        graded_hit, signed_hit = Signal(), Signal()
-        graded_in = [inside for block, inside in zip(self.axon_blocks, insides) if block.graded]
-        signed_in = [inside for block, inside in zip(self.axon_blocks, insides) if block.signed]
-        if graded:
-            m.d.comb += [graded_hit.eq(Cat(*graded_in).any()),
-                         signed_hit.eq(Cat(*signed_in).any() if signed_in else 0)]
-
-        # ---- Per-block count caps (per-projection count_cap): the count is clamped before it is
-        # expanded into axon events. Only blocks whose cap a payload can exceed get logic;
-        # without any, the ingress is what it was before caps existed.
-        capped_count = head.payload if fmt.payload_width else 1
+        head = data.View(event_layout(fmt), buffer.r_data)
+        m.submodules.decoder = decoder = AxonDecoder(
+            fmt, core=self.core, axon_blocks=self.axon_blocks,
+            source_start_steps=self.source_start_steps)
+        m.d.comb += decoder.key.eq(head.key)
         if fmt.payload_width:
-            for block, inside in reversed(list(zip(self.axon_blocks, insides))):
-                if block.count_cap is not None and block.count_cap < (1 << fmt.payload_width) - 1:
-                    capped_count = Mux(inside & (head.payload > block.count_cap),
-                                       block.count_cap, capped_count)
+            m.d.comb += decoder.payload.eq(head.payload)
+        # Graded blocks (their payload is a value, passed on in one event); without any, the
+        # ingress is what it was before graded inputs existed.
+        graded = any(block.graded for block in self.axon_blocks)
 
-        # ---- Skewed timing: steps started in this sample, and each block's source start.
+        # ---- Skewed timing (the gate is left out without it): the current event's source
+        # start against the steps started in this sample.
         skewed = self.start_step > 0 or any(self.source_start_steps)
-        skew_cap = max(self.start_step, *self.source_start_steps, 0) + 1
-        steps_started = Signal(range(skew_cap + 1))
-        source_start = 0
-        for start, inside in reversed(list(zip(self.source_start_steps, insides))):
-            if start:
-                source_start = Mux(inside, start, source_start)
-        cur_source_start = Signal(range(skew_cap + 1))
+        if skewed:
+            m.submodules.start_gate = start_gate = StartStepGate(
+                start_step=self.start_step, source_start_steps=self.source_start_steps)
 
-        cur_valid = Signal()
-        cur_kind = Signal(EventKind)
-        cur_hit = Signal()
-        cur_host = Signal()
-        cur_tick = Signal()
-        cur_axon = Signal(self.core.axon_bits)
-        cur_count = Signal(count_width)
-        cur_graded = Signal()
-        cur_signed = Signal()
-        cur_tag = Signal(fmt.step_width)
+        cur = Signal(data.StructLayout({
+            "valid": 1, "kind": EventKind, "hit": 1, "host": 1, "tick": 1,
+            "axon": self.core.axon_bits, "count": count_width, "graded": 1, "signed": 1,
+            "tag": fmt.step_width,
+            "source_start": len(start_gate.source_start) if skewed else 1}))
 
         # ---- Execution state.
-        STATE_EVENT, STATE_CLEAR_CMD, STATE_CLEAR_RSP, STATE_STEP = range(4)
         state = Signal(range(4))
         eos_armed = Signal()      # end-of-sample seen in this window: the next one is the last
         eos_active = Signal()     # this window is the last of a sample
         expected_tag = Signal(fmt.step_width, init=step_mask)   # -1
-        eos_dropped = Signal(COUNTER_WIDTH)
-        invalid = Signal(COUNTER_WIDTH)
-        tag_error = Signal()
-        cmd_error = Signal()
-        dbg_busy = Signal()
-        m.d.comb += [self.eos_dropped.eq(eos_dropped), self.invalid.eq(invalid),
-                     self.tag_error.eq(tag_error), self.cmd_error.eq(cmd_error)]
+        # Clearing writes (every clear write of every neuron, one command at a time; the
+        # start-step clear writes only the state targets, not the delay ring), sharing the
+        # core's command port with the debug path.
+        m.submodules.clear = clear = ClearWalk(self.core, state_only=self.start_step > 0)
+        dbg_busy = self._command_port(m, clear.cmd, clearing=state == _STATE_CLEAR_CMD,
+                                      may_debug=(state == _STATE_EVENT) | (state == _STATE_STEP))
 
+        step_sent = Signal()
         in_event = Signal()
         is_spike = Signal()
         is_control = Signal()
@@ -308,87 +504,117 @@ class CoreIngress(wiring.Component):
         bad = Signal()
         retire = Signal()
         m.d.comb += [
-            in_event.eq(cur_valid & (state == STATE_EVENT)),
-            is_spike.eq(cur_kind == EventKind.SPIKE),
-            is_control.eq(cur_kind == EventKind.CONTROL),
-            is_barrier.eq(cur_kind == EventKind.BARRIER),
-            drop_eos.eq(is_spike & ~cur_host & eos_active),
+            step_sent.eq((state == _STATE_STEP) & self.step.ready),
+            in_event.eq(cur.valid & (state == _STATE_EVENT)),
+            is_spike.eq(cur.kind == EventKind.SPIKE),
+            is_control.eq(cur.kind == EventKind.CONTROL),
+            is_barrier.eq(cur.kind == EventKind.BARRIER),
+            drop_eos.eq(is_spike & ~cur.host & eos_active),
             # A spike of the sample's local window k reaches this core once steps_started is
             # k + 1: its source had not started when steps_started <= its start step.
-            drop_early.eq((is_spike & ~cur_host & ~eos_active & cur_hit
-                           & (steps_started <= cur_source_start)) if skewed else 0),
+            drop_early.eq((is_spike & ~cur.host & ~eos_active & cur.hit & start_gate.early)
+                          if skewed else 0),
             # A spike without an axon or with a zero count, a control event other than the
             # end of sample, or an unknown kind.
-            bad.eq((is_spike & ~drop_eos & (~cur_hit | (cur_count == 0)))
-                   | (is_control & ~cur_tick) | ~(is_spike | is_control | is_barrier)),
+            bad.eq((is_spike & ~drop_eos & (~cur.hit | (cur.count == 0)))
+                   | (is_control & ~cur.tick) | ~(is_spike | is_control | is_barrier)),
             self.spikes_in.valid.eq(in_event & is_spike & ~drop_eos & ~drop_early & ~bad),
-            *([] if self.core.value_width else [self.spikes_in.payload.eq(cur_axon)]),
-            self.step.valid.eq(state == STATE_STEP),
+            *([] if self.core.value_width else [self.spikes_in.payload.eq(cur.axon)]),
+            self.step.valid.eq(state == _STATE_STEP),
             self.step.payload.eq(0),
             retire.eq((in_event & (drop_eos | drop_early | bad | is_control
                                    | (self.spikes_in.valid & self.spikes_in.ready
-                                      & ((cur_graded | (cur_count == 1)) if graded
-                                         else (cur_count == 1)))))
-                      | ((state == STATE_STEP) & self.step.ready)),
+                                      & ((cur.graded | (cur.count == 1)) if graded
+                                         else (cur.count == 1)))))
+                      | step_sent),
         ]
 
         if self.core.value_width:
             # A count goes out as that many events of value 1; a graded value in one event.
-            value = Mux(cur_graded, Mux(cur_signed, cur_count.as_signed(), cur_count), 1)
-            m.d.comb += [self.spikes_in.payload.axon.eq(cur_axon),
+            value = Mux(cur.graded, Mux(cur.signed, cur.count.as_signed(), cur.count), 1)
+            m.d.comb += [self.spikes_in.payload.axon.eq(cur.axon),
                          self.spikes_in.payload.value.eq(value)]
 
-        advance = ~cur_valid | retire
+        advance = ~cur.valid | retire
         m.d.comb += buffer.r_en.eq(advance)
         with m.If(advance):
-            m.d.sync += [
-                cur_valid.eq(buffer.r_rdy),
-                cur_kind.eq(head.kind),
-                cur_hit.eq(hit),
-                cur_host.eq(head.key[endpoint_bits:] == self.host),
-                cur_tick.eq(head.key == self.tick_key),
-                cur_axon.eq(axon),
-                cur_count.eq(capped_count if fmt.payload_width else 1),
-                cur_tag.eq(head.step),
-            ]
-            if skewed:
-                m.d.sync += cur_source_start.eq(source_start)
-            if graded:
-                m.d.sync += [cur_graded.eq(graded_hit), cur_signed.eq(signed_hit)]
+            self._load_current_event(m, cur, buffer.r_rdy, head, decoder, skewed=skewed,
+                                     graded=graded)
         with m.Elif(self.spikes_in.valid & self.spikes_in.ready):
-            m.d.sync += cur_count.eq(cur_count - 1)
+            m.d.sync += cur.count.eq(cur.count - 1)
 
         with m.If(in_event & (drop_eos | drop_early)):
-            _saturating_increment(m, eos_dropped)
+            _saturating_increment(m, self.eos_dropped)
         with m.If(in_event & bad):
-            _saturating_increment(m, invalid)
-        with m.If(in_event & is_control & cur_tick):
+            _saturating_increment(m, self.invalid)
+        with m.If(in_event & is_control & cur.tick):
             m.d.sync += eos_armed.eq(1)
 
-        # ---- Clearing writes: every clear write of every neuron, one command at a time; the
-        # start-step clear writes only the state targets (the first ones), not the delay ring.
-        targets = self.clear_writes
-        n_neurons = self.core.n_neurons
-        clear_last = len(targets) - 1
-        if self.start_step:
-            clear_last = Signal(range(len(targets)), init=len(targets) - 1)
-        clear_neuron = Signal(range(n_neurons))
-        clear_target = Signal(range(len(targets)))
-        clear_cmd = Signal(self.core.cmd_layout)
-        code = Const(int(targets[-1][0]), self.core.target_bits)
-        axon = Const(targets[-1][1], self.core.axon_bits)
-        for index in reversed(range(len(targets) - 1)):
-            code = Mux(clear_target == index, int(targets[index][0]), code)
-            axon = Mux(clear_target == index, targets[index][1], axon)
-        m.d.comb += [clear_cmd.write.eq(1), clear_cmd.neuron.eq(clear_neuron),
-                     clear_cmd.target.eq(code), clear_cmd.axon.eq(axon), clear_cmd.data.eq(0)]
-        clear_cmd_state = state == STATE_CLEAR_CMD
-        # Debug commands go in between events and steps, never during a clear.
-        dbg_allowed = ~dbg_busy & ((state == STATE_EVENT) | (state == STATE_STEP))
+        if skewed:
+            m.d.comb += [start_gate.step.eq(step_sent), start_gate.last_step.eq(eos_armed),
+                         start_gate.source_start.eq(cur.source_start)]
+        # The walk restarts with every step, and advances with each response to its writes.
+        m.d.comb += [clear.restart.eq(step_sent),
+                     clear.restart_state_only.eq(start_gate.starts if self.start_step else 0),
+                     clear.advance.eq((state == _STATE_CLEAR_RSP) & self.rsp.valid & ~dbg_busy)]
+
+        with m.Switch(state):
+            with m.Case(_STATE_EVENT):
+                with m.If(cur.valid & is_barrier):
+                    with m.If(cur.tag != expected_tag):
+                        m.d.sync += self.tag_error.eq(1)
+                    m.d.sync += state.eq(_STATE_STEP)
+            with m.Case(_STATE_CLEAR_CMD):
+                with m.If(self.cmd.valid & self.cmd.ready):
+                    m.d.sync += state.eq(_STATE_CLEAR_RSP)
+            with m.Case(_STATE_CLEAR_RSP):
+                with m.If(self.rsp.valid & ~dbg_busy):
+                    with m.If(self.rsp.payload.error):
+                        m.d.sync += self.cmd_error.eq(1)
+                    m.d.sync += state.eq(Mux(clear.last, _STATE_EVENT, _STATE_CLEAR_CMD))
+            with m.Case(_STATE_STEP):
+                # The step just sent is the sample's last when eos_armed: the clear follows it
+                # (its commands wait for the core's done) and precedes the events of the next
+                # sample's first step, so that they land in a cleared delay ring.
+                with m.If(self.step.ready):
+                    m.d.sync += [state.eq(Mux(eos_armed, _STATE_CLEAR_CMD, _STATE_EVENT)),
+                                 eos_active.eq(eos_armed), eos_armed.eq(0),
+                                 expected_tag.eq(expected_tag + 1)]
+                    if self.start_step:
+                        # After step start_step - 1 the population starts: clear its state.
+                        with m.If(start_gate.starts):
+                            m.d.sync += state.eq(_STATE_CLEAR_CMD)
+        return m
+
+    def _load_current_event(self, m, cur, valid, head, decoder, *, skewed, graded):
+        """Load the current-event register ``cur`` with the buffer's ``head`` (present when
+        ``valid``) and its decode; the source start only when ``skewed``, the graded and
+        signed flags only when some block is ``graded``."""
+        endpoint_bits = (self.keys_per_endpoint - 1).bit_length()
+        m.d.sync += [
+            cur.valid.eq(valid),
+            cur.kind.eq(head.kind),
+            cur.hit.eq(decoder.hit),
+            cur.host.eq(head.key[endpoint_bits:] == self.host),
+            cur.tick.eq(head.key == self.tick_key),
+            cur.axon.eq(decoder.axon),
+            cur.count.eq(decoder.count),
+            cur.tag.eq(head.step),
+        ]
+        if skewed:
+            m.d.sync += cur.source_start.eq(decoder.source_start)
+        if graded:
+            m.d.sync += [cur.graded.eq(decoder.graded), cur.signed.eq(decoder.signed)]
+
+    def _command_port(self, m, clear_cmd, *, clearing, may_debug):
+        """Drive the core's ``cmd``/``rsp``: the clear command while ``clearing``, else the
+        debug path, which goes in between events and steps (``may_debug``), never during a
+        clear. Returns ``dbg_busy``: a debug command waits for its response."""
+        dbg_busy = Signal()
+        dbg_allowed = ~dbg_busy & may_debug
         m.d.comb += [
-            self.cmd.valid.eq(Mux(clear_cmd_state, ~dbg_busy,
-                                  self.dbg_cmd.valid & dbg_allowed)),
-            self.cmd.payload.eq(Mux(clear_cmd_state, clear_cmd.as_value(),
+            self.cmd.valid.eq(Mux(clearing, ~dbg_busy, self.dbg_cmd.valid & dbg_allowed)),
+            self.cmd.payload.eq(Mux(clearing, clear_cmd.as_value(),
                                     self.dbg_cmd.payload.as_value())),
             self.dbg_cmd.ready.eq(self.cmd.ready & dbg_allowed),
             self.dbg_rsp.payload.eq(self.rsp.payload),
@@ -399,50 +625,7 @@ class CoreIngress(wiring.Component):
             m.d.sync += dbg_busy.eq(1)
         with m.If(self.dbg_rsp.valid & self.dbg_rsp.ready):
             m.d.sync += dbg_busy.eq(0)
-
-        with m.Switch(state):
-            with m.Case(STATE_EVENT):
-                with m.If(cur_valid & is_barrier):
-                    with m.If(cur_tag != expected_tag):
-                        m.d.sync += tag_error.eq(1)
-                    m.d.sync += state.eq(STATE_STEP)
-            with m.Case(STATE_CLEAR_CMD):
-                with m.If(self.cmd.valid & self.cmd.ready):
-                    m.d.sync += state.eq(STATE_CLEAR_RSP)
-            with m.Case(STATE_CLEAR_RSP):
-                with m.If(self.rsp.valid & ~dbg_busy):
-                    with m.If(self.rsp.payload.error):
-                        m.d.sync += cmd_error.eq(1)
-                    m.d.sync += state.eq(STATE_CLEAR_CMD)
-                    with m.If(clear_target == clear_last):
-                        m.d.sync += clear_target.eq(0)
-                        with m.If(clear_neuron == n_neurons - 1):
-                            m.d.sync += state.eq(STATE_EVENT)
-                        with m.Else():
-                            m.d.sync += clear_neuron.eq(clear_neuron + 1)
-                    with m.Else():
-                        m.d.sync += clear_target.eq(clear_target + 1)
-            with m.Case(STATE_STEP):
-                # The step just sent is the sample's last when eos_armed: the clear follows it
-                # (its commands wait for the core's done) and precedes the events of the next
-                # sample's first step, so that they land in a cleared delay ring.
-                with m.If(self.step.ready):
-                    m.d.sync += [state.eq(Mux(eos_armed, STATE_CLEAR_CMD, STATE_EVENT)),
-                                 clear_neuron.eq(0), clear_target.eq(0),
-                                 eos_active.eq(eos_armed), eos_armed.eq(0),
-                                 expected_tag.eq(expected_tag + 1)]
-                    if skewed:
-                        with m.If(eos_armed):
-                            m.d.sync += steps_started.eq(0)
-                        with m.Elif(steps_started != skew_cap):
-                            m.d.sync += steps_started.eq(steps_started + 1)
-                    if self.start_step:
-                        # After step start_step - 1 the population starts: clear its state.
-                        m.d.sync += clear_last.eq(len(targets) - 1)
-                        with m.If(~eos_armed & (steps_started == self.start_step - 1)):
-                            m.d.sync += [state.eq(STATE_CLEAR_CMD),
-                                         clear_last.eq(len(self.state_targets) - 1)]
-        return m
+        return dbg_busy
 
 
 class CoreEgress(wiring.Component):
@@ -466,7 +649,6 @@ class CoreEgress(wiring.Component):
     """
 
     def __init__(self, fmt: EventFormat, *, core: NeuronCore, index, keys_per_endpoint):
-        self._MustUse__silence = True
         keys_per_endpoint = _check_common(fmt, core, keys_per_endpoint)
         index = _check_int(index, "index", 0, (1 << fmt.key_width) // keys_per_endpoint - 1)
         if core.n_neurons > keys_per_endpoint - 1:
@@ -487,7 +669,6 @@ class CoreEgress(wiring.Component):
             "done": In(stream.Signature(unsigned(len(core.done.payload)))),
             "o": Out(stream.Signature(event_layout(fmt))),
         })
-        self._MustUse__silence = False
 
     @property
     def tick_key(self) -> int:

@@ -216,16 +216,19 @@ def _wrap(x, width):
 
 
 class _Pipeline:
-    """Named values of the current pipeline stage; :meth:`register` closes the stage.
+    """Named values of the current pipeline stage; :meth:`close` registers them, ending the
+    stage.
 
     Every value is carried to the next stage (register it or pop it); Python integers are
-    constants and are carried without a register.
+    constants and are carried without a register. ``stages`` is the plan
+    (:meth:`NeuronUpdate.stages`) that the stages closed must follow.
     """
 
-    def __init__(self, m, en):
+    def __init__(self, m, en, stages):
         self._m = m
         self._en = en
         self._values = {}
+        self.stages = stages
         self.depth = 0
 
     def __getitem__(self, name):
@@ -242,6 +245,11 @@ class _Pipeline:
 
     def signals(self):
         return [name for name, value in self._values.items() if not isinstance(value, int)]
+
+    def close(self, stage):
+        """Register every value: the end of ``stage``, the next stage of the plan."""
+        assert self.stages[self.depth] == stage, (self.stages, self.depth, stage)
+        self.register(stage)
 
     def register(self, stage):
         self.depth += 1
@@ -432,38 +440,55 @@ class NeuronUpdate(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        pipe = _Pipeline(m, self.en, self.stages())
+        self._input_stage(pipe)
+        if "input_add" in pipe.stages:
+            # The current receives this step's input before it decays.
+            p = self._params
+            for c in range(p.n_currents):
+                pipe[f"i{c}"] = _project(pipe[f"i{c}"] + self._scaled(pipe, c), p.i_width,
+                                         p.i_overflow)
+            pipe.close("input_add")
+        self._decay_stages(m, pipe)
+        if "current_add" in pipe.stages:
+            # The decayed current receives this step's input.
+            p = self._params
+            for c in range(p.n_currents):
+                pipe[f"i{c}_d"] = _project(pipe[f"i{c}_d"] + self._scaled(pipe, c), p.i_width,
+                                           p.i_overflow)
+            pipe.close("current_add")
+        self._membrane_prep_stage(pipe)
+        self._membrane_stages(pipe)
+        self._spike_stages(m, pipe)
+        return m
+
+    @property
+    def _keeps_v(self):
+        """The old membrane is needed after its decay: a held (refractory) neuron keeps it, and
+        'delta' adds its change to it."""
         p = self._params
-        stages = self.stages()
-        pipe = _Pipeline(m, self.en)
-        v_width = p.v_width
-        v_port = state_port_width(p, "v")
-        i_port = state_port_width(p, "i")
-        strict = 1 if p.comparison is Comparison.GREATER else 0
-        shift = p.input_shift
-        has_refractory = p.refractory_period > 0
-        # The old membrane is needed after its decay when a held neuron keeps it, and by 'delta'.
-        keep_v = has_refractory or p.membrane_update is MembraneUpdate.DELTA
+        return p.refractory_period > 0 or p.membrane_update is MembraneUpdate.DELTA
 
-        def close(stage):
-            assert stages[pipe.depth] == stage, (stages, pipe.depth, stage)
-            pipe.register(stage)
+    def _scaled(self, pipe, c):
+        """Channel ``c``'s drive, shifted by ``input_shift`` (wiring only); channel 0 with the
+        drive bias, which joins it in weight units before the shift (the sum is exact,
+        Amaranth widens it, and is projected once with the rest)."""
+        shift = self._params.input_shift
+        drive = pipe.pop(f"drive{c}")
+        if c == 0 and "drive_bias" in pipe:
+            drive = drive + pipe.pop("drive_bias")
+        return drive << shift if shift else drive
 
-        def scaled(c):
-            drive = pipe.pop(f"drive{c}")
-            if c == 0 and "drive_bias" in pipe:
-                # The drive bias joins channel 0 in weight units, before the shift; the sum is
-                # exact (Amaranth widens it) and is projected once with the rest.
-                drive = drive + pipe.pop("drive_bias")
-            return drive << shift if shift else drive  # wiring only
-
-        # input: register every input.
+    def _input_stage(self, pipe):
+        """input: register every input (the scalars of shared parameters as constants)."""
+        p = self._params
         pipe["valid"] = self.in_valid
         if self._tag_width:
             pipe["tag"] = self.in_tag
         pipe["v"] = self.in_v
         for c in range(p.n_currents):
             pipe[f"i{c}"] = self.in_i[c]
-        if has_refractory:
+        if p.refractory_period > 0:
             pipe["refr"] = self.in_refractory
         if p.reset_delay:
             pipe["pending"] = self.in_pending
@@ -483,19 +508,20 @@ class NeuronUpdate(wiring.Component):
         for name in _DECAY_NAMES:
             if name in self._per_neuron:
                 pipe[f"{name}_operand"] = getattr(self, f"in_{name}")
-        close("input")
+        pipe.close("input")
 
-        # input_add: the current receives this step's input before it decays.
-        if "input_add" in stages:
-            for c in range(p.n_currents):
-                pipe[f"i{c}"] = _project(pipe[f"i{c}"] + scaled(c), p.i_width, p.i_overflow)
-            close("input_add")
+    def _decay_stages(self, m, pipe):
+        """decay and decay_round: ``v`` and each current decayed, as ``v_d`` and ``i<c>_d``.
 
-        # decay. The decayed value of x lies between x and 0 inclusive (a multiply factor is at
-        # most 2^k, whatever the rounding; the leak of a shift decay lies between sign(x) and x),
-        # so it fits the port width of x exactly and never needs a projection.
-        states = [("v", p.v_decay, v_port)]
-        states += [(f"i{c}", p.i_decay[c], i_port) for c in range(p.n_currents)]
+        The decayed value of x lies between x and 0 inclusive (a multiply factor is at most
+        2^k, whatever the rounding; the leak of a shift decay lies between sign(x) and x), so
+        it fits the port width of x exactly and never needs a projection.
+        """
+        p = self._params
+        keep_v = self._keeps_v
+        states = [("v", p.v_decay, state_port_width(p, "v"))]
+        states += [(f"i{c}", p.i_decay[c], state_port_width(p, "i"))
+                   for c in range(p.n_currents)]
         operand_names = {"v": "v_decay", "i0": "i_decay0", "i1": "i_decay1"}
 
         def per_neuron_operand(name):
@@ -503,7 +529,7 @@ class NeuronUpdate(wiring.Component):
             key = f"{operand_names[name]}_operand"
             return pipe.pop(key) if key in pipe else None
 
-        if "decay" in stages:
+        if "decay" in pipe.stages:
             for name, spec, width in states:
                 if spec.kind is DecayKind.NONE:
                     continue
@@ -524,33 +550,14 @@ class NeuronUpdate(wiring.Component):
                     pipe[f"{name}_decayed"] = self._variable_shift_decay(x, operand)
                 else:
                     pipe[f"{name}_decayed"] = self._shift_decay(x, spec.constant)
-            close("decay")
+            pipe.close("decay")
 
         # decay_round: (x * factor + rounding) >> k == (product >> k) + carry.
-        if "decay_round" in stages:
+        if "decay_round" in pipe.stages:
             for name, spec, width in states:
-                if spec.kind is not DecayKind.MULTIPLY:
-                    continue
-                product = 0
-                for j, offset in enumerate(_slice_offsets(width)):
-                    partial = pipe.pop(f"{name}_pp{j}")
-                    product = partial << offset if j == 0 else product + (partial << offset)
-                # Sign-extended far enough to read `product >> k` as a width-bit value.
-                k = spec.bits
-                extended = Signal(signed(max(len(product), k + width + 1)),
-                                  name=f"{name}_product")
-                m.d.comb += extended.eq(product)
-                if spec.rounding is Rounding.FLOOR:
-                    carry = Const(0, 1)
-                elif spec.rounding is Rounding.NEAREST:   # + 2^(k-1)
-                    carry = extended[k - 1]
-                else:
-                    # Toward zero: + (2^k - 1) when the product is negative, i.e. when x is
-                    # (a zero factor gives a zero product, whose low bits are all zero).
-                    carry = pipe.pop(f"{name}_negative") & extended[:k].any()
-                shifted = extended[k:k + width]
-                pipe[f"{name}_decayed"] = (shifted + carry)[:width].as_signed()
-            close("decay_round")
+                if spec.kind is DecayKind.MULTIPLY:
+                    pipe[f"{name}_decayed"] = self._round_product(m, pipe, name, spec, width)
+            pipe.close("decay_round")
 
         for name, spec, width in states:
             if spec.kind is not DecayKind.NONE:
@@ -558,20 +565,40 @@ class NeuronUpdate(wiring.Component):
             else:
                 pipe[f"{name}_d"] = pipe[name] if name == "v" and keep_v else pipe.pop(name)
 
-        # current_add: the decayed current receives this step's input.
-        if "current_add" in stages:
-            for c in range(p.n_currents):
-                pipe[f"i{c}_d"] = _project(pipe[f"i{c}_d"] + scaled(c), p.i_width,
-                                           p.i_overflow)
-            close("current_add")
+    @staticmethod
+    def _round_product(m, pipe, name, spec, width):
+        """The decayed ``name``: the sum of its partial products, ``>> k`` with the carry of
+        the decay's rounding, read as a ``width``-bit value."""
+        product = 0
+        for j, offset in enumerate(_slice_offsets(width)):
+            partial = pipe.pop(f"{name}_pp{j}")
+            product = partial << offset if j == 0 else product + (partial << offset)
+        # Sign-extended far enough to read `product >> k` as a width-bit value.
+        k = spec.bits
+        extended = Signal(signed(max(len(product), k + width + 1)),
+                          name=f"{name}_product")
+        m.d.comb += extended.eq(product)
+        if spec.rounding is Rounding.FLOOR:
+            carry = Const(0, 1)
+        elif spec.rounding is Rounding.NEAREST:   # + 2^(k-1)
+            carry = extended[k - 1]
+        else:
+            # Toward zero: + (2^k - 1) when the product is negative, i.e. when x is
+            # (a zero factor gives a zero product, whose low bits are all zero).
+            carry = pipe.pop(f"{name}_negative") & extended[:k].any()
+        shifted = extended[k:k + width]
+        return (shifted + carry)[:width].as_signed()
 
-        # membrane_prep: the exact total input; refractory and threshold bookkeeping.
+    def _membrane_prep_stage(self, pipe):
+        """membrane_prep: the exact total input; refractory and threshold bookkeeping."""
+        p = self._params
+        strict = 1 if p.comparison is Comparison.GREATER else 0
         if p.n_currents:
             total = pipe[f"i0_d"]
             for c in range(1, p.n_currents):
                 total = total + pipe[f"i{c}_d"]
         else:
-            total = scaled(0)
+            total = self._scaled(pipe, 0)
         if p.membrane_update is MembraneUpdate.SUM:
             pipe["total_bias"] = total + pipe.pop("bias")
             if p.reset_delay:
@@ -581,52 +608,59 @@ class NeuronUpdate(wiring.Component):
                                       - Mux(pipe.pop("pending"), pipe["threshold"], 0))
         else:
             pipe["total"] = total
-            pipe["leak"] = _wrap(pipe.pop("v_d") - pipe["v"], v_width)
-        if has_refractory:
+            pipe["leak"] = _wrap(pipe.pop("v_d") - pipe["v"], p.v_width)
+        if p.refractory_period > 0:
             refr = pipe.pop("refr")
             pipe["held"] = refr.any()
             pipe["refr_next"] = Mux(refr.any(), refr - 1, 0)
         threshold = pipe.pop("threshold")
         if self._quotient_bits():
             # The division compares with T itself; 0 <= T <= 2^(W-1) fits W unsigned bits.
-            pipe["divisor"] = threshold if isinstance(threshold, int) else threshold[:v_width]
+            pipe["divisor"] = threshold if isinstance(threshold, int) else threshold[:p.v_width]
         pipe["threshold_strict"] = threshold + strict if strict else threshold
-        close("membrane_prep")
+        pipe.close("membrane_prep")
 
-        def hold(v_new):
-            if not has_refractory:
-                if keep_v:
-                    pipe.pop("v")
-                return v_new
-            return Mux(pipe["held"], pipe.pop("v"), v_new)
-
-        # membrane
+    def _membrane_stages(self, pipe):
+        """membrane ('delta': membrane_leak, membrane_bias, membrane): the new membrane
+        ``v_new``, the old one where the neuron is held."""
+        p = self._params
+        v_width = p.v_width
         if p.membrane_update is MembraneUpdate.SUM:
             v_new = _project(pipe.pop("v_d") + pipe.pop("total_bias"), v_width, p.v_overflow)
         else:
             pipe["delta"] = _project(pipe.pop("leak") + pipe.pop("total"), v_width, p.v_overflow)
-            close("membrane_leak")
+            pipe.close("membrane_leak")
             pipe["delta"] = _project(pipe["delta"] + pipe.pop("bias"), v_width, p.v_overflow)
-            close("membrane_bias")
+            pipe.close("membrane_bias")
             v_new = _project(pipe["v"] + pipe.pop("delta"), v_width, p.v_overflow)
-        pipe["v_new"] = hold(v_new)
-        close("membrane")
+        if p.refractory_period > 0:
+            v_new = Mux(pipe["held"], pipe.pop("v"), v_new)
+        elif self._keeps_v:
+            pipe.pop("v")
+        pipe["v_new"] = v_new
+        pipe.close("membrane")
 
-        # Spike test: fires when d = v - T - strict >= 0, i.e. v > T or v >= T.
-        def test(v_new):
-            d = v_new - pipe.pop("threshold_strict")
-            fires = ~d[-1]
-            if has_refractory:
-                fires = fires & ~pipe.pop("held")
-            return d, fires
+    def _spike_test(self, pipe, v_new):
+        """``d = v - T - strict`` and whether the neuron fires (``d >= 0``, not held)."""
+        d = v_new - pipe.pop("threshold_strict")
+        fires = ~d[-1]
+        if self._params.refractory_period > 0:
+            fires = fires & ~pipe.pop("held")
+        return d, fires
 
+    def _spike_stages(self, m, pipe):
+        """Spike test (spike_test and divide* with reset 'subtract'), reset, refractory
+        counter, and the output stage (registered outputs)."""
+        p = self._params
+        v_width = p.v_width
+        strict = 1 if p.comparison is Comparison.GREATER else 0
         if p.reset is ResetMode.SUBTRACT and not p.reset_delay:
-            d, fires = test(pipe["v_new"])
+            d, fires = self._spike_test(pipe, pipe["v_new"])
             pipe["fires"] = fires
             # When the neuron fires, 0 <= d <= 2^(W-1): v <= 2^(W-1) and T + strict >= 0.
             pipe["remainder"] = d[:v_width]
-            close("spike_test")
-            quotient = self._divide(pipe, v_width, close)
+            pipe.close("spike_test")
+            quotient = self._divide(pipe, v_width)
             fires = pipe.pop("fires")
             n = Mux(fires, quotient + 1, 0)
             # v - (q + 1) * T = d - q*T + strict = remainder + strict, which lies in
@@ -634,7 +668,7 @@ class NeuronUpdate(wiring.Component):
             v_out = Mux(fires, pipe.pop("remainder") + strict, pipe.pop("v_new"))
         else:
             v_new = pipe.pop("v_new")
-            d, fires = test(v_new)
+            d, fires = self._spike_test(pipe, v_new)
             n = fires
             # 'none', and 'subtract' with reset_delay: the membrane is kept, the next step
             # subtracts the threshold (out_pending).
@@ -644,10 +678,11 @@ class NeuronUpdate(wiring.Component):
                 v_out = Mux(fires, pipe.pop("reset_value"), v_new)
             else:
                 v_out = v_new
-        refr_out = Mux(fires, p.refractory_period, pipe.pop("refr_next")) if has_refractory else 0
+        refr_out = (Mux(fires, p.refractory_period, pipe.pop("refr_next"))
+                    if p.refractory_period > 0 else 0)
 
         # output: registered outputs.
-        assert stages[pipe.depth] == "output", (stages, pipe.depth)
+        assert pipe.stages[pipe.depth] == "output", (pipe.stages, pipe.depth)
         statements = [
             self.out_valid.eq(pipe.pop("valid")),
             self.out_v.eq(v_out),
@@ -665,8 +700,7 @@ class NeuronUpdate(wiring.Component):
         pipe.depth += 1
         leftover = pipe.signals()
         assert not leftover, leftover
-        assert pipe.depth == len(stages)
-        return m
+        assert pipe.depth == len(pipe.stages)
 
     @staticmethod
     def _shift_decay(x, constant):
@@ -688,7 +722,7 @@ class NeuronUpdate(wiring.Component):
         small = positive & ~leak.any()
         return (x - Mux(small, 1, leak))[:width].as_signed()
 
-    def _divide(self, pipe, width, close):
+    def _divide(self, pipe, width):
         """Bounded restoring division: ``q = min(floor(d / T), max_spikes - 1)`` and the
         remainder ``d - q*T``, one compare-subtract of ``T << b`` per quotient bit.
 
@@ -723,7 +757,7 @@ class NeuronUpdate(wiring.Component):
                 pipe["tight"] = new_tight
                 tight = pipe["tight"]
             if (index + 1) % DIVIDE_BITS_PER_STAGE == 0 or index + 1 == bits:
-                close(f"divide{index // DIVIDE_BITS_PER_STAGE}")
+                pipe.close(f"divide{index // DIVIDE_BITS_PER_STAGE}")
                 if "tight" in pipe:
                     tight = pipe["tight"]
         if "tight" in pipe:

@@ -42,7 +42,8 @@ from amaranth.lib.wiring import In, Out
 from ..routing import DROP, EventFormat, RoutingTable, check_barrier_sources
 from .event import DropReason, EventKind, dropped_layout, event_layout
 
-__all__ = ["RegisterFIFO", "Router", "StatusSignature", "status_addresses"]
+__all__ = ["OutputArbiter", "RegisterFIFO", "RouteLookup", "Router", "StatusCounters",
+           "StatusSignature", "status_addresses"]
 
 
 class RegisterFIFO(wiring.Component):
@@ -202,173 +203,330 @@ class Router(wiring.Component):
         """Whether this router can drop (its default is ``DROP``)."""
         return self.table.default is DROP
 
-    def _route(self, m, k, payload):
-        """Output mask (bit ``n``: drop) of the event on input ``k`` and whether it matched.
-
-        First match wins, computed flat rather than as a chain of muxes: entry ``e`` hits when
-        it matches and no *earlier overlapping entry with different ports* matches (entries
-        that cannot both match, or that agree, need no priority), and output bit ``j`` is the OR
-        of the hits of the entries naming ``j``.
-        """
-        n = self.n_ports
-        entries = self.table.entries
-        route = Signal(n + 1, name=f"route{k}")
-        matched = Signal(name=f"matched{k}")
-        match = Signal(len(entries), name=f"match{k}")
-        hit = Signal(len(entries), name=f"hit{k}")
-        for e, entry in enumerate(entries):
-            m.d.comb += match[e].eq((payload.key & entry.mask) == entry.key)
-            overriding = [o for o, other in enumerate(entries[:e])
-                          if (other.key ^ entry.key) & other.mask & entry.mask == 0
-                          and other.ports != entry.ports]
-            m.d.comb += hit[e].eq(match[e] & ~Cat(match[o] for o in overriding).any()
-                                  if overriding else match[e])
-        barrier_mask = sum(1 << j for j in range(n) if k in self.barrier_sources[j])
-        default = self.table.default
-        default_mask = (1 << n) if default is DROP else sum(1 << j for j in default or ())
-        table_route = Cat(*[Cat(hit[e] for e, entry in enumerate(entries) if j in entry.ports)
-                            .any() for j in range(n)], Const(0, 1))
-        m.d.comb += matched.eq(match.any() if entries else 0)
-        m.d.comb += route.eq(Mux(payload.kind == EventKind.BARRIER, barrier_mask,
-                                 Mux(matched, table_route, default_mask)))
-        return route, matched
-
     def elaborate(self, platform):
         m = Module()
         n = self.n_ports
-        width = self.fmt.width
         columns = n + 1 if self.drops else n
 
         # Each queue word is the event plus a flag "is a barrier" (bit `width`), decoded once
         # on the input side so that the arbiters test one bit of the head.
-        queues = [[RegisterFIFO(width=width + 1, depth=self.fifo_depth) for _ in range(columns)]
-                  for _ in range(n)]
+        queues = [[RegisterFIFO(width=self.fmt.width + 1, depth=self.fifo_depth)
+                   for _ in range(columns)] for _ in range(n)]
         for k in range(n):
             for j in range(columns):
                 m.submodules[f"voq_{k}_{j}"] = queues[k][j]
         self._queues = queues  # for the formal harness (tests/formal), which reads the levels
 
-        in_transfer = Signal(n)
-        unmatched_now = Signal(n)
         self._stages = []  # (valid, route) of each input stage, for the formal harness
-        incoming = []
+        lookups, incoming = [], []
         for k in range(n):
-            port = self.i[k]
-            route, matched = self._route(m, k, port.payload)
-            room = Cat(queues[k][j].w_rdy for j in range(columns))
-            m.d.comb += [
-                in_transfer[k].eq(port.valid & port.ready),
-                unmatched_now[k].eq(in_transfer[k] & ~matched
-                                    & (port.payload.kind != EventKind.BARRIER)),
-            ]
-            if not self.input_stage:
-                # Bit n of the route (drop) is set only if drops exist.
-                m.d.comb += port.ready.eq(~(route[:columns] & ~room).any())
-                write_mask = Mux(in_transfer[k], route[:columns], 0)
-                write_data = Cat(port.payload.as_value(),
-                                 port.payload.kind == EventKind.BARRIER)
-                offered = Mux(port.valid, route[:columns], 0)
-            else:
-                stage_valid = Signal(name=f"stage{k}_valid")
-                stage_data = Signal(width + 1, name=f"stage{k}_data")
-                stage_route = Signal(columns, name=f"stage{k}_route")
-                can_go = Signal(name=f"stage{k}_go")
-                m.d.comb += [
-                    can_go.eq(stage_valid & ~(stage_route & ~room).any()),
-                    port.ready.eq(~stage_valid | can_go),
-                ]
-                with m.If(in_transfer[k]):
-                    m.d.sync += [stage_valid.eq(1),
-                                 stage_data.eq(Cat(port.payload.as_value(),
-                                                   port.payload.kind == EventKind.BARRIER)),
-                                 stage_route.eq(route[:columns])]
-                with m.Elif(can_go):
-                    m.d.sync += stage_valid.eq(0)
-                write_mask = Mux(can_go, stage_route, 0)
-                write_data = stage_data
-                offered = Mux(stage_valid, stage_route, 0)
-                self._stages.append((stage_valid, stage_route))
-            for j in range(columns):
-                m.d.comb += [
-                    queues[k][j].w_data.eq(write_data),
-                    queues[k][j].w_en.eq(write_mask[j]),
-                ]
-            # What may be written this cycle (for the arbiters' look-ahead): the event offered
-            # to the queues, whether or not they all have room, and whether it is a barrier.
-            incoming.append((offered, write_data[width]))
+            m.submodules[f"lookup{k}"] = lookup = RouteLookup(
+                self.table, fmt=self.fmt, port=k, barrier_sources=self.barrier_sources)
+            m.d.comb += lookup.event.eq(self.i[k].payload)
+            lookups.append(lookup)
+            incoming.append(self._input_side(m, k, lookup.route, queues[k]))
 
-        out_transfer = Signal(n)
         for j in range(columns):
             is_drop = j == n
-            heads = [queues[k][j] for k in range(n)]
-            head_event = [head.r_data[:width] for head in heads]
-            barrier_head = [head.r_rdy & head.r_data[width] for head in heads]
-            # A head that may be sent (a barrier waits for its partners instead).
-            request = Signal(n, name=f"request{j}")
-            m.d.comb += request.eq(Cat(head.r_rdy & ~head.r_data[width] for head in heads))
-            sources = [] if is_drop else sorted(self.barrier_sources[j])
-
-            out = self.dropped if is_drop else self.o[j]
-            accept = Signal(name=f"accept{j}")
-            m.d.comb += accept.eq(~out.valid | out.ready)
-            if not is_drop:
-                m.d.comb += out_transfer[j].eq(out.valid & out.ready)
-
-            # Registered grant. `grant` (one-hot) names the queue this output takes from in the
-            # current cycle; it was chosen in the previous cycle, round robin starting above the
-            # previous grant, among the queues that may have a sendable head now: those with one
-            # then (a queue granted then is included, it may hold a second event) and those
-            # being written then. A guess that turns out empty (or a barrier) costs one idle
-            # cycle of this output and nothing else: the take is checked against the head.
-            # So no queue state reaches the data path or the pops through the arbitration.
-            grant = Signal(n, name=f"grant{j}")
-            predicted = Signal(n, name=f"predicted{j}")
-            m.d.comb += predicted.eq(Cat(
-                request[k] | (incoming[k][0][j] & ~incoming[k][1]) for k in range(n)))
-            eligible = _above(grant, n)
-            masked = predicted & eligible
-            with m.If(accept):
-                m.d.sync += grant.eq(Mux(masked.any(), _lowest_set(masked, n),
-                                         _lowest_set(predicted, n)))
-
-            # Barriers: every source's head is a barrier. Registered: heads that are barriers
-            # stay until this output forwards them (they request nothing), so the condition
-            # seen one cycle late still holds, unless that cycle forwarded them.
-            barrier_ready = Signal(name=f"barrier_ready{j}")
-            if sources:
-                with m.If(accept):
-                    m.d.sync += barrier_ready.eq(
-                        Cat(barrier_head[k] for k in sources).all() & ~barrier_ready)
-
-            take = Signal(n, name=f"take{j}")
-            m.d.comb += take.eq(Mux(barrier_ready, 0, grant & request))
-            granted = Signal(width, name=f"granted{j}")
-            m.d.comb += granted.eq(
-                _or_reduce([Mux(grant[k], head_event[k], 0) for k in range(n)], width))
-
-            # The output register loads whenever it may (its enable depends only on valid and
-            # ready); what it loads is chosen by the registered grant and barrier flag.
-            with m.If(accept):
-                m.d.sync += out.valid.eq(barrier_ready | take.any())
-                if is_drop:
-                    port_index = Signal(range(max(2, n)), name="dropped_port")
-                    for k in range(n):
-                        with m.If(grant[k]):
-                            m.d.comb += port_index.eq(k)
-                    m.d.sync += [out.payload.event.eq(granted),
-                                 out.payload.reason.eq(DropReason.UNMATCHED),
-                                 out.payload.port.eq(port_index)]
-                elif sources:
-                    m.d.sync += out.payload.eq(Mux(barrier_ready, head_event[sources[0]],
-                                                   granted))
-                else:
-                    m.d.sync += out.payload.eq(granted)
+            m.submodules[f"arbiter{j}"] = arbiter = OutputArbiter(
+                n, fmt=self.fmt, barrier_sources=() if is_drop else self.barrier_sources[j],
+                drop_output=is_drop)
             for k in range(n):
-                take_barrier = barrier_ready if k in sources else Const(0)
-                m.d.comb += heads[k].r_en.eq(accept & (take[k] | take_barrier))
+                # The arbiter's look-ahead: an event (not a barrier) offered to this queue.
+                offered, offered_barrier = incoming[k]
+                m.d.comb += [arbiter.head_valid[k].eq(queues[k][j].r_rdy),
+                             arbiter.head_data[k].eq(queues[k][j].r_data),
+                             arbiter.incoming[k].eq(offered[j] & ~offered_barrier),
+                             queues[k][j].r_en.eq(arbiter.head_pop[k])]
+            wiring.connect(m, wiring.flipped(self.dropped if is_drop else self.o[j]), arbiter.o)
 
-        # Status counters. Every increment is registered first (the counters lag the
-        # transfers by one or two cycles), so that no counter adder hangs off the route lookup.
+        m.submodules.counters = counters = StatusCounters(
+            n, counter_width=self.counter_width, fifo_depth=self.fifo_depth, n_queues=columns)
+        for k in range(n):
+            port = self.i[k]
+            m.d.comb += [
+                counters.in_transfer[k].eq(port.valid & port.ready),
+                counters.unmatched[k].eq(port.valid & port.ready & ~lookups[k].matched
+                                         & (port.payload.kind != EventKind.BARRIER)),
+                *[counters.level[k][j].eq(queues[k][j].level) for j in range(columns)],
+            ]
+        for j in range(n):
+            m.d.comb += counters.out_transfer[j].eq(self.o[j].valid & self.o[j].ready)
+        m.d.comb += counters.dropped.eq(self.dropped.valid & self.dropped.ready)
+        wiring.connect(m, wiring.flipped(self.status), counters.status)
+        return m
+
+    def _input_side(self, m, k, route, queues):
+        """Write the event on input ``k`` into every queue of ``queues`` its ``route`` selects, at
+        once (``port.ready`` only when all have room), directly or through the input stage.
+
+        Returns what the arbiters may see written this cycle, for their look-ahead: the mask of
+        the queues the event is offered to (whether or not they all have room), and whether it
+        is a barrier.
+        """
+        port = self.i[k]
+        width = self.fmt.width
+        columns = len(queues)
+        room = Cat(queue.w_rdy for queue in queues)
+        transfer = port.valid & port.ready
+        word = Cat(port.payload.as_value(), port.payload.kind == EventKind.BARRIER)
+        if not self.input_stage:
+            # Bit n of the route (drop) is set only if drops exist.
+            m.d.comb += port.ready.eq(~(route[:columns] & ~room).any())
+            write_mask = Mux(transfer, route[:columns], 0)
+            write_data = word
+            offered = Mux(port.valid, route[:columns], 0)
+        else:
+            stage_valid = Signal(name=f"stage{k}_valid")
+            stage_data = Signal(width + 1, name=f"stage{k}_data")
+            stage_route = Signal(columns, name=f"stage{k}_route")
+            can_go = Signal(name=f"stage{k}_go")
+            m.d.comb += [
+                can_go.eq(stage_valid & ~(stage_route & ~room).any()),
+                port.ready.eq(~stage_valid | can_go),
+            ]
+            with m.If(transfer):
+                m.d.sync += [stage_valid.eq(1), stage_data.eq(word),
+                             stage_route.eq(route[:columns])]
+            with m.Elif(can_go):
+                m.d.sync += stage_valid.eq(0)
+            write_mask = Mux(can_go, stage_route, 0)
+            write_data = stage_data
+            offered = Mux(stage_valid, stage_route, 0)
+            self._stages.append((stage_valid, stage_route))
+        for j, queue in enumerate(queues):
+            m.d.comb += [queue.w_data.eq(write_data), queue.w_en.eq(write_mask[j])]
+        return offered, write_data[width]
+
+
+class RouteLookup(wiring.Component):
+    """The route of the event on input ``port`` of a router: which outputs it goes to.
+
+    Parameters
+    ----------
+    table : :class:`~neurohw.routing.RoutingTable`
+    fmt : :class:`~neurohw.routing.EventFormat`
+    port : int
+        The input; a barrier goes to the outputs whose ``barrier_sources`` name it.
+    barrier_sources : sequence of sets
+        For each output, the inputs whose barrier it waits for.
+
+    Members
+    -------
+    event : In(event_layout(fmt))
+    route : Out(n_ports + 1)
+        Bit ``j``: output ``j``; bit ``n_ports``: the drop queue. A barrier takes its barrier
+        mask, an event no entry matches the table's default.
+    matched : Out(1)
+        Some table entry matched the key (whatever the kind).
+
+    First match wins, computed flat rather than as a chain of muxes: entry ``e`` hits when it
+    matches and no *earlier overlapping entry with different ports* matches (entries that cannot
+    both match, or that agree, need no priority), and output bit ``j`` is the OR of the hits of
+    the entries naming ``j``.
+    """
+
+    def __init__(self, table: RoutingTable, *, fmt: EventFormat, port: int, barrier_sources):
+        if not isinstance(table, RoutingTable):
+            raise TypeError(f"table must be a RoutingTable, not {table!r}")
+        if not isinstance(fmt, EventFormat) or fmt.key_width != table.key_width:
+            raise ValueError(f"event format must be an EventFormat with the table's key_width "
+                             f"{table.key_width}, not {fmt!r}")
+        if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port < table.n_ports:
+            raise ValueError(f"port must be an input between 0 and {table.n_ports - 1}, "
+                             f"not {port!r}")
+        self.table = table
+        self.port = port
+        self.barrier_sources = check_barrier_sources(barrier_sources, table.n_ports)
+        super().__init__({
+            "event": In(event_layout(fmt)),
+            "route": Out(table.n_ports + 1),
+            "matched": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self.table.n_ports
+        entries = self.table.entries
+        match = Signal(len(entries))
+        hit = Signal(len(entries))
+        for e, entry in enumerate(entries):
+            m.d.comb += match[e].eq((self.event.key & entry.mask) == entry.key)
+            overriding = [o for o, other in enumerate(entries[:e])
+                          if (other.key ^ entry.key) & other.mask & entry.mask == 0
+                          and other.ports != entry.ports]
+            m.d.comb += hit[e].eq(match[e] & ~Cat(match[o] for o in overriding).any()
+                                  if overriding else match[e])
+        barrier_mask = sum(1 << j for j in range(n) if self.port in self.barrier_sources[j])
+        default = self.table.default
+        default_mask = (1 << n) if default is DROP else sum(1 << j for j in default or ())
+        table_route = Cat(*[Cat(hit[e] for e, entry in enumerate(entries) if j in entry.ports)
+                            .any() for j in range(n)], Const(0, 1))
+        m.d.comb += self.matched.eq(match.any() if entries else 0)
+        m.d.comb += self.route.eq(Mux(self.event.kind == EventKind.BARRIER, barrier_mask,
+                                      Mux(self.matched, table_route, default_mask)))
+        return m
+
+
+class OutputArbiter(wiring.Component):
+    """One output of a router: round robin over the heads of its queues (one per input), the
+    barrier of its sources, and the output register.
+
+    Parameters
+    ----------
+    n_inputs : int
+    fmt : :class:`~neurohw.routing.EventFormat`
+    barrier_sources : set of int
+        The inputs whose barrier this output waits for (none for the drop output).
+    drop_output : bool
+        The output is the router's ``dropped`` stream: it reports each event it takes with
+        reason ``UNMATCHED`` and the input it came from.
+
+    Members
+    -------
+    head_valid : In(1).array(n_inputs); head_data : In(fmt.width + 1).array(n_inputs)
+        Each queue's ``r_rdy`` and ``r_data`` (the event and, in bit ``fmt.width``, whether it
+        is a barrier).
+    head_pop : Out(1).array(n_inputs)
+        Each queue's ``r_en``.
+    incoming : In(n_inputs)
+        Bit ``k``: an event that is not a barrier is offered to queue ``k`` in this cycle (it
+        may be written whether or not the arbiter sees it).
+    o : Out(stream of event, or of dropped_layout(fmt, n_inputs) for the drop output)
+    """
+
+    def __init__(self, n_inputs: int, *, fmt: EventFormat, barrier_sources=(),
+                 drop_output: bool = False):
+        if not isinstance(n_inputs, int) or isinstance(n_inputs, bool) or n_inputs < 1:
+            raise ValueError(f"n_inputs must be a positive integer, not {n_inputs!r}")
+        if not isinstance(fmt, EventFormat):
+            raise TypeError(f"event format must be an EventFormat, not {fmt!r}")
+        sources = tuple(sorted(barrier_sources))
+        if any(not 0 <= k < n_inputs for k in sources):
+            raise ValueError(f"barrier sources must be inputs between 0 and {n_inputs - 1}, "
+                             f"not {sources}")
+        if drop_output and sources:
+            raise ValueError(f"the drop output forwards no barrier, so it has no barrier "
+                             f"sources, not {sources}")
+        self.n_inputs = n_inputs
+        self.fmt = fmt
+        self.barrier_sources = sources
+        self.drop_output = bool(drop_output)
+        layout = dropped_layout(fmt, n_inputs) if drop_output else event_layout(fmt)
+        super().__init__({
+            "head_valid": In(1).array(n_inputs),
+            "head_data": In(fmt.width + 1).array(n_inputs),
+            "head_pop": Out(1).array(n_inputs),
+            "incoming": In(n_inputs),
+            "o": Out(stream.Signature(layout)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self.n_inputs
+        width = self.fmt.width
+        sources = self.barrier_sources
+        out = self.o
+        head_event = [self.head_data[k][:width] for k in range(n)]
+        barrier_head = [self.head_valid[k] & self.head_data[k][width] for k in range(n)]
+        # A head that may be sent (a barrier waits for its partners instead).
+        request = Signal(n)
+        m.d.comb += request.eq(Cat(self.head_valid[k] & ~self.head_data[k][width]
+                                   for k in range(n)))
+        accept = Signal()
+        m.d.comb += accept.eq(~out.valid | out.ready)
+
+        # Registered grant. `grant` (one-hot) names the queue this output takes from in the
+        # current cycle; it was chosen in the previous cycle, round robin starting above the
+        # previous grant, among the queues that may have a sendable head now: those with one
+        # then (a queue granted then is included, it may hold a second event) and those
+        # being written then. A guess that turns out empty (or a barrier) costs one idle
+        # cycle of this output and nothing else: the take is checked against the head.
+        # So no queue state reaches the data path or the pops through the arbitration.
+        grant = Signal(n)
+        predicted = Signal(n)
+        m.d.comb += predicted.eq(request | self.incoming)
+        eligible = _above(grant, n)
+        masked = predicted & eligible
+        with m.If(accept):
+            m.d.sync += grant.eq(Mux(masked.any(), _lowest_set(masked, n),
+                                     _lowest_set(predicted, n)))
+
+        # Barriers: every source's head is a barrier. Registered: heads that are barriers
+        # stay until this output forwards them (they request nothing), so the condition
+        # seen one cycle late still holds, unless that cycle forwarded them.
+        barrier_ready = Signal()
+        if sources:
+            with m.If(accept):
+                m.d.sync += barrier_ready.eq(
+                    Cat(barrier_head[k] for k in sources).all() & ~barrier_ready)
+
+        take = Signal(n)
+        m.d.comb += take.eq(Mux(barrier_ready, 0, grant & request))
+        granted = Signal(width)
+        m.d.comb += granted.eq(
+            _or_reduce([Mux(grant[k], head_event[k], 0) for k in range(n)], width))
+
+        # The output register loads whenever it may (its enable depends only on valid and
+        # ready); what it loads is chosen by the registered grant and barrier flag.
+        with m.If(accept):
+            m.d.sync += out.valid.eq(barrier_ready | take.any())
+            if self.drop_output:
+                port_index = Signal(range(max(2, n)), name="dropped_port")
+                for k in range(n):
+                    with m.If(grant[k]):
+                        m.d.comb += port_index.eq(k)
+                m.d.sync += [out.payload.event.eq(granted),
+                             out.payload.reason.eq(DropReason.UNMATCHED),
+                             out.payload.port.eq(port_index)]
+            elif sources:
+                m.d.sync += out.payload.eq(Mux(barrier_ready, head_event[sources[0]], granted))
+            else:
+                m.d.sync += out.payload.eq(granted)
+        for k in range(n):
+            take_barrier = barrier_ready if k in sources else Const(0)
+            m.d.comb += self.head_pop[k].eq(accept & (take[k] | take_barrier))
+        return m
+
+
+class StatusCounters(wiring.Component):
+    """A router's status counters (:func:`status_addresses`) and their read port.
+
+    Every increment is registered first (the counters lag the transfers by one or two
+    cycles), so that no counter adder hangs off the route lookup.
+
+    Members
+    -------
+    in_transfer, out_transfer, unmatched : In(n_ports)
+        Per port, in this cycle: an event accepted on the input, sent on the output, accepted
+        on the input without matching a table entry (barriers excluded).
+    dropped : In(1)
+        A report left on the ``dropped`` stream.
+    level : In(range(fifo_depth + 1)).array(n_ports, n_queues)
+        The level of each queue of each input (for the high-water marks).
+    status : Out(StatusSignature(n_ports, counter_width))
+    """
+
+    def __init__(self, n_ports: int, *, counter_width: int, fifo_depth: int, n_queues: int):
+        for name, value in [("n_ports", n_ports), ("counter_width", counter_width),
+                            ("fifo_depth", fifo_depth), ("n_queues", n_queues)]:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        self.n_ports = n_ports
+        self.counter_width = counter_width
+        self.fifo_depth = fifo_depth
+        super().__init__({
+            "in_transfer": In(n_ports),
+            "out_transfer": In(n_ports),
+            "unmatched": In(n_ports),
+            "dropped": In(1),
+            "level": In(range(fifo_depth + 1)).array(n_ports, n_queues),
+            "status": Out(StatusSignature(n_ports, counter_width)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self.n_ports
         cw = self.counter_width
         in_count = [Signal(cw, name=f"in_count{k}") for k in range(n)]
         out_count = [Signal(cw, name=f"out_count{j}") for j in range(n)]
@@ -380,10 +538,10 @@ class Router(wiring.Component):
         unmatched_seen = Signal(n)
         unmatched_inc = Signal(range(n + 1))
         dropped_seen = Signal()
-        m.d.sync += [in_seen.eq(in_transfer), out_seen.eq(out_transfer),
-                     unmatched_seen.eq(unmatched_now),
+        m.d.sync += [in_seen.eq(self.in_transfer), out_seen.eq(self.out_transfer),
+                     unmatched_seen.eq(self.unmatched),
                      unmatched_inc.eq(sum(unmatched_seen[k] for k in range(n))),
-                     dropped_seen.eq(self.dropped.valid & self.dropped.ready)]
+                     dropped_seen.eq(self.dropped)]
         for k in range(n):
             m.d.sync += in_count[k].eq(in_count[k] + in_seen[k])
             # High-water mark as a thermometer: reached[v - 1] once some queue of input k
@@ -391,7 +549,7 @@ class Router(wiring.Component):
             reached = Signal(self.fifo_depth, name=f"reached{k}")
             for v in range(1, self.fifo_depth + 1):
                 m.d.sync += reached[v - 1].eq(
-                    reached[v - 1] | Cat(queues[k][j].level >= v for j in range(columns)).any())
+                    reached[v - 1] | Cat(level >= v for level in self.level[k]).any())
             m.d.comb += hwm[k].eq(sum(reached[v] for v in range(self.fifo_depth)))
         for j in range(n):
             m.d.sync += out_count[j].eq(out_count[j] + out_seen[j])
