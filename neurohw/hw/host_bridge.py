@@ -5,9 +5,8 @@
   ``rsp`` transfers into frames back to the host.
 * :class:`UartHost` is a core, a bridge and a UART (:mod:`neurohw.hw.uart`): ports ``uart_rx``,
   ``uart_tx`` and two status LEDs, in the ``sync`` domain.
-* :class:`PinTop` is a :class:`UartHost` with a clock pin, a reset button and the board's pin
-  polarities: the module ``<board>_top`` that ``neurohw.templates`` renders for the
-  constraint files, and that ``boards/`` builds.
+
+Board top levels (pins, clock, reset button) are in ``boards/top.py``.
 
 The protocol (``docs/integration.md``): every frame is an opcode byte followed by a payload of a
 length fixed by the opcode and the core's widths, little-endian. Host to device: ``NOP``
@@ -22,16 +21,15 @@ from __future__ import annotations
 import enum
 import math
 
-from amaranth.hdl import ClockDomain, Const, Module, Mux, Signal
+from amaranth.hdl import Const, Module, Mux, Signal
 from amaranth.lib import fifo, stream, wiring
-from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import In, Out
 
 from .core import STEP_WIDTH, NeuronCore
-from .uart import UARTRx, UARTTx, baud_divisor
+from .uart import UARTRx, UARTTx
 
 __all__ = ["HostOp", "DeviceOp", "Flags", "PROTOCOL_VERSION", "INFO_BYTES", "MAGIC",
-           "frame_sizes", "HostBridge", "UartHost", "PinTop", "board_top_verilog"]
+           "frame_sizes", "HostBridge", "UartHost"]
 
 PROTOCOL_VERSION = 1
 MAGIC = b"NH"
@@ -274,43 +272,3 @@ class UartHost(wiring.Component):
                      bridge.rx_error.eq(rx.overrun | (rx.frame_error << 1)),
                      self.led.eq(bridge.done_toggle | (bridge.error << 1))]
         return m
-
-
-class PinTop(wiring.Component):
-    """A :class:`UartHost` as a chip top level: ``clk``, ``button`` (reset, asynchronously
-    asserted, synchronously released), ``uart_rx``, ``uart_tx``, ``led`` (2 bits), with the
-    button and LED polarities of a board (``button_active_low``, ``led_active_low``)."""
-
-    def __init__(self, core: NeuronCore, *, divisor: int, button_active_low: bool = False,
-                 led_active_low: bool = False, rx_fifo_depth: int = 512):
-        self.host = UartHost(core, divisor=divisor, rx_fifo_depth=rx_fifo_depth)
-        self.button_active_low = bool(button_active_low)
-        self.led_active_low = bool(led_active_low)
-        super().__init__({"clk": In(1), "button": In(1), "uart_rx": In(1, init=1),
-                          "uart_tx": Out(1), "led": Out(2)})
-
-    def elaborate(self, platform):
-        m = Module()
-        m.domains.sync = sync = ClockDomain(local=True)
-        pressed = Signal()
-        m.d.comb += [sync.clk.eq(self.clk),
-                     pressed.eq(~self.button if self.button_active_low else self.button)]
-        m.submodules.reset_sync = ResetSynchronizer(pressed, domain="sync")
-        m.submodules.host = host = self.host
-        m.d.comb += [host.uart_rx.eq(self.uart_rx), self.uart_tx.eq(host.uart_tx),
-                     self.led.eq(~host.led if self.led_active_low else host.led)]
-        return m
-
-
-def board_top_verilog(core: NeuronCore, board: str, *, baud: int = 115200,
-                      rx_fifo_depth: int = 512) -> str:
-    """Verilog of module ``<board>_top`` (:class:`PinTop` with the board's clock and polarities,
-    from amaranth-boards) for the constraint files of :func:`neurohw.templates.render`."""
-    from amaranth.back import verilog
-
-    from ..templates import board_pins
-    pins = {pin["port"]: pin for pin in board_pins(board)}
-    top = PinTop(core, divisor=baud_divisor(pins["clk"]["clock_hz"], baud),
-                 button_active_low=pins["button"]["invert"],
-                 led_active_low=pins["led[0]"]["invert"], rx_fifo_depth=rx_fifo_depth)
-    return verilog.convert(top, name=f"{board}_top", emit_src=False)
