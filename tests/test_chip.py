@@ -135,6 +135,18 @@ class TestChip:
             chip.synthesize("ice40-up5k", workdir=tmp_path)
         assert seen == {"verilog": chip.verilog(), "device": "ice40-up5k"}
 
+    def test_report(self, tmp_path):
+        from neurohw.flows.report import estimate_cycles
+        chip = Chip(tiny_plan())
+        inputs = tiny_inputs()
+        report = chip.report([], workdir=tmp_path, inputs=inputs)
+        assert report.devices == []
+        assert report.description == chip.description()
+        assert report.description["design_sha256"] == chip.design_hash()
+        expected = estimate_cycles(chip.plan, inputs)
+        assert report.cycles_per_inference == expected.cycles_per_inference
+        assert json.loads((tmp_path / "design_report.json").read_text())["design"] == "system"
+
     @pytest.mark.slow
     def test_synthesize_ice40(self, tmp_path):
         start = time.perf_counter()

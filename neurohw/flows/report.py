@@ -1,8 +1,9 @@
 """Synthesis reports of a core or a whole mapped network, with latency per inference.
 
-:func:`synth_report` synthesizes a design (an Amaranth component, a :class:`NeuronCore`, or a
-:class:`~neurohw.network.plan.ChipPlan`, which becomes a :class:`~neurohw.hw.system.SystemTop`)
-out of context on one or more devices with :func:`neurohw.flows.synth.synthesize` and returns a
+:func:`synth_report` synthesizes a design (an Amaranth component, a :class:`NeuronCore`, a
+:class:`neurohw.Chip`, or a :class:`~neurohw.network.plan.ChipPlan`, which becomes a ``Chip``)
+out of context on one or more devices through :func:`synthesize_design`, the one synthesis path
+(:func:`neurohw.flows.synth.synthesize` on :func:`verilog_for_synthesis`), and returns a
 :class:`DesignReport`: per device the resources (LUT4/logic cells, FFs, block RAM, SPRAM, DSP),
 the achieved Fmax of every clock, or the reason the design does not fit; and, when the cycles of
 one inference are known, the latency per inference and synaptic operations per second at that

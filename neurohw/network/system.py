@@ -18,6 +18,7 @@ previous step.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,18 +66,29 @@ class SystemTrace:
 
 
 @dataclass(frozen=True, eq=False)
-class Samples:
+class Samples(Mapping):
     """Inputs validated once against a network's input groups (:func:`check_samples`).
 
     ``counts``: ``{group: int64 (steps, batch, size)}``, read-only (a graded group's values
     instead of counts). ``groups``: the input groups they were checked against. Every function
     that takes inputs (:func:`check_inputs`, and so :func:`simulate`, the plan model, the host
     encoder, the RTL verification) accepts a ``Samples`` of the same input groups as already
-    checked, so one compile validates its samples once, at its entry."""
+    checked, so one compile validates its samples once, at its entry. A ``Samples`` reads as
+    the mapping ``counts`` (``samples["x"]``, ``samples.items()``), so code written for a dict
+    of arrays takes it as it is."""
     steps: int
     batch: int
     counts: dict
     groups: tuple
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.counts[name]
+
+    def __iter__(self):
+        return iter(self.counts)
+
+    def __len__(self) -> int:
+        return len(self.counts)
 
     def fits(self, network: Network) -> bool:
         """Whether these samples were checked against ``network``'s input groups."""
