@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from neurohw.flows.system import verify_system  # noqa: E402
+from neurohw import Chip  # noqa: E402
 from neurohw.network import import_nir, map_network, quantize, simulate  # noqa: E402
 from neurohw.train import digits  # noqa: E402
 
@@ -38,8 +38,8 @@ RESULTS = ROOT / "benchmarks" / "results" / "digits_rtl.json"
 def _chunk(job, plan, group, counts, build_root):
     def progress(text):
         print(f"[job {job}] {text.strip()}", flush=True)
-    result = verify_system(plan, {group: counts}, simulator="verilator",
-                           build_dir=build_root / f"job{job}", progress=progress, seed=job)
+    result = Chip(plan).verify({group: counts}, simulator="verilator",
+                               build_dir=build_root / f"job{job}", progress=progress, seed=job)
     return result
 
 

@@ -664,14 +664,14 @@ def camera_recordings(mapping) -> dict:
 
 
 def run_camera_sim(lanes: int, simulator: str, build: Path) -> dict:
-    from neurohw.flows.system import verify_system
+    from neurohw import Chip
     plan, mapping = camera_network(lanes)
     rows = {}
     for name, (events, binned) in camera_recordings(mapping).items():
         _stamp(f"camera p{lanes} {name}: {binned.report}")
         counts = binned.counts
-        result = verify_system(plan, binned.inputs("dvs"), simulator=simulator,
-                               build_dir=build / f"camera-p{lanes}-{name}-{simulator}")
+        result = Chip(plan).verify(binned.inputs("dvs"), simulator=simulator,
+                                   build_dir=build / f"camera-p{lanes}-{name}-{simulator}")
         spike_words = int((counts > 0).sum())
         row_events = int(counts.sum())
         sensor_us = binned.report.steps * binned.report.batch * binned.report.window_us
@@ -697,11 +697,13 @@ def run_camera_sim(lanes: int, simulator: str, build: Path) -> dict:
 
 
 def run_camera_synth(lanes: int, dev: str, build: Path) -> dict:
+    from neurohw import Chip
     from neurohw.flows.report import synth_report
     plan, _ = camera_network(lanes)
     flow_device, _target = DEVICES[dev]
-    report = synth_report(plan, [flow_device], workdir=build / f"camera-p{lanes}",
-                          name=f"camera-p{lanes}")
+    # As a board carries it, without the debug port (the numbers recorded so far).
+    report = synth_report(Chip(plan, debug=False), [flow_device],
+                          workdir=build / f"camera-p{lanes}", name=f"camera-p{lanes}")
     result = report.devices[0].to_dict()
     keep = ("device", "fits", "error", "luts", "carries", "ffs", "bram", "spram", "dsp",
             "logic_cells", "fmax_mhz", "yosys", "nextpnr")

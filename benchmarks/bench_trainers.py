@@ -35,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from neurohw.flows.system import verify_system  # noqa: E402
+from neurohw import Chip  # noqa: E402
 from neurohw.network import encode_inputs, evaluate, map_network, simulate  # noqa: E402
 from neurohw.train.digits import encode_images, load_split  # noqa: E402
 from tests.test_trainer_import import FIXTURES, quantized_fixture  # noqa: E402
@@ -81,8 +81,8 @@ def run(name, args, build_root):
         n = args.rtl_samples
         chip_inputs = ({group: x[:, :n]} if meta["input"] != "direct"
                        else encode_inputs(report, {group: x[:, :n]}))
-        result = verify_system(plan, chip_inputs, simulator=args.simulator,
-                               build_dir=build_root / name)
+        result = Chip(plan).verify(chip_inputs, simulator=args.simulator,
+                                   build_dir=build_root / name)
         output = integer.outputs[0]
         model = simulate(integer, chip_inputs).spikes[output]
         assert np.array_equal(result.output_spikes[output], model), name

@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from neurohw import Chip  # noqa: E402
 from neurohw.flows.report import (CycleEstimate, estimate_cycles, format_rate,  # noqa: E402
                                   format_us, synth_report)
 
@@ -244,7 +245,9 @@ def synthesize_config(key: str, devices=DEVICES, *, results: dict, rerun: bool =
             entry[device] = {"device": device, "fits": False, "error": reason, "overflow": [],
                              "precheck": True}
         else:
-            report = synth_report(plan, [device], workdir=build / key, name=key)
+            # The rows are the chip as a board carries it, without the debug port.
+            report = synth_report(Chip(plan, debug=False), [device], workdir=build / key,
+                                  name=key)
             result = report.devices[0]
             entry[device] = result.to_dict()
             if result.synth is not None:

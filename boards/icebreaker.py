@@ -3,7 +3,7 @@
 
 from functools import partial
 
-from .common import build as _build, elaborate as _elaborate, main as _main
+from .bitstream import build as _build, elaborate as _elaborate, main as _main
 
 BOARD = "icebreaker"
 build = partial(_build, BOARD)

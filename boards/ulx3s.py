@@ -3,7 +3,7 @@ with ``openFPGALoader -b ulx3s top.bit``)."""
 
 from functools import partial
 
-from .common import build as _build, elaborate as _elaborate, main as _main
+from .bitstream import build as _build, elaborate as _elaborate, main as _main
 
 BOARD = "ulx3s"
 build = partial(_build, BOARD)

@@ -11,4 +11,6 @@ from .errors import VerificationError
 
 __version__ = "0.1.0"
 
-__all__ = ["VerificationError", "__version__"]
+from .chip import Chip
+
+__all__ = ["Chip", "VerificationError", "__version__"]

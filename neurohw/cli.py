@@ -373,6 +373,17 @@ def _add_flow_options(parser, *, default_samples: int, default_lanes: int = 1):
     parser.add_argument("--topology", choices=("auto", "star", "mesh"), default="auto",
                         help="router topology (default: star up to 32 endpoints, else mesh)")
     parser.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
+    _add_debug_option(parser)
+
+
+def _add_debug_option(parser):
+    """``--debug/--no-debug``: one default for ``compile`` and ``synth``, so that both build,
+    and report, the same design from one plan (``neurohw.chip.DEFAULT_DEBUG``)."""
+    from .chip import DEFAULT_DEBUG
+    parser.add_argument("--debug", action=argparse.BooleanOptionalAction, default=DEFAULT_DEBUG,
+                        help="the chip's debug port (any core's command port; the RTL "
+                             "verification reads the cores' final state through it) in the "
+                             "Verilog, the simulation and the synthesis (default: on)")
 
 
 def _flow_settings(args):
@@ -386,7 +397,7 @@ def _flow_settings(args):
     simulators = args.simulator or (available_simulators() if args.verify_samples else [])
     return {"capacity": capacity, "lanes": args.lanes, "topology": args.topology,
             "verify_samples": args.verify_samples, "simulators": simulators,
-            "devices": devices, "seed": args.seed}
+            "devices": devices, "seed": args.seed, "debug": args.debug}
 
 
 def _run_flow(source, outdir, **kwargs) -> int:
@@ -606,10 +617,12 @@ def add_synth(subparsers):
     parser.add_argument("--max-axons", type=int, default=1024, metavar="N")
     parser.add_argument("--lanes", type=int, default=1)
     parser.add_argument("--topology", choices=("auto", "star", "mesh"), default="auto")
+    _add_debug_option(parser)
     parser.set_defaults(run=synth_command)
 
 
 def synth_command(args) -> int:
+    from .chip import Chip
     from .flows.pipeline import FlowError, load_source
     from .flows.report import estimate_cycles, synth_report
     from .network import (CoreCapacity, MappingError, NetworkError, NIRImportError,
@@ -619,13 +632,14 @@ def synth_command(args) -> int:
         plan = map_network(source.network, lanes=args.lanes, topology=args.topology,
                            capacity=CoreCapacity(max_neurons=args.max_neurons,
                                                  max_axons=args.max_axons))
+        chip = Chip(plan, debug=args.debug)
         estimate = estimate_cycles(plan, steps=args.steps, input_rate=args.rate)
         outdir = Path(args.output)
         outdir.mkdir(parents=True, exist_ok=True)
         print(f"mapped onto {plan.n_cores} core(s); cycle model: "
               f"{estimate.cycles_per_inference:.0f} cycles per inference "
               f"({estimate.assumptions})", flush=True)
-        report = synth_report(plan, args.device or ["ice40-up5k", "ecp5-85k"],
+        report = synth_report(chip, args.device or ["ice40-up5k", "ecp5-85k"],
                               workdir=outdir / "synth", cycles_per_inference=estimate,
                               name=Path(args.source).stem)
     except (FlowError, MappingError, NetworkError, NIRImportError, QuantizationError,

@@ -22,120 +22,26 @@ another tool (Vivado, Quartus, Radiant, Diamond, a hand-written Verilog top):
 The templates are Jinja2 files in the repository's ``rtl_templates/``, installed as the package
 data of ``neurohw.rtl_templates`` and read with :mod:`importlib.resources`. Rendering is
 deterministic: the same core gives byte-identical files (no dates, no paths). Pin locations come
-from ``amaranth-boards``, so the constraint files and the Amaranth board builds (``boards/``) use
-the same pins. ``docs/integration.md`` describes the wrapper's protocol.
+from the board specs in ``boards/specs.py`` (read from ``amaranth-boards``), so the constraint
+files and the Amaranth board builds (``boards/``) use the same pins. ``docs/integration.md`` describes the wrapper's protocol.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from .boards.specs import BOARDS, board_pins
 from .hw.core import NeuronCore, Status, Target
 from .hw.description import axis_streams, core_description
-from .hw.host_bridge import PinTop
-from .hw.uart import baud_divisor
 
 # core_description and axis_streams live in neurohw.hw.description (the host library uses them
 # too) and are re-exported here, where the templates use them.
-__all__ = ["TEMPLATE_DIR", "BOARDS", "BoardSpec", "render", "core_description", "board_pins",
-           "axis_streams", "board_top_verilog"]
+__all__ = ["TEMPLATE_DIR", "render", "core_description", "axis_streams"]
 
 # A Traversable (a Path unless neurohw is imported from a zip file).
 TEMPLATE_DIR = resources.files("neurohw.rtl_templates")
-
-
-@dataclass(frozen=True)
-class BoardSpec:
-    """A board of the host link: its amaranth-boards platform and the resources wired to the
-    top level's ports ``clk``, ``button`` (reset), ``uart_rx``, ``uart_tx`` and ``led[0..1]``."""
-    name: str
-    platform: str            # "module:Class" in amaranth_boards
-    clock: tuple[str, int]
-    button: tuple[str, int]
-    uart: tuple[str, int]
-    leds: tuple[tuple[str, int], ...]
-    constraint_file: str     # file name written by render()
-    device: str              # synthesis device name of neurohw.flows.synth
-
-    def platform_class(self):
-        import importlib
-        module, cls = self.platform.split(":")
-        return getattr(importlib.import_module(module), cls)
-
-
-BOARDS: dict[str, BoardSpec] = {
-    "icebreaker": BoardSpec("icebreaker", "amaranth_boards.icebreaker:ICEBreakerPlatform",
-                            ("clk12", 0), ("button", 0), ("uart", 0), (("led", 0), ("led", 1)),
-                            "icebreaker.pcf", "ice40-up5k"),
-    "ulx3s": BoardSpec("ulx3s", "amaranth_boards.ulx3s:ULX3S_85F_Platform",
-                       ("clk25", 0), ("button_fire", 0), ("uart", 0), (("led", 0), ("led", 1)),
-                       "ulx3s.lpf", "ecp5-85k"),
-}
-
-_PORT_COMMENTS = {
-    "clk": "board clock",
-    "button": "reset while pressed",
-    "uart_rx": "UART from the host (FTDI TX)",
-    "uart_tx": "UART to the host (FTDI RX)",
-    "led[0]": "toggles at every completed step",
-    "led[1]": "error: a dropped event, a lost UART byte or a framing error",
-}
-
-
-def _check_board(board: str) -> BoardSpec:
-    if board not in BOARDS:
-        allowed = ", ".join(repr(name) for name in BOARDS)
-        raise ValueError(f"board must be one of {allowed}, not {board!r}")
-    return BOARDS[board]
-
-
-def board_pins(board: str) -> list[dict]:
-    """The pins of the host-link top level on ``board``, from amaranth-boards.
-
-    One dict per port bit: ``port`` (``clk``, ``button``, ``uart_rx``, ``uart_tx``, ``led[0]``,
-    ``led[1]``), ``pin``, ``dir`` (``"i"``/``"o"``), ``invert`` (the board's signal is active
-    low), ``attrs`` (the resource's I/O attributes) and, for ``clk``, ``clock_hz``.
-    """
-    spec = _check_board(board)
-    platform = spec.platform_class()()
-
-    def pin(port, resource, number, subsignal=None):
-        res = platform.lookup(resource, number)
-        ios = res.ios
-        if subsignal is not None:
-            ios = [io for io in ios if getattr(io, "name", None) == subsignal][0].ios
-        [pins] = ios
-        [location] = pins.names
-        return {"port": port, "pin": str(location), "dir": pins.dir, "invert": bool(pins.invert),
-                "attrs": dict(sorted((str(k), str(v)) for k, v in res.attrs.items())),
-                "clock_hz": float(res.clock.frequency) if res.clock is not None else None,
-                "comment": _PORT_COMMENTS[port]}
-
-    pins = [pin("clk", *spec.clock), pin("button", *spec.button),
-            pin("uart_rx", *spec.uart, "rx"), pin("uart_tx", *spec.uart, "tx")]
-    # The UART resource's attributes sit on the resource, not the subsignal.
-    pins += [pin(f"led[{i}]", *led) for i, led in enumerate(spec.leds)]
-    for entry in pins:
-        polarity = "active low" if entry["invert"] else "active high"
-        if entry["port"] in ("button", "led[0]", "led[1]"):
-            entry["comment"] += f" ({polarity} on the board)"
-    return pins
-
-
-def board_top_verilog(core: NeuronCore, board: str, *, baud: int = 115200,
-                      rx_fifo_depth: int = 512) -> str:
-    """Verilog of module ``<board>_top`` (:class:`~neurohw.hw.host_bridge.PinTop` with the board's
-    clock and polarities, from amaranth-boards) for the constraint files of :func:`render`."""
-    from amaranth.back import verilog
-
-    pins = {pin["port"]: pin for pin in board_pins(board)}
-    top = PinTop(core, divisor=baud_divisor(pins["clk"]["clock_hz"], baud),
-                 button_active_low=pins["button"]["invert"],
-                 led_active_low=pins["led[0]"]["invert"], rx_fifo_depth=rx_fifo_depth)
-    return verilog.convert(top, name=f"{board}_top", emit_src=False)
 
 
 def _environment():
@@ -229,6 +135,7 @@ def render(core: NeuronCore, out_dir, *, name: str = "neuron_core", board_tops: 
         suffix = spec.constraint_file.rsplit(".", 1)[1]
         files[f"{board}_{suffix}"] = _write(out_dir / spec.constraint_file, text)
     if board_tops:
+        from .boards.top import board_top_verilog
         for board in BOARDS:
             files[f"{board}_top"] = _write(out_dir / f"{board}_top.v",
                                            board_top_verilog(core, board, baud=baud))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurohw.hw.chip_design import DEFAULT_DEBUG, DEFAULT_ROUTER_FIFO_DEPTH, ChipDesign
 from neurohw.hw.core import Target
 from neurohw.hw.system import SystemTop
 from neurohw.model import Decay, NeuronParams, ResetMode
@@ -20,7 +21,7 @@ from neurohw.network import (InputGroup, Network, Population, Projection, simula
 from neurohw.network.host_events import encode_samples
 from neurohw.network.plan import ChipPlan
 from neurohw.model.reference import initial_state
-from neurohw.network.system import check_inputs
+from neurohw.network.system import Samples, check_samples
 
 __all__ = ["make_case", "expected_windows", "expected_eos_dropped", "expected_final_states",
            "cycle_budget",
@@ -98,9 +99,7 @@ def cycle_budget(top: SystemTop, steps: int) -> int:
 
 def final_step(plan: ChipPlan, learning=None):
     """The trace of the step every core runs after the final clear, without input."""
-    zero = {name: np.zeros((1, 1, group.size), dtype=np.int64)
-            for name, group in plan.network.inputs.items()}
-    return simulate(plan.network, zero, steps=1, learning=learning)
+    return simulate(plan.network, Samples.zeros(plan.network, 1), steps=1, learning=learning)
 
 
 def expected_final_states(plan: ChipPlan, learning=None) -> list:
@@ -157,16 +156,29 @@ def _learned_reads(core, learning) -> list:
     return reads
 
 
-def make_case(plan: ChipPlan, inputs, *, seed: int = 0, traffic=None, debug: bool = True,
-              router_fifo_depth: int = 2):
+def make_case(plan, inputs, *, seed: int = 0, traffic=None, debug: bool | None = None,
+              router_fifo_depth: int | None = None):
     """Build the system and the bench's test data for ``inputs`` ``{group: (steps, batch,
-    size)}`` (the batch runs back to back, one sample after another)."""
-    steps, batch, counts = check_inputs(plan.network, inputs)
+    size)}`` (the batch runs back to back, one sample after another). ``plan``: a
+    :class:`neurohw.Chip` (which has its options), or a ``ChipPlan`` made into ``Chip(plan,
+    debug=debug, router_fifo_depth=router_fifo_depth)`` (the Chip's defaults when left out)."""
+    if isinstance(plan, ChipDesign):
+        if debug is not None or router_fifo_depth is not None:
+            raise TypeError("debug and router_fifo_depth are options of the Chip given; pass a "
+                            "ChipPlan to choose them here")
+        chip = plan
+    else:
+        chip = ChipDesign(plan, debug=DEFAULT_DEBUG if debug is None else debug,
+                    router_fifo_depth=DEFAULT_ROUTER_FIFO_DEPTH if router_fifo_depth is None
+                    else router_fifo_depth)
+    plan = chip.plan
+    samples = check_samples(plan.network, inputs)
+    steps, batch = samples.steps, samples.batch
     # The chip runs the batch one sample after another; learning carries over. The inputs are
     # in the chip's own timing (padded for a skewed network: neurohw.network.timing).
-    trace = simulate_samples(plan.network, counts, start_steps=plan.start_steps)
-    top = SystemTop(plan, debug=debug, router_fifo_depth=router_fifo_depth)
-    words = encode_samples(plan, counts)
+    trace = simulate_samples(plan.network, samples, start_steps=plan.start_steps)
+    top = chip.top()
+    words = encode_samples(plan, samples)
     windows = expected_windows(plan, trace.spikes)
     data = {
         "ports": top.port_description(),

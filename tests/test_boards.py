@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from neurohw import boards
-from neurohw.templates import BOARDS, board_pins
+from neurohw.boards.specs import BOARDS, board_pins
 
 
 @pytest.mark.parametrize("board", sorted(BOARDS))
@@ -30,8 +30,18 @@ def test_board_top_elaborates(board):
 
 
 def test_board_refused():
-    with pytest.raises(ValueError, match="board must be one of 'icebreaker', 'ulx3s'"):
+    with pytest.raises(ValueError, match=re.escape("board must be one of 'icebreaker', 'ulx3s', "
+                                                   "not 'arty'")):
         boards.elaborate("arty")
+    with pytest.raises(ValueError, match=re.escape("board must be one of 'icebreaker', 'ulx3s', "
+                                                   "not 'arty'")):
+        board_pins("arty")
+
+
+def test_board_top_refuses_other_designs():
+    with pytest.raises(TypeError, match=re.escape("design must be a NeuronCore, a Chip or a "
+                                                  "ChipPlan, not 'core'")):
+        boards.BoardTop("core", "icebreaker")
 
 
 def test_board_baud_checked():

@@ -106,7 +106,7 @@ def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_every_module_imports():
     modules = package_modules("neurohw")
     # The layers the package maps in from the repository's other folders are there.
-    assert {"neurohw.sim.runner", "neurohw.sim.bench_system", "neurohw.boards.common",
+    assert {"neurohw.sim.runner", "neurohw.sim.bench_system", "neurohw.boards.bitstream",
             "neurohw.rtl_templates"} <= set(modules)
     for name in sorted(modules):
         importlib.import_module(name)
@@ -183,7 +183,7 @@ def test_build_folders_are_under_the_working_directory(tmp_path):
     # Not inside the installed package: a fresh interpreter in another directory puts the
     # simulation builds under that directory (NEUROHW_SIM_BUILD_DIR unset), and so the boards.
     env = {key: value for key, value in os.environ.items() if key != "NEUROHW_SIM_BUILD_DIR"}
-    code = ("import neurohw.sim.runner as r, neurohw.boards.common as b; "
+    code = ("import neurohw.sim.runner as r, neurohw.boards.bitstream as b; "
             "print(r.BUILD_ROOT); print(b.BUILD_ROOT.resolve())")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, check=True,
                          capture_output=True, text=True).stdout.split("\n")

@@ -5,11 +5,13 @@ the report's JSON and Markdown, and a synthesis of a small chip compared with it
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from neurohw import Chip
 from neurohw.flows.report import (CycleEstimate, DesignReport, DeviceResult, TimingModel,
                                   core_cycles_per_step, estimate_cycles, synth_report,
                                   verilog_for_synthesis)
@@ -186,7 +188,8 @@ def test_design_report_table_and_json():
 def test_synth_report_refuses():
     with pytest.raises(ValueError, match="device must be one of"):
         synth_report(map_network(small_network()), ["xc7a35t"], workdir="unused")
-    with pytest.raises(TypeError, match="ChipPlan or an Amaranth component"):
+    with pytest.raises(TypeError, match=re.escape("design_or_plan must be a Chip, a ChipPlan or an "
+                                                  "Amaranth component, not <object object")):
         synth_report(object(), "ecp5-85k", workdir="unused")
 
 
@@ -215,8 +218,9 @@ def test_synth_small_chip_against_baseline(tmp_path):
     its baseline (benchmarks/baselines/system_small.json)."""
     network, plan = _tiny_plan()
     estimate = estimate_cycles(plan, inputs_for(network, 4, 1))
-    report = synth_report(plan, ["ecp5-25k"], workdir=tmp_path, name="system-small",
-                          cycles_per_inference=estimate)
+    # The baselines record the chip as a board carries it: without the debug port.
+    report = synth_report(Chip(plan, debug=False), ["ecp5-25k"], workdir=tmp_path,
+                          name="system-small", cycles_per_inference=estimate)
     result = report.devices[0]
     assert result.fits, result.error
     assert result.synth.luts > 0 and result.synth.fmax_mhz
@@ -231,8 +235,8 @@ def test_synth_digits_against_baseline(tmp_path):
     """The digits chip on both devices, against benchmarks/baselines/system_digits.json."""
     from neurohw.boards.system import digits_plan
     plan = digits_plan()
-    report = synth_report(plan, ["ecp5-85k", "ice40-up5k"], workdir=tmp_path,
-                          name="system-digits")
+    report = synth_report(Chip(plan, debug=False), ["ecp5-85k", "ice40-up5k"],
+                          workdir=tmp_path, name="system-digits")
     baseline = BASELINES / "system_digits.json"
     missing, regressions = [], []
     for result in report.devices:

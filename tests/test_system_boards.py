@@ -1,15 +1,17 @@
-"""The system host link (``neurohw.hw.system_bridge``) and the system board tops
-(``boards.system``): a byte-level simulation of the bridge in front of a small chip (fast, the
+"""The system host link (``neurohw.hw.system_bridge``) and a chip on the board top
+(``neurohw.boards.top.BoardTop``): a byte-level simulation of the bridge in front of a small chip (fast, the
 outputs compared with the network's definition), elaboration on both boards (fast), and (slow)
 the digits network's bitstream on the ULX3S and the iCEBreaker."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from neurohw.hw.system import SystemTop
+from neurohw import Chip
 from neurohw.hw.system_bridge import (SystemBridge, SystemDeviceOp,
                                       SystemFlags, SystemHostOp, host_frames,
                                       parse_device_frames, status_bytes, system_info_block,
@@ -38,7 +40,7 @@ def test_bridge_runs_a_chip_byte_by_byte():
     steps, samples = 3, 2
     counts = (rng.random((steps, samples, 6)) < 0.6).astype(np.int64)
     words = encode_samples(plan, {"x": counts})
-    top = SystemTop(plan, debug=False)
+    top = Chip(plan, debug=False).top()
     bridge = SystemBridge(top, rx_fifo_depth=128)
     W = word_bytes(top)
     request = bytes([SystemHostOp.INFO, 0x42])            # INFO, then an unknown opcode
@@ -106,7 +108,7 @@ def test_bridge_runs_a_chip_byte_by_byte():
 
 
 def test_bridge_refusals():
-    top = SystemTop(small_plan(), debug=False)
+    top = Chip(small_plan(), debug=False).top()
     with pytest.raises(TypeError, match="top must be a SystemTop"):
         SystemBridge(object())
     with pytest.raises(ValueError, match="rx_fifo_depth must be a power of two"):
@@ -115,22 +117,29 @@ def test_bridge_refusals():
 
 @pytest.mark.parametrize("board", ["icebreaker", "ulx3s"])
 def test_system_board_elaborates(board):
-    from neurohw.boards.system import elaborate_system
-    products = elaborate_system(board, small_plan())
+    from neurohw import boards
+    products = boards.elaborate(board, small_plan())
     assert "rename -unescape" in products.files["top.ys"]
     assert "core0" in products.files["top.il"]
 
 
-def test_system_board_refuses_non_plan():
-    from neurohw.boards.system import SystemBoardTop
-    with pytest.raises(TypeError, match="plan must be a ChipPlan"):
-        SystemBoardTop(object(), "ulx3s")
+def test_system_board_debug_port_is_the_chips_choice():
+    """A ChipPlan goes on the board without the debug port (neurohw.boards.top.BOARD_DEBUG); a Chip
+    with its own options."""
+    from neurohw import boards
+
+    def debug_core_field(design):
+        rtlil = boards.elaborate("ulx3s", design).files["top.il"]
+        return ".core" in "".join(re.findall(r"wire [^\n]*dbg_cmd__payload\S*", rtlil))
+    assert not debug_core_field(small_plan())
+    assert debug_core_field(Chip(small_plan()))
 
 
 @pytest.mark.slow
 def test_digits_bitstream_ulx3s(tmp_path):
-    from neurohw.boards.system import build_system, digits_plan
-    result = build_system("ulx3s", digits_plan(), build_dir=tmp_path / "ulx3s")
+    from neurohw.boards import build
+    from neurohw.boards.system import digits_plan
+    result = build("ulx3s", digits_plan(), build_dir=tmp_path / "ulx3s")
     assert result.bitstream.endswith("top.bit")
     for clock in result.fmax_mhz.values():
         assert clock["achieved"] >= clock["constraint"], result.summary()
@@ -140,10 +149,11 @@ def test_digits_bitstream_ulx3s(tmp_path):
 def test_digits_bitstream_icebreaker(tmp_path):
     """The digits chip on the iCE40UP5K: a bitstream if it fits, else the error names every
     resource over capacity."""
-    from neurohw.boards.system import SystemDoesNotFit, build_system, digits_plan
+    from neurohw.boards import DoesNotFit, build
+    from neurohw.boards.system import digits_plan
     try:
-        result = build_system("icebreaker", digits_plan(), build_dir=tmp_path / "ice")
-    except SystemDoesNotFit as error:
+        result = build("icebreaker", digits_plan(), build_dir=tmp_path / "ice")
+    except DoesNotFit as error:
         assert error.overflow and all(used > available for _, used, available in error.overflow)
         assert "over capacity" in str(error)
         return

@@ -14,7 +14,8 @@ import pytest
 from neurohw.hw.core import NeuronCore, Target
 from neurohw.model import Decay, NeuronParams
 from neurohw.model.presets import loihi_cuba_lif
-from neurohw.templates import BOARDS, board_pins, core_description, render
+from neurohw.boards.specs import BOARDS, board_pins
+from neurohw.templates import core_description, render
 from neurohw.toolchain import verilator_environment
 from neurohw.sim.runner import case_build_dir, run_cocotb
 from tests.test_neuron_core import on_simulators, random_case, random_spikes, random_weights

@@ -27,9 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..chip import DEFAULT_DEBUG
 from ..network.graph import MAX_VALUE_BITS, Network
 from ..network.mapping import CoreCapacity, map_network
-from ..network.system import check_inputs, simulate, simulate_samples
+from ..network.system import check_samples, simulate, simulate_samples
 
 __all__ = ["FlowError", "Source", "load_source", "integer_inputs", "run_flow",
            "synaptic_operations", "write_report", "MAX_INPUT_BITS"]
@@ -126,7 +127,8 @@ def load_source(path, *, dt: float | None = None, weight_width: int = 8,
 def integer_inputs(source: Source, inputs: dict, *, input_bits: int | None = None) -> dict:
     """``inputs`` with every array as integers for the network of ``source``.
 
-    Integer arrays pass unchanged (:func:`~neurohw.network.system.check_inputs` checks them).
+    Integer arrays pass unchanged (:func:`~neurohw.network.system.check_samples` checks them,
+    once, in :func:`run_flow`).
     Real-valued (float) arrays are refused without ``input_bits``; with it, a NIR source's
     real-valued groups are encoded with the quantizer's input scale
     (:func:`neurohw.network.quantize.encode_inputs`), and otherwise a float array of whole
@@ -188,17 +190,23 @@ def _predictions(network: Network, spikes: dict, output: str) -> np.ndarray:
 def run_flow(source: Source, out_dir, *, inputs: dict, labels=None, name: str = "network",
              capacity: CoreCapacity = CoreCapacity(), lanes: int = 1, topology: str = "auto",
              verify_samples: int = 10, simulators=(), devices=(), seed: int = 0,
-             traffic: dict | None = None, float_inputs: dict | None = None) -> dict:
+             traffic: dict | None = None, float_inputs: dict | None = None,
+             debug: bool = DEFAULT_DEBUG) -> dict:
     """Run every stage (module docstring) and return the report (also written to
     ``out_dir/report.json`` and ``report.md``). ``inputs`` are the integer network's;
     ``float_inputs`` the float network's when they differ (real values, which ``inputs`` holds
-    as graded integers). Raises :class:`FlowError` for unusable inputs
+    as graded integers). ``debug``: the chip's debug port (:class:`neurohw.Chip`); the Verilog
+    written, verified and synthesized is that one design. ``inputs`` are validated once, here
+    (:func:`~neurohw.network.system.check_samples`); every later stage takes the checked
+    :class:`~neurohw.network.system.Samples`. Raises :class:`FlowError` for unusable inputs
     and ``neurohw.sim.runner.CocotbTestFailure`` when the RTL disagrees with the model."""
+    from ..chip import Chip
     from ..network.quantize import evaluate
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     network = source.network
-    steps, batch, counts = check_inputs(network, inputs)
+    samples = check_samples(network, inputs)
+    steps, batch, counts = samples.steps, samples.batch, samples.counts
     if labels is not None:
         labels = np.asarray(labels)
         if labels.shape != (batch,):
@@ -219,7 +227,7 @@ def run_flow(source: Source, out_dir, *, inputs: dict, labels=None, name: str = 
     _progress(f"[1/6] reference model: {batch} samples x {steps} steps")
     start = time.perf_counter()
     # A chip that learns runs the samples one after another, carrying what it learned.
-    trace = (simulate_samples if network.plastic_projections else simulate)(network, counts)
+    trace = (simulate_samples if network.plastic_projections else simulate)(network, samples)
     model_seconds = time.perf_counter() - start
     fixed_pred = _predictions(network, trace.spikes, output)
     sops = synaptic_operations(network, counts, trace.spikes)
@@ -247,29 +255,30 @@ def run_flow(source: Source, out_dir, *, inputs: dict, labels=None, name: str = 
 
     # 2. Mapping.
     plan = map_network(network, capacity=capacity, lanes=lanes, topology=topology)
+    chip = Chip(plan, debug=debug)
     report["plan"] = _plan_summary(plan)
     (out_dir / "plan.json").write_text(json.dumps(report["plan"], indent=1) + "\n")
     _progress(f"[2/6] mapped onto {plan.n_cores} core(s), {report['plan']['topology']} "
               f"topology, {report['plan']['routing_entries']} routing entries")
 
     # 3. Verilog.
-    from .system import generate_system_verilog
-    verilog = generate_system_verilog(plan, out_dir / "system.v")
-    report["verilog"] = {"path": verilog.name, "bytes": verilog.stat().st_size}
+    verilog = out_dir / "system.v"
+    chip.verilog(verilog)
+    report["verilog"] = {"path": verilog.name, "bytes": verilog.stat().st_size,
+                         "debug": chip.debug, "design_sha256": chip.design_hash()}
     _progress(f"[3/6] generated {verilog} ({verilog.stat().st_size} bytes)")
     _copy_testbench(out_dir / "testbench")
 
     # 4. RTL verification.
     report["verification"] = []
     if verify_samples and simulators:
-        from .system import verify_system
-        subset = {group: c[:, :verify_samples] for group, c in counts.items()}
+        subset = samples.head(verify_samples)
         for simulator in simulators:
             _progress(f"[4/6] RTL simulation on {simulator}: {verify_samples} samples, every "
                       f"output spike of every step compared with the model")
-            result = verify_system(plan, subset, simulator=simulator,
-                                   build_dir=out_dir / "sim" / simulator, seed=seed,
-                                   traffic=traffic, progress=_progress)
+            result = chip.verify(subset, simulator=simulator,
+                                 build_dir=out_dir / "sim" / simulator, seed=seed,
+                                 traffic=traffic, progress=_progress)
             entry = {**result.to_dict(), "passed": True}
             rtl_pred = _predictions(network, result.output_spikes, output)
             entry["rtl_matches_model_per_sample"] = bool(
@@ -290,12 +299,11 @@ def run_flow(source: Source, out_dir, *, inputs: dict, labels=None, name: str = 
     report["synthesis"] = []
     cycles = _cycles_per_inference(report)
     for device in devices:
-        from ..hw.system import SystemTop
-        from .synth import SynthesisError, synthesize
+        from .synth import SynthesisError
         _progress(f"[5/6] synthesizing for {device} (yosys, nextpnr; out of context)")
         try:
-            synth = synthesize(SystemTop(plan), device=device, workdir=out_dir / "synth" / device,
-                               name=f"{name}_{device}")
+            synth = chip.synthesize(device, workdir=out_dir / "synth" / device,
+                                    name=f"{name}_{device}")
         except SynthesisError as error:
             report["synthesis"].append({"device": device, "error": str(error)})
             _progress(f"      {error}")

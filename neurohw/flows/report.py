@@ -1,8 +1,9 @@
 """Synthesis reports of a core or a whole mapped network, with latency per inference.
 
-:func:`synth_report` synthesizes a design (an Amaranth component, a :class:`NeuronCore`, or a
-:class:`~neurohw.network.plan.ChipPlan`, which becomes a :class:`~neurohw.hw.system.SystemTop`)
-out of context on one or more devices with :func:`neurohw.flows.synth.synthesize` and returns a
+:func:`synth_report` synthesizes a design (an Amaranth component, a :class:`NeuronCore`, a
+:class:`neurohw.Chip`, or a :class:`~neurohw.network.plan.ChipPlan`, which becomes a ``Chip``)
+out of context on one or more devices through :func:`synthesize_design`, the one synthesis path
+(:func:`neurohw.flows.synth.synthesize` on :func:`verilog_for_synthesis`), and returns a
 :class:`DesignReport`: per device the resources (LUT4/logic cells, FFs, block RAM, SPRAM, DSP),
 the achieved Fmax of every clock, or the reason the design does not fit; and, when the cycles of
 one inference are known, the latency per inference and synaptic operations per second at that
@@ -35,7 +36,8 @@ import numpy as np
 from .synth import DEVICES, SynthesisError, SynthReport, synthesize
 
 __all__ = ["TimingModel", "CycleEstimate", "estimate_cycles", "core_cycles_per_step",
-           "DeviceResult", "DesignReport", "synth_report", "verilog_for_synthesis",
+           "DeviceResult", "DesignReport", "synth_report", "synthesize_design",
+           "verilog_for_synthesis",
            "DEVICE_LABELS"]
 
 DEVICE_LABELS = {"ice40-up5k": "iCE40UP5K", "ecp5-25k": "ECP5-25F", "ecp5-85k": "ECP5-85F"}
@@ -53,6 +55,18 @@ def verilog_for_synthesis(design, workdir, *, top: str = "top", min_words: int =
     with large memory initializers loaded by ``$readmemh`` (:func:`readmemh_initializers`)."""
     from .synth import synthesis_verilog
     return readmemh_initializers(synthesis_verilog(design, top), workdir, min_words=min_words)
+
+
+def synthesize_design(design, device: str, *, workdir, name: str | None = None,
+                      clock_mhz: float | None = None, seed: int = 1,
+                      harness: bool | None = None, timeout: float | None = None) -> SynthReport:
+    """The one synthesis path of a component (a chip's ``SystemTop`` through
+    :meth:`neurohw.Chip.synthesize`, a core, a bridge): :func:`verilog_for_synthesis` into
+    ``workdir``, then :func:`neurohw.flows.synth.synthesize` there. Raises
+    :class:`~neurohw.flows.synth.SynthesisError`."""
+    source = verilog_for_synthesis(design, workdir)
+    return synthesize(source, device=device, workdir=workdir, name=name, clock_mhz=clock_mhz,
+                      seed=seed, harness=harness, timeout=timeout)
 
 
 def readmemh_initializers(text: str, workdir, *, min_words: int = 1024) -> str:
@@ -491,10 +505,12 @@ def synth_report(design_or_plan, devices, *, workdir, cycles_per_inference=None,
     """Synthesize ``design_or_plan`` on each of ``devices`` and report resources, Fmax and, with
     the cycles of one inference, latency and synaptic operations per second.
 
-    ``design_or_plan``: a ``ChipPlan`` (synthesized as ``SystemTop(plan, debug=False)``), or any
-    Amaranth component (a ``NeuronCore``, a ``SystemTop``, a board bridge). ``devices``: names of
+    ``design_or_plan``: a :class:`neurohw.Chip`, a ``ChipPlan`` (synthesized as
+    ``Chip(plan, router_fifo_depth=router_fifo_depth)``, the chip's default options), or any
+    Amaranth component (a ``NeuronCore``, a board bridge). ``devices``: names of
     :data:`neurohw.flows.synth.DEVICES` (one string or several). Each device runs in
-    ``workdir/<device>``; large memory initializers go through ``$readmemh``
+    ``workdir/<device>`` through :func:`synthesize_design` (a chip through
+    :meth:`neurohw.Chip.synthesize`); large memory initializers go through ``$readmemh``
     (:func:`verilog_for_synthesis`). ``cycles_per_inference``: a number, or a
     :class:`CycleEstimate` (its cycles, latency, synaptic operations and assumptions are used).
     ``clock_mhz``: the nextpnr constraint, one number or ``{device: MHz}`` (default: the
@@ -503,6 +519,7 @@ def synth_report(design_or_plan, devices, *, workdir, cycles_per_inference=None,
     """
     from amaranth.lib import wiring
 
+    from ..hw.chip_design import ChipDesign
     from ..network.plan import ChipPlan
     if isinstance(devices, str):
         devices = [devices]
@@ -512,24 +529,26 @@ def synth_report(design_or_plan, devices, *, workdir, cycles_per_inference=None,
                              f"{device!r}")
     description: dict[str, Any] = {}
     if isinstance(design_or_plan, ChipPlan):
-        from ..hw.system import SystemTop
-        plan = design_or_plan
-        design = SystemTop(plan, router_fifo_depth=router_fifo_depth, debug=False)
-        description = {"kind": "system", "cores": [
-            {"population": c.population, "neurons": c.n_neurons, "axons": c.n_axons,
-             "lanes": c.lanes, "weight_width": c.weight_width, "connectivity": c.connectivity}
-            for c in plan.cores], "topology": type(plan.topology).__name__,
-            "event_bits": plan.fmt.width}
+        design_or_plan = ChipDesign(design_or_plan, router_fifo_depth=router_fifo_depth)
+    if isinstance(design_or_plan, ChipDesign):
+        chip = design_or_plan
+        description = chip.description()
         default_name = "system"
+
+        def run(device, device_dir, **options):
+            return synthesize_design(chip.top(), device, workdir=device_dir, **options)
     elif isinstance(design_or_plan, wiring.Component):
         design = design_or_plan
         default_name = type(design).__name__
         if hasattr(design, "n_neurons"):
             description = {"kind": "core", "neurons": design.n_neurons,
                            "axons": design.n_axons, "lanes": design.lanes}
+
+        def run(device, device_dir, **options):
+            return synthesize_design(design, device, workdir=device_dir, **options)
     else:
-        raise TypeError(f"design_or_plan must be a ChipPlan or an Amaranth component, not "
-                        f"{design_or_plan!r}")
+        raise TypeError(f"design_or_plan must be a Chip, a ChipPlan or an Amaranth component, "
+                        f"not {design_or_plan!r}")
     name = name or default_name
     if isinstance(cycles_per_inference, CycleEstimate):
         estimate = cycles_per_inference
@@ -542,12 +561,10 @@ def synth_report(design_or_plan, devices, *, workdir, cycles_per_inference=None,
     workdir = Path(workdir)
     results = []
     for device in devices:
-        device_dir = workdir / device
-        source = verilog_for_synthesis(design, device_dir)
         clock = clock_mhz.get(device) if isinstance(clock_mhz, dict) else clock_mhz
         try:
-            report = synthesize(source, device=device, workdir=device_dir, name=name,
-                                clock_mhz=clock, seed=seed, harness=harness, timeout=timeout)
+            report = run(device, workdir / device, name=name, clock_mhz=clock, seed=seed,
+                         harness=harness, timeout=timeout)
         except SynthesisError as error:
             results.append(DeviceResult(device, error=str(error), overflow=list(error.overflow)))
             continue

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..hw.system import SYSTEM_TOPLEVEL, SystemTop
+from ..hw.chip_design import DEFAULT_DEBUG, DEFAULT_ROUTER_FIFO_DEPTH, ChipDesign
+from ..hw.system import SYSTEM_TOPLEVEL
 from ..network.plan import ChipPlan
-from ..network.system import check_inputs
-from ..network.timing import pad_inputs, trainer_steps
+from ..network.system import check_samples
+from ..network.timing import trainer_steps
 
 __all__ = ["SystemVerificationResult", "generate_system_verilog", "verify_system",
            "SYSTEM_TOPLEVEL"]
@@ -63,23 +64,24 @@ class SystemVerificationResult:
         return result
 
 
-def generate_system_verilog(plan: ChipPlan, path, *, router_fifo_depth: int = 2,
-                            debug: bool = True) -> Path:
-    """Write the Verilog of ``plan``'s chip (module ``neurohw_system``) to ``path``. The text
-    depends only on the plan and the options (no source paths, no timestamps)."""
-    from amaranth.back import verilog
+def generate_system_verilog(plan: ChipPlan, path, *,
+                            router_fifo_depth: int = DEFAULT_ROUTER_FIFO_DEPTH,
+                            debug: bool = DEFAULT_DEBUG) -> Path:
+    """Write the Verilog of ``plan``'s chip (module ``neurohw_system``) to ``path``
+    (:meth:`neurohw.Chip.verilog`). The text depends only on the plan and the options (no
+    source paths, no timestamps)."""
     path = Path(path)
-    top = SystemTop(plan, router_fifo_depth=router_fifo_depth, debug=debug)
-    path.write_text(verilog.convert(top, name=SYSTEM_TOPLEVEL, emit_src=False))
+    ChipDesign(plan, router_fifo_depth=router_fifo_depth, debug=debug).verilog(path)
     return path
 
 
-def verify_system(plan: ChipPlan, inputs, *, simulator: str, build_dir=None, traffic=None,
-                  seed: int = 0, router_fifo_depth: int = 2,
+def verify_system(plan, inputs, *, simulator: str, build_dir=None, traffic=None,
+                  seed: int = 0, router_fifo_depth: int = DEFAULT_ROUTER_FIFO_DEPTH,
                   progress=None) -> SystemVerificationResult:
     """Run ``inputs`` ``{group: (steps, batch, size)}`` (samples back to back) through the RTL
-    of ``plan`` in ``simulator`` and compare every output spike of every window with
-    :func:`neurohw.network.system.simulate`.
+    of ``plan`` (a :class:`neurohw.Chip`, or a ``ChipPlan`` with the chip's default options and
+    ``router_fifo_depth``) in ``simulator`` and compare every output spike of every window
+    with :func:`neurohw.network.system.simulate`.
 
     For a network with same-step projections the chip runs skewed
     (:mod:`neurohw.network.timing`): each sample gets ``plan.flush_steps`` more steps of zero
@@ -89,19 +91,23 @@ def verify_system(plan: ChipPlan, inputs, *, simulator: str, build_dir=None, tra
     ``traffic``: ``{"idle_probability", "backpressure_probability", "stall_probability",
     "stall_cycles"}`` of the host port. ``build_dir`` defaults to
     ``build/sim/system/<simulator>`` (``NEUROHW_SIM_BUILD_DIR`` moves ``build/sim``). Raises
-    ``neurohw.sim.runner.CocotbTestFailure`` naming the first mismatch (window, sample, step,
-    expected and actual spikes, or a counter or state read after the run). ``progress``: a function
-    called with a line of text when the build starts and as samples complete.
+    ``neurohw.sim.runner.CocotbTestFailure`` naming the first mismatch (window, sample, step, expected
+    and actual spikes, or a counter or state read after the run). ``progress``: a function
+    called with a line of text when the build starts and as samples complete. ``inputs`` may
+    be :class:`~neurohw.network.system.Samples` already checked (they are not checked again).
     """
     from neurohw.sim.runner import BUILD_ROOT, run_cocotb
     from neurohw.sim.system_case import make_case
 
-    if not isinstance(plan, ChipPlan):
-        raise TypeError(f"plan must be a ChipPlan, not {plan!r}")
-    steps, batch, counts = check_inputs(plan.given_network, inputs)
+    if isinstance(plan, ChipPlan):
+        plan = ChipDesign(plan, router_fifo_depth=router_fifo_depth)
+    if not isinstance(plan, ChipDesign):
+        raise TypeError(f"plan must be a Chip or a ChipPlan, not {plan!r}")
+    chip, plan = plan, plan.plan
+    samples = check_samples(plan.given_network, inputs)
+    steps, batch = samples.steps, samples.batch
     chip_steps = steps + plan.flush_steps
-    top, data = make_case(plan, pad_inputs(counts, plan.flush_steps), seed=seed,
-                          traffic=traffic, router_fifo_depth=router_fifo_depth)
+    top, data = make_case(chip, samples.padded(plan.flush_steps), seed=seed, traffic=traffic)
     build_dir = Path(build_dir) if build_dir is not None else BUILD_ROOT / "system" / simulator
     results_file = build_dir.resolve() / "system_results.json"
     results_file.unlink(missing_ok=True)

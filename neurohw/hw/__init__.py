@@ -7,6 +7,7 @@ package's ``__init__`` leaves them out to keep the import graph free of cycles.
 """
 
 from .aer import AERReceiver, AERTransmitter
+from .chip_design import ChipDesign
 from .core import STEP_WIDTH, NeuronCore, Status, Target
 from .description import axis_streams, core_description
 from .encoders import DeltaEncoder, LatencyEncoder, PopulationEncoder, RateEncoder, StreamEncoder
@@ -18,6 +19,7 @@ from .topology import MeshNetwork, StarNetwork
 from .uart import UARTRx, UARTTx, baud_divisor
 
 __all__ = [
+    "ChipDesign",
     "NeuronCore", "Target", "Status", "STEP_WIDTH", "NeuronUpdate", "core_description",
     "axis_streams", "Router", "StarNetwork", "MeshNetwork", "CoreIngress", "CoreEgress",
     "SystemTop", "SYSTEM_TOPLEVEL", "StreamEncoder", "RateEncoder", "LatencyEncoder",

@@ -5,9 +5,8 @@
   ``rsp`` transfers into frames back to the host.
 * :class:`UartHost` is a core, a bridge and a UART (:mod:`neurohw.hw.uart`): ports ``uart_rx``,
   ``uart_tx`` and two status LEDs, in the ``sync`` domain.
-* :class:`PinTop` is a :class:`UartHost` with a clock pin, a reset button and the board's pin
-  polarities: the module ``<board>_top`` that ``neurohw.templates`` renders for the
-  constraint files, and that ``boards/`` builds.
+
+Board top levels (pins, clock, reset button) are in ``boards/top.py``.
 
 The protocol is defined once, in :mod:`neurohw.host.protocol` (opcodes, flags, frame sizes, the
 INFO reply); this module builds its hardware side. Every frame is an opcode byte followed by a
@@ -20,9 +19,8 @@ word), ``INFO`` (0x84, 16 bytes), ``SYNC`` (0x85, the sequence byte and a flags 
 
 from __future__ import annotations
 
-from amaranth.hdl import ClockDomain, Const, Module, Signal
+from amaranth.hdl import Const, Module, Signal
 from amaranth.lib import fifo, stream, wiring
-from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import In, Out
 
 from ..host.protocol import (INFO_BYTES, MAGIC, PROTOCOL_VERSION, DeviceOp, Flags, HostOp,
@@ -32,7 +30,7 @@ from .uart import UARTRx, UARTTx
 
 # The protocol's names are re-exported: the bridge's users need them together with it.
 __all__ = ["HostOp", "DeviceOp", "Flags", "PROTOCOL_VERSION", "INFO_BYTES", "MAGIC",
-           "frame_sizes", "info_block", "HostBridge", "UartHost", "PinTop"]
+           "frame_sizes", "info_block", "HostBridge", "UartHost"]
 
 
 def frame_sizes(core: NeuronCore) -> dict[str, int]:
@@ -233,30 +231,4 @@ class UartHost(wiring.Component):
         m.d.comb += [rx.rx.eq(self.uart_rx), self.uart_tx.eq(tx.tx),
                      bridge.rx_error.eq(rx.overrun | (rx.frame_error << 1)),
                      self.led.eq(bridge.done_toggle | (bridge.error << 1))]
-        return m
-
-
-class PinTop(wiring.Component):
-    """A :class:`UartHost` as a chip top level: ``clk``, ``button`` (reset, asynchronously
-    asserted, synchronously released), ``uart_rx``, ``uart_tx``, ``led`` (2 bits), with the
-    button and LED polarities of a board (``button_active_low``, ``led_active_low``)."""
-
-    def __init__(self, core: NeuronCore, *, divisor: int, button_active_low: bool = False,
-                 led_active_low: bool = False, rx_fifo_depth: int = 512):
-        self.host = UartHost(core, divisor=divisor, rx_fifo_depth=rx_fifo_depth)
-        self.button_active_low = bool(button_active_low)
-        self.led_active_low = bool(led_active_low)
-        super().__init__({"clk": In(1), "button": In(1), "uart_rx": In(1, init=1),
-                          "uart_tx": Out(1), "led": Out(2)})
-
-    def elaborate(self, platform):
-        m = Module()
-        m.domains.sync = sync = ClockDomain(local=True)
-        pressed = Signal()
-        m.d.comb += [sync.clk.eq(self.clk),
-                     pressed.eq(~self.button if self.button_active_low else self.button)]
-        m.submodules.reset_sync = ResetSynchronizer(pressed, domain="sync")
-        m.submodules.host = host = self.host
-        m.d.comb += [host.uart_rx.eq(self.uart_rx), self.uart_tx.eq(host.uart_tx),
-                     self.led.eq(~host.led if self.led_active_low else host.led)]
         return m

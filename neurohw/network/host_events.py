@@ -23,7 +23,7 @@ import numpy as np
 
 from ..routing import EventKind
 from .plan import ChipPlan
-from .system import check_inputs
+from .system import check_inputs, check_samples
 
 __all__ = ["HostStreamError", "input_payload", "encode_sample", "encode_samples", "output_event_sets",
            "decode_outputs", "events_to_counts"]
@@ -106,11 +106,12 @@ def encode_samples(plan: ChipPlan, inputs, *, first_step: int = 0,
     """The host's whole stream for a batch ``{group: (steps, batch, size)}`` run back to back,
     sample ``k`` from global step ``first_step + k * steps``, ending with the barrier that
     closes the last window (so the chip finishes and clears after the last sample)."""
-    steps, batch, counts = check_inputs(plan.network, inputs, steps)
+    samples = check_samples(plan.network, inputs, steps)
+    steps, batch = samples.steps, samples.batch
     words = []
     for k in range(batch):
-        words += encode_sample(plan, {name: c[:, k, :] for name, c in counts.items()},
-                               first_step=first_step + k * steps, steps=steps)
+        words += encode_sample(plan, samples.sample(k), first_step=first_step + k * steps,
+                               steps=steps)
     last = first_step + batch * steps - 1
     words.append(plan.fmt.pack(EventKind.BARRIER, plan.tick_key(plan.host), last))
     return words

@@ -18,6 +18,7 @@ previous step.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +27,8 @@ from ..model.reference import (NeuronState, StepInput, check_record, initial_sta
 from ..model.stdp import STDPError, STDPState, initial_stdp_state, stdp_step
 from .graph import Network, NetworkError
 
-__all__ = ["SystemTrace", "check_inputs", "simulate", "simulate_samples", "population_drive"]
+__all__ = ["SystemTrace", "Samples", "check_samples", "check_inputs", "simulate",
+           "simulate_samples", "population_drive"]
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,94 @@ class SystemTrace:
         return {name: self.spikes[name].sum(axis=0) for name in network.outputs}
 
 
-def check_inputs(network: Network, inputs, steps: int | None = None):
+@dataclass(frozen=True, eq=False)
+class Samples(Mapping):
+    """Inputs validated once against a network's input groups (:func:`check_samples`).
+
+    ``counts``: ``{group: int64 (steps, batch, size)}``, read-only (a graded group's values
+    instead of counts). ``groups``: the input groups they were checked against. Every function
+    that takes inputs (:func:`check_inputs`, and so :func:`simulate`, the plan model, the host
+    encoder, the RTL verification) accepts a ``Samples`` of the same input groups as already
+    checked, so one compile validates its samples once, at its entry. A ``Samples`` reads as
+    the mapping ``counts`` (``samples["x"]``, ``samples.items()``), so code written for a dict
+    of arrays takes it as it is."""
+    steps: int
+    batch: int
+    counts: dict
+    groups: tuple
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.counts[name]
+
+    def __iter__(self):
+        return iter(self.counts)
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    def fits(self, network: Network) -> bool:
+        """Whether these samples were checked against ``network``'s input groups."""
+        return self.groups == tuple(network.inputs.values())
+
+    def padded(self, flush: int) -> "Samples":
+        """The samples followed by ``flush`` steps of zero input (a skewed chip's timing,
+        :func:`neurohw.network.timing.pad_inputs`); zero is in every group's range."""
+        if not flush:
+            return self
+        counts = {name: _read_only(np.concatenate(
+            [array, np.zeros((flush, *array.shape[1:]), dtype=array.dtype)]))
+            for name, array in self.counts.items()}
+        return Samples(self.steps + flush, self.batch, counts, self.groups)
+
+    def sample(self, k: int) -> "Samples":
+        """Sample ``k`` alone (batch 1)."""
+        counts = {name: array[:, k:k + 1] for name, array in self.counts.items()}
+        return Samples(self.steps, 1, counts, self.groups)
+
+    @classmethod
+    def zeros(cls, network: Network, steps: int, batch: int = 1) -> "Samples":
+        """``steps`` steps of no input to every group of ``network`` (zero is in every group's
+        range, so there is nothing to check)."""
+        counts = {name: _read_only(np.zeros((steps, batch, group.size), dtype=np.int64))
+                  for name, group in network.inputs.items()}
+        return cls(steps, batch, counts, tuple(network.inputs.values()))
+
+    def head(self, samples: int) -> "Samples":
+        """The first ``samples`` samples."""
+        counts = {name: array[:, :samples] for name, array in self.counts.items()}
+        return Samples(self.steps, min(self.batch, samples) if counts else self.batch,
+                       counts, self.groups)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+def check_samples(network: Network, inputs, steps: int | None = None) -> Samples:
     """Validate ``inputs`` ``{group: counts (steps, batch, size) or (steps, size)}`` (a graded
-    group's values instead of counts) and return ``(steps, batch, {group: int64 (steps, batch,
-    size)})``. Every group must be given; a count or value outside its group's range is
-    refused, never clipped."""
+    group's values instead of counts) once, into :class:`Samples`. Every group must be given;
+    a count or value outside its group's range is refused, never clipped. ``Samples`` already
+    checked against the same input groups (and ``steps``) are returned as they are."""
+    if isinstance(inputs, Samples):
+        if inputs.fits(network) and steps in (None, inputs.steps):
+            return inputs
+        inputs = dict(inputs.counts)
+    steps, batch, counts = _validate(network, inputs, steps)
+    return Samples(steps, batch, {name: _read_only(array) for name, array in counts.items()},
+                   tuple(network.inputs.values()))
+
+
+def check_inputs(network: Network, inputs, steps: int | None = None):
+    """``(steps, batch, {group: int64 (steps, batch, size)})`` of ``inputs`` validated by
+    :func:`check_samples` (checked once: ``Samples`` of the same input groups pass as they
+    are)."""
+    samples = check_samples(network, inputs, steps)
+    return samples.steps, samples.batch, dict(samples.counts)
+
+
+def _validate(network: Network, inputs, steps: int | None):
+    """The checks of :func:`check_samples` (the only place inputs are validated)."""
     if not isinstance(inputs, dict):
         raise TypeError(f"inputs must be a dict of input group name -> counts, not "
                         f"{type(inputs).__name__}")
@@ -405,13 +490,13 @@ def simulate_samples(network: Network, inputs, *, steps: int | None = None,
     along the batch axis; ``learning`` and ``weights`` are the state after the last sample
     (batch 1).
     """
-    steps, batch, counts = check_inputs(network, inputs, steps)
+    samples = check_samples(network, inputs, steps)
+    steps, batch = samples.steps, samples.batch
     traces = []
     carried = learning
     for k in range(batch):
-        trace = simulate(network, {name: c[:, k:k + 1] for name, c in counts.items()},
-                         steps=steps, record=record, learning=carried, learn=learn,
-                         start_steps=start_steps)
+        trace = simulate(network, samples.sample(k), steps=steps, record=record,
+                         learning=carried, learn=learn, start_steps=start_steps)
         carried = trace.learning
         traces.append(trace)
 

@@ -100,7 +100,11 @@ def skew(network: Network) -> tuple[Network, dict]:
 
 def pad_inputs(inputs: dict, flush: int) -> dict:
     """The chip's inputs for a skewed sample: every group's ``(steps, batch, size)`` counts
-    followed by ``flush`` steps of zeros."""
+    followed by ``flush`` steps of zeros (:class:`~neurohw.network.system.Samples` stay
+    ``Samples``: zeros are in every group's range)."""
+    from .system import Samples
+    if isinstance(inputs, Samples):
+        return inputs.padded(flush)
     if not flush:
         return dict(inputs)
     return {name: np.concatenate([np.asarray(counts),

@@ -21,7 +21,7 @@ def load_test_data():
     location = os.environ.get(TEST_DATA_ENV_VAR)
     if not location:
         raise RuntimeError(
-            f"{TEST_DATA_ENV_VAR} is not set: run this bench through sim.runner.run_cocotb "
+            f"{TEST_DATA_ENV_VAR} is not set: run this bench through neurohw.sim.runner.run_cocotb "
             f"with test_data=...")
     path = Path(location)
     if path.suffix == ".npz":

@@ -1,0 +1,127 @@
+"""One chip: a mapped network (:class:`~neurohw.network.plan.ChipPlan`) and the options that
+decide its hardware, with everything done to it (``docs/system.md``, "The Chip object").
+
+::
+
+    chip = Chip(plan)                               # or Chip(network, lanes=4)
+    chip.verilog("system.v")                        # module neurohw_system
+    trace = chip.simulate(inputs)                   # the fixed-point model
+    result = chip.verify(inputs, simulator="icarus")  # RTL == model, every spike
+    synth = chip.synthesize("ice40-up5k", workdir="build/synth")
+    report = chip.report(["ecp5-85k"], workdir="build/report")
+
+The options are checked once, here, and the chip's :class:`~neurohw.hw.system.SystemTop` is
+built only by :meth:`Chip.top`: the Verilog written, the design simulated and the design
+synthesized are one design for one set of options (:meth:`Chip.design_hash` names it). The debug
+port is an option like any other: on by default (the verification reads each core's final state
+through it), off for the board builds, and ``neurohw compile`` and ``neurohw synth`` both take
+``--debug/--no-debug`` with the same default.
+"""
+
+from __future__ import annotations
+
+from .hw.chip_design import DEFAULT_DEBUG, DEFAULT_ROUTER_FIFO_DEPTH, ChipDesign
+from .network.graph import Network
+from .network.plan import ChipPlan
+from .network.system import Samples, check_samples
+
+__all__ = ["Chip", "DEFAULT_DEBUG", "DEFAULT_ROUTER_FIFO_DEPTH"]
+
+_MAPPING_OPTIONS = ("lanes", "capacity", "topology")
+
+
+class Chip(ChipDesign):
+    """A mapped network and the options of its hardware, validated once.
+
+    Parameters
+    ----------
+    plan : ChipPlan or Network
+        The mapped network, or a network to map (:func:`neurohw.network.map_network`) with
+        ``lanes``, ``capacity`` and ``topology``.
+    lanes : int, optional
+        Parallel lanes per core (default 1). Only with a ``Network``: a plan's cores already
+        have their lanes.
+    capacity : CoreCapacity, optional
+        Neurons and axons per core at most. Only with a ``Network``.
+    topology : str, optional
+        ``"auto"``, ``"star"`` or ``"mesh"`` (default ``"auto"``). Only with a ``Network``.
+    debug : bool
+        Add the ``dbg_cmd``/``dbg_rsp`` port (default :data:`DEFAULT_DEBUG`).
+    router_fifo_depth : int
+        Depth of every router's virtual output queues (default 2).
+
+    The weights are held in block RAM: a ``SystemTop`` core has no other memory kind yet (the
+    single-core ``NeuronCore`` can use SPRAM), so there is no memory option here.
+    """
+
+    def __init__(self, plan, *, lanes: int | None = None, capacity=None,
+                 topology: str | None = None, debug: bool = DEFAULT_DEBUG,
+                 router_fifo_depth: int = DEFAULT_ROUTER_FIFO_DEPTH):
+        if isinstance(plan, Network):
+            from .network.mapping import CoreCapacity, map_network
+            plan = map_network(plan, lanes=1 if lanes is None else lanes,
+                               capacity=CoreCapacity() if capacity is None else capacity,
+                               topology="auto" if topology is None else topology)
+        elif isinstance(plan, ChipPlan):
+            given = {"lanes": lanes, "capacity": capacity, "topology": topology}
+            for name in _MAPPING_OPTIONS:
+                if given[name] is not None:
+                    raise ValueError(f"{name}={given[name]!r} needs a Network to map: a "
+                                     f"ChipPlan is already mapped (map the network with "
+                                     f"{name}= instead)")
+        else:
+            raise TypeError(f"plan must be a ChipPlan or a Network, not {plan!r}")
+        super().__init__(plan, debug=debug, router_fifo_depth=router_fifo_depth)
+
+    # -- model and verification -------------------------------------------------------------
+
+    def samples(self, inputs) -> Samples:
+        """``inputs`` ``{group: (steps, batch, size)}`` validated once against the network the
+        plan was mapped from (:func:`neurohw.network.system.check_samples`)."""
+        return check_samples(self._plan.given_network, inputs)
+
+    def simulate(self, inputs, **kwargs):
+        """The fixed-point model of the chip on ``inputs``: the network the plan was mapped from,
+        the samples one after another as on the chip (a plastic network carries what it
+        learned; :func:`neurohw.network.system.simulate_samples`). Returns its
+        :class:`~neurohw.network.system.SystemTrace`."""
+        from .network.system import simulate_samples
+        return simulate_samples(self._plan.given_network, self.samples(inputs), **kwargs)
+
+    def verify(self, inputs, *, simulator: str, build_dir=None, traffic=None, seed: int = 0,
+               progress=None):
+        """Run ``inputs`` through the chip's RTL in ``simulator`` and compare every output spike
+        of every window with the model (:func:`neurohw.flows.system.verify_system`). Returns its
+        :class:`~neurohw.flows.system.SystemVerificationResult`; raises
+        ``neurohw.sim.runner.CocotbTestFailure`` naming the first mismatch."""
+        from .flows.system import verify_system
+        return verify_system(self, self.samples(inputs), simulator=simulator,
+                             build_dir=build_dir, traffic=traffic, seed=seed, progress=progress)
+
+    # -- synthesis ----------------------------------------------------------------------------
+
+    def synthesize(self, device: str, *, workdir, name: str = "system",
+                   clock_mhz: float | None = None, seed: int = 1, harness: bool | None = None,
+                   timeout: float | None = None):
+        """Synthesize the chip out of context on ``device`` and place and route it, in
+        ``workdir`` (:func:`neurohw.flows.report.synthesize_design`, the one synthesis path).
+        Returns the :class:`~neurohw.flows.synth.SynthReport`; raises
+        :class:`~neurohw.flows.synth.SynthesisError` when it does not fit or a tool fails."""
+        from .flows.report import synthesize_design
+        return synthesize_design(self.top(), device, workdir=workdir, name=name,
+                                 clock_mhz=clock_mhz, seed=seed, harness=harness,
+                                 timeout=timeout)
+
+    def report(self, devices=(), *, workdir, inputs=None, steps: int = 16,
+               input_rate: float = 0.1, name: str = "system", **synth_options):
+        """Resources, Fmax and latency per inference on each of ``devices``
+        (:func:`neurohw.flows.report.synth_report`), with the cycles of one inference from the
+        analytic model on ``inputs`` (or random inputs at ``input_rate`` over ``steps``).
+        Returns the :class:`~neurohw.flows.report.DesignReport`."""
+        from .flows.report import estimate_cycles, synth_report
+        if inputs is not None:
+            estimate = estimate_cycles(self._plan, self.samples(inputs))
+        else:
+            estimate = estimate_cycles(self._plan, steps=steps, input_rate=input_rate)
+        return synth_report(self, devices, workdir=workdir, cycles_per_inference=estimate,
+                            name=name, **synth_options)
