@@ -284,7 +284,7 @@ def test_graded(hdl, seed, lanes, connectivity, limited, request):
     state of every neuron, every step."""
     core, data = graded_case(200 + seed, lanes=lanes, connectivity=connectivity,
                              limited=limited)
-    assert core.value_width >= 2 and (core._limited or not limited)
+    assert core.value_width >= 2 and (core.event_limited or not limited)
     simulate(core, data, hdl, request)
 
 

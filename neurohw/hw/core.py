@@ -14,116 +14,33 @@ runs one time step of ``neurohw.model.reference.step`` for the whole population 
 
 A command/response port (``cmd``/``rsp``) reads and writes weights, per-neuron parameters and
 state between steps. ``docs/core.md`` describes the architecture, cycle counts and the command set.
+
+The core's options, widths, layouts and cycle counts are described without hardware by
+:class:`neurohw.hw.core_config.CoreConfig` (re-exported here with the names tools import from
+this module).
 """
 
 from __future__ import annotations
 
-import enum
-import numbers
 import re
 
 import numpy as np
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Shape, Signal, signed, unsigned
-from amaranth.lib import data, fifo, stream, wiring
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..model.params import (Accumulation, DecayKind, InputTiming, NeuronParams, Overflow,
-                            Rounding, state_range)
-from ..model.reference import MAX_SPIKE_COUNT, check_weights
-from ..model.stdp import STDPParams, WeightDependence
-from .neuron_update import (per_neuron_contents, per_neuron_given, per_neuron_shape,
-                            per_neuron_unusable)
+from ..model.params import Accumulation, DecayKind, Overflow, Rounding, state_range
+from ..model.stdp import WeightDependence
+from .core_config import (COUNTER_WIDTH, MAX_AXONS, MAX_DELAY, MAX_EVENTS,  # noqa: F401
+                          MAX_LANES, MAX_NEURONS, MAX_VALUE_WIDTH, MAX_WEIGHT_WIDTH,
+                          PER_NEURON_NAMES, SPIKE_FIFO_DEPTH, SPRAM_DEPTH, SPRAM_WIDTH,
+                          STEP_WIDTH, WEIGHT_BANK_DEPTH, _PARAM_TARGETS, _bits, CoreConfig,
+                          Status, Target, layout_fields, weight_bank_depth)
+from .neuron_update import NeuronUpdate, per_neuron_contents
 
-__all__ = ["NeuronCore", "Target", "Status", "SPIKE_FIFO_DEPTH", "MAX_NEURONS", "MAX_AXONS",
-           "STEP_WIDTH", "COUNTER_WIDTH", "layout_fields", "strip_spram_init"]
-
-MAX_NEURONS = 4096
-MAX_AXONS = 65536
-MAX_WEIGHT_WIDTH = 32
-MAX_LANES = 64
-MAX_EVENTS = 1 << 32
-#: Longest synaptic delay (the depth of the drive ring), as in ``neurohw.network.Population``.
-MAX_DELAY = 256
-#: Widest signed value of a graded event (a 16-bit input group's values, sign included, and one
-#: bit more for a two's complement payload read as unsigned).
-MAX_VALUE_WIDTH = 33
-#: Width of the step number carried by ``spikes_out`` and ``done`` (it wraps).
-STEP_WIDTH = 16
-#: Width of the saturating status counters.
-COUNTER_WIDTH = 16
-#: Entries of the spike output FIFO that decouples ``spikes_out.ready`` from the pipeline.
-SPIKE_FIFO_DEPTH = 4
-#: Words of one weight memory bank (block RAM) for weights of up to 9 bits: a weight memory deeper
-#: than a bank is split into banks whose read data is registered before the bank is selected, so
-#: that no block RAM output drives more than a register. The depth is that of one ECP5 DP16KD
-#: at the weight's width (16k x 1, 8k x 2, 4k x 4, 2k x 9, 1k x 18, 512 x 36): see
-#: :func:`weight_bank_depth`.
-WEIGHT_BANK_DEPTH = 2048
-
-
-def weight_bank_depth(weight_width: int) -> int:
-    """Words of one block-RAM weight bank: one ECP5 DP16KD (18 kbit) at ``weight_width``."""
-    for width, depth in ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024)):
-        if weight_width <= width:
-            return depth
-    return 512
-#: Words and bits of one iCE40UP5K SPRAM block (SB_SPRAM256KA), for ``weight_memory='spram'``.
-SPRAM_DEPTH = 16384
-SPRAM_WIDTH = 16
-
-PER_NEURON_NAMES = ("threshold", "bias", "reset_value", "v_decay", "i_decay0", "i_decay1",
-                    "drive_bias")
-
-
-class Target(enum.IntEnum):
-    """What a ``cmd`` addresses (its ``target`` field)."""
-    V = 0               #: membrane, by neuron
-    I0 = 1              #: synaptic current 0, by neuron
-    I1 = 2              #: synaptic current 1, by neuron
-    REFRACTORY = 3      #: refractory counter, by neuron
-    #: drive accumulator of channel 0, by neuron ('sum' only); the ``axon`` field selects the
-    #: delay-ring slot: ``k`` is the drive gathered so far for step ``t + k`` (written to clear
-    #: the ring at the end of a sample)
-    ACC0 = 4
-    ACC1 = 5            #: drive accumulator of channel 1, as ACC0
-    WEIGHT0 = 6         #: weight of channel 0, by axon and neuron
-    WEIGHT1 = 7         #: weight of channel 1, by axon and neuron
-    THRESHOLD = 8       #: effective (shifted) threshold, by neuron, when per-neuron
-    BIAS = 9            #: effective (shifted) bias, by neuron, when per-neuron
-    RESET_VALUE = 10    #: reset value, by neuron, when per-neuron
-    STATUS = 11         #: a status word; the ``neuron`` field selects it (:class:`Status`)
-    INPUT_COUNT = 12    #: spikes counted this step on an axon, by axon (read only, with a cap)
-    SYNAPSE_TARGET = 13 #: neuron of fan-out slot ``neuron`` of ``axon`` (read only, sparse only)
-    PRE_TRACE = 14      #: STDP pre-synaptic trace, by axon (read only, with ``stdp``)
-    POST_TRACE = 15     #: STDP post-synaptic trace, by neuron (read only, with ``stdp``)
-    # Codes from 16 on widen the ``target`` field to 5 bits; a core has them only when it holds
-    # these per-neuron parameters, so a shared-parameter core keeps its 4-bit field.
-    V_DECAY = 16        #: membrane decay operand (factor 2^k-d-o, or shift), when per-neuron
-    I0_DECAY = 17       #: decay operand of current 0, when per-neuron
-    I1_DECAY = 18       #: decay operand of current 1, when per-neuron
-    DRIVE_BIAS = 19     #: drive bias (weight units, before input_shift), when per-neuron
-    #: previous step's spike count, by neuron, with ``reset_delay`` (a state: the next update
-    #: subtracts its threshold; written to 0 by the end-of-sample clear)
-    PENDING = 20
-
-
-class Status(enum.IntEnum):
-    """Status words, read with ``Target.STATUS`` and ``neuron`` set to one of these."""
-    OVERFLOW_EVENTS = 0      #: events dropped because a step had more than max_events_per_step
-    INVALID_AXON_EVENTS = 1  #: events dropped because their axon was >= n_axons
-    STEP = 2                 #: number of the step being accumulated (wraps at 2^STEP_WIDTH)
-    EVENTS_THIS_STEP = 3     #: events added in the current step (saturating)
-    #: with ``stdp``: 1 while the core learns (after reset), 0 with weights and traces frozen;
-    #: the only writable status word (bit 0 of ``data``)
-    LEARNING = 4
-
-
-def layout_fields(layout) -> dict:
-    """``{name: (offset, width, signed)}`` of a struct layout, for testbenches that decode the
-    flattened payload of a stream port."""
-    return {name: (field.offset, field.width, Shape.cast(field.shape).signed)
-            for name, field in layout}
+__all__ = ["NeuronCore", "CoreConfig", "Target", "Status", "SPIKE_FIFO_DEPTH", "MAX_NEURONS",
+           "MAX_AXONS", "STEP_WIDTH", "COUNTER_WIDTH", "layout_fields", "strip_spram_init"]
 
 
 _SPRAM_INIT = re.compile(r'(\(\* ram_style = "huge" \*\)\n\s*reg [^\n]*;\n)'
@@ -143,26 +60,6 @@ def strip_spram_init(verilog_text: str) -> str:
     return _SPRAM_INIT.sub(lambda match: match.group(1), verilog_text)
 
 
-def _check_integer(value, name, low, high):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer between {low} and {high}, not {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be an integer between {low} and {high}, not {value}")
-    return int(value)
-
-
-def _bits(value: int) -> int:
-    """Bits of an unsigned field that holds 0..value (at least 1)."""
-    return max(1, int(value).bit_length())
-
-
-def _state_width(params: NeuronParams, name: str) -> int:
-    """Memory width of a state; must equal ``neuron_update.state_port_width``."""
-    width = params.v_width if name == "v" else params.i_width
-    overflow = params.v_overflow if name == "v" else params.i_overflow
-    return width + 1 if overflow is Overflow.WRAP_LAVA else width
-
-
 def _project(value, width: int, overflow: Overflow):
     """Amaranth expression: ``neurohw.model.fixedpoint.project`` of a signed value."""
     low, high = state_range(width, overflow)
@@ -178,57 +75,12 @@ def _project(value, width: int, overflow: Overflow):
 class NeuronCore(wiring.Component):
     """A population of ``n_neurons`` integer LIF neurons fed by ``n_axons`` input axons.
 
-    Parameters
-    ----------
-    params : NeuronParams
-        The neuron model; per-neuron arrays must have ``n_neurons`` entries.
-    n_neurons : int, 1..4096
-    n_axons : int, 1..65536
-    weight_width : int, 1..32
-        Signed width of a weight.
-    weights : array or None
-        Initial weights, shape (channels, n_axons, n_neurons) or (n_axons, n_neurons) for one
-        channel; ``None`` for all zero. Writable at run time over ``cmd``.
-    connectivity : "dense" or "sparse"
-        "sparse" stores one fan-out list per axon, built from the non-zero pattern of
-        ``weights`` (fixed at generation; the weights stay writable). Needs ``lanes=1``.
-    lanes : power of two, 1..64
-        Neuron ``n`` lives in lane ``n % lanes``; each clock does ``lanes`` synaptic operations
-        (dense) and ``lanes`` neuron updates in the sweep. Other values are refused.
-    per_neuron : set of "threshold", "bias", "reset_value", "v_decay", "i_decay0", "i_decay1",
-        "drive_bias"
-        Parameters held in a per-neuron memory (writable over ``cmd``) instead of a constant.
-        Default: the fields that ``params`` gives per neuron; those must be included. A decay's
-        memory holds the operand the datapath uses: the factor ``2^bits - constant - offset`` of
-        a multiply decay, the shift of a shift decay.
-    max_events_per_step : int or None
-        Largest number of input events added in one step. Sets the exact accumulator width
-        (``weight_width + bits(max_events_per_step)``). Events past it in one step are dropped
-        and counted (``Status.OVERFLOW_EVENTS``). Default: ``n_axons * input_count_cap`` (then no
-        event can overflow), or ``n_axons * 65535`` without a cap, for accumulation 'sum';
-        unlimited for 'per_event', which keeps no accumulator.
-    max_delay : int, 1..256
-        Depth of the ring of drive accumulators (``docs/learning.md`` section 3): an event of
-        step ``t`` on a synapse of delay ``d`` adds its weight to the drive of step
-        ``t + d - 1``. Above 1, needs accumulation 'sum'.
-    delays : array or None
-        Delay of every synapse, the weights' shape, in 0..max_delay (0, where there is no
-        synapse, is stored as 1); ``None`` for 1 everywhere. Fixed at generation.
-    stdp : STDPParams or None
-        On-chip trace-based pair STDP (``docs/learning.md`` section 2) on the ``plastic``
-        weights: depression as each event's row is read, potentiation by a walk of every
-        spiking neuron's column after the sweep. Needs connectivity 'dense', accumulation
-        'sum', weight_memory 'bram' and ``params.input_count_cap == 1``.
-    plastic : bool array or None
-        Which weights learn (the weights' shape); default ``weights != 0``. Only with ``stdp``.
-    value_width : int, 0 or 2..33
-        0: an event is one spike on an axon. Above 0: graded events (``docs/core.md``, "Graded
-        events"): ``spikes_in`` carries ``{axon, value}``, ``value`` signed of this width, and
-        the event adds ``value * weight`` (one multiplier per lane and channel, in the event
-        pipeline: still ``lanes`` synaptic operations per clock); a plain spike is ``value =
-        1``. Then ``max_events_per_step`` bounds the sum of ``|value|`` in a step (the
-        accumulator stays exact) and its default is ``n_axons * max(cap or 65535,
-        2**(value_width - 1))``. Needs accumulation 'sum' and no ``stdp``.
+    ``NeuronCore(config)`` builds the core that a :class:`CoreConfig` describes;
+    ``NeuronCore(params, n_neurons=..., n_axons=..., weight_width=..., **options)`` first builds
+    ``CoreConfig(params, ...)`` from the same arguments (see it for every option). The options
+    are validated before the core exists, so a construction that raises leaves no design behind
+    to warn about as unused. The description's attributes (``n_neurons``, ``lane_depth``,
+    ``cmd_layout``, ``port_description()``, ``update_latency``, ...) read through the core.
 
     Members
     -------
@@ -244,343 +96,42 @@ class NeuronCore(wiring.Component):
         High once any event was dropped for exceeding ``max_events_per_step``.
     """
 
-    def __init__(self, params, *, n_neurons, n_axons, weight_width, weights=None,
-                 connectivity="dense", lanes=1, per_neuron=None, max_events_per_step=None,
-                 weight_memory="bram", max_delay=1, delays=None, stdp=None, plastic=None,
-                 value_width=0):
-        # A construction that raises leaves no design behind to warn about as unused.
-        self._MustUse__silence = True
-        if not isinstance(params, NeuronParams):
-            raise TypeError(f"params must be a NeuronParams, not {params!r}")
-        n_neurons = _check_integer(n_neurons, "n_neurons", 1, MAX_NEURONS)
-        n_axons = _check_integer(n_axons, "n_axons", 1, MAX_AXONS)
-        weight_width = _check_integer(weight_width, "weight_width", 1, MAX_WEIGHT_WIDTH)
-        if connectivity not in ("dense", "sparse"):
-            raise ValueError(f"connectivity must be one of 'dense', 'sparse', not "
-                             f"{connectivity!r}")
-        lanes = _check_integer(lanes, "lanes", 1, MAX_LANES)
-        if lanes & (lanes - 1):
-            raise ValueError(f"lanes={lanes} is not implemented by NeuronCore; use a power of "
-                             f"two (neurons are banked by the low bits of their address)")
-        if connectivity == "sparse" and lanes != 1:
-            raise ValueError(f"lanes={lanes} with connectivity 'sparse' is not implemented by "
-                             f"NeuronCore; use lanes=1")
-        if weight_memory not in ("bram", "spram"):
-            raise ValueError(f"weight_memory must be one of 'bram', 'spram', not "
-                             f"{weight_memory!r}")
-        if weight_memory == "spram" and connectivity != "dense":
-            raise ValueError("weight_memory 'spram' is implemented for connectivity 'dense' "
-                             "only (sparse weights are initialized at generation time)")
-        if weight_memory == "spram" and weight_width > SPRAM_WIDTH:
-            raise ValueError(f"weight_memory 'spram' holds weights of up to {SPRAM_WIDTH} bits, "
-                             f"not {weight_width}")
-        params.check_population_size(n_neurons)
-        if (params.accumulation is Accumulation.PER_EVENT
-                and params.input_timing is InputTiming.AFTER_DECAY):
-            raise ValueError("accumulation 'per_event' with input_timing 'after_decay' is not "
-                             "implemented by NeuronCore: events are added to the current before "
-                             "the sweep decays it; use input_timing 'before_decay'")
+    def __new__(cls, config, /, *, src_loc_at=0, **options):
+        # Validate first: an exception here leaves no unused elaboratable behind.
+        config = cls._as_config(config, options)
+        self = super().__new__(cls, src_loc_at=src_loc_at + 1)
+        self.__dict__["config"] = config
+        return self
 
-        # Per-neuron parameters.
-        given_per_neuron = per_neuron_given(params)
-        if per_neuron is None:
-            per_neuron = given_per_neuron
-        else:
-            if isinstance(per_neuron, str):
-                raise TypeError(f"per_neuron must be a set of names among "
-                                f"{', '.join(map(repr, PER_NEURON_NAMES))}, not {per_neuron!r}")
-            per_neuron = set(per_neuron)
-            for name in sorted(per_neuron, key=str):
-                if name not in PER_NEURON_NAMES:
-                    raise ValueError(f"per_neuron names must be among "
-                                     f"{', '.join(map(repr, PER_NEURON_NAMES))}, not {name!r}")
-            for name in sorted(given_per_neuron - per_neuron):
-                raise ValueError(f"per_neuron must include {name!r}: params give it per neuron")
-        for name in sorted(per_neuron):
-            reason = per_neuron_unusable(params, name)
-            if reason is not None:
-                raise ValueError(f"per_neuron {name!r} cannot be used: {reason}")
-        self.per_neuron = frozenset(per_neuron)
+    @staticmethod
+    def _as_config(config, options) -> CoreConfig:
+        if isinstance(config, CoreConfig):
+            if options:
+                raise TypeError(f"NeuronCore(config) takes no other options, not "
+                                f"{', '.join(sorted(options))}; build a new CoreConfig instead")
+            return config
+        return CoreConfig(config, **options)
 
-        # Weights.
-        channels = params.input_channels
-        if weights is None:
-            weights = np.zeros((channels, n_axons, n_neurons), dtype=np.int64)
-        else:
-            weights = check_weights(params, weights, n_neurons, weight_width)
-            if weights.shape[1] != n_axons:
-                raise ValueError(f"weights have {weights.shape[1]} axons, but n_axons is "
-                                 f"{n_axons}")
-
-        max_delay = _check_integer(max_delay, "max_delay", 1, MAX_DELAY)
-        sum_mode = params.accumulation is Accumulation.SUM
-        if max_delay > 1 and not sum_mode:
-            raise ValueError(f"max_delay={max_delay} needs accumulation 'sum' (delays are a ring "
-                             f"of drive accumulators), not {params.accumulation.value!r}")
-        delays = self._check_delays(delays, weights.shape, max_delay)
-        plastic = self._check_stdp(params, stdp, plastic, weights, weight_width, connectivity,
-                                   weight_memory)
-
-        if weight_memory == "spram" and np.any(weights != 0):
-            raise ValueError("weight_memory 'spram' has no initial contents (the iCE40 SPRAM "
-                             "cannot be initialized by the bitstream): leave weights=None and "
-                             "write the weights over cmd")
-
-        value_width = _check_integer(value_width, "value_width", 0, MAX_VALUE_WIDTH)
-        if value_width:
-            if value_width < 2:
-                raise ValueError(f"value_width={value_width} cannot hold the value 1 of a plain "
-                                 f"spike as a signed number; use 0 (no graded events) or 2.."
-                                 f"{MAX_VALUE_WIDTH}")
-            if not sum_mode:
-                raise ValueError(f"value_width={value_width} (graded events) needs accumulation "
-                                 f"'sum', not {params.accumulation.value!r}")
-            if stdp is not None:
-                raise ValueError(f"value_width={value_width} (graded events) cannot be used with "
-                                 f"stdp: the traces count spikes, not values")
-
-        # Events per step and the accumulator width they need.
-        cap = params.input_count_cap
-        bound = n_axons * (cap if cap is not None else MAX_SPIKE_COUNT)
-        if value_width:
-            # A graded event adds up to |value| <= 2^(value_width - 1) weights at once.
-            bound = n_axons * max(cap if cap is not None else MAX_SPIKE_COUNT,
-                                  1 << (value_width - 1))
-        if max_events_per_step is None:
-            max_events_per_step = bound if sum_mode else None
-        else:
-            max_events_per_step = _check_integer(max_events_per_step, "max_events_per_step",
-                                                 1, MAX_EVENTS)
-        # The limit needs a counter only where it can be reached.
-        self._limited = (max_events_per_step is not None
-                         and (cap is None or max_events_per_step < bound))
-
-        self.params = params
-        self.n_neurons = n_neurons
-        self.n_axons = n_axons
-        self.weight_width = weight_width
-        self.weights = weights.astype(np.int64)
-        self.weights.setflags(write=False)
-        self.connectivity = connectivity
-        # Sparse: the synapses are the non-zero pattern of the weights (any channel), one
-        # fan-out list per axon in ascending neuron order, stored back to back.
-        present = np.any(self.weights != 0, axis=0)                # (axons, neurons)
-        self.fanout = tuple(int(x) for x in present.sum(axis=1))
-        self.fanout_start = tuple(int(x) for x in np.concatenate(
-            [[0], np.cumsum(self.fanout)[:-1]]))
-        self.synapse_targets = tuple(int(n) for a in range(n_axons)
-                                     for n in np.flatnonzero(present[a]))
-        self.n_synapses = len(self.synapse_targets)
-        self.lanes = lanes
-        self.weight_memory = weight_memory
-        self.max_events_per_step = max_events_per_step
-        self.channels = channels
-        self.max_delay = max_delay
-        self.delays = delays
-        self.stdp = stdp
-        self.plastic = plastic
-        self.value_width = value_width
-
-        self.neuron_bits = _bits(n_neurons - 1)
-        #: Neurons per lane (the last lane-row may be partly padding).
-        self.lane_depth = -(-n_neurons // lanes)
-        self.lane_bits = (lanes - 1).bit_length()
-        self.local_bits = _bits(self.lane_depth - 1)
-        self.axon_bits = _bits(n_axons - 1)
-        self.v_state_width = _state_width(params, "v")
-        self.i_state_width = _state_width(params, "i")
-        self.refractory_bits = (params.refractory_period.bit_length()
-                                if params.refractory_period else 0)
-        self.param_width = params.v_width + 1
-        #: Shape of each per-neuron parameter memory (and of its port on the datapath).
-        self.param_shapes = {name: Shape.cast(per_neuron_shape(params, name))
-                             for name in PER_NEURON_NAMES if name in self.per_neuron}
-        # cmd data is signed: an unsigned parameter needs one more bit.
-        param_data_width = max([self.param_width] + [shape.width + (not shape.signed)
-                                                     for shape in self.param_shapes.values()])
-        self.target_bits = 5 if (params.reset_delay or any(name in self.per_neuron
-                                                           for name in _WIDE_TARGET_NAMES)) else 4
-        # A ring slot gathers the events of up to max_delay steps.
-        self.acc_width = ((weight_width + (max_events_per_step * max_delay).bit_length())
-                          if sum_mode else 0)
-        self.delay_bits = (max_delay - 1).bit_length()
-        self.count_bits = _bits(cap) if cap is not None else 0
-        self.data_width = max(self.v_state_width, self.i_state_width, self.refractory_bits + 1,
-                              self.acc_width, weight_width, param_data_width,
-                              COUNTER_WIDTH + 1, STEP_WIDTH + 1, self.count_bits + 1,
-                              stdp.trace_width + 1 if stdp is not None else 0)
-
-        self.cmd_layout = data.StructLayout({
-            "write": unsigned(1),
-            "target": unsigned(self.target_bits),
-            # Wide enough for every Status index too.
-            "neuron": unsigned(max(self.neuron_bits, _bits(len(Status) - 1))),
-            "axon": unsigned(self.axon_bits),
-            "data": signed(self.data_width),
-        })
-        self.rsp_layout = data.StructLayout({
-            "data": signed(self.data_width),
-            "error": unsigned(1),
-        })
-        #: What one ``spikes_in`` transfer carries.
-        self.event_layout = (data.StructLayout({"axon": unsigned(self.axon_bits),
-                                                "value": signed(value_width)})
-                             if value_width else unsigned(self.axon_bits))
-        self.spike_layout = data.StructLayout({
-            "neuron": unsigned(self.neuron_bits),
-            "count": unsigned(params.spike_count_width),
-            "step": unsigned(STEP_WIDTH),
-        })
-
-        # The update datapath validates the model options it implements; build it now so that
-        # an unsupported option fails here, naming the option.
-        from .neuron_update import NeuronUpdate, state_port_width
-        assert state_port_width(params, "v") == self.v_state_width
-        assert state_port_width(params, "i") == self.i_state_width
-        self._updates = [NeuronUpdate(params, drive_width=self.acc_width if sum_mode else 1,
-                                      per_neuron=set(self.per_neuron),
-                                      tag_width=self.local_bits)
-                         for _ in range(lanes)]
-        for update in self._updates:
-            update._MustUse__silence = True  # used when the core is; the core warns otherwise
-
+    def __init__(self, config, /, *, src_loc_at=0, **options):
+        config = self.config
         super().__init__({
-            "spikes_in": In(stream.Signature(self.event_layout)),
+            "spikes_in": In(stream.Signature(config.event_layout)),
             "step": In(stream.Signature(unsigned(1))),
-            "spikes_out": Out(stream.Signature(self.spike_layout)),
+            "spikes_out": Out(stream.Signature(config.spike_layout)),
             "done": Out(stream.Signature(unsigned(STEP_WIDTH))),
-            "cmd": In(stream.Signature(self.cmd_layout)),
-            "rsp": Out(stream.Signature(self.rsp_layout)),
+            "cmd": In(stream.Signature(config.cmd_layout)),
+            "rsp": Out(stream.Signature(config.rsp_layout)),
             "overflow": Out(1),
         })
-        self._MustUse__silence = False
 
-    # Description for testbenches and tools.
-    def port_description(self) -> dict:
-        """Field offsets of the stream payloads and the targets present, as plain data."""
-        params = self.params
-        targets = {"V": True, "I0": params.n_currents >= 1, "I1": params.n_currents >= 2,
-                   "REFRACTORY": params.refractory_period > 0,
-                   "PENDING": params.reset_delay,
-                   "ACC0": self.acc_width > 0, "ACC1": self.acc_width > 0 and self.channels > 1,
-                   "WEIGHT0": True, "WEIGHT1": self.channels > 1,
-                   "THRESHOLD": "threshold" in self.per_neuron,
-                   "BIAS": "bias" in self.per_neuron,
-                   "RESET_VALUE": "reset_value" in self.per_neuron,
-                   **{code.name: name in self.per_neuron for name, code in _PARAM_TARGETS
-                      if name in _WIDE_TARGET_NAMES},
-                   "STATUS": True, "INPUT_COUNT": self.count_bits > 0,
-                   "SYNAPSE_TARGET": self.connectivity == "sparse",
-                   "PRE_TRACE": self.stdp is not None, "POST_TRACE": self.stdp is not None}
-        return {
-            "spikes_in": (layout_fields(self.event_layout) if self.value_width
-                          else {"axon": (0, self.axon_bits, False)}),
-            "value_width": self.value_width,
-            "cmd": layout_fields(self.cmd_layout),
-            "rsp": layout_fields(self.rsp_layout),
-            "spikes_out": layout_fields(self.spike_layout),
-            "targets": {name: int(Target[name]) for name, present in targets.items() if present},
-            "status": {member.name: int(member) for member in Status},
-            "step_width": STEP_WIDTH,
-            "latency": self._updates[0].latency,
-            "lanes": self.lanes,
-            "connectivity": self.connectivity,
-            "input_count_cap": params.input_count_cap,
-            "event_limit": self.max_events_per_step if self._limited else None,
-            "event_cycles": [self.event_cycles(a) for a in range(self.n_axons)],
-            "max_delay": self.max_delay,
-            "stdp": self.stdp is not None,
-        }
+    def __getattr__(self, name):
+        # Only called for names the core itself lacks: the description's public attributes and
+        # methods (n_neurons, cmd_layout, port_description, ...).
+        config = self.__dict__.get("config")
+        if config is not None and not name.startswith("_"):
+            return getattr(config, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    @staticmethod
-    def _check_delays(delays, shape, max_delay):
-        """The delays as an int64 array of ``shape`` (0 stored as 1), read only."""
-        if delays is None:
-            out = np.ones(shape, dtype=np.int64)
-        else:
-            array = np.asarray(delays)
-            if array.ndim == 2 and shape[0] == 1:
-                array = array[np.newaxis]
-            if array.dtype.kind not in "iu":
-                raise TypeError(f"delays must be an integer array, not dtype {array.dtype}")
-            if array.shape != shape:
-                raise ValueError(f"delays must have the weights' shape {shape}, not "
-                                 f"{np.shape(delays)}")
-            bad = np.argwhere((array < 0) | (array > max_delay))
-            if len(bad):
-                index = tuple(int(x) for x in bad[0])
-                raise ValueError(f"delays{list(index)} = {int(array[index])} is outside "
-                                 f"0..max_delay={max_delay}; raise max_delay or shorten the "
-                                 f"delay")
-            out = np.maximum(array.astype(np.int64), 1)
-        out.setflags(write=False)
-        return out
-
-    @staticmethod
-    def _check_stdp(params, stdp, plastic, weights, weight_width, connectivity, weight_memory):
-        """The plastic mask (bool, the weights' shape, read only), or None without STDP."""
-        if stdp is None:
-            if plastic is not None:
-                raise ValueError("plastic is given without stdp; pass stdp=STDPParams(...) "
-                                 "to make weights learn")
-            return None
-        if not isinstance(stdp, STDPParams):
-            raise TypeError(f"stdp must be a neurohw.model.stdp.STDPParams or None, not "
-                            f"{stdp!r}")
-        if connectivity != "dense":
-            raise ValueError("stdp is implemented for connectivity 'dense' only (potentiation "
-                             "walks a neuron's weight column, which a fan-out list cannot)")
-        if params.accumulation is not Accumulation.SUM:
-            raise ValueError(f"stdp needs accumulation 'sum', not "
-                             f"{params.accumulation.value!r}")
-        if weight_memory != "bram":
-            raise ValueError(f"stdp needs weight_memory 'bram' (a learning weight is read and "
-                             f"written in one cycle), not {weight_memory!r}")
-        if params.input_count_cap != 1:
-            raise ValueError(f"stdp needs params.input_count_cap=1, not "
-                             f"{params.input_count_cap!r}: an axon's first event of a step "
-                             f"depresses its row, so a second event would read the depressed "
-                             f"weights")
-        low, high = -(1 << (weight_width - 1)), (1 << (weight_width - 1)) - 1
-        if stdp.w_min < low or stdp.w_max > high:
-            raise ValueError(f"stdp bounds [w_min, w_max] = [{stdp.w_min}, {stdp.w_max}] must "
-                             f"lie within the {weight_width}-bit weight range [{low}, {high}]")
-        if plastic is None:
-            mask = weights != 0
-        else:
-            mask = np.asarray(plastic)
-            if mask.ndim == 2 and weights.shape[0] == 1:
-                mask = mask[np.newaxis]
-            if mask.dtype != bool or mask.shape != weights.shape:
-                raise ValueError(f"plastic must be a boolean array of the weights' shape "
-                                 f"{weights.shape}, not {mask.dtype} {np.shape(plastic)}")
-            mask = mask.copy()
-        bad = np.argwhere(mask & ((weights < stdp.w_min) | (weights > stdp.w_max)))
-        if len(bad):
-            index = tuple(int(x) for x in bad[0])
-            raise ValueError(f"plastic weight weights{list(index)} = {int(weights[index])} is "
-                             f"outside the stdp bounds [w_min, w_max] = "
-                             f"[{stdp.w_min}, {stdp.w_max}]")
-        mask.setflags(write=False)
-        return mask
-
-    def event_cycles(self, axon: int) -> int:
-        """Cycles the event engine spends on one event of ``axon`` at full rate."""
-        if self.connectivity == "sparse":
-            return max(1, self.fanout[axon])
-        return self.lane_depth
-
-    def synapse_slot(self, axon: int, neuron: int) -> int | None:
-        """Sparse only: the slot of ``neuron`` in the fan-out list of ``axon`` (the ``neuron``
-        field of a weight command), or ``None`` if there is no such synapse."""
-        start = self.fanout_start[axon]
-        targets = self.synapse_targets[start:start + self.fanout[axon]]
-        return targets.index(neuron) if neuron in targets else None
-
-    @property
-    def update_latency(self) -> int:
-        """Pipeline depth of the neuron update (enabled cycles)."""
-        return self._updates[0].latency
 
     def elaborate(self, platform):
         m = Module()
@@ -675,7 +226,7 @@ class NeuronCore(wiring.Component):
             lane = _Lane()
             if sparse:
                 lane.w = [weight_memory(f"weight{c}", (int(self.weights[c, a, n])
-                                                       for a, n in self._synapse_pairs()))
+                                                       for a, n in self.config.synapse_pairs()))
                           for c in range(C)]
             else:
                 lane.w = [weight_memory(f"weight{c}_lane{l}",
@@ -692,7 +243,7 @@ class NeuronCore(wiring.Component):
             # Per synapse and channel, next to the weight: its delay - 1 and its plastic bit.
             lane.attr = None
             if attr_width:
-                pairs = (list(self._synapse_pairs()) if sparse else
+                pairs = (list(self.config.synapse_pairs()) if sparse else
                          [(a, neuron_of(l, j)) for a in range(A) for j in range(D)])
                 lane.attr = memory(f"synapse_attr_lane{l}", unsigned(attr_width), weight_depth,
                                    (attr_word(a, n) for a, n in pairs))
@@ -705,7 +256,9 @@ class NeuronCore(wiring.Component):
                         np.asarray(per_neuron_contents(p, name), dtype=object), (N,))
                     lane.params[name] = memory(f"{name}_lane{l}", self.param_shapes[name], D,
                                                banked(values, l))
-            lane.update = self._updates[l]
+            lane.update = NeuronUpdate(p, drive_width=self.acc_width if sum_mode else 1,
+                                       per_neuron=set(self.per_neuron),
+                                       tag_width=self.local_bits)
             m.submodules[f"update_lane{l}"] = lane.update
             lane.fifo = fifo.SyncFIFO(width=self.spike_layout.size,
                                               depth=SPIKE_FIFO_DEPTH)
@@ -747,7 +300,7 @@ class NeuronCore(wiring.Component):
         step_number = Signal(STEP_WIDTH)
         overflow_count = Signal(COUNTER_WIDTH)
         invalid_count = Signal(COUNTER_WIDTH)
-        events = Signal(range(self.max_events_per_step + 1) if self._limited else 1)
+        events = Signal(range(self.max_events_per_step + 1) if self.config.event_limited else 1)
         events_status = Signal(COUNTER_WIDTH)
         m.d.comb += self.overflow.eq(overflow_count != 0)
         # Learning on (stdp only): off freezes the weights and the traces (the model's
@@ -816,7 +369,7 @@ class NeuronCore(wiring.Component):
                 m.d.comb += count.eq(Mux(bp_valid & (bp_axon == axon), bp_data, cnt_rd.data))
                 under_cap = count < cap
                 count_next = count + 1
-            if not self._limited:
+            if not self.config.event_limited:
                 under_limit = Const(1)
             elif value is None:
                 under_limit = events < self.max_events_per_step
@@ -826,7 +379,7 @@ class NeuronCore(wiring.Component):
             with m.If(first):
                 with m.If(live):
                     m.d.sync += saturating_increment(events_status)
-                    if self._limited:
+                    if self.config.event_limited:
                         m.d.sync += events.eq(events + units)
                 with m.If(under_cap & ~under_limit):
                     m.d.sync += saturating_increment(overflow_count)
@@ -1490,7 +1043,7 @@ class NeuronCore(wiring.Component):
         m.d.comb += [self.done.valid.eq(phase == DONE), self.done.payload.eq(step_number)]
         with m.If(self.done.valid & self.done.ready):
             m.d.sync += [phase.eq(RUN), step_number.eq(step_number + 1), events_status.eq(0)]
-            if self._limited:
+            if self.config.event_limited:
                 m.d.sync += events.eq(0)
             if ring:
                 last = ring_pos == ring_depth - 1
@@ -1607,22 +1160,6 @@ class NeuronCore(wiring.Component):
                            (count_clear, clear_axon, 0),
                            (count_write, count_axon, count_next)])
         return m
-
-    def _synapse_pairs(self):
-        """(axon, neuron) of every synapse, in memory order."""
-        index = 0
-        for axon, count in enumerate(self.fanout):
-            for _ in range(count):
-                yield axon, self.synapse_targets[index]
-                index += 1
-
-
-_PARAM_TARGETS = (("threshold", Target.THRESHOLD), ("bias", Target.BIAS),
-                  ("reset_value", Target.RESET_VALUE), ("v_decay", Target.V_DECAY),
-                  ("i_decay0", Target.I0_DECAY), ("i_decay1", Target.I1_DECAY),
-                  ("drive_bias", Target.DRIVE_BIAS))
-#: Per-neuron parameters whose targets need the 5-bit ``target`` field.
-_WIDE_TARGET_NAMES = frozenset(name for name, code in _PARAM_TARGETS if code >= 16)
 
 
 class _Lane:

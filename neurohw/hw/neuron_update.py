@@ -257,6 +257,42 @@ class _Pipeline:
             self._m.d.sync += statements
 
 
+def quotient_bits(params: NeuronParams) -> int:
+    """Quotient bits of the bounded division: ``min(q, max_spikes - 1)`` needs
+    ``bit_length(max_spikes - 1)`` of them."""
+    if params.reset is not ResetMode.SUBTRACT or params.reset_delay:
+        return 0
+    return (params.max_spikes - 1).bit_length()
+
+
+def update_stages(params: NeuronParams) -> tuple[str, ...]:
+    """Names of the pipeline stages of :class:`NeuronUpdate` for ``params``, in order; one
+    register each (a pure function, so that a core's latency is known without building it)."""
+    p = params
+    decays = (p.v_decay, *p.i_decay)
+    stages = ["input"]
+    if p.accumulation is Accumulation.SUM and p.input_timing is InputTiming.BEFORE_DECAY:
+        stages.append("input_add")
+    if any(d.kind is not DecayKind.NONE for d in decays):
+        stages.append("decay")
+    if any(d.kind is DecayKind.MULTIPLY for d in decays):
+        stages.append("decay_round")
+    if (p.accumulation is Accumulation.SUM and p.input_timing is InputTiming.AFTER_DECAY
+            and p.n_currents):
+        stages.append("current_add")
+    stages.append("membrane_prep")
+    if p.membrane_update is MembraneUpdate.SUM:
+        stages.append("membrane")
+    else:
+        stages += ["membrane_leak", "membrane_bias", "membrane"]
+    if p.reset is ResetMode.SUBTRACT and not p.reset_delay:
+        stages.append("spike_test")
+        bits = quotient_bits(params)
+        stages += [f"divide{k}" for k in range(-(-bits // DIVIDE_BITS_PER_STAGE))]
+    stages.append("output")
+    return tuple(stages)
+
+
 class NeuronUpdate(wiring.Component):
     """Fixed-latency pipeline computing one :func:`neurohw.model.reference.step` of one neuron.
 
@@ -389,39 +425,11 @@ class NeuronUpdate(wiring.Component):
     # -- pipeline plan ----------------------------------------------------------------------
 
     def _quotient_bits(self):
-        """Quotient bits of the bounded division: ``min(q, max_spikes - 1)`` needs
-        ``bit_length(max_spikes - 1)`` of them."""
-        p = self._params
-        if p.reset is not ResetMode.SUBTRACT or p.reset_delay:
-            return 0
-        return (p.max_spikes - 1).bit_length()
+        return quotient_bits(self._params)
 
     def stages(self) -> tuple[str, ...]:
-        """Names of the pipeline stages, in order; one register each."""
-        p = self._params
-        decays = (p.v_decay, *p.i_decay)
-        stages = ["input"]
-        if p.accumulation is Accumulation.SUM and p.input_timing is InputTiming.BEFORE_DECAY:
-            stages.append("input_add")
-        if any(d.kind is not DecayKind.NONE for d in decays):
-            stages.append("decay")
-        if any(d.kind is DecayKind.MULTIPLY for d in decays):
-            stages.append("decay_round")
-        if (p.accumulation is Accumulation.SUM and p.input_timing is InputTiming.AFTER_DECAY
-                and p.n_currents):
-            stages.append("current_add")
-        stages.append("membrane_prep")
-        if p.membrane_update is MembraneUpdate.SUM:
-            stages.append("membrane")
-        else:
-            stages += ["membrane_leak", "membrane_bias", "membrane"]
-        if p.reset is ResetMode.SUBTRACT and not p.reset_delay:
-            stages.append("spike_test")
-            bits = self._quotient_bits()
-            stages += [f"divide{k}" for k in
-                       range(-(-bits // DIVIDE_BITS_PER_STAGE))]
-        stages.append("output")
-        return tuple(stages)
+        """Names of the pipeline stages, in order; one register each (:func:`update_stages`)."""
+        return update_stages(self._params)
 
     @property
     def latency(self) -> int:
