@@ -16,7 +16,8 @@ import numpy as np
 
 from dataclasses import replace
 
-from neurohw.hw.core import _PARAM_TARGETS, SPIKE_FIFO_DEPTH, NeuronCore, Status, Target
+from neurohw.hw.core import SPIKE_FIFO_DEPTH, NeuronCore, Status, Target
+from neurohw.hw.core_config import _PARAM_TARGETS
 from neurohw.hw.neuron_update import per_neuron_contents, per_neuron_given
 from neurohw.model import Accumulation, NeuronParams, ResetMode, run
 from neurohw.network import InputGroup, Network, Population, Projection, simulate

@@ -18,7 +18,7 @@ import numpy as np
 from amaranth.hdl import Shape, signed, unsigned
 from amaranth.lib import data
 
-from ..model.params import Accumulation, InputTiming, NeuronParams, Overflow
+from ..model.params import Accumulation, InputTiming, NeuronParams
 from ..model.reference import MAX_SPIKE_COUNT, check_weights
 from ..model.stdp import STDPParams
 from .neuron_update import (per_neuron_given, per_neuron_shape, per_neuron_unusable,
