@@ -4,13 +4,15 @@ compare every spike and every state of every step with the reference model."""
 from __future__ import annotations
 
 import functools
+import re
 
 import numpy as np
 import pytest
 from amaranth.back import verilog
 from amaranth.hdl import Fragment
 
-from neurohw.hw.core import NeuronCore, Status, Target, strip_spram_init
+from neurohw.hw.core import CoreConfig, NeuronCore, Status, Target, strip_spram_init
+from neurohw.hw.neuron_update import NeuronUpdate
 from neurohw.model import (Accumulation, Comparison, Decay, InputTiming, MembraneUpdate,
                            NeuronParams, Overflow, ResetMode, Rounding, run, state_range)
 from neurohw.model.presets import loihi_cuba_lif, snntorch_leaky, xylo_lif
@@ -676,6 +678,29 @@ def test_init():
     assert core.max_events_per_step is None and core.acc_width == 0
     assert "ACC0" not in core.port_description()["targets"]
     Fragment.get(core, None)  # elaborates
+
+
+def test_core_config():
+    """The description builds no hardware; NeuronCore(config) and NeuronCore(params, **options)
+    build the same core; the update latency is known without building the datapath."""
+    params = NeuronParams(reset="subtract", max_spikes=7, v_decay=Decay.multiply(410, 12))
+    config = CoreConfig(params, n_neurons=5, n_axons=3, weight_width=4, lanes=2)
+    assert (config.lane_depth, config.n_banks, config.bank_stages) == (3, 1, 0)
+    update = NeuronUpdate(params, drive_width=config.acc_width, tag_width=config.local_bits)
+    assert config.update_latency == update.latency
+    Fragment.get(update, None)
+    core = NeuronCore(config)
+    assert core.config is config and core.lane_depth == 3 and core.update_latency == update.latency
+    same = NeuronCore(params, n_neurons=5, n_axons=3, weight_width=4, lanes=2)
+    assert same.port_description() == core.port_description() == config.port_description()
+    assert verilog.convert(same) == verilog.convert(core)
+    with pytest.raises(AttributeError, match=re.escape(
+            "a CoreConfig is immutable; build a new one instead of setting 'lanes'")):
+        config.lanes = 4
+    with pytest.raises(TypeError, match=re.escape(
+            "NeuronCore(config) takes no other options, not lanes; build a new CoreConfig "
+            "instead")):
+        NeuronCore(config, lanes=4)
 
 
 @pytest.mark.parametrize("name,value,error", [

@@ -88,7 +88,7 @@ class NeuronCore(wiring.Component):
         High once any event was dropped for exceeding ``max_events_per_step``.
     """
 
-    def __new__(cls, config, /, *, src_loc_at=0, **options):
+    def __new__(cls, config=None, /, *, src_loc_at=0, **options):
         # Validate first: an exception here leaves no unused elaboratable behind.
         config = cls._as_config(config, options)
         self = super().__new__(cls, src_loc_at=src_loc_at + 1)
@@ -102,9 +102,11 @@ class NeuronCore(wiring.Component):
                 raise TypeError(f"NeuronCore(config) takes no other options, not "
                                 f"{', '.join(sorted(options))}; build a new CoreConfig instead")
             return config
+        if config is None:      # NeuronCore(params=..., ...)
+            return CoreConfig(**options)
         return CoreConfig(config, **options)
 
-    def __init__(self, config, /, *, src_loc_at=0, **options):
+    def __init__(self, config=None, /, *, src_loc_at=0, **options):
         config = self.config
         super().__init__({
             "spikes_in": In(stream.Signature(config.event_layout)),
@@ -123,7 +125,6 @@ class NeuronCore(wiring.Component):
         if config is not None and not name.startswith("_"):
             return getattr(config, name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
 
     def elaborate(self, platform):
         # The parts add their logic to one module in this order (each reads what the earlier

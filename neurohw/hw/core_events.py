@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from amaranth.hdl import Array, Const, Mux, Signal, signed
 
-from ..model.params import Overflow, state_range
-
 from .core_build import CoreBuild, Phase
+from .fixed_point import project
 
 
 def event_input(build: CoreBuild) -> None:
@@ -347,7 +346,7 @@ def accumulate(build: CoreBuild) -> None:
             elif sum_mode:
                 m.d.comb += new.eq(old + weight)
             else:
-                m.d.comb += new.eq(_project(old + (weight << p.input_shift),
+                m.d.comb += new.eq(project(old + (weight << p.input_shift),
                                             p.i_width, p.i_overflow))
             lane.rmw.append(new)
             lane.rmw_raw.append(raw)
@@ -359,15 +358,3 @@ def accumulate(build: CoreBuild) -> None:
     # High while a learning update is in the pipeline after stage W (assigned below).
     build.learn_busy = Signal()
     build.event_idle = build.event_idle & ~w_valid & ~build.learn_busy
-
-
-def _project(value, width: int, overflow: Overflow):
-    """Amaranth expression: ``neurohw.model.fixedpoint.project`` of a signed value."""
-    low, high = state_range(width, overflow)
-    if overflow in (Overflow.SATURATE, Overflow.SATURATE_SYMMETRIC):
-        return Mux(value > high, high, Mux(value < low, low, value))
-    wrapped = value.as_signed()[:width].as_signed()
-    if overflow is Overflow.WRAP:
-        return wrapped
-    # wrap_lava: range (-2^(W-1), 2^(W-1)]; -2^(W-1) is the same residue as +2^(W-1).
-    return Mux(wrapped == -(1 << (width - 1)), Const(1 << (width - 1), width + 1), wrapped)

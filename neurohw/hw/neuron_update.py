@@ -40,6 +40,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..model.params import (Accumulation, Comparison, DecayKind, InputTiming, MembraneUpdate,
                             NeuronParams, Overflow, ResetMode, Rounding, state_range)
+from .fixed_point import project as _project
 
 __all__ = ["NeuronUpdate", "state_port_width", "PER_NEURON_NAMES", "per_neuron_given",
            "per_neuron_shape", "per_neuron_contents"]
@@ -152,35 +153,6 @@ def state_port_width(params: NeuronParams, state: str) -> int:
     else:
         raise ValueError(f"state must be 'v' or 'i', not {state!r}")
     return width + 1 if overflow is Overflow.WRAP_LAVA else width
-
-
-def _project(x, width, overflow):
-    """``neurohw.model.fixedpoint.project`` of an exact signed value ``x``.
-
-    Saturation tests the bits above the sign bit of the target width (a LUT tree, not a
-    comparator). ``wrap_lava`` is a two's-complement wrap whose only difference is that
-    ``-2^(W-1)`` becomes ``+2^(W-1)``: same low ``W`` bits, and bit ``W`` (the sign of the
-    ``W + 1``-bit result) set only for the other negative values.
-    """
-    x = Value.cast(x)
-    if not x.shape().signed:
-        x = Cat(x, Const(0, 1)).as_signed()
-    n = len(x)
-    if n < width:
-        # Every value of x fits the range (no wrap_lava corner case below 2^(W-2)).
-        return x
-    if overflow is Overflow.WRAP:
-        return x[:width].as_signed()
-    if overflow is Overflow.WRAP_LAVA:
-        return Cat(x[:width], x[width - 1] & x[:width - 1].any()).as_signed()
-    low, high = state_range(width, overflow)
-    top = x[width - 1:]
-    fits = ~top.any() | top.all()
-    if overflow is Overflow.SATURATE_SYMMETRIC:
-        # -2^(W-1) has the right top bits but lies outside the symmetric range.
-        fits = ~top.any() | (top.all() & x[:width - 1].any())
-    return Mux(fits, x[:width].as_signed(),
-               Mux(x[-1], Const(low, signed(width)), Const(high, signed(width))))
 
 
 #: Width of the unsigned low slices a wide multiplier operand is cut into (iCE40 SB_MAC16 is
