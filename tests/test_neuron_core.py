@@ -11,8 +11,10 @@ import pytest
 from amaranth.back import verilog
 from amaranth.hdl import Fragment
 
-from neurohw.hw.core import CoreConfig, NeuronCore, Status, Target, strip_spram_init
+from neurohw.flows.synth import synthesis_verilog
+from neurohw.hw.core import CoreConfig, NeuronCore, Status, Target
 from neurohw.hw.neuron_update import NeuronUpdate
+from neurohw.hw.spram import SPRAM_BANK_MODULE
 from neurohw.model import (Accumulation, Comparison, Decay, InputTiming, MembraneUpdate,
                            NeuronParams, Overflow, ResetMode, Rounding, run, state_range)
 from neurohw.model.presets import loihi_cuba_lif, snntorch_leaky, xylo_lif
@@ -568,9 +570,14 @@ def test_init_spram():
     core = NeuronCore(params, n_neurons=4, n_axons=5000, weight_width=8,
                       weight_memory="spram")
     assert core.weight_memory == "spram"
+    # Simulation: two Amaranth memories marked for SPRAM, initialized (with zeros).
     text = verilog.convert(core, name="top", emit_src=False)
-    stripped = strip_spram_init(text)
-    assert text.count('ram_style = "huge"') == 2 and len(stripped) < len(text) / 10
+    assert text.count('ram_style = "huge"') == 2
+    # Synthesis (the platform memory hook): two instances of a bank module without initializer.
+    synthesis = synthesis_verilog(core, "top")
+    assert len(re.findall(rf"^ +{SPRAM_BANK_MODULE} #\(", synthesis, re.M)) == 2
+    assert synthesis.count('ram_style = "huge"') == 1 and len(synthesis) < len(text) / 10
+    assert "initial" not in synthesis[synthesis.index(f"module {SPRAM_BANK_MODULE}"):]
     with pytest.raises(ValueError, match="weight_memory must be one of 'bram', 'spram', not 'x'"):
         NeuronCore(params, n_neurons=4, n_axons=5, weight_width=8, weight_memory="x")
     with pytest.raises(ValueError, match="no initial contents"):

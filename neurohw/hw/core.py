@@ -22,8 +22,6 @@ this module).
 
 from __future__ import annotations
 
-import re
-
 from amaranth.hdl import unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -43,25 +41,7 @@ from .core_sweep import control, finish_step, sweep
 __all__ = ["NeuronCore", "CoreConfig", "Target", "Status", "SPIKE_FIFO_DEPTH", "MAX_NEURONS",
            "MAX_AXONS", "MAX_LANES", "MAX_WEIGHT_WIDTH", "MAX_EVENTS", "MAX_DELAY",
            "MAX_VALUE_WIDTH", "STEP_WIDTH", "COUNTER_WIDTH", "PER_NEURON_NAMES", "SPRAM_DEPTH",
-           "SPRAM_WIDTH", "WEIGHT_BANK_DEPTH", "layout_fields", "weight_bank_depth",
-           "strip_spram_init"]
-
-
-_SPRAM_INIT = re.compile(r'(\(\* ram_style = "huge" \*\)\n\s*reg [^\n]*;\n)'
-                         r'\s*initial begin\n(?:\s*[\w$.\\]+\[\d+\] = [^\n]*\n)+\s*end\n')
-
-
-def strip_spram_init(verilog_text: str) -> str:
-    """Remove the (all-zero) initializers of the SPRAM weight memories from the Verilog of a
-    core built with ``weight_memory='spram'``.
-
-    Amaranth initializes every memory, but an iCE40 SPRAM has no initial contents, and Yosys
-    maps a memory marked ``ram_style = "huge"`` onto SB_SPRAM256KA only if it has none. The
-    core refuses non-zero initial weights in that mode (they are written over ``cmd``), so
-    dropping the zeros changes nothing but the power-up contents, which the core never reads
-    before they are written. Use the stripped text for synthesis; simulation may use either.
-    """
-    return _SPRAM_INIT.sub(lambda match: match.group(1), verilog_text)
+           "SPRAM_WIDTH", "WEIGHT_BANK_DEPTH", "layout_fields", "weight_bank_depth"]
 
 
 class NeuronCore(wiring.Component):
