@@ -65,7 +65,8 @@ def test_estimate_builds_no_hardware(monkeypatch):
         raise AssertionError("estimate_cycles built a NeuronCore")
     monkeypatch.setattr(core.NeuronCore, "__new__", refuse)
     network = small_network()
-    assert estimate_cycles(map_network(network), inputs_for(network, 3, 1)).cycles_per_inference > 0
+    estimate = estimate_cycles(map_network(network), inputs_for(network, 3, 1))
+    assert estimate.cycles_per_inference > 0
 
 
 def test_estimate_scales_with_lanes_and_events():

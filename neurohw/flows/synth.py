@@ -518,7 +518,8 @@ def _verilog_source(design, top: str) -> tuple[str, str]:
 def synthesis_verilog(design, top: str) -> str:
     """The Verilog of component ``design`` as synthesis needs it: SPRAM weight memories without
     the initializers Amaranth writes (Yosys maps a memory onto SB_SPRAM256KA only if it has
-    none), through Amaranth's platform memory hook (:class:`neurohw.hw.spram.SynthesisMemories`)."""
+    none), through Amaranth's platform memory hook
+    (:class:`neurohw.hw.spram.SynthesisMemories`)."""
     from amaranth.back import verilog
 
     from ..hw.spram import SynthesisMemories, spram_bank_verilog

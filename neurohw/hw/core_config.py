@@ -322,12 +322,25 @@ class CoreConfig:
         self.value_width = value_width
         self.per_neuron = per_neuron
 
-        self.neuron_bits = _bits(n_neurons - 1)
+        self._widths(params, cap, stdp)
+        self._memory_geometry()
+        self._layouts(params)
+        self._frozen = True
+
+    def __setattr__(self, name, value):
+        if getattr(self, "_frozen", False):
+            raise AttributeError(f"a CoreConfig is immutable; build a new one instead of "
+                                 f"setting {name!r}")
+        super().__setattr__(name, value)
+
+    def _widths(self, params, cap, stdp):
+        """Address, state, parameter, accumulator and command data widths."""
+        self.neuron_bits = _bits(self.n_neurons - 1)
         #: Neurons per lane (the last lane-row may be partly padding).
-        self.lane_depth = -(-n_neurons // lanes)
-        self.lane_bits = (lanes - 1).bit_length()
+        self.lane_depth = -(-self.n_neurons // self.lanes)
+        self.lane_bits = (self.lanes - 1).bit_length()
         self.local_bits = _bits(self.lane_depth - 1)
-        self.axon_bits = _bits(n_axons - 1)
+        self.axon_bits = _bits(self.n_axons - 1)
         self.v_state_width = state_port_width(params, "v")
         self.i_state_width = state_port_width(params, "i")
         self.refractory_bits = (params.refractory_period.bit_length()
@@ -342,18 +355,20 @@ class CoreConfig:
         self.target_bits = 5 if (params.reset_delay or any(name in self.per_neuron
                                                            for name in _WIDE_TARGET_NAMES)) else 4
         # A ring slot gathers the events of up to max_delay steps.
-        self.acc_width = ((weight_width + (max_events_per_step * max_delay).bit_length())
-                          if sum_mode else 0)
-        self.delay_bits = (max_delay - 1).bit_length()
+        self.acc_width = ((self.weight_width
+                           + (self.max_events_per_step * self.max_delay).bit_length())
+                          if self.sum_mode else 0)
+        self.delay_bits = (self.max_delay - 1).bit_length()
         self.count_bits = _bits(cap) if cap is not None else 0
         self.data_width = max(self.v_state_width, self.i_state_width, self.refractory_bits + 1,
-                              self.acc_width, weight_width, param_data_width,
+                              self.acc_width, self.weight_width, param_data_width,
                               COUNTER_WIDTH + 1, STEP_WIDTH + 1, self.count_bits + 1,
                               stdp.trace_width + 1 if stdp is not None else 0)
         #: Enabled cycles of the neuron update pipeline (``NeuronUpdate.latency``).
         self.update_latency = len(update_stages(params))
-        self._memory_geometry()
 
+    def _layouts(self, params):
+        """The stream payload layouts."""
         self.cmd_layout = data.StructLayout({
             "write": unsigned(1),
             "target": unsigned(self.target_bits),
@@ -368,20 +383,13 @@ class CoreConfig:
         })
         #: What one ``spikes_in`` transfer carries.
         self.event_layout = (data.StructLayout({"axon": unsigned(self.axon_bits),
-                                                "value": signed(value_width)})
-                             if value_width else unsigned(self.axon_bits))
+                                                "value": signed(self.value_width)})
+                             if self.value_width else unsigned(self.axon_bits))
         self.spike_layout = data.StructLayout({
             "neuron": unsigned(self.neuron_bits),
             "count": unsigned(params.spike_count_width),
             "step": unsigned(STEP_WIDTH),
         })
-        self._frozen = True
-
-    def __setattr__(self, name, value):
-        if getattr(self, "_frozen", False):
-            raise AttributeError(f"a CoreConfig is immutable; build a new one instead of "
-                                 f"setting {name!r}")
-        super().__setattr__(name, value)
 
     def _memory_geometry(self):
         """Words, banks and pipeline stages of the weight store and the event pipeline."""
