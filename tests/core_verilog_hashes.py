@@ -1,8 +1,10 @@
 """Hashes of the Verilog of a representative set of NeuronCore / SystemTop configurations.
 
-A refactoring check, not a test: ``python tests/core_verilog_hashes.py save FILE`` on the tree
-before a change, ``python tests/core_verilog_hashes.py check FILE`` after it; every hash must be
-equal (the RTL regressions then cannot change). Configurations: the lint sets of
+A refactoring check, not a test (it takes about 25 s): from the repository root,
+``PYTHONPATH=. python tests/core_verilog_hashes.py save FILE`` on the tree before a change and
+``... check FILE`` after it; every hash must be equal (the RTL regressions then cannot change),
+or differ only where the change says why. ``CORE_VERILOG_DUMP=DIR`` also writes the Verilog
+there, for a diff. Configurations: the lint sets of
 tests/test_core_lint.py and tests/test_templates.py plus STDP, delay rings, multi-bank and SPRAM
 weight stores, reset_delay, per_event, input caps, graded events and three system plans.
 """
