@@ -19,7 +19,7 @@ measured):
   membrane, no synaptic current), ``lanes=4`` so that P x Fmax >= 100 M SOP/s (5 x tinyODIN).
   64 k 4-bit synapses (256 kbit) exceed the UP5K's 120 kbit of block RAM: the UP5K runs of the
   256 x 256 cores place the weights in the four SPRAMs (``weight_memory="spram"``; weights are
-  then written over ``cmd``; the synthesis flow drops the Verilog's all-zero SPRAM initializers,
+  then written over ``cmd``; the synthesis flow builds the SPRAM banks without initializers,
   ``neurohw.flows.synth.synthesis_verilog``).
 
 Every core is built with ``max_events_per_step=4096`` (``EVENTS``): the default bound,

@@ -16,7 +16,8 @@ import numpy as np
 
 from dataclasses import replace
 
-from neurohw.hw.core import _PARAM_TARGETS, SPIKE_FIFO_DEPTH, NeuronCore, Status, Target
+from neurohw.hw.core import SPIKE_FIFO_DEPTH, NeuronCore, Status, Target
+from neurohw.hw.core_config import _PARAM_TARGETS
 from neurohw.hw.neuron_update import per_neuron_contents, per_neuron_given
 from neurohw.model import Accumulation, NeuronParams, ResetMode, run
 from neurohw.network import InputGroup, Network, Population, Projection, simulate
@@ -62,7 +63,7 @@ def make_case(params, weights, spikes, *, n_neurons, n_axons, weight_width, seed
                       weight_width=weight_width, weights=build_weights, **core_kwargs)
     if config_weights and sparse:
         config += [[int(Target.WEIGHT0) + c, core.synapse_slot(a, n), a, int(weights[c, a, n])]
-                   for c in range(weights.shape[0]) for a, n in core._synapse_pairs()]
+                   for c in range(weights.shape[0]) for a, n in core.synapse_pairs()]
     elif config_weights:
         config += [[int(Target.WEIGHT0) + c, n, a, int(weights[c, a, n])]
                    for c in range(weights.shape[0]) for a in range(n_axons)
@@ -194,7 +195,7 @@ def command_probes(core, weights, params=None):
             probes.append([0, int(code), 0, 0, 0, None])              # not a memory here
     weight = int(Target.WEIGHT0)
     if core.connectivity == "sparse":
-        for a, n in core._synapse_pairs():
+        for a, n in core.synapse_pairs():
             slot = core.synapse_slot(a, n)
             probes.append([0, int(Target.SYNAPSE_TARGET), slot, a, 0, n])
         probes.append([0, weight, core.fanout[0], 0, 0, None])      # slot past the fan-out
@@ -521,6 +522,6 @@ def weight_reads(core):
     0 by construction)."""
     if core.connectivity == "sparse":
         return [[c, core.synapse_slot(a, n), a, n] for c in range(core.channels)
-                for a, n in core._synapse_pairs()]
+                for a, n in core.synapse_pairs()]
     return [[c, n, a, n] for c in range(core.channels) for a in range(core.n_axons)
             for n in range(core.n_neurons)]

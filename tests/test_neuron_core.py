@@ -4,13 +4,17 @@ compare every spike and every state of every step with the reference model."""
 from __future__ import annotations
 
 import functools
+import re
 
 import numpy as np
 import pytest
 from amaranth.back import verilog
 from amaranth.hdl import Fragment
 
-from neurohw.hw.core import NeuronCore, Status, Target, strip_spram_init
+from neurohw.flows.synth import synthesis_verilog
+from neurohw.hw.core import CoreConfig, NeuronCore, Status, Target
+from neurohw.hw.neuron_update import NeuronUpdate
+from neurohw.hw.spram import SPRAM_BANK_MODULE
 from neurohw.model import (Accumulation, Comparison, Decay, InputTiming, MembraneUpdate,
                            NeuronParams, Overflow, ResetMode, Rounding, run, state_range)
 from neurohw.model.presets import loihi_cuba_lif, snntorch_leaky, xylo_lif
@@ -284,7 +288,7 @@ def test_graded(hdl, seed, lanes, connectivity, limited, request):
     state of every neuron, every step."""
     core, data = graded_case(200 + seed, lanes=lanes, connectivity=connectivity,
                              limited=limited)
-    assert core.value_width >= 2 and (core._limited or not limited)
+    assert core.value_width >= 2 and (core.event_limited or not limited)
     simulate(core, data, hdl, request)
 
 
@@ -566,9 +570,14 @@ def test_init_spram():
     core = NeuronCore(params, n_neurons=4, n_axons=5000, weight_width=8,
                       weight_memory="spram")
     assert core.weight_memory == "spram"
+    # Simulation: two Amaranth memories marked for SPRAM, initialized (with zeros).
     text = verilog.convert(core, name="top", emit_src=False)
-    stripped = strip_spram_init(text)
-    assert text.count('ram_style = "huge"') == 2 and len(stripped) < len(text) / 10
+    assert text.count('ram_style = "huge"') == 2
+    # Synthesis (the platform memory hook): two instances of a bank module without initializer.
+    synthesis = synthesis_verilog(core, "top")
+    assert len(re.findall(rf"^ +{SPRAM_BANK_MODULE} #\(", synthesis, re.M)) == 2
+    assert synthesis.count('ram_style = "huge"') == 1 and len(synthesis) < len(text) / 10
+    assert "initial" not in synthesis[synthesis.index(f"module {SPRAM_BANK_MODULE}"):]
     with pytest.raises(ValueError, match="weight_memory must be one of 'bram', 'spram', not 'x'"):
         NeuronCore(params, n_neurons=4, n_axons=5, weight_width=8, weight_memory="x")
     with pytest.raises(ValueError, match="no initial contents"):
@@ -676,6 +685,29 @@ def test_init():
     assert core.max_events_per_step is None and core.acc_width == 0
     assert "ACC0" not in core.port_description()["targets"]
     Fragment.get(core, None)  # elaborates
+
+
+def test_core_config():
+    """The description builds no hardware; NeuronCore(config) and NeuronCore(params, **options)
+    build the same core; the update latency is known without building the datapath."""
+    params = NeuronParams(reset="subtract", max_spikes=7, v_decay=Decay.multiply(410, 12))
+    config = CoreConfig(params, n_neurons=5, n_axons=3, weight_width=4, lanes=2)
+    assert (config.lane_depth, config.n_banks, config.bank_stages) == (3, 1, 0)
+    update = NeuronUpdate(params, drive_width=config.acc_width, tag_width=config.local_bits)
+    assert config.update_latency == update.latency
+    Fragment.get(update, None)
+    core = NeuronCore(config)
+    assert core.config is config and core.lane_depth == 3 and core.update_latency == update.latency
+    same = NeuronCore(params, n_neurons=5, n_axons=3, weight_width=4, lanes=2)
+    assert same.port_description() == core.port_description() == config.port_description()
+    assert verilog.convert(same) == verilog.convert(core)
+    with pytest.raises(AttributeError, match=re.escape(
+            "a CoreConfig is immutable; build a new one instead of setting 'lanes'")):
+        config.lanes = 4
+    with pytest.raises(TypeError, match=re.escape(
+            "NeuronCore(config) takes no other options, not lanes; build a new CoreConfig "
+            "instead")):
+        NeuronCore(config, lanes=4)
 
 
 @pytest.mark.parametrize("name,value,error", [

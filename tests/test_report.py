@@ -59,6 +59,18 @@ def test_core_cycles_per_step():
     assert core_cycles_per_step(core, 10) == base + 10 * 25
 
 
+def test_estimate_builds_no_hardware(monkeypatch):
+    """estimate_cycles reads each core's CoreConfig: building a NeuronCore would fail here."""
+    from neurohw.hw import core
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("estimate_cycles built a NeuronCore")
+    monkeypatch.setattr(core.NeuronCore, "__new__", refuse)
+    network = small_network()
+    estimate = estimate_cycles(map_network(network), inputs_for(network, 3, 1))
+    assert estimate.cycles_per_inference > 0
+
+
 def test_estimate_scales_with_lanes_and_events():
     network = small_network(n_h=32)
     inputs = inputs_for(network, 6, 2)

@@ -172,9 +172,10 @@ class CycleEstimate:
 
 
 def core_cycles_per_step(core, events: int, model: TimingModel = TimingModel()) -> int:
-    """Cycles one :class:`NeuronCore` (alone, inputs always offered, outputs always taken) needs
-    for a step with ``events`` input events: ``events * ceil(N / P)`` event phase (dense, one
-    weight word per lane per clock) plus the sweep ``ceil(N / P) + L + sweep_overhead``."""
+    """Cycles one :class:`NeuronCore` or its ``CoreConfig`` (alone, inputs always offered,
+    outputs always taken) needs for a step with ``events`` input events: ``events * ceil(N /
+    P)`` event phase (dense, one weight word per lane per clock) plus the sweep ``ceil(N / P)
+    + L + sweep_overhead``."""
     D = core.lane_depth
     per_event = D if core.connectivity == "dense" else max(1, core.n_synapses // max(1,
                                                                                     core.n_axons))
@@ -229,7 +230,7 @@ def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int
       per clock); the barrier leaves the egress ``egress_latency`` later and reaches the host
       after the hops; the host's barrier ``s`` is the last of the cores'.
     """
-    from ..hw.core import NeuronCore
+    from ..hw.core_config import CoreConfig
     from ..hw.system import core_value_width
     from ..hw.endpoint import clear_writes, state_targets
     from ..network.timing import pad_inputs
@@ -247,15 +248,14 @@ def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int
     T, B = trace.steps, trace.samples
     n = plan.n_cores
     if cores is None:
-        cores = [NeuronCore(cp.params, n_neurons=cp.n_neurons, n_axons=cp.n_axons,
+        # Only their description is needed (widths, latency, fan-out): no hardware is built.
+        cores = [CoreConfig(cp.params, n_neurons=cp.n_neurons, n_axons=cp.n_axons,
                             weight_width=cp.weight_width, weights=cp.weights,
                             connectivity=cp.connectivity, lanes=cp.lanes,
                             max_events_per_step=cp.max_events_per_step, max_delay=cp.max_delay,
                             delays=cp.delays, stdp=cp.stdp, plastic=cp.plastic,
                             value_width=core_value_width(plan, cp))
                  for cp in plan.cores]
-        for core in cores:      # only their timing is needed; never elaborated
-            core._MustUse__silence = True
     D = [core.lane_depth for core in cores]
     L = [core.update_latency for core in cores]
     per_event = [max(model.min_cycles_per_event,

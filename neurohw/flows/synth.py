@@ -516,13 +516,16 @@ def _verilog_source(design, top: str) -> tuple[str, str]:
 
 
 def synthesis_verilog(design, top: str) -> str:
-    """The Verilog of component ``design`` as synthesis needs it: SPRAM memories without the
-    initializers Amaranth writes (Yosys maps a memory onto SB_SPRAM256KA only if it has none;
-    :func:`neurohw.hw.core.strip_spram_init`)."""
+    """The Verilog of component ``design`` as synthesis needs it: SPRAM weight memories without
+    the initializers Amaranth writes (Yosys maps a memory onto SB_SPRAM256KA only if it has
+    none), through Amaranth's platform memory hook
+    (:class:`neurohw.hw.spram.SynthesisMemories`)."""
     from amaranth.back import verilog
 
-    from ..hw.core import strip_spram_init
-    return strip_spram_init(verilog.convert(design, name=top, emit_src=False))
+    from ..hw.spram import SynthesisMemories, spram_bank_verilog
+    memories = SynthesisMemories()
+    text = verilog.convert(design, name=top, emit_src=False, platform=memories)
+    return text + spram_bank_verilog() if memories.used else text
 
 
 def _yosys_ports(yosys: str, workdir: Path, source: str, top: str, timeout) -> dict:

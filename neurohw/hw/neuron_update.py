@@ -40,6 +40,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..model.params import (Accumulation, Comparison, DecayKind, InputTiming, MembraneUpdate,
                             NeuronParams, Overflow, ResetMode, Rounding, state_range)
+from .fixed_point import project as _project
 
 __all__ = ["NeuronUpdate", "state_port_width", "PER_NEURON_NAMES", "per_neuron_given",
            "per_neuron_shape", "per_neuron_contents"]
@@ -154,35 +155,6 @@ def state_port_width(params: NeuronParams, state: str) -> int:
     return width + 1 if overflow is Overflow.WRAP_LAVA else width
 
 
-def _project(x, width, overflow):
-    """``neurohw.model.fixedpoint.project`` of an exact signed value ``x``.
-
-    Saturation tests the bits above the sign bit of the target width (a LUT tree, not a
-    comparator). ``wrap_lava`` is a two's-complement wrap whose only difference is that
-    ``-2^(W-1)`` becomes ``+2^(W-1)``: same low ``W`` bits, and bit ``W`` (the sign of the
-    ``W + 1``-bit result) set only for the other negative values.
-    """
-    x = Value.cast(x)
-    if not x.shape().signed:
-        x = Cat(x, Const(0, 1)).as_signed()
-    n = len(x)
-    if n < width:
-        # Every value of x fits the range (no wrap_lava corner case below 2^(W-2)).
-        return x
-    if overflow is Overflow.WRAP:
-        return x[:width].as_signed()
-    if overflow is Overflow.WRAP_LAVA:
-        return Cat(x[:width], x[width - 1] & x[:width - 1].any()).as_signed()
-    low, high = state_range(width, overflow)
-    top = x[width - 1:]
-    fits = ~top.any() | top.all()
-    if overflow is Overflow.SATURATE_SYMMETRIC:
-        # -2^(W-1) has the right top bits but lies outside the symmetric range.
-        fits = ~top.any() | (top.all() & x[:width - 1].any())
-    return Mux(fits, x[:width].as_signed(),
-               Mux(x[-1], Const(low, signed(width)), Const(high, signed(width))))
-
-
 #: Width of the unsigned low slices a wide multiplier operand is cut into (iCE40 SB_MAC16 is
 #: 16 x 16, ECP5 MULT18X18D is 18 x 18 signed).
 MULTIPLY_SLICE = 16
@@ -263,6 +235,42 @@ class _Pipeline:
             self._values[name] = reg
         with self._m.If(self._en):
             self._m.d.sync += statements
+
+
+def quotient_bits(params: NeuronParams) -> int:
+    """Quotient bits of the bounded division: ``min(q, max_spikes - 1)`` needs
+    ``bit_length(max_spikes - 1)`` of them."""
+    if params.reset is not ResetMode.SUBTRACT or params.reset_delay:
+        return 0
+    return (params.max_spikes - 1).bit_length()
+
+
+def update_stages(params: NeuronParams) -> tuple[str, ...]:
+    """Names of the pipeline stages of :class:`NeuronUpdate` for ``params``, in order; one
+    register each (a pure function, so that a core's latency is known without building it)."""
+    p = params
+    decays = (p.v_decay, *p.i_decay)
+    stages = ["input"]
+    if p.accumulation is Accumulation.SUM and p.input_timing is InputTiming.BEFORE_DECAY:
+        stages.append("input_add")
+    if any(d.kind is not DecayKind.NONE for d in decays):
+        stages.append("decay")
+    if any(d.kind is DecayKind.MULTIPLY for d in decays):
+        stages.append("decay_round")
+    if (p.accumulation is Accumulation.SUM and p.input_timing is InputTiming.AFTER_DECAY
+            and p.n_currents):
+        stages.append("current_add")
+    stages.append("membrane_prep")
+    if p.membrane_update is MembraneUpdate.SUM:
+        stages.append("membrane")
+    else:
+        stages += ["membrane_leak", "membrane_bias", "membrane"]
+    if p.reset is ResetMode.SUBTRACT and not p.reset_delay:
+        stages.append("spike_test")
+        bits = quotient_bits(params)
+        stages += [f"divide{k}" for k in range(-(-bits // DIVIDE_BITS_PER_STAGE))]
+    stages.append("output")
+    return tuple(stages)
 
 
 class NeuronUpdate(wiring.Component):
@@ -397,39 +405,11 @@ class NeuronUpdate(wiring.Component):
     # -- pipeline plan ----------------------------------------------------------------------
 
     def _quotient_bits(self):
-        """Quotient bits of the bounded division: ``min(q, max_spikes - 1)`` needs
-        ``bit_length(max_spikes - 1)`` of them."""
-        p = self._params
-        if p.reset is not ResetMode.SUBTRACT or p.reset_delay:
-            return 0
-        return (p.max_spikes - 1).bit_length()
+        return quotient_bits(self._params)
 
     def stages(self) -> tuple[str, ...]:
-        """Names of the pipeline stages, in order; one register each."""
-        p = self._params
-        decays = (p.v_decay, *p.i_decay)
-        stages = ["input"]
-        if p.accumulation is Accumulation.SUM and p.input_timing is InputTiming.BEFORE_DECAY:
-            stages.append("input_add")
-        if any(d.kind is not DecayKind.NONE for d in decays):
-            stages.append("decay")
-        if any(d.kind is DecayKind.MULTIPLY for d in decays):
-            stages.append("decay_round")
-        if (p.accumulation is Accumulation.SUM and p.input_timing is InputTiming.AFTER_DECAY
-                and p.n_currents):
-            stages.append("current_add")
-        stages.append("membrane_prep")
-        if p.membrane_update is MembraneUpdate.SUM:
-            stages.append("membrane")
-        else:
-            stages += ["membrane_leak", "membrane_bias", "membrane"]
-        if p.reset is ResetMode.SUBTRACT and not p.reset_delay:
-            stages.append("spike_test")
-            bits = self._quotient_bits()
-            stages += [f"divide{k}" for k in
-                       range(-(-bits // DIVIDE_BITS_PER_STAGE))]
-        stages.append("output")
-        return tuple(stages)
+        """Names of the pipeline stages, in order; one register each (:func:`update_stages`)."""
+        return update_stages(self._params)
 
     @property
     def latency(self) -> int:
