@@ -182,7 +182,7 @@ CORES = {
 def _systems():
     from neurohw.hw.system import SystemTop
     from neurohw.network.mapping import CoreCapacity, map_network
-    from sim.system_case import (random_graded_network, random_learning_network,
+    from neurohw.sim.system_case import (random_graded_network, random_learning_network,
                                  random_network, random_xylo_network)
     out = {}
     for name, make, neurons in (("system-random", random_network, 4),
