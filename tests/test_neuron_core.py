@@ -14,9 +14,9 @@ from neurohw.hw.core import NeuronCore, Status, Target, strip_spram_init
 from neurohw.model import (Accumulation, Comparison, Decay, InputTiming, MembraneUpdate,
                            NeuronParams, Overflow, ResetMode, Rounding, run, state_range)
 from neurohw.model.presets import loihi_cuba_lif, snntorch_leaky, xylo_lif
-from neurohw.toolchain import available_simulators
 from sim.core_case import make_case, make_graded_case
 from sim.runner import case_build_dir, run_cocotb
+from tests.required_tools import simulators_to_test
 
 TOPLEVEL = "neuron_core"
 BENCH = "bench_neuron_core"
@@ -171,25 +171,20 @@ def random_case(seed, *, steps, max_neurons, max_axons, max_width=24, lanes=(1, 
                      config_params=bool(rng.integers(0, 4) == 0))
 
 
-@functools.cache
-def _simulators() -> tuple[str, ...]:
-    return tuple(available_simulators())
-
-
 def on_simulators(argnames, values, *, verilator_default=None):
     """Parametrize ``hdl`` (a simulator) and ``argnames`` over ``values`` on every available
     simulator. Verilator builds are slow, so only the ``values`` in ``verilator_default`` (all
     when ``None``) run on it by default; the others are marked ``slow`` there."""
     names = ["hdl", *[name.strip() for name in argnames.split(",") if name.strip()]]
     params = []
-    for simulator in _simulators():
+    for simulator in simulators_to_test():
         for value in values:
             value_tuple = value if isinstance(value, tuple) else (value,)
             slow = (simulator == "verilator" and verilator_default is not None
                     and value not in verilator_default)
             ident = "-".join([simulator, *map(str, value_tuple)])
-            params.append(pytest.param(simulator, *value_tuple, id=ident,
-                                       marks=[pytest.mark.slow] if slow else []))
+            marks = [pytest.mark.needs_simulator(simulator)] + ([pytest.mark.slow] if slow else [])
+            params.append(pytest.param(simulator, *value_tuple, id=ident, marks=marks))
     return pytest.mark.parametrize(",".join(names), params)
 
 

@@ -78,6 +78,7 @@ def test_estimate_scales_with_lanes_and_events():
 
 @pytest.mark.parametrize("lanes,topology,seed", [(1, "star", 1), (2, "mesh", 1), (4, "star", 7),
                                                  (2, "star", 11)])
+@pytest.mark.needs_simulator("icarus")
 def test_estimate_matches_rtl(lanes, topology, seed):
     """The analytic model against the cycles the RTL takes (Icarus, no idle cycles on the host
     port): the whole run within CYCLE_TOLERANCE, every sample within 10 % + 10 cycles. (The

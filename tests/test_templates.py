@@ -194,6 +194,7 @@ def test_verilator_lint(tmp_path, config):
         result.stderr[-3000:]
 
 
+@pytest.mark.needs_simulator("icarus")
 @pytest.mark.parametrize("config", sorted(LINT_CONFIGS))
 def test_icarus_compile(tmp_path, config):
     _, sources = _render_with_check(LINT_CONFIGS[config](), tmp_path)
