@@ -32,8 +32,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from neurohw.flows.report import (CycleEstimate, estimate_cycles, format_rate,  # noqa: E402
-                                  format_us, synth_report)
+from neurohw.flows.report import (  # noqa: E402
+    CycleEstimate, estimate_cycles, format_rate, format_us, synth_report)
 
 RESULTS = REPO / "benchmarks" / "results" / "system_synth.json"
 CORE_RESULTS = REPO / "benchmarks" / "results" / "core_synth.json"

@@ -123,6 +123,7 @@ def test_estimate_matches_rtl_skewed(simulator):
 
 
 @pytest.mark.slow
+@pytest.mark.needs_simulator("verilator")
 def test_estimate_matches_rtl_digits():
     """The digits network (2 test images x 16 steps) on Verilator: within 2 %."""
     from boards.system import digits_plan
