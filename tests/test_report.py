@@ -48,6 +48,8 @@ def inputs_for(network, steps, samples, rate=0.5, seed=0):
 # -- analytic model -------------------------------------------------------------------------
 
 
+# The core is built for its timing attributes only.
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_core_cycles_per_step():
     params = NeuronParams(n_currents=0, v_width=12, threshold=30)
     core = NeuronCore(params, n_neurons=100, n_axons=8, weight_width=8, lanes=4)

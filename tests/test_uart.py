@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """UART receiver and transmitter (``neurohw.hw.uart``): parameter checks and amaranth.sim tests
 (exact frame timing, loopback with random bytes and divisors, rate mismatch, framing errors,
 glitches and overrun)."""
