@@ -110,19 +110,14 @@ def test_with_abc():
 """
 
 
-@pytest.mark.parametrize("environment, expected", [
-    ({}, {"skipped": 4}),
-    ({"NEUROHW_SIMULATORS": "icarus"}, {"error": 2, "skipped": 1}),
-    ({"NEUROHW_REQUIRE_ABC": "1"}, {"error": 1, "skipped": 3}),
-])
-def test_missing_tools_skip_or_fail_through_the_conftest_hooks(tmp_path, environment, expected):
+def run_child_pytest(tmp_path, source, environment, path):
+    """Run the tests in ``source`` in a child pytest that uses tests/conftest.py's hooks; return
+    the result and its outcome counts."""
     (tmp_path / "conftest.py").write_text('pytest_plugins = ["tests.conftest"]\n')
-    (tmp_path / "test_rule.py").write_text(textwrap.dedent(_RULE_TESTS))
-    empty = tmp_path / "bin"
-    empty.mkdir()
+    (tmp_path / "test_rule.py").write_text(textwrap.dedent(source))
     env = {name: value for name, value in os.environ.items()
            if name not in ("NEUROHW_SIMULATORS", "NEUROHW_REQUIRE_ABC", "ABC")}
-    env.update(environment, PATH=str(empty), PYTHONPATH=str(REPO_ROOT))
+    env.update(environment, PATH=path, PYTHONPATH=str(REPO_ROOT))
     result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs",
                              "-p", "no:xdist", "test_rule.py"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=120)
@@ -130,6 +125,18 @@ def test_missing_tools_skip_or_fail_through_the_conftest_hooks(tmp_path, environ
     counts = dict((word, int(number)) for number, word in
                   re.findall(r"(\d+) (skipped|error|errors|passed|failed)", summary))
     counts = {("error" if word == "errors" else word): number for word, number in counts.items()}
+    return result, counts
+
+
+@pytest.mark.parametrize("environment, expected", [
+    ({}, {"skipped": 4}),
+    ({"NEUROHW_SIMULATORS": "icarus"}, {"error": 2, "skipped": 1}),
+    ({"NEUROHW_REQUIRE_ABC": "1"}, {"error": 1, "skipped": 3}),
+])
+def test_missing_tools_skip_or_fail_through_the_conftest_hooks(tmp_path, environment, expected):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    result, counts = run_child_pytest(tmp_path, _RULE_TESTS, environment, str(empty))
     assert counts == expected, result.stdout[-3000:]
     if not environment:
         # -rs prints each reason: the missing tools by name and how to demand them.
@@ -138,3 +145,41 @@ def test_missing_tools_skip_or_fail_through_the_conftest_hooks(tmp_path, environ
         assert "yosys-abc not on PATH" in result.stdout
         # (The two Icarus skips share one line.)
         assert result.stdout.count("to demand it") == 3
+
+
+_UNUSED_TESTS = """
+import pytest
+from amaranth.hdl import Fragment, Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import Out
+
+
+class Part(wiring.Component):
+    o: Out(1)
+
+    def elaborate(self, platform):
+        return Module()
+
+
+def test_elaborated():
+    Fragment.get(Part(), None)
+
+
+def test_unused():
+    Part()
+
+
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+def test_unused_on_purpose():
+    Part()
+"""
+
+
+def test_unused_elaboratable_fails_the_test_that_built_it(tmp_path):
+    # pytest's own filterwarnings come from the child's rootdir, not pyproject.toml: only the
+    # conftest hook is under test here.
+    result, counts = run_child_pytest(tmp_path, _UNUSED_TESTS, {}, os.environ["PATH"])
+    assert counts == {"passed": 3, "error": 1}, result.stdout[-3000:]
+    assert "ERROR at teardown of test_unused _" in result.stdout
+    assert re.search(r"test_rule.py:20: <test_rule.Part object at 0x[0-9a-f]+> created but never "
+                     r"used", result.stdout), result.stdout[-3000:]
