@@ -13,7 +13,10 @@ frees it, at a time unrelated to the test that made it; so after each test the c
 and such an object fails the test that made it, naming the line that created it. A test file
 that builds elaboratables on purpose without elaborating them (to read their layouts, or to see
 a constructor refuse a parameter) says so with Amaranth's linter comment as its first line:
-``# amaranth: UnusedElaboratable=no``.
+``# amaranth: UnusedElaboratable=no``. (An automatic collection during the test fails it too,
+through pytest's unraisable-exception warning; one that happens to run in pytest's own code
+between two tests goes unreported, so the check can miss an object; an object kept alive past
+its test's end is reported in a later one, with the line that built it.)
 """
 
 import gc
