@@ -103,7 +103,7 @@ def run_events(duration_us=500_000):
             start = time.perf_counter()
             write_events(path, events, fmt)
             written = time.perf_counter() - start
-            seconds, back = _best(lambda: read_events(path))
+            seconds, back = _best(lambda path=path: read_events(path))
             assert back.same_as(events)
             out[f"read_{fmt}"] = {"events_per_s": round(n / seconds), "seconds": seconds,
                                   "bytes": path.stat().st_size, "write_seconds": written}

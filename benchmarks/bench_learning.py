@@ -540,7 +540,7 @@ def compare_lanes(by_lanes: dict) -> dict:
     speed-up against lanes 1 on the same stimulus (``vs_lanes_1``: whole run, learning phase,
     and whether the post spikes agree, as they must: lanes change the timing only)."""
     base = by_lanes.get("1")
-    for key, entry in by_lanes.items():
+    for entry in by_lanes.values():
         for name, row in entry["summary"].items():
             row.pop("vs_lanes_1", None)
             if base is None or any(entry.get(k) != base.get(k) for k in SAME_STIMULUS):

@@ -99,12 +99,13 @@ def table(rows) -> str:
     lines = ["| fixture | framework | trainer | float | fixed | agreement | cores | chip steps "
              "| cycles/sample | RTL = model |", "|" + "---|" * 10]
     for r in rows:
+        rtl = f"yes ({r['rtl_samples']})" if r.get("rtl_equals_model") else "-"
         lines.append(
             f"| {r['fixture']} | {r['framework']} | {100 * r['trainer_accuracy']:.2f} % | "
             f"{100 * r['float_accuracy']:.2f} % | {100 * r['fixed_accuracy']:.2f} % | "
             f"{100 * r['agreement']:.1f} % | {r['cores']} | {r['chip_steps_per_sample']} | "
             f"{r.get('cycles_per_sample', '-')} | "
-            f"{'yes (%d)' % r['rtl_samples'] if r.get('rtl_equals_model') else '-'} |")
+            f"{rtl} |")
     return "\n".join(lines)
 
 

@@ -33,8 +33,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from neurohw import Chip  # noqa: E402
-from neurohw.flows.report import (CycleEstimate, estimate_cycles, format_rate,  # noqa: E402
-                                  format_us, synth_report)
+from neurohw.flows.report import (  # noqa: E402
+    CycleEstimate, estimate_cycles, format_rate, format_us, synth_report)
 
 RESULTS = REPO / "benchmarks" / "results" / "system_synth.json"
 CORE_RESULTS = REPO / "benchmarks" / "results" / "core_synth.json"

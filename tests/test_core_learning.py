@@ -443,6 +443,8 @@ def test_stdp_frozen(hdl, request):
     _run(core, data, hdl, request)
 
 
+# Builds the cases (their cores) for their expected weights only.
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_stdp_frozen_differs_from_learning():
     """The frozen case is a real check: the same case learning would expect other weights."""
     config = stdp_config(1, decay_kind="multiply", dependence="soft", steps=60,

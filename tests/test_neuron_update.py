@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """NeuronUpdate: parameter checks, bit-exactness against ``reference.step`` over every option
 (Amaranth's in-process simulator), and deterministic elaboration."""
 

@@ -334,7 +334,7 @@ def test_calibration_headroom():
     net, report = quantize(float_net, weight_width=16, calibration={"x": x},
                            calibration_margin=margin)
     assert report.calibration_margin == margin and report.calibration_samples == 32
-    for name, layer in report.layers.items():
+    for layer in report.layers.values():
         assert layer.scale_limit in ("current headroom", "membrane headroom")
         binding = layer.states[layer.scale_limit.split()[0]]
         # The calibration peak times the margin fits the state (up to the threshold snapping,

@@ -50,6 +50,8 @@ def inputs_for(network, steps, samples, rate=0.5, seed=0):
 # -- analytic model -------------------------------------------------------------------------
 
 
+# The core is built for its timing attributes only.
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_core_cycles_per_step():
     params = NeuronParams(n_currents=0, v_width=12, threshold=30)
     core = NeuronCore(params, n_neurons=100, n_axons=8, weight_width=8, lanes=4)
@@ -92,6 +94,7 @@ def test_estimate_scales_with_lanes_and_events():
 
 @pytest.mark.parametrize("lanes,topology,seed", [(1, "star", 1), (2, "mesh", 1), (4, "star", 7),
                                                  (2, "star", 11)])
+@pytest.mark.needs_simulator("icarus")
 def test_estimate_matches_rtl(lanes, topology, seed):
     """The analytic model against the cycles the RTL takes (Icarus, no idle cycles on the host
     port): the whole run within CYCLE_TOLERANCE, every sample within 10 % + 10 cycles. (The
@@ -136,6 +139,7 @@ def test_estimate_matches_rtl_skewed(simulator):
 
 
 @pytest.mark.slow
+@pytest.mark.needs_simulator("verilator")
 def test_estimate_matches_rtl_digits():
     """The digits network (2 test images x 16 steps) on Verilator: within 2 %."""
     from neurohw.boards.system import digits_plan

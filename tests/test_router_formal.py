@@ -10,8 +10,6 @@ it comes from a native Yosys (``apt-get install yosys``). Without it these proof
 and a bounded check with Yosys's built-in SAT solver runs instead (``test_bounded_*``).
 """
 
-import os
-
 import pytest
 
 from neurohw.routing import DROP, EventFormat, RoutingTable
@@ -20,13 +18,10 @@ from tests.formal.harness import FIFOHarness, RouterHarness, abc_program, bounde
 
 pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 
-# CI installs yosys-abc and sets NEUROHW_REQUIRE_ABC=1 (.ci/run): there a missing yosys-abc is
-# an error, not a quiet fallback to the bounded checks.
-if os.environ.get("NEUROHW_REQUIRE_ABC") == "1" and abc_program() is None:
-    raise RuntimeError("NEUROHW_REQUIRE_ABC=1 but no yosys-abc was found: the unbounded router "
-                       "proofs cannot run (apt-get install yosys)")
-needs_abc = pytest.mark.skipif(abc_program() is None,
-                               reason="abc pdr needs a native yosys-abc (apt-get install yosys)")
+# Skipped without yosys-abc, naming it; CI installs it and sets NEUROHW_REQUIRE_ABC=1 (.ci/run),
+# which makes a missing yosys-abc an error, not a quiet fallback to the bounded checks
+# (tests/required_tools.py).
+needs_abc = pytest.mark.needs_abc
 
 FORMAL_DIR = BUILD_ROOT.parent / "formal"
 FORMAT = EventFormat(key_width=3, step_width=1)

@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """RTL templates (``neurohw.templates``): rendering, the package and constraint contents, lint and
 compilation of every rendered file with the core in Icarus and Verilator, and a cocotb run
 through the AXI4-Stream wrapper compared with the reference model (``sim/bench_templates.py``)."""
@@ -57,7 +58,6 @@ def test_render_names(tmp_path):
 ])
 def test_render_refuses_bad_names(tmp_path, kwargs, error):
     core = _core()
-    core._MustUse__silence = True      # never converted
     with pytest.raises(ValueError, match=error):
         render(core, tmp_path, **kwargs)
 
@@ -195,6 +195,7 @@ def test_verilator_lint(tmp_path, config):
         result.stderr[-3000:]
 
 
+@pytest.mark.needs_simulator("icarus")
 @pytest.mark.parametrize("config", sorted(LINT_CONFIGS))
 def test_icarus_compile(tmp_path, config):
     _, sources = _render_with_check(LINT_CONFIGS[config](), tmp_path)

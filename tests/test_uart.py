@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """UART receiver and transmitter (``neurohw.hw.uart``): parameter checks and amaranth.sim tests
 (exact frame timing, loopback with random bytes and divisors, rate mismatch, framing errors,
 glitches and overrun)."""
@@ -133,7 +134,7 @@ def _drive_frames(dut, divisor, frames, results):
 
     async def monitor(ctx):
         ctx.set(dut.data.ready, results.get("ready", 1))
-        async for clk_edge, rst, valid, payload, ferr, ovr in ctx.tick().sample(
+        async for _clk_edge, _rst, valid, payload, ferr, ovr in ctx.tick().sample(
                 dut.data.valid, dut.data.payload, dut.frame_error, dut.overrun):
             if valid and results.get("ready", 1):
                 results["bytes"].append(payload)

@@ -582,8 +582,14 @@ def synthesize(design, *, device: str, workdir: str | os.PathLike, top: str = "t
     timeout : float or None
         Seconds after which a tool is stopped and :class:`SynthesisError` raised.
 
-    Raises :class:`ValueError` for an unknown device, :class:`neurohw.toolchain.ToolchainError`
-    when a tool is missing, :class:`SynthesisError` when a tool fails or the design does not fit.
+    Raises
+    ------
+    ValueError
+        An unknown device.
+    neurohw.toolchain.ToolchainError
+        A tool is missing.
+    SynthesisError
+        A tool fails or the design does not fit.
     """
     spec = _check_device(device)
     if isinstance(seed, bool) or not isinstance(seed, int):

@@ -10,23 +10,23 @@ its operands, so it holds the unbounded mathematical result; a value is only nar
 comment proves that the narrower width holds every value it can take (the decayed value of ``x``
 lies between ``x`` and 0; a reset membrane stays inside its state range).
 
-Pipeline (stages that a configuration does not need are left out; see :meth:`NeuronUpdate.stages`):
+Pipeline (stages that a configuration does not need are left out; see :meth:`NeuronUpdate.stages`)::
 
-``input``        register every input
-``input_add``    (sum, before_decay) ``i = P(i + drive << shift)``
-``decay``        multiply decay: ``x * factor``, one registered DSP product per 16-bit slice of x
-                 (one for x up to 18 bits); shift decay: ``x - L``
-``decay_round``  multiply decay: sum of the slice products, ``(product >> k) + rounding carry``
-``current_add``  (sum, after_decay) ``i = P(decay(i) + drive << shift)``
-``membrane_prep`` total input (+ bias for 'sum', - the pending threshold with reset_delay; the
-                 wrapped leak for 'delta'), refractory and threshold bookkeeping
-``membrane``     'sum': ``v = P(decay(v) + total + bias)``; 'delta': three stages, one per
-                 projection of the Xylo chain
-``spike_test``   (reset 'subtract' without reset_delay) ``d = v - T - strict``; fires when
-                 ``d >= 0``
-``divide*``      (reset 'subtract', max_spikes > 2) bounded restoring division, a few quotient
-                 bits per stage
-``output``       spike decision, reset, refractory counter; registered outputs
+    input          register every input
+    input_add      (sum, before_decay) i = P(i + drive << shift)
+    decay          multiply decay: x * factor, one registered DSP product per 16-bit slice of x
+                   (one for x up to 18 bits); shift decay: x - L
+    decay_round    multiply decay: sum of the slice products, (product >> k) + rounding carry
+    current_add    (sum, after_decay) i = P(decay(i) + drive << shift)
+    membrane_prep  total input (+ bias for 'sum', - the pending threshold with reset_delay; the
+                   wrapped leak for 'delta'), refractory and threshold bookkeeping
+    membrane       'sum': v = P(decay(v) + total + bias); 'delta': three stages, one per
+                   projection of the Xylo chain
+    spike_test     (reset 'subtract' without reset_delay) d = v - T - strict; fires when
+                   d >= 0
+    divide*        (reset 'subtract', max_spikes > 2) bounded restoring division, a few quotient
+                   bits per stage
+    output         spike decision, reset, refractory counter; registered outputs
 """
 
 from __future__ import annotations
