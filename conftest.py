@@ -17,15 +17,17 @@ def _check_install():
     reinstall = f"install this checkout with `pip install -e '{REPO_ROOT}[dev]'` in its own venv"
     neurohw_spec = importlib.util.find_spec("neurohw")
     if Path(neurohw_spec.origin).resolve().parent != REPO_ROOT / "neurohw":
-        return      # testing an installed wheel (or another tree) on purpose
+        return  # testing an installed wheel (or another tree) on purpose
     for package in ("sim", "boards", "rtl_templates"):
         spec = importlib.util.find_spec(f"neurohw.{package}")
         if spec is None:
             raise ImportError(f"neurohw.{package} is not importable: {reinstall}")
         location = Path(spec.origin).resolve().parent
         if location != REPO_ROOT / package:
-            raise ImportError(f"neurohw.{package} comes from {location}, not from this checkout's "
-                              f"{REPO_ROOT / package}: {reinstall}")
+            raise ImportError(
+                f"neurohw.{package} comes from {location}, not from this checkout's "
+                f"{REPO_ROOT / package}: {reinstall}"
+            )
 
 
 _check_install()
@@ -33,4 +35,5 @@ _check_install()
 
 def pytest_report_header(config):
     from neurohw.toolchain import describe
+
     return ["toolchain:", *(f"  {line}" for line in describe().splitlines())]

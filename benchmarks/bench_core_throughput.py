@@ -37,10 +37,17 @@ from neurohw.sim.runner import run_cocotb  # noqa: E402
 
 
 def params():
-    return NeuronParams(n_currents=1, v_width=16, i_width=16,
-                        v_overflow="saturate", i_overflow="saturate",
-                        v_decay=Decay.multiply(410, 12), i_decay=(Decay.multiply(1024, 12),),
-                        threshold=1000, reset="zero")
+    return NeuronParams(
+        n_currents=1,
+        v_width=16,
+        i_width=16,
+        v_overflow="saturate",
+        i_overflow="saturate",
+        v_decay=Decay.multiply(410, 12),
+        i_decay=(Decay.multiply(1024, 12),),
+        threshold=1000,
+        reset="zero",
+    )
 
 
 def measure(lanes, *, n_neurons, n_axons, n_events, steps, simulator, build, seed=1):
@@ -53,18 +60,28 @@ def measure(lanes, *, n_neurons, n_axons, n_events, steps, simulator, build, see
         np.add.at(counts[t], step_events, 1)
     expected = np.asarray(run(p, spikes=counts, weights=weights, record=("spikes",)).spikes)
     expected = expected.reshape(steps, n_neurons)  # (steps, batch 1, neurons)
-    core = NeuronCore(p, n_neurons=n_neurons, n_axons=n_axons, weight_width=8,
-                      weights=weights, lanes=lanes)
+    core = NeuronCore(
+        p, n_neurons=n_neurons, n_axons=n_axons, weight_width=8, weights=weights, lanes=lanes
+    )
     build_dir = build / f"p{lanes}-n{n_neurons}-a{n_axons}-{simulator}"
     out = build_dir / "throughput.json"
     out.unlink(missing_ok=True)
     started = time.monotonic()
-    run_cocotb(core, toplevel="neuron_core", test_module="bench_core_throughput",
-               simulator=simulator, build_dir=build_dir,
-               test_data={"ports": core.port_description(), "n_neurons": n_neurons,
-                          "lanes": lanes, "events": events,
-                          "expected_spikes": expected.tolist()},
-               extra_env={"THROUGHPUT_RESULTS": str(out.resolve())})
+    run_cocotb(
+        core,
+        toplevel="neuron_core",
+        test_module="bench_core_throughput",
+        simulator=simulator,
+        build_dir=build_dir,
+        test_data={
+            "ports": core.port_description(),
+            "n_neurons": n_neurons,
+            "lanes": lanes,
+            "events": events,
+            "expected_spikes": expected.tolist(),
+        },
+        extra_env={"THROUGHPUT_RESULTS": str(out.resolve())},
+    )
     wall = time.monotonic() - started
     D = -(-n_neurons // lanes)
     rows = []
@@ -73,26 +90,38 @@ def measure(lanes, *, n_neurons, n_axons, n_events, steps, simulator, build, see
         step_cycles = r["done"] - r["first_event"] + 1
         sweep_cycles = r["done"] - r["step_accept"]
         synops = r["events"] * n_neurons
-        rows.append({
-            "lanes": lanes, "n_neurons": n_neurons, "n_axons": n_axons, "step": r["step"],
-            "events": r["events"], "synops": synops, "rows_cycles": r["events"] * D,
-            "event_phase_cycles": event_cycles, "accumulate_cycles": r["accumulate_cycles"],
-            "synops_per_clock_event": round(synops / event_cycles, 3),
-            "ratio_to_P_event": round(synops / event_cycles / lanes, 4),
-            "step_cycles": step_cycles,
-            "synops_per_clock_step": round(synops / step_cycles, 3),
-            "ratio_to_P_step": round(synops / step_cycles / lanes, 4),
-            "sweep_cycles": sweep_cycles,
-            "sweep_cycles_per_neuron": round(sweep_cycles / n_neurons, 4),
-            "spikes": r["spikes"], "simulator": simulator, "wall_time_s": round(wall, 1),
-        })
+        rows.append(
+            {
+                "lanes": lanes,
+                "n_neurons": n_neurons,
+                "n_axons": n_axons,
+                "step": r["step"],
+                "events": r["events"],
+                "synops": synops,
+                "rows_cycles": r["events"] * D,
+                "event_phase_cycles": event_cycles,
+                "accumulate_cycles": r["accumulate_cycles"],
+                "synops_per_clock_event": round(synops / event_cycles, 3),
+                "ratio_to_P_event": round(synops / event_cycles / lanes, 4),
+                "step_cycles": step_cycles,
+                "synops_per_clock_step": round(synops / step_cycles, 3),
+                "ratio_to_P_step": round(synops / step_cycles / lanes, 4),
+                "sweep_cycles": sweep_cycles,
+                "sweep_cycles_per_neuron": round(sweep_cycles / n_neurons, 4),
+                "spikes": r["spikes"],
+                "simulator": simulator,
+                "wall_time_s": round(wall, 1),
+            }
+        )
     return rows
 
 
 def table(rows):
-    lines = ["| P | N | events | synops | event-phase cycles | synops/clk (event) | / P | "
-             "step cycles | synops/clk (step) | / P | sweep cycles | sweep cyc/neuron | spikes |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| P | N | events | synops | event-phase cycles | synops/clk (event) | / P | "
+        "step cycles | synops/clk (step) | / P | sweep cycles | sweep cyc/neuron | spikes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         ok = "ok" if r["ratio_to_P_event"] >= 0.95 else "MISS"
         lines.append(
@@ -100,7 +129,8 @@ def table(rows):
             f"{r['event_phase_cycles']} | {r['synops_per_clock_event']:.2f} | "
             f"{r['ratio_to_P_event']:.3f} {ok} | {r['step_cycles']} | "
             f"{r['synops_per_clock_step']:.2f} | {r['ratio_to_P_step']:.3f} | "
-            f"{r['sweep_cycles']} | {r['sweep_cycles_per_neuron']:.3f} | {r['spikes']} |")
+            f"{r['sweep_cycles']} | {r['sweep_cycles_per_neuron']:.3f} | {r['spikes']} |"
+        )
     return "\n".join(lines)
 
 
@@ -118,15 +148,23 @@ def main(argv=None):
     rows = []
     for lanes in args.lanes or [1, 4, 16]:
         print(f"[{time.strftime('%H:%M:%S')}] P={lanes} ...", file=sys.stderr, flush=True)
-        rows += measure(lanes, n_neurons=args.neurons, n_axons=args.axons,
-                        n_events=args.events, steps=args.steps, simulator=args.simulator,
-                        build=args.build)
+        rows += measure(
+            lanes,
+            n_neurons=args.neurons,
+            n_axons=args.axons,
+            n_events=args.events,
+            steps=args.steps,
+            simulator=args.simulator,
+            build=args.build,
+        )
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(rows, indent=2) + "\n")
     print(table(rows))
-    print(f"\n{args.simulator}; event phase = first accepted event .. last accumulator write; "
-          f"step = first event .. done; sweep = step transfer .. done")
+    print(
+        f"\n{args.simulator}; event phase = first accepted event .. last accumulator write; "
+        f"step = first event .. done; sweep = step transfer .. done"
+    )
     return 0
 
 

@@ -38,15 +38,22 @@ RESULTS = ROOT / "benchmarks" / "results" / "digits_rtl.json"
 def _chunk(job, plan, group, counts, build_root):
     def progress(text):
         print(f"[job {job}] {text.strip()}", flush=True)
-    result = Chip(plan).verify({group: counts}, simulator="verilator",
-                               build_dir=build_root / f"job{job}", progress=progress, seed=job)
+
+    result = Chip(plan).verify(
+        {group: counts},
+        simulator="verilator",
+        build_dir=build_root / f"job{job}",
+        progress=progress,
+        seed=job,
+    )
     return result
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=None,
-                        help="test samples to verify (default: all)")
+    parser.add_argument(
+        "--samples", type=int, default=None, help="test samples to verify (default: all)"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="parallel simulator processes")
     parser.add_argument("--lanes", type=int, default=4, help="lanes per core")
     parser.add_argument("--build-dir", default=str(ROOT / "build" / "bench_digits_rtl"))
@@ -56,10 +63,11 @@ def main(argv=None):
     build_root = Path(args.build_dir)
     build_root.mkdir(parents=True, exist_ok=True)
     nir_path = digits.export_nir(model, build_root / "digits.nir")
-    counts, labels = digits.test_set(model.config.steps, seed=model.config.seed,
-                                     test_fraction=model.config.test_fraction)
+    counts, labels = digits.test_set(
+        model.config.steps, seed=model.config.seed, test_fraction=model.config.test_fraction
+    )
     if args.samples is not None:
-        counts, labels = counts[:, :args.samples], labels[:args.samples]
+        counts, labels = counts[:, : args.samples], labels[: args.samples]
     network, _ = quantize(import_nir(nir_path, dt=model.dt), weight_width=8)
     plan = map_network(network, lanes=args.lanes)
     group, output = next(iter(network.inputs)), network.outputs[0]
@@ -73,8 +81,11 @@ def main(argv=None):
     bounds = np.linspace(0, samples, args.jobs + 1).round().astype(int)
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(_chunk, job, plan, group, counts[:, lo:hi], build_root)
-                   for job, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])) if hi > lo]
+        futures = [
+            pool.submit(_chunk, job, plan, group, counts[:, lo:hi], build_root)
+            for job, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:]))
+            if hi > lo
+        ]
         results = [future.result() for future in futures]
     rtl_seconds = time.perf_counter() - start
 
@@ -83,8 +94,11 @@ def main(argv=None):
     assert np.array_equal(rtl_pred, model_pred), "RTL and model predictions differ"
     cycles = sum(r.cycles for r in results)
     report = {
-        "samples": samples, "steps": int(counts.shape[0]), "lanes": args.lanes,
-        "cores": plan.n_cores, "jobs": args.jobs,
+        "samples": samples,
+        "steps": int(counts.shape[0]),
+        "lanes": args.lanes,
+        "cores": plan.n_cores,
+        "jobs": args.jobs,
         "rtl_wall_seconds": round(rtl_seconds, 1),
         "rtl_sim_seconds_per_job": [round(r.seconds, 1) for r in results],
         "model_seconds": round(model_seconds, 4),

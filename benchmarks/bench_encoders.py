@@ -41,6 +41,7 @@ CHANNELS = 64
 
 def encoders():
     from neurohw.hw.encoders import DeltaEncoder, LatencyEncoder, RateEncoder
+
     return {
         "rate": lambda: RateEncoder(CHANNELS, 8, lfsr_width=16, seed=1),
         "latency": lambda: LatencyEncoder(CHANNELS, 8, window=16),
@@ -53,24 +54,46 @@ RUNS = [f"{kind}-{dev}" for kind in ("rate", "latency", "delta") for dev in DEVI
 
 def run_synth(name, build):
     from neurohw.flows.synth import SynthesisError, synthesize
+
     kind, dev = name.rsplit("-", 1)
     design = encoders()[kind]()
-    row = {"run": name, "encoder": kind, "device": DEVICES[dev], "channels": CHANNELS,
-           "value_width": 8, "target_mhz": TARGET_MHZ[dev]}
+    row = {
+        "run": name,
+        "encoder": kind,
+        "device": DEVICES[dev],
+        "channels": CHANNELS,
+        "value_width": 8,
+        "target_mhz": TARGET_MHZ[dev],
+    }
     try:
-        report = synthesize(design, device=DEVICES[dev], workdir=build / name,
-                            name=f"encoder-{name}", clock_mhz=TARGET_MHZ[dev], harness=True,
-                            timeout=1500)
+        report = synthesize(
+            design,
+            device=DEVICES[dev],
+            workdir=build / name,
+            name=f"encoder-{name}",
+            clock_mhz=TARGET_MHZ[dev],
+            harness=True,
+            timeout=1500,
+        )
     except SynthesisError as error:
         row["error"] = str(error)
         return row
     fmax = report.fmax_mhz or 0.0
-    row.update({"luts": report.luts, "carries": report.carries, "ffs": report.ffs,
-                "bram": report.bram, "dsp": report.dsp, "logic_cells": report.logic_cells,
-                "fmax_mhz": round(fmax, 2),
-                "values_per_s": round(fmax * 1e6 * CHANNELS / (CHANNELS + 1)),
-                "wall_time_s": report.wall_time_s, "yosys": report.yosys_version,
-                "nextpnr": report.nextpnr_version})
+    row.update(
+        {
+            "luts": report.luts,
+            "carries": report.carries,
+            "ffs": report.ffs,
+            "bram": report.bram,
+            "dsp": report.dsp,
+            "logic_cells": report.logic_cells,
+            "fmax_mhz": round(fmax, 2),
+            "values_per_s": round(fmax * 1e6 * CHANNELS / (CHANNELS + 1)),
+            "wall_time_s": report.wall_time_s,
+            "yosys": report.yosys_version,
+            "nextpnr": report.nextpnr_version,
+        }
+    )
     return row
 
 
@@ -84,11 +107,23 @@ def _best(fn, repeat=3):
 
 
 def run_events(duration_us=500_000):
-    from neurohw.events import (FORMATS, SensorMapping, bin_events, read_events,
-                                synthetic_recording, write_events)
+    from neurohw.events import (
+        FORMATS,
+        SensorMapping,
+        bin_events,
+        read_events,
+        synthetic_recording,
+        write_events,
+    )
     from neurohw.model import Decay, NeuronParams
-    from neurohw.network import (CoreCapacity, InputGroup, Network, Population, Projection,
-                                 map_network)
+    from neurohw.network import (
+        CoreCapacity,
+        InputGroup,
+        Network,
+        Population,
+        Projection,
+        map_network,
+    )
     from neurohw.network.host_events import encode_samples
 
     width, height = 346, 260
@@ -105,28 +140,51 @@ def run_events(duration_us=500_000):
             written = time.perf_counter() - start
             seconds, back = _best(lambda path=path: read_events(path))
             assert back.same_as(events)
-            out[f"read_{fmt}"] = {"events_per_s": round(n / seconds), "seconds": seconds,
-                                  "bytes": path.stat().st_size, "write_seconds": written}
+            out[f"read_{fmt}"] = {
+                "events_per_s": round(n / seconds),
+                "seconds": seconds,
+                "bytes": path.stat().st_size,
+                "write_seconds": written,
+            }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        seconds, binned = _best(lambda: bin_events(events, mapping, window_us=window,
-                                                   steps=steps, max_count=15))
-    out["bin"] = {"events_per_s": round(n / seconds), "seconds": seconds,
-                  "lines": mapping.size, "steps": steps, "window_us": window,
-                  "batch": binned.report.batch, "report": str(binned.report)}
+        seconds, binned = _best(
+            lambda: bin_events(events, mapping, window_us=window, steps=steps, max_count=15)
+        )
+    out["bin"] = {
+        "events_per_s": round(n / seconds),
+        "seconds": seconds,
+        "lines": mapping.size,
+        "steps": steps,
+        "window_us": window,
+        "batch": binned.report.batch,
+        "report": str(binned.report),
+    }
     # The whole path into the host stream of a chip: one input group, one small population.
     rng = np.random.default_rng(0)
-    params = NeuronParams(n_currents=0, v_width=16, v_overflow="saturate",
-                          v_decay=Decay.none(), threshold=100, reset="zero")
+    params = NeuronParams(
+        n_currents=0,
+        v_width=16,
+        v_overflow="saturate",
+        v_decay=Decay.none(),
+        threshold=100,
+        reset="zero",
+    )
     weights = rng.integers(-8, 9, size=(mapping.size, 16))
-    net = Network(inputs=[InputGroup("dvs", mapping.size, max_count=15)],
-                  populations=[Population("p", 16, params)],
-                  projections=[Projection("dvs", "p", weights)], outputs=["p"])
+    net = Network(
+        inputs=[InputGroup("dvs", mapping.size, max_count=15)],
+        populations=[Population("p", 16, params)],
+        projections=[Projection("dvs", "p", weights)],
+        outputs=["p"],
+    )
     plan = map_network(net, capacity=CoreCapacity(max_axons=16384))
     seconds, words = _best(lambda: encode_samples(plan, binned.inputs("dvs")), repeat=1)
     host_events = sum(1 for _ in words)
-    out["host_words"] = {"binned_events_per_s": round(binned.report.delivered / seconds),
-                         "words": host_events, "seconds": seconds}
+    out["host_words"] = {
+        "binned_events_per_s": round(binned.report.delivered / seconds),
+        "words": host_events,
+        "seconds": seconds,
+    }
     return out
 
 
@@ -153,9 +211,23 @@ def main(argv=None):
             row = run_synth(name, args.build)
             results["synth"][name] = row
             save()
-            print(name, {k: row.get(k) for k in ("luts", "carries", "ffs", "bram", "dsp",
-                                                   "logic_cells", "fmax_mhz", "error")},
-                  flush=True)
+            print(
+                name,
+                {
+                    k: row.get(k)
+                    for k in (
+                        "luts",
+                        "carries",
+                        "ffs",
+                        "bram",
+                        "dsp",
+                        "logic_cells",
+                        "fmax_mhz",
+                        "error",
+                    )
+                },
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -93,10 +93,18 @@ RATES = (0.0, 0.02, 0.05, 0.1, 0.2)
 def params(threshold: int = THRESHOLD) -> NeuronParams:
     """16-bit LIF with one current (leaks ``v >> 2``, ``i >> 1``), reset to zero; one event per
     axon and step (``input_count_cap=1``, which on-chip STDP needs; every variant has it)."""
-    return NeuronParams(n_currents=1, v_width=16, i_width=16, v_overflow="saturate",
-                        i_overflow="saturate", v_decay=Decay.shift(2),
-                        i_decay=(Decay.shift(1),), threshold=threshold, reset="zero",
-                        input_count_cap=1)
+    return NeuronParams(
+        n_currents=1,
+        v_width=16,
+        i_width=16,
+        v_overflow="saturate",
+        i_overflow="saturate",
+        v_decay=Decay.shift(2),
+        i_decay=(Decay.shift(1),),
+        threshold=threshold,
+        reset="zero",
+        input_count_cap=1,
+    )
 
 
 def additive() -> STDPParams:
@@ -108,8 +116,9 @@ def additive() -> STDPParams:
 def soft() -> STDPParams:
     """The same with soft bounds: ``(trace * (w_max - w)) >> 12`` up, ``(trace * w) >> 12``
     down."""
-    return STDPParams(w_min=0, w_max=127, a_plus=1, a_minus=1, shift=12, trace_width=8,
-                      weight_dependence="soft")
+    return STDPParams(
+        w_min=0, w_max=127, a_plus=1, a_minus=1, shift=12, trace_width=8, weight_dependence="soft"
+    )
 
 
 def depress_only() -> STDPParams:
@@ -149,12 +158,25 @@ def core_kwargs(variant: str, n_neurons: int, n_axons: int, seed: int = SEED) ->
     return kwargs
 
 
-def build_core(variant: str, *, n_neurons: int = N_NEURONS, n_axons: int = N_AXONS,
-               lanes: int = 1, seed: int = SEED, threshold: int = THRESHOLD):
+def build_core(
+    variant: str,
+    *,
+    n_neurons: int = N_NEURONS,
+    n_axons: int = N_AXONS,
+    lanes: int = 1,
+    seed: int = SEED,
+    threshold: int = THRESHOLD,
+):
     from neurohw.hw.core import NeuronCore
-    return NeuronCore(params(threshold), n_neurons=n_neurons, n_axons=n_axons,
-                      weight_width=WEIGHT_WIDTH, lanes=lanes,
-                      **core_kwargs(variant, n_neurons, n_axons, seed))
+
+    return NeuronCore(
+        params(threshold),
+        n_neurons=n_neurons,
+        n_axons=n_axons,
+        weight_width=WEIGHT_WIDTH,
+        lanes=lanes,
+        **core_kwargs(variant, n_neurons, n_axons, seed),
+    )
 
 
 def _stamp(message: str) -> None:
@@ -164,8 +186,7 @@ def _stamp(message: str) -> None:
 # -- synthesis --------------------------------------------------------------------------------
 
 #: run name -> (variant, lanes, device short name)
-SYNTH_RUNS = {f"{variant}-p1-{dev}": (variant, 1, dev)
-              for dev in DEVICES for variant in VARIANTS}
+SYNTH_RUNS = {f"{variant}-p1-{dev}": (variant, 1, dev) for dev in DEVICES for variant in VARIANTS}
 SYNTH_RUNS.update({f"{variant}-p4-ecp5": (variant, 4, "ecp5") for variant in ("static", "stdp")})
 
 SYNTH_METRICS = ("luts", "carries", "ffs", "bram", "spram", "dsp", "logic_cells", "fmax_mhz")
@@ -174,32 +195,61 @@ SYNTH_METRICS = ("luts", "carries", "ffs", "bram", "spram", "dsp", "logic_cells"
 def run_synth(name: str, build: Path, seed: int = 1) -> dict:
     from neurohw.flows.report import verilog_for_synthesis
     from neurohw.flows.synth import SynthesisError, synthesize
+
     variant, lanes, dev = SYNTH_RUNS[name]
     flow_device, target = DEVICES[dev]
     core = build_core(variant, lanes=lanes)
     stdp = core.stdp
-    row = {"run": name, "variant": variant, "device": flow_device, "n_neurons": core.n_neurons,
-           "n_axons": core.n_axons, "weight_width": core.weight_width, "lanes": lanes,
-           "max_delay": core.max_delay, "acc_width": core.acc_width,
-           "stdp": None if stdp is None else {
-               "weight_dependence": stdp.weight_dependence.value,
-               "trace_width": stdp.trace_width, "decay": stdp.pre_decay.kind.value},
-           "target_mhz": target}
+    row = {
+        "run": name,
+        "variant": variant,
+        "device": flow_device,
+        "n_neurons": core.n_neurons,
+        "n_axons": core.n_axons,
+        "weight_width": core.weight_width,
+        "lanes": lanes,
+        "max_delay": core.max_delay,
+        "acc_width": core.acc_width,
+        "stdp": None
+        if stdp is None
+        else {
+            "weight_dependence": stdp.weight_dependence.value,
+            "trace_width": stdp.trace_width,
+            "decay": stdp.pre_decay.kind.value,
+        },
+        "target_mhz": target,
+    }
     try:
         source = verilog_for_synthesis(core, build / name)
-        report = synthesize(source, device=flow_device, workdir=build / name,
-                            name=f"core-{name}", clock_mhz=target * 1.25, seed=seed,
-                            harness=True)
+        report = synthesize(
+            source,
+            device=flow_device,
+            workdir=build / name,
+            name=f"core-{name}",
+            clock_mhz=target * 1.25,
+            seed=seed,
+            harness=True,
+        )
     except SynthesisError as error:
         row["error"] = str(error)
         return row
-    row.update({
-        "luts": report.luts, "carries": report.carries, "ffs": report.ffs, "bram": report.bram,
-        "spram": report.spram, "dsp": report.dsp, "logic_cells": report.logic_cells,
-        "fmax_mhz": round(report.fmax_mhz or 0.0, 2), "utilization": report.utilization,
-        "wall_time_s": report.wall_time_s, "yosys": report.yosys_version,
-        "nextpnr": report.nextpnr_version, "seed": seed,
-    })
+    row.update(
+        {
+            "luts": report.luts,
+            "carries": report.carries,
+            "ffs": report.ffs,
+            "bram": report.bram,
+            "spram": report.spram,
+            "dsp": report.dsp,
+            "logic_cells": report.logic_cells,
+            "fmax_mhz": round(report.fmax_mhz or 0.0, 2),
+            "utilization": report.utilization,
+            "wall_time_s": report.wall_time_s,
+            "yosys": report.yosys_version,
+            "nextpnr": report.nextpnr_version,
+            "seed": seed,
+        }
+    )
     return row
 
 
@@ -213,27 +263,36 @@ def synth_ratios(rows: dict) -> dict:
         if base is None or "error" in base:
             row.pop("ratio", None)
             continue
-        row["ratio"] = {metric: (round(row[metric] / base[metric], 3) if base[metric] else None)
-                        for metric in SYNTH_METRICS}
+        row["ratio"] = {
+            metric: (round(row[metric] / base[metric], 3) if base[metric] else None)
+            for metric in SYNTH_METRICS
+        }
     return rows
 
 
 def synth_table(rows: dict) -> str:
-    lines = ["| run | device | P | LUT4 | carry | FF | BRAM | DSP | LC/COMB | Fmax MHz | "
-             "x static: LUT4 / FF / BRAM / LC / Fmax |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "| run | device | P | LUT4 | carry | FF | BRAM | DSP | LC/COMB | Fmax MHz | "
+        "x static: LUT4 / FF / BRAM / LC / Fmax |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for name in [n for n in SYNTH_RUNS if n in rows] + [n for n in rows if n not in SYNTH_RUNS]:
         r = rows[name]
         if "error" in r:
-            lines.append(f"| {name} | {r['device']} | {r['lanes']} | failed: "
-                         f"{r['error'][:160]} |||||||")
+            lines.append(
+                f"| {name} | {r['device']} | {r['lanes']} | failed: {r['error'][:160]} |||||||"
+            )
             continue
         ratio = r.get("ratio") or {}
-        ratios = " / ".join("-" if ratio.get(m) is None else f"{ratio[m]:.2f}"
-                            for m in ("luts", "ffs", "bram", "logic_cells", "fmax_mhz"))
-        lines.append(f"| {name} | {r['device']} | {r['lanes']} | {r['luts']} | {r['carries']} | "
-                     f"{r['ffs']} | {r['bram']} | {r['dsp']} | {r['logic_cells']} | "
-                     f"{r['fmax_mhz']:.1f} | {ratios} |")
+        ratios = " / ".join(
+            "-" if ratio.get(m) is None else f"{ratio[m]:.2f}"
+            for m in ("luts", "ffs", "bram", "logic_cells", "fmax_mhz")
+        )
+        lines.append(
+            f"| {name} | {r['device']} | {r['lanes']} | {r['luts']} | {r['carries']} | "
+            f"{r['ffs']} | {r['bram']} | {r['dsp']} | {r['logic_cells']} | "
+            f"{r['fmax_mhz']:.1f} | {ratios} |"
+        )
     return "\n".join(lines)
 
 
@@ -249,24 +308,40 @@ def stimulus(n_axons: int, steps: int, seed: int = SEED, rates=RATES):
     return (rng.random((steps, n_axons)) < rates[:, None]).astype(np.int64)
 
 
-def cycle_case(variant: str, counts, *, n_neurons: int, n_axons: int, lanes: int = 1,
-               seed: int = SEED, check_weights: bool = True, threshold: int = THRESHOLD):
+def cycle_case(
+    variant: str,
+    counts,
+    *,
+    n_neurons: int,
+    n_axons: int,
+    lanes: int = 1,
+    seed: int = SEED,
+    check_weights: bool = True,
+    threshold: int = THRESHOLD,
+):
     """The core of ``variant`` and the test data of ``sim/bench_core_cycles.py`` for
     ``counts`` (steps, axons): expected spikes and learned weights from the system model."""
     from neurohw.hw.core import Target
     from neurohw.sim.core_case import core_network, network_expectations
-    core = build_core(variant, n_neurons=n_neurons, n_axons=n_axons, lanes=lanes, seed=seed,
-                      threshold=threshold)
+
+    core = build_core(
+        variant, n_neurons=n_neurons, n_axons=n_axons, lanes=lanes, seed=seed, threshold=threshold
+    )
     p = core.params
     weights = np.asarray(core.weights)
     steps = counts.shape[0]
-    network, ranges = core_network(p, weights, n_neurons=n_neurons, weight_width=WEIGHT_WIDTH,
-                                   max_delay=core.max_delay,
-                                   delays=(np.where(weights != 0, core.delays, 0)
-                                           if core.max_delay > 1 else None),
-                                   stdp=core.stdp)
-    expected, snapshots = network_expectations(network, ranges, counts,
-                                               snapshot_every=steps if steps else None)
+    network, ranges = core_network(
+        p,
+        weights,
+        n_neurons=n_neurons,
+        weight_width=WEIGHT_WIDTH,
+        max_delay=core.max_delay,
+        delays=(np.where(weights != 0, core.delays, 0) if core.max_delay > 1 else None),
+        stdp=core.stdp,
+    )
+    expected, snapshots = network_expectations(
+        network, ranges, counts, snapshot_every=steps if steps else None
+    )
     rng = np.random.default_rng(seed + 200)
     events = []
     for t in range(steps):
@@ -274,31 +349,65 @@ def cycle_case(variant: str, counts, *, n_neurons: int, n_axons: int, lanes: int
         rng.shuffle(step_events)
         events.append(step_events)
     final = snapshots["weights"][-1] if snapshots is not None else weights
-    reads = ([[int(Target.WEIGHT0) + c, n, a, int(final[c, a, n])]
-              for c in range(final.shape[0]) for a in range(n_axons) for n in range(n_neurons)]
-             if check_weights else [])
-    data = {"ports": core.port_description(), "events": events,
-            "expected_spikes": np.asarray(expected["spikes"]).tolist(),
-            "weight_reads": reads}
+    reads = (
+        [
+            [int(Target.WEIGHT0) + c, n, a, int(final[c, a, n])]
+            for c in range(final.shape[0])
+            for a in range(n_axons)
+            for n in range(n_neurons)
+        ]
+        if check_weights
+        else []
+    )
+    data = {
+        "ports": core.port_description(),
+        "events": events,
+        "expected_spikes": np.asarray(expected["spikes"]).tolist(),
+        "weight_reads": reads,
+    }
     learned = int(np.abs(final - weights).sum()) if core.stdp is not None else 0
     return core, data, learned
 
 
-def run_cycle_variant(variant: str, counts, *, n_neurons: int, n_axons: int, lanes: int,
-                      simulator: str, build: Path, seed: int = SEED,
-                      check_weights: bool = True, threshold: int = THRESHOLD) -> dict:
+def run_cycle_variant(
+    variant: str,
+    counts,
+    *,
+    n_neurons: int,
+    n_axons: int,
+    lanes: int,
+    simulator: str,
+    build: Path,
+    seed: int = SEED,
+    check_weights: bool = True,
+    threshold: int = THRESHOLD,
+) -> dict:
     """Simulate ``variant`` on ``counts``; returns its per-step cycle record."""
     from neurohw.sim.runner import run_cocotb
-    core, data, learned = cycle_case(variant, counts, n_neurons=n_neurons, n_axons=n_axons,
-                                     lanes=lanes, seed=seed, check_weights=check_weights,
-                                     threshold=threshold)
+
+    core, data, learned = cycle_case(
+        variant,
+        counts,
+        n_neurons=n_neurons,
+        n_axons=n_axons,
+        lanes=lanes,
+        seed=seed,
+        check_weights=check_weights,
+        threshold=threshold,
+    )
     build_dir = build / f"{variant}-n{n_neurons}-a{n_axons}-p{lanes}-{simulator}"
     out = build_dir.resolve() / "cycles.json"
     out.unlink(missing_ok=True)
     started = time.monotonic()
-    run_cocotb(core, toplevel="neuron_core", test_module="bench_core_cycles",
-               simulator=simulator, build_dir=build_dir, test_data=data,
-               extra_env={"CYCLES_RESULTS": str(out)})
+    run_cocotb(
+        core,
+        toplevel="neuron_core",
+        test_module="bench_core_cycles",
+        simulator=simulator,
+        build_dir=build_dir,
+        test_data=data,
+        extra_env={"CYCLES_RESULTS": str(out)},
+    )
     result = json.loads(out.read_text())
     steps = []
     for t, r in enumerate(result["steps"]):
@@ -307,17 +416,28 @@ def run_cycle_variant(variant: str, counts, *, n_neurons: int, n_axons: int, lan
         # neurons are the core's: neuron n lives in lane n % lanes.
         spiked = np.flatnonzero(np.asarray(data["expected_spikes"][t]))
         assert len(spiked) == r["spikes"], (t, len(spiked), r["spikes"])
-        steps.append({"events": r["events"], "spikes": r["spikes"],
-                      "spikes_per_lane": spikes_per_lane(spiked, lanes),
-                      "event_phase": r["step_accept"] - start,
-                      "sweep": r["done"] - r["step_accept"],
-                      "step": r["done"] - start + 1})
-    return {"variant": variant, "lanes": lanes, "max_delay": core.max_delay,
-            "stdp": core.stdp is not None,
-            "a_plus": core.stdp.a_plus if core.stdp is not None else None,
-            "ready_after_reset": result["ready_after_reset"],
-            "weights_checked": result["weights_checked"], "weight_change": learned,
-            "steps": steps, "wall_time_s": round(time.monotonic() - started, 1)}
+        steps.append(
+            {
+                "events": r["events"],
+                "spikes": r["spikes"],
+                "spikes_per_lane": spikes_per_lane(spiked, lanes),
+                "event_phase": r["step_accept"] - start,
+                "sweep": r["done"] - r["step_accept"],
+                "step": r["done"] - start + 1,
+            }
+        )
+    return {
+        "variant": variant,
+        "lanes": lanes,
+        "max_delay": core.max_delay,
+        "stdp": core.stdp is not None,
+        "a_plus": core.stdp.a_plus if core.stdp is not None else None,
+        "ready_after_reset": result["ready_after_reset"],
+        "weights_checked": result["weights_checked"],
+        "weight_change": learned,
+        "steps": steps,
+        "wall_time_s": round(time.monotonic() - started, 1),
+    }
 
 
 def spikes_per_lane(neurons, lanes: int) -> list[int]:
@@ -369,8 +489,12 @@ def _stall_model(runs: dict, base_sweep) -> dict | None:
     explained = c * np.maximum(0.0, k - knee).sum() / len(k)
     if explained < 1.0:
         return None
-    return {"variant": run["variant"], "knee_spikes": knee, "cycles_per_spike": round(c, 4),
-            "cycles_per_step": round(float(explained), 2)}
+    return {
+        "variant": run["variant"],
+        "knee_spikes": knee,
+        "cycles_per_spike": round(c, 4),
+        "cycles_per_step": round(float(explained), 2),
+    }
 
 
 def derive_cycles(runs: dict, *, n_neurons: int, n_axons: int, lanes: int = 1) -> dict:
@@ -428,22 +552,27 @@ def derive_cycles(runs: dict, *, n_neurons: int, n_axons: int, lanes: int = 1) -
         spikes = sum(s["spikes"] for s in steps)
         rounds = [potentiation_rounds(s) for s in steps]
         extra_step = [s["step"] - b["step"] for s, b in zip(steps, base["steps"])]
-        extra_event = [(s["events"], s["event_phase"] - b["event_phase"])
-                       for s, b in zip(steps, base["steps"]) if s["events"]]
+        extra_event = [
+            (s["events"], s["event_phase"] - b["event_phase"])
+            for s, b in zip(steps, base["steps"])
+            if s["events"]
+        ]
         learn = [(s["spikes"], s["sweep"] - base_sweep(s["spikes"])) for s in steps]
         with_spikes = [(k, c) for k, c in learn if k]
         with_rounds = [(r, c) for r, (k, c) in zip(rounds, learn) if k]
         quiet = [c for k, c in learn if not k]
         row = {
-            "steps": len(steps), "input_events": events, "post_spikes": spikes,
-            "cycles": total, "cycles_per_step": round(total / max(1, len(steps)), 2),
+            "steps": len(steps),
+            "input_events": events,
+            "post_spikes": spikes,
+            "cycles": total,
+            "cycles_per_step": round(total / max(1, len(steps)), 2),
             "ratio_to_static": round(total / base_total, 4),
             "extra_cycles": int(sum(extra_step)),
             "extra_cycles_per_step": round(sum(extra_step) / max(1, len(steps)), 2),
             "extra_event_phase_cycles": int(sum(c for _, c in extra_event)),
             "static_sweep_fit": [round(base_fit[0], 3), round(base_fit[1], 4)],
-            "extra_sweep_cycles_quiet_steps": (round(float(np.mean(quiet)), 2) if quiet
-                                               else None),
+            "extra_sweep_cycles_quiet_steps": (round(float(np.mean(quiet)), 2) if quiet else None),
             "ready_after_reset": run["ready_after_reset"],
             "extra_reset_cycles": run["ready_after_reset"] - base["ready_after_reset"],
             "weight_change": run["weight_change"],
@@ -465,38 +594,46 @@ def derive_cycles(runs: dict, *, n_neurons: int, n_axons: int, lanes: int = 1) -
             spiking = [s["spikes"] for s in steps if s["spikes"]]
             stalled = sum(stall_cycles(k) for k in spiking)
             potentiation = extra_learn - stalled
-            row.update({
-                "potentiation_updates": potentiation_updates,
-                "potentiation_rounds": n_rounds,
-                "learning_steps": len(with_rounds),
-                "rounds_per_learning_step": (round(n_rounds / len(with_rounds), 3)
-                                             if with_rounds else None),
-                "lane_occupancy": (round(spikes / (n_rounds * lanes), 4) if n_rounds
-                                   else None),
-                "cycles_per_round_expected": n_axons + 1,
-                "learning_cycles": round(extra_learn, 1),
-                "sweep_stall_cycles": round(stalled, 1),
-                "potentiation_cycles": round(potentiation, 1),
-                "cycles_per_post_spike_effective": (round(potentiation / spikes, 3) if spikes
-                                                    else None),
-                "cycles_per_potentiation_update": (round(potentiation / potentiation_updates, 4)
-                                                   if potentiation_updates else None),
-            })
+            row.update(
+                {
+                    "potentiation_updates": potentiation_updates,
+                    "potentiation_rounds": n_rounds,
+                    "learning_steps": len(with_rounds),
+                    "rounds_per_learning_step": (
+                        round(n_rounds / len(with_rounds), 3) if with_rounds else None
+                    ),
+                    "lane_occupancy": (round(spikes / (n_rounds * lanes), 4) if n_rounds else None),
+                    "cycles_per_round_expected": n_axons + 1,
+                    "learning_cycles": round(extra_learn, 1),
+                    "sweep_stall_cycles": round(stalled, 1),
+                    "potentiation_cycles": round(potentiation, 1),
+                    "cycles_per_post_spike_effective": (
+                        round(potentiation / spikes, 3) if spikes else None
+                    ),
+                    "cycles_per_potentiation_update": (
+                        round(potentiation / potentiation_updates, 4)
+                        if potentiation_updates
+                        else None
+                    ),
+                }
+            )
             fit = _fit(*zip(*with_rounds)) if len(with_rounds) >= 2 else None
             if fit is not None and stall is not None:
                 row["cycles_per_round_uncorrected"] = round(fit[1], 3)
                 row["learning_cycles_per_step_fixed_uncorrected"] = round(fit[0], 2)
-            corrected = [(r, c - stall_cycles(k))
-                         for (r, c), k in zip(with_rounds, spiking)]
+            corrected = [(r, c - stall_cycles(k)) for (r, c), k in zip(with_rounds, spiking)]
             fit = _fit(*zip(*corrected)) if len(corrected) >= 2 else None
             if fit is not None:
                 a, b = fit
                 residual = [c - (a + b * r) for r, c in corrected]
-                row.update({"cycles_per_round": round(b, 3),
-                            "learning_cycles_per_step_fixed": round(a, 2),
-                            "round_fit_max_residual": round(max(abs(x) for x in residual), 2),
-                            "cycles_per_potentiation_update_marginal":
-                                round(b / (lanes * n_axons), 4)})
+                row.update(
+                    {
+                        "cycles_per_round": round(b, 3),
+                        "learning_cycles_per_step_fixed": round(a, 2),
+                        "round_fit_max_residual": round(max(abs(x) for x in residual), 2),
+                        "cycles_per_potentiation_update_marginal": round(b / (lanes * n_axons), 4),
+                    }
+                )
             fit = _fit(*zip(*with_spikes)) if len(with_spikes) >= 2 else None
             if fit is not None:
                 row["cycles_per_post_spike"] = round(fit[1], 3)
@@ -504,10 +641,21 @@ def derive_cycles(runs: dict, *, n_neurons: int, n_axons: int, lanes: int = 1) -
     return summary
 
 
-def measure_cycles(*, n_neurons: int = N_NEURONS, n_axons: int = N_AXONS, steps: int = 40,
-                   lanes: int = 1, simulator: str = "verilator", build: Path = BUILD / "cycles",
-                   variants=None, seed: int = SEED, check_weights: bool = True,
-                   threshold: int = THRESHOLD, rates=RATES, progress=_stamp) -> dict:
+def measure_cycles(
+    *,
+    n_neurons: int = N_NEURONS,
+    n_axons: int = N_AXONS,
+    steps: int = 40,
+    lanes: int = 1,
+    simulator: str = "verilator",
+    build: Path = BUILD / "cycles",
+    variants=None,
+    seed: int = SEED,
+    check_weights: bool = True,
+    threshold: int = THRESHOLD,
+    rates=RATES,
+    progress=_stamp,
+) -> dict:
     """Run every cycle variant (``static`` always, first) on one stimulus; returns the
     ``cycles`` entry of the results (configuration, per-variant runs and derived figures)."""
     counts = stimulus(n_axons, steps, seed, rates)
@@ -515,24 +663,51 @@ def measure_cycles(*, n_neurons: int = N_NEURONS, n_axons: int = N_AXONS, steps:
     runs = {}
     for name in names:
         if progress:
-            progress(f"cycles {name} ({n_neurons} x {n_axons}, lanes {lanes}, {steps} steps, "
-                     f"{simulator}) ...")
-        runs[name] = run_cycle_variant(name, counts, n_neurons=n_neurons, n_axons=n_axons,
-                                       lanes=lanes, simulator=simulator, build=build,
-                                       seed=seed, check_weights=check_weights,
-                                       threshold=threshold)
-    return {"n_neurons": n_neurons, "n_axons": n_axons, "lanes": lanes, "steps": steps,
-            "simulator": simulator, "seed": seed, "threshold": threshold,
-            "rates": [float(r) for r in rates], "weight_width": WEIGHT_WIDTH,
-            "max_delay": MAX_DELAY,
-            "input_events_per_step": [int(x) for x in counts.sum(axis=1)],
-            "runs": runs,
-            "summary": derive_cycles(runs, n_neurons=n_neurons, n_axons=n_axons, lanes=lanes)}
+            progress(
+                f"cycles {name} ({n_neurons} x {n_axons}, lanes {lanes}, {steps} steps, "
+                f"{simulator}) ..."
+            )
+        runs[name] = run_cycle_variant(
+            name,
+            counts,
+            n_neurons=n_neurons,
+            n_axons=n_axons,
+            lanes=lanes,
+            simulator=simulator,
+            build=build,
+            seed=seed,
+            check_weights=check_weights,
+            threshold=threshold,
+        )
+    return {
+        "n_neurons": n_neurons,
+        "n_axons": n_axons,
+        "lanes": lanes,
+        "steps": steps,
+        "simulator": simulator,
+        "seed": seed,
+        "threshold": threshold,
+        "rates": [float(r) for r in rates],
+        "weight_width": WEIGHT_WIDTH,
+        "max_delay": MAX_DELAY,
+        "input_events_per_step": [int(x) for x in counts.sum(axis=1)],
+        "runs": runs,
+        "summary": derive_cycles(runs, n_neurons=n_neurons, n_axons=n_axons, lanes=lanes),
+    }
 
 
 #: What must match for two ``cycles`` entries to be on the same stimulus and core sizes.
-SAME_STIMULUS = ("n_neurons", "n_axons", "steps", "seed", "threshold", "rates", "weight_width",
-                 "max_delay", "input_events_per_step")
+SAME_STIMULUS = (
+    "n_neurons",
+    "n_axons",
+    "steps",
+    "seed",
+    "threshold",
+    "rates",
+    "weight_width",
+    "max_delay",
+    "input_events_per_step",
+)
 
 
 def compare_lanes(by_lanes: dict) -> dict:
@@ -548,10 +723,14 @@ def compare_lanes(by_lanes: dict) -> dict:
             ref = base["summary"].get(name)
             if ref is None:
                 continue
-            vs = {"cycles_speedup": round(ref["cycles"] / row["cycles"], 3),
-                  "same_post_spikes": ref["post_spikes"] == row["post_spikes"]}
-            for key_, out in (("learning_cycles", "learning_speedup"),
-                              ("potentiation_cycles", "potentiation_speedup")):
+            vs = {
+                "cycles_speedup": round(ref["cycles"] / row["cycles"], 3),
+                "same_post_spikes": ref["post_spikes"] == row["post_spikes"],
+            }
+            for key_, out in (
+                ("learning_cycles", "learning_speedup"),
+                ("potentiation_cycles", "potentiation_speedup"),
+            ):
                 if ref.get(key_) and row.get(key_):
                     vs[out] = round(ref[key_] / row[key_], 3)
             row["vs_lanes_1"] = vs
@@ -564,8 +743,7 @@ def migrate(results: dict) -> dict:
     every neuron) and every summary is derived again (the run data are unchanged)."""
     legacy = results.pop("cycles", None)
     if legacy is not None:
-        results.setdefault("cycles_by_lanes", {}).setdefault(str(legacy.get("lanes", 1)),
-                                                             legacy)
+        results.setdefault("cycles_by_lanes", {}).setdefault(str(legacy.get("lanes", 1)), legacy)
     for key, entry in results.get("cycles_by_lanes", {}).items():
         lanes = int(entry.get("lanes", key))
         for run in entry["runs"].values():
@@ -573,22 +751,25 @@ def migrate(results: dict) -> dict:
             if lanes == 1:
                 for step in run["steps"]:
                     step.setdefault("spikes_per_lane", [step["spikes"]])
-        entry["summary"] = derive_cycles(entry["runs"], n_neurons=entry["n_neurons"],
-                                         n_axons=entry["n_axons"], lanes=lanes)
+        entry["summary"] = derive_cycles(
+            entry["runs"], n_neurons=entry["n_neurons"], n_axons=entry["n_axons"], lanes=lanes
+        )
     if results.get("cycles_by_lanes"):
         compare_lanes(results["cycles_by_lanes"])
     return results
 
 
 def cycles_table(cycles: dict) -> str:
-    lines = ["| variant | cycles (run) | x static | extra cycles / step | input events | "
-             "post spikes | extra cycles / event (fit) | fixed extra / step with events | "
-             "learning cycles | of which sweep stall | rounds | cycles / round (fit) | fixed "
-             "learning cycles / step | cycles / post spike | cycles / potentiation update | "
-             "potentiation x faster than lanes 1 | cycles / depression update | cycles after "
-             "reset |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-             "---:|---:|"]
+    lines = [
+        "| variant | cycles (run) | x static | extra cycles / step | input events | "
+        "post spikes | extra cycles / event (fit) | fixed extra / step with events | "
+        "learning cycles | of which sweep stall | rounds | cycles / round (fit) | fixed "
+        "learning cycles / step | cycles / post spike | cycles / potentiation update | "
+        "potentiation x faster than lanes 1 | cycles / depression update | cycles after "
+        "reset |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "---:|---:|",
+    ]
 
     def cell(value, fmt="{:.3f}"):
         return "-" if value is None else fmt.format(value + 0.0 if abs(value) > 1e-9 else 0.0)
@@ -609,15 +790,27 @@ def cycles_table(cycles: dict) -> str:
             f"{cell(r.get('cycles_per_post_spike_effective'), '{:.2f}')} | "
             f"{cell(r.get('cycles_per_potentiation_update'))} | "
             f"{cell((r.get('vs_lanes_1') or {}).get('potentiation_speedup'), '{:.2f}')} | "
-            f"{cell(r.get('cycles_per_depression_update'))} | {r['ready_after_reset']} |")
+            f"{cell(r.get('cycles_per_depression_update'))} | {r['ready_after_reset']} |"
+        )
     return "\n".join(lines)
 
 
 # -- event camera -----------------------------------------------------------------------------
 
-CAMERA = {"width": 32, "height": 32, "downsample": 4, "polarity": "split", "window_us": 1000,
-          "steps": 20, "max_count": 7, "hidden": 64, "outputs": 10, "duration_us": 200_000,
-          "dense_rate_hz": 1_000_000, "dense_duration_us": 40_000}
+CAMERA = {
+    "width": 32,
+    "height": 32,
+    "downsample": 4,
+    "polarity": "split",
+    "window_us": 1000,
+    "steps": 20,
+    "max_count": 7,
+    "hidden": 64,
+    "outputs": 10,
+    "duration_us": 200_000,
+    "dense_rate_hz": 1_000_000,
+    "dense_duration_us": 40_000,
+}
 
 
 def camera_network(lanes: int, seed: int = 0):
@@ -627,86 +820,154 @@ def camera_network(lanes: int, seed: int = 0):
     with ``map_network(lanes=lanes)``."""
     from neurohw.events import SensorMapping
     from neurohw.network import InputGroup, Network, Population, Projection, map_network
-    mapping = SensorMapping(CAMERA["width"], CAMERA["height"], downsample=CAMERA["downsample"],
-                            polarity=CAMERA["polarity"])
+
+    mapping = SensorMapping(
+        CAMERA["width"],
+        CAMERA["height"],
+        downsample=CAMERA["downsample"],
+        polarity=CAMERA["polarity"],
+    )
     rng = np.random.default_rng(seed)
-    p = NeuronParams(n_currents=0, v_width=16, v_overflow="saturate", v_decay=Decay.shift(3),
-                     threshold=64, reset="zero")
+    p = NeuronParams(
+        n_currents=0,
+        v_width=16,
+        v_overflow="saturate",
+        v_decay=Decay.shift(3),
+        threshold=64,
+        reset="zero",
+    )
     hidden, out = CAMERA["hidden"], CAMERA["outputs"]
     network = Network(
         inputs=[InputGroup("dvs", mapping.size, max_count=CAMERA["max_count"])],
-        populations=[Population("hidden", hidden, p, weight_width=8),
-                     Population("out", out, p, weight_width=8)],
-        projections=[Projection("dvs", "hidden", rng.integers(-12, 13, (mapping.size, hidden))),
-                     Projection("hidden", "out", rng.integers(-16, 32, (hidden, out)))],
-        outputs=["out"])
+        populations=[
+            Population("hidden", hidden, p, weight_width=8),
+            Population("out", out, p, weight_width=8),
+        ],
+        projections=[
+            Projection("dvs", "hidden", rng.integers(-12, 13, (mapping.size, hidden))),
+            Projection("hidden", "out", rng.integers(-16, 32, (hidden, out))),
+        ],
+        outputs=["out"],
+    )
     return map_network(network, lanes=lanes), mapping
 
 
 def camera_recordings(mapping) -> dict:
     """``{name: (events, binned)}``: the synthetic recording, and dense noise."""
     from neurohw.events import bin_events, noise, synthetic_recording
+
     c = CAMERA
     recordings = {
-        "recording": synthetic_recording(c["width"], c["height"], duration_us=c["duration_us"],
-                                         seed=0),
-        "dense": noise(c["width"], c["height"], duration_us=c["dense_duration_us"],
-                       rate_hz=c["dense_rate_hz"], seed=3),
+        "recording": synthetic_recording(
+            c["width"], c["height"], duration_us=c["duration_us"], seed=0
+        ),
+        "dense": noise(
+            c["width"],
+            c["height"],
+            duration_us=c["dense_duration_us"],
+            rate_hz=c["dense_rate_hz"],
+            seed=3,
+        ),
     }
     out = {}
     for name, events in recordings.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            binned = bin_events(events, mapping, window_us=c["window_us"], steps=c["steps"],
-                                max_count=c["max_count"], on_clip="report")
+            binned = bin_events(
+                events,
+                mapping,
+                window_us=c["window_us"],
+                steps=c["steps"],
+                max_count=c["max_count"],
+                on_clip="report",
+            )
         out[name] = (events, binned)
     return out
 
 
 def run_camera_sim(lanes: int, simulator: str, build: Path) -> dict:
     from neurohw import Chip
+
     plan, mapping = camera_network(lanes)
     rows = {}
     for name, (events, binned) in camera_recordings(mapping).items():
         _stamp(f"camera p{lanes} {name}: {binned.report}")
         counts = binned.counts
-        result = Chip(plan).verify(binned.inputs("dvs"), simulator=simulator,
-                                   build_dir=build / f"camera-p{lanes}-{name}-{simulator}")
+        result = Chip(plan).verify(
+            binned.inputs("dvs"),
+            simulator=simulator,
+            build_dir=build / f"camera-p{lanes}-{name}-{simulator}",
+        )
         spike_words = int((counts > 0).sum())
         row_events = int(counts.sum())
         sensor_us = binned.report.steps * binned.report.batch * binned.report.window_us
         rows[name] = {
-            "sensor_events": int(len(events.t)), "delivered_events": binned.report.delivered,
-            "clipped_events": binned.report.clipped, "sensor_time_us": sensor_us,
+            "sensor_events": int(len(events.t)),
+            "delivered_events": binned.report.delivered,
+            "clipped_events": binned.report.clipped,
+            "sensor_time_us": sensor_us,
             "sensor_event_rate_per_s": round(binned.report.delivered / (sensor_us * 1e-6)),
-            "samples": result.samples, "steps": result.steps,
-            "host_words": result.host_words, "spike_words": spike_words,
-            "row_events": row_events, "cycles": result.cycles,
+            "samples": result.samples,
+            "steps": result.steps,
+            "host_words": result.host_words,
+            "spike_words": spike_words,
+            "row_events": row_events,
+            "cycles": result.cycles,
             "cycles_per_step_mean": round(result.cycles_per_step_mean, 1),
             "spike_words_per_cycle": round(spike_words / result.cycles, 5),
             "delivered_events_per_cycle": round(binned.report.delivered / result.cycles, 5),
             "output_events_compared": result.output_events_compared,
-            "simulator": simulator, "wall_time_s": round(result.seconds, 1),
+            "simulator": simulator,
+            "wall_time_s": round(result.seconds, 1),
         }
-        _stamp(f"camera p{lanes} {name}: {result.cycles} cycles, {spike_words} spike words, "
-               f"{rows[name]['spike_words_per_cycle']:.4f} words/cycle")
-    return {"lanes": lanes, "cores": [{"population": c.population, "neurons": c.n_neurons,
-                                       "axons": c.n_axons, "lanes": c.lanes}
-                                      for c in plan.cores],
-            "runs": rows}
+        _stamp(
+            f"camera p{lanes} {name}: {result.cycles} cycles, {spike_words} spike words, "
+            f"{rows[name]['spike_words_per_cycle']:.4f} words/cycle"
+        )
+    return {
+        "lanes": lanes,
+        "cores": [
+            {
+                "population": c.population,
+                "neurons": c.n_neurons,
+                "axons": c.n_axons,
+                "lanes": c.lanes,
+            }
+            for c in plan.cores
+        ],
+        "runs": rows,
+    }
 
 
 def run_camera_synth(lanes: int, dev: str, build: Path) -> dict:
     from neurohw import Chip
     from neurohw.flows.report import synth_report
+
     plan, _ = camera_network(lanes)
     flow_device, _target = DEVICES[dev]
     # As a board carries it, without the debug port (the numbers recorded so far).
-    report = synth_report(Chip(plan, debug=False), [flow_device],
-                          workdir=build / f"camera-p{lanes}", name=f"camera-p{lanes}")
+    report = synth_report(
+        Chip(plan, debug=False),
+        [flow_device],
+        workdir=build / f"camera-p{lanes}",
+        name=f"camera-p{lanes}",
+    )
     result = report.devices[0].to_dict()
-    keep = ("device", "fits", "error", "luts", "carries", "ffs", "bram", "spram", "dsp",
-            "logic_cells", "fmax_mhz", "yosys", "nextpnr")
+    keep = (
+        "device",
+        "fits",
+        "error",
+        "luts",
+        "carries",
+        "ffs",
+        "bram",
+        "spram",
+        "dsp",
+        "logic_cells",
+        "fmax_mhz",
+        "yosys",
+        "nextpnr",
+    )
     return {k: result.get(k) for k in keep if k in result}
 
 
@@ -731,9 +992,11 @@ def camera_rates(camera: dict) -> dict:
 
 
 def camera_table(camera: dict) -> str:
-    lines = ["| chip | input | Fmax MHz | cycles | cycles / step | host spike words | words / "
-             "cycle | words / s | camera events delivered | camera events / s | x real time |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| chip | input | Fmax MHz | cycles | cycles / step | host spike words | words / "
+        "cycle | words / s | camera events delivered | camera events / s | x real time |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for key, entry in camera.get("sim", {}).items():
         for dev in DEVICES:
             for name in sorted(entry["runs"], key=lambda n: n != "recording"):
@@ -746,7 +1009,8 @@ def camera_table(camera: dict) -> str:
                     f"{r['cycles']} | {r['cycles_per_step_mean']:.0f} | {r['spike_words']} | "
                     f"{r['spike_words_per_cycle']:.4f} | {rate['spike_words_per_s'] / 1e6:.2f} M "
                     f"| {r['delivered_events']} | {rate['delivered_events_per_s'] / 1e6:.2f} M | "
-                    f"{rate['real_time_factor']:.0f} |")
+                    f"{rate['real_time_factor']:.0f} |"
+                )
     return "\n".join(lines)
 
 
@@ -774,20 +1038,35 @@ def print_tables(results: dict) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("synth", "cycles", "camera", "all"), default="all")
-    parser.add_argument("--run", action="append", choices=list(SYNTH_RUNS),
-                        help="synthesis run(s), in order (default: all)")
+    parser.add_argument(
+        "--run",
+        action="append",
+        choices=list(SYNTH_RUNS),
+        help="synthesis run(s), in order (default: all)",
+    )
     parser.add_argument("--neurons", type=int, default=N_NEURONS, help="cycles part")
     parser.add_argument("--axons", type=int, default=N_AXONS, help="cycles part")
     parser.add_argument("--steps", type=int, default=40, help="cycles part")
-    parser.add_argument("--lanes", type=int, action="append",
-                        help="cycles part: lanes of the core, each kept as its own entry "
-                             "(default 1 and 4)")
-    parser.add_argument("--camera-lanes", type=int, action="append",
-                        help="camera part: lanes of the chip (default 1 and 8)")
+    parser.add_argument(
+        "--lanes",
+        type=int,
+        action="append",
+        help="cycles part: lanes of the core, each kept as its own entry (default 1 and 4)",
+    )
+    parser.add_argument(
+        "--camera-lanes",
+        type=int,
+        action="append",
+        help="camera part: lanes of the chip (default 1 and 8)",
+    )
     parser.add_argument("--simulator", default="verilator", choices=["verilator", "icarus"])
     parser.add_argument("--build", type=Path, default=BUILD)
-    parser.add_argument("--json", type=Path, default=RESULTS,
-                        help=f"results file (default: {RESULTS.relative_to(REPO)})")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=RESULTS,
+        help=f"results file (default: {RESULTS.relative_to(REPO)})",
+    )
     parser.add_argument("--seed", type=int, default=1, help="nextpnr seed")
     parser.add_argument("--table", action="store_true", help="only print the tables of --json")
     parser.add_argument("-v", "--verbose", action="store_true", help="log the flows' progress")
@@ -796,17 +1075,24 @@ def main(argv=None) -> int:
     if args.table:
         print_tables(results)
         return 0
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
     parts = ("cycles", "camera", "synth") if args.part == "all" else (args.part,)
 
     if "cycles" in parts:
         by_lanes = results.setdefault("cycles_by_lanes", {})
         for lanes in args.lanes or [1, 4]:
-            by_lanes[str(lanes)] = measure_cycles(n_neurons=args.neurons, n_axons=args.axons,
-                                                  steps=args.steps, lanes=lanes,
-                                                  simulator=args.simulator,
-                                                  build=args.build / "cycles")
+            by_lanes[str(lanes)] = measure_cycles(
+                n_neurons=args.neurons,
+                n_axons=args.axons,
+                steps=args.steps,
+                lanes=lanes,
+                simulator=args.simulator,
+                build=args.build / "cycles",
+            )
             compare_lanes(by_lanes)
             save(results, args.json)
         for key in sorted(by_lanes, key=int):
@@ -818,8 +1104,9 @@ def main(argv=None) -> int:
         for lanes in args.camera_lanes or [1, 8]:
             key = f"p{lanes}"
             _stamp(f"camera {key}: RTL simulation ...")
-            camera.setdefault("sim", {})[key] = run_camera_sim(lanes, args.simulator,
-                                                               args.build / "camera-sim")
+            camera.setdefault("sim", {})[key] = run_camera_sim(
+                lanes, args.simulator, args.build / "camera-sim"
+            )
             save(results, args.json)
             for dev in DEVICES:
                 _stamp(f"camera {key} on {dev}: synthesis ...")
@@ -828,8 +1115,10 @@ def main(argv=None) -> int:
                 camera.setdefault("synth", {})[f"{key}-{dev}"] = synth
                 camera["rates"] = camera_rates(camera)
                 save(results, args.json)
-                _stamp(f"camera {key} on {dev}: {synth.get('error') or synth.get('fmax_mhz')} "
-                       f"({time.monotonic() - started:.0f} s)")
+                _stamp(
+                    f"camera {key} on {dev}: {synth.get('error') or synth.get('fmax_mhz')} "
+                    f"({time.monotonic() - started:.0f} s)"
+                )
         print(camera_table(camera), "\n", flush=True)
 
     if "synth" in parts:
@@ -841,8 +1130,10 @@ def main(argv=None) -> int:
             synth_ratios(rows)
             save(results, args.json)
             row = rows[name]
-            summary = row.get("error") or (f"{row['fmax_mhz']:.1f} MHz, {row['luts']} LUT4, "
-                                           f"{row['ffs']} FF, {row['bram']} BRAM")
+            summary = row.get("error") or (
+                f"{row['fmax_mhz']:.1f} MHz, {row['luts']} LUT4, "
+                f"{row['ffs']} FF, {row['bram']} BRAM"
+            )
             _stamp(f"synth {name}: {summary} ({time.monotonic() - started:.0f} s)")
         print(synth_table(rows), flush=True)
     return 0

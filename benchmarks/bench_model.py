@@ -31,10 +31,15 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from neurohw.model import StepInput, initial_state, loihi_cuba_lif, step  # noqa: E402
-from neurohw.model import fast  # noqa: E402
+from neurohw.model import (  # noqa: E402
+    StepInput,
+    fast,  # noqa: E402
+    initial_state,
+    loihi_cuba_lif,
+    step,
+)
 
-PRESET = dict(du=410, dv=205, vth=400)   # tau_u ~ 10 steps, tau_v ~ 20 steps; ~4% firing
+PRESET = dict(du=410, dv=205, vth=400)  # tau_u ~ 10 steps, tau_v ~ 20 steps; ~4% firing
 FRAMES = 32
 
 
@@ -62,9 +67,9 @@ class NumpyBaseline:
     @staticmethod
     def _decay(x, factor, tmp):
         np.multiply(x, factor, out=x)
-        np.right_shift(x, 63, out=tmp)          # -1 for negative products
+        np.right_shift(x, 63, out=tmp)  # -1 for negative products
         np.bitwise_and(tmp, 4095, out=tmp)
-        np.add(x, tmp, out=x)                   # round toward zero
+        np.add(x, tmp, out=x)  # round toward zero
         np.right_shift(x, 12, out=x)
 
     def step(self, drive):
@@ -74,7 +79,7 @@ class NumpyBaseline:
         np.left_shift(d, 6, out=d)
         np.add(u, d, out=u)
         low = -(1 << 23) + 1
-        np.subtract(u, low, out=u)              # wrap into (-2^23, 2^23]
+        np.subtract(u, low, out=u)  # wrap into (-2^23, 2^23]
         np.bitwise_and(u, (1 << 24) - 1, out=u)
         np.add(u, low, out=u)
         self._decay(v, self.cv, tmp)
@@ -111,11 +116,13 @@ def bench_size(n, steps, repeats, density, seed, compile_times):
         for t in range(steps):
             s, _ = step(params, s, StepInput(drive=frames64[t % FRAMES]))
         state[0] = s
-    step(params, state[0], StepInput(drive=frames64[0]))   # warm-up
+
+    step(params, state[0], StepInput(drive=frames64[0]))  # warm-up
     row["numpy_s"] = best_of(repeats, numpy_run)
     ref_state = state[0]
-    row["numpy_state_bytes_per_neuron"] = (ref_state.v.nbytes + ref_state.i.nbytes
-                                           + ref_state.refractory.nbytes) // n
+    row["numpy_state_bytes_per_neuron"] = (
+        ref_state.v.nbytes + ref_state.i.nbytes + ref_state.refractory.nbytes
+    ) // n
 
     # plain numpy int64 baseline
     baseline = NumpyBaseline(params, n)
@@ -124,6 +131,7 @@ def bench_size(n, steps, repeats, density, seed, compile_times):
     def baseline_run():
         for t in range(steps):
             baseline.step(frames64[t % FRAMES, 0, 0])
+
     row["baseline_s"] = best_of(repeats, baseline_run)
     row["baseline_state_bytes_per_neuron"] = 16
 
@@ -139,13 +147,15 @@ def bench_size(n, steps, repeats, density, seed, compile_times):
     def fast_step_run():
         for t in range(steps):
             population.step(frames32[t % FRAMES], out=out)
+
     row["fast_step_s"] = best_of(repeats, fast_step_run)
 
     def fast_loop_run():
         for _ in range(steps // FRAMES):
             population.advance(frames32)
         if steps % FRAMES:
-            population.advance(frames32[:steps % FRAMES])
+            population.advance(frames32[: steps % FRAMES])
+
     row["fast_loop_s"] = best_of(repeats, fast_loop_run)
     row["fast_state_bytes_per_neuron"] = population.state_bytes_per_neuron
 
@@ -202,7 +212,8 @@ def markdown(rows, compile_times, density):
             f"{r['fast_loop_updates_per_s'] / m:.1f} | "
             f"{r['ratio_fast_step_over_numpy']:.0f}x / {r['ratio_fast_loop_over_numpy']:.0f}x | "
             f"{r['numpy_state_bytes_per_neuron']} | {r['baseline_state_bytes_per_neuron']} | "
-            f"{r['fast_state_bytes_per_neuron']} | {r['spikes_per_neuron_step']:.3f} |")
+            f"{r['fast_state_bytes_per_neuron']} | {r['spikes_per_neuron_step']:.3f} |"
+        )
     lines += [
         "",
         "fast/numpy: fast per-step / fast loop over the numpy reference. All paths bit-exact.",
@@ -224,16 +235,26 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     compile_times = {}
-    rows = [bench_size(n, args.steps, args.repeats, args.density, args.seed + k, compile_times)
-            for k, n in enumerate(args.sizes)]
+    rows = [
+        bench_size(n, args.steps, args.repeats, args.density, args.seed + k, compile_times)
+        for k, n in enumerate(args.sizes)
+    ]
     compile_times["another_config_s"] = compile_time_fresh_config()
     print(markdown(rows, compile_times, args.density))
     if args.json:
         import numba
-        meta = {"python": platform.python_version(), "numpy": np.__version__,
-                "numba": numba.__version__, "machine": platform.machine(),
-                "processor": platform.processor(), "cpu_count": os.cpu_count(),
-                "preset": PRESET, "density": args.density, "seed": args.seed}
+
+        meta = {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "numba": numba.__version__,
+            "machine": platform.machine(),
+            "processor": platform.processor(),
+            "cpu_count": os.cpu_count(),
+            "preset": PRESET,
+            "density": args.density,
+            "seed": args.seed,
+        }
         with open(args.json, "w") as handle:
             json.dump({"meta": meta, "compile": compile_times, "rows": rows}, handle, indent=2)
 

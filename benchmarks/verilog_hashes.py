@@ -17,20 +17,23 @@ import json
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from neurohw.network.mapping import CoreCapacity, map_network  # noqa: E402
-from neurohw.sim.system_case import (random_graded_network, random_learning_network,  # noqa: E402
-                             random_network, random_same_step_network, random_xylo_network)
+from neurohw.network.mapping import CoreCapacity, map_network
+from neurohw.sim.system_case import (
+    random_graded_network,
+    random_learning_network,
+    random_network,
+    random_same_step_network,
+    random_xylo_network,
+)
 
 
 def plans():
     yield "random0-star", map_network(random_network(0))
     yield "random1-mesh", map_network(random_network(1), topology="mesh")
-    yield "random2-lanes2-split", map_network(random_network(2), lanes=2,
-                                              capacity=CoreCapacity(max_neurons=4))
+    yield (
+        "random2-lanes2-split",
+        map_network(random_network(2), lanes=2, capacity=CoreCapacity(max_neurons=4)),
+    )
     yield "xylo0", map_network(random_xylo_network(0))
     yield "samestep0", map_network(random_same_step_network(0))
     yield "graded0", map_network(random_graded_network(0))
@@ -40,12 +43,16 @@ def plans():
 def verilog_text(plan, debug: bool, depth: int) -> str:
     try:
         from neurohw import Chip
-    except ImportError:          # before neurohw.Chip
+    except ImportError:  # before neurohw.Chip
         from amaranth.back import verilog
 
         from neurohw.hw.system import SYSTEM_TOPLEVEL, SystemTop
-        return verilog.convert(SystemTop(plan, debug=debug, router_fifo_depth=depth),
-                               name=SYSTEM_TOPLEVEL, emit_src=False)
+
+        return verilog.convert(
+            SystemTop(plan, debug=debug, router_fifo_depth=depth),
+            name=SYSTEM_TOPLEVEL,
+            emit_src=False,
+        )
     return Chip(plan, debug=debug, router_fifo_depth=depth).verilog()
 
 
@@ -53,17 +60,19 @@ def hashes() -> dict:
     out = {}
     for name, plan in plans():
         for debug in (True, False):
-            for depth in ((2, 4) if name == "random0-star" else (2,)):
+            for depth in (2, 4) if name == "random0-star" else (2,):
                 text = verilog_text(plan, debug, depth)
-                out[f"{name}-debug{int(debug)}-fifo{depth}"] = \
-                    hashlib.sha256(text.encode()).hexdigest()
+                out[f"{name}-debug{int(debug)}-fifo{depth}"] = hashlib.sha256(
+                    text.encode()
+                ).hexdigest()
     return out
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--compare", metavar="JSON", help="hashes written earlier; exit 1 on "
-                        "any difference")
+    parser.add_argument(
+        "--compare", metavar="JSON", help="hashes written earlier; exit 1 on any difference"
+    )
     args = parser.parse_args(argv)
     current = hashes()
     if not args.compare:
@@ -71,8 +80,7 @@ def main(argv=None) -> int:
         print()
         return 0
     before = json.loads(Path(args.compare).read_text())
-    changed = sorted(k for k in before.keys() | current.keys()
-                     if before.get(k) != current.get(k))
+    changed = sorted(k for k in before.keys() | current.keys() if before.get(k) != current.get(k))
     for key in changed:
         print(f"{key}: {before.get(key)} -> {current.get(key)}")
     print(f"{len(current) - len(changed)} of {len(current)} identical")

@@ -26,6 +26,18 @@ from .bitstream import BoardBuild, DoesNotFit, build, elaborate
 from .specs import BOARDS, BoardSpec, board_pins, check_board
 from .top import DEFAULT_BAUD, BoardTop, PinTop, board_top_verilog, default_core
 
-__all__ = ["BOARDS", "BoardSpec", "board_pins", "check_board",
-           "BoardTop", "PinTop", "board_top_verilog", "default_core", "DEFAULT_BAUD",
-           "BoardBuild", "DoesNotFit", "build", "elaborate"]
+__all__ = [
+    "BOARDS",
+    "BoardSpec",
+    "board_pins",
+    "check_board",
+    "BoardTop",
+    "PinTop",
+    "board_top_verilog",
+    "default_core",
+    "DEFAULT_BAUD",
+    "BoardBuild",
+    "DoesNotFit",
+    "build",
+    "elaborate",
+]

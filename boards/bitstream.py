@@ -42,6 +42,7 @@ class DoesNotFit(RuntimeError):
 @dataclass
 class BoardBuild:
     """Result of :func:`build`."""
+
     board: str
     device: str
     bitstream: str
@@ -54,12 +55,19 @@ class BoardBuild:
     divisor: int = 0
 
     def summary(self) -> str:
-        used = ", ".join(f"{bel} {v['used']}/{v['available']}"
-                         for bel, v in sorted(self.utilization.items()) if v["used"])
-        fmax = ", ".join(f"{clock} {value['achieved']:.1f} MHz (constraint "
-                         f"{value['constraint']:.1f})" for clock, value in self.fmax_mhz.items())
-        return (f"{self.board} ({self.device}): {self.bitstream} in {self.seconds:.0f} s; "
-                f"{used}; Fmax {fmax or 'n/a'}; UART {self.baud} baud (divisor {self.divisor})")
+        used = ", ".join(
+            f"{bel} {v['used']}/{v['available']}"
+            for bel, v in sorted(self.utilization.items())
+            if v["used"]
+        )
+        fmax = ", ".join(
+            f"{clock} {value['achieved']:.1f} MHz (constraint {value['constraint']:.1f})"
+            for clock, value in self.fmax_mhz.items()
+        )
+        return (
+            f"{self.board} ({self.device}): {self.bitstream} in {self.seconds:.0f} s; "
+            f"{used}; Fmax {fmax or 'n/a'}; UART {self.baud} baud (divisor {self.divisor})"
+        )
 
 
 def _is_core(design) -> bool:
@@ -72,12 +80,20 @@ def elaborate(board: str, design=None, **kwargs):
     script; no tool runs)."""
     spec = check_board(board)
     top = BoardTop(design if design is not None else default_core(), board, **kwargs)
-    return spec.platform_class()().build(top, name="top", do_build=False,
-                                         script_after_read=_SCRIPT_AFTER_READ)
+    return spec.platform_class()().build(
+        top, name="top", do_build=False, script_after_read=_SCRIPT_AFTER_READ
+    )
 
 
-def build(board: str, design=None, *, build_dir=None, baud: int = DEFAULT_BAUD,
-          rx_fifo_depth: int = 512, seed: int = 1) -> BoardBuild:
+def build(
+    board: str,
+    design=None,
+    *,
+    build_dir=None,
+    baud: int = DEFAULT_BAUD,
+    rx_fifo_depth: int = 512,
+    seed: int = 1,
+) -> BoardBuild:
     """Synthesize, place and route the board top level of ``design`` (default
     :func:`default_core`) and write its bitstream (``top.bin`` for the iCEBreaker, ``top.bit``
     for the ULX3S) into ``build_dir`` (default ``build/boards/<board>`` for a core,
@@ -90,15 +106,23 @@ def build(board: str, design=None, *, build_dir=None, baud: int = DEFAULT_BAUD,
     spec = check_board(board)
     core = _is_core(design)
     folder = board if core else f"{board}-system"
-    build_dir = Path(build_dir if build_dir is not None
-                     else BUILD_ROOT / folder)
+    build_dir = Path(build_dir if build_dir is not None else BUILD_ROOT / folder)
     build_dir.mkdir(parents=True, exist_ok=True)
-    top = BoardTop(design if design is not None else default_core(), board, baud=baud,
-                   rx_fifo_depth=rx_fifo_depth)
+    top = BoardTop(
+        design if design is not None else default_core(),
+        board,
+        baud=baud,
+        rx_fifo_depth=rx_fifo_depth,
+    )
     platform = spec.platform_class()()
-    products = platform.build(top, name="top", build_dir=str(build_dir), do_build=False,
-                              script_after_read=_SCRIPT_AFTER_READ,
-                              nextpnr_opts=f"--seed {int(seed)} --report top_report.json")
+    products = platform.build(
+        top,
+        name="top",
+        build_dir=str(build_dir),
+        do_build=False,
+        script_after_read=_SCRIPT_AFTER_READ,
+        nextpnr_opts=f"--seed {int(seed)} --report top_report.json",
+    )
     env = {**os.environ, **synthesis_environment()}
     start = time.perf_counter()
     try:
@@ -112,10 +136,13 @@ def build(board: str, design=None, *, build_dir=None, baud: int = DEFAULT_BAUD,
             what = "core" if core else f"{top.host.top.plan.n_cores}-core system"
             raise DoesNotFit(
                 f"the {what} does not fit the {board} ({platform.device}): {over} over "
-                f"capacity (log: {build_dir / 'top.tim'})", overflow) from error
-        raise RuntimeError(f"building the {board} {'' if core else 'system '}bitstream failed "
-                           f"({error}); end of the logs in {build_dir}:\n{text[-3000:]}") \
-            from error
+                f"capacity (log: {build_dir / 'top.tim'})",
+                overflow,
+            ) from error
+        raise RuntimeError(
+            f"building the {board} {'' if core else 'system '}bitstream failed "
+            f"({error}); end of the logs in {build_dir}:\n{text[-3000:]}"
+        ) from error
     seconds = time.perf_counter() - start
     bitstream = build_dir / ("top.bin" if spec.device.startswith("ice40") else "top.bit")
     if not bitstream.exists():
@@ -124,9 +151,18 @@ def build(board: str, design=None, *, build_dir=None, baud: int = DEFAULT_BAUD,
     report = build_dir / "top_report.json"
     if report.exists():
         fmax, utilization = parse_nextpnr_report(json.loads(report.read_text()))
-    result = BoardBuild(board=board, device=platform.device, bitstream=str(bitstream),
-                        build_dir=str(build_dir), seconds=seconds, clock_mhz=top.clock_hz / 1e6,
-                        fmax_mhz=fmax, utilization=utilization, baud=baud, divisor=top.divisor)
+    result = BoardBuild(
+        board=board,
+        device=platform.device,
+        bitstream=str(bitstream),
+        build_dir=str(build_dir),
+        seconds=seconds,
+        clock_mhz=top.clock_hz / 1e6,
+        fmax_mhz=fmax,
+        utilization=utilization,
+        baud=baud,
+        divisor=top.divisor,
+    )
     (build_dir / "board_build.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
     return result
 
@@ -135,19 +171,27 @@ def main(board: str, argv=None) -> int:
     """Command line of ``python -m boards.<board>``: the host link of the demo core."""
     import argparse
     import logging
-    parser = argparse.ArgumentParser(prog=f"python -m boards.{board}",
-                                     description=f"Build the {board} host-link bitstream of a "
-                                                 f"demo NeuronCore with the YoWASP toolchain.")
+
+    parser = argparse.ArgumentParser(
+        prog=f"python -m boards.{board}",
+        description=f"Build the {board} host-link bitstream of a "
+        f"demo NeuronCore with the YoWASP toolchain.",
+    )
     parser.add_argument("--build-dir", default=None)
     parser.add_argument("--baud", type=int, default=DEFAULT_BAUD)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--rtl", default=None, help="also render the integration files "
-                        "(neurohw.templates) of the core into this directory")
+    parser.add_argument(
+        "--rtl",
+        default=None,
+        help="also render the integration files "
+        "(neurohw.templates) of the core into this directory",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     core = default_core()
     if args.rtl:
         from neurohw.templates import render
+
         render(default_core(), args.rtl, board_tops=True, baud=args.baud)
     result = build(board, core, build_dir=args.build_dir, baud=args.baud, seed=args.seed)
     print(result.summary())

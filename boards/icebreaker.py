@@ -3,7 +3,9 @@
 
 from functools import partial
 
-from .bitstream import build as _build, elaborate as _elaborate, main as _main
+from .bitstream import build as _build
+from .bitstream import elaborate as _elaborate
+from .bitstream import main as _main
 
 BOARD = "icebreaker"
 build = partial(_build, BOARD)

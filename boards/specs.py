@@ -14,28 +14,44 @@ __all__ = ["BoardSpec", "BOARDS", "check_board", "board_pins"]
 class BoardSpec:
     """A board of the host link: its amaranth-boards platform and the resources wired to the
     top level's ports ``clk``, ``button`` (reset), ``uart_rx``, ``uart_tx`` and ``led[0..1]``."""
+
     name: str
-    platform: str            # "module:Class" in amaranth_boards
+    platform: str  # "module:Class" in amaranth_boards
     clock: tuple[str, int]
     button: tuple[str, int]
     uart: tuple[str, int]
     leds: tuple[tuple[str, int], ...]
-    constraint_file: str     # file name written by render()
-    device: str              # synthesis device name of neurohw.flows.synth
+    constraint_file: str  # file name written by render()
+    device: str  # synthesis device name of neurohw.flows.synth
 
     def platform_class(self):
         import importlib
+
         module, cls = self.platform.split(":")
         return getattr(importlib.import_module(module), cls)
 
 
 BOARDS: dict[str, BoardSpec] = {
-    "icebreaker": BoardSpec("icebreaker", "amaranth_boards.icebreaker:ICEBreakerPlatform",
-                            ("clk12", 0), ("button", 0), ("uart", 0), (("led", 0), ("led", 1)),
-                            "icebreaker.pcf", "ice40-up5k"),
-    "ulx3s": BoardSpec("ulx3s", "amaranth_boards.ulx3s:ULX3S_85F_Platform",
-                       ("clk25", 0), ("button_fire", 0), ("uart", 0), (("led", 0), ("led", 1)),
-                       "ulx3s.lpf", "ecp5-85k"),
+    "icebreaker": BoardSpec(
+        "icebreaker",
+        "amaranth_boards.icebreaker:ICEBreakerPlatform",
+        ("clk12", 0),
+        ("button", 0),
+        ("uart", 0),
+        (("led", 0), ("led", 1)),
+        "icebreaker.pcf",
+        "ice40-up5k",
+    ),
+    "ulx3s": BoardSpec(
+        "ulx3s",
+        "amaranth_boards.ulx3s:ULX3S_85F_Platform",
+        ("clk25", 0),
+        ("button_fire", 0),
+        ("uart", 0),
+        (("led", 0), ("led", 1)),
+        "ulx3s.lpf",
+        "ecp5-85k",
+    ),
 }
 
 _PORT_COMMENTS = {
@@ -73,13 +89,22 @@ def board_pins(board: str) -> list[dict]:
             ios = [io for io in ios if getattr(io, "name", None) == subsignal][0].ios
         [pins] = ios
         [location] = pins.names
-        return {"port": port, "pin": str(location), "dir": pins.dir, "invert": bool(pins.invert),
-                "attrs": dict(sorted((str(k), str(v)) for k, v in res.attrs.items())),
-                "clock_hz": float(res.clock.frequency) if res.clock is not None else None,
-                "comment": _PORT_COMMENTS[port]}
+        return {
+            "port": port,
+            "pin": str(location),
+            "dir": pins.dir,
+            "invert": bool(pins.invert),
+            "attrs": dict(sorted((str(k), str(v)) for k, v in res.attrs.items())),
+            "clock_hz": float(res.clock.frequency) if res.clock is not None else None,
+            "comment": _PORT_COMMENTS[port],
+        }
 
-    pins = [pin("clk", *spec.clock), pin("button", *spec.button),
-            pin("uart_rx", *spec.uart, "rx"), pin("uart_tx", *spec.uart, "tx")]
+    pins = [
+        pin("clk", *spec.clock),
+        pin("button", *spec.button),
+        pin("uart_rx", *spec.uart, "rx"),
+        pin("uart_tx", *spec.uart, "tx"),
+    ]
     # The UART resource's attributes sit on the resource, not the subsignal.
     pins += [pin(f"led[{i}]", *led) for i, led in enumerate(spec.leds)]
     for entry in pins:

@@ -34,6 +34,7 @@ def digits_plan(seed: int = 0, *, lanes: int = 1) -> ChipPlan:
     from neurohw.network.nir_import import import_nir
     from neurohw.network.quantize import quantize
     from neurohw.train import digits
+
     model = digits.train(seed=seed)
     network, _ = quantize(import_nir(digits.to_nir(model), dt=model.dt), weight_width=8)
     return map_network(network, lanes=lanes)
@@ -42,17 +43,21 @@ def digits_plan(seed: int = 0, *, lanes: int = 1) -> ChipPlan:
 def main(argv=None) -> int:
     import argparse
     import logging
-    parser = argparse.ArgumentParser(prog="python -m neurohw.boards.system",
-                                     description="Build a board bitstream of the digits network "
-                                                 "(its chip behind the UART host link).")
+
+    parser = argparse.ArgumentParser(
+        prog="python -m neurohw.boards.system",
+        description="Build a board bitstream of the digits network "
+        "(its chip behind the UART host link).",
+    )
     parser.add_argument("board", choices=["icebreaker", "ulx3s"])
     parser.add_argument("--build-dir", default=None)
     parser.add_argument("--baud", type=int, default=DEFAULT_BAUD)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    result = build(args.board, digits_plan(), build_dir=args.build_dir, baud=args.baud,
-                   seed=args.seed)
+    result = build(
+        args.board, digits_plan(), build_dir=args.build_dir, baud=args.baud, seed=args.seed
+    )
     print(result.summary())
     return 0
 

@@ -34,8 +34,15 @@ from neurohw.network.plan import ChipPlan
 
 from .specs import board_pins, check_board
 
-__all__ = ["DEFAULT_BAUD", "BOARD_DEBUG", "BoardTop", "PinTop", "board_top_verilog",
-           "uart_link", "default_core"]
+__all__ = [
+    "DEFAULT_BAUD",
+    "BOARD_DEBUG",
+    "BoardTop",
+    "PinTop",
+    "board_top_verilog",
+    "uart_link",
+    "default_core",
+]
 
 DEFAULT_BAUD = 115200
 #: A ``ChipPlan`` put on a board becomes ``Chip(plan, debug=BOARD_DEBUG)``: nothing on the board
@@ -47,9 +54,17 @@ BOARD_DEBUG = False
 def default_core(seed: int = 0) -> NeuronCore:
     """A small demo core (64 neurons, 32 axons, 8-bit random weights, one current)."""
     rng = np.random.default_rng(seed)
-    params = NeuronParams(n_currents=1, v_width=16, i_width=16, v_overflow="saturate",
-                          i_overflow="saturate", v_decay=Decay.multiply(3891, 12),
-                          i_decay=(Decay.multiply(2048, 12),), threshold=400, reset="zero")
+    params = NeuronParams(
+        n_currents=1,
+        v_width=16,
+        i_width=16,
+        v_overflow="saturate",
+        i_overflow="saturate",
+        v_decay=Decay.multiply(3891, 12),
+        i_decay=(Decay.multiply(2048, 12),),
+        threshold=400,
+        reset="zero",
+    )
     weights = rng.integers(-64, 128, size=(32, 64))
     return NeuronCore(params, n_neurons=64, n_axons=32, weight_width=8, weights=weights)
 
@@ -72,8 +87,7 @@ class BoardTop(Elaboratable):
     button (synchronized), on its UART pins, with two LEDs (bit 0 toggles at every step of a
     core, every barrier to the host of a chip; bit 1 error)."""
 
-    def __init__(self, design, board: str, *, baud: int = DEFAULT_BAUD,
-                 rx_fifo_depth: int = 512):
+    def __init__(self, design, board: str, *, baud: int = DEFAULT_BAUD, rx_fifo_depth: int = 512):
         try:
             self.spec = check_board(board)
             self.board = board
@@ -83,7 +97,7 @@ class BoardTop(Elaboratable):
             self.baud = baud
             self.host = uart_link(design, divisor=self.divisor, rx_fifo_depth=rx_fifo_depth)
         except (TypeError, ValueError):
-            self._MustUse__silence = True    # never elaborated: refused
+            self._MustUse__silence = True  # never elaborated: refused
             raise
         self.design = design
 
@@ -116,35 +130,60 @@ class PinTop(wiring.Component):
     (2 bits), with the button and LED polarities of a board (``button_active_low``,
     ``led_active_low``)."""
 
-    def __init__(self, design, *, divisor: int, button_active_low: bool = False,
-                 led_active_low: bool = False, rx_fifo_depth: int = 512):
+    def __init__(
+        self,
+        design,
+        *,
+        divisor: int,
+        button_active_low: bool = False,
+        led_active_low: bool = False,
+        rx_fifo_depth: int = 512,
+    ):
         self.host = uart_link(design, divisor=divisor, rx_fifo_depth=rx_fifo_depth)
         self.button_active_low = bool(button_active_low)
         self.led_active_low = bool(led_active_low)
-        super().__init__({"clk": In(1), "button": In(1), "uart_rx": In(1, init=1),
-                          "uart_tx": Out(1), "led": Out(2)})
+        super().__init__(
+            {
+                "clk": In(1),
+                "button": In(1),
+                "uart_rx": In(1, init=1),
+                "uart_tx": Out(1),
+                "led": Out(2),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
         m.domains.sync = sync = ClockDomain(local=True)
         pressed = Signal()
-        m.d.comb += [sync.clk.eq(self.clk),
-                     pressed.eq(~self.button if self.button_active_low else self.button)]
+        m.d.comb += [
+            sync.clk.eq(self.clk),
+            pressed.eq(~self.button if self.button_active_low else self.button),
+        ]
         m.submodules.reset_sync = ResetSynchronizer(pressed, domain="sync")
         m.submodules.host = host = self.host
-        m.d.comb += [host.uart_rx.eq(self.uart_rx), self.uart_tx.eq(host.uart_tx),
-                     self.led.eq(~host.led if self.led_active_low else host.led)]
+        m.d.comb += [
+            host.uart_rx.eq(self.uart_rx),
+            self.uart_tx.eq(host.uart_tx),
+            self.led.eq(~host.led if self.led_active_low else host.led),
+        ]
         return m
 
 
-def board_top_verilog(design, board: str, *, baud: int = DEFAULT_BAUD,
-                      rx_fifo_depth: int = 512) -> str:
+def board_top_verilog(
+    design, board: str, *, baud: int = DEFAULT_BAUD, rx_fifo_depth: int = 512
+) -> str:
     """Verilog of module ``<board>_top`` (:class:`PinTop` with the board's clock and
     polarities, from :func:`neurohw.boards.specs.board_pins`) for the constraint files of
     :func:`neurohw.templates.render`."""
     from amaranth.back import verilog
+
     pins = {pin["port"]: pin for pin in board_pins(board)}
-    top = PinTop(design, divisor=baud_divisor(pins["clk"]["clock_hz"], baud),
-                 button_active_low=pins["button"]["invert"],
-                 led_active_low=pins["led[0]"]["invert"], rx_fifo_depth=rx_fifo_depth)
+    top = PinTop(
+        design,
+        divisor=baud_divisor(pins["clk"]["clock_hz"], baud),
+        button_active_low=pins["button"]["invert"],
+        led_active_low=pins["led[0]"]["invert"],
+        rx_fifo_depth=rx_fifo_depth,
+    )
     return verilog.convert(top, name=f"{board}_top", emit_src=False)

@@ -3,7 +3,9 @@ with ``openFPGALoader -b ulx3s top.bit``)."""
 
 from functools import partial
 
-from .bitstream import build as _build, elaborate as _elaborate, main as _main
+from .bitstream import build as _build
+from .bitstream import elaborate as _elaborate
+from .bitstream import main as _main
 
 BOARD = "ulx3s"
 build = partial(_build, BOARD)

@@ -57,13 +57,13 @@ KEY = ("pixels", "exc", 0)
 @dataclass(frozen=True)
 class ExampleConfig:
     n_neurons: int = 100
-    steps: int = 24                 # time steps per image
+    steps: int = 24  # time steps per image
     epochs: int = 1
     train_limit: int | None = None  # use only the first N training images (quick runs)
     seed: int = 0
     base_threshold: int = 6000
     inhibition: int = 20000
-    column_sum: int = 2600          # weight normalization target S
+    column_sum: int = 2600  # weight normalization target S
     theta_step: int = 300
     theta_decay_shift: int = 7
     w_max: int = 127
@@ -73,19 +73,31 @@ class ExampleConfig:
 
 
 def stdp_params(config: ExampleConfig) -> STDPParams:
-    return STDPParams(w_min=0, w_max=config.w_max, a_plus=config.a_plus,
-                      a_minus=config.a_minus, shift=config.shift, trace_width=8,
-                      pre_increment=96, post_increment=96,
-                      pre_decay=Decay.multiply(768, 12, rounding="floor"),
-                      post_decay=Decay.multiply(768, 12, rounding="floor"))
+    return STDPParams(
+        w_min=0,
+        w_max=config.w_max,
+        a_plus=config.a_plus,
+        a_minus=config.a_minus,
+        shift=config.shift,
+        trace_width=8,
+        pre_increment=96,
+        post_increment=96,
+        pre_decay=Decay.multiply(768, 12, rounding="floor"),
+        post_decay=Decay.multiply(768, 12, rounding="floor"),
+    )
 
 
 def neuron_params(config: ExampleConfig, theta) -> NeuronParams:
     # input_count_cap=1: the rate code sends at most one spike per line and step anyway, and a
     # learning core needs it (docs/learning.md section 3).
-    return NeuronParams(v_width=16, v_overflow="saturate", v_decay=Decay.multiply(384, 12),
-                        threshold=np.asarray(config.base_threshold + theta, dtype=np.int64),
-                        refractory_period=1, input_count_cap=1)
+    return NeuronParams(
+        v_width=16,
+        v_overflow="saturate",
+        v_decay=Decay.multiply(384, 12),
+        threshold=np.asarray(config.base_threshold + theta, dtype=np.int64),
+        refractory_period=1,
+        input_count_cap=1,
+    )
 
 
 def build_network(config: ExampleConfig, weights, theta) -> Network:
@@ -96,11 +108,18 @@ def build_network(config: ExampleConfig, weights, theta) -> Network:
     return Network(
         inputs=[InputGroup("pixels", 64)],
         populations=[Population("exc", n, neuron_params(config, theta), weight_width=16)],
-        projections=[Projection("pixels", "exc", weights,
-                                synapses=np.ones((64, n), dtype=bool),
-                                plasticity=stdp_params(config)),
-                     Projection("exc", "exc", inhibition)],
-        outputs=["exc"])
+        projections=[
+            Projection(
+                "pixels",
+                "exc",
+                weights,
+                synapses=np.ones((64, n), dtype=bool),
+                plasticity=stdp_params(config),
+            ),
+            Projection("exc", "exc", inhibition),
+        ],
+        outputs=["exc"],
+    )
 
 
 def normalize_columns(weights: np.ndarray, column_sum: int, w_max: int) -> np.ndarray:
@@ -113,12 +132,14 @@ def normalize_columns(weights: np.ndarray, column_sum: int, w_max: int) -> np.nd
 def _data(config: ExampleConfig):
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
+
     digits = load_digits()
     x = digits.images.reshape(len(digits.images), 64).astype(np.int64)
     x_train, x_test, y_train, y_test = train_test_split(
-        x, digits.target, test_size=0.3, random_state=config.seed, stratify=digits.target)
+        x, digits.target, test_size=0.3, random_state=config.seed, stratify=digits.target
+    )
     if config.train_limit is not None:
-        x_train, y_train = x_train[:config.train_limit], y_train[:config.train_limit]
+        x_train, y_train = x_train[: config.train_limit], y_train[: config.train_limit]
     return x_train, y_train, x_test, y_test
 
 
@@ -131,8 +152,9 @@ def _counts(network, images, steps, chunk=256):
     """Spike counts (batch, n) of the frozen network, in chunks."""
     out = []
     for start in range(0, len(images), chunk):
-        trace = simulate(network, {"pixels": _encode(images[start:start + chunk], steps)},
-                         learn=False)
+        trace = simulate(
+            network, {"pixels": _encode(images[start : start + chunk], steps)}, learn=False
+        )
         out.append(trace.spikes["exc"].sum(axis=0))
     return np.concatenate(out)
 
@@ -140,8 +162,9 @@ def _counts(network, images, steps, chunk=256):
 def train(config: ExampleConfig, x_train):
     rng = np.random.default_rng(config.seed)
     n = config.n_neurons
-    weights = normalize_columns(rng.integers(10, 60, size=(64, n), endpoint=True),
-                                config.column_sum, config.w_max)
+    weights = normalize_columns(
+        rng.integers(10, 60, size=(64, n), endpoint=True), config.column_sum, config.w_max
+    )
     theta = np.zeros(n, dtype=np.int64)
     pre_trace = np.zeros((1, 64), np.int64)
     post_trace = np.zeros((1, n), np.int64)
@@ -150,13 +173,12 @@ def train(config: ExampleConfig, x_train):
         order = rng.permutation(len(x_train))
         for index in order:
             network = build_network(config, weights, theta)
-            spikes = _encode(x_train[index:index + 1], config.steps)
+            spikes = _encode(x_train[index : index + 1], config.steps)
             learning = {KEY: STDPState(weights[None].copy(), pre_trace, post_trace)}
             trace = simulate(network, {"pixels": spikes}, learning=learning)
             pre_trace = trace.learning[KEY].pre_trace
             post_trace = trace.learning[KEY].post_trace
-            weights = normalize_columns(trace.weights[KEY][0], config.column_sum,
-                                        config.w_max)
+            weights = normalize_columns(trace.weights[KEY][0], config.column_sum, config.w_max)
             fired = trace.spikes["exc"][:, 0].sum(axis=0)
             spikes_per_sample.append(int(fired.sum()))
             theta = theta + config.theta_step * fired
@@ -167,6 +189,7 @@ def train(config: ExampleConfig, x_train):
 def evaluate(config, network, x_train, y_train, x_test, y_test):
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
+
     train_counts = _counts(network, x_train, config.steps)
     test_counts = _counts(network, x_test, config.steps)
     # Label vote: per-class mean count of each neuron, its class = argmax.
@@ -175,18 +198,23 @@ def evaluate(config, network, x_train, y_train, x_test, y_test):
     active = means.max(axis=0) > 0
 
     def vote(counts):
-        scores = np.stack([counts[:, (labels == c) & active].sum(axis=1)
-                           / max(1, np.count_nonzero((labels == c) & active))
-                           for c in range(10)], axis=1)
+        scores = np.stack(
+            [
+                counts[:, (labels == c) & active].sum(axis=1)
+                / max(1, np.count_nonzero((labels == c) & active))
+                for c in range(10)
+            ],
+            axis=1,
+        )
         return scores.argmax(axis=1)
+
     scaler = StandardScaler().fit(train_counts)
     readout = LogisticRegression(max_iter=2000, C=1.0)
     readout.fit(scaler.transform(train_counts), y_train)
     return {
         "vote_accuracy_train": float((vote(train_counts) == y_train).mean()),
         "vote_accuracy_test": float((vote(test_counts) == y_test).mean()),
-        "logistic_accuracy_train": float(readout.score(scaler.transform(train_counts),
-                                                       y_train)),
+        "logistic_accuracy_train": float(readout.score(scaler.transform(train_counts), y_train)),
         "logistic_accuracy_test": float(readout.score(scaler.transform(test_counts), y_test)),
         "mean_spikes_per_test_image": float(test_counts.sum(axis=1).mean()),
         "silent_test_images": int((test_counts.sum(axis=1) == 0).sum()),
@@ -200,6 +228,7 @@ def weights_png(weights, path, labels=None) -> None:
     pyplot)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
     n = weights.shape[1]
     cols = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
@@ -207,8 +236,13 @@ def weights_png(weights, path, labels=None) -> None:
     FigureCanvasAgg(figure)
     for k in range(n):
         axes = figure.add_subplot(rows, cols, k + 1)
-        axes.imshow(weights[:, k].reshape(8, 8), cmap="gray_r", vmin=0,
-                    vmax=max(1, int(weights.max())), interpolation="nearest")
+        axes.imshow(
+            weights[:, k].reshape(8, 8),
+            cmap="gray_r",
+            vmin=0,
+            vmax=max(1, int(weights.max())),
+            interpolation="nearest",
+        )
         axes.set_xticks([])
         axes.set_yticks([])
         if labels is not None:
@@ -226,9 +260,12 @@ def run(out_dir, config: ExampleConfig = ExampleConfig()) -> dict:
     weights, theta, spikes = train(config, x_train)
     trained = time.perf_counter()
     network = build_network(config, weights, theta)
-    report = {"config": asdict(config), "train_images": int(len(x_train)),
-              "test_images": int(len(x_test)),
-              "mean_spikes_per_training_image": float(np.mean(spikes))}
+    report = {
+        "config": asdict(config),
+        "train_images": int(len(x_train)),
+        "test_images": int(len(x_test)),
+        "mean_spikes_per_training_image": float(np.mean(spikes)),
+    }
     report.update(evaluate(config, network, x_train, y_train, x_test, y_test))
     report["train_seconds"] = round(trained - started, 2)
     report["total_seconds"] = round(time.perf_counter() - started, 2)
@@ -239,21 +276,25 @@ def run(out_dir, config: ExampleConfig = ExampleConfig()) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python examples/digits_stdp.py",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python examples/digits_stdp.py", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("out_dir")
     parser.add_argument("--neurons", type=int, default=ExampleConfig.n_neurons)
     parser.add_argument("--epochs", type=int, default=ExampleConfig.epochs)
     parser.add_argument("--train-limit", type=int, default=None)
     parser.add_argument("--seed", type=int, default=ExampleConfig.seed)
     args = parser.parse_args(argv)
-    config = ExampleConfig(n_neurons=args.neurons, epochs=args.epochs,
-                           train_limit=args.train_limit, seed=args.seed)
+    config = ExampleConfig(
+        n_neurons=args.neurons, epochs=args.epochs, train_limit=args.train_limit, seed=args.seed
+    )
     report = run(args.out_dir, config)
-    print(f"test accuracy: {report['logistic_accuracy_test']:.3f} (logistic readout on spike "
-          f"counts), {report['vote_accuracy_test']:.3f} (neuron label vote); "
-          f"{report['neurons_used']}/{config.n_neurons} neurons used; "
-          f"{report['total_seconds']} s")
+    print(
+        f"test accuracy: {report['logistic_accuracy_test']:.3f} (logistic readout on spike "
+        f"counts), {report['vote_accuracy_test']:.3f} (neuron label vote); "
+        f"{report['neurons_used']}/{config.n_neurons} neurons used; "
+        f"{report['total_seconds']} s"
+    )
     return 0
 
 

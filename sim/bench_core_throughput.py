@@ -46,11 +46,11 @@ class Recorder:
         self.dut, self.clk = dut, clk
         self.cycle = 0
         self.event_cycles: list[int] = []
-        self.acc_cycles: list[int] = []   # cycles with an accumulator write
+        self.acc_cycles: list[int] = []  # cycles with an accumulator write
         self.step_cycles: list[int] = []
         self.done_cycles: list[int] = []
         self.spike_cycles: list[int] = []
-        self.bp_valid = dut.bp_valid      # internal (Verilator --public-flat-rw)
+        self.bp_valid = dut.bp_valid  # internal (Verilator --public-flat-rw)
         cocotb.start_soon(self._run())
 
     async def _run(self):
@@ -105,16 +105,24 @@ async def throughput(dut):
         assert len(ev) == len(step_events), f"step {t}: {len(ev)} events transferred"
         step_accept, done_cycle = rec.step_cycles[t], rec.done_cycles[t]
         assert acc and acc[-1] < step_accept, f"step {t}: accumulate after step"
-        results.append({
-            "step": t, "events": len(ev), "first_event": ev[0], "last_event": ev[-1],
-            "last_accumulate": acc[-1], "accumulate_cycles": len(acc),
-            "step_accept": step_accept, "done": done_cycle,
-        })
+        results.append(
+            {
+                "step": t,
+                "events": len(ev),
+                "first_event": ev[0],
+                "last_event": ev[-1],
+                "last_accumulate": acc[-1],
+                "accumulate_cycles": len(acc),
+                "step_accept": step_accept,
+                "done": done_cycle,
+            }
+        )
         # The reference's spike counts (a sanity check that the stream did real work).
         got = {}
         for word in spikes.received[spikes_seen:]:
             got[field_value(word, ports["spikes_out"]["neuron"])] = field_value(
-                word, ports["spikes_out"]["count"])
+                word, ports["spikes_out"]["count"]
+            )
         spikes_seen = len(spikes.received)
         want = {n: c for n, c in enumerate(data["expected_spikes"][t]) if c}
         assert got == want, f"step {t}: spikes {got} != reference {want}"

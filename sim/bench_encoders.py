@@ -27,8 +27,14 @@ CLOCK_NS = 10
 
 
 def _describe(word, fields):
-    return "{" + ", ".join(f"{name}={(word >> offset) & ((1 << width) - 1)}"
-                           for name, (offset, width) in fields.items()) + "}"
+    return (
+        "{"
+        + ", ".join(
+            f"{name}={(word >> offset) & ((1 << width) - 1)}"
+            for name, (offset, width) in fields.items()
+        )
+        + "}"
+    )
 
 
 @cocotb.test()
@@ -36,32 +42,59 @@ async def encode_random_values(dut):
     data = load_test_data()
     tb = TB(dut, clock_period_ns=CLOCK_NS)
     seed = int(data.get("seed", 0))
-    source = StreamSource(dut, "i", tb.clk, reset=tb.rst,
-                          idle_probability=float(data.get("idle_probability", 0.0)), seed=seed)
-    sink = StreamSink(dut, "o", tb.clk, reset=tb.rst,
-                      backpressure_probability=float(data.get("backpressure_probability", 0.0)),
-                      stall_probability=float(data.get("stall_probability", 0.0)),
-                      stall_cycles=int(data.get("stall_cycles", 0)), seed=seed + 1)
+    source = StreamSource(
+        dut,
+        "i",
+        tb.clk,
+        reset=tb.rst,
+        idle_probability=float(data.get("idle_probability", 0.0)),
+        seed=seed,
+    )
+    sink = StreamSink(
+        dut,
+        "o",
+        tb.clk,
+        reset=tb.rst,
+        backpressure_probability=float(data.get("backpressure_probability", 0.0)),
+        stall_probability=float(data.get("stall_probability", 0.0)),
+        stall_cycles=int(data.get("stall_cycles", 0)),
+        seed=seed + 1,
+    )
     checker = StreamProtocolChecker(dut, "o", tb.clk, reset=tb.rst)
     await tb.reset()
 
     values, expected = data["values"], data["expected"]
     source.send(values)
-    slack = 4 + 8 * float(data.get("backpressure_probability", 0.0)) \
+    slack = (
+        4
+        + 8 * float(data.get("backpressure_probability", 0.0))
         + 4 * float(data.get("idle_probability", 0.0))
+    )
     per_value = int(data.get("clocks_per_value", 1))
-    budget = int((len(values) * per_value + len(expected)) * slack + 200
-                 + 4 * int(data.get("stall_cycles", 0)) * len(expected)) * CLOCK_NS
+    budget = (
+        int(
+            (len(values) * per_value + len(expected)) * slack
+            + 200
+            + 4 * int(data.get("stall_cycles", 0)) * len(expected)
+        )
+        * CLOCK_NS
+    )
     received = await with_timeout(sink.receive(len(expected)), budget, "ns")
     await with_timeout(source.wait_idle(), budget, "ns")
     await tb.cycles(20)
     fields = data["fields"]
     for index, (got, want) in enumerate(zip(received, expected)):
-        assert got == want, (f"word {index}: got {_describe(got, fields)}, expected "
-                             f"{_describe(want, fields)}")
+        assert got == want, (
+            f"word {index}: got {_describe(got, fields)}, expected {_describe(want, fields)}"
+        )
     assert len(sink.received) == len(expected), (
         f"{len(sink.received) - len(expected)} extra word(s) after the last expected one, "
-        f"first {_describe(sink.received[len(expected)], fields)}")
+        f"first {_describe(sink.received[len(expected)], fields)}"
+    )
     assert checker.transfer_count == len(expected)
-    dut._log.info("%d values -> %d words (%d spikes) match the model", len(values),
-                  len(expected), len(expected) - data["steps"])
+    dut._log.info(
+        "%d values -> %d words (%d spikes) match the model",
+        len(values),
+        len(expected),
+        len(expected) - data["steps"],
+    )

@@ -72,7 +72,7 @@ class UartModel:
             await ClockCycles(self.clk, self.divisor // 2)
             await ReadOnly()
             if int(tx.value) != 0:
-                continue                                    # not a start bit
+                continue  # not a start bit
             byte = 0
             for i in range(8):
                 await ClockCycles(self.clk, self.divisor)
@@ -130,14 +130,20 @@ def host_session(transport, data, log):
                 else:
                     want = expected["i"][t][int(name[1:])][neuron]
                 assert values[neuron] == want, (
-                    f"step {t}, neuron {neuron}, {name}: expected {want}, actual {values[neuron]}")
+                    f"step {t}, neuron {neuron}, {name}: expected {want}, actual {values[neuron]}"
+                )
     counters = link.counters()
     steps = len(data["events"])
     assert counters["STEP"] == steps % (1 << 16), counters
     assert counters["OVERFLOW_EVENTS"] == 0 and counters["INVALID_AXON_EVENTS"] == 0, counters
     assert link.sync() == 0, f"device flags {link.flags}"
-    log.info("%d steps, %d weight commands, %d bytes sent, %d received", steps, commands,
-             counters["bytes_sent"], counters["bytes_received"])
+    log.info(
+        "%d steps, %d weight commands, %d bytes sent, %d received",
+        steps,
+        commands,
+        counters["bytes_sent"],
+        counters["bytes_received"],
+    )
     # A malformed byte is reported by the device, and the library raises.
     transport.write(bytes([0x7F]))
     try:

@@ -14,7 +14,14 @@ import random
 import cocotb
 from cocotb.triggers import RisingEdge
 
-from neurohw.routing import DROP, EventFormat, EventKind, NetworkModel, NetworkPlan, check_router_run
+from neurohw.routing import (
+    DROP,
+    EventFormat,
+    EventKind,
+    NetworkModel,
+    NetworkPlan,
+    check_router_run,
+)
 from neurohw.sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
 from neurohw.sim.lib.tb import TB
 from neurohw.sim.lib.testdata import load_test_data
@@ -25,38 +32,64 @@ class NetworkTB(TB):
         super().__init__(dut)
         self.fmt = EventFormat(**data["format"])
         plan = data["plan"]
-        self.plan = NetworkPlan((), {int(k): frozenset(v) for k, v in plan["deliveries"].items()},
-                                plan["n_cores"],
-                                tuple(frozenset(s) for s in plan["barrier_sources"]))
+        self.plan = NetworkPlan(
+            (),
+            {int(k): frozenset(v) for k, v in plan["deliveries"].items()},
+            plan["n_cores"],
+            tuple(frozenset(s) for s in plan["barrier_sources"]),
+        )
         self.model = NetworkModel(self.plan)
         self.n = plan["n_cores"]
         self.core_keys = {int(c): keys for c, keys in data["core_keys"].items()}
         self.router_cores = data["router_cores"]
         seed = data["seed"] * 1000 + salt
         self.random = random.Random(seed)
-        self.sources = [StreamSource(dut, f"i__{c}", self.clk, reset=self.rst,
-                                     idle_probability=idle, seed=seed + c) for c in range(self.n)]
-        self.sinks = [StreamSink(dut, f"o__{c}", self.clk, reset=self.rst,
-                                 backpressure_probability=backpressure, seed=seed + 100 + c)
-                      for c in range(self.n)]
-        self.drop_sinks = [StreamSink(dut, f"dropped__{r}", self.clk, reset=self.rst)
-                           for r in range(len(self.router_cores))]
-        names = ([f"i__{c}" for c in range(self.n)] + [f"o__{c}" for c in range(self.n)]
-                 + [f"dropped__{r}" for r in range(len(self.router_cores))])
-        self.checkers = [StreamProtocolChecker(dut, name, self.clk, reset=self.rst)
-                         for name in names]
+        self.sources = [
+            StreamSource(
+                dut, f"i__{c}", self.clk, reset=self.rst, idle_probability=idle, seed=seed + c
+            )
+            for c in range(self.n)
+        ]
+        self.sinks = [
+            StreamSink(
+                dut,
+                f"o__{c}",
+                self.clk,
+                reset=self.rst,
+                backpressure_probability=backpressure,
+                seed=seed + 100 + c,
+            )
+            for c in range(self.n)
+        ]
+        self.drop_sinks = [
+            StreamSink(dut, f"dropped__{r}", self.clk, reset=self.rst)
+            for r in range(len(self.router_cores))
+        ]
+        names = (
+            [f"i__{c}" for c in range(self.n)]
+            + [f"o__{c}" for c in range(self.n)]
+            + [f"dropped__{r}" for r in range(len(self.router_cores))]
+        )
+        self.checkers = [
+            StreamProtocolChecker(dut, name, self.clk, reset=self.rst) for name in names
+        ]
         self.injected = [[] for _ in range(self.n)]
         self.counter = 0
 
     def spike(self, core, step):
         self.counter += 1
-        return self.fmt.pack(EventKind.SPIKE, self.random.choice(self.core_keys[core]), step,
-                             self.counter % (1 << self.fmt.payload_width))
+        return self.fmt.pack(
+            EventKind.SPIKE,
+            self.random.choice(self.core_keys[core]),
+            step,
+            self.counter % (1 << self.fmt.payload_width),
+        )
 
     def barrier(self, step):
         self.counter += 1
-        return self.fmt.pack(EventKind.BARRIER, 0, step,
-                             self.counter % (1 << self.fmt.payload_width))
+        return self.fmt.pack(
+            EventKind.BARRIER, 0, step, self.counter % (1 << self.fmt.payload_width)
+        )
 
     def send(self, core, words):
         self.injected[core].extend(words)
@@ -64,8 +97,10 @@ class NetworkTB(TB):
 
     def owed(self):
         per_core, drops = [0] * self.n, 0
-        barriers = [sum(1 for w in words if self.fmt.unpack(w).kind == EventKind.BARRIER)
-                    for words in self.injected]
+        barriers = [
+            sum(1 for w in words if self.fmt.unpack(w).kind == EventKind.BARRIER)
+            for words in self.injected
+        ]
         for core, words in enumerate(self.injected):
             for word in words:
                 event = self.fmt.unpack(word)
@@ -87,8 +122,10 @@ class NetworkTB(TB):
         last, still = progress(), 0
         for _ in range(limit_cycles):
             await RisingEdge(self.clk)
-            if (all(len(s.received) >= want for s, want in zip(self.sinks, per_core))
-                    and sum(len(s.received) for s in self.drop_sinks) >= drops):
+            if (
+                all(len(s.received) >= want for s, want in zip(self.sinks, per_core))
+                and sum(len(s.received) for s in self.drop_sinks) >= drops
+            ):
                 break
             now = progress()
             still = 0 if now != last else still + 1
@@ -96,7 +133,8 @@ class NetworkTB(TB):
             if still >= watchdog_cycles:
                 raise AssertionError(
                     f"deadlock: nothing moved for {watchdog_cycles} cycles; cores have "
-                    f"{[len(s.received) for s in self.sinks]} of {per_core}")
+                    f"{[len(s.received) for s in self.sinks]} of {per_core}"
+                )
         else:
             raise AssertionError(f"traffic not drained after {limit_cycles} cycles")
         await self.cycles(200)
@@ -107,9 +145,14 @@ class NetworkTB(TB):
                 # A mesh router drops only keys from its own core; a star names the input port.
                 core = self.router_cores[router]
                 dropped.append((event, reason, core if core >= 0 else port))
-        report = check_router_run(self.model, self.fmt, self.injected,
-                                  [s.received for s in self.sinks], dropped,
-                                  check_steps=check_steps)
+        report = check_router_run(
+            self.model,
+            self.fmt,
+            self.injected,
+            [s.received for s in self.sinks],
+            dropped,
+            check_steps=check_steps,
+        )
         assert not report.errors, "scoreboard:\n  " + "\n  ".join(report.errors)
         for checker in self.checkers:
             assert not checker.violations, checker.violations

@@ -89,23 +89,50 @@ class CoreTB(TB):
         backpressure = float(data.get("backpressure_probability", 0.0))
         stall_probability = float(data.get("stall_probability", 0.0))
         stall_cycles = int(data.get("stall_cycles", 0))
-        self.events = StreamSource(dut, "spikes_in", self.clk, reset=self.rst,
-                                   idle_probability=idle, seed=seed)
-        self.step = StreamSource(dut, "step", self.clk, reset=self.rst,
-                                 idle_probability=idle, seed=seed + 1)
-        self.cmd = StreamSource(dut, "cmd", self.clk, reset=self.rst,
-                                idle_probability=float(data.get("cmd_idle_probability", idle)),
-                                seed=seed + 2)
-        self.spikes = HoldableSink(dut, "spikes_out", self.clk, reset=self.rst,
-                                 backpressure_probability=backpressure,
-                                 stall_probability=stall_probability, stall_cycles=stall_cycles,
-                                 seed=seed + 3)
-        self.done = StreamSink(dut, "done", self.clk, reset=self.rst,
-                               backpressure_probability=backpressure, seed=seed + 4)
-        self.rsp = StreamSink(dut, "rsp", self.clk, reset=self.rst,
-                              backpressure_probability=backpressure, seed=seed + 5)
-        self.checkers = [StreamProtocolChecker(dut, name, self.clk, reset=self.rst)
-                         for name in ("spikes_out", "done", "rsp")]
+        self.events = StreamSource(
+            dut, "spikes_in", self.clk, reset=self.rst, idle_probability=idle, seed=seed
+        )
+        self.step = StreamSource(
+            dut, "step", self.clk, reset=self.rst, idle_probability=idle, seed=seed + 1
+        )
+        self.cmd = StreamSource(
+            dut,
+            "cmd",
+            self.clk,
+            reset=self.rst,
+            idle_probability=float(data.get("cmd_idle_probability", idle)),
+            seed=seed + 2,
+        )
+        self.spikes = HoldableSink(
+            dut,
+            "spikes_out",
+            self.clk,
+            reset=self.rst,
+            backpressure_probability=backpressure,
+            stall_probability=stall_probability,
+            stall_cycles=stall_cycles,
+            seed=seed + 3,
+        )
+        self.done = StreamSink(
+            dut,
+            "done",
+            self.clk,
+            reset=self.rst,
+            backpressure_probability=backpressure,
+            seed=seed + 4,
+        )
+        self.rsp = StreamSink(
+            dut,
+            "rsp",
+            self.clk,
+            reset=self.rst,
+            backpressure_probability=backpressure,
+            seed=seed + 5,
+        )
+        self.checkers = [
+            StreamProtocolChecker(dut, name, self.clk, reset=self.rst)
+            for name in ("spikes_out", "done", "rsp")
+        ]
         self.responses_taken = 0
         self.cycle = 0
         self.event_cycles: list[int] = []
@@ -117,8 +144,11 @@ class CoreTB(TB):
             await RisingEdge(self.clk)
             await ReadOnly()
             self.cycle += 1
-            if (self.dut.spikes_in__valid.value == 1 and self.dut.spikes_in__ready.value == 1
-                    and self.dut.rst.value == 0):
+            if (
+                self.dut.spikes_in__valid.value == 1
+                and self.dut.spikes_in__ready.value == 1
+                and self.dut.rst.value == 0
+            ):
                 self.event_cycles.append(self.cycle)
 
     def timeout_ns(self, cycles: int) -> int:
@@ -131,12 +161,15 @@ class CoreTB(TB):
         """Send ``(write, target, neuron, axon, value)`` commands; return ``(data, error)``
         of each response, in order."""
         layout = self.ports["cmd"]
-        self.cmd.send(pack_fields({"write": w, "target": t, "neuron": n, "axon": a, "data": d}, layout)
-                      for w, t, n, a, d in commands)
+        self.cmd.send(
+            pack_fields({"write": w, "target": t, "neuron": n, "axon": a, "data": d}, layout)
+            for w, t, n, a, d in commands
+        )
         count = self.responses_taken + len(commands)
-        words = await with_timeout(self.rsp.receive(count),
-                                   self.timeout_ns(12 * len(commands)), "ns")
-        words = words[self.responses_taken:count]
+        words = await with_timeout(
+            self.rsp.receive(count), self.timeout_ns(12 * len(commands)), "ns"
+        )
+        words = words[self.responses_taken : count]
         self.responses_taken = count
         rsp = self.ports["rsp"]
         return [(field_value(word, rsp["data"]), field_value(word, rsp["error"])) for word in words]
@@ -162,7 +195,8 @@ async def run_trace(dut):
         for (target, neuron, axon, value), (got, error) in zip(config, results):
             assert error == 0 and got == value, (
                 f"config read-back of target {target}, neuron {neuron}, axon {axon}: expected "
-                f"{value}, actual {got} (error={error})")
+                f"{value}, actual {got} (error={error})"
+            )
 
     # Probes: [write, target, neuron, axon, data, expected data, or None for an error].
     probes = data.get("probes", [])
@@ -174,7 +208,8 @@ async def run_trace(dut):
                 assert error == 1, f"command {probe[:5]} should be refused, answered {got}"
             else:
                 assert error == 0 and got == want, (
-                    f"command {probe[:5]}: expected {want}, actual {got} (error={error})")
+                    f"command {probe[:5]}: expected {want}, actual {got} (error={error})"
+                )
 
     state_reads = [("v", targets["V"], None)]
     state_reads += [(f"i[{c}]", targets[f"I{c}"], c) for c in range(n_currents)]
@@ -186,8 +221,7 @@ async def run_trace(dut):
     steps = len(data["events"])
     state_every = int(data.get("state_every") or 1)
     snapshots = data.get("snapshots")
-    snapshot_index = ({step: k for k, step in enumerate(snapshots["steps"])}
-                      if snapshots else {})
+    snapshot_index = {step: k for k, step in enumerate(snapshots["steps"])} if snapshots else {}
     # Potentiation walks a weight column per spiking neuron after the sweep.
     learn_cycles = data["n_neurons"] * data["n_axons"] if tb.ports.get("stdp") else 0
 
@@ -195,31 +229,38 @@ async def run_trace(dut):
     for t, events in enumerate(data["events"]):
         cycle_before = tb.cycle
         tb.events.send(events)
-        await with_timeout(tb.events.wait_idle(), tb.timeout_ns(len(events) * n_neurons + 10),
-                           "ns")
+        await with_timeout(tb.events.wait_idle(), tb.timeout_ns(len(events) * n_neurons + 10), "ns")
         if data.get("check_throughput") and len(events) > 1:
-            cycles = tb.event_cycles[-len(events):]
+            cycles = tb.event_cycles[-len(events) :]
             gaps = [b - a for a, b in zip(cycles, cycles[1:])]
             expected_gaps = _expected_gaps(events, tb.ports)
             assert gaps == expected_gaps, (
                 f"step {t}: events were accepted {gaps} cycles apart, expected "
-                f"{expected_gaps} (each event's row or fan-out back to back)")
+                f"{expected_gaps} (each event's row or fan-out back to back)"
+            )
         sweep_start = tb.cycle
         hold = int(data.get("sweep_hold_cycles", 0))
         tb.spikes.hold_cycles = hold
         tb.step.send([0])
-        words = await with_timeout(tb.done.receive(t + 1),
-                                   tb.timeout_ns(4 * n_neurons + 200 + hold + learn_cycles),
-                                   "ns")
+        words = await with_timeout(
+            tb.done.receive(t + 1), tb.timeout_ns(4 * n_neurons + 200 + hold + learn_cycles), "ns"
+        )
         if hold and sum(1 for count in expected["spikes"][t] if count) > data["fifo_depth"]:
             assert tb.cycle - sweep_start >= hold, (
                 f"step {t}: the sweep ended {tb.cycle - sweep_start} cycles after step although "
-                f"spikes_out was held not ready for {hold} cycles")
+                f"spikes_out was held not ready for {hold} cycles"
+            )
         assert words[t] == t % step_modulus, (
-            f"step {t}: done reported step {words[t]}, expected {t % step_modulus}")
+            f"step {t}: done reported step {words[t]}, expected {t % step_modulus}"
+        )
         if t == 0 or data.get("check_throughput"):
-            tb.log.info("step %d: %d events in %d cycles, sweep %d cycles", t, len(events),
-                        sweep_start - cycle_before, tb.cycle - sweep_start)
+            tb.log.info(
+                "step %d: %d events in %d cycles, sweep %d cycles",
+                t,
+                len(events),
+                sweep_start - cycle_before,
+                tb.cycle - sweep_start,
+            )
 
         # Every spike of step t has been transferred before done.
         got = {}
@@ -228,7 +269,8 @@ async def run_trace(dut):
             count = field_value(word, spike_fields["count"])
             step = field_value(word, spike_fields["step"])
             assert step == t % step_modulus, (
-                f"step {t}: spike of neuron {neuron} carries step number {step}")
+                f"step {t}: spike of neuron {neuron} carries step number {step}"
+            )
             assert neuron not in got, f"step {t}: neuron {neuron} reported twice"
             assert count > 0, f"step {t}: neuron {neuron} reported with spike count 0"
             got[neuron] = count
@@ -237,7 +279,8 @@ async def run_trace(dut):
             want = expected["spikes"][t][neuron]
             actual = got.get(neuron, 0)
             assert actual == want, (
-                f"step {t}, neuron {neuron}, spikes: expected {want}, actual {actual}")
+                f"step {t}, neuron {neuron}, spikes: expected {want}, actual {actual}"
+            )
 
         if t in snapshot_index:
             await check_snapshot(tb, data, f"step {t}", snapshot_index[t])
@@ -246,8 +289,9 @@ async def run_trace(dut):
 
         # Every neuron's state at the end of the step.
         reads = [(name, c, neuron) for neuron in range(n_neurons) for name, _, c in state_reads]
-        results = await tb.commands([(0, code, neuron, 0, 0) for neuron in range(n_neurons)
-                                     for _, code, _ in state_reads])
+        results = await tb.commands(
+            [(0, code, neuron, 0, 0) for neuron in range(n_neurons) for _, code, _ in state_reads]
+        )
         for (name, c, neuron), (actual, error) in zip(reads, results):
             assert error == 0, f"step {t}, neuron {neuron}, {name}: read refused"
             if name == "v":
@@ -257,49 +301,71 @@ async def run_trace(dut):
             else:
                 want = expected["i"][t][c][neuron]
             assert actual == want, (
-                f"step {t}, neuron {neuron}, {name}: expected {want}, actual {actual}")
+                f"step {t}, neuron {neuron}, {name}: expected {want}, actual {actual}"
+            )
 
     for name, want in data.get("expected_status", {}).items():
         [(actual, error)] = await tb.commands([(0, targets["STATUS"], status[name], 0, 0)])
-        assert error == 0 and actual == want, (
-            f"status {name}: expected {want}, actual {actual}")
+        assert error == 0 and actual == want, f"status {name}: expected {want}, actual {actual}"
 
     max_delay = int(tb.ports.get("max_delay", 1))
     if max_delay > 1 and "ACC0" in targets:
         # Drive still in flight in the ring (logged: the reset below must clear it).
-        ring = [(targets[f"ACC{c}"], neuron, k) for neuron in range(n_neurons)
-                for c in range(2) if f"ACC{c}" in targets for k in range(max_delay)]
+        ring = [
+            (targets[f"ACC{c}"], neuron, k)
+            for neuron in range(n_neurons)
+            for c in range(2)
+            if f"ACC{c}" in targets
+            for k in range(max_delay)
+        ]
         results = await tb.commands([(0, code, neuron, k, 0) for code, neuron, k in ring])
-        tb.log.info("before reset: %d of %d delay-ring words are non-zero",
-                    sum(1 for value, _ in results if value), len(ring))
+        tb.log.info(
+            "before reset: %d of %d delay-ring words are non-zero",
+            sum(1 for value, _ in results if value),
+            len(ring),
+        )
 
     # Reset clears every state (and the accumulators), not the weights.
     await RisingEdge(tb.clk)  # leave the ReadOnly phase the last response was seen in
     await tb.reset()
     tb.responses_taken = len(tb.rsp.received)
     # (what, target, neuron field, axon field)
-    probes = [(f"neuron {neuron}, {name}", code, neuron, 0)
-              for neuron in range(n_neurons) for name, code, _ in state_reads]
+    probes = [
+        (f"neuron {neuron}, {name}", code, neuron, 0)
+        for neuron in range(n_neurons)
+        for name, code, _ in state_reads
+    ]
     # Every slot of the delay ring (the axon field selects the slot offset).
-    probes += [(f"neuron {neuron}, acc{c}" + (f" slot {k}" if max_delay > 1 else ""),
-                targets[f"ACC{c}"], neuron, k)
-               for neuron in range(n_neurons) for c in range(2) if f"ACC{c}" in targets
-               for k in range(max_delay)]
+    probes += [
+        (
+            f"neuron {neuron}, acc{c}" + (f" slot {k}" if max_delay > 1 else ""),
+            targets[f"ACC{c}"],
+            neuron,
+            k,
+        )
+        for neuron in range(n_neurons)
+        for c in range(2)
+        if f"ACC{c}" in targets
+        for k in range(max_delay)
+    ]
     if "PRE_TRACE" in targets:
-        probes += [(f"pre trace of axon {axon}", targets["PRE_TRACE"], 0, axon)
-                   for axon in range(data["n_axons"])]
+        probes += [
+            (f"pre trace of axon {axon}", targets["PRE_TRACE"], 0, axon)
+            for axon in range(data["n_axons"])
+        ]
     if "POST_TRACE" in targets:
-        probes += [(f"post trace of neuron {neuron}", targets["POST_TRACE"], neuron, 0)
-                   for neuron in range(n_neurons)]
-    results = await tb.commands([(0, code, neuron, axon, 0)
-                                 for _, code, neuron, axon in probes])
+        probes += [
+            (f"post trace of neuron {neuron}", targets["POST_TRACE"], neuron, 0)
+            for neuron in range(n_neurons)
+        ]
+    results = await tb.commands([(0, code, neuron, axon, 0) for _, code, neuron, axon in probes])
     for (what, _, _, _), (actual, error) in zip(probes, results):
         assert error == 0 and actual == 0, (
-            f"after reset, {what}: expected 0, actual {actual} (error={error})")
+            f"after reset, {what}: expected 0, actual {actual} (error={error})"
+        )
     if snapshots and snapshots["steps"] and snapshots["steps"][-1] == steps - 1:
         # Weights are configuration: reset keeps the learned values.
-        await check_snapshot(tb, data, "after reset", len(snapshots["steps"]) - 1,
-                             traces=False)
+        await check_snapshot(tb, data, "after reset", len(snapshots["steps"]) - 1, traces=False)
     for checker in tb.checkers:
         assert not checker.violations, checker.violations
 
@@ -311,29 +377,33 @@ async def check_snapshot(tb, data, when, index, *, traces=True):
     snapshots = data["snapshots"]
     weights = snapshots["weights"][index]
     reads = data["weight_reads"]
-    results = await tb.commands([(0, targets[f"WEIGHT{c}"], field, axon, 0)
-                                 for c, field, axon, _ in reads])
+    results = await tb.commands(
+        [(0, targets[f"WEIGHT{c}"], field, axon, 0) for c, field, axon, _ in reads]
+    )
     for (c, _, axon, neuron), (actual, error) in zip(reads, results):
         want = weights[c][axon][neuron]
         assert error == 0 and actual == want, (
             f"{when}, weight of channel {c}, axon {axon}, neuron {neuron}: expected {want}, "
-            f"actual {actual} (error={error})")
+            f"actual {actual} (error={error})"
+        )
     if not traces or "pre_trace" not in snapshots:
         return
     pre = snapshots["pre_trace"][index]
     post = snapshots["post_trace"][index]
-    results = await tb.commands([(0, targets["PRE_TRACE"], 0, axon, 0)
-                                 for axon in range(len(pre))]
-                                + [(0, targets["POST_TRACE"], neuron, 0, 0)
-                                   for neuron in range(len(post))])
-    for axon, (actual, error) in enumerate(results[:len(pre)]):
+    results = await tb.commands(
+        [(0, targets["PRE_TRACE"], 0, axon, 0) for axon in range(len(pre))]
+        + [(0, targets["POST_TRACE"], neuron, 0, 0) for neuron in range(len(post))]
+    )
+    for axon, (actual, error) in enumerate(results[: len(pre)]):
         assert error == 0 and actual == pre[axon], (
             f"{when}, pre trace of axon {axon}: expected {pre[axon]}, actual {actual} "
-            f"(error={error})")
-    for neuron, (actual, error) in enumerate(results[len(pre):]):
+            f"(error={error})"
+        )
+    for neuron, (actual, error) in enumerate(results[len(pre) :]):
         assert error == 0 and actual == post[neuron], (
             f"{when}, post trace of neuron {neuron}: expected {post[neuron]}, actual {actual} "
-            f"(error={error})")
+            f"(error={error})"
+        )
 
 
 @cocotb.test()

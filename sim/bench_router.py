@@ -21,8 +21,14 @@ import random
 import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge
 
-from neurohw.routing import (DROP, EventFormat, EventKind, RouterModel, RoutingTable,
-                             check_router_run)
+from neurohw.routing import (
+    DROP,
+    EventFormat,
+    EventKind,
+    RouterModel,
+    RoutingTable,
+    check_router_run,
+)
 from neurohw.sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
 from neurohw.sim.lib.tb import TB
 from neurohw.sim.lib.testdata import load_test_data
@@ -38,8 +44,17 @@ def status_addresses(n_ports):
 
 
 class RouterTB(TB):
-    def __init__(self, dut, data, *, salt: int, idle=0.0, backpressure=0.0,
-                 stall_probability=0.0, stall_cycles=0):
+    def __init__(
+        self,
+        dut,
+        data,
+        *,
+        salt: int,
+        idle=0.0,
+        backpressure=0.0,
+        stall_probability=0.0,
+        stall_cycles=0,
+    ):
         super().__init__(dut)
         self.data = data
         self.fmt = EventFormat(**data["format"])
@@ -49,19 +64,39 @@ class RouterTB(TB):
         self.random = random.Random(data["seed"] * 1000 + salt)
         seed = data["seed"] * 1000 + salt
         dut.status__addr.value = 0
-        self.sources = [StreamSource(dut, f"i__{k}", self.clk, reset=self.rst,
-                                     idle_probability=idle, seed=seed + 10 + k)
-                        for k in range(self.n)]
-        self.sinks = [StreamSink(dut, f"o__{j}", self.clk, reset=self.rst,
-                                 backpressure_probability=backpressure,
-                                 stall_probability=stall_probability, stall_cycles=stall_cycles,
-                                 seed=seed + 50 + j)
-                      for j in range(self.n)]
-        self.drop_sink = StreamSink(dut, "dropped", self.clk, reset=self.rst,
-                                    backpressure_probability=backpressure, seed=seed + 99)
-        self.checkers = [StreamProtocolChecker(dut, name, self.clk, reset=self.rst)
-                         for name in [f"i__{k}" for k in range(self.n)]
-                         + [f"o__{j}" for j in range(self.n)] + ["dropped"]]
+        self.sources = [
+            StreamSource(
+                dut, f"i__{k}", self.clk, reset=self.rst, idle_probability=idle, seed=seed + 10 + k
+            )
+            for k in range(self.n)
+        ]
+        self.sinks = [
+            StreamSink(
+                dut,
+                f"o__{j}",
+                self.clk,
+                reset=self.rst,
+                backpressure_probability=backpressure,
+                stall_probability=stall_probability,
+                stall_cycles=stall_cycles,
+                seed=seed + 50 + j,
+            )
+            for j in range(self.n)
+        ]
+        self.drop_sink = StreamSink(
+            dut,
+            "dropped",
+            self.clk,
+            reset=self.rst,
+            backpressure_probability=backpressure,
+            seed=seed + 99,
+        )
+        self.checkers = [
+            StreamProtocolChecker(dut, name, self.clk, reset=self.rst)
+            for name in [f"i__{k}" for k in range(self.n)]
+            + [f"o__{j}" for j in range(self.n)]
+            + ["dropped"]
+        ]
         self.injected = [[] for _ in range(self.n)]
         self.payload_counter = 0
 
@@ -77,9 +112,12 @@ class RouterTB(TB):
         return self.event(0, step, EventKind.BARRIER)
 
     def random_key(self, weights=None):
-        groups = {"unicast": [k for keys in self.data["unicast"].values() for k in keys],
-                  "multicast": [k for keys in self.data["multicast"].values() for k in keys],
-                  "broadcast": self.data["broadcast"], "unmatched": self.data["unmatched"]}
+        groups = {
+            "unicast": [k for keys in self.data["unicast"].values() for k in keys],
+            "multicast": [k for keys in self.data["multicast"].values() for k in keys],
+            "broadcast": self.data["broadcast"],
+            "unmatched": self.data["unmatched"],
+        }
         weights = weights or {"unicast": 6, "multicast": 2, "broadcast": 1, "unmatched": 1}
         names = [name for name in weights if groups[name]]
         group = self.random.choices(names, [weights[name] for name in names])[0]
@@ -105,8 +143,10 @@ class RouterTB(TB):
         for j in range(self.n):
             sources = self.model.barrier_sources[j]
             if sources:
-                steps = [sum(1 for w in self.injected[k]
-                             if self.fmt.unpack(w).kind == EventKind.BARRIER) for k in sources]
+                steps = [
+                    sum(1 for w in self.injected[k] if self.fmt.unpack(w).kind == EventKind.BARRIER)
+                    for k in sources
+                ]
                 per_output[j] -= sum(steps) - min(steps)
         return per_output, drops
 
@@ -121,18 +161,22 @@ class RouterTB(TB):
         last_progress, still = self.progress(), 0
         for cycle in range(limit_cycles):
             await RisingEdge(self.clk)
-            if (all(len(s.received) >= want for s, want in zip(self.sinks, per_output))
-                    and len(self.drop_sink.received) >= drops
-                    and all(len(s._queue) == 0 for s in self.sources)):
+            if (
+                all(len(s.received) >= want for s, want in zip(self.sinks, per_output))
+                and len(self.drop_sink.received) >= drops
+                and all(len(s._queue) == 0 for s in self.sources)
+            ):
                 break
             progress = self.progress()
             still = 0 if progress != last_progress else still + 1
             last_progress = progress
             if still >= watchdog_cycles:
                 # Misrouted traffic also leaves some outputs short: let the scoreboard say so.
-                return cycle, (f"deadlock: no transfer on any port for {watchdog_cycles} cycles; "
-                               f"outputs have {[len(s.received) for s in self.sinks]} of "
-                               f"{per_output}, dropped {len(self.drop_sink.received)} of {drops}")
+                return cycle, (
+                    f"deadlock: no transfer on any port for {watchdog_cycles} cycles; "
+                    f"outputs have {[len(s.received) for s in self.sinks]} of "
+                    f"{per_output}, dropped {len(self.drop_sink.received)} of {drops}"
+                )
         else:
             return cycle, f"traffic not drained after {limit_cycles} cycles"
         await self.cycles(100)  # anything extra (a duplicate) would arrive by now
@@ -150,9 +194,14 @@ class RouterTB(TB):
     async def finish(self, *, check_steps=False, watchdog_cycles=2000):
         cycles, stuck = await self.drain(watchdog_cycles=watchdog_cycles)
         dropped = [self.fmt.unpack_dropped(word, self.n) for word in self.drop_sink.received]
-        report = check_router_run(self.model, self.fmt, self.injected,
-                                  [s.received for s in self.sinks], dropped,
-                                  check_steps=check_steps)
+        report = check_router_run(
+            self.model,
+            self.fmt,
+            self.injected,
+            [s.received for s in self.sinks],
+            dropped,
+            check_steps=check_steps,
+        )
         assert not report.errors, "scoreboard:\n  " + "\n  ".join(report.errors)
         assert stuck is None, stuck
         assert report.conserved, report.summary()
@@ -163,9 +212,13 @@ class RouterTB(TB):
             assert 0 <= hwm <= self.data["fifo_depth"]
         for j in range(self.n):
             assert await self.read_status(f"out{j}") == len(self.sinks[j].received) % modulus
-        unmatched = sum(1 for words in self.injected for w in words
-                        if self.fmt.unpack(w).kind != EventKind.BARRIER
-                        and self.table.lookup(self.fmt.unpack(w).key)[0] is None)
+        unmatched = sum(
+            1
+            for words in self.injected
+            for w in words
+            if self.fmt.unpack(w).kind != EventKind.BARRIER
+            and self.table.lookup(self.fmt.unpack(w).key)[0] is None
+        )
         assert await self.read_status("unmatched") == unmatched % modulus
         assert await self.read_status("dropped") == len(dropped) % modulus
         for checker in self.checkers:
@@ -183,8 +236,9 @@ async def random_traffic(dut):
     """Random keys (unicast, multicast, broadcast, unmatched) on every input, random idle
     cycles on every input and random back-pressure and stall windows on every output."""
     data = load_test_data()
-    tb = RouterTB(dut, data, salt=1, idle=0.3, backpressure=0.3, stall_probability=0.01,
-                  stall_cycles=20)
+    tb = RouterTB(
+        dut, data, salt=1, idle=0.3, backpressure=0.3, stall_probability=0.01, stall_cycles=20
+    )
     await tb.reset()
     for k in range(tb.n):
         tb.send(k, [tb.event(tb.random_key()) for _ in range(_events(data))])
@@ -221,8 +275,13 @@ async def long_stall(dut):
     capacity = tb.n * data["fifo_depth"] + 1
     tb.sinks[0].backpressure_probability = 1.0
     for k in range(tb.n):
-        tb.send(k, [tb.event(tb.random_key({"unicast": 3, "multicast": 1, "broadcast": 1}))
-                    for _ in range(_events(data))])
+        tb.send(
+            k,
+            [
+                tb.event(tb.random_key({"unicast": 3, "multicast": 1, "broadcast": 1}))
+                for _ in range(_events(data))
+            ],
+        )
     await tb.cycles(20 * capacity + 200)
     assert len(tb.sinks[0].received) == 0
     stalled = [len(s._queue) for s in tb.sources]
@@ -244,8 +303,9 @@ async def multicast_blocked_branch(dut):
     tb.send(0, [tb.event(tb.random.choice(keys)) for _ in range(_events(data, 0.5))])
     await tb.cycles(300)
     buffered = data["fifo_depth"] + 1  # branch 2's queue and output register
-    assert len(tb.sinks[1].received) == buffered, \
+    assert len(tb.sinks[1].received) == buffered, (
         f"output 1 got {len(tb.sinks[1].received)} events while its sibling was blocked"
+    )
     # With an input stage, one more event waits there (for both branches).
     assert tb.sources[0].sent_count == buffered + int(data.get("input_stage", False))
     tb.sinks[2].backpressure_probability = 0.0
@@ -262,8 +322,13 @@ async def unmatched_keys(dut):
     tb = RouterTB(dut, data, salt=5, idle=0.3, backpressure=0.5)
     await tb.reset()
     for k in range(tb.n):
-        tb.send(k, [tb.event(tb.random_key({"unicast": 1, "unmatched": 3}))
-                    for _ in range(_events(data, 0.5))])
+        tb.send(
+            k,
+            [
+                tb.event(tb.random_key({"unicast": 1, "unmatched": 3}))
+                for _ in range(_events(data, 0.5))
+            ],
+        )
     report, _ = await tb.finish()
     assert report.dropped > 0 if tb.table.default is DROP else report.dropped == 0
 
@@ -274,8 +339,9 @@ async def barrier_ordering(dut):
     must carry one barrier per step, no step-t spike after barrier t and none of step t+1
     before it, under random idle and back-pressure."""
     data = load_test_data()
-    tb = RouterTB(dut, data, salt=6, idle=0.4, backpressure=0.3, stall_probability=0.01,
-                  stall_cycles=15)
+    tb = RouterTB(
+        dut, data, salt=6, idle=0.4, backpressure=0.3, stall_probability=0.01, stall_cycles=15
+    )
     await tb.reset()
     steps = data["steps"]
     modulus = 1 << tb.fmt.step_width
@@ -283,8 +349,12 @@ async def barrier_ordering(dut):
         words = []
         for step in range(steps):
             for _ in range(tb.random.randrange(0, 2 * _events(data) // steps + 1)):
-                words.append(tb.event(tb.random_key({"unicast": 4, "multicast": 2,
-                                                     "broadcast": 1}), step % modulus))
+                words.append(
+                    tb.event(
+                        tb.random_key({"unicast": 4, "multicast": 2, "broadcast": 1}),
+                        step % modulus,
+                    )
+                )
             words.append(tb.barrier(step % modulus))
         tb.send(k, words)
     report, _ = await tb.finish(check_steps=True)

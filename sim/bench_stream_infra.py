@@ -15,16 +15,30 @@ from neurohw.sim.lib.testdata import load_test_data
 
 
 class AddConstantTB(TB):
-    def __init__(self, dut, *, seed: int, idle_probability: float = 0.0,
-                 backpressure_probability: float = 0.0, stall_probability: float = 0.0,
-                 stall_cycles: int = 0):
+    def __init__(
+        self,
+        dut,
+        *,
+        seed: int,
+        idle_probability: float = 0.0,
+        backpressure_probability: float = 0.0,
+        stall_probability: float = 0.0,
+        stall_cycles: int = 0,
+    ):
         super().__init__(dut)
-        self.source = StreamSource(dut, "i", self.clk, reset=self.rst,
-                                   idle_probability=idle_probability, seed=seed)
-        self.sink = StreamSink(dut, "o", self.clk, reset=self.rst,
-                               backpressure_probability=backpressure_probability,
-                               stall_probability=stall_probability, stall_cycles=stall_cycles,
-                               seed=seed + 1)
+        self.source = StreamSource(
+            dut, "i", self.clk, reset=self.rst, idle_probability=idle_probability, seed=seed
+        )
+        self.sink = StreamSink(
+            dut,
+            "o",
+            self.clk,
+            reset=self.rst,
+            backpressure_probability=backpressure_probability,
+            stall_probability=stall_probability,
+            stall_cycles=stall_cycles,
+            seed=seed + 1,
+        )
         self.input_checker = StreamProtocolChecker(dut, "i", self.clk, reset=self.rst)
         self.output_checker = StreamProtocolChecker(dut, "o", self.clk, reset=self.rst)
 
@@ -41,11 +55,15 @@ async def run_random_traffic(dut, **pressure):
     received = await tb.sink.receive(len(expected))
     await tb.source.wait_idle()
 
-    mismatches = [(index, got, want) for index, (got, want) in enumerate(zip(received, expected))
-                  if got != want]
+    mismatches = [
+        (index, got, want)
+        for index, (got, want) in enumerate(zip(received, expected))
+        if got != want
+    ]
     assert not mismatches, (
         f"{len(mismatches)} of {len(expected)} outputs differ; first (index, got, expected): "
-        f"{[(i, hex(g), hex(w)) for i, g, w in mismatches[:5]]}")
+        f"{[(i, hex(g), hex(w)) for i, g, w in mismatches[:5]]}"
+    )
     assert tb.output_checker.transfer_count == len(expected)
     assert tb.input_checker.transfer_count == len(expected)
 
@@ -59,8 +77,13 @@ async def full_throughput(dut):
 @cocotb.test(timeout_time=2, timeout_unit="ms")
 async def random_idle_and_backpressure(dut):
     """Random idle cycles on the input, random not-ready cycles and long stalls on the output."""
-    await run_random_traffic(dut, idle_probability=0.3, backpressure_probability=0.3,
-                             stall_probability=0.02, stall_cycles=12)
+    await run_random_traffic(
+        dut,
+        idle_probability=0.3,
+        backpressure_probability=0.3,
+        stall_probability=0.02,
+        stall_cycles=12,
+    )
 
 
 @cocotb.test(timeout_time=1, timeout_unit="ms")
@@ -86,7 +109,9 @@ async def checker_catches_dropped_valid(dut):
     await tb.cycles(2)
     await ReadOnly()
 
-    assert any("payload changed from 0x2222 to 0x3333" in v for v in checker.violations), \
+    assert any("payload changed from 0x2222 to 0x3333" in v for v in checker.violations), (
         checker.violations
-    assert any("valid dropped before payload 0x3333" in v for v in checker.violations), \
+    )
+    assert any("valid dropped before payload 0x3333" in v for v in checker.violations), (
         checker.violations
+    )

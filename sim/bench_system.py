@@ -29,17 +29,17 @@ import os
 from pathlib import Path
 
 import cocotb
-from cocotb.triggers import Event as CocotbEvent
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
+from cocotb.triggers import Event as CocotbEvent
 
 from neurohw.routing import EventFormat, EventKind
 from neurohw.sim.lib.fields import field_value, pack_fields
 from neurohw.sim.lib.streams import StreamProtocolChecker, StreamSink, StreamSource
+from neurohw.sim.lib.tb import TB
+from neurohw.sim.lib.testdata import TEST_DATA_ENV_VAR, load_test_data
 
 #: Cycles the final step's core-to-core spikes are given to reach their cores' ingress.
 SETTLE_CYCLES = 256
-from neurohw.sim.lib.tb import TB
-from neurohw.sim.lib.testdata import TEST_DATA_ENV_VAR, load_test_data
 
 CLOCK_NS = 10
 
@@ -59,15 +59,26 @@ class SystemTB(TB):
         self.fmt = EventFormat(**self.ports["format"])
         self.n_cores = self.ports["n_cores"]
         self.seed = int(data.get("seed", 0))
-        self.host_in = StreamSource(dut, "host_in", self.clk, reset=self.rst,
-                                    idle_probability=float(data.get("idle_probability", 0.0)),
-                                    seed=self.seed, on_transfer=self._host_in_transfer)
+        self.host_in = StreamSource(
+            dut,
+            "host_in",
+            self.clk,
+            reset=self.rst,
+            idle_probability=float(data.get("idle_probability", 0.0)),
+            seed=self.seed,
+            on_transfer=self._host_in_transfer,
+        )
         self.host_out = StreamSink(
-            dut, "host_out", self.clk, reset=self.rst,
+            dut,
+            "host_out",
+            self.clk,
+            reset=self.rst,
             backpressure_probability=float(data.get("backpressure_probability", 0.0)),
             stall_probability=float(data.get("stall_probability", 0.0)),
-            stall_cycles=int(data.get("stall_cycles", 0)), seed=self.seed + 1,
-            on_transfer=self._host_out_transfer)
+            stall_cycles=int(data.get("stall_cycles", 0)),
+            seed=self.seed + 1,
+            on_transfer=self._host_out_transfer,
+        )
         self.checkers = [StreamProtocolChecker(dut, "host_out", self.clk, reset=self.rst)]
         self.debug = "dbg_cmd" in self.ports
         self.dbg_cmd = self.dbg_rsp = None
@@ -80,7 +91,6 @@ class SystemTB(TB):
         self._barrier_target = None
         self._barriers_seen = CocotbEvent()
         self._progress_path = Path(os.environ[TEST_DATA_ENV_VAR]).with_name("progress.txt")
-
 
     async def barriers(self, count: int) -> None:
         """Wait until ``count`` barriers have left host_out."""
@@ -110,12 +120,11 @@ class SystemTB(TB):
             self._progress_path.write_text(f"{closed // steps} {samples}\n")
 
     def _start_debug_port(self):
-        self.dbg_cmd = StreamSource(self.dut, "dbg_cmd", self.clk, reset=self.rst,
-                                    seed=self.seed + 2)
-        self.dbg_rsp = StreamSink(self.dut, "dbg_rsp", self.clk, reset=self.rst,
-                                  seed=self.seed + 3)
-        self.checkers.append(StreamProtocolChecker(self.dut, "dbg_rsp", self.clk,
-                                                   reset=self.rst))
+        self.dbg_cmd = StreamSource(
+            self.dut, "dbg_cmd", self.clk, reset=self.rst, seed=self.seed + 2
+        )
+        self.dbg_rsp = StreamSink(self.dut, "dbg_rsp", self.clk, reset=self.rst, seed=self.seed + 3)
+        self.checkers.append(StreamProtocolChecker(self.dut, "dbg_rsp", self.clk, reset=self.rst))
 
     def status(self, name: str, core: int | None = None) -> int:
         handle = getattr(self.dut, name if core is None else f"{name}__{core}")
@@ -125,9 +134,21 @@ class SystemTB(TB):
         if self.dbg_cmd is None:
             self._start_debug_port()
         layout = self.ports["dbg_cmd"]
-        self.dbg_cmd.send([pack_fields({"core": core, "write": write, "target": target,
-                                        "neuron": neuron, "axon": axon, "data": value},
-                                       layout)])
+        self.dbg_cmd.send(
+            [
+                pack_fields(
+                    {
+                        "core": core,
+                        "write": write,
+                        "target": target,
+                        "neuron": neuron,
+                        "axon": axon,
+                        "data": value,
+                    },
+                    layout,
+                )
+            ]
+        )
         count = len(self.dbg_rsp.received) + 1
         words = await with_timeout(self.dbg_rsp.receive(count), 20000 * CLOCK_NS, "ns")
         rsp = self.ports["dbg_rsp"]
@@ -164,12 +185,17 @@ async def run_samples(dut):
     tb.host_in.send(data["host_words"])
     # Barriers -1 .. n_steps: the last window's barrier closes the final (clearing) step.
     n_barriers = n_steps + 2
-    budget = int(data.get("cycle_budget") or
-                 4000 + n_steps * (400 + 60 * sum(data["core_neurons"])))
-    slack = 1 + 4 * float(data.get("backpressure_probability", 0.0)) \
+    budget = int(
+        data.get("cycle_budget") or 4000 + n_steps * (400 + 60 * sum(data["core_neurons"]))
+    )
+    slack = (
+        1
+        + 4 * float(data.get("backpressure_probability", 0.0))
         + 4 * float(data.get("idle_probability", 0.0))
-    timeout_ns = int(budget * slack * CLOCK_NS) + 2 * int(data.get("stall_cycles", 0)) * \
-        n_steps * CLOCK_NS
+    )
+    timeout_ns = (
+        int(budget * slack * CLOCK_NS) + 2 * int(data.get("stall_cycles", 0)) * n_steps * CLOCK_NS
+    )
 
     try:
         await with_timeout(tb.barriers(n_barriers), timeout_ns, "ns")
@@ -181,7 +207,8 @@ async def run_samples(dut):
             f"words were taken; windows seen: {[tag for tag, _ in got]}; status: "
             f"eos_dropped {[tb.status('eos_dropped', c) for c in range(tb.n_cores)]}, "
             f"invalid {[tb.status('invalid', c) for c in range(tb.n_cores)]}, "
-            f"tag_error {tb.status('tag_error'):#x}") from None
+            f"tag_error {tb.status('tag_error'):#x}"
+        ) from None
     await tb.host_in.wait_idle()
 
     windows = _windows(fmt, tb.host_out.received, n_barriers)
@@ -198,7 +225,8 @@ async def run_samples(dut):
         for event in events:
             assert event.kind == EventKind.SPIKE, f"window {w}: {event!r} is not a spike"
             assert event.step == w % modulus, (
-                f"window {w} (sample {sample}, step {t}): {event!r} carries step {event.step}")
+                f"window {w} (sample {sample}, step {t}): {event!r} carries step {event.step}"
+            )
         got = sorted([e.key, e.payload if fmt.payload_width else 1] for e in events)
         keys = [key for key, _ in got]
         assert len(set(keys)) == len(keys), f"window {w}: a key twice: {got}"
@@ -206,7 +234,8 @@ async def run_samples(dut):
             f"window {w} (sample {sample}, step {t}): output spikes differ\n"
             f"  expected {expected[w]}\n  actual   {got}\n"
             f"  missing {[e for e in expected[w] if e not in got]}, "
-            f"unexpected {[e for e in got if e not in expected[w]]}")
+            f"unexpected {[e for e in got if e not in expected[w]]}"
+        )
 
     # Status after the last window has been closed and cleared. The spikes of the final
     # (clearing) step travel to their cores with no barrier behind them: give them time to
@@ -216,7 +245,8 @@ async def run_samples(dut):
         actual = tb.status("eos_dropped", c)
         assert actual == data["expected_eos_dropped"][c], (
             f"core {c}: end-of-sample dropped counter {actual}, expected "
-            f"{data['expected_eos_dropped'][c]}")
+            f"{data['expected_eos_dropped'][c]}"
+        )
         assert tb.status("invalid", c) == 0, f"core {c}: {tb.status('invalid', c)} invalid events"
     for name in ("overflow", "tag_error", "cmd_error", "router_drops"):
         assert tb.status(name) == 0, f"status {name} = {tb.status(name):#x}, expected 0"
@@ -226,16 +256,18 @@ async def run_samples(dut):
         await RisingEdge(tb.clk)
         for c in range(tb.n_cores):
             status = tb.ports["cores"][c]
-            value, error = await tb.command(c, 0, status["STATUS"], 2)   # Status.STEP
+            value, error = await tb.command(c, 0, status["STATUS"], 2)  # Status.STEP
             assert error == 0 and value == n_steps + 1, (
-                f"core {c}: STEP status {value} (error {error}), expected {n_steps + 1}")
+                f"core {c}: STEP status {value} (error {error}), expected {n_steps + 1}"
+            )
         # Every state of every neuron: one step from the cleared state without input.
         for c, reads in enumerate(data.get("expected_final_states", [])):
             for target, neuron, want, *axon in reads:
                 value, error = await tb.command(c, 0, target, neuron, *axon)
                 assert error == 0 and value == want, (
                     f"core {c}, neuron {neuron}, axon {axon[0] if axon else 0}, target "
-                    f"{target} after the run: expected {want}, actual {value} (error {error})")
+                    f"{target} after the run: expected {want}, actual {value} (error {error})"
+                )
         if tb.n_cores < (1 << tb.ports["dbg_cmd"]["core"][1]):
             _, error = await tb.command(tb.n_cores, 0, 0, 0)
             assert error == 1, "a command to a core that does not exist was not refused"
@@ -243,19 +275,25 @@ async def run_samples(dut):
         assert not checker.violations, checker.violations
 
     cycles = tb.barrier_cycles
-    per_step = [b - a for a, b in zip(cycles[1:], cycles[2:n_steps + 1])]
+    per_step = [b - a for a, b in zip(cycles[1:], cycles[2 : n_steps + 1])]
     results = {
         "cycles": cycles[n_steps] - (tb.first_input_cycle or 0),
         "barrier_cycles": cycles,
         "cycles_per_step": per_step,
-        "cycles_per_sample": [cycles[(k + 1) * steps] - cycles[k * steps]
-                              for k in range(samples)],
+        "cycles_per_sample": [cycles[(k + 1) * steps] - cycles[k * steps] for k in range(samples)],
         "host_words": len(data["host_words"]),
         "output_events": sum(len(w) for w in expected),
         "host_out_words": [int(word) for word in tb.host_out.received],
     }
     Path(os.environ[TEST_DATA_ENV_VAR]).with_name("system_results.json").write_text(
-        json.dumps(results))
-    tb.log.info("%d samples x %d steps: %d cycles, per step min/mean/max %d/%.1f/%d", samples,
-                steps, results["cycles"], min(per_step or [0]),
-                sum(per_step) / max(1, len(per_step)), max(per_step or [0]))
+        json.dumps(results)
+    )
+    tb.log.info(
+        "%d samples x %d steps: %d cycles, per step min/mean/max %d/%.1f/%d",
+        samples,
+        steps,
+        results["cycles"],
+        min(per_step or [0]),
+        sum(per_step) / max(1, len(per_step)),
+        max(per_step or [0]),
+    )

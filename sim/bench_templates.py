@@ -15,8 +15,8 @@ from __future__ import annotations
 import cocotb
 from cocotb.types import LogicArray
 
-from neurohw.sim.bench_neuron_core import run_trace
 from neurohw.hw.description import _STREAMS
+from neurohw.sim.bench_neuron_core import run_trace
 
 #: core port -> AXI4-Stream interface of the wrapper
 AXIS_NAMES = {port: axis for port, axis, *_ in _STREAMS}

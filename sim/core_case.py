@@ -12,9 +12,9 @@ model instead: the core becomes an equivalent network (:func:`core_network`), si
 
 from __future__ import annotations
 
-import numpy as np
-
 from dataclasses import replace
+
+import numpy as np
 
 from neurohw.hw.core import SPIKE_FIFO_DEPTH, NeuronCore, Status, Target
 from neurohw.hw.core_config import _PARAM_TARGETS
@@ -22,14 +22,36 @@ from neurohw.hw.neuron_update import per_neuron_contents, per_neuron_given
 from neurohw.model import Accumulation, NeuronParams, ResetMode, run
 from neurohw.network import InputGroup, Network, Population, Projection, simulate
 
-__all__ = ["make_case", "make_graded_case", "graded_event", "command_probes", "core_network",
-           "network_expectations", "make_network_case"]
+__all__ = [
+    "make_case",
+    "make_graded_case",
+    "graded_event",
+    "command_probes",
+    "core_network",
+    "network_expectations",
+    "make_network_case",
+]
 
 
-def make_case(params, weights, spikes, *, n_neurons, n_axons, weight_width, seed=0,
-              core_kwargs=None, traffic=None, config_weights=False, config_params=False,
-              shuffle=None, expected_spikes_in=None, extra_events=None, expected_status=None,
-              check_throughput=False):
+def make_case(
+    params,
+    weights,
+    spikes,
+    *,
+    n_neurons,
+    n_axons,
+    weight_width,
+    seed=0,
+    core_kwargs=None,
+    traffic=None,
+    config_weights=False,
+    config_params=False,
+    shuffle=None,
+    expected_spikes_in=None,
+    extra_events=None,
+    expected_status=None,
+    check_throughput=False,
+):
     """Build the core and the bench's test data.
 
     ``config_weights``: the core starts with zero weights and the bench writes them over
@@ -44,30 +66,53 @@ def make_case(params, weights, spikes, *, n_neurons, n_axons, weight_width, seed
     build_params = params
     config = []
     if config_params:
-        core_kwargs.setdefault("per_neuron", {"threshold", "bias"} | per_neuron_given(params)
-                               | ({"reset_value"} if params.reset is ResetMode.VALUE else set()))
+        core_kwargs.setdefault(
+            "per_neuron",
+            {"threshold", "bias"}
+            | per_neuron_given(params)
+            | ({"reset_value"} if params.reset is ResetMode.VALUE else set()),
+        )
         build_params = _zero_per_neuron(params, core_kwargs["per_neuron"])
         codes = dict(_PARAM_TARGETS)
         for name in sorted(core_kwargs["per_neuron"]):
-            values = np.broadcast_to(np.asarray(per_neuron_contents(params, name), dtype=object),
-                                     (n_neurons,))
+            values = np.broadcast_to(
+                np.asarray(per_neuron_contents(params, name), dtype=object), (n_neurons,)
+            )
             config += [[int(codes[name]), n, 0, int(values[n])] for n in range(n_neurons)]
     sparse = core_kwargs.get("connectivity") == "sparse"
     build_weights = weights
     if config_weights:
         # Dense: start from zero weights. Sparse: the synapse set is fixed when the core is
         # built, so start from a placeholder weight (-1 fits every width) on the same pattern.
-        build_weights = (np.where(np.any(weights != 0, axis=0), -1, 0)[np.newaxis]
-                         .repeat(weights.shape[0], axis=0) if sparse else None)
-    core = NeuronCore(build_params, n_neurons=n_neurons, n_axons=n_axons,
-                      weight_width=weight_width, weights=build_weights, **core_kwargs)
+        build_weights = (
+            np.where(np.any(weights != 0, axis=0), -1, 0)[np.newaxis].repeat(
+                weights.shape[0], axis=0
+            )
+            if sparse
+            else None
+        )
+    core = NeuronCore(
+        build_params,
+        n_neurons=n_neurons,
+        n_axons=n_axons,
+        weight_width=weight_width,
+        weights=build_weights,
+        **core_kwargs,
+    )
     if config_weights and sparse:
-        config += [[int(Target.WEIGHT0) + c, core.synapse_slot(a, n), a, int(weights[c, a, n])]
-                   for c in range(weights.shape[0]) for a, n in core.synapse_pairs()]
+        config += [
+            [int(Target.WEIGHT0) + c, core.synapse_slot(a, n), a, int(weights[c, a, n])]
+            for c in range(weights.shape[0])
+            for a, n in core.synapse_pairs()
+        ]
     elif config_weights:
-        config += [[int(Target.WEIGHT0) + c, n, a, int(weights[c, a, n])]
-                   for c in range(weights.shape[0]) for a in range(n_axons)
-                   for n in range(n_neurons) if weights[c, a, n]]
+        config += [
+            [int(Target.WEIGHT0) + c, n, a, int(weights[c, a, n])]
+            for c in range(weights.shape[0])
+            for a in range(n_axons)
+            for n in range(n_neurons)
+            if weights[c, a, n]
+        ]
     probes = command_probes(core, weights, params)
 
     reference_input = spikes if expected_spikes_in is None else expected_spikes_in
@@ -75,34 +120,65 @@ def make_case(params, weights, spikes, *, n_neurons, n_axons, weight_width, seed
     if shuffle is None:
         shuffle = params.accumulation is Accumulation.SUM
     events = step_events(spikes, rng, shuffle=shuffle, extra_events=extra_events)
-    data = bench_data(core, config=config, probes=probes, events=events,
-                      expected=expected_states(params, trace),
-                      seed=seed, check_throughput=check_throughput, traffic=traffic)
+    data = bench_data(
+        core,
+        config=config,
+        probes=probes,
+        events=events,
+        expected=expected_states(params, trace),
+        seed=seed,
+        check_throughput=check_throughput,
+        traffic=traffic,
+    )
     if expected_status:
         data["expected_status"] = expected_status
     return core, data
 
 
-def make_graded_case(params, weights, values, *, n_neurons, n_axons, weight_width,
-                     value_width, seed=0, core_kwargs=None, traffic=None):
+def make_graded_case(
+    params,
+    weights,
+    values,
+    *,
+    n_neurons,
+    n_axons,
+    weight_width,
+    value_width,
+    seed=0,
+    core_kwargs=None,
+    traffic=None,
+):
     """A core with graded events (``value_width``): ``values`` (steps, axons) signed, one event
     per non-zero value carrying it, in random order. The reference is
     :func:`neurohw.model.run` on the exact drive ``sum_a values[a] * weights[c, a, n]`` (a
     graded value is one event: the input count cap never applies to it)."""
     rng = np.random.default_rng(seed + 7919)
-    core = NeuronCore(params, n_neurons=n_neurons, n_axons=n_axons, weight_width=weight_width,
-                      weights=weights, value_width=value_width, **dict(core_kwargs or {}))
+    core = NeuronCore(
+        params,
+        n_neurons=n_neurons,
+        n_axons=n_axons,
+        weight_width=weight_width,
+        weights=weights,
+        value_width=value_width,
+        **dict(core_kwargs or {}),
+    )
     drive = np.einsum("ta,can->tcn", values.astype(np.int64), weights.astype(np.int64))
     trace = run(params, drive=drive[:, np.newaxis])
     events = []
     for t in range(values.shape[0]):
-        step = [graded_event(core, int(a), int(values[t, a]))
-                for a in np.flatnonzero(values[t])]
+        step = [graded_event(core, int(a), int(values[t, a])) for a in np.flatnonzero(values[t])]
         rng.shuffle(step)
         events.append(step)
-    data = bench_data(core, config=[], probes=command_probes(core, weights), events=events,
-                      expected=expected_states(params, trace),
-                      seed=seed, check_throughput=False, traffic=traffic)
+    data = bench_data(
+        core,
+        config=[],
+        probes=command_probes(core, weights),
+        events=events,
+        expected=expected_states(params, trace),
+        seed=seed,
+        check_throughput=False,
+        traffic=traffic,
+    )
     return core, data
 
 
@@ -110,8 +186,12 @@ def expected_states(params, trace) -> dict:
     """Every state of every step of batch entry 0, as the bench compares them. With
     ``reset_delay`` the pending spike count: the model's ``NeuronState.pending`` after a step
     is that step's spike count (``reference.step``)."""
-    expected = {"spikes": trace.spikes[:, 0], "v": trace.v[:, 0], "i": trace.i[:, 0],
-                "refractory": trace.refractory[:, 0]}
+    expected = {
+        "spikes": trace.spikes[:, 0],
+        "v": trace.v[:, 0],
+        "i": trace.i[:, 0],
+        "refractory": trace.refractory[:, 0],
+    }
     if params.reset_delay:
         expected["pending"] = trace.spikes[:, 0]
     return expected
@@ -124,8 +204,9 @@ def graded_event(core, axon: int, value: int) -> int:
     value_field = fields["value"]
     low, high = -(1 << (core.value_width - 1)), (1 << (core.value_width - 1)) - 1
     if not low <= value <= high:
-        raise ValueError(f"value {value} does not fit value_width={core.value_width} "
-                         f"([{low}, {high}])")
+        raise ValueError(
+            f"value {value} does not fit value_width={core.value_width} ([{low}, {high}])"
+        )
     mask = (1 << core.value_width) - 1
     return axon | ((value & mask) << value_field.offset)
 
@@ -135,25 +216,31 @@ def _zero_per_neuron(params, names):
     bias that are per-neuron memories (``names``) shared and 0 (a shift or multiply constant of
     0 is a valid decay). The core starts from these values and the bench writes the real ones;
     a shared value that has no memory must stay as it is, it is built into the core."""
+
     def zeroed(spec, name):
         return replace(spec, constant=0) if name in names else spec
-    return params.replace(threshold=0, bias_mantissa=0, reset_value=0,
-                          drive_bias=0 if "drive_bias" in names else params.drive_bias,
-                          v_decay=zeroed(params.v_decay, "v_decay"),
-                          i_decay=tuple(zeroed(d, f"i_decay{c}")
-                                        for c, d in enumerate(params.i_decay)))
+
+    return params.replace(
+        threshold=0,
+        bias_mantissa=0,
+        reset_value=0,
+        drive_bias=0 if "drive_bias" in names else params.drive_bias,
+        v_decay=zeroed(params.v_decay, "v_decay"),
+        i_decay=tuple(zeroed(d, f"i_decay{c}") for c, d in enumerate(params.i_decay)),
+    )
 
 
-def bench_data(core, *, config, probes, events, expected, seed, check_throughput,
-               traffic) -> dict:
+def bench_data(core, *, config, probes, events, expected, seed, check_throughput, traffic) -> dict:
     """The bench's test data common to every case: the core's description, the commands, the
     events and the expected trace (``sim/bench_neuron_core.py`` reads these keys)."""
     params = core.params
     return {
         "ports": core.port_description(),
         "params": params.to_dict(),
-        "n_neurons": core.n_neurons, "n_axons": core.n_axons,
-        "n_currents": params.n_currents, "refractory_period": params.refractory_period,
+        "n_neurons": core.n_neurons,
+        "n_axons": core.n_axons,
+        "n_currents": params.n_currents,
+        "refractory_period": params.refractory_period,
         "config": config,
         "probes": probes,
         "events": events,
@@ -188,47 +275,52 @@ def command_probes(core, weights, params=None):
     params = core.params if params is None else params
     for name, code in _PARAM_TARGETS:
         if name in core.per_neuron:
-            value = np.broadcast_to(np.asarray(per_neuron_contents(params, name), dtype=object),
-                                    (N,))[N - 1]
+            value = np.broadcast_to(
+                np.asarray(per_neuron_contents(params, name), dtype=object), (N,)
+            )[N - 1]
             probes.append([0, int(code), N - 1, 0, 0, int(value)])
         elif int(code) < (1 << core.target_bits):
-            probes.append([0, int(code), 0, 0, 0, None])              # not a memory here
+            probes.append([0, int(code), 0, 0, 0, None])  # not a memory here
     weight = int(Target.WEIGHT0)
     if core.connectivity == "sparse":
         for a, n in core.synapse_pairs():
             slot = core.synapse_slot(a, n)
             probes.append([0, int(Target.SYNAPSE_TARGET), slot, a, 0, n])
-        probes.append([0, weight, core.fanout[0], 0, 0, None])      # slot past the fan-out
-        probes.append([1, int(Target.SYNAPSE_TARGET), 0, 0, 0, None])   # read only
+        probes.append([0, weight, core.fanout[0], 0, 0, None])  # slot past the fan-out
+        probes.append([1, int(Target.SYNAPSE_TARGET), 0, 0, 0, None])  # read only
     else:
         # Probes run after the configuration: the weight is the final one either way.
         probes.append([0, weight, N - 1, A - 1, 0, int(weights[0, A - 1, N - 1])])
     if N < (1 << core.cmd_layout["neuron"].width):
-        probes.append([0, int(Target.V), N, 0, 0, None])             # neuron out of range
+        probes.append([0, int(Target.V), N, 0, 0, None])  # neuron out of range
     if A < (1 << core.axon_bits):
-        probes.append([0, weight, 0, A, 0, None])                      # axon out of range
-    probes.append([1, int(Target.STATUS), 0, 0, 0, None])              # read only
+        probes.append([0, weight, 0, A, 0, None])  # axon out of range
+    probes.append([1, int(Target.STATUS), 0, 0, 0, None])  # read only
     probes.append([0, int(Target.STATUS), int(Status.STEP), 0, 0, 0])
     if core.acc_width:
         # Writable (to clear the delay ring); a write of 0 to an empty slot changes nothing.
         probes.append([1, int(Target.ACC0), 0, 0, 0, 0])
         probes.append([0, int(Target.ACC0), 0, core.max_delay - 1, 0, 0])
         if core.max_delay < (1 << core.axon_bits):
-            probes.append([0, int(Target.ACC0), 0, core.max_delay, 0, None])   # no such slot
+            probes.append([0, int(Target.ACC0), 0, core.max_delay, 0, None])  # no such slot
     else:
-        probes.append([0, int(Target.ACC0), 0, 0, 0, None])            # no accumulator
+        probes.append([0, int(Target.ACC0), 0, 0, 0, None])  # no accumulator
     if core.params.n_currents < 2:
-        probes.append([0, int(Target.I1), 0, 0, 0, None])              # no such current
+        probes.append([0, int(Target.I1), 0, 0, 0, None])  # no such current
     if core.params.reset_delay:
         # The pending spike count is a writable state: set, read back, cleared again (the
         # steps start from 0, as the model does).
         pending = int(Target.PENDING)
-        probes += [[1, pending, N - 1, 0, 1, 0], [0, pending, N - 1, 0, 0, 1],
-                   [1, pending, N - 1, 0, 0, 0], [0, pending, N - 1, 0, 0, 0]]
+        probes += [
+            [1, pending, N - 1, 0, 1, 0],
+            [0, pending, N - 1, 0, 0, 1],
+            [1, pending, N - 1, 0, 0, 0],
+            [0, pending, N - 1, 0, 0, 0],
+        ]
         if N < (1 << core.cmd_layout["neuron"].width):
-            probes.append([0, pending, N, 0, 0, None])                  # neuron out of range
+            probes.append([0, pending, N, 0, 0, None])  # neuron out of range
     elif int(Target.PENDING) < (1 << core.target_bits):
-        probes.append([0, int(Target.PENDING), 0, 0, 0, None])         # no pending state
+        probes.append([0, int(Target.PENDING), 0, 0, 0, None])  # no pending state
     ports = core.port_description()
     axon_limit = 1 << ports["cmd"]["axon"][1]
     neuron_limit = 1 << ports["cmd"]["neuron"][1]
@@ -239,15 +331,21 @@ def command_probes(core, weights, params=None):
     if ports.get("stdp"):
         pre, post = int(Target.PRE_TRACE), int(Target.POST_TRACE)
         assert ports["targets"]["PRE_TRACE"] == pre and ports["targets"]["POST_TRACE"] == post
-        probes += [[0, pre, 0, A - 1, 0, 0], [0, post, N - 1, 0, 0, 0],
-                   [1, pre, 0, 0, 1, None], [1, post, 0, 0, 1, None]]   # read only
+        probes += [
+            [0, pre, 0, A - 1, 0, 0],
+            [0, post, N - 1, 0, 0, 0],
+            [1, pre, 0, 0, 1, None],
+            [1, post, 0, 0, 1, None],
+        ]  # read only
         if A < axon_limit:
-            probes.append([0, pre, 0, A, 0, None])                     # axon out of range
+            probes.append([0, pre, 0, A, 0, None])  # axon out of range
         if N < neuron_limit:
-            probes.append([0, post, N, 0, 0, None])                    # neuron out of range
+            probes.append([0, post, N, 0, 0, None])  # neuron out of range
     elif "PRE_TRACE" in Target.__members__:
-        probes += [[0, int(Target.PRE_TRACE), 0, 0, 0, None],          # no STDP, no traces
-                   [0, int(Target.POST_TRACE), 0, 0, 0, None]]
+        probes += [
+            [0, int(Target.PRE_TRACE), 0, 0, 0, None],  # no STDP, no traces
+            [0, int(Target.POST_TRACE), 0, 0, 0, None],
+        ]
     return probes
 
 
@@ -269,8 +367,10 @@ def _as_channels(array, name, dtype=None):
     if array.ndim == 2:
         array = array[np.newaxis]
     if array.ndim != 3:
-        raise ValueError(f"{name} must have shape (channels, axons, neurons) or (axons, "
-                         f"neurons), not {array.shape}")
+        raise ValueError(
+            f"{name} must have shape (channels, axons, neurons) or (axons, "
+            f"neurons), not {array.shape}"
+        )
     return array
 
 
@@ -278,14 +378,16 @@ def _axon_ranges(weights, plastic):
     """Split the axons into contiguous ranges such that, per channel, every range's block is
     entirely plastic (only plastic synapses: a plastic projection) or entirely static."""
     channels, n_axons, _ = weights.shape
-    kinds = np.zeros((channels, n_axons), dtype=np.int64)   # 0 empty, 1 static, 2 plastic
+    kinds = np.zeros((channels, n_axons), dtype=np.int64)  # 0 empty, 1 static, 2 plastic
     for c in range(channels):
         for a in range(n_axons):
             has_plastic = bool(plastic[c, a].any())
             has_static = bool(np.any((weights[c, a] != 0) & ~plastic[c, a]))
             if has_plastic and has_static:
-                raise ValueError(f"axon {a}, channel {c} has both plastic and static synapses; "
-                                 f"a network projection is either plastic or static")
+                raise ValueError(
+                    f"axon {a}, channel {c} has both plastic and static synapses; "
+                    f"a network projection is either plastic or static"
+                )
             kinds[c, a] = 2 if has_plastic else (1 if has_static else 0)
     ranges = []
     start = 0
@@ -302,8 +404,18 @@ def _axon_ranges(weights, plastic):
     return ranges, kinds_of
 
 
-def core_network(params, weights, *, n_neurons, weight_width, max_delay=1, delays=None,
-                 stdp=None, plastic=None, max_counts=None):
+def core_network(
+    params,
+    weights,
+    *,
+    n_neurons,
+    weight_width,
+    max_delay=1,
+    delays=None,
+    stdp=None,
+    plastic=None,
+    max_counts=None,
+):
     """The network that computes what one core with these weights, delays and plastic
     synapses computes: an input group ``in{r}`` per axon range ``r``, the population ``p``
     (``params``, ``weight_width``, ``max_delay``) and one projection per (axon range, channel)
@@ -332,8 +444,10 @@ def core_network(params, weights, *, n_neurons, weight_width, max_delay=1, delay
     ranges, kinds = _axon_ranges(weights, plastic)
     if max_counts is None:
         max_counts = np.ones(n_axons, dtype=np.int64)
-    inputs = [InputGroup(f"in{r}", hi - lo, max(1, int(np.max(max_counts[lo:hi]))))
-              for r, (lo, hi) in enumerate(ranges)]
+    inputs = [
+        InputGroup(f"in{r}", hi - lo, max(1, int(np.max(max_counts[lo:hi]))))
+        for r, (lo, hi) in enumerate(ranges)
+    ]
     populations = [Population(POPULATION, n_neurons, params, weight_width, max_delay)]
     projections = []
     for r, (lo, hi) in enumerate(ranges):
@@ -341,24 +455,38 @@ def core_network(params, weights, *, n_neurons, weight_width, max_delay=1, delay
             block = weights[c, lo:hi]
             block_delays = None if delays is None else delays[c, lo:hi]
             if kinds[r][c] == 2:
-                projections.append(Projection(f"in{r}", POPULATION, block, c, block_delays,
-                                              plastic[c, lo:hi].copy(), stdp))
+                projections.append(
+                    Projection(
+                        f"in{r}", POPULATION, block, c, block_delays, plastic[c, lo:hi].copy(), stdp
+                    )
+                )
             elif block.any():
                 projections.append(Projection(f"in{r}", POPULATION, block, c, block_delays))
     if stdp is not None:
         inputs.append(InputGroup(_PROBE_INPUT, 1))
         populations.append(Population(_PROBE_POPULATION, 1, NeuronParams(), weight_width))
         for r, (lo, hi) in enumerate(ranges):
-            projections.append(Projection(f"in{r}", _PROBE_POPULATION,
-                                          np.zeros((hi - lo, 1), dtype=np.int64),
-                                          synapses=np.zeros((hi - lo, 1), dtype=bool),
-                                          plasticity=stdp))
-        projections.append(Projection(_PROBE_INPUT, POPULATION,
-                                      np.zeros((1, n_neurons), dtype=np.int64),
-                                      synapses=np.zeros((1, n_neurons), dtype=bool),
-                                      plasticity=stdp))
-    network = Network(inputs=inputs, populations=populations, projections=projections,
-                      outputs=[POPULATION])
+            projections.append(
+                Projection(
+                    f"in{r}",
+                    _PROBE_POPULATION,
+                    np.zeros((hi - lo, 1), dtype=np.int64),
+                    synapses=np.zeros((hi - lo, 1), dtype=bool),
+                    plasticity=stdp,
+                )
+            )
+        projections.append(
+            Projection(
+                _PROBE_INPUT,
+                POPULATION,
+                np.zeros((1, n_neurons), dtype=np.int64),
+                synapses=np.zeros((1, n_neurons), dtype=bool),
+                plasticity=stdp,
+            )
+        )
+    network = Network(
+        inputs=inputs, populations=populations, projections=projections, outputs=[POPULATION]
+    )
 
     # The reconstruction: the projections onto p give back exactly the core's arrays.
     got_weights = np.zeros_like(weights)
@@ -400,13 +528,21 @@ def network_expectations(network, ranges, counts, *, snapshot_every=None, learn=
     plastic_keys = [p.key for p in network.plastic_projections]
     if plastic_keys:
         inputs[_PROBE_INPUT] = np.zeros((steps, 1), dtype=np.int64)
-    trace = simulate(network, inputs, record=("spikes", "v", "i", "refractory"),
-                     snapshot_every=snapshot_every, learn=learn)
-    expected = {"spikes": trace.spikes[POPULATION][:, 0], "v": trace.v[POPULATION][:, 0],
-                "i": trace.i[POPULATION][:, 0],
-                "refractory": trace.refractory[POPULATION][:, 0]}
+    trace = simulate(
+        network,
+        inputs,
+        record=("spikes", "v", "i", "refractory"),
+        snapshot_every=snapshot_every,
+        learn=learn,
+    )
+    expected = {
+        "spikes": trace.spikes[POPULATION][:, 0],
+        "v": trace.v[POPULATION][:, 0],
+        "i": trace.i[POPULATION][:, 0],
+        "refractory": trace.refractory[POPULATION][:, 0],
+    }
     if network.populations[POPULATION].params.reset_delay:
-        expected["pending"] = expected["spikes"]     # NeuronState.pending after each step
+        expected["pending"] = expected["spikes"]  # NeuronState.pending after each step
     if snapshot_every is None:
         return expected, None
 
@@ -439,12 +575,14 @@ def network_expectations(network, ranges, counts, *, snapshot_every=None, learn=
             continue
         lo, hi = ranges[int(projection.source[2:])]
         c = projection.channel
-        weights[:, c, lo:hi] = (plastic_weights(projection.key) if projection.plastic
-                                else projection.weights)
+        weights[:, c, lo:hi] = (
+            plastic_weights(projection.key) if projection.plastic else projection.weights
+        )
     snapshots = {"steps": snapshot_steps, "weights": weights}
     if plastic_keys:
-        pre = np.concatenate([traces((f"in{r}", _PROBE_POPULATION, 0))[0]
-                              for r in range(len(ranges))], axis=1)
+        pre = np.concatenate(
+            [traces((f"in{r}", _PROBE_POPULATION, 0))[0] for r in range(len(ranges))], axis=1
+        )
         post = traces((_PROBE_INPUT, POPULATION, 0))[1]
         # Every plastic projection of p keeps the same traces as the probes.
         for projection in network.projections_to(POPULATION):
@@ -458,10 +596,26 @@ def network_expectations(network, ranges, counts, *, snapshot_every=None, learn=
     return expected, snapshots
 
 
-def make_network_case(params, weights, counts, *, n_neurons, n_axons, weight_width,
-                      max_delay=1, delays=None, stdp=None, plastic=None, seed=0,
-                      core_kwargs=None, traffic=None, snapshot_every=None, state_every=None,
-                      check_throughput=False, learn=True):
+def make_network_case(
+    params,
+    weights,
+    counts,
+    *,
+    n_neurons,
+    n_axons,
+    weight_width,
+    max_delay=1,
+    delays=None,
+    stdp=None,
+    plastic=None,
+    seed=0,
+    core_kwargs=None,
+    traffic=None,
+    snapshot_every=None,
+    state_every=None,
+    check_throughput=False,
+    learn=True,
+):
     """Build a core with synaptic delays and/or STDP and the bench's test data, the expected
     values coming from :func:`neurohw.network.simulate` on the equivalent network
     (:func:`core_network`).
@@ -494,20 +648,42 @@ def make_network_case(params, weights, counts, *, n_neurons, n_axons, weight_wid
         extra["stdp"] = stdp
         if plastic is not None:
             extra["plastic"] = _as_channels(plastic, "plastic", bool)
-    core = NeuronCore(params, n_neurons=n_neurons, n_axons=n_axons, weight_width=weight_width,
-                      weights=weights, **core_kwargs, **extra)
+    core = NeuronCore(
+        params,
+        n_neurons=n_neurons,
+        n_axons=n_axons,
+        weight_width=weight_width,
+        weights=weights,
+        **core_kwargs,
+        **extra,
+    )
     max_counts = counts.max(axis=0) if counts.size else None
-    network, ranges = core_network(params, weights, n_neurons=n_neurons,
-                                   weight_width=weight_width, max_delay=max_delay,
-                                   delays=delays, stdp=stdp, plastic=plastic,
-                                   max_counts=max_counts)
-    expected, snapshots = network_expectations(network, ranges, counts,
-                                               snapshot_every=snapshot_every, learn=learn)
-    events = step_events(counts, rng, shuffle=True)      # 'sum': the order is free
+    network, ranges = core_network(
+        params,
+        weights,
+        n_neurons=n_neurons,
+        weight_width=weight_width,
+        max_delay=max_delay,
+        delays=delays,
+        stdp=stdp,
+        plastic=plastic,
+        max_counts=max_counts,
+    )
+    expected, snapshots = network_expectations(
+        network, ranges, counts, snapshot_every=snapshot_every, learn=learn
+    )
+    events = step_events(counts, rng, shuffle=True)  # 'sum': the order is free
     config = [] if learn else [[int(Target.STATUS), int(Status.LEARNING), 0, 0]]
-    data = bench_data(core, config=config, probes=command_probes(core, weights), events=events,
-                      expected=expected, seed=seed, check_throughput=check_throughput,
-                      traffic=traffic)
+    data = bench_data(
+        core,
+        config=config,
+        probes=command_probes(core, weights),
+        events=events,
+        expected=expected,
+        seed=seed,
+        check_throughput=check_throughput,
+        traffic=traffic,
+    )
     if state_every is not None:
         data["state_every"] = int(state_every)
     if snapshots is not None:
@@ -521,7 +697,14 @@ def weight_reads(core):
     axon, neuron); sparse every synapse, addressed by its fan-out slot (the other weights are
     0 by construction)."""
     if core.connectivity == "sparse":
-        return [[c, core.synapse_slot(a, n), a, n] for c in range(core.channels)
-                for a, n in core.synapse_pairs()]
-    return [[c, n, a, n] for c in range(core.channels) for a in range(core.n_axons)
-            for n in range(core.n_neurons)]
+        return [
+            [c, core.synapse_slot(a, n), a, n]
+            for c in range(core.channels)
+            for a, n in core.synapse_pairs()
+        ]
+    return [
+        [c, n, a, n]
+        for c in range(core.channels)
+        for a in range(core.n_axons)
+        for n in range(core.n_neurons)
+    ]

@@ -17,10 +17,12 @@ class StreamAddConstant(wiring.Component):
             raise ValueError(f"width must be a positive integer, not {width!r}")
         self.width = width
         self.addend = addend % (1 << width)
-        super().__init__({
-            "i": In(stream.Signature(width)),
-            "o": Out(stream.Signature(width)),
-        })
+        super().__init__(
+            {
+                "i": In(stream.Signature(width)),
+                "o": Out(stream.Signature(width)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()

@@ -32,8 +32,14 @@ from neurohw.toolchain import SIMULATORS, activate_simulator
 
 from .lib.testdata import TEST_DATA_ENV_VAR
 
-__all__ = ["SIM_DIR", "BUILD_ROOT", "CocotbTestFailure", "case_build_dir", "write_verilog",
-           "run_cocotb"]
+__all__ = [
+    "SIM_DIR",
+    "BUILD_ROOT",
+    "CocotbTestFailure",
+    "case_build_dir",
+    "write_verilog",
+    "run_cocotb",
+]
 
 logger = logging.getLogger("neurohw.sim")
 
@@ -95,8 +101,9 @@ def write_verilog(design: Elaboratable | str | os.PathLike, *, toplevel: str, pa
     elif isinstance(design, str):
         text = design
     else:
-        raise TypeError(f"design must be an Amaranth elaboratable, Verilog text or a path, "
-                        f"not {design!r}")
+        raise TypeError(
+            f"design must be an Amaranth elaboratable, Verilog text or a path, not {design!r}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
@@ -196,13 +203,22 @@ def run_cocotb(
     try:
         # always=True: Icarus otherwise skips rebuilding when only the build options
         # (waves, parameters) changed; Verilator and make do their own up-to-date checks.
-        runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=build_dir,
-                     build_args=all_build_args, parameters=dict(parameters or {}),
-                     timescale=TIMESCALE, waves=waves, log_file=build_log, always=True)
+        runner.build(
+            sources=[source],
+            hdl_toplevel=toplevel,
+            build_dir=build_dir,
+            build_args=all_build_args,
+            parameters=dict(parameters or {}),
+            timescale=TIMESCALE,
+            waves=waves,
+            log_file=build_log,
+            always=True,
+        )
     except (RuntimeError, SystemExit) as error:
         raise CocotbTestFailure(
             f"{simulator} failed to build {toplevel} in {build_dir} ({error}); "
-            f"end of {build_log}:\n{_log_tail(build_log)}") from None
+            f"end of {build_log}:\n{_log_tail(build_log)}"
+        ) from None
 
     results_xml = build_dir / "results.xml"
     sim_log = build_dir / "sim.log"
@@ -212,10 +228,20 @@ def run_cocotb(
         module, search_path = test_module, (Path(test_dir).resolve(),)
     with _importable(*search_path):
         try:
-            runner.test(test_module=module, hdl_toplevel=toplevel, build_dir=build_dir,
-                        test_dir=build_dir, results_xml=str(results_xml), extra_env=env,
-                        parameters=dict(parameters or {}), testcase=testcase, seed=seed,
-                        waves=waves, timescale=TIMESCALE, log_file=sim_log)
+            runner.test(
+                test_module=module,
+                hdl_toplevel=toplevel,
+                build_dir=build_dir,
+                test_dir=build_dir,
+                results_xml=str(results_xml),
+                extra_env=env,
+                parameters=dict(parameters or {}),
+                testcase=testcase,
+                seed=seed,
+                waves=waves,
+                timescale=TIMESCALE,
+                log_file=sim_log,
+            )
         except (RuntimeError, SystemExit):
             # Under pytest the runner sys.exit()s on failure; the XML says more.
             pass
@@ -225,16 +251,19 @@ def run_cocotb(
     except RuntimeError:
         raise CocotbTestFailure(
             f"{simulator} simulation of {toplevel} ended without results ({results_xml}); "
-            f"end of {sim_log}:\n{_log_tail(sim_log)}") from None
+            f"end of {sim_log}:\n{_log_tail(sim_log)}"
+        ) from None
     if test_count == 0:
         raise CocotbTestFailure(
             f"no cocotb test ran: test_module {module!r} has none"
             + (f" matching testcase {testcase!r}" if testcase else "")
-            + f"; end of {sim_log}:\n{_log_tail(sim_log)}")
+            + f"; end of {sim_log}:\n{_log_tail(sim_log)}"
+        )
     if failure_count:
         failures = "\n  ".join(_failed_testcases(results_xml))
         raise CocotbTestFailure(
             f"{failure_count} of {test_count} cocotb tests failed on {simulator}:\n  {failures}\n"
-            f"end of {sim_log}:\n{_log_tail(sim_log)}")
+            f"end of {sim_log}:\n{_log_tail(sim_log)}"
+        )
     logger.info("%d cocotb tests passed on %s (%s)", test_count, simulator, results_xml)
     return results_xml

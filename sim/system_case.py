@@ -16,17 +16,23 @@ from neurohw.hw.chip_design import DEFAULT_DEBUG, DEFAULT_ROUTER_FIFO_DEPTH, Chi
 from neurohw.hw.core import Target
 from neurohw.hw.system import SystemTop
 from neurohw.model import Decay, NeuronParams, ResetMode
-from neurohw.network import (InputGroup, Network, Population, Projection, simulate,
-                             simulate_samples)
+from neurohw.model.reference import initial_state
+from neurohw.network import InputGroup, Network, Population, Projection, simulate, simulate_samples
 from neurohw.network.host_events import encode_samples
 from neurohw.network.plan import ChipPlan
-from neurohw.model.reference import initial_state
 from neurohw.network.system import Samples, check_samples
 
-__all__ = ["make_case", "expected_windows", "expected_eos_dropped", "expected_final_states",
-           "cycle_budget",
-           "random_network", "random_same_step_network", "random_inputs",
-           "random_graded_network"]
+__all__ = [
+    "make_case",
+    "expected_windows",
+    "expected_eos_dropped",
+    "expected_final_states",
+    "cycle_budget",
+    "random_network",
+    "random_same_step_network",
+    "random_inputs",
+    "random_graded_network",
+]
 
 
 def _key_of(plan: ChipPlan):
@@ -56,8 +62,7 @@ def expected_windows(plan: ChipPlan, spikes: dict) -> list:
     return windows
 
 
-def expected_eos_dropped(plan: ChipPlan, spikes: dict, final_spikes: dict | None = None
-                         ) -> list:
+def expected_eos_dropped(plan: ChipPlan, spikes: dict, final_spikes: dict | None = None) -> list:
     """Per core: core-to-core spike events routed to it in the last step of every sample, and
     (a skewed network, ``plan.start_steps``) those a population sent before its start step,
     including in the final clearing step after the run (``final_spikes``, ``{population: (1,
@@ -92,8 +97,13 @@ def cycle_budget(top: SystemTop, steps: int) -> int:
     for core, ingress in zip(top.cores, top.ingress):
         events = core.max_events_per_step or core.n_axons
         learning = core.n_neurons * (core.n_axons + 2) if core.stdp is not None else 0
-        per_step += (events * core.lane_depth + core.n_neurons + learning
-                     + 8 * core.n_neurons * len(ingress.clear_writes) + 200)
+        per_step += (
+            events * core.lane_depth
+            + core.n_neurons
+            + learning
+            + 8 * core.n_neurons * len(ingress.clear_writes)
+            + 200
+        )
     return 4000 + steps * per_step
 
 
@@ -149,28 +159,47 @@ def _learned_reads(core, learning) -> list:
                 line = block.source_start + offset
                 reads.append([int(Target.PRE_TRACE), 0, int(state.pre_trace[0, line]), axon])
                 for j in np.flatnonzero(core.plastic[channel, axon]):
-                    reads.append([int(Target.WEIGHT0) + channel, int(j),
-                                  int(state.weights[0, line, core.neuron_start + j]), axon])
+                    reads.append(
+                        [
+                            int(Target.WEIGHT0) + channel,
+                            int(j),
+                            int(state.weights[0, line, core.neuron_start + j]),
+                            axon,
+                        ]
+                    )
     if post is not None:
         reads += [[int(Target.POST_TRACE), j, int(post[j]), 0] for j in range(core.n_neurons)]
     return reads
 
 
-def make_case(plan, inputs, *, seed: int = 0, traffic=None, debug: bool | None = None,
-              router_fifo_depth: int | None = None):
+def make_case(
+    plan,
+    inputs,
+    *,
+    seed: int = 0,
+    traffic=None,
+    debug: bool | None = None,
+    router_fifo_depth: int | None = None,
+):
     """Build the system and the bench's test data for ``inputs`` ``{group: (steps, batch,
     size)}`` (the batch runs back to back, one sample after another). ``plan``: a
     :class:`neurohw.Chip` (which has its options), or a ``ChipPlan`` made into ``Chip(plan,
     debug=debug, router_fifo_depth=router_fifo_depth)`` (the Chip's defaults when left out)."""
     if isinstance(plan, ChipDesign):
         if debug is not None or router_fifo_depth is not None:
-            raise TypeError("debug and router_fifo_depth are options of the Chip given; pass a "
-                            "ChipPlan to choose them here")
+            raise TypeError(
+                "debug and router_fifo_depth are options of the Chip given; pass a "
+                "ChipPlan to choose them here"
+            )
         chip = plan
     else:
-        chip = ChipDesign(plan, debug=DEFAULT_DEBUG if debug is None else debug,
-                    router_fifo_depth=DEFAULT_ROUTER_FIFO_DEPTH if router_fifo_depth is None
-                    else router_fifo_depth)
+        chip = ChipDesign(
+            plan,
+            debug=DEFAULT_DEBUG if debug is None else debug,
+            router_fifo_depth=DEFAULT_ROUTER_FIFO_DEPTH
+            if router_fifo_depth is None
+            else router_fifo_depth,
+        )
     plan = chip.plan
     samples = check_samples(plan.network, inputs)
     steps, batch = samples.steps, samples.batch
@@ -187,7 +216,8 @@ def make_case(plan, inputs, *, seed: int = 0, traffic=None, debug: bool | None =
         "host_words": words,
         "expected_windows": windows,
         "expected_eos_dropped": expected_eos_dropped(
-            plan, trace.spikes, final_step(plan, trace.learning).spikes),
+            plan, trace.spikes, final_step(plan, trace.learning).spikes
+        ),
         "expected_final_states": expected_final_states(plan, trace.learning),
         "input_events": sum(1 for w in words if plan.fmt.unpack(w).kind == 0),
         "seed": seed,
@@ -200,26 +230,39 @@ def make_case(plan, inputs, *, seed: int = 0, traffic=None, debug: bool | None =
 
 # -- random networks for the system tests ------------------------------------------------------
 
+
 def _random_params(rng, size):
     n_currents = int(rng.integers(0, 3))
     reset = ResetMode.SUBTRACT if rng.integers(0, 3) == 0 else ResetMode.ZERO
-    max_spikes = int(rng.integers(2, 4)) if reset is ResetMode.SUBTRACT and rng.integers(0, 2) \
-        else 1
+    max_spikes = (
+        int(rng.integers(2, 4)) if reset is ResetMode.SUBTRACT and rng.integers(0, 2) else 1
+    )
     per_neuron = bool(rng.integers(0, 2))
-    threshold = (rng.integers(20, 60, size=size) if per_neuron else int(rng.integers(20, 60)))
+    threshold = rng.integers(20, 60, size=size) if per_neuron else int(rng.integers(20, 60))
+
     # Per-neuron models also learn their decays and carry a constant input (drive bias), which
     # the cores keep in per-neuron memories (5-bit command targets).
     def shift(low, high):
-        return (rng.integers(low, high + 1, size=size) if per_neuron
-                else int(rng.integers(low, high + 1)))
+        return (
+            rng.integers(low, high + 1, size=size)
+            if per_neuron
+            else int(rng.integers(low, high + 1))
+        )
+
     return NeuronParams(
-        n_currents=n_currents, v_width=12, i_width=12,
+        n_currents=n_currents,
+        v_width=12,
+        i_width=12,
         v_decay=Decay.shift(shift(1, 3)),
         i_decay=tuple(Decay.shift(shift(1, 2)) for _ in range(n_currents)),
         drive_bias=rng.integers(-1, 3, size=size) if per_neuron else 0,
-        bias_mantissa=int(rng.integers(-2, 4)), threshold=threshold, reset=reset,
-        max_spikes=max_spikes, refractory_period=int(rng.choice([0, 0, 1, 2])),
-        input_count_cap=None if rng.integers(0, 2) else 2)
+        bias_mantissa=int(rng.integers(-2, 4)),
+        threshold=threshold,
+        reset=reset,
+        max_spikes=max_spikes,
+        refractory_period=int(rng.choice([0, 0, 1, 2])),
+        input_count_cap=None if rng.integers(0, 2) else 2,
+    )
 
 
 def _weights(rng, rows, cols, width, density):
@@ -265,20 +308,31 @@ def random_xylo_network(seed: int) -> Network:
     to 7 spikes a step (subtract reset), so recurrent counts above the cap occur."""
     rng = np.random.default_rng(seed)
     n_in, n_h, n_o = 5, 8, 3
-    h_params = NeuronParams(v_width=14, v_decay=Decay.shift(3), threshold=24,
-                            reset=ResetMode.SUBTRACT, max_spikes=7,
-                            bias_mantissa=int(rng.integers(0, 3)))
-    o_params = NeuronParams(v_width=14, v_decay=Decay.shift(2), threshold=40,
-                            reset=ResetMode.SUBTRACT, max_spikes=3)
+    h_params = NeuronParams(
+        v_width=14,
+        v_decay=Decay.shift(3),
+        threshold=24,
+        reset=ResetMode.SUBTRACT,
+        max_spikes=7,
+        bias_mantissa=int(rng.integers(0, 3)),
+    )
+    o_params = NeuronParams(
+        v_width=14, v_decay=Decay.shift(2), threshold=40, reset=ResetMode.SUBTRACT, max_spikes=3
+    )
     projections = [
         Projection("x", "h", _weights(rng, n_in, n_h, 4, 0.7), weight_shift=2, count_cap=15),
         Projection("h", "h", _weights(rng, n_h, n_h, 4, 0.4), weight_shift=1, count_cap=3),
         Projection("h", "o", _weights(rng, n_h, n_o, 6, 0.7)),
     ]
-    return Network(inputs=[InputGroup("x", n_in, max_count=31)],
-                   populations=[Population("h", n_h, h_params, weight_width=4),
-                                Population("o", n_o, o_params, weight_width=6)],
-                   projections=projections, outputs=["o", "h"])
+    return Network(
+        inputs=[InputGroup("x", n_in, max_count=31)],
+        populations=[
+            Population("h", n_h, h_params, weight_width=4),
+            Population("o", n_o, o_params, weight_width=6),
+        ],
+        projections=projections,
+        outputs=["o", "h"],
+    )
 
 
 def random_same_step_network(seed: int) -> Network:
@@ -288,28 +342,44 @@ def random_same_step_network(seed: int) -> Network:
     biases, so the start-step clears matter. Outputs ``o`` and sometimes ``g``."""
     rng = np.random.default_rng(seed)
     n_in = int(rng.integers(3, 7))
-    sizes = {"h": int(rng.integers(5, 10)), "g": int(rng.integers(3, 7)),
-             "o": int(rng.integers(2, 5))}
+    sizes = {
+        "h": int(rng.integers(5, 10)),
+        "g": int(rng.integers(3, 7)),
+        "o": int(rng.integers(2, 5)),
+    }
     # Strong biases: deeper layers spike before they start, which the chip must drop.
-    params = {name: _random_params(rng, size).replace(
-                  bias_mantissa=rng.integers(-5, 45, size=size)) for name, size in sizes.items()}
+    params = {
+        name: _random_params(rng, size).replace(bias_mantissa=rng.integers(-5, 45, size=size))
+        for name, size in sizes.items()
+    }
     populations = [Population(name, size, params[name]) for name, size in sizes.items()]
 
     def projection(source, target, density, same_step, shrink=1):
         rows = n_in if source == "x" else sizes[source]
         weights = _weights(rng, rows, sizes[target], 8, density) // shrink
         return Projection(source, target, weights, same_step=same_step)
-    projections = [projection("x", "h", 0.7, False), projection("h", "h", 0.3, False, 2),
-                   projection("h", "g", 0.7, True), projection("g", "o", 0.7, True),
-                   projection("h", "o", 0.3, True), projection("x", "o", 0.3, False),
-                   projection("o", "o", 0.3, False, 2)]
+
+    projections = [
+        projection("x", "h", 0.7, False),
+        projection("h", "h", 0.3, False, 2),
+        projection("h", "g", 0.7, True),
+        projection("g", "o", 0.7, True),
+        projection("h", "o", 0.3, True),
+        projection("x", "o", 0.3, False),
+        projection("o", "o", 0.3, False, 2),
+    ]
     outputs = ["o", "g"] if rng.integers(0, 2) else ["o"]
-    return Network(inputs=[InputGroup("x", n_in)], populations=populations,
-                   projections=projections, outputs=outputs)
+    return Network(
+        inputs=[InputGroup("x", n_in)],
+        populations=populations,
+        projections=projections,
+        outputs=outputs,
+    )
 
 
-def random_inputs(network: Network, seed: int, *, steps: int, samples: int,
-                  density: float = 0.4) -> dict:
+def random_inputs(
+    network: Network, seed: int, *, steps: int, samples: int, density: float = 0.4
+) -> dict:
     rng = np.random.default_rng(seed + 1)
     inputs = {}
     for name, group in network.inputs.items():
@@ -344,15 +414,23 @@ def random_graded_network(seed: int) -> Network:
         Projection("x", "h", _weights(rng, n_x, n_h, 8, 0.7)),
         Projection("h", "h", _weights(rng, n_h, n_h, 8, 0.3) // 2, channel=ph.input_channels - 1),
         Projection("h", "o", _weights(rng, n_h, n_o, 8, 0.6)),
-        Projection("g", "o", to_o,
-                   delays=np.where(to_o != 0, rng.integers(1, 3, size=to_o.shape), 0)),
+        Projection(
+            "g", "o", to_o, delays=np.where(to_o != 0, rng.integers(1, 3, size=to_o.shape), 0)
+        ),
     ]
-    return Network(inputs=[InputGroup("g", n_g, value_bits=4, signed=True),
-                           InputGroup("u", n_u, value_bits=3),
-                           InputGroup("x", n_x, max_count=2)],
-                   populations=[Population("h", n_h, ph, weight_width=8),
-                                Population("o", n_o, po, weight_width=8, max_delay=2)],
-                   projections=projections, outputs=["o", "h"])
+    return Network(
+        inputs=[
+            InputGroup("g", n_g, value_bits=4, signed=True),
+            InputGroup("u", n_u, value_bits=3),
+            InputGroup("x", n_x, max_count=2),
+        ],
+        populations=[
+            Population("h", n_h, ph, weight_width=8),
+            Population("o", n_o, po, weight_width=8, max_delay=2),
+        ],
+        projections=projections,
+        outputs=["o", "h"],
+    )
 
 
 def random_learning_network(seed: int) -> Network:
@@ -366,17 +444,24 @@ def random_learning_network(seed: int) -> Network:
     ph = _random_params(rng, n_h).replace(input_count_cap=1)
     po = _random_params(rng, n_o)
     rule = STDPParams(
-        w_min=int(rng.integers(-20, 1)), w_max=int(rng.integers(40, 100)),
-        a_plus=int(rng.integers(1, 40)), a_minus=int(rng.integers(1, 40)),
-        shift=int(rng.integers(3, 7)), trace_width=int(rng.integers(4, 9)),
-        pre_increment=int(rng.integers(1, 16)), post_increment=int(rng.integers(1, 16)),
-        pre_decay=Decay.multiply(int(rng.integers(100, 2000)), 12,
-                                 rounding=str(rng.choice(["floor", "nearest"]))),
+        w_min=int(rng.integers(-20, 1)),
+        w_max=int(rng.integers(40, 100)),
+        a_plus=int(rng.integers(1, 40)),
+        a_minus=int(rng.integers(1, 40)),
+        shift=int(rng.integers(3, 7)),
+        trace_width=int(rng.integers(4, 9)),
+        pre_increment=int(rng.integers(1, 16)),
+        post_increment=int(rng.integers(1, 16)),
+        pre_decay=Decay.multiply(
+            int(rng.integers(100, 2000)), 12, rounding=str(rng.choice(["floor", "nearest"]))
+        ),
         post_decay=Decay.shift(int(rng.integers(1, 4))),
-        weight_dependence=str(rng.choice(["additive", "soft"])))
+        weight_dependence=str(rng.choice(["additive", "soft"])),
+    )
     synapses = rng.random((n_in, n_h)) < 0.7
-    plastic_weights = np.where(synapses, rng.integers(rule.w_min, rule.w_max + 1,
-                                                      size=(n_in, n_h)), 0)
+    plastic_weights = np.where(
+        synapses, rng.integers(rule.w_min, rule.w_max + 1, size=(n_in, n_h)), 0
+    )
 
     def delays(weights, mask, largest):
         return np.where(mask, rng.integers(1, largest + 1, size=weights.shape), 0)
@@ -384,14 +469,30 @@ def random_learning_network(seed: int) -> Network:
     recurrent = _weights(rng, n_h, n_h, 8, 0.3) // 2
     to_o = _weights(rng, n_h, n_o, 8, 0.6)
     projections = [
-        Projection("x", "h", plastic_weights, delays=delays(plastic_weights, synapses, 3),
-                   synapses=synapses, plasticity=rule),
-        Projection("h", "h", recurrent, channel=ph.input_channels - 1,
-                   delays=delays(recurrent, recurrent != 0, 3)),
+        Projection(
+            "x",
+            "h",
+            plastic_weights,
+            delays=delays(plastic_weights, synapses, 3),
+            synapses=synapses,
+            plasticity=rule,
+        ),
+        Projection(
+            "h",
+            "h",
+            recurrent,
+            channel=ph.input_channels - 1,
+            delays=delays(recurrent, recurrent != 0, 3),
+        ),
         Projection("h", "o", to_o, delays=delays(to_o, to_o != 0, 2)),
         Projection("x", "o", _weights(rng, n_in, n_o, 8, 0.3)),
     ]
-    return Network(inputs=[InputGroup("x", n_in)],
-                   populations=[Population("h", n_h, ph, weight_width=8, max_delay=3),
-                                Population("o", n_o, po, weight_width=8, max_delay=2)],
-                   projections=projections, outputs=["o", "h"])
+    return Network(
+        inputs=[InputGroup("x", n_in)],
+        populations=[
+            Population("h", n_h, ph, weight_width=8, max_delay=3),
+            Population("o", n_o, po, weight_width=8, max_delay=2),
+        ],
+        projections=projections,
+        outputs=["o", "h"],
+    )

@@ -60,13 +60,18 @@ def pytest_runtest_teardown(item, nextitem):
         if issubclass(warning.category, UnusedElaboratable):
             unused.append(f"{warning.filename}:{warning.lineno}: {warning.message}")
         else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename,
-                                   warning.lineno)
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
     # A module's `pytestmark = pytest.mark.filterwarnings("ignore::...UnusedElaboratable")`
     # still silences it (for elaboratables that library code builds inside the module's objects).
-    if unused and not any(argument.startswith("ignore") and "UnusedElaboratable" in argument
-                          for marker in item.iter_markers("filterwarnings")
-                          for argument in marker.args):
-        pytest.fail("Amaranth UnusedElaboratable (elaborate it, do not build it, or start the "
-                    "file with `# amaranth: UnusedElaboratable=no`):\n" + "\n".join(unused),
-                    pytrace=False)
+    if unused and not any(
+        argument.startswith("ignore") and "UnusedElaboratable" in argument
+        for marker in item.iter_markers("filterwarnings")
+        for argument in marker.args
+    ):
+        pytest.fail(
+            "Amaranth UnusedElaboratable (elaborate it, do not build it, or start the "
+            "file with `# amaranth: UnusedElaboratable=no`):\n" + "\n".join(unused),
+            pytrace=False,
+        )

@@ -90,8 +90,17 @@ class XyloLayer:
     """xylosim 0.1.3 v2: ``XyloIAFNeuron`` driven by ``XyloLayer.deliver_spikes`` for external
     input only (no recurrent or readout synapses)."""
 
-    def __init__(self, weights, dash_mem, dash_syn, threshold, bias, weight_shift,
-                 max_spikes=31, max_input_spikes=15):
+    def __init__(
+        self,
+        weights,
+        dash_mem,
+        dash_syn,
+        threshold,
+        bias,
+        weight_shift,
+        max_spikes=31,
+        max_input_spikes=15,
+    ):
         # weights[syn][axon][neuron], as one Xylo synapse per (axon, neuron, syn) that exists
         self.weights = weights
         self.dash_mem, self.dash_syn = dash_mem, dash_syn
@@ -120,10 +129,11 @@ class XyloLayer:
                 for syn in range(n_syn):
                     w = self.weights[syn][axon][neuron]
                     if w == 0:
-                        continue        # no synapse in the sparse Xylo description
+                        continue  # no synapse in the sparse Xylo description
                     for _ in range(count):
-                        self.i[syn][neuron] = _safe_add16(self.i[syn][neuron],
-                                                          _int16(w << self.weight_shift))
+                        self.i[syn][neuron] = _safe_add16(
+                            self.i[syn][neuron], _int16(w << self.weight_shift)
+                        )
         spikes = []
         for neuron in range(len(self.v)):
             for syn in range(n_syn):

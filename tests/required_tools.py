@@ -35,8 +35,9 @@ def simulators_to_test() -> tuple[str, ...]:
 def simulator_params() -> list:
     """One ``pytest.param`` per simulator of :func:`simulators_to_test`, carrying its
     ``needs_simulator`` marker."""
-    return [pytest.param(name, marks=pytest.mark.needs_simulator(name))
-            for name in simulators_to_test()]
+    return [
+        pytest.param(name, marks=pytest.mark.needs_simulator(name)) for name in simulators_to_test()
+    ]
 
 
 def require_simulator(simulator: str) -> None:
@@ -53,10 +54,14 @@ def abc_skip_reason() -> str | None:
     if abc_program() is not None:
         return None
     if os.environ.get(REQUIRE_ABC_ENV_VAR) == "1":
-        raise RuntimeError(f"{REQUIRE_ABC_ENV_VAR}=1 but no yosys-abc was found (PATH, or ABC): "
-                           "the unbounded router proofs cannot run (apt-get install yosys)")
-    return ("yosys-abc not on PATH and ABC unset: unbounded abc pdr proofs skipped, the bounded "
-            f"checks run instead (apt-get install yosys; set {REQUIRE_ABC_ENV_VAR}=1 to demand it)")
+        raise RuntimeError(
+            f"{REQUIRE_ABC_ENV_VAR}=1 but no yosys-abc was found (PATH, or ABC): "
+            "the unbounded router proofs cannot run (apt-get install yosys)"
+        )
+    return (
+        "yosys-abc not on PATH and ABC unset: unbounded abc pdr proofs skipped, the bounded "
+        f"checks run instead (apt-get install yosys; set {REQUIRE_ABC_ENV_VAR}=1 to demand it)"
+    )
 
 
 def require_abc() -> None:

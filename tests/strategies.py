@@ -5,8 +5,18 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from neurohw.model import (Accumulation, Comparison, Decay, InputTiming, MembraneUpdate,
-                           NeuronParams, Overflow, ResetMode, Rounding, state_range)
+from neurohw.model import (
+    Accumulation,
+    Comparison,
+    Decay,
+    InputTiming,
+    MembraneUpdate,
+    NeuronParams,
+    Overflow,
+    ResetMode,
+    Rounding,
+    state_range,
+)
 
 
 @st.composite
@@ -31,8 +41,7 @@ def decays(draw, width, n_neurons=None):
     bits = draw(st.integers(1, 12))
     offset = draw(st.integers(0, 1))
     rounding = draw(st.sampled_from(list(Rounding)))
-    return Decay.multiply(constant(0, (1 << bits) - offset), bits, offset=offset,
-                          rounding=rounding)
+    return Decay.multiply(constant(0, (1 << bits) - offset), bits, offset=offset, rounding=rounding)
 
 
 @st.composite
@@ -57,8 +66,7 @@ def neuron_params(draw, n_neurons=None, max_width=32, min_width=2, reset_delay=N
             seed = draw(st.integers(0, 2**32 - 1))
             # Per-neuron arrays are int64 (wrap_lava's 64-bit range reaches 2^63).
             low, high = max(low, -(1 << 63)), min(high, (1 << 63) - 1)
-            return np.random.default_rng(seed).integers(low, high, size=n_neurons,
-                                                        endpoint=True)
+            return np.random.default_rng(seed).integers(low, high, size=n_neurons, endpoint=True)
         return draw(st.integers(low, high))
 
     threshold_shift = draw(st.integers(0, max(0, min(4, v_width - 2))))
@@ -76,8 +84,7 @@ def neuron_params(draw, n_neurons=None, max_width=32, min_width=2, reset_delay=N
     cap = draw(st.one_of(st.none(), st.integers(1, 15)))
     input_shift = draw(st.integers(0, 6))
     # The drive bias: anywhere in its range (the limits included), or a small value.
-    d_low, d_high = (state_range(i_width, i_overflow) if n_currents
-                     else (v_low, v_high))
+    d_low, d_high = state_range(i_width, i_overflow) if n_currents else (v_low, v_high)
     d_low, d_high = -((-d_low) >> input_shift), d_high >> input_shift
     drive_bias = draw(st.sampled_from(["zero", "small", "full"]))
     if drive_bias == "zero":
@@ -86,28 +93,43 @@ def neuron_params(draw, n_neurons=None, max_width=32, min_width=2, reset_delay=N
         drive_bias = per_neuron_or_scalar(max(d_low, -8), min(d_high, 8))
     else:
         drive_bias = per_neuron_or_scalar(d_low, d_high)
-    membrane_update = (MembraneUpdate.SUM if reset_delay
-                       else draw(st.sampled_from(list(MembraneUpdate))))
+    membrane_update = (
+        MembraneUpdate.SUM if reset_delay else draw(st.sampled_from(list(MembraneUpdate)))
+    )
     refractory_period = draw(st.sampled_from([0, 0, 1, 3]))
     # snnTorch's delayed subtraction, where it is defined (docs/semantics.md section 6).
     if reset_delay is None:
-        reset_delay = (reset is ResetMode.SUBTRACT and membrane_update is MembraneUpdate.SUM
-                       and draw(st.booleans()))
+        reset_delay = (
+            reset is ResetMode.SUBTRACT
+            and membrane_update is MembraneUpdate.SUM
+            and draw(st.booleans())
+        )
     if reset_delay:
         max_spikes, refractory_period = 1, 0
     return NeuronParams(
-        n_currents=n_currents, v_width=v_width, i_width=i_width,
-        v_overflow=v_overflow, i_overflow=i_overflow,
+        n_currents=n_currents,
+        v_width=v_width,
+        i_width=i_width,
+        v_overflow=v_overflow,
+        i_overflow=i_overflow,
         v_decay=draw(decays(v_width, n_neurons)),
         i_decay=tuple(draw(decays(i_width, n_neurons)) for _ in range(n_currents)),
-        accumulation=accumulation, input_timing=input_timing,
-        input_shift=input_shift, input_count_cap=cap, drive_bias=drive_bias,
+        accumulation=accumulation,
+        input_timing=input_timing,
+        input_shift=input_shift,
+        input_count_cap=cap,
+        drive_bias=drive_bias,
         membrane_update=membrane_update,
-        bias_mantissa=bias, bias_exponent=bias_exponent,
-        threshold=threshold, threshold_shift=threshold_shift,
+        bias_mantissa=bias,
+        bias_exponent=bias_exponent,
+        threshold=threshold,
+        threshold_shift=threshold_shift,
         comparison=draw(st.sampled_from(list(Comparison))),
-        reset=reset, reset_value=reset_value, max_spikes=max_spikes,
-        refractory_period=refractory_period, reset_delay=reset_delay,
+        reset=reset,
+        reset_value=reset_value,
+        max_spikes=max_spikes,
+        refractory_period=refractory_period,
+        reset_delay=reset_delay,
     )
 
 
@@ -123,12 +145,15 @@ def random_state(params, n_neurons, batch, rng):
         else:
             # numpy cannot draw 64-bit-wide ranges; compose two 32-bit halves instead.
             span = high - low + 1
-            drawn = [low + (int(a) << 32 | int(b)) % span
-                     for a, b in rng.integers(0, 1 << 32, size=(count, 2))]
+            drawn = [
+                low + (int(a) << 32 | int(b)) % span
+                for a, b in rng.integers(0, 1 << 32, size=(count, 2))
+            ]
         out = np.array(drawn, dtype=object)
         extremes = rng.random(out.size) < 0.2
-        out[extremes] = rng.choice(np.array([low, high, 0, -1, 1], dtype=object),
-                                   size=int(extremes.sum()))
+        out[extremes] = rng.choice(
+            np.array([low, high, 0, -1, 1], dtype=object), size=int(extremes.sum())
+        )
         out = np.clip(out, low, high).reshape(shape)
         return out
 
@@ -136,17 +161,24 @@ def random_state(params, n_neurons, batch, rng):
     i = values(params.i_width, params.i_overflow, (batch, params.n_currents, n_neurons))
     refractory = rng.integers(0, params.refractory_period + 1, size=(batch, n_neurons))
     template = __import__("neurohw.model", fromlist=["initial_state"]).initial_state(
-        params, n_neurons, batch)
+        params, n_neurons, batch
+    )
     # With reset_delay, last step's spike count (0 or 1) is a state like the others.
-    pending = (rng.integers(0, 2, size=(batch, n_neurons)).astype(np.int64)
-               if params.reset_delay else None)
-    return NeuronState(v=v.astype(template.v.dtype), i=i.astype(template.i.dtype),
-                       refractory=refractory.astype(np.int64), pending=pending)
+    pending = (
+        rng.integers(0, 2, size=(batch, n_neurons)).astype(np.int64) if params.reset_delay else None
+    )
+    return NeuronState(
+        v=v.astype(template.v.dtype),
+        i=i.astype(template.i.dtype),
+        refractory=refractory.astype(np.int64),
+        pending=pending,
+    )
 
 
 def random_weights(params, n_axons, n_neurons, weight_width, rng):
     low, high = -(1 << (weight_width - 1)), (1 << (weight_width - 1)) - 1
-    weights = rng.integers(low, high, size=(params.input_channels, n_axons, n_neurons),
-                           endpoint=True)
+    weights = rng.integers(
+        low, high, size=(params.input_channels, n_axons, n_neurons), endpoint=True
+    )
     weights[rng.random(weights.shape) < 0.2] = 0
     return weights

@@ -22,10 +22,14 @@ class AERPair(wiring.Component):
         self._receiver = AERReceiver(fmt)
         self._transmitter = AERTransmitter(fmt)
         layout = event_layout(fmt)
-        super().__init__({
-            "rx": In(AERPinsSignature(fmt.width)), "o": Out(stream.Signature(layout)),
-            "i": In(stream.Signature(layout)), "tx": Out(AERPinsSignature(fmt.width)),
-        })
+        super().__init__(
+            {
+                "rx": In(AERPinsSignature(fmt.width)),
+                "o": Out(stream.Signature(layout)),
+                "i": In(stream.Signature(layout)),
+                "tx": Out(AERPinsSignature(fmt.width)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -44,7 +48,10 @@ def test_init():
     pins = receiver.signature.members["pins"]
     # In(...) presents the sender's signature flipped: req and data in, ack out.
     assert pins.flow is In and dict(pins.signature.members) == {
-        "req": In(1), "data": In(FMT.width), "ack": Out(1)}
+        "req": In(1),
+        "data": In(FMT.width),
+        "ack": Out(1),
+    }
     assert receiver.signature.members["o"] == Out(stream.Signature(event_layout(FMT)))
     transmitter = AERTransmitter(FMT)
     pins = transmitter.signature.members["pins"]
@@ -52,11 +59,17 @@ def test_init():
 
 
 def test_init_wrong_stages():
-    with pytest.raises(ValueError, match=r"^synchronizer stages must be an integer of at least "
-                                         r"2, not 1$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^synchronizer stages must be an integer of at least "
+        r"2, not 1$",
+    ):
         AERReceiver(FMT, stages=1)
-    with pytest.raises(ValueError, match=r"^synchronizer stages must be an integer of at least "
-                                         r"2, not 0$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^synchronizer stages must be an integer of at least "
+        r"2, not 0$",
+    ):
         AERTransmitter(FMT, stages=0)
 
 
@@ -67,13 +80,19 @@ def test_init_wrong_format():
 
 def test_receiver_uses_two_flop_synchronizer():
     from amaranth.back import rtlil
+
     text = rtlil.convert(AERReceiver(FMT), name="rx", emit_src=False)
     assert "req_sync" in text and text.count("$dff") + text.count("$sdff") >= 2
 
 
 @pytest.mark.sim
 def test_sim_aer(simulator, sim_build_dir):
-    run_cocotb(AERPair(FMT), toplevel="aer_pair", test_module="bench_aer", simulator=simulator,
-               build_dir=sim_build_dir, test_data={"width": FMT.width, "seed": 3, "count": 60},
-               build_args=("--output-split", "0", "-CFLAGS", "-O0") if simulator == "verilator"
-               else ())
+    run_cocotb(
+        AERPair(FMT),
+        toplevel="aer_pair",
+        test_module="bench_aer",
+        simulator=simulator,
+        build_dir=sim_build_dir,
+        test_data={"width": FMT.width, "seed": 3, "count": 60},
+        build_args=("--output-split", "0", "-CFLAGS", "-O0") if simulator == "verilator" else (),
+    )

@@ -12,16 +12,17 @@ from pathlib import Path
 import pytest
 
 from neurohw.toolchain import available_simulators
+from tests.required_tools import require_simulator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-from tests.required_tools import require_simulator
 
 pytestmark = pytest.mark.sim
 
 
 def _bench():
     spec = importlib.util.spec_from_file_location(
-        "bench_learning", REPO_ROOT / "benchmarks" / "bench_learning.py")
+        "bench_learning", REPO_ROOT / "benchmarks" / "bench_learning.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -39,9 +40,16 @@ def _simulator():
 def test_cycle_part_at_a_tiny_size(tmp_path):
     bench = _bench()
     n, a = 8, 8
-    cycles = bench.measure_cycles(n_neurons=n, n_axons=a, steps=12, simulator=_simulator(),
-                                  build=tmp_path / "cycles", threshold=60,
-                                  rates=(0.0, 0.25, 0.5), progress=None)
+    cycles = bench.measure_cycles(
+        n_neurons=n,
+        n_axons=a,
+        steps=12,
+        simulator=_simulator(),
+        build=tmp_path / "cycles",
+        threshold=60,
+        rates=(0.0, 0.25, 0.5),
+        progress=None,
+    )
     assert set(cycles["runs"]) == set(bench.CYCLE_VARIANTS)
     assert list(cycles["runs"])[0] == "static"
     summary = cycles["summary"]
@@ -49,8 +57,14 @@ def test_cycle_part_at_a_tiny_size(tmp_path):
         assert len(run["steps"]) == 12
         assert run["weights_checked"] == n * a
         for step in run["steps"]:
-            assert set(step) == {"events", "spikes", "spikes_per_lane", "event_phase", "sweep",
-                                 "step"}
+            assert set(step) == {
+                "events",
+                "spikes",
+                "spikes_per_lane",
+                "event_phase",
+                "sweep",
+                "step",
+            }
             assert step["spikes_per_lane"] == [step["spikes"]]
             assert step["sweep"] > 0 and step["step"] > 0
         row = summary[name]
@@ -82,11 +96,20 @@ def test_cycle_part_with_lanes(tmp_path):
     of the busiest lane, each still ``n_axons + 1`` cycles, so the learning phase is faster."""
     bench = _bench()
     n, a = 8, 8
-    kwargs = dict(n_neurons=n, n_axons=a, steps=12, simulator=_simulator(), threshold=60,
-                  rates=(0.0, 0.25, 0.5), progress=None, variants=["stdp"])
-    by_lanes = {str(lanes): bench.measure_cycles(lanes=lanes, build=tmp_path / "cycles",
-                                                 **kwargs)
-                for lanes in (1, 2)}
+    kwargs = dict(
+        n_neurons=n,
+        n_axons=a,
+        steps=12,
+        simulator=_simulator(),
+        threshold=60,
+        rates=(0.0, 0.25, 0.5),
+        progress=None,
+        variants=["stdp"],
+    )
+    by_lanes = {
+        str(lanes): bench.measure_cycles(lanes=lanes, build=tmp_path / "cycles", **kwargs)
+        for lanes in (1, 2)
+    }
     bench.compare_lanes(by_lanes)
     one, two = by_lanes["1"]["summary"]["stdp"], by_lanes["2"]["summary"]["stdp"]
     assert one["post_spikes"] == two["post_spikes"] > 0
@@ -103,10 +126,21 @@ def test_cycle_part_with_lanes(tmp_path):
 def test_tables_from_results(tmp_path):
     """``--table`` and the derived synthesis ratios work on a results file."""
     bench = _bench()
-    row = {"device": "ecp5-85k", "lanes": 1, "luts": 100, "carries": 10, "ffs": 50, "bram": 2,
-           "spram": 0, "dsp": 0, "logic_cells": 150, "fmax_mhz": 100.0}
-    rows = bench.synth_ratios({"static-p1-ecp5": dict(row),
-                               "stdp-p1-ecp5": dict(row, luts=150, fmax_mhz=80.0)})
+    row = {
+        "device": "ecp5-85k",
+        "lanes": 1,
+        "luts": 100,
+        "carries": 10,
+        "ffs": 50,
+        "bram": 2,
+        "spram": 0,
+        "dsp": 0,
+        "logic_cells": 150,
+        "fmax_mhz": 100.0,
+    }
+    rows = bench.synth_ratios(
+        {"static-p1-ecp5": dict(row), "stdp-p1-ecp5": dict(row, luts=150, fmax_mhz=80.0)}
+    )
     assert rows["stdp-p1-ecp5"]["ratio"]["luts"] == 1.5
     assert rows["stdp-p1-ecp5"]["ratio"]["fmax_mhz"] == 0.8
     assert rows["static-p1-ecp5"]["ratio"]["luts"] == 1.0
@@ -121,21 +155,44 @@ def test_legacy_cycles_entry_migrates(tmp_path):
     bench = _bench()
 
     def step(events, spikes, sweep):
-        return {"events": events, "spikes": spikes, "event_phase": 10 * events, "sweep": sweep,
-                "step": 10 * events + sweep + 1}
+        return {
+            "events": events,
+            "spikes": spikes,
+            "event_phase": 10 * events,
+            "sweep": sweep,
+            "step": 10 * events + sweep + 1,
+        }
 
     def run(stdp, sweeps):
-        return {"variant": "x", "max_delay": 1, "stdp": stdp, "a_plus": 1 if stdp else None,
-                "ready_after_reset": 7, "weights_checked": 0, "weight_change": 0,
-                "steps": [step(e, k, w) for (e, k), w in zip(((0, 0), (2, 1), (3, 4)),
-                                                             sweeps)]}
+        return {
+            "variant": "x",
+            "max_delay": 1,
+            "stdp": stdp,
+            "a_plus": 1 if stdp else None,
+            "ready_after_reset": 7,
+            "weights_checked": 0,
+            "weight_change": 0,
+            "steps": [step(e, k, w) for (e, k), w in zip(((0, 0), (2, 1), (3, 4)), sweeps)],
+        }
 
     # 8 axons: a learning step costs 8 + 9 x spikes at lanes 1.
-    legacy = {"n_neurons": 8, "n_axons": 8, "lanes": 1, "steps": 3, "simulator": "icarus",
-              "seed": 1, "threshold": 60, "rates": [0.0], "weight_width": 8, "max_delay": 8,
-              "input_events_per_step": [0, 2, 3],
-              "runs": {"static": run(False, (10, 10, 10)),
-                       "stdp": run(True, (10, 10 + 8 + 9, 10 + 8 + 36))}}
+    legacy = {
+        "n_neurons": 8,
+        "n_axons": 8,
+        "lanes": 1,
+        "steps": 3,
+        "simulator": "icarus",
+        "seed": 1,
+        "threshold": 60,
+        "rates": [0.0],
+        "weight_width": 8,
+        "max_delay": 8,
+        "input_events_per_step": [0, 2, 3],
+        "runs": {
+            "static": run(False, (10, 10, 10)),
+            "stdp": run(True, (10, 10 + 8 + 9, 10 + 8 + 36)),
+        },
+    }
     path = tmp_path / "learning.json"
     path.write_text(json.dumps({"cycles": legacy}))
     results = bench.load(path)

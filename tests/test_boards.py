@@ -30,17 +30,20 @@ def test_board_top_elaborates(board):
 
 
 def test_board_refused():
-    with pytest.raises(ValueError, match=re.escape("board must be one of 'icebreaker', 'ulx3s', "
-                                                   "not 'arty'")):
+    with pytest.raises(
+        ValueError, match=re.escape("board must be one of 'icebreaker', 'ulx3s', not 'arty'")
+    ):
         boards.elaborate("arty")
-    with pytest.raises(ValueError, match=re.escape("board must be one of 'icebreaker', 'ulx3s', "
-                                                   "not 'arty'")):
+    with pytest.raises(
+        ValueError, match=re.escape("board must be one of 'icebreaker', 'ulx3s', not 'arty'")
+    ):
         board_pins("arty")
 
 
 def test_board_top_refuses_other_designs():
-    with pytest.raises(TypeError, match=re.escape("design must be a NeuronCore, a Chip or a "
-                                                  "ChipPlan, not 'core'")):
+    with pytest.raises(
+        TypeError, match=re.escape("design must be a NeuronCore, a Chip or a ChipPlan, not 'core'")
+    ):
         boards.BoardTop("core", "icebreaker")
 
 

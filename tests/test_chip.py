@@ -17,8 +17,18 @@ from neurohw.cli import main
 from neurohw.flows.synth import SynthesisError, SynthReport
 from neurohw.hw.system import SYSTEM_TOPLEVEL, SystemTop
 from neurohw.model import Decay, NeuronParams
-from neurohw.network import (CoreCapacity, InputGroup, Network, NetworkError, Population,
-                             Projection, Samples, check_samples, map_network, simulate_samples)
+from neurohw.network import (
+    CoreCapacity,
+    InputGroup,
+    Network,
+    NetworkError,
+    Population,
+    Projection,
+    Samples,
+    check_samples,
+    map_network,
+    simulate_samples,
+)
 from neurohw.network import system as network_system
 from neurohw.toolchain import available_simulators
 
@@ -26,11 +36,15 @@ from neurohw.toolchain import available_simulators
 def tiny_network() -> Network:
     rng = np.random.default_rng(3)
     params = NeuronParams(n_currents=0, v_width=12, v_decay=Decay.shift(3), threshold=20)
-    return Network(inputs=[InputGroup("x", 6)],
-                   populations=[Population("h", 5, params), Population("o", 3, params)],
-                   projections=[Projection("x", "h", rng.integers(-4, 20, size=(6, 5))),
-                                Projection("h", "o", rng.integers(-4, 25, size=(5, 3)))],
-                   outputs=["o"])
+    return Network(
+        inputs=[InputGroup("x", 6)],
+        populations=[Population("h", 5, params), Population("o", 3, params)],
+        projections=[
+            Projection("x", "h", rng.integers(-4, 20, size=(6, 5))),
+            Projection("h", "o", rng.integers(-4, 25, size=(5, 3))),
+        ],
+        outputs=["o"],
+    )
 
 
 def tiny_plan():
@@ -54,22 +68,27 @@ class TestChip:
         assert repr(chip) == f"Chip({plan.n_cores} cores, debug=False, router_fifo_depth=4)"
 
     def test_init_network(self):
-        chip = Chip(tiny_network(), lanes=2, capacity=CoreCapacity(max_neurons=3),
-                    topology="mesh")
+        chip = Chip(tiny_network(), lanes=2, capacity=CoreCapacity(max_neurons=3), topology="mesh")
         assert all(core.lanes == 2 for core in chip.plan.cores)
         assert type(chip.plan.topology).__name__ == "MeshTopology"
 
     def test_init_wrong_plan(self):
-        with pytest.raises(TypeError, match=re.escape(
-                "plan must be a ChipPlan or a Network, not 'plan'")):
+        with pytest.raises(
+            TypeError, match=re.escape("plan must be a ChipPlan or a Network, not 'plan'")
+        ):
             Chip("plan")
 
-    @pytest.mark.parametrize("option, value", [("lanes", 2), ("topology", "star"),
-                                               ("capacity", CoreCapacity())])
+    @pytest.mark.parametrize(
+        "option, value", [("lanes", 2), ("topology", "star"), ("capacity", CoreCapacity())]
+    )
     def test_init_wrong_mapping_option(self, option, value):
-        with pytest.raises(ValueError, match=re.escape(
+        with pytest.raises(
+            ValueError,
+            match=re.escape(
                 f"{option}={value!r} needs a Network to map: a ChipPlan is already mapped "
-                f"(map the network with {option}= instead)")):
+                f"(map the network with {option}= instead)"
+            ),
+        ):
             Chip(tiny_plan(), **{option: value})
 
     def test_init_wrong_debug(self):
@@ -78,16 +97,21 @@ class TestChip:
 
     @pytest.mark.parametrize("depth", [0, -1, 2.0, True, "2"])
     def test_init_wrong_router_fifo_depth(self, depth):
-        with pytest.raises(ValueError, match=re.escape(
-                f"router_fifo_depth must be a positive integer, not {depth!r}")):
+        with pytest.raises(
+            ValueError,
+            match=re.escape(f"router_fifo_depth must be a positive integer, not {depth!r}"),
+        ):
             Chip(tiny_plan(), router_fifo_depth=depth)
 
     def test_verilog(self, tmp_path):
         plan = tiny_plan()
         for debug in (True, False):
             chip = Chip(plan, debug=debug, router_fifo_depth=3)
-            expected = verilog.convert(SystemTop(plan, debug=debug, router_fifo_depth=3),
-                                       name=SYSTEM_TOPLEVEL, emit_src=False)
+            expected = verilog.convert(
+                SystemTop(plan, debug=debug, router_fifo_depth=3),
+                name=SYSTEM_TOPLEVEL,
+                emit_src=False,
+            )
             assert chip.verilog(tmp_path / "system.v") == expected
             assert (tmp_path / "system.v").read_text() == expected
             assert chip.design_hash() == hashlib.sha256(expected.encode()).hexdigest()
@@ -104,9 +128,13 @@ class TestChip:
             assert np.array_equal(trace.spikes[name], expected.spikes[name])
 
     def test_simulate_wrong_inputs(self):
-        with pytest.raises(NetworkError, match=re.escape(
+        with pytest.raises(
+            NetworkError,
+            match=re.escape(
                 "input 'x' has a spike count of 2; counts must be between 0 and the group's "
-                "max_count=1")):
+                "max_count=1"
+            ),
+        ):
             Chip(tiny_plan()).simulate({"x": np.full((2, 1, 6), 2)})
 
     def test_verify(self, tmp_path):
@@ -123,12 +151,14 @@ class TestChip:
     def test_synthesize_one_path(self, tmp_path, monkeypatch):
         """Chip.synthesize hands its own design to the one synthesis path."""
         from neurohw.flows import report
+
         seen = {}
 
         def fake(design, device, *, workdir, **options):
             seen["verilog"] = verilog.convert(design, name=SYSTEM_TOPLEVEL, emit_src=False)
             seen["device"] = device
             raise SynthesisError("not run")
+
         monkeypatch.setattr(report, "synthesize_design", fake)
         chip = Chip(tiny_plan(), debug=False)
         with pytest.raises(SynthesisError, match="not run"):
@@ -137,6 +167,7 @@ class TestChip:
 
     def test_report(self, tmp_path):
         from neurohw.flows.report import estimate_cycles
+
         chip = Chip(tiny_plan())
         inputs = tiny_inputs()
         report = chip.report([], workdir=tmp_path, inputs=inputs)
@@ -153,8 +184,10 @@ class TestChip:
         result = Chip(tiny_plan(), debug=False).synthesize("ice40-up5k", workdir=tmp_path)
         assert isinstance(result, SynthReport)
         assert result.luts > 0 and result.fmax_mhz
-        print(f"tiny chip on iCE40UP5K: {result.luts} LUT4, {result.fmax_mhz:.1f} MHz, "
-              f"{time.perf_counter() - start:.0f} s")
+        print(
+            f"tiny chip on iCE40UP5K: {result.luts} LUT4, {result.fmax_mhz:.1f} MHz, "
+            f"{time.perf_counter() - start:.0f} s"
+        )
 
 
 class TestSamples:
@@ -178,11 +211,18 @@ class TestSamples:
     def test_other_network_checks_again(self):
         samples = check_samples(tiny_network(), tiny_inputs())
         params = NeuronParams(n_currents=0, v_width=12, v_decay=Decay.shift(3), threshold=20)
-        other = Network(inputs=[InputGroup("x", 5)], populations=[Population("o", 2, params)],
-                        projections=[Projection("x", "o", np.ones((5, 2), dtype=int))],
-                        outputs=["o"])
-        with pytest.raises(NetworkError, match=re.escape(
-                "input 'x' must have shape (steps, batch, 5) or (steps, 5), not (4, 2, 6)")):
+        other = Network(
+            inputs=[InputGroup("x", 5)],
+            populations=[Population("o", 2, params)],
+            projections=[Projection("x", "o", np.ones((5, 2), dtype=int))],
+            outputs=["o"],
+        )
+        with pytest.raises(
+            NetworkError,
+            match=re.escape(
+                "input 'x' must have shape (steps, batch, 5) or (steps, 5), not (4, 2, 6)"
+            ),
+        ):
             check_samples(other, samples)
 
     def test_verify_validates_once(self, tmp_path, monkeypatch):
@@ -194,25 +234,39 @@ class TestSamples:
         def counted(*args):
             calls.append(args)
             return validate(*args)
+
         monkeypatch.setattr(network_system, "_validate", counted)
         out = tmp_path / "out"
         network = tiny_network()
         network.save(tmp_path / "net.npz")
         np.savez(tmp_path / "inputs.npz", **tiny_inputs())
         from neurohw.sim import system_case
+
         seen = []
         make_case = system_case.make_case
 
         def recording(*args, **kwargs):
             seen.append(args)
             return make_case(*args, **kwargs)
+
         monkeypatch.setattr(system_case, "make_case", recording)
         simulators = available_simulators()[:1]
         if not simulators:
             pytest.skip("no HDL simulator installed (icarus or verilator)")
-        argv = ["compile", str(tmp_path / "net.npz"), "-o", str(out), "--inputs",
-                str(tmp_path / "inputs.npz"), "--device", "none", "--simulator", simulators[0],
-                "--verify-samples", "1"]
+        argv = [
+            "compile",
+            str(tmp_path / "net.npz"),
+            "-o",
+            str(out),
+            "--inputs",
+            str(tmp_path / "inputs.npz"),
+            "--device",
+            "none",
+            "--simulator",
+            simulators[0],
+            "--verify-samples",
+            "1",
+        ]
         assert main(argv) == 0
         assert seen, "the RTL verification ran"
         assert len(calls) == 1
@@ -227,16 +281,44 @@ def test_compile_and_synth_report_one_design(tmp_path, monkeypatch, capsys):
         text = verilog.convert(design, name=SYSTEM_TOPLEVEL, emit_src=False)
         synthesized.append(hashlib.sha256(text.encode()).hexdigest())
         raise SynthesisError("synthesis not run in this test")
+
     from neurohw.flows import report
+
     monkeypatch.setattr(report, "synthesize_design", recording)
     tiny_network().save(tmp_path / "net.npz")
     for flags in ([], ["--no-debug"]):
         synthesized.clear()
         compile_dir, synth_dir = tmp_path / f"compile{flags}", tmp_path / f"synth{flags}"
-        assert main(["compile", str(tmp_path / "net.npz"), "-o", str(compile_dir),
-                     "--verify-samples", "0", "--device", "ice40-up5k", *flags]) == 0
-        assert main(["synth", str(tmp_path / "net.npz"), "-o", str(synth_dir),
-                     "--device", "ice40-up5k", *flags]) == 0
+        assert (
+            main(
+                [
+                    "compile",
+                    str(tmp_path / "net.npz"),
+                    "-o",
+                    str(compile_dir),
+                    "--verify-samples",
+                    "0",
+                    "--device",
+                    "ice40-up5k",
+                    *flags,
+                ]
+            )
+            == 0
+        )
+        assert (
+            main(
+                [
+                    "synth",
+                    str(tmp_path / "net.npz"),
+                    "-o",
+                    str(synth_dir),
+                    "--device",
+                    "ice40-up5k",
+                    *flags,
+                ]
+            )
+            == 0
+        )
         compiled = json.loads((compile_dir / "report.json").read_text())
         synth = json.loads((synth_dir / "synth.json").read_text())
         written = hashlib.sha256((compile_dir / "system.v").read_bytes()).hexdigest()

@@ -49,8 +49,17 @@ def test_simulate_matches_reference(tmp_path, capsys):
     save_population(tmp_path / "params.json", Population(3, params))
     save_input(tmp_path / "input.npz", spikes=spikes, weights=weights)
 
-    status = main(["simulate", str(tmp_path / "params.json"), str(tmp_path / "input.npz"),
-                   "-o", str(tmp_path / "out"), "--plot-neurons", "2,0"])
+    status = main(
+        [
+            "simulate",
+            str(tmp_path / "params.json"),
+            str(tmp_path / "input.npz"),
+            "-o",
+            str(tmp_path / "out"),
+            "--plot-neurons",
+            "2,0",
+        ]
+    )
     assert status == 0
     expected = run(params, spikes, weights)
     with np.load(tmp_path / "out" / "trace.npz") as archive:
@@ -68,8 +77,20 @@ def test_simulate_drive(tmp_path):
     drive = np.random.default_rng(4).integers(-10, 60, size=(25, 5)).astype(np.int32)
     save_population(tmp_path / "params.json", Population(5, params))
     save_input(tmp_path / "input.npz", drive=drive)
-    assert main(["simulate", str(tmp_path / "params.json"), str(tmp_path / "input.npz"),
-                 "-o", str(tmp_path / "out"), "--backend", "numpy"]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                str(tmp_path / "params.json"),
+                str(tmp_path / "input.npz"),
+                "-o",
+                str(tmp_path / "out"),
+                "--backend",
+                "numpy",
+            ]
+        )
+        == 0
+    )
     expected = run(params, drive=drive)
     with np.load(tmp_path / "out" / "trace.npz") as archive:
         np.testing.assert_array_equal(archive["spikes"], expected.spikes)
@@ -83,8 +104,24 @@ MODEL_ONLY = ("--verify-steps", "0", "--device", "none")
 @pytest.mark.sim
 def test_example_verifies_the_generated_core(tmp_path, simulator, capsys):
     # The whole main job, shortened: the RTL must match the reference model on every step.
-    assert main(["core-example", "-o", str(tmp_path), "--verify-steps", "6", "--simulator",
-                 simulator, "--device", "none", "--lanes", "2"]) == 0
+    assert (
+        main(
+            [
+                "core-example",
+                "-o",
+                str(tmp_path),
+                "--verify-steps",
+                "6",
+                "--simulator",
+                simulator,
+                "--device",
+                "none",
+                "--lanes",
+                "2",
+            ]
+        )
+        == 0
+    )
     report = json.loads((tmp_path / "report.json").read_text())
     (entry,) = report["verification"]
     assert entry["passed"] and entry["simulator"] == simulator and entry["steps"] == 6
@@ -95,8 +132,9 @@ def test_example_verifies_the_generated_core(tmp_path, simulator, capsys):
 
 def test_example_wrong_verify_steps(tmp_path, capsys):
     assert main(["core-example", "-o", str(tmp_path), "--verify-steps", "201"]) == 2
-    assert capsys.readouterr().err == ("neurohw: error: --verify-steps must be between 0 and "
-                                       "200, not 201\n")
+    assert capsys.readouterr().err == (
+        "neurohw: error: --verify-steps must be between 0 and 200, not 201\n"
+    )
 
 
 def test_example_is_deterministic(tmp_path, capsys):
@@ -113,8 +151,21 @@ def test_example_is_deterministic(tmp_path, capsys):
 
 
 def test_example_seed_and_preset(tmp_path):
-    assert main(["core-example", "-o", str(tmp_path), "--seed", "1", "--preset", "xylo_lif",
-                 *MODEL_ONLY]) == 0
+    assert (
+        main(
+            [
+                "core-example",
+                "-o",
+                str(tmp_path),
+                "--seed",
+                "1",
+                "--preset",
+                "xylo_lif",
+                *MODEL_ONLY,
+            ]
+        )
+        == 0
+    )
     assert json.loads((tmp_path / "params.json").read_text())["preset"] == "xylo_lif"
     with np.load(tmp_path / "input.npz") as archive:
         np.testing.assert_array_equal(archive["spikes"], example_inputs(1)[0])
@@ -123,32 +174,60 @@ def test_example_seed_and_preset(tmp_path):
 
 # --- Errors: one line on stderr, exit status 2, no traceback ------------------------------------
 
+
 def _simulate_with(tmp_path, population, arrays, *extra):
     params_path, input_path = tmp_path / "params.json", tmp_path / "input.npz"
     params_path.write_text(json.dumps(population))
     np.savez(input_path, **arrays)
-    return main(["simulate", str(params_path), str(input_path), "-o", str(tmp_path / "out"),
-                 *extra])
+    return main(
+        ["simulate", str(params_path), str(input_path), "-o", str(tmp_path / "out"), *extra]
+    )
 
 
-POPULATION = {"neurons": 4, "preset": "snntorch_leaky",
-              "preset_args": {"beta_constant": 16, "threshold": 50}}
+POPULATION = {
+    "neurons": 4,
+    "preset": "snntorch_leaky",
+    "preset_args": {"beta_constant": 16, "threshold": 50},
+}
 SPIKES = np.zeros((3, 2), np.int64)
 WEIGHTS = np.zeros((2, 4), np.int64)
 
 
-@pytest.mark.parametrize("population, arrays, file, problem", [
-    (POPULATION, {"spikes": SPIKES}, "input.npz",
-     "missing key 'weights', needed with key 'spikes'"),
-    (POPULATION, {"spikes": SPIKES.astype(np.float64), "weights": WEIGHTS}, "input.npz",
-     "key 'spikes' must be an integer or boolean array, not dtype float64"),
-    ({**POPULATION, "preset": "foo"}, {"spikes": SPIKES, "weights": WEIGHTS}, "params.json",
-     "preset must be one of 'loihi_cuba_lif', 'snntorch_leaky', 'xylo_lif', not 'foo'"),
-    (POPULATION, {"spikes": SPIKES, "weights": WEIGHTS, "drive": np.zeros((3, 4), np.int64)},
-     "input.npz", "keys 'spikes' and 'drive' are both given; give exactly one"),
-    ({"preset": "snntorch_leaky"}, {"spikes": SPIKES, "weights": WEIGHTS}, "params.json",
-     "missing key 'neurons' (the population size)"),
-])
+@pytest.mark.parametrize(
+    "population, arrays, file, problem",
+    [
+        (
+            POPULATION,
+            {"spikes": SPIKES},
+            "input.npz",
+            "missing key 'weights', needed with key 'spikes'",
+        ),
+        (
+            POPULATION,
+            {"spikes": SPIKES.astype(np.float64), "weights": WEIGHTS},
+            "input.npz",
+            "key 'spikes' must be an integer or boolean array, not dtype float64",
+        ),
+        (
+            {**POPULATION, "preset": "foo"},
+            {"spikes": SPIKES, "weights": WEIGHTS},
+            "params.json",
+            "preset must be one of 'loihi_cuba_lif', 'snntorch_leaky', 'xylo_lif', not 'foo'",
+        ),
+        (
+            POPULATION,
+            {"spikes": SPIKES, "weights": WEIGHTS, "drive": np.zeros((3, 4), np.int64)},
+            "input.npz",
+            "keys 'spikes' and 'drive' are both given; give exactly one",
+        ),
+        (
+            {"preset": "snntorch_leaky"},
+            {"spikes": SPIKES, "weights": WEIGHTS},
+            "params.json",
+            "missing key 'neurons' (the population size)",
+        ),
+    ],
+)
 def test_bad_files(tmp_path, capsys, population, arrays, file, problem):
     assert _simulate_with(tmp_path, population, arrays) == 2
     captured = capsys.readouterr()
@@ -159,28 +238,41 @@ def test_bad_files(tmp_path, capsys, population, arrays, file, problem):
 
 def test_missing_input_file(tmp_path, capsys):
     (tmp_path / "params.json").write_text(json.dumps(POPULATION))
-    status = main(["simulate", str(tmp_path / "params.json"), str(tmp_path / "absent.npz"),
-                   "-o", str(tmp_path / "out")])
+    status = main(
+        [
+            "simulate",
+            str(tmp_path / "params.json"),
+            str(tmp_path / "absent.npz"),
+            "-o",
+            str(tmp_path / "out"),
+        ]
+    )
     assert status == 2
-    assert capsys.readouterr().err.startswith(f"neurohw: error: {tmp_path / 'absent.npz'}: "
-                                              "cannot read the file as .npz")
+    assert capsys.readouterr().err.startswith(
+        f"neurohw: error: {tmp_path / 'absent.npz'}: cannot read the file as .npz"
+    )
 
 
 def test_bad_plot_neurons(tmp_path, capsys):
     arrays = {"spikes": SPIKES, "weights": WEIGHTS}
     assert _simulate_with(tmp_path, POPULATION, arrays, "--plot-neurons", "1,4") == 2
-    assert capsys.readouterr().err == ("neurohw: error: --plot-neurons: neuron must be between "
-                                       "0 and 3, not 4\n")
+    assert capsys.readouterr().err == (
+        "neurohw: error: --plot-neurons: neuron must be between 0 and 3, not 4\n"
+    )
 
 
 def test_backend_that_cannot_run_the_model(tmp_path, capsys):
     # The compiled path does not do accumulation 'per_event' (Xylo); forcing it is an error.
-    population = {"neurons": 4, "preset": "xylo_lif",
-                  "preset_args": {"dash_mem": 4, "dash_syn": 2, "threshold": 50}}
+    population = {
+        "neurons": 4,
+        "preset": "xylo_lif",
+        "preset_args": {"dash_mem": 4, "dash_syn": 2, "threshold": 50},
+    }
     arrays = {"spikes": SPIKES, "weights": WEIGHTS}
     assert _simulate_with(tmp_path, population, arrays, "--backend", "numba") == 2
     assert capsys.readouterr().err.startswith(
-        "neurohw: error: backend 'numba' cannot run this configuration: ")
+        "neurohw: error: backend 'numba' cannot run this configuration: "
+    )
 
 
 def test_usage_error_exits_2(capsys):
@@ -191,6 +283,7 @@ def test_usage_error_exits_2(capsys):
 
 # --- Plot ---------------------------------------------------------------------------------------
 
+
 def test_plot_trace_png(tmp_path):
     params = snntorch_leaky(beta_constant=16, threshold=np.arange(40, 52))
     trace = run(params, drive=np.random.default_rng(5).integers(-5, 30, size=(40, 3, 12)))
@@ -199,11 +292,14 @@ def test_plot_trace_png(tmp_path):
     assert _png_size(path) == EXPECTED_PNG_SIZE
 
 
-@pytest.mark.parametrize("kwargs, error", [
-    ({"neurons": range(9)}, "the membrane plot shows between 1 and 8 neurons, not 9"),
-    ({"neurons": [1, 1]}, "neurons must not repeat, not [1, 1]"),
-    ({"batch": 1}, "batch must be between 0 and 0, not 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"neurons": range(9)}, "the membrane plot shows between 1 and 8 neurons, not 9"),
+        ({"neurons": [1, 1]}, "neurons must not repeat, not [1, 1]"),
+        ({"batch": 1}, "batch must be between 0 and 0, not 1"),
+    ],
+)
 def test_plot_trace_errors(tmp_path, kwargs, error):
     trace = run(snntorch_leaky(beta_constant=16, threshold=10), drive=np.ones((5, 10), int))
     with pytest.raises(ValueError) as caught:

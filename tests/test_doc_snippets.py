@@ -45,7 +45,7 @@ def snippets(page: Path) -> list[Snippet]:
     found = []
     for match in _BLOCK.finditer(text):
         snippet = Snippet(page, text.count("\n", 0, match.start()) + 1, match.group("code"))
-        before = _MARKERS.search(text[:match.start()])
+        before = _MARKERS.search(text[: match.start()])
         for marker in _MARKER.finditer(before.group(0) if before else ""):
             body = marker.group("body").strip()
             if body.startswith("skip-doctest:"):
@@ -55,8 +55,10 @@ def snippets(page: Path) -> list[Snippet]:
             elif body.startswith("doctest-setup:"):
                 snippet.setup = body.removeprefix("doctest-setup:").strip("\n")
             else:
-                raise ValueError(f"{snippet.name}: unknown marker <!--{marker.group('body')}-->; "
-                                 "allowed: skip-doctest: REASON, doctest-slow, doctest-setup: CODE")
+                raise ValueError(
+                    f"{snippet.name}: unknown marker <!--{marker.group('body')}-->; "
+                    "allowed: skip-doctest: REASON, doctest-slow, doctest-setup: CODE"
+                )
         found.append(snippet)
     return found
 
@@ -83,11 +85,17 @@ def test_snippet_runs(snippet, tmp_path, monkeypatch):
 
 def test_markers_are_read(tmp_path):
     page = tmp_path / "page.md"
-    page.write_text("text\n\n<!-- skip-doctest: needs a board -->\n```python\nboard()\n```\n\n"
-                    "<!-- doctest-slow -->\n<!-- doctest-setup:\nx = 1\n-->\n```python\nprint(x)\n```\n"
-                    "```python\n1\n```\n")
+    page.write_text(
+        "text\n\n<!-- skip-doctest: needs a board -->\n```python\nboard()\n```\n\n"
+        "<!-- doctest-slow -->\n<!-- doctest-setup:\nx = 1\n-->\n```python\nprint(x)\n```\n"
+        "```python\n1\n```\n"
+    )
     first, second, third = snippets(page)
-    assert (first.skip, first.slow, first.setup, first.code) == ("needs a board", False, "",
-                                                                 "board()\n")
+    assert (first.skip, first.slow, first.setup, first.code) == (
+        "needs a board",
+        False,
+        "",
+        "board()\n",
+    )
     assert (second.skip, second.slow, second.setup, second.line) == (None, True, "x = 1", 12)
     assert (third.skip, third.slow, third.setup) == (None, False, "")

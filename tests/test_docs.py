@@ -19,15 +19,32 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 KNOWN_WARNINGS: tuple[str, ...] = ()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sphinx") is None
-                    or importlib.util.find_spec("myst_parser") is None,
-                    reason="sphinx or myst-parser not installed (pip install -e '.[docs]')")
+@pytest.mark.skipif(
+    importlib.util.find_spec("sphinx") is None or importlib.util.find_spec("myst_parser") is None,
+    reason="sphinx or myst-parser not installed (pip install -e '.[docs]')",
+)
 def test_docs_build_without_new_warnings(tmp_path):
     warnings_file = tmp_path / "warnings.txt"
     result = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-w", str(warnings_file),
-         "-d", str(tmp_path / "doctrees"), str(REPO_ROOT / "docs"), str(tmp_path / "html")],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-b",
+            "html",
+            "-q",
+            "-w",
+            str(warnings_file),
+            "-d",
+            str(tmp_path / "doctrees"),
+            str(REPO_ROOT / "docs"),
+            str(tmp_path / "html"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-5000:]
     lines = warnings_file.read_text().splitlines()
     reported = [line for line in lines if "WARNING" in line or "ERROR" in line]

@@ -13,9 +13,20 @@ from amaranth.lib import stream
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
-from neurohw.encoding import (LFSR_MASKS, bernoulli_code, delta_code, latency, latency_code,
-                              lfsr_advance, lfsr_draws, lfsr_is_maximal, lfsr_mask, lfsr_seeds,
-                              lfsr_shift, rate_code)
+from neurohw.encoding import (
+    LFSR_MASKS,
+    bernoulli_code,
+    delta_code,
+    latency,
+    latency_code,
+    lfsr_advance,
+    lfsr_draws,
+    lfsr_is_maximal,
+    lfsr_mask,
+    lfsr_seeds,
+    lfsr_shift,
+    rate_code,
+)
 from neurohw.hw.encoders import DeltaEncoder, LatencyEncoder, RateEncoder, lfsr_unrolled
 from neurohw.hw.event import event_layout
 from neurohw.routing import EventFormat, EventKind
@@ -25,6 +36,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable
 
 # ---------------------------------------------------------------------------------------------
 # LFSR
+
 
 @pytest.mark.parametrize("width", sorted(LFSR_MASKS))
 def test_lfsr_masks_are_maximal(width):
@@ -53,8 +65,9 @@ def test_lfsr_unrolled_matches_shifts():
         taps = lfsr_unrolled(width, LFSR_MASKS[width], width)
         for state in rng.integers(1, 1 << width, size=50, dtype=np.uint64):
             expected = lfsr_advance(int(state), width)
-            got = sum((bin(int(state) & inputs).count("1") & 1) << i
-                      for i, inputs in enumerate(taps))
+            got = sum(
+                (bin(int(state) & inputs).count("1") & 1) << i for i, inputs in enumerate(taps)
+            )
             assert got == expected
 
 
@@ -79,6 +92,7 @@ def test_lfsr_errors():
 
 # ---------------------------------------------------------------------------------------------
 # Bernoulli rate code
+
 
 def test_bernoulli_full_period_is_exact():
     """Over one LFSR period every non-zero state occurs once, so value x spikes exactly
@@ -124,33 +138,52 @@ def test_bernoulli_differs_from_deterministic_rate_code():
 
 
 def test_bernoulli_errors():
-    with pytest.raises(ValueError, match=r"^values must lie in 0\.\.255 \(value_width=8\), "
-                                         r"not 256$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^values must lie in 0\.\.255 \(value_width=8\), "
+        r"not 256$",
+    ):
         bernoulli_code(np.full((2, 2), 256), value_width=8)
-    with pytest.raises(ValueError, match=r"^values must lie in 0\.\.255 \(value_width=8\), "
-                                         r"not -1$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^values must lie in 0\.\.255 \(value_width=8\), "
+        r"not -1$",
+    ):
         bernoulli_code(np.full((2, 2), -1), value_width=8)
     with pytest.raises(ValueError, match=r"^values must be integers, not dtype float64$"):
         bernoulli_code(np.zeros((2, 2)), value_width=8)
-    with pytest.raises(ValueError, match=r"^values must have shape \(steps, channels\) or "
-                                         r"\(steps, batch, channels\) with no empty axis, "
-                                         r"not \(4,\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^values must have shape \(steps, channels\) or "
+        r"\(steps, batch, channels\) with no empty axis, "
+        r"not \(4,\)$",
+    ):
         bernoulli_code(np.zeros(4, dtype=int), value_width=8)
     with pytest.raises(ValueError, match=r"^value_width=9 must not exceed lfsr_width=8$"):
         bernoulli_code(np.zeros((2, 2), dtype=int), value_width=9, lfsr_width=8)
-    with pytest.raises(ValueError, match=r"^value_width must be an integer in 1\.\.32, "
-                                         r"not 0$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^value_width must be an integer in 1\.\.32, "
+        r"not 0$",
+    ):
         bernoulli_code(np.zeros((2, 2), dtype=int), value_width=0)
-    with pytest.raises(ValueError, match=r"^seeds must lie in 1\.\.255 \(lfsr_width=8\), "
-                                         r"not \[0, 3\]$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^seeds must lie in 1\.\.255 \(lfsr_width=8\), "
+        r"not \[0, 3\]$",
+    ):
         bernoulli_code(np.zeros((2, 2), dtype=int), value_width=8, lfsr_width=8, seeds=[0, 3])
-    with pytest.raises(ValueError, match=r"^seeds must be 2 integers \(one per channel\), "
-                                         r"not \(3,\) of dtype int64$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^seeds must be 2 integers \(one per channel\), "
+        r"not \(3,\) of dtype int64$",
+    ):
         bernoulli_code(np.zeros((2, 2), dtype=int), value_width=8, seeds=np.array([1, 2, 3]))
 
 
 # ---------------------------------------------------------------------------------------------
 # Latency code
+
 
 def test_latency_mapping():
     assert latency([255, 0, 128, 1], value_width=8, window=10).tolist() == [0, 9, 4, 9]
@@ -158,7 +191,7 @@ def test_latency_mapping():
 
 
 def test_latency_code_constant_values_fire_once_at_latency():
-    values = np.repeat(np.arange(0, 64, 3)[np.newaxis], 3 * 7, axis=0)   # 3 windows of 7
+    values = np.repeat(np.arange(0, 64, 3)[np.newaxis], 3 * 7, axis=0)  # 3 windows of 7
     spikes = latency_code(values, value_width=6, window=7, threshold=2)
     lat = latency(values[0], value_width=6, window=7)
     for c, x in enumerate(values[0]):
@@ -184,13 +217,14 @@ def test_latency_errors():
 # ---------------------------------------------------------------------------------------------
 # Delta modulation
 
+
 def test_delta_code_example():
     x = np.array([[0], [5], [12], [12], [3], [20]])
     on_off = delta_code(x, value_width=8, threshold=4)
-    assert on_off[:, 0].tolist() == [0, 1, 1, 0, 0, 1]        # r: 0, 5, 12, 12, 3, 20
+    assert on_off[:, 0].tolist() == [0, 1, 1, 0, 0, 1]  # r: 0, 5, 12, 12, 3, 20
     assert on_off[:, 1].tolist() == [0, 0, 0, 0, 1, 0]
     tracked = delta_code(x, value_width=8, threshold=4, reference="threshold")
-    assert tracked[:, 0].tolist() == [0, 1, 1, 1, 0, 1]       # r: 0, 4, 8, 12, 8, 12
+    assert tracked[:, 0].tolist() == [0, 1, 1, 1, 0, 1]  # r: 0, 4, 8, 12, 8, 12
     assert tracked[:, 1].tolist() == [0, 0, 0, 0, 1, 0]
 
 
@@ -211,8 +245,11 @@ def test_delta_errors():
     zeros = np.zeros((2, 2), dtype=int)
     with pytest.raises(ValueError, match=r"^threshold must be an integer in 1\.\.255, not 0$"):
         delta_code(zeros, value_width=8, threshold=0)
-    with pytest.raises(ValueError, match=r"^reference must be one of 'value', 'threshold', "
-                                         r"not 'both'$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^reference must be one of 'value', 'threshold', "
+        r"not 'both'$",
+    ):
         delta_code(zeros, value_width=8, threshold=1, reference="both")
     with pytest.raises(ValueError, match=r"^initial must be an integer in 0\.\.15, not 16$"):
         delta_code(zeros, value_width=4, threshold=1, initial=16)
@@ -220,6 +257,7 @@ def test_delta_errors():
 
 # ---------------------------------------------------------------------------------------------
 # Hardware: construction
+
 
 def test_init():
     enc = RateEncoder(10, 8, lfsr_width=16, seed=4)
@@ -231,21 +269,36 @@ def test_init():
     lat = LatencyEncoder(3, 6, window=20, threshold=0)
     assert lat.out_lines == 3 and lat.state_width == 1 and lat.window == 20
     fmt = EventFormat(key_width=12, step_width=6, payload_width=3)
-    delta = DeltaEncoder(5, 10, threshold=7, reference="threshold", initial=512, fmt=fmt,
-                         key_base=100, barrier_key=4095, first_tag=-1)
+    delta = DeltaEncoder(
+        5,
+        10,
+        threshold=7,
+        reference="threshold",
+        initial=512,
+        fmt=fmt,
+        key_base=100,
+        barrier_key=4095,
+        first_tag=-1,
+    )
     assert delta.out_lines == 10 and delta.state_width == 10
     assert delta.first_tag == 63 and delta.fmt is fmt
-    assert DeltaEncoder(5, 4).fmt.key_width == 4          # lines 0..9
+    assert DeltaEncoder(5, 4).fmt.key_width == 4  # lines 0..9
 
 
 def test_init_wrong_channels():
     with pytest.raises(ValueError, match=r"^channels must be an integer in 1\.\.65536, not 0$"):
         RateEncoder(0)
-    with pytest.raises(ValueError, match=r"^channels must be an integer in 1\.\.65536, "
-                                         r"not 2\.0$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^channels must be an integer in 1\.\.65536, "
+        r"not 2\.0$",
+    ):
         LatencyEncoder(2.0)
-    with pytest.raises(ValueError, match=r"^channels must be an integer in 1\.\.65536, "
-                                         r"not True$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^channels must be an integer in 1\.\.65536, "
+        r"not True$",
+    ):
         DeltaEncoder(True)
 
 
@@ -259,23 +312,32 @@ def test_init_wrong_value_width():
 def test_init_wrong_lfsr():
     with pytest.raises(ValueError, match=r"^lfsr_width must be one of \[3, .*, 32\], not 2$"):
         RateEncoder(2, 2, lfsr_width=2)
-    with pytest.raises(ValueError, match=r"^seeds must be 2 integers in 1\.\.255, "
-                                         r"not \[1, 0\]$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^seeds must be 2 integers in 1\.\.255, "
+        r"not \[1, 0\]$",
+    ):
         RateEncoder(2, 4, lfsr_width=8, seeds=[1, 0])
     with pytest.raises(ValueError, match=r"^seed must be an integer at least 0, not -3$"):
         RateEncoder(2, 4, seed=-3)
 
 
 def test_init_wrong_window_threshold_reference():
-    with pytest.raises(ValueError, match=r"^window must be an integer in 1\.\.65536, "
-                                         r"not 65537$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^window must be an integer in 1\.\.65536, "
+        r"not 65537$",
+    ):
         LatencyEncoder(2, 4, window=65537)
     with pytest.raises(ValueError, match=r"^threshold must be an integer in 0\.\.16, not -1$"):
         LatencyEncoder(2, 4, threshold=-1)
     with pytest.raises(ValueError, match=r"^threshold must be an integer in 1\.\.15, not 16$"):
         DeltaEncoder(2, 4, threshold=16)
-    with pytest.raises(ValueError, match=r"^reference must be one of 'value', 'threshold', "
-                                         r"not 'x'$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^reference must be one of 'value', 'threshold', "
+        r"not 'x'$",
+    ):
         DeltaEncoder(2, 4, reference="x")
     with pytest.raises(ValueError, match=r"^initial must be an integer in 0\.\.15, not 99$"):
         DeltaEncoder(2, 4, initial=99)
@@ -284,11 +346,17 @@ def test_init_wrong_window_threshold_reference():
 def test_init_wrong_format_and_keys():
     with pytest.raises(TypeError, match=r"^event format must be an EventFormat, not 8$"):
         RateEncoder(2, fmt=8)
-    with pytest.raises(ValueError, match=r"^key 16 \(key_base=7 \+ 10 lines, barrier_key=0\) "
-                                         r"does not fit the format's key_width=4$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^key 16 \(key_base=7 \+ 10 lines, barrier_key=0\) "
+        r"does not fit the format's key_width=4$",
+    ):
         DeltaEncoder(5, 4, fmt=EventFormat(key_width=4), key_base=7)
-    with pytest.raises(ValueError, match=r"^barrier_key must be an integer at least 0, "
-                                         r"not -1$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^barrier_key must be an integer at least 0, "
+        r"not -1$",
+    ):
         RateEncoder(2, barrier_key=-1)
     with pytest.raises(ValueError, match=r"^first_tag must be an integer, not 'a'$"):
         RateEncoder(2, first_tag="a")
@@ -296,6 +364,7 @@ def test_init_wrong_format_and_keys():
 
 # ---------------------------------------------------------------------------------------------
 # Hardware: amaranth.sim against the model
+
 
 def simulate_encoder(enc, values, *, idle=0.3, backpressure=0.3, seed=0):
     """Run ``values`` (steps, channels) through ``enc`` with random idle input cycles and random
@@ -320,8 +389,7 @@ def simulate_encoder(enc, values, *, idle=0.3, backpressure=0.3, seed=0):
         while len(got) < expected_count:
             ready = rng_out.random() >= backpressure
             ctx.set(enc.o.ready, ready)
-            _, _, valid, payload = await ctx.tick().sample(enc.o.valid,
-                                                           enc.o.payload.as_value())
+            _, _, valid, payload = await ctx.tick().sample(enc.o.valid, enc.o.payload.as_value())
             if ready and valid:
                 got.append(payload)
 
@@ -336,25 +404,41 @@ def random_encoder(kind, rng, *, channels=None, windows=(1, 2, 5, 16, 100)):
     fmt = None
     kwargs = {}
     if rng.integers(0, 2):
-        fmt = EventFormat(key_width=10, step_width=int(rng.integers(2, 9)),
-                          payload_width=int(rng.integers(0, 3)))
-        kwargs = {"fmt": fmt, "key_base": int(rng.integers(0, 300)),
-                  "barrier_key": int(rng.integers(0, 1024)), "first_tag": int(rng.integers(-2, 5))}
+        fmt = EventFormat(
+            key_width=10, step_width=int(rng.integers(2, 9)), payload_width=int(rng.integers(0, 3))
+        )
+        kwargs = {
+            "fmt": fmt,
+            "key_base": int(rng.integers(0, 300)),
+            "barrier_key": int(rng.integers(0, 1024)),
+            "first_tag": int(rng.integers(-2, 5)),
+        }
     if kind == "rate":
         lfsr_width = int(rng.choice([4, 8, 16, 32]))
         v = int(rng.integers(1, min(lfsr_width, 12) + 1))
-        enc = RateEncoder(channels, v, lfsr_width=lfsr_width, seed=int(rng.integers(0, 1000)),
-                          **kwargs)
+        enc = RateEncoder(
+            channels, v, lfsr_width=lfsr_width, seed=int(rng.integers(0, 1000)), **kwargs
+        )
     elif kind == "latency":
         v = int(rng.integers(1, 11))
-        enc = LatencyEncoder(channels, v, window=int(rng.choice(windows)),
-                             threshold=int(rng.integers(0, min(3, 1 << v))), **kwargs)
+        enc = LatencyEncoder(
+            channels,
+            v,
+            window=int(rng.choice(windows)),
+            threshold=int(rng.integers(0, min(3, 1 << v))),
+            **kwargs,
+        )
     else:
         v = int(rng.integers(3, 11))
         top = (1 << v) - 1
-        enc = DeltaEncoder(channels, v, threshold=int(rng.integers(1, max(2, top // 3))),
-                           reference=str(rng.choice(["value", "threshold"])),
-                           initial=int(rng.integers(0, top + 1)), **kwargs)
+        enc = DeltaEncoder(
+            channels,
+            v,
+            threshold=int(rng.integers(1, max(2, top // 3))),
+            reference=str(rng.choice(["value", "threshold"])),
+            initial=int(rng.integers(0, top + 1)),
+            **kwargs,
+        )
     return enc
 
 
@@ -382,8 +466,13 @@ def test_sim(kind, seed):
     rng = np.random.default_rng(100 * seed + len(kind))
     enc = random_encoder(kind, rng)
     values = random_values(enc, 24, rng)
-    got = simulate_encoder(enc, values, idle=float(rng.choice([0, 0.4])),
-                           backpressure=float(rng.choice([0, 0.5])), seed=seed)
+    got = simulate_encoder(
+        enc,
+        values,
+        idle=float(rng.choice([0, 0.4])),
+        backpressure=float(rng.choice([0, 0.5])),
+        seed=seed,
+    )
     expected = enc.expected_words(values)
     assert [enc.fmt.unpack(w) for w in got] == [enc.fmt.unpack(w) for w in expected]
 
@@ -396,6 +485,10 @@ def test_sim_stream_matches_host_convention():
     values = np.array([[0, 15], [9, 15], [9, 0]])
     words = [fmt.unpack(w) for w in simulate_encoder(enc, values, idle=0, backpressure=0)]
     assert [(e.kind, e.key, e.step) for e in words] == [
-        (EventKind.SPIKE, 10, 15), (EventKind.BARRIER, 63, 15),      # ON of channel 1
-        (EventKind.SPIKE, 8, 0), (EventKind.BARRIER, 63, 0),
-        (EventKind.SPIKE, 11, 1), (EventKind.BARRIER, 63, 1)]
+        (EventKind.SPIKE, 10, 15),
+        (EventKind.BARRIER, 63, 15),  # ON of channel 1
+        (EventKind.SPIKE, 8, 0),
+        (EventKind.BARRIER, 63, 0),
+        (EventKind.SPIKE, 11, 1),
+        (EventKind.BARRIER, 63, 1),
+    ]

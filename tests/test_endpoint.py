@@ -24,31 +24,37 @@ from neurohw.routing import EventFormat, EventKind
 pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 
 FMT = EventFormat(key_width=6, step_width=4, payload_width=2)
-K = 8          # keys per endpoint
-HOST = 3       # host endpoint: keys 24..31, tick key 31
+K = 8  # keys per endpoint
+HOST = 3  # host endpoint: keys 24..31, tick key 31
 TICK = HOST * K + K - 1
 
 
 def make_core(**kwargs):
-    params = NeuronParams(n_currents=1, i_decay=(Decay.none(),), refractory_period=2,
-                          reset=ResetMode.SUBTRACT,
-                          max_spikes=3)
+    params = NeuronParams(
+        n_currents=1,
+        i_decay=(Decay.none(),),
+        refractory_period=2,
+        reset=ResetMode.SUBTRACT,
+        max_spikes=3,
+    )
     return NeuronCore(params, n_neurons=3, n_axons=6, weight_width=4, **kwargs)
 
 
-BLOCKS = (AxonBlock("x", 0, 2, axon_start=0, key_start=HOST * K),        # host lines 0, 1
-          AxonBlock("h", 1, 4, axon_start=2, key_start=1 * K + 1))       # core 1 neurons 1..4
+BLOCKS = (
+    AxonBlock("x", 0, 2, axon_start=0, key_start=HOST * K),  # host lines 0, 1
+    AxonBlock("h", 1, 4, axon_start=2, key_start=1 * K + 1),
+)  # core 1 neurons 1..4
 
 
 def make_ingress(**kwargs):
-    args = dict(core=make_core(), axon_blocks=BLOCKS, keys_per_endpoint=K, host=HOST,
-                fifo_depth=16)
+    args = dict(core=make_core(), axon_blocks=BLOCKS, keys_per_endpoint=K, host=HOST, fifo_depth=16)
     args.update(kwargs)
     return CoreIngress(FMT, **args)
 
 
 # ---------------------------------------------------------------------------------------------
 # CoreIngress
+
 
 def test_ingress_init():
     ingress = make_ingress()
@@ -65,8 +71,9 @@ def test_ingress_init():
     plain = NeuronCore(NeuronParams(), n_neurons=2, n_axons=1, weight_width=2)
     assert state_targets(plain) == (Target.V,)
     # snnTorch's delayed subtraction: the pending spike count is a state the clear zeroes.
-    delayed = NeuronCore(NeuronParams(reset="subtract", reset_delay=True), n_neurons=2,
-                         n_axons=1, weight_width=2)
+    delayed = NeuronCore(
+        NeuronParams(reset="subtract", reset_delay=True), n_neurons=2, n_axons=1, weight_width=2
+    )
     assert state_targets(delayed) == (Target.V, Target.PENDING)
     assert delayed.target_bits == 5 and delayed.port_description()["targets"]["PENDING"] == 20
 
@@ -84,8 +91,11 @@ def test_ingress_init_wrong_core():
 def test_ingress_init_wrong_keys_per_endpoint():
     with pytest.raises(ValueError, match=r"^keys_per_endpoint must be a power of two, not 6$"):
         make_ingress(keys_per_endpoint=6)
-    with pytest.raises(ValueError, match=r"^keys_per_endpoint must be between 2 and 64, not "
-                                         r"128$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^keys_per_endpoint must be between 2 and 64, not "
+        r"128$",
+    ):
         make_ingress(keys_per_endpoint=128)
     with pytest.raises(TypeError, match=r"^keys_per_endpoint must be an integer, not 8.0$"):
         make_ingress(keys_per_endpoint=8.0)
@@ -104,16 +114,25 @@ def test_ingress_init_wrong_fifo_depth():
 def test_ingress_init_wrong_blocks():
     with pytest.raises(TypeError, match=r"^axon block 0 must be an AxonBlock, not \(0, 1\)$"):
         make_ingress(axon_blocks=[(0, 1)])
-    with pytest.raises(ValueError, match=r"^axon block 1 covers axons 4 to 7, outside the "
-                                         r"core's 6 axons$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^axon block 1 covers axons 4 to 7, outside the "
+        r"core's 6 axons$",
+    ):
         make_ingress(axon_blocks=[BLOCKS[0], AxonBlock("h", 0, 4, 4, 8)])
     with pytest.raises(ValueError, match=r"^axon block 1 overlaps an earlier block on axon 1$"):
         make_ingress(axon_blocks=[BLOCKS[0], AxonBlock("h", 0, 2, 1, 8)])
-    with pytest.raises(ValueError, match=r"^axon block 0 keys 0x3f to 0x40 do not fit in 6-bit "
-                                         r"keys$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^axon block 0 keys 0x3f to 0x40 do not fit in 6-bit "
+        r"keys$",
+    ):
         make_ingress(axon_blocks=[AxonBlock("h", 0, 2, 0, 63)])
-    with pytest.raises(ValueError, match=r"^axon block 0 has count_cap=0; a cap is a positive "
-                                         r"count and graded blocks take none$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^axon block 0 has count_cap=0; a cap is a positive "
+        r"count and graded blocks take none$",
+    ):
         make_ingress(axon_blocks=[AxonBlock("h", 0, 2, 0, 8, count_cap=0)])
 
 
@@ -147,10 +166,23 @@ def run_ingress(words, *, ready_pattern=(1,), cycles=400, core=None, blocks=BLOC
             ctx.set(dut.cmd.ready, int(not pending_rsp))
             ctx.set(dut.rsp.valid, int(pending_rsp > 0))
             ctx.set(dut.rsp.payload.as_value(), 0)
-            (_, _, s_valid, s_payload, t_valid, c_valid, c_payload, r_ready) = \
-                await ctx.tick().sample(dut.spikes_in.valid, dut.spikes_in.payload,
-                                        dut.step.valid, dut.cmd.valid, dut.cmd.payload,
-                                        dut.rsp.ready)
+            (
+                _,
+                _,
+                s_valid,
+                s_payload,
+                t_valid,
+                c_valid,
+                c_payload,
+                r_ready,
+            ) = await ctx.tick().sample(
+                dut.spikes_in.valid,
+                dut.spikes_in.payload,
+                dut.step.valid,
+                dut.cmd.valid,
+                dut.cmd.payload,
+                dut.rsp.ready,
+            )
             if pending_rsp and r_ready:
                 pending_rsp -= 1
             if s_valid and ready:
@@ -158,8 +190,16 @@ def run_ingress(words, *, ready_pattern=(1,), cycles=400, core=None, blocks=BLOC
             if t_valid and ready:
                 seen.append(("step",))
             if c_valid and not pending_rsp:
-                seen.append(("cmd", c_payload.write, c_payload.target, c_payload.neuron,
-                             c_payload.axon, c_payload.data))
+                seen.append(
+                    (
+                        "cmd",
+                        c_payload.write,
+                        c_payload.target,
+                        c_payload.neuron,
+                        c_payload.axon,
+                        c_payload.data,
+                    )
+                )
                 pending_rsp += 1
             cycle += 1
         for name in ("eos_dropped", "invalid", "tag_error", "cmd_error"):
@@ -190,43 +230,71 @@ def test_ingress_sim():
         _word(EventKind.SPIKE, K + 4, 1, 1),
         _word(EventKind.BARRIER, TICK, 2),
     ]
-    clear = [("cmd", 1, int(target), neuron, 0, 0) for neuron in range(3)
-             for target in (Target.V, Target.I0, Target.REFRACTORY)]
-    expected = ([("spike", 1)] * 2 + [("spike", 3)] * 3 + [("step",)]
-                + clear + [("spike", 0), ("step",)]
-                + [("spike", 5), ("step",)])
+    clear = [
+        ("cmd", 1, int(target), neuron, 0, 0)
+        for neuron in range(3)
+        for target in (Target.V, Target.I0, Target.REFRACTORY)
+    ]
+    expected = (
+        [("spike", 1)] * 2
+        + [("spike", 3)] * 3
+        + [("step",)]
+        + clear
+        + [("spike", 0), ("step",)]
+        + [("spike", 5), ("step",)]
+    )
     for pattern in [(1,), (1, 0, 0), (0, 1)]:
         seen, counters = run_ingress(words, ready_pattern=pattern)
         assert seen == expected, pattern
         assert counters == {"eos_dropped": 1, "invalid": 1, "tag_error": 1, "cmd_error": 0}
     # With a delay ring of 3 slots, the clear also zeroes every slot of every neuron's drive
     # (ACC0 with the slot in the axon field), still before the next sample's first events.
-    ring_clear = [("cmd", 1, int(target), neuron, axon, 0) for neuron in range(3)
-                  for target, axon in [(Target.V, 0), (Target.I0, 0), (Target.REFRACTORY, 0),
-                                       (Target.ACC0, 0), (Target.ACC0, 1), (Target.ACC0, 2)]]
+    ring_clear = [
+        ("cmd", 1, int(target), neuron, axon, 0)
+        for neuron in range(3)
+        for target, axon in [
+            (Target.V, 0),
+            (Target.I0, 0),
+            (Target.REFRACTORY, 0),
+            (Target.ACC0, 0),
+            (Target.ACC0, 1),
+            (Target.ACC0, 2),
+        ]
+    ]
     seen, _ = run_ingress(words, core=make_core(max_delay=3), cycles=600)
-    assert seen == ([("spike", 1)] * 2 + [("spike", 3)] * 3 + [("step",)]
-                    + ring_clear + [("spike", 0), ("step",)] + [("spike", 5), ("step",)])
+    assert seen == (
+        [("spike", 1)] * 2
+        + [("spike", 3)] * 3
+        + [("step",)]
+        + ring_clear
+        + [("spike", 0), ("step",)]
+        + [("spike", 5), ("step",)]
+    )
 
 
 def test_ingress_sim_count_caps():
     """Per-block count caps (a projection's count_cap): the count is clamped to its block's
     cap before it becomes that many axon events; a count under the cap passes whole."""
-    blocks = (AxonBlock("x", 0, 2, axon_start=0, key_start=HOST * K, count_cap=1),
-              AxonBlock("h", 1, 4, axon_start=2, key_start=1 * K + 1, count_cap=2))
-    words = [_word(EventKind.SPIKE, HOST * K + 1, 15, 2),     # line 1: 2 -> 1 event
-             _word(EventKind.SPIKE, K + 2, 15, 3),            # neuron 2 (axon 3): 3 -> 2
-             _word(EventKind.SPIKE, K + 3, 15, 1),            # neuron 3 (axon 4): 1 -> 1
-             _word(EventKind.BARRIER, TICK, 15)]
+    blocks = (
+        AxonBlock("x", 0, 2, axon_start=0, key_start=HOST * K, count_cap=1),
+        AxonBlock("h", 1, 4, axon_start=2, key_start=1 * K + 1, count_cap=2),
+    )
+    words = [
+        _word(EventKind.SPIKE, HOST * K + 1, 15, 2),  # line 1: 2 -> 1 event
+        _word(EventKind.SPIKE, K + 2, 15, 3),  # neuron 2 (axon 3): 3 -> 2
+        _word(EventKind.SPIKE, K + 3, 15, 1),  # neuron 3 (axon 4): 1 -> 1
+        _word(EventKind.BARRIER, TICK, 15),
+    ]
     seen, counters = run_ingress(words, blocks=blocks)
     assert seen == [("spike", 1), ("spike", 3), ("spike", 3), ("spike", 4), ("step",)]
     assert counters["invalid"] == 0
-    seen, _ = run_ingress(words)                               # without caps: every count
+    seen, _ = run_ingress(words)  # without caps: every count
     assert seen == [("spike", 1)] * 2 + [("spike", 3)] * 3 + [("spike", 4), ("step",)]
 
 
 # ---------------------------------------------------------------------------------------------
 # CoreEgress
+
 
 def make_egress(**kwargs):
     args = dict(core=make_core(), index=1, keys_per_endpoint=K)
@@ -247,21 +315,27 @@ def test_egress_init_wrong_index():
 
 
 def test_egress_init_wrong_keys():
-    with pytest.raises(ValueError, match=r"^a core of 3 neurons needs more than "
-                                         r"keys_per_endpoint=2 keys \(the last is the tick "
-                                         r"key\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^a core of 3 neurons needs more than "
+        r"keys_per_endpoint=2 keys \(the last is the tick "
+        r"key\)$",
+    ):
         make_egress(keys_per_endpoint=2)
 
 
 def test_egress_init_wrong_payload():
-    with pytest.raises(ValueError, match=r"^the core sends up to 3 spikes per neuron and step, "
-                                         r"which needs a payload of at least 2 bits, not 0$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^the core sends up to 3 spikes per neuron and step, "
+        r"which needs a payload of at least 2 bits, not 0$",
+    ):
         CoreEgress(EventFormat(key_width=6), core=make_core(), index=1, keys_per_endpoint=K)
 
 
 def test_egress_sim():
     dut = make_egress()
-    spikes = [(0, 1, 0), (2, 3, 0), (1, 2, 1)]       # (neuron, count, step)
+    spikes = [(0, 1, 0), (2, 3, 0), (1, 2, 1)]  # (neuron, count, step)
     dones = [0, 1]
     received = []
     sim = Simulator(dut)
@@ -273,9 +347,12 @@ def test_egress_sim():
             for neuron, count, tag in spikes:
                 if tag != step:
                     continue
-                ctx.set(dut.spikes_out.payload.as_value(),
-                        dut.core.spike_layout.const({"neuron": neuron, "count": count,
-                                                     "step": tag}).as_value().value)
+                ctx.set(
+                    dut.spikes_out.payload.as_value(),
+                    dut.core.spike_layout.const({"neuron": neuron, "count": count, "step": tag})
+                    .as_value()
+                    .value,
+                )
                 ctx.set(dut.spikes_out.valid, 1)
                 await ctx.tick().until(dut.spikes_out.ready)
             ctx.set(dut.spikes_out.valid, 0)
@@ -298,7 +375,8 @@ def test_egress_sim():
     tick = 2 * K - 1
     assert [tuple(e) for e in received] == [
         (EventKind.BARRIER, tick, 15, 0),
-        (EventKind.SPIKE, K + 0, 0, 1), (EventKind.SPIKE, K + 2, 0, 3),
+        (EventKind.SPIKE, K + 0, 0, 1),
+        (EventKind.SPIKE, K + 2, 0, 3),
         (EventKind.BARRIER, tick, 0, 0),
         (EventKind.SPIKE, K + 1, 1, 2),
         (EventKind.BARRIER, tick, 1, 0),
@@ -308,18 +386,21 @@ def test_egress_sim():
 # ---------------------------------------------------------------------------------------------
 # SystemTop
 
+
 def tiny_plan(topology="star", max_neurons=2):
     params = NeuronParams(threshold=10)
     rng = np.random.default_rng(0)
     network = Network(
         inputs=[InputGroup("x", 3)],
         populations=[Population("a", 4, params), Population("b", 2, params)],
-        projections=[Projection("x", "a", rng.integers(-8, 20, (3, 4))),
-                     Projection("a", "a", rng.integers(-8, 8, (4, 4))),
-                     Projection("a", "b", rng.integers(0, 20, (4, 2)))],
-        outputs=["b"])
-    return map_network(network, capacity=CoreCapacity(max_neurons=max_neurons),
-                       topology=topology)
+        projections=[
+            Projection("x", "a", rng.integers(-8, 20, (3, 4))),
+            Projection("a", "a", rng.integers(-8, 8, (4, 4))),
+            Projection("a", "b", rng.integers(0, 20, (4, 2))),
+        ],
+        outputs=["b"],
+    )
+    return map_network(network, capacity=CoreCapacity(max_neurons=max_neurons), topology=topology)
 
 
 # The routers SystemTop builds in its constructor (neurohw/hw/topology.py) are used when the
@@ -351,7 +432,8 @@ def test_system_init_wrong_plan():
 def test_system_verilog_deterministic(tmp_path):
     plan = tiny_plan("star", max_neurons=4)
     first = generate_system_verilog(plan, tmp_path / "a.v").read_text()
-    second = verilog.convert(SystemTop(tiny_plan("star", max_neurons=4)), name="neurohw_system",
-                             emit_src=False)
+    second = verilog.convert(
+        SystemTop(tiny_plan("star", max_neurons=4)), name="neurohw_system", emit_src=False
+    )
     assert first == second
     assert "module neurohw_system(" in first

@@ -22,16 +22,35 @@ def small_network(seed=0):
     return Network(
         inputs=[InputGroup("x", 12, max_count=2)],
         populations=[Population("h", 9, params), Population("o", 4, params)],
-        projections=[Projection("x", "h", rng.integers(-40, 90, (12, 9))),
-                     Projection("h", "o", rng.integers(-30, 100, (9, 4))),
-                     Projection("o", "o", -20 * np.eye(4, dtype=np.int64))],
-        outputs=["o"])
+        projections=[
+            Projection("x", "h", rng.integers(-40, 90, (12, 9))),
+            Projection("h", "o", rng.integers(-30, 100, (9, 4))),
+            Projection("o", "o", -20 * np.eye(4, dtype=np.int64)),
+        ],
+        outputs=["o"],
+    )
 
 
 def test_example_end_to_end(tmp_path, simulator, capsys):
     out = tmp_path / "example"
-    assert main(["example", "-o", str(out), "--epochs", "4", "--verify-samples", "2",
-                 "--simulator", simulator, "--device", "none"]) == 0
+    assert (
+        main(
+            [
+                "example",
+                "-o",
+                str(out),
+                "--epochs",
+                "4",
+                "--verify-samples",
+                "2",
+                "--simulator",
+                simulator,
+                "--device",
+                "none",
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "report.json").read_text())
     (entry,) = report["verification"]
     assert entry["simulator"] == simulator and entry["passed"]
@@ -40,8 +59,16 @@ def test_example_end_to_end(tmp_path, simulator, capsys):
     reference = report["reference"]
     assert 0 <= reference["fixed_accuracy"] <= 1 and 0 <= reference["float_accuracy"] <= 1
     assert reference["synaptic_ops_per_inference"] > 0
-    for name in ("digits.nir", "network.npz", "quantization.md", "plan.json", "system.v",
-                 "report.md", "raster.png", "testbench/bench_system.py"):
+    for name in (
+        "digits.nir",
+        "network.npz",
+        "quantization.md",
+        "plan.json",
+        "system.v",
+        "report.md",
+        "raster.png",
+        "testbench/bench_system.py",
+    ):
         assert (out / name).is_file(), name
     log = capsys.readouterr().out
     assert "[4/6]" in log and "2/2 samples simulated" in log
@@ -55,11 +82,29 @@ def test_compile_network_file_with_inputs(tmp_path, simulator):
     labels = np.array([0, 1, 2])
     np.savez(tmp_path / "inputs.npz", x=counts, labels=labels)
     out = tmp_path / "out"
-    assert main(["compile", str(tmp_path / "net.npz"), "-o", str(out), "--inputs",
-                 str(tmp_path / "inputs.npz"), "--verify-samples", "3", "--simulator",
-                 simulator, "--device", "none", "--max-neurons", "5"]) == 0
+    assert (
+        main(
+            [
+                "compile",
+                str(tmp_path / "net.npz"),
+                "-o",
+                str(out),
+                "--inputs",
+                str(tmp_path / "inputs.npz"),
+                "--verify-samples",
+                "3",
+                "--simulator",
+                simulator,
+                "--device",
+                "none",
+                "--max-neurons",
+                "5",
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "report.json").read_text())
-    assert len(report["plan"]["cores"]) == 3         # h over two cores of at most 5 neurons
+    assert len(report["plan"]["cores"]) == 3  # h over two cores of at most 5 neurons
     (entry,) = report["verification"]
     assert entry["rtl_matches_model_per_sample"]
     # The report's model figures are the network model's.
@@ -76,9 +121,31 @@ def test_snntorch_nir_file_through_the_flow(tmp_path, simulator):
     w1, b1, w2 = rng.uniform(0.1, 0.9, (6, 5)), np.zeros(6), rng.uniform(0.2, 1.0, (3, 6))
     path = tmp_path / "snntorch.nir"
     nir.write(path, snntorch_graph(w1, b1, w2, 0.875, per_neuron=True))
-    assert main(["compile", str(path), "-o", str(tmp_path / "out"), "--dt", "1e-4",
-                 "--samples", "2", "--steps", "6", "--verify-samples", "2", "--simulator",
-                 simulator, "--device", "none", "--rate", "0.5"]) == 0
+    assert (
+        main(
+            [
+                "compile",
+                str(path),
+                "-o",
+                str(tmp_path / "out"),
+                "--dt",
+                "1e-4",
+                "--samples",
+                "2",
+                "--steps",
+                "6",
+                "--verify-samples",
+                "2",
+                "--simulator",
+                simulator,
+                "--device",
+                "none",
+                "--rate",
+                "0.5",
+            ]
+        )
+        == 0
+    )
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["origin"] == "NIR snntorch.nir (nir), dt=0.0001 s"
     (entry,) = report["verification"]
@@ -99,9 +166,12 @@ def test_synaptic_operations_count_delivered_spikes():
     np.testing.assert_array_equal(ops, expected)
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["--dt", "1e-3"], "unknown file type '.txt'"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--dt", "1e-3"], "unknown file type '.txt'"),
+    ],
+)
 def test_compile_wrong_source_type(tmp_path, capsys, arguments, message):
     path = tmp_path / "model.txt"
     path.write_text("nothing")
@@ -111,27 +181,59 @@ def test_compile_wrong_source_type(tmp_path, capsys, arguments, message):
 
 def test_compile_nir_without_dt(tmp_path, capsys):
     path = tmp_path / "s.nir"
-    nir.write(path, snntorch_graph(np.ones((3, 4)), np.zeros(3), np.ones((2, 3)), 0.8,
-                                   per_neuron=True))
+    nir.write(
+        path, snntorch_graph(np.ones((3, 4)), np.zeros(3), np.ones((2, 3)), 0.8, per_neuron=True)
+    )
     assert main(["compile", str(path), "-o", str(tmp_path / "o")]) == 2
     assert "importing NIR needs the time step --dt" in capsys.readouterr().err
 
 
 def test_compile_inputs_that_do_not_fit(tmp_path, capsys):
     small_network().save(tmp_path / "net.npz")
-    np.savez(tmp_path / "inputs.npz", x=np.full((4, 2, 12), 3))      # max_count is 2
-    assert main(["compile", str(tmp_path / "net.npz"), "-o", str(tmp_path / "o"), "--inputs",
-                 str(tmp_path / "inputs.npz"), "--device", "none"]) == 2
-    assert ("input 'x' has a spike count of 3; counts must be between 0 and the group's "
-            "max_count=2") in capsys.readouterr().err
+    np.savez(tmp_path / "inputs.npz", x=np.full((4, 2, 12), 3))  # max_count is 2
+    assert (
+        main(
+            [
+                "compile",
+                str(tmp_path / "net.npz"),
+                "-o",
+                str(tmp_path / "o"),
+                "--inputs",
+                str(tmp_path / "inputs.npz"),
+                "--device",
+                "none",
+            ]
+        )
+        == 2
+    )
+    assert (
+        "input 'x' has a spike count of 3; counts must be between 0 and the group's max_count=2"
+    ) in capsys.readouterr().err
 
 
 def test_compile_network_that_does_not_fit(tmp_path, capsys):
     small_network().save(tmp_path / "net.npz")
-    assert main(["compile", str(tmp_path / "net.npz"), "-o", str(tmp_path / "o"),
-                 "--max-axons", "4", "--verify-samples", "0", "--device", "none"]) == 2
-    assert ("population 'h' cannot be mapped: its neuron 0 alone on a core needs 12 axons "
-            "(input 'x' lines 0-11: 12), more than capacity max_axons=4") in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "compile",
+                str(tmp_path / "net.npz"),
+                "-o",
+                str(tmp_path / "o"),
+                "--max-axons",
+                "4",
+                "--verify-samples",
+                "0",
+                "--device",
+                "none",
+            ]
+        )
+        == 2
+    )
+    assert (
+        "population 'h' cannot be mapped: its neuron 0 alone on a core needs 12 axons "
+        "(input 'x' lines 0-11: 12), more than capacity max_axons=4"
+    ) in capsys.readouterr().err
 
 
 def test_load_source_missing_file(tmp_path):
@@ -139,11 +241,26 @@ def test_load_source_missing_file(tmp_path):
         load_source(tmp_path / "missing.nir", dt=1e-3)
 
 
-@pytest.mark.slow     # a synthesis run; tests/test_report.py keeps a small one in CI
+@pytest.mark.slow  # a synthesis run; tests/test_report.py keeps a small one in CI
 def test_synth_command(tmp_path, capsys):
     small_network().save(tmp_path / "net.npz")
-    assert main(["synth", str(tmp_path / "net.npz"), "-o", str(tmp_path / "out"), "--device",
-                 "ice40-up5k", "--steps", "8", "--rate", "0.3"]) == 0
+    assert (
+        main(
+            [
+                "synth",
+                str(tmp_path / "net.npz"),
+                "-o",
+                str(tmp_path / "out"),
+                "--device",
+                "ice40-up5k",
+                "--steps",
+                "8",
+                "--rate",
+                "0.3",
+            ]
+        )
+        == 0
+    )
     report = json.loads((tmp_path / "out" / "synth.json").read_text())
     (device,) = report["devices"]
     assert device["device"] == "ice40-up5k" and device["luts"] > 0 and device["fmax_mhz"] > 0
@@ -153,6 +270,17 @@ def test_synth_command(tmp_path, capsys):
 
 def test_synth_command_refuses_a_bad_device(tmp_path, capsys):
     small_network().save(tmp_path / "net.npz")
-    assert main(["synth", str(tmp_path / "net.npz"), "-o", str(tmp_path / "out"), "--device",
-                 "ice40-hx1k"]) == 2
+    assert (
+        main(
+            [
+                "synth",
+                str(tmp_path / "net.npz"),
+                "-o",
+                str(tmp_path / "out"),
+                "--device",
+                "ice40-hx1k",
+            ]
+        )
+        == 2
+    )
     assert "device must be one of" in capsys.readouterr().err

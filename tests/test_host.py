@@ -11,21 +11,22 @@ import re
 import numpy as np
 import pytest
 
-from neurohw.hw.core import NeuronCore
-from neurohw.hw.host_bridge import HostBridge, UartHost, info_block
 from neurohw.host import CoreLayout, Link, LinkError, LinkTimeout, SerialTransport
 from neurohw.host.protocol import pack_fields, unpack_fields
+from neurohw.hw.core import NeuronCore
+from neurohw.hw.host_bridge import HostBridge, UartHost, info_block
 from neurohw.model import Decay, NeuronParams, ResetMode, run
 from neurohw.model.presets import loihi_cuba_lif
-from neurohw.templates import core_description
 from neurohw.sim.core_case import make_case
 from neurohw.sim.runner import case_build_dir, run_cocotb
+from neurohw.templates import core_description
 from tests.test_neuron_core import on_simulators, random_params, random_spikes, random_weights
 
 
 def _core(**kwargs):
-    params = NeuronParams(n_currents=1, v_width=16, i_width=16, threshold=100,
-                          i_decay=(Decay.shift(1),))
+    params = NeuronParams(
+        n_currents=1, v_width=16, i_width=16, threshold=100, i_decay=(Decay.shift(1),)
+    )
     return NeuronCore(params, n_neurons=6, n_axons=5, weight_width=8, **kwargs)
 
 
@@ -129,6 +130,7 @@ def test_serial_transport_needs_pyserial():
 
 def test_uart_host_elaborates():
     from amaranth.back import rtlil
+
     text = rtlil.convert(UartHost(_core(), divisor=104), name="uart_host")
     assert "uart_rx" in text and "uart_tx" in text
 
@@ -136,13 +138,15 @@ def test_uart_host_elaborates():
 # ---------------------------------------------------------------------------------------------
 # End to end, against the RTL
 
+
 def host_case(kind, steps=8):
     rng = np.random.default_rng({"dense": 1, "sparse": 2, "params": 3}[kind])
     depth = 512
     if kind == "params":
         n_neurons, n_axons, weight_width = 7, 4, 8
-        params = loihi_cuba_lif(du=1024, dv=410, vth=40, refractory_period=2, bias_mant=3,
-                                bias_exp=1)
+        params = loihi_cuba_lif(
+            du=1024, dv=410, vth=40, refractory_period=2, bias_mant=3, bias_exp=1
+        )
         params = params.replace(threshold=rng.integers(1, 80, size=n_neurons))
         kwargs = {"lanes": 2}
     else:
@@ -153,23 +157,38 @@ def host_case(kind, steps=8):
                 break
         kwargs = {"connectivity": "sparse"} if kind == "sparse" else {}
         if kind == "sparse":
-            depth = 16                     # the smallest FIFO: flow control on every frame
+            depth = 16  # the smallest FIFO: flow control on every frame
     for _ in range(10):
-        weights = random_weights(rng, params, n_axons, n_neurons, weight_width,
-                                 zeros=0.6 if kind == "sparse" else 0.2)
+        weights = random_weights(
+            rng, params, n_axons, n_neurons, weight_width, zeros=0.6 if kind == "sparse" else 0.2
+        )
         spikes = random_spikes(rng, steps, n_axons, density=0.6)
         if run(params, spikes, weights, record=("spikes",)).spikes.any():
             break
-    core, data = make_case(params, weights, spikes, n_neurons=n_neurons, n_axons=n_axons,
-                           weight_width=weight_width, seed=int(rng.integers(1000)),
-                           core_kwargs=kwargs, config_weights=True,
-                           config_params=(kind == "params"))
+    core, data = make_case(
+        params,
+        weights,
+        spikes,
+        n_neurons=n_neurons,
+        n_axons=n_axons,
+        weight_width=weight_width,
+        seed=int(rng.integers(1000)),
+        core_kwargs=kwargs,
+        config_weights=True,
+        config_params=(kind == "params"),
+    )
     host_params = {}
     if kind == "params":
         host_params = {"threshold": params.effective_threshold, "bias": params.bias}
-    test_data = {"layout": core_description(core), "rx_fifo_depth": depth, "divisor": 5,
-                 "weights": weights, "params": host_params, "events": data["events"],
-                 "expected": data["expected"]}
+    test_data = {
+        "layout": core_description(core),
+        "rx_fifo_depth": depth,
+        "divisor": 5,
+        "weights": weights,
+        "params": host_params,
+        "events": data["events"],
+        "expected": data["expected"],
+    }
     return UartHost(core, divisor=5, rx_fifo_depth=depth), test_data
 
 
@@ -177,18 +196,24 @@ def graded_host_case(steps=8):
     """A graded core (value_width 6) behind the host link: ``(axon, value)`` events, one
     EVENT frame each, signed values over the whole range."""
     from tests.test_neuron_core import graded_case
+
     core, data = graded_case(300, steps=steps, max_neurons=6, max_axons=5)
     fields = core.event_layout
     offset, width = fields["value"].offset, core.value_width
 
     def pair(word):
         value = word >> offset
-        return [word & ((1 << offset) - 1), value - (1 << width) if value >> (width - 1)
-                else value]
-    test_data = {"layout": core_description(core), "rx_fifo_depth": 64, "divisor": 5,
-                 "weights": np.asarray(core.weights), "params": {},
-                 "events": [[pair(word) for word in step] for step in data["events"]],
-                 "expected": data["expected"]}
+        return [word & ((1 << offset) - 1), value - (1 << width) if value >> (width - 1) else value]
+
+    test_data = {
+        "layout": core_description(core),
+        "rx_fifo_depth": 64,
+        "divisor": 5,
+        "weights": np.asarray(core.weights),
+        "params": {},
+        "events": [[pair(word) for word in step] for step in data["events"]],
+        "expected": data["expected"],
+    }
     return UartHost(core, divisor=5, rx_fifo_depth=64), test_data
 
 
@@ -204,9 +229,13 @@ def test_graded_event_frames():
     word = int.from_bytes(frame[1:], "little")
     assert word == 1 | (((1 << width) - 1) << layout.event["value"][0])
     low = -(1 << (width - 1))
-    with pytest.raises(ValueError, match=re.escape(
-            f"value {low - 1} does not fit the core's value_width={width} ([{low}, {-low - 1}])")
-            + r"\Z"):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            f"value {low - 1} does not fit the core's value_width={width} ([{low}, {-low - 1}])"
+        )
+        + r"\Z",
+    ):
         layout.event_frame(0, low - 1)
 
 
@@ -216,13 +245,25 @@ def test_host_link_graded(hdl, request):
     """The host link sends graded events ((axon, value) frames) to a graded core; every spike
     and state against the model."""
     top, data = graded_host_case()
-    run_cocotb(top, toplevel="uart_host", test_module="bench_host", simulator=hdl,
-               build_dir=case_build_dir(request.node.nodeid, hdl), test_data=data)
+    run_cocotb(
+        top,
+        toplevel="uart_host",
+        test_module="bench_host",
+        simulator=hdl,
+        build_dir=case_build_dir(request.node.nodeid, hdl),
+        test_data=data,
+    )
 
 
 @pytest.mark.sim
 @on_simulators("kind", ["dense", "sparse", "params"], verilator_default=("dense",))
 def test_host_link_end_to_end(hdl, kind, request):
     top, data = host_case(kind)
-    run_cocotb(top, toplevel="uart_host", test_module="bench_host", simulator=hdl,
-               build_dir=case_build_dir(request.node.nodeid, hdl), test_data=data)
+    run_cocotb(
+        top,
+        toplevel="uart_host",
+        test_module="bench_host",
+        simulator=hdl,
+        build_dir=case_build_dir(request.node.nodeid, hdl),
+        test_data=data,
+    )

@@ -5,8 +5,16 @@ import json
 import numpy as np
 import pytest
 
-from neurohw.io import (FileFormatError, Population, load_input, load_population,
-                        save_input, save_population, save_trace, write_json)
+from neurohw.io import (
+    FileFormatError,
+    Population,
+    load_input,
+    load_population,
+    save_input,
+    save_population,
+    save_trace,
+    write_json,
+)
 from neurohw.model import loihi_cuba_lif, run, snntorch_leaky, xylo_lif
 
 
@@ -26,15 +34,20 @@ def _error(path, problem):
     return f"{path}: {problem}"
 
 
-LOIHI = {"neurons": 4, "preset": "loihi_cuba_lif",
-         "preset_args": {"du": 1024, "dv": 256, "vth": 100}}
+LOIHI = {
+    "neurons": 4,
+    "preset": "loihi_cuba_lif",
+    "preset_args": {"du": 1024, "dv": 256, "vth": 100},
+}
 
 
 # --- Population files ---------------------------------------------------------------------------
 
+
 def test_preset_population():
-    population = Population(4, loihi_cuba_lif(du=1024, dv=256, vth=100), "loihi_cuba_lif",
-                            LOIHI["preset_args"])
+    population = Population(
+        4, loihi_cuba_lif(du=1024, dv=256, vth=100), "loihi_cuba_lif", LOIHI["preset_args"]
+    )
     assert population.to_dict() == LOIHI
 
 
@@ -57,24 +70,39 @@ def test_model_population_round_trip(tmp_path):
     assert again.read_bytes() == path.read_bytes()
 
 
-@pytest.mark.parametrize("description, problem", [
-    ({"preset": "loihi_cuba_lif"}, "missing key 'neurons' (the population size)"),
-    ({"neurons": 0, "model": {}}, "key 'neurons' must be a positive integer, not 0"),
-    ({"neurons": 2}, "missing key 'model' (neuron parameters) or key 'preset'"),
-    ({"neurons": 2, "model": {}, "preset": "xylo_lif"},
-     "keys 'model' and 'preset' are both given; give exactly one"),
-    ({"neurons": 2, "preset": "foo"},
-     "preset must be one of 'loihi_cuba_lif', 'snntorch_leaky', 'xylo_lif', not 'foo'"),
-    ({"neurons": 2, "modle": {}},
-     "unknown key(s) 'modle'; allowed: 'model', 'neurons', 'preset', 'preset_args'"),
-    ({"neurons": 2, "model": {"v_width": 1}},
-     "key 'model': v_width must be an integer between 2 and 64, not 1"),
-    ({"neurons": 2, "preset": "snntorch_leaky", "preset_args": {"threshold": 5}},
-     "key 'preset_args': snntorch_leaky() missing 1 required keyword-only argument: "
-     "'beta_constant'"),
-    ({"neurons": 2, "model": {"threshold": [1, 2, 3]}},
-     "threshold has 3 per-neuron values, but the population has 2 neurons"),
-])
+@pytest.mark.parametrize(
+    "description, problem",
+    [
+        ({"preset": "loihi_cuba_lif"}, "missing key 'neurons' (the population size)"),
+        ({"neurons": 0, "model": {}}, "key 'neurons' must be a positive integer, not 0"),
+        ({"neurons": 2}, "missing key 'model' (neuron parameters) or key 'preset'"),
+        (
+            {"neurons": 2, "model": {}, "preset": "xylo_lif"},
+            "keys 'model' and 'preset' are both given; give exactly one",
+        ),
+        (
+            {"neurons": 2, "preset": "foo"},
+            "preset must be one of 'loihi_cuba_lif', 'snntorch_leaky', 'xylo_lif', not 'foo'",
+        ),
+        (
+            {"neurons": 2, "modle": {}},
+            "unknown key(s) 'modle'; allowed: 'model', 'neurons', 'preset', 'preset_args'",
+        ),
+        (
+            {"neurons": 2, "model": {"v_width": 1}},
+            "key 'model': v_width must be an integer between 2 and 64, not 1",
+        ),
+        (
+            {"neurons": 2, "preset": "snntorch_leaky", "preset_args": {"threshold": 5}},
+            "key 'preset_args': snntorch_leaky() missing 1 required keyword-only argument: "
+            "'beta_constant'",
+        ),
+        (
+            {"neurons": 2, "model": {"threshold": [1, 2, 3]}},
+            "threshold has 3 per-neuron values, but the population has 2 neurons",
+        ),
+    ],
+)
 def test_population_errors(tmp_path, description, problem):
     path = _population_file(tmp_path, description)
     with pytest.raises(FileFormatError) as caught:
@@ -98,6 +126,7 @@ def test_population_missing_file(tmp_path):
 
 # --- Input files --------------------------------------------------------------------------------
 
+
 def _loihi(neurons=4):
     return Population(neurons, loihi_cuba_lif(du=1024, dv=256, vth=100))
 
@@ -118,33 +147,62 @@ def test_input_drive_is_normalized(tmp_path):
     assert sim_input.drive.shape == (5, 2, 1, 4) and sim_input.spikes is None
 
 
-@pytest.mark.parametrize("arrays, problem", [
-    ({"spikes": np.zeros((3, 2), np.int64)}, "missing key 'weights', needed with key 'spikes'"),
-    ({"weights": np.zeros((2, 4), np.int64)},
-     "missing key 'spikes' (with 'weights') or key 'drive'"),
-    ({"spikes": np.zeros((3, 2)), "weights": np.zeros((2, 4), np.int64)},
-     "key 'spikes' must be an integer or boolean array, not dtype float64"),
-    ({"spikes": np.zeros((3, 2), np.int64), "weights": np.zeros((2, 4), np.float32)},
-     "key 'weights' must be an integer array, not dtype float32"),
-    ({"spikes": np.zeros((3, 2), np.int64), "weights": np.zeros((2, 4), np.int64),
-      "drive": np.zeros((3, 4), np.int64)},
-     "keys 'spikes' and 'drive' are both given; give exactly one"),
-    ({"drive": np.zeros((3, 4), np.int64), "weights": np.zeros((2, 4), np.int64)},
-     "key 'weights' is only used with key 'spikes', not with key 'drive'"),
-    ({"spikes": np.zeros((3, 2), np.int64), "weights": np.zeros((2, 4), np.int64),
-      "extra": np.zeros(1)},
-     "unknown key(s) 'extra'; allowed: 'drive', 'spikes', 'weights'"),
-    ({"spikes": np.zeros((3, 2), np.int64), "weights": np.zeros((2, 5), np.int64)},
-     "key 'weights' targets 5 neurons, but the population has 4"),
-    ({"spikes": np.zeros((3, 3), np.int64), "weights": np.zeros((2, 4), np.int64)},
-     "key 'spikes' must have shape (steps, axons=2) or (steps, batch, axons=2) with at least "
-     "one step, not (3, 1, 3)"),
-    ({"spikes": -np.ones((3, 2), np.int64), "weights": np.zeros((2, 4), np.int64)},
-     "key 'spikes' holds spike counts, which must be between 0 and 65535, not -1"),
-    ({"drive": np.zeros((3, 5), np.int64)},
-     "key 'drive' must have shape (steps, neurons=4), (steps, batch, neurons=4) or (steps, "
-     "batch, channels=1, neurons=4) with at least one step, not (3, 1, 1, 5)"),
-])
+@pytest.mark.parametrize(
+    "arrays, problem",
+    [
+        ({"spikes": np.zeros((3, 2), np.int64)}, "missing key 'weights', needed with key 'spikes'"),
+        (
+            {"weights": np.zeros((2, 4), np.int64)},
+            "missing key 'spikes' (with 'weights') or key 'drive'",
+        ),
+        (
+            {"spikes": np.zeros((3, 2)), "weights": np.zeros((2, 4), np.int64)},
+            "key 'spikes' must be an integer or boolean array, not dtype float64",
+        ),
+        (
+            {"spikes": np.zeros((3, 2), np.int64), "weights": np.zeros((2, 4), np.float32)},
+            "key 'weights' must be an integer array, not dtype float32",
+        ),
+        (
+            {
+                "spikes": np.zeros((3, 2), np.int64),
+                "weights": np.zeros((2, 4), np.int64),
+                "drive": np.zeros((3, 4), np.int64),
+            },
+            "keys 'spikes' and 'drive' are both given; give exactly one",
+        ),
+        (
+            {"drive": np.zeros((3, 4), np.int64), "weights": np.zeros((2, 4), np.int64)},
+            "key 'weights' is only used with key 'spikes', not with key 'drive'",
+        ),
+        (
+            {
+                "spikes": np.zeros((3, 2), np.int64),
+                "weights": np.zeros((2, 4), np.int64),
+                "extra": np.zeros(1),
+            },
+            "unknown key(s) 'extra'; allowed: 'drive', 'spikes', 'weights'",
+        ),
+        (
+            {"spikes": np.zeros((3, 2), np.int64), "weights": np.zeros((2, 5), np.int64)},
+            "key 'weights' targets 5 neurons, but the population has 4",
+        ),
+        (
+            {"spikes": np.zeros((3, 3), np.int64), "weights": np.zeros((2, 4), np.int64)},
+            "key 'spikes' must have shape (steps, axons=2) or (steps, batch, axons=2) with at least "
+            "one step, not (3, 1, 3)",
+        ),
+        (
+            {"spikes": -np.ones((3, 2), np.int64), "weights": np.zeros((2, 4), np.int64)},
+            "key 'spikes' holds spike counts, which must be between 0 and 65535, not -1",
+        ),
+        (
+            {"drive": np.zeros((3, 5), np.int64)},
+            "key 'drive' must have shape (steps, neurons=4), (steps, batch, neurons=4) or (steps, "
+            "batch, channels=1, neurons=4) with at least one step, not (3, 1, 1, 5)",
+        ),
+    ],
+)
 def test_input_errors(tmp_path, arrays, problem):
     path = _npz(tmp_path, **arrays)
     with pytest.raises(FileFormatError) as caught:
@@ -160,12 +218,14 @@ def test_drive_rejected_for_per_event_models(tmp_path):
 
 
 def test_input_object_array_is_refused(tmp_path):
-    path = _npz(tmp_path, spikes=np.array([[1, 2]], dtype=object),
-                weights=np.zeros((2, 4), np.int64))
+    path = _npz(
+        tmp_path, spikes=np.array([[1, 2]], dtype=object), weights=np.zeros((2, 4), np.int64)
+    )
     with pytest.raises(FileFormatError) as caught:
         load_input(path, _loihi())
     assert str(caught.value) == _error(
-        path, "key 'spikes' must be an integer array, not a pickled object array")
+        path, "key 'spikes' must be an integer array, not a pickled object array"
+    )
 
 
 def test_input_not_npz(tmp_path):
@@ -189,6 +249,7 @@ def test_save_input_is_deterministic_and_loadable(tmp_path):
 
 
 # --- Traces -------------------------------------------------------------------------------------
+
 
 def test_save_trace(tmp_path):
     params = loihi_cuba_lif(du=1024, dv=256, vth=10)

@@ -20,8 +20,12 @@ def _load_example():
 
 
 digits_stdp = _load_example()
-ExampleConfig, main, normalize_columns, run = (digits_stdp.ExampleConfig, digits_stdp.main,
-                                               digits_stdp.normalize_columns, digits_stdp.run)
+ExampleConfig, main, normalize_columns, run = (
+    digits_stdp.ExampleConfig,
+    digits_stdp.main,
+    digits_stdp.normalize_columns,
+    digits_stdp.run,
+)
 
 SMALL = ExampleConfig(n_neurons=25, train_limit=250)
 
@@ -50,16 +54,19 @@ def test_command_line(tmp_path, capsys):
 def test_normalize_columns_is_integer_floor():
     w = np.array([[1, 0, 50], [3, 0, 50]])
     np.testing.assert_array_equal(normalize_columns(w, 10, 127), [[2, 0, 5], [7, 0, 5]])
-    np.testing.assert_array_equal(normalize_columns(w, 1000, 127), [[127, 0, 127],
-                                                                     [127, 0, 127]])
+    np.testing.assert_array_equal(normalize_columns(w, 1000, 127), [[127, 0, 127], [127, 0, 127]])
 
 
 def test_example_network_maps_and_the_chip_learns_what_the_model_learns():
     """The example's network maps onto cores as it is (plastic input projection, recurrent
     inhibition), and the mapped chip's model learns, image after image, exactly the weights
     the example's model learns (without the host's rules, which act between images)."""
-    KEY, _data, _encode, build_network = (digits_stdp.KEY, digits_stdp._data,
-                                          digits_stdp._encode, digits_stdp.build_network)
+    KEY, _data, _encode, build_network = (
+        digits_stdp.KEY,
+        digits_stdp._data,
+        digits_stdp._encode,
+        digits_stdp.build_network,
+    )
     from neurohw.network import simulate_samples
     from neurohw.network.mapping import CoreCapacity, map_network
     from neurohw.network.plan_model import simulate_plan
@@ -67,8 +74,9 @@ def test_example_network_maps_and_the_chip_learns_what_the_model_learns():
     config = ExampleConfig(n_neurons=12, train_limit=3)
     x_train = _data(config)[0]
     rng = np.random.default_rng(0)
-    weights = normalize_columns(rng.integers(10, 60, size=(64, 12), endpoint=True),
-                                config.column_sum, config.w_max)
+    weights = normalize_columns(
+        rng.integers(10, 60, size=(64, 12), endpoint=True), config.column_sum, config.w_max
+    )
     network = build_network(config, weights, np.zeros(12, dtype=np.int64))
     plan = map_network(network, capacity=CoreCapacity(max_neurons=6, max_axons=128))
     assert plan.n_cores == 2 and all(core.stdp is not None for core in plan.cores)
@@ -81,5 +89,6 @@ def test_example_network_maps_and_the_chip_learns_what_the_model_learns():
     for core in plan.cores:
         [block] = [b for b in core.axon_blocks if b.source == "pixels"]
         rows = slice(block.axon_start, block.axon_start + block.count)
-        np.testing.assert_array_equal(chip.weights[core.index][0, rows],
-                                      learned[:, core.neuron_start:core.neuron_stop])
+        np.testing.assert_array_equal(
+            chip.weights[core.index][0, rows], learned[:, core.neuron_start : core.neuron_stop]
+        )

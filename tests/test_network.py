@@ -6,15 +6,28 @@ import zipfile
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from neurohw.model import Decay, NeuronParams, StepInput, initial_state, loihi_cuba_lif, step
-from neurohw.network import (InputGroup, Network, NetworkError, Population, Projection,
-                             check_inputs, simulate)
+from neurohw.network import (
+    InputGroup,
+    Network,
+    NetworkError,
+    Population,
+    Projection,
+    check_inputs,
+    simulate,
+)
 from tests.network_strategies import network_inputs, networks
 
-PROPERTY = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PROPERTY = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 RECORD = ("spikes", "v", "i", "refractory")
 
 
@@ -27,41 +40,51 @@ def independent_loop(network, inputs):
     for name, population in network.populations.items():
         projections = network.projections_to(name)
         n_axons = sum(network.size(p.source) for p in projections)
-        weights = np.zeros((population.params.input_channels, max(1, n_axons), population.size),
-                           dtype=np.int64)
+        weights = np.zeros(
+            (population.params.input_channels, max(1, n_axons), population.size), dtype=np.int64
+        )
         start = 0
         for p in projections:
-            weights[p.channel, start:start + network.size(p.source)] = p.weights
+            weights[p.channel, start : start + network.size(p.source)] = p.weights
             start += network.size(p.source)
         layout[name] = (projections, weights)
-    states = {name: initial_state(p.params, p.size, batch)
-              for name, p in network.populations.items()}
+    states = {
+        name: initial_state(p.params, p.size, batch) for name, p in network.populations.items()
+    }
     out = {what: {name: [] for name in network.populations} for what in RECORD}
-    previous = {name: np.zeros((batch, p.size), dtype=np.int64)
-                for name, p in network.populations.items()}
+    previous = {
+        name: np.zeros((batch, p.size), dtype=np.int64) for name, p in network.populations.items()
+    }
     for t in range(steps):
         fired = {}
         for name, population in network.populations.items():
             projections, weights = layout[name]
-            parts = [counts[p.source][t] if p.source in counts else previous[p.source]
-                     for p in projections]
-            spikes = (np.concatenate(parts, axis=1) if parts
-                      else np.zeros((batch, 1), dtype=np.int64))
-            states[name], fired[name] = step(population.params, states[name],
-                                             StepInput(spikes=spikes, weights=weights))
+            parts = [
+                counts[p.source][t] if p.source in counts else previous[p.source]
+                for p in projections
+            ]
+            spikes = (
+                np.concatenate(parts, axis=1) if parts else np.zeros((batch, 1), dtype=np.int64)
+            )
+            states[name], fired[name] = step(
+                population.params, states[name], StepInput(spikes=spikes, weights=weights)
+            )
             out["spikes"][name].append(fired[name])
             for what in ("v", "i", "refractory"):
                 out[what][name].append(getattr(states[name], what))
         previous = fired
-    return {what: {name: np.stack(values) for name, values in by_name.items()}
-            for what, by_name in out.items()}
+    return {
+        what: {name: np.stack(values) for name, values in by_name.items()}
+        for what, by_name in out.items()
+    }
 
 
 def assert_same(trace, expected, names):
     for what in RECORD:
         for name in names:
-            np.testing.assert_array_equal(getattr(trace, what)[name], expected[what][name],
-                                          err_msg=f"{what} of {name}")
+            np.testing.assert_array_equal(
+                getattr(trace, what)[name], expected[what][name], err_msg=f"{what} of {name}"
+            )
 
 
 def refused(message, function, *args, **kwargs):
@@ -70,57 +93,114 @@ def refused(message, function, *args, **kwargs):
 
 
 def small_network(**changes):
-    parts = dict(inputs=[InputGroup("x", 3)],
-                 populations=[Population("h", 2, NeuronParams())],
-                 projections=[Projection("x", "h", np.ones((3, 2), dtype=int))],
-                 outputs=["h"])
+    parts = dict(
+        inputs=[InputGroup("x", 3)],
+        populations=[Population("h", 2, NeuronParams())],
+        projections=[Projection("x", "h", np.ones((3, 2), dtype=int))],
+        outputs=["h"],
+    )
     parts.update(changes)
     return Network(**parts)
 
 
 # -- validation --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(name="1x", size=2), "input group name must be an identifier (letters, digits, '_', "
-                              "not starting with a digit), not '1x'"),
-    (dict(name=3, size=2), "input group name must be an identifier (letters, digits, '_', not "
-                           "starting with a digit), not 3"),
-    (dict(name="x", size=0), "input group 'x' size must be at least 1, not 0"),
-    (dict(name="x", size=2.0), "input group 'x' size must be an integer, not 2.0"),
-    (dict(name="x", size=2, max_count=0), "input group 'x' max_count must be between 1 and "
-                                          "65535, not 0"),
-    (dict(name="x", size=2, max_count=65536), "input group 'x' max_count must be between 1 and "
-                                              "65535, not 65536"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            dict(name="1x", size=2),
+            "input group name must be an identifier (letters, digits, '_', "
+            "not starting with a digit), not '1x'",
+        ),
+        (
+            dict(name=3, size=2),
+            "input group name must be an identifier (letters, digits, '_', not "
+            "starting with a digit), not 3",
+        ),
+        (dict(name="x", size=0), "input group 'x' size must be at least 1, not 0"),
+        (dict(name="x", size=2.0), "input group 'x' size must be an integer, not 2.0"),
+        (
+            dict(name="x", size=2, max_count=0),
+            "input group 'x' max_count must be between 1 and 65535, not 0",
+        ),
+        (
+            dict(name="x", size=2, max_count=65536),
+            "input group 'x' max_count must be between 1 and 65535, not 65536",
+        ),
+    ],
+)
 def test_input_group_refusals(kwargs, message):
     refused(message, InputGroup, **kwargs)
 
 
 def test_population_refusals():
     params = NeuronParams()
-    refused("population name must be an identifier (letters, digits, '_', not starting with a "
-            "digit), not 'a b'", Population, "a b", 2, params)
+    refused(
+        "population name must be an identifier (letters, digits, '_', not starting with a "
+        "digit), not 'a b'",
+        Population,
+        "a b",
+        2,
+        params,
+    )
     refused("population 'p' size must be at least 1, not 0", Population, "p", 0, params)
     refused("population 'p' params must be a NeuronParams, not {}", Population, "p", 2, {})
     per_event = NeuronParams(n_currents=1, i_decay=Decay.none(), accumulation="per_event")
-    refused("population 'p' uses accumulation 'per_event'; a network supports only 'sum': with "
-            "'per_event' the result depends on the order in which spikes from different "
-            "sources arrive, which routing does not fix", Population, "p", 2, per_event)
-    refused("population 'p': threshold has 3 per-neuron values, but the population has 2 "
-            "neurons", Population, "p", 2, NeuronParams(threshold=np.array([1, 2, 3])))
-    refused("population 'p' weight_width must be between 1 and 16, not 17", Population, "p", 2,
-            params, 17)
-    refused("population 'p' weight_width must be between 1 and 16, not 0", Population, "p", 2,
-            params, 0)
+    refused(
+        "population 'p' uses accumulation 'per_event'; a network supports only 'sum': with "
+        "'per_event' the result depends on the order in which spikes from different "
+        "sources arrive, which routing does not fix",
+        Population,
+        "p",
+        2,
+        per_event,
+    )
+    refused(
+        "population 'p': threshold has 3 per-neuron values, but the population has 2 neurons",
+        Population,
+        "p",
+        2,
+        NeuronParams(threshold=np.array([1, 2, 3])),
+    )
+    refused(
+        "population 'p' weight_width must be between 1 and 16, not 17",
+        Population,
+        "p",
+        2,
+        params,
+        17,
+    )
+    refused(
+        "population 'p' weight_width must be between 1 and 16, not 0", Population, "p", 2, params, 0
+    )
 
 
 def test_projection_refusals():
-    refused("projection 'x' -> 'h' weights must be integers, not dtype float64; quantize float "
-            "weights first (neurohw.network.quantize)", Projection, "x", "h", np.ones((3, 2)))
-    refused("projection 'x' -> 'h' weights must be a 2-D (source, target) array, not shape (3,)",
-            Projection, "x", "h", np.ones(3, dtype=int))
-    refused("projection 'x' -> 'h' channel must be at least 0, not -1", Projection, "x", "h",
-            np.ones((3, 2), dtype=int), -1)
+    refused(
+        "projection 'x' -> 'h' weights must be integers, not dtype float64; quantize float "
+        "weights first (neurohw.network.quantize)",
+        Projection,
+        "x",
+        "h",
+        np.ones((3, 2)),
+    )
+    refused(
+        "projection 'x' -> 'h' weights must be a 2-D (source, target) array, not shape (3,)",
+        Projection,
+        "x",
+        "h",
+        np.ones(3, dtype=int),
+    )
+    refused(
+        "projection 'x' -> 'h' channel must be at least 0, not -1",
+        Projection,
+        "x",
+        "h",
+        np.ones((3, 2), dtype=int),
+        -1,
+    )
     projection = Projection("x", "h", np.ones((3, 2), dtype=np.int8))
     assert projection.weights.dtype == np.int64 and not projection.weights.flags.writeable
 
@@ -129,31 +209,63 @@ def test_network_refusals():
     params = NeuronParams()
     h = Population("h", 2, params)
     w = np.ones((3, 2), dtype=int)
-    refused("the name 'h' is used twice; input groups and populations need distinct names",
-            small_network, inputs=[InputGroup("h", 3)])
-    refused("the name 'h' is used twice; input groups and populations need distinct names",
-            small_network, populations=[h, Population("h", 2, params)])
-    refused("a network needs at least one population", small_network, populations=[],
-            projections=[], outputs=[])
+    refused(
+        "the name 'h' is used twice; input groups and populations need distinct names",
+        small_network,
+        inputs=[InputGroup("h", 3)],
+    )
+    refused(
+        "the name 'h' is used twice; input groups and populations need distinct names",
+        small_network,
+        populations=[h, Population("h", 2, params)],
+    )
+    refused(
+        "a network needs at least one population",
+        small_network,
+        populations=[],
+        projections=[],
+        outputs=[],
+    )
     refused("input groups must be InputGroup objects, not 'x'", small_network, inputs=["x"])
     refused("populations must be Population objects, not 'h'", small_network, populations=["h"])
     refused("projections must be Projection objects, not 5", small_network, projections=[5])
-    refused("projection 'y' -> 'h': source 'y' is neither an input group nor a population",
-            small_network, projections=[Projection("y", "h", w)])
-    refused("projection 'h' -> 'x': target 'x' is an input group; targets must be populations",
-            small_network, projections=[Projection("h", "x", np.ones((2, 3), dtype=int))])
-    refused("projection 'x' -> 'z': target 'z' is unknown; targets must be populations",
-            small_network, projections=[Projection("x", "z", w)])
-    refused("projection 'x' -> 'h': weights must have shape (source, target) = (3, 2), not "
-            "(2, 3)", small_network, projections=[Projection("x", "h", w.T)])
-    refused("projection 'x' -> 'h': channel 1 does not exist; the target's model has 1 input "
-            "channel(s) (0 to 0)", small_network, projections=[Projection("x", "h", w, 1)])
-    refused("projection 'x' -> 'h': weights range from -129 to 1, outside the target's "
-            "weight_width=8 bits ([-128, 127])",
-            small_network, projections=[Projection("x", "h", np.array([[1, 1], [-129, 0],
-                                                                       [0, 0]]))])
-    refused("two projections 'x' -> 'h' on channel 0; merge them into one weight matrix",
-            small_network, projections=[Projection("x", "h", w), Projection("x", "h", w)])
+    refused(
+        "projection 'y' -> 'h': source 'y' is neither an input group nor a population",
+        small_network,
+        projections=[Projection("y", "h", w)],
+    )
+    refused(
+        "projection 'h' -> 'x': target 'x' is an input group; targets must be populations",
+        small_network,
+        projections=[Projection("h", "x", np.ones((2, 3), dtype=int))],
+    )
+    refused(
+        "projection 'x' -> 'z': target 'z' is unknown; targets must be populations",
+        small_network,
+        projections=[Projection("x", "z", w)],
+    )
+    refused(
+        "projection 'x' -> 'h': weights must have shape (source, target) = (3, 2), not (2, 3)",
+        small_network,
+        projections=[Projection("x", "h", w.T)],
+    )
+    refused(
+        "projection 'x' -> 'h': channel 1 does not exist; the target's model has 1 input "
+        "channel(s) (0 to 0)",
+        small_network,
+        projections=[Projection("x", "h", w, 1)],
+    )
+    refused(
+        "projection 'x' -> 'h': weights range from -129 to 1, outside the target's "
+        "weight_width=8 bits ([-128, 127])",
+        small_network,
+        projections=[Projection("x", "h", np.array([[1, 1], [-129, 0], [0, 0]]))],
+    )
+    refused(
+        "two projections 'x' -> 'h' on channel 0; merge them into one weight matrix",
+        small_network,
+        projections=[Projection("x", "h", w), Projection("x", "h", w)],
+    )
     refused("output 'x' is not a population; populations: 'h'", small_network, outputs=["x"])
     refused("outputs list a population twice: ['h', 'h']", small_network, outputs=["h", "h"])
     refused("a network needs at least one output population", small_network, outputs=[])
@@ -162,47 +274,90 @@ def test_network_refusals():
 
 def test_check_inputs_refusals():
     network = small_network()
-    refused("inputs name unknown input group(s) 'y'; the network's input groups: 'x'",
-            check_inputs, network, {"x": np.zeros((2, 3), dtype=int), "y": 0})
+    refused(
+        "inputs name unknown input group(s) 'y'; the network's input groups: 'x'",
+        check_inputs,
+        network,
+        {"x": np.zeros((2, 3), dtype=int), "y": 0},
+    )
     refused("inputs miss input group(s) 'x'", check_inputs, network, {})
-    refused("input 'x' must hold integer spike counts, not dtype float64", check_inputs, network,
-            {"x": np.zeros((2, 3))})
-    refused("input 'x' must have shape (steps, batch, 3) or (steps, 3), not (2, 4)",
-            check_inputs, network, {"x": np.zeros((2, 4), dtype=int)})
-    refused("input 'x' has a spike count of 2; counts must be between 0 and the group's "
-            "max_count=1", check_inputs, network, {"x": np.full((2, 3), 2)})
-    refused("input 'x' has a spike count of -1; counts must be between 0 and the group's "
-            "max_count=1", check_inputs, network, {"x": np.full((2, 3), -1)})
-    refused("steps=3 but the inputs have 2 steps", check_inputs, network,
-            {"x": np.zeros((2, 3), dtype=int)}, 3)
+    refused(
+        "input 'x' must hold integer spike counts, not dtype float64",
+        check_inputs,
+        network,
+        {"x": np.zeros((2, 3))},
+    )
+    refused(
+        "input 'x' must have shape (steps, batch, 3) or (steps, 3), not (2, 4)",
+        check_inputs,
+        network,
+        {"x": np.zeros((2, 4), dtype=int)},
+    )
+    refused(
+        "input 'x' has a spike count of 2; counts must be between 0 and the group's max_count=1",
+        check_inputs,
+        network,
+        {"x": np.full((2, 3), 2)},
+    )
+    refused(
+        "input 'x' has a spike count of -1; counts must be between 0 and the group's max_count=1",
+        check_inputs,
+        network,
+        {"x": np.full((2, 3), -1)},
+    )
+    refused(
+        "steps=3 but the inputs have 2 steps",
+        check_inputs,
+        network,
+        {"x": np.zeros((2, 3), dtype=int)},
+        3,
+    )
     two = small_network(inputs=[InputGroup("x", 3), InputGroup("y", 1)])
-    refused("inputs disagree on (steps, batch): {'x': (2, 1), 'y': (3, 1)}", check_inputs, two,
-            {"x": np.zeros((2, 3), dtype=int), "y": np.zeros((3, 1), dtype=int)})
+    refused(
+        "inputs disagree on (steps, batch): {'x': (2, 1), 'y': (3, 1)}",
+        check_inputs,
+        two,
+        {"x": np.zeros((2, 3), dtype=int), "y": np.zeros((3, 1), dtype=int)},
+    )
     none = small_network(inputs=[], projections=[])
     refused("a network without input groups needs steps=", check_inputs, none, {})
-    with pytest.raises(TypeError, match=re.escape("inputs must be a dict of input group name -> "
-                                                  "counts, not list")):
+    with pytest.raises(
+        TypeError, match=re.escape("inputs must be a dict of input group name -> counts, not list")
+    ):
         check_inputs(network, [])
-    refused("state['h'] must be a NeuronState of batch 1 and 2 neurons", simulate, network,
-            {"x": np.zeros((2, 3), dtype=int)}, state={"h": initial_state(NeuronParams(), 3)})
+    refused(
+        "state['h'] must be a NeuronState of batch 1 and 2 neurons",
+        simulate,
+        network,
+        {"x": np.zeros((2, 3), dtype=int)},
+        state={"h": initial_state(NeuronParams(), 3)},
+    )
 
 
 # -- file format -------------------------------------------------------------------------------
+
 
 def rich_network():
     rng = np.random.default_rng(5)
     return Network(
         inputs=[InputGroup("x", 4, max_count=3), InputGroup("y", 2)],
-        populations=[Population("h", 5, loihi_cuba_lif(du=100, dv=300, vth=7,
-                                                       bias_mant=np.arange(5))),
-                     Population("o", 3, NeuronParams(n_currents=2, i_decay=Decay.shift(2),
-                                                     threshold=np.array([3, 4, 5])),
-                                weight_width=12)],
-        projections=[Projection("x", "h", rng.integers(-50, 50, (4, 5))),
-                     Projection("h", "h", rng.integers(-50, 50, (5, 5))),
-                     Projection("y", "o", rng.integers(-50, 50, (2, 3)), channel=1),
-                     Projection("h", "o", rng.integers(-2000, 2000, (5, 3)))],
-        outputs=["o", "h"])
+        populations=[
+            Population("h", 5, loihi_cuba_lif(du=100, dv=300, vth=7, bias_mant=np.arange(5))),
+            Population(
+                "o",
+                3,
+                NeuronParams(n_currents=2, i_decay=Decay.shift(2), threshold=np.array([3, 4, 5])),
+                weight_width=12,
+            ),
+        ],
+        projections=[
+            Projection("x", "h", rng.integers(-50, 50, (4, 5))),
+            Projection("h", "h", rng.integers(-50, 50, (5, 5))),
+            Projection("y", "o", rng.integers(-50, 50, (2, 3)), channel=1),
+            Projection("h", "o", rng.integers(-2000, 2000, (5, 3))),
+        ],
+        outputs=["o", "h"],
+    )
 
 
 def test_save_load_round_trip_is_byte_deterministic(tmp_path):
@@ -215,11 +370,14 @@ def test_save_load_round_trip_is_byte_deterministic(tmp_path):
     assert loaded == network
     loaded.save(tmp_path / "c.npz")
     assert (tmp_path / "c.npz").read_bytes() == data
-    inputs = {"x": np.random.default_rng(0).integers(0, 4, (6, 2, 4)),
-              "y": np.random.default_rng(1).integers(0, 2, (6, 2, 2))}
+    inputs = {
+        "x": np.random.default_rng(0).integers(0, 4, (6, 2, 4)),
+        "y": np.random.default_rng(1).integers(0, 2, (6, 2, 2)),
+    }
     for name in network.populations:
-        np.testing.assert_array_equal(simulate(loaded, inputs).spikes[name],
-                                      simulate(network, inputs).spikes[name])
+        np.testing.assert_array_equal(
+            simulate(loaded, inputs).spikes[name], simulate(network, inputs).spikes[name]
+        )
     assert "population o: 3 neurons, 12-bit weights (output)" in network.summary()
 
 
@@ -235,6 +393,7 @@ def test_load_refusals(tmp_path):
                 archive.writestr("network.json", json.dumps(description))
             for name in arrays:
                 import io
+
                 buffer = io.BytesIO()
                 np.save(buffer, np.ones((3, 2), dtype=np.int64))
                 archive.writestr(f"{name}.npy", buffer.getvalue())
@@ -245,11 +404,13 @@ def test_load_refusals(tmp_path):
     write({**good, "format": "other"})
     refused(f"{path}: format must be 'neurohw-network', not 'other'", Network.load, path)
     write({**good, "version": 99})
-    refused(f"{path}: version 99 is not supported; this neurohw reads version 1", Network.load,
-            path)
+    refused(
+        f"{path}: version 99 is not supported; this neurohw reads version 1", Network.load, path
+    )
     write(good)
-    refused(f"{path}: projection 'x' -> 'h' refers to missing array 'weights_0'", Network.load,
-            path)
+    refused(
+        f"{path}: projection 'x' -> 'h' refers to missing array 'weights_0'", Network.load, path
+    )
     write({k: v for k, v in good.items() if k != "outputs"}, ["weights_0"])
     refused(f"{path}: missing entry 'outputs'", Network.load, path)
     bad = json.loads(json.dumps(good))
@@ -268,6 +429,7 @@ def test_load_refusals(tmp_path):
 
 
 # -- the system model --------------------------------------------------------------------------
+
 
 @PROPERTY
 @given(st.data())
@@ -289,21 +451,27 @@ def test_batch_gives_each_sample_alone(data):
         alone = simulate(network, {name: c[:, k] for name, c in inputs.items()}, record=RECORD)
         for what in RECORD:
             for name in network.populations:
-                np.testing.assert_array_equal(getattr(together, what)[name][:, k],
-                                              getattr(alone, what)[name][:, 0])
+                np.testing.assert_array_equal(
+                    getattr(together, what)[name][:, k], getattr(alone, what)[name][:, 0]
+                )
 
 
 def chain(params=None, recurrent=False):
     """x -> a -> b, with a's neurons easy to fire."""
     rng = np.random.default_rng(11)
     params = params or NeuronParams(threshold=12, reset="subtract", max_spikes=2)
-    projections = [Projection("x", "a", rng.integers(1, 6, (4, 5))),
-                   Projection("a", "b", rng.integers(1, 6, (5, 3)))]
+    projections = [
+        Projection("x", "a", rng.integers(1, 6, (4, 5))),
+        Projection("a", "b", rng.integers(1, 6, (5, 3))),
+    ]
     if recurrent:
         projections.append(Projection("a", "a", rng.integers(-4, 6, (5, 5))))
-    return Network(inputs=[InputGroup("x", 4, max_count=3)],
-                   populations=[Population("a", 5, params), Population("b", 3, params)],
-                   projections=projections, outputs=["b"])
+    return Network(
+        inputs=[InputGroup("x", 4, max_count=3)],
+        populations=[Population("a", 5, params), Population("b", 3, params)],
+        projections=projections,
+        outputs=["b"],
+    )
 
 
 def perturbed_inputs(t0, steps=8):
@@ -325,8 +493,8 @@ def test_input_acts_in_its_step_and_spikes_one_step_later(recurrent):
     assert np.array_equal(one.v["a"][:t0], two.v["a"][:t0])
     assert not np.array_equal(one.v["a"][t0], two.v["a"][t0])
     # ... and b only from step t0 + 1: a's spikes of step t take one step to arrive.
-    assert np.array_equal(one.v["b"][:t0 + 1], two.v["b"][:t0 + 1])
-    assert np.array_equal(one.spikes["b"][:t0 + 1], two.spikes["b"][:t0 + 1])
+    assert np.array_equal(one.v["b"][: t0 + 1], two.v["b"][: t0 + 1])
+    assert np.array_equal(one.spikes["b"][: t0 + 1], two.spikes["b"][: t0 + 1])
     assert not np.array_equal(one.spikes["a"][t0], two.spikes["a"][t0])
     assert not np.array_equal(one.v["b"][t0 + 1], two.v["b"][t0 + 1])
     for inputs, trace in ((base, one), (changed, two)):
@@ -341,14 +509,15 @@ def test_recurrent_spikes_arrive_next_step():
     without = simulate(plain, inputs, record=RECORD)
     first = int(np.flatnonzero(with_loop.spikes["a"].reshape(8, -1).any(axis=1))[0])
     # Until a has spiked once, the recurrent projection has delivered nothing.
-    assert np.array_equal(with_loop.v["a"][:first + 1], without.v["a"][:first + 1])
+    assert np.array_equal(with_loop.v["a"][: first + 1], without.v["a"][: first + 1])
     assert not np.array_equal(with_loop.v["a"], without.v["a"])
     assert_same(with_loop, independent_loop(network, inputs), network.populations)
 
 
 def test_input_count_cap_limits_each_line():
-    capped = chain(params=NeuronParams(threshold=12, reset="subtract", max_spikes=2,
-                                       input_count_cap=1))
+    capped = chain(
+        params=NeuronParams(threshold=12, reset="subtract", max_spikes=2, input_count_cap=1)
+    )
     inputs, _ = perturbed_inputs(0)
     assert inputs["x"].max() > 1
     trace = simulate(capped, inputs, record=RECORD)
@@ -360,13 +529,17 @@ def test_input_count_cap_limits_each_line():
 
 
 def test_network_without_inputs_needs_steps():
-    network = small_network(inputs=[], projections=[],
-                            populations=[Population("h", 2, NeuronParams(bias_mantissa=20))])
+    network = small_network(
+        inputs=[], projections=[], populations=[Population("h", 2, NeuronParams(bias_mantissa=20))]
+    )
     trace = simulate(network, {}, steps=5)
     assert trace.steps == 5 and trace.spikes["h"].shape == (5, 1, 2)
     assert trace.output_counts(network)["h"].shape == (1, 2)
-    assert_same(simulate(network, {}, steps=5, record=RECORD),
-                independent_loop_steps(network, 5), network.populations)
+    assert_same(
+        simulate(network, {}, steps=5, record=RECORD),
+        independent_loop_steps(network, 5),
+        network.populations,
+    )
 
 
 def independent_loop_steps(network, steps):
@@ -375,8 +548,11 @@ def independent_loop_steps(network, steps):
     out = {what: {"h": []} for what in RECORD}
     weights = np.zeros((1, 1, population.size), dtype=np.int64)
     for _ in range(steps):
-        state, fired = step(population.params, state,
-                            StepInput(spikes=np.zeros((1, 1), dtype=np.int64), weights=weights))
+        state, fired = step(
+            population.params,
+            state,
+            StepInput(spikes=np.zeros((1, 1), dtype=np.int64), weights=weights),
+        )
         out["spikes"]["h"].append(fired)
         for what in ("v", "i", "refractory"):
             out[what]["h"].append(getattr(state, what))

@@ -17,8 +17,6 @@ import sys
 import tomllib
 from pathlib import Path
 
-import pytest
-
 import neurohw
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +54,7 @@ def import_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
                 if node.level:
-                    parts = package.split(".")[:len(package.split(".")) - node.level + 1]
+                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
                     base = ".".join(parts + ([node.module] if node.module else []))
                 else:
                     base = node.module
@@ -106,8 +104,12 @@ def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_every_module_imports():
     modules = package_modules("neurohw")
     # The layers the package maps in from the repository's other folders are there.
-    assert {"neurohw.sim.runner", "neurohw.sim.bench_system", "neurohw.boards.bitstream",
-            "neurohw.rtl_templates"} <= set(modules)
+    assert {
+        "neurohw.sim.runner",
+        "neurohw.sim.bench_system",
+        "neurohw.boards.bitstream",
+        "neurohw.rtl_templates",
+    } <= set(modules)
     for name in sorted(modules):
         importlib.import_module(name)
 
@@ -115,16 +117,22 @@ def test_every_module_imports():
 def test_no_import_cycles():
     graph = import_graph(package_modules("neurohw"))
     cycles = import_cycles(graph)
-    details = ["; ".join(f"{a} -> {b}" for a in cycle for b in sorted(graph[a]) if b in cycle)
-               for cycle in cycles]
+    details = [
+        "; ".join(f"{a} -> {b}" for a in cycle for b in sorted(graph[a]) if b in cycle)
+        for cycle in cycles
+    ]
     assert not cycles, "import cycles in neurohw:\n  " + "\n  ".join(details)
 
 
 def test_cycle_check_finds_a_planted_cycle(tmp_path):
     # The checker on a package where a function-local import closes a cycle, and on the same
     # package without it.
-    files = {"pkg.__init__": "", "pkg.a": "from .b import f\n",
-             "pkg.b": "def f():\n    from . import c\n", "pkg.c": "from pkg.a import f\n"}
+    files = {
+        "pkg.__init__": "",
+        "pkg.a": "from .b import f\n",
+        "pkg.b": "def f():\n    from . import c\n",
+        "pkg.c": "from pkg.a import f\n",
+    }
     modules = {}
     for key, text in files.items():
         path = tmp_path / (key.replace(".", "/") + ".py")
@@ -152,40 +160,68 @@ def test_package_list_covers_every_folder():
 
 def test_templates_are_package_data():
     from neurohw.templates import TEMPLATE_DIR
+
     names = {entry.name for entry in TEMPLATE_DIR.iterdir() if entry.name.endswith(".j2")}
     assert names == {path.name for path in (REPO_ROOT / "rtl_templates").glob("*.j2")}
-    assert "*.j2" in tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())[
-        "tool"]["setuptools"]["package-data"]["neurohw.rtl_templates"]
+    assert (
+        "*.j2"
+        in tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+            "package-data"
+        ]["neurohw.rtl_templates"]
+    )
 
 
 def test_nothing_imports_sim_or_boards_by_folder_name():
     # Only neurohw is installed: the repository's sim/ and boards/ are neurohw.sim and
     # neurohw.boards, in the package, the tests and the benchmarks alike.
-    files = [*package_modules("neurohw").values(), *REPO_ROOT.glob("tests/**/*.py"),
-             *REPO_ROOT.glob("benchmarks/**/*.py"), *REPO_ROOT.glob("examples/**/*.py")]
+    files = [
+        *package_modules("neurohw").values(),
+        *REPO_ROOT.glob("tests/**/*.py"),
+        *REPO_ROOT.glob("benchmarks/**/*.py"),
+        *REPO_ROOT.glob("examples/**/*.py"),
+    ]
     offenders = []
     for path in files:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import) else
-                     [node.module] if isinstance(node, ast.ImportFrom) and not node.level else [])
-            offenders += [f"{path}:{node.lineno}: {name}" for name in names
-                          if name and name.split(".")[0] in ("sim", "boards")]
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
+            offenders += [
+                f"{path}:{node.lineno}: {name}"
+                for name in names
+                if name and name.split(".")[0] in ("sim", "boards")
+            ]
     assert not offenders, "\n".join(offenders)
 
 
 def test_simulation_failures_are_neurohw_errors():
     from neurohw.sim import CocotbTestFailure
+
     assert issubclass(CocotbTestFailure, neurohw.VerificationError)
-    assert issubclass(CocotbTestFailure, AssertionError)      # pytest reports a failed check
+    assert issubclass(CocotbTestFailure, AssertionError)  # pytest reports a failed check
 
 
 def test_build_folders_are_under_the_working_directory(tmp_path):
     # Not inside the installed package: a fresh interpreter in another directory puts the
     # simulation builds under that directory (NEUROHW_SIM_BUILD_DIR unset), and so the boards.
     env = {key: value for key, value in os.environ.items() if key != "NEUROHW_SIM_BUILD_DIR"}
-    code = ("import neurohw.sim.runner as r, neurohw.boards.bitstream as b; "
-            "print(r.BUILD_ROOT); print(b.BUILD_ROOT.resolve())")
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, check=True,
-                         capture_output=True, text=True).stdout.split("\n")
-    assert out[:2] == [str(tmp_path.resolve() / "build" / "sim"),
-                       str(tmp_path.resolve() / "build" / "boards")]
+    code = (
+        "import neurohw.sim.runner as r, neurohw.boards.bitstream as b; "
+        "print(r.BUILD_ROOT); print(b.BUILD_ROOT.resolve())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split("\n")
+    assert out[:2] == [
+        str(tmp_path.resolve() / "build" / "sim"),
+        str(tmp_path.resolve() / "build" / "boards"),
+    ]

@@ -11,14 +11,66 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neurohw.encoding import (PopulationCode, PopulationCodeError, cosine_code, gaussian_code,
-                              rate_code, rate_code_accumulator, rate_total)
+from neurohw.encoding import (
+    PopulationCode,
+    PopulationCodeError,
+    cosine_code,
+    gaussian_code,
+    rate_code,
+    rate_code_accumulator,
+    rate_total,
+)
 from neurohw.train.digits import encode_images
 
 SETTINGS = settings(derandomize=True, max_examples=60, deadline=None)
 
-GAUSSIAN_16 = (15, 15, 15, 15, 15, 14, 14, 14, 13, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8,
-               7, 6, 6, 6, 5, 5, 4, 4, 4, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1)
+GAUSSIAN_16 = (
+    15,
+    15,
+    15,
+    15,
+    15,
+    14,
+    14,
+    14,
+    13,
+    13,
+    13,
+    12,
+    12,
+    11,
+    11,
+    10,
+    10,
+    9,
+    9,
+    8,
+    8,
+    7,
+    6,
+    6,
+    6,
+    5,
+    5,
+    4,
+    4,
+    4,
+    3,
+    3,
+    3,
+    2,
+    2,
+    2,
+    2,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+)
 
 
 def test_golden_tables_and_centres():
@@ -26,8 +78,26 @@ def test_golden_tables_and_centres():
     code = gaussian_code(16)
     assert code.table == GAUSSIAN_16
     assert code.centres == tuple(17 * k for k in range(16))
-    assert cosine_code(8, code_bits=6, max_level=7).table == \
-        (7, 7, 7, 7, 7, 6, 6, 6, 5, 5, 4, 4, 4, 3, 2, 2, 1, 1)
+    assert cosine_code(8, code_bits=6, max_level=7).table == (
+        7,
+        7,
+        7,
+        7,
+        7,
+        6,
+        6,
+        6,
+        5,
+        5,
+        4,
+        4,
+        4,
+        3,
+        2,
+        2,
+        1,
+        1,
+    )
     assert gaussian_code(5, code_bits=4).centres == (0, 4, 8, 11, 15)
     assert code.to_dict()["rom_words"] == 45 and code.to_dict()["rom_word_bits"] == 4
 
@@ -44,8 +114,13 @@ def test_levels_are_the_table_lookup():
 # (neurons, code bits, max level, tuning width in centre spacings, shape). With very few levels
 # or very wide curves the code cannot resolve anything (max_level=1: every level is 0 or 1), so
 # the accuracy property is stated for at least 7 levels and widths of 0.5 to 1.5 spacings.
-codes_params = st.tuples(st.integers(3, 24), st.integers(4, 10), st.integers(7, 31),
-                         st.floats(0.5, 1.5), st.sampled_from([gaussian_code, cosine_code]))
+codes_params = st.tuples(
+    st.integers(3, 24),
+    st.integers(4, 10),
+    st.integers(7, 31),
+    st.floats(0.5, 1.5),
+    st.sampled_from([gaussian_code, cosine_code]),
+)
 
 
 def make(params):
@@ -75,7 +150,7 @@ def test_tuning_curves_fall_off_with_distance(params, data):
 def test_decoder_is_consistent_monotonic_and_bounded(params, mode, steps):
     code = make(params)
     if mode == "rate":
-        steps = max(steps, code.max_level)     # every level stays distinguishable
+        steps = max(steps, code.max_level)  # every level stays distinguishable
     u = np.arange(code.n_codes)
     totals = code.encode(u, steps, mode).sum(axis=0)
     decoded = code.decode(totals, steps, mode)
@@ -130,34 +205,64 @@ def test_rate_mode_with_enough_steps_decodes_like_count_mode():
 
 def test_quantize_and_value():
     code = gaussian_code(8, code_bits=8)
-    np.testing.assert_array_equal(code.quantize([-5.0, 0.0, 0.5, 1.0, 7.0], 0.0, 1.0),
-                                  [0, 0, 128, 255, 255])
+    np.testing.assert_array_equal(
+        code.quantize([-5.0, 0.0, 0.5, 1.0, 7.0], 0.0, 1.0), [0, 0, 128, 255, 255]
+    )
     assert code.value(255, 10.0, 40.0) == pytest.approx(40.0)
     assert code.max_count("count") == 15 and code.max_count("rate") == 1
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: gaussian_code(1), "n_neurons must be between 2 and 4096, not 1"),
-    (lambda: gaussian_code(8, sigma=0.0), "sigma must be a positive number (code units), not 0.0"),
-    (lambda: cosine_code(8, width=-1.0), "width must be a positive number (code units), not -1.0"),
-    (lambda: PopulationCode(4, 4, 7, (7, 8)), "table entries must lie in 0..max_level=7, not 7..8"),
-    (lambda: PopulationCode(4, 4, 7, (3, 5)),
-     "table must be non-increasing (a tuning curve falls off with the distance from the centre)"),
-    (lambda: PopulationCode(4, 4, 7, (0, 0)), "table must have a positive first entry, not all zeros"),
-    (lambda: gaussian_code(4, code_bits=4).levels([16]),
-     "codes must lie in 0..15 (code_bits=4), not 16..16"),
-    (lambda: gaussian_code(4).levels([0.5]),
-     "codes must be integers (use quantize() for float values), not dtype float64"),
-    (lambda: gaussian_code(4).encode([1], 3, mode="poisson"),
-     "mode must be one of 'count', 'rate', not 'poisson'"),
-    (lambda: gaussian_code(4).decode(np.zeros((2, 3), dtype=int), 1),
-     "totals must have shape (..., 4), not (2, 3)"),
-    (lambda: gaussian_code(4).decode(np.zeros((1, 4), dtype=int), 1, method="mean"),
-     "method must be 'template' or 'centroid', not 'mean'"),
-    (lambda: gaussian_code(4).quantize([1.0], 2.0, 1.0),
-     "need finite low < high, not low=2.0, high=1.0"),
-    (lambda: rate_code([17], 16, 4), "levels_values must lie in 0..16, not 17..17"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: gaussian_code(1), "n_neurons must be between 2 and 4096, not 1"),
+        (
+            lambda: gaussian_code(8, sigma=0.0),
+            "sigma must be a positive number (code units), not 0.0",
+        ),
+        (
+            lambda: cosine_code(8, width=-1.0),
+            "width must be a positive number (code units), not -1.0",
+        ),
+        (
+            lambda: PopulationCode(4, 4, 7, (7, 8)),
+            "table entries must lie in 0..max_level=7, not 7..8",
+        ),
+        (
+            lambda: PopulationCode(4, 4, 7, (3, 5)),
+            "table must be non-increasing (a tuning curve falls off with the distance from the centre)",
+        ),
+        (
+            lambda: PopulationCode(4, 4, 7, (0, 0)),
+            "table must have a positive first entry, not all zeros",
+        ),
+        (
+            lambda: gaussian_code(4, code_bits=4).levels([16]),
+            "codes must lie in 0..15 (code_bits=4), not 16..16",
+        ),
+        (
+            lambda: gaussian_code(4).levels([0.5]),
+            "codes must be integers (use quantize() for float values), not dtype float64",
+        ),
+        (
+            lambda: gaussian_code(4).encode([1], 3, mode="poisson"),
+            "mode must be one of 'count', 'rate', not 'poisson'",
+        ),
+        (
+            lambda: gaussian_code(4).decode(np.zeros((2, 3), dtype=int), 1),
+            "totals must have shape (..., 4), not (2, 3)",
+        ),
+        (
+            lambda: gaussian_code(4).decode(np.zeros((1, 4), dtype=int), 1, method="mean"),
+            "method must be 'template' or 'centroid', not 'mean'",
+        ),
+        (
+            lambda: gaussian_code(4).quantize([1.0], 2.0, 1.0),
+            "need finite low < high, not low=2.0, high=1.0",
+        ),
+        (lambda: rate_code([17], 16, 4), "levels_values must lie in 0..16, not 17..17"),
+    ],
+)
 def test_refusals(call, message):
     with pytest.raises((PopulationCodeError, ValueError), match=re.escape(message)):
         call()

@@ -26,8 +26,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable
 # ---------------------------------------------------------------------------------------------
 # Construction
 
+
 def test_init():
-    code = gaussian_code(16)                     # 8-bit codes, 15 levels, 45-word table
+    code = gaussian_code(16)  # 8-bit codes, 15 levels, 45-word table
     enc = PopulationEncoder(code, 3)
     assert enc.out_lines == 48 and enc.n_neurons == 16 and enc.value_width == 8
     assert enc.level_width == 4 and enc.acc_width == 6
@@ -37,14 +38,23 @@ def test_init():
     rate = PopulationEncoder(code, 3, mode="rate")
     assert rate.fmt == EventFormat(key_width=6, step_width=8)
     fmt = EventFormat(key_width=10, step_width=4, payload_width=5)
-    enc = PopulationEncoder(cosine_code(5, code_bits=4, max_level=7), 2, fmt=fmt,
-                            key_base=100, barrier_key=1023, first_tag=-1)
+    enc = PopulationEncoder(
+        cosine_code(5, code_bits=4, max_level=7),
+        2,
+        fmt=fmt,
+        key_base=100,
+        barrier_key=1023,
+        first_tag=-1,
+    )
     assert enc.fmt is fmt and enc.first_tag == 15 and enc.out_lines == 10
 
 
 def test_init_wrong_code_and_mode():
-    with pytest.raises(TypeError, match=r"^code must be a PopulationCode \(gaussian_code, "
-                                        r"cosine_code\), not 3$"):
+    with pytest.raises(
+        TypeError,
+        match=r"^code must be a PopulationCode \(gaussian_code, "
+        r"cosine_code\), not 3$",
+    ):
         PopulationEncoder(3)
     with pytest.raises(ValueError, match=r"^mode must be one of 'count', 'rate', not 'x'$"):
         PopulationEncoder(gaussian_code(4), mode="x")
@@ -53,26 +63,38 @@ def test_init_wrong_code_and_mode():
 def test_init_wrong_channels():
     with pytest.raises(ValueError, match=r"^channels must be an integer in 1\.\.65536, not 0$"):
         PopulationEncoder(gaussian_code(4), 0)
-    with pytest.raises(ValueError, match=r"^channels must be an integer in 1\.\.65536, "
-                                         r"not 2\.0$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^channels must be an integer in 1\.\.65536, "
+        r"not 2\.0$",
+    ):
         PopulationEncoder(gaussian_code(4), 2.0)
 
 
 def test_init_wrong_format_and_keys():
     code = gaussian_code(4, code_bits=4, max_level=15)
-    with pytest.raises(ValueError, match=r"^count mode sends levels up to max_level=15 in the "
-                                         r"payload: the format needs payload_width>=4, not 2$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^count mode sends levels up to max_level=15 in the "
+        r"payload: the format needs payload_width>=4, not 2$",
+    ):
         PopulationEncoder(code, fmt=EventFormat(key_width=8, payload_width=2))
-    PopulationEncoder(code, mode="rate", fmt=EventFormat(key_width=8))    # no payload needed
-    with pytest.raises(ValueError, match=r"^key 16 \(key_base=9 \+ 8 lines, barrier_key=0\) "
-                                         r"does not fit the format's key_width=4$"):
+    PopulationEncoder(code, mode="rate", fmt=EventFormat(key_width=8))  # no payload needed
+    with pytest.raises(
+        ValueError,
+        match=r"^key 16 \(key_base=9 \+ 8 lines, barrier_key=0\) "
+        r"does not fit the format's key_width=4$",
+    ):
         PopulationEncoder(code, 2, mode="rate", fmt=EventFormat(key_width=4), key_base=9)
     with pytest.raises(TypeError, match=r"^event format must be an EventFormat, not 8$"):
         PopulationEncoder(code, fmt=8)
     with pytest.raises(ValueError, match=r"^key_base must be an integer at least 0, not -1$"):
         PopulationEncoder(code, key_base=-1)
-    with pytest.raises(ValueError, match=r"^barrier_key must be an integer at least 0, "
-                                         r"not -2$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^barrier_key must be an integer at least 0, "
+        r"not -2$",
+    ):
         PopulationEncoder(code, barrier_key=-2)
     with pytest.raises(ValueError, match=r"^first_tag must be an integer, not 'a'$"):
         PopulationEncoder(code, first_tag="a")
@@ -87,12 +109,16 @@ def test_model_wrong_shape():
 # ---------------------------------------------------------------------------------------------
 # The model is the population code's
 
+
 @pytest.mark.parametrize("mode", ["count", "rate"])
 def test_model_is_the_population_code(mode):
     """Codes held over the steps: exactly ``PopulationCode.encode``; lines are c * N + k."""
     rng = np.random.default_rng(3)
-    for code in (gaussian_code(16), cosine_code(7, code_bits=5, max_level=9),
-                 gaussian_code(3, code_bits=3, max_level=1, sigma=0.5)):
+    for code in (
+        gaussian_code(16),
+        cosine_code(7, code_bits=5, max_level=9),
+        gaussian_code(3, code_bits=3, max_level=1, sigma=0.5),
+    ):
         enc = PopulationEncoder(code, 4, mode=mode)
         u = rng.integers(0, code.n_codes, size=4)
         steps = int(rng.integers(1, 40))
@@ -116,27 +142,39 @@ def test_model_changing_codes_rate_mode():
 # ---------------------------------------------------------------------------------------------
 # amaranth.sim
 
+
 def random_population_encoder(rng, *, channels=None):
     kind = rng.integers(0, 2)
     n = int(rng.choice([2, 3, 5, 8, 16]))
     bits = int(rng.integers(2, 9))
     max_level = int(rng.choice([1, 3, 7, 15, 31]))
     spacing = ((1 << bits) - 1) / (n - 1)
-    code = (gaussian_code(n, code_bits=bits, max_level=max_level,
-                          sigma=float(spacing * rng.uniform(0.4, 1.5)))
-            if kind else cosine_code(n, code_bits=bits, max_level=max_level,
-                                     width=float(spacing * rng.uniform(0.6, 2.5))))
+    code = (
+        gaussian_code(
+            n, code_bits=bits, max_level=max_level, sigma=float(spacing * rng.uniform(0.4, 1.5))
+        )
+        if kind
+        else cosine_code(
+            n, code_bits=bits, max_level=max_level, width=float(spacing * rng.uniform(0.6, 2.5))
+        )
+    )
     channels = int(rng.choice([1, 2, 3])) if channels is None else channels
     mode = str(rng.choice(["count", "rate"]))
     kwargs = {}
     if rng.integers(0, 2):
-        payload = max_level.bit_length() + int(rng.integers(0, 3)) if mode == "count" \
+        payload = (
+            max_level.bit_length() + int(rng.integers(0, 3))
+            if mode == "count"
             else int(rng.integers(0, 3))
-        kwargs = {"fmt": EventFormat(key_width=10, step_width=int(rng.integers(2, 9)),
-                                     payload_width=payload),
-                  "key_base": int(rng.integers(0, 300)),
-                  "barrier_key": int(rng.integers(0, 1024)),
-                  "first_tag": int(rng.integers(-2, 5))}
+        )
+        kwargs = {
+            "fmt": EventFormat(
+                key_width=10, step_width=int(rng.integers(2, 9)), payload_width=payload
+            ),
+            "key_base": int(rng.integers(0, 300)),
+            "barrier_key": int(rng.integers(0, 1024)),
+            "first_tag": int(rng.integers(-2, 5)),
+        }
     return PopulationEncoder(code, channels, mode=mode, **kwargs)
 
 
@@ -150,7 +188,7 @@ def random_codes(enc, steps, rng):
         while t < steps:
             hold = int(rng.integers(1, 12))
             u = int(rng.choice([0, top, int(rng.integers(0, top + 1))], p=[0.1, 0.1, 0.8]))
-            values[t:t + hold, c] = u
+            values[t : t + hold, c] = u
             t += hold
     return values
 
@@ -176,8 +214,7 @@ def simulate_population(enc, values, *, idle=0.3, backpressure=0.3, seed=0):
         while len(got) < expected_count + 2:
             ready = rng_out.random() >= backpressure
             ctx.set(enc.o.ready, ready)
-            _, _, valid, payload = await ctx.tick().sample(enc.o.valid,
-                                                           enc.o.payload.as_value())
+            _, _, valid, payload = await ctx.tick().sample(enc.o.valid, enc.o.payload.as_value())
             if ready and valid:
                 got.append(payload)
 
@@ -193,8 +230,13 @@ def test_sim(seed):
     rng = np.random.default_rng(500 + seed)
     enc = random_population_encoder(rng)
     values = random_codes(enc, 20, rng)
-    got = simulate_population(enc, values, idle=float(rng.choice([0, 0.4])),
-                              backpressure=float(rng.choice([0, 0.5])), seed=seed)
+    got = simulate_population(
+        enc,
+        values,
+        idle=float(rng.choice([0, 0.4])),
+        backpressure=float(rng.choice([0, 0.5])),
+        seed=seed,
+    )
     expected = enc.expected_words(values)
     assert [enc.fmt.unpack(w) for w in got] == [enc.fmt.unpack(w) for w in expected]
 
@@ -204,16 +246,23 @@ def test_sim_hand_example():
     2, 2, 0, 0 (count mode: payload 2 on lines 0 and 1)."""
     code = PopulationCode(4, 3, 3, (3, 2, 1))
     assert code.centres == (0, 2, 5, 7)
-    enc = PopulationEncoder(code, 1, fmt=EventFormat(key_width=4, step_width=4,
-                                                     payload_width=2), barrier_key=15)
+    enc = PopulationEncoder(
+        code, 1, fmt=EventFormat(key_width=4, step_width=4, payload_width=2), barrier_key=15
+    )
     words = [enc.fmt.unpack(w) for w in simulate_population(enc, np.array([[1], [6]]))]
     assert [(e.kind, e.key, e.step, e.payload) for e in words] == [
-        (EventKind.SPIKE, 0, 0, 2), (EventKind.SPIKE, 1, 0, 2), (EventKind.BARRIER, 15, 0, 0),
-        (EventKind.SPIKE, 2, 1, 2), (EventKind.SPIKE, 3, 1, 2), (EventKind.BARRIER, 15, 1, 0)]
+        (EventKind.SPIKE, 0, 0, 2),
+        (EventKind.SPIKE, 1, 0, 2),
+        (EventKind.BARRIER, 15, 0, 0),
+        (EventKind.SPIKE, 2, 1, 2),
+        (EventKind.SPIKE, 3, 1, 2),
+        (EventKind.BARRIER, 15, 1, 0),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
 # cocotb on Icarus and Verilator (sim/bench_encoders.py)
+
 
 def run_cocotb_case(seed, steps, simulator, build_dir, *, channels, mode):
     rng = np.random.default_rng(2000 + 31 * seed)
@@ -224,16 +273,26 @@ def run_cocotb_case(seed, steps, simulator, build_dir, *, channels, mode):
     expected = enc.expected_words(values)
     fields = {name: [enc.fmt.offsets[name], width] for name, width in enc.fmt.fields}
     test_data = {
-        "values": values.reshape(-1), "expected": expected, "steps": steps,
-        "fields": fields, "seed": seed, "clocks_per_value": enc.n_neurons,
+        "values": values.reshape(-1),
+        "expected": expected,
+        "steps": steps,
+        "fields": fields,
+        "seed": seed,
+        "clocks_per_value": enc.n_neurons,
         "idle_probability": float(rng.choice([0.0, 0.3])),
         "backpressure_probability": float(rng.choice([0.0, 0.3, 0.6])),
         "stall_probability": float(rng.choice([0.0, 0.02])),
         "stall_cycles": int(rng.integers(1, 30)),
     }
     assert len(expected) >= steps + steps // 10, "too few spikes to test anything"
-    run_cocotb(enc, toplevel="population_encoder", test_module="bench_encoders",
-               simulator=simulator, build_dir=build_dir, test_data=test_data)
+    run_cocotb(
+        enc,
+        toplevel="population_encoder",
+        test_module="bench_encoders",
+        simulator=simulator,
+        build_dir=build_dir,
+        test_data=test_data,
+    )
     return len(expected)
 
 

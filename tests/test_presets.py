@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neurohw.model import loihi_cuba_lif, run, snntorch_leaky, xylo_lif
 from tests.oracles import LavaLifBitAcc, XyloLayer
@@ -18,9 +19,14 @@ def test_loihi_lava_golden_impulse():
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
-@given(du=st.integers(0, 4095), dv=st.integers(0, 4095), vth=st.integers(0, (1 << 17) - 1),
-       bias_exp=st.integers(0, 7), seed=st.integers(0, 2**32 - 1),
-       drive_scale=st.sampled_from([8, 127, 511]))
+@given(
+    du=st.integers(0, 4095),
+    dv=st.integers(0, 4095),
+    vth=st.integers(0, (1 << 17) - 1),
+    bias_exp=st.integers(0, 7),
+    seed=st.integers(0, 2**32 - 1),
+    drive_scale=st.sampled_from([8, 127, 511]),
+)
 def test_loihi_matches_lava_bit_accurate(du, dv, vth, bias_exp, seed, drive_scale):
     rng = np.random.default_rng(seed)
     n, steps = 6, 40
@@ -63,25 +69,45 @@ def _xylo_case(rng, n_syn, n_axons, n, dash_mem, dash_syn, weight_shift, thresho
 
 
 @settings(max_examples=50, deadline=None, derandomize=True)
-@given(n_syn=st.sampled_from([1, 2]), dash_mem=st.integers(0, 15),
-       dash_syn=st.lists(st.integers(0, 15), min_size=2, max_size=2),
-       weight_shift=st.integers(0, 7), seed=st.integers(0, 2**32 - 1),
-       threshold_kind=st.sampled_from(["random", "random", "zero"]),
-       max_spikes=st.sampled_from([31, 1]), rate=st.sampled_from([0.05, 0.5, 3.0]))
-def test_xylo_matches_xylosim(n_syn, dash_mem, dash_syn, weight_shift, seed, threshold_kind,
-                              max_spikes, rate):
+@given(
+    n_syn=st.sampled_from([1, 2]),
+    dash_mem=st.integers(0, 15),
+    dash_syn=st.lists(st.integers(0, 15), min_size=2, max_size=2),
+    weight_shift=st.integers(0, 7),
+    seed=st.integers(0, 2**32 - 1),
+    threshold_kind=st.sampled_from(["random", "random", "zero"]),
+    max_spikes=st.sampled_from([31, 1]),
+    rate=st.sampled_from([0.05, 0.5, 3.0]),
+)
+def test_xylo_matches_xylosim(
+    n_syn, dash_mem, dash_syn, weight_shift, seed, threshold_kind, max_spikes, rate
+):
     rng = np.random.default_rng(seed)
     n_axons, n, steps = 5, 4, 25
     dash_syn = dash_syn[:n_syn]
-    weights, threshold, bias = _xylo_case(rng, n_syn, n_axons, n, dash_mem, dash_syn,
-                                          weight_shift, threshold_kind)
+    weights, threshold, bias = _xylo_case(
+        rng, n_syn, n_axons, n, dash_mem, dash_syn, weight_shift, threshold_kind
+    )
     counts = rng.poisson(rate, size=(steps, n_axons))
-    counts[rng.random(counts.shape) < 0.05] = 20        # above Xylo's input cap of 15
-    params = xylo_lif(dash_mem=dash_mem, dash_syn=dash_syn, threshold=threshold, bias=bias,
-                      weight_shift=weight_shift, max_spikes=max_spikes)
+    counts[rng.random(counts.shape) < 0.05] = 20  # above Xylo's input cap of 15
+    params = xylo_lif(
+        dash_mem=dash_mem,
+        dash_syn=dash_syn,
+        threshold=threshold,
+        bias=bias,
+        weight_shift=weight_shift,
+        max_spikes=max_spikes,
+    )
     trace = run(params, counts, weights)
-    xylo = XyloLayer(weights.tolist(), dash_mem, dash_syn, threshold.tolist(), bias.tolist(),
-                     weight_shift, max_spikes=max_spikes)
+    xylo = XyloLayer(
+        weights.tolist(),
+        dash_mem,
+        dash_syn,
+        threshold.tolist(),
+        bias.tolist(),
+        weight_shift,
+        max_spikes=max_spikes,
+    )
     for t in range(steps):
         spikes = xylo.step(counts[t].tolist())
         assert trace.spikes[t, 0].tolist() == spikes, f"step {t}"
@@ -91,13 +117,16 @@ def test_xylo_matches_xylosim(n_syn, dash_mem, dash_syn, weight_shift, seed, thr
 
 
 def _xylo_single(dash_mem, threshold, v0=0, i0=0, bias=0, dash_syn=4, steps=3, max_spikes=31):
-    params = xylo_lif(dash_mem=dash_mem, dash_syn=dash_syn, threshold=threshold, bias=bias,
-                      max_spikes=max_spikes)
-    from neurohw.model import initial_state, NeuronState
+    params = xylo_lif(
+        dash_mem=dash_mem, dash_syn=dash_syn, threshold=threshold, bias=bias, max_spikes=max_spikes
+    )
+    from neurohw.model import NeuronState, initial_state
+
     state = initial_state(params, 1)
     state = NeuronState(v=np.array([[v0]]), i=np.array([[[i0]]]), refractory=state.refractory)
-    return run(params, np.zeros((steps, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int64),
-               state=state)
+    return run(
+        params, np.zeros((steps, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int64), state=state
+    )
 
 
 def test_xylo_edge_stuck_at_minimum_with_dash_zero():
@@ -134,8 +163,11 @@ def test_snntorch_leaky_preset_fields():
     params = snntorch_leaky(beta_constant=32, threshold=100, reset="zero")
     assert params.v_decay.factor == 256 - 32
     assert params.comparison.value == ">"
-    with pytest.raises(ValueError, match=r"^snnTorch reset must be 'subtract' or 'zero', "
-                                         r"not 'none'$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^snnTorch reset must be 'subtract' or 'zero', "
+        r"not 'none'$",
+    ):
         snntorch_leaky(beta_constant=32, threshold=100, reset="none")
 
 
@@ -154,13 +186,20 @@ def test_snntorch_leaky_matches_float_recurrence_when_exact():
         assert trace.v[t, 0, 0] == int(np.floor(mem))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(du=4096, dv=0, vth=1), "Loihi du must be an integer between 0 and 4095, not 4096"),
-    (dict(du=0, dv=0, vth=1 << 17), "Loihi vth must be an integer between 0 and 131071, "
-                                    "not 131072"),
-    (dict(du=0, dv=0, vth=1, bias_exp=8), "Loihi bias_exp must be an integer between 0 and 7, "
-                                          "not 8"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(du=4096, dv=0, vth=1), "Loihi du must be an integer between 0 and 4095, not 4096"),
+        (
+            dict(du=0, dv=0, vth=1 << 17),
+            "Loihi vth must be an integer between 0 and 131071, not 131072",
+        ),
+        (
+            dict(du=0, dv=0, vth=1, bias_exp=8),
+            "Loihi bias_exp must be an integer between 0 and 7, not 8",
+        ),
+    ],
+)
 def test_loihi_wrong_parameters(kwargs, message):
     with pytest.raises(ValueError) as info:
         loihi_cuba_lif(**kwargs)

@@ -9,16 +9,33 @@ import pytest
 
 from neurohw.model import loihi_cuba_lif
 from neurohw.network import Network, simulate
-from neurohw.network.floatnet import (FloatInput, FloatNetwork, FloatPopulation,
-                                      FloatProjection, simulate_float)
+from neurohw.network.floatnet import (
+    FloatInput,
+    FloatNetwork,
+    FloatPopulation,
+    FloatProjection,
+    simulate_float,
+)
 from neurohw.network.nir_import import SNNTORCH_DT, import_nir
 from neurohw.network.quantize import QuantizationError, encode_inputs, evaluate, quantize
 
 DT = 1e-3
 
 
-def two_layer(*, hidden_model="LIF", out_model="LIF", seed=0, thr=1.0, tau=8e-3, tau_syn=4e-3,
-              bias=0.0, n_in=6, n_hidden=5, n_out=3, **out_kwargs):
+def two_layer(
+    *,
+    hidden_model="LIF",
+    out_model="LIF",
+    seed=0,
+    thr=1.0,
+    tau=8e-3,
+    tau_syn=4e-3,
+    bias=0.0,
+    n_in=6,
+    n_hidden=5,
+    n_out=3,
+    **out_kwargs,
+):
     rng = np.random.default_rng(seed)
 
     def population(name, size, model, **extra):
@@ -32,12 +49,21 @@ def two_layer(*, hidden_model="LIF", out_model="LIF", seed=0, thr=1.0, tau=8e-3,
         kwargs.update(extra)
         return FloatPopulation(name, size, model, **kwargs)
 
-    pops = [population("h", n_hidden, hidden_model, input_bias=bias),
-            population("o", n_out, out_model, **out_kwargs)]
-    projections = [FloatProjection("x", "h", rng.normal(0, 0.6, (n_in, n_hidden))),
-                   FloatProjection("h", "o", rng.normal(0, 0.8, (n_hidden, n_out)))]
-    return FloatNetwork(inputs=[FloatInput("x", n_in)], populations=pops,
-                        projections=projections, outputs=["o"], dt=DT)
+    pops = [
+        population("h", n_hidden, hidden_model, input_bias=bias),
+        population("o", n_out, out_model, **out_kwargs),
+    ]
+    projections = [
+        FloatProjection("x", "h", rng.normal(0, 0.6, (n_in, n_hidden))),
+        FloatProjection("h", "o", rng.normal(0, 0.8, (n_hidden, n_out))),
+    ]
+    return FloatNetwork(
+        inputs=[FloatInput("x", n_in)],
+        populations=pops,
+        projections=projections,
+        outputs=["o"],
+        dt=DT,
+    )
 
 
 def counts(steps, batch, size, seed=1, p=0.4):
@@ -52,9 +78,13 @@ def test_lif_fields_match_the_loihi_preset():
     # tau = 8 dt: keep 7/8 -> dv = 512; no synaptic current -> du = 4095.
     assert (layer.dv, layer.du) == (512, 4095)
     assert layer.keep_mem_int == layer.keep_mem_float == 0.875
-    assert h.params == loihi_cuba_lif(du=4095, dv=512, vth=layer.threshold_mantissa[0],
-                                      bias_mant=h.params.bias_mantissa,
-                                      bias_exp=layer.bias_exponent)
+    assert h.params == loihi_cuba_lif(
+        du=4095,
+        dv=512,
+        vth=layer.threshold_mantissa[0],
+        bias_mant=h.params.bias_mantissa,
+        bias_exp=layer.bias_exponent,
+    )
     # The largest |weight * gain| uses the full 8-bit range (up to the threshold snapping).
     w = {(p.source, p.target): p.weights for p in net.projections}
     assert 120 <= np.abs(w[("x", "h")]).max() <= 127
@@ -82,8 +112,7 @@ def test_report_errors_are_half_a_step():
 
 def test_weight_width():
     _, report = quantize(two_layer(), weight_width=4)
-    assert all(p.max_abs_int <= 7 for layer in report.layers.values()
-               for p in layer.projections)
+    assert all(p.max_abs_int <= 7 for layer in report.layers.values() for p in layer.projections)
 
 
 def test_cubalif_decays_and_membrane_track_the_float_model():
@@ -93,11 +122,17 @@ def test_cubalif_decays_and_membrane_track_the_float_model():
     common = dict(tau_mem=8e-3, r=8.0, tau_syn=4e-3, w_in=4.0, v_leak=0.02)
     float_net = FloatNetwork(
         inputs=[FloatInput("x", 6)],
-        populations=[FloatPopulation("h", 5, "CubaLIF", v_threshold=1e3, **common),
-                     FloatPopulation("o", 3, "CubaLI", **common)],
-        projections=[FloatProjection("x", "h", rng.normal(0, 0.6, (6, 5))),
-                     FloatProjection("x", "o", rng.normal(0, 0.6, (6, 3)))],
-        outputs=["o"], dt=DT)
+        populations=[
+            FloatPopulation("h", 5, "CubaLIF", v_threshold=1e3, **common),
+            FloatPopulation("o", 3, "CubaLI", **common),
+        ],
+        projections=[
+            FloatProjection("x", "h", rng.normal(0, 0.6, (6, 5))),
+            FloatProjection("x", "o", rng.normal(0, 0.6, (6, 3))),
+        ],
+        outputs=["o"],
+        dt=DT,
+    )
     net, report = quantize(float_net, weight_width=12)
     layer = report.layers["h"]
     # tau_syn = 4 dt: keep 3/4 -> du = 4096/4 - 1 = 1023 (Loihi's +1 offset).
@@ -150,11 +185,25 @@ def test_explicit_scale():
 
 def test_subtract_reset_is_kept():
     float_net = two_layer()
-    pops = [FloatPopulation(p.name, p.size, p.model, tau_mem=p.tau_mem, r=p.r,
-                            v_threshold=p.v_threshold, reset="subtract")
-            for p in float_net.populations.values()]
-    float_net = FloatNetwork(inputs=float_net.inputs.values(), populations=pops,
-                             projections=float_net.projections, outputs=["o"], dt=DT)
+    pops = [
+        FloatPopulation(
+            p.name,
+            p.size,
+            p.model,
+            tau_mem=p.tau_mem,
+            r=p.r,
+            v_threshold=p.v_threshold,
+            reset="subtract",
+        )
+        for p in float_net.populations.values()
+    ]
+    float_net = FloatNetwork(
+        inputs=float_net.inputs.values(),
+        populations=pops,
+        projections=float_net.projections,
+        outputs=["o"],
+        dt=DT,
+    )
     net, report = quantize(float_net)
     assert net.populations["h"].params.reset.value == "subtract"
 
@@ -166,22 +215,33 @@ def test_snntorch_graph_quantizes():
     tau = np.asarray(dt / (1 - beta))
 
     def leaky():
-        return nir.LIF(tau=tau, v_threshold=np.asarray(np.float32(1.0)),
-                       v_leak=np.zeros_like(tau), r=tau / dt)
+        return nir.LIF(
+            tau=tau, v_threshold=np.asarray(np.float32(1.0)), v_leak=np.zeros_like(tau), r=tau / dt
+        )
 
     rng = np.random.default_rng(6)
-    nodes = {"input": nir.Input(input_type=np.array([1, 6])),
-             "0": nir.Affine(weight=rng.normal(size=(4, 6)).astype(np.float32),
-                             bias=np.zeros(4, dtype=np.float32)),
-             "1": leaky(), "2": nir.Linear(weight=rng.normal(size=(3, 4)).astype(np.float32)),
-             "3": leaky(), "output": nir.Output(output_type=np.array([1, 3]))}
+    nodes = {
+        "input": nir.Input(input_type=np.array([1, 6])),
+        "0": nir.Affine(
+            weight=rng.normal(size=(4, 6)).astype(np.float32), bias=np.zeros(4, dtype=np.float32)
+        ),
+        "1": leaky(),
+        "2": nir.Linear(weight=rng.normal(size=(3, 4)).astype(np.float32)),
+        "3": leaky(),
+        "output": nir.Output(output_type=np.array([1, 3])),
+    }
     edges = [("input", "0"), ("0", "1"), ("1", "2"), ("2", "3"), ("3", "output")]
     float_net = import_nir(nir.NIRGraph(nodes=nodes, edges=edges, type_check=False), dt=dt)
     net, report = quantize(float_net)
     assert report.layers["lif_1"].dv == 512
     x = counts(20, 8, 6, seed=7)
-    assert np.mean(simulate_float(float_net, {"input": x}).spikes["lif_1"]
-                   == simulate(net, {"input": x}).spikes["lif_1"]) > 0.98
+    assert (
+        np.mean(
+            simulate_float(float_net, {"input": x}).spikes["lif_1"]
+            == simulate(net, {"input": x}).spikes["lif_1"]
+        )
+        > 0.98
+    )
 
 
 def test_evaluate():
@@ -204,42 +264,62 @@ def test_evaluate():
 
 # --- refusals ----------------------------------------------------------------------------------
 
+
 def test_refuses_nonzero_v_reset():
-    with pytest.raises(QuantizationError, match=re.escape(
+    with pytest.raises(
+        QuantizationError,
+        match=re.escape(
             "population 'o' (LIF): v_reset=-0.5; the Loihi neuron resets to 0 (supported: "
-            "v_reset=0)")):
+            "v_reset=0)"
+        ),
+    ):
         quantize(two_layer(v_reset=-0.5))
 
 
 def test_refuses_negative_threshold():
-    with pytest.raises(QuantizationError, match=re.escape(
+    with pytest.raises(
+        QuantizationError,
+        match=re.escape(
             "population 'o' (LIF): v_threshold=-1 is negative; the Loihi threshold vth is "
-            "unsigned (supported: v_threshold >= 0)")):
+            "unsigned (supported: v_threshold >= 0)"
+        ),
+    ):
         quantize(two_layer(v_threshold=-1.0))
 
 
 def test_refuses_threshold_out_of_range():
-    with pytest.raises(QuantizationError, match=re.escape(
+    with pytest.raises(
+        QuantizationError,
+        match=re.escape(
             "population 'h' (LIF): v_threshold=1 at scale 1e+08 needs vth=1562500, outside the "
-            "Loihi range [0, 131071]")):
+            "Loihi range [0, 131071]"
+        ),
+    ):
         quantize(two_layer(), scale={"h": 1e8})
 
 
 def test_refuses_bias_out_of_range():
-    with pytest.raises(QuantizationError, match=re.escape(
+    with pytest.raises(
+        QuantizationError,
+        match=re.escape(
             "population 'h' (LIF): bias=0.5 at scale 2e+06 needs bias_mant << bias_exp = "
-            "1000000, outside the Loihi range [-4095 << 7, 4095 << 7]")):
+            "1000000, outside the Loihi range [-4095 << 7, 4095 << 7]"
+        ),
+    ):
         quantize(two_layer(bias=0.5, thr=0.01), scale={"h": 2e6})
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"model": "xylo"}, "model must be one of 'loihi', 'if' (IF populations only), not 'xylo'"),
-    ({"weight_width": 1}, "weight_width must be an integer between 2 and 16, not 1"),
-    ({"weight_width": 8.0}, "weight_width must be an integer between 2 and 16, not 8.0"),
-    ({"weight_percentile": 0}, "weight_percentile must be in (0, 100], not 0"),
-    ({"scale": {"nope": 1.0}}, "scale names unknown population(s) ['nope']"),
-    ({"scale": {"h": -1.0}}, "population 'h' (LIF): scale must be a positive number, not -1.0"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"model": "xylo"}, "model must be one of 'loihi', 'if' (IF populations only), not 'xylo'"),
+        ({"weight_width": 1}, "weight_width must be an integer between 2 and 16, not 1"),
+        ({"weight_width": 8.0}, "weight_width must be an integer between 2 and 16, not 8.0"),
+        ({"weight_percentile": 0}, "weight_percentile must be in (0, 100], not 0"),
+        ({"scale": {"nope": 1.0}}, "scale names unknown population(s) ['nope']"),
+        ({"scale": {"h": -1.0}}, "population 'h' (LIF): scale must be a positive number, not -1.0"),
+    ],
+)
 def test_refuses_bad_arguments(kwargs, message):
     with pytest.raises(QuantizationError, match=re.escape(message)):
         quantize(two_layer(), **kwargs)
@@ -248,21 +328,43 @@ def test_refuses_bad_arguments(kwargs, message):
 def test_input_counts_and_a_conv_network():
     """Input counts up to 3 per step; Conv2d -> IF -> SumPool2d -> Linear -> LIF, quantized."""
     rng = np.random.default_rng(10)
-    conv = nir.Conv2d(input_shape=(4, 4), weight=rng.normal(0, 0.5, size=(2, 1, 3, 3)),
-                      stride=1, padding=1, dilation=1, groups=1, bias=np.zeros(2))
-    nodes = {"inp": nir.Input(input_type=np.array([1, 4, 4])), "conv": conv,
-             "if1": nir.IF(r=np.full((2, 4, 4), 1000.0), v_threshold=np.full((2, 4, 4), 1.0),
-                           v_reset=np.zeros((2, 4, 4))),
-             "pool": nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]),
-                                   padding=np.array([0, 0])),
-             "flat": nir.Flatten(input_type=None, start_dim=0, end_dim=-1),
-             "fc": nir.Linear(weight=rng.normal(0, 0.5, size=(3, 8))),
-             "lif": nir.LIF(tau=np.full(3, 4e-3), r=np.full(3, 4.0), v_leak=np.zeros(3),
-                            v_threshold=np.full(3, 0.5), v_reset=np.zeros(3)),
-             "out": nir.Output(output_type=np.array([3]))}
+    conv = nir.Conv2d(
+        input_shape=(4, 4),
+        weight=rng.normal(0, 0.5, size=(2, 1, 3, 3)),
+        stride=1,
+        padding=1,
+        dilation=1,
+        groups=1,
+        bias=np.zeros(2),
+    )
+    nodes = {
+        "inp": nir.Input(input_type=np.array([1, 4, 4])),
+        "conv": conv,
+        "if1": nir.IF(
+            r=np.full((2, 4, 4), 1000.0),
+            v_threshold=np.full((2, 4, 4), 1.0),
+            v_reset=np.zeros((2, 4, 4)),
+        ),
+        "pool": nir.SumPool2d(
+            kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])
+        ),
+        "flat": nir.Flatten(input_type=None, start_dim=0, end_dim=-1),
+        "fc": nir.Linear(weight=rng.normal(0, 0.5, size=(3, 8))),
+        "lif": nir.LIF(
+            tau=np.full(3, 4e-3),
+            r=np.full(3, 4.0),
+            v_leak=np.zeros(3),
+            v_threshold=np.full(3, 0.5),
+            v_reset=np.zeros(3),
+        ),
+        "out": nir.Output(output_type=np.array([3])),
+    }
     order = list(nodes)
-    float_net = import_nir(nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:])),
-                                        type_check=False), dt=DT, input_max_count=3)
+    float_net = import_nir(
+        nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:])), type_check=False),
+        dt=DT,
+        input_max_count=3,
+    )
     net, report = quantize(float_net)
     assert net.inputs["inp"].max_count == 3
     layer = report.layers["if1"]
@@ -278,6 +380,7 @@ def test_input_counts_and_a_conv_network():
 
 # --- calibration, headroom, overflow (issue #13) ----------------------------------------------
 
+
 def synaptic(*, seed=0, n_in=40, n_hidden=20, n_out=4, alpha=0.9, beta=0.95, bias=0.0):
     """A snnTorch-Synaptic-like network (dt = 1e-3 with r = tau/dt and w_in = tau_syn/dt, so
     gain 1): the current integrates ten steps of input, the regime where 16-bit weights at the
@@ -286,15 +389,28 @@ def synaptic(*, seed=0, n_in=40, n_hidden=20, n_out=4, alpha=0.9, beta=0.95, bia
     tau, tau_syn = DT / (1 - beta), DT / (1 - alpha)
 
     def population(name, size, **extra):
-        return FloatPopulation(name, size, "CubaLIF", tau_mem=tau, r=tau / DT, tau_syn=tau_syn,
-                               w_in=tau_syn / DT, v_threshold=1.0, **extra)
+        return FloatPopulation(
+            name,
+            size,
+            "CubaLIF",
+            tau_mem=tau,
+            r=tau / DT,
+            tau_syn=tau_syn,
+            w_in=tau_syn / DT,
+            v_threshold=1.0,
+            **extra,
+        )
 
     return FloatNetwork(
         inputs=[FloatInput("x", n_in)],
         populations=[population("h", n_hidden, input_bias=bias), population("o", n_out)],
-        projections=[FloatProjection("x", "h", rng.normal(0, 0.15, (n_in, n_hidden))),
-                     FloatProjection("h", "o", rng.normal(0, 0.3, (n_hidden, n_out)))],
-        outputs=["o"], dt=DT)
+        projections=[
+            FloatProjection("x", "h", rng.normal(0, 0.15, (n_in, n_hidden))),
+            FloatProjection("h", "o", rng.normal(0, 0.3, (n_hidden, n_out))),
+        ],
+        outputs=["o"],
+        dt=DT,
+    )
 
 
 def test_wider_weights_never_lose_accuracy():
@@ -314,14 +430,17 @@ def test_wider_weights_never_lose_accuracy():
                 assert layer.states["current"].overflows == 0
             if not options:
                 # Without calibration the analytic worst case of the current fits 24 bits.
-                assert all(layer.worst_case_current <= layer.states["current"].range
-                           for layer in report.layers.values())
+                assert all(
+                    layer.worst_case_current <= layer.states["current"].range
+                    for layer in report.layers.values()
+                )
         assert accuracy[16] >= accuracy[8] >= 0.95
     # The old rule (the largest 16-bit weight at full width) wraps, and the calibration run
     # sees it.
     old = {p.target: 32767 * 64 / np.abs(p.weight).max() for p in float_net.projections}
-    net, report = quantize(float_net, weight_width=16, scale=old, calibration=calibration,
-                           accept_overflow=True)
+    net, report = quantize(
+        float_net, weight_width=16, scale=old, calibration=calibration, accept_overflow=True
+    )
     assert report.layers["h"].states["current"].overflows > 0
     assert evaluate(float_net, net, x, labels).fixed_accuracy < 0.9
     assert "(accepted)" in report.notes[0]
@@ -331,8 +450,9 @@ def test_calibration_headroom():
     float_net = synaptic(seed=1)
     x = counts(30, 32, 40, seed=13, p=0.3)
     margin = 2.0
-    net, report = quantize(float_net, weight_width=16, calibration={"x": x},
-                           calibration_margin=margin)
+    net, report = quantize(
+        float_net, weight_width=16, calibration={"x": x}, calibration_margin=margin
+    )
     assert report.calibration_margin == margin and report.calibration_samples == 32
     for layer in report.layers.values():
         assert layer.scale_limit in ("current headroom", "membrane headroom")
@@ -344,17 +464,18 @@ def test_calibration_headroom():
             assert state.overflows == 0
             assert state.calibration_peak_int <= state.range
             assert state.headroom_bits == pytest.approx(
-                np.log2(state.range / state.calibration_peak_int))
+                np.log2(state.range / state.calibration_peak_int)
+            )
         # The integer peak tracks the float peak at the scale.
-        assert binding.calibration_peak_int == pytest.approx(binding.calibration_peak_float,
-                                                             rel=0.02)
+        assert binding.calibration_peak_int == pytest.approx(
+            binding.calibration_peak_float, rel=0.02
+        )
         assert binding.headroom_bits >= np.log2(margin) - 0.03
     text = report.table()
     assert "calibrated on 32 samples (margin 2)" in text and "headroom" in text
     assert report.to_dict()["layers"]["h"]["states"]["current"]["overflows"] == 0
     # A larger margin gives a smaller scale.
-    _, wider = quantize(float_net, weight_width=16, calibration={"x": x},
-                        calibration_margin=8.0)
+    _, wider = quantize(float_net, weight_width=16, calibration={"x": x}, calibration_margin=8.0)
     assert wider.layers["h"].scale < report.layers["h"].scale
 
 
@@ -362,21 +483,30 @@ def test_overflow_on_the_calibration_data_is_refused():
     float_net = synaptic(seed=2)
     x = counts(30, 16, 40, seed=14, p=0.3)
     big = {"h": 3e6}
-    _, report = quantize(float_net, weight_width=16, scale=big, calibration={"x": x},
-                         accept_overflow=True)
+    _, report = quantize(
+        float_net, weight_width=16, scale=big, calibration={"x": x}, accept_overflow=True
+    )
     current = report.layers["h"].states["current"]
     membrane = report.layers["h"].states["membrane"]
     assert current.overflows > 0 and current.calibration_peak_int > current.range
-    message = ("the integer network overflows its 24-bit states on the calibration data: "
-               f"population 'h': the current wraps in {current.overflows} values (peak "
-               f"{current.calibration_peak_int}, range +-{current.range})")
+    message = (
+        "the integer network overflows its 24-bit states on the calibration data: "
+        f"population 'h': the current wraps in {current.overflows} values (peak "
+        f"{current.calibration_peak_int}, range +-{current.range})"
+    )
     if membrane.overflows:
-        message += (f"; population 'h': the membrane saturates in {membrane.overflows} values "
-                    f"(peak {membrane.calibration_peak_int}, range +-{membrane.range})")
+        message += (
+            f"; population 'h': the membrane saturates in {membrane.overflows} values "
+            f"(peak {membrane.calibration_peak_int}, range +-{membrane.range})"
+        )
     assert report.notes == [message + " (accepted)"]
     assert "OVERFLOWS" in report.table()
-    with pytest.raises(QuantizationError, match=re.escape(
-            message + " (accept_overflow=True keeps the network; a smaller scale avoids it)")):
+    with pytest.raises(
+        QuantizationError,
+        match=re.escape(
+            message + " (accept_overflow=True keeps the network; a smaller scale avoids it)"
+        ),
+    ):
         quantize(float_net, weight_width=16, scale=big, calibration={"x": x})
 
 
@@ -389,22 +519,29 @@ def test_analytic_bound_without_calibration():
         assert layer.scale_limit == "current bound"
         current = layer.states["current"]
         assert current.analytic_bound == layer.worst_case_current <= current.range
-        assert current.analytic_bound > current.range / 2       # the bound is what binds
+        assert current.analytic_bound > current.range / 2  # the bound is what binds
         assert current.calibration_peak_int is None
 
 
 # --- real-valued inputs ---------------------------------------------------------------------
+
 
 def real_valued_net(seed=0, n_in=8):
     rng = np.random.default_rng(seed)
     tau = 8e-3
     return FloatNetwork(
         inputs=[FloatInput("x", n_in, real_valued=True)],
-        populations=[FloatPopulation("h", 10, "LIF", tau_mem=tau, r=tau / DT, v_threshold=1.0),
-                     FloatPopulation("o", 3, "LIF", tau_mem=tau, r=tau / DT, v_threshold=1.0)],
-        projections=[FloatProjection("x", "h", rng.normal(0, 0.3, (n_in, 10))),
-                     FloatProjection("h", "o", rng.normal(0, 0.8, (10, 3)))],
-        outputs=["o"], dt=DT)
+        populations=[
+            FloatPopulation("h", 10, "LIF", tau_mem=tau, r=tau / DT, v_threshold=1.0),
+            FloatPopulation("o", 3, "LIF", tau_mem=tau, r=tau / DT, v_threshold=1.0),
+        ],
+        projections=[
+            FloatProjection("x", "h", rng.normal(0, 0.3, (n_in, 10))),
+            FloatProjection("h", "o", rng.normal(0, 0.8, (10, 3))),
+        ],
+        outputs=["o"],
+        dt=DT,
+    )
 
 
 def test_real_valued_input_becomes_a_graded_group():
@@ -426,8 +563,9 @@ def test_real_valued_input_becomes_a_graded_group():
     w = {(p.source, p.target): p.weights for p in net.projections}[("x", "h")]
     layer = report.layers["h"]
     gain = float_net.discrete("h").gain
-    expected = np.rint(float_net.projections_to("h")[0].weight * gain * layer.scale
-                       / (64 * entry.scale))
+    expected = np.rint(
+        float_net.projections_to("h")[0].weight * gain * layer.scale / (64 * entry.scale)
+    )
     assert np.array_equal(w, expected)
     f = simulate_float(float_net, {"x": x})
     q = simulate(net, encode_inputs(report, {"x": x}))
@@ -445,53 +583,87 @@ def test_real_valued_input_becomes_a_graded_group():
 def test_real_valued_refusals():
     float_net = real_valued_net()
     x = np.random.default_rng(16).normal(size=(5, 2, 8))
-    with pytest.raises(QuantizationError, match=re.escape(
+    with pytest.raises(
+        QuantizationError,
+        match=re.escape(
             "input group 'x' is real-valued: pass input_bits (the width of its graded integer "
-            "values, 2..16) and a calibration data set")):
+            "values, 2..16) and a calibration data set"
+        ),
+    ):
         quantize(float_net, calibration={"x": x})
-    with pytest.raises(QuantizationError, match=re.escape(
+    with pytest.raises(
+        QuantizationError,
+        match=re.escape(
             "input group 'x' is real-valued: its input scale comes from the calibration data; "
-            "pass calibration={group: values (steps, batch, size)}")):
+            "pass calibration={group: values (steps, batch, size)}"
+        ),
+    ):
         quantize(float_net, input_bits=8)
-    with pytest.raises(QuantizationError, match=re.escape(
+    with pytest.raises(
+        QuantizationError,
+        match=re.escape(
             "input group 'x': every calibration value is 0; the input scale needs a nonzero "
-            "largest |x|")):
+            "largest |x|"
+        ),
+    ):
         quantize(float_net, calibration={"x": np.zeros((5, 2, 8))}, input_bits=8)
     net, report = quantize(float_net, calibration={"x": x}, input_bits=8)
-    with pytest.raises(ValueError, match=re.escape(
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
             "input group 'x' is real-valued: pass report=<the QuantizationReport of quantize> "
-            "so its values can be encoded")):
+            "so its values can be encoded"
+        ),
+    ):
         evaluate(float_net, net, x, np.zeros(2))
-    with pytest.raises(QuantizationError, match=re.escape(
+    with pytest.raises(
+        QuantizationError,
+        match=re.escape(
             "input group 'x' is graded: its input scale is in the QuantizationReport; pass the "
-            "report")):
+            "report"
+        ),
+    ):
         encode_inputs(net, {"x": x})
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"calibration_margin": 0.5}, "calibration_margin must be a finite number >= 1, not 0.5"),
-    ({"accept_overflow": 1}, "accept_overflow must be True or False, not 1"),
-    ({"input_bits": 1}, "input_bits must be None or an integer between 2 and 16, not 1"),
-    ({"input_bits": 17}, "input_bits must be None or an integer between 2 and 16, not 17"),
-    ({"calibration": [1]}, "calibration must be a dict of input group -> values (steps, batch, "
-                           "size), as simulate_float takes, not list"),
-    ({"calibration": {"x": np.full((3, 6), 0.5)}},
-     "calibration: input 'x' has the value 0.5; a spike-count group takes integers between 0 "
-     "and its max_count=1 (real_valued=True takes real values)"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"calibration_margin": 0.5}, "calibration_margin must be a finite number >= 1, not 0.5"),
+        ({"accept_overflow": 1}, "accept_overflow must be True or False, not 1"),
+        ({"input_bits": 1}, "input_bits must be None or an integer between 2 and 16, not 1"),
+        ({"input_bits": 17}, "input_bits must be None or an integer between 2 and 16, not 17"),
+        (
+            {"calibration": [1]},
+            "calibration must be a dict of input group -> values (steps, batch, "
+            "size), as simulate_float takes, not list",
+        ),
+        (
+            {"calibration": {"x": np.full((3, 6), 0.5)}},
+            "calibration: input 'x' has the value 0.5; a spike-count group takes integers between 0 "
+            "and its max_count=1 (real_valued=True takes real values)",
+        ),
+    ],
+)
 def test_refuses_bad_calibration_arguments(kwargs, message):
     with pytest.raises(QuantizationError, match=re.escape(message)):
         quantize(two_layer(), **kwargs)
 
 
 def test_model_if_refuses_calibration():
-    with pytest.raises(QuantizationError, match=re.escape(
-            "calibration, input_bits and real-valued input groups need model='loihi'")):
-        quantize(two_layer(hidden_model="IF", out_model="IF"), model="if",
-                 calibration={"x": np.zeros((3, 6), dtype=int)})
+    with pytest.raises(
+        QuantizationError,
+        match=re.escape("calibration, input_bits and real-valued input groups need model='loihi'"),
+    ):
+        quantize(
+            two_layer(hidden_model="IF", out_model="IF"),
+            model="if",
+            calibration={"x": np.zeros((3, 6), dtype=int)},
+        )
 
 
 # --- per-neuron parameters and the drive bias (issue #13) -------------------------------------
+
 
 def test_per_neuron_decays_and_thresholds_track_the_float_network():
     """snnTorch 1.0 writes one beta (and alpha) per neuron: each neuron gets its own dv/du, and
@@ -504,14 +676,26 @@ def test_per_neuron_decays_and_thresholds_track_the_float_network():
     thresholds = rng.uniform(0.5, 1.5, n_h)
     float_net = FloatNetwork(
         inputs=[FloatInput("x", n_in)],
-        populations=[FloatPopulation("h", n_h, "CubaLIF", tau_mem=tau, r=tau / DT,
-                                     tau_syn=tau_syn, w_in=tau_syn / DT,
-                                     v_threshold=thresholds),
-                     FloatPopulation("o", 3, "LIF", tau_mem=tau[:3], r=tau[:3] / DT,
-                                     v_threshold=1.0)],
-        projections=[FloatProjection("x", "h", rng.normal(0, 0.4, (n_in, n_h))),
-                     FloatProjection("h", "o", rng.normal(0, 0.8, (n_h, 3)))],
-        outputs=["o"], dt=DT)
+        populations=[
+            FloatPopulation(
+                "h",
+                n_h,
+                "CubaLIF",
+                tau_mem=tau,
+                r=tau / DT,
+                tau_syn=tau_syn,
+                w_in=tau_syn / DT,
+                v_threshold=thresholds,
+            ),
+            FloatPopulation("o", 3, "LIF", tau_mem=tau[:3], r=tau[:3] / DT, v_threshold=1.0),
+        ],
+        projections=[
+            FloatProjection("x", "h", rng.normal(0, 0.4, (n_in, n_h))),
+            FloatProjection("h", "o", rng.normal(0, 0.8, (n_h, 3))),
+        ],
+        outputs=["o"],
+        dt=DT,
+    )
     net, report = quantize(float_net, weight_width=12)
     h = report.layers["h"]
     dv = np.rint(4096 * (1 - beta)).astype(int)
@@ -555,20 +739,24 @@ def test_drive_bias_into_the_synaptic_current_is_exact():
     assert np.array_equal(params.drive_bias, expected)
     assert layer.drive_bias == [int(expected.min()), int(expected.max())]
     assert layer.drive_bias_max_error == pytest.approx(
-        np.max(np.abs(expected * 64 / layer.scale - bias * gain)))
+        np.max(np.abs(expected * 64 / layer.scale - bias * gain))
+    )
     assert layer.drive_bias_max_error <= 32 / layer.scale + 1e-12
     # Reference: no drive bias, one more input line that is always 1 with weights drive_bias.
     from neurohw.network import InputGroup, Population, Projection
+
     plain = Population("h", 5, params.replace(drive_bias=0), weight_width=16)
     reference = Network(
         inputs=[*net.inputs.values(), InputGroup("one", 1)],
         populations=[plain, net.populations["o"]],
         projections=[*net.projections, Projection("one", "h", expected[np.newaxis, :])],
-        outputs=["o"])
+        outputs=["o"],
+    )
     x = counts(30, 4, 6, seed=22)
     q = simulate(net, {"x": x}, record=("spikes", "v", "i"))
-    r = simulate(reference, {"x": x, "one": np.ones((30, 4, 1), dtype=np.int64)},
-                 record=("spikes", "v", "i"))
+    r = simulate(
+        reference, {"x": x, "one": np.ones((30, 4, 1), dtype=np.int64)}, record=("spikes", "v", "i")
+    )
     assert np.array_equal(q.i["h"], r.i["h"]) and np.array_equal(q.v["h"], r.v["h"])
     f = simulate_float(float_net, {"x": x}, record=("spikes", "i"))
     peak = np.abs(f.i["h"]).max()
@@ -578,10 +766,14 @@ def test_drive_bias_into_the_synaptic_current_is_exact():
 
 
 def test_refuses_drive_bias_out_of_range():
-    with pytest.raises(QuantizationError, match=re.escape(
+    with pytest.raises(
+        QuantizationError,
+        match=re.escape(
             "population 'h' (CubaLIF): the Affine bias into the synaptic current (input_bias * "
             "gain = 0.5) at scale 2e+07 needs drive_bias=156250, outside [-131071, 131071] (the "
-            "24-bit current after the shift by 6)")):
+            "24-bit current after the shift by 6)"
+        ),
+    ):
         quantize(two_layer(hidden_model="CubaLIF", bias=0.5, thr=0.01), scale={"h": 2e7})
 
 
@@ -597,19 +789,27 @@ def test_snntorch_synaptic_with_learned_beta_and_linear_bias():
         beta = rng.uniform(0.8, 0.95, size).astype(np.float32)
         alpha = rng.uniform(0.6, 0.9, size).astype(np.float32)
         tau, tau_syn = dt / (1 - beta), dt / (1 - alpha)
-        return nir.CubaLIF(tau_mem=tau, tau_syn=tau_syn, r=tau / dt, v_leak=np.zeros(size),
-                           v_threshold=np.ones(size), w_in=tau_syn / dt)
+        return nir.CubaLIF(
+            tau_mem=tau,
+            tau_syn=tau_syn,
+            r=tau / dt,
+            v_leak=np.zeros(size),
+            v_threshold=np.ones(size),
+            w_in=tau_syn / dt,
+        )
 
-    nodes = {"input": nir.Input(input_type=np.array([1, n_in])),
-             "0": nir.Affine(weight=rng.normal(0, 0.5, (n_h, n_in)),
-                             bias=rng.normal(0, 0.05, n_h)),
-             "1": synaptic_node(n_h),
-             "2": nir.Affine(weight=rng.normal(0, 0.8, (n_out, n_h)),
-                             bias=rng.normal(0, 0.05, n_out)),
-             "3": synaptic_node(n_out), "output": nir.Output(output_type=np.array([1, n_out]))}
+    nodes = {
+        "input": nir.Input(input_type=np.array([1, n_in])),
+        "0": nir.Affine(weight=rng.normal(0, 0.5, (n_h, n_in)), bias=rng.normal(0, 0.05, n_h)),
+        "1": synaptic_node(n_h),
+        "2": nir.Affine(weight=rng.normal(0, 0.8, (n_out, n_h)), bias=rng.normal(0, 0.05, n_out)),
+        "3": synaptic_node(n_out),
+        "output": nir.Output(output_type=np.array([1, n_out])),
+    }
     order = list(nodes)
-    float_net = import_nir(nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:])),
-                                        type_check=False), dt=dt)
+    float_net = import_nir(
+        nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:])), type_check=False), dt=dt
+    )
     x = counts(40, 16, n_in, seed=24, p=0.3)
     net, report = quantize(float_net, weight_width=12, calibration={"input": x})
     layer = report.layers["cubalif_1"]

@@ -12,11 +12,17 @@ import numpy as np
 import pytest
 
 from neurohw import Chip
-from neurohw.flows.report import (CycleEstimate, DesignReport, DeviceResult, TimingModel,
-                                  core_cycles_per_step, estimate_cycles, synth_report,
-                                  verilog_for_synthesis)
-from neurohw.flows.synth import (BaselineError, SynthReport, compare_to_baseline,
-                                 update_baseline)
+from neurohw.flows.report import (
+    CycleEstimate,
+    DesignReport,
+    DeviceResult,
+    TimingModel,
+    core_cycles_per_step,
+    estimate_cycles,
+    synth_report,
+    verilog_for_synthesis,
+)
+from neurohw.flows.synth import BaselineError, SynthReport, compare_to_baseline, update_baseline
 from neurohw.hw.core import NeuronCore
 from neurohw.model import Decay, NeuronParams
 from neurohw.network import InputGroup, Network, Population, Projection
@@ -34,17 +40,23 @@ DIGITS_CYCLE_TOLERANCE = 0.02
 def small_network(n_in=12, n_h=16, n_o=4, seed=1):
     rng = np.random.default_rng(seed)
     params = NeuronParams(n_currents=0, v_width=12, v_decay=Decay.shift(3), threshold=30)
-    return Network(inputs=[InputGroup("x", n_in)],
-                   populations=[Population("h", n_h, params), Population("o", n_o, params)],
-                   projections=[Projection("x", "h", rng.integers(-4, 24, size=(n_in, n_h))),
-                                Projection("h", "o", rng.integers(-4, 24, size=(n_h, n_o)))],
-                   outputs=["o"])
+    return Network(
+        inputs=[InputGroup("x", n_in)],
+        populations=[Population("h", n_h, params), Population("o", n_o, params)],
+        projections=[
+            Projection("x", "h", rng.integers(-4, 24, size=(n_in, n_h))),
+            Projection("h", "o", rng.integers(-4, 24, size=(n_h, n_o))),
+        ],
+        outputs=["o"],
+    )
 
 
 def inputs_for(network, steps, samples, rate=0.5, seed=0):
     rng = np.random.default_rng(seed)
-    return {name: (rng.random((steps, samples, g.size)) < rate).astype(np.int64)
-            for name, g in network.inputs.items()}
+    return {
+        name: (rng.random((steps, samples, g.size)) < rate).astype(np.int64)
+        for name, g in network.inputs.items()
+    }
 
 
 # -- analytic model -------------------------------------------------------------------------
@@ -67,6 +79,7 @@ def test_estimate_builds_no_hardware(monkeypatch):
 
     def refuse(*args, **kwargs):
         raise AssertionError("estimate_cycles built a NeuronCore")
+
     monkeypatch.setattr(core.NeuronCore, "__new__", refuse)
     network = small_network()
     estimate = estimate_cycles(map_network(network), inputs_for(network, 3, 1))
@@ -92,8 +105,9 @@ def test_estimate_scales_with_lanes_and_events():
         estimate_cycles(map_network(network))
 
 
-@pytest.mark.parametrize("lanes,topology,seed", [(1, "star", 1), (2, "mesh", 1), (4, "star", 7),
-                                                 (2, "star", 11)])
+@pytest.mark.parametrize(
+    "lanes,topology,seed", [(1, "star", 1), (2, "mesh", 1), (4, "star", 7), (2, "star", 11)]
+)
 @pytest.mark.needs_simulator("icarus")
 def test_estimate_matches_rtl(lanes, topology, seed):
     """The analytic model against the cycles the RTL takes (Icarus, no idle cycles on the host
@@ -101,10 +115,12 @@ def test_estimate_matches_rtl(lanes, topology, seed):
     first three cases were among those the model's constants were fitted to; the last was
     not.)"""
     from neurohw.flows.system import verify_system
+
     n_h, max_neurons = {1: (16, 8), 7: (24, 12), 11: (20, 10)}[seed]
     network = small_network(n_h=n_h, seed=seed)
-    plan = map_network(network, lanes=lanes, topology=topology,
-                       capacity=CoreCapacity(max_neurons=max_neurons))
+    plan = map_network(
+        network, lanes=lanes, topology=topology, capacity=CoreCapacity(max_neurons=max_neurons)
+    )
     inputs = inputs_for(network, 5, 2, seed=seed - 1)
     estimate = estimate_cycles(plan, inputs)
     measured = verify_system(plan, inputs, simulator="icarus")
@@ -113,12 +129,14 @@ def test_estimate_matches_rtl(lanes, topology, seed):
     steps = len(estimate.cycles_per_step)
     total_estimate = sum(estimate.cycles_per_step[1:])
     total_measured = measured.cycles_per_step_mean * (steps - 1)
-    assert abs(total_estimate - total_measured) <= CYCLE_TOLERANCE * total_measured, \
-        (total_estimate, total_measured, estimate.cycles_per_step)
+    assert abs(total_estimate - total_measured) <= CYCLE_TOLERANCE * total_measured, (
+        total_estimate,
+        total_measured,
+        estimate.cycles_per_step,
+    )
     # Samples after the first (the first also holds the time from reset).
     for a, m in zip(estimate.cycles_per_sample[1:], measured.cycles_per_sample[1:]):
-        assert abs(a - m) <= 0.10 * m + 10, (estimate.cycles_per_sample,
-                                              measured.cycles_per_sample)
+        assert abs(a - m) <= 0.10 * m + 10, (estimate.cycles_per_sample, measured.cycles_per_sample)
 
 
 def test_estimate_matches_rtl_skewed(simulator):
@@ -126,6 +144,7 @@ def test_estimate_matches_rtl_skewed(simulator):
     start) against its RTL run, as above."""
     from neurohw.flows.system import verify_system
     from neurohw.sim.system_case import random_inputs, random_same_step_network
+
     network = random_same_step_network(5)
     plan = map_network(network, capacity=CoreCapacity(max_neurons=4, max_axons=64))
     inputs = random_inputs(network, 5, steps=5, samples=2)
@@ -134,8 +153,9 @@ def test_estimate_matches_rtl_skewed(simulator):
     steps = len(estimate.cycles_per_step)
     assert steps == (5 + plan.flush_steps) * 2
     total_measured = measured.cycles_per_step_mean * (steps - 1)
-    assert abs(sum(estimate.cycles_per_step[1:]) - total_measured) \
-        <= CYCLE_TOLERANCE * total_measured, (estimate.cycles_per_step, total_measured)
+    assert (
+        abs(sum(estimate.cycles_per_step[1:]) - total_measured) <= CYCLE_TOLERANCE * total_measured
+    ), (estimate.cycles_per_step, total_measured)
 
 
 @pytest.mark.slow
@@ -145,14 +165,17 @@ def test_estimate_matches_rtl_digits():
     from neurohw.boards.system import digits_plan
     from neurohw.flows.system import verify_system
     from neurohw.train import digits
+
     plan = digits_plan()
     counts, _ = digits.test_set(16, seed=0, limit=2)
     estimate = estimate_cycles(plan, {"input": counts})
     measured = verify_system(plan, {"input": counts}, simulator="verilator")
     steps = len(estimate.cycles_per_step)
     total_measured = measured.cycles_per_step_mean * (steps - 1)
-    assert abs(sum(estimate.cycles_per_step[1:]) - total_measured) \
+    assert (
+        abs(sum(estimate.cycles_per_step[1:]) - total_measured)
         <= DIGITS_CYCLE_TOLERANCE * total_measured
+    )
 
 
 # -- Verilog and reports ---------------------------------------------------------------------
@@ -161,35 +184,66 @@ def test_estimate_matches_rtl_digits():
 def test_readmemh_verilog(tmp_path):
     params = NeuronParams(n_currents=0, v_width=12, threshold=30)
     rng = np.random.default_rng(0)
-    core = NeuronCore(params, n_neurons=64, n_axons=32, weight_width=8,
-                      weights=rng.integers(-128, 128, size=(32, 64)))
+    core = NeuronCore(
+        params,
+        n_neurons=64,
+        n_axons=32,
+        weight_width=8,
+        weights=rng.integers(-128, 128, size=(32, 64)),
+    )
     text = verilog_for_synthesis(core, tmp_path, min_words=1024)
     hexes = sorted(tmp_path.glob("mem*.hex"))
     assert hexes and "$readmemh" in text
     words = hexes[0].read_text().split()
     assert len(words) == 32 * 64
-    small = verilog_for_synthesis(core, tmp_path / "none", min_words=10 ** 6)
+    small = verilog_for_synthesis(core, tmp_path / "none", min_words=10**6)
     assert "$readmemh" not in small
 
 
 def _fake_synth(device="ecp5-85k", fmax=100.0, **overrides):
-    fields = dict(design="d", device=device, top="top", yosys_version="Yosys 0.70",
-                  nextpnr_version="nextpnr-0.11.1", seed=1, clock_mhz=150.0, luts=100,
-                  carries=10, ffs=50, bram=2, spram=0, dsp=1, logic_cells=120,
-                  fmax={"clk": {"achieved": fmax, "constraint": 150.0}}, utilization={},
-                  capacity={}, harness=False, harness_cells=None, cells={}, placed={},
-                  wall_time_s=1.0, synth_time_s=0.5, pnr_time_s=0.5, workdir=".")
+    fields = dict(
+        design="d",
+        device=device,
+        top="top",
+        yosys_version="Yosys 0.70",
+        nextpnr_version="nextpnr-0.11.1",
+        seed=1,
+        clock_mhz=150.0,
+        luts=100,
+        carries=10,
+        ffs=50,
+        bram=2,
+        spram=0,
+        dsp=1,
+        logic_cells=120,
+        fmax={"clk": {"achieved": fmax, "constraint": 150.0}},
+        utilization={},
+        capacity={},
+        harness=False,
+        harness_cells=None,
+        cells={},
+        placed={},
+        wall_time_s=1.0,
+        synth_time_s=0.5,
+        pnr_time_s=0.5,
+        workdir=".",
+    )
     fields.update(overrides)
     return SynthReport(**fields)
 
 
 def test_design_report_table_and_json():
     report = DesignReport(
-        design="chip", cycles_per_inference=20000, latency_cycles=20000,
-        synaptic_ops_per_inference=1e6, assumptions="16 steps",
-        devices=[DeviceResult("ecp5-85k", synth=_fake_synth()),
-                 DeviceResult("ice40-up5k", error="does not fit",
-                              overflow=[("ICESTORM_RAM", 60, 30)])])
+        design="chip",
+        cycles_per_inference=20000,
+        latency_cycles=20000,
+        synaptic_ops_per_inference=1e6,
+        assumptions="16 steps",
+        devices=[
+            DeviceResult("ecp5-85k", synth=_fake_synth()),
+            DeviceResult("ice40-up5k", error="does not fit", overflow=[("ICESTORM_RAM", 60, 30)]),
+        ],
+    )
     ecp5 = report.devices[0]
     assert report.latency_us(ecp5) == pytest.approx(200.0)
     assert report.synaptic_ops_per_s(ecp5) == pytest.approx(5e9)
@@ -204,8 +258,12 @@ def test_design_report_table_and_json():
 def test_synth_report_refuses():
     with pytest.raises(ValueError, match="device must be one of"):
         synth_report(map_network(small_network()), ["xc7a35t"], workdir="unused")
-    with pytest.raises(TypeError, match=re.escape("design_or_plan must be a Chip, a ChipPlan or an "
-                                                  "Amaranth component, not <object object")):
+    with pytest.raises(
+        TypeError,
+        match=re.escape(
+            "design_or_plan must be a Chip, a ChipPlan or an Amaranth component, not <object object"
+        ),
+    ):
         synth_report(object(), "ecp5-85k", workdir="unused")
 
 
@@ -219,8 +277,10 @@ def _check_baseline(synth, baseline):
         regressions = compare_to_baseline(synth, baseline)
     except BaselineError:
         update_baseline(synth, baseline)
-        pytest.skip(f"no baseline for {synth.design} on {synth.device} with "
-                    f"{synth.yosys_version} / {synth.nextpnr_version}: recorded in {baseline}")
+        pytest.skip(
+            f"no baseline for {synth.design} on {synth.device} with "
+            f"{synth.yosys_version} / {synth.nextpnr_version}: recorded in {baseline}"
+        )
     assert not regressions, [str(r) for r in regressions]
 
 
@@ -235,13 +295,19 @@ def test_synth_small_chip_against_baseline(tmp_path):
     network, plan = _tiny_plan()
     estimate = estimate_cycles(plan, inputs_for(network, 4, 1))
     # The baselines record the chip as a board carries it: without the debug port.
-    report = synth_report(Chip(plan, debug=False), ["ecp5-25k"], workdir=tmp_path,
-                          name="system-small", cycles_per_inference=estimate)
+    report = synth_report(
+        Chip(plan, debug=False),
+        ["ecp5-25k"],
+        workdir=tmp_path,
+        name="system-small",
+        cycles_per_inference=estimate,
+    )
     result = report.devices[0]
     assert result.fits, result.error
     assert result.synth.luts > 0 and result.synth.fmax_mhz
-    assert report.latency_us(result) == pytest.approx(estimate.latency_cycles
-                                                      / result.synth.fmax_mhz)
+    assert report.latency_us(result) == pytest.approx(
+        estimate.latency_cycles / result.synth.fmax_mhz
+    )
     assert (tmp_path / "design_report.json").exists()
     _check_baseline(result.synth, BASELINES / "system_small.json")
 
@@ -250,9 +316,11 @@ def test_synth_small_chip_against_baseline(tmp_path):
 def test_synth_digits_against_baseline(tmp_path):
     """The digits chip on both devices, against benchmarks/baselines/system_digits.json."""
     from neurohw.boards.system import digits_plan
+
     plan = digits_plan()
-    report = synth_report(Chip(plan, debug=False), ["ecp5-85k", "ice40-up5k"],
-                          workdir=tmp_path, name="system-digits")
+    report = synth_report(
+        Chip(plan, debug=False), ["ecp5-85k", "ice40-up5k"], workdir=tmp_path, name="system-digits"
+    )
     baseline = BASELINES / "system_digits.json"
     missing, regressions = [], []
     for result in report.devices:
@@ -264,5 +332,6 @@ def test_synth_digits_against_baseline(tmp_path):
             missing.append(result.device)
     assert not regressions, regressions
     if missing:
-        pytest.skip(f"no baseline for {', '.join(missing)} with these tool versions: recorded "
-                    f"in {baseline}")
+        pytest.skip(
+            f"no baseline for {', '.join(missing)} with these tool versions: recorded in {baseline}"
+        )

@@ -8,8 +8,14 @@ from amaranth.lib import data, stream, wiring
 
 from neurohw.hw.event import DropReason, EventKind, dropped_layout, event_layout
 from neurohw.hw.router import RegisterFIFO, Router, status_addresses
-from neurohw.routing import (DROP, EventFormat, RouterModel, RoutingError, RoutingTable,
-                             check_router_run)
+from neurohw.routing import (
+    DROP,
+    EventFormat,
+    RouterModel,
+    RoutingError,
+    RoutingTable,
+    check_router_run,
+)
 from neurohw.routing import EventKind as PyEventKind
 
 FMT = EventFormat(key_width=8, step_width=4, payload_width=16)
@@ -20,11 +26,13 @@ pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable
 
 def table(**kwargs):
     entries = kwargs.pop("entries", [(0x00, 0xF0, {0}), (0x10, 0xF0, {1, 2}), (0x20, 0xE0, {2})])
-    return RoutingTable(entries, n_ports=kwargs.pop("n_ports", 3), key_width=8,
-                        **{"default": DROP, **kwargs})
+    return RoutingTable(
+        entries, n_ports=kwargs.pop("n_ports", 3), key_width=8, **{"default": DROP, **kwargs}
+    )
 
 
 # -- event format ------------------------------------------------------------------------------
+
 
 def test_format_fields_and_width():
     assert FMT.fields == (("kind", 2), ("key", 8), ("step", 4), ("payload", 16))
@@ -32,11 +40,15 @@ def test_format_fields_and_width():
     assert EventFormat(payload_width=0).fields[-1] == ("step", 8)
 
 
-@pytest.mark.parametrize("name, value", [("key_width", 0), ("step_width", 33),
-                                         ("payload_width", -1)])
+@pytest.mark.parametrize(
+    "name, value", [("key_width", 0), ("step_width", 33), ("payload_width", -1)]
+)
 def test_format_wrong_width(name, value):
-    with pytest.raises(ValueError, match=rf"^{name} must be an integer between \d+ and \d+, "
-                                         rf"not {value}$"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^{name} must be an integer between \d+ and \d+, "
+        rf"not {value}$",
+    ):
         EventFormat(**{name: value})
 
 
@@ -49,11 +61,21 @@ def test_pack_matches_amaranth_layout():
         key, step, payload = rng.randrange(256), rng.randrange(16), rng.randrange(1 << 16)
         word = FMT.pack(kind, key, step, payload)
         const = data.Const(layout, word)
-        assert (const.kind, const.key, const.step, const.payload) == \
-            (EventKind(kind.value), key, step, payload)
+        assert (const.kind, const.key, const.step, const.payload) == (
+            EventKind(kind.value),
+            key,
+            step,
+            payload,
+        )
         assert FMT.unpack(word) == (kind, key, step, payload)
-        assert Const.cast(layout.const({"kind": EventKind(kind.value), "key": key,
-                                        "step": step, "payload": payload})).value == word
+        assert (
+            Const.cast(
+                layout.const(
+                    {"kind": EventKind(kind.value), "key": key, "step": step, "payload": payload}
+                )
+            ).value
+            == word
+        )
 
 
 def test_amaranth_enums_mirror_python():
@@ -72,16 +94,23 @@ def test_pack_wraps_step_and_refuses_overflow():
 def test_unpack_dropped_matches_layout():
     layout = dropped_layout(FMT, 5)
     word = FMT.pack(PyEventKind.CONTROL, 0x99, 3, 0x1234)
-    value = Const.cast(layout.const({"event": FMT.unpack(word)._asdict() | {
-        "kind": EventKind.CONTROL}, "reason": DropReason.UNMATCHED, "port": 4})).value
+    value = Const.cast(
+        layout.const(
+            {
+                "event": FMT.unpack(word)._asdict() | {"kind": EventKind.CONTROL},
+                "reason": DropReason.UNMATCHED,
+                "port": 4,
+            }
+        )
+    ).value
     assert FMT.unpack_dropped(value, 5) == (word, 1, 4)
 
 
 # -- routing tables --------------------------------------------------------------------------
 
+
 def test_table_first_match_wins():
-    t = RoutingTable([(0x70, 0xFF, {3}), (0x70, 0xF0, {2})], n_ports=4, key_width=8,
-                     default={0})
+    t = RoutingTable([(0x70, 0xFF, {3}), (0x70, 0xF0, {2})], n_ports=4, key_width=8, default={0})
     assert t.lookup(0x70) == (0, frozenset({3}))
     assert t.lookup(0x71) == (1, frozenset({2}))
     assert t.lookup(0x80) == (None, frozenset({0}))
@@ -96,41 +125,59 @@ def test_table_round_trips_through_dict():
 
 
 def test_table_wrong_key_outside_mask():
-    with pytest.raises(RoutingError, match=r"^entry 0: key 0x11 has bits outside mask 0xf0, "
-                                           r"so it matches no key$"):
+    with pytest.raises(
+        RoutingError,
+        match=r"^entry 0: key 0x11 has bits outside mask 0xf0, "
+        r"so it matches no key$",
+    ):
         table(entries=[(0x11, 0xF0, {0})])
 
 
 def test_table_wrong_port():
-    with pytest.raises(RoutingError, match=r"^entry 1 names port 3, but the router has ports "
-                                           r"0 to 2$"):
+    with pytest.raises(
+        RoutingError,
+        match=r"^entry 1 names port 3, but the router has ports "
+        r"0 to 2$",
+    ):
         table(entries=[(0x00, 0xF0, {0}), (0x10, 0xF0, {3})])
 
 
 def test_table_wrong_empty_route():
-    with pytest.raises(RoutingError, match=r"^entry 0 routes to no port: an event matching it "
-                                           r"would be lost silently"):
+    with pytest.raises(
+        RoutingError,
+        match=r"^entry 0 routes to no port: an event matching it "
+        r"would be lost silently",
+    ):
         table(entries=[(0x00, 0xF0, set())])
 
 
 def test_table_wrong_conflict_when_forbidden():
     entries = [(0x70, 0xFF, {1}), (0x70, 0xF0, {2})]
     table(entries=entries)  # first match: allowed
-    with pytest.raises(RoutingError, match=r"^entries 0 and 1 overlap \(key 0x70 matches "
-                                           r"both\) with different ports \{1\} and \{2\}$"):
+    with pytest.raises(
+        RoutingError,
+        match=r"^entries 0 and 1 overlap \(key 0x70 matches "
+        r"both\) with different ports \{1\} and \{2\}$",
+    ):
         table(entries=entries, conflicts="forbid")
     table(entries=[(0x70, 0xFF, {2}), (0x70, 0xF0, {2})], conflicts="forbid")  # same ports
 
 
 def test_table_wrong_shadowed_entry():
-    with pytest.raises(RoutingError, match=r"^entry 2 \(key 0x10, mask 0xfc\) is shadowed by "
-                                           r"earlier entries and can never match$"):
+    with pytest.raises(
+        RoutingError,
+        match=r"^entry 2 \(key 0x10, mask 0xfc\) is shadowed by "
+        r"earlier entries and can never match$",
+    ):
         table(entries=[(0x10, 0xFE, {0}), (0x12, 0xFE, {1}), (0x10, 0xFC, {2})])
 
 
 def test_table_wrong_uncovered_without_default():
-    with pytest.raises(RoutingError, match=r"^routing table does not cover every key \(key "
-                                           r"0x40 matches no entry\) and has no default"):
+    with pytest.raises(
+        RoutingError,
+        match=r"^routing table does not cover every key \(key "
+        r"0x40 matches no entry\) and has no default",
+    ):
         table(default=None)
     full = table(entries=[(0x00, 0x80, {0}), (0x80, 0x80, {1})], default=None)
     assert full.route(0xFF) == {1}
@@ -138,24 +185,34 @@ def test_table_wrong_uncovered_without_default():
 
 def test_table_wrong_too_big():
     entries = [(k, 0xFF, {0}) for k in range(10)]
-    with pytest.raises(RoutingError, match=r"^routing table has 10 entries, more than the 8 "
-                                           r"the table backend supports$"):
+    with pytest.raises(
+        RoutingError,
+        match=r"^routing table has 10 entries, more than the 8 "
+        r"the table backend supports$",
+    ):
         table(entries=entries, max_entries=8)
 
 
 def test_table_wrong_conflicts_option():
-    with pytest.raises(ValueError, match=r"^conflicts must be 'first_match' or 'forbid', "
-                                         r"not 'last'$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^conflicts must be 'first_match' or 'forbid', "
+        r"not 'last'$",
+    ):
         table(conflicts="last")
 
 
 def test_table_wrong_default_port():
-    with pytest.raises(RoutingError, match=r"^default names port 7, but the router has ports "
-                                           r"0 to 2$"):
+    with pytest.raises(
+        RoutingError,
+        match=r"^default names port 7, but the router has ports "
+        r"0 to 2$",
+    ):
         table(default={7})
 
 
 # -- model and scoreboard ----------------------------------------------------------------------
+
 
 def spike(key, step=0, payload=0):
     return FMT.pack(PyEventKind.SPIKE, key, step, payload)
@@ -176,10 +233,16 @@ def test_model_destinations():
 
 def test_scoreboard_accepts_interleaving_and_finds_faults():
     model = RouterModel(table())
-    injected = [[spike(0x01, 0, 1), spike(0x15, 0, 2), barrier(0, 3)],
-                [spike(0x02, 0, 4), barrier(0, 5), spike(0x99, 1, 6)], [barrier(0, 7)]]
-    good = [[spike(0x02, 0, 4), spike(0x01, 0, 1), barrier(0, 3)],
-            [spike(0x15, 0, 2), barrier(0, 3)], [spike(0x15, 0, 2), barrier(0, 3)]]
+    injected = [
+        [spike(0x01, 0, 1), spike(0x15, 0, 2), barrier(0, 3)],
+        [spike(0x02, 0, 4), barrier(0, 5), spike(0x99, 1, 6)],
+        [barrier(0, 7)],
+    ]
+    good = [
+        [spike(0x02, 0, 4), spike(0x01, 0, 1), barrier(0, 3)],
+        [spike(0x15, 0, 2), barrier(0, 3)],
+        [spike(0x15, 0, 2), barrier(0, 3)],
+    ]
     drops = [(spike(0x99, 1, 6), 1, 1)]
     report = check_router_run(model, FMT, injected, good, drops, check_steps=True)
     assert report.errors == [] and report.conserved
@@ -204,28 +267,43 @@ def test_scoreboard_accepts_interleaving_and_finds_faults():
 
 def test_scoreboard_checks_steps():
     model = RouterModel(table())
-    injected = [[barrier(0), spike(0x01, 0, 1), barrier(1)], [barrier(0), barrier(1)],
-                [barrier(0), barrier(1)]]
-    delivered = [[barrier(0), spike(0x01, 0, 1), barrier(1)], [barrier(0), barrier(1)],
-                 [barrier(0), barrier(1)]]
+    injected = [
+        [barrier(0), spike(0x01, 0, 1), barrier(1)],
+        [barrier(0), barrier(1)],
+        [barrier(0), barrier(1)],
+    ]
+    delivered = [
+        [barrier(0), spike(0x01, 0, 1), barrier(1)],
+        [barrier(0), barrier(1)],
+        [barrier(0), barrier(1)],
+    ]
     errors = check_router_run(model, FMT, injected, delivered, check_steps=True).errors
     assert any("step 0 between barriers of step 0 and 1" in e for e in errors)
 
 
 # -- the Router component --------------------------------------------------------------------
 
+
 def test_init():
     router = Router(table(), fmt=FMT, fifo_depth=3)
     Fragment.get(router, None)  # elaborates
     assert router.n_ports == 3 and router.drops
-    assert router.signature.members["i"] == wiring.In(
-        stream.Signature(event_layout(FMT))).array(3)
-    assert router.signature.members["o"] == wiring.Out(
-        stream.Signature(event_layout(FMT))).array(3)
+    assert router.signature.members["i"] == wiring.In(stream.Signature(event_layout(FMT))).array(3)
+    assert router.signature.members["o"] == wiring.Out(stream.Signature(event_layout(FMT))).array(3)
     assert router.barrier_sources == (frozenset({0, 1, 2}),) * 3
-    assert status_addresses(3) == {"in0": 0, "in1": 1, "in2": 2, "out0": 3, "out1": 4,
-                                   "out2": 5, "unmatched": 6, "dropped": 7, "hwm0": 8,
-                                   "hwm1": 9, "hwm2": 10}
+    assert status_addresses(3) == {
+        "in0": 0,
+        "in1": 1,
+        "in2": 2,
+        "out0": 3,
+        "out1": 4,
+        "out2": 5,
+        "unmatched": 6,
+        "dropped": 7,
+        "hwm0": 8,
+        "hwm1": 9,
+        "hwm2": 10,
+    }
 
 
 def test_init_wrong_fifo_depth():
@@ -239,17 +317,26 @@ def test_init_wrong_table():
 
 
 def test_init_wrong_key_width():
-    with pytest.raises(ValueError, match=r"^routing table key_width 8 does not match the event "
-                                         r"format's key_width 16$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^routing table key_width 8 does not match the event "
+        r"format's key_width 16$",
+    ):
         Router(table(), fmt=EventFormat())
 
 
 def test_init_wrong_barrier_sources():
-    with pytest.raises(RoutingError, match=r"^barrier_sources must name an input set for each "
-                                           r"of the 3 outputs, not 2$"):
+    with pytest.raises(
+        RoutingError,
+        match=r"^barrier_sources must name an input set for each "
+        r"of the 3 outputs, not 2$",
+    ):
         Router(table(), fmt=FMT, barrier_sources=[{0}, {1}])
-    with pytest.raises(RoutingError, match=r"^barrier_sources\[1\] names input 5, but the "
-                                           r"router has inputs 0 to 2$"):
+    with pytest.raises(
+        RoutingError,
+        match=r"^barrier_sources\[1\] names input 5, but the "
+        r"router has inputs 0 to 2$",
+    ):
         Router(table(), fmt=FMT, barrier_sources=[{0}, {5}, {1}])
 
 
@@ -259,8 +346,11 @@ def test_init_wrong_input_stage():
 
 
 def test_init_wrong_counter_width():
-    with pytest.raises(ValueError, match=r"^counter_width must be an integer between 1 and 64, "
-                                         r"not 0$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^counter_width must be an integer between 1 and 64, "
+        r"not 0$",
+    ):
         Router(table(), fmt=FMT, counter_width=0)
 
 

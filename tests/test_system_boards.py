@@ -12,10 +12,17 @@ import pytest
 from amaranth.sim import Simulator
 
 from neurohw import Chip
-from neurohw.hw.system_bridge import (SystemBridge, SystemDeviceOp,
-                                      SystemFlags, SystemHostOp, host_frames,
-                                      parse_device_frames, status_bytes, system_info_block,
-                                      word_bytes)
+from neurohw.hw.system_bridge import (
+    SystemBridge,
+    SystemDeviceOp,
+    SystemFlags,
+    SystemHostOp,
+    host_frames,
+    parse_device_frames,
+    status_bytes,
+    system_info_block,
+    word_bytes,
+)
 from neurohw.model import Decay, NeuronParams
 from neurohw.network import InputGroup, Network, Population, Projection, simulate
 from neurohw.network.host_events import decode_outputs, encode_samples
@@ -26,11 +33,15 @@ from neurohw.routing import EventKind
 def small_plan(lanes=1):
     rng = np.random.default_rng(3)
     params = NeuronParams(n_currents=0, v_width=12, v_decay=Decay.shift(3), threshold=20)
-    net = Network(inputs=[InputGroup("x", 6)],
-                  populations=[Population("h", 5, params), Population("o", 3, params)],
-                  projections=[Projection("x", "h", rng.integers(-4, 20, size=(6, 5))),
-                               Projection("h", "o", rng.integers(-4, 25, size=(5, 3)))],
-                  outputs=["o"])
+    net = Network(
+        inputs=[InputGroup("x", 6)],
+        populations=[Population("h", 5, params), Population("o", 3, params)],
+        projections=[
+            Projection("x", "h", rng.integers(-4, 20, size=(6, 5))),
+            Projection("h", "o", rng.integers(-4, 25, size=(5, 3))),
+        ],
+        outputs=["o"],
+    )
     return map_network(net, lanes=lanes, capacity=CoreCapacity(max_neurons=3))
 
 
@@ -43,22 +54,29 @@ def test_bridge_runs_a_chip_byte_by_byte():
     top = Chip(plan, debug=False).top()
     bridge = SystemBridge(top, rx_fifo_depth=128)
     W = word_bytes(top)
-    request = bytes([SystemHostOp.INFO, 0x42])            # INFO, then an unknown opcode
+    request = bytes([SystemHostOp.INFO, 0x42])  # INFO, then an unknown opcode
     request += host_frames(words, W)
     request += bytes([SystemHostOp.SYNC, 7, SystemHostOp.STATUS])
 
     from amaranth.hdl import Module
     from amaranth.lib import wiring
+
     m = Module()
     m.submodules.top = top
     m.submodules.bridge = bridge
     wiring.connect(m, bridge.host_in, top.host_in)
     wiring.connect(m, top.host_out, bridge.host_out)
-    m.d.comb += [bridge.overflow.eq(top.overflow), bridge.tag_error.eq(top.tag_error),
-                 bridge.cmd_error.eq(top.cmd_error), bridge.router_drops.eq(top.router_drops)]
+    m.d.comb += [
+        bridge.overflow.eq(top.overflow),
+        bridge.tag_error.eq(top.tag_error),
+        bridge.cmd_error.eq(top.cmd_error),
+        bridge.router_drops.eq(top.router_drops),
+    ]
     for c in range(plan.n_cores):
-        m.d.comb += [bridge.invalid[c].eq(top.invalid[c]),
-                     bridge.eos_dropped[c].eq(top.eos_dropped[c])]
+        m.d.comb += [
+            bridge.invalid[c].eq(top.invalid[c]),
+            bridge.eos_dropped[c].eq(top.eos_dropped[c]),
+        ]
     received = bytearray()
     n_status = status_bytes(top)
 
@@ -93,9 +111,12 @@ def test_bridge_runs_a_chip_byte_by_byte():
     # Up to the barrier of the last window (the chip then runs one more step, which the host
     # ignores: docs/system-hardware.md).
     last = (steps * samples - 1) % (1 << plan.fmt.step_width)
-    end = next(i for i, w in enumerate(out_words)
-               if plan.fmt.unpack(w).kind == EventKind.BARRIER and plan.fmt.unpack(w).step == last)
-    got = decode_outputs(plan, out_words[:end + 1], steps=steps * samples)["o"]
+    end = next(
+        i
+        for i, w in enumerate(out_words)
+        if plan.fmt.unpack(w).kind == EventKind.BARRIER and plan.fmt.unpack(w).step == last
+    )
+    got = decode_outputs(plan, out_words[: end + 1], steps=steps * samples)["o"]
     expected = simulate(plan.network, {"x": counts}).spikes["o"]
     expected = expected.transpose(1, 0, 2).reshape(steps * samples, -1)
     assert np.array_equal(got, expected), (got, expected)
@@ -103,8 +124,8 @@ def test_bridge_runs_a_chip_byte_by_byte():
     assert sync and sync[0][0] == 7
     assert sync[0][1] & SystemFlags.BAD_OPCODE
     status = [p for op, p in frames if op == SystemDeviceOp.STATUS][0]
-    assert status[0] == SystemFlags.BAD_OPCODE          # nothing else went wrong
-    assert int.from_bytes(status[1:3], "little") == 0    # router drops
+    assert status[0] == SystemFlags.BAD_OPCODE  # nothing else went wrong
+    assert int.from_bytes(status[1:3], "little") == 0  # router drops
 
 
 # The top (and the routers it builds) only feeds the refused bridges.
@@ -120,6 +141,7 @@ def test_bridge_refusals():
 @pytest.mark.parametrize("board", ["icebreaker", "ulx3s"])
 def test_system_board_elaborates(board):
     from neurohw import boards
+
     products = boards.elaborate(board, small_plan())
     assert "rename -unescape" in products.files["top.ys"]
     assert "core0" in products.files["top.il"]
@@ -133,6 +155,7 @@ def test_system_board_debug_port_is_the_chips_choice():
     def debug_core_field(design):
         rtlil = boards.elaborate("ulx3s", design).files["top.il"]
         return ".core" in "".join(re.findall(r"wire [^\n]*dbg_cmd__payload\S*", rtlil))
+
     assert not debug_core_field(small_plan())
     assert debug_core_field(Chip(small_plan()))
 
@@ -141,6 +164,7 @@ def test_system_board_debug_port_is_the_chips_choice():
 def test_digits_bitstream_ulx3s(tmp_path):
     from neurohw.boards import build
     from neurohw.boards.system import digits_plan
+
     result = build("ulx3s", digits_plan(), build_dir=tmp_path / "ulx3s")
     assert result.bitstream.endswith("top.bit")
     for clock in result.fmax_mhz.values():
@@ -153,6 +177,7 @@ def test_digits_bitstream_icebreaker(tmp_path):
     resource over capacity."""
     from neurohw.boards import DoesNotFit, build
     from neurohw.boards.system import digits_plan
+
     try:
         result = build("icebreaker", digits_plan(), build_dir=tmp_path / "ice")
     except DoesNotFit as error:

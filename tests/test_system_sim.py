@@ -17,33 +17,50 @@ from neurohw.network import simulate
 from neurohw.network.mapping import CoreCapacity, map_network
 from neurohw.network.plan_model import simulate_plan
 from neurohw.network.timing import pad_inputs
-from neurohw.sim.system_case import (expected_eos_dropped, expected_windows,
-                                     random_graded_network, random_inputs,
-                                     random_learning_network, random_network,
-                                     random_same_step_network, random_xylo_network)
+from neurohw.sim.system_case import (
+    expected_eos_dropped,
+    expected_windows,
+    random_graded_network,
+    random_inputs,
+    random_learning_network,
+    random_network,
+    random_same_step_network,
+    random_xylo_network,
+)
 
-TRAFFIC = {"idle_probability": 0.2, "backpressure_probability": 0.3,
-           "stall_probability": 0.02, "stall_cycles": 15}
+TRAFFIC = {
+    "idle_probability": 0.2,
+    "backpressure_probability": 0.3,
+    "stall_probability": 0.02,
+    "stall_cycles": 15,
+}
 
 
 def _plan(seed, topology, *, max_neurons=4, lanes=1, connectivity="auto"):
     network = random_network(seed)
-    plan = map_network(network, capacity=CoreCapacity(max_neurons=max_neurons, max_axons=64),
-                       topology=topology, lanes=lanes, connectivity=connectivity)
+    plan = map_network(
+        network,
+        capacity=CoreCapacity(max_neurons=max_neurons, max_axons=64),
+        topology=topology,
+        lanes=lanes,
+        connectivity=connectivity,
+    )
     assert plan.n_cores >= 3, "the case must split a population over several cores"
     return network, plan
 
 
 def _run(plan, network, seed, simulator, build_dir, *, steps, samples, traffic=TRAFFIC):
     inputs = random_inputs(network, seed, steps=steps, samples=samples)
-    result = verify_system(plan, inputs, simulator=simulator, build_dir=build_dir,
-                           traffic=traffic, seed=seed)
+    result = verify_system(
+        plan, inputs, simulator=simulator, build_dir=build_dir, traffic=traffic, seed=seed
+    )
     assert result.windows_compared == steps * samples
     return result
 
 
 # ---------------------------------------------------------------------------------------------
 # Without a simulator: the bench's expectations (from simulate) agree with the plan-level model.
+
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("topology", ["star", "mesh"])
@@ -79,12 +96,12 @@ def test_random_networks_exercise_the_features():
     spikes = simulate(network, inputs).spikes
     assert sum(expected_eos_dropped(plan, spikes)) > 0
     assert sum(len(w) for w in expected_windows(plan, spikes)) > 0
-    assert any(block.source == core.population for core in plan.cores
-               for block in core.axon_blocks)
+    assert any(block.source == core.population for core in plan.cores for block in core.axon_blocks)
 
 
 # ---------------------------------------------------------------------------------------------
 # RTL: a small CI set on every simulator, more under -m slow.
+
 
 def test_star(simulator, sim_build_dir):
     network, plan = _plan(1, "star")
@@ -118,8 +135,9 @@ def test_same_step(simulator, sim_build_dir):
     plan = map_network(network, capacity=CoreCapacity(max_neurons=4, max_axons=64))
     assert plan.n_cores >= 4 and plan.flush_steps == 2
     inputs = random_inputs(network, 5, steps=5, samples=3)
-    result = verify_system(plan, inputs, simulator=simulator, build_dir=sim_build_dir,
-                           traffic=TRAFFIC, seed=5)
+    result = verify_system(
+        plan, inputs, simulator=simulator, build_dir=sim_build_dir, traffic=TRAFFIC, seed=5
+    )
     assert result.windows_compared == (5 + 2) * 3 and result.output_events_compared > 0
     expected = simulate(network, inputs).spikes
     for name in network.outputs:
@@ -134,8 +152,9 @@ def test_same_step(simulator, sim_build_dir):
 @pytest.mark.parametrize("seed", [2, 3, 4])
 def test_learning_with_delays_slow(simulator, sim_build_dir, seed):
     network = random_learning_network(seed)
-    plan = map_network(network, capacity=CoreCapacity(max_neurons=3, max_axons=64),
-                       lanes=2, topology="mesh")
+    plan = map_network(
+        network, capacity=CoreCapacity(max_neurons=3, max_axons=64), lanes=2, topology="mesh"
+    )
     _run(plan, network, seed, simulator, sim_build_dir, steps=8, samples=4)
 
 
@@ -154,8 +173,7 @@ def test_graded_inputs(simulator, sim_build_dir):
     plan = map_network(network, capacity=CoreCapacity(max_neurons=4, max_axons=64))
     assert plan.n_cores >= 3 and plan.fmt.payload_width == 4
     assert any(b.signed for core in plan.cores for b in core.axon_blocks)
-    assert any(core.graded and not all(b.graded for b in core.axon_blocks)
-               for core in plan.cores)
+    assert any(core.graded and not all(b.graded for b in core.axon_blocks) for core in plan.cores)
     result = _run(plan, network, 1, simulator, sim_build_dir, steps=5, samples=3)
     assert result.output_events_compared > 0
 
@@ -175,15 +193,21 @@ def test_xylo_shifts_and_caps(simulator, sim_build_dir):
     inputs = random_inputs(network, 0, steps=6, samples=2, density=0.6)
     spikes = simulate(network, inputs).spikes
     assert (inputs["x"] > 15).sum() > 0 and (spikes["h"][:-1] > 3).sum() > 0
-    result = verify_system(plan, inputs, simulator=simulator, build_dir=sim_build_dir,
-                           traffic=TRAFFIC, seed=0)
+    result = verify_system(
+        plan, inputs, simulator=simulator, build_dir=sim_build_dir, traffic=TRAFFIC, seed=0
+    )
     assert result.windows_compared == 12 and result.output_events_compared > 0
 
 
 def test_graded_expectations_agree_with_plan_model():
     network = random_graded_network(2)
-    plan = map_network(network, capacity=CoreCapacity(max_neurons=3, max_axons=64),
-                       topology="mesh", lanes=2, connectivity="dense")
+    plan = map_network(
+        network,
+        capacity=CoreCapacity(max_neurons=3, max_axons=64),
+        topology="mesh",
+        lanes=2,
+        connectivity="dense",
+    )
     inputs = random_inputs(network, 2, steps=6, samples=3)
     spikes = simulate(network, inputs).spikes
     trace = simulate_plan(plan, inputs)
@@ -209,10 +233,26 @@ def test_mesh_slow(simulator, sim_build_dir):
 def test_random_slow(simulator, sim_build_dir, seed, topology):
     rng = np.random.default_rng(seed)
     lanes = int(rng.choice([1, 2]))
-    network, plan = _plan(seed, topology, max_neurons=int(rng.integers(3, 5)), lanes=lanes,
-                          connectivity="dense" if lanes > 1 else "auto")
-    traffic = {"idle_probability": float(rng.choice([0.0, 0.5])),
-               "backpressure_probability": float(rng.choice([0.0, 0.3, 0.7])),
-               "stall_probability": 0.02, "stall_cycles": int(rng.integers(5, 60))}
-    _run(plan, network, seed, simulator, sim_build_dir, steps=int(rng.integers(1, 7)),
-         samples=int(rng.integers(2, 5)), traffic=traffic)
+    network, plan = _plan(
+        seed,
+        topology,
+        max_neurons=int(rng.integers(3, 5)),
+        lanes=lanes,
+        connectivity="dense" if lanes > 1 else "auto",
+    )
+    traffic = {
+        "idle_probability": float(rng.choice([0.0, 0.5])),
+        "backpressure_probability": float(rng.choice([0.0, 0.3, 0.7])),
+        "stall_probability": 0.02,
+        "stall_cycles": int(rng.integers(5, 60)),
+    }
+    _run(
+        plan,
+        network,
+        seed,
+        simulator,
+        sim_build_dir,
+        steps=int(rng.integers(1, 7)),
+        samples=int(rng.integers(2, 5)),
+        traffic=traffic,
+    )

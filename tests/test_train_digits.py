@@ -34,10 +34,10 @@ def test_encoding_is_a_deterministic_rate_code():
     x = digits.encode_images(images, 16)
     assert x.shape == (16, 3, 64) and x.dtype == np.int64
     assert set(np.unique(x)) <= {0, 1}
-    assert x[:, 0].all()                                 # 16: a spike every step
-    assert np.flatnonzero(x[:, 1, 5]).tolist() == [7]    # 1: once, mid-window
+    assert x[:, 0].all()  # 16: a spike every step
+    assert np.flatnonzero(x[:, 1, 5]).tolist() == [7]  # 1: once, mid-window
     assert not x[:, 1, :5].any()
-    assert np.array_equal(x[:, 2].sum(axis=0), images[2])     # 16 steps: p spikes
+    assert np.array_equal(x[:, 2].sum(axis=0), images[2])  # 16 steps: p spikes
     # Other lengths: round_half_up(steps * p / 16) spikes.
     x = digits.encode_images(images[2:], 20)
     assert np.array_equal(x.sum(axis=0)[0], (20 * images[2] * 2 + 16) // 32)
@@ -47,8 +47,9 @@ def test_encoding_is_a_deterministic_rate_code():
 def test_encoding_refusals():
     with pytest.raises(ValueError, match=re.escape("pixel values must be between 0 and 16")):
         digits.encode_images(np.full((1, 64), 17), 16)
-    with pytest.raises(ValueError, match=re.escape("images must have shape (batch, 64), not "
-                                                   "(1, 63)")):
+    with pytest.raises(
+        ValueError, match=re.escape("images must have shape (batch, 64), not (1, 63)")
+    ):
         digits.encode_images(np.zeros((1, 63)), 16)
     with pytest.raises(ValueError, match=re.escape("steps must be at least 1, not 0")):
         digits.encode_images(np.zeros((1, 64)), 0)
@@ -84,8 +85,14 @@ def test_nir_export(model, tmp_path):
     path = digits.export_nir(model, tmp_path / "sub" / "digits.nir")
     graph = nir.read(path)
     kinds = {name: type(node).__name__ for name, node in graph.nodes.items()}
-    assert kinds == {"input": "Input", "fc1": "Affine", "lif1": "LIF", "fc2": "Affine",
-                     "lif2": "LIF", "output": "Output"}
+    assert kinds == {
+        "input": "Input",
+        "fc1": "Affine",
+        "lif1": "LIF",
+        "fc2": "Affine",
+        "lif2": "LIF",
+        "output": "Output",
+    }
     lif1 = graph.nodes["lif1"]
     assert np.allclose(lif1.tau, model.dt / (1 - model.config.beta_hidden))
     assert np.allclose(lif1.r * model.dt / lif1.tau, 1.0)
@@ -108,8 +115,9 @@ def test_round_trip_equals_the_trainers_forward_pass(model, test_data, tmp_path)
 
 
 def test_wrong_dt_is_refused(model):
-    with pytest.raises(NIRImportError, match=re.escape(
-            "dt=0.0001 disagrees with the graph's metadata dt=0.001")):
+    with pytest.raises(
+        NIRImportError, match=re.escape("dt=0.0001 disagrees with the graph's metadata dt=0.001")
+    ):
         import_nir(digits.to_nir(model), dt=1e-4)
 
 

@@ -11,15 +11,33 @@ import numpy as np
 import pytest
 
 FIXTURES_DIR = Path(__file__).parent / "data" / "trainers"
-FIXTURES = ["snn_leaky_direct", "snn_leaky_rate", "snn_leaky_nodelay", "snn_leaky_zero",
-            "snn_synaptic", "snn_rleaky", "snn_conv", "norse_lif", "norse_lifbox", "sinabs_iaf",
-            "rockpool_lif"]
+FIXTURES = [
+    "snn_leaky_direct",
+    "snn_leaky_rate",
+    "snn_leaky_nodelay",
+    "snn_leaky_zero",
+    "snn_synaptic",
+    "snn_rleaky",
+    "snn_conv",
+    "norse_lif",
+    "norse_lifbox",
+    "sinabs_iaf",
+    "rockpool_lif",
+]
 # Which NIR neuron node each framework's exporter writes for these networks.
-NEURON_NODES = {"snn_leaky_direct": {"LIF"}, "snn_leaky_rate": {"LIF"},
-                "snn_leaky_nodelay": {"LIF"}, "snn_leaky_zero": {"LIF"},
-                "snn_synaptic": {"CubaLIF"}, "snn_rleaky": {"LIF"}, "snn_conv": {"LIF"},
-                "norse_lif": {"CubaLIF"}, "norse_lifbox": {"LIF"}, "sinabs_iaf": {"IF"},
-                "rockpool_lif": {"CubaLIF"}}
+NEURON_NODES = {
+    "snn_leaky_direct": {"LIF"},
+    "snn_leaky_rate": {"LIF"},
+    "snn_leaky_nodelay": {"LIF"},
+    "snn_leaky_zero": {"LIF"},
+    "snn_synaptic": {"CubaLIF"},
+    "snn_rleaky": {"LIF"},
+    "snn_conv": {"LIF"},
+    "norse_lif": {"CubaLIF"},
+    "norse_lifbox": {"LIF"},
+    "sinabs_iaf": {"IF"},
+    "rockpool_lif": {"CubaLIF"},
+}
 SIZE_LIMIT_BYTES = 2 * 1024 * 1024
 
 
@@ -32,8 +50,9 @@ def load(name):
 
 
 def test_every_fixture_folder_is_listed():
-    folders = sorted(p.name for p in FIXTURES_DIR.iterdir()
-                     if p.is_dir() and not p.name.startswith("__"))
+    folders = sorted(
+        p.name for p in FIXTURES_DIR.iterdir() if p.is_dir() and not p.name.startswith("__")
+    )
     assert folders == sorted(FIXTURES)
 
 
@@ -59,10 +78,12 @@ def test_fixture_is_consistent(name):
     else:
         assert data["x"].dtype == np.float32
     # The predictions are the argmax of the saved output spike counts (lowest index on a tie).
-    np.testing.assert_array_equal(np.argmax(data["out_spikes"].sum(axis=0), axis=1),
-                                  data["predictions"])
+    np.testing.assert_array_equal(
+        np.argmax(data["out_spikes"].sum(axis=0), axis=1), data["predictions"]
+    )
     assert meta["accuracy_first_saved"] == pytest.approx(
-        np.mean(data["predictions"] == data["labels"]))
+        np.mean(data["predictions"] == data["labels"])
+    )
     # meta's maxima are over all 359 test images, the saved ones are the first 100 of them.
     assert int(data["hidden_spikes"].max()) <= meta["max_hidden_spikes_per_step"]
     assert int(data["out_spikes"].max()) <= meta["max_out_spikes_per_step"]
@@ -83,8 +104,8 @@ def test_model_file_opens_with_the_expected_nodes(name):
     # exporters keep are leading 1s).
     input_shape = [int(d) for d in graph.nodes[kinds["Input"][0]].input_type["input"]]
     expected = [1, 8, 8] if name == "snn_conv" else [meta["n_inputs"]]
-    assert input_shape[-len(expected):] == expected
-    assert all(d == 1 for d in input_shape[:-len(expected)])
+    assert input_shape[-len(expected) :] == expected
+    assert all(d == 1 for d in input_shape[: -len(expected)])
     # The output neurons have one parameter per class.
     output_key = kinds["Output"][0]
     last = next(a for a, b in graph.edges if b == output_key)

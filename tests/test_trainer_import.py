@@ -21,15 +21,13 @@ def import_fixture(name, **options):
         options.setdefault("reset", "value" if meta["reset_mechanism"] == "zero" else "subtract")
         options.setdefault("reset_delay", bool(meta["reset_delay"]))
     options.setdefault("real_valued_input", meta["input"] == "direct")
-    network = import_nir(FIXTURES_DIR / name / "model.nir", exporter=meta["framework"],
-                         **options)
+    network = import_nir(FIXTURES_DIR / name / "model.nir", exporter=meta["framework"], **options)
     return network, meta, data
 
 
 def float_inputs(network, data):
     (group,) = network.inputs
-    return {group: data["x"].astype(np.float64 if network.inputs[group].real_valued
-                                    else np.int64)}
+    return {group: data["x"].astype(np.float64 if network.inputs[group].real_valued else np.int64)}
 
 
 @pytest.mark.parametrize("name", FIXTURES)
@@ -53,10 +51,12 @@ def test_one_step_timing_is_not_the_framework(name):
 # ---------------------------------------------------------------------------------------------
 # Fixed point and RTL: the fixtures' integer networks on the chip.
 
+
 def calibration_inputs(meta, count=200):
     """The first ``count`` training images, encoded as the fixture's framework was fed them
     (the calibration set: never the test images)."""
     from neurohw.train.digits import encode_images, load_split
+
     images = load_split(seed=0)[0][:count]
     if meta["input"] == "direct":
         return np.repeat((images / 16.0)[np.newaxis], meta["steps"], axis=0)
@@ -65,12 +65,16 @@ def calibration_inputs(meta, count=200):
 
 def quantized_fixture(name, weight_width=8):
     from neurohw.network import quantize
+
     network, meta, data = import_fixture(name)
     (group,) = network.inputs
     direct = meta["input"] == "direct"
-    integer, report = quantize(network, weight_width=weight_width,
-                               calibration={group: calibration_inputs(meta)},
-                               input_bits=8 if direct else None)
+    integer, report = quantize(
+        network,
+        weight_width=weight_width,
+        calibration={group: calibration_inputs(meta)},
+        input_bits=8 if direct else None,
+    )
     return network, integer, report, meta, data
 
 
@@ -82,13 +86,17 @@ RTL_CI = ["snn_leaky_rate", "snn_rleaky", "sinabs_iaf"]
 def _rtl_case(name, simulator, build_dir, samples):
     from neurohw.flows.system import verify_system
     from neurohw.network import encode_inputs, map_network, simulate
+
     network, integer, report, meta, data = quantized_fixture(name)
     plan = map_network(integer)
-    assert plan.flush_steps == 1          # hidden -> output is same-step: the output runs skewed
+    assert plan.flush_steps == 1  # hidden -> output is same-step: the output runs skewed
     (group,) = network.inputs
     x = data["x"][:, :samples]
-    inputs = encode_inputs(report, {group: x.astype(np.float64)}) if meta["input"] == "direct" \
+    inputs = (
+        encode_inputs(report, {group: x.astype(np.float64)})
+        if meta["input"] == "direct"
         else {group: x.astype(np.int64)}
+    )
     result = verify_system(plan, inputs, simulator=simulator, build_dir=build_dir)
     expected = simulate(integer, inputs).spikes
     output = integer.outputs[0]
@@ -114,13 +122,32 @@ def test_compile_a_fixture_unmodified(tmp_path, simulator):
     no edit, through import, quantization (scales from the given inputs), the skewed chip and
     the RTL check, with float, fixed-point and RTL accuracy in the report."""
     from neurohw.cli import main
+
     meta, data = load_fixture("snn_rleaky")
     inputs = tmp_path / "inputs.npz"
     np.savez(inputs, input=data["x"][:, :8].astype(np.int64), labels=data["labels"][:8])
     out = tmp_path / "out"
-    assert main(["compile", str(FIXTURES_DIR / "snn_rleaky" / "model.nir"), "--exporter",
-                 "snntorch", "--inputs", str(inputs), "-o", str(out), "--verify-samples", "2",
-                 "--simulator", simulator, "--device", "none"]) == 0
+    assert (
+        main(
+            [
+                "compile",
+                str(FIXTURES_DIR / "snn_rleaky" / "model.nir"),
+                "--exporter",
+                "snntorch",
+                "--inputs",
+                str(inputs),
+                "-o",
+                str(out),
+                "--verify-samples",
+                "2",
+                "--simulator",
+                simulator,
+                "--device",
+                "none",
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "report.json").read_text())
     assert report["origin"] == "NIR model.nir (snntorch), dt=0.0001 s"
     # The imported float network is the framework: its accuracy is the framework's.

@@ -11,13 +11,21 @@ import pytest
 from amaranth.hdl import Module
 from amaranth.sim import Simulator
 
-from neurohw.hw.uart import MAX_DIVISOR, MIN_DIVISOR, UARTRx, UARTTx, baud_divisor
+from neurohw.hw.uart import MAX_DIVISOR, UARTRx, UARTTx, baud_divisor
 
 
 @pytest.mark.parametrize("cls", [UARTTx, UARTRx])
-@pytest.mark.parametrize("divisor, error", [(3, ValueError), (MAX_DIVISOR + 1, ValueError),
-                                            (0, ValueError), (4.0, TypeError), (True, TypeError),
-                                            ("8", TypeError)])
+@pytest.mark.parametrize(
+    "divisor, error",
+    [
+        (3, ValueError),
+        (MAX_DIVISOR + 1, ValueError),
+        (0, ValueError),
+        (4.0, TypeError),
+        (True, TypeError),
+        ("8", TypeError),
+    ],
+)
 def test_divisor_refused(cls, divisor, error):
     with pytest.raises(error, match="divisor must be an integer between 4 and"):
         cls(divisor)
@@ -28,7 +36,7 @@ def test_baud_divisor():
     assert baud_divisor(25e6, 115200) == 217
     assert baud_divisor(48e6, 3e6) == 16
     with pytest.raises(ValueError, match="% off"):
-        baud_divisor(12e6, 900e3)              # 13 cycles per bit: 923 kbaud
+        baud_divisor(12e6, 900e3)  # 13 cycles per bit: 923 kbaud
     with pytest.raises(ValueError, match="outside"):
         baud_divisor(1e6, 500e3)
     with pytest.raises(ValueError, match="positive"):
@@ -64,9 +72,9 @@ def test_tx_frame_timing():
     sim.run()
     for byte, line in zip((0xA5, 0x00, 0xFF, 0x3C), seen):
         # The transfer cycle itself is sampled before the register update: skip it.
-        bits = [line[1 + k * divisor: 1 + (k + 1) * divisor] for k in range(10)]
+        bits = [line[1 + k * divisor : 1 + (k + 1) * divisor] for k in range(10)]
         for k, expected in enumerate(_line_bits(byte)):
-            assert all(b == expected for b in bits[k][:divisor - 1]), (hex(byte), k, bits[k])
+            assert all(b == expected for b in bits[k][: divisor - 1]), (hex(byte), k, bits[k])
 
 
 class _Loopback:
@@ -77,8 +85,10 @@ class _Loopback:
         self.m.d.comb += self.rx.rx.eq(self.tx.tx)
 
 
-@pytest.mark.parametrize("tx_divisor, rx_divisor", [(4, 4), (5, 5), (13, 13), (104, 104),
-                                                    (100, 103), (103, 100), (32, 33)])
+@pytest.mark.parametrize(
+    "tx_divisor, rx_divisor",
+    [(4, 4), (5, 5), (13, 13), (104, 104), (100, 103), (103, 100), (32, 33)],
+)
 def test_loopback(tx_divisor, rx_divisor):
     rng = random.Random(tx_divisor * 1000 + rx_divisor)
     data = [rng.randrange(256) for _ in range(24)] + [0, 255, 0x55, 0xAA]
@@ -120,7 +130,7 @@ def _drive_frames(dut, divisor, frames, results):
         ctx.set(dut.rx, 1)
         await ctx.tick().repeat(5)
         for frame in frames:
-            if isinstance(frame, tuple):            # ("glitch", cycles): a short low pulse
+            if isinstance(frame, tuple):  # ("glitch", cycles): a short low pulse
                 ctx.set(dut.rx, 0)
                 await ctx.tick().repeat(frame[1])
                 ctx.set(dut.rx, 1)
@@ -135,7 +145,8 @@ def _drive_frames(dut, divisor, frames, results):
     async def monitor(ctx):
         ctx.set(dut.data.ready, results.get("ready", 1))
         async for _clk_edge, _rst, valid, payload, ferr, ovr in ctx.tick().sample(
-                dut.data.valid, dut.data.payload, dut.frame_error, dut.overrun):
+            dut.data.valid, dut.data.payload, dut.frame_error, dut.overrun
+        ):
             if valid and results.get("ready", 1):
                 results["bytes"].append(payload)
             if ferr:
@@ -159,7 +170,7 @@ def _run_frames(frames, divisor=8, ready=1):
 
 
 def test_rx_framing_error_then_recovers():
-    bad = [0] + [1, 0, 1, 0, 1, 0, 1, 0] + [0] + [0] * 3   # stop bit 0, line held low (break)
+    bad = [0] + [1, 0, 1, 0, 1, 0, 1, 0] + [0] + [0] * 3  # stop bit 0, line held low (break)
     results = _run_frames([_line_bits(0x12), bad, _line_bits(0x34)])
     assert results["bytes"] == [0x12, 0x34]
     assert results["frame_errors"] == 1 and results["overruns"] == 0

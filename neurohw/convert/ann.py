@@ -43,8 +43,15 @@ from ..network.floatnet import FloatInput, FloatNetwork, FloatPopulation, FloatP
 from ..network.graph import Network
 from ..network.quantize import QuantizationReport, quantize
 
-__all__ = ["ConversionError", "Conversion", "convert", "layers_from_mlp", "ann_forward",
-           "INPUT_ENCODINGS", "INPUT_NAME"]
+__all__ = [
+    "ConversionError",
+    "Conversion",
+    "convert",
+    "layers_from_mlp",
+    "ann_forward",
+    "INPUT_ENCODINGS",
+    "INPUT_NAME",
+]
 
 INPUT_ENCODINGS = ("direct", "rate")
 INPUT_NAME = "x"
@@ -63,19 +70,26 @@ def layers_from_mlp(mlp) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarra
     hidden layers and one output per class."""
     activation = getattr(mlp, "activation", None)
     if activation != "relu":
-        raise ConversionError(f"MLPClassifier activation must be 'relu', not {activation!r}: "
-                              f"only ReLU activations map onto integrate-and-fire firing rates")
+        raise ConversionError(
+            f"MLPClassifier activation must be 'relu', not {activation!r}: "
+            f"only ReLU activations map onto integrate-and-fire firing rates"
+        )
     if not hasattr(mlp, "coefs_") or not hasattr(mlp, "intercepts_"):
-        raise ConversionError("the MLPClassifier is not fitted (it has no coefs_); call fit() "
-                              "first")
+        raise ConversionError(
+            "the MLPClassifier is not fitted (it has no coefs_); call fit() first"
+        )
     classes = np.asarray(mlp.classes_)
     if mlp.coefs_[-1].shape[1] != len(classes) or len(classes) < 3:
-        raise ConversionError(f"the MLPClassifier has {len(classes)} classes and "
-                              f"{mlp.coefs_[-1].shape[1]} output unit(s); conversion needs one "
-                              f"output unit per class (at least 3 classes; scikit-learn gives "
-                              f"a 2-class problem a single logistic output)")
-    layers = [(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64))
-              for w, b in zip(mlp.coefs_, mlp.intercepts_)]
+        raise ConversionError(
+            f"the MLPClassifier has {len(classes)} classes and "
+            f"{mlp.coefs_[-1].shape[1]} output unit(s); conversion needs one "
+            f"output unit per class (at least 3 classes; scikit-learn gives "
+            f"a 2-class problem a single logistic output)"
+        )
+    layers = [
+        (np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64))
+        for w, b in zip(mlp.coefs_, mlp.intercepts_)
+    ]
     return layers, classes
 
 
@@ -83,8 +97,9 @@ def _check_layers(layers) -> list[tuple[np.ndarray, np.ndarray]]:
     try:
         layers = list(layers)
     except TypeError:
-        raise ConversionError(f"layers must be a list of (weights, biases) pairs, not "
-                              f"{type(layers).__name__}") from None
+        raise ConversionError(
+            f"layers must be a list of (weights, biases) pairs, not {type(layers).__name__}"
+        ) from None
     if not layers:
         raise ConversionError("layers is empty; give at least one (weights, biases) pair")
     out = []
@@ -96,15 +111,20 @@ def _check_layers(layers) -> list[tuple[np.ndarray, np.ndarray]]:
         w = np.asarray(w, dtype=np.float64)
         b = np.asarray(b, dtype=np.float64)
         if w.ndim != 2:
-            raise ConversionError(f"layer {k} weights must be 2-D (n_in, n_out), not shape "
-                                  f"{w.shape}")
+            raise ConversionError(
+                f"layer {k} weights must be 2-D (n_in, n_out), not shape {w.shape}"
+            )
         if b.shape != (w.shape[1],):
-            raise ConversionError(f"layer {k} biases must have shape ({w.shape[1]},) to match "
-                                  f"weights of shape {w.shape} (n_in, n_out), not {b.shape}")
+            raise ConversionError(
+                f"layer {k} biases must have shape ({w.shape[1]},) to match "
+                f"weights of shape {w.shape} (n_in, n_out), not {b.shape}"
+            )
         if k and w.shape[0] != out[-1][0].shape[1]:
-            raise ConversionError(f"layer {k} weights have {w.shape[0]} inputs, but layer "
-                                  f"{k - 1} has {out[-1][0].shape[1]} outputs (weights are "
-                                  f"(n_in, n_out); PyTorch users pass linear.weight.T)")
+            raise ConversionError(
+                f"layer {k} weights have {w.shape[0]} inputs, but layer "
+                f"{k - 1} has {out[-1][0].shape[1]} outputs (weights are "
+                f"(n_in, n_out); PyTorch users pass linear.weight.T)"
+            )
         if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
             raise ConversionError(f"layer {k} weights and biases must be finite")
         out.append((w, b))
@@ -127,9 +147,10 @@ def ann_forward(layers, x, *, relu_last: bool = False) -> list[np.ndarray]:
 class Conversion:
     """The result of :func:`convert`: the original layers, the normalization, the float SNN,
     the integer :class:`Network` and its quantization report, and the input encoder."""
+
     layers: list = field(repr=False)
     classes: np.ndarray = field(repr=False)
-    lambdas: list                      # lambda_1..lambda_L (activation percentiles)
+    lambdas: list  # lambda_1..lambda_L (activation percentiles)
     percentile: float
     input_encoding: str
     input_levels: int
@@ -166,9 +187,11 @@ class Conversion:
         if x.ndim != 2 or x.shape[1] != n_in:
             raise ConversionError(f"inputs must have shape (n, {n_in}), not {x.shape}")
         if x.size and (not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > self.input_max):
-            raise ConversionError(f"input features must lie in [0, input_max={self.input_max:g}]"
-                                  f", not [{x.min():g}, {x.max():g}]; counts cannot be "
-                                  f"negative")
+            raise ConversionError(
+                f"input features must lie in [0, input_max={self.input_max:g}]"
+                f", not [{x.min():g}, {x.max():g}]; counts cannot be "
+                f"negative"
+            )
         return np.floor(x / self.input_max * self.input_levels + 0.5).astype(np.int64)
 
     def encode(self, x, steps: int) -> np.ndarray:
@@ -186,20 +209,34 @@ class Conversion:
         return self.classes[np.argmax(scores, axis=1)]
 
     def summary(self) -> str:
-        lines = [f"ANN-to-SNN conversion: {len(self.layers)} layers "
-                 f"({' -> '.join(str(w.shape[0]) for w, _ in self.layers)} -> "
-                 f"{self.layers[-1][0].shape[1]}), {self.input_encoding} input "
-                 f"({self.input_levels} levels), percentile {self.percentile:g}",
-                 "  lambdas: " + ", ".join(f"{name} {lam:.4g}" for name, lam
-                                           in zip(self.population_names, self.lambdas))]
+        lines = [
+            f"ANN-to-SNN conversion: {len(self.layers)} layers "
+            f"({' -> '.join(str(w.shape[0]) for w, _ in self.layers)} -> "
+            f"{self.layers[-1][0].shape[1]}), {self.input_encoding} input "
+            f"({self.input_levels} levels), percentile {self.percentile:g}",
+            "  lambdas: "
+            + ", ".join(
+                f"{name} {lam:.4g}" for name, lam in zip(self.population_names, self.lambdas)
+            ),
+        ]
         lines += [f"  note: {note}" for note in self.notes]
         lines.append(self.quantization.table())
         return "\n".join(lines)
 
 
-def convert(model, calibration, *, percentile: float = 99.9, input_encoding: str = "direct",
-            input_levels: int = 16, input_max: float = 1.0, weight_width: int = 8,
-            v_width: int = 24, activation: str = "relu", classes=None) -> Conversion:
+def convert(
+    model,
+    calibration,
+    *,
+    percentile: float = 99.9,
+    input_encoding: str = "direct",
+    input_levels: int = 16,
+    input_max: float = 1.0,
+    weight_width: int = 8,
+    v_width: int = 24,
+    activation: str = "relu",
+    classes=None,
+) -> Conversion:
     """Convert a ReLU network to an integer spiking :class:`Network` (module docstring).
 
     ``model``: a fitted scikit-learn ``MLPClassifier`` (``activation='relu'``) or a list of
@@ -210,46 +247,72 @@ def convert(model, calibration, *, percentile: float = 99.9, input_encoding: str
     """
     if isinstance(model, (list, tuple)):
         if activation != "relu":
-            raise ConversionError(f"activation must be 'relu', not {activation!r}: only ReLU "
-                                  f"activations map onto integrate-and-fire firing rates")
+            raise ConversionError(
+                f"activation must be 'relu', not {activation!r}: only ReLU "
+                f"activations map onto integrate-and-fire firing rates"
+            )
         layers = _check_layers(model)
         n_out = layers[-1][0].shape[1]
         classes = np.arange(n_out) if classes is None else np.asarray(classes)
         if classes.shape != (n_out,):
-            raise ConversionError(f"classes must name the {n_out} outputs, not shape "
-                                  f"{classes.shape}")
-    elif hasattr(model, "activation") and hasattr(model, "classes_") \
-            or type(model).__name__ == "MLPClassifier":
+            raise ConversionError(
+                f"classes must name the {n_out} outputs, not shape {classes.shape}"
+            )
+    elif (
+        hasattr(model, "activation")
+        and hasattr(model, "classes_")
+        or type(model).__name__ == "MLPClassifier"
+    ):
         layers, classes = layers_from_mlp(model)
         layers = _check_layers(layers)
     else:
-        raise ConversionError(f"model must be a fitted sklearn MLPClassifier or a list of "
-                              f"(weights, biases) pairs, not {type(model).__name__}")
+        raise ConversionError(
+            f"model must be a fitted sklearn MLPClassifier or a list of "
+            f"(weights, biases) pairs, not {type(model).__name__}"
+        )
     if input_encoding not in INPUT_ENCODINGS:
-        raise ConversionError(f"input_encoding must be one of "
-                              f"{', '.join(map(repr, INPUT_ENCODINGS))}, not {input_encoding!r}")
-    if isinstance(input_levels, bool) or not isinstance(input_levels, numbers.Integral) \
-            or not 1 <= input_levels <= 65535:
-        raise ConversionError(f"input_levels must be an integer between 1 and 65535, not "
-                              f"{input_levels!r}")
-    if isinstance(percentile, bool) or not isinstance(percentile, numbers.Real) \
-            or not 0 < percentile <= 100:
+        raise ConversionError(
+            f"input_encoding must be one of "
+            f"{', '.join(map(repr, INPUT_ENCODINGS))}, not {input_encoding!r}"
+        )
+    if (
+        isinstance(input_levels, bool)
+        or not isinstance(input_levels, numbers.Integral)
+        or not 1 <= input_levels <= 65535
+    ):
+        raise ConversionError(
+            f"input_levels must be an integer between 1 and 65535, not {input_levels!r}"
+        )
+    if (
+        isinstance(percentile, bool)
+        or not isinstance(percentile, numbers.Real)
+        or not 0 < percentile <= 100
+    ):
         raise ConversionError(f"percentile must be in (0, 100], not {percentile!r}")
-    if isinstance(input_max, bool) or not isinstance(input_max, numbers.Real) \
-            or not math.isfinite(input_max) or input_max <= 0:
+    if (
+        isinstance(input_max, bool)
+        or not isinstance(input_max, numbers.Real)
+        or not math.isfinite(input_max)
+        or input_max <= 0
+    ):
         raise ConversionError(f"input_max must be a positive number, not {input_max!r}")
     n_in = layers[0][0].shape[0]
     calibration = np.asarray(calibration, dtype=np.float64)
     if calibration.size == 0:
-        raise ConversionError(f"the calibration set is empty (shape {calibration.shape}); pass "
-                              f"at least one sample of shape (n, {n_in}), e.g. the training "
-                              f"inputs")
+        raise ConversionError(
+            f"the calibration set is empty (shape {calibration.shape}); pass "
+            f"at least one sample of shape (n, {n_in}), e.g. the training "
+            f"inputs"
+        )
     if calibration.ndim != 2:
-        raise ConversionError(f"the calibration set must be 2-D (n, {n_in}), not shape "
-                              f"{calibration.shape}")
+        raise ConversionError(
+            f"the calibration set must be 2-D (n, {n_in}), not shape {calibration.shape}"
+        )
     if calibration.shape[1] != n_in:
-        raise ConversionError(f"calibration samples have {calibration.shape[1]} features, but "
-                              f"the first layer has {n_in} inputs")
+        raise ConversionError(
+            f"calibration samples have {calibration.shape[1]} features, but "
+            f"the first layer has {n_in} inputs"
+        )
     if not np.all(np.isfinite(calibration)):
         raise ConversionError("the calibration set must be finite")
 
@@ -265,24 +328,45 @@ def convert(model, calibration, *, percentile: float = 99.9, input_encoding: str
         else:
             lambdas.append(float(np.percentile(positive, percentile)))
 
-    inputs = [FloatInput(INPUT_NAME, n_in,
-                         max_count=int(input_levels) if input_encoding == "direct" else 1)]
+    inputs = [
+        FloatInput(
+            INPUT_NAME, n_in, max_count=int(input_levels) if input_encoding == "direct" else 1
+        )
+    ]
     populations, projections = [], []
     source, previous_lambda = INPUT_NAME, 1.0
     for (w, b), name, lam in zip(layers, names, lambdas):
         weight = w * previous_lambda / lam
         if source == INPUT_NAME and input_encoding == "direct":
             weight = weight / input_levels
-        populations.append(FloatPopulation(name, w.shape[1], "IF", r=1.0, v_threshold=1.0,
-                                           input_bias=b / lam, reset="subtract",
-                                           origin="ReLU layer"))
+        populations.append(
+            FloatPopulation(
+                name,
+                w.shape[1],
+                "IF",
+                r=1.0,
+                v_threshold=1.0,
+                input_bias=b / lam,
+                reset="subtract",
+                origin="ReLU layer",
+            )
+        )
         projections.append(FloatProjection(source, name, weight))
         source, previous_lambda = name, lam
-    float_net = FloatNetwork(inputs=inputs, populations=populations, projections=projections,
-                             outputs=["out"], dt=1.0)
-    network, report = quantize(float_net, model="if", weight_width=weight_width,
-                               v_width=v_width)
-    return Conversion(layers=layers, classes=classes, lambdas=lambdas,
-                      percentile=float(percentile), input_encoding=input_encoding,
-                      input_levels=int(input_levels), input_max=float(input_max),
-                      float_net=float_net, network=network, quantization=report, notes=notes)
+    float_net = FloatNetwork(
+        inputs=inputs, populations=populations, projections=projections, outputs=["out"], dt=1.0
+    )
+    network, report = quantize(float_net, model="if", weight_width=weight_width, v_width=v_width)
+    return Conversion(
+        layers=layers,
+        classes=classes,
+        lambdas=lambdas,
+        percentile=float(percentile),
+        input_encoding=input_encoding,
+        input_levels=int(input_levels),
+        input_max=float(input_max),
+        float_net=float_net,
+        network=network,
+        quantization=report,
+        notes=notes,
+    )

@@ -30,8 +30,8 @@ class StepResult:
     steps: int
     float_accuracy: float
     fixed_accuracy: float
-    agreement: float                  # float vs fixed predictions, sample by sample
-    fixed_sops_per_inference: float   # all SOPs (input + spiking layers)
+    agreement: float  # float vs fixed predictions, sample by sample
+    fixed_sops_per_inference: float  # all SOPs (input + spiking layers)
     fixed_input_sops_per_inference: float
     fixed_spike_sops_per_inference: float
     fixed_spikes_per_inference: float  # spikes of all populations
@@ -71,19 +71,23 @@ class ConversionReport:
 
     def table(self) -> str:
         """A Markdown table."""
-        lines = [f"ANN accuracy {100 * self.ann_accuracy:.2f} % on {self.n_samples} samples; "
-                 f"{self.macs_per_inference} MACs per ANN inference; {self.input_encoding} "
-                 f"input, percentile {self.percentile:g}, {self.weight_width}-bit weights", "",
-                 "| steps | SNN float | SNN fixed | float/fixed agreement | SOPs / inference "
-                 "(input + spikes) | SOPs / MACs | spikes / inference |",
-                 "|---:|---:|---:|---:|---:|---:|---:|"]
+        lines = [
+            f"ANN accuracy {100 * self.ann_accuracy:.2f} % on {self.n_samples} samples; "
+            f"{self.macs_per_inference} MACs per ANN inference; {self.input_encoding} "
+            f"input, percentile {self.percentile:g}, {self.weight_width}-bit weights",
+            "",
+            "| steps | SNN float | SNN fixed | float/fixed agreement | SOPs / inference "
+            "(input + spikes) | SOPs / MACs | spikes / inference |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for r in self.rows:
             lines.append(
                 f"| {r.steps} | {100 * r.float_accuracy:.2f} % | {100 * r.fixed_accuracy:.2f} % "
                 f"| {100 * r.agreement:.2f} % | {r.fixed_sops_per_inference:.0f} "
                 f"({r.fixed_input_sops_per_inference:.0f} + {r.fixed_spike_sops_per_inference:.0f})"
                 f" | {r.fixed_sops_per_inference / self.macs_per_inference:.2f} "
-                f"| {r.fixed_spikes_per_inference:.1f} |")
+                f"| {r.fixed_spikes_per_inference:.1f} |"
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -97,9 +101,11 @@ class ConversionReport:
         ``conversion_report.png`` into ``out_dir``; return their paths."""
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        paths = {"json": out_dir / "conversion_report.json",
-                 "md": out_dir / "conversion_report.md",
-                 "png": out_dir / "conversion_report.png"}
+        paths = {
+            "json": out_dir / "conversion_report.json",
+            "md": out_dir / "conversion_report.md",
+            "png": out_dir / "conversion_report.png",
+        }
         paths["json"].write_text(json.dumps(self.to_dict(), indent=2, default=float))
         paths["md"].write_text(self.table() + "\n")
         self.plot(paths["png"])
@@ -108,14 +114,20 @@ class ConversionReport:
     def plot(self, path) -> None:
         """Accuracy and SOPs against steps, as a PNG (matplotlib, Agg backend)."""
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+
         steps = [r.steps for r in self.rows]
         fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
         left.axhline(100 * self.ann_accuracy, color="k", linestyle="--", label="ANN")
         left.plot(steps, [100 * r.float_accuracy for r in self.rows], "o-", label="SNN float")
-        left.plot(steps, [100 * r.fixed_accuracy for r in self.rows], "s-",
-                  label=f"SNN fixed point ({self.weight_width}-bit)")
+        left.plot(
+            steps,
+            [100 * r.fixed_accuracy for r in self.rows],
+            "s-",
+            label=f"SNN fixed point ({self.weight_width}-bit)",
+        )
         left.set_xscale("log", base=2)
         left.set_xlabel("time steps")
         left.set_ylabel("test accuracy (%)")
@@ -123,10 +135,13 @@ class ConversionReport:
         left.grid(True, alpha=0.3)
         left.legend(loc="lower right")
         left.set_title(f"ANN-to-SNN conversion ({self.input_encoding} input)")
-        right.plot(steps, [r.fixed_sops_per_inference for r in self.rows], "s-",
-                   label="SOPs, all")
-        right.plot(steps, [r.fixed_spike_sops_per_inference for r in self.rows], "^-",
-                   label="SOPs, spiking layers")
+        right.plot(steps, [r.fixed_sops_per_inference for r in self.rows], "s-", label="SOPs, all")
+        right.plot(
+            steps,
+            [r.fixed_spike_sops_per_inference for r in self.rows],
+            "^-",
+            label="SOPs, spiking layers",
+        )
         right.axhline(self.macs_per_inference, color="k", linestyle="--", label="ANN MACs")
         right.set_xscale("log", base=2)
         right.set_yscale("log")
@@ -150,8 +165,9 @@ def _argmax(counts):
     return np.argmax(counts, axis=1)
 
 
-def conversion_report(conversion: Conversion, x, labels, *, steps=(8, 16, 32, 64, 128),
-                      batch_size: int = 1024) -> ConversionReport:
+def conversion_report(
+    conversion: Conversion, x, labels, *, steps=(8, 16, 32, 64, 128), batch_size: int = 1024
+) -> ConversionReport:
     """Measure the ANN and, for every step count in ``steps``, the float SNN
     (:func:`neurohw.network.floatnet.simulate_float`) and the integer network
     (:func:`neurohw.network.simulate`) on inputs ``x`` ``(n, n_in)`` with ``labels``.
@@ -175,10 +191,14 @@ def conversion_report(conversion: Conversion, x, labels, *, steps=(8, 16, 32, 64
     ann_accuracy = float(np.mean(conversion.ann_predict(x) == labels))
 
     runs = [steps] if conversion.input_encoding == "direct" else [[s] for s in steps]
-    totals = {s: dict(float_correct=0, fixed_correct=0, agree=0, input_sops=0.0,
-                      spike_sops=0.0, spikes=0.0) for s in steps}
+    totals = {
+        s: dict(
+            float_correct=0, fixed_correct=0, agree=0, input_sops=0.0, spike_sops=0.0, spikes=0.0
+        )
+        for s in steps
+    }
     for first in range(0, n, batch_size):
-        xb, yb = x[first:first + batch_size], labels[first:first + batch_size]
+        xb, yb = x[first : first + batch_size], labels[first : first + batch_size]
         for run in runs:
             counts = conversion.encode(xb, max(run))
             inputs = {INPUT_NAME: counts}
@@ -191,8 +211,9 @@ def conversion_report(conversion: Conversion, x, labels, *, steps=(8, 16, 32, 64
                 t["float_correct"] += int(np.sum(f_pred == yb))
                 t["fixed_correct"] += int(np.sum(q_pred == yb))
                 t["agree"] += int(np.sum(f_pred == q_pred))
-                t["input_sops"] += float((counts[:s].sum(axis=(0, 1)) * fan.get(INPUT_NAME, 0))
-                                         .sum())
+                t["input_sops"] += float(
+                    (counts[:s].sum(axis=(0, 1)) * fan.get(INPUT_NAME, 0)).sum()
+                )
                 for name, spikes in q_trace.spikes.items():
                     per_neuron = spikes[:s].sum(axis=(0, 1))
                     t["spikes"] += float(per_neuron.sum())
@@ -200,16 +221,27 @@ def conversion_report(conversion: Conversion, x, labels, *, steps=(8, 16, 32, 64
     rows = []
     for s in steps:
         t = totals[s]
-        rows.append(StepResult(
-            steps=s, float_accuracy=t["float_correct"] / n, fixed_accuracy=t["fixed_correct"] / n,
-            agreement=t["agree"] / n,
-            fixed_sops_per_inference=(t["input_sops"] + t["spike_sops"]) / n,
-            fixed_input_sops_per_inference=t["input_sops"] / n,
-            fixed_spike_sops_per_inference=t["spike_sops"] / n,
-            fixed_spikes_per_inference=t["spikes"] / n))
+        rows.append(
+            StepResult(
+                steps=s,
+                float_accuracy=t["float_correct"] / n,
+                fixed_accuracy=t["fixed_correct"] / n,
+                agreement=t["agree"] / n,
+                fixed_sops_per_inference=(t["input_sops"] + t["spike_sops"]) / n,
+                fixed_input_sops_per_inference=t["input_sops"] / n,
+                fixed_spike_sops_per_inference=t["spike_sops"] / n,
+                fixed_spikes_per_inference=t["spikes"] / n,
+            )
+        )
     sizes = [conversion.layers[0][0].shape[0]] + [w.shape[1] for w, _ in conversion.layers]
     return ConversionReport(
-        ann_accuracy=ann_accuracy, n_samples=n, macs_per_inference=conversion.macs,
-        input_encoding=conversion.input_encoding, percentile=conversion.percentile,
-        weight_width=conversion.quantization.weight_width, layer_sizes=sizes,
-        lambdas=list(conversion.lambdas), rows=rows)
+        ann_accuracy=ann_accuracy,
+        n_samples=n,
+        macs_per_inference=conversion.macs,
+        input_encoding=conversion.input_encoding,
+        percentile=conversion.percentile,
+        weight_width=conversion.quantization.weight_width,
+        layer_sizes=sizes,
+        lambdas=list(conversion.lambdas),
+        rows=rows,
+    )

@@ -30,15 +30,43 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LFSR_MASKS", "lfsr_mask", "lfsr_shift", "lfsr_advance", "lfsr_is_maximal",
-           "lfsr_seeds", "lfsr_draws", "bernoulli_code", "check_values"]
+__all__ = [
+    "LFSR_MASKS",
+    "lfsr_mask",
+    "lfsr_shift",
+    "lfsr_advance",
+    "lfsr_is_maximal",
+    "lfsr_seeds",
+    "lfsr_draws",
+    "bernoulli_code",
+    "check_values",
+]
 
 #: Galois (right-shift) feedback masks of maximal-length LFSRs, by width; the mask's bit
 #: ``W - 1`` is always set. Widths 3..24 and 32 (the tests prove each maximal).
 LFSR_MASKS: dict[int, int] = {
-    3: 0x6, 4: 0xC, 5: 0x14, 6: 0x30, 7: 0x60, 8: 0xB8, 9: 0x110, 10: 0x240, 11: 0x500,
-    12: 0xE08, 13: 0x1C80, 14: 0x3802, 15: 0x6000, 16: 0xD008, 17: 0x12000, 18: 0x20400,
-    19: 0x72000, 20: 0x90000, 21: 0x140000, 22: 0x300000, 23: 0x420000, 24: 0xE10000,
+    3: 0x6,
+    4: 0xC,
+    5: 0x14,
+    6: 0x30,
+    7: 0x60,
+    8: 0xB8,
+    9: 0x110,
+    10: 0x240,
+    11: 0x500,
+    12: 0xE08,
+    13: 0x1C80,
+    14: 0x3802,
+    15: 0x6000,
+    16: 0xD008,
+    17: 0x12000,
+    18: 0x20400,
+    19: 0x72000,
+    20: 0x90000,
+    21: 0x140000,
+    22: 0x300000,
+    23: 0x420000,
+    24: 0xE10000,
     32: 0x80200003,
 }
 
@@ -138,8 +166,10 @@ def lfsr_seeds(seed: int, channels: int, width: int) -> np.ndarray:
     if not _is_int(channels) or channels < 1:
         raise ValueError(f"channels must be an integer of at least 1, not {channels!r}")
     low = (1 << width) - 1
-    seeds = [(_splitmix64((int(seed) + (c + 1) * _GOLDEN) & _M64) & low) or 1
-             for c in range(int(channels))]
+    seeds = [
+        (_splitmix64((int(seed) + (c + 1) * _GOLDEN) & _M64) & low) or 1
+        for c in range(int(channels))
+    ]
     return np.array(seeds, dtype=np.uint64)
 
 
@@ -154,13 +184,16 @@ def check_values(values, value_width: int) -> np.ndarray:
     if array.ndim == 2:
         array = array[:, np.newaxis, :]
     if array.ndim != 3 or 0 in array.shape:
-        raise ValueError(f"values must have shape (steps, channels) or (steps, batch, channels)"
-                         f" with no empty axis, not {np.shape(values)}")
+        raise ValueError(
+            f"values must have shape (steps, channels) or (steps, batch, channels)"
+            f" with no empty axis, not {np.shape(values)}"
+        )
     array = array.astype(np.int64)
     if array.min() < 0 or array.max() >= 1 << value_width:
         bad = int(array.min() if array.min() < 0 else array.max())
-        raise ValueError(f"values must lie in 0..{(1 << value_width) - 1} "
-                         f"(value_width={value_width}), not {bad}")
+        raise ValueError(
+            f"values must lie in 0..{(1 << value_width) - 1} (value_width={value_width}), not {bad}"
+        )
     return array
 
 
@@ -173,16 +206,26 @@ def _channel_seeds(seed, seeds, channels, width) -> np.ndarray:
         return lfsr_seeds(seed, channels, width)
     array = np.asarray(seeds)
     if array.dtype.kind not in "iu" or array.shape != (channels,):
-        raise ValueError(f"seeds must be {channels} integers (one per channel), not "
-                         f"{np.shape(seeds)} of dtype {array.dtype}")
+        raise ValueError(
+            f"seeds must be {channels} integers (one per channel), not "
+            f"{np.shape(seeds)} of dtype {array.dtype}"
+        )
     if (array <= 0).any() or (array >= 1 << width).any():
-        raise ValueError(f"seeds must lie in 1..{(1 << width) - 1} (lfsr_width={width}), "
-                         f"not {array.tolist()}")
+        raise ValueError(
+            f"seeds must lie in 1..{(1 << width) - 1} (lfsr_width={width}), not {array.tolist()}"
+        )
     return array.astype(np.uint64)
 
 
-def lfsr_draws(steps: int, channels: int, *, lfsr_width: int = 16, seed: int = 1,
-               seeds=None, value_width: int | None = None) -> np.ndarray:
+def lfsr_draws(
+    steps: int,
+    channels: int,
+    *,
+    lfsr_width: int = 16,
+    seed: int = 1,
+    seeds=None,
+    value_width: int | None = None,
+) -> np.ndarray:
     """The draws ``(steps, channels)`` (int64): each step's new state after ``lfsr_width``
     shifts, masked to ``value_width`` bits when given."""
     mask = lfsr_mask(lfsr_width)
@@ -196,8 +239,9 @@ def lfsr_draws(steps: int, channels: int, *, lfsr_width: int = 16, seed: int = 1
     return out
 
 
-def bernoulli_code(values, *, value_width: int, lfsr_width: int = 16, seed: int = 1,
-                   seeds=None) -> np.ndarray:
+def bernoulli_code(
+    values, *, value_width: int, lfsr_width: int = 16, seed: int = 1, seeds=None
+) -> np.ndarray:
     """Bernoulli rate code of integer ``values`` ``(steps, channels)`` or ``(steps, batch,
     channels)``: spikes (int64, 0 or 1) of the same shape, ``value > draw`` (module docstring).
     ``value_width <= lfsr_width``."""
@@ -206,6 +250,7 @@ def bernoulli_code(values, *, value_width: int, lfsr_width: int = 16, seed: int 
     if value_width > lfsr_width:
         raise ValueError(f"value_width={value_width} must not exceed lfsr_width={lfsr_width}")
     steps, _, channels = v.shape
-    draws = lfsr_draws(steps, channels, lfsr_width=lfsr_width, seed=seed, seeds=seeds,
-                       value_width=value_width)
+    draws = lfsr_draws(
+        steps, channels, lfsr_width=lfsr_width, seed=seed, seeds=seeds, value_width=value_width
+    )
     return _shape_back((v > draws[:, np.newaxis, :]).astype(np.int64), values)

@@ -75,6 +75,7 @@ def centres(n_neurons: int, code_bits: int) -> tuple[int, ...]:
 class PopulationCode:
     """An integer population code (module docstring). Build one with :func:`gaussian_code` or
     :func:`cosine_code`, or directly with an explicit ``table``."""
+
     n_neurons: int
     code_bits: int
     max_level: int
@@ -84,8 +85,11 @@ class PopulationCode:
         n = _int(self.n_neurons, "n_neurons", 2, 4096)
         bits = _int(self.code_bits, "code_bits", 1, 16)
         q_max = _int(self.max_level, "max_level", 1, 65535)
-        table = tuple(int(g) for g in np.asarray(self.table).reshape(-1)) \
-            if np.asarray(self.table).dtype.kind in "iu" else None
+        table = (
+            tuple(int(g) for g in np.asarray(self.table).reshape(-1))
+            if np.asarray(self.table).dtype.kind in "iu"
+            else None
+        )
         if table is None:
             raise PopulationCodeError(f"table must hold integers, not {self.table!r}")
         while table and table[-1] == 0:
@@ -93,13 +97,16 @@ class PopulationCode:
         if not table:
             raise PopulationCodeError("table must have a positive first entry, not all zeros")
         if len(table) > (1 << bits):
-            table = table[:1 << bits]
+            table = table[: 1 << bits]
         if min(table) < 0 or max(table) > q_max:
-            raise PopulationCodeError(f"table entries must lie in 0..max_level={q_max}, not "
-                                      f"{min(table)}..{max(table)}")
+            raise PopulationCodeError(
+                f"table entries must lie in 0..max_level={q_max}, not {min(table)}..{max(table)}"
+            )
         if any(a < b for a, b in zip(table, table[1:])):
-            raise PopulationCodeError("table must be non-increasing (a tuning curve falls off "
-                                      "with the distance from the centre)")
+            raise PopulationCodeError(
+                "table must be non-increasing (a tuning curve falls off "
+                "with the distance from the centre)"
+            )
         object.__setattr__(self, "n_neurons", n)
         object.__setattr__(self, "code_bits", bits)
         object.__setattr__(self, "max_level", q_max)
@@ -123,27 +130,31 @@ class PopulationCode:
     def _codes(self, codes) -> np.ndarray:
         u = np.asarray(codes)
         if u.dtype.kind not in "iu":
-            raise PopulationCodeError(f"codes must be integers (use quantize() for float "
-                                      f"values), not dtype {u.dtype}")
+            raise PopulationCodeError(
+                f"codes must be integers (use quantize() for float values), not dtype {u.dtype}"
+            )
         u = u.astype(np.int64)
         if u.size and (u.min() < 0 or u.max() >= self.n_codes):
-            raise PopulationCodeError(f"codes must lie in 0..{self.n_codes - 1} "
-                                      f"(code_bits={self.code_bits}), not {int(u.min())}.."
-                                      f"{int(u.max())}")
+            raise PopulationCodeError(
+                f"codes must lie in 0..{self.n_codes - 1} "
+                f"(code_bits={self.code_bits}), not {int(u.min())}.."
+                f"{int(u.max())}"
+            )
         return u
 
     @staticmethod
     def _mode(mode):
         if mode not in MODES:
-            raise PopulationCodeError(f"mode must be one of {', '.join(map(repr, MODES))}, not "
-                                      f"{mode!r}")
+            raise PopulationCodeError(
+                f"mode must be one of {', '.join(map(repr, MODES))}, not {mode!r}"
+            )
 
     def levels(self, codes) -> np.ndarray:
         """``q_k(u) = G[|u - c_k|]``: int64 ``(*codes.shape, N)``."""
         u = self._codes(codes)
         distance = np.abs(u[..., np.newaxis] - np.asarray(self.centres, dtype=np.int64))
         rom = np.zeros(self.n_codes, dtype=np.int64)
-        rom[:len(self.table)] = self.table
+        rom[: len(self.table)] = self.table
         return rom[distance]
 
     def encode(self, codes, steps: int, mode: str = "count") -> np.ndarray:
@@ -180,17 +191,23 @@ class PopulationCode:
         q = self.levels(np.arange(self.n_codes))
         return steps * q if mode == "count" else rate_total(q, self.max_level, steps)
 
-    def decode(self, totals, steps: int, mode: str = "count", method: str = "template",
-               batch_size: int = 256) -> np.ndarray:
+    def decode(
+        self,
+        totals,
+        steps: int,
+        mode: str = "count",
+        method: str = "template",
+        batch_size: int = 256,
+    ) -> np.ndarray:
         """Codes from total counts ``totals`` ``(..., N)`` over ``steps`` steps: int64 codes
         (``"template"``) or float codes (``"centroid"``); module docstring."""
         n = np.asarray(totals)
         if n.dtype.kind not in "iub":
-            raise PopulationCodeError(f"totals must be integer spike counts, not dtype "
-                                      f"{n.dtype}")
+            raise PopulationCodeError(f"totals must be integer spike counts, not dtype {n.dtype}")
         if n.ndim < 1 or n.shape[-1] != self.n_neurons:
-            raise PopulationCodeError(f"totals must have shape (..., {self.n_neurons}), not "
-                                      f"{n.shape}")
+            raise PopulationCodeError(
+                f"totals must have shape (..., {self.n_neurons}), not {n.shape}"
+            )
         n = n.astype(np.int64)
         if method == "centroid":
             c = np.asarray(self.centres, dtype=np.float64)
@@ -199,65 +216,79 @@ class PopulationCode:
                 out = (n * c).sum(axis=-1) / total
             return np.where(total > 0, out, (self.n_codes - 1) / 2)
         if method != "template":
-            raise PopulationCodeError(f"method must be 'template' or 'centroid', not "
-                                      f"{method!r}")
+            raise PopulationCodeError(f"method must be 'template' or 'centroid', not {method!r}")
         expected = self.expected_totals(steps, mode)
         flat = n.reshape(-1, self.n_neurons)
         out = np.empty(flat.shape[0], dtype=np.int64)
         for first in range(0, flat.shape[0], batch_size):
-            chunk = flat[first:first + batch_size]
+            chunk = flat[first : first + batch_size]
             distance = np.abs(chunk[:, np.newaxis, :] - expected[np.newaxis]).sum(axis=-1)
             best = distance == distance.min(axis=1, keepdims=True)
             rank = np.cumsum(best, axis=1)
             target = (best.sum(axis=1, keepdims=True) - 1) // 2 + 1
-            out[first:first + batch_size] = np.argmax(best & (rank >= target), axis=1)
+            out[first : first + batch_size] = np.argmax(best & (rank >= target), axis=1)
         return out.reshape(n.shape[:-1])
 
     # --- description ------------------------------------------------------------------------
 
     def to_dict(self) -> dict:
         """Everything hardware needs: sizes, the centres and the ROM contents."""
-        return {"n_neurons": self.n_neurons, "code_bits": self.code_bits,
-                "max_level": self.max_level, "centres": list(self.centres),
-                "table": list(self.table),
-                "rom_words": len(self.table),
-                "rom_word_bits": max(1, self.max_level.bit_length())}
+        return {
+            "n_neurons": self.n_neurons,
+            "code_bits": self.code_bits,
+            "max_level": self.max_level,
+            "centres": list(self.centres),
+            "table": list(self.table),
+            "rom_words": len(self.table),
+            "rom_word_bits": max(1, self.max_level.bit_length()),
+        }
 
 
 def _spacing(n_neurons, code_bits):
     return ((1 << code_bits) - 1) / (n_neurons - 1)
 
 
-def gaussian_code(n_neurons: int, *, code_bits: int = 8, max_level: int = 15,
-                  sigma: float | None = None) -> PopulationCode:
+def gaussian_code(
+    n_neurons: int, *, code_bits: int = 8, max_level: int = 15, sigma: float | None = None
+) -> PopulationCode:
     """Gaussian tuning: ``G[d] = floor(max_level exp(-d^2 / (2 sigma^2)) + 1/2)``; ``sigma`` in
     code units, default the centre spacing ``(U - 1) / (N - 1)``."""
     n_neurons = _int(n_neurons, "n_neurons", 2, 4096)
     code_bits = _int(code_bits, "code_bits", 1, 16)
     max_level = _int(max_level, "max_level", 1, 65535)
     sigma = _spacing(n_neurons, code_bits) if sigma is None else sigma
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) \
-            or not math.isfinite(sigma) or sigma <= 0:
-        raise PopulationCodeError(f"sigma must be a positive number (code units), not "
-                                  f"{sigma!r}")
+    if (
+        isinstance(sigma, bool)
+        or not isinstance(sigma, (int, float))
+        or not math.isfinite(sigma)
+        or sigma <= 0
+    ):
+        raise PopulationCodeError(f"sigma must be a positive number (code units), not {sigma!r}")
     d = np.arange(1 << code_bits, dtype=np.float64)
     table = np.floor(max_level * np.exp(-d * d / (2.0 * sigma * sigma)) + 0.5).astype(np.int64)
     return PopulationCode(n_neurons, code_bits, max_level, tuple(table))
 
 
-def cosine_code(n_neurons: int, *, code_bits: int = 8, max_level: int = 15,
-                width: float | None = None) -> PopulationCode:
+def cosine_code(
+    n_neurons: int, *, code_bits: int = 8, max_level: int = 15, width: float | None = None
+) -> PopulationCode:
     """Raised-cosine tuning: ``G[d] = floor(max_level cos(pi d / (2 width)) + 1/2)`` for
     ``d < width``, 0 beyond; ``width`` in code units, default twice the centre spacing."""
     n_neurons = _int(n_neurons, "n_neurons", 2, 4096)
     code_bits = _int(code_bits, "code_bits", 1, 16)
     max_level = _int(max_level, "max_level", 1, 65535)
     width = 2 * _spacing(n_neurons, code_bits) if width is None else width
-    if isinstance(width, bool) or not isinstance(width, (int, float)) \
-            or not math.isfinite(width) or width <= 0:
-        raise PopulationCodeError(f"width must be a positive number (code units), not "
-                                  f"{width!r}")
+    if (
+        isinstance(width, bool)
+        or not isinstance(width, (int, float))
+        or not math.isfinite(width)
+        or width <= 0
+    ):
+        raise PopulationCodeError(f"width must be a positive number (code units), not {width!r}")
     d = np.arange(1 << code_bits, dtype=np.float64)
-    table = np.where(d < width, np.floor(max_level * np.cos(np.pi * np.minimum(d, width)
-                                                            / (2.0 * width)) + 0.5), 0)
+    table = np.where(
+        d < width,
+        np.floor(max_level * np.cos(np.pi * np.minimum(d, width) / (2.0 * width)) + 0.5),
+        0,
+    )
     return PopulationCode(n_neurons, code_bits, max_level, tuple(table.astype(np.int64)))

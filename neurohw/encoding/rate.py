@@ -31,8 +31,9 @@ def _check(levels_values, levels: int, steps: int) -> np.ndarray:
         raise ValueError(f"levels_values must be integers, not dtype {q.dtype}")
     q = q.astype(np.int64)
     if q.size and (q.min() < 0 or q.max() > levels):
-        raise ValueError(f"levels_values must lie in 0..{levels}, not {int(q.min())}.."
-                         f"{int(q.max())}")
+        raise ValueError(
+            f"levels_values must lie in 0..{levels}, not {int(q.min())}..{int(q.max())}"
+        )
     return q
 
 

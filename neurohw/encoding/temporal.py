@@ -57,8 +57,9 @@ def latency_code(values, *, value_width: int, window: int, threshold: int = 1) -
     v = check_values(values, value_width)
     _check_window(window)
     if not _is_int(threshold) or not 0 <= threshold <= 1 << value_width:
-        raise ValueError(f"threshold must be an integer in 0..{1 << value_width}, not "
-                         f"{threshold!r}")
+        raise ValueError(
+            f"threshold must be an integer in 0..{1 << value_width}, not {threshold!r}"
+        )
     lat = latency(v, value_width=value_width, window=window)
     steps = v.shape[0]
     fired = np.zeros(v.shape[1:], dtype=bool)
@@ -73,8 +74,9 @@ def latency_code(values, *, value_width: int, window: int, threshold: int = 1) -
     return _shape_back(out, values)
 
 
-def delta_code(values, *, value_width: int, threshold: int, reference: str = "value",
-               initial: int = 0) -> np.ndarray:
+def delta_code(
+    values, *, value_width: int, threshold: int, reference: str = "value", initial: int = 0
+) -> np.ndarray:
     """Delta modulation (module docstring): spikes (int64, 0/1) ``(steps, [batch,] 2 *
     channels)``, ON of channel ``c`` on line ``2c``, OFF on ``2c + 1``."""
     v = check_values(values, value_width)
@@ -82,8 +84,9 @@ def delta_code(values, *, value_width: int, threshold: int, reference: str = "va
     if not _is_int(threshold) or not 1 <= threshold <= top:
         raise ValueError(f"threshold must be an integer in 1..{top}, not {threshold!r}")
     if reference not in REFERENCE_UPDATES:
-        raise ValueError(f"reference must be one of {', '.join(map(repr, REFERENCE_UPDATES))},"
-                         f" not {reference!r}")
+        raise ValueError(
+            f"reference must be one of {', '.join(map(repr, REFERENCE_UPDATES))}, not {reference!r}"
+        )
     if not _is_int(initial) or not 0 <= initial <= top:
         raise ValueError(f"initial must be an integer in 0..{top}, not {initial!r}")
     steps, batch, channels = v.shape

@@ -30,8 +30,15 @@ import numpy as np
 
 from .core import Events
 
-__all__ = ["SensorMapping", "BinningReport", "BinnedEvents", "bin_events", "POLARITIES",
-           "ClippedCountsWarning", "ClippedCountsError"]
+__all__ = [
+    "SensorMapping",
+    "BinningReport",
+    "BinnedEvents",
+    "bin_events",
+    "POLARITIES",
+    "ClippedCountsWarning",
+    "ClippedCountsError",
+]
 
 POLARITIES = ("split", "merge", "on", "off")
 
@@ -53,6 +60,7 @@ def _check(name, value, low):
 @dataclass(frozen=True)
 class SensorMapping:
     """Pixels and polarities of a ``width`` x ``height`` sensor to input lines (module doc)."""
+
     width: int
     height: int
     downsample: int | tuple[int, int] = 1
@@ -66,11 +74,15 @@ class SensorMapping:
             factors = (factors, factors)
         if len(factors) != 2:
             raise ValueError(f"downsample must be an integer or (fx, fy), not {self.downsample!r}")
-        object.__setattr__(self, "downsample", (_check("downsample fx", factors[0], 1),
-                                                _check("downsample fy", factors[1], 1)))
+        object.__setattr__(
+            self,
+            "downsample",
+            (_check("downsample fx", factors[0], 1), _check("downsample fy", factors[1], 1)),
+        )
         if self.polarity not in POLARITIES:
-            raise ValueError(f"polarity must be one of {', '.join(map(repr, POLARITIES))}, not "
-                             f"{self.polarity!r}")
+            raise ValueError(
+                f"polarity must be one of {', '.join(map(repr, POLARITIES))}, not {self.polarity!r}"
+            )
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -87,8 +99,10 @@ class SensorMapping:
     def lines(self, events: Events) -> tuple[np.ndarray, np.ndarray]:
         """``(line of each kept event, mask of kept events)``."""
         if (events.width, events.height) != (self.width, self.height):
-            raise ValueError(f"events of a {events.width}x{events.height} sensor, mapping for "
-                             f"{self.width}x{self.height}")
+            raise ValueError(
+                f"events of a {events.width}x{events.height} sensor, mapping for "
+                f"{self.width}x{self.height}"
+            )
         fx, fy = self.downsample
         gw, _ = self.grid
         cell = (events.y // fy) * gw + events.x // fx
@@ -108,14 +122,15 @@ class SensorMapping:
 @dataclass(frozen=True)
 class BinningReport:
     """Where every event of the input went."""
-    events: int               # events given
-    binned: int               # events counted in some (step, line) before clipping
-    clipped: int              # of those, the excess above max_count (not delivered)
-    clipped_cells: int        # (sample, step, line) cells that were clipped
-    peak_count: int           # the largest count of a cell before clipping
-    filtered: int             # events of a polarity the mapping drops
-    before_start: int         # events with t < t0
-    after_end: int            # events at or after the end of the last sample
+
+    events: int  # events given
+    binned: int  # events counted in some (step, line) before clipping
+    clipped: int  # of those, the excess above max_count (not delivered)
+    clipped_cells: int  # (sample, step, line) cells that were clipped
+    peak_count: int  # the largest count of a cell before clipping
+    filtered: int  # events of a polarity the mapping drops
+    before_start: int  # events with t < t0
+    after_end: int  # events at or after the end of the last sample
     t0: int
     window_us: int
     steps: int
@@ -127,20 +142,25 @@ class BinningReport:
         return self.binned - self.clipped
 
     def __str__(self) -> str:
-        return (f"{self.events} events -> {self.delivered} delivered in {self.batch} sample(s)"
-                f" x {self.steps} steps of {self.window_us} us from t0={self.t0}; "
-                f"clipped {self.clipped} in {self.clipped_cells} cell(s) (peak count "
-                f"{self.peak_count} > max_count {self.max_count})" if self.clipped else
-                f"{self.events} events -> {self.delivered} delivered in {self.batch} sample(s)"
-                f" x {self.steps} steps of {self.window_us} us from t0={self.t0}; none clipped"
-                ) + (f"; {self.filtered} filtered by polarity, {self.before_start} before t0, "
-                     f"{self.after_end} after the last window")
+        return (
+            f"{self.events} events -> {self.delivered} delivered in {self.batch} sample(s)"
+            f" x {self.steps} steps of {self.window_us} us from t0={self.t0}; "
+            f"clipped {self.clipped} in {self.clipped_cells} cell(s) (peak count "
+            f"{self.peak_count} > max_count {self.max_count})"
+            if self.clipped
+            else f"{self.events} events -> {self.delivered} delivered in {self.batch} sample(s)"
+            f" x {self.steps} steps of {self.window_us} us from t0={self.t0}; none clipped"
+        ) + (
+            f"; {self.filtered} filtered by polarity, {self.before_start} before t0, "
+            f"{self.after_end} after the last window"
+        )
 
 
 @dataclass(frozen=True)
 class BinnedEvents:
     """``counts`` int64 ``(steps, batch, size)``, the shape ``neurohw.network.simulate`` and
     ``host_events.encode_samples`` take for an input group, and the report."""
+
     counts: np.ndarray
     report: BinningReport
 
@@ -148,9 +168,17 @@ class BinnedEvents:
         return {group: self.counts}
 
 
-def bin_events(events: Events, mapping: SensorMapping, *, window_us: int, steps: int,
-               batch: int | None = None, t0: int | None = None, max_count: int = 1,
-               on_clip: str = "warn") -> BinnedEvents:
+def bin_events(
+    events: Events,
+    mapping: SensorMapping,
+    *,
+    window_us: int,
+    steps: int,
+    batch: int | None = None,
+    t0: int | None = None,
+    max_count: int = 1,
+    on_clip: str = "warn",
+) -> BinnedEvents:
     """Bin ``events`` into input counts (module docstring)."""
     window_us, steps = _check("window_us", window_us, 1), _check("steps", steps, 1)
     max_count = _check("max_count", max_count, 1)
@@ -171,17 +199,26 @@ def bin_events(events: Events, mapping: SensorMapping, *, window_us: int, steps:
     before = rel < 0
     after = rel >= batch * span
     inside = ~before & ~after
-    slot = rel[inside] // window_us                    # global step: sample * steps + step
+    slot = rel[inside] // window_us  # global step: sample * steps + step
     flat = slot * mapping.size + lines[inside]
     raw = np.bincount(flat, minlength=batch * steps * mapping.size)
     raw = raw.reshape(batch, steps, mapping.size).transpose(1, 0, 2)
     over = raw > max_count
     report = BinningReport(
-        events=len(events), binned=int(inside.sum()),
-        clipped=int((raw[over] - max_count).sum()), clipped_cells=int(over.sum()),
-        peak_count=int(raw.max()) if raw.size else 0, filtered=int((~keep).sum()),
-        before_start=int(before.sum()), after_end=int(after.sum()), t0=int(t0),
-        window_us=window_us, steps=steps, batch=batch, max_count=max_count)
+        events=len(events),
+        binned=int(inside.sum()),
+        clipped=int((raw[over] - max_count).sum()),
+        clipped_cells=int(over.sum()),
+        peak_count=int(raw.max()) if raw.size else 0,
+        filtered=int((~keep).sum()),
+        before_start=int(before.sum()),
+        after_end=int(after.sum()),
+        t0=int(t0),
+        window_us=window_us,
+        steps=steps,
+        batch=batch,
+        max_count=max_count,
+    )
     if report.clipped:
         if on_clip == "raise":
             raise ClippedCountsError(str(report))

@@ -30,6 +30,7 @@ class Events:
     recording order (not necessarily sorted by time). ``meta`` holds what the reader saw
     (format, skipped words or packets), informative only.
     """
+
     t: np.ndarray
     x: np.ndarray
     y: np.ndarray
@@ -41,16 +42,21 @@ class Events:
     def __post_init__(self):
         for name in ("width", "height"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or \
-                    not 1 <= value <= 1 << 16:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, np.integer))
+                or not 1 <= value <= 1 << 16
+            ):
                 raise ValueError(f"{name} must be an integer in 1..65536, not {value!r}")
             object.__setattr__(self, name, int(value))
         arrays = {}
         for name in ("t", "x", "y", "p"):
             array = np.asarray(getattr(self, name))
             if array.ndim != 1 or (array.size and array.dtype.kind not in "iub"):
-                raise ValueError(f"events {name} must be a 1-D integer array, not "
-                                 f"{array.dtype} of shape {array.shape}")
+                raise ValueError(
+                    f"events {name} must be a 1-D integer array, not "
+                    f"{array.dtype} of shape {array.shape}"
+                )
             arrays[name] = array.astype(np.int64)
         lengths = {name: len(a) for name, a in arrays.items()}
         if len(set(lengths.values())) > 1:
@@ -60,11 +66,14 @@ class Events:
             for name, high in (("x", self.width), ("y", self.height), ("p", 2)):
                 bad = np.flatnonzero((arrays[name] < 0) | (arrays[name] >= high))
                 if bad.size:
-                    raise ValueError(f"event {bad[0]} has {name}={arrays[name][bad[0]]}, outside "
-                                     f"0..{high - 1}")
+                    raise ValueError(
+                        f"event {bad[0]} has {name}={arrays[name][bad[0]]}, outside 0..{high - 1}"
+                    )
             if arrays["t"].min() < 0:
-                raise ValueError(f"event {int(np.argmin(arrays['t']))} has a negative "
-                                 f"timestamp {int(arrays['t'].min())}")
+                raise ValueError(
+                    f"event {int(np.argmin(arrays['t']))} has a negative "
+                    f"timestamp {int(arrays['t'].min())}"
+                )
         for name, array in arrays.items():
             object.__setattr__(self, name, array)
 
@@ -72,19 +81,26 @@ class Events:
         return len(self.t)
 
     @classmethod
-    def empty(cls, width: int, height: int) -> "Events":
+    def empty(cls, width: int, height: int) -> Events:
         z = np.zeros(0, dtype=np.int64)
         return cls(z, z, z, z, width, height)
 
-    def take(self, index) -> "Events":
-        return Events(self.t[index], self.x[index], self.y[index], self.p[index], self.width,
-                      self.height, dict(self.meta))
+    def take(self, index) -> Events:
+        return Events(
+            self.t[index],
+            self.x[index],
+            self.y[index],
+            self.p[index],
+            self.width,
+            self.height,
+            dict(self.meta),
+        )
 
-    def sorted(self) -> "Events":
+    def sorted(self) -> Events:
         """A copy in canonical order: by ``t``, then ``y``, ``x``, ``p``."""
         return self.take(np.lexsort((self.p, self.x, self.y, self.t)))
 
-    def same_as(self, other: "Events") -> bool:
+    def same_as(self, other: Events) -> bool:
         """Equal sensor size and the same multiset of events (order ignored)."""
         if (self.width, self.height, len(self)) != (other.width, other.height, len(other)):
             return False
@@ -106,6 +122,11 @@ def merge(*streams: Events) -> Events:
     width, height = sizes.pop()
     t = np.concatenate([s.t for s in streams])
     order = np.argsort(t, kind="stable")
-    return Events(t[order], np.concatenate([s.x for s in streams])[order],
-                  np.concatenate([s.y for s in streams])[order],
-                  np.concatenate([s.p for s in streams])[order], width, height)
+    return Events(
+        t[order],
+        np.concatenate([s.x for s in streams])[order],
+        np.concatenate([s.y for s in streams])[order],
+        np.concatenate([s.p for s in streams])[order],
+        width,
+        height,
+    )

@@ -64,12 +64,12 @@ MAX_TIMESTAMP = 1 << 34
 def read_raw_header(path, data: bytes) -> tuple[dict, int]:
     """``({key: value}, offset of the first data byte)`` of a Prophesee RAW header."""
     fields, position = {}, 0
-    while position < len(data) and data[position:position + 1] == b"%":
+    while position < len(data) and data[position : position + 1] == b"%":
         end = data.find(b"\n", position)
         if end < 0:
             raise EventFileError(path, position, "truncated header: a '%' line has no end")
         try:
-            line = data[position + 1:end].decode("ascii").strip()
+            line = data[position + 1 : end].decode("ascii").strip()
         except UnicodeDecodeError:
             raise EventFileError(path, position, "header line is not ASCII") from None
         position = end + 1
@@ -90,11 +90,11 @@ def _geometry(path, fields, expected, width, height):
             key, _, value = option.partition("=")
             size[key.strip()] = value.strip()
     elif "evt" in fields:
-        version = {"2.0": "EVT2", "3.0": "EVT3", "2.1": "EVT21"}.get(fields["evt"],
-                                                                     fields["evt"])
+        version = {"2.0": "EVT2", "3.0": "EVT3", "2.1": "EVT21"}.get(fields["evt"], fields["evt"])
     if version is None:
-        raise EventFileError(path, 0, "the header names no event format ('% format' or "
-                                      "'% evt' line)")
+        raise EventFileError(
+            path, 0, "the header names no event format ('% format' or '% evt' line)"
+        )
     if version != expected:
         raise EventFileError(path, 0, f"the header says format {version}, not {expected}")
     if "geometry" in fields and not size:
@@ -107,17 +107,23 @@ def _geometry(path, fields, expected, width, height):
     except ValueError:
         raise EventFileError(path, 0, f"sensor size {size} is not integers") from None
     if w is None or h is None:
-        raise EventFileError(path, 0, "the header gives no sensor size (format width/height "
-                                      "or geometry); pass width= and height=")
+        raise EventFileError(
+            path,
+            0,
+            "the header gives no sensor size (format width/height "
+            "or geometry); pass width= and height=",
+        )
     return w, h
 
 
 def _words(path, data, start, size, dtype):
     body = len(data) - start
     if body % size:
-        raise EventFileError(path, start + body - body % size,
-                             f"truncated: {body % size} trailing byte(s) do not make a "
-                             f"{8 * size}-bit word")
+        raise EventFileError(
+            path,
+            start + body - body % size,
+            f"truncated: {body % size} trailing byte(s) do not make a {8 * size}-bit word",
+        )
     return np.frombuffer(data, dtype=dtype, offset=start)
 
 
@@ -140,8 +146,11 @@ def _check_range(path, start, size, positions, x, y, width, height):
     bad = np.flatnonzero((x >= width) | (y >= height))
     if bad.size:
         i = bad[0]
-        raise EventFileError(path, start + size * int(positions[i]),
-                             f"event at x={x[i]}, y={y[i]} outside the {width}x{height} sensor")
+        raise EventFileError(
+            path,
+            start + size * int(positions[i]),
+            f"event at x={x[i]}, y={y[i]} outside the {width}x{height} sensor",
+        )
 
 
 def read_evt2(path, *, width: int | None = None, height: int | None = None) -> Events:
@@ -159,17 +168,24 @@ def read_evt2(path, *, width: int | None = None, height: int | None = None) -> E
     cd = kind <= 1
     last_high = _last_index(high)
     if (cd & (last_high < 0)).any():
-        raise EventFileError(path, start + 4 * _first(cd & (last_high < 0)),
-                             "CD event before the first EV_TIME_HIGH")
+        raise EventFileError(
+            path, start + 4 * _first(cd & (last_high < 0)), "CD event before the first EV_TIME_HIGH"
+        )
     high_values = _unwrap(words[high] & 0x0FFFFFFF, 1 << 28)
     ordinal = np.cumsum(high) - 1
     w = words[cd]
     t = (high_values[ordinal[cd]] << 6) | ((w >> 22) & 0x3F)
     x, y = (w >> 11) & 0x7FF, w & 0x7FF
     _check_range(path, start, 4, np.flatnonzero(cd), x, y, width, height)
-    return Events(t, x, y, kind[cd], width, height,
-                  {"format": "evt2", "words": len(words),
-                   "skipped_words": int((~cd & ~high).sum())})
+    return Events(
+        t,
+        x,
+        y,
+        kind[cd],
+        width,
+        height,
+        {"format": "evt2", "words": len(words), "skipped_words": int((~cd & ~high).sum())},
+    )
 
 
 def read_evt3(path, *, width: int | None = None, height: int | None = None) -> Events:
@@ -188,17 +204,20 @@ def read_evt3(path, *, width: int | None = None, height: int | None = None) -> E
     is_v12, is_v8 = kind == 0x4, kind == 0x5
     is_low, is_high = kind == 0x6, kind == 0x8
     emits = is_x | is_v12 | is_v8
-    for mask, what in ((is_high, "EVT_TIME_HIGH"), (is_low, "EVT_TIME_LOW"),
-                       (is_y, "EVT_ADDR_Y")):
+    for mask, what in ((is_high, "EVT_TIME_HIGH"), (is_low, "EVT_TIME_LOW"), (is_y, "EVT_ADDR_Y")):
         last = _last_index(mask)
         if (emits & (last < 0)).any():
-            raise EventFileError(path, start + 2 * _first(emits & (last < 0)),
-                                 f"event word before the first {what}")
+            raise EventFileError(
+                path, start + 2 * _first(emits & (last < 0)), f"event word before the first {what}"
+            )
     vectors = is_v12 | is_v8
     last_base = _last_index(is_base)
     if (vectors & (last_base < 0)).any():
-        raise EventFileError(path, start + 2 * _first(vectors & (last_base < 0)),
-                             "vector word before the first VECT_BASE_X")
+        raise EventFileError(
+            path,
+            start + 2 * _first(vectors & (last_base < 0)),
+            "vector word before the first VECT_BASE_X",
+        )
     high_values = _unwrap(payload[is_high], 1 << 12)
     high = high_values[(np.cumsum(is_high) - 1)]
     low = payload[np.maximum(_last_index(is_low), 0)]
@@ -207,11 +226,10 @@ def read_evt3(path, *, width: int | None = None, height: int | None = None) -> E
 
     # Single events.
     xi = np.flatnonzero(is_x)
-    parts = [(xi, np.zeros(len(xi), dtype=np.int64), payload[xi] & 0x7FF,
-              (payload[xi] >> 11) & 1)]
+    parts = [(xi, np.zeros(len(xi), dtype=np.int64), payload[xi] & 0x7FF, (payload[xi] >> 11) & 1)]
     # Vector events: base = VECT_BASE_X value + 12/8 per vector word since it.
     step = 12 * is_v12 + 8 * is_v8
-    cumulative = np.cumsum(step) - step                 # steps before each word
+    cumulative = np.cumsum(step) - step  # steps before each word
     base_at = np.maximum(last_base, 0)
     base = (payload[base_at] & 0x7FF) + cumulative - cumulative[base_at]
     polarity = (payload[base_at] >> 11) & 1
@@ -229,28 +247,42 @@ def read_evt3(path, *, width: int | None = None, height: int | None = None) -> E
     p = np.concatenate([p[3] for p in parts])[order]
     t, y = t_all[where], y_all[where]
     _check_range(path, start, 2, where, x, y, width, height)
-    return Events(t, x, y, p, width, height,
-                  {"format": "evt3", "words": len(words),
-                   "skipped_words": int(np.isin(kind, [0x7, 0xA, 0xE, 0xF]).sum())})
+    return Events(
+        t,
+        x,
+        y,
+        p,
+        width,
+        height,
+        {
+            "format": "evt3",
+            "words": len(words),
+            "skipped_words": int(np.isin(kind, [0x7, 0xA, 0xE, 0xF]).sum()),
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Writing
 
+
 def _header(version: str, events: Events) -> bytes:
     name = {"2.0": "EVT2", "3.0": "EVT3"}[version]
-    return (f"% evt {version}\n% format {name};height={events.height};width={events.width}\n"
-            f"% geometry {events.width}x{events.height}\n% generator neurohw\n% end\n"
-            ).encode("ascii")
+    return (
+        f"% evt {version}\n% format {name};height={events.height};width={events.width}\n"
+        f"% geometry {events.width}x{events.height}\n% generator neurohw\n% end\n"
+    ).encode("ascii")
 
 
 def _check_writable(events: Events):
     if events.width > 2048 or events.height > 2048:
-        raise ValueError(f"a {events.width}x{events.height} sensor does not fit EVT's 11-bit "
-                         f"coordinates")
+        raise ValueError(
+            f"a {events.width}x{events.height} sensor does not fit EVT's 11-bit coordinates"
+        )
     if len(events) and events.t.max() >= MAX_TIMESTAMP:
-        raise ValueError(f"timestamps must be below 2**34 us for the EVT writers, not "
-                         f"{int(events.t.max())}")
+        raise ValueError(
+            f"timestamps must be below 2**34 us for the EVT writers, not {int(events.t.max())}"
+        )
 
 
 def write_evt2(path, events: Events) -> Path:
@@ -306,7 +338,7 @@ def write_evt3(path, events: Events) -> Path:
         xs, pol = [int(v) for v in x[i:j]], int(p[i])
         k = 0
         while k < len(xs):
-            run = xs[k:k + 12]
+            run = xs[k : k + 12]
             run = [v for v in run if v < xs[k] + 12]
             if len(run) >= 3 and len(set(run)) == len(run):
                 base = xs[k]

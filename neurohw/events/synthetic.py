@@ -25,9 +25,17 @@ def _sorted(t, x, y, p, width, height):
     return Events(t[order], x[order], y[order], p[order], width, height)
 
 
-def moving_edges(width: int, height: int, *, duration_us: int, speed: int = 2000,
-                 bar: int = 4, direction: str = "x", jitter_us: int = 0,
-                 seed: int = 0) -> Events:
+def moving_edges(
+    width: int,
+    height: int,
+    *,
+    duration_us: int,
+    speed: int = 2000,
+    bar: int = 4,
+    direction: str = "x",
+    jitter_us: int = 0,
+    seed: int = 0,
+) -> Events:
     """A bright bar ``bar`` pixels wide sweeping across the sensor at ``speed`` pixels per
     second, again and again (period ``(size + bar) / speed``), along ``direction`` ``"x"`` (left
     to right) or ``"y"`` (top to bottom). Its leading edge makes an ON event in every pixel of
@@ -61,9 +69,18 @@ def moving_edges(width: int, height: int, *, duration_us: int, speed: int = 2000
     return _sorted(t, x, y, p, width, height)
 
 
-def blinking_spots(width: int, height: int, *, duration_us: int, spots: int = 3,
-                   radius: int = 2, period_us: int = 20_000, on_us: int | None = None,
-                   jitter_us: int = 0, seed: int = 0) -> Events:
+def blinking_spots(
+    width: int,
+    height: int,
+    *,
+    duration_us: int,
+    spots: int = 3,
+    radius: int = 2,
+    period_us: int = 20_000,
+    on_us: int | None = None,
+    jitter_us: int = 0,
+    seed: int = 0,
+) -> Events:
     """``spots`` discs of ``radius`` pixels at seeded random places, each blinking with
     ``period_us`` from a seeded random phase: every pixel of a disc makes an ON event at
     ``phase + k * period_us`` and an OFF event ``on_us`` (default half the period) later."""
@@ -79,39 +96,50 @@ def blinking_spots(width: int, height: int, *, duration_us: int, spots: int = 3,
     for _ in range(spots):
         cx, cy = int(rng.integers(0, width)), int(rng.integers(0, height))
         phase = int(rng.integers(0, period_us))
-        dy, dx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
-        inside = (dx * dx + dy * dy <= radius * radius)
+        dy, dx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+        inside = dx * dx + dy * dy <= radius * radius
         px, py = cx + dx[inside], cy + dy[inside]
         ok = (px >= 0) & (px < width) & (py >= 0) & (py < height)
         px, py = px[ok], py[ok]
         for polarity, offset in ((1, 0), (0, on_us)):
             times = np.arange(phase + offset, duration_us, period_us)
             t = np.repeat(times, len(px))
-            parts.append((t, np.tile(px, len(times)), np.tile(py, len(times)),
-                          np.full(len(t), polarity)))
+            parts.append(
+                (t, np.tile(px, len(times)), np.tile(py, len(times)), np.full(len(t), polarity))
+            )
     t, x, y, p = (np.concatenate([part[i] for part in parts]) for i in range(4))
     if jitter_us:
         t = t + rng.integers(0, jitter_us + 1, size=len(t))
     return _sorted(t, x, y, p, width, height)
 
 
-def noise(width: int, height: int, *, duration_us: int, rate_hz: int = 1000,
-          seed: int = 0) -> Events:
+def noise(
+    width: int, height: int, *, duration_us: int, rate_hz: int = 1000, seed: int = 0
+) -> Events:
     """Background activity: ``rate_hz * duration_us // 10**6`` events at uniform random
     times, pixels and polarities."""
     width, height = _check("width", width, 1), _check("height", height, 1)
     duration_us, rate_hz = _check("duration_us", duration_us, 1), _check("rate_hz", rate_hz)
     rng = np.random.default_rng(seed)
     n = rate_hz * duration_us // 10**6
-    return _sorted(rng.integers(0, duration_us, n), rng.integers(0, width, n),
-                   rng.integers(0, height, n), rng.integers(0, 2, n), width, height)
+    return _sorted(
+        rng.integers(0, duration_us, n),
+        rng.integers(0, width, n),
+        rng.integers(0, height, n),
+        rng.integers(0, 2, n),
+        width,
+        height,
+    )
 
 
-def synthetic_recording(width: int = 64, height: int = 48, *, duration_us: int = 200_000,
-                        seed: int = 0) -> Events:
+def synthetic_recording(
+    width: int = 64, height: int = 48, *, duration_us: int = 200_000, seed: int = 0
+) -> Events:
     """A moving bar, three blinking spots and 2 kHz of noise, merged in time order."""
-    return merge(moving_edges(width, height, duration_us=duration_us, speed=width * 10,
-                              jitter_us=50, seed=seed),
-                 blinking_spots(width, height, duration_us=duration_us, jitter_us=30,
-                                seed=seed + 1),
-                 noise(width, height, duration_us=duration_us, rate_hz=2000, seed=seed + 2))
+    return merge(
+        moving_edges(
+            width, height, duration_us=duration_us, speed=width * 10, jitter_us=50, seed=seed
+        ),
+        blinking_spots(width, height, duration_us=duration_us, jitter_us=30, seed=seed + 1),
+        noise(width, height, duration_us=duration_us, rate_hz=2000, seed=seed + 2),
+    )

@@ -11,16 +11,33 @@ and design reports.
 
 from .pipeline import FlowError, load_source, run_flow
 from .report import DesignReport, estimate_cycles, synth_report
-from .synth import (DEFAULT_TOLERANCES, DEVICES, BaselineError, Regression, SynthesisError,
-                    SynthReport, compare_to_baseline, synthesize, update_baseline)
+from .synth import (
+    DEFAULT_TOLERANCES,
+    DEVICES,
+    BaselineError,
+    Regression,
+    SynthesisError,
+    SynthReport,
+    compare_to_baseline,
+    synthesize,
+    update_baseline,
+)
 from .system import SystemVerificationResult, generate_system_verilog, verify_system
 from .verify import VerificationResult, generate_core_verilog, verify_core
 
 __all__ = [
-    "run_flow", "load_source", "FlowError",
-    "verify_core", "generate_core_verilog", "VerificationResult",
-    "verify_system", "generate_system_verilog", "SystemVerificationResult",
-    "estimate_cycles", "synth_report", "DesignReport",
+    "run_flow",
+    "load_source",
+    "FlowError",
+    "verify_core",
+    "generate_core_verilog",
+    "VerificationResult",
+    "verify_system",
+    "generate_system_verilog",
+    "SystemVerificationResult",
+    "estimate_cycles",
+    "synth_report",
+    "DesignReport",
     "DEFAULT_TOLERANCES",
     "DEVICES",
     "BaselineError",

@@ -32,8 +32,16 @@ from ..network.graph import MAX_VALUE_BITS, Network
 from ..network.mapping import CoreCapacity, map_network
 from ..network.system import check_samples, simulate, simulate_samples
 
-__all__ = ["FlowError", "Source", "load_source", "integer_inputs", "run_flow",
-           "synaptic_operations", "write_report", "MAX_INPUT_BITS"]
+__all__ = [
+    "FlowError",
+    "Source",
+    "load_source",
+    "integer_inputs",
+    "run_flow",
+    "synaptic_operations",
+    "write_report",
+    "MAX_INPUT_BITS",
+]
 
 #: Widest graded input (``--input-bits``): the network's limit.
 MAX_INPUT_BITS = MAX_VALUE_BITS
@@ -47,6 +55,7 @@ class FlowError(ValueError):
 class Source:
     """What the flow starts from: the integer network, and when it came from a float model,
     that model and the quantization report."""
+
     network: Network
     float_net: object | None = None
     quantization: object | None = None
@@ -56,17 +65,31 @@ class Source:
 def _check_input_bits(input_bits):
     if input_bits is None:
         return None
-    if isinstance(input_bits, bool) or not isinstance(input_bits, (int, np.integer)) \
-            or not 1 <= input_bits <= MAX_INPUT_BITS:
-        raise FlowError(f"input_bits must be an integer between 1 and {MAX_INPUT_BITS} (the "
-                        f"bits of a graded input value), not {input_bits!r}")
+    if (
+        isinstance(input_bits, bool)
+        or not isinstance(input_bits, (int, np.integer))
+        or not 1 <= input_bits <= MAX_INPUT_BITS
+    ):
+        raise FlowError(
+            f"input_bits must be an integer between 1 and {MAX_INPUT_BITS} (the "
+            f"bits of a graded input value), not {input_bits!r}"
+        )
     return int(input_bits)
 
 
-def load_source(path, *, dt: float | None = None, weight_width: int = 8,
-                input_max_count: int = 1, input_bits: int | None = None,
-                exporter: str = "nir", timing: str | None = None, reset: str | None = None,
-                reset_delay: bool | None = None, calibration: dict | None = None) -> Source:
+def load_source(
+    path,
+    *,
+    dt: float | None = None,
+    weight_width: int = 8,
+    input_max_count: int = 1,
+    input_bits: int | None = None,
+    exporter: str = "nir",
+    timing: str | None = None,
+    reset: str | None = None,
+    reset_delay: bool | None = None,
+    calibration: dict | None = None,
+) -> Source:
     """A NIR file (``.nir``, ``.h5``) or a network file written by :meth:`Network.save`
     (``.npz``, ``.zip``).
 
@@ -79,6 +102,7 @@ def load_source(path, *, dt: float | None = None, weight_width: int = 8,
     bits."""
     from ..network.nir_import import PROFILES, NIRImportError, import_nir
     from ..network.quantize import quantize
+
     input_bits = _check_input_bits(input_bits)
     path = Path(path)
     if not path.is_file():
@@ -86,42 +110,64 @@ def load_source(path, *, dt: float | None = None, weight_width: int = 8,
     suffix = path.suffix.lower()
     if suffix in (".nir", ".h5", ".hdf5"):
         profile = PROFILES.get(exporter)
-        if profile is not None and dt is None and profile.dt is None \
-                and profile.name != "rockpool":
-            raise FlowError(f"{path}: importing NIR needs the time step --dt in seconds (NIR "
-                            f"fixes none), or --exporter naming the framework that wrote the "
-                            f"file (snntorch, norse, sinabs, rockpool); see docs/frontends.md")
+        if profile is not None and dt is None and profile.dt is None and profile.name != "rockpool":
+            raise FlowError(
+                f"{path}: importing NIR needs the time step --dt in seconds (NIR "
+                f"fixes none), or --exporter naming the framework that wrote the "
+                f"file (snntorch, norse, sinabs, rockpool); see docs/frontends.md"
+            )
         try:
-            float_net = import_nir(path, dt=dt, exporter=exporter, timing=timing, reset=reset,
-                                   reset_delay=reset_delay, input_max_count=input_max_count,
-                                   real_valued_input=input_bits is not None)
+            float_net = import_nir(
+                path,
+                dt=dt,
+                exporter=exporter,
+                timing=timing,
+                reset=reset,
+                reset_delay=reset_delay,
+                input_max_count=input_max_count,
+                real_valued_input=input_bits is not None,
+            )
         except OSError as error:
             raise FlowError(f"cannot read {path}: {error}") from None
         except NIRImportError as error:
             raise FlowError(f"{path}: {error}") from None
         if input_bits is not None and calibration is None:
-            raise FlowError(f"{path}: real-valued inputs (--input-bits {input_bits}) need "
-                            f"calibration data to choose their scale: give --inputs (or "
-                            f"--calibration)")
-        network, report = quantize(float_net, weight_width=weight_width,
-                                   calibration=calibration, input_bits=input_bits)
-        return Source(network, float_net, report,
-                      origin=f"NIR {path.name} ({exporter}), dt={float_net.dt:g} s")
+            raise FlowError(
+                f"{path}: real-valued inputs (--input-bits {input_bits}) need "
+                f"calibration data to choose their scale: give --inputs (or "
+                f"--calibration)"
+            )
+        network, report = quantize(
+            float_net, weight_width=weight_width, calibration=calibration, input_bits=input_bits
+        )
+        return Source(
+            network,
+            float_net,
+            report,
+            origin=f"NIR {path.name} ({exporter}), dt={float_net.dt:g} s",
+        )
     if suffix in (".npz", ".zip"):
         network = Network.load(path)
         if input_bits is not None:
             for group in network.inputs.values():
                 if group.value_bits != input_bits:
-                    what = (f"value_bits={group.value_bits}" if group.graded
-                            else "spike counts (not graded)")
-                    raise FlowError(f"{path}: input_bits={input_bits}, but input group "
-                                    f"{group.name!r} of the network file has {what}; a network "
-                                    f"file fixes its input groups: leave out --input-bits or "
-                                    f"save the network with InputGroup(value_bits="
-                                    f"{input_bits})")
+                    what = (
+                        f"value_bits={group.value_bits}"
+                        if group.graded
+                        else "spike counts (not graded)"
+                    )
+                    raise FlowError(
+                        f"{path}: input_bits={input_bits}, but input group "
+                        f"{group.name!r} of the network file has {what}; a network "
+                        f"file fixes its input groups: leave out --input-bits or "
+                        f"save the network with InputGroup(value_bits="
+                        f"{input_bits})"
+                    )
         return Source(network, origin=f"network {path.name}")
-    raise FlowError(f"{path}: unknown file type {suffix!r}; give a NIR file (.nir, .h5) or a "
-                    f"network file (.npz) written by Network.save")
+    raise FlowError(
+        f"{path}: unknown file type {suffix!r}; give a NIR file (.nir, .h5) or a "
+        f"network file (.npz) written by Network.save"
+    )
 
 
 def integer_inputs(source: Source, inputs: dict, *, input_bits: int | None = None) -> dict:
@@ -134,6 +180,7 @@ def integer_inputs(source: Source, inputs: dict, *, input_bits: int | None = Non
     (:func:`neurohw.network.quantize.encode_inputs`), and otherwise a float array of whole
     numbers becomes those integers (exactly)."""
     from ..network.quantize import encode_inputs
+
     input_bits = _check_input_bits(input_bits)
     real = set()
     if source.float_net is not None:
@@ -145,18 +192,22 @@ def integer_inputs(source: Source, inputs: dict, *, input_bits: int | None = Non
             out[name] = array
             continue
         if input_bits is None:
-            raise FlowError(f"input {name!r} is real-valued (dtype {array.dtype}); give "
-                            f"input_bits (--input-bits K, 1..{MAX_INPUT_BITS}) to use real "
-                            f"values as K-bit graded inputs, or integer spike counts")
+            raise FlowError(
+                f"input {name!r} is real-valued (dtype {array.dtype}); give "
+                f"input_bits (--input-bits K, 1..{MAX_INPUT_BITS}) to use real "
+                f"values as K-bit graded inputs, or integer spike counts"
+            )
         if name in real:
             out.update(encode_inputs(source.quantization, {name: array}))
             continue
         if np.all(np.isfinite(array)) and np.array_equal(array, np.round(array)):
             out[name] = array.astype(np.int64)
             continue
-        raise FlowError(f"input {name!r} holds real values that are not whole numbers (first "
-                        f"{float(array[~np.isclose(array, np.round(array))].flat[0])!r}); "
-                        f"a network file's graded groups take integer values")
+        raise FlowError(
+            f"input {name!r} holds real values that are not whole numbers (first "
+            f"{float(array[~np.isclose(array, np.round(array))].flat[0])!r}); "
+            f"a network file's graded groups take integer values"
+        )
     return out
 
 
@@ -168,7 +219,8 @@ def synaptic_operations(network: Network, inputs: dict, spikes: dict) -> np.ndar
     for projection in network.projections:
         fan_out.setdefault(projection.source, 0)
         fan_out[projection.source] = fan_out[projection.source] + np.count_nonzero(
-            projection.weights, axis=1)
+            projection.weights, axis=1
+        )
     total = 0
     for source, synapses in fan_out.items():
         counts = inputs[source] if source in inputs else spikes[source][:-1]
@@ -187,11 +239,24 @@ def _predictions(network: Network, spikes: dict, output: str) -> np.ndarray:
     return spikes[output].sum(axis=0).argmax(axis=1)
 
 
-def run_flow(source: Source, out_dir, *, inputs: dict, labels=None, name: str = "network",
-             capacity: CoreCapacity = CoreCapacity(), lanes: int = 1, topology: str = "auto",
-             verify_samples: int = 10, simulators=(), devices=(), seed: int = 0,
-             traffic: dict | None = None, float_inputs: dict | None = None,
-             debug: bool = DEFAULT_DEBUG) -> dict:
+def run_flow(
+    source: Source,
+    out_dir,
+    *,
+    inputs: dict,
+    labels=None,
+    name: str = "network",
+    capacity: CoreCapacity = CoreCapacity(),
+    lanes: int = 1,
+    topology: str = "auto",
+    verify_samples: int = 10,
+    simulators=(),
+    devices=(),
+    seed: int = 0,
+    traffic: dict | None = None,
+    float_inputs: dict | None = None,
+    debug: bool = DEFAULT_DEBUG,
+) -> dict:
     """Run every stage (module docstring) and return the report (also written to
     ``out_dir/report.json`` and ``report.md``). ``inputs`` are the integer network's;
     ``float_inputs`` the float network's when they differ (real values, which ``inputs`` holds
@@ -202,6 +267,7 @@ def run_flow(source: Source, out_dir, *, inputs: dict, labels=None, name: str = 
     and ``neurohw.sim.runner.CocotbTestFailure`` when the RTL disagrees with the model."""
     from ..chip import Chip
     from ..network.quantize import evaluate
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     network = source.network
@@ -210,14 +276,21 @@ def run_flow(source: Source, out_dir, *, inputs: dict, labels=None, name: str = 
     if labels is not None:
         labels = np.asarray(labels)
         if labels.shape != (batch,):
-            raise FlowError(f"labels must have one entry per sample ({batch}), not shape "
-                            f"{labels.shape}")
+            raise FlowError(
+                f"labels must have one entry per sample ({batch}), not shape {labels.shape}"
+            )
     if not 0 <= verify_samples <= batch:
-        raise FlowError(f"verify_samples must be between 0 and the {batch} samples given, "
-                        f"not {verify_samples}")
+        raise FlowError(
+            f"verify_samples must be between 0 and the {batch} samples given, not {verify_samples}"
+        )
     output = network.outputs[0]
-    report: dict = {"name": name, "origin": source.origin, "samples": batch, "steps": steps,
-                    "network": _network_summary(network)}
+    report: dict = {
+        "name": name,
+        "origin": source.origin,
+        "samples": batch,
+        "steps": steps,
+        "network": _network_summary(network),
+    }
     network.save(out_dir / "network.npz")
     if source.quantization is not None:
         (out_dir / "quantization.md").write_text(source.quantization.table() + "\n")
@@ -232,40 +305,57 @@ def run_flow(source: Source, out_dir, *, inputs: dict, labels=None, name: str = 
     fixed_pred = _predictions(network, trace.spikes, output)
     sops = synaptic_operations(network, counts, trace.spikes)
     spikes_per_sample = sum(s.sum(axis=(0, 2)) for s in trace.spikes.values())
-    reference = {"seconds": round(model_seconds, 3),
-                 "spikes_per_inference": float(spikes_per_sample.mean()),
-                 "synaptic_ops_per_inference": float(sops.mean()),
-                 "input_events_per_inference": float(sum(
-                     np.count_nonzero(c) if network.inputs[name].graded else c.sum()
-                     for name, c in counts.items()) / batch)}
+    reference = {
+        "seconds": round(model_seconds, 3),
+        "spikes_per_inference": float(spikes_per_sample.mean()),
+        "synaptic_ops_per_inference": float(sops.mean()),
+        "input_events_per_inference": float(
+            sum(
+                np.count_nonzero(c) if network.inputs[name].graded else c.sum()
+                for name, c in counts.items()
+            )
+            / batch
+        ),
+    }
     if labels is not None:
         reference["fixed_accuracy"] = float((fixed_pred == labels).mean())
         if source.float_net is not None:
             # A real-valued input runs the float network on the real values.
-            accuracy = evaluate(source.float_net, network,
-                                float_inputs if float_inputs is not None else counts, labels,
-                                report=source.quantization)
+            accuracy = evaluate(
+                source.float_net,
+                network,
+                float_inputs if float_inputs is not None else counts,
+                labels,
+                report=source.quantization,
+            )
             reference["float_accuracy"] = float(accuracy.float_accuracy)
             reference["float_fixed_agreement"] = float(accuracy.agreement)
             if accuracy.fixed_accuracy != reference["fixed_accuracy"]:
                 raise AssertionError("evaluate() and the flow disagree on fixed-point accuracy")
     report["reference"] = reference
-    _progress("      " + ", ".join(f"{k} {v:.4g}" for k, v in reference.items()
-                                     if isinstance(v, float)))
+    _progress(
+        "      " + ", ".join(f"{k} {v:.4g}" for k, v in reference.items() if isinstance(v, float))
+    )
 
     # 2. Mapping.
     plan = map_network(network, capacity=capacity, lanes=lanes, topology=topology)
     chip = Chip(plan, debug=debug)
     report["plan"] = _plan_summary(plan)
     (out_dir / "plan.json").write_text(json.dumps(report["plan"], indent=1) + "\n")
-    _progress(f"[2/6] mapped onto {plan.n_cores} core(s), {report['plan']['topology']} "
-              f"topology, {report['plan']['routing_entries']} routing entries")
+    _progress(
+        f"[2/6] mapped onto {plan.n_cores} core(s), {report['plan']['topology']} "
+        f"topology, {report['plan']['routing_entries']} routing entries"
+    )
 
     # 3. Verilog.
     verilog = out_dir / "system.v"
     chip.verilog(verilog)
-    report["verilog"] = {"path": verilog.name, "bytes": verilog.stat().st_size,
-                         "debug": chip.debug, "design_sha256": chip.design_hash()}
+    report["verilog"] = {
+        "path": verilog.name,
+        "bytes": verilog.stat().st_size,
+        "debug": chip.debug,
+        "design_sha256": chip.design_hash(),
+    }
     _progress(f"[3/6] generated {verilog} ({verilog.stat().st_size} bytes)")
     _copy_testbench(out_dir / "testbench")
 
@@ -274,24 +364,35 @@ def run_flow(source: Source, out_dir, *, inputs: dict, labels=None, name: str = 
     if verify_samples and simulators:
         subset = samples.head(verify_samples)
         for simulator in simulators:
-            _progress(f"[4/6] RTL simulation on {simulator}: {verify_samples} samples, every "
-                      f"output spike of every step compared with the model")
-            result = chip.verify(subset, simulator=simulator,
-                                 build_dir=out_dir / "sim" / simulator, seed=seed,
-                                 traffic=traffic, progress=_progress)
+            _progress(
+                f"[4/6] RTL simulation on {simulator}: {verify_samples} samples, every "
+                f"output spike of every step compared with the model"
+            )
+            result = chip.verify(
+                subset,
+                simulator=simulator,
+                build_dir=out_dir / "sim" / simulator,
+                seed=seed,
+                traffic=traffic,
+                progress=_progress,
+            )
             entry = {**result.to_dict(), "passed": True}
             rtl_pred = _predictions(network, result.output_spikes, output)
             entry["rtl_matches_model_per_sample"] = bool(
-                np.array_equal(rtl_pred, fixed_pred[:verify_samples]))
+                np.array_equal(rtl_pred, fixed_pred[:verify_samples])
+            )
             if labels is not None:
                 entry["rtl_accuracy"] = float((rtl_pred == labels[:verify_samples]).mean())
                 entry["model_accuracy_same_samples"] = float(
-                    (fixed_pred[:verify_samples] == labels[:verify_samples]).mean())
+                    (fixed_pred[:verify_samples] == labels[:verify_samples]).mean()
+                )
             entry.pop("output_spikes", None)
             report["verification"].append(entry)
-            _progress(f"      bit-exact on {simulator}: {result.output_events_compared} output "
-                      f"events, {result.cycles_per_sample_mean:.0f} cycles per inference, "
-                      f"{result.seconds:.1f} s")
+            _progress(
+                f"      bit-exact on {simulator}: {result.output_events_compared} output "
+                f"events, {result.cycles_per_sample_mean:.0f} cycles per inference, "
+                f"{result.seconds:.1f} s"
+            )
     else:
         _progress("[4/6] RTL simulation skipped")
 
@@ -300,10 +401,12 @@ def run_flow(source: Source, out_dir, *, inputs: dict, labels=None, name: str = 
     cycles = _cycles_per_inference(report)
     for device in devices:
         from .synth import SynthesisError
+
         _progress(f"[5/6] synthesizing for {device} (yosys, nextpnr; out of context)")
         try:
-            synth = chip.synthesize(device, workdir=out_dir / "synth" / device,
-                                    name=f"{name}_{device}")
+            synth = chip.synthesize(
+                device, workdir=out_dir / "synth" / device, name=f"{name}_{device}"
+            )
         except SynthesisError as error:
             report["synthesis"].append({"device": device, "error": str(error)})
             _progress(f"      {error}")
@@ -318,11 +421,14 @@ def run_flow(source: Source, out_dir, *, inputs: dict, labels=None, name: str = 
 
     # 6. Report.
     from ..plot import plot_network_raster
+
     layers = {g: counts[g][:, 0] for g in network.inputs}
     layers.update({p: trace.spikes[p][:, 0] for p in network.populations})
     title = f"{name}: sample 0"
-    text = {output: f"predicted {fixed_pred[0]}" + (f"\nlabel {labels[0]}"
-                                                     if labels is not None else "")}
+    text = {
+        output: f"predicted {fixed_pred[0]}"
+        + (f"\nlabel {labels[0]}" if labels is not None else "")
+    }
     plot_network_raster(layers, out_dir / "raster.png", title=title, labels=text)
     paths = write_report(out_dir, report)
     _progress(f"[6/6] report: {paths[0]} ({paths[1].name}, raster.png)")
@@ -330,25 +436,38 @@ def run_flow(source: Source, out_dir, *, inputs: dict, labels=None, name: str = 
 
 
 def _cycles_per_inference(report) -> float | None:
-    runs = [v["cycles_per_sample_mean"] for v in report["verification"]
-            if "cycles_per_sample_mean" in v]
+    runs = [
+        v["cycles_per_sample_mean"] for v in report["verification"] if "cycles_per_sample_mean" in v
+    ]
     return max(runs) if runs else None
 
 
 def _network_summary(network: Network) -> dict:
-    return {"inputs": {g.name: g.size for g in network.inputs.values()},
-            "populations": {p.name: p.size for p in network.populations.values()},
-            "neurons": network.n_neurons, "synapses": network.n_synapses,
-            "outputs": list(network.outputs)}
+    return {
+        "inputs": {g.name: g.size for g in network.inputs.values()},
+        "populations": {p.name: p.size for p in network.populations.values()},
+        "neurons": network.n_neurons,
+        "synapses": network.n_synapses,
+        "outputs": list(network.outputs),
+    }
 
 
 def _plan_summary(plan) -> dict:
     topology = type(plan.topology).__name__.removesuffix("Topology").lower()
     return {
-        "cores": [{"index": c.index, "population": c.population,
-                   "neurons": [c.neuron_start, c.neuron_stop], "axons": c.n_axons,
-                   "synapses": c.n_synapses, "connectivity": c.connectivity, "lanes": c.lanes,
-                   "max_events_per_step": c.max_events_per_step} for c in plan.cores],
+        "cores": [
+            {
+                "index": c.index,
+                "population": c.population,
+                "neurons": [c.neuron_start, c.neuron_stop],
+                "axons": c.n_axons,
+                "synapses": c.n_synapses,
+                "connectivity": c.connectivity,
+                "lanes": c.lanes,
+                "max_events_per_step": c.max_events_per_step,
+            }
+            for c in plan.cores
+        ],
         "topology": topology,
         "routers": len(plan.routing.routers),
         "routing_entries": sum(len(r.table) for r in plan.routing.routers),
@@ -363,43 +482,66 @@ def _plan_summary(plan) -> dict:
 def _copy_testbench(directory: Path) -> None:
     """The cocotb bench and its helpers, so the output folder can be re-simulated as is."""
     from neurohw.sim.runner import SIM_DIR
+
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("bench_system.py", "system_case.py"):
         shutil.copy2(SIM_DIR / name, directory / name)
-    shutil.copytree(SIM_DIR / "lib", directory / "lib", dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        SIM_DIR / "lib",
+        directory / "lib",
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
 
 
 def write_report(out_dir: Path, report: dict) -> tuple[Path, Path]:
     json_path, md_path = out_dir / "report.json", out_dir / "report.md"
     json_path.write_text(json.dumps(report, indent=1, sort_keys=True, default=float) + "\n")
     ref = report["reference"]
-    lines = [f"# neurohw: {report['name']}", "", f"Source: {report['origin'] or 'API'}. "
-             f"{report['samples']} samples x {report['steps']} steps.", "",
-             "## Accuracy and activity (per inference)", "", "| quantity | value |",
-             "|---|---:|"]
-    rows = [("float accuracy", ref.get("float_accuracy"), "{:.2%}"),
-            ("fixed-point accuracy", ref.get("fixed_accuracy"), "{:.2%}"),
-            ("float/fixed agreement", ref.get("float_fixed_agreement"), "{:.2%}"),
-            ("input events", ref["input_events_per_inference"], "{:.1f}"),
-            ("spikes", ref["spikes_per_inference"], "{:.1f}"),
-            ("synaptic operations", ref["synaptic_ops_per_inference"], "{:.0f}")]
-    lines += [f"| {label} | {fmt.format(value)} |" for label, value, fmt in rows
-              if value is not None]
+    lines = [
+        f"# neurohw: {report['name']}",
+        "",
+        f"Source: {report['origin'] or 'API'}. "
+        f"{report['samples']} samples x {report['steps']} steps.",
+        "",
+        "## Accuracy and activity (per inference)",
+        "",
+        "| quantity | value |",
+        "|---|---:|",
+    ]
+    rows = [
+        ("float accuracy", ref.get("float_accuracy"), "{:.2%}"),
+        ("fixed-point accuracy", ref.get("fixed_accuracy"), "{:.2%}"),
+        ("float/fixed agreement", ref.get("float_fixed_agreement"), "{:.2%}"),
+        ("input events", ref["input_events_per_inference"], "{:.1f}"),
+        ("spikes", ref["spikes_per_inference"], "{:.1f}"),
+        ("synaptic operations", ref["synaptic_ops_per_inference"], "{:.0f}"),
+    ]
+    lines += [
+        f"| {label} | {fmt.format(value)} |" for label, value, fmt in rows if value is not None
+    ]
     plan = report["plan"]
-    lines += ["", f"## Mapping: {len(plan['cores'])} core(s), {plan['topology']}, "
-                  f"{plan['routing_entries']} routing entries", "",
-              "| core | population | neurons | axons | synapses | connectivity |",
-              "|---:|---|---|---:|---:|---|"]
+    lines += [
+        "",
+        f"## Mapping: {len(plan['cores'])} core(s), {plan['topology']}, "
+        f"{plan['routing_entries']} routing entries",
+        "",
+        "| core | population | neurons | axons | synapses | connectivity |",
+        "|---:|---|---|---:|---:|---|",
+    ]
     for core in plan["cores"]:
         lo, hi = core["neurons"]
-        lines.append(f"| {core['index']} | {core['population']} | {lo}..{hi - 1} | "
-                     f"{core['axons']} | {core['synapses']} | {core['connectivity']} |")
+        lines.append(
+            f"| {core['index']} | {core['population']} | {lo}..{hi - 1} | "
+            f"{core['axons']} | {core['synapses']} | {core['connectivity']} |"
+        )
     lines += ["", "## RTL verification (every output spike, every step)", ""]
     if report["verification"]:
-        lines += ["| simulator | samples | output events | cycles/inference | RTL accuracy | "
-                  "model accuracy (same samples) | per-sample match | time |",
-                  "|---|---:|---:|---:|---:|---:|---|---:|"]
+        lines += [
+            "| simulator | samples | output events | cycles/inference | RTL accuracy | "
+            "model accuracy (same samples) | per-sample match | time |",
+            "|---|---:|---:|---:|---:|---:|---|---:|",
+        ]
         for v in report["verification"]:
             acc = v.get("rtl_accuracy")
             model_acc = v.get("model_accuracy_same_samples")
@@ -409,22 +551,30 @@ def write_report(out_dir: Path, report: dict) -> tuple[Path, Path]:
                 f"{'-' if acc is None else f'{acc:.2%}'} | "
                 f"{'-' if model_acc is None else f'{model_acc:.2%}'} | "
                 f"{'yes' if v['rtl_matches_model_per_sample'] else 'NO'} | "
-                f"{v['seconds']:.0f} s |")
+                f"{v['seconds']:.0f} s |"
+            )
     else:
         lines.append("skipped")
     if report["synthesis"]:
-        lines += ["", "## Synthesis (out of context)", "",
-                  "| device | LUTs | FFs | BRAM | DSP | Fmax (MHz) | latency/inference |",
-                  "|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "## Synthesis (out of context)",
+            "",
+            "| device | LUTs | FFs | BRAM | DSP | Fmax (MHz) | latency/inference |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
         for s in report["synthesis"]:
             if "error" in s:
-                lines.append(f"| {s['device']} | does not fit or failed: {s['error'][:120]} "
-                             f"| | | | | |")
+                lines.append(
+                    f"| {s['device']} | does not fit or failed: {s['error'][:120]} | | | | | |"
+                )
                 continue
             latency = s.get("latency_us_per_inference")
-            lines.append(f"| {s['device']} | {s['luts']} | {s['ffs']} | {s['bram']} | "
-                         f"{s['dsp']} | {s['fmax_mhz'] or 0:.1f} | "
-                         f"{'-' if latency is None else f'{latency:.1f} us'} |")
+            lines.append(
+                f"| {s['device']} | {s['luts']} | {s['ffs']} | {s['bram']} | "
+                f"{s['dsp']} | {s['fmax_mhz'] or 0:.1f} | "
+                f"{'-' if latency is None else f'{latency:.1f} us'} |"
+            )
     md_path.write_text("\n".join(lines) + "\n")
     return md_path, json_path
 

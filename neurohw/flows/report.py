@@ -35,10 +35,18 @@ import numpy as np
 
 from .synth import DEVICES, SynthesisError, SynthReport, synthesize
 
-__all__ = ["TimingModel", "CycleEstimate", "estimate_cycles", "core_cycles_per_step",
-           "DeviceResult", "DesignReport", "synth_report", "synthesize_design",
-           "verilog_for_synthesis",
-           "DEVICE_LABELS"]
+__all__ = [
+    "TimingModel",
+    "CycleEstimate",
+    "estimate_cycles",
+    "core_cycles_per_step",
+    "DeviceResult",
+    "DesignReport",
+    "synth_report",
+    "synthesize_design",
+    "verilog_for_synthesis",
+    "DEVICE_LABELS",
+]
 
 DEVICE_LABELS = {"ice40-up5k": "iCE40UP5K", "ecp5-25k": "ECP5-25F", "ecp5-85k": "ECP5-85F"}
 
@@ -46,7 +54,8 @@ DEVICE_LABELS = {"ice40-up5k": "iCE40UP5K", "ecp5-25k": "ECP5-25F", "ecp5-85k": 
 # -- Verilog with large memory initializers as $readmemh --------------------------------------
 
 _INIT_BLOCK = re.compile(
-    r"  initial begin\n((?:    [\w$.\\]+\[\d+\] = \d+'[dhb][0-9a-fA-F_]+;\n)+)  end\n")
+    r"  initial begin\n((?:    [\w$.\\]+\[\d+\] = \d+'[dhb][0-9a-fA-F_]+;\n)+)  end\n"
+)
 _INIT_LINE = re.compile(r"    ([\w$.\\]+)\[(\d+)\] = (\d+)'([dhb])([0-9a-fA-F_]+);")
 
 
@@ -54,19 +63,36 @@ def verilog_for_synthesis(design, workdir, *, top: str = "top", min_words: int =
     """The Verilog of ``design`` for synthesis (:func:`neurohw.flows.synth.synthesis_verilog`)
     with large memory initializers loaded by ``$readmemh`` (:func:`readmemh_initializers`)."""
     from .synth import synthesis_verilog
+
     return readmemh_initializers(synthesis_verilog(design, top), workdir, min_words=min_words)
 
 
-def synthesize_design(design, device: str, *, workdir, name: str | None = None,
-                      clock_mhz: float | None = None, seed: int = 1,
-                      harness: bool | None = None, timeout: float | None = None) -> SynthReport:
+def synthesize_design(
+    design,
+    device: str,
+    *,
+    workdir,
+    name: str | None = None,
+    clock_mhz: float | None = None,
+    seed: int = 1,
+    harness: bool | None = None,
+    timeout: float | None = None,
+) -> SynthReport:
     """The one synthesis path of a component (a chip's ``SystemTop`` through
     :meth:`neurohw.Chip.synthesize`, a core, a bridge): :func:`verilog_for_synthesis` into
     ``workdir``, then :func:`neurohw.flows.synth.synthesize` there. Raises
     :class:`~neurohw.flows.synth.SynthesisError`."""
     source = verilog_for_synthesis(design, workdir)
-    return synthesize(source, device=device, workdir=workdir, name=name, clock_mhz=clock_mhz,
-                      seed=seed, harness=harness, timeout=timeout)
+    return synthesize(
+        source,
+        device=device,
+        workdir=workdir,
+        name=name,
+        clock_mhz=clock_mhz,
+        seed=seed,
+        harness=harness,
+        timeout=timeout,
+    )
 
 
 def readmemh_initializers(text: str, workdir, *, min_words: int = 1024) -> str:
@@ -133,6 +159,7 @@ class TimingModel:
     * ``min_cycles_per_event``: the ingress hands the core at most one axon event every
       ``min_cycles_per_event`` cycles (visible with ``ceil(N / P) < 2``).
     """
+
     sweep_overhead: int = 10
     ingress_latency: int = 8
     egress_latency: int = 1
@@ -155,6 +182,7 @@ class CycleEstimate:
     applied event) per sample; ``events_per_inference``: mean axon events applied per sample,
     per core; ``critical_core``: the core whose work dominates most steps.
     """
+
     steps: int
     samples: int
     cycles_per_step: list
@@ -177,14 +205,16 @@ def core_cycles_per_step(core, events: int, model: TimingModel = TimingModel()) 
     P)`` event phase (dense, one weight word per lane per clock) plus the sweep ``ceil(N / P)
     + L + sweep_overhead``."""
     D = core.lane_depth
-    per_event = D if core.connectivity == "dense" else max(1, core.n_synapses // max(1,
-                                                                                    core.n_axons))
+    per_event = (
+        D if core.connectivity == "dense" else max(1, core.n_synapses // max(1, core.n_axons))
+    )
     return int(events) * per_event + D + core.update_latency + model.sweep_overhead
 
 
 def _hops(plan, source: int, target: int) -> int:
     """Routers between two endpoints: 1 in a star; Manhattan distance + 1 in a mesh."""
     from ..routing import StarTopology
+
     topology = plan.topology
     if isinstance(topology, StarTopology):
         return 1
@@ -199,9 +229,17 @@ def _mesh_position(plan, endpoint: int) -> int:
     return 0 if endpoint == plan.host else endpoint + 1
 
 
-def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int | None = None,
-                    input_rate: float | None = None, seed: int = 0,
-                    model: TimingModel = TimingModel(), cores=None) -> CycleEstimate:
+def estimate_cycles(
+    plan,
+    inputs=None,
+    *,
+    steps: int | None = None,
+    samples: int | None = None,
+    input_rate: float | None = None,
+    seed: int = 0,
+    model: TimingModel = TimingModel(),
+    cores=None,
+) -> CycleEstimate:
     """Analytic cycles per inference of ``plan``'s chip (``SystemTop``), host port never idle
     and ``host_out`` always ready.
 
@@ -231,46 +269,70 @@ def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int
       after the hops; the host's barrier ``s`` is the last of the cores'.
     """
     from ..hw.core_config import CoreConfig
-    from ..hw.system import core_value_width
     from ..hw.endpoint import clear_writes, state_targets
-    from ..network.timing import pad_inputs
+    from ..hw.system import core_value_width
     from ..network.plan_model import simulate_plan
+    from ..network.timing import pad_inputs
 
     if inputs is None:
         if steps is None or input_rate is None:
             raise ValueError("give inputs, or steps and input_rate")
         rng = np.random.default_rng(seed)
         samples = 1 if samples is None else int(samples)
-        inputs = {name: (rng.random((steps, samples, group.size)) < input_rate).astype(np.int64)
-                  * 1 for name, group in plan.network.inputs.items()}
+        inputs = {
+            name: (rng.random((steps, samples, group.size)) < input_rate).astype(np.int64) * 1
+            for name, group in plan.network.inputs.items()
+        }
     inputs = pad_inputs(inputs, plan.flush_steps)
     trace = simulate_plan(plan, inputs)
     T, B = trace.steps, trace.samples
     n = plan.n_cores
     if cores is None:
         # Only their description is needed (widths, latency, fan-out): no hardware is built.
-        cores = [CoreConfig(cp.params, n_neurons=cp.n_neurons, n_axons=cp.n_axons,
-                            weight_width=cp.weight_width, weights=cp.weights,
-                            connectivity=cp.connectivity, lanes=cp.lanes,
-                            max_events_per_step=cp.max_events_per_step, max_delay=cp.max_delay,
-                            delays=cp.delays, stdp=cp.stdp, plastic=cp.plastic,
-                            value_width=core_value_width(plan, cp))
-                 for cp in plan.cores]
+        cores = [
+            CoreConfig(
+                cp.params,
+                n_neurons=cp.n_neurons,
+                n_axons=cp.n_axons,
+                weight_width=cp.weight_width,
+                weights=cp.weights,
+                connectivity=cp.connectivity,
+                lanes=cp.lanes,
+                max_events_per_step=cp.max_events_per_step,
+                max_delay=cp.max_delay,
+                delays=cp.delays,
+                stdp=cp.stdp,
+                plastic=cp.plastic,
+                value_width=core_value_width(plan, cp),
+            )
+            for cp in plan.cores
+        ]
     D = [core.lane_depth for core in cores]
     L = [core.update_latency for core in cores]
-    per_event = [max(model.min_cycles_per_event,
-                     D[c] if cores[c].connectivity == "dense"
-                     else max(1, round(cores[c].n_synapses / max(1, cores[c].n_axons))))
-                 for c in range(n)]
-    clear = [model.clear_cycles_per_write * cores[c].n_neurons * len(clear_writes(cores[c]))
-             for c in range(n)]
+    per_event = [
+        max(
+            model.min_cycles_per_event,
+            D[c]
+            if cores[c].connectivity == "dense"
+            else max(1, round(cores[c].n_synapses / max(1, cores[c].n_axons))),
+        )
+        for c in range(n)
+    ]
+    clear = [
+        model.clear_cycles_per_write * cores[c].n_neurons * len(clear_writes(cores[c]))
+        for c in range(n)
+    ]
     start_step = [plan.start_steps.get(cp.population, 0) for cp in plan.cores]
-    start_clear = [model.clear_cycles_per_write * cores[c].n_neurons
-                   * len(state_targets(cores[c])) for c in range(n)]
+    start_clear = [
+        model.clear_cycles_per_write * cores[c].n_neurons * len(state_targets(cores[c]))
+        for c in range(n)
+    ]
     # Potentiation after the sweep: each spiking neuron's column (n_axons + 1 cycles), then
     # the update pipeline drains.
-    column = [cores[c].n_axons + 1 if cores[c].stdp is not None and cores[c].stdp.a_plus
-              else 0 for c in range(n)]
+    column = [
+        cores[c].n_axons + 1 if cores[c].stdp is not None and cores[c].stdp.a_plus else 0
+        for c in range(n)
+    ]
 
     # Sources of each core (cores that route keys to it), and whether the host sends it events.
     host = plan.host
@@ -287,27 +349,27 @@ def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int
     hop_c2h = [model.hop_latency * _hops(plan, c, host) for c in range(n)]
     hop_cc = [[model.hop_latency * _hops(plan, a, b) for b in range(n)] for a in range(n)]
 
-    events = trace.events_per_step            # (n, B*T): events applied in step g
+    events = trace.events_per_step  # (n, B*T): events applied in step g
     # Host input words per window: one per input line with a non-zero count.
     counts = {name: np.asarray(v) for name, v in inputs.items()}
     host_words = np.zeros(B * T + 1, dtype=np.int64)
-    for name, c in counts.items():
-        nz = (c[:T, :B, :] != 0).sum(axis=2)              # (T, B)
-        host_words[:B * T] += nz.T.reshape(-1)
+    for _name, c in counts.items():
+        nz = (c[:T, :B, :] != 0).sum(axis=2)  # (T, B)
+        host_words[: B * T] += nz.T.reshape(-1)
     spikes_out = np.zeros((n, B * T), dtype=np.int64)
     for c, cp in enumerate(plan.cores):
-        s = trace.spikes[cp.population][:, :, cp.neuron_start:cp.neuron_stop]
+        s = trace.spikes[cp.population][:, :, cp.neuron_start : cp.neuron_stop]
         spikes_out[c] = (s != 0).sum(axis=2).T.reshape(-1)
 
     G = B * T
-    done = np.zeros((n, G + 1))          # done[c][g + 1]: core finished step g; index 0: reset
-    host_barrier_out = np.zeros(G + 1)   # barrier g left host_out; index 0: barrier -1
+    done = np.zeros((n, G + 1))  # done[c][g + 1]: core finished step g; index 0: reset
+    host_barrier_out = np.zeros(G + 1)  # barrier g left host_out; index 0: barrier -1
     sweep_start = np.zeros((n, G + 1))
     # Reset: every core clears max(D, A) cycles, then sends barrier -1.
     for c in range(n):
         done[c][0] = max(D[c], cores[c].n_axons)
     host_barrier_out[0] = max(done[c][0] + model.egress_latency + hop_c2h[c] for c in range(n))
-    host_barrier_in = np.zeros(G + 1)     # host barrier g - 1 entered (index g)
+    host_barrier_in = np.zeros(G + 1)  # host barrier g - 1 entered (index g)
     work = np.zeros((n, G))
     for g in range(G):
         # Host: the inputs of step g, then barrier g - 1 (held until barrier g - 2 left).
@@ -327,9 +389,10 @@ def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int
                     last_event_arrival = max(last_event_arrival, done[s][g] + hop_cc[s][c])
             e = int(events[c][g])
             apply_start = max(done[c][g], first_event + model.ingress_latency)
-            events_end = max(apply_start + e * per_event[c],
-                             last_event_arrival + model.ingress_latency + per_event[c]
-                             if e else 0)
+            events_end = max(
+                apply_start + e * per_event[c],
+                last_event_arrival + model.ingress_latency + per_event[c] if e else 0,
+            )
             start = max(events_end, max(barrier_arrivals) + model.ingress_latency)
             if first_sample_step:
                 start += clear[c]
@@ -341,27 +404,33 @@ def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int
             if column[c] and spikes_out[c][g]:
                 done[c][g + 1] += 2 + column[c] * int(spikes_out[c][g]) + 6
             work[c][g] = done[c][g + 1] - done[c][g]
-        host_barrier_out[g + 1] = max(done[c][g + 1] + model.egress_latency + hop_c2h[c]
-                                      for c in range(n))
+        host_barrier_out[g + 1] = max(
+            done[c][g + 1] + model.egress_latency + hop_c2h[c] for c in range(n)
+        )
     per_step = np.diff(host_barrier_out)
-    per_sample = [float(host_barrier_out[(k + 1) * T] - host_barrier_out[k * T])
-                  for k in range(B)]
+    per_sample = [float(host_barrier_out[(k + 1) * T] - host_barrier_out[k * T]) for k in range(B)]
     # One sample alone: its first word (time 0 after the reset barrier) to the host having
     # the last output spikes; the pipeline depth is part of the steps' recurrence.
     latency = float(per_sample[0]) if B else 0.0
     critical = int(np.bincount(np.argmax(work, axis=0), minlength=n).argmax()) if G else 0
     ops = float(trace.synaptic_ops.sum()) / max(1, B)
     return CycleEstimate(
-        steps=T, samples=B, cycles_per_step=[float(x) for x in per_step],
+        steps=T,
+        samples=B,
+        cycles_per_step=[float(x) for x in per_step],
         cycles_per_sample=per_sample,
         cycles_per_inference=float(np.mean(per_sample)) if per_sample else 0.0,
-        latency_cycles=int(round(latency)), synaptic_ops_per_inference=ops,
+        latency_cycles=int(round(latency)),
+        synaptic_ops_per_inference=ops,
         events_per_inference=[float(events[c].sum()) / max(1, B) for c in range(n)],
         critical_core=critical,
-        assumptions=(f"{T} steps per sample, {B} sample(s); input spikes per sample "
-                     f"{float(sum(host_words)) / max(1, B):.1f} (mean); dense cores apply an event "
-                     f"in ceil(N/P) cycles; host port never idle, host_out always ready"),
-        model=dataclasses.asdict(model))
+        assumptions=(
+            f"{T} steps per sample, {B} sample(s); input spikes per sample "
+            f"{float(sum(host_words)) / max(1, B):.1f} (mean); dense cores apply an event "
+            f"in ceil(N/P) cycles; host port never idle, host_out always ready"
+        ),
+        model=dataclasses.asdict(model),
+    )
 
 
 # -- reports ------------------------------------------------------------------------------------
@@ -371,6 +440,7 @@ def estimate_cycles(plan, inputs=None, *, steps: int | None = None, samples: int
 class DeviceResult:
     """One device's outcome: a :class:`SynthReport`, or ``error`` (does not fit / failed) with
     ``overflow`` ``[(bel, used, available)]``."""
+
     device: str
     synth: SynthReport | None = None
     error: str | None = None
@@ -384,13 +454,27 @@ class DeviceResult:
         out: dict[str, Any] = {"device": self.device, "fits": self.fits}
         if self.synth is not None:
             s = self.synth
-            out.update({"luts": s.luts, "carries": s.carries, "ffs": s.ffs, "bram": s.bram,
-                        "spram": s.spram, "dsp": s.dsp, "logic_cells": s.logic_cells,
-                        "fmax": s.fmax, "fmax_mhz": s.fmax_mhz, "clock_mhz": s.clock_mhz,
-                        "utilization": s.utilization, "capacity": s.capacity,
-                        "harness": s.harness, "yosys": s.yosys_version,
-                        "nextpnr": s.nextpnr_version, "seed": s.seed,
-                        "wall_time_s": s.wall_time_s})
+            out.update(
+                {
+                    "luts": s.luts,
+                    "carries": s.carries,
+                    "ffs": s.ffs,
+                    "bram": s.bram,
+                    "spram": s.spram,
+                    "dsp": s.dsp,
+                    "logic_cells": s.logic_cells,
+                    "fmax": s.fmax,
+                    "fmax_mhz": s.fmax_mhz,
+                    "clock_mhz": s.clock_mhz,
+                    "utilization": s.utilization,
+                    "capacity": s.capacity,
+                    "harness": s.harness,
+                    "yosys": s.yosys_version,
+                    "nextpnr": s.nextpnr_version,
+                    "seed": s.seed,
+                    "wall_time_s": s.wall_time_s,
+                }
+            )
         else:
             out.update({"error": self.error, "overflow": [list(o) for o in self.overflow]})
         return out
@@ -400,6 +484,7 @@ class DeviceResult:
 class DesignReport:
     """Result of :func:`synth_report`: per device a :class:`DeviceResult`, and the cycles of one
     inference (if given) to derive latency and synaptic operations per second at each Fmax."""
+
     design: str
     devices: list
     cycles_per_inference: float | None = None
@@ -410,8 +495,9 @@ class DesignReport:
 
     def latency_us(self, result: DeviceResult) -> float | None:
         """Latency per inference at the device's achieved Fmax, in microseconds."""
-        cycles = self.latency_cycles if self.latency_cycles is not None \
-            else self.cycles_per_inference
+        cycles = (
+            self.latency_cycles if self.latency_cycles is not None else self.cycles_per_inference
+        )
         if cycles is None or not result.fits or not result.synth.fmax_mhz:
             return None
         return cycles / result.synth.fmax_mhz
@@ -435,11 +521,15 @@ class DesignReport:
             d["time_per_inference_us"] = self.time_per_inference_us(r)
             d["synaptic_ops_per_s"] = self.synaptic_ops_per_s(r)
             devices.append(d)
-        return {"design": self.design, "cycles_per_inference": self.cycles_per_inference,
-                "latency_cycles": self.latency_cycles,
-                "synaptic_ops_per_inference": self.synaptic_ops_per_inference,
-                "assumptions": self.assumptions, "description": self.description,
-                "devices": devices}
+        return {
+            "design": self.design,
+            "cycles_per_inference": self.cycles_per_inference,
+            "latency_cycles": self.latency_cycles,
+            "synaptic_ops_per_inference": self.synaptic_ops_per_inference,
+            "assumptions": self.assumptions,
+            "description": self.description,
+            "devices": devices,
+        }
 
     def to_json(self, path=None) -> str:
         text = json.dumps(self.to_dict(), indent=2, sort_keys=True, default=_jsonable) + "\n"
@@ -450,9 +540,11 @@ class DesignReport:
     def as_markdown(self) -> str:
         """One row per device: resources, Fmax, latency and synaptic ops/s (or why it does not
         fit), and the assumptions below the table."""
-        lines = [f"| {self.design} | LUT4 | carry | FF | BRAM | SPRAM | DSP | logic cells "
-                 f"| Fmax MHz | latency/inference | SOP/s |",
-                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines = [
+            f"| {self.design} | LUT4 | carry | FF | BRAM | SPRAM | DSP | logic cells "
+            f"| Fmax MHz | latency/inference | SOP/s |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for r in self.devices:
             label = DEVICE_LABELS.get(r.device, r.device)
             if not r.fits:
@@ -462,10 +554,12 @@ class DesignReport:
             fmax = "-" if s.fmax_mhz is None else f"{s.fmax_mhz:.1f}"
             lat = self.latency_us(r)
             sops = self.synaptic_ops_per_s(r)
-            lines.append(f"| {label} | {s.luts} | {s.carries} | {s.ffs} | {s.bram} | {s.spram} | "
-                         f"{s.dsp} | {s.logic_cells} | {fmax} | "
-                         f"{'-' if lat is None else format_us(lat)} | "
-                         f"{'-' if sops is None else format_rate(sops)} |")
+            lines.append(
+                f"| {label} | {s.luts} | {s.carries} | {s.ffs} | {s.bram} | {s.spram} | "
+                f"{s.dsp} | {s.logic_cells} | {fmax} | "
+                f"{'-' if lat is None else format_us(lat)} | "
+                f"{'-' if sops is None else format_rate(sops)} |"
+            )
         if self.assumptions:
             lines += ["", self.assumptions]
         return "\n".join(lines)
@@ -496,12 +590,22 @@ def _jsonable(value):
     raise TypeError(f"{value!r} is not JSON-able")
 
 
-def synth_report(design_or_plan, devices, *, workdir, cycles_per_inference=None,
-                 name: str | None = None, clock_mhz: dict | float | None = None, seed: int = 1,
-                 harness: bool | None = None, router_fifo_depth: int = 2,
-                 synaptic_ops_per_inference: float | None = None,
-                 latency_cycles: float | None = None, assumptions: str = "",
-                 timeout: float | None = None) -> DesignReport:
+def synth_report(
+    design_or_plan,
+    devices,
+    *,
+    workdir,
+    cycles_per_inference=None,
+    name: str | None = None,
+    clock_mhz: dict | float | None = None,
+    seed: int = 1,
+    harness: bool | None = None,
+    router_fifo_depth: int = 2,
+    synaptic_ops_per_inference: float | None = None,
+    latency_cycles: float | None = None,
+    assumptions: str = "",
+    timeout: float | None = None,
+) -> DesignReport:
     """Synthesize ``design_or_plan`` on each of ``devices`` and report resources, Fmax and, with
     the cycles of one inference, latency and synaptic operations per second.
 
@@ -521,12 +625,12 @@ def synth_report(design_or_plan, devices, *, workdir, cycles_per_inference=None,
 
     from ..hw.chip_design import ChipDesign
     from ..network.plan import ChipPlan
+
     if isinstance(devices, str):
         devices = [devices]
     for device in devices:
         if device not in DEVICES:
-            raise ValueError(f"device must be one of {', '.join(sorted(DEVICES))}, not "
-                             f"{device!r}")
+            raise ValueError(f"device must be one of {', '.join(sorted(DEVICES))}, not {device!r}")
     description: dict[str, Any] = {}
     if isinstance(design_or_plan, ChipPlan):
         design_or_plan = ChipDesign(design_or_plan, router_fifo_depth=router_fifo_depth)
@@ -541,14 +645,20 @@ def synth_report(design_or_plan, devices, *, workdir, cycles_per_inference=None,
         design = design_or_plan
         default_name = type(design).__name__
         if hasattr(design, "n_neurons"):
-            description = {"kind": "core", "neurons": design.n_neurons,
-                           "axons": design.n_axons, "lanes": design.lanes}
+            description = {
+                "kind": "core",
+                "neurons": design.n_neurons,
+                "axons": design.n_axons,
+                "lanes": design.lanes,
+            }
 
         def run(device, device_dir, **options):
             return synthesize_design(design, device, workdir=device_dir, **options)
     else:
-        raise TypeError(f"design_or_plan must be a Chip, a ChipPlan or an Amaranth component, "
-                        f"not {design_or_plan!r}")
+        raise TypeError(
+            f"design_or_plan must be a Chip, a ChipPlan or an Amaranth component, "
+            f"not {design_or_plan!r}"
+        )
     name = name or default_name
     if isinstance(cycles_per_inference, CycleEstimate):
         estimate = cycles_per_inference
@@ -563,17 +673,28 @@ def synth_report(design_or_plan, devices, *, workdir, cycles_per_inference=None,
     for device in devices:
         clock = clock_mhz.get(device) if isinstance(clock_mhz, dict) else clock_mhz
         try:
-            report = run(device, workdir / device, name=name, clock_mhz=clock, seed=seed,
-                         harness=harness, timeout=timeout)
+            report = run(
+                device,
+                workdir / device,
+                name=name,
+                clock_mhz=clock,
+                seed=seed,
+                harness=harness,
+                timeout=timeout,
+            )
         except SynthesisError as error:
             results.append(DeviceResult(device, error=str(error), overflow=list(error.overflow)))
             continue
         results.append(DeviceResult(device, synth=report))
-    out = DesignReport(design=name, devices=results,
-                       cycles_per_inference=cycles_per_inference,
-                       synaptic_ops_per_inference=synaptic_ops_per_inference,
-                       latency_cycles=latency_cycles, assumptions=assumptions,
-                       description=description)
+    out = DesignReport(
+        design=name,
+        devices=results,
+        cycles_per_inference=cycles_per_inference,
+        synaptic_ops_per_inference=synaptic_ops_per_inference,
+        latency_cycles=latency_cycles,
+        assumptions=assumptions,
+        description=description,
+    )
     workdir.mkdir(parents=True, exist_ok=True)
     out.to_json(workdir / "design_report.json")
     return out

@@ -97,38 +97,75 @@ class Device:
     """A synthesis target: how to run Yosys and nextpnr for it."""
 
     name: str
-    family: str                      # "ice40" or "ecp5"
-    synth: str                       # Yosys synthesis command, without -top
-    nextpnr: str                     # tool variable of neurohw.toolchain
+    family: str  # "ice40" or "ecp5"
+    synth: str  # Yosys synthesis command, without -top
+    nextpnr: str  # tool variable of neurohw.toolchain
     nextpnr_args: tuple[str, ...]
-    clock_mhz: float                 # default clock constraint
-    io_pins: int | None              # package pins for ports; None: out of context (no pads)
+    clock_mhz: float  # default clock constraint
+    io_pins: int | None  # package pins for ports; None: out of context (no pads)
 
 
 DEVICES: dict[str, Device] = {
-    "ice40-up5k": Device("ice40-up5k", "ice40", "synth_ice40 -dsp", "NEXTPNR_ICE40",
-                         ("--up5k", "--package", "sg48", "--pcf-allow-unconstrained"), 50.0, 39),
-    "ecp5-25k": Device("ecp5-25k", "ecp5", "synth_ecp5", "NEXTPNR_ECP5",
-                       ("--25k", "--package", "CABGA381", "--out-of-context"), 150.0, None),
-    "ecp5-85k": Device("ecp5-85k", "ecp5", "synth_ecp5", "NEXTPNR_ECP5",
-                       ("--85k", "--package", "CABGA381", "--out-of-context"), 150.0, None),
+    "ice40-up5k": Device(
+        "ice40-up5k",
+        "ice40",
+        "synth_ice40 -dsp",
+        "NEXTPNR_ICE40",
+        ("--up5k", "--package", "sg48", "--pcf-allow-unconstrained"),
+        50.0,
+        39,
+    ),
+    "ecp5-25k": Device(
+        "ecp5-25k",
+        "ecp5",
+        "synth_ecp5",
+        "NEXTPNR_ECP5",
+        ("--25k", "--package", "CABGA381", "--out-of-context"),
+        150.0,
+        None,
+    ),
+    "ecp5-85k": Device(
+        "ecp5-85k",
+        "ecp5",
+        "synth_ecp5",
+        "NEXTPNR_ECP5",
+        ("--85k", "--package", "CABGA381", "--out-of-context"),
+        150.0,
+        None,
+    ),
 }
 
 #: Resource classes of the report and the Yosys cell types counted in each.
 _CELL_CLASSES = {
-    "ice40": {"luts": r"SB_LUT4", "carries": r"SB_CARRY", "ffs": r"SB_DFF\w*",
-              "bram": r"SB_RAM40_4K\w*", "spram": r"SB_SPRAM256KA", "dsp": r"SB_MAC16"},
+    "ice40": {
+        "luts": r"SB_LUT4",
+        "carries": r"SB_CARRY",
+        "ffs": r"SB_DFF\w*",
+        "bram": r"SB_RAM40_4K\w*",
+        "spram": r"SB_SPRAM256KA",
+        "dsp": r"SB_MAC16",
+    },
     # Yosys maps ECP5 multipliers to MULT18X18D only (no ALU54B inference); both count as DSP.
-    "ecp5": {"luts": r"LUT4", "carries": r"CCU2C", "ffs": r"TRELLIS_FF",
-             "bram": r"DP16KD|PDPW16KD", "spram": r"(?!)", "dsp": r"MULT18X18D|MULT9X9D|ALU54B"},
+    "ecp5": {
+        "luts": r"LUT4",
+        "carries": r"CCU2C",
+        "ffs": r"TRELLIS_FF",
+        "bram": r"DP16KD|PDPW16KD",
+        "spram": r"(?!)",
+        "dsp": r"MULT18X18D|MULT9X9D|ALU54B",
+    },
 }
 
 #: nextpnr bels that hold each resource class (their ``available`` is the capacity).
 _CAPACITY_BELS = {
-    "ice40": {"logic": "ICESTORM_LC", "ff": "ICESTORM_LC", "bram": "ICESTORM_RAM",
-              "spram": "ICESTORM_SPRAM", "dsp": "ICESTORM_DSP"},
-    "ecp5": {"logic": "TRELLIS_COMB", "ff": "TRELLIS_FF", "bram": "DP16KD",
-             "dsp": "MULT18X18D"},
+    "ice40": {
+        "logic": "ICESTORM_LC",
+        "ff": "ICESTORM_LC",
+        "bram": "ICESTORM_RAM",
+        "spram": "ICESTORM_SPRAM",
+        "dsp": "ICESTORM_DSP",
+    },
+    "ecp5": {"logic": "TRELLIS_COMB", "ff": "TRELLIS_FF", "bram": "DP16KD", "dsp": "MULT18X18D"},
 }
 
 _RESOURCES = ("luts", "carries", "ffs", "bram", "spram", "dsp")
@@ -141,8 +178,13 @@ class SynthesisError(RuntimeError):
     every resource nextpnr found over 100 %.
     """
 
-    def __init__(self, message: str, *, log: Path | None = None,
-                 overflow: list[tuple[str, int, int]] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        log: Path | None = None,
+        overflow: list[tuple[str, int, int]] | None = None,
+    ):
         super().__init__(message)
         self.log = log
         self.overflow = overflow or []
@@ -243,54 +285,81 @@ class SynthReport:
         def row(label, used, capacity_key=None, percent_key=None):
             available = c.get(capacity_key, "") if capacity_key else ""
             percent = u.get(percent_key) if percent_key else None
-            return (f"| {label} | {used} | {available} | "
-                    f"{'' if percent is None else f'{percent:.1f}'} |")
+            return (
+                f"| {label} | {used} | {available} | "
+                f"{'' if percent is None else f'{percent:.1f}'} |"
+            )
 
-        lines = [f"| {self.design} on {self.device} | used | available | % |",
-                 "|---|---:|---:|---:|",
-                 row("LUT4", self.luts, "logic", "logic"),
-                 row("carry", self.carries),
-                 row("FF", self.ffs, "ff", "ff"),
-                 row("block RAM", self.bram, "bram", "bram")]
+        lines = [
+            f"| {self.design} on {self.device} | used | available | % |",
+            "|---|---:|---:|---:|",
+            row("LUT4", self.luts, "logic", "logic"),
+            row("carry", self.carries),
+            row("FF", self.ffs, "ff", "ff"),
+            row("block RAM", self.bram, "bram", "bram"),
+        ]
         if "spram" in c:
             lines.append(row("SPRAM", self.spram, "spram", "spram"))
         lines.append(row("DSP", self.dsp, "dsp", "dsp"))
-        lines.append(row("logic cells (placed, incl. harness)" if self.harness
-                         else "logic cells (placed)", self.logic_cells, "logic", "logic_cells"))
+        lines.append(
+            row(
+                "logic cells (placed, incl. harness)" if self.harness else "logic cells (placed)",
+                self.logic_cells,
+                "logic",
+                "logic_cells",
+            )
+        )
         for clock, timing in sorted(self.fmax.items()):
             verdict = "met" if timing["achieved"] >= timing["constraint"] else "FAILED"
-            lines.append(f"| Fmax {clock} (MHz) | {timing['achieved']:.1f} | "
-                         f"{timing['constraint']:g} | {verdict} |")
+            lines.append(
+                f"| Fmax {clock} (MHz) | {timing['achieved']:.1f} | "
+                f"{timing['constraint']:g} | {verdict} |"
+            )
         if not self.fmax:
             lines.append("| Fmax (MHz) | no register-to-register path | | |")
-        harness = ("harness included in Fmax and placed logic cells, not in the cell counts "
-                   f"(harness: {_format_classes(self.harness_cells)})" if self.harness
-                   else "no harness")
+        harness = (
+            "harness included in Fmax and placed logic cells, not in the cell counts "
+            f"(harness: {_format_classes(self.harness_cells)})"
+            if self.harness
+            else "no harness"
+        )
         lines.append("")
-        lines.append(f"{self.yosys_version}, {self.nextpnr_version}, seed {self.seed}; {harness}; "
-                     f"{self.wall_time_s:.0f} s (synthesis {self.synth_time_s:.0f} s, "
-                     f"place and route {self.pnr_time_s:.0f} s)")
+        lines.append(
+            f"{self.yosys_version}, {self.nextpnr_version}, seed {self.seed}; {harness}; "
+            f"{self.wall_time_s:.0f} s (synthesis {self.synth_time_s:.0f} s, "
+            f"place and route {self.pnr_time_s:.0f} s)"
+        )
         return "\n".join(lines)
 
     @staticmethod
     def table(reports: list[SynthReport]) -> str:
         """Several reports as one Markdown table, one row each."""
-        lines = ["| design | device | LUT4 | carry | FF | BRAM | SPRAM | DSP | logic cells "
-                 "| Fmax MHz | constraint |",
-                 "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines = [
+            "| design | device | LUT4 | carry | FF | BRAM | SPRAM | DSP | logic cells "
+            "| Fmax MHz | constraint |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for r in reports:
             fmax = "-" if r.fmax_mhz is None else f"{r.fmax_mhz:.1f}"
-            lines.append(f"| {r.design} | {r.device} | {r.luts} | {r.carries} | {r.ffs} | "
-                         f"{r.bram} | {r.spram} | {r.dsp} | {r.logic_cells} | {fmax} | "
-                         f"{r.clock_mhz:g} |")
+            lines.append(
+                f"| {r.design} | {r.device} | {r.luts} | {r.carries} | {r.ffs} | "
+                f"{r.bram} | {r.spram} | {r.dsp} | {r.logic_cells} | {fmax} | "
+                f"{r.clock_mhz:g} |"
+            )
         return "\n".join(lines)
 
 
 def _format_classes(classes: Mapping[str, int] | None) -> str:
     if not classes:
         return "none"
-    names = {"luts": "LUT4", "carries": "carry", "ffs": "FF", "bram": "BRAM", "spram": "SPRAM",
-             "dsp": "DSP"}
+    names = {
+        "luts": "LUT4",
+        "carries": "carry",
+        "ffs": "FF",
+        "bram": "BRAM",
+        "spram": "SPRAM",
+        "dsp": "DSP",
+    }
     return ", ".join(f"{classes[key]} {names[key]}" for key in _RESOURCES if classes.get(key))
 
 
@@ -306,16 +375,23 @@ def parse_yosys_stat(stat: Mapping[str, Any], module: str | None = None) -> dict
     """
     modules = {name.lstrip("\\"): body for name, body in stat.get("modules", {}).items()}
     if module is None:
-        instantiated = {kind.lstrip("\\") for body in modules.values()
-                        for kind in body.get("num_cells_by_type", {})}
+        instantiated = {
+            kind.lstrip("\\")
+            for body in modules.values()
+            for kind in body.get("num_cells_by_type", {})
+        }
         tops = [name for name in modules if name not in instantiated]
         if len(tops) != 1:
-            raise ValueError(f"Yosys statistics have no single top module (candidates: "
-                             f"{', '.join(sorted(tops)) or 'none'}); name the module")
+            raise ValueError(
+                f"Yosys statistics have no single top module (candidates: "
+                f"{', '.join(sorted(tops)) or 'none'}); name the module"
+            )
         module = tops[0]
     if module not in modules:
-        raise ValueError(f"module {module!r} is not in the Yosys statistics (modules: "
-                         f"{', '.join(sorted(modules))})")
+        raise ValueError(
+            f"module {module!r} is not in the Yosys statistics (modules: "
+            f"{', '.join(sorted(modules))})"
+        )
 
     def total(name, seen):
         if name in seen:
@@ -348,8 +424,9 @@ def _clock_name(net: str) -> str:
     return net.split("$", 1)[0] or net
 
 
-def parse_nextpnr_report(report: Mapping[str, Any]) -> tuple[dict[str, dict[str, float]],
-                                                             dict[str, dict[str, int]]]:
+def parse_nextpnr_report(
+    report: Mapping[str, Any],
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, int]]]:
     """``(fmax, utilization)`` from nextpnr's ``--report`` JSON.
 
     ``fmax``: ``{clock: {"achieved": MHz, "constraint": MHz}}`` with clock net names shortened
@@ -362,8 +439,10 @@ def parse_nextpnr_report(report: Mapping[str, Any]) -> tuple[dict[str, dict[str,
         entry = {"achieved": float(timing["achieved"]), "constraint": float(timing["constraint"])}
         if name not in fmax or entry["achieved"] < fmax[name]["achieved"]:
             fmax[name] = entry
-    utilization = {bel: {"used": int(v["used"]), "available": int(v["available"])}
-                   for bel, v in report.get("utilization", {}).items()}
+    utilization = {
+        bel: {"used": int(v["used"]), "available": int(v["available"])}
+        for bel, v in report.get("utilization", {}).items()
+    }
     return fmax, utilization
 
 
@@ -373,11 +452,14 @@ _UTILISATION_LINE = re.compile(r"^Info:\s+(\S+):\s+(\d+)/\s*(\d+)\s+(\d+)%", re.
 def parse_nextpnr_failure(log: str) -> tuple[list[tuple[str, int, int]], list[str]]:
     """``(overflow, errors)`` from a nextpnr log: the ``(bel, used, available)`` of every
     resource over capacity in its "Device utilisation" table, and its ``ERROR:`` lines."""
-    overflow = [(bel, int(used), int(available))
-                for bel, used, available, _ in _UTILISATION_LINE.findall(log)
-                if int(used) > int(available)]
-    errors = [line[len("ERROR:"):].strip() for line in log.splitlines()
-              if line.startswith("ERROR:")]
+    overflow = [
+        (bel, int(used), int(available))
+        for bel, used, available, _ in _UTILISATION_LINE.findall(log)
+        if int(used) > int(available)
+    ]
+    errors = [
+        line[len("ERROR:") :].strip() for line in log.splitlines() if line.startswith("ERROR:")
+    ]
     return overflow, errors
 
 
@@ -422,13 +504,19 @@ def harness_verilog(top: str, ports: Mapping[str, Mapping[str, Any]]) -> str:
     connections = [f".{_identifier(name)}({_identifier(name)})" for name in clocks]
     offset = 0
     for name, width in inputs:
-        connections.append(f".{_identifier(name)}(chain[{offset + width - 1}:{offset}])"
-                           if width else f".{_identifier(name)}()")
+        connections.append(
+            f".{_identifier(name)}(chain[{offset + width - 1}:{offset}])"
+            if width
+            else f".{_identifier(name)}()"
+        )
         offset += width
     offset = 0
     for name, width in outputs:
-        connections.append(f".{_identifier(name)}(outs[{offset + width - 1}:{offset}])"
-                           if width else f".{_identifier(name)}()")
+        connections.append(
+            f".{_identifier(name)}(outs[{offset + width - 1}:{offset}])"
+            if width
+            else f".{_identifier(name)}()"
+        )
         offset += width
     clock = next((name for name in clocks if name.endswith("clk")), None)
     pins = [f"input {_identifier(name)}" for name in clocks]
@@ -436,8 +524,10 @@ def harness_verilog(top: str, ports: Mapping[str, Mapping[str, Any]]) -> str:
         clock = "clk"
         pins.insert(0, "input clk")
     pins += ["input sin", "input load", "output sout"]
-    lines = [f"// Generated by neurohw.flows.synth: serial in/out harness around {top}.",
-             f"module {HARNESS_MODULE}({', '.join(pins)});"]
+    lines = [
+        f"// Generated by neurohw.flows.synth: serial in/out harness around {top}.",
+        f"module {HARNESS_MODULE}({', '.join(pins)});",
+    ]
     if n_in:
         lines.append(f"  reg [{n_in - 1}:0] chain;")
         shifted = f"{{chain[{n_in - 2}:0], sin}}" if n_in > 1 else "sin"
@@ -475,8 +565,9 @@ def _run(command: list[str], cwd: Path, log: Path, what: str, timeout: float | N
     logger.info("%s: %s (log: %s)", what, " ".join(command), log)
     started = time.monotonic()
     with open(cwd / f"{log.stem}.stdout", "w") as out:
-        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
         try:
             while True:
                 try:
@@ -487,8 +578,9 @@ def _run(command: list[str], cwd: Path, log: Path, what: str, timeout: float | N
                     if timeout is not None and elapsed > timeout:
                         process.kill()
                         process.wait()
-                        raise SynthesisError(f"{what} did not finish in {timeout:g} s "
-                                             f"(log: {log})", log=log) from None
+                        raise SynthesisError(
+                            f"{what} did not finish in {timeout:g} s (log: {log})", log=log
+                        ) from None
                     logger.info("%s running for %.0f s: %s", what, elapsed, _last_line(log))
         except BaseException:
             if process.poll() is None:
@@ -505,13 +597,18 @@ def _verilog_source(design, top: str) -> tuple[str, str]:
         return Path(design).read_text(), top
     if isinstance(design, str):
         if not re.search(r"\bmodule\b", design):
-            raise ValueError("a str design must be Verilog source (containing a module); pass a "
-                             "pathlib.Path to read a Verilog file")
+            raise ValueError(
+                "a str design must be Verilog source (containing a module); pass a "
+                "pathlib.Path to read a Verilog file"
+            )
         return design, top
     from amaranth.lib import wiring
+
     if not isinstance(design, wiring.Component):
-        raise TypeError(f"design must be an Amaranth wiring.Component, Verilog source (str) or a "
-                        f"Verilog file (pathlib.Path), not {design!r}")
+        raise TypeError(
+            f"design must be an Amaranth wiring.Component, Verilog source (str) or a "
+            f"Verilog file (pathlib.Path), not {design!r}"
+        )
     return synthesis_verilog(design, top), type(design).__name__
 
 
@@ -523,6 +620,7 @@ def synthesis_verilog(design, top: str) -> str:
     from amaranth.back import verilog
 
     from ..hw.spram import SynthesisMemories, spram_bank_verilog
+
     memories = SynthesisMemories()
     text = verilog.convert(design, name=top, emit_src=False, platform=memories)
     return text + spram_bank_verilog() if memories.used else text
@@ -531,15 +629,24 @@ def synthesis_verilog(design, top: str) -> str:
 def _yosys_ports(yosys: str, workdir: Path, source: str, top: str, timeout) -> dict:
     # `-lib` reads every module as a black box: the port list, without elaborating anything.
     script = f"read_verilog -lib {source}; write_json ports.json"
-    status = _run([yosys, "-q", "-l", "ports.log", "-p", script], workdir,
-                  workdir / "ports.log", "yosys (ports)", timeout)
+    status = _run(
+        [yosys, "-q", "-l", "ports.log", "-p", script],
+        workdir,
+        workdir / "ports.log",
+        "yosys (ports)",
+        timeout,
+    )
     if status or not (workdir / "ports.json").exists():
-        raise SynthesisError(f"Yosys could not read {workdir / source}: "
-                             f"{_yosys_error(workdir / 'ports.log')}", log=workdir / "ports.log")
+        raise SynthesisError(
+            f"Yosys could not read {workdir / source}: {_yosys_error(workdir / 'ports.log')}",
+            log=workdir / "ports.log",
+        )
     modules = json.loads((workdir / "ports.json").read_text())["modules"]
     if top not in modules:
-        raise SynthesisError(f"module {top!r} is not in {workdir / source} (modules: "
-                             f"{', '.join(sorted(modules))})", log=workdir / "ports.log")
+        raise SynthesisError(
+            f"module {top!r} is not in {workdir / source} (modules: {', '.join(sorted(modules))})",
+            log=workdir / "ports.log",
+        )
     return modules[top]["ports"]
 
 
@@ -554,9 +661,18 @@ def _yosys_error(log: Path) -> str:
     return f"the log ends with {_last_line(log)!r}"
 
 
-def synthesize(design, *, device: str, workdir: str | os.PathLike, top: str = "top",
-               clock_mhz: float | None = None, seed: int = 1, name: str | None = None,
-               harness: bool | None = None, timeout: float | None = None) -> SynthReport:
+def synthesize(
+    design,
+    *,
+    device: str,
+    workdir: str | os.PathLike,
+    top: str = "top",
+    clock_mhz: float | None = None,
+    seed: int = 1,
+    name: str | None = None,
+    harness: bool | None = None,
+    timeout: float | None = None,
+) -> SynthReport:
     """Synthesize ``design`` out of context on ``device`` and place and route it.
 
     Parameters
@@ -603,8 +719,14 @@ def synthesize(design, *, device: str, workdir: str | os.PathLike, top: str = "t
     started = time.monotonic()
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    for stale in ("ports.json", "stat.json", "stat.txt", "netlist.json",
-                  "nextpnr_report.json", "synth_report.json"):
+    for stale in (
+        "ports.json",
+        "stat.json",
+        "stat.txt",
+        "netlist.json",
+        "nextpnr_report.json",
+        "synth_report.json",
+    ):
         (workdir / stale).unlink(missing_ok=True)
 
     verilog, default_name = _verilog_source(design, top)
@@ -620,42 +742,59 @@ def synthesize(design, *, device: str, workdir: str | os.PathLike, top: str = "t
         port_bits = sum(len(port["bits"]) for port in ports.values())
         if harness is None:
             harness = port_bits > spec.io_pins
-            logger.info("%s has %d port bits, %s has %d pins: %s", name, port_bits, device,
-                        spec.io_pins, "using the serial I/O harness" if harness else "no harness")
+            logger.info(
+                "%s has %d port bits, %s has %d pins: %s",
+                name,
+                port_bits,
+                device,
+                spec.io_pins,
+                "using the serial I/O harness" if harness else "no harness",
+            )
     if harness:
         (workdir / "harness.v").write_text(harness_verilog(top, ports))
         synth_top, sources = HARNESS_MODULE, f"{source} harness.v"
     else:
         synth_top, sources = top, source
-    lines = [f"read_verilog {sources}",
-             f"hierarchy -top {synth_top}",
-             # Works around an ABC9 reintegration assertion (`count_id(wire->name) == 0`) of
-             # Yosys 0.70 when a module has port `x` and a wire named `x[0]`, which Amaranth
-             # emits for array members: give non-port wires plain Verilog names.
-             "rename -unescape w:* i:* %d o:* %d"]
+    lines = [
+        f"read_verilog {sources}",
+        f"hierarchy -top {synth_top}",
+        # Works around an ABC9 reintegration assertion (`count_id(wire->name) == 0`) of
+        # Yosys 0.70 when a module has port `x` and a wire named `x[0]`, which Amaranth
+        # emits for array members: give non-port wires plain Verilog names.
+        "rename -unescape w:* i:* %d o:* %d",
+    ]
     if harness:
         # The design stays a module of its own, so that its cells are counted apart from the
         # harness' (and nothing is optimized across the boundary); flattened for nextpnr.
         lines.append(f"setattr -mod -set keep_hierarchy 1 {top}")
-    lines += [f"{spec.synth} -top {synth_top}",
-              "tee -q -o stat.txt stat",
-              "tee -q -o stat.json stat -json"]
+    lines += [
+        f"{spec.synth} -top {synth_top}",
+        "tee -q -o stat.txt stat",
+        "tee -q -o stat.json stat -json",
+    ]
     if harness:
         lines += [f"setattr -mod -unset keep_hierarchy {top}", "flatten"]
     lines.append("write_json -noscopeinfo netlist.json")
     (workdir / "synth.ys").write_text("\n".join(lines) + "\n")
     synth_started = time.monotonic()
-    status = _run([yosys, "-q", "-l", "yosys.log", "-s", "synth.ys"], workdir,
-                  workdir / "yosys.log", f"yosys ({spec.synth})", timeout)
+    status = _run(
+        [yosys, "-q", "-l", "yosys.log", "-s", "synth.ys"],
+        workdir,
+        workdir / "yosys.log",
+        f"yosys ({spec.synth})",
+        timeout,
+    )
     synth_time = time.monotonic() - synth_started
-    missing = [output for output in ("stat.json", "netlist.json")
-               if not (workdir / output).exists()]
+    missing = [
+        output for output in ("stat.json", "netlist.json") if not (workdir / output).exists()
+    ]
     if status or missing:
         raise SynthesisError(
             f"Yosys failed on {name} for {device} (exit status {status}"
             f"{', no ' + ', '.join(missing) if missing else ''}): "
             f"{_yosys_error(workdir / 'yosys.log')} (log: {workdir / 'yosys.log'})",
-            log=workdir / "yosys.log")
+            log=workdir / "yosys.log",
+        )
     stat = json.loads((workdir / "stat.json").read_text())
     cells = parse_yosys_stat(stat, top)
     harness_classes = None
@@ -664,14 +803,28 @@ def synthesize(design, *, device: str, workdir: str | os.PathLike, top: str = "t
         harness_cells = {kind: count - cells.get(kind, 0) for kind, count in everything.items()}
         harness_classes = _classify(harness_cells, spec.family)
     classes = _classify(cells, spec.family)
-    logger.info("yosys: %s in %.1f s (design only)", _format_classes(classes) or "no cells",
-                synth_time)
+    logger.info(
+        "yosys: %s in %.1f s (design only)", _format_classes(classes) or "no cells", synth_time
+    )
 
     pnr_started = time.monotonic()
     log = workdir / "nextpnr.log"
-    command = [nextpnr, *spec.nextpnr_args, "--json", "netlist.json",
-               "--report", "nextpnr_report.json", "--timing-allow-fail",
-               "--freq", f"{clock_mhz:g}", "--seed", str(seed), "--quiet", "--log", "nextpnr.log"]
+    command = [
+        nextpnr,
+        *spec.nextpnr_args,
+        "--json",
+        "netlist.json",
+        "--report",
+        "nextpnr_report.json",
+        "--timing-allow-fail",
+        "--freq",
+        f"{clock_mhz:g}",
+        "--seed",
+        str(seed),
+        "--quiet",
+        "--log",
+        "nextpnr.log",
+    ]
     status = _run(command, workdir, log, f"nextpnr ({device})", timeout)
     pnr_time = time.monotonic() - pnr_started
     if status or not (workdir / "nextpnr_report.json").exists():
@@ -683,27 +836,52 @@ def synthesize(design, *, device: str, workdir: str | os.PathLike, top: str = "t
     logic_bel = bels["logic"]
     logic_cells = placed.get(logic_bel, {}).get("used", 0)
     logic = classes["luts"] + (2 * classes["carries"] if spec.family == "ecp5" else 0)
-    used = {"logic": logic, "ff": classes["ffs"], "bram": classes["bram"],
-            "spram": classes["spram"], "dsp": classes["dsp"]}
-    utilization = {key: round(100.0 * used[key] / capacity[key], 2)
-                   for key in used if capacity.get(key)}
+    used = {
+        "logic": logic,
+        "ff": classes["ffs"],
+        "bram": classes["bram"],
+        "spram": classes["spram"],
+        "dsp": classes["dsp"],
+    }
+    utilization = {
+        key: round(100.0 * used[key] / capacity[key], 2) for key in used if capacity.get(key)
+    }
     if capacity.get("logic"):
         utilization["logic_cells"] = round(100.0 * logic_cells / capacity["logic"], 2)
     report = SynthReport(
-        design=name, device=device, top=top,
+        design=name,
+        device=device,
+        top=top,
         yosys_version=synthesis_tool_version("YOSYS"),
         nextpnr_version=synthesis_tool_version(spec.nextpnr),
-        seed=seed, clock_mhz=float(clock_mhz), **classes, logic_cells=logic_cells,
-        fmax=fmax, utilization=utilization, capacity=capacity, harness=bool(harness),
-        harness_cells=harness_classes, cells=dict(sorted(cells.items())), placed=placed,
-        wall_time_s=round(time.monotonic() - started, 2), synth_time_s=round(synth_time, 2),
-        pnr_time_s=round(pnr_time, 2), workdir=str(workdir))
+        seed=seed,
+        clock_mhz=float(clock_mhz),
+        **classes,
+        logic_cells=logic_cells,
+        fmax=fmax,
+        utilization=utilization,
+        capacity=capacity,
+        harness=bool(harness),
+        harness_cells=harness_classes,
+        cells=dict(sorted(cells.items())),
+        placed=placed,
+        wall_time_s=round(time.monotonic() - started, 2),
+        synth_time_s=round(synth_time, 2),
+        pnr_time_s=round(pnr_time, 2),
+        workdir=str(workdir),
+    )
     report.to_json(workdir / "synth_report.json")
     if fmax:
-        logger.info("nextpnr: Fmax %s; %d %s in %.1f s",
-                    ", ".join(f"{clock} {t['achieved']:.1f} MHz (constraint {t['constraint']:g})"
-                              for clock, t in sorted(fmax.items())),
-                    logic_cells, logic_bel, pnr_time)
+        logger.info(
+            "nextpnr: Fmax %s; %d %s in %.1f s",
+            ", ".join(
+                f"{clock} {t['achieved']:.1f} MHz (constraint {t['constraint']:g})"
+                for clock, t in sorted(fmax.items())
+            ),
+            logic_cells,
+            logic_bel,
+            pnr_time,
+        )
     else:
         logger.warning("nextpnr: no register-to-register path in %s, so no Fmax", name)
     return report
@@ -715,19 +893,32 @@ def _nextpnr_error(name: str, spec: Device, log: Path, status: int, harness) -> 
     except OSError:
         text = ""
     overflow, errors = parse_nextpnr_failure(text)
-    detail = errors[0] if errors else (f"the log ends with {_last_line(log)!r}" if text
-                                       else f"no log written, see {log.with_suffix('.stdout')}")
+    detail = (
+        errors[0]
+        if errors
+        else (
+            f"the log ends with {_last_line(log)!r}"
+            if text
+            else f"no log written, see {log.with_suffix('.stdout')}"
+        )
+    )
     if overflow:
-        over = ", ".join(f"{bel} {used}/{available} ({100 * used / available:.0f}%)"
-                         for bel, used, available in overflow)
+        over = ", ".join(
+            f"{bel} {used}/{available} ({100 * used / available:.0f}%)"
+            for bel, used, available in overflow
+        )
         hint = ""
         if any(bel == "SB_IO" for bel, _, _ in overflow) and not harness:
             hint = "; pass harness=True to serialize the ports through a few pins"
-        message = (f"{name} does not fit {spec.name}: {over} over capacity{hint}; nextpnr: "
-                   f"{detail} (log: {log})")
+        message = (
+            f"{name} does not fit {spec.name}: {over} over capacity{hint}; nextpnr: "
+            f"{detail} (log: {log})"
+        )
     else:
-        message = f"nextpnr failed on {name} for {spec.name} (exit status {status}): {detail} " \
-                  f"(log: {log})"
+        message = (
+            f"nextpnr failed on {name} for {spec.name} (exit status {status}): {detail} "
+            f"(log: {log})"
+        )
     return SynthesisError(message, log=log, overflow=overflow)
 
 
@@ -739,8 +930,14 @@ def _nextpnr_error(name: str, spec: Device, log: Path, status: int, harness) -> 
 BASELINE_METRICS = ("luts", "carries", "ffs", "bram", "spram", "dsp", "logic_cells", "fmax_mhz")
 
 #: Relative tolerance per metric: LUT and FF +5 %, BRAM/SPRAM/DSP +0, Fmax -10 %.
-DEFAULT_TOLERANCES = {"luts": 0.05, "ffs": 0.05, "bram": 0.0, "spram": 0.0, "dsp": 0.0,
-                      "fmax_mhz": 0.10}
+DEFAULT_TOLERANCES = {
+    "luts": 0.05,
+    "ffs": 0.05,
+    "bram": 0.0,
+    "spram": 0.0,
+    "dsp": 0.0,
+    "fmax_mhz": 0.10,
+}
 
 _KEY = ("design", "device", "yosys_version", "nextpnr_version")
 
@@ -769,12 +966,19 @@ class Regression:
             return f"{self.metric}: missing (baseline {self.baseline:g})"
         if self.metric == "fmax_mhz":
             change = 100 * (self.baseline - self.value) / self.baseline
-            return (f"fmax_mhz: {self.value:.1f} MHz is {change:.1f}% below the baseline "
-                    f"{self.baseline:.1f} MHz (tolerance -{100 * self.tolerance:g}%)")
-        change = (f" by {100 * (self.value - self.baseline) / self.baseline:.1f}%"
-                  if self.baseline else "")
-        return (f"{self.metric}: {self.value:g} exceeds the baseline {self.baseline:g}{change} "
-                f"(tolerance +{100 * self.tolerance:g}%)")
+            return (
+                f"fmax_mhz: {self.value:.1f} MHz is {change:.1f}% below the baseline "
+                f"{self.baseline:.1f} MHz (tolerance -{100 * self.tolerance:g}%)"
+            )
+        change = (
+            f" by {100 * (self.value - self.baseline) / self.baseline:.1f}%"
+            if self.baseline
+            else ""
+        )
+        return (
+            f"{self.metric}: {self.value:g} exceeds the baseline {self.baseline:g}{change} "
+            f"(tolerance +{100 * self.tolerance:g}%)"
+        )
 
 
 def _metrics(report: SynthReport) -> dict[str, Any]:
@@ -804,8 +1008,13 @@ def update_baseline(report: SynthReport, path: str | os.PathLike) -> Path:
     path = Path(path)
     data = _load_baselines(path)
     entry = {name: getattr(report, name) for name in _KEY}
-    entry.update(seed=report.seed, clock_mhz=report.clock_mhz, harness=report.harness,
-                 recorded=datetime.date.today().isoformat(), metrics=_metrics(report))
+    entry.update(
+        seed=report.seed,
+        clock_mhz=report.clock_mhz,
+        harness=report.harness,
+        recorded=datetime.date.today().isoformat(),
+        metrics=_metrics(report),
+    )
     entries = [e for e in data["entries"] if _key(e) != _key(report)] + [entry]
     data["entries"] = sorted(entries, key=_key)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -814,9 +1023,13 @@ def update_baseline(report: SynthReport, path: str | os.PathLike) -> Path:
     return path
 
 
-def compare_to_baseline(report: SynthReport, baseline_json_path: str | os.PathLike,
-                        tolerances: Mapping[str, float] | None = None, *,
-                        match_tool_versions: bool = True) -> list[Regression]:
+def compare_to_baseline(
+    report: SynthReport,
+    baseline_json_path: str | os.PathLike,
+    tolerances: Mapping[str, float] | None = None,
+    *,
+    match_tool_versions: bool = True,
+) -> list[Regression]:
     """The metrics of ``report`` that regressed from its baseline, as :class:`Regression`\\ s.
 
     The baseline entry is the one in ``baseline_json_path`` with the report's design, device and
@@ -831,30 +1044,42 @@ def compare_to_baseline(report: SynthReport, baseline_json_path: str | os.PathLi
     tolerances = DEFAULT_TOLERANCES if tolerances is None else dict(tolerances)
     for metric, tolerance in tolerances.items():
         if metric not in BASELINE_METRICS:
-            raise ValueError(f"tolerance metrics must be among {', '.join(BASELINE_METRICS)}, "
-                             f"not {metric!r}")
-        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) \
-                or not tolerance >= 0:
-            raise ValueError(f"tolerance of {metric} must be a non-negative number, not "
-                             f"{tolerance!r}")
+            raise ValueError(
+                f"tolerance metrics must be among {', '.join(BASELINE_METRICS)}, not {metric!r}"
+            )
+        if (
+            isinstance(tolerance, bool)
+            or not isinstance(tolerance, (int, float))
+            or not tolerance >= 0
+        ):
+            raise ValueError(
+                f"tolerance of {metric} must be a non-negative number, not {tolerance!r}"
+            )
     path = Path(baseline_json_path)
     entries = _load_baselines(path)["entries"]
     if match_tool_versions:
         matches = [e for e in entries if _key(e) == _key(report)]
     else:
-        matches = sorted((e for e in entries
-                          if (e["design"], e["device"]) == (report.design, report.device)),
-                         key=lambda e: e.get("recorded", ""))
+        matches = sorted(
+            (e for e in entries if (e["design"], e["device"]) == (report.design, report.device)),
+            key=lambda e: e.get("recorded", ""),
+        )
     if not matches:
         known = "; ".join(" / ".join(str(part) for part in _key(e)) for e in entries) or "none"
         raise BaselineError(
             f"no baseline for {' / '.join(str(part) for part in _key(report))} in {path} "
-            f"(entries: {known}); record one with update_baseline()")
+            f"(entries: {known}); record one with update_baseline()"
+        )
     entry = matches[-1]
     for setting in ("clock_mhz", "seed"):
         if setting in entry and entry[setting] != getattr(report, setting):
-            logger.warning("baseline %s was recorded with %s=%s, the report has %s", path,
-                           setting, entry[setting], getattr(report, setting))
+            logger.warning(
+                "baseline %s was recorded with %s=%s, the report has %s",
+                path,
+                setting,
+                entry[setting],
+                getattr(report, setting),
+            )
     metrics = _metrics(report)
     regressions = []
     for metric, tolerance in tolerances.items():

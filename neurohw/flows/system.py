@@ -23,8 +23,12 @@ from ..network.plan import ChipPlan
 from ..network.system import check_samples
 from ..network.timing import trainer_steps
 
-__all__ = ["SystemVerificationResult", "generate_system_verilog", "verify_system",
-           "SYSTEM_TOPLEVEL"]
+__all__ = [
+    "SystemVerificationResult",
+    "generate_system_verilog",
+    "verify_system",
+    "SYSTEM_TOPLEVEL",
+]
 
 #: Verilator's C++ for a whole chip is one large file (the runner keeps ``--output-split 0``);
 #: compiling it without optimization takes a fraction of the time (about 40 s instead of 110 s
@@ -37,6 +41,7 @@ OPTIMIZED_BUILD_STEPS = 1500
 @dataclass(frozen=True)
 class SystemVerificationResult:
     """What one RTL run compared, and how long it took (simulated cycles and wall clock)."""
+
     simulator: str
     samples: int
     steps: int
@@ -64,9 +69,13 @@ class SystemVerificationResult:
         return result
 
 
-def generate_system_verilog(plan: ChipPlan, path, *,
-                            router_fifo_depth: int = DEFAULT_ROUTER_FIFO_DEPTH,
-                            debug: bool = DEFAULT_DEBUG) -> Path:
+def generate_system_verilog(
+    plan: ChipPlan,
+    path,
+    *,
+    router_fifo_depth: int = DEFAULT_ROUTER_FIFO_DEPTH,
+    debug: bool = DEFAULT_DEBUG,
+) -> Path:
     """Write the Verilog of ``plan``'s chip (module ``neurohw_system``) to ``path``
     (:meth:`neurohw.Chip.verilog`). The text depends only on the plan and the options (no
     source paths, no timestamps)."""
@@ -75,9 +84,17 @@ def generate_system_verilog(plan: ChipPlan, path, *,
     return path
 
 
-def verify_system(plan, inputs, *, simulator: str, build_dir=None, traffic=None,
-                  seed: int = 0, router_fifo_depth: int = DEFAULT_ROUTER_FIFO_DEPTH,
-                  progress=None) -> SystemVerificationResult:
+def verify_system(
+    plan,
+    inputs,
+    *,
+    simulator: str,
+    build_dir=None,
+    traffic=None,
+    seed: int = 0,
+    router_fifo_depth: int = DEFAULT_ROUTER_FIFO_DEPTH,
+    progress=None,
+) -> SystemVerificationResult:
     """Run ``inputs`` ``{group: (steps, batch, size)}`` (samples back to back) through the RTL
     of ``plan`` (a :class:`neurohw.Chip`, or a ``ChipPlan`` with the chip's default options and
     ``router_fifo_depth``) in ``simulator`` and compare every output spike of every window
@@ -115,22 +132,39 @@ def verify_system(plan, inputs, *, simulator: str, build_dir=None, traffic=None,
     progress_file.unlink(missing_ok=True)
     start = time.perf_counter()
     with _ProgressWatcher(progress_file, progress, start):
-        run_cocotb(top, toplevel=SYSTEM_TOPLEVEL, test_module="bench_system",
-                   simulator=simulator, build_dir=build_dir, test_data=data, seed=seed + 1,
-                   build_args=_build_args(simulator, chip_steps * batch))
+        run_cocotb(
+            top,
+            toplevel=SYSTEM_TOPLEVEL,
+            test_module="bench_system",
+            simulator=simulator,
+            build_dir=build_dir,
+            test_data=data,
+            seed=seed + 1,
+            build_args=_build_args(simulator, chip_steps * batch),
+        )
     seconds = time.perf_counter() - start
     results = json.loads(results_file.read_text())
     per_step = results["cycles_per_step"] or [0]
     output_spikes = trainer_steps(
         _rtl_output_spikes(plan, results["host_out_words"], chip_steps, batch),
-        plan.start_steps, steps)
+        plan.start_steps,
+        steps,
+    )
     return SystemVerificationResult(
-        simulator=simulator, samples=batch, steps=steps, cores=plan.n_cores,
+        simulator=simulator,
+        samples=batch,
+        steps=steps,
+        cores=plan.n_cores,
         host_words=len(data["host_words"]),
-        output_events_compared=results["output_events"], windows_compared=chip_steps * batch,
-        cycles=results["cycles"], cycles_per_sample=tuple(results["cycles_per_sample"]),
-        cycles_per_step_mean=sum(per_step) / len(per_step), cycles_per_step_max=max(per_step),
-        seconds=seconds, output_spikes=output_spikes)
+        output_events_compared=results["output_events"],
+        windows_compared=chip_steps * batch,
+        cycles=results["cycles"],
+        cycles_per_sample=tuple(results["cycles_per_sample"]),
+        cycles_per_step_mean=sum(per_step) / len(per_step),
+        cycles_per_step_max=max(per_step),
+        seconds=seconds,
+        output_spikes=output_spikes,
+    )
 
 
 def _build_args(simulator: str, total_steps: int) -> tuple:
@@ -144,17 +178,20 @@ def _rtl_output_spikes(plan: ChipPlan, words, steps: int, batch: int) -> dict:
     The stream ends with the window the cores run after the final clear: cut it off."""
     from ..network.host_events import decode_outputs
     from ..routing import EventKind
+
     fmt, n_windows = plan.fmt, steps * batch
     barriers, cut = 0, len(words)
     for index, word in enumerate(words):
         if fmt.unpack(int(word)).kind == EventKind.BARRIER:
             barriers += 1
-            if barriers == n_windows + 1:      # barrier -1, then one per window
+            if barriers == n_windows + 1:  # barrier -1, then one per window
                 cut = index + 1
                 break
     flat = decode_outputs(plan, words[:cut], steps=n_windows)
-    return {name: np.ascontiguousarray(counts.reshape(batch, steps, -1).transpose(1, 0, 2))
-            for name, counts in flat.items()}
+    return {
+        name: np.ascontiguousarray(counts.reshape(batch, steps, -1).transpose(1, 0, 2))
+        for name, counts in flat.items()
+    }
 
 
 class _ProgressWatcher:
@@ -177,7 +214,7 @@ class _ProgressWatcher:
     def _run(self):
         while not self._stop.wait(1.0):
             self._report()
-        self._report()        # the samples that completed since the last poll
+        self._report()  # the samples that completed since the last poll
 
     def _report(self):
         try:
@@ -185,11 +222,12 @@ class _ProgressWatcher:
         except OSError:
             return
         parts = text.split()
-        if len(parts) == 2 and text != self._last:     # else: caught mid-write, read again
+        if len(parts) == 2 and text != self._last:  # else: caught mid-write, read again
             self._last = text
             done, total = parts
-            self.callback(f"      {done}/{total} samples simulated "
-                          f"({time.perf_counter() - self.start:.0f} s)")
+            self.callback(
+                f"      {done}/{total} samples simulated ({time.perf_counter() - self.start:.0f} s)"
+            )
 
     def __exit__(self, *exc):
         self._stop.set()

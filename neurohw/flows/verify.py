@@ -36,8 +36,18 @@ class VerificationResult:
         return asdict(self)
 
 
-def verify_core(params: NeuronParams, weights, spikes, *, weight_width: int, simulator: str,
-                build_dir, core_kwargs=None, traffic=None, seed: int = 0) -> VerificationResult:
+def verify_core(
+    params: NeuronParams,
+    weights,
+    spikes,
+    *,
+    weight_width: int,
+    simulator: str,
+    build_dir,
+    core_kwargs=None,
+    traffic=None,
+    seed: int = 0,
+) -> VerificationResult:
     """Build a NeuronCore for ``params``/``weights``, run ``spikes`` (steps, axons) through it in
     ``simulator`` and compare every spike and every state of every step with the reference.
 
@@ -53,24 +63,42 @@ def verify_core(params: NeuronParams, weights, spikes, *, weight_width: int, sim
         weights = weights[np.newaxis]
     spikes = np.asarray(spikes, dtype=np.int64)
     n_axons, n_neurons = weights.shape[1], weights.shape[2]
-    core, data = make_case(params, weights, spikes, n_neurons=n_neurons, n_axons=n_axons,
-                           weight_width=weight_width, seed=seed, core_kwargs=core_kwargs,
-                           traffic=traffic)
+    core, data = make_case(
+        params,
+        weights,
+        spikes,
+        n_neurons=n_neurons,
+        n_axons=n_axons,
+        weight_width=weight_width,
+        seed=seed,
+        core_kwargs=core_kwargs,
+        traffic=traffic,
+    )
     start = time.perf_counter()
-    run_cocotb(core, toplevel=CORE_TOPLEVEL, test_module="bench_neuron_core",
-               simulator=simulator, build_dir=Path(build_dir), test_data=data)
-    states_per_neuron = 2 + params.n_currents                # v, refractory, each current
+    run_cocotb(
+        core,
+        toplevel=CORE_TOPLEVEL,
+        test_module="bench_neuron_core",
+        simulator=simulator,
+        build_dir=Path(build_dir),
+        test_data=data,
+    )
+    states_per_neuron = 2 + params.n_currents  # v, refractory, each current
     return VerificationResult(
-        simulator=simulator, steps=int(spikes.shape[0]), neurons=n_neurons,
+        simulator=simulator,
+        steps=int(spikes.shape[0]),
+        neurons=n_neurons,
         input_events=int(spikes.sum()),
         spikes_compared=int(data["expected"]["spikes"].sum()),
         state_values_compared=int(spikes.shape[0]) * n_neurons * states_per_neuron,
-        seconds=time.perf_counter() - start)
+        seconds=time.perf_counter() - start,
+    )
 
 
 def generate_core_verilog(core: NeuronCore, path) -> Path:
     """Deterministic Verilog of ``core`` (no source paths), written to ``path``."""
     from amaranth.back import verilog
+
     path = Path(path)
     path.write_text(verilog.convert(core, name=CORE_TOPLEVEL, emit_src=False))
     return path

@@ -17,5 +17,17 @@ from .link import CommandError, Link, LinkError, LinkTimeout, SerialTransport
 from .protocol import CoreLayout, DeviceOp, Flags, HostOp
 from .system_protocol import SystemDeviceOp, SystemFlags, SystemHostOp
 
-__all__ = ["Link", "LinkError", "LinkTimeout", "CommandError", "SerialTransport", "CoreLayout",
-           "HostOp", "DeviceOp", "Flags", "SystemHostOp", "SystemDeviceOp", "SystemFlags"]
+__all__ = [
+    "Link",
+    "LinkError",
+    "LinkTimeout",
+    "CommandError",
+    "SerialTransport",
+    "CoreLayout",
+    "HostOp",
+    "DeviceOp",
+    "Flags",
+    "SystemHostOp",
+    "SystemDeviceOp",
+    "SystemFlags",
+]

@@ -11,10 +11,18 @@ from .protocol import CoreLayout, DeviceOp, Flags, HostOp, unpack_fields
 __all__ = ["Link", "LinkError", "LinkTimeout", "CommandError", "SerialTransport"]
 
 #: Names of the states readable per neuron, and their command targets.
-STATE_TARGETS = {"v": "V", "i0": "I0", "i1": "I1", "refractory": "REFRACTORY",
-                 "pending": "PENDING",
-                 "acc0": "ACC0", "acc1": "ACC1", "threshold": "THRESHOLD", "bias": "BIAS",
-                 "reset_value": "RESET_VALUE"}
+STATE_TARGETS = {
+    "v": "V",
+    "i0": "I0",
+    "i1": "I1",
+    "refractory": "REFRACTORY",
+    "pending": "PENDING",
+    "acc0": "ACC0",
+    "acc1": "ACC1",
+    "threshold": "THRESHOLD",
+    "bias": "BIAS",
+    "reset_value": "RESET_VALUE",
+}
 _ERROR_FLAGS = Flags.RX_OVERRUN | Flags.FRAME_ERROR | Flags.BAD_OPCODE
 
 
@@ -40,8 +48,10 @@ class SerialTransport:
         try:
             import serial
         except ImportError as error:
-            raise ImportError("SerialTransport needs pyserial (`pip install pyserial`); any "
-                              "object with write(bytes) and read(n) works as a transport") from error
+            raise ImportError(
+                "SerialTransport needs pyserial (`pip install pyserial`); any "
+                "object with write(bytes) and read(n) works as a transport"
+            ) from error
         self.serial = serial.Serial(port, baud, timeout=timeout)
 
     def write(self, data: bytes) -> None:
@@ -67,8 +77,7 @@ class Link:
     whose reply confirms everything before it), so nothing is lost while the core is busy.
     """
 
-    def __init__(self, transport, layout, *, rx_fifo_depth: int | None = None,
-                 timeouts: int = 3):
+    def __init__(self, transport, layout, *, rx_fifo_depth: int | None = None, timeouts: int = 3):
         self.transport = transport
         self.layout = CoreLayout.load(layout)
         if rx_fifo_depth is not None:
@@ -90,8 +99,9 @@ class Link:
         self.bytes_received = 0
 
     @classmethod
-    def open_serial(cls, port: str, layout, *, baud: int = 115200, timeout: float = 1.0,
-                    **kwargs) -> "Link":
+    def open_serial(
+        cls, port: str, layout, *, baud: int = 115200, timeout: float = 1.0, **kwargs
+    ) -> Link:
         """A link over the serial port ``port`` (needs pyserial)."""
         return cls(SerialTransport(port, baud, timeout=timeout), layout, **kwargs)
 
@@ -101,8 +111,10 @@ class Link:
         """Send one frame, keeping the device's receive FIFO from overflowing."""
         if self._since_sync + len(frame) > self._window:
             self._send_sync()
-        while (sum(n for _, n in self._outstanding) + self._since_sync + len(frame)
-               > self.layout.rx_fifo_depth - 4):
+        while (
+            sum(n for _, n in self._outstanding) + self._since_sync + len(frame)
+            > self.layout.rx_fifo_depth - 4
+        ):
             if not self._outstanding:
                 self._send_sync()
             self._wait_sync(self._outstanding[0][0])
@@ -139,8 +151,9 @@ class Link:
             if not chunk:
                 empty += 1
                 if empty > self.timeouts:
-                    raise LinkTimeout(f"timed out waiting for {what} ({len(self._rx)} of {n} "
-                                      f"bytes received)")
+                    raise LinkTimeout(
+                        f"timed out waiting for {what} ({len(self._rx)} of {n} bytes received)"
+                    )
                 continue
             empty = 0
             self._rx += chunk
@@ -153,14 +166,17 @@ class Link:
         opcode = self._read_exact(1, what)[0]
         length = self.layout.device_payload_bytes(opcode)
         if length is None:
-            raise LinkError(f"unknown frame opcode {opcode:#04x} from the device while waiting "
-                            f"for {what}")
+            raise LinkError(
+                f"unknown frame opcode {opcode:#04x} from the device while waiting for {what}"
+            )
         value = int.from_bytes(self._read_exact(length, what), "little")
         if opcode == DeviceOp.SPIKE:
             self._spikes.append(unpack_fields(value, self.layout.spike))
         elif opcode == DeviceOp.DONE:
-            step, flags = (value & ((1 << self.layout.step_width) - 1),
-                           value >> self.layout.step_width)
+            step, flags = (
+                value & ((1 << self.layout.step_width) - 1),
+                value >> self.layout.step_width,
+            )
             self._note_flags(flags)
             self._done.append((step, flags))
         elif opcode == DeviceOp.RSP:
@@ -177,8 +193,10 @@ class Link:
         self.flags |= flags
         if flags & _ERROR_FLAGS:
             names = [flag.name for flag in Flags if flags & flag & _ERROR_FLAGS]
-            raise LinkError(f"the device reports {', '.join(names)}: bytes from the host were "
-                            f"lost or malformed (reset the device)")
+            raise LinkError(
+                f"the device reports {', '.join(names)}: bytes from the host were "
+                f"lost or malformed (reset the device)"
+            )
 
     # -- device ----------------------------------------------------------------------------------
 
@@ -190,14 +208,24 @@ class Link:
             self._receive_frame("the INFO reply")
         block = self._info.popleft()
         if check and block != self.layout.expected_info():
-            raise LinkError(f"the device is not the core of this layout: INFO {block.hex()}, "
-                            f"expected {self.layout.expected_info().hex()}")
-        return {"magic": block[:2], "version": block[2], "event_bytes": block[3],
-                "cmd_bytes": block[4], "rsp_bytes": block[5], "spike_bytes": block[6],
-                "n_neurons": int.from_bytes(block[7:9], "little"),
-                "n_axons": int.from_bytes(block[9:12], "little"), "lanes": block[12],
-                "rx_fifo_depth": 1 << block[13], "data_width": block[14],
-                "sparse": bool(block[15] & 1)}
+            raise LinkError(
+                f"the device is not the core of this layout: INFO {block.hex()}, "
+                f"expected {self.layout.expected_info().hex()}"
+            )
+        return {
+            "magic": block[:2],
+            "version": block[2],
+            "event_bytes": block[3],
+            "cmd_bytes": block[4],
+            "rsp_bytes": block[5],
+            "spike_bytes": block[6],
+            "n_neurons": int.from_bytes(block[7:9], "little"),
+            "n_axons": int.from_bytes(block[9:12], "little"),
+            "lanes": block[12],
+            "rx_fifo_depth": 1 << block[13],
+            "data_width": block[14],
+            "sparse": bool(block[15] & 1),
+        }
 
     def sync(self) -> int:
         """Wait until the device has consumed everything sent so far; return its flags."""
@@ -225,10 +253,11 @@ class Link:
             results.append(self._rsp.popleft())
             pending.popleft()
         if check:
-            for command, (data, error) in zip(commands, results):
+            for command, (_data, error) in zip(commands, results):
                 if error:
-                    raise CommandError(f"the core refused command (write, target, neuron, axon, "
-                                       f"data) = {command}")
+                    raise CommandError(
+                        f"the core refused command (write, target, neuron, axon, data) = {command}"
+                    )
         return results
 
     def read(self, target, neuron: int = 0, axon: int = 0) -> int:
@@ -248,8 +277,10 @@ class Link:
             weights = weights[np.newaxis]
         L = self.layout
         if weights.shape != (L.channels, L.n_axons, L.n_neurons):
-            raise ValueError(f"weights must have shape {(L.channels, L.n_axons, L.n_neurons)}, "
-                             f"not {weights.shape}")
+            raise ValueError(
+                f"weights must have shape {(L.channels, L.n_axons, L.n_neurons)}, "
+                f"not {weights.shape}"
+            )
         if L.connectivity == "sparse":
             synapses = self.synapses()
             present = np.zeros(weights.shape[1:], dtype=bool)
@@ -257,15 +288,22 @@ class Link:
             for axon, targets in enumerate(synapses):
                 for slot, neuron in enumerate(targets):
                     present[axon, neuron] = True
-                    commands += [(1, f"WEIGHT{c}", slot, axon, int(weights[c, axon, neuron]))
-                                 for c in range(L.channels)]
+                    commands += [
+                        (1, f"WEIGHT{c}", slot, axon, int(weights[c, axon, neuron]))
+                        for c in range(L.channels)
+                    ]
             if np.any(weights[:, ~present]):
-                raise ValueError("weights have non-zero entries where the sparse core has no "
-                                 "synapse (its synapse set is fixed when it is generated)")
+                raise ValueError(
+                    "weights have non-zero entries where the sparse core has no "
+                    "synapse (its synapse set is fixed when it is generated)"
+                )
         else:
-            commands = [(1, f"WEIGHT{c}", n, a, int(weights[c, a, n]))
-                        for c in range(L.channels) for a in range(L.n_axons)
-                        for n in range(L.n_neurons)]
+            commands = [
+                (1, f"WEIGHT{c}", n, a, int(weights[c, a, n]))
+                for c in range(L.channels)
+                for a in range(L.n_axons)
+                for n in range(L.n_neurons)
+            ]
         self.commands(commands)
         return len(commands)
 
@@ -276,8 +314,9 @@ class Link:
         for axon in range(L.n_axons):
             targets = []
             while True:
-                [(neuron, error)] = self.commands([(0, "SYNAPSE_TARGET", len(targets), axon, 0)],
-                                                  check=False)
+                [(neuron, error)] = self.commands(
+                    [(0, "SYNAPSE_TARGET", len(targets), axon, 0)], check=False
+                )
                 if error:
                     break
                 targets.append(neuron)
@@ -290,8 +329,9 @@ class Link:
         commands = []
         for name, value in values.items():
             if name not in ("threshold", "bias", "reset_value"):
-                raise ValueError(f"parameter must be one of 'threshold', 'bias', 'reset_value', "
-                                 f"not {name!r}")
+                raise ValueError(
+                    f"parameter must be one of 'threshold', 'bias', 'reset_value', not {name!r}"
+                )
             array = np.broadcast_to(np.asarray(value, dtype=object), (self.layout.n_neurons,))
             target = self.layout.target(STATE_TARGETS[name])
             commands += [(1, target, n, 0, int(array[n])) for n in range(self.layout.n_neurons)]
@@ -301,8 +341,9 @@ class Link:
         """One state of every neuron: ``"v"``, ``"i0"``, ``"i1"``, ``"refractory"``, ``"acc0"``,
         ``"acc1"`` or a per-neuron parameter."""
         if name not in STATE_TARGETS:
-            raise ValueError(f"state must be one of {', '.join(map(repr, STATE_TARGETS))}, "
-                             f"not {name!r}")
+            raise ValueError(
+                f"state must be one of {', '.join(map(repr, STATE_TARGETS))}, not {name!r}"
+            )
         target = self.layout.target(STATE_TARGETS[name])
         results = self.commands([(0, target, n, 0, 0) for n in range(self.layout.n_neurons)])
         return np.array([data for data, _ in results], dtype=np.int64)
@@ -354,8 +395,10 @@ class Link:
         spikes = {}
         for spike in self._spikes:
             if spike["step"] != expected:
-                raise LinkError(f"a spike of neuron {spike['neuron']} carries step "
-                                f"{spike['step']}, expected {expected}")
+                raise LinkError(
+                    f"a spike of neuron {spike['neuron']} carries step "
+                    f"{spike['step']}, expected {expected}"
+                )
             if spike["neuron"] in spikes:
                 raise LinkError(f"neuron {spike['neuron']} reported twice in step {expected}")
             spikes[spike["neuron"]] = spike["count"]
@@ -369,8 +412,9 @@ class Link:
         ``numpy.random.Generator`` to send them in random order, for accumulation 'sum')."""
         counts = np.asarray(counts, dtype=np.int64)
         if counts.ndim != 2 or counts.shape[1] != self.layout.n_axons:
-            raise ValueError(f"counts must have shape (steps, {self.layout.n_axons}), not "
-                             f"{counts.shape}")
+            raise ValueError(
+                f"counts must have shape (steps, {self.layout.n_axons}), not {counts.shape}"
+            )
         out = np.zeros((counts.shape[0], self.layout.n_neurons), dtype=np.int64)
         for t, row in enumerate(counts):
             events = np.repeat(np.arange(self.layout.n_axons), row)
@@ -384,4 +428,3 @@ class Link:
         close = getattr(self.transport, "close", None)
         if close is not None:
             close()
-

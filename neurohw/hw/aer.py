@@ -53,10 +53,12 @@ class AERReceiver(wiring.Component):
         _check_stages(stages)
         self.fmt = fmt
         self.stages = stages
-        super().__init__({
-            "pins": In(AERPinsSignature(fmt.width)),
-            "o": Out(stream.Signature(event_layout(fmt))),
-        })
+        super().__init__(
+            {
+                "pins": In(AERPinsSignature(fmt.width)),
+                "o": Out(stream.Signature(event_layout(fmt))),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -94,10 +96,12 @@ class AERTransmitter(wiring.Component):
         _check_stages(stages)
         self.fmt = fmt
         self.stages = stages
-        super().__init__({
-            "i": In(stream.Signature(event_layout(fmt))),
-            "pins": Out(AERPinsSignature(fmt.width)),
-        })
+        super().__init__(
+            {
+                "i": In(stream.Signature(event_layout(fmt))),
+                "pins": Out(AERPinsSignature(fmt.width)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()

@@ -28,16 +28,25 @@ class ChipDesign:
     """A ``ChipPlan`` and the options of its hardware (``debug``, ``router_fifo_depth``),
     validated once; :meth:`top`, :meth:`verilog`, :meth:`design_hash`, :meth:`description`."""
 
-    def __init__(self, plan: ChipPlan, *, debug: bool = DEFAULT_DEBUG,
-                 router_fifo_depth: int = DEFAULT_ROUTER_FIFO_DEPTH):
+    def __init__(
+        self,
+        plan: ChipPlan,
+        *,
+        debug: bool = DEFAULT_DEBUG,
+        router_fifo_depth: int = DEFAULT_ROUTER_FIFO_DEPTH,
+    ):
         if not isinstance(plan, ChipPlan):
             raise TypeError(f"plan must be a ChipPlan, not {plan!r}")
         if not isinstance(debug, bool):
             raise TypeError(f"debug must be True or False, not {debug!r}")
-        if isinstance(router_fifo_depth, bool) or not isinstance(router_fifo_depth, int) \
-                or router_fifo_depth < 1:
-            raise ValueError(f"router_fifo_depth must be a positive integer, not "
-                             f"{router_fifo_depth!r}")
+        if (
+            isinstance(router_fifo_depth, bool)
+            or not isinstance(router_fifo_depth, int)
+            or router_fifo_depth < 1
+        ):
+            raise ValueError(
+                f"router_fifo_depth must be a positive integer, not {router_fifo_depth!r}"
+            )
         self._plan = plan
         self._debug = debug
         self._router_fifo_depth = router_fifo_depth
@@ -56,8 +65,10 @@ class ChipDesign:
         return self._router_fifo_depth
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}({self._plan.n_cores} cores, debug={self._debug}, "
-                f"router_fifo_depth={self._router_fifo_depth})")
+        return (
+            f"{type(self).__name__}({self._plan.n_cores} cores, debug={self._debug}, "
+            f"router_fifo_depth={self._router_fifo_depth})"
+        )
 
     # -- hardware ---------------------------------------------------------------------------
 
@@ -65,8 +76,8 @@ class ChipDesign:
         """A new :class:`~neurohw.hw.system.SystemTop` of this chip (an Amaranth component is
         elaborated once, so every use gets its own)."""
         from .system import SystemTop
-        return SystemTop(self._plan, router_fifo_depth=self._router_fifo_depth,
-                         debug=self._debug)
+
+        return SystemTop(self._plan, router_fifo_depth=self._router_fifo_depth, debug=self._debug)
 
     def verilog(self, path=None) -> str:
         """The Verilog of the chip (module ``neurohw_system``), also written to ``path`` when
@@ -75,6 +86,7 @@ class ChipDesign:
             from amaranth.back import verilog
 
             from .system import SYSTEM_TOPLEVEL
+
             self._verilog = verilog.convert(self.top(), name=SYSTEM_TOPLEVEL, emit_src=False)
         if path is not None:
             Path(path).write_text(self._verilog)
@@ -88,9 +100,22 @@ class ChipDesign:
         """Plain data naming the design (for reports): cores, topology, event width, options
         and :meth:`design_hash`."""
         plan = self._plan
-        return {"kind": "system", "cores": [
-            {"population": c.population, "neurons": c.n_neurons, "axons": c.n_axons,
-             "lanes": c.lanes, "weight_width": c.weight_width, "connectivity": c.connectivity}
-            for c in plan.cores], "topology": type(plan.topology).__name__,
-            "event_bits": plan.fmt.width, "debug": self._debug,
-            "router_fifo_depth": self._router_fifo_depth, "design_sha256": self.design_hash()}
+        return {
+            "kind": "system",
+            "cores": [
+                {
+                    "population": c.population,
+                    "neurons": c.n_neurons,
+                    "axons": c.n_axons,
+                    "lanes": c.lanes,
+                    "weight_width": c.weight_width,
+                    "connectivity": c.connectivity,
+                }
+                for c in plan.cores
+            ],
+            "topology": type(plan.topology).__name__,
+            "event_bits": plan.fmt.width,
+            "debug": self._debug,
+            "router_fifo_depth": self._router_fifo_depth,
+            "design_sha256": self.design_hash(),
+        }

@@ -28,20 +28,54 @@ from amaranth.lib.wiring import In, Out
 
 from .core_build import CoreBuild
 from .core_command import command_decode, command_respond
-from .core_config import (COUNTER_WIDTH, MAX_AXONS, MAX_DELAY, MAX_EVENTS,
-                          MAX_LANES, MAX_NEURONS, MAX_VALUE_WIDTH, MAX_WEIGHT_WIDTH,
-                          PER_NEURON_NAMES, SPIKE_FIFO_DEPTH, SPRAM_DEPTH, SPRAM_WIDTH,
-                          STEP_WIDTH, WEIGHT_BANK_DEPTH, CoreConfig, Status, Target,
-                          layout_fields, weight_bank_depth)
+from .core_config import (
+    COUNTER_WIDTH,
+    MAX_AXONS,
+    MAX_DELAY,
+    MAX_EVENTS,
+    MAX_LANES,
+    MAX_NEURONS,
+    MAX_VALUE_WIDTH,
+    MAX_WEIGHT_WIDTH,
+    PER_NEURON_NAMES,
+    SPIKE_FIFO_DEPTH,
+    SPRAM_DEPTH,
+    SPRAM_WIDTH,
+    STEP_WIDTH,
+    WEIGHT_BANK_DEPTH,
+    CoreConfig,
+    Status,
+    Target,
+    layout_fields,
+    weight_bank_depth,
+)
 from .core_events import accumulate, dense_events, event_input, sparse_events
 from .core_memories import lane_memories, memory_helpers, read_addresses, write_ports
 from .core_stdp import potentiation_walk, traces, weight_updates
 from .core_sweep import control, finish_step, sweep
 
-__all__ = ["NeuronCore", "CoreConfig", "Target", "Status", "SPIKE_FIFO_DEPTH", "MAX_NEURONS",
-           "MAX_AXONS", "MAX_LANES", "MAX_WEIGHT_WIDTH", "MAX_EVENTS", "MAX_DELAY",
-           "MAX_VALUE_WIDTH", "STEP_WIDTH", "COUNTER_WIDTH", "PER_NEURON_NAMES", "SPRAM_DEPTH",
-           "SPRAM_WIDTH", "WEIGHT_BANK_DEPTH", "layout_fields", "weight_bank_depth"]
+__all__ = [
+    "NeuronCore",
+    "CoreConfig",
+    "Target",
+    "Status",
+    "SPIKE_FIFO_DEPTH",
+    "MAX_NEURONS",
+    "MAX_AXONS",
+    "MAX_LANES",
+    "MAX_WEIGHT_WIDTH",
+    "MAX_EVENTS",
+    "MAX_DELAY",
+    "MAX_VALUE_WIDTH",
+    "STEP_WIDTH",
+    "COUNTER_WIDTH",
+    "PER_NEURON_NAMES",
+    "SPRAM_DEPTH",
+    "SPRAM_WIDTH",
+    "WEIGHT_BANK_DEPTH",
+    "layout_fields",
+    "weight_bank_depth",
+]
 
 
 class NeuronCore(wiring.Component):
@@ -79,24 +113,28 @@ class NeuronCore(wiring.Component):
     def _as_config(config, options) -> CoreConfig:
         if isinstance(config, CoreConfig):
             if options:
-                raise TypeError(f"NeuronCore(config) takes no other options, not "
-                                f"{', '.join(sorted(options))}; build a new CoreConfig instead")
+                raise TypeError(
+                    f"NeuronCore(config) takes no other options, not "
+                    f"{', '.join(sorted(options))}; build a new CoreConfig instead"
+                )
             return config
-        if config is None:      # NeuronCore(params=..., ...)
+        if config is None:  # NeuronCore(params=..., ...)
             return CoreConfig(**options)
         return CoreConfig(config, **options)
 
     def __init__(self, config=None, /, *, src_loc_at=0, **options):
         config = self.config
-        super().__init__({
-            "spikes_in": In(stream.Signature(config.event_layout)),
-            "step": In(stream.Signature(unsigned(1))),
-            "spikes_out": Out(stream.Signature(config.spike_layout)),
-            "done": Out(stream.Signature(unsigned(STEP_WIDTH))),
-            "cmd": In(stream.Signature(config.cmd_layout)),
-            "rsp": Out(stream.Signature(config.rsp_layout)),
-            "overflow": Out(1),
-        })
+        super().__init__(
+            {
+                "spikes_in": In(stream.Signature(config.event_layout)),
+                "step": In(stream.Signature(unsigned(1))),
+                "spikes_out": Out(stream.Signature(config.spike_layout)),
+                "done": Out(stream.Signature(unsigned(STEP_WIDTH))),
+                "cmd": In(stream.Signature(config.cmd_layout)),
+                "rsp": Out(stream.Signature(config.rsp_layout)),
+                "overflow": Out(1),
+            }
+        )
 
     def __getattr__(self, name):
         # Only called for names the core itself lacks: the description's public attributes and

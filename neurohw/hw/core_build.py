@@ -16,8 +16,23 @@ from ..model.params import Accumulation
 
 class Phase:
     """The core's phases (the values of ``CoreBuild.phase``)."""
-    (INIT, RUN, DBG_LOOKUP, DBG_ISSUE, DBG_WAIT, DBG_CAPTURE, DBG_RESPOND,
-     SWEEP, FINISH, DONE, LEARN_FETCH, LEARN_LOAD, LEARN_WALK, LEARN_DRAIN) = range(14)
+
+    (
+        INIT,
+        RUN,
+        DBG_LOOKUP,
+        DBG_ISSUE,
+        DBG_WAIT,
+        DBG_CAPTURE,
+        DBG_RESPOND,
+        SWEEP,
+        FINISH,
+        DONE,
+        LEARN_FETCH,
+        LEARN_LOAD,
+        LEARN_WALK,
+        LEARN_DRAIN,
+    ) = range(14)
 
 
 class CoreBuild:

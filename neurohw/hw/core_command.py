@@ -71,10 +71,10 @@ def command_decode(build: CoreBuild) -> None:
                 with m.Case(code):
                     m.d.comb += ok.eq(neuron_ok)
         with m.Case(Target.STATUS):
-            writable = ((build.payload.neuron == Status.LEARNING) if stdp is not None
-                        else Const(0))
-            m.d.comb += ok.eq((build.payload.neuron < len(Status))
-                              & (~build.payload.write | writable))
+            writable = (build.payload.neuron == Status.LEARNING) if stdp is not None else Const(0)
+            m.d.comb += ok.eq(
+                (build.payload.neuron < len(Status)) & (~build.payload.write | writable)
+            )
         if cap is not None:
             with m.Case(Target.INPUT_COUNT):
                 m.d.comb += ok.eq(axon_ok_cmd & ~build.payload.write)
@@ -86,11 +86,16 @@ def command_decode(build: CoreBuild) -> None:
     local = build.payload.neuron[lane_bits:]
     build.cmd_acc_addr = Signal(range(ring_depth * D))
     with m.If(build.accept_cmd):
-        m.d.sync += [build.cmd.eq(build.payload), build.cmd_ok.eq(ok), build.cmd_local.eq(local),
-                     phase.eq(Phase.DBG_LOOKUP if sparse else Phase.DBG_ISSUE)]
+        m.d.sync += [
+            build.cmd.eq(build.payload),
+            build.cmd_ok.eq(ok),
+            build.cmd_local.eq(local),
+            phase.eq(Phase.DBG_LOOKUP if sparse else Phase.DBG_ISSUE),
+        ]
         if ring:
             m.d.sync += build.cmd_acc_addr.eq(
-                ring_address(build.payload.axon[:len(ring_pos)], local))
+                ring_address(build.payload.axon[: len(ring_pos)], local)
+            )
         else:
             m.d.sync += build.cmd_acc_addr.eq(local)
         if not sparse:
@@ -100,8 +105,10 @@ def command_decode(build: CoreBuild) -> None:
     if sparse:
         with m.If(phase == Phase.DBG_LOOKUP):
             # The fan-out of cmd.axon was read in the accept cycle.
-            m.d.sync += [build.cmd_waddr.eq(fan_start + build.cmd.neuron),
-                         phase.eq(Phase.DBG_ISSUE)]
+            m.d.sync += [
+                build.cmd_waddr.eq(fan_start + build.cmd.neuron),
+                phase.eq(Phase.DBG_ISSUE),
+            ]
             with m.If(Cat(*(build.cmd.target == code for code in synapse_targets)).any()):
                 m.d.sync += build.cmd_ok.eq(build.cmd_ok & (build.cmd.neuron < fan_count))
     build.dbg_write = (phase == Phase.DBG_ISSUE) & build.cmd.write & build.cmd_ok
@@ -139,20 +146,30 @@ def command_respond(build: CoreBuild) -> None:
         m.d.sync += reg.eq(value)
         return reg
 
-    for l, lane in enumerate(lanes):
-        lane.dbg_v = registered(lane.v[0].data, f"dbg_v_lane{l}")
-        lane.dbg_i = ([registered(lane.i[c][0].data, f"dbg_i{c}_lane{l}") for c in range(nc)]
-                      if sum_mode else lane.rmw_raw)
-        lane.dbg_r = registered(lane.r[0].data, f"dbg_r_lane{l}") if period else None
-        lane.dbg_pending = (registered(lane.pending[0].data, f"dbg_pending_lane{l}")
-                            if p.reset_delay else None)
-        lane.dbg_params = {name: registered(ports[0].data, f"dbg_{name}_lane{l}")
-                           for name, ports in lane.params.items()}
+    for lane_index, lane in enumerate(lanes):
+        lane.dbg_v = registered(lane.v[0].data, f"dbg_v_lane{lane_index}")
+        lane.dbg_i = (
+            [registered(lane.i[c][0].data, f"dbg_i{c}_lane{lane_index}") for c in range(nc)]
+            if sum_mode
+            else lane.rmw_raw
+        )
+        lane.dbg_r = registered(lane.r[0].data, f"dbg_r_lane{lane_index}") if period else None
+        lane.dbg_pending = (
+            registered(lane.pending[0].data, f"dbg_pending_lane{lane_index}")
+            if p.reset_delay
+            else None
+        )
+        lane.dbg_params = {
+            name: registered(ports[0].data, f"dbg_{name}_lane{lane_index}")
+            for name, ports in lane.params.items()
+        }
     dbg_count = registered(cnt_rd.data, "dbg_count") if cap is not None else None
     if stdp is not None:
         dbg_pre_trace = registered(x_pre_rd.data, "dbg_pre_trace")
-        for l, lane in enumerate(lanes):
-            lane.dbg_post_trace = registered(lane.x_post[0].data, f"dbg_post_trace_lane{l}")
+        for lane_index, lane in enumerate(lanes):
+            lane.dbg_post_trace = registered(
+                lane.x_post[0].data, f"dbg_post_trace_lane{lane_index}"
+            )
 
     def pick(values):
         return values[0] if P == 1 else Array(values)[cmd_lane]
@@ -175,8 +192,7 @@ def command_respond(build: CoreBuild) -> None:
                 if sum_mode:
                     for c in range(C):
                         with m.Case(Target.ACC0 + c):
-                            m.d.sync += rsp_data.eq(
-                                pick([lane.rmw_raw[c] for lane in lanes]))
+                            m.d.sync += rsp_data.eq(pick([lane.rmw_raw[c] for lane in lanes]))
                 for c in range(C):
                     with m.Case(Target.WEIGHT0 + c):
                         m.d.sync += rsp_data.eq(pick([lane.rmw_weight[c] for lane in lanes]))
@@ -186,8 +202,7 @@ def command_respond(build: CoreBuild) -> None:
                 for name, code in _PARAM_TARGETS:
                     if name in core.per_neuron:
                         with m.Case(code):
-                            m.d.sync += rsp_data.eq(
-                                pick([lane.dbg_params[name] for lane in lanes]))
+                            m.d.sync += rsp_data.eq(pick([lane.dbg_params[name] for lane in lanes]))
                 with m.Case(Target.STATUS):
                     with m.Switch(cmd.neuron):
                         with m.Case(Status.OVERFLOW_EVENTS):
@@ -207,9 +222,11 @@ def command_respond(build: CoreBuild) -> None:
                     with m.Case(Target.PRE_TRACE):
                         m.d.sync += rsp_data.eq(dbg_pre_trace)
                     with m.Case(Target.POST_TRACE):
-                        m.d.sync += rsp_data.eq(
-                            pick([lane.dbg_post_trace for lane in lanes]))
-    m.d.comb += [core.rsp.valid.eq(phase == Phase.DBG_RESPOND),
-                 core.rsp.payload.data.eq(rsp_data), core.rsp.payload.error.eq(rsp_error)]
+                        m.d.sync += rsp_data.eq(pick([lane.dbg_post_trace for lane in lanes]))
+    m.d.comb += [
+        core.rsp.valid.eq(phase == Phase.DBG_RESPOND),
+        core.rsp.payload.data.eq(rsp_data),
+        core.rsp.payload.error.eq(rsp_error),
+    ]
     with m.If(core.rsp.valid & core.rsp.ready):
         m.d.sync += phase.eq(Phase.RUN)

@@ -21,12 +21,27 @@ from amaranth.lib import data
 from ..model.params import Accumulation, InputTiming, NeuronParams
 from ..model.reference import MAX_SPIKE_COUNT, check_weights
 from ..model.stdp import STDPParams
-from .neuron_update import (per_neuron_given, per_neuron_shape, per_neuron_unusable,
-                            state_port_width, update_stages)
+from .neuron_update import (
+    per_neuron_given,
+    per_neuron_shape,
+    per_neuron_unusable,
+    state_port_width,
+    update_stages,
+)
 
-__all__ = ["CoreConfig", "Target", "Status", "SPIKE_FIFO_DEPTH", "MAX_NEURONS", "MAX_AXONS",
-           "STEP_WIDTH", "COUNTER_WIDTH", "PER_NEURON_NAMES", "layout_fields",
-           "weight_bank_depth"]
+__all__ = [
+    "CoreConfig",
+    "Target",
+    "Status",
+    "SPIKE_FIFO_DEPTH",
+    "MAX_NEURONS",
+    "MAX_AXONS",
+    "STEP_WIDTH",
+    "COUNTER_WIDTH",
+    "PER_NEURON_NAMES",
+    "layout_fields",
+    "weight_bank_depth",
+]
 
 
 MAX_NEURONS = 4096
@@ -59,41 +74,51 @@ def weight_bank_depth(weight_width: int) -> int:
         if weight_width <= width:
             return depth
     return 512
+
+
 #: Words and bits of one iCE40UP5K SPRAM block (SB_SPRAM256KA), for ``weight_memory='spram'``.
 SPRAM_DEPTH = 16384
 SPRAM_WIDTH = 16
 
-PER_NEURON_NAMES = ("threshold", "bias", "reset_value", "v_decay", "i_decay0", "i_decay1",
-                    "drive_bias")
+PER_NEURON_NAMES = (
+    "threshold",
+    "bias",
+    "reset_value",
+    "v_decay",
+    "i_decay0",
+    "i_decay1",
+    "drive_bias",
+)
 
 
 class Target(enum.IntEnum):
     """What a ``cmd`` addresses (its ``target`` field)."""
-    V = 0               #: membrane, by neuron
-    I0 = 1              #: synaptic current 0, by neuron
-    I1 = 2              #: synaptic current 1, by neuron
-    REFRACTORY = 3      #: refractory counter, by neuron
+
+    V = 0  #: membrane, by neuron
+    I0 = 1  #: synaptic current 0, by neuron
+    I1 = 2  #: synaptic current 1, by neuron
+    REFRACTORY = 3  #: refractory counter, by neuron
     #: drive accumulator of channel 0, by neuron ('sum' only); the ``axon`` field selects the
     #: delay-ring slot: ``k`` is the drive gathered so far for step ``t + k`` (written to clear
     #: the ring at the end of a sample)
     ACC0 = 4
-    ACC1 = 5            #: drive accumulator of channel 1, as ACC0
-    WEIGHT0 = 6         #: weight of channel 0, by axon and neuron
-    WEIGHT1 = 7         #: weight of channel 1, by axon and neuron
-    THRESHOLD = 8       #: effective (shifted) threshold, by neuron, when per-neuron
-    BIAS = 9            #: effective (shifted) bias, by neuron, when per-neuron
-    RESET_VALUE = 10    #: reset value, by neuron, when per-neuron
-    STATUS = 11         #: a status word; the ``neuron`` field selects it (:class:`Status`)
-    INPUT_COUNT = 12    #: spikes counted this step on an axon, by axon (read only, with a cap)
-    SYNAPSE_TARGET = 13 #: neuron of fan-out slot ``neuron`` of ``axon`` (read only, sparse only)
-    PRE_TRACE = 14      #: STDP pre-synaptic trace, by axon (read only, with ``stdp``)
-    POST_TRACE = 15     #: STDP post-synaptic trace, by neuron (read only, with ``stdp``)
+    ACC1 = 5  #: drive accumulator of channel 1, as ACC0
+    WEIGHT0 = 6  #: weight of channel 0, by axon and neuron
+    WEIGHT1 = 7  #: weight of channel 1, by axon and neuron
+    THRESHOLD = 8  #: effective (shifted) threshold, by neuron, when per-neuron
+    BIAS = 9  #: effective (shifted) bias, by neuron, when per-neuron
+    RESET_VALUE = 10  #: reset value, by neuron, when per-neuron
+    STATUS = 11  #: a status word; the ``neuron`` field selects it (:class:`Status`)
+    INPUT_COUNT = 12  #: spikes counted this step on an axon, by axon (read only, with a cap)
+    SYNAPSE_TARGET = 13  #: neuron of fan-out slot ``neuron`` of ``axon`` (read only, sparse only)
+    PRE_TRACE = 14  #: STDP pre-synaptic trace, by axon (read only, with ``stdp``)
+    POST_TRACE = 15  #: STDP post-synaptic trace, by neuron (read only, with ``stdp``)
     # Codes from 16 on widen the ``target`` field to 5 bits; a core has them only when it holds
     # these per-neuron parameters, so a shared-parameter core keeps its 4-bit field.
-    V_DECAY = 16        #: membrane decay operand (factor 2^k-d-o, or shift), when per-neuron
-    I0_DECAY = 17       #: decay operand of current 0, when per-neuron
-    I1_DECAY = 18       #: decay operand of current 1, when per-neuron
-    DRIVE_BIAS = 19     #: drive bias (weight units, before input_shift), when per-neuron
+    V_DECAY = 16  #: membrane decay operand (factor 2^k-d-o, or shift), when per-neuron
+    I0_DECAY = 17  #: decay operand of current 0, when per-neuron
+    I1_DECAY = 18  #: decay operand of current 1, when per-neuron
+    DRIVE_BIAS = 19  #: drive bias (weight units, before input_shift), when per-neuron
     #: previous step's spike count, by neuron, with ``reset_delay`` (a state: the next update
     #: subtracts its threshold; written to 0 by the end-of-sample clear)
     PENDING = 20
@@ -101,10 +126,11 @@ class Target(enum.IntEnum):
 
 class Status(enum.IntEnum):
     """Status words, read with ``Target.STATUS`` and ``neuron`` set to one of these."""
-    OVERFLOW_EVENTS = 0      #: events dropped because a step had more than max_events_per_step
+
+    OVERFLOW_EVENTS = 0  #: events dropped because a step had more than max_events_per_step
     INVALID_AXON_EVENTS = 1  #: events dropped because their axon was >= n_axons
-    STEP = 2                 #: number of the step being accumulated (wraps at 2^STEP_WIDTH)
-    EVENTS_THIS_STEP = 3     #: events added in the current step (saturating)
+    STEP = 2  #: number of the step being accumulated (wraps at 2^STEP_WIDTH)
+    EVENTS_THIS_STEP = 3  #: events added in the current step (saturating)
     #: with ``stdp``: 1 while the core learns (after reset), 0 with weights and traces frozen;
     #: the only writable status word (bit 0 of ``data``)
     LEARNING = 4
@@ -113,8 +139,9 @@ class Status(enum.IntEnum):
 def layout_fields(layout) -> dict:
     """``{name: (offset, width, signed)}`` of a struct layout, for testbenches that decode the
     flattened payload of a stream port."""
-    return {name: (field.offset, field.width, Shape.cast(field.shape).signed)
-            for name, field in layout}
+    return {
+        name: (field.offset, field.width, Shape.cast(field.shape).signed) for name, field in layout
+    }
 
 
 def _check_integer(value, name, low, high):
@@ -130,11 +157,15 @@ def _bits(value: int) -> int:
     return max(1, int(value).bit_length())
 
 
-
-_PARAM_TARGETS = (("threshold", Target.THRESHOLD), ("bias", Target.BIAS),
-                  ("reset_value", Target.RESET_VALUE), ("v_decay", Target.V_DECAY),
-                  ("i_decay0", Target.I0_DECAY), ("i_decay1", Target.I1_DECAY),
-                  ("drive_bias", Target.DRIVE_BIAS))
+_PARAM_TARGETS = (
+    ("threshold", Target.THRESHOLD),
+    ("bias", Target.BIAS),
+    ("reset_value", Target.RESET_VALUE),
+    ("v_decay", Target.V_DECAY),
+    ("i_decay0", Target.I0_DECAY),
+    ("i_decay1", Target.I1_DECAY),
+    ("drive_bias", Target.DRIVE_BIAS),
+)
 #: Per-neuron parameters whose targets need the 5-bit ``target`` field.
 _WIDE_TARGET_NAMES = frozenset(name for name, code in _PARAM_TARGETS if code >= 16)
 
@@ -198,40 +229,65 @@ class CoreConfig:
         2**(value_width - 1))``. Needs accumulation 'sum' and no ``stdp``.
     """
 
-    def __init__(self, params, *, n_neurons, n_axons, weight_width, weights=None,
-                 connectivity="dense", lanes=1, per_neuron=None, max_events_per_step=None,
-                 weight_memory="bram", max_delay=1, delays=None, stdp=None, plastic=None,
-                 value_width=0):
+    def __init__(
+        self,
+        params,
+        *,
+        n_neurons,
+        n_axons,
+        weight_width,
+        weights=None,
+        connectivity="dense",
+        lanes=1,
+        per_neuron=None,
+        max_events_per_step=None,
+        weight_memory="bram",
+        max_delay=1,
+        delays=None,
+        stdp=None,
+        plastic=None,
+        value_width=0,
+    ):
         if not isinstance(params, NeuronParams):
             raise TypeError(f"params must be a NeuronParams, not {params!r}")
         n_neurons = _check_integer(n_neurons, "n_neurons", 1, MAX_NEURONS)
         n_axons = _check_integer(n_axons, "n_axons", 1, MAX_AXONS)
         weight_width = _check_integer(weight_width, "weight_width", 1, MAX_WEIGHT_WIDTH)
         if connectivity not in ("dense", "sparse"):
-            raise ValueError(f"connectivity must be one of 'dense', 'sparse', not "
-                             f"{connectivity!r}")
+            raise ValueError(f"connectivity must be one of 'dense', 'sparse', not {connectivity!r}")
         lanes = _check_integer(lanes, "lanes", 1, MAX_LANES)
         if lanes & (lanes - 1):
-            raise ValueError(f"lanes={lanes} is not implemented by NeuronCore; use a power of "
-                             f"two (neurons are banked by the low bits of their address)")
+            raise ValueError(
+                f"lanes={lanes} is not implemented by NeuronCore; use a power of "
+                f"two (neurons are banked by the low bits of their address)"
+            )
         if connectivity == "sparse" and lanes != 1:
-            raise ValueError(f"lanes={lanes} with connectivity 'sparse' is not implemented by "
-                             f"NeuronCore; use lanes=1")
+            raise ValueError(
+                f"lanes={lanes} with connectivity 'sparse' is not implemented by "
+                f"NeuronCore; use lanes=1"
+            )
         if weight_memory not in ("bram", "spram"):
-            raise ValueError(f"weight_memory must be one of 'bram', 'spram', not "
-                             f"{weight_memory!r}")
+            raise ValueError(f"weight_memory must be one of 'bram', 'spram', not {weight_memory!r}")
         if weight_memory == "spram" and connectivity != "dense":
-            raise ValueError("weight_memory 'spram' is implemented for connectivity 'dense' "
-                             "only (sparse weights are initialized at generation time)")
+            raise ValueError(
+                "weight_memory 'spram' is implemented for connectivity 'dense' "
+                "only (sparse weights are initialized at generation time)"
+            )
         if weight_memory == "spram" and weight_width > SPRAM_WIDTH:
-            raise ValueError(f"weight_memory 'spram' holds weights of up to {SPRAM_WIDTH} bits, "
-                             f"not {weight_width}")
+            raise ValueError(
+                f"weight_memory 'spram' holds weights of up to {SPRAM_WIDTH} bits, "
+                f"not {weight_width}"
+            )
         params.check_population_size(n_neurons)
-        if (params.accumulation is Accumulation.PER_EVENT
-                and params.input_timing is InputTiming.AFTER_DECAY):
-            raise ValueError("accumulation 'per_event' with input_timing 'after_decay' is not "
-                             "implemented by NeuronCore: events are added to the current before "
-                             "the sweep decays it; use input_timing 'before_decay'")
+        if (
+            params.accumulation is Accumulation.PER_EVENT
+            and params.input_timing is InputTiming.AFTER_DECAY
+        ):
+            raise ValueError(
+                "accumulation 'per_event' with input_timing 'after_decay' is not "
+                "implemented by NeuronCore: events are added to the current before "
+                "the sweep decays it; use input_timing 'before_decay'"
+            )
         per_neuron = self._check_per_neuron(params, per_neuron)
 
         # Weights.
@@ -241,57 +297,73 @@ class CoreConfig:
         else:
             weights = check_weights(params, weights, n_neurons, weight_width)
             if weights.shape[1] != n_axons:
-                raise ValueError(f"weights have {weights.shape[1]} axons, but n_axons is "
-                                 f"{n_axons}")
+                raise ValueError(f"weights have {weights.shape[1]} axons, but n_axons is {n_axons}")
 
         max_delay = _check_integer(max_delay, "max_delay", 1, MAX_DELAY)
         sum_mode = params.accumulation is Accumulation.SUM
         if max_delay > 1 and not sum_mode:
-            raise ValueError(f"max_delay={max_delay} needs accumulation 'sum' (delays are a ring "
-                             f"of drive accumulators), not {params.accumulation.value!r}")
+            raise ValueError(
+                f"max_delay={max_delay} needs accumulation 'sum' (delays are a ring "
+                f"of drive accumulators), not {params.accumulation.value!r}"
+            )
         delays = self._check_delays(delays, weights.shape, max_delay)
-        plastic = self._check_stdp(params, stdp, plastic, weights, weight_width, connectivity,
-                                   weight_memory)
+        plastic = self._check_stdp(
+            params, stdp, plastic, weights, weight_width, connectivity, weight_memory
+        )
 
         if weight_memory == "spram" and np.any(weights != 0):
-            raise ValueError("weight_memory 'spram' has no initial contents (the iCE40 SPRAM "
-                             "cannot be initialized by the bitstream): leave weights=None and "
-                             "write the weights over cmd")
+            raise ValueError(
+                "weight_memory 'spram' has no initial contents (the iCE40 SPRAM "
+                "cannot be initialized by the bitstream): leave weights=None and "
+                "write the weights over cmd"
+            )
 
         value_width = _check_integer(value_width, "value_width", 0, MAX_VALUE_WIDTH)
         if value_width:
             if value_width < 2:
-                raise ValueError(f"value_width={value_width} cannot hold the value 1 of a plain "
-                                 f"spike as a signed number; use 0 (no graded events) or 2.."
-                                 f"{MAX_VALUE_WIDTH}")
+                raise ValueError(
+                    f"value_width={value_width} cannot hold the value 1 of a plain "
+                    f"spike as a signed number; use 0 (no graded events) or 2.."
+                    f"{MAX_VALUE_WIDTH}"
+                )
             if not sum_mode:
-                raise ValueError(f"value_width={value_width} (graded events) needs accumulation "
-                                 f"'sum', not {params.accumulation.value!r}")
+                raise ValueError(
+                    f"value_width={value_width} (graded events) needs accumulation "
+                    f"'sum', not {params.accumulation.value!r}"
+                )
             if stdp is not None:
-                raise ValueError(f"value_width={value_width} (graded events) cannot be used with "
-                                 f"stdp: the traces count spikes, not values")
+                raise ValueError(
+                    f"value_width={value_width} (graded events) cannot be used with "
+                    f"stdp: the traces count spikes, not values"
+                )
 
         # Events per step and the accumulator width they need.
         cap = params.input_count_cap
         bound = n_axons * (cap if cap is not None else MAX_SPIKE_COUNT)
         if value_width:
             # A graded event adds up to |value| <= 2^(value_width - 1) weights at once.
-            bound = n_axons * max(cap if cap is not None else MAX_SPIKE_COUNT,
-                                  1 << (value_width - 1))
+            bound = n_axons * max(
+                cap if cap is not None else MAX_SPIKE_COUNT, 1 << (value_width - 1)
+            )
         if max_events_per_step is None:
             max_events_per_step = bound if sum_mode else None
         else:
-            max_events_per_step = _check_integer(max_events_per_step, "max_events_per_step",
-                                                 1, MAX_EVENTS)
+            max_events_per_step = _check_integer(
+                max_events_per_step, "max_events_per_step", 1, MAX_EVENTS
+            )
         # The update datapath's own check (neurohw.hw.neuron_update.NeuronUpdate), made here so
         # that a core fails when it is described, naming the option.
-        if (params.accumulation is Accumulation.PER_EVENT
-                and np.any(np.asarray(params.drive_bias) != 0)):
-            raise ValueError(f"drive_bias is not supported with accumulation 'per_event': "
-                             f"{per_neuron_unusable(params, 'drive_bias')}")
+        if params.accumulation is Accumulation.PER_EVENT and np.any(
+            np.asarray(params.drive_bias) != 0
+        ):
+            raise ValueError(
+                f"drive_bias is not supported with accumulation 'per_event': "
+                f"{per_neuron_unusable(params, 'drive_bias')}"
+            )
         #: Whether the event limit needs a counter: only where it can be reached.
-        self.event_limited = (max_events_per_step is not None
-                              and (cap is None or max_events_per_step < bound))
+        self.event_limited = max_events_per_step is not None and (
+            cap is None or max_events_per_step < bound
+        )
 
         self.params = params
         self.n_neurons = n_neurons
@@ -304,12 +376,14 @@ class CoreConfig:
         self.sum_mode = sum_mode
         # Sparse: the synapses are the non-zero pattern of the weights (any channel), one
         # fan-out list per axon in ascending neuron order, stored back to back.
-        present = np.any(self.weights != 0, axis=0)                # (axons, neurons)
+        present = np.any(self.weights != 0, axis=0)  # (axons, neurons)
         self.fanout = tuple(int(x) for x in present.sum(axis=1))
-        self.fanout_start = tuple(int(x) for x in np.concatenate(
-            [[0], np.cumsum(self.fanout)[:-1]]))
-        self.synapse_targets = tuple(int(n) for a in range(n_axons)
-                                     for n in np.flatnonzero(present[a]))
+        self.fanout_start = tuple(
+            int(x) for x in np.concatenate([[0], np.cumsum(self.fanout)[:-1]])
+        )
+        self.synapse_targets = tuple(
+            int(n) for a in range(n_axons) for n in np.flatnonzero(present[a])
+        )
         self.n_synapses = len(self.synapse_targets)
         self.lanes = lanes
         self.weight_memory = weight_memory
@@ -329,8 +403,9 @@ class CoreConfig:
 
     def __setattr__(self, name, value):
         if getattr(self, "_frozen", False):
-            raise AttributeError(f"a CoreConfig is immutable; build a new one instead of "
-                                 f"setting {name!r}")
+            raise AttributeError(
+                f"a CoreConfig is immutable; build a new one instead of setting {name!r}"
+            )
         super().__setattr__(name, value)
 
     def _widths(self, params, cap, stdp):
@@ -343,65 +418,94 @@ class CoreConfig:
         self.axon_bits = _bits(self.n_axons - 1)
         self.v_state_width = state_port_width(params, "v")
         self.i_state_width = state_port_width(params, "i")
-        self.refractory_bits = (params.refractory_period.bit_length()
-                                if params.refractory_period else 0)
+        self.refractory_bits = (
+            params.refractory_period.bit_length() if params.refractory_period else 0
+        )
         self.param_width = params.v_width + 1
         #: Shape of each per-neuron parameter memory (and of its port on the datapath).
-        self.param_shapes = {name: Shape.cast(per_neuron_shape(params, name))
-                             for name in PER_NEURON_NAMES if name in self.per_neuron}
+        self.param_shapes = {
+            name: Shape.cast(per_neuron_shape(params, name))
+            for name in PER_NEURON_NAMES
+            if name in self.per_neuron
+        }
         # cmd data is signed: an unsigned parameter needs one more bit.
-        param_data_width = max([self.param_width] + [shape.width + (not shape.signed)
-                                                     for shape in self.param_shapes.values()])
-        self.target_bits = 5 if (params.reset_delay or any(name in self.per_neuron
-                                                           for name in _WIDE_TARGET_NAMES)) else 4
+        param_data_width = max(
+            [self.param_width]
+            + [shape.width + (not shape.signed) for shape in self.param_shapes.values()]
+        )
+        self.target_bits = (
+            5
+            if (params.reset_delay or any(name in self.per_neuron for name in _WIDE_TARGET_NAMES))
+            else 4
+        )
         # A ring slot gathers the events of up to max_delay steps.
-        self.acc_width = ((self.weight_width
-                           + (self.max_events_per_step * self.max_delay).bit_length())
-                          if self.sum_mode else 0)
+        self.acc_width = (
+            (self.weight_width + (self.max_events_per_step * self.max_delay).bit_length())
+            if self.sum_mode
+            else 0
+        )
         self.delay_bits = (self.max_delay - 1).bit_length()
         self.count_bits = _bits(cap) if cap is not None else 0
-        self.data_width = max(self.v_state_width, self.i_state_width, self.refractory_bits + 1,
-                              self.acc_width, self.weight_width, param_data_width,
-                              COUNTER_WIDTH + 1, STEP_WIDTH + 1, self.count_bits + 1,
-                              stdp.trace_width + 1 if stdp is not None else 0)
+        self.data_width = max(
+            self.v_state_width,
+            self.i_state_width,
+            self.refractory_bits + 1,
+            self.acc_width,
+            self.weight_width,
+            param_data_width,
+            COUNTER_WIDTH + 1,
+            STEP_WIDTH + 1,
+            self.count_bits + 1,
+            stdp.trace_width + 1 if stdp is not None else 0,
+        )
         #: Enabled cycles of the neuron update pipeline (``NeuronUpdate.latency``).
         self.update_latency = len(update_stages(params))
 
     def _layouts(self, params):
         """The stream payload layouts."""
-        self.cmd_layout = data.StructLayout({
-            "write": unsigned(1),
-            "target": unsigned(self.target_bits),
-            # Wide enough for every Status index too.
-            "neuron": unsigned(max(self.neuron_bits, _bits(len(Status) - 1))),
-            "axon": unsigned(self.axon_bits),
-            "data": signed(self.data_width),
-        })
-        self.rsp_layout = data.StructLayout({
-            "data": signed(self.data_width),
-            "error": unsigned(1),
-        })
+        self.cmd_layout = data.StructLayout(
+            {
+                "write": unsigned(1),
+                "target": unsigned(self.target_bits),
+                # Wide enough for every Status index too.
+                "neuron": unsigned(max(self.neuron_bits, _bits(len(Status) - 1))),
+                "axon": unsigned(self.axon_bits),
+                "data": signed(self.data_width),
+            }
+        )
+        self.rsp_layout = data.StructLayout(
+            {
+                "data": signed(self.data_width),
+                "error": unsigned(1),
+            }
+        )
         #: What one ``spikes_in`` transfer carries.
-        self.event_layout = (data.StructLayout({"axon": unsigned(self.axon_bits),
-                                                "value": signed(self.value_width)})
-                             if self.value_width else unsigned(self.axon_bits))
-        self.spike_layout = data.StructLayout({
-            "neuron": unsigned(self.neuron_bits),
-            "count": unsigned(params.spike_count_width),
-            "step": unsigned(STEP_WIDTH),
-        })
+        self.event_layout = (
+            data.StructLayout({"axon": unsigned(self.axon_bits), "value": signed(self.value_width)})
+            if self.value_width
+            else unsigned(self.axon_bits)
+        )
+        self.spike_layout = data.StructLayout(
+            {
+                "neuron": unsigned(self.neuron_bits),
+                "count": unsigned(params.spike_count_width),
+                "step": unsigned(STEP_WIDTH),
+            }
+        )
 
     def _memory_geometry(self):
         """Words, banks and pipeline stages of the weight store and the event pipeline."""
         #: Words of one weight memory (per lane and channel): one per synapse (sparse) or per
         #: axon and local neuron (dense).
-        self.weight_depth = max(1, self.n_synapses) if self.sparse else (self.n_axons
-                                                                        * self.lane_depth)
+        self.weight_depth = (
+            max(1, self.n_synapses) if self.sparse else (self.n_axons * self.lane_depth)
+        )
         # Weight memories are split into banks of `bank_depth` words (SPRAM blocks with
         # weight_memory='spram'); with more than one bank, each bank's read data is registered
         # and the bank is selected from the registers one cycle later.
-        self.bank_depth = (SPRAM_DEPTH if self.weight_memory == "spram"
-                           else weight_bank_depth(self.weight_width))
+        self.bank_depth = (
+            SPRAM_DEPTH if self.weight_memory == "spram" else weight_bank_depth(self.weight_width)
+        )
         self.n_banks = -(-self.weight_depth // self.bank_depth)
         self.multibank = self.n_banks > 1
         self.bank_bits = (self.bank_depth - 1).bit_length() if self.multibank else 0
@@ -413,8 +517,9 @@ class CoreConfig:
         # second next to the bank select); sparse: one.
         # Dense with a delay ring: one stage more, so that the accumulator read (which needs the
         # synapse's delay, read with its weight) is issued a cycle after the weight read.
-        self.bank_stages = ((1 if self.sparse else 2) if self.multibank
-                            else (1 if ring and not self.sparse else 0))
+        self.bank_stages = (
+            (1 if self.sparse else 2) if self.multibank else (1 if ring and not self.sparse else 0)
+        )
         # Stage of the accumulator read (R - 1) and of the write (W), counted from S0.
         self.acc_read_stage = 1 if self.sparse else self.bank_stages
         self.write_stage = self.acc_read_stage + 2
@@ -424,8 +529,9 @@ class CoreConfig:
         self.weight_stages = max(self.bank_stages, 1) if self.sparse else self.bank_stages
         # Synapse attribute word: per channel, the delay - 1 (delay_bits), then per channel the
         # plastic bit.
-        self.attr_width = (self.channels * self.delay_bits
-                           + (self.channels if self.stdp is not None else 0))
+        self.attr_width = self.channels * self.delay_bits + (
+            self.channels if self.stdp is not None else 0
+        )
 
     @staticmethod
     def _check_per_neuron(params, per_neuron):
@@ -435,13 +541,17 @@ class CoreConfig:
             per_neuron = given_per_neuron
         else:
             if isinstance(per_neuron, str):
-                raise TypeError(f"per_neuron must be a set of names among "
-                                f"{', '.join(map(repr, PER_NEURON_NAMES))}, not {per_neuron!r}")
+                raise TypeError(
+                    f"per_neuron must be a set of names among "
+                    f"{', '.join(map(repr, PER_NEURON_NAMES))}, not {per_neuron!r}"
+                )
             per_neuron = set(per_neuron)
             for name in sorted(per_neuron, key=str):
                 if name not in PER_NEURON_NAMES:
-                    raise ValueError(f"per_neuron names must be among "
-                                     f"{', '.join(map(repr, PER_NEURON_NAMES))}, not {name!r}")
+                    raise ValueError(
+                        f"per_neuron names must be among "
+                        f"{', '.join(map(repr, PER_NEURON_NAMES))}, not {name!r}"
+                    )
             for name in sorted(given_per_neuron - per_neuron):
                 raise ValueError(f"per_neuron must include {name!r}: params give it per neuron")
         for name in sorted(per_neuron):
@@ -453,22 +563,36 @@ class CoreConfig:
     def port_description(self) -> dict:
         """Field offsets of the stream payloads and the targets present, as plain data."""
         params = self.params
-        targets = {"V": True, "I0": params.n_currents >= 1, "I1": params.n_currents >= 2,
-                   "REFRACTORY": params.refractory_period > 0,
-                   "PENDING": params.reset_delay,
-                   "ACC0": self.acc_width > 0, "ACC1": self.acc_width > 0 and self.channels > 1,
-                   "WEIGHT0": True, "WEIGHT1": self.channels > 1,
-                   "THRESHOLD": "threshold" in self.per_neuron,
-                   "BIAS": "bias" in self.per_neuron,
-                   "RESET_VALUE": "reset_value" in self.per_neuron,
-                   **{code.name: name in self.per_neuron for name, code in _PARAM_TARGETS
-                      if name in _WIDE_TARGET_NAMES},
-                   "STATUS": True, "INPUT_COUNT": self.count_bits > 0,
-                   "SYNAPSE_TARGET": self.connectivity == "sparse",
-                   "PRE_TRACE": self.stdp is not None, "POST_TRACE": self.stdp is not None}
+        targets = {
+            "V": True,
+            "I0": params.n_currents >= 1,
+            "I1": params.n_currents >= 2,
+            "REFRACTORY": params.refractory_period > 0,
+            "PENDING": params.reset_delay,
+            "ACC0": self.acc_width > 0,
+            "ACC1": self.acc_width > 0 and self.channels > 1,
+            "WEIGHT0": True,
+            "WEIGHT1": self.channels > 1,
+            "THRESHOLD": "threshold" in self.per_neuron,
+            "BIAS": "bias" in self.per_neuron,
+            "RESET_VALUE": "reset_value" in self.per_neuron,
+            **{
+                code.name: name in self.per_neuron
+                for name, code in _PARAM_TARGETS
+                if name in _WIDE_TARGET_NAMES
+            },
+            "STATUS": True,
+            "INPUT_COUNT": self.count_bits > 0,
+            "SYNAPSE_TARGET": self.connectivity == "sparse",
+            "PRE_TRACE": self.stdp is not None,
+            "POST_TRACE": self.stdp is not None,
+        }
         return {
-            "spikes_in": (layout_fields(self.event_layout) if self.value_width
-                          else {"axon": (0, self.axon_bits, False)}),
+            "spikes_in": (
+                layout_fields(self.event_layout)
+                if self.value_width
+                else {"axon": (0, self.axon_bits, False)}
+            ),
             "value_width": self.value_width,
             "cmd": layout_fields(self.cmd_layout),
             "rsp": layout_fields(self.rsp_layout),
@@ -498,14 +622,17 @@ class CoreConfig:
             if array.dtype.kind not in "iu":
                 raise TypeError(f"delays must be an integer array, not dtype {array.dtype}")
             if array.shape != shape:
-                raise ValueError(f"delays must have the weights' shape {shape}, not "
-                                 f"{np.shape(delays)}")
+                raise ValueError(
+                    f"delays must have the weights' shape {shape}, not {np.shape(delays)}"
+                )
             bad = np.argwhere((array < 0) | (array > max_delay))
             if len(bad):
                 index = tuple(int(x) for x in bad[0])
-                raise ValueError(f"delays{list(index)} = {int(array[index])} is outside "
-                                 f"0..max_delay={max_delay}; raise max_delay or shorten the "
-                                 f"delay")
+                raise ValueError(
+                    f"delays{list(index)} = {int(array[index])} is outside "
+                    f"0..max_delay={max_delay}; raise max_delay or shorten the "
+                    f"delay"
+                )
             out = np.maximum(array.astype(np.int64), 1)
         out.setflags(write=False)
         return out
@@ -515,30 +642,37 @@ class CoreConfig:
         """The plastic mask (bool, the weights' shape, read only), or None without STDP."""
         if stdp is None:
             if plastic is not None:
-                raise ValueError("plastic is given without stdp; pass stdp=STDPParams(...) "
-                                 "to make weights learn")
+                raise ValueError(
+                    "plastic is given without stdp; pass stdp=STDPParams(...) to make weights learn"
+                )
             return None
         if not isinstance(stdp, STDPParams):
-            raise TypeError(f"stdp must be a neurohw.model.stdp.STDPParams or None, not "
-                            f"{stdp!r}")
+            raise TypeError(f"stdp must be a neurohw.model.stdp.STDPParams or None, not {stdp!r}")
         if connectivity != "dense":
-            raise ValueError("stdp is implemented for connectivity 'dense' only (potentiation "
-                             "walks a neuron's weight column, which a fan-out list cannot)")
+            raise ValueError(
+                "stdp is implemented for connectivity 'dense' only (potentiation "
+                "walks a neuron's weight column, which a fan-out list cannot)"
+            )
         if params.accumulation is not Accumulation.SUM:
-            raise ValueError(f"stdp needs accumulation 'sum', not "
-                             f"{params.accumulation.value!r}")
+            raise ValueError(f"stdp needs accumulation 'sum', not {params.accumulation.value!r}")
         if weight_memory != "bram":
-            raise ValueError(f"stdp needs weight_memory 'bram' (a learning weight is read and "
-                             f"written in one cycle), not {weight_memory!r}")
+            raise ValueError(
+                f"stdp needs weight_memory 'bram' (a learning weight is read and "
+                f"written in one cycle), not {weight_memory!r}"
+            )
         if params.input_count_cap != 1:
-            raise ValueError(f"stdp needs params.input_count_cap=1, not "
-                             f"{params.input_count_cap!r}: an axon's first event of a step "
-                             f"depresses its row, so a second event would read the depressed "
-                             f"weights")
+            raise ValueError(
+                f"stdp needs params.input_count_cap=1, not "
+                f"{params.input_count_cap!r}: an axon's first event of a step "
+                f"depresses its row, so a second event would read the depressed "
+                f"weights"
+            )
         low, high = -(1 << (weight_width - 1)), (1 << (weight_width - 1)) - 1
         if stdp.w_min < low or stdp.w_max > high:
-            raise ValueError(f"stdp bounds [w_min, w_max] = [{stdp.w_min}, {stdp.w_max}] must "
-                             f"lie within the {weight_width}-bit weight range [{low}, {high}]")
+            raise ValueError(
+                f"stdp bounds [w_min, w_max] = [{stdp.w_min}, {stdp.w_max}] must "
+                f"lie within the {weight_width}-bit weight range [{low}, {high}]"
+            )
         if plastic is None:
             mask = weights != 0
         else:
@@ -546,15 +680,19 @@ class CoreConfig:
             if mask.ndim == 2 and weights.shape[0] == 1:
                 mask = mask[np.newaxis]
             if mask.dtype != bool or mask.shape != weights.shape:
-                raise ValueError(f"plastic must be a boolean array of the weights' shape "
-                                 f"{weights.shape}, not {mask.dtype} {np.shape(plastic)}")
+                raise ValueError(
+                    f"plastic must be a boolean array of the weights' shape "
+                    f"{weights.shape}, not {mask.dtype} {np.shape(plastic)}"
+                )
             mask = mask.copy()
         bad = np.argwhere(mask & ((weights < stdp.w_min) | (weights > stdp.w_max)))
         if len(bad):
             index = tuple(int(x) for x in bad[0])
-            raise ValueError(f"plastic weight weights{list(index)} = {int(weights[index])} is "
-                             f"outside the stdp bounds [w_min, w_max] = "
-                             f"[{stdp.w_min}, {stdp.w_max}]")
+            raise ValueError(
+                f"plastic weight weights{list(index)} = {int(weights[index])} is "
+                f"outside the stdp bounds [w_min, w_max] = "
+                f"[{stdp.w_min}, {stdp.w_max}]"
+            )
         mask.setflags(write=False)
         return mask
 
@@ -568,7 +706,7 @@ class CoreConfig:
         """Sparse only: the slot of ``neuron`` in the fan-out list of ``axon`` (the ``neuron``
         field of a weight command), or ``None`` if there is no such synapse."""
         start = self.fanout_start[axon]
-        targets = self.synapse_targets[start:start + self.fanout[axon]]
+        targets = self.synapse_targets[start : start + self.fanout[axon]]
         return targets.index(neuron) if neuron in targets else None
 
     def synapse_pairs(self):

@@ -40,6 +40,7 @@ def event_input(build: CoreBuild) -> None:
         out = Signal(core.value_width, name="event_magnitude")
         m.d.comb += out.eq(Mux(value < 0, -value, value))
         return out
+
     with m.If(build.accept_event & ~build.axon_ok):
         m.d.sync += saturating_increment(invalid_count)
 
@@ -77,6 +78,7 @@ def event_input(build: CoreBuild) -> None:
             count_write = first & live
             m.d.sync += [bp_valid.eq(count_write), bp_axon.eq(axon), bp_data.eq(count_next)]
         return live, count_write, count_next
+
     build.decide = decide
 
     def chain(value, stages, name):
@@ -87,6 +89,7 @@ def event_input(build: CoreBuild) -> None:
             m.d.sync += reg.eq(out[-1])
             out.append(reg)
         return out
+
     build.chain = chain
 
     # Weight read data. Multi-bank: every bank's read data is registered `bank_stages`
@@ -98,13 +101,16 @@ def event_input(build: CoreBuild) -> None:
     # Dense with a delay ring: one stage more, so that the accumulator read (which needs the
     # synapse's delay, read with its weight) is issued a cycle after the weight read.
     build.bank_stages = (1 if sparse else 2) if multibank else (1 if ring and not sparse else 0)
-    for l, lane in enumerate(lanes):
-        lane.bank_sel = [Signal(range(max(2, n_banks)), name=f"bank_sel{n}_lane{l}",
-                                reset_less=True) for n in range(build.bank_stages + 1)]
+    for lane_index, lane in enumerate(lanes):
+        lane.bank_sel = [
+            Signal(range(max(2, n_banks)), name=f"bank_sel{n}_lane{lane_index}", reset_less=True)
+            for n in range(build.bank_stages + 1)
+        ]
         if multibank:
             m.d.sync += lane.bank_sel[0].eq(lane.weight_read_addr[bank_bits:])
-            m.d.sync += [later.eq(earlier)
-                         for earlier, later in zip(lane.bank_sel, lane.bank_sel[1:])]
+            m.d.sync += [
+                later.eq(earlier) for earlier, later in zip(lane.bank_sel, lane.bank_sel[1:])
+            ]
 
     def weight_data(lane):
         """Per channel: the weight, ``bank_stages`` cycles after the read data (the bank
@@ -115,12 +121,17 @@ def event_input(build: CoreBuild) -> None:
         for c, banks in enumerate(lane.w):
             regs = [rd.data for rd, _ in banks]
             for stage in range(build.bank_stages):
-                stage_regs = [Signal(signed(core.weight_width), name=f"wbank{b}_s{stage}_c{c}",
-                                     reset_less=True) for b in range(n_banks)]
+                stage_regs = [
+                    Signal(
+                        signed(core.weight_width), name=f"wbank{b}_s{stage}_c{c}", reset_less=True
+                    )
+                    for b in range(n_banks)
+                ]
                 m.d.sync += [reg.eq(data) for reg, data in zip(stage_regs, regs)]
                 regs = stage_regs
             selected.append(Array(regs)[lane.bank_sel[-1]] if multibank else regs[0])
         return selected
+
     build.weight_data = weight_data
 
 
@@ -130,7 +141,7 @@ def dense_events(build: CoreBuild) -> None:
     core, m, A, D, accept_event = build.core, build.m, build.A, build.D, build.accept_event
     axon_ok, bank_stages, chain = build.axon_ok, build.bank_stages, build.chain
     decide, graded, in_axon, in_value = build.decide, build.graded, build.in_axon, build.in_value
-    lanes, phase, sparse, weight_data = build.lanes, build.phase, build.sparse, build.weight_data
+    lanes, phase, weight_data = build.lanes, build.phase, build.weight_data
 
     # Dense: an event's weight row is issued one local address per cycle (S0); with one
     # weight bank every lane then reads its accumulator (S0), registers the read data
@@ -155,23 +166,30 @@ def dense_events(build: CoreBuild) -> None:
     m.d.comb += core.spikes_in.ready.eq((phase == Phase.RUN) & (~cur_valid | cur_last))
     with m.If(accept_event & axon_ok):
         m.d.sync += [
-            cur_valid.eq(1), cur_first.eq(1), cur_axon.eq(in_axon),
-            cur_local.eq(0), cur_waddr.eq(in_axon * D),
+            cur_valid.eq(1),
+            cur_first.eq(1),
+            cur_axon.eq(in_axon),
+            cur_local.eq(0),
+            cur_waddr.eq(in_axon * D),
         ]
         if graded:
             m.d.sync += cur_value.eq(in_value)
     with m.Elif(cur_valid):
-        m.d.sync += [cur_first.eq(0), cur_local.eq(cur_local + 1),
-                     cur_waddr.eq(cur_waddr + 1)]
+        m.d.sync += [cur_first.eq(0), cur_local.eq(cur_local + 1), cur_waddr.eq(cur_waddr + 1)]
         with m.If(cur_last):
             m.d.sync += cur_valid.eq(0)
-    m.d.sync += [ev_valid.eq(cur_valid), ev_first.eq(cur_first), ev_axon.eq(cur_axon),
-                 ev_local.eq(cur_local)]
+    m.d.sync += [
+        ev_valid.eq(cur_valid),
+        ev_first.eq(cur_first),
+        ev_axon.eq(cur_axon),
+        ev_local.eq(cur_local),
+    ]
     if graded:
         m.d.sync += ev_value.eq(cur_value)
 
-    live_first, build.count_write, build.count_next = decide(ev_valid & ev_first, ev_axon,
-                                                 ev_value if graded else None)
+    live_first, build.count_write, build.count_next = decide(
+        ev_valid & ev_first, ev_axon, ev_value if graded else None
+    )
     build.count_axon = ev_axon
     with m.If(ev_valid & ev_first):
         m.d.sync += row_live.eq(live_first)
@@ -202,7 +220,7 @@ def sparse_events(build: CoreBuild) -> None:
     accept_event, axon_ok, chain = build.accept_event, build.axon_ok, build.chain
     decide, fan_count, fan_start = build.decide, build.fan_count, build.fan_start
     graded, in_axon, in_value, lanes = build.graded, build.in_axon, build.in_value, build.lanes
-    multibank, phase, sparse, syn_rd = build.multibank, build.phase, build.sparse, build.syn_rd
+    multibank, phase, syn_rd = build.multibank, build.phase, build.syn_rd
     weight_data = build.weight_data
     # Sparse: a one-event lookahead stage (A) reads the axon's fan-out (start, count)
     # and input count while the previous event's synapses issue; then each synapse is
@@ -228,28 +246,25 @@ def sparse_events(build: CoreBuild) -> None:
             m.d.sync += a_value.eq(in_value)
     with m.Elif(a_moves):
         m.d.sync += a_full.eq(0)
-    live, build.count_write, build.count_next = decide(a_moves, a_axon,
-                                           a_value if graded else None)
+    live, build.count_write, build.count_next = decide(a_moves, a_axon, a_value if graded else None)
     build.count_axon = a_axon
     with m.If(a_moves & live & (fan_count != 0)):
-        m.d.sync += [cur_valid.eq(1), cur_addr.eq(fan_start),
-                     cur_remaining.eq(fan_count)]
+        m.d.sync += [cur_valid.eq(1), cur_addr.eq(fan_start), cur_remaining.eq(fan_count)]
         if graded:
             m.d.sync += cur_value.eq(a_value)
     with m.Elif(cur_valid):
         m.d.sync += [cur_addr.eq(cur_addr + 1), cur_remaining.eq(cur_remaining - 1)]
         with m.If(cur_last):
             m.d.sync += cur_valid.eq(0)
-    m.d.sync += [s1_valid.eq(cur_valid), s2_valid.eq(s1_valid),
-                 build.s2_local.eq(syn_rd.data)]
+    m.d.sync += [s1_valid.eq(cur_valid), s2_valid.eq(s1_valid), build.s2_local.eq(syn_rd.data)]
     if multibank:
         s2_weights = weight_data(lanes[0])
     else:
-        s2_weights = [Signal(signed(core.weight_width), name=f"s2_weight{c}",
-                             reset_less=True)
-                      for c in range(C)]
-        m.d.sync += [reg.eq(banks[0][0].data)
-                     for reg, banks in zip(s2_weights, lanes[0].w)]
+        s2_weights = [
+            Signal(signed(core.weight_width), name=f"s2_weight{c}", reset_less=True)
+            for c in range(C)
+        ]
+        m.d.sync += [reg.eq(banks[0][0].data) for reg, banks in zip(s2_weights, lanes[0].w)]
 
     build.rmw_valid = s2_valid
     build.rmw_local = build.s2_local
@@ -289,19 +304,23 @@ def accumulate(build: CoreBuild) -> None:
     # Stage of the accumulator read (R - 1) and of the write (W), counted from S0.
     acc_read_stage = 1 if sparse else bank_stages
     build.write_stage = acc_read_stage + 2
-    for l, lane in enumerate(lanes):
-        lane.attr_at = (chain(lane.attr[0].data, build.write_stage - 1, f"attr_lane{l}")
-                        if lane.attr is not None else None)
+    for lane_index, lane in enumerate(lanes):
+        lane.attr_at = (
+            chain(lane.attr[0].data, build.write_stage - 1, f"attr_lane{lane_index}")
+            if lane.attr is not None
+            else None
+        )
 
     def delay_field(lane, c, stage):
         word = lane.attr_at[stage - 1]
-        return word[c * delay_bits:(c + 1) * delay_bits]
+        return word[c * delay_bits : (c + 1) * delay_bits]
 
     def plastic_bit(lane, c, stage):
         return lane.attr_at[stage - 1][C * delay_bits + c]
+
     build.plastic_bit = plastic_bit
 
-    for l, lane in enumerate(lanes):
+    for lane_index, lane in enumerate(lanes):
         lane.rmw = []
         lane.rmw_raw = []
         lane.rmw_weight = []
@@ -310,51 +329,63 @@ def accumulate(build: CoreBuild) -> None:
         for c, (rd, _) in enumerate(lane.acc if sum_mode else lane.i):
             # The word this event adds to: the neuron's, in the ring slot of its delay.
             if ring:
-                event_addr = ring_address(delay_field(lane, c, acc_read_stage),
-                                          event_read_local)
-                rmw_addr = Signal(range(ring_depth * D), name=f"rmw_addr{c}_lane{l}")
+                event_addr = ring_address(delay_field(lane, c, acc_read_stage), event_read_local)
+                rmw_addr = Signal(range(ring_depth * D), name=f"rmw_addr{c}_lane{lane_index}")
                 m.d.sync += rmw_addr.eq(event_addr)
             else:
                 event_addr, rmw_addr = event_read_local, rmw_local
-            w_addr = Signal.like(rmw_addr, name=f"w_addr{c}_lane{l}")
-            bp_addr = Signal.like(rmw_addr, name=f"bp_addr{c}_lane{l}")
-            fwd1 = Signal(name=f"fwd1_{c}_lane{l}")
-            fwd2 = Signal(name=f"fwd2_{c}_lane{l}")
-            m.d.sync += [w_addr.eq(rmw_addr), bp_addr.eq(w_addr),
-                         fwd1.eq(w_valid & (w_addr == rmw_addr)),
-                         fwd2.eq(bp_valid & (bp_addr == rmw_addr))]
-            raw = Signal(signed(rmw_width), name=f"rmw_raw{c}_lane{l}",
-                         reset_less=True)
-            held1 = Signal(signed(rmw_width), name=f"rmw_held1_{c}_lane{l}",
-                         reset_less=True)
-            held2 = Signal(signed(rmw_width), name=f"rmw_held2_{c}_lane{l}",
-                         reset_less=True)
-            old = Signal(signed(rmw_width), name=f"rmw_old{c}_lane{l}")
-            weight = Signal(signed(core.weight_width), name=f"rmw_weight{c}_lane{l}",
-                         reset_less=True)
-            new = Signal(signed(rmw_width), name=f"rmw_new{c}_lane{l}")
-            m.d.sync += [weight.eq(rmw_weights[l][c]), raw.eq(rd.data),
-                         held1.eq(new), held2.eq(held1)]
+            w_addr = Signal.like(rmw_addr, name=f"w_addr{c}_lane{lane_index}")
+            bp_addr = Signal.like(rmw_addr, name=f"bp_addr{c}_lane{lane_index}")
+            fwd1 = Signal(name=f"fwd1_{c}_lane{lane_index}")
+            fwd2 = Signal(name=f"fwd2_{c}_lane{lane_index}")
+            m.d.sync += [
+                w_addr.eq(rmw_addr),
+                bp_addr.eq(w_addr),
+                fwd1.eq(w_valid & (w_addr == rmw_addr)),
+                fwd2.eq(bp_valid & (bp_addr == rmw_addr)),
+            ]
+            raw = Signal(signed(rmw_width), name=f"rmw_raw{c}_lane{lane_index}", reset_less=True)
+            held1 = Signal(
+                signed(rmw_width), name=f"rmw_held1_{c}_lane{lane_index}", reset_less=True
+            )
+            held2 = Signal(
+                signed(rmw_width), name=f"rmw_held2_{c}_lane{lane_index}", reset_less=True
+            )
+            old = Signal(signed(rmw_width), name=f"rmw_old{c}_lane{lane_index}")
+            weight = Signal(
+                signed(core.weight_width), name=f"rmw_weight{c}_lane{lane_index}", reset_less=True
+            )
+            new = Signal(signed(rmw_width), name=f"rmw_new{c}_lane{lane_index}")
+            m.d.sync += [
+                weight.eq(rmw_weights[lane_index][c]),
+                raw.eq(rd.data),
+                held1.eq(new),
+                held2.eq(held1),
+            ]
             m.d.comb += old.eq(Mux(fwd1, held1, Mux(fwd2, held2, raw)))
             if graded:
                 # The multiplier of a graded event, registered next to the weight so that
                 # stage W stays an add (the weight register also serves weight reads).
-                product = Signal(signed(core.weight_width + core.value_width),
-                                 name=f"rmw_product{c}_lane{l}", reset_less=True)
-                m.d.sync += product.eq(rmw_weights[l][c] * rmw_value)
+                product = Signal(
+                    signed(core.weight_width + core.value_width),
+                    name=f"rmw_product{c}_lane{lane_index}",
+                    reset_less=True,
+                )
+                m.d.sync += product.eq(rmw_weights[lane_index][c] * rmw_value)
                 m.d.comb += new.eq(old + product)
             elif sum_mode:
                 m.d.comb += new.eq(old + weight)
             else:
-                m.d.comb += new.eq(project(old + (weight << p.input_shift),
-                                            p.i_width, p.i_overflow))
+                m.d.comb += new.eq(
+                    project(old + (weight << p.input_shift), p.i_width, p.i_overflow)
+                )
             lane.rmw.append(new)
             lane.rmw_raw.append(raw)
             lane.rmw_weight.append(weight)
             lane.event_acc_addr.append(event_addr)
             lane.w_addr.append(w_addr)
         assert len(lane.rmw_weight) == C
-        lane.event_write = w_valid & lane_valid(l, build.w_local)
+        lane.event_write = w_valid & lane_valid(lane_index, build.w_local)
     # High while a learning update is in the pipeline after stage W (assigned below).
     build.learn_busy = Signal()
     build.event_idle = build.event_idle & ~w_valid & ~build.learn_busy

@@ -11,14 +11,20 @@ those of the single elaborate they were split from, so the Verilog is unchanged.
 from __future__ import annotations
 
 import numpy as np
-
 from amaranth.hdl import Const, Mux, Signal, signed, unsigned
 from amaranth.lib import fifo
 from amaranth.lib.memory import Memory
 
 from .core_build import CoreBuild, Phase
-from .core_config import (_bits, _PARAM_TARGETS, PER_NEURON_NAMES, SPIKE_FIFO_DEPTH, SPRAM_DEPTH,
-                          Target, weight_bank_depth)
+from .core_config import (
+    _PARAM_TARGETS,
+    PER_NEURON_NAMES,
+    SPIKE_FIFO_DEPTH,
+    SPRAM_DEPTH,
+    Target,
+    _bits,
+    weight_bank_depth,
+)
 from .neuron_update import NeuronUpdate, per_neuron_contents
 
 
@@ -32,6 +38,7 @@ def memory_helpers(build: CoreBuild) -> None:
         mem = Memory(shape=shape, depth=depth, init=list(init), attrs=attrs)
         m.submodules[name] = mem
         return mem.read_port(), mem.write_port()
+
     build.memory = memory
 
     # Weight memories are split into banks of `bank_depth` words (SPRAM blocks with
@@ -49,10 +56,17 @@ def memory_helpers(build: CoreBuild) -> None:
         attrs = {"ram_style": "huge"} if build.spram else None
         if not build.multibank:
             return [memory(name, signed(core.weight_width), build.weight_depth, init, attrs)]
-        return [memory(f"{name}_bank{b}", signed(core.weight_width),
-                       min(bank_depth, build.weight_depth - b * bank_depth),
-                       init[b * bank_depth:(b + 1) * bank_depth], attrs)
-                for b in range(build.n_banks)]
+        return [
+            memory(
+                f"{name}_bank{b}",
+                signed(core.weight_width),
+                min(bank_depth, build.weight_depth - b * bank_depth),
+                init[b * bank_depth : (b + 1) * bank_depth],
+                attrs,
+            )
+            for b in range(build.n_banks)
+        ]
+
     build.weight_memory = weight_memory
 
     def write(port, sources):
@@ -60,37 +74,44 @@ def memory_helpers(build: CoreBuild) -> None:
         for index, (condition, address, value) in enumerate(sources):
             with (m.If if index == 0 else m.Elif)(condition):
                 m.d.comb += [port.en.eq(1), port.addr.eq(address), port.data.eq(value)]
+
     build.write = write
 
     def neuron_of(lane, local):
         return local * P + lane
+
     build.neuron_of = neuron_of
 
     def banked(values, lane):
         """Per-neuron values of one lane, in local order (padding 0)."""
-        return [int(values[neuron_of(lane, j)]) if neuron_of(lane, j) < N else 0
-                for j in range(D)]
+        return [int(values[neuron_of(lane, j)]) if neuron_of(lane, j) < N else 0 for j in range(D)]
+
     build.banked = banked
 
-    # Neurons neuron_of(l, D-1) >= N are padding: lanes from `full_lanes` on have no
+    # Neurons neuron_of(lane_index, D-1) >= N are padding: lanes from `full_lanes` on have no
     # neuron at the last local address.
     full_lanes = N - (D - 1) * P
 
     def lane_valid(lane, local):
         return Const(1) if lane < full_lanes else (local != D - 1)
+
     build.lane_valid = lane_valid
 
     # Sparse connectivity: fan-out table and synapse memories (lanes=1).
     start_bits = _bits(core.n_synapses)
     fanout_bits = _bits(max(core.fanout))
     if sparse:
-        build.fan_rd, _ = memory("fanout", unsigned(start_bits + fanout_bits), A,
-                           (start | count << start_bits
-                            for start, count in zip(core.fanout_start, core.fanout)))
+        build.fan_rd, _ = memory(
+            "fanout",
+            unsigned(start_bits + fanout_bits),
+            A,
+            (start | count << start_bits for start, count in zip(core.fanout_start, core.fanout)),
+        )
         build.fan_start = build.fan_rd.data[:start_bits]
         build.fan_count = build.fan_rd.data[start_bits:]
-        build.syn_rd, _ = memory("synapse_target", unsigned(core.neuron_bits), S,
-                           core.synapse_targets)
+        build.syn_rd, _ = memory(
+            "synapse_target", unsigned(core.neuron_bits), S, core.synapse_targets
+        )
 
     # Synapse attribute word: per channel, the delay - 1 (delay_bits), then per channel the
     # plastic bit.
@@ -106,6 +127,7 @@ def memory_helpers(build: CoreBuild) -> None:
             if stdp is not None:
                 word |= int(core.plastic[c, axon, neuron]) << (C * build.delay_bits + c)
         return word
+
     build.attr_word = attr_word
 
     build.lanes = []
@@ -121,61 +143,100 @@ def lane_memories(build: CoreBuild) -> None:
     neuron_of, p, period, ring_depth = build.neuron_of, build.p, build.period, build.ring_depth
     sparse, spram, stdp, sum_mode = build.sparse, build.spram, build.stdp, build.sum_mode
     syn_rd, weight_depth, weight_memory = build.syn_rd, build.weight_depth, build.weight_memory
-    for l in range(P):
+    for lane_index in range(P):
         lane = _Lane()
         if sparse:
-            lane.w = [weight_memory(f"weight{c}", (int(core.weights[c, a, n])
-                                                   for a, n in core.config.synapse_pairs()))
-                      for c in range(C)]
+            lane.w = [
+                weight_memory(
+                    f"weight{c}",
+                    (int(core.weights[c, a, n]) for a, n in core.config.synapse_pairs()),
+                )
+                for c in range(C)
+            ]
         else:
-            lane.w = [weight_memory(f"weight{c}_lane{l}",
-                                    (x for a in range(A) for x in banked(core.weights[c, a], l)))
-                      for c in range(C)]
-        lane.v = memory(f"v_lane{l}", signed(core.v_state_width), D)
-        lane.i = [memory(f"i{c}_lane{l}", signed(core.i_state_width), D) for c in range(nc)]
-        lane.r = (memory(f"refractory_lane{l}", unsigned(core.refractory_bits), D)
-                  if period else None)
+            lane.w = [
+                weight_memory(
+                    f"weight{c}_lane{lane_index}",
+                    (x for a in range(A) for x in banked(core.weights[c, a], lane_index)),
+                )
+                for c in range(C)
+            ]
+        lane.v = memory(f"v_lane{lane_index}", signed(core.v_state_width), D)
+        lane.i = [
+            memory(f"i{c}_lane{lane_index}", signed(core.i_state_width), D) for c in range(nc)
+        ]
+        lane.r = (
+            memory(f"refractory_lane{lane_index}", unsigned(core.refractory_bits), D)
+            if period
+            else None
+        )
         # reset_delay: each neuron's spike count of the last step (max_spikes is 1).
-        lane.pending = memory(f"pending_lane{l}", unsigned(1), D) if p.reset_delay else None
-        lane.acc = ([memory(f"acc{c}_lane{l}", signed(core.acc_width), ring_depth * D)
-                     for c in range(C)] if sum_mode else [])
+        lane.pending = (
+            memory(f"pending_lane{lane_index}", unsigned(1), D) if p.reset_delay else None
+        )
+        lane.acc = (
+            [
+                memory(f"acc{c}_lane{lane_index}", signed(core.acc_width), ring_depth * D)
+                for c in range(C)
+            ]
+            if sum_mode
+            else []
+        )
         # Per synapse and channel, next to the weight: its delay - 1 and its plastic bit.
         lane.attr = None
         if attr_width:
-            pairs = (list(core.config.synapse_pairs()) if sparse else
-                     [(a, neuron_of(l, j)) for a in range(A) for j in range(D)])
-            lane.attr = memory(f"synapse_attr_lane{l}", unsigned(attr_width), weight_depth,
-                               (attr_word(a, n) for a, n in pairs))
-        lane.x_post = (memory(f"post_trace_lane{l}", unsigned(stdp.trace_width), D)
-                       if stdp is not None else None)
+            pairs = (
+                list(core.config.synapse_pairs())
+                if sparse
+                else [(a, neuron_of(lane_index, j)) for a in range(A) for j in range(D)]
+            )
+            lane.attr = memory(
+                f"synapse_attr_lane{lane_index}",
+                unsigned(attr_width),
+                weight_depth,
+                (attr_word(a, n) for a, n in pairs),
+            )
+        lane.x_post = (
+            memory(f"post_trace_lane{lane_index}", unsigned(stdp.trace_width), D)
+            if stdp is not None
+            else None
+        )
         lane.params = {}
         for name in PER_NEURON_NAMES:
             if name in core.per_neuron:
                 values = np.broadcast_to(
-                    np.asarray(per_neuron_contents(p, name), dtype=object), (N,))
-                lane.params[name] = memory(f"{name}_lane{l}", core.param_shapes[name], D,
-                                           banked(values, l))
-        lane.update = NeuronUpdate(p, drive_width=core.acc_width if sum_mode else 1,
-                                   per_neuron=set(core.per_neuron),
-                                   tag_width=core.local_bits)
-        m.submodules[f"update_lane{l}"] = lane.update
-        lane.fifo = fifo.SyncFIFO(width=core.spike_layout.size,
-                                          depth=SPIKE_FIFO_DEPTH)
-        m.submodules[f"spike_fifo_lane{l}"] = lane.fifo
+                    np.asarray(per_neuron_contents(p, name), dtype=object), (N,)
+                )
+                lane.params[name] = memory(
+                    f"{name}_lane{lane_index}",
+                    core.param_shapes[name],
+                    D,
+                    banked(values, lane_index),
+                )
+        lane.update = NeuronUpdate(
+            p,
+            drive_width=core.acc_width if sum_mode else 1,
+            per_neuron=set(core.per_neuron),
+            tag_width=core.local_bits,
+        )
+        m.submodules[f"update_lane{lane_index}"] = lane.update
+        lane.fifo = fifo.SyncFIFO(width=core.spike_layout.size, depth=SPIKE_FIFO_DEPTH)
+        m.submodules[f"spike_fifo_lane{lane_index}"] = lane.fifo
         lanes.append(lane)
     build.cnt_rd = build.cnt_wr = None
     if cap is not None:
         build.cnt_rd, build.cnt_wr = memory("input_count", unsigned(core.count_bits), A)
     if stdp is not None:
         build.x_pre_rd, build.x_pre_wr = memory("pre_trace", unsigned(stdp.trace_width), A)
-        for l, lane in enumerate(lanes):
+        for lane_index, lane in enumerate(lanes):
             # The lane's neurons (local addresses) that spiked this step.
-            lane.post_list = memory(f"post_list_lane{l}", unsigned(core.local_bits), D)
+            lane.post_list = memory(f"post_list_lane{lane_index}", unsigned(core.local_bits), D)
     # Weight read address of each lane: the shared one, except while potentiation walks
     # a different neuron's column in every lane.
-    for l, lane in enumerate(lanes):
-        lane.weight_read_addr = Signal(range(max(2, weight_depth)),
-                                       name=f"weight_read_addr_lane{l}")
+    for lane_index, lane in enumerate(lanes):
+        lane.weight_read_addr = Signal(
+            range(max(2, weight_depth)), name=f"weight_read_addr_lane{lane_index}"
+        )
 
     # Every read port follows the sweep pipeline's enable (high outside a stall).
     build.pipe_en = Signal(init=1)
@@ -218,7 +279,8 @@ def read_addresses(build: CoreBuild) -> None:
     for lane in lanes:
         if stdp is not None:
             m.d.comb += lane.weight_read_addr.eq(
-                Mux(learn_issue, learn_base + lane.learn_local, build.weight_addr))
+                Mux(learn_issue, learn_base + lane.learn_local, build.weight_addr)
+            )
         else:
             m.d.comb += lane.weight_read_addr.eq(build.weight_addr)
     for lane in lanes:
@@ -239,13 +301,17 @@ def read_addresses(build: CoreBuild) -> None:
         if lane.attr is not None:
             m.d.comb += lane.attr[0].addr.eq(read_addr)
     if sparse:
-        m.d.comb += [syn_rd.addr.eq(build.weight_addr),
-                     fan_rd.addr.eq(Mux(accept_cmd, payload.axon, event_count_axon))]
+        m.d.comb += [
+            syn_rd.addr.eq(build.weight_addr),
+            fan_rd.addr.eq(Mux(accept_cmd, payload.axon, event_count_axon)),
+        ]
     if stdp is not None:
-        m.d.comb += [cnt_rd.addr.eq(Mux(dbg_reading, cmd.axon,
-                                        Mux(clear_busy, clear_axon, event_count_axon))),
-                     x_pre_rd.addr.eq(Mux(dbg_reading, cmd.axon,
-                                          Mux(clear_busy, clear_axon, learn_axon)))]
+        m.d.comb += [
+            cnt_rd.addr.eq(
+                Mux(dbg_reading, cmd.axon, Mux(clear_busy, clear_axon, event_count_axon))
+            ),
+            x_pre_rd.addr.eq(Mux(dbg_reading, cmd.axon, Mux(clear_busy, clear_axon, learn_axon))),
+        ]
     elif cnt_rd is not None:
         m.d.comb += cnt_rd.addr.eq(Mux(dbg_reading, cmd.axon, event_count_axon))
 
@@ -265,68 +331,98 @@ def write_ports(build: CoreBuild) -> None:
 
     # ---- Write ports. The sources are active in disjoint phases.
 
-    for l, lane in enumerate(lanes):
+    for lane_index, lane in enumerate(lanes):
         nu = lane.update
-        mine = dbg_write if P == 1 else dbg_write & (cmd_lane == l)
-        write(lane.v[1], [(init_neuron, init_ctr, 0),
-                          (lane.write_back, nu.out_tag, nu.out_v),
-                          (mine & (cmd.target == Target.V), cmd_local, cmd.data)])
+        mine = dbg_write if P == 1 else dbg_write & (cmd_lane == lane_index)
+        write(
+            lane.v[1],
+            [
+                (init_neuron, init_ctr, 0),
+                (lane.write_back, nu.out_tag, nu.out_v),
+                (mine & (cmd.target == Target.V), cmd_local, cmd.data),
+            ],
+        )
         for c in range(nc):
-            sources = [(init_neuron, init_ctr, 0),
-                       (lane.write_back, nu.out_tag, nu.out_i[c])]
+            sources = [(init_neuron, init_ctr, 0), (lane.write_back, nu.out_tag, nu.out_i[c])]
             if not sum_mode:
                 sources.append((lane.event_write, w_local, lane.rmw[c]))
             sources.append((mine & (cmd.target == Target.I0 + c), cmd_local, cmd.data))
             write(lane.i[c][1], sources)
         if period:
-            write(lane.r[1], [(init_neuron, init_ctr, 0),
-                              (lane.write_back, nu.out_tag, nu.out_refractory),
-                              (mine & (cmd.target == Target.REFRACTORY), cmd_local,
-                               cmd.data)])
+            write(
+                lane.r[1],
+                [
+                    (init_neuron, init_ctr, 0),
+                    (lane.write_back, nu.out_tag, nu.out_refractory),
+                    (mine & (cmd.target == Target.REFRACTORY), cmd_local, cmd.data),
+                ],
+            )
         if p.reset_delay:
-            write(lane.pending[1], [(init_neuron, init_ctr, 0),
-                                    (lane.write_back, nu.out_tag, nu.out_pending),
-                                    (mine & (cmd.target == Target.PENDING), cmd_local,
-                                     cmd.data)])
+            write(
+                lane.pending[1],
+                [
+                    (init_neuron, init_ctr, 0),
+                    (lane.write_back, nu.out_tag, nu.out_pending),
+                    (mine & (cmd.target == Target.PENDING), cmd_local, cmd.data),
+                ],
+            )
         for c, (_, wr) in enumerate(lane.acc):
-            write(wr, [(init_acc, init_ctr, 0),
-                       (lane.write_back, ring_base + nu.out_tag if ring else nu.out_tag, 0),
-                       (lane.event_write, lane.w_addr[c], lane.rmw[c]),
-                       (mine & (cmd.target == Target.ACC0 + c), cmd_acc_addr, cmd.data)])
+            write(
+                wr,
+                [
+                    (init_acc, init_ctr, 0),
+                    (lane.write_back, ring_base + nu.out_tag if ring else nu.out_tag, 0),
+                    (lane.event_write, lane.w_addr[c], lane.rmw[c]),
+                    (mine & (cmd.target == Target.ACC0 + c), cmd_acc_addr, cmd.data),
+                ],
+            )
         for c, banks in enumerate(lane.w):
             # A command writes in DBG_ISSUE, where the read address is cmd_waddr too: the
             # same address signal on both ports (one read/write port for an SPRAM).
             cmd_write = mine & (cmd.target == Target.WEIGHT0 + c)
             if stdp is not None:
-                write_en = Signal(name=f"weight_we{c}_lane{l}")
-                write_addr = Signal.like(weight_addr, name=f"weight_waddr{c}_lane{l}")
-                write_data = Signal(signed(core.weight_width), name=f"weight_wd{c}_lane{l}")
+                write_en = Signal(name=f"weight_we{c}_lane{lane_index}")
+                write_addr = Signal.like(weight_addr, name=f"weight_waddr{c}_lane{lane_index}")
+                write_data = Signal(
+                    signed(core.weight_width), name=f"weight_wd{c}_lane{lane_index}"
+                )
                 with m.If(lane.learn_we[c]):
-                    m.d.comb += [write_en.eq(1), write_addr.eq(lane.learn_update_addr),
-                                 write_data.eq(lane.learn_wd[c])]
+                    m.d.comb += [
+                        write_en.eq(1),
+                        write_addr.eq(lane.learn_update_addr),
+                        write_data.eq(lane.learn_wd[c]),
+                    ]
                 with m.Else():
-                    m.d.comb += [write_en.eq(cmd_write), write_addr.eq(weight_addr),
-                                 write_data.eq(cmd.data)]
+                    m.d.comb += [
+                        write_en.eq(cmd_write),
+                        write_addr.eq(weight_addr),
+                        write_data.eq(cmd.data),
+                    ]
             else:
                 write_en, write_addr, write_data = cmd_write, weight_addr, cmd.data
             for b, (_, wr) in enumerate(banks):
                 bank_hit = (write_addr[bank_bits:] == b) if multibank else Const(1)
-                m.d.comb += [wr.addr.eq(write_addr[:bank_bits] if multibank
-                                        else write_addr),
-                             wr.data.eq(write_data),
-                             wr.en.eq(write_en & bank_hit)]
+                m.d.comb += [
+                    wr.addr.eq(write_addr[:bank_bits] if multibank else write_addr),
+                    wr.data.eq(write_data),
+                    wr.en.eq(write_en & bank_hit),
+                ]
                 if spram:
                     # One port: no read in a cycle that writes (SPRAM read data is
                     # unchanged while writing, and a write command reads nothing).
                     m.d.comb += banks[b][0].en.eq(pipe_en & ~wr.en)
         for name, code in _PARAM_TARGETS:
             if name in lane.params:
-                write(lane.params[name][1], [(mine & (cmd.target == code), cmd_local,
-                                              cmd.data)])
+                write(lane.params[name][1], [(mine & (cmd.target == code), cmd_local, cmd.data)])
     if cnt_wr is not None:
-        write(cnt_wr, [(init_axon, init_ctr, 0),
-                       (count_clear, clear_axon, 0),
-                       (count_write, count_axon, count_next)])
+        write(
+            cnt_wr,
+            [
+                (init_axon, init_ctr, 0),
+                (count_clear, clear_axon, 0),
+                (count_write, count_axon, count_next),
+            ],
+        )
 
 
 class _Lane:

@@ -23,8 +23,11 @@ def control(build: CoreBuild) -> None:
 
     build.phase = Signal(range(14), init=Phase.INIT)
     # Debug reads keep their addresses from DBG_ISSUE to DBG_CAPTURE.
-    build.dbg_reading = ((build.phase == Phase.DBG_ISSUE) | (build.phase == Phase.DBG_WAIT)
-                         | (build.phase == Phase.DBG_CAPTURE))
+    build.dbg_reading = (
+        (build.phase == Phase.DBG_ISSUE)
+        | (build.phase == Phase.DBG_WAIT)
+        | (build.phase == Phase.DBG_CAPTURE)
+    )
     build.step_number = Signal(STEP_WIDTH)
     build.overflow_count = Signal(COUNTER_WIDTH)
     build.invalid_count = Signal(COUNTER_WIDTH)
@@ -37,6 +40,7 @@ def control(build: CoreBuild) -> None:
 
     def saturating_increment(counter):
         return counter.eq(Mux(counter == (1 << len(counter)) - 1, counter, counter + 1))
+
     build.saturating_increment = saturating_increment
 
     # Delay ring: slot `ring_pos` (the step number modulo max_delay) holds this step's drive;
@@ -50,8 +54,9 @@ def control(build: CoreBuild) -> None:
             return local
         slot = Signal(range(2 * ring_depth), name="ring_slot")
         m.d.comb += slot.eq(build.ring_pos + offset)
-        wrapped = Mux(slot >= ring_depth, slot - ring_depth, slot)[:len(build.ring_pos)]
-        return (wrapped * D + local)[:len(build.ring_base)]
+        wrapped = Mux(slot >= ring_depth, slot - ring_depth, slot)[: len(build.ring_pos)]
+        return (wrapped * D + local)[: len(build.ring_base)]
+
     build.ring_address = ring_address
 
     # ---- Reset: clear states, accumulators, input counts and traces (weights and params
@@ -76,8 +81,9 @@ def sweep(build: CoreBuild) -> None:
     pipe_en, stdp, step_number = build.pipe_en, build.stdp, build.step_number
 
     # ---- Sweep: one local address per enabled cycle, through every lane's update.
-    m.d.comb += core.step.ready.eq((phase == Phase.RUN) & event_idle & ~core.spikes_in.valid
-                                   & ~core.cmd.valid)
+    m.d.comb += core.step.ready.eq(
+        (phase == Phase.RUN) & event_idle & ~core.spikes_in.valid & ~core.cmd.valid
+    )
     build.sw_local = Signal(range(D))
     sw1_valid = Signal()
     sw1_local = Signal(range(D))
@@ -106,10 +112,14 @@ def sweep(build: CoreBuild) -> None:
             with m.If(build.clear_axon == A - 1):
                 m.d.sync += build.clear_busy.eq(0)
 
-    for l, lane in enumerate(lanes):
+    for lane_index, lane in enumerate(lanes):
         nu = lane.update
-        m.d.comb += [nu.en.eq(pipe_en), nu.in_valid.eq(sw1_valid & lane_valid(l, sw1_local)),
-                     nu.in_tag.eq(sw1_local), nu.in_v.eq(lane.v[0].data)]
+        m.d.comb += [
+            nu.en.eq(pipe_en),
+            nu.in_valid.eq(sw1_valid & lane_valid(lane_index, sw1_local)),
+            nu.in_tag.eq(sw1_local),
+            nu.in_v.eq(lane.v[0].data),
+        ]
         for c in range(nc):
             m.d.comb += nu.in_i[c].eq(lane.i[c][0].data)
         if period:
@@ -123,16 +133,19 @@ def sweep(build: CoreBuild) -> None:
                 m.d.comb += getattr(nu, f"in_{name}").eq(lane.params[name][0].data)
         spiking = nu.out_valid & (nu.out_spikes != 0)
         lane.write_back = nu.out_valid & pipe_en
-        word = Signal(core.spike_layout, name=f"spike_word_lane{l}")
-        m.d.comb += [word.neuron.eq((nu.out_tag << lane_bits) | l),
-                     word.count.eq(nu.out_spikes), word.step.eq(step_number),
-                     lane.fifo.w_data.eq(word), lane.fifo.w_en.eq(spiking & pipe_en)]
+        word = Signal(core.spike_layout, name=f"spike_word_lane{lane_index}")
+        m.d.comb += [
+            word.neuron.eq((nu.out_tag << lane_bits) | lane_index),
+            word.count.eq(nu.out_spikes),
+            word.step.eq(step_number),
+            lane.fifo.w_data.eq(word),
+            lane.fifo.w_en.eq(spiking & pipe_en),
+        ]
     # The enable is a register: high when every lane's FIFO had room for two more words in
     # the previous cycle, so it has room for the one word a lane can write now. (It fans
     # out to every read port and pipeline register of every lane; no FIFO or pipeline
     # logic reaches it combinationally.)
-    m.d.sync += pipe_en.eq(Cat(*(lane.fifo.level <= SPIKE_FIFO_DEPTH - 2
-                                 for lane in lanes)).all())
+    m.d.sync += pipe_en.eq(Cat(*(lane.fifo.level <= SPIKE_FIFO_DEPTH - 2 for lane in lanes)).all())
 
     # Merge the lanes' spike FIFOs into spikes_out through a register, lowest lane first
     # (a registered choice keeps the offered payload stable until it is taken).
@@ -141,8 +154,8 @@ def sweep(build: CoreBuild) -> None:
     m.d.comb += [core.spikes_out.valid.eq(out_valid), core.spikes_out.payload.eq(out_word)]
     with m.If(~out_valid | core.spikes_out.ready):
         m.d.sync += out_valid.eq(0)
-        for l, lane in enumerate(lanes):
-            with (m.If if l == 0 else m.Elif)(lane.fifo.r_rdy):
+        for lane_index, lane in enumerate(lanes):
+            with (m.If if lane_index == 0 else m.Elif)(lane.fifo.r_rdy):
                 m.d.comb += lane.fifo.r_en.eq(1)
                 m.d.sync += [out_valid.eq(1), out_word.eq(lane.fifo.r_data)]
 
@@ -152,8 +165,9 @@ def sweep(build: CoreBuild) -> None:
         with m.If(wb_count == D - 1):
             m.d.sync += wb_done.eq(1)
     fifos_empty = Cat(*(lane.fifo.level == 0 for lane in lanes)).all()
-    build.sweep_over = ((phase == Phase.FINISH) & wb_done & ~build.clear_busy & fifos_empty
-                        & ~out_valid)
+    build.sweep_over = (
+        (phase == Phase.FINISH) & wb_done & ~build.clear_busy & fifos_empty & ~out_valid
+    )
     if stdp is None:
         with m.If(build.sweep_over):
             m.d.sync += phase.eq(Phase.DONE)
@@ -172,5 +186,7 @@ def finish_step(build: CoreBuild) -> None:
             m.d.sync += events.eq(0)
         if ring:
             last = ring_pos == ring_depth - 1
-            m.d.sync += [ring_pos.eq(Mux(last, 0, ring_pos + 1)),
-                         ring_base.eq(Mux(last, 0, ring_base + D))]
+            m.d.sync += [
+                ring_pos.eq(Mux(last, 0, ring_pos + 1)),
+                ring_base.eq(Mux(last, 0, ring_base + D)),
+            ]

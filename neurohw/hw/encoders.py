@@ -53,8 +53,14 @@ from ..routing import EventFormat
 from ..routing import EventKind as RoutingEventKind
 from .event import EventKind, event_layout
 
-__all__ = ["StreamEncoder", "RateEncoder", "LatencyEncoder", "DeltaEncoder", "PopulationEncoder",
-           "lfsr_unrolled"]
+__all__ = [
+    "StreamEncoder",
+    "RateEncoder",
+    "LatencyEncoder",
+    "DeltaEncoder",
+    "PopulationEncoder",
+    "lfsr_unrolled",
+]
 
 
 def _is_int(value) -> bool:
@@ -71,7 +77,7 @@ def _check_int(name, value, low, high=None):
 def lfsr_unrolled(width: int, mask: int, shifts: int) -> list[int]:
     """The ``shifts``-fold Galois shift as a linear map: entry ``i`` is the mask of the input
     state bits whose XOR is output bit ``i`` (hardware builds one XOR per output bit)."""
-    bits = [1 << i for i in range(width)]          # bit i of the state, as a set of inputs
+    bits = [1 << i for i in range(width)]  # bit i of the state, as a set of inputs
     for _ in range(shifts):
         low = bits[0]
         bits = [bits[i + 1] if i + 1 < width else 0 for i in range(width)]
@@ -86,8 +92,16 @@ class StreamEncoder(wiring.Component):
     state_width: int
     out_lines: int
 
-    def __init__(self, channels: int, value_width: int, *, fmt: EventFormat | None = None,
-                 key_base: int = 0, barrier_key: int = 0, first_tag: int = 0):
+    def __init__(
+        self,
+        channels: int,
+        value_width: int,
+        *,
+        fmt: EventFormat | None = None,
+        key_base: int = 0,
+        barrier_key: int = 0,
+        first_tag: int = 0,
+    ):
         self.channels = _check_int("channels", channels, 1, 1 << 16)
         self.value_width = _check_int("value_width", value_width, 1, 32)
         self.key_base = _check_int("key_base", key_base, 0)
@@ -100,15 +114,19 @@ class StreamEncoder(wiring.Component):
         if not isinstance(fmt, EventFormat):
             raise TypeError(f"event format must be an EventFormat, not {fmt!r}")
         if top_key >= 1 << fmt.key_width:
-            raise ValueError(f"key {top_key} (key_base={self.key_base} + {self.out_lines} lines, "
-                             f"barrier_key={self.barrier_key}) does not fit the format's "
-                             f"key_width={fmt.key_width}")
+            raise ValueError(
+                f"key {top_key} (key_base={self.key_base} + {self.out_lines} lines, "
+                f"barrier_key={self.barrier_key}) does not fit the format's "
+                f"key_width={fmt.key_width}"
+            )
         self.fmt = fmt
         self.first_tag = first_tag % (1 << fmt.step_width)
-        super().__init__({
-            "i": In(stream.Signature(unsigned(self.value_width))),
-            "o": Out(stream.Signature(event_layout(fmt))),
-        })
+        super().__init__(
+            {
+                "i": In(stream.Signature(unsigned(self.value_width))),
+                "o": Out(stream.Signature(event_layout(fmt))),
+            }
+        )
 
     # Subclass interface ------------------------------------------------------------------
 
@@ -140,8 +158,14 @@ class StreamEncoder(wiring.Component):
         for t, row in enumerate(spikes):
             tag = self.first_tag + t
             for line in np.flatnonzero(row):
-                words.append(self.fmt.pack(RoutingEventKind.SPIKE, self.key_base + int(line), tag,
-                                           1 if self.fmt.payload_width else 0))
+                words.append(
+                    self.fmt.pack(
+                        RoutingEventKind.SPIKE,
+                        self.key_base + int(line),
+                        tag,
+                        1 if self.fmt.payload_width else 0,
+                    )
+                )
             words.append(self.fmt.pack(RoutingEventKind.BARRIER, self.barrier_key, tag))
         return words
 
@@ -151,9 +175,9 @@ class StreamEncoder(wiring.Component):
         chan_width = max(1, (n - 1).bit_length())
         chan = Signal(chan_width)
         tag = Signal(self.fmt.step_width, init=self.first_tag)
-        first_step = Signal(init=1)          # state comes from its reset value, not the memory
+        first_step = Signal(init=1)  # state comes from its reset value, not the memory
         barrier_pending = Signal()
-        primed = Signal()                   # the memories' read data is valid (one clock)
+        primed = Signal()  # the memories' read data is valid (one clock)
         m.d.sync += primed.eq(1)
 
         init = self.initial_state()
@@ -233,15 +257,21 @@ class RateEncoder(StreamEncoder):
     seeded with ``lfsr_seeds(seed, channels, lfsr_width)`` or the given ``seeds``
     (:func:`neurohw.encoding.bernoulli_code`)."""
 
-    def __init__(self, channels: int, value_width: int = 8, *, lfsr_width: int = 16,
-                 seed: int = 1, seeds=None, **kwargs):
+    def __init__(
+        self,
+        channels: int,
+        value_width: int = 8,
+        *,
+        lfsr_width: int = 16,
+        seed: int = 1,
+        seeds=None,
+        **kwargs,
+    ):
         if not _is_int(lfsr_width) or lfsr_width not in LFSR_MASKS:
-            raise ValueError(f"lfsr_width must be one of {sorted(LFSR_MASKS)}, not "
-                             f"{lfsr_width!r}")
+            raise ValueError(f"lfsr_width must be one of {sorted(LFSR_MASKS)}, not {lfsr_width!r}")
         _check_int("value_width", value_width, 1, 32)
         if value_width > lfsr_width:
-            raise ValueError(f"value_width={value_width} must not exceed "
-                             f"lfsr_width={lfsr_width}")
+            raise ValueError(f"value_width={value_width} must not exceed lfsr_width={lfsr_width}")
         _check_int("channels", channels, 1, 1 << 16)
         if seeds is None:
             _check_int("seed", seed, 0)
@@ -249,9 +279,12 @@ class RateEncoder(StreamEncoder):
         else:
             seeds = list(seeds)
             if len(seeds) != channels or not all(
-                    _is_int(int(s)) and 1 <= int(s) < 1 << lfsr_width for s in seeds):
-                raise ValueError(f"seeds must be {channels} integers in "
-                                 f"1..{(1 << lfsr_width) - 1}, not {seeds!r}")
+                _is_int(int(s)) and 1 <= int(s) < 1 << lfsr_width for s in seeds
+            ):
+                raise ValueError(
+                    f"seeds must be {channels} integers in "
+                    f"1..{(1 << lfsr_width) - 1}, not {seeds!r}"
+                )
             seeds = [int(s) for s in seeds]
         self.lfsr_width = lfsr_width
         self.mask = LFSR_MASKS[lfsr_width]
@@ -264,8 +297,9 @@ class RateEncoder(StreamEncoder):
         return list(self.seeds)
 
     def model(self, values):
-        return bernoulli_code(values, value_width=self.value_width, lfsr_width=self.lfsr_width,
-                              seeds=self.seeds)
+        return bernoulli_code(
+            values, value_width=self.value_width, lfsr_width=self.lfsr_width, seeds=self.seeds
+        )
 
     def encode(self, m, value, state, first):
         taps = lfsr_unrolled(self.lfsr_width, self.mask, self.lfsr_width)
@@ -276,7 +310,7 @@ class RateEncoder(StreamEncoder):
                 if inputs >> j & 1:
                     bit = bit ^ state[j]
             m.d.comb += advanced[i].eq(bit)
-        spike = value > advanced[:self.value_width]
+        spike = value > advanced[: self.value_width]
         return spike, Const(0, 1), advanced
 
 
@@ -285,8 +319,9 @@ class LatencyEncoder(StreamEncoder):
     first position ``p`` of the window with ``value >= threshold`` and ``p >= L(value)``,
     ``L(x) = ((2**V - 1 - x) * window) >> V`` (:func:`neurohw.encoding.latency_code`)."""
 
-    def __init__(self, channels: int, value_width: int = 8, *, window: int = 16,
-                 threshold: int = 1, **kwargs):
+    def __init__(
+        self, channels: int, value_width: int = 8, *, window: int = 16, threshold: int = 1, **kwargs
+    ):
         _check_int("value_width", value_width, 1, 32)
         self.window = _check_int("window", window, 1, 1 << 16)
         self.threshold = _check_int("threshold", threshold, 0, 1 << value_width)
@@ -298,8 +333,9 @@ class LatencyEncoder(StreamEncoder):
         return [0] * self.channels
 
     def model(self, values):
-        return latency_code(values, value_width=self.value_width, window=self.window,
-                            threshold=self.threshold)
+        return latency_code(
+            values, value_width=self.value_width, window=self.window, threshold=self.threshold
+        )
 
     def step_logic(self, m, end_of_step):
         position = Signal(range(self.window), name="position")
@@ -327,14 +363,24 @@ class DeltaEncoder(StreamEncoder):
     ``r = value`` (``reference="value"``) or ``r = r +/- threshold`` (``"threshold"``); ``r`` starts
     at ``initial`` (:func:`neurohw.encoding.delta_code`)."""
 
-    def __init__(self, channels: int, value_width: int = 8, *, threshold: int = 1,
-                 reference: str = "value", initial: int = 0, **kwargs):
+    def __init__(
+        self,
+        channels: int,
+        value_width: int = 8,
+        *,
+        threshold: int = 1,
+        reference: str = "value",
+        initial: int = 0,
+        **kwargs,
+    ):
         _check_int("value_width", value_width, 1, 32)
         top = (1 << value_width) - 1
         self.threshold = _check_int("threshold", threshold, 1, top)
         if reference not in REFERENCE_UPDATES:
-            raise ValueError(f"reference must be one of "
-                             f"{', '.join(map(repr, REFERENCE_UPDATES))}, not {reference!r}")
+            raise ValueError(
+                f"reference must be one of "
+                f"{', '.join(map(repr, REFERENCE_UPDATES))}, not {reference!r}"
+            )
         self.reference = reference
         self.initial = _check_int("initial", initial, 0, top)
         self.state_width = value_width
@@ -345,8 +391,13 @@ class DeltaEncoder(StreamEncoder):
         return [self.initial] * self.channels
 
     def model(self, values):
-        return delta_code(values, value_width=self.value_width, threshold=self.threshold,
-                          reference=self.reference, initial=self.initial)
+        return delta_code(
+            values,
+            value_width=self.value_width,
+            threshold=self.threshold,
+            reference=self.reference,
+            initial=self.initial,
+        )
 
     def encode(self, m, value, state, first):
         v = self.value_width
@@ -358,8 +409,9 @@ class DeltaEncoder(StreamEncoder):
         if self.reference == "value":
             m.d.comb += new.eq(Mux(on | off, value, state))
         else:
-            m.d.comb += new.eq(Mux(on, state + self.threshold,
-                                   Mux(off, state - self.threshold, state)))
+            m.d.comb += new.eq(
+                Mux(on, state + self.threshold, Mux(off, state - self.threshold, state))
+            )
         return on | off, off, new
 
 
@@ -386,13 +438,23 @@ class PopulationEncoder(wiring.Component):
     rises in the clock that handles the value's last neuron (``N = 1`` is not a population).
     """
 
-    def __init__(self, code, channels: int = 1, *, mode: str = "count",
-                 fmt: EventFormat | None = None, key_base: int = 0, barrier_key: int = 0,
-                 first_tag: int = 0):
+    def __init__(
+        self,
+        code,
+        channels: int = 1,
+        *,
+        mode: str = "count",
+        fmt: EventFormat | None = None,
+        key_base: int = 0,
+        barrier_key: int = 0,
+        first_tag: int = 0,
+    ):
         from ..encoding.population import MODES, PopulationCode
+
         if not isinstance(code, PopulationCode):
-            raise TypeError(f"code must be a PopulationCode (gaussian_code, cosine_code), not "
-                            f"{code!r}")
+            raise TypeError(
+                f"code must be a PopulationCode (gaussian_code, cosine_code), not {code!r}"
+            )
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, not {mode!r}")
         self.code = code
@@ -410,24 +472,31 @@ class PopulationEncoder(wiring.Component):
         top_key = max(self.key_base + self.out_lines - 1, self.barrier_key)
         need_payload = self.level_width if mode == "count" else 0
         if fmt is None:
-            fmt = EventFormat(key_width=max(1, top_key.bit_length()), step_width=8,
-                              payload_width=need_payload)
+            fmt = EventFormat(
+                key_width=max(1, top_key.bit_length()), step_width=8, payload_width=need_payload
+            )
         if not isinstance(fmt, EventFormat):
             raise TypeError(f"event format must be an EventFormat, not {fmt!r}")
         if top_key >= 1 << fmt.key_width:
-            raise ValueError(f"key {top_key} (key_base={self.key_base} + {self.out_lines} lines, "
-                             f"barrier_key={self.barrier_key}) does not fit the format's "
-                             f"key_width={fmt.key_width}")
+            raise ValueError(
+                f"key {top_key} (key_base={self.key_base} + {self.out_lines} lines, "
+                f"barrier_key={self.barrier_key}) does not fit the format's "
+                f"key_width={fmt.key_width}"
+            )
         if fmt.payload_width < need_payload:
-            raise ValueError(f"count mode sends levels up to max_level={code.max_level} in the "
-                             f"payload: the format needs payload_width>={need_payload}, not "
-                             f"{fmt.payload_width}")
+            raise ValueError(
+                f"count mode sends levels up to max_level={code.max_level} in the "
+                f"payload: the format needs payload_width>={need_payload}, not "
+                f"{fmt.payload_width}"
+            )
         self.fmt = fmt
         self.first_tag = first_tag % (1 << fmt.step_width)
-        super().__init__({
-            "i": In(stream.Signature(unsigned(self.value_width))),
-            "o": Out(stream.Signature(event_layout(fmt))),
-        })
+        super().__init__(
+            {
+                "i": In(stream.Signature(unsigned(self.value_width))),
+                "o": Out(stream.Signature(event_layout(fmt))),
+            }
+        )
 
     def levels(self, values) -> np.ndarray:
         """``q_k(u)`` of every line: int64 ``(steps, channels * N)`` for codes ``values``
@@ -464,8 +533,9 @@ class PopulationEncoder(wiring.Component):
             tag = self.first_tag + t
             for line in np.flatnonzero(row):
                 payload = int(row[line]) if self.fmt.payload_width else 0
-                words.append(self.fmt.pack(RoutingEventKind.SPIKE, self.key_base + int(line),
-                                           tag, payload))
+                words.append(
+                    self.fmt.pack(RoutingEventKind.SPIKE, self.key_base + int(line), tag, payload)
+                )
             words.append(self.fmt.pack(RoutingEventKind.BARRIER, self.barrier_key, tag))
         return words
 
@@ -475,8 +545,8 @@ class PopulationEncoder(wiring.Component):
         n, lines = self.n_neurons, self.out_lines
         rate = self.mode == "rate"
 
-        k = Signal(range(n))                        # neuron of the current value
-        line = Signal(range(lines))                 # c * N + k
+        k = Signal(range(n))  # neuron of the current value
+        line = Signal(range(lines))  # c * N + k
         chan = Signal(range(self.channels))
         tag = Signal(self.fmt.step_width, init=self.first_tag)
         first_step = Signal(init=1)
@@ -485,7 +555,7 @@ class PopulationEncoder(wiring.Component):
         m.d.sync += primed.eq(1)
 
         out_free = ~self.o.valid | self.o.ready
-        go = Signal()                               # handle neuron k of the value on i
+        go = Signal()  # handle neuron k of the value on i
         last_k = k == n - 1
         last_chan = chan == self.channels - 1
         end_of_step = Signal()
@@ -500,8 +570,9 @@ class PopulationEncoder(wiring.Component):
         centres = Memory(shape=unsigned(self.value_width), depth=n, init=list(code.centres))
         m.submodules.centres = centres
         c_rp = centres.read_port(domain="comb")
-        table = Memory(shape=unsigned(self.level_width), depth=len(code.table),
-                       init=list(code.table))
+        table = Memory(
+            shape=unsigned(self.level_width), depth=len(code.table), init=list(code.table)
+        )
         m.submodules.table = table
         t_rp = table.read_port(domain="comb")
         u = self.i.payload
@@ -526,8 +597,11 @@ class PopulationEncoder(wiring.Component):
             total = Signal(self.acc_width)
             m.d.comb += total.eq(state + 2 * level)
             spike = total >= 2 * levels
-            m.d.comb += [wp.addr.eq(line), wp.en.eq(go),
-                         wp.data.eq(Mux(spike, total - 2 * levels, total))]
+            m.d.comb += [
+                wp.addr.eq(line),
+                wp.en.eq(go),
+                wp.data.eq(Mux(spike, total - 2 * levels, total)),
+            ]
             payload = 1
         else:
             spike = level != 0

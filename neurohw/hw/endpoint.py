@@ -32,8 +32,16 @@ from ..routing import EventFormat
 from .core import NeuronCore, Target
 from .event import EventKind, event_layout
 
-__all__ = ["AxonDecoder", "ClearWalk", "CoreIngress", "CoreEgress", "COUNTER_WIDTH",
-           "StartStepGate", "state_targets", "clear_writes"]
+__all__ = [
+    "AxonDecoder",
+    "ClearWalk",
+    "CoreIngress",
+    "CoreEgress",
+    "COUNTER_WIDTH",
+    "StartStepGate",
+    "state_targets",
+    "clear_writes",
+]
 
 #: Width of the saturating event counters of the adapters.
 COUNTER_WIDTH = 16
@@ -53,8 +61,7 @@ def _check_common(fmt, core, keys_per_endpoint):
         raise TypeError(f"event format must be an EventFormat, not {fmt!r}")
     if not isinstance(core, NeuronCore):
         raise TypeError(f"core must be a NeuronCore, not {core!r}")
-    keys_per_endpoint = _check_int(keys_per_endpoint, "keys_per_endpoint", 2,
-                                   1 << fmt.key_width)
+    keys_per_endpoint = _check_int(keys_per_endpoint, "keys_per_endpoint", 2, 1 << fmt.key_width)
     if keys_per_endpoint & (keys_per_endpoint - 1):
         raise ValueError(f"keys_per_endpoint must be a power of two, not {keys_per_endpoint}")
     return keys_per_endpoint
@@ -77,8 +84,11 @@ def clear_writes(core: NeuronCore) -> tuple:
     ring (``ACCc`` with ``axon`` = slot offset)."""
     writes = [(target, 0) for target in state_targets(core)]
     if core.max_delay > 1:
-        writes += [(Target(Target.ACC0 + c), slot) for c in range(core.channels)
-                   for slot in range(core.max_delay)]
+        writes += [
+            (Target(Target.ACC0 + c), slot)
+            for c in range(core.channels)
+            for slot in range(core.max_delay)
+        ]
     return tuple(writes)
 
 
@@ -102,30 +112,41 @@ def _check_axon_blocks(axon_blocks, source_start_steps, *, fmt, n_axons):
         if not isinstance(block, AxonBlock):
             raise TypeError(f"axon block {index} must be an AxonBlock, not {block!r}")
         if block.count < 1 or block.axon_start < 0 or block.axon_start + block.count > n_axons:
-            raise ValueError(f"axon block {index} covers axons {block.axon_start} to "
-                             f"{block.axon_start + block.count - 1}, outside the core's "
-                             f"{n_axons} axons")
+            raise ValueError(
+                f"axon block {index} covers axons {block.axon_start} to "
+                f"{block.axon_start + block.count - 1}, outside the core's "
+                f"{n_axons} axons"
+            )
         if block.key_start < 0 or block.key_start + block.count > 1 << fmt.key_width:
-            raise ValueError(f"axon block {index} keys {block.key_start:#x} to "
-                             f"{block.key_start + block.count - 1:#x} do not fit in "
-                             f"{fmt.key_width}-bit keys")
+            raise ValueError(
+                f"axon block {index} keys {block.key_start:#x} to "
+                f"{block.key_start + block.count - 1:#x} do not fit in "
+                f"{fmt.key_width}-bit keys"
+            )
         axons = set(range(block.axon_start, block.axon_start + block.count))
         if axons & used:
-            raise ValueError(f"axon block {index} overlaps an earlier block on axon "
-                             f"{min(axons & used)}")
+            raise ValueError(
+                f"axon block {index} overlaps an earlier block on axon {min(axons & used)}"
+            )
         used |= axons
     if source_start_steps is None:
         source_start_steps = (0,) * len(blocks)
     source_start_steps = tuple(source_start_steps)
     if len(source_start_steps) != len(blocks):
-        raise ValueError(f"source_start_steps must give one step per axon block "
-                         f"({len(blocks)}), not {len(source_start_steps)}")
-    source_start_steps = tuple(_check_int(value, f"source_start_steps[{index}]", 0, 1 << 16)
-                               for index, value in enumerate(source_start_steps))
+        raise ValueError(
+            f"source_start_steps must give one step per axon block "
+            f"({len(blocks)}), not {len(source_start_steps)}"
+        )
+    source_start_steps = tuple(
+        _check_int(value, f"source_start_steps[{index}]", 0, 1 << 16)
+        for index, value in enumerate(source_start_steps)
+    )
     for index, block in enumerate(blocks):
         if block.count_cap is not None and (block.graded or block.count_cap < 1):
-            raise ValueError(f"axon block {index} has count_cap={block.count_cap}; a cap "
-                             f"is a positive count and graded blocks take none")
+            raise ValueError(
+                f"axon block {index} has count_cap={block.count_cap}; a cap "
+                f"is a positive count and graded blocks take none"
+            )
     return blocks, source_start_steps
 
 
@@ -161,25 +182,27 @@ class AxonDecoder(wiring.Component):
         The block's source start step (0 where none is given).
     """
 
-    def __init__(self, fmt: EventFormat, *, core: NeuronCore, axon_blocks,
-                 source_start_steps=None):
+    def __init__(self, fmt: EventFormat, *, core: NeuronCore, axon_blocks, source_start_steps=None):
         if not isinstance(fmt, EventFormat):
             raise TypeError(f"event format must be an EventFormat, not {fmt!r}")
         if not isinstance(core, NeuronCore):
             raise TypeError(f"core must be a NeuronCore, not {core!r}")
         self.fmt = fmt
         self.axon_blocks, self.source_start_steps = _check_axon_blocks(
-            axon_blocks, source_start_steps, fmt=fmt, n_axons=core.n_axons)
-        super().__init__({
-            "key": In(fmt.key_width),
-            "payload": In(fmt.payload_width),
-            "hit": Out(1),
-            "axon": Out(core.axon_bits),
-            "count": Out(max(1, fmt.payload_width)),
-            "graded": Out(1),
-            "signed": Out(1),
-            "source_start": Out(range(max(*self.source_start_steps, 0) + 2)),
-        })
+            axon_blocks, source_start_steps, fmt=fmt, n_axons=core.n_axons
+        )
+        super().__init__(
+            {
+                "key": In(fmt.key_width),
+                "payload": In(fmt.payload_width),
+                "hit": Out(1),
+                "axon": Out(core.axon_bits),
+                "count": Out(max(1, fmt.payload_width)),
+                "graded": Out(1),
+                "signed": Out(1),
+                "source_start": Out(range(max(*self.source_start_steps, 0) + 2)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -193,13 +216,15 @@ class AxonDecoder(wiring.Component):
             offsets.append(offset)
         choice = 0
         for block, inside, offset in reversed(list(zip(blocks, insides, offsets))):
-            choice = Mux(inside, block.axon_start + offset, choice)   # first block wins
+            choice = Mux(inside, block.axon_start + offset, choice)  # first block wins
         m.d.comb += [self.hit.eq(Cat(*insides).any() if insides else 0), self.axon.eq(choice)]
         graded_in = [inside for block, inside in zip(blocks, insides) if block.graded]
         signed_in = [inside for block, inside in zip(blocks, insides) if block.signed]
         if graded_in:
-            m.d.comb += [self.graded.eq(Cat(*graded_in).any()),
-                         self.signed.eq(Cat(*signed_in).any() if signed_in else 0)]
+            m.d.comb += [
+                self.graded.eq(Cat(*graded_in).any()),
+                self.signed.eq(Cat(*signed_in).any() if signed_in else 0),
+            ]
 
         # Per-block count caps (per-projection count_cap): the count is clamped before it is
         # expanded into axon events.
@@ -250,13 +275,15 @@ class ClearWalk(wiring.Component):
         self.writes = clear_writes(core)
         self.n_state_writes = len(state_targets(core))
         self.state_only = bool(state_only)
-        super().__init__({
-            "restart": In(1),
-            "restart_state_only": In(1),
-            "advance": In(1),
-            "cmd": Out(core.cmd_layout),
-            "last": Out(1),
-        })
+        super().__init__(
+            {
+                "restart": In(1),
+                "restart_state_only": In(1),
+                "advance": In(1),
+                "cmd": Out(core.cmd_layout),
+                "last": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -273,14 +300,20 @@ class ClearWalk(wiring.Component):
         for index in reversed(range(len(targets) - 1)):
             code = Mux(clear_target == index, int(targets[index][0]), code)
             axon = Mux(clear_target == index, targets[index][1], axon)
-        m.d.comb += [self.cmd.write.eq(1), self.cmd.neuron.eq(clear_neuron),
-                     self.cmd.target.eq(code), self.cmd.axon.eq(axon), self.cmd.data.eq(0),
-                     self.last.eq((clear_target == clear_last) & (clear_neuron == n_neurons - 1))]
+        m.d.comb += [
+            self.cmd.write.eq(1),
+            self.cmd.neuron.eq(clear_neuron),
+            self.cmd.target.eq(code),
+            self.cmd.axon.eq(axon),
+            self.cmd.data.eq(0),
+            self.last.eq((clear_target == clear_last) & (clear_neuron == n_neurons - 1)),
+        ]
         with m.If(self.restart):
             m.d.sync += [clear_neuron.eq(0), clear_target.eq(0)]
             if self.state_only:
-                m.d.sync += clear_last.eq(Mux(self.restart_state_only, self.n_state_writes - 1,
-                                              len(targets) - 1))
+                m.d.sync += clear_last.eq(
+                    Mux(self.restart_state_only, self.n_state_writes - 1, len(targets) - 1)
+                )
         with m.Elif(self.advance):
             with m.If(clear_target == clear_last):
                 m.d.sync += clear_target.eq(0)
@@ -321,23 +354,25 @@ class StartStepGate(wiring.Component):
         self.start_step = _check_int(start_step, "start_step", 0, 1 << 16)
         self.source_start_steps = tuple(
             _check_int(value, f"source_start_steps[{index}]", 0, 1 << 16)
-            for index, value in enumerate(source_start_steps))
+            for index, value in enumerate(source_start_steps)
+        )
         self.cap = max(self.start_step, *self.source_start_steps, 0) + 1
-        super().__init__({
-            "step": In(1),
-            "last_step": In(1),
-            "source_start": In(range(self.cap + 1)),
-            "early": Out(1),
-            "starts": Out(1),
-        })
+        super().__init__(
+            {
+                "step": In(1),
+                "last_step": In(1),
+                "source_start": In(range(self.cap + 1)),
+                "early": Out(1),
+                "starts": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
-        steps_started = Signal(range(self.cap + 1))    # saturating at cap
+        steps_started = Signal(range(self.cap + 1))  # saturating at cap
         m.d.comb += self.early.eq(steps_started <= self.source_start)
         if self.start_step:
-            m.d.comb += self.starts.eq(~self.last_step
-                                       & (steps_started == self.start_step - 1))
+            m.d.comb += self.starts.eq(~self.last_step & (steps_started == self.start_step - 1))
         with m.If(self.step):
             with m.If(self.last_step):
                 m.d.sync += steps_started.eq(0)
@@ -397,22 +432,35 @@ class CoreIngress(wiring.Component):
         Sticky: the core refused a clearing write.
     """
 
-    def __init__(self, fmt: EventFormat, *, core: NeuronCore, axon_blocks, keys_per_endpoint,
-                 host, fifo_depth=16, start_step=0, source_start_steps=None):
+    def __init__(
+        self,
+        fmt: EventFormat,
+        *,
+        core: NeuronCore,
+        axon_blocks,
+        keys_per_endpoint,
+        host,
+        fifo_depth=16,
+        start_step=0,
+        source_start_steps=None,
+    ):
         keys_per_endpoint = _check_common(fmt, core, keys_per_endpoint)
         n_endpoints = (1 << fmt.key_width) // keys_per_endpoint
         host = _check_int(host, "host", 0, n_endpoints - 1)
         fifo_depth = _check_int(fifo_depth, "fifo_depth", 2, 1 << 20)
         start_step = _check_int(start_step, "start_step", 0, 1 << 16)
-        blocks, source_start_steps = _check_axon_blocks(axon_blocks, source_start_steps,
-                                                        fmt=fmt, n_axons=core.n_axons)
+        blocks, source_start_steps = _check_axon_blocks(
+            axon_blocks, source_start_steps, fmt=fmt, n_axons=core.n_axons
+        )
         if any(block.graded for block in blocks):
             # The payload, read as unsigned or as two's complement, must reach the core whole.
             needed = fmt.payload_width + 1
             if core.value_width < needed:
-                raise ValueError(f"axon blocks carry graded values in a {fmt.payload_width}-bit "
-                                 f"payload, so the core needs value_width>={needed}, not "
-                                 f"{core.value_width}")
+                raise ValueError(
+                    f"axon blocks carry graded values in a {fmt.payload_width}-bit "
+                    f"payload, so the core needs value_width>={needed}, not "
+                    f"{core.value_width}"
+                )
         self.fmt = fmt
         self.core = core
         self.axon_blocks = blocks
@@ -423,19 +471,21 @@ class CoreIngress(wiring.Component):
         self.fifo_depth = fifo_depth
         self.state_targets = state_targets(core)
         self.clear_writes = clear_writes(core)
-        super().__init__({
-            "i": In(stream.Signature(event_layout(fmt))),
-            "spikes_in": Out(stream.Signature(core.event_layout)),
-            "step": Out(stream.Signature(unsigned(1))),
-            "cmd": Out(stream.Signature(core.cmd_layout)),
-            "rsp": In(stream.Signature(core.rsp_layout)),
-            "dbg_cmd": In(stream.Signature(core.cmd_layout)),
-            "dbg_rsp": Out(stream.Signature(core.rsp_layout)),
-            "eos_dropped": Out(COUNTER_WIDTH),
-            "invalid": Out(COUNTER_WIDTH),
-            "tag_error": Out(1),
-            "cmd_error": Out(1),
-        })
+        super().__init__(
+            {
+                "i": In(stream.Signature(event_layout(fmt))),
+                "spikes_in": Out(stream.Signature(core.event_layout)),
+                "step": Out(stream.Signature(unsigned(1))),
+                "cmd": Out(stream.Signature(core.cmd_layout)),
+                "rsp": In(stream.Signature(core.rsp_layout)),
+                "dbg_cmd": In(stream.Signature(core.cmd_layout)),
+                "dbg_rsp": Out(stream.Signature(core.rsp_layout)),
+                "eos_dropped": Out(COUNTER_WIDTH),
+                "invalid": Out(COUNTER_WIDTH),
+                "tag_error": Out(1),
+                "cmd_error": Out(1),
+            }
+        )
 
     @property
     def tick_key(self) -> int:
@@ -449,10 +499,12 @@ class CoreIngress(wiring.Component):
         step_mask = (1 << fmt.step_width) - 1
 
         # ---- Window buffer.
-        m.submodules.fifo = buffer = fifo.SyncFIFOBuffered(width=fmt.width,
-                                                           depth=self.fifo_depth)
-        m.d.comb += [buffer.w_data.eq(self.i.payload), buffer.w_en.eq(self.i.valid),
-                     self.i.ready.eq(buffer.w_rdy)]
+        m.submodules.fifo = buffer = fifo.SyncFIFOBuffered(width=fmt.width, depth=self.fifo_depth)
+        m.d.comb += [
+            buffer.w_data.eq(self.i.payload),
+            buffer.w_en.eq(self.i.valid),
+            self.i.ready.eq(buffer.w_rdy),
+        ]
 
         # ---- Decode the head of the buffer into the current-event register. Every
         # combinational signal below is one unconditional expression (a continuous assignment
@@ -460,8 +512,11 @@ class CoreIngress(wiring.Component):
         # values, which would leave a valid or ready undefined until they change.
         head = data.View(event_layout(fmt), buffer.r_data)
         m.submodules.decoder = decoder = AxonDecoder(
-            fmt, core=self.core, axon_blocks=self.axon_blocks,
-            source_start_steps=self.source_start_steps)
+            fmt,
+            core=self.core,
+            axon_blocks=self.axon_blocks,
+            source_start_steps=self.source_start_steps,
+        )
         m.d.comb += decoder.key.eq(head.key)
         if fmt.payload_width:
             m.d.comb += decoder.payload.eq(head.payload)
@@ -474,25 +529,42 @@ class CoreIngress(wiring.Component):
         skewed = self.start_step > 0 or any(self.source_start_steps)
         if skewed:
             m.submodules.start_gate = start_gate = StartStepGate(
-                start_step=self.start_step, source_start_steps=self.source_start_steps)
+                start_step=self.start_step, source_start_steps=self.source_start_steps
+            )
 
-        cur = Signal(data.StructLayout({
-            "valid": 1, "kind": EventKind, "hit": 1, "host": 1, "tick": 1,
-            "axon": self.core.axon_bits, "count": count_width, "graded": 1, "signed": 1,
-            "tag": fmt.step_width,
-            "source_start": len(start_gate.source_start) if skewed else 1}))
+        cur = Signal(
+            data.StructLayout(
+                {
+                    "valid": 1,
+                    "kind": EventKind,
+                    "hit": 1,
+                    "host": 1,
+                    "tick": 1,
+                    "axon": self.core.axon_bits,
+                    "count": count_width,
+                    "graded": 1,
+                    "signed": 1,
+                    "tag": fmt.step_width,
+                    "source_start": len(start_gate.source_start) if skewed else 1,
+                }
+            )
+        )
 
         # ---- Execution state.
         state = Signal(range(4))
-        eos_armed = Signal()      # end-of-sample seen in this window: the next one is the last
-        eos_active = Signal()     # this window is the last of a sample
-        expected_tag = Signal(fmt.step_width, init=step_mask)   # -1
+        eos_armed = Signal()  # end-of-sample seen in this window: the next one is the last
+        eos_active = Signal()  # this window is the last of a sample
+        expected_tag = Signal(fmt.step_width, init=step_mask)  # -1
         # Clearing writes (every clear write of every neuron, one command at a time; the
         # start-step clear writes only the state targets, not the delay ring), sharing the
         # core's command port with the debug path.
         m.submodules.clear = clear = ClearWalk(self.core, state_only=self.start_step > 0)
-        dbg_busy = self._command_port(m, clear.cmd, clearing=state == _STATE_CLEAR_CMD,
-                                      may_debug=(state == _STATE_EVENT) | (state == _STATE_STEP))
+        dbg_busy = self._command_port(
+            m,
+            clear.cmd,
+            clearing=state == _STATE_CLEAR_CMD,
+            may_debug=(state == _STATE_EVENT) | (state == _STATE_STEP),
+        )
 
         step_sent = Signal()
         in_event = Signal()
@@ -512,34 +584,53 @@ class CoreIngress(wiring.Component):
             drop_eos.eq(is_spike & ~cur.host & eos_active),
             # A spike of the sample's local window k reaches this core once steps_started is
             # k + 1: its source had not started when steps_started <= its start step.
-            drop_early.eq((is_spike & ~cur.host & ~eos_active & cur.hit & start_gate.early)
-                          if skewed else 0),
+            drop_early.eq(
+                (is_spike & ~cur.host & ~eos_active & cur.hit & start_gate.early) if skewed else 0
+            ),
             # A spike without an axon or with a zero count, a control event other than the
             # end of sample, or an unknown kind.
-            bad.eq((is_spike & ~drop_eos & (~cur.hit | (cur.count == 0)))
-                   | (is_control & ~cur.tick) | ~(is_spike | is_control | is_barrier)),
+            bad.eq(
+                (is_spike & ~drop_eos & (~cur.hit | (cur.count == 0)))
+                | (is_control & ~cur.tick)
+                | ~(is_spike | is_control | is_barrier)
+            ),
             self.spikes_in.valid.eq(in_event & is_spike & ~drop_eos & ~drop_early & ~bad),
             *([] if self.core.value_width else [self.spikes_in.payload.eq(cur.axon)]),
             self.step.valid.eq(state == _STATE_STEP),
             self.step.payload.eq(0),
-            retire.eq((in_event & (drop_eos | drop_early | bad | is_control
-                                   | (self.spikes_in.valid & self.spikes_in.ready
-                                      & ((cur.graded | (cur.count == 1)) if graded
-                                         else (cur.count == 1)))))
-                      | step_sent),
+            retire.eq(
+                (
+                    in_event
+                    & (
+                        drop_eos
+                        | drop_early
+                        | bad
+                        | is_control
+                        | (
+                            self.spikes_in.valid
+                            & self.spikes_in.ready
+                            & ((cur.graded | (cur.count == 1)) if graded else (cur.count == 1))
+                        )
+                    )
+                )
+                | step_sent
+            ),
         ]
 
         if self.core.value_width:
             # A count goes out as that many events of value 1; a graded value in one event.
             value = Mux(cur.graded, Mux(cur.signed, cur.count.as_signed(), cur.count), 1)
-            m.d.comb += [self.spikes_in.payload.axon.eq(cur.axon),
-                         self.spikes_in.payload.value.eq(value)]
+            m.d.comb += [
+                self.spikes_in.payload.axon.eq(cur.axon),
+                self.spikes_in.payload.value.eq(value),
+            ]
 
         advance = ~cur.valid | retire
         m.d.comb += buffer.r_en.eq(advance)
         with m.If(advance):
-            self._load_current_event(m, cur, buffer.r_rdy, head, decoder, skewed=skewed,
-                                     graded=graded)
+            self._load_current_event(
+                m, cur, buffer.r_rdy, head, decoder, skewed=skewed, graded=graded
+            )
         with m.Elif(self.spikes_in.valid & self.spikes_in.ready):
             m.d.sync += cur.count.eq(cur.count - 1)
 
@@ -551,12 +642,17 @@ class CoreIngress(wiring.Component):
             m.d.sync += eos_armed.eq(1)
 
         if skewed:
-            m.d.comb += [start_gate.step.eq(step_sent), start_gate.last_step.eq(eos_armed),
-                         start_gate.source_start.eq(cur.source_start)]
+            m.d.comb += [
+                start_gate.step.eq(step_sent),
+                start_gate.last_step.eq(eos_armed),
+                start_gate.source_start.eq(cur.source_start),
+            ]
         # The walk restarts with every step, and advances with each response to its writes.
-        m.d.comb += [clear.restart.eq(step_sent),
-                     clear.restart_state_only.eq(start_gate.starts if self.start_step else 0),
-                     clear.advance.eq((state == _STATE_CLEAR_RSP) & self.rsp.valid & ~dbg_busy)]
+        m.d.comb += [
+            clear.restart.eq(step_sent),
+            clear.restart_state_only.eq(start_gate.starts if self.start_step else 0),
+            clear.advance.eq((state == _STATE_CLEAR_RSP) & self.rsp.valid & ~dbg_busy),
+        ]
 
         with m.Switch(state):
             with m.Case(_STATE_EVENT):
@@ -577,9 +673,12 @@ class CoreIngress(wiring.Component):
                 # (its commands wait for the core's done) and precedes the events of the next
                 # sample's first step, so that they land in a cleared delay ring.
                 with m.If(self.step.ready):
-                    m.d.sync += [state.eq(Mux(eos_armed, _STATE_CLEAR_CMD, _STATE_EVENT)),
-                                 eos_active.eq(eos_armed), eos_armed.eq(0),
-                                 expected_tag.eq(expected_tag + 1)]
+                    m.d.sync += [
+                        state.eq(Mux(eos_armed, _STATE_CLEAR_CMD, _STATE_EVENT)),
+                        eos_active.eq(eos_armed),
+                        eos_armed.eq(0),
+                        expected_tag.eq(expected_tag + 1),
+                    ]
                     if self.start_step:
                         # After step start_step - 1 the population starts: clear its state.
                         with m.If(start_gate.starts):
@@ -614,8 +713,9 @@ class CoreIngress(wiring.Component):
         dbg_allowed = ~dbg_busy & may_debug
         m.d.comb += [
             self.cmd.valid.eq(Mux(clearing, ~dbg_busy, self.dbg_cmd.valid & dbg_allowed)),
-            self.cmd.payload.eq(Mux(clearing, clear_cmd.as_value(),
-                                    self.dbg_cmd.payload.as_value())),
+            self.cmd.payload.eq(
+                Mux(clearing, clear_cmd.as_value(), self.dbg_cmd.payload.as_value())
+            ),
             self.dbg_cmd.ready.eq(self.cmd.ready & dbg_allowed),
             self.dbg_rsp.payload.eq(self.rsp.payload),
             self.dbg_rsp.valid.eq(self.rsp.valid & dbg_busy),
@@ -652,23 +752,29 @@ class CoreEgress(wiring.Component):
         keys_per_endpoint = _check_common(fmt, core, keys_per_endpoint)
         index = _check_int(index, "index", 0, (1 << fmt.key_width) // keys_per_endpoint - 1)
         if core.n_neurons > keys_per_endpoint - 1:
-            raise ValueError(f"a core of {core.n_neurons} neurons needs more than "
-                             f"keys_per_endpoint={keys_per_endpoint} keys (the last is the "
-                             f"tick key)")
+            raise ValueError(
+                f"a core of {core.n_neurons} neurons needs more than "
+                f"keys_per_endpoint={keys_per_endpoint} keys (the last is the "
+                f"tick key)"
+            )
         max_count = core.params.max_spikes
         if max_count > 1 and fmt.payload_width < max_count.bit_length():
-            raise ValueError(f"the core sends up to {max_count} spikes per neuron and step, "
-                             f"which needs a payload of at least {max_count.bit_length()} bits, "
-                             f"not {fmt.payload_width}")
+            raise ValueError(
+                f"the core sends up to {max_count} spikes per neuron and step, "
+                f"which needs a payload of at least {max_count.bit_length()} bits, "
+                f"not {fmt.payload_width}"
+            )
         self.fmt = fmt
         self.core = core
         self.index = index
         self.keys_per_endpoint = keys_per_endpoint
-        super().__init__({
-            "spikes_out": In(stream.Signature(core.spike_layout)),
-            "done": In(stream.Signature(unsigned(len(core.done.payload)))),
-            "o": Out(stream.Signature(event_layout(fmt))),
-        })
+        super().__init__(
+            {
+                "spikes_out": In(stream.Signature(core.spike_layout)),
+                "done": In(stream.Signature(unsigned(len(core.done.payload)))),
+                "o": Out(stream.Signature(event_layout(fmt))),
+            }
+        )
 
     @property
     def tick_key(self) -> int:
@@ -678,30 +784,44 @@ class CoreEgress(wiring.Component):
         m = Module()
         fmt = self.fmt
         base = self.index * self.keys_per_endpoint
-        first = Signal(init=1)        # the reset barrier is still to be sent
+        first = Signal(init=1)  # the reset barrier is still to be sent
         out_valid = Signal()
         out = Signal(event_layout(fmt))
         m.d.comb += [self.o.valid.eq(out_valid), self.o.payload.eq(out)]
         free = ~out_valid | self.o.ready
-        m.d.comb += [self.spikes_out.ready.eq(free & ~first),
-                     self.done.ready.eq(free & ~first & ~self.spikes_out.valid)]
+        m.d.comb += [
+            self.spikes_out.ready.eq(free & ~first),
+            self.done.ready.eq(free & ~first & ~self.spikes_out.valid),
+        ]
         with m.If(free):
             m.d.sync += out_valid.eq(0)
             with m.If(first):
-                m.d.sync += [out_valid.eq(1), first.eq(0), out.kind.eq(EventKind.BARRIER),
-                             out.key.eq(self.tick_key),
-                             out.step.eq((1 << fmt.step_width) - 1)]
+                m.d.sync += [
+                    out_valid.eq(1),
+                    first.eq(0),
+                    out.kind.eq(EventKind.BARRIER),
+                    out.key.eq(self.tick_key),
+                    out.step.eq((1 << fmt.step_width) - 1),
+                ]
                 if fmt.payload_width:
                     m.d.sync += out.payload.eq(0)
             with m.Elif(self.spikes_out.valid):
                 spike = self.spikes_out.payload
-                m.d.sync += [out_valid.eq(1), out.kind.eq(EventKind.SPIKE),
-                             out.key.eq(base + spike.neuron), out.step.eq(spike.step)]
+                m.d.sync += [
+                    out_valid.eq(1),
+                    out.kind.eq(EventKind.SPIKE),
+                    out.key.eq(base + spike.neuron),
+                    out.step.eq(spike.step),
+                ]
                 if fmt.payload_width:
                     m.d.sync += out.payload.eq(spike.count)
             with m.Elif(self.done.valid):
-                m.d.sync += [out_valid.eq(1), out.kind.eq(EventKind.BARRIER),
-                             out.key.eq(self.tick_key), out.step.eq(self.done.payload)]
+                m.d.sync += [
+                    out_valid.eq(1),
+                    out.kind.eq(EventKind.BARRIER),
+                    out.key.eq(self.tick_key),
+                    out.step.eq(self.done.payload),
+                ]
                 if fmt.payload_width:
                     m.d.sync += out.payload.eq(0)
         return m

@@ -17,6 +17,7 @@ __all__ = ["EventKind", "DropReason", "event_layout", "dropped_layout"]
 
 class EventKind(enum.Enum, shape=unsigned(KIND_WIDTH)):
     """Amaranth shape of :class:`neurohw.routing.EventKind` (same names and values)."""
+
     SPIKE = _PyEventKind.SPIKE.value
     BARRIER = _PyEventKind.BARRIER.value
     CONTROL = _PyEventKind.CONTROL.value
@@ -24,6 +25,7 @@ class EventKind(enum.Enum, shape=unsigned(KIND_WIDTH)):
 
 class DropReason(enum.Enum, shape=unsigned(REASON_WIDTH)):
     """Amaranth shape of :class:`neurohw.routing.DropReason` (same names and values)."""
+
     UNMATCHED = _PyDropReason.UNMATCHED.value
 
 
@@ -32,14 +34,17 @@ def event_layout(fmt: EventFormat) -> data.StructLayout:
     if not isinstance(fmt, EventFormat):
         raise TypeError(f"event format must be an EventFormat, not {fmt!r}")
     shapes = {"kind": EventKind}
-    return data.StructLayout({name: shapes.get(name, unsigned(width))
-                              for name, width in fmt.fields})
+    return data.StructLayout(
+        {name: shapes.get(name, unsigned(width)) for name, width in fmt.fields}
+    )
 
 
 def dropped_layout(fmt: EventFormat, n_ports: int) -> data.StructLayout:
     """A drop report: the ``event``, the ``reason`` and the input ``port`` it arrived on."""
-    return data.StructLayout({
-        "event": event_layout(fmt),
-        "reason": DropReason,
-        "port": unsigned(max(1, (n_ports - 1).bit_length())),
-    })
+    return data.StructLayout(
+        {
+            "event": event_layout(fmt),
+            "reason": DropReason,
+            "port": unsigned(max(1, (n_ports - 1).bit_length())),
+        }
+    )

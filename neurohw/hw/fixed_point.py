@@ -32,12 +32,15 @@ def project(x, width: int, overflow: Overflow):
     if overflow is Overflow.WRAP:
         return x[:width].as_signed()
     if overflow is Overflow.WRAP_LAVA:
-        return Cat(x[:width], x[width - 1] & x[:width - 1].any()).as_signed()
+        return Cat(x[:width], x[width - 1] & x[: width - 1].any()).as_signed()
     low, high = state_range(width, overflow)
-    top = x[width - 1:]
+    top = x[width - 1 :]
     fits = ~top.any() | top.all()
     if overflow is Overflow.SATURATE_SYMMETRIC:
         # -2^(W-1) has the right top bits but lies outside the symmetric range.
-        fits = ~top.any() | (top.all() & x[:width - 1].any())
-    return Mux(fits, x[:width].as_signed(),
-               Mux(x[-1], Const(low, signed(width)), Const(high, signed(width))))
+        fits = ~top.any() | (top.all() & x[: width - 1].any())
+    return Mux(
+        fits,
+        x[:width].as_signed(),
+        Mux(x[-1], Const(low, signed(width)), Const(high, signed(width))),
+    )

@@ -23,30 +23,57 @@ from amaranth.hdl import Const, Module, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..host.protocol import (INFO_BYTES, MAGIC, PROTOCOL_VERSION, DeviceOp, Flags, HostOp,
-                             info_reply, payload_sizes)
+from ..host.protocol import (
+    INFO_BYTES,
+    MAGIC,
+    PROTOCOL_VERSION,
+    DeviceOp,
+    Flags,
+    HostOp,
+    info_reply,
+    payload_sizes,
+)
 from .core import STEP_WIDTH, NeuronCore
 from .uart import UARTRx, UARTTx
 
 # The protocol's names are re-exported: the bridge's users need them together with it.
-__all__ = ["HostOp", "DeviceOp", "Flags", "PROTOCOL_VERSION", "INFO_BYTES", "MAGIC",
-           "frame_sizes", "info_block", "HostBridge", "UartHost"]
+__all__ = [
+    "HostOp",
+    "DeviceOp",
+    "Flags",
+    "PROTOCOL_VERSION",
+    "INFO_BYTES",
+    "MAGIC",
+    "frame_sizes",
+    "info_block",
+    "HostBridge",
+    "UartHost",
+]
 
 
 def frame_sizes(core: NeuronCore) -> dict[str, int]:
     """Payload bytes of each frame for ``core`` (:func:`neurohw.host.protocol.payload_sizes`)."""
     # A graded core's EVENT payload is its whole {axon, value} word.
-    return payload_sizes(event_width=core.axon_bits + core.value_width,
-                         cmd_width=core.cmd_layout.size, rsp_width=core.rsp_layout.size,
-                         spike_width=core.spike_layout.size)
+    return payload_sizes(
+        event_width=core.axon_bits + core.value_width,
+        cmd_width=core.cmd_layout.size,
+        rsp_width=core.rsp_layout.size,
+        spike_width=core.spike_layout.size,
+    )
 
 
 def info_block(core: NeuronCore, rx_fifo_depth: int) -> bytes:
     """The 16 bytes of the ``INFO`` reply for ``core``
     (:func:`neurohw.host.protocol.info_reply`)."""
-    return info_reply(frame_sizes(core), n_neurons=core.n_neurons, n_axons=core.n_axons,
-                      lanes=core.lanes, rx_fifo_depth=rx_fifo_depth, data_width=core.data_width,
-                      sparse=core.connectivity == "sparse")
+    return info_reply(
+        frame_sizes(core),
+        n_neurons=core.n_neurons,
+        n_axons=core.n_axons,
+        lanes=core.lanes,
+        rx_fifo_depth=rx_fifo_depth,
+        data_width=core.data_width,
+        sparse=core.connectivity == "sparse",
+    )
 
 
 class HostBridge(wiring.Component):
@@ -66,24 +93,35 @@ class HostBridge(wiring.Component):
     def __init__(self, core: NeuronCore, *, rx_fifo_depth: int = 512):
         if not isinstance(core, NeuronCore):
             raise TypeError(f"core must be a NeuronCore, not {core!r}")
-        if (isinstance(rx_fifo_depth, bool) or not isinstance(rx_fifo_depth, int)
-                or not 16 <= rx_fifo_depth <= 65536 or rx_fifo_depth & (rx_fifo_depth - 1)):
-            raise ValueError(f"rx_fifo_depth must be a power of two between 16 and 65536, not "
-                             f"{rx_fifo_depth!r}")
+        if (
+            isinstance(rx_fifo_depth, bool)
+            or not isinstance(rx_fifo_depth, int)
+            or not 16 <= rx_fifo_depth <= 65536
+            or rx_fifo_depth & (rx_fifo_depth - 1)
+        ):
+            raise ValueError(
+                f"rx_fifo_depth must be a power of two between 16 and 65536, not {rx_fifo_depth!r}"
+            )
         self.rx_fifo_depth = rx_fifo_depth
         self.sizes = frame_sizes(core)
         self.info = info_block(core, rx_fifo_depth)
         # A graded core's EVENT payload is its whole {axon, value} word.
-        self._widths = {"event": core.axon_bits + core.value_width, "cmd": core.cmd_layout.size,
-                        "rsp": core.rsp_layout.size, "spike": core.spike_layout.size}
-        super().__init__({
-            "rx": In(stream.Signature(8)),
-            "tx": Out(stream.Signature(8)),
-            "core": Out(core.signature.flip()),
-            "rx_error": In(2),
-            "done_toggle": Out(1),
-            "error": Out(1),
-        })
+        self._widths = {
+            "event": core.axon_bits + core.value_width,
+            "cmd": core.cmd_layout.size,
+            "rsp": core.rsp_layout.size,
+            "spike": core.spike_layout.size,
+        }
+        super().__init__(
+            {
+                "rx": In(stream.Signature(8)),
+                "tx": Out(stream.Signature(8)),
+                "core": Out(core.signature.flip()),
+                "rx_error": In(2),
+                "done_toggle": Out(1),
+                "error": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -92,9 +130,12 @@ class HostBridge(wiring.Component):
 
         # ---- Receive FIFO.
         m.submodules.rx_fifo = rx_fifo = fifo.SyncFIFOBuffered(width=8, depth=self.rx_fifo_depth)
-        m.d.comb += [rx_fifo.w_data.eq(self.rx.payload), rx_fifo.w_en.eq(self.rx.valid),
-                     self.rx.ready.eq(1)]
-        flags = Signal(3)               # RX_OVERRUN, FRAME_ERROR, BAD_OPCODE (sticky)
+        m.d.comb += [
+            rx_fifo.w_data.eq(self.rx.payload),
+            rx_fifo.w_en.eq(self.rx.valid),
+            self.rx.ready.eq(1),
+        ]
+        flags = Signal(3)  # RX_OVERRUN, FRAME_ERROR, BAD_OPCODE (sticky)
         with m.If(self.rx.valid & ~rx_fifo.w_rdy):
             m.d.sync += flags[0].eq(1)
         with m.If(self.rx_error[0]):
@@ -117,11 +158,13 @@ class HostBridge(wiring.Component):
         req_ready = Signal()
 
         def payload(nbytes, width):
-            return buf[8 * (max_in - nbytes):][:width]
+            return buf[8 * (max_in - nbytes) :][:width]
 
-        m.d.comb += [core.spikes_in.payload.eq(payload(sizes["event"], self._widths["event"])),
-                     core.cmd.payload.eq(payload(sizes["cmd"], self._widths["cmd"])),
-                     core.step.payload.eq(0)]
+        m.d.comb += [
+            core.spikes_in.payload.eq(payload(sizes["event"], self._widths["event"])),
+            core.cmd.payload.eq(payload(sizes["cmd"], self._widths["cmd"])),
+            core.step.payload.eq(0),
+        ]
         with m.FSM():
             with m.State("OPCODE"):
                 m.d.comb += rx_fifo.r_en.eq(1)
@@ -146,8 +189,7 @@ class HostBridge(wiring.Component):
             with m.State("PAYLOAD"):
                 m.d.comb += rx_fifo.r_en.eq(1)
                 with m.If(rx_fifo.r_rdy):
-                    m.d.sync += [buf.eq((buf >> 8) | (byte << (8 * max_in - 8))),
-                                 left.eq(left - 1)]
+                    m.d.sync += [buf.eq((buf >> 8) | (byte << (8 * max_in - 8))), left.eq(left - 1)]
                     with m.If(left == 1):
                         m.next = "ISSUE"
             with m.State("ISSUE"):
@@ -159,15 +201,20 @@ class HostBridge(wiring.Component):
                         m.d.comb += [core.step.valid.eq(1), taken.eq(core.step.ready)]
                     with m.Case(HostOp.CMD):
                         m.d.comb += [core.cmd.valid.eq(1), taken.eq(core.cmd.ready)]
-                    with m.Default():     # INFO, SYNC
-                        m.d.comb += [req_valid.eq(1), req_info.eq(op == HostOp.INFO),
-                                     req_seq.eq(payload(1, 8)), taken.eq(req_ready)]
+                    with m.Default():  # INFO, SYNC
+                        m.d.comb += [
+                            req_valid.eq(1),
+                            req_info.eq(op == HostOp.INFO),
+                            req_seq.eq(payload(1, 8)),
+                            taken.eq(req_ready),
+                        ]
                 with m.If(taken):
                     m.next = "OPCODE"
 
         # ---- Transmitter: one frame at a time, opcode then payload bytes LSB first.
-        max_out = 1 + max(sizes["spike"], sizes["rsp"], sizes["done"], sizes["info"],
-                          sizes["sync_reply"])
+        max_out = 1 + max(
+            sizes["spike"], sizes["rsp"], sizes["done"], sizes["info"], sizes["sync_reply"]
+        )
         out = Signal(8 * max_out)
         count = Signal(range(max_out + 1))
         m.d.comb += [self.tx.valid.eq(count != 0), self.tx.payload.eq(out[:8])]
@@ -187,12 +234,14 @@ class HostBridge(wiring.Component):
                 m.d.sync += frame(DeviceOp.RSP, core.rsp.payload.as_value(), sizes["rsp"])
             with m.Elif(core.spikes_out.valid):
                 m.d.comb += core.spikes_out.ready.eq(1)
-                m.d.sync += frame(DeviceOp.SPIKE, core.spikes_out.payload.as_value(),
-                                  sizes["spike"])
+                m.d.sync += frame(
+                    DeviceOp.SPIKE, core.spikes_out.payload.as_value(), sizes["spike"]
+                )
             with m.Elif(core.done.valid):
                 m.d.comb += core.done.ready.eq(1)
-                m.d.sync += frame(DeviceOp.DONE, core.done.payload | (all_flags << STEP_WIDTH),
-                                  sizes["done"])
+                m.d.sync += frame(
+                    DeviceOp.DONE, core.done.payload | (all_flags << STEP_WIDTH), sizes["done"]
+                )
                 m.d.sync += self.done_toggle.eq(~self.done_toggle)
             with m.Elif(req_valid):
                 m.d.comb += req_ready.eq(1)
@@ -228,7 +277,10 @@ class UartHost(wiring.Component):
         wiring.connect(m, bridge.core, self.core)
         wiring.connect(m, rx.data, bridge.rx)
         wiring.connect(m, bridge.tx, tx.data)
-        m.d.comb += [rx.rx.eq(self.uart_rx), self.uart_tx.eq(tx.tx),
-                     bridge.rx_error.eq(rx.overrun | (rx.frame_error << 1)),
-                     self.led.eq(bridge.done_toggle | (bridge.error << 1))]
+        m.d.comb += [
+            rx.rx.eq(self.uart_rx),
+            self.uart_tx.eq(tx.tx),
+            bridge.rx_error.eq(rx.overrun | (rx.frame_error << 1)),
+            self.led.eq(bridge.done_toggle | (bridge.error << 1)),
+        ]
         return m

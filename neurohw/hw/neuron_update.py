@@ -38,19 +38,40 @@ from amaranth import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..model.params import (Accumulation, Comparison, DecayKind, InputTiming, MembraneUpdate,
-                            NeuronParams, Overflow, ResetMode, Rounding, state_range)
+from ..model.params import (
+    Accumulation,
+    Comparison,
+    DecayKind,
+    InputTiming,
+    MembraneUpdate,
+    NeuronParams,
+    Overflow,
+    ResetMode,
+    Rounding,
+    state_range,
+)
 from .fixed_point import project as _project
 
-__all__ = ["NeuronUpdate", "state_port_width", "PER_NEURON_NAMES", "per_neuron_given",
-           "per_neuron_shape", "per_neuron_contents"]
+__all__ = [
+    "NeuronUpdate",
+    "state_port_width",
+    "PER_NEURON_NAMES",
+    "per_neuron_given",
+    "per_neuron_shape",
+    "per_neuron_contents",
+]
 
 #: Names that :class:`NeuronUpdate` accepts in ``per_neuron``, with the ``NeuronParams`` field
 #: each one overrides (``i_decay0`` and ``i_decay1``: the constant of ``i_decay[0]``/``[1]``).
-PER_NEURON_NAMES = {"threshold": "threshold", "bias": "bias_mantissa",
-                    "reset_value": "reset_value", "v_decay": "v_decay",
-                    "i_decay0": "i_decay[0]", "i_decay1": "i_decay[1]",
-                    "drive_bias": "drive_bias"}
+PER_NEURON_NAMES = {
+    "threshold": "threshold",
+    "bias": "bias_mantissa",
+    "reset_value": "reset_value",
+    "v_decay": "v_decay",
+    "i_decay0": "i_decay[0]",
+    "i_decay1": "i_decay[1]",
+    "drive_bias": "drive_bias",
+}
 _DECAY_NAMES = ("v_decay", "i_decay0", "i_decay1")
 
 
@@ -64,13 +85,19 @@ def _decay_of(params, name):
 
 def per_neuron_given(params: NeuronParams) -> set:
     """The ``per_neuron`` names whose values ``params`` gives per neuron (arrays)."""
-    given = {name for name in ("threshold", "reset_value", "drive_bias")
-             if isinstance(getattr(params, PER_NEURON_NAMES[name]), np.ndarray)}
+    given = {
+        name
+        for name in ("threshold", "reset_value", "drive_bias")
+        if isinstance(getattr(params, PER_NEURON_NAMES[name]), np.ndarray)
+    }
     # The memory holds the effective bias: per neuron when the mantissa or the exponent is.
     if isinstance(params.bias, np.ndarray):
         given.add("bias")
-    given |= {name for name in _DECAY_NAMES
-              if _decay_of(params, name) is not None and _decay_of(params, name).per_neuron}
+    given |= {
+        name
+        for name in _DECAY_NAMES
+        if _decay_of(params, name) is not None and _decay_of(params, name).per_neuron
+    }
     return given
 
 
@@ -83,9 +110,11 @@ def per_neuron_unusable(params: NeuronParams, name: str) -> str | None:
         if spec.kind is DecayKind.NONE:
             return f"{PER_NEURON_NAMES[name]} is a decay of kind 'none', which has no constant"
     if name == "drive_bias" and params.accumulation is Accumulation.PER_EVENT:
-        return ("a drive bias with accumulation 'per_event' is one add before the step's "
-                "events, which the core does not implement (it adds the events into the current "
-                "as they arrive); use accumulation 'sum' or fold the bias into an input line")
+        return (
+            "a drive bias with accumulation 'per_event' is one add before the step's "
+            "events, which the core does not implement (it adds the events into the current "
+            "as they arrive); use accumulation 'sum' or fold the bias into an input line"
+        )
     return None
 
 
@@ -134,6 +163,7 @@ def per_neuron_contents(params: NeuronParams, name: str):
         return spec.factor if spec.kind is DecayKind.MULTIPLY else spec.constant
     return getattr(params, PER_NEURON_NAMES[name])
 
+
 #: Quotient bits the spike-count division resolves per pipeline stage.
 DIVIDE_BITS_PER_STAGE = 1
 
@@ -175,7 +205,7 @@ def _slices(x):
     products is in the next stage (Yosys would otherwise put it behind the DSPs, unregistered)."""
     offsets = _slice_offsets(len(x))
     pieces = [(x[a:b], a) for a, b in zip(offsets, offsets[1:])]
-    pieces.append((x[offsets[-1]:].as_signed() if len(offsets) > 1 else x, offsets[-1]))
+    pieces.append((x[offsets[-1] :].as_signed() if len(offsets) > 1 else x, offsets[-1]))
     return pieces
 
 
@@ -257,8 +287,11 @@ def update_stages(params: NeuronParams) -> tuple[str, ...]:
         stages.append("decay")
     if any(d.kind is DecayKind.MULTIPLY for d in decays):
         stages.append("decay_round")
-    if (p.accumulation is Accumulation.SUM and p.input_timing is InputTiming.AFTER_DECAY
-            and p.n_currents):
+    if (
+        p.accumulation is Accumulation.SUM
+        and p.input_timing is InputTiming.AFTER_DECAY
+        and p.n_currents
+    ):
         stages.append("current_add")
     stages.append("membrane_prep")
     if p.membrane_update is MembraneUpdate.SUM:
@@ -317,42 +350,58 @@ class NeuronUpdate(wiring.Component):
     def __init__(self, params, *, drive_width, per_neuron=frozenset(), tag_width=16):
         if not isinstance(params, NeuronParams):
             raise TypeError(f"params must be a NeuronParams, not {params!r}")
-        if (params.accumulation is Accumulation.PER_EVENT
-                and params.input_timing is InputTiming.AFTER_DECAY):
-            raise ValueError("accumulation 'per_event' with input_timing 'after_decay' is not "
-                             "supported: the core adds the events into the current before the "
-                             "datapath decays it, so use input_timing 'before_decay'")
-        if (isinstance(drive_width, bool) or not isinstance(drive_width, numbers.Integral)
-                or drive_width <= 0):
+        if (
+            params.accumulation is Accumulation.PER_EVENT
+            and params.input_timing is InputTiming.AFTER_DECAY
+        ):
+            raise ValueError(
+                "accumulation 'per_event' with input_timing 'after_decay' is not "
+                "supported: the core adds the events into the current before the "
+                "datapath decays it, so use input_timing 'before_decay'"
+            )
+        if (
+            isinstance(drive_width, bool)
+            or not isinstance(drive_width, numbers.Integral)
+            or drive_width <= 0
+        ):
             raise TypeError(f"drive_width must be a positive integer, not {drive_width!r}")
-        if (isinstance(tag_width, bool) or not isinstance(tag_width, numbers.Integral)
-                or tag_width < 0):
+        if (
+            isinstance(tag_width, bool)
+            or not isinstance(tag_width, numbers.Integral)
+            or tag_width < 0
+        ):
             raise TypeError(f"tag_width must be a non-negative integer, not {tag_width!r}")
         allowed = ", ".join(map(repr, sorted(PER_NEURON_NAMES)))
-        if isinstance(per_neuron, str) or not isinstance(per_neuron, (set, frozenset, list,
-                                                                        tuple)):
-            raise TypeError(f"per_neuron must be a set of names among {allowed}, "
-                            f"not {per_neuron!r}")
+        if isinstance(per_neuron, str) or not isinstance(per_neuron, (set, frozenset, list, tuple)):
+            raise TypeError(
+                f"per_neuron must be a set of names among {allowed}, not {per_neuron!r}"
+            )
         per_neuron = frozenset(per_neuron)
-        unknown = sorted(name for name in per_neuron
-                         if not isinstance(name, str) or name not in PER_NEURON_NAMES)
+        unknown = sorted(
+            name for name in per_neuron if not isinstance(name, str) or name not in PER_NEURON_NAMES
+        )
         if unknown:
-            raise ValueError(f"per_neuron names must be among {allowed}, "
-                             f"not {', '.join(map(repr, unknown))}")
+            raise ValueError(
+                f"per_neuron names must be among {allowed}, not {', '.join(map(repr, unknown))}"
+            )
         for name in sorted(per_neuron_given(params) - per_neuron):
             field_name = PER_NEURON_NAMES[name]
             if name == "bias" and not isinstance(params.bias_mantissa, np.ndarray):
                 field_name = "bias_exponent"
-            raise ValueError(f"params.{field_name} holds per-neuron values, so "
-                             f"{name!r} must be in per_neuron")
+            raise ValueError(
+                f"params.{field_name} holds per-neuron values, so {name!r} must be in per_neuron"
+            )
         for name in sorted(per_neuron):
             reason = per_neuron_unusable(params, name)
             if reason is not None:
                 raise ValueError(f"per_neuron {name!r} cannot be used: {reason}")
-        if (params.accumulation is Accumulation.PER_EVENT
-                and np.any(np.asarray(params.drive_bias) != 0)):
-            raise ValueError(f"drive_bias is not supported with accumulation 'per_event': "
-                             f"{per_neuron_unusable(params, 'drive_bias')}")
+        if params.accumulation is Accumulation.PER_EVENT and np.any(
+            np.asarray(params.drive_bias) != 0
+        ):
+            raise ValueError(
+                f"drive_bias is not supported with accumulation 'per_event': "
+                f"{per_neuron_unusable(params, 'drive_bias')}"
+            )
 
         self._params = params
         self._drive_width = int(drive_width)
@@ -361,30 +410,34 @@ class NeuronUpdate(wiring.Component):
 
         v_port = state_port_width(params, "v")
         i_port = state_port_width(params, "i")
-        super().__init__({
-            "en": In(1),
-            "in_valid": In(1),
-            "in_tag": In(self._tag_width),
-            "in_v": In(signed(v_port)),
-            "in_i": In(data.ArrayLayout(signed(i_port), params.n_currents)),
-            "in_refractory": In(range(params.refractory_period + 1)),
-            "in_drive": In(data.ArrayLayout(signed(self._drive_width), params.input_channels)),
-            "in_threshold": In(signed(params.v_width + 1)),
-            "in_bias": In(signed(params.v_width + 1)),
-            "in_reset_value": In(signed(params.v_width + 1)),
-            # Only the ports a core uses: a shared-parameter datapath is the one it always was.
-            **{f"in_{name}": In(per_neuron_shape(params, name))
-               for name in ("v_decay", "i_decay0", "i_decay1", "drive_bias")
-               if name in per_neuron},
-            "out_valid": Out(1),
-            "out_tag": Out(self._tag_width),
-            "out_v": Out(signed(v_port)),
-            "out_i": Out(data.ArrayLayout(signed(i_port), params.n_currents)),
-            "out_refractory": Out(range(params.refractory_period + 1)),
-            "out_spikes": Out(range(params.max_spikes + 1)),
-            # Only with reset_delay: every other datapath keeps its ports.
-            **({"in_pending": In(1), "out_pending": Out(1)} if params.reset_delay else {}),
-        })
+        super().__init__(
+            {
+                "en": In(1),
+                "in_valid": In(1),
+                "in_tag": In(self._tag_width),
+                "in_v": In(signed(v_port)),
+                "in_i": In(data.ArrayLayout(signed(i_port), params.n_currents)),
+                "in_refractory": In(range(params.refractory_period + 1)),
+                "in_drive": In(data.ArrayLayout(signed(self._drive_width), params.input_channels)),
+                "in_threshold": In(signed(params.v_width + 1)),
+                "in_bias": In(signed(params.v_width + 1)),
+                "in_reset_value": In(signed(params.v_width + 1)),
+                # Only the ports a core uses: a shared-parameter datapath is the one it always was.
+                **{
+                    f"in_{name}": In(per_neuron_shape(params, name))
+                    for name in ("v_decay", "i_decay0", "i_decay1", "drive_bias")
+                    if name in per_neuron
+                },
+                "out_valid": Out(1),
+                "out_tag": Out(self._tag_width),
+                "out_v": Out(signed(v_port)),
+                "out_i": Out(data.ArrayLayout(signed(i_port), params.n_currents)),
+                "out_refractory": Out(range(params.refractory_period + 1)),
+                "out_spikes": Out(range(params.max_spikes + 1)),
+                # Only with reset_delay: every other datapath keeps its ports.
+                **({"in_pending": In(1), "out_pending": Out(1)} if params.reset_delay else {}),
+            }
+        )
 
     @property
     def params(self) -> NeuronParams:
@@ -426,16 +479,18 @@ class NeuronUpdate(wiring.Component):
             # The current receives this step's input before it decays.
             p = self._params
             for c in range(p.n_currents):
-                pipe[f"i{c}"] = _project(pipe[f"i{c}"] + self._scaled(pipe, c), p.i_width,
-                                         p.i_overflow)
+                pipe[f"i{c}"] = _project(
+                    pipe[f"i{c}"] + self._scaled(pipe, c), p.i_width, p.i_overflow
+                )
             pipe.close("input_add")
         self._decay_stages(m, pipe)
         if "current_add" in pipe.stages:
             # The decayed current receives this step's input.
             p = self._params
             for c in range(p.n_currents):
-                pipe[f"i{c}_d"] = _project(pipe[f"i{c}_d"] + self._scaled(pipe, c), p.i_width,
-                                           p.i_overflow)
+                pipe[f"i{c}_d"] = _project(
+                    pipe[f"i{c}_d"] + self._scaled(pipe, c), p.i_width, p.i_overflow
+                )
             pipe.close("current_add")
         self._membrane_prep_stage(pipe)
         self._membrane_stages(pipe)
@@ -475,12 +530,14 @@ class NeuronUpdate(wiring.Component):
         if p.accumulation is Accumulation.SUM:
             for c in range(p.input_channels):
                 pipe[f"drive{c}"] = self.in_drive[c]
-        pipe["threshold"] = (self.in_threshold if "threshold" in self._per_neuron
-                             else int(p.effective_threshold))
+        pipe["threshold"] = (
+            self.in_threshold if "threshold" in self._per_neuron else int(p.effective_threshold)
+        )
         pipe["bias"] = self.in_bias if "bias" in self._per_neuron else int(p.bias)
         if p.reset is ResetMode.VALUE:
-            pipe["reset_value"] = (self.in_reset_value if "reset_value" in self._per_neuron
-                                   else int(p.reset_value))
+            pipe["reset_value"] = (
+                self.in_reset_value if "reset_value" in self._per_neuron else int(p.reset_value)
+            )
         if "drive_bias" in self._per_neuron:
             pipe["drive_bias"] = self.in_drive_bias
         elif p.accumulation is Accumulation.SUM and int(p.drive_bias):
@@ -500,8 +557,7 @@ class NeuronUpdate(wiring.Component):
         p = self._params
         keep_v = self._keeps_v
         states = [("v", p.v_decay, state_port_width(p, "v"))]
-        states += [(f"i{c}", p.i_decay[c], state_port_width(p, "i"))
-                   for c in range(p.n_currents)]
+        states += [(f"i{c}", p.i_decay[c], state_port_width(p, "i")) for c in range(p.n_currents)]
         operand_names = {"v": "v_decay", "i0": "i_decay0", "i1": "i_decay1"}
 
         def per_neuron_operand(name):
@@ -510,7 +566,7 @@ class NeuronUpdate(wiring.Component):
             return pipe.pop(key) if key in pipe else None
 
         if "decay" in pipe.stages:
-            for name, spec, width in states:
+            for name, spec, _width in states:
                 if spec.kind is DecayKind.NONE:
                     continue
                 x = pipe[name] if name == "v" and keep_v else pipe.pop(name)
@@ -520,9 +576,12 @@ class NeuronUpdate(wiring.Component):
                     # registered at the DSP output (see _slices). A shared factor is a
                     # constant; a per-neuron one comes from memory (the same DSPs, variable
                     # operand, same latency).
-                    factor = (operand if operand is not None else
-                              Const(spec.factor, unsigned(max(1, spec.factor.bit_length()))))
-                    for j, (piece, offset) in enumerate(_slices(x)):
+                    factor = (
+                        operand
+                        if operand is not None
+                        else Const(spec.factor, unsigned(max(1, spec.factor.bit_length())))
+                    )
+                    for j, (piece, _offset) in enumerate(_slices(x)):
                         pipe[f"{name}_pp{j}"] = piece * factor
                     if spec.rounding is Rounding.TOWARD_ZERO:
                         pipe[f"{name}_negative"] = x[-1]
@@ -539,7 +598,7 @@ class NeuronUpdate(wiring.Component):
                     pipe[f"{name}_decayed"] = self._round_product(m, pipe, name, spec, width)
             pipe.close("decay_round")
 
-        for name, spec, width in states:
+        for name, spec, _width in states:
             if spec.kind is not DecayKind.NONE:
                 pipe[f"{name}_d"] = pipe.pop(f"{name}_decayed")
             else:
@@ -555,18 +614,17 @@ class NeuronUpdate(wiring.Component):
             product = partial << offset if j == 0 else product + (partial << offset)
         # Sign-extended far enough to read `product >> k` as a width-bit value.
         k = spec.bits
-        extended = Signal(signed(max(len(product), k + width + 1)),
-                          name=f"{name}_product")
+        extended = Signal(signed(max(len(product), k + width + 1)), name=f"{name}_product")
         m.d.comb += extended.eq(product)
         if spec.rounding is Rounding.FLOOR:
             carry = Const(0, 1)
-        elif spec.rounding is Rounding.NEAREST:   # + 2^(k-1)
+        elif spec.rounding is Rounding.NEAREST:  # + 2^(k-1)
             carry = extended[k - 1]
         else:
             # Toward zero: + (2^k - 1) when the product is negative, i.e. when x is
             # (a zero factor gives a zero product, whose low bits are all zero).
             carry = pipe.pop(f"{name}_negative") & extended[:k].any()
-        shifted = extended[k:k + width]
+        shifted = extended[k : k + width]
         return (shifted + carry)[:width].as_signed()
 
     def _membrane_prep_stage(self, pipe):
@@ -574,7 +632,7 @@ class NeuronUpdate(wiring.Component):
         p = self._params
         strict = 1 if p.comparison is Comparison.GREATER else 0
         if p.n_currents:
-            total = pipe[f"i0_d"]
+            total = pipe["i0_d"]
             for c in range(1, p.n_currents):
                 total = total + pipe[f"i{c}_d"]
         else:
@@ -584,8 +642,9 @@ class NeuronUpdate(wiring.Component):
             if p.reset_delay:
                 # Last step's threshold joins the exact sum, projected once with it (a held
                 # neuron cannot occur: reset_delay needs refractory_period 0).
-                pipe["total_bias"] = (pipe["total_bias"]
-                                      - Mux(pipe.pop("pending"), pipe["threshold"], 0))
+                pipe["total_bias"] = pipe["total_bias"] - Mux(
+                    pipe.pop("pending"), pipe["threshold"], 0
+                )
         else:
             pipe["total"] = total
             pipe["leak"] = _wrap(pipe.pop("v_d") - pipe["v"], p.v_width)
@@ -596,7 +655,7 @@ class NeuronUpdate(wiring.Component):
         threshold = pipe.pop("threshold")
         if self._quotient_bits():
             # The division compares with T itself; 0 <= T <= 2^(W-1) fits W unsigned bits.
-            pipe["divisor"] = threshold if isinstance(threshold, int) else threshold[:p.v_width]
+            pipe["divisor"] = threshold if isinstance(threshold, int) else threshold[: p.v_width]
         pipe["threshold_strict"] = threshold + strict if strict else threshold
         pipe.close("membrane_prep")
 
@@ -658,8 +717,9 @@ class NeuronUpdate(wiring.Component):
                 v_out = Mux(fires, pipe.pop("reset_value"), v_new)
             else:
                 v_out = v_new
-        refr_out = (Mux(fires, p.refractory_period, pipe.pop("refr_next"))
-                    if p.refractory_period > 0 else 0)
+        refr_out = (
+            Mux(fires, p.refractory_period, pipe.pop("refr_next")) if p.refractory_period > 0 else 0
+        )
 
         # output: registered outputs.
         assert pipe.stages[pipe.depth] == "output", (pipe.stages, pipe.depth)
@@ -689,7 +749,7 @@ class NeuronUpdate(wiring.Component):
         leak = x >> constant
         positive = ~x[-1] & x.any()
         # x >> constant == 0 for a positive x when its bits from `constant` up are all zero.
-        small = positive & ~x[min(constant, width - 1):].any()
+        small = positive & ~x[min(constant, width - 1) :].any()
         return (x - Mux(small, 1, leak))[:width].as_signed()
 
     @staticmethod
@@ -697,7 +757,7 @@ class NeuronUpdate(wiring.Component):
         """:meth:`_shift_decay` with the shift from memory: a barrel shifter. For a positive
         ``x`` the leak ``x >> shift`` is 0 exactly when the minimum leak of 1 applies."""
         width = len(x)
-        leak = x >> shift        # arithmetic: a shift past the width gives the sign
+        leak = x >> shift  # arithmetic: a shift past the width gives the sign
         positive = ~x[-1] & x.any()
         small = positive & ~leak.any()
         return (x - Mux(small, 1, leak))[:width].as_signed()
@@ -729,7 +789,7 @@ class NeuronUpdate(wiring.Component):
             else:
                 take, new_tight = fits & ~tight, tight
             if take is not None:
-                pipe["remainder"] = Mux(take, Cat(remainder[:b], diff[:width - b]), remainder)
+                pipe["remainder"] = Mux(take, Cat(remainder[:b], diff[: width - b]), remainder)
                 pipe[f"q{b}"] = take
             else:
                 pipe[f"q{b}"] = Const(0, 1)

@@ -42,8 +42,15 @@ from amaranth.lib.wiring import In, Out
 from ..routing import DROP, EventFormat, RoutingTable, check_barrier_sources
 from .event import DropReason, EventKind, dropped_layout, event_layout
 
-__all__ = ["OutputArbiter", "RegisterFIFO", "RouteLookup", "Router", "StatusCounters",
-           "StatusSignature", "status_addresses"]
+__all__ = [
+    "OutputArbiter",
+    "RegisterFIFO",
+    "RouteLookup",
+    "Router",
+    "StatusCounters",
+    "StatusSignature",
+    "status_addresses",
+]
 
 
 class RegisterFIFO(wiring.Component):
@@ -64,11 +71,17 @@ class RegisterFIFO(wiring.Component):
             raise ValueError(f"FIFO depth must be a positive integer, not {depth!r}")
         self.width = width
         self.depth = depth
-        super().__init__({
-            "w_data": In(width), "w_en": In(1), "w_rdy": Out(1),
-            "r_data": Out(width), "r_en": In(1), "r_rdy": Out(1),
-            "level": Out(range(depth + 1)),
-        })
+        super().__init__(
+            {
+                "w_data": In(width),
+                "w_en": In(1),
+                "w_rdy": Out(1),
+                "r_data": Out(width),
+                "r_en": In(1),
+                "r_rdy": Out(1),
+                "level": Out(range(depth + 1)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -104,11 +117,13 @@ class RegisterFIFO(wiring.Component):
         with m.If(do_read):
             m.d.sync += r_ptr.eq(advance(r_ptr))
         with m.If(do_write & ~do_read):
-            m.d.sync += [self.level.eq(self.level + 1), empty.eq(0),
-                         full.eq(self.level == depth - 1)]
+            m.d.sync += [
+                self.level.eq(self.level + 1),
+                empty.eq(0),
+                full.eq(self.level == depth - 1),
+            ]
         with m.Elif(do_read & ~do_write):
-            m.d.sync += [self.level.eq(self.level - 1), full.eq(0),
-                         empty.eq(self.level == 1)]
+            m.d.sync += [self.level.eq(self.level - 1), full.eq(0), empty.eq(self.level == 1)]
         return m
 
 
@@ -126,10 +141,12 @@ class StatusSignature(wiring.Signature):
     """Counter read port: drive ``addr``, read ``data`` one cycle later (0 for no counter)."""
 
     def __init__(self, n_ports: int, counter_width: int):
-        super().__init__({
-            "addr": In(range(len(status_addresses(n_ports)))),
-            "data": Out(counter_width),
-        })
+        super().__init__(
+            {
+                "addr": In(range(len(status_addresses(n_ports)))),
+                "data": Out(counter_width),
+            }
+        )
 
 
 class Router(wiring.Component):
@@ -163,22 +180,35 @@ class Router(wiring.Component):
         Counters at :func:`status_addresses`.
     """
 
-    def __init__(self, table: RoutingTable, *, fmt: EventFormat = EventFormat(),
-                 fifo_depth: int = 2, barrier_sources=None, counter_width: int = 16,
-                 input_stage: bool = False):
+    def __init__(
+        self,
+        table: RoutingTable,
+        *,
+        fmt: EventFormat = EventFormat(),
+        fifo_depth: int = 2,
+        barrier_sources=None,
+        counter_width: int = 16,
+        input_stage: bool = False,
+    ):
         if not isinstance(table, RoutingTable):
             raise TypeError(f"table must be a RoutingTable, not {table!r}")
         if not isinstance(fmt, EventFormat):
             raise TypeError(f"event format must be an EventFormat, not {fmt!r}")
         if table.key_width != fmt.key_width:
-            raise ValueError(f"routing table key_width {table.key_width} does not match the "
-                             f"event format's key_width {fmt.key_width}")
+            raise ValueError(
+                f"routing table key_width {table.key_width} does not match the "
+                f"event format's key_width {fmt.key_width}"
+            )
         if not isinstance(fifo_depth, int) or isinstance(fifo_depth, bool) or fifo_depth < 1:
             raise ValueError(f"FIFO depth must be a positive integer, not {fifo_depth!r}")
-        if (not isinstance(counter_width, int) or isinstance(counter_width, bool)
-                or not 1 <= counter_width <= 64):
-            raise ValueError(f"counter_width must be an integer between 1 and 64, "
-                             f"not {counter_width!r}")
+        if (
+            not isinstance(counter_width, int)
+            or isinstance(counter_width, bool)
+            or not 1 <= counter_width <= 64
+        ):
+            raise ValueError(
+                f"counter_width must be an integer between 1 and 64, not {counter_width!r}"
+            )
         if not isinstance(input_stage, bool):
             raise TypeError(f"input_stage must be a bool, not {input_stage!r}")
         self.input_stage = input_stage
@@ -191,12 +221,14 @@ class Router(wiring.Component):
         self.event_layout = event_layout(fmt)
         self.dropped_layout = dropped_layout(fmt, table.n_ports)
         event = stream.Signature(self.event_layout)
-        super().__init__({
-            "i": In(event).array(self.n_ports),
-            "o": Out(event).array(self.n_ports),
-            "dropped": Out(stream.Signature(self.dropped_layout)),
-            "status": Out(StatusSignature(self.n_ports, counter_width)),
-        })
+        super().__init__(
+            {
+                "i": In(event).array(self.n_ports),
+                "o": Out(event).array(self.n_ports),
+                "dropped": Out(stream.Signature(self.dropped_layout)),
+                "status": Out(StatusSignature(self.n_ports, counter_width)),
+            }
+        )
 
     @property
     def drops(self) -> bool:
@@ -210,8 +242,10 @@ class Router(wiring.Component):
 
         # Each queue word is the event plus a flag "is a barrier" (bit `width`), decoded once
         # on the input side so that the arbiters test one bit of the head.
-        queues = [[RegisterFIFO(width=self.fmt.width + 1, depth=self.fifo_depth)
-                   for _ in range(columns)] for _ in range(n)]
+        queues = [
+            [RegisterFIFO(width=self.fmt.width + 1, depth=self.fifo_depth) for _ in range(columns)]
+            for _ in range(n)
+        ]
         for k in range(n):
             for j in range(columns):
                 m.submodules[f"voq_{k}_{j}"] = queues[k][j]
@@ -221,7 +255,8 @@ class Router(wiring.Component):
         lookups, incoming = [], []
         for k in range(n):
             m.submodules[f"lookup{k}"] = lookup = RouteLookup(
-                self.table, fmt=self.fmt, port=k, barrier_sources=self.barrier_sources)
+                self.table, fmt=self.fmt, port=k, barrier_sources=self.barrier_sources
+            )
             m.d.comb += lookup.event.eq(self.i[k].payload)
             lookups.append(lookup)
             incoming.append(self._input_side(m, k, lookup.route, queues[k]))
@@ -229,25 +264,35 @@ class Router(wiring.Component):
         for j in range(columns):
             is_drop = j == n
             m.submodules[f"arbiter{j}"] = arbiter = OutputArbiter(
-                n, fmt=self.fmt, barrier_sources=() if is_drop else self.barrier_sources[j],
-                drop_output=is_drop)
+                n,
+                fmt=self.fmt,
+                barrier_sources=() if is_drop else self.barrier_sources[j],
+                drop_output=is_drop,
+            )
             for k in range(n):
                 # The arbiter's look-ahead: an event (not a barrier) offered to this queue.
                 offered, offered_barrier = incoming[k]
-                m.d.comb += [arbiter.head_valid[k].eq(queues[k][j].r_rdy),
-                             arbiter.head_data[k].eq(queues[k][j].r_data),
-                             arbiter.incoming[k].eq(offered[j] & ~offered_barrier),
-                             queues[k][j].r_en.eq(arbiter.head_pop[k])]
+                m.d.comb += [
+                    arbiter.head_valid[k].eq(queues[k][j].r_rdy),
+                    arbiter.head_data[k].eq(queues[k][j].r_data),
+                    arbiter.incoming[k].eq(offered[j] & ~offered_barrier),
+                    queues[k][j].r_en.eq(arbiter.head_pop[k]),
+                ]
             wiring.connect(m, wiring.flipped(self.dropped if is_drop else self.o[j]), arbiter.o)
 
         m.submodules.counters = counters = StatusCounters(
-            n, counter_width=self.counter_width, fifo_depth=self.fifo_depth, n_queues=columns)
+            n, counter_width=self.counter_width, fifo_depth=self.fifo_depth, n_queues=columns
+        )
         for k in range(n):
             port = self.i[k]
             m.d.comb += [
                 counters.in_transfer[k].eq(port.valid & port.ready),
-                counters.unmatched[k].eq(port.valid & port.ready & ~lookups[k].matched
-                                         & (port.payload.kind != EventKind.BARRIER)),
+                counters.unmatched[k].eq(
+                    port.valid
+                    & port.ready
+                    & ~lookups[k].matched
+                    & (port.payload.kind != EventKind.BARRIER)
+                ),
                 *[counters.level[k][j].eq(queues[k][j].level) for j in range(columns)],
             ]
         for j in range(n):
@@ -286,8 +331,11 @@ class Router(wiring.Component):
                 port.ready.eq(~stage_valid | can_go),
             ]
             with m.If(transfer):
-                m.d.sync += [stage_valid.eq(1), stage_data.eq(word),
-                             stage_route.eq(route[:columns])]
+                m.d.sync += [
+                    stage_valid.eq(1),
+                    stage_data.eq(word),
+                    stage_route.eq(route[:columns]),
+                ]
             with m.Elif(can_go):
                 m.d.sync += stage_valid.eq(0)
             write_mask = Mux(can_go, stage_route, 0)
@@ -330,19 +378,24 @@ class RouteLookup(wiring.Component):
         if not isinstance(table, RoutingTable):
             raise TypeError(f"table must be a RoutingTable, not {table!r}")
         if not isinstance(fmt, EventFormat) or fmt.key_width != table.key_width:
-            raise ValueError(f"event format must be an EventFormat with the table's key_width "
-                             f"{table.key_width}, not {fmt!r}")
+            raise ValueError(
+                f"event format must be an EventFormat with the table's key_width "
+                f"{table.key_width}, not {fmt!r}"
+            )
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port < table.n_ports:
-            raise ValueError(f"port must be an input between 0 and {table.n_ports - 1}, "
-                             f"not {port!r}")
+            raise ValueError(
+                f"port must be an input between 0 and {table.n_ports - 1}, not {port!r}"
+            )
         self.table = table
         self.port = port
         self.barrier_sources = check_barrier_sources(barrier_sources, table.n_ports)
-        super().__init__({
-            "event": In(event_layout(fmt)),
-            "route": Out(table.n_ports + 1),
-            "matched": Out(1),
-        })
+        super().__init__(
+            {
+                "event": In(event_layout(fmt)),
+                "route": Out(table.n_ports + 1),
+                "matched": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -352,19 +405,33 @@ class RouteLookup(wiring.Component):
         hit = Signal(len(entries))
         for e, entry in enumerate(entries):
             m.d.comb += match[e].eq((self.event.key & entry.mask) == entry.key)
-            overriding = [o for o, other in enumerate(entries[:e])
-                          if (other.key ^ entry.key) & other.mask & entry.mask == 0
-                          and other.ports != entry.ports]
-            m.d.comb += hit[e].eq(match[e] & ~Cat(match[o] for o in overriding).any()
-                                  if overriding else match[e])
+            overriding = [
+                o
+                for o, other in enumerate(entries[:e])
+                if (other.key ^ entry.key) & other.mask & entry.mask == 0
+                and other.ports != entry.ports
+            ]
+            m.d.comb += hit[e].eq(
+                match[e] & ~Cat(match[o] for o in overriding).any() if overriding else match[e]
+            )
         barrier_mask = sum(1 << j for j in range(n) if self.port in self.barrier_sources[j])
         default = self.table.default
         default_mask = (1 << n) if default is DROP else sum(1 << j for j in default or ())
-        table_route = Cat(*[Cat(hit[e] for e, entry in enumerate(entries) if j in entry.ports)
-                            .any() for j in range(n)], Const(0, 1))
+        table_route = Cat(
+            *[
+                Cat(hit[e] for e, entry in enumerate(entries) if j in entry.ports).any()
+                for j in range(n)
+            ],
+            Const(0, 1),
+        )
         m.d.comb += self.matched.eq(match.any() if entries else 0)
-        m.d.comb += self.route.eq(Mux(self.event.kind == EventKind.BARRIER, barrier_mask,
-                                      Mux(self.matched, table_route, default_mask)))
+        m.d.comb += self.route.eq(
+            Mux(
+                self.event.kind == EventKind.BARRIER,
+                barrier_mask,
+                Mux(self.matched, table_route, default_mask),
+            )
+        )
         return m
 
 
@@ -395,31 +462,36 @@ class OutputArbiter(wiring.Component):
     o : Out(stream of event, or of dropped_layout(fmt, n_inputs) for the drop output)
     """
 
-    def __init__(self, n_inputs: int, *, fmt: EventFormat, barrier_sources=(),
-                 drop_output: bool = False):
+    def __init__(
+        self, n_inputs: int, *, fmt: EventFormat, barrier_sources=(), drop_output: bool = False
+    ):
         if not isinstance(n_inputs, int) or isinstance(n_inputs, bool) or n_inputs < 1:
             raise ValueError(f"n_inputs must be a positive integer, not {n_inputs!r}")
         if not isinstance(fmt, EventFormat):
             raise TypeError(f"event format must be an EventFormat, not {fmt!r}")
         sources = tuple(sorted(barrier_sources))
         if any(not 0 <= k < n_inputs for k in sources):
-            raise ValueError(f"barrier sources must be inputs between 0 and {n_inputs - 1}, "
-                             f"not {sources}")
+            raise ValueError(
+                f"barrier sources must be inputs between 0 and {n_inputs - 1}, not {sources}"
+            )
         if drop_output and sources:
-            raise ValueError(f"the drop output forwards no barrier, so it has no barrier "
-                             f"sources, not {sources}")
+            raise ValueError(
+                f"the drop output forwards no barrier, so it has no barrier sources, not {sources}"
+            )
         self.n_inputs = n_inputs
         self.fmt = fmt
         self.barrier_sources = sources
         self.drop_output = bool(drop_output)
         layout = dropped_layout(fmt, n_inputs) if drop_output else event_layout(fmt)
-        super().__init__({
-            "head_valid": In(1).array(n_inputs),
-            "head_data": In(fmt.width + 1).array(n_inputs),
-            "head_pop": Out(1).array(n_inputs),
-            "incoming": In(n_inputs),
-            "o": Out(stream.Signature(layout)),
-        })
+        super().__init__(
+            {
+                "head_valid": In(1).array(n_inputs),
+                "head_data": In(fmt.width + 1).array(n_inputs),
+                "head_pop": Out(1).array(n_inputs),
+                "incoming": In(n_inputs),
+                "o": Out(stream.Signature(layout)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -431,8 +503,9 @@ class OutputArbiter(wiring.Component):
         barrier_head = [self.head_valid[k] & self.head_data[k][width] for k in range(n)]
         # A head that may be sent (a barrier waits for its partners instead).
         request = Signal(n)
-        m.d.comb += request.eq(Cat(self.head_valid[k] & ~self.head_data[k][width]
-                                   for k in range(n)))
+        m.d.comb += request.eq(
+            Cat(self.head_valid[k] & ~self.head_data[k][width] for k in range(n))
+        )
         accept = Signal()
         m.d.comb += accept.eq(~out.valid | out.ready)
 
@@ -449,8 +522,9 @@ class OutputArbiter(wiring.Component):
         eligible = _above(grant, n)
         masked = predicted & eligible
         with m.If(accept):
-            m.d.sync += grant.eq(Mux(masked.any(), _lowest_set(masked, n),
-                                     _lowest_set(predicted, n)))
+            m.d.sync += grant.eq(
+                Mux(masked.any(), _lowest_set(masked, n), _lowest_set(predicted, n))
+            )
 
         # Barriers: every source's head is a barrier. Registered: heads that are barriers
         # stay until this output forwards them (they request nothing), so the condition
@@ -459,13 +533,15 @@ class OutputArbiter(wiring.Component):
         if sources:
             with m.If(accept):
                 m.d.sync += barrier_ready.eq(
-                    Cat(barrier_head[k] for k in sources).all() & ~barrier_ready)
+                    Cat(barrier_head[k] for k in sources).all() & ~barrier_ready
+                )
 
         take = Signal(n)
         m.d.comb += take.eq(Mux(barrier_ready, 0, grant & request))
         granted = Signal(width)
         m.d.comb += granted.eq(
-            _or_reduce([Mux(grant[k], head_event[k], 0) for k in range(n)], width))
+            _or_reduce([Mux(grant[k], head_event[k], 0) for k in range(n)], width)
+        )
 
         # The output register loads whenever it may (its enable depends only on valid and
         # ready); what it loads is chosen by the registered grant and barrier flag.
@@ -476,9 +552,11 @@ class OutputArbiter(wiring.Component):
                 for k in range(n):
                     with m.If(grant[k]):
                         m.d.comb += port_index.eq(k)
-                m.d.sync += [out.payload.event.eq(granted),
-                             out.payload.reason.eq(DropReason.UNMATCHED),
-                             out.payload.port.eq(port_index)]
+                m.d.sync += [
+                    out.payload.event.eq(granted),
+                    out.payload.reason.eq(DropReason.UNMATCHED),
+                    out.payload.port.eq(port_index),
+                ]
             elif sources:
                 m.d.sync += out.payload.eq(Mux(barrier_ready, head_event[sources[0]], granted))
             else:
@@ -508,21 +586,27 @@ class StatusCounters(wiring.Component):
     """
 
     def __init__(self, n_ports: int, *, counter_width: int, fifo_depth: int, n_queues: int):
-        for name, value in [("n_ports", n_ports), ("counter_width", counter_width),
-                            ("fifo_depth", fifo_depth), ("n_queues", n_queues)]:
+        for name, value in [
+            ("n_ports", n_ports),
+            ("counter_width", counter_width),
+            ("fifo_depth", fifo_depth),
+            ("n_queues", n_queues),
+        ]:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
         self.n_ports = n_ports
         self.counter_width = counter_width
         self.fifo_depth = fifo_depth
-        super().__init__({
-            "in_transfer": In(n_ports),
-            "out_transfer": In(n_ports),
-            "unmatched": In(n_ports),
-            "dropped": In(1),
-            "level": In(range(fifo_depth + 1)).array(n_ports, n_queues),
-            "status": Out(StatusSignature(n_ports, counter_width)),
-        })
+        super().__init__(
+            {
+                "in_transfer": In(n_ports),
+                "out_transfer": In(n_ports),
+                "unmatched": In(n_ports),
+                "dropped": In(1),
+                "level": In(range(fifo_depth + 1)).array(n_ports, n_queues),
+                "status": Out(StatusSignature(n_ports, counter_width)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -538,10 +622,13 @@ class StatusCounters(wiring.Component):
         unmatched_seen = Signal(n)
         unmatched_inc = Signal(range(n + 1))
         dropped_seen = Signal()
-        m.d.sync += [in_seen.eq(self.in_transfer), out_seen.eq(self.out_transfer),
-                     unmatched_seen.eq(self.unmatched),
-                     unmatched_inc.eq(sum(unmatched_seen[k] for k in range(n))),
-                     dropped_seen.eq(self.dropped)]
+        m.d.sync += [
+            in_seen.eq(self.in_transfer),
+            out_seen.eq(self.out_transfer),
+            unmatched_seen.eq(self.unmatched),
+            unmatched_inc.eq(sum(unmatched_seen[k] for k in range(n))),
+            dropped_seen.eq(self.dropped),
+        ]
         for k in range(n):
             m.d.sync += in_count[k].eq(in_count[k] + in_seen[k])
             # High-water mark as a thermometer: reached[v - 1] once some queue of input k
@@ -549,7 +636,8 @@ class StatusCounters(wiring.Component):
             reached = Signal(self.fifo_depth, name=f"reached{k}")
             for v in range(1, self.fifo_depth + 1):
                 m.d.sync += reached[v - 1].eq(
-                    reached[v - 1] | Cat(level >= v for level in self.level[k]).any())
+                    reached[v - 1] | Cat(level >= v for level in self.level[k]).any()
+                )
             m.d.comb += hwm[k].eq(sum(reached[v] for v in range(self.fifo_depth)))
         for j in range(n):
             m.d.sync += out_count[j].eq(out_count[j] + out_seen[j])

@@ -67,13 +67,23 @@ class SynthesisMemories:
             return memory.elaborate(None)
         (read,), (write,) = memory.read_ports, memory.write_ports
         if read.domain != write.domain or len(write.en) != 1:
-            raise ValueError(f"an SPRAM weight bank has one read and one write port in one "
-                             f"domain and no write granularity, not {memory!r}")
+            raise ValueError(
+                f"an SPRAM weight bank has one read and one write port in one "
+                f"domain and no write granularity, not {memory!r}"
+            )
         self.used = True
         m = Module()
         m.submodules.bank = Instance(
             SPRAM_BANK_MODULE,
-            p_WIDTH=len(read.data), p_DEPTH=memory.depth, p_ABITS=len(read.addr),
-            i_clk=ClockSignal(read.domain), i_rd_en=read.en, i_rd_addr=read.addr,
-            o_rd_data=read.data, i_wr_en=write.en, i_wr_addr=write.addr, i_wr_data=write.data)
+            p_WIDTH=len(read.data),
+            p_DEPTH=memory.depth,
+            p_ABITS=len(read.addr),
+            i_clk=ClockSignal(read.domain),
+            i_rd_en=read.en,
+            i_rd_addr=read.addr,
+            o_rd_data=read.data,
+            i_wr_en=write.en,
+            i_wr_addr=write.addr,
+            i_wr_data=write.data,
+        )
         return m

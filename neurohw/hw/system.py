@@ -90,8 +90,9 @@ class SystemTop(wiring.Component):
         if not isinstance(plan, ChipPlan):
             raise TypeError(f"plan must be a ChipPlan, not {plan!r}")
         if not isinstance(plan.topology, (StarTopology, MeshTopology)):
-            raise TypeError(f"plan topology must be a StarTopology or MeshTopology, not "
-                            f"{plan.topology!r}")
+            raise TypeError(
+                f"plan topology must be a StarTopology or MeshTopology, not {plan.topology!r}"
+            )
         self.plan = plan
         self.fmt = fmt = plan.fmt
         K = plan.keys_per_endpoint
@@ -99,24 +100,45 @@ class SystemTop(wiring.Component):
         self.ingress = []
         self.egress = []
         for cp in plan.cores:
-            core = NeuronCore(cp.params, n_neurons=cp.n_neurons, n_axons=cp.n_axons,
-                              weight_width=cp.weight_width, weights=cp.weights,
-                              connectivity=cp.connectivity, lanes=cp.lanes,
-                              max_events_per_step=cp.max_events_per_step,
-                              max_delay=cp.max_delay, delays=cp.delays, stdp=cp.stdp,
-                              plastic=cp.plastic, value_width=core_value_width(plan, cp))
+            core = NeuronCore(
+                cp.params,
+                n_neurons=cp.n_neurons,
+                n_axons=cp.n_axons,
+                weight_width=cp.weight_width,
+                weights=cp.weights,
+                connectivity=cp.connectivity,
+                lanes=cp.lanes,
+                max_events_per_step=cp.max_events_per_step,
+                max_delay=cp.max_delay,
+                delays=cp.delays,
+                stdp=cp.stdp,
+                plastic=cp.plastic,
+                value_width=core_value_width(plan, cp),
+            )
             self.cores.append(core)
             starts = plan.start_steps
-            self.ingress.append(CoreIngress(
-                fmt, core=core, axon_blocks=cp.axon_blocks, keys_per_endpoint=K,
-                host=plan.host, fifo_depth=ingress_fifo_depth(plan, cp.index),
-                start_step=starts.get(cp.population, 0),
-                source_start_steps=[starts.get(block.source, 0) for block in cp.axon_blocks]))
+            self.ingress.append(
+                CoreIngress(
+                    fmt,
+                    core=core,
+                    axon_blocks=cp.axon_blocks,
+                    keys_per_endpoint=K,
+                    host=plan.host,
+                    fifo_depth=ingress_fifo_depth(plan, cp.index),
+                    start_step=starts.get(cp.population, 0),
+                    source_start_steps=[starts.get(block.source, 0) for block in cp.axon_blocks],
+                )
+            )
             self.egress.append(CoreEgress(fmt, core=core, index=cp.index, keys_per_endpoint=K))
         entries = max([MAX_TABLE_ENTRIES] + [len(r.table.entries) for r in plan.routing.routers])
         network_cls = StarNetwork if isinstance(plan.topology, StarTopology) else MeshNetwork
-        self.network = network_cls(plan.topology, plan.connectivity, fmt=fmt,
-                                   fifo_depth=router_fifo_depth, max_entries=entries)
+        self.network = network_cls(
+            plan.topology,
+            plan.connectivity,
+            fmt=fmt,
+            fifo_depth=router_fifo_depth,
+            max_entries=entries,
+        )
         for part in (*self.cores, *self.ingress, *self.egress, self.network):
             part._MustUse__silence = True
         self.debug = bool(debug)
@@ -135,18 +157,22 @@ class SystemTop(wiring.Component):
         }
         if self.debug:
             cmd_layouts = [core.cmd_layout for core in self.cores]
-            self.dbg_cmd_layout = data.StructLayout({
-                "core": unsigned(max(1, (n - 1).bit_length())),
-                "write": unsigned(1),
-                "target": unsigned(max(core.target_bits for core in self.cores)),
-                "neuron": unsigned(max(layout["neuron"].shape.width for layout in cmd_layouts)),
-                "axon": unsigned(max(layout["axon"].shape.width for layout in cmd_layouts)),
-                "data": signed(max(core.data_width for core in self.cores)),
-            })
-            self.dbg_rsp_layout = data.StructLayout({
-                "data": signed(max(core.data_width for core in self.cores)),
-                "error": unsigned(1),
-            })
+            self.dbg_cmd_layout = data.StructLayout(
+                {
+                    "core": unsigned(max(1, (n - 1).bit_length())),
+                    "write": unsigned(1),
+                    "target": unsigned(max(core.target_bits for core in self.cores)),
+                    "neuron": unsigned(max(layout["neuron"].shape.width for layout in cmd_layouts)),
+                    "axon": unsigned(max(layout["axon"].shape.width for layout in cmd_layouts)),
+                    "data": signed(max(core.data_width for core in self.cores)),
+                }
+            )
+            self.dbg_rsp_layout = data.StructLayout(
+                {
+                    "data": signed(max(core.data_width for core in self.cores)),
+                    "error": unsigned(1),
+                }
+            )
             members["dbg_cmd"] = In(stream.Signature(self.dbg_cmd_layout))
             members["dbg_rsp"] = Out(stream.Signature(self.dbg_rsp_layout))
         super().__init__(members)
@@ -156,6 +182,7 @@ class SystemTop(wiring.Component):
         """Plain-data description for testbenches: event format, core count, status port names,
         debug payload field offsets and each core's command targets."""
         from .core import layout_fields
+
         description = {
             "format": self.fmt.as_dict(),
             "n_cores": self.plan.n_cores,
@@ -187,28 +214,33 @@ class SystemTop(wiring.Component):
             wiring.connect(m, core.spikes_out, egress.spikes_out)
             wiring.connect(m, core.done, egress.done)
             wiring.connect(m, egress.o, network.i[c])
-            m.d.comb += [self.eos_dropped[c].eq(ingress.eos_dropped),
-                         self.invalid[c].eq(ingress.invalid),
-                         self.overflow[c].eq(core.overflow),
-                         self.tag_error[c].eq(ingress.tag_error),
-                         self.cmd_error[c].eq(ingress.cmd_error)]
+            m.d.comb += [
+                self.eos_dropped[c].eq(ingress.eos_dropped),
+                self.invalid[c].eq(ingress.invalid),
+                self.overflow[c].eq(core.overflow),
+                self.tag_error[c].eq(ingress.tag_error),
+                self.cmd_error[c].eq(ingress.cmd_error),
+            ]
 
         # ---- Host port: the host may be at most one barrier ahead of the chip.
         layout = event_layout(self.fmt)
         incoming = data.View(layout, self.host_in.payload)
         outgoing = data.View(layout, network.o[host].payload)
-        lead = Signal(range(-2, 3))   # host barriers in - barriers out
+        lead = Signal(range(-2, 3))  # host barriers in - barriers out
         is_barrier = incoming.kind == EventKind.BARRIER
         gate = ~is_barrier | (lead <= 0)
-        m.d.comb += [network.i[host].payload.eq(self.host_in.payload),
-                     network.i[host].valid.eq(self.host_in.valid & gate),
-                     self.host_in.ready.eq(network.i[host].ready & gate),
-                     self.host_out.payload.eq(network.o[host].payload),
-                     self.host_out.valid.eq(network.o[host].valid),
-                     network.o[host].ready.eq(self.host_out.ready)]
+        m.d.comb += [
+            network.i[host].payload.eq(self.host_in.payload),
+            network.i[host].valid.eq(self.host_in.valid & gate),
+            self.host_in.ready.eq(network.i[host].ready & gate),
+            self.host_out.payload.eq(network.o[host].payload),
+            self.host_out.valid.eq(network.o[host].valid),
+            network.o[host].ready.eq(self.host_out.ready),
+        ]
         barrier_in = self.host_in.valid & self.host_in.ready & is_barrier
-        barrier_out = (self.host_out.valid & self.host_out.ready
-                       & (outgoing.kind == EventKind.BARRIER))
+        barrier_out = (
+            self.host_out.valid & self.host_out.ready & (outgoing.kind == EventKind.BARRIER)
+        )
         with m.If(barrier_in & ~barrier_out):
             m.d.sync += lead.eq(lead + 1)
         with m.Elif(barrier_out & ~barrier_in):
@@ -224,8 +256,9 @@ class SystemTop(wiring.Component):
         total = sum(drops)
         bumped = Signal(COUNTER_WIDTH + 3)
         m.d.comb += bumped.eq(router_drops + total)
-        m.d.sync += router_drops.eq(Mux(bumped >> COUNTER_WIDTH != 0,
-                                        (1 << COUNTER_WIDTH) - 1, bumped))
+        m.d.sync += router_drops.eq(
+            Mux(bumped >> COUNTER_WIDTH != 0, (1 << COUNTER_WIDTH) - 1, bumped)
+        )
 
         # ---- Debug command port.
         if self.debug:
@@ -250,15 +283,19 @@ class SystemTop(wiring.Component):
                 if len(excess):
                     bad_terms.append(selected & excess.any())
                 ready_terms.append(selected & port.ready)
-                m.d.comb += [port.payload.write.eq(cmd.write),
-                             port.payload.target.eq(cmd.target),
-                             port.payload.neuron.eq(cmd.neuron[:neuron_width]),
-                             port.payload.axon.eq(cmd.axon[:axon_width]),
-                             port.payload.data.eq(cmd.data),
-                             port.valid.eq(self.dbg_cmd.valid & ~busy & selected & ~bad_now)]
-            m.d.comb += [bad_now.eq(Cat(*bad_terms).any()),
-                         forward_ready.eq(Cat(*ready_terms).any()),
-                         self.dbg_cmd.ready.eq(~busy & (bad_now | forward_ready))]
+                m.d.comb += [
+                    port.payload.write.eq(cmd.write),
+                    port.payload.target.eq(cmd.target),
+                    port.payload.neuron.eq(cmd.neuron[:neuron_width]),
+                    port.payload.axon.eq(cmd.axon[:axon_width]),
+                    port.payload.data.eq(cmd.data),
+                    port.valid.eq(self.dbg_cmd.valid & ~busy & selected & ~bad_now),
+                ]
+            m.d.comb += [
+                bad_now.eq(Cat(*bad_terms).any()),
+                forward_ready.eq(Cat(*ready_terms).any()),
+                self.dbg_cmd.ready.eq(~busy & (bad_now | forward_ready)),
+            ]
             with m.If(self.dbg_cmd.valid & self.dbg_cmd.ready):
                 m.d.sync += [busy.eq(1), target_core.eq(cmd.core), bad.eq(bad_now)]
             # The response is registered (valid from a flip-flop).
@@ -270,13 +307,18 @@ class SystemTop(wiring.Component):
                 selected = busy & ~bad & ~rsp_valid & (target_core == c)
                 m.d.comb += port.ready.eq(selected)
                 with m.If(selected & port.valid):
-                    m.d.sync += [rsp_valid.eq(1), rsp_data.eq(port.payload.data),
-                                 rsp_error.eq(port.payload.error)]
+                    m.d.sync += [
+                        rsp_valid.eq(1),
+                        rsp_data.eq(port.payload.data),
+                        rsp_error.eq(port.payload.error),
+                    ]
             with m.If(busy & bad & ~rsp_valid):
                 m.d.sync += [rsp_valid.eq(1), rsp_data.eq(0), rsp_error.eq(1)]
-            m.d.comb += [self.dbg_rsp.valid.eq(rsp_valid),
-                         self.dbg_rsp.payload.data.eq(rsp_data),
-                         self.dbg_rsp.payload.error.eq(rsp_error)]
+            m.d.comb += [
+                self.dbg_rsp.valid.eq(rsp_valid),
+                self.dbg_rsp.payload.data.eq(rsp_data),
+                self.dbg_rsp.payload.error.eq(rsp_error),
+            ]
             with m.If(self.dbg_rsp.valid & self.dbg_rsp.ready):
                 m.d.sync += [busy.eq(0), rsp_valid.eq(0)]
         return m

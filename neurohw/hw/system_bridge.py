@@ -26,17 +26,36 @@ from amaranth.hdl import Cat, Const, Module, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..host.system_protocol import (SYSTEM_INFO_BYTES, SYSTEM_MAGIC, SYSTEM_PROTOCOL_VERSION,
-                                    SystemDeviceOp, SystemFlags, SystemHostOp, host_frames,
-                                    parse_device_frames)
+from ..host.system_protocol import (
+    SYSTEM_INFO_BYTES,
+    SYSTEM_MAGIC,
+    SYSTEM_PROTOCOL_VERSION,
+    SystemDeviceOp,
+    SystemFlags,
+    SystemHostOp,
+    host_frames,
+    parse_device_frames,
+)
 from .system import SystemTop
 from .uart import UARTRx, UARTTx
 
 # The protocol's names (neurohw.host.system_protocol) are re-exported: the bridge's users need
 # them together with it.
-__all__ = ["SystemHostOp", "SystemDeviceOp", "SystemFlags", "SYSTEM_PROTOCOL_VERSION",
-           "SYSTEM_MAGIC", "SYSTEM_INFO_BYTES", "word_bytes", "system_info_block",
-           "status_bytes", "host_frames", "parse_device_frames", "SystemBridge", "UartSystem"]
+__all__ = [
+    "SystemHostOp",
+    "SystemDeviceOp",
+    "SystemFlags",
+    "SYSTEM_PROTOCOL_VERSION",
+    "SYSTEM_MAGIC",
+    "SYSTEM_INFO_BYTES",
+    "word_bytes",
+    "system_info_block",
+    "status_bytes",
+    "host_frames",
+    "parse_device_frames",
+    "SystemBridge",
+    "UartSystem",
+]
 
 
 def word_bytes(top: SystemTop) -> int:
@@ -56,8 +75,9 @@ def system_info_block(top: SystemTop, rx_fifo_depth: int) -> bytes:
     status bytes (1), 2 reserved."""
     fmt, plan = top.fmt, top.plan
     block = bytearray(SYSTEM_MAGIC)
-    block += bytes([SYSTEM_PROTOCOL_VERSION, word_bytes(top), fmt.key_width, fmt.step_width,
-                    fmt.payload_width])
+    block += bytes(
+        [SYSTEM_PROTOCOL_VERSION, word_bytes(top), fmt.key_width, fmt.step_width, fmt.payload_width]
+    )
     block += plan.n_cores.to_bytes(2, "little")
     block += bytes([plan.keys_per_endpoint.bit_length() - 1, rx_fifo_depth.bit_length() - 1])
     block += plan.host.to_bytes(2, "little")
@@ -85,10 +105,15 @@ class SystemBridge(wiring.Component):
     def __init__(self, top: SystemTop, *, rx_fifo_depth: int = 512):
         if not isinstance(top, SystemTop):
             raise TypeError(f"top must be a SystemTop, not {top!r}")
-        if (isinstance(rx_fifo_depth, bool) or not isinstance(rx_fifo_depth, int)
-                or not 16 <= rx_fifo_depth <= 65536 or rx_fifo_depth & (rx_fifo_depth - 1)):
-            raise ValueError(f"rx_fifo_depth must be a power of two between 16 and 65536, not "
-                             f"{rx_fifo_depth!r}")
+        if (
+            isinstance(rx_fifo_depth, bool)
+            or not isinstance(rx_fifo_depth, int)
+            or not 16 <= rx_fifo_depth <= 65536
+            or rx_fifo_depth & (rx_fifo_depth - 1)
+        ):
+            raise ValueError(
+                f"rx_fifo_depth must be a power of two between 16 and 65536, not {rx_fifo_depth!r}"
+            )
         self.top = top
         self.rx_fifo_depth = rx_fifo_depth
         self.word_bytes = word_bytes(top)
@@ -96,41 +121,60 @@ class SystemBridge(wiring.Component):
         self.info = system_info_block(top, rx_fifo_depth)
         n = top.plan.n_cores
         word = stream.Signature(top.fmt.width)
-        super().__init__({
-            "rx": In(stream.Signature(8)),
-            "tx": Out(stream.Signature(8)),
-            "host_in": Out(word),
-            "host_out": In(word),
-            "overflow": In(n), "tag_error": In(n), "cmd_error": In(n),
-            "router_drops": In(16),
-            "invalid": In(16).array(n),
-            "eos_dropped": In(16).array(n),
-            "rx_error": In(2),
-            "activity": Out(1),
-            "error": Out(1),
-        })
+        super().__init__(
+            {
+                "rx": In(stream.Signature(8)),
+                "tx": Out(stream.Signature(8)),
+                "host_in": Out(word),
+                "host_out": In(word),
+                "overflow": In(n),
+                "tag_error": In(n),
+                "cmd_error": In(n),
+                "router_drops": In(16),
+                "invalid": In(16).array(n),
+                "eos_dropped": In(16).array(n),
+                "rx_error": In(2),
+                "activity": Out(1),
+                "error": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
-        from .event import EventKind, event_layout
         from amaranth.lib import data
+
+        from .event import EventKind, event_layout
+
         m = Module()
         W = self.word_bytes
         width = self.top.fmt.width
         n = self.top.plan.n_cores
 
         m.submodules.rx_fifo = rx_fifo = fifo.SyncFIFOBuffered(width=8, depth=self.rx_fifo_depth)
-        m.d.comb += [rx_fifo.w_data.eq(self.rx.payload), rx_fifo.w_en.eq(self.rx.valid),
-                     self.rx.ready.eq(1)]
-        link_flags = Signal(3)          # RX_OVERRUN, FRAME_ERROR, BAD_OPCODE (sticky)
+        m.d.comb += [
+            rx_fifo.w_data.eq(self.rx.payload),
+            rx_fifo.w_en.eq(self.rx.valid),
+            self.rx.ready.eq(1),
+        ]
+        link_flags = Signal(3)  # RX_OVERRUN, FRAME_ERROR, BAD_OPCODE (sticky)
         with m.If((self.rx.valid & ~rx_fifo.w_rdy) | self.rx_error[0]):
             m.d.sync += link_flags[0].eq(1)
         with m.If(self.rx_error[1]):
             m.d.sync += link_flags[1].eq(1)
         invalid_any = Cat(*[(c != 0) for c in self.invalid]).any()
         flags = Signal(8)
-        m.d.comb += [flags.eq(Cat(link_flags, self.overflow.any(), self.tag_error.any(),
-                                  self.cmd_error.any(), self.router_drops != 0, invalid_any)),
-                     self.error.eq(flags != 0)]
+        m.d.comb += [
+            flags.eq(
+                Cat(
+                    link_flags,
+                    self.overflow.any(),
+                    self.tag_error.any(),
+                    self.cmd_error.any(),
+                    self.router_drops != 0,
+                    invalid_any,
+                )
+            ),
+            self.error.eq(flags != 0),
+        ]
 
         # ---- Parser.
         max_in = max(W, 1)
@@ -139,10 +183,10 @@ class SystemBridge(wiring.Component):
         op = Signal(8)
         byte = rx_fifo.r_data
         req_valid = Signal()
-        req_kind = Signal(2)            # 0 INFO, 1 SYNC, 2 STATUS
+        req_kind = Signal(2)  # 0 INFO, 1 SYNC, 2 STATUS
         req_seq = Signal(8)
         req_ready = Signal()
-        m.d.comb += self.host_in.payload.eq(buf[8 * (max_in - W):][:width])
+        m.d.comb += self.host_in.payload.eq(buf[8 * (max_in - W) :][:width])
         with m.FSM():
             with m.State("OPCODE"):
                 m.d.comb += rx_fifo.r_en.eq(1)
@@ -164,8 +208,7 @@ class SystemBridge(wiring.Component):
             with m.State("PAYLOAD"):
                 m.d.comb += rx_fifo.r_en.eq(1)
                 with m.If(rx_fifo.r_rdy):
-                    m.d.sync += [buf.eq((buf >> 8) | (byte << (8 * max_in - 8))),
-                                 left.eq(left - 1)]
+                    m.d.sync += [buf.eq((buf >> 8) | (byte << (8 * max_in - 8))), left.eq(left - 1)]
                     with m.If(left == 1):
                         m.next = "ISSUE"
             with m.State("ISSUE"):
@@ -173,10 +216,12 @@ class SystemBridge(wiring.Component):
                 with m.If(op == SystemHostOp.EVENT):
                     m.d.comb += [self.host_in.valid.eq(1), taken.eq(self.host_in.ready)]
                 with m.Else():
-                    m.d.comb += [req_valid.eq(1),
-                                 req_kind.eq(_request_kind(op)),
-                                 req_seq.eq(buf[8 * (max_in - 1):]),
-                                 taken.eq(req_ready)]
+                    m.d.comb += [
+                        req_valid.eq(1),
+                        req_kind.eq(_request_kind(op)),
+                        req_seq.eq(buf[8 * (max_in - 1) :]),
+                        taken.eq(req_ready),
+                    ]
                 with m.If(taken):
                     m.next = "OPCODE"
 
@@ -193,17 +238,20 @@ class SystemBridge(wiring.Component):
 
         idle = count == 0
         incoming = data.View(event_layout(self.top.fmt), self.host_out.payload)
-        status = Cat(flags, self.router_drops,
-                     *[Cat(self.invalid[c], self.eos_dropped[c]) for c in range(n)])
+        status = Cat(
+            flags, self.router_drops, *[Cat(self.invalid[c], self.eos_dropped[c]) for c in range(n)]
+        )
         with m.If(idle):
             # Requests first (rare, short), then the chip's words.
             with m.If(req_valid):
                 m.d.comb += req_ready.eq(1)
                 with m.Switch(req_kind):
                     with m.Case(0):
-                        m.d.sync += frame(SystemDeviceOp.INFO,
-                                          Const(int.from_bytes(self.info, "little"),
-                                                8 * SYSTEM_INFO_BYTES), SYSTEM_INFO_BYTES)
+                        m.d.sync += frame(
+                            SystemDeviceOp.INFO,
+                            Const(int.from_bytes(self.info, "little"), 8 * SYSTEM_INFO_BYTES),
+                            SYSTEM_INFO_BYTES,
+                        )
                     with m.Case(1):
                         m.d.sync += frame(SystemDeviceOp.SYNC, req_seq | (flags << 8), 2)
                     with m.Default():
@@ -219,6 +267,7 @@ class SystemBridge(wiring.Component):
 def _request_kind(op):
     """Request kind of an opcode: 0 INFO, 1 SYNC, 2 STATUS."""
     from amaranth.hdl import Mux
+
     return Mux(op == SystemHostOp.INFO, 0, Mux(op == SystemHostOp.SYNC, 1, 2))
 
 
@@ -247,16 +296,25 @@ class UartSystem(wiring.Component):
         m.submodules.uart_tx = tx = self.uart_out
         wiring.connect(m, bridge.host_in, top.host_in)
         wiring.connect(m, top.host_out, bridge.host_out)
-        m.d.comb += [bridge.overflow.eq(top.overflow), bridge.tag_error.eq(top.tag_error),
-                     bridge.cmd_error.eq(top.cmd_error), bridge.router_drops.eq(top.router_drops)]
+        m.d.comb += [
+            bridge.overflow.eq(top.overflow),
+            bridge.tag_error.eq(top.tag_error),
+            bridge.cmd_error.eq(top.cmd_error),
+            bridge.router_drops.eq(top.router_drops),
+        ]
         for c in range(top.plan.n_cores):
-            m.d.comb += [bridge.invalid[c].eq(top.invalid[c]),
-                         bridge.eos_dropped[c].eq(top.eos_dropped[c])]
+            m.d.comb += [
+                bridge.invalid[c].eq(top.invalid[c]),
+                bridge.eos_dropped[c].eq(top.eos_dropped[c]),
+            ]
         if top.debug:
             m.d.comb += [top.dbg_cmd.valid.eq(0), top.dbg_rsp.ready.eq(1)]
         wiring.connect(m, rx.data, bridge.rx)
         wiring.connect(m, bridge.tx, tx.data)
-        m.d.comb += [rx.rx.eq(self.uart_rx), self.uart_tx.eq(tx.tx),
-                     bridge.rx_error.eq(rx.overrun | (rx.frame_error << 1)),
-                     self.led.eq(bridge.activity | (bridge.error << 1))]
+        m.d.comb += [
+            rx.rx.eq(self.uart_rx),
+            self.uart_tx.eq(tx.tx),
+            bridge.rx_error.eq(rx.overrun | (rx.frame_error << 1)),
+            self.led.eq(bridge.activity | (bridge.error << 1)),
+        ]
         return m

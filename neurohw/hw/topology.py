@@ -11,8 +11,20 @@ from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..routing import (EAST, LOCAL, MESH_PORTS, NORTH, SOUTH, WEST, EventFormat, MeshTopology,
-                       NetworkPlan, StarTopology, compile_mesh, compile_star)
+from ..routing import (
+    EAST,
+    LOCAL,
+    MESH_PORTS,
+    NORTH,
+    SOUTH,
+    WEST,
+    EventFormat,
+    MeshTopology,
+    NetworkPlan,
+    StarTopology,
+    compile_mesh,
+    compile_star,
+)
 from .event import dropped_layout, event_layout
 from .router import Router
 
@@ -33,8 +45,15 @@ class StarNetwork(wiring.Component):
     a compiled table drops only keys nobody declared).
     """
 
-    def __init__(self, topology: StarTopology, connectivity, *, fmt: EventFormat = None,
-                 fifo_depth: int = 2, max_entries: int = None):
+    def __init__(
+        self,
+        topology: StarTopology,
+        connectivity,
+        *,
+        fmt: EventFormat = None,
+        fifo_depth: int = 2,
+        max_entries: int = None,
+    ):
         fmt = fmt or EventFormat(key_width=topology.key_width)
         _check_common(fmt, fifo_depth)
         kwargs = {} if max_entries is None else {"max_entries": max_entries}
@@ -43,14 +62,20 @@ class StarNetwork(wiring.Component):
         self.fmt = fmt
         self.fifo_depth = fifo_depth
         router_plan = self.plan.routers[0]
-        self._router = Router(router_plan.table, fmt=fmt, fifo_depth=fifo_depth,
-                              barrier_sources=router_plan.barrier_sources)
+        self._router = Router(
+            router_plan.table,
+            fmt=fmt,
+            fifo_depth=fifo_depth,
+            barrier_sources=router_plan.barrier_sources,
+        )
         event = stream.Signature(event_layout(fmt))
-        super().__init__({
-            "i": In(event).array(topology.n_cores),
-            "o": Out(event).array(topology.n_cores),
-            "dropped": Out(stream.Signature(dropped_layout(fmt, topology.n_cores))).array(1),
-        })
+        super().__init__(
+            {
+                "i": In(event).array(topology.n_cores),
+                "o": Out(event).array(topology.n_cores),
+                "dropped": Out(stream.Signature(dropped_layout(fmt, topology.n_cores))).array(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -72,8 +97,15 @@ class MeshNetwork(wiring.Component):
     Members: ``i``/``o`` (one event stream per core), ``dropped`` (one per router).
     """
 
-    def __init__(self, topology: MeshTopology, connectivity, *, fmt: EventFormat = None,
-                 fifo_depth: int = 2, max_entries: int = None):
+    def __init__(
+        self,
+        topology: MeshTopology,
+        connectivity,
+        *,
+        fmt: EventFormat = None,
+        fifo_depth: int = 2,
+        max_entries: int = None,
+    ):
         fmt = fmt or EventFormat(key_width=topology.key_width)
         _check_common(fmt, fifo_depth)
         kwargs = {} if max_entries is None else {"max_entries": max_entries}
@@ -81,17 +113,21 @@ class MeshNetwork(wiring.Component):
         self.topology = topology
         self.fmt = fmt
         self.fifo_depth = fifo_depth
-        self._routers = [Router(plan.table, fmt=fmt, fifo_depth=fifo_depth,
-                                barrier_sources=plan.barrier_sources)
-                         for plan in self.plan.routers]
+        self._routers = [
+            Router(plan.table, fmt=fmt, fifo_depth=fifo_depth, barrier_sources=plan.barrier_sources)
+            for plan in self.plan.routers
+        ]
         event = stream.Signature(event_layout(fmt))
         n_cores = len(topology.cores)
-        super().__init__({
-            "i": In(event).array(n_cores),
-            "o": Out(event).array(n_cores),
-            "dropped": Out(stream.Signature(dropped_layout(fmt, MESH_PORTS)))
-            .array(len(self._routers)),
-        })
+        super().__init__(
+            {
+                "i": In(event).array(n_cores),
+                "o": Out(event).array(n_cores),
+                "dropped": Out(stream.Signature(dropped_layout(fmt, MESH_PORTS))).array(
+                    len(self._routers)
+                ),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -103,8 +139,7 @@ class MeshNetwork(wiring.Component):
         used_in, used_out = set(), set()
 
         def link(source, out_port, target, in_port):
-            wiring.connect(m, self._routers[source].o[out_port],
-                           self._routers[target].i[in_port])
+            wiring.connect(m, self._routers[source].o[out_port], self._routers[target].i[in_port])
             used_out.add((source, out_port))
             used_in.add((target, in_port))
 

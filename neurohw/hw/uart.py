@@ -33,11 +33,13 @@ MAX_DIVISOR = 1 << 24
 
 def _check_divisor(divisor) -> int:
     if isinstance(divisor, bool) or not isinstance(divisor, numbers.Integral):
-        raise TypeError(f"divisor must be an integer between {MIN_DIVISOR} and {MAX_DIVISOR}, "
-                        f"not {divisor!r}")
+        raise TypeError(
+            f"divisor must be an integer between {MIN_DIVISOR} and {MAX_DIVISOR}, not {divisor!r}"
+        )
     if not MIN_DIVISOR <= divisor <= MAX_DIVISOR:
-        raise ValueError(f"divisor must be an integer between {MIN_DIVISOR} and {MAX_DIVISOR}, "
-                         f"not {divisor}")
+        raise ValueError(
+            f"divisor must be an integer between {MIN_DIVISOR} and {MAX_DIVISOR}, not {divisor}"
+        )
     return int(divisor)
 
 
@@ -49,13 +51,17 @@ def baud_divisor(clock_hz: float, baud: float, *, tolerance: float = 0.02) -> in
         raise ValueError(f"clock_hz and baud must be positive, not {clock_hz!r} and {baud!r}")
     divisor = round(clock_hz / baud)
     if not MIN_DIVISOR <= divisor <= MAX_DIVISOR:
-        raise ValueError(f"{baud:g} baud at {clock_hz:g} Hz needs a divisor of {divisor}, outside "
-                         f"{MIN_DIVISOR}..{MAX_DIVISOR}")
+        raise ValueError(
+            f"{baud:g} baud at {clock_hz:g} Hz needs a divisor of {divisor}, outside "
+            f"{MIN_DIVISOR}..{MAX_DIVISOR}"
+        )
     error = abs(clock_hz / divisor - baud) / baud
     if error > tolerance:
-        raise ValueError(f"{baud:g} baud at {clock_hz:g} Hz: the nearest divisor {divisor} gives "
-                         f"{clock_hz / divisor:.0f} baud, {100 * error:.1f} % off (more than "
-                         f"{100 * tolerance:g} %)")
+        raise ValueError(
+            f"{baud:g} baud at {clock_hz:g} Hz: the nearest divisor {divisor} gives "
+            f"{clock_hz / divisor:.0f} baud, {100 * error:.1f} % off (more than "
+            f"{100 * tolerance:g} %)"
+        )
     return divisor
 
 
@@ -68,17 +74,23 @@ class UARTTx(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        shift = Signal(10, init=0x3FF)        # {stop, data[7:0], start}, LSB first
-        bits = Signal(range(11))              # bits left to send
+        shift = Signal(10, init=0x3FF)  # {stop, data[7:0], start}, LSB first
+        bits = Signal(range(11))  # bits left to send
         timer = Signal(range(self.divisor))
         m.d.comb += [self.tx.eq(shift[0]), self.data.ready.eq(bits == 0)]
         with m.If(self.data.valid & self.data.ready):
-            m.d.sync += [shift.eq(Cat(Const(0, 1), self.data.payload, Const(1, 1))), bits.eq(10),
-                         timer.eq(self.divisor - 1)]
+            m.d.sync += [
+                shift.eq(Cat(Const(0, 1), self.data.payload, Const(1, 1))),
+                bits.eq(10),
+                timer.eq(self.divisor - 1),
+            ]
         with m.Elif(bits != 0):
             with m.If(timer == 0):
-                m.d.sync += [shift.eq((shift >> 1) | (1 << 9)), bits.eq(bits - 1),
-                             timer.eq(self.divisor - 1)]
+                m.d.sync += [
+                    shift.eq((shift >> 1) | (1 << 9)),
+                    bits.eq(bits - 1),
+                    timer.eq(self.divisor - 1),
+                ]
             with m.Else():
                 m.d.sync += timer.eq(timer - 1)
         return m
@@ -90,8 +102,14 @@ class UARTRx(wiring.Component):
 
     def __init__(self, divisor: int):
         self.divisor = _check_divisor(divisor)
-        super().__init__({"rx": In(1, init=1), "data": Out(stream.Signature(8)),
-                          "frame_error": Out(1), "overrun": Out(1)})
+        super().__init__(
+            {
+                "rx": In(1, init=1),
+                "data": Out(stream.Signature(8)),
+                "frame_error": Out(1),
+                "overrun": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -110,7 +128,7 @@ class UARTRx(wiring.Component):
             with m.State("START"):
                 with m.If(timer == 0):
                     with m.If(rx):
-                        m.next = "IDLE"           # a glitch, not a start bit
+                        m.next = "IDLE"  # a glitch, not a start bit
                     with m.Else():
                         m.d.sync += [timer.eq(self.divisor - 1), bit.eq(0)]
                         m.next = "DATA"
@@ -118,8 +136,11 @@ class UARTRx(wiring.Component):
                     m.d.sync += timer.eq(timer - 1)
             with m.State("DATA"):
                 with m.If(timer == 0):
-                    m.d.sync += [shift.eq((shift >> 1) | (rx << 7)), bit.eq(bit + 1),
-                                 timer.eq(self.divisor - 1)]
+                    m.d.sync += [
+                        shift.eq((shift >> 1) | (rx << 7)),
+                        bit.eq(bit + 1),
+                        timer.eq(self.divisor - 1),
+                    ]
                     with m.If(bit == 7):
                         m.next = "STOP"
                 with m.Else():

@@ -57,14 +57,39 @@ import threading
 
 import numpy as np
 
-from .params import (Accumulation, Comparison, DecayKind, InputTiming, MembraneUpdate,
-                     NeuronParams, Overflow, ResetMode, Rounding, state_range)
-from .reference import (MAX_SPIKE_COUNT, RECORDABLE, NeuronState, Trace, check_record,
-                        check_weights, drive_4d)
 from . import reference
+from .params import (
+    Accumulation,
+    Comparison,
+    DecayKind,
+    InputTiming,
+    MembraneUpdate,
+    NeuronParams,
+    Overflow,
+    ResetMode,
+    Rounding,
+    state_range,
+)
+from .reference import (
+    MAX_SPIKE_COUNT,
+    RECORDABLE,
+    NeuronState,
+    Trace,
+    check_record,
+    check_weights,
+    drive_4d,
+)
 
-__all__ = ["supports", "unsupported_reason", "FastPopulation", "run_fast", "simulate",
-           "kernel_source", "AUTO_MIN_NEURONS", "INT64_SAFE_BITS"]
+__all__ = [
+    "supports",
+    "unsupported_reason",
+    "FastPopulation",
+    "run_fast",
+    "simulate",
+    "kernel_source",
+    "AUTO_MIN_NEURONS",
+    "INT64_SAFE_BITS",
+]
 
 #: ``backend="auto"`` uses the compiled path from this many neurons on.
 AUTO_MIN_NEURONS = 4096
@@ -80,8 +105,9 @@ _MAX_REFRACTORY = (1 << 16) - 1
 def _kernel_bits(params: NeuronParams) -> int:
     """Bits of the largest intermediate magnitude of the kernel (see the module docstring)."""
     widest = max(params.v_width, params.i_width if params.n_currents else 0)
-    multiply_bits = [d.bits for d in (params.v_decay, *params.i_decay)
-                     if d.kind is DecayKind.MULTIPLY]
+    multiply_bits = [
+        d.bits for d in (params.v_decay, *params.i_decay) if d.kind is DecayKind.MULTIPLY
+    ]
     return widest + max([3, *multiply_bits])
 
 
@@ -90,15 +116,21 @@ def unsupported_reason(params: NeuronParams) -> str | None:
     if not isinstance(params, NeuronParams):
         raise TypeError(f"params must be NeuronParams, not {type(params).__name__}")
     if params.accumulation is not Accumulation.SUM:
-        return (f"accumulation {params.accumulation.value!r} runs on the numpy reference only "
-                "(the fast path takes a pre-summed drive, accumulation 'sum')")
+        return (
+            f"accumulation {params.accumulation.value!r} runs on the numpy reference only "
+            "(the fast path takes a pre-summed drive, accumulation 'sum')"
+        )
     if params.reset_delay:
-        return ("reset_delay=True runs on the numpy reference only (the kernel keeps no "
-                "pending spike count)")
+        return (
+            "reset_delay=True runs on the numpy reference only (the kernel keeps no "
+            "pending spike count)"
+        )
     bits = _kernel_bits(params)
     if bits > INT64_SAFE_BITS:
-        return (f"intermediate values need {bits} bits (widest state + max(widest multiply "
-                f"decay bits, 3)), more than the {INT64_SAFE_BITS} bits the int64 kernel allows")
+        return (
+            f"intermediate values need {bits} bits (widest state + max(widest multiply "
+            f"decay bits, 3)), more than the {INT64_SAFE_BITS} bits the int64 kernel allows"
+        )
     return None
 
 
@@ -164,8 +196,7 @@ class _Arith:
         shifted = self.op(expr, "-", self.lit(low))
         return self.op(self.op(shifted, "&", self.lit((1 << width) - 1)), "+", self.lit(low))
 
-    def decay(self, dst: str, src: str, spec, tmp: str, per_neuron: str | None = None
-              ) -> list[str]:
+    def decay(self, dst: str, src: str, spec, tmp: str, per_neuron: str | None = None) -> list[str]:
         """Lines assigning ``dst = decay(src)`` (not yet projected). ``per_neuron``: the
         expression that loads this neuron's constant (:func:`_decay_rows` prepares it: the
         factor of a multiply decay, the clamped shift of a shift decay) when it is per neuron."""
@@ -174,12 +205,17 @@ class _Arith:
         if spec.kind is DecayKind.SHIFT:
             # leak = x >> k, but at least 1 for positive x (Xylo). Shifting by more than the
             # state width gives the sign, as does shifting by bits - 1.
-            k = (self.load(per_neuron) if per_neuron is not None
-                 else self.lit(min(spec.constant, self.bits - 1)))
-            return [f"{tmp} = {self.op(src, '>>', k)}",
-                    f"{tmp} = {self.lit(1)} if ({tmp} == {self.lit(0)}) & ({src} > "
-                    f"{self.lit(0)}) else {tmp}",
-                    f"{dst} = {self.op(src, '-', tmp)}"]
+            k = (
+                self.load(per_neuron)
+                if per_neuron is not None
+                else self.lit(min(spec.constant, self.bits - 1))
+            )
+            return [
+                f"{tmp} = {self.op(src, '>>', k)}",
+                f"{tmp} = {self.lit(1)} if ({tmp} == {self.lit(0)}) & ({src} > "
+                f"{self.lit(0)}) else {tmp}",
+                f"{dst} = {self.op(src, '-', tmp)}",
+            ]
         k = spec.bits
         if per_neuron is not None:
             factor = self.load(per_neuron)
@@ -206,8 +242,10 @@ class _Arith:
         # int32: with x = q * 2^k + r (0 <= r < 2^k),
         # floor((x * f + a) / 2^k) = q * f + floor((r * f + a) / 2^k) for any integer a,
         # where |q * f| <= 2^(W-1) and r * f + a < 2^(2k+1) both fit.
-        lines = [f"{tmp}q = {self.op(src, '>>', self.lit(k))}",
-                 f"{tmp}r = {self.op(src, '&', self.lit(mask))}"]
+        lines = [
+            f"{tmp}q = {self.op(src, '>>', self.lit(k))}",
+            f"{tmp}r = {self.op(src, '&', self.lit(mask))}",
+        ]
         low_part = self.op(f"{tmp}r", "*", factor)
         if adjust is not None:
             low_part = self.op(low_part, "+", adjust)
@@ -215,8 +253,9 @@ class _Arith:
         lines.append(f"{dst} = {self.op(high_part, '+', self.op(low_part, '>>', self.lit(k)))}")
         return lines
 
-    def scaled_drive(self, dst: str, src: str, shift: int, width: int,
-                     overflow: Overflow) -> list[str]:
+    def scaled_drive(
+        self, dst: str, src: str, shift: int, width: int, overflow: Overflow
+    ) -> list[str]:
         """``dst = src << shift``, reduced so that ``P(a + dst)`` is unchanged for every ``a``
         below ``2^W`` in magnitude. ``src`` has the drive's own dtype; the reduction is done in
         that dtype (or int64), and the result fits the arithmetic's type."""
@@ -342,8 +381,10 @@ def kernel_source(params: NeuronParams, has_refractory: bool | None = None) -> s
     emit("v_[n] = vn")
     # 5. Refractory counter.
     if has_refractory:
-        emit(f"r_[n] = {op('rr', '-', lit(1))} if held else "
-             f"({lit(p.refractory_period)} if {spiked} else {zero})")
+        emit(
+            f"r_[n] = {op('rr', '-', lit(1))} if held else "
+            f"({lit(p.refractory_period)} if {spiked} else {zero})"
+        )
 
     rows = ["v_ = v[b]", "s_ = spikes[t, b]"]
     rows += [f"i{c}_ = i[b, {c}]" for c in range(n_cur)]
@@ -356,8 +397,11 @@ def kernel_source(params: NeuronParams, has_refractory: bool | None = None) -> s
         rows.append("bias_ = bias")
     if per_rv:
         rows.append("rv_ = rv")
-    rows += [f"dc{row}_ = dec[{row}]" for row, spec in enumerate((p.v_decay, *p.i_decay))
-             if spec.per_neuron]
+    rows += [
+        f"dc{row}_ = dec[{row}]"
+        for row, spec in enumerate((p.v_decay, *p.i_decay))
+        if spec.per_neuron
+    ]
     lines = [
         f"# arithmetic: int{a.bits}",
         "def kernel(v, i, r, drive, spikes, thr, bias, rv, dec):",
@@ -386,8 +430,9 @@ def _compile(source: str):
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
             namespace = {"np": np, "I": np.int32}
             exec(compile(source, filename, "exec"), namespace)  # noqa: S102 (generated code)
-            kernel = numba.njit(cache=False, parallel=False, nogil=True,
-                                error_model="numpy")(namespace["kernel"])
+            kernel = numba.njit(cache=False, parallel=False, nogil=True, error_model="numpy")(
+                namespace["kernel"]
+            )
             _compiled[source] = kernel
         return kernel
 
@@ -396,8 +441,9 @@ def _compile(source: str):
 # Drive preparation
 
 
-_DIRECT_DRIVE_KINDS = {np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64,
-                                             np.uint8, np.uint16, np.uint32)}
+_DIRECT_DRIVE_KINDS = {
+    np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32)
+}
 
 
 def _drive_context(params: NeuronParams, channel: int):
@@ -422,8 +468,9 @@ def _as_kernel_drive(params: NeuronParams, drive: np.ndarray) -> np.ndarray:
     for c in range(drive.shape[-2]):
         width, overflow = _drive_context(params, c)
         values = drive[..., c, :].astype(object)
-        if not all(isinstance(x, numbers.Integral) and not isinstance(x, bool)
-                   for x in values.flat):
+        if not all(
+            isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in values.flat
+        ):
             raise TypeError("drive must hold integers")
         if overflow in (Overflow.WRAP, Overflow.WRAP_LAVA):
             values = values % (1 << width)
@@ -442,9 +489,12 @@ def _with_drive_bias(params: NeuronParams, drive: np.ndarray) -> np.ndarray:
     if not np.any(drive_bias != 0):
         return drive
     drive = np.array(drive)  # a copy, never the caller's array
-    if drive.dtype == object or drive.dtype == np.uint64 or (
-            drive.size and max(-int(drive.min()), int(drive.max())).bit_length() > 62) \
-            or max(-int(drive_bias.min()), int(drive_bias.max())).bit_length() > 62:
+    if (
+        drive.dtype == object
+        or drive.dtype == np.uint64
+        or (drive.size and max(-int(drive.min()), int(drive.max())).bit_length() > 62)
+        or max(-int(drive_bias.min()), int(drive_bias.max())).bit_length() > 62
+    ):
         drive, drive_bias = drive.astype(object), drive_bias.astype(object)
     else:
         drive = drive.astype(np.int64)
@@ -462,8 +512,11 @@ def _decay_rows(params: NeuronParams, narrow: bool) -> np.ndarray:
     rows = np.zeros((len(specs), size), np.int64)
     for row, spec in enumerate(specs):
         if spec.per_neuron:
-            rows[row] = (spec.factor if spec.kind is DecayKind.MULTIPLY
-                         else np.minimum(spec.constant, (31 if narrow else 63)))
+            rows[row] = (
+                spec.factor
+                if spec.kind is DecayKind.MULTIPLY
+                else np.minimum(spec.constant, (31 if narrow else 63))
+            )
     return rows
 
 
@@ -498,8 +551,9 @@ class FastPopulation:
     ``params`` is not supported (:func:`unsupported_reason`) or ``state`` cannot be represented.
     """
 
-    def __init__(self, params: NeuronParams, n_neurons: int, batch: int = 1,
-                 state: NeuronState | None = None):
+    def __init__(
+        self, params: NeuronParams, n_neurons: int, batch: int = 1, state: NeuronState | None = None
+    ):
         reason = unsupported_reason(params)
         if reason is not None:
             raise ValueError(f"the fast path does not support this configuration: {reason}")
@@ -510,14 +564,26 @@ class FastPopulation:
         self.batch = _check_count(batch, "batch")
         params.check_population_size(self.n_neurons)
         self._v_dtype = _storage_dtype(*state_range(params.v_width, params.v_overflow))
-        self._i_dtype = (_storage_dtype(*state_range(params.i_width, params.i_overflow))
-                         if params.n_currents else np.dtype(np.int32))
-        self._thr = (_compact_per_neuron(params.effective_threshold)
-                     if isinstance(params.threshold, np.ndarray) else np.zeros(1, np.int64))
-        self._bias = (_compact_per_neuron(params.bias)
-                      if isinstance(params.bias, np.ndarray) else np.zeros(1, np.int64))
-        self._rv = (_compact_per_neuron(params.reset_value)
-                    if isinstance(params.reset_value, np.ndarray) else np.zeros(1, np.int64))
+        self._i_dtype = (
+            _storage_dtype(*state_range(params.i_width, params.i_overflow))
+            if params.n_currents
+            else np.dtype(np.int32)
+        )
+        self._thr = (
+            _compact_per_neuron(params.effective_threshold)
+            if isinstance(params.threshold, np.ndarray)
+            else np.zeros(1, np.int64)
+        )
+        self._bias = (
+            _compact_per_neuron(params.bias)
+            if isinstance(params.bias, np.ndarray)
+            else np.zeros(1, np.int64)
+        )
+        self._rv = (
+            _compact_per_neuron(params.reset_value)
+            if isinstance(params.reset_value, np.ndarray)
+            else np.zeros(1, np.int64)
+        )
         self._dec = _decay_rows(params, _narrow_ok(params))
         shape = (self.batch, self.n_neurons)
         self._v = np.zeros(shape, self._v_dtype)
@@ -533,8 +599,9 @@ class FastPopulation:
     # -- state ---------------------------------------------------------------------------------
 
     def _set_refractory(self, refractory):
-        needed = self.params.refractory_period > 0 or (refractory is not None
-                                                       and bool(np.any(refractory)))
+        needed = self.params.refractory_period > 0 or (
+            refractory is not None and bool(np.any(refractory))
+        )
         if needed:
             self._r = np.zeros((self.batch, self.n_neurons), np.uint16)
             if refractory is not None:
@@ -548,12 +615,16 @@ class FastPopulation:
         ``v`` and ``i`` in :func:`state_range` of their width and policy, ``refractory`` in
         ``[0, 65535]``."""
         p = self.params
-        shapes = {"v": (self.batch, self.n_neurons),
-                  "i": (self.batch, p.n_currents, self.n_neurons),
-                  "refractory": (self.batch, self.n_neurons)}
-        ranges = {"v": state_range(p.v_width, p.v_overflow),
-                  "i": state_range(p.i_width, p.i_overflow),
-                  "refractory": (0, _MAX_REFRACTORY)}
+        shapes = {
+            "v": (self.batch, self.n_neurons),
+            "i": (self.batch, p.n_currents, self.n_neurons),
+            "refractory": (self.batch, self.n_neurons),
+        }
+        ranges = {
+            "v": state_range(p.v_width, p.v_overflow),
+            "i": state_range(p.i_width, p.i_overflow),
+            "refractory": (0, _MAX_REFRACTORY),
+        }
         arrays = {}
         for name, shape in shapes.items():
             array = np.asarray(getattr(state, name))
@@ -565,8 +636,10 @@ class FastPopulation:
                 low, high = ranges[name]
                 lo, hi = int(array.min()), int(array.max())
                 if lo < low or hi > high:
-                    raise ValueError(f"state.{name} values from {lo} to {hi} cannot be held: "
-                                     f"the fast path needs them in [{low}, {high}]")
+                    raise ValueError(
+                        f"state.{name} values from {lo} to {hi} cannot be held: "
+                        f"the fast path needs them in [{low}, {high}]"
+                    )
             arrays[name] = array
         self._v[...] = arrays["v"].astype(np.int64)
         self._i[...] = arrays["i"].astype(np.int64)
@@ -577,10 +650,16 @@ class FastPopulation:
         int64 wherever the reference uses int64 (Python-integer object arrays for states too
         wide for its int64 bound, so that the result can be passed on to ``reference.step``,
         which picks its arithmetic from the state's dtype); ``refractory`` int64."""
-        refractory = (self._r.astype(np.int64) if self._r is not None
-                      else np.zeros((self.batch, self.n_neurons), np.int64))
-        return NeuronState(v=self._v.astype(self._out_dtype),
-                           i=self._i.astype(self._out_dtype), refractory=refractory)
+        refractory = (
+            self._r.astype(np.int64)
+            if self._r is not None
+            else np.zeros((self.batch, self.n_neurons), np.int64)
+        )
+        return NeuronState(
+            v=self._v.astype(self._out_dtype),
+            i=self._i.astype(self._out_dtype),
+            refractory=refractory,
+        )
 
     @property
     def state_bytes_per_neuron(self) -> int:
@@ -592,12 +671,20 @@ class FastPopulation:
     def param_bytes_per_neuron(self) -> int:
         """Bytes of per-neuron parameters (threshold, bias, reset value arrays and per-neuron
         decay constants) per neuron."""
-        decays = sum(self._dec.dtype.itemsize
-                     for spec in (self.params.v_decay, *self.params.i_decay) if spec.per_neuron)
-        return decays + sum(a.dtype.itemsize for a, field in ((self._thr, "threshold"),
-                                                              (self._bias, "bias"),
-                                                              (self._rv, "reset_value"))
-                            if isinstance(getattr(self.params, field), np.ndarray))
+        decays = sum(
+            self._dec.dtype.itemsize
+            for spec in (self.params.v_decay, *self.params.i_decay)
+            if spec.per_neuron
+        )
+        return decays + sum(
+            a.dtype.itemsize
+            for a, field in (
+                (self._thr, "threshold"),
+                (self._bias, "bias"),
+                (self._rv, "reset_value"),
+            )
+            if isinstance(getattr(self.params, field), np.ndarray)
+        )
 
     @property
     def source(self) -> str:
@@ -613,17 +700,21 @@ class FastPopulation:
         expected = (self.batch, channels, self.n_neurons)
         shape = drive.shape[1:] if steps_axis else drive.shape
         if drive.ndim != (4 if steps_axis else 3) or shape != expected:
-            what = "(steps, batch, channels, neurons)" if steps_axis else \
-                "(batch, channels, neurons)"
-            raise ValueError(f"drive must have shape {what} with (batch, channels, neurons) = "
-                             f"{expected}, not {drive.shape}")
+            what = (
+                "(steps, batch, channels, neurons)" if steps_axis else "(batch, channels, neurons)"
+            )
+            raise ValueError(
+                f"drive must have shape {what} with (batch, channels, neurons) = "
+                f"{expected}, not {drive.shape}"
+            )
         drive = _as_kernel_drive(self.params, _with_drive_bias(self.params, drive))
         return drive if steps_axis else drive[np.newaxis]
 
     def _call(self, drive4, spikes):
         r = self._r if self._r is not None else self._no_r
-        self._kernel(self._v, self._i, r, drive4, spikes, self._thr, self._bias, self._rv,
-                     self._dec)
+        self._kernel(
+            self._v, self._i, r, drive4, spikes, self._thr, self._bias, self._rv, self._dec
+        )
 
     def step(self, drive, out: np.ndarray | None = None) -> np.ndarray:
         """Advance one step with ``drive`` (batch, channels, neurons); return the spike counts
@@ -631,8 +722,11 @@ class FastPopulation:
         drive4 = self._prepare(drive, steps_axis=False)
         if out is None:
             out = np.empty((self.batch, self.n_neurons), np.uint8)
-        elif out.shape != (self.batch, self.n_neurons) or out.dtype != np.uint8 \
-                or not out.flags.c_contiguous:
+        elif (
+            out.shape != (self.batch, self.n_neurons)
+            or out.dtype != np.uint8
+            or not out.flags.c_contiguous
+        ):
             raise ValueError("out must be a C-contiguous uint8 array of shape (batch, neurons)")
         self._call(drive4, out[np.newaxis])
         return out
@@ -654,15 +748,21 @@ class FastPopulation:
         b, n = self.batch, self.n_neurons
         spikes = np.empty((steps, b, n), np.uint8)
         v_rec = np.empty((steps, b, n), self._v.dtype) if "v" in record else None
-        i_rec = (np.empty((steps, b, self.params.n_currents, n), self._i.dtype)
-                 if "i" in record else None)
-        r_rec = (np.empty((steps, b, n), np.uint16)
-                 if "refractory" in record and self._r is not None else None)
+        i_rec = (
+            np.empty((steps, b, self.params.n_currents, n), self._i.dtype)
+            if "i" in record
+            else None
+        )
+        r_rec = (
+            np.empty((steps, b, n), np.uint16)
+            if "refractory" in record and self._r is not None
+            else None
+        )
         if v_rec is None and i_rec is None and r_rec is None:
             self._call(drive4, spikes)
         else:
             for t in range(steps):
-                self._call(drive4[t:t + 1], spikes[t:t + 1])
+                self._call(drive4[t : t + 1], spikes[t : t + 1])
                 if v_rec is not None:
                     v_rec[t] = self._v
                 if i_rec is not None:
@@ -671,17 +771,27 @@ class FastPopulation:
                     r_rec[t] = self._r
         refractory = None
         if "refractory" in record:
-            refractory = (r_rec.astype(np.int64) if r_rec is not None
-                          else np.zeros((steps, b, n), np.int64))
-        return Trace(spikes=spikes.astype(np.int64),
-                     v=None if v_rec is None else v_rec.astype(self._out_dtype),
-                     i=None if i_rec is None else i_rec.astype(self._out_dtype),
-                     refractory=refractory, final_state=self.state())
+            refractory = (
+                r_rec.astype(np.int64) if r_rec is not None else np.zeros((steps, b, n), np.int64)
+            )
+        return Trace(
+            spikes=spikes.astype(np.int64),
+            v=None if v_rec is None else v_rec.astype(self._out_dtype),
+            i=None if i_rec is None else i_rec.astype(self._out_dtype),
+            refractory=refractory,
+            final_state=self.state(),
+        )
 
 
-def run_fast(params: NeuronParams, drive, *, batch: int | None = None,
-             n_neurons: int | None = None, state: NeuronState | None = None,
-             record=RECORDABLE) -> Trace:
+def run_fast(
+    params: NeuronParams,
+    drive,
+    *,
+    batch: int | None = None,
+    n_neurons: int | None = None,
+    state: NeuronState | None = None,
+    record=RECORDABLE,
+) -> Trace:
     """``reference.run(params, drive=drive, ...)`` on the compiled path: the same :class:`Trace`,
     with the same dtypes."""
     drive = drive_4d(drive)
@@ -691,8 +801,10 @@ def run_fast(params: NeuronParams, drive, *, batch: int | None = None,
     if batch is not None and batch != batch_size:
         raise ValueError(f"batch={batch} does not match the input's batch of {batch_size}")
     if state is not None and (state.batch, state.n_neurons) != (batch_size, size):
-        raise ValueError(f"state has batch {state.batch} and {state.n_neurons} neurons, but the "
-                         f"input has batch {batch_size} and {size} neurons")
+        raise ValueError(
+            f"state has batch {state.batch} and {state.n_neurons} neurons, but the "
+            f"input has batch {batch_size} and {size} neurons"
+        )
     population = FastPopulation(params, size, batch_size, state=state)
     return population.run(drive, record=record)
 
@@ -709,8 +821,9 @@ def _summed_drive(params: NeuronParams, spikes, weights):
     if spikes.ndim == 2:
         spikes = spikes[:, np.newaxis, :]
     if spikes.ndim != 3:
-        raise ValueError(f"spikes must have shape (steps, axons) or (steps, batch, axons), "
-                         f"not {spikes.shape}")
+        raise ValueError(
+            f"spikes must have shape (steps, axons) or (steps, batch, axons), not {spikes.shape}"
+        )
     if spikes.dtype.kind not in "iub":
         raise TypeError(f"spikes must be an integer or boolean array, not dtype {spikes.dtype}")
     counts = spikes.astype(np.int64)
@@ -731,24 +844,38 @@ def _fast_blocker(params, drive, state) -> str | None:
     if reason is not None:
         return reason
     if drive is None:
-        return ("spikes with weights this large need Python integers to sum exactly "
-                "(more than 2^14 axons or weights of 32 bits or more)")
+        return (
+            "spikes with weights this large need Python integers to sum exactly "
+            "(more than 2^14 axons or weights of 32 bits or more)"
+        )
     if state is not None:
-        ranges = {"v": state_range(params.v_width, params.v_overflow),
-                  "i": state_range(params.i_width, params.i_overflow),
-                  "refractory": (0, _MAX_REFRACTORY)}
+        ranges = {
+            "v": state_range(params.v_width, params.v_overflow),
+            "i": state_range(params.i_width, params.i_overflow),
+            "refractory": (0, _MAX_REFRACTORY),
+        }
         for name, (low, high) in ranges.items():
             array = np.asarray(getattr(state, name))
             if array.size and (array.min() < low or array.max() > high):
-                return (f"the initial state.{name} leaves [{low}, {high}], which the fast path "
-                        "cannot hold")
+                return (
+                    f"the initial state.{name} leaves [{low}, {high}], which the fast path "
+                    "cannot hold"
+                )
     return None
 
 
-def simulate(params: NeuronParams, spikes=None, weights=None, *, drive=None,
-             batch: int | None = None, n_neurons: int | None = None,
-             state: NeuronState | None = None, record=RECORDABLE,
-             backend: str = "auto") -> Trace:
+def simulate(
+    params: NeuronParams,
+    spikes=None,
+    weights=None,
+    *,
+    drive=None,
+    batch: int | None = None,
+    n_neurons: int | None = None,
+    state: NeuronState | None = None,
+    record=RECORDABLE,
+    backend: str = "auto",
+) -> Trace:
     """Run a population; the arguments and the result are those of ``reference.run``.
 
     ``backend``: ``"numpy"`` runs the reference; ``"numba"`` the compiled fast path (raises
@@ -779,8 +906,7 @@ def simulate(params: NeuronParams, spikes=None, weights=None, *, drive=None,
         size = np.shape(weights)[-1] if spikes is not None else drive_4d(drive).shape[3]
         if size < AUTO_MIN_NEURONS:
             return numpy_run()
-    fast_drive = (drive_4d(drive) if drive is not None
-                  else _summed_drive(params, spikes, weights))
+    fast_drive = drive_4d(drive) if drive is not None else _summed_drive(params, spikes, weights)
     if fast_drive is not None:
         _check_drive_dtype(fast_drive)
     blocker = _fast_blocker(params, fast_drive, state)

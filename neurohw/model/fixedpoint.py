@@ -33,7 +33,7 @@ def decay(x, spec: Decay):
     # A per-neuron constant (one value per neuron, the last axis of x) broadcasts; on Python
     # integers it must be Python integers too, or numpy would compute in int64.
     constant, factor = spec.constant, spec.factor
-    if spec.per_neuron and getattr(x, "dtype", None) == object:
+    if spec.per_neuron and getattr(getattr(x, "dtype", None), "kind", None) == "O":
         constant, factor = constant.astype(object), factor.astype(object)
     if spec.kind is DecayKind.SHIFT:
         leak = x >> constant

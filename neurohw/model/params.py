@@ -15,8 +15,17 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 __all__ = [
-    "Overflow", "Rounding", "DecayKind", "Accumulation", "InputTiming", "MembraneUpdate",
-    "Comparison", "ResetMode", "Decay", "NeuronParams", "state_range",
+    "Overflow",
+    "Rounding",
+    "DecayKind",
+    "Accumulation",
+    "InputTiming",
+    "MembraneUpdate",
+    "Comparison",
+    "ResetMode",
+    "Decay",
+    "NeuronParams",
+    "state_range",
 ]
 
 MIN_WIDTH = 2
@@ -25,6 +34,7 @@ MAX_WIDTH = 64
 
 class Overflow(enum.Enum):
     """What happens when a state leaves the range of its width ``W``."""
+
     #: two's-complement wrap into ``[-2^(W-1), 2^(W-1) - 1]``
     WRAP = "wrap"
     #: Lava's wrap: modular, but into ``(-2^(W-1), 2^(W-1)]``
@@ -37,6 +47,7 @@ class Overflow(enum.Enum):
 
 class Rounding(enum.Enum):
     """Rounding of the multiply-and-shift decay ``x * f / 2^k``."""
+
     TOWARD_ZERO = "toward_zero"
     FLOOR = "floor"
     #: round half up: ``floor((x * f + 2^(k-1)) / 2^k)``
@@ -60,6 +71,7 @@ class Accumulation(enum.Enum):
 
 class InputTiming(enum.Enum):
     """Whether a synaptic current receives this step's input before or after it decays."""
+
     BEFORE_DECAY = "before_decay"
     AFTER_DECAY = "after_decay"
 
@@ -115,8 +127,9 @@ def _int_or_per_neuron(value, name):
         return int(value)
     array = np.asarray(value)
     if array.ndim != 1 or array.dtype.kind not in "iu" or array.size == 0:
-        raise TypeError(f"{name} must be an integer or a non-empty 1-D integer array, "
-                        f"not {value!r}")
+        raise TypeError(
+            f"{name} must be an integer or a non-empty 1-D integer array, not {value!r}"
+        )
     if array.dtype.kind == "u" and array.size and int(array.max()) > np.iinfo(np.int64).max:
         raise ValueError(f"{name} values must fit in int64")
     array = array.astype(np.int64, copy=True)
@@ -132,14 +145,21 @@ def _check_int_or_per_neuron(value, name, *, low, high):
     array = _int_or_per_neuron(value, name)
     bad = np.flatnonzero((array < low) | (array > high))
     if bad.size:
-        raise ValueError(f"{name}[{int(bad[0])}] must be an integer between {low} and {high}, "
-                         f"not {int(array[bad[0]])}")
+        raise ValueError(
+            f"{name}[{int(bad[0])}] must be an integer between {low} and {high}, "
+            f"not {int(array[bad[0]])}"
+        )
     return array
 
 
 #: The integer fields of :class:`NeuronParams` that may hold one value per neuron.
-_PER_NEURON_INTEGER_FIELDS = ("threshold", "bias_mantissa", "bias_exponent", "reset_value",
-                              "drive_bias")
+_PER_NEURON_INTEGER_FIELDS = (
+    "threshold",
+    "bias_mantissa",
+    "bias_exponent",
+    "reset_value",
+    "drive_bias",
+)
 
 
 def state_range(width: int, overflow: Overflow) -> tuple[int, int]:
@@ -159,6 +179,7 @@ class Decay:
     ``constant`` of a 'multiply' or 'shift' decay is an integer shared by the population, or a
     1-D integer array with one value per neuron (trainers learn a decay per neuron).
     """
+
     kind: DecayKind | str = DecayKind.NONE
     constant: int | np.ndarray = 0
     bits: int = 12
@@ -168,25 +189,32 @@ class Decay:
     def __post_init__(self):
         kind = _coerce_enum(DecayKind, self.kind, "decay kind")
         object.__setattr__(self, "kind", kind)
-        object.__setattr__(self, "rounding", _coerce_enum(Rounding, self.rounding, "decay rounding"))
+        object.__setattr__(
+            self, "rounding", _coerce_enum(Rounding, self.rounding, "decay rounding")
+        )
         bits = _check_int(self.bits, "decay bits", low=1, high=32)
         object.__setattr__(self, "bits", bits)
         offset = _check_int(self.offset, "decay offset", low=0, high=1)
         object.__setattr__(self, "offset", offset)
         if kind is DecayKind.MULTIPLY:
-            constant = _check_int_or_per_neuron(self.constant, "multiply decay constant",
-                                                low=0, high=(1 << bits) - offset)
+            constant = _check_int_or_per_neuron(
+                self.constant, "multiply decay constant", low=0, high=(1 << bits) - offset
+            )
         elif kind is DecayKind.SHIFT:
-            constant = _check_int_or_per_neuron(self.constant, "shift decay constant",
-                                                low=0, high=63)
+            constant = _check_int_or_per_neuron(
+                self.constant, "shift decay constant", low=0, high=63
+            )
             if offset:
-                raise ValueError("decay offset applies to multiply decay only, "
-                                 f"not to {kind.value!r} decay")
+                raise ValueError(
+                    f"decay offset applies to multiply decay only, not to {kind.value!r} decay"
+                )
         else:
             constant = _check_int(self.constant, "decay constant")
             if constant != 0 or offset:
-                raise ValueError("a decay of kind 'none' takes no constant or offset, "
-                                 f"not constant={constant}, offset={offset}")
+                raise ValueError(
+                    "a decay of kind 'none' takes no constant or offset, "
+                    f"not constant={constant}, offset={offset}"
+                )
         object.__setattr__(self, "constant", constant)
 
     @property
@@ -200,7 +228,7 @@ class Decay:
         when the constant is per neuron)."""
         return (1 << self.bits) - self.constant - self.offset
 
-    def select_neurons(self, index) -> "Decay":
+    def select_neurons(self, index) -> Decay:
         """This decay for a subset of the neurons (``index``: a slice or index array); a shared
         constant is kept as it is."""
         if not self.per_neuron:
@@ -208,15 +236,15 @@ class Decay:
         return replace(self, constant=self.constant[index])
 
     @classmethod
-    def none(cls) -> "Decay":
+    def none(cls) -> Decay:
         return cls(DecayKind.NONE)
 
     @classmethod
-    def multiply(cls, constant, bits=12, *, offset=0, rounding=Rounding.TOWARD_ZERO) -> "Decay":
+    def multiply(cls, constant, bits=12, *, offset=0, rounding=Rounding.TOWARD_ZERO) -> Decay:
         return cls(DecayKind.MULTIPLY, constant, bits, offset, rounding)
 
     @classmethod
-    def shift(cls, constant) -> "Decay":
+    def shift(cls, constant) -> Decay:
         return cls(DecayKind.SHIFT, constant)
 
     def __eq__(self, other):
@@ -236,6 +264,7 @@ class NeuronParams:
     constants of the decays (``v_decay``, ``i_decay``) are scalars shared by the population or
     1-D arrays with one value per neuron; every other field is shared.
     """
+
     n_currents: int = 0
     v_width: int = 16
     i_width: int = 16
@@ -280,30 +309,38 @@ class NeuronParams:
             i_decay = (i_decay,) * n_currents
         i_decay = tuple(i_decay)
         if len(i_decay) != n_currents or not all(isinstance(d, Decay) for d in i_decay):
-            raise ValueError(f"i_decay must hold one Decay per synaptic current "
-                             f"({n_currents}), not {self.i_decay!r}")
+            raise ValueError(
+                f"i_decay must hold one Decay per synaptic current "
+                f"({n_currents}), not {self.i_decay!r}"
+            )
         set_("i_decay", i_decay)
         accumulation = _coerce_enum(Accumulation, self.accumulation, "accumulation")
         set_("accumulation", accumulation)
         input_timing = _coerce_enum(InputTiming, self.input_timing, "input_timing")
         set_("input_timing", input_timing)
-        set_("membrane_update", _coerce_enum(MembraneUpdate, self.membrane_update,
-                                             "membrane_update"))
+        set_(
+            "membrane_update", _coerce_enum(MembraneUpdate, self.membrane_update, "membrane_update")
+        )
         set_("input_shift", _check_int(self.input_shift, "input_shift", low=0, high=32))
         if self.input_count_cap is not None:
-            set_("input_count_cap", _check_int(self.input_count_cap, "input_count_cap",
-                                               low=1, high=1 << 16))
+            set_(
+                "input_count_cap",
+                _check_int(self.input_count_cap, "input_count_cap", low=1, high=1 << 16),
+            )
         # Per neuron like Lava's bias_exp (Loihi stores a mantissa and an exponent per neuron).
-        set_("bias_exponent", _check_int_or_per_neuron(self.bias_exponent, "bias_exponent",
-                                                       low=0, high=32))
-        set_("threshold_shift", _check_int(self.threshold_shift, "threshold_shift",
-                                           low=0, high=32))
+        set_(
+            "bias_exponent",
+            _check_int_or_per_neuron(self.bias_exponent, "bias_exponent", low=0, high=32),
+        )
+        set_("threshold_shift", _check_int(self.threshold_shift, "threshold_shift", low=0, high=32))
         set_("comparison", _coerce_enum(Comparison, self.comparison, "comparison"))
         reset = _coerce_enum(ResetMode, self.reset, "reset")
         set_("reset", reset)
         set_("max_spikes", _check_int(self.max_spikes, "max_spikes", low=1, high=255))
-        set_("refractory_period", _check_int(self.refractory_period, "refractory_period",
-                                             low=0, high=(1 << 16) - 1))
+        set_(
+            "refractory_period",
+            _check_int(self.refractory_period, "refractory_period", low=0, high=(1 << 16) - 1),
+        )
         set_("threshold", _int_or_per_neuron(self.threshold, "threshold"))
         set_("bias_mantissa", _int_or_per_neuron(self.bias_mantissa, "bias_mantissa"))
         set_("reset_value", _int_or_per_neuron(self.reset_value, "reset_value"))
@@ -311,14 +348,20 @@ class NeuronParams:
 
         # Options that only make sense together.
         if accumulation is Accumulation.PER_EVENT and n_currents == 0:
-            raise ValueError("accumulation 'per_event' needs a synaptic current to accumulate "
-                             "into (n_currents >= 1), not n_currents=0")
+            raise ValueError(
+                "accumulation 'per_event' needs a synaptic current to accumulate "
+                "into (n_currents >= 1), not n_currents=0"
+            )
         if input_timing is InputTiming.BEFORE_DECAY and n_currents == 0:
-            raise ValueError("input_timing 'before_decay' applies to synaptic currents; "
-                             "with n_currents=0 use 'after_decay'")
+            raise ValueError(
+                "input_timing 'before_decay' applies to synaptic currents; "
+                "with n_currents=0 use 'after_decay'"
+            )
         if reset is not ResetMode.SUBTRACT and self.max_spikes != 1:
-            raise ValueError(f"max_spikes > 1 needs reset 'subtract', not reset "
-                             f"{reset.value!r} with max_spikes={self.max_spikes}")
+            raise ValueError(
+                f"max_spikes > 1 needs reset 'subtract', not reset "
+                f"{reset.value!r} with max_spikes={self.max_spikes}"
+            )
         if not isinstance(self.reset_delay, (bool, np.bool_)):
             raise TypeError(f"reset_delay must be True or False, not {self.reset_delay!r}")
         set_("reset_delay", bool(self.reset_delay))
@@ -326,49 +369,77 @@ class NeuronParams:
             # Each of these would need a rule the semantics does not define (section 5): a held
             # neuron's pending subtraction, several pending thresholds, a Xylo delta chain.
             if reset is not ResetMode.SUBTRACT:
-                raise ValueError(f"reset_delay=True needs reset 'subtract', not reset "
-                                 f"{reset.value!r}")
+                raise ValueError(
+                    f"reset_delay=True needs reset 'subtract', not reset {reset.value!r}"
+                )
             if self.membrane_update is not MembraneUpdate.SUM:
-                raise ValueError(f"reset_delay=True needs membrane_update 'sum', not "
-                                 f"{self.membrane_update.value!r}")
+                raise ValueError(
+                    f"reset_delay=True needs membrane_update 'sum', not "
+                    f"{self.membrane_update.value!r}"
+                )
             if self.max_spikes != 1:
-                raise ValueError(f"reset_delay=True needs max_spikes=1, not "
-                                 f"max_spikes={self.max_spikes}")
+                raise ValueError(
+                    f"reset_delay=True needs max_spikes=1, not max_spikes={self.max_spikes}"
+                )
             if self.refractory_period:
-                raise ValueError(f"reset_delay=True needs refractory_period=0, not "
-                                 f"refractory_period={self.refractory_period}")
+                raise ValueError(
+                    f"reset_delay=True needs refractory_period=0, not "
+                    f"refractory_period={self.refractory_period}"
+                )
         if reset is not ResetMode.VALUE and np.any(np.asarray(self.reset_value) != 0):
-            raise ValueError(f"reset_value is used by reset 'value' only, not by reset "
-                             f"{reset.value!r}")
+            raise ValueError(
+                f"reset_value is used by reset 'value' only, not by reset {reset.value!r}"
+            )
 
         # Before the range checks: the effective bias combines two arrays that may differ.
         sizes = {label: array.shape[0] for label, array in self.per_neuron_values().items()}
         if len(set(sizes.values())) > 1:
             listed = ", ".join(f"{label} {size}" for label, size in sizes.items())
-            raise ValueError(f"per-neuron parameters must all have one value per neuron, but "
-                             f"their lengths differ: {listed}")
+            raise ValueError(
+                f"per-neuron parameters must all have one value per neuron, but "
+                f"their lengths differ: {listed}"
+            )
 
         v_low, v_high = state_range(self.v_width, self.v_overflow)
-        self._check_per_neuron_range("threshold", self.effective_threshold, v_low, v_high,
-                                     f"v_width={self.v_width} ({self.v_overflow.value})")
+        self._check_per_neuron_range(
+            "threshold",
+            self.effective_threshold,
+            v_low,
+            v_high,
+            f"v_width={self.v_width} ({self.v_overflow.value})",
+        )
         if reset is ResetMode.SUBTRACT and np.any(np.asarray(self.threshold) < 0):
-            raise ValueError(f"threshold must be non-negative with reset 'subtract', "
-                             f"not {self._describe(self.threshold)}")
-        self._check_per_neuron_range("bias", self.bias, v_low, v_high,
-                                     f"v_width={self.v_width} ({self.v_overflow.value})")
-        self._check_per_neuron_range("reset_value", self.reset_value, v_low, v_high,
-                                     f"v_width={self.v_width} ({self.v_overflow.value})")
+            raise ValueError(
+                f"threshold must be non-negative with reset 'subtract', "
+                f"not {self._describe(self.threshold)}"
+            )
+        self._check_per_neuron_range(
+            "bias", self.bias, v_low, v_high, f"v_width={self.v_width} ({self.v_overflow.value})"
+        )
+        self._check_per_neuron_range(
+            "reset_value",
+            self.reset_value,
+            v_low,
+            v_high,
+            f"v_width={self.v_width} ({self.v_overflow.value})",
+        )
         # drive_bias << input_shift is added to a current (or to the membrane input) and must
         # be a value that state can hold; the bounds below are those of drive_bias itself.
         if n_currents:
-            target, low, high = (f"i_width={self.i_width} ({self.i_overflow.value})",
-                                 *state_range(self.i_width, self.i_overflow))
+            target, low, high = (
+                f"i_width={self.i_width} ({self.i_overflow.value})",
+                *state_range(self.i_width, self.i_overflow),
+            )
         else:
-            target, low, high = (f"v_width={self.v_width} ({self.v_overflow.value})",
-                                 v_low, v_high)
+            target, low, high = (f"v_width={self.v_width} ({self.v_overflow.value})", v_low, v_high)
         shift = self.input_shift
-        self._check_per_neuron_range("drive_bias", self.drive_bias, -((-low) >> shift),
-                                     high >> shift, f"{target} after input_shift={shift}")
+        self._check_per_neuron_range(
+            "drive_bias",
+            self.drive_bias,
+            -((-low) >> shift),
+            high >> shift,
+            f"{target} after input_shift={shift}",
+        )
 
     @staticmethod
     def _describe(value):
@@ -380,8 +451,10 @@ class NeuronParams:
     def _check_per_neuron_range(self, name, value, low, high, what):
         array = np.asarray(value, dtype=object)
         if array.size and (array.min() < low or array.max() > high):
-            raise ValueError(f"{name} {self._describe_object(array)} cannot be held by "
-                             f"{what}: allowed range is [{low}, {high}]")
+            raise ValueError(
+                f"{name} {self._describe_object(array)} cannot be held by "
+                f"{what}: allowed range is [{low}, {high}]"
+            )
 
     @staticmethod
     def _describe_object(array):
@@ -414,8 +487,11 @@ class NeuronParams:
     def per_neuron_fields(self) -> tuple[str, ...]:
         """Names of the fields that hold per-neuron values (``v_decay`` and ``i_decay`` when a
         decay constant is per neuron); :meth:`select_neurons` slices them all."""
-        names = [name for name in _PER_NEURON_INTEGER_FIELDS
-                 if isinstance(getattr(self, name), np.ndarray)]
+        names = [
+            name
+            for name in _PER_NEURON_INTEGER_FIELDS
+            if isinstance(getattr(self, name), np.ndarray)
+        ]
         if self.v_decay.per_neuron:
             names.append("v_decay")
         if any(d.per_neuron for d in self.i_decay):
@@ -425,9 +501,11 @@ class NeuronParams:
     def per_neuron_values(self) -> dict[str, np.ndarray]:
         """Every per-neuron array, by a label that errors use too (``"threshold"``,
         ``"v_decay constant"``, ``"i_decay[0] constant"``, ...)."""
-        values = {name: getattr(self, name)
-                  for name in _PER_NEURON_INTEGER_FIELDS
-                  if isinstance(getattr(self, name), np.ndarray)}
+        values = {
+            name: getattr(self, name)
+            for name in _PER_NEURON_INTEGER_FIELDS
+            if isinstance(getattr(self, name), np.ndarray)
+        }
         if self.v_decay.per_neuron:
             values["v_decay constant"] = self.v_decay.constant
         for c, d in enumerate(self.i_decay):
@@ -440,10 +518,12 @@ class NeuronParams:
         for label, array in self.per_neuron_values().items():
             size = array.shape[0]
             if size != n_neurons:
-                raise ValueError(f"{label} has {size} per-neuron values, but the population "
-                                 f"has {n_neurons} neurons")
+                raise ValueError(
+                    f"{label} has {size} per-neuron values, but the population "
+                    f"has {n_neurons} neurons"
+                )
 
-    def select_neurons(self, index) -> "NeuronParams":
+    def select_neurons(self, index) -> NeuronParams:
         """The parameters of a subset of the neurons (``index``: a slice or an index array),
         e.g. the neurons one core holds; shared fields are kept as they are."""
         changes = {}
@@ -456,7 +536,7 @@ class NeuronParams:
                 changes[name] = getattr(self, name)[index]
         return self.replace(**changes) if changes else self
 
-    def replace(self, **changes) -> "NeuronParams":
+    def replace(self, **changes) -> NeuronParams:
         """A copy with some fields changed, validated again."""
         return replace(self, **changes)
 
@@ -481,12 +561,14 @@ class NeuronParams:
         return out
 
     @classmethod
-    def from_dict(cls, description: dict) -> "NeuronParams":
+    def from_dict(cls, description: dict) -> NeuronParams:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(description) - known)
         if unknown:
-            raise ValueError(f"unknown neuron parameter(s) {', '.join(map(repr, unknown))}; "
-                             f"allowed: {', '.join(sorted(known))}")
+            raise ValueError(
+                f"unknown neuron parameter(s) {', '.join(map(repr, unknown))}; "
+                f"allowed: {', '.join(sorted(known))}"
+            )
         kwargs = dict(description)
         if "v_decay" in kwargs:
             kwargs["v_decay"] = _decay_from(kwargs["v_decay"], "v_decay")
@@ -508,8 +590,13 @@ class NeuronParams:
 
 def _decay_to_dict(decay: Decay) -> dict:
     constant = decay.constant.tolist() if decay.per_neuron else decay.constant
-    return {"kind": decay.kind.value, "constant": constant, "bits": decay.bits,
-            "offset": decay.offset, "rounding": decay.rounding.value}
+    return {
+        "kind": decay.kind.value,
+        "constant": constant,
+        "bits": decay.bits,
+        "offset": decay.offset,
+        "rounding": decay.rounding.value,
+    }
 
 
 def _decay_from(value, name) -> Decay:

@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from .params import (Accumulation, Comparison, Decay, InputTiming, MembraneUpdate,
-                     NeuronParams, Overflow, ResetMode, Rounding)
+from .params import (
+    Accumulation,
+    Comparison,
+    Decay,
+    InputTiming,
+    MembraneUpdate,
+    NeuronParams,
+    Overflow,
+    ResetMode,
+    Rounding,
+)
 
 __all__ = ["loihi_cuba_lif", "xylo_lif", "snntorch_leaky", "PRESETS"]
 
 
-def loihi_cuba_lif(*, du, dv, vth, bias_mant=0, bias_exp=0,
-                   refractory_period: int = 0, drive_bias=0) -> NeuronParams:
+def loihi_cuba_lif(
+    *, du, dv, vth, bias_mant=0, bias_exp=0, refractory_period: int = 0, drive_bias=0
+) -> NeuronParams:
     """Loihi's CUBA LIF as in lava-nc 0.10 ``PyLifModelBitAcc``.
 
     ``du``, ``dv``: 12-bit decay constants, each an integer or a 1-D integer array with one
@@ -30,17 +40,25 @@ def loihi_cuba_lif(*, du, dv, vth, bias_mant=0, bias_exp=0,
     Lava delays the input of step t to step t+1 in its Dense process; here that delay belongs to
     the synapse/network layer, so feed the input of step t+1 to reproduce a Lava trace.
     """
-    for name, value, high in (("du", du, 4095), ("dv", dv, 4095), ("vth", vth, (1 << 17) - 1),
-                              ("bias_exp", bias_exp, 7)):
+    for name, value, high in (
+        ("du", du, 4095),
+        ("dv", dv, 4095),
+        ("vth", vth, (1 << 17) - 1),
+        ("bias_exp", bias_exp, 7),
+    ):
         if name in ("du", "dv", "bias_exp") and isinstance(value, (np.ndarray, list, tuple)):
             array = np.asarray(value)
             if array.ndim != 1 or array.dtype.kind not in "iu" or array.size == 0:
-                raise ValueError(f"Loihi {name} must be an integer or a non-empty 1-D integer "
-                                 f"array, not {value!r}")
+                raise ValueError(
+                    f"Loihi {name} must be an integer or a non-empty 1-D integer "
+                    f"array, not {value!r}"
+                )
             bad = np.flatnonzero((array < 0) | (array > high))
             if bad.size:
-                raise ValueError(f"Loihi {name}[{int(bad[0])}] must be an integer between 0 "
-                                 f"and {high}, not {int(array[bad[0]])}")
+                raise ValueError(
+                    f"Loihi {name}[{int(bad[0])}] must be an integer between 0 "
+                    f"and {high}, not {int(array[bad[0]])}"
+                )
             if name == "du":
                 du = array
             elif name == "dv":
@@ -49,23 +67,40 @@ def loihi_cuba_lif(*, du, dv, vth, bias_mant=0, bias_exp=0,
                 bias_exp = array
             continue
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
-            raise ValueError(f"Loihi {name} must be an integer between 0 and {high}, "
-                             f"not {value!r}")
+            raise ValueError(f"Loihi {name} must be an integer between 0 and {high}, not {value!r}")
     return NeuronParams(
-        n_currents=1, v_width=24, i_width=24,
-        v_overflow=Overflow.SATURATE_SYMMETRIC, i_overflow=Overflow.WRAP_LAVA,
+        n_currents=1,
+        v_width=24,
+        i_width=24,
+        v_overflow=Overflow.SATURATE_SYMMETRIC,
+        i_overflow=Overflow.WRAP_LAVA,
         i_decay=(Decay.multiply(du, 12, offset=1, rounding=Rounding.TOWARD_ZERO),),
         v_decay=Decay.multiply(dv, 12, rounding=Rounding.TOWARD_ZERO),
-        accumulation=Accumulation.SUM, input_timing=InputTiming.AFTER_DECAY, input_shift=6,
+        accumulation=Accumulation.SUM,
+        input_timing=InputTiming.AFTER_DECAY,
+        input_shift=6,
         membrane_update=MembraneUpdate.SUM,
-        bias_mantissa=bias_mant, bias_exponent=bias_exp,
-        threshold=vth, threshold_shift=6, comparison=Comparison.GREATER,
-        reset=ResetMode.ZERO, refractory_period=refractory_period, drive_bias=drive_bias,
+        bias_mantissa=bias_mant,
+        bias_exponent=bias_exp,
+        threshold=vth,
+        threshold_shift=6,
+        comparison=Comparison.GREATER,
+        reset=ResetMode.ZERO,
+        refractory_period=refractory_period,
+        drive_bias=drive_bias,
     )
 
 
-def xylo_lif(*, dash_mem: int, dash_syn, threshold, bias=0, weight_shift: int = 0,
-             max_spikes: int = 31, input_count_cap: int = 15) -> NeuronParams:
+def xylo_lif(
+    *,
+    dash_mem: int,
+    dash_syn,
+    threshold,
+    bias=0,
+    weight_shift: int = 0,
+    max_spikes: int = 31,
+    input_count_cap: int = 15,
+) -> NeuronParams:
     """Xylo v2's integer LIF as in xylosim 0.1.3 (``XyloIAFNeuron``, ``XyloLayer``).
 
     ``dash_syn``: one shift per synaptic current (one or two). Hidden neurons use
@@ -78,27 +113,44 @@ def xylo_lif(*, dash_mem: int, dash_syn, threshold, bias=0, weight_shift: int = 
     weights (``docs/system.md`` "Per-projection shift and cap").
     """
     dash_syn = (dash_syn,) if isinstance(dash_syn, int) else tuple(dash_syn)
-    for name, value in (("dash_mem", dash_mem), *((f"dash_syn[{k}]", d)
-                                                  for k, d in enumerate(dash_syn))):
+    for name, value in (
+        ("dash_mem", dash_mem),
+        *((f"dash_syn[{k}]", d) for k, d in enumerate(dash_syn)),
+    ):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 15:
-            raise ValueError(f"Xylo {name} must be a 4-bit integer between 0 and 15, "
-                             f"not {value!r}")
+            raise ValueError(f"Xylo {name} must be a 4-bit integer between 0 and 15, not {value!r}")
     if len(dash_syn) not in (1, 2):
         raise ValueError(f"Xylo neurons have 1 or 2 synaptic currents, not {len(dash_syn)}")
     return NeuronParams(
-        n_currents=len(dash_syn), v_width=16, i_width=16,
-        v_overflow=Overflow.SATURATE, i_overflow=Overflow.SATURATE,
-        i_decay=tuple(Decay.shift(d) for d in dash_syn), v_decay=Decay.shift(dash_mem),
-        accumulation=Accumulation.PER_EVENT, input_timing=InputTiming.BEFORE_DECAY,
-        input_shift=weight_shift, input_count_cap=input_count_cap,
-        membrane_update=MembraneUpdate.DELTA, bias_mantissa=bias,
-        threshold=threshold, comparison=Comparison.GREATER_EQUAL,
-        reset=ResetMode.SUBTRACT, max_spikes=max_spikes,
+        n_currents=len(dash_syn),
+        v_width=16,
+        i_width=16,
+        v_overflow=Overflow.SATURATE,
+        i_overflow=Overflow.SATURATE,
+        i_decay=tuple(Decay.shift(d) for d in dash_syn),
+        v_decay=Decay.shift(dash_mem),
+        accumulation=Accumulation.PER_EVENT,
+        input_timing=InputTiming.BEFORE_DECAY,
+        input_shift=weight_shift,
+        input_count_cap=input_count_cap,
+        membrane_update=MembraneUpdate.DELTA,
+        bias_mantissa=bias,
+        threshold=threshold,
+        comparison=Comparison.GREATER_EQUAL,
+        reset=ResetMode.SUBTRACT,
+        max_spikes=max_spikes,
     )
 
 
-def snntorch_leaky(*, beta_constant: int, threshold, decay_bits: int = 8, width: int = 16,
-                   reset: str = "subtract", reset_delay: bool = False) -> NeuronParams:
+def snntorch_leaky(
+    *,
+    beta_constant: int,
+    threshold,
+    decay_bits: int = 8,
+    width: int = 16,
+    reset: str = "subtract",
+    reset_delay: bool = False,
+) -> NeuronParams:
     """An integer snnTorch ``Leaky``: ``mem = beta * mem + x``, spike when ``mem > thr``.
 
     ``beta = 1 - beta_constant / 2^decay_bits``, rounded toward minus infinity (an arithmetic
@@ -109,9 +161,13 @@ def snntorch_leaky(*, beta_constant: int, threshold, decay_bits: int = 8, width:
     if reset not in ("subtract", "zero"):
         raise ValueError(f"snnTorch reset must be 'subtract' or 'zero', not {reset!r}")
     return NeuronParams(
-        n_currents=0, v_width=width, v_overflow=Overflow.SATURATE,
+        n_currents=0,
+        v_width=width,
+        v_overflow=Overflow.SATURATE,
         v_decay=Decay.multiply(beta_constant, decay_bits, rounding=Rounding.FLOOR),
-        threshold=threshold, comparison=Comparison.GREATER, reset=ResetMode(reset),
+        threshold=threshold,
+        comparison=Comparison.GREATER,
+        reset=ResetMode(reset),
         reset_delay=reset_delay,
     )
 

@@ -13,8 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fixedpoint import count_spikes_subtract, decay, project
-from .params import (Accumulation, Comparison, InputTiming, MembraneUpdate, NeuronParams,
-                     ResetMode, state_range)
+from .params import (
+    Accumulation,
+    Comparison,
+    InputTiming,
+    MembraneUpdate,
+    NeuronParams,
+    ResetMode,
+    state_range,
+)
 
 __all__ = ["NeuronState", "StepInput", "Trace", "initial_state", "step", "run", "check_weights"]
 
@@ -34,6 +41,7 @@ class NeuronState:
     ended, whose threshold the next step subtracts, shape (batch, neurons); None (no such
     state) without ``reset_delay``, where it reads as zeros.
     """
+
     v: np.ndarray
     i: np.ndarray
     refractory: np.ndarray
@@ -51,9 +59,10 @@ class NeuronState:
 @dataclass(frozen=True)
 class Trace:
     """What :func:`run` recorded, one entry per step, each taken at the end of the step."""
-    spikes: np.ndarray                 # (steps, batch, neurons), spike counts
-    v: np.ndarray | None = None        # (steps, batch, neurons)
-    i: np.ndarray | None = None        # (steps, batch, n_currents, neurons)
+
+    spikes: np.ndarray  # (steps, batch, neurons), spike counts
+    v: np.ndarray | None = None  # (steps, batch, neurons)
+    i: np.ndarray | None = None  # (steps, batch, n_currents, neurons)
     refractory: np.ndarray | None = None
     final_state: NeuronState | None = None
 
@@ -91,8 +100,9 @@ def _check_count(value, name, low):
     return int(value)
 
 
-def check_weights(params: NeuronParams, weights, n_neurons: int | None = None,
-                  weight_width: int | None = None) -> np.ndarray:
+def check_weights(
+    params: NeuronParams, weights, n_neurons: int | None = None, weight_width: int | None = None
+) -> np.ndarray:
     """Validate a weight array and return it as int64 of shape (channels, axons, neurons).
 
     A 2-D array (axons, neurons) is accepted for a model with one input channel.
@@ -103,16 +113,21 @@ def check_weights(params: NeuronParams, weights, n_neurons: int | None = None,
     if array.ndim == 2 and params.input_channels == 1:
         array = array[np.newaxis]
     if array.ndim != 3 or array.shape[0] != params.input_channels:
-        raise ValueError(f"weights must have shape (channels={params.input_channels}, axons, "
-                         f"neurons), not {array.shape}")
+        raise ValueError(
+            f"weights must have shape (channels={params.input_channels}, axons, "
+            f"neurons), not {array.shape}"
+        )
     if n_neurons is not None and array.shape[2] != n_neurons:
-        raise ValueError(f"weights target {array.shape[2]} neurons, but the population has "
-                         f"{n_neurons}")
+        raise ValueError(
+            f"weights target {array.shape[2]} neurons, but the population has {n_neurons}"
+        )
     if weight_width is not None:
         low, high = -(1 << (weight_width - 1)), (1 << (weight_width - 1)) - 1
         if array.size and (array.min() < low or array.max() > high):
-            raise ValueError(f"weights must fit weight_width={weight_width} bits "
-                             f"([{low}, {high}]), but range from {array.min()} to {array.max()}")
+            raise ValueError(
+                f"weights must fit weight_width={weight_width} bits "
+                f"([{low}, {high}]), but range from {array.min()} to {array.max()}"
+            )
     return array.astype(np.int64, copy=False)
 
 
@@ -125,6 +140,7 @@ class StepInput:
     ``sum_a min(count_a, cap) * weights[c, a, n]`` computed elsewhere; only valid with
     accumulation 'sum', where the order of events cannot matter.
     """
+
     spikes: np.ndarray | None = None
     weights: np.ndarray | None = None
     drive: np.ndarray | None = None
@@ -162,8 +178,9 @@ def _drive_from(params: NeuronParams, step_input: StepInput, batch: int, n_neuro
     counts = _capped_counts(params, step_input.spikes)
     weights = step_input.weights
     if counts.shape != (batch, weights.shape[1]):
-        raise ValueError(f"spikes must have shape (batch={batch}, axons={weights.shape[1]}), "
-                         f"not {counts.shape}")
+        raise ValueError(
+            f"spikes must have shape (batch={batch}, axons={weights.shape[1]}), not {counts.shape}"
+        )
     # einsum in int64 is exact while |count * weight| sums stay below 2^62; a weight is at most
     # 32 bits and a count at most 2^16, so that holds for up to 2^14 axons; beyond, use objects.
     if weights.shape[1] <= (1 << 14) and (not weights.size or np.abs(weights).max() < (1 << 31)):
@@ -190,8 +207,10 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
     if step_input.drive is None and (step_input.spikes is None or step_input.weights is None):
         raise ValueError("step input needs either drive, or spikes together with weights")
     if step_input.drive is not None and params.accumulation is Accumulation.PER_EVENT:
-        raise ValueError("accumulation 'per_event' needs spikes and weights, not a pre-summed "
-                         "drive: the order of the events matters")
+        raise ValueError(
+            "accumulation 'per_event' needs spikes and weights, not a pre-summed "
+            "drive: the order of the events matters"
+        )
     weights = None
     if step_input.drive is None:
         weights = check_weights(params, step_input.weights, n_neurons)
@@ -213,8 +232,10 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
     if params.accumulation is Accumulation.PER_EVENT:
         counts = _capped_counts(params, step_input.spikes)
         if counts.shape != (batch, weights.shape[1]):
-            raise ValueError(f"spikes must have shape (batch={batch}, axons={weights.shape[1]}),"
-                             f" not {counts.shape}")
+            raise ValueError(
+                f"spikes must have shape (batch={batch}, axons={weights.shape[1]}),"
+                f" not {counts.shape}"
+            )
         for c in range(params.n_currents):
             current = as_exact(state.i[:, c, :])
             spec = params.i_decay[c]
@@ -222,9 +243,11 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
                 current = project(decay(current, spec), params.i_width, params.i_overflow)
             if c == 0 and has_drive_bias:
                 # The drive bias is one add and one projection, before the step's events.
-                current = project(current + (_per_neuron_exact(params.drive_bias, exact)
-                                             << params.input_shift),
-                                  params.i_width, params.i_overflow)
+                current = project(
+                    current + (_per_neuron_exact(params.drive_bias, exact) << params.input_shift),
+                    params.i_width,
+                    params.i_overflow,
+                )
             current = _accumulate_per_event(params, current, counts, weights[c], exact)
             if params.input_timing is InputTiming.BEFORE_DECAY:
                 current = project(decay(current, spec), params.i_width, params.i_overflow)
@@ -236,8 +259,7 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
             # drive[0] = the step's input + drive_bias, exactly; both are then shifted and
             # projected together, once.
             drive_bias = np.asarray(params.drive_bias)
-            if drive.dtype == object or not (_fits_int64(drive, 2)
-                                             and _fits_int64(drive_bias, 2)):
+            if drive.dtype == object or not (_fits_int64(drive, 2) and _fits_int64(drive_bias, 2)):
                 drive, drive_bias = drive.astype(object), drive_bias.astype(object)
             drive = drive.copy()
             drive[:, 0, :] = drive[:, 0, :] + drive_bias
@@ -254,8 +276,9 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
                 current = project(current + scaled[:, c, :], params.i_width, params.i_overflow)
                 current = project(decay(current, spec), params.i_width, params.i_overflow)
             else:
-                current = project(decay(current, spec) + scaled[:, c, :],
-                                  params.i_width, params.i_overflow)
+                current = project(
+                    decay(current, spec) + scaled[:, c, :], params.i_width, params.i_overflow
+                )
             currents.append(current)
         membrane_drive = scaled[:, 0, :] if params.n_currents == 0 else None
 
@@ -274,8 +297,11 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
     threshold = _per_neuron(params.effective_threshold, exact)
     if params.reset_delay:
         # The threshold of last step's spike, subtracted inside this step's one projection.
-        pending = (np.zeros((batch, n_neurons), dtype=np.int64) if state.pending is None
-                   else np.asarray(state.pending).astype(np.int64))
+        pending = (
+            np.zeros((batch, n_neurons), dtype=np.int64)
+            if state.pending is None
+            else np.asarray(state.pending).astype(np.int64)
+        )
         total_input = total_input - as_exact(pending) * threshold
     if params.membrane_update is MembraneUpdate.SUM:
         v_new = project(v_decayed + total_input + bias, params.v_width, params.v_overflow)
@@ -291,7 +317,7 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
     if params.reset is ResetMode.SUBTRACT:
         spikes = count_spikes_subtract(v_new, threshold, strict, params.max_spikes)
         spikes = np.where(refractory, 0, spikes)
-        if not params.reset_delay:      # delayed: the next step subtracts it
+        if not params.reset_delay:  # delayed: the next step subtracts it
             v_new = v_new - spikes * threshold
     else:
         fired = (v_new > threshold) if strict else (v_new >= threshold)
@@ -303,17 +329,18 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
             v_new = np.where(fired, _per_neuron(params.reset_value, exact), v_new)
 
     # 5. Refractory counter: set by a spike, counted down while held.
-    new_refractory = np.where(refractory, state.refractory - 1,
-                              np.where(spikes > 0, params.refractory_period, 0))
+    new_refractory = np.where(
+        refractory, state.refractory - 1, np.where(spikes > 0, params.refractory_period, 0)
+    )
 
     dtype = state.v.dtype
-    i_new = (np.stack(currents, axis=1) if currents
-             else np.zeros((batch, 0, n_neurons), dtype=dtype))
-    new_state = NeuronState(v=np.asarray(v_new).astype(dtype),
-                            i=np.asarray(i_new).astype(dtype),
-                            refractory=new_refractory.astype(np.int64),
-                            pending=(np.asarray(spikes).astype(np.int64) if params.reset_delay
-                                     else None))
+    i_new = np.stack(currents, axis=1) if currents else np.zeros((batch, 0, n_neurons), dtype=dtype)
+    new_state = NeuronState(
+        v=np.asarray(v_new).astype(dtype),
+        i=np.asarray(i_new).astype(dtype),
+        refractory=new_refractory.astype(np.int64),
+        pending=(np.asarray(spikes).astype(np.int64) if params.reset_delay else None),
+    )
     return new_state, np.asarray(spikes).astype(np.int64)
 
 
@@ -355,9 +382,17 @@ def _per_neuron(value, exact):
     return value
 
 
-def run(params: NeuronParams, spikes=None, weights=None, *, drive=None, batch: int | None = None,
-        n_neurons: int | None = None, state: NeuronState | None = None,
-        record=("spikes", "v", "i", "refractory")) -> Trace:
+def run(
+    params: NeuronParams,
+    spikes=None,
+    weights=None,
+    *,
+    drive=None,
+    batch: int | None = None,
+    n_neurons: int | None = None,
+    state: NeuronState | None = None,
+    record=("spikes", "v", "i", "refractory"),
+) -> Trace:
     """Run ``steps`` time steps.
 
     ``spikes``: (steps, axons) or (steps, batch, axons) spike counts, with ``weights``
@@ -374,8 +409,10 @@ def run(params: NeuronParams, spikes=None, weights=None, *, drive=None, batch: i
         if spikes.ndim == 2:
             spikes = spikes[:, np.newaxis, :]
         if spikes.ndim != 3:
-            raise ValueError(f"spikes must have shape (steps, axons) or (steps, batch, axons), "
-                             f"not {spikes.shape}")
+            raise ValueError(
+                f"spikes must have shape (steps, axons) or (steps, batch, axons), "
+                f"not {spikes.shape}"
+            )
         steps, batch_size = spikes.shape[0], spikes.shape[1]
         size = weights.shape[2]
     else:
@@ -388,16 +425,22 @@ def run(params: NeuronParams, spikes=None, weights=None, *, drive=None, batch: i
     if state is None:
         state = initial_state(params, size, batch_size)
     elif (state.batch, state.n_neurons) != (batch_size, size):
-        raise ValueError(f"state has batch {state.batch} and {state.n_neurons} neurons, but the "
-                         f"input has batch {batch_size} and {size} neurons")
+        raise ValueError(
+            f"state has batch {state.batch} and {state.n_neurons} neurons, but the "
+            f"input has batch {batch_size} and {size} neurons"
+        )
     record = check_record(record)
 
     spike_trace = np.zeros((steps, batch_size, size), dtype=np.int64)
     v_trace = np.zeros((steps, batch_size, size), dtype=state.v.dtype) if "v" in record else None
-    i_trace = (np.zeros((steps, batch_size, params.n_currents, size), dtype=state.i.dtype)
-               if "i" in record else None)
-    r_trace = (np.zeros((steps, batch_size, size), dtype=np.int64)
-               if "refractory" in record else None)
+    i_trace = (
+        np.zeros((steps, batch_size, params.n_currents, size), dtype=state.i.dtype)
+        if "i" in record
+        else None
+    )
+    r_trace = (
+        np.zeros((steps, batch_size, size), dtype=np.int64) if "refractory" in record else None
+    )
     for t in range(steps):
         if spikes is not None:
             step_input = StepInput(spikes=spikes[t], weights=weights)
@@ -422,8 +465,9 @@ def check_record(record) -> tuple[str, ...]:
     record = tuple(record)
     unknown = set(record) - set(RECORDABLE)
     if unknown:
-        raise ValueError(f"record must name 'spikes', 'v', 'i' or 'refractory', not "
-                         f"{sorted(unknown)}")
+        raise ValueError(
+            f"record must name 'spikes', 'v', 'i' or 'refractory', not {sorted(unknown)}"
+        )
     return record
 
 
@@ -435,8 +479,10 @@ def drive_4d(drive) -> np.ndarray:
     elif drive.ndim == 3:
         drive = drive[:, :, np.newaxis, :]
     if drive.ndim != 4:
-        raise ValueError(f"drive must have shape (steps, neurons), (steps, batch, neurons) "
-                         f"or (steps, batch, channels, neurons), not {drive.shape}")
+        raise ValueError(
+            f"drive must have shape (steps, neurons), (steps, batch, neurons) "
+            f"or (steps, batch, channels, neurons), not {drive.shape}"
+        )
     return drive
 
 

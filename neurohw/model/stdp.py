@@ -35,8 +35,18 @@ import numpy as np
 from .fixedpoint import decay
 from .params import Decay
 
-__all__ = ["STDPParams", "STDPState", "WeightDependence", "initial_stdp_state", "stdp_step",
-           "trace_update", "MAX_TRACE_WIDTH", "MAX_AMPLITUDE", "MAX_SHIFT", "STDPError"]
+__all__ = [
+    "STDPParams",
+    "STDPState",
+    "WeightDependence",
+    "initial_stdp_state",
+    "stdp_step",
+    "trace_update",
+    "MAX_TRACE_WIDTH",
+    "MAX_AMPLITUDE",
+    "MAX_SHIFT",
+    "STDPError",
+]
 
 MAX_TRACE_WIDTH = 16
 MAX_AMPLITUDE = (1 << 16) - 1
@@ -77,6 +87,7 @@ class STDPParams:
     non-negative trace every rounding gives a value in ``[0, x]``. Updates are
     ``(a * trace * h) >> shift`` with ``a_plus``/``a_minus`` in 0..65535 and ``shift`` in 0..48.
     """
+
     w_min: int = 0
     w_max: int = 127
     a_plus: int = 1
@@ -85,18 +96,15 @@ class STDPParams:
     trace_width: int = 8
     pre_increment: int = 128
     post_increment: int = 128
-    pre_decay: Decay = field(default_factory=lambda: Decay.multiply(512, 12,
-                                                                   rounding="floor"))
-    post_decay: Decay = field(default_factory=lambda: Decay.multiply(512, 12,
-                                                                    rounding="floor"))
+    pre_decay: Decay = field(default_factory=lambda: Decay.multiply(512, 12, rounding="floor"))
+    post_decay: Decay = field(default_factory=lambda: Decay.multiply(512, 12, rounding="floor"))
     weight_dependence: WeightDependence | str = WeightDependence.ADDITIVE
 
     def __post_init__(self):
         w_min = _int("w_min", self.w_min, -_WEIGHT_LIMIT, _WEIGHT_LIMIT - 1)
         w_max = _int("w_max", self.w_max, -_WEIGHT_LIMIT, _WEIGHT_LIMIT - 1)
         if w_min > w_max:
-            raise STDPError(f"STDP w_min must not exceed w_max, not w_min={w_min} > "
-                            f"w_max={w_max}")
+            raise STDPError(f"STDP w_min must not exceed w_max, not w_min={w_min} > w_max={w_max}")
         object.__setattr__(self, "w_min", w_min)
         object.__setattr__(self, "w_max", w_max)
         object.__setattr__(self, "a_plus", _int("a_plus", self.a_plus, 0, MAX_AMPLITUDE))
@@ -117,16 +125,20 @@ class STDPParams:
                 raise STDPError(f"STDP {name} must be a neurohw.model.Decay, not {value!r}")
             if value.per_neuron:
                 # A trace belongs to an axon or a neuron of a whole rule; one constant serves all.
-                raise STDPError(f"STDP {name} takes one shared decay constant, not one per "
-                                f"neuron ({value.constant.tolist()!r})")
+                raise STDPError(
+                    f"STDP {name} takes one shared decay constant, not one per "
+                    f"neuron ({value.constant.tolist()!r})"
+                )
             object.__setattr__(self, name, value)
         dependence = self.weight_dependence
         try:
-            dependence = WeightDependence(dependence.value if isinstance(
-                dependence, WeightDependence) else dependence)
+            dependence = WeightDependence(
+                dependence.value if isinstance(dependence, WeightDependence) else dependence
+            )
         except ValueError:
-            raise STDPError(f"STDP weight_dependence must be 'additive' or 'soft', not "
-                            f"{dependence!r}") from None
+            raise STDPError(
+                f"STDP weight_dependence must be 'additive' or 'soft', not {dependence!r}"
+            ) from None
         object.__setattr__(self, "weight_dependence", dependence)
 
     @property
@@ -135,23 +147,39 @@ class STDPParams:
 
     def to_dict(self) -> dict:
         def decay_dict(d):
-            return {"kind": d.kind.value, "constant": d.constant, "bits": d.bits,
-                    "offset": d.offset, "rounding": d.rounding.value}
-        return {"w_min": self.w_min, "w_max": self.w_max, "a_plus": self.a_plus,
-                "a_minus": self.a_minus, "shift": self.shift, "trace_width": self.trace_width,
-                "pre_increment": self.pre_increment, "post_increment": self.post_increment,
-                "pre_decay": decay_dict(self.pre_decay), "post_decay": decay_dict(self.post_decay),
-                "weight_dependence": self.weight_dependence.value}
+            return {
+                "kind": d.kind.value,
+                "constant": d.constant,
+                "bits": d.bits,
+                "offset": d.offset,
+                "rounding": d.rounding.value,
+            }
+
+        return {
+            "w_min": self.w_min,
+            "w_max": self.w_max,
+            "a_plus": self.a_plus,
+            "a_minus": self.a_minus,
+            "shift": self.shift,
+            "trace_width": self.trace_width,
+            "pre_increment": self.pre_increment,
+            "post_increment": self.post_increment,
+            "pre_decay": decay_dict(self.pre_decay),
+            "post_decay": decay_dict(self.post_decay),
+            "weight_dependence": self.weight_dependence.value,
+        }
 
     @classmethod
-    def from_dict(cls, description: dict) -> "STDPParams":
+    def from_dict(cls, description: dict) -> STDPParams:
         if not isinstance(description, dict):
             raise STDPError(f"STDP parameters must be a mapping, not {description!r}")
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(description) - known)
         if unknown:
-            raise STDPError(f"unknown STDP parameter(s) {', '.join(map(repr, unknown))}; "
-                            f"allowed: {', '.join(sorted(known))}")
+            raise STDPError(
+                f"unknown STDP parameter(s) {', '.join(map(repr, unknown))}; "
+                f"allowed: {', '.join(sorted(known))}"
+            )
         return cls(**description)
 
 
@@ -159,6 +187,7 @@ class STDPParams:
 class STDPState:
     """Learning state of one plastic projection for a batch: ``weights`` (batch, S, T),
     ``pre_trace`` (batch, S) and ``post_trace`` (batch, T), all int64."""
+
     weights: np.ndarray
     pre_trace: np.ndarray
     post_trace: np.ndarray
@@ -168,8 +197,7 @@ class STDPState:
         return self.weights.shape[0]
 
 
-def initial_stdp_state(params: STDPParams, weights, batch: int = 1, *,
-                       synapses=None) -> STDPState:
+def initial_stdp_state(params: STDPParams, weights, batch: int = 1, *, synapses=None) -> STDPState:
     """Zero traces and ``weights`` ((S, T), copied for every batch element, or (batch, S, T)).
     Weights of synapses must lie in ``[w_min, w_max]``; outside ``synapses`` they must be 0."""
     weights = np.asarray(weights)
@@ -178,14 +206,17 @@ def initial_stdp_state(params: STDPParams, weights, batch: int = 1, *,
     if weights.ndim == 2:
         weights = np.broadcast_to(weights, (batch,) + weights.shape)
     if weights.ndim != 3 or weights.shape[0] != batch:
-        raise STDPError(f"STDP weights must have shape (S, T) or (batch={batch}, S, T), not "
-                        f"{weights.shape}")
+        raise STDPError(
+            f"STDP weights must have shape (S, T) or (batch={batch}, S, T), not {weights.shape}"
+        )
     weights = weights.astype(np.int64).copy()
     mask = _mask(synapses, weights.shape[1:])
     _check_weights(params, weights, mask)
-    return STDPState(weights=weights,
-                     pre_trace=np.zeros(weights.shape[:2], dtype=np.int64),
-                     post_trace=np.zeros((batch, weights.shape[2]), dtype=np.int64))
+    return STDPState(
+        weights=weights,
+        pre_trace=np.zeros(weights.shape[:2], dtype=np.int64),
+        post_trace=np.zeros((batch, weights.shape[2]), dtype=np.int64),
+    )
 
 
 def _mask(synapses, shape):
@@ -193,17 +224,20 @@ def _mask(synapses, shape):
         return np.ones(shape, dtype=bool)
     mask = np.asarray(synapses)
     if mask.dtype != bool or mask.shape != shape:
-        raise STDPError(f"synapses must be a boolean array of shape {shape}, not "
-                        f"{mask.dtype} {mask.shape}")
+        raise STDPError(
+            f"synapses must be a boolean array of shape {shape}, not {mask.dtype} {mask.shape}"
+        )
     return mask
 
 
 def _check_weights(params, weights, mask):
     inside = weights[:, mask]
     if inside.size and (inside.min() < params.w_min or inside.max() > params.w_max):
-        raise STDPError(f"plastic weights range from {int(inside.min())} to "
-                        f"{int(inside.max())}, outside the STDP bounds [w_min, w_max] = "
-                        f"[{params.w_min}, {params.w_max}]")
+        raise STDPError(
+            f"plastic weights range from {int(inside.min())} to "
+            f"{int(inside.max())}, outside the STDP bounds [w_min, w_max] = "
+            f"[{params.w_min}, {params.w_max}]"
+        )
     if np.any(weights[:, ~mask]):
         raise STDPError("weights outside the synapse mask must be 0")
 
@@ -214,8 +248,9 @@ def trace_update(trace, spiked, spec: Decay, increment: int, trace_max: int) -> 
     return np.minimum(decayed + increment * spiked.astype(np.int64), trace_max)
 
 
-def stdp_step(params: STDPParams, state: STDPState, pre, post, synapses=None, *,
-              check: bool = True) -> STDPState:
+def stdp_step(
+    params: STDPParams, state: STDPState, pre, post, synapses=None, *, check: bool = True
+) -> STDPState:
     """One learning step (module docstring, ``docs/learning.md``). ``pre`` (batch, S) are the
     source counts delivered in this step, ``post`` (batch, T) the target's counts of this step;
     ``synapses`` (S, T) bool is the synapse mask (default: every pair). Returns the new state;
@@ -226,8 +261,10 @@ def stdp_step(params: STDPParams, state: STDPState, pre, post, synapses=None, *,
     post = np.asarray(post)
     if check:
         if pre.shape != (batch, n_pre) or post.shape != (batch, n_post):
-            raise STDPError(f"pre must have shape {(batch, n_pre)} and post {(batch, n_post)}, "
-                            f"not {pre.shape} and {post.shape}")
+            raise STDPError(
+                f"pre must have shape {(batch, n_pre)} and post {(batch, n_post)}, "
+                f"not {pre.shape} and {post.shape}"
+            )
         if pre.dtype.kind not in "iub" or post.dtype.kind not in "iub":
             raise STDPError("pre and post must be integer spike counts")
         if (pre.size and pre.min() < 0) or (post.size and post.min() < 0):
@@ -239,8 +276,9 @@ def stdp_step(params: STDPParams, state: STDPState, pre, post, synapses=None, *,
     soft = params.weight_dependence is WeightDependence.SOFT
 
     # 1. Pre traces: decay, then this step's pre spikes.
-    pre_trace = trace_update(state.pre_trace, pre_spiked, params.pre_decay,
-                             params.pre_increment, x_max)
+    pre_trace = trace_update(
+        state.pre_trace, pre_spiked, params.pre_decay, params.pre_increment, x_max
+    )
     old_post = state.post_trace
     w = weights
     # 2. Depression at synapses whose source spiked, with last step's post trace.
@@ -260,9 +298,9 @@ def stdp_step(params: STDPParams, state: STDPState, pre, post, synapses=None, *,
         amount = amount >> params.shift
         w = np.where(where, np.minimum(w + amount, params.w_max), w)
     # 4. Post traces: decay, then this step's post spikes.
-    post_trace = trace_update(old_post, post_spiked, params.post_decay,
-                              params.post_increment, x_max)
+    post_trace = trace_update(
+        old_post, post_spiked, params.post_decay, params.post_increment, x_max
+    )
     if w is weights:
         w = weights.copy()
     return STDPState(weights=w, pre_trace=pre_trace, post_trace=post_trace)
-

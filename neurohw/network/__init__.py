@@ -13,15 +13,36 @@ from .nir_import import NIRImportError, import_nir
 from .plan import AxonBlock, ChipPlan, CorePlan
 from .plan_model import PlanTrace, simulate_plan
 from .quantize import QuantizationError, encode_inputs, evaluate, quantize
-from .system import (Samples, SystemTrace, check_inputs, check_samples, simulate,
-                     simulate_samples)
+from .system import Samples, SystemTrace, check_inputs, check_samples, simulate, simulate_samples
 
 __all__ = [
-    "FORMAT_VERSION", "InputGroup", "Network", "NetworkError", "Population", "Projection",
-    "Samples", "SystemTrace", "check_inputs", "check_samples", "simulate", "simulate_samples",
-    "FloatNetwork", "FloatNetworkError", "simulate_float",
-    "NIRImportError", "import_nir",
-    "QuantizationError", "encode_inputs", "evaluate", "quantize",
-    "CoreCapacity", "MappingError", "map_network",
-    "AxonBlock", "ChipPlan", "CorePlan", "PlanTrace", "simulate_plan",
+    "FORMAT_VERSION",
+    "InputGroup",
+    "Network",
+    "NetworkError",
+    "Population",
+    "Projection",
+    "Samples",
+    "SystemTrace",
+    "check_inputs",
+    "check_samples",
+    "simulate",
+    "simulate_samples",
+    "FloatNetwork",
+    "FloatNetworkError",
+    "simulate_float",
+    "NIRImportError",
+    "import_nir",
+    "QuantizationError",
+    "encode_inputs",
+    "evaluate",
+    "quantize",
+    "CoreCapacity",
+    "MappingError",
+    "map_network",
+    "AxonBlock",
+    "ChipPlan",
+    "CorePlan",
+    "PlanTrace",
+    "simulate_plan",
 ]

@@ -40,9 +40,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = [
-    "NEURON_MODELS", "SPIKING_MODELS", "DISCRETIZATIONS", "FloatNetworkError",
-    "FloatInput", "FloatPopulation", "FloatProjection", "FloatNetwork", "Discrete",
-    "FloatTrace", "simulate_float", "readout_scores",
+    "NEURON_MODELS",
+    "SPIKING_MODELS",
+    "DISCRETIZATIONS",
+    "FloatNetworkError",
+    "FloatInput",
+    "FloatPopulation",
+    "FloatProjection",
+    "FloatNetwork",
+    "Discrete",
+    "FloatTrace",
+    "simulate_float",
+    "readout_scores",
 ]
 
 #: Neuron models a float population may have (the NIR names).
@@ -59,10 +68,10 @@ class FloatNetworkError(ValueError):
 
 
 def _check_dt(dt) -> float:
-    if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not math.isfinite(dt) \
-            or dt <= 0:
-        raise FloatNetworkError(f"dt must be a positive, finite number of seconds (the time "
-                                f"step), not {dt!r}")
+    if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not math.isfinite(dt) or dt <= 0:
+        raise FloatNetworkError(
+            f"dt must be a positive, finite number of seconds (the time step), not {dt!r}"
+        )
     return float(dt)
 
 
@@ -72,8 +81,9 @@ def _vector(value, size: int, what: str) -> np.ndarray:
         array = np.full(size, float(array.reshape(-1)[0]))
     array = array.reshape(-1)
     if array.shape != (size,):
-        raise FloatNetworkError(f"{what} has {array.size} values, but the population has "
-                                f"{size} neurons")
+        raise FloatNetworkError(
+            f"{what} has {array.size} values, but the population has {size} neurons"
+        )
     if not np.all(np.isfinite(array)):
         raise FloatNetworkError(f"{what} must be finite, not {array}")
     array.setflags(write=False)
@@ -86,6 +96,7 @@ class FloatInput:
     with ``real_valued=True``, any finite real number (direct encoding, e.g. snnTorch feeding
     the pixels straight into the first layer). :func:`neurohw.network.quantize.quantize` turns
     a real-valued group into a graded integer input group (``input_bits``)."""
+
     name: str
     size: int
     max_count: int = 1
@@ -93,8 +104,9 @@ class FloatInput:
 
     def __post_init__(self):
         if not isinstance(self.real_valued, bool):
-            raise FloatNetworkError(f"input {self.name!r}: real_valued must be True or False, "
-                                    f"not {self.real_valued!r}")
+            raise FloatNetworkError(
+                f"input {self.name!r}: real_valued must be True or False, not {self.real_valued!r}"
+            )
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,6 +131,7 @@ class FloatPopulation:
     ``gain`` (per neuron) replace the per-step factors derived from the time constants and
     ``dt``: an exporter profile sets them where the framework's own step is not NIR's Euler step
     (``docs/frontends.md``, "Exporter profiles")."""
+
     name: str
     size: int
     model: str
@@ -143,12 +156,18 @@ class FloatPopulation:
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
         if self.model not in NEURON_MODELS:
-            raise FloatNetworkError(f"population {self.name!r}: model {self.model!r} is not "
-                                    f"supported; supported: {', '.join(NEURON_MODELS)}")
-        if isinstance(self.size, bool) or not isinstance(self.size, numbers.Integral) \
-                or self.size < 1:
-            raise FloatNetworkError(f"population {self.name!r}: size must be a positive "
-                                    f"integer, not {self.size!r}")
+            raise FloatNetworkError(
+                f"population {self.name!r}: model {self.model!r} is not "
+                f"supported; supported: {', '.join(NEURON_MODELS)}"
+            )
+        if (
+            isinstance(self.size, bool)
+            or not isinstance(self.size, numbers.Integral)
+            or self.size < 1
+        ):
+            raise FloatNetworkError(
+                f"population {self.name!r}: size must be a positive integer, not {self.size!r}"
+            )
         set_("size", int(self.size))
         where = f"population {self.name!r} ({self.model})"
         if self.model != "IF" and (self.tau_mem is not None or self.keep_mem is None):
@@ -156,18 +175,19 @@ class FloatPopulation:
                 raise FloatNetworkError(f"{where} needs tau_mem")
             set_("tau_mem", _vector(self.tau_mem, self.size, f"{where} tau_mem"))
             if np.any(self.tau_mem <= 0):
-                raise FloatNetworkError(f"{where}: tau_mem must be positive, not "
-                                        f"{float(self.tau_mem.min())}")
+                raise FloatNetworkError(
+                    f"{where}: tau_mem must be positive, not {float(self.tau_mem.min())}"
+                )
         else:
             set_("tau_mem", None)
-        if self.model in _CURRENT_MODELS and (self.tau_syn is not None
-                                               or self.keep_syn is None):
+        if self.model in _CURRENT_MODELS and (self.tau_syn is not None or self.keep_syn is None):
             if self.tau_syn is None:
                 raise FloatNetworkError(f"{where} needs tau_syn")
             set_("tau_syn", _vector(self.tau_syn, self.size, f"{where} tau_syn"))
             if np.any(self.tau_syn <= 0):
-                raise FloatNetworkError(f"{where}: tau_syn must be positive, not "
-                                        f"{float(self.tau_syn.min())}")
+                raise FloatNetworkError(
+                    f"{where}: tau_syn must be positive, not {float(self.tau_syn.min())}"
+                )
         else:
             set_("tau_syn", None)
         for name in ("r", "v_leak", "w_in", "input_bias"):
@@ -179,41 +199,59 @@ class FloatPopulation:
         else:
             set_("v_threshold", None)
         if not isinstance(self.v_reset, numbers.Real) or not math.isfinite(self.v_reset):
-            raise FloatNetworkError(f"{where}: v_reset must be one finite number shared by the "
-                                    f"population, not {self.v_reset!r}")
+            raise FloatNetworkError(
+                f"{where}: v_reset must be one finite number shared by the "
+                f"population, not {self.v_reset!r}"
+            )
         set_("v_reset", float(self.v_reset))
         if self.reset not in RESETS:
-            raise FloatNetworkError(f"{where}: reset must be one of {', '.join(RESETS)}, not "
-                                    f"{self.reset!r}")
+            raise FloatNetworkError(
+                f"{where}: reset must be one of {', '.join(RESETS)}, not {self.reset!r}"
+            )
         if not isinstance(self.reset_delay, bool):
-            raise FloatNetworkError(f"{where}: reset_delay must be True or False, not "
-                                    f"{self.reset_delay!r}")
+            raise FloatNetworkError(
+                f"{where}: reset_delay must be True or False, not {self.reset_delay!r}"
+            )
         if self.comparison not in COMPARISONS:
-            raise FloatNetworkError(f"{where}: comparison must be one of "
-                                    f"{', '.join(map(repr, COMPARISONS))}, not "
-                                    f"{self.comparison!r}")
-        if isinstance(self.max_spikes, bool) or not isinstance(self.max_spikes, numbers.Integral) \
-                or not 1 <= self.max_spikes <= 65535:
-            raise FloatNetworkError(f"{where}: max_spikes must be an integer between 1 and "
-                                    f"65535, not {self.max_spikes!r}")
+            raise FloatNetworkError(
+                f"{where}: comparison must be one of "
+                f"{', '.join(map(repr, COMPARISONS))}, not "
+                f"{self.comparison!r}"
+            )
+        if (
+            isinstance(self.max_spikes, bool)
+            or not isinstance(self.max_spikes, numbers.Integral)
+            or not 1 <= self.max_spikes <= 65535
+        ):
+            raise FloatNetworkError(
+                f"{where}: max_spikes must be an integer between 1 and "
+                f"65535, not {self.max_spikes!r}"
+            )
         if self.max_spikes > 1 and self.reset != "subtract":
-            raise FloatNetworkError(f"{where}: max_spikes={self.max_spikes} needs "
-                                    f"reset='subtract', not {self.reset!r}")
+            raise FloatNetworkError(
+                f"{where}: max_spikes={self.max_spikes} needs reset='subtract', not {self.reset!r}"
+            )
         for name in ("keep_mem", "keep_syn", "gain"):
             value = getattr(self, name)
             if value is not None:
                 set_(name, _vector(value, self.size, f"{where} {name}"))
         if self.keep_syn is not None and not self.has_current:
-            raise FloatNetworkError(f"{where}: keep_syn is given but {self.model} has no "
-                                    f"synaptic current")
-        if self.recheck_reset and (self.reset != "subtract" or self.reset_delay
-                                   or self.max_spikes != 1):
-            raise FloatNetworkError(f"{where}: recheck_reset=True needs reset='subtract', "
-                                    f"reset_delay=False and max_spikes=1")
+            raise FloatNetworkError(
+                f"{where}: keep_syn is given but {self.model} has no synaptic current"
+            )
+        if self.recheck_reset and (
+            self.reset != "subtract" or self.reset_delay or self.max_spikes != 1
+        ):
+            raise FloatNetworkError(
+                f"{where}: recheck_reset=True needs reset='subtract', "
+                f"reset_delay=False and max_spikes=1"
+            )
         if self.reset_delay and self.reset != "subtract":
-            raise FloatNetworkError(f"{where}: reset_delay=True needs reset='subtract' (a reset "
-                                    f"to a value is the same one step late: pass "
-                                    f"reset_delay=False), not reset={self.reset!r}")
+            raise FloatNetworkError(
+                f"{where}: reset_delay=True needs reset='subtract' (a reset "
+                f"to a value is the same one step late: pass "
+                f"reset_delay=False), not reset={self.reset!r}"
+            )
 
     @property
     def spiking(self) -> bool:
@@ -223,13 +261,15 @@ class FloatPopulation:
     def has_current(self) -> bool:
         return self.model in _CURRENT_MODELS
 
-    def discrete(self, dt: float, discretization: str = "euler") -> "Discrete":
+    def discrete(self, dt: float, discretization: str = "euler") -> Discrete:
         """The per-step coefficients for time step ``dt`` (module docstring)."""
         dt = _check_dt(dt)
         if discretization not in DISCRETIZATIONS:
-            raise FloatNetworkError(f"discretization must be one of "
-                                    f"{', '.join(map(repr, DISCRETIZATIONS))}, not "
-                                    f"{discretization!r}")
+            raise FloatNetworkError(
+                f"discretization must be one of "
+                f"{', '.join(map(repr, DISCRETIZATIONS))}, not "
+                f"{discretization!r}"
+            )
         where = f"population {self.name!r} ({self.model})"
 
         def fraction(tau, name):
@@ -241,7 +281,8 @@ class FloatPopulation:
                 raise FloatNetworkError(
                     f"{where}: {name}={worst:g} is shorter than dt={dt:g}; forward Euler needs "
                     f"dt/{name} <= 1 (decay factor 1 - dt/{name} >= 0). Use a smaller dt or "
-                    f"discretization='exact'")
+                    f"discretization='exact'"
+                )
             return ratio
 
         zeros = np.zeros(self.size)
@@ -250,15 +291,21 @@ class FloatPopulation:
             gain = dt * self.r
             bias = zeros
         else:
-            a = (1.0 - self.keep_mem if self.keep_mem is not None
-                 else fraction(self.tau_mem, "tau_mem"))
+            a = (
+                1.0 - self.keep_mem
+                if self.keep_mem is not None
+                else fraction(self.tau_mem, "tau_mem")
+            )
             keep_mem = 1.0 - a
             gain = a * self.r
             bias = a * self.v_leak
         keep_syn = None
         if self.has_current:
-            c = (1.0 - self.keep_syn if self.keep_syn is not None
-                 else fraction(self.tau_syn, "tau_syn"))
+            c = (
+                1.0 - self.keep_syn
+                if self.keep_syn is not None
+                else fraction(self.tau_syn, "tau_syn")
+            )
             keep_syn = 1.0 - c
             gain = gain * c * self.w_in
         if self.keep_mem is not None:
@@ -267,12 +314,20 @@ class FloatPopulation:
             gain = self.gain
         if not self.has_current:
             bias = bias + gain * self.input_bias
-        return Discrete(keep_mem=keep_mem, keep_syn=keep_syn, gain=gain, bias=bias,
-                        input_bias=(self.input_bias if self.has_current else zeros),
-                        threshold=self.v_threshold, v_reset=self.v_reset,
-                        reset=self.reset, reset_delay=self.reset_delay,
-                        comparison=self.comparison, max_spikes=self.max_spikes,
-                        recheck_reset=self.recheck_reset)
+        return Discrete(
+            keep_mem=keep_mem,
+            keep_syn=keep_syn,
+            gain=gain,
+            bias=bias,
+            input_bias=(self.input_bias if self.has_current else zeros),
+            threshold=self.v_threshold,
+            v_reset=self.v_reset,
+            reset=self.reset,
+            reset_delay=self.reset_delay,
+            comparison=self.comparison,
+            max_spikes=self.max_spikes,
+            recheck_reset=self.recheck_reset,
+        )
 
 
 @dataclass(frozen=True)
@@ -280,6 +335,7 @@ class Discrete:
     """One step's coefficients of a float population (per neuron). ``keep_syn`` is None without
     a synaptic current; ``input_bias`` is the constant drive that enters the current (zero when
     it is already folded into ``bias``); ``threshold`` is None for non-spiking readouts."""
+
     keep_mem: np.ndarray
     keep_syn: np.ndarray | None
     gain: np.ndarray
@@ -299,6 +355,7 @@ class FloatProjection:
     """Float weights ``weight[j, k]`` from source neuron ``j`` onto target neuron ``k``.
     ``same_step``: the source population's spikes of step ``t`` act in step ``t`` (the trainers'
     timing, :class:`neurohw.network.Projection`); otherwise in step ``t + 1``."""
+
     source: str
     target: str
     weight: np.ndarray = field(repr=False)
@@ -306,16 +363,21 @@ class FloatProjection:
 
     def __post_init__(self):
         if not isinstance(self.same_step, bool):
-            raise FloatNetworkError(f"projection {self.source!r} -> {self.target!r}: same_step "
-                                    f"must be True or False, not {self.same_step!r}")
+            raise FloatNetworkError(
+                f"projection {self.source!r} -> {self.target!r}: same_step "
+                f"must be True or False, not {self.same_step!r}"
+            )
         weight = np.array(self.weight, dtype=np.float64)
         if weight.ndim != 2:
-            raise FloatNetworkError(f"projection {self.source!r} -> {self.target!r}: weight "
-                                    f"must be a 2-D (source, target) array, not shape "
-                                    f"{weight.shape}")
+            raise FloatNetworkError(
+                f"projection {self.source!r} -> {self.target!r}: weight "
+                f"must be a 2-D (source, target) array, not shape "
+                f"{weight.shape}"
+            )
         if not np.all(np.isfinite(weight)):
-            raise FloatNetworkError(f"projection {self.source!r} -> {self.target!r}: weights "
-                                    f"must be finite")
+            raise FloatNetworkError(
+                f"projection {self.source!r} -> {self.target!r}: weights must be finite"
+            )
         weight.setflags(write=False)
         object.__setattr__(self, "weight", weight)
 
@@ -325,13 +387,16 @@ class FloatNetwork:
     ``dt`` (seconds) and the ``discretization`` (``"euler"`` or ``"exact"``) that turn the
     continuous-time parameters into per-step coefficients."""
 
-    def __init__(self, *, inputs, populations, projections, outputs, dt: float,
-                 discretization: str = "euler"):
+    def __init__(
+        self, *, inputs, populations, projections, outputs, dt: float, discretization: str = "euler"
+    ):
         self.dt = _check_dt(dt)
         if discretization not in DISCRETIZATIONS:
-            raise FloatNetworkError(f"discretization must be one of "
-                                    f"{', '.join(map(repr, DISCRETIZATIONS))}, not "
-                                    f"{discretization!r}")
+            raise FloatNetworkError(
+                f"discretization must be one of "
+                f"{', '.join(map(repr, DISCRETIZATIONS))}, not "
+                f"{discretization!r}"
+            )
         self.discretization = discretization
         self.inputs: dict[str, FloatInput] = {}
         self.populations: dict[str, FloatPopulation] = {}
@@ -344,35 +409,46 @@ class FloatNetwork:
         merged: dict[tuple[str, str], np.ndarray] = {}
         timing: dict[tuple[str, str], bool] = {}
         for projection in projections:
-            sizes = {**{n: g.size for n, g in self.inputs.items()},
-                     **{n: p.size for n, p in self.populations.items()}}
+            sizes = {
+                **{n: g.size for n, g in self.inputs.items()},
+                **{n: p.size for n, p in self.populations.items()},
+            }
             where = f"projection {projection.source!r} -> {projection.target!r}"
             if projection.source not in sizes:
                 raise FloatNetworkError(f"{where}: unknown source {projection.source!r}")
             if projection.target not in self.populations:
-                raise FloatNetworkError(f"{where}: target {projection.target!r} is not a "
-                                        f"population")
+                raise FloatNetworkError(
+                    f"{where}: target {projection.target!r} is not a population"
+                )
             expected = (sizes[projection.source], self.populations[projection.target].size)
             if projection.weight.shape != expected:
-                raise FloatNetworkError(f"{where}: weight must have shape {expected}, not "
-                                        f"{projection.weight.shape}")
+                raise FloatNetworkError(
+                    f"{where}: weight must have shape {expected}, not {projection.weight.shape}"
+                )
             if projection.same_step and projection.source in self.inputs:
-                raise FloatNetworkError(f"{where}: same_step=True from input group "
-                                        f"{projection.source!r}; input groups always act in "
-                                        f"their own step")
+                raise FloatNetworkError(
+                    f"{where}: same_step=True from input group "
+                    f"{projection.source!r}; input groups always act in "
+                    f"their own step"
+                )
             key = (projection.source, projection.target)
             if key in timing and timing[key] != projection.same_step:
-                raise FloatNetworkError(f"{where}: one projection is same_step and another is "
-                                        f"not; a pair of populations has one timing")
+                raise FloatNetworkError(
+                    f"{where}: one projection is same_step and another is "
+                    f"not; a pair of populations has one timing"
+                )
             timing[key] = projection.same_step
             merged[key] = merged[key] + projection.weight if key in merged else projection.weight
         self.projections: tuple[FloatProjection, ...] = tuple(
-            FloatProjection(s, t, w, timing[s, t]) for (s, t), w in merged.items())
+            FloatProjection(s, t, w, timing[s, t]) for (s, t), w in merged.items()
+        )
         outputs = [outputs] if isinstance(outputs, str) else list(outputs)
         for name in outputs:
             if name not in self.populations:
-                raise FloatNetworkError(f"output {name!r} is not a population; populations: "
-                                        f"{', '.join(map(repr, self.populations))}")
+                raise FloatNetworkError(
+                    f"output {name!r} is not a population; populations: "
+                    f"{', '.join(map(repr, self.populations))}"
+                )
         if not outputs:
             raise FloatNetworkError("a network needs at least one output population")
         self.outputs: tuple[str, ...] = tuple(outputs)
@@ -395,21 +471,29 @@ class FloatNetwork:
     def summary(self) -> str:
         lines = [f"FloatNetwork dt={self.dt:g} s, discretization={self.discretization}"]
         for g in self.inputs.values():
-            lines.append(f"  input {g.name}: {g.size} lines, "
-                         + ("real-valued" if g.real_valued else f"max_count {g.max_count}"))
+            lines.append(
+                f"  input {g.name}: {g.size} lines, "
+                + ("real-valued" if g.real_valued else f"max_count {g.max_count}")
+            )
         for p in self.populations.values():
-            lines.append(f"  population {p.name}: {p.size} x {p.model}"
-                         + (f" (from {p.origin})" if p.origin else ""))
+            lines.append(
+                f"  population {p.name}: {p.size} x {p.model}"
+                + (f" (from {p.origin})" if p.origin else "")
+            )
         for p in self.projections:
-            lines.append(f"  projection {p.source} -> {p.target}: {p.weight.shape}, "
-                         f"{np.count_nonzero(p.weight)} nonzero")
+            lines.append(
+                f"  projection {p.source} -> {p.target}: {p.weight.shape}, "
+                f"{np.count_nonzero(p.weight)} nonzero"
+            )
         lines.append(f"  outputs: {', '.join(self.outputs)}")
         return "\n".join(lines)
 
     def __repr__(self):
-        return (f"FloatNetwork(inputs={list(self.inputs)}, populations={list(self.populations)},"
-                f" outputs={list(self.outputs)}, dt={self.dt:g}, "
-                f"discretization={self.discretization!r})")
+        return (
+            f"FloatNetwork(inputs={list(self.inputs)}, populations={list(self.populations)},"
+            f" outputs={list(self.outputs)}, dt={self.dt:g}, "
+            f"discretization={self.discretization!r})"
+        )
 
 
 @dataclass(frozen=True)
@@ -418,6 +502,7 @@ class FloatTrace:
     when recorded, ``v`` (membrane after the reset), ``v_pre_reset`` (membrane before the spike
     test and the reset) and ``i`` (the current ``I`` of the step: the synaptic current of
     CubaLIF/CubaLI, ``gain * drive`` of LIF/IF/LI, which is what the Loihi ``u`` holds)."""
+
     spikes: dict
     v: dict | None = None
     i: dict | None = None
@@ -429,32 +514,44 @@ class FloatTrace:
 
 def _float_inputs(network: FloatNetwork, inputs) -> tuple[int, int, dict]:
     if not isinstance(inputs, dict):
-        raise TypeError(f"inputs must be a dict of input name -> counts, not "
-                        f"{type(inputs).__name__}")
+        raise TypeError(
+            f"inputs must be a dict of input name -> counts, not {type(inputs).__name__}"
+        )
     unknown = sorted(set(inputs) - set(network.inputs))
     missing = sorted(set(network.inputs) - set(inputs))
     if unknown or missing:
-        raise FloatNetworkError(f"inputs must give exactly the input groups "
-                                f"{sorted(network.inputs)}; unknown: {unknown}, missing: "
-                                f"{missing}")
+        raise FloatNetworkError(
+            f"inputs must give exactly the input groups "
+            f"{sorted(network.inputs)}; unknown: {unknown}, missing: "
+            f"{missing}"
+        )
     arrays, shapes = {}, set()
     for name, group in network.inputs.items():
         counts = np.asarray(inputs[name], dtype=np.float64)
         if counts.ndim == 2:
             counts = counts[:, np.newaxis, :]
         if counts.ndim != 3 or counts.shape[2] != group.size:
-            raise FloatNetworkError(f"input {name!r} must have shape (steps, batch, "
-                                    f"{group.size}), not {np.shape(inputs[name])}")
+            raise FloatNetworkError(
+                f"input {name!r} must have shape (steps, batch, "
+                f"{group.size}), not {np.shape(inputs[name])}"
+            )
         if not np.all(np.isfinite(counts)):
             raise FloatNetworkError(f"input {name!r} must be finite")
-        if not group.real_valued and counts.size and (
-                np.any(counts != np.rint(counts)) or counts.min() < 0
-                or counts.max() > group.max_count):
-            bad = counts[(counts != np.rint(counts)) | (counts < 0)
-                         | (counts > group.max_count)][0]
-            raise FloatNetworkError(f"input {name!r} has the value {bad:g}; a spike-count "
-                                    f"group takes integers between 0 and its max_count="
-                                    f"{group.max_count} (real_valued=True takes real values)")
+        if (
+            not group.real_valued
+            and counts.size
+            and (
+                np.any(counts != np.rint(counts))
+                or counts.min() < 0
+                or counts.max() > group.max_count
+            )
+        ):
+            bad = counts[(counts != np.rint(counts)) | (counts < 0) | (counts > group.max_count)][0]
+            raise FloatNetworkError(
+                f"input {name!r} has the value {bad:g}; a spike-count "
+                f"group takes integers between 0 and its max_count="
+                f"{group.max_count} (real_valued=True takes real values)"
+            )
         arrays[name] = counts
         shapes.add(counts.shape[:2])
     if len(shapes) != 1:
@@ -473,22 +570,26 @@ def _spike_counts(v, c: Discrete) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = v / threshold
         n = np.floor(ratio) if c.comparison == ">=" else np.ceil(ratio) - 1
-    n = np.where(threshold > 0, n, c.max_spikes)    # a zero threshold fires the cap
+    n = np.where(threshold > 0, n, c.max_spikes)  # a zero threshold fires the cap
     return np.where(fire, np.clip(n, 1, c.max_spikes), 0).astype(np.float64)
 
 
 def _step_order(network: FloatNetwork) -> tuple:
     """Populations in the order a step computes them: every same-step source first."""
-    pending = {name: {p.source for p in network.projections
-                      if p.same_step and p.target == name} for name in network.populations}
+    pending = {
+        name: {p.source for p in network.projections if p.same_step and p.target == name}
+        for name in network.populations
+    }
     order = []
     while pending:
         ready = [name for name, sources in pending.items() if not (sources - {name})]
         if not ready or any(name in pending[name] for name in ready):
             cycle = " -> ".join(sorted(pending))
-            raise FloatNetworkError(f"the same-step projections among populations {cycle} form "
-                                    f"a cycle (an algebraic loop); a recurrent projection must "
-                                    f"take one step (same_step=False)")
+            raise FloatNetworkError(
+                f"the same-step projections among populations {cycle} form "
+                f"a cycle (an algebraic loop); a recurrent projection must "
+                f"take one step (same_step=False)"
+            )
         order.append(ready[0])
         del pending[ready[0]]
         for sources in pending.values():
@@ -508,22 +609,33 @@ def simulate_float(network: FloatNetwork, inputs, *, record=("spikes",)) -> Floa
     record = tuple(record)
     bad = set(record) - {"spikes", "v", "v_pre_reset", "i"}
     if bad:
-        raise FloatNetworkError(f"record may name 'spikes', 'v', 'v_pre_reset' and 'i', not "
-                                f"{sorted(bad)}")
+        raise FloatNetworkError(
+            f"record may name 'spikes', 'v', 'v_pre_reset' and 'i', not {sorted(bad)}"
+        )
     steps, batch, counts = _float_inputs(network, inputs)
     coeffs = {name: network.discrete(name) for name in network.populations}
     incoming = {name: network.projections_to(name) for name in network.populations}
     v = {n: np.zeros((batch, p.size)) for n, p in network.populations.items()}
     i = {n: np.zeros((batch, p.size)) for n, p in network.populations.items()}
     previous = {n: np.zeros((batch, p.size)) for n, p in network.populations.items()}
-    spikes = {n: np.zeros((steps, batch, p.size), dtype=np.int32)
-              for n, p in network.populations.items()}
-    v_trace = ({n: np.zeros((steps, batch, p.size)) for n, p in network.populations.items()}
-               if "v" in record else None)
-    i_trace = ({n: np.zeros((steps, batch, p.size)) for n, p in network.populations.items()}
-               if "i" in record else None)
-    pre_trace = ({n: np.zeros((steps, batch, p.size)) for n, p in network.populations.items()}
-                 if "v_pre_reset" in record else None)
+    spikes = {
+        n: np.zeros((steps, batch, p.size), dtype=np.int32) for n, p in network.populations.items()
+    }
+    v_trace = (
+        {n: np.zeros((steps, batch, p.size)) for n, p in network.populations.items()}
+        if "v" in record
+        else None
+    )
+    i_trace = (
+        {n: np.zeros((steps, batch, p.size)) for n, p in network.populations.items()}
+        if "i" in record
+        else None
+    )
+    pre_trace = (
+        {n: np.zeros((steps, batch, p.size)) for n, p in network.populations.items()}
+        if "v_pre_reset" in record
+        else None
+    )
     for t in range(steps):
         fired = {}
         for name in network.step_order:
@@ -583,5 +695,6 @@ def readout_scores(spikes, v=None, *, readout: str = "spike_count") -> np.ndarra
         return np.asarray(v, dtype=np.float64).mean(axis=0)
     if readout == "membrane_last":
         return np.asarray(v, dtype=np.float64)[-1]
-    raise ValueError(f"readout must be 'spike_count', 'membrane_mean' or 'membrane_last', not "
-                     f"{readout!r}")
+    raise ValueError(
+        f"readout must be 'spike_count', 'membrane_mean' or 'membrane_last', not {readout!r}"
+    )

@@ -22,8 +22,17 @@ from ..model.params import Accumulation, NeuronParams
 from ..model.reference import MAX_SPIKE_COUNT
 from ..model.stdp import STDPError, STDPParams
 
-__all__ = ["InputGroup", "Population", "Projection", "Network", "NetworkError",
-           "MAX_WEIGHT_WIDTH", "MAX_DELAY", "MAX_VALUE_BITS", "FORMAT_VERSION"]
+__all__ = [
+    "InputGroup",
+    "Population",
+    "Projection",
+    "Network",
+    "NetworkError",
+    "MAX_WEIGHT_WIDTH",
+    "MAX_DELAY",
+    "MAX_VALUE_BITS",
+    "FORMAT_VERSION",
+]
 
 #: Widest signed weight a projection may use (the neuron core's limit).
 MAX_WEIGHT_WIDTH = 16
@@ -46,8 +55,10 @@ class NetworkError(ValueError):
 
 def _check_name(kind: str, name) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
-        raise NetworkError(f"{kind} name must be an identifier (letters, digits, '_', not "
-                           f"starting with a digit), not {name!r}")
+        raise NetworkError(
+            f"{kind} name must be an identifier (letters, digits, '_', not "
+            f"starting with a digit), not {name!r}"
+        )
     return name
 
 
@@ -78,6 +89,7 @@ class InputGroup:
     gets ``value * weight`` exactly (``input_count_cap`` does not apply to a value), and the
     chip carries it in one event (``docs/system.md``, "Graded inputs"). ``max_count`` must then
     stay 1."""
+
     name: str
     size: int
     max_count: int = 1
@@ -86,26 +98,38 @@ class InputGroup:
 
     def __post_init__(self):
         _check_name("input group", self.name)
-        object.__setattr__(self, "size", _check_int(f"input group {self.name!r} size",
-                                                    self.size, 1))
-        object.__setattr__(self, "max_count", _check_int(
-            f"input group {self.name!r} max_count", self.max_count, 1, MAX_SPIKE_COUNT))
+        object.__setattr__(
+            self, "size", _check_int(f"input group {self.name!r} size", self.size, 1)
+        )
+        object.__setattr__(
+            self,
+            "max_count",
+            _check_int(f"input group {self.name!r} max_count", self.max_count, 1, MAX_SPIKE_COUNT),
+        )
         if not isinstance(self.signed, (bool, np.bool_)):
-            raise NetworkError(f"input group {self.name!r} signed must be True or False, not "
-                               f"{self.signed!r}")
+            raise NetworkError(
+                f"input group {self.name!r} signed must be True or False, not {self.signed!r}"
+            )
         object.__setattr__(self, "signed", bool(self.signed))
         if self.value_bits is None:
             if self.signed:
-                raise NetworkError(f"input group {self.name!r} has signed=True without "
-                                   f"value_bits; only a graded group (value_bits=1..."
-                                   f"{MAX_VALUE_BITS}) carries signed values")
+                raise NetworkError(
+                    f"input group {self.name!r} has signed=True without "
+                    f"value_bits; only a graded group (value_bits=1..."
+                    f"{MAX_VALUE_BITS}) carries signed values"
+                )
             return
-        object.__setattr__(self, "value_bits", _check_int(
-            f"input group {self.name!r} value_bits", self.value_bits, 1, MAX_VALUE_BITS))
+        object.__setattr__(
+            self,
+            "value_bits",
+            _check_int(f"input group {self.name!r} value_bits", self.value_bits, 1, MAX_VALUE_BITS),
+        )
         if self.max_count != 1:
-            raise NetworkError(f"input group {self.name!r} has value_bits={self.value_bits} "
-                               f"and max_count={self.max_count}; a graded group carries "
-                               f"values, not spike counts: leave max_count=1")
+            raise NetworkError(
+                f"input group {self.name!r} has value_bits={self.value_bits} "
+                f"and max_count={self.max_count}; a graded group carries "
+                f"values, not spike counts: leave max_count=1"
+            )
 
     @property
     def graded(self) -> bool:
@@ -134,6 +158,7 @@ class Population:
     weight onto this population (it becomes the weight memory width of its cores).
     ``max_delay`` ``D`` (1..256) is the largest synaptic delay of a projection onto it: a core
     keeps ``D`` drive accumulators per neuron (``docs/learning.md``)."""
+
     name: str
     size: int
     params: NeuronParams
@@ -142,25 +167,34 @@ class Population:
 
     def __post_init__(self):
         _check_name("population", self.name)
-        object.__setattr__(self, "size", _check_int(f"population {self.name!r} size",
-                                                    self.size, 1))
+        object.__setattr__(self, "size", _check_int(f"population {self.name!r} size", self.size, 1))
         if not isinstance(self.params, NeuronParams):
-            raise NetworkError(f"population {self.name!r} params must be a NeuronParams, not "
-                               f"{self.params!r}")
+            raise NetworkError(
+                f"population {self.name!r} params must be a NeuronParams, not {self.params!r}"
+            )
         if self.params.accumulation is not Accumulation.SUM:
             raise NetworkError(
                 f"population {self.name!r} uses accumulation "
                 f"{self.params.accumulation.value!r}; a network supports only 'sum': with "
                 f"'per_event' the result depends on the order in which spikes from different "
-                f"sources arrive, which routing does not fix")
+                f"sources arrive, which routing does not fix"
+            )
         try:
             self.params.check_population_size(self.size)
         except ValueError as error:
             raise NetworkError(f"population {self.name!r}: {error}") from None
-        object.__setattr__(self, "weight_width", _check_int(
-            f"population {self.name!r} weight_width", self.weight_width, 1, MAX_WEIGHT_WIDTH))
-        object.__setattr__(self, "max_delay", _check_int(
-            f"population {self.name!r} max_delay", self.max_delay, 1, MAX_DELAY))
+        object.__setattr__(
+            self,
+            "weight_width",
+            _check_int(
+                f"population {self.name!r} weight_width", self.weight_width, 1, MAX_WEIGHT_WIDTH
+            ),
+        )
+        object.__setattr__(
+            self,
+            "max_delay",
+            _check_int(f"population {self.name!r} max_delay", self.max_delay, 1, MAX_DELAY),
+        )
 
     @property
     def max_count(self) -> int:
@@ -170,8 +204,13 @@ class Population:
     def __eq__(self, other):
         if not isinstance(other, Population):
             return NotImplemented
-        return ((self.name, self.size, self.weight_width, self.max_delay, self.params)
-                == (other.name, other.size, other.weight_width, other.max_delay, other.params))
+        return (self.name, self.size, self.weight_width, self.max_delay, self.params) == (
+            other.name,
+            other.size,
+            other.weight_width,
+            other.max_delay,
+            other.params,
+        )
 
     __hash__ = None
 
@@ -207,6 +246,7 @@ class Projection:
       widest weight of a core); ``count_cap`` is refused on a graded input group (a value is
       not a count) and both on a plastic projection (STDP bounds the stored weights).
     """
+
     source: str
     target: str
     weights: np.ndarray = field(repr=False)
@@ -220,39 +260,50 @@ class Projection:
 
     def __post_init__(self):
         where = f"projection {self.source!r} -> {self.target!r}"
-        object.__setattr__(self, "weight_shift", _check_int(
-            f"{where} weight_shift", self.weight_shift, 0, MAX_WEIGHT_SHIFT))
+        object.__setattr__(
+            self,
+            "weight_shift",
+            _check_int(f"{where} weight_shift", self.weight_shift, 0, MAX_WEIGHT_SHIFT),
+        )
         if self.count_cap is not None:
-            object.__setattr__(self, "count_cap", _check_int(
-                f"{where} count_cap", self.count_cap, 1, MAX_COUNT_CAP))
+            object.__setattr__(
+                self,
+                "count_cap",
+                _check_int(f"{where} count_cap", self.count_cap, 1, MAX_COUNT_CAP),
+            )
         if not isinstance(self.same_step, (bool, np.bool_)):
-            raise NetworkError(f"{where}: same_step must be True or False, not "
-                               f"{self.same_step!r}")
+            raise NetworkError(f"{where}: same_step must be True or False, not {self.same_step!r}")
         object.__setattr__(self, "same_step", bool(self.same_step))
         weights = np.asarray(self.weights)
         if weights.dtype.kind not in "iub":
-            raise NetworkError(f"{where} weights must be "
-                               f"integers, not dtype {weights.dtype}; quantize float weights "
-                               f"first (neurohw.network.quantize)")
+            raise NetworkError(
+                f"{where} weights must be "
+                f"integers, not dtype {weights.dtype}; quantize float weights "
+                f"first (neurohw.network.quantize)"
+            )
         if weights.ndim != 2:
-            raise NetworkError(f"{where} weights must be "
-                               f"a 2-D (source, target) array, not shape {weights.shape}")
+            raise NetworkError(
+                f"{where} weights must be a 2-D (source, target) array, not shape {weights.shape}"
+            )
         weights = weights.astype(np.int64)
         weights.setflags(write=False)
         object.__setattr__(self, "weights", weights)
-        object.__setattr__(self, "channel", _check_int(
-            f"{where} channel", self.channel, 0))
+        object.__setattr__(self, "channel", _check_int(f"{where} channel", self.channel, 0))
 
         if self.synapses is not None:
             mask = np.asarray(self.synapses)
             if mask.dtype != bool or mask.shape != weights.shape:
-                raise NetworkError(f"{where}: synapses must be a boolean array of the weights' "
-                                   f"shape {weights.shape}, not {mask.dtype} {mask.shape}")
+                raise NetworkError(
+                    f"{where}: synapses must be a boolean array of the weights' "
+                    f"shape {weights.shape}, not {mask.dtype} {mask.shape}"
+                )
             stray = np.argwhere((weights != 0) & ~mask)
             if len(stray):
                 j, k = map(int, stray[0])
-                raise NetworkError(f"{where}: weights[{j}, {k}] = {int(weights[j, k])} where "
-                                   f"synapses is False; a non-zero weight needs a synapse")
+                raise NetworkError(
+                    f"{where}: weights[{j}, {k}] = {int(weights[j, k])} where "
+                    f"synapses is False; a non-zero weight needs a synapse"
+                )
             mask = mask.copy()
             mask.setflags(write=False)
             object.__setattr__(self, "synapses", mask)
@@ -261,51 +312,64 @@ class Projection:
         if self.delays is not None:
             delays = np.asarray(self.delays)
             if delays.dtype.kind not in "iu":
-                raise NetworkError(f"{where}: delays must be integers, not dtype "
-                                   f"{delays.dtype}")
+                raise NetworkError(f"{where}: delays must be integers, not dtype {delays.dtype}")
             if delays.shape != weights.shape:
-                raise NetworkError(f"{where}: delays must have the weights' shape "
-                                   f"{weights.shape}, not {delays.shape}")
+                raise NetworkError(
+                    f"{where}: delays must have the weights' shape "
+                    f"{weights.shape}, not {delays.shape}"
+                )
             delays = delays.astype(np.int64)
             low = np.argwhere(mask & (delays < 1))
             if len(low):
                 j, k = map(int, low[0])
-                raise NetworkError(f"{where}: delays[{j}, {k}] = {int(delays[j, k])} on a "
-                                   f"synapse; a delay must be at least 1 step")
+                raise NetworkError(
+                    f"{where}: delays[{j}, {k}] = {int(delays[j, k])} on a "
+                    f"synapse; a delay must be at least 1 step"
+                )
             stray = np.argwhere(~mask & (delays != 0))
             if len(stray):
                 j, k = map(int, stray[0])
-                raise NetworkError(f"{where}: delays[{j}, {k}] = {int(delays[j, k])} where "
-                                   f"there is no synapse (zero weight); set delays to 0 there")
+                raise NetworkError(
+                    f"{where}: delays[{j}, {k}] = {int(delays[j, k])} where "
+                    f"there is no synapse (zero weight); set delays to 0 there"
+                )
             delays.setflags(write=False)
             object.__setattr__(self, "delays", delays)
 
         if self.plasticity is not None:
             if not isinstance(self.plasticity, STDPParams):
-                raise NetworkError(f"{where}: plasticity must be a neurohw.model.stdp."
-                                   f"STDPParams or None, not {self.plasticity!r}")
+                raise NetworkError(
+                    f"{where}: plasticity must be a neurohw.model.stdp."
+                    f"STDPParams or None, not {self.plasticity!r}"
+                )
             if self.weight_shift or self.count_cap is not None:
-                raise NetworkError(f"{where}: a plastic projection takes no weight_shift or "
-                                   f"count_cap (weight_shift={self.weight_shift}, count_cap="
-                                   f"{self.count_cap}); STDP updates the stored weights and "
-                                   f"counts every spike")
+                raise NetworkError(
+                    f"{where}: a plastic projection takes no weight_shift or "
+                    f"count_cap (weight_shift={self.weight_shift}, count_cap="
+                    f"{self.count_cap}); STDP updates the stored weights and "
+                    f"counts every spike"
+                )
             inside = weights[mask]
             rule = self.plasticity
             if inside.size and (inside.min() < rule.w_min or inside.max() > rule.w_max):
-                raise NetworkError(f"{where}: initial weights range from {int(inside.min())} "
-                                   f"to {int(inside.max())}, outside the STDP bounds "
-                                   f"[w_min, w_max] = [{rule.w_min}, {rule.w_max}]")
+                raise NetworkError(
+                    f"{where}: initial weights range from {int(inside.min())} "
+                    f"to {int(inside.max())}, outside the STDP bounds "
+                    f"[w_min, w_max] = [{rule.w_min}, {rule.w_max}]"
+                )
 
         if weights.size and self.weight_shift:
             low, high = -(1 << (SHIFTED_WEIGHT_BITS - 1)), (1 << (SHIFTED_WEIGHT_BITS - 1)) - 1
             w_min, w_max = int(weights.min()), int(weights.max())
             if (w_min << self.weight_shift) < low or (w_max << self.weight_shift) > high:
-                raise NetworkError(f"{where}: weights from {w_min} to {w_max} shifted by "
-                                   f"weight_shift={self.weight_shift} range from "
-                                   f"{w_min << self.weight_shift} to "
-                                   f"{w_max << self.weight_shift}, outside the "
-                                   f"{SHIFTED_WEIGHT_BITS}-bit signed weights a core stores "
-                                   f"([{low}, {high}]); use a smaller weight_shift")
+                raise NetworkError(
+                    f"{where}: weights from {w_min} to {w_max} shifted by "
+                    f"weight_shift={self.weight_shift} range from "
+                    f"{w_min << self.weight_shift} to "
+                    f"{w_max << self.weight_shift}, outside the "
+                    f"{SHIFTED_WEIGHT_BITS}-bit signed weights a core stores "
+                    f"([{low}, {high}]); use a smaller weight_shift"
+                )
 
     @property
     def shifted_weights(self) -> np.ndarray:
@@ -346,15 +410,16 @@ class Projection:
             if a is None or b is None:
                 return a is None and b is None
             return np.array_equal(a, b)
-        return ((self.source, self.target, self.channel) == (other.source, other.target,
-                                                              other.channel)
-                and np.array_equal(self.weights, other.weights)
-                and optional(self.delays, other.delays)
-                and np.array_equal(self.synapse_mask, other.synapse_mask)
-                and self.plasticity == other.plasticity
-                and self.same_step == other.same_step
-                and (self.weight_shift, self.count_cap) == (other.weight_shift,
-                                                            other.count_cap))
+
+        return (
+            (self.source, self.target, self.channel) == (other.source, other.target, other.channel)
+            and np.array_equal(self.weights, other.weights)
+            and optional(self.delays, other.delays)
+            and np.array_equal(self.synapse_mask, other.synapse_mask)
+            and self.plasticity == other.plasticity
+            and self.same_step == other.same_step
+            and (self.weight_shift, self.count_cap) == (other.weight_shift, other.count_cap)
+        )
 
     __hash__ = None
 
@@ -376,15 +441,18 @@ class Network:
     def __init__(self, *, inputs, populations, projections, outputs):
         self.inputs: dict[str, InputGroup] = {}
         self.populations: dict[str, Population] = {}
-        for kind, items, store, cls in (("input group", inputs, self.inputs, InputGroup),
-                                        ("population", populations, self.populations,
-                                         Population)):
+        for kind, items, store, cls in (
+            ("input group", inputs, self.inputs, InputGroup),
+            ("population", populations, self.populations, Population),
+        ):
             for item in items:
                 if not isinstance(item, cls):
                     raise NetworkError(f"{kind}s must be {cls.__name__} objects, not {item!r}")
                 if item.name in self.inputs or item.name in self.populations:
-                    raise NetworkError(f"the name {item.name!r} is used twice; input groups and "
-                                       f"populations need distinct names")
+                    raise NetworkError(
+                        f"the name {item.name!r} is used twice; input groups and "
+                        f"populations need distinct names"
+                    )
                 store[item.name] = item
         if not self.populations:
             raise NetworkError("a network needs at least one population")
@@ -393,14 +461,15 @@ class Network:
         seen = set()
         for projection in self.projections:
             if not isinstance(projection, Projection):
-                raise NetworkError(f"projections must be Projection objects, not "
-                                   f"{projection!r}")
+                raise NetworkError(f"projections must be Projection objects, not {projection!r}")
             self._check_projection(projection)
             key = (projection.source, projection.target, projection.channel)
             if key in seen:
-                raise NetworkError(f"two projections {projection.source!r} -> "
-                                   f"{projection.target!r} on channel {projection.channel}; "
-                                   f"merge them into one weight matrix")
+                raise NetworkError(
+                    f"two projections {projection.source!r} -> "
+                    f"{projection.target!r} on channel {projection.channel}; "
+                    f"merge them into one weight matrix"
+                )
             seen.add(key)
         self._check_graded_targets()
 
@@ -408,8 +477,7 @@ class Network:
         for name in outputs:
             if name not in self.populations:
                 allowed = ", ".join(map(repr, self.populations))
-                raise NetworkError(f"output {name!r} is not a population; populations: "
-                                   f"{allowed}")
+                raise NetworkError(f"output {name!r} is not a population; populations: {allowed}")
         if len(set(outputs)) != len(outputs):
             raise NetworkError(f"outputs list a population twice: {outputs!r}")
         if not outputs:
@@ -420,23 +488,32 @@ class Network:
     def _step_order(self) -> tuple[str, ...]:
         """The populations in the order one step computes them: every same-step source before
         its targets, otherwise network order (a stable topological sort)."""
-        pending = {name: {p.source for p in self.projections
-                          if p.same_step and p.target == name and p.source != name}
-                   for name in self.populations}
+        pending = {
+            name: {
+                p.source
+                for p in self.projections
+                if p.same_step and p.target == name and p.source != name
+            }
+            for name in self.populations
+        }
         for projection in self.projections:
             if projection.same_step and projection.source == projection.target:
-                raise NetworkError(f"projection {projection.source!r} -> {projection.target!r} "
-                                   f"is same_step onto its own source: a population cannot "
-                                   f"see its own spikes of the step it computes; a recurrent "
-                                   f"projection takes one step (same_step=False)")
+                raise NetworkError(
+                    f"projection {projection.source!r} -> {projection.target!r} "
+                    f"is same_step onto its own source: a population cannot "
+                    f"see its own spikes of the step it computes; a recurrent "
+                    f"projection takes one step (same_step=False)"
+                )
         order = []
         while pending:
             ready = [name for name, sources in pending.items() if not sources]
             if not ready:
                 cycle = " -> ".join(sorted(pending))
-                raise NetworkError(f"the same-step projections among populations {cycle} form "
-                                   f"a cycle (an algebraic loop); at least one projection of "
-                                   f"the cycle must take one step (same_step=False)")
+                raise NetworkError(
+                    f"the same-step projections among populations {cycle} form "
+                    f"a cycle (an algebraic loop); at least one projection of "
+                    f"the cycle must take one step (same_step=False)"
+                )
             name = ready[0]
             order.append(name)
             del pending[name]
@@ -451,57 +528,77 @@ class Network:
 
     def _check_projection(self, projection: Projection):
         where = f"projection {projection.source!r} -> {projection.target!r}"
-        sizes = {**{n: g.size for n, g in self.inputs.items()},
-                 **{n: p.size for n, p in self.populations.items()}}
+        sizes = {
+            **{n: g.size for n, g in self.inputs.items()},
+            **{n: p.size for n, p in self.populations.items()},
+        }
         if projection.source not in sizes:
-            raise NetworkError(f"{where}: source {projection.source!r} is neither an input "
-                               f"group nor a population")
+            raise NetworkError(
+                f"{where}: source {projection.source!r} is neither an input group nor a population"
+            )
         if projection.target not in self.populations:
             kind = "an input group" if projection.target in self.inputs else "unknown"
-            raise NetworkError(f"{where}: target {projection.target!r} is {kind}; targets "
-                               f"must be populations")
+            raise NetworkError(
+                f"{where}: target {projection.target!r} is {kind}; targets must be populations"
+            )
         if projection.same_step and projection.source in self.inputs:
-            raise NetworkError(f"{where}: same_step=True from input group "
-                               f"{projection.source!r}; an input group's counts of step t "
-                               f"always act in step t, so same_step applies to population "
-                               f"sources only")
+            raise NetworkError(
+                f"{where}: same_step=True from input group "
+                f"{projection.source!r}; an input group's counts of step t "
+                f"always act in step t, so same_step applies to population "
+                f"sources only"
+            )
         if projection.same_step and projection.plastic:
-            raise NetworkError(f"{where}: a plastic projection cannot be same_step; STDP is "
-                               f"defined for the one-step timing (docs/learning.md)")
+            raise NetworkError(
+                f"{where}: a plastic projection cannot be same_step; STDP is "
+                f"defined for the one-step timing (docs/learning.md)"
+            )
         group = self.inputs.get(projection.source)
         if projection.count_cap is not None and group is not None and group.graded:
-            raise NetworkError(f"{where}: count_cap={projection.count_cap} on graded input "
-                               f"group {group.name!r} (value_bits={group.value_bits}); a "
-                               f"graded event carries a value, not a count, so it takes no "
-                               f"cap")
+            raise NetworkError(
+                f"{where}: count_cap={projection.count_cap} on graded input "
+                f"group {group.name!r} (value_bits={group.value_bits}); a "
+                f"graded event carries a value, not a count, so it takes no "
+                f"cap"
+            )
         target = self.populations[projection.target]
         expected = (sizes[projection.source], target.size)
         if projection.weights.shape != expected:
-            raise NetworkError(f"{where}: weights must have shape (source, target) = "
-                               f"{expected}, not {projection.weights.shape}")
+            raise NetworkError(
+                f"{where}: weights must have shape (source, target) = "
+                f"{expected}, not {projection.weights.shape}"
+            )
         channels = target.params.input_channels
         if projection.channel >= channels:
-            raise NetworkError(f"{where}: channel {projection.channel} does not exist; the "
-                               f"target's model has {channels} input channel(s) (0 to "
-                               f"{channels - 1})")
+            raise NetworkError(
+                f"{where}: channel {projection.channel} does not exist; the "
+                f"target's model has {channels} input channel(s) (0 to "
+                f"{channels - 1})"
+            )
         width = target.weight_width
         low, high = -(1 << (width - 1)), (1 << (width - 1)) - 1
         if projection.weights.size:
             w_min, w_max = int(projection.weights.min()), int(projection.weights.max())
             if w_min < low or w_max > high:
-                raise NetworkError(f"{where}: weights range from {w_min} to {w_max}, outside "
-                                   f"the target's weight_width={width} bits ([{low}, {high}])")
+                raise NetworkError(
+                    f"{where}: weights range from {w_min} to {w_max}, outside "
+                    f"the target's weight_width={width} bits ([{low}, {high}])"
+                )
         rule = projection.plasticity
         if rule is not None and (rule.w_min < low or rule.w_max > high):
-            raise NetworkError(f"{where}: STDP bounds [w_min, w_max] = [{rule.w_min}, "
-                               f"{rule.w_max}] lie outside the target's weight_width={width} "
-                               f"bits ([{low}, {high}])")
+            raise NetworkError(
+                f"{where}: STDP bounds [w_min, w_max] = [{rule.w_min}, "
+                f"{rule.w_max}] lie outside the target's weight_width={width} "
+                f"bits ([{low}, {high}])"
+            )
         if projection.delays is not None and projection.largest_delay > target.max_delay:
             j, k = map(int, np.argwhere(projection.delays > target.max_delay)[0])
-            raise NetworkError(f"{where}: delays[{j}, {k}] = {int(projection.delays[j, k])} "
-                               f"exceeds max_delay={target.max_delay} of population "
-                               f"{projection.target!r}; give the target a larger max_delay "
-                               f"(Population(..., max_delay={projection.largest_delay}))")
+            raise NetworkError(
+                f"{where}: delays[{j}, {k}] = {int(projection.delays[j, k])} "
+                f"exceeds max_delay={target.max_delay} of population "
+                f"{projection.target!r}; give the target a larger max_delay "
+                f"(Population(..., max_delay={projection.largest_delay}))"
+            )
 
     def _check_graded_targets(self):
         """A graded value is not a spike: STDP's traces count spikes, and a learning core
@@ -517,7 +614,8 @@ class Network:
                 f"{group.name!r} is graded (value_bits={group.value_bits}) and population "
                 f"{projection.target!r} learns (projection {plastic.source!r} -> "
                 f"{plastic.target!r} is plastic); STDP counts spikes, not values: feed a "
-                f"learning population from a spike-count input group")
+                f"learning population from a spike-count input group"
+            )
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -552,37 +650,53 @@ class Network:
         return sum(p.n_synapses for p in self.projections)
 
     def summary(self) -> str:
-        lines = [f"network: {len(self.inputs)} input group(s), {len(self.populations)} "
-                 f"population(s), {self.n_neurons} neurons, {self.n_synapses} synapses"]
+        lines = [
+            f"network: {len(self.inputs)} input group(s), {len(self.populations)} "
+            f"population(s), {self.n_neurons} neurons, {self.n_synapses} synapses"
+        ]
         for group in self.inputs.values():
             low, high = group.value_range
-            what = (f"{'signed ' if group.signed else ''}{group.value_bits}-bit values "
-                    f"{low}..{high}" if group.graded else f"counts 0..{group.max_count}")
+            what = (
+                f"{'signed ' if group.signed else ''}{group.value_bits}-bit values {low}..{high}"
+                if group.graded
+                else f"counts 0..{group.max_count}"
+            )
             lines.append(f"  input {group.name}: {group.size} lines, {what}")
         for pop in self.populations.values():
             out = " (output)" if pop.name in self.outputs else ""
-            lines.append(f"  population {pop.name}: {pop.size} neurons, "
-                         f"{pop.weight_width}-bit weights{out}")
+            lines.append(
+                f"  population {pop.name}: {pop.size} neurons, {pop.weight_width}-bit weights{out}"
+            )
         for proj in self.projections:
-            extras = "".join([f", weight_shift {proj.weight_shift}" if proj.weight_shift
-                              else "",
-                              f", count_cap {proj.count_cap}" if proj.count_cap is not None
-                              else ""])
-            lines.append(f"  {proj.source} -> {proj.target} (channel {proj.channel}): "
-                         f"{proj.n_synapses} synapses{extras}")
+            extras = "".join(
+                [
+                    f", weight_shift {proj.weight_shift}" if proj.weight_shift else "",
+                    f", count_cap {proj.count_cap}" if proj.count_cap is not None else "",
+                ]
+            )
+            lines.append(
+                f"  {proj.source} -> {proj.target} (channel {proj.channel}): "
+                f"{proj.n_synapses} synapses{extras}"
+            )
         return "\n".join(lines)
 
     def __eq__(self, other):
         if not isinstance(other, Network):
             return NotImplemented
-        return (self.inputs == other.inputs and self.populations == other.populations
-                and self.projections == other.projections and self.outputs == other.outputs)
+        return (
+            self.inputs == other.inputs
+            and self.populations == other.populations
+            and self.projections == other.projections
+            and self.outputs == other.outputs
+        )
 
     __hash__ = None
 
     def __repr__(self):
-        return (f"Network(inputs={list(self.inputs)}, populations={list(self.populations)}, "
-                f"projections={len(self.projections)}, outputs={list(self.outputs)})")
+        return (
+            f"Network(inputs={list(self.inputs)}, populations={list(self.populations)}, "
+            f"projections={len(self.projections)}, outputs={list(self.outputs)})"
+        )
 
     # --- file format ------------------------------------------------------------------------
 
@@ -592,24 +706,38 @@ class Network:
             "format": "neurohw-network",
             "version": FORMAT_VERSION,
             # Graded fields appear only when used, so older files keep their bytes.
-            "inputs": [{"name": g.name, "size": g.size, "max_count": g.max_count,
-                        **({"value_bits": g.value_bits, "signed": g.signed} if g.graded
-                           else {})}
-                       for g in self.inputs.values()],
-            "populations": [{"name": p.name, "size": p.size, "weight_width": p.weight_width,
-                             "params": p.params.to_dict(),
-                             **({"max_delay": p.max_delay} if p.max_delay != 1 else {})}
-                            for p in self.populations.values()],
-            "projections": [self._projection_dict(i, p)
-                            for i, p in enumerate(self.projections)],
+            "inputs": [
+                {
+                    "name": g.name,
+                    "size": g.size,
+                    "max_count": g.max_count,
+                    **({"value_bits": g.value_bits, "signed": g.signed} if g.graded else {}),
+                }
+                for g in self.inputs.values()
+            ],
+            "populations": [
+                {
+                    "name": p.name,
+                    "size": p.size,
+                    "weight_width": p.weight_width,
+                    "params": p.params.to_dict(),
+                    **({"max_delay": p.max_delay} if p.max_delay != 1 else {}),
+                }
+                for p in self.populations.values()
+            ],
+            "projections": [self._projection_dict(i, p) for i, p in enumerate(self.projections)],
             "outputs": list(self.outputs),
         }
 
     @staticmethod
     def _projection_dict(index: int, projection: Projection) -> dict:
         # Optional entries appear only when used, so older files keep their bytes.
-        out = {"source": projection.source, "target": projection.target,
-               "channel": projection.channel, "weights": f"weights_{index}"}
+        out = {
+            "source": projection.source,
+            "target": projection.target,
+            "channel": projection.channel,
+            "weights": f"weights_{index}",
+        }
         if projection.delays is not None:
             out["delays"] = f"delays_{index}"
         if projection.synapses is not None:
@@ -637,8 +765,7 @@ class Network:
     def save(self, path) -> None:
         """Write one ``.npz`` file: ``network.json`` (the description) and one integer array
         per projection. Deterministic: the same network gives the same bytes."""
-        arrays = {"network.json": json.dumps(self.to_dict(), indent=1,
-                                             sort_keys=True).encode()}
+        arrays = {"network.json": json.dumps(self.to_dict(), indent=1, sort_keys=True).encode()}
         for name, array in self._arrays().items():
             buffer = io.BytesIO()
             np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
@@ -650,7 +777,7 @@ class Network:
                 archive.writestr(info, payload)
 
     @classmethod
-    def load(cls, path) -> "Network":
+    def load(cls, path) -> Network:
         """Read a file written by :meth:`save`; problems raise :class:`NetworkError` naming the
         file and the entry."""
         path = Path(path)
@@ -664,7 +791,8 @@ class Network:
                 for name in names - {"network.json"}:
                     with archive.open(name) as member:
                         weights[name.removesuffix(".npy")] = np.load(
-                            io.BytesIO(member.read()), allow_pickle=False)
+                            io.BytesIO(member.read()), allow_pickle=False
+                        )
         except (OSError, zipfile.BadZipFile, json.JSONDecodeError, ValueError) as error:
             if isinstance(error, NetworkError):
                 raise
@@ -672,18 +800,28 @@ class Network:
         return cls.from_dict(description, weights, where=str(path))
 
     @classmethod
-    def from_dict(cls, description: dict, weights: dict, *, where: str = "network") -> "Network":
+    def from_dict(cls, description: dict, weights: dict, *, where: str = "network") -> Network:
         if description.get("format") != "neurohw-network":
-            raise NetworkError(f"{where}: format must be 'neurohw-network', not "
-                               f"{description.get('format')!r}")
+            raise NetworkError(
+                f"{where}: format must be 'neurohw-network', not {description.get('format')!r}"
+            )
         if description.get("version") != FORMAT_VERSION:
-            raise NetworkError(f"{where}: version {description.get('version')!r} is not "
-                               f"supported; this neurohw reads version {FORMAT_VERSION}")
+            raise NetworkError(
+                f"{where}: version {description.get('version')!r} is not "
+                f"supported; this neurohw reads version {FORMAT_VERSION}"
+            )
         try:
             inputs = [InputGroup(**g) for g in description["inputs"]]
-            populations = [Population(p["name"], p["size"], NeuronParams.from_dict(p["params"]),
-                                      p["weight_width"], p.get("max_delay", 1))
-                           for p in description["populations"]]
+            populations = [
+                Population(
+                    p["name"],
+                    p["size"],
+                    NeuronParams.from_dict(p["params"]),
+                    p["weight_width"],
+                    p.get("max_delay", 1),
+                )
+                for p in description["populations"]
+            ]
             projections = []
             for p in description["projections"]:
                 arrays = {}
@@ -691,22 +829,37 @@ class Network:
                     if entry not in p:
                         continue
                     if p[entry] not in weights:
-                        raise NetworkError(f"{where}: projection {p['source']!r} -> "
-                                           f"{p['target']!r} refers to missing array "
-                                           f"{p[entry]!r}")
+                        raise NetworkError(
+                            f"{where}: projection {p['source']!r} -> "
+                            f"{p['target']!r} refers to missing array "
+                            f"{p[entry]!r}"
+                        )
                     arrays[entry] = weights[p[entry]]
                 if "weights" not in arrays:
                     raise KeyError("weights")
                 plasticity = p.get("plasticity")
                 if plasticity is not None:
                     plasticity = STDPParams.from_dict(plasticity)
-                projections.append(Projection(p["source"], p["target"], arrays["weights"],
-                                              p["channel"], arrays.get("delays"),
-                                              arrays.get("synapses"), plasticity,
-                                              p.get("same_step", False),
-                                              p.get("weight_shift", 0), p.get("count_cap")))
-            return cls(inputs=inputs, populations=populations, projections=projections,
-                       outputs=description["outputs"])
+                projections.append(
+                    Projection(
+                        p["source"],
+                        p["target"],
+                        arrays["weights"],
+                        p["channel"],
+                        arrays.get("delays"),
+                        arrays.get("synapses"),
+                        plasticity,
+                        p.get("same_step", False),
+                        p.get("weight_shift", 0),
+                        p.get("count_cap"),
+                    )
+                )
+            return cls(
+                inputs=inputs,
+                populations=populations,
+                projections=projections,
+                outputs=description["outputs"],
+            )
         except KeyError as error:
             raise NetworkError(f"{where}: missing entry {error.args[0]!r}") from None
         except (TypeError, ValueError, STDPError) as error:

@@ -25,8 +25,15 @@ from ..routing import EventKind
 from .plan import ChipPlan
 from .system import check_inputs, check_samples
 
-__all__ = ["HostStreamError", "input_payload", "encode_sample", "encode_samples", "output_event_sets",
-           "decode_outputs", "events_to_counts"]
+__all__ = [
+    "HostStreamError",
+    "input_payload",
+    "encode_sample",
+    "encode_samples",
+    "output_event_sets",
+    "decode_outputs",
+    "events_to_counts",
+]
 
 
 class HostStreamError(ValueError):
@@ -36,8 +43,10 @@ class HostStreamError(ValueError):
 def _sample_inputs(plan: ChipPlan, inputs, steps):
     steps, batch, counts = check_inputs(plan.network, inputs, steps)
     if batch != 1:
-        raise ValueError(f"one sample's inputs must be (steps, size) or (steps, 1, size), not a "
-                         f"batch of {batch}; use encode_samples for a batch")
+        raise ValueError(
+            f"one sample's inputs must be (steps, size) or (steps, 1, size), not a "
+            f"batch of {batch}; use encode_samples for a batch"
+        )
     return steps, {name: c[:, 0, :] for name, c in counts.items()}
 
 
@@ -58,16 +67,18 @@ def input_payload(plan: ChipPlan, group: str, line: int, value: int) -> int:
         fits = value == 1 if not width else 0 <= value < (1 << width)
     if not (low <= value <= high and fits):
         kind = ("signed value" if spec.signed else "value") if spec.graded else "count"
-        raise HostStreamError(f"input {group!r} line {line}: {kind} {value} cannot be sent: "
-                              f"the group takes {low}..{high} and the event payload has "
-                              f"{width} bit(s)")
+        raise HostStreamError(
+            f"input {group!r} line {line}: {kind} {value} cannot be sent: "
+            f"the group takes {low}..{high} and the event payload has "
+            f"{width} bit(s)"
+        )
     return value & ((1 << width) - 1) if width else 0
 
 
 def _input_events(plan: ChipPlan, counts: dict, step: int) -> list[tuple[int, int]]:
     """``(key, payload)`` of step ``step``'s non-zero, routed input lines, ascending keys."""
     events = []
-    for group, offset in plan.input_offsets.items():
+    for group, _offset in plan.input_offsets.items():
         row = counts[group][step]
         for line in np.flatnonzero(row):
             key = plan.input_key(group, int(line))
@@ -76,8 +87,14 @@ def _input_events(plan: ChipPlan, counts: dict, step: int) -> list[tuple[int, in
     return sorted(events)
 
 
-def encode_sample(plan: ChipPlan, inputs, *, first_step: int = 0, steps: int | None = None,
-                  end_of_sample: bool = True) -> list[int]:
+def encode_sample(
+    plan: ChipPlan,
+    inputs,
+    *,
+    first_step: int = 0,
+    steps: int | None = None,
+    end_of_sample: bool = True,
+) -> list[int]:
     """The words the host sends for one sample.
 
     ``inputs``: ``{group: counts (steps, size)}`` (or ``(steps, 1, size)``), every group given;
@@ -101,8 +118,9 @@ def encode_sample(plan: ChipPlan, inputs, *, first_step: int = 0, steps: int | N
     return words
 
 
-def encode_samples(plan: ChipPlan, inputs, *, first_step: int = 0,
-                   steps: int | None = None) -> list[int]:
+def encode_samples(
+    plan: ChipPlan, inputs, *, first_step: int = 0, steps: int | None = None
+) -> list[int]:
     """The host's whole stream for a batch ``{group: (steps, batch, size)}`` run back to back,
     sample ``k`` from global step ``first_step + k * steps``, ending with the barrier that
     closes the last window (so the chip finishes and clears after the last sample)."""
@@ -110,8 +128,9 @@ def encode_samples(plan: ChipPlan, inputs, *, first_step: int = 0,
     steps, batch = samples.steps, samples.batch
     words = []
     for k in range(batch):
-        words += encode_sample(plan, samples.sample(k), first_step=first_step + k * steps,
-                               steps=steps)
+        words += encode_sample(
+            plan, samples.sample(k), first_step=first_step + k * steps, steps=steps
+        )
     last = first_step + batch * steps - 1
     words.append(plan.fmt.pack(EventKind.BARRIER, plan.tick_key(plan.host), last))
     return words
@@ -130,8 +149,11 @@ def output_event_sets(plan: ChipPlan, words, *, steps: int, first_step: int = 0)
     modulus = 1 << fmt.step_width
     events = [fmt.unpack(int(word)) for word in words]
     position = 0
-    while (position < len(events) and events[position].kind == EventKind.BARRIER
-           and events[position].step == (first_step - 1) % modulus):
+    while (
+        position < len(events)
+        and events[position].kind == EventKind.BARRIER
+        and events[position].step == (first_step - 1) % modulus
+    ):
         position += 1
     outputs = set(plan.network.outputs)
     windows = []
@@ -141,8 +163,10 @@ def output_event_sets(plan: ChipPlan, words, *, steps: int, first_step: int = 0)
         seen = {}
         while True:
             if position >= len(events):
-                raise HostStreamError(f"the stream ends before the barrier of window {window} "
-                                      f"({len(windows)} of {steps} windows complete)")
+                raise HostStreamError(
+                    f"the stream ends before the barrier of window {window} "
+                    f"({len(windows)} of {steps} windows complete)"
+                )
             event = events[position]
             where = f"event {position} ({event!r}) in window {window}"
             position += 1
@@ -157,33 +181,40 @@ def output_event_sets(plan: ChipPlan, words, *, steps: int, first_step: int = 0)
             except KeyError:
                 source = None
             if source not in outputs:
-                raise HostStreamError(f"{where}: key {event.key:#x} is no output neuron's "
-                                      f"(sent by {source!r})")
+                raise HostStreamError(
+                    f"{where}: key {event.key:#x} is no output neuron's (sent by {source!r})"
+                )
             count = event.payload if fmt.payload_width else 1
             if not 1 <= count <= plan.network.max_count(source):
-                raise HostStreamError(f"{where}: count {count} outside 1.."
-                                      f"{plan.network.max_count(source)}")
+                raise HostStreamError(
+                    f"{where}: count {count} outside 1..{plan.network.max_count(source)}"
+                )
             if event.key in seen:
                 raise HostStreamError(f"{where}: key {event.key:#x} twice in one window")
             seen[event.key] = count
         windows.append(frozenset(seen.items()))
     if position != len(events):
-        raise HostStreamError(f"{len(events) - position} event(s) after the barrier of window "
-                              f"{first_step + steps - 1}, first {events[position]!r}")
+        raise HostStreamError(
+            f"{len(events) - position} event(s) after the barrier of window "
+            f"{first_step + steps - 1}, first {events[position]!r}"
+        )
     return windows
 
 
 def events_to_counts(plan: ChipPlan, windows) -> dict:
     """``{output population: (steps, size) int64 counts}`` from one ``(key, count)`` set per
     window (as :func:`output_event_sets` returns)."""
-    out = {name: np.zeros((len(windows), plan.network.populations[name].size), dtype=np.int64)
-           for name in plan.network.outputs}
+    out = {
+        name: np.zeros((len(windows), plan.network.populations[name].size), dtype=np.int64)
+        for name in plan.network.outputs
+    }
     for t, events in enumerate(windows):
         for key, count in events:
             source, neuron = plan.source_of_key(key)
             if source not in out:
-                raise HostStreamError(f"window {t}: key {key:#x} is no output neuron's "
-                                      f"(sent by {source!r})")
+                raise HostStreamError(
+                    f"window {t}: key {key:#x} is no output neuron's (sent by {source!r})"
+                )
             out[source][t, neuron] = count
     return out
 
@@ -192,5 +223,6 @@ def decode_outputs(plan: ChipPlan, words, *, steps: int, first_step: int = 0) ->
     """``{output population: (steps, size) int64 spike counts}`` from the host's received
     stream of windows ``first_step .. first_step + steps - 1`` (one sample: ``first_step = k *
     T``); checked as :func:`output_event_sets` does."""
-    return events_to_counts(plan, output_event_sets(plan, words, steps=steps,
-                                                    first_step=first_step))
+    return events_to_counts(
+        plan, output_event_sets(plan, words, steps=steps, first_step=first_step)
+    )

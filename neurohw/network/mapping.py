@@ -48,15 +48,31 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.params import Accumulation
-from ..routing import (MAX_TABLE_ENTRIES, EventFormat, MeshTopology, RoutingError, StarTopology,
-                       compile_mesh, compile_star)
+from ..routing import (
+    MAX_TABLE_ENTRIES,
+    EventFormat,
+    MeshTopology,
+    RoutingError,
+    StarTopology,
+    compile_mesh,
+    compile_star,
+)
 from .graph import Network
 from .plan import AxonBlock, ChipPlan, CorePlan
 from .timing import skew
 
-__all__ = ["CoreCapacity", "MappingError", "map_network", "weight_memory_bits",
-           "CORE_MAX_NEURONS", "CORE_MAX_AXONS", "CORE_MAX_LANES", "STAR_MAX_ENDPOINTS",
-           "MESH_MAX_SIDE", "MAX_KEY_WIDTH"]
+__all__ = [
+    "CoreCapacity",
+    "MappingError",
+    "map_network",
+    "weight_memory_bits",
+    "CORE_MAX_NEURONS",
+    "CORE_MAX_AXONS",
+    "CORE_MAX_LANES",
+    "STAR_MAX_ENDPOINTS",
+    "MESH_MAX_SIDE",
+    "MAX_KEY_WIDTH",
+]
 
 #: Limits of :class:`neurohw.hw.core.NeuronCore` (repeated here so that mapping does not import
 #: the hardware; a test checks they agree).
@@ -101,21 +117,28 @@ class CoreCapacity:
     * ``max_synapses = None``: non-zero (axon, neuron) pairs per core, unlimited by default (the
       weight-memory bound already limits them); set it to model a synapse-list budget.
     """
+
     max_neurons: int = 256
     max_axons: int = 1024
     max_weight_bits: int = 1 << 21
     max_synapses: int | None = None
 
     def __post_init__(self):
-        object.__setattr__(self, "max_neurons", _check_int(
-            "capacity max_neurons", self.max_neurons, 1, CORE_MAX_NEURONS))
-        object.__setattr__(self, "max_axons", _check_int(
-            "capacity max_axons", self.max_axons, 1, CORE_MAX_AXONS))
-        object.__setattr__(self, "max_weight_bits", _check_int(
-            "capacity max_weight_bits", self.max_weight_bits, 1))
+        object.__setattr__(
+            self,
+            "max_neurons",
+            _check_int("capacity max_neurons", self.max_neurons, 1, CORE_MAX_NEURONS),
+        )
+        object.__setattr__(
+            self, "max_axons", _check_int("capacity max_axons", self.max_axons, 1, CORE_MAX_AXONS)
+        )
+        object.__setattr__(
+            self, "max_weight_bits", _check_int("capacity max_weight_bits", self.max_weight_bits, 1)
+        )
         if self.max_synapses is not None:
-            object.__setattr__(self, "max_synapses", _check_int(
-                "capacity max_synapses", self.max_synapses, 1))
+            object.__setattr__(
+                self, "max_synapses", _check_int("capacity max_synapses", self.max_synapses, 1)
+            )
 
 
 def _bits(value: int) -> int:
@@ -123,8 +146,16 @@ def _bits(value: int) -> int:
     return max(1, int(value).bit_length())
 
 
-def weight_memory_bits(connectivity: str, *, channels: int, n_axons: int, n_neurons: int,
-                       n_synapses: int, weight_width: int, lanes: int = 1) -> int:
+def weight_memory_bits(
+    connectivity: str,
+    *,
+    channels: int,
+    n_axons: int,
+    n_neurons: int,
+    n_synapses: int,
+    weight_width: int,
+    lanes: int = 1,
+) -> int:
     """Bits of a core's synapse memories (``docs/core.md``, "Banking" and "Event phase"):
 
     * ``"dense"``: ``channels * n_axons * lanes * ceil(n_neurons / lanes) * weight_width``;
@@ -135,8 +166,9 @@ def weight_memory_bits(connectivity: str, *, channels: int, n_axons: int, n_neur
     if connectivity == "dense":
         return channels * n_axons * lanes * -(-n_neurons // lanes) * weight_width
     if connectivity == "sparse":
-        return (n_axons * (_bits(n_synapses) + _bits(n_neurons))
-                + n_synapses * (_bits(n_neurons - 1) + channels * weight_width))
+        return n_axons * (_bits(n_synapses) + _bits(n_neurons)) + n_synapses * (
+            _bits(n_neurons - 1) + channels * weight_width
+        )
     raise ValueError(f"connectivity must be 'dense' or 'sparse', not {connectivity!r}")
 
 
@@ -144,8 +176,10 @@ def _signed_bits(values: np.ndarray) -> int:
     """Bits of the narrowest two's-complement width that holds every value."""
     if not values.size:
         return 1
-    return max((value if value >= 0 else ~value).bit_length() + 1
-               for value in (int(values.min()), int(values.max())))
+    return max(
+        (value if value >= 0 else ~value).bit_length() + 1
+        for value in (int(values.min()), int(values.max()))
+    )
 
 
 def _block_cap(network, projections, source, target) -> int | None:
@@ -159,7 +193,8 @@ def _block_cap(network, projections, source, target) -> int | None:
         raise MappingError(
             f"the projections {source!r} -> {target!r} ({listed}) give different count_cap "
             f"values; they share one axon per source neuron on a core, whose ingress has one "
-            f"cap per axon block: give them the same count_cap")
+            f"cap per axon block: give them the same count_cap"
+        )
     cap = caps.pop()
     own = network.populations[target].params.input_count_cap
     bound = network.max_count(source) if own is None else min(network.max_count(source), own)
@@ -177,7 +212,8 @@ def _span(start: int, stop: int) -> str:
 @dataclass
 class _Need:
     """What one candidate core needs."""
-    blocks: list            # (source, source core ordinal or None, first, stop)
+
+    blocks: list  # (source, source core ordinal or None, first, stop)
     n_axons: int
     n_synapses: int
     weight_bits: int
@@ -202,19 +238,25 @@ class _Mapper:
             self.pattern[pair] = nz if pair not in self.pattern else (self.pattern[pair] | nz)
             self.weights.setdefault(pair, []).append(projection)
         # A core stores weight << weight_shift, so its weights grow to hold the shifted ones.
-        self.weight_width = {name: max([p.weight_width]
-                                       + [_signed_bits(q.shifted_weights)
-                                          for q in network.projections_to(name)])
-                             for name, p in network.populations.items()}
+        self.weight_width = {
+            name: max(
+                [p.weight_width]
+                + [_signed_bits(q.shifted_weights) for q in network.projections_to(name)]
+            )
+            for name, p in network.populations.items()
+        }
         order = list(network.inputs) + list(network.populations)
-        self.sources = {name: [s for s in order if (s, name) in self.pattern]
-                        for name in network.populations}
+        self.sources = {
+            name: [s for s in order if (s, name) in self.pattern] for name in network.populations
+        }
 
     def source_ranges(self, source, splits):
         if source in self.network.inputs:
             return [((0, self.network.inputs[source].size), None)]
-        return [(r, i) for i, r in enumerate(_ranges(self.network.populations[source].size,
-                                                     splits[source]))]
+        return [
+            (r, i)
+            for i, r in enumerate(_ranges(self.network.populations[source].size, splits[source]))
+        ]
 
     def need(self, target, start, stop, splits) -> _Need:
         population = self.network.populations[target]
@@ -234,23 +276,36 @@ class _Mapper:
         options = []
         if self.connectivity in ("auto", "dense") or synapses == 0 or target in self.learning:
             options.append("dense")
-        if (self.connectivity in ("auto", "sparse") and self.lanes == 1 and synapses > 0
-                and target not in self.learning):
+        if (
+            self.connectivity in ("auto", "sparse")
+            and self.lanes == 1
+            and synapses > 0
+            and target not in self.learning
+        ):
             options.append("sparse")
-        bits = {mode: weight_memory_bits(mode, channels=channels, n_axons=max(1, n_axons),
-                                         n_neurons=n_neurons, n_synapses=synapses,
-                                         weight_width=self.weight_width[target],
-                                         lanes=self.lanes)
-                for mode in options}
+        bits = {
+            mode: weight_memory_bits(
+                mode,
+                channels=channels,
+                n_axons=max(1, n_axons),
+                n_neurons=n_neurons,
+                n_synapses=synapses,
+                weight_width=self.weight_width[target],
+                lanes=self.lanes,
+            )
+            for mode in options
+        }
         # Prefer dense on a tie (it is the faster one with lanes > 1, and the same with 1).
         mode = min(options, key=lambda m: (bits[m], m != "dense"))
         return _Need(blocks, n_axons, synapses, bits[mode], mode)
 
     def fits(self, need: _Need) -> bool:
         capacity = self.capacity
-        return (need.n_axons <= capacity.max_axons
-                and need.weight_bits <= capacity.max_weight_bits
-                and (capacity.max_synapses is None or need.n_synapses <= capacity.max_synapses))
+        return (
+            need.n_axons <= capacity.max_axons
+            and need.weight_bits <= capacity.max_weight_bits
+            and (capacity.max_synapses is None or need.n_synapses <= capacity.max_synapses)
+        )
 
     def smallest_split(self, name, splits):
         """Smallest core count >= splits[name] whose cores all fit, or None."""
@@ -286,28 +341,31 @@ class _Mapper:
             where = "lines" if ordinal is None else "neurons"
             sources.append(f"{kind} {source!r} {where} {_span(first, stop)}: {stop - first}")
         by = "; ".join(sources)
-        head = (f"population {name!r} cannot be mapped: its neuron {neuron} alone on a core "
-                f"needs")
+        head = f"population {name!r} cannot be mapped: its neuron {neuron} alone on a core needs"
         if need.n_axons > capacity.max_axons:
             return MappingError(
                 f"{head} {need.n_axons} axons ({by}), more than capacity "
                 f"max_axons={capacity.max_axons}; a capacity with max_axons>={need.n_axons} "
-                f"would fit it (or fewer, more local synapses onto it)")
+                f"would fit it (or fewer, more local synapses onto it)"
+            )
         if need.weight_bits > capacity.max_weight_bits:
             return MappingError(
                 f"{head} {need.weight_bits} bits of {need.connectivity} weight memory "
                 f"({need.n_axons} axons: {by}), more than capacity "
                 f"max_weight_bits={capacity.max_weight_bits}; a capacity with "
-                f"max_weight_bits>={need.weight_bits} would fit it")
+                f"max_weight_bits>={need.weight_bits} would fit it"
+            )
         return MappingError(
             f"{head} {need.n_synapses} synapses ({by}), more than capacity "
             f"max_synapses={capacity.max_synapses}; a capacity with "
-            f"max_synapses>={need.n_synapses} would fit it")
+            f"max_synapses>={need.n_synapses} would fit it"
+        )
 
     def partition(self, max_cores):
         network, capacity = self.network, self.capacity
-        splits = {name: -(-p.size // capacity.max_neurons)
-                  for name, p in network.populations.items()}
+        splits = {
+            name: -(-p.size // capacity.max_neurons) for name, p in network.populations.items()
+        }
         failed = {}
         changed = True
         while changed:
@@ -330,24 +388,34 @@ class _Mapper:
             raise self.refuse(next(iter(failed)), splits)
         total = sum(splits.values())
         if max_cores is not None and total > max_cores:
-            parts = ", ".join(f"{name!r}: {n} ({network.populations[name].size} neurons)"
-                              for name, n in splits.items())
+            parts = ", ".join(
+                f"{name!r}: {n} ({network.populations[name].size} neurons)"
+                for name, n in splits.items()
+            )
             sizes = [p.size for p in network.populations.values()]
             if max_cores < len(sizes):
-                hint = (f"a core holds one population, so no capacity fits these "
-                        f"{len(sizes)} populations in fewer than {len(sizes)} cores")
+                hint = (
+                    f"a core holds one population, so no capacity fits these "
+                    f"{len(sizes)} populations in fewer than {len(sizes)} cores"
+                )
             else:
-                wanted = next(m for m in range(capacity.max_neurons, max(sizes) + 1)
-                              if sum(-(-size // m) for size in sizes) <= max_cores)
-                hint = (f"by neuron count alone, a capacity with max_neurons>={wanted} would "
-                        f"need only {max_cores} cores")
+                wanted = next(
+                    m
+                    for m in range(capacity.max_neurons, max(sizes) + 1)
+                    if sum(-(-size // m) for size in sizes) <= max_cores
+                )
+                hint = (
+                    f"by neuron count alone, a capacity with max_neurons>={wanted} would "
+                    f"need only {max_cores} cores"
+                )
                 if wanted > CORE_MAX_NEURONS:
                     hint += f" (more than a core's {CORE_MAX_NEURONS})"
             raise MappingError(
                 f"the network needs {total} cores ({parts}) with capacity "
                 f"max_neurons={capacity.max_neurons}, max_axons={capacity.max_axons}, "
                 f"max_weight_bits={capacity.max_weight_bits}, more than max_cores={max_cores}; "
-                f"max_cores>={total} would fit it; {hint}")
+                f"max_cores>={total} would fit it; {hint}"
+            )
         return splits
 
 
@@ -355,10 +423,18 @@ def _slice_params(params, start, stop):
     return params.select_neurons(slice(start, stop))
 
 
-def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), lanes: int = 1,
-                connectivity: str = "auto", topology: str = "auto", key_width: int | None = None,
-                step_width: int = 8, max_cores: int | None = None,
-                max_table_entries: int = MAX_TABLE_ENTRIES) -> ChipPlan:
+def map_network(
+    network: Network,
+    *,
+    capacity: CoreCapacity = CoreCapacity(),
+    lanes: int = 1,
+    connectivity: str = "auto",
+    topology: str = "auto",
+    key_width: int | None = None,
+    step_width: int = 8,
+    max_cores: int | None = None,
+    max_table_entries: int = MAX_TABLE_ENTRIES,
+) -> ChipPlan:
     """Place ``network`` on neuron cores and compile its routing (``docs/system.md``, "Mapping").
 
     Parameters
@@ -390,15 +466,20 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
         raise TypeError(f"capacity must be a CoreCapacity, not {capacity!r}")
     lanes = _check_int("lanes", lanes, 1, CORE_MAX_LANES)
     if lanes & (lanes - 1):
-        raise MappingError(f"lanes must be a power of two between 1 and {CORE_MAX_LANES} (the "
-                           f"neuron core banks neurons by address bits), not {lanes}")
+        raise MappingError(
+            f"lanes must be a power of two between 1 and {CORE_MAX_LANES} (the "
+            f"neuron core banks neurons by address bits), not {lanes}"
+        )
     if connectivity not in ("auto", "dense", "sparse"):
-        raise MappingError(f"connectivity must be 'auto', 'dense' or 'sparse', not "
-                           f"{connectivity!r}")
+        raise MappingError(
+            f"connectivity must be 'auto', 'dense' or 'sparse', not {connectivity!r}"
+        )
     if connectivity == "sparse" and lanes != 1:
-        raise MappingError(f"connectivity='sparse' needs lanes=1 (a sparse core issues one "
-                           f"synapse per clock), not lanes={lanes}; use connectivity='dense' "
-                           f"or 'auto' with lanes={lanes}")
+        raise MappingError(
+            f"connectivity='sparse' needs lanes=1 (a sparse core issues one "
+            f"synapse per clock), not lanes={lanes}; use connectivity='dense' "
+            f"or 'auto' with lanes={lanes}"
+        )
     if topology not in ("auto", "star", "mesh"):
         raise MappingError(f"topology must be 'auto', 'star' or 'mesh', not {topology!r}")
     if key_width is not None:
@@ -413,7 +494,8 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
                 f"population {population.name!r} uses accumulation "
                 f"{population.params.accumulation.value!r}; mapping supports only 'sum' (with "
                 f"'per_event' the result depends on the arrival order of spikes from "
-                f"different cores, which routing does not fix)")
+                f"different cores, which routing does not fix)"
+            )
     rules = {}
     for projection in network.plastic_projections:
         target = network.populations[projection.target]
@@ -422,18 +504,21 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
             raise MappingError(
                 f"{where} is plastic, so population {target.name!r} needs input_count_cap=1 "
                 f"(a core depresses an axon's row on its first event of a step), not "
-                f"{target.params.input_count_cap!r}; learning sees any count as one spike")
+                f"{target.params.input_count_cap!r}; learning sees any count as one spike"
+            )
         rule = rules.setdefault(projection.target, projection.plasticity)
         if projection.plasticity != rule:
             raise MappingError(
                 f"{where} has STDP parameters that differ from another plastic projection onto "
                 f"{projection.target!r}: a core has one STDP rule; give them the same "
-                f"STDPParams")
+                f"STDPParams"
+            )
     if connectivity == "sparse" and rules:
         raise MappingError(
             f"connectivity='sparse' cannot learn: population(s) "
             f"{', '.join(map(repr, sorted(rules)))} have plastic inputs, and a core's "
-            f"potentiation walks a dense weight column; use connectivity='auto' or 'dense'")
+            f"potentiation walks a dense weight column; use connectivity='auto' or 'dense'"
+        )
 
     mapper = _Mapper(network, capacity, lanes, connectivity)
     splits = mapper.partition(max_cores)
@@ -457,14 +542,16 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
             f"{n_cores} cores and the host need {n_endpoints} endpoints of "
             f"keys_per_endpoint={keys_per_endpoint} keys, {needed_width}-bit keys; an event key "
             f"has at most {MAX_KEY_WIDTH} bits, so at most "
-            f"{(1 << MAX_KEY_WIDTH) // keys_per_endpoint} endpoints fit")
+            f"{(1 << MAX_KEY_WIDTH) // keys_per_endpoint} endpoints fit"
+        )
     if key_width is None:
         key_width = needed_width
     elif key_width < needed_width:
         raise MappingError(
             f"key_width={key_width} is too small: {n_cores} cores and the host are "
             f"{n_endpoints} endpoints of keys_per_endpoint={keys_per_endpoint} keys, which need "
-            f"key_width>={needed_width}")
+            f"key_width>={needed_width}"
+        )
 
     def source_key(source, ordinal, first):
         if ordinal is None:
@@ -479,8 +566,9 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
         for start, stop in ranges[name]:
             need = mapper.need(name, start, stop, splits)
             blocks, axon, events = [], 0, 0
-            weights = np.zeros((params.input_channels, max(1, need.n_axons), stop - start),
-                               dtype=np.int64)
+            weights = np.zeros(
+                (params.input_channels, max(1, need.n_axons), stop - start), dtype=np.int64
+            )
             delays = np.zeros(weights.shape, dtype=np.int64)
             plastic = np.zeros(weights.shape, dtype=bool)
             for source, ordinal, first, last in need.blocks:
@@ -488,21 +576,29 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
                 group = network.inputs.get(source)
                 graded = group is not None and group.graded
                 block_cap = _block_cap(network, mapper.weights[(source, name)], source, name)
-                blocks.append(AxonBlock(source=source, source_start=first, count=count,
-                                        axon_start=axon,
-                                        key_start=source_key(source, ordinal, first),
-                                        graded=graded, signed=graded and group.signed,
-                                        count_cap=block_cap))
+                blocks.append(
+                    AxonBlock(
+                        source=source,
+                        source_start=first,
+                        count=count,
+                        axon_start=axon,
+                        key_start=source_key(source, ordinal, first),
+                        graded=graded,
+                        signed=graded and group.signed,
+                        count_cap=block_cap,
+                    )
+                )
                 for projection in mapper.weights[(source, name)]:
                     rows = slice(axon, axon + count)
-                    weights[projection.channel, rows] = \
-                        projection.shifted_weights[first:last, start:stop]
+                    weights[projection.channel, rows] = projection.shifted_weights[
+                        first:last, start:stop
+                    ]
                     if projection.delays is not None:
-                        delays[projection.channel, rows] = \
-                            projection.delays[first:last, start:stop]
+                        delays[projection.channel, rows] = projection.delays[first:last, start:stop]
                     if projection.plastic:
-                        plastic[projection.channel, rows] = \
-                            projection.synapse_mask[first:last, start:stop]
+                        plastic[projection.channel, rows] = projection.synapse_mask[
+                            first:last, start:stop
+                        ]
                 if graded:
                     # One event adds value * weight: the accumulator bound counts |value|
                     # units, and the cap does not apply to a value.
@@ -518,14 +614,25 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
             for array in (weights, delays, plastic):
                 array.setflags(write=False)
             rule = rules.get(name)
-            cores.append(CorePlan(
-                index=len(cores), population=name, neuron_start=start, n_neurons=stop - start,
-                params=_slice_params(params, start, stop),
-                weight_width=mapper.weight_width[name],
-                axon_blocks=tuple(blocks), weights=weights, lanes=lanes,
-                connectivity=need.connectivity, max_events_per_step=max(1, events),
-                max_delay=population.max_delay, delays=delays,
-                stdp=rule, plastic=plastic if rule is not None else None))
+            cores.append(
+                CorePlan(
+                    index=len(cores),
+                    population=name,
+                    neuron_start=start,
+                    n_neurons=stop - start,
+                    params=_slice_params(params, start, stop),
+                    weight_width=mapper.weight_width[name],
+                    axon_blocks=tuple(blocks),
+                    weights=weights,
+                    lanes=lanes,
+                    connectivity=need.connectivity,
+                    max_events_per_step=max(1, events),
+                    max_delay=population.max_delay,
+                    delays=delays,
+                    stdp=rule,
+                    plastic=plastic if rule is not None else None,
+                )
+            )
 
     # Connectivity: keys -> target endpoints.
     host = n_cores
@@ -533,8 +640,10 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
     for core in cores:
         for block in core.axon_blocks:
             pattern = mapper.pattern[(block.source, core.population)]
-            rows = pattern[block.source_start:block.source_start + block.count,
-                           core.neuron_start:core.neuron_stop].any(axis=1)
+            rows = pattern[
+                block.source_start : block.source_start + block.count,
+                core.neuron_start : core.neuron_stop,
+            ].any(axis=1)
             for offset in np.flatnonzero(rows):
                 targets.setdefault(block.key_start + int(offset), set()).add(core.index)
     for name in network.outputs:
@@ -549,8 +658,11 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
     # Payload: the largest count a source that sends anything can send.
     senders = {block.source for core in cores for block in core.axon_blocks}
     senders.update(network.outputs)
-    counted = [network.max_count(s) for s in senders
-               if not (s in network.inputs and network.inputs[s].graded)]
+    counted = [
+        network.max_count(s)
+        for s in senders
+        if not (s in network.inputs and network.inputs[s].graded)
+    ]
     largest_count = max(counted or [1])
     payload_width = 0 if largest_count == 1 else largest_count.bit_length()
     # A graded group's value always travels in the payload (two's complement when signed),
@@ -569,9 +681,11 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
                 f"topology='star' has one router port per endpoint, at most "
                 f"{STAR_MAX_ENDPOINTS}; this network needs {n_endpoints} ({n_cores} cores and "
                 f"the host): use topology='mesh' or 'auto', or a capacity that needs at most "
-                f"{STAR_MAX_ENDPOINTS - 1} cores")
-        shape = StarTopology(n_cores=n_endpoints, keys_per_core=keys_per_endpoint,
-                             key_width=key_width)
+                f"{STAR_MAX_ENDPOINTS - 1} cores"
+            )
+        shape = StarTopology(
+            n_cores=n_endpoints, keys_per_core=keys_per_endpoint, key_width=key_width
+        )
         described = f"a star of {n_endpoints} endpoints"
         compile_ = compile_star
     else:
@@ -581,25 +695,42 @@ def map_network(network: Network, *, capacity: CoreCapacity = CoreCapacity(), la
         if max(width, height) > MESH_MAX_SIDE:
             raise MappingError(
                 f"{n_endpoints} endpoints need a {width} x {height} mesh; a mesh side has at "
-                f"most {MESH_MAX_SIDE} routers, so at most {MESH_MAX_SIDE ** 2 - 1} cores fit")
+                f"most {MESH_MAX_SIDE} routers, so at most {MESH_MAX_SIDE**2 - 1} cores fit"
+            )
         positions = [(p % width, p // width) for p in range(n_endpoints)]
         # Host at (0, 0), core c at row-major position c + 1.
-        shape = MeshTopology(width=width, height=height,
-                             cores=tuple(positions[1:]) + (positions[0],),
-                             keys_per_core=keys_per_endpoint, key_width=key_width)
+        shape = MeshTopology(
+            width=width,
+            height=height,
+            cores=tuple(positions[1:]) + (positions[0],),
+            keys_per_core=keys_per_endpoint,
+            key_width=key_width,
+        )
         described = f"a {width} x {height} mesh"
         compile_ = compile_mesh
     try:
         routing = compile_(shape, conn, max_entries=max_table_entries)
     except RoutingError as error:
-        hint = ("topology='mesh' spreads the entries over several routers"
-                if topology == "star" else "a larger max_table_entries")
+        hint = (
+            "topology='mesh' spreads the entries over several routers"
+            if topology == "star"
+            else "a larger max_table_entries"
+        )
         raise MappingError(
             f"routing {n_cores} cores and the host over {described} failed: {error} "
             f"(max_table_entries={max_table_entries}); {hint}, or a capacity that needs fewer "
-            f"cores, would reduce it") from error
+            f"cores, would reduce it"
+        ) from error
 
-    return ChipPlan(network=network, cores=tuple(cores), keys_per_endpoint=keys_per_endpoint,
-                    input_offsets=input_offsets, fmt=fmt, topology=shape, routing=routing,
-                    connectivity=conn, start_steps=start_steps,
-                    source_network=None if network is given_network else given_network)
+    return ChipPlan(
+        network=network,
+        cores=tuple(cores),
+        keys_per_endpoint=keys_per_endpoint,
+        input_offsets=input_offsets,
+        fmt=fmt,
+        topology=shape,
+        routing=routing,
+        connectivity=conn,
+        start_steps=start_steps,
+        source_network=None if network is given_network else given_network,
+    )

@@ -38,11 +38,26 @@ from pathlib import Path
 
 import numpy as np
 
-from .floatnet import (FloatInput, FloatNetwork, FloatPopulation, FloatProjection,
-                       DISCRETIZATIONS, RESETS)
+from .floatnet import (
+    DISCRETIZATIONS,
+    RESETS,
+    FloatInput,
+    FloatNetwork,
+    FloatPopulation,
+    FloatProjection,
+)
 
-__all__ = ["NIRImportError", "import_nir", "SUPPORTED_NODES", "SNNTORCH_DT", "NORSE_DT",
-           "EXPORTERS", "TIMINGS", "ExporterProfile", "PROFILES"]
+__all__ = [
+    "NIRImportError",
+    "import_nir",
+    "SUPPORTED_NODES",
+    "SNNTORCH_DT",
+    "NORSE_DT",
+    "EXPORTERS",
+    "TIMINGS",
+    "ExporterProfile",
+    "PROFILES",
+]
 
 #: The time step snnTorch's ``export_to_nir`` assumes (``tau = dt / (1 - beta)``, ``r = tau/dt``).
 SNNTORCH_DT = 1e-4
@@ -71,6 +86,7 @@ class ExporterProfile:
     give it); ``timing``, ``reset``, ``reset_delay``, ``comparison`` and ``max_spikes`` are the
     framework's defaults, each overridable by :func:`import_nir`'s argument of the same name;
     ``factors`` names how the per-step factors are recovered from the file."""
+
     name: str
     dt: float | None
     timing: str
@@ -85,18 +101,21 @@ PROFILES = {
     "nir": ExporterProfile("nir", None, "one_step", "value", False, ">", 1, "euler"),
     # snnTorch: Leaky m = clamp(beta) m + I - s_prev theta; the file holds the raw beta, whose
     # tau is negative when beta > 1; the reset mechanism and reset_delay are not written.
-    "snntorch": ExporterProfile("snntorch", SNNTORCH_DT, "same_step", "subtract", True, ">",
-                                1, "snntorch"),
+    "snntorch": ExporterProfile(
+        "snntorch", SNNTORCH_DT, "same_step", "subtract", True, ">", 1, "snntorch"
+    ),
     # Norse writes tau multiplied by dt (norse issue 411) and no input scale for LIFCell, whose
     # current takes this step's input before it reaches v.
     "norse": ExporterProfile("norse", NORSE_DT, "same_step", "value", False, ">", 1, "norse"),
     # Sinabs IAF: v += I; n = trunc(v / theta) spikes (MultiSpike), v -= n theta; dt = 1.
-    "sinabs": ExporterProfile("sinabs", 1.0, "same_step", "subtract", False, ">=",
-                              MULTI_SPIKE_CAP, "euler"),
+    "sinabs": ExporterProfile(
+        "sinabs", 1.0, "same_step", "subtract", False, ">=", MULTI_SPIKE_CAP, "euler"
+    ),
     # Rockpool LIFTorch: i = exp(-dt/tau_syn) (i + I); v = exp(-dt/tau_mem) v + i; n =
     # floor(v / theta) for v >= theta, v -= n theta. dt follows from r (module docs).
-    "rockpool": ExporterProfile("rockpool", None, "same_step", "subtract", False, ">=",
-                                MULTI_SPIKE_CAP, "rockpool"),
+    "rockpool": ExporterProfile(
+        "rockpool", None, "same_step", "subtract", False, ">=", MULTI_SPIKE_CAP, "rockpool"
+    ),
 }
 EXPORTERS = tuple(PROFILES)
 
@@ -118,10 +137,12 @@ def _describe(value) -> str:
 
 # --- graph flattening ------------------------------------------------------------------------
 
+
 def _inline(graph, prefix=""):
     """Nodes and edges of ``graph`` with nested NIRGraphs inlined (their Input/Output nodes
     become pass-through nodes named ``outer.inner``)."""
     import nir
+
     nodes, edges = {}, []
     entry, exit_ = {}, {}
     for name, node in graph.nodes.items():
@@ -131,9 +152,13 @@ def _inline(graph, prefix=""):
             inputs = [n for n, v in node.nodes.items() if isinstance(v, nir.Input)]
             outputs = [n for n, v in node.nodes.items() if isinstance(v, nir.Output)]
             if len(inputs) != 1 or len(outputs) != 1:
-                raise _node_error(full, node, f"a nested graph must have exactly one Input and "
-                                              f"one Output node to be inlined, not "
-                                              f"{len(inputs)} and {len(outputs)}")
+                raise _node_error(
+                    full,
+                    node,
+                    f"a nested graph must have exactly one Input and "
+                    f"one Output node to be inlined, not "
+                    f"{len(inputs)} and {len(outputs)}",
+                )
             for sub_name, sub in sub_nodes.items():
                 nodes[sub_name] = sub
             edges.extend(sub_edges)
@@ -160,6 +185,7 @@ class _PassThrough:
 
 # --- shapes and linear maps ------------------------------------------------------------------
 
+
 def _as_shape(value):
     if value is None:
         return None
@@ -178,42 +204,65 @@ def _pair(value, name, node_name, node, low):
     if array.size == 1:
         array = np.repeat(array, 2)
     if array.size != 2 or not np.all(np.equal(np.mod(array, 1), 0)):
-        raise _node_error(node_name, node, f"{name}={value!r} must be one integer or a pair "
-                                           f"of integers")
+        raise _node_error(
+            node_name, node, f"{name}={value!r} must be one integer or a pair of integers"
+        )
     pair = (int(array[0]), int(array[1]))
     if min(pair) < low:
-        raise _node_error(node_name, node, f"{name}={pair} is not supported; supported: "
-                                           f"integers >= {low}")
+        raise _node_error(
+            node_name, node, f"{name}={pair} is not supported; supported: integers >= {low}"
+        )
     return pair
 
 
 def _check_dense(name, node, rows, cols):
     if rows * cols > MAX_DENSE_ENTRIES:
-        raise _node_error(name, node, f"lowering to a dense ({rows} x {cols}) matrix exceeds "
-                                      f"{MAX_DENSE_ENTRIES} entries; supported: smaller layers")
+        raise _node_error(
+            name,
+            node,
+            f"lowering to a dense ({rows} x {cols}) matrix exceeds "
+            f"{MAX_DENSE_ENTRIES} entries; supported: smaller layers",
+        )
 
 
 def _conv2d_matrix(name, node, in_shape):
     weight = np.asarray(node.weight, dtype=np.float64)
     if weight.ndim != 4:
-        raise _node_error(name, node, f"weight has shape {weight.shape}; supported: 4-D "
-                                      f"(C_out, C_in/groups, K_h, K_w)")
+        raise _node_error(
+            name,
+            node,
+            f"weight has shape {weight.shape}; supported: 4-D (C_out, C_in/groups, K_h, K_w)",
+        )
     if len(in_shape) != 3:
         raise _node_error(name, node, f"input shape {in_shape} is not (C, H, W)")
     c_in, height, width = in_shape
     c_out, c_per_group, k_h, k_w = weight.shape
     groups = node.groups
-    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1 \
-            or c_in % groups or c_out % groups or c_in // groups != c_per_group:
-        raise _node_error(name, node, f"groups={groups!r} does not fit C_in={c_in}, "
-                                      f"C_out={c_out} and weight shape {weight.shape}; "
-                                      f"supported: groups dividing both with C_in/groups = "
-                                      f"weight.shape[1]")
-    declared = (None if node.input_shape is None
-                else tuple(int(x) for x in np.asarray(node.input_shape).reshape(-1)))
+    if (
+        isinstance(groups, bool)
+        or not isinstance(groups, numbers.Integral)
+        or groups < 1
+        or c_in % groups
+        or c_out % groups
+        or c_in // groups != c_per_group
+    ):
+        raise _node_error(
+            name,
+            node,
+            f"groups={groups!r} does not fit C_in={c_in}, "
+            f"C_out={c_out} and weight shape {weight.shape}; "
+            f"supported: groups dividing both with C_in/groups = "
+            f"weight.shape[1]",
+        )
+    declared = (
+        None
+        if node.input_shape is None
+        else tuple(int(x) for x in np.asarray(node.input_shape).reshape(-1))
+    )
     if declared is not None and declared != (height, width):
-        raise _node_error(name, node, f"input_shape={declared} "
-                                      f"disagrees with the incoming shape {in_shape}")
+        raise _node_error(
+            name, node, f"input_shape={declared} disagrees with the incoming shape {in_shape}"
+        )
     stride = _pair(node.stride, "stride", name, node, 1)
     dilation = _pair(node.dilation, "dilation", name, node, 1)
     if isinstance(node.padding, str):
@@ -223,21 +272,30 @@ def _conv2d_matrix(name, node, in_shape):
             out_w = (width - dilation[1] * (k_w - 1) - 1) // stride[1] + 1
         elif node.padding == "same":
             if stride != (1, 1):
-                raise _node_error(name, node, f"padding='same' with stride={stride} is not "
-                                              f"supported; supported: padding='same' with "
-                                              f"stride 1, or integer padding")
+                raise _node_error(
+                    name,
+                    node,
+                    f"padding='same' with stride={stride} is not "
+                    f"supported; supported: padding='same' with "
+                    f"stride 1, or integer padding",
+                )
             pad_before = (dilation[0] * (k_h - 1) // 2, dilation[1] * (k_w - 1) // 2)
             out_h, out_w = height, width
         else:
-            raise _node_error(name, node, f"padding={node.padding!r} is not supported; "
-                                          f"supported: 'valid', 'same', integers >= 0")
+            raise _node_error(
+                name,
+                node,
+                f"padding={node.padding!r} is not supported; "
+                f"supported: 'valid', 'same', integers >= 0",
+            )
     else:
         pad_before = _pair(node.padding, "padding", name, node, 0)
         out_h = (height + 2 * pad_before[0] - dilation[0] * (k_h - 1) - 1) // stride[0] + 1
         out_w = (width + 2 * pad_before[1] - dilation[1] * (k_w - 1) - 1) // stride[1] + 1
     if out_h < 1 or out_w < 1:
-        raise _node_error(name, node, f"the kernel does not fit the input {in_shape} "
-                                      f"(output {out_h} x {out_w})")
+        raise _node_error(
+            name, node, f"the kernel does not fit the input {in_shape} (output {out_h} x {out_w})"
+        )
     _check_dense(name, node, c_in * height * width, c_out * out_h * out_w)
     matrix = np.zeros((c_in * height * width, c_out * out_h * out_w))
     oy, ox = np.meshgrid(np.arange(out_h), np.arange(out_w), indexing="ij")
@@ -258,8 +316,9 @@ def _conv2d_matrix(name, node, in_shape):
     if bias.size == 1:
         bias = np.repeat(bias, c_out)
     if bias.size != c_out:
-        raise _node_error(name, node, f"bias has {bias.size} values; supported: one per output "
-                                      f"channel ({c_out})")
+        raise _node_error(
+            name, node, f"bias has {bias.size} values; supported: one per output channel ({c_out})"
+        )
     return matrix, np.repeat(bias, out_h * out_w), (c_out, out_h, out_w)
 
 
@@ -268,13 +327,18 @@ def _pool2d_matrix(name, node, in_shape, average):
         raise _node_error(name, node, f"input shape {in_shape} is not (C, H, W)")
     channels, height, width = in_shape
     kernel = _pair(node.kernel_size, "kernel_size", name, node, 1)
-    stride = _pair(node.stride if node.stride is not None else node.kernel_size, "stride",
-                   name, node, 1)
+    stride = _pair(
+        node.stride if node.stride is not None else node.kernel_size, "stride", name, node, 1
+    )
     padding = _pair(node.padding, "padding", name, node, 0)
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise _node_error(name, node, f"padding={padding} is not supported with "
-                                      f"kernel_size={kernel}; supported: padding at most half "
-                                      f"the kernel size")
+        raise _node_error(
+            name,
+            node,
+            f"padding={padding} is not supported with "
+            f"kernel_size={kernel}; supported: padding at most half "
+            f"the kernel size",
+        )
     out_h = (height + 2 * padding[0] - kernel[0]) // stride[0] + 1
     out_w = (width + 2 * padding[1] - kernel[1]) // stride[1] + 1
     if out_h < 1 or out_w < 1:
@@ -301,10 +365,12 @@ def _flatten_shape(name, node, in_shape):
     start_i = start + ndim if start < 0 else start
     end_i = end + ndim if end < 0 else end
     if not (0 <= start_i <= end_i < ndim):
-        raise _node_error(name, node, f"start_dim={start}, end_dim={end} do not fit the input "
-                                      f"shape {in_shape}")
-    return in_shape[:start_i] + (int(np.prod(in_shape[start_i:end_i + 1])),) + \
-        in_shape[end_i + 1:]
+        raise _node_error(
+            name, node, f"start_dim={start}, end_dim={end} do not fit the input shape {in_shape}"
+        )
+    return (
+        in_shape[:start_i] + (int(np.prod(in_shape[start_i : end_i + 1])),) + in_shape[end_i + 1 :]
+    )
 
 
 def _linear_map(name, node, in_shape):
@@ -314,26 +380,41 @@ def _linear_map(name, node, in_shape):
     if kind in ("Affine", "Linear"):
         weight = np.asarray(node.weight, dtype=np.float64)
         if weight.ndim != 2:
-            raise _node_error(name, node, f"weight has shape {weight.shape}; supported: 2-D "
-                                          f"(out, in)")
+            raise _node_error(
+                name, node, f"weight has shape {weight.shape}; supported: 2-D (out, in)"
+            )
         if weight.shape[1] != size:
-            raise _node_error(name, node, f"weight expects {weight.shape[1]} inputs, but the "
-                                          f"incoming shape is {in_shape} ({size} values)")
-        bias = (np.asarray(node.bias, dtype=np.float64).reshape(-1) if kind == "Affine"
-                else np.zeros(weight.shape[0]))
+            raise _node_error(
+                name,
+                node,
+                f"weight expects {weight.shape[1]} inputs, but the "
+                f"incoming shape is {in_shape} ({size} values)",
+            )
+        bias = (
+            np.asarray(node.bias, dtype=np.float64).reshape(-1)
+            if kind == "Affine"
+            else np.zeros(weight.shape[0])
+        )
         if bias.size == 1 and weight.shape[0] != 1:
             bias = np.repeat(bias, weight.shape[0])
         if bias.size != weight.shape[0]:
-            raise _node_error(name, node, f"bias has {bias.size} values; supported: one per "
-                                          f"output ({weight.shape[0]})")
+            raise _node_error(
+                name,
+                node,
+                f"bias has {bias.size} values; supported: one per output ({weight.shape[0]})",
+            )
         return weight.T.copy(), bias, (weight.shape[0],)
     if kind == "Scale":
         scale = np.asarray(node.scale, dtype=np.float64).reshape(-1)
         if scale.size == 1:
             scale = np.repeat(scale, size)
         if scale.size != size:
-            raise _node_error(name, node, f"scale has {scale.size} values, but the incoming "
-                                          f"shape is {in_shape} ({size} values)")
+            raise _node_error(
+                name,
+                node,
+                f"scale has {scale.size} values, but the incoming "
+                f"shape is {in_shape} ({size} values)",
+            )
         return np.diag(scale), np.zeros(size), in_shape
     if kind == "Flatten":
         return None, np.zeros(size), _flatten_shape(name, node, in_shape)
@@ -370,8 +451,11 @@ def _neuron_size(name, node):
         return None, None
     distinct = set(shapes.values())
     if len(distinct) > 1:
-        raise _node_error(name, node, f"parameters have different shapes {shapes}; supported: "
-                                      f"one shape, or scalars")
+        raise _node_error(
+            name,
+            node,
+            f"parameters have different shapes {shapes}; supported: one shape, or scalars",
+        )
     shape = distinct.pop()
     return int(np.prod(shape)), tuple(int(s) for s in shape)
 
@@ -387,8 +471,9 @@ def _rockpool_dt(name, node) -> float:
     while k * high - math.exp(-high) < 0:
         high *= 2
         if high > 1e6:
-            raise _node_error(name, node, f"cannot recover Rockpool's dt from r={r:g}, "
-                                          f"tau_mem={tau:g}; pass dt=")
+            raise _node_error(
+                name, node, f"cannot recover Rockpool's dt from r={r:g}, tau_mem={tau:g}; pass dt="
+            )
     for _ in range(200):
         mid = (low + high) / 2
         low, high = (mid, high) if k * mid - math.exp(-mid) < 0 else (low, mid)
@@ -417,8 +502,7 @@ def _factors(profile, kind, params, dt):
     if profile.factors == "rockpool" and kind in ("CubaLIF", "CubaLI"):
         # i = exp(-dt/tau_syn) (i + I): the current decays before it reaches v.
         keep_syn = np.exp(-dt / params["tau_syn"])
-        return {"keep_mem": np.exp(-dt / params["tau_mem"]), "keep_syn": keep_syn,
-                "gain": keep_syn}
+        return {"keep_mem": np.exp(-dt / params["tau_mem"]), "keep_syn": keep_syn, "gain": keep_syn}
     if profile.factors == "rockpool" and kind in ("LIF", "LI"):
         return {"keep_mem": np.exp(-dt / params["tau"]), "gain": np.ones_like(params["tau"])}
     return {}
@@ -433,11 +517,13 @@ def _population(name, pop_name, node, size, dt, discretization, reset, profile, 
             continue
         array = np.asarray(value, dtype=np.float64).reshape(-1)
         if not np.all(np.isfinite(array)):
-            raise _node_error(name, node, f"{field_name} must be finite, not "
-                                          f"{np.asarray(value).tolist()}")
+            raise _node_error(
+                name, node, f"{field_name} must be finite, not {np.asarray(value).tolist()}"
+            )
         if array.size not in (1, size):
-            raise _node_error(name, node, f"{field_name} has {array.size} values but the node "
-                                          f"receives {size}")
+            raise _node_error(
+                name, node, f"{field_name} has {array.size} values but the node receives {size}"
+            )
         params[field_name] = array
     if profile.factors == "norse":
         # Norse writes dt * tau (norse issue 411): the real tau is the file's over dt.
@@ -449,40 +535,62 @@ def _population(name, pop_name, node, size, dt, discretization, reset, profile, 
         if tau_name in params and profile.factors != "snntorch":
             tau = params[tau_name]
             if np.any(tau <= 0):
-                raise _node_error(name, node, f"{tau_name} must be positive, not "
-                                              f"{_describe(tau[tau <= 0])}")
+                raise _node_error(
+                    name, node, f"{tau_name} must be positive, not {_describe(tau[tau <= 0])}"
+                )
             if discretization == "euler" and np.any(dt / tau > 1):
                 raise _node_error(
-                    name, node, f"{tau_name}={_describe(tau.min())} is shorter than dt={dt:g}: "
-                                f"forward Euler needs dt/{tau_name} <= 1. Check dt (snnTorch "
-                                f"exports assume dt={SNNTORCH_DT:g}, Norse dt={NORSE_DT:g}) or "
-                                f"use discretization='exact'")
+                    name,
+                    node,
+                    f"{tau_name}={_describe(tau.min())} is shorter than dt={dt:g}: "
+                    f"forward Euler needs dt/{tau_name} <= 1. Check dt (snnTorch "
+                    f"exports assume dt={SNNTORCH_DT:g}, Norse dt={NORSE_DT:g}) or "
+                    f"use discretization='exact'",
+                )
     v_reset = 0.0
     if "v_reset" in params:
         values = params["v_reset"]
         if np.ptp(values) != 0:
-            raise _node_error(name, node, f"v_reset has different values per neuron "
-                                          f"({_describe(values)}); supported: one v_reset "
-                                          f"shared by the population")
+            raise _node_error(
+                name,
+                node,
+                f"v_reset has different values per neuron "
+                f"({_describe(values)}); supported: one v_reset "
+                f"shared by the population",
+            )
         v_reset = float(values[0])
     spiking = kind in ("LIF", "CubaLIF", "IF")
-    common = dict(name=pop_name, size=size, model=kind, r=params["r"],
-                  v_reset=v_reset, reset=reset if spiking else "value",
-                  origin=f"NIR node {name!r} ({kind})", **factors)
+    common = dict(
+        name=pop_name,
+        size=size,
+        model=kind,
+        r=params["r"],
+        v_reset=v_reset,
+        reset=reset if spiking else "value",
+        origin=f"NIR node {name!r} ({kind})",
+        **factors,
+    )
     if spiking:
-        common.update(reset_delay=options["reset_delay"] and reset == "subtract",
-                      recheck_reset=(profile.name == "snntorch" and reset == "subtract"
-                                     and not options["reset_delay"]),
-                      comparison=options["comparison"],
-                      max_spikes=options["max_spikes"] if reset == "subtract" else 1)
+        common.update(
+            reset_delay=options["reset_delay"] and reset == "subtract",
+            recheck_reset=(
+                profile.name == "snntorch" and reset == "subtract" and not options["reset_delay"]
+            ),
+            comparison=options["comparison"],
+            max_spikes=options["max_spikes"] if reset == "subtract" else 1,
+        )
     overridden = {"keep_mem", "keep_syn"} & set(factors)
     if kind in ("LIF", "LI"):
-        common.update(tau_mem=None if "keep_mem" in overridden else params["tau"],
-                      v_leak=params["v_leak"])
+        common.update(
+            tau_mem=None if "keep_mem" in overridden else params["tau"], v_leak=params["v_leak"]
+        )
     if kind in ("CubaLIF", "CubaLI"):
-        common.update(tau_mem=None if "keep_mem" in overridden else params["tau_mem"],
-                      tau_syn=None if "keep_syn" in overridden else params["tau_syn"],
-                      v_leak=params["v_leak"], w_in=params["w_in"])
+        common.update(
+            tau_mem=None if "keep_mem" in overridden else params["tau_mem"],
+            tau_syn=None if "keep_syn" in overridden else params["tau_syn"],
+            v_leak=params["v_leak"],
+            w_in=params["w_in"],
+        )
     if spiking:
         common.update(v_threshold=params["v_threshold"])
     return common
@@ -534,12 +642,20 @@ def _network_name(nir_name: str, kind: str, taken: set) -> str:
     return name
 
 
-def import_nir(graph_or_path, *, dt: float | None = None, exporter: str = "nir",
-               timing: str | None = None, discretization: str = "euler",
-               reset: str | None = None, reset_delay: bool | None = None,
-               max_spikes: int | None = None, input_max_count: int = 1,
-               real_valued_input: bool = False,
-               check_metadata_dt: bool = True) -> FloatNetwork:
+def import_nir(
+    graph_or_path,
+    *,
+    dt: float | None = None,
+    exporter: str = "nir",
+    timing: str | None = None,
+    discretization: str = "euler",
+    reset: str | None = None,
+    reset_delay: bool | None = None,
+    max_spikes: int | None = None,
+    input_max_count: int = 1,
+    real_valued_input: bool = False,
+    check_metadata_dt: bool = True,
+) -> FloatNetwork:
     """Import a NIR graph (a ``nir.NIRGraph`` or a path to a NIR HDF5 file).
 
     Parameters
@@ -575,47 +691,60 @@ def import_nir(graph_or_path, *, dt: float | None = None, exporter: str = "nir",
         metadata (as :mod:`neurohw.train.digits` writes).
     """
     import nir
+
     if exporter not in PROFILES:
-        raise NIRImportError(f"exporter must be one of {', '.join(map(repr, EXPORTERS))}, not "
-                             f"{exporter!r}")
+        raise NIRImportError(
+            f"exporter must be one of {', '.join(map(repr, EXPORTERS))}, not {exporter!r}"
+        )
     profile = PROFILES[exporter]
     timing = profile.timing if timing is None else timing
     if timing not in TIMINGS:
-        raise NIRImportError(f"timing must be one of {', '.join(map(repr, TIMINGS))}, not "
-                             f"{timing!r}")
+        raise NIRImportError(
+            f"timing must be one of {', '.join(map(repr, TIMINGS))}, not {timing!r}"
+        )
     reset = profile.reset if reset is None else reset
     reset_delay = profile.reset_delay if reset_delay is None else reset_delay
     if not isinstance(reset_delay, bool):
         raise NIRImportError(f"reset_delay must be True or False, not {reset_delay!r}")
     if reset_delay and reset != "subtract":
         if exporter == "snntorch" and reset == "value":
-            reset_delay = False       # snnTorch's zero reset lands before the decay anyway
+            reset_delay = False  # snnTorch's zero reset lands before the decay anyway
         else:
             raise NIRImportError(f"reset_delay=True needs reset='subtract', not {reset!r}")
     max_spikes = profile.max_spikes if max_spikes is None else max_spikes
-    if isinstance(max_spikes, bool) or not isinstance(max_spikes, numbers.Integral) \
-            or not 1 <= max_spikes <= MULTI_SPIKE_CAP:
-        raise NIRImportError(f"max_spikes must be an integer between 1 and {MULTI_SPIKE_CAP}, "
-                             f"not {max_spikes!r}")
+    if (
+        isinstance(max_spikes, bool)
+        or not isinstance(max_spikes, numbers.Integral)
+        or not 1 <= max_spikes <= MULTI_SPIKE_CAP
+    ):
+        raise NIRImportError(
+            f"max_spikes must be an integer between 1 and {MULTI_SPIKE_CAP}, not {max_spikes!r}"
+        )
     if not isinstance(real_valued_input, bool):
-        raise NIRImportError(f"real_valued_input must be True or False, not "
-                             f"{real_valued_input!r}")
-    options = {"reset_delay": reset_delay, "comparison": profile.comparison,
-               "max_spikes": int(max_spikes)}
+        raise NIRImportError(f"real_valued_input must be True or False, not {real_valued_input!r}")
+    options = {
+        "reset_delay": reset_delay,
+        "comparison": profile.comparison,
+        "max_spikes": int(max_spikes),
+    }
     if dt is None:
         dt = profile.dt
     if dt is None and exporter != "rockpool":
-        raise NIRImportError(f"dt is required for exporter={exporter!r}: NIR fixes no time "
-                             f"step; pass the dt the model was trained with")
-    if dt is not None and (isinstance(dt, bool) or not isinstance(dt, numbers.Real)
-                           or not math.isfinite(dt) or dt <= 0):
+        raise NIRImportError(
+            f"dt is required for exporter={exporter!r}: NIR fixes no time "
+            f"step; pass the dt the model was trained with"
+        )
+    if dt is not None and (
+        isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not math.isfinite(dt) or dt <= 0
+    ):
         raise NIRImportError(f"dt must be a positive, finite time step in seconds, not {dt!r}")
     if discretization not in DISCRETIZATIONS:
-        raise NIRImportError(f"discretization must be one of "
-                             f"{', '.join(map(repr, DISCRETIZATIONS))}, not {discretization!r}")
+        raise NIRImportError(
+            f"discretization must be one of "
+            f"{', '.join(map(repr, DISCRETIZATIONS))}, not {discretization!r}"
+        )
     if reset not in RESETS:
-        raise NIRImportError(f"reset must be one of {', '.join(map(repr, RESETS))}, not "
-                             f"{reset!r}")
+        raise NIRImportError(f"reset must be one of {', '.join(map(repr, RESETS))}, not {reset!r}")
     if isinstance(graph_or_path, (str, Path)):
         # nir.read's own type check rejects e.g. snnTorch's Input with a batch dimension;
         # the importer checks shapes itself.
@@ -623,21 +752,25 @@ def import_nir(graph_or_path, *, dt: float | None = None, exporter: str = "nir",
     else:
         graph = graph_or_path
     if not isinstance(graph, nir.NIRGraph):
-        raise NIRImportError(f"expected a nir.NIRGraph or a path to a NIR file, not "
-                             f"{type(graph_or_path).__name__}")
-    if dt is None:        # Rockpool: dt follows from the first CubaLIF's r and tau_mem
+        raise NIRImportError(
+            f"expected a nir.NIRGraph or a path to a NIR file, not {type(graph_or_path).__name__}"
+        )
+    if dt is None:  # Rockpool: dt follows from the first CubaLIF's r and tau_mem
         found = [(n, v) for n, v in graph.nodes.items() if isinstance(v, nir.CubaLIF)]
         if not found:
-            raise NIRImportError("dt is required: the graph has no CubaLIF to recover "
-                                 "Rockpool's dt from")
+            raise NIRImportError(
+                "dt is required: the graph has no CubaLIF to recover Rockpool's dt from"
+            )
         dt = _rockpool_dt(*found[0])
     dt = float(dt)
     metadata = getattr(graph, "metadata", None) or {}
     if check_metadata_dt and "dt" in metadata:
         stored = float(np.asarray(metadata["dt"]).reshape(-1)[0])
         if not math.isclose(stored, dt, rel_tol=1e-9):
-            raise NIRImportError(f"dt={dt:g} disagrees with the graph's metadata dt={stored:g}; "
-                                 f"pass dt={stored:g} (or check_metadata_dt=False)")
+            raise NIRImportError(
+                f"dt={dt:g} disagrees with the graph's metadata dt={stored:g}; "
+                f"pass dt={stored:g} (or check_metadata_dt=False)"
+            )
 
     nodes, edges = _inline(graph)
     for name, node in nodes.items():
@@ -645,20 +778,21 @@ def import_nir(graph_or_path, *, dt: float | None = None, exporter: str = "nir",
             continue
         kind = type(node).__name__
         if kind not in SUPPORTED_NODES:
-            raise _node_error(name, node, f"node type {kind} is not supported; supported: "
-                                          f"{_SUPPORTED_TEXT}")
+            raise _node_error(
+                name, node, f"node type {kind} is not supported; supported: {_SUPPORTED_TEXT}"
+            )
     for source, target in edges:
         for end in (source, target):
             if end not in nodes:
-                raise NIRImportError(f"edge ({source!r}, {target!r}) names an unknown node "
-                                     f"{end!r}")
+                raise NIRImportError(f"edge ({source!r}, {target!r}) names an unknown node {end!r}")
     predecessors = {name: [] for name in nodes}
     for source, target in edges:
         predecessors[target].append(source)
     for name, node in nodes.items():
         if isinstance(node, nir.Input) and predecessors[name]:
-            raise _node_error(name, node, f"an Input node cannot receive edges (from "
-                                          f"{predecessors[name]})")
+            raise _node_error(
+                name, node, f"an Input node cannot receive edges (from {predecessors[name]})"
+            )
 
     def kind_of(name):
         node = nodes[name]
@@ -685,18 +819,26 @@ def import_nir(graph_or_path, *, dt: float | None = None, exporter: str = "nir",
             return out_shape[name]
         node = nodes[name]
         if name in visiting:
-            raise _node_error(name, node, "the node lies on a cycle of linear nodes (an "
-                                          "algebraic loop); supported: cycles that pass through "
-                                          "a neuron population (they take one step)")
+            raise _node_error(
+                name,
+                node,
+                "the node lies on a cycle of linear nodes (an "
+                "algebraic loop); supported: cycles that pass through "
+                "a neuron population (they take one step)",
+            )
         preds = predecessors[name]
         if not preds:
-            raise _node_error(name, node, "the node has no incoming edge, so its input shape "
-                                          "is unknown")
+            raise _node_error(
+                name, node, "the node has no incoming edge, so its input shape is unknown"
+            )
         shapes = [shape_of(p, visiting + (name,)) for p in preds]
         sizes = {int(np.prod(s)) for s in shapes}
         if len(sizes) > 1:
-            raise _node_error(name, node, f"incoming edges from {preds} have different sizes "
-                                          f"{[tuple(s) for s in shapes]}")
+            raise _node_error(
+                name,
+                node,
+                f"incoming edges from {preds} have different sizes {[tuple(s) for s in shapes]}",
+            )
         in_shape = shapes[0]
         kind = kind_of(name)
         if kind in LINEAR_NODES:
@@ -718,12 +860,18 @@ def import_nir(graph_or_path, *, dt: float | None = None, exporter: str = "nir",
         if kind_of(name) in NEURON_NODES:
             for p in predecessors[name]:
                 if int(np.prod(out_shape[p])) != int(np.prod(out_shape[name])):
-                    raise _node_error(name, nodes[name],
-                                      f"has {int(np.prod(out_shape[name]))} neurons but the edge "
-                                      f"from {p!r} carries {int(np.prod(out_shape[p]))} values")
+                    raise _node_error(
+                        name,
+                        nodes[name],
+                        f"has {int(np.prod(out_shape[name]))} neurons but the edge "
+                        f"from {p!r} carries {int(np.prod(out_shape[p]))} values",
+                    )
             if name not in out_shape:
-                raise _node_error(name, nodes[name], "all parameters are scalars and nothing "
-                                                     "feeds the node, so its size is unknown")
+                raise _node_error(
+                    name,
+                    nodes[name],
+                    "all parameters are scalars and nothing feeds the node, so its size is unknown",
+                )
 
     # Express every node's output as a sum over sources of (source @ matrix) + bias.
     sources = {n for n in nodes if kind_of(n) == "Input" or kind_of(n) in NEURON_NODES}
@@ -737,9 +885,13 @@ def import_nir(graph_or_path, *, dt: float | None = None, exporter: str = "nir",
         if name in memo:
             return memo[name]
         if name in visiting:
-            raise _node_error(name, nodes[name], "the node lies on a cycle of linear nodes (an "
-                                                 "algebraic loop); supported: cycles that pass "
-                                                 "through a neuron population")
+            raise _node_error(
+                name,
+                nodes[name],
+                "the node lies on a cycle of linear nodes (an "
+                "algebraic loop); supported: cycles that pass "
+                "through a neuron population",
+            )
         terms, bias = incoming(name, visiting + (name,))
         matrix, own_bias = maps.get(name, (None, np.zeros(size)))
         if matrix is not None:
@@ -764,12 +916,17 @@ def import_nir(graph_or_path, *, dt: float | None = None, exporter: str = "nir",
     taken: set = set()
     names = {}
     inputs = []
-    for name, node in nodes.items():
+    for name, _node in nodes.items():
         if kind_of(name) == "Input":
             names[name] = _network_name(name, "input", taken)
-            inputs.append(FloatInput(names[name], int(np.prod(out_shape[name])),
-                                     max_count=input_max_count,
-                                     real_valued=real_valued_input))
+            inputs.append(
+                FloatInput(
+                    names[name],
+                    int(np.prod(out_shape[name])),
+                    max_count=input_max_count,
+                    real_valued=real_valued_input,
+                )
+            )
     populations, projections = [], []
     for name, node in nodes.items():
         kind = kind_of(name)
@@ -778,19 +935,29 @@ def import_nir(graph_or_path, *, dt: float | None = None, exporter: str = "nir",
         names[name] = _network_name(name, kind, taken)
         size = int(np.prod(out_shape[name]))
         terms, bias = incoming(name) if predecessors[name] else ({}, np.zeros(size))
-        spec = _population(name, names[name], node, size, dt, discretization, reset, profile,
-                           options)
+        spec = _population(
+            name, names[name], node, size, dt, discretization, reset, profile, options
+        )
         populations.append(FloatPopulation(**spec, input_bias=bias))
         for source, matrix in terms.items():
             if matrix is None:
                 matrix = np.eye(size)
             projections.append((source, names[name], matrix))
-    recurrent = _recurrent_edges([(names[s], t) for s, t, _ in projections],
-                                 [names[n] for n in nodes if kind_of(n) == "Input"])
-    projections = [FloatProjection(names[s], t, m,
-                                   same_step=(timing == "same_step" and kind_of(s) != "Input"
-                                              and (names[s], t) not in recurrent))
-                   for s, t, m in projections]
+    recurrent = _recurrent_edges(
+        [(names[s], t) for s, t, _ in projections],
+        [names[n] for n in nodes if kind_of(n) == "Input"],
+    )
+    projections = [
+        FloatProjection(
+            names[s],
+            t,
+            m,
+            same_step=(
+                timing == "same_step" and kind_of(s) != "Input" and (names[s], t) not in recurrent
+            ),
+        )
+        for s, t, m in projections
+    ]
 
     outputs = []
     for name, node in nodes.items():
@@ -798,20 +965,34 @@ def import_nir(graph_or_path, *, dt: float | None = None, exporter: str = "nir",
             continue
         terms, bias = incoming(name)
         for source, matrix in terms.items():
-            direct = matrix is None or (matrix.shape[0] == matrix.shape[1]
-                                        and np.array_equal(matrix, np.eye(matrix.shape[0])))
+            direct = matrix is None or (
+                matrix.shape[0] == matrix.shape[1]
+                and np.array_equal(matrix, np.eye(matrix.shape[0]))
+            )
             if kind_of(source) not in NEURON_NODES or not direct or np.any(bias != 0):
-                raise _node_error(name, node, f"receives a transformed signal from {source!r} "
-                                              f"({kind_of(source)}); supported: Output nodes "
-                                              f"fed directly by neuron populations (add an LI "
-                                              f"readout layer after a linear layer)")
+                raise _node_error(
+                    name,
+                    node,
+                    f"receives a transformed signal from {source!r} "
+                    f"({kind_of(source)}); supported: Output nodes "
+                    f"fed directly by neuron populations (add an LI "
+                    f"readout layer after a linear layer)",
+                )
             if names[source] not in outputs:
                 outputs.append(names[source])
     if not outputs:
-        raise NIRImportError("the graph has no Output node fed by a neuron population; "
-                             "supported: at least one Output node after LIF, CubaLIF, IF, LI or "
-                             "CubaLI")
-    network = FloatNetwork(inputs=inputs, populations=populations, projections=projections,
-                           outputs=outputs, dt=dt, discretization=discretization)
+        raise NIRImportError(
+            "the graph has no Output node fed by a neuron population; "
+            "supported: at least one Output node after LIF, CubaLIF, IF, LI or "
+            "CubaLI"
+        )
+    network = FloatNetwork(
+        inputs=inputs,
+        populations=populations,
+        projections=projections,
+        outputs=outputs,
+        dt=dt,
+        discretization=discretization,
+    )
     network.nir_names = {v: k for k, v in names.items()}
     return network

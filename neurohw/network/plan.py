@@ -45,6 +45,7 @@ class AxonBlock:
     in one event, instead of a count of axon events. ``count_cap``: the ingress clamps an
     event's count to it before expanding it into axon events (the projections' ``count_cap``;
     ``None`` where no cap can act)."""
+
     source: str
     source_start: int
     count: int
@@ -65,6 +66,7 @@ class CorePlan:
     ``population``, its axon map and its weights ``(channels, n_axons, n_neurons)``; the
     synapses' ``delays`` (same shape, 0 where there is none) in a ring of ``max_delay`` steps;
     with ``stdp``, the ``plastic`` mask (same shape) of the weights that learn."""
+
     index: int
     population: str
     neuron_start: int
@@ -111,6 +113,7 @@ class CorePlan:
 class ChipPlan:
     """A mapped network. ``routing`` is the compiled router network over the
     ``n_cores + 1`` endpoints (host last); ``topology`` the star or mesh it was compiled for."""
+
     network: Network
     cores: tuple
     keys_per_endpoint: int

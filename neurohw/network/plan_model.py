@@ -67,6 +67,7 @@ class PlanTrace:
     * ``weights``: ``{core: (channels, n_axons, n_neurons)}`` the final weights of every core
       with STDP.
     """
+
     steps: int
     samples: int
     spikes: dict
@@ -97,21 +98,21 @@ def _host_windows(plan: ChipPlan, words, first_window: int, n_windows: int) -> l
         event = fmt.unpack(word)
         window = first_window + len(windows)
         if event.step != window % modulus:
-            raise PlanModelError(f"host event {event!r} in window {window} has tag "
-                                 f"{event.step}, expected {window % modulus}")
+            raise PlanModelError(
+                f"host event {event!r} in window {window} has tag "
+                f"{event.step}, expected {window % modulus}"
+            )
         if event.kind == EventKind.BARRIER:
             windows.append(current)
             current = []
         else:
             current.append(event)
     if current or len(windows) != n_windows:
-        raise PlanModelError(f"the host stream has {len(windows)} windows, expected "
-                             f"{n_windows}")
+        raise PlanModelError(f"the host stream has {len(windows)} windows, expected {n_windows}")
     return windows
 
 
-def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = None
-                  ) -> PlanTrace:
+def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = None) -> PlanTrace:
     """Run the chip of ``plan`` on a batch, one sample after another.
 
     ``inputs``: ``{group: counts (steps, batch, size) or (steps, size)}``, every input group
@@ -134,31 +135,37 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
         raise ValueError("samples is empty: nothing to run")
     counts = {name: c[:, order, :] for name, c in counts.items()}
     total = n_samples * steps
-    n_windows = total + 1          # windows -1 .. total - 1
+    n_windows = total + 1  # windows -1 .. total - 1
     host = plan.host
     n_cores = plan.n_cores
     fmt = plan.fmt
     deliveries = plan.routing.deliveries
     tick = plan.tick_key(host)
 
-    host_windows = _host_windows(plan, encode_samples(plan, counts, steps=steps), -1,
-                                 n_windows)
+    host_windows = _host_windows(plan, encode_samples(plan, counts, steps=steps), -1, n_windows)
 
     # Each core's view: its blocks, its fan-out, its state.
     fanout = [np.count_nonzero(np.any(core.weights != 0, axis=0), axis=1) for core in plan.cores]
     states = [initial_state(core.params, core.n_neurons, 1) for core in plan.cores]
-    armed = [False] * n_cores      # end-of-sample seen in the previous window
-    rings = [_CoreRing(core) if core.max_delay > 1 or core.stdp is not None else None
-             for core in plan.cores]
+    armed = [False] * n_cores  # end-of-sample seen in the previous window
+    rings = [
+        _CoreRing(core) if core.max_delay > 1 or core.stdp is not None else None
+        for core in plan.cores
+    ]
 
-    spikes = {name: np.zeros((steps, n_samples, p.size), dtype=np.int64)
-              for name, p in network.populations.items()}
+    spikes = {
+        name: np.zeros((steps, n_samples, p.size), dtype=np.int64)
+        for name, p in network.populations.items()
+    }
     v, cur, refr = {}, {}, {}
     for core in plan.cores:
-        v[core.index] = np.zeros((steps, n_samples, core.n_neurons),
-                                 dtype=states[core.index].v.dtype)
-        cur[core.index] = np.zeros((steps, n_samples, core.params.n_currents, core.n_neurons),
-                                   dtype=states[core.index].i.dtype)
+        v[core.index] = np.zeros(
+            (steps, n_samples, core.n_neurons), dtype=states[core.index].v.dtype
+        )
+        cur[core.index] = np.zeros(
+            (steps, n_samples, core.params.n_currents, core.n_neurons),
+            dtype=states[core.index].i.dtype,
+        )
         refr[core.index] = np.zeros((steps, n_samples, core.n_neurons), dtype=np.int64)
     host_output = []
     window_events = np.zeros(n_windows, dtype=np.int64)
@@ -170,7 +177,7 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
     applied = np.zeros((n_cores, total), dtype=np.int64)
 
     # Window -1 has the host's events only; each later window also the cores' spikes.
-    core_spikes = []               # (source endpoint, key, count) of the current window
+    core_spikes = []  # (source endpoint, key, count) of the current window
     for w in range(-1, total):
         # 1. Route every event of window w to its endpoints.
         inbox = [[] for _ in range(n_cores + 1)]
@@ -187,7 +194,7 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
             for target in deliveries[key]:
                 inbox[target].append((source, EventKind.SPIKE, key, count))
         received = set()
-        for _, kind, key, count in inbox[host]:
+        for _, _kind, key, count in inbox[host]:
             host_events_in[w + 1] += 1
             received.add((key, count))
         if w >= 0:
@@ -206,22 +213,25 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
                 core_events_in[c, w + 1] += 1
                 if kind == EventKind.CONTROL:
                     if key != tick:
-                        raise PlanModelError(f"core {c} received a control event with key "
-                                             f"{key:#x}; only the host's tick key is one")
+                        raise PlanModelError(
+                            f"core {c} received a control event with key "
+                            f"{key:#x}; only the host's tick key is one"
+                        )
                     arm_next = True
                     continue
                 if armed[c] and source != host:
                     dropped[c, (w + 1) // steps - 1] += 1
                     continue
-                if source != host and w % steps < start_steps.get(
-                        plan.cores[source].population, 0):
+                if source != host and w % steps < start_steps.get(plan.cores[source].population, 0):
                     # A skewed source's spikes before its start step reach no core.
                     dropped[c, w // steps] += 1
                     continue
                 block = _block_of(core, key)
                 if block is None:
-                    raise PlanModelError(f"core {c} received key {key:#x} in window {w}, which "
-                                         f"no axon block of it holds")
+                    raise PlanModelError(
+                        f"core {c} received key {key:#x} in window {w}, which "
+                        f"no axon block of it holds"
+                    )
                 axon = block.axon_of(key)
                 if block.graded:
                     # The ingress reads the payload as the value (two's complement when
@@ -246,36 +256,41 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
                 states[c] = initial_state(core.params, core.n_neurons, 1)
             capped = axon_counts
             if core.params.input_count_cap is not None:
-                capped = np.where(graded, axon_counts,
-                                  np.minimum(axon_counts, core.params.input_count_cap))
+                capped = np.where(
+                    graded, axon_counts, np.minimum(axon_counts, core.params.input_count_cap)
+                )
             # A graded event is one event and one synaptic operation per synapse (one
             # multiply-add), but |value| weight units for the accumulator's bound.
             events = np.where(graded, capped != 0, capped)
             applied[c, g] = int(events.sum())
             units = int(np.abs(capped).sum())
             if units > core.max_events_per_step:
-                raise PlanModelError(f"core {c} applied {units} events in step {g}, more than "
-                                     f"its max_events_per_step={core.max_events_per_step} (a "
-                                     f"graded event counts as |value|)")
+                raise PlanModelError(
+                    f"core {c} applied {units} events in step {g}, more than "
+                    f"its max_events_per_step={core.max_events_per_step} (a "
+                    f"graded event counts as |value|)"
+                )
             sops[c, g] = int(events @ fanout[c])
             if graded.any() and rings[c] is None:
                 # reference.step's spike form takes counts only; the drive form is the same
                 # sum, with the values as they are and the counts capped.
                 drive = np.einsum("a,can->cn", capped, core.weights.astype(np.int64))
-                states[c], fired = step(core.params, states[c],
-                                        StepInput(drive=drive[np.newaxis]))
+                states[c], fired = step(core.params, states[c], StepInput(drive=drive[np.newaxis]))
                 fired = np.asarray(fired, dtype=np.int64)[0]
             elif rings[c] is None:
-                states[c], fired = step(core.params, states[c],
-                                        StepInput(spikes=axon_counts[np.newaxis, :],
-                                                  weights=core.weights))
+                states[c], fired = step(
+                    core.params,
+                    states[c],
+                    StepInput(spikes=axon_counts[np.newaxis, :], weights=core.weights),
+                )
                 fired = np.asarray(fired, dtype=np.int64)[0]
             else:
-                states[c], fired = step(core.params, states[c],
-                                        StepInput(drive=rings[c].drive(g, capped)))
+                states[c], fired = step(
+                    core.params, states[c], StepInput(drive=rings[c].drive(g, capped))
+                )
                 fired = np.asarray(fired, dtype=np.int64)[0]
                 rings[c].learn(axon_counts, fired)
-            spikes[core.population][t, sample, core.neuron_start:core.neuron_stop] = fired
+            spikes[core.population][t, sample, core.neuron_start : core.neuron_stop] = fired
             v[c][t, sample] = states[c].v[0]
             cur[c][t, sample] = states[c].i[0]
             refr[c][t, sample] = states[c].refractory[0]
@@ -286,13 +301,26 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
                 else:
                     unrouted[c] += 1
 
-    return PlanTrace(steps=steps, samples=n_samples, spikes=spikes, v=v, i=cur, refractory=refr,
-                     host_output=tuple(host_output), window_events=window_events,
-                     core_events_in=core_events_in, host_events_in=host_events_in,
-                     core_events_dropped=dropped, unrouted_spikes=unrouted,
-                     synaptic_ops=sops, events_per_step=applied,
-                     weights={core.index: rings[core.index].weights for core in plan.cores
-                              if core.stdp is not None} or None)
+    return PlanTrace(
+        steps=steps,
+        samples=n_samples,
+        spikes=spikes,
+        v=v,
+        i=cur,
+        refractory=refr,
+        host_output=tuple(host_output),
+        window_events=window_events,
+        core_events_in=core_events_in,
+        host_events_in=host_events_in,
+        core_events_dropped=dropped,
+        unrouted_spikes=unrouted,
+        synaptic_ops=sops,
+        events_per_step=applied,
+        weights={
+            core.index: rings[core.index].weights for core in plan.cores if core.stdp is not None
+        }
+        or None,
+    )
 
 
 def _block_of(core, key):
@@ -308,8 +336,9 @@ class _CoreRing:
 
     def __init__(self, core):
         self.core = core
-        self.ring = np.zeros((core.max_delay, core.params.input_channels, core.n_neurons),
-                             dtype=np.int64)
+        self.ring = np.zeros(
+            (core.max_delay, core.params.input_channels, core.n_neurons), dtype=np.int64
+        )
         self.weights = core.weights.astype(np.int64).copy()
         delays = core.delays if core.delays is not None else np.ones_like(self.weights)
         # Every synapse that can carry a non-zero weight, by its delay (0 counts as 1).
@@ -328,7 +357,8 @@ class _CoreRing:
         for d, mask in self.by_delay:
             for channel in range(self.weights.shape[0]):
                 self.ring[(g + d - 1) % depth, channel] += capped @ np.where(
-                    mask[channel], self.weights[channel], 0)
+                    mask[channel], self.weights[channel], 0
+                )
         slot = g % depth
         drive = self.ring[slot].copy()
         self.ring[slot] = 0
@@ -341,8 +371,12 @@ class _CoreRing:
         pre, post = axon_counts[np.newaxis], fired[np.newaxis]
         new = None
         for channel in range(self.weights.shape[0]):
-            new = stdp_step(rule, STDPState(self.weights[channel][np.newaxis], self.pre_trace,
-                                            self.post_trace),
-                            pre, post, self.core.plastic[channel])
+            new = stdp_step(
+                rule,
+                STDPState(self.weights[channel][np.newaxis], self.pre_trace, self.post_trace),
+                pre,
+                post,
+                self.core.plastic[channel],
+            )
             self.weights[channel] = new.weights[0]
         self.pre_trace, self.post_trace = new.pre_trace, new.post_trace

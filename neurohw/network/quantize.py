@@ -44,9 +44,19 @@ from .floatnet import FloatNetwork, FloatNetworkError, readout_scores, simulate_
 from .graph import InputGroup, Network, Population, Projection
 from .system import simulate
 
-__all__ = ["QuantizationError", "ProjectionReport", "StateReport", "InputReport", "LayerReport",
-           "QuantizationReport", "quantize", "encode_inputs", "AccuracyReport", "evaluate",
-           "MODELS"]
+__all__ = [
+    "QuantizationError",
+    "ProjectionReport",
+    "StateReport",
+    "InputReport",
+    "LayerReport",
+    "QuantizationReport",
+    "quantize",
+    "encode_inputs",
+    "AccuracyReport",
+    "evaluate",
+    "MODELS",
+]
 
 #: ``"loihi"``: the ``loihi_cuba_lif`` preset; ``"if"``: a plain integrate-and-fire neuron
 #: (membrane only, no decay, no shifts), for IF populations such as ANN-to-SNN conversions.
@@ -58,7 +68,7 @@ _DECAY_ONE = 1 << _DECAY_BITS
 _INPUT_SHIFT = 6
 _THRESHOLD_SHIFT = 6
 _VTH_MAX = (1 << 17) - 1
-_BIAS_MANT_MAX = (1 << 12) - 1      # 13-bit signed mantissa
+_BIAS_MANT_MAX = (1 << 12) - 1  # 13-bit signed mantissa
 _BIAS_EXP_MAX = 7
 _STATE_WIDTH = 24
 # The drive bias is added to the drive before the shift into the 24-bit current, so it must fit
@@ -83,11 +93,11 @@ class ProjectionReport:
     target: str
     n_nonzero_float: int
     n_nonzero_int: int
-    max_abs_float: float         # of weight * gain / s_x (float membrane units per event)
+    max_abs_float: float  # of weight * gain / s_x (float membrane units per event)
     max_abs_int: int
-    rms_error: float             # float units, of (int weight * 2^6 / S) - weight * gain / s_x
+    rms_error: float  # float units, of (int weight * 2^6 / S) - weight * gain / s_x
     max_error: float
-    relative_rms_error: float    # rms_error / max_abs_float
+    relative_rms_error: float  # rms_error / max_abs_float
 
     def to_dict(self):
         return dict(self.__dict__)
@@ -103,6 +113,7 @@ class StateReport:
     ``headroom_bits``: ``log2(range / peak)`` of the calibration peak (or of the analytic bound
     without calibration; negative: it does not fit); ``overflows``: how many (step, sample,
     neuron) values of the calibration run fell outside the range (wrapped or saturated)."""
+
     state: str
     range: int
     analytic_bound: int | None = None
@@ -121,6 +132,7 @@ class InputReport:
     encode(x * scale)`` (:func:`encode_inputs`); ``max_abs_float``: the calibration's largest
     ``|x|`` (it maps to the largest integer); ``max_error``/``rms_error``: of ``x_int / scale -
     x`` on the calibration data (float input units)."""
+
     group: str
     bits: int
     signed: bool
@@ -140,30 +152,31 @@ class LayerReport:
     """Per population. Per-neuron quantities are summarized: ``dv``, ``du``, the keep factors
     and ``drive_bias`` are one number when the population shares it and ``[min, max]`` when it
     differs per neuron; ``keep_*_max_error`` is the largest ``|integer - float|`` decay factor."""
+
     population: str
     model: str
     size: int
-    scale: float                 # integer membrane units per float unit
+    scale: float  # integer membrane units per float unit
     dv: int | list
     du: int | list
     keep_mem_float: float | list
     keep_mem_int: float | list
     keep_syn_float: float | list | None
     keep_syn_int: float | list
-    threshold_float: list | None          # (min, max)
-    threshold_mantissa: list | None       # (min, max)
+    threshold_float: list | None  # (min, max)
+    threshold_mantissa: list | None  # (min, max)
     threshold_max_relative_error: float | None
     bias_exponent: int
     bias_max_abs_float: float
-    bias_max_error: float                 # float units
-    worst_case_current: int               # |u| bound in integer units (from max input counts)
+    bias_max_error: float  # float units
+    worst_case_current: int  # |u| bound in integer units (from max input counts)
     projections: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     keep_mem_max_error: float = 0.0
     keep_syn_max_error: float = 0.0
     drive_bias: int | list | None = None  # None: no constant drive into the current
-    drive_bias_max_error: float = 0.0     # float current units
-    scale_limit: str = ""                 # what chose the scale (weights, threshold, current..)
+    drive_bias_max_error: float = 0.0  # float current units
+    scale_limit: str = ""  # what chose the scale (weights, threshold, current..)
     states: dict = field(default_factory=dict)  # "current"/"membrane" -> StateReport
 
     @property
@@ -185,71 +198,98 @@ class QuantizationReport:
     layers: dict
     notes: list = field(default_factory=list)
     #: filled by ``evaluate(..., report=report)``
-    accuracy: "AccuracyReport | None" = None
+    accuracy: AccuracyReport | None = None
     #: real-valued input groups: group -> :class:`InputReport`
     inputs: dict = field(default_factory=dict)
-    calibration_margin: float | None = None     # None: no calibration (analytic bounds)
+    calibration_margin: float | None = None  # None: no calibration (analytic bounds)
     calibration_samples: int = 0
 
     def to_dict(self):
-        return {"model": self.model, "weight_width": self.weight_width,
-                "layers": {k: v.to_dict() for k, v in self.layers.items()},
-                "inputs": {k: v.to_dict() for k, v in self.inputs.items()},
-                "calibration_margin": self.calibration_margin,
-                "calibration_samples": self.calibration_samples,
-                "notes": list(self.notes),
-                "accuracy": None if self.accuracy is None else self.accuracy.to_dict()}
+        return {
+            "model": self.model,
+            "weight_width": self.weight_width,
+            "layers": {k: v.to_dict() for k, v in self.layers.items()},
+            "inputs": {k: v.to_dict() for k, v in self.inputs.items()},
+            "calibration_margin": self.calibration_margin,
+            "calibration_samples": self.calibration_samples,
+            "notes": list(self.notes),
+            "accuracy": None if self.accuracy is None else self.accuracy.to_dict(),
+        }
 
     def table(self) -> str:
         """A plain-text summary: one line per input group, population, state and projection."""
-        lines = [f"quantization to {self.model}, {self.weight_width}-bit weights"
-                 + ("" if self.calibration_margin is None else
-                    f", calibrated on {self.calibration_samples} samples (margin "
-                    f"{self.calibration_margin:g})")]
+        lines = [
+            f"quantization to {self.model}, {self.weight_width}-bit weights"
+            + (
+                ""
+                if self.calibration_margin is None
+                else f", calibrated on {self.calibration_samples} samples (margin "
+                f"{self.calibration_margin:g})"
+            )
+        ]
         for g in self.inputs.values():
-            lines.append(f"  input {g.group}: real-valued -> {g.bits}-bit "
-                         f"{'signed' if g.signed else 'unsigned'} graded, s_x {g.scale:.6g} "
-                         f"(max |x| {g.max_abs_float:.4g} -> {'+-' if g.signed else ''}{g.high}), max err "
-                         f"{g.max_error:.3e}, rms err {g.rms_error:.3e}")
+            lines.append(
+                f"  input {g.group}: real-valued -> {g.bits}-bit "
+                f"{'signed' if g.signed else 'unsigned'} graded, s_x {g.scale:.6g} "
+                f"(max |x| {g.max_abs_float:.4g} -> {'+-' if g.signed else ''}{g.high}), max err "
+                f"{g.max_error:.3e}, rms err {g.rms_error:.3e}"
+            )
         for layer in self.layers.values():
-            thr = ("-" if layer.threshold_mantissa is None else
-                   f"vth {layer.threshold_mantissa[0]}..{layer.threshold_mantissa[1]} "
-                   f"(rel err {layer.threshold_max_relative_error:.2e})")
-            syn = ("-" if layer.keep_syn_float is None
-                   else f"{_fmt(layer.keep_syn_float)}->{_fmt(layer.keep_syn_int)}")
-            drive = ("" if layer.drive_bias is None else
-                     f", drive bias {_fmt(layer.drive_bias)} (max err "
-                     f"{layer.drive_bias_max_error:.2e})")
-            lines.append(f"  {layer.population} ({layer.model}, {layer.size}): scale "
-                         f"{layer.scale:.6g} ({layer.scale_limit}), dv {_fmt(layer.dv)} (keep "
-                         f"{_fmt(layer.keep_mem_float)}->{_fmt(layer.keep_mem_int)}), du "
-                         f"{_fmt(layer.du)} (keep {syn}), {thr}, bias exp {layer.bias_exponent} "
-                         f"(max err {layer.bias_max_error:.2e}){drive}")
+            thr = (
+                "-"
+                if layer.threshold_mantissa is None
+                else f"vth {layer.threshold_mantissa[0]}..{layer.threshold_mantissa[1]} "
+                f"(rel err {layer.threshold_max_relative_error:.2e})"
+            )
+            syn = (
+                "-"
+                if layer.keep_syn_float is None
+                else f"{_fmt(layer.keep_syn_float)}->{_fmt(layer.keep_syn_int)}"
+            )
+            drive = (
+                ""
+                if layer.drive_bias is None
+                else f", drive bias {_fmt(layer.drive_bias)} (max err "
+                f"{layer.drive_bias_max_error:.2e})"
+            )
+            lines.append(
+                f"  {layer.population} ({layer.model}, {layer.size}): scale "
+                f"{layer.scale:.6g} ({layer.scale_limit}), dv {_fmt(layer.dv)} (keep "
+                f"{_fmt(layer.keep_mem_float)}->{_fmt(layer.keep_mem_int)}), du "
+                f"{_fmt(layer.du)} (keep {syn}), {thr}, bias exp {layer.bias_exponent} "
+                f"(max err {layer.bias_max_error:.2e}){drive}"
+            )
             for state in layer.states.values():
                 parts = [f"range +-{state.range}"]
                 if state.analytic_bound is not None:
                     parts.append(f"bound {state.analytic_bound}")
                 if state.calibration_peak_int is not None:
-                    parts.append(f"calibration peak float {state.calibration_peak_float:.6g}, "
-                                 f"int {state.calibration_peak_int}")
+                    parts.append(
+                        f"calibration peak float {state.calibration_peak_float:.6g}, "
+                        f"int {state.calibration_peak_int}"
+                    )
                 if state.headroom_bits is not None:
                     parts.append(f"headroom {state.headroom_bits:.2f} bits")
                 if state.overflows:
                     parts.append(f"OVERFLOWS {state.overflows}")
                 lines.append(f"    {state.state}: {', '.join(parts)}")
             for p in layer.projections:
-                lines.append(f"    {p.source} -> {p.target}: max |w| {p.max_abs_float:.4g} -> "
-                             f"{p.max_abs_int}, rms err {p.rms_error:.3e} "
-                             f"({100 * p.relative_rms_error:.3f} % of max), nonzero "
-                             f"{p.n_nonzero_float} -> {p.n_nonzero_int}")
+                lines.append(
+                    f"    {p.source} -> {p.target}: max |w| {p.max_abs_float:.4g} -> "
+                    f"{p.max_abs_int}, rms err {p.rms_error:.3e} "
+                    f"({100 * p.relative_rms_error:.3f} % of max), nonzero "
+                    f"{p.n_nonzero_float} -> {p.n_nonzero_int}"
+                )
             for note in layer.notes:
                 lines.append(f"    note: {note}")
         for note in self.notes:
             lines.append(f"  note: {note}")
         if self.accuracy is not None:
             a = self.accuracy
-            lines.append(f"  accuracy on {a.n_samples} samples: float {a.float_accuracy:.4f}, "
-                         f"fixed point {a.fixed_accuracy:.4f}, agreement {a.agreement:.4f}")
+            lines.append(
+                f"  accuracy on {a.n_samples} samples: float {a.float_accuracy:.4f}, "
+                f"fixed point {a.fixed_accuracy:.4f}, agreement {a.agreement:.4f}"
+            )
         return "\n".join(lines)
 
 
@@ -285,12 +325,20 @@ def _round_half_away(values: np.ndarray) -> np.ndarray:
     return np.sign(values) * np.floor(np.abs(values) + 0.5)
 
 
-def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "loihi",
-             scale: dict | None = None, power_of_two_scale: bool = False,
-             weight_percentile: float = 100.0, v_width: int = _STATE_WIDTH,
-             calibration: dict | None = None, calibration_margin: float = CALIBRATION_MARGIN,
-             accept_overflow: bool = False,
-             input_bits: int | None = None) -> tuple[Network, QuantizationReport]:
+def quantize(
+    float_net: FloatNetwork,
+    *,
+    weight_width: int = 8,
+    model: str = "loihi",
+    scale: dict | None = None,
+    power_of_two_scale: bool = False,
+    weight_percentile: float = 100.0,
+    v_width: int = _STATE_WIDTH,
+    calibration: dict | None = None,
+    calibration_margin: float = CALIBRATION_MARGIN,
+    accept_overflow: bool = False,
+    input_bits: int | None = None,
+) -> tuple[Network, QuantizationReport]:
     """Quantize ``float_net`` onto integer neurons of ``model`` with ``weight_width``-bit signed
     weights: ``"loihi"`` (the ``loihi_cuba_lif`` preset) or ``"if"`` (every population must be
     an ``IF`` population; see :func:`_quantize_if`: membrane only, ``v_width``-bit saturating
@@ -317,30 +365,45 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
     range when a parameter cannot be represented.
     """
     if model not in MODELS:
-        raise QuantizationError(f"model must be one of 'loihi', 'if' (IF populations only), "
-                                f"not {model!r}")
-    if isinstance(weight_width, bool) or not isinstance(weight_width, int) \
-            or not 2 <= weight_width <= 16:
-        raise QuantizationError(f"weight_width must be an integer between 2 and 16, not "
-                                f"{weight_width!r}")
+        raise QuantizationError(
+            f"model must be one of 'loihi', 'if' (IF populations only), not {model!r}"
+        )
+    if (
+        isinstance(weight_width, bool)
+        or not isinstance(weight_width, int)
+        or not 2 <= weight_width <= 16
+    ):
+        raise QuantizationError(
+            f"weight_width must be an integer between 2 and 16, not {weight_width!r}"
+        )
     if not 0 < weight_percentile <= 100:
-        raise QuantizationError(f"weight_percentile must be in (0, 100], not "
-                                f"{weight_percentile!r}")
-    if isinstance(calibration_margin, bool) or not isinstance(calibration_margin, (int, float)) \
-            or not math.isfinite(calibration_margin) or calibration_margin < 1:
-        raise QuantizationError(f"calibration_margin must be a finite number >= 1, not "
-                                f"{calibration_margin!r}")
+        raise QuantizationError(f"weight_percentile must be in (0, 100], not {weight_percentile!r}")
+    if (
+        isinstance(calibration_margin, bool)
+        or not isinstance(calibration_margin, (int, float))
+        or not math.isfinite(calibration_margin)
+        or calibration_margin < 1
+    ):
+        raise QuantizationError(
+            f"calibration_margin must be a finite number >= 1, not {calibration_margin!r}"
+        )
     if not isinstance(accept_overflow, bool):
-        raise QuantizationError(f"accept_overflow must be True or False, not "
-                                f"{accept_overflow!r}")
-    if input_bits is not None and (isinstance(input_bits, bool) or not isinstance(
-            input_bits, int) or not 2 <= input_bits <= _MAX_INPUT_BITS):
-        raise QuantizationError(f"input_bits must be None or an integer between 2 and "
-                                f"{_MAX_INPUT_BITS}, not {input_bits!r}")
+        raise QuantizationError(f"accept_overflow must be True or False, not {accept_overflow!r}")
+    if input_bits is not None and (
+        isinstance(input_bits, bool)
+        or not isinstance(input_bits, int)
+        or not 2 <= input_bits <= _MAX_INPUT_BITS
+    ):
+        raise QuantizationError(
+            f"input_bits must be None or an integer between 2 and "
+            f"{_MAX_INPUT_BITS}, not {input_bits!r}"
+        )
     if calibration is not None and not isinstance(calibration, dict):
-        raise QuantizationError(f"calibration must be a dict of input group -> values (steps, "
-                                f"batch, size), as simulate_float takes, not "
-                                f"{type(calibration).__name__}")
+        raise QuantizationError(
+            f"calibration must be a dict of input group -> values (steps, "
+            f"batch, size), as simulate_float takes, not "
+            f"{type(calibration).__name__}"
+        )
     scale = dict(scale or {})
     unknown = sorted(set(scale) - set(float_net.populations))
     if unknown:
@@ -348,20 +411,30 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
     real_groups = [g.name for g in float_net.inputs.values() if g.real_valued]
     if model == "if":
         if calibration is not None or input_bits is not None or real_groups:
-            raise QuantizationError("calibration, input_bits and real-valued input groups need "
-                                    "model='loihi'")
-        return _quantize_if(float_net, weight_width=weight_width, scale=scale,
-                            power_of_two_scale=power_of_two_scale,
-                            weight_percentile=weight_percentile, v_width=v_width)
+            raise QuantizationError(
+                "calibration, input_bits and real-valued input groups need model='loihi'"
+            )
+        return _quantize_if(
+            float_net,
+            weight_width=weight_width,
+            scale=scale,
+            power_of_two_scale=power_of_two_scale,
+            weight_percentile=weight_percentile,
+            v_width=v_width,
+        )
     for group in real_groups:
         if input_bits is None:
-            raise QuantizationError(f"input group {group!r} is real-valued: pass input_bits "
-                                    f"(the width of its graded integer values, 2..16) and a "
-                                    f"calibration data set")
+            raise QuantizationError(
+                f"input group {group!r} is real-valued: pass input_bits "
+                f"(the width of its graded integer values, 2..16) and a "
+                f"calibration data set"
+            )
         if calibration is None:
-            raise QuantizationError(f"input group {group!r} is real-valued: its input scale "
-                                    f"comes from the calibration data; pass calibration="
-                                    f"{{group: values (steps, batch, size)}}")
+            raise QuantizationError(
+                f"input group {group!r} is real-valued: its input scale "
+                f"comes from the calibration data; pass calibration="
+                f"{{group: values (steps, batch, size)}}"
+            )
     w_max = (1 << (weight_width - 1)) - 1
     v_low, v_high = state_range(_STATE_WIDTH, loihi_cuba_lif(du=0, dv=0, vth=0).v_overflow)
     i_high = state_range(_STATE_WIDTH, loihi_cuba_lif(du=0, dv=0, vth=0).i_overflow)[1]
@@ -371,18 +444,20 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
     n_samples = 0
     if calibration is not None:
         try:
-            trace = simulate_float(float_net, calibration, record=("spikes", "v", "v_pre_reset",
-                                                                  "i"))
+            trace = simulate_float(
+                float_net, calibration, record=("spikes", "v", "v_pre_reset", "i")
+            )
         except FloatNetworkError as error:
             raise QuantizationError(f"calibration: {error}") from error
         for name in float_net.populations:
-            peak_v = max(float(np.abs(trace.v[name]).max()),
-                         float(np.abs(trace.v_pre_reset[name]).max()))
+            peak_v = max(
+                float(np.abs(trace.v[name]).max()), float(np.abs(trace.v_pre_reset[name]).max())
+            )
             float_peaks[name] = (float(np.abs(trace.i[name]).max()), peak_v)
         n_samples = int(next(iter(trace.spikes.values())).shape[1])
     input_reports: dict[str, InputReport] = {}
     input_scale: dict[str, float] = {}
-    largest_event: dict[str, int] = {}       # the largest |count or graded value| per source
+    largest_event: dict[str, int] = {}  # the largest |count or graded value| per source
     for group in float_net.inputs.values():
         if not group.real_valued:
             input_scale[group.name], largest_event[group.name] = 1.0, group.max_count
@@ -390,24 +465,33 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
         x = np.asarray(calibration[group.name], dtype=np.float64)
         max_abs = float(np.abs(x).max()) if x.size else 0.0
         if max_abs == 0:
-            raise QuantizationError(f"input group {group.name!r}: every calibration value is 0; "
-                                    f"the input scale needs a nonzero largest |x|")
+            raise QuantizationError(
+                f"input group {group.name!r}: every calibration value is 0; "
+                f"the input scale needs a nonzero largest |x|"
+            )
         signed = bool(np.any(x < 0))
         low, high = _input_range(input_bits, signed)
         s_x = high / max_abs
         x_int = np.clip(_round_half_away(x * s_x), low, high)
         error = x_int / s_x - x
         input_reports[group.name] = InputReport(
-            group=group.name, bits=input_bits, signed=signed, scale=s_x, max_abs_float=max_abs,
-            low=low, high=high, max_error=float(np.abs(error).max()),
-            rms_error=float(np.sqrt(np.mean(error ** 2))))
+            group=group.name,
+            bits=input_bits,
+            signed=signed,
+            scale=s_x,
+            max_abs_float=max_abs,
+            low=low,
+            high=high,
+            max_error=float(np.abs(error).max()),
+            rms_error=float(np.sqrt(np.mean(error**2))),
+        )
         input_scale[group.name], largest_event[group.name] = s_x, max(-low, high)
     if input_bits is not None and not real_groups:
         notes_global = [f"input_bits={input_bits} unused: no input group is real-valued"]
     else:
         notes_global = []
     for name, pop in float_net.populations.items():
-        largest_event[name] = pop.max_spikes       # the largest spike count per step
+        largest_event[name] = pop.max_spikes  # the largest spike count per step
 
     populations, projections, layers = [], [], {}
     int_weights: dict[tuple[str, str], np.ndarray] = {}
@@ -418,16 +502,20 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
         # Decays, per neuron.
         dv = np.rint(_DECAY_ONE * (1.0 - c.keep_mem)).astype(np.int64)
         if np.any(dv > _DECAY_ONE - 1):
-            notes.append(f"dv of {int(np.sum(dv > _DECAY_ONE - 1))} neuron(s) clipped to "
-                         f"{_DECAY_ONE - 1} (the membrane keeps 1/4096 instead of "
-                         f"{float(c.keep_mem.min()):g})")
+            notes.append(
+                f"dv of {int(np.sum(dv > _DECAY_ONE - 1))} neuron(s) clipped to "
+                f"{_DECAY_ONE - 1} (the membrane keeps 1/4096 instead of "
+                f"{float(c.keep_mem.min()):g})"
+            )
             dv = np.minimum(dv, _DECAY_ONE - 1)
         if c.keep_syn is not None:
             du = np.rint(_DECAY_ONE * (1.0 - c.keep_syn)).astype(np.int64) - 1
             if np.any(du < 0):
-                notes.append(f"du of {int(np.sum(du < 0))} neuron(s) raised to 0: the Loihi "
-                             f"current keeps at most 4095/4096, not "
-                             f"{float(c.keep_syn.max()):g}")
+                notes.append(
+                    f"du of {int(np.sum(du < 0))} neuron(s) raised to 0: the Loihi "
+                    f"current keeps at most 4095/4096, not "
+                    f"{float(c.keep_syn.max()):g}"
+                )
             du = np.clip(du, 0, _DECAY_ONE - 1)
         else:
             du = np.full(pop.size, _DECAY_ONE - 1, dtype=np.int64)
@@ -439,26 +527,34 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
         # Reset.
         if pop.spiking:
             if pop.reset == "value" and pop.v_reset != 0:
-                raise QuantizationError(f"{where}: v_reset={pop.v_reset:g}; the Loihi neuron "
-                                        f"resets to 0 (supported: v_reset=0)")
+                raise QuantizationError(
+                    f"{where}: v_reset={pop.v_reset:g}; the Loihi neuron "
+                    f"resets to 0 (supported: v_reset=0)"
+                )
             threshold = np.asarray(c.threshold, dtype=np.float64)
             if np.any(threshold < 0):
-                raise QuantizationError(f"{where}: v_threshold={threshold.min():g} is "
-                                        f"negative; the Loihi threshold vth is unsigned "
-                                        f"(supported: v_threshold >= 0)")
+                raise QuantizationError(
+                    f"{where}: v_threshold={threshold.min():g} is "
+                    f"negative; the Loihi threshold vth is unsigned "
+                    f"(supported: v_threshold >= 0)"
+                )
         else:
             threshold = None
 
         # Scale: the largest at which the weights use the full width and the threshold, the
         # biases and the states fit.
         incoming = float_net.projections_to(name)
-        effective = {p.source: p.weight * c.gain[np.newaxis, :] / input_scale.get(p.source, 1.0)
-                     for p in incoming}
-        magnitudes = np.concatenate([np.abs(w).reshape(-1) for w in effective.values()]) \
-            if effective else np.zeros(0)
+        effective = {
+            p.source: p.weight * c.gain[np.newaxis, :] / input_scale.get(p.source, 1.0)
+            for p in incoming
+        }
+        magnitudes = (
+            np.concatenate([np.abs(w).reshape(-1) for w in effective.values()])
+            if effective
+            else np.zeros(0)
+        )
         magnitudes = magnitudes[magnitudes > 0]
-        reference = (float(np.percentile(magnitudes, weight_percentile))
-                     if magnitudes.size else 0.0)
+        reference = float(np.percentile(magnitudes, weight_percentile)) if magnitudes.size else 0.0
         # An Affine bias into a synaptic current is a constant drive (float current units).
         drive_bias_float = c.input_bias * c.gain
         has_drive_bias = c.keep_syn is not None and bool(np.any(drive_bias_float != 0))
@@ -471,8 +567,9 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
         if bias_abs > 0:
             limits["bias"] = _BIAS_MANT_MAX * (1 << _BIAS_EXP_MAX) / bias_abs
         if has_drive_bias:
-            limits["drive bias"] = (_DRIVE_BIAS_MAX * (1 << _INPUT_SHIFT)
-                                    / float(np.abs(drive_bias_float).max()))
+            limits["drive bias"] = (
+                _DRIVE_BIAS_MAX * (1 << _INPUT_SHIFT) / float(np.abs(drive_bias_float).max())
+            )
         if name in float_peaks:
             peak_i, peak_v = float_peaks[name]
             if peak_i > 0:
@@ -496,15 +593,28 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
             scale_limit = min(limits, key=limits.get)
             s = limits[scale_limit]
             if "weights" in limits and s < limits["weights"]:
-                notes.append(f"scale lowered from {limits['weights']:.6g} to {s:.6g} by the "
-                             f"{scale_limit}; weights use less than the full width")
+                notes.append(
+                    f"scale lowered from {limits['weights']:.6g} to {s:.6g} by the "
+                    f"{scale_limit}; weights use less than the full width"
+                )
         else:
             s, scale_limit = float(1 << _INPUT_SHIFT), "default"
 
         for _attempt in range(8):
             s_final = _finish_scale(s, threshold, power_of_two_scale, explicit=name in scale)
-            fields = _loihi_fields(where, name, s_final, c, threshold, effective, largest_event,
-                                   w_max, keep_syn_int, has_drive_bias, drive_bias_float)
+            fields = _loihi_fields(
+                where,
+                name,
+                s_final,
+                c,
+                threshold,
+                effective,
+                largest_event,
+                w_max,
+                keep_syn_int,
+                has_drive_bias,
+                drive_bias_float,
+            )
             # Rounding can push the integer worst case slightly above the float one.
             if name in scale or name in float_peaks or fields["worst_current"] <= i_high:
                 break
@@ -515,8 +625,13 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
         drive_bias = fields["drive_bias"]
 
         # Neuron parameters.
-        preset_args = dict(du=_per_neuron(du), dv=_per_neuron(dv), vth=0,
-                           bias_mant=_per_neuron(bias_mant), bias_exp=bias_exp)
+        preset_args = dict(
+            du=_per_neuron(du),
+            dv=_per_neuron(dv),
+            vth=0,
+            bias_mant=_per_neuron(bias_mant),
+            bias_exp=bias_exp,
+        )
         if has_drive_bias:
             preset_args["drive_bias"] = _per_neuron(drive_bias)
         params = loihi_cuba_lif(**preset_args)
@@ -524,12 +639,15 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
             params = params.replace(threshold=_per_neuron(vth_values))
             if pop.reset == "subtract":
                 params = params.replace(reset=ResetMode.SUBTRACT)
-                notes.append("reset by subtraction (not a Loihi mode; NeuronParams reset "
-                             "'subtract')")
+                notes.append(
+                    "reset by subtraction (not a Loihi mode; NeuronParams reset 'subtract')"
+                )
                 if pop.recheck_reset:
-                    notes.append("the float neuron tests a membrane left above threshold after "
-                                 "its reset once more (snnTorch reset_delay=False); the integer "
-                                 "neuron does not (docs/frontends.md)")
+                    notes.append(
+                        "the float neuron tests a membrane left above threshold after "
+                        "its reset once more (snnTorch reset_delay=False); the integer "
+                        "neuron does not (docs/frontends.md)"
+                    )
             if pop.max_spikes > 1:
                 params = params.replace(max_spikes=pop.max_spikes)
                 notes.append(f"up to {pop.max_spikes} spikes per step")
@@ -539,80 +657,132 @@ def quantize(float_net: FloatNetwork, *, weight_width: int = 8, model: str = "lo
             if pop.reset == "subtract" and pop.reset_delay:
                 if params.max_spikes == 1:
                     params = params.replace(reset_delay=True)
-                    notes.append("the threshold is subtracted in the next step, after the "
-                                 "decay, like the float neuron (NeuronParams reset_delay)")
+                    notes.append(
+                        "the threshold is subtracted in the next step, after the "
+                        "decay, like the float neuron (NeuronParams reset_delay)"
+                    )
                 else:
-                    notes.append("the float neuron subtracts the threshold one step late "
-                                 "(reset_delay); with several spikes per step the integer "
-                                 "neuron subtracts it at the spike (docs/semantics.md "
-                                 "section 6)")
+                    notes.append(
+                        "the float neuron subtracts the threshold one step late "
+                        "(reset_delay); with several spikes per step the integer "
+                        "neuron subtracts it at the spike (docs/semantics.md "
+                        "section 6)"
+                    )
         else:
             params = params.replace(threshold=v_high, threshold_shift=0)
-            notes.append(f"non-spiking readout: threshold {v_high} with threshold_shift 0 "
-                         f"(never exceeded)")
+            notes.append(
+                f"non-spiking readout: threshold {v_high} with threshold_shift 0 (never exceeded)"
+            )
         for source, w_int in fields["weights"].items():
             int_weights[(source, name)] = w_int
 
         worst_current = fields["worst_current"]
         if worst_current > i_high:
-            notes.append(f"worst-case current {worst_current} exceeds the 24-bit range "
-                         f"(+-{i_high}); Loihi wraps it if the inputs reach it"
-                         + (" (the calibration run below shows whether they do)"
-                            if name in float_peaks else ""))
-        states = {"current": StateReport("current", i_high, analytic_bound=worst_current,
-                                         headroom_bits=_bits(i_high, worst_current))}
+            notes.append(
+                f"worst-case current {worst_current} exceeds the 24-bit range "
+                f"(+-{i_high}); Loihi wraps it if the inputs reach it"
+                + (
+                    " (the calibration run below shows whether they do)"
+                    if name in float_peaks
+                    else ""
+                )
+            )
+        states = {
+            "current": StateReport(
+                "current",
+                i_high,
+                analytic_bound=worst_current,
+                headroom_bits=_bits(i_high, worst_current),
+            )
+        }
         if np.all(keep_mem_int < 1):
-            membrane_bound = int(np.ceil(np.max(
-                (fields["worst_current_per_neuron"] + np.abs(bias_mant) * (1 << bias_exp))
-                / (1 - keep_mem_int))))
+            membrane_bound = int(
+                np.ceil(
+                    np.max(
+                        (fields["worst_current_per_neuron"] + np.abs(bias_mant) * (1 << bias_exp))
+                        / (1 - keep_mem_int)
+                    )
+                )
+            )
         else:
-            membrane_bound = None           # no leak: only the threshold or saturation bounds it
+            membrane_bound = None  # no leak: only the threshold or saturation bounds it
         if membrane_bound is not None and membrane_bound > v_high:
-            notes.append(f"worst-case membrane {membrane_bound} exceeds the 24-bit range "
-                         f"(+-{v_high}); it saturates if the inputs reach it")
-        states["membrane"] = StateReport("membrane", v_high, analytic_bound=membrane_bound,
-                                         headroom_bits=(None if membrane_bound is None else
-                                                        _bits(v_high, membrane_bound)))
+            notes.append(
+                f"worst-case membrane {membrane_bound} exceeds the 24-bit range "
+                f"(+-{v_high}); it saturates if the inputs reach it"
+            )
+        states["membrane"] = StateReport(
+            "membrane",
+            v_high,
+            analytic_bound=membrane_bound,
+            headroom_bits=(None if membrane_bound is None else _bits(v_high, membrane_bound)),
+        )
         populations.append(Population(name, pop.size, params, weight_width=weight_width))
         layers[name] = LayerReport(
-            population=name, model=pop.model, size=pop.size, scale=s,
-            dv=_summary(dv, int), du=_summary(du, int),
-            keep_mem_float=_summary(c.keep_mem, float), keep_mem_int=_summary(keep_mem_int, float),
+            population=name,
+            model=pop.model,
+            size=pop.size,
+            scale=s,
+            dv=_summary(dv, int),
+            du=_summary(du, int),
+            keep_mem_float=_summary(c.keep_mem, float),
+            keep_mem_int=_summary(keep_mem_int, float),
             keep_syn_float=None if c.keep_syn is None else _summary(c.keep_syn, float),
             keep_syn_int=_summary(keep_syn_int, float),
             keep_mem_max_error=float(np.max(np.abs(keep_mem_int - c.keep_mem))),
-            keep_syn_max_error=(0.0 if c.keep_syn is None else
-                                float(np.max(np.abs(keep_syn_int - c.keep_syn)))),
-            threshold_float=(None if threshold is None
-                             else [float(threshold.min()), float(threshold.max())]),
-            threshold_mantissa=(None if vth_values is None
-                                else [int(vth_values.min()), int(vth_values.max())]),
-            threshold_max_relative_error=fields["threshold_error"], bias_exponent=bias_exp,
-            bias_max_abs_float=bias_abs, bias_max_error=fields["bias_error"],
+            keep_syn_max_error=(
+                0.0 if c.keep_syn is None else float(np.max(np.abs(keep_syn_int - c.keep_syn)))
+            ),
+            threshold_float=(
+                None if threshold is None else [float(threshold.min()), float(threshold.max())]
+            ),
+            threshold_mantissa=(
+                None if vth_values is None else [int(vth_values.min()), int(vth_values.max())]
+            ),
+            threshold_max_relative_error=fields["threshold_error"],
+            bias_exponent=bias_exp,
+            bias_max_abs_float=bias_abs,
+            bias_max_error=fields["bias_error"],
             drive_bias=_summary(drive_bias, int) if has_drive_bias else None,
-            drive_bias_max_error=fields["drive_bias_error"], scale_limit=scale_limit,
-            worst_case_current=worst_current, projections=fields["reports"], notes=notes,
-            states=states)
+            drive_bias_max_error=fields["drive_bias_error"],
+            scale_limit=scale_limit,
+            worst_case_current=worst_current,
+            projections=fields["reports"],
+            notes=notes,
+            states=states,
+        )
     same_step = {(p.source, p.target): p.same_step for p in float_net.projections}
     for (source, target), w in int_weights.items():
         projections.append(Projection(source, target, w, same_step=same_step[source, target]))
     inputs = []
     for g in float_net.inputs.values():
         if g.real_valued:
-            inputs.append(InputGroup(g.name, g.size, value_bits=input_bits,
-                                     signed=input_reports[g.name].signed))
+            inputs.append(
+                InputGroup(
+                    g.name, g.size, value_bits=input_bits, signed=input_reports[g.name].signed
+                )
+            )
         else:
             inputs.append(InputGroup(g.name, g.size, max_count=g.max_count))
-    network = Network(inputs=inputs, populations=populations, projections=projections,
-                      outputs=list(float_net.outputs))
+    network = Network(
+        inputs=inputs,
+        populations=populations,
+        projections=projections,
+        outputs=list(float_net.outputs),
+    )
     report = QuantizationReport(
-        model=model, weight_width=weight_width, layers=layers, notes=notes_global,
-        inputs=input_reports, calibration_margin=(None if calibration is None
-                                                  else float(calibration_margin)),
-        calibration_samples=n_samples)
+        model=model,
+        weight_width=weight_width,
+        layers=layers,
+        notes=notes_global,
+        inputs=input_reports,
+        calibration_margin=(None if calibration is None else float(calibration_margin)),
+        calibration_samples=n_samples,
+    )
     if calibration is not None:
-        _calibrate_integer(network, report, calibration, float_peaks, v_high, i_high,
-                           accept_overflow)
+        _calibrate_integer(
+            network, report, calibration, float_peaks, v_high, i_high, accept_overflow
+        )
     return network, report
 
 
@@ -626,16 +796,32 @@ def _finish_scale(s: float, threshold, power_of_two_scale: bool, *, explicit: bo
     threshold of the population is exact (both only lower it: every limit still holds)."""
     if power_of_two_scale:
         return 2.0 ** math.floor(math.log2(s))
-    if not explicit and threshold is not None and threshold.size and np.ptp(threshold) == 0 \
-            and threshold[0] > 0:
+    if (
+        not explicit
+        and threshold is not None
+        and threshold.size
+        and np.ptp(threshold) == 0
+        and threshold[0] > 0
+    ):
         steps_ = math.floor(threshold[0] * s / (1 << _THRESHOLD_SHIFT))
         if steps_ >= 1:
             return steps_ * (1 << _THRESHOLD_SHIFT) / threshold[0]
     return s
 
 
-def _loihi_fields(where, target, s, c, threshold, effective, largest_event, w_max, keep_syn_int,
-                  has_drive_bias, drive_bias_float) -> dict:
+def _loihi_fields(
+    where,
+    target,
+    s,
+    c,
+    threshold,
+    effective,
+    largest_event,
+    w_max,
+    keep_syn_int,
+    has_drive_bias,
+    drive_bias_float,
+) -> dict:
     """The integer fields of one population at scale ``s`` and their errors."""
     notes = []
     vth_values = None
@@ -645,18 +831,21 @@ def _loihi_fields(where, target, s, c, threshold, effective, largest_event, w_ma
         if vth_values.max() > _VTH_MAX:
             raise QuantizationError(
                 f"{where}: v_threshold={threshold.max():g} at scale {s:g} needs vth="
-                f"{int(vth_values.max())}, outside the Loihi range [0, {_VTH_MAX}]")
+                f"{int(vth_values.max())}, outside the Loihi range [0, {_VTH_MAX}]"
+            )
         back = vth_values * (1 << _THRESHOLD_SHIFT) / s
-        threshold_error = float(np.max(np.abs(back - threshold) / np.maximum(
-            np.abs(threshold), 1e-300)))
+        threshold_error = float(
+            np.max(np.abs(back - threshold) / np.maximum(np.abs(threshold), 1e-300))
+        )
         if np.any(vth_values == 0):
-            notes.append("a threshold rounds to 0: those neurons spike on any positive "
-                         "membrane")
+            notes.append("a threshold rounds to 0: those neurons spike on any positive membrane")
 
     bias_int = c.bias * s
     bias_exp = 0
-    while bias_exp < _BIAS_EXP_MAX and np.max(np.abs(np.rint(bias_int / (1 << bias_exp)))) \
-            > _BIAS_MANT_MAX:
+    while (
+        bias_exp < _BIAS_EXP_MAX
+        and np.max(np.abs(np.rint(bias_int / (1 << bias_exp)))) > _BIAS_MANT_MAX
+    ):
         bias_exp += 1
     bias_mant = np.rint(bias_int / (1 << bias_exp)).astype(np.int64)
     if bias_mant.size and np.max(np.abs(bias_mant)) > _BIAS_MANT_MAX:
@@ -664,9 +853,11 @@ def _loihi_fields(where, target, s, c, threshold, effective, largest_event, w_ma
         raise QuantizationError(
             f"{where}: bias={bad:g} at scale {s:g} needs bias_mant << bias_exp = "
             f"{int(round(bad * s))}, outside the Loihi range "
-            f"[-{_BIAS_MANT_MAX} << {_BIAS_EXP_MAX}, {_BIAS_MANT_MAX} << {_BIAS_EXP_MAX}]")
-    bias_error = float(np.max(np.abs(bias_mant * (1 << bias_exp) / s - c.bias))) \
-        if c.bias.size else 0.0
+            f"[-{_BIAS_MANT_MAX} << {_BIAS_EXP_MAX}, {_BIAS_MANT_MAX} << {_BIAS_EXP_MAX}]"
+        )
+    bias_error = (
+        float(np.max(np.abs(bias_mant * (1 << bias_exp) / s - c.bias))) if c.bias.size else 0.0
+    )
 
     drive_bias = np.zeros(c.bias.shape, dtype=np.int64)
     drive_bias_error = 0.0
@@ -678,9 +869,11 @@ def _loihi_fields(where, target, s, c, threshold, effective, largest_event, w_ma
                 f"{where}: the Affine bias into the synaptic current (input_bias * gain = "
                 f"{float(drive_bias_float[k]):g}) at scale {s:g} needs drive_bias="
                 f"{int(drive_bias[k])}, outside [-{_DRIVE_BIAS_MAX}, {_DRIVE_BIAS_MAX}] (the "
-                f"24-bit current after the shift by {_INPUT_SHIFT})")
-        drive_bias_error = float(np.max(np.abs(
-            drive_bias * (1 << _INPUT_SHIFT) / s - drive_bias_float)))
+                f"24-bit current after the shift by {_INPUT_SHIFT})"
+            )
+        drive_bias_error = float(
+            np.max(np.abs(drive_bias * (1 << _INPUT_SHIFT) / s - drive_bias_float))
+        )
 
     reports, weights = [], {}
     worst = np.abs(drive_bias).astype(np.float64) * (1 << _INPUT_SHIFT)
@@ -693,22 +886,38 @@ def _loihi_fields(where, target, s, c, threshold, effective, largest_event, w_ma
         weights[source] = w_int
         error = w_int * (1 << _INPUT_SHIFT) / s - w_eff
         max_abs = float(np.abs(w_eff).max()) if w_eff.size else 0.0
-        rms = float(np.sqrt(np.mean(error ** 2))) if error.size else 0.0
-        reports.append(ProjectionReport(
-            source=source, target=target, n_nonzero_float=int(np.count_nonzero(w_eff)),
-            n_nonzero_int=int(np.count_nonzero(w_int)), max_abs_float=max_abs,
-            max_abs_int=int(np.abs(w_int).max()) if w_int.size else 0,
-            rms_error=rms, max_error=float(np.abs(error).max()) if error.size else 0.0,
-            relative_rms_error=rms / max_abs if max_abs else 0.0))
+        rms = float(np.sqrt(np.mean(error**2))) if error.size else 0.0
+        reports.append(
+            ProjectionReport(
+                source=source,
+                target=target,
+                n_nonzero_float=int(np.count_nonzero(w_eff)),
+                n_nonzero_int=int(np.count_nonzero(w_int)),
+                max_abs_float=max_abs,
+                max_abs_int=int(np.abs(w_int).max()) if w_int.size else 0,
+                rms_error=rms,
+                max_error=float(np.abs(error).max()) if error.size else 0.0,
+                relative_rms_error=rms / max_abs if max_abs else 0.0,
+            )
+        )
         worst = worst + largest_event[source] * np.abs(w_int).sum(axis=0) * (1 << _INPUT_SHIFT)
     # The Loihi decay rounds toward zero, so |u| never exceeds the steady state of the worst
     # drive: worst / (1 - keep).
     worst_per_neuron = np.ceil(worst / (1.0 - keep_syn_int))
-    return dict(vth=vth_values, threshold_error=threshold_error, bias_mant=bias_mant,
-                bias_exp=bias_exp, bias_error=bias_error, drive_bias=drive_bias,
-                drive_bias_error=drive_bias_error, weights=weights, reports=reports, notes=notes,
-                worst_current_per_neuron=worst_per_neuron,
-                worst_current=int(worst_per_neuron.max()) if worst_per_neuron.size else 0)
+    return dict(
+        vth=vth_values,
+        threshold_error=threshold_error,
+        bias_mant=bias_mant,
+        bias_exp=bias_exp,
+        bias_error=bias_error,
+        drive_bias=drive_bias,
+        drive_bias_error=drive_bias_error,
+        weights=weights,
+        reports=reports,
+        notes=notes,
+        worst_current_per_neuron=worst_per_neuron,
+        worst_current=int(worst_per_neuron.max()) if worst_per_neuron.size else 0,
+    )
 
 
 def _wide(network: Network) -> Network:
@@ -718,16 +927,20 @@ def _wide(network: Network) -> Network:
     populations = []
     for p in network.populations.values():
         params = p.params.replace(v_width=_WIDE_STATE_WIDTH, i_width=_WIDE_STATE_WIDTH)
-        if p.params.threshold_shift == 0:      # a non-spiking readout
+        if p.params.threshold_shift == 0:  # a non-spiking readout
             params = params.replace(threshold=high)
-        populations.append(Population(p.name, p.size, params, weight_width=p.weight_width,
-                                      max_delay=p.max_delay))
-    return Network(inputs=list(network.inputs.values()), populations=populations,
-                   projections=list(network.projections), outputs=list(network.outputs))
+        populations.append(
+            Population(p.name, p.size, params, weight_width=p.weight_width, max_delay=p.max_delay)
+        )
+    return Network(
+        inputs=list(network.inputs.values()),
+        populations=populations,
+        projections=list(network.projections),
+        outputs=list(network.outputs),
+    )
 
 
-def _calibrate_integer(network, report, calibration, float_peaks, v_high, i_high,
-                       accept_overflow):
+def _calibrate_integer(network, report, calibration, float_peaks, v_high, i_high, accept_overflow):
     """Run the quantized network on the calibration data (24-bit and wide states); fill the
     states' calibration peaks, headroom and overflow counts; refuse an overflow unless
     ``accept_overflow``."""
@@ -741,8 +954,10 @@ def _calibrate_integer(network, report, calibration, float_peaks, v_high, i_high
         peak_i_float, peak_v_float = float_peaks[name]
         current = wide.i[name][:, :, 0, :]
         membrane = wide.v[name]
-        for state, values, high, peak_float in (("current", current, i_high, peak_i_float),
-                                                ("membrane", membrane, v_high, peak_v_float)):
+        for state, values, high, peak_float in (
+            ("current", current, i_high, peak_i_float),
+            ("membrane", membrane, v_high, peak_v_float),
+        ):
             entry = layer.states[state]
             entry.calibration_peak_float = peak_float * scale
             entry.calibration_peak_int = int(np.abs(values).max()) if values.size else 0
@@ -750,27 +965,36 @@ def _calibrate_integer(network, report, calibration, float_peaks, v_high, i_high
             entry.overflows = int(np.sum(np.abs(values) > high))
             if entry.overflows:
                 verb = "wraps" if state == "current" else "saturates"
-                problems.append(f"population {name!r}: the {state} {verb} in "
-                                f"{entry.overflows} values (peak {entry.calibration_peak_int}, "
-                                f"range +-{high})")
+                problems.append(
+                    f"population {name!r}: the {state} {verb} in "
+                    f"{entry.overflows} values (peak {entry.calibration_peak_int}, "
+                    f"range +-{high})"
+                )
     # No state left its range, yet the spikes differ: a membrane saturated before its reset
     # (invisible in the recorded membrane after the reset). With a recorded overflow, the spikes
     # downstream of it differ as a consequence and are not counted again.
     for name, layer in report.layers.items():
         differ = int(np.sum(narrow.spikes[name] != wide.spikes[name]))
         if differ:
-            layer.notes.append(f"calibration: {differ} spike values of the 24-bit network differ "
-                               f"from those with unbounded states")
+            layer.notes.append(
+                f"calibration: {differ} spike values of the 24-bit network differ "
+                f"from those with unbounded states"
+            )
             if not problems:
                 layer.states["membrane"].overflows = differ
-                problems.append(f"population {name!r}: {differ} spike values differ from the "
-                                f"unbounded states (the membrane saturates before the reset)")
+                problems.append(
+                    f"population {name!r}: {differ} spike values differ from the "
+                    f"unbounded states (the membrane saturates before the reset)"
+                )
     if problems:
-        message = ("the integer network overflows its 24-bit states on the calibration data: "
-                   + "; ".join(problems))
+        message = (
+            "the integer network overflows its 24-bit states on the calibration data: "
+            + "; ".join(problems)
+        )
         if not accept_overflow:
-            raise QuantizationError(message + " (accept_overflow=True keeps the network; a "
-                                              "smaller scale avoids it)")
+            raise QuantizationError(
+                message + " (accept_overflow=True keeps the network; a smaller scale avoids it)"
+            )
         report.notes.append(message + " (accepted)")
 
 
@@ -784,38 +1008,55 @@ def encode_inputs(network_or_report, float_inputs: dict) -> dict:
     if isinstance(network_or_report, QuantizationReport):
         scales = network_or_report.inputs
     elif isinstance(network_or_report, Network):
-        graded = [name for name, g in network_or_report.inputs.items()
-                  if getattr(g, "value_bits", None) is not None]
+        graded = [
+            name
+            for name, g in network_or_report.inputs.items()
+            if getattr(g, "value_bits", None) is not None
+        ]
         if graded:
-            raise QuantizationError(f"input group {graded[0]!r} is graded: its input scale is in "
-                                    f"the QuantizationReport; pass the report")
+            raise QuantizationError(
+                f"input group {graded[0]!r} is graded: its input scale is in "
+                f"the QuantizationReport; pass the report"
+            )
         scales = {}
     else:
-        raise TypeError(f"encode_inputs takes a QuantizationReport or a Network, not "
-                        f"{type(network_or_report).__name__}")
+        raise TypeError(
+            f"encode_inputs takes a QuantizationReport or a Network, not "
+            f"{type(network_or_report).__name__}"
+        )
     if not isinstance(float_inputs, dict):
-        raise TypeError(f"float_inputs must be a dict of input group -> values, not "
-                        f"{type(float_inputs).__name__}")
+        raise TypeError(
+            f"float_inputs must be a dict of input group -> values, not "
+            f"{type(float_inputs).__name__}"
+        )
     out = {}
     for name, values in float_inputs.items():
         if name in scales:
             entry = scales[name]
             x = np.asarray(values, dtype=np.float64)
-            out[name] = np.clip(_round_half_away(x * entry.scale), entry.low,
-                                entry.high).astype(np.int64)
+            out[name] = np.clip(_round_half_away(x * entry.scale), entry.low, entry.high).astype(
+                np.int64
+            )
         else:
             array = np.asarray(values)
             if array.dtype.kind == "f":
                 if np.any(array != np.rint(array)):
-                    raise QuantizationError(f"input {name!r} is a spike-count group but holds "
-                                            f"non-integer values")
+                    raise QuantizationError(
+                        f"input {name!r} is a spike-count group but holds non-integer values"
+                    )
             out[name] = array.astype(np.int64)
     return out
 
 
-def _quantize_if(float_net: FloatNetwork, *, weight_width: int, scale: dict,
-                 power_of_two_scale: bool, weight_percentile: float,
-                 v_width: int) -> tuple[Network, QuantizationReport]:
+def _quantize_if(
+    float_net: FloatNetwork,
+    *,
+    weight_width: int,
+    scale: dict,
+    power_of_two_scale: bool,
+    weight_percentile: float,
+    v_width: int,
+) -> tuple[Network, QuantizationReport]:
     """``model="if"``: every population is an IF population (``keep_mem = 1``, no current) and
     becomes ``NeuronParams(n_currents=0, v_width, saturate, no decay, input_shift=0,
     threshold_shift=0, comparison '>', reset 'subtract' or 'zero', max_spikes=1)``, so one
@@ -830,37 +1071,48 @@ def _quantize_if(float_net: FloatNetwork, *, weight_width: int, scale: dict,
     so that the threshold and the bias fit ``v_width`` with room for one step of input, then so
     that a single threshold is an exact integer (or rounded down to a power of two)."""
     if isinstance(v_width, bool) or not isinstance(v_width, int) or not 4 <= v_width <= 64:
-        raise QuantizationError(f"v_width must be an integer between 4 and 64, not "
-                                f"{v_width!r}")
+        raise QuantizationError(f"v_width must be an integer between 4 and 64, not {v_width!r}")
     w_max = (1 << (weight_width - 1)) - 1
     v_high = (1 << (v_width - 1)) - 1
     populations, projections, layers = [], [], {}
     for name, pop in float_net.populations.items():
         where = f"population {name!r} ({pop.model}{', ' + pop.origin if pop.origin else ''})"
         if pop.model != "IF":
-            raise QuantizationError(f"{where}: model 'if' needs IF populations (no leak, no "
-                                    f"synaptic current), not {pop.model}; use model='loihi'")
+            raise QuantizationError(
+                f"{where}: model 'if' needs IF populations (no leak, no "
+                f"synaptic current), not {pop.model}; use model='loihi'"
+            )
         if pop.reset == "value" and pop.v_reset != 0:
-            raise QuantizationError(f"{where}: v_reset={pop.v_reset:g}; model 'if' resets to "
-                                    f"0 or by subtraction (supported: v_reset=0)")
+            raise QuantizationError(
+                f"{where}: v_reset={pop.v_reset:g}; model 'if' resets to "
+                f"0 or by subtraction (supported: v_reset=0)"
+            )
         c = float_net.discrete(name)
         threshold = np.asarray(c.threshold, dtype=np.float64)
         if np.any(threshold < 0):
-            raise QuantizationError(f"{where}: v_threshold={threshold.min():g} is negative "
-                                    f"(supported: v_threshold >= 0)")
+            raise QuantizationError(
+                f"{where}: v_threshold={threshold.min():g} is negative "
+                f"(supported: v_threshold >= 0)"
+            )
         notes = []
         incoming = float_net.projections_to(name)
         effective = {p.source: p.weight * c.gain[np.newaxis, :] for p in incoming}
-        magnitudes = np.concatenate([np.abs(w).reshape(-1) for w in effective.values()]) \
-            if effective else np.zeros(0)
+        magnitudes = (
+            np.concatenate([np.abs(w).reshape(-1) for w in effective.values()])
+            if effective
+            else np.zeros(0)
+        )
         magnitudes = magnitudes[magnitudes > 0]
-        reference = (float(np.percentile(magnitudes, weight_percentile))
-                     if magnitudes.size else 0.0)
+        reference = float(np.percentile(magnitudes, weight_percentile)) if magnitudes.size else 0.0
         # One step's largest input, in float units: threshold + bias + drive must fit.
-        max_counts = {p.source: (float_net.inputs[p.source].max_count
-                                 if p.source in float_net.inputs
-                                 else float_net.populations[p.source].max_spikes)
-                      for p in incoming}
+        max_counts = {
+            p.source: (
+                float_net.inputs[p.source].max_count
+                if p.source in float_net.inputs
+                else float_net.populations[p.source].max_spikes
+            )
+            for p in incoming
+        }
         step_drive = sum(max_counts[src] * np.abs(w).sum(axis=0) for src, w in effective.items())
         step_drive = float(np.max(step_drive)) if incoming else 0.0
         bias_abs = float(np.abs(c.bias).max()) if c.bias.size else 0.0
@@ -877,39 +1129,56 @@ def _quantize_if(float_net: FloatNetwork, *, weight_width: int, scale: dict,
         elif limits:
             s = min(limits)
             if reference > 0 and s < limits[0]:
-                notes.append(f"scale lowered from {limits[0]:.6g} to {s:.6g} so that one "
-                             f"step's input fits v_width={v_width}")
+                notes.append(
+                    f"scale lowered from {limits[0]:.6g} to {s:.6g} so that one "
+                    f"step's input fits v_width={v_width}"
+                )
         else:
             s = 1.0
         if power_of_two_scale:
             s = 2.0 ** math.floor(math.log2(s))
-        elif name not in scale and threshold.size and np.ptp(threshold) == 0 \
-                and threshold[0] > 0 and math.floor(threshold[0] * s) >= 1:
+        elif (
+            name not in scale
+            and threshold.size
+            and np.ptp(threshold) == 0
+            and threshold[0] > 0
+            and math.floor(threshold[0] * s) >= 1
+        ):
             s = math.floor(threshold[0] * s) / threshold[0]
         vth = np.rint(threshold * s).astype(np.int64)
         if vth.max() > v_high:
-            raise QuantizationError(f"{where}: v_threshold={threshold.max():g} at scale {s:g} "
-                                    f"needs vth={int(vth.max())}, outside v_width={v_width} "
-                                    f"([0, {v_high}])")
-        threshold_error = float(np.max(np.abs(vth / s - threshold)
-                                       / np.maximum(np.abs(threshold), 1e-300)))
+            raise QuantizationError(
+                f"{where}: v_threshold={threshold.max():g} at scale {s:g} "
+                f"needs vth={int(vth.max())}, outside v_width={v_width} "
+                f"([0, {v_high}])"
+            )
+        threshold_error = float(
+            np.max(np.abs(vth / s - threshold) / np.maximum(np.abs(threshold), 1e-300))
+        )
         if np.any(vth == 0):
             notes.append("a threshold rounds to 0: those neurons spike on any positive membrane")
         bias_int = np.rint(c.bias * s).astype(np.int64)
         if bias_int.size and np.max(np.abs(bias_int)) > v_high:
-            raise QuantizationError(f"{where}: bias={float(np.abs(c.bias).max()):g} at scale "
-                                    f"{s:g} needs {int(np.abs(bias_int).max())}, outside "
-                                    f"v_width={v_width} ([{-v_high}, {v_high}])")
+            raise QuantizationError(
+                f"{where}: bias={float(np.abs(c.bias).max()):g} at scale "
+                f"{s:g} needs {int(np.abs(bias_int).max())}, outside "
+                f"v_width={v_width} ([{-v_high}, {v_high}])"
+            )
         bias_error = float(np.max(np.abs(bias_int / s - c.bias))) if c.bias.size else 0.0
         reset = ResetMode.SUBTRACT if pop.reset == "subtract" else ResetMode.ZERO
         params = NeuronParams(
-            n_currents=0, v_width=v_width, v_overflow=Overflow.SATURATE, input_shift=0,
+            n_currents=0,
+            v_width=v_width,
+            v_overflow=Overflow.SATURATE,
+            input_shift=0,
             bias_mantissa=(int(bias_int[0]) if np.all(bias_int == bias_int[0]) else bias_int),
             bias_exponent=0,
-            threshold=(int(vth[0]) if np.all(vth == vth[0]) else vth), threshold_shift=0,
-            comparison=(Comparison.GREATER_EQUAL if pop.comparison == ">="
-                        else Comparison.GREATER),
-            reset=reset, max_spikes=pop.max_spikes)
+            threshold=(int(vth[0]) if np.all(vth == vth[0]) else vth),
+            threshold_shift=0,
+            comparison=(Comparison.GREATER_EQUAL if pop.comparison == ">=" else Comparison.GREATER),
+            reset=reset,
+            max_spikes=pop.max_spikes,
+        )
         projection_reports = []
         worst = np.zeros(pop.size)
         for p in incoming:
@@ -922,48 +1191,74 @@ def _quantize_if(float_net: FloatNetwork, *, weight_width: int, scale: dict,
             projections.append(Projection(p.source, name, w_int, same_step=p.same_step))
             error = w_int / s - w_eff
             max_abs = float(np.abs(w_eff).max()) if w_eff.size else 0.0
-            rms = float(np.sqrt(np.mean(error ** 2))) if error.size else 0.0
-            projection_reports.append(ProjectionReport(
-                source=p.source, target=name, n_nonzero_float=int(np.count_nonzero(w_eff)),
-                n_nonzero_int=int(np.count_nonzero(w_int)), max_abs_float=max_abs,
-                max_abs_int=int(np.abs(w_int).max()) if w_int.size else 0,
-                rms_error=rms, max_error=float(np.abs(error).max()) if error.size else 0.0,
-                relative_rms_error=rms / max_abs if max_abs else 0.0))
+            rms = float(np.sqrt(np.mean(error**2))) if error.size else 0.0
+            projection_reports.append(
+                ProjectionReport(
+                    source=p.source,
+                    target=name,
+                    n_nonzero_float=int(np.count_nonzero(w_eff)),
+                    n_nonzero_int=int(np.count_nonzero(w_int)),
+                    max_abs_float=max_abs,
+                    max_abs_int=int(np.abs(w_int).max()) if w_int.size else 0,
+                    rms_error=rms,
+                    max_error=float(np.abs(error).max()) if error.size else 0.0,
+                    relative_rms_error=rms / max_abs if max_abs else 0.0,
+                )
+            )
             worst += max_counts[p.source] * np.abs(w_int).sum(axis=0)
         worst_step = int(worst.max() + np.abs(bias_int).max()) if worst.size else 0
         if worst_step:
-            notes.append(f"no leak: the membrane can move by up to {worst_step} per step and "
-                         f"saturates at +-{v_high} (after at least {v_high // worst_step} steps "
-                         f"of the worst-case input)")
+            notes.append(
+                f"no leak: the membrane can move by up to {worst_step} per step and "
+                f"saturates at +-{v_high} (after at least {v_high // worst_step} steps "
+                f"of the worst-case input)"
+            )
         populations.append(Population(name, pop.size, params, weight_width=weight_width))
         layers[name] = LayerReport(
-            population=name, model=pop.model, size=pop.size, scale=s, dv=0, du=0,
-            keep_mem_float=1.0, keep_mem_int=1.0, keep_syn_float=None, keep_syn_int=0.0,
+            population=name,
+            model=pop.model,
+            size=pop.size,
+            scale=s,
+            dv=0,
+            du=0,
+            keep_mem_float=1.0,
+            keep_mem_int=1.0,
+            keep_syn_float=None,
+            keep_syn_int=0.0,
             threshold_float=[float(threshold.min()), float(threshold.max())],
             threshold_mantissa=[int(vth.min()), int(vth.max())],
-            threshold_max_relative_error=threshold_error, bias_exponent=0,
-            bias_max_abs_float=bias_abs, bias_max_error=bias_error,
-            worst_case_current=worst_step, projections=projection_reports, notes=notes)
-    inputs = [InputGroup(g.name, g.size, max_count=g.max_count)
-              for g in float_net.inputs.values()]
-    network = Network(inputs=inputs, populations=populations, projections=projections,
-                      outputs=list(float_net.outputs))
+            threshold_max_relative_error=threshold_error,
+            bias_exponent=0,
+            bias_max_abs_float=bias_abs,
+            bias_max_error=bias_error,
+            worst_case_current=worst_step,
+            projections=projection_reports,
+            notes=notes,
+        )
+    inputs = [InputGroup(g.name, g.size, max_count=g.max_count) for g in float_net.inputs.values()]
+    network = Network(
+        inputs=inputs,
+        populations=populations,
+        projections=projections,
+        outputs=list(float_net.outputs),
+    )
     return network, QuantizationReport(model="if", weight_width=weight_width, layers=layers)
 
 
 # --- float versus fixed-point accuracy ----------------------------------------------------------
+
 
 @dataclass
 class AccuracyReport:
     n_samples: int
     float_accuracy: float
     fixed_accuracy: float
-    agreement: float                 # fraction of samples where both predict the same class
+    agreement: float  # fraction of samples where both predict the same class
     float_predictions: np.ndarray = field(repr=False)
     fixed_predictions: np.ndarray = field(repr=False)
     output: str = ""
     readout: str = "spike_count"
-    fixed_spikes_per_sample: float = 0.0       # all populations, per inference
+    fixed_spikes_per_sample: float = 0.0  # all populations, per inference
     fixed_synaptic_ops_per_sample: float = 0.0  # spikes x fan-out (nonzero weights)
 
     def to_dict(self):
@@ -978,9 +1273,17 @@ def _as_inputs(network, inputs):
     return {next(iter(network.inputs)): inputs}
 
 
-def evaluate(float_net: FloatNetwork, network: Network, inputs, labels, *,
-             output: str | None = None, readout: str = "auto", batch_size: int = 512,
-             report: QuantizationReport | None = None) -> AccuracyReport:
+def evaluate(
+    float_net: FloatNetwork,
+    network: Network,
+    inputs,
+    labels,
+    *,
+    output: str | None = None,
+    readout: str = "auto",
+    batch_size: int = 512,
+    report: QuantizationReport | None = None,
+) -> AccuracyReport:
     """Float (:func:`simulate_float`) versus fixed-point (:func:`neurohw.network.simulate`)
     accuracy on a labelled dataset. ``inputs``: counts (steps, n, size) for a single input group,
     or a dict of them; ``readout``: ``"spike_count"``, ``"membrane_mean"``, ``"membrane_last"``
@@ -996,8 +1299,10 @@ def evaluate(float_net: FloatNetwork, network: Network, inputs, labels, *,
     inputs = _as_inputs(network, inputs)
     real = [name for name, g in float_net.inputs.items() if g.real_valued]
     if real and report is None:
-        raise ValueError(f"input group {real[0]!r} is real-valued: pass report=<the "
-                         f"QuantizationReport of quantize> so its values can be encoded")
+        raise ValueError(
+            f"input group {real[0]!r} is real-valued: pass report=<the "
+            f"QuantizationReport of quantize> so its values can be encoded"
+        )
     labels = np.asarray(labels)
     n = labels.shape[0]
     record = ("spikes",) if readout == "spike_count" else ("spikes", "v")
@@ -1008,16 +1313,20 @@ def evaluate(float_net: FloatNetwork, network: Network, inputs, labels, *,
     float_pred, fixed_pred = [], []
     spikes_total, ops_total = 0.0, 0.0
     for first in range(0, n, batch_size):
-        chunk = {k: np.asarray(v)[:, first:first + batch_size] for k, v in inputs.items()}
+        chunk = {k: np.asarray(v)[:, first : first + batch_size] for k, v in inputs.items()}
         f_trace = simulate_float(float_net, chunk, record=record)
-        f_scores = readout_scores(f_trace.spikes[output],
-                                  None if f_trace.v is None else f_trace.v[output],
-                                  readout=readout)
+        f_scores = readout_scores(
+            f_trace.spikes[output],
+            None if f_trace.v is None else f_trace.v[output],
+            readout=readout,
+        )
         encoded = encode_inputs(report if report is not None else network, chunk)
         q_trace = simulate(network, encoded, record=record)
-        q_scores = readout_scores(q_trace.spikes[output],
-                                  None if q_trace.v is None else q_trace.v[output],
-                                  readout=readout)
+        q_scores = readout_scores(
+            q_trace.spikes[output],
+            None if q_trace.v is None else q_trace.v[output],
+            readout=readout,
+        )
         float_pred.append(np.argmax(f_scores, axis=1))
         fixed_pred.append(np.argmax(q_scores, axis=1))
         for name, s in q_trace.spikes.items():
@@ -1036,11 +1345,17 @@ def evaluate(float_net: FloatNetwork, network: Network, inputs, labels, *,
     float_pred = np.concatenate(float_pred)
     fixed_pred = np.concatenate(fixed_pred)
     result = AccuracyReport(
-        n_samples=n, float_accuracy=float(np.mean(float_pred == labels)),
+        n_samples=n,
+        float_accuracy=float(np.mean(float_pred == labels)),
         fixed_accuracy=float(np.mean(fixed_pred == labels)),
-        agreement=float(np.mean(float_pred == fixed_pred)), float_predictions=float_pred,
-        fixed_predictions=fixed_pred, output=output, readout=readout,
-        fixed_spikes_per_sample=spikes_total / n, fixed_synaptic_ops_per_sample=ops_total / n)
+        agreement=float(np.mean(float_pred == fixed_pred)),
+        float_predictions=float_pred,
+        fixed_predictions=fixed_pred,
+        output=output,
+        readout=readout,
+        fixed_spikes_per_sample=spikes_total / n,
+        fixed_synaptic_ops_per_sample=ops_total / n,
+    )
     if report is not None:
         report.accuracy = result
     return result

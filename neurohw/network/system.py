@@ -23,12 +23,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model.reference import (NeuronState, StepInput, check_record, initial_state, step)
+from ..model.reference import NeuronState, StepInput, check_record, initial_state, step
 from ..model.stdp import STDPError, STDPState, initial_stdp_state, stdp_step
 from .graph import Network, NetworkError
 
-__all__ = ["SystemTrace", "Samples", "check_samples", "check_inputs", "simulate",
-           "simulate_samples", "population_drive"]
+__all__ = [
+    "SystemTrace",
+    "Samples",
+    "check_samples",
+    "check_inputs",
+    "simulate",
+    "simulate_samples",
+    "population_drive",
+]
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class SystemTrace:
     ``weight_snapshots[key]`` (snapshots, batch, S, T) the weights at the end of every
     ``snapshot_every``-th step, when asked for, and ``trace_snapshots[key]`` the traces at the
     same steps: ``(pre (snapshots, batch, S), post (snapshots, batch, T))``."""
+
     spikes: dict
     v: dict | None
     i: dict | None
@@ -76,6 +84,7 @@ class Samples(Mapping):
     checked, so one compile validates its samples once, at its entry. A ``Samples`` reads as
     the mapping ``counts`` (``samples["x"]``, ``samples.items()``), so code written for a dict
     of arrays takes it as it is."""
+
     steps: int
     batch: int
     counts: dict
@@ -94,34 +103,40 @@ class Samples(Mapping):
         """Whether these samples were checked against ``network``'s input groups."""
         return self.groups == tuple(network.inputs.values())
 
-    def padded(self, flush: int) -> "Samples":
+    def padded(self, flush: int) -> Samples:
         """The samples followed by ``flush`` steps of zero input (a skewed chip's timing,
         :func:`neurohw.network.timing.pad_inputs`); zero is in every group's range."""
         if not flush:
             return self
-        counts = {name: _read_only(np.concatenate(
-            [array, np.zeros((flush, *array.shape[1:]), dtype=array.dtype)]))
-            for name, array in self.counts.items()}
+        counts = {
+            name: _read_only(
+                np.concatenate([array, np.zeros((flush, *array.shape[1:]), dtype=array.dtype)])
+            )
+            for name, array in self.counts.items()
+        }
         return Samples(self.steps + flush, self.batch, counts, self.groups)
 
-    def sample(self, k: int) -> "Samples":
+    def sample(self, k: int) -> Samples:
         """Sample ``k`` alone (batch 1)."""
-        counts = {name: array[:, k:k + 1] for name, array in self.counts.items()}
+        counts = {name: array[:, k : k + 1] for name, array in self.counts.items()}
         return Samples(self.steps, 1, counts, self.groups)
 
     @classmethod
-    def zeros(cls, network: Network, steps: int, batch: int = 1) -> "Samples":
+    def zeros(cls, network: Network, steps: int, batch: int = 1) -> Samples:
         """``steps`` steps of no input to every group of ``network`` (zero is in every group's
         range, so there is nothing to check)."""
-        counts = {name: _read_only(np.zeros((steps, batch, group.size), dtype=np.int64))
-                  for name, group in network.inputs.items()}
+        counts = {
+            name: _read_only(np.zeros((steps, batch, group.size), dtype=np.int64))
+            for name, group in network.inputs.items()
+        }
         return cls(steps, batch, counts, tuple(network.inputs.values()))
 
-    def head(self, samples: int) -> "Samples":
+    def head(self, samples: int) -> Samples:
         """The first ``samples`` samples."""
         counts = {name: array[:, :samples] for name, array in self.counts.items()}
-        return Samples(self.steps, min(self.batch, samples) if counts else self.batch,
-                       counts, self.groups)
+        return Samples(
+            self.steps, min(self.batch, samples) if counts else self.batch, counts, self.groups
+        )
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -139,8 +154,12 @@ def check_samples(network: Network, inputs, steps: int | None = None) -> Samples
             return inputs
         inputs = dict(inputs.counts)
     steps, batch, counts = _validate(network, inputs, steps)
-    return Samples(steps, batch, {name: _read_only(array) for name, array in counts.items()},
-                   tuple(network.inputs.values()))
+    return Samples(
+        steps,
+        batch,
+        {name: _read_only(array) for name, array in counts.items()},
+        tuple(network.inputs.values()),
+    )
 
 
 def check_inputs(network: Network, inputs, steps: int | None = None):
@@ -154,13 +173,16 @@ def check_inputs(network: Network, inputs, steps: int | None = None):
 def _validate(network: Network, inputs, steps: int | None):
     """The checks of :func:`check_samples` (the only place inputs are validated)."""
     if not isinstance(inputs, dict):
-        raise TypeError(f"inputs must be a dict of input group name -> counts, not "
-                        f"{type(inputs).__name__}")
+        raise TypeError(
+            f"inputs must be a dict of input group name -> counts, not {type(inputs).__name__}"
+        )
     unknown = sorted(set(inputs) - set(network.inputs))
     if unknown:
-        raise NetworkError(f"inputs name unknown input group(s) {', '.join(map(repr, unknown))};"
-                           f" the network's input groups: "
-                           f"{', '.join(map(repr, network.inputs)) or 'none'}")
+        raise NetworkError(
+            f"inputs name unknown input group(s) {', '.join(map(repr, unknown))};"
+            f" the network's input groups: "
+            f"{', '.join(map(repr, network.inputs)) or 'none'}"
+        )
     missing = [name for name in network.inputs if name not in inputs]
     if missing:
         raise NetworkError(f"inputs miss input group(s) {', '.join(map(repr, missing))}")
@@ -170,20 +192,23 @@ def _validate(network: Network, inputs, steps: int | None):
         counts = np.asarray(inputs[name])
         if counts.dtype.kind not in "iub":
             what = "values" if group.graded else "spike counts"
-            raise NetworkError(f"input {name!r} must hold integer {what}, not dtype "
-                               f"{counts.dtype}")
+            raise NetworkError(f"input {name!r} must hold integer {what}, not dtype {counts.dtype}")
         if counts.ndim == 2:
             counts = counts[:, np.newaxis, :]
         if counts.ndim != 3 or counts.shape[2] != group.size:
-            raise NetworkError(f"input {name!r} must have shape (steps, batch, {group.size}) "
-                               f"or (steps, {group.size}), not {np.shape(inputs[name])}")
+            raise NetworkError(
+                f"input {name!r} must have shape (steps, batch, {group.size}) "
+                f"or (steps, {group.size}), not {np.shape(inputs[name])}"
+            )
         counts = counts.astype(np.int64)
         if group.graded:
             _check_values(name, group, counts)
         elif counts.size and (counts.min() < 0 or counts.max() > group.max_count):
             bad = int(counts.min() if counts.min() < 0 else counts.max())
-            raise NetworkError(f"input {name!r} has a spike count of {bad}; counts must be "
-                               f"between 0 and the group's max_count={group.max_count}")
+            raise NetworkError(
+                f"input {name!r} has a spike count of {bad}; counts must be "
+                f"between 0 and the group's max_count={group.max_count}"
+            )
         shapes[name] = counts.shape[:2]
         arrays[name] = counts
     if len(set(shapes.values())) > 1:
@@ -208,9 +233,11 @@ def _check_values(name, group, values):
     if len(bad):
         index = tuple(int(i) for i in bad[0])
         kind = "signed" if group.signed else "unsigned"
-        raise NetworkError(f"input {name!r} has value {int(values[index])} at (step, batch, "
-                           f"line) = {index}; graded group {name!r} ({kind}, value_bits="
-                           f"{group.value_bits}) takes values between {low} and {high}")
+        raise NetworkError(
+            f"input {name!r} has value {int(values[index])} at (step, batch, "
+            f"line) = {index}; graded group {name!r} ({kind}, value_bits="
+            f"{group.value_bits}) takes values between {low} and {high}"
+        )
 
 
 def effective_counts(network: Network, projection, counts, params) -> np.ndarray:
@@ -238,8 +265,9 @@ def population_drive(network: Network, name: str, counts_of) -> np.ndarray:
         # sum fits int64.
         contribution = counts @ projection.shifted_weights
         if drive is None:
-            drive = np.zeros((counts.shape[0], params.input_channels, population.size),
-                             dtype=np.int64)
+            drive = np.zeros(
+                (counts.shape[0], params.input_channels, population.size), dtype=np.int64
+            )
         drive[:, projection.channel, :] += contribution
     return drive
 
@@ -250,28 +278,37 @@ def _learning_states(network, batch, learning):
     keys = {p.key for p in network.plastic_projections}
     unknown = sorted(set(given) - keys)
     if unknown:
-        raise NetworkError(f"learning names {unknown}, which are not plastic projections of "
-                           f"the network; plastic projections: {sorted(keys)}")
+        raise NetworkError(
+            f"learning names {unknown}, which are not plastic projections of "
+            f"the network; plastic projections: {sorted(keys)}"
+        )
     for projection in network.plastic_projections:
         key = projection.key
         if key in given:
             value = given[key]
             shape = (batch, *projection.weights.shape)
-            if not isinstance(value, STDPState) or value.weights.shape != shape or \
-                    value.pre_trace.shape != shape[:2] or \
-                    value.post_trace.shape != (batch, shape[2]):
-                raise NetworkError(f"learning[{key!r}] must be an STDPState with weights of "
-                                   f"shape {shape}")
+            if (
+                not isinstance(value, STDPState)
+                or value.weights.shape != shape
+                or value.pre_trace.shape != shape[:2]
+                or value.post_trace.shape != (batch, shape[2])
+            ):
+                raise NetworkError(
+                    f"learning[{key!r}] must be an STDPState with weights of shape {shape}"
+                )
             try:
-                checked = initial_stdp_state(projection.plasticity, value.weights, batch,
-                                             synapses=projection.synapse_mask)
+                checked = initial_stdp_state(
+                    projection.plasticity, value.weights, batch, synapses=projection.synapse_mask
+                )
             except STDPError as error:
                 raise NetworkError(f"learning[{key!r}]: {error}") from None
-            states[key] = STDPState(checked.weights, value.pre_trace.astype(np.int64),
-                                    value.post_trace.astype(np.int64))
+            states[key] = STDPState(
+                checked.weights, value.pre_trace.astype(np.int64), value.post_trace.astype(np.int64)
+            )
         else:
-            states[key] = initial_stdp_state(projection.plasticity, projection.weights, batch,
-                                             synapses=projection.synapse_mask)
+            states[key] = initial_stdp_state(
+                projection.plasticity, projection.weights, batch, synapses=projection.synapse_mask
+            )
     return states
 
 
@@ -284,15 +321,25 @@ def _learning_enabled(network, learn):
     chosen = set(map(tuple, learn))
     unknown = sorted(chosen - keys)
     if unknown:
-        raise NetworkError(f"learn names {unknown}, which are not plastic projections of the "
-                           f"network; plastic projections: {sorted(keys)}")
+        raise NetworkError(
+            f"learn names {unknown}, which are not plastic projections of the "
+            f"network; plastic projections: {sorted(keys)}"
+        )
     return chosen
 
 
-def simulate(network: Network, inputs, *, steps: int | None = None, record=("spikes",),
-             state: dict | None = None, learning: dict | None = None, learn=True,
-             snapshot_every: int | None = None, start_steps: dict | None = None
-             ) -> SystemTrace:
+def simulate(
+    network: Network,
+    inputs,
+    *,
+    steps: int | None = None,
+    record=("spikes",),
+    state: dict | None = None,
+    learning: dict | None = None,
+    learn=True,
+    snapshot_every: int | None = None,
+    start_steps: dict | None = None,
+) -> SystemTrace:
     """Run the network for ``steps`` (default: as many as the inputs have).
 
     ``state`` continues from an earlier run's ``final_state`` (spikes in flight from the last
@@ -316,10 +363,14 @@ def simulate(network: Network, inputs, *, steps: int | None = None, record=("spi
     start_steps = _check_start_steps(network, start_steps)
     plastic = _learning_states(network, batch, learning)
     enabled = _learning_enabled(network, learn)
-    if snapshot_every is not None and (isinstance(snapshot_every, bool) or not isinstance(
-            snapshot_every, (int, np.integer)) or snapshot_every < 1):
-        raise NetworkError(f"snapshot_every must be a positive integer or None, not "
-                           f"{snapshot_every!r}")
+    if snapshot_every is not None and (
+        isinstance(snapshot_every, bool)
+        or not isinstance(snapshot_every, (int, np.integer))
+        or snapshot_every < 1
+    ):
+        raise NetworkError(
+            f"snapshot_every must be a positive integer or None, not {snapshot_every!r}"
+        )
     record = check_record(record)
     if "spikes" not in record:
         record = ("spikes", *record)
@@ -328,9 +379,13 @@ def simulate(network: Network, inputs, *, steps: int | None = None, record=("spi
         if state is not None and name in state:
             given = state[name]
             if not isinstance(given, NeuronState) or (given.batch, given.n_neurons) != (
-                    batch, population.size):
-                raise NetworkError(f"state[{name!r}] must be a NeuronState of batch {batch} "
-                                   f"and {population.size} neurons")
+                batch,
+                population.size,
+            ):
+                raise NetworkError(
+                    f"state[{name!r}] must be a NeuronState of batch {batch} "
+                    f"and {population.size} neurons"
+                )
             states[name] = given
         else:
             states[name] = initial_state(population.params, population.size, batch)
@@ -341,24 +396,39 @@ def simulate(network: Network, inputs, *, steps: int | None = None, record=("spi
         out = {}
         for name, population in network.populations.items():
             reference = getattr(states[name], "v" if what == "spikes" else what)
-            shape = ((steps, batch, population.params.n_currents, population.size)
-                     if what == "i" else (steps, batch, population.size))
+            shape = (
+                (steps, batch, population.params.n_currents, population.size)
+                if what == "i"
+                else (steps, batch, population.size)
+            )
             dtype = np.int64 if what in ("spikes", "refractory") else reference.dtype
             out[name] = np.zeros(shape, dtype=dtype)
         return out
 
     traces = {what: trace_for(what) for what in ("spikes", "v", "i", "refractory")}
-    previous = {name: np.zeros((batch, p.size), dtype=np.int64)
-                for name, p in network.populations.items()}
-    silent = dict(previous)          # zeros, never written
+    previous = {
+        name: np.zeros((batch, p.size), dtype=np.int64) for name, p in network.populations.items()
+    }
+    silent = dict(previous)  # zeros, never written
     # Populations whose projections are all static with delay 1 keep the original path.
-    special = {name for name, p in network.populations.items()
-               if any(q.plastic or q.largest_delay > 1 for q in network.projections_to(name))}
+    special = {
+        name
+        for name, p in network.populations.items()
+        if any(q.plastic or q.largest_delay > 1 for q in network.projections_to(name))
+    }
     # Delay ring per such target: slot (t + d - 1) mod D holds what acts in step t + d - 1.
-    rings = {name: np.zeros((network.populations[name].max_delay, batch,
-                             network.populations[name].params.input_channels,
-                             network.populations[name].size), dtype=np.int64)
-             for name in special}
+    rings = {
+        name: np.zeros(
+            (
+                network.populations[name].max_delay,
+                batch,
+                network.populations[name].params.input_channels,
+                network.populations[name].size,
+            ),
+            dtype=np.int64,
+        )
+        for name in special
+    }
     # Per projection onto a special target: [(d, weight mask of the synapses of delay d)].
     delay_masks = {}
     for projection in network.projections:
@@ -366,21 +436,21 @@ def simulate(network: Network, inputs, *, steps: int | None = None, record=("spi
             mask = projection.synapse_mask
             delay_masks[projection.key] = [
                 (int(d), mask & (projection.delays == d))
-                for d in np.unique(projection.delays[mask])]
-    snapshots = ({key: [] for key in plastic} if snapshot_every is not None and plastic
-                 else None)
-    trace_snapshots = ({key: ([], []) for key in plastic} if snapshots is not None else None)
+                for d in np.unique(projection.delays[mask])
+            ]
+    snapshots = {key: [] for key in plastic} if snapshot_every is not None and plastic else None
+    trace_snapshots = {key: ([], []) for key in plastic} if snapshots is not None else None
 
     for t in range(steps):
         fired = {}
 
-        def counts_of(projection, t=t, fired=fired):
+        def counts_of(projection, t=t, fired=fired, previous=previous):
             source = projection.source
             if source in counts:
                 return counts[source][t]
             sent = t if projection.same_step else t - 1
             if sent < start_steps.get(source, 0):
-                return silent[source]       # a source's spikes before its start are dropped
+                return silent[source]  # a source's spikes before its start are dropped
             return fired[source] if projection.same_step else previous[source]
 
         for name in network.step_order:
@@ -388,15 +458,18 @@ def simulate(network: Network, inputs, *, steps: int | None = None, record=("spi
             if start_steps.get(name) == t and t > 0:
                 states[name] = initial_state(population.params, population.size, batch)
             if name in special:
-                drive = _delayed_drive(network, name, counts_of, plastic, delay_masks,
-                                       rings[name], t)
+                drive = _delayed_drive(
+                    network, name, counts_of, plastic, delay_masks, rings[name], t
+                )
             else:
                 drive = population_drive(network, name, counts_of)
             if drive is None:
-                drive = np.zeros((batch, population.params.input_channels, population.size),
-                                 dtype=np.int64)
-            states[name], fired[name] = step(population.params, states[name],
-                                             StepInput(drive=drive))
+                drive = np.zeros(
+                    (batch, population.params.input_channels, population.size), dtype=np.int64
+                )
+            states[name], fired[name] = step(
+                population.params, states[name], StepInput(drive=drive)
+            )
             traces["spikes"][name][t] = fired[name]
             for what in ("v", "i", "refractory"):
                 if traces[what] is not None:
@@ -406,30 +479,46 @@ def simulate(network: Network, inputs, *, steps: int | None = None, record=("spi
         for projection in network.plastic_projections:
             key = projection.key
             if key in enabled:
-                plastic[key] = stdp_step(projection.plasticity, plastic[key],
-                                         counts_of(projection),
-                                         np.asarray(fired[projection.target]),
-                                         projection.synapse_mask, check=False)
+                plastic[key] = stdp_step(
+                    projection.plasticity,
+                    plastic[key],
+                    counts_of(projection),
+                    np.asarray(fired[projection.target]),
+                    projection.synapse_mask,
+                    check=False,
+                )
             if snapshots is not None and (t + 1) % snapshot_every == 0:
                 snapshots[key].append(plastic[key].weights.copy())
                 trace_snapshots[key][0].append(plastic[key].pre_trace.copy())
                 trace_snapshots[key][1].append(plastic[key].post_trace.copy())
         previous = {name: np.asarray(f, dtype=np.int64) for name, f in fired.items()}
     if snapshots is not None:
-        snapshots = {key: (np.stack(v) if v else np.zeros((0, batch, *plastic[key].weights
-                                                           .shape[1:]), dtype=np.int64))
-                     for key, v in snapshots.items()}
+        snapshots = {
+            key: (
+                np.stack(v)
+                if v
+                else np.zeros((0, batch, *plastic[key].weights.shape[1:]), dtype=np.int64)
+            )
+            for key, v in snapshots.items()
+        }
 
         def stacked(arrays, like):
-            return (np.stack(arrays) if arrays
-                    else np.zeros((0, *like.shape), dtype=np.int64))
-        trace_snapshots = {key: (stacked(pre, plastic[key].pre_trace),
-                                 stacked(post, plastic[key].post_trace))
-                           for key, (pre, post) in trace_snapshots.items()}
-    return SystemTrace(spikes=traces["spikes"], v=traces["v"], i=traces["i"],
-                       refractory=traces["refractory"], final_state=states,
-                       learning=plastic or None, weight_snapshots=snapshots,
-                       trace_snapshots=trace_snapshots)
+            return np.stack(arrays) if arrays else np.zeros((0, *like.shape), dtype=np.int64)
+
+        trace_snapshots = {
+            key: (stacked(pre, plastic[key].pre_trace), stacked(post, plastic[key].post_trace))
+            for key, (pre, post) in trace_snapshots.items()
+        }
+    return SystemTrace(
+        spikes=traces["spikes"],
+        v=traces["v"],
+        i=traces["i"],
+        refractory=traces["refractory"],
+        final_state=states,
+        learning=plastic or None,
+        weight_snapshots=snapshots,
+        trace_snapshots=trace_snapshots,
+    )
 
 
 def _delayed_drive(network, name, counts_of, plastic, delay_masks, ring, t):
@@ -442,9 +531,9 @@ def _delayed_drive(network, name, counts_of, plastic, delay_masks, ring, t):
     for projection in network.projections_to(name):
         counts = effective_counts(network, projection, counts_of(projection), params)
         if projection.plastic:
-            weights = plastic[projection.key].weights        # (batch, S, T)
+            weights = plastic[projection.key].weights  # (batch, S, T)
         else:
-            weights = projection.shifted_weights             # (S, T)
+            weights = projection.shifted_weights  # (S, T)
         groups = delay_masks.get(projection.key)
         if groups is None:
             groups = [(1, None)]
@@ -465,22 +554,32 @@ def _check_start_steps(network: Network, start_steps) -> dict:
     if start_steps is None:
         return {}
     if not isinstance(start_steps, dict):
-        raise NetworkError(f"start_steps must be a dict of population name -> step, not "
-                           f"{type(start_steps).__name__}")
+        raise NetworkError(
+            f"start_steps must be a dict of population name -> step, not "
+            f"{type(start_steps).__name__}"
+        )
     checked = {}
     for name, value in start_steps.items():
         if name not in network.populations:
             raise NetworkError(f"start_steps names {name!r}, which is not a population")
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise NetworkError(f"start_steps[{name!r}] must be a non-negative integer, not "
-                               f"{value!r}")
+            raise NetworkError(
+                f"start_steps[{name!r}] must be a non-negative integer, not {value!r}"
+            )
         checked[name] = int(value)
     return checked
 
 
-def simulate_samples(network: Network, inputs, *, steps: int | None = None,
-                     record=("spikes",), learning: dict | None = None,
-                     learn=True, start_steps: dict | None = None) -> SystemTrace:
+def simulate_samples(
+    network: Network,
+    inputs,
+    *,
+    steps: int | None = None,
+    record=("spikes",),
+    learning: dict | None = None,
+    learn=True,
+    start_steps: dict | None = None,
+) -> SystemTrace:
     """The chip's way through a batch: the samples one after another, each from cleared neuron
     state and an empty delay ring (as :func:`simulate` starts every batch element), while the
     plastic projections carry their weights and traces from one sample into the next (in
@@ -495,24 +594,39 @@ def simulate_samples(network: Network, inputs, *, steps: int | None = None,
     traces = []
     carried = learning
     for k in range(batch):
-        trace = simulate(network, samples.sample(k), steps=steps, record=record,
-                         learning=carried, learn=learn, start_steps=start_steps)
+        trace = simulate(
+            network,
+            samples.sample(k),
+            steps=steps,
+            record=record,
+            learning=carried,
+            learn=learn,
+            start_steps=start_steps,
+        )
         carried = trace.learning
         traces.append(trace)
 
     def stacked(what):
         if getattr(traces[0], what) is None:
             return None
-        return {name: np.concatenate([getattr(t, what)[name] for t in traces], axis=1)
-                for name in getattr(traces[0], what)}
+        return {
+            name: np.concatenate([getattr(t, what)[name] for t in traces], axis=1)
+            for name in getattr(traces[0], what)
+        }
 
     def joined(name, field):
         parts = [getattr(t.final_state[name], field) for t in traces]
         return None if parts[0] is None else np.concatenate(parts)
 
-    final_state = {name: NeuronState(*(joined(name, field)
-                                       for field in ("v", "i", "refractory", "pending")))
-                   for name in traces[0].final_state}
-    return SystemTrace(spikes=stacked("spikes"), v=stacked("v"), i=stacked("i"),
-                       refractory=stacked("refractory"), final_state=final_state,
-                       learning=carried)
+    final_state = {
+        name: NeuronState(*(joined(name, field) for field in ("v", "i", "refractory", "pending")))
+        for name in traces[0].final_state
+    }
+    return SystemTrace(
+        spikes=stacked("spikes"),
+        v=stacked("v"),
+        i=stacked("i"),
+        refractory=stacked("refractory"),
+        final_state=final_state,
+        learning=carried,
+    )

@@ -40,8 +40,11 @@ def start_offsets(network: Network) -> dict:
     network has no same-step projection). Refuses a one-step projection from a later layer back
     to an earlier one, which the skewed chip cannot deliver in time."""
     offsets = {name: 0 for name in network.populations}
-    edges = [(p.source, p.target, 1 if p.same_step else 0, p) for p in network.projections
-             if p.source in network.populations]
+    edges = [
+        (p.source, p.target, 1 if p.same_step else 0, p)
+        for p in network.projections
+        if p.source in network.populations
+    ]
     # Longest paths with weights 0 and 1; a cycle through a weight-1 edge never settles.
     for _ in range(len(offsets) + 1):
         changed = None
@@ -56,7 +59,8 @@ def start_offsets(network: Network) -> dict:
         f"same-step projection: a population feeds back (one step later) into a population "
         f"that precedes it in the same step, which a chip running each layer one step after the "
         f"previous cannot deliver in time; only recurrent projections within a layer (a "
-        f"population onto itself or onto a population of the same depth) are supported")
+        f"population onto itself or onto a population of the same depth) are supported"
+    )
 
 
 def skew(network: Network) -> tuple[Network, dict]:
@@ -72,8 +76,9 @@ def skew(network: Network) -> tuple[Network, dict]:
         if projection.source in network.inputs:
             extra = target_offset
         else:
-            extra = (target_offset - offsets[projection.source]
-                     + (0 if projection.same_step else 1) - 1)
+            extra = (
+                target_offset - offsets[projection.source] + (0 if projection.same_step else 1) - 1
+            )
         delays = projection.delays
         if extra:
             mask = projection.synapse_mask
@@ -84,17 +89,32 @@ def skew(network: Network) -> tuple[Network, dict]:
                 raise NetworkError(
                     f"projection {projection.source!r} -> {projection.target!r} needs a delay "
                     f"of {needed} steps on the chip (it skips {extra} layers), more than the "
-                    f"largest delay {MAX_DELAY}")
+                    f"largest delay {MAX_DELAY}"
+                )
             needed_delay[projection.target] = max(needed_delay[projection.target], needed)
-        projections.append(Projection(projection.source, projection.target,
-                                      projection.weights, projection.channel, delays,
-                                      projection.synapses, projection.plasticity,
-                                      weight_shift=projection.weight_shift,
-                                      count_cap=projection.count_cap))
-    populations = [replace(p, max_delay=max(p.max_delay, needed_delay[p.name]))
-                   for p in network.populations.values()]
-    chip = Network(inputs=network.inputs.values(), populations=populations,
-                   projections=projections, outputs=network.outputs)
+        projections.append(
+            Projection(
+                projection.source,
+                projection.target,
+                projection.weights,
+                projection.channel,
+                delays,
+                projection.synapses,
+                projection.plasticity,
+                weight_shift=projection.weight_shift,
+                count_cap=projection.count_cap,
+            )
+        )
+    populations = [
+        replace(p, max_delay=max(p.max_delay, needed_delay[p.name]))
+        for p in network.populations.values()
+    ]
+    chip = Network(
+        inputs=network.inputs.values(),
+        populations=populations,
+        projections=projections,
+        outputs=network.outputs,
+    )
     return chip, {name: s for name, s in offsets.items() if s}
 
 
@@ -103,18 +123,26 @@ def pad_inputs(inputs: dict, flush: int) -> dict:
     followed by ``flush`` steps of zeros (:class:`~neurohw.network.system.Samples` stay
     ``Samples``: zeros are in every group's range)."""
     from .system import Samples
+
     if isinstance(inputs, Samples):
         return inputs.padded(flush)
     if not flush:
         return dict(inputs)
-    return {name: np.concatenate([np.asarray(counts),
-                                  np.zeros((flush, *np.shape(counts)[1:]),
-                                           dtype=np.asarray(counts).dtype)])
-            for name, counts in inputs.items()}
+    return {
+        name: np.concatenate(
+            [
+                np.asarray(counts),
+                np.zeros((flush, *np.shape(counts)[1:]), dtype=np.asarray(counts).dtype),
+            ]
+        )
+        for name, counts in inputs.items()
+    }
 
 
 def trainer_steps(values: dict, start_steps: dict, steps: int) -> dict:
     """Per population, the chip's ``(steps + flush, ...)`` record cut back to the network's own
     ``steps``: population ``p``'s step ``t`` is chip step ``t + start_steps[p]``."""
-    return {name: np.asarray(array)[start_steps.get(name, 0):start_steps.get(name, 0) + steps]
-            for name, array in values.items()}
+    return {
+        name: np.asarray(array)[start_steps.get(name, 0) : start_steps.get(name, 0) + steps]
+        for name, array in values.items()
+    }

@@ -5,8 +5,28 @@ digits chip of ``neurohw.boards.system`` and the benchmarks); its command-line d
 ``examples/train_digits.py``.
 """
 
-from .digits import (DigitsConfig, DigitsModel, accuracy, encode_images, export_nir, forward,
-                     load_split, test_set, to_nir, train)
+from .digits import (
+    DigitsConfig,
+    DigitsModel,
+    accuracy,
+    encode_images,
+    export_nir,
+    forward,
+    load_split,
+    test_set,
+    to_nir,
+    train,
+)
 
-__all__ = ["DigitsConfig", "DigitsModel", "accuracy", "encode_images", "export_nir", "forward",
-           "load_split", "test_set", "to_nir", "train"]
+__all__ = [
+    "DigitsConfig",
+    "DigitsModel",
+    "accuracy",
+    "encode_images",
+    "export_nir",
+    "forward",
+    "load_split",
+    "test_set",
+    "to_nir",
+    "train",
+]

@@ -40,8 +40,18 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DigitsConfig", "DigitsModel", "load_split", "encode_images", "test_set", "train",
-           "forward", "to_nir", "export_nir", "accuracy", "run"]
+__all__ = [
+    "DigitsConfig",
+    "DigitsModel",
+    "load_split",
+    "encode_images",
+    "test_set",
+    "train",
+    "forward",
+    "to_nir",
+    "export_nir",
+    "accuracy",
+]
 
 N_PIXELS = 64
 N_CLASSES = 10
@@ -51,6 +61,7 @@ MAX_PIXEL = 16
 @dataclass(frozen=True)
 class DigitsConfig:
     """Everything that determines a trained model (with the scikit-learn data)."""
+
     hidden: int = 64
     steps: int = 16
     beta_hidden: float = 1 - 512 / 4096
@@ -71,6 +82,7 @@ class DigitsConfig:
 class DigitsModel:
     """Trained float weights (``w1`` (64, hidden), ``w2`` (hidden, 10): (source, target)) and
     the configuration; ``history`` holds per-epoch training loss/accuracy."""
+
     config: DigitsConfig
     w1: np.ndarray
     b1: np.ndarray
@@ -88,6 +100,7 @@ def load_split(*, seed: int = 0, test_fraction: float = 0.2):
     """``(x_train, y_train, x_test, y_test)``: images as int64 (n, 64) pixel values 0..16 and
     labels 0..9, split by a permutation drawn from ``numpy.random.default_rng(seed)``."""
     from sklearn.datasets import load_digits
+
     data = load_digits()
     images = np.asarray(data.data, dtype=np.int64)
     labels = np.asarray(data.target, dtype=np.int64)
@@ -117,8 +130,13 @@ def encode_images(images, steps: int) -> np.ndarray:
     return np.diff(cumulative, axis=0).astype(np.int64)
 
 
-def test_set(steps: int = DigitsConfig.steps, *, seed: int = 0, test_fraction: float = 0.2,
-             limit: int | None = None):
+def test_set(
+    steps: int = DigitsConfig.steps,
+    *,
+    seed: int = 0,
+    test_fraction: float = 0.2,
+    limit: int | None = None,
+):
     """The held-out test set, encoded: ``(counts int64 (steps, n, 64), labels int64 (n,))``.
     ``limit`` keeps the first ``limit`` samples (for quick checks)."""
     _, _, x_test, y_test = load_split(seed=seed, test_fraction=test_fraction)
@@ -168,8 +186,9 @@ def forward(model: DigitsModel, counts):
 def accuracy(output_spikes, labels) -> float:
     """Fraction of samples whose output spike count is highest (lowest index on ties) for the
     right class."""
-    return float(np.mean(np.argmax(np.asarray(output_spikes).sum(axis=0), axis=1)
-                         == np.asarray(labels)))
+    return float(
+        np.mean(np.argmax(np.asarray(output_spikes).sum(axis=0), axis=1) == np.asarray(labels))
+    )
 
 
 def train(config: DigitsConfig | None = None, *, verbose: bool = False, **overrides) -> DigitsModel:
@@ -198,11 +217,12 @@ def train(config: DigitsConfig | None = None, *, verbose: bool = False, **overri
         order = rng.permutation(n)
         total_loss, correct = 0.0, 0
         for first in range(0, n, config.batch_size):
-            idx = order[first:first + config.batch_size]
+            idx = order[first : first + config.batch_size]
             x, y = x_all[:, idx], y_train[idx]
             batch = len(idx)
-            s1, s2, u1, u2 = _run(x, params["w1"], params["b1"], params["w2"], params["b2"],
-                                  config, keep=True)
+            s1, s2, u1, u2 = _run(
+                x, params["w1"], params["b1"], params["w2"], params["b2"], config, keep=True
+            )
             counts = s2.sum(axis=0)
             logits = config.logit_scale * counts
             logits = logits - logits.max(axis=1, keepdims=True)
@@ -223,8 +243,7 @@ def train(config: DigitsConfig | None = None, *, verbose: bool = False, **overri
                 carry = config.beta_out * d
             # The output layer's input at step t is s1[t-1].
             s1_prev = np.concatenate([np.zeros_like(s1[:1]), s1[:-1]], axis=0)
-            grads = {"w2": np.einsum("tbh,tbo->ho", s1_prev, delta2),
-                     "b2": delta2.sum(axis=(0, 1))}
+            grads = {"w2": np.einsum("tbh,tbo->ho", s1_prev, delta2), "b2": delta2.sum(axis=(0, 1))}
             g_s1 = np.zeros_like(s1)
             g_s1[:-1] = delta2[1:] @ params["w2"].T
             delta1 = np.zeros_like(u1)
@@ -239,29 +258,44 @@ def train(config: DigitsConfig | None = None, *, verbose: bool = False, **overri
             for k in trainable:
                 m[k] = beta1 * m[k] + (1 - beta1) * grads[k]
                 s[k] = beta2 * s[k] + (1 - beta2) * grads[k] ** 2
-                m_hat = m[k] / (1 - beta1 ** step_count)
-                s_hat = s[k] / (1 - beta2 ** step_count)
+                m_hat = m[k] / (1 - beta1**step_count)
+                s_hat = s[k] / (1 - beta2**step_count)
                 params[k] = params[k] - config.learning_rate * m_hat / (np.sqrt(s_hat) + eps)
         history.append({"epoch": epoch, "loss": total_loss / n, "train_accuracy": correct / n})
         if verbose:
-            print(f"epoch {epoch + 1}/{config.epochs}: loss {total_loss / n:.4f}, "
-                  f"train accuracy {correct / n:.4f}", flush=True)
-    return DigitsModel(config=config, w1=params["w1"], b1=params["b1"], w2=params["w2"],
-                       b2=params["b2"], train_seconds=time.perf_counter() - start,
-                       history=history)
+            print(
+                f"epoch {epoch + 1}/{config.epochs}: loss {total_loss / n:.4f}, "
+                f"train accuracy {correct / n:.4f}",
+                flush=True,
+            )
+    return DigitsModel(
+        config=config,
+        w1=params["w1"],
+        b1=params["b1"],
+        w2=params["w2"],
+        b2=params["b2"],
+        train_seconds=time.perf_counter() - start,
+        history=history,
+    )
 
 
 def to_nir(model: DigitsModel):
     """The model as a ``nir.NIRGraph``: input -> fc1 (Affine) -> lif1 (LIF) -> fc2 (Affine) ->
     lif2 (LIF) -> output; parameters as in the module docstring."""
     import nir
+
     config = model.config
     dt = config.dt
 
     def lif(beta, size):
         tau = np.full(size, dt / (1.0 - beta))
-        return nir.LIF(tau=tau, r=tau / dt, v_leak=np.zeros(size),
-                       v_threshold=np.full(size, config.threshold), v_reset=np.zeros(size))
+        return nir.LIF(
+            tau=tau,
+            r=tau / dt,
+            v_leak=np.zeros(size),
+            v_threshold=np.full(size, config.threshold),
+            v_reset=np.zeros(size),
+        )
 
     hidden = model.w1.shape[1]
     nodes = {
@@ -272,16 +306,27 @@ def to_nir(model: DigitsModel):
         "lif2": lif(config.beta_out, N_CLASSES),
         "output": nir.Output(output_type={"output": np.array([N_CLASSES])}),
     }
-    edges = [("input", "fc1"), ("fc1", "lif1"), ("lif1", "fc2"), ("fc2", "lif2"),
-             ("lif2", "output")]
-    metadata = {"producer": "neurohw.train.digits", "dt": dt, "encoding": "rate, deterministic",
-                "steps": config.steps, "config": {k: v for k, v in asdict(config).items()}}
+    edges = [
+        ("input", "fc1"),
+        ("fc1", "lif1"),
+        ("lif1", "fc2"),
+        ("fc2", "lif2"),
+        ("lif2", "output"),
+    ]
+    metadata = {
+        "producer": "neurohw.train.digits",
+        "dt": dt,
+        "encoding": "rate, deterministic",
+        "steps": config.steps,
+        "config": {k: v for k, v in asdict(config).items()},
+    }
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
 
 
 def export_nir(model: DigitsModel, path) -> Path:
     """Write the model's NIR graph to ``path`` (HDF5, ``nir.write``) and return the path."""
     import nir
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     nir.write(path, to_nir(model))

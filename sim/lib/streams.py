@@ -47,7 +47,8 @@ class StreamPort:
         except AttributeError as error:
             raise AttributeError(
                 f"stream port {name!r} needs {name}__valid, {name}__ready and {name}__payload "
-                f"on the toplevel: {error}") from None
+                f"on the toplevel: {error}"
+            ) from None
         self.name = name
         self.width = len(self.payload)
 
@@ -69,8 +70,17 @@ class StreamSource:
     waking every clock: long simulations spend most of their time in such wake-ups.
     """
 
-    def __init__(self, dut, name: str, clock, *, reset=None,
-                 idle_probability: float = 0.0, seed: int = 0, on_transfer=None):
+    def __init__(
+        self,
+        dut,
+        name: str,
+        clock,
+        *,
+        reset=None,
+        idle_probability: float = 0.0,
+        seed: int = 0,
+        on_transfer=None,
+    ):
         if not 0.0 <= idle_probability < 1.0:
             raise ValueError(f"idle_probability must be in [0, 1), not {idle_probability!r}")
         self.port = StreamPort(dut, name)
@@ -126,8 +136,9 @@ class StreamSource:
             else:
                 self.port.valid.value = 1  # holding an offered word (possibly after reset)
             await ReadOnly()
-            transferred = (current is not None and not _in_reset(self.reset)
-                           and self.port.ready.value == 1)
+            transferred = (
+                current is not None and not _in_reset(self.reset) and self.port.ready.value == 1
+            )
             if transferred and self.on_transfer is not None:
                 self.on_transfer(current)
 
@@ -142,13 +153,24 @@ class StreamSink:
     transfers.
     """
 
-    def __init__(self, dut, name: str, clock, *, reset=None, signed: bool = False,
-                 backpressure_probability: float = 0.0,
-                 stall_probability: float = 0.0, stall_cycles: int = 0, seed: int = 1,
-                 on_transfer=None):
+    def __init__(
+        self,
+        dut,
+        name: str,
+        clock,
+        *,
+        reset=None,
+        signed: bool = False,
+        backpressure_probability: float = 0.0,
+        stall_probability: float = 0.0,
+        stall_cycles: int = 0,
+        seed: int = 1,
+        on_transfer=None,
+    ):
         if not 0.0 <= backpressure_probability < 1.0:
             raise ValueError(
-                f"backpressure_probability must be in [0, 1), not {backpressure_probability!r}")
+                f"backpressure_probability must be in [0, 1), not {backpressure_probability!r}"
+            )
         if not 0.0 <= stall_probability < 1.0:
             raise ValueError(f"stall_probability must be in [0, 1), not {stall_probability!r}")
         if stall_cycles < 0:
@@ -201,7 +223,8 @@ class StreamSink:
                 if not payload.is_resolvable:
                     raise AssertionError(
                         f"{self.port.name}: payload is {str(payload)!r} during a transfer "
-                        f"at {get_sim_time('ns')} ns")
+                        f"at {get_sim_time('ns')} ns"
+                    )
                 self.received.append(signal_to_int(payload, signed=self.signed))
                 if self.on_transfer is not None:
                     self.on_transfer(self.received[-1])
@@ -245,8 +268,11 @@ class StreamProtocolChecker:
             if _in_reset(self.reset):
                 pending = None
                 continue
-            valid, ready, payload = (self.port.valid.value, self.port.ready.value,
-                                     self.port.payload.value)
+            valid, ready, payload = (
+                self.port.valid.value,
+                self.port.ready.value,
+                self.port.payload.value,
+            )
             if not valid.is_resolvable:
                 self._violation(f"valid is {str(valid)!r}")
                 continue
@@ -255,7 +281,8 @@ class StreamProtocolChecker:
                     self._violation(f"valid dropped before payload {pending:#x} was transferred")
                 elif payload.is_resolvable and int(payload) != pending:
                     self._violation(
-                        f"payload changed from {pending:#x} to {int(payload):#x} before the transfer")
+                        f"payload changed from {pending:#x} to {int(payload):#x} before the transfer"
+                    )
             pending = None
             if valid == 1:
                 if not payload.is_resolvable:

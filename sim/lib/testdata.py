@@ -22,10 +22,12 @@ def load_test_data():
     if not location:
         raise RuntimeError(
             f"{TEST_DATA_ENV_VAR} is not set: run this bench through neurohw.sim.runner.run_cocotb "
-            f"with test_data=...")
+            f"with test_data=..."
+        )
     path = Path(location)
     if path.suffix == ".npz":
         import numpy
+
         with numpy.load(path) as archive:
             return {name: archive[name] for name in archive.files}
     if path.suffix == ".json":

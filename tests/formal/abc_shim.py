@@ -5,6 +5,7 @@ yowasp-sby calls ``$ABC -c '...; pdr -v -l; ...'``. ``-l`` only makes ABC log wh
 a multi-property run it solved; ABC from Yosys 0.23 (Debian 12) refuses it. The real program
 is ``NEUROHW_ABC`` (default: ``yosys-abc`` on ``PATH``).
 """
+
 import os
 import re
 import shutil

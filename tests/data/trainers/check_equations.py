@@ -44,7 +44,9 @@ def conv2d_valid(x, weight, bias):
     out = np.zeros((x.shape[0], weight.shape[0], size, size), f32)
     for i in range(weight.shape[2]):
         for j in range(weight.shape[3]):
-            out += np.einsum("bchw,kc->bkhw", x[:, :, i:i + size, j:j + size], weight[:, :, i, j])
+            out += np.einsum(
+                "bchw,kc->bkhw", x[:, :, i : i + size, j : j + size], weight[:, :, i, j]
+            )
     return out + bias[None, :, None, None]
 
 
@@ -57,8 +59,11 @@ def neuron_step(framework, meta, graph, key, node, drive, state, previous_spikes
         theta = as32(node.v_threshold)
         if key.endswith(".lif"):  # RLeaky: the layer's own spikes of the previous step
             feedback = graph.nodes[key.replace(".lif", ".w_rec")]
-            drive = drive + previous_spikes.get(key, zeros) @ as32(feedback.weight).T \
+            drive = (
+                drive
+                + previous_spikes.get(key, zeros) @ as32(feedback.weight).T
                 + as32(feedback.bias)
+            )
         reset = (v > theta).astype(f32)
         if kind == "CubaLIF":
             alpha = f32(1) - SNNTORCH_DT / as32(node.tau_syn)
@@ -129,13 +134,22 @@ def check(name):
             elif kind == "Linear":
                 signal = signal @ as32(node.weight).T
             elif kind == "Conv2d":
-                signal = conv2d_valid(signal.reshape(n, 1, 8, 8), as32(node.weight),
-                                      as32(node.bias))
+                signal = conv2d_valid(
+                    signal.reshape(n, 1, 8, 8), as32(node.weight), as32(node.bias)
+                )
             elif kind == "Flatten":
                 signal = signal.reshape(n, -1)
             else:
-                signal = neuron_step(meta["framework"], meta, graph, key, node, signal,
-                                     states.setdefault(key, {}), previous_spikes)
+                signal = neuron_step(
+                    meta["framework"],
+                    meta,
+                    graph,
+                    key,
+                    node,
+                    signal,
+                    states.setdefault(key, {}),
+                    previous_spikes,
+                )
                 previous_spikes[key] = signal
                 if hidden is None:
                     hidden = signal.reshape(n, -1)
@@ -146,8 +160,10 @@ def check(name):
     hidden_diff = int(np.sum(hidden != data["hidden_spikes"]))
     out_diff = int(np.sum(out != data["out_spikes"]))
     mem_diff = float(np.max(np.abs(np.stack(mems) - data["out_mem"])))
-    print(f"{name:18s} hidden spikes differing {hidden_diff}/{hidden.size}, output "
-          f"{out_diff}/{out.size}, max |out_mem difference| {mem_diff:.1e}")
+    print(
+        f"{name:18s} hidden spikes differing {hidden_diff}/{hidden.size}, output "
+        f"{out_diff}/{out.size}, max |out_mem difference| {mem_diff:.1e}"
+    )
     return hidden_diff + out_diff
 
 

@@ -56,6 +56,7 @@ DATA_SEED = 0  # the split seed of neurohw.train.digits.load_split
 
 # ---------------------------------------------------------------- data
 
+
 def digits_inputs():
     """``{"rate": (train, test), "direct": (train, test)}`` time-major float32 inputs, and the
     labels ``(y_train, y_test)``."""
@@ -79,8 +80,8 @@ def predictions(out_spikes: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- training
 
-def train(run, params, x_train, y_train, *, epochs, learning_rate, batch_size=64,
-          logit_scale=1.0):
+
+def train(run, params, x_train, y_train, *, epochs, learning_rate, batch_size=64, logit_scale=1.0):
     """Adam on a cross-entropy over ``logit_scale * output spike counts``. ``run(x)`` takes a
     time-major batch and returns ``(out_spikes, hidden_spikes, out_mem)``."""
     optimiser = torch.optim.Adam(params, lr=learning_rate)
@@ -92,7 +93,7 @@ def train(run, params, x_train, y_train, *, epochs, learning_rate, batch_size=64
         order = generator.permutation(n)
         total = 0.0
         for start in range(0, n, batch_size):
-            index = torch.from_numpy(order[start:start + batch_size])
+            index = torch.from_numpy(order[start : start + batch_size])
             out, _, _ = run(x_train[:, index])
             loss = torch.nn.functional.cross_entropy(logit_scale * out.sum(0), y_train[index])
             optimiser.zero_grad()
@@ -117,6 +118,7 @@ def as_counts(spikes: np.ndarray, what: str) -> np.ndarray:
 
 # ---------------------------------------------------------------- snnTorch
 
+
 def snntorch_fixture(kind: str):
     """snnTorch MLPs (and the conv net). ``kind`` is the fixture name."""
     import snntorch as snn
@@ -124,71 +126,142 @@ def snntorch_fixture(kind: str):
 
     torch.manual_seed(SEED)
     hidden = 48
-    info = {"framework": "snntorch", "framework_version": snn.__version__,
-            "reset_mechanism": "subtract", "reset_delay": True,
-            "spike_test": "mem - threshold > 0 (strict)",
-            "beta_clamp": "forward uses beta.clamp(0, 1); the file stores the raw beta"}
+    info = {
+        "framework": "snntorch",
+        "framework_version": snn.__version__,
+        "reset_mechanism": "subtract",
+        "reset_delay": True,
+        "spike_test": "mem - threshold > 0 (strict)",
+        "beta_clamp": "forward uses beta.clamp(0, 1); the file stores the raw beta",
+    }
     if kind == "snn_leaky_direct":
         input_kind = "direct"
         # A per-neuron beta needs a per-neuron threshold too: the exporter builds nir.LIF from
         # both and nir.LIF refuses parameters of different shapes.
-        layers = [torch.nn.Linear(64, hidden),
-                  snn.Leaky(beta=torch.full((hidden,), 0.9), threshold=torch.ones(hidden),
-                            learn_beta=True, init_hidden=True),
-                  torch.nn.Linear(hidden, N_CLASSES),
-                  snn.Leaky(beta=torch.full((N_CLASSES,), 0.9), threshold=torch.ones(N_CLASSES),
-                            learn_beta=True, init_hidden=True, output=True)]
+        layers = [
+            torch.nn.Linear(64, hidden),
+            snn.Leaky(
+                beta=torch.full((hidden,), 0.9),
+                threshold=torch.ones(hidden),
+                learn_beta=True,
+                init_hidden=True,
+            ),
+            torch.nn.Linear(hidden, N_CLASSES),
+            snn.Leaky(
+                beta=torch.full((N_CLASSES,), 0.9),
+                threshold=torch.ones(N_CLASSES),
+                learn_beta=True,
+                init_hidden=True,
+                output=True,
+            ),
+        ]
         info.update(learned=["weights", "biases", "beta per neuron"])
     elif kind == "snn_leaky_rate":
         input_kind = "rate"
-        layers = [torch.nn.Linear(64, hidden),
-                  snn.Leaky(beta=torch.full((hidden,), 0.9), threshold=torch.ones(hidden),
-                            learn_threshold=True, init_hidden=True),
-                  torch.nn.Linear(hidden, N_CLASSES),
-                  snn.Leaky(beta=torch.full((N_CLASSES,), 0.9), threshold=torch.ones(N_CLASSES),
-                            learn_threshold=True, init_hidden=True, output=True)]
+        layers = [
+            torch.nn.Linear(64, hidden),
+            snn.Leaky(
+                beta=torch.full((hidden,), 0.9),
+                threshold=torch.ones(hidden),
+                learn_threshold=True,
+                init_hidden=True,
+            ),
+            torch.nn.Linear(hidden, N_CLASSES),
+            snn.Leaky(
+                beta=torch.full((N_CLASSES,), 0.9),
+                threshold=torch.ones(N_CLASSES),
+                learn_threshold=True,
+                init_hidden=True,
+                output=True,
+            ),
+        ]
         info.update(learned=["weights", "biases", "threshold per neuron"])
     elif kind in ("snn_leaky_nodelay", "snn_leaky_zero"):
         # The two other reset conventions the importer must support, on the rate MLP.
         input_kind = "rate"
-        reset = {"reset_mechanism": "subtract", "reset_delay": False} \
-            if kind == "snn_leaky_nodelay" else {"reset_mechanism": "zero", "reset_delay": True}
-        layers = [torch.nn.Linear(64, hidden),
-                  snn.Leaky(beta=torch.full((hidden,), 0.9), threshold=torch.ones(hidden),
-                            init_hidden=True, **reset),
-                  torch.nn.Linear(hidden, N_CLASSES),
-                  snn.Leaky(beta=torch.full((N_CLASSES,), 0.9), threshold=torch.ones(N_CLASSES),
-                            init_hidden=True, output=True, **reset)]
+        reset = (
+            {"reset_mechanism": "subtract", "reset_delay": False}
+            if kind == "snn_leaky_nodelay"
+            else {"reset_mechanism": "zero", "reset_delay": True}
+        )
+        layers = [
+            torch.nn.Linear(64, hidden),
+            snn.Leaky(
+                beta=torch.full((hidden,), 0.9),
+                threshold=torch.ones(hidden),
+                init_hidden=True,
+                **reset,
+            ),
+            torch.nn.Linear(hidden, N_CLASSES),
+            snn.Leaky(
+                beta=torch.full((N_CLASSES,), 0.9),
+                threshold=torch.ones(N_CLASSES),
+                init_hidden=True,
+                output=True,
+                **reset,
+            ),
+        ]
         info.update(learned=["weights", "biases"], **reset)
     elif kind == "snn_synaptic":
         input_kind = "rate"
-        layers = [torch.nn.Linear(64, hidden),
-                  snn.Synaptic(alpha=torch.full((hidden,), 0.8), beta=torch.full((hidden,), 0.9),
-                               threshold=torch.ones(hidden), init_hidden=True),
-                  torch.nn.Linear(hidden, N_CLASSES),
-                  snn.Synaptic(alpha=torch.full((N_CLASSES,), 0.8),
-                               beta=torch.full((N_CLASSES,), 0.9),
-                               threshold=torch.ones(N_CLASSES), init_hidden=True, output=True)]
+        layers = [
+            torch.nn.Linear(64, hidden),
+            snn.Synaptic(
+                alpha=torch.full((hidden,), 0.8),
+                beta=torch.full((hidden,), 0.9),
+                threshold=torch.ones(hidden),
+                init_hidden=True,
+            ),
+            torch.nn.Linear(hidden, N_CLASSES),
+            snn.Synaptic(
+                alpha=torch.full((N_CLASSES,), 0.8),
+                beta=torch.full((N_CLASSES,), 0.9),
+                threshold=torch.ones(N_CLASSES),
+                init_hidden=True,
+                output=True,
+            ),
+        ]
         info.update(learned=["weights", "biases"])
     elif kind == "snn_rleaky":
         input_kind = "rate"
-        layers = [torch.nn.Linear(64, hidden),
-                  snn.RLeaky(beta=torch.full((hidden,), 0.9), threshold=torch.ones(hidden),
-                             linear_features=hidden, all_to_all=True, init_hidden=True),
-                  torch.nn.Linear(hidden, N_CLASSES),
-                  snn.Leaky(beta=torch.full((N_CLASSES,), 0.9), threshold=torch.ones(N_CLASSES),
-                            init_hidden=True, output=True)]
+        layers = [
+            torch.nn.Linear(64, hidden),
+            snn.RLeaky(
+                beta=torch.full((hidden,), 0.9),
+                threshold=torch.ones(hidden),
+                linear_features=hidden,
+                all_to_all=True,
+                init_hidden=True,
+            ),
+            torch.nn.Linear(hidden, N_CLASSES),
+            snn.Leaky(
+                beta=torch.full((N_CLASSES,), 0.9),
+                threshold=torch.ones(N_CLASSES),
+                init_hidden=True,
+                output=True,
+            ),
+        ]
         info.update(learned=["weights", "biases", "recurrent weights and bias"])
     elif kind == "snn_conv":
         input_kind = "rate"
         shape = (4, 6, 6)
-        layers = [torch.nn.Conv2d(1, 4, 3),
-                  snn.Leaky(beta=torch.full(shape, 0.9), threshold=torch.ones(shape),
-                            learn_beta=True, init_hidden=True),
-                  torch.nn.Flatten(),
-                  torch.nn.Linear(144, N_CLASSES),
-                  snn.Leaky(beta=torch.full((N_CLASSES,), 0.9), threshold=torch.ones(N_CLASSES),
-                            init_hidden=True, output=True)]
+        layers = [
+            torch.nn.Conv2d(1, 4, 3),
+            snn.Leaky(
+                beta=torch.full(shape, 0.9),
+                threshold=torch.ones(shape),
+                learn_beta=True,
+                init_hidden=True,
+            ),
+            torch.nn.Flatten(),
+            torch.nn.Linear(144, N_CLASSES),
+            snn.Leaky(
+                beta=torch.full((N_CLASSES,), 0.9),
+                threshold=torch.ones(N_CLASSES),
+                init_hidden=True,
+                output=True,
+            ),
+        ]
         info.update(learned=["weights", "biases", "beta per neuron (conv layer)"])
     else:
         raise ValueError(kind)
@@ -213,25 +286,39 @@ def snntorch_fixture(kind: str):
 
     def export():
         if conv:
-            return export_to_nir(net, torch.zeros(1, 1, 8, 8), ignore_dims=[0]), \
-                "export_to_nir(net, torch.zeros(1, 1, 8, 8), ignore_dims=[0])"
+            return export_to_nir(
+                net, torch.zeros(1, 1, 8, 8), ignore_dims=[0]
+            ), "export_to_nir(net, torch.zeros(1, 1, 8, 8), ignore_dims=[0])"
         # Without ignore_dims the exporter's own infer_types() fails on the batch dimension.
-        return export_to_nir(net, torch.zeros(1, 64), ignore_dims=[0]), \
-            "export_to_nir(net, torch.zeros(1, 64), ignore_dims=[0])"
+        return export_to_nir(
+            net, torch.zeros(1, 64), ignore_dims=[0]
+        ), "export_to_nir(net, torch.zeros(1, 64), ignore_dims=[0])"
 
-    info.update(dt_written=1e-4, input=input_kind,
-                out_mem=("the output Leaky mem returned at step t, after this step's reset "
-                         "(reset_delay=False)" if info["reset_delay"] is False else
-                         "the output Leaky/Synaptic mem returned at step t: after the input, "
-                         "before this step's reset (reset_delay=True applies it at t+1)"),
-                image_layout="(1, 8, 8) per step, row-major" if conv else None)
-    epochs = {"snn_leaky_direct": 20, "snn_leaky_rate": 20, "snn_leaky_nodelay": 20,
-              "snn_leaky_zero": 20, "snn_synaptic": 20,
-              "snn_rleaky": 20, "snn_conv": 20}[kind]
+    info.update(
+        dt_written=1e-4,
+        input=input_kind,
+        out_mem=(
+            "the output Leaky mem returned at step t, after this step's reset (reset_delay=False)"
+            if info["reset_delay"] is False
+            else "the output Leaky/Synaptic mem returned at step t: after the input, "
+            "before this step's reset (reset_delay=True applies it at t+1)"
+        ),
+        image_layout="(1, 8, 8) per step, row-major" if conv else None,
+    )
+    epochs = {
+        "snn_leaky_direct": 20,
+        "snn_leaky_rate": 20,
+        "snn_leaky_nodelay": 20,
+        "snn_leaky_zero": 20,
+        "snn_synaptic": 20,
+        "snn_rleaky": 20,
+        "snn_conv": 20,
+    }[kind]
     return net, run, export, info, input_kind, epochs, 5e-3, 0.5
 
 
 # ---------------------------------------------------------------- Norse
+
 
 def norse_fixture(kind: str):
     import norse
@@ -249,21 +336,35 @@ def norse_fixture(kind: str):
         return low + (high - low) * torch.rand(n, generator=generator)
 
     if kind == "norse_lif":
+
         def params(n):
-            return nt.LIFParameters(tau_syn_inv=per_neuron(n, 150.0, 250.0),
-                                    tau_mem_inv=per_neuron(n, 80.0, 120.0),
-                                    v_leak=torch.zeros(n), v_th=torch.ones(n),
-                                    v_reset=torch.zeros(n))
+            return nt.LIFParameters(
+                tau_syn_inv=per_neuron(n, 150.0, 250.0),
+                tau_mem_inv=per_neuron(n, 80.0, 120.0),
+                v_leak=torch.zeros(n),
+                v_th=torch.ones(n),
+                v_reset=torch.zeros(n),
+            )
+
         cell = nt.LIFCell
     else:
+
         def params(n):
-            return nt.LIFBoxParameters(tau_mem_inv=per_neuron(n, 80.0, 120.0),
-                                       v_leak=torch.zeros(n), v_th=torch.ones(n),
-                                       v_reset=torch.zeros(n))
+            return nt.LIFBoxParameters(
+                tau_mem_inv=per_neuron(n, 80.0, 120.0),
+                v_leak=torch.zeros(n),
+                v_th=torch.ones(n),
+                v_reset=torch.zeros(n),
+            )
+
         cell = nt.LIFBoxCell
     p_hidden, p_out = params(hidden), params(N_CLASSES)
-    net = nt.SequentialState(torch.nn.Linear(64, hidden), cell(p_hidden, dt=dt),
-                             torch.nn.Linear(hidden, N_CLASSES), cell(p_out, dt=dt))
+    net = nt.SequentialState(
+        torch.nn.Linear(64, hidden),
+        cell(p_hidden, dt=dt),
+        torch.nn.Linear(hidden, N_CLASSES),
+        cell(p_out, dt=dt),
+    )
 
     def run(x):
         s1 = s2 = None
@@ -277,16 +378,24 @@ def norse_fixture(kind: str):
         return torch.stack(outs), torch.stack(hids), torch.stack(mems)
 
     def export():
-        return norse.torch.to_nir(net, torch.zeros(1, 64), dt=dt), \
-            f"norse.torch.to_nir(net, torch.zeros(1, 64), dt={dt})"
+        return norse.torch.to_nir(
+            net, torch.zeros(1, 64), dt=dt
+        ), f"norse.torch.to_nir(net, torch.zeros(1, 64), dt={dt})"
 
-    info = {"framework": "norse", "framework_version": norse.__version__,
-            "cell": cell.__name__, "dt": dt, "dt_written": None,
-            "reset_mechanism": "to v_reset (norse reset_value)", "reset_delay": False,
-            "spike_test": "v - v_th > 0 (strict, heaviside)",
-            "tau_mem_inv": p_hidden.tau_mem_inv.tolist() + p_out.tau_mem_inv.tolist(),
-            "learned": ["weights", "biases"], "input": "rate",
-            "out_mem": "the output cell's v after this step's reset"}
+    info = {
+        "framework": "norse",
+        "framework_version": norse.__version__,
+        "cell": cell.__name__,
+        "dt": dt,
+        "dt_written": None,
+        "reset_mechanism": "to v_reset (norse reset_value)",
+        "reset_delay": False,
+        "spike_test": "v - v_th > 0 (strict, heaviside)",
+        "tau_mem_inv": p_hidden.tau_mem_inv.tolist() + p_out.tau_mem_inv.tolist(),
+        "learned": ["weights", "biases"],
+        "input": "rate",
+        "out_mem": "the output cell's v after this step's reset",
+    }
     if kind == "norse_lif":
         info["tau_syn_inv"] = p_hidden.tau_syn_inv.tolist() + p_out.tau_syn_inv.tolist()
     epochs = 40 if kind == "norse_lifbox" else 20  # the box cell learns slower
@@ -295,6 +404,7 @@ def norse_fixture(kind: str):
 
 # ---------------------------------------------------------------- Sinabs
 
+
 def sinabs_fixture(kind: str):
     import sinabs
     import sinabs.layers as sl
@@ -302,9 +412,12 @@ def sinabs_fixture(kind: str):
 
     torch.manual_seed(SEED)
     hidden = 48
-    net = torch.nn.Sequential(torch.nn.Linear(64, hidden), sl.IAFSqueeze(num_timesteps=STEPS),
-                              torch.nn.Linear(hidden, N_CLASSES),
-                              sl.IAFSqueeze(num_timesteps=STEPS, record_states=True))
+    net = torch.nn.Sequential(
+        torch.nn.Linear(64, hidden),
+        sl.IAFSqueeze(num_timesteps=STEPS),
+        torch.nn.Linear(hidden, N_CLASSES),
+        sl.IAFSqueeze(num_timesteps=STEPS, record_states=True),
+    )
     stateful = [m for m in net if isinstance(m, sl.StatefulLayer)]
 
     def run(x):
@@ -318,6 +431,7 @@ def sinabs_fixture(kind: str):
 
         def time_major(y):
             return y.reshape(batch, steps, -1).permute(1, 0, 2)
+
         mem = net[3].recordings["v_mem"].reshape(batch, steps, -1).permute(1, 0, 2)
         return time_major(out), time_major(h), mem
 
@@ -326,18 +440,24 @@ def sinabs_fixture(kind: str):
         return graph, "sinabs.to_nir(net, torch.zeros(16, 64))  # one sample of 16 steps, squeezed"
 
     layer = net[1]
-    info = {"framework": "sinabs", "framework_version": sinabs.__version__,
-            "layer": "IAFSqueeze(num_timesteps=16)", "dt_written": None,
-            "spike_fn": layer.spike_fn.__name__,
-            "reset_fn": repr(layer.reset_fn), "min_v_mem": layer.min_v_mem,
-            "spike_threshold": float(layer.spike_threshold),
-            "surrogate_grad_fn": repr(layer.surrogate_grad_fn),
-            "reset_mechanism": "subtract (MembraneSubtract: v -= n_spikes * threshold)",
-            "reset_delay": False,
-            "spike_test": "MultiSpike: n = trunc(v / threshold) where v > 0 (so v >= threshold "
-                          "spikes; several spikes per step possible)",
-            "learned": ["weights", "biases"], "input": "rate",
-            "out_mem": "the output layer's v_mem after this step's reset (record_states)"}
+    info = {
+        "framework": "sinabs",
+        "framework_version": sinabs.__version__,
+        "layer": "IAFSqueeze(num_timesteps=16)",
+        "dt_written": None,
+        "spike_fn": layer.spike_fn.__name__,
+        "reset_fn": repr(layer.reset_fn),
+        "min_v_mem": layer.min_v_mem,
+        "spike_threshold": float(layer.spike_threshold),
+        "surrogate_grad_fn": repr(layer.surrogate_grad_fn),
+        "reset_mechanism": "subtract (MembraneSubtract: v -= n_spikes * threshold)",
+        "reset_delay": False,
+        "spike_test": "MultiSpike: n = trunc(v / threshold) where v > 0 (so v >= threshold "
+        "spikes; several spikes per step possible)",
+        "learned": ["weights", "biases"],
+        "input": "rate",
+        "out_mem": "the output layer's v_mem after this step's reset (record_states)",
+    }
     assert layer.spike_fn is MultiSpike and isinstance(layer.reset_fn, MembraneSubtract)
     return net, run, export, info, "rate", 15, 2e-3, 0.5
 
@@ -370,12 +490,21 @@ def rockpool_fixture(kind: str):
         # (StepPWL) has no gradient below threshold - 0.5 and left this network near chance;
         # PeriodicExponential has the same forward pass (floor(v / threshold) where
         # v >= threshold) and trains.
-        return LIFTorch(n, tau_mem=per_neuron(n, 0.015, 0.03), tau_syn=per_neuron(n, 0.004, 0.008),
-                        bias=Constant(torch.zeros(n)), dt=dt,
-                        spike_generation_fn=PeriodicExponential)
+        return LIFTorch(
+            n,
+            tau_mem=per_neuron(n, 0.015, 0.03),
+            tau_syn=per_neuron(n, 0.004, 0.008),
+            bias=Constant(torch.zeros(n)),
+            dt=dt,
+            spike_generation_fn=PeriodicExponential,
+        )
 
-    net = Sequential(LinearTorch((64, hidden), has_bias=True), lif(hidden),
-                     LinearTorch((hidden, N_CLASSES), has_bias=True), lif(N_CLASSES))
+    net = Sequential(
+        LinearTorch((64, hidden), has_bias=True),
+        lif(hidden),
+        LinearTorch((hidden, N_CLASSES), has_bias=True),
+        lif(N_CLASSES),
+    )
     mods = [getattr(net, name) for name in net._submodulenames]
     with torch.no_grad():
         # The current and the membrane each integrate (gain ~ 1/(1-beta) * 1/(1-alpha), about
@@ -395,23 +524,33 @@ def rockpool_fixture(kind: str):
         return to_nir(net), "rockpool.nn.modules.torch.nir.to_nir(net)  # sample (1, 64)"
 
     lif_h = mods[1]
-    info = {"framework": "rockpool", "framework_version": rockpool.__version__,
-            "layer": "LIFTorch", "dt": dt, "dt_written": None,
-            "tau_mem": lif_h.tau_mem.tolist() + mods[3].tau_mem.tolist(),
-            "tau_syn": lif_h.tau_syn.flatten().tolist() + mods[3].tau_syn.flatten().tolist(),
-            "decay": "alpha = exp(-dt / tau_mem) (membrane), beta = exp(-dt / tau_syn) "
-                     "(current); exponential, not Euler",
-            "max_spikes_per_dt": float(lif_h.max_spikes_per_dt),
-            "spike_generation_fn": "PeriodicExponential (forward identical to the default StepPWL)",
-            "spike_test": "n = floor(v / threshold) where v >= threshold (>=, multi-spike up "
-                          "to max_spikes_per_dt)",
-            "reset_mechanism": "subtract (v -= n * threshold)", "reset_delay": False,
-            "bias": "fixed at 0 (a trained bias is dropped by the exporter)",
-            "learned": ["weights", "Linear biases", "threshold per neuron"],
-            "initial_weight_scale": WEIGHT_SCALE, "input": "rate",
-            "out_mem": "the output LIFTorch vmem after this step's reset (record=True)"}
-    params = [p for p in net.parameters().astorch()] if hasattr(net.parameters(), "astorch") \
+    info = {
+        "framework": "rockpool",
+        "framework_version": rockpool.__version__,
+        "layer": "LIFTorch",
+        "dt": dt,
+        "dt_written": None,
+        "tau_mem": lif_h.tau_mem.tolist() + mods[3].tau_mem.tolist(),
+        "tau_syn": lif_h.tau_syn.flatten().tolist() + mods[3].tau_syn.flatten().tolist(),
+        "decay": "alpha = exp(-dt / tau_mem) (membrane), beta = exp(-dt / tau_syn) "
+        "(current); exponential, not Euler",
+        "max_spikes_per_dt": float(lif_h.max_spikes_per_dt),
+        "spike_generation_fn": "PeriodicExponential (forward identical to the default StepPWL)",
+        "spike_test": "n = floor(v / threshold) where v >= threshold (>=, multi-spike up "
+        "to max_spikes_per_dt)",
+        "reset_mechanism": "subtract (v -= n * threshold)",
+        "reset_delay": False,
+        "bias": "fixed at 0 (a trained bias is dropped by the exporter)",
+        "learned": ["weights", "Linear biases", "threshold per neuron"],
+        "initial_weight_scale": WEIGHT_SCALE,
+        "input": "rate",
+        "out_mem": "the output LIFTorch vmem after this step's reset (record=True)",
+    }
+    params = (
+        [p for p in net.parameters().astorch()]
+        if hasattr(net.parameters(), "astorch")
         else list(torch.nn.Module.parameters(net))
+    )
     return net, run, export, info, "rate", 15, 2e-3, 1.0, params
 
 
@@ -443,15 +582,23 @@ def build(name: str, inputs, labels):
     y_train, y_test = labels
     print(f"{name}: training {epochs} epochs on {x_train.shape[1]} images", flush=True)
     started = time.perf_counter()
-    train(run, params, x_train, y_train, epochs=epochs, learning_rate=learning_rate,
-          logit_scale=logit_scale)
+    train(
+        run,
+        params,
+        x_train,
+        y_train,
+        epochs=epochs,
+        learning_rate=learning_rate,
+        logit_scale=logit_scale,
+    )
     seconds = time.perf_counter() - started
 
     out, hidden, mem = evaluate(run, x_test)
     predicted = predictions(out)
     accuracy = float(np.mean(predicted == y_test))
-    print(f"{name}: accuracy {accuracy:.4f} on {len(y_test)} test images, {seconds:.1f} s",
-          flush=True)
+    print(
+        f"{name}: accuracy {accuracy:.4f} on {len(y_test)} test images, {seconds:.1f} s", flush=True
+    )
 
     folder = HERE / name
     folder.mkdir(exist_ok=True)
@@ -471,21 +618,34 @@ def build(name: str, inputs, labels):
     )
     info = {key: value for key, value in info.items() if value is not None or key == "dt_written"}
     info.update(
-        name=name, torch_version=torch.__version__, nir_version=nir.__version__,
+        name=name,
+        torch_version=torch.__version__,
+        nir_version=nir.__version__,
         nirtorch_version=getattr(nirtorch, "__version__", "unknown"),
-        sklearn_version=sklearn.__version__, export_call=export_call,
-        steps=STEPS, n_inputs=64, n_hidden=int(hidden.shape[2]), n_outputs=N_CLASSES,
-        n_saved=N_SAVED, n_test=int(len(y_test)),
+        sklearn_version=sklearn.__version__,
+        export_call=export_call,
+        steps=STEPS,
+        n_inputs=64,
+        n_hidden=int(hidden.shape[2]),
+        n_outputs=N_CLASSES,
+        n_saved=N_SAVED,
+        n_test=int(len(y_test)),
         data_split="neurohw.train.digits.load_split(seed=0)",
-        input_encoding=("neurohw.train.digits.encode_images(images, 16): 0/1 spikes"
-                        if input_kind == "rate" else
-                        "pixel / 16 as a constant real-valued input in every step"),
+        input_encoding=(
+            "neurohw.train.digits.encode_images(images, 16): 0/1 spikes"
+            if input_kind == "rate"
+            else "pixel / 16 as a constant real-valued input in every step"
+        ),
         x_dtype="uint8 0/1 spikes" if input_kind == "rate" else "float32",
-        training_seed=SEED, epochs=epochs, learning_rate=learning_rate,
+        training_seed=SEED,
+        epochs=epochs,
+        learning_rate=learning_rate,
         loss=f"cross-entropy on {logit_scale} * output spike counts, Adam, batch 64",
-        train_seconds=round(seconds, 1), accuracy=accuracy,
+        train_seconds=round(seconds, 1),
+        accuracy=accuracy,
         accuracy_first_saved=float(np.mean(predicted[saved] == y_test[saved])),
-        max_hidden_spikes_per_step=int(hidden.max()), max_out_spikes_per_step=int(out.max()),
+        max_hidden_spikes_per_step=int(hidden.max()),
+        max_out_spikes_per_step=int(out.max()),
     )
     (folder / "meta.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     return info
