@@ -268,9 +268,8 @@ def estimate_cycles(
       per clock); the barrier leaves the egress ``egress_latency`` later and reaches the host
       after the hops; the host's barrier ``s`` is the last of the cores'.
     """
-    from ..hw.core_config import CoreConfig
     from ..hw.endpoint import clear_writes, state_targets
-    from ..hw.system import core_value_width
+    from ..hw.system import core_config
     from ..network.plan_model import simulate_plan
     from ..network.timing import pad_inputs
 
@@ -289,24 +288,7 @@ def estimate_cycles(
     n = plan.n_cores
     if cores is None:
         # Only their description is needed (widths, latency, fan-out): no hardware is built.
-        cores = [
-            CoreConfig(
-                cp.params,
-                n_neurons=cp.n_neurons,
-                n_axons=cp.n_axons,
-                weight_width=cp.weight_width,
-                weights=cp.weights,
-                connectivity=cp.connectivity,
-                lanes=cp.lanes,
-                max_events_per_step=cp.max_events_per_step,
-                max_delay=cp.max_delay,
-                delays=cp.delays,
-                stdp=cp.stdp,
-                plastic=cp.plastic,
-                value_width=core_value_width(plan, cp),
-            )
-            for cp in plan.cores
-        ]
+        cores = [core_config(plan, cp) for cp in plan.cores]
     D = [core.lane_depth for core in cores]
     L = [core.update_latency for core in cores]
     per_event = [

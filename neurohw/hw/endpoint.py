@@ -532,22 +532,8 @@ class CoreIngress(wiring.Component):
                 start_step=self.start_step, source_start_steps=self.source_start_steps
             )
 
-        cur = Signal(
-            data.StructLayout(
-                {
-                    "valid": 1,
-                    "kind": EventKind,
-                    "hit": 1,
-                    "host": 1,
-                    "tick": 1,
-                    "axon": self.core.axon_bits,
-                    "count": count_width,
-                    "graded": 1,
-                    "signed": 1,
-                    "tag": fmt.step_width,
-                    "source_start": len(start_gate.source_start) if skewed else 1,
-                }
-            )
+        cur = self._current_event(
+            count_width, source_start_width=len(start_gate.source_start) if skewed else 1
         )
 
         # ---- Execution state.
@@ -641,7 +627,60 @@ class CoreIngress(wiring.Component):
         with m.If(in_event & is_control & cur.tick):
             m.d.sync += eos_armed.eq(1)
 
-        if skewed:
+        self._sequence(
+            m,
+            state,
+            cur,
+            is_barrier,
+            step_sent,
+            expected_tag,
+            eos_armed,
+            eos_active,
+            clear,
+            dbg_busy,
+            start_gate if skewed else None,
+        )
+        return m
+
+    def _current_event(self, count_width, *, source_start_width):
+        """The current-event register: the buffer's head, decoded (see ``_load_current_event``)."""
+        cur = Signal(
+            data.StructLayout(
+                {
+                    "valid": 1,
+                    "kind": EventKind,
+                    "hit": 1,
+                    "host": 1,
+                    "tick": 1,
+                    "axon": self.core.axon_bits,
+                    "count": count_width,
+                    "graded": 1,
+                    "signed": 1,
+                    "tag": self.fmt.step_width,
+                    "source_start": source_start_width,
+                }
+            )
+        )
+        return cur
+
+    def _sequence(
+        self,
+        m,
+        state,
+        cur,
+        is_barrier,
+        step_sent,
+        expected_tag,
+        eos_armed,
+        eos_active,
+        clear,
+        dbg_busy,
+        start_gate,
+    ):
+        """The window sequence: events until the barrier, the step, and the clear walk after a
+        sample's last step (or at the population's start step); ``start_gate`` is the
+        :class:`StartStepGate` of a skewed network, else ``None``."""
+        if start_gate is not None:
             m.d.comb += [
                 start_gate.step.eq(step_sent),
                 start_gate.last_step.eq(eos_armed),
@@ -683,7 +722,6 @@ class CoreIngress(wiring.Component):
                         # After step start_step - 1 the population starts: clear its state.
                         with m.If(start_gate.starts):
                             m.d.sync += state.eq(_STATE_CLEAR_CMD)
-        return m
 
     def _load_current_event(self, m, cur, valid, head, decoder, *, skewed, graded):
         """Load the current-event register ``cur`` with the buffer's ``head`` (present when

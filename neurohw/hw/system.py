@@ -21,6 +21,7 @@ from amaranth.lib.wiring import In, Out
 from ..network.plan import ChipPlan
 from ..routing import MAX_TABLE_ENTRIES, MeshTopology, StarTopology
 from .core import NeuronCore
+from .core_config import CoreConfig
 from .endpoint import COUNTER_WIDTH, CoreEgress, CoreIngress
 from .event import EventKind, event_layout
 from .topology import MeshNetwork, StarNetwork
@@ -48,6 +49,26 @@ def core_value_width(plan: ChipPlan, core_plan) -> int:
     payload width plus one, so that any payload, read as unsigned or as two's complement,
     reaches the multiplier whole (``docs/system.md``, "Graded inputs")."""
     return plan.fmt.payload_width + 1 if core_plan.graded else 0
+
+
+def core_config(plan: ChipPlan, core_plan) -> CoreConfig:
+    """The :class:`CoreConfig` of one core of ``plan``: what :class:`SystemTop` builds and what
+    the cycle estimates read (no hardware is built)."""
+    return CoreConfig(
+        core_plan.params,
+        n_neurons=core_plan.n_neurons,
+        n_axons=core_plan.n_axons,
+        weight_width=core_plan.weight_width,
+        weights=core_plan.weights,
+        connectivity=core_plan.connectivity,
+        lanes=core_plan.lanes,
+        max_events_per_step=core_plan.max_events_per_step,
+        max_delay=core_plan.max_delay,
+        delays=core_plan.delays,
+        stdp=core_plan.stdp,
+        plastic=core_plan.plastic,
+        value_width=core_value_width(plan, core_plan),
+    )
 
 
 class SystemTop(wiring.Component):
@@ -100,21 +121,7 @@ class SystemTop(wiring.Component):
         self.ingress = []
         self.egress = []
         for cp in plan.cores:
-            core = NeuronCore(
-                cp.params,
-                n_neurons=cp.n_neurons,
-                n_axons=cp.n_axons,
-                weight_width=cp.weight_width,
-                weights=cp.weights,
-                connectivity=cp.connectivity,
-                lanes=cp.lanes,
-                max_events_per_step=cp.max_events_per_step,
-                max_delay=cp.max_delay,
-                delays=cp.delays,
-                stdp=cp.stdp,
-                plastic=cp.plastic,
-                value_width=core_value_width(plan, cp),
-            )
+            core = NeuronCore(core_config(plan, cp))
             self.cores.append(core)
             starts = plan.start_steps
             self.ingress.append(
