@@ -107,7 +107,6 @@ class SystemTop(wiring.Component):
     """
 
     def __init__(self, plan: ChipPlan, *, router_fifo_depth: int = 2, debug: bool = True):
-        self._MustUse__silence = True
         if not isinstance(plan, ChipPlan):
             raise TypeError(f"plan must be a ChipPlan, not {plan!r}")
         if not isinstance(plan.topology, (StarTopology, MeshTopology)):
@@ -146,8 +145,6 @@ class SystemTop(wiring.Component):
             fifo_depth=router_fifo_depth,
             max_entries=entries,
         )
-        for part in (*self.cores, *self.ingress, *self.egress, self.network):
-            part._MustUse__silence = True
         self.debug = bool(debug)
 
         n = plan.n_cores
@@ -183,7 +180,6 @@ class SystemTop(wiring.Component):
             members["dbg_cmd"] = In(stream.Signature(self.dbg_cmd_layout))
             members["dbg_rsp"] = Out(stream.Signature(self.dbg_rsp_layout))
         super().__init__(members)
-        self._MustUse__silence = False
 
     def port_description(self) -> dict:
         """Plain-data description for testbenches: event format, core count, status port names,
