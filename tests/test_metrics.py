@@ -108,6 +108,9 @@ def test_matches_the_neurobench_package():
         ],
         outputs=["o"],
     )
+    spikes = simulate(network, {"x": case["x"]}).spikes
+    assert np.array_equal(spikes["h"], case["spikes_h"])  # the same network as snnTorch's
+    assert np.array_equal(spikes["o"], case["spikes_o"])
     m = neurobench_metrics(network, {"x": case["x"]})
     ours = {
         "ConnectionSparsity": round(m.connection_sparsity, 4),
@@ -115,6 +118,7 @@ def test_matches_the_neurobench_package():
         "Dense": m.synaptic_operations_dense,
         "Effective_MACs": m.effective_macs,
         "Effective_ACs": m.effective_acs,
+        "MembraneUpdates": m.membrane_updates,
     }
     for name, value in ours.items():
         assert value == pytest.approx(reference[name]), name
