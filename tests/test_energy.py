@@ -11,6 +11,7 @@ from neurohw.flows.energy import (
     Coefficient,
     chip_activity,
     estimate_energy,
+    weight_read_scale,
 )
 from neurohw.model import NeuronParams, loihi_cuba_lif
 from neurohw.network import InputGroup, Network, Population, Projection
@@ -41,6 +42,7 @@ def test_activity_follows_from_the_datapath():
     assert a.neuron_updates == 4 * 2
     assert a.dsp_multiplies == 0  # no decay
     assert a.synaptic_ops == 3 * 4
+    assert a.weight_bits == 8
     # Host: 3 input words and a barrier per window (3 windows) out; no spikes, 3 barriers in.
     assert a.host_words == 3 + 3 + 0 + 3
     trace = simulate_plan(plan, {"x": X})
@@ -70,7 +72,8 @@ def test_estimate_sums_and_bounds(device):
     clock = ENERGY_MODELS[device].coefficients["clock_ff_cycle"]
     assert e.breakdown["clock"][0] == pytest.approx(300 * e.activity.cycles * clock.nominal * 1e-6)
     bram = ENERGY_MODELS[device].coefficients["bram_read"]
-    assert e.breakdown["weight_reads"][0] == pytest.approx(12 * bram.nominal * 1e-6)
+    scale = weight_read_scale(8)  # the chip's weights are 8 bits
+    assert e.breakdown["weight_reads"][0] == pytest.approx(12 * scale * bram.nominal * 1e-6)
     assert "not a measurement" in e.table() and e.as_dict()["total_uj"] == e.total_uj
     assert set(e.sources) >= {"static", "bram_read", "router_hop", "clock_ff_cycle"}
 
@@ -100,3 +103,7 @@ def test_errors():
         match=re.escape("a coefficient needs 0 <= low <= nominal <= high, not 2, 1, 3"),
     ):
         Coefficient(1, 2, 3, "x")
+
+
+def test_weight_read_scale():
+    assert [weight_read_scale(b) for b in (16, 8, 0, 32)] == [1.0, 0.625, 0.25, 1.0]

@@ -16,7 +16,8 @@ has a nominal value, a low and a high bound and its source (:data:`ENERGY_MODELS
 Activity types, per inference (:class:`Activity`):
 
 * ``weight_reads``: weight words read: a dense core reads ``ceil(N / P)`` words per lane and
-  channel for every axon event (zeros included); a sparse core one synapse word per synapse;
+  channel for every axon event (zeros included); a sparse core one synapse word per synapse
+  (priced per 16-bit word, scaled to the weights' width by :func:`weight_read_scale`);
 * ``accumulator_updates``: read-modify-writes of a drive accumulator, one per weight word read
   (the adder of the synaptic-operation datapath and a block RAM read and write);
 * ``state_accesses``: the sweep reads and writes every state word of every neuron every step
@@ -46,6 +47,7 @@ __all__ = [
     "EnergyEstimate",
     "chip_activity",
     "estimate_energy",
+    "weight_read_scale",
 ]
 
 
@@ -85,6 +87,13 @@ ACTIVITY_COEFFICIENT = {
     "router_hops": "router_hop",
     "host_words": "host_word",
 }
+
+
+def weight_read_scale(bits: float) -> float:
+    """The ``bram_read`` coefficient is for a 16-bit word; a narrower word reads fewer bit
+    lines and sense amplifiers while the address decode and clocking stay: a quarter of the
+    energy fixed, three quarters in proportion to the bits (an estimate, ``docs/energy.md``)."""
+    return 0.25 + 0.75 * min(float(bits), 16.0) / 16.0
 
 
 @dataclass(frozen=True)
@@ -230,6 +239,7 @@ class Activity:
     cycles: float
     synaptic_ops: float
     spram: bool = False
+    weight_bits: float = 16.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -250,7 +260,7 @@ def chip_activity(plan, inputs, *, cycles=None) -> Activity:
         cycles = estimate_cycles(plan, inputs)
     B, T = trace.samples, trace.steps
     configs = [core_config(plan, cp) for cp in plan.cores]
-    weight_reads = state = updates = multiplies = 0.0
+    weight_reads = state = updates = multiplies = bits_read = 0.0
     spram = False
     for c, (cp, config) in enumerate(zip(plan.cores, configs)):
         params = cp.params
@@ -260,6 +270,7 @@ def chip_activity(plan, inputs, *, cycles=None) -> Activity:
         else:
             reads = trace.synaptic_ops[c].sum()
         weight_reads += reads
+        bits_read += reads * cp.weight_width
         spram = spram or config.weight_memory == "spram"
         words = 1 + params.n_currents + (1 if params.refractory_period else 0) + channels
         state += 2 * words * cp.n_neurons * T * B
@@ -297,6 +308,7 @@ def chip_activity(plan, inputs, *, cycles=None) -> Activity:
         cycles=float(cycles.cycles_per_inference),
         synaptic_ops=float(trace.synaptic_ops.sum()) / B,
         spram=spram,
+        weight_bits=float(bits_read / weight_reads) if weight_reads else 16.0,
     )
 
 
@@ -393,11 +405,15 @@ def estimate_energy(
     counts = activity.as_dict()
     breakdown = {}
     for part, name in ACTIVITY_COEFFICIENT.items():
-        if part == "weight_reads" and activity.spram:
-            name = "spram_read"
         coefficient = k[name]
+        scale = 1.0
+        if part == "weight_reads":
+            if activity.spram:
+                coefficient = k["spram_read"]  # a 16-bit word whatever the weights' width
+            else:
+                scale = weight_read_scale(activity.weight_bits)
         breakdown[part] = tuple(
-            counts[part] * value * 1e-6
+            counts[part] * scale * value * 1e-6
             for value in (coefficient.nominal, coefficient.low, coefficient.high)
         )  # pJ -> uJ
     clock = k["clock_ff_cycle"]
