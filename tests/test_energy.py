@@ -107,3 +107,25 @@ def test_errors():
 
 def test_weight_read_scale():
     assert [weight_read_scale(b) for b in (16, 8, 0, 32)] == [1.0, 0.625, 0.25, 1.0]
+
+
+def test_flow_report_without_simulation_or_synthesis(tmp_path):
+    """The report's sections come from the model alone: no simulator, no synthesis needed;
+    a synthesized device's Fmax and flip-flops replace the assumed ones."""
+    from neurohw.flows.energy_report import add_energy_section, energy_markdown
+    from neurohw.flows.pipeline import Source, run_flow
+    from neurohw.network.system import check_samples
+
+    plan = _chip()
+    x = np.tile(X, (1, 3, 1))
+    report = run_flow(Source(plan.network), tmp_path, inputs={"x": x}, verify_samples=0)
+    assert report["energy"]["samples"] == 3
+    assert report["energy"]["activity"] == chip_activity(plan, {"x": x}).as_dict()
+    assert "## Energy per inference: an estimate" in (tmp_path / "report.md").read_text()
+    synthesized = {"synthesis": [{"device": "ecp5-25k", "ffs": 123, "fmax_mhz": 77.0}]}
+    add_energy_section(synthesized, plan, check_samples(plan.network, {"x": x}), tmp_path)
+    devices = synthesized["energy"]["devices"]
+    assert [d["device"] for d in devices] == ["ice40-up5k", "ecp5-85k", "ecp5-25k"]
+    assert (devices[2]["fmax_mhz"], devices[2]["flip_flops"]) == (77.0, 123)
+    assert devices[2]["fmax_source"] == "synthesis of this chip"
+    assert energy_markdown({}) == []
