@@ -258,4 +258,5 @@ def plot_energy_breakdown(breakdowns, path, *, title: str | None = None) -> None
     axes.legend(fontsize="small")
     axes.set_title(title or "Estimated energy per inference by part (low..high)", fontsize="medium")
     figure.tight_layout()
-    figure.savefig(path, dpi=DPI)
+    # Without a Software entry the bytes do not depend on the installed matplotlib version.
+    figure.savefig(path, format="png", dpi=DPI, metadata={"Software": None})

@@ -129,3 +129,14 @@ def test_flow_report_without_simulation_or_synthesis(tmp_path):
     assert (devices[2]["fmax_mhz"], devices[2]["flip_flops"]) == (77.0, 123)
     assert devices[2]["fmax_source"] == "synthesis of this chip"
     assert energy_markdown({}) == []
+
+
+def test_breakdown_chart(tmp_path):
+    from neurohw.plot import plot_energy_breakdown
+
+    e = estimate_energy(_chip(), {"x": X}, "ice40-up5k")
+    plot_energy_breakdown({e.family: e.breakdown}, tmp_path / "a.png")
+    plot_energy_breakdown({e.family: e.breakdown}, tmp_path / "b.png")
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    with pytest.raises(ValueError, match="plot_energy_breakdown needs at least one device"):
+        plot_energy_breakdown({}, tmp_path / "c.png")
