@@ -49,8 +49,8 @@ RATES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 #: networks, data sets and devices, and those are measurements where ours are estimates.
 PUBLISHED = [
     {
-        "design": "Spiker+ (Carpegna et al. 2024)",
-        "task": "MNIST, 784-128-10 (Xilinx FPGA)",
+        "design": "Spiker+",
+        "task": "MNIST (FPGA)",
         "energy_uj": 180e-3 * 780,
         "latency_us": 780,
         "basis": "measured: 180 mW x 780 us per image",
