@@ -44,6 +44,7 @@ from neurohw.flows.report import (  # noqa: E402
 RESULTS = REPO / "benchmarks" / "results" / "system_synth.json"
 CORE_RESULTS = REPO / "benchmarks" / "results" / "core_synth.json"
 LEARNING_RESULTS = REPO / "benchmarks" / "results" / "learning.json"
+ENERGY_RESULTS = REPO / "benchmarks" / "results" / "energy.json"
 OUTPUT = REPO / "BENCHMARKS.md"
 BUILD = REPO / "build" / "benchmarks"
 
@@ -546,6 +547,50 @@ def _num(value, fmt="{:.2f}") -> str:
     return fmt.format(0.0 if abs(value) < 1e-9 else value)
 
 
+def energy_lines(path: Path = ENERGY_RESULTS) -> list[str]:
+    """The "Energy per inference" section, from ``energy.json`` (written by
+    ``benchmarks/bench_energy.py``); nothing when it does not exist."""
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    lines = [
+        "",
+        "## Energy per inference (estimates) against published figures",
+        "",
+        "Estimates, not measurements (`docs/energy.md`: the model, every coefficient's source "
+        "and its low..high range), from `benchmarks/bench_energy.py` "
+        f"(`benchmarks/results/energy.json`, commit {data['git_commit'][:12]}; the sweep "
+        "against input event rate and weight width: `benchmarks/results/energy_sweep.png`). "
+        "No published row is like for like: other networks, data sets and devices, measured "
+        "or reported where ours are estimated.",
+        "",
+        "| design | task | energy per inference | latency | basis |",
+        "|---|---|---:|---:|---|",
+    ]
+    for row in data["comparison"]:
+        energy = f"{row['energy_uj']:.3g} uJ"
+        if row.get("energy_range_uj"):
+            low, high = row["energy_range_uj"]
+            energy += f" ({low:.2g}..{high:.2g})"
+        latency = "-" if row.get("latency_us") is None else f"{row['latency_us']:.3g} us"
+        basis = row["basis"] + ("" if row.get("like_for_like", True) else "; not like for like")
+        lines.append(f"| {row['design']} | {row['task']} | {energy} | {latency} | {basis} |")
+    metrics = data["neurobench_test_set"].get("8")
+    if metrics:
+        lines += [
+            "",
+            f"NeuroBench metrics of the digits network (8-bit, {metrics['samples']} test "
+            f"images, {metrics['fixed_accuracy']:.1%} accuracy): footprint "
+            f"{metrics['footprint_bytes']:,} B, connection sparsity "
+            f"{metrics['connection_sparsity']:.4f}, activation sparsity "
+            f"{metrics['activation_sparsity']:.4f}, dense synaptic operations "
+            f"{metrics['synaptic_operations_dense']:,.0f}, effective ACs "
+            f"{metrics['effective_acs']:,.0f}, effective MACs {metrics['effective_macs']:,.0f}, "
+            f"membrane updates {metrics['membrane_updates']:,.0f} per inference.",
+        ]
+    return lines
+
+
 def learning_lines(path: Path = LEARNING_RESULTS) -> list[str]:
     """The "Learning and delays" and "Event-camera path" sections, from ``learning.json``
     (written by ``benchmarks/bench_learning.py``); nothing when it does not exist."""
@@ -954,6 +999,7 @@ def render(results: dict, estimates: dict) -> str:
         "of RTL simulation on the digits network).",
     ]
     lines += learning_lines()
+    lines += energy_lines()
     lines += ["", "## Timing model constants", "", "`" + repr(TimingModel()) + "`", ""]
     return "\n".join(lines) + "\n"
 

@@ -20,6 +20,7 @@ from .model.reference import Trace
 __all__ = [
     "plot_trace",
     "plot_network_raster",
+    "plot_energy_breakdown",
     "default_neurons",
     "select_neurons",
     "MAX_MEMBRANE_TRACES",
@@ -221,3 +222,41 @@ def plot_network_raster(
     if title:
         figure.suptitle(title, fontsize="medium")
     figure.savefig(path, dpi=DPI)
+
+
+def plot_energy_breakdown(breakdowns, path, *, title: str | None = None) -> None:
+    """A bar chart of estimated energy per inference by part, one group of bars per device.
+
+    ``breakdowns``: ``{device label: {part: (nominal, low, high)}}`` in uJ (the
+    ``breakdown`` of :class:`neurohw.flows.energy.EnergyEstimate`); each bar's whisker spans
+    its low..high bound. The axis is logarithmic: parts differ by orders of magnitude.
+    """
+    if not breakdowns:
+        raise ValueError("plot_energy_breakdown needs at least one device")
+    parts = list(next(iter(breakdowns.values())))
+    figure = Figure(figsize=(11.0, 5.0), dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    width = 0.8 / len(breakdowns)
+    x = np.arange(len(parts))
+    for k, (device, breakdown) in enumerate(breakdowns.items()):
+        nominal = np.array([breakdown[part][0] for part in parts])
+        low = np.array([breakdown[part][1] for part in parts])
+        high = np.array([breakdown[part][2] for part in parts])
+        total = nominal.sum()
+        axes.bar(
+            x + (k - (len(breakdowns) - 1) / 2) * width,
+            nominal,
+            width,
+            yerr=[nominal - low, high - nominal],
+            capsize=3,
+            label=f"{device}: {total:.3g} uJ in all",
+        )
+    axes.set_xticks(x, parts, rotation=30, ha="right", fontsize="small")
+    axes.set_yscale("log")
+    axes.set_ylabel("uJ per inference (estimate)")
+    axes.legend(fontsize="small")
+    axes.set_title(title or "Estimated energy per inference by part (low..high)", fontsize="medium")
+    figure.tight_layout()
+    # Without a Software entry the bytes do not depend on the installed matplotlib version.
+    figure.savefig(path, format="png", dpi=DPI, metadata={"Software": None})

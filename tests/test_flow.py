@@ -112,6 +112,14 @@ def test_compile_network_file_with_inputs(tmp_path, simulator):
     expected = trace.spikes["o"].sum(axis=0).argmax(axis=1)
     assert report["reference"]["fixed_accuracy"] == float((expected == labels).mean())
     assert Network.load(out / "network.npz") == network
+    # NeuroBench's metrics of the model, and the energy estimate with its chart.
+    from neurohw.flows.metrics import neurobench_metrics
+
+    assert report["neurobench"] == neurobench_metrics(network, {"x": counts}).as_dict()
+    assert [d["device"] for d in report["energy"]["devices"]] == ["ice40-up5k", "ecp5-85k"]
+    assert (out / "energy.png").stat().st_size > 0
+    text = (out / "report.md").read_text()
+    assert "## NeuroBench metrics" in text and "an estimate, not a measurement" in text
 
 
 def test_snntorch_nir_file_through_the_flow(tmp_path, simulator):

@@ -11,7 +11,9 @@
    of every window compared with the model; the RTL's own outputs give its accuracy, which must
    equal the model's sample by sample;
 5. out-of-context synthesis per device (resources, Fmax, latency per inference at that Fmax);
-6. ``report.md`` / ``report.json`` and a spike raster of the first sample (``raster.png``).
+6. ``report.md`` / ``report.json`` with NeuroBench's metrics and the estimated energy per
+   inference (:mod:`neurohw.flows.energy_report`, ``energy.png``), and a spike raster of the
+   first sample (``raster.png``).
 
 Every stage prints one progress line as it starts; simulation prints progress per sample.
 """
@@ -419,8 +421,11 @@ def run_flow(
     if not devices:
         _progress("[5/6] synthesis skipped")
 
-    # 6. Report.
+    # 6. Report, with the NeuroBench metrics and the energy estimate (flows.energy_report).
     from ..plot import plot_network_raster
+    from .energy_report import add_energy_section
+
+    add_energy_section(report, plan, samples, out_dir)
 
     layers = {g: counts[g][:, 0] for g in network.inputs}
     layers.update({p: trace.spikes[p][:, 0] for p in network.populations})
@@ -575,6 +580,9 @@ def write_report(out_dir: Path, report: dict) -> tuple[Path, Path]:
                 f"{s['dsp']} | {s['fmax_mhz'] or 0:.1f} | "
                 f"{'-' if latency is None else f'{latency:.1f} us'} |"
             )
+    from .energy_report import energy_markdown
+
+    lines += energy_markdown(report)
     md_path.write_text("\n".join(lines) + "\n")
     return md_path, json_path
 

@@ -1,0 +1,442 @@
+"""An estimate of the energy per inference of a mapped chip, per FPGA family.
+
+**An estimate, not a measurement.** Energy per inference is
+
+    sum over activity types (count per inference x energy per event)
+    + clock energy per flip-flop and cycle x flip-flops x cycles per inference
+    + static power x time per inference,
+
+with the activity counted by the plan-level model
+(:func:`neurohw.network.plan_model.simulate_plan`, which the RTL equals bit for bit) and the
+hardware's documented datapath (``docs/core.md``, ``docs/router.md``), the cycles from
+:func:`neurohw.flows.report.estimate_cycles`, and the time at the chip's Fmax. Every coefficient
+has a nominal value, a low and a high bound and its source (:data:`ENERGY_MODELS`;
+``docs/energy.md`` section 2): the low and high totals use every low or every high coefficient.
+
+Activity types, per inference (:class:`Activity`):
+
+* ``weight_reads``: weight words read: a dense core reads ``ceil(N / P)`` words per lane and
+  channel for every axon event (zeros included); a sparse core one synapse word per synapse
+  (priced per 16-bit word, scaled to the weights' width by :func:`weight_read_scale`);
+* ``accumulator_updates``: read-modify-writes of a drive accumulator, one per weight word read
+  (the adder of the synaptic-operation datapath and a block RAM read and write);
+* ``state_accesses``: the sweep reads and writes every state word of every neuron every step
+  (membrane, currents, refractory counter, one accumulator per channel);
+* ``neuron_updates``: neuron-update pipeline passes (every neuron, every step);
+* ``dsp_multiplies``: one per neuron, step and multiply decay (the DSP slices of the update);
+* ``router_hops``: event words through a router (each delivery, times routers on its way);
+* ``host_words``: words through the host port, both ways (events and barriers; the board's link
+  beyond the port is not included).
+
+With SPRAM weights (iCE40UP5K ``weight_memory="spram"``) the weight reads are SPRAM accesses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..model.params import DecayKind
+
+__all__ = [
+    "Coefficient",
+    "EnergyModel",
+    "ENERGY_MODELS",
+    "Activity",
+    "EnergyEstimate",
+    "chip_activity",
+    "estimate_energy",
+    "weight_read_scale",
+]
+
+
+@dataclass(frozen=True)
+class Coefficient:
+    """Energy per event (pJ) or power (mW, ``static``): ``nominal`` within ``[low, high]``."""
+
+    nominal: float
+    low: float
+    high: float
+    source: str
+
+    def __post_init__(self):
+        if not 0 <= self.low <= self.nominal <= self.high:
+            raise ValueError(
+                f"a coefficient needs 0 <= low <= nominal <= high, not "
+                f"{self.low}, {self.nominal}, {self.high}"
+            )
+
+
+_LUT_ICE40 = (
+    "estimate: iCE40 LUT4 + local routing toggle 0.3 pJ (0.1..0.8) at 1.2 V (CV^2 of ~0.2 pF), "
+    "times the cells of the block times 25 % activity"
+)
+_LUT_ECP5 = (
+    "estimate: ECP5 LUT4 + routing toggle 0.4 pJ (0.15..1.0) at 1.1 V, times the cells of the "
+    "block times 25 % activity"
+)
+
+#: Activity types and the coefficient that prices each (``docs/energy.md`` section 2).
+ACTIVITY_COEFFICIENT = {
+    "weight_reads": "bram_read",
+    "accumulator_updates": "accumulate",
+    "state_accesses": "bram_access",
+    "neuron_updates": "neuron_update",
+    "dsp_multiplies": "dsp_multiply",
+    "router_hops": "router_hop",
+    "host_words": "host_word",
+}
+
+
+def weight_read_scale(bits: float) -> float:
+    """The ``bram_read`` coefficient is for a 16-bit word; a narrower word reads fewer bit
+    lines and sense amplifiers while the address decode and clocking stay: a quarter of the
+    energy fixed, three quarters in proportion to the bits (an estimate, ``docs/energy.md``)."""
+    return 0.25 + 0.75 * min(float(bits), 16.0) / 16.0
+
+
+@dataclass(frozen=True)
+class EnergyModel:
+    """One device family's coefficients (pJ per event; ``static`` in mW) and the Fmax assumed
+    when no synthesis gives one."""
+
+    family: str
+    coefficients: dict = field(repr=False)
+    default_fmax_mhz: float = 0.0
+    fmax_source: str = ""
+
+
+ENERGY_MODELS = {
+    "ice40-up5k": EnergyModel(
+        "iCE40UP5K",
+        {
+            "bram_read": Coefficient(
+                15,
+                5,
+                40,
+                "estimate: SB_RAM40_4K read of one word, ~10 uA/MHz per active block at 1.2 V "
+                "(the order of the iCE40 power calculator's EBR figures), x3 either way",
+            ),
+            "spram_read": Coefficient(
+                40,
+                15,
+                100,
+                "estimate: SB_SPRAM256KA access, a 256 kbit macro ~2.5x a 4 kbit block's "
+                "bit-line energy per word",
+            ),
+            "accumulate": Coefficient(
+                36, 12, 96, "a block RAM read and write (15 + 18 pJ) + a 16-bit adder (3 pJ)"
+            ),
+            "bram_access": Coefficient(16, 5, 44, "mean of a block RAM read (15) and write (18)"),
+            "neuron_update": Coefficient(
+                15, 5, 40, _LUT_ICE40 + ": ~200 cells of the neuron-update pipeline"
+            ),
+            "dsp_multiply": Coefficient(
+                10, 4, 30, "estimate: SB_MAC16 16x16 multiply, ~80 cells' worth of switching"
+            ),
+            "router_hop": Coefficient(
+                40,
+                15,
+                100,
+                "a FIFO word written and read (2 block RAM accesses) + lookup and arbiter "
+                "(~50 cells)",
+            ),
+            "host_word": Coefficient(20, 8, 60, "a FIFO word + the port's registers"),
+            "clock_ff_cycle": Coefficient(
+                0.02,
+                0.01,
+                0.06,
+                "estimate: global clock buffer + a flip-flop's clock pin, ~15 fF at 1.2 V",
+            ),
+            "static": Coefficient(
+                0.1,
+                0.06,
+                0.5,
+                "iCE40 UltraPlus data sheet (FPGA-DS-02008): core static current of the order "
+                "of 75-100 uA typical at 1.2 V; the high bound allows for temperature",
+            ),
+        },
+        default_fmax_mhz=32.8,
+        fmax_source="BENCHMARKS.md, the digits chip on iCE40UP5K (nextpnr)",
+    ),
+    "ecp5-85k": EnergyModel(
+        "ECP5-85F",
+        {
+            "bram_read": Coefficient(
+                25,
+                10,
+                60,
+                "estimate: DP16KD read of one word, ~20 uA/MHz per active block at 1.1 V "
+                "(the order of the ECP5 power calculator's EBR figures), x2.5 either way",
+            ),
+            "spram_read": Coefficient(25, 10, 60, "ECP5 has no SPRAM: as a block RAM read"),
+            "accumulate": Coefficient(
+                59, 24, 140, "a block RAM read and write (25 + 30 pJ) + a 16-bit adder (4 pJ)"
+            ),
+            "bram_access": Coefficient(28, 11, 65, "mean of a block RAM read (25) and write (30)"),
+            "neuron_update": Coefficient(
+                20, 7, 50, _LUT_ECP5 + ": ~200 cells of the neuron-update pipeline"
+            ),
+            "dsp_multiply": Coefficient(
+                20, 8, 50, "estimate: MULT18X18D multiply, ~100 cells' worth of switching"
+            ),
+            "router_hop": Coefficient(
+                50,
+                20,
+                120,
+                "a FIFO word written and read (2 block RAM accesses) + lookup and arbiter",
+            ),
+            "host_word": Coefficient(25, 10, 70, "a FIFO word + the port's registers"),
+            "clock_ff_cycle": Coefficient(
+                0.03,
+                0.015,
+                0.1,
+                "estimate: primary clock tree + a flip-flop's clock pin, ~25 fF at 1.1 V",
+            ),
+            "static": Coefficient(
+                80,
+                30,
+                250,
+                "estimate for LFE5U-85F at 25 C: core and auxiliary static current of tens of "
+                "mA (ECP5 data sheet FPGA-DS-02012, TN1266 power calculator); not verified "
+                "against the tables: the widest uncertainty of the model",
+            ),
+        },
+        default_fmax_mhz=103.0,
+        fmax_source="BENCHMARKS.md, the digits chip on ECP5-85F (nextpnr)",
+    ),
+}
+ENERGY_MODELS["ecp5-25k"] = EnergyModel(
+    "ECP5-25F",
+    {
+        **ENERGY_MODELS["ecp5-85k"].coefficients,
+        "static": Coefficient(
+            25,
+            10,
+            80,
+            "estimate: ECP5-85F's static power scaled by the logic (24k / 84k LUTs), rounded up",
+        ),
+    },
+    default_fmax_mhz=103.0,
+    fmax_source="as the ECP5-85F",
+)
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Counts per inference (means over the samples run) of every activity type (module
+    docstring), the cycles per inference and the synaptic operations (non-zero weights reached
+    by an applied event, as ``simulate_plan`` counts them)."""
+
+    weight_reads: float
+    accumulator_updates: float
+    state_accesses: float
+    neuron_updates: float
+    dsp_multiplies: float
+    router_hops: float
+    host_words: float
+    cycles: float
+    synaptic_ops: float
+    spram: bool = False
+    weight_bits: float = 16.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def chip_activity(plan, inputs, *, cycles=None) -> Activity:
+    """The :class:`Activity` of ``plan``'s chip on ``inputs`` (``{group: (steps, batch,
+    size)}``, as :func:`~neurohw.flows.report.estimate_cycles` takes them); ``cycles``: a
+    :class:`~neurohw.flows.report.CycleEstimate` already computed for the same inputs."""
+    from ..hw.system import core_config
+    from ..network.plan_model import simulate_plan
+    from ..network.timing import pad_inputs
+    from .report import _hops, estimate_cycles
+
+    padded = pad_inputs(inputs, plan.flush_steps)
+    trace = simulate_plan(plan, padded)
+    if cycles is None:
+        cycles = estimate_cycles(plan, inputs)
+    B, T = trace.samples, trace.steps
+    configs = [core_config(plan, cp) for cp in plan.cores]
+    weight_reads = state = updates = multiplies = bits_read = 0.0
+    spram = False
+    for c, (cp, config) in enumerate(zip(plan.cores, configs)):
+        params = cp.params
+        channels = params.input_channels
+        if config.connectivity == "dense":
+            reads = trace.events_per_step[c].sum() * config.lane_depth * config.lanes * channels
+        else:
+            reads = trace.synaptic_ops[c].sum()
+        weight_reads += reads
+        bits_read += reads * cp.weight_width
+        spram = spram or config.weight_memory == "spram"
+        words = 1 + params.n_currents + (1 if params.refractory_period else 0) + channels
+        state += 2 * words * cp.n_neurons * T * B
+        updates += cp.n_neurons * T * B
+        decays = [params.v_decay, *params.i_decay]
+        multiplies += sum(d.kind is DecayKind.MULTIPLY for d in decays) * cp.n_neurons * T * B
+    # Each delivery crosses the routers between its source and its target; per target, the
+    # mean over the endpoints that send to it.
+    host, K = plan.host, plan.keys_per_endpoint
+    sources = [set() for _ in range(plan.n_cores + 1)]
+    for key, targets in plan.connectivity.items():
+        for target in targets:
+            sources[target].add(key // K)
+    sources[host].update(range(plan.n_cores))
+    for c in range(plan.n_cores):
+        sources[c].add(host)  # the host's tick key reaches every core
+    delivered = [*trace.core_events_in.sum(axis=1), trace.host_events_in.sum()]
+    hops = sum(
+        delivered[t] * float(np.mean([_hops(plan, s, t) for s in sorted(sources[t])]))
+        for t in range(plan.n_cores + 1)
+    )
+    windows = B * T + 1
+    sent = sum(
+        int(np.count_nonzero(np.asarray(v)[:T])) for v in padded.values()
+    )  # one word per line with a non-zero count or value
+    host_words = sent + windows + trace.host_events_in.sum() + windows
+    return Activity(
+        weight_reads=float(weight_reads) / B,
+        accumulator_updates=float(weight_reads) / B,
+        state_accesses=float(state) / B,
+        neuron_updates=float(updates) / B,
+        dsp_multiplies=float(multiplies) / B,
+        router_hops=float(hops) / B,
+        host_words=float(host_words) / B,
+        cycles=float(cycles.cycles_per_inference),
+        synaptic_ops=float(trace.synaptic_ops.sum()) / B,
+        spram=spram,
+        weight_bits=float(bits_read / weight_reads) if weight_reads else 16.0,
+    )
+
+
+@dataclass(frozen=True)
+class EnergyEstimate:
+    """Energy per inference on one device: ``breakdown`` ``{part: (nominal, low, high)}`` in
+    uJ (activity types, ``clock``, ``static``), their sums ``total_uj`` / ``low_uj`` /
+    ``high_uj``; ``latency_us`` the time per inference at ``fmax_mhz`` (``fmax_source`` says
+    where that came from), ``flip_flops`` the clocked flip-flops (``ff_source``)."""
+
+    device: str
+    family: str
+    activity: Activity
+    fmax_mhz: float
+    fmax_source: str
+    flip_flops: int
+    ff_source: str
+    latency_us: float
+    breakdown: dict
+    total_uj: float
+    low_uj: float
+    high_uj: float
+    sources: dict = field(repr=False)
+
+    @property
+    def uj_per_synaptic_op(self) -> float:
+        return self.total_uj / self.activity.synaptic_ops if self.activity.synaptic_ops else 0.0
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["breakdown"] = {k: list(v) for k, v in self.breakdown.items()}
+        out["label"] = "estimate (docs/energy.md), not a measurement"
+        return out
+
+    def table(self) -> str:
+        """A markdown table of the breakdown (uJ per inference) with each count."""
+        counts = self.activity.as_dict()
+        lines = [
+            f"Estimated energy per inference on {self.family} (an estimate, not a "
+            f"measurement; docs/energy.md): **{self.total_uj:.3g} uJ** "
+            f"({self.low_uj:.3g}..{self.high_uj:.3g}), {self.latency_us:.1f} us at "
+            f"{self.fmax_mhz:.1f} MHz ({self.fmax_source}).",
+            "",
+            "| part | count per inference | uJ | low | high |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for part, (nominal, low, high) in self.breakdown.items():
+            if part == "clock":
+                count = f"{self.flip_flops:,} FF x {self.activity.cycles:,.0f} cycles"
+            elif part == "static":
+                count = f"{self.latency_us:.1f} us"
+            else:
+                count = f"{counts[part]:,.0f}"
+            lines.append(f"| {part} | {count} | {nominal:.3g} | {low:.3g} | {high:.3g} |")
+        lines.append(
+            f"| **total** | | **{self.total_uj:.3g}** | {self.low_uj:.3g} | {self.high_uj:.3g} |"
+        )
+        return "\n".join(lines)
+
+
+def estimate_energy(
+    plan,
+    inputs,
+    device: str,
+    *,
+    fmax_mhz: float | None = None,
+    flip_flops: int | None = None,
+    activity: Activity | None = None,
+) -> EnergyEstimate:
+    """:class:`EnergyEstimate` of ``plan``'s chip on ``inputs`` on ``device`` (a key of
+    :data:`ENERGY_MODELS`). ``fmax_mhz`` and ``flip_flops`` come from a synthesis of this chip
+    when there is one; without, the family's default Fmax (the digits chip's) and 1,000
+    flip-flops per core (an estimate), each labelled as such in the result."""
+    if device not in ENERGY_MODELS:
+        raise ValueError(
+            f"device must be one of {', '.join(sorted(ENERGY_MODELS))} (an energy model), "
+            f"not {device!r}"
+        )
+    model = ENERGY_MODELS[device]
+    if activity is None:
+        activity = chip_activity(plan, inputs)
+    if fmax_mhz is None:
+        fmax, fmax_source = model.default_fmax_mhz, f"assumed: {model.fmax_source}"
+    elif not fmax_mhz > 0:
+        raise ValueError(f"fmax_mhz must be positive, not {fmax_mhz!r}")
+    else:
+        fmax, fmax_source = float(fmax_mhz), "synthesis of this chip"
+    if flip_flops is None:
+        ffs, ff_source = 1000 * plan.n_cores, "estimated: 1,000 per core (no synthesis)"
+    else:
+        ffs, ff_source = int(flip_flops), "synthesis of this chip"
+    k = model.coefficients
+    latency_us = activity.cycles / fmax
+    counts = activity.as_dict()
+    breakdown = {}
+    for part, name in ACTIVITY_COEFFICIENT.items():
+        coefficient = k[name]
+        scale = 1.0
+        if part == "weight_reads":
+            if activity.spram:
+                coefficient = k["spram_read"]  # a 16-bit word whatever the weights' width
+            else:
+                scale = weight_read_scale(activity.weight_bits)
+        breakdown[part] = tuple(
+            counts[part] * scale * value * 1e-6
+            for value in (coefficient.nominal, coefficient.low, coefficient.high)
+        )  # pJ -> uJ
+    clock = k["clock_ff_cycle"]
+    breakdown["clock"] = tuple(
+        ffs * activity.cycles * value * 1e-6 for value in (clock.nominal, clock.low, clock.high)
+    )
+    static = k["static"]
+    breakdown["static"] = tuple(
+        value * 1e-3 * latency_us for value in (static.nominal, static.low, static.high)
+    )  # mW x us = nJ -> uJ
+    sources = {name: c.source for name, c in k.items()}
+    return EnergyEstimate(
+        device=device,
+        family=model.family,
+        activity=activity,
+        fmax_mhz=fmax,
+        fmax_source=fmax_source,
+        flip_flops=ffs,
+        ff_source=ff_source,
+        latency_us=latency_us,
+        breakdown=breakdown,
+        total_uj=sum(v[0] for v in breakdown.values()),
+        low_uj=sum(v[1] for v in breakdown.values()),
+        high_uj=sum(v[2] for v in breakdown.values()),
+        sources=sources,
+    )
