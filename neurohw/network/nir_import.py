@@ -642,6 +642,21 @@ def _network_name(nir_name: str, kind: str, taken: set) -> str:
     return name
 
 
+def _check_finite(graph) -> None:
+    """Refuse a NaN or infinite parameter where the file holds it (a NaN weight would otherwise
+    surface as a NaN bias of the population it feeds, folded in further on)."""
+    for name, node in graph.nodes.items():
+        for field, value in sorted(vars(node).items()):
+            if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+                bad = np.argwhere(~np.isfinite(value))
+                if len(bad):
+                    index = tuple(int(i) for i in bad[0])
+                    raise NIRImportError(
+                        f"NIR node {name!r} ({type(node).__name__}): {field}{list(index)} is "
+                        f"{value[index]}; every parameter must be finite"
+                    )
+
+
 def import_nir(
     graph_or_path,
     *,
@@ -748,13 +763,25 @@ def import_nir(
     if isinstance(graph_or_path, (str, Path)):
         # nir.read's own type check rejects e.g. snnTorch's Input with a batch dimension;
         # the importer checks shapes itself.
-        graph = nir.read(graph_or_path, type_check=False)
+        try:
+            graph = nir.read(graph_or_path, type_check=False)
+        except (OSError, KeyError, ValueError, TypeError) as error:
+            # h5py's message names neither the file nor what is wrong with it for a user.
+            reason = getattr(error, "strerror", None) or str(error)
+            # h5py: "Unable to synchronously open file (truncated file: eof = 300, ...)";
+            # the words in the parentheses say what is wrong with the file.
+            detail = re.search(r"\(([^():,=]+)", reason)
+            reason = detail.group(1).strip() if detail else reason
+            raise NIRImportError(
+                f"cannot read {graph_or_path}: not a readable NIR (HDF5) file ({reason})"
+            ) from None
     else:
         graph = graph_or_path
     if not isinstance(graph, nir.NIRGraph):
         raise NIRImportError(
             f"expected a nir.NIRGraph or a path to a NIR file, not {type(graph_or_path).__name__}"
         )
+    _check_finite(graph)
     if dt is None:  # Rockpool: dt follows from the first CubaLIF's r and tau_mem
         found = [(n, v) for n, v in graph.nodes.items() if isinstance(v, nir.CubaLIF)]
         if not found:
