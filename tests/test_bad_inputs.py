@@ -467,13 +467,13 @@ NIR = [
         "NaN weight (not blamed on input_bias)",
         lambda tmp: import_nir(_nir_file(tmp, w1=_nan_at((3, 4), (1, 2))), dt=1e-4),
         NIRImportError,
-        "NIR node '0' (Affine): weight[1, 2] is nan; every parameter must be finite",
+        "NIR node '0' (Affine): weight must be finite, not nan at [1, 2]",
     ),
     (
         "infinite bias",
         lambda tmp: import_nir(_nir_file(tmp, b1=_nan_at((3,), 2, np.inf)), dt=1e-4),
         NIRImportError,
-        "NIR node '0' (Affine): bias[2] is inf; every parameter must be finite",
+        "NIR node '0' (Affine): bias must be finite, not inf at [2]",
     ),
     (
         "truncated file",
@@ -542,19 +542,26 @@ QUANTIZE_MAP = [
         "10^7 neurons, refused before any per-neuron work",
         lambda tmp: map_network(_single_output(10**7)),
         MappingError,
-        "10000000 neurons need at least 39063 cores of capacity max_neurons=256, but a mesh (at most 64 x 64 routers) allows at most 4095 cores (and the host): raise max_neurons (up to 4096) or make the network smaller",
+        "39064 endpoints need a 198 x 198 mesh; a mesh side has at most 64 routers, so at most "
+        "4095 cores fit (refused before partitioning: 10000000 neurons need at least 39063 "
+        "cores of capacity max_neurons=256; raise max_neurons, up to 4096, or make the network "
+        "smaller)",
     ),
     (
-        "more cores than max_cores, refused before any per-neuron work",
-        lambda tmp: map_network(_single_output(10**5), max_cores=4),
+        "more cores than max_cores",
+        lambda tmp: map_network(_single_output(1000), max_cores=3),
         MappingError,
-        "100000 neurons need at least 391 cores of capacity max_neurons=256, but max_cores allows at most 4 cores (and the host): raise max_neurons (up to 4096) or make the network smaller",
+        "the network needs 4 cores ('o': 4 (1000 neurons)) with capacity max_neurons=256, "
+        "max_axons=1024, max_weight_bits=2097152, more than max_cores=3; max_cores>=4 would fit "
+        "it; by neuron count alone, a capacity with max_neurons>=334 would need only 3 cores",
     ),
     (
         "more cores than a star holds",
         lambda tmp: map_network(_single_output(300), topology="star", capacity=CoreCapacity(8)),
         MappingError,
-        "300 neurons need at least 38 cores of capacity max_neurons=8, but topology='star' allows at most 31 cores (and the host): raise max_neurons (up to 4096) or make the network smaller",
+        "topology='star' has one router port per endpoint, at most 32; this network needs 39 (38 "
+        "cores and the host): use topology='mesh' or 'auto', or a capacity that needs at most 31 "
+        "cores",
     ),
     (
         "lanes 3",
@@ -955,7 +962,7 @@ CLI = [
             "--dt",
             "1e-4",
         ],
-        "{tmp}/model.nir: NIR node '0' (Affine): weight[0, 0] is nan; every parameter must be finite",
+        "{tmp}/model.nir: NIR node '0' (Affine): weight must be finite, not nan at [0, 0]",
     ),
     (
         "compile: NIR with --weight-width 33",
@@ -1085,18 +1092,22 @@ def test_cli_refusal_leaves_no_folder(tmp_path, capsys):
     assert _staging_left(tmp_path) == []
 
 
+def _earlier_compile_folder(tmp) -> Path:
+    """An output folder as an earlier `neurohw compile` run left it (a few of its files)."""
+    out = tmp / "out"
+    (out / "testbench").mkdir(parents=True)
+    for name in ("system.v", "plan.json", "report.json", "testbench/bench_system.py"):
+        _write(out / name, f"{name} of an earlier run\n")
+    return out
+
+
 def test_rerun_replaces_the_folder_as_a_whole(tmp_path, capsys):
     # An earlier compile run's files (system.v, plan.json) must not survive a simulate rerun.
-    assert main(_compile(tmp_path, inputs={"x": X})) == 0
-    assert (tmp_path / "out" / "system.v").is_file()
+    out = _earlier_compile_folder(tmp_path)
     assert main(_simulate(tmp_path)) == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "summary.json",
-        "trace.npz",
-        "trace.png",
-    ]
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json", "trace.npz", "trace.png"]
     assert _staging_left(tmp_path) == []
-    assert "wrote " + str(tmp_path / "out" / "trace.npz") in capsys.readouterr().out
+    assert "wrote " + str(out / "trace.npz") in capsys.readouterr().out
 
 
 def test_failure_after_the_checks_keeps_the_old_folder(tmp_path, monkeypatch, capsys):
@@ -1104,18 +1115,30 @@ def test_failure_after_the_checks_keeps_the_old_folder(tmp_path, monkeypatch, ca
     # nothing: the earlier folder stays as it was, and no staging folder is left.
     import neurohw.plot
 
-    assert main(_compile(tmp_path, inputs={"x": X})) == 0
-    before = _folder_state(tmp_path / "out")
+    before = _folder_state(_earlier_compile_folder(tmp_path))
 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device", "trace.png")
 
     monkeypatch.setattr(neurohw.plot, "plot_trace", full_disk)
     assert main(_simulate(tmp_path)) == 1
-    assert capsys.readouterr().err.endswith(
+    assert capsys.readouterr().err == (
         "neurohw: error: cannot write trace.png: No space left on device\n"
     )
     assert _folder_state(tmp_path / "out") == before
+    assert _staging_left(tmp_path) == []
+
+
+@pytest.mark.slow  # two whole compile flows (mapping, Verilog, report, raster): ~10 s each
+def test_compile_rerun_into_its_own_folder(tmp_path, capsys):
+    # The whole compile flow (no RTL simulation, no synthesis) twice into one folder: the
+    # second run replaces the first, and the folder holds exactly one run's files.
+    argv = _compile(tmp_path, inputs={"x": X})
+    assert main(argv) == 0
+    first = sorted(p.name for p in (tmp_path / "out").iterdir())
+    (tmp_path / "out" / "sim").mkdir()  # as a run with RTL simulation would leave it
+    assert main(argv) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == first
     assert _staging_left(tmp_path) == []
 
 

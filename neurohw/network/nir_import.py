@@ -643,17 +643,19 @@ def _network_name(nir_name: str, kind: str, taken: set) -> str:
 
 
 def _check_finite(graph) -> None:
-    """Refuse a NaN or infinite parameter where the file holds it (a NaN weight would otherwise
-    surface as a NaN bias of the population it feeds, folded in further on)."""
+    """Refuse a NaN or infinite weight or bias where the file holds it (a NaN weight would
+    otherwise surface as a NaN bias of the population it feeds, folded in further on). Neuron
+    parameters are checked with the neuron (:func:`_population`)."""
     for name, node in graph.nodes.items():
+        if type(node).__name__ in _NEURON_FIELDS:
+            continue
         for field, value in sorted(vars(node).items()):
             if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
                 bad = np.argwhere(~np.isfinite(value))
                 if len(bad):
                     index = tuple(int(i) for i in bad[0])
-                    raise NIRImportError(
-                        f"NIR node {name!r} ({type(node).__name__}): {field}{list(index)} is "
-                        f"{value[index]}; every parameter must be finite"
+                    raise _node_error(
+                        name, node, f"{field} must be finite, not {value[index]} at {list(index)}"
                     )
 
 
