@@ -1161,7 +1161,12 @@ def test_api_flow_refuses_before_writing(tmp_path):
 
 # --- Through the installed command (a separate process) -------------------------------------------
 
-NEUROHW = str(Path(sys.executable).parent / "neurohw")
+#: The installed console script, or the same entry point through this interpreter.
+NEUROHW = (
+    [str(Path(sys.executable).parent / "neurohw")]
+    if (Path(sys.executable).parent / "neurohw").is_file()
+    else [sys.executable, "-c", "import sys; from neurohw.cli import main; sys.exit(main())"]
+)
 
 
 @pytest.mark.parametrize(
@@ -1177,7 +1182,7 @@ NEUROHW = str(Path(sys.executable).parent / "neurohw")
 def test_installed_command_refuses(tmp_path, argv, message):
     argv = argv[:1] + ["-o", str(tmp_path / "out")] + argv[1:]
     result = subprocess.run(
-        [NEUROHW, *argv], cwd=tmp_path, capture_output=True, text=True, timeout=110
+        [*NEUROHW, *argv], cwd=tmp_path, capture_output=True, text=True, timeout=110
     )
     assert (result.returncode, result.stderr) == (2, f"neurohw: error: {message}\n")
     assert list(tmp_path.iterdir()) == []
