@@ -26,7 +26,7 @@ from neurohw.flows.pipeline import FlowError, load_source
 from neurohw.host.link import Link
 from neurohw.io import FileFormatError, load_input, load_population, save_input, save_population
 from neurohw.io import Population as FilePopulation
-from neurohw.model import loihi_cuba_lif
+from neurohw.model import loihi_cuba_lif, run
 from neurohw.model.params import NeuronParams
 from neurohw.network import (
     CoreCapacity,
@@ -154,6 +154,18 @@ def _single_output(neurons):
 # --- API rows: (name, call(tmp), exception, message) ---------------------------------------------
 
 MODEL = [
+    (
+        "uint64 weights that wrap to -1 in the reference model",
+        lambda tmp: run(PARAMS, np.ones((3, 2), int), np.full((2, 3), 2**64 - 1, dtype=np.uint64)),
+        ValueError,
+        "weights must fit in int64, not 18446744073709551615 (dtype uint64)",
+    ),
+    (
+        "spike counts of 1.7 in the reference model",
+        lambda tmp: run(PARAMS, np.full((3, 2), 1.7), np.ones((2, 3), int)),
+        TypeError,
+        "spikes must be an integer or boolean array, not dtype float64",
+    ),
     (
         "float per-neuron threshold in a parameter dict",
         lambda tmp: NeuronParams.from_dict(_model(threshold=[20.5, 3])),
