@@ -4,9 +4,13 @@ Each subcommand is two functions: ``add_<name>(subparsers)`` declares its argume
 registered with :func:`subcommand`; ``<name>_command(args)`` does the work and returns the exit
 status. A new subcommand is one more such pair; nothing else here changes.
 
-Exit status: 0 on success, 2 for unusable input (argparse usage errors, bad parameter or input
-files: the message is printed as ``neurohw: error: ...`` with no traceback), 1 when an output
-cannot be written.
+Error contract (docs/cli.md, "Errors"): every command checks all its options and inputs before
+any stage runs, and writes its outputs into a staging folder beside ``-o OUTDIR`` that replaces
+OUTDIR as a whole only when the run succeeds. Exit status: 0 on success; 2 for unusable input
+(argparse usage errors, bad options, parameter, model or input files: one line
+``neurohw: error: ...`` naming the option or file, the value and what is allowed, no
+traceback); 1 when the run fails after the checks (an output cannot be written, the RTL
+disagrees with the model). Errors that are not neurohw's are bugs and keep their traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +28,16 @@ from .io import (
     FileFormatError,
     Population,
     SimInput,
+    check_output_folder,
     load_input,
     load_population,
+    output_folder,
     save_input,
     save_trace,
     write_json,
 )
 from .model import fast
+from .model.presets import PRESETS
 
 __all__ = ["main", "build_parser", "subcommand", "SUBCOMMANDS", "CommandError"]
 
@@ -68,15 +76,87 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (FileFormatError, CommandError) as error:
+    except _user_errors() as error:
         print(f"neurohw: error: {error}", file=sys.stderr)
         return 2
+    except _RunFailed as failure:
+        return failure.status
     except OSError as error:
         print(
             f"neurohw: error: cannot write {error.filename or 'output'}: {error.strerror or error}",
             file=sys.stderr,
         )
         return 1
+
+
+class _RunFailed(Exception):
+    """A run that failed after its checks (its message is printed already): nothing is
+    published, and the exit status is ``status``."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
+def _user_errors() -> tuple:
+    """neurohw's own exceptions for unusable input: printed as one line, exit status 2.
+    (Imported when an error happens, so that ``--help`` stays quick.)"""
+    from .events.core import EventFileError
+    from .flows.pipeline import FlowError
+    from .network import MappingError, NetworkError, NIRImportError, QuantizationError
+    from .network.floatnet import FloatNetworkError
+    from .toolchain import ToolchainError
+
+    return (
+        FileFormatError,
+        CommandError,
+        FlowError,
+        MappingError,
+        NetworkError,
+        NIRImportError,
+        QuantizationError,
+        FloatNetworkError,
+        EventFileError,
+        ToolchainError,
+    )
+
+
+def _at_least(option: str, value: int, low: int) -> int:
+    if value < low:
+        raise CommandError(f"{option} must be at least {low}, not {value}")
+    return value
+
+
+def _check_devices(devices, option: str = "--device") -> list[str]:
+    """The named devices (``'none'`` dropped) after checking every name."""
+    from .flows.synth import DEVICES
+
+    allowed = ", ".join(repr(name) for name in (*sorted(DEVICES), "none"))
+    for device in devices:
+        if device != "none" and device not in DEVICES:
+            raise CommandError(f"{option} {device!r}: must be one of {allowed}")
+    return [device for device in devices if device != "none"]
+
+
+def _check_simulators(simulators) -> list[str]:
+    """Named simulators must be known and installed: a run must not pass unverified."""
+    from .toolchain import SIMULATORS, simulator_skip_reason
+
+    allowed = ", ".join(repr(name) for name in SIMULATORS)
+    for simulator in simulators:
+        if simulator not in SIMULATORS:
+            raise CommandError(f"--simulator {simulator!r}: must be one of {allowed}")
+        reason = simulator_skip_reason(simulator)
+        if reason is not None:
+            raise CommandError(
+                f"--simulator {simulator!r}: not installed here ({reason.split(':')[0]})"
+            )
+    return list(simulators)
+
+
+def _read_error(path, what: str, error: Exception) -> CommandError:
+    reason = getattr(error, "strerror", None) or str(error)
+    return CommandError(f"cannot read {what} {path}: {reason}")
 
 
 # --- Shared by the simulating subcommands ---------------------------------------------------------
@@ -127,17 +207,28 @@ def _run_model(population: Population, sim_input: SimInput, backend: str):
         raise CommandError(str(error)) from None
 
 
+def _check_plot_neurons(plot_neurons, neurons: int):
+    from .plot import select_neurons  # matplotlib is slow to import; load on use
+
+    if plot_neurons is None:
+        return None
+    try:
+        return select_neurons(plot_neurons, neurons)
+    except (TypeError, ValueError) as error:
+        raise CommandError(f"--plot-neurons: {error}") from None
+
+
 def _simulate_files(params_path, input_path, outdir, *, backend, plot_neurons) -> dict:
     """Load, check, simulate, write trace.npz, summary.json and trace.png; return the paths."""
-    from .plot import plot_trace, select_neurons  # matplotlib is slow to import; load on use
-
     population = load_population(params_path)
     sim_input = load_input(input_path, population)
-    if plot_neurons is not None:
-        try:
-            plot_neurons = select_neurons(plot_neurons, population.neurons)
-        except (TypeError, ValueError) as error:
-            raise CommandError(f"--plot-neurons: {error}") from None
+    plot_neurons = _check_plot_neurons(plot_neurons, population.neurons)
+    return _simulate(population, sim_input, outdir, backend=backend, plot_neurons=plot_neurons)
+
+
+def _simulate(population, sim_input, outdir, *, backend, plot_neurons) -> dict:
+    """Simulate checked input; write trace.npz, summary.json and trace.png; return the paths."""
+    from .plot import plot_trace
 
     start = time.perf_counter()
     trace = _run_model(population, sim_input, backend)
@@ -194,10 +285,16 @@ def add_simulate(subparsers):
 
 
 def simulate_command(args) -> int:
-    paths = _simulate_files(
-        args.params, args.input, args.output, backend=args.backend, plot_neurons=args.plot_neurons
-    )
-    print("wrote " + ", ".join(str(path) for path in paths.values()))
+    population = load_population(args.params)
+    sim_input = load_input(args.input, population)
+    plot_neurons = _check_plot_neurons(args.plot_neurons, population.neurons)
+    inputs = (args.params, args.input)
+    check_output_folder(args.output, inputs=inputs)
+    with output_folder(args.output, inputs=inputs) as work:
+        paths = _simulate(
+            population, sim_input, work, backend=args.backend, plot_neurons=plot_neurons
+        )
+    print("wrote " + ", ".join(str(Path(args.output) / path.name) for path in paths.values()))
     return 0
 
 
@@ -296,15 +393,59 @@ def _stage(number: int, text: str) -> None:
 
 
 def core_example_command(args) -> int:
-    from .flows.verify import generate_core_verilog, verify_core
     from .hw.core import NeuronCore
 
-    outdir = Path(args.output)
-    outdir.mkdir(parents=True, exist_ok=True)
+    # Every option is checked, and the core built, before anything is written.
     if args.verify_steps < 0 or args.verify_steps > EXAMPLE_STEPS:
         raise CommandError(
             f"--verify-steps must be between 0 and {EXAMPLE_STEPS}, not {args.verify_steps}"
         )
+    _at_least("--seed", args.seed, 0)
+    _at_least("--lanes", args.lanes, 1)
+    devices = _check_devices([args.device])
+    simulators = None
+    if args.verify_steps:
+        from .toolchain import available_simulators
+
+        simulators = _check_simulators(args.simulator or available_simulators())
+    plot_neurons = _check_plot_neurons(args.plot_neurons, EXAMPLE_NEURONS)
+    params = PRESETS[args.preset](**EXAMPLE_PRESETS[args.preset])
+    spikes, weights = example_inputs(args.seed)
+    try:
+        core = NeuronCore(
+            params,
+            n_neurons=EXAMPLE_NEURONS,
+            n_axons=EXAMPLE_AXONS,
+            weight_width=EXAMPLE_WEIGHT_WIDTH,
+            weights=weights,
+            lanes=args.lanes,
+        )
+    except (TypeError, ValueError) as error:
+        raise CommandError(f"--lanes {args.lanes}: {error}") from None
+    check_output_folder(args.output)
+    with output_folder(args.output) as work:
+        _core_example_stages(
+            args, work, core, params, spikes, weights, simulators, devices, plot_neurons
+        )
+    _stage(5, f"report: {Path(args.output) / 'report.md'}, {Path(args.output) / 'report.json'}")
+    for label, name in (
+        ("parameters", "params.json"),
+        ("input", "input.npz"),
+        ("trace", "trace.npz"),
+        ("summary", "summary.json"),
+        ("plot", "trace.png"),
+        ("verilog", "neuron_core.v"),
+    ):
+        print(f"  {label + ':':12}{Path(args.output) / name}")
+    return 0
+
+
+def _core_example_stages(
+    args, outdir, core, params, spikes, weights, simulators, devices, plot_neurons
+) -> None:
+    """Stages 1-4 and the report of ``core-example``, written into the staging folder."""
+    from .flows.verify import generate_core_verilog, verify_core
+
     params_path, input_path = outdir / "params.json", outdir / "input.npz"
     write_json(
         params_path,
@@ -314,15 +455,13 @@ def core_example_command(args) -> int:
             "preset_args": EXAMPLE_PRESETS[args.preset],
         },
     )
-    spikes, weights = example_inputs(args.seed)
     save_input(input_path, spikes=spikes, weights=weights)
 
     # 1. Reference model, through the files just written, exactly as `neurohw simulate` would.
     _stage(1, f"reference model: {EXAMPLE_NEURONS} {args.preset} neurons, {EXAMPLE_STEPS} steps")
     paths = _simulate_files(
-        params_path, input_path, outdir, backend=args.backend, plot_neurons=args.plot_neurons
+        params_path, input_path, outdir, backend=args.backend, plot_neurons=plot_neurons
     )
-    params = load_population(params_path).params
     report = {
         "example": {
             "preset": args.preset,
@@ -336,28 +475,15 @@ def core_example_command(args) -> int:
         "model": json_summary(paths["summary"]),
     }
 
-    # 2. Hardware generation.
-    try:
-        core = NeuronCore(
-            params,
-            n_neurons=EXAMPLE_NEURONS,
-            n_axons=EXAMPLE_AXONS,
-            weight_width=EXAMPLE_WEIGHT_WIDTH,
-            weights=weights,
-            lanes=args.lanes,
-        )
-    except (TypeError, ValueError) as error:
-        raise CommandError(str(error)) from None
+    # 2. Hardware generation (the core was built, and checked, before anything was written).
     verilog_path = generate_core_verilog(core, outdir / "neuron_core.v")
-    _stage(2, f"generated {verilog_path} ({verilog_path.stat().st_size} bytes)")
-    report["verilog"] = str(verilog_path)
+    final_verilog = Path(args.output) / verilog_path.name
+    _stage(2, f"generated {final_verilog} ({verilog_path.stat().st_size} bytes)")
+    report["verilog"] = str(final_verilog)
 
     # 3. Bit-exact verification in RTL simulation.
     report["verification"] = []
     if args.verify_steps:
-        from .toolchain import available_simulators
-
-        simulators = args.simulator or available_simulators()
         for simulator in simulators:
             _stage(
                 3,
@@ -368,9 +494,8 @@ def core_example_command(args) -> int:
                 verify_core, params, weights, spikes[: args.verify_steps], simulator, outdir, args
             )
             if result is None:
-                report["verification"].append({"simulator": simulator, "passed": False})
-                _write_report(outdir, report)
-                return 1
+                # A failed run publishes nothing; the mismatch is printed above.
+                raise _RunFailed(1)
             report["verification"].append({**result.to_dict(), "passed": True})
             print(
                 f"      bit-exact: {result.steps} steps x {result.neurons} neurons, "
@@ -383,15 +508,16 @@ def core_example_command(args) -> int:
         _stage(3, "verification skipped (--verify-steps 0)")
 
     # 4. Synthesis estimate.
-    if args.device != "none":
+    if devices:
         from .flows.synth import SynthesisError, synthesize
 
-        _stage(4, f"synthesizing for {args.device} with yosys and nextpnr (out of context)")
+        (device,) = devices
+        _stage(4, f"synthesizing for {device} with yosys and nextpnr (out of context)")
         try:
             synth = synthesize(
-                core, device=args.device, workdir=outdir / "synth", name=f"example_{args.preset}"
+                core, device=device, workdir=outdir / "synth", name=f"example_{args.preset}"
             )
-        except (SynthesisError, ValueError) as error:
+        except SynthesisError as error:
             raise CommandError(str(error)) from None
         report["synthesis"] = synth.to_dict()
         print(synth.as_table(), flush=True)
@@ -399,18 +525,7 @@ def core_example_command(args) -> int:
         _stage(4, "synthesis skipped (--device none)")
 
     # 5. Report.
-    report_paths = _write_report(outdir, report)
-    _stage(5, f"report: {report_paths[0]}, {report_paths[1]}")
-    for label, path in (
-        ("parameters", params_path),
-        ("input", input_path),
-        ("trace", paths["trace"]),
-        ("summary", paths["summary"]),
-        ("plot", paths["plot"]),
-        ("verilog", verilog_path),
-    ):
-        print(f"  {label + ':':12}{path}")
-    return 0
+    _write_report(outdir, report)
 
 
 def _verify(verify_core, params, weights, spikes, simulator, outdir, args):
@@ -488,11 +603,13 @@ def _add_flow_options(parser, *, default_samples: int, default_lanes: int = 1):
     parser.add_argument(
         "--verify-samples",
         type=int,
-        default=default_samples,
+        default=None,
         metavar="N",
         help="samples simulated in RTL and compared with the model, step by "
-        "step; 0 skips RTL simulation (default: %(default)s)",
+        f"step; 0 skips RTL simulation (default: {default_samples}, or every "
+        "sample when there are fewer)",
     )
+    parser.set_defaults(default_verify_samples=default_samples)
     parser.add_argument(
         "--simulator",
         action="append",
@@ -552,21 +669,35 @@ def _add_debug_option(parser):
     )
 
 
-def _flow_settings(args):
+def _flow_settings(args, *, samples: int):
+    """The flow's settings from the options, every one checked; ``samples``: how many the
+    inputs hold (``--verify-samples`` may not ask for more; its default takes at most these)."""
     from .network.mapping import CoreCapacity, MappingError
     from .toolchain import available_simulators
 
-    devices = [d for d in (args.device or ["ecp5-85k"]) if d != "none"]
+    devices = _check_devices(args.device or ["ecp5-85k"])
     try:
         capacity = CoreCapacity(max_neurons=args.max_neurons, max_axons=args.max_axons)
     except (MappingError, ValueError) as error:
         raise CommandError(str(error)) from None
-    simulators = args.simulator or (available_simulators() if args.verify_samples else [])
+    _at_least("--lanes", args.lanes, 1)
+    _at_least("--seed", args.seed, 0)
+    verify_samples = args.verify_samples
+    if verify_samples is None:
+        verify_samples = min(args.default_verify_samples, samples)
+    elif not 0 <= verify_samples <= samples:
+        raise CommandError(
+            f"--verify-samples must be between 0 and the {samples} samples given, "
+            f"not {verify_samples}"
+        )
+    simulators = []
+    if verify_samples:
+        simulators = _check_simulators(args.simulator or available_simulators())
     return {
         "capacity": capacity,
         "lanes": args.lanes,
         "topology": args.topology,
-        "verify_samples": args.verify_samples,
+        "verify_samples": verify_samples,
         "simulators": simulators,
         "devices": devices,
         "seed": args.seed,
@@ -577,13 +708,10 @@ def _flow_settings(args):
 def _run_flow(source, outdir, **kwargs) -> int:
     from neurohw.sim.runner import CocotbTestFailure
 
-    from .flows.pipeline import FlowError, run_flow
-    from .network import MappingError, NetworkError
+    from .flows.pipeline import run_flow
 
     try:
         run_flow(source, outdir, **kwargs)
-    except (FlowError, MappingError, NetworkError) as error:
-        raise CommandError(str(error)) from None
     except CocotbTestFailure as failure:
         print(f"neurohw: error: RTL and reference model disagree:\n{failure}", file=sys.stderr)
         return 1
@@ -603,9 +731,8 @@ def _add_source_options(parser) -> None:
     parser.add_argument(
         "--exporter",
         choices=EXPORTERS,
-        default="nir",
         help="the framework whose exporter wrote the NIR file; supplies its "
-        "time step, timing, reset and spike test (default: %(default)s)",
+        "time step, timing, reset and spike test (default: nir)",
     )
     parser.add_argument(
         "--timing",
@@ -629,16 +756,38 @@ def _add_source_options(parser) -> None:
     parser.add_argument(
         "--weight-width",
         type=int,
-        default=8,
-        help="signed weight width of the quantized network (default: %(default)s)",
+        help=f"signed weight width of the quantized network, 2..16 (default: {DEFAULT_WEIGHT_WIDTH})",
     )
 
 
-def _source_kwargs(args) -> dict:
+#: The NIR import options: a network file is integer already, so none of them applies to one.
+NIR_ONLY_OPTIONS = {
+    "dt": "--dt",
+    "exporter": "--exporter",
+    "timing": "--timing",
+    "reset": "--reset",
+    "reset_delay": "--reset-delay",
+    "weight_width": "--weight-width",
+}
+DEFAULT_WEIGHT_WIDTH = 8
+
+
+def _source_kwargs(args, *, calibration_option: str | None = None) -> dict:
+    """``load_source`` keywords from the options, after checking that they fit the model file:
+    the NIR options are refused with a network file rather than ignored."""
+    if Path(args.source).suffix.lower() in (".npz", ".zip"):
+        given = [flag for key, flag in NIR_ONLY_OPTIONS.items() if getattr(args, key) is not None]
+        if calibration_option:
+            given.append(calibration_option)
+        if given:
+            raise CommandError(
+                f"{given[0]} applies to NIR import and quantization; the network file "
+                f"{args.source} is integer already (leave out {', '.join(given)})"
+            )
     return dict(
         dt=args.dt,
-        weight_width=args.weight_width,
-        exporter=args.exporter,
+        weight_width=DEFAULT_WEIGHT_WIDTH if args.weight_width is None else args.weight_width,
+        exporter=args.exporter or "nir",
         timing=args.timing,
         reset=args.reset,
         reset_delay=args.reset_delay,
@@ -646,11 +795,32 @@ def _source_kwargs(args) -> dict:
 
 
 def _load_arrays(path, what) -> dict:
+    """The arrays of an ``.npz`` file given to option ``what``, each checked to be numeric."""
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except (OSError, ValueError) as error:
-        raise CommandError(f"cannot read {what} {path}: {error}") from None
+        archive = np.load(path, allow_pickle=False)
+        if isinstance(archive, np.ndarray):
+            raise CommandError(
+                f"{what} {path}: must be an .npz archive of named arrays (np.savez), "
+                f"not a single .npy array"
+            )
+        with archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except CommandError:
+        raise
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise _read_error(path, what, error) from None
+    except ValueError as error:
+        # np.load's hint for a text file or a pickle is about allow_pickle; say what it is.
+        raise CommandError(
+            f"cannot read {what} {path}: not an .npz archive of numeric arrays"
+            + ("" if "pickle" in str(error) else f" ({error})")
+        ) from None
+    for key, array in arrays.items():
+        if array.dtype.kind not in "biuf":
+            raise CommandError(
+                f"{what} {path}: array {key!r} must be numeric, not dtype {array.dtype}"
+            )
+    return arrays
 
 
 @subcommand
@@ -735,35 +905,38 @@ def _input_bits(text: str) -> int:
 
 
 def compile_command(args) -> int:
-    from .flows.pipeline import FlowError, integer_inputs, load_source
-    from .network import NetworkError, NIRImportError, QuantizationError
+    from .flows.pipeline import integer_inputs, load_source
 
+    # Every option and input is checked before anything is written (run_flow maps the network
+    # before it writes, too).
+    source_kwargs = _source_kwargs(
+        args, calibration_option="--calibration" if args.calibration else None
+    )
     arrays, labels = None, None
     if args.inputs:
         arrays = _load_arrays(args.inputs, "--inputs")
         labels = arrays.pop("labels", None)
+        if not arrays:
+            raise CommandError(
+                f"--inputs {args.inputs}: holds no input arrays (one per input group, "
+                f"named after it)"
+            )
     calibration = _load_arrays(args.calibration, "--calibration") if args.calibration else arrays
-    try:
-        source = load_source(
-            args.source, input_bits=args.input_bits, calibration=calibration, **_source_kwargs(args)
-        )
-    except (FlowError, NetworkError, NIRImportError, QuantizationError) as error:
-        raise CommandError(str(error)) from None
+    source = load_source(
+        args.source, input_bits=args.input_bits, calibration=calibration, **source_kwargs
+    )
     network = source.network
     float_inputs = None
     if arrays is not None:
-        try:
-            inputs = integer_inputs(source, arrays, input_bits=args.input_bits)
-        except (FlowError, QuantizationError) as error:
-            raise CommandError(str(error)) from None
+        inputs = integer_inputs(source, arrays, input_bits=args.input_bits)
         if any(np.asarray(a).dtype.kind == "f" for a in arrays.values()):
             float_inputs = arrays
     else:
-        if args.samples < 1 or args.steps < 1 or not 0 <= args.rate <= 1:
-            raise CommandError(
-                f"--samples and --steps must be at least 1 and --rate between "
-                f"0 and 1, not {args.samples}, {args.steps}, {args.rate}"
-            )
+        _at_least("--samples", args.samples, 1)
+        _at_least("--steps", args.steps, 1)
+        if not 0 <= args.rate <= 1:
+            raise CommandError(f"--rate must be between 0 and 1, not {args.rate}")
+        _at_least("--seed", args.seed, 0)
         rng = np.random.default_rng(args.seed)
         inputs = {
             name: (rng.random((args.steps, args.samples, group.size)) < args.rate).astype(np.int64)
@@ -774,10 +947,9 @@ def compile_command(args) -> int:
                 # An active line carries any value of the group's range (0 stays silent).
                 low, high = group.value_range
                 inputs[name] *= rng.integers(low, high + 1, size=inputs[name].shape)
-    settings = _flow_settings(args)
-    settings["verify_samples"] = min(
-        settings["verify_samples"], next(iter(inputs.values())).shape[1] if inputs else 0
-    )
+    samples = _samples_of(network, inputs)
+    settings = _flow_settings(args, samples=samples)
+    check_output_folder(args.output, inputs=(args.source, args.inputs, args.calibration))
     return _run_flow(
         source,
         args.output,
@@ -787,6 +959,13 @@ def compile_command(args) -> int:
         float_inputs=float_inputs,
         **settings,
     )
+
+
+def _samples_of(network, inputs) -> int:
+    """How many samples the inputs hold, once they are checked against the network."""
+    from .network.system import check_samples
+
+    return check_samples(network, inputs).batch
 
 
 # --- neurohw example ------------------------------------------------------------------------------
@@ -819,31 +998,42 @@ def add_example(subparsers):
 
 
 def example_command(args) -> int:
+    import tempfile
+
     from .flows.pipeline import Source
     from .network import import_nir, quantize
     from .train import digits
 
-    outdir = Path(args.output)
-    outdir.mkdir(parents=True, exist_ok=True)
-    print("[0/6] training the digits SNN (numpy, surrogate gradients)", flush=True)
+    if args.epochs is not None:
+        _at_least("--epochs", args.epochs, 1)
+    _at_least("--seed", args.seed, 0)
     overrides = {"seed": args.seed}
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
-    model = digits.train(**overrides)
-    nir_path = digits.export_nir(model, outdir / "digits.nir")
+    config = digits.DigitsConfig(**overrides)
     counts, labels = digits.test_set(
-        model.config.steps, seed=model.config.seed, test_fraction=model.config.test_fraction
+        config.steps, seed=config.seed, test_fraction=config.test_fraction
     )
-    print(f"      trained in {model.train_seconds:.1f} s; exported {nir_path}", flush=True)
-    float_net = import_nir(nir_path, dt=model.dt)
-    network, report = quantize(float_net, weight_width=8)
-    source = Source(network, float_net, report, origin=f"NIR {nir_path.name}, dt={model.dt:g} s")
-    group = next(iter(network.inputs))
-    settings = _flow_settings(args)
-    settings["verify_samples"] = min(settings["verify_samples"], len(labels))
-    return _run_flow(
-        source, outdir, inputs={group: counts}, labels=labels, name="digits", **settings
-    )
+    settings = _flow_settings(args, samples=len(labels))
+    check_output_folder(args.output)
+    print("[0/6] training the digits SNN (numpy, surrogate gradients)", flush=True)
+    model = digits.train(config)
+    with tempfile.TemporaryDirectory() as scratch:
+        nir_path = digits.export_nir(model, Path(scratch) / "digits.nir")
+        print(f"      trained in {model.train_seconds:.1f} s; exported digits.nir", flush=True)
+        float_net = import_nir(nir_path, dt=model.dt)
+        network, report = quantize(float_net, weight_width=DEFAULT_WEIGHT_WIDTH)
+        source = Source(network, float_net, report, origin=f"NIR digits.nir, dt={model.dt:g} s")
+        group = next(iter(network.inputs))
+        return _run_flow(
+            source,
+            args.output,
+            inputs={group: counts},
+            labels=labels,
+            name="digits",
+            files={"digits.nir": nir_path},
+            **settings,
+        )
 
 
 # --- neurohw synth --------------------------------------------------------------------------------
@@ -896,52 +1086,41 @@ def add_synth(subparsers):
 
 def synth_command(args) -> int:
     from .chip import Chip
-    from .flows.pipeline import FlowError, load_source
+    from .flows.pipeline import load_source
     from .flows.report import estimate_cycles, synth_report
-    from .network import (
-        CoreCapacity,
-        MappingError,
-        NetworkError,
-        NIRImportError,
-        QuantizationError,
-        map_network,
-    )
+    from .network import CoreCapacity, MappingError, map_network
 
+    devices = _check_devices(args.device or ["ice40-up5k", "ecp5-85k"])
+    if not devices:
+        raise CommandError("--device none leaves nothing to synthesize; name a device")
+    _at_least("--steps", args.steps, 1)
+    if not 0 <= args.rate <= 1:
+        raise CommandError(f"--rate must be between 0 and 1, not {args.rate}")
+    _at_least("--lanes", args.lanes, 1)
     try:
-        source = load_source(args.source, **_source_kwargs(args))
-        plan = map_network(
-            source.network,
-            lanes=args.lanes,
-            topology=args.topology,
-            capacity=CoreCapacity(max_neurons=args.max_neurons, max_axons=args.max_axons),
-        )
-        chip = Chip(plan, debug=args.debug)
-        estimate = estimate_cycles(plan, steps=args.steps, input_rate=args.rate)
-        outdir = Path(args.output)
-        outdir.mkdir(parents=True, exist_ok=True)
-        print(
-            f"mapped onto {plan.n_cores} core(s); cycle model: "
-            f"{estimate.cycles_per_inference:.0f} cycles per inference "
-            f"({estimate.assumptions})",
-            flush=True,
-        )
+        capacity = CoreCapacity(max_neurons=args.max_neurons, max_axons=args.max_axons)
+    except (MappingError, ValueError) as error:
+        raise CommandError(str(error)) from None
+    source = load_source(args.source, **_source_kwargs(args))
+    plan = map_network(source.network, lanes=args.lanes, topology=args.topology, capacity=capacity)
+    chip = Chip(plan, debug=args.debug)
+    estimate = estimate_cycles(plan, steps=args.steps, input_rate=args.rate)
+    check_output_folder(args.output, inputs=(args.source,))
+    print(
+        f"mapped onto {plan.n_cores} core(s); cycle model: "
+        f"{estimate.cycles_per_inference:.0f} cycles per inference "
+        f"({estimate.assumptions})",
+        flush=True,
+    )
+    with output_folder(args.output, inputs=(args.source,)) as work:
         report = synth_report(
             chip,
-            args.device or ["ice40-up5k", "ecp5-85k"],
-            workdir=outdir / "synth",
+            devices,
+            workdir=work / "synth",
             cycles_per_inference=estimate,
             name=Path(args.source).stem,
         )
-    except (
-        FlowError,
-        MappingError,
-        NetworkError,
-        NIRImportError,
-        QuantizationError,
-        ValueError,
-    ) as error:
-        raise CommandError(str(error)) from None
-    report.to_json(outdir / "synth.json")
-    (outdir / "synth.md").write_text(report.as_markdown() + "\n")
+        report.to_json(work / "synth.json")
+        (work / "synth.md").write_text(report.as_markdown() + "\n")
     print(report.as_markdown())
     return 0

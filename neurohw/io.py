@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
+import tempfile
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +35,9 @@ __all__ = [
     "trace_summary",
     "save_trace",
     "write_json",
+    "OUTPUT_NAMES",
+    "check_output_folder",
+    "output_folder",
 ]
 
 POPULATION_KEYS = ("model", "neurons", "preset", "preset_args")
@@ -165,6 +172,99 @@ def _reason(error) -> str:
     return getattr(error, "strerror", None) or str(error)
 
 
+# --- Output folders -------------------------------------------------------------------------------
+
+#: Every file or folder that a neurohw command writes into its output folder. An existing folder
+#: holding only these (or nothing) is replaced as a whole by a rerun; anything else in it is the
+#: user's, and the command refuses the folder rather than delete it.
+OUTPUT_NAMES = frozenset(
+    {
+        "digits.nir",
+        "input.npz",
+        "network.npz",
+        "neuron_core.v",
+        "params.json",
+        "plan.json",
+        "quantization.md",
+        "raster.png",
+        "report.json",
+        "report.md",
+        "sim",
+        "summary.json",
+        "synth",
+        "synth.json",
+        "synth.md",
+        "system.v",
+        "testbench",
+        "trace.npz",
+        "trace.png",
+    }
+)
+
+
+def check_output_folder(path, *, inputs=(), option: str = "-o") -> Path:
+    """Refuse an output folder that a run could not replace as a whole without losing the
+    user's files: a file, the current folder or one above it, a folder holding one of the
+    ``inputs`` or anything neurohw does not write (:data:`OUTPUT_NAMES`). Returns the path."""
+    target = Path(path)
+    resolved = target.resolve()
+    if target.exists() and not target.is_dir():
+        raise FileFormatError(f"{option} {target}", "exists and is not a folder")
+    if resolved == Path.cwd().resolve() or resolved in Path.cwd().resolve().parents:
+        raise FileFormatError(
+            f"{option} {target}",
+            "is the current folder or holds it; the output folder is replaced "
+            "as a whole, so give a folder of its own such as 'out'",
+        )
+    for source in inputs:
+        if source is not None and resolved in Path(source).resolve().parents:
+            raise FileFormatError(
+                f"{option} {target}",
+                f"holds the input {source}; the output folder is replaced as a "
+                f"whole, so give another folder",
+            )
+    if target.is_dir():
+        foreign = sorted(entry.name for entry in target.iterdir() if entry.name not in OUTPUT_NAMES)
+        if foreign:
+            raise FileFormatError(
+                f"{option} {target}",
+                f"holds {', '.join(repr(n) for n in foreign[:3])}"
+                f"{', ...' if len(foreign) > 3 else ''}, which neurohw did not write; the "
+                f"output folder is replaced as a whole, so give a new or empty folder",
+            )
+    return target
+
+
+@contextmanager
+def output_folder(path, *, inputs=(), option: str = "-o"):
+    """Write a command's outputs atomically: yield a fresh staging folder beside ``path`` (same
+    file system) and, when the block succeeds, rename it into place, replacing any earlier
+    output folder as a whole; when the block raises, the staging folder is removed and ``path``
+    is left as it was (or absent). :func:`check_output_folder` first."""
+    target = check_output_folder(path, inputs=inputs, option=option)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    )
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    # mkdtemp makes the folder private (0700); give it the permissions a plain mkdir would.
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+        old.rmdir()
+        target.rename(old)
+        staging.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(target)
+
+
 # --- Simulation input files ----------------------------------------------------------------------
 
 
@@ -229,7 +329,12 @@ def _read_npz(path) -> dict:
                     ) from None
     except FileFormatError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+    except ValueError as error:
+        # np.load takes a file that is not a zip archive for a pickle and hints at
+        # allow_pickle, which would be the wrong advice here.
+        reason = "not an .npz archive (np.savez)" if "pickle" in str(error) else _reason(error)
+        raise FileFormatError(path, f"cannot read the file as .npz ({reason})") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as error:
         raise FileFormatError(path, f"cannot read the file as .npz ({_reason(error)})") from None
     return arrays
 

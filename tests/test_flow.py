@@ -291,4 +291,8 @@ def test_synth_command_refuses_a_bad_device(tmp_path, capsys):
         )
         == 2
     )
-    assert "device must be one of" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "neurohw: error: --device 'ice40-hx1k': must be one of 'ecp5-25k', 'ecp5-85k', "
+        "'ice40-up5k', 'none'\n"
+    )
+    assert not (tmp_path / "out").exists()

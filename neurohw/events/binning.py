@@ -19,6 +19,11 @@ line's count in a step is the number of its events in the window; counts above `
 after the last window, filtered by polarity, and the clipped excess are all counted in the
 :class:`BinningReport`, and clipping also warns (``on_clip="warn"``, default), raises
 (``"raise"``) or only reports (``"report"``).
+
+**Size limit**: the counts array has ``steps * batch * size`` cells; more than ``max_cells``
+(default :data:`MAX_CELLS`, 2**26 cells, 512 MiB of int64) is refused before anything is
+allocated, naming the span it would cover, so one outlier timestamp cannot ask for gigabytes
+(give ``batch`` and ``t0`` to bin a part of a long recording).
 """
 
 from __future__ import annotations
@@ -38,9 +43,13 @@ __all__ = [
     "POLARITIES",
     "ClippedCountsWarning",
     "ClippedCountsError",
+    "MAX_CELLS",
 ]
 
 POLARITIES = ("split", "merge", "on", "off")
+
+#: Cells (steps x batch x lines) that :func:`bin_events` allocates at most by default.
+MAX_CELLS = 1 << 26
 
 
 class ClippedCountsWarning(UserWarning):
@@ -178,9 +187,11 @@ def bin_events(
     t0: int | None = None,
     max_count: int = 1,
     on_clip: str = "warn",
+    max_cells: int = MAX_CELLS,
 ) -> BinnedEvents:
     """Bin ``events`` into input counts (module docstring)."""
     window_us, steps = _check("window_us", window_us, 1), _check("steps", steps, 1)
+    max_cells = _check("max_cells", max_cells, 1)
     max_count = _check("max_count", max_count, 1)
     if on_clip not in ("warn", "raise", "report"):
         raise ValueError(f"on_clip must be 'warn', 'raise' or 'report', not {on_clip!r}")
@@ -195,6 +206,14 @@ def bin_events(
         t_max = int(events.t.max()) if len(events) else t0
         batch = max(1, (t_max - t0) // span + 1)
     batch = _check("batch", batch, 1)
+    if batch * steps * mapping.size > max_cells:
+        t_last = int(events.t.max()) if len(events) else t0
+        raise ValueError(
+            f"binning needs batch={batch} sample(s) x steps={steps} x {mapping.size} lines = "
+            f"{batch * steps * mapping.size} counts, more than max_cells={max_cells}: the "
+            f"samples cover {batch * span} us from t0={t0} (the last event is at t={t_last}); "
+            f"give batch= and t0= to bin a part, drop outlier timestamps, or raise max_cells"
+        )
     rel = t - t0
     before = rel < 0
     after = rel >= batch * span

@@ -33,6 +33,7 @@ from ..chip import DEFAULT_DEBUG
 from ..network.graph import MAX_VALUE_BITS, Network
 from ..network.mapping import CoreCapacity, map_network
 from ..network.system import check_samples, simulate, simulate_samples
+from ..toolchain import SIMULATORS
 
 __all__ = [
     "FlowError",
@@ -132,7 +133,8 @@ def load_source(
         except OSError as error:
             raise FlowError(f"cannot read {path}: {error}") from None
         except NIRImportError as error:
-            raise FlowError(f"{path}: {error}") from None
+            message = str(error)
+            raise FlowError(message if str(path) in message else f"{path}: {message}") from None
         if input_bits is not None and calibration is None:
             raise FlowError(
                 f"{path}: real-valued inputs (--input-bits {input_bits}) need "
@@ -258,6 +260,7 @@ def run_flow(
     traffic: dict | None = None,
     float_inputs: dict | None = None,
     debug: bool = DEFAULT_DEBUG,
+    files: dict | None = None,
 ) -> dict:
     """Run every stage (module docstring) and return the report (also written to
     ``out_dir/report.json`` and ``report.md``). ``inputs`` are the integer network's;
@@ -265,27 +268,115 @@ def run_flow(
     as graded integers). ``debug``: the chip's debug port (:class:`neurohw.Chip`); the Verilog
     written, verified and synthesized is that one design. ``inputs`` are validated once, here
     (:func:`~neurohw.network.system.check_samples`); every later stage takes the checked
-    :class:`~neurohw.network.system.Samples`. Raises :class:`FlowError` for unusable inputs
-    and ``neurohw.sim.runner.CocotbTestFailure`` when the RTL disagrees with the model."""
+    :class:`~neurohw.network.system.Samples`. ``files`` ``{name: path}``: more files copied
+    into the output folder (``neurohw example`` adds its NIR export).
+
+    Every argument is checked, and the network mapped, before anything is written; the files go
+    to a staging folder beside ``out_dir`` that replaces it as a whole only when every stage has
+    succeeded (:func:`neurohw.io.output_folder`), so a failed run leaves ``out_dir`` as it was.
+    Raises :class:`FlowError` for unusable inputs and ``neurohw.sim.runner.CocotbTestFailure``
+    when the RTL disagrees with the model (nothing is written then)."""
     from ..chip import Chip
-    from ..network.quantize import evaluate
+    from ..io import output_folder
+    from .synth import check_device
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     network = source.network
+    # Everything is checked before anything is written (docs/cli.md, "Errors"): the inputs, the
+    # labels, the options and the mapping; the outputs then go to a staging folder that
+    # replaces out_dir only when every stage has succeeded.
     samples = check_samples(network, inputs)
-    steps, batch, counts = samples.steps, samples.batch, samples.counts
+    steps, batch = samples.steps, samples.batch
+    if steps < 1 or batch < 1:
+        raise FlowError(
+            f"inputs must hold at least one step and one sample, not {steps} step(s) x "
+            f"{batch} sample(s)"
+        )
+    output = network.outputs[0]
     if labels is not None:
-        labels = np.asarray(labels)
-        if labels.shape != (batch,):
-            raise FlowError(
-                f"labels must have one entry per sample ({batch}), not shape {labels.shape}"
-            )
-    if not 0 <= verify_samples <= batch:
+        labels = _check_labels(labels, batch, output, network.populations[output].size)
+    if isinstance(verify_samples, bool) or not 0 <= verify_samples <= batch:
         raise FlowError(
             f"verify_samples must be between 0 and the {batch} samples given, not {verify_samples}"
         )
+    for device in devices:
+        try:
+            check_device(device)
+        except ValueError as error:
+            raise FlowError(str(error)) from None
+    for simulator in simulators:
+        if simulator not in SIMULATORS:
+            allowed = ", ".join(repr(name) for name in SIMULATORS)
+            raise FlowError(f"simulator must be one of {allowed}, not {simulator!r}")
+    plan = map_network(network, capacity=capacity, lanes=lanes, topology=topology)
+    chip = Chip(plan, debug=debug)
+    with output_folder(out_dir) as work:
+        for file_name, path in (files or {}).items():
+            shutil.copy2(path, work / file_name)
+        return _run_stages(
+            source,
+            out_dir,
+            work,
+            samples=samples,
+            labels=labels,
+            name=name,
+            plan=plan,
+            chip=chip,
+            verify_samples=verify_samples,
+            simulators=simulators,
+            devices=devices,
+            seed=seed,
+            traffic=traffic,
+            float_inputs=float_inputs,
+        )
+
+
+def _check_labels(labels, batch: int, output: str, classes: int) -> np.ndarray:
+    """Integer class indices, one per sample, each naming a neuron of the output population."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise FlowError(
+            f"labels must be integer class indices (0..{classes - 1}), not dtype {labels.dtype}"
+        )
+    if labels.shape != (batch,):
+        raise FlowError(
+            f"labels must have one entry per sample ({batch}), not shape {labels.shape}"
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        bad = int(labels.min() if labels.min() < 0 else labels.max())
+        raise FlowError(
+            f"labels must be between 0 and {classes - 1} (the output population {output!r} "
+            f"has {classes} neurons), not {bad}"
+        )
+    return labels
+
+
+def _run_stages(
+    source,
+    final_dir,
+    out_dir,
+    *,
+    samples,
+    labels,
+    name,
+    plan,
+    chip,
+    verify_samples,
+    simulators,
+    devices,
+    seed,
+    traffic,
+    float_inputs,
+) -> dict:
+    """The stages of :func:`run_flow` on checked arguments, writing into the staging folder
+    ``out_dir``; progress lines name the files where they will be, in ``final_dir``."""
+    from ..network.quantize import evaluate
+    from .synth import SynthesisError
+
+    network = source.network
+    steps, batch, counts = samples.steps, samples.batch, samples.counts
     output = network.outputs[0]
+
     report: dict = {
         "name": name,
         "origin": source.origin,
@@ -339,9 +430,7 @@ def run_flow(
         "      " + ", ".join(f"{k} {v:.4g}" for k, v in reference.items() if isinstance(v, float))
     )
 
-    # 2. Mapping.
-    plan = map_network(network, capacity=capacity, lanes=lanes, topology=topology)
-    chip = Chip(plan, debug=debug)
+    # 2. Mapping (done, and checked, before anything was written).
     report["plan"] = _plan_summary(plan)
     (out_dir / "plan.json").write_text(json.dumps(report["plan"], indent=1) + "\n")
     _progress(
@@ -358,7 +447,7 @@ def run_flow(
         "debug": chip.debug,
         "design_sha256": chip.design_hash(),
     }
-    _progress(f"[3/6] generated {verilog} ({verilog.stat().st_size} bytes)")
+    _progress(f"[3/6] generated {final_dir / verilog.name} ({verilog.stat().st_size} bytes)")
     _copy_testbench(out_dir / "testbench")
 
     # 4. RTL verification.
@@ -402,8 +491,6 @@ def run_flow(
     report["synthesis"] = []
     cycles = _cycles_per_inference(report)
     for device in devices:
-        from .synth import SynthesisError
-
         _progress(f"[5/6] synthesizing for {device} (yosys, nextpnr; out of context)")
         try:
             synth = chip.synthesize(
@@ -436,7 +523,7 @@ def run_flow(
     }
     plot_network_raster(layers, out_dir / "raster.png", title=title, labels=text)
     paths = write_report(out_dir, report)
-    _progress(f"[6/6] report: {paths[0]} ({paths[1].name}, raster.png)")
+    _progress(f"[6/6] report: {final_dir / paths[0].name} ({paths[1].name}, raster.png)")
     return report
 
 

@@ -69,6 +69,7 @@ from ..toolchain import synthesis_tool, synthesis_tool_version
 __all__ = [
     "DEVICES",
     "Device",
+    "check_device",
     "SynthesisError",
     "SynthReport",
     "synthesize",
@@ -190,7 +191,8 @@ class SynthesisError(RuntimeError):
         self.overflow = overflow or []
 
 
-def _check_device(device: str) -> Device:
+def check_device(device: str) -> Device:
+    """The :class:`Device` named ``device``; ValueError naming the allowed ones otherwise."""
     if not isinstance(device, str) or device not in DEVICES:
         allowed = ", ".join(repr(name) for name in sorted(DEVICES))
         raise ValueError(f"device must be one of {allowed}, not {device!r}")
@@ -707,7 +709,7 @@ def synthesize(
     SynthesisError
         A tool fails or the design does not fit.
     """
-    spec = _check_device(device)
+    spec = check_device(device)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an integer, not {seed!r}")
     if clock_mhz is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import numbers
 
 import numpy as np
 
@@ -36,6 +37,22 @@ class LinkTimeout(LinkError):
 
 class CommandError(LinkError):
     """The core refused a command (its response had ``error = 1``)."""
+
+
+def _integers(values, what: str) -> np.ndarray:
+    """``values`` as int64, refusing (never truncating) a non-integer: a float such as 1.7, a
+    bool, or an unsigned value past int64."""
+    array = np.asarray(values)
+    if array.dtype == object:
+        for value in array.flat:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise ValueError(f"{what} must be integers, not {value!r}")
+        return array
+    if array.dtype.kind not in "iu":
+        raise ValueError(f"{what} must be integers, not dtype {array.dtype}")
+    if array.dtype.kind == "u" and array.size and array.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{what} must fit in int64, not {int(array.max())}")
+    return array.astype(np.int64)
 
 
 class SerialTransport:
@@ -239,6 +256,8 @@ class Link:
         ``(data, error)`` of each response; with ``check``, a refused one raises
         :class:`CommandError`."""
         commands = [(w, self.layout.target(t), n, a, d) for w, t, n, a, d in commands]
+        for command in commands:
+            self._check_command(command)
         results = []
         pending = collections.deque()
         for command in commands:
@@ -260,6 +279,28 @@ class Link:
                     )
         return results
 
+    def _check_command(self, command) -> None:
+        """Refuse, before anything is sent, a field that is not an integer and a weight that
+        the core's ``weight_width`` cannot hold (the core would keep only its low bits)."""
+        names = ("write", "target", "neuron", "axon", "data")
+        for name, value in zip(names, command):
+            if isinstance(value, bool) and name != "write":
+                raise ValueError(f"command {name} must be an integer, not {value!r}")
+            if not isinstance(value, numbers.Integral):
+                raise ValueError(f"command {name} must be an integer, not {value!r}")
+        write, target, _neuron, _axon, data = command
+        width = self.layout.weight_width
+        if write and width and target in self._weight_targets:
+            low, high = -(1 << (width - 1)), (1 << (width - 1)) - 1
+            if not low <= data <= high:
+                raise ValueError(
+                    f"weight {data} does not fit the core's weight_width={width} ([{low}, {high}])"
+                )
+
+    @property
+    def _weight_targets(self) -> set:
+        return {code for name, code in self.layout.targets.items() if name.startswith("WEIGHT")}
+
     def read(self, target, neuron: int = 0, axon: int = 0) -> int:
         """Read one word (``target`` a name such as ``"V"`` or a code)."""
         [(data, _)] = self.commands([(0, target, neuron, axon, 0)])
@@ -272,7 +313,7 @@ class Link:
         """Write every weight: ``weights`` is ``(channels, axons, neurons)`` or ``(axons,
         neurons)``. Sparse cores: only the stored synapses (a non-zero weight elsewhere raises
         ``ValueError``). Returns the number of commands sent."""
-        weights = np.asarray(weights, dtype=np.int64)
+        weights = _integers(weights, "weights")
         if weights.ndim == 2:
             weights = weights[np.newaxis]
         L = self.layout
@@ -332,7 +373,7 @@ class Link:
                 raise ValueError(
                     f"parameter must be one of 'threshold', 'bias', 'reset_value', not {name!r}"
                 )
-            array = np.broadcast_to(np.asarray(value, dtype=object), (self.layout.n_neurons,))
+            array = np.broadcast_to(_integers(value, name), (self.layout.n_neurons,))
             target = self.layout.target(STATE_TARGETS[name])
             commands += [(1, target, n, 0, int(array[n])) for n in range(self.layout.n_neurons)]
         self.commands(commands)
@@ -352,7 +393,7 @@ class Link:
         """Write one state (``"v"``, ``"i0"``, ``"i1"``, ``"refractory"``) of every neuron."""
         if name not in ("v", "i0", "i1", "refractory"):
             raise ValueError(f"state must be one of 'v', 'i0', 'i1', 'refractory', not {name!r}")
-        values = np.broadcast_to(np.asarray(values, dtype=object), (self.layout.n_neurons,))
+        values = np.broadcast_to(_integers(values, name), (self.layout.n_neurons,))
         target = self.layout.target(STATE_TARGETS[name])
         self.commands([(1, target, n, 0, int(values[n])) for n in range(self.layout.n_neurons)])
 
@@ -374,10 +415,10 @@ class Link:
         count = 0
         for event in events:
             if isinstance(event, (tuple, list)):
-                axon, value = event
+                axon, value = _integers(event, "event (axon, value) pairs")
                 self._send(self.layout.event_frame(int(axon), int(value)))
             else:
-                self._send(self.layout.event_frame(int(event)))
+                self._send(self.layout.event_frame(int(_integers(event, "event axons"))))
             count += 1
         return count
 
@@ -410,11 +451,16 @@ class Link:
         """Run ``counts`` (steps, axons) of input spike counts; returns (steps, neurons) spike
         counts. Events of a step are sent in ascending axon order (``shuffle``: a
         ``numpy.random.Generator`` to send them in random order, for accumulation 'sum')."""
-        counts = np.asarray(counts, dtype=np.int64)
+        counts = np.asarray(counts)
+        if counts.dtype.kind == "b":
+            counts = counts.astype(np.int64)
+        counts = _integers(counts, "counts")
         if counts.ndim != 2 or counts.shape[1] != self.layout.n_axons:
             raise ValueError(
                 f"counts must have shape (steps, {self.layout.n_axons}), not {counts.shape}"
             )
+        if counts.size and counts.min() < 0:
+            raise ValueError(f"counts must be at least 0, not {int(counts.min())}")
         out = np.zeros((counts.shape[0], self.layout.n_neurons), dtype=np.int64)
         for t, row in enumerate(counts):
             events = np.repeat(np.arange(self.layout.n_axons), row)

@@ -576,7 +576,7 @@ class NeuronParams:
             kwargs["i_decay"] = tuple(_decay_from(d, "i_decay") for d in kwargs["i_decay"])
         for name in _PER_NEURON_INTEGER_FIELDS:
             if isinstance(kwargs.get(name), list):
-                kwargs[name] = np.asarray(kwargs[name], dtype=np.int64)
+                kwargs[name] = _integer_list(kwargs[name], name)
         return cls(**kwargs)
 
     def __eq__(self, other):
@@ -606,8 +606,20 @@ def _decay_from(value, name) -> Decay:
         raise TypeError(f"{name} must be a Decay or a mapping, not {value!r}")
     value = dict(value)
     if isinstance(value.get("constant"), list):
-        value["constant"] = np.asarray(value["constant"], dtype=np.int64)
+        value["constant"] = _integer_list(value["constant"], f"{name} constant")
     return Decay(**value)
+
+
+def _integer_list(values: list, name: str) -> np.ndarray:
+    """A per-neuron list (from JSON) as int64, refusing (not truncating) a non-integer entry."""
+    for index, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(
+                f"{name} must be an integer or a list of integers, not {value!r} at index {index}"
+            )
+        if not np.iinfo(np.int64).min <= value <= np.iinfo(np.int64).max:
+            raise ValueError(f"{name} values must fit in int64, not {value} at index {index}")
+    return np.asarray(values, dtype=np.int64)
 
 
 def _shift_exact(value, shift):

@@ -128,6 +128,9 @@ def check_weights(
                 f"weights must fit weight_width={weight_width} bits "
                 f"([{low}, {high}]), but range from {array.min()} to {array.max()}"
             )
+    if array.dtype.kind == "u" and array.size and array.max() > np.iinfo(np.int64).max:
+        # astype(int64) would wrap 2**64 - 1 to -1.
+        raise ValueError(f"weights must fit in int64, not {int(array.max())} (dtype {array.dtype})")
     return array.astype(np.int64, copy=False)
 
 

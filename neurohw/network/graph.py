@@ -285,6 +285,12 @@ class Projection:
             raise NetworkError(
                 f"{where} weights must be a 2-D (source, target) array, not shape {weights.shape}"
             )
+        if weights.dtype.kind == "u" and weights.size and weights.max() > np.iinfo(np.int64).max:
+            # astype(int64) would wrap 2**64 - 1 to -1.
+            raise NetworkError(
+                f"{where} weights must fit in int64, not {int(weights.max())} (dtype "
+                f"{weights.dtype})"
+            )
         weights = weights.astype(np.int64)
         weights.setflags(write=False)
         object.__setattr__(self, "weights", weights)

@@ -423,6 +423,26 @@ def _slice_params(params, start, stop):
     return params.select_neurons(slice(start, stop))
 
 
+def _refuse_impossible_size(network, capacity) -> None:
+    """Refuse, before any per-neuron work, a network that needs more cores than any mapping
+    can have: a core holds at most ``capacity.max_neurons`` neurons, so the populations need at
+    least this many cores, and a mesh has at most ``MESH_MAX_SIDE**2 - 1`` (star and
+    ``max_cores`` limits are checked with the partition, which names each population's cores)."""
+    least = sum(-(-p.size // capacity.max_neurons) for p in network.populations.values())
+    if least > MESH_MAX_SIDE**2 - 1:
+        # The words of the mesh check after the partition, for the fewest cores possible.
+        endpoints = least + 1
+        width = math.isqrt(endpoints - 1) + 1
+        height = -(-endpoints // width)
+        raise MappingError(
+            f"{endpoints} endpoints need a {width} x {height} mesh; a mesh side has at most "
+            f"{MESH_MAX_SIDE} routers, so at most {MESH_MAX_SIDE**2 - 1} cores fit (refused "
+            f"before partitioning: {network.n_neurons} neurons need at least {least} cores of "
+            f"capacity max_neurons={capacity.max_neurons}; raise max_neurons, up to "
+            f"{CORE_MAX_NEURONS}, or make the network smaller)"
+        )
+
+
 def map_network(
     network: Network,
     *,
@@ -488,6 +508,7 @@ def map_network(
     if max_cores is not None:
         max_cores = _check_int("max_cores", max_cores, 1)
     max_table_entries = _check_int("max_table_entries", max_table_entries, 1)
+    _refuse_impossible_size(network, capacity)
     for population in network.populations.values():
         if population.params.accumulation is not Accumulation.SUM:
             raise MappingError(

@@ -642,6 +642,23 @@ def _network_name(nir_name: str, kind: str, taken: set) -> str:
     return name
 
 
+def _check_finite(graph) -> None:
+    """Refuse a NaN or infinite weight or bias where the file holds it (a NaN weight would
+    otherwise surface as a NaN bias of the population it feeds, folded in further on). Neuron
+    parameters are checked with the neuron (:func:`_population`)."""
+    for name, node in graph.nodes.items():
+        if type(node).__name__ in _NEURON_FIELDS:
+            continue
+        for field, value in sorted(vars(node).items()):
+            if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+                bad = np.argwhere(~np.isfinite(value))
+                if len(bad):
+                    index = tuple(int(i) for i in bad[0])
+                    raise _node_error(
+                        name, node, f"{field} must be finite, not {value[index]} at {list(index)}"
+                    )
+
+
 def import_nir(
     graph_or_path,
     *,
@@ -748,13 +765,25 @@ def import_nir(
     if isinstance(graph_or_path, (str, Path)):
         # nir.read's own type check rejects e.g. snnTorch's Input with a batch dimension;
         # the importer checks shapes itself.
-        graph = nir.read(graph_or_path, type_check=False)
+        try:
+            graph = nir.read(graph_or_path, type_check=False)
+        except (OSError, KeyError, ValueError, TypeError) as error:
+            # h5py's message names neither the file nor what is wrong with it for a user.
+            reason = getattr(error, "strerror", None) or str(error)
+            # h5py: "Unable to synchronously open file (truncated file: eof = 300, ...)";
+            # the words in the parentheses say what is wrong with the file.
+            detail = re.search(r"\(([^():,=]+)", reason)
+            reason = detail.group(1).strip() if detail else reason
+            raise NIRImportError(
+                f"cannot read {graph_or_path}: not a readable NIR (HDF5) file ({reason})"
+            ) from None
     else:
         graph = graph_or_path
     if not isinstance(graph, nir.NIRGraph):
         raise NIRImportError(
             f"expected a nir.NIRGraph or a path to a NIR file, not {type(graph_or_path).__name__}"
         )
+    _check_finite(graph)
     if dt is None:  # Rockpool: dt follows from the first CubaLIF's r and tau_mem
         found = [(n, v) for n, v in graph.nodes.items() if isinstance(v, nir.CubaLIF)]
         if not found:
