@@ -180,6 +180,7 @@ def _reason(error) -> str:
 OUTPUT_NAMES = frozenset(
     {
         "digits.nir",
+        "energy.png",
         "input.npz",
         "network.npz",
         "neuron_core.v",

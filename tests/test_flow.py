@@ -9,6 +9,7 @@ import pytest
 
 from neurohw.cli import main
 from neurohw.flows.pipeline import FlowError, load_source, synaptic_operations
+from neurohw.io import OUTPUT_NAMES
 from neurohw.model import loihi_cuba_lif
 from neurohw.network import InputGroup, Network, Population, Projection, simulate
 from tests.test_nir_import import snntorch_graph
@@ -70,6 +71,8 @@ def test_example_end_to_end(tmp_path, simulator, capsys):
         "testbench/bench_system.py",
     ):
         assert (out / name).is_file(), name
+    # A rerun replaces the folder only if it holds nothing but neurohw's own names.
+    assert {entry.name for entry in out.iterdir()} <= OUTPUT_NAMES
     log = capsys.readouterr().out
     assert "[4/6]" in log and "2/2 samples simulated" in log
 
