@@ -6,7 +6,9 @@
   graded axon block, ``docs/system.md`` "Graded inputs"), ``step`` (one per barrier) and, at the
   end of a sample, ``cmd`` writes that clear every neuron's state and every slot of the core's
   delay ring (before the events of the sample's first step). It buffers whole windows, so it
-  never back-pressures the network while its core sweeps. Learned weights and STDP traces are
+  never back-pressures the network while its core sweeps. For a core that accumulates
+  'per_event' it holds each window's events in an :class:`AxonOrderBuffer` and issues them in
+  ascending axon order after the barrier (the network's event order). Learned weights and STDP traces are
   kept from one sample to the next.
 * :class:`CoreEgress` turns the core's ``spikes_out`` and ``done`` into events: one spike event
   per (neuron, step) with key ``core base + neuron`` (and the count in the payload when the
@@ -510,7 +512,9 @@ class CoreIngress(wiring.Component):
     ----------
     fmt : EventFormat
     core : NeuronCore
-        The core this ingress feeds (its axon count, layouts and state targets).
+        The core this ingress feeds (its axon count, layouts and state targets). With
+        accumulation 'per_event' the ingress sorts each window's events by axon
+        (:class:`AxonOrderBuffer`, walked between the barrier and the step).
     axon_blocks : sequence of AxonBlock
         Which keys land on which axons; blocks must lie inside the core's axons and not overlap.
     keys_per_endpoint : power of two

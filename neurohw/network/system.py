@@ -6,7 +6,8 @@ step ``t - 1`` from its source populations (none at ``t = 0``), sums
 ``min(count, cap) * (weight << weight_shift)`` (``value * (weight << weight_shift)`` for a graded
 input group; ``cap`` the smaller of the projection's ``count_cap`` and the target's
 ``input_count_cap``) per channel, and advances with
-:func:`neurohw.model.reference.step`. Partitioning onto cores changes nothing here: a ChipPlan
+:func:`neurohw.model.reference.step`; a 'per_event' population instead adds every spike on its
+own, in the order of :func:`event_order` (``docs/system.md``, "Per-event accumulation"). Partitioning onto cores changes nothing here: a ChipPlan
 computes exactly this (tested).
 
 Synaptic delays and STDP (``docs/learning.md``): a synapse of delay ``d`` adds its contribution
