@@ -146,6 +146,12 @@ def test_event_order_and_axon_layout():
             assert starts == sorted(starts)
 
 
+def test_save_load_round_trip(tmp_path):
+    network = random_per_event_network(1)
+    network.save(tmp_path / "xylo.npz")
+    assert Network.load(tmp_path / "xylo.npz") == network
+
+
 # ---------------------------------------------------------------------------------------------
 # Refusals, with their exact messages.
 
