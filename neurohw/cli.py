@@ -311,7 +311,8 @@ EXAMPLE_TRAFFIC = {"idle_probability": 0.2, "backpressure_probability": 0.3}
 #: Preset arguments chosen so that roughly 5-15 % of neurons fire per step on the example input.
 EXAMPLE_PRESETS = {
     "loihi_cuba_lif": {"du": 1024, "dv": 256, "vth": 3200},
-    "xylo_lif": {"dash_mem": 4, "dash_syn": 2, "threshold": 1600},
+    # One core fed by external input only: Xylo caps that input at 15.
+    "xylo_lif": {"dash_mem": 4, "dash_syn": 2, "threshold": 1600, "input_count_cap": 15},
 }
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from neurohw.hw.chip_design import DEFAULT_DEBUG, DEFAULT_ROUTER_FIFO_DEPTH, ChipDesign
 from neurohw.hw.core import Target
 from neurohw.hw.system import SystemTop
-from neurohw.model import Decay, NeuronParams, ResetMode
+from neurohw.model import Decay, NeuronParams, ResetMode, xylo_lif
 from neurohw.model.reference import initial_state
 from neurohw.network import InputGroup, Network, Population, Projection, simulate, simulate_samples
 from neurohw.network.host_events import encode_samples
@@ -32,6 +32,8 @@ __all__ = [
     "random_same_step_network",
     "random_inputs",
     "random_graded_network",
+    "random_xylo_network",
+    "random_per_event_network",
 ]
 
 
@@ -329,6 +331,57 @@ def random_xylo_network(seed: int) -> Network:
         populations=[
             Population("h", n_h, h_params, weight_width=4),
             Population("o", n_o, o_params, weight_width=6),
+        ],
+        projections=projections,
+        outputs=["o", "h"],
+    )
+
+
+def random_per_event_network(seed: int, *, n_in: int = 5, n_h: int = 8, n_o: int = 3) -> Network:
+    """A recurrent Xylo network as Xylo builds it (``docs/system.md`` "Per-event
+    accumulation"): ``x`` (counts up to 31) -> ``h`` with ``weight_shift=6, count_cap=15``,
+    ``h -> h`` with ``weight_shift=5, count_cap=31``, ``h -> o`` readout; ``h`` and ``o`` are
+    ``xylo_lif`` (16-bit saturating states, 'per_event', per-neuron shift decays, ``h`` up to 31
+    spikes a step, ``o`` one). Large mixed-sign weights saturate the currents within a step,
+    so the order of the adds changes the result (tested). Outputs ``o`` and ``h``."""
+    rng = np.random.default_rng(seed)
+    h_params = xylo_lif(
+        dash_mem=rng.integers(1, 6, size=n_h),
+        dash_syn=(rng.integers(0, 4, size=n_h), rng.integers(1, 5, size=n_h)),
+        threshold=rng.integers(1500, 8000, size=n_h),
+        bias=rng.integers(-500, 500, size=n_h),
+        max_spikes=31,
+    )
+    o_params = xylo_lif(
+        dash_mem=rng.integers(1, 6, size=n_o),
+        dash_syn=rng.integers(0, 4, size=n_o),
+        threshold=rng.integers(10000, 30000, size=n_o),
+        max_spikes=1,
+    )
+
+    def weights(rows, cols, density, channels=1):
+        return [
+            np.where(
+                rng.random((rows, cols)) < density, rng.integers(-127, 128, size=(rows, cols)), 0
+            )
+            for _ in range(channels)
+        ]
+
+    w_in, w_rec, w_out = (
+        weights(n_in, n_h, 0.8, 2),
+        weights(n_h, n_h, 0.5, 2),
+        weights(n_h, n_o, 0.8),
+    )
+    projections = [
+        *(Projection("x", "h", w, c, weight_shift=6, count_cap=15) for c, w in enumerate(w_in)),
+        *(Projection("h", "h", w, c, weight_shift=5, count_cap=31) for c, w in enumerate(w_rec)),
+        Projection("h", "o", w_out[0], weight_shift=6),
+    ]
+    return Network(
+        inputs=[InputGroup("x", n_in, max_count=31)],
+        populations=[
+            Population("h", n_h, h_params, weight_width=8),
+            Population("o", n_o, o_params, weight_width=8),
         ],
         projections=projections,
         outputs=["o", "h"],

@@ -115,7 +115,7 @@ CONFIGS = {
         weight_width=8,
     ),
     "xylo": lambda: NeuronCore(
-        xylo_lif(dash_mem=3, dash_syn=(2, 4), threshold=[1000] * 12),
+        xylo_lif(dash_mem=3, dash_syn=(2, 4), threshold=[1000] * 12, input_count_cap=15),
         n_neurons=12,
         n_axons=8,
         weight_width=8,
@@ -134,7 +134,7 @@ CONFIGS = {
         weight_width=8,
     ),
     "xylo-per-neuron": lambda: NeuronCore(
-        xylo_lif(dash_mem=3, dash_syn=(2, 4), threshold=[1000] * 12).replace(
+        xylo_lif(dash_mem=3, dash_syn=(2, 4), threshold=[1000] * 12, input_count_cap=15).replace(
             v_decay=Decay.shift(np.arange(12) * 5),
             i_decay=(Decay.shift(np.arange(12)), Decay.shift(4)),
         ),

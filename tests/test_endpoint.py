@@ -437,3 +437,47 @@ def test_system_verilog_deterministic(tmp_path):
     )
     assert first == second
     assert "module neurohw_system(" in first
+
+
+def test_ingress_orders_per_event_core_by_axon():
+    """A 'per_event' core's ingress (AxonOrderBuffer) issues a window's events in ascending
+    axon order whatever their arrival order, counts a second event on one axon in a window in
+    ``invalid`` and adds it (never loses it), and still drops a flagged window's core spikes
+    and clears the core after the sample's last step."""
+    params = NeuronParams(
+        n_currents=1,
+        i_decay=(Decay.shift(2),),
+        accumulation="per_event",
+        input_timing="before_decay",
+        refractory_period=2,
+        reset=ResetMode.SUBTRACT,
+        max_spikes=3,
+    )
+    core = NeuronCore(params, n_neurons=3, n_axons=6, weight_width=4)
+    words = [
+        # Window -1: core-1 neuron 4 (axon 5), core-1 neuron 2 (axon 3) three times, host line 1
+        # twice, host line 0 once, host line 1 again (a duplicate: 2 + 1 = 3 events on axon 1).
+        _word(EventKind.SPIKE, K + 4, 15, 1),
+        _word(EventKind.SPIKE, K + 2, 15, 3),
+        _word(EventKind.SPIKE, HOST * K + 1, 15, 2),
+        _word(EventKind.SPIKE, HOST * K, 15, 1),
+        _word(EventKind.SPIKE, HOST * K + 1, 15, 1),
+        _word(EventKind.CONTROL, TICK, 15),
+        _word(EventKind.BARRIER, TICK, 15),
+        # Window 0, the last of the sample: the core's spike is dropped, the host's kept.
+        _word(EventKind.SPIKE, K + 1, 0, 1),
+        _word(EventKind.SPIKE, HOST * K + 1, 0, 1),
+        _word(EventKind.SPIKE, HOST * K, 0, 2),
+        _word(EventKind.BARRIER, TICK, 0),
+    ]
+    clear = [
+        ("cmd", 1, int(target), neuron, 0, 0)
+        for neuron in range(3)
+        for target in (Target.V, Target.I0, Target.REFRACTORY)
+    ]
+    expected = [("spike", 0)] + [("spike", 1)] * 3 + [("spike", 3)] * 3 + [("spike", 5), ("step",)]
+    expected += clear + [("spike", 0)] * 2 + [("spike", 1), ("step",)]
+    for pattern in [(1,), (1, 0, 0), (0, 1)]:
+        seen, counters = run_ingress(words, ready_pattern=pattern, core=core)
+        assert seen == expected, pattern
+        assert counters == {"eos_dropped": 1, "invalid": 1, "tag_error": 0, "cmd_error": 0}

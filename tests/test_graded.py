@@ -115,17 +115,22 @@ def test_graded_input_refused_onto_a_learning_population(graded_is_plastic, plas
         _learning_projections(graded_is_plastic)
 
 
-def test_per_event_population_refused_before_any_graded_projection():
-    """A graded projection onto a 'per_event' population cannot be built: no network holds
-    such a population (``Population`` refuses it, whatever its inputs)."""
+def test_graded_input_onto_per_event_population_refused():
+    """A 'per_event' population maps (tests/test_per_event_network.py), but takes no graded
+    input: the core adds graded values only with accumulation 'sum'."""
     params = PARAMS.replace(accumulation=Accumulation.PER_EVENT)
     message = (
-        "population 'h' uses accumulation 'per_event'; a network supports only 'sum': "
-        "with 'per_event' the result depends on the order in which spikes from "
-        "different sources arrive, which routing does not fix"
+        "projection 'g' -> 'h': input group 'g' is graded (value_bits=4) and population 'h' "
+        "uses accumulation 'per_event'; a core adds graded values only with accumulation "
+        "'sum': feed a 'per_event' population from a spike-count input group"
     )
     with pytest.raises(NetworkError, match=re.escape(message) + r"\Z"):
-        Population("h", 4, params)
+        Network(
+            inputs=[InputGroup("g", 2, value_bits=4)],
+            populations=[Population("h", 4, params)],
+            projections=[Projection("g", "h", np.ones((2, 4), dtype=np.int64))],
+            outputs=["h"],
+        )
 
 
 # --- the model ------------------------------------------------------------------------------

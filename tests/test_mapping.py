@@ -1,6 +1,5 @@
 """Mapping a network onto cores: partition, axon blocks, keys, connectivity, topology, refusals."""
 
-import dataclasses
 import re
 
 import numpy as np
@@ -549,17 +548,15 @@ def test_refusal_routing_table_too_large():
     )
 
 
-def test_refusal_per_event_accumulation():
-    network = one_layer(params=NeuronParams(n_currents=1, i_decay=Decay.none()))
-    population = network.populations["h"]
-    # Population refuses 'per_event' (tests/test_network.py); a description that bypassed it
-    # is refused again here.
-    object.__setattr__(
-        population, "params", dataclasses.replace(population.params, accumulation="per_event")
+def test_refusal_per_event_after_decay():
+    # 'per_event' maps (tests/test_per_event_network.py), but not with after_decay input,
+    # which the core does not implement.
+    params = NeuronParams(
+        n_currents=1, i_decay=Decay.none(), accumulation="per_event", input_timing="after_decay"
     )
     refused(
-        "population 'h' uses accumulation 'per_event'; mapping supports only 'sum' (with "
-        "'per_event' the result depends on the arrival order of spikes from different "
-        "cores, which routing does not fix)",
-        network,
+        "population 'h' uses accumulation 'per_event' with input_timing 'after_decay'; a core "
+        "adds events into the current before its sweep decays it: use input_timing "
+        "'before_decay' (Xylo's)",
+        one_layer(params=params),
     )

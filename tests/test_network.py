@@ -149,13 +149,14 @@ def test_population_refusals():
     refused("population 'p' params must be a NeuronParams, not {}", Population, "p", 2, {})
     per_event = NeuronParams(n_currents=1, i_decay=Decay.none(), accumulation="per_event")
     refused(
-        "population 'p' uses accumulation 'per_event'; a network supports only 'sum': with "
-        "'per_event' the result depends on the order in which spikes from different "
-        "sources arrive, which routing does not fix",
+        "population 'p' uses accumulation 'per_event' with max_delay=2; a delay ring holds "
+        "pre-summed drives, which cannot keep the order of a step's adds: 'per_event' needs "
+        "max_delay=1 (every delay 1)",
         Population,
         "p",
         2,
         per_event,
+        max_delay=2,
     )
     refused(
         "population 'p': threshold has 3 per-neuron values, but the population has 2 neurons",

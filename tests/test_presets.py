@@ -97,6 +97,7 @@ def test_xylo_matches_xylosim(
         bias=bias,
         weight_shift=weight_shift,
         max_spikes=max_spikes,
+        input_count_cap=15,  # XyloLayer's input path: external input only
     )
     trace = run(params, counts, weights)
     xylo = XyloLayer(
@@ -118,7 +119,12 @@ def test_xylo_matches_xylosim(
 
 def _xylo_single(dash_mem, threshold, v0=0, i0=0, bias=0, dash_syn=4, steps=3, max_spikes=31):
     params = xylo_lif(
-        dash_mem=dash_mem, dash_syn=dash_syn, threshold=threshold, bias=bias, max_spikes=max_spikes
+        dash_mem=dash_mem,
+        dash_syn=dash_syn,
+        threshold=threshold,
+        bias=bias,
+        max_spikes=max_spikes,
+        input_count_cap=15,
     )
     from neurohw.model import NeuronState, initial_state
 
@@ -204,6 +210,27 @@ def test_loihi_wrong_parameters(kwargs, message):
     with pytest.raises(ValueError) as info:
         loihi_cuba_lif(**kwargs)
     assert str(info.value) == message
+
+
+def test_xylo_defaults_and_per_neuron_decays():
+    """No population-level cap by default (a network caps input and recurrent projections
+    separately); per-neuron dash_mem/dash_syn step like one-neuron populations."""
+    params = xylo_lif(dash_mem=2, dash_syn=(1, 3), threshold=50)
+    assert params.input_count_cap is None and params.input_shift == 0
+    dash_mem, dash_syn = np.array([0, 3, 15]), np.array([2, 0, 7])
+    per_neuron = xylo_lif(dash_mem=dash_mem, dash_syn=dash_syn, threshold=40)
+    rng = np.random.default_rng(5)
+    counts = rng.integers(0, 4, size=(12, 4))
+    weights = rng.integers(-60, 90, size=(4, 3))
+    trace = run(per_neuron, counts, weights)
+    for n in range(3):
+        alone = xylo_lif(dash_mem=int(dash_mem[n]), dash_syn=int(dash_syn[n]), threshold=40)
+        single = run(alone, counts, weights[:, n : n + 1])
+        np.testing.assert_array_equal(trace.spikes[:, :, n], single.spikes[:, :, 0])
+        np.testing.assert_array_equal(trace.v[:, :, n], single.v[:, :, 0])
+    with pytest.raises(ValueError) as info:
+        xylo_lif(dash_mem=np.array([1, 16]), dash_syn=1, threshold=1)
+    assert str(info.value) == "Xylo dash_mem[1] must be a 4-bit integer between 0 and 15, not 16"
 
 
 def test_xylo_wrong_parameters():

@@ -335,3 +335,22 @@ def test_synth_digits_against_baseline(tmp_path):
         pytest.skip(
             f"no baseline for {', '.join(missing)} with these tool versions: recorded in {baseline}"
         )
+
+
+@pytest.mark.needs_simulator("icarus")
+def test_estimate_matches_rtl_per_event():
+    """A chip of 'per_event' cores (each ingress walks its axons between the barrier and the
+    step): the whole run within CYCLE_TOLERANCE of the RTL, as above."""
+    from neurohw.flows.system import verify_system
+    from neurohw.sim.system_case import random_inputs, random_per_event_network
+
+    network = random_per_event_network(3)
+    plan = map_network(network, capacity=CoreCapacity(max_neurons=4, max_axons=64), lanes=2)
+    inputs = random_inputs(network, 3, steps=6, samples=2, density=0.6)
+    estimate = estimate_cycles(plan, inputs)
+    measured = verify_system(plan, inputs, simulator="icarus")
+    steps = len(estimate.cycles_per_step)
+    total_measured = measured.cycles_per_step_mean * (steps - 1)
+    assert (
+        abs(sum(estimate.cycles_per_step[1:]) - total_measured) <= CYCLE_TOLERANCE * total_measured
+    ), (estimate.cycles_per_step, total_measured)

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ..model.params import Accumulation
 from .synth import DEVICES, SynthesisError, SynthReport, synthesize
 
 __all__ = [
@@ -261,7 +262,10 @@ def estimate_cycles(
       starting when it finished step ``s - 1`` and the first event arrived (a core's events
       arrive during its source's sweep; the host's events right after the previous barrier);
     * it starts step ``s`` when its events are applied and barrier ``s - 1`` arrived from every
-      source (the host's tick barrier included), after ``ingress_latency``; at the first step of
+      source (the host's tick barrier included), after ``ingress_latency``; a 'per_event' core
+      applies its events only after that barrier arrived, in its ingress's walk over its ``A``
+      axons: ``A`` cycles plus the events (``docs/system-hardware.md`` "Per-event order"); at
+      the first step of
       a sample (not the first sample) it first clears every state of every neuron
       (``clear_cycles_per_write`` per write);
     * the sweep ends ``D_c + L_c + sweep_overhead`` later (and not before its spikes left, one
@@ -300,6 +304,7 @@ def estimate_cycles(
         )
         for c in range(n)
     ]
+    ordered = [cores[c].params.accumulation is Accumulation.PER_EVENT for c in range(n)]
     clear = [
         model.clear_cycles_per_write * cores[c].n_neurons * len(clear_writes(cores[c]))
         for c in range(n)
@@ -370,12 +375,22 @@ def estimate_cycles(
                     first_event = min(first_event, sweep_start[s][g] + L[s] + hop_cc[s][c])
                     last_event_arrival = max(last_event_arrival, done[s][g] + hop_cc[s][c])
             e = int(events[c][g])
-            apply_start = max(done[c][g], first_event + model.ingress_latency)
-            events_end = max(
-                apply_start + e * per_event[c],
-                last_event_arrival + model.ingress_latency + per_event[c] if e else 0,
-            )
-            start = max(events_end, max(barrier_arrivals) + model.ingress_latency)
+            if ordered[c]:
+                # A 'per_event' core's ingress stores the window's events and, once the
+                # barrier is in, walks its axons: one cycle per axon plus the events, paced
+                # by the core (docs/system-hardware.md "Per-event order"). The barrier's
+                # ingress latency overlaps the walk (fitted: three runs, 3-5 % above the RTL).
+                start = max(
+                    done[c][g] + e * per_event[c],
+                    max(barrier_arrivals) + cores[c].n_axons + e * per_event[c],
+                )
+            else:
+                apply_start = max(done[c][g], first_event + model.ingress_latency)
+                events_end = max(
+                    apply_start + e * per_event[c],
+                    last_event_arrival + model.ingress_latency + per_event[c] if e else 0,
+                )
+                start = max(events_end, max(barrier_arrivals) + model.ingress_latency)
             if first_sample_step:
                 start += clear[c]
             if start_step[c] and g % T == start_step[c]:

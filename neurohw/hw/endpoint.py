@@ -6,7 +6,9 @@
   graded axon block, ``docs/system.md`` "Graded inputs"), ``step`` (one per barrier) and, at the
   end of a sample, ``cmd`` writes that clear every neuron's state and every slot of the core's
   delay ring (before the events of the sample's first step). It buffers whole windows, so it
-  never back-pressures the network while its core sweeps. Learned weights and STDP traces are
+  never back-pressures the network while its core sweeps. For a core that accumulates
+  'per_event' it holds each window's events in an :class:`AxonOrderBuffer` and issues them in
+  ascending axon order after the barrier (the network's event order). Learned weights and STDP traces are
   kept from one sample to the next.
 * :class:`CoreEgress` turns the core's ``spikes_out`` and ``done`` into events: one spike event
   per (neuron, step) with key ``core base + neuron`` (and the count in the payload when the
@@ -25,8 +27,10 @@ import numbers
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from ..model.params import Accumulation
 from ..network.plan import AxonBlock
 from ..routing import EventFormat
 from .core import NeuronCore, Target
@@ -34,6 +38,7 @@ from .event import EventKind, event_layout
 
 __all__ = [
     "AxonDecoder",
+    "AxonOrderBuffer",
     "ClearWalk",
     "CoreIngress",
     "CoreEgress",
@@ -93,8 +98,8 @@ def clear_writes(core: NeuronCore) -> tuple:
 
 
 #: States of the ingress: passing events on, sending a clear command and waiting for its
-#: response, sending a step.
-_STATE_EVENT, _STATE_CLEAR_CMD, _STATE_CLEAR_RSP, _STATE_STEP = range(4)
+#: response, sending a step; with a 'per_event' core, walking the axon-order buffer.
+_STATE_EVENT, _STATE_CLEAR_CMD, _STATE_CLEAR_RSP, _STATE_STEP, _STATE_WALK = range(5)
 
 
 def _saturating_increment(m, counter):
@@ -243,6 +248,125 @@ class AxonDecoder(wiring.Component):
         return m
 
 
+class AxonOrderBuffer(wiring.Component):
+    """A window's spike events, issued in ascending axon order: the ingress of a core that
+    accumulates 'per_event' (``docs/system-hardware.md``, "Per-event order").
+
+    During a window, every event the ingress keeps is stored: its count added into a per-axon
+    memory (``A`` words of the count width). A key reaches a core at most once per window, so
+    one entry per axon holds it; a second event on an axon in one window (which routing does
+    not produce) is added to the first (saturating at the count width) and flagged on
+    ``duplicate``, never lost.
+    A store takes two cycles (read, then write the sum). At the barrier, ``walk`` starts a walk
+    over axons ``0 .. A - 1``: each stored count goes out as that many events of its axon, and
+    its word is cleared; an empty axon takes one cycle, an axon with count ``k`` takes ``k``
+    accepted events. ``busy`` stays high until the walk has passed the last axon.
+
+    Parameters
+    ----------
+    core : NeuronCore
+        The core it feeds (its axons and event layout; accumulation 'per_event').
+    count_width : int
+        Width of the counts stored (the ingress's count, after the block caps).
+
+    Members
+    -------
+    store : In(stream of {axon, count})
+        An event of the window; taken (ready) in the second cycle it is valid. Not while
+        ``busy``.
+    walk : In(1)
+        Start the walk (one cycle).
+    busy : Out(1)
+        The walk is in progress.
+    spikes : Out(stream of the core's event layout)
+        Connect to the core's ``spikes_in``.
+    duplicate : Out(1)
+        The event stored now found its axon's count already set in this window (the ingress
+        counts it in ``invalid``).
+    """
+
+    def __init__(self, core: NeuronCore, *, count_width: int):
+        if not isinstance(core, NeuronCore):
+            raise TypeError(f"core must be a NeuronCore, not {core!r}")
+        if core.params.accumulation is not Accumulation.PER_EVENT or core.value_width:
+            raise ValueError(
+                "an axon-order buffer feeds a core with accumulation 'per_event' and plain "
+                "spike events (value_width 0)"
+            )
+        self.core = core
+        self.count_width = _check_int(count_width, "count_width", 1, 32)
+        super().__init__(
+            {
+                "store": In(
+                    stream.Signature(
+                        data.StructLayout(
+                            {"axon": unsigned(core.axon_bits), "count": unsigned(count_width)}
+                        )
+                    )
+                ),
+                "walk": In(1),
+                "busy": Out(1),
+                "spikes": Out(stream.Signature(core.event_layout)),
+                "duplicate": Out(1),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        n_axons = self.core.n_axons
+        full = (1 << self.count_width) - 1
+        m.submodules.counts = counts = Memory(
+            shape=unsigned(self.count_width), depth=n_axons, init=[]
+        )
+        rd = counts.read_port()
+        wr = counts.write_port()
+
+        store_read = Signal()  # rd.data holds the stored count of store.payload.axon
+        walk_live = Signal()  # rd.data holds the stored count of walk_axon
+        walk_axon = Signal(range(max(2, n_axons)))
+        sent = Signal(self.count_width)  # events of walk_axon already accepted
+        stored = rd.data
+        total = Signal(self.count_width + 1)
+        accepted = Signal()
+        axon_done = Signal()
+        last_axon = Signal()
+        # Every combinational signal is one unconditional expression (see CoreIngress).
+        m.d.comb += [
+            total.eq(stored + self.store.payload.count),
+            accepted.eq(self.spikes.valid & self.spikes.ready),
+            axon_done.eq(walk_live & ((stored == sent) | (accepted & (sent + 1 == stored)))),
+            last_axon.eq(walk_axon == n_axons - 1),
+            self.store.ready.eq(store_read & ~self.busy),
+            self.spikes.valid.eq(walk_live & (stored != sent)),
+            self.spikes.payload.eq(walk_axon),
+            # The walk reads the next axon as one is done (or the first one); a store reads
+            # its axon's word first.
+            rd.addr.eq(
+                Mux(self.busy, Mux(walk_live, walk_axon + 1, walk_axon), self.store.payload.axon)
+            ),
+            rd.en.eq(Mux(self.busy, ~walk_live | axon_done, self.store.valid & ~store_read)),
+            wr.addr.eq(Mux(self.busy, walk_axon, self.store.payload.axon)),
+            wr.data.eq(Mux(self.busy, 0, Mux(total > full, full, total))),
+            wr.en.eq(Mux(self.busy, axon_done, self.store.valid & self.store.ready)),
+        ]
+        m.d.comb += self.duplicate.eq(self.store.valid & self.store.ready & (stored != 0))
+        with m.If(self.store.valid & ~self.busy):
+            m.d.sync += store_read.eq(~store_read)
+        with m.If(self.walk):
+            m.d.sync += [self.busy.eq(1), walk_axon.eq(0), walk_live.eq(0), sent.eq(0)]
+        with m.Elif(self.busy):
+            m.d.sync += walk_live.eq(1)
+            with m.If(axon_done):
+                m.d.sync += sent.eq(0)
+                with m.If(last_axon):
+                    m.d.sync += [self.busy.eq(0), walk_live.eq(0)]
+                with m.Else():
+                    m.d.sync += walk_axon.eq(walk_axon + 1)
+            with m.Elif(accepted):
+                m.d.sync += sent.eq(sent + 1)
+        return m
+
+
 class ClearWalk(wiring.Component):
     """The end-of-sample (and start-step) clear of a core: every clear write of every neuron,
     one ``cmd`` write at a time, neuron by neuron.
@@ -388,7 +512,9 @@ class CoreIngress(wiring.Component):
     ----------
     fmt : EventFormat
     core : NeuronCore
-        The core this ingress feeds (its axon count, layouts and state targets).
+        The core this ingress feeds (its axon count, layouts and state targets). With
+        accumulation 'per_event' the ingress sorts each window's events by axon
+        (:class:`AxonOrderBuffer`, walked between the barrier and the step).
     axon_blocks : sequence of AxonBlock
         Which keys land on which axons; blocks must lie inside the core's axons and not overlap.
     keys_per_endpoint : power of two
@@ -425,7 +551,9 @@ class CoreIngress(wiring.Component):
     invalid : Out(16)
         Spike events whose key maps to no axon or whose count is 0, control events other than
         end-of-sample, and
-        events of an unknown kind, dropped (saturating). Routing should make this 0.
+        events of an unknown kind, dropped (saturating); for a 'per_event' core also a second
+        event on one axon in one window, added to the first (:class:`AxonOrderBuffer`).
+        Routing should make this 0.
     tag_error : Out(1)
         Sticky: a barrier arrived whose tag was not the one expected (``-1``, ``0``, ...).
     cmd_error : Out(1)
@@ -536,8 +664,15 @@ class CoreIngress(wiring.Component):
             count_width, source_start_width=len(start_gate.source_start) if skewed else 1
         )
 
+        # ---- A 'per_event' core adds events in arrival order, which routing does not fix: its
+        # window's events are stored by axon and issued in ascending axon order at the barrier
+        # (the buffer is left out for 'sum' cores, whose order is free).
+        ordered = self.core.params.accumulation is Accumulation.PER_EVENT
+        if ordered:
+            m.submodules.order = order = AxonOrderBuffer(self.core, count_width=count_width)
+
         # ---- Execution state.
-        state = Signal(range(4))
+        state = Signal(range(5 if ordered else 4))
         eos_armed = Signal()  # end-of-sample seen in this window: the next one is the last
         eos_active = Signal()  # this window is the last of a sample
         expected_tag = Signal(fmt.step_width, init=step_mask)  # -1
@@ -561,6 +696,10 @@ class CoreIngress(wiring.Component):
         drop_early = Signal()
         bad = Signal()
         retire = Signal()
+        if ordered:
+            keep = Signal()  # a spike event the core will get: stored for the walk
+            in_walk_start = Signal()
+            m.d.comb += in_walk_start.eq((state == _STATE_EVENT) & cur.valid & is_barrier)
         m.d.comb += [
             step_sent.eq((state == _STATE_STEP) & self.step.ready),
             in_event.eq(cur.valid & (state == _STATE_EVENT)),
@@ -580,8 +719,17 @@ class CoreIngress(wiring.Component):
                 | (is_control & ~cur.tick)
                 | ~(is_spike | is_control | is_barrier)
             ),
-            self.spikes_in.valid.eq(in_event & is_spike & ~drop_eos & ~drop_early & ~bad),
-            *([] if self.core.value_width else [self.spikes_in.payload.eq(cur.axon)]),
+            *(
+                [keep.eq(in_event & is_spike & ~drop_eos & ~drop_early & ~bad)]
+                + [self.spikes_in.valid.eq(order.spikes.valid)]
+                if ordered
+                else [self.spikes_in.valid.eq(in_event & is_spike & ~drop_eos & ~drop_early & ~bad)]
+            ),
+            *(
+                []
+                if self.core.value_width
+                else [self.spikes_in.payload.eq(order.spikes.payload if ordered else cur.axon)]
+            ),
             self.step.valid.eq(state == _STATE_STEP),
             self.step.payload.eq(0),
             retire.eq(
@@ -593,9 +741,13 @@ class CoreIngress(wiring.Component):
                         | bad
                         | is_control
                         | (
-                            self.spikes_in.valid
-                            & self.spikes_in.ready
-                            & ((cur.graded | (cur.count == 1)) if graded else (cur.count == 1))
+                            (order.store.valid & order.store.ready)
+                            if ordered
+                            else (
+                                self.spikes_in.valid
+                                & self.spikes_in.ready
+                                & ((cur.graded | (cur.count == 1)) if graded else (cur.count == 1))
+                            )
                         )
                     )
                 )
@@ -611,19 +763,33 @@ class CoreIngress(wiring.Component):
                 self.spikes_in.payload.value.eq(value),
             ]
 
+        if ordered:
+            m.d.comb += [
+                order.store.valid.eq(keep),
+                order.store.payload.axon.eq(cur.axon),
+                order.store.payload.count.eq(cur.count),
+                order.spikes.ready.eq(self.spikes_in.ready),
+                order.walk.eq(in_walk_start),
+            ]
+
         advance = ~cur.valid | retire
         m.d.comb += buffer.r_en.eq(advance)
         with m.If(advance):
             self._load_current_event(
                 m, cur, buffer.r_rdy, head, decoder, skewed=skewed, graded=graded
             )
-        with m.Elif(self.spikes_in.valid & self.spikes_in.ready):
-            m.d.sync += cur.count.eq(cur.count - 1)
+        if not ordered:
+            with m.Elif(self.spikes_in.valid & self.spikes_in.ready):
+                m.d.sync += cur.count.eq(cur.count - 1)
 
         with m.If(in_event & (drop_eos | drop_early)):
             _saturating_increment(m, self.eos_dropped)
         with m.If(in_event & bad):
             _saturating_increment(m, self.invalid)
+        if ordered:
+            # A second event on one axon in one window: added to the first, and counted.
+            with m.If(order.duplicate):
+                _saturating_increment(m, self.invalid)
         with m.If(in_event & is_control & cur.tick):
             m.d.sync += eos_armed.eq(1)
 
@@ -639,6 +805,7 @@ class CoreIngress(wiring.Component):
             clear,
             dbg_busy,
             start_gate if skewed else None,
+            order if ordered else None,
         )
         return m
 
@@ -676,10 +843,13 @@ class CoreIngress(wiring.Component):
         clear,
         dbg_busy,
         start_gate,
+        order,
     ):
         """The window sequence: events until the barrier, the step, and the clear walk after a
         sample's last step (or at the population's start step); ``start_gate`` is the
-        :class:`StartStepGate` of a skewed network, else ``None``."""
+        :class:`StartStepGate` of a skewed network, else ``None``; ``order`` the
+        :class:`AxonOrderBuffer` of a 'per_event' core (walked between the barrier and the
+        step), else ``None``."""
         if start_gate is not None:
             m.d.comb += [
                 start_gate.step.eq(step_sent),
@@ -698,7 +868,11 @@ class CoreIngress(wiring.Component):
                 with m.If(cur.valid & is_barrier):
                     with m.If(cur.tag != expected_tag):
                         m.d.sync += self.tag_error.eq(1)
-                    m.d.sync += state.eq(_STATE_STEP)
+                    m.d.sync += state.eq(_STATE_STEP if order is None else _STATE_WALK)
+            if order is not None:
+                with m.Case(_STATE_WALK):
+                    with m.If(~order.busy):
+                        m.d.sync += state.eq(_STATE_STEP)
             with m.Case(_STATE_CLEAR_CMD):
                 with m.If(self.cmd.valid & self.cmd.ready):
                     m.d.sync += state.eq(_STATE_CLEAR_RSP)

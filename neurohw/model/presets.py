@@ -93,42 +93,64 @@ def loihi_cuba_lif(
 
 def xylo_lif(
     *,
-    dash_mem: int,
+    dash_mem,
     dash_syn,
     threshold,
     bias=0,
     weight_shift: int = 0,
     max_spikes: int = 31,
-    input_count_cap: int = 15,
+    input_count_cap: int | None = None,
 ) -> NeuronParams:
     """Xylo v2's integer LIF as in xylosim 0.1.3 (``XyloIAFNeuron``, ``XyloLayer``).
 
-    ``dash_syn``: one shift per synaptic current (one or two). Hidden neurons use
-    ``max_spikes=31``, readout neurons ``max_spikes=1``. ``input_count_cap`` (default 15) and
-    ``weight_shift`` apply to every input of the population, recurrent ones included; Xylo caps
-    external input at 15 and recurrent spikes at 31 and shifts input and recurrent weights
-    separately. For that, in a network, pass ``input_count_cap=None`` (and ``weight_shift=0``)
-    here and give each projection its own: ``Projection(..., weight_shift=s_in, count_cap=15)``
-    from the input, ``Projection(..., weight_shift=s_rec, count_cap=31)`` for the recurrent
-    weights (``docs/system.md`` "Per-projection shift and cap").
+    ``dash_mem`` and each ``dash_syn`` (one shift per synaptic current, one or two) are 4-bit
+    shifts, each an integer or a 1-D integer array with one value per neuron (Xylo keeps one
+    per neuron). Hidden neurons use ``max_spikes=31``, readout neurons ``max_spikes=1``.
+
+    ``input_count_cap`` (default ``None``) and ``weight_shift`` (default 0) act on every input
+    of the population. Xylo caps external input at 15 and recurrent spikes at 31 and shifts
+    input and recurrent weights separately, so in a network leave both at their defaults and
+    give each projection its own (``docs/system.md`` "Per-projection shift and cap"):
+    ``Projection("x", "h", w_in, weight_shift=s_in, count_cap=15)`` from the input group,
+    ``Projection("h", "h", w_rec, weight_shift=s_rec, count_cap=31)`` for the recurrent
+    weights; with ``max_spikes=31`` on ``h`` the recurrent cap never acts, and the readout
+    ``Projection("h", "o", w_out)`` is not capped at all (Xylo's readout sees every hidden
+    spike). A single population fed only by external input (xylosim's ``XyloLayer``) is
+    ``xylo_lif(..., weight_shift=s_in, input_count_cap=15)``.
     """
-    dash_syn = (dash_syn,) if isinstance(dash_syn, int) else tuple(dash_syn)
-    for name, value in (
-        ("dash_mem", dash_mem),
-        *((f"dash_syn[{k}]", d) for k, d in enumerate(dash_syn)),
-    ):
+    dash_syn = (dash_syn,) if not isinstance(dash_syn, (tuple, list)) else tuple(dash_syn)
+
+    def shift(name, value):
+        if isinstance(value, np.ndarray):
+            array = value
+            if array.ndim != 1 or array.dtype.kind not in "iu":
+                raise ValueError(
+                    f"Xylo {name} must be an integer or a 1-D integer array (one per neuron), "
+                    f"not {array.dtype} of shape {array.shape}"
+                )
+            bad = np.flatnonzero((array < 0) | (array > 15))
+            if bad.size:
+                raise ValueError(
+                    f"Xylo {name}[{int(bad[0])}] must be a 4-bit integer between 0 and 15, "
+                    f"not {int(array[bad[0]])}"
+                )
+            return Decay.shift(array.astype(np.int64))
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 15:
             raise ValueError(f"Xylo {name} must be a 4-bit integer between 0 and 15, not {value!r}")
+        return Decay.shift(value)
+
     if len(dash_syn) not in (1, 2):
         raise ValueError(f"Xylo neurons have 1 or 2 synaptic currents, not {len(dash_syn)}")
+    v_decay = shift("dash_mem", dash_mem)
+    i_decay = tuple(shift(f"dash_syn[{k}]", d) for k, d in enumerate(dash_syn))
     return NeuronParams(
         n_currents=len(dash_syn),
         v_width=16,
         i_width=16,
         v_overflow=Overflow.SATURATE,
         i_overflow=Overflow.SATURATE,
-        i_decay=tuple(Decay.shift(d) for d in dash_syn),
-        v_decay=Decay.shift(dash_mem),
+        i_decay=i_decay,
+        v_decay=v_decay,
         accumulation=Accumulation.PER_EVENT,
         input_timing=InputTiming.BEFORE_DECAY,
         input_shift=weight_shift,

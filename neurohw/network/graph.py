@@ -172,13 +172,6 @@ class Population:
             raise NetworkError(
                 f"population {self.name!r} params must be a NeuronParams, not {self.params!r}"
             )
-        if self.params.accumulation is not Accumulation.SUM:
-            raise NetworkError(
-                f"population {self.name!r} uses accumulation "
-                f"{self.params.accumulation.value!r}; a network supports only 'sum': with "
-                f"'per_event' the result depends on the order in which spikes from different "
-                f"sources arrive, which routing does not fix"
-            )
         try:
             self.params.check_population_size(self.size)
         except ValueError as error:
@@ -195,6 +188,19 @@ class Population:
             "max_delay",
             _check_int(f"population {self.name!r} max_delay", self.max_delay, 1, MAX_DELAY),
         )
+        if self.per_event and self.max_delay > 1:
+            raise NetworkError(
+                f"population {self.name!r} uses accumulation 'per_event' with "
+                f"max_delay={self.max_delay}; a delay ring holds pre-summed drives, which "
+                f"cannot keep the order of a step's adds: 'per_event' needs max_delay=1 "
+                f"(every delay 1)"
+            )
+
+    @property
+    def per_event(self) -> bool:
+        """Whether every spike is one add into the current, in the network's event order
+        (``docs/system.md``, "Per-event accumulation")."""
+        return self.params.accumulation is Accumulation.PER_EVENT
 
     @property
     def max_count(self) -> int:
@@ -478,6 +484,7 @@ class Network:
                 )
             seen.add(key)
         self._check_graded_targets()
+        self._check_per_event_targets()
 
         outputs = [outputs] if isinstance(outputs, str) else list(outputs)
         for name in outputs:
@@ -622,6 +629,30 @@ class Network:
                 f"{plastic.target!r} is plastic); STDP counts spikes, not values: feed a "
                 f"learning population from a spike-count input group"
             )
+
+    def _check_per_event_targets(self):
+        """A 'per_event' population adds each spike in the network's event order: a graded
+        value (the core multiplies it only when accumulating 'sum') and STDP (defined on the
+        summed drive of a learning core) cannot reach it."""
+        for projection in self.projections:
+            target = self.populations[projection.target]
+            if not target.per_event:
+                continue
+            where = f"projection {projection.source!r} -> {projection.target!r}"
+            group = self.inputs.get(projection.source)
+            if group is not None and group.graded:
+                raise NetworkError(
+                    f"{where}: input group {group.name!r} is graded (value_bits="
+                    f"{group.value_bits}) and population {target.name!r} uses accumulation "
+                    f"'per_event'; a core adds graded values only with accumulation 'sum': "
+                    f"feed a 'per_event' population from a spike-count input group"
+                )
+            if projection.plastic:
+                raise NetworkError(
+                    f"{where} is plastic and population {target.name!r} uses accumulation "
+                    f"'per_event'; STDP is defined on cores that accumulate 'sum': give the "
+                    f"target accumulation 'sum' or make the projection static"
+                )
 
     # --- queries ----------------------------------------------------------------------------
 

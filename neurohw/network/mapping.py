@@ -13,7 +13,9 @@ event format, connectivity, topology and routing tables (``docs/system.md``, "Ma
    weight onto one of its neurons (any channel), **one** block: the run of consecutive source
    neurons from the first to the last one with such a weight (the *needed range*, not the whole
    source core). Blocks are numbered input groups first (in network order), then source
-   populations' cores (in core order). A core nothing projects onto gets one unused axon with
+   populations' cores (populations in network order, each one's cores in order), so ascending
+   axons are the network's event order of a 'per_event' population
+   (:func:`neurohw.network.system.event_order`). A core nothing projects onto gets one unused axon with
    zero weights and no block (a core has at least one axon).
 3. **Events per step.** ``max_events_per_step`` = sum over blocks of ``count * min(source
    max count, input_count_cap, the block's count_cap)`` (``count * max |value|`` for a graded
@@ -47,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model.params import Accumulation
+from ..model.params import InputTiming
 from ..routing import (
     MAX_TABLE_ENTRIES,
     EventFormat,
@@ -510,12 +512,24 @@ def map_network(
     max_table_entries = _check_int("max_table_entries", max_table_entries, 1)
     _refuse_impossible_size(network, capacity)
     for population in network.populations.values():
-        if population.params.accumulation is not Accumulation.SUM:
+        params = population.params
+        if not population.per_event:
+            continue
+        # A core adds a step's events in arrival order; its ingress sorts them by axon, and
+        # the axon blocks below are laid out in the network's event order (event_order).
+        where = f"population {population.name!r} uses accumulation 'per_event'"
+        if np.any(np.asarray(params.drive_bias) != 0):
             raise MappingError(
-                f"population {population.name!r} uses accumulation "
-                f"{population.params.accumulation.value!r}; mapping supports only 'sum' (with "
-                f"'per_event' the result depends on the arrival order of spikes from "
-                f"different cores, which routing does not fix)"
+                f"{where} with a drive_bias; a core adds a drive bias into the step's summed "
+                f"drive, not as one add before the step's events: give the bias to an input "
+                f"line that carries one spike every step (the first line of the first input "
+                f"group adds first), or use accumulation 'sum'"
+            )
+        if params.input_timing is not InputTiming.BEFORE_DECAY:
+            raise MappingError(
+                f"{where} with input_timing {params.input_timing.value!r}; a core adds "
+                f"events into the current before its sweep decays it: use input_timing "
+                f"'before_decay' (Xylo's)"
             )
     rules = {}
     for projection in network.plastic_projections:

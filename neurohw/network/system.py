@@ -6,7 +6,8 @@ step ``t - 1`` from its source populations (none at ``t = 0``), sums
 ``min(count, cap) * (weight << weight_shift)`` (``value * (weight << weight_shift)`` for a graded
 input group; ``cap`` the smaller of the projection's ``count_cap`` and the target's
 ``input_count_cap``) per channel, and advances with
-:func:`neurohw.model.reference.step`. Partitioning onto cores changes nothing here: a ChipPlan
+:func:`neurohw.model.reference.step`; a 'per_event' population instead adds every spike on its
+own, in the order of :func:`event_order` (``docs/system.md``, "Per-event accumulation"). Partitioning onto cores changes nothing here: a ChipPlan
 computes exactly this (tested).
 
 Synaptic delays and STDP (``docs/learning.md``): a synapse of delay ``d`` adds its contribution
@@ -35,6 +36,8 @@ __all__ = [
     "simulate",
     "simulate_samples",
     "population_drive",
+    "population_events",
+    "event_order",
 ]
 
 
@@ -272,6 +275,38 @@ def population_drive(network: Network, name: str, counts_of) -> np.ndarray:
     return drive
 
 
+def event_order(network: Network, name: str) -> tuple:
+    """The projections onto population ``name`` in the order a 'per_event' population adds
+    their spikes within a step (``docs/system.md``, "Per-event accumulation"): by source,
+    input groups then populations, each in declaration order; projections of one source by
+    channel. Within a projection, source neurons (lines) in ascending index."""
+    rank = {source: index for index, source in enumerate([*network.inputs, *network.populations])}
+    return tuple(sorted(network.projections_to(name), key=lambda p: (rank[p.source], p.channel)))
+
+
+def population_events(network: Network, name: str, counts_of):
+    """The step's input of 'per_event' population ``name`` in its event order
+    (:func:`event_order`): ``(counts (batch, axons), weights (channels, axons, size))`` with
+    one axon per source neuron of each projection, the counts capped as in
+    :func:`population_drive` and the weights shifted by each projection's ``weight_shift``
+    (zero on the other channels), for :func:`neurohw.model.reference.step`'s spike form,
+    which adds ``count`` times ``weight << input_shift`` axon by axon with the current's
+    policy after every add."""
+    population = network.populations[name]
+    params = population.params
+    counts, weights = [], []
+    for projection in event_order(network, name):
+        counts.append(effective_counts(network, projection, counts_of(projection), params))
+        block = np.zeros(
+            (params.input_channels, projection.weights.shape[0], population.size), dtype=np.int64
+        )
+        block[projection.channel] = projection.shifted_weights
+        weights.append(block)
+    if not counts:
+        return None, None
+    return np.concatenate(counts, axis=1), np.concatenate(weights, axis=1)
+
+
 def _learning_states(network, batch, learning):
     states = {}
     given = dict(learning or {})
@@ -457,19 +492,29 @@ def simulate(
             population = network.populations[name]
             if start_steps.get(name) == t and t > 0:
                 states[name] = initial_state(population.params, population.size, batch)
-            if name in special:
-                drive = _delayed_drive(
-                    network, name, counts_of, plastic, delay_masks, rings[name], t
-                )
+            if population.per_event:
+                # Every spike is one add, in the network's event order.
+                events, weights = population_events(network, name, counts_of)
+                if events is None:
+                    events = np.zeros((batch, 1), dtype=np.int64)
+                    weights = np.zeros(
+                        (population.params.input_channels, 1, population.size), dtype=np.int64
+                    )
+                step_input = StepInput(spikes=events, weights=weights)
             else:
-                drive = population_drive(network, name, counts_of)
-            if drive is None:
-                drive = np.zeros(
-                    (batch, population.params.input_channels, population.size), dtype=np.int64
-                )
-            states[name], fired[name] = step(
-                population.params, states[name], StepInput(drive=drive)
-            )
+                if name in special:
+                    drive = _delayed_drive(
+                        network, name, counts_of, plastic, delay_masks, rings[name], t
+                    )
+                else:
+                    drive = population_drive(network, name, counts_of)
+                if drive is None:
+                    drive = np.zeros(
+                        (batch, population.params.input_channels, population.size),
+                        dtype=np.int64,
+                    )
+                step_input = StepInput(drive=drive)
+            states[name], fired[name] = step(population.params, states[name], step_input)
             traces["spikes"][name][t] = fired[name]
             for what in ("v", "i", "refractory"):
                 if traces[what] is not None:
