@@ -228,6 +228,37 @@ def test_graded_spikes(simulator, sim_build_dir):
     assert result.windows_compared == 12 and result.output_events_compared > 0
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "make,seed,lanes,topology",
+    [
+        (random_xylo_network, 1, 2, "mesh"),
+        (random_xylo_network, 2, 1, "star"),
+        (random_xylo_network, 3, 4, "star"),
+        (random_network, 1, 2, "star"),
+        (random_network, 8, 1, "mesh"),
+    ],
+)
+def test_graded_spikes_slow(simulator, sim_build_dir, make, seed, lanes, topology):
+    """Graded spikes between populations on larger cases: Xylo-style networks (recurrent cap
+    binding) and random networks with multi-spike populations, populations over 3+ cores,
+    lanes, star and mesh, longer runs."""
+    network = make(seed)
+    plan = map_network(
+        network,
+        capacity=CoreCapacity(max_neurons=3, max_axons=64),
+        lanes=lanes,
+        topology=topology,
+        graded_spikes=True,
+    )
+    assert any(b.graded for core in plan.cores for b in core.axon_blocks)
+    inputs = random_inputs(network, seed, steps=8, samples=3, density=0.6)
+    result = verify_system(
+        plan, inputs, simulator=simulator, build_dir=sim_build_dir, traffic=TRAFFIC, seed=seed
+    )
+    assert result.windows_compared == 24
+
+
 def test_graded_expectations_agree_with_plan_model():
     network = random_graded_network(2)
     plan = map_network(
