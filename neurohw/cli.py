@@ -533,8 +533,19 @@ def _add_flow_options(parser, *, default_samples: int, default_lanes: int = 1):
         default="auto",
         help="router topology (default: star up to 32 endpoints, else mesh)",
     )
+    _add_graded_spikes_option(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
     _add_debug_option(parser)
+
+
+def _add_graded_spikes_option(parser):
+    parser.add_argument(
+        "--graded-spikes",
+        action="store_true",
+        help="send a multi-spike population's spike count as one graded event (the core "
+        "multiplies the weight by it) instead of that many events: fewer cycles, one "
+        "multiplier per lane in the receiving cores; the result is the same",
+    )
 
 
 def _add_debug_option(parser):
@@ -566,6 +577,7 @@ def _flow_settings(args):
         "capacity": capacity,
         "lanes": args.lanes,
         "topology": args.topology,
+        "graded_spikes": args.graded_spikes,
         "verify_samples": args.verify_samples,
         "simulators": simulators,
         "devices": devices,
@@ -890,6 +902,7 @@ def add_synth(subparsers):
     parser.add_argument("--max-axons", type=int, default=1024, metavar="N")
     parser.add_argument("--lanes", type=int, default=1)
     parser.add_argument("--topology", choices=("auto", "star", "mesh"), default="auto")
+    _add_graded_spikes_option(parser)
     _add_debug_option(parser)
     parser.set_defaults(run=synth_command)
 
@@ -914,6 +927,7 @@ def synth_command(args) -> int:
             lanes=args.lanes,
             topology=args.topology,
             capacity=CoreCapacity(max_neurons=args.max_neurons, max_axons=args.max_axons),
+            graded_spikes=args.graded_spikes,
         )
         chip = Chip(plan, debug=args.debug)
         estimate = estimate_cycles(plan, steps=args.steps, input_rate=args.rate)

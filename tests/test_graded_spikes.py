@@ -6,6 +6,7 @@ Verilog unchanged where nothing goes graded. The chip in RTL: ``tests/test_syste
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from neurohw.cli import main
 from neurohw.flows.system import generate_system_verilog
 from neurohw.model import Decay, NeuronParams, ResetMode
 from neurohw.model.stdp import STDPParams
@@ -204,3 +206,19 @@ def test_verilog_unchanged_without_graded_blocks(tmp_path):
     generate_system_verilog(map_network(network, graded_spikes=True), tmp_path / "g.v")
     generate_system_verilog(map_network(network), tmp_path / "c.v")
     assert (tmp_path / "g.v").read_bytes() == (tmp_path / "c.v").read_bytes()
+
+
+@pytest.mark.needs_simulator("icarus")
+def test_compile_with_graded_spikes(tmp_path):
+    """``neurohw compile --graded-spikes``: the flow maps with the option (the report lists the
+    graded sources of each core) and the RTL equals the model."""
+    random_xylo_network(0).save(tmp_path / "xylo.npz")
+    arguments = ["compile", str(tmp_path / "xylo.npz"), "-o", str(tmp_path / "o")]
+    arguments += ["--device", "none", "--samples", "2", "--steps", "6", "--verify-samples", "2"]
+    arguments += ["--simulator", "icarus", "--rate", "0.9", "--max-neurons", "4"]
+    assert main([*arguments, "--graded-spikes"]) == 0
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    cores = report["plan"]["cores"]
+    assert [c["graded_sources"] for c in cores] == [["h", "h"], ["h", "h"], ["h", "h"]]
+    (entry,) = report["verification"]
+    assert entry["passed"] and entry["rtl_matches_model_per_sample"]

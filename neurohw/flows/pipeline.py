@@ -249,6 +249,7 @@ def run_flow(
     capacity: CoreCapacity = CoreCapacity(),
     lanes: int = 1,
     topology: str = "auto",
+    graded_spikes: bool = False,
     verify_samples: int = 10,
     simulators=(),
     devices=(),
@@ -338,7 +339,9 @@ def run_flow(
     )
 
     # 2. Mapping.
-    plan = map_network(network, capacity=capacity, lanes=lanes, topology=topology)
+    plan = map_network(
+        network, capacity=capacity, lanes=lanes, topology=topology, graded_spikes=graded_spikes
+    )
     chip = Chip(plan, debug=debug)
     report["plan"] = _plan_summary(plan)
     (out_dir / "plan.json").write_text(json.dumps(report["plan"], indent=1) + "\n")
@@ -465,6 +468,8 @@ def _plan_summary(plan) -> dict:
                 "connectivity": c.connectivity,
                 "lanes": c.lanes,
                 "max_events_per_step": c.max_events_per_step,
+                # Sources whose events arrive graded (graded inputs, graded spikes).
+                "graded_sources": [b.source for b in c.axon_blocks if b.graded],
             }
             for c in plan.cores
         ],
