@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_graded_spikes.py [--simulator verilator] [--steps 16]
                                                        [--samples 3] [--seeds 0 1 2]
+    .venv/bin/python benchmarks/bench_graded_spikes.py --synth sinabs_iaf [--device ecp5-85k]
 
 For Xylo-style networks (``sim/system_case.py`` ``random_xylo_network``: input ``x`` -> ``h``
 capped at 15, ``h -> h`` recurrent capped at 3, ``h -> o`` readout; ``h`` fires up to 7 spikes a
@@ -10,6 +11,11 @@ RTL's clock cycles per sample (every output spike checked against the model, hos
 idle), the analytic estimate (``flows.report.estimate_cycles``), and the events the cores apply
 (plan model). Writes ``benchmarks/results/graded_spikes.json`` and prints the table. The trainer
 fixtures are measured by ``benchmarks/bench_trainers.py --graded-spikes``.
+
+``--synth FIXTURE``: the cost of the value path instead: the trainer fixture's (8-bit) core that
+receives the multi-spike population, synthesized out of context with count expansion and with
+graded spikes (yosys and nextpnr, ``flows.report.synthesize_design``); writes
+``benchmarks/results/graded_spikes_synth.json``.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from neurohw.network.plan_model import simulate_plan  # noqa: E402
 from sim.system_case import random_inputs, random_xylo_network  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "graded_spikes.json"
+SYNTH_RESULTS = ROOT / "benchmarks" / "results" / "graded_spikes_synth.json"
 
 
 def _git_hash() -> str:
@@ -66,6 +73,53 @@ def run(seed, graded, args):
     }
 
 
+def synth(name, args):
+    from neurohw.flows.report import synthesize_design
+    from neurohw.hw.core import NeuronCore
+    from neurohw.hw.system import core_config
+    from tests.test_trainer_import import quantized_fixture
+
+    integer = quantized_fixture(name, 8)[1]
+    rows = []
+    for graded in (False, True):
+        plan = map_network(integer, graded_spikes=graded)
+        (core,) = [
+            c for c in plan.cores if any(b.source in integer.populations for b in c.axon_blocks)
+        ]
+        kind = "graded" if graded else "counted"
+        report = synthesize_design(
+            NeuronCore(core_config(plan, core)),
+            args.device,
+            workdir=Path(args.build_dir) / f"synth-{name}-{kind}",
+            name=f"{name}-core{core.index}-{kind}",
+            seed=args.seed,
+        )
+        rows.append(
+            {
+                "fixture": name,
+                "core": core.index,
+                "neurons": core.n_neurons,
+                "axons": core.n_axons,
+                "graded_spikes": graded,
+                "value_width": core_config(plan, core).value_width,
+                "luts": report.luts,
+                "carries": report.carries,
+                "ffs": report.ffs,
+                "dsp": report.dsp,
+                "bram": report.bram,
+                "fmax_mhz": round(report.fmax["clk"]["achieved"], 1),
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+    SYNTH_RESULTS.write_text(
+        json.dumps(
+            {"code": _git_hash(), "device": args.device, "seed": args.seed, "rows": rows},
+            indent=1,
+        )
+        + "\n"
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--simulator", default="verilator")
@@ -74,7 +128,13 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--build-dir", default=str(ROOT / "build" / "bench_graded_spikes"))
     parser.add_argument("--output", default=str(RESULTS))
+    parser.add_argument("--synth", metavar="FIXTURE", help="synthesize a fixture's core both ways")
+    parser.add_argument("--device", default="ecp5-85k")
+    parser.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
     args = parser.parse_args(argv)
+    if args.synth:
+        synth(args.synth, args)
+        return
     rows = []
     for seed in args.seeds:
         for graded in (False, True):
