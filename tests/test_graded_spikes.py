@@ -178,7 +178,7 @@ def test_plan_model_equals_system_model_multi_spike(data):
     """Multi-spike populations whose caps bind, mapped with graded spikes: the plan model
     equals simulate bit for bit, every core's state every step, and the bound holds."""
     network = data.draw(multi_spike_networks())
-    plan = _map(network, dict(data.draw(mapping_options(network)), graded_spikes=True))
+    plan = _map(network, data.draw(mapping_options(network)) | {"graded_spikes": True})
     inputs = data.draw(network_inputs(network, max_steps=6))
     trace, _ = check_plan_against_system(plan, network, inputs)
     for core in plan.cores:
@@ -192,7 +192,7 @@ def test_plan_model_equals_system_model_with_graded_spikes(data):
     counted inputs) mapped with graded spikes: the plan model equals simulate bit for bit,
     every core's state every step, and the accumulator bound holds."""
     network = data.draw(networks(shifts_and_caps=True, graded=data.draw(st.booleans())))
-    plan = _map(network, dict(data.draw(mapping_options(network)), graded_spikes=True))
+    plan = _map(network, data.draw(mapping_options(network)) | {"graded_spikes": True})
     inputs = data.draw(network_inputs(network, max_steps=6))
     trace, _ = check_plan_against_system(plan, network, inputs)
     for core in plan.cores:
