@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_graded_spikes.py [--simulator verilator] [--steps 16]
                                                        [--samples 3] [--seeds 0 1 2]
-    .venv/bin/python benchmarks/bench_graded_spikes.py --synth sinabs_iaf [--device ecp5-85k]
+    .venv/bin/python benchmarks/bench_graded_spikes.py --synth sinabs_iaf|xylo0 [--device ecp5-85k]
 
 For Xylo-style networks (``sim/system_case.py`` ``random_xylo_network``: input ``x`` -> ``h``
 capped at 15, ``h -> h`` recurrent capped at 3, ``h -> o`` readout; ``h`` fires up to 7 spikes a
@@ -13,9 +13,10 @@ idle), the analytic estimate (``flows.report.estimate_cycles``), and the events 
 fixtures are measured by ``benchmarks/bench_trainers.py --graded-spikes``.
 
 ``--synth FIXTURE``: the cost of the value path instead: the trainer fixture's (8-bit) core that
-receives the multi-spike population, synthesized out of context with count expansion and with
-graded spikes (yosys and nextpnr, ``flows.report.synthesize_design``); writes
-``benchmarks/results/graded_spikes_synth.json``.
+receives the multi-spike population, or with ``xylo<seed>`` the whole chip of the Xylo-style
+network as above, synthesized out of context with count expansion and with graded spikes
+(yosys and nextpnr, ``flows.report.synthesize_design``); writes
+``benchmarks/results/graded_spikes_synth_<FIXTURE>.json``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from neurohw import Chip  # noqa: E402
 from neurohw.flows.report import estimate_cycles  # noqa: E402
 from neurohw.flows.system import verify_system  # noqa: E402
 from neurohw.network.mapping import CoreCapacity, map_network  # noqa: E402
@@ -36,7 +38,7 @@ from neurohw.network.plan_model import simulate_plan  # noqa: E402
 from sim.system_case import random_inputs, random_xylo_network  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "graded_spikes.json"
-SYNTH_RESULTS = ROOT / "benchmarks" / "results" / "graded_spikes_synth.json"
+SYNTH_RESULTS = ROOT / "benchmarks" / "results" / "graded_spikes_synth_{}.json"
 
 
 def _git_hash() -> str:
@@ -79,29 +81,43 @@ def synth(name, args):
     from neurohw.hw.system import core_config
     from tests.test_trainer_import import quantized_fixture
 
-    integer = quantized_fixture(name, 8)[1]
+    xylo = name.startswith("xylo")
+    if xylo:
+        integer = random_xylo_network(int(name.removeprefix("xylo")))
+    else:
+        integer = quantized_fixture(name, 8)[1]
     rows = []
     for graded in (False, True):
-        plan = map_network(integer, graded_spikes=graded)
-        (core,) = [
-            c for c in plan.cores if any(b.source in integer.populations for b in c.axon_blocks)
-        ]
         kind = "graded" if graded else "counted"
+        if xylo:
+            plan = map_network(
+                integer, capacity=CoreCapacity(max_neurons=4, max_axons=64), graded_spikes=graded
+            )
+            design, what = Chip(plan).top(), {"design": "chip", "cores": plan.n_cores}
+        else:
+            plan = map_network(integer, graded_spikes=graded)
+            (core,) = [
+                c for c in plan.cores if any(b.source in integer.populations for b in c.axon_blocks)
+            ]
+            design = NeuronCore(core_config(plan, core))
+            what = {
+                "design": f"core {core.index}",
+                "neurons": core.n_neurons,
+                "axons": core.n_axons,
+                "value_width": core_config(plan, core).value_width,
+            }
         report = synthesize_design(
-            NeuronCore(core_config(plan, core)),
+            design,
             args.device,
             workdir=Path(args.build_dir) / f"synth-{name}-{kind}",
-            name=f"{name}-core{core.index}-{kind}",
+            name=f"{name}-{kind}",
             seed=args.seed,
         )
         rows.append(
             {
                 "fixture": name,
-                "core": core.index,
-                "neurons": core.n_neurons,
-                "axons": core.n_axons,
+                **what,
                 "graded_spikes": graded,
-                "value_width": core_config(plan, core).value_width,
                 "luts": report.luts,
                 "carries": report.carries,
                 "ffs": report.ffs,
@@ -111,7 +127,7 @@ def synth(name, args):
             }
         )
         print(json.dumps(rows[-1]), flush=True)
-    SYNTH_RESULTS.write_text(
+    Path(str(SYNTH_RESULTS).format(name)).write_text(
         json.dumps(
             {"code": _git_hash(), "device": args.device, "seed": args.seed, "rows": rows},
             indent=1,
