@@ -1,7 +1,7 @@
 """Trained networks from the real frameworks, from their exporter's file to verified RTL.
 
     .venv/bin/python benchmarks/bench_trainers.py [--rtl-samples 3] [--simulator verilator]
-                                                  [--weight-width 8] [NAME ...]
+                                                  [--weight-width 8] [--graded-spikes] [NAME ...]
 
 For every fixture in ``tests/data/trainers`` (snnTorch, Norse, Sinabs, Rockpool; each written by
 its framework's own NIR exporter), with no edit of the file:
@@ -14,7 +14,9 @@ its framework's own NIR exporter), with no edit of the file:
   (whose predictions are the framework's);
 * maps it onto cores (skewed for the frameworks' same-step timing) and verifies
   ``--rtl-samples`` test images in RTL: every output spike of every chip step against the
-  model, and the RTL's predictions; reports clock cycles per sample.
+  model, and the RTL's predictions; reports clock cycles per sample. ``--graded-spikes`` maps
+  with ``map_network(graded_spikes=True)`` (a multi-spike population's count travels as one
+  graded event, ``docs/system.md`` "Graded spikes between populations").
 
 Writes ``benchmarks/results/trainers.json`` (with the code's git hash and the tool versions) and
 prints the table.
@@ -65,7 +67,7 @@ def run(name, args, build_root):
     (group,) = network.inputs
     x, labels = test_inputs(meta)
     accuracy = evaluate(network, integer, {group: x}, labels, report=report)
-    plan = map_network(integer)
+    plan = map_network(integer, graded_spikes=args.graded_spikes)
     row = {
         "fixture": name,
         "framework": f"{meta['framework']} {meta['framework_version']}",
@@ -77,6 +79,7 @@ def run(name, args, build_root):
         "agreement": accuracy.agreement,
         "weight_width": args.weight_width,
         "cores": plan.n_cores,
+        "graded_spikes": args.graded_spikes,
         "chip_steps_per_sample": meta["steps"] + plan.flush_steps,
     }
     if args.rtl_samples:
@@ -129,6 +132,11 @@ def main(argv=None):
     parser.add_argument("--rtl-samples", type=int, default=3)
     parser.add_argument("--simulator", default="verilator")
     parser.add_argument("--weight-width", type=int, default=8)
+    parser.add_argument(
+        "--graded-spikes",
+        action="store_true",
+        help="send multi-spike populations' counts as graded events (map_network option)",
+    )
     parser.add_argument("--build-dir", default=str(ROOT / "build" / "bench_trainers"))
     parser.add_argument("--output", default=str(RESULTS))
     args = parser.parse_args(argv)

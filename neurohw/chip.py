@@ -27,7 +27,7 @@ from .network.system import Samples, check_samples
 
 __all__ = ["Chip", "DEFAULT_DEBUG", "DEFAULT_ROUTER_FIFO_DEPTH"]
 
-_MAPPING_OPTIONS = ("lanes", "capacity", "topology")
+_MAPPING_OPTIONS = ("lanes", "capacity", "topology", "graded_spikes")
 
 
 class Chip(ChipDesign):
@@ -37,7 +37,7 @@ class Chip(ChipDesign):
     ----------
     plan : ChipPlan or Network
         The mapped network, or a network to map (:func:`neurohw.network.map_network`) with
-        ``lanes``, ``capacity`` and ``topology``.
+        ``lanes``, ``capacity``, ``topology`` and ``graded_spikes``.
     lanes : int, optional
         Parallel lanes per core (default 1). Only with a ``Network``: a plan's cores already
         have their lanes.
@@ -45,6 +45,9 @@ class Chip(ChipDesign):
         Neurons and axons per core at most. Only with a ``Network``.
     topology : str, optional
         ``"auto"``, ``"star"`` or ``"mesh"`` (default ``"auto"``). Only with a ``Network``.
+    graded_spikes : bool, optional
+        Send multi-spike populations' counts as graded events (default ``False``;
+        ``docs/system.md`` "Graded spikes between populations"). Only with a ``Network``.
     debug : bool
         Add the ``dbg_cmd``/``dbg_rsp`` port (default :data:`DEFAULT_DEBUG`).
     router_fifo_depth : int
@@ -61,6 +64,7 @@ class Chip(ChipDesign):
         lanes: int | None = None,
         capacity=None,
         topology: str | None = None,
+        graded_spikes: bool | None = None,
         debug: bool = DEFAULT_DEBUG,
         router_fifo_depth: int = DEFAULT_ROUTER_FIFO_DEPTH,
     ):
@@ -72,9 +76,15 @@ class Chip(ChipDesign):
                 lanes=1 if lanes is None else lanes,
                 capacity=CoreCapacity() if capacity is None else capacity,
                 topology="auto" if topology is None else topology,
+                graded_spikes=False if graded_spikes is None else graded_spikes,
             )
         elif isinstance(plan, ChipPlan):
-            given = {"lanes": lanes, "capacity": capacity, "topology": topology}
+            given = {
+                "lanes": lanes,
+                "capacity": capacity,
+                "topology": topology,
+                "graded_spikes": graded_spikes,
+            }
             for name in _MAPPING_OPTIONS:
                 if given[name] is not None:
                     raise ValueError(

@@ -651,8 +651,19 @@ def _add_flow_options(parser, *, default_samples: int, default_lanes: int = 1):
         default="auto",
         help="router topology (default: star up to 32 endpoints, else mesh)",
     )
+    _add_graded_spikes_option(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
     _add_debug_option(parser)
+
+
+def _add_graded_spikes_option(parser):
+    parser.add_argument(
+        "--graded-spikes",
+        action="store_true",
+        help="send a multi-spike population's spike count as one graded event (the core "
+        "multiplies the weight by it) instead of that many events: fewer cycles, one "
+        "multiplier per lane in the receiving cores; the result is the same",
+    )
 
 
 def _add_debug_option(parser):
@@ -698,6 +709,7 @@ def _flow_settings(args, *, samples: int):
         "capacity": capacity,
         "lanes": args.lanes,
         "topology": args.topology,
+        "graded_spikes": args.graded_spikes,
         "verify_samples": verify_samples,
         "simulators": simulators,
         "devices": devices,
@@ -1081,6 +1093,7 @@ def add_synth(subparsers):
     parser.add_argument("--max-axons", type=int, default=1024, metavar="N")
     parser.add_argument("--lanes", type=int, default=1)
     parser.add_argument("--topology", choices=("auto", "star", "mesh"), default="auto")
+    _add_graded_spikes_option(parser)
     _add_debug_option(parser)
     parser.set_defaults(run=synth_command)
 
@@ -1103,7 +1116,13 @@ def synth_command(args) -> int:
     except (MappingError, ValueError) as error:
         raise CommandError(str(error)) from None
     source = load_source(args.source, **_source_kwargs(args))
-    plan = map_network(source.network, lanes=args.lanes, topology=args.topology, capacity=capacity)
+    plan = map_network(
+        source.network,
+        lanes=args.lanes,
+        topology=args.topology,
+        capacity=capacity,
+        graded_spikes=args.graded_spikes,
+    )
     chip = Chip(plan, debug=args.debug)
     estimate = estimate_cycles(plan, steps=args.steps, input_rate=args.rate)
     check_output_folder(args.output, inputs=(args.source,))

@@ -145,8 +145,9 @@ def network_inputs(draw, network, max_steps=6, max_batch=3):
 
 @st.composite
 def mapping_options(draw, network):
-    """Capacities that force splits over several cores, lanes, connectivity, topology and a
-    short step tag (so window tags wrap within a run)."""
+    """Capacities that force splits over several cores, lanes, connectivity, topology, a
+    short step tag (so window tags wrap within a run) and, often, graded spikes between
+    populations."""
     largest = max(p.size for p in network.populations.values())
     max_neurons = draw(st.integers(1, largest))
     max_axons = draw(st.sampled_from([1024, 1024, draw(st.integers(4, 40))]))
@@ -158,4 +159,5 @@ def mapping_options(draw, network):
         connectivity=connectivity,
         topology=draw(st.sampled_from(["auto", "auto", "star", "mesh"])),
         step_width=draw(st.sampled_from([2, 3, 8])),
+        graded_spikes=draw(st.booleans()),
     )

@@ -79,7 +79,8 @@ class TestChip:
             Chip("plan")
 
     @pytest.mark.parametrize(
-        "option, value", [("lanes", 2), ("topology", "star"), ("capacity", CoreCapacity())]
+        "option, value",
+        [("lanes", 2), ("topology", "star"), ("capacity", CoreCapacity()), ("graded_spikes", True)],
     )
     def test_init_wrong_mapping_option(self, option, value):
         with pytest.raises(

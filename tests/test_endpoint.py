@@ -131,9 +131,17 @@ def test_ingress_init_wrong_blocks():
     with pytest.raises(
         ValueError,
         match=r"^axon block 0 has count_cap=0; a cap is a positive "
-        r"count and graded blocks take none$",
+        r"count and signed blocks take none$",
     ):
         make_ingress(axon_blocks=[AxonBlock("h", 0, 2, 0, 8, count_cap=0)])
+    with pytest.raises(
+        ValueError,
+        match=r"^axon block 0 has count_cap=3; a cap is a positive "
+        r"count and signed blocks take none$",
+    ):
+        make_ingress(
+            axon_blocks=[AxonBlock("h", 0, 2, 0, 8, graded=True, signed=True, count_cap=3)]
+        )
 
 
 def _word(kind, key, step, payload=0):

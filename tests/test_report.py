@@ -158,6 +158,27 @@ def test_estimate_matches_rtl_skewed(simulator):
     ), (estimate.cycles_per_step, total_measured)
 
 
+def test_estimate_matches_rtl_graded_spikes(simulator):
+    """Graded spikes between populations (the Xylo-style network, ``h`` over two cores, its
+    recurrent cap binding) against the RTL run, as above; fewer cycles than count expansion."""
+    from neurohw.flows.system import verify_system
+    from neurohw.sim.system_case import random_inputs, random_xylo_network
+
+    network = random_xylo_network(0)
+    capacity = CoreCapacity(max_neurons=4, max_axons=64)
+    plan = map_network(network, capacity=capacity, graded_spikes=True)
+    inputs = random_inputs(network, 0, steps=6, samples=2, density=0.6)
+    estimate = estimate_cycles(plan, inputs)
+    measured = verify_system(plan, inputs, simulator=simulator)
+    steps = len(estimate.cycles_per_step)
+    total_measured = measured.cycles_per_step_mean * (steps - 1)
+    assert (
+        abs(sum(estimate.cycles_per_step[1:]) - total_measured) <= CYCLE_TOLERANCE * total_measured
+    ), (estimate.cycles_per_step, total_measured)
+    counted = estimate_cycles(map_network(network, capacity=capacity), inputs)
+    assert sum(estimate.cycles_per_step) < sum(counted.cycles_per_step)
+
+
 @pytest.mark.slow
 @pytest.mark.needs_simulator("verilator")
 def test_estimate_matches_rtl_digits():

@@ -199,6 +199,66 @@ def test_xylo_shifts_and_caps(simulator, sim_build_dir):
     assert result.windows_compared == 12 and result.output_events_compared > 0
 
 
+def test_graded_spikes(simulator, sim_build_dir):
+    """Graded spikes between populations on the chip (``map_network(graded_spikes=True)``): the
+    Xylo-style network's ``h`` (up to 7 spikes a step) split over two cores sends each count as
+    one event onto ``h`` (recurrent, capped at 3: the ingress clamps the value) and ``o``
+    (uncapped); every window against simulate, which is computed with counts. Recurrent counts
+    above the cap occur, and the chip applies fewer events than with count expansion."""
+    network = random_xylo_network(0)
+    capacity = CoreCapacity(max_neurons=4, max_axons=64)
+    plan = map_network(network, capacity=capacity, graded_spikes=True)
+    h_cores = [core for core in plan.cores if core.population == "h"]
+    assert len(h_cores) == 2
+    assert all(
+        [(b.graded, b.signed, b.count_cap) for b in core.axon_blocks]
+        == [(False, False, 15), (True, False, 3), (True, False, 3)]
+        for core in h_cores
+    )
+    assert all(b.graded and b.count_cap is None for b in plan.cores_of("o")[0].axon_blocks)
+    inputs = random_inputs(network, 0, steps=6, samples=2, density=0.6)
+    spikes = simulate(network, inputs).spikes
+    assert (spikes["h"][:-1] > 3).sum() > 0
+    counted = simulate_plan(map_network(network, capacity=capacity), inputs)
+    graded = simulate_plan(plan, inputs)
+    assert graded.events_per_step.sum() < counted.events_per_step.sum()
+    result = verify_system(
+        plan, inputs, simulator=simulator, build_dir=sim_build_dir, traffic=TRAFFIC, seed=0
+    )
+    assert result.windows_compared == 12 and result.output_events_compared > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "make,seed,lanes,topology",
+    [
+        (random_xylo_network, 1, 2, "mesh"),
+        (random_xylo_network, 2, 1, "star"),
+        (random_xylo_network, 3, 4, "star"),
+        (random_network, 1, 2, "star"),
+        (random_network, 8, 1, "mesh"),
+    ],
+)
+def test_graded_spikes_slow(simulator, sim_build_dir, make, seed, lanes, topology):
+    """Graded spikes between populations on larger cases: Xylo-style networks (recurrent cap
+    binding) and random networks with multi-spike populations, populations over 3+ cores,
+    lanes, star and mesh, longer runs."""
+    network = make(seed)
+    plan = map_network(
+        network,
+        capacity=CoreCapacity(max_neurons=3, max_axons=64),
+        lanes=lanes,
+        topology=topology,
+        graded_spikes=True,
+    )
+    assert any(b.graded for core in plan.cores for b in core.axon_blocks)
+    inputs = random_inputs(network, seed, steps=8, samples=3, density=0.6)
+    result = verify_system(
+        plan, inputs, simulator=simulator, build_dir=sim_build_dir, traffic=TRAFFIC, seed=seed
+    )
+    assert result.windows_compared == 24
+
+
 def test_graded_expectations_agree_with_plan_model():
     network = random_graded_network(2)
     plan = map_network(

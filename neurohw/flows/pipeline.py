@@ -253,6 +253,7 @@ def run_flow(
     capacity: CoreCapacity = CoreCapacity(),
     lanes: int = 1,
     topology: str = "auto",
+    graded_spikes: bool = False,
     verify_samples: int = 10,
     simulators=(),
     devices=(),
@@ -308,7 +309,9 @@ def run_flow(
         if simulator not in SIMULATORS:
             allowed = ", ".join(repr(name) for name in SIMULATORS)
             raise FlowError(f"simulator must be one of {allowed}, not {simulator!r}")
-    plan = map_network(network, capacity=capacity, lanes=lanes, topology=topology)
+    plan = map_network(
+        network, capacity=capacity, lanes=lanes, topology=topology, graded_spikes=graded_spikes
+    )
     chip = Chip(plan, debug=debug)
     with output_folder(out_dir) as work:
         for file_name, path in (files or {}).items():
@@ -557,6 +560,8 @@ def _plan_summary(plan) -> dict:
                 "connectivity": c.connectivity,
                 "lanes": c.lanes,
                 "max_events_per_step": c.max_events_per_step,
+                # Sources whose events arrive graded (graded inputs, graded spikes).
+                "graded_sources": [b.source for b in c.axon_blocks if b.graded],
             }
             for c in plan.cores
         ],

@@ -110,7 +110,8 @@ def _saturating_increment(m, counter):
 def _check_axon_blocks(axon_blocks, source_start_steps, *, fmt, n_axons):
     """The axon blocks and their sources' start steps (default: 0 each) as tuples, checked:
     blocks inside the ``n_axons`` axons and the key space, not overlapping, caps positive and
-    only on counted (not graded) blocks."""
+    only on counted or unsigned graded blocks (a graded population block carries a spike count
+    as its value, clamped like a count)."""
     blocks = tuple(axon_blocks)
     used = set()
     for index, block in enumerate(blocks):
@@ -147,10 +148,10 @@ def _check_axon_blocks(axon_blocks, source_start_steps, *, fmt, n_axons):
         for index, value in enumerate(source_start_steps)
     )
     for index, block in enumerate(blocks):
-        if block.count_cap is not None and (block.graded or block.count_cap < 1):
+        if block.count_cap is not None and (block.signed or block.count_cap < 1):
             raise ValueError(
                 f"axon block {index} has count_cap={block.count_cap}; a cap "
-                f"is a positive count and graded blocks take none"
+                f"is a positive count and signed blocks take none"
             )
     return blocks, source_start_steps
 
@@ -180,7 +181,8 @@ class AxonDecoder(wiring.Component):
     axon : Out(core.axon_bits)
     count : Out(max(1, fmt.payload_width))
         The payload, clamped to the block's ``count_cap`` (only blocks whose cap a payload
-        can exceed get a comparator); 1 for a format without payload.
+        can exceed get a comparator; an unsigned graded block's value is clamped the same
+        way); 1 for a format without payload.
     graded, signed : Out(1)
         The block is graded (its payload is one value), and signed.
     source_start : Out(range(max(source_start_steps) + 2))

@@ -19,7 +19,11 @@ event format, connectivity, topology and routing tables (``docs/system.md``, "Ma
    zero weights and no block (a core has at least one axon).
 3. **Events per step.** ``max_events_per_step`` = sum over blocks of ``count * min(source
    max count, input_count_cap, the block's count_cap)`` (``count * max |value|`` for a graded
-   input group): the most weight units the core's accumulator can receive in a step. The cores
+   input group): the most weight units the core's accumulator can receive in a step. With
+   ``graded_spikes=True`` a population's block that can carry more than one spike per step onto
+   a 'sum' population that does not learn is graded: one event per (neuron, step), its value
+   the count clamped by the block's cap (which then includes the target's ``input_count_cap``),
+   and the same bound. The cores
    store the projections' shifted weights (``weight << weight_shift``) and a block carries the
    projections' ``count_cap`` for the ingress (``docs/system.md`` "Per-projection shift and
    cap").
@@ -201,6 +205,24 @@ def _block_cap(network, projections, source, target) -> int | None:
     own = network.populations[target].params.input_count_cap
     bound = network.max_count(source) if own is None else min(network.max_count(source), own)
     return cap if cap is not None and cap < bound else None
+
+
+def _spike_cap(network, source, target, block_cap) -> int | None:
+    """The cap of a graded population block: the smaller of the projections' ``count_cap``
+    (``block_cap``) and the target's ``input_count_cap``, since the core does not cap a graded
+    value; ``None`` when it is at least the most the source sends."""
+    caps = [c for c in (block_cap, network.populations[target].params.input_count_cap) if c]
+    cap = min(caps, default=None)
+    return cap if cap is not None and cap < network.max_count(source) else None
+
+
+def _grades_spikes(network, source, target, spike_cap, rules) -> bool:
+    """Whether ``source``'s spikes onto ``target`` travel graded with ``graded_spikes``: the
+    block can carry more than one spike per step, and the target sums its drive ('sum') and
+    does not learn (its traces count spikes). A 'per_event' target keeps count expansion."""
+    most = network.max_count(source) if spike_cap is None else spike_cap
+    population = network.populations[target]
+    return most > 1 and not population.per_event and target not in rules
 
 
 def _ranges(size: int, n: int) -> list[tuple[int, int]]:
@@ -456,6 +478,7 @@ def map_network(
     step_width: int = 8,
     max_cores: int | None = None,
     max_table_entries: int = MAX_TABLE_ENTRIES,
+    graded_spikes: bool = False,
 ) -> ChipPlan:
     """Place ``network`` on neuron cores and compile its routing (``docs/system.md``, "Mapping").
 
@@ -478,6 +501,13 @@ def map_network(
         Refuse a network that needs more cores than this (a device budget).
     max_table_entries : int
         Entries a router's table may have (the table backend's limit).
+    graded_spikes : bool
+        Send a population's spike count to a core as one graded event (value ``min(count,
+        cap)``, multiplied by the weights in the core) instead of expanding it into that many
+        axon events, on every axon block that can carry more than one spike per step onto a
+        'sum' population that does not learn (``docs/system.md``, "Graded spikes between
+        populations"). The network's result is the same either way; only events and cycles
+        (fewer) and the cores' value path (one multiplier per lane and channel) differ.
     """
     if not isinstance(network, Network):
         raise TypeError(f"network must be a Network, not {network!r}")
@@ -510,6 +540,8 @@ def map_network(
     if max_cores is not None:
         max_cores = _check_int("max_cores", max_cores, 1)
     max_table_entries = _check_int("max_table_entries", max_table_entries, 1)
+    if not isinstance(graded_spikes, bool):
+        raise MappingError(f"graded_spikes must be True or False, not {graded_spikes!r}")
     _refuse_impossible_size(network, capacity)
     for population in network.populations.values():
         params = population.params
@@ -611,6 +643,12 @@ def map_network(
                 group = network.inputs.get(source)
                 graded = group is not None and group.graded
                 block_cap = _block_cap(network, mapper.weights[(source, name)], source, name)
+                if group is None and graded_spikes:
+                    # A graded population block: the ingress clamps the count by every cap
+                    # (the core applies a value uncapped) and passes it as one value.
+                    spike_cap = _spike_cap(network, source, name, block_cap)
+                    if _grades_spikes(network, source, name, spike_cap, rules):
+                        graded, block_cap = True, spike_cap
                 blocks.append(
                     AxonBlock(
                         source=source,
@@ -619,7 +657,7 @@ def map_network(
                         axon_start=axon,
                         key_start=source_key(source, ordinal, first),
                         graded=graded,
-                        signed=graded and group.signed,
+                        signed=graded and group is not None and group.signed,
                         count_cap=block_cap,
                     )
                 )
@@ -634,12 +672,13 @@ def map_network(
                         plastic[projection.channel, rows] = projection.synapse_mask[
                             first:last, start:stop
                         ]
-                if graded:
+                if graded and group is not None:
                     # One event adds value * weight: the accumulator bound counts |value|
                     # units, and the cap does not apply to a value.
                     per_axon = group.max_magnitude
                 else:
                     per_axon = network.max_count(source)
+                    # A graded population block bounds its value as its counts are bounded.
                     if cap is not None:
                         per_axon = min(per_axon, cap)
                     if block_cap is not None:

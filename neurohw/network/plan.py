@@ -17,7 +17,8 @@ plan-level reference model and the system hardware generator. Conventions (``doc
   ``-1`` (window -1 carries the inputs of step 0).
 * **Events.** One event per (neuron, step) with a non-zero count; the count travels in the
   payload when some source can send more than one spike per step (``fmt.payload_width > 0``),
-  and the receiving core turns it into that many axon events. A graded input line sends one
+  and the receiving core turns it into that many axon events (or, on a graded population
+  block, applies the capped count as one value). A graded input line sends one
   event per step with a non-zero value, the value in the payload (two's complement in
   ``fmt.payload_width`` bits when signed); the core adds ``value * weight`` in one event.
 """
@@ -40,11 +41,13 @@ __all__ = ["AxonBlock", "CorePlan", "ChipPlan"]
 class AxonBlock:
     """Axons ``[axon_start, axon_start + count)`` of a core are neurons (or input lines)
     ``[source_start, source_start + count)`` of ``source``, arriving with keys
-    ``[key_start, key_start + count)``. ``graded``: the source is a graded input group, whose
-    event payload is the value (two's complement when ``signed``) that multiplies the weights
-    in one event, instead of a count of axon events. ``count_cap``: the ingress clamps an
-    event's count to it before expanding it into axon events (the projections' ``count_cap``;
-    ``None`` where no cap can act)."""
+    ``[key_start, key_start + count)``. ``graded``: the event payload is the value (two's
+    complement when ``signed``) that multiplies the weights in one event, instead of a count
+    of axon events: the source is a graded input group, or a population whose spike count
+    travels graded (``map_network(graded_spikes=True)``). ``count_cap``: the ingress clamps an
+    event's count to it before expanding it into axon events, or before passing it as the
+    value of an unsigned graded block (the projections' ``count_cap``, and for a graded
+    population block also the target's ``input_count_cap``; ``None`` where no cap can act)."""
 
     source: str
     source_start: int

@@ -235,7 +235,9 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
                 axon = block.axon_of(key)
                 if block.graded:
                     # The ingress reads the payload as the value (two's complement when
-                    # signed) and passes it on in one event: no expansion, no cap.
+                    # signed) and passes it on in one event, not expanded; only an unsigned
+                    # (population) block has a cap, applied below as to a count, and the
+                    # core does not cap a value (the mapper folds input_count_cap into it).
                     graded[axon] = True
                     if block.signed and count >> (fmt.payload_width - 1):
                         count -= 1 << fmt.payload_width
