@@ -960,8 +960,9 @@ def compile_command(args) -> int:
                 # An active line carries any value of the group's range (0 stays silent).
                 low, high = group.value_range
                 inputs[name] *= rng.integers(low, high + 1, size=inputs[name].shape)
-    samples = _samples_of(network, inputs)
-    settings = _flow_settings(args, samples=samples)
+    # Checked once here; the flow takes the Samples as they are (network.system.Samples).
+    inputs = _checked_samples(network, inputs)
+    settings = _flow_settings(args, samples=inputs.batch)
     check_output_folder(args.output, inputs=(args.source, args.inputs, args.calibration))
     return _run_flow(
         source,
@@ -974,11 +975,11 @@ def compile_command(args) -> int:
     )
 
 
-def _samples_of(network, inputs) -> int:
-    """How many samples the inputs hold, once they are checked against the network."""
+def _checked_samples(network, inputs):
+    """The inputs checked against the network (:class:`~neurohw.network.system.Samples`)."""
     from .network.system import check_samples
 
-    return check_samples(network, inputs).batch
+    return check_samples(network, inputs)
 
 
 # --- neurohw example ------------------------------------------------------------------------------

@@ -28,8 +28,8 @@ def add_energy_section(report: dict, plan, samples, out_dir) -> dict:
     metrics = neurobench_metrics(plan.given_network, samples)
     report["neurobench"] = metrics.as_dict()
     n = min(samples.batch, ENERGY_SAMPLES)
-    inputs = {name: counts[:, :n] for name, counts in samples.counts.items()}
-    activity = chip_activity(plan, inputs)
+    first = samples.first(n)
+    activity = chip_activity(plan, first)
     synthesized = {
         s["device"]: s for s in report.get("synthesis", ()) if "error" not in s and s.get("ffs")
     }
@@ -42,7 +42,7 @@ def add_energy_section(report: dict, plan, samples, out_dir) -> dict:
         estimates.append(
             estimate_energy(
                 plan,
-                inputs,
+                first,
                 device,
                 fmax_mhz=synth.get("fmax_mhz") or None,
                 flip_flops=synth.get("ffs"),

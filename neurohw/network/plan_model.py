@@ -32,7 +32,7 @@ from ..model.stdp import STDPState, stdp_step
 from ..routing import EventKind
 from .host_events import encode_samples
 from .plan import ChipPlan
-from .system import check_inputs
+from .system import check_samples
 
 __all__ = ["PlanTrace", "PlanModelError", "simulate_plan"]
 
@@ -125,7 +125,8 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
     """
     network = plan.network
     start_steps = plan.start_steps
-    steps, batch, counts = check_inputs(network, inputs, steps)
+    checked = check_samples(network, inputs, steps)
+    steps, batch = checked.steps, checked.batch
     order = list(range(batch)) if samples is None else [int(k) for k in samples]
     for k in order:
         if not 0 <= k < batch:
@@ -133,7 +134,7 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
     n_samples = len(order)
     if n_samples == 0:
         raise ValueError("samples is empty: nothing to run")
-    counts = {name: c[:, order, :] for name, c in counts.items()}
+    selected = checked.select(order)
     total = n_samples * steps
     n_windows = total + 1  # windows -1 .. total - 1
     host = plan.host
@@ -142,7 +143,7 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
     deliveries = plan.routing.deliveries
     tick = plan.tick_key(host)
 
-    host_windows = _host_windows(plan, encode_samples(plan, counts, steps=steps), -1, n_windows)
+    host_windows = _host_windows(plan, encode_samples(plan, selected, steps=steps), -1, n_windows)
 
     # Each core's view: its blocks, its fan-out, its state.
     fanout = [np.count_nonzero(np.any(core.weights != 0, axis=0), axis=1) for core in plan.cores]

@@ -119,6 +119,19 @@ class Samples(Mapping):
         }
         return Samples(self.steps + flush, self.batch, counts, self.groups)
 
+    def first(self, n: int) -> Samples:
+        """The first ``n`` samples (all of them when there are fewer)."""
+        if n >= self.batch:
+            return self
+        counts = {name: array[:, :n] for name, array in self.counts.items()}
+        return Samples(self.steps, n, counts, self.groups)
+
+    def select(self, order) -> Samples:
+        """Samples ``order`` (batch indices, in that order), still checked."""
+        order = [int(k) for k in order]
+        counts = {name: _read_only(array[:, order]) for name, array in self.counts.items()}
+        return Samples(self.steps, len(order), counts, self.groups)
+
     def sample(self, k: int) -> Samples:
         """Sample ``k`` alone (batch 1)."""
         counts = {name: array[:, k : k + 1] for name, array in self.counts.items()}
