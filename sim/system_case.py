@@ -13,13 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from neurohw.hw.chip_design import DEFAULT_DEBUG, DEFAULT_ROUTER_FIFO_DEPTH, ChipDesign
-from neurohw.hw.core import Target
+from neurohw.hw.core import ActivityStatus, Target
 from neurohw.hw.system import SystemTop
 from neurohw.model import Decay, NeuronParams, ResetMode
 from neurohw.model.reference import initial_state
 from neurohw.network import InputGroup, Network, Population, Projection, simulate, simulate_samples
 from neurohw.network.host_events import encode_samples
 from neurohw.network.plan import ChipPlan
+from neurohw.network.plan_model import predict_activity_counters
 from neurohw.network.system import Samples, check_samples
 
 __all__ = [
@@ -225,6 +226,11 @@ def make_case(
         "cycle_budget": cycle_budget(top, steps * batch),
         **(traffic or {}),
     }
+    if chip.activity_counters:
+        # What the chip's counters read at the end of the run (saturated as they saturate).
+        expected = predict_activity_counters(plan, samples).saturated()
+        data["expected_activity"] = expected.as_dict()
+        data["activity_status"] = {member.name: int(member) for member in ActivityStatus}
     return top, data
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "CoreConfig",
     "Target",
     "Status",
+    "ActivityStatus",
     "SPIKE_FIFO_DEPTH",
     "MAX_NEURONS",
     "MAX_AXONS",
@@ -136,6 +137,24 @@ class Status(enum.IntEnum):
     LEARNING = 4
 
 
+class ActivityStatus(enum.IntEnum):
+    """Activity counters, status words after :class:`Status` that a core has only with
+    ``activity_counters=True`` (read with ``Target.STATUS``, ``neuron`` set to one of these).
+    Each counts since reset, ``COUNTER_WIDTH`` bits, saturating at ``2**COUNTER_WIDTH - 1``;
+    ``docs/system-hardware.md`` "Activity counters"."""
+
+    #: axon events applied to the accumulators (after the cap and the event limit; what
+    #: ``Status.EVENTS_THIS_STEP`` counts, over every step)
+    APPLIED_EVENTS = 5
+    #: words through the read-modify-write stage: dense, ``lane_depth`` per applied event (each
+    #: reads one weight word per lane and channel); sparse, one per synapse of the fan-out list
+    SYNAPTIC_OPS = 6
+    #: neuron-update pipeline passes (every neuron of every lane, every step)
+    NEURON_UPDATES = 7
+    #: spike words that left ``spikes_out`` (one per spiking neuron and step)
+    SPIKES_OUT = 8
+
+
 def layout_fields(layout) -> dict:
     """``{name: (offset, width, signed)}`` of a struct layout, for testbenches that decode the
     flattened payload of a stream port."""
@@ -227,6 +246,10 @@ class CoreConfig:
         1``. Then ``max_events_per_step`` bounds the sum of ``|value|`` in a step (the
         accumulator stays exact) and its default is ``n_axons * max(cap or 65535,
         2**(value_width - 1))``. Needs accumulation 'sum' and no ``stdp``.
+    activity_counters : bool
+        Add the :class:`ActivityStatus` counters (applied events, synaptic operations, neuron
+        updates, spikes out), read as status words. Off (default): the core is built exactly
+        as without the option.
     """
 
     def __init__(
@@ -247,6 +270,7 @@ class CoreConfig:
         stdp=None,
         plastic=None,
         value_width=0,
+        activity_counters=False,
     ):
         if not isinstance(params, NeuronParams):
             raise TypeError(f"params must be a NeuronParams, not {params!r}")
@@ -395,6 +419,11 @@ class CoreConfig:
         self.plastic = plastic
         self.value_width = value_width
         self.per_neuron = per_neuron
+        if not isinstance(activity_counters, bool):
+            raise TypeError(f"activity_counters must be True or False, not {activity_counters!r}")
+        self.activity_counters = activity_counters
+        #: status words present: those of :class:`Status`, then :class:`ActivityStatus`
+        self.n_status = (max(ActivityStatus) if activity_counters else max(Status)) + 1
 
         self._widths(params, cap, stdp)
         self._memory_geometry()
@@ -468,7 +497,7 @@ class CoreConfig:
                 "write": unsigned(1),
                 "target": unsigned(self.target_bits),
                 # Wide enough for every Status index too.
-                "neuron": unsigned(max(self.neuron_bits, _bits(len(Status) - 1))),
+                "neuron": unsigned(max(self.neuron_bits, _bits(self.n_status - 1))),
                 "axon": unsigned(self.axon_bits),
                 "data": signed(self.data_width),
             }
@@ -598,7 +627,10 @@ class CoreConfig:
             "rsp": layout_fields(self.rsp_layout),
             "spikes_out": layout_fields(self.spike_layout),
             "targets": {name: int(Target[name]) for name, present in targets.items() if present},
-            "status": {member.name: int(member) for member in Status},
+            "status": {
+                member.name: int(member)
+                for member in (*Status, *(ActivityStatus if self.activity_counters else ()))
+            },
             "step_width": STEP_WIDTH,
             "latency": self.update_latency,
             "lanes": self.lanes,

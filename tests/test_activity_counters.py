@@ -1,0 +1,77 @@
+"""The chip's activity counters (``Chip(..., activity_counters=True)``, docs/system-hardware.md
+"Activity counters") against the plan model's prediction
+(:func:`neurohw.network.plan_model.predict_activity_counters`): the system bench reads every
+counter after the run and fails on any difference, on every simulator."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from neurohw import Chip
+from neurohw.flows.system import verify_system
+from neurohw.hw.chip_design import ChipDesign
+from neurohw.network.mapping import CoreCapacity, map_network
+from neurohw.network.plan_model import predict_activity_counters, simulate_plan
+from neurohw.sim.system_case import random_inputs, random_network
+
+
+def _plan(seed=1, connectivity="auto"):
+    network = random_network(seed)
+    plan = map_network(
+        network,
+        capacity=CoreCapacity(max_neurons=4, max_axons=64),
+        topology="star",
+        connectivity=connectivity,
+    )
+    return network, plan
+
+
+def test_counters_off_by_default_and_need_the_debug_port():
+    _, plan = _plan()
+    assert ChipDesign(plan).activity_counters is False
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "activity_counters=True needs debug=True: the cores' counters are read "
+            "through the debug port"
+        ),
+    ):
+        ChipDesign(plan, debug=False, activity_counters=True)
+    with pytest.raises(
+        TypeError, match=re.escape("activity_counters must be True or False, not 1")
+    ):
+        ChipDesign(plan, activity_counters=1)
+
+
+def test_prediction_follows_the_plan_model():
+    network, plan = _plan()
+    inputs = random_inputs(network, 1, steps=5, samples=3)
+    trace = simulate_plan(plan, inputs)
+    counters = predict_activity_counters(plan, inputs)
+    for core, counts in zip(plan.cores, counters.cores):
+        assert counts["APPLIED_EVENTS"] == trace.events_per_step[core.index].sum()
+        assert counts["NEURON_UPDATES"] == core.n_neurons * (5 * 3 + 1)
+    assert counters.host_words_out >= 5 * 3 + 2
+    top = counters.saturated(width=2)
+    assert max(v for core in top.cores for v in core.values()) <= 3
+    accesses = counters.memory_accesses(plan)
+    assert accesses[0]["weight_reads"] == counters.cores[0]["SYNAPTIC_OPS"] * (
+        plan.cores[0].params.input_channels
+    )
+
+
+@pytest.mark.parametrize("connectivity", ["dense", "sparse"])
+def test_rtl_counters_equal_the_model(simulator, sim_build_dir, connectivity):
+    if simulator == "verilator" and connectivity == "sparse":
+        pytest.skip("one case per simulator in CI: sparse runs on Icarus")
+    if simulator == "icarus" and connectivity == "dense":
+        pytest.skip("one case per simulator in CI: dense runs on Verilator")
+    network, plan = _plan(connectivity=connectivity)
+    inputs = random_inputs(network, 1, steps=4, samples=2)
+    chip = Chip(plan, activity_counters=True)
+    result = verify_system(chip, inputs, simulator=simulator, build_dir=sim_build_dir, seed=1)
+    assert result.windows_compared == 8
+    assert np.all([c["SYNAPTIC_OPS"] > 0 for c in result.activity.cores[:1]])
