@@ -535,6 +535,12 @@ def _add_flow_options(parser, *, default_samples: int, default_lanes: int = 1):
     )
     parser.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
     _add_debug_option(parser)
+    parser.add_argument(
+        "--activity-counters",
+        action="store_true",
+        help="add the chip's activity counters; the RTL verification checks them against "
+        "the model and the report says so (docs/energy.md)",
+    )
 
 
 def _add_debug_option(parser):
@@ -571,6 +577,7 @@ def _flow_settings(args):
         "devices": devices,
         "seed": args.seed,
         "debug": args.debug,
+        "activity_counters": args.activity_counters,
     }
 
 

@@ -5,12 +5,15 @@ counter after the run and fails on any difference, on every simulator."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
-import numpy as np
 import pytest
 
 from neurohw import Chip
+from neurohw.flows.energy import chip_activity, counted_activity
+from neurohw.flows.energy_report import energy_markdown
+from neurohw.flows.metrics import neurobench_metrics
 from neurohw.flows.system import verify_system
 from neurohw.hw.chip_design import ChipDesign
 from neurohw.network.mapping import CoreCapacity, map_network
@@ -74,4 +77,28 @@ def test_rtl_counters_equal_the_model(simulator, sim_build_dir, connectivity):
     chip = Chip(plan, activity_counters=True)
     result = verify_system(chip, inputs, simulator=simulator, build_dir=sim_build_dir, seed=1)
     assert result.windows_compared == 8
-    assert np.all([c["SYNAPTIC_OPS"] > 0 for c in result.activity.cores[:1]])
+    assert result.activity == predict_activity_counters(plan, inputs)
+    # The energy model on the RTL-counted activity: the weight reads are the model's.
+    model = chip_activity(plan, inputs)
+    counted = counted_activity(plan, result.activity, 2, model)
+    assert counted.weight_reads == model.weight_reads > 0
+    assert counted.router_hops == model.router_hops
+
+
+def test_report_says_rtl_counted_activity_equals_the_model():
+    counters = {"cores": [], "host_words_in": 1, "host_words_out": 2}
+    report = {
+        "neurobench": dataclasses.asdict(
+            neurobench_metrics(_plan()[0], random_inputs(_plan()[0], 1, steps=2, samples=1))
+        ),
+        "energy": {"samples": 1, "tables": []},
+    }
+    report["energy"]["rtl_counted"] = {
+        "simulators": ["icarus", "verilator"],
+        "samples": 10,
+        "counters": counters,
+    }
+    assert (
+        "RTL-counted activity == model: the chip's activity counters after 10 samples on "
+        "icarus, verilator equal the plan model's prediction" in "\n".join(energy_markdown(report))
+    )

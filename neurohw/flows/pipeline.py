@@ -258,12 +258,14 @@ def run_flow(
     traffic: dict | None = None,
     float_inputs: dict | None = None,
     debug: bool = DEFAULT_DEBUG,
+    activity_counters: bool = False,
 ) -> dict:
     """Run every stage (module docstring) and return the report (also written to
     ``out_dir/report.json`` and ``report.md``). ``inputs`` are the integer network's;
     ``float_inputs`` the float network's when they differ (real values, which ``inputs`` holds
     as graded integers). ``debug``: the chip's debug port (:class:`neurohw.Chip`); the Verilog
-    written, verified and synthesized is that one design. ``inputs`` are validated once, here
+    written, verified and synthesized is that one design; ``activity_counters``: its activity
+    counters, checked by the verification (the report then has the RTL-counted activity). ``inputs`` are validated once, here
     (:func:`~neurohw.network.system.check_samples`); every later stage takes the checked
     :class:`~neurohw.network.system.Samples`. Raises :class:`FlowError` for unusable inputs
     and ``neurohw.sim.runner.CocotbTestFailure`` when the RTL disagrees with the model."""
@@ -341,7 +343,7 @@ def run_flow(
 
     # 2. Mapping.
     plan = map_network(network, capacity=capacity, lanes=lanes, topology=topology)
-    chip = Chip(plan, debug=debug)
+    chip = Chip(plan, debug=debug, activity_counters=activity_counters)
     report["plan"] = _plan_summary(plan)
     (out_dir / "plan.json").write_text(json.dumps(report["plan"], indent=1) + "\n")
     _progress(
@@ -389,6 +391,10 @@ def run_flow(
                     (fixed_pred[:verify_samples] == labels[:verify_samples]).mean()
                 )
             entry.pop("output_spikes", None)
+            if result.activity is None:
+                entry.pop("activity", None)
+            else:
+                entry["activity_equals_model"] = True  # the bench fails on any difference
             report["verification"].append(entry)
             _progress(
                 f"      bit-exact on {simulator}: {result.output_events_compared} output "
