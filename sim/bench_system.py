@@ -177,14 +177,16 @@ async def check_activity(tb, data):
     expected = data.get("expected_activity")
     if expected is None:
         return None
-    width = tb.ports["counter_width"]
     differences = []
     read = {"cores": [{} for _ in expected["cores"]]}
     for c, counts in enumerate(expected["cores"]):
         target = tb.ports["cores"][c]["STATUS"]
         for name, want in counts.items():
-            value, error = await tb.command(c, 0, target, data["activity_status"][name])
-            value &= (1 << width) - 1  # the response's data field is signed
+            # Two 16-bit words, low then high (the response's data field is signed).
+            low, error_low = await tb.command(c, 0, target, data["activity_status"][name])
+            high, error = await tb.command(c, 0, target, data["activity_status"][f"{name}_HIGH"])
+            error |= error_low
+            value = (low & 0xFFFF) | (high & 0xFFFF) << 16
             read["cores"][c][name] = value
             if error or value != want:
                 differences.append(f"core {c} {name}: RTL {value} (error {error}), model {want}")

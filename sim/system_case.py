@@ -14,6 +14,7 @@ import numpy as np
 
 from neurohw.hw.chip_design import DEFAULT_DEBUG, DEFAULT_ROUTER_FIFO_DEPTH, ChipDesign
 from neurohw.hw.core import ActivityStatus, Target
+from neurohw.hw.core_config import ACTIVITY_COUNTER_WIDTH
 from neurohw.hw.system import SystemTop
 from neurohw.model import Decay, NeuronParams, ResetMode
 from neurohw.model.reference import initial_state
@@ -231,6 +232,7 @@ def make_case(
         expected = predict_activity_counters(plan, samples).saturated()
         data["expected_activity"] = expected.as_dict()
         data["activity_status"] = {member.name: int(member) for member in ActivityStatus}
+        data["activity_width"] = ACTIVITY_COUNTER_WIDTH
     return top, data
 
 

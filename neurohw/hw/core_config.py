@@ -34,6 +34,8 @@ __all__ = [
     "Target",
     "Status",
     "ActivityStatus",
+    "ACTIVITY_COUNTERS",
+    "ACTIVITY_COUNTER_WIDTH",
     "SPIKE_FIFO_DEPTH",
     "MAX_NEURONS",
     "MAX_AXONS",
@@ -140,19 +142,30 @@ class Status(enum.IntEnum):
 class ActivityStatus(enum.IntEnum):
     """Activity counters, status words after :class:`Status` that a core has only with
     ``activity_counters=True`` (read with ``Target.STATUS``, ``neuron`` set to one of these).
-    Each counts since reset, ``COUNTER_WIDTH`` bits, saturating at ``2**COUNTER_WIDTH - 1``;
+    Each counts since reset in ``ACTIVITY_COUNTER_WIDTH`` (32) bits, saturating at
+    ``2**32 - 1``, read as two 16-bit words: the name (bits 0-15) and ``_HIGH`` (bits 16-31);
     ``docs/system-hardware.md`` "Activity counters"."""
 
     #: axon events applied to the accumulators (after the cap and the event limit; what
     #: ``Status.EVENTS_THIS_STEP`` counts, over every step)
     APPLIED_EVENTS = 5
+    APPLIED_EVENTS_HIGH = 6
     #: words through the read-modify-write stage: dense, ``lane_depth`` per applied event (each
     #: reads one weight word per lane and channel); sparse, one per synapse of the fan-out list
-    SYNAPTIC_OPS = 6
+    SYNAPTIC_OPS = 7
+    SYNAPTIC_OPS_HIGH = 8
     #: neuron-update pipeline passes (every neuron of every lane, every step)
-    NEURON_UPDATES = 7
+    NEURON_UPDATES = 9
+    NEURON_UPDATES_HIGH = 10
     #: spike words that left ``spikes_out`` (one per spiking neuron and step)
-    SPIKES_OUT = 8
+    SPIKES_OUT = 11
+    SPIKES_OUT_HIGH = 12
+
+
+#: The activity counters (:class:`ActivityStatus`, each one low and one high word).
+ACTIVITY_COUNTERS = ("APPLIED_EVENTS", "SYNAPTIC_OPS", "NEURON_UPDATES", "SPIKES_OUT")
+#: Width of the activity counters (a run's total: 16 bits would saturate within a few samples).
+ACTIVITY_COUNTER_WIDTH = 32
 
 
 def layout_fields(layout) -> dict:

@@ -14,11 +14,12 @@ from amaranth.hdl import Cat, Mux, Signal
 
 from .core_build import CoreBuild, Phase
 from .core_config import (
+    ACTIVITY_COUNTER_WIDTH,
+    ACTIVITY_COUNTERS,
     COUNTER_WIDTH,
     PER_NEURON_NAMES,
     SPIKE_FIFO_DEPTH,
     STEP_WIDTH,
-    ActivityStatus,
 )
 
 
@@ -48,9 +49,12 @@ def control(build: CoreBuild) -> None:
         return counter.eq(Mux(counter == (1 << len(counter)) - 1, counter, counter + 1))
 
     build.saturating_increment = saturating_increment
-    # Activity counters (``activity_counters``), indexed by ActivityStatus - len(Status).
+    # Activity counters (``activity_counters``), in ACTIVITY_COUNTERS order.
     build.activity = (
-        [Signal(COUNTER_WIDTH, name=f"activity_{s.name.lower()}") for s in ActivityStatus]
+        [
+            Signal(ACTIVITY_COUNTER_WIDTH, name=f"activity_{name.lower()}")
+            for name in ACTIVITY_COUNTERS
+        ]
         if core.config.activity_counters
         else None
     )
@@ -211,14 +215,14 @@ def count_activity(build: CoreBuild) -> None:
         return
     core, m, lanes = build.core, build.m, build.lanes
     applied, synaptic_ops, neuron_updates, spikes_out = build.activity
-    limit = (1 << COUNTER_WIDTH) - 1
+    limit = (1 << ACTIVITY_COUNTER_WIDTH) - 1
     with m.If(build.event_applied):
         m.d.sync += build.saturating_increment(applied)
     with m.If(build.rmw_valid):
         m.d.sync += build.saturating_increment(synaptic_ops)
     # Every lane's update in one cycle: add how many wrote back.
     passes = sum(lane.write_back for lane in lanes)
-    total = Signal(COUNTER_WIDTH + 1 + len(lanes).bit_length(), name="activity_update_sum")
+    total = Signal(ACTIVITY_COUNTER_WIDTH + len(lanes).bit_length(), name="activity_update_sum")
     m.d.comb += total.eq(neuron_updates + passes)
     m.d.sync += neuron_updates.eq(Mux(total > limit, limit, total))
     with m.If(core.spikes_out.valid & core.spikes_out.ready):

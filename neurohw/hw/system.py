@@ -21,7 +21,7 @@ from amaranth.lib.wiring import In, Out
 from ..network.plan import ChipPlan
 from ..routing import MAX_TABLE_ENTRIES, MeshTopology, StarTopology
 from .core import NeuronCore
-from .core_config import CoreConfig
+from .core_config import ACTIVITY_COUNTER_WIDTH, CoreConfig
 from .endpoint import COUNTER_WIDTH, CoreEgress, CoreIngress
 from .event import EventKind, event_layout
 from .topology import MeshNetwork, StarNetwork
@@ -184,8 +184,8 @@ class SystemTop(wiring.Component):
             "router_drops": Out(COUNTER_WIDTH),
         }
         if counters:
-            members["host_words_in"] = Out(COUNTER_WIDTH)
-            members["host_words_out"] = Out(COUNTER_WIDTH)
+            members["host_words_in"] = Out(ACTIVITY_COUNTER_WIDTH)
+            members["host_words_out"] = Out(ACTIVITY_COUNTER_WIDTH)
         if self.debug:
             cmd_layouts = [core.cmd_layout for core in self.cores]
             self.dbg_cmd_layout = data.StructLayout(
@@ -281,10 +281,10 @@ class SystemTop(wiring.Component):
         if self.counters:
             # Words through the host port, since reset, saturating.
             for name, port in (("host_words_in", self.host_in), ("host_words_out", self.host_out)):
-                count = Signal(COUNTER_WIDTH, name=f"{name}_count")
+                count = Signal(ACTIVITY_COUNTER_WIDTH, name=f"{name}_count")
                 counter = getattr(self, name)
                 m.d.comb += counter.eq(count)
-                with m.If(port.valid & port.ready & (count != (1 << COUNTER_WIDTH) - 1)):
+                with m.If(port.valid & port.ready & (count != (1 << ACTIVITY_COUNTER_WIDTH) - 1)):
                     m.d.sync += count.eq(count + 1)
 
         # ---- Router drop reports: always taken, counted.

@@ -388,9 +388,9 @@ class _CoreRing:
         self.pre_trace, self.post_trace = new.pre_trace, new.post_trace
 
 
-#: Width of the chip's activity counters (``neurohw.hw.core_config.COUNTER_WIDTH``): each
-#: saturates at ``2**ACTIVITY_COUNTER_WIDTH - 1``.
-ACTIVITY_COUNTER_WIDTH = 16
+#: Width of the chip's activity counters (``neurohw.hw.core_config.ACTIVITY_COUNTER_WIDTH``):
+#: each saturates at ``2**ACTIVITY_COUNTER_WIDTH - 1``.
+ACTIVITY_COUNTER_WIDTH = 32
 
 
 @dataclass(frozen=True)
