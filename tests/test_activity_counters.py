@@ -102,3 +102,33 @@ def test_report_says_rtl_counted_activity_equals_the_model():
         "RTL-counted activity == model: the chip's activity counters after 10 samples on "
         "icarus, verilator equal the plan model's prediction" in "\n".join(energy_markdown(report))
     )
+
+
+def test_core_option_and_status_words():
+    from neurohw.hw.core_config import ActivityStatus, CoreConfig, Status
+    from neurohw.model import loihi_cuba_lif
+
+    params = loihi_cuba_lif(du=4095, dv=600, vth=30)
+    plain = CoreConfig(params, n_neurons=5, n_axons=3, weight_width=4)
+    counted = CoreConfig(params, n_neurons=5, n_axons=3, weight_width=4, activity_counters=True)
+    assert plain.n_status == len(Status)
+    assert counted.n_status == max(ActivityStatus) + 1
+    assert "SYNAPTIC_OPS_HIGH" not in plain.port_description()["status"]
+    assert counted.port_description()["status"]["SYNAPTIC_OPS_HIGH"] == 8
+    with pytest.raises(
+        TypeError, match=re.escape("activity_counters must be True or False, not 'yes'")
+    ):
+        CoreConfig(params, n_neurons=5, n_axons=3, weight_width=4, activity_counters="yes")
+
+
+def test_system_counters_need_the_debug_port():
+    from neurohw.hw.system import SystemTop
+
+    _, plan = _plan()
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "counters=True needs debug=True: the cores' activity counters are read through dbg_cmd"
+        ),
+    ):
+        SystemTop(plan, debug=False, counters=True)
