@@ -52,6 +52,9 @@ class Chip(ChipDesign):
         Add the ``dbg_cmd``/``dbg_rsp`` port (default :data:`DEFAULT_DEBUG`).
     router_fifo_depth : int
         Depth of every router's virtual output queues (default 2).
+    activity_counters : bool
+        Add the activity counters (default off; ``docs/system-hardware.md``): the RTL
+        verification then checks them against the model's prediction.
 
     The weights are held in block RAM: a ``SystemTop`` core has no other memory kind yet (the
     single-core ``NeuronCore`` can use SPRAM), so there is no memory option here.
@@ -67,6 +70,7 @@ class Chip(ChipDesign):
         graded_spikes: bool | None = None,
         debug: bool = DEFAULT_DEBUG,
         router_fifo_depth: int = DEFAULT_ROUTER_FIFO_DEPTH,
+        activity_counters: bool = False,
     ):
         if isinstance(plan, Network):
             from .network.mapping import CoreCapacity, map_network
@@ -94,7 +98,12 @@ class Chip(ChipDesign):
                     )
         else:
             raise TypeError(f"plan must be a ChipPlan or a Network, not {plan!r}")
-        super().__init__(plan, debug=debug, router_fifo_depth=router_fifo_depth)
+        super().__init__(
+            plan,
+            debug=debug,
+            router_fifo_depth=router_fifo_depth,
+            activity_counters=activity_counters,
+        )
 
     # -- model and verification -------------------------------------------------------------
 

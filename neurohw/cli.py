@@ -654,6 +654,12 @@ def _add_flow_options(parser, *, default_samples: int, default_lanes: int = 1):
     _add_graded_spikes_option(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
     _add_debug_option(parser)
+    parser.add_argument(
+        "--activity-counters",
+        action="store_true",
+        help="add the chip's activity counters; the RTL verification checks them against "
+        "the model and the report says so (docs/energy.md)",
+    )
 
 
 def _add_graded_spikes_option(parser):
@@ -715,6 +721,7 @@ def _flow_settings(args, *, samples: int):
         "devices": devices,
         "seed": args.seed,
         "debug": args.debug,
+        "activity_counters": args.activity_counters,
     }
 
 

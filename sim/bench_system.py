@@ -170,6 +170,34 @@ def _windows(fmt, words, n_windows):
     return windows
 
 
+async def check_activity(tb, data):
+    """With activity counters: every counter equals the model's prediction
+    (``predict_activity_counters``), read after the run (``docs/system-hardware.md``). Returns
+    what the counters read (``None`` without counters)."""
+    expected = data.get("expected_activity")
+    if expected is None:
+        return None
+    differences = []
+    read = {"cores": [{} for _ in expected["cores"]]}
+    for c, counts in enumerate(expected["cores"]):
+        target = tb.ports["cores"][c]["STATUS"]
+        for name, want in counts.items():
+            # Two 16-bit words, low then high (the response's data field is signed).
+            low, error_low = await tb.command(c, 0, target, data["activity_status"][name])
+            high, error = await tb.command(c, 0, target, data["activity_status"][f"{name}_HIGH"])
+            error |= error_low
+            value = (low & 0xFFFF) | (high & 0xFFFF) << 16
+            read["cores"][c][name] = value
+            if error or value != want:
+                differences.append(f"core {c} {name}: RTL {value} (error {error}), model {want}")
+    for name in ("host_words_in", "host_words_out"):
+        read[name] = tb.status(name)
+        if tb.status(name) != expected[name]:
+            differences.append(f"{name}: RTL {tb.status(name)}, model {expected[name]}")
+    assert not differences, "activity counters differ from the model: " + "; ".join(differences)
+    return read
+
+
 @cocotb.test()
 async def run_samples(dut):
     """Every output spike of every window, the barrier order and the status counters."""
@@ -268,6 +296,7 @@ async def run_samples(dut):
                     f"core {c}, neuron {neuron}, axon {axon[0] if axon else 0}, target "
                     f"{target} after the run: expected {want}, actual {value} (error {error})"
                 )
+        activity = await check_activity(tb, data)
         if tb.n_cores < (1 << tb.ports["dbg_cmd"]["core"][1]):
             _, error = await tb.command(tb.n_cores, 0, 0, 0)
             assert error == 1, "a command to a core that does not exist was not refused"
@@ -275,6 +304,8 @@ async def run_samples(dut):
         assert not checker.violations, checker.violations
 
     cycles = tb.barrier_cycles
+    if not tb.debug:
+        activity = None
     per_step = [b - a for a, b in zip(cycles[1:], cycles[2 : n_steps + 1])]
     results = {
         "cycles": cycles[n_steps] - (tb.first_input_cycle or 0),
@@ -284,6 +315,7 @@ async def run_samples(dut):
         "host_words": len(data["host_words"]),
         "output_events": sum(len(w) for w in expected),
         "host_out_words": [int(word) for word in tb.host_out.received],
+        "activity": activity,
     }
     Path(os.environ[TEST_DATA_ENV_VAR]).with_name("system_results.json").write_text(
         json.dumps(results)

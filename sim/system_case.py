@@ -13,13 +13,15 @@ from __future__ import annotations
 import numpy as np
 
 from neurohw.hw.chip_design import DEFAULT_DEBUG, DEFAULT_ROUTER_FIFO_DEPTH, ChipDesign
-from neurohw.hw.core import Target
+from neurohw.hw.core import ActivityStatus, Target
+from neurohw.hw.core_config import ACTIVITY_COUNTER_WIDTH
 from neurohw.hw.system import SystemTop
 from neurohw.model import Decay, NeuronParams, ResetMode, xylo_lif
 from neurohw.model.reference import initial_state
 from neurohw.network import InputGroup, Network, Population, Projection, simulate, simulate_samples
 from neurohw.network.host_events import encode_samples
 from neurohw.network.plan import ChipPlan
+from neurohw.network.plan_model import predict_activity_counters
 from neurohw.network.system import Samples, check_samples
 
 __all__ = [
@@ -227,6 +229,12 @@ def make_case(
         "cycle_budget": cycle_budget(top, steps * batch),
         **(traffic or {}),
     }
+    if chip.activity_counters:
+        # What the chip's counters read at the end of the run (saturated as they saturate).
+        expected = predict_activity_counters(plan, samples).saturated()
+        data["expected_activity"] = expected.as_dict()
+        data["activity_status"] = {member.name: int(member) for member in ActivityStatus}
+        data["activity_width"] = ACTIVITY_COUNTER_WIDTH
     return top, data
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "Activity",
     "EnergyEstimate",
     "chip_activity",
+    "counted_activity",
     "estimate_energy",
     "weight_read_scale",
 ]
@@ -309,6 +310,37 @@ def chip_activity(plan, inputs, *, cycles=None) -> Activity:
         synaptic_ops=float(trace.synaptic_ops.sum()) / B,
         spram=spram,
         weight_bits=float(bits_read / weight_reads) if weight_reads else 16.0,
+    )
+
+
+def counted_activity(plan, counters, samples: int, model: Activity) -> Activity:
+    """The :class:`Activity` of a run of ``samples`` samples from the chip's own activity
+    counters (``counters``: an :class:`~neurohw.network.plan_model.ActivityCounters` read
+    from the RTL, e.g. ``SystemVerificationResult.activity``) instead of the plan model:
+    weight reads, accumulator updates, state accesses, neuron updates, DSP multiplies and host
+    words are derived from the counts (``ActivityCounters.memory_accesses``); router hops,
+    cycles, the non-zero synaptic operations and the weights' width, which the chip does not
+    count, stay ``model``'s. The counters cover the whole run, the step after the final clear
+    included (one sweep per core more than the samples' own), divided by ``samples``."""
+    accesses = counters.memory_accesses(plan)
+    updates = multiplies = 0.0
+    for core, counts in zip(plan.cores, counters.cores):
+        updates += counts["NEURON_UPDATES"]
+        decays = [core.params.v_decay, *core.params.i_decay]
+        multiplies += sum(d.kind is DecayKind.MULTIPLY for d in decays) * counts["NEURON_UPDATES"]
+    reads = sum(a["weight_reads"] for a in accesses)
+    return Activity(
+        weight_reads=reads / samples,
+        accumulator_updates=sum(a["accumulator_updates"] for a in accesses) / samples,
+        state_accesses=sum(a["state_reads"] + a["state_writes"] for a in accesses) / samples,
+        neuron_updates=updates / samples,
+        dsp_multiplies=multiplies / samples,
+        router_hops=model.router_hops,
+        host_words=(counters.host_words_in + counters.host_words_out) / samples,
+        cycles=model.cycles,
+        synaptic_ops=model.synaptic_ops,
+        spram=model.spram,
+        weight_bits=model.weight_bits,
     )
 
 

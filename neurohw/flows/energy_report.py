@@ -56,6 +56,14 @@ def add_energy_section(report: dict, plan, samples, out_dir) -> dict:
         "devices": [e.as_dict() for e in estimates],
         "tables": [e.table() for e in estimates],
     }
+    counted = [v for v in report.get("verification", ()) if v.get("activity_equals_model")]
+    if counted:
+        # The RTL's own counters, checked equal to the model's by the verification.
+        report["energy"]["rtl_counted"] = {
+            "simulators": [v["simulator"] for v in counted],
+            "samples": counted[0]["samples"],
+            "counters": counted[0]["activity"],
+        }
     plot_energy_breakdown({e.family: e.breakdown for e in estimates}, Path(out_dir) / "energy.png")
     return report
 
@@ -81,4 +89,12 @@ def energy_markdown(report: dict) -> list[str]:
         ]
         for table in energy["tables"]:
             lines += ["", table]
+        counted = energy.get("rtl_counted")
+        if counted:
+            lines += [
+                "",
+                f"RTL-counted activity == model: the chip's activity counters after "
+                f"{counted['samples']} samples on {', '.join(counted['simulators'])} equal the "
+                f'plan model\'s prediction (docs/system-hardware.md, "Activity counters").',
+            ]
     return lines

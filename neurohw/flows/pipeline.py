@@ -262,12 +262,14 @@ def run_flow(
     float_inputs: dict | None = None,
     debug: bool = DEFAULT_DEBUG,
     files: dict | None = None,
+    activity_counters: bool = False,
 ) -> dict:
     """Run every stage (module docstring) and return the report (also written to
     ``out_dir/report.json`` and ``report.md``). ``inputs`` are the integer network's;
     ``float_inputs`` the float network's when they differ (real values, which ``inputs`` holds
     as graded integers). ``debug``: the chip's debug port (:class:`neurohw.Chip`); the Verilog
-    written, verified and synthesized is that one design. ``inputs`` are validated once, here
+    written, verified and synthesized is that one design; ``activity_counters``: its activity
+    counters, checked by the verification (the report then has the RTL-counted activity). ``inputs`` are validated once, here
     (:func:`~neurohw.network.system.check_samples`); every later stage takes the checked
     :class:`~neurohw.network.system.Samples`. ``files`` ``{name: path}``: more files copied
     into the output folder (``neurohw example`` adds its NIR export).
@@ -312,7 +314,7 @@ def run_flow(
     plan = map_network(
         network, capacity=capacity, lanes=lanes, topology=topology, graded_spikes=graded_spikes
     )
-    chip = Chip(plan, debug=debug)
+    chip = Chip(plan, debug=debug, activity_counters=activity_counters)
     with output_folder(out_dir) as work:
         for file_name, path in (files or {}).items():
             shutil.copy2(path, work / file_name)
@@ -481,6 +483,10 @@ def _run_stages(
                     (fixed_pred[:verify_samples] == labels[:verify_samples]).mean()
                 )
             entry.pop("output_spikes", None)
+            if result.activity is None:
+                entry.pop("activity", None)
+            else:
+                entry["activity_equals_model"] = True  # the bench fails on any difference
             report["verification"].append(entry)
             _progress(
                 f"      bit-exact on {simulator}: {result.output_events_compared} output "

@@ -57,6 +57,10 @@ class SystemVerificationResult:
     #: What the RTL itself sent to the host, decoded: ``{output population: (steps, samples,
     #: size)}`` spike counts (equal to the model's when the run passed).
     output_spikes: dict = field(default_factory=dict, repr=False, compare=False)
+    #: With a chip's activity counters: what the RTL's counters read after the run (an
+    #: :class:`~neurohw.network.plan_model.ActivityCounters`, equal to the model's prediction
+    #: when the run passed); ``None`` without counters.
+    activity: object = field(default=None, repr=False, compare=False)
 
     @property
     def cycles_per_sample_mean(self) -> float:
@@ -65,6 +69,7 @@ class SystemVerificationResult:
     def to_dict(self) -> dict:
         result = asdict(self)
         result.pop("output_spikes")
+        result["activity"] = None if self.activity is None else self.activity.as_dict()
         result["cycles_per_sample_mean"] = self.cycles_per_sample_mean
         return result
 
@@ -164,6 +169,20 @@ def verify_system(
         cycles_per_step_max=max(per_step),
         seconds=seconds,
         output_spikes=output_spikes,
+        activity=_rtl_activity(results.get("activity")),
+    )
+
+
+def _rtl_activity(read):
+    """The bench's counter reads as an ``ActivityCounters`` (``None`` without counters)."""
+    if read is None:
+        return None
+    from ..network.plan_model import ActivityCounters
+
+    return ActivityCounters(
+        cores=tuple(dict(core) for core in read["cores"]),
+        host_words_in=read["host_words_in"],
+        host_words_out=read["host_words_out"],
     )
 
 

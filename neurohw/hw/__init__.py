@@ -8,7 +8,7 @@ package's ``__init__`` leaves them out to keep the import graph free of cycles.
 
 from .aer import AERReceiver, AERTransmitter
 from .chip_design import ChipDesign
-from .core import STEP_WIDTH, NeuronCore, Status, Target
+from .core import STEP_WIDTH, ActivityStatus, NeuronCore, Status, Target
 from .description import axis_streams, core_description
 from .encoders import DeltaEncoder, LatencyEncoder, PopulationEncoder, RateEncoder, StreamEncoder
 from .endpoint import CoreEgress, CoreIngress
@@ -23,6 +23,7 @@ __all__ = [
     "NeuronCore",
     "Target",
     "Status",
+    "ActivityStatus",
     "STEP_WIDTH",
     "NeuronUpdate",
     "core_description",

@@ -25,8 +25,9 @@ DEFAULT_ROUTER_FIFO_DEPTH = 2
 
 
 class ChipDesign:
-    """A ``ChipPlan`` and the options of its hardware (``debug``, ``router_fifo_depth``),
-    validated once; :meth:`top`, :meth:`verilog`, :meth:`design_hash`, :meth:`description`."""
+    """A ``ChipPlan`` and the options of its hardware (``debug``, ``router_fifo_depth``,
+    ``activity_counters``), validated once; :meth:`top`, :meth:`verilog`, :meth:`design_hash`,
+    :meth:`description`."""
 
     def __init__(
         self,
@@ -34,11 +35,19 @@ class ChipDesign:
         *,
         debug: bool = DEFAULT_DEBUG,
         router_fifo_depth: int = DEFAULT_ROUTER_FIFO_DEPTH,
+        activity_counters: bool = False,
     ):
         if not isinstance(plan, ChipPlan):
             raise TypeError(f"plan must be a ChipPlan, not {plan!r}")
         if not isinstance(debug, bool):
             raise TypeError(f"debug must be True or False, not {debug!r}")
+        if not isinstance(activity_counters, bool):
+            raise TypeError(f"activity_counters must be True or False, not {activity_counters!r}")
+        if activity_counters and not debug:
+            raise ValueError(
+                "activity_counters=True needs debug=True: the cores' counters are read "
+                "through the debug port"
+            )
         if (
             isinstance(router_fifo_depth, bool)
             or not isinstance(router_fifo_depth, int)
@@ -50,6 +59,7 @@ class ChipDesign:
         self._plan = plan
         self._debug = debug
         self._router_fifo_depth = router_fifo_depth
+        self._activity_counters = activity_counters
         self._verilog = None
 
     @property
@@ -64,6 +74,10 @@ class ChipDesign:
     def router_fifo_depth(self) -> int:
         return self._router_fifo_depth
 
+    @property
+    def activity_counters(self) -> bool:
+        return self._activity_counters
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}({self._plan.n_cores} cores, debug={self._debug}, "
@@ -77,7 +91,12 @@ class ChipDesign:
         elaborated once, so every use gets its own)."""
         from .system import SystemTop
 
-        return SystemTop(self._plan, router_fifo_depth=self._router_fifo_depth, debug=self._debug)
+        return SystemTop(
+            self._plan,
+            router_fifo_depth=self._router_fifo_depth,
+            debug=self._debug,
+            counters=self._activity_counters,
+        )
 
     def verilog(self, path=None) -> str:
         """The Verilog of the chip (module ``neurohw_system``), also written to ``path`` when
@@ -117,5 +136,6 @@ class ChipDesign:
             "event_bits": plan.fmt.width,
             "debug": self._debug,
             "router_fifo_depth": self._router_fifo_depth,
+            **({"activity_counters": True} if self._activity_counters else {}),
             "design_sha256": self.design_hash(),
         }

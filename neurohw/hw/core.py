@@ -43,6 +43,7 @@ from .core_config import (
     SPRAM_WIDTH,
     STEP_WIDTH,
     WEIGHT_BANK_DEPTH,
+    ActivityStatus,
     CoreConfig,
     Status,
     Target,
@@ -52,13 +53,14 @@ from .core_config import (
 from .core_events import accumulate, dense_events, event_input, sparse_events
 from .core_memories import lane_memories, memory_helpers, read_addresses, write_ports
 from .core_stdp import potentiation_walk, traces, weight_updates
-from .core_sweep import control, finish_step, sweep
+from .core_sweep import control, count_activity, finish_step, sweep
 
 __all__ = [
     "NeuronCore",
     "CoreConfig",
     "Target",
     "Status",
+    "ActivityStatus",
     "SPIKE_FIFO_DEPTH",
     "MAX_NEURONS",
     "MAX_AXONS",
@@ -165,6 +167,7 @@ class NeuronCore(wiring.Component):
             potentiation_walk(build)
             weight_updates(build)
         finish_step(build)
+        count_activity(build)
         read_addresses(build)
         write_ports(build)
         return build.m

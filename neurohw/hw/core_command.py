@@ -12,7 +12,7 @@ from __future__ import annotations
 from amaranth.hdl import Array, Cat, Const, Signal, signed
 
 from .core_build import CoreBuild, Phase
-from .core_config import _PARAM_TARGETS, Status, Target
+from .core_config import _PARAM_TARGETS, ACTIVITY_COUNTERS, ActivityStatus, Status, Target
 
 
 def command_decode(build: CoreBuild) -> None:
@@ -73,7 +73,7 @@ def command_decode(build: CoreBuild) -> None:
         with m.Case(Target.STATUS):
             writable = (build.payload.neuron == Status.LEARNING) if stdp is not None else Const(0)
             m.d.comb += ok.eq(
-                (build.payload.neuron < len(Status)) & (~build.payload.write | writable)
+                (build.payload.neuron < core.config.n_status) & (~build.payload.write | writable)
             )
         if cap is not None:
             with m.Case(Target.INPUT_COUNT):
@@ -215,6 +215,11 @@ def command_respond(build: CoreBuild) -> None:
                             m.d.sync += rsp_data.eq(events_status)
                         with m.Case(Status.LEARNING):
                             m.d.sync += rsp_data.eq(learn_enable)
+                        for name, counter in zip(ACTIVITY_COUNTERS, build.activity or ()):
+                            with m.Case(ActivityStatus[name]):
+                                m.d.sync += rsp_data.eq(counter[:16])
+                            with m.Case(ActivityStatus[f"{name}_HIGH"]):
+                                m.d.sync += rsp_data.eq(counter[16:])
                 if cap is not None:
                     with m.Case(Target.INPUT_COUNT):
                         m.d.sync += rsp_data.eq(dbg_count)

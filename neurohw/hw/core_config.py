@@ -33,6 +33,9 @@ __all__ = [
     "CoreConfig",
     "Target",
     "Status",
+    "ActivityStatus",
+    "ACTIVITY_COUNTERS",
+    "ACTIVITY_COUNTER_WIDTH",
     "SPIKE_FIFO_DEPTH",
     "MAX_NEURONS",
     "MAX_AXONS",
@@ -136,6 +139,35 @@ class Status(enum.IntEnum):
     LEARNING = 4
 
 
+class ActivityStatus(enum.IntEnum):
+    """Activity counters, status words after :class:`Status` that a core has only with
+    ``activity_counters=True`` (read with ``Target.STATUS``, ``neuron`` set to one of these).
+    Each counts since reset in ``ACTIVITY_COUNTER_WIDTH`` (32) bits, saturating at
+    ``2**32 - 1``, read as two 16-bit words: the name (bits 0-15) and ``_HIGH`` (bits 16-31);
+    ``docs/system-hardware.md`` "Activity counters"."""
+
+    #: axon events applied to the accumulators (after the cap and the event limit; what
+    #: ``Status.EVENTS_THIS_STEP`` counts, over every step)
+    APPLIED_EVENTS = 5
+    APPLIED_EVENTS_HIGH = 6
+    #: words through the read-modify-write stage: dense, ``lane_depth`` per applied event (each
+    #: reads one weight word per lane and channel); sparse, one per synapse of the fan-out list
+    SYNAPTIC_OPS = 7
+    SYNAPTIC_OPS_HIGH = 8
+    #: neuron-update pipeline passes (every neuron of every lane, every step)
+    NEURON_UPDATES = 9
+    NEURON_UPDATES_HIGH = 10
+    #: spike words that left ``spikes_out`` (one per spiking neuron and step)
+    SPIKES_OUT = 11
+    SPIKES_OUT_HIGH = 12
+
+
+#: The activity counters (:class:`ActivityStatus`, each one low and one high word).
+ACTIVITY_COUNTERS = ("APPLIED_EVENTS", "SYNAPTIC_OPS", "NEURON_UPDATES", "SPIKES_OUT")
+#: Width of the activity counters (a run's total: 16 bits would saturate within a few samples).
+ACTIVITY_COUNTER_WIDTH = 32
+
+
 def layout_fields(layout) -> dict:
     """``{name: (offset, width, signed)}`` of a struct layout, for testbenches that decode the
     flattened payload of a stream port."""
@@ -227,6 +259,10 @@ class CoreConfig:
         1``. Then ``max_events_per_step`` bounds the sum of ``|value|`` in a step (the
         accumulator stays exact) and its default is ``n_axons * max(cap or 65535,
         2**(value_width - 1))``. Needs accumulation 'sum' and no ``stdp``.
+    activity_counters : bool
+        Add the :class:`ActivityStatus` counters (applied events, synaptic operations, neuron
+        updates, spikes out), read as status words. Off (default): the core is built exactly
+        as without the option.
     """
 
     def __init__(
@@ -247,6 +283,7 @@ class CoreConfig:
         stdp=None,
         plastic=None,
         value_width=0,
+        activity_counters=False,
     ):
         if not isinstance(params, NeuronParams):
             raise TypeError(f"params must be a NeuronParams, not {params!r}")
@@ -395,6 +432,11 @@ class CoreConfig:
         self.plastic = plastic
         self.value_width = value_width
         self.per_neuron = per_neuron
+        if not isinstance(activity_counters, bool):
+            raise TypeError(f"activity_counters must be True or False, not {activity_counters!r}")
+        self.activity_counters = activity_counters
+        #: status words present: those of :class:`Status`, then :class:`ActivityStatus`
+        self.n_status = (max(ActivityStatus) if activity_counters else max(Status)) + 1
 
         self._widths(params, cap, stdp)
         self._memory_geometry()
@@ -468,7 +510,7 @@ class CoreConfig:
                 "write": unsigned(1),
                 "target": unsigned(self.target_bits),
                 # Wide enough for every Status index too.
-                "neuron": unsigned(max(self.neuron_bits, _bits(len(Status) - 1))),
+                "neuron": unsigned(max(self.neuron_bits, _bits(self.n_status - 1))),
                 "axon": unsigned(self.axon_bits),
                 "data": signed(self.data_width),
             }
@@ -598,7 +640,10 @@ class CoreConfig:
             "rsp": layout_fields(self.rsp_layout),
             "spikes_out": layout_fields(self.spike_layout),
             "targets": {name: int(Target[name]) for name, present in targets.items() if present},
-            "status": {member.name: int(member) for member in Status},
+            "status": {
+                member.name: int(member)
+                for member in (*Status, *(ActivityStatus if self.activity_counters else ()))
+            },
             "step_width": STEP_WIDTH,
             "latency": self.update_latency,
             "lanes": self.lanes,

@@ -67,6 +67,7 @@ def event_input(build: CoreBuild) -> None:
         else:
             under_limit = events + units <= core.max_events_per_step
         live = under_cap & under_limit
+        build.event_applied = first & live  # what the activity counter counts
         with m.If(first):
             with m.If(live):
                 m.d.sync += saturating_increment(events_status)

@@ -13,7 +13,14 @@ from __future__ import annotations
 from amaranth.hdl import Cat, Mux, Signal
 
 from .core_build import CoreBuild, Phase
-from .core_config import COUNTER_WIDTH, PER_NEURON_NAMES, SPIKE_FIFO_DEPTH, STEP_WIDTH
+from .core_config import (
+    ACTIVITY_COUNTER_WIDTH,
+    ACTIVITY_COUNTERS,
+    COUNTER_WIDTH,
+    PER_NEURON_NAMES,
+    SPIKE_FIFO_DEPTH,
+    STEP_WIDTH,
+)
 
 
 def control(build: CoreBuild) -> None:
@@ -42,6 +49,15 @@ def control(build: CoreBuild) -> None:
         return counter.eq(Mux(counter == (1 << len(counter)) - 1, counter, counter + 1))
 
     build.saturating_increment = saturating_increment
+    # Activity counters (``activity_counters``), in ACTIVITY_COUNTERS order.
+    build.activity = (
+        [
+            Signal(ACTIVITY_COUNTER_WIDTH, name=f"activity_{name.lower()}")
+            for name in ACTIVITY_COUNTERS
+        ]
+        if core.config.activity_counters
+        else None
+    )
 
     # Delay ring: slot `ring_pos` (the step number modulo max_delay) holds this step's drive;
     # it starts at word `ring_base` = ring_pos * D of every accumulator memory.
@@ -190,3 +206,24 @@ def finish_step(build: CoreBuild) -> None:
                 ring_pos.eq(Mux(last, 0, ring_pos + 1)),
                 ring_base.eq(Mux(last, 0, ring_base + D)),
             ]
+
+
+def count_activity(build: CoreBuild) -> None:
+    """The activity counters (``activity_counters`` only), saturating: applied events,
+    read-modify-write words, neuron-update passes and spike words out."""
+    if build.activity is None:
+        return
+    core, m, lanes = build.core, build.m, build.lanes
+    applied, synaptic_ops, neuron_updates, spikes_out = build.activity
+    limit = (1 << ACTIVITY_COUNTER_WIDTH) - 1
+    with m.If(build.event_applied):
+        m.d.sync += build.saturating_increment(applied)
+    with m.If(build.rmw_valid):
+        m.d.sync += build.saturating_increment(synaptic_ops)
+    # Every lane's update in one cycle: add how many wrote back.
+    passes = sum(lane.write_back for lane in lanes)
+    total = Signal(ACTIVITY_COUNTER_WIDTH + len(lanes).bit_length(), name="activity_update_sum")
+    m.d.comb += total.eq(neuron_updates + passes)
+    m.d.sync += neuron_updates.eq(Mux(total > limit, limit, total))
+    with m.If(core.spikes_out.valid & core.spikes_out.ready):
+        m.d.sync += build.saturating_increment(spikes_out)

@@ -21,7 +21,7 @@ from amaranth.lib.wiring import In, Out
 from ..network.plan import ChipPlan
 from ..routing import MAX_TABLE_ENTRIES, MeshTopology, StarTopology
 from .core import NeuronCore
-from .core_config import CoreConfig
+from .core_config import ACTIVITY_COUNTER_WIDTH, CoreConfig
 from .endpoint import COUNTER_WIDTH, CoreEgress, CoreIngress
 from .event import EventKind, event_layout
 from .topology import MeshNetwork, StarNetwork
@@ -51,7 +51,7 @@ def core_value_width(plan: ChipPlan, core_plan) -> int:
     return plan.fmt.payload_width + 1 if core_plan.graded else 0
 
 
-def core_config(plan: ChipPlan, core_plan) -> CoreConfig:
+def core_config(plan: ChipPlan, core_plan, *, activity_counters: bool = False) -> CoreConfig:
     """The :class:`CoreConfig` of one core of ``plan``: what :class:`SystemTop` builds and what
     the cycle estimates read (no hardware is built)."""
     return CoreConfig(
@@ -68,6 +68,7 @@ def core_config(plan: ChipPlan, core_plan) -> CoreConfig:
         stdp=core_plan.stdp,
         plastic=core_plan.plastic,
         value_width=core_value_width(plan, core_plan),
+        activity_counters=activity_counters,
     )
 
 
@@ -81,6 +82,11 @@ class SystemTop(wiring.Component):
         Depth of every router's virtual output queues.
     debug : bool
         Add the ``dbg_cmd``/``dbg_rsp`` port (any core's command port, selected by ``core``).
+    counters : bool
+        Activity counters (``docs/system-hardware.md``): every core's
+        :class:`~neurohw.hw.core.ActivityStatus` words (read through ``dbg_cmd``, which they
+        need) and the ``host_words_in`` / ``host_words_out`` ports. Off (default): the chip is
+        built exactly as without the option.
 
     Members
     -------
@@ -106,9 +112,24 @@ class SystemTop(wiring.Component):
         index out of range answers ``error = 1``.
     """
 
-    def __init__(self, plan: ChipPlan, *, router_fifo_depth: int = 2, debug: bool = True):
+    def __init__(
+        self,
+        plan: ChipPlan,
+        *,
+        router_fifo_depth: int = 2,
+        debug: bool = True,
+        counters: bool = False,
+    ):
         if not isinstance(plan, ChipPlan):
             raise TypeError(f"plan must be a ChipPlan, not {plan!r}")
+        if not isinstance(counters, bool):
+            raise TypeError(f"counters must be True or False, not {counters!r}")
+        if counters and not debug:
+            raise ValueError(
+                "counters=True needs debug=True: the cores' activity counters are read "
+                "through dbg_cmd"
+            )
+        self.counters = counters
         if not isinstance(plan.topology, (StarTopology, MeshTopology)):
             raise TypeError(
                 f"plan topology must be a StarTopology or MeshTopology, not {plan.topology!r}"
@@ -120,7 +141,7 @@ class SystemTop(wiring.Component):
         self.ingress = []
         self.egress = []
         for cp in plan.cores:
-            core = NeuronCore(core_config(plan, cp))
+            core = NeuronCore(core_config(plan, cp, activity_counters=counters))
             self.cores.append(core)
             starts = plan.start_steps
             self.ingress.append(
@@ -159,6 +180,9 @@ class SystemTop(wiring.Component):
             "cmd_error": Out(n),
             "router_drops": Out(COUNTER_WIDTH),
         }
+        if counters:
+            members["host_words_in"] = Out(ACTIVITY_COUNTER_WIDTH)
+            members["host_words_out"] = Out(ACTIVITY_COUNTER_WIDTH)
         if self.debug:
             cmd_layouts = [core.cmd_layout for core in self.cores]
             self.dbg_cmd_layout = data.StructLayout(
@@ -191,6 +215,7 @@ class SystemTop(wiring.Component):
             "n_cores": self.plan.n_cores,
             "host": self.plan.host,
             "counter_width": COUNTER_WIDTH,
+            "counters": self.counters,
             "cores": [core.port_description()["targets"] for core in self.cores],
         }
         if self.debug:
@@ -248,6 +273,15 @@ class SystemTop(wiring.Component):
             m.d.sync += lead.eq(lead + 1)
         with m.Elif(barrier_out & ~barrier_in):
             m.d.sync += lead.eq(lead - 1)
+
+        if self.counters:
+            # Words through the host port, since reset, saturating.
+            for name, port in (("host_words_in", self.host_in), ("host_words_out", self.host_out)):
+                count = Signal(ACTIVITY_COUNTER_WIDTH, name=f"{name}_count")
+                counter = getattr(self, name)
+                m.d.comb += counter.eq(count)
+                with m.If(port.valid & port.ready & (count != (1 << ACTIVITY_COUNTER_WIDTH) - 1)):
+                    m.d.sync += count.eq(count + 1)
 
         # ---- Router drop reports: always taken, counted.
         router_drops = Signal(COUNTER_WIDTH)

@@ -34,7 +34,13 @@ from .host_events import encode_samples
 from .plan import ChipPlan
 from .system import check_samples
 
-__all__ = ["PlanTrace", "PlanModelError", "simulate_plan"]
+__all__ = [
+    "PlanTrace",
+    "PlanModelError",
+    "simulate_plan",
+    "ActivityCounters",
+    "predict_activity_counters",
+]
 
 
 class PlanModelError(RuntimeError):
@@ -383,3 +389,111 @@ class _CoreRing:
             )
             self.weights[channel] = new.weights[0]
         self.pre_trace, self.post_trace = new.pre_trace, new.post_trace
+
+
+#: Width of the chip's activity counters (``neurohw.hw.core_config.ACTIVITY_COUNTER_WIDTH``):
+#: each saturates at ``2**ACTIVITY_COUNTER_WIDTH - 1``.
+ACTIVITY_COUNTER_WIDTH = 32
+
+
+@dataclass(frozen=True)
+class ActivityCounters:
+    """Activity of a whole run (reset, the samples one after another, the final clearing step)
+    as the chip's activity counters count it (``docs/system-hardware.md``, "Activity
+    counters"), unsaturated.
+
+    * ``cores``: per core, ``{ActivityStatus name: count}``: ``APPLIED_EVENTS``,
+      ``SYNAPTIC_OPS`` (read-modify-write words: ``lane_depth`` per applied event on a dense
+      core, the fan-out on a sparse one), ``NEURON_UPDATES``, ``SPIKES_OUT``;
+    * ``host_words_in``, ``host_words_out``: words through the host port.
+
+    Memory accesses follow from these where the datapath makes them exact
+    (:meth:`memory_accesses`)."""
+
+    cores: tuple
+    host_words_in: int
+    host_words_out: int
+
+    def saturated(self, width: int = ACTIVITY_COUNTER_WIDTH) -> ActivityCounters:
+        """The values the counters read: each at most ``2**width - 1``."""
+        top = (1 << width) - 1
+        return ActivityCounters(
+            cores=tuple({name: min(v, top) for name, v in core.items()} for core in self.cores),
+            host_words_in=min(self.host_words_in, top),
+            host_words_out=min(self.host_words_out, top),
+        )
+
+    def memory_accesses(self, plan: ChipPlan) -> list:
+        """Per core, ``{weight_reads, accumulator_updates, state_reads, state_writes}`` derived
+        from the counts and the core's datapath (``docs/energy.md``): each read-modify-write
+        word reads one weight word per lane (dense; one synapse word, sparse) and channel and
+        updates one accumulator word per lane and channel; each neuron update reads and writes
+        every state word of the neuron (membrane, currents, refractory counter, one accumulator
+        per channel)."""
+        from ..hw.system import core_config
+
+        out = []
+        for core, counts in zip(plan.cores, self.cores):
+            config = core_config(plan, core)
+            params = core.params
+            channels = params.input_channels
+            per_word = channels * (config.lanes if config.connectivity == "dense" else 1)
+            words = 1 + params.n_currents + (1 if params.refractory_period else 0) + channels
+            out.append(
+                {
+                    "weight_reads": counts["SYNAPTIC_OPS"] * per_word,
+                    "accumulator_updates": counts["SYNAPTIC_OPS"] * per_word,
+                    "state_reads": counts["NEURON_UPDATES"] * words,
+                    "state_writes": counts["NEURON_UPDATES"] * words,
+                }
+            )
+        return out
+
+    def as_dict(self) -> dict:
+        return {
+            "cores": [dict(core) for core in self.cores],
+            "host_words_in": self.host_words_in,
+            "host_words_out": self.host_words_out,
+        }
+
+
+def predict_activity_counters(plan: ChipPlan, inputs, *, steps: int | None = None):
+    """The :class:`ActivityCounters` of a run of ``inputs`` (as :func:`simulate_plan` takes
+    them) on ``plan``'s chip, from reset: every sample, then the step every core runs after the
+    final clear (from the initial state, without input: its spikes leave the cores, and those of
+    output populations reach the host in the last window)."""
+    from ..hw.system import core_config
+
+    trace = simulate_plan(plan, inputs, steps=steps)
+    run_steps, batch, counts = check_inputs(plan.network, inputs, steps)
+    zeros = {name: np.zeros((1, 1, c.shape[2]), dtype=np.int64) for name, c in counts.items()}
+    final = simulate_plan(plan, zeros, steps=1)
+    sweeps = trace.samples * trace.steps + 1
+    cores = []
+    for core in plan.cores:
+        c = core.index
+        config = core_config(plan, core)
+        applied = int(trace.events_per_step[c].sum())
+        if config.connectivity == "dense":
+            rmw_words = applied * config.lane_depth
+        else:
+            rmw_words = int(trace.synaptic_ops[c].sum())
+        part = slice(core.neuron_start, core.neuron_stop)
+        spikes_out = int(np.count_nonzero(trace.spikes[core.population][:, :, part]))
+        spikes_out += int(np.count_nonzero(final.spikes[core.population][:, :, part]))
+        cores.append(
+            {
+                "APPLIED_EVENTS": applied,
+                "SYNAPTIC_OPS": rmw_words,
+                "NEURON_UPDATES": core.n_neurons * sweeps,
+                "SPIKES_OUT": spikes_out,
+            }
+        )
+    outputs = sum(len(window) for window in trace.host_output)
+    outputs += len(final.host_output[0])
+    barriers = trace.samples * trace.steps + 2  # -1 .. samples * steps
+    return ActivityCounters(
+        cores=tuple(cores),
+        host_words_in=len(encode_samples(plan, counts, steps=run_steps)),
+        host_words_out=outputs + barriers,
+    )

@@ -1,0 +1,134 @@
+"""The chip's activity counters (``Chip(..., activity_counters=True)``, docs/system-hardware.md
+"Activity counters") against the plan model's prediction
+(:func:`neurohw.network.plan_model.predict_activity_counters`): the system bench reads every
+counter after the run and fails on any difference, on every simulator."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+from neurohw import Chip
+from neurohw.flows.energy import chip_activity, counted_activity
+from neurohw.flows.energy_report import energy_markdown
+from neurohw.flows.metrics import neurobench_metrics
+from neurohw.flows.system import verify_system
+from neurohw.hw.chip_design import ChipDesign
+from neurohw.network.mapping import CoreCapacity, map_network
+from neurohw.network.plan_model import predict_activity_counters, simulate_plan
+from neurohw.sim.system_case import random_inputs, random_network
+
+
+def _plan(seed=1, connectivity="auto"):
+    network = random_network(seed)
+    plan = map_network(
+        network,
+        capacity=CoreCapacity(max_neurons=4, max_axons=64),
+        topology="star",
+        connectivity=connectivity,
+    )
+    return network, plan
+
+
+def test_counters_off_by_default_and_need_the_debug_port():
+    _, plan = _plan()
+    assert ChipDesign(plan).activity_counters is False
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "activity_counters=True needs debug=True: the cores' counters are read "
+            "through the debug port"
+        ),
+    ):
+        ChipDesign(plan, debug=False, activity_counters=True)
+    with pytest.raises(
+        TypeError, match=re.escape("activity_counters must be True or False, not 1")
+    ):
+        ChipDesign(plan, activity_counters=1)
+
+
+def test_prediction_follows_the_plan_model():
+    network, plan = _plan()
+    inputs = random_inputs(network, 1, steps=5, samples=3)
+    trace = simulate_plan(plan, inputs)
+    counters = predict_activity_counters(plan, inputs)
+    for core, counts in zip(plan.cores, counters.cores):
+        assert counts["APPLIED_EVENTS"] == trace.events_per_step[core.index].sum()
+        assert counts["NEURON_UPDATES"] == core.n_neurons * (5 * 3 + 1)
+    assert counters.host_words_out >= 5 * 3 + 2
+    top = counters.saturated(width=2)
+    assert max(v for core in top.cores for v in core.values()) <= 3
+    accesses = counters.memory_accesses(plan)
+    assert accesses[0]["weight_reads"] == counters.cores[0]["SYNAPTIC_OPS"] * (
+        plan.cores[0].params.input_channels
+    )
+
+
+@pytest.mark.parametrize("connectivity", ["dense", "sparse"])
+def test_rtl_counters_equal_the_model(simulator, sim_build_dir, connectivity):
+    if simulator == "verilator" and connectivity == "sparse":
+        pytest.skip("one case per simulator in CI: sparse runs on Icarus")
+    if simulator == "icarus" and connectivity == "dense":
+        pytest.skip("one case per simulator in CI: dense runs on Verilator")
+    network, plan = _plan(connectivity=connectivity)
+    inputs = random_inputs(network, 1, steps=4, samples=2)
+    chip = Chip(plan, activity_counters=True)
+    result = verify_system(chip, inputs, simulator=simulator, build_dir=sim_build_dir, seed=1)
+    assert result.windows_compared == 8
+    assert result.activity == predict_activity_counters(plan, inputs)
+    # The energy model on the RTL-counted activity: the weight reads are the model's.
+    model = chip_activity(plan, inputs)
+    counted = counted_activity(plan, result.activity, 2, model)
+    assert counted.weight_reads == model.weight_reads > 0
+    assert counted.router_hops == model.router_hops
+
+
+def test_report_says_rtl_counted_activity_equals_the_model():
+    counters = {"cores": [], "host_words_in": 1, "host_words_out": 2}
+    report = {
+        "neurobench": dataclasses.asdict(
+            neurobench_metrics(_plan()[0], random_inputs(_plan()[0], 1, steps=2, samples=1))
+        ),
+        "energy": {"samples": 1, "tables": []},
+    }
+    report["energy"]["rtl_counted"] = {
+        "simulators": ["icarus", "verilator"],
+        "samples": 10,
+        "counters": counters,
+    }
+    assert (
+        "RTL-counted activity == model: the chip's activity counters after 10 samples on "
+        "icarus, verilator equal the plan model's prediction" in "\n".join(energy_markdown(report))
+    )
+
+
+def test_core_option_and_status_words():
+    from neurohw.hw.core_config import ActivityStatus, CoreConfig, Status
+    from neurohw.model import loihi_cuba_lif
+
+    params = loihi_cuba_lif(du=4095, dv=600, vth=30)
+    plain = CoreConfig(params, n_neurons=5, n_axons=3, weight_width=4)
+    counted = CoreConfig(params, n_neurons=5, n_axons=3, weight_width=4, activity_counters=True)
+    assert plain.n_status == len(Status)
+    assert counted.n_status == max(ActivityStatus) + 1
+    assert "SYNAPTIC_OPS_HIGH" not in plain.port_description()["status"]
+    assert counted.port_description()["status"]["SYNAPTIC_OPS_HIGH"] == 8
+    with pytest.raises(
+        TypeError, match=re.escape("activity_counters must be True or False, not 'yes'")
+    ):
+        CoreConfig(params, n_neurons=5, n_axons=3, weight_width=4, activity_counters="yes")
+
+
+def test_system_counters_need_the_debug_port():
+    from neurohw.hw.system import SystemTop
+
+    _, plan = _plan()
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "counters=True needs debug=True: the cores' activity counters are read through dbg_cmd"
+        ),
+    ):
+        SystemTop(plan, debug=False, counters=True)
