@@ -32,7 +32,7 @@ from ..model.stdp import STDPState, stdp_step
 from ..routing import EventKind
 from .host_events import encode_samples
 from .plan import ChipPlan
-from .system import check_samples
+from .system import check_inputs, check_samples
 
 __all__ = [
     "PlanTrace",
