@@ -753,10 +753,13 @@ HAZARD_CASES = [
 @on_simulators(
     "n_neurons,accumulation,cap,lanes,connectivity",
     HAZARD_CASES,
+    # One "sum" case per connectivity too: the sum and per-event forwarding paths differ.
     verilator_default=(
         (1, "per_event", 5, 1, "dense"),
         (3, "per_event", 3, 4, "dense"),
         (2, "per_event", 4, 1, "sparse"),
+        (4, "sum", 2, 4, "dense"),
+        (1, "sum", 3, 1, "sparse"),
     ),
 )
 def test_hazard(hdl, n_neurons, accumulation, cap, lanes, connectivity, request):
