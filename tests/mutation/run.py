@@ -75,7 +75,7 @@ def pick_simulator() -> str:
     return "icarus" if "icarus" in simulators else simulators[0]
 
 
-def test_ids(mutation: Mutation, simulator: str) -> list[str]:
+def selected_tests(mutation: Mutation, simulator: str) -> list[str]:
     return [test.replace("{sim}", simulator) for test in mutation.tests]
 
 
@@ -109,7 +109,7 @@ def run_mutation(mutation: Mutation, simulator: str, *, baseline: bool = False) 
         shutil.copytree(PACKAGE, root / "neurohw", ignore=shutil.ignore_patterns("__pycache__"))
         if not baseline:
             apply(mutation, root)
-        result = run_tests(test_ids(mutation, simulator), root, root / "build")
+        result = run_tests(selected_tests(mutation, simulator), root, root / "build")
     seconds = time.monotonic() - start
     tail = "\n".join((result.stdout + result.stderr).splitlines()[-15:])
     # pytest's exit codes: 0 all passed, 1 some failed; anything else (no test collected,
@@ -142,13 +142,13 @@ def main(argv=None) -> int:
         for mutation in selected:
             print(f"{mutation.name}: {mutation.description}")
             print(f"    {mutation.path}: {mutation.old.strip()!r} -> {mutation.new.strip()!r}")
-            for test in test_ids(mutation, simulator):
+            for test in selected_tests(mutation, simulator):
                 print(f"    {test}")
         return 0
     if not args.baseline:
         # A mutation counts as caught only if its tests pass without it: run them all once,
         # unmutated, first.
-        tests = list(dict.fromkeys(t for m in selected for t in test_ids(m, simulator)))
+        tests = list(dict.fromkeys(t for m in selected for t in selected_tests(m, simulator)))
         with tempfile.TemporaryDirectory(prefix="neurohw-baseline-") as tmp:
             root = Path(tmp)
             shutil.copytree(PACKAGE, root / "neurohw", ignore=shutil.ignore_patterns("__pycache__"))
