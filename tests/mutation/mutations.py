@@ -118,10 +118,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "graded_value_unsigned",
-        "a graded event's value is read as unsigned",
+        "the weight x value product reads a graded event's value as unsigned",
         "neurohw/hw/core_events.py",
-        "build.in_value = core.spikes_in.payload.value if build.graded else None",
-        "build.in_value = core.spikes_in.payload.value.as_unsigned() if build.graded else None",
+        "m.d.sync += product.eq(rmw_weights[lane_index][c] * rmw_value)",
+        "m.d.sync += product.eq(rmw_weights[lane_index][c] * rmw_value.as_unsigned())",
         (
             f"{CORE}::test_graded[{{sim}}-0-1-dense-True]",
             f"{CORE}::test_graded[{{sim}}-2-2-dense-False]",

@@ -50,6 +50,7 @@ class Outcome:
     status: str  # "caught", "missed" or "error"
     seconds: float
     detail: str
+    reason: str = ""  # the first failure line pytest printed (why it was caught)
 
 
 def apply(mutation: Mutation, root: Path) -> None:
@@ -111,7 +112,10 @@ def run_mutation(mutation: Mutation, simulator: str, *, baseline: bool = False) 
             apply(mutation, root)
         result = run_tests(selected_tests(mutation, simulator), root, root / "build")
     seconds = time.monotonic() - start
-    tail = "\n".join((result.stdout + result.stderr).splitlines()[-15:])
+    output = result.stdout + result.stderr
+    tail = "\n".join(output.splitlines()[-15:])
+    reasons = [line[1:].strip() for line in output.splitlines() if line.startswith("E ")]
+    reasons = [line for line in reasons if line and not line.startswith("+")]
     # pytest's exit codes: 0 all passed, 1 some failed; anything else (no test collected,
     # usage or internal error) means the check did not run.
     if result.returncode == 0:
@@ -120,7 +124,7 @@ def run_mutation(mutation: Mutation, simulator: str, *, baseline: bool = False) 
         status = "failed" if baseline else "caught"
     else:
         status = "error"
-    return Outcome(mutation, status, seconds, tail)
+    return Outcome(mutation, status, seconds, tail, reasons[0][:160] if reasons else "")
 
 
 def main(argv=None) -> int:
@@ -163,6 +167,8 @@ def main(argv=None) -> int:
         outcome = run_mutation(mutation, simulator, baseline=args.baseline)
         outcomes.append(outcome)
         print(f"{outcome.status:7} {outcome.seconds:6.1f} s  {mutation.name}", flush=True)
+        if outcome.reason:
+            print(f"        {outcome.reason}", flush=True)
         if outcome.status not in ("caught", "passed"):
             print("        " + outcome.detail.replace("\n", "\n        "), flush=True)
     good = sum(outcome.status in ("caught", "passed") for outcome in outcomes)
