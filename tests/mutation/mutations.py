@@ -45,7 +45,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         "the after-decay current add saturates where the policy says wrap",
         "neurohw/hw/neuron_update.py",
         'pipe[f"i{c}_d"] + self._scaled(pipe, c), p.i_width, p.i_overflow',
-        'pipe[f"i{c}_d"] + self._scaled(pipe, c), p.i_width, Overflow.SATURATE',
+        'pipe[f"i{c}_d"] + self._scaled(pipe, c), p.i_width, Overflow.SATURATE'
+        " if p.i_overflow is Overflow.WRAP else p.i_overflow",
         ("tests/test_neuron_update.py::test_sim_directed_overflow",),
     ),
     Mutation(
@@ -53,7 +54,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         "the before-decay current add saturates where the policy says wrap",
         "neurohw/hw/neuron_update.py",
         'pipe[f"i{c}"] + self._scaled(pipe, c), p.i_width, p.i_overflow',
-        'pipe[f"i{c}"] + self._scaled(pipe, c), p.i_width, Overflow.SATURATE',
+        'pipe[f"i{c}"] + self._scaled(pipe, c), p.i_width, Overflow.SATURATE'
+        " if p.i_overflow is Overflow.WRAP else p.i_overflow",
         ("tests/test_neuron_update.py::test_sim_directed_overflow",),
     ),
     Mutation(
