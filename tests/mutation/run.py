@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -80,6 +81,10 @@ def selected_tests(mutation: Mutation, simulator: str) -> list[str]:
     return [test.replace("{sim}", simulator) for test in mutation.tests]
 
 
+#: Seconds a mutation's tests may run; a mutant that hangs them counts as not caught.
+TIMEOUT_S = 900
+
+
 def run_tests(tests: list[str], package_root: Path, build_dir: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env["NEUROHW_SIM_BUILD_DIR"] = str(build_dir)
@@ -96,9 +101,24 @@ def run_tests(tests: list[str], package_root: Path, build_dir: Path) -> subproce
         "",  # the selection is explicit: slow-marked parametrizations run too
         *tests,
     ]
-    return subprocess.run(
-        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
+    # A session of its own, so that a timeout ends the simulators pytest started too.
+    process = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
+    try:
+        stdout, stderr = process.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        stderr += f"\ntimed out after {TIMEOUT_S} s"
+        return subprocess.CompletedProcess(command, -1, stdout, stderr)
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def run_mutation(mutation: Mutation, simulator: str, *, baseline: bool = False) -> Outcome:
@@ -122,7 +142,7 @@ def run_mutation(mutation: Mutation, simulator: str, *, baseline: bool = False) 
         if line and not line.startswith("+") and "cocotb tests failed" not in line
     ]
     # pytest's exit codes: 0 all passed, 1 some failed; anything else (no test collected,
-    # usage or internal error) means the check did not run.
+    # usage or internal error, the timeout) means the check did not run to an answer.
     if result.returncode == 0:
         status = "passed" if baseline else "missed"
     elif result.returncode == 1:
