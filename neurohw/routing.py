@@ -473,6 +473,63 @@ class RouterModel:
         destinations = self.destinations(event, in_port)
         return 1 if destinations is DROP else len(destinations)
 
+    def status_counters(
+        self,
+        fmt: EventFormat,
+        injected: Sequence[Sequence[int]],
+        delivered: Sequence[Sequence[int]],
+        dropped: int,
+        *,
+        counter_width: int,
+    ) -> dict[str, int]:
+        """The router's transfer counters after a run (:func:`neurohw.hw.router.status_addresses`
+        names them): ``in<k>`` and ``out<j>`` the words that crossed each port, ``unmatched``
+        the non-barrier events that matched no entry, ``dropped`` the drop reports, each modulo
+        ``2**counter_width``."""
+        modulus = 1 << counter_width
+        counters = {f"in{k}": len(words) % modulus for k, words in enumerate(injected)}
+        counters |= {f"out{j}": len(words) % modulus for j, words in enumerate(delivered)}
+        events = [fmt.unpack(word) for words in injected for word in words]
+        unmatched = sum(
+            1 for e in events if e.kind != EventKind.BARRIER and self.table.lookup(e.key)[0] is None
+        )
+        counters |= {"unmatched": unmatched % modulus, "dropped": dropped % modulus}
+        return counters
+
+    def blocked_high_water(
+        self, fmt: EventFormat, injected: Sequence[Sequence[int]], *, fifo_depth: int
+    ) -> dict[str, int]:
+        """The high-water marks ``hwm<k>`` (the most words any queue of input ``k`` held) after
+        ``injected`` arrives while every output and the drop stream refuse everything.
+
+        Each input has one queue per output (and one for drops). Every event is written into
+        its queue; the first one for an output moves on into that output's register (the queue
+        held it, level 1, for a cycle), the rest wait in the queue, at most ``fifo_depth``
+        (then the input stalls). That holds only if no two inputs send to one
+        output (else which one's event takes the register depends on arbitration), and without
+        barriers (merged across inputs): refused otherwise.
+        """
+        feeders: dict[object, int] = {}
+        high_water = {}
+        for k, words in enumerate(injected):
+            per_queue: dict[object, int] = {}
+            for word in words:
+                event = fmt.unpack(word)
+                if event.kind == EventKind.BARRIER:
+                    raise ValueError("blocked_high_water: barriers are merged across inputs")
+                destinations = self.destinations(event, k)
+                for queue in ["drop"] if destinations is DROP else destinations:
+                    if feeders.setdefault(queue, k) != k:
+                        raise ValueError(
+                            f"blocked_high_water: inputs {feeders[queue]} and {k} both send "
+                            f"to output {queue}"
+                        )
+                    per_queue[queue] = per_queue.get(queue, 0) + 1
+            high_water[f"hwm{k}"] = max(
+                (max(1, min(fifo_depth, count - 1)) for count in per_queue.values()), default=0
+            )
+        return high_water
+
 
 @dataclass
 class RunReport:

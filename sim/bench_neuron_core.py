@@ -275,6 +275,14 @@ async def run_trace(dut):
             assert count > 0, f"step {t}: neuron {neuron} reported with spike count 0"
             got[neuron] = count
         spikes_seen = len(tb.spikes.received)
+        phantoms = sorted(neuron for neuron in got if neuron >= n_neurons)
+        assert not phantoms, (
+            f"step {t}: spikes from neurons {phantoms}, which do not exist (the core has "
+            f"{n_neurons}: a padding lane's slot must never spike)"
+        )
+        assert len(tb.done.received) == t + 1, (
+            f"step {t}: done sent {len(tb.done.received)} words, expected {t + 1}"
+        )
         for neuron in range(n_neurons):
             want = expected["spikes"][t][neuron]
             actual = got.get(neuron, 0)
@@ -366,6 +374,17 @@ async def run_trace(dut):
     if snapshots and snapshots["steps"] and snapshots["steps"][-1] == steps - 1:
         # Weights are configuration: reset keeps the learned values.
         await check_snapshot(tb, data, "after reset", len(snapshots["steps"]) - 1, traces=False)
+    # Nothing was sent that nobody asked for: after the last step and the reset no spike, no
+    # done word and no response beyond those the commands asked for.
+    await tb.cycles(20)
+    extra_spikes = len(tb.spikes.received) - spikes_seen
+    assert extra_spikes == 0, f"{extra_spikes} spike words after the last step's done"
+    assert len(tb.done.received) == steps, (
+        f"done sent {len(tb.done.received)} words for {steps} steps"
+    )
+    assert len(tb.rsp.received) == tb.responses_taken, (
+        f"rsp sent {len(tb.rsp.received)} words for {tb.responses_taken} commands"
+    )
     for checker in tb.checkers:
         assert not checker.violations, checker.violations
 

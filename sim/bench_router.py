@@ -99,6 +99,23 @@ class RouterTB(TB):
         ]
         self.injected = [[] for _ in range(self.n)]
         self.payload_counter = 0
+        # Inputs seen stalled (valid and not ready outside reset): only a full queue stalls one.
+        self.stalled = [False] * self.n
+        cocotb.start_soon(self._watch_stalls())
+
+    async def _watch_stalls(self):
+        while True:
+            await RisingEdge(self.clk)
+            await ReadOnly()
+            if self.dut.rst.value == 1:
+                continue
+            for k in range(self.n):
+                port = f"i__{k}"
+                if (
+                    getattr(self.dut, f"{port}__valid").value == 1
+                    and getattr(self.dut, f"{port}__ready").value == 0
+                ):
+                    self.stalled[k] = True
 
     # -- traffic --------------------------------------------------------------------------
 
@@ -155,12 +172,46 @@ class RouterTB(TB):
     def progress(self):
         return sum(checker.transfer_count for checker in self.checkers)
 
+    def owed_words(self):
+        """Per output and for the drop stream, the set of words the model owes it (a merged
+        barrier leaves with the word of one of its sources)."""
+        per_output = [set() for _ in range(self.n)]
+        drops = set()
+        for k, words in enumerate(self.injected):
+            for word in words:
+                destinations = self.model.destinations(self.fmt.unpack(word), k)
+                if destinations is DROP:
+                    drops.add(word)
+                else:
+                    for j in destinations:
+                        per_output[j].add(word)
+        return per_output, drops
+
     async def drain(self, *, watchdog_cycles=2000, limit_cycles=200_000):
-        """Wait for every owed delivery; fail if nothing moves for ``watchdog_cycles``."""
+        """Wait for every owed delivery. Two watchdogs: a deadlock one (no transfer on any
+        port for ``watchdog_cycles``) and a livelock one (transfers go on, but no output
+        receives an owed word it had not received before for ``watchdog_cycles``: e.g. the
+        same event repeated forever)."""
         per_output, drops = self.owed()
+        owed_words, owed_drops = self.owed_words()
+        # Owed words seen so far per output (and the drop stream): duplicates add nothing.
+        seen = [set() for _ in range(self.n + 1)]
+        read = [0] * (self.n + 1)
+        streams = [*self.sinks, self.drop_sink]
+        owed_sets = [*owed_words, owed_drops]
+
+        def owed_progress():
+            for index, sink in enumerate(streams):
+                new = sink.received[read[index] :]
+                read[index] = len(sink.received)
+                seen[index].update(word for word in new if word in owed_sets[index])
+            return sum(len(words) for words in seen)
+
         last_progress, still = self.progress(), 0
+        last_owed, owed_still = owed_progress(), 0
         for cycle in range(limit_cycles):
             await RisingEdge(self.clk)
+            owed_now = owed_progress()
             if (
                 all(len(s.received) >= want for s, want in zip(self.sinks, per_output))
                 and len(self.drop_sink.received) >= drops
@@ -169,13 +220,22 @@ class RouterTB(TB):
                 break
             progress = self.progress()
             still = 0 if progress != last_progress else still + 1
-            last_progress = progress
+            owed_still = 0 if owed_now != last_owed else owed_still + 1
+            last_progress, last_owed = progress, owed_now
+            counts = (
+                f"outputs have {[len(s.received) for s in self.sinks]} of {per_output} "
+                f"({[len(words) for words in seen[: self.n]]} distinct owed), dropped "
+                f"{len(self.drop_sink.received)} of {drops}"
+            )
             if still >= watchdog_cycles:
                 # Misrouted traffic also leaves some outputs short: let the scoreboard say so.
                 return cycle, (
-                    f"deadlock: no transfer on any port for {watchdog_cycles} cycles; "
-                    f"outputs have {[len(s.received) for s in self.sinks]} of "
-                    f"{per_output}, dropped {len(self.drop_sink.received)} of {drops}"
+                    f"deadlock: no transfer on any port for {watchdog_cycles} cycles; {counts}"
+                )
+            if owed_still >= watchdog_cycles:
+                return cycle, (
+                    f"livelock: ports keep transferring but no owed word arrived for "
+                    f"{watchdog_cycles} cycles (repeats or misroutes); {counts}"
                 )
         else:
             return cycle, f"traffic not drained after {limit_cycles} cycles"
@@ -191,6 +251,39 @@ class RouterTB(TB):
         await RisingEdge(self.clk)
         return value
 
+    async def check_status(self, dropped, high_water=None):
+        """Every status counter: the transfer counters exactly as the model counts them, and
+        the high-water marks exactly as ``high_water`` gives them (``{"hwm<k>": value}``) or
+        else as far as the run shows them: 0 for an input that took nothing, at least 1 for
+        one that took a word (every word passes through a queue), the depth for one seen
+        stalled (only a full queue stalls an input)."""
+        expected = self.model.status_counters(
+            self.fmt,
+            self.injected,
+            [s.received for s in self.sinks],
+            dropped,
+            counter_width=self.data["counter_width"],
+        )
+        for name, want in expected.items():
+            actual = await self.read_status(name)
+            assert actual == want, f"status {name}: expected {want}, actual {actual}"
+        depth = self.data["fifo_depth"]
+        for k in range(self.n):
+            name = f"hwm{k}"
+            actual = await self.read_status(name)
+            if high_water is not None:
+                want = high_water[name]
+                assert actual == want, f"status {name}: expected {want}, actual {actual}"
+            elif not self.injected[k]:
+                assert actual == 0, f"status {name}: input {k} took nothing, hwm is {actual}"
+            elif self.stalled[k]:
+                assert actual == depth, (
+                    f"status {name}: input {k} stalled (a queue was full), hwm is {actual}, "
+                    f"not the depth {depth}"
+                )
+            else:
+                assert 1 <= actual <= depth, f"status {name}: {actual} not in [1, {depth}]"
+
     async def finish(self, *, check_steps=False, watchdog_cycles=2000):
         cycles, stuck = await self.drain(watchdog_cycles=watchdog_cycles)
         dropped = [self.fmt.unpack_dropped(word, self.n) for word in self.drop_sink.received]
@@ -202,25 +295,11 @@ class RouterTB(TB):
             dropped,
             check_steps=check_steps,
         )
+        assert stuck is None or not stuck.startswith("livelock"), stuck
         assert not report.errors, "scoreboard:\n  " + "\n  ".join(report.errors)
         assert stuck is None, stuck
         assert report.conserved, report.summary()
-        modulus = 1 << self.data["counter_width"]
-        for k in range(self.n):
-            assert await self.read_status(f"in{k}") == len(self.injected[k]) % modulus
-            hwm = await self.read_status(f"hwm{k}")
-            assert 0 <= hwm <= self.data["fifo_depth"]
-        for j in range(self.n):
-            assert await self.read_status(f"out{j}") == len(self.sinks[j].received) % modulus
-        unmatched = sum(
-            1
-            for words in self.injected
-            for w in words
-            if self.fmt.unpack(w).kind != EventKind.BARRIER
-            and self.table.lookup(self.fmt.unpack(w).key)[0] is None
-        )
-        assert await self.read_status("unmatched") == unmatched % modulus
-        assert await self.read_status("dropped") == len(dropped) % modulus
+        await self.check_status(len(dropped))
         for checker in self.checkers:
             assert not checker.violations, checker.violations
         self.log.info("%s in %d cycles", report.summary(), cycles)
@@ -287,6 +366,36 @@ async def long_stall(dut):
     stalled = [len(s._queue) for s in tb.sources]
     assert any(stalled), "the stall did not stall any input"
     tb.sinks[0].backpressure_probability = 0.0
+    await tb.finish()
+
+
+@cocotb.test(timeout_time=20, timeout_unit="ms")
+async def high_water_marks(dut):
+    """Every output (and the drop stream) refuses everything; input k sends k mod (depth + 2)
+    events to output k only (or, where there is no unicast key for it, to the
+    drop stream): the model (``RouterModel.blocked_high_water``) gives every high-water mark
+    exactly, 0 and the depth included, and an off-by-one fails here. Then everything
+    drains and every counter is checked again."""
+    data = load_test_data()
+    tb = RouterTB(dut, data, salt=8)
+    await tb.reset()
+    depth = data["fifo_depth"]
+    for sink in [*tb.sinks, tb.drop_sink]:
+        sink.backpressure_probability = 1.0
+    used_drop = False
+    for k in range(tb.n):
+        keys = data["unicast"][str(k)]
+        if not keys:
+            if used_drop or not data["unmatched"] or tb.table.default is not DROP:
+                continue
+            keys, used_drop = data["unmatched"], True
+        tb.send(k, [tb.event(tb.random.choice(keys)) for _ in range(k % (depth + 2))])
+    await tb.cycles(50 + 10 * depth)
+    high_water = tb.model.blocked_high_water(tb.fmt, tb.injected, fifo_depth=depth)
+    assert {0, depth} <= set(high_water.values()), high_water
+    await tb.check_status(0, high_water)
+    for sink in [*tb.sinks, tb.drop_sink]:
+        sink.backpressure_probability = 0.0
     await tb.finish()
 
 

@@ -278,6 +278,37 @@ def test_random_lanes(hdl, lanes, request):
 
 
 @pytest.mark.sim
+@on_simulators("n_neurons,lanes", [(5, 4), (3, 2)], verilator_default=((5, 4),))
+def test_padding_lanes(hdl, n_neurons, lanes, request):
+    """Fewer neurons than lane slots: the last local address of the upper lanes holds no
+    neuron. A bias makes every real neuron fire every few steps, so a padding slot swept like a
+    neuron would fire too; the bench refuses any spike from a neuron that does not exist."""
+    rng = np.random.default_rng(n_neurons)
+    params = NeuronParams(
+        n_currents=1,
+        v_width=10,
+        i_width=10,
+        i_decay=(Decay.shift(2),),
+        threshold=40,
+        bias_mantissa=9,
+    )
+    weights = random_weights(rng, params, 3, n_neurons, 6, zeros=0.3)
+    spikes = random_spikes(rng, 12, 3)
+    core, data = make_case(
+        params,
+        weights,
+        spikes,
+        n_neurons=n_neurons,
+        n_axons=3,
+        weight_width=6,
+        seed=n_neurons,
+        core_kwargs={"lanes": lanes},
+    )
+    assert core.lane_depth * lanes > n_neurons
+    simulate(core, data, hdl, request)
+
+
+@pytest.mark.sim
 @on_simulators("seed", range(2), verilator_default=(1,))
 def test_random_sparse(hdl, seed, request):
     core, data = random_case(
@@ -722,10 +753,13 @@ HAZARD_CASES = [
 @on_simulators(
     "n_neurons,accumulation,cap,lanes,connectivity",
     HAZARD_CASES,
+    # One "sum" case per connectivity too: the sum and per-event forwarding paths differ.
     verilator_default=(
         (1, "per_event", 5, 1, "dense"),
         (3, "per_event", 3, 4, "dense"),
         (2, "per_event", 4, 1, "sparse"),
+        (4, "sum", 2, 4, "dense"),
+        (1, "sum", 3, 1, "sparse"),
     ),
 )
 def test_hazard(hdl, n_neurons, accumulation, cap, lanes, connectivity, request):

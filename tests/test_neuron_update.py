@@ -769,6 +769,66 @@ def test_sim_per_neuron_extremes(overflow):
         assert [r[3] for r in results] == expected[3], rounding
 
 
+#: Every (accumulation, input timing) the datapath accepts ('per_event' adds its events in the
+#: core, before the decay: test_init_wrong_per_event_after_decay).
+ACCEPTED_TIMINGS = [("sum", "before_decay"), ("sum", "after_decay"), ("per_event", "before_decay")]
+
+
+@pytest.mark.parametrize("overflow", [policy.value for policy in Overflow])
+@pytest.mark.parametrize("accumulation,timing", ACCEPTED_TIMINGS)
+@pytest.mark.parametrize("i_decay", [Decay.none(), Decay.shift(1)], ids=["no_decay", "shift1"])
+def test_sim_directed_overflow(accumulation, timing, overflow, i_decay):
+    """Directed cases for every (accumulation, input timing, overflow policy): currents at both
+    ends of their range plus drives that carry the current add past each end (by 1, by a
+    little, by the most a drive can), and membranes at both ends driven further out, so that
+    every add wraps or saturates as the policy says. The random examples above rarely land
+    there (a saturate-instead-of-wrap current add survived them)."""
+    i_width, v_width, drive_width = 8, 10, 9
+    params = NeuronParams(
+        n_currents=1,
+        v_width=v_width,
+        i_width=i_width,
+        i_overflow=overflow,
+        v_overflow=overflow,
+        i_decay=(i_decay,),
+        v_decay=Decay.shift(3),
+        accumulation=accumulation,
+        input_timing=timing,
+        threshold=(1 << (v_width - 1)) - 1,  # reachable only at the top: few resets
+        comparison=">=",
+    )
+    i_low, i_high = state_range(i_width, Overflow(overflow))
+    v_low, v_high = state_range(v_width, Overflow(overflow))
+    d_low, d_high = -(1 << (drive_width - 1)), (1 << (drive_width - 1)) - 1
+    currents, drives = [], []
+    for current in (i_low, i_low + 1, i_high - 1, i_high, 0):
+        for drive in (1, -1, 3, -3, 40, -40, d_high, d_low, 0):
+            currents.append(current)
+            drives.append(drive)
+    n = len(currents)
+    membranes = [(v_low, v_high, 0, v_high - 1, v_low + 1)[k % 5] for k in range(n)]
+    neurons = {
+        "v": membranes,
+        "i": [currents],
+        "refractory": [0] * n,
+        "drive": [drives],
+        "pending": [0] * n,
+    }
+    if accumulation == "sum":
+        # The directed values do leave the range in both directions (else the test proves
+        # nothing about the policy).
+        exact = [c + d for c, d in zip(currents, drives)]
+        assert min(exact) < i_low and max(exact) > i_high
+    v, i, refractory, spikes, _ = reference_step(params, neurons)
+    results = simulate(params, frozenset(), drive_width, neurons, 0, en_rate=0.8, valid_rate=0.9)
+    for k, (hw_v, hw_i, hw_r, hw_s, _) in enumerate(results):
+        what = f"neuron {k}: v={membranes[k]}, i={currents[k]}, drive={drives[k]}"
+        assert hw_i == [i[0][k]], f"i: {hw_i} != {[i[0][k]]} for {what}"
+        assert hw_v == v[k], f"v: {hw_v} != {v[k]} for {what}"
+        assert hw_s == spikes[k], f"spikes: {hw_s} != {spikes[k]} for {what}"
+        assert hw_r == refractory[k], f"refractory: {hw_r} != {refractory[k]} for {what}"
+
+
 @PRESET
 @given(
     dash_mem=st.integers(0, 15),

@@ -392,3 +392,36 @@ def test_sim_fifo_order_and_levels():
 
         sim.add_testbench(bench)
         sim.run()
+
+
+def test_model_status_counters_and_blocked_high_water():
+    table = RoutingTable(
+        [(0x00, 0xF0, {0}), (0x10, 0xF0, {1}), (0x20, 0xF0, {0, 1})],
+        n_ports=2,
+        key_width=8,
+        default=DROP,
+    )
+    model = RouterModel(table)
+    spike = PyEventKind.SPIKE
+    injected = [
+        [FMT.pack(spike, 0x01, 0, 1), FMT.pack(spike, 0x02, 0, 2), FMT.pack(spike, 0x90, 0, 3)],
+        [FMT.pack(spike, 0x11, 0, 4)],
+    ]
+    delivered = [[injected[0][0], injected[0][1]], [injected[1][0]]]
+    counters = model.status_counters(FMT, injected, delivered, 1, counter_width=1)
+    assert counters == {"in0": 1, "in1": 1, "out0": 0, "out1": 1, "unmatched": 1, "dropped": 1}
+    # Input 0: two events queued for output 0 (one in its register) and one for the drops.
+    high_water = model.blocked_high_water(FMT, injected, fifo_depth=2)
+    assert high_water == {"hwm0": 1, "hwm1": 1}
+    assert model.blocked_high_water(FMT, [injected[0] * 3, []], fifo_depth=2) == {
+        "hwm0": 2,
+        "hwm1": 0,
+    }
+    with pytest.raises(
+        ValueError, match=r"^blocked_high_water: inputs 0 and 1 both send to output 0$"
+    ):
+        model.blocked_high_water(FMT, [injected[0], [FMT.pack(spike, 0x03, 0, 5)]], fifo_depth=2)
+    with pytest.raises(
+        ValueError, match=r"^blocked_high_water: barriers are merged across inputs$"
+    ):
+        model.blocked_high_water(FMT, [[FMT.pack(PyEventKind.BARRIER, 0, 0)], []], fifo_depth=2)

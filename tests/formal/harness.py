@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amaranth.back import verilog
-from amaranth.hdl import Assert, Assume, Cat, Const, Fragment, Module, Signal
+from amaranth.hdl import Assert, Assume, Cat, Const, Fragment, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
 from neurohw.hw.event import EventKind
-from neurohw.hw.router import RegisterFIFO, Router
+from neurohw.hw.router import RegisterFIFO, Router, status_addresses
 from neurohw.routing import DROP, EventFormat, RouterModel, RoutingTable
 
 __all__ = ["FIFOHarness", "RouterHarness", "SbyResult", "prove", "bounded_check", "abc_program"]
@@ -81,6 +81,11 @@ class RouterHarness(wiring.Component):
     of every queue feeding ``j``, the input stages holding an event for ``j`` (with
     ``input_stage``) and the output register; a barrier leaving ``j`` settles one owed barrier
     from each of its sources.
+
+    The status port's address is free too: whenever it reads a high-water mark ``hwm<k>``, the
+    value must be the largest level any queue of input ``k`` has held since reset, kept here
+    from the queue levels (the counters are ``counter_width=1`` bit wide, so the comparison is
+    of the lowest bit: any off-by-one shows).
     """
 
     def __init__(
@@ -111,6 +116,7 @@ class RouterHarness(wiring.Component):
                 **{f"i{k}_payload": In(fmt.width) for k in range(n)},
                 **{f"o{j}_ready": In(1) for j in range(n)},
                 "dropped_ready": In(1),
+                "status_addr": In(range(len(status_addresses(n)))),
             }
         )
 
@@ -121,7 +127,7 @@ class RouterHarness(wiring.Component):
         n = router.n_ports
         fmt = self.fmt
         balance_width = (n * (n + 1) * (router.fifo_depth + 1) + 2).bit_length() + 1
-        m.d.comb += router.status.addr.eq(0)
+        self._check_high_water(m)
 
         owed = []  # owed[k]: (n + 1)-bit mask of where the event on input k must go
         for k in range(n):
@@ -180,6 +186,29 @@ class RouterHarness(wiring.Component):
             )
             m.d.comb += Assert(balance == in_flight, f"output {j}: accepted != sent + in flight")
         return m
+
+    def _check_high_water(self, m):
+        router = self.router
+        n, depth = router.n_ports, router.fifo_depth
+        addresses = status_addresses(n)
+        m.d.comb += router.status.addr.eq(self.status_addr)
+        last_addr = Signal.like(self.status_addr, name="last_status_addr")
+        m.d.sync += last_addr.eq(self.status_addr)
+        for k in range(n):
+            # The largest level of input k's queues up to the previous cycle (the counters see
+            # the levels through a register), and its value when the address was presented.
+            peak = Const(0, range(depth + 1))
+            for queue in router._queues[k]:
+                peak = Mux(queue.level > peak, queue.level, peak)
+            high_water = Signal(range(depth + 1), name=f"high_water{k}")
+            m.d.sync += high_water.eq(Mux(peak > high_water, peak, high_water))
+            read = Signal.like(high_water, name=f"high_water{k}_read")
+            m.d.sync += read.eq(high_water)
+            m.d.comb += Assert(
+                (last_addr != addresses[f"hwm{k}"])
+                | (router.status.data == read[: len(router.status.data)]),
+                f"status hwm{k} is not the highest level of input {k}'s queues",
+            )
 
 
 @dataclass
