@@ -783,6 +783,15 @@ def _table_from_routes(
     for key, ports in routes.items():
         if ports:
             by_ports.setdefault(ports, []).append(key)
+    return _table_from_port_groups(
+        by_ports, n_ports=n_ports, key_width=key_width, max_entries=max_entries, where=where
+    )
+
+
+def _table_from_port_groups(
+    by_ports: Mapping[frozenset, list], *, n_ports, key_width, max_entries, where
+) -> RoutingTable:
+    """The table sending each key of ``by_ports[ports]`` to ``ports``."""
     entries = []
     for ports in sorted(by_ports, key=lambda p: sorted(p)):
         entries += [
@@ -927,22 +936,30 @@ def compile_mesh(
         )
     conn = _check_connectivity(connectivity, len(cores), topology.key_width, topology.owner)
     n_routers = topology.width * topology.height
-    routes = [dict() for _ in range(n_routers)]  # key -> set of out ports
-    feeds = [[set() for _ in range(MESH_PORTS)] for _ in range(n_routers)]  # [r][out] inputs
+    # Keys of one source core with the same targets follow the same tree: route each such
+    # group once (a population of 10^5 neurons has a few hundred groups, not 10^5 keys).
+    groups: dict[tuple, list[int]] = {}
     for key, targets in conn.items():
-        source = cores[topology.owner(key)]
+        groups.setdefault((topology.owner(key), targets), []).append(key)
+    by_ports = [dict() for _ in range(n_routers)]  # [r] {out ports: keys}
+    feeds = [[set() for _ in range(MESH_PORTS)] for _ in range(n_routers)]  # [r][out] inputs
+    for (owner, targets), keys in groups.items():
+        source = cores[owner]
+        ports = {}  # router -> out ports of this group's tree
         for target in targets:
             in_port = LOCAL
             for x, y, out_port in _xy_path(source, cores[target]):
                 r = topology.router_index(x, y)
-                routes[r].setdefault(key, set()).add(out_port)
+                ports.setdefault(r, set()).add(out_port)
                 feeds[r][out_port].add(in_port)
                 in_port = _OPPOSITE.get(out_port)
+        for r, out_ports in ports.items():
+            by_ports[r].setdefault(frozenset(out_ports), []).extend(keys)
     routers = []
     for r in range(n_routers):
         x, y = r % topology.width, r // topology.width
-        table = _table_from_routes(
-            {k: frozenset(p) for k, p in routes[r].items()},
+        table = _table_from_port_groups(
+            by_ports[r],
             n_ports=MESH_PORTS,
             key_width=topology.key_width,
             max_entries=max_entries,

@@ -560,3 +560,38 @@ def test_refusal_per_event_after_decay():
         "'before_decay' (Xylo's)",
         one_layer(params=params),
     )
+
+
+def test_large_population_costs_per_core_not_per_neuron(monkeypatch):
+    """A 20,000-neuron population (79 cores) is partitioned with one capacity check per core
+    and routed with one path per (source core, target), not one per neuron or key: 10^6
+    neurons then map (or are refused) in seconds."""
+    from neurohw import routing
+
+    size = 20_000
+    network = Network(
+        inputs=[InputGroup("x", 16)],
+        populations=[Population("o", size, NeuronParams(threshold=10))],
+        projections=[Projection("x", "o", np.ones((16, size), dtype=int))],
+        outputs=["o"],
+    )
+    needs, paths = [], []
+    need, xy_path = mapping._Mapper.need, routing._xy_path
+
+    def counted_need(self, *args):
+        needs.append(args)
+        return need(self, *args)
+
+    def counted_path(*args):
+        paths.append(args)
+        return xy_path(*args)
+
+    monkeypatch.setattr(mapping._Mapper, "need", counted_need)
+    monkeypatch.setattr(routing, "_xy_path", counted_path)
+    plan = map_network(network, max_table_entries=1024)
+    assert plan.n_cores == 79
+    # The partition checks its split once, then once more to see nothing changed (it was one
+    # check per neuron, 20,000, before).
+    assert len(needs) == 2 * plan.n_cores
+    # Each core's keys go to the host; the host's input lines to every core.
+    assert len(paths) == 2 * plan.n_cores

@@ -335,12 +335,17 @@ class _Mapper:
         """Smallest core count >= splits[name] whose cores all fit, or None."""
         size = self.network.populations[name].size
         trial = dict(splits)
+        # Most populations fit at once: try that before any per-neuron work (a network of 10^6
+        # neurons then costs one need() per core, not one per neuron).
+        trial[name] = splits[name]
+        if all(self.fits(self.need(name, a, b, trial)) for a, b in _ranges(size, splits[name])):
+            return splits[name]
         # A core's needs only grow with its neuron range, so if one neuron alone does not fit,
         # no split does.
         trial[name] = size
         if not all(self.fits(self.need(name, k, k + 1, trial)) for k in range(size)):
             return None
-        for n in range(splits[name], size + 1):
+        for n in range(splits[name] + 1, size + 1):
             trial[name] = n
             if all(self.fits(self.need(name, a, b, trial)) for a, b in _ranges(size, n)):
                 return n
