@@ -1,6 +1,7 @@
 """Quantization onto the Loihi CUBA preset: the chosen fields, the report, the integer network's
 agreement with the float network, and every refusal with its exact message."""
 
+import math
 import re
 
 import nir
@@ -820,3 +821,37 @@ def test_snntorch_synaptic_with_learned_beta_and_linear_bias():
     assert f.spikes["cubalif_1"].sum() > 100
     for name in ("cubalif_1", "cubalif_3"):
         assert np.mean(f.spikes[name] == q.spikes[name]) > 0.97
+
+
+def test_graded_input_and_weights_share_a_state_bound_scale():
+    """Where a state limit binds the target's scale, the integer input x_int and weight w_int
+    have a fixed product at that scale: the input scale gives both the same resolution
+    (docs/frontends.md), so wider inputs never take the weights' precision away."""
+    float_net = real_valued_net()
+    x = np.abs(np.random.default_rng(15).normal(0.3, 0.5, (20, 60, 8)))
+    calibration = {"x": x[:, :20]}
+    labels = np.argmax(simulate_float(float_net, {"x": x}).spikes["o"].sum(axis=0), axis=1)
+    results = {}
+    for bits in (8, 12, 16):
+        # A large margin makes the membrane headroom bind, as a deep membrane does in practice.
+        net, report = quantize(
+            float_net, calibration=calibration, input_bits=bits, calibration_margin=100
+        )
+        layer, entry = report.layers["h"], report.inputs["x"]
+        assert layer.scale_limit == "membrane headroom"
+        w = {(p.source, p.target): p.weights for p in net.projections}[("x", "h")]
+        largest_input = entry.scale * entry.max_abs_float
+        largest_weight = np.abs(float_net.projections_to("h")[0].weight).max() * (
+            float_net.discrete("h").gain.max()
+        )
+        product = largest_weight * layer.scale * entry.max_abs_float / 64
+        # (S is then lowered slightly so that the single threshold is exact)
+        assert largest_input == pytest.approx(math.sqrt(product), rel=0.01)
+        assert largest_input < entry.high
+        assert abs(int(np.abs(w).max()) - largest_input) <= 1
+        assert (
+            f"input group 'x': the calibration's largest |x| maps to {largest_input:.4g}, "
+            f"not {entry.high}" in report.notes[0]
+        )
+        results[bits] = evaluate(float_net, net, x, labels, report=report).agreement
+    assert results[8] == results[12] == results[16] > 0.9

@@ -358,7 +358,10 @@ def quantize(
 
     ``input_bits``: the width of the graded integer values a real-valued input group
     (``FloatInput(real_valued=True)``) becomes; signed when the calibration has a negative
-    value. Its input scale maps the calibration's largest ``|x|`` to the largest integer.
+    value. Its input scale maps the calibration's largest ``|x|`` to the largest integer, or,
+    where a target population's scale is bound by a field or state limit, to the value that
+    gives the largest input and the largest weight from it the same resolution
+    (:func:`_shared_input_peak`).
 
     Returns the integer :class:`Network` and a :class:`QuantizationReport`. Raises
     :class:`QuantizationError` naming the population, the parameter, its value and the allowed
@@ -456,6 +459,7 @@ def quantize(
             float_peaks[name] = (float(np.abs(trace.i[name]).max()), peak_v)
         n_samples = int(next(iter(trace.spikes.values())).shape[1])
     input_reports: dict[str, InputReport] = {}
+    notes_inputs: list[str] = []
     input_scale: dict[str, float] = {}
     largest_event: dict[str, int] = {}  # the largest |count or graded value| per source
     for group in float_net.inputs.values():
@@ -471,7 +475,17 @@ def quantize(
             )
         signed = bool(np.any(x < 0))
         low, high = _input_range(input_bits, signed)
-        s_x = high / max_abs
+        # The input and the weights share the states' headroom (docs/frontends.md).
+        peak_int = _shared_input_peak(
+            float_net, group.name, max_abs, high, float_peaks, calibration_margin, w_max
+        )
+        s_x = peak_int / max_abs
+        if peak_int < high:
+            notes_inputs.append(
+                f"input group {group.name!r}: the calibration's largest |x| maps to "
+                f"{peak_int:.4g}, not {high}: its target's scale is bound by a field or "
+                f"state limit, and the inputs and weights share that range"
+            )
         x_int = np.clip(_round_half_away(x * s_x), low, high)
         error = x_int / s_x - x
         input_reports[group.name] = InputReport(
@@ -490,6 +504,7 @@ def quantize(
         notes_global = [f"input_bits={input_bits} unused: no input group is real-valued"]
     else:
         notes_global = []
+    notes_global.extend(notes_inputs)
     for name, pop in float_net.populations.items():
         largest_event[name] = pop.max_spikes  # the largest spike count per step
 
@@ -561,22 +576,13 @@ def quantize(
         limits = {}
         if reference > 0:
             limits["weights"] = w_max * (1 << _INPUT_SHIFT) / reference
-        if threshold is not None and threshold.max() > 0:
-            limits["threshold"] = _VTH_MAX * (1 << _THRESHOLD_SHIFT) / threshold.max()
         bias_abs = float(np.abs(c.bias).max()) if c.bias.size else 0.0
-        if bias_abs > 0:
-            limits["bias"] = _BIAS_MANT_MAX * (1 << _BIAS_EXP_MAX) / bias_abs
-        if has_drive_bias:
-            limits["drive bias"] = (
-                _DRIVE_BIAS_MAX * (1 << _INPUT_SHIFT) / float(np.abs(drive_bias_float).max())
+        limits.update(
+            _field_and_state_limits(
+                c, threshold, has_drive_bias, float_peaks.get(name), calibration_margin
             )
-        if name in float_peaks:
-            peak_i, peak_v = float_peaks[name]
-            if peak_i > 0:
-                limits["current headroom"] = i_high / (calibration_margin * peak_i)
-            if peak_v > 0:
-                limits["membrane headroom"] = v_high / (calibration_margin * peak_v)
-        else:
+        )
+        if name not in float_peaks:
             # The worst case of the current in float units: every source at its largest event.
             bound = np.abs(drive_bias_float) if has_drive_bias else np.zeros(pop.size)
             for source, w in effective.items():
@@ -784,6 +790,74 @@ def quantize(
             network, report, calibration, float_peaks, v_high, i_high, accept_overflow
         )
     return network, report
+
+
+def _field_and_state_limits(c, threshold, has_drive_bias, peaks, calibration_margin) -> dict:
+    """The limits on a population's scale other than the weights': its largest threshold, bias
+    and drive bias fit their fields and (with calibration ``peaks``, the float network's peak
+    ``(|current|, |membrane|)``) ``calibration_margin`` times the peaks fit the 24-bit states."""
+    v_high = state_range(_STATE_WIDTH, loihi_cuba_lif(du=0, dv=0, vth=0).v_overflow)[1]
+    i_high = state_range(_STATE_WIDTH, loihi_cuba_lif(du=0, dv=0, vth=0).i_overflow)[1]
+    limits = {}
+    if threshold is not None and threshold.max() > 0:
+        limits["threshold"] = _VTH_MAX * (1 << _THRESHOLD_SHIFT) / threshold.max()
+    bias_abs = float(np.abs(c.bias).max()) if c.bias.size else 0.0
+    if bias_abs > 0:
+        limits["bias"] = _BIAS_MANT_MAX * (1 << _BIAS_EXP_MAX) / bias_abs
+    if has_drive_bias:
+        limits["drive bias"] = (
+            _DRIVE_BIAS_MAX * (1 << _INPUT_SHIFT) / float(np.abs(c.input_bias * c.gain).max())
+        )
+    if peaks is not None:
+        peak_i, peak_v = peaks
+        if peak_i > 0:
+            limits["current headroom"] = i_high / (calibration_margin * peak_i)
+        if peak_v > 0:
+            limits["membrane headroom"] = v_high / (calibration_margin * peak_v)
+    return limits
+
+
+def _shared_input_peak(float_net, group, max_abs, high, float_peaks, calibration_margin, w_max):
+    """The largest integer input value ``X`` of a real-valued ``group`` (its input scale is
+    ``X / max_abs``) when its target populations' scales are bound by a field or state limit.
+
+    At such a population's scale ``S``, the largest integer weight ``W`` from the group and
+    ``X`` have a fixed product ``C = max |weight * gain| * S * max_abs / 64``: more input
+    resolution means coarser weights. ``X = max(sqrt(C), C / w_max)`` gives both the same
+    relative resolution (or the weights their full width), never more than ``high``; the
+    smallest ``X`` over the target populations wins. ``high`` where no such limit binds."""
+    best = float(high)
+    for name, pop in float_net.populations.items():
+        incoming = float_net.projections_to(name)
+        if not any(p.source == group for p in incoming):
+            continue
+        c = float_net.discrete(name)
+        threshold = np.asarray(c.threshold, dtype=np.float64) if pop.spiking else None
+        has_drive_bias = c.keep_syn is not None and bool(np.any(c.input_bias * c.gain != 0))
+        limits = _field_and_state_limits(
+            c, threshold, has_drive_bias, float_peaks.get(name), calibration_margin
+        )
+        # The weights from spike sources (s_x = 1) bind the scale too.
+        for p in incoming:
+            source_group = float_net.inputs.get(p.source)
+            if p.source == group or (source_group is not None and source_group.real_valued):
+                continue
+            other = float(np.abs(p.weight * c.gain[np.newaxis, :]).max())
+            if other > 0:
+                limits[p.source] = w_max * (1 << _INPUT_SHIFT) / other
+        if not limits:
+            continue
+        s = min(limits.values())
+        m = max(
+            float(np.abs(p.weight * c.gain[np.newaxis, :]).max())
+            for p in incoming
+            if p.source == group
+        )
+        product = m * s * max_abs / (1 << _INPUT_SHIFT)
+        if product <= 0:
+            continue
+        best = min(best, max(math.sqrt(product), product / w_max))
+    return best
 
 
 def _bits(state_range_high: int, peak) -> float | None:
