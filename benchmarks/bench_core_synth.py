@@ -196,7 +196,9 @@ def build_core(name):
 def synth_options(name, seed=1):
     """The options run ``name`` is synthesized with (recorded in its provenance)."""
     flow_device, target = DEVICES[RUNS[name][5]]
-    return {"device": flow_device, "clock_mhz": target * 1.25, "seed": seed, "harness": True}
+    return design_hash.synthesis_options(
+        flow_device, clock_mhz=target * 1.25, seed=seed, harness=True
+    )
 
 
 def measured_sha256(name, seed=1):

@@ -26,6 +26,7 @@ __all__ = [
     "provenance",
     "sha256_text",
     "sources_sha256",
+    "synthesis_options",
     "tool_versions",
 ]
 
@@ -45,6 +46,27 @@ def core_verilog(design) -> str:
     from .synth import synthesis_verilog
 
     return synthesis_verilog(design, "top")
+
+
+def synthesis_options(
+    device: str, *, clock_mhz: float | None = None, seed: int = 1, harness: bool | None = None
+) -> dict:
+    """The options of one synthesis run as plain data: the device's flow (its Yosys command and
+    nextpnr arguments from :data:`neurohw.flows.synth.DEVICES`, so that a change to the flow
+    makes its figures stale too), the clock constraint (``None``: the device's default,
+    resolved here), the placement seed and the I/O harness choice (``None``: the flow decides
+    from the design's port count, which the Verilog fixes)."""
+    from .synth import DEVICES
+
+    spec = DEVICES[device]
+    return {
+        "device": device,
+        "synth": spec.synth,
+        "nextpnr_args": list(spec.nextpnr_args),
+        "clock_mhz": spec.clock_mhz if clock_mhz is None else clock_mhz,
+        "seed": seed,
+        "harness": harness,
+    }
 
 
 def measured_sha256(verilog_sha256: str, options: dict) -> str:
