@@ -254,6 +254,8 @@ def run_one(name, build, seed=1):
             "spram": report.spram,
             "dsp": report.dsp,
             "logic_cells": report.logic_cells,
+            # Every Yosys cell type of the core (LUT-RAM included: ECP5 TRELLIS_DPR16X4).
+            "cells": report.cells,
             "fmax_mhz": round(fmax, 2),
             "sops_per_s": lanes * fmax * 1e6,
             "utilization": report.utilization,
