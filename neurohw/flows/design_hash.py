@@ -28,6 +28,7 @@ __all__ = [
     "sources_sha256",
     "synthesis_options",
     "tool_versions",
+    "verilog_text",
 ]
 
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -36,6 +37,14 @@ _PACKAGE = Path(__file__).resolve().parent.parent
 def sha256_text(text: str) -> str:
     """SHA-256 (hex) of ``text`` encoded as UTF-8."""
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def verilog_text(design, top: str = "top") -> str:
+    """The Verilog Amaranth generates for ``design`` (module ``top``, no source locations):
+    the text the byte-identical check (``benchmarks/verilog_hashes.py``) hashes."""
+    from amaranth.back import verilog
+
+    return verilog.convert(design, name=top, emit_src=False)
 
 
 def core_verilog(design) -> str:
