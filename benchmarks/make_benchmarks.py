@@ -443,6 +443,33 @@ def _fmt_int(value) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+#: LUT4 equivalents of one ECP5 LUT-RAM cell (TRELLIS_DPR16X4, 16 words x 4 bits): its 64 bits
+#: fill four 16-bit LUT4s, which nextpnr places as four TRELLIS_COMB in RAM mode (plus a
+#: TRELLIS_RAMW write port). iCE40 has no LUT-RAM.
+LUT4_PER_LUTRAM = 4
+
+
+def lutram_cells(result: dict) -> int | None:
+    """ECP5 LUT-RAM cells (TRELLIS_DPR16X4) of a result row: from its Yosys cell counts
+    (``cells``, or ``synth_report.cells``); ``None`` for a row that did not record them."""
+    cells = result.get("cells")
+    if cells is None:
+        cells = (result.get("synth_report") or {}).get("cells")
+    if cells is None:
+        return None
+    return cells.get("TRELLIS_DPR16X4", 0)
+
+
+def lut4_column(result: dict) -> str:
+    """Every LUT of a row in LUT4 equivalents: logic LUT4s plus ``LUT4_PER_LUTRAM`` per
+    LUT-RAM cell, with the LUT-RAM count named when there is any."""
+    dpr = lutram_cells(result)
+    if dpr is None:
+        return f"{result['luts']:,} (LUT-RAM not recorded)"
+    total = result["luts"] + LUT4_PER_LUTRAM * dpr
+    return f"{total:,} ({dpr} LUT-RAM)" if dpr else f"{total:,}"
+
+
 def _row(label, device, result, *, latency_us=None, sops=None, assumptions="") -> str:
     if not result.get("fits", "error" not in result) or "error" in result and result["error"]:
         reason = result.get("error", "").split(" (log:")[0]
@@ -452,7 +479,7 @@ def _row(label, device, result, *, latency_us=None, sops=None, assumptions="") -
         )
     fmax = result["fmax_mhz"]
     return (
-        f"| {label} | {LABEL.get(device, device)} | {_fmt_int(result['luts'])} | "
+        f"| {label} | {LABEL.get(device, device)} | {lut4_column(result)} | "
         f"{_fmt_int(result['carries'])} | {_fmt_int(result['ffs'])} | {result['bram']} | "
         f"{result['spram']} | {result['dsp']} | {_fmt_int(result['logic_cells'])} | "
         f"{fmax:.1f} | {'-' if sops is None else format_rate(sops)} | "
@@ -461,7 +488,7 @@ def _row(label, device, result, *, latency_us=None, sops=None, assumptions="") -
 
 
 HEADER = (
-    "| design | device | LUT4 | carry | FF | BRAM | SPRAM | DSP | logic cells | Fmax MHz "
+    "| design | device | LUT4 (logic + 4 per LUT-RAM cell) | carry | FF | BRAM | SPRAM | DSP | logic cells | Fmax MHz "
     "| synaptic ops/s | latency | assumptions |\n"
     "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 )
@@ -583,7 +610,7 @@ def dominance(results: dict, estimates: dict, stale: dict | None = None) -> tupl
     points; returns the Markdown lines and each configuration's checks per published point
     (``{key: {name: {"logic": ok, "bram": ok, "latency": ok}}}``) with the margins."""
     lines = [
-        "| configuration | logic cells (TRELLIS_COMB) | LUT4 + 2 x CCU2C | block RAM "
+        "| configuration | logic cells (TRELLIS_COMB) | LUT4 + 4 x LUT-RAM + 2 x CCU2C | block RAM "
         "(DP16KD, 18 kbit) | in 36 kbit units | Fmax MHz | time per image | vs Spiker+ "
         "(7,612 LC, 18 BRAM, 780 us) | vs Fan and Levy (6,358 LUT, 40.5 BRAM, 520 us) |",
         "|---|---:|---:|---:|---:|---:|---:|---|---|",
@@ -597,7 +624,8 @@ def dominance(results: dict, estimates: dict, stale: dict | None = None) -> tupl
         est = estimates.get(key)
         if not r or not r.get("fits") or est is None:
             continue
-        lc, lut = r["logic_cells"], r["luts"] + 2 * r["carries"]
+        lut = r["luts"] + LUT4_PER_LUTRAM * (lutram_cells(r) or 0) + 2 * r["carries"]
+        lc = r["logic_cells"]
         us = est["cycles_per_inference"] / r["fmax_mhz"]
         cells = []
         verdict = {}
@@ -643,7 +671,8 @@ def dominance(results: dict, estimates: dict, stale: dict | None = None) -> tupl
         )
     lines += [
         "",
-        "Normalized view (not the target's terms): LUT4 + 2 x CCU2C against the "
+        "Normalized view (not the target's terms): LUT4 + 4 x LUT-RAM + 2 x CCU2C (a "
+        "Xilinx LUT count includes LUTs used as memory) against the "
         "published LUT / logic-cell count and block RAM in 36 kbit units (DP16KD / 2) "
         "against the published BRAM: "
         + ("; ".join(normalized) if normalized else "no configuration dominates")
@@ -690,7 +719,7 @@ def learning_lines(path: Path = LEARNING_RESULTS) -> list[str]:
         ]
     if synth:
         lines += [
-            "| core | device | lanes | LUT4 | carry | FF | BRAM | DSP | logic cells | "
+            "| core | device | lanes | LUT4 (logic only, LUT-RAM not counted) | carry | FF | BRAM | DSP | logic cells | "
             "Fmax MHz | x static: LUT4 | FF | BRAM | logic cells | Fmax |",
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
