@@ -104,7 +104,7 @@ def tiny_chip_configs(monkeypatch):
     def configs():
         def build():
             network = random_network(0)
-            inputs = {g.name: np.ones((4, 1, g.size), dtype=np.int64) for g in network.inputs}
+            inputs = {n: np.ones((4, 1, g.size), dtype=np.int64) for n, g in network.inputs.items()}
             return map_network(network, lanes=lanes["tiny"]), inputs
 
         return {"tiny": ("a small random chip", build)}
@@ -148,6 +148,7 @@ def test_table_refuses_stale_rows_and_flags_them_when_allowed(tiny_chip_configs,
     assert make_benchmarks.main(args) == 0
     assert "STALE" not in output.read_text()
     output.unlink()
+    capsys.readouterr()  # the table, also printed
 
     tiny_chip_configs["tiny"] = 2  # planted: the design changed since the row was measured
     make_benchmarks.chip_measured_sha256.cache_clear()
