@@ -80,6 +80,10 @@ PUBLISHED = [
     },
 ]
 
+#: Latency margins below this fraction of a published point are called thin: nextpnr
+#: placements of the same logic differ by several per cent in Fmax.
+THIN_MARGIN = 0.05
+
 #: Rows whose cached synthesis predates the width-dependent weight banks of ``NeuronCore``.
 SYNTHESIZED_WITH_OLD_CORE: tuple = ()
 
@@ -1106,6 +1110,27 @@ def render(
                 partial.append(f"`{key}` ({', '.join(wins)})")
         if partial:
             lines += ["", "Dominating one published point only: " + ", ".join(partial) + "."]
+    # A verdict decided by a few per cent of latency rests on one placement's Fmax.
+    thin = []
+    for key, verdict in verdicts.items():
+        us = estimates[key]["cycles_per_inference"] / results[key]["ecp5-85k"]["fmax_mhz"]
+        for pub in PUBLISHED:
+            margin = (pub["latency_us"] - us) / pub["latency_us"]
+            if all(verdict[pub["name"]]["checks"].values()) and margin < THIN_MARGIN:
+                thin.append(
+                    f"`{key}` is faster than {pub['name'].split(' (')[0]}'s "
+                    f"{pub['latency_us']:.0f} us by {pub['latency_us'] - us:.1f} us "
+                    f"({100 * margin:.1f} %) only"
+                )
+    if thin:
+        lines += [
+            "",
+            "**Thin margins**: "
+            + "; ".join(thin)
+            + f". A latency margin under {100 * THIN_MARGIN:.0f} % is within the Fmax spread "
+            "between nextpnr placements of the same logic (seed 1 only here), so these "
+            "verdicts are not robust.",
+        ]
     lines += [
         "",
         "Where the block RAMs go (measured, `mnist-w2-p4`): 16 DP16KD for the hidden "
