@@ -48,7 +48,9 @@ if str(REPO) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from neurohw.flows.report import verilog_for_synthesis  # noqa: E402
+from neurohw.flows import design_hash  # noqa: E402
+from neurohw.flows.design_hash import core_verilog, sha256_text  # noqa: E402
+from neurohw.flows.report import readmemh_initializers  # noqa: E402
 from neurohw.flows.synth import SynthesisError, synthesize  # noqa: E402
 from neurohw.hw.core import NeuronCore  # noqa: E402
 from neurohw.model import Decay, NeuronParams, loihi_cuba_lif  # noqa: E402
@@ -184,11 +186,33 @@ def loihi_per_neuron(n):
     )
 
 
-def run_one(name, build, seed=1):
+def build_core(name):
+    """The ``NeuronCore`` of run ``name`` (``RUNS``)."""
     factory, n, a, ww, lanes, dev, *extra = RUNS[name]
     kwargs = extra[0] if extra else {}
+    return NeuronCore(factory(), n_neurons=n, n_axons=a, weight_width=ww, lanes=lanes, **kwargs)
+
+
+def synth_options(name, seed=1):
+    """The options run ``name`` is synthesized with (recorded in its provenance)."""
+    flow_device, target = DEVICES[RUNS[name][5]]
+    return design_hash.synthesis_options(
+        flow_device, clock_mhz=target * 1.25, seed=seed, harness=True
+    )
+
+
+def measured_sha256(name, seed=1):
+    """What run ``name`` measures at this tree (seconds, no synthesis): the hash of the core's
+    synthesis Verilog and its options (:func:`neurohw.flows.design_hash.measured_sha256`)."""
+    verilog_sha256 = sha256_text(core_verilog(build_core(name)))
+    return design_hash.measured_sha256(verilog_sha256, synth_options(name, seed))
+
+
+def run_one(name, build, seed=1):
+    _factory, n, a, ww, lanes, dev, *_extra = RUNS[name]
     flow_device, target = DEVICES[dev]
-    core = NeuronCore(factory(), n_neurons=n, n_axons=a, weight_width=ww, lanes=lanes, **kwargs)
+    core = build_core(name)
+    options = synth_options(name, seed)
     row = {
         "run": name,
         "device": flow_device,
@@ -203,15 +227,19 @@ def run_one(name, build, seed=1):
         "acc_width": core.acc_width,
     }
     try:
-        source = verilog_for_synthesis(core, build / name)
+        text = core_verilog(core)
+        row["provenance"] = design_hash.provenance(
+            verilog_sha256=sha256_text(text), options=options
+        )
+        source = readmemh_initializers(text, build / name)
         report = synthesize(
             source,
-            device=flow_device,
+            device=options["device"],
             workdir=build / name,
             name=f"core-{name}",
-            clock_mhz=target * 1.25,
+            clock_mhz=options["clock_mhz"],
             seed=seed,
-            harness=True,
+            harness=options["harness"],
         )
     except SynthesisError as error:
         row["error"] = str(error)
@@ -226,6 +254,8 @@ def run_one(name, build, seed=1):
             "spram": report.spram,
             "dsp": report.dsp,
             "logic_cells": report.logic_cells,
+            # Every Yosys cell type of the core (LUT-RAM included: ECP5 TRELLIS_DPR16X4).
+            "cells": report.cells,
             "fmax_mhz": round(fmax, 2),
             "sops_per_s": lanes * fmax * 1e6,
             "utilization": report.utilization,
@@ -306,11 +336,13 @@ def main(argv=None):
     )
     parser.add_argument("--build", type=Path, default=REPO / "build" / "bench_core_synth")
     parser.add_argument(
-        "--json",
+        "--out",
         type=Path,
-        default=RESULTS,
-        help=f"results file (default: {RESULTS.relative_to(REPO)})",
+        default=RESULTS.parent,
+        help=f"results folder (default: {RESULTS.parent.relative_to(REPO)}); "
+        f"the results file is {RESULTS.name} there",
     )
+    parser.add_argument("--json", type=Path, help=f"results file (default: OUT/{RESULTS.name})")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("-v", "--verbose", action="store_true", help="log the flow's progress")
     parser.add_argument(
@@ -319,6 +351,8 @@ def main(argv=None):
         help="only print the table of the results in --json (no synthesis)",
     )
     args = parser.parse_args(argv)
+    if args.json is None:
+        args.json = args.out / RESULTS.name
     if args.table:
         rows = [derive(row) for row in json.loads(args.json.read_text())]
         args.json.write_text(json.dumps(rows, indent=2) + "\n")

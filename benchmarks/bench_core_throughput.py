@@ -159,6 +159,11 @@ def main(argv=None):
         )
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
+            from neurohw.flows.design_hash import provenance
+
+            # What the rows ran: the neurohw sources (docs/benchmarks.md, "Freshness").
+            for row in rows:
+                row["provenance"] = provenance()
             args.json.write_text(json.dumps(rows, indent=2) + "\n")
     print(table(rows))
     print(

@@ -110,8 +110,11 @@ def main(argv=None):
         "rtl_accuracy": float((rtl_pred == labels).mean()),
         "rtl_equals_model_every_sample": True,
     }
+    from neurohw.flows.design_hash import provenance
+
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=1) + "\n")
+    # What it ran: the neurohw sources (docs/benchmarks.md, "Freshness").
+    RESULTS.write_text(json.dumps({**report, "provenance": provenance()}, indent=1) + "\n")
     width = max(map(len, report))
     for key, value in report.items():
         print(f"{key:{width}}  {value}")

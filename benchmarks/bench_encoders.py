@@ -199,7 +199,11 @@ def main(argv=None):
     results.setdefault("synth", {})
 
     def save():
+        from neurohw.flows.design_hash import provenance
+
         args.json.parent.mkdir(parents=True, exist_ok=True)
+        # What it ran: the neurohw sources (docs/benchmarks.md, "Freshness").
+        results["provenance"] = provenance()
         args.json.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
 
     if args.part in ("events", "all"):

@@ -162,7 +162,11 @@ def main(argv=None) -> int:
             f"{entry['counted']['cycles_mean']:.0f} ({entry['counted']['cycles_all_15']}); "
             f"ratio {entry['ratio_mean']:.2f} ({entry['ratio_all_15']:.2f} all-15)"
         )
+    from neurohw.flows.design_hash import provenance
+
     args.json.parent.mkdir(parents=True, exist_ok=True)
+    # What it ran: the neurohw sources (docs/benchmarks.md, "Freshness").
+    results["provenance"] = provenance()
     args.json.write_text(json.dumps(results, indent=1) + "\n")
     return 0
 

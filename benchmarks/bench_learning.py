@@ -1022,7 +1022,11 @@ def load(path: Path) -> dict:
 
 
 def save(results: dict, path: Path) -> None:
+    from neurohw.flows.design_hash import provenance
+
     path.parent.mkdir(parents=True, exist_ok=True)
+    # What it ran: the neurohw sources (docs/benchmarks.md, "Freshness").
+    results["provenance"] = provenance()
     path.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
 
 

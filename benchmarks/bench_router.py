@@ -205,6 +205,10 @@ def main(argv=None):
     if args.synth:
         results["synthesis"] = synth_router()
     if args.json:
+        from neurohw.flows.design_hash import provenance
+
+        # What it ran: the neurohw sources (docs/benchmarks.md, "Freshness").
+        results["provenance"] = provenance()
         args.json.write_text(json.dumps(results, indent=2))
     return 1 if any(r["errors"] for r in results["traffic"]) else 0
 

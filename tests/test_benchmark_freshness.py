@@ -1,0 +1,196 @@
+"""Published figures cannot go stale: every row of ``benchmarks/results`` records the hash of
+what it measured (``neurohw.flows.design_hash``), and ``benchmarks/make_benchmarks.py`` flags or
+refuses a row whose hash differs from what this tree generates (docs/benchmarks.md,
+"Freshness").
+
+The fast tests check the machinery on one small core run and one small chip, and that a planted
+change of a design (an option of the core, the synthesis clock, the chip's lanes) is reported
+stale; the slow test checks every committed row."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurohw.flows import design_hash
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT / "benchmarks") not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+
+import bench_core_synth  # noqa: E402
+import make_benchmarks  # noqa: E402
+
+#: A small core run (64 x 64): its Verilog takes about a second.
+SMALL_RUN = "loihi64-shared-ecp5"
+
+
+def _recorded_core_row(name: str) -> dict:
+    """A core row as ``bench_core_synth.run_one`` records it, without synthesizing."""
+    core = bench_core_synth.build_core(name)
+    return {
+        "run": name,
+        "seed": 1,
+        "provenance": design_hash.provenance(
+            verilog_sha256=design_hash.sha256_text(design_hash.core_verilog(core)),
+            options=bench_core_synth.synth_options(name),
+        ),
+    }
+
+
+def test_core_row_is_fresh_until_its_design_or_options_change(monkeypatch):
+    row = _recorded_core_row(SMALL_RUN)
+    provenance = row["provenance"]
+    assert provenance["kind"] == "verilog"
+    assert set(provenance["tools"]) == {
+        "yosys",
+        "nextpnr-ice40",
+        "nextpnr-ecp5",
+        "verilator",
+        "icarus",
+        "amaranth",
+        "numpy",
+        "python",
+    }
+    assert provenance["options"]["device"] == "ecp5-85k"
+    assert make_benchmarks.stale_core_rows([row]) == {}
+
+    # Planted: a different option of the core (fewer events per step, a narrower accumulator).
+    factory, n, a, ww, lanes, dev, extra = bench_core_synth.RUNS[SMALL_RUN]
+    with monkeypatch.context() as patch:
+        patch.setitem(
+            bench_core_synth.RUNS,
+            SMALL_RUN,
+            (factory, n, a, ww, lanes, dev, {**extra, "max_events_per_step": 1024}),
+        )
+        stale = make_benchmarks.stale_core_rows([row])
+    recorded = provenance["measured_sha256"]
+    assert list(stale) == [f"core:{SMALL_RUN}"]
+    assert re.fullmatch(
+        re.escape(f"design or options changed (recorded {recorded[:12]}, HEAD ")
+        + r"[0-9a-f]{12}\)",
+        stale[f"core:{SMALL_RUN}"],
+    )
+
+    # Planted: the same Verilog synthesized for another clock target.
+    with monkeypatch.context() as patch:
+        patch.setitem(bench_core_synth.DEVICES, "ecp5", ("ecp5-85k", 100))
+        assert list(make_benchmarks.stale_core_rows([row])) == [f"core:{SMALL_RUN}"]
+
+    # Back to the configuration it measured: fresh again.
+    assert make_benchmarks.stale_core_rows([row]) == {}
+
+
+def test_rows_without_provenance_or_configuration_are_stale():
+    assert make_benchmarks.stale_core_rows([{"run": SMALL_RUN}, {"run": "gone-ecp5"}]) == {
+        f"core:{SMALL_RUN}": "no provenance (measured before hashes were recorded)",
+        "core:gone-ecp5": "run no longer defined",
+    }
+
+
+@pytest.fixture
+def tiny_chip_configs(monkeypatch):
+    """``make_benchmarks._configs`` replaced by one small chip whose lanes the test can change."""
+    from neurohw.network.mapping import map_network
+    from neurohw.sim.system_case import random_network
+
+    lanes = {"tiny": 1}
+
+    def configs():
+        def build():
+            network = random_network(0)
+            inputs = {n: np.ones((4, 1, g.size), dtype=np.int64) for n, g in network.inputs.items()}
+            return map_network(network, lanes=lanes["tiny"]), inputs
+
+        return {"tiny": ("a small random chip", build)}
+
+    monkeypatch.setattr(make_benchmarks, "_configs", configs)
+    make_benchmarks.chip_measured_sha256.cache_clear()
+    yield lanes
+    make_benchmarks.chip_measured_sha256.cache_clear()
+
+
+def test_chip_row_is_fresh_until_its_design_changes(tiny_chip_configs):
+    chip = make_benchmarks.chip_of("tiny")
+    assert chip.debug is False
+    row = {"provenance": make_benchmarks.chip_provenance(chip, "ecp5-85k")}
+    assert row["provenance"]["verilog_sha256"] == chip.design_hash()
+    results = {"tiny": {"ecp5-85k": row}, "_estimates": {}}
+    assert make_benchmarks.stale_chip_rows(results) == {}
+
+    tiny_chip_configs["tiny"] = 2  # planted: the chip mapped with two lanes per core
+    make_benchmarks.chip_measured_sha256.cache_clear()
+    assert list(make_benchmarks.stale_chip_rows(results)) == ["tiny/ecp5-85k"]
+    assert make_benchmarks.stale_chip_rows({"old": {"ecp5-85k": row}}) == {
+        "old/ecp5-85k": "configuration no longer defined"
+    }
+
+
+def test_table_refuses_stale_rows_and_flags_them_when_allowed(tiny_chip_configs, tmp_path, capsys):
+    chip = make_benchmarks.chip_of("tiny")
+    row = {
+        "device": "ecp5-85k",
+        "fits": False,
+        "error": "planted",
+        "provenance": make_benchmarks.chip_provenance(chip, "ecp5-85k"),
+    }
+    (tmp_path / "system_synth.json").write_text(json.dumps({"tiny": {"ecp5-85k": row}}))
+    output = tmp_path / "BENCHMARKS.md"
+    args = ["--table", "--out", str(tmp_path), "--output", str(output)]
+
+    assert make_benchmarks.main(["--check", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["1 of 1 rows fresh"]
+    assert make_benchmarks.main(args) == 0
+    assert "STALE" not in output.read_text()
+    output.unlink()
+    capsys.readouterr()  # the table, also printed
+
+    tiny_chip_configs["tiny"] = 2  # planted: the design changed since the row was measured
+    make_benchmarks.chip_measured_sha256.cache_clear()
+    assert make_benchmarks.main(["--check", "--out", str(tmp_path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("STALE tiny/ecp5-85k: design or options changed (recorded ")
+    assert out[1:] == ["0 of 1 rows fresh"]
+
+    assert make_benchmarks.main(args) == 1
+    assert not output.exists()
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"{output} not written: 1 stale row(s); measure them again with --rerun --only KEY, "
+        "or write the table with them flagged with --allow-stale"
+    )
+    assert make_benchmarks.main([*args, "--allow-stale"]) == 0
+    text = output.read_text()
+    assert "**Stale rows**" in text
+    assert "| a small random chip **STALE: design or options changed (recorded " in text
+
+
+def test_unknown_only_key_is_refused(capsys):
+    with pytest.raises(SystemExit) as error:
+        make_benchmarks.main(["--check", "--only", "mnist-p9"])
+    assert error.value.code == 2
+    assert "--only 'mnist-p9' is not a configuration: chip keys digits-p1, " in (
+        capsys.readouterr().err
+    )
+
+
+def test_lut_column_counts_lut_ram():
+    ecp5 = {"luts": 1000, "cells": {"LUT4": 1000, "TRELLIS_DPR16X4": 39}}
+    assert make_benchmarks.lut4_column(ecp5) == "1,156 (39 LUT-RAM)"
+    assert make_benchmarks.lut4_column({"luts": 845, "cells": {"SB_LUT4": 845}}) == "845"
+    system = {"luts": 1818, "synth_report": {"cells": {"TRELLIS_DPR16X4": 78}}}
+    assert make_benchmarks.lut4_column(system) == "2,130 (78 LUT-RAM)"
+    assert make_benchmarks.lut4_column({"luts": 7}) == "7 (LUT-RAM not recorded)"
+
+
+@pytest.mark.slow
+def test_every_published_row_is_fresh(capsys):
+    """Every row of benchmarks/results/system_synth.json and core_synth.json was measured on the
+    design this tree generates (minutes: the Verilog of every configuration)."""
+    code = make_benchmarks.main(["--check"])
+    out = capsys.readouterr().out
+    assert code == 0, out
