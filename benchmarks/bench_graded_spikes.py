@@ -35,7 +35,7 @@ from neurohw.flows.report import estimate_cycles  # noqa: E402
 from neurohw.flows.system import verify_system  # noqa: E402
 from neurohw.network.mapping import CoreCapacity, map_network  # noqa: E402
 from neurohw.network.plan_model import simulate_plan  # noqa: E402
-from sim.system_case import random_inputs, random_xylo_network  # noqa: E402
+from neurohw.sim.system_case import random_inputs, random_xylo_network  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "graded_spikes.json"
 SYNTH_RESULTS = ROOT / "benchmarks" / "results" / "graded_spikes_synth_{}.json"
