@@ -970,7 +970,11 @@ def test_sim_recheck_reset_exhaustive(overflow, comparison, per_neuron_threshold
     assert [r[3] for r in results] == expected[3]
 
 
-@settings(SIM, max_examples=30)
+@settings(
+    SIM,
+    max_examples=30,
+    suppress_health_check=[*SIM.suppress_health_check, HealthCheck.filter_too_much],
+)
 @given(data=st.data(), seed=st.integers(0, 2**32 - 1))
 def test_sim_recheck_reset(data, seed):
     try:
