@@ -86,6 +86,35 @@ class SnnTorchLeakyInt:
         return spikes
 
 
+class SnnTorchLeakyNoDelayInt:
+    """snnTorch 1.0 ``Leaky`` with ``reset_mechanism="subtract"`` and ``reset_delay=False``, on
+    integers, line by line as ``Leaky.forward`` computes it: ``reset = heaviside(mem -
+    threshold)`` of the stored (already reset) membrane, ``mem = beta*mem + input -
+    reset*threshold``, ``spk = heaviside(mem - threshold)``, ``mem -= (spk - reset)*threshold``
+    ("avoid double reset"), with ``beta*mem`` as ``(mem*f) >> k`` (floor). No projection: the
+    caller keeps every value inside ``width`` bits (checked)."""
+
+    def __init__(self, n, factor, bits, threshold, width):
+        self.factor, self.bits, self.width = factor, bits, width
+        self.threshold = list(threshold)
+        self.mem = [0] * n
+
+    def step(self, drive):
+        high = (1 << (self.width - 1)) - 1
+        spikes = []
+        for k, x in enumerate(drive):
+            theta = self.threshold[k]
+            reset = 1 if self.mem[k] - theta > 0 else 0
+            mem = ((self.mem[k] * self.factor) >> self.bits) + x
+            assert -high - 1 <= mem <= high, "the oracle does not project"
+            mem = mem - reset * theta
+            spk = 1 if mem - theta > 0 else 0
+            mem = mem - (spk - reset) * theta
+            self.mem[k] = mem
+            spikes.append(spk)
+        return spikes
+
+
 class XyloLayer:
     """xylosim 0.1.3 v2: ``XyloIAFNeuron`` driven by ``XyloLayer.deliver_spikes`` for external
     input only (no recurrent or readout synapses)."""

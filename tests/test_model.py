@@ -19,7 +19,7 @@ from neurohw.model import (
 )
 from neurohw.model.fixedpoint import decay, project
 from neurohw.model.presets import snntorch_leaky
-from tests.oracles import SnnTorchLeakyInt
+from tests.oracles import SnnTorchLeakyInt, SnnTorchLeakyNoDelayInt
 from tests.strategies import neuron_params, random_state, random_weights
 
 PROPERTY = settings(
@@ -350,6 +350,32 @@ WRONG_PARAMETERS = [
         ValueError,
         "reset_delay=True needs refractory_period=0, not refractory_period=2",
     ),
+    (dict(recheck_reset=1), TypeError, "recheck_reset must be True or False, not 1"),
+    (
+        dict(recheck_reset=True),
+        ValueError,
+        "recheck_reset=True needs reset 'subtract', not reset 'zero'",
+    ),
+    (
+        dict(reset="subtract", recheck_reset=True, reset_delay=True),
+        ValueError,
+        "recheck_reset=True needs reset_delay=False (snnTorch re-tests only without reset_delay)",
+    ),
+    (
+        dict(reset="subtract", recheck_reset=True, membrane_update="delta"),
+        ValueError,
+        "recheck_reset=True needs membrane_update 'sum', not 'delta'",
+    ),
+    (
+        dict(reset="subtract", recheck_reset=True, max_spikes=2),
+        ValueError,
+        "recheck_reset=True needs max_spikes=1, not max_spikes=2",
+    ),
+    (
+        dict(reset="subtract", recheck_reset=True, refractory_period=2),
+        ValueError,
+        "recheck_reset=True needs refractory_period=0, not refractory_period=2",
+    ),
     (
         dict(accumulation="per_event"),
         ValueError,
@@ -573,6 +599,61 @@ def test_subtraction_at_the_spike_fails_the_snntorch_oracle():
             agree = agree and trace.v[t, 0].tolist() == oracle.mem
         failures += not agree
     assert failures >= 25
+
+
+def _snntorch_nodelay_case(seed, n=6, steps=60):
+    # Strong drives (up to 3 thresholds) leave reset membranes above threshold; the width
+    # keeps every sum in range, as the oracle needs.
+    rng = np.random.default_rng(seed)
+    bits = int(rng.integers(1, 13))
+    threshold = rng.integers(0, 200, size=n)
+    params = snntorch_leaky(
+        beta_constant=int(rng.integers(0, (1 << bits) + 1)),
+        decay_bits=bits,
+        threshold=threshold,
+        width=16,
+    ).replace(recheck_reset=True)
+    scale = max(1, int(threshold.max()))
+    drive = rng.integers(-scale, 3 * scale + 1, size=(steps, n))
+    return params, threshold, drive
+
+
+def _nodelay_oracle_agrees(params, threshold, drive):
+    trace = run(params, drive=drive)
+    oracle = SnnTorchLeakyNoDelayInt(
+        len(threshold), params.v_decay.factor, params.v_decay.bits, threshold.tolist(), 16
+    )
+    for t in range(drive.shape[0]):
+        spikes = oracle.step(drive[t].tolist())
+        if trace.spikes[t, 0].tolist() != spikes or trace.v[t, 0].tolist() != oracle.mem:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_recheck_reset_matches_snntorch_nodelay_oracle(seed):
+    # snnTorch's reset_delay=False, transcribed line by line (the oracle), equals the model's
+    # re-test against twice the threshold of a membrane its reset left above threshold.
+    assert _nodelay_oracle_agrees(*_snntorch_nodelay_case(seed))
+
+
+def test_plain_subtraction_fails_the_snntorch_nodelay_oracle():
+    # The check above must catch a neuron without the re-test.
+    failures = 0
+    for seed in range(20):
+        params, threshold, drive = _snntorch_nodelay_case(seed)
+        failures += not _nodelay_oracle_agrees(
+            params.replace(recheck_reset=False), threshold, drive
+        )
+    assert failures >= 15
+
+
+def test_recheck_reset_is_written_only_when_on():
+    params = NeuronParams(reset="subtract")
+    assert "recheck_reset" not in params.to_dict()
+    rechecked = params.replace(recheck_reset=True)
+    assert rechecked.to_dict()["recheck_reset"] is True
+    assert NeuronParams.from_dict(rechecked.to_dict()) == rechecked != params
 
 
 @PROPERTY

@@ -582,6 +582,35 @@ def test_preset_snntorch_reset_delay(hdl, preset, request):
     simulate(core, data, hdl, request)
 
 
+@pytest.mark.sim
+@on_simulators("lanes", [1, 2], verilator_default=(2,))
+def test_preset_snntorch_recheck_reset(hdl, lanes, request):
+    # snnTorch's reset_delay=False: strong inputs leave reset membranes above threshold, so the
+    # re-test against twice the (per-neuron) threshold decides some spikes.
+    rng = np.random.default_rng(47)
+    n_neurons, n_axons = 6, 5
+    params = snntorch_leaky(
+        beta_constant=200, threshold=rng.integers(10, 40, n_neurons), decay_bits=8, width=16
+    ).replace(recheck_reset=True)
+    weights = random_weights(rng, params, n_axons, n_neurons, 6)
+    spikes = random_spikes(rng, 40, n_axons, density=0.6, max_count=6)
+    plain = run(params.replace(recheck_reset=False), spikes, weights, record=("spikes",))
+    rechecked = run(params, spikes, weights, record=("spikes",))
+    assert not np.array_equal(plain.spikes, rechecked.spikes)
+    core, data = make_case(
+        params,
+        weights,
+        spikes,
+        n_neurons=n_neurons,
+        n_axons=n_axons,
+        weight_width=6,
+        seed=47,
+        traffic=random_traffic(rng),
+        core_kwargs={"lanes": lanes},
+    )
+    simulate(core, data, hdl, request)
+
+
 def per_neuron_case(preset, seed, steps, *, config_params=False, lanes=1):
     """Per-neuron decay constants (0 and the largest included: Loihi du = 4095 keeps nothing of
     the current, dv = 0 keeps all of v) and, for Loihi, a drive bias at both ends of its range

@@ -533,6 +533,12 @@ class NeuronUpdate(wiring.Component):
         pipe["threshold"] = (
             self.in_threshold if "threshold" in self._per_neuron else int(p.effective_threshold)
         )
+        if p.recheck_reset:
+            # The stored membrane passes the threshold test: it was left above threshold by its
+            # reset, so this step tests against twice the threshold (no new state).
+            threshold = pipe["threshold"]
+            strict = p.comparison is Comparison.GREATER
+            pipe["recheck"] = (self.in_v > threshold) if strict else (self.in_v >= threshold)
         pipe["bias"] = self.in_bias if "bias" in self._per_neuron else int(p.bias)
         if p.reset is ResetMode.VALUE:
             pipe["reset_value"] = (
@@ -657,6 +663,11 @@ class NeuronUpdate(wiring.Component):
             # The division compares with T itself; 0 <= T <= 2^(W-1) fits W unsigned bits.
             pipe["divisor"] = threshold if isinstance(threshold, int) else threshold[: p.v_width]
         pipe["threshold_strict"] = threshold + strict if strict else threshold
+        if p.recheck_reset:
+            # The re-test adds T once more to the compared threshold (Amaranth widens the sum:
+            # 2T + strict needs one more bit); the reset subtracts T once (`retest_extra`).
+            pipe["retest_extra"] = Mux(pipe.pop("recheck"), threshold, 0)
+            pipe["threshold_strict"] = pipe["threshold_strict"] + pipe["retest_extra"]
         pipe.close("membrane_prep")
 
     def _membrane_stages(self, pipe):
@@ -704,7 +715,12 @@ class NeuronUpdate(wiring.Component):
             n = Mux(fires, quotient + 1, 0)
             # v - (q + 1) * T = d - q*T + strict = remainder + strict, which lies in
             # [strict, T + strict - 1] or (when q was bounded) in [strict, v]: in range.
-            v_out = Mux(fires, pipe.pop("remainder") + strict, pipe.pop("v_new"))
+            reset_v = pipe.pop("remainder") + strict
+            if p.recheck_reset:
+                # The re-test compared with 2T, the reset subtracts T once: v - T = d + strict
+                # + T lies in [T + strict, v] when the neuron fired (max_spikes 1: q = 0).
+                reset_v = reset_v + pipe.pop("retest_extra")
+            v_out = Mux(fires, reset_v, pipe.pop("v_new"))
         else:
             v_new = pipe.pop("v_new")
             d, fires = self._spike_test(pipe, v_new)

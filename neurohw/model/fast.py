@@ -125,6 +125,11 @@ def unsupported_reason(params: NeuronParams) -> str | None:
             "reset_delay=True runs on the numpy reference only (the kernel keeps no "
             "pending spike count)"
         )
+    if params.recheck_reset:
+        return (
+            "recheck_reset=True runs on the numpy reference only (the kernel has no "
+            "re-test of the stored membrane)"
+        )
     bits = _kernel_bits(params)
     if bits > INT64_SAFE_BITS:
         return (

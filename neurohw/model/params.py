@@ -292,6 +292,10 @@ class NeuronParams:
     #: with reset 'subtract': the threshold of a spike is subtracted in the next step's
     #: membrane update, after the decay (snnTorch's ``reset_delay=True``), not at the spike
     reset_delay: bool = False
+    #: with reset 'subtract': a neuron whose stored membrane passes the threshold test (it was
+    #: left above threshold after its reset) tests this step against twice the threshold; the
+    #: reset still subtracts it once (snnTorch's ``reset_delay=False`` re-test)
+    recheck_reset: bool = False
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
@@ -384,6 +388,35 @@ class NeuronParams:
             if self.refractory_period:
                 raise ValueError(
                     f"reset_delay=True needs refractory_period=0, not "
+                    f"refractory_period={self.refractory_period}"
+                )
+        if not isinstance(self.recheck_reset, (bool, np.bool_)):
+            raise TypeError(f"recheck_reset must be True or False, not {self.recheck_reset!r}")
+        set_("recheck_reset", bool(self.recheck_reset))
+        if self.recheck_reset:
+            # snnTorch's re-test is defined for one spike per step with its reset at the spike;
+            # a held neuron or a Xylo delta chain would need rules snnTorch does not have.
+            if reset is not ResetMode.SUBTRACT:
+                raise ValueError(
+                    f"recheck_reset=True needs reset 'subtract', not reset {reset.value!r}"
+                )
+            if self.reset_delay:
+                raise ValueError(
+                    "recheck_reset=True needs reset_delay=False (snnTorch re-tests only "
+                    "without reset_delay)"
+                )
+            if self.membrane_update is not MembraneUpdate.SUM:
+                raise ValueError(
+                    f"recheck_reset=True needs membrane_update 'sum', not "
+                    f"{self.membrane_update.value!r}"
+                )
+            if self.max_spikes != 1:
+                raise ValueError(
+                    f"recheck_reset=True needs max_spikes=1, not max_spikes={self.max_spikes}"
+                )
+            if self.refractory_period:
+                raise ValueError(
+                    f"recheck_reset=True needs refractory_period=0, not "
                     f"refractory_period={self.refractory_period}"
                 )
         if reset is not ResetMode.VALUE and np.any(np.asarray(self.reset_value) != 0):
@@ -553,7 +586,7 @@ class NeuronParams:
                 value = [_decay_to_dict(d) for d in value]
             elif isinstance(value, np.ndarray):
                 value = value.tolist()
-            if f.name == "reset_delay" and not value:
+            if f.name in ("reset_delay", "recheck_reset") and not value:
                 # Left out when off, so that every description written before the field
                 # existed (and every hash of one) stays the same.
                 continue

@@ -318,7 +318,13 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
     # 4. Spike test and reset.
     strict = params.comparison is Comparison.GREATER
     if params.reset is ResetMode.SUBTRACT:
-        spikes = count_spikes_subtract(v_new, threshold, strict, params.max_spikes)
+        test_threshold = threshold
+        if params.recheck_reset:
+            # A stored membrane that passes the test was left above threshold by its reset:
+            # this step tests against twice the threshold (max_spikes is 1).
+            over = (v > threshold) if strict else (v >= threshold)
+            test_threshold = threshold + np.where(over, threshold, 0)
+        spikes = count_spikes_subtract(v_new, test_threshold, strict, params.max_spikes)
         spikes = np.where(refractory, 0, spikes)
         if not params.reset_delay:  # delayed: the next step subtracts it
             v_new = v_new - spikes * threshold

@@ -648,18 +648,21 @@ def quantize(
                 notes.append(
                     "reset by subtraction (not a Loihi mode; NeuronParams reset 'subtract')"
                 )
-                if pop.recheck_reset:
-                    notes.append(
-                        "the float neuron tests a membrane left above threshold after "
-                        "its reset once more (snnTorch reset_delay=False); the integer "
-                        "neuron does not (docs/frontends.md)"
-                    )
             if pop.max_spikes > 1:
                 params = params.replace(max_spikes=pop.max_spikes)
                 notes.append(f"up to {pop.max_spikes} spikes per step")
             if pop.comparison == ">=":
                 params = params.replace(comparison=Comparison.GREATER_EQUAL)
                 notes.append("spike test '>=' (not a Loihi mode)")
+            if pop.recheck_reset:
+                # The float population allows it with reset 'subtract', max_spikes 1 and no
+                # reset_delay only: NeuronParams' own conditions.
+                params = params.replace(recheck_reset=True)
+                notes.append(
+                    "a membrane left above threshold by its reset is tested against twice "
+                    "the threshold, like the float neuron (snnTorch reset_delay=False; "
+                    "NeuronParams recheck_reset)"
+                )
             if pop.reset == "subtract" and pop.reset_delay:
                 if params.max_spikes == 1:
                     params = params.replace(reset_delay=True)

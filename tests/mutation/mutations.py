@@ -141,6 +141,17 @@ MUTATIONS: tuple[Mutation, ...] = (
         ),
     ),
     Mutation(
+        "recheck_reset_not_doubled",
+        "with recheck_reset a membrane left above threshold is tested against T, not 2T",
+        "neurohw/hw/neuron_update.py",
+        'pipe["retest_extra"] = Mux(pipe.pop("recheck"), threshold, 0)',
+        'pipe["retest_extra"] = Mux(pipe.pop("recheck"), 0, 0)',
+        (
+            "tests/test_neuron_update.py::test_sim_recheck_reset_exhaustive",
+            f"{CORE}::test_preset_snntorch_recheck_reset[{{sim}}-2]",
+        ),
+    ),
+    Mutation(
         "per_neuron_decay_of_neuron_0",
         "every neuron's per-neuron decay memory holds neuron 0's constant",
         "neurohw/hw/core_memories.py",
