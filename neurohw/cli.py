@@ -600,7 +600,9 @@ def _write_report(outdir: Path, report: dict) -> tuple[Path, Path]:
 # --- neurohw compile ------------------------------------------------------------------------------
 
 
-def _add_flow_options(parser, *, default_samples: int, default_lanes: int = 1):
+def _add_flow_options(
+    parser, *, default_samples: int, default_lanes: int = 1, activity_counters: bool = False
+):
     parser.add_argument(
         "--verify-samples",
         type=int,
@@ -656,10 +658,15 @@ def _add_flow_options(parser, *, default_samples: int, default_lanes: int = 1):
     _add_debug_option(parser)
     parser.add_argument(
         "--activity-counters",
-        action="store_true",
-        help="add the chip's activity counters; the RTL verification checks them against "
-        "the model and the report says so (docs/energy.md)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the chip's activity counters in the Verilog, the simulation and the synthesis; "
+        "the RTL verification checks them against the model and the report says so "
+        "(docs/energy.md; default: "
+        + ("on, off with --no-debug" if activity_counters else "off")
+        + ")",
     )
+    parser.set_defaults(default_activity_counters=activity_counters)
 
 
 def _add_graded_spikes_option(parser):
@@ -721,8 +728,16 @@ def _flow_settings(args, *, samples: int):
         "devices": devices,
         "seed": args.seed,
         "debug": args.debug,
-        "activity_counters": args.activity_counters,
+        "activity_counters": _activity_counters(args),
     }
+
+
+def _activity_counters(args) -> bool:
+    """``--activity-counters`` as given, else the command's default (``example``: on, as far
+    as the debug port they are read through is on)."""
+    if args.activity_counters is not None:
+        return args.activity_counters
+    return args.default_activity_counters and args.debug
 
 
 def _run_flow(source, outdir, **kwargs) -> int:
@@ -1014,7 +1029,9 @@ def add_example(subparsers):
     parser.add_argument(
         "--epochs", type=int, default=None, help="training epochs (default: the trainer's)"
     )
-    _add_flow_options(parser, default_samples=10, default_lanes=4)
+    # Counters on: the report shows the RTL-counted activity equal to the model's, and says
+    # that the synthesized design includes them (docs/system-hardware.md, "Activity counters").
+    _add_flow_options(parser, default_samples=10, default_lanes=4, activity_counters=True)
     parser.set_defaults(run=example_command)
 
 

@@ -88,6 +88,10 @@ class SystemTB(TB):
             dut.dbg_rsp__ready.value = 0
         self.barrier_cycles: list[int] = []
         self.first_input_cycle = None
+        # With activity counters: the chip's ``cycles`` port at the same transfers.
+        self.counts_cycles = data.get("expected_activity") is not None
+        self.barrier_counts: list[int] = []
+        self.first_input_count = None
         self._barrier_target = None
         self._barriers_seen = CocotbEvent()
         self._progress_path = Path(os.environ[TEST_DATA_ENV_VAR]).with_name("progress.txt")
@@ -102,11 +106,15 @@ class SystemTB(TB):
     def _host_in_transfer(self, word: int) -> None:
         if self.first_input_cycle is None:
             self.first_input_cycle = self.elapsed_cycles
+            if self.counts_cycles:
+                self.first_input_count = self.status("cycles")
 
     def _host_out_transfer(self, word: int) -> None:
         if self.fmt.unpack(word).kind != EventKind.BARRIER:
             return
         self.barrier_cycles.append(self.elapsed_cycles)
+        if self.counts_cycles:
+            self.barrier_counts.append(self.status("cycles"))
         self._report_progress()
         if self._barrier_target is not None and len(self.barrier_cycles) >= self._barrier_target:
             self._barrier_target = None
@@ -190,10 +198,17 @@ async def check_activity(tb, data):
             read["cores"][c][name] = value
             if error or value != want:
                 differences.append(f"core {c} {name}: RTL {value} (error {error}), model {want}")
-    for name in ("host_words_in", "host_words_out"):
+    for name in ("host_words_in", "host_words_out", "router_hops"):
         read[name] = tb.status(name)
         if tb.status(name) != expected[name]:
             differences.append(f"{name}: RTL {tb.status(name)}, model {expected[name]}")
+    # The cycle counter against the bench's own count, first host word to the last sample's
+    # final barrier on host_out.
+    n_steps = data["steps"] * data["samples"]
+    read["cycles"] = tb.barrier_counts[n_steps] - tb.first_input_count
+    bench_cycles = tb.barrier_cycles[n_steps] - tb.first_input_cycle
+    if read["cycles"] != bench_cycles:
+        differences.append(f"cycles: RTL {read['cycles']}, bench {bench_cycles}")
     assert not differences, "activity counters differ from the model: " + "; ".join(differences)
     return read
 

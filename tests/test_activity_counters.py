@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """The chip's activity counters (``Chip(..., activity_counters=True)``, docs/system-hardware.md
 "Activity counters") against the plan model's prediction
 (:func:`neurohw.network.plan_model.predict_activity_counters`): the system bench reads every
@@ -21,12 +22,12 @@ from neurohw.network.plan_model import predict_activity_counters, simulate_plan
 from neurohw.sim.system_case import random_inputs, random_network
 
 
-def _plan(seed=1, connectivity="auto"):
+def _plan(seed=1, connectivity="auto", topology="star"):
     network = random_network(seed)
     plan = map_network(
         network,
         capacity=CoreCapacity(max_neurons=4, max_axons=64),
-        topology="star",
+        topology=topology,
         connectivity=connectivity,
     )
     return network, plan
@@ -72,17 +73,48 @@ def test_rtl_counters_equal_the_model(simulator, sim_build_dir, connectivity):
         pytest.skip("one case per simulator in CI: sparse runs on Icarus")
     if simulator == "icarus" and connectivity == "dense":
         pytest.skip("one case per simulator in CI: dense runs on Verilator")
-    network, plan = _plan(connectivity=connectivity)
+    # The dense case on a mesh: its router hops follow multi-hop X-then-Y trees.
+    topology = "mesh" if connectivity == "dense" else "star"
+    network, plan = _plan(connectivity=connectivity, topology=topology)
     inputs = random_inputs(network, 1, steps=4, samples=2)
     chip = Chip(plan, activity_counters=True)
     result = verify_system(chip, inputs, simulator=simulator, build_dir=sim_build_dir, seed=1)
     assert result.windows_compared == 8
-    assert result.activity == predict_activity_counters(plan, inputs)
-    # The energy model on the RTL-counted activity: the weight reads are the model's.
+    predicted = predict_activity_counters(plan, inputs)
+    assert result.activity == predicted
+    assert result.activity.router_hops == predicted.router_hops > 0
+    # The bench compared the cycle counter with its own count.
+    assert result.activity.cycles == result.cycles > 0
+    # The energy model on the RTL-counted activity: the weight reads are the model's, the
+    # router hops and cycles the chip's.
     model = chip_activity(plan, inputs)
     counted = counted_activity(plan, result.activity, 2, model)
     assert counted.weight_reads == model.weight_reads > 0
-    assert counted.router_hops == model.router_hops
+    assert counted.router_hops == result.activity.router_hops / 2
+    assert counted.cycles == result.cycles / 2
+
+
+def test_hops_follow_the_routing_trees():
+    from neurohw.network.plan_model import event_hops
+
+    _, star = _plan()
+    # A star delivers each event once per destination port: one hop per delivery.
+    for key, targets in star.connectivity.items():
+        assert event_hops(star, key // star.keys_per_endpoint, key) == len(targets)
+    _, mesh = _plan(topology="mesh")
+    K = mesh.keys_per_endpoint
+    for key, targets in mesh.connectivity.items():
+        source = key // K
+        hops = event_hops(mesh, source, key)
+        # At least one local port per target and at least the farthest target's distance,
+        # at most the sum of the X-then-Y paths (shared links counted once).
+        paths = [_manhattan(mesh, source, t) for t in targets]
+        assert max(paths) + len(targets) <= hops <= sum(paths) + len(targets)
+
+
+def _manhattan(plan, a, b):
+    (ax, ay), (bx, by) = plan.topology.cores[a], plan.topology.cores[b]
+    return abs(ax - bx) + abs(ay - by)
 
 
 def test_report_says_rtl_counted_activity_equals_the_model():
@@ -101,6 +133,12 @@ def test_report_says_rtl_counted_activity_equals_the_model():
     assert (
         "RTL-counted activity == model: the chip's activity counters after 10 samples on "
         "icarus, verilator equal the plan model's prediction" in "\n".join(energy_markdown(report))
+    )
+    counters |= {"router_hops": 1234, "cycles": 56789}
+    assert (
+        "Router hops counted: 1,234; cycles counted from the first host word to the last "
+        "sample's barrier: 56,789 (equal to the testbench's count)."
+        in "\n".join(energy_markdown(report))
     )
 
 
@@ -134,3 +172,11 @@ def test_system_counters_need_the_debug_port():
         ),
     ):
         SystemTop(plan, debug=False, counters=True)
+
+
+def test_network_hops_option_is_a_bool():
+    from neurohw.hw.topology import StarNetwork
+
+    _, plan = _plan()
+    with pytest.raises(TypeError, match=re.escape("hops must be True or False, not 1")):
+        StarNetwork(plan.topology, plan.connectivity, fmt=plan.fmt, hops=1)

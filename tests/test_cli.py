@@ -305,3 +305,19 @@ def test_plot_trace_errors(tmp_path, kwargs, error):
     with pytest.raises(ValueError) as caught:
         plot_trace(trace, tmp_path / "x.png", **kwargs)
     assert str(caught.value) == error
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["example"], True),
+        (["example", "--no-debug"], False),
+        (["example", "--no-activity-counters"], False),
+        (["compile", "net.npz", "-o", "out"], False),
+        (["compile", "net.npz", "-o", "out", "--activity-counters"], True),
+    ],
+)
+def test_activity_counters_default_on_in_the_example_only(argv, expected):
+    from neurohw.cli import _activity_counters, build_parser
+
+    assert _activity_counters(build_parser().parse_args(argv)) is expected

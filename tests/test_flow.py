@@ -75,6 +75,10 @@ def test_example_end_to_end(tmp_path, simulator, capsys):
     assert {entry.name for entry in out.iterdir()} <= OUTPUT_NAMES
     log = capsys.readouterr().out
     assert "[4/6]" in log and "2/2 samples simulated" in log
+    # Activity counters are on by default in the example: the report shows the RTL counts.
+    assert report["verilog"]["activity_counters"] is True
+    assert entry["activity_equals_model"] and entry["activity"]["router_hops"] > 0
+    assert "RTL-counted activity == model" in (out / "report.md").read_text()
 
 
 def test_compile_network_file_with_inputs(tmp_path, simulator):

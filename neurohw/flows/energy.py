@@ -318,10 +318,13 @@ def counted_activity(plan, counters, samples: int, model: Activity) -> Activity:
     counters (``counters``: an :class:`~neurohw.network.plan_model.ActivityCounters` read
     from the RTL, e.g. ``SystemVerificationResult.activity``) instead of the plan model:
     weight reads, accumulator updates, state accesses, neuron updates, DSP multiplies and host
-    words are derived from the counts (``ActivityCounters.memory_accesses``); router hops,
-    cycles, the non-zero synaptic operations and the weights' width, which the chip does not
-    count, stay ``model``'s. The counters cover the whole run, the step after the final clear
-    included (one sweep per core more than the samples' own), divided by ``samples``."""
+    words are derived from the counts (``ActivityCounters.memory_accesses``), router hops are
+    the chip's ``router_hops`` and cycles its ``cycles`` (first host word to the last sample's
+    final barrier; ``model``'s where ``counters.cycles`` is ``None``, as in a prediction); the
+    non-zero synaptic operations and the weights' width, which the chip does not count, stay
+    ``model``'s. The counters cover the whole run, the step after the final clear included
+    (one sweep per core more than the samples' own, and its spikes' hops), divided by
+    ``samples``."""
     accesses = counters.memory_accesses(plan)
     updates = multiplies = 0.0
     for core, counts in zip(plan.cores, counters.cores):
@@ -335,9 +338,9 @@ def counted_activity(plan, counters, samples: int, model: Activity) -> Activity:
         state_accesses=sum(a["state_reads"] + a["state_writes"] for a in accesses) / samples,
         neuron_updates=updates / samples,
         dsp_multiplies=multiplies / samples,
-        router_hops=model.router_hops,
+        router_hops=counters.router_hops / samples,
         host_words=(counters.host_words_in + counters.host_words_out) / samples,
-        cycles=model.cycles,
+        cycles=model.cycles if counters.cycles is None else counters.cycles / samples,
         synaptic_ops=model.synaptic_ops,
         spram=model.spram,
         weight_bits=model.weight_bits,

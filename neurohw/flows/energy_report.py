@@ -97,4 +97,11 @@ def energy_markdown(report: dict) -> list[str]:
                 f"{counted['samples']} samples on {', '.join(counted['simulators'])} equal the "
                 f'plan model\'s prediction (docs/system-hardware.md, "Activity counters").',
             ]
+            hw = counted["counters"]
+            if hw.get("cycles") is not None:
+                lines[-1] += (
+                    f" Router hops counted: {hw['router_hops']:,}; cycles counted from the "
+                    f"first host word to the last sample's barrier: {hw['cycles']:,} (equal to "
+                    f"the testbench's count)."
+                )
     return lines

@@ -450,6 +450,7 @@ def _run_stages(
         "path": verilog.name,
         "bytes": verilog.stat().st_size,
         "debug": chip.debug,
+        "activity_counters": chip.activity_counters,
         "design_sha256": chip.design_hash(),
     }
     _progress(f"[3/6] generated {final_dir / verilog.name} ({verilog.stat().st_size} bytes)")
@@ -678,6 +679,13 @@ def write_report(out_dir: Path, report: dict) -> tuple[Path, Path]:
                 f"{s['dsp']} | {s['fmax_mhz'] or 0:.1f} | "
                 f"{'-' if latency is None else f'{latency:.1f} us'} |"
             )
+        if report["verilog"].get("activity_counters"):
+            lines += [
+                "",
+                "The synthesized design includes the activity counters "
+                '(docs/system-hardware.md, "Activity counters", gives their cost; '
+                "`--no-activity-counters` leaves them out).",
+            ]
     from .energy_report import energy_markdown
 
     lines += energy_markdown(report)

@@ -183,6 +183,8 @@ def _rtl_activity(read):
         cores=tuple(dict(core) for core in read["cores"]),
         host_words_in=read["host_words_in"],
         host_words_out=read["host_words_out"],
+        router_hops=read["router_hops"],
+        cycles=read["cycles"],
     )
 
 

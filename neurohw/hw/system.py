@@ -85,8 +85,8 @@ class SystemTop(wiring.Component):
     counters : bool
         Activity counters (``docs/system-hardware.md``): every core's
         :class:`~neurohw.hw.core.ActivityStatus` words (read through ``dbg_cmd``, which they
-        need) and the ``host_words_in`` / ``host_words_out`` ports. Off (default): the chip is
-        built exactly as without the option.
+        need) and the ``host_words_in`` / ``host_words_out`` / ``router_hops`` / ``cycles``
+        ports. Off (default): the chip is built exactly as without the option.
 
     Members
     -------
@@ -165,6 +165,7 @@ class SystemTop(wiring.Component):
             fmt=fmt,
             fifo_depth=router_fifo_depth,
             max_entries=entries,
+            **({"hops": True} if counters else {}),
         )
         self.debug = bool(debug)
 
@@ -183,6 +184,8 @@ class SystemTop(wiring.Component):
         if counters:
             members["host_words_in"] = Out(ACTIVITY_COUNTER_WIDTH)
             members["host_words_out"] = Out(ACTIVITY_COUNTER_WIDTH)
+            members["router_hops"] = Out(ACTIVITY_COUNTER_WIDTH)
+            members["cycles"] = Out(ACTIVITY_COUNTER_WIDTH)
         if self.debug:
             cmd_layouts = [core.cmd_layout for core in self.cores]
             self.dbg_cmd_layout = data.StructLayout(
@@ -222,6 +225,24 @@ class SystemTop(wiring.Component):
             description["dbg_cmd"] = layout_fields(self.dbg_cmd_layout)
             description["dbg_rsp"] = layout_fields(self.dbg_rsp_layout)
         return description
+
+    def _count_hops_and_cycles(self, m, network):
+        """``router_hops``: events (not barriers) that left a router output, every router;
+        ``cycles``: clock cycles since reset. Both saturating at ``2**32 - 1``."""
+        top = (1 << ACTIVITY_COUNTER_WIDTH) - 1
+        # Registered twice (the output transfers, then their sum) so that neither the adder
+        # tree nor the counter hangs off the routers' arbitration: the count lags by 2 cycles.
+        seen = Signal(len(network.hops))
+        per_cycle = Signal(range(len(network.hops) + 1))
+        hops = Signal(ACTIVITY_COUNTER_WIDTH)
+        bumped = Signal(ACTIVITY_COUNTER_WIDTH + 1)
+        m.d.sync += [seen.eq(network.hops), per_cycle.eq(sum(seen[k] for k in range(len(seen))))]
+        m.d.comb += [bumped.eq(hops + per_cycle), self.router_hops.eq(hops)]
+        m.d.sync += hops.eq(Mux(bumped > top, top, bumped))
+        cycles = Signal(ACTIVITY_COUNTER_WIDTH)
+        m.d.comb += self.cycles.eq(cycles)
+        with m.If(cycles != top):
+            m.d.sync += cycles.eq(cycles + 1)
 
     def elaborate(self, platform):
         m = Module()
@@ -282,6 +303,7 @@ class SystemTop(wiring.Component):
                 m.d.comb += counter.eq(count)
                 with m.If(port.valid & port.ready & (count != (1 << ACTIVITY_COUNTER_WIDTH) - 1)):
                     m.d.sync += count.eq(count + 1)
+            self._count_hops_and_cycles(m, network)
 
         # ---- Router drop reports: always taken, counted.
         router_drops = Signal(COUNTER_WIDTH)

@@ -7,7 +7,7 @@ then a barrier per step) and ``o[c]`` (events delivered to core ``c``: the spike
 ``t`` from the cores that target it, then one barrier ``t``).
 """
 
-from amaranth.hdl import Module
+from amaranth.hdl import Cat, Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -25,7 +25,7 @@ from ..routing import (
     compile_mesh,
     compile_star,
 )
-from .event import dropped_layout, event_layout
+from .event import EventKind, dropped_layout, event_layout
 from .router import Router
 
 __all__ = ["StarNetwork", "MeshNetwork"]
@@ -38,11 +38,30 @@ def _check_common(fmt, fifo_depth):
         raise ValueError(f"FIFO depth must be a positive integer, not {fifo_depth!r}")
 
 
+def _check_hops(hops):
+    if not isinstance(hops, bool):
+        raise TypeError(f"hops must be True or False, not {hops!r}")
+    return hops
+
+
+def hop_signals(routers):
+    """One bit per output port of each router in ``routers`` (router by router, port by port):
+    an event that is not a barrier (a spike or control word) leaves that output this cycle.
+    Their sum over a run is the network's router hops (``docs/system-hardware.md``, "Activity
+    counters"); barriers are flow control, not traffic, and are not counted."""
+    return Cat(
+        port.valid & port.ready & (port.payload.kind != EventKind.BARRIER)
+        for router in routers
+        for port in router.o
+    )
+
+
 class StarNetwork(wiring.Component):
     """All cores on one router (a crossbar): core ``c`` on port ``c``.
 
     Members: ``i``/``o`` (one event stream per core), ``dropped`` (the router's drop reports;
-    a compiled table drops only keys nobody declared).
+    a compiled table drops only keys nobody declared); with ``hops=True`` also ``hops``
+    (:func:`hop_signals`).
     """
 
     def __init__(
@@ -53,9 +72,11 @@ class StarNetwork(wiring.Component):
         fmt: EventFormat = None,
         fifo_depth: int = 2,
         max_entries: int = None,
+        hops: bool = False,
     ):
         fmt = fmt or EventFormat(key_width=topology.key_width)
         _check_common(fmt, fifo_depth)
+        self.count_hops = _check_hops(hops)
         kwargs = {} if max_entries is None else {"max_entries": max_entries}
         self.plan: NetworkPlan = compile_star(topology, connectivity, **kwargs)
         self.topology = topology
@@ -69,13 +90,14 @@ class StarNetwork(wiring.Component):
             barrier_sources=router_plan.barrier_sources,
         )
         event = stream.Signature(event_layout(fmt))
-        super().__init__(
-            {
-                "i": In(event).array(topology.n_cores),
-                "o": Out(event).array(topology.n_cores),
-                "dropped": Out(stream.Signature(dropped_layout(fmt, topology.n_cores))).array(1),
-            }
-        )
+        members = {
+            "i": In(event).array(topology.n_cores),
+            "o": Out(event).array(topology.n_cores),
+            "dropped": Out(stream.Signature(dropped_layout(fmt, topology.n_cores))).array(1),
+        }
+        if self.count_hops:
+            members["hops"] = Out(topology.n_cores)
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
@@ -85,6 +107,8 @@ class StarNetwork(wiring.Component):
             wiring.connect(m, router.o[c], wiring.flipped(self.o[c]))
         wiring.connect(m, router.dropped, wiring.flipped(self.dropped[0]))
         m.d.comb += router.status.addr.eq(0)
+        if self.count_hops:
+            m.d.comb += self.hops.eq(hop_signals([router]))
         return m
 
 
@@ -94,7 +118,9 @@ class MeshNetwork(wiring.Component):
     of ``(x, y + 1)``; core ``c`` sits on the :data:`LOCAL` port of router ``cores[c]``.
     Ports on the mesh edge are tied off (no input; output never ready, and never routed to).
 
-    Members: ``i``/``o`` (one event stream per core), ``dropped`` (one per router).
+    Members: ``i``/``o`` (one event stream per core), ``dropped`` (one per router); with
+    ``hops=True`` also ``hops`` (:func:`hop_signals`, router ``r``'s port ``p`` at bit
+    ``r * MESH_PORTS + p``).
     """
 
     def __init__(
@@ -105,9 +131,11 @@ class MeshNetwork(wiring.Component):
         fmt: EventFormat = None,
         fifo_depth: int = 2,
         max_entries: int = None,
+        hops: bool = False,
     ):
         fmt = fmt or EventFormat(key_width=topology.key_width)
         _check_common(fmt, fifo_depth)
+        self.count_hops = _check_hops(hops)
         kwargs = {} if max_entries is None else {"max_entries": max_entries}
         self.plan: NetworkPlan = compile_mesh(topology, connectivity, **kwargs)
         self.topology = topology
@@ -119,15 +147,16 @@ class MeshNetwork(wiring.Component):
         ]
         event = stream.Signature(event_layout(fmt))
         n_cores = len(topology.cores)
-        super().__init__(
-            {
-                "i": In(event).array(n_cores),
-                "o": Out(event).array(n_cores),
-                "dropped": Out(stream.Signature(dropped_layout(fmt, MESH_PORTS))).array(
-                    len(self._routers)
-                ),
-            }
-        )
+        members = {
+            "i": In(event).array(n_cores),
+            "o": Out(event).array(n_cores),
+            "dropped": Out(stream.Signature(dropped_layout(fmt, MESH_PORTS))).array(
+                len(self._routers)
+            ),
+        }
+        if self.count_hops:
+            members["hops"] = Out(MESH_PORTS * len(self._routers))
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
@@ -166,4 +195,6 @@ class MeshNetwork(wiring.Component):
                     m.d.comb += router.i[port].valid.eq(0)
                 if (index, port) not in used_out:
                     m.d.comb += router.o[port].ready.eq(0)
+        if self.count_hops:
+            m.d.comb += self.hops.eq(hop_signals(self._routers))
         return m

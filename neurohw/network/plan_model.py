@@ -23,7 +23,7 @@ hardware is then checked against either.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -405,7 +405,12 @@ class ActivityCounters:
     * ``cores``: per core, ``{ActivityStatus name: count}``: ``APPLIED_EVENTS``,
       ``SYNAPTIC_OPS`` (read-modify-write words: ``lane_depth`` per applied event on a dense
       core, the fan-out on a sparse one), ``NEURON_UPDATES``, ``SPIKES_OUT``;
-    * ``host_words_in``, ``host_words_out``: words through the host port.
+    * ``host_words_in``, ``host_words_out``: words through the host port;
+    * ``router_hops``: events (spikes and control words, not barriers) that left a router
+      output, over every router (:func:`event_hops` per event);
+    * ``cycles``: what the RTL's cycle counter read from the first host word to the last
+      sample's final barrier on ``host_out`` (``None`` in a prediction: the bench compares
+      it with its own count; not compared by ``==``).
 
     Memory accesses follow from these where the datapath makes them exact
     (:meth:`memory_accesses`)."""
@@ -413,6 +418,8 @@ class ActivityCounters:
     cores: tuple
     host_words_in: int
     host_words_out: int
+    router_hops: int = 0
+    cycles: int | None = field(default=None, compare=False)
 
     def saturated(self, width: int = ACTIVITY_COUNTER_WIDTH) -> ActivityCounters:
         """The values the counters read: each at most ``2**width - 1``."""
@@ -421,6 +428,8 @@ class ActivityCounters:
             cores=tuple({name: min(v, top) for name, v in core.items()} for core in self.cores),
             host_words_in=min(self.host_words_in, top),
             host_words_out=min(self.host_words_out, top),
+            router_hops=min(self.router_hops, top),
+            cycles=None if self.cycles is None else min(self.cycles, top),
         )
 
     def memory_accesses(self, plan: ChipPlan) -> list:
@@ -454,7 +463,42 @@ class ActivityCounters:
             "cores": [dict(core) for core in self.cores],
             "host_words_in": self.host_words_in,
             "host_words_out": self.host_words_out,
+            "router_hops": self.router_hops,
+            "cycles": self.cycles,
         }
+
+
+def event_hops(plan: ChipPlan, source: int, key: int) -> int:
+    """Router outputs an event (a spike or control word) with ``key`` sent by endpoint
+    ``source`` (a core or ``plan.host``) leaves, along its multicast tree in
+    ``plan.routing``: in a star, one per destination port; in a mesh, every link and local port
+    of the X-then-Y tree, each once however many destinations lie beyond it (0 where a
+    router drops it)."""
+    from ..routing import DROP, EAST, LOCAL, NORTH, SOUTH, WEST, StarTopology
+
+    routers = plan.routing.routers
+    topology = plan.topology
+    if isinstance(topology, StarTopology):
+        ports = routers[0].table.route(key)
+        return 0 if ports is DROP else len(ports)
+    step = {EAST: (1, 0), WEST: (-1, 0), NORTH: (0, 1), SOUTH: (0, -1)}
+    hops = 0
+    pending = [topology.cores[source]]
+    visited = 0
+    while pending:
+        x, y = pending.pop()
+        visited += 1
+        if visited > len(routers):
+            raise RuntimeError(f"key {key} from endpoint {source} loops in the mesh")
+        ports = routers[topology.router_index(x, y)].table.route(key)
+        if ports is DROP:
+            continue
+        for port in sorted(ports):
+            hops += 1
+            if port != LOCAL:
+                dx, dy = step[port]
+                pending.append((x + dx, y + dy))
+    return hops
 
 
 def predict_activity_counters(plan: ChipPlan, inputs, *, steps: int | None = None):
@@ -492,8 +536,25 @@ def predict_activity_counters(plan: ChipPlan, inputs, *, steps: int | None = Non
     outputs = sum(len(window) for window in trace.host_output)
     outputs += len(final.host_output[0])
     barriers = trace.samples * trace.steps + 2  # -1 .. samples * steps
+    host_words = encode_samples(plan, counts, steps=run_steps)
+    # Router hops: every spike of every core (the run's and the final step's) and every host
+    # word that is not a barrier, each along its tree.
+    hops = 0
+    K = plan.keys_per_endpoint
+    for core in plan.cores:
+        part = slice(core.neuron_start, core.neuron_stop)
+        per_neuron = np.count_nonzero(trace.spikes[core.population][:, :, part], axis=(0, 1))
+        per_neuron += np.count_nonzero(final.spikes[core.population][:, :, part], axis=(0, 1))
+        for j, count in enumerate(per_neuron):
+            if count:
+                hops += int(count) * event_hops(plan, core.index, core.index * K + j)
+    for word in host_words:
+        event = plan.fmt.unpack(int(word))
+        if event.kind != EventKind.BARRIER:
+            hops += event_hops(plan, plan.host, event.key)
     return ActivityCounters(
         cores=tuple(cores),
-        host_words_in=len(encode_samples(plan, counts, steps=run_steps)),
+        host_words_in=len(host_words),
         host_words_out=outputs + barriers,
+        router_hops=hops,
     )
