@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -31,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from neurohw import Chip  # noqa: E402
+from neurohw.flows.design_hash import git_commit  # noqa: E402
 from neurohw.flows.report import estimate_cycles  # noqa: E402
 from neurohw.flows.system import verify_system  # noqa: E402
 from neurohw.network.mapping import CoreCapacity, map_network  # noqa: E402
@@ -39,15 +39,6 @@ from neurohw.sim.system_case import random_inputs, random_xylo_network  # noqa: 
 
 RESULTS = ROOT / "benchmarks" / "results" / "graded_spikes.json"
 SYNTH_RESULTS = ROOT / "benchmarks" / "results" / "graded_spikes_synth_{}.json"
-
-
-def _git_hash() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def run(seed, graded, args):
@@ -129,7 +120,7 @@ def synth(name, args):
         print(json.dumps(rows[-1]), flush=True)
     Path(str(SYNTH_RESULTS).format(name)).write_text(
         json.dumps(
-            {"code": _git_hash(), "device": args.device, "seed": args.seed, "rows": rows},
+            {"code": git_commit(), "device": args.device, "seed": args.seed, "rows": rows},
             indent=1,
         )
         + "\n"
@@ -159,7 +150,7 @@ def main(argv=None):
     Path(args.output).write_text(
         json.dumps(
             {
-                "code": _git_hash(),
+                "code": git_commit(),
                 "simulator": args.simulator,
                 "steps": args.steps,
                 "samples": args.samples,

