@@ -67,12 +67,27 @@ def test_prediction_follows_the_plan_model():
     )
 
 
+# CI runs one case per simulator (sparse on Icarus, dense on Verilator); the slow set runs the
+# other two, so every (simulator, connectivity) pair is checked somewhere.
+_CI_CASES = {("icarus", "sparse"), ("verilator", "dense")}
+
+
 @pytest.mark.parametrize("connectivity", ["dense", "sparse"])
 def test_rtl_counters_equal_the_model(simulator, sim_build_dir, connectivity):
-    if simulator == "verilator" and connectivity == "sparse":
-        pytest.skip("one case per simulator in CI: sparse runs on Icarus")
-    if simulator == "icarus" and connectivity == "dense":
-        pytest.skip("one case per simulator in CI: dense runs on Verilator")
+    if (simulator, connectivity) not in _CI_CASES:
+        pytest.skip(f"{connectivity} on {simulator} runs in the slow set (test_rtl_counters_slow)")
+    _check_rtl_counters(simulator, sim_build_dir, connectivity)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("connectivity", ["dense", "sparse"])
+def test_rtl_counters_slow(simulator, sim_build_dir, connectivity):
+    if (simulator, connectivity) in _CI_CASES:
+        pytest.skip(f"{connectivity} on {simulator} runs in CI (test_rtl_counters_equal_the_model)")
+    _check_rtl_counters(simulator, sim_build_dir, connectivity)
+
+
+def _check_rtl_counters(simulator, sim_build_dir, connectivity):
     # The dense case on a mesh: its router hops follow multi-hop X-then-Y trees.
     topology = "mesh" if connectivity == "dense" else "star"
     network, plan = _plan(connectivity=connectivity, topology=topology)

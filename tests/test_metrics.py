@@ -90,7 +90,6 @@ def test_element_bytes():
         element_bytes(65)
 
 
-@pytest.mark.skipif(not (FIXTURE / "neurobench.json").exists(), reason="no neurobench fixture")
 def test_matches_the_neurobench_package():
     """The figures the neurobench package computed for the same network and inputs
     (check_neurobench.py: snnTorch Leaky(beta=1) layers with integer weights)."""
