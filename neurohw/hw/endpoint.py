@@ -689,6 +689,63 @@ class CoreIngress(wiring.Component):
             may_debug=(state == _STATE_EVENT) | (state == _STATE_STEP),
         )
 
+        step_sent, in_event, is_barrier, is_control, drop_eos, drop_early, bad, retire = (
+            self._classify(
+                m,
+                state,
+                cur,
+                eos_active,
+                start_gate if skewed else None,
+                order if ordered else None,
+                graded=graded,
+            )
+        )
+
+        advance = ~cur.valid | retire
+        m.d.comb += buffer.r_en.eq(advance)
+        with m.If(advance):
+            self._load_current_event(
+                m, cur, buffer.r_rdy, head, decoder, skewed=skewed, graded=graded
+            )
+        if not ordered:
+            with m.Elif(self.spikes_in.valid & self.spikes_in.ready):
+                m.d.sync += cur.count.eq(cur.count - 1)
+
+        with m.If(in_event & (drop_eos | drop_early)):
+            _saturating_increment(m, self.eos_dropped)
+        with m.If(in_event & bad):
+            _saturating_increment(m, self.invalid)
+        if ordered:
+            # A second event on one axon in one window: added to the first, and counted.
+            with m.If(order.duplicate):
+                _saturating_increment(m, self.invalid)
+        with m.If(in_event & is_control & cur.tick):
+            m.d.sync += eos_armed.eq(1)
+
+        self._sequence(
+            m,
+            state,
+            cur,
+            is_barrier,
+            step_sent,
+            expected_tag,
+            eos_armed,
+            eos_active,
+            clear,
+            dbg_busy,
+            start_gate if skewed else None,
+            order if ordered else None,
+        )
+        return m
+
+    def _classify(self, m, state, cur, eos_active, start_gate, order, *, graded):
+        """Classify the current event (spike, control, barrier; dropped at a sample boundary,
+        before its source started, or invalid) and drive the core's ``spikes_in`` and ``step``
+        from it; ``start_gate`` is the :class:`StartStepGate` of a skewed network and ``order``
+        the :class:`AxonOrderBuffer` of a 'per_event' core, else ``None``. Returns the flags the
+        window sequence and the counters use, ``retire`` last: the current event is done."""
+        skewed = start_gate is not None
+        ordered = order is not None
         step_sent = Signal()
         in_event = Signal()
         is_spike = Signal()
@@ -774,42 +831,7 @@ class CoreIngress(wiring.Component):
                 order.walk.eq(in_walk_start),
             ]
 
-        advance = ~cur.valid | retire
-        m.d.comb += buffer.r_en.eq(advance)
-        with m.If(advance):
-            self._load_current_event(
-                m, cur, buffer.r_rdy, head, decoder, skewed=skewed, graded=graded
-            )
-        if not ordered:
-            with m.Elif(self.spikes_in.valid & self.spikes_in.ready):
-                m.d.sync += cur.count.eq(cur.count - 1)
-
-        with m.If(in_event & (drop_eos | drop_early)):
-            _saturating_increment(m, self.eos_dropped)
-        with m.If(in_event & bad):
-            _saturating_increment(m, self.invalid)
-        if ordered:
-            # A second event on one axon in one window: added to the first, and counted.
-            with m.If(order.duplicate):
-                _saturating_increment(m, self.invalid)
-        with m.If(in_event & is_control & cur.tick):
-            m.d.sync += eos_armed.eq(1)
-
-        self._sequence(
-            m,
-            state,
-            cur,
-            is_barrier,
-            step_sent,
-            expected_tag,
-            eos_armed,
-            eos_active,
-            clear,
-            dbg_busy,
-            start_gate if skewed else None,
-            order if ordered else None,
-        )
-        return m
+        return step_sent, in_event, is_barrier, is_control, drop_eos, drop_early, bad, retire
 
     def _current_event(self, count_width, *, source_start_width):
         """The current-event register: the buffer's head, decoded (see ``_load_current_event``)."""
