@@ -140,6 +140,24 @@ class Chip(ChipDesign):
             progress=progress,
         )
 
+    # -- packaging ----------------------------------------------------------------------------
+
+    def package(self, directory):
+        """Write the IP package of :meth:`verilog` into ``directory`` for other flows: the
+        Verilog named after its module, Verilator waivers, a FuseSoC core, an IP-XACT component
+        and the memories' initial contents (:func:`neurohw.flows.ip_package.write_ip_package`).
+        Returns the folder."""
+        from .flows.ip_package import write_ip_package
+        from .hw.system import SYSTEM_TOPLEVEL
+
+        return write_ip_package(
+            self.verilog(),
+            SYSTEM_TOPLEVEL,
+            directory,
+            description=f"neurohw chip: {self.plan.n_cores} core(s), design sha256 "
+            f"{self.design_hash()}",
+        )
+
     # -- synthesis ----------------------------------------------------------------------------
 
     def synthesize(

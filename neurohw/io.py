@@ -182,6 +182,7 @@ OUTPUT_NAMES = frozenset(
         "digits.nir",
         "energy.png",
         "input.npz",
+        "ip",
         "network.npz",
         "neuron_core.v",
         "params.json",

@@ -1,7 +1,7 @@
 """Verilator lint (``--lint-only -Wall``) of the Verilog that NeuronCore generates.
 
-Every warning must match an entry of :data:`WAIVERS`; the reasons are repeated in
-``docs/core.md`` ("Lint"). Anything else (MULTIDRIVEN, LATCH, COMBDLY, BLKSEQ, UNOPTFLAT,
+Every warning must match an entry of :data:`neurohw.hw.lint.LINT_WAIVERS`; the reasons are
+repeated in ``docs/core.md`` ("Lint"). Anything else (MULTIDRIVEN, LATCH, COMBDLY, BLKSEQ, UNOPTFLAT,
 SELRANGE, UNDRIVEN, a WIDTHTRUNC other than a logical NOT, ...) fails the test. Small sizes keep
 it fast (a few seconds per configuration).
 """
@@ -17,61 +17,12 @@ import pytest
 from amaranth.back import verilog
 
 from neurohw.hw.core import NeuronCore
+from neurohw.hw.lint import unwaived
 from neurohw.model import Decay, NeuronParams
 from neurohw.model.presets import loihi_cuba_lif, xylo_lif
 from neurohw.toolchain import verilator_environment
 
 TOP = "neuron_core"
-
-#: (warning code, regular expression the message must match, reason).
-WAIVERS = [
-    (
-        "PROCASSINIT",
-        r"Procedural assignment to declaration with initial value",
-        "Amaranth declares every register with its reset/init value as a Verilog initializer "
-        "(`reg x = 1'h0;`) and assigns it in an always block: the FPGA power-up value.",
-    ),
-    (
-        "WIDTHEXPAND",
-        r"expects \d+ bits on the (LHS|RHS), but (LHS|RHS)'s .* generates \d+ bits",
-        "The Yosys Verilog backend emits operands at their own width and relies on Verilog's "
-        "context-determined extension (signed operands are declared signed), which is exactly "
-        "Amaranth's arithmetic; bit-exactness is checked by simulation.",
-    ),
-    (
-        "WIDTHTRUNC",
-        r"Logical operator LOGNOT expects 1 bit on the LHS",
-        "`!x` on a multi-bit value (Yosys' $logic_not, i.e. `x == 0`) is well defined; no other "
-        "truncation is waived.",
-    ),
-    (
-        "UNUSEDSIGNAL",
-        r"(Signal is not used|Bits of signal are not used|"
-        r"Signal is not driven, nor used)",
-        "Amaranth keeps every named signal and its generated temporaries (`$123`, unused upper bits "
-        "of an arithmetic result, `$signature__*` members of memory ports, flattened payload views "
-        "such as `cmd__payload.axon`) and signals a configuration does not need (the reserved "
-        "`step` payload bit, the cap bypass without a cap); synthesis removes them.",
-    ),
-    (
-        "CASEINCOMPLETE",
-        r"Case values incompletely covered",
-        "Yosys' process output writes a default assignment before a `casez` without a default "
-        "branch (an Amaranth Switch without Default), so uncovered values keep that assignment.",
-    ),
-    (
-        "ASCRANGE",
-        r"Ascending bit range vector: left < right of bit range: \[-1:0\]",
-        "A zero-width signal (e.g. the refractory counter of a neuron without a refractory period) "
-        "is emitted as `[-1:0]` and never read.",
-    ),
-    (
-        "DECLFILENAME",
-        r"does not match MODULE name: 'neuron_core\.",
-        "Amaranth writes every submodule (`neuron_core.spike_fifo_lane0`, ...) into the top "
-        "module's file; the file itself is named after the top module.",
-    ),
-]
 
 _WARNING = re.compile(r"^%Warning-(\w+): [^:]+:(\d+):\d+: (.*)$")
 
@@ -184,14 +135,6 @@ def lint(core, workdir):
         (m[1], int(m[2]), m[3])
         for line in result.stderr.splitlines()
         if (m := _WARNING.match(line))
-    ]
-
-
-def unwaived(warnings):
-    return [
-        w
-        for w in warnings
-        if not any(w[0] == code and re.search(pattern, w[2]) for code, pattern, _ in WAIVERS)
     ]
 
 

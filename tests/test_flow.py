@@ -69,8 +69,12 @@ def test_example_end_to_end(tmp_path, simulator, capsys):
         "report.md",
         "raster.png",
         "testbench/bench_system.py",
+        "ip/neurohw_system.v",
+        "ip/neurohw_system.core",
+        "ip/component.xml",
     ):
         assert (out / name).is_file(), name
+    assert (out / "ip" / "neurohw_system.v").read_text() == (out / "system.v").read_text()
     # A rerun replaces the folder only if it holds nothing but neurohw's own names.
     assert {entry.name for entry in out.iterdir()} <= OUTPUT_NAMES
     log = capsys.readouterr().out

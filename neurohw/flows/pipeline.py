@@ -452,8 +452,14 @@ def _run_stages(
         "debug": chip.debug,
         "activity_counters": chip.activity_counters,
         "design_sha256": chip.design_hash(),
+        # The same Verilog packaged for other flows (FuseSoC, IP-XACT, Verilator, memory files).
+        "ip_package": "ip",
     }
-    _progress(f"[3/6] generated {final_dir / verilog.name} ({verilog.stat().st_size} bytes)")
+    chip.package(out_dir / "ip")
+    _progress(
+        f"[3/6] generated {final_dir / verilog.name} ({verilog.stat().st_size} bytes) and its "
+        f"IP package {final_dir / 'ip'}"
+    )
     _copy_testbench(out_dir / "testbench")
 
     # 4. RTL verification.
