@@ -70,6 +70,64 @@ class BoardBuild:
         )
 
 
+#: The bitstream each device family's packer writes.
+_BITSTREAM_NAMES = {"ice40": "top.bin", "ecp5": "top.bit", "gowin": "top.fs"}
+
+
+def _part(platform) -> str:
+    """The FPGA's part name (Lattice platforms call it ``device``, Gowin platforms ``part``)."""
+    return getattr(platform, "device", None) or platform.part
+
+
+def _run_gowin_flow(products, build_dir: Path, spec, *, clock_mhz: float, seed: int) -> None:
+    """Yosys, nextpnr-himbaechel and gowin_pack on the files of Amaranth's build plan.
+
+    Amaranth 0.5's own Gowin script calls the legacy ``nextpnr-gowin``, which places no block
+    RAM (``no BELs remaining to implement cell type 'SPX9'`` for any core with weights in
+    BSRAM); nextpnr-himbaechel does, so the plan's files (RTLIL, Yosys script, CST) are
+    extracted and run through it here. ``--freq`` makes the report's constraint the board clock.
+    """
+    import subprocess
+
+    from neurohw.toolchain import synthesis_tool
+
+    products.extract(str(build_dir))
+    part = spec.platform_class().part
+    steps = [
+        [synthesis_tool("YOSYS"), "-q", "-l", "top.rpt", "top.ys"],
+        [
+            synthesis_tool("NEXTPNR_HIMBAECHEL"),
+            "--quiet",
+            "--seed",
+            str(int(seed)),
+            "--freq",
+            f"{clock_mhz:g}",
+            "--report",
+            "top_report.json",
+            "--log",
+            "top.tim",
+            "--device",
+            part,
+            "--vopt",
+            f"family={spec.gowin_die}",
+            "--vopt",
+            "cst=top.cst",
+            "--json",
+            "top.syn.json",
+            "--write",
+            "top.pnr.json",
+        ],
+        [synthesis_tool("GOWIN_PACK"), "-d", spec.gowin_die, "-o", "top.fs", "top.pnr.json"],
+    ]
+    for step in steps:
+        result = subprocess.run(step, cwd=build_dir, capture_output=True, text=True)
+        if result.returncode:
+            raise RuntimeError(
+                f"{Path(step[0]).name} exited with {result.returncode}: "
+                f"{(result.stdout + result.stderr)[-2000:]}"
+            )
+
+
 def _is_core(design) -> bool:
     return design is None or isinstance(design, NeuronCore)
 
@@ -126,7 +184,10 @@ def build(
     env = {**os.environ, **synthesis_environment()}
     start = time.perf_counter()
     try:
-        products.execute_local(str(build_dir), env=env)
+        if spec.gowin_die:
+            _run_gowin_flow(products, build_dir, spec, clock_mhz=top.clock_hz / 1e6, seed=seed)
+        else:
+            products.execute_local(str(build_dir), env=env)
     except Exception as error:
         logs = [build_dir / "top.tim", build_dir / "top.rpt"]
         text = "\n".join(path.read_text(errors="replace") for path in logs if path.exists())
@@ -135,7 +196,7 @@ def build(
             over = ", ".join(f"{bel} {used}/{available}" for bel, used, available in overflow)
             what = "core" if core else f"{top.host.top.plan.n_cores}-core system"
             raise DoesNotFit(
-                f"the {what} does not fit the {board} ({platform.device}): {over} over "
+                f"the {what} does not fit the {board} ({_part(platform)}): {over} over "
                 f"capacity (log: {build_dir / 'top.tim'})",
                 overflow,
             ) from error
@@ -144,7 +205,7 @@ def build(
             f"({error}); end of the logs in {build_dir}:\n{text[-3000:]}"
         ) from error
     seconds = time.perf_counter() - start
-    bitstream = build_dir / ("top.bin" if spec.device.startswith("ice40") else "top.bit")
+    bitstream = build_dir / _BITSTREAM_NAMES.get(spec.device.split("-")[0], "top.bit")
     if not bitstream.exists():
         raise RuntimeError(f"no bitstream at {bitstream}")
     fmax, utilization = {}, {}
@@ -153,7 +214,7 @@ def build(
         fmax, utilization = parse_nextpnr_report(json.loads(report.read_text()))
     result = BoardBuild(
         board=board,
-        device=platform.device,
+        device=_part(platform),
         bitstream=str(bitstream),
         build_dir=str(build_dir),
         seconds=seconds,

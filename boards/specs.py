@@ -22,7 +22,10 @@ class BoardSpec:
     uart: tuple[str, int]
     leds: tuple[tuple[str, int], ...]
     constraint_file: str  # file name written by render()
-    device: str  # synthesis device name of neurohw.flows.synth
+    device: str  # synthesis device name of neurohw.flows.synth, or "gowin" (board build only)
+    # Gowin boards: the die that nextpnr-himbaechel (--vopt family=) and gowin_pack (-d) take;
+    # the GW1NR-9C of the Tang Nano 9K is a GW1N-9C die with stacked PSRAM.
+    gowin_die: str = ""
 
     def platform_class(self):
         import importlib
@@ -51,6 +54,28 @@ BOARDS: dict[str, BoardSpec] = {
         (("led", 0), ("led", 1)),
         "ulx3s.lpf",
         "ecp5-85k",
+    ),
+    "tang_nano_9k": BoardSpec(
+        "tang_nano_9k",
+        "amaranth_boards.tang_nano_9k:TangNano9kPlatform",
+        ("clk27", 0),
+        ("button", 0),
+        ("uart", 0),
+        (("led", 0), ("led", 1)),
+        "tang_nano_9k.cst",
+        "gowin",
+        gowin_die="GW1N-9C",
+    ),
+    "tang_primer_20k": BoardSpec(
+        "tang_primer_20k",
+        "amaranth_boards.tang_primer_20k:TangPrimer20kDockPlatform",
+        ("clk27", 0),
+        ("button", 0),
+        ("uart", 0),
+        (("led", 0), ("led", 1)),
+        "tang_primer_20k.cst",
+        "gowin",
+        gowin_die="GW2A-18C",
     ),
 }
 

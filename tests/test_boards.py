@@ -16,13 +16,14 @@ from neurohw.boards.specs import BOARDS, board_pins
 def test_board_top_elaborates(board):
     plan = boards.elaborate(board)
     files = plan.files
-    constraints = files["top.pcf"] if board == "icebreaker" else files["top.lpf"]
     # The build places the same pins as the rendered constraint templates.
     pins = {pin["port"]: pin["pin"] for pin in board_pins(board)}
     if board == "icebreaker":
-        placed = set(re.findall(r"^set_io \S+ (\S+)$", constraints, re.M))
+        placed = set(re.findall(r"^set_io \S+ (\S+)$", files["top.pcf"], re.M))
+    elif board == "ulx3s":
+        placed = set(re.findall(r'^LOCATE COMP "\S+" SITE "(\S+)";$', files["top.lpf"], re.M))
     else:
-        placed = set(re.findall(r'^LOCATE COMP "\S+" SITE "(\S+)";$', constraints, re.M))
+        placed = set(re.findall(r'^IO_LOC "\S+" (\S+);$', files["top.cst"], re.M))
     assert set(pins.values()) <= placed
     # The ABC9 work-around is in the Yosys script.
     assert "rename -unescape" in files["top.ys"]
@@ -31,11 +32,17 @@ def test_board_top_elaborates(board):
 
 def test_board_refused():
     with pytest.raises(
-        ValueError, match=re.escape("board must be one of 'icebreaker', 'ulx3s', not 'arty'")
+        ValueError,
+        match=re.escape(
+            "board must be one of 'icebreaker', 'ulx3s', 'tang_nano_9k', 'tang_primer_20k', not 'arty'"
+        ),
     ):
         boards.elaborate("arty")
     with pytest.raises(
-        ValueError, match=re.escape("board must be one of 'icebreaker', 'ulx3s', not 'arty'")
+        ValueError,
+        match=re.escape(
+            "board must be one of 'icebreaker', 'ulx3s', 'tang_nano_9k', 'tang_primer_20k', not 'arty'"
+        ),
     ):
         board_pins("arty")
 

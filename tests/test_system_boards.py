@@ -138,7 +138,7 @@ def test_bridge_refusals():
         SystemBridge(top, rx_fifo_depth=100)
 
 
-@pytest.mark.parametrize("board", ["icebreaker", "ulx3s"])
+@pytest.mark.parametrize("board", ["icebreaker", "ulx3s", "tang_nano_9k", "tang_primer_20k"])
 def test_system_board_elaborates(board):
     from neurohw import boards
 
@@ -169,6 +169,22 @@ def test_digits_bitstream_ulx3s(tmp_path):
     assert result.bitstream.endswith("top.bit")
     for clock in result.fmax_mhz.values():
         assert clock["achieved"] >= clock["constraint"], result.summary()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board", ["tang_nano_9k", "tang_primer_20k"])
+def test_digits_bitstream_gowin(tmp_path, board):
+    """The digits chip on the Gowin boards (nextpnr-himbaechel, gowin_pack): a bitstream, timing
+    met at the board's 27 MHz clock."""
+    from neurohw.boards import build
+    from neurohw.boards.system import digits_plan
+
+    result = build(board, digits_plan(), build_dir=tmp_path / board)
+    assert result.bitstream.endswith("top.fs")
+    assert result.fmax_mhz, result.summary()
+    for clock in result.fmax_mhz.values():
+        assert clock["achieved"] >= clock["constraint"] == 27, result.summary()
+    print(result.summary())
 
 
 @pytest.mark.slow

