@@ -712,17 +712,22 @@ def energy_lines(path: Path = ENERGY_RESULTS) -> list[str]:
         "No published row is like for like: other networks, data sets and devices, measured "
         "or reported where ours are estimated.",
         "",
-        "| design | task | energy per inference | latency | basis |",
-        "|---|---|---:|---:|---|",
+        "| design | task | energy per inference | latency | mean power | pJ per SOP | basis |",
+        "|---|---|---:|---:|---:|---:|---|",
     ]
     for row in data["comparison"]:
-        energy = f"{row['energy_uj']:.3g} uJ"
+        energy = "-" if row.get("energy_uj") is None else f"{row['energy_uj']:.3g} uJ"
         if row.get("energy_range_uj"):
             low, high = row["energy_range_uj"]
             energy += f" ({low:.2g}..{high:.2g})"
         latency = "-" if row.get("latency_us") is None else f"{row['latency_us']:.3g} us"
+        power = "-" if row.get("power_mw") is None else f"{row['power_mw']:.3g} mW"
+        per_sop = "-" if row.get("pj_per_sop") is None else f"{row['pj_per_sop']:.3g}"
         basis = row["basis"] + ("" if row.get("like_for_like", True) else "; not like for like")
-        lines.append(f"| {row['design']} | {row['task']} | {energy} | {latency} | {basis} |")
+        lines.append(
+            f"| {row['design']} | {row['task']} | {energy} | {latency} | {power} | {per_sop} "
+            f"| {basis} |"
+        )
     metrics = data["neurobench_test_set"].get("8")
     if metrics:
         lines += [
