@@ -161,6 +161,8 @@ def energy_markdown(report: dict) -> list[str]:
                     f"the testbench's count)."
                 )
             rows = counted.get("per_sample")
+            if rows and hw.get("cycles") is not None:
+                lines[-1] += " The run's cycles include the holds for the reads between samples."
             if rows:
                 lines += [
                     "",
