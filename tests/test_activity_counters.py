@@ -247,7 +247,19 @@ def test_rtl_counters_per_sample(simulator, sim_build_dir, connectivity):
     # model's (the bench fails on any difference in any read). CI runs the sparse star on
     # Icarus and the dense mesh on Verilator, as test_rtl_counters_equal_the_model.
     if (simulator, connectivity) not in _CI_CASES:
-        pytest.skip(f"{connectivity} on {simulator}: the other simulator runs it")
+        pytest.skip(f"{connectivity} on {simulator} runs in the slow set")
+    _check_per_sample(simulator, sim_build_dir, connectivity)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("connectivity", ["sparse", "dense"])
+def test_rtl_counters_per_sample_slow(simulator, sim_build_dir, connectivity):
+    if (simulator, connectivity) in _CI_CASES:
+        pytest.skip(f"{connectivity} on {simulator} runs in CI")
+    _check_per_sample(simulator, sim_build_dir, connectivity)
+
+
+def _check_per_sample(simulator, sim_build_dir, connectivity):
     from neurohw.network.plan_model import predict_activity_snapshots
 
     topology = "mesh" if connectivity == "dense" else "star"

@@ -3,8 +3,7 @@
 **An estimate, not a measurement.** Energy per inference is
 
     sum over activity types (count per inference x energy per event)
-    + (clock network energy per cycle + clock energy per flip-flop and cycle x flip-flops)
-      x cycles per inference
+    + (clock network per cycle + clock per flip-flop and cycle x flip-flops) x cycles
     + static power x time per inference,
 
 with the activity counted by the plan-level model
