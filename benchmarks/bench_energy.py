@@ -45,8 +45,9 @@ DEVICES = ("ice40-up5k", "ecp5-85k")
 WIDTHS = (2, 4, 8, 16)
 RATES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 
-#: Published energy per inference (REFERENCE.md section 6). None is like for like: other
-#: networks, data sets and devices, and those are measurements where ours are estimates.
+#: Published energy per inference (REFERENCE.md section 6; ODIN and MLAccel: docs/energy.md
+#: section 3, as read). None is like for like: other networks, data sets and devices, and
+#: those are measurements where ours are estimates.
 PUBLISHED = [
     {
         "design": "Spiker+",
@@ -68,6 +69,24 @@ PUBLISHED = [
         "energy_uj": 2.16,
         "latency_us": 0.8,
         "basis": "reported: 2.16 uJ, 0.8 us per inference",
+    },
+    {
+        "design": "ODIN (Frenkel et al., IEEE TBioCAS 2018)",
+        "task": "MNIST 16x16, 10 LIF neurons, online learning (28 nm ASIC)",
+        "energy_uj": 15e-3,
+        "latency_us": None,
+        "pj_per_sop": 12.7,
+        "basis": "measured: 15 nJ per inference at 0.55 V, 12.7 pJ per SOP (minimum); an ASIC",
+    },
+    {
+        "design": "MLAccel (Symbiotic EDA, 2018)",
+        "task": "convolution accelerator, longrun demo (iCE40UP5K, 12 MHz)",
+        "energy_uj": None,
+        "latency_us": None,
+        "power_mw": 10.58,
+        "basis": "measured on the iCE40UP5K breakout board: core 8.7 mA at 1.216 V "
+        "(10.58 mW; 2.9 mA idle), 14.0 mA at 20 MHz; no per-inference figure: the same device "
+        "busy, a dense CNN accelerator",
     },
     {
         "design": "Xylo Audio 2 (SynSense)",
@@ -173,6 +192,8 @@ def main(argv=None) -> int:
             "energy_uj": p["energy_uj"],
             "energy_range_uj": [p["energy_low_uj"], p["energy_high_uj"]],
             "latency_us": p["latency_us"],
+            "power_mw": p["energy_uj"] / p["latency_us"] * 1e3,
+            "pj_per_sop": p["energy_uj"] / p["activity"]["synaptic_ops"] * 1e6,
             "basis": "estimate (docs/energy.md), not a measurement",
         }
         for p in ours

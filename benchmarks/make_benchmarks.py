@@ -706,23 +706,37 @@ def energy_lines(path: Path = ENERGY_RESULTS) -> list[str]:
         "## Energy per inference (estimates) against published figures",
         "",
         "Estimates, not measurements (`docs/energy.md`: the model, every coefficient's source "
-        "and its low..high range), from `benchmarks/bench_energy.py` "
+        "and confidence (vendor data sheet, published board measurement, derived, or our "
+        "estimate where nothing was published) and its low..high range), from "
+        "`benchmarks/bench_energy.py` "
         f"(`benchmarks/results/energy.json`, commit {data['git_commit'][:12]}; the sweep "
         "against input event rate and weight width: `benchmarks/results/energy_sweep.png`). "
         "No published row is like for like: other networks, data sets and devices, measured "
         "or reported where ours are estimated.",
         "",
-        "| design | task | energy per inference | latency | basis |",
-        "|---|---|---:|---:|---|",
+        "| design | task | energy per inference | latency | mean power | pJ per SOP | basis |",
+        "|---|---|---:|---:|---:|---:|---|",
     ]
+
+    def figure(value, digits=3):
+        # Significant digits without exponents (2.65e+03 reads as 2,650).
+        if value >= 10**digits:
+            return f"{float(f'{value:.{digits}g}'):,.0f}"
+        return f"{value:.{digits}g}"
+
     for row in data["comparison"]:
-        energy = f"{row['energy_uj']:.3g} uJ"
+        energy = "-" if row.get("energy_uj") is None else f"{figure(row['energy_uj'])} uJ"
         if row.get("energy_range_uj"):
             low, high = row["energy_range_uj"]
-            energy += f" ({low:.2g}..{high:.2g})"
-        latency = "-" if row.get("latency_us") is None else f"{row['latency_us']:.3g} us"
+            energy += f" ({figure(low, 2)}..{figure(high, 2)})"
+        latency = "-" if row.get("latency_us") is None else f"{figure(row['latency_us'])} us"
+        power = "-" if row.get("power_mw") is None else f"{figure(row['power_mw'])} mW"
+        per_sop = "-" if row.get("pj_per_sop") is None else figure(row["pj_per_sop"])
         basis = row["basis"] + ("" if row.get("like_for_like", True) else "; not like for like")
-        lines.append(f"| {row['design']} | {row['task']} | {energy} | {latency} | {basis} |")
+        lines.append(
+            f"| {row['design']} | {row['task']} | {energy} | {latency} | {power} | {per_sop} "
+            f"| {basis} |"
+        )
     metrics = data["neurobench_test_set"].get("8")
     if metrics:
         lines += [

@@ -122,10 +122,19 @@ class Chip(ChipDesign):
         return simulate_samples(self._plan.given_network, self.samples(inputs), **kwargs)
 
     def verify(
-        self, inputs, *, simulator: str, build_dir=None, traffic=None, seed: int = 0, progress=None
+        self,
+        inputs,
+        *,
+        simulator: str,
+        build_dir=None,
+        traffic=None,
+        seed: int = 0,
+        progress=None,
+        activity_per_sample: bool = False,
     ):
         """Run ``inputs`` through the chip's RTL in ``simulator`` and compare every output spike
-        of every window with the model (:func:`neurohw.flows.system.verify_system`). Returns its
+        of every window with the model (:func:`neurohw.flows.system.verify_system`; with
+        ``activity_per_sample``, the activity counters read between samples too). Returns its
         :class:`~neurohw.flows.system.SystemVerificationResult`; raises
         ``neurohw.sim.runner.CocotbTestFailure`` naming the first mismatch."""
         from .flows.system import verify_system
@@ -138,6 +147,7 @@ class Chip(ChipDesign):
             traffic=traffic,
             seed=seed,
             progress=progress,
+            activity_per_sample=activity_per_sample,
         )
 
     # -- packaging ----------------------------------------------------------------------------

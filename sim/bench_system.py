@@ -14,7 +14,13 @@ Test data (made by :func:`neurohw.sim.system_case.make_case`, read with
   value, axon]`` read over the debug port after the run (the state one step after the final
   clear; with STDP also every weight of every plastic synapse and every trace);
 * traffic: ``seed``, ``idle_probability`` (host_in), ``backpressure_probability``,
-  ``stall_probability``, ``stall_cycles`` (host_out).
+  ``stall_probability``, ``stall_cycles`` (host_out);
+* with per-sample activity snapshots (``verify_system(..., activity_per_sample=True)``):
+  ``snapshot_word_ends`` (per sample, the index after its last host word: the barrier that
+  closes its next-to-last window) and ``expected_activity_snapshots`` (the counters there,
+  ``predict_activity_snapshots``). The bench then sends the samples one at a time, waits for
+  each sample's last window to leave ``host_out`` and settle, and reads every counter before
+  sending the next.
 
 The bench writes ``system_results.json`` beside the test data: every word that left
 ``host_out`` (so callers read the RTL's own outputs), the cycle at which each barrier left it and
@@ -92,6 +98,12 @@ class SystemTB(TB):
         self.counts_cycles = data.get("expected_activity") is not None
         self.barrier_counts: list[int] = []
         self.first_input_count = None
+        # Per-sample snapshots: the host word index each sample starts at, and the cycle
+        # (bench and RTL counter) its first word was taken.
+        self.transfers = 0
+        self.chunk_starts = set(data.get("snapshot_word_ends", [])[:-1]) | {0}
+        self.chunk_start_cycles: dict[int, int] = {}
+        self.chunk_start_counts: dict[int, int] = {}
         self._barrier_target = None
         self._barriers_seen = CocotbEvent()
         self._progress_path = Path(os.environ[TEST_DATA_ENV_VAR]).with_name("progress.txt")
@@ -108,6 +120,11 @@ class SystemTB(TB):
             self.first_input_cycle = self.elapsed_cycles
             if self.counts_cycles:
                 self.first_input_count = self.status("cycles")
+        if self.transfers in self.chunk_starts:
+            self.chunk_start_cycles[self.transfers] = self.elapsed_cycles
+            if self.counts_cycles:
+                self.chunk_start_counts[self.transfers] = self.status("cycles")
+        self.transfers += 1
 
     def _host_out_transfer(self, word: int) -> None:
         if self.fmt.unpack(word).kind != EventKind.BARRIER:
@@ -185,6 +202,22 @@ async def check_activity(tb, data):
     expected = data.get("expected_activity")
     if expected is None:
         return None
+    read, differences = await read_activity(tb, data, expected)
+    # The cycle counter against the bench's own count, first host word to the last sample's
+    # final barrier on host_out.
+    n_steps = data["steps"] * data["samples"]
+    read["cycles"] = tb.barrier_counts[n_steps] - tb.first_input_count
+    bench_cycles = tb.barrier_cycles[n_steps] - tb.first_input_cycle
+    if read["cycles"] != bench_cycles:
+        differences.append(f"cycles: RTL {read['cycles']}, bench {bench_cycles}")
+    assert not differences, "activity counters differ from the model: " + "; ".join(differences)
+    return read
+
+
+async def read_activity(tb, data, expected, where=""):
+    """Read every activity counter (the cores' over the debug port, two 16-bit words each,
+    the chip's from its ports) and compare each with ``expected``. Returns what they read
+    (without ``cycles``) and the differences, each prefixed with ``where``."""
     differences = []
     read = {"cores": [{} for _ in expected["cores"]]}
     for c, counts in enumerate(expected["cores"]):
@@ -197,20 +230,40 @@ async def check_activity(tb, data):
             value = (low & 0xFFFF) | (high & 0xFFFF) << 16
             read["cores"][c][name] = value
             if error or value != want:
-                differences.append(f"core {c} {name}: RTL {value} (error {error}), model {want}")
+                differences.append(
+                    f"{where}core {c} {name}: RTL {value} (error {error}), model {want}"
+                )
     for name in ("host_words_in", "host_words_out", "router_hops"):
         read[name] = tb.status(name)
         if tb.status(name) != expected[name]:
-            differences.append(f"{name}: RTL {tb.status(name)}, model {expected[name]}")
-    # The cycle counter against the bench's own count, first host word to the last sample's
-    # final barrier on host_out.
-    n_steps = data["steps"] * data["samples"]
-    read["cycles"] = tb.barrier_counts[n_steps] - tb.first_input_count
-    bench_cycles = tb.barrier_cycles[n_steps] - tb.first_input_cycle
-    if read["cycles"] != bench_cycles:
-        differences.append(f"cycles: RTL {read['cycles']}, bench {bench_cycles}")
-    assert not differences, "activity counters differ from the model: " + "; ".join(differences)
-    return read
+            differences.append(f"{where}{name}: RTL {tb.status(name)}, model {expected[name]}")
+    return read, differences
+
+
+async def send_with_snapshots(tb, data, timeout_ns):
+    """Send the samples one at a time; after each, once its last window has left host_out and
+    the last step's spikes have settled, read every counter and compare it with the model's
+    snapshot. The host holds its words meanwhile, so every core is between steps. Returns the
+    reads and their differences from the model; each read has ``cycles``: the cycles the chip ran with the host sending, from each
+    sample's first word to its last window's barrier, summed over the samples so far (the
+    stalls for the reads left out)."""
+    words, steps = data["host_words"], data["steps"]
+    snapshots, differences, start, active = [], [], 0, 0
+    for k, (end, expected) in enumerate(
+        zip(data["snapshot_word_ends"], data["expected_activity_snapshots"])
+    ):
+        tb.host_in.send(words[start:end])
+        # Barriers -1 .. (k + 1) * steps - 1: the sample's last window has been closed.
+        await with_timeout(tb.barriers((k + 1) * steps + 1), timeout_ns, "ns")
+        await ClockCycles(tb.clk, SETTLE_CYCLES)
+        read, wrong = await read_activity(tb, data, expected, where=f"after sample {k}: ")
+        active += tb.barrier_counts[(k + 1) * steps] - tb.chunk_start_counts[start]
+        read["cycles"] = active
+        snapshots.append(read)
+        differences += wrong
+        start = end
+    tb.host_in.send(words[start:])
+    return snapshots, differences
 
 
 @cocotb.test()
@@ -225,7 +278,6 @@ async def run_samples(dut):
     expected = data["expected_windows"]
     await tb.reset()
 
-    tb.host_in.send(data["host_words"])
     # Barriers -1 .. n_steps: the last window's barrier closes the final (clearing) step.
     n_barriers = n_steps + 2
     budget = int(
@@ -240,7 +292,12 @@ async def run_samples(dut):
         int(budget * slack * CLOCK_NS) + 2 * int(data.get("stall_cycles", 0)) * n_steps * CLOCK_NS
     )
 
+    snapshots, snapshot_differences = None, []
     try:
+        if data.get("expected_activity_snapshots") is not None:
+            snapshots, snapshot_differences = await send_with_snapshots(tb, data, timeout_ns)
+        else:
+            tb.host_in.send(data["host_words"])
         await with_timeout(tb.barriers(n_barriers), timeout_ns, "ns")
     except Exception:
         got = _windows(fmt, tb.host_out.received, n_barriers)
@@ -253,6 +310,9 @@ async def run_samples(dut):
             f"tag_error {tb.status('tag_error'):#x}"
         ) from None
     await tb.host_in.wait_idle()
+    assert not snapshot_differences, "activity snapshots differ from the model: " + "; ".join(
+        snapshot_differences
+    )
 
     windows = _windows(fmt, tb.host_out.received, n_barriers)
     assert len(windows) == n_barriers, f"{len(windows)} barriers, expected {n_barriers}"
@@ -322,11 +382,21 @@ async def run_samples(dut):
     if not tb.debug:
         activity = None
     per_step = [b - a for a, b in zip(cycles[1:], cycles[2 : n_steps + 1])]
+    per_sample = [cycles[(k + 1) * steps] - cycles[k * steps] for k in range(samples)]
+    if snapshots is not None:
+        # The host held its words between samples: each sample's cycles run from its first
+        # word to its last window's barrier, and the windows that span a hold are left out.
+        starts = [0, *data["snapshot_word_ends"][:-1]]
+        per_sample = [
+            cycles[(k + 1) * steps] - tb.chunk_start_cycles[starts[k]] for k in range(samples)
+        ]
+        per_step = [d for w, d in enumerate(per_step, start=1) if w % steps]
     results = {
         "cycles": cycles[n_steps] - (tb.first_input_cycle or 0),
         "barrier_cycles": cycles,
         "cycles_per_step": per_step,
-        "cycles_per_sample": [cycles[(k + 1) * steps] - cycles[k * steps] for k in range(samples)],
+        "cycles_per_sample": per_sample,
+        "activity_snapshots": snapshots,
         "host_words": len(data["host_words"]),
         "output_events": sum(len(w) for w in expected),
         "host_out_words": [int(word) for word in tb.host_out.received],

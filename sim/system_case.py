@@ -21,7 +21,11 @@ from neurohw.model.reference import initial_state
 from neurohw.network import InputGroup, Network, Population, Projection, simulate, simulate_samples
 from neurohw.network.host_events import encode_samples
 from neurohw.network.plan import ChipPlan
-from neurohw.network.plan_model import predict_activity_counters
+from neurohw.network.plan_model import (
+    predict_activity_counters,
+    predict_activity_snapshots,
+    snapshot_word_ends,
+)
 from neurohw.network.system import Samples, check_samples
 
 __all__ = [
@@ -184,11 +188,14 @@ def make_case(
     traffic=None,
     debug: bool | None = None,
     router_fifo_depth: int | None = None,
+    activity_per_sample: bool = False,
 ):
     """Build the system and the bench's test data for ``inputs`` ``{group: (steps, batch,
     size)}`` (the batch runs back to back, one sample after another). ``plan``: a
     :class:`neurohw.Chip` (which has its options), or a ``ChipPlan`` made into ``Chip(plan,
-    debug=debug, router_fifo_depth=router_fifo_depth)`` (the Chip's defaults when left out)."""
+    debug=debug, router_fifo_depth=router_fifo_depth)`` (the Chip's defaults when left out).
+    ``activity_per_sample`` (a chip with activity counters): the bench holds the host between
+    samples and reads every counter there (``predict_activity_snapshots``)."""
     if isinstance(plan, ChipDesign):
         if debug is not None or router_fifo_depth is not None:
             raise TypeError(
@@ -235,6 +242,17 @@ def make_case(
         data["expected_activity"] = expected.as_dict()
         data["activity_status"] = {member.name: int(member) for member in ActivityStatus}
         data["activity_width"] = ACTIVITY_COUNTER_WIDTH
+        if activity_per_sample:
+            data["snapshot_word_ends"] = snapshot_word_ends(plan, words, steps)
+            data["expected_activity_snapshots"] = [
+                snapshot.saturated().as_dict()
+                for snapshot in predict_activity_snapshots(plan, samples)
+            ]
+    elif activity_per_sample:
+        raise ValueError(
+            "activity_per_sample=True needs a chip with activity counters "
+            "(Chip(..., activity_counters=True))"
+        )
     return top, data
 
 

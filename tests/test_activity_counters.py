@@ -195,3 +195,85 @@ def test_network_hops_option_is_a_bool():
     _, plan = _plan()
     with pytest.raises(TypeError, match=re.escape("hops must be True or False, not 1")):
         StarNetwork(plan.topology, plan.connectivity, fmt=plan.fmt, hops=1)
+
+
+def test_snapshots_add_up_to_the_run():
+    from neurohw.network.host_events import encode_samples
+    from neurohw.network.plan_model import predict_activity_snapshots, snapshot_word_ends
+
+    network, plan = _plan(topology="mesh")
+    inputs = random_inputs(network, 1, steps=4, samples=3)
+    snapshots = predict_activity_snapshots(plan, inputs)
+    total = predict_activity_counters(plan, inputs)
+    assert len(snapshots) == 3
+    # Each sample's own activity: every neuron swept once per step; the first sample's host
+    # words are its chunk of the host stream.
+    first, *_ = snapshots
+    per_sample = [b - a for a, b in zip([first - first, *snapshots], snapshots)]
+    for counts in per_sample:
+        for core, c in zip(plan.cores, counts.cores):
+            assert c["NEURON_UPDATES"] == core.n_neurons * 4
+    assert sum(s.cores[0]["APPLIED_EVENTS"] for s in per_sample) == total.cores[0]["APPLIED_EVENTS"]
+    ends = snapshot_word_ends(plan, encode_samples(plan, inputs), 4)
+    assert [s.host_words_in for s in snapshots] == ends
+    assert len(encode_samples(plan, inputs)) == ends[-1] + 1 == total.host_words_in
+    # The last snapshot and the end of the run (the final barrier, one sweep, its spikes).
+    rest = total - snapshots[-1]
+    assert rest.host_words_in == 1
+    assert all(c["NEURON_UPDATES"] == core.n_neurons for core, c in zip(plan.cores, rest.cores))
+    assert all(c["APPLIED_EVENTS"] == c["SYNAPTIC_OPS"] == 0 for c in rest.cores)
+
+
+def test_snapshots_need_counters():
+    network, plan = _plan()
+    inputs = random_inputs(network, 1, steps=2, samples=1)
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "activity_per_sample=True needs a chip with activity counters "
+            "(Chip(..., activity_counters=True))"
+        ),
+    ):
+        verify_system(Chip(plan), inputs, simulator="icarus", activity_per_sample=True)
+    with pytest.raises(
+        TypeError, match=re.escape("activity_per_sample must be True or False, not 1")
+    ):
+        verify_system(Chip(plan), inputs, simulator="icarus", activity_per_sample=1)
+
+
+@pytest.mark.parametrize("connectivity", ["sparse", "dense"])
+def test_rtl_counters_per_sample(simulator, sim_build_dir, connectivity):
+    # Read between samples: each sample's activity straight from the hardware, equal to the
+    # model's (the bench fails on any difference in any read). CI runs the sparse star on
+    # Icarus and the dense mesh on Verilator, as test_rtl_counters_equal_the_model.
+    if (simulator, connectivity) not in _CI_CASES:
+        pytest.skip(f"{connectivity} on {simulator} runs in the slow set")
+    _check_per_sample(simulator, sim_build_dir, connectivity)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("connectivity", ["sparse", "dense"])
+def test_rtl_counters_per_sample_slow(simulator, sim_build_dir, connectivity):
+    if (simulator, connectivity) in _CI_CASES:
+        pytest.skip(f"{connectivity} on {simulator} runs in CI")
+    _check_per_sample(simulator, sim_build_dir, connectivity)
+
+
+def _check_per_sample(simulator, sim_build_dir, connectivity):
+    from neurohw.network.plan_model import predict_activity_snapshots
+
+    topology = "mesh" if connectivity == "dense" else "star"
+    network, plan = _plan(connectivity=connectivity, topology=topology)
+    inputs = random_inputs(network, 1, steps=4, samples=3)
+    chip = Chip(plan, activity_counters=True)
+    result = verify_system(
+        chip, inputs, simulator=simulator, build_dir=sim_build_dir, seed=1, activity_per_sample=True
+    )
+    assert result.activity == predict_activity_counters(plan, inputs)
+    snapshots = predict_activity_snapshots(plan, inputs)
+    model = [b - a for a, b in zip([snapshots[0] - snapshots[0], *snapshots], snapshots)]
+    assert list(result.activity_per_sample) == model
+    # The per-sample cycles are each sample's own (the holds between samples left out).
+    assert [s.cycles for s in result.activity_per_sample] == list(result.cycles_per_sample)
+    assert all(s.cycles > 0 for s in result.activity_per_sample)
+    assert result.cycles > sum(result.cycles_per_sample)

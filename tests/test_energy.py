@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from neurohw.flows.energy import (
+    CONFIDENCE,
     ENERGY_MODELS,
     Coefficient,
     chip_activity,
@@ -69,13 +70,30 @@ def test_estimate_sums_and_bounds(device):
     assert e.latency_us == e.activity.cycles / 50.0
     static = ENERGY_MODELS[device].coefficients["static"]
     assert e.breakdown["static"][0] == pytest.approx(static.nominal * 1e-3 * e.latency_us)
-    clock = ENERGY_MODELS[device].coefficients["clock_ff_cycle"]
-    assert e.breakdown["clock"][0] == pytest.approx(300 * e.activity.cycles * clock.nominal * 1e-6)
+    k = ENERGY_MODELS[device].coefficients
+    per_cycle = k["clock_cycle"].nominal + 300 * k["clock_ff_cycle"].nominal
+    assert e.breakdown["clock"][0] == pytest.approx(e.activity.cycles * per_cycle * 1e-6)
     bram = ENERGY_MODELS[device].coefficients["bram_read"]
     scale = weight_read_scale(8)  # the chip's weights are 8 bits
     assert e.breakdown["weight_reads"][0] == pytest.approx(12 * scale * bram.nominal * 1e-6)
     assert "not a measurement" in e.table() and e.as_dict()["total_uj"] == e.total_uj
     assert set(e.sources) >= {"static", "bram_read", "router_hop", "clock_ff_cycle"}
+    assert set(e.confidence) == set(e.sources)
+
+
+@pytest.mark.parametrize("device", sorted(ENERGY_MODELS))
+def test_every_coefficient_says_how_it_is_known(device):
+    # A vendor or measured figure names its document; an estimate says that no published
+    # figure was found or what it was scaled from (docs/energy.md section 2).
+    for name, c in ENERGY_MODELS[device].coefficients.items():
+        assert c.confidence in CONFIDENCE, name
+        if c.confidence in ("vendor", "measured"):
+            assert re.search(r"Data Sheet|ice40_power", c.source), name
+        if c.confidence == "estimate":
+            assert re.search(r"estimate|as a block RAM|mean of", c.source), name
+    ice40 = ENERGY_MODELS["ice40-up5k"].coefficients
+    # The iCE40UP5K's static power: the data sheet's 75 uA typical at 1.2 V within the range.
+    assert ice40["static"].low <= 0.075 * 1.2 <= ice40["static"].nominal
 
 
 def test_more_input_events_cost_more_energy():
@@ -103,6 +121,13 @@ def test_errors():
         match=re.escape("a coefficient needs 0 <= low <= nominal <= high, not 2, 1, 3"),
     ):
         Coefficient(1, 2, 3, "x")
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "confidence must be one of vendor, measured, derived, estimate, not 'guess'"
+        ),
+    ):
+        Coefficient(1, 1, 1, "x", "guess")
 
 
 def test_weight_read_scale():

@@ -83,6 +83,12 @@ def test_example_end_to_end(tmp_path, simulator, capsys):
     assert report["verilog"]["activity_counters"] is True
     assert entry["activity_equals_model"] and entry["activity"]["router_hops"] > 0
     assert "RTL-counted activity == model" in (out / "report.md").read_text()
+    # Per inference from the hardware: two reads between samples, each sample's counts.
+    rows = report["energy"]["rtl_counted"]["per_sample"]
+    assert [row["counters"] for row in rows] == entry["activity_per_sample"]
+    assert len(rows) == 2 and all(row["energy_uj"]["ice40-up5k"] > 0 for row in rows)
+    assert [row["counters"]["cycles"] for row in rows] == entry["cycles_per_sample"]
+    assert "Per inference, from the hardware" in (out / "report.md").read_text()
 
 
 def test_compile_network_file_with_inputs(tmp_path, simulator):

@@ -3,14 +3,15 @@
 **An estimate, not a measurement.** Energy per inference is
 
     sum over activity types (count per inference x energy per event)
-    + clock energy per flip-flop and cycle x flip-flops x cycles per inference
+    + (clock network per cycle + clock per flip-flop and cycle x flip-flops) x cycles
     + static power x time per inference,
 
 with the activity counted by the plan-level model
 (:func:`neurohw.network.plan_model.simulate_plan`, which the RTL equals bit for bit) and the
 hardware's documented datapath (``docs/core.md``, ``docs/router.md``), the cycles from
 :func:`neurohw.flows.report.estimate_cycles`, and the time at the chip's Fmax. Every coefficient
-has a nominal value, a low and a high bound and its source (:data:`ENERGY_MODELS`;
+has a nominal value, a low and a high bound, its source and how it is known (vendor data
+sheet, published measurement, derived or our estimate: :data:`ENERGY_MODELS`,
 ``docs/energy.md`` section 2): the low and high totals use every low or every high coefficient.
 
 Activity types, per inference (:class:`Activity`):
@@ -40,6 +41,7 @@ import numpy as np
 from ..model.params import DecayKind
 
 __all__ = [
+    "CONFIDENCE",
     "Coefficient",
     "EnergyModel",
     "ENERGY_MODELS",
@@ -52,14 +54,25 @@ __all__ = [
 ]
 
 
+#: How a coefficient is known, strongest first (``Coefficient.confidence``): ``vendor``, a
+#: figure from the vendor's data sheet; ``measured``, from a published board measurement;
+#: ``derived``, computed from vendor or measured figures with an assumption of ours (written
+#: in the source); ``estimate``, no published figure was found: our own switched-capacitance
+#: estimate, with a wide range.
+CONFIDENCE = ("vendor", "measured", "derived", "estimate")
+
+
 @dataclass(frozen=True)
 class Coefficient:
-    """Energy per event (pJ) or power (mW, ``static``): ``nominal`` within ``[low, high]``."""
+    """Energy per event (pJ) or power (mW, ``static``): ``nominal`` within ``[low, high]``;
+    ``source`` says where each value comes from (document, table, value, units) and
+    ``confidence`` how it is known (:data:`CONFIDENCE`)."""
 
     nominal: float
     low: float
     high: float
     source: str
+    confidence: str = "estimate"
 
     def __post_init__(self):
         if not 0 <= self.low <= self.nominal <= self.high:
@@ -67,16 +80,39 @@ class Coefficient:
                 f"a coefficient needs 0 <= low <= nominal <= high, not "
                 f"{self.low}, {self.nominal}, {self.high}"
             )
+        if self.confidence not in CONFIDENCE:
+            raise ValueError(
+                f"confidence must be one of {', '.join(CONFIDENCE)}, not {self.confidence!r}"
+            )
 
 
-_LUT_ICE40 = (
-    "estimate: iCE40 LUT4 + local routing toggle 0.3 pJ (0.1..0.8) at 1.2 V (CV^2 of ~0.2 pF), "
-    "times the cells of the block times 25 % activity"
+# The sources read for these coefficients (docs/energy.md section 2 quotes them):
+_DS_ICE40 = (
+    "Lattice iCE40 UltraPlus Family Data Sheet FPGA-DS-02008 (rev. 1.9, Dec. 2020), Table 4.6 "
+    "'Supply Current': ICCSTDBY 'Core Power Supply Static Current' 75 uA typical at VCC = "
+    "1.2 V, TJ = 25 C, 0 MHz, blank pattern"
 )
-_LUT_ECP5 = (
-    "estimate: ECP5 LUT4 + routing toggle 0.4 pJ (0.15..1.0) at 1.1 V, times the cells of the "
-    "block times 25 % activity"
+_TINYVISION = (
+    "tinyvision-ai-inc/ice40_power README (commit 1af931e), iCE40UP5K on Lattice's UltraPlus "
+    "breakout board, Joulescope JS110, core rail at 1.219 V"
 )
+_ECP5_DS = (
+    "ECP5 and ECP5-5G Family Data Sheet (FPGA-DS-02012) section 3.10 'Supply Current "
+    "(Static)' for LFE5U-12F/LFE5U-25F/LFE5UM-25F, 0 Hz: ICC 77 mA typical (core, 1.1 V), "
+    "ICCAUX 16 mA (2.5 V), ICCIO 0.5 mA per bank; read as quoted in two public board design "
+    "notes, not in the data sheet itself"
+)
+_NO_SOURCE = (
+    "no published per-access figure found (the data sheets give static currents only; the "
+    "Lattice power calculators are not open; the iCE40 board measurements list block RAM as "
+    "future work)"
+)
+_LC_ICE40 = (
+    "0.20 pJ per active iCE40 logic cell and cycle, measured: "
+    + _TINYVISION
+    + ": an 8x8 multiply in LUTs, 180 more LCs, adds 351 uA at 12 MHz (996 against 645 uA)"
+)
+
 
 #: Activity types and the coefficient that prices each (``docs/energy.md`` section 2).
 ACTIVITY_COEFFICIENT = {
@@ -99,8 +135,9 @@ def weight_read_scale(bits: float) -> float:
 
 @dataclass(frozen=True)
 class EnergyModel:
-    """One device family's coefficients (pJ per event; ``static`` in mW) and the Fmax assumed
-    when no synthesis gives one."""
+    """One device family's coefficients (pJ per event; ``clock_cycle`` pJ per clock cycle,
+    ``clock_ff_cycle`` pJ per flip-flop and cycle; ``static`` in mW) and the Fmax assumed when
+    no synthesis gives one."""
 
     family: str
     coefficients: dict = field(repr=False)
@@ -116,46 +153,89 @@ ENERGY_MODELS = {
                 15,
                 5,
                 40,
-                "estimate: SB_RAM40_4K read of one word, ~10 uA/MHz per active block at 1.2 V "
-                "(the order of the iCE40 power calculator's EBR figures), x3 either way",
+                "estimate, " + _NO_SOURCE + ": SB_RAM40_4K read of one 16-bit word as ~10 uA/MHz "
+                "per active block at 1.2 V (C V^2), x3 either way",
             ),
             "spram_read": Coefficient(
                 40,
                 15,
                 100,
-                "estimate: SB_SPRAM256KA access, a 256 kbit macro ~2.5x a 4 kbit block's "
-                "bit-line energy per word",
+                "estimate, " + _NO_SOURCE + ": SB_SPRAM256KA access, a 256 kbit macro ~2.5x a "
+                "4 kbit block's bit-line energy per word",
             ),
             "accumulate": Coefficient(
-                36, 12, 96, "a block RAM read and write (15 + 18 pJ) + a 16-bit adder (3 pJ)"
+                36,
+                12,
+                96,
+                "derived from the block RAM estimate: a read and a write (15 + 18 pJ) + a 16-bit "
+                "adder (~15 LCs x 0.2 pJ, measured per LC: see neuron_update)",
             ),
             "bram_access": Coefficient(16, 5, 44, "mean of a block RAM read (15) and write (18)"),
             "neuron_update": Coefficient(
-                15, 5, 40, _LUT_ICE40 + ": ~200 cells of the neuron-update pipeline"
+                20,
+                10,
+                60,
+                "derived: ~200 LCs of the neuron-update pipeline (our count) x "
+                + _LC_ICE40
+                + "; x 50 % activity (25..100 %, our judgement)",
+                "derived",
             ),
             "dsp_multiply": Coefficient(
-                10, 4, 30, "estimate: SB_MAC16 16x16 multiply, ~80 cells' worth of switching"
+                23,
+                10,
+                60,
+                "measured: "
+                + _TINYVISION
+                + ": an 8x8 SB_MAC16 multiply every cycle adds 237 uA at 12 MHz (882 against "
+                "645 uA, 44 LCs more: 6 uA of their clock) = 23 pJ per multiply; a 16x16 "
+                "multiply is not measured (the high bound allows for it)",
+                "measured",
             ),
             "router_hop": Coefficient(
                 40,
                 15,
                 100,
-                "a FIFO word written and read (2 block RAM accesses) + lookup and arbiter "
-                "(~50 cells)",
+                "derived from the block RAM estimate: a FIFO word written and read (15 + 18 pJ) "
+                "+ lookup and arbiter (~50 LCs x 0.2 pJ x 50 %)",
             ),
-            "host_word": Coefficient(20, 8, 60, "a FIFO word + the port's registers"),
+            "host_word": Coefficient(
+                20, 8, 60, "estimate: a FIFO word + the port's registers (not the board's link)"
+            ),
+            "clock_cycle": Coefficient(
+                52,
+                40,
+                70,
+                "measured: "
+                + _TINYVISION
+                + ": a 28-bit counter (32 LCs) on an external 12 MHz clock draws 613.5 uA "
+                "against 92.1 uA with the clock halted: 43.4 uA/MHz = 53 pJ per cycle, of "
+                "which 0.5 pJ the LCs' own (clock_ff_cycle); on the HFOSC, 645 to 2184 uA "
+                "from 12 to 48 MHz: 42.8 uA/MHz = 52 pJ per cycle. The global clock network's "
+                "cost per cycle whatever the design's size",
+                "measured",
+            ),
             "clock_ff_cycle": Coefficient(
-                0.02,
+                0.0144,
                 0.01,
-                0.06,
-                "estimate: global clock buffer + a flip-flop's clock pin, ~15 fF at 1.2 V",
+                0.03,
+                "measured: "
+                + _TINYVISION
+                + ": 32 to 228 LCs of counters at 12 MHz draw 613.5 to 641.3 uA: 0.0118 uA/MHz "
+                "= 0.0144 pJ per LC (flip-flop) and cycle, with the counters' own toggling",
+                "measured",
             ),
             "static": Coefficient(
-                0.1,
-                0.06,
+                0.11,
+                0.09,
                 0.5,
-                "iCE40 UltraPlus data sheet (FPGA-DS-02008): core static current of the order "
-                "of 75-100 uA typical at 1.2 V; the high bound allows for temperature",
+                "vendor: "
+                + _DS_ICE40
+                + " (0.090 mW); measured: "
+                + _TINYVISION
+                + ": 85.6 uA blank design, 92.1 uA a design with its clock halted (0.104, "
+                "0.112 mW); the high bound (hot die) is our judgement: the data sheet gives "
+                "no maximum",
+                "vendor",
             ),
         },
         default_fmax_mhz=32.8,
@@ -168,40 +248,65 @@ ENERGY_MODELS = {
                 25,
                 10,
                 60,
-                "estimate: DP16KD read of one word, ~20 uA/MHz per active block at 1.1 V "
-                "(the order of the ECP5 power calculator's EBR figures), x2.5 either way",
+                "estimate, " + _NO_SOURCE + ": DP16KD read of one word, ~20 uA/MHz per active "
+                "block at 1.1 V (C V^2), x2.5 either way",
             ),
             "spram_read": Coefficient(25, 10, 60, "ECP5 has no SPRAM: as a block RAM read"),
             "accumulate": Coefficient(
-                59, 24, 140, "a block RAM read and write (25 + 30 pJ) + a 16-bit adder (4 pJ)"
+                59,
+                24,
+                140,
+                "derived from the block RAM estimate: a read and a write (25 + 30 pJ) + a 16-bit "
+                "adder (4 pJ)",
             ),
             "bram_access": Coefficient(28, 11, 65, "mean of a block RAM read (25) and write (30)"),
             "neuron_update": Coefficient(
-                20, 7, 50, _LUT_ECP5 + ": ~200 cells of the neuron-update pipeline"
+                20,
+                7,
+                60,
+                "estimate, no ECP5 measurement found: the iCE40UP5K's derived 20 pJ at ECP5's "
+                "1.1 V core ((1.1 / 1.2)^2 = 0.84) with longer routing",
             ),
             "dsp_multiply": Coefficient(
-                20, 8, 50, "estimate: MULT18X18D multiply, ~100 cells' worth of switching"
+                20,
+                8,
+                60,
+                "estimate, no ECP5 measurement found: the iCE40UP5K's measured 23 pJ (8x8) "
+                "scaled to 1.1 V, for a MULT18X18D",
             ),
             "router_hop": Coefficient(
                 50,
                 20,
                 120,
-                "a FIFO word written and read (2 block RAM accesses) + lookup and arbiter",
+                "derived from the block RAM estimate: a FIFO word written and read + lookup and "
+                "arbiter",
             ),
-            "host_word": Coefficient(25, 10, 70, "a FIFO word + the port's registers"),
-            "clock_ff_cycle": Coefficient(
-                0.03,
-                0.015,
-                0.1,
-                "estimate: primary clock tree + a flip-flop's clock pin, ~25 fF at 1.1 V",
-            ),
-            "static": Coefficient(
-                80,
+            "host_word": Coefficient(25, 10, 70, "estimate: a FIFO word + the port's registers"),
+            "clock_cycle": Coefficient(
+                90,
                 30,
                 250,
-                "estimate for LFE5U-85F at 25 C: core and auxiliary static current of tens of "
-                "mA (ECP5 data sheet FPGA-DS-02012, TN1266 power calculator); not verified "
-                "against the tables: the widest uncertainty of the model",
+                "estimate, no ECP5 measurement found: the iCE40UP5K's measured 52 pJ per cycle "
+                "at 1.1 V, x2 for the larger die's clock spines (our judgement)",
+            ),
+            "clock_ff_cycle": Coefficient(
+                0.02,
+                0.01,
+                0.06,
+                "estimate, no ECP5 measurement found: the iCE40UP5K's measured 0.0144 pJ at "
+                "1.1 V with longer clock branches",
+            ),
+            "static": Coefficient(
+                250,
+                125,
+                450,
+                "derived: "
+                + _ECP5_DS
+                + ", i.e. 125 mW (84.7 + 40) for the 25F die; the 85F's own table was not "
+                "read: its larger die leaks more (low bound: the 25F's figure; nominal and "
+                "high: about 2x and 3.6x, our judgement for 3.5x the logic). VCCIO banks not "
+                "counted",
+                "derived",
             ),
         },
         default_fmax_mhz=103.0,
@@ -213,10 +318,14 @@ ENERGY_MODELS["ecp5-25k"] = EnergyModel(
     {
         **ENERGY_MODELS["ecp5-85k"].coefficients,
         "static": Coefficient(
-            25,
-            10,
-            80,
-            "estimate: ECP5-85F's static power scaled by the logic (24k / 84k LUTs), rounded up",
+            125,
+            100,
+            250,
+            "vendor: "
+            + _ECP5_DS
+            + ": 77 mA x 1.1 V + 16 mA x 2.5 V = 125 mW typical at 25 C; the range (process, "
+            "hot die) is our judgement. VCCIO banks not counted",
+            "vendor",
         ),
     },
     default_fmax_mhz=103.0,
@@ -367,6 +476,7 @@ class EnergyEstimate:
     low_uj: float
     high_uj: float
     sources: dict = field(repr=False)
+    confidence: dict = field(repr=False, default_factory=dict)
 
     @property
     def uj_per_synaptic_op(self) -> float:
@@ -392,7 +502,7 @@ class EnergyEstimate:
         ]
         for part, (nominal, low, high) in self.breakdown.items():
             if part == "clock":
-                count = f"{self.flip_flops:,} FF x {self.activity.cycles:,.0f} cycles"
+                count = f"({self.flip_flops:,} FF + network) x {self.activity.cycles:,.0f} cycles"
             elif part == "static":
                 count = f"{self.latency_us:.1f} us"
             else:
@@ -451,15 +561,22 @@ def estimate_energy(
             counts[part] * scale * value * 1e-6
             for value in (coefficient.nominal, coefficient.low, coefficient.high)
         )  # pJ -> uJ
-    clock = k["clock_ff_cycle"]
+    # The clock network costs per cycle (clock_cycle) plus per clocked flip-flop.
+    network, per_ff = k["clock_cycle"], k["clock_ff_cycle"]
     breakdown["clock"] = tuple(
-        ffs * activity.cycles * value * 1e-6 for value in (clock.nominal, clock.low, clock.high)
+        activity.cycles * (base + ffs * ff) * 1e-6
+        for base, ff in (
+            (network.nominal, per_ff.nominal),
+            (network.low, per_ff.low),
+            (network.high, per_ff.high),
+        )
     )
     static = k["static"]
     breakdown["static"] = tuple(
         value * 1e-3 * latency_us for value in (static.nominal, static.low, static.high)
     )  # mW x us = nJ -> uJ
     sources = {name: c.source for name, c in k.items()}
+    confidence = {name: c.confidence for name, c in k.items()}
     return EnergyEstimate(
         device=device,
         family=model.family,
@@ -474,4 +591,5 @@ def estimate_energy(
         low_uj=sum(v[1] for v in breakdown.values()),
         high_uj=sum(v[2] for v in breakdown.values()),
         sources=sources,
+        confidence=confidence,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .energy import ENERGY_MODELS, chip_activity, estimate_energy
+from .energy import ENERGY_MODELS, chip_activity, counted_activity, estimate_energy
 from .metrics import neurobench_metrics
 
 __all__ = ["add_energy_section", "energy_markdown", "ENERGY_SAMPLES", "ENERGY_DEVICES"]
@@ -64,8 +64,64 @@ def add_energy_section(report: dict, plan, samples, out_dir) -> dict:
             "samples": counted[0]["samples"],
             "counters": counted[0]["activity"],
         }
+        per_sample = counted[0].get("activity_per_sample")
+        if per_sample:
+            report["energy"]["rtl_counted"]["per_sample"] = _per_sample_energy(
+                plan, per_sample, activity, estimates
+            )
     plot_energy_breakdown({e.family: e.breakdown for e in estimates}, Path(out_dir) / "energy.png")
     return report
+
+
+def _per_sample_energy(plan, per_sample, model, estimates) -> list:
+    """Each verified sample's RTL-counted activity (the difference of two reads of the
+    counters between samples) and its energy priced on those counts, per device."""
+    from ..network.plan_model import ActivityCounters
+
+    rows = []
+    for read in per_sample:
+        counts = ActivityCounters.from_dict(read)
+        activity = counted_activity(plan, counts, 1, model)
+        rows.append(
+            {
+                "counters": read,
+                "energy_uj": {
+                    e.device: estimate_energy(
+                        plan,
+                        None,
+                        e.device,
+                        fmax_mhz=e.fmax_mhz,
+                        flip_flops=e.flip_flops,
+                        activity=activity,
+                    ).total_uj
+                    for e in estimates
+                },
+            }
+        )
+    return rows
+
+
+def _per_sample_table(report: dict, rows: list) -> list[str]:
+    families = {d["device"]: d["family"] for d in report["energy"]["devices"]}
+    devices = list(rows[0]["energy_uj"])
+    head = (
+        "| sample | applied events | read-modify-write words | neuron updates | spikes out | "
+        "host words in / out | router hops | cycles | "
+        + " | ".join(f"uJ {families.get(d, d)}" for d in devices)
+        + " |"
+    )
+    lines = [head, "|" + "---:|" * (8 + len(devices))]
+    for k, row in enumerate(rows):
+        c = row["counters"]
+        cores = c["cores"]
+        total = {name: sum(core[name] for core in cores) for name in cores[0]}
+        lines.append(
+            f"| {k} | {total['APPLIED_EVENTS']:,} | {total['SYNAPTIC_OPS']:,} | "
+            f"{total['NEURON_UPDATES']:,} | {total['SPIKES_OUT']:,} | "
+            f"{c['host_words_in']:,} / {c['host_words_out']:,} | {c['router_hops']:,} | "
+            f"{c['cycles']:,} | " + " | ".join(f"{row['energy_uj'][d]:.3g}" for d in devices) + " |"
+        )
+    return lines
 
 
 def energy_markdown(report: dict) -> list[str]:
@@ -104,4 +160,18 @@ def energy_markdown(report: dict) -> list[str]:
                     f"first host word to the last sample's barrier: {hw['cycles']:,} (equal to "
                     f"the testbench's count)."
                 )
+            rows = counted.get("per_sample")
+            if rows and hw.get("cycles") is not None:
+                lines[-1] += " The run's cycles include the holds for the reads between samples."
+            if rows:
+                lines += [
+                    "",
+                    "Per inference, from the hardware: the counters read between samples (the "
+                    "host holds its words there), each sample the difference of two reads, "
+                    "every read equal to the model's (`predict_activity_snapshots`); the energy "
+                    "priced on those counts (docs/energy.md section 5). Each sample's cycles "
+                    "run from its first host word to its last window's barrier.",
+                    "",
+                    *_per_sample_table(report, rows),
+                ]
     return lines

@@ -61,6 +61,11 @@ class SystemVerificationResult:
     #: :class:`~neurohw.network.plan_model.ActivityCounters`, equal to the model's prediction
     #: when the run passed); ``None`` without counters.
     activity: object = field(default=None, repr=False, compare=False)
+    #: With ``activity_per_sample=True``: per sample, what the counters counted during it (the
+    #: difference of two reads between samples, ``ActivityCounters``, equal to the model's
+    #: ``predict_activity_snapshots`` differences when the run passed; ``cycles``: the
+    #: sample's own, from its first host word to its last window's barrier); else ``None``.
+    activity_per_sample: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def cycles_per_sample_mean(self) -> float:
@@ -70,6 +75,11 @@ class SystemVerificationResult:
         result = asdict(self)
         result.pop("output_spikes")
         result["activity"] = None if self.activity is None else self.activity.as_dict()
+        result["activity_per_sample"] = (
+            None
+            if self.activity_per_sample is None
+            else [sample.as_dict() for sample in self.activity_per_sample]
+        )
         result["cycles_per_sample_mean"] = self.cycles_per_sample_mean
         return result
 
@@ -99,6 +109,7 @@ def verify_system(
     seed: int = 0,
     router_fifo_depth: int = DEFAULT_ROUTER_FIFO_DEPTH,
     progress=None,
+    activity_per_sample: bool = False,
 ) -> SystemVerificationResult:
     """Run ``inputs`` ``{group: (steps, batch, size)}`` (samples back to back) through the RTL
     of ``plan`` (a :class:`neurohw.Chip`, or a ``ChipPlan`` with the chip's default options and
@@ -117,6 +128,13 @@ def verify_system(
     and actual spikes, or a counter or state read after the run). ``progress``: a function
     called with a line of text when the build starts and as samples complete. ``inputs`` may
     be :class:`~neurohw.network.system.Samples` already checked (they are not checked again).
+
+    ``activity_per_sample`` (a chip with activity counters): per-inference activity from the
+    hardware: the bench holds the host's words between samples, reads every counter there and
+    checks each read against the model (``predict_activity_snapshots``); the result's
+    ``activity_per_sample`` holds each sample's counts (``docs/system-hardware.md``, "Activity
+    counters"). The holds stretch the run: ``cycles`` includes them, ``cycles_per_sample`` and
+    the per-step figures leave them out.
     """
     from neurohw.sim.runner import BUILD_ROOT, run_cocotb
     from neurohw.sim.system_case import make_case
@@ -126,10 +144,23 @@ def verify_system(
     if not isinstance(plan, ChipDesign):
         raise TypeError(f"plan must be a Chip or a ChipPlan, not {plan!r}")
     chip, plan = plan, plan.plan
+    if not isinstance(activity_per_sample, bool):
+        raise TypeError(f"activity_per_sample must be True or False, not {activity_per_sample!r}")
+    if activity_per_sample and not chip.activity_counters:
+        raise ValueError(
+            "activity_per_sample=True needs a chip with activity counters "
+            "(Chip(..., activity_counters=True))"
+        )
     samples = check_samples(plan.given_network, inputs)
     steps, batch = samples.steps, samples.batch
     chip_steps = steps + plan.flush_steps
-    top, data = make_case(chip, samples.padded(plan.flush_steps), seed=seed, traffic=traffic)
+    top, data = make_case(
+        chip,
+        samples.padded(plan.flush_steps),
+        seed=seed,
+        traffic=traffic,
+        activity_per_sample=activity_per_sample,
+    )
     build_dir = Path(build_dir) if build_dir is not None else BUILD_ROOT / "system" / simulator
     results_file = build_dir.resolve() / "system_results.json"
     results_file.unlink(missing_ok=True)
@@ -170,7 +201,20 @@ def verify_system(
         seconds=seconds,
         output_spikes=output_spikes,
         activity=_rtl_activity(results.get("activity")),
+        activity_per_sample=_per_sample(results.get("activity_snapshots")),
     )
+
+
+def _per_sample(snapshots):
+    """The bench's reads between samples as each sample's ``ActivityCounters`` (the
+    difference of consecutive reads; ``None`` without snapshots)."""
+    if snapshots is None:
+        return None
+    from ..network.plan_model import ActivityCounters
+
+    reads = [ActivityCounters.from_dict(read) for read in snapshots]
+    zero = reads[0] - reads[0]
+    return tuple(b - a for a, b in zip([zero, *reads], reads))
 
 
 def _rtl_activity(read):

@@ -40,6 +40,8 @@ __all__ = [
     "simulate_plan",
     "ActivityCounters",
     "predict_activity_counters",
+    "predict_activity_snapshots",
+    "snapshot_word_ends",
 ]
 
 
@@ -458,6 +460,35 @@ class ActivityCounters:
             )
         return out
 
+    def __sub__(self, other: ActivityCounters) -> ActivityCounters:
+        """The activity between two reads of the counters (``self`` the later): what the chip
+        did in between, e.g. one sample (:func:`predict_activity_snapshots`); ``cycles`` the
+        difference where both have one."""
+        if not isinstance(other, ActivityCounters):
+            return NotImplemented
+        return ActivityCounters(
+            cores=tuple(
+                {name: a[name] - b[name] for name in a} for a, b in zip(self.cores, other.cores)
+            ),
+            host_words_in=self.host_words_in - other.host_words_in,
+            host_words_out=self.host_words_out - other.host_words_out,
+            router_hops=self.router_hops - other.router_hops,
+            cycles=None
+            if self.cycles is None or other.cycles is None
+            else self.cycles - other.cycles,
+        )
+
+    @classmethod
+    def from_dict(cls, read: dict) -> ActivityCounters:
+        """The inverse of :meth:`as_dict` (e.g. what a testbench read)."""
+        return cls(
+            cores=tuple(dict(core) for core in read["cores"]),
+            host_words_in=read["host_words_in"],
+            host_words_out=read["host_words_out"],
+            router_hops=read["router_hops"],
+            cycles=read.get("cycles"),
+        )
+
     def as_dict(self) -> dict:
         return {
             "cores": [dict(core) for core in self.cores],
@@ -558,3 +589,61 @@ def predict_activity_counters(plan: ChipPlan, inputs, *, steps: int | None = Non
         host_words_out=outputs + barriers,
         router_hops=hops,
     )
+
+
+def predict_activity_snapshots(plan: ChipPlan, inputs, *, steps: int | None = None) -> tuple:
+    """The chip's activity counters between samples (``docs/system-hardware.md``, "Activity
+    counters"), one :class:`ActivityCounters` per sample: what they read when the host has sent
+    every word of samples ``0 .. k`` up to the barrier that closes sample ``k``'s next-to-last
+    window (:func:`snapshot_word_ends`), holds the rest, and sample ``k``'s last window has left
+    ``host_out``. Each is a run of samples ``0 .. k`` (:func:`predict_activity_counters`) less
+    what the end of such a run adds after that point: the host's final barrier, one sweep per
+    core from the cleared state and its spikes, their hops and output words, and the final
+    window's barrier. Consecutive differences (``later - earlier``) are each sample's own
+    activity; the last snapshot plus that tail is the whole run's."""
+    run_steps, batch, counts = check_inputs(plan.network, inputs, steps)
+    zeros = {name: np.zeros((1, 1, c.shape[2]), dtype=np.int64) for name, c in counts.items()}
+    final = simulate_plan(plan, zeros, steps=1)
+    cores, hops = [], 0
+    K = plan.keys_per_endpoint
+    for core in plan.cores:
+        part = slice(core.neuron_start, core.neuron_stop)
+        fired = np.count_nonzero(final.spikes[core.population][:, :, part], axis=(0, 1))
+        cores.append(
+            {
+                "APPLIED_EVENTS": 0,
+                "SYNAPTIC_OPS": 0,
+                "NEURON_UPDATES": core.n_neurons,
+                "SPIKES_OUT": int(fired.sum()),
+            }
+        )
+        for j, count in enumerate(fired):
+            if count:
+                hops += int(count) * event_hops(plan, core.index, core.index * K + j)
+    tail = ActivityCounters(
+        cores=tuple(cores),
+        host_words_in=1,
+        host_words_out=len(final.host_output[0]) + 1,
+        router_hops=hops,
+    )
+    return tuple(
+        predict_activity_counters(
+            plan, {name: c[:, : k + 1] for name, c in counts.items()}, steps=run_steps
+        )
+        - tail
+        for k in range(batch)
+    )
+
+
+def snapshot_word_ends(plan: ChipPlan, words, steps: int) -> list:
+    """Per sample, the index in the host's words (``encode_samples``) after the barrier that
+    closes its next-to-last window (window ``(k + 1) * steps - 2``): where the host holds for
+    a snapshot (:func:`predict_activity_snapshots`). The words after the last one are the
+    final barrier."""
+    ends, barriers = [], 0
+    for index, word in enumerate(words):
+        if plan.fmt.unpack(int(word)).kind == EventKind.BARRIER:
+            barriers += 1
+            if barriers % steps == 0:
+                ends.append(index + 1)
+    return ends[: (barriers - 1) // steps]
