@@ -209,6 +209,20 @@ class ConvSpec:
                     )
         return out
 
+    def event_iterations(self, axon: int) -> int:
+        """Clocks a one-lane conv core spends on an event on ``axon`` once decoded:
+        ``out_channels`` per kernel position that reaches an output, 1 per position that
+        does not (``docs/core.md``, "Convolution core")."""
+        cin, height, width = self.in_shape
+        y, x = divmod(int(axon) % (height * width), width)
+        clocks = 0
+        for ky in range(self.kernel_size[0]):
+            oy = self._output_of(y, ky, 0, self.out_shape[1])
+            for kx in range(self.kernel_size[1]):
+                ox = self._output_of(x, kx, 1, self.out_shape[2])
+                clocks += self.out_channels if oy is not None and ox is not None else 1
+        return clocks
+
     def _output_of(self, position, k, axis, size):
         offset = position + self.pad_before[axis] - k * self.dilation[axis]
         if offset < 0 or offset % self.stride[axis]:
