@@ -142,10 +142,12 @@ HAZARD_SPECS = {
     "2x2-same": ConvSpec((1, 2, 2), 2, 2, padding="same"),
     # Stride 2 with padding: unreachable kernel positions take one clock each.
     "3x3-stride2": ConvSpec((1, 3, 3), 2, 3, stride=2, padding=1),
+    # A realistic layer shape: 72 synaptic ops per interior event, 73 clocks.
+    "3x3-8ch": ConvSpec((1, 4, 4), 8, 3, padding="same"),
 }
 
 
-def hazard_case(name, steps=15):
+def hazard_case(name, steps=8):
     """Back-to-back events from a source that is never idle, on few axons: reads in the
     accumulator's read-modify-write pipeline hit words written one and two clocks before,
     and the exact accept cadence (``ConvCore.event_cycles``) is checked."""
