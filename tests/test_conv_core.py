@@ -142,7 +142,7 @@ HAZARD_SPECS = {
     "2x2-same": ConvSpec((1, 2, 2), 2, 2, padding="same"),
     # Stride 2 with padding: unreachable kernel positions take one clock each.
     "3x3-stride2": ConvSpec((1, 3, 3), 2, 3, stride=2, padding=1),
-    # A realistic layer shape: 72 synaptic ops per interior event, 73 clocks.
+    # A realistic layer shape: 72 synaptic ops per interior event, 74 clocks.
     "3x3-8ch": ConvSpec((1, 4, 4), 8, 3, padding="same"),
 }
 
@@ -170,14 +170,14 @@ def test_hazard(hdl, name, request):
 
 
 def test_event_cycles():
-    """Clocks per event: 1 to decode, out_channels per kernel position that reaches an
+    """Clocks per event: 2 to decode, out_channels per kernel position that reaches an
     output, 1 per position that does not."""
     params = NeuronParams(v_width=8, threshold=10)
     spec = ConvSpec((2, 8, 8), 4, 3, padding=1)
     core = ConvCore(params, spec, weight_width=4)
-    assert core.event_cycles(3 * 8 + 3) == 1 + 9 * 4  # interior: every position reaches
-    assert core.event_cycles(0) == 1 + 4 * 4 + 5  # corner: 4 positions reach
-    assert core.port_description()["event_cycles"][0] == 1 + 4 * 4 + 5
+    assert core.event_cycles(3 * 8 + 3) == 2 + 9 * 4  # interior: every position reaches
+    assert core.event_cycles(0) == 2 + 4 * 4 + 5  # corner: 4 positions reach
+    assert core.port_description()["event_cycles"][0] == 2 + 4 * 4 + 5
 
 
 @pytest.mark.parametrize(

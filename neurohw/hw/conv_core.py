@@ -277,11 +277,11 @@ class ConvCore(wiring.Component):
 
     def event_cycles(self, axon: int) -> int:
         """Clocks between the transfers of an event on ``axon`` and of the next one, with a
-        source that is never idle: one to decode it, then
+        source that is never idle: two to decode it, then
         :meth:`ConvSpec.event_iterations <neurohw.hw.conv.ConvSpec.event_iterations>` (the next
         event is taken in the last of them). An event dropped (invalid axon, event limit) takes
         one."""
-        return 1 + self.spec.event_iterations(axon)
+        return 2 + self.spec.event_iterations(axon)
 
     def port_description(self) -> dict:
         """Field offsets of the stream payloads and the targets present, as plain data (the
@@ -366,11 +366,11 @@ class ConvCore(wiring.Component):
             with m.If(init_ctr == N - 1):
                 m.d.sync += phase.eq(RUN)
 
-        # ---- Event engine: accept (E), decode (D), then one kernel position or one output
+        # ---- Event engine: accept (E), decode (D1, D2), then one kernel position or one output
         # channel per clock (S0: addresses and memory reads), R (read data registered),
         # W (add and write).
-        IDLE, DECODE, ITER = range(3)
-        ev_state = Signal(range(3))
+        IDLE, DECODE, DECODE2, ITER = range(4)
+        ev_state = Signal(range(4))
         ev_axon = Signal(config.axon_bits)
         c_base = Signal(range(max(2, KW)))  # c * Kh * Kw
         pos = Signal(range(max(2, kh * kw)))  # ky * Kw + kx
@@ -412,17 +412,11 @@ class ConvCore(wiring.Component):
         w_valid, w_neuron = Signal(), Signal(range(max(2, N)))
         w_raw = Signal(signed(config.acc_width))
         w_weight = Signal(signed(config.weight_width))
-        # An op's read (S0) is issued two clocks before its write (W), so it misses the writes
-        # of the two ops issued in the clocks before it. The one issued one clock before is of
-        # the same event (an event's first op comes two clocks after the previous event's
-        # last, the decode between them), and one event reaches a neuron once
-        # (ConvSpec.fanout), so it never writes the same word. The one issued two clocks before
-        # may (back-to-back events on one axon or on neighbouring pixels): its sum (h2, written
-        # in the clock of the read) is forwarded instead of the read data.
-        h1_valid, h1_neuron = Signal(), Signal(range(max(2, N)))
-        h2_valid, h2_neuron = Signal(), Signal(range(max(2, N)))
-        h1_sum, h2_sum = Signal(signed(config.acc_width)), Signal(signed(config.acc_width))
-        w_sel2 = Signal()
+        # No forwarding: an op's read (S0) is issued two clocks before its write (W), so it
+        # misses the writes of the ops issued in the two clocks before it. Those belong to the
+        # same event (an event's first op comes three clocks after the previous event's last,
+        # the two decode clocks between them), and one event reaches a neuron once
+        # (ConvSpec.fanout), so they never write the word it reads.
         event_idle = (ev_state == IDLE) & ~r_valid & ~w_valid
 
         m.d.comb += self.spikes_in.ready.eq((phase == RUN) & ((ev_state == IDLE) | last_iteration))
@@ -447,23 +441,30 @@ class ConvCore(wiring.Component):
                 with m.Else():
                     m.d.sync += [kx.eq(kx + 1), tx.eq(tx - dil_x)]
 
-        # Decode axon = c*H*W + y*W + x with two exact constant reciprocals (no divider).
+        # Decode axon = c*H*W + y*W + x without a divider: in the first clock two exact
+        # constant reciprocals of the axon in parallel give c = axon // (H*W) and the row
+        # index c*H + y = axon // W; in the second, y and x by constant multiplies and
+        # subtractions. One multiplier level per clock (a DSP block on the ECP5).
+        mul_c, shift_c = _reciprocal(height * width, A - 1)
+        mul_row, shift_row = _reciprocal(width, A - 1)
+        dec_c = Signal(range(max(2, cin)))
+        dec_row = Signal(range(max(2, cin * height)))
+        y = Signal(range(max(2, height)))
+        x = Signal(range(max(2, width)))
+        m.d.comb += [
+            y.eq(dec_row - dec_c * height),
+            x.eq(ev_axon - dec_row * width),  # ev_axon holds until the last iteration
+        ]
         with m.If(ev_state == DECODE):
-            mul_c, shift_c = _reciprocal(height * width, A - 1)
-            mul_y, shift_y = _reciprocal(width, height * width - 1)
-            c = Signal(range(max(2, cin)))
-            rest = Signal(range(max(2, height * width)))
-            y = Signal(range(max(2, height)))
-            x = Signal(range(max(2, width)))
-            m.d.comb += [
-                c.eq((ev_axon * mul_c) >> shift_c),
-                rest.eq(ev_axon - c * (height * width)),
-                y.eq((rest * mul_y) >> shift_y),
-                x.eq(rest - y * width),
+            m.d.sync += [
+                ev_state.eq(DECODE2),
+                dec_c.eq((ev_axon * mul_c) >> shift_c),
+                dec_row.eq((ev_axon * mul_row) >> shift_row),
             ]
+        with m.If(ev_state == DECODE2):
             m.d.sync += [
                 ev_state.eq(ITER),
-                c_base.eq(c * (kh * kw)),
+                c_base.eq(dec_c * (kh * kw)),
                 pos.eq(0),
                 ky.eq(0),
                 kx.eq(0),
@@ -495,16 +496,9 @@ class ConvCore(wiring.Component):
             w_neuron.eq(r_neuron),
             w_raw.eq(acc_rd.data),
             w_weight.eq(kernel_rd.data),
-            w_sel2.eq(h1_valid & (h1_neuron == r_neuron)),
-            h1_valid.eq(w_valid),
-            h1_neuron.eq(w_neuron),
-            h2_valid.eq(h1_valid),
-            h2_neuron.eq(h1_neuron),
-            h2_sum.eq(h1_sum),
         ]
         w_sum = Signal(signed(config.acc_width))
-        m.d.comb += w_sum.eq(Mux(w_sel2, h2_sum, w_raw) + w_weight)
-        m.d.sync += h1_sum.eq(w_sum)
+        m.d.comb += w_sum.eq(w_raw + w_weight)
 
         # ---- Commands (between steps, with the event pipeline drained).
         cmd = Signal(config.cmd_layout)
