@@ -4,11 +4,15 @@ reference model run on the layer's dense lowering."""
 
 from __future__ import annotations
 
+import json
 import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from neurohw.flows import design_hash
 from neurohw.hw.conv import ConvSpec
 from neurohw.hw.conv_core import ConvCore
 from neurohw.model import Accumulation, Decay, NeuronParams, run
@@ -241,3 +245,25 @@ def test_refused(change, error, message):
     }
     with pytest.raises(error, match=f"^{re.escape(message)}$"):
         ConvCore(args.pop("params"), args.pop("spec"), **args)
+
+
+def test_conv_synth_rows_are_fresh():
+    """Every row of benchmarks/results/conv_synth.json measured the Verilog this tree
+    generates, with the options it records (``benchmarks/bench_conv_synth.py``)."""
+    benchmarks = Path(__file__).resolve().parent.parent / "benchmarks"
+    sys.path.insert(0, str(benchmarks))
+    try:
+        import bench_conv_synth
+    finally:
+        sys.path.remove(str(benchmarks))
+    rows = json.loads((benchmarks / "results" / "conv_synth.json").read_text())
+    assert sorted(row["run"] for row in rows) == sorted(bench_conv_synth.RUNS)
+    for row in rows:
+        provenance = row["provenance"]
+        text = design_hash.core_verilog(bench_conv_synth.build(row["run"]))
+        verilog_sha256 = design_hash.sha256_text(text)
+        assert verilog_sha256 == provenance["verilog_sha256"], row["run"]
+        assert (
+            design_hash.measured_sha256(verilog_sha256, provenance["options"])
+            == provenance["measured_sha256"]
+        ), row["run"]
