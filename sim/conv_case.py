@@ -17,17 +17,29 @@ __all__ = ["make_conv_case", "conv_probes"]
 
 
 def make_conv_case(
-    core, spikes, *, seed=0, traffic=None, check_throughput=False, extra_events=None
+    core,
+    spikes,
+    *,
+    seed=0,
+    traffic=None,
+    check_throughput=False,
+    events=None,
+    expected_spikes_in=None,
+    expected_status=None,
 ):
     """The bench data of ``core`` (its kernel and parameters as built) on ``spikes`` (steps,
     axons): events shuffled within each step (the order of a step's events cannot matter with
-    accumulation 'sum'); ``extra_events[t]`` are raw addresses added to step ``t`` (e.g. axons
-    past the input, dropped and counted)."""
+    accumulation 'sum'), or ``events`` (per step, raw addresses in sending order, e.g. with
+    axons past the input). ``expected_spikes_in`` overrides the counts the reference sees
+    (events dropped by design); ``expected_status`` ``{status name: value}`` is checked after
+    the last step."""
     rng = np.random.default_rng(seed + 7919)
     weights = core.spec.dense_matrix(core.kernel)
-    trace = run(core.params, spikes, weights)
-    events = step_events(spikes, rng, shuffle=True, extra_events=extra_events)
-    return bench_data(
+    reference = spikes if expected_spikes_in is None else expected_spikes_in
+    trace = run(core.params, reference, weights)
+    if events is None:
+        events = step_events(spikes, rng, shuffle=True)
+    data = bench_data(
         core,
         config=[],
         probes=conv_probes(core),
@@ -37,6 +49,9 @@ def make_conv_case(
         check_throughput=check_throughput,
         traffic=traffic,
     )
+    if expected_status:
+        data["expected_status"] = expected_status
+    return data
 
 
 def conv_probes(core) -> list:

@@ -267,3 +267,42 @@ def test_conv_synth_rows_are_fresh():
             design_hash.measured_sha256(verilog_sha256, provenance["options"])
             == provenance["measured_sha256"]
         ), row["run"]
+
+
+@pytest.mark.sim
+@on_simulators("", [()])
+def test_dropped_events(hdl, request):
+    """Events past max_events_per_step and events to axons past the input (6 and 7 of a 3-bit
+    axon field) are dropped and counted, never applied."""
+    rng = np.random.default_rng(21)
+    spec = ConvSpec((1, 2, 3), 2, 2, padding="same")
+    limit, steps = 5, 12
+    params = NeuronParams(v_width=12, threshold=40)
+    kernel = rng.integers(-16, 16, size=spec.kernel_shape)
+    spikes = rng.integers(0, 3, size=(steps, spec.n_axons))
+    accepted = np.zeros_like(spikes)
+    overflow = 0
+    events = []
+    for t in range(steps):
+        order = [a for a in range(spec.n_axons) for _ in range(int(spikes[t, a]))]
+        rng.shuffle(order)
+        for a in order:
+            if accepted[t].sum() >= limit:
+                overflow += 1
+            else:
+                accepted[t, a] += 1
+        events.append([int(a) for a in order] + ([6, 7] if t % 3 == 0 else []))
+    assert overflow > 0
+    core = ConvCore(params, spec, weight_width=5, kernel=kernel, max_events_per_step=limit)
+    data = make_conv_case(
+        core,
+        spikes,
+        events=events,
+        expected_spikes_in=accepted,
+        expected_status={
+            "OVERFLOW_EVENTS": overflow,
+            "INVALID_AXON_EVENTS": 2 * len(range(0, steps, 3)),
+            "STEP": steps,
+        },
+    )
+    simulate(core, data, hdl, request)
