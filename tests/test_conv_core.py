@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from amaranth.hdl import Fragment
 
 from neurohw.flows import design_hash
 from neurohw.hw.conv import ConvSpec
@@ -78,7 +79,7 @@ def random_conv_case(seed, steps=12):
 
 
 @pytest.mark.sim
-@on_simulators("seed", range(3), verilator_default=(0,))
+@on_simulators("seed", range(2), verilator_default=(0,))
 def test_random(hdl, seed, request):
     core, data = random_conv_case(seed)
     simulate(core, data, hdl, request)
@@ -92,7 +93,7 @@ def test_random_long(hdl, seed, request):
     simulate(core, data, hdl, request)
 
 
-def preset_case(name, seed, steps=12):
+def preset_case(name, seed, steps=8):
     """A real neuron model on a small layer: Loihi (stride 2, padding 1, per-neuron
     thresholds), Xylo's datapath with accumulation 'sum' (padding 'same', per-neuron
     thresholds), snnTorch with the delayed reset (padding 'same', dilation 2)."""
@@ -151,7 +152,7 @@ HAZARD_SPECS = {
 }
 
 
-def hazard_case(name, steps=8):
+def hazard_case(name, steps=5):
     """Back-to-back events from a source that is never idle, on few axons: reads in the
     accumulator's read-modify-write pipeline hit words written one and two clocks before,
     and the exact accept cadence (``ConvCore.event_cycles``) is checked."""
@@ -182,6 +183,7 @@ def test_event_cycles():
     assert core.event_cycles(3 * 8 + 3) == 2 + 9 * 4  # interior: every position reaches
     assert core.event_cycles(0) == 2 + 4 * 4 + 5  # corner: 4 positions reach
     assert core.port_description()["event_cycles"][0] == 2 + 4 * 4 + 5
+    Fragment.get(core, None)  # elaborates
 
 
 @pytest.mark.parametrize(
