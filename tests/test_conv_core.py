@@ -20,6 +20,7 @@ from neurohw.model import Accumulation, Decay, NeuronParams, run
 from neurohw.model.presets import loihi_cuba_lif, snntorch_leaky, xylo_lif
 from neurohw.sim.conv_case import make_conv_case
 from neurohw.sim.runner import case_build_dir, run_cocotb
+from tests.test_core_lint import lint, unwaived
 from tests.test_neuron_core import on_simulators, random_params, random_spikes, random_traffic
 
 TOPLEVEL = "conv_core"
@@ -308,3 +309,12 @@ def test_dropped_events(hdl, request):
         },
     )
     simulate(core, data, hdl, request)
+
+
+@pytest.mark.parametrize("preset", ["loihi", "snntorch"])
+def test_lint(preset, tmp_path):
+    """``verilator --lint-only -Wall`` reports nothing beyond the neuron core's waivers
+    (``tests/test_core_lint.py``)."""
+    core, _ = preset_case(preset, seed=11, steps=1)
+    bad = unwaived(lint(core, tmp_path))
+    assert not bad, "\n".join(f"%Warning-{code} line {line}: {text}" for code, line, text in bad)
