@@ -49,7 +49,8 @@ def _expected_gaps(events, ports) -> list[int]:
     event takes its row (``event_cycles``); the sparse engine looks one event ahead, so the
     transfer of event k+1 waits for the synapses of event k-1."""
     cost = ports["event_cycles"]
-    if ports["connectivity"] == "dense":
+    if ports["connectivity"] in ("dense", "conv"):
+        # (A conv core also takes the next event in the last clock of the previous one.)
         return [cost[axon] for axon in events[:-1]]
     # Sparse: an event dropped by the input count cap or the event limit skips its fan-out.
     cap, limit = ports["input_count_cap"], ports["event_limit"]

@@ -1,0 +1,248 @@
+"""The description of one 2-D convolution layer, without hardware: :class:`ConvSpec`.
+
+A convolution layer has the integer semantics of its dense lowering (``docs/semantics.md``,
+"Convolution layers"): input spike counts on axons ``c * H * W + y * W + x``, output neurons
+``oc * Ho * Wo + oy * Wo + ox``, and the weight ``W[axon, neuron]`` of
+:meth:`ConvSpec.dense_matrix`, exactly what :func:`neurohw.network.import_nir` builds for a
+``Conv2d`` node. A :class:`neurohw.hw.conv_core.ConvCore` stores the kernel once
+(``out_channels x C x Kh x Kw`` words) and computes the addresses that
+:meth:`ConvSpec.fanout` lists, in the same order.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["ConvSpec", "MAX_KERNEL", "MAX_DILATION", "STRIDES"]
+
+#: Largest kernel side.
+MAX_KERNEL = 7
+#: Largest dilation.
+MAX_DILATION = 8
+#: Strides a convolution core implements (a power of two: the division is a shift).
+STRIDES = (1, 2)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _pair(value, name, allowed, check):
+    """``value`` (one integer or a pair) as a pair of ints, each passing ``check``."""
+    if _is_int(value):
+        pair = (int(value), int(value))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise TypeError(f"{name} must be an integer or a pair of integers, not {value!r}")
+    if not all(check(v) for v in pair):
+        raise ValueError(f"{name}={value!r} is not supported; allowed: {allowed}")
+    return pair
+
+
+class ConvSpec:
+    """One ``Conv2d`` layer (``groups=1``, no bias): shapes, stride, padding, dilation.
+
+    Parameters
+    ----------
+    in_shape : (C, H, W)
+        Input feature map, positive integers.
+    out_channels : int
+        Output channels, >= 1.
+    kernel_size : int or (Kh, Kw)
+        1 .. ``MAX_KERNEL`` (7).
+    stride : int or (sy, sx)
+        1 or 2.
+    padding : 'valid', 'same', int or (py, px)
+        'valid' is 0; 'same' (stride 1 only) pads ``dilation * (K - 1) // 2`` before and keeps
+        the input size (the extra row or column of an even kernel is after, as in
+        ``import_nir``); integers >= 0 pad both sides.
+    dilation : int or (dy, dx)
+        1 .. ``MAX_DILATION`` (8).
+    """
+
+    def __init__(
+        self, in_shape, out_channels, kernel_size, *, stride=1, padding=0, dilation=1
+    ) -> None:
+        if (
+            not isinstance(in_shape, (tuple, list))
+            or len(in_shape) != 3
+            or not all(_is_int(v) and v >= 1 for v in in_shape)
+        ):
+            raise ValueError(
+                f"in_shape must be (C, H, W) with three positive integers, not {in_shape!r}"
+            )
+        if not _is_int(out_channels) or out_channels < 1:
+            raise ValueError(f"out_channels must be a positive integer, not {out_channels!r}")
+        self.in_shape = tuple(int(v) for v in in_shape)
+        self.out_channels = int(out_channels)
+        self.kernel_size = _pair(
+            kernel_size,
+            "kernel_size",
+            f"integers 1..{MAX_KERNEL}",
+            lambda v: 1 <= v <= MAX_KERNEL,
+        )
+        self.stride = _pair(
+            stride, "stride", " or ".join(map(str, STRIDES)), lambda v: v in STRIDES
+        )
+        self.dilation = _pair(
+            dilation, "dilation", f"integers 1..{MAX_DILATION}", lambda v: 1 <= v <= MAX_DILATION
+        )
+        _, height, width = self.in_shape
+        extent = tuple(d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel_size))
+        if isinstance(padding, str):
+            if padding == "valid":
+                self.pad_before = (0, 0)
+                out_h = (height - extent[0]) // self.stride[0] + 1
+                out_w = (width - extent[1]) // self.stride[1] + 1
+            elif padding == "same":
+                if self.stride != (1, 1):
+                    raise ValueError(
+                        f"padding='same' needs stride 1, not stride={stride!r}; allowed with "
+                        f"stride 2: 'valid' or integer padding"
+                    )
+                self.pad_before = tuple((e - 1) // 2 for e in extent)
+                out_h, out_w = height, width
+            else:
+                raise ValueError(
+                    f"padding={padding!r} is not supported; allowed: 'valid', 'same', integers >= 0"
+                )
+        else:
+            self.pad_before = _pair(
+                padding, "padding", "'valid', 'same', integers >= 0", lambda v: v >= 0
+            )
+            out_h = (height + 2 * self.pad_before[0] - extent[0]) // self.stride[0] + 1
+            out_w = (width + 2 * self.pad_before[1] - extent[1]) // self.stride[1] + 1
+        self.padding = padding
+        if out_h < 1 or out_w < 1:
+            raise ValueError(
+                f"kernel_size={self.kernel_size} with dilation={self.dilation} does not fit the "
+                f"input {self.in_shape} with padding={padding!r} (output {out_h} x {out_w})"
+            )
+        self.out_shape = (self.out_channels, out_h, out_w)
+
+    def __repr__(self) -> str:
+        return (
+            f"ConvSpec(in_shape={self.in_shape}, out_channels={self.out_channels}, "
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding!r}, "
+            f"dilation={self.dilation})"
+        )
+
+    @property
+    def n_axons(self) -> int:
+        """Input positions ``C * H * W`` (axon ``c * H * W + y * W + x``)."""
+        return int(np.prod(self.in_shape))
+
+    @property
+    def n_neurons(self) -> int:
+        """Output neurons ``out_channels * Ho * Wo`` (neuron ``oc * Ho * Wo + oy * Wo + ox``)."""
+        return int(np.prod(self.out_shape))
+
+    @property
+    def kernel_shape(self) -> tuple[int, int, int, int]:
+        """``(out_channels, C, Kh, Kw)``."""
+        return (self.out_channels, self.in_shape[0], *self.kernel_size)
+
+    @property
+    def kernel_words(self) -> int:
+        """Words of the kernel memory, one per kernel weight."""
+        return int(np.prod(self.kernel_shape))
+
+    @property
+    def ops_per_event(self) -> int:
+        """Kernel positions an event visits, ``Kh * Kw * out_channels`` (one clock each in a
+        one-lane core, whether or not the position reaches an output neuron)."""
+        return self.kernel_size[0] * self.kernel_size[1] * self.out_channels
+
+    def check_kernel(self, kernel, weight_width: int) -> np.ndarray:
+        """``kernel`` as a read-only int64 array of :attr:`kernel_shape`, every value inside
+        the signed ``weight_width`` range."""
+        array = np.asarray(kernel)
+        if array.dtype.kind not in "iu":
+            raise TypeError(f"kernel must be an integer array, not dtype {array.dtype}")
+        if array.shape != self.kernel_shape:
+            raise ValueError(
+                f"kernel must have shape (out_channels, C, Kh, Kw) = {self.kernel_shape}, "
+                f"not {array.shape}"
+            )
+        low, high = -(1 << (weight_width - 1)), (1 << (weight_width - 1)) - 1
+        bad = np.argwhere((array < low) | (array > high))
+        if len(bad):
+            index = tuple(int(v) for v in bad[0])
+            raise ValueError(
+                f"kernel{list(index)} = {int(array[index])} does not fit weight_width="
+                f"{weight_width} ([{low}, {high}])"
+            )
+        out = array.astype(np.int64)
+        out.setflags(write=False)
+        return out
+
+    def kernel_index(self, oc: int, c: int, ky: int, kx: int) -> int:
+        """Word of ``kernel[oc, c, ky, kx]`` in the kernel memory (row-major)."""
+        cin = self.in_shape[0]
+        kh, kw = self.kernel_size
+        return ((oc * cin + c) * kh + ky) * kw + kx
+
+    def fanout(self, axon: int) -> list[tuple[int, int]]:
+        """``(neuron, kernel word)`` of every output an event on ``axon`` reaches, in the order
+        a core visits them: ``ky``, then ``kx``, then ``oc`` innermost. An input at ``(y, x)``
+        reaches output ``oy`` through kernel row ``ky`` when ``y + pad - ky * dilation`` is a
+        non-negative multiple of the stride whose quotient is ``oy < Ho`` (likewise for x)."""
+        cin, height, width = self.in_shape
+        if not _is_int(axon) or not 0 <= axon < self.n_axons:
+            raise ValueError(f"axon must be an integer in 0..{self.n_axons - 1}, not {axon!r}")
+        c, rest = divmod(int(axon), height * width)
+        y, x = divmod(rest, width)
+        _, out_h, out_w = self.out_shape
+        out = []
+        for ky in range(self.kernel_size[0]):
+            oy = self._output_of(y, ky, 0, out_h)
+            for kx in range(self.kernel_size[1]):
+                ox = self._output_of(x, kx, 1, out_w)
+                if oy is None or ox is None:
+                    continue
+                for oc in range(self.out_channels):
+                    out.append(
+                        (oc * out_h * out_w + oy * out_w + ox, self.kernel_index(oc, c, ky, kx))
+                    )
+        return out
+
+    def event_iterations(self, axon: int) -> int:
+        """Clocks a one-lane conv core spends on an event on ``axon`` once decoded:
+        ``out_channels`` per kernel position that reaches an output, 1 per position that
+        does not (``docs/core.md``, "Convolution core")."""
+        cin, height, width = self.in_shape
+        y, x = divmod(int(axon) % (height * width), width)
+        clocks = 0
+        for ky in range(self.kernel_size[0]):
+            oy = self._output_of(y, ky, 0, self.out_shape[1])
+            for kx in range(self.kernel_size[1]):
+                ox = self._output_of(x, kx, 1, self.out_shape[2])
+                clocks += self.out_channels if oy is not None and ox is not None else 1
+        return clocks
+
+    def _output_of(self, position, k, axis, size):
+        offset = position + self.pad_before[axis] - k * self.dilation[axis]
+        if offset < 0 or offset % self.stride[axis]:
+            return None
+        out = offset // self.stride[axis]
+        return out if out < size else None
+
+    def dense_matrix(self, kernel) -> np.ndarray:
+        """The dense lowering ``W[axon, neuron]`` (int64) of an integer kernel: the weight an
+        event on ``axon`` adds to ``neuron``, the sum over the kernel positions linking them
+        (one at most with ``groups=1``)."""
+        array = np.asarray(kernel)
+        if array.shape != self.kernel_shape:
+            raise ValueError(
+                f"kernel must have shape (out_channels, C, Kh, Kw) = {self.kernel_shape}, "
+                f"not {array.shape}"
+            )
+        flat = array.reshape(-1)
+        matrix = np.zeros((self.n_axons, self.n_neurons), dtype=np.int64)
+        for axon in range(self.n_axons):
+            for neuron, word in self.fanout(axon):
+                matrix[axon, neuron] += int(flat[word])
+        return matrix

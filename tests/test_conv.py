@@ -1,0 +1,159 @@
+"""The convolution layer description (:class:`neurohw.hw.conv.ConvSpec`): its dense lowering
+equals ``import_nir``'s on random shapes, and every refused parameter with its exact message."""
+
+from __future__ import annotations
+
+import re
+
+import nir
+import numpy as np
+import pytest
+
+from neurohw.hw.conv import ConvSpec
+from neurohw.network.nir_import import _conv2d_matrix
+
+
+def _nir_lowering(spec, kernel):
+    node = nir.Conv2d(
+        input_shape=spec.in_shape[1:],
+        weight=kernel.astype(np.float64),
+        stride=spec.stride,
+        padding=spec.padding,
+        dilation=spec.dilation,
+        groups=1,
+        bias=np.zeros(spec.out_channels),
+    )
+    matrix, _, out_shape = _conv2d_matrix("conv", node, spec.in_shape)
+    return matrix, out_shape
+
+
+def _random_spec(rng):
+    kernel = tuple(int(k) for k in rng.integers(1, 8, size=2))
+    dilation = tuple(int(d) for d in rng.integers(1, 3, size=2))
+    extent = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
+    in_shape = (
+        int(rng.integers(1, 4)),
+        int(rng.integers(1, 6)) + extent[0],
+        int(rng.integers(1, 6)) + extent[1],
+    )
+    choice = int(rng.integers(0, 4))
+    if choice == 0:
+        padding, stride = "valid", tuple(int(s) for s in rng.integers(1, 3, size=2))
+    elif choice == 1:
+        padding, stride = "same", (1, 1)
+    else:
+        padding = (
+            int(rng.integers(0, 4))
+            if choice == 2
+            else tuple(int(p) for p in rng.integers(0, 4, size=2))
+        )
+        stride = tuple(int(s) for s in rng.integers(1, 3, size=2))
+    return ConvSpec(
+        in_shape,
+        int(rng.integers(1, 5)),
+        kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+    )
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_dense_matrix_equals_nir_lowering(seed):
+    rng = np.random.default_rng(seed)
+    spec = _random_spec(rng)
+    kernel = rng.integers(-8, 8, size=spec.kernel_shape)
+    matrix, out_shape = _nir_lowering(spec, kernel)
+    assert out_shape == spec.out_shape, spec
+    np.testing.assert_array_equal(spec.dense_matrix(kernel), matrix.astype(np.int64), str(spec))
+
+
+def test_fanout_order_and_reach():
+    """An event reaches each output at most once, visiting ky, kx, then oc innermost."""
+    spec = ConvSpec((2, 5, 5), 3, 3, stride=2, padding=1)
+    assert spec.out_shape == (3, 3, 3)
+    fan = spec.fanout(0 * 25 + 2 * 5 + 2)  # (c=0, y=2, x=2): oy, ox in {1} via ky=kx=1
+    assert fan == [(oc * 9 + 1 * 3 + 1, spec.kernel_index(oc, 0, 1, 1)) for oc in range(3)]
+    for axon in range(spec.n_axons):
+        neurons = [n for n, _ in spec.fanout(axon)]
+        assert len(neurons) == len(set(neurons))
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (
+            {"in_shape": (2, 8)},
+            ValueError,
+            "in_shape must be (C, H, W) with three positive integers, not (2, 8)",
+        ),
+        (
+            {"in_shape": (0, 8, 8)},
+            ValueError,
+            "in_shape must be (C, H, W) with three positive integers, not (0, 8, 8)",
+        ),
+        ({"out_channels": 0}, ValueError, "out_channels must be a positive integer, not 0"),
+        ({"kernel_size": 8}, ValueError, "kernel_size=8 is not supported; allowed: integers 1..7"),
+        (
+            {"kernel_size": (3, 0)},
+            ValueError,
+            "kernel_size=(3, 0) is not supported; allowed: integers 1..7",
+        ),
+        (
+            {"kernel_size": 2.0},
+            TypeError,
+            "kernel_size must be an integer or a pair of integers, not 2.0",
+        ),
+        ({"stride": 3}, ValueError, "stride=3 is not supported; allowed: 1 or 2"),
+        ({"dilation": 0}, ValueError, "dilation=0 is not supported; allowed: integers 1..8"),
+        (
+            {"padding": -1},
+            ValueError,
+            "padding=-1 is not supported; allowed: 'valid', 'same', integers >= 0",
+        ),
+        (
+            {"padding": "full"},
+            ValueError,
+            "padding='full' is not supported; allowed: 'valid', 'same', integers >= 0",
+        ),
+        (
+            {"padding": "same", "stride": 2},
+            ValueError,
+            "padding='same' needs stride 1, not stride=2; allowed with stride 2: 'valid' or "
+            "integer padding",
+        ),
+        (
+            {"kernel_size": 7, "in_shape": (1, 4, 8)},
+            ValueError,
+            "kernel_size=(7, 7) with dilation=(1, 1) does not fit the input (1, 4, 8) with "
+            "padding=0 (output -2 x 2)",
+        ),
+    ],
+)
+def test_refused_parameters(kwargs, error, message):
+    args = {"in_shape": (2, 8, 8), "out_channels": 4, "kernel_size": 3, **kwargs}
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
+        ConvSpec(args.pop("in_shape"), args.pop("out_channels"), args.pop("kernel_size"), **args)
+
+
+def test_refused_kernels():
+    spec = ConvSpec((2, 6, 6), 3, 3)
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "kernel must have shape (out_channels, C, Kh, Kw) = (3, 2, 3, 3), not (3, 3, 3)"
+        ),
+    ):
+        spec.check_kernel(np.zeros((3, 3, 3), dtype=int), 4)
+    kernel = np.zeros(spec.kernel_shape, dtype=int)
+    kernel[1, 0, 2, 1] = 8
+    with pytest.raises(
+        ValueError, match=re.escape("kernel[1, 0, 2, 1] = 8 does not fit weight_width=4 ([-8, 7])")
+    ):
+        spec.check_kernel(kernel, 4)
+    with pytest.raises(
+        TypeError, match=re.escape("kernel must be an integer array, not dtype float64")
+    ):
+        spec.check_kernel(kernel.astype(float), 4)
+    with pytest.raises(ValueError, match=re.escape("axon must be an integer in 0..71, not 72")):
+        spec.fanout(72)
