@@ -16,11 +16,12 @@ from amaranth.hdl import Fragment
 from neurohw.flows import design_hash
 from neurohw.hw.conv import ConvSpec
 from neurohw.hw.conv_core import ConvCore
+from neurohw.hw.lint import unwaived
 from neurohw.model import Accumulation, Decay, NeuronParams, run
 from neurohw.model.presets import loihi_cuba_lif, snntorch_leaky, xylo_lif
 from neurohw.sim.conv_case import make_conv_case
 from neurohw.sim.runner import case_build_dir, run_cocotb
-from tests.test_core_lint import lint, unwaived
+from tests.test_core_lint import lint
 from tests.test_neuron_core import on_simulators, random_params, random_spikes, random_traffic
 
 TOPLEVEL = "conv_core"
