@@ -726,31 +726,47 @@ def test_per_neuron_tau_of_the_old_refusal_now_quantizes():
 
 
 def test_drive_bias_into_the_synaptic_current_is_exact():
-    """An Affine bias into a CubaLIF's current becomes drive_bias = round(input_bias * gain *
-    S / 64), added to the drive before the shift: the integer network equals the same network
-    fed by an always-on input line whose weights are drive_bias (bit for bit), and the current
-    tracks the float one."""
+    """An Affine bias into a CubaLIF's current becomes drive_bias << drive_bias_shift =
+    round(input_bias * gain * S), the shift the smallest at which every value fits the field
+    (here 0: the current's own resolution, not the weights'): the integer network equals the
+    same network fed by an always-on input line whose weights are drive_bias on a neuron with
+    input_shift = drive_bias_shift and every other weight 2^(6 - shift) times larger (bit for
+    bit), and the current tracks the float one."""
+    import dataclasses
+
     bias = np.array([0.3, -0.2, 0.05, 0.0, 0.11])
     float_net = two_layer(hidden_model="CubaLIF", bias=bias, thr=1e3)
-    net, report = quantize(float_net, weight_width=12)
+    net, report = quantize(float_net)
     layer = report.layers["h"]
     gain = float_net.discrete("h").gain
-    expected = np.rint(bias * gain * layer.scale / 64).astype(np.int64)
+    shift = layer.drive_bias_shift
+    assert shift == 0
+    expected = np.rint(bias * gain * layer.scale / (1 << shift)).astype(np.int64)
     params = net.populations["h"].params
+    assert params.drive_bias_shift == shift
     assert np.array_equal(params.drive_bias, expected)
     assert layer.drive_bias == [int(expected.min()), int(expected.max())]
     assert layer.drive_bias_max_error == pytest.approx(
-        np.max(np.abs(expected * 64 / layer.scale - bias * gain))
+        np.max(np.abs(expected * (1 << shift) / layer.scale - bias * gain))
     )
-    assert layer.drive_bias_max_error <= 32 / layer.scale + 1e-12
+    assert layer.drive_bias_max_error <= 0.5 / layer.scale + 1e-12
     # Reference: no drive bias, one more input line that is always 1 with weights drive_bias.
     from neurohw.network import InputGroup, Population, Projection
 
-    plain = Population("h", 5, params.replace(drive_bias=0), weight_width=16)
+    plain = Population(
+        "h",
+        5,
+        params.replace(drive_bias=0, drive_bias_shift=None, input_shift=shift),
+        weight_width=16,
+    )
+    finer = [
+        dataclasses.replace(p, weights=p.weights << (6 - shift)) if p.target == "h" else p
+        for p in net.projections
+    ]
     reference = Network(
         inputs=[*net.inputs.values(), InputGroup("one", 1)],
         populations=[plain, net.populations["o"]],
-        projections=[*net.projections, Projection("one", "h", expected[np.newaxis, :])],
+        projections=[*finer, Projection("one", "h", expected[np.newaxis, :])],
         outputs=["o"],
     )
     x = counts(30, 4, 6, seed=22)

@@ -176,6 +176,7 @@ class LayerReport:
     keep_syn_max_error: float = 0.0
     drive_bias: int | list | None = None  # None: no constant drive into the current
     drive_bias_max_error: float = 0.0  # float current units
+    drive_bias_shift: int | None = None  # the drive bias enters as drive_bias << this
     scale_limit: str = ""  # what chose the scale (weights, threshold, current..)
     states: dict = field(default_factory=dict)  # "current"/"membrane" -> StateReport
     #: each neuron's scale with ``per_neuron_scale`` (``scale`` is then ``[min, max]``)
@@ -259,7 +260,7 @@ class QuantizationReport:
             drive = (
                 ""
                 if layer.drive_bias is None
-                else f", drive bias {_fmt(layer.drive_bias)} (max err "
+                else f", drive bias {_fmt(layer.drive_bias)} << {layer.drive_bias_shift} (max err "
                 f"{layer.drive_bias_max_error:.2e})"
             )
             scale_text = (
@@ -703,6 +704,8 @@ def quantize(
         if has_drive_bias:
             preset_args["drive_bias"] = _per_neuron(drive_bias)
         params = loihi_cuba_lif(**preset_args)
+        if has_drive_bias and fields["drive_bias_shift"] != _INPUT_SHIFT:
+            params = params.replace(drive_bias_shift=fields["drive_bias_shift"])
         if vth_values is not None:
             params = params.replace(threshold=_per_neuron(vth_values))
             if pop.reset == "subtract":
@@ -816,6 +819,7 @@ def quantize(
             bias_max_abs_float=bias_abs,
             bias_max_error=fields["bias_error"],
             drive_bias=_summary(drive_bias, int) if has_drive_bias else None,
+            drive_bias_shift=fields["drive_bias_shift"] if has_drive_bias else None,
             drive_bias_max_error=fields["drive_bias_error"],
             scale_limit=scale_limit,
             worst_case_current=worst_current,
@@ -1083,8 +1087,20 @@ def _loihi_fields(
 
     drive_bias = np.zeros(c.bias.shape, dtype=np.int64)
     drive_bias_error = 0.0
+    drive_bias_shift = _INPUT_SHIFT
     if has_drive_bias:
-        drive_bias = np.rint(drive_bias_float * s / (1 << _INPUT_SHIFT)).astype(np.int64)
+        # The constant drive is added every step to every neuron, so its rounding error does
+        # not average out like the weights': it gets the current's own resolution, the smallest
+        # drive_bias_shift at which every value fits the drive_bias field (like bias_exp).
+        in_current_units = drive_bias_float * s
+        drive_bias_shift = 0
+        while (
+            drive_bias_shift < _INPUT_SHIFT
+            and np.max(np.abs(np.rint(in_current_units / (1 << drive_bias_shift))))
+            > _DRIVE_BIAS_MAX
+        ):
+            drive_bias_shift += 1
+        drive_bias = np.rint(in_current_units / (1 << drive_bias_shift)).astype(np.int64)
         if np.max(np.abs(drive_bias)) > _DRIVE_BIAS_MAX:
             k = int(np.argmax(np.abs(drive_bias)))
             raise QuantizationError(
@@ -1094,11 +1110,11 @@ def _loihi_fields(
                 f"24-bit current after the shift by {_INPUT_SHIFT})"
             )
         drive_bias_error = float(
-            np.max(np.abs(drive_bias * (1 << _INPUT_SHIFT) / s - drive_bias_float))
+            np.max(np.abs(drive_bias * (1 << drive_bias_shift) / s - drive_bias_float))
         )
 
     reports, weights = [], {}
-    worst = np.abs(drive_bias).astype(np.float64) * (1 << _INPUT_SHIFT)
+    worst = np.abs(drive_bias).astype(np.float64) * (1 << drive_bias_shift)
     for source, w_eff in effective.items():
         w_int = np.rint(w_eff * s / (1 << _INPUT_SHIFT))
         clipped = int(np.sum(np.abs(w_int) > w_max))
@@ -1133,6 +1149,7 @@ def _loihi_fields(
         bias_exp=bias_exp,
         bias_error=bias_error,
         drive_bias=drive_bias,
+        drive_bias_shift=drive_bias_shift,
         drive_bias_error=drive_bias_error,
         weights=weights,
         reports=reports,
