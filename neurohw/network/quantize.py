@@ -12,7 +12,9 @@ and threshold shifted left by 6, 12-bit decays)::
     weight * gain[target] / s_x[source]       w = round(weight * gain * S / (2^6 s_x)) (signed)
     v_threshold                               vth = round(v_threshold * S / 2^6) (17 bits)
     bias (v_leak, Affine bias into LIF/LI)    bias_mant << bias_exp = round(bias * S) (13 + 3 bits)
-    input_bias * gain (Affine bias, CubaLIF)  drive_bias = round(input_bias * gain * S / 2^6)
+    input_bias * gain (Affine bias, CubaLIF)  drive_bias << t = round(input_bias * gain * S)
+                                              (t = drive_bias_shift: the smallest of 0..6 at
+                                              which drive_bias fits its 18-bit field)
 
 ``s_x`` is 1 for spike-count inputs and the input scale of a real-valued input group (graded
 integer values ``x_int = round(x * s_x)``, :func:`encode_inputs`).
@@ -25,7 +27,8 @@ one, the worst case of the current (every input at its largest count, every sour
 drive bias, through the current's steady-state gain ``1 / (1 - keep_syn)``) fits. Then it is
 optionally rounded down to a power of two (``power_of_two_scale=True``) or lowered slightly so a
 population's single threshold is exact. Spikes are binary, so each population's scale is
-independent.
+independent. With ``per_neuron_scale=True`` each neuron of a spiking population takes the same
+limits over its own weights, threshold, biases and peaks (``S`` per neuron).
 
 Non-spiking readouts (LI, CubaLI) get ``threshold_shift = 0`` and a threshold of ``2^23 - 1``,
 which the symmetrically saturating membrane can never exceed.
@@ -372,6 +375,14 @@ def quantize(
     analytic worst case of the current). The quantized network then runs on the same data; a
     state that wraps or saturates there raises :class:`QuantizationError` unless
     ``accept_overflow=True`` (the report counts it either way).
+
+    ``per_neuron_scale``: give every neuron of a spiking population its own scale (the limits
+    above over its own incoming weights, threshold, biases and calibration peaks; never smaller
+    than the common one). A spiking neuron's integer dynamics are linear in its scale and its
+    spikes do not depend on it, so this only changes integers (thresholds shared in float become
+    per neuron, a parameter memory in the core). Non-spiking readouts keep one scale (their
+    membranes are compared); :func:`evaluate` divides a membrane readout by the per-neuron
+    scales. The report's ``scale`` is then ``[min, max]`` and ``neuron_scales`` lists them.
 
     ``input_bits``: the width of the graded integer values a real-valued input group
     (``FloatInput(real_valued=True)``) becomes; signed when the calibration has a negative
