@@ -378,7 +378,8 @@ def quantize(
 
     ``per_neuron_scale``: give every neuron of a spiking population its own scale (the limits
     above over its own incoming weights, threshold, biases and calibration peaks; never smaller
-    than the common one). A spiking neuron's integer dynamics are linear in its scale and its
+    than the common one but for less than one threshold step, which makes the neuron's threshold
+    exact). A spiking neuron's integer dynamics are linear in its scale and its
     spikes do not depend on it, so this only changes integers (thresholds shared in float become
     per neuron, a parameter memory in the core). Non-spiking readouts keep one scale (their
     membranes are compared); :func:`evaluate` divides a membrane readout by the per-neuron
@@ -443,6 +444,8 @@ def quantize(
         raise QuantizationError(f"scale names unknown population(s) {unknown}")
     real_groups = [g.name for g in float_net.inputs.values() if g.real_valued]
     if model == "if":
+        if per_neuron_scale:
+            raise QuantizationError("per_neuron_scale needs model='loihi'")
         if calibration is not None or input_bits is not None or real_groups:
             raise QuantizationError(
                 "calibration, input_bits and real-valued input groups need model='loihi'"
