@@ -208,7 +208,7 @@ MODEL = [
         "unknown parameter",
         lambda tmp: NeuronParams.from_dict(_model(treshold=3)),
         ValueError,
-        "unknown neuron parameter(s) 'treshold'; allowed: accumulation, bias_exponent, bias_mantissa, comparison, drive_bias, i_decay, i_overflow, i_width, input_count_cap, input_shift, input_timing, max_spikes, membrane_update, n_currents, recheck_reset, refractory_period, reset, reset_delay, reset_value, threshold, threshold_shift, v_decay, v_overflow, v_width",
+        "unknown neuron parameter(s) 'treshold'; allowed: accumulation, bias_exponent, bias_mantissa, comparison, drive_bias, drive_bias_shift, i_decay, i_overflow, i_width, input_count_cap, input_shift, input_timing, max_spikes, membrane_update, n_currents, recheck_reset, refractory_period, reset, reset_delay, reset_value, threshold, threshold_shift, v_decay, v_overflow, v_width",
     ),
     (
         "v_width 0",

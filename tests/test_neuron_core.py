@@ -611,10 +611,11 @@ def test_preset_snntorch_recheck_reset(hdl, lanes, request):
     simulate(core, data, hdl, request)
 
 
-def per_neuron_case(preset, seed, steps, *, config_params=False, lanes=1):
+def per_neuron_case(preset, seed, steps, *, config_params=False, lanes=1, drive_bias_shift=None):
     """Per-neuron decay constants (0 and the largest included: Loihi du = 4095 keeps nothing of
     the current, dv = 0 keeps all of v) and, for Loihi, a drive bias at both ends of its range
-    (the current wraps) and small ones."""
+    (the current wraps) and small ones, shifted by ``drive_bias_shift`` (None: 6, weight
+    units)."""
     rng = np.random.default_rng(seed)
     n_neurons, n_axons = 8, 5
     if preset == "loihi":
@@ -631,7 +632,7 @@ def per_neuron_case(preset, seed, steps, *, config_params=False, lanes=1):
             bias_exp=2,
             refractory_period=1,
             drive_bias=drive_bias,
-        )
+        ).replace(drive_bias_shift=drive_bias_shift)
         weight_width = 8
     else:
         params = xylo_lif(
@@ -677,6 +678,15 @@ def test_per_neuron_decays_and_drive_bias(hdl, preset, config_params, lanes, req
     core, data = per_neuron_case(
         preset, seed=21, steps=40, config_params=config_params, lanes=lanes
     )
+    simulate(core, data, hdl, request)
+
+
+@pytest.mark.sim
+@on_simulators("drive_bias_shift", [0, 3], verilator_default=(0,))
+def test_drive_bias_shift(hdl, drive_bias_shift, request):
+    """The drive bias in finer steps than a weight (``drive_bias << t``, t < input_shift): what
+    the quantizer gives an Affine bias into a synaptic current."""
+    core, data = per_neuron_case("loihi", seed=22, steps=40, drive_bias_shift=drive_bias_shift)
     simulate(core, data, hdl, request)
 
 

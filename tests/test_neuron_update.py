@@ -182,6 +182,9 @@ def configurations(draw, n_neurons):
     extra = draw(st.sets(st.sampled_from(["v_decay", "i_decay0", "i_decay1", "drive_bias"])))
     extra = {name for name in extra if per_neuron_unusable(params, name) is None}
     params = params.replace(**per_neuron_arrays(params, extra, n_neurons, rng))
+    if accumulation is Accumulation.SUM and draw(st.booleans()):
+        # The drive bias in finer steps than a weight (joins the drive shifted less).
+        params = params.replace(drive_bias_shift=draw(st.integers(0, input_shift)))
     drive_width = draw(st.one_of(st.integers(1, 12), st.integers(1, 70)))
     return params, frozenset(names | extra), drive_width
 
@@ -733,8 +736,9 @@ def test_sim_loihi(du, dv, vth, bias_exp, refractory, per_neuron, seed):
         check(params, frozenset(names | extra), 24, seed)
 
 
+@pytest.mark.parametrize("drive_bias_shift", [None, 0, 1])
 @pytest.mark.parametrize("overflow", ["wrap", "wrap_lava", "saturate", "saturate_symmetric"])
-def test_sim_per_neuron_extremes(overflow):
+def test_sim_per_neuron_extremes(overflow, drive_bias_shift):
     # Every neuron its own decay constants, 0 and the largest included (Loihi du = 4095 keeps
     # nothing of the current, dv = 0 keeps all of v), shift decays 0..63 and the drive bias at
     # both ends of its range, so the current add wraps or saturates.
@@ -758,6 +762,7 @@ def test_sim_per_neuron_extremes(overflow):
             input_shift=shift,
             threshold=200,
             drive_bias=np.array([bias_low, bias_high, 0, -1] * 8),
+            drive_bias_shift=drive_bias_shift,
         )
         names = frozenset({"v_decay", "i_decay0", "i_decay1", "drive_bias"})
         neurons = random_neurons(params, 9, n, rng)

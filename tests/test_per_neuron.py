@@ -21,6 +21,7 @@ from neurohw.model import (
     Decay,
     NeuronParams,
     Overflow,
+    fast,
     initial_state,
     loihi_cuba_lif,
     run,
@@ -170,6 +171,82 @@ def test_drive_bias_equals_an_always_spiking_first_axon(data, seed):
     as_line = run(params.replace(drive_bias=0), line_spikes, line_weights, state=state)
     for name in ("spikes", "v", "i", "refractory"):
         assert np.array_equal(getattr(with_bias, name), getattr(as_line, name)), name
+
+
+@PROPERTY
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_drive_bias_shift_equals_finer_weights(data, seed):
+    """``drive_bias << t`` with ``t = drive_bias_shift < input_shift = s``: the same as the drive
+    bias in weight units (``drive_bias_shift`` None) on a neuron whose ``input_shift`` is ``t``
+    and whose weights are ``2^(s - t)`` times larger (``(w << (s - t)) << t = w << s``), every
+    mode (sum and per_event, before and after decay, no current)."""
+    params = data.draw(
+        neuron_params(n_neurons=N).filter(
+            lambda p: p.input_shift > 0 and np.any(np.asarray(p.drive_bias) != 0)
+        )
+    )
+    t = data.draw(st.integers(0, params.input_shift - 1))
+    state, weights, spikes = _run_random(params, seed)
+    shifted = run(params.replace(drive_bias_shift=t), spikes, weights, state=state)
+    finer = run(
+        params.replace(input_shift=t),
+        spikes,
+        np.asarray(weights, dtype=np.int64) << (params.input_shift - t),
+        state=state,
+    )
+    for name in ("spikes", "v", "i", "refractory"):
+        assert np.array_equal(getattr(shifted, name), getattr(finer, name)), name
+    # A multiple of 2^(s - t) is the drive bias in weight units, divided.
+    unit = 1 << (params.input_shift - t)
+    coarse = params.replace(drive_bias=np.asarray(params.drive_bias) // unit)
+    as_weight_units = run(coarse, spikes, weights, state=state)
+    as_shifted = run(
+        coarse.replace(drive_bias=np.asarray(coarse.drive_bias) * unit, drive_bias_shift=t),
+        spikes,
+        weights,
+        state=state,
+    )
+    for name in ("spikes", "v", "i", "refractory"):
+        assert np.array_equal(getattr(as_weight_units, name), getattr(as_shifted, name)), name
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (
+            dict(input_shift=6, drive_bias_shift=7),
+            "drive_bias_shift must be an integer between 0 and 6, not 7",
+        ),
+        (
+            dict(input_shift=6, drive_bias_shift=-1),
+            "drive_bias_shift must be an integer between 0 and 6, not -1",
+        ),
+        (
+            dict(input_shift=0, drive_bias_shift=1),
+            "drive_bias_shift must be an integer between 0 and 0, not 1",
+        ),
+    ],
+)
+def test_drive_bias_shift_refusals(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        NeuronParams(**kwargs)
+    with pytest.raises(TypeError, match=re.escape("drive_bias_shift must be an integer, not 1.5")):
+        NeuronParams(input_shift=6, drive_bias_shift=1.5)
+
+
+def test_drive_bias_shift_round_trips_and_leaves_old_descriptions_alone():
+    params = loihi_cuba_lif(du=1, dv=2, vth=3, drive_bias=np.array([5, -7])).replace(
+        drive_bias_shift=0
+    )
+    assert params.to_dict()["drive_bias_shift"] == 0
+    assert NeuronParams.from_dict(params.to_dict()) == params
+    assert params != params.replace(drive_bias_shift=None)
+    assert "drive_bias_shift" not in loihi_cuba_lif(du=1, dv=2, vth=3).to_dict()
+    assert fast.unsupported_reason(params) == (
+        "a drive_bias_shift below input_shift runs on the numpy reference only (the "
+        "kernel adds the drive bias in weight units)"
+    )
+    assert fast.unsupported_reason(params.replace(drive_bias_shift=6)) is None
 
 
 @settings(max_examples=40, deadline=None, derandomize=True)

@@ -1,6 +1,7 @@
 """Quantization onto the Loihi CUBA preset: the chosen fields, the report, the integer network's
 agreement with the float network, and every refusal with its exact message."""
 
+import json
 import math
 import re
 
@@ -319,6 +320,11 @@ def test_refuses_bias_out_of_range():
         ({"weight_percentile": 0}, "weight_percentile must be in (0, 100], not 0"),
         ({"scale": {"nope": 1.0}}, "scale names unknown population(s) ['nope']"),
         ({"scale": {"h": -1.0}}, "population 'h' (LIF): scale must be a positive number, not -1.0"),
+        ({"per_neuron_scale": 1}, "per_neuron_scale must be True or False, not 1"),
+        (
+            {"model": "if", "per_neuron_scale": True},
+            "per_neuron_scale needs model='loihi'",
+        ),
     ],
 )
 def test_refuses_bad_arguments(kwargs, message):
@@ -726,31 +732,47 @@ def test_per_neuron_tau_of_the_old_refusal_now_quantizes():
 
 
 def test_drive_bias_into_the_synaptic_current_is_exact():
-    """An Affine bias into a CubaLIF's current becomes drive_bias = round(input_bias * gain *
-    S / 64), added to the drive before the shift: the integer network equals the same network
-    fed by an always-on input line whose weights are drive_bias (bit for bit), and the current
-    tracks the float one."""
+    """An Affine bias into a CubaLIF's current becomes drive_bias << drive_bias_shift =
+    round(input_bias * gain * S), the shift the smallest at which every value fits the field
+    (here 0: the current's own resolution, not the weights'): the integer network equals the
+    same network fed by an always-on input line whose weights are drive_bias on a neuron with
+    input_shift = drive_bias_shift and every other weight 2^(6 - shift) times larger (bit for
+    bit), and the current tracks the float one."""
+    import dataclasses
+
     bias = np.array([0.3, -0.2, 0.05, 0.0, 0.11])
     float_net = two_layer(hidden_model="CubaLIF", bias=bias, thr=1e3)
-    net, report = quantize(float_net, weight_width=12)
+    net, report = quantize(float_net)
     layer = report.layers["h"]
     gain = float_net.discrete("h").gain
-    expected = np.rint(bias * gain * layer.scale / 64).astype(np.int64)
+    shift = layer.drive_bias_shift
+    assert shift == 0
+    expected = np.rint(bias * gain * layer.scale / (1 << shift)).astype(np.int64)
     params = net.populations["h"].params
+    assert params.drive_bias_shift == shift
     assert np.array_equal(params.drive_bias, expected)
     assert layer.drive_bias == [int(expected.min()), int(expected.max())]
     assert layer.drive_bias_max_error == pytest.approx(
-        np.max(np.abs(expected * 64 / layer.scale - bias * gain))
+        np.max(np.abs(expected * (1 << shift) / layer.scale - bias * gain))
     )
-    assert layer.drive_bias_max_error <= 32 / layer.scale + 1e-12
+    assert layer.drive_bias_max_error <= 0.5 / layer.scale + 1e-12
     # Reference: no drive bias, one more input line that is always 1 with weights drive_bias.
     from neurohw.network import InputGroup, Population, Projection
 
-    plain = Population("h", 5, params.replace(drive_bias=0), weight_width=16)
+    plain = Population(
+        "h",
+        5,
+        params.replace(drive_bias=0, drive_bias_shift=None, input_shift=shift),
+        weight_width=16,
+    )
+    finer = [
+        dataclasses.replace(p, weights=p.weights << (6 - shift)) if p.target == "h" else p
+        for p in net.projections
+    ]
     reference = Network(
         inputs=[*net.inputs.values(), InputGroup("one", 1)],
         populations=[plain, net.populations["o"]],
-        projections=[*net.projections, Projection("one", "h", expected[np.newaxis, :])],
+        projections=[*finer, Projection("one", "h", expected[np.newaxis, :])],
         outputs=["o"],
     )
     x = counts(30, 4, 6, seed=22)
@@ -855,3 +877,89 @@ def test_graded_input_and_weights_share_a_state_bound_scale():
         )
         results[bits] = evaluate(float_net, net, x, labels, report=report).agreement
     assert results[8] == results[12] == results[16] > 0.9
+
+
+# --- per-neuron scales -----------------------------------------------------------------------
+
+
+def test_per_neuron_scales_are_each_neurons_own_quantization():
+    """per_neuron_scale=True: each neuron of a spiking population is quantized exactly as the
+    whole population would be at that neuron's scale (the integer oracle: quantize with the
+    explicit common scale S_i, take neuron i), its scale is the largest its own weights,
+    threshold and calibration peaks allow (never below the common scale), and a non-spiking
+    readout keeps one scale."""
+    rng = np.random.default_rng(5)
+    thresholds = np.array([1.0, 0.8, 1.3, 0.9, 1.1])
+    float_net = two_layer(
+        hidden_model="CubaLIF",
+        out_model="CubaLI",
+        thr=thresholds,
+        bias=rng.normal(0, 0.05, 5),
+        seed=7,
+    )
+    x = counts(30, 16, 6, seed=8)
+    common_net, common = quantize(float_net, calibration={"x": x})
+    net, report = quantize(float_net, calibration={"x": x}, per_neuron_scale=True)
+    layer = report.layers["h"]
+    scales = layer.scales
+    assert layer.neuron_scales == scales.tolist() and layer.scale == [scales.min(), scales.max()]
+    params = net.populations["h"].params
+    # At least the common scale, but for making the threshold exact (less than one step of it).
+    assert np.all(scales >= common.layers["h"].scale * (1 - 1 / params.threshold))
+    assert np.ptp(scales) > 0 and np.median(scales) > common.layers["h"].scale
+    assert layer.scale_limit.startswith("per neuron: ")
+    weights = {(p.source, p.target): p.weights for p in net.projections}
+    for i, s in enumerate(scales):
+        alone, _ = quantize(float_net, calibration={"x": x}, scale={"h": s})
+        alone_params = alone.populations["h"].params
+        alone_weights = {(p.source, p.target): p.weights for p in alone.projections}
+        assert np.array_equal(weights["x", "h"][:, i], alone_weights["x", "h"][:, i])
+        assert params.threshold[i] == np.asarray(alone_params.threshold).reshape(-1)[i]
+        assert params.drive_bias[i] == np.asarray(alone_params.drive_bias).reshape(-1)[i]
+    # Every threshold is exact at its neuron's scale.
+    assert layer.threshold_max_relative_error == pytest.approx(0.0, abs=1e-12)
+    # The readout's membranes are compared across neurons: one scale, the common one.
+    assert report.layers["o"].neuron_scales is None
+    assert report.layers["o"].scale == common.layers["o"].scale
+    assert np.array_equal(
+        weights["h", "o"],
+        {(p.source, p.target): p.weights for p in common_net.projections}["h", "o"],
+    )
+    assert "per neuron" in report.table()
+    assert json.dumps(report.to_dict())
+    # The states stay within the headroom the calibration asked for.
+    for state in layer.states.values():
+        assert state.overflows == 0 and state.headroom_bits >= 1 - 0.05
+
+
+def test_membrane_readout_of_a_spiking_output_is_divided_back():
+    """A membrane readout of a spiking output with per-neuron scales compares the membranes in
+    float units: evaluate divides each neuron's by its scale (the report says which)."""
+    base = two_layer(seed=1, v_threshold=np.array([50.0, 60.0, 70.0]))
+    # Output weights of very different sizes: very different per-neuron scales.
+    float_net = FloatNetwork(
+        inputs=list(base.inputs.values()),
+        populations=list(base.populations.values()),
+        projections=[
+            FloatProjection(
+                p.source,
+                p.target,
+                p.weight * (np.array([1.0, 0.25, 0.5]) if p.target == "o" else 1),
+            )
+            for p in base.projections
+        ],
+        outputs=["o"],
+        dt=DT,
+    )
+    x = counts(20, 40, 6, seed=10)
+    net, report = quantize(float_net, calibration={"x": x}, per_neuron_scale=True)
+    labels = np.zeros(40, dtype=int)
+    result = evaluate(float_net, net, x, labels, readout="membrane_last", report=report)
+    v = simulate(net, {"x": x}, record=("spikes", "v")).v["o"][-1]
+    scales = report.layers["o"].scales
+    assert scales.max() > 2 * scales.min()
+    expected = np.argmax(v / scales, axis=1)
+    assert np.array_equal(result.fixed_predictions, expected)
+    assert result.agreement >= 0.95
+    assert len(set(result.float_predictions)) > 1
+    assert np.mean(np.argmax(v, axis=1) == result.float_predictions) < 0.9  # undivided

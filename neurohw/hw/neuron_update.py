@@ -511,7 +511,13 @@ class NeuronUpdate(wiring.Component):
         shift = self._params.input_shift
         drive = pipe.pop(f"drive{c}")
         if c == 0 and "drive_bias" in pipe:
+            # A drive_bias_shift t below the shift s: (drive << s) + (b << t) as
+            # ((drive << (s - t)) + b) << t, still one sum (docs/semantics.md section 4).
+            bias_shift = self._params.effective_drive_bias_shift
+            if bias_shift != shift:
+                drive = drive << (shift - bias_shift)
             drive = drive + pipe.pop("drive_bias")
+            shift = bias_shift
         return drive << shift if shift else drive
 
     def _input_stage(self, pipe):

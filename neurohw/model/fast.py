@@ -130,6 +130,11 @@ def unsupported_reason(params: NeuronParams) -> str | None:
             "recheck_reset=True runs on the numpy reference only (the kernel has no "
             "re-test of the stored membrane)"
         )
+    if params.effective_drive_bias_shift != params.input_shift:
+        return (
+            "a drive_bias_shift below input_shift runs on the numpy reference only (the "
+            "kernel adds the drive bias in weight units)"
+        )
     bits = _kernel_bits(params)
     if bits > INT64_SAFE_BITS:
         return (

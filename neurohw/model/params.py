@@ -296,6 +296,10 @@ class NeuronParams:
     #: left above threshold after its reset) tests this step against twice the threshold; the
     #: reset still subtracts it once (snnTorch's ``reset_delay=False`` re-test)
     recheck_reset: bool = False
+    #: the drive bias enters channel 0 as ``drive_bias << drive_bias_shift`` (0..input_shift;
+    #: None: ``input_shift``, i.e. in weight units): a smaller shift gives the constant input
+    #: finer steps than a weight's, with the same range of ``drive_bias`` values
+    drive_bias_shift: int | None = None
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
@@ -349,6 +353,11 @@ class NeuronParams:
         set_("bias_mantissa", _int_or_per_neuron(self.bias_mantissa, "bias_mantissa"))
         set_("reset_value", _int_or_per_neuron(self.reset_value, "reset_value"))
         set_("drive_bias", _int_or_per_neuron(self.drive_bias, "drive_bias"))
+        if self.drive_bias_shift is not None:
+            set_(
+                "drive_bias_shift",
+                _check_int(self.drive_bias_shift, "drive_bias_shift", low=0, high=self.input_shift),
+            )
 
         # Options that only make sense together.
         if accumulation is Accumulation.PER_EVENT and n_currents == 0:
@@ -496,6 +505,11 @@ class NeuronParams:
         return f"(values from {int(array.min())} to {int(array.max())})"
 
     @property
+    def effective_drive_bias_shift(self) -> int:
+        """The shift of the drive bias: ``drive_bias_shift``, or ``input_shift`` when None."""
+        return self.input_shift if self.drive_bias_shift is None else self.drive_bias_shift
+
+    @property
     def effective_threshold(self):
         """``threshold << threshold_shift``, as an int or an object array (never overflows)."""
         return _shift_exact(self.threshold, self.threshold_shift)
@@ -586,7 +600,9 @@ class NeuronParams:
                 value = [_decay_to_dict(d) for d in value]
             elif isinstance(value, np.ndarray):
                 value = value.tolist()
-            if f.name in ("reset_delay", "recheck_reset") and not value:
+            if (f.name in ("reset_delay", "recheck_reset") and not value) or (
+                f.name == "drive_bias_shift" and value is None
+            ):
                 # Left out when off, so that every description written before the field
                 # existed (and every hash of one) stays the same.
                 continue

@@ -247,7 +247,11 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
             if c == 0 and has_drive_bias:
                 # The drive bias is one add and one projection, before the step's events.
                 current = project(
-                    current + (_per_neuron_exact(params.drive_bias, exact) << params.input_shift),
+                    current
+                    + (
+                        _per_neuron_exact(params.drive_bias, exact)
+                        << params.effective_drive_bias_shift
+                    ),
                     params.i_width,
                     params.i_overflow,
                 )
@@ -258,6 +262,7 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
         membrane_drive = None
     else:
         drive = _drive_from(params, step_input, batch, n_neurons)
+        shift = params.input_shift
         if has_drive_bias:
             # drive[0] = the step's input + drive_bias, exactly; both are then shifted and
             # projected together, once.
@@ -265,13 +270,21 @@ def step(params: NeuronParams, state: NeuronState, step_input: StepInput):
             if drive.dtype == object or not (_fits_int64(drive, 2) and _fits_int64(drive_bias, 2)):
                 drive, drive_bias = drive.astype(object), drive_bias.astype(object)
             drive = drive.copy()
+            # (drive << s) + (b << t) = ((drive << (s - t)) + b) << t, every channel shifted
+            # by s in all: one exact sum, then the same single projection.
+            if params.effective_drive_bias_shift != shift:
+                pre_shift = shift - params.effective_drive_bias_shift
+                if drive.dtype != object and not _fits_int64(drive, pre_shift + 2):
+                    drive, drive_bias = drive.astype(object), drive_bias.astype(object)
+                drive = drive << pre_shift
+                shift = params.effective_drive_bias_shift
             drive[:, 0, :] = drive[:, 0, :] + drive_bias
-        if exact or not _fits_int64(drive, params.input_shift + 2):
+        if exact or not _fits_int64(drive, shift + 2):
             drive = drive.astype(object)
             if not exact:
                 exact = True
                 as_exact = lambda a: a.astype(object)  # noqa: E731
-        scaled = drive << params.input_shift
+        scaled = drive << shift
         for c in range(params.n_currents):
             current = as_exact(state.i[:, c, :])
             spec = params.i_decay[c]

@@ -12,7 +12,9 @@ and threshold shifted left by 6, 12-bit decays)::
     weight * gain[target] / s_x[source]       w = round(weight * gain * S / (2^6 s_x)) (signed)
     v_threshold                               vth = round(v_threshold * S / 2^6) (17 bits)
     bias (v_leak, Affine bias into LIF/LI)    bias_mant << bias_exp = round(bias * S) (13 + 3 bits)
-    input_bias * gain (Affine bias, CubaLIF)  drive_bias = round(input_bias * gain * S / 2^6)
+    input_bias * gain (Affine bias, CubaLIF)  drive_bias << t = round(input_bias * gain * S)
+                                              (t = drive_bias_shift: the smallest of 0..6 at
+                                              which drive_bias fits its 18-bit field)
 
 ``s_x`` is 1 for spike-count inputs and the input scale of a real-valued input group (graded
 integer values ``x_int = round(x * s_x)``, :func:`encode_inputs`).
@@ -25,7 +27,8 @@ one, the worst case of the current (every input at its largest count, every sour
 drive bias, through the current's steady-state gain ``1 / (1 - keep_syn)``) fits. Then it is
 optionally rounded down to a power of two (``power_of_two_scale=True``) or lowered slightly so a
 population's single threshold is exact. Spikes are binary, so each population's scale is
-independent.
+independent. With ``per_neuron_scale=True`` each neuron of a spiking population takes the same
+limits over its own weights, threshold, biases and peaks (``S`` per neuron).
 
 Non-spiking readouts (LI, CubaLI) get ``threshold_shift = 0`` and a threshold of ``2^23 - 1``,
 which the symmetrically saturating membrane can never exceed.
@@ -176,8 +179,19 @@ class LayerReport:
     keep_syn_max_error: float = 0.0
     drive_bias: int | list | None = None  # None: no constant drive into the current
     drive_bias_max_error: float = 0.0  # float current units
+    drive_bias_shift: int | None = None  # the drive bias enters as drive_bias << this
     scale_limit: str = ""  # what chose the scale (weights, threshold, current..)
     states: dict = field(default_factory=dict)  # "current"/"membrane" -> StateReport
+    #: each neuron's scale with ``per_neuron_scale`` (``scale`` is then ``[min, max]``)
+    neuron_scales: list | None = None
+
+    @property
+    def scales(self) -> np.ndarray:
+        """Each neuron's scale (integer units per float unit): ``neuron_scales``, or
+        ``scale`` for every neuron when the population has one scale."""
+        if self.neuron_scales is not None:
+            return np.asarray(self.neuron_scales, dtype=np.float64)
+        return np.full(self.size, float(self.scale))
 
     @property
     def weight_relative_rms_error(self) -> float:
@@ -249,12 +263,17 @@ class QuantizationReport:
             drive = (
                 ""
                 if layer.drive_bias is None
-                else f", drive bias {_fmt(layer.drive_bias)} (max err "
+                else f", drive bias {_fmt(layer.drive_bias)} << {layer.drive_bias_shift} (max err "
                 f"{layer.drive_bias_max_error:.2e})"
+            )
+            scale_text = (
+                f"{layer.scale:.6g}"
+                if not isinstance(layer.scale, list)
+                else f"{layer.scale[0]:.6g}..{layer.scale[1]:.6g} per neuron"
             )
             lines.append(
                 f"  {layer.population} ({layer.model}, {layer.size}): scale "
-                f"{layer.scale:.6g} ({layer.scale_limit}), dv {_fmt(layer.dv)} (keep "
+                f"{scale_text} ({layer.scale_limit}), dv {_fmt(layer.dv)} (keep "
                 f"{_fmt(layer.keep_mem_float)}->{_fmt(layer.keep_mem_int)}), du "
                 f"{_fmt(layer.du)} (keep {syn}), {thr}, bias exp {layer.bias_exponent} "
                 f"(max err {layer.bias_max_error:.2e}){drive}"
@@ -338,6 +357,7 @@ def quantize(
     calibration_margin: float = CALIBRATION_MARGIN,
     accept_overflow: bool = False,
     input_bits: int | None = None,
+    per_neuron_scale: bool = False,
 ) -> tuple[Network, QuantizationReport]:
     """Quantize ``float_net`` onto integer neurons of ``model`` with ``weight_width``-bit signed
     weights: ``"loihi"`` (the ``loihi_cuba_lif`` preset) or ``"if"`` (every population must be
@@ -355,6 +375,15 @@ def quantize(
     analytic worst case of the current). The quantized network then runs on the same data; a
     state that wraps or saturates there raises :class:`QuantizationError` unless
     ``accept_overflow=True`` (the report counts it either way).
+
+    ``per_neuron_scale``: give every neuron of a spiking population its own scale (the limits
+    above over its own incoming weights, threshold, biases and calibration peaks; never smaller
+    than the common one but for less than one threshold step, which makes the neuron's threshold
+    exact). A spiking neuron's integer dynamics are linear in its scale and its
+    spikes do not depend on it, so this only changes integers (thresholds shared in float become
+    per neuron, a parameter memory in the core). Non-spiking readouts keep one scale (their
+    membranes are compared); :func:`evaluate` divides a membrane readout by the per-neuron
+    scales. The report's ``scale`` is then ``[min, max]`` and ``neuron_scales`` lists them.
 
     ``input_bits``: the width of the graded integer values a real-valued input group
     (``FloatInput(real_valued=True)``) becomes; signed when the calibration has a negative
@@ -392,6 +421,8 @@ def quantize(
         )
     if not isinstance(accept_overflow, bool):
         raise QuantizationError(f"accept_overflow must be True or False, not {accept_overflow!r}")
+    if not isinstance(per_neuron_scale, bool):
+        raise QuantizationError(f"per_neuron_scale must be True or False, not {per_neuron_scale!r}")
     if input_bits is not None and (
         isinstance(input_bits, bool)
         or not isinstance(input_bits, int)
@@ -413,6 +444,8 @@ def quantize(
         raise QuantizationError(f"scale names unknown population(s) {unknown}")
     real_groups = [g.name for g in float_net.inputs.values() if g.real_valued]
     if model == "if":
+        if per_neuron_scale:
+            raise QuantizationError("per_neuron_scale needs model='loihi'")
         if calibration is not None or input_bits is not None or real_groups:
             raise QuantizationError(
                 "calibration, input_bits and real-valued input groups need model='loihi'"
@@ -444,6 +477,7 @@ def quantize(
 
     # Calibration: the float network's peaks, and the input scales of real-valued groups.
     float_peaks: dict[str, tuple[float, float]] = {}
+    neuron_peaks: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # the same, per neuron
     n_samples = 0
     if calibration is not None:
         try:
@@ -452,11 +486,14 @@ def quantize(
             )
         except FloatNetworkError as error:
             raise QuantizationError(f"calibration: {error}") from error
-        for name in float_net.populations:
-            peak_v = max(
-                float(np.abs(trace.v[name]).max()), float(np.abs(trace.v_pre_reset[name]).max())
+        for name, pop in float_net.populations.items():
+            peak_i = _peak_per_neuron(trace.i[name], pop.size)
+            peak_v = np.maximum(
+                _peak_per_neuron(trace.v[name], pop.size),
+                _peak_per_neuron(trace.v_pre_reset[name], pop.size),
             )
-            float_peaks[name] = (float(np.abs(trace.i[name]).max()), peak_v)
+            neuron_peaks[name] = (peak_i, peak_v)
+            float_peaks[name] = (float(peak_i.max()), float(peak_v.max()))
         n_samples = int(next(iter(trace.spikes.values())).shape[1])
     input_reports: dict[str, InputReport] = {}
     notes_inputs: list[str] = []
@@ -605,9 +642,34 @@ def quantize(
                 )
         else:
             s, scale_limit = float(1 << _INPUT_SHIFT), "default"
+        # Per-neuron scales: a spiking neuron's integer dynamics are linear in its scale and its
+        # spikes do not depend on it, so each neuron takes the largest scale its own weights,
+        # fields and states allow (never smaller than the common one). A non-spiking readout
+        # keeps the common scale: its membranes are compared across neurons.
+        per_neuron = per_neuron_scale and pop.spiking and name not in scale
+        if per_neuron:
+            common_scale = s
+            s, scale_limit = _neuron_scales(
+                s,
+                c,
+                threshold,
+                effective,
+                weight_percentile,
+                w_max,
+                has_drive_bias,
+                drive_bias_float,
+                neuron_peaks.get(name),
+                calibration_margin,
+                largest_event,
+                current_gain,
+            )
 
         for _attempt in range(8):
-            s_final = _finish_scale(s, threshold, power_of_two_scale, explicit=name in scale)
+            s_final = (
+                _finish_neuron_scales(s, threshold, power_of_two_scale)
+                if per_neuron
+                else _finish_scale(s, threshold, power_of_two_scale, explicit=name in scale)
+            )
             fields = _loihi_fields(
                 where,
                 name,
@@ -624,8 +686,23 @@ def quantize(
             # Rounding can push the integer worst case slightly above the float one.
             if name in scale or name in float_peaks or fields["worst_current"] <= i_high:
                 break
-            s *= i_high / fields["worst_current"] * (1 - 1e-9)
+            if per_neuron:
+                worst = fields["worst_current_per_neuron"]
+                s = np.where(worst > i_high, s * i_high / np.maximum(worst, 1) * (1 - 1e-9), s)
+            else:
+                s *= i_high / fields["worst_current"] * (1 - 1e-9)
         s = s_final
+        if per_neuron:
+            notes.append(
+                f"per-neuron scales {float(s.min()):.6g}..{float(s.max()):.6g} (the common "
+                f"scale would be {common_scale:.6g}): each neuron's weights, threshold, biases "
+                f"and states in its own units"
+            )
+            if np.ptp(threshold) == 0:
+                notes.append(
+                    "the shared threshold becomes one value per neuron (a per-neuron "
+                    "parameter memory in the core)"
+                )
         notes.extend(fields["notes"])
         vth_values, bias_mant, bias_exp = fields["vth"], fields["bias_mant"], fields["bias_exp"]
         drive_bias = fields["drive_bias"]
@@ -641,6 +718,8 @@ def quantize(
         if has_drive_bias:
             preset_args["drive_bias"] = _per_neuron(drive_bias)
         params = loihi_cuba_lif(**preset_args)
+        if has_drive_bias and fields["drive_bias_shift"] != _INPUT_SHIFT:
+            params = params.replace(drive_bias_shift=fields["drive_bias_shift"])
         if vth_values is not None:
             params = params.replace(threshold=_per_neuron(vth_values))
             if pop.reset == "subtract":
@@ -731,7 +810,8 @@ def quantize(
             population=name,
             model=pop.model,
             size=pop.size,
-            scale=s,
+            scale=_summary(s, float) if per_neuron else s,
+            neuron_scales=[float(v) for v in s] if per_neuron else None,
             dv=_summary(dv, int),
             du=_summary(du, int),
             keep_mem_float=_summary(c.keep_mem, float),
@@ -753,6 +833,7 @@ def quantize(
             bias_max_abs_float=bias_abs,
             bias_max_error=fields["bias_error"],
             drive_bias=_summary(drive_bias, int) if has_drive_bias else None,
+            drive_bias_shift=fields["drive_bias_shift"] if has_drive_bias else None,
             drive_bias_max_error=fields["drive_bias_error"],
             scale_limit=scale_limit,
             worst_case_current=worst_current,
@@ -790,7 +871,7 @@ def quantize(
     )
     if calibration is not None:
         _calibrate_integer(
-            network, report, calibration, float_peaks, v_high, i_high, accept_overflow
+            network, report, calibration, neuron_peaks, v_high, i_high, accept_overflow
         )
     return network, report
 
@@ -863,6 +944,86 @@ def _shared_input_peak(float_net, group, max_abs, high, float_peaks, calibration
     return best
 
 
+def _peak_per_neuron(values, size: int) -> np.ndarray:
+    """The largest ``|value|`` of each neuron over the steps and samples of a float trace."""
+    values = np.abs(np.asarray(values, dtype=np.float64)).reshape(-1, size)
+    return values.max(axis=0) if values.shape[0] else np.zeros(size)
+
+
+def _neuron_scales(
+    common,
+    c,
+    threshold,
+    effective,
+    weight_percentile,
+    w_max,
+    has_drive_bias,
+    drive_bias_float,
+    peaks,
+    calibration_margin,
+    largest_event,
+    current_gain,
+):
+    """Each neuron's scale (``quantize(per_neuron_scale=True)``): the limits of the common scale
+    (:func:`_field_and_state_limits`, the weights', the current bound) taken per neuron, over
+    that neuron's own incoming weights (its column), threshold, biases and calibration peaks
+    (``peaks``: per-neuron ``(|current|, |membrane|)`` arrays, or None). A neuron with no limit
+    keeps the ``common`` scale. Returns the scales and a summary of what bound them."""
+    size = c.bias.shape[0]
+    with np.errstate(divide="ignore"):
+        limits = {}
+        if effective:
+            columns = np.abs(np.concatenate(list(effective.values()), axis=0))
+            reference = np.array(
+                [
+                    np.percentile(col[col > 0], weight_percentile) if np.any(col > 0) else 0.0
+                    for col in columns.T
+                ]
+            )
+            limits["weights"] = w_max * (1 << _INPUT_SHIFT) / reference
+        if threshold is not None:
+            limits["threshold"] = _VTH_MAX * (1 << _THRESHOLD_SHIFT) / threshold
+        limits["bias"] = _BIAS_MANT_MAX * (1 << _BIAS_EXP_MAX) / np.abs(c.bias)
+        if has_drive_bias:
+            limits["drive bias"] = _DRIVE_BIAS_MAX * (1 << _INPUT_SHIFT) / np.abs(drive_bias_float)
+        i_high = state_range(_STATE_WIDTH, loihi_cuba_lif(du=0, dv=0, vth=0).i_overflow)[1]
+        v_high = state_range(_STATE_WIDTH, loihi_cuba_lif(du=0, dv=0, vth=0).v_overflow)[1]
+        if peaks is not None:
+            limits["current headroom"] = i_high / (calibration_margin * peaks[0])
+            limits["membrane headroom"] = v_high / (calibration_margin * peaks[1])
+        else:
+            bound = np.abs(drive_bias_float) if has_drive_bias else np.zeros(size)
+            for source, w in effective.items():
+                bound = bound + largest_event[source] * np.abs(w).sum(axis=0)
+            limits["current bound"] = i_high / (bound * current_gain)
+    names = list(limits)
+    table = np.stack([np.broadcast_to(limits[k], (size,)) for k in names])
+    binding = np.argmin(table, axis=0)
+    scales = table[binding, np.arange(size)]
+    bound = np.isfinite(scales)
+    scales = np.where(bound, scales, common)
+    counts = {}
+    for k, is_bound in zip(binding, bound):
+        key = names[k] if is_bound else "common"
+        counts[key] = counts.get(key, 0) + 1
+    summary = "per neuron: " + ", ".join(
+        f"{key} {n}" for key, n in sorted(counts.items(), key=lambda item: -item[1])
+    )
+    return scales.astype(np.float64), summary
+
+
+def _finish_neuron_scales(s, threshold, power_of_two_scale: bool) -> np.ndarray:
+    """:func:`_finish_scale` per neuron: each scale rounded down to a power of two, or lowered
+    slightly so that the neuron's threshold is exact."""
+    if power_of_two_scale:
+        return 2.0 ** np.floor(np.log2(s))
+    if threshold is None:
+        return s
+    steps_ = np.floor(threshold * s / (1 << _THRESHOLD_SHIFT))
+    exact = (threshold > 0) & (steps_ >= 1)
+    return np.where(exact, steps_ * (1 << _THRESHOLD_SHIFT) / np.where(exact, threshold, 1), s)
+
+
 def _bits(state_range_high: int, peak) -> float | None:
     """Headroom ``log2(range / peak)`` in bits (None when the peak is 0)."""
     return None if not peak else float(math.log2(state_range_high / peak))
@@ -906,9 +1067,10 @@ def _loihi_fields(
     if threshold is not None:
         vth_values = np.rint(threshold * s / (1 << _THRESHOLD_SHIFT)).astype(np.int64)
         if vth_values.max() > _VTH_MAX:
+            k = int(np.argmax(vth_values))
             raise QuantizationError(
-                f"{where}: v_threshold={threshold.max():g} at scale {s:g} needs vth="
-                f"{int(vth_values.max())}, outside the Loihi range [0, {_VTH_MAX}]"
+                f"{where}: v_threshold={threshold[k]:g} at scale {_scale_of(s, k):g} needs vth="
+                f"{int(vth_values[k])}, outside the Loihi range [0, {_VTH_MAX}]"
             )
         back = vth_values * (1 << _THRESHOLD_SHIFT) / s
         threshold_error = float(
@@ -926,10 +1088,11 @@ def _loihi_fields(
         bias_exp += 1
     bias_mant = np.rint(bias_int / (1 << bias_exp)).astype(np.int64)
     if bias_mant.size and np.max(np.abs(bias_mant)) > _BIAS_MANT_MAX:
-        bad = float(c.bias[np.argmax(np.abs(bias_mant))])
+        k = int(np.argmax(np.abs(bias_mant)))
+        bad = float(c.bias[k])
         raise QuantizationError(
-            f"{where}: bias={bad:g} at scale {s:g} needs bias_mant << bias_exp = "
-            f"{int(round(bad * s))}, outside the Loihi range "
+            f"{where}: bias={bad:g} at scale {_scale_of(s, k):g} needs bias_mant << bias_exp = "
+            f"{int(round(bad * _scale_of(s, k)))}, outside the Loihi range "
             f"[-{_BIAS_MANT_MAX} << {_BIAS_EXP_MAX}, {_BIAS_MANT_MAX} << {_BIAS_EXP_MAX}]"
         )
     bias_error = (
@@ -938,22 +1101,34 @@ def _loihi_fields(
 
     drive_bias = np.zeros(c.bias.shape, dtype=np.int64)
     drive_bias_error = 0.0
+    drive_bias_shift = _INPUT_SHIFT
     if has_drive_bias:
-        drive_bias = np.rint(drive_bias_float * s / (1 << _INPUT_SHIFT)).astype(np.int64)
+        # The constant drive is added every step to every neuron, so its rounding error does
+        # not average out like the weights': it gets the current's own resolution, the smallest
+        # drive_bias_shift at which every value fits the drive_bias field (like bias_exp).
+        in_current_units = drive_bias_float * s
+        drive_bias_shift = 0
+        while (
+            drive_bias_shift < _INPUT_SHIFT
+            and np.max(np.abs(np.rint(in_current_units / (1 << drive_bias_shift))))
+            > _DRIVE_BIAS_MAX
+        ):
+            drive_bias_shift += 1
+        drive_bias = np.rint(in_current_units / (1 << drive_bias_shift)).astype(np.int64)
         if np.max(np.abs(drive_bias)) > _DRIVE_BIAS_MAX:
             k = int(np.argmax(np.abs(drive_bias)))
             raise QuantizationError(
                 f"{where}: the Affine bias into the synaptic current (input_bias * gain = "
-                f"{float(drive_bias_float[k]):g}) at scale {s:g} needs drive_bias="
+                f"{float(drive_bias_float[k]):g}) at scale {_scale_of(s, k):g} needs drive_bias="
                 f"{int(drive_bias[k])}, outside [-{_DRIVE_BIAS_MAX}, {_DRIVE_BIAS_MAX}] (the "
                 f"24-bit current after the shift by {_INPUT_SHIFT})"
             )
         drive_bias_error = float(
-            np.max(np.abs(drive_bias * (1 << _INPUT_SHIFT) / s - drive_bias_float))
+            np.max(np.abs(drive_bias * (1 << drive_bias_shift) / s - drive_bias_float))
         )
 
     reports, weights = [], {}
-    worst = np.abs(drive_bias).astype(np.float64) * (1 << _INPUT_SHIFT)
+    worst = np.abs(drive_bias).astype(np.float64) * (1 << drive_bias_shift)
     for source, w_eff in effective.items():
         w_int = np.rint(w_eff * s / (1 << _INPUT_SHIFT))
         clipped = int(np.sum(np.abs(w_int) > w_max))
@@ -988,6 +1163,7 @@ def _loihi_fields(
         bias_exp=bias_exp,
         bias_error=bias_error,
         drive_bias=drive_bias,
+        drive_bias_shift=drive_bias_shift,
         drive_bias_error=drive_bias_error,
         weights=weights,
         reports=reports,
@@ -995,6 +1171,11 @@ def _loihi_fields(
         worst_current_per_neuron=worst_per_neuron,
         worst_current=int(worst_per_neuron.max()) if worst_per_neuron.size else 0,
     )
+
+
+def _scale_of(s, neuron: int) -> float:
+    """The scale of one neuron: ``s`` is one number or one per neuron."""
+    return float(s[neuron]) if np.ndim(s) else float(s)
 
 
 def _wide(network: Network) -> Network:
@@ -1017,7 +1198,7 @@ def _wide(network: Network) -> Network:
     )
 
 
-def _calibrate_integer(network, report, calibration, float_peaks, v_high, i_high, accept_overflow):
+def _calibrate_integer(network, report, calibration, neuron_peaks, v_high, i_high, accept_overflow):
     """Run the quantized network on the calibration data (24-bit and wide states); fill the
     states' calibration peaks, headroom and overflow counts; refuse an overflow unless
     ``accept_overflow``."""
@@ -1027,8 +1208,10 @@ def _calibrate_integer(network, report, calibration, float_peaks, v_high, i_high
     wide = simulate(_wide(network), encoded, record=record)
     problems = []
     for name, layer in report.layers.items():
-        scale = layer.scale
-        peak_i_float, peak_v_float = float_peaks[name]
+        # The float peak in integer units: the largest of peak * scale over the neurons.
+        peak_i_float, peak_v_float = (
+            float(np.max(peak * layer.scales)) for peak in neuron_peaks[name]
+        )
         current = wide.i[name][:, :, 0, :]
         membrane = wide.v[name]
         for state, values, high, peak_float in (
@@ -1036,7 +1219,7 @@ def _calibrate_integer(network, report, calibration, float_peaks, v_high, i_high
             ("membrane", membrane, v_high, peak_v_float),
         ):
             entry = layer.states[state]
-            entry.calibration_peak_float = peak_float * scale
+            entry.calibration_peak_float = peak_float
             entry.calibration_peak_int = int(np.abs(values).max()) if values.size else 0
             entry.headroom_bits = _bits(high, entry.calibration_peak_int)
             entry.overflows = int(np.sum(np.abs(values) > high))
@@ -1387,6 +1570,8 @@ def evaluate(
     for p in network.projections:
         if p.source in fan_out:
             fan_out[p.source] += np.count_nonzero(p.weights, axis=1)
+    layer = None if report is None else report.layers.get(output)
+    per_neuron_scales = None if layer is None or layer.neuron_scales is None else layer.scales
     float_pred, fixed_pred = [], []
     spikes_total, ops_total = 0.0, 0.0
     for first in range(0, n, batch_size):
@@ -1404,6 +1589,9 @@ def evaluate(
             None if q_trace.v is None else q_trace.v[output],
             readout=readout,
         )
+        if readout != "spike_count" and per_neuron_scales is not None:
+            # Membranes in each neuron's own units are compared in float units.
+            q_scores = q_scores / per_neuron_scales
         float_pred.append(np.argmax(f_scores, axis=1))
         fixed_pred.append(np.argmax(q_scores, axis=1))
         for name, s in q_trace.spikes.items():
