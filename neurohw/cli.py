@@ -1369,7 +1369,13 @@ def explore_command(args) -> int:
                     f"--inputs {args.inputs}: array {name!r} must hold integer counts, "
                     f"not dtype {array.dtype}"
                 )
-    source = load_source(args.source, dt=args.dt, weight_width=weight_bits[0], calibration=None)
+    # As in `neurohw compile`: the user's inputs choose the quantization scales.
+    calibration = (
+        None if arrays is None else {k: np.asarray(v, dtype=float) for k, v in arrays.items()}
+    )
+    source = load_source(
+        args.source, dt=args.dt, weight_width=weight_bits[0], calibration=calibration
+    )
     if arrays is None:
         _at_least("--samples", args.samples, 1)
         _at_least("--steps", args.steps, 1)
@@ -1413,26 +1419,34 @@ def explore_command(args) -> int:
         "max_brams": args.max_brams,
         "max_latency_us": args.max_latency_us,
     }
-    with output_folder(args.output, inputs=(args.source, args.inputs)) as work:
-        ex.explore(
-            source,
-            work,
-            device=device,
-            points=ex.sweep_points(weight_bits, args.lanes, args.max_neurons, args.topology)
-            if not is_network_file
-            else ex.sweep_points([None], args.lanes, args.max_neurons, args.topology),
-            inputs=inputs,
-            labels=labels,
-            budgets=budgets,
-            cache=cache,
-            scheduler=args.scheduler,
-            workers=workers,
-            debug=args.debug,
-            seed=args.seed,
-            prune=args.prune,
-            verify_samples=args.verify_samples,
-            simulators=simulators,
-            name=Path(args.source).name,
-        )
+    from neurohw.sim.runner import CocotbTestFailure
+
+    if is_network_file:
+        weight_bits = [None]
+    points = ex.sweep_points(weight_bits, args.lanes, args.max_neurons, args.topology)
+    try:
+        with output_folder(args.output, inputs=(args.source, args.inputs)) as work:
+            ex.explore(
+                source,
+                work,
+                device=device,
+                points=points,
+                inputs=inputs,
+                labels=labels,
+                budgets=budgets,
+                cache=cache,
+                scheduler=args.scheduler,
+                workers=workers,
+                debug=args.debug,
+                seed=args.seed,
+                prune=args.prune,
+                verify_samples=args.verify_samples,
+                simulators=simulators,
+                name=Path(args.source).name,
+                calibration=calibration,
+            )
+    except CocotbTestFailure as failure:
+        print(f"neurohw: error: RTL and reference model disagree:\n{failure}", file=sys.stderr)
+        return 1
     print(f"wrote {Path(args.output) / 'explore.md'}")
     return 0

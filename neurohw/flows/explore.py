@@ -762,18 +762,21 @@ def explore(
     verify_samples: int = 0,
     simulators=(),
     name: str = "",
+    calibration: dict | None = None,
     progress=print,
 ) -> dict:
     """The whole exploration into ``outdir``: ``explore.json``, ``explore.md``,
     ``explore.png`` and ``chosen/`` (``system.v``, ``network.npz``, ``chip.json``; with
     ``verify_samples``, the chosen chip verified in RTL on each of ``simulators``, its
-    build folders in ``sim/``). Returns the summary written to ``explore.json``."""
+    build folders in ``sim/``). A NIR ``source`` is quantized once per weight width, with
+    ``calibration`` (float inputs) choosing the scales. Returns the summary written to
+    ``explore.json``."""
     from ..io import write_json
 
     start = time.perf_counter()
     outdir = Path(outdir)
     widths = sorted({p.weight_bits for p in points}, key=lambda w: -1 if w is None else w)
-    networks = networks_by_width(source, [w for w in widths if w is not None])
+    networks = networks_by_width(source, [w for w in widths if w is not None], calibration)
     accuracy = {}
     if labels is not None:
         for width, (network, _) in networks.items():
