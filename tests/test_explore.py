@@ -3,13 +3,15 @@ iCE40UP5K), the cache, a failed point with its log, the pruning check, and bad a
 before anything is written (docs/explore.md)."""
 
 import json
-import os
 import stat
 
+import numpy as np
 import pytest
 
 from neurohw.cli import main
 from neurohw.flows import explore as ex
+from neurohw.model import loihi_cuba_lif
+from neurohw.network import InputGroup, Network, Population, Projection
 from tests.test_flow import small_network
 
 pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
@@ -20,6 +22,18 @@ def network_file(tmp_path):
     path = tmp_path / "net.npz"
     small_network().save(path)
     return path
+
+
+def tiny_network():
+    """One core of 4 neurons: its chip fits the iCE40UP5K with 1 and 2 lanes."""
+    rng = np.random.default_rng(3)
+    params = loihi_cuba_lif(du=4095, dv=600, vth=30)
+    return Network(
+        inputs=[InputGroup("x", 6)],
+        populations=[Population("o", 4, params)],
+        projections=[Projection("x", "o", rng.integers(-40, 90, (6, 4)))],
+        outputs=["o"],
+    )
 
 
 # -- bad arguments: exact messages, exit status 2, nothing written ----------------------------
@@ -135,10 +149,8 @@ def test_pareto_front_and_choice():
 
 
 def test_prune_reason():
-    record = {
-        "predicted": {"bram_lower": 3, "luts_lower": 1000},
-        "latency_cycles": 10_000,
-    }
+    # 0.9 x 10,000 cycles at the iCE40's 100 MHz ceiling: 90 us at least.
+    record = {"predicted": {"bram_lower": 3, "luts_lower": 1000, "latency_us_lower": 90.0}}
     assert ex.prune_reason(record, device="ice40-up5k", budgets={}) is None
     assert ex.prune_reason(record, device="ice40-up5k", budgets={"max_brams": 2}) == (
         "block RAM lower bound 3 > 2"
@@ -146,7 +158,6 @@ def test_prune_reason():
     assert ex.prune_reason(record, device="ice40-up5k", budgets={"max_luts": 999}) == (
         "LUT4 lower bound 1000 > 999"
     )
-    # 0.9 x 10,000 cycles at the 100 MHz ceiling: 90 us at least.
     assert ex.prune_reason(record, device="ice40-up5k", budgets={"max_latency_us": 80}) == (
         "latency lower bound 90 us > 80 us"
     )
@@ -165,16 +176,18 @@ def _failing_yosys(folder, marker):
     script = folder / "yosys-failing"
     script.write_text(
         "#!/bin/sh\n"
-        f'case "$PWD" in *{marker}*) echo "injected failure in $PWD" >&2; '
-        'echo "ERROR: injected failure" > yosys.log; exit 3;; esac\n'
+        f'case "$PWD" in *{marker}*) for log in ports.log yosys.log; do '
+        'echo "ERROR: injected failure" > $log; done; exit 3;; esac\n'
         f'exec "{real}" "$@"\n'
     )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return script
 
 
-def test_explore_end_to_end(tmp_path, network_file, monkeypatch, capsys):
+def test_explore_end_to_end(tmp_path, monkeypatch, capsys):
     cache = tmp_path / "cache"
+    network_file = tmp_path / "tiny.npz"
+    tiny_network().save(network_file)
     base = [
         "explore",
         str(network_file),
@@ -206,30 +219,34 @@ def test_explore_end_to_end(tmp_path, network_file, monkeypatch, capsys):
     assert chip["chip"]["design_sha256"] == good["design_sha256"]
     assert len(list(cache.glob("*.json"))) == 1  # the failure is not cached
 
-    # 2. Exhaustive (--no-prune) with a LUT budget under the lanes-2 point's lower bound: the
-    # point pruning would remove is synthesized, and is not on the front.
+    # 2. Exhaustive (--no-prune) with a latency budget under both points' lower bounds: both
+    # are synthesized, over budget, and every lower bound held (LUT4, block RAM, latency), so
+    # pruning by them removes no point of the front.
     monkeypatch.delenv("YOSYS")
-    budget = by_label["wN-l2-n256-auto"]["predicted"]["luts_lower"] - 1
-    assert good["synth"]["luts"] <= budget  # the lanes-1 point stays feasible
-    assert main([*base, "--no-prune", "--max-luts", str(budget), "-o", str(out)]) == 0
+    base += ["--no-prune", "--max-latency-us", "0.001"]
+    assert main([*base, "-o", str(out)]) == 0
     report = json.loads((out / "explore.json").read_text())
     by_label = {r["label"]: r for r in report["points"]}
     assert by_label["wN-l1-n256-auto"]["cached"] is True
-    wide = by_label["wN-l2-n256-auto"]
-    assert wide["cached"] is False and "would_prune" in wide
-    assert wide["status"] == "over budget"
+    assert by_label["wN-l2-n256-auto"]["cached"] is False
+    for record in by_label.values():
+        assert record["status"] == "over budget" and "would_prune" in record
+        predicted = record["predicted"]
+        assert record["luts"] >= predicted["luts_lower"]
+        assert record["bram"] >= predicted["bram_lower"]
+        assert record["latency_us"] >= predicted["latency_us_lower"]
+    assert report["front"] == [] and report["chosen"] is None
     assert report["front_points_pruning_would_remove"] == []
     assert report["lower_bound_violations"] == []
     assert report["prediction_errors"]["luts"]["points"] == 2
 
     # 3. The same sweep again: everything from the cache, nothing synthesized.
     capsys.readouterr()
-    assert main([*base, "--no-prune", "--max-luts", str(budget), "-o", str(out)]) == 0
+    assert main([*base, "-o", str(out)]) == 0
     log = capsys.readouterr().out
     assert "2 points: 0 pruned, 2 cached, 0 to synthesize" in log
     assert "[synthesis" not in log
-    assert json.loads((out / "explore.json").read_text())["front"] == report["front"]
-    assert os.listdir(out)  # published
+    assert json.loads((out / "explore.json").read_text())["points"] == report["points"]
 
 
 def test_missing_dask(monkeypatch):

@@ -86,14 +86,19 @@ DEVICE_LIMITS = {
 LOGIC_MEMORY_DEPTH = {"ice40": 4, "ecp5": 16}
 
 #: Linear LUT4 model ``base + per_core * cores + per_lane * lanes summed over cores +
-#: per_debug_core * cores (debug port on)``, fitted by least squares to the chips synthesized in
-#: BENCHMARKS.md and the explore test sweeps (``docs/explore.md``, "Resource model").
+#: per_debug_core * cores (debug port on)``, per family (``docs/explore.md``, "Resource
+#: model"). iCE40: fitted to the two-core ``small_network`` chip of the tests synthesized on
+#: the iCE40UP5K (lanes 1 and 2 without the debug port: 1,735 and 2,441 LUT4; lanes 1 with it:
+#: 2,559). ECP5: least squares over the 784-128-10 rows of BENCHMARKS.md on the ECP5-85F (lanes
+#: 1, 8, 16: 2,220, 4,614 and 9,055 LUT4) and, for the debug port, the two-core
+#: ``system-small`` chip in docs/system.md (1,275 against 961 LUT4 on the ECP5-25F).
 LUT_MODEL = {
-    "ice40": {"base": 300.0, "per_core": 900.0, "per_lane": 250.0, "per_debug_core": 500.0},
-    "ecp5": {"base": 300.0, "per_core": 700.0, "per_lane": 200.0, "per_debug_core": 150.0},
+    "ice40": {"base": 300.0, "per_core": 365.0, "per_lane": 353.0, "per_debug_core": 412.0},
+    "ecp5": {"base": 300.0, "per_core": 590.0, "per_lane": 229.0, "per_debug_core": 157.0},
 }
-#: Pruning uses this fraction of the LUT4 prediction as the lower bound: no synthesized point
-#: so far fell below 0.6 of its prediction; the report lists any that does.
+#: Pruning uses this fraction of the LUT4 prediction as the lower bound (the fits above are
+#: within 15 %; a chip whose cores differ much from those may be further off): the report
+#: lists any synthesized point below its bound.
 LUT_LOWER_FRACTION = 0.5
 #: The analytic cycle model is within 4.3 % of the RTL (``TimingModel``): the latency lower
 #: bound takes 10 % off.
@@ -213,6 +218,7 @@ def analyze_point(network, point: SweepPoint, *, device: str, inputs, debug: boo
     design = hashlib.sha256(verilog.encode()).hexdigest()
     plan = chip.plan
     estimate = estimate_cycles(plan, inputs)
+    limits = DEVICE_LIMITS[device]
     record.update(
         design_sha256=design,
         cache_key=cache_key(design, device, seed),
@@ -228,6 +234,9 @@ def analyze_point(network, point: SweepPoint, *, device: str, inputs, debug: boo
             lanes=sum(c.lanes for c in plan.cores),
             debug=debug,
         ),
+    )
+    record["predicted"]["latency_us_lower"] = (
+        CYCLE_LOWER_FRACTION * estimate.latency_cycles / limits.fmax_ceiling_mhz
     )
     return record
 
@@ -251,7 +260,7 @@ def prune_reason(record: dict, *, device: str, budgets: dict) -> str | None:
         return f"LUT4 lower bound {predicted['luts_lower']} > {luts}"
     max_latency = budgets.get("max_latency_us")
     if max_latency is not None:
-        lower = CYCLE_LOWER_FRACTION * record["latency_cycles"] / limits.fmax_ceiling_mhz
+        lower = predicted["latency_us_lower"]
         if lower > max_latency:
             return f"latency lower bound {lower:.3g} us > {max_latency:g} us"
     return None
@@ -608,6 +617,7 @@ def finish(records, *, networks, device, inputs, budgets, accuracy) -> dict:
         for r in synthesized
         if r["synth"]["luts"] < r["predicted"]["luts_lower"]
         or r["synth"]["bram"] < r["predicted"]["bram_lower"]
+        or (r.get("latency_us") or math.inf) < r["predicted"]["latency_us_lower"]
     ]
     pruning_check = [r["label"] for r in front if "would_prune" in r]
     return {
