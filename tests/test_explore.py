@@ -167,17 +167,19 @@ def test_prune_reason():
 # -- end to end on a local Dask cluster ----------------------------------------------------------
 
 
-def _failing_yosys(folder, marker):
-    """A YOSYS that fails in the workdir of the points whose label holds ``marker`` and runs
-    the real Yosys otherwise (an injected synthesis failure, seen by the worker processes)."""
+def _failing_nextpnr(folder, marker):
+    """A NEXTPNR_ICE40 that fails in the workdir of the points whose label holds ``marker`` and
+    runs the real nextpnr otherwise (an injected synthesis failure, seen by the worker
+    processes). Not YOSYS: Amaranth converts designs to Verilog with the Yosys that variable
+    names, which would change the designs' hashes."""
     from neurohw.toolchain import synthesis_tool
 
-    real = synthesis_tool("YOSYS")
-    script = folder / "yosys-failing"
+    real = synthesis_tool("NEXTPNR_ICE40")
+    script = folder / "nextpnr-failing"
     script.write_text(
         "#!/bin/sh\n"
-        f'case "$PWD" in *{marker}*) for log in ports.log yosys.log; do '
-        'echo "ERROR: injected failure" > $log; done; exit 3;; esac\n'
+        f'case "$(/bin/pwd)" in *{marker}*) echo "ERROR: injected failure" > nextpnr.log; '
+        "exit 3;; esac\n"
         f'exec "{real}" "$@"\n'
     )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
@@ -202,7 +204,7 @@ def test_explore_end_to_end(tmp_path, monkeypatch, capsys):
         "--no-debug",
     ]
     # 1. The lanes-2 point's synthesis fails: reported with its log, the sweep goes on.
-    monkeypatch.setenv("YOSYS", str(_failing_yosys(tmp_path, "-l2-")))
+    monkeypatch.setenv("NEXTPNR_ICE40", str(_failing_nextpnr(tmp_path, "-l2-")))
     out = tmp_path / "out"
     assert main([*base, "-o", str(out)]) == 0
     report = json.loads((out / "explore.json").read_text())
@@ -222,7 +224,7 @@ def test_explore_end_to_end(tmp_path, monkeypatch, capsys):
     # 2. Exhaustive (--no-prune) with a latency budget under both points' lower bounds: both
     # are synthesized, over budget, and every lower bound held (LUT4, block RAM, latency), so
     # pruning by them removes no point of the front.
-    monkeypatch.delenv("YOSYS")
+    monkeypatch.delenv("NEXTPNR_ICE40")
     base += ["--no-prune", "--max-latency-us", "0.001"]
     assert main([*base, "-o", str(out)]) == 0
     report = json.loads((out / "explore.json").read_text())

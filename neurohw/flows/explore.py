@@ -79,11 +79,12 @@ DEVICE_LIMITS = {
     "ecp5-85k": DeviceLimits(83640, 83640, 208, 18432, _ECP5_SHAPES, 16, 250.0),
 }
 
-#: Memories this shallow are left in logic by Yosys 0.5x-0.7x (flip-flops or LUT RAM), not
-#: block RAM: the prediction counts no block for them (Yosys' ``memory_libmap`` log of the
-#: sweeps' synthesized points: on iCE40 a 4-deep memory is mapped to flip-flops, a 9-deep one
-#: to ``SB_RAM40_4K``).
-LOGIC_MEMORY_DEPTH = {"ice40": 4, "ecp5": 16}
+#: ``(depth, bits)``: a memory at most this deep, or with at most this many bits, is left in
+#: logic by Yosys 0.5x-0.7x (flip-flops or LUT RAM), not block RAM, so the prediction counts no
+#: block for it. From Yosys' ``memory_libmap`` log of synthesized chips: on the iCE40 a 4-deep
+#: memory goes to flip-flops and a 9-deep one (117 bits) to ``SB_RAM40_4K``; on ECP5 every
+#: memory of the two-core test chip, up to 108 x 8 bits, goes to ``TRELLIS_DPR16X4`` LUT RAM.
+LOGIC_MEMORY = {"ice40": (4, 0), "ecp5": (16, 1024)}
 
 #: Linear LUT4 model ``base + per_core * cores + per_lane * lanes summed over cores +
 #: per_debug_core * cores (debug port on)``, per family (``docs/explore.md``, "Resource
@@ -147,17 +148,19 @@ def bram_blocks(width: int, depth: int, shapes) -> int:
 
 def predict_resources(verilog: str, *, device: str, cores: int, lanes: int, debug: bool) -> dict:
     """Predicted and lower-bound resources of a chip on ``device``: ``bram`` (every memory
-    deeper than :data:`LOGIC_MEMORY_DEPTH` in its fewest blocks), ``bram_lower`` (sound: the memory
-    bits that cannot be in the device's logic need at least that many blocks), ``luts``
-    (:data:`LUT_MODEL`), ``luts_lower`` (:data:`LUT_LOWER_FRACTION` of it) and
-    ``memory_bits``."""
+    that :data:`LOGIC_MEMORY` does not leave in logic, in its fewest blocks), ``bram_lower``
+    (sound: the memory bits that cannot be in the device's logic need at least that many
+    blocks), ``luts`` (:data:`LUT_MODEL`), ``luts_lower`` (:data:`LUT_LOWER_FRACTION` of it)
+    and ``memory_bits``."""
     from .synth import DEVICES
 
     family = DEVICES[device].family
     limits = DEVICE_LIMITS[device]
     mems = memories(verilog)
     bram = sum(
-        bram_blocks(w, d, limits.bram_shapes) for _, w, d in mems if d > LOGIC_MEMORY_DEPTH[family]
+        bram_blocks(w, d, limits.bram_shapes)
+        for _, w, d in mems
+        if d > LOGIC_MEMORY[family][0] and w * d > LOGIC_MEMORY[family][1]
     )
     bits = sum(w * d for _, w, d in mems)
     in_logic = (
