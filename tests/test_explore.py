@@ -248,7 +248,11 @@ def test_explore_end_to_end(tmp_path, monkeypatch, capsys):
     log = capsys.readouterr().out
     assert "2 points: 0 pruned, 2 cached, 0 to synthesize" in log
     assert "[synthesis" not in log
-    assert json.loads((out / "explore.json").read_text())["points"] == report["points"]
+    again = json.loads((out / "explore.json").read_text())["points"]
+    assert [r["cached"] for r in again] == [True, True]
+    assert [(r["label"], r["status"], r["luts"], r["bram"]) for r in again] == [
+        (r["label"], r["status"], r["luts"], r["bram"]) for r in report["points"]
+    ]
 
 
 def test_missing_dask(monkeypatch):
