@@ -804,7 +804,7 @@ def explore(
         if scheduler
         else f"a local Dask cluster of {workers} worker process(es)"
     )
-    progress(f"sweeping {len(points)} points on {cluster} ({client.dashboard_link or ''})")
+    progress(f"sweeping {len(points)} points on {cluster}")
     try:
         records = run_sweep(
             {w: net for w, (net, _) in networks.items()},
