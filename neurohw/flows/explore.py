@@ -705,6 +705,13 @@ def markdown(summary: dict) -> str:
     for r in records:
         if r.get("status") == "pruned":
             lines.append(f"- pruned {r['label']}: {r['pruned']}")
+        elif "would_prune" in r:
+            lines.append(f"- pruning would remove {r['label']} (--no-prune): {r['would_prune']}")
+    if any("would_prune" in r for r in records):
+        lines.append(
+            "- front points that pruning would remove: "
+            + (", ".join(summary["front_points_pruning_would_remove"]) or "none")
+        )
     failed = [r for r in records if r.get("status") in ("failed", "does not fit")]
     if failed:
         lines += ["", "## Failed points", ""]
