@@ -722,8 +722,9 @@ def markdown(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_front(records, path, *, title: str) -> None:
-    """LUT4 against latency of every synthesized point, the front marked."""
+def plot_front(records, path, *, title: str, chosen: str | None = None) -> None:
+    """LUT4 against latency of every synthesized point, the front and the chosen point
+    marked."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -732,11 +733,11 @@ def plot_front(records, path, *, title: str) -> None:
     axes = figure.subplots()
     rows = [r for r in records if r.get("latency_us") is not None]
     for status, marker in (("synthesized", "o"), ("over budget", "x")):
-        chosen = [r for r in rows if r["status"] == status and not r.get("on_front")]
-        if chosen:
+        others = [r for r in rows if r["status"] == status and not r.get("on_front")]
+        if others:
             axes.scatter(
-                [r["latency_us"] for r in chosen],
-                [r["luts"] for r in chosen],
+                [r["latency_us"] for r in others],
+                [r["luts"] for r in others],
                 marker=marker,
                 color="0.6",
                 label=status,
@@ -751,6 +752,16 @@ def plot_front(records, path, *, title: str) -> None:
         )
         for r in front:
             axes.annotate(r["label"], (r["latency_us"], r["luts"]), fontsize="x-small")
+    picked = [r for r in rows if r["label"] == chosen]
+    if picked:
+        axes.scatter(
+            [picked[0]["latency_us"]],
+            [picked[0]["luts"]],
+            s=200,
+            facecolors="none",
+            edgecolors="k",
+            label="chosen",
+        )
     axes.set_xlabel("latency per inference (us)")
     axes.set_ylabel("LUT4")
     axes.set_title(title, fontsize="medium")
@@ -873,7 +884,9 @@ def explore(
     summary["wall_time_s"] = time.perf_counter() - start
     write_json(outdir / "explore.json", summary)
     (outdir / "explore.md").write_text(markdown(summary))
-    plot_front(records, outdir / "explore.png", title=f"{name} on {device}")
+    plot_front(
+        records, outdir / "explore.png", title=f"{name} on {device}", chosen=summary["chosen"]
+    )
     progress(markdown(summary).split("## All points")[0].rstrip())
     return summary
 
