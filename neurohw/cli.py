@@ -16,6 +16,8 @@ disagrees with the model). Errors that are not neurohw's are bugs and keep their
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 import time
 import zipfile
@@ -102,6 +104,7 @@ def _user_errors() -> tuple:
     """neurohw's own exceptions for unusable input: printed as one line, exit status 2.
     (Imported when an error happens, so that ``--help`` stays quick.)"""
     from .events.core import EventFileError
+    from .flows.explore import ExploreError
     from .flows.pipeline import FlowError
     from .network import MappingError, NetworkError, NIRImportError, QuantizationError
     from .network.floatnet import FloatNetworkError
@@ -111,6 +114,7 @@ def _user_errors() -> tuple:
         FileFormatError,
         CommandError,
         FlowError,
+        ExploreError,
         MappingError,
         NetworkError,
         NIRImportError,
@@ -1168,4 +1172,281 @@ def synth_command(args) -> int:
         report.to_json(work / "synth.json")
         (work / "synth.md").write_text(report.as_markdown() + "\n")
     print(report.as_markdown())
+    return 0
+
+
+# --- neurohw explore ------------------------------------------------------------------------------
+
+
+def _int_list(low: int, high: int, example: str, *, power_of_two: bool = False):
+    """An argparse type: comma-separated integers in ``low..high`` (powers of two if asked),
+    in the order given, without repeats."""
+    what = "powers of two" if power_of_two else "integers"
+
+    def parse(text: str) -> list[int]:
+        try:
+            values = [int(part) for part in text.split(",")]
+        except ValueError:
+            values = None
+        if (
+            not values
+            or any(not low <= v <= high for v in values)
+            or (power_of_two and any(v & (v - 1) for v in values))
+            or len(set(values)) != len(values)
+        ):
+            raise argparse.ArgumentTypeError(
+                f"must be comma-separated {what} between {low} and {high} without repeats, "
+                f"such as {example!r}, not {text!r}"
+            )
+        return values
+
+    return parse
+
+
+def _topology_list(text: str) -> list[str]:
+    values = text.split(",")
+    if any(v not in ("auto", "star", "mesh") for v in values) or len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated topologies out of 'auto', 'star', 'mesh' without "
+            f"repeats, such as 'star,mesh', not {text!r}"
+        )
+    return values
+
+
+@subcommand
+def add_explore(subparsers):
+    from .network.mapping import CORE_MAX_LANES, CORE_MAX_NEURONS
+
+    parser = subparsers.add_parser(
+        "explore",
+        help="design-space exploration: the chip configurations that fit a device and budgets",
+        description="Sweep weight width (NIR), lanes, neurons per core and topology; prune "
+        "the points the analytic resource and cycle models show cannot fit; "
+        "synthesize the others on a Dask cluster (a local one by default), each "
+        "result cached by configuration hash; write OUTDIR/explore.md, "
+        "explore.json and explore.png (the Pareto front over LUT4, block RAM, "
+        "latency, accuracy and energy, every point, the models' errors) and the "
+        "chosen chip in OUTDIR/chosen (docs/explore.md).",
+    )
+    parser.add_argument(
+        "source", metavar="MODEL", help="NIR file (.nir/.h5) or network file (.npz)"
+    )
+    parser.add_argument("-o", "--output", metavar="OUTDIR", required=True)
+    parser.add_argument("--device", required=True, help="ice40-up5k, ecp5-25k or ecp5-85k")
+    parser.add_argument("--max-latency-us", type=float, metavar="X", help="latency budget")
+    parser.add_argument("--max-luts", type=int, metavar="N", help="LUT4 budget")
+    parser.add_argument("--max-brams", type=int, metavar="N", help="block RAM budget")
+    parser.add_argument(
+        "--weight-bits",
+        type=_int_list(2, 16, "2,4,8"),
+        metavar="W,W,...",
+        help="weight widths to quantize a NIR model to (default: 8; a network file keeps its own)",
+    )
+    parser.add_argument(
+        "--lanes",
+        type=_int_list(1, CORE_MAX_LANES, "1,2,4", power_of_two=True),
+        default=[1, 2, 4],
+        metavar="L,L,...",
+        help="lanes per core (default: 1,2,4)",
+    )
+    parser.add_argument(
+        "--max-neurons",
+        type=_int_list(1, CORE_MAX_NEURONS, "64,256"),
+        default=[256],
+        metavar="N,N,...",
+        help="neurons per core at most (default: 256)",
+    )
+    parser.add_argument(
+        "--topology",
+        type=_topology_list,
+        default=["auto"],
+        metavar="T,T,...",
+        help="router topologies: auto, star, mesh (default: auto)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a running Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes of the local cluster (default: the CPU cores)",
+    )
+    parser.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="synthesis results by configuration hash (default: ~/.cache/neurohw/explore)",
+    )
+    parser.add_argument(
+        "--inputs",
+        metavar="X.npz",
+        help="integer input counts, one (steps, samples, size) array per input group, and "
+        "optionally 'labels' (samples,) for the accuracy (default: seeded random spikes, "
+        "--samples x --steps at --rate)",
+    )
+    parser.add_argument("--samples", type=int, default=4, help="random samples (default: 4)")
+    parser.add_argument("--steps", type=int, default=16, help="random steps (default: 16)")
+    parser.add_argument(
+        "--rate", type=float, default=0.1, help="random spike probability (default: 0.1)"
+    )
+    parser.add_argument("--dt", type=float, help="NIR time step in seconds")
+    parser.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+    parser.add_argument(
+        "--no-prune",
+        dest="prune",
+        action="store_false",
+        help="synthesize every point (the exhaustive check of the pruning)",
+    )
+    parser.add_argument(
+        "--verify-samples",
+        type=int,
+        default=0,
+        metavar="N",
+        help="verify the chosen chip in RTL on the first N samples (default: 0)",
+    )
+    parser.add_argument(
+        "--simulator",
+        action="append",
+        metavar="NAME",
+        help="simulator of the verification, repeatable (default: every available one)",
+    )
+    _add_debug_option(parser)
+    parser.set_defaults(run=explore_command)
+
+
+def explore_command(args) -> int:
+    from .flows import explore as ex
+    from .flows.pipeline import load_source
+    from .network.system import check_samples
+
+    # Every option and input is checked before the cluster starts or anything is written.
+    (device,) = _check_devices([args.device])
+    if args.max_latency_us is not None and not args.max_latency_us > 0:
+        raise CommandError(f"--max-latency-us must be positive, not {args.max_latency_us}")
+    if args.max_luts is not None:
+        _at_least("--max-luts", args.max_luts, 1)
+    if args.max_brams is not None:
+        _at_least("--max-brams", args.max_brams, 0)
+    if args.scheduler is not None:
+        if args.workers is not None:
+            raise CommandError(
+                "--workers sizes the local cluster; the --scheduler cluster has its own "
+                "workers (leave out --workers)"
+            )
+        if not re.match(r"^[a-z0-9+]+://\S+$", args.scheduler):
+            raise CommandError(
+                f"--scheduler {args.scheduler!r}: must be a scheduler address such as "
+                f"'tcp://host:8786'"
+            )
+    if args.workers is None:
+        workers = os.cpu_count() or 1
+    else:
+        workers = _at_least("--workers", args.workers, 1)
+    _at_least("--seed", args.seed, 0)
+    is_network_file = Path(args.source).suffix.lower() in (".npz", ".zip")
+    if is_network_file:
+        for flag, value in (("--weight-bits", args.weight_bits), ("--dt", args.dt)):
+            if value is not None:
+                raise CommandError(
+                    f"{flag} applies to NIR import and quantization; the network file "
+                    f"{args.source} is integer already (leave out {flag})"
+                )
+    weight_bits = args.weight_bits or [DEFAULT_WEIGHT_WIDTH]
+    arrays, labels = None, None
+    if args.inputs:
+        arrays = _load_arrays(args.inputs, "--inputs")
+        labels = arrays.pop("labels", None)
+        if not arrays:
+            raise CommandError(
+                f"--inputs {args.inputs}: holds no input arrays (one per input group, "
+                f"named after it)"
+            )
+        for name, array in arrays.items():
+            if array.dtype.kind == "f":
+                raise CommandError(
+                    f"--inputs {args.inputs}: array {name!r} must hold integer counts, "
+                    f"not dtype {array.dtype}"
+                )
+    # As in `neurohw compile`: the user's inputs choose the quantization scales.
+    calibration = (
+        None if arrays is None else {k: np.asarray(v, dtype=float) for k, v in arrays.items()}
+    )
+    source = load_source(
+        args.source, dt=args.dt, weight_width=weight_bits[0], calibration=calibration
+    )
+    if arrays is None:
+        _at_least("--samples", args.samples, 1)
+        _at_least("--steps", args.steps, 1)
+        if not 0 <= args.rate <= 1:
+            raise CommandError(f"--rate must be between 0 and 1, not {args.rate}")
+        rng = np.random.default_rng(args.seed)
+        arrays = {
+            name: (rng.random((args.steps, args.samples, group.size)) < args.rate).astype(np.int64)
+            for name, group in source.network.inputs.items()
+        }
+    samples = check_samples(source.network, arrays)
+    inputs = {name: np.asarray(v) for name, v in samples.counts.items()}
+    if labels is not None:
+        labels = np.asarray(labels).reshape(-1)
+        if labels.shape[0] != samples.batch:
+            raise CommandError(
+                f"--inputs {args.inputs}: 'labels' has {labels.shape[0]} entries for "
+                f"{samples.batch} samples"
+            )
+    if not 0 <= args.verify_samples <= samples.batch:
+        raise CommandError(
+            f"--verify-samples must be between 0 and the {samples.batch} samples given, "
+            f"not {args.verify_samples}"
+        )
+    if args.verify_samples and not args.debug:
+        raise CommandError(
+            "--verify-samples needs the debug port (the RTL verification reads the cores' "
+            "state through it): leave out --no-debug"
+        )
+    simulators = []
+    if args.verify_samples:
+        from .toolchain import available_simulators
+
+        simulators = _check_simulators(args.simulator or available_simulators())
+    cache = Path(args.cache) if args.cache else Path.home() / ".cache" / "neurohw" / "explore"
+    if cache.exists() and not cache.is_dir():
+        raise CommandError(f"--cache {cache}: exists and is not a folder")
+    check_output_folder(args.output, inputs=(args.source, args.inputs))
+    budgets = {
+        "max_luts": args.max_luts,
+        "max_brams": args.max_brams,
+        "max_latency_us": args.max_latency_us,
+    }
+    from neurohw.sim.runner import CocotbTestFailure
+
+    if is_network_file:
+        weight_bits = [None]
+    points = ex.sweep_points(weight_bits, args.lanes, args.max_neurons, args.topology)
+    try:
+        with output_folder(args.output, inputs=(args.source, args.inputs)) as work:
+            ex.explore(
+                source,
+                work,
+                device=device,
+                points=points,
+                inputs=inputs,
+                labels=labels,
+                budgets=budgets,
+                cache=cache,
+                scheduler=args.scheduler,
+                workers=workers,
+                debug=args.debug,
+                seed=args.seed,
+                prune=args.prune,
+                verify_samples=args.verify_samples,
+                simulators=simulators,
+                name=Path(args.source).name,
+                calibration=calibration,
+            )
+    except CocotbTestFailure as failure:
+        print(f"neurohw: error: RTL and reference model disagree:\n{failure}", file=sys.stderr)
+        return 1
+    print(f"wrote {Path(args.output) / 'explore.md'}")
     return 0

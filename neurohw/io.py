@@ -179,8 +179,12 @@ def _reason(error) -> str:
 #: user's, and the command refuses the folder rather than delete it.
 OUTPUT_NAMES = frozenset(
     {
+        "chosen",
         "digits.nir",
         "energy.png",
+        "explore.json",
+        "explore.md",
+        "explore.png",
         "input.npz",
         "ip",
         "network.npz",

@@ -1,0 +1,274 @@
+"""`neurohw explore`: the sweep on a local Dask cluster (2 workers, two synthesized points on the
+iCE40UP5K), the cache, a failed point with its log, the pruning check, and bad arguments refused
+before anything is written (docs/explore.md)."""
+
+import json
+import stat
+
+import numpy as np
+import pytest
+
+from neurohw.cli import main
+from neurohw.flows import explore as ex
+from neurohw.model import loihi_cuba_lif
+from neurohw.network import InputGroup, Network, Population, Projection
+from tests.test_flow import small_network
+
+pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+
+
+@pytest.fixture
+def network_file(tmp_path):
+    path = tmp_path / "net.npz"
+    small_network().save(path)
+    return path
+
+
+def tiny_network():
+    """One core of 4 neurons: its chip fits the iCE40UP5K with 1 and 2 lanes."""
+    rng = np.random.default_rng(3)
+    params = loihi_cuba_lif(du=4095, dv=600, vth=30)
+    return Network(
+        inputs=[InputGroup("x", 6)],
+        populations=[Population("o", 4, params)],
+        projections=[Projection("x", "o", rng.integers(-40, 90, (6, 4)))],
+        outputs=["o"],
+    )
+
+
+# -- bad arguments: exact messages, exit status 2, nothing written ----------------------------
+
+
+BAD = [
+    (
+        ["--device", "virtex"],
+        "--device 'virtex': must be one of 'ecp5-25k', 'ecp5-85k', 'ice40-up5k', 'none'",
+    ),
+    (["--max-latency-us", "0"], "--max-latency-us must be positive, not 0.0"),
+    (["--max-luts", "0"], "--max-luts must be at least 1, not 0"),
+    (["--max-brams", "-1"], "--max-brams must be at least 0, not -1"),
+    (["--workers", "0"], "--workers must be at least 1, not 0"),
+    (
+        ["--scheduler", "tcp://h:8786", "--workers", "2"],
+        "--workers sizes the local cluster; the --scheduler cluster has its own workers "
+        "(leave out --workers)",
+    ),
+    (
+        ["--scheduler", "h8786"],
+        "--scheduler 'h8786': must be a scheduler address such as 'tcp://host:8786'",
+    ),
+    (
+        ["--weight-bits", "4"],
+        "--weight-bits applies to NIR import and quantization; the network file {net} is "
+        "integer already (leave out --weight-bits)",
+    ),
+    (
+        ["--verify-samples", "5"],
+        "--verify-samples must be between 0 and the 4 samples given, not 5",
+    ),
+    (
+        ["--verify-samples", "1", "--no-debug"],
+        "--verify-samples needs the debug port (the RTL verification reads the cores' state "
+        "through it): leave out --no-debug",
+    ),
+    (["--rate", "2"], "--rate must be between 0 and 1, not 2.0"),
+]
+
+
+@pytest.mark.parametrize(("extra", "message"), BAD)
+def test_bad_arguments(tmp_path, network_file, capsys, extra, message):
+    out = tmp_path / "out"
+    args = ["explore", str(network_file), "--device", "ice40-up5k", "-o", str(out)]
+    assert main([*args, *extra]) == 2
+    expected = message.format(net=network_file)
+    assert capsys.readouterr().err == f"neurohw: error: {expected}\n"
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.npz"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        (
+            "--lanes",
+            "1,3",
+            "must be comma-separated powers of two between 1 and 64 without repeats, such "
+            "as '1,2,4', not '1,3'",
+        ),
+        (
+            "--weight-bits",
+            "1,8",
+            "must be comma-separated integers between 2 and 16 without repeats, such as "
+            "'2,4,8', not '1,8'",
+        ),
+        (
+            "--topology",
+            "ring",
+            "must be comma-separated topologies out of 'auto', 'star', 'mesh' without "
+            "repeats, such as 'star,mesh', not 'ring'",
+        ),
+    ],
+)
+def test_bad_lists(tmp_path, network_file, capsys, option, value, message):
+    args = ["explore", str(network_file), "--device", "ice40-up5k", "-o", str(tmp_path / "o")]
+    with pytest.raises(SystemExit) as caught:
+        main([*args, option, value])
+    assert caught.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith(f"error: argument {option}: {message}")
+    assert not (tmp_path / "o").exists()
+
+
+# -- the models --------------------------------------------------------------------------------
+
+
+def test_memories_and_blocks():
+    verilog = "  reg [7:0] w [107:0];\n  reg signed [23:0] v [8:0];\n  reg [3:0] s [3:0];\n"
+    assert ex.memories(verilog) == [("w", 8, 108), ("v", 24, 9), ("s", 4, 4)]
+    shapes = ex.DEVICE_LIMITS["ice40-up5k"].bram_shapes
+    assert ex.bram_blocks(8, 108, shapes) == 1
+    assert ex.bram_blocks(24, 9, shapes) == 2  # 256 x 16, two wide
+    assert ex.bram_blocks(8, 1000, shapes) == 2  # 512 x 8, two deep
+    predicted = ex.predict_resources(verilog, device="ice40-up5k", cores=1, lanes=1, debug=False)
+    assert predicted["bram"] == 3  # the 4-deep memory stays in flip-flops
+    assert predicted["bram_lower"] == 0 and predicted["memory_bits"] == 8 * 108 + 24 * 9 + 16
+
+
+def test_pareto_front_and_choice():
+    rows = [
+        {"label": "a", "luts": 100, "bram": 2, "latency_us": 10.0, "accuracy": 0.9},
+        {"label": "b", "luts": 200, "bram": 2, "latency_us": 5.0, "accuracy": 0.9},
+        {"label": "c", "luts": 200, "bram": 3, "latency_us": 10.0, "accuracy": 0.9},  # by a
+        {"label": "d", "luts": 300, "bram": 3, "latency_us": 20.0, "accuracy": 0.95},
+    ]
+    front = ex.pareto_front(rows)
+    assert [r["label"] for r in front] == ["a", "b", "d"]
+    assert ex.choose(front)["label"] == "d"
+    for row in rows:
+        row["accuracy"] = None
+    assert ex.choose(ex.pareto_front(rows))["label"] == "a"
+
+
+def test_prune_reason():
+    # 0.9 x 10,000 cycles at the iCE40's 100 MHz ceiling: 90 us at least.
+    record = {"predicted": {"bram_lower": 3, "luts_lower": 1000, "latency_us_lower": 90.0}}
+    assert ex.prune_reason(record, device="ice40-up5k", budgets={}) is None
+    assert ex.prune_reason(record, device="ice40-up5k", budgets={"max_brams": 2}) == (
+        "block RAM lower bound 3 > 2"
+    )
+    assert ex.prune_reason(record, device="ice40-up5k", budgets={"max_luts": 999}) == (
+        "LUT4 lower bound 1000 > 999"
+    )
+    assert ex.prune_reason(record, device="ice40-up5k", budgets={"max_latency_us": 80}) == (
+        "latency lower bound 90 us > 80 us"
+    )
+    assert ex.prune_reason(record, device="ice40-up5k", budgets={"max_latency_us": 95}) is None
+
+
+# -- end to end on a local Dask cluster ----------------------------------------------------------
+
+
+def _failing_nextpnr(folder, marker):
+    """A NEXTPNR_ICE40 that fails in the workdir of the points whose label holds ``marker`` and
+    runs the real nextpnr otherwise (an injected synthesis failure, seen by the worker
+    processes). Not YOSYS: Amaranth converts designs to Verilog with the Yosys that variable
+    names, which would change the designs' hashes."""
+    from neurohw.toolchain import synthesis_tool
+
+    real = synthesis_tool("NEXTPNR_ICE40")
+    script = folder / "nextpnr-failing"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'case "$(/bin/pwd)" in *{marker}*) echo "ERROR: injected failure" > nextpnr.log; '
+        "exit 3;; esac\n"
+        f'exec "{real}" "$@"\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script
+
+
+def test_explore_end_to_end(tmp_path, monkeypatch, capsys):
+    cache = tmp_path / "cache"
+    network_file = tmp_path / "tiny.npz"
+    tiny_network().save(network_file)
+    base = [
+        "explore",
+        str(network_file),
+        "--device",
+        "ice40-up5k",
+        "--lanes",
+        "1,2",
+        "--workers",
+        "2",
+        "--cache",
+        str(cache),
+        "--no-debug",
+    ]
+    # 1. The lanes-2 point's synthesis fails: reported with its log, the sweep goes on.
+    monkeypatch.setenv("NEXTPNR_ICE40", str(_failing_nextpnr(tmp_path, "-l2-")))
+    out = tmp_path / "out"
+    assert main([*base, "-o", str(out)]) == 0
+    report = json.loads((out / "explore.json").read_text())
+    by_label = {r["label"]: r for r in report["points"]}
+    failed = by_label["wN-l2-n256-auto"]
+    assert failed["status"] == "failed" and failed["stage"] == "synthesis"
+    assert "injected failure" in failed["log"]
+    assert "injected failure" in (out / "explore.md").read_text()
+    good = by_label["wN-l1-n256-auto"]
+    assert good["status"] == "synthesized" and good["cached"] is False
+    assert report["front"] == ["wN-l1-n256-auto"] and report["chosen"] == "wN-l1-n256-auto"
+    assert (out / "chosen" / "system.v").is_file() and (out / "explore.png").is_file()
+    chip = json.loads((out / "chosen" / "chip.json").read_text())
+    assert chip["chip"]["design_sha256"] == good["design_sha256"]
+    assert len(list(cache.glob("*.json"))) == 1  # the failure is not cached
+
+    # 2. Exhaustive (--no-prune) with a latency budget under both points' lower bounds: both
+    # are synthesized, over budget, and every lower bound held (LUT4, block RAM, latency), so
+    # pruning by them removes no point of the front.
+    monkeypatch.delenv("NEXTPNR_ICE40")
+    base += ["--no-prune", "--max-latency-us", "0.001"]
+    assert main([*base, "-o", str(out)]) == 0
+    report = json.loads((out / "explore.json").read_text())
+    by_label = {r["label"]: r for r in report["points"]}
+    assert by_label["wN-l1-n256-auto"]["cached"] is True
+    assert by_label["wN-l2-n256-auto"]["cached"] is False
+    for record in by_label.values():
+        assert record["status"] == "over budget" and "would_prune" in record
+        predicted = record["predicted"]
+        assert record["luts"] >= predicted["luts_lower"]
+        assert record["bram"] >= predicted["bram_lower"]
+        assert record["latency_us"] >= predicted["latency_us_lower"]
+    assert report["front"] == [] and report["chosen"] is None
+    assert report["front_points_pruning_would_remove"] == []
+    assert report["lower_bound_violations"] == []
+    assert report["prediction_errors"]["luts"]["points"] == 2
+
+    # 3. The same sweep again: everything from the cache, nothing synthesized.
+    capsys.readouterr()
+    assert main([*base, "-o", str(out)]) == 0
+    log = capsys.readouterr().out
+    assert "2 points: 0 pruned, 2 cached, 0 to synthesize" in log
+    assert "[synthesis" not in log
+    again = json.loads((out / "explore.json").read_text())["points"]
+    assert [r["cached"] for r in again] == [True, True]
+    assert [(r["label"], r["status"], r["luts"], r["bram"]) for r in again] == [
+        (r["label"], r["status"], r["luts"], r["bram"]) for r in report["points"]
+    ]
+
+
+def test_missing_dask(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_distributed(name, *args, **kwargs):
+        if name == "distributed" or name.startswith("distributed."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_distributed)
+    with pytest.raises(ex.ExploreError) as caught:
+        ex.dask_client(None, 1)
+    assert str(caught.value) == (
+        "neurohw explore runs its sweep on Dask distributed, which is not installed: "
+        "pip install 'dask[distributed]'"
+    )
