@@ -1,0 +1,195 @@
+"""The whole chip behind its AXI wrapper (``neurohw.hw.axi_system.AxiSystem``), driven by
+cocotbext-axi's stream source/sink (random pauses both ways) and AXI4-Lite master
+(``sim/bench_axi_system.py``): every output spike of every step against ``simulate_samples``,
+every final state read through the registers by ``neurohw.host.axi.AxiChip``, out-of-range
+input addresses dropped and counted, a protocol checker on every AXI channel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from amaranth.hdl import ClockDomain, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In
+
+from neurohw import Chip
+from neurohw.host.axi import ADDRESS_BITS, InFlag, input_beats, input_lines, output_bases
+from neurohw.network import simulate_samples
+from neurohw.network.mapping import CoreCapacity, map_network
+from neurohw.network.system import check_samples
+from neurohw.sim.runner import CocotbTestFailure, run_cocotb
+from neurohw.sim.system_case import (
+    expected_final_states,
+    final_step,
+    random_inputs,
+    random_network,
+)
+
+pytest.importorskip("cocotbext.axi")
+
+PAUSES = 0.3
+
+
+def small_chip(seed=1, **options):
+    network = random_network(seed)
+    plan = map_network(network, capacity=CoreCapacity(max_neurons=4, max_axons=64), topology="star")
+    return network, Chip(plan, **options)
+
+
+def expected_steps(plan, spikes) -> list:
+    """Per global step the sorted ``[output index, count]`` of the model's output spikes."""
+    bases = {}
+    offset = 0
+    for name in plan.network.outputs:
+        bases[name] = offset
+        offset += plan.network.populations[name].size
+    steps, batch = next(iter(spikes.values())).shape[:2]
+    out = []
+    for k in range(batch):
+        for t in range(steps):
+            pairs = []
+            for name, base in bases.items():
+                row = spikes[name][t, k]
+                pairs += [[base + int(j), int(row[j])] for j in np.flatnonzero(row)]
+            out.append(sorted(pairs))
+    return out
+
+
+def frames_of(beats) -> list:
+    frames, current = [], []
+    for tdata, tlast, tuser in beats:
+        current.append([tdata, tuser])
+        if tlast:
+            frames.append(current)
+            current = []
+    assert not current
+    return frames
+
+
+def add_bad_beats(plan, frames, rng):
+    """Beats the wrapper must drop and count, put into random steps: addresses at and beyond
+    the input count (never aliased onto a line), and values no group can carry."""
+    lines = input_lines(plan)
+    bad_address = bad_value = 0
+    for frame in frames:
+        if rng.random() < 0.5:
+            address = lines.count + int(rng.integers(0, 3)) * 37
+            frame.insert(0, [address | (1 << ADDRESS_BITS), 0])
+            bad_address += 1
+        if rng.random() < 0.3:
+            group = lines.groups[0]
+            frame.insert(0, [group.offset | ((group.high + 1) << ADDRESS_BITS), 0])
+            bad_value += 1
+    return bad_address, bad_value
+
+
+def make_axi_case(chip, inputs, *, seed=0, bad_beats=False, states=True):
+    plan = chip.plan
+    samples = check_samples(plan.network, inputs)
+    trace = simulate_samples(plan.network, samples, start_steps=plan.start_steps)
+    frames = frames_of(input_beats(plan, samples))
+    # The closing empty frame is one more step, from the cleared state (expected_final_states).
+    closing = final_step(plan, trace.learning).spikes
+    data = {
+        "frames": frames,
+        "expected_steps": expected_steps(plan, trace.spikes) + expected_steps(plan, closing),
+        "pause_probability": PAUSES,
+        "seed": seed,
+    }
+    if states:
+        data["expected_final_states"] = expected_final_states(plan, trace.learning)
+    if bad_beats:
+        rng = np.random.default_rng(seed)
+        data["expected_dropped_address"], data["expected_dropped_value"] = add_bad_beats(
+            plan, frames, rng
+        )
+    return chip.axi_top(), data
+
+
+def run(top, data, simulator, build_dir):
+    run_cocotb(
+        top,
+        toplevel="neurohw_axi_system",
+        test_module="bench_axi_system",
+        simulator=simulator,
+        build_dir=build_dir,
+        test_data=data,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Without a simulator.
+
+
+def test_input_beats_frame_every_step():
+    network, chip = small_chip()
+    inputs = random_inputs(network, 1, steps=3, samples=2)
+    beats = input_beats(chip.plan, inputs)
+    frames = frames_of(beats)
+    # One frame per step, and one more that brings the last step's outputs out.
+    assert len(frames) == 3 * 2 + 1
+    assert frames[-1] == [[0, int(InFlag.NO_EVENT)]]
+    ends = [frame[-1][1] & InFlag.END_OF_SAMPLE for frame in frames]
+    assert [bool(e) for e in ends] == [False, False, True, False, False, True, False]
+
+
+def test_output_bases_cover_the_output_populations():
+    _network, chip = small_chip()
+    plan = chip.plan
+    bases = output_bases(plan)
+    first = plan.network.outputs[0]
+    assert min(bases[c.index] for c in plan.cores_of(first)) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# RTL.
+
+
+def test_axi_small_chip(simulator, sim_build_dir):
+    """A 4-core chip, 3 samples of 4 steps under random pauses both ways, with bad beats."""
+    network, chip = small_chip()
+    assert chip.plan.n_cores >= 3
+    inputs = random_inputs(network, 1, steps=4, samples=3)
+    top, data = make_axi_case(chip, inputs, seed=1, bad_beats=True)
+    assert data["expected_dropped_address"] > 0 and data["expected_dropped_value"] > 0
+    assert sum(len(step) for step in data["expected_steps"]) > 0
+    run(top, data, simulator, sim_build_dir)
+
+
+class ValidDroppingTop(wiring.Component):
+    """A planted bug for the protocol checker: the chip's AxiSystem with ``m_axis_tvalid``
+    forced low every other cycle, whether or not its word was taken."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        super().__init__(dict(inner.signature.members))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.inner = inner = self.inner
+        m.domains.planted = planted = ClockDomain("planted", local=True)
+        m.d.comb += [planted.clk.eq(self.aclk), planted.rst.eq(~self.aresetn)]
+        toggle = Signal()
+        m.d.planted += toggle.eq(~toggle)
+        for name, member in self.signature.members.items():
+            if name in ("m_axis_tvalid", "m_axis_tready"):
+                continue
+            if member.flow == In:
+                m.d.comb += getattr(inner, name).eq(getattr(self, name))
+            else:
+                m.d.comb += getattr(self, name).eq(getattr(inner, name))
+        m.d.comb += [
+            self.m_axis_tvalid.eq(inner.m_axis_tvalid & toggle),
+            inner.m_axis_tready.eq(self.m_axis_tready & toggle),
+        ]
+        return m
+
+
+def test_axi_checker_catches_a_dropped_valid(simulator, sim_build_dir):
+    """The protocol checker fails on a planted bug (:class:`ValidDroppingTop`)."""
+    network, chip = small_chip()
+    inputs = random_inputs(network, 1, steps=2, samples=1)
+    top, data = make_axi_case(chip, inputs, seed=2, states=False)
+    with pytest.raises(CocotbTestFailure, match="m_axis: VALID dropped before the handshake"):
+        run(ValidDroppingTop(top), data, simulator, sim_build_dir)
