@@ -11,8 +11,9 @@ Test data (made by ``tests/test_axi_system.py``):
 * ``expected_final_states``: per core ``[target, neuron, value(, axon)]``, read through the
   command registers by :class:`neurohw.host.axi.AxiChip` in a bridged thread;
 * ``expected_dropped_address`` / ``expected_dropped_value``: the drop counters at the end;
-* ``pause_probability``, ``seed``; ``c_driver``: a shared library to exercise instead
-  (``neurohw_driver.c`` through ctypes, its read32/write32 bridged to AXI-Lite transactions).
+* ``pause_probability``, ``seed``; ``c_driver``: a shared library to exercise after the frames
+  instead of the final-state reads (``neurohw_driver.c`` through ctypes, its read32/write32
+  bridged to AXI-Lite transactions); what it returned goes to ``axi_results.json``.
 
 Writes ``axi_results.json`` beside the test data: the cycles from the first input beat to the
 last end-of-step word, and the checker's transfer counts.
@@ -216,11 +217,11 @@ async def run_axi_system(dut):
     tb = TB(dut, data)
     await tb.reset()
     results = {}
+    results["cycles"] = await _run_frames(tb, data)
+    await _check_counters(tb, data)
     if data.get("c_driver"):
         results["c_driver"] = await _run_c_driver(tb, data)
     else:
-        results["cycles"] = await _run_frames(tb, data)
-        await _check_counters(tb, data)
         states = data.get("expected_final_states")
         if states:
 
@@ -290,7 +291,7 @@ async def _run_c_driver(tb, data):
         lib.neurohw_init.restype = ctypes.c_int
         lib.neurohw_read_state.restype = ctypes.c_int
         lib.neurohw_write_state.restype = ctypes.c_int
-        lib.neurohw_counter.restype = ctypes.c_int
+        lib.neurohw_read_register.restype = ctypes.c_int
         report = {"init": lib.neurohw_init(ctypes.byref(dev))}
         value = ctypes.c_int32()
         core, target, neuron, axon, new = check["write"]
@@ -306,11 +307,16 @@ async def _run_c_driver(tb, data):
             ctypes.byref(dev), bad, target, neuron, axon, ctypes.byref(value)
         )
         counter = ctypes.c_uint32()
-        report["counter"] = lib.neurohw_counter(
+        report["counter"] = lib.neurohw_read_register(
             ctypes.byref(dev), register("DROPPED_ADDRESS").offset, ctypes.byref(counter)
         )
         report["dropped_address"] = counter.value
         report["soft_reset"] = lib.neurohw_soft_reset(ctypes.byref(dev))
+        # The reset cleared the counters.
+        report["counter_after_reset"] = lib.neurohw_read_register(
+            ctypes.byref(dev), register("DROPPED_ADDRESS").offset, ctypes.byref(counter)
+        )
+        report["dropped_address_after_reset"] = counter.value
         return report
 
     return await exercise()

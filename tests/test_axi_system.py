@@ -7,6 +7,10 @@ input addresses dropped and counted, a protocol checker on every AXI channel.
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 from amaranth.hdl import ClockDomain, Module, Signal
@@ -14,7 +18,15 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
 from neurohw import Chip
-from neurohw.host.axi import ADDRESS_BITS, InFlag, input_beats, input_lines, output_bases
+from neurohw.host.axi import (
+    ADDRESS_BITS,
+    InFlag,
+    input_beats,
+    input_lines,
+    output_bases,
+    write_c_driver,
+)
+from neurohw.hw.core import Target
 from neurohw.network import simulate_samples
 from neurohw.network.mapping import CoreCapacity, map_network
 from neurohw.network.system import check_samples
@@ -147,7 +159,8 @@ def test_output_bases_cover_the_output_populations():
 
 
 def test_axi_small_chip(simulator, sim_build_dir):
-    """A 4-core chip, 3 samples of 4 steps under random pauses both ways, with bad beats."""
+    """A 4-core chip, 3 samples of 4 steps under random pauses both ways, with bad beats and
+    the final states read by AxiChip; then the C driver on the same build."""
     network, chip = small_chip()
     assert chip.plan.n_cores >= 3
     inputs = random_inputs(network, 1, steps=4, samples=3)
@@ -155,6 +168,8 @@ def test_axi_small_chip(simulator, sim_build_dir):
     assert data["expected_dropped_address"] > 0 and data["expected_dropped_value"] > 0
     assert sum(len(step) for step in data["expected_steps"]) > 0
     run(top, data, simulator, sim_build_dir)
+    # The same design again (no rebuild), its registers driven by the C driver.
+    check_c_driver(chip, network, simulator, sim_build_dir)
 
 
 class ValidDroppingTop(wiring.Component):
@@ -187,9 +202,63 @@ class ValidDroppingTop(wiring.Component):
 
 
 def test_axi_checker_catches_a_dropped_valid(simulator, sim_build_dir):
-    """The protocol checker fails on a planted bug (:class:`ValidDroppingTop`)."""
+    """The protocol checker fails on a planted bug (:class:`ValidDroppingTop`). CI runs it on
+    Icarus (the checker is the bench's Python, the same on both); Verilator in the slow set."""
+    if simulator != "icarus":
+        pytest.skip(f"the planted bug on {simulator} runs in the slow set")
+    _check_planted_bug(simulator, sim_build_dir)
+
+
+@pytest.mark.slow
+def test_axi_checker_catches_a_dropped_valid_slow(simulator, sim_build_dir):
+    if simulator == "icarus":
+        pytest.skip("the planted bug on icarus runs in CI")
+    _check_planted_bug(simulator, sim_build_dir)
+
+
+def _check_planted_bug(simulator, sim_build_dir):
     network, chip = small_chip()
     inputs = random_inputs(network, 1, steps=2, samples=1)
     top, data = make_axi_case(chip, inputs, seed=2, states=False)
     with pytest.raises(CocotbTestFailure, match="m_axis: VALID dropped before the handshake"):
         run(ValidDroppingTop(top), data, simulator, sim_build_dir)
+
+
+def check_c_driver(chip, network, simulator, build_dir):
+    """``neurohw_driver.c``, compiled with gcc as a shared library, loaded with ctypes, its
+    read32/write32 AXI4-Lite transactions on the RTL (cocotb.task.bridge/resume): init, a
+    state write read back, a refused command, a counter, a soft reset that clears it."""
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip(
+            "gcc is not installed: the C driver was not compiled nor run (the RTL checks passed)"
+        )
+    source = build_dir / "c"
+    paths = write_c_driver(source)
+    library = build_dir / "libneurohw_driver.so"
+    subprocess.run(
+        [gcc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O1", "-shared", "-fPIC"]
+        + ["-o", str(library), str(source / "neurohw_driver.c")],
+        check=True,
+    )
+    assert [p.name for p in paths] == ["neurohw_regs.h", "neurohw_driver.h", "neurohw_driver.c"]
+    inputs = random_inputs(network, 3, steps=2, samples=1)
+    top, data = make_axi_case(chip, inputs, seed=3, bad_beats=True, states=False)
+    # Wider than the command's core field (SystemTop: max(1, (n - 1).bit_length()) bits).
+    bad_core = 1 << max(1, (chip.plan.n_cores - 1).bit_length())
+    data["c_driver"] = str(library)
+    data["c_checks"] = {"write": [1, int(Target.V), 2, 0, -123], "bad_core": bad_core}
+    run(top, data, simulator, build_dir)
+    report = json.loads((build_dir / "axi_results.json").read_text())["c_driver"]
+    assert report == {
+        "init": 0,
+        "write": 0,
+        "read_back": 0,
+        "value": -123,
+        "bad_core": -4,  # NEUROHW_ECMD
+        "counter": 0,
+        "dropped_address": data["expected_dropped_address"],
+        "soft_reset": 0,
+        "counter_after_reset": 0,
+        "dropped_address_after_reset": 0,
+    }

@@ -39,7 +39,32 @@ __all__ = [
     "decode_output_words",
     "AxiChipError",
     "AxiChip",
+    "C_DRIVER_FILES",
+    "write_c_driver",
 ]
+
+#: The C driver's sources (``neurohw/host/c/``), written with the generated ``neurohw_regs.h``.
+C_DRIVER_FILES = ("neurohw_driver.h", "neurohw_driver.c")
+
+
+def write_c_driver(directory) -> list:
+    """Write ``neurohw_regs.h`` (generated from the register table) and the driver's sources
+    into ``directory``; returns their paths."""
+    from importlib.resources import files
+    from pathlib import Path
+
+    from .axi_registers import c_header
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / "neurohw_regs.h"]
+    paths[0].write_text(c_header())
+    for name in C_DRIVER_FILES:
+        path = directory / name
+        path.write_text(files(__package__).joinpath("c", name).read_text())
+        paths.append(path)
+    return paths
+
 
 WORD_BITS = 32
 #: Bits of the input address and of the output index (the low half of TDATA).
@@ -135,8 +160,9 @@ def output_bases(plan) -> dict:
 
 def input_beats(plan, samples) -> list[tuple[int, bool, int]]:
     """``(tdata, tlast, tuser)`` of every ``s_axis`` beat for a batch of samples run back to
-    back (``neurohw.network.Samples``, or ``{group: (steps, batch, size)}``), then the empty
-    step that brings the last step's outputs out: the beats the wrapper turns into exactly
+    back (``neurohw.network.Samples``, or ``{group: (steps, batch, size)}``): one frame per
+    step, then one empty frame that closes the batch (the chip clears the last sample's state
+    and runs one step without input). The wrapper turns them into exactly
     ``neurohw.network.host_events.encode_samples``' words."""
     from ..network.host_events import encode_samples
 

@@ -174,7 +174,8 @@ REGISTERS = (
         0x74,
         Access.WO,
         "Start the command in ``CMD_*`` (refused with SLVERR while ``CMD_BUSY`` or without the "
-        "command path).",
+        "command path; a value wider than the chip's field sets ``CMD_STATUS.ERROR`` and sends "
+        "nothing).",
         fields=(Field("WRITE", 0, 1, "1: write ``CMD_DATA``; 0: read into ``CMD_RESULT``."),),
     ),
     Register(

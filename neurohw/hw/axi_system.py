@@ -260,7 +260,8 @@ class AxiLiteRegisters(wiring.Component):
     One write and one read at a time (AW and W are taken together); responses are registered.
     A write with ``WSTRB != 0xF``, a write to a read-only register, an unmapped address and a
     command while one is in flight (or without the command path) answer SLVERR and change
-    nothing; reads of unmapped addresses answer SLVERR and 0.
+    nothing; reads of unmapped addresses answer SLVERR and 0. A command whose ``CMD_*`` value
+    does not fit the chip's command field is not sent: ``CMD_STATUS.ERROR`` is set.
 
     Members: the ``s_axil_*`` signals (``ADDR_BITS``-bit addresses); the values it reads as
     ``In`` ports named after the registers (lower case); ``soft_reset`` and ``step_enable``
@@ -370,7 +371,11 @@ class AxiLiteRegisters(wiring.Component):
                             m.d.sync += [bresp.eq(okay), signal.eq(word)]
                     if self.debug:
                         with m.Case(register("CMD_ISSUE").offset):
-                            with m.If(~busy & self._command_fits(cmd_fields)):
+                            # A field the chip's command cannot hold is refused as a
+                            # command (CMD_STATUS.ERROR), not truncated onto another address.
+                            with m.If(~busy & ~self._command_fits(cmd_fields)):
+                                m.d.sync += [bresp.eq(okay), cmd_error.eq(1)]
+                            with m.Elif(~busy):
                                 m.d.sync += [
                                     bresp.eq(okay),
                                     busy.eq(1),
