@@ -59,7 +59,8 @@ class Register:
     offset: int
     access: Access
     doc: str
-    reset: int = 0
+    #: The value after reset; ``None``: a constant of the chip (``INPUTS``, ``CONFIG``, ...).
+    reset: int | None = 0
     fields: tuple = ()
 
 
@@ -70,13 +71,16 @@ def _flags(*names_docs):
 REGISTERS = (
     Register("ID", 0x00, Access.RO, 'Magic number ``0x4E485841`` ("NHXA").', AXI_MAGIC),
     Register("VERSION", 0x04, Access.RO, "Version of this register map.", REGISTER_MAP_VERSION),
-    Register("INPUTS", 0x08, Access.RO, "Input lines (valid input addresses are below this)."),
-    Register("OUTPUTS", 0x0C, Access.RO, "Output lines (output indices are below this)."),
+    Register(
+        "INPUTS", 0x08, Access.RO, "Input lines (valid input addresses are below this).", None
+    ),
+    Register("OUTPUTS", 0x0C, Access.RO, "Output lines (output indices are below this).", None),
     Register(
         "CONFIG",
         0x10,
         Access.RO,
         "What this chip was built with.",
+        None,
         fields=(
             Field("CORES", 0, 16, "Neuron cores."),
             Field("DEBUG", 16, 1, "The command path (``CMD_*``) is present."),
@@ -233,17 +237,16 @@ def c_header() -> str:
 
 def markdown_table() -> str:
     """The register table of ``docs/integration.md`` (checked there by a test)."""
-    rows = ["| offset | name | access | reset | fields | meaning |", "|---|---|---|---|---|---|"]
+    rows = ["| offset | name | access | reset | meaning and fields |", "|---|---|---|---|---|"]
     for reg in REGISTERS:
-        fields = "<br>".join(
-            f"`[{f.offset + f.width - 1}:{f.offset}]` {f.name}"
-            if f.width > 1
-            else f"`[{f.offset}]` {f.name}"
-            for f in reg.fields
-        )
+        parts = [reg.doc.replace("``", "`")]
+        for f in reg.fields:
+            bits = f"[{f.offset + f.width - 1}:{f.offset}]" if f.width > 1 else f"[{f.offset}]"
+            parts.append(f"`{bits}` `{f.name}`: {f.doc.replace('``', '`')}")
+        reset = "chip" if reg.reset is None else f"`0x{reg.reset:X}`"
         rows.append(
-            f"| `0x{reg.offset:02X}` | `{reg.name}` | {reg.access.value} | `0x{reg.reset:X}` "
-            f"| {fields} | {reg.doc} |"
+            f"| `0x{reg.offset:02X}` | `{reg.name}` | {reg.access.value} | {reset} "
+            f"| {'<br>'.join(parts)} |"
         )
     return "\n".join(rows) + "\n"
 

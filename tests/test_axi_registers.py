@@ -1,0 +1,169 @@
+# amaranth: UnusedElaboratable=no
+"""The AXI wrapper's one register description (``neurohw.host.axi_registers``) and what is made
+from it: the docs table, the C header, the Python host class; and the wrapper's refusals."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from neurohw.host.axi import AxiChip, AxiChipError, input_lines, output_bases
+from neurohw.host.axi_registers import AXI_MAGIC, REGISTERS, c_header, markdown_table, register
+from neurohw.hw.axi_system import AxiLiteRegisters, AxiSystem, InputFramer, OutputFramer
+from neurohw.model import Decay, NeuronParams
+from neurohw.network import InputGroup, Network, Population, Projection
+from neurohw.network.mapping import map_network
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_register_map_is_well_formed():
+    offsets = [r.offset for r in REGISTERS]
+    assert len(set(offsets)) == len(offsets)
+    assert all(o % 4 == 0 and o < 1 << AxiLiteRegisters.ADDR_BITS for o in offsets)
+    assert len({r.name for r in REGISTERS}) == len(REGISTERS)
+    for reg in REGISTERS:
+        masks = [f.mask for f in reg.fields]
+        assert all(m < 1 << 32 for m in masks), reg.name
+        _or(masks)
+
+
+def _or(masks):
+    value = 0
+    for mask in masks:
+        assert not value & mask, "fields overlap"
+        value |= mask
+    return value
+
+
+def test_docs_table_is_generated_from_the_description():
+    page = (REPO_ROOT / "docs" / "integration.md").read_text()
+    table = re.search(r"<!-- registers:begin -->\n(.*?)<!-- registers:end -->", page, re.S)
+    assert table is not None
+    assert table.group(1) == markdown_table(), (
+        "docs/integration.md's register table is stale: paste "
+        "neurohw.host.axi_registers.markdown_table() between the registers markers"
+    )
+
+
+def test_c_header_names_every_register_and_compiles(tmp_path):
+    header = c_header()
+    for reg in REGISTERS:
+        assert f"#define NEUROHW_{reg.name} 0x{reg.offset:02X}u" in header
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip("gcc is not installed: the header was not compiled")
+    (tmp_path / "neurohw_regs.h").write_text(header)
+    (tmp_path / "check.c").write_text(
+        '#include "neurohw_regs.h"\n'
+        '_Static_assert(NEUROHW_CMD_RESULT == 0x7Cu, "offset");\n'
+        '_Static_assert(NEUROHW_CONTROL_STEP_ENABLE_MASK == 2u, "mask");\n'
+        "int main(void) { return NEUROHW_MAGIC == 0x4E485841u ? 0 : 1; }\n"
+    )
+    subprocess.run(
+        [gcc, "-std=c11", "-Wall", "-Wextra", "-Werror", "-o", str(tmp_path / "check")]
+        + [str(tmp_path / "check.c")],
+        check=True,
+    )
+    assert subprocess.run([str(tmp_path / "check")]).returncode == 0
+
+
+class FakeBus:
+    """Registers as a dict: enough for the host class's own logic."""
+
+    def __init__(self, **values):
+        self.values = {register("ID").offset: AXI_MAGIC}
+        self.values.update({register(k.upper()).offset: v for k, v in values.items()})
+        self.writes = []
+
+    def read32(self, offset):
+        return self.values.get(offset, 0)
+
+    def write32(self, offset, value):
+        self.writes.append((offset, value))
+        self.values[offset] = value
+
+
+def test_host_class_uses_the_register_names():
+    bus = FakeBus(dropped_address=7, cmd_result=0xFFFFFF85)
+    chip = AxiChip(bus.read32, bus.write32)
+    assert chip.dropped_address == 7
+    chip.core_select = 3
+    assert bus.writes == [(register("CORE_SELECT").offset, 3)]
+    assert chip.read_state(0, 0, 1) == -123
+    with pytest.raises(AttributeError, match=re.escape("AxiChip has no register 'nope'")):
+        _ = chip.nope
+    with pytest.raises(AttributeError, match=re.escape("AxiChip has no register 'ID'")):
+        _ = chip.ID
+
+
+def test_host_class_refuses_another_device():
+    with pytest.raises(
+        AxiChipError,
+        match=re.escape("register ID reads 0xdeadbeef, not 0x4e485841: no neurohw AxiSystem there"),
+    ):
+        AxiChip(lambda offset: 0xDEADBEEF, lambda offset, value: None)
+
+
+def test_host_class_reports_a_refused_command():
+    bus = FakeBus(cmd_status=2)
+    chip = AxiChip(bus.read32, bus.write32)
+    with pytest.raises(
+        AxiChipError, match=re.escape("core 9 refused the command (target 0, neuron 1, axon 0)")
+    ):
+        chip.read_state(9, 0, 1)
+
+
+def _plan(n_in):
+    params = NeuronParams(n_currents=0, v_width=12, v_decay=Decay.shift(3), threshold=20)
+    network = Network(
+        inputs=[InputGroup("x", n_in)],
+        populations=[Population("o", 2, params)],
+        projections=[Projection("x", "o", [[1, 1]] * n_in)],
+        outputs=["o"],
+    )
+    return map_network(network)
+
+
+def _wide_plan(n_in):
+    """Just what input_lines reads of a plan with ``n_in`` input lines (mapping that many
+    would take long)."""
+    group = InputGroup("x", n_in)
+    return SimpleNamespace(
+        network=SimpleNamespace(inputs={"x": group}),
+        input_offsets={"x": 0},
+        connectivity={},
+        input_key=lambda name, line: line,
+        fmt=SimpleNamespace(payload_width=0),
+    )
+
+
+def test_refusals():
+    with pytest.raises(TypeError, match=re.escape("top must be a SystemTop, not 3")):
+        AxiSystem(3)
+    with pytest.raises(TypeError, match=re.escape("plan must be a ChipPlan, not None")):
+        InputFramer(None)
+    with pytest.raises(TypeError, match=re.escape("plan must be a ChipPlan, not None")):
+        OutputFramer(None)
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "the chip has 65537 input lines; the AXI wrapper's input address has 16 bits "
+            "(at most 65536 lines)"
+        ),
+    ):
+        input_lines(_wide_plan(65537))
+    with pytest.raises(KeyError, match=re.escape("no register 'NOPE'; the registers are ID, ")):
+        register("NOPE")
+
+
+def test_address_map_of_a_small_chip():
+    plan = _plan(3)
+    lines = input_lines(plan)
+    assert (lines.count, lines.routed_mask) == (3, 0b111)
+    assert output_bases(plan) == {0: 0}
