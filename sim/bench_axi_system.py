@@ -15,8 +15,8 @@ Test data (made by ``tests/test_axi_system.py``):
   instead of the final-state reads (``neurohw_driver.c`` through ctypes, its read32/write32
   bridged to AXI-Lite transactions); what it returned goes to ``axi_results.json``.
 
-Writes ``axi_results.json`` beside the test data: the cycles from the first input beat to the
-last end-of-step word, and the checker's transfer counts.
+Writes ``axi_results.json`` beside the test data: per step, the cycle (from the first input
+beat) at which its end-of-step word arrived, and the checker's transfer counts.
 """
 
 from __future__ import annotations
@@ -188,11 +188,12 @@ async def _run_frames(tb, data):
 
     cocotb.start_soon(send())
     words = []
+    ends = []  # cycle of each step's end-of-step word
     for _ in range(len(expected)):
         frame = await with_timeout(tb.sink.recv(), int(data.get("timeout_us", 2000)), "us")
+        ends.append(int((get_sim_time("ns") - start) // CLOCK_NS))
         assert frame.tdata, "an empty output frame"
         words += [(word, i == len(frame.tdata) - 1) for i, word in enumerate(frame.tdata)]
-    cycles = int((get_sim_time("ns") - start) // CLOCK_NS)
     steps = decode_output_words(words)
     for t, (got, want) in enumerate(zip(steps, expected)):
         assert sorted(got.items()) == [tuple(p) for p in want], (
@@ -200,7 +201,7 @@ async def _run_frames(tb, data):
         )
     await Timer(50 * CLOCK_NS, "ns")
     assert tb.sink.empty(), "output words after the last expected step"
-    return cycles
+    return ends
 
 
 async def _check_counters(tb, data):
@@ -217,7 +218,7 @@ async def run_axi_system(dut):
     tb = TB(dut, data)
     await tb.reset()
     results = {}
-    results["cycles"] = await _run_frames(tb, data)
+    results["step_end_cycles"] = await _run_frames(tb, data)
     await _check_counters(tb, data)
     if data.get("c_driver"):
         results["c_driver"] = await _run_c_driver(tb, data)

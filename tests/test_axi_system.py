@@ -262,3 +262,19 @@ def check_c_driver(chip, network, simulator, build_dir):
         "counter_after_reset": 0,
         "dropped_address_after_reset": 0,
     }
+
+
+@pytest.mark.slow
+def test_axi_digits_chip(simulator, sim_build_dir):
+    """The digits chip (``neurohw example``'s network: 64 inputs, 64 hidden and 10 output
+    neurons on two cores) through the AXI wrapper: three test images back to back under random
+    pauses, every output spike and final state against the model, with bad beats."""
+    from neurohw.boards.system import digits_plan
+    from neurohw.train import digits
+
+    chip = Chip(digits_plan(seed=1))
+    counts, _labels = digits.test_set(limit=3)
+    (group,) = chip.plan.network.inputs
+    inputs = {group: counts}
+    top, data = make_axi_case(chip, inputs, seed=5, bad_beats=True)
+    run(top, data, simulator, sim_build_dir)
