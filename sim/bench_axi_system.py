@@ -11,6 +11,8 @@ Test data (made by ``tests/test_axi_system.py``):
 * ``expected_final_states``: per core ``[target, neuron, value(, axon)]``, read through the
   command registers by :class:`neurohw.host.axi.AxiChip` in a bridged thread;
 * ``expected_dropped_address`` / ``expected_dropped_value``: the drop counters at the end;
+* ``learning_cores``: cores whose learning is switched off and on again through
+  ``AxiChip.set_learning`` after the state reads (each must read 1, 0, 1);
 * ``pause_probability``, ``seed``; ``c_driver``: a shared library to exercise after the frames
   instead of the final-state reads (``neurohw_driver.c`` through ctypes, its read32/write32
   bridged to AXI-Lite transactions); what it returned goes to ``axi_results.json``.
@@ -237,6 +239,15 @@ async def run_axi_system(dut):
                         got = chip.read_state(core, target, neuron, axon)
                         if got != value:
                             mismatches.append((core, target, neuron, axon, got, value))
+                # Learning switched off and on through the registers, on every learning core.
+                for core in data.get("learning_cores", ()):
+                    seen = [chip.learning(core)]
+                    chip.set_learning(core, False)
+                    seen.append(chip.learning(core))
+                    chip.set_learning(core, True)
+                    seen.append(chip.learning(core))
+                    if seen != [True, False, True]:
+                        mismatches.append(("learning", core, seen))
                 return mismatches
 
             mismatches = await read_states()

@@ -35,6 +35,7 @@ from neurohw.sim.system_case import (
     expected_final_states,
     final_step,
     random_inputs,
+    random_learning_network,
     random_network,
 )
 
@@ -170,6 +171,32 @@ def test_axi_small_chip(simulator, sim_build_dir):
     run(top, data, simulator, sim_build_dir)
     # The same design again (no rebuild), its registers driven by the C driver.
     check_c_driver(chip, network, simulator, sim_build_dir)
+
+
+def test_axi_learning_chip(simulator, sim_build_dir):
+    """STDP with delays on a population split over cores: outputs, and at the end every
+    plastic weight and trace read through the registers; learning switched off and on per core
+    (``AxiChip.set_learning``). CI on Icarus; Verilator in the slow set."""
+    if simulator != "icarus":
+        pytest.skip(f"the learning chip on {simulator} runs in the slow set")
+    _check_learning_chip(simulator, sim_build_dir)
+
+
+@pytest.mark.slow
+def test_axi_learning_chip_slow(simulator, sim_build_dir):
+    if simulator == "icarus":
+        pytest.skip("the learning chip on icarus runs in CI")
+    _check_learning_chip(simulator, sim_build_dir)
+
+
+def _check_learning_chip(simulator, build_dir):
+    network = random_learning_network(1)
+    chip = Chip(map_network(network, capacity=CoreCapacity(max_neurons=4, max_axons=64)))
+    inputs = random_inputs(network, 1, steps=4, samples=2)
+    top, data = make_axi_case(chip, inputs, seed=4)
+    data["learning_cores"] = [core.index for core in chip.plan.cores if core.stdp is not None]
+    assert data["learning_cores"]
+    run(top, data, simulator, build_dir)
 
 
 class ValidDroppingTop(wiring.Component):

@@ -297,6 +297,19 @@ class AxiChip:
         """Write ``value`` to ``target`` of ``neuron`` (and ``axon``) on ``core``."""
         self._command(True, core, target, neuron, axon, value)
 
+    def learning(self, core: int) -> bool:
+        """Whether ``core`` (a core with STDP) learns: its ``LEARNING`` status word."""
+        from ..hw.core_config import Status, Target
+
+        return bool(self.read_state(core, Target.STATUS, Status.LEARNING) & 1)
+
+    def set_learning(self, core: int, enable: bool) -> None:
+        """Switch ``core``'s learning (STDP) on or off; off freezes its weights and traces. A
+        core without STDP refuses (:class:`AxiChipError`)."""
+        from ..hw.core_config import Status, Target
+
+        self.write_state(core, Target.STATUS, Status.LEARNING, int(bool(enable)))
+
 
 def _lower_register(name):
     upper = name.upper()

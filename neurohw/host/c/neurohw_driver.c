@@ -119,6 +119,22 @@ int neurohw_write_state(const struct neurohw_dev *dev, uint32_t core, uint32_t t
     return command(dev, 1, core, target, neuron, axon, value, 0);
 }
 
+int neurohw_learning(const struct neurohw_dev *dev, uint32_t core, int *enabled)
+{
+    int32_t value;
+    int status = neurohw_read_state(dev, core, NEUROHW_TARGET_STATUS, NEUROHW_STATUS_LEARNING,
+                                    0, &value);
+    if (status == NEUROHW_OK)
+        *enabled = value & 1;
+    return status;
+}
+
+int neurohw_set_learning(const struct neurohw_dev *dev, uint32_t core, int enable)
+{
+    return neurohw_write_state(dev, core, NEUROHW_TARGET_STATUS, NEUROHW_STATUS_LEARNING, 0,
+                               enable ? 1 : 0);
+}
+
 const char *neurohw_strerror(int status)
 {
     switch (status) {

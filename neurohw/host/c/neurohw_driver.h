@@ -53,6 +53,10 @@ int neurohw_read_state(const struct neurohw_dev *dev, uint32_t core, uint32_t ta
                        uint32_t neuron, uint32_t axon, int32_t *value);
 int neurohw_write_state(const struct neurohw_dev *dev, uint32_t core, uint32_t target,
                         uint32_t neuron, uint32_t axon, int32_t value);
+/* Learning (STDP) of one core: *enabled = 1 while it learns; 0 freezes weights and traces.
+ * A core without STDP refuses (NEUROHW_ECMD). */
+int neurohw_learning(const struct neurohw_dev *dev, uint32_t core, int *enabled);
+int neurohw_set_learning(const struct neurohw_dev *dev, uint32_t core, int enable);
 /* A short English text for a status code. */
 const char *neurohw_strerror(int status);
 
