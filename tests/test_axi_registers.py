@@ -167,3 +167,16 @@ def test_address_map_of_a_small_chip():
     lines = input_lines(plan)
     assert (lines.count, lines.routed_mask) == (3, 0b111)
     assert output_bases(plan) == {0: 0}
+
+
+def test_c_driver_sources_are_package_data(tmp_path):
+    """``write_c_driver`` reads the sources as package data: the wheel must carry them."""
+    import tomllib
+
+    from neurohw.host.axi import C_DRIVER_FILES, write_c_driver
+
+    config = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    assert config["tool"]["setuptools"]["package-data"]["neurohw.host"] == ["c/*.c", "c/*.h"]
+    names = [path.name for path in write_c_driver(tmp_path)]
+    assert names == ["neurohw_regs.h", *C_DRIVER_FILES]
+    assert (tmp_path / "neurohw_regs.h").read_text() == c_header()
