@@ -119,6 +119,23 @@ def test_host_class_reports_a_refused_command():
         chip.read_state(9, 0, 1)
 
 
+def test_host_class_gives_up_on_a_lost_command():
+    bus = FakeBus()
+    status = register("CMD_STATUS").offset
+
+    def read32(offset):
+        # Idle until the command is issued, then busy for ever.
+        if offset == status:
+            return 1 if bus.writes else 0
+        return bus.read32(offset)
+
+    chip = AxiChip(read32, bus.write32)
+    with pytest.raises(
+        AxiChipError, match=re.escape("the command on core 0 did not finish in 100000 polls")
+    ):
+        chip.read_state(0, 0, 0)
+
+
 def _plan(n_in):
     params = NeuronParams(n_currents=0, v_width=12, v_decay=Decay.shift(3), threshold=20)
     network = Network(

@@ -253,6 +253,9 @@ class AxiChip:
     :meth:`write_state` run one command on a core (``docs/core.md`` targets).
     """
 
+    #: ``CMD_STATUS`` reads before a command counts as lost (as ``NEUROHW_CMD_POLLS`` in C).
+    COMMAND_POLLS = 100_000
+
     def __init__(self, read32: Callable[[int], int], write32: Callable[[int, int], None]):
         object.__setattr__(self, "_read32", read32)
         object.__setattr__(self, "_write32", write32)
@@ -280,8 +283,13 @@ class AxiChip:
         self.cmd_core, self.cmd_target, self.cmd_neuron = core, target, neuron
         self.cmd_axon, self.cmd_data = axon, data
         self.cmd_issue = int(write)
-        while (status := self.cmd_status) & 1:
-            pass
+        for _ in range(self.COMMAND_POLLS):
+            if not (status := self.cmd_status) & 1:
+                break
+        else:
+            raise AxiChipError(
+                f"the command on core {core} did not finish in {self.COMMAND_POLLS} polls"
+            )
         if status & 2:
             raise AxiChipError(
                 f"core {core} refused the command (target {target}, neuron {neuron}, axon {axon})"
