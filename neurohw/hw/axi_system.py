@@ -17,7 +17,16 @@ event words (``neurohw.network.host_events``), :class:`OutputFramer` turns the c
 
 from __future__ import annotations
 
-from amaranth.hdl import ClockDomain, Const, Module, Mux, ResetInserter, Signal, unsigned
+from amaranth.hdl import (
+    ClockDomain,
+    Const,
+    DomainRenamer,
+    Module,
+    Mux,
+    ResetInserter,
+    Signal,
+    unsigned,
+)
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -523,14 +532,17 @@ class AxiSystem(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.domains.sync = sync = ClockDomain("sync", local=True)
-        m.d.comb += [sync.clk.eq(self.aclk), sync.rst.eq(~self.aresetn)]
+        # The parts are built on "sync"; here it is renamed to a local domain of aclk, so an
+        # AxiSystem also sits inside an Amaranth design that has a "sync" domain of its own.
+        m.domains.axi = axi = ClockDomain("axi", local=True)
+        m.d.comb += [axi.clk.eq(self.aclk), axi.rst.eq(~self.aresetn)]
+        on_aclk = DomainRenamer("axi")
         top, infr, outfr, regs = self.top, self.input_framer, self.output_framer, self.registers
         soft = regs.soft_reset
-        m.submodules.chip = ResetInserter(soft)(top)
-        m.submodules.input_framer = ResetInserter(soft)(infr)
-        m.submodules.output_framer = ResetInserter(soft)(outfr)
-        m.submodules.registers = regs
+        m.submodules.chip = on_aclk(ResetInserter(soft)(top))
+        m.submodules.input_framer = on_aclk(ResetInserter(soft)(infr))
+        m.submodules.output_framer = on_aclk(ResetInserter(soft)(outfr))
+        m.submodules.registers = on_aclk(regs)
 
         # ---- Streams.
         m.d.comb += [
