@@ -13,7 +13,8 @@ import subprocess
 
 import numpy as np
 import pytest
-from amaranth.hdl import ClockDomain, Module, Signal
+from amaranth.back import verilog
+from amaranth.hdl import ClockDomain, ClockSignal, Module, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
@@ -153,6 +154,37 @@ def test_output_bases_cover_the_output_populations():
     bases = output_bases(plan)
     first = plan.network.outputs[0]
     assert min(bases[c.index] for c in plan.cores_of(first)) == 0
+
+
+class OnSync(wiring.Component):
+    """An AxiSystem inside an Amaranth design that has its own ``sync`` domain (aclk/aresetn
+    from it): ports ``clk``/``rst`` and the AXI signals."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        members = dict(inner.signature.members)
+        del members["aclk"], members["aresetn"]
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.inner = inner = self.inner
+        m.d.comb += [inner.aclk.eq(ClockSignal()), inner.aresetn.eq(~ResetSignal())]
+        for name, member in self.signature.members.items():
+            if member.flow == In:
+                m.d.comb += getattr(inner, name).eq(getattr(self, name))
+            else:
+                m.d.comb += getattr(self, name).eq(getattr(inner, name))
+        # A register of the parent's own sync domain beside it.
+        seen = Signal()
+        m.d.sync += seen.eq(self.m_axis_tvalid)
+        return m
+
+
+def test_axi_system_sits_in_a_design_with_its_own_sync_domain():
+    _network, chip = small_chip()
+    text = verilog.convert(OnSync(chip.axi_top()), name="soc", emit_src=False)
+    assert "module soc(" in text
 
 
 # ---------------------------------------------------------------------------------------------
