@@ -11,6 +11,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from amaranth.hdl import signed
+from amaranth.lib import data
 
 from neurohw.host.axi import AxiChip, AxiChipError, input_lines, output_bases
 from neurohw.host.axi_registers import AXI_MAGIC, REGISTERS, c_header, markdown_table, register
@@ -197,3 +199,119 @@ def test_c_driver_sources_are_package_data(tmp_path):
     names = [path.name for path in write_c_driver(tmp_path)]
     assert names == ["neurohw_regs.h", *C_DRIVER_FILES]
     assert (tmp_path / "neurohw_regs.h").read_text() == c_header()
+
+
+def _bank_run(debug, script):
+    """Simulate the register bank of a small chip (``debug``) alone; ``script(bus)`` runs
+    with ``await bus.write(offset, value, strobe=0xF) -> bresp`` and ``await bus.read(offset)
+    -> (rdata, rresp)``."""
+    from amaranth.sim import Simulator
+
+    layouts = {}
+    if debug:
+        # As SystemTop's debug port of a one-core chip of 3 axons and 2 neurons.
+        layouts = {
+            "cmd_layout": data.StructLayout(
+                {
+                    "core": 1,
+                    "write": 1,
+                    "target": 5,
+                    "neuron": 1,
+                    "axon": 2,
+                    "data": signed(16),
+                }
+            ),
+            "rsp_layout": data.StructLayout({"data": signed(16), "error": 1}),
+        }
+    bank = AxiLiteRegisters(_plan(3), **layouts)
+    results = {}
+
+    async def testbench(ctx):
+        class Bus:
+            bank = None
+
+            async def write(self, offset, value, strobe=0xF):
+                ctx.set(bank.awaddr, offset)
+                ctx.set(bank.wdata, value & 0xFFFFFFFF)
+                ctx.set(bank.wstrb, strobe)
+                ctx.set(bank.awvalid, 1)
+                ctx.set(bank.wvalid, 1)
+                ctx.set(bank.bready, 1)
+                await ctx.tick().until(bank.awready)
+                self.soft_reset_after_write = ctx.get(bank.soft_reset)
+                ctx.set(bank.awvalid, 0)
+                ctx.set(bank.wvalid, 0)
+                await ctx.tick().until(bank.bvalid)
+                return ctx.get(bank.bresp)
+
+            async def read(self, offset):
+                ctx.set(bank.araddr, offset)
+                ctx.set(bank.arvalid, 1)
+                ctx.set(bank.rready, 1)
+                await ctx.tick().until(bank.arready)
+                ctx.set(bank.arvalid, 0)
+                await ctx.tick().until(bank.rvalid)
+                return ctx.get(bank.rdata), ctx.get(bank.rresp)
+
+            def get(self, signal):
+                return ctx.get(signal)
+
+        bus = Bus()
+        bus.bank = bank
+        results.update(await script(bus))
+
+    sim = Simulator(bank)
+    sim.add_clock(1e-8)
+    sim.add_testbench(testbench)
+    sim.run()
+    return bank, results
+
+
+OKAY, SLVERR = 0, 2
+
+
+def test_register_bank_refusals_without_the_command_path():
+    async def script(bus):
+        return {
+            "config": await bus.read(register("CONFIG").offset),
+            "issue": await bus.write(register("CMD_ISSUE").offset, 1),
+            "partial": await bus.write(register("CORE_SELECT").offset, 1, strobe=0x3),
+            "read_only": await bus.write(register("DROPPED_ADDRESS").offset, 5),
+            "unmapped_write": await bus.write(0x84, 5),
+            "unmapped_read": await bus.read(0x84),
+            "core_select": await bus.read(register("CORE_SELECT").offset),
+            "id": await bus.read(register("ID").offset),
+            "inputs": await bus.read(register("INPUTS").offset),
+        }
+
+    _bank, got = _bank_run(False, script)
+    assert got["config"] == (1 | (0 << 16), OKAY)  # one core, no command path
+    assert (got["issue"], got["partial"], got["read_only"], got["unmapped_write"]) == (SLVERR,) * 4
+    assert got["unmapped_read"] == (0, SLVERR)
+    assert got["core_select"] == (0, OKAY), "a refused partial write changed CORE_SELECT"
+    assert got["id"] == (AXI_MAGIC, OKAY)
+    assert got["inputs"] == (3, OKAY)
+
+
+def test_register_bank_refuses_a_command_field_it_would_truncate():
+    async def script(bus):
+        out = {"core": await bus.write(register("CMD_CORE").offset, 2)}  # 1-bit core field
+        out["issue"] = await bus.write(register("CMD_ISSUE").offset, 0)
+        out["status"] = await bus.read(register("CMD_STATUS").offset)
+        out["sent"] = bus.get(bus.bank.cmd.valid)
+        return out
+
+    _bank, got = _bank_run(True, script)
+    assert (got["core"], got["issue"], got["sent"]) == (OKAY, OKAY, 0)
+    assert got["status"] == (0b10, OKAY)  # not busy, ERROR: nothing was sent
+
+
+def test_soft_reset_is_one_cycle_and_keeps_step_enable():
+    async def script(bus):
+        await bus.write(register("CONTROL").offset, 0b01)  # soft reset, step enable 0
+        pulse = bus.soft_reset_after_write
+        control = await bus.read(register("CONTROL").offset)
+        return {"pulse": pulse, "after": bus.get(bus.bank.soft_reset), "control": control}
+
+    _bank, got = _bank_run(True, script)
+    assert got == {"pulse": 1, "after": 0, "control": (0, OKAY)}

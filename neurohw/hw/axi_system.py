@@ -24,6 +24,7 @@ from amaranth.hdl import (
     Module,
     Mux,
     ResetInserter,
+    Shape,
     Signal,
     unsigned,
 )
@@ -272,6 +273,10 @@ class AxiLiteRegisters(wiring.Component):
     nothing; reads of unmapped addresses answer SLVERR and 0. A command whose ``CMD_*`` value
     does not fit the chip's command field is not sent: ``CMD_STATUS.ERROR`` is set.
 
+    ``plan``: the chip's (``INPUTS``, ``OUTPUTS``, ``CONFIG``); ``counters``: it has the activity
+    counters; ``cmd_layout``, ``rsp_layout``: its debug port's payloads (``None``: no command
+    path).
+
     Members: the ``s_axil_*`` signals (``ADDR_BITS``-bit addresses); the values it reads as
     ``In`` ports named after the registers (lower case); ``soft_reset`` and ``step_enable``
     Out(1); ``core_select`` Out(32); ``cmd`` Out(stream of the chip's debug command) and
@@ -280,11 +285,15 @@ class AxiLiteRegisters(wiring.Component):
 
     ADDR_BITS = 8
 
-    def __init__(self, top: SystemTop):
-        if not isinstance(top, SystemTop):
-            raise TypeError(f"top must be a SystemTop, not {top!r}")
-        self.top = top
-        self.debug = top.debug
+    def __init__(self, plan: ChipPlan, *, counters=False, cmd_layout=None, rsp_layout=None):
+        if not isinstance(plan, ChipPlan):
+            raise TypeError(f"plan must be a ChipPlan, not {plan!r}")
+        if (cmd_layout is None) != (rsp_layout is None):
+            raise ValueError("cmd_layout and rsp_layout go together (the chip's debug port)")
+        self.plan = plan
+        self.counters = bool(counters)
+        self.cmd_layout, self.rsp_layout = cmd_layout, rsp_layout
+        self.debug = cmd_layout is not None
         members = dict(_axil_members(self.ADDR_BITS))
         members.update(
             {
@@ -296,14 +305,14 @@ class AxiLiteRegisters(wiring.Component):
         for name in _READ_INPUTS:
             members[name] = In(32)
         if self.debug:
-            members["cmd"] = Out(stream.Signature(top.dbg_cmd_layout))
-            members["rsp"] = In(stream.Signature(top.dbg_rsp_layout))
+            members["cmd"] = Out(stream.Signature(cmd_layout))
+            members["rsp"] = In(stream.Signature(rsp_layout))
         super().__init__(members)
 
     def _command_fits(self, fields):
         """The ``CMD_*`` values fit the chip's command fields: a wider value would otherwise be
         truncated into another core, neuron or axon."""
-        layout = self.top.dbg_cmd_layout
+        layout = self.cmd_layout
         terms = []
         for name, field in (
             ("CMD_CORE", "core"),
@@ -311,10 +320,10 @@ class AxiLiteRegisters(wiring.Component):
             ("CMD_NEURON", "neuron"),
             ("CMD_AXON", "axon"),
         ):
-            width = layout[field].shape.width
+            width = Shape.cast(layout[field].shape).width
             if width < 32:
                 terms.append(fields[name][width:] == 0)
-        width = layout["data"].shape.width
+        width = Shape.cast(layout["data"].shape).width
         if width < 32:
             # Two's complement: the bits above the field repeat its sign bit.
             high = fields["CMD_DATA"][width - 1 :]
@@ -323,8 +332,7 @@ class AxiLiteRegisters(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        top = self.top
-        plan = top.plan
+        plan = self.plan
         okay, slverr = 0b00, 0b10
 
         control = register("CONTROL")
@@ -344,7 +352,7 @@ class AxiLiteRegisters(wiring.Component):
             "OUTPUTS": sum(plan.network.populations[name].size for name in plan.network.outputs),
             "CONFIG": plan.n_cores
             | (int(self.debug) << 16)
-            | (int(top.counters) << 17)
+            | (int(self.counters) << 17)
             | (plan.fmt.payload_width << 24),
         }
 
@@ -512,7 +520,12 @@ class AxiSystem(wiring.Component):
         self.top = top
         self.input_framer = InputFramer(top.plan)
         self.output_framer = OutputFramer(top.plan)
-        self.registers = AxiLiteRegisters(top)
+        self.registers = AxiLiteRegisters(
+            top.plan,
+            counters=top.counters,
+            cmd_layout=top.dbg_cmd_layout if top.debug else None,
+            rsp_layout=top.dbg_rsp_layout if top.debug else None,
+        )
         members = {
             "aclk": In(1),
             "aresetn": In(1),
