@@ -98,6 +98,25 @@ class ChipDesign:
             counters=self._activity_counters,
         )
 
+    def axi_top(self):
+        """A new :class:`~neurohw.hw.axi_system.AxiSystem`: this chip behind an AXI4-Stream
+        input and output and an AXI4-Lite register bank (``docs/integration.md``)."""
+        from .axi_system import AxiSystem
+
+        return AxiSystem(self.top())
+
+    def axi_verilog(self, path=None) -> str:
+        """The Verilog of :meth:`axi_top` (module ``neurohw_axi_system``), also written to
+        ``path`` when given."""
+        from amaranth.back import verilog
+
+        from .axi_system import AXI_TOPLEVEL
+
+        text = verilog.convert(self.axi_top(), name=AXI_TOPLEVEL, emit_src=False)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
     def verilog(self, path=None) -> str:
         """The Verilog of the chip (module ``neurohw_system``), also written to ``path`` when
         given. It depends only on the plan and the options (no source paths, no dates)."""
