@@ -152,21 +152,35 @@ class Chip(ChipDesign):
 
     # -- packaging ----------------------------------------------------------------------------
 
-    def package(self, directory):
-        """Write the IP package of :meth:`verilog` into ``directory`` for other flows: the
-        Verilog named after its module, Verilator waivers, a FuseSoC core, an IP-XACT component
-        and the memories' initial contents (:func:`neurohw.flows.ip_package.write_ip_package`).
-        Returns the folder."""
+    def package(self, directory, *, interface: str = "stream"):
+        """Write an IP package for other flows into ``directory``: the Verilog named after its
+        module, Verilator waivers, a FuseSoC core, an IP-XACT component and the memories'
+        initial contents (:func:`neurohw.flows.ip_package.write_ip_package`).
+
+        ``interface``: ``"stream"`` packages :meth:`verilog` (module ``neurohw_system``, its
+        host streams); ``"axi"`` packages :meth:`axi_verilog` (module ``neurohw_axi_system``:
+        AXI4-Stream in and out, the AXI4-Lite register bank) and adds the C driver with its
+        generated register header in ``driver/``. Returns the folder."""
         from .flows.ip_package import write_ip_package
+        from .hw.axi_system import AXI_TOPLEVEL
         from .hw.system import SYSTEM_TOPLEVEL
 
-        return write_ip_package(
-            self.verilog(),
-            SYSTEM_TOPLEVEL,
+        if interface not in ("stream", "axi"):
+            raise ValueError(f"interface must be 'stream' or 'axi', not {interface!r}")
+        axi = interface == "axi"
+        folder = write_ip_package(
+            self.axi_verilog() if axi else self.verilog(),
+            AXI_TOPLEVEL if axi else SYSTEM_TOPLEVEL,
             directory,
             description=f"neurohw chip: {self.plan.n_cores} core(s), design sha256 "
-            f"{self.design_hash()}",
+            f"{self.design_hash()}{', AXI wrapper' if axi else ''}",
         )
+        if axi:
+            from .host.axi import write_c_driver
+
+            (folder / "driver").mkdir(exist_ok=True)
+            write_c_driver(folder / "driver")
+        return folder
 
     # -- synthesis ----------------------------------------------------------------------------
 

@@ -271,3 +271,63 @@ def test_verilator_build_recipe(package, tmp_path):
     built = _run(args, tmp_path, timeout=900)
     assert built.returncode == 0, (built.stdout + built.stderr)[-3000:]
     assert (tmp_path / "obj_dir" / f"V{TOP}__ALL.a").is_file()
+
+
+AXI_TOP = "neurohw_axi_system"
+
+
+@pytest.fixture(scope="module")
+def axi_package(tmp_path_factory):
+    chip = Chip(map_network(random_network(0)), debug=False)
+    return chip, chip.package(tmp_path_factory.mktemp("ip") / "ip", interface="axi")
+
+
+def test_package_wrong_interface(tmp_path):
+    chip = Chip(map_network(random_network(0)), debug=False)
+    with pytest.raises(
+        ValueError, match=re.escape("interface must be 'stream' or 'axi', not 'apb'")
+    ):
+        chip.package(tmp_path / "ip", interface="apb")
+    assert not (tmp_path / "ip").exists()
+
+
+def test_axi_package(axi_package, tmp_path):
+    """The AXI wrapper's package: lint-clean under the same waivers, FuseSoC's lint target,
+    the IP-XACT component with its AXI4-Stream and AXI4-Lite interfaces, and the C driver."""
+    chip, folder = axi_package
+    assert (folder / f"{AXI_TOP}.v").read_text() == chip.axi_verilog()
+    assert sorted(p.name for p in (folder / "driver").iterdir()) == [
+        "neurohw_driver.c",
+        "neurohw_driver.h",
+        "neurohw_regs.h",
+    ]
+    for name in (f"{AXI_TOP}.v", f"{AXI_TOP}.vlt"):
+        shutil.copy(folder / name, tmp_path / name)
+    lint = _run(["verilator", "--lint-only", "-Wall", f"{AXI_TOP}.vlt", f"{AXI_TOP}.v"], tmp_path)
+    assert lint.returncode == 0 and lint.stderr == "", lint.stderr[-2000:]
+    fusesoc = shutil.which("fusesoc", path=os.path.dirname(os.sys.executable)) or "fusesoc"
+    args = [fusesoc, "--cores-root", str(folder), "run", "--build-root", "build"]
+    run = _run([*args, "--target", "lint", f"neurohw:neurohw:{AXI_TOP}"], tmp_path)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    component, dropped = _read_ipxact(folder / "component.xml")
+    assert not dropped
+    buses = {
+        bus.name: (_get(bus, "busType").name, sorted(m.logicalPort.name for m in _maps(bus)))
+        for bus in _get(component, "busInterfaces", "busInterface")
+    }
+    assert buses == {
+        "m_axis": ("AXI4Stream", ["TDATA", "TLAST", "TREADY", "TVALID"]),
+        "s_axis": ("AXI4Stream", ["TDATA", "TLAST", "TREADY", "TUSER", "TVALID"]),
+        "s_axil": (
+            "AXI4-Lite",
+            sorted(
+                "AWADDR AWVALID AWREADY WDATA WSTRB WVALID WREADY BRESP BVALID BREADY ARADDR "
+                "ARVALID ARREADY RDATA RRESP RVALID RREADY".split()
+            ),
+        ),
+    }
+
+
+def _maps(bus):
+    (abstraction,) = _get(bus, "abstractionTypes", "abstractionType")
+    return _get(abstraction, "portMaps", "portMap")

@@ -38,7 +38,8 @@ __all__ = [
     "MemoryImage",
     "PACKAGE_FILES",
     "Port",
-    "StreamInterface",
+    "BusInterface",
+    "bus_interfaces",
     "fusesoc_core",
     "ipxact_component",
     "memory_images",
@@ -52,6 +53,13 @@ IPXACT_NAMESPACE = "http://www.accellera.org/XMLSchema/IPXACT/1685-2014"
 #: published by Arm), which IP integrators (Vivado, Kactus2) recognize.
 AXI4_STREAM_BUS = ("amba.com", "AMBA4", "AXI4Stream", "r0p0_1")
 AXI4_STREAM_RTL = ("amba.com", "AMBA4", "AXI4Stream_rtl", "r0p0_1")
+AXI4_LITE_BUS = ("amba.com", "AMBA4", "AXI4-Lite", "r0p0_0")
+AXI4_LITE_RTL = ("amba.com", "AMBA4", "AXI4-Lite_rtl", "r0p0_0")
+#: AXI4-Lite's signals (the logical names are these, upper case) after the interface's prefix.
+AXI4_LITE_SIGNALS = (
+    "awaddr", "awvalid", "awready", "wdata", "wstrb", "wvalid", "wready", "bresp", "bvalid",
+    "bready", "araddr", "arvalid", "arready", "rdata", "rresp", "rvalid", "rready",
+)  # fmt: skip
 
 #: What :func:`write_ip_package` writes into its folder (``{top}`` is the module name).
 PACKAGE_FILES = ("{top}.v", "{top}.vlt", "{top}.core", "component.xml", "mem")
@@ -81,14 +89,17 @@ class Port:
 
 
 @dataclass(frozen=True)
-class StreamInterface:
-    """A valid/ready/payload stream of the top module, as AXI4-Stream: ``mode`` ``'slave'``
-    (the design receives) or ``'master'``; ``ports`` maps AXI4-Stream's logical port names
-    (``TVALID``, ``TREADY``, ``TDATA``, ``TLAST``, ``TUSER``) to the module's ports."""
+class BusInterface:
+    """A group of the top module's ports that is one AMBA interface: ``mode`` ``'slave'``
+    (the design responds or receives) or ``'master'``; ``bus`` and ``abstraction`` the
+    interface's IP-XACT VLNVs; ``ports`` maps its logical port names (``TVALID``, ``AWADDR``,
+    ...) to the module's ports."""
 
     name: str
     mode: str
     ports: dict
+    bus: tuple = AXI4_STREAM_BUS
+    abstraction: tuple = AXI4_STREAM_RTL
 
 
 @dataclass(frozen=True)
@@ -169,8 +180,30 @@ def stream_interfaces(ports) -> list:
             if {"TVALID", "TREADY", "TDATA"} - set(names) or by_name[names["TDATA"]].width % 8:
                 continue
             mode = "slave" if port.direction == "in" else "master"
-            found.append(StreamInterface(stem, mode, names))
+            found.append(BusInterface(stem, mode, names))
     return found
+
+
+def lite_interfaces(ports) -> list:
+    """The AXI4-Lite view of every ``X_awaddr`` ... ``X_rready`` group that has all 17 signals
+    (a slave when its ``awaddr`` is an input)."""
+    by_name = {port.name: port for port in ports}
+    found = []
+    for port in ports:
+        if not port.name.endswith("_awaddr"):
+            continue
+        stem = port.name[: -len("awaddr")]
+        names = {signal.upper(): stem + signal for signal in AXI4_LITE_SIGNALS}
+        if all(name in by_name for name in names.values()):
+            mode = "slave" if port.direction == "in" else "master"
+            found.append(BusInterface(stem[:-1], mode, names, AXI4_LITE_BUS, AXI4_LITE_RTL))
+    return found
+
+
+def bus_interfaces(ports) -> list:
+    """Every AMBA interface among ``ports``: :func:`stream_interfaces` and
+    :func:`lite_interfaces`."""
+    return stream_interfaces(ports) + lite_interfaces(ports)
 
 
 def memory_images(text: str) -> list:
@@ -259,8 +292,8 @@ def ipxact_component(
     top: str, ports, *, vendor: str, library: str, version: str, description: str, files=()
 ) -> str:
     """An IP-XACT 1685-2014 ``component`` of module ``top`` with ``ports`` (:class:`Port`),
-    an AXI4-Stream bus interface per :func:`stream_interfaces` group and a file set of
-    ``files`` (Verilog first)."""
+    a bus interface per :func:`bus_interfaces` group (AXI4-Stream, AXI4-Lite) and a file set
+    of ``files`` (Verilog first)."""
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<ipxact:component xmlns:ipxact="{IPXACT_NAMESPACE}">',
@@ -269,11 +302,11 @@ def ipxact_component(
         f"  <ipxact:name>{escape(top)}</ipxact:name>",
         f"  <ipxact:version>{escape(version)}</ipxact:version>",
     ]
-    interfaces = stream_interfaces(ports)
+    interfaces = bus_interfaces(ports)
     if interfaces:
         lines.append("  <ipxact:busInterfaces>")
         for interface in interfaces:
-            bus, rtl = AXI4_STREAM_BUS, AXI4_STREAM_RTL
+            bus, rtl = interface.bus, interface.abstraction
             lines += [
                 "    <ipxact:busInterface>",
                 f"      <ipxact:name>{escape(interface.name)}</ipxact:name>",

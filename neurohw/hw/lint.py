@@ -57,6 +57,14 @@ LINT_WAIVERS = (
         "truncation is waived.",
     ),
     LintWaiver(
+        "WIDTHTRUNC",
+        r"Operator ASSIGNW expects 1 bits on the Assign RHS, but Assign RHS's SHIFTR generates",
+        "Operator ASSIGNW expects 1 bits on the Assign RHS, but Assign RHS's SHIFTR generates*",
+        "A one-bit select at a variable index (`Value.bit_select(i, 1)`, Yosys' $shiftx) is "
+        "written as `assign y = x >> i;` into a one-bit wire: the truncation keeps bit i, which "
+        "is the select.",
+    ),
+    LintWaiver(
         "UNUSEDSIGNAL",
         r"(Signal is not used|Bits of signal are not used|Signal is not driven, nor used)",
         None,
