@@ -327,7 +327,8 @@ def check_c_driver(chip, network, simulator, build_dir):
 def test_axi_digits_chip(simulator, sim_build_dir):
     """The digits chip (``neurohw example``'s network: 64 inputs, 64 hidden and 10 output
     neurons on two cores) through the AXI wrapper: three test images back to back under random
-    pauses, every output spike and final state against the model, with bad beats."""
+    pauses, every output spike and final state against the model, with bad beats; then the C
+    driver's register checks on the same chip."""
     from neurohw.boards.system import digits_plan
     from neurohw.train import digits
 
@@ -337,3 +338,5 @@ def test_axi_digits_chip(simulator, sim_build_dir):
     inputs = {group: counts}
     top, data = make_axi_case(chip, inputs, seed=5, bad_beats=True)
     run(top, data, simulator, sim_build_dir)
+    # The same chip controlled by the C driver through its AXI-Lite registers.
+    check_c_driver(chip, chip.plan.network, simulator, sim_build_dir)
