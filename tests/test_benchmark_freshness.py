@@ -194,3 +194,43 @@ def test_every_published_row_is_fresh(capsys):
     code = make_benchmarks.main(["--check"])
     out = capsys.readouterr().out
     assert code == 0, out
+
+
+def test_xilinx_table_decides_on_lut6_bram36_and_the_ecp5_clock():
+    """The Xilinx-units comparison: LUT6 sites and BRAM36 equivalents against the published
+    points, time per image at the ECP5-85F Fmax (the estimate has no place and route)."""
+    x = {
+        "luts": 1844,
+        "logic_luts": 1533,
+        "lutram_luts": 244,
+        "srl": 67,
+        "ffs": 1720,
+        "bram36": 8.0,
+        "ramb36": 0,
+        "ramb18": 16,
+        "dsp48e1": 2,
+    }
+    ecp5 = {"fits": True, "fmax_mhz": 80.0, "logic_cells": 3156, "bram": 21}
+    results = {"mnist-w2-p4": {"ecp5-85k": ecp5, "xc7-estimate": {"fits": True, "xilinx": x}}}
+    estimates = {"mnist-w2-p4": {"cycles_per_inference": 40000.0}}  # 500 us at 80 MHz
+    [(key, verdict)] = make_benchmarks.xilinx_verdicts(results, estimates).items()
+    assert key == "mnist-w2-p4" and verdict["us"] == 500.0
+    for pub in make_benchmarks.PUBLISHED:
+        assert all(verdict["verdict"][pub["name"]]["checks"].values())
+    lines = make_benchmarks.xilinx_lines(results, estimates)
+    assert "no P&R, no Fmax" in lines[0]
+    assert (
+        "| 1,844 (1,533 + 244 + 67) | 1,720 | 8 (0 + 16 / 2) | 2 | 3,156, 21 | 500.0 us"
+        in (lines[4])
+    )
+    assert lines[-1] == "**Dominates both published points at once in their units**: `mnist-w2-p4`."
+    # 520 us at 80 MHz: not faster than Fan and Levy, so no longer both at once.
+    estimates["mnist-w2-p4"]["cycles_per_inference"] = 41600.0
+    verdict = make_benchmarks.xilinx_verdicts(results, estimates)["mnist-w2-p4"]["verdict"]
+    assert verdict["Fan and Levy"]["checks"] == {"logic": True, "bram": True, "latency": False}
+    assert make_benchmarks.xilinx_lines(results, estimates)[-1] == (
+        "**No configuration dominates both published points at once in their units.**"
+    )
+    x["bram36"] = 18.0  # not below Spiker+'s 18
+    verdict = make_benchmarks.xilinx_verdicts(results, estimates)["mnist-w2-p4"]["verdict"]
+    assert verdict["Spiker+ (Carpegna et al.)"]["checks"]["bram"] is False

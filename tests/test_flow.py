@@ -300,6 +300,6 @@ def test_synth_command_refuses_a_bad_device(tmp_path, capsys):
     )
     assert capsys.readouterr().err == (
         "neurohw: error: --device 'ice40-hx1k': must be one of 'ecp5-25k', 'ecp5-85k', "
-        "'ice40-up5k', 'none'\n"
+        "'ice40-up5k', 'xc7-estimate', 'none'\n"
     )
     assert not (tmp_path / "out").exists()
