@@ -498,6 +498,19 @@ def test_xc7_estimate_of_a_tiny_core(tmp_path):
     assert "(synthesis estimate, no P&R, no Fmax)" in table
     assert f"| LUT6 sites (logic + LUT-RAM + SRL) | {x['luts']} |" in table
     assert "| tiny | xc7-estimate |" in SynthReport.table([report])
+    # Through the report of neurohw synth: Xilinx units, no latency without an Fmax.
+    from neurohw.flows.report import DesignReport, DeviceResult
+
+    result = DeviceResult("xc7-estimate", synth=report)
+    assert result.to_dict()["xilinx"] == x
+    design = DesignReport("tiny", [result], cycles_per_inference=1000)
+    assert design.latency_us(result) is None
+    row = design.as_markdown().splitlines()[2]
+    assert row.startswith(
+        "| Xilinx 7-series (synthesis estimate, no P&R, no Fmax) | "
+        f"{x['luts']} LUT6 ({x['lutram_luts']} LUT-RAM, {x['srl']} SRL) |"
+    )
+    assert row.endswith("| - | no P&R | - | - |")
 
 
 @pytest.mark.slow
