@@ -237,3 +237,35 @@ def test_xilinx_table_decides_on_lut6_bram36_and_the_ecp5_clock():
     x["bram36"] = 18.0  # not below Spiker+'s 18
     verdict = make_benchmarks.xilinx_verdicts(results, estimates)["mnist-w2-p4"]["verdict"]
     assert verdict["Spiker+ (Carpegna et al.)"]["checks"]["bram"] is False
+
+
+def test_scaling_table_counts_lut_ram_and_names_unmeasured_points():
+    import bench_scaling
+
+    ecp5 = {
+        "n_neurons": 64,
+        "lanes": 4,
+        "target": "ecp5",
+        "luts": 1000,
+        "cells": {"TRELLIS_DPR16X4": 10},
+        "bram": 4,
+        "fmax_mhz": 100.0,
+    }
+    xc7 = {"n_neurons": 256, "lanes": 1, "target": "xc7", "xilinx": {"luts": 900, "bram36": 5.5}}
+    lines = bench_scaling.table([ecp5, xc7]).splitlines()
+    assert "| 64 | 4 | 1,040 | 4 | 100.0 | 400 M | 384.6 k | not measured |  |" in lines
+    assert "| 256 | 1 | not measured |  |  |  |  | 900 | 5.5 |" in lines
+
+
+@pytest.mark.slow
+def test_every_scaling_row_is_fresh():
+    """Every committed row of benchmarks/results/scaling.json measured what this tree builds."""
+    import bench_scaling
+
+    rows = json.loads(bench_scaling.RESULTS.read_text())
+    stale = [
+        row["run"]
+        for row in rows
+        if row["provenance"]["measured_sha256"] != bench_scaling.measured_sha256(row)
+    ]
+    assert stale == []
