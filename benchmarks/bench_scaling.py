@@ -246,7 +246,6 @@ def plot(rows: list, path: Path = PLOT) -> None:
             if target == "ecp5":
                 axes[2].plot(xs, [r["fmax_mhz"] for r in pts], style, label=label)
     axes[0].set_yscale("log")
-    axes[1].set_yscale("log")
     for ax in axes:
         if ax.lines:
             ax.legend(fontsize=7)
