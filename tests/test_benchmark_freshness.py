@@ -111,8 +111,10 @@ def tiny_chip_configs(monkeypatch):
 
     monkeypatch.setattr(make_benchmarks, "_configs", configs)
     make_benchmarks.chip_measured_sha256.cache_clear()
+    make_benchmarks.chip_design_hash.cache_clear()
     yield lanes
     make_benchmarks.chip_measured_sha256.cache_clear()
+    make_benchmarks.chip_design_hash.cache_clear()
 
 
 def test_chip_row_is_fresh_until_its_design_changes(tiny_chip_configs):
@@ -125,6 +127,7 @@ def test_chip_row_is_fresh_until_its_design_changes(tiny_chip_configs):
 
     tiny_chip_configs["tiny"] = 2  # planted: the chip mapped with two lanes per core
     make_benchmarks.chip_measured_sha256.cache_clear()
+    make_benchmarks.chip_design_hash.cache_clear()
     assert list(make_benchmarks.stale_chip_rows(results)) == ["tiny/ecp5-85k"]
     assert make_benchmarks.stale_chip_rows({"old": {"ecp5-85k": row}}) == {
         "old/ecp5-85k": "configuration no longer defined"
@@ -152,6 +155,7 @@ def test_table_refuses_stale_rows_and_flags_them_when_allowed(tiny_chip_configs,
 
     tiny_chip_configs["tiny"] = 2  # planted: the design changed since the row was measured
     make_benchmarks.chip_measured_sha256.cache_clear()
+    make_benchmarks.chip_design_hash.cache_clear()
     assert make_benchmarks.main(["--check", "--out", str(tmp_path)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("STALE tiny/ecp5-85k: design or options changed (recorded ")
