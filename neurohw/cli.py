@@ -629,7 +629,8 @@ def _add_flow_options(
         action="append",
         metavar="DEVICE",
         help="device of an out-of-context synthesis estimate, repeatable: "
-        "ice40-up5k, ecp5-25k, ecp5-85k, or 'none' (default: ecp5-85k)",
+        "ice40-up5k, ecp5-25k, ecp5-85k, xc7-estimate (Xilinx 7-series synthesis estimate, "
+        "no place and route), or 'none' (default: ecp5-85k)",
     )
     parser.add_argument(
         "--max-neurons",
@@ -1104,7 +1105,9 @@ def add_synth(subparsers):
         "--device",
         action="append",
         metavar="DEVICE",
-        help="ice40-up5k, ecp5-25k or ecp5-85k, repeatable (default: ice40-up5k and ecp5-85k)",
+        help="ice40-up5k, ecp5-25k, ecp5-85k or xc7-estimate (Xilinx 7-series resources "
+        "from synth_xilinx: no place and route, no Fmax), repeatable (default: ice40-up5k "
+        "and ecp5-85k)",
     )
     parser.add_argument(
         "--steps",

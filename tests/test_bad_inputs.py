@@ -835,7 +835,7 @@ CLI = [
     (
         "compile: unknown --device, refused before any stage",
         lambda tmp: _compile(tmp)[:-2] + ["--device", "ice40-hx1k"],
-        "--device 'ice40-hx1k': must be one of 'ecp5-25k', 'ecp5-85k', 'ice40-up5k', 'none'",
+        "--device 'ice40-hx1k': must be one of 'ecp5-25k', 'ecp5-85k', 'ice40-up5k', 'xc7-estimate', 'none'",
     ),
     (
         "compile: unknown --simulator",
@@ -1043,7 +1043,7 @@ CLI = [
     (
         "core-example: unknown --device (was checked at stage 4)",
         lambda tmp: ["core-example", "-o", str(tmp / "out"), "--device", "xc7a35t"],
-        "--device 'xc7a35t': must be one of 'ecp5-25k', 'ecp5-85k', 'ice40-up5k', 'none'",
+        "--device 'xc7a35t': must be one of 'ecp5-25k', 'ecp5-85k', 'ice40-up5k', 'xc7-estimate', 'none'",
     ),
     (
         "core-example: unknown --simulator (was checked at stage 3)",
@@ -1166,7 +1166,7 @@ def test_api_flow_refuses_before_writing(tmp_path):
             devices=["gowin"],
         )
     assert str(caught.value) == (
-        "device must be one of 'ecp5-25k', 'ecp5-85k', 'ice40-up5k', not 'gowin'"
+        "device must be one of 'ecp5-25k', 'ecp5-85k', 'ice40-up5k', 'xc7-estimate', not 'gowin'"
     )
     assert not (tmp_path / "out").exists()
 
@@ -1186,7 +1186,7 @@ NEUROHW = (
     [
         (
             ["core-example", "--device", "xc7a35t"],
-            "--device 'xc7a35t': must be one of 'ecp5-25k', 'ecp5-85k', 'ice40-up5k', 'none'",
+            "--device 'xc7a35t': must be one of 'ecp5-25k', 'ecp5-85k', 'ice40-up5k', 'xc7-estimate', 'none'",
         ),
         (["compile", "absent.nir", "--dt", "1e-3"], "absent.nir: no such file"),
     ],

@@ -111,8 +111,10 @@ def tiny_chip_configs(monkeypatch):
 
     monkeypatch.setattr(make_benchmarks, "_configs", configs)
     make_benchmarks.chip_measured_sha256.cache_clear()
+    make_benchmarks.chip_design_hash.cache_clear()
     yield lanes
     make_benchmarks.chip_measured_sha256.cache_clear()
+    make_benchmarks.chip_design_hash.cache_clear()
 
 
 def test_chip_row_is_fresh_until_its_design_changes(tiny_chip_configs):
@@ -125,6 +127,7 @@ def test_chip_row_is_fresh_until_its_design_changes(tiny_chip_configs):
 
     tiny_chip_configs["tiny"] = 2  # planted: the chip mapped with two lanes per core
     make_benchmarks.chip_measured_sha256.cache_clear()
+    make_benchmarks.chip_design_hash.cache_clear()
     assert list(make_benchmarks.stale_chip_rows(results)) == ["tiny/ecp5-85k"]
     assert make_benchmarks.stale_chip_rows({"old": {"ecp5-85k": row}}) == {
         "old/ecp5-85k": "configuration no longer defined"
@@ -152,6 +155,7 @@ def test_table_refuses_stale_rows_and_flags_them_when_allowed(tiny_chip_configs,
 
     tiny_chip_configs["tiny"] = 2  # planted: the design changed since the row was measured
     make_benchmarks.chip_measured_sha256.cache_clear()
+    make_benchmarks.chip_design_hash.cache_clear()
     assert make_benchmarks.main(["--check", "--out", str(tmp_path)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("STALE tiny/ecp5-85k: design or options changed (recorded ")
@@ -194,3 +198,78 @@ def test_every_published_row_is_fresh(capsys):
     code = make_benchmarks.main(["--check"])
     out = capsys.readouterr().out
     assert code == 0, out
+
+
+def test_xilinx_table_decides_on_lut6_bram36_and_the_ecp5_clock():
+    """The Xilinx-units comparison: LUT6 sites and BRAM36 equivalents against the published
+    points, time per image at the ECP5-85F Fmax (the estimate has no place and route)."""
+    x = {
+        "luts": 1844,
+        "logic_luts": 1533,
+        "lutram_luts": 244,
+        "srl": 67,
+        "ffs": 1720,
+        "bram36": 8.0,
+        "ramb36": 0,
+        "ramb18": 16,
+        "dsp48e1": 2,
+    }
+    ecp5 = {"fits": True, "fmax_mhz": 80.0, "logic_cells": 3156, "bram": 21}
+    results = {"mnist-w2-p4": {"ecp5-85k": ecp5, "xc7-estimate": {"fits": True, "xilinx": x}}}
+    estimates = {"mnist-w2-p4": {"cycles_per_inference": 40000.0}}  # 500 us at 80 MHz
+    [(key, verdict)] = make_benchmarks.xilinx_verdicts(results, estimates).items()
+    assert key == "mnist-w2-p4" and verdict["us"] == 500.0
+    for pub in make_benchmarks.PUBLISHED:
+        assert all(verdict["verdict"][pub["name"]]["checks"].values())
+    lines = make_benchmarks.xilinx_lines(results, estimates)
+    assert "no P&R, no Fmax" in lines[0]
+    assert (
+        "| 1,844 (1,533 + 244 + 67) | 1,720 | 8 (0 + 16 / 2) | 2 | 3,156, 21 | 500.0 us"
+        in (lines[4])
+    )
+    assert "**Dominates both published points at once in their units**: `mnist-w2-p4`." in lines
+    # 500 us is 3.8 % below Fan and Levy's 520: a thin margin, named.
+    assert lines[-1].startswith("**Thin margins** (under 5 %")
+    assert lines[-1].endswith("`mnist-w2-p4` against Fan and Levy: latency 3.8 % below.")
+    # 520 us at 80 MHz: not faster than Fan and Levy, so no longer both at once.
+    estimates["mnist-w2-p4"]["cycles_per_inference"] = 41600.0
+    verdict = make_benchmarks.xilinx_verdicts(results, estimates)["mnist-w2-p4"]["verdict"]
+    assert verdict["Fan and Levy"]["checks"] == {"logic": True, "bram": True, "latency": False}
+    assert "**No configuration dominates both published points at once in their units.**" in (
+        make_benchmarks.xilinx_lines(results, estimates)
+    )
+    x["bram36"] = 18.0  # not below Spiker+'s 18
+    verdict = make_benchmarks.xilinx_verdicts(results, estimates)["mnist-w2-p4"]["verdict"]
+    assert verdict["Spiker+ (Carpegna et al.)"]["checks"]["bram"] is False
+
+
+def test_scaling_table_counts_lut_ram_and_names_unmeasured_points():
+    import bench_scaling
+
+    ecp5 = {
+        "n_neurons": 64,
+        "lanes": 4,
+        "target": "ecp5",
+        "luts": 1000,
+        "cells": {"TRELLIS_DPR16X4": 10},
+        "bram": 4,
+        "fmax_mhz": 100.0,
+    }
+    xc7 = {"n_neurons": 256, "lanes": 1, "target": "xc7", "xilinx": {"luts": 900, "bram36": 5.5}}
+    lines = bench_scaling.table([ecp5, xc7]).splitlines()
+    assert "| 64 | 4 | 1,040 | 4 | 100.0 | 400 M | 384.6 k | not measured |  |" in lines
+    assert "| 256 | 1 | not measured |  |  |  |  | 900 | 5.5 |" in lines
+
+
+@pytest.mark.slow
+def test_every_scaling_row_is_fresh():
+    """Every committed row of benchmarks/results/scaling.json measured what this tree builds."""
+    import bench_scaling
+
+    rows = json.loads(bench_scaling.RESULTS.read_text())
+    stale = [
+        row["run"]
+        for row in rows
+        if row["provenance"]["measured_sha256"] != bench_scaling.measured_sha256(row)
+    ]
+    assert stale == []

@@ -293,6 +293,22 @@ def test_synth_command(tmp_path, capsys):
     assert "| iCE40UP5K | " in (tmp_path / "out" / "synth.md").read_text()
 
 
+@pytest.mark.slow  # a synthesis run (Yosys only); tests/test_synth.py keeps a core in CI
+def test_synth_command_xilinx_estimate(tmp_path, capsys):
+    small_network().save(tmp_path / "net.npz")
+    args = ["synth", str(tmp_path / "net.npz"), "-o", str(tmp_path / "out")]
+    assert main([*args, "--device", "xc7-estimate"]) == 0
+    report = json.loads((tmp_path / "out" / "synth.json").read_text())
+    (device,) = report["devices"]
+    assert device["device"] == "xc7-estimate" and device["fmax_mhz"] is None
+    assert device["xilinx"]["luts"] > 0 and device["latency_us"] is None
+    assert device["nextpnr"] == "synthesis estimate, no P&R, no Fmax"
+    assert (
+        "| Xilinx 7-series (synthesis estimate, no P&R, no Fmax) | "
+        in (tmp_path / "out" / "synth.md").read_text()
+    )
+
+
 def test_synth_command_refuses_a_bad_device(tmp_path, capsys):
     small_network().save(tmp_path / "net.npz")
     assert (
@@ -310,6 +326,6 @@ def test_synth_command_refuses_a_bad_device(tmp_path, capsys):
     )
     assert capsys.readouterr().err == (
         "neurohw: error: --device 'ice40-hx1k': must be one of 'ecp5-25k', 'ecp5-85k', "
-        "'ice40-up5k', 'none'\n"
+        "'ice40-up5k', 'xc7-estimate', 'none'\n"
     )
     assert not (tmp_path / "out").exists()

@@ -221,7 +221,8 @@ def test_unknown_device(tmp_path):
     with pytest.raises(ValueError) as info:
         synthesize(TINY_VERILOG, device="foo", workdir=tmp_path)
     assert (
-        str(info.value) == "device must be one of 'ecp5-25k', 'ecp5-85k', 'ice40-up5k', not 'foo'"
+        str(info.value)
+        == "device must be one of 'ecp5-25k', 'ecp5-85k', 'ice40-up5k', 'xc7-estimate', not 'foo'"
     )
 
 
@@ -399,3 +400,132 @@ def test_neuron_update_synthesizes(tmp_path, config, device):
     except BaselineError:
         pytest.skip(f"no baseline for these tool versions in {bench.BASELINE}")
     assert regressions == []
+
+
+# -- Xilinx 7-series estimate (synthesis only) ------------------------------------------------
+
+
+def test_xilinx_resources_of_a_real_chip():
+    """``synth_xilinx`` statistics of the 784-128-10 chip mnist-w2-p4 (make_benchmarks.py)."""
+    cells = synth.parse_yosys_stat(load("synth_xc7_mnist_w2_p4_stat.json"))
+    x = synth.xilinx_resources(cells)
+    # Yosys writes a LUT1 inverter as INV: counted as LUT1.
+    assert x["luts_by_size"] == {
+        "LUT1": 104,
+        "LUT2": 449,
+        "LUT3": 261,
+        "LUT4": 243,
+        "LUT5": 297,
+        "LUT6": 179,
+    }
+    assert x["logic_luts"] == 1533
+    assert x["lutram"] == {"RAM256X1S": 26, "RAM32M": 35}
+    assert x["lutram_luts"] == 4 * 26 + 4 * 35
+    assert x["srl"] == 67
+    assert x["luts"] == 1533 + 244 + 67
+    assert (x["ramb36"], x["ramb18"], x["bram36"]) == (0, 16, 8.0)
+    assert (x["ffs"], x["carry4"], x["dsp48e1"], x["muxf"]) == (1720, 175, 2, 0)
+    assert x["other"] == {}
+
+
+def test_xilinx_resources_count_every_kind_and_list_the_rest():
+    x = synth.xilinx_resources(
+        {
+            "RAMB36E1": 2,
+            "RAMB18E1": 3,
+            "RAM64M": 1,
+            "RAM64X1D": 2,
+            "RAM128X1D": 1,
+            "SRLC32E": 2,
+            "FDCE": 1,
+            "FDPE": 1,
+            "MUXF7": 4,
+            "BUFG": 1,
+        }
+    )
+    assert x["bram36"] == 3.5
+    assert x["lutram_luts"] == 4 + 2 * 2 + 4
+    assert x["luts"] == 12 + 2
+    assert x["ffs"] == 2 and x["muxf"] == 4
+    assert x["other"] == {"BUFG": 1}
+
+
+def test_xc7_estimate_has_no_clock_constraint(tmp_path):
+    with pytest.raises(ValueError) as info:
+        synthesize(TINY_VERILOG, device="xc7-estimate", workdir=tmp_path, clock_mhz=100)
+    assert str(info.value) == (
+        "clock_mhz must be None on 'xc7-estimate' (a synthesis estimate without place and "
+        "route has no timing), not 100"
+    )
+
+
+def test_xc7_estimate_has_no_harness(tmp_path):
+    with pytest.raises(ValueError) as info:
+        synthesize(TINY_VERILOG, device="xc7-estimate", workdir=tmp_path, harness=True)
+    assert str(info.value) == (
+        "harness must be None or False on 'xc7-estimate' (a synthesis estimate without "
+        "place and route has no pins), not True"
+    )
+
+
+def test_xc7_estimate_of_a_tiny_core(tmp_path):
+    """One real synth_xilinx run (seconds) of a small neuron core: Xilinx units, no nextpnr."""
+    from neurohw.hw.core import NeuronCore
+    from neurohw.model import Decay, NeuronParams
+
+    params = NeuronParams(
+        v_width=16,
+        v_decay=Decay.shift(4),
+        threshold=64,
+        reset="zero",
+    )
+    core = NeuronCore(params, n_neurons=4, n_axons=4, weight_width=8)
+    report = synthesize(core, device="xc7-estimate", workdir=tmp_path, name="tiny")
+    x = report.xilinx
+    assert x is not None and x["other"] == {}
+    assert report.nextpnr_version == "synthesis estimate, no P&R, no Fmax"
+    assert report.fmax == {} and report.fmax_mhz is None and report.clock_mhz is None
+    assert report.luts == x["logic_luts"] > 0 and report.logic_cells == x["luts"]
+    assert report.ffs == x["ffs"] > 0
+    assert report.bram == 2 * x["ramb36"] + x["ramb18"]
+    assert not (tmp_path / "nextpnr.log").exists()
+    assert (
+        "synth_xilinx -family xc7 -flatten -noiopad -noclkbuf"
+        in (tmp_path / "synth.ys").read_text()
+    )
+    assert SynthReport.from_json(tmp_path / "synth_report.json") == report
+    table = report.as_table()
+    assert "(synthesis estimate, no P&R, no Fmax)" in table
+    assert f"| LUT6 sites (logic + LUT-RAM + SRL) | {x['luts']} |" in table
+    assert "| tiny | xc7-estimate |" in SynthReport.table([report])
+    # Through the report of neurohw synth: Xilinx units, no latency without an Fmax.
+    from neurohw.flows.report import DesignReport, DeviceResult
+
+    result = DeviceResult("xc7-estimate", synth=report)
+    assert result.to_dict()["xilinx"] == x
+    design = DesignReport("tiny", [result], cycles_per_inference=1000)
+    assert design.latency_us(result) is None
+    row = design.as_markdown().splitlines()[2]
+    assert row.startswith(
+        "| Xilinx 7-series (synthesis estimate, no P&R, no Fmax) | "
+        f"{x['luts']} LUT6 ({x['lutram_luts']} LUT-RAM, {x['srl']} SRL) |"
+    )
+    assert row.endswith("| - | no P&R | - | - |")
+
+
+@pytest.mark.slow
+def test_xc7_estimate_puts_weight_banks_in_block_ram(tmp_path):
+    """A core whose weights fill two 2048 x 8 banks: Yosys maps each onto a RAMB18E1 (a RAMB18
+    holds 2k x 9), not LUT-RAM or flip-flops."""
+    from neurohw.hw.core import NeuronCore
+    from neurohw.hw.core_config import weight_bank_depth
+    from neurohw.model import Decay, NeuronParams
+
+    params = NeuronParams(v_width=16, v_decay=Decay.shift(4), threshold=64, reset="zero")
+    core = NeuronCore(params, n_neurons=64, n_axons=64, weight_width=8)
+    assert 64 * 64 == 2 * weight_bank_depth(8)
+    report = synthesize(core, device="xc7-estimate", workdir=tmp_path, name="core64")
+    log = (tmp_path / "yosys.log").read_text()
+    for bank in (0, 1):
+        assert f"weight0_lane0_bank{bank} via $__XILINX_BLOCKRAM_" in log
+    assert (report.xilinx["ramb18"], report.xilinx["ramb36"]) == (2, 0)

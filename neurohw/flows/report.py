@@ -49,7 +49,12 @@ __all__ = [
     "DEVICE_LABELS",
 ]
 
-DEVICE_LABELS = {"ice40-up5k": "iCE40UP5K", "ecp5-25k": "ECP5-25F", "ecp5-85k": "ECP5-85F"}
+DEVICE_LABELS = {
+    "ice40-up5k": "iCE40UP5K",
+    "ecp5-25k": "ECP5-25F",
+    "ecp5-85k": "ECP5-85F",
+    "xc7-estimate": "Xilinx 7-series (synthesis estimate, no P&R, no Fmax)",
+}
 
 
 # -- Verilog with large memory initializers as $readmemh --------------------------------------
@@ -472,6 +477,8 @@ class DeviceResult:
                     "wall_time_s": s.wall_time_s,
                 }
             )
+            if s.xilinx is not None:
+                out["xilinx"] = s.xilinx
         else:
             out.update({"error": self.error, "overflow": [list(o) for o in self.overflow]})
         return out
@@ -548,6 +555,14 @@ class DesignReport:
                 lines.append(f"| {label} | does not fit: {_short_error(r)} |||||||||")
                 continue
             s = r.synth
+            if s.xilinx is not None:
+                x = s.xilinx
+                lines.append(
+                    f"| {label} | {x['luts']} LUT6 ({x['lutram_luts']} LUT-RAM, {x['srl']} SRL) "
+                    f"| {x['carry4']} CARRY4 | {x['ffs']} | {x['bram36']:g} BRAM36 | 0 | "
+                    f"{x['dsp48e1']} DSP48E1 | - | no P&R | - | - |"
+                )
+                continue
             fmax = "-" if s.fmax_mhz is None else f"{s.fmax_mhz:.1f}"
             lat = self.latency_us(r)
             sops = self.synaptic_ops_per_s(r)

@@ -11,7 +11,12 @@ the constraint, tool versions, seed and run times::
     print(report.as_table())
 
 Devices (:data:`DEVICES`): ``"ice40-up5k"`` (SG48 package, placed with its pads) and
-``"ecp5-25k"``/``"ecp5-85k"`` (``--out-of-context``: no pads, ports left unconstrained).
+``"ecp5-25k"``/``"ecp5-85k"`` (``--out-of-context``: no pads, ports left unconstrained), and
+``"xc7-estimate"``: a Xilinx 7-series resource estimate from Yosys alone (``synth_xilinx -family
+xc7 -flatten -noiopad -noclkbuf``), **no place and route, so no Fmax and no fit check**; its counts in
+Xilinx units (LUT1..LUT6, LUT-RAM, SRL, FF, RAMB36/RAMB18, DSP48E1) are in
+:attr:`SynthReport.xilinx` (:func:`xilinx_resources`), for comparison with published designs
+that report Vivado figures.
 
 Harness. An iCE40UP5K in the SG48 package has 39 I/O pins, so a design with more port bits
 cannot be placed with its ports on pads. Such a design is wrapped in a generated Verilog harness
@@ -74,6 +79,8 @@ __all__ = [
     "SynthReport",
     "synthesize",
     "parse_yosys_stat",
+    "xilinx_resources",
+    "XILINX_ESTIMATE",
     "parse_nextpnr_report",
     "parse_nextpnr_failure",
     "harness_verilog",
@@ -92,17 +99,21 @@ PROGRESS_SECONDS = 15.0
 
 HARNESS_MODULE = "neurohw_harness"
 
+#: ``SynthReport.nextpnr_version`` of a synthesis-only estimate, and the caveat every table of
+#: one states.
+NO_PLACE_AND_ROUTE = "synthesis estimate, no P&R, no Fmax"
+
 
 @dataclass(frozen=True)
 class Device:
     """A synthesis target: how to run Yosys and nextpnr for it."""
 
     name: str
-    family: str  # "ice40" or "ecp5"
+    family: str  # "ice40", "ecp5" or "xilinx"
     synth: str  # Yosys synthesis command, without -top
-    nextpnr: str  # tool variable of neurohw.toolchain
+    nextpnr: str | None  # tool variable of neurohw.toolchain; None: synthesis estimate only
     nextpnr_args: tuple[str, ...]
-    clock_mhz: float  # default clock constraint
+    clock_mhz: float | None  # default clock constraint; None without place and route
     io_pins: int | None  # package pins for ports; None: out of context (no pads)
 
 
@@ -134,7 +145,22 @@ DEVICES: dict[str, Device] = {
         150.0,
         None,
     ),
+    # Out of context like the ECP5 runs: no I/O buffers (-noiopad), no BUFG (-noclkbuf). LUTs are
+    # mapped by ABC9, the only mapper of synth_xilinx in Yosys 0.70 (it has no -abc9 switch any
+    # more; -dff, ABC9 across flip-flops, is left off as Vivado's default flow does not retime).
+    "xc7-estimate": Device(
+        "xc7-estimate",
+        "xilinx",
+        "synth_xilinx -family xc7 -flatten -noiopad -noclkbuf",
+        None,
+        (),
+        None,
+        None,
+    ),
 }
+
+#: The synthesis-only Xilinx 7-series device (no place and route, no Fmax).
+XILINX_ESTIMATE = "xc7-estimate"
 
 #: Resource classes of the report and the Yosys cell types counted in each.
 _CELL_CLASSES = {
@@ -155,7 +181,33 @@ _CELL_CLASSES = {
         "spram": r"(?!)",
         "dsp": r"MULT18X18D|MULT9X9D|ALU54B",
     },
+    # ``bram`` counts 18 kbit halves (a RAMB36E1 is two, as a RAMB18E1 is one), the unit of
+    # an ECP5 DP16KD; ``xilinx_resources`` gives the 36 kbit equivalents.
+    "xilinx": {
+        # INV is how Yosys writes a LUT1 inverter; counted as the LUT it occupies.
+        "luts": r"LUT[1-6]|INV",
+        "carries": r"CARRY4",
+        "ffs": r"FD[CPRS]E(_1)?",
+        "bram": r"RAMB18E1|RAMB36E1",
+        "spram": r"(?!)",
+        "dsp": r"DSP48E1",
+    },
 }
+
+#: LUT6 sites a 7-series distributed-RAM or shift-register cell occupies (UG474: a RAM32M or
+#: RAM64M is the four LUTs of a SLICEM; RAM64X1D two; an SRL one LUT).
+XILINX_LUTRAM_LUTS = {
+    "RAM32X1S": 1,
+    "RAM32X1D": 2,
+    "RAM32M": 4,
+    "RAM64X1S": 1,
+    "RAM64X1D": 2,
+    "RAM64M": 4,
+    "RAM128X1S": 2,
+    "RAM128X1D": 4,
+    "RAM256X1S": 4,
+}
+XILINX_SRL_LUTS = {"SRL16E": 1, "SRLC16E": 1, "SRLC32E": 1}
 
 #: nextpnr bels that hold each resource class (their ``available`` is the capacity).
 _CAPACITY_BELS = {
@@ -167,6 +219,7 @@ _CAPACITY_BELS = {
         "dsp": "ICESTORM_DSP",
     },
     "ecp5": {"logic": "TRELLIS_COMB", "ff": "TRELLIS_FF", "bram": "DP16KD", "dsp": "MULT18X18D"},
+    "xilinx": {},
 }
 
 _RESOURCES = ("luts", "carries", "ffs", "bram", "spram", "dsp")
@@ -220,6 +273,13 @@ class SynthReport:
     ``fmax`` maps each clock (nextpnr's net name up to its first ``$``, e.g. ``clk``) to
     ``{"achieved": MHz, "constraint": MHz}``; it is empty when the design has no
     register-to-register path.
+
+    On ``"xc7-estimate"`` (synthesis only: no place and route, no Fmax) ``luts`` counts logic
+    LUT1..LUT6 (INV included), ``carries`` CARRY4, ``ffs`` FDRE/FDSE/FDCE/FDPE, ``bram`` 18 kbit
+    halves (RAMB18E1 one, RAMB36E1 two), ``dsp`` DSP48E1; ``logic_cells`` is the LUT6 sites
+    in use (logic, distributed RAM and shift registers: Vivado's "Slice LUTs"); ``fmax``,
+    ``capacity``, ``utilization`` and ``placed`` are empty; ``xilinx`` holds
+    :func:`xilinx_resources` (``None`` on the other devices).
     """
 
     design: str
@@ -228,7 +288,7 @@ class SynthReport:
     yosys_version: str
     nextpnr_version: str
     seed: int
-    clock_mhz: float
+    clock_mhz: float | None
     luts: int
     carries: int
     ffs: int
@@ -247,6 +307,7 @@ class SynthReport:
     synth_time_s: float
     pnr_time_s: float
     workdir: str
+    xilinx: dict[str, Any] | None = None
 
     @property
     def fmax_mhz(self) -> float | None:
@@ -282,6 +343,8 @@ class SynthReport:
 
     def as_table(self) -> str:
         """The report as a Markdown table (used / available / percent) with a footer."""
+        if self.xilinx is not None:
+            return self._xilinx_table()
         c, u = self.capacity, self.utilization
 
         def row(label, used, capacity_key=None, percent_key=None):
@@ -333,6 +396,27 @@ class SynthReport:
         )
         return "\n".join(lines)
 
+    def _xilinx_table(self) -> str:
+        x = self.xilinx
+        sizes = ", ".join(f"{count} {kind}" for kind, count in x["luts_by_size"].items() if count)
+        lutram = ", ".join(f"{count} {kind}" for kind, count in x["lutram"].items())
+        lines = [
+            f"| {self.design} on {self.device} ({NO_PLACE_AND_ROUTE}) | used |",
+            "|---|---:|",
+            f"| LUT6 sites (logic + LUT-RAM + SRL) | {x['luts']} |",
+            f"| logic LUTs ({sizes or 'none'}) | {x['logic_luts']} |",
+            f"| LUT-RAM LUTs ({lutram or 'none'}) | {x['lutram_luts']} |",
+            f"| SRL (SRL16E/SRLC32E) | {x['srl']} |",
+            f"| FF | {x['ffs']} |",
+            f"| CARRY4 | {x['carry4']} |",
+            f"| BRAM36 equivalents ({x['ramb36']} RAMB36E1 + {x['ramb18']} RAMB18E1 / 2) "
+            f"| {x['bram36']:g} |",
+            f"| DSP48E1 | {x['dsp48e1']} |",
+            "",
+            f"{self.yosys_version}; {NO_PLACE_AND_ROUTE}; {self.synth_time_s:.0f} s",
+        ]
+        return "\n".join(lines)
+
     @staticmethod
     def table(reports: list[SynthReport]) -> str:
         """Several reports as one Markdown table, one row each."""
@@ -343,10 +427,11 @@ class SynthReport:
         ]
         for r in reports:
             fmax = "-" if r.fmax_mhz is None else f"{r.fmax_mhz:.1f}"
+            constraint = "no P&R" if r.clock_mhz is None else f"{r.clock_mhz:g}"
             lines.append(
                 f"| {r.design} | {r.device} | {r.luts} | {r.carries} | {r.ffs} | "
                 f"{r.bram} | {r.spram} | {r.dsp} | {r.logic_cells} | {fmax} | "
-                f"{r.clock_mhz:g} |"
+                f"{constraint} |"
             )
         return "\n".join(lines)
 
@@ -409,6 +494,68 @@ def parse_yosys_stat(stat: Mapping[str, Any], module: str | None = None) -> dict
         return cells
 
     return dict(sorted(total(module, frozenset()).items()))
+
+
+def xilinx_resources(cells: Mapping[str, int]) -> dict[str, Any]:
+    """Xilinx 7-series resources of a ``synth_xilinx`` netlist's cell counts (as
+    :func:`parse_yosys_stat` returns them), in the units Vivado reports:
+
+    ``luts_by_size`` (LUT1..LUT6; Yosys writes a LUT1 inverter as INV, counted as LUT1),
+    ``logic_luts`` (their sum), ``lutram`` (distributed-RAM cells by type), ``lutram_luts``
+    (LUT6 sites they occupy: :data:`XILINX_LUTRAM_LUTS`), ``srl`` (SRL16E/SRLC32E cells, one
+    LUT each), ``luts`` (``logic_luts + lutram_luts + srl``, Vivado's "Slice LUTs"), ``ffs``,
+    ``carry4``, ``muxf`` (MUXF7/MUXF8, in slices beside the LUTs, not counted as LUTs),
+    ``ramb36``, ``ramb18``, ``bram36`` (36 kbit equivalents, a RAMB18 counting 0.5, as
+    Vivado's "Block RAM Tile"), ``dsp48e1`` and ``other`` (any cell type not listed here, so that
+    nothing is silently left out of the estimate).
+    """
+    by_size = {f"LUT{k}": 0 for k in range(1, 7)}
+    lutram: dict[str, int] = {}
+    result: dict[str, Any] = {
+        "srl": 0,
+        "ffs": 0,
+        "carry4": 0,
+        "muxf": 0,
+        "ramb36": 0,
+        "ramb18": 0,
+        "dsp48e1": 0,
+    }
+    other: dict[str, int] = {}
+    for kind, count in cells.items():
+        if kind in by_size:
+            by_size[kind] += count
+        elif kind == "INV":
+            by_size["LUT1"] += count
+        elif kind in XILINX_LUTRAM_LUTS:
+            lutram[kind] = lutram.get(kind, 0) + count
+        elif kind in XILINX_SRL_LUTS:
+            result["srl"] += count
+        elif re.fullmatch(r"FD[CPRS]E(_1)?", kind):
+            result["ffs"] += count
+        elif kind == "CARRY4":
+            result["carry4"] += count
+        elif kind in ("MUXF7", "MUXF8"):
+            result["muxf"] += count
+        elif kind == "RAMB36E1":
+            result["ramb36"] += count
+        elif kind == "RAMB18E1":
+            result["ramb18"] += count
+        elif kind == "DSP48E1":
+            result["dsp48e1"] += count
+        else:
+            other[kind] = count
+    logic = sum(by_size.values())
+    lutram_luts = sum(XILINX_LUTRAM_LUTS[kind] * count for kind, count in lutram.items())
+    result.update(
+        luts_by_size=by_size,
+        logic_luts=logic,
+        lutram=dict(sorted(lutram.items())),
+        lutram_luts=lutram_luts,
+        luts=logic + lutram_luts + result["srl"],
+        bram36=result["ramb36"] + 0.5 * result["ramb18"],
+        other=dict(sorted(other.items())),
+    )
+    return result
 
 
 def _classify(cells: Mapping[str, int], family: str) -> dict[str, int]:
@@ -675,7 +822,8 @@ def synthesize(
     harness: bool | None = None,
     timeout: float | None = None,
 ) -> SynthReport:
-    """Synthesize ``design`` out of context on ``device`` and place and route it.
+    """Synthesize ``design`` out of context on ``device`` and place and route it (on
+    ``"xc7-estimate"``: synthesis only, no place and route).
 
     Parameters
     ----------
@@ -683,13 +831,15 @@ def synthesize(
         A component (converted with ``amaranth.back.verilog.convert(design, name=top)``; its
         ``sync`` domain gives ports ``clk`` and ``rst``), Verilog source text, or a Verilog file.
     device : str
-        One of :data:`DEVICES`: ``"ice40-up5k"``, ``"ecp5-25k"``, ``"ecp5-85k"``.
+        One of :data:`DEVICES`: ``"ice40-up5k"``, ``"ecp5-25k"``, ``"ecp5-85k"``, or
+        ``"xc7-estimate"`` (Yosys' Xilinx 7-series mapping, no place and route).
     workdir : path
         Directory for every generated file and log (created; earlier results removed).
     top : str
         Name of the design's top module.
     clock_mhz : float
-        Clock constraint for nextpnr (``--freq``); default 50 MHz on iCE40, 150 MHz on ECP5.
+        Clock constraint for nextpnr (``--freq``); default 50 MHz on iCE40, 150 MHz on ECP5;
+        not allowed on ``"xc7-estimate"`` (nothing is timed).
     seed : int
         nextpnr placement seed.
     name : str
@@ -712,12 +862,26 @@ def synthesize(
     spec = check_device(device)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an integer, not {seed!r}")
-    if clock_mhz is None:
-        clock_mhz = spec.clock_mhz
-    if not (isinstance(clock_mhz, (int, float)) and math.isfinite(clock_mhz) and clock_mhz > 0):
-        raise ValueError(f"clock_mhz must be a positive number, not {clock_mhz!r}")
+    if spec.nextpnr is None:
+        # A synthesis estimate: nothing is placed, so nothing can be timed or put on pads.
+        if clock_mhz is not None:
+            raise ValueError(
+                f"clock_mhz must be None on {device!r} (a synthesis estimate without place "
+                f"and route has no timing), not {clock_mhz!r}"
+            )
+        if harness:
+            raise ValueError(
+                f"harness must be None or False on {device!r} (a synthesis estimate without "
+                f"place and route has no pins), not {harness!r}"
+            )
+        harness = False
+    else:
+        if clock_mhz is None:
+            clock_mhz = spec.clock_mhz
+        if not (isinstance(clock_mhz, (int, float)) and math.isfinite(clock_mhz) and clock_mhz > 0):
+            raise ValueError(f"clock_mhz must be a positive number, not {clock_mhz!r}")
     yosys = synthesis_tool("YOSYS")
-    nextpnr = synthesis_tool(spec.nextpnr)
+    nextpnr = synthesis_tool(spec.nextpnr) if spec.nextpnr is not None else None
     started = time.monotonic()
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -804,6 +968,8 @@ def synthesize(
         everything = parse_yosys_stat(stat, HARNESS_MODULE)
         harness_cells = {kind: count - cells.get(kind, 0) for kind, count in everything.items()}
         harness_classes = _classify(harness_cells, spec.family)
+    if nextpnr is None:
+        return _estimate_report(spec, name, top, seed, cells, started, synth_time, workdir)
     classes = _classify(cells, spec.family)
     logger.info(
         "yosys: %s in %.1f s (design only)", _format_classes(classes) or "no cells", synth_time
@@ -886,6 +1052,60 @@ def synthesize(
         )
     else:
         logger.warning("nextpnr: no register-to-register path in %s, so no Fmax", name)
+    return report
+
+
+def _estimate_report(
+    spec: Device,
+    name: str,
+    top: str,
+    seed: int,
+    cells: Mapping[str, int],
+    started: float,
+    synth_time: float,
+    workdir: Path,
+) -> SynthReport:
+    """The :class:`SynthReport` of a synthesis-only device (``xc7-estimate``)."""
+    xilinx = xilinx_resources(cells)
+    classes = _classify(cells, spec.family)
+    classes["bram"] = 2 * xilinx["ramb36"] + xilinx["ramb18"]
+    if xilinx["other"]:
+        logger.warning("xc7 estimate of %s: unclassified cells %s", name, xilinx["other"])
+    report = SynthReport(
+        design=name,
+        device=spec.name,
+        top=top,
+        yosys_version=synthesis_tool_version("YOSYS"),
+        nextpnr_version=NO_PLACE_AND_ROUTE,
+        seed=seed,
+        clock_mhz=None,
+        **classes,
+        logic_cells=xilinx["luts"],
+        fmax={},
+        utilization={},
+        capacity={},
+        harness=False,
+        harness_cells=None,
+        cells=dict(sorted(cells.items())),
+        placed={},
+        wall_time_s=round(time.monotonic() - started, 2),
+        synth_time_s=round(synth_time, 2),
+        pnr_time_s=0.0,
+        workdir=str(workdir),
+        xilinx=xilinx,
+    )
+    report.to_json(workdir / "synth_report.json")
+    logger.info(
+        "%s: %d LUT6 (%d as memory, %d SRL), %d FF, %g BRAM36, %d DSP48E1 (synthesis "
+        "estimate, no place and route)",
+        spec.name,
+        xilinx["luts"],
+        xilinx["lutram_luts"],
+        xilinx["srl"],
+        xilinx["ffs"],
+        xilinx["bram36"],
+        xilinx["dsp48e1"],
+    )
     return report
 
 
