@@ -1325,6 +1325,10 @@ def explore_command(args) -> int:
     from .network.system import check_samples
 
     # Every option and input is checked before the cluster starts or anything is written.
+    # Every point is placed and routed (fit, Fmax): the devices with a place-and-route flow.
+    placed = ", ".join(repr(name) for name in sorted(ex.DEVICE_LIMITS))
+    if args.device not in ex.DEVICE_LIMITS:
+        raise CommandError(f"--device {args.device!r}: must be one of {placed}")
     (device,) = _check_devices([args.device])
     if args.max_latency_us is not None and not args.max_latency_us > 0:
         raise CommandError(f"--max-latency-us must be positive, not {args.max_latency_us}")

@@ -42,8 +42,14 @@ def tiny_network():
 BAD = [
     (
         ["--device", "virtex"],
-        "--device 'virtex': must be one of 'ecp5-25k', 'ecp5-85k', 'ice40-up5k', 'none'",
+        "--device 'virtex': must be one of 'ecp5-25k', 'ecp5-85k', 'ice40-up5k'",
     ),
+    # The Xilinx estimate has no place and route: no fit, no Fmax, so no front.
+    (
+        ["--device", "xc7-estimate"],
+        "--device 'xc7-estimate': must be one of 'ecp5-25k', 'ecp5-85k', 'ice40-up5k'",
+    ),
+    (["--device", "none"], "--device 'none': must be one of 'ecp5-25k', 'ecp5-85k', 'ice40-up5k'"),
     (["--max-latency-us", "0"], "--max-latency-us must be positive, not 0.0"),
     (["--max-luts", "0"], "--max-luts must be at least 1, not 0"),
     (["--max-brams", "-1"], "--max-brams must be at least 0, not -1"),
