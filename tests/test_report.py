@@ -27,6 +27,7 @@ from neurohw.hw.core import NeuronCore
 from neurohw.model import Decay, NeuronParams
 from neurohw.network import InputGroup, Network, Population, Projection
 from neurohw.network.mapping import CoreCapacity, map_network
+from neurohw.sim.runner import case_build_dir
 
 BASELINES = Path(__file__).resolve().parent.parent / "benchmarks" / "baselines"
 
@@ -109,7 +110,7 @@ def test_estimate_scales_with_lanes_and_events():
     "lanes,topology,seed", [(1, "star", 1), (2, "mesh", 1), (4, "star", 7), (2, "star", 11)]
 )
 @pytest.mark.needs_simulator("icarus")
-def test_estimate_matches_rtl(lanes, topology, seed):
+def test_estimate_matches_rtl(lanes, topology, seed, request):
     """The analytic model against the cycles the RTL takes (Icarus, no idle cycles on the host
     port): the whole run within CYCLE_TOLERANCE, every sample within 10 % + 10 cycles. (The
     first three cases were among those the model's constants were fitted to; the last was
@@ -123,7 +124,9 @@ def test_estimate_matches_rtl(lanes, topology, seed):
     )
     inputs = inputs_for(network, 5, 2, seed=seed - 1)
     estimate = estimate_cycles(plan, inputs)
-    measured = verify_system(plan, inputs, simulator="icarus")
+    measured = verify_system(
+        plan, inputs, simulator="icarus", build_dir=case_build_dir(request.node.nodeid, "icarus")
+    )
     # From the barrier of window 0 to that of the last window, at the host (the first step
     # also holds the time from reset, which the bench and the model count differently).
     steps = len(estimate.cycles_per_step)
@@ -139,7 +142,7 @@ def test_estimate_matches_rtl(lanes, topology, seed):
         assert abs(a - m) <= 0.10 * m + 10, (estimate.cycles_per_sample, measured.cycles_per_sample)
 
 
-def test_estimate_matches_rtl_skewed(simulator):
+def test_estimate_matches_rtl_skewed(simulator, sim_build_dir):
     """A skewed chip (same-step projections: flush steps, start-step clears, drops before a
     start) against its RTL run, as above."""
     from neurohw.flows.system import verify_system
@@ -149,7 +152,7 @@ def test_estimate_matches_rtl_skewed(simulator):
     plan = map_network(network, capacity=CoreCapacity(max_neurons=4, max_axons=64))
     inputs = random_inputs(network, 5, steps=5, samples=2)
     estimate = estimate_cycles(plan, inputs)
-    measured = verify_system(plan, inputs, simulator=simulator)
+    measured = verify_system(plan, inputs, simulator=simulator, build_dir=sim_build_dir)
     steps = len(estimate.cycles_per_step)
     assert steps == (5 + plan.flush_steps) * 2
     total_measured = measured.cycles_per_step_mean * (steps - 1)
@@ -158,7 +161,7 @@ def test_estimate_matches_rtl_skewed(simulator):
     ), (estimate.cycles_per_step, total_measured)
 
 
-def test_estimate_matches_rtl_graded_spikes(simulator):
+def test_estimate_matches_rtl_graded_spikes(simulator, sim_build_dir):
     """Graded spikes between populations (the Xylo-style network, ``h`` over two cores, its
     recurrent cap binding) against the RTL run, as above; fewer cycles than count expansion."""
     from neurohw.flows.system import verify_system
@@ -169,7 +172,7 @@ def test_estimate_matches_rtl_graded_spikes(simulator):
     plan = map_network(network, capacity=capacity, graded_spikes=True)
     inputs = random_inputs(network, 0, steps=6, samples=2, density=0.6)
     estimate = estimate_cycles(plan, inputs)
-    measured = verify_system(plan, inputs, simulator=simulator)
+    measured = verify_system(plan, inputs, simulator=simulator, build_dir=sim_build_dir)
     steps = len(estimate.cycles_per_step)
     total_measured = measured.cycles_per_step_mean * (steps - 1)
     assert (
@@ -181,7 +184,7 @@ def test_estimate_matches_rtl_graded_spikes(simulator):
 
 @pytest.mark.slow
 @pytest.mark.needs_simulator("verilator")
-def test_estimate_matches_rtl_digits():
+def test_estimate_matches_rtl_digits(request):
     """The digits network (2 test images x 16 steps) on Verilator: within 2 %."""
     from neurohw.boards.system import digits_plan
     from neurohw.flows.system import verify_system
@@ -190,7 +193,12 @@ def test_estimate_matches_rtl_digits():
     plan = digits_plan()
     counts, _ = digits.test_set(16, seed=0, limit=2)
     estimate = estimate_cycles(plan, {"input": counts})
-    measured = verify_system(plan, {"input": counts}, simulator="verilator")
+    measured = verify_system(
+        plan,
+        {"input": counts},
+        simulator="verilator",
+        build_dir=case_build_dir(request.node.nodeid, "verilator"),
+    )
     steps = len(estimate.cycles_per_step)
     total_measured = measured.cycles_per_step_mean * (steps - 1)
     assert (
@@ -359,7 +367,7 @@ def test_synth_digits_against_baseline(tmp_path):
 
 
 @pytest.mark.needs_simulator("icarus")
-def test_estimate_matches_rtl_per_event():
+def test_estimate_matches_rtl_per_event(request):
     """A chip of 'per_event' cores (each ingress walks its axons between the barrier and the
     step): the whole run within CYCLE_TOLERANCE of the RTL, as above."""
     from neurohw.flows.system import verify_system
@@ -369,7 +377,9 @@ def test_estimate_matches_rtl_per_event():
     plan = map_network(network, capacity=CoreCapacity(max_neurons=4, max_axons=64), lanes=2)
     inputs = random_inputs(network, 3, steps=6, samples=2, density=0.6)
     estimate = estimate_cycles(plan, inputs)
-    measured = verify_system(plan, inputs, simulator="icarus")
+    measured = verify_system(
+        plan, inputs, simulator="icarus", build_dir=case_build_dir(request.node.nodeid, "icarus")
+    )
     steps = len(estimate.cycles_per_step)
     total_measured = measured.cycles_per_step_mean * (steps - 1)
     assert (
