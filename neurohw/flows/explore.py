@@ -428,6 +428,26 @@ def _gather(client, futures: dict, what: str, progress) -> dict:
     return results
 
 
+def _worker_tool_versions() -> dict:
+    from .design_hash import tool_versions
+
+    return tool_versions()
+
+
+def prepare_tools(client) -> None:
+    """Run every synthesis tool once on each worker, one worker after the other, before any
+    point runs. A YoWASP tool compiles its WebAssembly into a per-user cache on its first run
+    on a machine, and two processes doing that at once can crash one of them (Yosys killed by
+    SIGBUS, exit status -7, seen with two fresh workers); afterwards every run finds the cache."""
+    for address in client.scheduler_info()["workers"]:
+        client.submit(
+            _worker_tool_versions,
+            workers=[address],
+            pure=False,
+            key=f"prepare-tools-{address}-{time.time_ns()}",
+        ).result()
+
+
 def run_sweep(
     networks: dict,
     points: list,
@@ -448,6 +468,7 @@ def run_sweep(
     With ``prune=False`` every point is synthesized and ``would_prune`` keeps the reason (the
     exhaustive check of the pruning)."""
     cache = CacheFolder(Path(cache))
+    prepare_tools(client)
     network_futures = {w: client.scatter(net, broadcast=True) for w, net in networks.items()}
     inputs_future = client.scatter(inputs, broadcast=True)
     futures = {
