@@ -228,6 +228,23 @@ def build(
     return result
 
 
+def baud_argument(text: str):
+    """``--baud``: a positive integer, or ``max`` (the board's :attr:`BoardSpec.max_baud`)."""
+    if text == "max":
+        return text
+    try:
+        baud = int(text)
+    except ValueError:
+        baud = 0
+    if baud <= 0:
+        import argparse
+
+        raise argparse.ArgumentTypeError(
+            f"--baud must be a positive integer or 'max', not {text!r}"
+        )
+    return baud
+
+
 def main(board: str, argv=None) -> int:
     """Command line of ``python -m boards.<board>``: the host link of the demo core."""
     import argparse
@@ -239,7 +256,13 @@ def main(board: str, argv=None) -> int:
         f"demo NeuronCore with the YoWASP toolchain.",
     )
     parser.add_argument("--build-dir", default=None)
-    parser.add_argument("--baud", type=int, default=DEFAULT_BAUD)
+    parser.add_argument(
+        "--baud",
+        type=baud_argument,
+        default=DEFAULT_BAUD,
+        help=f"UART rate (default {DEFAULT_BAUD}), or 'max' for the board's fastest "
+        f"({check_board(board).max_baud})",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--rtl",
@@ -248,6 +271,8 @@ def main(board: str, argv=None) -> int:
         "(neurohw.templates) of the core into this directory",
     )
     args = parser.parse_args(argv)
+    if args.baud == "max":
+        args.baud = check_board(board).max_baud
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     core = default_core()
     if args.rtl:

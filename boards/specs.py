@@ -26,6 +26,9 @@ class BoardSpec:
     # Gowin boards: the die that nextpnr-himbaechel (--vopt family=) and gowin_pack (-d) take;
     # the GW1NR-9C of the Tang Nano 9K is a GW1N-9C die with stacked PSRAM.
     gowin_die: str = ""
+    # The fastest UART rate of the host link that the board's clock divides to within 2 % and
+    # its USB-UART bridge generates (docs/integration.md, "Link rate"): ``--baud max``.
+    max_baud: int = 115200
 
     def platform_class(self):
         import importlib
@@ -44,6 +47,7 @@ BOARDS: dict[str, BoardSpec] = {
         (("led", 0), ("led", 1)),
         "icebreaker.pcf",
         "ice40-up5k",
+        max_baud=3_000_000,  # FT2232H, 12 MHz / 4
     ),
     "ulx3s": BoardSpec(
         "ulx3s",
@@ -54,6 +58,7 @@ BOARDS: dict[str, BoardSpec] = {
         (("led", 0), ("led", 1)),
         "ulx3s.lpf",
         "ecp5-85k",
+        max_baud=1_000_000,  # FT231X; 3 Mbaud would need 25 MHz / 8.33 (8 is 4.2 % off)
     ),
     "tang_nano_9k": BoardSpec(
         "tang_nano_9k",
@@ -65,6 +70,7 @@ BOARDS: dict[str, BoardSpec] = {
         "tang_nano_9k.cst",
         "gowin",
         gowin_die="GW1N-9C",
+        max_baud=3_000_000,  # 27 MHz / 9
     ),
     "tang_primer_20k": BoardSpec(
         "tang_primer_20k",
@@ -76,6 +82,7 @@ BOARDS: dict[str, BoardSpec] = {
         "tang_primer_20k.cst",
         "gowin",
         gowin_die="GW2A-18C",
+        max_baud=3_000_000,  # 27 MHz / 9
     ),
 }
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from neurohw.network.plan import ChipPlan
 
-from .bitstream import build
+from .bitstream import baud_argument, build
+from .specs import check_board
 from .top import DEFAULT_BAUD
 
 __all__ = ["digits_plan"]
@@ -51,9 +52,16 @@ def main(argv=None) -> int:
     )
     parser.add_argument("board", choices=["icebreaker", "ulx3s"])
     parser.add_argument("--build-dir", default=None)
-    parser.add_argument("--baud", type=int, default=DEFAULT_BAUD)
+    parser.add_argument(
+        "--baud",
+        type=baud_argument,
+        default=DEFAULT_BAUD,
+        help=f"UART rate (default {DEFAULT_BAUD}), or 'max' for the board's fastest",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    if args.baud == "max":
+        args.baud = check_board(args.board).max_baud
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     result = build(
         args.board, digits_plan(), build_dir=args.build_dir, baud=args.baud, seed=args.seed

@@ -6,6 +6,7 @@ glitches and overrun)."""
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 from amaranth.hdl import Module
@@ -187,3 +188,92 @@ def test_rx_overrun():
     results = _run_frames([_line_bits(1), _line_bits(2), _line_bits(3)], ready=0)
     assert results["bytes"] == []
     assert results["overruns"] == 2
+
+
+def _receive_with_rate_error(divisor, error, data, phase):
+    """Bytes ``UARTRx(divisor)`` receives from a sender whose bit lasts ``divisor * (1 + error)``
+    clock periods (a host clock ``error`` off), back to back, starting ``phase`` of a period
+    after a clock edge."""
+    dut = UARTRx(divisor)
+    sim = Simulator(dut)
+    period = 1e-6
+    sim.add_clock(period)
+    bit_time = divisor * (1 + error) * period
+    received, errors = [], []
+
+    async def sender(ctx):
+        ctx.set(dut.rx, 1)
+        await ctx.delay((5 + phase) * period)
+        for byte in data:
+            for bit in _line_bits(byte):
+                ctx.set(dut.rx, bit)
+                await ctx.delay(bit_time)
+        await ctx.delay(4 * divisor * period)
+
+    async def monitor(ctx):
+        ctx.set(dut.data.ready, 1)
+        async for _clk_edge, _rst, valid, payload, ferr, ovr in ctx.tick().sample(
+            dut.data.valid, dut.data.payload, dut.frame_error, dut.overrun
+        ):
+            if valid:
+                received.append(payload)
+            if ferr or ovr:
+                errors.append(len(received))
+
+    sim.add_testbench(sender)
+    sim.add_testbench(monitor, background=True)
+    sim.run()
+    return received, errors
+
+
+# 3 Mbaud on the boards' clocks: iCEBreaker 12 MHz (4), Tang Nano 9K / Primer 20K 27 MHz (9),
+# and 8 (a 24 MHz clock); a host clock 2 % off either way (the tolerance of baud_divisor),
+# back-to-back bytes, several phases of the start edge against the clock.
+@pytest.mark.parametrize("divisor", [4, 8, 9])
+@pytest.mark.parametrize("error", [-0.02, 0.0, 0.02])
+def test_rx_fast_rate_with_host_clock_error(divisor, error):
+    rng = random.Random(divisor)
+    data = [rng.randrange(256) for _ in range(12)] + [0x00, 0xFF, 0x55, 0xAA]
+    for phase in (0.1, 0.5, 0.9):
+        received, errors = _receive_with_rate_error(divisor, error, data, phase)
+        assert received == data, (phase, received)
+        assert not errors
+
+
+def test_rx_divisor_4_limit():
+    # The check above is not vacuous: a host 5 % fast at divisor 4 puts the stop-bit sample
+    # past the end of the stop bit (samples land 2..3 cycles into each 4-cycle bit).
+    received, errors = _receive_with_rate_error(4, -0.05, [0x00] * 8, 0.5)
+    assert received != [0x00] * 8 or errors
+
+
+@pytest.mark.parametrize(
+    "board, divisor",
+    [("icebreaker", 4), ("ulx3s", 25), ("tang_nano_9k", 9), ("tang_primer_20k", 9)],
+)
+def test_board_max_baud(board, divisor):
+    from neurohw.boards.specs import BOARDS, board_pins
+
+    clock_hz = {pin["port"]: pin for pin in board_pins(board)}["clk"]["clock_hz"]
+    assert baud_divisor(clock_hz, BOARDS[board].max_baud) == divisor
+
+
+def test_ulx3s_3_mbaud_refused():
+    with pytest.raises(
+        ValueError, match=re.escape("the nearest divisor 8 gives 3125000 baud, 4.2 % off")
+    ):
+        baud_divisor(25e6, 3e6)
+
+
+def test_baud_argument():
+    import argparse
+
+    from neurohw.boards.bitstream import baud_argument
+
+    assert baud_argument("max") == "max" and baud_argument("3000000") == 3_000_000
+    for text in ("0", "fast", "-5"):
+        with pytest.raises(
+            argparse.ArgumentTypeError,
+            match=re.escape(f"--baud must be a positive integer or 'max', not {text!r}"),
+        ):
+            baud_argument(text)
