@@ -1,0 +1,233 @@
+"""The framed host link's gateware (protocol version 2, :mod:`neurohw.host.framing`): between a
+byte line (a UART) and a bridge's byte streams, it checks each host frame's CRC before any of
+its bytes reach the bridge, and frames the bridge's output with a CRC.
+
+:class:`FramedLink` members: ``line_in`` In(stream of bytes from the UART receiver; always
+ready), ``line_out`` Out(stream of bytes to the UART transmitter), ``app_rx`` Out(stream: the
+payload bytes of accepted frames, in order, to the bridge's ``rx``), ``app_tx`` In(stream: the
+bridge's ``tx`` bytes, framed), ``rejected`` Out(16) (host frames rejected: wrong CRC or
+length, or following a lost frame; saturates at 65535), ``accepted`` Out(16) (frames
+accepted, wrapping: a progress indicator).
+
+Payload bytes are written into a buffer of ``2 * MAX_PAYLOAD`` bytes as they arrive and only
+become visible to ``app_rx`` (committed) when the frame's CRC checks; otherwise the write
+pointer rolls back. ``app_rx`` drains the buffer one byte per cycle while the bridge is ready
+(the bridges are always ready), far faster than bytes arrive, so a frame never waits for room;
+if the buffer is ever full, the frame is rejected (and sent again by the host), never cut.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.lib import fifo, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from ..host.framing import MAX_PAYLOAD, SOF
+
+__all__ = ["FramedLink", "crc16_update"]
+
+_POLY = 0x1021
+_CRC_INIT = 0xFFFF
+#: Cycles the transmitter waits after the last byte from the bridge before it sends a partly
+#: filled frame: the bridge writes a reply frame one byte per cycle, so this gathers it whole.
+LINGER_CYCLES = 16
+
+
+def crc16_update(crc: Value, byte: Value) -> Value:
+    """``crc`` (16 bits) after ``byte``, CRC-16/CCITT-FALSE (MSB first), as logic."""
+    for i in range(8):
+        feedback = crc[15] ^ byte[7 - i]
+        crc = Cat(Const(0, 1), crc[:15]) ^ Mux(feedback, Const(_POLY, 16), Const(0, 16))
+    return crc
+
+
+class FramedLink(wiring.Component):
+    def __init__(self):
+        self.buffer_depth = 2 * MAX_PAYLOAD
+        super().__init__(
+            {
+                "line_in": In(stream.Signature(8)),
+                "line_out": Out(stream.Signature(8)),
+                "app_rx": Out(stream.Signature(8)),
+                "app_tx": In(stream.Signature(8)),
+                "rejected": Out(16),
+                "accepted": Out(16),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        depth = self.buffer_depth
+        ptr_bits = depth.bit_length()  # one more than the address: full and empty differ
+
+        # ---- Device -> host: bridge bytes gathered in a FIFO, sent as frames.
+        m.submodules.tx_fifo = tx_fifo = fifo.SyncFIFOBuffered(width=8, depth=MAX_PAYLOAD)
+        m.d.comb += [
+            tx_fifo.w_data.eq(self.app_tx.payload),
+            tx_fifo.w_en.eq(self.app_tx.valid),
+            self.app_tx.ready.eq(tx_fifo.w_rdy),
+        ]
+        quiet = Signal(range(LINGER_CYCLES + 1))
+        with m.If(self.app_tx.valid & self.app_tx.ready):
+            m.d.sync += quiet.eq(0)
+        with m.Elif(quiet != LINGER_CYCLES):
+            m.d.sync += quiet.eq(quiet + 1)
+
+        reply = Signal()  # a host frame was received: acknowledge or report it
+        expected = Signal(8)  # sequence number of the next host frame to accept
+        rejects = Signal(8)  # rejected host frames, modulo 256 (sent in every device frame)
+        tx_crc = Signal(16)
+        tx_len = Signal(range(MAX_PAYLOAD + 1))
+        tx_left = Signal(range(MAX_PAYLOAD + 1))
+        out = self.line_out
+        sent = out.valid & out.ready
+        with m.FSM(name="tx"):
+            with m.State("IDLE"):
+                level = tx_fifo.r_level
+                with m.If(
+                    reply | (level == MAX_PAYLOAD) | ((level != 0) & (quiet == LINGER_CYCLES))
+                ):
+                    m.d.sync += [reply.eq(0), tx_len.eq(level), tx_left.eq(level)]
+                    m.d.sync += tx_crc.eq(_CRC_INIT)
+                    m.next = "SOF"
+            with m.State("SOF"):
+                m.d.comb += [out.valid.eq(1), out.payload.eq(SOF)]
+                with m.If(sent):
+                    m.next = "LEN"
+            for state, value, after in (
+                ("LEN", tx_len, "ACK"),
+                ("ACK", expected, "REJECTS"),
+            ):
+                with m.State(state):
+                    m.d.comb += [out.valid.eq(1), out.payload.eq(value)]
+                    with m.If(sent):
+                        m.d.sync += tx_crc.eq(crc16_update(tx_crc, out.payload))
+                        m.next = after
+            with m.State("REJECTS"):
+                m.d.comb += [out.valid.eq(1), out.payload.eq(rejects)]
+                with m.If(sent):
+                    m.d.sync += tx_crc.eq(crc16_update(tx_crc, out.payload))
+                    with m.If(tx_len == 0):
+                        m.next = "CRC_HI"
+                    with m.Else():
+                        m.next = "PAYLOAD"
+            with m.State("PAYLOAD"):
+                m.d.comb += [
+                    out.valid.eq(1),
+                    out.payload.eq(tx_fifo.r_data),
+                    tx_fifo.r_en.eq(out.ready),
+                ]
+                with m.If(sent):
+                    m.d.sync += [
+                        tx_crc.eq(crc16_update(tx_crc, out.payload)),
+                        tx_left.eq(tx_left - 1),
+                    ]
+                    with m.If(tx_left == 1):
+                        m.next = "CRC_HI"
+            with m.State("CRC_HI"):
+                m.d.comb += [out.valid.eq(1), out.payload.eq(tx_crc[8:])]
+                with m.If(sent):
+                    m.next = "CRC_LO"
+            with m.State("CRC_LO"):
+                m.d.comb += [out.valid.eq(1), out.payload.eq(tx_crc[:8])]
+                with m.If(sent):
+                    m.next = "IDLE"
+
+        # ---- Host -> device: frames checked, their payloads committed to the buffer.
+        m.submodules.buffer = buffer = Memory(shape=8, depth=depth, init=[])
+        write = buffer.write_port()
+        read = buffer.read_port()
+        wr = Signal(ptr_bits)  # next byte of the frame being received
+        commit = Signal(ptr_bits)  # end of the accepted bytes
+        rd = Signal(ptr_bits)  # next byte to hand to app_rx
+        room = (wr - rd)[:ptr_bits] != depth
+
+        # Drain: a registered read, one byte per cycle while app_rx is ready.
+        load = Signal()
+        m.d.comb += [
+            load.eq((rd != commit) & (~self.app_rx.valid | self.app_rx.ready)),
+            read.addr.eq(rd[: ptr_bits - 1]),
+            read.en.eq(load),
+            self.app_rx.payload.eq(read.data),
+        ]
+        with m.If(load):
+            m.d.sync += [rd.eq(rd + 1), self.app_rx.valid.eq(1)]
+        with m.Elif(self.app_rx.ready):
+            m.d.sync += self.app_rx.valid.eq(0)
+
+        rx_crc = Signal(16)
+        length = Signal(range(MAX_PAYLOAD + 1))
+        left = Signal(range(MAX_PAYLOAD + 1))
+        seq = Signal(8)
+        lost = Signal()  # a payload byte found the buffer full: the frame cannot be accepted
+        byte = self.line_in.payload
+        new_crc = crc16_update(rx_crc, byte)
+        m.d.comb += [
+            self.line_in.ready.eq(1),
+            write.addr.eq(wr[: ptr_bits - 1]),
+            write.data.eq(byte),
+        ]
+
+        def reject():
+            return [
+                wr.eq(commit),
+                rejects.eq(rejects + 1),
+                reply.eq(1),
+                self.rejected.eq(Mux(self.rejected == 0xFFFF, 0xFFFF, self.rejected + 1)),
+            ]
+
+        with m.FSM(name="rx"):
+            with m.State("HUNT"):
+                with m.If(self.line_in.valid & (byte == SOF)):
+                    m.d.sync += [rx_crc.eq(_CRC_INIT), lost.eq(0)]
+                    m.next = "LEN"
+            with m.State("LEN"):
+                with m.If(self.line_in.valid):
+                    with m.If(byte > MAX_PAYLOAD):
+                        m.d.sync += reject()
+                        m.next = "HUNT"
+                    with m.Else():
+                        m.d.sync += [rx_crc.eq(new_crc), length.eq(byte), left.eq(byte)]
+                        m.next = "SEQ"
+            with m.State("SEQ"):
+                with m.If(self.line_in.valid):
+                    m.d.sync += [rx_crc.eq(new_crc), seq.eq(byte)]
+                    with m.If(length == 0):
+                        m.next = "CRC_HI"
+                    with m.Else():
+                        m.next = "PAYLOAD"
+            with m.State("PAYLOAD"):
+                with m.If(self.line_in.valid):
+                    m.d.sync += [rx_crc.eq(new_crc), left.eq(left - 1)]
+                    with m.If(left == 1):
+                        m.next = "CRC_HI"
+                    with m.If(room):
+                        m.d.comb += write.en.eq(1)
+                        m.d.sync += wr.eq(wr + 1)
+                    with m.Else():
+                        m.d.sync += lost.eq(1)
+            with m.State("CRC_HI"):
+                with m.If(self.line_in.valid):
+                    m.d.sync += rx_crc.eq(new_crc)
+                    m.next = "CRC_LO"
+            with m.State("CRC_LO"):
+                with m.If(self.line_in.valid):
+                    m.next = "HUNT"
+                    ahead = (seq - expected)[:8]
+                    with m.If((new_crc != 0) | lost):
+                        m.d.sync += reject()
+                    with m.Elif(ahead == 0):
+                        m.d.sync += [
+                            commit.eq(wr),
+                            expected.eq(expected + 1),
+                            reply.eq(1),
+                            self.accepted.eq(self.accepted + 1),
+                        ]
+                    with m.Elif(ahead[7]):
+                        # A frame sent again that already arrived: acknowledge it again.
+                        m.d.sync += [wr.eq(commit), reply.eq(1)]
+                    with m.Else():
+                        # A frame after a lost one: the host sends both again.
+                        m.d.sync += reject()
+        return m
