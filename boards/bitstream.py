@@ -151,6 +151,7 @@ def build(
     baud: int = DEFAULT_BAUD,
     rx_fifo_depth: int = 512,
     seed: int = 1,
+    framing: bool = False,
 ) -> BoardBuild:
     """Synthesize, place and route the board top level of ``design`` (default
     :func:`default_core`) and write its bitstream (``top.bin`` for the iCEBreaker, ``top.bit``
@@ -171,6 +172,7 @@ def build(
         board,
         baud=baud,
         rx_fifo_depth=rx_fifo_depth,
+        framing=framing,
     )
     platform = spec.platform_class()()
     products = platform.build(
@@ -265,6 +267,11 @@ def main(board: str, argv=None) -> int:
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--framing",
+        action="store_true",
+        help="the framed host link (protocol version 2: CRC, acknowledgments, retries)",
+    )
+    parser.add_argument(
         "--rtl",
         default=None,
         help="also render the integration files "
@@ -279,6 +286,13 @@ def main(board: str, argv=None) -> int:
         from neurohw.templates import render
 
         render(default_core(), args.rtl, board_tops=True, baud=args.baud)
-    result = build(board, core, build_dir=args.build_dir, baud=args.baud, seed=args.seed)
+    result = build(
+        board,
+        core,
+        build_dir=args.build_dir,
+        baud=args.baud,
+        seed=args.seed,
+        framing=args.framing,
+    )
     print(result.summary())
     return 0

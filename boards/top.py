@@ -69,16 +69,19 @@ def default_core(seed: int = 0) -> NeuronCore:
     return NeuronCore(params, n_neurons=64, n_axons=32, weight_width=8, weights=weights)
 
 
-def uart_link(design, *, divisor: int, rx_fifo_depth: int = 512):
+def uart_link(design, *, divisor: int, rx_fifo_depth: int = 512, framing: bool = False):
     """``design`` behind the UART host link: ports ``uart_rx``, ``uart_tx``, ``led`` (2 bits),
     in the ``sync`` domain. ``design``: a ``NeuronCore`` (:class:`UartHost`), a
-    :class:`neurohw.Chip` or a ``ChipPlan`` (:class:`UartSystem`)."""
+    :class:`neurohw.Chip` or a ``ChipPlan`` (:class:`UartSystem`). ``framing``: the framed link
+    (protocol version 2, :mod:`neurohw.hw.framing`)."""
     if isinstance(design, NeuronCore):
-        return UartHost(design, divisor=divisor, rx_fifo_depth=rx_fifo_depth)
+        return UartHost(design, divisor=divisor, rx_fifo_depth=rx_fifo_depth, framing=framing)
     if isinstance(design, ChipPlan):
         design = Chip(design, debug=BOARD_DEBUG)
     if isinstance(design, Chip):
-        return UartSystem(design.top(), divisor=divisor, rx_fifo_depth=rx_fifo_depth)
+        return UartSystem(
+            design.top(), divisor=divisor, rx_fifo_depth=rx_fifo_depth, framing=framing
+        )
     raise TypeError(f"design must be a NeuronCore, a Chip or a ChipPlan, not {design!r}")
 
 
@@ -87,14 +90,24 @@ class BoardTop(Elaboratable):
     button (synchronized), on its UART pins, with two LEDs (bit 0 toggles at every step of a
     core, every barrier to the host of a chip; bit 1 error)."""
 
-    def __init__(self, design, board: str, *, baud: int = DEFAULT_BAUD, rx_fifo_depth: int = 512):
+    def __init__(
+        self,
+        design,
+        board: str,
+        *,
+        baud: int = DEFAULT_BAUD,
+        rx_fifo_depth: int = 512,
+        framing: bool = False,
+    ):
         self.spec = check_board(board)
         self.board = board
         platform = self.spec.platform_class()
         self.clock_hz = float(platform().lookup(*self.spec.clock).clock.frequency)
         self.divisor = baud_divisor(self.clock_hz, baud)
         self.baud = baud
-        self.host = uart_link(design, divisor=self.divisor, rx_fifo_depth=rx_fifo_depth)
+        self.host = uart_link(
+            design, divisor=self.divisor, rx_fifo_depth=rx_fifo_depth, framing=framing
+        )
         self.design = design
 
     def elaborate(self, platform):

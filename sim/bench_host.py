@@ -11,27 +11,40 @@ step, and compares spikes and states with the reference model's trace.
 Test data (``tests/test_host.py``): ``layout`` (``neurohw.templates.core_description``),
 ``rx_fifo_depth``, ``divisor``, ``weights``, ``params`` (per-neuron values to write, or none),
 ``events`` per step, ``expected`` (the reference trace, as in ``sim/core_case.py``).
+
+Framed link (protocol version 2, ``framing``): the host library runs over
+:class:`neurohw.host.framing.FramedTransport`; ``corrupt`` lists indexes of bytes to the device
+whose bit 0 the UART model flips (each must be caught by a CRC and the frame sent again: the
+device's ``rejected`` counter must count them and the trace must still match). ``throughput``:
+a second session that runs ``throughput["steps"]`` steps of ``throughput["events"]`` events
+each, timed in clock cycles, written to ``throughput.json`` beside the test data.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections import deque
+from pathlib import Path
 
 import cocotb
 from cocotb.task import bridge, resume
 from cocotb.triggers import ClockCycles, Event, FallingEdge, First, ReadOnly, RisingEdge
 
 from neurohw.host import Link, LinkError
+from neurohw.host.framing import FramedTransport
 from neurohw.sim.lib.tb import TB
-from neurohw.sim.lib.testdata import load_test_data
+from neurohw.sim.lib.testdata import TEST_DATA_ENV_VAR, load_test_data
 
 
 class UartModel:
     """The host end of the serial line: sends queued bytes on ``uart_rx``, receives
     ``uart_tx``."""
 
-    def __init__(self, dut, clk, divisor: int):
+    def __init__(self, dut, clk, divisor: int, corrupt=()):
         self.dut, self.clk, self.divisor = dut, clk, divisor
+        self.corrupt = set(corrupt)  # indexes of bytes sent with bit 0 flipped
+        self.sent = 0
         self.to_device: deque[int] = deque()
         self.from_device = bytearray()
         self._have_data = Event()
@@ -61,6 +74,9 @@ class UartModel:
                 await RisingEdge(self.clk)
                 continue
             byte = self.to_device.popleft()
+            if self.sent in self.corrupt:
+                byte ^= 0x01
+            self.sent += 1
             for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
                 self.dut.uart_rx.value = bit
                 await ClockCycles(self.clk, self.divisor)
@@ -132,6 +148,8 @@ def host_session(transport, data, log):
                 assert values[neuron] == want, (
                     f"step {t}, neuron {neuron}, {name}: expected {want}, actual {values[neuron]}"
                 )
+    if data.get("framing"):
+        transport.flush()
     counters = link.counters()
     steps = len(data["events"])
     assert counters["STEP"] == steps % (1 << 16), counters
@@ -155,13 +173,61 @@ def host_session(transport, data, log):
     return counters
 
 
+def throughput_session(transport, data, tb):
+    """Steps of ``throughput["events"]`` events each, back to back, timed: cycles per step and
+    per event, and the bytes on the wire each way."""
+    spec = data["throughput"]
+    link = Link(transport, data["layout"], rx_fifo_depth=data["rx_fifo_depth"])
+    link.info()
+    n_axons = data["layout"]["n_axons"]
+    events = [[(t + k) % n_axons for k in range(spec["events"])] for t in range(spec["steps"])]
+    framed = isinstance(transport, FramedTransport)
+    sent0 = transport.wire_sent if framed else link.bytes_sent
+    start = tb.elapsed_cycles
+    for step_events in events:
+        link.step(step_events)
+    cycles = tb.elapsed_cycles - start
+    sent = (transport.wire_sent if framed else link.bytes_sent) - sent0
+    return {
+        "cycles": cycles,
+        "wire_bytes_to_device": sent,
+        "steps": len(events),
+        "events": sum(map(len, events)),
+    }
+
+
 @cocotb.test()
 async def host_link(dut):
     """The host library runs a trace over the UART and matches the reference model."""
     data = load_test_data()
     tb = TB(dut)
-    model = UartModel(dut, tb.clk, int(data["divisor"]))
+    divisor = int(data["divisor"])
+    model = UartModel(dut, tb.clk, divisor, corrupt=data.get("corrupt", ()))
     await tb.reset()
-    transport = SimTransport(model, timeout_cycles=200 * 10 * int(data["divisor"]) + 20000)
-    await bridge(host_session)(transport, data, tb.log)
+    transport = SimTransport(model, timeout_cycles=200 * 10 * divisor + 20000)
+    if data.get("framing"):
+        transport = FramedTransport(transport)
+    if data["events"]:
+        await bridge(host_session)(transport, data, tb.log)
     assert not model.errors, model.errors
+    if data.get("framing") and data["events"]:
+        await ClockCycles(tb.clk, 2)
+        rejected = int(dut.rejected.value)
+        tb.log.info(
+            "framed link: %d frames sent, %d sent again, %d rejected (device counter %d)",
+            transport.frames_sent,
+            transport.retransmitted,
+            transport.rejected,
+            rejected,
+        )
+        # Every rejection the device counted reached the host, and a corrupted byte caused
+        # at least one (the trace above matched: each rejected frame was sent again).
+        assert rejected == transport.rejected, (rejected, transport.rejected)
+        assert (rejected >= 1) == bool(data.get("corrupt")), rejected
+    if data.get("throughput"):
+        result = await bridge(throughput_session)(transport, data, tb)
+        assert not model.errors, model.errors
+        result.update(divisor=divisor, framing=bool(data.get("framing")))
+        path = Path(os.environ[TEST_DATA_ENV_VAR]).parent / "throughput.json"
+        path.write_text(json.dumps(result) + "\n")
+        tb.log.info("throughput: %s", result)

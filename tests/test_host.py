@@ -139,7 +139,7 @@ def test_uart_host_elaborates():
 # End to end, against the RTL
 
 
-def host_case(kind, steps=8):
+def host_case(kind, steps=8, *, divisor=5, framing=False):
     rng = np.random.default_rng({"dense": 1, "sparse": 2, "params": 3}[kind])
     depth = 512
     if kind == "params":
@@ -183,13 +183,14 @@ def host_case(kind, steps=8):
     test_data = {
         "layout": core_description(core),
         "rx_fifo_depth": depth,
-        "divisor": 5,
+        "divisor": divisor,
         "weights": weights,
         "params": host_params,
         "events": data["events"],
         "expected": data["expected"],
+        "framing": framing,
     }
-    return UartHost(core, divisor=5, rx_fifo_depth=depth), test_data
+    return UartHost(core, divisor=divisor, rx_fifo_depth=depth, framing=framing), test_data
 
 
 def graded_host_case(steps=8):
@@ -267,3 +268,50 @@ def test_host_link_end_to_end(hdl, kind, request):
         build_dir=case_build_dir(request.node.nodeid, hdl),
         test_data=data,
     )
+
+
+@pytest.mark.sim
+@on_simulators("", [()])
+def test_framed_host_link_3_mbaud(hdl, request):
+    """The framed link (protocol version 2) at divisor 4 (3 Mbaud on a 12 MHz clock), with
+    three bytes to the device corrupted on the line: each is caught by the CRC, counted by the
+    device's ``rejected`` counter (read by the host in every frame), and the frame is sent again;
+    every spike and state still matches the model."""
+    top, data = host_case("dense", steps=4, divisor=4, framing=True)
+    data["corrupt"] = [30, 200, 333]
+    run_cocotb(
+        top,
+        toplevel="uart_host",
+        test_module="bench_host",
+        simulator=hdl,
+        build_dir=case_build_dir(request.node.nodeid, hdl),
+        test_data=data,
+    )
+
+
+@pytest.mark.sim
+@pytest.mark.slow
+@pytest.mark.parametrize("framing", [False, True], ids=["v1", "framed"])
+def test_host_link_throughput(framing, request):
+    """Host-link throughput at divisor 4 (3 Mbaud at 12 MHz), measured in simulation end to
+    end (host library, UART line, bridge, core and back): steps of 24 events, the version 1
+    link against the framed one. Figures in ``throughput.json`` and docs/integration.md."""
+    top, data = host_case("dense", steps=1, divisor=4, framing=framing)
+    data["events"] = []  # only the timed session
+    data["throughput"] = {"steps": 12, "events": 24}
+    build_dir = case_build_dir(request.node.nodeid, "icarus")
+    run_cocotb(
+        top,
+        toplevel="uart_host",
+        test_module="bench_host",
+        simulator="icarus",
+        build_dir=build_dir,
+        test_data=data,
+    )
+    result = json.loads((build_dir / "throughput.json").read_text())
+    line_bytes_per_cycle = 1 / (10 * 4)
+    payload = 2 * result["events"] + result["steps"]  # EVENT frames and STEP opcodes
+    efficiency = payload / result["cycles"] / line_bytes_per_cycle
+    print(f"{'framed' if framing else 'v1'}: {result}, line efficiency {efficiency:.2f}")
+    # The framed link costs its headers, CRCs and acknowledgments, not a stall per frame.
+    assert efficiency > (0.5 if framing else 0.6), efficiency

@@ -25,7 +25,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..host.framing import MAX_PAYLOAD, SOF
 
-__all__ = ["FramedLink", "crc16_update"]
+__all__ = ["FramedLink", "crc16_update", "connect_framed"]
 
 _POLY = 0x1021
 _CRC_INIT = 0xFFFF
@@ -231,3 +231,12 @@ class FramedLink(wiring.Component):
                         # A frame after a lost one: the host sends both again.
                         m.d.sync += reject()
         return m
+
+
+def connect_framed(m: Module, uart_rx, uart_tx, link: FramedLink, bridge) -> None:
+    """Connect a UART receiver and transmitter, a :class:`FramedLink` and a bridge (its
+    ``rx`` and ``tx`` byte streams)."""
+    wiring.connect(m, uart_rx.data, link.line_in)
+    wiring.connect(m, link.line_out, uart_tx.data)
+    wiring.connect(m, link.app_rx, bridge.rx)
+    wiring.connect(m, bridge.tx, link.app_tx)

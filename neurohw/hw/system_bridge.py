@@ -36,6 +36,7 @@ from ..host.system_protocol import (
     host_frames,
     parse_device_frames,
 )
+from .framing import FramedLink, connect_framed
 from .system import SystemTop
 from .uart import UARTRx, UARTTx
 
@@ -276,16 +277,25 @@ class UartSystem(wiring.Component):
 
     Members: ``uart_rx`` In(1) (idles high), ``uart_tx`` Out(1), ``led`` Out(2) (bit 0 toggles
     at every barrier sent to the host, bit 1 is the error flag). ``divisor``: clock cycles per
-    bit (:func:`neurohw.hw.uart.baud_divisor`).
+    bit (:func:`neurohw.hw.uart.baud_divisor`). ``framing``: the framed link (protocol version 2,
+    :class:`neurohw.hw.framing.FramedLink`) between the UART and the bridge; port ``rejected``
+    counts the host frames it rejected.
     """
 
-    def __init__(self, top: SystemTop, *, divisor: int, rx_fifo_depth: int = 512):
+    def __init__(
+        self, top: SystemTop, *, divisor: int, rx_fifo_depth: int = 512, framing: bool = False
+    ):
         self.top = top
         self.bridge = SystemBridge(top, rx_fifo_depth=rx_fifo_depth)
         self.uart_in = UARTRx(divisor)
         self.uart_out = UARTTx(divisor)
         self.divisor = divisor
-        super().__init__({"uart_rx": In(1, init=1), "uart_tx": Out(1, init=1), "led": Out(2)})
+        self.framing = bool(framing)
+        self.link = FramedLink() if self.framing else None
+        ports = {"uart_rx": In(1, init=1), "uart_tx": Out(1, init=1), "led": Out(2)}
+        if self.framing:
+            ports["rejected"] = Out(16)  # host frames the framed link rejected
+        super().__init__(ports)
 
     def elaborate(self, platform):
         m = Module()
@@ -309,6 +319,17 @@ class UartSystem(wiring.Component):
             ]
         if top.debug:
             m.d.comb += [top.dbg_cmd.valid.eq(0), top.dbg_rsp.ready.eq(1)]
+        if self.framing:
+            # UART errors fail a frame's CRC (rejected, sent again): not the bridge's flags.
+            m.submodules.link = link = self.link
+            connect_framed(m, rx, tx, link, bridge)
+            m.d.comb += [
+                self.rejected.eq(link.rejected),
+                rx.rx.eq(self.uart_rx),
+                self.uart_tx.eq(tx.tx),
+                self.led.eq(bridge.activity | (bridge.error << 1)),
+            ]
+            return m
         wiring.connect(m, rx.data, bridge.rx)
         wiring.connect(m, bridge.tx, tx.data)
         m.d.comb += [
