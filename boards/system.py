@@ -59,12 +59,22 @@ def main(argv=None) -> int:
         help=f"UART rate (default {DEFAULT_BAUD}), or 'max' for the board's fastest",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--framing",
+        action="store_true",
+        help="the framed host link (protocol version 2: CRC, acknowledgments, retries)",
+    )
     args = parser.parse_args(argv)
     if args.baud == "max":
         args.baud = check_board(args.board).max_baud
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     result = build(
-        args.board, digits_plan(), build_dir=args.build_dir, baud=args.baud, seed=args.seed
+        args.board,
+        digits_plan(),
+        build_dir=args.build_dir,
+        baud=args.baud,
+        seed=args.seed,
+        framing=args.framing,
     )
     print(result.summary())
     return 0

@@ -10,9 +10,12 @@
 Any object with ``write(bytes)`` and ``read(n) -> bytes`` (returning ``b""`` on a timeout) is a
 transport; :class:`SerialTransport` wraps pyserial when it is installed. The byte protocols are
 defined in :mod:`neurohw.host.protocol` (core link) and :mod:`neurohw.host.system_protocol` (chip
-link), in pure Python, and described in ``docs/integration.md``.
+link), in pure Python, and described in ``docs/integration.md``. :class:`FramedTransport`
+speaks the framed link (protocol version 2, :mod:`neurohw.host.framing`: CRC, acknowledgments
+and retries) over any such transport: ``Link.open_serial(..., framing=True)``.
 """
 
+from .framing import FramedTransport, FramingError
 from .link import CommandError, Link, LinkError, LinkTimeout, SerialTransport
 from .protocol import CoreLayout, DeviceOp, Flags, HostOp
 from .system_protocol import SystemDeviceOp, SystemFlags, SystemHostOp
@@ -23,6 +26,8 @@ __all__ = [
     "LinkTimeout",
     "CommandError",
     "SerialTransport",
+    "FramedTransport",
+    "FramingError",
     "CoreLayout",
     "HostOp",
     "DeviceOp",

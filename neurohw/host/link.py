@@ -7,6 +7,7 @@ import numbers
 
 import numpy as np
 
+from .framing import FramedTransport
 from .protocol import CoreLayout, DeviceOp, Flags, HostOp, unpack_fields
 
 __all__ = ["Link", "LinkError", "LinkTimeout", "CommandError", "SerialTransport"]
@@ -117,10 +118,21 @@ class Link:
 
     @classmethod
     def open_serial(
-        cls, port: str, layout, *, baud: int = 115200, timeout: float = 1.0, **kwargs
+        cls,
+        port: str,
+        layout,
+        *,
+        baud: int = 115200,
+        timeout: float = 1.0,
+        framing: bool = False,
+        **kwargs,
     ) -> Link:
-        """A link over the serial port ``port`` (needs pyserial)."""
-        return cls(SerialTransport(port, baud, timeout=timeout), layout, **kwargs)
+        """A link over the serial port ``port`` (needs pyserial); ``framing``: the framed link
+        (protocol version 2, a device built with ``framing=True``)."""
+        transport = SerialTransport(port, baud, timeout=timeout)
+        if framing:
+            transport = FramedTransport(transport)
+        return cls(transport, layout, **kwargs)
 
     # -- bytes -----------------------------------------------------------------------------------
 

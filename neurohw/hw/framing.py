@@ -32,6 +32,9 @@ _CRC_INIT = 0xFFFF
 #: Cycles the transmitter waits after the last byte from the bridge before it sends a partly
 #: filled frame: the bridge writes a reply frame one byte per cycle, so this gathers it whole.
 LINGER_CYCLES = 16
+#: Cycles an acknowledgment waits for bytes from the bridge to ride along with (a step's reply
+#: usually follows the frame that ended the step): an acknowledgment alone costs a frame.
+ACK_DELAY_CYCLES = 256
 
 
 def crc16_update(crc: Value, byte: Value) -> Value:
@@ -82,57 +85,79 @@ class FramedLink(wiring.Component):
         tx_left = Signal(range(MAX_PAYLOAD + 1))
         out = self.line_out
         sent = out.valid & out.ready
-        with m.FSM(name="tx"):
+        waited = Signal(range(ACK_DELAY_CYCLES + 1))
+        tx_next_crc = Signal(16)
+        m.d.comb += tx_next_crc.eq(crc16_update(tx_crc, out.payload))
+        # The FSM only updates registers; the outputs are plain functions of its state below
+        # (continuous assignments: Icarus evaluates them from time 0).
+        with m.FSM(name="tx") as tx_fsm:
             with m.State("IDLE"):
                 level = tx_fifo.r_level
+                with m.If(reply & (waited != ACK_DELAY_CYCLES)):
+                    m.d.sync += waited.eq(waited + 1)
                 with m.If(
-                    reply | (level == MAX_PAYLOAD) | ((level != 0) & (quiet == LINGER_CYCLES))
+                    (reply & (waited == ACK_DELAY_CYCLES))
+                    | (level == MAX_PAYLOAD)
+                    | ((level != 0) & (quiet == LINGER_CYCLES))
                 ):
+                    m.d.sync += waited.eq(0)
                     m.d.sync += [reply.eq(0), tx_len.eq(level), tx_left.eq(level)]
                     m.d.sync += tx_crc.eq(_CRC_INIT)
                     m.next = "SOF"
             with m.State("SOF"):
-                m.d.comb += [out.valid.eq(1), out.payload.eq(SOF)]
                 with m.If(sent):
                     m.next = "LEN"
-            for state, value, after in (
-                ("LEN", tx_len, "ACK"),
-                ("ACK", expected, "REJECTS"),
-            ):
+            for state, after in (("LEN", "ACK"), ("ACK", "REJECTS")):
                 with m.State(state):
-                    m.d.comb += [out.valid.eq(1), out.payload.eq(value)]
                     with m.If(sent):
-                        m.d.sync += tx_crc.eq(crc16_update(tx_crc, out.payload))
+                        m.d.sync += tx_crc.eq(tx_next_crc)
                         m.next = after
             with m.State("REJECTS"):
-                m.d.comb += [out.valid.eq(1), out.payload.eq(rejects)]
                 with m.If(sent):
-                    m.d.sync += tx_crc.eq(crc16_update(tx_crc, out.payload))
+                    m.d.sync += tx_crc.eq(tx_next_crc)
                     with m.If(tx_len == 0):
                         m.next = "CRC_HI"
                     with m.Else():
                         m.next = "PAYLOAD"
             with m.State("PAYLOAD"):
-                m.d.comb += [
-                    out.valid.eq(1),
-                    out.payload.eq(tx_fifo.r_data),
-                    tx_fifo.r_en.eq(out.ready),
-                ]
                 with m.If(sent):
-                    m.d.sync += [
-                        tx_crc.eq(crc16_update(tx_crc, out.payload)),
-                        tx_left.eq(tx_left - 1),
-                    ]
+                    m.d.sync += [tx_crc.eq(tx_next_crc), tx_left.eq(tx_left - 1)]
                     with m.If(tx_left == 1):
                         m.next = "CRC_HI"
             with m.State("CRC_HI"):
-                m.d.comb += [out.valid.eq(1), out.payload.eq(tx_crc[8:])]
                 with m.If(sent):
                     m.next = "CRC_LO"
             with m.State("CRC_LO"):
-                m.d.comb += [out.valid.eq(1), out.payload.eq(tx_crc[:8])]
                 with m.If(sent):
                     m.next = "IDLE"
+        on = tx_fsm.ongoing
+        m.d.comb += [
+            out.valid.eq(~on("IDLE")),
+            out.payload.eq(
+                Mux(
+                    on("SOF"),
+                    SOF,
+                    Mux(
+                        on("LEN"),
+                        tx_len,
+                        Mux(
+                            on("ACK"),
+                            expected,
+                            Mux(
+                                on("REJECTS"),
+                                rejects,
+                                Mux(
+                                    on("PAYLOAD"),
+                                    tx_fifo.r_data,
+                                    Mux(on("CRC_HI"), tx_crc[8:], tx_crc[:8]),
+                                ),
+                            ),
+                        ),
+                    ),
+                )
+            ),
+            tx_fifo.r_en.eq(on("PAYLOAD") & out.ready),
+        ]
 
         # ---- Host -> device: frames checked, their payloads committed to the buffer.
         m.submodules.buffer = buffer = Memory(shape=8, depth=depth, init=[])
@@ -162,7 +187,8 @@ class FramedLink(wiring.Component):
         seq = Signal(8)
         lost = Signal()  # a payload byte found the buffer full: the frame cannot be accepted
         byte = self.line_in.payload
-        new_crc = crc16_update(rx_crc, byte)
+        new_crc = Signal(16)
+        m.d.comb += new_crc.eq(crc16_update(rx_crc, byte))
         m.d.comb += [
             self.line_in.ready.eq(1),
             write.addr.eq(wr[: ptr_bits - 1]),
@@ -177,7 +203,7 @@ class FramedLink(wiring.Component):
                 self.rejected.eq(Mux(self.rejected == 0xFFFF, 0xFFFF, self.rejected + 1)),
             ]
 
-        with m.FSM(name="rx"):
+        with m.FSM(name="rx") as rx_fsm:
             with m.State("HUNT"):
                 with m.If(self.line_in.valid & (byte == SOF)):
                     m.d.sync += [rx_crc.eq(_CRC_INIT), lost.eq(0)]
@@ -203,7 +229,6 @@ class FramedLink(wiring.Component):
                     with m.If(left == 1):
                         m.next = "CRC_HI"
                     with m.If(room):
-                        m.d.comb += write.en.eq(1)
                         m.d.sync += wr.eq(wr + 1)
                     with m.Else():
                         m.d.sync += lost.eq(1)
@@ -230,6 +255,7 @@ class FramedLink(wiring.Component):
                     with m.Else():
                         # A frame after a lost one: the host sends both again.
                         m.d.sync += reject()
+        m.d.comb += write.en.eq(rx_fsm.ongoing("PAYLOAD") & self.line_in.valid & room)
         return m
 
 
