@@ -298,3 +298,126 @@ def test_transport_reports_corrupt_device_frame():
         match=re.escape("a frame from the device failed its CRC (1 so far): its bytes are lost"),
     ):
         link.read(1)
+
+
+# -- the framed link over SPI ------------------------------------------------------------------
+
+
+def test_framed_link_over_spi():
+    """A controller (SPI mode 0, the clock at an eighth of the device's) sends frames, one of them
+    corrupted, and clocks idle bytes to fetch the replies; the device (SPIPeripheral +
+    FramedLink, echoing every accepted payload) rejects the corrupted frame and the one after
+    it, and accepts both when they are sent again."""
+    from amaranth.lib import wiring
+
+    from neurohw.hw.spi import IDLE_BYTE, SPIPeripheral
+
+    m = Module()
+    m.submodules.spi = spi = SPIPeripheral()
+    m.submodules.link = link = FramedLink()
+    wiring.connect(m, spi.data_in, link.line_in)
+    wiring.connect(m, link.line_out, spi.data_out)
+    wiring.connect(m, link.app_rx, link.app_tx)  # echo
+    payloads = [b"first", bytes(range(40)), b"\xa5\x00\xff"]
+    frames = [host_frame(seq, p) for seq, p in enumerate(payloads)]
+    corrupt = bytearray(frames[1])
+    corrupt[10] ^= 0x80
+    half = 4  # clock cycles per half SPI period
+    received = bytearray()
+    overruns = []
+
+    async def transfer(ctx, data):
+        ctx.set(spi.cs_n, 0)
+        await ctx.tick().repeat(half)
+        for byte in data:
+            value = 0
+            for i in range(8):
+                ctx.set(spi.copi, (byte >> (7 - i)) & 1)
+                await ctx.tick().repeat(half)
+                value = (value << 1) | ctx.get(spi.cipo)
+                ctx.set(spi.sck, 1)
+                await ctx.tick().repeat(half)
+                ctx.set(spi.sck, 0)
+            received.append(value)
+        await ctx.tick().repeat(half)
+        ctx.set(spi.cs_n, 1)
+        await ctx.tick().repeat(2 * half)
+
+    async def controller(ctx):
+        await transfer(ctx, frames[0] + bytes(corrupt) + frames[2])
+        for _ in range(4):
+            await transfer(ctx, bytes([IDLE_BYTE]) * 16)
+        await transfer(ctx, frames[1] + frames[2])
+        for _ in range(8):
+            await transfer(ctx, bytes([IDLE_BYTE]) * 16)
+
+    async def monitor(ctx):
+        async for _, _, overrun in ctx.tick().sample(spi.overrun):
+            if overrun:
+                overruns.append(1)
+
+    sim = Simulator(m)
+    sim.add_clock(1e-6)
+    sim.add_testbench(controller)
+    sim.add_testbench(monitor, background=True)
+    sim.run()
+    reader = DeviceFrameReader()
+    replies = reader.feed(bytes(received))
+    assert reader.crc_errors == 0 and not overruns
+    assert b"".join(p for _, _, p in replies) == b"".join(payloads)
+    assert replies[-1][:2] == (3, 2)  # all three acknowledged; two rejections counted
+    # Between frames the device sends only the idle byte.
+    assert reader.skipped_bytes == received.count(IDLE_BYTE) - sum(
+        p.count(IDLE_BYTE) + bytes(f[:4]).count(IDLE_BYTE) + f[-2:].count(IDLE_BYTE)
+        for f, p in ((device_frame(a, r, p), p) for a, r, p in replies)
+    )
+
+
+class _SpiDeviceModel(_DeviceModel):
+    """spidev's ``xfer2`` on the device model: a byte in for every byte out, idle bytes (0x00)
+    when it has nothing to send."""
+
+    def xfer2(self, values):
+        self.write(bytes(values))
+        data = self.read(len(values))
+        return list(data + bytes(len(values) - len(data)))
+
+
+def test_spi_transport_framed_echo():
+    from neurohw.host import SpiTransport
+
+    data = bytes(random.Random(5).randrange(256) for _ in range(300))
+    device = _SpiDeviceModel(corrupt={50})
+    link = FramedTransport(SpiTransport(spi=device))
+    link.write(data)
+    echo = bytearray()
+    while len(echo) < len(data):
+        chunk = link.read(len(data))
+        assert chunk
+        echo += chunk
+    assert bytes(echo) == data == bytes(device.delivered)
+    assert link.rejected >= 1
+    assert link.read(1) == b""  # only idle bytes: nothing arrived
+
+
+def test_spi_transport_needs_spidev(monkeypatch):
+    import builtins
+
+    from neurohw.host import SpiTransport
+
+    real_import = builtins.__import__
+
+    def no_spidev(name, *args, **kwargs):
+        if name == "spidev":
+            raise ImportError("No module named 'spidev'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_spidev)
+    with pytest.raises(
+        ImportError,
+        match=re.escape(
+            "SpiTransport needs spidev (`pip install spidev`, Linux only); any object with "
+            "spidev's xfer2 works as spi="
+        ),
+    ):
+        SpiTransport()

@@ -12,11 +12,12 @@ transport; :class:`SerialTransport` wraps pyserial when it is installed. The byt
 defined in :mod:`neurohw.host.protocol` (core link) and :mod:`neurohw.host.system_protocol` (chip
 link), in pure Python, and described in ``docs/integration.md``. :class:`FramedTransport`
 speaks the framed link (protocol version 2, :mod:`neurohw.host.framing`: CRC, acknowledgments
-and retries) over any such transport: ``Link.open_serial(..., framing=True)``.
+and retries) over any such transport: ``Link.open_serial(..., framing=True)``; :class:`SpiTransport` carries
+it over SPI (``Link.open_spi``).
 """
 
 from .framing import FramedTransport, FramingError
-from .link import CommandError, Link, LinkError, LinkTimeout, SerialTransport
+from .link import CommandError, Link, LinkError, LinkTimeout, SerialTransport, SpiTransport
 from .protocol import CoreLayout, DeviceOp, Flags, HostOp
 from .system_protocol import SystemDeviceOp, SystemFlags, SystemHostOp
 
@@ -26,6 +27,7 @@ __all__ = [
     "LinkTimeout",
     "CommandError",
     "SerialTransport",
+    "SpiTransport",
     "FramedTransport",
     "FramingError",
     "CoreLayout",

@@ -92,6 +92,11 @@ class DeviceFrameReader:
         self.crc_errors = 0
         self.skipped_bytes = 0  #: bytes outside any frame (line noise, a lost frame's tail)
 
+    @property
+    def in_frame(self) -> bool:
+        """Part of a frame has arrived."""
+        return bool(self._buffer)
+
     def feed(self, data: bytes) -> list[tuple[int, int, bytes]]:
         self._buffer += data
         frames = []
@@ -217,7 +222,8 @@ class FramedTransport:
             return False
         self.wire_received += len(chunk)
         errors = self._reader.crc_errors
-        for ack, rejects, payload in self._reader.feed(chunk):
+        frames = self._reader.feed(chunk)
+        for ack, rejects, payload in frames:
             self._acknowledge(ack)
             if rejects != self._rejects:
                 self.rejected += (rejects - self._rejects) & 0xFF
@@ -230,7 +236,8 @@ class FramedTransport:
                 f"a frame from the device failed its CRC ({self._reader.crc_errors} so far): "
                 f"its bytes are lost"
             )
-        return True
+        # Only bytes between frames (the idle bytes a SPI read clocks in): nothing arrived.
+        return bool(frames) or self._reader.in_frame
 
     def _acknowledge(self, ack: int) -> None:
         # Cumulative: every unacknowledged frame before ``ack`` arrived.

@@ -10,7 +10,14 @@ import numpy as np
 from .framing import FramedTransport
 from .protocol import CoreLayout, DeviceOp, Flags, HostOp, unpack_fields
 
-__all__ = ["Link", "LinkError", "LinkTimeout", "CommandError", "SerialTransport"]
+__all__ = [
+    "Link",
+    "LinkError",
+    "LinkTimeout",
+    "CommandError",
+    "SerialTransport",
+    "SpiTransport",
+]
 
 #: Names of the states readable per neuron, and their command targets.
 STATE_TARGETS = {
@@ -82,6 +89,50 @@ class SerialTransport:
         self.serial.close()
 
 
+class SpiTransport:
+    """An SPI controller (Linux ``spidev``, e.g. a Raspberry Pi) as a transport to a device with
+    :class:`neurohw.hw.spi.SPIPeripheral`, for the framed link only (SPI has no idle state a
+    byte stream could tell from data; frames can): ``Link.open_spi(layout)``, or
+    ``FramedTransport(SpiTransport(bus, device))``.
+
+    SPI is full duplex: every byte written clocks one byte in, kept for ``read``; ``read(n)``
+    with nothing kept clocks ``n`` idle bytes (``0x00``) to fetch what the device has. Mode 0,
+    ``speed_hz`` at most an eighth of the device's clock. spidev is optional: without it this
+    raises ``ImportError`` naming the package. ``spi``: an object with spidev's ``xfer2``
+    instead (a simulation).
+    """
+
+    def __init__(self, bus: int = 0, device: int = 0, *, speed_hz: int = 1_000_000, spi=None):
+        if spi is None:
+            try:
+                import spidev
+            except ImportError as error:
+                raise ImportError(
+                    "SpiTransport needs spidev (`pip install spidev`, Linux only); any "
+                    "object with spidev's xfer2 works as spi="
+                ) from error
+            spi = spidev.SpiDev()
+            spi.open(bus, device)
+            spi.mode = 0
+            spi.max_speed_hz = int(speed_hz)
+        self.spi = spi
+        self._rx = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self._rx += bytes(self.spi.xfer2(list(data)))
+
+    def read(self, n: int) -> bytes:
+        if not self._rx:
+            self._rx += bytes(self.spi.xfer2([0] * n))
+        data, self._rx = bytes(self._rx[:n]), self._rx[n:]
+        return data
+
+    def close(self) -> None:
+        close = getattr(self.spi, "close", None)
+        if close is not None:
+            close()
+
+
 class Link:
     """A NeuronCore behind a host link.
 
@@ -133,6 +184,13 @@ class Link:
         if framing:
             transport = FramedTransport(transport)
         return cls(transport, layout, **kwargs)
+
+    @classmethod
+    def open_spi(
+        cls, layout, *, bus: int = 0, device: int = 0, speed_hz: int = 1_000_000, **kwargs
+    ) -> Link:
+        """A framed link over SPI (``/dev/spidev<bus>.<device>``, needs spidev)."""
+        return cls(FramedTransport(SpiTransport(bus, device, speed_hz=speed_hz)), layout, **kwargs)
 
     # -- bytes -----------------------------------------------------------------------------------
 

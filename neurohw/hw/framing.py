@@ -86,6 +86,8 @@ class FramedLink(wiring.Component):
         out = self.line_out
         sent = out.valid & out.ready
         waited = Signal(range(ACK_DELAY_CYCLES + 1))
+        tx_ack = Signal(8)
+        tx_rejects = Signal(8)
         tx_next_crc = Signal(16)
         m.d.comb += tx_next_crc.eq(crc16_update(tx_crc, out.payload))
         # The FSM only updates registers; the outputs are plain functions of its state below
@@ -102,6 +104,8 @@ class FramedLink(wiring.Component):
                 ):
                     m.d.sync += waited.eq(0)
                     m.d.sync += [reply.eq(0), tx_len.eq(level), tx_left.eq(level)]
+                    # Held for the frame: a line that reads a byte ahead sees what it sends.
+                    m.d.sync += [tx_ack.eq(expected), tx_rejects.eq(rejects)]
                     m.d.sync += tx_crc.eq(_CRC_INIT)
                     m.next = "SOF"
             with m.State("SOF"):
@@ -142,10 +146,10 @@ class FramedLink(wiring.Component):
                         tx_len,
                         Mux(
                             on("ACK"),
-                            expected,
+                            tx_ack,
                             Mux(
                                 on("REJECTS"),
-                                rejects,
+                                tx_rejects,
                                 Mux(
                                     on("PAYLOAD"),
                                     tx_fifo.r_data,
