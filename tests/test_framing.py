@@ -421,3 +421,131 @@ def test_spi_transport_needs_spidev(monkeypatch):
         ),
     ):
         SpiTransport()
+
+
+# -- a chip behind the framed link --------------------------------------------------------------
+
+
+def test_framed_chip_link():
+    """The chip link (SystemBridge in front of a small chip) behind FramedLink, byte by byte in
+    Amaranth simulation: the request in host frames (one corrupted, then sent again), the
+    replies out of device frames; the output spikes match the network's definition and the
+    device counted the rejections."""
+    import numpy as np
+    from amaranth.lib import wiring
+
+    from neurohw import Chip
+    from neurohw.hw.system_bridge import (
+        SystemBridge,
+        SystemDeviceOp,
+        SystemHostOp,
+        host_frames,
+        parse_device_frames,
+        status_bytes,
+        word_bytes,
+    )
+    from neurohw.network import simulate
+    from neurohw.network.host_events import decode_outputs, encode_samples
+    from neurohw.routing import EventKind
+    from tests.test_system_boards import small_plan
+
+    plan = small_plan()
+    rng = np.random.default_rng(0)
+    steps, samples = 3, 2
+    counts = (rng.random((steps, samples, 6)) < 0.6).astype(np.int64)
+    words = encode_samples(plan, {"x": counts})
+    top = Chip(plan, debug=False).top()
+    bridge = SystemBridge(top, rx_fifo_depth=128)
+    W = word_bytes(top)
+    request = host_frames(words, W) + bytes([SystemHostOp.SYNC, 7, SystemHostOp.STATUS])
+    chunks = [request[i : i + MAX_PAYLOAD] for i in range(0, len(request), MAX_PAYLOAD)]
+    frames = [host_frame(seq, chunk) for seq, chunk in enumerate(chunks)]
+    corrupt = bytearray(frames[0])
+    corrupt[7] ^= 0x02
+    # The corrupted frame and those after it are rejected; then all of them are sent again.
+    wire = bytes(corrupt) + b"".join(frames[1:]) + b"".join(frames)
+
+    m = Module()
+    m.submodules.top = top
+    m.submodules.bridge = bridge
+    m.submodules.link = link = FramedLink()
+    wiring.connect(m, bridge.host_in, top.host_in)
+    wiring.connect(m, top.host_out, bridge.host_out)
+    wiring.connect(m, link.app_rx, bridge.rx)
+    wiring.connect(m, bridge.tx, link.app_tx)
+    m.d.comb += [
+        bridge.overflow.eq(top.overflow),
+        bridge.tag_error.eq(top.tag_error),
+        bridge.cmd_error.eq(top.cmd_error),
+        bridge.router_drops.eq(top.router_drops),
+    ]
+    for c in range(plan.n_cores):
+        m.d.comb += [
+            bridge.invalid[c].eq(top.invalid[c]),
+            bridge.eos_dropped[c].eq(top.eos_dropped[c]),
+        ]
+    line = bytearray()
+    n_status = status_bytes(top)
+    result = {}
+
+    def replies():
+        return DeviceFrameReader().feed(bytes(line))
+
+    async def testbench(ctx):
+        ctx.set(link.line_out.ready, 1)
+        sent = 0
+        for cycle in range(80000):
+            offer = sent < len(wire) and cycle % 8 == 0  # a line byte every 8 clocks
+            ctx.set(link.line_in.valid, offer)
+            if offer:
+                ctx.set(link.line_in.payload, wire[sent])
+                sent += 1
+            if ctx.get(link.line_out.valid):
+                line.append(ctx.get(link.line_out.payload))
+            await ctx.tick()
+            if sent == len(wire) and cycle % 256 == 0:
+                app = b"".join(p for _, _, p in replies())
+                if any(
+                    op == SystemDeviceOp.STATUS for op, _ in parse_device_frames(app, W, n_status)
+                ):
+                    break
+        result["rejected"] = ctx.get(link.rejected)
+
+    sim = Simulator(m)
+    sim.add_clock(1e-6)
+    sim.add_testbench(testbench)
+    sim.run()
+
+    device_frames = replies()
+    app = b"".join(p for _, _, p in device_frames)
+    frames_out = parse_device_frames(app, W, n_status)
+    assert result["rejected"] == len(frames) == device_frames[-1][1]
+    assert device_frames[-1][0] == len(frames)  # every frame acknowledged
+    out_words = [int.from_bytes(p, "little") for op, p in frames_out if op == SystemDeviceOp.EVENT]
+    last = (steps * samples - 1) % (1 << plan.fmt.step_width)
+    end = next(
+        i
+        for i, w in enumerate(out_words)
+        if plan.fmt.unpack(w).kind == EventKind.BARRIER and plan.fmt.unpack(w).step == last
+    )
+    got = decode_outputs(plan, out_words[: end + 1], steps=steps * samples)["o"]
+    expected = simulate(plan.network, {"x": counts}).spikes["o"]
+    expected = expected.transpose(1, 0, 2).reshape(steps * samples, -1)
+    assert np.array_equal(got, expected), (got, expected)
+    status = [p for op, p in frames_out if op == SystemDeviceOp.STATUS][0]
+    assert status[0] == 0  # no lost byte, no bad opcode: corruption never reached the bridge
+    assert [p for op, p in frames_out if op == SystemDeviceOp.SYNC][0][0] == 7
+
+
+@pytest.mark.parametrize("design", ["core", "chip"])
+def test_framed_board_top_elaborates(design):
+    from neurohw import boards
+    from neurohw.boards.specs import BOARDS
+    from tests.test_system_boards import small_plan
+
+    source = boards.default_core() if design == "core" else small_plan()
+    products = boards.elaborate(
+        "icebreaker", source, baud=BOARDS["icebreaker"].max_baud, framing=True
+    )
+    rtlil = products.files["top.il"]
+    assert "host.link" in rtlil and "rejected" in rtlil
