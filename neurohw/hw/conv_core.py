@@ -86,22 +86,7 @@ class ConvConfig:
                 f"weight_width must be an integer between 1 and {MAX_WEIGHT_WIDTH}, "
                 f"not {weight_width!r}"
             )
-        if params.accumulation is not Accumulation.SUM:
-            raise ValueError(
-                f"params.accumulation must be 'sum' for a conv core, not "
-                f"{params.accumulation.value!r} (per-event projection is implemented by the "
-                f"neuron core only)"
-            )
-        if params.n_currents > 1:
-            raise ValueError(
-                f"params.n_currents must be 0 or 1 for a conv core (one kernel), not "
-                f"{params.n_currents}"
-            )
-        if params.input_count_cap is not None:
-            raise ValueError(
-                f"params.input_count_cap must be None for a conv core, not "
-                f"{params.input_count_cap} (the per-axon count memory is not implemented here)"
-            )
+        self._check_model(params)
         if spec.n_neurons > MAX_CONV_NEURONS:
             raise ValueError(
                 f"the output {spec.out_shape} has {spec.n_neurons} neurons; a conv core holds "
@@ -112,28 +97,8 @@ class ConvConfig:
                 f"the input {spec.in_shape} has {spec.n_axons} positions; a conv core takes "
                 f"at most {MAX_CONV_AXONS}"
             )
-        if (
-            isinstance(lanes, bool)
-            or not isinstance(lanes, numbers.Integral)
-            or not 1 <= lanes <= min(MAX_LANES, spec.out_channels)
-        ):
-            raise ValueError(
-                f"lanes must be an integer between 1 and {min(MAX_LANES, spec.out_channels)} "
-                f"(out_channels={spec.out_channels}, at most {MAX_LANES}), not {lanes!r}"
-            )
         #: Output channels per lane (the last lane may hold fewer).
-        self.channel_groups = -(-spec.out_channels // lanes)
-        if (lanes - 1) * self.channel_groups >= spec.out_channels:
-            allowed = [
-                n
-                for n in range(1, min(MAX_LANES, spec.out_channels) + 1)
-                if (n - 1) * -(-spec.out_channels // n) < spec.out_channels
-            ]
-            raise ValueError(
-                f"lanes={lanes} leaves lane {lanes - 1} without an output channel "
-                f"(out_channels={spec.out_channels}, {self.channel_groups} per lane); allowed: "
-                f"{', '.join(map(str, allowed))}"
-            )
+        self.channel_groups = self._check_lanes(spec, lanes)
         self.lanes = int(lanes)
         self.params, self.spec, self.weight_width = params, spec, int(weight_width)
         self.kernel = (
@@ -196,6 +161,56 @@ class ConvConfig:
         #: Spike FIFO depth: every neuron in the update pipeline fits, so the sweep issues one
         #: neuron per clock while ``spikes_out`` keeps up.
         self.fifo_depth = self.update_latency + 4
+        self._layouts()
+
+    @staticmethod
+    def _check_model(params) -> None:
+        """The neuron models a conv core implements."""
+        if params.accumulation is not Accumulation.SUM:
+            raise ValueError(
+                f"params.accumulation must be 'sum' for a conv core, not "
+                f"{params.accumulation.value!r} (per-event projection is implemented by the "
+                f"neuron core only)"
+            )
+        if params.n_currents > 1:
+            raise ValueError(
+                f"params.n_currents must be 0 or 1 for a conv core (one kernel), not "
+                f"{params.n_currents}"
+            )
+        if params.input_count_cap is not None:
+            raise ValueError(
+                f"params.input_count_cap must be None for a conv core, not "
+                f"{params.input_count_cap} (the per-axon count memory is not implemented here)"
+            )
+
+    @staticmethod
+    def _check_lanes(spec, lanes) -> int:
+        """``lanes`` checked against the layer; returns the output channels per lane."""
+        if (
+            isinstance(lanes, bool)
+            or not isinstance(lanes, numbers.Integral)
+            or not 1 <= lanes <= min(MAX_LANES, spec.out_channels)
+        ):
+            raise ValueError(
+                f"lanes must be an integer between 1 and {min(MAX_LANES, spec.out_channels)} "
+                f"(out_channels={spec.out_channels}, at most {MAX_LANES}), not {lanes!r}"
+            )
+        groups = -(-spec.out_channels // lanes)
+        if (lanes - 1) * groups >= spec.out_channels:
+            allowed = [
+                n
+                for n in range(1, min(MAX_LANES, spec.out_channels) + 1)
+                if (n - 1) * -(-spec.out_channels // n) < spec.out_channels
+            ]
+            raise ValueError(
+                f"lanes={lanes} leaves lane {lanes - 1} without an output channel "
+                f"(out_channels={spec.out_channels}, {groups} per lane); allowed: "
+                f"{', '.join(map(str, allowed))}"
+            )
+        return groups
+
+    def _layouts(self) -> None:
+        """The stream payloads: command, response, event and spike words."""
         self.cmd_layout = data.StructLayout(
             {
                 "write": unsigned(1),
@@ -212,7 +227,7 @@ class ConvConfig:
         self.spike_layout = data.StructLayout(
             {
                 "neuron": unsigned(self.neuron_bits),
-                "count": unsigned(params.spike_count_width),
+                "count": unsigned(self.params.spike_count_width),
                 "step": unsigned(STEP_WIDTH),
             }
         )
