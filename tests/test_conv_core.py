@@ -412,10 +412,15 @@ def test_dropped_events(hdl, request):
     simulate(core, data, hdl, request)
 
 
-@pytest.mark.parametrize("preset", ["loihi", "snntorch"])
+@pytest.mark.parametrize("preset", ["loihi", "snntorch", "pooled-lanes"])
 def test_lint(preset, tmp_path):
     """``verilator --lint-only -Wall`` reports nothing beyond the neuron core's waivers
-    (``tests/test_core_lint.py``)."""
-    core, _ = preset_case(preset, seed=11, steps=1)
+    (``tests/test_core_lint.py``); also with pooling 3 x 2 and 3 lanes over 8 channels."""
+    if preset == "pooled-lanes":
+        spec = ConvSpec((2, 9, 8), 8, 3, padding=1, pool=(3, 2))
+        params = NeuronParams(v_width=12, threshold=50, refractory_period=2)
+        core = ConvCore(params, spec, weight_width=6, lanes=3)
+    else:
+        core, _ = preset_case(preset, seed=11, steps=1)
     bad = unwaived(lint(core, tmp_path))
     assert not bad, "\n".join(f"%Warning-{code} line {line}: {text}" for code, line, text in bad)
