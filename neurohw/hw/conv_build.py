@@ -422,16 +422,28 @@ def commands(build: ConvBuild) -> None:
 
 
 def lane_addresses(build: ConvBuild, payload, accept_cmd) -> None:
-    """The bank (comparisons with the banks' first words: no divider) and the local address of
-    the accepted command's accumulator neuron or kernel word, registered."""
+    """The bank and the local address of the accepted command's accumulator neuron or kernel
+    word, registered: comparisons with the banks' first words and a subtraction of the
+    chosen constant (no divider, no multiplier)."""
     m, L = build.m, build.L
-    is_weight = payload.target == Target.WEIGHT0
     build.cmd_bank = Signal(range(L), name="cmd_bank")
     build.cmd_local = Signal(range(max(build.bank_neurons, build.bank_words)), name="cmd_local")
-    size = Mux(is_weight, build.bank_words, build.bank_neurons)
-    bank = sum(payload.neuron >= b * size for b in range(1, L))
+
+    def bank_and_first(size):
+        bank, first = Const(0, range(L)), Const(0)
+        for b in range(1, L):
+            past = payload.neuron >= b * size
+            bank, first = Mux(past, b, bank), Mux(past, b * size, first)
+        return bank, first
+
+    is_weight = payload.target == Target.WEIGHT0
+    weight_bank, weight_first = bank_and_first(build.bank_words)
+    neuron_bank, neuron_first = bank_and_first(build.bank_neurons)
     with m.If(accept_cmd):
-        m.d.sync += [build.cmd_bank.eq(bank), build.cmd_local.eq(payload.neuron - bank * size)]
+        m.d.sync += [
+            build.cmd_bank.eq(Mux(is_weight, weight_bank, neuron_bank)),
+            build.cmd_local.eq(payload.neuron - Mux(is_weight, weight_first, neuron_first)),
+        ]
 
 
 def sweep(build: ConvBuild) -> None:
