@@ -6,9 +6,9 @@ A convolution layer has the integer semantics of its dense lowering (``docs/sema
 :meth:`ConvSpec.dense_matrix`, exactly what :func:`neurohw.network.import_nir` builds for a
 ``Conv2d`` node (for a sum pooling in front, ``ConvSpec(..., pool=(ph, pw))``, the product of
 the ``SumPool2d`` and ``Conv2d`` lowerings: an event ``(c, y, x)`` of the input acts as the
-event ``(c, y // ph, x // pw)`` of the pooled map the convolution reads). A :class:`neurohw.hw.conv_core.ConvCore` stores the kernel once
-(``out_channels x C x Kh x Kw`` words) and computes the addresses that
-:meth:`ConvSpec.fanout` lists, in the same order.
+event ``(c, y // ph, x // pw)`` of the pooled map the convolution reads). A
+:class:`neurohw.hw.conv_core.ConvCore` stores the kernel once (``out_channels x C x Kh x Kw``
+words) and computes the addresses that :meth:`ConvSpec.fanout` lists, in the same order.
 """
 
 from __future__ import annotations
