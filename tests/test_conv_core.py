@@ -242,9 +242,24 @@ def hazard_case(name, steps=5):
     return core, make_conv_case(core, spikes, seed=5, traffic=traffic, check_throughput=True)
 
 
+#: Hazard layers run with ``-m slow`` only (CI time): two lanes without a remainder are also
+#: in CI through ``test_random_lanes``.
+HAZARD_SLOW = ("3x3-8ch-lanes2",)
+
+
 @pytest.mark.sim
-@on_simulators("name", list(HAZARD_SPECS), verilator_default=("2x2-same",))
+@on_simulators(
+    "name", [n for n in HAZARD_SPECS if n not in HAZARD_SLOW], verilator_default=("2x2-same",)
+)
 def test_hazard(hdl, name, request):
+    core, data = hazard_case(name)
+    simulate(core, data, hdl, request)
+
+
+@pytest.mark.sim
+@pytest.mark.slow
+@on_simulators("name", HAZARD_SLOW)
+def test_hazard_slow(hdl, name, request):
     core, data = hazard_case(name)
     simulate(core, data, hdl, request)
 
