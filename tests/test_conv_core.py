@@ -39,20 +39,31 @@ def simulate(core, data, simulator, request):
     )
 
 
-def random_spec(rng, *, max_side=5):
+def random_spec(rng, *, max_side=5, pooled=False):
+    """A small random layer; ``pooled``: with a sum pooling of window 1..3 per axis in front
+    (the input then has rows and columns left over that pooling drops), at least 2 rows."""
     kernel = tuple(int(k) for k in rng.integers(1, 4, size=2))
     dilation = tuple(int(d) for d in rng.choice([1, 1, 2], size=2))
     extent = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
+    pool = (int(rng.integers(2, 4)), int(rng.integers(1, 4))) if pooled else (1, 1)
     in_shape = (
         int(rng.integers(1, 3)),
-        int(rng.integers(extent[0], extent[0] + max_side - 2)),
-        int(rng.integers(extent[1], extent[1] + max_side - 2)),
+        int(rng.integers(extent[0], extent[0] + max_side - 2)) * pool[0]
+        + int(rng.integers(0, pool[0])),
+        int(rng.integers(extent[1], extent[1] + max_side - 2)) * pool[1]
+        + int(rng.integers(0, pool[1])),
     )
     choice = int(rng.integers(0, 3))
     stride = (1, 1) if choice == 1 else tuple(int(s) for s in rng.integers(1, 3, size=2))
     padding = ["valid", "same", tuple(int(p) for p in rng.integers(0, 3, size=2))][choice]
     return ConvSpec(
-        in_shape, int(rng.integers(1, 4)), kernel, stride=stride, padding=padding, dilation=dilation
+        in_shape,
+        int(rng.integers(1, 4)),
+        kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        pool=pool if pooled else None,
     )
 
 
@@ -65,9 +76,9 @@ def conv_params(rng, n_neurons):
     raise AssertionError("no conv-compatible model drawn")
 
 
-def random_conv_case(seed, steps=12):
+def random_conv_case(seed, steps=12, *, pooled=False):
     rng = np.random.default_rng(seed)
-    spec = random_spec(rng)
+    spec = random_spec(rng, pooled=pooled)
     weight_width = int(rng.integers(2, 9))
     low, high = -(1 << (weight_width - 1)), (1 << (weight_width - 1)) - 1
     for _ in range(10):
@@ -92,6 +103,23 @@ def test_random(hdl, seed, request):
 @on_simulators("seed", range(100, 130))
 def test_random_long(hdl, seed, request):
     core, data = random_conv_case(seed, steps=25)
+    simulate(core, data, hdl, request)
+
+
+@pytest.mark.sim
+@on_simulators("seed", range(1), verilator_default=(0,))
+def test_random_pooled(hdl, seed, request):
+    """A random layer behind a random sum pooling (windows 1..3, left-over rows and columns)."""
+    core, data = random_conv_case(seed, pooled=True)
+    assert core.spec.pooled
+    simulate(core, data, hdl, request)
+
+
+@pytest.mark.sim
+@pytest.mark.slow
+@on_simulators("seed", range(200, 220))
+def test_random_pooled_long(hdl, seed, request):
+    core, data = random_conv_case(seed, steps=25, pooled=True)
     simulate(core, data, hdl, request)
 
 
@@ -151,6 +179,9 @@ HAZARD_SPECS = {
     "3x3-stride2": ConvSpec((1, 3, 3), 2, 3, stride=2, padding=1),
     # A realistic layer shape: 72 synaptic ops per interior event, 74 clocks.
     "3x3-8ch": ConvSpec((1, 4, 4), 8, 3, padding="same"),
+    # Pooling 3 x 2 (a reciprocal and a shift): the events of one window hit the same neurons
+    # back to back; the last row and column are dropped (one clock each).
+    "pool3x2": ConvSpec((1, 7, 5), 2, 2, padding="same", pool=(3, 2)),
 }
 
 
@@ -186,6 +217,11 @@ def test_event_cycles():
     assert core.event_cycles(0) == 2 + 4 * 4 + 5  # corner: 4 positions reach
     assert core.port_description()["event_cycles"][0] == 2 + 4 * 4 + 5
     Fragment.get(core, None)  # elaborates
+    pooled = ConvCore(params, ConvSpec((2, 9, 8), 4, 3, padding=1, pool=2), weight_width=4)
+    assert pooled.decode_clocks == 3
+    assert pooled.event_cycles(3 * 8 + 3) == 3 + 9 * 4  # pooled (1, 1): interior
+    assert pooled.event_cycles(8 * 8 + 3) == 3 + 1  # row 8 is dropped by pooling
+    Fragment.get(pooled, None)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,9 @@ A convolution layer has the integer semantics of its dense lowering (``docs/sema
 "Convolution layers"): input spike counts on axons ``c * H * W + y * W + x``, output neurons
 ``oc * Ho * Wo + oy * Wo + ox``, and the weight ``W[axon, neuron]`` of
 :meth:`ConvSpec.dense_matrix`, exactly what :func:`neurohw.network.import_nir` builds for a
-``Conv2d`` node. A :class:`neurohw.hw.conv_core.ConvCore` stores the kernel once
+``Conv2d`` node (for a sum pooling in front, ``ConvSpec(..., pool=(ph, pw))``, the product of
+the ``SumPool2d`` and ``Conv2d`` lowerings: an event ``(c, y, x)`` of the input acts as the
+event ``(c, y // ph, x // pw)`` of the pooled map the convolution reads). A :class:`neurohw.hw.conv_core.ConvCore` stores the kernel once
 (``out_channels x C x Kh x Kw`` words) and computes the addresses that
 :meth:`ConvSpec.fanout` lists, in the same order.
 """
@@ -15,7 +17,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["ConvSpec", "MAX_KERNEL", "MAX_DILATION", "STRIDES"]
+__all__ = ["ConvSpec", "MAX_KERNEL", "MAX_DILATION", "STRIDES", "pool_window"]
 
 #: Largest kernel side.
 MAX_KERNEL = 7
@@ -42,6 +44,27 @@ def _pair(value, name, allowed, check):
     return pair
 
 
+def pool_window(kernel_size, stride=None, padding=0) -> tuple[int, int]:
+    """The window ``(ph, pw)`` of a ``SumPool2d`` / ``AvgPool2d`` that a conv core implements
+    (``ConvSpec(..., pool=...)``): non-overlapping windows, ``stride`` equal to ``kernel_size``
+    (None means equal, as in torch and NIR), no padding; the rows and columns that do not fill
+    a window are dropped (torch's ``ceil_mode=False``). Other parameters are refused here."""
+    kernel_size, stride, padding = (
+        value.tolist() if isinstance(value, np.ndarray) else value
+        for value in (kernel_size, stride, padding)
+    )
+    window = _pair(kernel_size, "pool kernel_size", "integers >= 1", lambda v: v >= 1)
+    if stride is not None:
+        steps = _pair(stride, "pool stride", "integers >= 1", lambda v: v >= 1)
+        if steps != window:
+            raise ValueError(
+                f"pool stride={stride!r} differs from kernel_size={kernel_size!r}; allowed: "
+                f"stride equal to kernel_size (non-overlapping windows)"
+            )
+    _pair(padding, "pool padding", "0 (no padding)", lambda v: v == 0)
+    return window
+
+
 class ConvSpec:
     """One ``Conv2d`` layer (``groups=1``, no bias): shapes, stride, padding, dilation.
 
@@ -61,10 +84,17 @@ class ConvSpec:
         ``import_nir``); integers >= 0 pad both sides.
     dilation : int or (dy, dx)
         1 .. ``MAX_DILATION`` (8).
+    pool : None, int or (ph, pw)
+        A sum pooling in front of the convolution (None or 1: none): ``in_shape`` is the map
+        before pooling, and an event at ``(c, y, x)`` acts as the event ``(c, y // ph,
+        x // pw)`` of the pooled map ``(C, H // ph, W // pw)`` that the convolution reads
+        (stride, padding and the output size apply to the pooled map). Events in the last
+        ``H % ph`` rows or ``W % pw`` columns reach nothing, as torch's ``SumPool2d`` drops
+        them. :func:`pool_window` checks an exporter's pooling parameters.
     """
 
     def __init__(
-        self, in_shape, out_channels, kernel_size, *, stride=1, padding=0, dilation=1
+        self, in_shape, out_channels, kernel_size, *, stride=1, padding=0, dilation=1, pool=None
     ) -> None:
         if (
             not isinstance(in_shape, (tuple, list))
@@ -90,7 +120,20 @@ class ConvSpec:
         self.dilation = _pair(
             dilation, "dilation", f"integers 1..{MAX_DILATION}", lambda v: 1 <= v <= MAX_DILATION
         )
-        _, height, width = self.in_shape
+        self.pool = (
+            (1, 1)
+            if pool is None
+            else _pair(pool, "pool", "None or integers >= 1", lambda v: v >= 1)
+        )
+        channels, in_height, in_width = self.in_shape
+        if self.pool[0] > in_height or self.pool[1] > in_width:
+            raise ValueError(
+                f"pool={pool!r} does not fit the input {self.in_shape}; allowed: windows no "
+                f"larger than the input"
+            )
+        height, width = in_height // self.pool[0], in_width // self.pool[1]
+        #: The map the convolution reads, ``(C, H // ph, W // pw)`` (``in_shape`` unpooled).
+        self.pooled_shape = (channels, height, width)
         extent = tuple(d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel_size))
         if isinstance(padding, str):
             if padding == "valid":
@@ -117,9 +160,11 @@ class ConvSpec:
             out_w = (width + 2 * self.pad_before[1] - extent[1]) // self.stride[1] + 1
         self.padding = padding
         if out_h < 1 or out_w < 1:
+            pooled = f" pooled to {self.pooled_shape}" if self.pooled else ""
             raise ValueError(
                 f"kernel_size={self.kernel_size} with dilation={self.dilation} does not fit the "
-                f"input {self.in_shape} with padding={padding!r} (output {out_h} x {out_w})"
+                f"input {self.in_shape}{pooled} with padding={padding!r} (output {out_h} x "
+                f"{out_w})"
             )
         self.out_shape = (self.out_channels, out_h, out_w)
 
@@ -127,8 +172,13 @@ class ConvSpec:
         return (
             f"ConvSpec(in_shape={self.in_shape}, out_channels={self.out_channels}, "
             f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding!r}, "
-            f"dilation={self.dilation})"
+            f"dilation={self.dilation}" + (f", pool={self.pool})" if self.pooled else ")")
         )
+
+    @property
+    def pooled(self) -> bool:
+        """Whether a pooling window larger than 1 x 1 is in front of the convolution."""
+        return self.pool != (1, 1)
 
     @property
     def n_axons(self) -> int:
@@ -188,13 +238,14 @@ class ConvSpec:
     def fanout(self, axon: int) -> list[tuple[int, int]]:
         """``(neuron, kernel word)`` of every output an event on ``axon`` reaches, in the order
         a core visits them: ``ky``, then ``kx``, then ``oc`` innermost. An input at ``(y, x)``
-        reaches output ``oy`` through kernel row ``ky`` when ``y + pad - ky * dilation`` is a
-        non-negative multiple of the stride whose quotient is ``oy < Ho`` (likewise for x)."""
-        cin, height, width = self.in_shape
+        (of the pooled map: ``(y // ph, x // pw)``) reaches output ``oy`` through kernel row
+        ``ky`` when ``y + pad - ky * dilation`` is a non-negative multiple of the stride whose
+        quotient is ``oy < Ho`` (likewise for x)."""
         if not _is_int(axon) or not 0 <= axon < self.n_axons:
             raise ValueError(f"axon must be an integer in 0..{self.n_axons - 1}, not {axon!r}")
-        c, rest = divmod(int(axon), height * width)
-        y, x = divmod(rest, width)
+        c, y, x = self.pooled_position(int(axon))
+        if y is None:
+            return []
         _, out_h, out_w = self.out_shape
         out = []
         for ky in range(self.kernel_size[0]):
@@ -209,12 +260,24 @@ class ConvSpec:
                     )
         return out
 
+    def pooled_position(self, axon: int) -> tuple:
+        """``(c, y, x)`` of ``axon`` on the pooled map, or ``(c, None, None)`` for an event in
+        the rows or columns that pooling drops."""
+        _, height, width = self.in_shape
+        c, rest = divmod(int(axon), height * width)
+        y, x = divmod(rest, width)
+        (ph, pw), (_, pooled_h, pooled_w) = self.pool, self.pooled_shape
+        if y >= pooled_h * ph or x >= pooled_w * pw:
+            return c, None, None
+        return c, y // ph, x // pw
+
     def event_iterations(self, axon: int) -> int:
         """Clocks a one-lane conv core spends on an event on ``axon`` once decoded:
         ``out_channels`` per kernel position that reaches an output, 1 per position that
-        does not (``docs/core.md``, "Convolution core")."""
-        cin, height, width = self.in_shape
-        y, x = divmod(int(axon) % (height * width), width)
+        does not, 1 for an event that pooling drops (``docs/core.md``, "Convolution core")."""
+        _, y, x = self.pooled_position(int(axon))
+        if y is None:
+            return 1
         clocks = 0
         for ky in range(self.kernel_size[0]):
             oy = self._output_of(y, ky, 0, self.out_shape[1])

@@ -277,11 +277,17 @@ class ConvCore(wiring.Component):
 
     def event_cycles(self, axon: int) -> int:
         """Clocks between the transfers of an event on ``axon`` and of the next one, with a
-        source that is never idle: two to decode it, then
+        source that is never idle: :attr:`decode_clocks` to decode it, then
         :meth:`ConvSpec.event_iterations <neurohw.hw.conv.ConvSpec.event_iterations>` (the next
         event is taken in the last of them). An event dropped (invalid axon, event limit) takes
         one."""
-        return 2 + self.spec.event_iterations(axon)
+        return self.decode_clocks + self.spec.event_iterations(axon)
+
+    @property
+    def decode_clocks(self) -> int:
+        """Clocks from an event's transfer to its first kernel position: 2 (channel and row by
+        constant reciprocals, then y and x), 3 with pooling (then the pooled y and x)."""
+        return 3 if self.spec.pooled else 2
 
     def port_description(self) -> dict:
         """Field offsets of the stream payloads and the targets present, as plain data (the
@@ -369,8 +375,8 @@ class ConvCore(wiring.Component):
         # ---- Event engine: accept (E), decode (D1, D2), then one kernel position or one output
         # channel per clock (S0: addresses and memory reads), R (read data registered),
         # W (add and write).
-        IDLE, DECODE, DECODE2, ITER = range(4)
-        ev_state = Signal(range(4))
+        IDLE, DECODE, DECODE2, ITER, DECODE3 = range(5)
+        ev_state = Signal(range(5 if spec.pooled else 4))
         ev_axon = Signal(config.axon_bits)
         c_base = Signal(range(max(2, KW)))  # c * Kh * Kw
         pos = Signal(range(max(2, kh * kw)))  # ky * Kw + kx
@@ -461,9 +467,28 @@ class ConvCore(wiring.Component):
                 dec_c.eq((ev_axon * mul_c) >> shift_c),
                 dec_row.eq((ev_axon * mul_row) >> shift_row),
             ]
-        with m.If(ev_state == DECODE2):
+        # With pooling, a third clock divides y and x by the window (ConvSpec.pooled_position):
+        # a shift for a power of two, a constant reciprocal otherwise; an event in the rows or
+        # columns that pooling drops goes back to IDLE there.
+        if spec.pooled:
+            (pool_y, pool_x), (_, pooled_h, pooled_w) = spec.pool, spec.pooled_shape
+            in_y, in_x = Signal.like(y), Signal.like(x)
+            with m.If(ev_state == DECODE2):
+                m.d.sync += [ev_state.eq(DECODE3), in_y.eq(y), in_x.eq(x)]
+
+            def pooled(value, window, limit):
+                multiplier, shift = _reciprocal(window, limit)
+                return (value * multiplier) >> shift if multiplier != 1 else value >> shift
+
+            y, x = pooled(in_y, pool_y, height - 1), pooled(in_x, pool_x, width - 1)
+            start_state = DECODE3
+            dropped = (in_y >= pooled_h * pool_y) | (in_x >= pooled_w * pool_x)
+            next_state = Mux(dropped, IDLE, ITER)
+        else:
+            start_state, next_state = DECODE2, ITER
+        with m.If(ev_state == start_state):
             m.d.sync += [
-                ev_state.eq(ITER),
+                ev_state.eq(next_state),
                 c_base.eq(dec_c * (kh * kw)),
                 pos.eq(0),
                 ky.eq(0),
