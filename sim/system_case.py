@@ -588,17 +588,27 @@ def random_learning_network(seed: int) -> Network:
     )
 
 
-def random_conv_network(seed: int) -> Network:
+def random_conv_network(seed: int, *, pool: bool = False) -> Network:
     """Input group ``x`` (a ``C x H x W`` map) -> conv population ``c`` (one
     :class:`~neurohw.hw.conv.ConvSpec` drawn from ``seed``: kernel, stride, padding, dilation,
     channels; ``Projection.conv``) -> dense population ``o``; outputs ``o`` and sometimes
     ``c``. The conv population's model is one a convolution core holds (at most one current,
-    no input count cap)."""
+    no input count cap). ``pool``: a sum pooling window (1..3 a side, not both 1) in front of
+    the convolution, on a larger input map."""
     from neurohw.hw.conv import ConvSpec
 
     rng = np.random.default_rng(seed)
     while True:
         in_shape = (int(rng.integers(1, 3)), int(rng.integers(3, 7)), int(rng.integers(3, 7)))
+        window = (1, 1)
+        if pool:
+            while window == (1, 1):
+                window = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+            in_shape = (
+                in_shape[0],
+                in_shape[1] * window[0] + int(rng.integers(0, window[0])),
+                in_shape[2] * window[1] + int(rng.integers(0, window[1])),
+            )
         stride = int(rng.choice([1, 1, 2]))
         padding = (
             rng.choice(["valid", "same", "int"]) if stride == 1 else rng.choice(["valid", "int"])
@@ -611,6 +621,7 @@ def random_conv_network(seed: int) -> Network:
                 stride=stride,
                 padding=int(rng.integers(0, 2)) if padding == "int" else str(padding),
                 dilation=int(rng.choice([1, 1, 2])),
+                pool=window,
             )
             break
         except ValueError:

@@ -42,6 +42,60 @@ def test_import_keeps_the_conv_structure_of_snn_conv():
     assert dense.conv is None
 
 
+def float_lowering(spec, kernel):
+    """The dense lowering of a float kernel, from ``ConvSpec.fanout``."""
+    lowered = np.zeros((spec.n_axons, spec.n_neurons))
+    for axon in range(spec.n_axons):
+        for neuron, word in spec.fanout(axon):
+            lowered[axon, neuron] += kernel.reshape(-1)[word]
+    return lowered
+
+
+@pytest.mark.parametrize("pool_kind", ["SumPool2d", "AvgPool2d"])
+def test_import_keeps_a_pooled_conv(pool_kind):
+    """Input (2, 7, 9) -> 2x3 pooling -> Conv2d 3x3 padding 1 -> IF: one pooled conv on the
+    pre-pool map (the last row and column reach nothing), whose lowering is the multiplied-out
+    matrix; a pooling with overlapping windows stays dense."""
+    import nir
+
+    from neurohw.network import import_nir
+
+    rng = np.random.default_rng(3)
+
+    def net(stride):
+        weight = rng.normal(size=(3, 2, 3, 3))
+        pooling = getattr(nir, pool_kind)(
+            kernel_size=np.array([2, 3]), stride=np.array(stride), padding=np.array([0, 0])
+        )
+        nodes = {
+            "inp": nir.Input(input_type=np.array([2, 7, 9])),
+            "pool": pooling,
+            "conv": nir.Conv2d(
+                input_shape=None,
+                weight=weight,
+                stride=1,
+                padding=1,
+                dilation=1,
+                groups=1,
+                bias=np.zeros(3),
+            ),
+            "if1": nir.IF(r=np.array(1.0), v_threshold=np.array(1.0), v_reset=np.array(0.0)),
+            "out": nir.Output(output_type=np.array([27])),
+        }
+        order = list(nodes)
+        graph = nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:])), type_check=False)
+        return import_nir(graph, dt=1e-3).projections[0], weight
+
+    projection, weight = net([2, 3])
+    spec, kernel = projection.conv
+    assert spec.in_shape == (2, 7, 9) and spec.pool == (2, 3) and spec.out_shape == (3, 3, 3)
+    scale = 1 / 6 if pool_kind == "AvgPool2d" else 1
+    np.testing.assert_allclose(kernel, weight * scale)
+    np.testing.assert_allclose(float_lowering(spec, kernel), projection.weight, atol=1e-12)
+    overlapping, _ = net([1, 1])
+    assert overlapping.conv is None
+
+
 def test_quantization_keeps_one_integer_kernel():
     network, integer, report, meta, data = snn_conv_integer()
     conv = integer.projections[0]
@@ -88,11 +142,12 @@ def test_network_file_keeps_the_conv_structure(tmp_path):
     conv=st.sampled_from(["auto", "core", "dense"]),
     max_conv_neurons=st.sampled_from([4096, 8, 20]),
     input_seed=st.integers(0, 100),
+    pool=st.booleans(),
 )
-def test_plan_model_with_conv_cores_equals_simulate(seed, conv, max_conv_neurons, input_seed):
+def test_plan_model_with_conv_cores_equals_simulate(seed, conv, max_conv_neurons, input_seed, pool):
     from sim.system_case import random_conv_network, random_inputs
 
-    network = random_conv_network(seed)
+    network = random_conv_network(seed, pool=pool)
     spec = network.projections[0].conv[0]
     per_channel = spec.n_neurons // spec.out_channels
     capacity = CoreCapacity(max_conv_neurons=max(max_conv_neurons, per_channel))
@@ -231,6 +286,24 @@ def test_conv_cores_on_the_chip(simulator, sim_build_dir):
     inputs = random_inputs(network, 7, steps=4, samples=2)
     result = verify_system(
         plan, inputs, simulator=simulator, build_dir=sim_build_dir, traffic=TRAFFIC, seed=7
+    )
+    assert result.windows_compared == 8 and result.output_events_compared > 0
+
+
+def test_pooled_conv_cores_on_the_chip(simulator, sim_build_dir):
+    """A 2x12x3 map, 3x1 sum pooling in front of a conv (the axons are the pre-pool map),
+    split over two convolution cores: every window's output spikes against simulate."""
+    from neurohw.flows.system import verify_system
+    from neurohw.sim.system_case import random_conv_network, random_inputs
+
+    network = random_conv_network(8, pool=True)
+    spec = network.projections[0].conv[0]
+    assert spec.pool == (3, 1) and spec.n_axons == 72 and network.outputs == ("o", "c")
+    plan = map_network(network, capacity=CoreCapacity(max_conv_neurons=6), conv="core")
+    assert [core.connectivity for core in plan.cores] == ["conv", "conv", "dense"]
+    inputs = random_inputs(network, 8, steps=4, samples=2)
+    result = verify_system(
+        plan, inputs, simulator=simulator, build_dir=sim_build_dir, traffic=TRAFFIC, seed=8
     )
     assert result.windows_compared == 8 and result.output_events_compared > 0
 

@@ -846,6 +846,7 @@ class Network:
                 "padding": spec.padding if isinstance(spec.padding, str) else list(spec.pad_before),
                 "dilation": list(spec.dilation),
                 "kernel": f"kernel_{index}",
+                **({"pool": list(spec.pool)} if spec.pooled else {}),
             }
         return out
 
@@ -985,5 +986,6 @@ def _conv_from_dict(entry: dict, arrays: dict, where: str) -> tuple:
         stride=tuple(entry["stride"]),
         padding=padding if isinstance(padding, str) else tuple(padding),
         dilation=tuple(entry["dilation"]),
+        pool=tuple(entry.get("pool", (1, 1))),
     )
     return spec, arrays[entry["kernel"]]

@@ -534,6 +534,7 @@ def _conv_cores(network, mapper, name, ranges, splits, first_index, source_key) 
             stride=spec.stride,
             padding=spec.padding,
             dilation=spec.dilation,
+            pool=spec.pool,
         )
         core_kernel = kernel[channels]
         core_kernel.setflags(write=False)

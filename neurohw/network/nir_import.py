@@ -322,13 +322,26 @@ def _conv2d_matrix(name, node, in_shape):
     return matrix, np.repeat(bias, out_h * out_w), (c_out, out_h, out_w)
 
 
-def _conv_structure(node, in_shape):
+def _conv_structure(node, in_shape, pool_node=None, pool_in_shape=None):
     """``(ConvSpec, float kernel)`` of a ``Conv2d`` node that a convolution core can hold, or
     ``None`` (grouped, or a stride, kernel or dilation outside :mod:`neurohw.hw.conv`'s limits):
-    the projection then keeps only its dense lowering (``docs/frontends.md``)."""
-    from ..hw.conv import ConvSpec
+    the projection then keeps only its dense lowering (``docs/frontends.md``). With
+    ``pool_node`` (a ``SumPool2d`` or ``AvgPool2d`` in front, whose input is
+    ``pool_in_shape``): the pooled conv on the pre-pool map, or ``None`` where the pooling is
+    not one a convolution core implements (overlapping windows, padding)."""
+    from ..hw.conv import ConvSpec, pool_window
 
     weight = np.asarray(node.weight, dtype=np.float64)
+    pool = None
+    if pool_node is not None:
+        try:
+            pool = pool_window(pool_node.kernel_size, pool_node.stride, pool_node.padding)
+        except (TypeError, ValueError):
+            return None
+        if type(pool_node).__name__ == "AvgPool2d":
+            # An average is the sum times 1 / (ph * pw): the kernel takes the factor.
+            weight = weight / (pool[0] * pool[1])
+        in_shape = pool_in_shape
     if node.groups != 1:
         return None
     padding = node.padding
@@ -345,6 +358,7 @@ def _conv_structure(node, in_shape):
             stride=stride[0] if len(stride) == 1 else stride,
             padding=padding,
             dilation=dilation[0] if len(dilation) == 1 else dilation,
+            pool=pool,
         )
     except (TypeError, ValueError):
         return None
@@ -990,10 +1004,21 @@ def import_nir(
         if len(preds) != 1:
             return None
         conv = through_identities(preds[0])
-        if convs.get(conv) is None or len(predecessors[conv]) != 1:
+        if kind_of(conv) != "Conv2d" or len(predecessors[conv]) != 1:
             return None
         source = through_identities(predecessors[conv][0])
-        return (source, convs[conv]) if source in sources else None
+        if source in sources:
+            return (source, convs[conv]) if convs[conv] is not None else None
+        pool = source
+        if kind_of(pool) not in ("SumPool2d", "AvgPool2d") or len(predecessors[pool]) != 1:
+            return None
+        source = through_identities(predecessors[pool][0])
+        if source not in sources:
+            return None
+        structure = _conv_structure(
+            nodes[conv], out_shape[conv], nodes[pool], out_shape[predecessors[pool][0]]
+        )
+        return (source, structure) if structure is not None else None
 
     taken: set = set()
     names = {}
