@@ -500,8 +500,13 @@ def sinabs_conv_fixture(kind: str):
 
     def export():
         graph = sinabs.to_nir(net, torch.zeros(STEPS, 1, 8, 8))
+        # Sinabs 3.1.3 exports every Conv2d with input_shape=None (and untyped pooling and
+        # flatten nodes), which nir.write cannot store; nir's own type inference fills them in
+        # from the graph's shapes. Nothing else changes.
+        graph.infer_types()
         return graph, (
-            "sinabs.to_nir(net, torch.zeros(16, 1, 8, 8))  # one sample of 16 steps, squeezed"
+            "sinabs.to_nir(net, torch.zeros(16, 1, 8, 8)); graph.infer_types()  # one sample "
+            "of 16 steps, squeezed; nir fills in the Conv2d input_shape that Sinabs leaves None"
         )
 
     layer = net[1]
