@@ -308,32 +308,53 @@ def test_pooled_conv_cores_on_the_chip(simulator, sim_build_dir):
     assert result.windows_compared == 8 and result.output_events_compared > 0
 
 
-def test_snn_conv_on_the_chip(simulator, sim_build_dir):
-    """The snnTorch conv fixture end to end: NIR -> 8-bit fixed point -> a chip whose conv
-    layer is one convolution core (the kernel, 36 words, stored once) -> RTL: every output
-    spike of every chip step equals the model's, on three test images with Verilator and one
-    with Icarus (slower)."""
+def fixture_on_the_chip(name, simulator, build_dir):
+    """The fixture's 8-bit network on the chip (default mapping: its conv layers on
+    convolution cores): every output spike of every chip step against the model, on three test
+    images with Verilator and one with Icarus (slower). Returns the plan."""
     from neurohw.flows.system import verify_system
     from neurohw.network import simulate
+    from tests.test_trainer_import import quantized_fixture
 
-    network, integer, report, meta, data = snn_conv_integer()
+    network, integer, report, meta, data = quantized_fixture(name)
     plan = map_network(integer)
-    assert [core.connectivity for core in plan.cores] == ["conv", "dense"]
-    assert plan.cores[0].conv[1].size == 36
     samples = 3 if simulator == "verilator" else 1
     inputs = {"input": data["x"][:, :samples].astype(np.int64)}
-    result = verify_system(plan, inputs, simulator=simulator, build_dir=sim_build_dir)
-    expected = simulate(integer, inputs).spikes["lif_4"]
-    np.testing.assert_array_equal(result.output_spikes["lif_4"], expected)
+    result = verify_system(plan, inputs, simulator=simulator, build_dir=build_dir)
+    output = integer.outputs[0]
+    expected = simulate(integer, inputs).spikes[output]
+    np.testing.assert_array_equal(result.output_spikes[output], expected)
     assert result.output_events_compared > 0
+    return plan
 
 
-def test_snn_conv_fixed_point_accuracy_on_the_stored_samples():
-    """8-bit fixed point of the conv fixture against snnTorch's own predictions on its 100
-    stored test images (what the chip computes: the RTL check above is bit-exact with it)."""
+@pytest.mark.slow
+def test_snn_conv_on_the_chip(simulator, sim_build_dir):
+    """The snnTorch conv fixture end to end: NIR -> 8-bit fixed point -> a chip whose conv
+    layer is one convolution core (the kernel, 36 words, stored once) -> RTL == model."""
+    plan = fixture_on_the_chip("snn_conv", simulator, sim_build_dir)
+    assert [core.connectivity for core in plan.cores] == ["conv", "dense"]
+    assert plan.cores[0].conv[1].size == 36
+
+
+@pytest.mark.slow
+def test_sinabs_conv_on_the_chip(simulator, sim_build_dir):
+    """The Sinabs CNN end to end: both conv layers on convolution cores, the second with the
+    2x2 sum pooling in front (its axons are the first layer's 4x8x8 map, multi-spike counts
+    expanded into events by the ingress), the Linear readout on a neuron core -> RTL == model."""
+    plan = fixture_on_the_chip("sinabs_conv", simulator, sim_build_dir)
+    assert [core.connectivity for core in plan.cores] == ["conv", "conv", "dense"]
+    assert plan.cores[1].conv[0].pool == (2, 2) and plan.cores[1].n_axons == 256
+
+
+@pytest.mark.parametrize("name", ["snn_conv", "sinabs_conv"])
+def test_conv_fixture_fixed_point_accuracy_on_the_stored_samples(name):
+    """8-bit fixed point of a conv fixture against the framework's own predictions on its 100
+    stored test images (what the chip computes: the RTL checks above are bit-exact with it)."""
     from neurohw.network import evaluate
+    from tests.test_trainer_import import quantized_fixture
 
-    network, integer, report, meta, data = snn_conv_integer()
+    network, integer, report, meta, data = quantized_fixture(name)
     accuracy = evaluate(network, integer, {"input": data["x"].astype(np.int64)}, data["labels"])
     framework = float(np.mean(data["predictions"] == data["labels"]))
     np.testing.assert_array_equal(accuracy.float_predictions, data["predictions"])
