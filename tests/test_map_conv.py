@@ -266,6 +266,7 @@ TRAFFIC = {
 }
 
 
+@pytest.mark.slow
 def test_conv_cores_on_the_chip(simulator, sim_build_dir):
     """A 2x5x5 map through a stride-2 conv split over three convolution cores (one output
     channel each) and a dense output population, host traffic with idles, back-pressure and
