@@ -11,6 +11,11 @@ Runs (each one takes minutes; ``--json`` is rewritten after every run):
   no decay, reset by subtraction), ``max_events_per_step=4096``.
 * ``dense-2x8x8``: :class:`neurohw.hw.core.NeuronCore` holding the dense lowering of the 8x8
   layer (128 axons x 512 neurons), same neuron and options.
+* ``conv-2x16x16-lanes2``, ``conv-2x16x16-lanes4``: the 16x16 layer with 2 and 4 lanes (2 and
+  4 synaptic ops per clock).
+* ``conv-2x34x34-pool2``: a 2x2 sum pooling in front of a 3x3 ``'same'`` layer, as in the
+  N-MNIST CNNs (2x34x34 events pooled to 2x17x17, 8x17x17 outputs), one lane; and
+  ``conv-2x34x34-pool2-lanes4`` with 4 lanes.
 
 The dense lowering of the 16x16 layer (512 x 2048 = 1,048,576 8-bit weights, 512 DP16KD at
 2048 x 9 each) and of the 34x34 one (2312 x 8192) exceed the ECP5-85F's 208 DP16KD; the script
@@ -49,8 +54,18 @@ SPECS = {
     "2x8x8": ConvSpec((2, 8, 8), 8, 3, padding="same"),
     "2x16x16": ConvSpec((2, 16, 16), 8, 3, padding="same"),
     "2x34x34": ConvSpec((2, 34, 34), 8, 3),
+    "2x34x34-pool2": ConvSpec((2, 34, 34), 8, 3, padding="same", pool=2),
 }
-RUNS = ("conv-2x8x8", "dense-2x8x8", "conv-2x16x16", "conv-2x34x34")
+RUNS = (
+    "conv-2x8x8",
+    "dense-2x8x8",
+    "conv-2x16x16",
+    "conv-2x34x34",
+    "conv-2x16x16-lanes2",
+    "conv-2x16x16-lanes4",
+    "conv-2x34x34-pool2",
+    "conv-2x34x34-pool2-lanes4",
+)
 RESULTS = REPO / "benchmarks" / "results" / "conv_synth.json"
 BUILD = REPO / "build" / "benchmarks" / "conv"
 
@@ -64,16 +79,24 @@ def kernel(spec):
     return np.random.default_rng(0).integers(-128, 128, size=spec.kernel_shape)
 
 
+def parse(name):
+    """``(kind, spec, lanes)`` of a run name ``kind-size[-pool2][-lanesL]``."""
+    kind, rest = name.split("-", 1)
+    size, _, lanes = rest.partition("-lanes")
+    return kind, SPECS[size], int(lanes or 1)
+
+
 def build(name):
-    kind, size = name.split("-", 1)
-    spec = SPECS[size]
+    kind, spec, lanes = parse(name)
     if kind == "conv":
+        options = {"lanes": lanes} if lanes > 1 else {}
         return ConvCore(
             if_neuron(),
             spec,
             weight_width=WEIGHT_WIDTH,
             kernel=kernel(spec),
             max_events_per_step=EVENTS,
+            **options,
         )
     return NeuronCore(
         if_neuron(),
@@ -86,7 +109,7 @@ def build(name):
 
 
 def run_one(name):
-    spec = SPECS[name.split("-", 1)[1]]
+    kind, spec, lanes = parse(name)
     core = build(name)
     options = design_hash.synthesis_options(DEVICE, clock_mhz=CLOCK_MHZ, seed=1, harness=True)
     row = {
@@ -97,7 +120,16 @@ def run_one(name):
         "kernel_words": spec.kernel_words,
         "dense_weight_words": spec.n_axons * spec.n_neurons,
         "n_neurons": spec.n_neurons,
+        "lanes": lanes,
+        "pool": list(spec.pool),
     }
+    if kind == "conv":
+        # An interior event: every kernel position reaches an output.
+        _, height, width = spec.in_shape
+        interior = (height // 2) * width + width // 2
+        row["ops_per_event"] = spec.ops_per_event
+        row["event_cycles"] = core.event_cycles(interior)
+        row["ops_per_clock"] = round(spec.ops_per_event / core.event_cycles(interior), 2)
     text = core_verilog(core)
     row["provenance"] = design_hash.provenance(verilog_sha256=sha256_text(text), options=options)
     try:

@@ -56,12 +56,19 @@ def make_conv_case(
 
 def conv_probes(core) -> list:
     """Commands ``[write, target, neuron, axon, data, expected or None]`` sent before step 0:
-    kernel words read back (and one written and restored), the last neuron's per-neuron
-    parameters, and commands that must be refused."""
+    kernel words read back (and one written and restored), with lanes the words and
+    accumulators on each side of every bank boundary, the last neuron's per-neuron parameters,
+    and commands that must be refused."""
     N, words = core.n_neurons, core.kernel_words
     flat = core.kernel.reshape(-1)
     weight = int(Target.WEIGHT0)
-    probes = [[0, weight, k, 0, 0, int(flat[k])] for k in sorted({0, words // 2, words - 1})]
+    read = {0, words // 2, words - 1}
+    accumulators = set()
+    for lane in range(1, core.lanes):
+        read |= {lane * core.bank_words - 1, lane * core.bank_words}
+        accumulators |= {lane * core.bank_neurons - 1, lane * core.bank_neurons}
+    probes = [[0, weight, k, 0, 0, int(flat[k])] for k in sorted(read) if k < words]
+    probes += [[0, int(Target.ACC0), n, 0, 0, 0] for n in sorted(accumulators) if n < N]
     probes += [[1, weight, words - 1, 0, 1, 1], [0, weight, words - 1, 0, 0, 1]]
     probes += [[1, weight, words - 1, 0, int(flat[-1]), int(flat[-1])]]
     for name in sorted(core.per_neuron):

@@ -76,9 +76,27 @@ def conv_params(rng, n_neurons):
     raise AssertionError("no conv-compatible model drawn")
 
 
-def random_conv_case(seed, steps=12, *, pooled=False):
+def random_lanes(rng, out_channels):
+    """A lane count the layer allows, more than one where it has two channels or more."""
+    allowed = [
+        n for n in range(2, out_channels + 1) if (n - 1) * -(-out_channels // n) < out_channels
+    ]
+    return int(rng.choice(allowed)) if allowed else 1
+
+
+def random_conv_case(seed, steps=12, *, pooled=False, lanes=False):
     rng = np.random.default_rng(seed)
     spec = random_spec(rng, pooled=pooled)
+    if lanes and spec.out_channels == 1:
+        spec = ConvSpec(
+            spec.in_shape,
+            int(rng.integers(2, 6)),
+            spec.kernel_size,
+            stride=spec.stride,
+            padding=spec.padding,
+            dilation=spec.dilation,
+            pool=spec.pool,
+        )
     weight_width = int(rng.integers(2, 9))
     low, high = -(1 << (weight_width - 1)), (1 << (weight_width - 1)) - 1
     for _ in range(10):
@@ -87,7 +105,8 @@ def random_conv_case(seed, steps=12, *, pooled=False):
         spikes = random_spikes(rng, steps, spec.n_axons)
         if run(params, spikes, spec.dense_matrix(kernel), record=("spikes",)).spikes.any():
             break
-    core = ConvCore(params, spec, weight_width=weight_width, kernel=kernel)
+    options = {"lanes": random_lanes(rng, spec.out_channels)} if lanes else {}
+    core = ConvCore(params, spec, weight_width=weight_width, kernel=kernel, **options)
     return core, make_conv_case(core, spikes, seed=seed, traffic=random_traffic(rng))
 
 
@@ -120,6 +139,23 @@ def test_random_pooled(hdl, seed, request):
 @on_simulators("seed", range(200, 220))
 def test_random_pooled_long(hdl, seed, request):
     core, data = random_conv_case(seed, steps=25, pooled=True)
+    simulate(core, data, hdl, request)
+
+
+@pytest.mark.sim
+@on_simulators("seed", range(1), verilator_default=(0,))
+def test_random_lanes(hdl, seed, request):
+    """A random pooled layer with a random number of lanes (2 .. out_channels)."""
+    core, data = random_conv_case(seed + 3, pooled=True, lanes=True)
+    assert core.lanes > 1
+    simulate(core, data, hdl, request)
+
+
+@pytest.mark.sim
+@pytest.mark.slow
+@on_simulators("seed", range(300, 320))
+def test_random_lanes_long(hdl, seed, request):
+    core, data = random_conv_case(seed, steps=25, pooled=bool(seed % 2), lanes=True)
     simulate(core, data, hdl, request)
 
 
@@ -182,7 +218,13 @@ HAZARD_SPECS = {
     # Pooling 3 x 2 (a reciprocal and a shift): the events of one window hit the same neurons
     # back to back; the last row and column are dropped (one clock each).
     "pool3x2": ConvSpec((1, 7, 5), 2, 2, padding="same", pool=(3, 2)),
+    # Lanes: 8 channels in 2 and 4 banks (36 and 18 clocks for the 72 ops of an interior
+    # event), and 5 channels in 2 banks of 3 and 2 (the last group has one idle lane).
+    "3x3-8ch-lanes2": ConvSpec((1, 4, 4), 8, 3, padding="same"),
+    "3x3-8ch-lanes4": ConvSpec((1, 4, 4), 8, 3, padding="same"),
+    "3x3-5ch-lanes2": ConvSpec((1, 4, 4), 5, 3, padding="same"),
 }
+HAZARD_LANES = {"3x3-8ch-lanes2": 2, "3x3-8ch-lanes4": 4, "3x3-5ch-lanes2": 2}
 
 
 def hazard_case(name, steps=5):
@@ -195,14 +237,29 @@ def hazard_case(name, steps=5):
     kernel = rng.integers(-32, 32, size=spec.kernel_shape) | 1
     spikes = rng.integers(0, 6, size=(steps, spec.n_axons))
     spikes[:, 1:] *= rng.random((steps, spec.n_axons - 1)) < 0.5
-    core = ConvCore(params, spec, weight_width=6, kernel=kernel)
+    core = ConvCore(params, spec, weight_width=6, kernel=kernel, lanes=HAZARD_LANES.get(name, 1))
     traffic = {"idle_probability": 0.0, "backpressure_probability": 0.0}
     return core, make_conv_case(core, spikes, seed=5, traffic=traffic, check_throughput=True)
 
 
+#: Hazard layers run with ``-m slow`` only (CI time): two lanes without a remainder are also
+#: in CI through ``test_random_lanes``.
+HAZARD_SLOW = ("3x3-8ch-lanes2",)
+
+
 @pytest.mark.sim
-@on_simulators("name", list(HAZARD_SPECS), verilator_default=("2x2-same",))
+@on_simulators(
+    "name", [n for n in HAZARD_SPECS if n not in HAZARD_SLOW], verilator_default=("2x2-same",)
+)
 def test_hazard(hdl, name, request):
+    core, data = hazard_case(name)
+    simulate(core, data, hdl, request)
+
+
+@pytest.mark.sim
+@pytest.mark.slow
+@on_simulators("name", HAZARD_SLOW)
+def test_hazard_slow(hdl, name, request):
     core, data = hazard_case(name)
     simulate(core, data, hdl, request)
 
@@ -222,6 +279,12 @@ def test_event_cycles():
     assert pooled.event_cycles(3 * 8 + 3) == 3 + 9 * 4  # pooled (1, 1): interior
     assert pooled.event_cycles(8 * 8 + 3) == 3 + 1  # row 8 is dropped by pooling
     Fragment.get(pooled, None)
+    for lanes, groups in [(2, 2), (4, 1)]:  # ceil(4 / lanes) clocks per position
+        laned = ConvCore(params, spec, weight_width=4, lanes=lanes)
+        assert laned.event_cycles(3 * 8 + 3) == 2 + 9 * groups
+        assert laned.event_cycles(0) == 2 + 4 * groups + 5
+        assert laned.port_description()["lanes"] == lanes
+        Fragment.get(laned, None)
 
 
 @pytest.mark.parametrize(
@@ -273,7 +336,23 @@ def test_event_cycles():
             ValueError,
             "the output (1, 300, 300) has 90000 neurons; a conv core holds at most 65536",
         ),
-        ({"lanes": 2}, TypeError, "ConvCore got unexpected options lanes"),
+        ({"pipeline": 2}, TypeError, "ConvCore got unexpected options pipeline"),
+        (
+            {"lanes": 0},
+            ValueError,
+            "lanes must be an integer between 1 and 3 (out_channels=3, at most 64), not 0",
+        ),
+        (
+            {"lanes": 4},
+            ValueError,
+            "lanes must be an integer between 1 and 3 (out_channels=3, at most 64), not 4",
+        ),
+        (
+            {"lanes": 4, "spec": ConvSpec((2, 6, 6), 5, 3)},
+            ValueError,
+            "lanes=4 leaves lane 3 without an output channel (out_channels=5, 2 per lane); "
+            "allowed: 1, 2, 3, 5",
+        ),
     ],
 )
 def test_refused(change, error, message):
@@ -348,10 +427,15 @@ def test_dropped_events(hdl, request):
     simulate(core, data, hdl, request)
 
 
-@pytest.mark.parametrize("preset", ["loihi", "snntorch"])
+@pytest.mark.parametrize("preset", ["loihi", "snntorch", "pooled-lanes"])
 def test_lint(preset, tmp_path):
     """``verilator --lint-only -Wall`` reports nothing beyond the neuron core's waivers
-    (``tests/test_core_lint.py``)."""
-    core, _ = preset_case(preset, seed=11, steps=1)
+    (``tests/test_core_lint.py``); also with pooling 3 x 2 and 3 lanes over 8 channels."""
+    if preset == "pooled-lanes":
+        spec = ConvSpec((2, 9, 8), 8, 3, padding=1, pool=(3, 2))
+        params = NeuronParams(v_width=12, threshold=50, refractory_period=2)
+        core = ConvCore(params, spec, weight_width=6, lanes=3)
+    else:
+        core, _ = preset_case(preset, seed=11, steps=1)
     bad = unwaived(lint(core, tmp_path))
     assert not bad, "\n".join(f"%Warning-{code} line {line}: {text}" for code, line, text in bad)

@@ -6,9 +6,9 @@ A convolution layer has the integer semantics of its dense lowering (``docs/sema
 :meth:`ConvSpec.dense_matrix`, exactly what :func:`neurohw.network.import_nir` builds for a
 ``Conv2d`` node (for a sum pooling in front, ``ConvSpec(..., pool=(ph, pw))``, the product of
 the ``SumPool2d`` and ``Conv2d`` lowerings: an event ``(c, y, x)`` of the input acts as the
-event ``(c, y // ph, x // pw)`` of the pooled map the convolution reads). A :class:`neurohw.hw.conv_core.ConvCore` stores the kernel once
-(``out_channels x C x Kh x Kw`` words) and computes the addresses that
-:meth:`ConvSpec.fanout` lists, in the same order.
+event ``(c, y // ph, x // pw)`` of the pooled map the convolution reads). A
+:class:`neurohw.hw.conv_core.ConvCore` stores the kernel once (``out_channels x C x Kh x Kw``
+words) and computes the addresses that :meth:`ConvSpec.fanout` lists, in the same order.
 """
 
 from __future__ import annotations
@@ -271,19 +271,21 @@ class ConvSpec:
             return c, None, None
         return c, y // ph, x // pw
 
-    def event_iterations(self, axon: int) -> int:
-        """Clocks a one-lane conv core spends on an event on ``axon`` once decoded:
-        ``out_channels`` per kernel position that reaches an output, 1 per position that
-        does not, 1 for an event that pooling drops (``docs/core.md``, "Convolution core")."""
+    def event_iterations(self, axon: int, lanes: int = 1) -> int:
+        """Clocks a conv core with ``lanes`` lanes spends on an event on ``axon`` once decoded:
+        ``ceil(out_channels / lanes)`` per kernel position that reaches an output, 1 per
+        position that does not, 1 for an event that pooling drops (``docs/core.md``,
+        "Convolution core")."""
         _, y, x = self.pooled_position(int(axon))
         if y is None:
             return 1
+        groups = -(-self.out_channels // lanes)
         clocks = 0
         for ky in range(self.kernel_size[0]):
             oy = self._output_of(y, ky, 0, self.out_shape[1])
             for kx in range(self.kernel_size[1]):
                 ox = self._output_of(x, kx, 1, self.out_shape[2])
-                clocks += self.out_channels if oy is not None and ox is not None else 1
+                clocks += groups if oy is not None and ox is not None else 1
         return clocks
 
     def _output_of(self, position, k, axis, size):

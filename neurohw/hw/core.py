@@ -22,12 +22,9 @@ this module).
 
 from __future__ import annotations
 
-from amaranth.hdl import unsigned
-from amaranth.lib import stream, wiring
-from amaranth.lib.wiring import In, Out
-
 from .core_build import CoreBuild
 from .core_command import command_decode, command_respond
+from .core_component import DescribedCore
 from .core_config import (
     COUNTER_WIDTH,
     MAX_AXONS,
@@ -80,7 +77,7 @@ __all__ = [
 ]
 
 
-class NeuronCore(wiring.Component):
+class NeuronCore(DescribedCore):
     """A population of ``n_neurons`` integer LIF neurons fed by ``n_axons`` input axons.
 
     ``NeuronCore(config)`` builds the core that a :class:`CoreConfig` describes;
@@ -104,15 +101,9 @@ class NeuronCore(wiring.Component):
         High once any event was dropped for exceeding ``max_events_per_step``.
     """
 
-    def __new__(cls, config=None, /, *, src_loc_at=0, **options):
-        # Validate first: an exception here leaves no unused elaboratable behind.
-        config = cls._as_config(config, options)
-        self = super().__new__(cls, src_loc_at=src_loc_at + 1)
-        self.__dict__["config"] = config
-        return self
-
-    @staticmethod
-    def _as_config(config, options) -> CoreConfig:
+    @classmethod
+    def describe(cls, config=None, /, **options) -> CoreConfig:
+        """The :class:`CoreConfig` of ``NeuronCore(config)`` or ``NeuronCore(params, ...)``."""
         if isinstance(config, CoreConfig):
             if options:
                 raise TypeError(
@@ -123,28 +114,6 @@ class NeuronCore(wiring.Component):
         if config is None:  # NeuronCore(params=..., ...)
             return CoreConfig(**options)
         return CoreConfig(config, **options)
-
-    def __init__(self, config=None, /, *, src_loc_at=0, **options):
-        config = self.config
-        super().__init__(
-            {
-                "spikes_in": In(stream.Signature(config.event_layout)),
-                "step": In(stream.Signature(unsigned(1))),
-                "spikes_out": Out(stream.Signature(config.spike_layout)),
-                "done": Out(stream.Signature(unsigned(STEP_WIDTH))),
-                "cmd": In(stream.Signature(config.cmd_layout)),
-                "rsp": Out(stream.Signature(config.rsp_layout)),
-                "overflow": Out(1),
-            }
-        )
-
-    def __getattr__(self, name):
-        # Only called for names the core itself lacks: the description's public attributes and
-        # methods (n_neurons, cmd_layout, port_description, ...).
-        config = self.__dict__.get("config")
-        if config is not None and not name.startswith("_"):
-            return getattr(config, name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def elaborate(self, platform):
         # The parts add their logic to one module in this order (each reads what the earlier

@@ -1,5 +1,7 @@
 """The command/response port of a :class:`neurohw.hw.core.NeuronCore` (``docs/core.md``,
-"Commands"): target decoding, the debug read pipeline and the response.
+"Commands"): target decoding, the debug read pipeline and the response; the status words and
+the response handshake (:func:`status_words`, :func:`status_response`, :func:`respond`) are
+shared with :class:`neurohw.hw.conv_core.ConvCore`.
 
 Each function adds its part's logic to the core's module through the shared
 :class:`neurohw.hw.core_build.CoreBuild` (the signals the parts exchange), in the order
@@ -204,22 +206,12 @@ def command_respond(build: CoreBuild) -> None:
                         with m.Case(code):
                             m.d.sync += rsp_data.eq(pick([lane.dbg_params[name] for lane in lanes]))
                 with m.Case(Target.STATUS):
-                    with m.Switch(cmd.neuron):
-                        with m.Case(Status.OVERFLOW_EVENTS):
-                            m.d.sync += rsp_data.eq(overflow_count)
-                        with m.Case(Status.INVALID_AXON_EVENTS):
-                            m.d.sync += rsp_data.eq(invalid_count)
-                        with m.Case(Status.STEP):
-                            m.d.sync += rsp_data.eq(step_number)
-                        with m.Case(Status.EVENTS_THIS_STEP):
-                            m.d.sync += rsp_data.eq(events_status)
-                        with m.Case(Status.LEARNING):
-                            m.d.sync += rsp_data.eq(learn_enable)
-                        for name, counter in zip(ACTIVITY_COUNTERS, build.activity or ()):
-                            with m.Case(ActivityStatus[name]):
-                                m.d.sync += rsp_data.eq(counter[:16])
-                            with m.Case(ActivityStatus[f"{name}_HIGH"]):
-                                m.d.sync += rsp_data.eq(counter[16:])
+                    words = status_words(overflow_count, invalid_count, step_number, events_status)
+                    words.append((Status.LEARNING, learn_enable))
+                    for name, counter in zip(ACTIVITY_COUNTERS, build.activity or ()):
+                        words.append((ActivityStatus[name], counter[:16]))
+                        words.append((ActivityStatus[f"{name}_HIGH"], counter[16:]))
+                    status_response(m, cmd.neuron, rsp_data, words)
                 if cap is not None:
                     with m.Case(Target.INPUT_COUNT):
                         m.d.sync += rsp_data.eq(dbg_count)
@@ -228,10 +220,35 @@ def command_respond(build: CoreBuild) -> None:
                         m.d.sync += rsp_data.eq(dbg_pre_trace)
                     with m.Case(Target.POST_TRACE):
                         m.d.sync += rsp_data.eq(pick([lane.dbg_post_trace for lane in lanes]))
+    respond(m, core, phase == Phase.DBG_RESPOND, phase.eq(Phase.RUN), rsp_data, rsp_error)
+
+
+def status_words(overflow_count, invalid_count, step_number, events_status) -> list:
+    """``(Status, value)`` of the status words every core has, in ``Status`` order."""
+    return [
+        (Status.OVERFLOW_EVENTS, overflow_count),
+        (Status.INVALID_AXON_EVENTS, invalid_count),
+        (Status.STEP, step_number),
+        (Status.EVENTS_THIS_STEP, events_status),
+    ]
+
+
+def status_response(m, index, rsp_data, words) -> None:
+    """A ``Target.STATUS`` read: ``rsp_data`` takes the value of the word ``index`` selects
+    among ``words`` (``(status code, value)`` pairs); any other index leaves it."""
+    with m.Switch(index):
+        for code, value in words:
+            with m.Case(code):
+                m.d.sync += rsp_data.eq(value)
+
+
+def respond(m, core, responding, back_to_run, rsp_data, rsp_error) -> None:
+    """The response port: ``rsp`` offers ``rsp_data`` / ``rsp_error`` while ``responding``;
+    its transfer ends the command (``back_to_run``, the phase assignment)."""
     m.d.comb += [
-        core.rsp.valid.eq(phase == Phase.DBG_RESPOND),
+        core.rsp.valid.eq(responding),
         core.rsp.payload.data.eq(rsp_data),
         core.rsp.payload.error.eq(rsp_error),
     ]
     with m.If(core.rsp.valid & core.rsp.ready):
-        m.d.sync += phase.eq(Phase.RUN)
+        m.d.sync += back_to_run

@@ -165,15 +165,7 @@ def sweep(build: CoreBuild) -> None:
 
     # Merge the lanes' spike FIFOs into spikes_out through a register, lowest lane first
     # (a registered choice keeps the offered payload stable until it is taken).
-    out_valid = Signal()
-    out_word = Signal(core.spike_layout)
-    m.d.comb += [core.spikes_out.valid.eq(out_valid), core.spikes_out.payload.eq(out_word)]
-    with m.If(~out_valid | core.spikes_out.ready):
-        m.d.sync += out_valid.eq(0)
-        for lane_index, lane in enumerate(lanes):
-            with (m.If if lane_index == 0 else m.Elif)(lane.fifo.r_rdy):
-                m.d.comb += lane.fifo.r_en.eq(1)
-                m.d.sync += [out_valid.eq(1), out_word.eq(lane.fifo.r_data)]
+    out_valid = spike_output(m, core, [lane.fifo for lane in lanes])
 
     write_back = lanes[0].write_back  # lane 0 holds a neuron at every local address
     with m.If(write_back):
@@ -187,6 +179,22 @@ def sweep(build: CoreBuild) -> None:
     if stdp is None:
         with m.If(build.sweep_over):
             m.d.sync += phase.eq(Phase.DONE)
+
+
+def spike_output(m, core, fifos):
+    """``spikes_out`` from the spike FIFOs through a register, lowest FIFO first (a registered
+    choice keeps the offered payload stable until it is taken); returns the register's valid.
+    Shared with :class:`neurohw.hw.conv_core.ConvCore`."""
+    out_valid = Signal()
+    out_word = Signal(core.spike_layout)
+    m.d.comb += [core.spikes_out.valid.eq(out_valid), core.spikes_out.payload.eq(out_word)]
+    with m.If(~out_valid | core.spikes_out.ready):
+        m.d.sync += out_valid.eq(0)
+        for index, fifo in enumerate(fifos):
+            with (m.If if index == 0 else m.Elif)(fifo.r_rdy):
+                m.d.comb += fifo.r_en.eq(1)
+                m.d.sync += [out_valid.eq(1), out_word.eq(fifo.r_data)]
+    return out_valid
 
 
 def finish_step(build: CoreBuild) -> None:
