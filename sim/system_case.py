@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurohw.hw.chip_design import DEFAULT_DEBUG, DEFAULT_ROUTER_FIFO_DEPTH, ChipDesign
+from neurohw.hw.conv_core import ConvCore
 from neurohw.hw.core import ActivityStatus, Target
 from neurohw.hw.core_config import ACTIVITY_COUNTER_WIDTH
 from neurohw.hw.system import SystemTop
@@ -40,6 +41,7 @@ __all__ = [
     "random_graded_network",
     "random_xylo_network",
     "random_per_event_network",
+    "random_conv_network",
 ]
 
 
@@ -104,6 +106,15 @@ def cycle_budget(top: SystemTop, steps: int) -> int:
     per_step = 0
     for core, ingress in zip(top.cores, top.ingress):
         events = core.max_events_per_step or core.n_axons
+        if isinstance(core, ConvCore):
+            # Every event visits every kernel position (ConvCore.event_cycles), then the sweep.
+            per_step += (
+                events * (core.spec.ops_per_event + 2)
+                + core.n_neurons
+                + 8 * core.n_neurons * len(ingress.clear_writes)
+                + 200
+            )
+            continue
         learning = core.n_neurons * (core.n_axons + 2) if core.stdp is not None else 0
         per_step += (
             events * core.lane_depth
@@ -575,3 +586,58 @@ def random_learning_network(seed: int) -> Network:
         projections=projections,
         outputs=["o", "h"],
     )
+
+
+def random_conv_network(seed: int, *, pool: bool = False) -> Network:
+    """Input group ``x`` (a ``C x H x W`` map) -> conv population ``c`` (one
+    :class:`~neurohw.hw.conv.ConvSpec` drawn from ``seed``: kernel, stride, padding, dilation,
+    channels; ``Projection.conv``) -> dense population ``o``; outputs ``o`` and sometimes
+    ``c``. The conv population's model is one a convolution core holds (at most one current,
+    no input count cap). ``pool``: a sum pooling window (1..3 a side, not both 1) in front of
+    the convolution, on a larger input map."""
+    from neurohw.hw.conv import ConvSpec
+
+    rng = np.random.default_rng(seed)
+    while True:
+        in_shape = (int(rng.integers(1, 3)), int(rng.integers(3, 7)), int(rng.integers(3, 7)))
+        window = (1, 1)
+        if pool:
+            while window == (1, 1):
+                window = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+            in_shape = (
+                in_shape[0],
+                in_shape[1] * window[0] + int(rng.integers(0, window[0])),
+                in_shape[2] * window[1] + int(rng.integers(0, window[1])),
+            )
+        stride = int(rng.choice([1, 1, 2]))
+        padding = (
+            rng.choice(["valid", "same", "int"]) if stride == 1 else rng.choice(["valid", "int"])
+        )
+        try:
+            spec = ConvSpec(
+                in_shape,
+                int(rng.integers(1, 4)),
+                (int(rng.integers(1, 4)), int(rng.integers(1, 4))),
+                stride=stride,
+                padding=int(rng.integers(0, 2)) if padding == "int" else str(padding),
+                dilation=int(rng.choice([1, 1, 2])),
+                pool=window,
+            )
+            break
+        except ValueError:
+            continue
+    kernel = rng.integers(-60, 128, size=spec.kernel_shape)
+    kernel[rng.random(spec.kernel_shape) < 0.2] = 0
+    params = _random_params(rng, spec.n_neurons).replace(input_count_cap=None)
+    if params.n_currents > 1:
+        params = params.replace(n_currents=1, i_decay=params.i_decay[:1])
+    n_o = int(rng.integers(2, 5))
+    x = InputGroup("x", spec.n_axons, max_count=int(rng.choice([1, 1, 2])))
+    c = Population("c", spec.n_neurons, params, weight_width=8)
+    o = Population("o", n_o, _random_params(rng, n_o), weight_width=8)
+    projections = [
+        Projection("x", "c", spec.dense_matrix(kernel), conv=(spec, kernel)),
+        Projection("c", "o", _weights(rng, spec.n_neurons, n_o, 8, 0.5)),
+    ]
+    outputs = ["o", "c"] if rng.integers(0, 2) else ["o"]
+    return Network(inputs=[x], populations=[c, o], projections=projections, outputs=outputs)

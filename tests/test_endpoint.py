@@ -84,7 +84,7 @@ def test_ingress_init_wrong_fmt():
 
 
 def test_ingress_init_wrong_core():
-    with pytest.raises(TypeError, match=r"^core must be a NeuronCore, not 'core'$"):
+    with pytest.raises(TypeError, match=r"^core must be a NeuronCore or a ConvCore, not 'core'$"):
         make_ingress(core="core")
 
 

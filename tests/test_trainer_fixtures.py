@@ -22,6 +22,7 @@ FIXTURES = [
     "norse_lif",
     "norse_lifbox",
     "sinabs_iaf",
+    "sinabs_conv",
     "rockpool_lif",
 ]
 # Which NIR neuron node each framework's exporter writes for these networks.
@@ -36,6 +37,7 @@ NEURON_NODES = {
     "norse_lif": {"CubaLIF"},
     "norse_lifbox": {"LIF"},
     "sinabs_iaf": {"IF"},
+    "sinabs_conv": {"IF"},
     "rockpool_lif": {"CubaLIF"},
 }
 SIZE_LIMIT_BYTES = 2 * 1024 * 1024
@@ -103,7 +105,7 @@ def test_model_file_opens_with_the_expected_nodes(name):
     # Input size: 64 pixels for the MLPs, one 8x8 image for the conv net (batch dims that some
     # exporters keep are leading 1s).
     input_shape = [int(d) for d in graph.nodes[kinds["Input"][0]].input_type["input"]]
-    expected = [1, 8, 8] if name == "snn_conv" else [meta["n_inputs"]]
+    expected = [1, 8, 8] if name in ("snn_conv", "sinabs_conv") else [meta["n_inputs"]]
     assert input_shape[-len(expected) :] == expected
     assert all(d == 1 for d in input_shape[: -len(expected)])
     # The output neurons have one parameter per class.

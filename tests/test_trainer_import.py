@@ -30,12 +30,26 @@ def float_inputs(network, data):
     return {group: data["x"].astype(np.float64 if network.inputs[group].real_valued else np.int64)}
 
 
+#: Spike counts (hidden, output) where the float64 import and the framework's float32 fall on
+#: either side of a threshold: sinabs_conv's hidden neuron 169 of image 80 reaches 2.0000005
+#: thresholds in step 11 in float64 (two spikes, membrane 5e-7 after), just under 2 in Sinabs'
+#: float32 (one spike, one more in step 12); the output layer then differs in the same two steps.
+FLOAT32_TIES = {"sinabs_conv": (2, 2)}
+
+
 @pytest.mark.parametrize("name", FIXTURES)
 def test_float_import_reproduces_the_framework(name):
     network, meta, data = import_fixture(name)
     trace = simulate_float(network, float_inputs(network, data))
     hidden, output = network.step_order[0], network.outputs[0]
     assert network.step_order[-1] == output
+    if name in FLOAT32_TIES:
+        differ = (
+            int((trace.spikes[hidden] != data["hidden_spikes"]).sum()),
+            int((trace.spikes[output] != data["out_spikes"]).sum()),
+        )
+        assert differ == FLOAT32_TIES[name]
+        return
     np.testing.assert_array_equal(trace.spikes[hidden], data["hidden_spikes"], err_msg=name)
     np.testing.assert_array_equal(trace.spikes[output], data["out_spikes"], err_msg=name)
 
@@ -147,7 +161,8 @@ def _rtl_case(name, simulator, build_dir, samples):
 
     network, integer, report, meta, data = quantized_fixture(name)
     plan = map_network(integer)
-    assert plan.flush_steps == 1  # hidden -> output is same-step: the output runs skewed
+    # Every layer after the first is same-step: each runs one step later than the one before.
+    assert plan.flush_steps == len(integer.populations) - 1
     (group,) = network.inputs
     x = data["x"][:, :samples]
     inputs = (

@@ -312,7 +312,13 @@ def run_flow(
             allowed = ", ".join(repr(name) for name in SIMULATORS)
             raise FlowError(f"simulator must be one of {allowed}, not {simulator!r}")
     plan = map_network(
-        network, capacity=capacity, lanes=lanes, topology=topology, graded_spikes=graded_spikes
+        network,
+        capacity=capacity,
+        lanes=lanes,
+        topology=topology,
+        graded_spikes=graded_spikes,
+        # The report's cycle and energy estimates do not model convolution cores yet.
+        conv="dense",
     )
     chip = Chip(plan, debug=debug, activity_counters=activity_counters)
     with output_folder(out_dir) as work:

@@ -33,6 +33,7 @@ from amaranth.lib.wiring import In, Out
 from ..model.params import Accumulation
 from ..network.plan import AxonBlock
 from ..routing import EventFormat
+from .conv_core import ConvCore
 from .core import NeuronCore, Target
 from .event import EventKind, event_layout
 
@@ -64,12 +65,23 @@ def _check_int(value, name, low, high=None):
 def _check_common(fmt, core, keys_per_endpoint):
     if not isinstance(fmt, EventFormat):
         raise TypeError(f"event format must be an EventFormat, not {fmt!r}")
-    if not isinstance(core, NeuronCore):
-        raise TypeError(f"core must be a NeuronCore, not {core!r}")
+    if not isinstance(core, (NeuronCore, ConvCore)):
+        raise TypeError(f"core must be a NeuronCore or a ConvCore, not {core!r}")
     keys_per_endpoint = _check_int(keys_per_endpoint, "keys_per_endpoint", 2, 1 << fmt.key_width)
     if keys_per_endpoint & (keys_per_endpoint - 1):
         raise ValueError(f"keys_per_endpoint must be a power of two, not {keys_per_endpoint}")
     return keys_per_endpoint
+
+
+def value_width(core) -> int:
+    """The graded-value width of ``core``'s events: a :class:`ConvCore` takes spike events
+    only (0)."""
+    return 0 if isinstance(core, ConvCore) else core.value_width
+
+
+def max_delay(core) -> int:
+    """The delay ring of ``core``: a :class:`ConvCore` has none (1)."""
+    return 1 if isinstance(core, ConvCore) else core.max_delay
 
 
 def state_targets(core: NeuronCore) -> tuple:
@@ -88,7 +100,7 @@ def clear_writes(core: NeuronCore) -> tuple:
     each state target, and with delays (``max_delay > 1``) every slot of every channel's drive
     ring (``ACCc`` with ``axon`` = slot offset)."""
     writes = [(target, 0) for target in state_targets(core)]
-    if core.max_delay > 1:
+    if max_delay(core) > 1:
         writes += [
             (Target(Target.ACC0 + c), slot)
             for c in range(core.channels)
@@ -192,8 +204,8 @@ class AxonDecoder(wiring.Component):
     def __init__(self, fmt: EventFormat, *, core: NeuronCore, axon_blocks, source_start_steps=None):
         if not isinstance(fmt, EventFormat):
             raise TypeError(f"event format must be an EventFormat, not {fmt!r}")
-        if not isinstance(core, NeuronCore):
-            raise TypeError(f"core must be a NeuronCore, not {core!r}")
+        if not isinstance(core, (NeuronCore, ConvCore)):
+            raise TypeError(f"core must be a NeuronCore or a ConvCore, not {core!r}")
         self.fmt = fmt
         self.axon_blocks, self.source_start_steps = _check_axon_blocks(
             axon_blocks, source_start_steps, fmt=fmt, n_axons=core.n_axons
@@ -395,8 +407,8 @@ class ClearWalk(wiring.Component):
     """
 
     def __init__(self, core: NeuronCore, *, state_only: bool = False):
-        if not isinstance(core, NeuronCore):
-            raise TypeError(f"core must be a NeuronCore, not {core!r}")
+        if not isinstance(core, (NeuronCore, ConvCore)):
+            raise TypeError(f"core must be a NeuronCore or a ConvCore, not {core!r}")
         self.core = core
         self.writes = clear_writes(core)
         self.n_state_writes = len(state_targets(core))
@@ -585,11 +597,11 @@ class CoreIngress(wiring.Component):
         if any(block.graded for block in blocks):
             # The payload, read as unsigned or as two's complement, must reach the core whole.
             needed = fmt.payload_width + 1
-            if core.value_width < needed:
+            if value_width(core) < needed:
                 raise ValueError(
                     f"axon blocks carry graded values in a {fmt.payload_width}-bit "
                     f"payload, so the core needs value_width>={needed}, not "
-                    f"{core.value_width}"
+                    f"{value_width(core)}"
                 )
         self.fmt = fmt
         self.core = core
@@ -786,7 +798,7 @@ class CoreIngress(wiring.Component):
             ),
             *(
                 []
-                if self.core.value_width
+                if value_width(self.core)
                 else [self.spikes_in.payload.eq(order.spikes.payload if ordered else cur.axon)]
             ),
             self.step.valid.eq(state == _STATE_STEP),
@@ -814,7 +826,7 @@ class CoreIngress(wiring.Component):
             ),
         ]
 
-        if self.core.value_width:
+        if value_width(self.core):
             # A count goes out as that many events of value 1; a graded value in one event.
             value = Mux(cur.graded, Mux(cur.signed, cur.count.as_signed(), cur.count), 1)
             m.d.comb += [

@@ -20,6 +20,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..network.plan import ChipPlan
 from ..routing import MAX_TABLE_ENTRIES, MeshTopology, StarTopology
+from .conv_core import ConvCore
 from .core import NeuronCore
 from .core_config import ACTIVITY_COUNTER_WIDTH, CoreConfig
 from .endpoint import COUNTER_WIDTH, CoreEgress, CoreIngress
@@ -52,8 +53,15 @@ def core_value_width(plan: ChipPlan, core_plan) -> int:
 
 
 def core_config(plan: ChipPlan, core_plan, *, activity_counters: bool = False) -> CoreConfig:
-    """The :class:`CoreConfig` of one core of ``plan``: what :class:`SystemTop` builds and what
-    the cycle estimates read (no hardware is built)."""
+    """The :class:`CoreConfig` of one neuron core of ``plan``: what :class:`SystemTop` builds
+    and what the cycle estimates read (no hardware is built). A convolution core has none
+    (:func:`conv_core`)."""
+    if core_plan.conv is not None:
+        raise ValueError(
+            f"core {core_plan.index} is a convolution core (population "
+            f"{core_plan.population!r}), which has no neuron-core configuration; estimates "
+            f"that read one do not cover convolution cores yet (map with conv='dense')"
+        )
     return CoreConfig(
         core_plan.params,
         n_neurons=core_plan.n_neurons,
@@ -69,6 +77,25 @@ def core_config(plan: ChipPlan, core_plan, *, activity_counters: bool = False) -
         plastic=core_plan.plastic,
         value_width=core_value_width(plan, core_plan),
         activity_counters=activity_counters,
+    )
+
+
+def conv_core(core_plan) -> ConvCore:
+    """The :class:`ConvCore` of a convolution core plan: its channels' kernel, whose dense
+    lowering must be the plan's weights (what the plan model computes with)."""
+    spec, kernel = core_plan.conv
+    if not (spec.n_axons, spec.n_neurons) == core_plan.weights.shape[1:] or not (
+        (spec.dense_matrix(kernel) == core_plan.weights[0]).all()
+    ):
+        raise ValueError(
+            f"core {core_plan.index}: the kernel's dense lowering is not the plan's weights"
+        )
+    return ConvCore(
+        core_plan.params,
+        spec,
+        weight_width=core_plan.weight_width,
+        kernel=kernel,
+        max_events_per_step=core_plan.max_events_per_step,
     )
 
 
@@ -140,8 +167,16 @@ class SystemTop(wiring.Component):
         self.cores = []
         self.ingress = []
         self.egress = []
+        if counters and any(cp.conv is not None for cp in plan.cores):
+            raise ValueError(
+                "counters=True is not available with convolution cores (they have no "
+                "activity counters); map with conv='dense' or build without counters"
+            )
         for cp in plan.cores:
-            core = NeuronCore(core_config(plan, cp, activity_counters=counters))
+            if cp.conv is not None:
+                core = conv_core(cp)
+            else:
+                core = NeuronCore(core_config(plan, cp, activity_counters=counters))
             self.cores.append(core)
             starts = plan.start_steps
             self.ingress.append(

@@ -354,12 +354,16 @@ class Discrete:
 class FloatProjection:
     """Float weights ``weight[j, k]`` from source neuron ``j`` onto target neuron ``k``.
     ``same_step``: the source population's spikes of step ``t`` act in step ``t`` (the trainers'
-    timing, :class:`neurohw.network.Projection`); otherwise in step ``t + 1``."""
+    timing, :class:`neurohw.network.Projection`); otherwise in step ``t + 1``.
+    ``conv``: ``(ConvSpec, float kernel)`` when the projection is one ``Conv2d`` layer whose
+    dense lowering is ``weight`` (``docs/frontends.md``, "Convolution structure"); ``None`` for
+    any other projection."""
 
     source: str
     target: str
     weight: np.ndarray = field(repr=False)
     same_step: bool = False
+    conv: tuple | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if not isinstance(self.same_step, bool):
@@ -380,6 +384,23 @@ class FloatProjection:
             )
         weight.setflags(write=False)
         object.__setattr__(self, "weight", weight)
+        if self.conv is not None:
+            from ..hw.conv import ConvSpec
+
+            spec, kernel = self.conv
+            kernel = np.array(kernel, dtype=np.float64)
+            if not isinstance(spec, ConvSpec) or kernel.shape != spec.kernel_shape:
+                raise FloatNetworkError(
+                    f"projection {self.source!r} -> {self.target!r}: conv must be "
+                    f"(ConvSpec, kernel of shape (out_channels, C, Kh, Kw)), not {self.conv!r}"
+                )
+            if weight.shape != (spec.n_axons, spec.n_neurons):
+                raise FloatNetworkError(
+                    f"projection {self.source!r} -> {self.target!r}: weight shape "
+                    f"{weight.shape} is not the ({spec.n_axons}, {spec.n_neurons}) of {spec!r}"
+                )
+            kernel.setflags(write=False)
+            object.__setattr__(self, "conv", (spec, kernel))
 
 
 class FloatNetwork:
@@ -408,6 +429,7 @@ class FloatNetwork:
             raise FloatNetworkError("a network needs at least one population")
         merged: dict[tuple[str, str], np.ndarray] = {}
         timing: dict[tuple[str, str], bool] = {}
+        convs: dict[tuple[str, str], tuple | None] = {}
         for projection in projections:
             sizes = {
                 **{n: g.size for n, g in self.inputs.items()},
@@ -438,9 +460,11 @@ class FloatNetwork:
                     f"not; a pair of populations has one timing"
                 )
             timing[key] = projection.same_step
+            # Two projections of one pair add up to one dense matrix: no single kernel is left.
+            convs[key] = None if key in merged else projection.conv
             merged[key] = merged[key] + projection.weight if key in merged else projection.weight
         self.projections: tuple[FloatProjection, ...] = tuple(
-            FloatProjection(s, t, w, timing[s, t]) for (s, t), w in merged.items()
+            FloatProjection(s, t, w, timing[s, t], convs[s, t]) for (s, t), w in merged.items()
         )
         outputs = [outputs] if isinstance(outputs, str) else list(outputs)
         for name in outputs:

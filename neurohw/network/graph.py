@@ -251,6 +251,13 @@ class Projection:
       ``weight_shift + input_shift`` in all). The shifted weights must fit 16 bits signed (the
       widest weight of a core); ``count_cap`` is refused on a graded input group (a value is
       not a count) and both on a plastic projection (STDP bounds the stored weights).
+    * ``conv``: ``(ConvSpec, integer kernel)`` when the projection is one convolution layer
+      (:class:`neurohw.hw.conv.ConvSpec`, kernel ``(out_channels, C, Kh, Kw)``): ``weights``
+      must be exactly its dense lowering :meth:`ConvSpec.dense_matrix
+      <neurohw.hw.conv.ConvSpec.dense_matrix>`, which stays the semantics; the structure lets
+      :func:`neurohw.network.map_network` place it on a convolution core (``docs/system.md``,
+      "Convolution cores"). Refused with delays, synapses, plasticity, ``weight_shift`` or
+      ``count_cap``.
     """
 
     source: str
@@ -263,6 +270,7 @@ class Projection:
     same_step: bool = False
     weight_shift: int = 0
     count_cap: int | None = None
+    conv: tuple | None = field(default=None, repr=False)
 
     def __post_init__(self):
         where = f"projection {self.source!r} -> {self.target!r}"
@@ -382,6 +390,47 @@ class Projection:
                     f"{SHIFTED_WEIGHT_BITS}-bit signed weights a core stores "
                     f"([{low}, {high}]); use a smaller weight_shift"
                 )
+
+        if self.conv is not None:
+            self._check_conv(where, weights)
+
+    def _check_conv(self, where, weights):
+        from ..hw.conv import ConvSpec
+
+        if not isinstance(self.conv, tuple) or len(self.conv) != 2:
+            raise NetworkError(f"{where}: conv must be (ConvSpec, kernel), not {self.conv!r}")
+        spec, kernel = self.conv
+        if not isinstance(spec, ConvSpec):
+            raise NetworkError(f"{where}: conv[0] must be a neurohw.hw.conv.ConvSpec, not {spec!r}")
+        extras = {
+            "delays": self.delays is not None,
+            "synapses": self.synapses is not None,
+            "plasticity": self.plasticity is not None,
+            "weight_shift": self.weight_shift != 0,
+            "count_cap": self.count_cap is not None,
+        }
+        used = [name for name, present in extras.items() if present]
+        if used:
+            raise NetworkError(
+                f"{where}: a conv projection takes no {', '.join(used)} (a convolution core "
+                f"stores one kernel, without them)"
+            )
+        kernel = np.asarray(kernel)
+        if kernel.dtype.kind not in "iu" or kernel.shape != spec.kernel_shape:
+            raise NetworkError(
+                f"{where}: conv kernel must be an integer array of shape {spec.kernel_shape}, "
+                f"not {kernel.dtype} {kernel.shape}"
+            )
+        kernel = kernel.astype(np.int64)
+        if weights.shape != (spec.n_axons, spec.n_neurons) or not np.array_equal(
+            weights, spec.dense_matrix(kernel)
+        ):
+            raise NetworkError(
+                f"{where}: weights are not the dense lowering of the conv kernel "
+                f"({spec!r}); conv must describe the weights exactly"
+            )
+        kernel.setflags(write=False)
+        object.__setattr__(self, "conv", (spec, kernel))
 
     @property
     def shifted_weights(self) -> np.ndarray:
@@ -787,6 +836,18 @@ class Network:
             out["weight_shift"] = projection.weight_shift
         if projection.count_cap is not None:
             out["count_cap"] = projection.count_cap
+        if projection.conv is not None:
+            spec = projection.conv[0]
+            out["conv"] = {
+                "in_shape": list(spec.in_shape),
+                "out_channels": spec.out_channels,
+                "kernel_size": list(spec.kernel_size),
+                "stride": list(spec.stride),
+                "padding": spec.padding if isinstance(spec.padding, str) else list(spec.pad_before),
+                "dilation": list(spec.dilation),
+                "kernel": f"kernel_{index}",
+                **({"pool": list(spec.pool)} if spec.pooled else {}),
+            }
         return out
 
     def _arrays(self) -> dict:
@@ -797,6 +858,8 @@ class Network:
                 arrays[f"delays_{i}"] = projection.delays
             if projection.synapses is not None:
                 arrays[f"synapses_{i}"] = projection.synapses
+            if projection.conv is not None:
+                arrays[f"kernel_{i}"] = projection.conv[1]
         return arrays
 
     def save(self, path) -> None:
@@ -877,6 +940,9 @@ class Network:
                 plasticity = p.get("plasticity")
                 if plasticity is not None:
                     plasticity = STDPParams.from_dict(plasticity)
+                conv = p.get("conv")
+                if conv is not None:
+                    conv = _conv_from_dict(conv, weights, where)
                 projections.append(
                     Projection(
                         p["source"],
@@ -889,6 +955,7 @@ class Network:
                         p.get("same_step", False),
                         p.get("weight_shift", 0),
                         p.get("count_cap"),
+                        conv,
                     )
                 )
             return cls(
@@ -903,3 +970,22 @@ class Network:
             if isinstance(error, NetworkError) and str(error).startswith(where):
                 raise
             raise NetworkError(f"{where}: {error}") from None
+
+
+def _conv_from_dict(entry: dict, arrays: dict, where: str) -> tuple:
+    """``(ConvSpec, kernel)`` of a projection's ``conv`` entry in a network file."""
+    from ..hw.conv import ConvSpec
+
+    if entry["kernel"] not in arrays:
+        raise NetworkError(f"{where}: conv refers to missing array {entry['kernel']!r}")
+    padding = entry["padding"]
+    spec = ConvSpec(
+        tuple(entry["in_shape"]),
+        entry["out_channels"],
+        tuple(entry["kernel_size"]),
+        stride=tuple(entry["stride"]),
+        padding=padding if isinstance(padding, str) else tuple(padding),
+        dilation=tuple(entry["dilation"]),
+        pool=tuple(entry.get("pool", (1, 1))),
+    )
+    return spec, arrays[entry["kernel"]]

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model.params import InputTiming
+from ..model.params import Accumulation, InputTiming
 from ..routing import (
     MAX_TABLE_ENTRIES,
     EventFormat,
@@ -75,6 +75,8 @@ __all__ = [
     "CORE_MAX_NEURONS",
     "CORE_MAX_AXONS",
     "CORE_MAX_LANES",
+    "CONV_CORE_MAX_NEURONS",
+    "CONV_CORE_MAX_AXONS",
     "STAR_MAX_ENDPOINTS",
     "MESH_MAX_SIDE",
     "MAX_KEY_WIDTH",
@@ -85,6 +87,9 @@ __all__ = [
 CORE_MAX_NEURONS = 4096
 CORE_MAX_AXONS = 65536
 CORE_MAX_LANES = 64
+#: Limits of :class:`neurohw.hw.conv_core.ConvCore` (output neurons, input positions).
+CONV_CORE_MAX_NEURONS = 1 << 16
+CONV_CORE_MAX_AXONS = 1 << 16
 #: A star is one router with a port per endpoint; the router has at most 32 ports.
 STAR_MAX_ENDPOINTS = 32
 #: Largest mesh side :func:`neurohw.routing.compile_mesh` accepts.
@@ -122,12 +127,18 @@ class CoreCapacity:
       channel exactly fill it, so two channels or 16-bit weights split a population further;
     * ``max_synapses = None``: non-zero (axon, neuron) pairs per core, unlimited by default (the
       weight-memory bound already limits them); set it to model a synapse-list budget.
+    * ``max_conv_neurons = 4096``: output neurons of one convolution core (its neuron-state
+      memories, about 100 bits a neuron: 4096 fill some 23 block RAMs); a convolution
+      core's kernel (``out_channels x C x Kh x Kw`` weights) counts against
+      ``max_weight_bits``, and its input map (axons) against :data:`CONV_CORE_MAX_AXONS`
+      only, since it stores no per-axon weights.
     """
 
     max_neurons: int = 256
     max_axons: int = 1024
     max_weight_bits: int = 1 << 21
     max_synapses: int | None = None
+    max_conv_neurons: int = 4096
 
     def __post_init__(self):
         object.__setattr__(
@@ -145,6 +156,13 @@ class CoreCapacity:
             object.__setattr__(
                 self, "max_synapses", _check_int("capacity max_synapses", self.max_synapses, 1)
             )
+        object.__setattr__(
+            self,
+            "max_conv_neurons",
+            _check_int(
+                "capacity max_conv_neurons", self.max_conv_neurons, 1, CONV_CORE_MAX_NEURONS
+            ),
+        )
 
 
 def _bits(value: int) -> int:
@@ -245,11 +263,13 @@ class _Need:
 
 
 class _Mapper:
-    def __init__(self, network, capacity, lanes, connectivity):
+    def __init__(self, network, capacity, lanes, connectivity, conv=None):
         self.network = network
         self.capacity = capacity
         self.lanes = lanes
         self.connectivity = connectivity
+        #: ``{population: its conv Projection}``: the populations placed on convolution cores.
+        self.conv = dict(conv or {})
         # Synapse pattern per (source, target), the union over channels (a plastic synapse
         # of weight 0 is one: it may grow).
         self.pattern: dict[tuple[str, str], np.ndarray] = {}
@@ -274,13 +294,44 @@ class _Mapper:
             name: [s for s in order if (s, name) in self.pattern] for name in network.populations
         }
 
+    def ranges(self, name, n) -> list[tuple[int, int]]:
+        """The neuron ranges of population ``name`` on ``n`` cores: near-equal, or on
+        convolution cores near-equal runs of whole output channels."""
+        if name in self.conv:
+            spec = self.conv[name].conv[0]
+            per_channel = spec.n_neurons // spec.out_channels
+            return [(a * per_channel, b * per_channel) for a, b in _ranges(spec.out_channels, n)]
+        return _ranges(self.network.populations[name].size, n)
+
+    def conv_split(self, name) -> int:
+        """Fewest convolution cores that hold population ``name`` (split by output channels),
+        or raise :class:`MappingError`."""
+        spec, kernel = self.conv[name].conv
+        capacity = self.capacity
+        per_channel = spec.n_neurons // spec.out_channels
+        width = self.weight_width[name]
+        channel_bits = spec.kernel_words // spec.out_channels * width
+        if per_channel > capacity.max_conv_neurons or channel_bits > capacity.max_weight_bits:
+            raise MappingError(
+                f"population {name!r} cannot be mapped on convolution cores: one output "
+                f"channel has {per_channel} neurons and {channel_bits} kernel bits, more than "
+                f"capacity max_conv_neurons={capacity.max_conv_neurons} or "
+                f"max_weight_bits={capacity.max_weight_bits}; raise them, or map it with "
+                f"conv='dense'"
+            )
+        for n in range(1, spec.out_channels + 1):
+            widest = max(b - a for a, b in _ranges(spec.out_channels, n))
+            if (
+                widest * per_channel <= capacity.max_conv_neurons
+                and widest * channel_bits <= capacity.max_weight_bits
+            ):
+                return n
+        raise AssertionError(name)  # pragma: no cover: one channel per core fits
+
     def source_ranges(self, source, splits):
         if source in self.network.inputs:
             return [((0, self.network.inputs[source].size), None)]
-        return [
-            (r, i)
-            for i, r in enumerate(_ranges(self.network.populations[source].size, splits[source]))
-        ]
+        return [(r, i) for i, r in enumerate(self.ranges(source, splits[source]))]
 
     def need(self, target, start, stop, splits) -> _Need:
         population = self.network.populations[target]
@@ -333,6 +384,8 @@ class _Mapper:
 
     def smallest_split(self, name, splits):
         """Smallest core count >= splits[name] whose cores all fit, or None."""
+        if name in self.conv:
+            return splits[name]
         size = self.network.populations[name].size
         trial = dict(splits)
         # Most populations fit at once: try that before any per-neuron work (a network of 10^6
@@ -393,7 +446,8 @@ class _Mapper:
     def partition(self, max_cores):
         network, capacity = self.network, self.capacity
         splits = {
-            name: -(-p.size // capacity.max_neurons) for name, p in network.populations.items()
+            name: self.conv_split(name) if name in self.conv else -(-p.size // capacity.max_neurons)
+            for name, p in network.populations.items()
         }
         failed = {}
         changed = True
@@ -448,6 +502,63 @@ class _Mapper:
         return splits
 
 
+def _conv_cores(network, mapper, name, ranges, splits, first_index, source_key) -> list:
+    """The convolution cores of population ``name``: one per range of whole output channels,
+    each with the channels' kernel and the whole input map as its axons (axon = source neuron:
+    ``c * H * W + y * W + x``), one block per source core."""
+    from ..hw.conv import ConvSpec
+
+    projection = mapper.conv[name]
+    spec, kernel = projection.conv
+    source = projection.source
+    per_channel = spec.n_neurons // spec.out_channels
+    blocks, events = [], 0
+    for (first, last), ordinal in mapper.source_ranges(source, splits):
+        blocks.append(
+            AxonBlock(
+                source=source,
+                source_start=first,
+                count=last - first,
+                axon_start=first,
+                key_start=source_key(source, ordinal, first),
+            )
+        )
+        events += (last - first) * network.max_count(source)
+    cores = []
+    for start, stop in ranges:
+        channels = slice(start // per_channel, stop // per_channel)
+        core_spec = ConvSpec(
+            spec.in_shape,
+            channels.stop - channels.start,
+            spec.kernel_size,
+            stride=spec.stride,
+            padding=spec.padding,
+            dilation=spec.dilation,
+            pool=spec.pool,
+        )
+        core_kernel = kernel[channels]
+        core_kernel.setflags(write=False)
+        # The dense lowering stays what the plan model computes with (docs/system.md).
+        weights = projection.weights[np.newaxis, :, start:stop].copy()
+        weights.setflags(write=False)
+        cores.append(
+            CorePlan(
+                index=first_index + len(cores),
+                population=name,
+                neuron_start=start,
+                n_neurons=stop - start,
+                params=_slice_params(network.populations[name].params, start, stop),
+                weight_width=mapper.weight_width[name],
+                axon_blocks=tuple(blocks),
+                weights=weights,
+                connectivity="conv",
+                max_events_per_step=max(1, events),
+                conv=(core_spec, core_kernel),
+            )
+        )
+    return cores
+
+
 def _slice_params(params, start, stop):
     return params.select_neurons(slice(start, stop))
 
@@ -472,6 +583,81 @@ def _refuse_impossible_size(network, capacity) -> None:
         )
 
 
+def _conv_refusal(network, name, rules) -> str | None:
+    """Why population ``name``'s conv projection cannot go on a convolution core (``None``
+    when it can): a convolution core holds one kernel onto neurons that sum their drive."""
+    population = network.populations[name]
+    params = population.params
+    incoming = network.projections_to(name)
+    if len(incoming) != 1:
+        return (
+            f"it has {len(incoming)} incoming projections (a convolution core takes one "
+            f"conv projection)"
+        )
+    (projection,) = incoming
+    if projection.conv is None:
+        return "its projection has no conv structure"
+    if projection.channel != 0:
+        return f"its projection is on channel {projection.channel} (a convolution core has one)"
+    if params.accumulation is not Accumulation.SUM:
+        return f"accumulation is {params.accumulation.value!r} (a convolution core sums)"
+    if params.n_currents > 1:
+        return f"n_currents={params.n_currents} (a convolution core has at most one current)"
+    if params.input_count_cap is not None:
+        return f"input_count_cap={params.input_count_cap} (a convolution core has no count cap)"
+    if population.max_delay != 1:
+        return f"max_delay={population.max_delay} (a convolution core has no delays)"
+    if name in rules:
+        return "it learns (a convolution core has no STDP)"
+    group = network.inputs.get(projection.source)
+    if group is not None and group.graded:
+        return f"its source {projection.source!r} is graded (a convolution core takes spikes)"
+    spec = projection.conv[0]
+    if spec.n_axons > CONV_CORE_MAX_AXONS:
+        return (
+            f"its input map has {spec.n_axons} positions, more than a convolution core's "
+            f"{CONV_CORE_MAX_AXONS}"
+        )
+    return None
+
+
+def _conv_populations(network, conv, rules, weight_width) -> dict:
+    """``{population: conv projection}`` of the populations ``conv`` places on convolution
+    cores (``docs/system.md``, "Convolution cores")."""
+    placed = {}
+    for name in network.populations:
+        incoming = network.projections_to(name)
+        if not any(p.conv is not None for p in incoming) or conv == "dense":
+            continue
+        reason = _conv_refusal(network, name, rules)
+        if reason is not None:
+            if conv == "core":
+                raise MappingError(
+                    f"conv='core' cannot place population {name!r} on a convolution core: "
+                    f"{reason}; use conv='auto' (dense where a convolution core cannot) or "
+                    f"'dense'"
+                )
+            continue
+        (projection,) = incoming
+        spec = projection.conv[0]
+        kernel_bits = spec.kernel_words * weight_width[name]
+        synapses = projection.n_synapses
+        dense_bits = min(
+            weight_memory_bits(
+                mode,
+                channels=1,
+                n_axons=spec.n_axons,
+                n_neurons=spec.n_neurons,
+                n_synapses=max(1, synapses),
+                weight_width=weight_width[name],
+            )
+            for mode in ("dense", "sparse")
+        )
+        if conv == "core" or kernel_bits < dense_bits:
+            placed[name] = projection
+    return placed
+
+
 def map_network(
     network: Network,
     *,
@@ -484,6 +670,7 @@ def map_network(
     max_cores: int | None = None,
     max_table_entries: int = MAX_TABLE_ENTRIES,
     graded_spikes: bool = False,
+    conv: str = "auto",
 ) -> ChipPlan:
     """Place ``network`` on neuron cores and compile its routing (``docs/system.md``, "Mapping").
 
@@ -513,6 +700,12 @@ def map_network(
         'sum' population that does not learn (``docs/system.md``, "Graded spikes between
         populations"). The network's result is the same either way; only events and cycles
         (fewer) and the cores' value path (one multiplier per lane and channel) differ.
+    conv : "auto", "dense" or "core"
+        Where a population fed by one conv projection (``Projection.conv``) goes
+        (``docs/system.md``, "Convolution cores"): "core" on convolution cores (the kernel stored
+        once; refused, naming the reason, where one cannot hold it), "dense" on neuron cores
+        with the dense lowering, "auto" on convolution cores wherever one can hold it and its
+        kernel takes fewer bits than the lowering would on a neuron core.
     """
     if not isinstance(network, Network):
         raise TypeError(f"network must be a Network, not {network!r}")
@@ -547,6 +740,8 @@ def map_network(
     max_table_entries = _check_int("max_table_entries", max_table_entries, 1)
     if not isinstance(graded_spikes, bool):
         raise MappingError(f"graded_spikes must be True or False, not {graded_spikes!r}")
+    if conv not in ("auto", "dense", "core"):
+        raise MappingError(f"conv must be 'auto', 'dense' or 'core', not {conv!r}")
     _refuse_impossible_size(network, capacity)
     for population in network.populations.values():
         params = population.params
@@ -593,10 +788,11 @@ def map_network(
         )
 
     mapper = _Mapper(network, capacity, lanes, connectivity)
+    mapper.conv = _conv_populations(network, conv, rules, mapper.weight_width)
     splits = mapper.partition(max_cores)
 
     # Cores, in population order.
-    ranges = {name: _ranges(p.size, splits[name]) for name, p in network.populations.items()}
+    ranges = {name: mapper.ranges(name, splits[name]) for name in network.populations}
     first_core, n_cores = {}, 0
     for name in network.populations:
         first_core[name] = n_cores
@@ -635,6 +831,11 @@ def map_network(
     for name, population in network.populations.items():
         params = population.params
         cap = params.input_count_cap
+        if name in mapper.conv:
+            cores += _conv_cores(
+                network, mapper, name, ranges[name], splits, len(cores), source_key
+            )
+            continue
         for start, stop in ranges[name]:
             need = mapper.need(name, start, stop, splits)
             blocks, axon, events = [], 0, 0

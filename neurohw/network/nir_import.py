@@ -322,6 +322,49 @@ def _conv2d_matrix(name, node, in_shape):
     return matrix, np.repeat(bias, out_h * out_w), (c_out, out_h, out_w)
 
 
+def _conv_structure(node, in_shape, pool_node=None, pool_in_shape=None):
+    """``(ConvSpec, float kernel)`` of a ``Conv2d`` node that a convolution core can hold, or
+    ``None`` (grouped, or a stride, kernel or dilation outside :mod:`neurohw.hw.conv`'s limits):
+    the projection then keeps only its dense lowering (``docs/frontends.md``). With
+    ``pool_node`` (a ``SumPool2d`` or ``AvgPool2d`` in front, whose input is
+    ``pool_in_shape``): the pooled conv on the pre-pool map, or ``None`` where the pooling is
+    not one a convolution core implements (overlapping windows, padding)."""
+    from ..hw.conv import ConvSpec, pool_window
+
+    weight = np.asarray(node.weight, dtype=np.float64)
+    pool = None
+    if pool_node is not None:
+        try:
+            pool = pool_window(pool_node.kernel_size, pool_node.stride, pool_node.padding)
+        except (TypeError, ValueError):
+            return None
+        if type(pool_node).__name__ == "AvgPool2d":
+            # An average is the sum times 1 / (ph * pw): the kernel takes the factor.
+            weight = weight / (pool[0] * pool[1])
+        in_shape = pool_in_shape
+    if node.groups != 1:
+        return None
+    padding = node.padding
+    if not isinstance(padding, str):
+        padding = tuple(int(v) for v in np.asarray(padding).reshape(-1))
+        padding = padding[0] if len(padding) == 1 else padding
+    stride = tuple(int(v) for v in np.asarray(node.stride).reshape(-1))
+    dilation = tuple(int(v) for v in np.asarray(node.dilation).reshape(-1))
+    try:
+        spec = ConvSpec(
+            tuple(int(v) for v in in_shape),
+            weight.shape[0],
+            weight.shape[2:],
+            stride=stride[0] if len(stride) == 1 else stride,
+            padding=padding,
+            dilation=dilation[0] if len(dilation) == 1 else dilation,
+            pool=pool,
+        )
+    except (TypeError, ValueError):
+        return None
+    return spec, weight
+
+
 def _pool2d_matrix(name, node, in_shape, average):
     if len(in_shape) != 3:
         raise _node_error(name, node, f"input shape {in_shape} is not (C, H, W)")
@@ -831,6 +874,7 @@ def import_nir(
     # comes from its parameters or, if they are scalars, from its inputs.
     out_shape: dict[str, tuple] = {}
     maps: dict[str, tuple] = {}
+    convs: dict[str, tuple | None] = {}  # Conv2d node -> (ConvSpec, float kernel) or None
     for name, node in nodes.items():
         kind = kind_of(name)
         if kind == "Input":
@@ -873,6 +917,8 @@ def import_nir(
         if kind in LINEAR_NODES:
             matrix, bias, shape = _linear_map(name, node, in_shape)
             maps[name] = (matrix, bias)
+            if kind == "Conv2d":
+                convs[name] = _conv_structure(node, in_shape)
         else:  # PassThrough, Output, scalar-parameter neuron: identity
             shape = in_shape
         out_shape[name] = shape
@@ -942,6 +988,38 @@ def import_nir(
                 terms[s] = terms[s] + m if s in terms else m
         return terms, bias
 
+    def conv_of(name):
+        """``(source, (ConvSpec, kernel))`` when everything that feeds population ``name`` is
+        one ``Conv2d`` node reading one source, through identity nodes only; else ``None``."""
+
+        def through_identities(node_name):
+            while (
+                kind_of(node_name) in ("Flatten", "PassThrough")
+                and len(predecessors[node_name]) == 1
+            ):
+                node_name = predecessors[node_name][0]
+            return node_name
+
+        preds = predecessors[name]
+        if len(preds) != 1:
+            return None
+        conv = through_identities(preds[0])
+        if kind_of(conv) != "Conv2d" or len(predecessors[conv]) != 1:
+            return None
+        source = through_identities(predecessors[conv][0])
+        if source in sources:
+            return (source, convs[conv]) if convs[conv] is not None else None
+        pool = source
+        if kind_of(pool) not in ("SumPool2d", "AvgPool2d") or len(predecessors[pool]) != 1:
+            return None
+        source = through_identities(predecessors[pool][0])
+        if source not in sources:
+            return None
+        structure = _conv_structure(
+            nodes[conv], out_shape[conv], nodes[pool], out_shape[predecessors[pool][0]]
+        )
+        return (source, structure) if structure is not None else None
+
     taken: set = set()
     names = {}
     inputs = []
@@ -968,12 +1046,14 @@ def import_nir(
             name, names[name], node, size, dt, discretization, reset, profile, options
         )
         populations.append(FloatPopulation(**spec, input_bias=bias))
+        structure = conv_of(name)
         for source, matrix in terms.items():
             if matrix is None:
                 matrix = np.eye(size)
-            projections.append((source, names[name], matrix))
+            conv = structure[1] if structure is not None and structure[0] == source else None
+            projections.append((source, names[name], matrix, conv))
     recurrent = _recurrent_edges(
-        [(names[s], t) for s, t, _ in projections],
+        [(names[s], t) for s, t, _, _ in projections],
         [names[n] for n in nodes if kind_of(n) == "Input"],
     )
     projections = [
@@ -984,8 +1064,9 @@ def import_nir(
             same_step=(
                 timing == "same_step" and kind_of(s) != "Input" and (names[s], t) not in recurrent
             ),
+            conv=conv,
         )
-        for s, t, m in projections
+        for s, t, m, conv in projections
     ]
 
     outputs = []

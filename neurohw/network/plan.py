@@ -68,7 +68,11 @@ class CorePlan:
     """One neuron core: neurons ``[neuron_start, neuron_start + n_neurons)`` of
     ``population``, its axon map and its weights ``(channels, n_axons, n_neurons)``; the
     synapses' ``delays`` (same shape, 0 where there is none) in a ring of ``max_delay`` steps;
-    with ``stdp``, the ``plastic`` mask (same shape) of the weights that learn."""
+    with ``stdp``, the ``plastic`` mask (same shape) of the weights that learn.
+
+    A convolution core (``connectivity == "conv"``) has ``conv = (ConvSpec, integer kernel)``
+    of its output channels; its ``weights`` are that kernel's dense lowering, what the plan
+    model computes with (``docs/system.md``, "Convolution cores")."""
 
     index: int
     population: str
@@ -85,6 +89,7 @@ class CorePlan:
     delays: np.ndarray | None = field(default=None, repr=False)
     stdp: STDPParams | None = None
     plastic: np.ndarray | None = field(default=None, repr=False)
+    conv: tuple | None = field(default=None, repr=False)
 
     @property
     def n_axons(self) -> int:

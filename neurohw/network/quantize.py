@@ -842,8 +842,12 @@ def quantize(
             states=states,
         )
     same_step = {(p.source, p.target): p.same_step for p in float_net.projections}
+    convs = {(p.source, p.target): p.conv for p in float_net.projections}
     for (source, target), w in int_weights.items():
-        projections.append(Projection(source, target, w, same_step=same_step[source, target]))
+        conv = _integer_conv(convs[source, target], w, layers[target].notes, source)
+        projections.append(
+            Projection(source, target, w, same_step=same_step[source, target], conv=conv)
+        )
     inputs = []
     for g in float_net.inputs.values():
         if g.real_valued:
@@ -874,6 +878,30 @@ def quantize(
             network, report, calibration, neuron_peaks, v_high, i_high, accept_overflow
         )
     return network, report
+
+
+def _integer_conv(conv, weights: np.ndarray, notes: list, source: str) -> tuple | None:
+    """``(ConvSpec, integer kernel)`` of a conv projection whose integer ``weights`` are still
+    the lowering of one integer kernel, else ``None`` (with a note): each kernel word is read
+    from one synapse it makes, and the kernel's lowering must give back every weight. Scales
+    that differ between the neurons of a population (``per_neuron_scale``, or a gain per neuron)
+    give one weight several integer values, and the projection stays dense
+    (``docs/frontends.md``, "Convolution structure")."""
+    if conv is None:
+        return None
+    spec = conv[0]
+    kernel = np.zeros(spec.kernel_words, dtype=np.int64)
+    for axon in range(spec.n_axons):
+        for neuron, word in spec.fanout(axon):
+            kernel[word] = weights[axon, neuron]
+    kernel = kernel.reshape(spec.kernel_shape)
+    if not np.array_equal(spec.dense_matrix(kernel), weights):
+        notes.append(
+            f"the conv projection from {source!r} is stored dense: its integer weights differ "
+            f"between output positions (scales per neuron), so no single kernel holds them"
+        )
+        return None
+    return spec, kernel
 
 
 def _field_and_state_limits(c, threshold, has_drive_bias, peaks, calibration_margin) -> dict:
@@ -1448,7 +1476,8 @@ def _quantize_if(
             if clipped:
                 notes.append(f"{clipped} weight(s) from {p.source!r} clipped to +-{w_max}")
             w_int = np.clip(w_int, -w_max - 1, w_max).astype(np.int64)
-            projections.append(Projection(p.source, name, w_int, same_step=p.same_step))
+            conv = _integer_conv(p.conv, w_int, notes, p.source)
+            projections.append(Projection(p.source, name, w_int, same_step=p.same_step, conv=conv))
             error = w_int / s - w_eff
             max_abs = float(np.abs(w_eff).max()) if w_eff.size else 0.0
             rms = float(np.sqrt(np.mean(error**2))) if error.size else 0.0

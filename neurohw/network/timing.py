@@ -103,6 +103,8 @@ def skew(network: Network) -> tuple[Network, dict]:
                 projection.plasticity,
                 weight_shift=projection.weight_shift,
                 count_cap=projection.count_cap,
+                # A delayed projection has no single kernel step: the chip stores it dense.
+                conv=projection.conv if delays is None else None,
             )
         )
     populations = [

@@ -462,6 +462,78 @@ def sinabs_fixture(kind: str):
     return net, run, export, info, "rate", 15, 2e-3, 0.5
 
 
+def sinabs_conv_fixture(kind: str):
+    """A small Sinabs CNN on the 8x8 digits: Conv2d 1-4 3x3 (padding 1), IAF, SumPool2d 2,
+    Conv2d 4-8 3x3 (padding 1), IAF, Flatten, Linear 128-10, IAF (IAFSqueeze throughout, the
+    layers' defaults: MultiSpike, MembraneSubtract)."""
+    import sinabs
+    import sinabs.layers as sl
+    from sinabs.activation import MembraneSubtract, MultiSpike
+
+    torch.manual_seed(SEED)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3, padding=1),
+        sl.IAFSqueeze(num_timesteps=STEPS),
+        sl.SumPool2d(2),
+        torch.nn.Conv2d(4, 8, 3, padding=1),
+        sl.IAFSqueeze(num_timesteps=STEPS),
+        torch.nn.Flatten(),
+        torch.nn.Linear(128, N_CLASSES),
+        sl.IAFSqueeze(num_timesteps=STEPS, record_states=True),
+    )
+    stateful = [m for m in net if isinstance(m, sl.StatefulLayer)]
+
+    def run(x):
+        steps, batch, _ = x.shape
+        for layer in stateful:
+            layer.reset_states()
+        # IAFSqueeze takes (batch * time, ...) with the time index running fastest.
+        frames = x.permute(1, 0, 2).reshape(batch * steps, 1, 8, 8)
+        h = net[1](net[0](frames))
+        out = net[2:](h)
+
+        def time_major(y):
+            return y.reshape(batch, steps, -1).permute(1, 0, 2)
+
+        mem = net[7].recordings["v_mem"].reshape(batch, steps, -1).permute(1, 0, 2)
+        return time_major(out), time_major(h), mem
+
+    def export():
+        graph = sinabs.to_nir(net, torch.zeros(STEPS, 1, 8, 8))
+        # Sinabs 3.1.3 exports every Conv2d with input_shape=None (and untyped pooling and
+        # flatten nodes), which nir.write cannot store; nir's own type inference fills them in
+        # from the graph's shapes. Nothing else changes.
+        graph.infer_types()
+        return graph, (
+            "sinabs.to_nir(net, torch.zeros(16, 1, 8, 8)); graph.infer_types()  # one sample "
+            "of 16 steps, squeezed; nir fills in the Conv2d input_shape that Sinabs leaves None"
+        )
+
+    layer = net[1]
+    info = {
+        "framework": "sinabs",
+        "framework_version": sinabs.__version__,
+        "layer": "IAFSqueeze(num_timesteps=16)",
+        "dt_written": None,
+        "spike_fn": layer.spike_fn.__name__,
+        "reset_fn": repr(layer.reset_fn),
+        "min_v_mem": layer.min_v_mem,
+        "spike_threshold": float(layer.spike_threshold),
+        "surrogate_grad_fn": repr(layer.surrogate_grad_fn),
+        "reset_mechanism": "subtract (MembraneSubtract: v -= n_spikes * threshold)",
+        "reset_delay": False,
+        "spike_test": "MultiSpike: n = trunc(v / threshold) where v > 0 (so v >= threshold "
+        "spikes; several spikes per step possible)",
+        "learned": ["weights", "biases"],
+        "input": "rate",
+        "out_mem": "the output layer's v_mem after this step's reset (record_states)",
+        "image_layout": "(1, 8, 8) per step, row-major",
+        "hidden": "the first IAF layer (4 x 8 x 8, C-H-W row-major)",
+    }
+    assert layer.spike_fn is MultiSpike and isinstance(layer.reset_fn, MembraneSubtract)
+    return net, run, export, info, "rate", 15, 2e-3, 0.5
+
+
 # ---------------------------------------------------------------- Rockpool
 
 WEIGHT_SCALE = 0.1
@@ -565,6 +637,7 @@ FIXTURES = {
     "norse_lif": norse_fixture,
     "norse_lifbox": norse_fixture,
     "sinabs_iaf": sinabs_fixture,
+    "sinabs_conv": sinabs_conv_fixture,
     "rockpool_lif": rockpool_fixture,
 }
 
