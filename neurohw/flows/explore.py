@@ -47,6 +47,7 @@ __all__ = [
     "pareto_front",
     "predict_resources",
     "synthesize_point",
+    "synthesis_tools",
 ]
 
 
@@ -193,21 +194,45 @@ def _chip(network, point: SweepPoint, debug: bool):
     return Chip(plan, debug=debug)
 
 
-def cache_key(design_sha256: str, device: str, seed: int) -> str:
+def synthesis_tools(device: str) -> dict:
+    """The versions of the tools that synthesize for ``device`` (Yosys and the device's
+    nextpnr), read in this process: the tool part of :func:`cache_key`. Only these: a
+    simulator, a compiler cache or a package that synthesis does not run would make the key
+    depend on the process's environment (the Verilog's hash covers Amaranth). A tool whose
+    version cannot be read is an :class:`ExploreError`, never a key."""
+    from ..toolchain import synthesis_tool_version
+    from .synth import DEVICES
+
+    spec = DEVICES[device]
+    tools = {}
+    for variable in ("YOSYS", spec.nextpnr):
+        version = synthesis_tool_version(variable)
+        if version.startswith("unknown"):
+            raise ExploreError(
+                f"cannot read the version of synthesis tool {variable} ({version}); the "
+                f"synthesis cache keys need it"
+            )
+        tools[variable.lower().replace("_", "-")] = version
+    return tools
+
+
+def cache_key(design_sha256: str, device: str, seed: int, tools: dict) -> str:
     """The configuration hash of one synthesis: the design's Verilog hash with the device's
-    flow, clock, seed (:func:`neurohw.flows.design_hash.synthesis_options`) and the tool
-    versions (:func:`neurohw.flows.design_hash.tool_versions`)."""
-    from .design_hash import measured_sha256, synthesis_options, tool_versions
+    flow, clock, seed (:func:`neurohw.flows.design_hash.synthesis_options`) and ``tools``
+    (:func:`synthesis_tools`, read once per sweep on the workers)."""
+    from .design_hash import measured_sha256, synthesis_options
 
     options = synthesis_options(device, seed=seed)
-    options["tools"] = tool_versions()
+    options["tools"] = dict(tools)
     return measured_sha256(design_sha256, options)
 
 
-def analyze_point(network, point: SweepPoint, *, device: str, inputs, debug: bool, seed: int):
-    """Stage 1 of one point (a Dask task): map, Verilog, design hash, cache key, predicted
-    resources and the analytic cycles on ``inputs``. Returns plain data; a point the mapper
-    refuses is returned with ``error``."""
+def analyze_point(
+    network, point: SweepPoint, *, device: str, inputs, debug: bool, seed: int, tools: dict
+):
+    """Stage 1 of one point (a Dask task): map, Verilog, design hash, cache key (with
+    ``tools``, :func:`synthesis_tools`), predicted resources and the analytic cycles on
+    ``inputs``. Returns plain data; a point the mapper refuses is returned with ``error``."""
     from ..network.mapping import MappingError
     from .report import estimate_cycles
 
@@ -224,7 +249,7 @@ def analyze_point(network, point: SweepPoint, *, device: str, inputs, debug: boo
     limits = DEVICE_LIMITS[device]
     record.update(
         design_sha256=design,
-        cache_key=cache_key(design, device, seed),
+        cache_key=cache_key(design, device, seed, tools),
         cores=plan.n_cores,
         lanes_total=sum(c.lanes for c in plan.cores),
         topology_built=type(plan.topology).__name__,
@@ -428,24 +453,31 @@ def _gather(client, futures: dict, what: str, progress) -> dict:
     return results
 
 
-def _worker_tool_versions() -> dict:
-    from .design_hash import tool_versions
-
-    return tool_versions()
-
-
-def prepare_tools(client) -> None:
-    """Run every synthesis tool once on each worker, one worker after the other, before any
-    point runs. A YoWASP tool compiles its WebAssembly into a per-user cache on its first run
-    on a machine, and two processes doing that at once can crash one of them (Yosys killed by
-    SIGBUS, exit status -7, seen with two fresh workers); afterwards every run finds the cache."""
+def prepare_tools(client, device: str) -> dict:
+    """Read the synthesis tools' versions (:func:`synthesis_tools`) on each worker, one worker
+    after the other, before any point runs, and return them: the tool part of every cache key
+    of the sweep. One worker at a time: a YoWASP tool compiles its WebAssembly into a per-user
+    cache on its first run on a machine, and two processes doing that at once can crash one of
+    them (Yosys killed by SIGBUS, exit status -7, seen with two fresh workers); afterwards
+    every run finds the cache. Workers that report different versions are refused: a point's
+    key is computed by one worker and its synthesis may run on another."""
+    found = {}
     for address in client.scheduler_info()["workers"]:
-        client.submit(
-            _worker_tool_versions,
+        found[address] = client.submit(
+            synthesis_tools,
+            device,
             workers=[address],
             pure=False,
             key=f"prepare-tools-{address}-{time.time_ns()}",
         ).result()
+    versions = list(found.values())
+    if any(v != versions[0] for v in versions):
+        listing = "; ".join(f"{address}: {v}" for address, v in found.items())
+        raise ExploreError(
+            f"the workers have different synthesis tools ({listing}): install the same "
+            f"versions on every worker"
+        )
+    return versions[0]
 
 
 def run_sweep(
@@ -468,7 +500,7 @@ def run_sweep(
     With ``prune=False`` every point is synthesized and ``would_prune`` keeps the reason (the
     exhaustive check of the pruning)."""
     cache = CacheFolder(Path(cache))
-    prepare_tools(client)
+    tools = prepare_tools(client, device)
     network_futures = {w: client.scatter(net, broadcast=True) for w, net in networks.items()}
     inputs_future = client.scatter(inputs, broadcast=True)
     futures = {
@@ -480,6 +512,7 @@ def run_sweep(
             inputs=inputs_future,
             debug=debug,
             seed=seed,
+            tools=tools,
             key=f"analyze-{p.label}-{time.time_ns()}",
         ): p.label
         for p in points
