@@ -825,13 +825,18 @@ def multibank_case(n_neurons, n_axons, lanes, accumulation, weight_memory, seed)
         reset="subtract",
         max_spikes=3,
     )
-    spram = weight_memory == "spram"
+    # "spram_p4" / "spram_p2": SPRAM with packed 4-bit / 2-bit weights (several lanes per word).
+    packed = weight_memory.startswith("spram_p")
+    spram = weight_memory == "spram" or packed
     # "bram4": 4-bit weights, whose banks are twice as deep (4096 words).
-    weight_width = 4 if weight_memory == "bram4" else 6
+    weight_width = {"bram4": 4, "spram_p4": 4, "spram_p2": 2}.get(weight_memory, 6)
     weight_memory = "bram" if weight_memory == "bram4" else weight_memory
-    weights = random_weights(
-        rng, params, n_axons, n_neurons, weight_width, zeros=0.97 if spram else 0.2
-    )
+    core_kwargs = {"lanes": lanes, "weight_memory": "spram" if spram else weight_memory}
+    if packed:
+        core_kwargs["packed_weights"] = True
+    # Packed words: enough non-zero weights that most words hold several lanes' weights.
+    zeros = 0.5 if packed and n_axons * n_neurons < 8000 else 0.97 if spram else 0.2
+    weights = random_weights(rng, params, n_axons, n_neurons, weight_width, zeros=zeros)
     steps = 6
     spikes = random_spikes(rng, steps, n_axons, density=min(0.5, 40 / n_axons))
     # Back-to-back events on the first and the last axons (the first and the last bank).
@@ -846,7 +851,7 @@ def multibank_case(n_neurons, n_axons, lanes, accumulation, weight_memory, seed)
         weight_width=weight_width,
         seed=seed,
         check_throughput=not spram,
-        core_kwargs={"lanes": lanes, "weight_memory": weight_memory},
+        core_kwargs=core_kwargs,
         config_weights=spram,
         traffic=(
             {"idle_probability": 0.0, "backpressure_probability": 0.0}
@@ -862,6 +867,8 @@ MULTIBANK_CASES = [
     (3, 1400, 1, "sum", "bram4"),
     (2, 1100, 1, "sum", "bram"),
     (64, 257, 1, "sum", "spram"),
+    (64, 1040, 4, "sum", "spram_p4"),
+    (30, 100, 8, "sum", "spram_p2"),
 ]
 
 
