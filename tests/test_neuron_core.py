@@ -14,7 +14,7 @@ from amaranth.hdl import Fragment
 from neurohw.flows.synth import synthesis_verilog
 from neurohw.hw.core import CoreConfig, NeuronCore, Status, Target
 from neurohw.hw.neuron_update import NeuronUpdate
-from neurohw.hw.spram import SPRAM_BANK_MODULE
+from neurohw.hw.spram import SPRAM_BANK_MODULE, SPRAM_PACKED_BANK_MODULE
 from neurohw.model import (
     Accumulation,
     Comparison,
@@ -910,6 +910,43 @@ def test_init_spram():
         )
     with pytest.raises(ValueError, match="up to 16 bits, not 17"):
         NeuronCore(params, n_neurons=2, n_axons=1, weight_width=17, weight_memory="spram")
+
+
+def test_init_packed_spram():
+    """Packed weights: lanes per 16-bit word, the synthesis banks (a write enable per weight)
+    and the refusals."""
+    params = NeuronParams(v_width=8)
+
+    def core(width, lanes, cls=CoreConfig, **options):
+        return cls(params, n_neurons=16, n_axons=3, weight_width=width, lanes=lanes, **options)
+
+    for width, lanes, per_word in (
+        (4, 8, 4),
+        (2, 8, 8),
+        (2, 4, 4),
+        (3, 8, 4),
+        (8, 1, 1),
+        (9, 4, 1),
+    ):
+        packed = core(width, lanes, weight_memory="spram", packed_weights=True)
+        assert packed.lanes_per_weight_word == per_word, (width, lanes)
+    assert core(4, 8, weight_memory="spram").lanes_per_weight_word == 1
+    synthesis = synthesis_verilog(
+        core(4, 8, NeuronCore, weight_memory="spram", packed_weights=True), "top"
+    )
+    # Two memories of 4 lanes each, 16-bit words with 4-bit write enables; no unpacked bank.
+    assert len(re.findall(rf"^ +{SPRAM_PACKED_BANK_MODULE} #\(", synthesis, re.M)) == 2
+    assert ".GRANULARITY(32'd4)" in synthesis and f"module {SPRAM_BANK_MODULE} " not in synthesis
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "packed_weights=True needs weight_memory 'spram' (16-bit SPRAM words shared by "
+            "several lanes), not 'bram'"
+        ),
+    ):
+        core(4, 4, packed_weights=True)
+    with pytest.raises(TypeError, match=re.escape("packed_weights must be True or False, not 1")):
+        core(4, 4, weight_memory="spram", packed_weights=1)
     with pytest.raises(ValueError, match="connectivity 'dense' only"):
         NeuronCore(
             params,
