@@ -300,8 +300,11 @@ async def run_samples(dut):
     n_steps = steps * samples
     expected = data["expected_windows"]
     await tb.reset()
+    weight_load_cycles = None
     if data.get("weight_writes"):
+        started = tb.elapsed_cycles
         await tb.load_weights(data["weight_writes"])
+        weight_load_cycles = tb.elapsed_cycles - started
 
     # Barriers -1 .. n_steps: the last window's barrier closes the final (clearing) step.
     n_barriers = n_steps + 2
@@ -426,6 +429,7 @@ async def run_samples(dut):
         "output_events": sum(len(w) for w in expected),
         "host_out_words": [int(word) for word in tb.host_out.received],
         "activity": activity,
+        "weight_load_cycles": weight_load_cycles,
     }
     Path(os.environ[TEST_DATA_ENV_VAR]).with_name("system_results.json").write_text(
         json.dumps(results)
