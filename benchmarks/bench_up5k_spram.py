@@ -43,7 +43,7 @@ def verify(key: str, samples: int, build_root: Path) -> dict:
         "windows_compared": result.windows_compared,
         "output_events_compared": result.output_events_compared,
         "cycles_per_sample": list(result.cycles_per_sample),
-        "analytic_cycles_per_sample": estimate.cycles_per_inference,
+        "analytic_cycles_per_sample": list(estimate.cycles_per_sample),
         "weight_writes": len(chip.weight_load_commands()),
         "weight_load_cycles": bench["weight_load_cycles"],
         "seconds": round(time.perf_counter() - started, 1),

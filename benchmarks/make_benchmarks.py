@@ -1273,11 +1273,14 @@ def spram_lines(results: dict, path: Path) -> list[str]:
         check = rtl.get(key)
         if check:
             measured = sum(check["cycles_per_sample"]) / len(check["cycles_per_sample"])
+            analytic = sum(check["analytic_cycles_per_sample"]) / len(
+                check["analytic_cycles_per_sample"]
+            )
             text += (
                 f"; RTL (Verilator) equal to the model on {check['samples']} samples "
                 f"({check['windows_compared']} windows, {check['output_events_compared']} "
                 f"output spikes), {measured:,.0f} cycles per sample measured vs "
-                f"{check['analytic_cycles_per_sample']:,.0f} analytic on the same samples; the "
+                f"{analytic:,.0f} analytic on the same samples; the "
                 f"weight load: {check['weight_writes']:,} debug-port writes in "
                 f"{check['weight_load_cycles']:,} cycles, once after power-up"
             )

@@ -411,6 +411,10 @@ async def run_samples(dut):
         activity = None
     per_step = [b - a for a, b in zip(cycles[1:], cycles[2 : n_steps + 1])]
     per_sample = [cycles[(k + 1) * steps] - cycles[k * steps] for k in range(samples)]
+    if weight_load_cycles is not None and samples:
+        # The reset barrier leaves before the weight load: the first sample starts at its
+        # first host word.
+        per_sample[0] = cycles[steps] - tb.first_input_cycle
     if snapshots is not None:
         # The host held its words between samples: each sample's cycles run from its first
         # word to its last window's barrier, and the windows that span a hold are left out.
