@@ -228,6 +228,11 @@ def _configs():
             "output core lanes 1, 4-bit step tag)",
             mnist(4, step_width=4, weight_width=4, out_lanes=1),
         ),
+        "mnist-w2-p4-spram": (
+            "784-128-10, random 2-bit weights, lanes 4, hidden weights in SPRAM (4 per word; "
+            "output core lanes 1, 4-bit step tag)",
+            mnist(4, step_width=4, weight_width=2, out_lanes=1),
+        ),
         "mnist-w2-p8-spram": (
             "784-128-10, random 2-bit weights, lanes 8, hidden weights in SPRAM (8 per word; "
             "output core lanes 1, 4-bit step tag)",
@@ -238,7 +243,7 @@ def _configs():
 
 #: Configurations whose hidden core keeps its weights in SPRAM (``Chip(weight_memory=...)``):
 #: iCE40UP5K only, with the debug port, through which the host loads those weights.
-SPRAM_CONFIGS = ("mnist-w4-p4-spram", "mnist-w2-p8-spram")
+SPRAM_CONFIGS = ("mnist-w4-p4-spram", "mnist-w2-p4-spram", "mnist-w2-p8-spram")
 
 
 def weight_memory_of(key: str, plan) -> tuple:
