@@ -1272,7 +1272,7 @@ def spram_lines(results: dict, path: Path) -> list[str]:
         per_word = min(hidden.lanes, 16 // hidden.weight_width)
         text = (
             f"* `{key}`: {hidden.lanes} synaptic operations per clock in the hidden core, "
-            f"from one 16-bit SPRAM word per read ({per_word} weights of "
+            f"from one {per_word * hidden.weight_width}-bit SPRAM word per read ({per_word} weights of "
             f"{hidden.weight_width} bits)"
         )
         check = rtl.get(key)
