@@ -47,6 +47,8 @@ from neurohw.flows.report import (  # noqa: E402
 #: The default results folder (``--out``): the committed figures.
 RESULTS_DIR = REPO / "benchmarks" / "results"
 RESULTS = RESULTS_DIR / "system_synth.json"
+#: Written by ``bench_up5k_spram.py``: the SPRAM chips' RTL check.
+UP5K_SPRAM_RESULTS = RESULTS_DIR / "up5k_spram.json"
 CORE_RESULTS = RESULTS_DIR / "core_synth.json"
 LEARNING_RESULTS = RESULTS_DIR / "learning.json"
 ENERGY_RESULTS = RESULTS_DIR / "energy.json"
@@ -219,7 +221,36 @@ def _configs():
             "784-128-10, random 4-bit weights, lanes 8 (output core lanes 1, 4-bit step tag)",
             mnist(8, step_width=4, weight_width=4, out_lanes=1),
         ),
+        # The hidden core's weights in the iCE40UP5K's SPRAM (SPRAM_CONFIGS), packed 4 or 8 per
+        # 16-bit word: the 784-128-10 on one UP5K.
+        "mnist-w4-p4-spram": (
+            "784-128-10, random 4-bit weights, lanes 4, hidden weights in SPRAM (4 per word; "
+            "output core lanes 1, 4-bit step tag)",
+            mnist(4, step_width=4, weight_width=4, out_lanes=1),
+        ),
+        "mnist-w2-p4-spram": (
+            "784-128-10, random 2-bit weights, lanes 4, hidden weights in SPRAM (4 per word; "
+            "output core lanes 1, 4-bit step tag)",
+            mnist(4, step_width=4, weight_width=2, out_lanes=1),
+        ),
+        "mnist-w2-p8-spram": (
+            "784-128-10, random 2-bit weights, lanes 8, hidden weights in SPRAM (8 per word; "
+            "output core lanes 1, 4-bit step tag)",
+            mnist(8, step_width=4, weight_width=2, out_lanes=1),
+        ),
     }
+
+
+#: Configurations whose hidden core keeps its weights in SPRAM (``Chip(weight_memory=...)``):
+#: iCE40UP5K only, with the debug port, through which the host loads those weights.
+SPRAM_CONFIGS = ("mnist-w4-p4-spram", "mnist-w2-p4-spram", "mnist-w2-p8-spram")
+
+
+def weight_memory_of(key: str, plan) -> tuple:
+    """Per core of ``plan``, where configuration ``key`` keeps its weights: the hidden
+    population's cores in SPRAM for :data:`SPRAM_CONFIGS`, else block RAM."""
+    spram = key in SPRAM_CONFIGS
+    return tuple("spram" if spram and c.population == "hidden" else "bram" for c in plan.cores)
 
 
 def with_population_lanes(plan, population: str, lanes: int):
@@ -257,8 +288,8 @@ def precheck(plan, device: str) -> str | None:
 
     The core stores dense weights per lane in banks of ``weight_bank_depth(width)`` words (one
     ECP5 DP16KD at that width); on the iCE40 each bank takes the fewest 4 kbit SB_RAM40_4K
-    (2048 x 2, 1024 x 4, 512 x 8, 256 x 16) that hold it. SystemTop has
-    no SPRAM option, so a design whose weight banks alone exceed the device's block RAMs is
+    (2048 x 2, 1024 x 4, 512 x 8, 256 x 16) that hold it. For a chip whose weights are all
+    in block RAM, a design whose weight banks alone exceed the device's block RAMs is
     reported as not fitting without running the tools (nextpnr would stop at the same place
     after minutes of synthesis)."""
     from neurohw.hw.core import weight_bank_depth
@@ -286,7 +317,7 @@ def precheck(plan, device: str) -> str | None:
     if blocks > BRAM_COUNT[device]:
         return (
             f"weights alone need {blocks} SB_RAM40_4K (4 kbit) > {BRAM_COUNT[device]} "
-            f"({bits} weight bits; SystemTop stores weights in block RAM only, no SPRAM)"
+            f"({bits} weight bits, all in block RAM; see the SPRAM rows)"
         )
     return None
 
@@ -298,15 +329,20 @@ SYNTH_SEED = 1
 
 def devices_of(key: str) -> tuple:
     """The devices configuration ``key`` is synthesized on: the 784-128-10 ones also get the
-    Xilinx estimate."""
+    Xilinx estimate; the SPRAM ones only the iCE40UP5K (the one device with SPRAM)."""
+    if key in SPRAM_CONFIGS:
+        return ("ice40-up5k",)
     return DEVICES + (XILINX,) if key.startswith("mnist") else DEVICES
 
 
 def chip_of(key: str) -> Chip:
     """The chip configuration ``key`` synthesizes: as a board carries it, without the debug
-    port."""
+    port (with it for SPRAM weights, which the host loads through it)."""
     _what, builder = _configs()[key]
     plan, _inputs = builder()
+    kinds = weight_memory_of(key, plan)
+    if "spram" in kinds:
+        return Chip(plan, weight_memory=kinds)
     return Chip(plan, debug=False)
 
 
@@ -336,7 +372,8 @@ def synthesize_config(
     for device in devices:
         if device in entry and not rerun:
             continue
-        reason = precheck(plan, device)
+        # SPRAM weights are not in block RAM: the tools decide.
+        reason = None if key in SPRAM_CONFIGS else precheck(plan, device)
         started = time.monotonic()
         print(f"[{time.strftime('%H:%M:%S')}] {key} on {device} ...", file=sys.stderr, flush=True)
         if reason:
@@ -1220,6 +1257,53 @@ def learning_lines(path: Path = LEARNING_RESULTS) -> list[str]:
     return lines
 
 
+def spram_lines(results: dict, path: Path) -> list[str]:
+    """The paragraph on the SPRAM rows: synaptic operations per clock per SPRAM read and the RTL
+    check of ``bench_up5k_spram.py`` (``path``), where it has run."""
+    rtl = json.loads(path.read_text()) if path.exists() else {}
+    lines = []
+    for key in SPRAM_CONFIGS:
+        row = results.get(key, {}).get("ice40-up5k")
+        if row is None:
+            continue
+        _what, builder = _configs()[key]
+        plan, _inputs = builder()
+        hidden = plan.cores_of("hidden")[0]
+        per_word = min(hidden.lanes, 16 // hidden.weight_width)
+        text = (
+            f"* `{key}`: {hidden.lanes} synaptic operations per clock in the hidden core, "
+            f"from one {per_word * hidden.weight_width}-bit SPRAM word per read ({per_word} weights of "
+            f"{hidden.weight_width} bits)"
+        )
+        check = rtl.get(key)
+        if check:
+            measured = sum(check["cycles_per_sample"]) / len(check["cycles_per_sample"])
+            analytic = sum(check["analytic_cycles_per_sample"]) / len(
+                check["analytic_cycles_per_sample"]
+            )
+            text += (
+                f"; RTL (Verilator) equal to the model on {check['samples']} samples "
+                f"({check['windows_compared']} windows, {check['output_events_compared']} "
+                f"output spikes), {measured:,.0f} cycles per sample measured vs "
+                f"{analytic:,.0f} analytic on the same samples; the "
+                f"weight load: {check['weight_writes']:,} debug-port writes in "
+                f"{check['weight_load_cycles']:,} cycles, once after power-up"
+            )
+        else:
+            text += "; not verified in RTL yet (`benchmarks/bench_up5k_spram.py`)"
+        lines.append(text + ".")
+    if not lines:
+        return []
+    return [
+        'SPRAM rows (iCE40UP5K; `docs/system.md` "Weights in SPRAM"): the hidden core\'s '
+        "weights in SB_SPRAM256KA, packed; the chips keep the debug port, through which the "
+        "host loads those weights, so their logic includes it.",
+        "",
+        *lines,
+        "",
+    ]
+
+
 def render(
     results: dict,
     estimates: dict,
@@ -1227,6 +1311,7 @@ def render(
     stale: dict | None = None,
     learning: Path = LEARNING_RESULTS,
     energy: Path = ENERGY_RESULTS,
+    spram_rtl: Path = UP5K_SPRAM_RESULTS,
 ) -> str:
     """BENCHMARKS.md from the chip ``results``, the cycle ``estimates`` and the ``core`` rows;
     the rows named in ``stale`` are flagged in place and listed at the top."""
@@ -1283,6 +1368,7 @@ def render(
         "applied x non-zero weights they reach) over the time per sample. Latency for networks: "
         "mean time per sample with samples back to back (the end-of-sample clear included).",
         "",
+        *spram_lines(results, spram_rtl),
         "## 784-128-10 against published accelerators",
         "",
     ]
@@ -1496,6 +1582,7 @@ def main(argv=None) -> int:
         stale,
         learning=paths["learning"],
         energy=paths["energy"],
+        spram_rtl=args.out / UP5K_SPRAM_RESULTS.name,
     )
     args.output.write_text(text)
     print(text)

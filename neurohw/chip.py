@@ -55,9 +55,12 @@ class Chip(ChipDesign):
     activity_counters : bool
         Add the activity counters (default off; ``docs/system-hardware.md``): the RTL
         verification then checks them against the model's prediction.
-
-    The weights are held in block RAM: a ``SystemTop`` core has no other memory kind yet (the
-    single-core ``NeuronCore`` can use SPRAM), so there is no memory option here.
+    weight_memory : str or sequence of str
+        Where the cores keep their weights: ``"bram"`` (default, block RAM initialized by the
+        bitstream), ``"spram"`` (the iCE40UP5K's SPRAM, several narrow weights per 16-bit
+        word, loaded over the debug port before the first sample: needs ``debug``;
+        :meth:`weight_load_commands`), or one of them per core (``docs/system.md``, "Weights
+        in SPRAM").
     """
 
     def __init__(
@@ -71,6 +74,7 @@ class Chip(ChipDesign):
         debug: bool = DEFAULT_DEBUG,
         router_fifo_depth: int = DEFAULT_ROUTER_FIFO_DEPTH,
         activity_counters: bool = False,
+        weight_memory="bram",
     ):
         if isinstance(plan, Network):
             from .network.mapping import CoreCapacity, map_network
@@ -103,6 +107,7 @@ class Chip(ChipDesign):
             debug=debug,
             router_fifo_depth=router_fifo_depth,
             activity_counters=activity_counters,
+            weight_memory=weight_memory,
         )
 
     # -- model and verification -------------------------------------------------------------

@@ -10,6 +10,8 @@ Test data (made by :func:`neurohw.sim.system_case.make_case`, read with
 * ``host_words``: every word the host sends (``host_events.encode_samples``);
 * ``expected_windows``: per global step, the sorted ``[key, count]`` the host must receive;
 * ``expected_eos_dropped``: per core, the end-of-sample drop counter at the end;
+* ``weight_writes`` (chips with SPRAM cores): ``[core, target, neuron, axon, value]`` written
+  over the debug port after reset, before the first host word (``Chip.weight_load_commands``);
 * ``expected_final_states``: per core, ``[target, neuron, value]`` or ``[target, neuron,
   value, axon]`` read over the debug port after the run (the state one step after the final
   clear; with STDP also every weight of every plastic synapse and every trace);
@@ -155,6 +157,27 @@ class SystemTB(TB):
         handle = getattr(self.dut, name if core is None else f"{name}__{core}")
         return int(handle.value)
 
+    async def load_weights(self, writes) -> None:
+        """Write ``[core, target, neuron, axon, value]`` weights over the debug port (SPRAM
+        cores, which have no initial contents), back to back; every write must be accepted."""
+        if self.dbg_cmd is None:
+            self._start_debug_port()
+        layout = self.ports["dbg_cmd"]
+        names = ("core", "target", "neuron", "axon", "data")
+        self.dbg_cmd.send(
+            [pack_fields({"write": 1, **dict(zip(names, write))}, layout) for write in writes]
+        )
+        count = len(self.dbg_rsp.received) + len(writes)
+        words = await with_timeout(
+            self.dbg_rsp.receive(count), (1000 + 40 * len(writes)) * CLOCK_NS, "ns"
+        )
+        errors = [
+            write
+            for write, word in zip(writes, words[-len(writes) :])
+            if field_value(word, self.ports["dbg_rsp"]["error"])
+        ]
+        assert not errors, f"{len(errors)} weight writes refused, first {errors[0]}"
+
     async def command(self, core, write, target, neuron, axon=0, value=0) -> tuple[int, int]:
         if self.dbg_cmd is None:
             self._start_debug_port()
@@ -277,6 +300,11 @@ async def run_samples(dut):
     n_steps = steps * samples
     expected = data["expected_windows"]
     await tb.reset()
+    weight_load_cycles = None
+    if data.get("weight_writes"):
+        started = tb.elapsed_cycles
+        await tb.load_weights(data["weight_writes"])
+        weight_load_cycles = tb.elapsed_cycles - started
 
     # Barriers -1 .. n_steps: the last window's barrier closes the final (clearing) step.
     n_barriers = n_steps + 2
@@ -383,6 +411,10 @@ async def run_samples(dut):
         activity = None
     per_step = [b - a for a, b in zip(cycles[1:], cycles[2 : n_steps + 1])]
     per_sample = [cycles[(k + 1) * steps] - cycles[k * steps] for k in range(samples)]
+    if weight_load_cycles is not None and samples:
+        # The reset barrier leaves before the weight load: the first sample starts at its
+        # first host word.
+        per_sample[0] = cycles[steps] - tb.first_input_cycle
     if snapshots is not None:
         # The host held its words between samples: each sample's cycles run from its first
         # word to its last window's barrier, and the windows that span a hold are left out.
@@ -401,6 +433,7 @@ async def run_samples(dut):
         "output_events": sum(len(w) for w in expected),
         "host_out_words": [int(word) for word in tb.host_out.received],
         "activity": activity,
+        "weight_load_cycles": weight_load_cycles,
     }
     Path(os.environ[TEST_DATA_ENV_VAR]).with_name("system_results.json").write_text(
         json.dumps(results)

@@ -247,6 +247,10 @@ def make_case(
         "cycle_budget": cycle_budget(top, steps * batch),
         **(traffic or {}),
     }
+    weight_writes = chip.weight_load_commands()
+    if weight_writes:
+        # SPRAM cores start without weights: the bench writes them first, over dbg_cmd.
+        data["weight_writes"] = weight_writes
     if chip.activity_counters:
         # What the chip's counters read at the end of the run (saturated as they saturate).
         expected = predict_activity_counters(plan, samples).saturated()

@@ -14,7 +14,7 @@ from amaranth.hdl import Fragment
 from neurohw.flows.synth import synthesis_verilog
 from neurohw.hw.core import CoreConfig, NeuronCore, Status, Target
 from neurohw.hw.neuron_update import NeuronUpdate
-from neurohw.hw.spram import SPRAM_BANK_MODULE
+from neurohw.hw.spram import SPRAM_BANK_MODULE, SPRAM_PACKED_BANK_MODULE
 from neurohw.model import (
     Accumulation,
     Comparison,
@@ -825,13 +825,18 @@ def multibank_case(n_neurons, n_axons, lanes, accumulation, weight_memory, seed)
         reset="subtract",
         max_spikes=3,
     )
-    spram = weight_memory == "spram"
+    # "spram_p4" / "spram_p2": SPRAM with packed 4-bit / 2-bit weights (several lanes per word).
+    packed = weight_memory.startswith("spram_p")
+    spram = weight_memory == "spram" or packed
     # "bram4": 4-bit weights, whose banks are twice as deep (4096 words).
-    weight_width = 4 if weight_memory == "bram4" else 6
+    weight_width = {"bram4": 4, "spram_p4": 4, "spram_p2": 2}.get(weight_memory, 6)
     weight_memory = "bram" if weight_memory == "bram4" else weight_memory
-    weights = random_weights(
-        rng, params, n_axons, n_neurons, weight_width, zeros=0.97 if spram else 0.2
-    )
+    core_kwargs = {"lanes": lanes, "weight_memory": "spram" if spram else weight_memory}
+    if packed:
+        core_kwargs["packed_weights"] = True
+    # Packed words: enough non-zero weights that most words hold several lanes' weights.
+    zeros = 0.5 if packed and n_axons * n_neurons < 8000 else 0.97 if spram else 0.2
+    weights = random_weights(rng, params, n_axons, n_neurons, weight_width, zeros=zeros)
     steps = 6
     spikes = random_spikes(rng, steps, n_axons, density=min(0.5, 40 / n_axons))
     # Back-to-back events on the first and the last axons (the first and the last bank).
@@ -846,7 +851,7 @@ def multibank_case(n_neurons, n_axons, lanes, accumulation, weight_memory, seed)
         weight_width=weight_width,
         seed=seed,
         check_throughput=not spram,
-        core_kwargs={"lanes": lanes, "weight_memory": weight_memory},
+        core_kwargs=core_kwargs,
         config_weights=spram,
         traffic=(
             {"idle_probability": 0.0, "backpressure_probability": 0.0}
@@ -862,6 +867,8 @@ MULTIBANK_CASES = [
     (3, 1400, 1, "sum", "bram4"),
     (2, 1100, 1, "sum", "bram"),
     (64, 257, 1, "sum", "spram"),
+    (64, 1040, 4, "sum", "spram_p4"),
+    (30, 100, 8, "sum", "spram_p2"),
 ]
 
 
@@ -903,6 +910,43 @@ def test_init_spram():
         )
     with pytest.raises(ValueError, match="up to 16 bits, not 17"):
         NeuronCore(params, n_neurons=2, n_axons=1, weight_width=17, weight_memory="spram")
+
+
+def test_init_packed_spram():
+    """Packed weights: lanes per 16-bit word, the synthesis banks (a write enable per weight)
+    and the refusals."""
+    params = NeuronParams(v_width=8)
+
+    def core(width, lanes, cls=CoreConfig, **options):
+        return cls(params, n_neurons=16, n_axons=3, weight_width=width, lanes=lanes, **options)
+
+    for width, lanes, per_word in (
+        (4, 8, 4),
+        (2, 8, 8),
+        (2, 4, 4),
+        (3, 8, 4),
+        (8, 1, 1),
+        (9, 4, 1),
+    ):
+        packed = core(width, lanes, weight_memory="spram", packed_weights=True)
+        assert packed.lanes_per_weight_word == per_word, (width, lanes)
+    assert core(4, 8, weight_memory="spram").lanes_per_weight_word == 1
+    synthesis = synthesis_verilog(
+        core(4, 8, NeuronCore, weight_memory="spram", packed_weights=True), "top"
+    )
+    # Two memories of 4 lanes each, 16-bit words with 4-bit write enables; no unpacked bank.
+    assert len(re.findall(rf"^ +{SPRAM_PACKED_BANK_MODULE} #\(", synthesis, re.M)) == 2
+    assert ".GRANULARITY(32'd4)" in synthesis and f"module {SPRAM_BANK_MODULE} " not in synthesis
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "packed_weights=True needs weight_memory 'spram' (16-bit SPRAM words shared by "
+            "several lanes), not 'bram'"
+        ),
+    ):
+        core(4, 4, packed_weights=True)
+    with pytest.raises(TypeError, match=re.escape("packed_weights must be True or False, not 1")):
+        core(4, 4, weight_memory="spram", packed_weights=1)
     with pytest.raises(ValueError, match="connectivity 'dense' only"):
         NeuronCore(
             params,

@@ -8,6 +8,7 @@ output population), star and mesh topologies, several samples back to back, run 
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -316,3 +317,70 @@ def test_random_slow(simulator, sim_build_dir, seed, topology):
         samples=int(rng.integers(2, 5)),
         traffic=traffic,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Weights in SPRAM (docs/system.md, "Weights in SPRAM").
+
+
+def _spram_chip(lanes=2):
+    """A random 3+-core chip whose even cores keep their weights in SPRAM (packed: 8-bit
+    weights, 2 lanes per 16-bit word), the odd ones in block RAM."""
+    from neurohw import Chip
+
+    network, plan = _plan(1, "star", lanes=lanes, connectivity="dense")
+    kinds = ["spram" if c % 2 == 0 else "bram" for c in range(plan.n_cores)]
+    return network, Chip(plan, weight_memory=kinds)
+
+
+def test_spram_weights(simulator, sim_build_dir):
+    """SPRAM cores start without weights; the bench loads every weight over the debug port
+    (Chip.weight_load_commands) and the chip must then agree with the model on every spike."""
+    network, chip = _spram_chip()
+    assert chip.top().cores[0].lanes_per_weight_word == 2
+    assert len(chip.weight_load_commands()) == sum(
+        cp.weights.size for c, cp in enumerate(chip.plan.cores) if c % 2 == 0
+    )
+    result = _run(chip, network, 1, simulator, sim_build_dir, steps=4, samples=2)
+    assert result.output_events_compared > 0
+
+
+def test_spram_weight_memory_refused():
+    from neurohw import Chip
+
+    network, plan = _plan(1, "star", lanes=2, connectivity="dense")
+    n = plan.n_cores
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "weight_memory 'spram' needs debug=True: SPRAM weights are loaded through the "
+            "debug port"
+        ),
+    ):
+        Chip(plan, weight_memory="spram", debug=False)
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            f"weight_memory has 2 entries, but the chip has {n} cores (give one of "
+            "('bram', 'spram') per core, or one for all)"
+        ),
+    ):
+        Chip(plan, weight_memory=["spram", "bram"])
+    with pytest.raises(
+        ValueError,
+        match=re.escape("weight_memory of core 1 must be one of 'bram', 'spram', not 'huge'"),
+    ):
+        Chip(plan, weight_memory=["bram", "huge"] + ["bram"] * (n - 2))
+    with pytest.raises(TypeError, match=re.escape("weight_memory must be 'bram', 'spram' or")):
+        Chip(plan, weight_memory=3)
+    _, sparse_plan = _plan(1, "star", connectivity="sparse")
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "weight_memory 'spram' for core 0 (population 'h'): weight_memory 'spram' is "
+            "implemented for connectivity 'dense' only"
+        ),
+    ):
+        Chip(sparse_plan, weight_memory="spram")
+    # Without SPRAM the chip is the block-RAM chip (same Verilog).
+    assert Chip(plan, weight_memory="bram").design_hash() == Chip(plan).design_hash()

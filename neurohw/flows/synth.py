@@ -768,11 +768,11 @@ def synthesis_verilog(design, top: str) -> str:
     (:class:`neurohw.hw.spram.SynthesisMemories`)."""
     from amaranth.back import verilog
 
-    from ..hw.spram import SynthesisMemories, spram_bank_verilog
+    from ..hw.spram import SynthesisMemories
 
     memories = SynthesisMemories()
     text = verilog.convert(design, name=top, emit_src=False, platform=memories)
-    return text + spram_bank_verilog() if memories.used else text
+    return text + memories.verilog()
 
 
 def _yosys_ports(yosys: str, workdir: Path, source: str, top: str, timeout) -> dict:

@@ -26,8 +26,8 @@ DEFAULT_ROUTER_FIFO_DEPTH = 2
 
 class ChipDesign:
     """A ``ChipPlan`` and the options of its hardware (``debug``, ``router_fifo_depth``,
-    ``activity_counters``), validated once; :meth:`top`, :meth:`verilog`, :meth:`design_hash`,
-    :meth:`description`."""
+    ``activity_counters``, ``weight_memory``), validated once; :meth:`top`, :meth:`verilog`,
+    :meth:`design_hash`, :meth:`description`, :meth:`weight_load_commands`."""
 
     def __init__(
         self,
@@ -36,9 +36,13 @@ class ChipDesign:
         debug: bool = DEFAULT_DEBUG,
         router_fifo_depth: int = DEFAULT_ROUTER_FIFO_DEPTH,
         activity_counters: bool = False,
+        weight_memory="bram",
     ):
         if not isinstance(plan, ChipPlan):
             raise TypeError(f"plan must be a ChipPlan, not {plan!r}")
+        from .system import check_weight_memory
+
+        weight_memory = check_weight_memory(plan, weight_memory)
         if not isinstance(debug, bool):
             raise TypeError(f"debug must be True or False, not {debug!r}")
         if not isinstance(activity_counters, bool):
@@ -47,6 +51,11 @@ class ChipDesign:
             raise ValueError(
                 "activity_counters=True needs debug=True: the cores' counters are read "
                 "through the debug port"
+            )
+        if "spram" in weight_memory and not debug:
+            raise ValueError(
+                "weight_memory 'spram' needs debug=True: SPRAM weights are loaded through "
+                "the debug port"
             )
         if (
             isinstance(router_fifo_depth, bool)
@@ -60,6 +69,7 @@ class ChipDesign:
         self._debug = debug
         self._router_fifo_depth = router_fifo_depth
         self._activity_counters = activity_counters
+        self._weight_memory = weight_memory
         self._verilog = None
 
     @property
@@ -77,6 +87,19 @@ class ChipDesign:
     @property
     def activity_counters(self) -> bool:
         return self._activity_counters
+
+    @property
+    def weight_memory(self) -> tuple:
+        """Each core's weight memory kind, ``"bram"`` or ``"spram"``."""
+        return self._weight_memory
+
+    def weight_load_commands(self) -> list:
+        """``[core, target, neuron, axon, value]`` debug-port writes that load the SPRAM cores'
+        weights, to send after reset and before the first sample
+        (:func:`neurohw.hw.system.weight_load_commands`; empty without SPRAM cores)."""
+        from .system import weight_load_commands
+
+        return weight_load_commands(self._plan, self._weight_memory)
 
     def __repr__(self) -> str:
         return (
@@ -96,6 +119,7 @@ class ChipDesign:
             router_fifo_depth=self._router_fifo_depth,
             debug=self._debug,
             counters=self._activity_counters,
+            **({"weight_memory": self._weight_memory} if "spram" in self._weight_memory else {}),
         )
 
     def axi_top(self):
@@ -156,5 +180,10 @@ class ChipDesign:
             "debug": self._debug,
             "router_fifo_depth": self._router_fifo_depth,
             **({"activity_counters": True} if self._activity_counters else {}),
+            **(
+                {"weight_memory": list(self._weight_memory)}
+                if "spram" in self._weight_memory
+                else {}
+            ),
             "design_sha256": self.design_hash(),
         }

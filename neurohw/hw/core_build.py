@@ -41,6 +41,7 @@ class CoreBuild:
     # set by memory_helpers
     attr_width = attr_word = bank_bits = banked = delay_bits = fan_count = fan_rd = None
     fan_start = lane_valid = lanes = memory = multibank = n_banks = neuron_of = spram = None
+    packed_banks = None
     syn_rd = weight_depth = weight_memory = write = None
     # set by lane_memories
     cnt_rd = cnt_wr = pipe_en = x_pre_rd = x_pre_wr = None

@@ -259,6 +259,14 @@ class CoreConfig:
         1``. Then ``max_events_per_step`` bounds the sum of ``|value|`` in a step (the
         accumulator stays exact) and its default is ``n_axons * max(cap or 65535,
         2**(value_width - 1))``. Needs accumulation 'sum' and no ``stdp``.
+    packed_weights : bool
+        With ``weight_memory='spram'``: the weights of :attr:`lanes_per_weight_word` lanes
+        (the largest power of two that is at most ``16 // weight_width`` and at most
+        ``lanes``: 4 of 4 bits, 8 of 2 bits) share one 16-bit SPRAM word, each
+        lane its ``weight_width``-bit slice, so one read feeds that many lanes and a core holds
+        ``lanes / lanes_per_weight_word`` weight memories per channel instead of ``lanes``. A
+        ``cmd`` write changes one lane's slice (the word has a write enable per slice). Off
+        (default): one memory per lane, the core is built exactly as without the option.
     activity_counters : bool
         Add the :class:`ActivityStatus` counters (applied events, synaptic operations, neuron
         updates, spikes out), read as status words. Off (default): the core is built exactly
@@ -283,6 +291,7 @@ class CoreConfig:
         stdp=None,
         plastic=None,
         value_width=0,
+        packed_weights=False,
         activity_counters=False,
     ):
         if not isinstance(params, NeuronParams):
@@ -314,6 +323,13 @@ class CoreConfig:
             raise ValueError(
                 f"weight_memory 'spram' holds weights of up to {SPRAM_WIDTH} bits, "
                 f"not {weight_width}"
+            )
+        if not isinstance(packed_weights, bool):
+            raise TypeError(f"packed_weights must be True or False, not {packed_weights!r}")
+        if packed_weights and weight_memory != "spram":
+            raise ValueError(
+                f"packed_weights=True needs weight_memory 'spram' (16-bit SPRAM words shared "
+                f"by several lanes), not {weight_memory!r}"
             )
         params.check_population_size(n_neurons)
         if (
@@ -424,6 +440,13 @@ class CoreConfig:
         self.n_synapses = len(self.synapse_targets)
         self.lanes = lanes
         self.weight_memory = weight_memory
+        self.packed_weights = packed_weights
+        #: Lanes whose weights share one weight memory word (1 unless ``packed_weights``).
+        self.lanes_per_weight_word = (
+            min(lanes, 1 << ((SPRAM_WIDTH // weight_width).bit_length() - 1))
+            if packed_weights
+            else 1
+        )
         self.max_events_per_step = max_events_per_step
         self.channels = channels
         self.max_delay = max_delay

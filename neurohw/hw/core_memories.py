@@ -153,6 +153,8 @@ def lane_memories(build: CoreBuild) -> None:
                 )
                 for c in range(C)
             ]
+        elif core.lanes_per_weight_word > 1:
+            lane.w = packed_weight_memories(build, lane_index)
         else:
             lane.w = [
                 weight_memory(
@@ -410,7 +412,8 @@ def write_ports(build: CoreBuild) -> None:
                 if spram:
                     # One port: no read in a cycle that writes (SPRAM read data is
                     # unchanged while writing, and a write command reads nothing).
-                    m.d.comb += banks[b][0].en.eq(pipe_en & ~wr.en)
+                    writing = wr.word_en.any() if isinstance(wr, _PackedWrite) else wr.en
+                    m.d.comb += banks[b][0].en.eq(pipe_en & ~writing)
         for name, code in _PARAM_TARGETS:
             if name in lane.params:
                 write(lane.params[name][1], [(mine & (cmd.target == code), cmd_local, cmd.data)])
@@ -423,6 +426,63 @@ def write_ports(build: CoreBuild) -> None:
                 (count_write, count_axon, count_next),
             ],
         )
+
+
+def packed_weight_memories(build: CoreBuild, lane_index: int) -> list:
+    """Per channel, the banks of lane ``lane_index`` in a core with packed weights: the lanes
+    ``g * G .. g * G + G - 1`` (``G = lanes_per_weight_word``) share one memory per channel
+    whose words hold lane ``g * G + k``'s weight in bits ``k * W .. k * W + W - 1``; the first
+    lane of a group builds it and every lane gets its slice of the read data and of the write
+    port (one write enable per slice)."""
+    core, m = build.core, build.m
+    G, W = core.lanes_per_weight_word, core.weight_width
+    first, k = lane_index - lane_index % G, lane_index % G
+    if k == 0:
+        build.packed_banks = [
+            [
+                _packed_memory(
+                    m,
+                    f"weight{c}_lanes{first}_{first + G - 1}"
+                    + (f"_bank{b}" if build.multibank else ""),
+                    G,
+                    W,
+                    min(SPRAM_DEPTH, build.weight_depth - b * SPRAM_DEPTH),
+                )
+                for b in range(build.n_banks)
+            ]
+            for c in range(build.C)
+        ]
+    return [
+        [(_PackedRead(rd, k, W), _PackedWrite(wr, k, W)) for rd, wr in banks]
+        for banks in build.packed_banks
+    ]
+
+
+def _packed_memory(m, name, lanes, width, depth):
+    """One SPRAM bank of ``lanes`` weights of ``width`` bits per word (no initial contents:
+    the weights are written over ``cmd``), with a write enable per weight."""
+    mem = Memory(shape=unsigned(lanes * width), depth=depth, init=[], attrs={"ram_style": "huge"})
+    m.submodules[name] = mem
+    return mem.read_port(), mem.write_port(granularity=width)
+
+
+class _PackedRead:
+    """One lane's view of a packed bank's read port: the shared address and enable (every
+    lane of the group drives them with the same value), the lane's signed slice of the data."""
+
+    def __init__(self, port, index, width):
+        self.addr, self.en = port.addr, port.en
+        self.data = port.data[index * width : (index + 1) * width].as_signed()
+
+
+class _PackedWrite:
+    """One lane's view of a packed bank's write port: the shared address, the lane's slice of
+    the data and its bit of the enable (``word_en``: the whole enable)."""
+
+    def __init__(self, port, index, width):
+        self.addr, self.word_en = port.addr, port.en
+        self.data = port.data[index * width : (index + 1) * width]
+        self.en = port.en[index]
 
 
 class _Lane:

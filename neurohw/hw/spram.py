@@ -17,10 +17,19 @@ from __future__ import annotations
 
 from amaranth.hdl import ClockSignal, Instance, Module
 
-__all__ = ["SPRAM_BANK_MODULE", "SynthesisMemories", "spram_bank_verilog", "is_spram"]
+__all__ = [
+    "SPRAM_BANK_MODULE",
+    "SPRAM_PACKED_BANK_MODULE",
+    "SynthesisMemories",
+    "spram_bank_verilog",
+    "spram_packed_bank_verilog",
+    "is_spram",
+]
 
 #: Name of the Verilog module of one SPRAM weight bank.
 SPRAM_BANK_MODULE = "neurohw_spram_bank"
+#: Name of the Verilog module of one SPRAM bank of packed weights (a write enable per weight).
+SPRAM_PACKED_BANK_MODULE = "neurohw_spram_packed_bank"
 
 
 def is_spram(memory) -> bool:
@@ -54,30 +63,75 @@ endmodule
 """
 
 
+def spram_packed_bank_verilog() -> str:
+    """Verilog of :data:`SPRAM_PACKED_BANK_MODULE`: as :func:`spram_bank_verilog`, with one
+    write enable per ``GRANULARITY`` bits (the weights of a core with ``packed_weights``).
+    Yosys maps it onto SB_SPRAM256KA's nibble write mask; a granularity under 4 bits is kept
+    by splitting the word over more SPRAM blocks (``docs/core.md``, "Packed weights")."""
+    return f"""
+module {SPRAM_PACKED_BANK_MODULE} #(parameter WIDTH = 16, parameter DEPTH = 16384,
+                                    parameter ABITS = 14, parameter GRANULARITY = 4) (
+    input wire clk,
+    input wire rd_en,
+    input wire [ABITS-1:0] rd_addr,
+    output reg [WIDTH-1:0] rd_data,
+    input wire [WIDTH/GRANULARITY-1:0] wr_en,
+    input wire [ABITS-1:0] wr_addr,
+    input wire [WIDTH-1:0] wr_data
+);
+    (* ram_style = "huge" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
+    integer k;
+    always @(posedge clk) begin
+        for (k = 0; k < WIDTH/GRANULARITY; k = k + 1)
+            if (wr_en[k])
+                mem[wr_addr][k*GRANULARITY +: GRANULARITY] <= wr_data[k*GRANULARITY +: GRANULARITY];
+        if (rd_en)
+            rd_data <= mem[rd_addr];
+    end
+endmodule
+"""
+
+
 class SynthesisMemories:
     """The platform of a conversion for synthesis: SPRAM banks as :data:`SPRAM_BANK_MODULE`
     instances, every other memory unchanged. ``used`` says whether any SPRAM bank was built (the
-    Verilog then needs :func:`spram_bank_verilog`)."""
+    Verilog then needs :func:`spram_bank_verilog`), ``packed_used`` whether a bank with a write
+    enable per weight was (:func:`spram_packed_bank_verilog`)."""
 
     def __init__(self):
         self.used = False
+        self.packed_used = False
+
+    def verilog(self) -> str:
+        """The Verilog of the bank modules the conversion used (empty if none)."""
+        return (spram_bank_verilog() if self.used else "") + (
+            spram_packed_bank_verilog() if self.packed_used else ""
+        )
 
     def get_memory(self, memory):
         if not is_spram(memory):
             return memory.elaborate(None)
         (read,), (write,) = memory.read_ports, memory.write_ports
-        if read.domain != write.domain or len(write.en) != 1:
+        if read.domain != write.domain:
             raise ValueError(
-                f"an SPRAM weight bank has one read and one write port in one "
-                f"domain and no write granularity, not {memory!r}"
+                f"an SPRAM weight bank has one read and one write port in one domain, "
+                f"not {memory!r}"
             )
-        self.used = True
         m = Module()
+        granular = len(write.en) != 1
+        if granular:
+            self.packed_used = True
+            module = SPRAM_PACKED_BANK_MODULE
+            extra = {"p_GRANULARITY": len(write.data) // len(write.en)}
+        else:
+            self.used = True
+            module, extra = SPRAM_BANK_MODULE, {}
         m.submodules.bank = Instance(
-            SPRAM_BANK_MODULE,
+            module,
             p_WIDTH=len(read.data),
             p_DEPTH=memory.depth,
             p_ABITS=len(read.addr),
+            **extra,
             i_clk=ClockSignal(read.domain),
             i_rd_en=read.en,
             i_rd_addr=read.addr,

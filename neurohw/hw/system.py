@@ -27,7 +27,15 @@ from .endpoint import COUNTER_WIDTH, CoreEgress, CoreIngress
 from .event import EventKind, event_layout
 from .topology import MeshNetwork, StarNetwork
 
-__all__ = ["SystemTop", "SYSTEM_TOPLEVEL", "ingress_fifo_depth", "core_value_width"]
+__all__ = [
+    "SystemTop",
+    "SYSTEM_TOPLEVEL",
+    "WEIGHT_MEMORIES",
+    "check_weight_memory",
+    "ingress_fifo_depth",
+    "core_value_width",
+    "weight_load_commands",
+]
 
 #: Name of the generated Verilog module.
 SYSTEM_TOPLEVEL = "neurohw_system"
@@ -52,9 +60,53 @@ def core_value_width(plan: ChipPlan, core_plan) -> int:
     return plan.fmt.payload_width + 1 if core_plan.graded else 0
 
 
-def core_config(plan: ChipPlan, core_plan, *, activity_counters: bool = False) -> CoreConfig:
+#: Memory kinds of a chip core's weights (``SystemTop(weight_memory=...)``).
+WEIGHT_MEMORIES = ("bram", "spram")
+
+
+def check_weight_memory(plan: ChipPlan, weight_memory) -> tuple:
+    """``weight_memory`` of a chip (``"bram"``, ``"spram"``, or one of them per core) as one
+    kind per core, checked: an SPRAM core must be one that ``NeuronCore`` can build with SPRAM
+    weights (dense, weights of at most 16 bits, no STDP)."""
+    n = plan.n_cores
+    if isinstance(weight_memory, str):
+        kinds = (weight_memory,) * n
+    elif isinstance(weight_memory, (tuple, list)):
+        kinds = tuple(weight_memory)
+        if len(kinds) != n:
+            raise ValueError(
+                f"weight_memory has {len(kinds)} entries, but the chip has {n} cores "
+                f"(give one of {WEIGHT_MEMORIES} per core, or one for all)"
+            )
+    else:
+        raise TypeError(
+            f"weight_memory must be 'bram', 'spram' or a sequence of them (one per core), "
+            f"not {weight_memory!r}"
+        )
+    for index, kind in enumerate(kinds):
+        if kind not in WEIGHT_MEMORIES:
+            raise ValueError(
+                f"weight_memory of core {index} must be one of 'bram', 'spram', not {kind!r}"
+            )
+        if kind == "spram":
+            cp = plan.cores[index]
+            try:
+                core_config(plan, cp, weight_memory="spram")
+            except ValueError as error:
+                raise ValueError(
+                    f"weight_memory 'spram' for core {index} (population "
+                    f"{cp.population!r}): {error}"
+                ) from None
+    return kinds
+
+
+def core_config(
+    plan: ChipPlan, core_plan, *, activity_counters: bool = False, weight_memory: str = "bram"
+) -> CoreConfig:
     """The :class:`CoreConfig` of one neuron core of ``plan``: what :class:`SystemTop` builds
-    and what the cycle estimates read (no hardware is built). A convolution core has none
+    and what the cycle estimates read (no hardware is built). With ``weight_memory="spram"``
+    the core's weights are in SPRAM, packed (``packed_weights``), and start at zero: the host
+    writes them (:func:`weight_load_commands`). A convolution core has none
     (:func:`conv_core`)."""
     if core_plan.conv is not None:
         raise ValueError(
@@ -62,12 +114,13 @@ def core_config(plan: ChipPlan, core_plan, *, activity_counters: bool = False) -
             f"{core_plan.population!r}), which has no neuron-core configuration; estimates "
             f"that read one do not cover convolution cores yet (map with conv='dense')"
         )
+    spram = weight_memory == "spram"
     return CoreConfig(
         core_plan.params,
         n_neurons=core_plan.n_neurons,
         n_axons=core_plan.n_axons,
         weight_width=core_plan.weight_width,
-        weights=core_plan.weights,
+        weights=None if spram else core_plan.weights,
         connectivity=core_plan.connectivity,
         lanes=core_plan.lanes,
         max_events_per_step=core_plan.max_events_per_step,
@@ -77,6 +130,7 @@ def core_config(plan: ChipPlan, core_plan, *, activity_counters: bool = False) -
         plastic=core_plan.plastic,
         value_width=core_value_width(plan, core_plan),
         activity_counters=activity_counters,
+        **({"weight_memory": "spram", "packed_weights": True} if spram else {}),
     )
 
 
@@ -99,6 +153,33 @@ def conv_core(core_plan) -> ConvCore:
     )
 
 
+def weight_load_commands(plan: ChipPlan, weight_memory) -> list:
+    """The debug-port writes that load the weights of the SPRAM cores of ``plan`` (an SPRAM has
+    no initial contents, and its power-up contents are undefined): ``[core, target, neuron,
+    axon, value]`` for every weight of every channel, zeros included, core by core, axon by
+    axon. Empty when no core has SPRAM weights."""
+    from .core_config import Target
+
+    commands = []
+    for cp, kind in zip(plan.cores, check_weight_memory(plan, weight_memory)):
+        if kind != "spram":
+            continue
+        weights = cp.weights
+        for c in range(weights.shape[0]):
+            for axon in range(cp.n_axons):
+                for neuron in range(cp.n_neurons):
+                    commands.append(
+                        [
+                            cp.index,
+                            int(Target.WEIGHT0) + c,
+                            neuron,
+                            axon,
+                            int(weights[c, axon, neuron]),
+                        ]
+                    )
+    return commands
+
+
 class SystemTop(wiring.Component):
     """Cores, adapters, routers and the host port of ``plan``, as one component.
 
@@ -109,6 +190,12 @@ class SystemTop(wiring.Component):
         Depth of every router's virtual output queues.
     debug : bool
         Add the ``dbg_cmd``/``dbg_rsp`` port (any core's command port, selected by ``core``).
+    weight_memory : str or sequence of str
+        Where each core keeps its weights: ``"bram"`` (default, initialized by the bitstream)
+        or ``"spram"`` (the iCE40UP5K's SB_SPRAM256KA, packed ``16 // weight_width`` lanes per
+        word, no initial contents: loaded over ``dbg_cmd`` before the first sample,
+        :func:`weight_load_commands`, so it needs ``debug``); one kind for every core, or one
+        per core.
     counters : bool
         Activity counters (``docs/system-hardware.md``): every core's
         :class:`~neurohw.hw.core.ActivityStatus` words (read through ``dbg_cmd``, which they
@@ -146,9 +233,15 @@ class SystemTop(wiring.Component):
         router_fifo_depth: int = 2,
         debug: bool = True,
         counters: bool = False,
+        weight_memory="bram",
     ):
         if not isinstance(plan, ChipPlan):
             raise TypeError(f"plan must be a ChipPlan, not {plan!r}")
+        self.weight_memory = check_weight_memory(plan, weight_memory)
+        if "spram" in self.weight_memory and not debug:
+            raise ValueError(
+                "weight_memory 'spram' needs debug=True: SPRAM weights are loaded through dbg_cmd"
+            )
         if not isinstance(counters, bool):
             raise TypeError(f"counters must be True or False, not {counters!r}")
         if counters and not debug:
@@ -176,7 +269,14 @@ class SystemTop(wiring.Component):
             if cp.conv is not None:
                 core = conv_core(cp)
             else:
-                core = NeuronCore(core_config(plan, cp, activity_counters=counters))
+                core = NeuronCore(
+                    core_config(
+                        plan,
+                        cp,
+                        activity_counters=counters,
+                        weight_memory=self.weight_memory[cp.index],
+                    )
+                )
             self.cores.append(core)
             starts = plan.start_steps
             self.ingress.append(
