@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -291,12 +293,17 @@ def prove(
     return SbyResult(result.returncode == 0 and status == "PASS", status, log, directory)
 
 
-def bounded_check(harness, *, directory: Path, depth: int, timeout: int = 600) -> SbyResult:
+def bounded_check(harness, *, directory: Path, depth: int, cpu_limit_s: int = 600) -> SbyResult:
     """Bounded model check to ``depth`` cycles with Yosys's built-in SAT solver (``sat -seq``).
 
     Needs nothing beyond YoWASP, so it runs where no ``yosys-abc`` exists. Every register
     starts at zero and ``rst`` is high in the first cycle, so the search starts from reset;
     afterwards ``rst`` is free.
+
+    ``cpu_limit_s`` bounds the solver's CPU time, not the wall-clock time: on a machine shared
+    with other jobs a niced solver gets a small share of a core, and the depth-10 router checks
+    ran past a 600 s wall-clock limit with about 60 s of CPU time used (a failure that said
+    nothing about the router).
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -308,13 +315,18 @@ def bounded_check(harness, *, directory: Path, depth: int, timeout: int = 600) -
         "-show-inputs top"
     )
     yosys = sby_environment()["YOSYS"]
-    result = subprocess.run(
+    cpu_limit = (cpu_limit_s, cpu_limit_s + 10)  # SIGXCPU at the soft limit, SIGKILL at the hard
+    with subprocess.Popen(
         [yosys, "-q", "-l", "sat.log", "-p", script],
         cwd=directory,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
-    )
+    ) as process:
+        # Set from outside (Linux's prlimit) rather than in a preexec_fn, which is unsafe in a
+        # process with threads (pytest-xdist workers have them).
+        resource.prlimit(process.pid, resource.RLIMIT_CPU, cpu_limit)
+        _, stderr = process.communicate()
     # YoWASP Yosys may cut its stdout short; the log file is complete.
     log = (
         (directory / "sat.log").read_text(errors="replace")
@@ -324,4 +336,6 @@ def bounded_check(harness, *, directory: Path, depth: int, timeout: int = 600) -
     proved = "SAT proof finished - no model found: SUCCESS!" in log
     failed = "SAT proof finished - model found: FAIL!" in log
     status = "PASS" if proved else ("FAIL" if failed else "ERROR")
-    return SbyResult(proved and result.returncode == 0, status, log + result.stderr, directory)
+    if process.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        status = f"CPU LIMIT ({cpu_limit_s} s of CPU time used up by Yosys's sat)"
+    return SbyResult(proved and process.returncode == 0, status, log + stderr, directory)
