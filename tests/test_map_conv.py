@@ -145,7 +145,7 @@ def test_network_file_keeps_the_conv_structure(tmp_path):
     pool=st.booleans(),
 )
 def test_plan_model_with_conv_cores_equals_simulate(seed, conv, max_conv_neurons, input_seed, pool):
-    from sim.system_case import random_conv_network, random_inputs
+    from neurohw.sim.system_case import random_conv_network, random_inputs
 
     network = random_conv_network(seed, pool=pool)
     spec = network.projections[0].conv[0]
@@ -214,7 +214,7 @@ def test_conv_mapping_refusals():
         MappingError, match=re.escape("conv must be 'auto', 'dense' or 'core', not 'x'")
     ):
         map_network(network, conv="x")
-    from sim.system_case import random_conv_network
+    from neurohw.sim.system_case import random_conv_network
 
     network = random_conv_network(3)
     spec = network.projections[0].conv[0]
@@ -232,7 +232,7 @@ def test_conv_mapping_refusals():
 def random_conv_network_with_cap():
     import dataclasses
 
-    from sim.system_case import random_conv_network
+    from neurohw.sim.system_case import random_conv_network
 
     network = random_conv_network(3)
     populations = [
