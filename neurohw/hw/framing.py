@@ -61,10 +61,15 @@ class FramedLink(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        depth = self.buffer_depth
-        ptr_bits = depth.bit_length()  # one more than the address: full and empty differ
+        reply, expected, rejects = self._transmitter(m)
+        self._receiver(m, reply, expected, rejects)
+        return m
 
-        # ---- Device -> host: bridge bytes gathered in a FIFO, sent as frames.
+    def _transmitter(self, m: Module):
+        """Device -> host: the bridge's bytes gathered in a FIFO and sent as frames, each
+        carrying the acknowledgment and reject count. Returns the signals the receiver drives:
+        ``reply`` (a host frame awaits an answer), ``expected`` (the next sequence number to
+        accept) and ``rejects`` (rejected host frames, modulo 256)."""
         m.submodules.tx_fifo = tx_fifo = fifo.SyncFIFOBuffered(width=8, depth=MAX_PAYLOAD)
         m.d.comb += [
             tx_fifo.w_data.eq(self.app_tx.payload),
@@ -162,8 +167,13 @@ class FramedLink(wiring.Component):
             ),
             tx_fifo.r_en.eq(on("PAYLOAD") & out.ready),
         ]
+        return reply, expected, rejects
 
-        # ---- Host -> device: frames checked, their payloads committed to the buffer.
+    def _receiver(self, m: Module, reply, expected, rejects):
+        """Host -> device: frames checked, their payloads committed to the buffer and drained
+        into ``app_rx``; a rejected frame rolls the write pointer back."""
+        depth = self.buffer_depth
+        ptr_bits = depth.bit_length()  # one more than the address: full and empty differ
         m.submodules.buffer = buffer = Memory(shape=8, depth=depth, init=[])
         write = buffer.write_port()
         read = buffer.read_port()
@@ -260,7 +270,6 @@ class FramedLink(wiring.Component):
                         # A frame after a lost one: the host sends both again.
                         m.d.sync += reject()
         m.d.comb += write.en.eq(rx_fsm.ongoing("PAYLOAD") & self.line_in.valid & room)
-        return m
 
 
 def connect_framed(m: Module, uart_rx, uart_tx, link: FramedLink, bridge) -> None:
