@@ -298,6 +298,55 @@ def test_explore_end_to_end(tmp_path, monkeypatch, capsys):
     assert "Board: icebreaker (ice40-up5k)" in (on_board / "explore.md").read_text()
 
 
+def _quick_synthesis(network, point, *, device, debug, seed):
+    """A stand-in for :func:`ex.synthesize_point`: a result at once, no tools."""
+    luts = 500 * point.lanes
+    return {"synth": {"luts": luts, "bram": 1, "ffs": 100, "fmax": {}}, "seconds": 0.0}
+
+
+class _ClientKilled(Exception):
+    pass
+
+
+def test_a_killed_client_keeps_the_finished_points(tmp_path, monkeypatch):
+    """Each synthesized point is cached as it arrives: a client killed after the first point
+    finished (here its progress callback raises) finds that point in the cache on the rerun
+    and synthesizes only the other. (With the cache written after the whole gather, the
+    rerun found nothing and synthesized both.)"""
+    from distributed import Client
+
+    monkeypatch.setattr(ex, "synthesize_point", _quick_synthesis)
+    monkeypatch.setattr(ex, "prepare_tools", lambda client, device: {"yosys": "test"})
+    network = tiny_network()
+    points = ex.sweep_points([None], [1, 2], [256], ["auto"])
+    inputs = {"x": np.ones((4, 1, 6), dtype=np.int64)}
+    settings = dict(
+        device="ice40-up5k", inputs=inputs, budgets={}, cache=tmp_path / "cache",
+        debug=False, seed=1,
+    )  # fmt: skip
+    finished = []
+
+    def killed_after_first_synthesis(line):
+        if line.startswith("[synthesis 1/2]"):
+            finished.append(line.split()[2].rstrip(":"))
+            raise _ClientKilled
+
+    def client():
+        return Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=":0")
+
+    with client() as c, pytest.raises(_ClientKilled):
+        ex.run_sweep({None: network}, points, client=c, progress=killed_after_first_synthesis,
+                     **settings)  # fmt: skip
+    lines = []
+    with client() as c:  # the rerun: a new client
+        records = ex.run_sweep({None: network}, points, client=c, progress=lines.append,
+                               **settings)  # fmt: skip
+    assert "2 points: 0 pruned, 1 cached, 1 to synthesize" in lines
+    by_label = {r["label"]: r for r in records}
+    assert by_label[finished[0]]["cached"] is True
+    assert [r["status"] for r in records] == ["synthesized", "synthesized"]
+
+
 def test_missing_dask(monkeypatch):
     import builtins
 

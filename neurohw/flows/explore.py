@@ -445,9 +445,11 @@ def dask_client(scheduler: str | None, workers: int):
     return Client(cluster)
 
 
-def _gather(client, futures: dict, what: str, progress) -> dict:
+def _gather(client, futures: dict, what: str, progress, on_result=None) -> dict:
     """Results of ``{future: name}`` as they finish, one progress line each; a task that
-    raised (a worker that died included) becomes ``{"error", "log"}``."""
+    raised (a worker that died included) becomes ``{"error", "log"}``. ``on_result(name,
+    result)`` runs on each result as it arrives, before the next is awaited (the synthesis
+    cache writes: a client killed later keeps what finished)."""
     from distributed import as_completed
 
     results = {}
@@ -461,6 +463,8 @@ def _gather(client, futures: dict, what: str, progress) -> dict:
                 "error": f"{type(error).__name__}: {error}",
                 "log": "".join(traceback.format_exception(error)),
             }
+        if on_result is not None:
+            on_result(name, results[name])
         status = "failed" if "error" in results[name] else "done"
         progress(f"[{what} {done}/{total}] {name}: {status}")
     return results
@@ -572,14 +576,17 @@ def run_sweep(
         f"{len(points)} points: {sum(r.get('status') == 'pruned' for r in records)} pruned, "
         f"{sum('cached' in r for r in records)} cached, {len(futures)} to synthesize"
     )
-    synthesized = _gather(client, futures, "synthesis", progress) if futures else {}
-    for label, result in synthesized.items():
-        record = to_synthesize[label][1]
-        record.update(result, cached=False)
-        # A point that does not fit is a result (cached); a tool or worker failure is not,
-        # so that a rerun tries it again.
+
+    def keep(label, result):
+        # Each result into the cache as it arrives, so that a client killed mid-sweep loses
+        # no finished point. A point that does not fit is a result (cached); a tool or worker
+        # failure is not, so that a rerun tries it again.
         if "synth" in result or result.get("overflow"):
-            cache.put(record["cache_key"], result)
+            cache.put(to_synthesize[label][1]["cache_key"], result)
+
+    synthesized = _gather(client, futures, "synthesis", progress, keep) if futures else {}
+    for label, result in synthesized.items():
+        to_synthesize[label][1].update(result, cached=False)
     for record in records:
         if "status" in record:
             continue
