@@ -5,7 +5,11 @@ random 8-bit weights and rate-coded random inputs (the BENCHMARKS.md mnist rows'
     python benchmarks/explore_inputs.py OUTDIR
 
 writes OUTDIR/digits.nir, OUTDIR/digits_test.npz (counts and labels), OUTDIR/mnist.npz (the
-784-128-10 network file) and OUTDIR/mnist_inputs.npz.
+784-128-10 network file) and OUTDIR/mnist_inputs.npz; and, for the iCE40UP5K sweeps with
+weights in SPRAM, OUTDIR/mnist_w2.npz and OUTDIR/mnist_w4.npz (the 784-128-10 of the
+BENCHMARKS.md ``mnist-w*-spram`` rows, random 2- and 4-bit weights,
+``make_benchmarks.mnist_network``) with OUTDIR/mnist_bench_inputs.npz (their inputs,
+``make_benchmarks.mnist_inputs``).
 """
 
 import sys
@@ -44,6 +48,13 @@ def main(outdir) -> None:
     network.save(outdir / "mnist.npz")
     x = (rng.random((16, 4, 784)) < 0.1).astype(np.int64)
     np.savez(outdir / "mnist_inputs.npz", x=x)
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import make_benchmarks as mb
+
+    for width in (2, 4):
+        mb.mnist_network(weight_width=width).save(outdir / f"mnist_w{width}.npz")
+    np.savez(outdir / "mnist_bench_inputs.npz", **mb.mnist_inputs())
 
 
 if __name__ == "__main__":

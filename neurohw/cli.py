@@ -1218,6 +1218,16 @@ def _topology_list(text: str) -> list[str]:
     return values
 
 
+def _weight_memory_list(text: str) -> list[str]:
+    values = text.split(",")
+    if any(v not in ("bram", "spram") for v in values) or len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated weight memories out of 'bram', 'spram' without "
+            f"repeats, such as 'bram,spram', not {text!r}"
+        )
+    return values
+
+
 @subcommand
 def add_explore(subparsers):
     from .network.mapping import CORE_MAX_LANES, CORE_MAX_NEURONS
@@ -1225,7 +1235,8 @@ def add_explore(subparsers):
     parser = subparsers.add_parser(
         "explore",
         help="design-space exploration: the chip configurations that fit a device and budgets",
-        description="Sweep weight width (NIR), lanes, neurons per core and topology; prune "
+        description="Sweep weight width (NIR), lanes, neurons per core, topology and "
+        "weight memory; prune "
         "the points the analytic resource and cycle models show cannot fit; "
         "synthesize the others on a Dask cluster (a local one by default), each "
         "result cached by configuration hash; write OUTDIR/explore.md, "
@@ -1274,6 +1285,14 @@ def add_explore(subparsers):
         default=["auto"],
         metavar="T,T,...",
         help="router topologies: auto, star, mesh (default: auto)",
+    )
+    parser.add_argument(
+        "--weight-memory",
+        type=_weight_memory_list,
+        default=["bram"],
+        metavar="M,M,...",
+        help="where the cores keep their weights: bram, spram (the largest weight memories in "
+        "the iCE40UP5K's SPRAM, loaded over the debug port; default: bram)",
     )
     parser.add_argument(
         "--scheduler",
@@ -1349,6 +1368,18 @@ def explore_command(args) -> int:
     if args.device not in ex.DEVICE_LIMITS:
         raise CommandError(f"--device {args.device!r}: must be one of {placed}")
     (device,) = _check_devices([args.device])
+    if "spram" in args.weight_memory:
+        with_spram = [name for name, limits in ex.DEVICE_LIMITS.items() if limits.spram]
+        if not ex.DEVICE_LIMITS[device].spram:
+            raise CommandError(
+                f"--weight-memory spram: the device {device!r} has no SPRAM (only "
+                f"{', '.join(repr(name) for name in with_spram)} has): leave out spram"
+            )
+        if not args.debug:
+            raise CommandError(
+                "--weight-memory spram needs the debug port (the host loads SPRAM weights "
+                "through it): leave out --no-debug"
+            )
     if args.max_latency_us is not None and not args.max_latency_us > 0:
         raise CommandError(f"--max-latency-us must be positive, not {args.max_latency_us}")
     if args.max_luts is not None:
@@ -1449,7 +1480,9 @@ def explore_command(args) -> int:
 
     if is_network_file:
         weight_bits = [None]
-    points = ex.sweep_points(weight_bits, args.lanes, args.max_neurons, args.topology)
+    points = ex.sweep_points(
+        weight_bits, args.lanes, args.max_neurons, args.topology, args.weight_memory
+    )
     try:
         with output_folder(args.output, inputs=(args.source, args.inputs)) as work:
             ex.explore(

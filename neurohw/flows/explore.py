@@ -42,10 +42,12 @@ __all__ = [
     "SweepPoint",
     "analyze_point",
     "bram_blocks",
+    "core_weight_memories",
     "cache_key",
     "memories",
     "pareto_front",
     "predict_resources",
+    "spram_blocks",
     "synthesize_point",
     "synthesis_tools",
 ]
@@ -56,8 +58,10 @@ class DeviceLimits:
     """What a device holds, for pruning before synthesis: ``luts`` LUT4 (iCE40: logic cells),
     ``bram`` block RAMs of ``bram_bits`` bits in the ``bram_shapes`` (depth, width) they can
     take, ``lutram_bits_per_lut`` bits of memory one LUT4 can hold as distributed RAM (0: the
-    device has none, a memory in logic takes a flip-flop per bit), and ``fmax_ceiling_mhz``,
-    a clock no design of this toolkit reaches on the device (latency lower bounds use it)."""
+    device has none, a memory in logic takes a flip-flop per bit), ``fmax_ceiling_mhz``,
+    a clock no design of this toolkit reaches on the device (latency lower bounds use it), and
+    ``spram`` single-port RAM blocks of :data:`SPRAM_BITS` bits (iCE40UP5K SB_SPRAM256KA; 0:
+    the device has none, ``weight_memory="spram"`` is refused for it)."""
 
     luts: int
     ffs: int
@@ -66,6 +70,7 @@ class DeviceLimits:
     bram_shapes: tuple
     lutram_bits_per_lut: int
     fmax_ceiling_mhz: float
+    spram: int = 0
 
 
 _ICE40_SHAPES = ((256, 16), (512, 8), (1024, 4), (2048, 2))
@@ -75,10 +80,23 @@ _ECP5_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 
 #: FPGA-DS-02012) and Fmax ceilings (twice the best this toolkit's chips reach in
 #: BENCHMARKS.md: 103 MHz on the ECP5-85F, about 30 MHz on the iCE40UP5K).
 DEVICE_LIMITS = {
-    "ice40-up5k": DeviceLimits(5280, 5280, 30, 4096, _ICE40_SHAPES, 0, 100.0),
+    "ice40-up5k": DeviceLimits(5280, 5280, 30, 4096, _ICE40_SHAPES, 0, 100.0, spram=4),
     "ecp5-25k": DeviceLimits(24288, 24288, 56, 18432, _ECP5_SHAPES, 16, 250.0),
     "ecp5-85k": DeviceLimits(83640, 83640, 208, 18432, _ECP5_SHAPES, 16, 250.0),
 }
+
+#: Bits of one SPRAM block (SB_SPRAM256KA: 16,384 words of 16 bits).
+SPRAM_BITS = 16384 * 16
+#: The memory kinds a sweep can give the cores' weights (``Chip(weight_memory=...)``).
+WEIGHT_MEMORY_KINDS = ("bram", "spram")
+#: A core whose weights hold at most this many bits (four iCE40 block RAMs) keeps them in block
+#: RAM at a point whose weight memory is ``"spram"``: it would take a whole 256-kbit SPRAM block
+#: and the power-up load for what a few block RAMs hold (``docs/explore.md``, "Memory kind").
+SPRAM_MIN_WEIGHT_BITS = 4 * 4096
+#: Cycles of one debug-port weight write of the SPRAM load (its round trip through the ingress:
+#: 803,598 cycles for the 100,352 writes of the 784-128-10's hidden core, measured in RTL by
+#: ``benchmarks/bench_up5k_spram.py``): the load-time estimate is this times the writes.
+WEIGHT_LOAD_CYCLES_PER_WRITE = 8
 
 #: ``(depth, bits)``: a memory at most this deep, or with at most this many bits, is left in
 #: logic by Yosys 0.5x-0.7x (flip-flops or LUT RAM), not block RAM, so the prediction counts no
@@ -110,35 +128,108 @@ CYCLE_LOWER_FRACTION = 0.9
 @dataclass(frozen=True)
 class SweepPoint:
     """One configuration: ``weight_bits`` (``None``: the network file's own weights),
-    ``lanes``, ``max_neurons`` per core and ``topology``."""
+    ``lanes``, ``max_neurons`` per core, ``topology`` and ``weight_memory`` (``"bram"``, or
+    ``"spram"``: the largest weight memories in SPRAM, :func:`core_weight_memories`)."""
 
     weight_bits: int | None
     lanes: int
     max_neurons: int
     topology: str
+    weight_memory: str = "bram"
 
     @property
     def label(self) -> str:
         width = "wN" if self.weight_bits is None else f"w{self.weight_bits}"
-        return f"{width}-l{self.lanes}-n{self.max_neurons}-{self.topology}"
+        memory = "" if self.weight_memory == "bram" else f"-{self.weight_memory}"
+        return f"{width}-l{self.lanes}-n{self.max_neurons}-{self.topology}{memory}"
 
 
-def sweep_points(weight_bits, lanes, max_neurons, topologies) -> list[SweepPoint]:
+def sweep_points(
+    weight_bits, lanes, max_neurons, topologies, weight_memories=("bram",)
+) -> list[SweepPoint]:
     """The cross product of the axes, in a fixed order."""
     return [
-        SweepPoint(w, lane, n, t)
-        for w, lane, n, t in itertools.product(weight_bits, lanes, max_neurons, topologies)
+        SweepPoint(w, lane, n, t, m)
+        for w, lane, n, t, m in itertools.product(
+            weight_bits, lanes, max_neurons, topologies, weight_memories
+        )
     ]
+
+
+def _weight_bits(core_plan) -> int:
+    return int(core_plan.weights.size) * core_plan.weight_width
+
+
+def _core_spram_blocks(plan, core_plan) -> int:
+    """SPRAM blocks of one core's packed weights: per channel, one memory per group of
+    ``lanes_per_weight_word`` lanes, each in banks of 16,384 words; a bank takes one block per
+    16 bits of its word, each weight rounded up to whole 4-bit write-mask nibbles (Yosys keeps
+    a 2-bit write granularity by spreading the word over more blocks: 8 weights of 2 bits take
+    2 blocks per bank, measured on the 784-128-10 at lanes 8, docs/system.md)."""
+    from ..hw.system import core_config
+
+    config = core_config(plan, core_plan, weight_memory="spram")
+    group = config.lanes_per_weight_word
+    nibble_bits = 4 * math.ceil(config.weight_width / 4)
+    blocks_per_bank = math.ceil(group * nibble_bits / 16)
+    memories = config.channels * math.ceil(config.lanes / group)
+    return memories * config.n_banks * blocks_per_bank
+
+
+def core_weight_memories(plan, kind: str, *, spram_blocks: int) -> tuple:
+    """Each core's weight memory at a point whose weight memory is ``kind``: ``"bram"``,
+    every core in block RAM; ``"spram"``, the cores that can keep their weights in SPRAM
+    (dense, at most 16-bit weights, no STDP) and hold more than
+    :data:`SPRAM_MIN_WEIGHT_BITS` of them, largest first, as long as the device's
+    ``spram_blocks`` hold them; the others in block RAM (the 784-128-10: hidden core in
+    SPRAM, output core in block RAM, as in the benchmarks)."""
+    from ..hw.system import check_weight_memory
+
+    kinds = ["bram"] * plan.n_cores
+    if kind == "bram":
+        return tuple(kinds)
+    free = spram_blocks
+    for core in sorted(plan.cores, key=lambda c: (-_weight_bits(c), c.index)):
+        if core.conv is not None or _weight_bits(core) <= SPRAM_MIN_WEIGHT_BITS:
+            continue
+        trial = [*kinds]
+        trial[core.index] = "spram"
+        try:
+            check_weight_memory(plan, tuple(trial))
+        except ValueError:
+            continue
+        blocks = _core_spram_blocks(plan, core)
+        if blocks <= free:
+            kinds, free = trial, free - blocks
+    return tuple(kinds)
+
+
+def spram_blocks(plan, weight_memories) -> dict:
+    """SPRAM of the cores whose ``weight_memories`` entry is ``"spram"``: ``spram``, the
+    blocks the packed layout takes (:func:`_core_spram_blocks`), and ``spram_lower``, the
+    blocks their weight bits need at least."""
+    cores = [c for c, kind in zip(plan.cores, weight_memories) if kind == "spram"]
+    return {
+        "spram": sum(_core_spram_blocks(plan, c) for c in cores),
+        "spram_lower": math.ceil(sum(_weight_bits(c) for c in cores) / SPRAM_BITS),
+    }
 
 
 # -- resource model -----------------------------------------------------------------------------
 
-_MEMORY = re.compile(r"^\s*reg (?:signed )?\[(\d+):0\] (\S+) \[(\d+):0\];", re.MULTILINE)
+_MEMORY = re.compile(
+    r"^(\s*\(\* ram_style = \"huge\" \*\)\n)?\s*reg (?:signed )?\[(\d+):0\] (\S+) \[(\d+):0\];",
+    re.MULTILINE,
+)
 
 
 def memories(verilog: str) -> list[tuple[str, int, int]]:
-    """``(name, width, depth)`` of every memory array of a chip's Verilog."""
-    return [(name, int(w) + 1, int(d) + 1) for w, name, d in _MEMORY.findall(verilog)]
+    """``(name, width, depth)`` of every memory array of a chip's Verilog but the SPRAM weight
+    banks (marked ``ram_style = "huge"``, :func:`neurohw.hw.spram.is_spram`; counted by
+    :func:`spram_blocks`)."""
+    return [
+        (name, int(w) + 1, int(d) + 1) for huge, w, name, d in _MEMORY.findall(verilog) if not huge
+    ]
 
 
 def bram_blocks(width: int, depth: int, shapes) -> int:
@@ -185,16 +276,33 @@ def predict_resources(verilog: str, *, device: str, cores: int, lanes: int, debu
 # -- stage 1: analysis -----------------------------------------------------------------------------
 
 
-def _chip(network, point: SweepPoint, debug: bool):
-    from ..chip import Chip
+def _plan(network, point: SweepPoint):
     from ..network.mapping import CoreCapacity, map_network
 
     capacity = CoreCapacity(max_neurons=point.max_neurons)
     # The cycle, resource and energy models do not cover convolution cores yet.
-    plan = map_network(
+    return map_network(
         network, lanes=point.lanes, capacity=capacity, topology=point.topology, conv="dense"
     )
-    return Chip(plan, debug=debug)
+
+
+def _weight_memories(plan, point: SweepPoint) -> tuple:
+    return core_weight_memories(plan, point.weight_memory, spram_blocks=_SPRAM_BLOCKS)
+
+
+#: The SPRAM blocks :func:`core_weight_memories` may fill: those of the one device that has
+#: SPRAM (the CLI refuses ``spram`` for the others), so that a chip does not depend on the
+#: device it is synthesized for.
+_SPRAM_BLOCKS = max(limits.spram for limits in DEVICE_LIMITS.values())
+
+
+def _chip(network, point: SweepPoint, debug: bool):
+    from ..chip import Chip
+
+    plan = _plan(network, point)
+    kinds = _weight_memories(plan, point)
+    # A chip without SPRAM cores is built as before the axis existed (same Verilog).
+    return Chip(plan, debug=debug, **({"weight_memory": kinds} if "spram" in kinds else {}))
 
 
 def synthesis_tools(device: str) -> dict:
@@ -260,6 +368,15 @@ def analyze_point(
     plan = chip.plan
     estimate = estimate_cycles(plan, inputs)
     limits = DEVICE_LIMITS[device]
+    kinds = chip.weight_memory
+    if point.weight_memory != "bram":
+        writes = len(chip.weight_load_commands())
+        record.update(
+            weight_memories=list(kinds),
+            spram_cores=kinds.count("spram"),
+            weight_load_writes=writes,
+            weight_load_cycles=WEIGHT_LOAD_CYCLES_PER_WRITE * writes,
+        )
     record.update(
         design_sha256=design,
         cache_key=cache_key(design, device, seed, tools),
@@ -276,6 +393,8 @@ def analyze_point(
             debug=debug,
         ),
     )
+    if point.weight_memory != "bram":
+        record["predicted"].update(spram_blocks(plan, kinds))
     record["predicted"]["latency_us_lower"] = (
         CYCLE_LOWER_FRACTION * estimate.latency_cycles / (clock_mhz or limits.fmax_ceiling_mhz)
     )
@@ -291,6 +410,14 @@ def prune_reason(record: dict, *, device: str, budgets: dict) -> str | None:
     ``None``)."""
     limits = DEVICE_LIMITS[device]
     predicted = record["predicted"]
+    if record.get("spram_cores") == 0:
+        return (
+            f"weight memory {record['point']['weight_memory']}: no core's weights go to SPRAM "
+            f"(none holds more than {SPRAM_MIN_WEIGHT_BITS:,} weight bits in "
+            f"{_SPRAM_BLOCKS} SPRAM blocks or fewer): the chip of the bram point"
+        )
+    if predicted.get("spram_lower", 0) > limits.spram:
+        return f"SPRAM lower bound {predicted['spram_lower']} > {limits.spram}"
     luts = min(limits.luts, budgets.get("max_luts") or limits.luts)
     brams = (
         limits.bram if budgets.get("max_brams") is None else min(limits.bram, budgets["max_brams"])
@@ -351,7 +478,14 @@ def _tail(text: str, lines: int = 40) -> str:
 
 
 #: The front's objectives: (key, +1 to minimize / -1 to maximize).
-OBJECTIVES = (("luts", 1), ("bram", 1), ("latency_us", 1), ("accuracy", -1), ("energy_uj", 1))
+OBJECTIVES = (
+    ("luts", 1),
+    ("bram", 1),
+    ("spram", 1),
+    ("latency_us", 1),
+    ("accuracy", -1),
+    ("energy_uj", 1),
+)
 
 
 def pareto_front(rows: list[dict]) -> list[dict]:
@@ -672,13 +806,14 @@ def finish(records, *, networks, device, inputs, budgets, accuracy, clock_mhz=No
         record.update(
             luts=synth["luts"],
             bram=synth["bram"],
+            spram=synth.get("spram", 0),
             ffs=synth["ffs"],
             fmax_mhz=fmax,
             latency_us=record["latency_cycles"] / clock if clock else None,
             accuracy=accuracy.get(width),
         )
         network = networks[width][0]
-        plan = _chip(network, SweepPoint(**record["point"]), False).plan
+        plan = _plan(network, SweepPoint(**record["point"]))
         energy = estimate_energy(plan, inputs, device, fmax_mhz=clock, flip_flops=synth["ffs"])
         record["energy_uj"] = energy.total_uj
         over = _meets(record, budgets)
@@ -696,11 +831,17 @@ def finish(records, *, networks, device, inputs, budgets, accuracy, clock_mhz=No
         "luts": error_stats((r["predicted"]["luts"], r["synth"]["luts"]) for r in synthesized),
         "bram": error_stats((r["predicted"]["bram"], r["synth"]["bram"]) for r in synthesized),
     }
+    with_spram = [r for r in synthesized if "spram" in r["predicted"]]
+    if with_spram:
+        errors["spram"] = error_stats(
+            (r["predicted"]["spram"], r["synth"].get("spram", 0)) for r in with_spram
+        )
     lower_bound_violations = [
         r["label"]
         for r in synthesized
         if r["synth"]["luts"] < r["predicted"]["luts_lower"]
         or r["synth"]["bram"] < r["predicted"]["bram_lower"]
+        or r["synth"].get("spram", 0) < r["predicted"].get("spram_lower", 0)
         or (r.get("latency_us") or math.inf) < r["predicted"]["latency_us_lower"]
     ]
     pruning_check = [r["label"] for r in front if "would_prune" in r]
@@ -721,11 +862,13 @@ COLUMNS = (
     ("LUT4", "luts"),
     ("BRAM (pred.)", "predicted_bram"),
     ("BRAM", "bram"),
+    ("SPRAM", "spram"),
     ("Fmax MHz", "fmax_mhz"),
     ("cycles", "latency_cycles"),
     ("latency us", "latency_us"),
     ("accuracy", "accuracy"),
     ("energy uJ", "energy_uj"),
+    ("SPRAM load cycles", "weight_load_cycles"),
 )
 
 
@@ -1014,6 +1157,7 @@ def _write_chosen(
             "max_neurons": point.max_neurons,
             "topology": point.topology,
             "debug": debug,
+            "weight_memory": list(chip.weight_memory),
         },
         "compile_command": (
             f"neurohw compile chosen/network.npz --lanes {point.lanes} --max-neurons "
@@ -1022,6 +1166,20 @@ def _write_chosen(
         ),
         "chip": chip.description(),
     }
+    if "spram" in chip.weight_memory:
+        # `neurohw compile` builds block-RAM weights only: the SPRAM chip is rebuilt in Python.
+        description["compile_command"] = None
+        description["rebuild_command"] = (
+            'python -c "from neurohw.flows.explore import chosen_chip; '
+            "chosen_chip('chosen').verilog('system.v')\""
+        )
+        writes = len(chip.weight_load_commands())
+        description["weight_load"] = {
+            "writes": writes,
+            "cycles_estimate": WEIGHT_LOAD_CYCLES_PER_WRITE * writes,
+            "when": "once per power-up, over the debug port, before the first sample "
+            "(Chip.weight_load_commands)",
+        }
     if board is not None:
         description["board"] = board
         description["board_build_command"] = (
