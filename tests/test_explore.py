@@ -88,6 +88,16 @@ BAD = [
         ["--board", "ulx3s"],
         "--device 'ice40-up5k': the ulx3s board carries 'ecp5-85k' (leave out --device)",
     ),
+    (
+        ["--device", "ecp5-85k", "--weight-memory", "bram,spram"],
+        "--weight-memory spram: the device 'ecp5-85k' has no SPRAM (only 'ice40-up5k' has): "
+        "leave out spram",
+    ),
+    (
+        ["--weight-memory", "spram", "--no-debug"],
+        "--weight-memory spram needs the debug port (the host loads SPRAM weights through "
+        "it): leave out --no-debug",
+    ),
 ]
 
 
@@ -124,6 +134,12 @@ def test_device_or_board_is_needed(tmp_path, network_file, capsys):
             "'2,4,8', not '1,8'",
         ),
         (
+            "--weight-memory",
+            "bram,lutram",
+            "must be comma-separated weight memories out of 'bram', 'spram' without repeats, "
+            "such as 'bram,spram', not 'bram,lutram'",
+        ),
+        (
             "--topology",
             "ring",
             "must be comma-separated topologies out of 'auto', 'star', 'mesh' without "
@@ -155,6 +171,58 @@ def test_memories_and_blocks():
     assert predicted["bram_lower"] == 0 and predicted["memory_bits"] == 8 * 108 + 24 * 9 + 16
 
 
+def _mnist(width):
+    """The 784-128-10 of the BENCHMARKS.md SPRAM rows (random ``width``-bit weights)."""
+    rng = np.random.default_rng(0)
+    top = 2 ** (width - 1)
+    params = loihi_cuba_lif(du=4095, dv=256, vth=8)
+    return Network(
+        inputs=[InputGroup("x", 784)],
+        populations=[
+            Population("h", 128, params, weight_width=width),
+            Population("o", 10, params, weight_width=width),
+        ],
+        projections=[
+            Projection("x", "h", rng.integers(-top + 1, top, (784, 128))),
+            Projection("h", "o", rng.integers(-top + 1, top, (128, 10))),
+        ],
+        outputs=["o"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("width", "lanes", "kinds", "blocks"),
+    [
+        # Measured (docs/system.md, "Weights in SPRAM"): 2 SB_SPRAM256KA at lanes 4 (4- and
+        # 2-bit weights) and at lanes 8 (2-bit: 8 weights of 2 bits per word, two blocks a bank).
+        (4, 4, ("spram", "bram"), {"spram": 2, "spram_lower": 2}),
+        (2, 4, ("spram", "bram"), {"spram": 2, "spram_lower": 1}),
+        (2, 8, ("spram", "bram"), {"spram": 2, "spram_lower": 1}),
+        # 784 x 64 words of 2 weights: 4 banks.
+        (2, 2, ("spram", "bram"), {"spram": 4, "spram_lower": 1}),
+        (8, 4, ("spram", "bram"), {"spram": 4, "spram_lower": 4}),
+        # 784 x 128 words of one 8-bit weight: 7 banks, more than the 4 blocks.
+        (8, 1, ("bram", "bram"), {"spram": 0, "spram_lower": 0}),
+    ],
+)
+def test_spram_assignment_and_blocks(width, lanes, kinds, blocks):
+    """The largest weight memories go to SPRAM while the UP5K's 4 blocks hold them; the
+    10-neuron output core (at most 10,240 weight bits) stays in block RAM."""
+    point = ex.SweepPoint(None, lanes, 256, "auto", "spram")
+    plan = ex._plan(_mnist(width), point)
+    assert ex.core_weight_memories(plan, "spram", spram_blocks=4) == kinds
+    assert ex.core_weight_memories(plan, "bram", spram_blocks=4) == ("bram", "bram")
+    assert ex.spram_blocks(plan, kinds) == blocks
+
+
+def test_spram_memories_are_not_block_ram():
+    verilog = (
+        '  (* ram_style = "huge" *)\n  reg [15:0] weight0_lanes0_3 [16383:0];\n'
+        "  reg [7:0] w [107:0];\n"
+    )
+    assert ex.memories(verilog) == [("w", 8, 108)]
+
+
 def test_pareto_front_and_choice():
     rows = [
         {"label": "a", "luts": 100, "bram": 2, "latency_us": 10.0, "accuracy": 0.9},
@@ -184,6 +252,15 @@ def test_prune_reason():
         "latency lower bound 90 us > 80 us"
     )
     assert ex.prune_reason(record, device="ice40-up5k", budgets={"max_latency_us": 95}) is None
+    spram = {**record["predicted"], "spram": 6, "spram_lower": 5}
+    assert ex.prune_reason({"predicted": spram}, device="ice40-up5k", budgets={}) == (
+        "SPRAM lower bound 5 > 4"
+    )
+    alone = {"point": {"weight_memory": "spram"}, "spram_cores": 0, **record}
+    assert ex.prune_reason(alone, device="ice40-up5k", budgets={}) == (
+        "weight memory spram: no core's weights go to SPRAM (none holds more than 16,384 "
+        "weight bits in 4 SPRAM blocks or fewer): the chip of the bram point"
+    )
 
 
 # -- end to end on a local Dask cluster ----------------------------------------------------------
@@ -535,6 +612,41 @@ def _chosen_folder(folder, *, board):
         device=description["device"],
         board=description,
     )
+
+
+def test_chosen_folder_with_spram_weights(tmp_path):
+    """A chosen point with SPRAM weights: chip.json names each core's weight memory and the
+    power-up load (one debug-port write per weight), and the folder rebuilds the same chip."""
+    rng = np.random.default_rng(5)
+    network = Network(
+        inputs=[InputGroup("x", 64)],
+        populations=[Population("h", 40, loihi_cuba_lif(du=4095, dv=600, vth=30))],
+        projections=[Projection("x", "h", rng.integers(-100, 100, (64, 40)))],
+        outputs=["h"],
+    )  # 64 x 40 weights of 8 bits: 20,480 bits, more than SPRAM_MIN_WEIGHT_BITS
+    point = {"weight_bits": None, "lanes": 2, "max_neurons": 256, "topology": "auto"}
+    folder = tmp_path / "chosen"
+    description = ex._write_chosen(
+        {"point": {**point, "weight_memory": "spram"}},
+        {None: (network, None)},
+        folder,
+        debug=True,
+        device="ice40-up5k",
+    )
+    assert description["options"]["weight_memory"] == ["spram"]
+    assert description["chip"]["weight_memory"] == ["spram"]
+    assert description["weight_load"]["writes"] == 64 * 40
+    assert description["weight_load"]["cycles_estimate"] == 8 * 64 * 40
+    assert description["compile_command"] is None
+    assert "chosen_chip('chosen')" in description["rebuild_command"]
+    rebuilt = ex.chosen_chip(folder)
+    assert rebuilt.weight_memory == ("spram",)
+    assert rebuilt.design_hash() == description["chip"]["design_sha256"]
+    bram = ex._write_chosen(
+        {"point": point}, {None: (network, None)}, tmp_path / "b", debug=True, device="ice40-up5k"
+    )
+    assert bram["options"]["weight_memory"] == ["bram"] and "weight_load" not in bram
+    assert bram["chip"]["design_sha256"] != description["chip"]["design_sha256"]
 
 
 def test_chosen_folder_that_was_changed_is_refused(tmp_path):
