@@ -22,7 +22,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "explore.json"
 POINT_KEYS = (
     "label", "status", "cached", "cores", "latency_cycles", "luts", "bram", "ffs", "fmax_mhz",
     "latency_us", "accuracy", "energy_uj", "on_front", "pruned", "would_prune", "over_budget",
-    "error",
+    "error", "stage", "spram", "weight_memories", "weight_load_writes", "weight_load_cycles", "log",
 )  # fmt: skip
 
 

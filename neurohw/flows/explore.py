@@ -46,6 +46,7 @@ __all__ = [
     "cache_key",
     "memories",
     "pareto_front",
+    "predict_luts",
     "predict_resources",
     "spram_blocks",
     "synthesize_point",
@@ -105,20 +106,85 @@ WEIGHT_LOAD_CYCLES_PER_WRITE = 8
 #: memory of the two-core test chip, up to 108 x 8 bits, goes to ``TRELLIS_DPR16X4`` LUT RAM.
 LOGIC_MEMORY = {"ice40": (4, 0), "ecp5": (16, 1024)}
 
-#: Linear LUT4 model ``base + per_core * cores + per_lane * lanes summed over cores +
-#: per_debug_core * cores (debug port on)``, per family (``docs/explore.md``, "Resource
-#: model"). iCE40: fitted to the two-core ``small_network`` chip of the tests synthesized on
-#: the iCE40UP5K (lanes 1 and 2 without the debug port: 1,735 and 2,441 LUT4; lanes 1 with it:
-#: 2,559). ECP5: least squares over the 784-128-10 rows of BENCHMARKS.md on the ECP5-85F (lanes
-#: 1, 8, 16: 2,220, 4,614 and 9,055 LUT4) and, for the debug port, the two-core
-#: ``system-small`` chip in docs/system.md (1,275 against 961 LUT4 on the ECP5-25F).
+#: Linear LUT4 model ``base + per_core * cores + per_lane * lanes + per_lane_weight_bit *
+#: lane_weight_bits + (debug port on) per_debug_core * cores + per_debug_lane * lanes``, per
+#: family, ``lanes`` summed over the cores and ``lane_weight_bits`` the sum over the cores of
+#: lanes times weight width (``docs/explore.md``, "Resource model"). Fitted by
+#: ``benchmarks/explore_lut_fit.py`` (non-negative least squares on the relative error) to
+#: :data:`LUT_MEASURED`. The debug port's share grows with the lanes (each lane's state is
+#: readable through it): a per-core term alone, fitted on a small two-core chip, under-predicted
+#: the 784-128-10 chips with the debug port by 30-32 %.
 LUT_MODEL = {
-    "ice40": {"base": 300.0, "per_core": 365.0, "per_lane": 353.0, "per_debug_core": 412.0},
-    "ecp5": {"base": 300.0, "per_core": 590.0, "per_lane": 229.0, "per_debug_core": 157.0},
+    "ice40": {
+        "base": 0.0,
+        "per_core": 691.0,
+        "per_lane": 208.0,
+        "per_lane_weight_bit": 0.0,
+        "per_debug_core": 345.0,
+        "per_debug_lane": 21.0,
+    },
+    "ecp5": {
+        "base": 0.0,
+        "per_core": 704.0,
+        "per_lane": 72.0,
+        "per_lane_weight_bit": 10.7,
+        "per_debug_core": 154.0,
+        "per_debug_lane": 219.0,
+    },
 }
-#: Pruning uses this fraction of the LUT4 prediction as the lower bound (the fits above are
-#: within 15 %; a chip whose cores differ much from those may be further off): the report
-#: lists any synthesized point below its bound.
+#: The synthesized chips :data:`LUT_MODEL` is fitted to and checked on: ``(family, source,
+#: cores, lanes, lane_weight_bits, debug, LUT4)``. ``system_synth``: the BENCHMARKS.md rows
+#: (``benchmarks/results/system_synth.json``, no debug port); ``explore``: the runs of
+#: ``benchmarks/results/explore.json``; ``system.md``: the SPRAM rows of docs/system.md
+#: "Weights in SPRAM" (Yosys' SB_LUT4 count; nextpnr found no placement); ``tests``: the chips
+#: of ``tests/test_explore.py`` (docs/explore.md, "Measured").
+LUT_MEASURED = (
+    ("ecp5", "system_synth digits-p1", 2, 2, 16, False, 1525),
+    ("ecp5", "system_synth mnist-p1", 2, 2, 16, False, 2156),
+    ("ecp5", "system_synth mnist-p8", 2, 16, 128, False, 3814),
+    ("ecp5", "system_synth mnist-p16", 2, 32, 256, False, 6399),
+    ("ecp5", "system_synth mnist-w2-p2", 2, 3, 6, False, 1680),
+    ("ecp5", "system_synth mnist-w2-p4", 2, 5, 10, False, 1818),
+    ("ecp5", "system_synth mnist-w2-p8", 2, 9, 18, False, 2159),
+    ("ecp5", "system_synth mnist-w4-p4", 2, 5, 20, False, 1933),
+    ("ecp5", "system_synth mnist-w4-p8", 2, 9, 36, False, 2850),
+    ("ecp5", "explore digits-ecp5-85k w4-l1", 2, 2, 8, True, 2183),
+    ("ecp5", "explore digits-ecp5-85k w4-l4", 2, 8, 32, True, 4598),
+    ("ecp5", "explore digits-ecp5-85k w8-l1", 2, 2, 16, True, 2296),
+    ("ecp5", "explore digits-ecp5-85k w8-l4", 2, 8, 64, True, 4456),
+    ("ecp5", "explore mnist-ecp5-85k wN-l1", 2, 2, 16, True, 3318),
+    ("ecp5", "explore mnist-ecp5-85k wN-l8", 2, 16, 128, True, 7836),
+    ("ice40", "system_synth digits-p1", 2, 2, 16, False, 1892),
+    ("ice40", "explore digits-icebreaker w4-l1", 2, 2, 8, False, 1827),
+    ("ice40", "explore digits-icebreaker w8-l1", 2, 2, 16, False, 1892),
+    ("ice40", "system.md mnist-w4-p4-spram", 2, 5, 20, True, 3200),
+    ("ice40", "system.md mnist-w2-p4-spram", 2, 5, 10, True, 3152),
+    ("ice40", "system.md mnist-w2-p8-spram", 2, 9, 18, True, 4192),
+    ("ice40", "tests small_network l1", 2, 2, 16, False, 1735),
+    ("ice40", "tests small_network l2", 2, 4, 32, False, 2441),
+    ("ice40", "tests small_network l1 debug", 2, 2, 16, True, 2559),
+    ("ice40", "tests tiny_network l1", 1, 1, 8, False, 841),
+    ("ice40", "tests tiny_network l2", 1, 2, 16, False, 1026),
+)
+
+
+def predict_luts(family: str, *, cores: int, lanes: int, lane_weight_bits: int, debug: bool):
+    """:data:`LUT_MODEL`'s LUT4 of a chip (a float)."""
+    k = LUT_MODEL[family]
+    luts = (
+        k["base"]
+        + k["per_core"] * cores
+        + k["per_lane"] * lanes
+        + k["per_lane_weight_bit"] * lane_weight_bits
+    )
+    if debug:
+        luts += k["per_debug_core"] * cores + k["per_debug_lane"] * lanes
+    return luts
+
+
+#: Pruning uses this fraction of the LUT4 prediction as the lower bound (every chip of
+#: :data:`LUT_MEASURED` is at least 0.89 of its prediction; a chip whose cores differ much from
+#: those may be further off): the report lists any synthesized point below its bound.
 LUT_LOWER_FRACTION = 0.5
 #: The analytic cycle model is within 4.3 % of the RTL (``TimingModel``): the latency lower
 #: bound takes 10 % off.
@@ -238,7 +304,9 @@ def bram_blocks(width: int, depth: int, shapes) -> int:
     return min(math.ceil(width / w) * math.ceil(depth / d) for d, w in shapes)
 
 
-def predict_resources(verilog: str, *, device: str, cores: int, lanes: int, debug: bool) -> dict:
+def predict_resources(
+    verilog: str, *, device: str, cores: int, lanes: int, lane_weight_bits: int, debug: bool
+) -> dict:
     """Predicted and lower-bound resources of a chip on ``device``: ``bram`` (every memory
     that :data:`LOGIC_MEMORY` does not leave in logic, in its fewest blocks), ``bram_lower``
     (sound: the memory bits that cannot be in the device's logic need at least that many
@@ -259,10 +327,9 @@ def predict_resources(verilog: str, *, device: str, cores: int, lanes: int, debu
         limits.luts * limits.lutram_bits_per_lut if limits.lutram_bits_per_lut else limits.ffs
     )
     bram_lower = max(0, math.ceil((bits - in_logic) / limits.bram_bits))
-    k = LUT_MODEL[family]
-    luts = k["base"] + k["per_core"] * cores + k["per_lane"] * lanes
-    if debug:
-        luts += k["per_debug_core"] * cores
+    luts = predict_luts(
+        family, cores=cores, lanes=lanes, lane_weight_bits=lane_weight_bits, debug=debug
+    )
     return {
         "bram": int(bram),
         "bram_lower": int(bram_lower),
@@ -390,6 +457,7 @@ def analyze_point(
             device=device,
             cores=plan.n_cores,
             lanes=sum(c.lanes for c in plan.cores),
+            lane_weight_bits=sum(c.lanes * c.weight_width for c in plan.cores),
             debug=debug,
         ),
     )
