@@ -183,7 +183,7 @@ def predict_luts(family: str, *, cores: int, lanes: int, lane_weight_bits: int, 
 
 
 #: Pruning uses this fraction of the LUT4 prediction as the lower bound (every chip of
-#: :data:`LUT_MEASURED` is at least 0.89 of its prediction; a chip whose cores differ much from
+#: :data:`LUT_MEASURED` is at least 0.88 of its prediction; a chip whose cores differ much from
 #: those may be further off): the report lists any synthesized point below its bound.
 LUT_LOWER_FRACTION = 0.5
 #: The analytic cycle model is within 4.3 % of the RTL (``TimingModel``): the latency lower
@@ -930,6 +930,7 @@ COLUMNS = (
     ("LUT4", "luts"),
     ("BRAM (pred.)", "predicted_bram"),
     ("BRAM", "bram"),
+    ("SPRAM (pred.)", "predicted_spram"),
     ("SPRAM", "spram"),
     ("Fmax MHz", "fmax_mhz"),
     ("cycles", "latency_cycles"),
