@@ -695,6 +695,31 @@ def test_chosen_folder_with_spram_weights(tmp_path):
     assert bram["chip"]["design_sha256"] != description["chip"]["design_sha256"]
 
 
+@pytest.mark.slow
+def test_chosen_spram_chip_verified_in_rtl(tmp_path, simulator):
+    """The chosen chip of a spram point verified in RTL as ``--verify-samples`` does: the
+    bench loads its SPRAM weights over the debug port, then every output spike agrees with the
+    model."""
+    rng = np.random.default_rng(6)
+    network = Network(
+        inputs=[InputGroup("x", 48)],
+        populations=[Population("h", 48, loihi_cuba_lif(du=4095, dv=600, vth=60))],
+        projections=[Projection("x", "h", rng.integers(-100, 100, (48, 48)))],
+        outputs=["h"],
+    )  # 18,432 weight bits: in SPRAM
+    record = {
+        "label": "spram",
+        "point": {"weight_bits": None, "lanes": 4, "max_neurons": 256, "topology": "auto",
+                  "weight_memory": "spram"},
+    }  # fmt: skip
+    inputs = {"x": (rng.random((4, 1, 48)) < 0.3).astype(np.int64)}
+    [result] = ex._verify_chosen(
+        record, {None: (network, None)}, inputs, 1, [simulator], tmp_path, True, print
+    )
+    assert result["passed"] and result["output_events_compared"] > 0
+    assert ex._chip(network, ex.SweepPoint(**record["point"]), True).weight_memory == ("spram",)
+
+
 def test_chosen_folder_that_was_changed_is_refused(tmp_path):
     folder = tmp_path / "chosen"
     description = _chosen_folder(folder, board="icebreaker")
