@@ -2,7 +2,7 @@
 folder (OUTDIR of `neurohw explore`), the command's settings, every point's predicted and
 synthesized resources, Fmax, cycles and latency, the front, the chosen point, its RTL
 verification, the models' prediction errors and the sweep's wall time; each synthesized point
-with its provenance (`neurohw.flows.design_hash.provenance`: the commit and tool versions of
+(or point that does not fit the device) with its provenance (`neurohw.flows.design_hash.provenance`: the commit and tool versions of
 this tree, and `measured_sha256`, which is the point's explore cache key).
 
     python benchmarks/explore_results.py NAME=OUTDIR [NAME=OUTDIR ...]
@@ -34,7 +34,8 @@ def run_summary(outdir: Path) -> dict:
     for record in summary["points"]:
         row = {key: record[key] for key in POINT_KEYS if key in record}
         row["predicted"] = record.get("predicted")
-        if "synth" in record:
+        # A synthesized point, or one that does not fit (a cached result too).
+        if "synth" in record or record.get("overflow"):
             row["seconds"] = record.get("seconds")
             options = {**synthesis_options(device, seed=SYNTH_SEED), "tools": tools}
             row["provenance"] = provenance(verilog_sha256=record["design_sha256"], options=options)
