@@ -16,6 +16,7 @@ stale when the design or the flow changes; ``make_benchmarks.py`` renders the ta
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -66,15 +67,29 @@ def _router_options(device, seed):
     return design_hash.synthesis_options(device, clock_mhz=ROUTER_CLOCK_MHZ, seed=seed)
 
 
+@functools.cache
+def _verilog_sha256(key):
+    design = TARGETS[key][3]
+    if isinstance(design, str):
+        import bench_core_synth
+
+        text = design_hash.core_verilog(bench_core_synth.build_core(design))
+    else:
+        text = synthesis_verilog(_router(design), "router")
+    return design_hash.sha256_text(text)
+
+
 def measured_sha256(key, seed):
-    """What row ``(key, seed)`` measures at this tree (seconds, no synthesis)."""
+    """What row ``(key, seed)`` measures at this tree (seconds, no synthesis): the design's
+    Verilog hash (computed once per target) and the run's options."""
     _what, device, _target, design = TARGETS[key]
     if isinstance(design, str):
         import bench_core_synth
 
-        return bench_core_synth.measured_sha256(design, seed)
-    text = synthesis_verilog(_router(design), "router")
-    return design_hash.measured_sha256(design_hash.sha256_text(text), _router_options(device, seed))
+        options = bench_core_synth.synth_options(design, seed)
+    else:
+        options = _router_options(device, seed)
+    return design_hash.measured_sha256(_verilog_sha256(key), options)
 
 
 def run_one(key, seed, build):
