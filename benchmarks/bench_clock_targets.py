@@ -140,13 +140,83 @@ def run_one(key, seed, build):
     return row
 
 
+def outreg_experiment(workdir, out):
+    """A timing experiment, not a design: the placed ECP5 run in ``workdir`` placed and routed
+    again (same nextpnr options and seed) with every DP16KD's output register switched on
+    (``REGMODE_A/B = "OUTREG"``), which adds one cycle of read latency the core does not expect,
+    so the netlist is not functional; its Fmax and critical path say what the block RAMs'
+    clock-to-out costs and which path comes next. ``{"fmax_mhz", "critical_path",
+    "block_rams"}``; the netlist and nextpnr's files are written to ``out``."""
+    import subprocess
+
+    from neurohw.flows.synth import DEVICES, parse_critical_paths, parse_nextpnr_report
+    from neurohw.toolchain import synthesis_tool
+
+    workdir, out = Path(workdir), Path(out)
+    report = SynthReport.from_json(workdir / "synth_report.json")
+    if not report.device.startswith("ecp5"):
+        raise ValueError(f"the OUTREG experiment needs an ECP5 run, not {report.device!r}")
+    netlist = json.loads((workdir / "netlist.json").read_text())
+    block_rams = 0
+    for module in netlist["modules"].values():
+        for cell in module.get("cells", {}).values():
+            if cell["type"] == "DP16KD":
+                cell["parameters"].update(REGMODE_A="OUTREG", REGMODE_B="OUTREG")
+                block_rams += 1
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "netlist.json").write_text(json.dumps(netlist))
+    subprocess.run(
+        [
+            synthesis_tool(DEVICES[report.device].nextpnr),
+            *DEVICES[report.device].nextpnr_args,
+            *("--json", "netlist.json", "--report", "nextpnr_report.json"),
+            *("--timing-allow-fail", "--freq", f"{report.clock_mhz:g}"),
+            *("--seed", str(report.seed), "--quiet", "--log", "nextpnr.log"),
+        ],
+        cwd=out,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    nextpnr = json.loads((out / "nextpnr_report.json").read_text())
+    fmax, _ = parse_nextpnr_report(nextpnr)
+    paths = [p for p in parse_critical_paths(nextpnr) if p["from_clock"] == p["to_clock"]]
+    return {
+        "fmax_mhz": round(min(t["achieved"] for t in fmax.values()), 2),
+        "critical_path": paths[0] if paths else None,
+        "block_rams": block_rams,
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", action="append", choices=list(TARGETS))
     parser.add_argument("--seed", type=int, action="append", help="default: 1 and 2")
     parser.add_argument("--build", type=Path, default=REPO / "build" / "bench_clock_targets")
     parser.add_argument("--json", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--outreg-experiment",
+        metavar="KEY",
+        choices=[k for k, v in TARGETS.items() if v[1].startswith("ecp5")],
+        help="no synthesis: place and route the measured ECP5 row KEY (its --seed, default 1) "
+        "again with the block RAM output registers on (timing only, not functional); the "
+        "result is stored in the row as 'outreg_experiment'",
+    )
     args = parser.parse_args(argv)
+    if args.outreg_experiment:
+        rows = json.loads(args.json.read_text())
+        seed = (args.seed or [1])[0]
+        (row,) = [r for r in rows if (r["target"], r["seed"]) == (args.outreg_experiment, seed)]
+        row["outreg_experiment"] = outreg_experiment(
+            row["workdir"], Path(row["workdir"]).with_name(Path(row["workdir"]).name + "-outreg")
+        )
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+        path = row["outreg_experiment"]["critical_path"]
+        print(
+            f"{args.outreg_experiment} seed {seed} with OUTREG: "
+            f"{row['outreg_experiment']['fmax_mhz']:.1f} MHz (was {row['fmax_mhz']:.1f}); "
+            f"critical path {describe_critical_path(path) if path else None}"
+        )
+        return 0
     # Rows of earlier invocations are kept; a (target, seed) measured again replaces its row.
     rows = json.loads(args.json.read_text()) if args.json.exists() else []
     for key in args.target or list(TARGETS):
