@@ -551,7 +551,9 @@ def clock_target_lines(rows: list, stale: dict | None = None) -> list[str]:
             if row is None:
                 figures.append("not measured")
             elif "error" in row:
-                figures.append(f"failed{flag}: {row['error'][:80]}")
+                # The tool's own words, without the flow's preamble and log path.
+                reason = row["error"].split("): ", 1)[-1].split(" (log: ", 1)[0]
+                figures.append(f"failed{flag}: {reason[:100]}")
             else:
                 figures.append(f"{row['fmax_mhz']:.1f}{flag}")
         placed = [row for row in seeds.values() if "error" not in row]
