@@ -147,19 +147,24 @@ def run_traffic(pattern, *, load=1.0, cycles=2000, warmup=200, depth=2, seed=1):
     }
 
 
-def synth_router():
-    from neurohw.flows.synth import synthesize
-
+def synth_router_design(input_stage):
+    """The router the synthesis runs measure (also ``bench_clock_targets.py``'s)."""
     fmt = EventFormat(key_width=16, step_width=8, payload_width=0)
     # A mesh-like table: per-direction key blocks, two multicast blocks, a catch-all drop.
     entries = [(j << 12, 0xF000, {j}) for j in range(N)]
     entries += [(0x5000 + (j << 8), 0xFF00, {j, (j + 1) % N}) for j in range(N)]
     entries += [(0x6000, 0xF000, set(range(N))), (0x7000, 0xF800, {1, 3}), (0x7800, 0xF800, {2, 4})]
     table = RoutingTable(entries, n_ports=N, key_width=16, default={0})
+    return Router(table, fmt=fmt, fifo_depth=2, input_stage=input_stage)
+
+
+def synth_router():
+    from neurohw.flows.synth import synthesize
+
     reports = []
     for input_stage in (False, True):
         for device in ("ice40-up5k", "ecp5-85k"):
-            router = Router(table, fmt=fmt, fifo_depth=2, input_stage=input_stage)
+            router = synth_router_design(input_stage)
             clock = 60 if device == "ice40-up5k" else 150
             name = "router5" + ("-staged" if input_stage else "")
             report = synthesize(

@@ -52,6 +52,8 @@ UP5K_SPRAM_RESULTS = RESULTS_DIR / "up5k_spram.json"
 CORE_RESULTS = RESULTS_DIR / "core_synth.json"
 LEARNING_RESULTS = RESULTS_DIR / "learning.json"
 ENERGY_RESULTS = RESULTS_DIR / "energy.json"
+#: Written by ``bench_clock_targets.py``: issue 18's clock targets, two seeds each.
+CLOCK_RESULTS = RESULTS_DIR / "clock_targets.json"
 OUTPUT = REPO / "BENCHMARKS.md"
 BUILD = REPO / "build" / "benchmarks"
 
@@ -473,6 +475,114 @@ def stale_core_rows(rows: list, runs=None) -> dict:
         if why:
             stale[f"core:{run}"] = why
     return stale
+
+
+def stale_clock_rows(rows: list) -> dict:
+    """``{"clock:target:seedN": why}`` for every row of ``clock_targets.json`` whose recorded
+    hash differs from what this tree generates (:func:`bench_clock_targets.measured_sha256`)."""
+    import bench_clock_targets
+
+    stale = {}
+    for row in rows:
+        name = f"clock:{row['target']}:seed{row['seed']}"
+        if row["target"] not in bench_clock_targets.TARGETS:
+            stale[name] = "target no longer defined"
+            continue
+        current = bench_clock_targets.measured_sha256(row["target"], row["seed"])
+        why = _why_stale(recorded_sha256(row), current)
+        if why:
+            stale[name] = why
+    return stale
+
+
+def _short_cell(name: str) -> str:
+    # nextpnr's cell names carry the harness prefix and Yosys' mapping suffixes.
+    name = name.removeprefix("dut.")
+    for suffix in ("_TRELLIS_FF_Q", "_SB_DFF", "_SB_LUT4", "_LUT4_Z", "_DI_LUT4"):
+        name = name.split(suffix, 1)[0]
+    return name
+
+
+def clock_cause(path: dict | None) -> str:
+    """What a critical path is made of, in one table cell."""
+    if path is None:
+        return "no register-to-register path"
+    routing = 100 * path["routing_ns"] / path["delay_ns"]
+    return (
+        f"{path['delay_ns']:.2f} ns `{_short_cell(path['start'])}` -> "
+        f"`{_short_cell(path['end'])}`: clock-to-out {path['clock_to_out_ns']:.2f}, "
+        f"{path['logic_levels']} logic levels {path['logic_ns']:.2f}, routing "
+        f"{path['routing_ns']:.2f} ns ({routing:.0f} %)"
+    )
+
+
+def clock_target_lines(rows: list, stale: dict | None = None) -> list[str]:
+    """The "Clock targets (issue 18)" section from ``clock_targets.json``'s rows."""
+    import bench_clock_targets
+
+    if not rows:
+        return []
+    stale = stale or {}
+    lines = [
+        "## Clock targets (issue 18)",
+        "",
+        "`benchmarks/bench_clock_targets.py` (results: `benchmarks/results/clock_targets.json`): "
+        "each configuration placed with seeds 1 and 2; the critical path is nextpnr's for the "
+        "better seed (`SynthReport.critical_path`: clock-to-out of the start cell, logic "
+        "levels, routing). The core rows are `bench_core_synth.py`'s runs (nextpnr asked for "
+        "150 MHz on the ECP5-85F, 50 on the iCE40UP5K); the router is `bench_router.py`'s "
+        "(72 MHz asked). Both router configurations forward 1 event per clock per port.",
+        "",
+        "| target | configuration | device | target MHz | seed 1 | seed 2 | best | "
+        "critical path of the best (the measured cause) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    by_key: dict = {}
+    for row in rows:
+        by_key.setdefault(row["target"], {})[row["seed"]] = row
+    for key, (what, device, target, _design) in bench_clock_targets.TARGETS.items():
+        seeds = by_key.get(key)
+        if not seeds:
+            continue
+        figures = []
+        for seed in bench_clock_targets.SEEDS:
+            row = seeds.get(seed)
+            flag = " STALE" if f"clock:{key}:seed{seed}" in stale else ""
+            if row is None:
+                figures.append("not measured")
+            elif "error" in row:
+                # The tool's own words, without the flow's preamble and log path.
+                reason = row["error"].split("): ", 1)[-1].split(" (log: ", 1)[0]
+                figures.append(f"failed{flag}: {reason[:100]}")
+            else:
+                figures.append(f"{row['fmax_mhz']:.1f}{flag}")
+        placed = [row for row in seeds.values() if "error" not in row]
+        if placed:
+            best = max(placed, key=lambda row: row["fmax_mhz"])
+            verdict = "met" if best["fmax_mhz"] >= target else "MISS"
+            best_text = f"**{best['fmax_mhz']:.1f}** (seed {best['seed']}) {verdict}"
+            cause = clock_cause(best.get("critical_path"))
+            experiment = best.get("outreg_experiment")
+            if experiment:
+                cause += (
+                    f"; with the DP16KD output registers on (timing experiment, not "
+                    f"functional): {experiment['fmax_mhz']:.1f} MHz, then "
+                    f"{clock_cause(experiment['critical_path'])}"
+                )
+        else:
+            best_text, cause = "-", "-"
+        kind = "router" if key.startswith("router") else "neuron core"
+        lines.append(
+            f"| {kind} >= {target} MHz | {what} | {LABEL[device]} | {target} | "
+            f"{figures[0]} | {figures[1]} | {best_text} | {cause} |"
+        )
+    lines += [
+        "",
+        "What the paths mean and what would close them: `docs/core.md` and `docs/router.md`, "
+        '"Clock targets (issue 18)".',
+        "",
+    ]
+    return lines
 
 
 def load_core_rows(path: Path = CORE_RESULTS) -> list:
@@ -1312,6 +1422,7 @@ def render(
     learning: Path = LEARNING_RESULTS,
     energy: Path = ENERGY_RESULTS,
     spram_rtl: Path = UP5K_SPRAM_RESULTS,
+    clock_rows: list | None = None,
 ) -> str:
     """BENCHMARKS.md from the chip ``results``, the cycle ``estimates`` and the ``core`` rows;
     the rows named in ``stale`` are flagged in place and listed at the top."""
@@ -1369,6 +1480,7 @@ def render(
         "mean time per sample with samples back to back (the end-of-sample clear included).",
         "",
         *spram_lines(results, spram_rtl),
+        *clock_target_lines(clock_rows or [], stale),
         "## 784-128-10 against published accelerators",
         "",
     ]
@@ -1528,19 +1640,22 @@ def main(argv=None) -> int:
         "core": args.out / CORE_RESULTS.name,
         "learning": args.out / LEARNING_RESULTS.name,
         "energy": args.out / ENERGY_RESULTS.name,
+        "clock": args.out / CLOCK_RESULTS.name,
     }
     results = load_results(paths["chips"])
     core = load_core_rows(paths["core"])
+    clock_rows = load_core_rows(paths["clock"])
     chip_keys = [k for k in args.only or chips if k in chips]
     core_runs = [k for k in args.only or () if k in runs]
     if args.check:
         stale = {
             **stale_core_rows(core, set(core_runs) if args.only else None),
             **stale_chip_rows(results, set(chip_keys) if args.only else None),
+            **({} if args.only else stale_clock_rows(clock_rows)),
         }
         for row, why in sorted(stale.items()):
             print(f"STALE {row}: {why}")
-        checked = len(core_runs if args.only else core) + sum(
+        checked = len(core_runs if args.only else core + clock_rows) + sum(
             len(v) for k, v in results.items() if not k.startswith("_") and k in chip_keys
         )
         print(f"{checked - len(stale)} of {checked} rows fresh")
@@ -1557,6 +1672,7 @@ def main(argv=None) -> int:
     stale = {
         **stale_core_rows(core, set(CORE_TABLE_RUNS)),
         **stale_chip_rows(results),
+        **stale_clock_rows(clock_rows),
     }
     if stale and not args.allow_stale:
         for row, why in sorted(stale.items()):
@@ -1583,6 +1699,7 @@ def main(argv=None) -> int:
         learning=paths["learning"],
         energy=paths["energy"],
         spram_rtl=args.out / UP5K_SPRAM_RESULTS.name,
+        clock_rows=clock_rows,
     )
     args.output.write_text(text)
     print(text)

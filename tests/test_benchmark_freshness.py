@@ -173,6 +173,45 @@ def test_table_refuses_stale_rows_and_flags_them_when_allowed(tiny_chip_configs,
     assert "| a small random chip **STALE: design or options changed (recorded " in text
 
 
+def test_clock_target_row_is_fresh_until_its_seed_or_target_changes():
+    import bench_clock_targets
+
+    key = "router-up5k-staged"  # the router's Verilog: a second
+    row = {
+        "target": key,
+        "seed": 1,
+        "provenance": {"measured_sha256": bench_clock_targets.measured_sha256(key, 1)},
+    }
+    assert make_benchmarks.stale_clock_rows([row]) == {}
+    planted = {**row, "seed": 2}  # planted: recorded as seed 2, measured with seed 1
+    assert list(make_benchmarks.stale_clock_rows([planted])) == [f"clock:{key}:seed2"]
+    assert make_benchmarks.stale_clock_rows([{**row, "target": "gone"}]) == {
+        "clock:gone:seed1": "target no longer defined"
+    }
+
+
+def test_clock_target_table_takes_the_better_seed_and_its_critical_path():
+    from neurohw.flows.synth import parse_critical_paths
+
+    report = json.loads((REPO_ROOT / "tests/data/synth_ecp5_core_nextpnr_report.json").read_text())
+    (path,) = parse_critical_paths(report)
+    rows = [
+        {"target": "core-ecp5-lanes1", "seed": 1, "fmax_mhz": 96.53, "critical_path": None},
+        {"target": "core-ecp5-lanes1", "seed": 2, "fmax_mhz": 101.19, "critical_path": path},
+        {"target": "router-up5k", "seed": 2, "error": "planted"},
+    ]
+    lines = make_benchmarks.clock_target_lines(rows, {"clock:core-ecp5-lanes1:seed1": "planted"})
+    assert lines[0] == "## Clock targets (issue 18)"
+    assert lines[6:8] == [
+        "| neuron core >= 150 MHz | neuron core, lanes 1 (lif16-p1) | ECP5-85F | 150 | "
+        "96.5 STALE | 101.2 | **101.2** (seed 2) MISS | 9.88 ns `weight0_lane0_bank18.0.0` -> "
+        "`wbank18_s0_c0`: clock-to-out 5.61, 1 logic levels 0.24, routing 4.04 ns (41 %) |",
+        "| router >= 60 MHz | router, default, 2 cycles/hop | iCE40UP5K | 60 | not measured | "
+        "failed: planted | - | - |",
+    ]
+    assert make_benchmarks.clock_target_lines([]) == []
+
+
 def test_unknown_only_key_is_refused(capsys):
     with pytest.raises(SystemExit) as error:
         make_benchmarks.main(["--check", "--only", "mnist-p9"])

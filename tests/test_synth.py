@@ -3,6 +3,7 @@ synthesis of a tiny design (CI), and the NeuronUpdate on both device families (s
 
 import json
 import logging
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -124,6 +125,92 @@ def test_nextpnr_report_without_register_paths_has_no_fmax():
     report = fixture_report(fmax={})
     assert report.fmax_mhz is None and report.meets_timing is None
     assert "no register-to-register path" in report.as_table()
+
+
+@pytest.mark.parametrize(
+    "fixture, levels, start, end",
+    [
+        # ECP5 core (lif16-p1, seed 2): a weight bank's DP16KD output, no output register.
+        (
+            "synth_ecp5_core_nextpnr_report.json",
+            1,
+            "dut.weight0_lane0_bank18.0.0",
+            "dut.wbank18_s0_c0_TRELLIS_FF_Q_4",
+        ),
+        # iCE40UP5K core: the command write decode into an SPRAM's chip select.
+        (
+            "synth_ice40_core_nextpnr_report.json",
+            5,
+            "dut.phase_SB_DFFSR_Q_3_D_SB_LUT4_O_LC",
+            "dut.weight0_lane0_bank0.bank.mem.0.0_RAM",
+        ),
+    ],
+)
+def test_critical_path_adds_up_to_the_fmax(fixture, levels, start, end):
+    report = load(fixture)
+    fmax, _ = synth.parse_nextpnr_report(report)
+    paths = synth.parse_critical_paths(report)
+    path = fixture_report(fmax=fmax, critical_paths=paths).critical_path
+    assert (path["logic_levels"], path["start"], path["end"]) == (levels, start, end)
+    # Every segment lands in one part, and the parts are the period nextpnr's Fmax is.
+    parts = ("clock_to_out_ns", "logic_ns", "routing_ns", "setup_ns", "clock_skew_ns")
+    assert sum(path[part] for part in parts) == pytest.approx(path["delay_ns"], abs=0.01)
+    assert 1000 / path["delay_ns"] == pytest.approx(fmax["clk"]["achieved"], rel=1e-3)
+    assert len(path["cells"]) == levels
+
+
+def test_critical_path_ecp5_block_ram_clock_to_out():
+    (path,) = synth.parse_critical_paths(load("synth_ecp5_core_nextpnr_report.json"))
+    assert path == {
+        "from_clock": "clk",
+        "to_clock": "clk",
+        "delay_ns": 9.882,
+        "clock_to_out_ns": 5.609,
+        "logic_ns": 0.236,
+        "routing_ns": 4.037,
+        "setup_ns": 0.0,
+        "clock_skew_ns": 0.0,
+        "logic_levels": 1,
+        "start": "dut.weight0_lane0_bank18.0.0",
+        "end": "dut.wbank18_s0_c0_TRELLIS_FF_Q_4",
+        "cells": ["dut.wbank18_s0_c0_TRELLIS_FF_Q_4_DI_LUT4_Z"],
+        "nets": ["dut.weight0_lane0_bank18.0.0_DOA3[2]", "dut.wbank18_s0_c0_TRELLIS_FF_Q_4_DI"],
+    }
+    assert synth.describe_critical_path(path) == (
+        "dut.weight0_lane0_bank18.0.0 -> dut.wbank18_s0_c0_TRELLIS_FF_Q_4: 9.88 ns = "
+        "clock-to-out 5.61 + 1 logic levels 0.24 + routing 4.04 (2 nets) + setup 0.00"
+    )
+
+
+def test_critical_paths_of_ports_have_no_clock():
+    paths = synth.parse_critical_paths(load("synth_ice40_core_nextpnr_report.json"))
+    assert [(p["from_clock"], p["to_clock"]) for p in paths] == [
+        ("clk", "clk"),
+        (None, "clk"),
+        ("clk", None),
+    ]
+
+
+def test_critical_path_unknown_segment_is_refused():
+    report = {"critical_paths": [{"from": "posedge clk", "to": "posedge clk", "path": []}]}
+    report["critical_paths"][0]["path"].append(
+        {"type": "magic", "delay": 1.0, "from": {"cell": "a"}, "to": {"cell": "b"}}
+    )
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "nextpnr critical path segment type 'magic' is not one of clk-to-q, source, "
+            "logic, routing, setup, clk-skew"
+        ),
+    ):
+        synth.parse_critical_paths(report)
+
+
+def test_report_without_critical_paths_reads_back():
+    # Reports written before critical paths were kept.
+    report = fixture_report()
+    assert report.critical_paths == [] and report.critical_path is None
+    assert "Critical path" not in report.as_table()
 
 
 @pytest.mark.parametrize(

@@ -82,6 +82,8 @@ __all__ = [
     "xilinx_resources",
     "XILINX_ESTIMATE",
     "parse_nextpnr_report",
+    "parse_critical_paths",
+    "describe_critical_path",
     "parse_nextpnr_failure",
     "harness_verilog",
     "BaselineError",
@@ -272,7 +274,10 @@ class SynthReport:
 
     ``fmax`` maps each clock (nextpnr's net name up to its first ``$``, e.g. ``clk``) to
     ``{"achieved": MHz, "constraint": MHz}``; it is empty when the design has no
-    register-to-register path.
+    register-to-register path. ``critical_paths`` keeps nextpnr's critical path of every clock
+    pair (:func:`parse_critical_paths`: delay split into clock-to-out, logic, routing and setup,
+    logic levels, start and end cells, the cells and nets on the way); :attr:`critical_path` is
+    the register-to-register one that sets :attr:`fmax_mhz`.
 
     On ``"xc7-estimate"`` (synthesis only: no place and route, no Fmax) ``luts`` counts logic
     LUT1..LUT6 (INV included), ``carries`` CARRY4, ``ffs`` FDRE/FDSE/FDCE/FDPE, ``bram`` 18 kbit
@@ -308,6 +313,19 @@ class SynthReport:
     pnr_time_s: float
     workdir: str
     xilinx: dict[str, Any] | None = None
+    critical_paths: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    @property
+    def critical_path(self) -> dict[str, Any] | None:
+        """The register-to-register critical path of the slowest clock (the one that sets
+        :attr:`fmax_mhz`), or ``None`` without one."""
+        if not self.fmax:
+            return None
+        slowest = min(self.fmax, key=lambda clock: self.fmax[clock]["achieved"])
+        for path in self.critical_paths:
+            if path["from_clock"] == path["to_clock"] == slowest:
+                return path
+        return None
 
     @property
     def fmax_mhz(self) -> float | None:
@@ -389,6 +407,8 @@ class SynthReport:
             else "no harness"
         )
         lines.append("")
+        if self.critical_path is not None:
+            lines += [f"Critical path: {describe_critical_path(self.critical_path)}", ""]
         lines.append(
             f"{self.yosys_version}, {self.nextpnr_version}, seed {self.seed}; {harness}; "
             f"{self.wall_time_s:.0f} s (synthesis {self.synth_time_s:.0f} s, "
@@ -593,6 +613,82 @@ def parse_nextpnr_report(
         for bel, v in report.get("utilization", {}).items()
     }
     return fmax, utilization
+
+
+#: nextpnr's path segment types and the part of the delay each is summed into.
+_SEGMENT_PARTS = {
+    "clk-to-q": "clock_to_out_ns",
+    "source": "clock_to_out_ns",
+    "logic": "logic_ns",
+    "routing": "routing_ns",
+    "setup": "setup_ns",
+    "clk-skew": "clock_skew_ns",
+}
+
+
+def _edge_clock(edge: str) -> str | None:
+    # "posedge clk$SB_IO_IN_$glb_clk" -> "clk"; "<async>" (a port, not a clock) -> None.
+    kind, _, net = edge.partition(" ")
+    return _clock_name(net) if kind in ("posedge", "negedge") and net else None
+
+
+def parse_critical_paths(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """nextpnr's critical paths (``--report`` JSON, ``critical_paths``), one summary each.
+
+    A summary: ``from_clock`` / ``to_clock`` (shortened like :func:`parse_nextpnr_report`'s
+    clock names; ``None`` for a port, nextpnr's ``<async>``), ``delay_ns`` (the sum of every
+    segment), its parts ``clock_to_out_ns`` (the start cell's clock-to-output, a block RAM's
+    included), ``logic_ns``, ``routing_ns``, ``setup_ns`` and ``clock_skew_ns``,
+    ``logic_levels`` (the logic segments: LUTs, carry and mux cells), ``start`` and ``end``
+    (cell names), ``cells`` (the logic cells in order) and ``nets`` (the routed nets in order).
+    A segment type nextpnr adds later is refused, so no delay is left out of the parts.
+    """
+    paths = []
+    for entry in report.get("critical_paths", []):
+        segments = entry.get("path", [])
+        summary: dict[str, Any] = {
+            "from_clock": _edge_clock(entry.get("from", "")),
+            "to_clock": _edge_clock(entry.get("to", "")),
+            "delay_ns": 0.0,
+            **{part: 0.0 for part in sorted(set(_SEGMENT_PARTS.values()))},
+            "logic_levels": 0,
+            "start": segments[0]["from"]["cell"] if segments else None,
+            "end": segments[-1]["to"]["cell"] if segments else None,
+            "cells": [],
+            "nets": [],
+        }
+        for segment in segments:
+            kind = segment["type"]
+            if kind not in _SEGMENT_PARTS:
+                raise ValueError(
+                    f"nextpnr critical path segment type {kind!r} is not one of "
+                    f"{', '.join(_SEGMENT_PARTS)}"
+                )
+            delay = float(segment["delay"])
+            summary[_SEGMENT_PARTS[kind]] += delay
+            summary["delay_ns"] += delay
+            if kind == "logic":
+                summary["logic_levels"] += 1
+                summary["cells"].append(segment["from"]["cell"])
+            elif kind == "routing":
+                summary["nets"].append(segment.get("net", ""))
+        for key, value in summary.items():
+            if key.endswith("_ns"):
+                summary[key] = round(value, 3)
+        paths.append(summary)
+    return paths
+
+
+def describe_critical_path(path: Mapping[str, Any]) -> str:
+    """One line for a :func:`parse_critical_paths` summary: start and end cells, the delay and
+    its parts."""
+    skew = f" + clock skew {path['clock_skew_ns']:.2f}" if path["clock_skew_ns"] else ""
+    return (
+        f"{path['start']} -> {path['end']}: {path['delay_ns']:.2f} ns = clock-to-out "
+        f"{path['clock_to_out_ns']:.2f} + {path['logic_levels']} logic levels "
+        f"{path['logic_ns']:.2f} + routing {path['routing_ns']:.2f} ({len(path['nets'])} nets)"
+        f" + setup {path['setup_ns']:.2f}{skew}"
+    )
 
 
 _UTILISATION_LINE = re.compile(r"^Info:\s+(\S+):\s+(\d+)/\s*(\d+)\s+(\d+)%", re.MULTILINE)
@@ -997,7 +1093,8 @@ def synthesize(
     pnr_time = time.monotonic() - pnr_started
     if status or not (workdir / "nextpnr_report.json").exists():
         raise _nextpnr_error(name, spec, log, status, harness)
-    fmax, placed = parse_nextpnr_report(json.loads((workdir / "nextpnr_report.json").read_text()))
+    nextpnr_report = json.loads((workdir / "nextpnr_report.json").read_text())
+    fmax, placed = parse_nextpnr_report(nextpnr_report)
 
     bels = _CAPACITY_BELS[spec.family]
     capacity = {key: placed[bel]["available"] for key, bel in bels.items() if bel in placed}
@@ -1037,6 +1134,7 @@ def synthesize(
         synth_time_s=round(synth_time, 2),
         pnr_time_s=round(pnr_time, 2),
         workdir=str(workdir),
+        critical_paths=parse_critical_paths(nextpnr_report),
     )
     report.to_json(workdir / "synth_report.json")
     if fmax:
@@ -1050,6 +1148,8 @@ def synthesize(
             logic_bel,
             pnr_time,
         )
+        if report.critical_path is not None:
+            logger.info("nextpnr: critical path %s", describe_critical_path(report.critical_path))
     else:
         logger.warning("nextpnr: no register-to-register path in %s, so no Fmax", name)
     return report
