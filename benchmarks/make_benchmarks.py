@@ -238,12 +238,30 @@ def _configs():
             "output core lanes 1, 4-bit step tag)",
             mnist(8, step_width=4, weight_width=2, out_lanes=1),
         ),
+        # Lanes 2: half the lanes' logic of lanes 4 (the lanes-4 chips fill the UP5K's logic
+        # cells and do not place), 2 weights per read, all 4 SPRAM (784 x 64 words).
+        "mnist-w4-p2-spram": (
+            "784-128-10, random 4-bit weights, lanes 2, hidden weights in SPRAM (2 per word; "
+            "output core lanes 1, 4-bit step tag)",
+            mnist(2, step_width=4, weight_width=4, out_lanes=1),
+        ),
+        "mnist-w2-p2-spram": (
+            "784-128-10, random 2-bit weights, lanes 2, hidden weights in SPRAM (2 per word; "
+            "output core lanes 1, 4-bit step tag)",
+            mnist(2, step_width=4, weight_width=2, out_lanes=1),
+        ),
     }
 
 
 #: Configurations whose hidden core keeps its weights in SPRAM (``Chip(weight_memory=...)``):
 #: iCE40UP5K only, with the debug port, through which the host loads those weights.
-SPRAM_CONFIGS = ("mnist-w4-p4-spram", "mnist-w2-p4-spram", "mnist-w2-p8-spram")
+SPRAM_CONFIGS = (
+    "mnist-w4-p4-spram",
+    "mnist-w2-p4-spram",
+    "mnist-w2-p8-spram",
+    "mnist-w4-p2-spram",
+    "mnist-w2-p2-spram",
+)
 
 
 def weight_memory_of(key: str, plan) -> tuple:
