@@ -38,6 +38,7 @@ setattr -mod -set keep_hierarchy 1 *
 setattr -mod -unset keep_hierarchy *neurohw_spram_packed_bank* *weight0_lanes*
 synth_ice40 -dsp -top top
 tee -q -o stat.json stat -json
+setattr -mod -unset keep_hierarchy *
 flatten
 write_json -noscopeinfo flat.json
 """
