@@ -1,6 +1,8 @@
 """Where the logic cells of an iCE40UP5K chip go: Yosys ``synth_ice40`` with the hierarchy kept
 (one row per module: SB_LUT4, SB_CARRY, flip-flops, block RAM, SPRAM), and the flip-flops'
-control sets (distinct clock-enable and reset nets) of the flat netlist.
+control sets (distinct clock-enable and reset nets) of the flat netlist that the benchmark's
+synthesis gave nextpnr (``build/benchmarks/CONFIG/ice40-up5k/netlist.json``, serial harness
+included; written by ``make_benchmarks.py --rerun --only CONFIG``).
 
     .venv/bin/python benchmarks/up5k_breakdown.py mnist-w2-p4-spram [--depth 2]
 
@@ -38,9 +40,6 @@ setattr -mod -set keep_hierarchy 1 *
 setattr -mod -unset keep_hierarchy *neurohw_spram_packed_bank* *weight0_lanes*
 synth_ice40 -dsp -top top
 tee -q -o stat.json stat -json
-setattr -mod -unset keep_hierarchy *
-flatten
-write_json -noscopeinfo flat.json
 """
 
 
@@ -133,8 +132,11 @@ def main(argv=None) -> int:
     print(f"{'module':40s} {'LUT4':>6s} {'CARRY':>6s} {'FF':>6s} {'RAM':>4s} {'SPRAM':>5s}")
     for label, (lut, carry, ff, ram, spram) in module_rows(stat, args.depth):
         print(f"{label:40s} {lut:6d} {carry:6d} {ff:6d} {ram:4d} {spram:5d}")
-    sets = control_sets(json.loads((workdir / "flat.json").read_text()))
-    print(json.dumps(sets))
+    netlist = ROOT / "build" / "benchmarks" / args.config / "ice40-up5k" / "netlist.json"
+    if netlist.exists():
+        print(json.dumps(control_sets(json.loads(netlist.read_text()))))
+    else:
+        print(f"no control sets: {netlist} is missing (make_benchmarks.py --rerun --only ...)")
     return 0
 
 
