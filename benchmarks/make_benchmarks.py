@@ -240,12 +240,42 @@ def _configs():
             "output core lanes 1, 4-bit step tag)",
             mnist(8, step_width=4, weight_width=2, out_lanes=1),
         ),
+        # Lanes 2: half the lanes' logic of lanes 4 (the lanes-4 chips fill the UP5K's logic
+        # cells and do not place), 2 weights per read, all 4 SPRAM (784 x 64 words).
+        "mnist-w4-p2-spram": (
+            "784-128-10, random 4-bit weights, lanes 2, hidden weights in SPRAM (2 per word; "
+            "output core lanes 1, 4-bit step tag)",
+            mnist(2, step_width=4, weight_width=4, out_lanes=1),
+        ),
+        "mnist-w2-p2-spram": (
+            "784-128-10, random 2-bit weights, lanes 2, hidden weights in SPRAM (2 per word; "
+            "output core lanes 1, 4-bit step tag)",
+            mnist(2, step_width=4, weight_width=2, out_lanes=1),
+        ),
+        # Lanes 4 with router queues of 1 event (ROUTER_FIFO_DEPTHS): 90 % of the logic cells.
+        "mnist-w2-p4-q1-spram": (
+            "784-128-10, random 2-bit weights, lanes 4, hidden weights in SPRAM (4 per word; "
+            "router queues of 1 event; output core lanes 1, 4-bit step tag)",
+            mnist(4, step_width=4, weight_width=2, out_lanes=1),
+        ),
     }
 
 
 #: Configurations whose hidden core keeps its weights in SPRAM (``Chip(weight_memory=...)``):
 #: iCE40UP5K only, with the debug port, through which the host loads those weights.
-SPRAM_CONFIGS = ("mnist-w4-p4-spram", "mnist-w2-p4-spram", "mnist-w2-p8-spram")
+SPRAM_CONFIGS = (
+    "mnist-w4-p4-spram",
+    "mnist-w2-p4-spram",
+    "mnist-w2-p8-spram",
+    "mnist-w4-p2-spram",
+    "mnist-w2-p2-spram",
+    "mnist-w2-p4-q1-spram",
+)
+
+#: Router queue depth of the configurations that do not use the default (2): 1 event per
+#: queue saves about 210 logic cells on the UP5K (12 queues), at most one event every other
+#: cycle per queue, far above what the cores take (one input event per 32 cycles at lanes 4).
+ROUTER_FIFO_DEPTHS = {"mnist-w2-p4-q1-spram": 1}
 
 
 def weight_memory_of(key: str, plan) -> tuple:
@@ -344,7 +374,8 @@ def chip_of(key: str) -> Chip:
     plan, _inputs = builder()
     kinds = weight_memory_of(key, plan)
     if "spram" in kinds:
-        return Chip(plan, weight_memory=kinds)
+        depth = ROUTER_FIFO_DEPTHS.get(key)
+        return Chip(plan, weight_memory=kinds, **({"router_fifo_depth": depth} if depth else {}))
     return Chip(plan, debug=False)
 
 

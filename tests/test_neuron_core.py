@@ -869,6 +869,9 @@ MULTIBANK_CASES = [
     (64, 257, 1, "sum", "spram"),
     (64, 1040, 4, "sum", "spram_p4"),
     (30, 100, 8, "sum", "spram_p2"),
+    # 2 lanes of 4-bit weights per 8-bit word: the hidden core of the 784-128-10 that fits
+    # the iCE40UP5K (benchmarks mnist-w4-p2-spram).
+    (20, 300, 2, "sum", "spram_p4"),
 ]
 
 
