@@ -175,6 +175,28 @@ class ConvSpec:
             f"dilation={self.dilation}" + (f", pool={self.pool})" if self.pooled else ")")
         )
 
+    def _key(self) -> tuple:
+        return (
+            self.in_shape,
+            self.out_channels,
+            self.kernel_size,
+            self.stride,
+            self.pad_before,
+            self.dilation,
+            self.pool,
+            self.out_shape,
+        )
+
+    def __eq__(self, other):
+        """The same layer: shapes, kernel, stride, padding before, dilation, pooling and
+        output (``padding=1`` equals ``padding=(1, 1)``, as a network file writes it)."""
+        if not isinstance(other, ConvSpec):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
     @property
     def pooled(self) -> bool:
         """Whether a pooling window larger than 1 x 1 is in front of the convolution."""

@@ -555,18 +555,22 @@ class Projection:
                 return a is None and b is None
             return np.array_equal(a, b)
 
-        def same_weights():
+        def same_synapses():
             if self.conv is not None and other.conv is not None:
                 (spec, kernel), (other_spec, other_kernel) = self.conv, other.conv
-                if repr(spec) == repr(other_spec) and np.array_equal(kernel, other_kernel):
-                    return True  # the same lowering, without building it
-            return np.array_equal(self.weights, other.weights)
+                if spec == other_spec and np.array_equal(kernel, other_kernel):
+                    # The same lowering, without building it (a conv projection has neither
+                    # delays nor a synapse mask).
+                    return True
+            return (
+                np.array_equal(self.weights, other.weights)
+                and optional(self.delays, other.delays)
+                and np.array_equal(self.synapse_mask, other.synapse_mask)
+            )
 
         return (
             (self.source, self.target, self.channel) == (other.source, other.target, other.channel)
-            and same_weights()
-            and optional(self.delays, other.delays)
-            and np.array_equal(self.synapse_mask, other.synapse_mask)
+            and same_synapses()
             and self.plasticity == other.plasticity
             and self.same_step == other.same_step
             and (self.weight_shift, self.count_cap) == (other.weight_shift, other.count_cap)
