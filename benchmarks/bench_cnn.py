@@ -5,7 +5,7 @@
 The network is :func:`neurohw.sim.cnn_case.nmnist_cnn` (seed 0): 2x34x34 events -> conv 3x3
 8 ch -> [2x2 sum pool] conv 3x3 16 ch -> [2x2 sum pool] conv 3x3 16 ch -> Affine 400 -> 64 ->
 10, IF neurons on the conv layers, LIF on the Affine ones, random 8-bit weights. Input:
-:func:`neurohw.sim.cnn_case.nmnist_events` (15 steps, about 2,500 events per sample). It is
+:func:`neurohw.sim.cnn_case.nmnist_events` (15 steps, about 2,300 events per sample). It is
 mapped with the default mapping (conv layers on convolution cores, split by output channels
 where one core's 4,096 neurons are too few).
 
