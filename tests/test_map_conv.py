@@ -148,9 +148,10 @@ def test_conv_projection_without_dense_weights():
 
 
 def test_simulate_and_plan_model_never_build_the_dense_lowering():
-    """simulate, map_network and the plan model of a conv network given kernels alone: the
-    spikes equal those of the same network given the dense lowerings, and no projection or
-    conv core has built its dense matrix."""
+    """simulate, map_network and the plan model of a conv network given kernels alone: every
+    spike (and every core's states) equal those of ``simulate`` of the same network with the
+    dense lowering as a plain matrix (the definition, computed as a matrix product), and no
+    projection or conv core has built its dense matrix."""
     from neurohw.network import simulate
     from neurohw.sim.system_case import random_conv_network, random_inputs
 
@@ -161,7 +162,7 @@ def test_simulate_and_plan_model_never_build_the_dense_lowering():
             inputs=network.inputs.values(),
             populations=network.populations.values(),
             projections=[
-                Projection("x", "c", conv.conv[0].dense_matrix(conv.conv[1]), conv=conv.conv),
+                Projection("x", "c", conv.conv[0].dense_matrix(conv.conv[1])),
                 network.projections[1],
             ],
             outputs=network.outputs,
@@ -172,7 +173,7 @@ def test_simulate_and_plan_model_never_build_the_dense_lowering():
         for name in network.populations:
             np.testing.assert_array_equal(lazy_trace.spikes[name], dense_trace.spikes[name])
         plan = map_network(network, conv="core")
-        check_plan_against_system(plan, network, inputs)
+        check_plan_against_system(plan, dense, inputs)
         assert conv.__dict__["_weights"] is None
         assert all(core.__dict__["_weights"] is None for core in plan.cores if core.conv)
 
