@@ -1353,7 +1353,9 @@ def cnn_lines(path: Path = CNN_RESULTS) -> list[str]:
         else:
             lines.append(
                 f"* ECP5-85F (no debug port, nextpnr seed 1): {synth['luts']:,} LUT4, "
-                f"{synth['ffs']:,} FF, {synth['bram']} DP16KD, {synth['fmax_mhz']:.1f} MHz."
+                f"{synth['carries']:,} CCU2C, {synth['ffs']:,} FF, {synth['bram']} of 208 "
+                f"DP16KD, {synth['dsp']} MULT18X18D, {synth['fmax_mhz']:.1f} MHz: it fits, "
+                "with every kernel stored once."
             )
     return lines + [""]
 
