@@ -15,6 +15,8 @@ Runs (``--json`` is rewritten after every run):
   the dense lowering, and the time and peak memory of ``simulate`` (no dense matrix is built).
 * ``verify``: chip RTL == plan model == ``simulate`` on 2 samples on Verilator (every output
   spike of every step, the cores' final state), cycles per sample.
+* ``verify-all``: the same network with every population an output (every spike of every layer
+  sent to the host and compared), one sample of 6 steps on Verilator.
 * ``synth``: the chip without the debug port on the ECP5-85F (yowasp Yosys + nextpnr, 25 MHz
   asked): LUT4, FF, DP16KD, Fmax.
 """
@@ -48,7 +50,11 @@ INPUT_SEED = 1
 STEPS = 15
 MODEL_SAMPLES = 20
 VERIFY_SAMPLES = 2
-RUNS = ("model", "verify", "synth")
+RUNS = ("model", "verify", "verify-all", "synth")
+#: ``verify-all``: every population an output, so every spike of every layer reaches the host
+#: and is compared, on one shorter sample.
+ALL_LAYERS = ("conv1", "conv2", "conv3", "hidden", "out")
+ALL_LAYERS_STEPS = 6
 RESULTS = REPO / "benchmarks" / "results" / "cnn.json"
 BUILD = REPO / "build" / "benchmarks" / "cnn"
 
@@ -135,6 +141,31 @@ def run_verify():
     }
 
 
+def run_verify_all():
+    from neurohw.flows.system import verify_system
+
+    network = nmnist_cnn(SEED, outputs=ALL_LAYERS)
+    chip = Chip(network)
+    inputs = nmnist_events(INPUT_SEED, samples=1, steps=ALL_LAYERS_STEPS)
+    start = time.perf_counter()
+    result = verify_system(
+        chip, inputs, simulator="verilator", build_dir=BUILD / "verilator-all", progress=print
+    )
+    return {
+        "run": "verify-all",
+        "simulator": "verilator",
+        "outputs": list(ALL_LAYERS),
+        "samples": 1,
+        "steps": ALL_LAYERS_STEPS,
+        "windows_compared": result.windows_compared,
+        "output_events_compared": result.output_events_compared,
+        "cycles": result.cycles,
+        "cycles_per_sample": [int(c) for c in result.cycles_per_sample],
+        "wall_time_s": round(time.perf_counter() - start, 1),
+        "design_sha256": chip.design_hash(),
+    }
+
+
 def run_synth():
     chip = Chip(nmnist_cnn(SEED), debug=False)
     options = design_hash.synthesis_options(DEVICE, clock_mhz=CLOCK_MHZ, seed=1, harness=False)
@@ -177,7 +208,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     for name in args.run or RUNS:
-        row = {"model": run_model, "verify": run_verify, "synth": run_synth}[name]()
+        runs = {
+            "model": run_model,
+            "verify": run_verify,
+            "verify-all": run_verify_all,
+            "synth": run_synth,
+        }
+        row = runs[name]()
         # Re-read: runs of this script may go on side by side (synthesis takes long).
         rows = json.loads(args.json.read_text()) if args.json.exists() else []
         rows = [r for r in rows if r["run"] != name] + [row]

@@ -1347,6 +1347,14 @@ def cnn_lines(path: Path = CNN_RESULTS) -> list[str]:
             f"output events equal to the model; cycles per sample "
             f"{', '.join(f'{c:,}' for c in per_sample)}."
         )
+    verify_all = rows.get("verify-all")
+    if verify_all:
+        lines.append(
+            f"* RTL, every layer an output ({verify_all['simulator'].capitalize()}, "
+            f"{verify_all['samples']} sample of {verify_all['steps']} steps): "
+            f"{verify_all['output_events_compared']:,} spikes of all five layers equal to the "
+            f"model; {verify_all['cycles_per_sample'][0]:,} cycles."
+        )
     if synth:
         if "error" in synth:
             lines.append(f"* ECP5-85F: does not fit: {synth['error']}")

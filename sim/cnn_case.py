@@ -52,10 +52,11 @@ def _lif(threshold: int) -> NeuronParams:
     return NeuronParams(v_width=16, threshold=threshold, v_decay=Decay.shift(3))
 
 
-def nmnist_cnn(seed: int = 0) -> Network:
+def nmnist_cnn(seed: int = 0, *, outputs=("out",)) -> Network:
     """The synthetic N-MNIST-sized CNN with weights drawn from ``seed``: input group
     ``events`` (2312 lines, one event each per step), populations ``conv1``, ``conv2``,
-    ``conv3``, ``hidden``, ``out``; output ``out``."""
+    ``conv3``, ``hidden``, ``out``; ``outputs`` (default ``out``; every population makes the
+    chip send every spike of every layer to the host, for an RTL check of all of them)."""
     rng = np.random.default_rng(seed)
     populations, projections = [], []
     source = "events"
@@ -84,7 +85,7 @@ def nmnist_cnn(seed: int = 0) -> Network:
         inputs=[InputGroup("events", CONV_SPECS[0][1].n_axons)],
         populations=populations,
         projections=projections,
-        outputs=["out"],
+        outputs=list(outputs),
     )
 
 
