@@ -54,6 +54,7 @@ LEARNING_RESULTS = RESULTS_DIR / "learning.json"
 ENERGY_RESULTS = RESULTS_DIR / "energy.json"
 #: Written by ``bench_clock_targets.py``: issue 18's clock targets, two seeds each.
 CLOCK_RESULTS = RESULTS_DIR / "clock_targets.json"
+CNN_RESULTS = RESULTS_DIR / "cnn.json"
 OUTPUT = REPO / "BENCHMARKS.md"
 BUILD = REPO / "build" / "benchmarks"
 
@@ -1445,6 +1446,69 @@ def spram_lines(results: dict, path: Path) -> list[str]:
     ]
 
 
+def cnn_lines(path: Path = CNN_RESULTS) -> list[str]:
+    """The "N-MNIST-sized CNN" section, from ``cnn.json`` (``benchmarks/bench_cnn.py``); empty
+    when it does not exist."""
+    if not path.exists():
+        return []
+    rows = {row["run"]: row for row in json.loads(path.read_text())}
+    model, verify, synth = rows.get("model"), rows.get("verify"), rows.get("synth")
+    lines = [
+        "## N-MNIST-sized CNN on one ECP5-85F",
+        "",
+        "`benchmarks/bench_cnn.py` (`benchmarks/results/cnn.json`): the synthetic CNN of "
+        "`neurohw.sim.cnn_case` (2x34x34 events -> conv 3x3 8 ch -> 2x2 sum pool, conv 3x3 16 "
+        "ch -> 2x2 sum pool, conv 3x3 16 ch -> Affine 400-64-10; IF on the conv layers, LIF on "
+        "the Affine ones; random 8-bit weights, seed 0), mapped by default: the conv layers on "
+        "convolution cores (conv1 split over two cores of 4 output channels), the Affine "
+        "layers on neuron cores. Conv projections carry their kernels only (`docs/system.md`, "
+        '"Conv projections without a dense matrix").',
+        "",
+    ]
+    if model:
+        events = model["input_events_per_sample"]
+        rates = ", ".join(f"{k} {v:.3f}" for k, v in model["spikes_per_neuron_step"].items())
+        lines += [
+            f"* Input: {model['steps']} steps, {events['mean']:,.0f} events per sample on "
+            f"average ({events['min']:,} to {events['max']:,}, {model['samples']} samples). "
+            f"Spikes per neuron and step: {rates}.",
+            f"* Weights: {model['kernel_words']:,} kernel words for the three conv layers, "
+            f"against {model['dense_lowering_words']:,} weights in their dense lowerings "
+            f"({model['dense_lowering_words'] / model['kernel_words']:,.0f}x); "
+            f"{model['affine_words']:,} Affine weights.",
+            f"* Model: `simulate` of {model['simulate_samples']} samples in "
+            f"{model['simulate_s']:.2f} s, peak memory {model['peak_rss_mb']:.0f} MB "
+            f"(process), no dense matrix built.",
+        ]
+    if verify:
+        per_sample = verify["cycles_per_sample"]
+        lines.append(
+            f"* RTL ({verify['simulator'].capitalize()}): {verify['samples']} samples, "
+            f"{verify['windows_compared']} windows and {verify['output_events_compared']} "
+            f"output events equal to the model; cycles per sample "
+            f"{', '.join(f'{c:,}' for c in per_sample)}."
+        )
+    verify_all = rows.get("verify-all")
+    if verify_all:
+        lines.append(
+            f"* RTL, every layer an output ({verify_all['simulator'].capitalize()}, "
+            f"{verify_all['samples']} sample of {verify_all['steps']} steps): "
+            f"{verify_all['output_events_compared']:,} spikes of all five layers equal to the "
+            f"model; {verify_all['cycles_per_sample'][0]:,} cycles."
+        )
+    if synth:
+        if "error" in synth:
+            lines.append(f"* ECP5-85F: does not fit: {synth['error']}")
+        else:
+            lines.append(
+                f"* ECP5-85F (no debug port, nextpnr seed 1): {synth['luts']:,} LUT4, "
+                f"{synth['carries']:,} CCU2C, {synth['ffs']:,} FF, {synth['bram']} of 208 "
+                f"DP16KD, {synth['dsp']} MULT18X18D, {synth['fmax_mhz']:.1f} MHz: it fits, "
+                "with every kernel stored once."
+            )
+    return lines + [""]
+
+
 def render(
     results: dict,
     estimates: dict,
@@ -1612,7 +1676,8 @@ def render(
     lines += ["", *xilinx_lines(results, estimates, stale, digits_accuracy(energy))]
     lines += learning_lines(learning)
     lines += energy_lines(energy)
-    lines += ["", "## Timing model constants", "", "`" + repr(TimingModel()) + "`", ""]
+    lines += ["", *cnn_lines()]
+    lines += ["## Timing model constants", "", "`" + repr(TimingModel()) + "`", ""]
     return "\n".join(lines) + "\n"
 
 

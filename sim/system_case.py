@@ -640,7 +640,7 @@ def random_conv_network(seed: int, *, pool: bool = False) -> Network:
     c = Population("c", spec.n_neurons, params, weight_width=8)
     o = Population("o", n_o, _random_params(rng, n_o), weight_width=8)
     projections = [
-        Projection("x", "c", spec.dense_matrix(kernel), conv=(spec, kernel)),
+        Projection("x", "c", conv=(spec, kernel)),
         Projection("c", "o", _weights(rng, spec.n_neurons, n_o, 8, 0.5)),
     ]
     outputs = ["o", "c"] if rng.integers(0, 2) else ["o"]

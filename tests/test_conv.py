@@ -8,6 +8,8 @@ import re
 import nir
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neurohw.hw.conv import ConvSpec, pool_window
 from neurohw.network.nir_import import _conv2d_matrix, _pool2d_matrix
@@ -84,6 +86,38 @@ def test_dense_matrix_equals_nir_lowering(seed, pooled):
     matrix, out_shape = _nir_lowering(spec, kernel)
     assert out_shape == spec.out_shape, spec
     np.testing.assert_array_equal(spec.dense_matrix(kernel), matrix.astype(np.int64), str(spec))
+
+
+@settings(max_examples=120, deadline=None, derandomize=True, database=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    pooled=st.booleans(),
+    batch=st.sampled_from([(), (3,), (2, 2)]),
+    max_count=st.sampled_from([1, 3]),
+)
+def test_apply_and_fan_out_equal_the_dense_lowering(seed, pooled, batch, max_count):
+    """The kernel-only path (``apply``: pooling sum, then the correlation at the stride,
+    padding and dilation; ``fan_out``) equals products and counts of ``dense_matrix``, the
+    definition, on random specs, kernels with zeros, and batched counts."""
+    rng = np.random.default_rng(seed)
+    spec = _random_spec(rng, pooled)
+    kernel = rng.integers(-128, 128, size=spec.kernel_shape)
+    kernel[rng.random(spec.kernel_shape) < 0.3] = 0
+    counts = rng.integers(0, max_count + 1, size=(*batch, spec.n_axons))
+    counts[rng.random(counts.shape) < 0.5] = 0
+    dense = spec.dense_matrix(kernel)
+    np.testing.assert_array_equal(spec.apply(kernel, counts), counts @ dense, str(spec))
+    np.testing.assert_array_equal(spec.fan_out(kernel), np.count_nonzero(dense, axis=1))
+
+
+def test_apply_refuses_a_wrong_input_size():
+    spec = ConvSpec((2, 4, 4), 3, 3)
+    with pytest.raises(ValueError) as error:
+        spec.apply(np.zeros(spec.kernel_shape, dtype=np.int64), np.zeros((2, 31)))
+    assert (
+        str(error.value)
+        == "values must have 32 input positions on the last axis, not shape (2, 31)"
+    )
 
 
 def test_fanout_order_and_reach():

@@ -2,6 +2,7 @@
 ``Conv2d`` projection keeps its (ConvSpec, kernel) next to the dense lowering that stays its
 semantics, and ``map_network`` places it on a convolution core."""
 
+import io
 import re
 
 import numpy as np
@@ -119,6 +120,101 @@ def test_conv_kernel_must_describe_the_weights():
     )
     with pytest.raises(NetworkError, match=re.escape("a conv projection takes no count_cap")):
         Projection("a", "b", weights, conv=(spec, kernel), count_cap=3)
+
+
+def test_conv_projection_without_dense_weights():
+    """A conv projection given its kernel alone: no dense matrix is built by the network, its
+    drive or its fan-out; ``weights`` builds the lowering on access; equal to the same
+    projection given the lowering."""
+    spec = ConvSpec((2, 6, 5), 3, (3, 2), stride=2, padding=1, pool=(1, 2))
+    kernel = np.random.default_rng(0).integers(-9, 9, size=spec.kernel_shape)
+    lazy = Projection("a", "b", conv=(spec, kernel))
+    assert lazy.__dict__["_weights"] is None and lazy.shape == (spec.n_axons, spec.n_neurons)
+    counts = np.random.default_rng(1).integers(0, 3, size=(4, spec.n_axons))
+    dense = spec.dense_matrix(kernel)
+    np.testing.assert_array_equal(lazy.drive(counts), counts @ dense)
+    np.testing.assert_array_equal(lazy.fan_out(), np.count_nonzero(dense, axis=1))
+    assert lazy.n_synapses == np.count_nonzero(dense)
+    assert lazy.__dict__["_weights"] is None
+    np.testing.assert_array_equal(lazy.weights, dense)
+    assert not lazy.weights.flags.writeable
+    assert lazy == Projection("a", "b", dense, conv=(spec, kernel))
+    with pytest.raises(NetworkError) as error:
+        Projection("a", "b")
+    assert str(error.value) == (
+        "projection 'a' -> 'b': weights are missing; only a conv projection (conv=(ConvSpec, "
+        "kernel)) may leave them out"
+    )
+
+
+def test_simulate_and_plan_model_never_build_the_dense_lowering():
+    """simulate, map_network and the plan model of a conv network given kernels alone: every
+    spike (and every core's states) equal those of ``simulate`` of the same network with the
+    dense lowering as a plain matrix (the definition, computed as a matrix product), and no
+    projection or conv core has built its dense matrix."""
+    from neurohw.network import simulate
+    from neurohw.sim.system_case import random_conv_network, random_inputs
+
+    for seed in range(6):
+        network = random_conv_network(seed, pool=bool(seed % 2))
+        conv = network.projections[0]
+        dense = Network(
+            inputs=network.inputs.values(),
+            populations=network.populations.values(),
+            projections=[
+                Projection("x", "c", conv.conv[0].dense_matrix(conv.conv[1])),
+                network.projections[1],
+            ],
+            outputs=network.outputs,
+        )
+        inputs = random_inputs(network, seed, steps=5, samples=2)
+        lazy_trace = simulate(network, inputs)
+        dense_trace = simulate(dense, inputs)
+        for name in network.populations:
+            np.testing.assert_array_equal(lazy_trace.spikes[name], dense_trace.spikes[name])
+        plan = map_network(network, conv="core")
+        check_plan_against_system(plan, dense, inputs)
+        assert conv.__dict__["_weights"] is None
+        assert all(core.__dict__["_weights"] is None for core in plan.cores if core.conv)
+
+
+def test_network_file_stores_a_conv_projection_as_its_kernel(tmp_path):
+    """A conv projection is saved as its kernel alone (no ``weights_0`` array); a file written
+    before, with the dense lowering next to the kernel, still loads (and is checked)."""
+    import json
+    import zipfile
+
+    from neurohw.sim.system_case import random_conv_network
+
+    network = random_conv_network(4)
+    network.save(tmp_path / "net.npz")
+    with zipfile.ZipFile(tmp_path / "net.npz") as archive:
+        names = archive.namelist()
+        description = json.loads(archive.read("network.json"))
+    assert "weights_0.npy" not in names and "kernel_0.npy" in names
+    assert "weights" not in description["projections"][0]
+    loaded = Network.load(tmp_path / "net.npz")
+    assert loaded.projections[0] == network.projections[0]
+    assert loaded.projections[0].__dict__["_weights"] is None
+
+    # The format before: the dense lowering as weights_0, named by the projection.
+    spec, kernel = network.projections[0].conv
+    description["projections"][0]["weights"] = "weights_0"
+    with (
+        zipfile.ZipFile(tmp_path / "old.npz", "w") as old,
+        zipfile.ZipFile(tmp_path / "net.npz") as new,
+    ):
+        for name in names:
+            data = new.read(name)
+            if name == "network.json":
+                data = json.dumps(description).encode()
+            old.writestr(name, data)
+        buffer = io.BytesIO()
+        np.save(buffer, spec.dense_matrix(kernel))
+        old.writestr("weights_0.npy", buffer.getvalue())
+    old_loaded = Network.load(tmp_path / "old.npz")
+    assert old_loaded.projections[0] == network.projections[0]
+    np.testing.assert_array_equal(old_loaded.projections[0].conv[1], kernel)
 
 
 def test_network_file_keeps_the_conv_structure(tmp_path):

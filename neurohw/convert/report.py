@@ -157,7 +157,7 @@ class ConversionReport:
 def _fan_out(network):
     fan = {}
     for p in network.projections:
-        fan[p.source] = fan.get(p.source, 0) + np.count_nonzero(p.weights, axis=1)
+        fan[p.source] = fan.get(p.source, 0) + p.fan_out()
     return fan
 
 

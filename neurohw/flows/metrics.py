@@ -101,7 +101,7 @@ def _footprint(network: Network) -> tuple[int, int]:
     parameters = 0
     for projection in network.projections:
         width = network.populations[projection.target].weight_width
-        parameters += projection.weights.size * element_bytes(width)
+        parameters += int(np.prod(projection.shape)) * element_bytes(width)
         if projection.delays is not None:
             max_delay = network.populations[projection.target].max_delay
             parameters += projection.delays.size * element_bytes(max(1, max_delay.bit_length()))
@@ -138,8 +138,8 @@ def neurobench_metrics(network: Network, inputs, *, steps: int | None = None) ->
     T, B = samples.steps, samples.batch
 
     parameters, state = _footprint(network)
-    weights = sum(p.weights.size for p in network.projections)
-    zero_weights = sum(int(np.count_nonzero(p.weights == 0)) for p in network.projections)
+    weights = sum(int(np.prod(p.shape)) for p in network.projections)
+    zero_weights = weights - sum(int(p.fan_out().sum()) for p in network.projections)
 
     outputs = sum(s.size for s in trace.spikes.values())
     nonzero_outputs = sum(int(np.count_nonzero(s)) for s in trace.spikes.values())
@@ -148,7 +148,7 @@ def neurobench_metrics(network: Network, inputs, *, steps: int | None = None) ->
     macs = acs = 0
     for projection in network.projections:
         x = _projection_input(network, projection, samples.counts, trace.spikes)
-        fan_out = np.count_nonzero(projection.weights, axis=1)  # (source,)
+        fan_out = projection.fan_out()  # (source,)
         ops = np.einsum("tbn,n->tb", (x != 0).astype(np.int64), fan_out)  # per call
         binary = np.all(np.abs(x) <= 1, axis=2)  # (steps, batch): an AC call
         acs += int(ops[binary].sum())

@@ -222,9 +222,7 @@ def synaptic_operations(network: Network, inputs: dict, spikes: dict) -> np.ndar
     fan_out = {}
     for projection in network.projections:
         fan_out.setdefault(projection.source, 0)
-        fan_out[projection.source] = fan_out[projection.source] + np.count_nonzero(
-            projection.weights, axis=1
-        )
+        fan_out[projection.source] = fan_out[projection.source] + projection.fan_out()
     total = 0
     for source, synapses in fan_out.items():
         counts = inputs[source] if source in inputs else spikes[source][:-1]

@@ -175,6 +175,28 @@ class ConvSpec:
             f"dilation={self.dilation}" + (f", pool={self.pool})" if self.pooled else ")")
         )
 
+    def _key(self) -> tuple:
+        return (
+            self.in_shape,
+            self.out_channels,
+            self.kernel_size,
+            self.stride,
+            self.pad_before,
+            self.dilation,
+            self.pool,
+            self.out_shape,
+        )
+
+    def __eq__(self, other):
+        """The same layer: shapes, kernel, stride, padding before, dilation, pooling and
+        output (``padding=1`` equals ``padding=(1, 1)``, as a network file writes it)."""
+        if not isinstance(other, ConvSpec):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
     @property
     def pooled(self) -> bool:
         """Whether a pooling window larger than 1 x 1 is in front of the convolution."""
@@ -294,6 +316,80 @@ class ConvSpec:
             return None
         out = offset // self.stride[axis]
         return out if out < size else None
+
+    def _padded_input(self, values: np.ndarray) -> np.ndarray:
+        """``values (..., n_axons)`` summed over the pooling windows and zero-padded:
+        ``(..., C, Hp, Wp)``, large enough for every kernel position of every output."""
+        channels, height, width = self.in_shape
+        (ph, pw), (_, pooled_h, pooled_w) = self.pool, self.pooled_shape
+        batch = values.shape[:-1]
+        grid = values.reshape(*batch, channels, height, width)[
+            ..., : pooled_h * ph, : pooled_w * pw
+        ]
+        pooled = grid.reshape(*batch, channels, pooled_h, ph, pooled_w, pw).sum(axis=(-3, -1))
+        sizes = []
+        for axis, size in enumerate((pooled_h, pooled_w)):
+            need = (
+                (self.out_shape[1 + axis] - 1) * self.stride[axis]
+                + (self.kernel_size[axis] - 1) * self.dilation[axis]
+                + 1
+            )
+            before = self.pad_before[axis]
+            sizes.append((before, max(0, need - before - size)))
+        pad = [(0, 0)] * (len(batch) + 1) + sizes
+        return np.pad(pooled, pad)
+
+    def apply(self, kernel, values) -> np.ndarray:
+        """``values @ dense_matrix(kernel)`` without the dense matrix: ``values (..., n_axons)``
+        (spike counts or graded values, integers) -> ``(..., n_neurons)`` int64, the sum over
+        the pooling window, then the correlation with the kernel at the stride, padding and
+        dilation, exact in int64 (the integer semantics of ``docs/semantics.md``)."""
+        kernel = np.asarray(kernel, dtype=np.int64)
+        values = np.asarray(values, dtype=np.int64)
+        if values.shape[-1:] != (self.n_axons,):
+            raise ValueError(
+                f"values must have {self.n_axons} input positions on the last axis, not shape "
+                f"{values.shape}"
+            )
+        padded = self._padded_input(values)
+        batch = values.shape[:-1]
+        _, out_h, out_w = self.out_shape
+        (sy, sx), (dy, dx) = self.stride, self.dilation
+        out = np.zeros((*batch, *self.out_shape), dtype=np.int64)
+        for ky in range(self.kernel_size[0]):
+            rows = slice(ky * dy, ky * dy + (out_h - 1) * sy + 1, sy)
+            for kx in range(self.kernel_size[1]):
+                columns = slice(kx * dx, kx * dx + (out_w - 1) * sx + 1, sx)
+                window = padded[..., rows, columns]  # (..., C, Ho, Wo)
+                out += np.einsum("oc,...chw->...ohw", kernel[:, :, ky, kx], window)
+        return out.reshape(*batch, self.n_neurons)
+
+    def fan_out(self, kernel) -> np.ndarray:
+        """Non-zero weights of each axon's row of the dense lowering (``n_axons``,
+        int64): ``np.count_nonzero(dense_matrix(kernel), axis=1)`` without the matrix."""
+        nonzero = (np.asarray(kernel) != 0).sum(axis=0)  # (C, Kh, Kw) over output channels
+        _, pooled_h, pooled_w = self.pooled_shape
+        reach_y, reach_x = (
+            np.array(
+                [
+                    [
+                        self._output_of(p, k, axis, self.out_shape[1 + axis]) is not None
+                        for k in range(self.kernel_size[axis])
+                    ]
+                    for p in range(size)
+                ],
+                dtype=np.int64,
+            )
+            for axis, size in enumerate((pooled_h, pooled_w))
+        )
+        pooled = np.einsum("yk,xl,ckl->cyx", reach_y, reach_x, nonzero)
+        channels, height, width = self.in_shape
+        (ph, pw) = self.pool
+        out = np.zeros((channels, height, width), dtype=np.int64)
+        out[:, : pooled_h * ph, : pooled_w * pw] = np.repeat(
+            np.repeat(pooled, ph, axis=1), pw, axis=2
+        )
+        return out.reshape(-1)
 
     def dense_matrix(self, kernel) -> np.ndarray:
         """The dense lowering ``W[axon, neuron]`` (int64) of an integer kernel: the weight an

@@ -221,6 +221,38 @@ class Population:
     __hash__ = None
 
 
+class DenseLowering:
+    """A dataclass ``weights`` field (``field(default=DenseLowering())``: the default is None)
+    of an object with a ``conv = (ConvSpec, kernel)`` attribute: the weights given, or, when
+    none were, the conv's :meth:`ConvSpec.dense_matrix` built on first access and kept
+    (read-only). ``channel_axis``: the weights are ``(1, axons, neurons)`` (a core's) instead
+    of ``(axons, neurons)``. Conv projections and convolution cores keep only their kernels;
+    the dense lowering is the semantics and stays available to any code that asks for it."""
+
+    def __init__(self, *, channel_axis: bool = False) -> None:
+        self.channel_axis = channel_axis
+
+    def __set_name__(self, owner, name):
+        self.slot = f"_{name}"
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return None
+        weights = instance.__dict__[self.slot]
+        if weights is None and instance.conv is not None:
+            spec, kernel = instance.conv
+            weights = spec.dense_matrix(kernel)
+            if self.channel_axis:
+                weights = weights[np.newaxis]
+            weights.setflags(write=False)
+            instance.__dict__[self.slot] = weights
+        return weights
+
+    def __set__(self, instance, value):
+        # The dataclass passes the field's default, this descriptor, when none is given.
+        instance.__dict__[self.slot] = None if value is self else value
+
+
 @dataclass(frozen=True, eq=False)
 class Projection:
     """Synapses from ``source`` (an input group or a population) onto ``target`` (a
@@ -252,9 +284,13 @@ class Projection:
       widest weight of a core); ``count_cap`` is refused on a graded input group (a value is
       not a count) and both on a plastic projection (STDP bounds the stored weights).
     * ``conv``: ``(ConvSpec, integer kernel)`` when the projection is one convolution layer
-      (:class:`neurohw.hw.conv.ConvSpec`, kernel ``(out_channels, C, Kh, Kw)``): ``weights``
-      must be exactly its dense lowering :meth:`ConvSpec.dense_matrix
-      <neurohw.hw.conv.ConvSpec.dense_matrix>`, which stays the semantics; the structure lets
+      (:class:`neurohw.hw.conv.ConvSpec`, kernel ``(out_channels, C, Kh, Kw)``); its dense
+      lowering :meth:`ConvSpec.dense_matrix <neurohw.hw.conv.ConvSpec.dense_matrix>` stays
+      the semantics. Leave ``weights`` out (``Projection(source, target, conv=(spec,
+      kernel))``): the model, the quantizer and the mapper compute with the kernel
+      (:meth:`drive`, :meth:`fan_out`), and ``weights`` is the dense lowering built on first
+      access only (``docs/system.md``, "Conv projections without a dense matrix"). Given
+      ``weights`` (files written before) must be exactly that lowering. The structure lets
       :func:`neurohw.network.map_network` place it on a convolution core (``docs/system.md``,
       "Convolution cores"). Refused with delays, synapses, plasticity, ``weight_shift`` or
       ``count_cap``.
@@ -262,7 +298,7 @@ class Projection:
 
     source: str
     target: str
-    weights: np.ndarray = field(repr=False)
+    weights: np.ndarray | None = field(default=DenseLowering(), repr=False)
     channel: int = 0
     delays: np.ndarray | None = field(default=None, repr=False)
     synapses: np.ndarray | None = field(default=None, repr=False)
@@ -288,6 +324,15 @@ class Projection:
         if not isinstance(self.same_step, (bool, np.bool_)):
             raise NetworkError(f"{where}: same_step must be True or False, not {self.same_step!r}")
         object.__setattr__(self, "same_step", bool(self.same_step))
+        if self.__dict__["_weights"] is None:  # left out: a conv projection's kernel gives them
+            if self.conv is None:
+                raise NetworkError(
+                    f"{where}: weights are missing; only a conv projection (conv=(ConvSpec, "
+                    f"kernel)) may leave them out"
+                )
+            object.__setattr__(self, "channel", _check_int(f"{where} channel", self.channel, 0))
+            self._check_conv(where, None)
+            return
         weights = np.asarray(self.weights)
         if weights.dtype.kind not in "iub":
             raise NetworkError(
@@ -422,8 +467,9 @@ class Projection:
                 f"not {kernel.dtype} {kernel.shape}"
             )
         kernel = kernel.astype(np.int64)
-        if weights.shape != (spec.n_axons, spec.n_neurons) or not np.array_equal(
-            weights, spec.dense_matrix(kernel)
+        if weights is not None and (
+            weights.shape != (spec.n_axons, spec.n_neurons)
+            or not np.array_equal(weights, spec.dense_matrix(kernel))
         ):
             raise NetworkError(
                 f"{where}: weights are not the dense lowering of the conv kernel "
@@ -431,6 +477,41 @@ class Projection:
             )
         kernel.setflags(write=False)
         object.__setattr__(self, "conv", (spec, kernel))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(source size, target size)`` of the weights (of a conv projection's lowering,
+        without building it)."""
+        if self.conv is not None:
+            spec = self.conv[0]
+            return (spec.n_axons, spec.n_neurons)
+        return self.weights.shape
+
+    def weight_range(self) -> tuple[int, int]:
+        """``(smallest, largest)`` weight (a conv projection's: of its kernel and, where the
+        lowering has positions no kernel word reaches, 0)."""
+        if self.conv is not None:
+            kernel = self.conv[1]
+            return min(0, int(kernel.min())), max(0, int(kernel.max()))
+        return int(self.weights.min()), int(self.weights.max())
+
+    def drive(self, values: np.ndarray) -> np.ndarray:
+        """``values @ shifted_weights``: what ``values (..., source)`` (capped counts or graded
+        values) add to the target, int64; a conv projection computes it from its kernel
+        (:meth:`ConvSpec.apply <neurohw.hw.conv.ConvSpec.apply>`)."""
+        if self.conv is not None:
+            spec, kernel = self.conv
+            return spec.apply(kernel, values)
+        return np.asarray(values, dtype=np.int64) @ self.shifted_weights
+
+    def fan_out(self) -> np.ndarray:
+        """Non-zero weights of each source neuron, ``(source,)`` (``np.count_nonzero(weights,
+        axis=1)``; a conv projection's from its kernel, :meth:`ConvSpec.fan_out
+        <neurohw.hw.conv.ConvSpec.fan_out>`)."""
+        if self.conv is not None:
+            spec, kernel = self.conv
+            return spec.fan_out(kernel)
+        return np.count_nonzero(self.weights, axis=1)
 
     @property
     def shifted_weights(self) -> np.ndarray:
@@ -445,6 +526,8 @@ class Projection:
 
     @property
     def n_synapses(self) -> int:
+        if self.conv is not None:
+            return int(self.fan_out().sum())
         return int(np.count_nonzero(self.synapse_mask))
 
     @property
@@ -472,11 +555,22 @@ class Projection:
                 return a is None and b is None
             return np.array_equal(a, b)
 
+        def same_synapses():
+            if self.conv is not None and other.conv is not None:
+                (spec, kernel), (other_spec, other_kernel) = self.conv, other.conv
+                if spec == other_spec and np.array_equal(kernel, other_kernel):
+                    # The same lowering, without building it (a conv projection has neither
+                    # delays nor a synapse mask).
+                    return True
+            return (
+                np.array_equal(self.weights, other.weights)
+                and optional(self.delays, other.delays)
+                and np.array_equal(self.synapse_mask, other.synapse_mask)
+            )
+
         return (
             (self.source, self.target, self.channel) == (other.source, other.target, other.channel)
-            and np.array_equal(self.weights, other.weights)
-            and optional(self.delays, other.delays)
-            and np.array_equal(self.synapse_mask, other.synapse_mask)
+            and same_synapses()
             and self.plasticity == other.plasticity
             and self.same_step == other.same_step
             and (self.weight_shift, self.count_cap) == (other.weight_shift, other.count_cap)
@@ -625,10 +719,10 @@ class Network:
             )
         target = self.populations[projection.target]
         expected = (sizes[projection.source], target.size)
-        if projection.weights.shape != expected:
+        if projection.shape != expected:
             raise NetworkError(
                 f"{where}: weights must have shape (source, target) = "
-                f"{expected}, not {projection.weights.shape}"
+                f"{expected}, not {projection.shape}"
             )
         channels = target.params.input_channels
         if projection.channel >= channels:
@@ -639,8 +733,8 @@ class Network:
             )
         width = target.weight_width
         low, high = -(1 << (width - 1)), (1 << (width - 1)) - 1
-        if projection.weights.size:
-            w_min, w_max = int(projection.weights.min()), int(projection.weights.max())
+        if np.prod(projection.shape):
+            w_min, w_max = projection.weight_range()
             if w_min < low or w_max > high:
                 raise NetworkError(
                     f"{where}: weights range from {w_min} to {w_max}, outside "
@@ -822,8 +916,11 @@ class Network:
             "source": projection.source,
             "target": projection.target,
             "channel": projection.channel,
-            "weights": f"weights_{index}",
         }
+        if projection.conv is None:
+            # A conv projection is stored as its kernel alone (files written before also have
+            # its dense lowering, which loading checks against the kernel).
+            out["weights"] = f"weights_{index}"
         if projection.delays is not None:
             out["delays"] = f"delays_{index}"
         if projection.synapses is not None:
@@ -853,7 +950,8 @@ class Network:
     def _arrays(self) -> dict:
         arrays = {}
         for i, projection in enumerate(self.projections):
-            arrays[f"weights_{i}"] = projection.weights
+            if projection.conv is None:
+                arrays[f"weights_{i}"] = projection.weights
             if projection.delays is not None:
                 arrays[f"delays_{i}"] = projection.delays
             if projection.synapses is not None:
@@ -935,7 +1033,7 @@ class Network:
                             f"{p[entry]!r}"
                         )
                     arrays[entry] = weights[p[entry]]
-                if "weights" not in arrays:
+                if "weights" not in arrays and "conv" not in p:
                     raise KeyError("weights")
                 plasticity = p.get("plasticity")
                 if plasticity is not None:
@@ -947,7 +1045,7 @@ class Network:
                     Projection(
                         p["source"],
                         p["target"],
-                        arrays["weights"],
+                        arrays.get("weights"),
                         p["channel"],
                         arrays.get("delays"),
                         arrays.get("synapses"),

@@ -47,6 +47,7 @@ would fit.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from dataclasses import dataclass
@@ -271,28 +272,38 @@ class _Mapper:
         #: ``{population: its conv Projection}``: the populations placed on convolution cores.
         self.conv = dict(conv or {})
         # Synapse pattern per (source, target), the union over channels (a plastic synapse
-        # of weight 0 is one: it may grow).
+        # of weight 0 is one: it may grow), built on first use (pattern_of): a population on
+        # convolution cores never needs the dense pattern of its conv projection.
         self.pattern: dict[tuple[str, str], np.ndarray] = {}
         self.weights: dict[tuple[str, str], list] = {}
         # Populations with plastic inputs: their cores learn, which needs dense weights.
         self.learning = {p.target for p in network.projections if p.plastic}
         for projection in network.projections:
             pair = (projection.source, projection.target)
-            nz = projection.synapse_mask
-            self.pattern[pair] = nz if pair not in self.pattern else (self.pattern[pair] | nz)
             self.weights.setdefault(pair, []).append(projection)
         # A core stores weight << weight_shift, so its weights grow to hold the shifted ones.
         self.weight_width = {
             name: max(
                 [p.weight_width]
-                + [_signed_bits(q.shifted_weights) for q in network.projections_to(name)]
+                + [
+                    _signed_bits(np.array(q.weight_range()) << q.weight_shift)
+                    for q in network.projections_to(name)
+                    if np.prod(q.shape)
+                ]
             )
             for name, p in network.populations.items()
         }
         order = list(network.inputs) + list(network.populations)
         self.sources = {
-            name: [s for s in order if (s, name) in self.pattern] for name in network.populations
+            name: [s for s in order if (s, name) in self.weights] for name in network.populations
         }
+
+    def pattern_of(self, pair) -> np.ndarray:
+        """The synapse pattern (source, target) of the projections of ``pair``."""
+        if pair not in self.pattern:
+            masks = [projection.synapse_mask for projection in self.weights[pair]]
+            self.pattern[pair] = functools.reduce(np.logical_or, masks)
+        return self.pattern[pair]
 
     def ranges(self, name, n) -> list[tuple[int, int]]:
         """The neuron ranges of population ``name`` on ``n`` cores: near-equal, or on
@@ -337,7 +348,7 @@ class _Mapper:
         population = self.network.populations[target]
         blocks, synapses = [], 0
         for source in self.sources[target]:
-            pattern = self.pattern[(source, target)][:, start:stop]
+            pattern = self.pattern_of((source, target))[:, start:stop]
             rows = pattern.any(axis=1)
             for (s_start, s_stop), ordinal in self.source_ranges(source, splits):
                 used = np.flatnonzero(rows[s_start:s_stop])
@@ -538,9 +549,6 @@ def _conv_cores(network, mapper, name, ranges, splits, first_index, source_key) 
         )
         core_kernel = kernel[channels]
         core_kernel.setflags(write=False)
-        # The dense lowering stays what the plan model computes with (docs/system.md).
-        weights = projection.weights[np.newaxis, :, start:stop].copy()
-        weights.setflags(write=False)
         cores.append(
             CorePlan(
                 index=first_index + len(cores),
@@ -550,7 +558,6 @@ def _conv_cores(network, mapper, name, ranges, splits, first_index, source_key) 
                 params=_slice_params(network.populations[name].params, start, stop),
                 weight_width=mapper.weight_width[name],
                 axon_blocks=tuple(blocks),
-                weights=weights,
                 connectivity="conv",
                 max_events_per_step=max(1, events),
                 conv=(core_spec, core_kernel),
@@ -919,11 +926,16 @@ def map_network(
     targets: dict[int, set] = {}
     for core in cores:
         for block in core.axon_blocks:
-            pattern = mapper.pattern[(block.source, core.population)]
-            rows = pattern[
-                block.source_start : block.source_start + block.count,
-                core.neuron_start : core.neuron_stop,
-            ].any(axis=1)
+            if core.conv is not None:
+                # The axons whose events reach a neuron of the core (block = the whole map).
+                reached = core.conv[0].fan_out(core.conv[1]) > 0
+                rows = reached[block.source_start : block.source_start + block.count]
+            else:
+                pattern = mapper.pattern_of((block.source, core.population))
+                rows = pattern[
+                    block.source_start : block.source_start + block.count,
+                    core.neuron_start : core.neuron_stop,
+                ].any(axis=1)
             for offset in np.flatnonzero(rows):
                 targets.setdefault(block.key_start + int(offset), set()).add(core.index)
     for name in network.outputs:

@@ -32,7 +32,7 @@ import numpy as np
 from ..model.params import NeuronParams
 from ..model.stdp import STDPParams
 from ..routing import EventFormat, MeshTopology, NetworkPlan, StarTopology
-from .graph import Network
+from .graph import DenseLowering, Network
 
 __all__ = ["AxonBlock", "CorePlan", "ChipPlan"]
 
@@ -71,8 +71,9 @@ class CorePlan:
     with ``stdp``, the ``plastic`` mask (same shape) of the weights that learn.
 
     A convolution core (``connectivity == "conv"``) has ``conv = (ConvSpec, integer kernel)``
-    of its output channels; its ``weights`` are that kernel's dense lowering, what the plan
-    model computes with (``docs/system.md``, "Convolution cores")."""
+    of its output channels and no stored weights: ``weights`` is that kernel's dense lowering
+    ``(1, n_axons, n_neurons)``, built only if some code asks for it (the plan model and the
+    chip compute with the kernel; ``docs/system.md``, "Convolution cores")."""
 
     index: int
     population: str
@@ -81,7 +82,7 @@ class CorePlan:
     params: NeuronParams
     weight_width: int
     axon_blocks: tuple
-    weights: np.ndarray = field(repr=False)
+    weights: np.ndarray | None = field(default=DenseLowering(channel_axis=True), repr=False)
     lanes: int = 1
     connectivity: str = "dense"
     max_events_per_step: int = 1
@@ -93,6 +94,8 @@ class CorePlan:
 
     @property
     def n_axons(self) -> int:
+        if self.conv is not None:
+            return self.conv[0].n_axons
         return self.weights.shape[1]
 
     @property
@@ -106,6 +109,8 @@ class CorePlan:
 
     @property
     def n_synapses(self) -> int:
+        if self.conv is not None:
+            return int(self.conv[0].fan_out(self.conv[1]).sum())
         return int(np.count_nonzero(np.any(self.weights != 0, axis=0)))
 
     def axon_of(self, key: int) -> int | None:

@@ -154,7 +154,12 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
     host_windows = _host_windows(plan, encode_samples(plan, selected, steps=steps), -1, n_windows)
 
     # Each core's view: its blocks, its fan-out, its state.
-    fanout = [np.count_nonzero(np.any(core.weights != 0, axis=0), axis=1) for core in plan.cores]
+    fanout = [
+        core.conv[0].fan_out(core.conv[1])
+        if core.conv is not None
+        else np.count_nonzero(np.any(core.weights != 0, axis=0), axis=1)
+        for core in plan.cores
+    ]
     states = [initial_state(core.params, core.n_neurons, 1) for core in plan.cores]
     armed = [False] * n_cores  # end-of-sample seen in the previous window
     rings = [
@@ -282,7 +287,15 @@ def simulate_plan(plan: ChipPlan, inputs, *, samples=None, steps: int | None = N
                     f"graded event counts as |value|)"
                 )
             sops[c, g] = int(events @ fanout[c])
-            if graded.any() and rings[c] is None:
+            if core.conv is not None:
+                # A convolution core: its kernel's correlation, the sum its dense lowering
+                # gives (one current, no cap, spikes only: mapping.py's conditions).
+                drive = core.conv[0].apply(core.conv[1], capped)
+                states[c], fired = step(
+                    core.params, states[c], StepInput(drive=drive[np.newaxis, np.newaxis])
+                )
+                fired = np.asarray(fired, dtype=np.int64)[0]
+            elif graded.any() and rings[c] is None:
                 # reference.step's spike form takes counts only; the drive form is the same
                 # sum, with the values as they are and the counts capped.
                 drive = np.einsum("a,can->cn", capped, core.weights.astype(np.int64))

@@ -846,7 +846,13 @@ def quantize(
     for (source, target), w in int_weights.items():
         conv = _integer_conv(convs[source, target], w, layers[target].notes, source)
         projections.append(
-            Projection(source, target, w, same_step=same_step[source, target], conv=conv)
+            Projection(
+                source,
+                target,
+                None if conv is not None else w,
+                same_step=same_step[source, target],
+                conv=conv,
+            )
         )
     inputs = []
     for g in float_net.inputs.values():
@@ -1477,7 +1483,16 @@ def _quantize_if(
                 notes.append(f"{clipped} weight(s) from {p.source!r} clipped to +-{w_max}")
             w_int = np.clip(w_int, -w_max - 1, w_max).astype(np.int64)
             conv = _integer_conv(p.conv, w_int, notes, p.source)
-            projections.append(Projection(p.source, name, w_int, same_step=p.same_step, conv=conv))
+            # A conv projection keeps its integer kernel alone (its lowering is w_int).
+            projections.append(
+                Projection(
+                    p.source,
+                    name,
+                    None if conv is not None else w_int,
+                    same_step=p.same_step,
+                    conv=conv,
+                )
+            )
             error = w_int / s - w_eff
             max_abs = float(np.abs(w_eff).max()) if w_eff.size else 0.0
             rms = float(np.sqrt(np.mean(error**2))) if error.size else 0.0
@@ -1598,7 +1613,7 @@ def evaluate(
     fan_out = {name: np.zeros(network.size(name)) for name in network.populations}
     for p in network.projections:
         if p.source in fan_out:
-            fan_out[p.source] += np.count_nonzero(p.weights, axis=1)
+            fan_out[p.source] += p.fan_out()
     layer = None if report is None else report.layers.get(output)
     per_neuron_scales = None if layer is None or layer.neuron_scales is None else layer.scales
     float_pred, fixed_pred = [], []
@@ -1634,7 +1649,7 @@ def evaluate(
             counts = np.abs(events).sum(axis=(0, 1))
             in_fan = np.zeros(group.size)
             for p in network.projections_from(name):
-                in_fan += np.count_nonzero(p.weights, axis=1)
+                in_fan += p.fan_out()
             ops_total += float((counts * in_fan).sum())
     float_pred = np.concatenate(float_pred)
     fixed_pred = np.concatenate(fixed_pred)

@@ -279,7 +279,7 @@ def population_drive(network: Network, name: str, counts_of) -> np.ndarray:
         counts = effective_counts(network, projection, counts_of(projection), params)
         # |counts or values| <= 2^16, |shifted weights| <= 2^15 and at most 2^31 sources: the
         # sum fits int64.
-        contribution = counts @ projection.shifted_weights
+        contribution = projection.drive(counts)
         if drive is None:
             drive = np.zeros(
                 (counts.shape[0], params.input_channels, population.size), dtype=np.int64
