@@ -11,13 +11,17 @@ default clock. Every run is recorded, fitting or not (with the resource that ove
 8-bit weights (random, seeded) and Sinabs' 16-bit IF neuron (reset by subtraction); input
 events are 2-channel (polarity) maps, at most one spike per position and step.
 
-* ``s16-c8``: 2x16x16 -> conv 3x3 stride 2 padding 1, 8 channels (8x8x8) -> Affine 10.
-* ``s32-c4-c8``: 2x32x32 -> conv 3x3 s2 p1, 4 ch (4x16x16) -> conv 3x3 s2 p1, 8 ch (8x8x8) ->
-  Affine 10 (a second conv layer, the input 4x larger).
-* ``s34p2-c4-c8``: N-MNIST's 2x34x34 -> 2x2 sum pooling -> conv 3x3 'same', 4 ch (4x17x17)
-  -> conv 3x3 s2 'valid', 8 ch (8x8x8) -> Affine 10.
-* ``s34p2-c8-c8``: the same with 8 channels in the first conv layer (8x17x17).
-* ``s34p2-c8-c16``: and 16 in the second (16x8x8, a 1024-axon Affine).
+* ``s8-c8``: 2x8x8 -> conv 3x3 stride 2 padding 1, 8 channels (8x4x4) -> Affine 10.
+* ``s12-c8``: the input 2x12x12 (8x6x6 after the conv).
+* ``s16-c4``: 2x16x16, 4 channels (4x8x8).
+* ``s12-c16``: 2x12x12, 16 channels (16x6x6).
+* ``s16-c4-c8``: 2x16x16 -> conv s2, 4 channels (4x8x8) -> conv 3x3 s2 p1, 8 channels (8x4x4)
+  -> Affine 10: a second conv layer.
+* ``s16-c8``: 2x16x16, 8 channels (8x8x8).
+
+Every core's ingress buffers three windows of every key routed to it
+(:func:`neurohw.hw.system.ingress_fifo_depth`), so the block RAM grows with the input map and
+with every layer's map, not only with the kernels and neuron states.
 """
 
 from __future__ import annotations
@@ -50,23 +54,15 @@ BUILD = REPO / "build" / "benchmarks" / "cnn_up5k"
 #: name -> the conv layers ``(ConvSpec options)`` in order; the first one's ``in_shape`` is the
 #: input map, every later one's is the previous one's output.
 RUNS = {
-    "s16-c8": [dict(in_shape=(2, 16, 16), out_channels=8, stride=2, padding=1)],
-    "s32-c4-c8": [
-        dict(in_shape=(2, 32, 32), out_channels=4, stride=2, padding=1),
+    "s8-c8": [dict(in_shape=(2, 8, 8), out_channels=8, stride=2, padding=1)],
+    "s12-c8": [dict(in_shape=(2, 12, 12), out_channels=8, stride=2, padding=1)],
+    "s16-c4": [dict(in_shape=(2, 16, 16), out_channels=4, stride=2, padding=1)],
+    "s12-c16": [dict(in_shape=(2, 12, 12), out_channels=16, stride=2, padding=1)],
+    "s16-c4-c8": [
+        dict(in_shape=(2, 16, 16), out_channels=4, stride=2, padding=1),
         dict(out_channels=8, stride=2, padding=1),
     ],
-    "s34p2-c4-c8": [
-        dict(in_shape=(2, 34, 34), out_channels=4, padding="same", pool=2),
-        dict(out_channels=8, stride=2),
-    ],
-    "s34p2-c8-c8": [
-        dict(in_shape=(2, 34, 34), out_channels=8, padding="same", pool=2),
-        dict(out_channels=8, stride=2),
-    ],
-    "s34p2-c8-c16": [
-        dict(in_shape=(2, 34, 34), out_channels=8, padding="same", pool=2),
-        dict(out_channels=16, stride=2),
-    ],
+    "s16-c8": [dict(in_shape=(2, 16, 16), out_channels=8, stride=2, padding=1)],
 }
 CLASSES = 10
 
