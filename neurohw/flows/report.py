@@ -474,21 +474,19 @@ def estimate_cycles(
     )
 
 
-def _conv_event_cycles(plan, core_plan, config, inputs, trace) -> np.ndarray:
-    """``(samples * steps,)``: the cycles convolution core ``core_plan`` spends applying each
-    step's events, ``ConvConfig.event_cycles`` of every event's axon (a count of ``k`` is ``k``
-    events). Its axons are its source's neurons (``docs/system.md``, "Convolution cores"): an
-    input group's counts of the same step, or a population's spikes of the step before (none
-    at a sample's first step, nor before a skewed source's start step), as the plan model
-    applies them, on the axons whose keys are routed to the core (checked against its event
-    counts)."""
+def conv_axon_counts(plan, core_plan, inputs, trace) -> np.ndarray:
+    """``(steps, samples, n_axons)``: the events convolution core ``core_plan`` applies per axon
+    and step in ``trace`` (:func:`~neurohw.network.plan_model.simulate_plan` of the padded
+    ``inputs``). Its axons are its source's neurons (``docs/system.md``, "Convolution cores"):
+    an input group's counts of the same step, or a population's spikes of the step before
+    (none at a sample's first step, nor before a skewed source's start step), on the axons
+    whose keys are routed to the core (a source neuron with no weight here is not sent);
+    checked against the plan model's event counts."""
     T, B = trace.steps, trace.samples
-    cycles = np.array([config.event_cycles(a) for a in range(config.n_axons)], dtype=np.int64)
-    counts = np.zeros((T, B, config.n_axons), dtype=np.int64)
+    counts = np.zeros((T, B, core_plan.n_axons), dtype=np.int64)
     for block in core_plan.axon_blocks:
         source = slice(block.source_start, block.source_start + block.count)
         axons = slice(block.axon_start, block.axon_start + block.count)
-        # Only keys routed here arrive (a source neuron with no weight here is not sent).
         routed = np.array(
             [
                 core_plan.index in plan.connectivity.get(block.key_start + k, ())
@@ -508,7 +506,15 @@ def _conv_event_cycles(plan, core_plan, config, inputs, trace) -> np.ndarray:
             f"({applied.tolist()}) differ from the plan model's "
             f"({trace.events_per_step[core_plan.index].tolist()})"
         )
-    return (counts @ cycles).T.reshape(-1)
+    return counts
+
+
+def _conv_event_cycles(plan, core_plan, config, inputs, trace) -> np.ndarray:
+    """``(samples * steps,)``: the cycles convolution core ``core_plan`` spends applying each
+    step's events: ``ConvConfig.event_cycles`` of every event's axon (a count of ``k`` is ``k``
+    events; :func:`conv_axon_counts`)."""
+    cycles = np.array([config.event_cycles(a) for a in range(config.n_axons)], dtype=np.int64)
+    return (conv_axon_counts(plan, core_plan, inputs, trace) @ cycles).T.reshape(-1)
 
 
 # -- reports ------------------------------------------------------------------------------------
