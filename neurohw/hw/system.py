@@ -111,8 +111,8 @@ def core_config(
     if core_plan.conv is not None:
         raise ValueError(
             f"core {core_plan.index} is a convolution core (population "
-            f"{core_plan.population!r}), which has no neuron-core configuration; estimates "
-            f"that read one do not cover convolution cores yet (map with conv='dense')"
+            f"{core_plan.population!r}), which has no neuron-core configuration; its "
+            f"description is conv_config(core_plan)"
         )
     spram = weight_memory == "spram"
     return CoreConfig(
