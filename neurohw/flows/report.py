@@ -466,9 +466,14 @@ def estimate_cycles(
         assumptions=(
             f"{T} steps per sample, {B} sample(s); input spikes per sample "
             f"{float(sum(host_words)) / max(1, B):.1f} (mean); dense cores apply an event "
-            f"in ceil(N/P) cycles, convolution cores in their decode clocks plus "
-            f"ceil(out_channels/lanes) per kernel position that reaches an output; host port "
-            f"never idle, host_out always ready"
+            f"in ceil(N/P) cycles"
+            + (
+                ", convolution cores in their decode clocks plus ceil(out_channels/lanes) per "
+                "kernel position that reaches an output"
+                if any(conv)
+                else ""
+            )
+            + "; host port never idle, host_out always ready"
         ),
         model=dataclasses.asdict(model),
     )
