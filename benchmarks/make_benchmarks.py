@@ -1455,6 +1455,10 @@ def conv_lines(conv_rows, cnn_rows, stale: dict) -> list[str]:
             f"lowering would grow {sizes[2]['dense_weight_words'] / sizes[0]['dense_weight_words']:.0f}x "
             f"({sizes[2]['dense_weight_words']:,} words at 2x34x34, beyond the ECP5-85F).",
         ]
+    order = list(bench_cnn_up5k.RUNS)
+    cnn_rows = sorted(
+        cnn_rows, key=lambda row: order.index(row["run"]) if row["run"] in order else len(order)
+    )
     if cnn_rows:
         lines += [
             "",
@@ -1465,8 +1469,9 @@ def conv_lines(conv_rows, cnn_rows, stale: dict) -> list[str]:
             "8-bit random weights, Sinabs' 16-bit IF neuron, mapped with `conv='core'` and "
             "placed and routed on the iCE40UP5K (block RAM only, no SPRAM; "
             "`benchmarks/bench_cnn_up5k.py`, results `benchmarks/results/cnn_up5k.json`). "
-            "Grown one step at a time from the smallest: the input map (8x8, 12x12, 16x16), "
-            "the channels (4, 8, 16) and a second conv layer. Latency and synaptic ops: "
+            "Grown one step at a time from the smallest (`s8-c8`): the input map (8x8, 12x12, "
+            "16x16), the channels (4, 8, 12, 16) and a second conv layer, until each direction "
+            "failed to place. Latency and synaptic ops: "
             f"`estimate_cycles` on random input at {CNN_INPUT_RATE} spikes per line and step, "
             "16 steps, 2 samples, at the chip's Fmax.",
             "",
