@@ -14,8 +14,8 @@ events are 2-channel (polarity) maps, at most one spike per position and step.
 * ``s8-c8``: 2x8x8 -> conv 3x3 stride 2 padding 1, 8 channels (8x4x4) -> Affine 10.
 * ``s12-c8``: the input 2x12x12 (8x6x6 after the conv).
 * ``s16-c4``: 2x16x16, 4 channels (4x8x8).
-* ``s12-c16``: 2x12x12, 16 channels (16x6x6).
 * ``s12-c12``: 2x12x12, 12 channels (12x6x6).
+* ``s12-c16``: 2x12x12, 16 channels (16x6x6).
 * ``s12-c4-c8``: 2x12x12 -> conv s2, 4 channels (4x6x6) -> conv 3x3 s2 p1, 8 channels (8x3x3)
   -> Affine 10: a second conv layer at 12x12.
 * ``s16-c4-c8``: 2x16x16 -> conv s2, 4 channels (4x8x8) -> conv 3x3 s2 p1, 8 channels (8x4x4)
@@ -60,8 +60,8 @@ RUNS = {
     "s8-c8": [dict(in_shape=(2, 8, 8), out_channels=8, stride=2, padding=1)],
     "s12-c8": [dict(in_shape=(2, 12, 12), out_channels=8, stride=2, padding=1)],
     "s16-c4": [dict(in_shape=(2, 16, 16), out_channels=4, stride=2, padding=1)],
-    "s12-c16": [dict(in_shape=(2, 12, 12), out_channels=16, stride=2, padding=1)],
     "s12-c12": [dict(in_shape=(2, 12, 12), out_channels=12, stride=2, padding=1)],
+    "s12-c16": [dict(in_shape=(2, 12, 12), out_channels=16, stride=2, padding=1)],
     "s12-c4-c8": [
         dict(in_shape=(2, 12, 12), out_channels=4, stride=2, padding=1),
         dict(out_channels=8, stride=2, padding=1),

@@ -1507,7 +1507,8 @@ def conv_lines(conv_rows, cnn_rows, stale: dict) -> list[str]:
                 over = ", ".join(
                     f"{bel} {used}/{available}" for bel, used, available in row["overflow"]
                 )
-                fits = f"no: {over}"
+                # No overflow: nextpnr found no legal placement (logic at its limit).
+                fits = f"no: {over or 'no legal placement (nextpnr)'}"
                 cells, latency, sops = "- | - | -", "-", "-"
             lines.append(
                 f"| {label} | {layers} | {row['neurons']:,} | {row['weight_words']:,} "
