@@ -51,6 +51,8 @@ RESULTS = RESULTS_DIR / "system_synth.json"
 UP5K_SPRAM_RESULTS = RESULTS_DIR / "up5k_spram.json"
 CORE_RESULTS = RESULTS_DIR / "core_synth.json"
 LEARNING_RESULTS = RESULTS_DIR / "learning.json"
+CONV_RESULTS = RESULTS_DIR / "conv_synth.json"
+CNN_UP5K_RESULTS = RESULTS_DIR / "cnn_up5k.json"
 ENERGY_RESULTS = RESULTS_DIR / "energy.json"
 #: Written by ``bench_clock_targets.py``: issue 18's clock targets, two seeds each.
 CLOCK_RESULTS = RESULTS_DIR / "clock_targets.json"
@@ -615,6 +617,44 @@ def clock_target_lines(rows: list, stale: dict | None = None) -> list[str]:
         "",
     ]
     return lines
+
+
+def stale_conv_rows(conv_rows: list, cnn_rows: list) -> dict:
+    """``{"conv:run" or "cnn:run": why}`` for every row of ``conv_synth.json`` and
+    ``cnn_up5k.json`` whose recorded hash differs from what this tree generates
+    (``bench_conv_synth.build``, ``bench_cnn_up5k.cnn_plan`` as a chip without the debug
+    port)."""
+    import bench_cnn_up5k
+    import bench_conv_synth
+
+    stale = {}
+    for row in conv_rows:
+        run = row["run"]
+        if run not in bench_conv_synth.RUNS:
+            stale[f"conv:{run}"] = "run no longer defined"
+            continue
+        verilog = design_hash.sha256_text(design_hash.core_verilog(bench_conv_synth.build(run)))
+        options = (row.get("provenance") or {}).get("options", {})
+        why = _why_stale(recorded_sha256(row), design_hash.measured_sha256(verilog, options))
+        if why:
+            stale[f"conv:{run}"] = why
+    for row in cnn_rows:
+        run = row["run"]
+        if run not in bench_cnn_up5k.RUNS:
+            stale[f"cnn:{run}"] = "run no longer defined"
+            continue
+        chip = Chip(bench_cnn_up5k.cnn_plan(run), debug=False)
+        current = design_hash.measured_sha256(
+            chip.design_hash(), design_hash.synthesis_options(row["device"], seed=SYNTH_SEED)
+        )
+        why = _why_stale(recorded_sha256(row), current)
+        if why:
+            stale[f"cnn:{run}"] = why
+    return stale
+
+
+def load_rows(path: Path) -> list:
+    return json.loads(path.read_text()) if path.exists() else []
 
 
 def load_core_rows(path: Path = CORE_RESULTS) -> list:
@@ -1509,6 +1549,190 @@ def cnn_lines(path: Path = CNN_RESULTS) -> list[str]:
     return lines + [""]
 
 
+#: The stated workload of the convolution rows' latency: input events per sample (every one an
+#: interior event, the most clocks per event) over ``CONV_STEPS`` steps.
+CONV_EVENTS_PER_SAMPLE = 4096
+CONV_STEPS = 16
+#: The CNN chips' stated input: spikes per input line and step (Bernoulli, seed 0), 16 steps.
+CNN_INPUT_RATE = 0.05
+
+
+def conv_lines(conv_rows, cnn_rows, stale: dict) -> list[str]:
+    """The "Convolution cores" section: ``conv_synth.json`` (one layer as a ConvCore and as its
+    dense lowering, image sizes, lanes, pooling; ECP5-85F) and ``cnn_up5k.json`` (CNN chips
+    grown on the iCE40UP5K)."""
+    import bench_cnn_up5k
+    import bench_conv_synth
+
+    from neurohw.flows.report import TimingModel
+    from neurohw.hw.conv_core import ConvCore
+
+    if not conv_rows and not cnn_rows:
+        return []
+    rows = {row["run"]: row for row in conv_rows}
+    lines = [
+        "",
+        "## Convolution cores",
+        "",
+        "One convolution layer (2 input channels, 8 output channels, 3x3 kernel, 8-bit weights, "
+        "a 16-bit IF neuron; `benchmarks/bench_conv_synth.py`, results "
+        "`benchmarks/results/conv_synth.json`) as a `ConvCore` (kernel stored once) and, at "
+        "2x8x8, as the `NeuronCore` holding its dense lowering, on the ECP5-85F (60 MHz asked, "
+        "serial I/O harness, the core's cells). Synaptic ops per second: the ops per clock of "
+        "an interior event (72 ops in `event_cycles` clocks: lanes x ops per clock, less the "
+        "decode clocks) x Fmax. Latency per sample: "
+        f"{CONV_EVENTS_PER_SAMPLE:,} input events (all interior) over {CONV_STEPS} steps, "
+        f"`event_cycles` each plus a sweep of `N + L + "
+        f"{TimingModel().conv_sweep_overhead}` clocks per step (`estimate_cycles`' model of a "
+        "convolution core alone), at Fmax.",
+        "",
+        "| run | input | outputs (neurons) | lanes | weight words (dense lowering) | LUT4 | FF "
+        "| DP16KD | DSP | Fmax MHz | clocks per event | synaptic ops/s | latency per sample |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in bench_conv_synth.RUNS:
+        row = rows.get(run)
+        if row is None:
+            continue
+        kind, spec, lanes = bench_conv_synth.parse(run)
+        label = _flag(f"`{run}`", stale.get(f"conv:{run}"))
+        shape = "x".join(map(str, row["in_shape"]))
+        if row.get("pool", [1, 1]) != [1, 1]:
+            shape += f", {row['pool'][0]}x{row['pool'][1]} sum pool"
+        out = "x".join(map(str, row["out_shape"]))
+        if kind == "conv":
+            words = f"{row['kernel_words']:,} ({row['dense_weight_words']:,})"
+            config = ConvCore.describe(
+                bench_conv_synth.if_neuron(),
+                spec,
+                weight_width=bench_conv_synth.WEIGHT_WIDTH,
+                max_events_per_step=bench_conv_synth.EVENTS,
+                **({"lanes": lanes} if lanes > 1 else {}),
+            )
+            clocks = row["event_cycles"] if "event_cycles" in row else None
+            if clocks is None:
+                _, height, width = spec.in_shape
+                clocks = config.event_cycles((height // 2) * width + width // 2)
+            sops = f"{spec.ops_per_event / clocks * row['fmax_mhz']:.0f} M"
+            cycles = CONV_EVENTS_PER_SAMPLE * clocks + CONV_STEPS * (
+                spec.n_neurons + config.update_latency + TimingModel().conv_sweep_overhead
+            )
+            latency = f"{cycles / row['fmax_mhz']:,.0f} us"
+        else:
+            # One weight row per event, one neuron per clock (one lane).
+            words = f"{row['dense_weight_words']:,}"
+            clocks = spec.n_neurons
+            sops = f"{spec.ops_per_event / clocks * row['fmax_mhz']:.0f} M"
+            latency = "-"
+        lines.append(
+            f"| {label} | {shape} | {out} ({row['n_neurons']:,}) | {lanes} | {words} "
+            f"| {row['luts']:,} | {row['ffs']:,} | {row['bram']} | {row['dsp']} "
+            f"| {row['fmax_mhz']:.1f} | {clocks} | {sops} | {latency} |"
+        )
+    conv, dense = rows.get("conv-2x8x8"), rows.get("dense-2x8x8")
+    if conv and dense:
+        lines += [
+            "",
+            f"**Kernel against dense lowering** (2x8x8, one run each, same neuron and options): "
+            f"the dense lowering needs {dense['bram'] / conv['bram']:.0f}x the block RAM "
+            f"({dense['bram']} DP16KD against {conv['bram']}), "
+            f"{dense['luts'] / conv['luts']:.1f}x the LUT4 ({dense['luts']:,} against "
+            f"{conv['luts']:,}) and {dense['ffs'] / conv['ffs']:.1f}x the FFs, for "
+            f"{dense['dense_weight_words'] / conv['kernel_words']:.0f}x the weight words "
+            f"({dense['dense_weight_words']:,} against {conv['kernel_words']}); it applies an "
+            f"event in 512 clocks (one weight row) where the convolution core takes "
+            f"{conv.get('event_cycles') or 74}.",
+        ]
+    sizes = [rows.get(f"conv-{size}") for size in ("2x8x8", "2x16x16", "2x34x34")]
+    if all(sizes):
+        lines += [
+            "",
+            "**Memory against image size**: "
+            + ", ".join(
+                f"{'x'.join(map(str, r['in_shape']))}: {r['kernel_words']} kernel words, "
+                f"{r['n_neurons']:,} neurons, {r['bram']} DP16KD"
+                for r in sizes
+            )
+            + ". The kernel stays 144 words (LUT RAM); the block RAM that grows is the neurons' "
+            "state and accumulators (which a dense core needs as well), "
+            f"{sizes[2]['bram'] / sizes[0]['bram']:.1f}x for "
+            f"{sizes[2]['n_neurons'] / sizes[0]['n_neurons']:.0f}x the neurons; the dense "
+            f"lowering would grow {sizes[2]['dense_weight_words'] / sizes[0]['dense_weight_words']:.0f}x "
+            f"({sizes[2]['dense_weight_words']:,} words at 2x34x34, beyond the ECP5-85F).",
+        ]
+    order = list(bench_cnn_up5k.RUNS)
+    cnn_rows = sorted(
+        cnn_rows, key=lambda row: order.index(row["run"]) if row["run"] in order else len(order)
+    )
+    if cnn_rows:
+        lines += [
+            "",
+            "### The largest CNN on the iCE40UP5K",
+            "",
+            "Whole chips (`neurohw.Chip(plan, debug=False)`: convolution cores, an Affine output "
+            "core of 10 neurons, the router and the host port in the serial I/O harness), "
+            "8-bit random weights, Sinabs' 16-bit IF neuron, mapped with `conv='core'` and "
+            "placed and routed on the iCE40UP5K (block RAM only, no SPRAM; "
+            "`benchmarks/bench_cnn_up5k.py`, results `benchmarks/results/cnn_up5k.json`). "
+            "Grown one step at a time from the smallest (`s8-c8`): the input map (8x8, 12x12, "
+            "16x16), the channels (4, 8, 12, 16) and a second conv layer, until each direction "
+            "failed to place. Latency and synaptic ops: "
+            f"`estimate_cycles` on random input at {CNN_INPUT_RATE} spikes per line and step, "
+            "16 steps, 2 samples, at the chip's Fmax.",
+            "",
+            "| run | layers | neurons | weight words (dense lowering) | fits | LUT4 (of 5,280) "
+            "| BRAM (of 30) | Fmax MHz | latency per sample | synaptic ops/s |",
+            "|---|---|---:|---:|---|---:|---:|---:|---:|---:|",
+        ]
+        for row in cnn_rows:
+            run = row["run"]
+            layers = " -> ".join(
+                ["x".join(map(str, row["cores"][0]["in_shape"]))]
+                + [
+                    "x".join(map(str, c["out_shape"]))
+                    for c in row["cores"]
+                    if c["connectivity"] == "conv"
+                ]
+                + ["10"]
+            )
+            label = _flag(f"`{run}`", stale.get(f"cnn:{run}"))
+            if row["fits"]:
+                estimate = estimate_cycles(
+                    bench_cnn_up5k.cnn_plan(run),
+                    steps=16,
+                    input_rate=CNN_INPUT_RATE,
+                    samples=2,
+                )
+                fmax = row["fmax_mhz"]
+                latency = f"{estimate.cycles_per_inference / fmax:,.0f} us"
+                sops = f"{estimate.synaptic_ops_per_inference * fmax / estimate.cycles_per_inference:.1f} M"
+                fits = "yes"
+                cells = f"{row['luts']:,} | {row['bram']} | {fmax:.1f}"
+            else:
+                over = ", ".join(
+                    f"{bel} {used}/{available}" for bel, used, available in row["overflow"]
+                )
+                # No overflow: nextpnr found no legal placement (logic at its limit).
+                fits = f"no: {over or 'no legal placement (nextpnr)'}"
+                cells, latency, sops = "- | - | -", "-", "-"
+            lines.append(
+                f"| {label} | {layers} | {row['neurons']:,} | {row['weight_words']:,} "
+                f"({row['dense_weight_words']:,}) | {fits} | {cells} | {latency} | {sops} |"
+            )
+        fitting = [row for row in cnn_rows if row["fits"]]
+        if fitting:
+            largest = max(fitting, key=lambda row: row["neurons"])
+            lines += [
+                "",
+                f"Largest that fits: `{largest['run']}` ({largest['neurons']:,} neurons, "
+                f"{largest['bram']} of 30 block RAMs). Block RAM is the limit, and most of it "
+                "is not the kernels: every core's ingress buffers three windows of every key "
+                "routed to it (`ingress_fifo_depth`), so each layer's input map costs FIFO "
+                'words as well as neuron state (docs/benchmarks.md, "Convolution cores").',
+            ]
+    return lines
+
+
 def render(
     results: dict,
     estimates: dict,
@@ -1518,6 +1742,8 @@ def render(
     energy: Path = ENERGY_RESULTS,
     spram_rtl: Path = UP5K_SPRAM_RESULTS,
     clock_rows: list | None = None,
+    conv_rows: list = (),
+    cnn_rows: list = (),
 ) -> str:
     """BENCHMARKS.md from the chip ``results``, the cycle ``estimates`` and the ``core`` rows;
     the rows named in ``stale`` are flagged in place and listed at the top."""
@@ -1675,6 +1901,7 @@ def render(
     ]
     lines += ["", *xilinx_lines(results, estimates, stale, digits_accuracy(energy))]
     lines += learning_lines(learning)
+    lines += conv_lines(conv_rows, cnn_rows, stale)
     lines += energy_lines(energy)
     lines += ["", *cnn_lines()]
     lines += ["## Timing model constants", "", "`" + repr(TimingModel()) + "`", ""]
@@ -1741,6 +1968,8 @@ def main(argv=None) -> int:
     results = load_results(paths["chips"])
     core = load_core_rows(paths["core"])
     clock_rows = load_core_rows(paths["clock"])
+    conv_rows = load_rows(args.out / CONV_RESULTS.name)
+    cnn_rows = load_rows(args.out / CNN_UP5K_RESULTS.name)
     chip_keys = [k for k in args.only or chips if k in chips]
     core_runs = [k for k in args.only or () if k in runs]
     if args.check:
@@ -1748,12 +1977,14 @@ def main(argv=None) -> int:
             **stale_core_rows(core, set(core_runs) if args.only else None),
             **stale_chip_rows(results, set(chip_keys) if args.only else None),
             **({} if args.only else stale_clock_rows(clock_rows)),
+            **({} if args.only else stale_conv_rows(conv_rows, cnn_rows)),
         }
         for row, why in sorted(stale.items()):
             print(f"STALE {row}: {why}")
         checked = len(core_runs if args.only else core + clock_rows) + sum(
             len(v) for k, v in results.items() if not k.startswith("_") and k in chip_keys
         )
+        checked += 0 if args.only else len(conv_rows) + len(cnn_rows)
         print(f"{checked - len(stale)} of {checked} rows fresh")
         return 1 if stale else 0
     if not args.table:
@@ -1769,6 +2000,7 @@ def main(argv=None) -> int:
         **stale_core_rows(core, set(CORE_TABLE_RUNS)),
         **stale_chip_rows(results),
         **stale_clock_rows(clock_rows),
+        **stale_conv_rows(conv_rows, cnn_rows),
     }
     if stale and not args.allow_stale:
         for row, why in sorted(stale.items()):
@@ -1796,6 +2028,8 @@ def main(argv=None) -> int:
         energy=paths["energy"],
         spram_rtl=args.out / UP5K_SPRAM_RESULTS.name,
         clock_rows=clock_rows,
+        conv_rows=conv_rows,
+        cnn_rows=cnn_rows,
     )
     args.output.write_text(text)
     print(text)

@@ -1154,8 +1154,6 @@ def synth_command(args) -> int:
         topology=args.topology,
         capacity=capacity,
         graded_spikes=args.graded_spikes,
-        # The cycle and resource estimates do not model convolution cores yet.
-        conv="dense",
     )
     chip = Chip(plan, debug=args.debug)
     estimate = estimate_cycles(plan, steps=args.steps, input_rate=args.rate)

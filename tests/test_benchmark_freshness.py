@@ -312,3 +312,21 @@ def test_every_scaling_row_is_fresh():
         if row["provenance"]["measured_sha256"] != bench_scaling.measured_sha256(row)
     ]
     assert stale == []
+
+
+def test_conv_rows_are_checked():
+    """The convolution rows of BENCHMARKS.md (``conv_synth.json``, ``cnn_up5k.json``) are
+    checked like the others: the committed 2x8x8 layer and the smallest CNN chip are fresh; a
+    planted change of the recorded hash, or a run that no longer exists, is reported."""
+    conv = {row["run"]: row for row in make_benchmarks.load_rows(make_benchmarks.CONV_RESULTS)}
+    cnn = {row["run"]: row for row in make_benchmarks.load_rows(make_benchmarks.CNN_RESULTS)}
+    rows = [conv["conv-2x8x8"]], [cnn["s8-c8"]]
+    assert make_benchmarks.stale_conv_rows(*rows) == {}
+    planted = [
+        dict(row, provenance=dict(row["provenance"], measured_sha256="0" * 64))
+        for row in (conv["conv-2x8x8"], cnn["s8-c8"])
+    ]
+    stale = make_benchmarks.stale_conv_rows([planted[0]], [planted[1], {"run": "gone"}])
+    assert sorted(stale) == ["cnn:gone", "cnn:s8-c8", "conv:conv-2x8x8"]
+    assert stale["cnn:gone"] == "run no longer defined"
+    assert stale["conv:conv-2x8x8"].startswith("design or options changed (recorded 000000000000")

@@ -439,3 +439,27 @@ def test_lint(preset, tmp_path):
         core, _ = preset_case(preset, seed=11, steps=1)
     bad = unwaived(lint(core, tmp_path))
     assert not bad, "\n".join(f"%Warning-{code} line {line}: {text}" for code, line, text in bad)
+
+
+@pytest.mark.parametrize("lanes", [1, 3])
+def test_memories_describe_the_verilog(lanes):
+    """ConvConfig.memories() (what the resource estimates read) lists exactly the memories the
+    core's Verilog holds, widths and depths: states, per-neuron parameters, the lanes'
+    accumulator and kernel banks, the spike FIFO."""
+    from neurohw.flows.explore import memories
+
+    spec = ConvSpec((2, 6, 5), 5, 3, padding="same", pool=(1, 1))
+    # One lane: snnTorch's delayed reset (a pending-spike memory); three: a refractory counter.
+    params = snntorch_leaky(
+        beta_constant=40, threshold=np.arange(spec.n_neurons) % 40 + 20, reset_delay=lanes == 1
+    )
+    if lanes > 1:
+        params = params.replace(refractory_period=2)
+    options = dict(weight_width=6, max_events_per_step=300, lanes=lanes)
+    config = ConvCore.describe(params, spec, **options)
+    verilog = design_hash.core_verilog(ConvCore(params, spec, **options))
+    assert sorted((w, d) for _, w, d in memories(verilog)) == sorted(
+        (w, d) for _, w, d in config.memories()
+    )
+    kernel_words = sum(d for name, _, d in config.memories() if name.startswith("kernel"))
+    assert kernel_words == lanes * -(-5 // lanes) * 2 * 9

@@ -2,6 +2,7 @@
 through import, quantization, mapping, Verilog, RTL verification and the report."""
 
 import json
+from pathlib import Path
 
 import nir
 import numpy as np
@@ -329,3 +330,22 @@ def test_synth_command_refuses_a_bad_device(tmp_path, capsys):
         "'ice40-up5k', 'xc7-estimate', 'none'\n"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_compile_maps_a_conv_network_onto_convolution_cores(tmp_path):
+    """`neurohw compile` of the snnTorch conv fixture (NIR) places its Conv2d layer on a
+    convolution core by default (conv='auto'); the plan lists its kernel words and the report's
+    cycle and energy estimates cover it (they refused convolution cores before)."""
+    path = Path(__file__).parent / "data" / "trainers" / "snn_conv" / "model.nir"
+    out = tmp_path / "out"
+    arguments = ["compile", str(path), "-o", str(out), "--exporter", "snntorch", "--samples"]
+    arguments += ["2", "--steps", "8", "--rate", "0.3", "--verify-samples", "0", "--device"]
+    assert main(arguments + ["none"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    cores = report["plan"]["cores"]
+    assert [c["connectivity"] for c in cores] == ["conv", "dense"]
+    assert cores[0]["kernel_words"] == 36 and "kernel_words" not in cores[1]
+    activity = report["energy"]["activity"]
+    assert activity["cycles"] > 0 and activity["synaptic_ops"] > 0
+    # Every kernel word read is one accumulator update, as in a neuron core.
+    assert activity["weight_reads"] == activity["accumulator_updates"] > 0

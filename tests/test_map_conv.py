@@ -458,3 +458,31 @@ def test_conv_fixture_fixed_point_accuracy_on_the_stored_samples(name):
     assert accuracy.float_accuracy == framework
     assert abs(accuracy.fixed_accuracy - framework) <= 0.01, accuracy
     assert accuracy.agreement >= 0.99, accuracy
+
+
+def test_conv_lanes():
+    """map_network(conv_lanes=n) gives every convolution core the most lanes up to n that its
+    output channels fill (ConvCore refuses a lane without a channel); neuron cores keep
+    ``lanes``; the plan model is unchanged by lanes."""
+    from neurohw.network.mapping import conv_core_lanes
+
+    assert [conv_core_lanes(5, n) for n in (1, 2, 3, 4, 5, 8)] == [1, 2, 3, 3, 5, 5]
+    assert [conv_core_lanes(8, n) for n in (4, 5, 6, 7, 8, 64)] == [4, 4, 4, 4, 8, 8]
+    assert conv_core_lanes(1, 64) == 1
+    from neurohw.hw.conv import ConvSpec
+    from neurohw.hw.conv_core import ConvCore
+    from neurohw.model import NeuronParams
+
+    for channels in range(1, 13):
+        for n in range(1, 13):
+            lanes = conv_core_lanes(channels, n)
+            ConvCore.describe(
+                NeuronParams(), ConvSpec((1, 3, 3), channels, 1), weight_width=4, lanes=lanes
+            )
+    network, integer, report, meta, data = snn_conv_integer()
+    plan = map_network(integer, conv_lanes=4, lanes=2)
+    assert [(c.connectivity, c.lanes) for c in plan.cores] == [("conv", 4), ("dense", 2)]
+    with pytest.raises(MappingError, match=re.escape("conv_lanes must be between 1 and 64, not 0")):
+        map_network(integer, conv_lanes=0)
+    with pytest.raises(MappingError, match=re.escape("conv_lanes must be an integer, not 2.0")):
+        map_network(integer, conv_lanes=2.0)

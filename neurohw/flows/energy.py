@@ -359,29 +359,37 @@ def chip_activity(plan, inputs, *, cycles=None) -> Activity:
     """The :class:`Activity` of ``plan``'s chip on ``inputs`` (``{group: (steps, batch,
     size)}``, as :func:`~neurohw.flows.report.estimate_cycles` takes them); ``cycles``: a
     :class:`~neurohw.flows.report.CycleEstimate` already computed for the same inputs."""
-    from ..hw.system import core_config
+    from ..hw.system import conv_config, core_config
     from ..network.plan_model import simulate_plan
     from ..network.timing import pad_inputs
-    from .report import _hops, estimate_cycles
+    from .report import _hops, conv_axon_counts, estimate_cycles
 
     padded = pad_inputs(inputs, plan.flush_steps)
     trace = simulate_plan(plan, padded)
     if cycles is None:
         cycles = estimate_cycles(plan, inputs)
     B, T = trace.samples, trace.steps
-    configs = [core_config(plan, cp) for cp in plan.cores]
+    configs = [
+        conv_config(cp) if cp.conv is not None else core_config(plan, cp) for cp in plan.cores
+    ]
     weight_reads = state = updates = multiplies = bits_read = 0.0
     spram = False
     for c, (cp, config) in enumerate(zip(plan.cores, configs)):
         params = cp.params
         channels = params.input_channels
-        if config.connectivity == "dense":
+        if cp.conv is not None:
+            # A convolution core reads one kernel word and updates one accumulator per output
+            # channel of every kernel position an event reaches (zero weights included).
+            spec = cp.conv[0]
+            fanout = np.array([len(spec.fanout(a)) for a in range(spec.n_axons)])
+            reads = int((conv_axon_counts(plan, cp, padded, trace) @ fanout).sum())
+        elif config.connectivity == "dense":
             reads = trace.events_per_step[c].sum() * config.lane_depth * config.lanes * channels
         else:
             reads = trace.synaptic_ops[c].sum()
         weight_reads += reads
         bits_read += reads * cp.weight_width
-        spram = spram or config.weight_memory == "spram"
+        spram = spram or (cp.conv is None and config.weight_memory == "spram")
         words = 1 + params.n_currents + (1 if params.refractory_period else 0) + channels
         state += 2 * words * cp.n_neurons * T * B
         updates += cp.n_neurons * T * B

@@ -347,7 +347,8 @@ def _plan(network, point: SweepPoint):
     from ..network.mapping import CoreCapacity, map_network
 
     capacity = CoreCapacity(max_neurons=point.max_neurons)
-    # The cycle, resource and energy models do not cover convolution cores yet.
+    # Dense only: the LUT model (LUT_MODEL) is fitted to neuron cores; a convolution core's
+    # logic does not scale with its lanes and neurons as theirs does (docs/explore.md).
     return map_network(
         network, lanes=point.lanes, capacity=capacity, topology=point.topology, conv="dense"
     )

@@ -315,8 +315,8 @@ def run_flow(
         lanes=lanes,
         topology=topology,
         graded_spikes=graded_spikes,
-        # The report's cycle and energy estimates do not model convolution cores yet.
-        conv="dense",
+        # Convolution cores have no activity counters (docs/system.md, "Convolution cores").
+        conv="dense" if activity_counters else "auto",
     )
     chip = Chip(plan, debug=debug, activity_counters=activity_counters)
     with output_folder(out_dir) as work:
@@ -579,6 +579,7 @@ def _plan_summary(plan) -> dict:
                 "synapses": c.n_synapses,
                 "connectivity": c.connectivity,
                 "lanes": c.lanes,
+                **({"kernel_words": c.conv[0].kernel_words} if c.conv is not None else {}),
                 "max_events_per_step": c.max_events_per_step,
                 # Sources whose events arrive graded (graded inputs, graded spikes).
                 "graded_sources": [b.source for b in c.axon_blocks if b.graded],

@@ -164,6 +164,14 @@ class TimingModel:
       passing the gate and entering the network.
     * ``min_cycles_per_event``: the ingress hands the core at most one axon event every
       ``min_cycles_per_event`` cycles (visible with ``ceil(N / P) < 2``).
+    * ``conv_sweep_overhead``: a convolution core's step takes ``N + L +
+      conv_sweep_overhead`` cycles after its last event (``docs/core.md``, "Convolution
+      core": ``N + L + 2`` from the ``step`` transfer to ``done``, plus the barrier's decode
+      and hand-over as for the neuron core); its events take ``ConvConfig.event_cycles`` each
+      (decode clocks plus the kernel positions, ``ceil(out_channels / lanes)`` clocks for each
+      that reaches an output).
+    * ``conv_clear_cycles_per_write``: a convolution core's command takes 4 cycles (one more
+      than the neuron core's) plus the response hand-shake.
     """
 
     sweep_overhead: int = 10
@@ -173,6 +181,8 @@ class TimingModel:
     clear_cycles_per_write: int = 6
     host_gate_latency: int = 1
     min_cycles_per_event: int = 2
+    conv_sweep_overhead: int = 5
+    conv_clear_cycles_per_write: int = 4
 
 
 @dataclass
@@ -278,7 +288,7 @@ def estimate_cycles(
       after the hops; the host's barrier ``s`` is the last of the cores'.
     """
     from ..hw.endpoint import clear_writes, state_targets
-    from ..hw.system import core_config
+    from ..hw.system import conv_config, core_config
     from ..network.plan_model import simulate_plan
     from ..network.timing import pad_inputs
 
@@ -297,32 +307,49 @@ def estimate_cycles(
     n = plan.n_cores
     if cores is None:
         # Only their description is needed (widths, latency, fan-out): no hardware is built.
-        cores = [core_config(plan, cp) for cp in plan.cores]
-    D = [core.lane_depth for core in cores]
+        cores = [
+            conv_config(cp) if cp.conv is not None else core_config(plan, cp) for cp in plan.cores
+        ]
+    conv = [cp.conv is not None for cp in plan.cores]
+    # A convolution core sweeps one neuron per clock, whatever its lanes.
+    D = [core.n_neurons if conv[c] else core.lane_depth for c, core in enumerate(cores)]
     L = [core.update_latency for core in cores]
     per_event = [
         max(
             model.min_cycles_per_event,
-            D[c]
+            0
+            if conv[c]
+            else D[c]
             if cores[c].connectivity == "dense"
             else max(1, round(cores[c].n_synapses / max(1, cores[c].n_axons))),
         )
         for c in range(n)
     ]
+    sweep_overhead = [
+        model.conv_sweep_overhead if conv[c] else model.sweep_overhead for c in range(n)
+    ]
+    per_write = [
+        model.conv_clear_cycles_per_write if conv[c] else model.clear_cycles_per_write
+        for c in range(n)
+    ]
     ordered = [cores[c].params.accumulation is Accumulation.PER_EVENT for c in range(n)]
+    # A convolution core has no delay ring: its clear writes are its states.
     clear = [
-        model.clear_cycles_per_write * cores[c].n_neurons * len(clear_writes(cores[c]))
+        per_write[c]
+        * cores[c].n_neurons
+        * len(state_targets(cores[c]) if conv[c] else clear_writes(cores[c]))
         for c in range(n)
     ]
     start_step = [plan.start_steps.get(cp.population, 0) for cp in plan.cores]
     start_clear = [
-        model.clear_cycles_per_write * cores[c].n_neurons * len(state_targets(cores[c]))
-        for c in range(n)
+        per_write[c] * cores[c].n_neurons * len(state_targets(cores[c])) for c in range(n)
     ]
     # Potentiation after the sweep: each spiking neuron's column (n_axons + 1 cycles), then
     # the update pipeline drains.
     column = [
-        cores[c].n_axons + 1 if cores[c].stdp is not None and cores[c].stdp.a_plus else 0
+        cores[c].n_axons + 1
+        if not conv[c] and cores[c].stdp is not None and cores[c].stdp.a_plus
+        else 0
         for c in range(n)
     ]
 
@@ -342,6 +369,12 @@ def estimate_cycles(
     hop_cc = [[model.hop_latency * _hops(plan, a, b) for b in range(n)] for a in range(n)]
 
     events = trace.events_per_step  # (n, B*T): events applied in step g
+    # Cycles of the events each core applies in step g: events * per_event, or a convolution
+    # core's own event cycles, which depend on the axon (kernel positions clipped at borders).
+    event_work = events * np.asarray(per_event, dtype=np.int64)[:, np.newaxis]
+    for c, cp in enumerate(plan.cores):
+        if conv[c]:
+            event_work[c] = _conv_event_cycles(plan, cp, cores[c], inputs, trace)
     # Host input words per window: one per input line with a non-zero count.
     counts = {name: np.asarray(v) for name, v in inputs.items()}
     host_words = np.zeros(B * T + 1, dtype=np.int64)
@@ -357,9 +390,10 @@ def estimate_cycles(
     done = np.zeros((n, G + 1))  # done[c][g + 1]: core finished step g; index 0: reset
     host_barrier_out = np.zeros(G + 1)  # barrier g left host_out; index 0: barrier -1
     sweep_start = np.zeros((n, G + 1))
-    # Reset: every core clears max(D, A) cycles, then sends barrier -1.
+    # Reset: every core clears max(D, A) cycles (a convolution core its N neurons), then
+    # sends barrier -1.
     for c in range(n):
-        done[c][0] = max(D[c], cores[c].n_axons)
+        done[c][0] = D[c] if conv[c] else max(D[c], cores[c].n_axons)
     host_barrier_out[0] = max(done[c][0] + model.egress_latency + hop_c2h[c] for c in range(n))
     host_barrier_in = np.zeros(G + 1)  # host barrier g - 1 entered (index g)
     work = np.zeros((n, G))
@@ -380,20 +414,23 @@ def estimate_cycles(
                     first_event = min(first_event, sweep_start[s][g] + L[s] + hop_cc[s][c])
                     last_event_arrival = max(last_event_arrival, done[s][g] + hop_cc[s][c])
             e = int(events[c][g])
+            work_e = int(event_work[c][g])
+            # The last event's own cycles (a convolution core's mean event of the step).
+            last_e = -(-work_e // e) if e else 0
             if ordered[c]:
                 # A 'per_event' core's ingress stores the window's events and, once the
                 # barrier is in, walks its axons: one cycle per axon plus the events, paced
                 # by the core (docs/system-hardware.md "Per-event order"). The barrier's
                 # ingress latency overlaps the walk (fitted: three runs, 3-5 % above the RTL).
                 start = max(
-                    done[c][g] + e * per_event[c],
-                    max(barrier_arrivals) + cores[c].n_axons + e * per_event[c],
+                    done[c][g] + work_e,
+                    max(barrier_arrivals) + cores[c].n_axons + work_e,
                 )
             else:
                 apply_start = max(done[c][g], first_event + model.ingress_latency)
                 events_end = max(
-                    apply_start + e * per_event[c],
-                    last_event_arrival + model.ingress_latency + per_event[c] if e else 0,
+                    apply_start + work_e,
+                    last_event_arrival + model.ingress_latency + last_e if e else 0,
                 )
                 start = max(events_end, max(barrier_arrivals) + model.ingress_latency)
             if first_sample_step:
@@ -401,7 +438,7 @@ def estimate_cycles(
             if start_step[c] and g % T == start_step[c]:
                 start += start_clear[c]
             sweep_start[c][g + 1] = start
-            sweep = D[c] + L[c] + model.sweep_overhead
+            sweep = D[c] + L[c] + sweep_overhead[c]
             done[c][g + 1] = start + max(sweep, L[c] + int(spikes_out[c][g]) + 3)
             if column[c] and spikes_out[c][g]:
                 done[c][g + 1] += 2 + column[c] * int(spikes_out[c][g]) + 6
@@ -429,10 +466,60 @@ def estimate_cycles(
         assumptions=(
             f"{T} steps per sample, {B} sample(s); input spikes per sample "
             f"{float(sum(host_words)) / max(1, B):.1f} (mean); dense cores apply an event "
-            f"in ceil(N/P) cycles; host port never idle, host_out always ready"
+            f"in ceil(N/P) cycles"
+            + (
+                ", convolution cores in their decode clocks plus ceil(out_channels/lanes) per "
+                "kernel position that reaches an output"
+                if any(conv)
+                else ""
+            )
+            + "; host port never idle, host_out always ready"
         ),
         model=dataclasses.asdict(model),
     )
+
+
+def conv_axon_counts(plan, core_plan, inputs, trace) -> np.ndarray:
+    """``(steps, samples, n_axons)``: the events convolution core ``core_plan`` applies per axon
+    and step in ``trace`` (:func:`~neurohw.network.plan_model.simulate_plan` of the padded
+    ``inputs``). Its axons are its source's neurons (``docs/system.md``, "Convolution cores"):
+    an input group's counts of the same step, or a population's spikes of the step before
+    (none at a sample's first step, nor before a skewed source's start step), on the axons
+    whose keys are routed to the core (a source neuron with no weight here is not sent);
+    checked against the plan model's event counts."""
+    T, B = trace.steps, trace.samples
+    counts = np.zeros((T, B, core_plan.n_axons), dtype=np.int64)
+    for block in core_plan.axon_blocks:
+        source = slice(block.source_start, block.source_start + block.count)
+        axons = slice(block.axon_start, block.axon_start + block.count)
+        routed = np.array(
+            [
+                core_plan.index in plan.connectivity.get(block.key_start + k, ())
+                for k in range(block.count)
+            ]
+        )
+        if block.source in plan.network.inputs:
+            counts[:, :, axons] += np.asarray(inputs[block.source])[:T, :B, source] * routed
+        else:
+            start = plan.start_steps.get(block.source, 0)
+            spikes = np.asarray(trace.spikes[block.source])[:, :, source] * routed
+            counts[max(1, start + 1) :, :, axons] += spikes[max(0, start) : T - 1]
+    applied = counts.sum(axis=2).T.reshape(-1)
+    if not np.array_equal(applied, trace.events_per_step[core_plan.index]):
+        raise RuntimeError(
+            f"core {core_plan.index}: the convolution core's events per step "
+            f"({applied.tolist()}) differ from the plan model's "
+            f"({trace.events_per_step[core_plan.index].tolist()})"
+        )
+    return counts
+
+
+def _conv_event_cycles(plan, core_plan, config, inputs, trace) -> np.ndarray:
+    """``(samples * steps,)``: the cycles convolution core ``core_plan`` spends applying each
+    step's events: ``ConvConfig.event_cycles`` of every event's axon (a count of ``k`` is ``k``
+    events; :func:`conv_axon_counts`)."""
+    cycles = np.array([config.event_cycles(a) for a in range(config.n_axons)], dtype=np.int64)
+    return (conv_axon_counts(plan, core_plan, inputs, trace) @ cycles).T.reshape(-1)
 
 
 # -- reports ------------------------------------------------------------------------------------

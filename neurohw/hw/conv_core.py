@@ -256,6 +256,29 @@ class ConvConfig:
         constant reciprocals, then y and x), 3 with pooling (then the pooled y and x)."""
         return 3 if self.spec.pooled else 2
 
+    def memories(self) -> list:
+        """``(name, width, depth)`` of every memory the core builds (the block RAM candidates;
+        ``conv_build.memories`` and the sweep's spike FIFO): each state and per-neuron parameter
+        one word per neuron, per lane an accumulator bank (:attr:`bank_neurons` words) and a
+        kernel bank (:attr:`bank_words` words). The kernel's words do not grow with the image;
+        the states, parameters and accumulators do."""
+        params = self.params
+        out = [("v", self.v_state_width, self.n_neurons)]
+        if params.n_currents:
+            out.append(("i0", self.i_state_width, self.n_neurons))
+        if params.refractory_period:
+            out.append(("refractory", self.refractory_bits, self.n_neurons))
+        if params.reset_delay:
+            out.append(("pending", 1, self.n_neurons))
+        out += [(f"acc{b}", self.acc_width, self.bank_neurons) for b in range(self.lanes)]
+        out += [
+            (f"param_{name}", shape.width, self.n_neurons)
+            for name, shape in self.param_shapes.items()
+        ]
+        out += [(f"kernel{b}", self.weight_width, self.bank_words) for b in range(self.lanes)]
+        out.append(("spike_fifo", self.spike_layout.size, self.fifo_depth))
+        return out
+
     def port_description(self) -> dict:
         """Field offsets of the stream payloads and the targets present, as plain data (the
         keys of :meth:`neurohw.hw.core.CoreConfig.port_description` that apply)."""

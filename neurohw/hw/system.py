@@ -20,7 +20,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..network.plan import ChipPlan
 from ..routing import MAX_TABLE_ENTRIES, MeshTopology, StarTopology
-from .conv_core import ConvCore
+from .conv_core import ConvConfig, ConvCore
 from .core import NeuronCore
 from .core_config import ACTIVITY_COUNTER_WIDTH, CoreConfig
 from .endpoint import COUNTER_WIDTH, CoreEgress, CoreIngress
@@ -111,8 +111,8 @@ def core_config(
     if core_plan.conv is not None:
         raise ValueError(
             f"core {core_plan.index} is a convolution core (population "
-            f"{core_plan.population!r}), which has no neuron-core configuration; estimates "
-            f"that read one do not cover convolution cores yet (map with conv='dense')"
+            f"{core_plan.population!r}), which has no neuron-core configuration; its "
+            f"description is conv_config(core_plan)"
         )
     spram = weight_memory == "spram"
     return CoreConfig(
@@ -136,14 +136,25 @@ def core_config(
 
 def conv_core(core_plan) -> ConvCore:
     """The :class:`ConvCore` of a convolution core plan: its channels' kernel (the plan's
-    weights are that kernel's dense lowering by construction, ``CorePlan``)."""
+    weights are that kernel's dense lowering by construction, ``CorePlan``) and its lanes."""
+    return ConvCore(core_plan.params, core_plan.conv[0], **_conv_options(core_plan))
+
+
+def conv_config(core_plan) -> ConvConfig:
+    """The :class:`ConvConfig` of a convolution core plan (what :func:`conv_core` builds and
+    what the cycle, energy and resource estimates read; no hardware is built)."""
+    return ConvCore.describe(core_plan.params, core_plan.conv[0], **_conv_options(core_plan))
+
+
+def _conv_options(core_plan) -> dict:
     spec, kernel = core_plan.conv
-    return ConvCore(
-        core_plan.params,
-        spec,
+    # One lane is the core's default: left out, so one-lane cores build as they always did.
+    lanes = {"lanes": core_plan.lanes} if core_plan.lanes != 1 else {}
+    return dict(
         weight_width=core_plan.weight_width,
         kernel=kernel,
         max_events_per_step=core_plan.max_events_per_step,
+        **lanes,
     )
 
 

@@ -513,10 +513,11 @@ class _Mapper:
         return splits
 
 
-def _conv_cores(network, mapper, name, ranges, splits, first_index, source_key) -> list:
+def _conv_cores(network, mapper, name, ranges, splits, first_index, source_key, lanes) -> list:
     """The convolution cores of population ``name``: one per range of whole output channels,
     each with the channels' kernel and the whole input map as its axons (axon = source neuron:
-    ``c * H * W + y * W + x``), one block per source core."""
+    ``c * H * W + y * W + x``), one block per source core, and the most lanes up to ``lanes``
+    that its channels allow (:func:`conv_core_lanes`)."""
     from ..hw.conv import ConvSpec
 
     projection = mapper.conv[name]
@@ -558,12 +559,24 @@ def _conv_cores(network, mapper, name, ranges, splits, first_index, source_key) 
                 params=_slice_params(network.populations[name].params, start, stop),
                 weight_width=mapper.weight_width[name],
                 axon_blocks=tuple(blocks),
+                lanes=conv_core_lanes(core_spec.out_channels, lanes),
                 connectivity="conv",
                 max_events_per_step=max(1, events),
                 conv=(core_spec, core_kernel),
             )
         )
     return cores
+
+
+def conv_core_lanes(out_channels: int, lanes: int) -> int:
+    """The lanes a convolution core of ``out_channels`` channels gets for ``conv_lanes=lanes``:
+    the most, up to ``lanes``, that leave no lane without a channel (``ceil(out_channels / n)``
+    channels per lane; ``docs/core.md``, "Convolution core")."""
+    return max(
+        n
+        for n in range(1, min(lanes, out_channels) + 1)
+        if (n - 1) * -(-out_channels // n) < out_channels
+    )
 
 
 def _slice_params(params, start, stop):
@@ -678,6 +691,7 @@ def map_network(
     max_table_entries: int = MAX_TABLE_ENTRIES,
     graded_spikes: bool = False,
     conv: str = "auto",
+    conv_lanes: int = 1,
 ) -> ChipPlan:
     """Place ``network`` on neuron cores and compile its routing (``docs/system.md``, "Mapping").
 
@@ -713,6 +727,10 @@ def map_network(
         once; refused, naming the reason, where one cannot hold it), "dense" on neuron cores
         with the dense lowering, "auto" on convolution cores wherever one can hold it and its
         kernel takes fewer bits than the lowering would on a neuron core.
+    conv_lanes : int, 1..64
+        Lanes of every convolution core (output channels updated per clock): a core gets the
+        most lanes up to ``conv_lanes`` that its channels fill (:func:`conv_core_lanes`).
+        ``lanes`` applies to neuron cores only.
     """
     if not isinstance(network, Network):
         raise TypeError(f"network must be a Network, not {network!r}")
@@ -749,6 +767,7 @@ def map_network(
         raise MappingError(f"graded_spikes must be True or False, not {graded_spikes!r}")
     if conv not in ("auto", "dense", "core"):
         raise MappingError(f"conv must be 'auto', 'dense' or 'core', not {conv!r}")
+    conv_lanes = _check_int("conv_lanes", conv_lanes, 1, CORE_MAX_LANES)
     _refuse_impossible_size(network, capacity)
     for population in network.populations.values():
         params = population.params
@@ -840,7 +859,7 @@ def map_network(
         cap = params.input_count_cap
         if name in mapper.conv:
             cores += _conv_cores(
-                network, mapper, name, ranges[name], splits, len(cores), source_key
+                network, mapper, name, ranges[name], splits, len(cores), source_key, conv_lanes
             )
             continue
         for start, stop in ranges[name]:
