@@ -269,6 +269,10 @@ def test_load_source_missing_file(tmp_path):
 
 @pytest.mark.slow  # a synthesis run; tests/test_report.py keeps a small one in CI
 def test_synth_command(tmp_path, capsys):
+    # --no-debug: with the debug port (synth's default) even this 12-9-4 chip takes 4,304 of the
+    # UP5K's 5,280 logic cells and nextpnr finds no legal placement (measured in session 26:
+    # "does not fit" after 31 minutes; docs/system.md, "The debug port"). The command's report
+    # of a chip that places is what this test checks.
     small_network().save(tmp_path / "net.npz")
     assert (
         main(
@@ -283,6 +287,7 @@ def test_synth_command(tmp_path, capsys):
                 "8",
                 "--rate",
                 "0.3",
+                "--no-debug",
             ]
         )
         == 0
