@@ -319,7 +319,7 @@ def test_conv_rows_are_checked():
     checked like the others: the committed 2x8x8 layer and the smallest CNN chip are fresh; a
     planted change of the recorded hash, or a run that no longer exists, is reported."""
     conv = {row["run"]: row for row in make_benchmarks.load_rows(make_benchmarks.CONV_RESULTS)}
-    cnn = {row["run"]: row for row in make_benchmarks.load_rows(make_benchmarks.CNN_RESULTS)}
+    cnn = {row["run"]: row for row in make_benchmarks.load_rows(make_benchmarks.CNN_UP5K_RESULTS)}
     rows = [conv["conv-2x8x8"]], [cnn["s8-c8"]]
     assert make_benchmarks.stale_conv_rows(*rows) == {}
     planted = [
