@@ -341,8 +341,14 @@ def test_egress_init_wrong_payload():
         CoreEgress(EventFormat(key_width=6), core=make_core(), index=1, keys_per_endpoint=K)
 
 
-def test_egress_sim():
-    dut = make_egress()
+def test_egress_init_wrong_unrouted_neuron():
+    with pytest.raises(ValueError, match=r"^unrouted neuron must be between 0 and 2, not 3$"):
+        make_egress(unrouted_neurons=[1, 3])
+
+
+def run_egress(dut):
+    """Spikes of neurons 0 and 2 in step 0, of neuron 1 in step 1, into ``dut`` with a sink
+    that is not ready every third cycle: the events it sends."""
     spikes = [(0, 1, 0), (2, 3, 0), (1, 2, 1)]  # (neuron, count, step)
     dones = [0, 1]
     received = []
@@ -380,13 +386,27 @@ def test_egress_sim():
     sim.add_testbench(core, background=True)
     sim.add_testbench(sink)
     sim.run()
+    return [tuple(e) for e in received]
+
+
+def test_egress_sim():
     tick = 2 * K - 1
-    assert [tuple(e) for e in received] == [
+    assert run_egress(make_egress()) == [
         (EventKind.BARRIER, tick, 15, 0),
         (EventKind.SPIKE, K + 0, 0, 1),
         (EventKind.SPIKE, K + 2, 0, 3),
         (EventKind.BARRIER, tick, 0, 0),
         (EventKind.SPIKE, K + 1, 1, 2),
+        (EventKind.BARRIER, tick, 1, 0),
+    ]
+
+
+def test_egress_takes_and_does_not_send_spikes_of_unrouted_neurons():
+    tick = 2 * K - 1
+    assert run_egress(make_egress(unrouted_neurons=[2, 1])) == [
+        (EventKind.BARRIER, tick, 15, 0),
+        (EventKind.SPIKE, K + 0, 0, 1),
+        (EventKind.BARRIER, tick, 0, 0),
         (EventKind.BARRIER, tick, 1, 0),
     ]
 

@@ -405,6 +405,31 @@ def test_pooled_conv_cores_on_the_chip(simulator, sim_build_dir):
     assert result.windows_compared == 8 and result.output_events_compared > 0
 
 
+def test_neurons_without_fan_out_send_nothing_on_the_chip(simulator, sim_build_dir):
+    """Conv neurons 1, 18, 31 and 67 have no non-zero weight to ``o`` and ``c`` is not an
+    output: their keys route nowhere. They fire (16 spikes in the model), and the chip sends
+    none of them: the router drop counter stays 0 (verify_system checks it) and every spike of
+    ``o`` equals the model's."""
+    from neurohw.flows.system import verify_system
+    from neurohw.network.plan_model import simulate_plan
+    from neurohw.sim.system_case import random_conv_network, random_inputs
+
+    network = random_conv_network(4, pool=True)
+    assert network.outputs == ("o",)
+    plan = map_network(network, conv="core")
+    assert [core.connectivity for core in plan.cores] == ["conv", "sparse"]
+    unrouted = [
+        j
+        for j in range(plan.cores[0].n_neurons)
+        if not plan.routing.deliveries.get(plan.neuron_key(0, j))
+    ]
+    assert unrouted == [1, 18, 31, 67]
+    inputs = random_inputs(network, 4, steps=4, samples=2)
+    assert simulate_plan(plan, inputs).unrouted_spikes.tolist() == [16, 0]
+    result = verify_system(plan, inputs, simulator=simulator, build_dir=sim_build_dir)
+    assert result.windows_compared == 8 and result.output_events_compared > 0
+
+
 def fixture_on_the_chip(name, simulator, build_dir):
     """The fixture's 8-bit network on the chip (default mapping: its conv layers on
     convolution cores): every output spike of every chip step against the model, on three test

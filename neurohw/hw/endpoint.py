@@ -987,6 +987,11 @@ class CoreEgress(wiring.Component):
         The core's endpoint; its neuron ``j`` sends key ``index * K + j``.
     keys_per_endpoint : power of two
         ``K``; the core's neurons must leave the last key (the tick key) free.
+    unrouted_neurons : iterable of int
+        Local neurons whose key reaches nothing (no synapse, not an output): their spikes are
+        taken from the core and not sent, as the plan model says (``docs/system.md``), instead
+        of reaching a router that drops them and counts a drop. Empty (default): every spike is
+        sent, and the egress is built exactly as without the option.
 
     Members
     -------
@@ -996,9 +1001,14 @@ class CoreEgress(wiring.Component):
         payload if any, step tag) and a barrier tagged with the step (key: the tick key).
     """
 
-    def __init__(self, fmt: EventFormat, *, core: NeuronCore, index, keys_per_endpoint):
+    def __init__(
+        self, fmt: EventFormat, *, core: NeuronCore, index, keys_per_endpoint, unrouted_neurons=()
+    ):
         keys_per_endpoint = _check_common(fmt, core, keys_per_endpoint)
         index = _check_int(index, "index", 0, (1 << fmt.key_width) // keys_per_endpoint - 1)
+        unrouted_neurons = frozenset(
+            _check_int(j, "unrouted neuron", 0, core.n_neurons - 1) for j in unrouted_neurons
+        )
         if core.n_neurons > keys_per_endpoint - 1:
             raise ValueError(
                 f"a core of {core.n_neurons} neurons needs more than "
@@ -1016,6 +1026,7 @@ class CoreEgress(wiring.Component):
         self.core = core
         self.index = index
         self.keys_per_endpoint = keys_per_endpoint
+        self.unrouted_neurons = unrouted_neurons
         super().__init__(
             {
                 "spikes_out": In(stream.Signature(core.spike_layout)),
@@ -1055,8 +1066,20 @@ class CoreEgress(wiring.Component):
                     m.d.sync += out.payload.eq(0)
             with m.Elif(self.spikes_out.valid):
                 spike = self.spikes_out.payload
+                sends = 1
+                if self.unrouted_neurons:
+                    # One bit per neuron: whether its key reaches anything (taken, not sent).
+                    routed = Const(
+                        sum(
+                            1 << j
+                            for j in range(self.core.n_neurons)
+                            if j not in self.unrouted_neurons
+                        ),
+                        self.core.n_neurons,
+                    )
+                    sends = routed.bit_select(spike.neuron, 1)
                 m.d.sync += [
-                    out_valid.eq(1),
+                    out_valid.eq(sends),
                     out.kind.eq(EventKind.SPIKE),
                     out.key.eq(base + spike.neuron),
                     out.step.eq(spike.step),

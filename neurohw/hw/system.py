@@ -296,7 +296,20 @@ class SystemTop(wiring.Component):
                     source_start_steps=[starts.get(block.source, 0) for block in cp.axon_blocks],
                 )
             )
-            self.egress.append(CoreEgress(fmt, core=core, index=cp.index, keys_per_endpoint=K))
+            unrouted = [
+                j
+                for j in range(cp.n_neurons)
+                if not plan.routing.deliveries.get(plan.neuron_key(cp.index, j))
+            ]
+            self.egress.append(
+                CoreEgress(
+                    fmt,
+                    core=core,
+                    index=cp.index,
+                    keys_per_endpoint=K,
+                    unrouted_neurons=unrouted,
+                )
+            )
         entries = max([MAX_TABLE_ENTRIES] + [len(r.table.entries) for r in plan.routing.routers])
         network_cls = StarNetwork if isinstance(plan.topology, StarTopology) else MeshNetwork
         self.network = network_cls(
