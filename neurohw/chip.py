@@ -201,13 +201,14 @@ class Chip(ChipDesign):
         timeout: float | None = None,
     ):
         """Synthesize the chip out of context on ``device`` and place and route it, in
-        ``workdir`` (:func:`neurohw.flows.report.synthesize_design`, the one synthesis path).
+        ``workdir`` (:func:`neurohw.flows.report.synthesize_chip` on the one synthesis path).
         Returns the :class:`~neurohw.flows.synth.SynthReport`; raises
-        :class:`~neurohw.flows.synth.SynthesisError` when it does not fit or a tool fails."""
-        from .flows.report import synthesize_design
+        :class:`~neurohw.flows.synth.SynthesisError` when it does not fit or a tool fails (with
+        the debug port's share when the chip has the port and nextpnr fails)."""
+        from .flows.report import synthesize_chip
 
-        return synthesize_design(
-            self.top(),
+        return synthesize_chip(
+            self,
             device,
             workdir=workdir,
             name=name,

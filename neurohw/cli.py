@@ -1092,7 +1092,8 @@ def add_synth(subparsers):
         "and write OUTDIR/synth.json and OUTDIR/synth.md: LUTs/logic cells, "
         "flip-flops, block RAM, SPRAM, DSP, Fmax, and latency per inference at "
         "that Fmax from the cycle model (random inputs at --rate over --steps). "
-        "A device the chip does not fit is reported with the reason.",
+        "A device the chip does not fit is reported with the reason, and the exit "
+        "status is then 1.",
     )
     parser.add_argument(
         "source",
@@ -1157,7 +1158,7 @@ def synth_command(args) -> int:
     )
     chip = Chip(plan, debug=args.debug)
     estimate = estimate_cycles(plan, steps=args.steps, input_rate=args.rate)
-    check_output_folder(args.output, inputs=(args.source,))
+    target = check_output_folder(args.output, inputs=(args.source,))
     print(
         f"mapped onto {plan.n_cores} core(s); cycle model: "
         f"{estimate.cycles_per_inference:.0f} cycles per inference "
@@ -1172,10 +1173,18 @@ def synth_command(args) -> int:
             cycles_per_inference=estimate,
             name=Path(args.source).stem,
         )
+        for result in report.devices:
+            if result.error is not None:
+                # Name the logs where they are once the output folder is published.
+                result.error = result.error.replace(str(work), str(target))
         report.to_json(work / "synth.json")
         (work / "synth.md").write_text(report.as_markdown() + "\n")
     print(report.as_markdown())
-    return 0
+    # The report records every device; a device without a synthesis is a failed command.
+    failed = [result for result in report.devices if not result.fits]
+    for result in failed:
+        print(f"neurohw: error: {result.error}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 # --- neurohw explore ------------------------------------------------------------------------------

@@ -299,6 +299,55 @@ def test_synth_command(tmp_path, capsys):
     assert "| iCE40UP5K | " in (tmp_path / "out" / "synth.md").read_text()
 
 
+def test_synth_command_fails_on_a_chip_that_does_not_place(tmp_path, capsys, monkeypatch):
+    """A device without a synthesis is a failed `neurohw synth` (exit status 1), and the error
+    says how full the device was, the debug port's share and `--no-debug`. (The command used to
+    exit with 0 and a report without resources, which the test above read: KeyError 'luts'.)
+    A stand-in for Yosys and nextpnr fails as nextpnr 0.11.1 did on this chip with its debug
+    port on the iCE40UP5K (tests/test_synth.py, UNPLACED_LOG)."""
+    from neurohw.flows import report as report_module
+    from neurohw.flows import synth
+    from tests.test_synth import UNPLACED_LOG
+
+    def no_placement(source, *, device, workdir, name, **options):
+        log = Path(workdir) / "nextpnr.log"
+        log.write_text(UNPLACED_LOG)
+        raise synth._nextpnr_error(name, synth.DEVICES[device], log, 1, harness=True)
+
+    monkeypatch.setattr(report_module, "synthesize", no_placement)
+    small_network().save(tmp_path / "net.npz")
+    out = tmp_path / "out"
+    arguments = ["synth", str(tmp_path / "net.npz"), "-o", str(out), "--device", "ice40-up5k"]
+    assert main(arguments) == 1
+    log = out / "synth" / "ice40-up5k" / "nextpnr.log"
+    error = (
+        "nextpnr failed on net for ice40-up5k (exit status 1): Unable to find legal placement "
+        "for all cells, design is probably at utilisation limit.; after packing it uses "
+        f"ICESTORM_LC 4304/5280 (82%) (log: {log}); the debug port takes about 732 LUT4 of "
+        "this chip (the resource model's estimate for 2 core(s) of 2 lane(s) in all): "
+        "--no-debug (Chip(plan, debug=False)) builds the chip without it, as the board builds do"
+    )
+    assert capsys.readouterr().err == f"neurohw: error: {error}\n"
+    assert log.is_file()
+    (device,) = json.loads((out / "synth.json").read_text())["devices"]
+    assert device["fits"] is False and device["error"] == error and "luts" not in device
+    assert "| iCE40UP5K | does not fit: nextpnr failed on net" in (out / "synth.md").read_text()
+    # Without the port the error has nothing to add.
+    assert main([*arguments, "--no-debug"]) == 1
+    assert "debug port" not in capsys.readouterr().err
+
+
+def test_debug_port_note_of_a_chip_that_needs_the_port():
+    from neurohw import Chip
+    from neurohw.flows.report import debug_port_note
+
+    assert debug_port_note(Chip(small_network(), activity_counters=True), "ecp5-85k") == (
+        "the debug port takes about 746 LUT4 of this chip (the resource model's estimate for "
+        "2 core(s) of 2 lane(s) in all), and the chip needs it: its activity counters are read "
+        "through it"
+    )
+
+
 @pytest.mark.slow  # a synthesis run (Yosys only); tests/test_synth.py keeps a core in CI
 def test_synth_command_xilinx_estimate(tmp_path, capsys):
     small_network().save(tmp_path / "net.npz")

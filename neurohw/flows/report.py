@@ -45,6 +45,8 @@ __all__ = [
     "DesignReport",
     "synth_report",
     "synthesize_design",
+    "synthesize_chip",
+    "debug_port_note",
     "verilog_for_synthesis",
     "DEVICE_LABELS",
 ]
@@ -98,6 +100,53 @@ def synthesize_design(
         seed=seed,
         harness=harness,
         timeout=timeout,
+    )
+
+
+def synthesize_chip(chip, device: str, *, workdir, **options) -> SynthReport:
+    """:func:`synthesize_design` of ``chip.top()`` (a :class:`neurohw.Chip`); ``options`` as
+    there. When nextpnr cannot place or route a chip that has the debug port, the
+    :class:`~neurohw.flows.synth.SynthesisError` also says the port's share of the chip
+    (:func:`debug_port_note`)."""
+    try:
+        return synthesize_design(chip.top(), device, workdir=workdir, **options)
+    except SynthesisError as error:
+        if not chip.debug or error.tool != "nextpnr":
+            raise
+        raise SynthesisError(
+            f"{error}; {debug_port_note(chip, device)}",
+            log=error.log,
+            overflow=error.overflow,
+            tool=error.tool,
+        ) from None
+
+
+def debug_port_note(chip, device: str) -> str:
+    """What the debug port of ``chip`` costs on ``device`` (LUT4, the estimate of
+    :data:`neurohw.flows.explore.LUT_MODEL`), and how to build the chip without it, or why
+    the chip needs it (SPRAM weights, activity counters)."""
+    from .explore import predict_luts
+
+    family = DEVICES[device].family
+    cores = chip.plan.n_cores
+    lanes = sum(core.lanes for core in chip.plan.cores)
+    share = predict_luts(
+        family, cores=cores, lanes=lanes, lane_weight_bits=0, debug=True
+    ) - predict_luts(family, cores=cores, lanes=lanes, lane_weight_bits=0, debug=False)
+    note = (
+        f"the debug port takes about {share:.0f} LUT4 of this chip (the resource model's "
+        f"estimate for {cores} core(s) of {lanes} lane(s) in all)"
+    )
+    needs = []
+    if "spram" in chip.weight_memory:
+        needs.append("its SPRAM weights are loaded through it")
+    if chip.activity_counters:
+        needs.append("its activity counters are read through it")
+    if needs:
+        return f"{note}, and the chip needs it: {' and '.join(needs)}"
+    return (
+        f"{note}: --no-debug (Chip(plan, debug=False)) builds the chip without it, as the "
+        f"board builds do"
     )
 
 
@@ -739,7 +788,7 @@ def synth_report(
         default_name = "system"
 
         def run(device, device_dir, **options):
-            return synthesize_design(chip.top(), device, workdir=device_dir, **options)
+            return synthesize_chip(chip, device, workdir=device_dir, **options)
     elif isinstance(design_or_plan, wiring.Component):
         design = design_or_plan
         default_name = type(design).__name__

@@ -64,7 +64,7 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,8 @@ logger = logging.getLogger("neurohw.flows.synth")
 
 #: Seconds between progress messages while a tool runs.
 PROGRESS_SECONDS = 15.0
+#: Seconds between two reads of a log that is watched while its tool runs (nextpnr's).
+WATCH_SECONDS = 1.0
 
 HARNESS_MODULE = "neurohw_harness"
 
@@ -231,7 +233,8 @@ class SynthesisError(RuntimeError):
     """Yosys or nextpnr failed, or the design does not fit the device.
 
     ``log`` is the path of the tool's log; ``overflow`` lists ``(bel, used, available)`` for
-    every resource nextpnr found over 100 %.
+    every resource nextpnr found over 100 %; ``tool`` is ``"yosys"`` or ``"nextpnr"``, the tool
+    that failed (``None`` if neither).
     """
 
     def __init__(
@@ -240,10 +243,12 @@ class SynthesisError(RuntimeError):
         *,
         log: Path | None = None,
         overflow: list[tuple[str, int, int]] | None = None,
+        tool: str | None = None,
     ):
         super().__init__(message)
         self.log = log
         self.overflow = overflow or []
+        self.tool = tool
 
 
 def check_device(device: str) -> Device:
@@ -694,6 +699,26 @@ def describe_critical_path(path: Mapping[str, Any]) -> str:
 _UTILISATION_LINE = re.compile(r"^Info:\s+(\S+):\s+(\d+)/\s*(\d+)\s+(\d+)%", re.MULTILINE)
 
 
+def parse_packed_utilisation(log: str) -> list[tuple[str, int, int]] | None:
+    """``[(bel, used, available)]``: nextpnr's "Device utilisation" table, which it writes after
+    packing and before placement; ``None`` while ``log`` (a log being written) does not hold
+    the whole table yet."""
+    start = log.find("Device utilisation:")
+    if start < 0:
+        return None
+    # Only whole lines: the last one may still be being written.
+    lines = log[start:].split("\n")[1:-1]
+    for end, line in enumerate(lines):
+        if not _UTILISATION_LINE.match(line):
+            return [
+                (bel, int(used), int(available))
+                for bel, used, available, _ in (
+                    _UTILISATION_LINE.match(row).groups() for row in lines[:end]
+                )
+            ]
+    return None
+
+
 def parse_nextpnr_failure(log: str) -> tuple[list[tuple[str, int, int]], list[str]]:
     """``(overflow, errors)`` from a nextpnr log: the ``(bel, used, available)`` of every
     resource over capacity in its "Device utilisation" table, and its ``ERROR:`` lines."""
@@ -804,11 +829,22 @@ def _last_line(path: Path) -> str:
     return lines[-1] if lines else ""
 
 
-def _run(command: list[str], cwd: Path, log: Path, what: str, timeout: float | None) -> int:
+def _run(
+    command: list[str],
+    cwd: Path,
+    log: Path,
+    what: str,
+    timeout: float | None,
+    *,
+    tool: str,
+    stop: Callable[[], bool] | None = None,
+) -> int | None:
     """Run ``command`` with standard output and error in ``<log stem>.stdout``; log progress
-    (the last line of ``log``) every :data:`PROGRESS_SECONDS`. Returns the exit status."""
+    (the last line of ``log``) every :data:`PROGRESS_SECONDS`. Returns the exit status, or
+    ``None`` when ``stop`` (asked every :data:`WATCH_SECONDS`) said to stop the tool."""
     logger.info("%s: %s (log: %s)", what, " ".join(command), log)
     started = time.monotonic()
+    next_progress = started + PROGRESS_SECONDS
     with open(cwd / f"{log.stem}.stdout", "w") as out:
         process = subprocess.Popen(
             command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
@@ -816,16 +852,27 @@ def _run(command: list[str], cwd: Path, log: Path, what: str, timeout: float | N
         try:
             while True:
                 try:
-                    status = process.wait(timeout=PROGRESS_SECONDS)
+                    status = process.wait(
+                        timeout=PROGRESS_SECONDS if stop is None else WATCH_SECONDS
+                    )
                     break
                 except subprocess.TimeoutExpired:
-                    elapsed = time.monotonic() - started
-                    if timeout is not None and elapsed > timeout:
-                        process.kill()
-                        process.wait()
-                        raise SynthesisError(
-                            f"{what} did not finish in {timeout:g} s (log: {log})", log=log
-                        ) from None
+                    pass
+                now = time.monotonic()
+                elapsed = now - started
+                if timeout is not None and elapsed > timeout:
+                    process.kill()
+                    process.wait()
+                    raise SynthesisError(
+                        f"{what} did not finish in {timeout:g} s (log: {log})", log=log, tool=tool
+                    )
+                if stop is not None and stop():
+                    process.kill()
+                    process.wait()
+                    logger.info("%s stopped after %.1f s", what, elapsed)
+                    return None
+                if now >= next_progress:
+                    next_progress = now + PROGRESS_SECONDS
                     logger.info("%s running for %.0f s: %s", what, elapsed, _last_line(log))
         except BaseException:
             if process.poll() is None:
@@ -834,6 +881,28 @@ def _run(command: list[str], cwd: Path, log: Path, what: str, timeout: float | N
             raise
     logger.info("%s finished in %.1f s (exit status %d)", what, time.monotonic() - started, status)
     return status
+
+
+class _PackingWatch:
+    """Reads nextpnr's log while it runs, until its "Device utilisation" table (written after
+    packing, before placement) is whole: a stop when a bel is over capacity, as no placement
+    can hold the design (nextpnr's placer may search for half an hour before it gives up)."""
+
+    def __init__(self, log: Path):
+        self.log = log
+        self.utilisation: list[tuple[str, int, int]] | None = None
+
+    @property
+    def overflow(self) -> list[tuple[str, int, int]]:
+        return [row for row in self.utilisation or () if row[1] > row[2]]
+
+    def __call__(self) -> bool:
+        if self.utilisation is None:
+            try:
+                self.utilisation = parse_packed_utilisation(self.log.read_text(errors="replace"))
+            except OSError:
+                return False
+        return bool(self.overflow)
 
 
 def _verilog_source(design, top: str) -> tuple[str, str]:
@@ -880,17 +949,20 @@ def _yosys_ports(yosys: str, workdir: Path, source: str, top: str, timeout) -> d
         workdir / "ports.log",
         "yosys (ports)",
         timeout,
+        tool="yosys",
     )
     if status or not (workdir / "ports.json").exists():
         raise SynthesisError(
             f"Yosys could not read {workdir / source}: {_yosys_error(workdir / 'ports.log')}",
             log=workdir / "ports.log",
+            tool="yosys",
         )
     modules = json.loads((workdir / "ports.json").read_text())["modules"]
     if top not in modules:
         raise SynthesisError(
             f"module {top!r} is not in {workdir / source} (modules: {', '.join(sorted(modules))})",
             log=workdir / "ports.log",
+            tool="yosys",
         )
     return modules[top]["ports"]
 
@@ -1045,6 +1117,7 @@ def synthesize(
         workdir / "yosys.log",
         f"yosys ({spec.synth})",
         timeout,
+        tool="yosys",
     )
     synth_time = time.monotonic() - synth_started
     missing = [
@@ -1056,6 +1129,7 @@ def synthesize(
             f"{', no ' + ', '.join(missing) if missing else ''}): "
             f"{_yosys_error(workdir / 'yosys.log')} (log: {workdir / 'yosys.log'})",
             log=workdir / "yosys.log",
+            tool="yosys",
         )
     stat = json.loads((workdir / "stat.json").read_text())
     cells = parse_yosys_stat(stat, top)
@@ -1089,8 +1163,13 @@ def synthesize(
         "--log",
         "nextpnr.log",
     ]
-    status = _run(command, workdir, log, f"nextpnr ({device})", timeout)
+    packing = _PackingWatch(log)
+    status = _run(
+        command, workdir, log, f"nextpnr ({device})", timeout, tool="nextpnr", stop=packing
+    )
     pnr_time = time.monotonic() - pnr_started
+    if status is None:
+        raise _nextpnr_error(name, spec, log, status, harness, stopped_after_packing=True)
     if status or not (workdir / "nextpnr_report.json").exists():
         raise _nextpnr_error(name, spec, log, status, harness)
     nextpnr_report = json.loads((workdir / "nextpnr_report.json").read_text())
@@ -1209,7 +1288,21 @@ def _estimate_report(
     return report
 
 
-def _nextpnr_error(name: str, spec: Device, log: Path, status: int, harness) -> SynthesisError:
+def _usage(bel: str, used: int, available: int) -> str:
+    return f"{bel} {used}/{available} ({100 * used / available:.0f}%)"
+
+
+def _nextpnr_error(
+    name: str,
+    spec: Device,
+    log: Path,
+    status: int | None,
+    harness,
+    *,
+    stopped_after_packing: bool = False,
+) -> SynthesisError:
+    """The error of a nextpnr run that failed, or that was stopped after packing
+    (:class:`_PackingWatch`) because a bel is over capacity."""
     try:
         text = log.read_text(errors="replace")
     except OSError:
@@ -1225,23 +1318,29 @@ def _nextpnr_error(name: str, spec: Device, log: Path, status: int, harness) -> 
         )
     )
     if overflow:
-        over = ", ".join(
-            f"{bel} {used}/{available} ({100 * used / available:.0f}%)"
-            for bel, used, available in overflow
-        )
+        over = ", ".join(_usage(*row) for row in overflow)
         hint = ""
         if any(bel == "SB_IO" for bel, _, _ in overflow) and not harness:
             hint = "; pass harness=True to serialize the ports through a few pins"
+        outcome = (
+            "nextpnr stopped after packing, as no placement can hold it"
+            if stopped_after_packing
+            else f"nextpnr: {detail}"
+        )
         message = (
-            f"{name} does not fit {spec.name}: {over} over capacity{hint}; nextpnr: "
-            f"{detail} (log: {log})"
+            f"{name} does not fit {spec.name}: {over} over capacity{hint}; {outcome} (log: {log})"
         )
     else:
+        # Under capacity but not placed (or routed): the logic cells after packing say how
+        # full the device was.
+        logic_bel = _CAPACITY_BELS[spec.family]["logic"]
+        packed = [row for row in parse_packed_utilisation(text) or () if row[0] == logic_bel]
+        usage = f"; after packing it uses {_usage(*packed[0])}" if packed else ""
         message = (
-            f"nextpnr failed on {name} for {spec.name} (exit status {status}): {detail} "
-            f"(log: {log})"
+            f"nextpnr failed on {name} for {spec.name} (exit status {status}): {detail}"
+            f"{usage} (log: {log})"
         )
-    return SynthesisError(message, log=log, overflow=overflow)
+    return SynthesisError(message, log=log, overflow=overflow, tool="nextpnr")
 
 
 # -- baselines ----------------------------------------------------------------------------------
