@@ -24,8 +24,9 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..host.framing import MAX_PAYLOAD, SOF
+from .uart import UARTRx, UARTTx
 
-__all__ = ["FramedLink", "crc16_update", "connect_framed"]
+__all__ = ["FramedLink", "UartBridgeTop", "crc16_update", "connect_framed"]
 
 _POLY = 0x1021
 _CRC_INIT = 0xFFFF
@@ -279,3 +280,56 @@ def connect_framed(m: Module, uart_rx, uart_tx, link: FramedLink, bridge) -> Non
     wiring.connect(m, link.line_out, uart_tx.data)
     wiring.connect(m, link.app_rx, bridge.rx)
     wiring.connect(m, bridge.tx, link.app_tx)
+
+
+class UartBridgeTop(wiring.Component):
+    """A bridge behind a UART, with the framed link between them or without it: the part that
+    :class:`~neurohw.hw.host_bridge.UartHost` and :class:`~neurohw.hw.system_bridge.UartSystem`
+    share. ``bridge``: its ``rx``/``tx`` byte streams, ``rx_error`` In(2) (UART overrun,
+    framing) and ``error`` Out(1) are used. ``divisor``: clock cycles per bit
+    (:func:`neurohw.hw.uart.baud_divisor`).
+
+    Members: ``uart_rx`` In(1) (idles high), ``uart_tx`` Out(1), ``led`` Out(2) (bit 0 the
+    ``activity`` given to :meth:`connect_uart`, bit 1 the bridge's error flag), and with
+    ``framing`` ``rejected`` Out(16) (host frames the framed link rejected). A subclass adds its
+    design and the bridge to its module, then calls :meth:`connect_uart`.
+    """
+
+    def __init__(self, bridge, *, divisor: int, framing: bool):
+        self.bridge = bridge
+        self.uart_in = UARTRx(divisor)
+        self.uart_out = UARTTx(divisor)
+        self.divisor = divisor
+        self.framing = bool(framing)
+        self.link = FramedLink() if self.framing else None
+        ports = {"uart_rx": In(1, init=1), "uart_tx": Out(1, init=1), "led": Out(2)}
+        if self.framing:
+            ports["rejected"] = Out(16)  # host frames the framed link rejected
+        super().__init__(ports)
+
+    def connect_uart(self, m: Module, activity: Value) -> None:
+        """Add the UART receiver and transmitter (and the framed link) to ``m`` and connect them
+        to the bridge and the ports; ``activity`` drives LED 0."""
+        bridge = self.bridge
+        m.submodules.uart_rx = rx = self.uart_in
+        m.submodules.uart_tx = tx = self.uart_out
+        if self.framing:
+            # A byte the UART loses fails its frame's CRC: the frame is rejected and sent
+            # again, so UART errors are not the bridge's sticky flags here.
+            m.submodules.link = link = self.link
+            connect_framed(m, rx, tx, link, bridge)
+            m.d.comb += [
+                self.rejected.eq(link.rejected),
+                rx.rx.eq(self.uart_rx),
+                self.uart_tx.eq(tx.tx),
+                self.led.eq(activity | (bridge.error << 1)),
+            ]
+            return
+        wiring.connect(m, rx.data, bridge.rx)
+        wiring.connect(m, bridge.tx, tx.data)
+        m.d.comb += [
+            rx.rx.eq(self.uart_rx),
+            self.uart_tx.eq(tx.tx),
+            bridge.rx_error.eq(rx.overrun | (rx.frame_error << 1)),
+            self.led.eq(activity | (bridge.error << 1)),
+        ]

@@ -34,8 +34,7 @@ from ..host.protocol import (
     payload_sizes,
 )
 from .core import STEP_WIDTH, NeuronCore
-from .framing import FramedLink, connect_framed
-from .uart import UARTRx, UARTTx
+from .framing import UartBridgeTop
 
 # The protocol's names are re-exported: the bridge's users need them together with it.
 __all__ = [
@@ -253,7 +252,7 @@ class HostBridge(wiring.Component):
         return m
 
 
-class UartHost(wiring.Component):
+class UartHost(UartBridgeTop):
     """A core behind a UART host link, in the ``sync`` domain.
 
     Members: ``uart_rx`` In(1) (from the host, idles high), ``uart_tx`` Out(1), ``led`` Out(2)
@@ -267,42 +266,13 @@ class UartHost(wiring.Component):
         self, core: NeuronCore, *, divisor: int, rx_fifo_depth: int = 512, framing: bool = False
     ):
         self.core = core
-        self.bridge = HostBridge(core, rx_fifo_depth=rx_fifo_depth)
-        self.uart_in = UARTRx(divisor)
-        self.uart_out = UARTTx(divisor)
-        self.divisor = divisor
-        self.framing = bool(framing)
-        self.link = FramedLink() if self.framing else None
-        ports = {"uart_rx": In(1, init=1), "uart_tx": Out(1, init=1), "led": Out(2)}
-        if self.framing:
-            ports["rejected"] = Out(16)  # host frames the framed link rejected
-        super().__init__(ports)
+        bridge = HostBridge(core, rx_fifo_depth=rx_fifo_depth)
+        super().__init__(bridge, divisor=divisor, framing=framing)
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.core = self.core
         m.submodules.bridge = bridge = self.bridge
-        m.submodules.uart_rx = rx = self.uart_in
-        m.submodules.uart_tx = tx = self.uart_out
         wiring.connect(m, bridge.core, self.core)
-        if self.framing:
-            # A byte the UART loses fails its frame's CRC: the frame is rejected and sent
-            # again, so UART errors are not the bridge's sticky flags here.
-            m.submodules.link = link = self.link
-            connect_framed(m, rx, tx, link, bridge)
-            m.d.comb += [
-                self.rejected.eq(link.rejected),
-                rx.rx.eq(self.uart_rx),
-                self.uart_tx.eq(tx.tx),
-                self.led.eq(bridge.done_toggle | (bridge.error << 1)),
-            ]
-            return m
-        wiring.connect(m, rx.data, bridge.rx)
-        wiring.connect(m, bridge.tx, tx.data)
-        m.d.comb += [
-            rx.rx.eq(self.uart_rx),
-            self.uart_tx.eq(tx.tx),
-            bridge.rx_error.eq(rx.overrun | (rx.frame_error << 1)),
-            self.led.eq(bridge.done_toggle | (bridge.error << 1)),
-        ]
+        self.connect_uart(m, bridge.done_toggle)
         return m

@@ -36,9 +36,8 @@ from ..host.system_protocol import (
     host_frames,
     parse_device_frames,
 )
-from .framing import FramedLink, connect_framed
+from .framing import UartBridgeTop
 from .system import SystemTop
-from .uart import UARTRx, UARTTx
 
 # The protocol's names (neurohw.host.system_protocol) are re-exported: the bridge's users need
 # them together with it.
@@ -272,7 +271,7 @@ def _request_kind(op):
     return Mux(op == SystemHostOp.INFO, 0, Mux(op == SystemHostOp.SYNC, 1, 2))
 
 
-class UartSystem(wiring.Component):
+class UartSystem(UartBridgeTop):
     """A ``SystemTop`` behind a UART host link, in the ``sync`` domain.
 
     Members: ``uart_rx`` In(1) (idles high), ``uart_tx`` Out(1), ``led`` Out(2) (bit 0 toggles
@@ -286,24 +285,14 @@ class UartSystem(wiring.Component):
         self, top: SystemTop, *, divisor: int, rx_fifo_depth: int = 512, framing: bool = False
     ):
         self.top = top
-        self.bridge = SystemBridge(top, rx_fifo_depth=rx_fifo_depth)
-        self.uart_in = UARTRx(divisor)
-        self.uart_out = UARTTx(divisor)
-        self.divisor = divisor
-        self.framing = bool(framing)
-        self.link = FramedLink() if self.framing else None
-        ports = {"uart_rx": In(1, init=1), "uart_tx": Out(1, init=1), "led": Out(2)}
-        if self.framing:
-            ports["rejected"] = Out(16)  # host frames the framed link rejected
-        super().__init__(ports)
+        bridge = SystemBridge(top, rx_fifo_depth=rx_fifo_depth)
+        super().__init__(bridge, divisor=divisor, framing=framing)
 
     def elaborate(self, platform):
         m = Module()
         top, bridge = self.top, self.bridge
         m.submodules.system = top
         m.submodules.bridge = bridge
-        m.submodules.uart_rx = rx = self.uart_in
-        m.submodules.uart_tx = tx = self.uart_out
         wiring.connect(m, bridge.host_in, top.host_in)
         wiring.connect(m, top.host_out, bridge.host_out)
         m.d.comb += [
@@ -319,23 +308,5 @@ class UartSystem(wiring.Component):
             ]
         if top.debug:
             m.d.comb += [top.dbg_cmd.valid.eq(0), top.dbg_rsp.ready.eq(1)]
-        if self.framing:
-            # UART errors fail a frame's CRC (rejected, sent again): not the bridge's flags.
-            m.submodules.link = link = self.link
-            connect_framed(m, rx, tx, link, bridge)
-            m.d.comb += [
-                self.rejected.eq(link.rejected),
-                rx.rx.eq(self.uart_rx),
-                self.uart_tx.eq(tx.tx),
-                self.led.eq(bridge.activity | (bridge.error << 1)),
-            ]
-            return m
-        wiring.connect(m, rx.data, bridge.rx)
-        wiring.connect(m, bridge.tx, tx.data)
-        m.d.comb += [
-            rx.rx.eq(self.uart_rx),
-            self.uart_tx.eq(tx.tx),
-            bridge.rx_error.eq(rx.overrun | (rx.frame_error << 1)),
-            self.led.eq(bridge.activity | (bridge.error << 1)),
-        ]
+        self.connect_uart(m, bridge.activity)
         return m
