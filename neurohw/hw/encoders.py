@@ -74,6 +74,61 @@ def _check_int(name, value, low, high=None):
     return value
 
 
+def _output_keys(fmt, out_lines, key_base, barrier_key, first_tag, *, payload_width=0):
+    """``(key_base, barrier_key, first_tag, fmt)`` of an encoder's output, checked: ``fmt``
+    (default: the narrowest keys that hold ``out_lines`` lines from ``key_base`` and the
+    barrier key, 8-bit steps, ``payload_width``-bit payloads) must hold every key."""
+    key_base = _check_int("key_base", key_base, 0)
+    barrier_key = _check_int("barrier_key", barrier_key, 0)
+    if not _is_int(first_tag):
+        raise ValueError(f"first_tag must be an integer, not {first_tag!r}")
+    top_key = max(key_base + out_lines - 1, barrier_key)
+    if fmt is None:
+        fmt = EventFormat(
+            key_width=max(1, top_key.bit_length()), step_width=8, payload_width=payload_width
+        )
+    if not isinstance(fmt, EventFormat):
+        raise TypeError(f"event format must be an EventFormat, not {fmt!r}")
+    if top_key >= 1 << fmt.key_width:
+        raise ValueError(
+            f"key {top_key} (key_base={key_base} + {out_lines} lines, "
+            f"barrier_key={barrier_key}) does not fit the format's "
+            f"key_width={fmt.key_width}"
+        )
+    return key_base, barrier_key, first_tag, fmt
+
+
+def _send(o, fmt: EventFormat, kind, key, tag, payload) -> list:
+    """The statements that put one event on stream ``o`` (its payload only where ``fmt`` has
+    one)."""
+    statements = [
+        o.valid.eq(1),
+        o.payload.kind.eq(kind),
+        o.payload.key.eq(key),
+        o.payload.step.eq(tag),
+    ]
+    if fmt.payload_width:
+        statements.append(o.payload.payload.eq(payload))
+    return statements
+
+
+def _expected_words(encoder, counts) -> list[int]:
+    """The words an encoder's ``o`` carries for the model's ``counts`` ``(steps, lines)``: a
+    SPIKE per nonzero line (the count as payload where the format has one), then the step's
+    BARRIER."""
+    fmt = encoder.fmt
+    words = []
+    for t, row in enumerate(counts):
+        tag = encoder.first_tag + t
+        for line in np.flatnonzero(row):
+            payload = int(row[line]) if fmt.payload_width else 0
+            words.append(
+                fmt.pack(RoutingEventKind.SPIKE, encoder.key_base + int(line), tag, payload)
+            )
+        words.append(fmt.pack(RoutingEventKind.BARRIER, encoder.barrier_key, tag))
+    return words
+
+
 def lfsr_unrolled(width: int, mask: int, shifts: int) -> list[int]:
     """The ``shifts``-fold Galois shift as a linear map: entry ``i`` is the mask of the input
     state bits whose XOR is output bit ``i`` (hardware builds one XOR per output bit)."""
@@ -104,21 +159,9 @@ class StreamEncoder(wiring.Component):
     ):
         self.channels = _check_int("channels", channels, 1, 1 << 16)
         self.value_width = _check_int("value_width", value_width, 1, 32)
-        self.key_base = _check_int("key_base", key_base, 0)
-        self.barrier_key = _check_int("barrier_key", barrier_key, 0)
-        if not _is_int(first_tag):
-            raise ValueError(f"first_tag must be an integer, not {first_tag!r}")
-        top_key = max(self.key_base + self.out_lines - 1, self.barrier_key)
-        if fmt is None:
-            fmt = EventFormat(key_width=max(1, top_key.bit_length()), step_width=8)
-        if not isinstance(fmt, EventFormat):
-            raise TypeError(f"event format must be an EventFormat, not {fmt!r}")
-        if top_key >= 1 << fmt.key_width:
-            raise ValueError(
-                f"key {top_key} (key_base={self.key_base} + {self.out_lines} lines, "
-                f"barrier_key={self.barrier_key}) does not fit the format's "
-                f"key_width={fmt.key_width}"
-            )
+        self.key_base, self.barrier_key, first_tag, fmt = _output_keys(
+            fmt, self.out_lines, key_base, barrier_key, first_tag
+        )
         self.fmt = fmt
         self.first_tag = first_tag % (1 << fmt.step_width)
         super().__init__(
@@ -153,21 +196,7 @@ class StreamEncoder(wiring.Component):
 
     def expected_words(self, values) -> list[int]:
         """The words ``o`` carries for ``values`` ``(steps, channels)``, from the model."""
-        spikes = np.asarray(self.model(values))
-        words = []
-        for t, row in enumerate(spikes):
-            tag = self.first_tag + t
-            for line in np.flatnonzero(row):
-                words.append(
-                    self.fmt.pack(
-                        RoutingEventKind.SPIKE,
-                        self.key_base + int(line),
-                        tag,
-                        1 if self.fmt.payload_width else 0,
-                    )
-                )
-            words.append(self.fmt.pack(RoutingEventKind.BARRIER, self.barrier_key, tag))
-        return words
+        return _expected_words(self, np.asarray(self.model(values)))
 
     def elaborate(self, platform):
         m = Module()
@@ -228,26 +257,10 @@ class StreamEncoder(wiring.Component):
             with m.If(last):
                 m.d.sync += barrier_pending.eq(1)
             with m.If(spike):
-                m.d.sync += [
-                    self.o.valid.eq(1),
-                    self.o.payload.kind.eq(EventKind.SPIKE),
-                    self.o.payload.key.eq(key),
-                    self.o.payload.step.eq(tag),
-                ]
-                if self.fmt.payload_width:
-                    m.d.sync += self.o.payload.payload.eq(1)
+                m.d.sync += _send(self.o, self.fmt, EventKind.SPIKE, key, tag, 1)
         with m.If(end_of_step):
-            m.d.sync += [
-                barrier_pending.eq(0),
-                first_step.eq(0),
-                tag.eq(tag + 1),
-                self.o.valid.eq(1),
-                self.o.payload.kind.eq(EventKind.BARRIER),
-                self.o.payload.key.eq(self.barrier_key),
-                self.o.payload.step.eq(tag),
-            ]
-            if self.fmt.payload_width:
-                m.d.sync += self.o.payload.payload.eq(0)
+            m.d.sync += [barrier_pending.eq(0), first_step.eq(0), tag.eq(tag + 1)]
+            m.d.sync += _send(self.o, self.fmt, EventKind.BARRIER, self.barrier_key, tag, 0)
         return m
 
 
@@ -465,24 +478,10 @@ class PopulationEncoder(wiring.Component):
         self.value_width = code.code_bits
         self.level_width = max(1, code.max_level.bit_length())
         self.acc_width = (4 * code.max_level).bit_length()
-        self.key_base = _check_int("key_base", key_base, 0)
-        self.barrier_key = _check_int("barrier_key", barrier_key, 0)
-        if not _is_int(first_tag):
-            raise ValueError(f"first_tag must be an integer, not {first_tag!r}")
-        top_key = max(self.key_base + self.out_lines - 1, self.barrier_key)
         need_payload = self.level_width if mode == "count" else 0
-        if fmt is None:
-            fmt = EventFormat(
-                key_width=max(1, top_key.bit_length()), step_width=8, payload_width=need_payload
-            )
-        if not isinstance(fmt, EventFormat):
-            raise TypeError(f"event format must be an EventFormat, not {fmt!r}")
-        if top_key >= 1 << fmt.key_width:
-            raise ValueError(
-                f"key {top_key} (key_base={self.key_base} + {self.out_lines} lines, "
-                f"barrier_key={self.barrier_key}) does not fit the format's "
-                f"key_width={fmt.key_width}"
-            )
+        self.key_base, self.barrier_key, first_tag, fmt = _output_keys(
+            fmt, self.out_lines, key_base, barrier_key, first_tag, payload_width=need_payload
+        )
         if fmt.payload_width < need_payload:
             raise ValueError(
                 f"count mode sends levels up to max_level={code.max_level} in the "
@@ -527,17 +526,7 @@ class PopulationEncoder(wiring.Component):
 
     def expected_words(self, values) -> list[int]:
         """The words ``o`` carries for ``values`` ``(steps, channels)``, from :meth:`model`."""
-        counts = self.model(values)
-        words = []
-        for t, row in enumerate(counts):
-            tag = self.first_tag + t
-            for line in np.flatnonzero(row):
-                payload = int(row[line]) if self.fmt.payload_width else 0
-                words.append(
-                    self.fmt.pack(RoutingEventKind.SPIKE, self.key_base + int(line), tag, payload)
-                )
-            words.append(self.fmt.pack(RoutingEventKind.BARRIER, self.barrier_key, tag))
-        return words
+        return _expected_words(self, self.model(values))
 
     def elaborate(self, platform):
         m = Module()
@@ -616,24 +605,10 @@ class PopulationEncoder(wiring.Component):
                 with m.If(last_chan):
                     m.d.sync += barrier_pending.eq(1)
             with m.If(spike):
-                m.d.sync += [
-                    self.o.valid.eq(1),
-                    self.o.payload.kind.eq(EventKind.SPIKE),
-                    self.o.payload.key.eq(self.key_base + line),
-                    self.o.payload.step.eq(tag),
-                ]
-                if self.fmt.payload_width:
-                    m.d.sync += self.o.payload.payload.eq(payload)
+                m.d.sync += _send(
+                    self.o, self.fmt, EventKind.SPIKE, self.key_base + line, tag, payload
+                )
         with m.If(end_of_step):
-            m.d.sync += [
-                barrier_pending.eq(0),
-                first_step.eq(0),
-                tag.eq(tag + 1),
-                self.o.valid.eq(1),
-                self.o.payload.kind.eq(EventKind.BARRIER),
-                self.o.payload.key.eq(self.barrier_key),
-                self.o.payload.step.eq(tag),
-            ]
-            if self.fmt.payload_width:
-                m.d.sync += self.o.payload.payload.eq(0)
+            m.d.sync += [barrier_pending.eq(0), first_step.eq(0), tag.eq(tag + 1)]
+            m.d.sync += _send(self.o, self.fmt, EventKind.BARRIER, self.barrier_key, tag, 0)
         return m
