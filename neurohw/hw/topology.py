@@ -56,7 +56,27 @@ def hop_signals(routers):
     )
 
 
-class StarNetwork(wiring.Component):
+class _RouterNetwork(wiring.Component):
+    """What :class:`StarNetwork` and :class:`MeshNetwork` share: their options, checked, and
+    their compiled routing plan."""
+
+    def _compile(
+        self, compile_plan, topology, connectivity, fmt, fifo_depth, max_entries, hops
+    ) -> EventFormat:
+        """Check and keep the options (``fmt`` default: the topology's key width), compile the
+        routing plan with ``compile_plan``; returns the event format."""
+        fmt = fmt or EventFormat(key_width=topology.key_width)
+        _check_common(fmt, fifo_depth)
+        self.count_hops = _check_hops(hops)
+        kwargs = {} if max_entries is None else {"max_entries": max_entries}
+        self.plan: NetworkPlan = compile_plan(topology, connectivity, **kwargs)
+        self.topology = topology
+        self.fmt = fmt
+        self.fifo_depth = fifo_depth
+        return fmt
+
+
+class StarNetwork(_RouterNetwork):
     """All cores on one router (a crossbar): core ``c`` on port ``c``.
 
     Members: ``i``/``o`` (one event stream per core), ``dropped`` (the router's drop reports;
@@ -74,14 +94,9 @@ class StarNetwork(wiring.Component):
         max_entries: int = None,
         hops: bool = False,
     ):
-        fmt = fmt or EventFormat(key_width=topology.key_width)
-        _check_common(fmt, fifo_depth)
-        self.count_hops = _check_hops(hops)
-        kwargs = {} if max_entries is None else {"max_entries": max_entries}
-        self.plan: NetworkPlan = compile_star(topology, connectivity, **kwargs)
-        self.topology = topology
-        self.fmt = fmt
-        self.fifo_depth = fifo_depth
+        fmt = self._compile(
+            compile_star, topology, connectivity, fmt, fifo_depth, max_entries, hops
+        )
         router_plan = self.plan.routers[0]
         self._router = Router(
             router_plan.table,
@@ -112,7 +127,7 @@ class StarNetwork(wiring.Component):
         return m
 
 
-class MeshNetwork(wiring.Component):
+class MeshNetwork(_RouterNetwork):
     """A ``width`` x ``height`` mesh: router ``(x, y)`` links its :data:`EAST` port to the
     :data:`WEST` port of ``(x + 1, y)`` and its :data:`NORTH` port to the :data:`SOUTH` port
     of ``(x, y + 1)``; core ``c`` sits on the :data:`LOCAL` port of router ``cores[c]``.
@@ -133,14 +148,9 @@ class MeshNetwork(wiring.Component):
         max_entries: int = None,
         hops: bool = False,
     ):
-        fmt = fmt or EventFormat(key_width=topology.key_width)
-        _check_common(fmt, fifo_depth)
-        self.count_hops = _check_hops(hops)
-        kwargs = {} if max_entries is None else {"max_entries": max_entries}
-        self.plan: NetworkPlan = compile_mesh(topology, connectivity, **kwargs)
-        self.topology = topology
-        self.fmt = fmt
-        self.fifo_depth = fifo_depth
+        fmt = self._compile(
+            compile_mesh, topology, connectivity, fmt, fifo_depth, max_entries, hops
+        )
         self._routers = [
             Router(plan.table, fmt=fmt, fifo_depth=fifo_depth, barrier_sources=plan.barrier_sources)
             for plan in self.plan.routers
