@@ -58,6 +58,9 @@ ALL_LAYERS_STEPS = 6
 RESULTS = REPO / "benchmarks" / "results" / "cnn.json"
 BUILD = REPO / "build" / "benchmarks" / "cnn"
 
+#: The synthesis results of a row (``SynthReport.row``), in the order the JSON keeps them.
+SYNTH_KEYS = ("luts", "carries", "ffs", "bram", "dsp", "cells", "fmax_mhz", "wall_time_s")
+
 
 def plan_rows(plan) -> list:
     return [
@@ -185,18 +188,7 @@ def run_synth():
     except SynthesisError as error:
         row["error"] = str(error)
         return row
-    row.update(
-        {
-            "luts": report.luts,
-            "carries": report.carries,
-            "ffs": report.ffs,
-            "bram": report.bram,
-            "dsp": report.dsp,
-            "cells": report.cells,
-            "fmax_mhz": round(report.fmax_mhz or 0.0, 2),
-            "wall_time_s": report.wall_time_s,
-        }
-    )
+    row.update(report.row(SYNTH_KEYS))
     return row
 
 

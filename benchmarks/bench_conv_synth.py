@@ -69,6 +69,9 @@ RUNS = (
 RESULTS = REPO / "benchmarks" / "results" / "conv_synth.json"
 BUILD = REPO / "build" / "benchmarks" / "conv"
 
+#: The synthesis results of a row (``SynthReport.row``), in the order the JSON keeps them.
+SYNTH_KEYS = ("luts", "carries", "ffs", "bram", "dsp", "cells", "fmax_mhz", "wall_time_s")
+
 
 def if_neuron():
     """Sinabs' IF neuron in 16 bits: no decay, reset by subtraction, one spike per step."""
@@ -145,18 +148,7 @@ def run_one(name):
     except SynthesisError as error:
         row["error"] = str(error)
         return row
-    row.update(
-        {
-            "luts": report.luts,
-            "carries": report.carries,
-            "ffs": report.ffs,
-            "bram": report.bram,
-            "dsp": report.dsp,
-            "cells": report.cells,
-            "fmax_mhz": round(report.fmax_mhz or 0.0, 2),
-            "wall_time_s": report.wall_time_s,
-        }
-    )
+    row.update(report.row(SYNTH_KEYS))
     return row
 
 

@@ -190,6 +190,15 @@ SYNTH_RUNS = {f"{variant}-p1-{dev}": (variant, 1, dev) for dev in DEVICES for va
 SYNTH_RUNS.update({f"{variant}-p4-ecp5": (variant, 4, "ecp5") for variant in ("static", "stdp")})
 
 SYNTH_METRICS = ("luts", "carries", "ffs", "bram", "spram", "dsp", "logic_cells", "fmax_mhz")
+#: A synthesis row's results (``SynthReport.row``), in the order the JSON keeps them.
+SYNTH_ROW_KEYS = (
+    *SYNTH_METRICS,
+    "utilization",
+    "wall_time_s",
+    "yosys",
+    "nextpnr",
+    "seed",
+)
 
 
 def run_synth(name: str, build: Path, seed: int = 1) -> dict:
@@ -233,23 +242,7 @@ def run_synth(name: str, build: Path, seed: int = 1) -> dict:
     except SynthesisError as error:
         row["error"] = str(error)
         return row
-    row.update(
-        {
-            "luts": report.luts,
-            "carries": report.carries,
-            "ffs": report.ffs,
-            "bram": report.bram,
-            "spram": report.spram,
-            "dsp": report.dsp,
-            "logic_cells": report.logic_cells,
-            "fmax_mhz": round(report.fmax_mhz or 0.0, 2),
-            "utilization": report.utilization,
-            "wall_time_s": report.wall_time_s,
-            "yosys": report.yosys_version,
-            "nextpnr": report.nextpnr_version,
-            "seed": seed,
-        }
-    )
+    row.update(report.row(SYNTH_ROW_KEYS))
     return row
 
 

@@ -52,6 +52,21 @@ RESULTS = REPO / "benchmarks" / "results" / "scaling.json"
 PLOT = REPO / "benchmarks" / "results" / "scaling.png"
 BUILD = REPO / "build" / "bench_scaling"
 
+#: The synthesis results of a row (``SynthReport.row``, Fmax unrounded), in the JSON's order.
+SYNTH_KEYS = (
+    "luts",
+    "carries",
+    "ffs",
+    "bram",
+    "dsp",
+    "logic_cells",
+    "cells",
+    "fmax_mhz",
+    "yosys",
+    "nextpnr",
+    "wall_time_s",
+)
+
 NEURONS = (64, 256, 1024, 4096)
 LANES = (1, 2, 4, 8, 16)
 AXONS = 64
@@ -113,21 +128,7 @@ def run_one(neurons: int, lanes: int, target: str, build: Path = BUILD, seed: in
     except SynthesisError as error:
         row["error"] = str(error)
         return row
-    row.update(
-        {
-            "luts": report.luts,
-            "carries": report.carries,
-            "ffs": report.ffs,
-            "bram": report.bram,
-            "dsp": report.dsp,
-            "logic_cells": report.logic_cells,
-            "cells": report.cells,
-            "fmax_mhz": report.fmax_mhz,
-            "yosys": report.yosys_version,
-            "nextpnr": report.nextpnr_version,
-            "wall_time_s": report.wall_time_s,
-        }
-    )
+    row.update(report.row(SYNTH_KEYS, fmax_digits=None))
     if report.xilinx is not None:
         row["xilinx"] = report.xilinx
     return row

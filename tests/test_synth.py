@@ -332,6 +332,25 @@ def test_report_round_trips_through_json(tmp_path):
     assert SynthReport.from_json(tmp_path / "r.json") == report
 
 
+def test_report_row_for_a_benchmark():
+    report = fixture_report()
+    assert report.row(["luts", "cells", "fmax_mhz", "yosys", "seed"]) == {
+        "luts": 1,
+        "cells": {"SB_DFFESR": 32, "SB_LUT4": 1, "SB_MAC16": 1},
+        "fmax_mhz": 168.78,
+        "yosys": report.yosys_version,
+        "seed": 1,
+    }
+    untimed = fixture_report(fmax={})
+    assert untimed.row(["fmax_mhz"]) == {"fmax_mhz": 0.0}
+    assert untimed.row(["fmax_mhz"], fmax_digits=None) == {"fmax_mhz": None}
+    with pytest.raises(ValueError) as info:
+        report.row(["luts", "lut"])
+    assert str(info.value) == (
+        "key 'lut' is not a SynthReport field, 'fmax_mhz', 'yosys' or 'nextpnr'"
+    )
+
+
 def test_report_table():
     table = fixture_report().as_table()
     assert table.splitlines()[0] == "| Acc on ice40-up5k | used | available | % |"

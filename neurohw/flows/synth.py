@@ -64,7 +64,7 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -349,6 +349,27 @@ class SynthReport:
         result["fmax_mhz"] = self.fmax_mhz
         return result
 
+    def row(self, keys: Sequence[str], *, fmax_digits: int | None = 2) -> dict[str, Any]:
+        """A benchmark's results row: ``{key: value}`` for each of ``keys``, in that order.
+        A key is a field (``luts``, ``cells``, ``utilization``, ``wall_time_s``, ``seed``...),
+        ``yosys`` or ``nextpnr`` (the tool versions), or ``fmax_mhz``: :attr:`fmax_mhz`
+        rounded to ``fmax_digits`` decimals, 0.0 without timed paths (``fmax_digits=None``:
+        as it is, ``None`` without timed paths)."""
+        values = {}
+        for key in keys:
+            if key == "fmax_mhz":
+                fmax = self.fmax_mhz
+                values[key] = fmax if fmax_digits is None else round(fmax or 0.0, fmax_digits)
+            elif key in _ROW_VERSIONS:
+                values[key] = getattr(self, _ROW_VERSIONS[key])
+            elif key in _REPORT_FIELDS:
+                values[key] = getattr(self, key)
+            else:
+                raise ValueError(
+                    f"key {key!r} is not a SynthReport field, 'fmax_mhz', 'yosys' or 'nextpnr'"
+                )
+        return values
+
     def to_json(self, path: str | os.PathLike | None = None) -> str:
         text = json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
         if path is not None:
@@ -459,6 +480,11 @@ class SynthReport:
                 f"{constraint} |"
             )
         return "\n".join(lines)
+
+
+#: :meth:`SynthReport.row` keys of the tool versions.
+_ROW_VERSIONS = {"yosys": "yosys_version", "nextpnr": "nextpnr_version"}
+_REPORT_FIELDS = frozenset(field.name for field in dataclasses.fields(SynthReport))
 
 
 def _format_classes(classes: Mapping[str, int] | None) -> str:
