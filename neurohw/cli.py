@@ -364,13 +364,7 @@ def add_core_example(subparsers):
         metavar="N",
         help="steps checked in RTL simulation; 0 skips verification (default: %(default)s)",
     )
-    parser.add_argument(
-        "--simulator",
-        action="append",
-        metavar="NAME",
-        help="simulator to verify on, repeatable (default: every available "
-        "one; see NEUROHW_SIMULATORS)",
-    )
+    _add_simulator_option(parser)
     parser.add_argument(
         "--device",
         default="ice40-up5k",
@@ -617,13 +611,7 @@ def _add_flow_options(
         "sample when there are fewer)",
     )
     parser.set_defaults(default_verify_samples=default_samples)
-    parser.add_argument(
-        "--simulator",
-        action="append",
-        metavar="NAME",
-        help="simulator to verify on, repeatable (default: every available "
-        "one; see NEUROHW_SIMULATORS)",
-    )
+    _add_simulator_option(parser)
     parser.add_argument(
         "--device",
         action="append",
@@ -834,6 +822,28 @@ def _source_kwargs(args, *, calibration_option: str | None = None) -> dict:
     )
 
 
+def _add_simulator_option(parser) -> None:
+    parser.add_argument(
+        "--simulator",
+        action="append",
+        metavar="NAME",
+        help="simulator to verify on, repeatable (default: every available "
+        "one; see NEUROHW_SIMULATORS)",
+    )
+
+
+def _load_inputs(path) -> tuple[dict, np.ndarray | None]:
+    """``(arrays, labels)`` of an ``--inputs`` file: its input arrays (one per input group,
+    named after it; at least one) and its ``labels`` array, if any."""
+    arrays = _load_arrays(path, "--inputs")
+    labels = arrays.pop("labels", None)
+    if not arrays:
+        raise CommandError(
+            f"--inputs {path}: holds no input arrays (one per input group, named after it)"
+        )
+    return arrays, labels
+
+
 def _load_arrays(path, what) -> dict:
     """The arrays of an ``.npz`` file given to option ``what``, each checked to be numeric."""
     try:
@@ -952,15 +962,7 @@ def compile_command(args) -> int:
     source_kwargs = _source_kwargs(
         args, calibration_option="--calibration" if args.calibration else None
     )
-    arrays, labels = None, None
-    if args.inputs:
-        arrays = _load_arrays(args.inputs, "--inputs")
-        labels = arrays.pop("labels", None)
-        if not arrays:
-            raise CommandError(
-                f"--inputs {args.inputs}: holds no input arrays (one per input group, "
-                f"named after it)"
-            )
+    arrays, labels = _load_inputs(args.inputs) if args.inputs else (None, None)
     calibration = _load_arrays(args.calibration, "--calibration") if args.calibration else arrays
     source = load_source(
         args.source, input_bits=args.input_bits, calibration=calibration, **source_kwargs
@@ -1344,12 +1346,7 @@ def add_explore(subparsers):
         metavar="N",
         help="verify the chosen chip in RTL on the first N samples (default: 0)",
     )
-    parser.add_argument(
-        "--simulator",
-        action="append",
-        metavar="NAME",
-        help="simulator of the verification, repeatable (default: every available one)",
-    )
+    _add_simulator_option(parser)
     _add_debug_option(parser)
     parser.set_defaults(run=explore_command)
 
@@ -1418,15 +1415,8 @@ def explore_command(args) -> int:
                     f"{args.source} is integer already (leave out {flag})"
                 )
     weight_bits = args.weight_bits or [DEFAULT_WEIGHT_WIDTH]
-    arrays, labels = None, None
-    if args.inputs:
-        arrays = _load_arrays(args.inputs, "--inputs")
-        labels = arrays.pop("labels", None)
-        if not arrays:
-            raise CommandError(
-                f"--inputs {args.inputs}: holds no input arrays (one per input group, "
-                f"named after it)"
-            )
+    arrays, labels = _load_inputs(args.inputs) if args.inputs else (None, None)
+    if arrays is not None:
         for name, array in arrays.items():
             if array.dtype.kind == "f":
                 raise CommandError(
