@@ -26,7 +26,7 @@ from amaranth.lib.wiring import In, Out
 from ..host.framing import MAX_PAYLOAD, SOF
 from .uart import UARTRx, UARTTx
 
-__all__ = ["FramedLink", "UartBridgeTop", "crc16_update", "connect_framed"]
+__all__ = ["FramedLink", "UartBridgeTop", "check_rx_fifo_depth", "crc16_update", "connect_framed"]
 
 _POLY = 0x1021
 _CRC_INIT = 0xFFFF
@@ -280,6 +280,19 @@ def connect_framed(m: Module, uart_rx, uart_tx, link: FramedLink, bridge) -> Non
     wiring.connect(m, link.line_out, uart_tx.data)
     wiring.connect(m, link.app_rx, bridge.rx)
     wiring.connect(m, bridge.tx, link.app_tx)
+
+
+def check_rx_fifo_depth(rx_fifo_depth) -> None:
+    """A bridge's receive FIFO depth in bytes: a power of two from 16 to 65536."""
+    if (
+        isinstance(rx_fifo_depth, bool)
+        or not isinstance(rx_fifo_depth, int)
+        or not 16 <= rx_fifo_depth <= 65536
+        or rx_fifo_depth & (rx_fifo_depth - 1)
+    ):
+        raise ValueError(
+            f"rx_fifo_depth must be a power of two between 16 and 65536, not {rx_fifo_depth!r}"
+        )
 
 
 class UartBridgeTop(wiring.Component):

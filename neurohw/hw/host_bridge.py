@@ -34,7 +34,7 @@ from ..host.protocol import (
     payload_sizes,
 )
 from .core import STEP_WIDTH, NeuronCore
-from .framing import UartBridgeTop
+from .framing import UartBridgeTop, check_rx_fifo_depth
 
 # The protocol's names are re-exported: the bridge's users need them together with it.
 __all__ = [
@@ -93,15 +93,7 @@ class HostBridge(wiring.Component):
     def __init__(self, core: NeuronCore, *, rx_fifo_depth: int = 512):
         if not isinstance(core, NeuronCore):
             raise TypeError(f"core must be a NeuronCore, not {core!r}")
-        if (
-            isinstance(rx_fifo_depth, bool)
-            or not isinstance(rx_fifo_depth, int)
-            or not 16 <= rx_fifo_depth <= 65536
-            or rx_fifo_depth & (rx_fifo_depth - 1)
-        ):
-            raise ValueError(
-                f"rx_fifo_depth must be a power of two between 16 and 65536, not {rx_fifo_depth!r}"
-            )
+        check_rx_fifo_depth(rx_fifo_depth)
         self.rx_fifo_depth = rx_fifo_depth
         self.sizes = frame_sizes(core)
         self.info = info_block(core, rx_fifo_depth)

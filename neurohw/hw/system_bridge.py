@@ -36,7 +36,7 @@ from ..host.system_protocol import (
     host_frames,
     parse_device_frames,
 )
-from .framing import UartBridgeTop
+from .framing import UartBridgeTop, check_rx_fifo_depth
 from .system import SystemTop
 
 # The protocol's names (neurohw.host.system_protocol) are re-exported: the bridge's users need
@@ -105,15 +105,7 @@ class SystemBridge(wiring.Component):
     def __init__(self, top: SystemTop, *, rx_fifo_depth: int = 512):
         if not isinstance(top, SystemTop):
             raise TypeError(f"top must be a SystemTop, not {top!r}")
-        if (
-            isinstance(rx_fifo_depth, bool)
-            or not isinstance(rx_fifo_depth, int)
-            or not 16 <= rx_fifo_depth <= 65536
-            or rx_fifo_depth & (rx_fifo_depth - 1)
-        ):
-            raise ValueError(
-                f"rx_fifo_depth must be a power of two between 16 and 65536, not {rx_fifo_depth!r}"
-            )
+        check_rx_fifo_depth(rx_fifo_depth)
         self.top = top
         self.rx_fifo_depth = rx_fifo_depth
         self.word_bytes = word_bytes(top)
