@@ -762,7 +762,8 @@ def synth_report(
     Amaranth component (a ``NeuronCore``, a board bridge). ``devices``: names of
     :data:`neurohw.flows.synth.DEVICES` (one string or several). Each device runs in
     ``workdir/<device>`` through :func:`synthesize_design` (a chip through
-    :meth:`neurohw.Chip.synthesize`); large memory initializers go through ``$readmemh``
+    :func:`synthesize_chip`, as :meth:`neurohw.Chip.synthesize`); large memory initializers go
+    through ``$readmemh``
     (:func:`verilog_for_synthesis`). ``cycles_per_inference``: a number, or a
     :class:`CycleEstimate` (its cycles, latency, synaptic operations and assumptions are used).
     ``clock_mhz``: the nextpnr constraint, one number or ``{device: MHz}`` (default: the
