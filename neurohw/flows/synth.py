@@ -64,7 +64,7 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,8 +98,6 @@ logger = logging.getLogger("neurohw.flows.synth")
 
 #: Seconds between progress messages while a tool runs.
 PROGRESS_SECONDS = 15.0
-#: Seconds between two reads of a log that is watched while its tool runs (nextpnr's).
-WATCH_SECONDS = 1.0
 
 HARNESS_MODULE = "neurohw_harness"
 
@@ -727,22 +725,18 @@ _UTILISATION_LINE = re.compile(r"^Info:\s+(\S+):\s+(\d+)/\s*(\d+)\s+(\d+)%", re.
 
 def parse_packed_utilisation(log: str) -> list[tuple[str, int, int]] | None:
     """``[(bel, used, available)]``: nextpnr's "Device utilisation" table, which it writes after
-    packing and before placement; ``None`` while ``log`` (a log being written) does not hold
-    the whole table yet."""
+    packing and before placement; ``None`` when ``log`` has none (nextpnr stopped before)."""
     start = log.find("Device utilisation:")
     if start < 0:
         return None
-    # Only whole lines: the last one may still be being written.
-    lines = log[start:].split("\n")[1:-1]
-    for end, line in enumerate(lines):
-        if not _UTILISATION_LINE.match(line):
-            return [
-                (bel, int(used), int(available))
-                for bel, used, available, _ in (
-                    _UTILISATION_LINE.match(row).groups() for row in lines[:end]
-                )
-            ]
-    return None
+    rows = []
+    for line in log[start:].splitlines()[1:]:
+        match = _UTILISATION_LINE.match(line)
+        if match is None:
+            break
+        bel, used, available, _ = match.groups()
+        rows.append((bel, int(used), int(available)))
+    return rows
 
 
 def parse_nextpnr_failure(log: str) -> tuple[list[tuple[str, int, int]], list[str]]:
@@ -856,21 +850,12 @@ def _last_line(path: Path) -> str:
 
 
 def _run(
-    command: list[str],
-    cwd: Path,
-    log: Path,
-    what: str,
-    timeout: float | None,
-    *,
-    tool: str,
-    stop: Callable[[], bool] | None = None,
-) -> int | None:
+    command: list[str], cwd: Path, log: Path, what: str, timeout: float | None, *, tool: str
+) -> int:
     """Run ``command`` with standard output and error in ``<log stem>.stdout``; log progress
-    (the last line of ``log``) every :data:`PROGRESS_SECONDS`. Returns the exit status, or
-    ``None`` when ``stop`` (asked every :data:`WATCH_SECONDS`) said to stop the tool."""
+    (the last line of ``log``) every :data:`PROGRESS_SECONDS`. Returns the exit status."""
     logger.info("%s: %s (log: %s)", what, " ".join(command), log)
     started = time.monotonic()
-    next_progress = started + PROGRESS_SECONDS
     with open(cwd / f"{log.stem}.stdout", "w") as out:
         process = subprocess.Popen(
             command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
@@ -878,27 +863,18 @@ def _run(
         try:
             while True:
                 try:
-                    status = process.wait(
-                        timeout=PROGRESS_SECONDS if stop is None else WATCH_SECONDS
-                    )
+                    status = process.wait(timeout=PROGRESS_SECONDS)
                     break
                 except subprocess.TimeoutExpired:
-                    pass
-                now = time.monotonic()
-                elapsed = now - started
-                if timeout is not None and elapsed > timeout:
-                    process.kill()
-                    process.wait()
-                    raise SynthesisError(
-                        f"{what} did not finish in {timeout:g} s (log: {log})", log=log, tool=tool
-                    )
-                if stop is not None and stop():
-                    process.kill()
-                    process.wait()
-                    logger.info("%s stopped after %.1f s", what, elapsed)
-                    return None
-                if now >= next_progress:
-                    next_progress = now + PROGRESS_SECONDS
+                    elapsed = time.monotonic() - started
+                    if timeout is not None and elapsed > timeout:
+                        process.kill()
+                        process.wait()
+                        raise SynthesisError(
+                            f"{what} did not finish in {timeout:g} s (log: {log})",
+                            log=log,
+                            tool=tool,
+                        ) from None
                     logger.info("%s running for %.0f s: %s", what, elapsed, _last_line(log))
         except BaseException:
             if process.poll() is None:
@@ -907,28 +883,6 @@ def _run(
             raise
     logger.info("%s finished in %.1f s (exit status %d)", what, time.monotonic() - started, status)
     return status
-
-
-class _PackingWatch:
-    """Reads nextpnr's log while it runs, until its "Device utilisation" table (written after
-    packing, before placement) is whole: a stop when a bel is over capacity, as no placement
-    can hold the design (nextpnr's placer may search for half an hour before it gives up)."""
-
-    def __init__(self, log: Path):
-        self.log = log
-        self.utilisation: list[tuple[str, int, int]] | None = None
-
-    @property
-    def overflow(self) -> list[tuple[str, int, int]]:
-        return [row for row in self.utilisation or () if row[1] > row[2]]
-
-    def __call__(self) -> bool:
-        if self.utilisation is None:
-            try:
-                self.utilisation = parse_packed_utilisation(self.log.read_text(errors="replace"))
-            except OSError:
-                return False
-        return bool(self.overflow)
 
 
 def _verilog_source(design, top: str) -> tuple[str, str]:
@@ -1189,13 +1143,8 @@ def synthesize(
         "--log",
         "nextpnr.log",
     ]
-    packing = _PackingWatch(log)
-    status = _run(
-        command, workdir, log, f"nextpnr ({device})", timeout, tool="nextpnr", stop=packing
-    )
+    status = _run(command, workdir, log, f"nextpnr ({device})", timeout, tool="nextpnr")
     pnr_time = time.monotonic() - pnr_started
-    if status is None:
-        raise _nextpnr_error(name, spec, log, status, harness, stopped_after_packing=True)
     if status or not (workdir / "nextpnr_report.json").exists():
         raise _nextpnr_error(name, spec, log, status, harness)
     nextpnr_report = json.loads((workdir / "nextpnr_report.json").read_text())
@@ -1318,17 +1267,10 @@ def _usage(bel: str, used: int, available: int) -> str:
     return f"{bel} {used}/{available} ({100 * used / available:.0f}%)"
 
 
-def _nextpnr_error(
-    name: str,
-    spec: Device,
-    log: Path,
-    status: int | None,
-    harness,
-    *,
-    stopped_after_packing: bool = False,
-) -> SynthesisError:
-    """The error of a nextpnr run that failed, or that was stopped after packing
-    (:class:`_PackingWatch`) because a bel is over capacity."""
+def _nextpnr_error(name: str, spec: Device, log: Path, status: int, harness) -> SynthesisError:
+    """The error of a nextpnr run that failed: the bels over capacity (nextpnr stops at its
+    initial placement then, in seconds), or nextpnr's first error and the logic cells it
+    packed (a design under capacity that it did not place or route)."""
     try:
         text = log.read_text(errors="replace")
     except OSError:
@@ -1348,13 +1290,9 @@ def _nextpnr_error(
         hint = ""
         if any(bel == "SB_IO" for bel, _, _ in overflow) and not harness:
             hint = "; pass harness=True to serialize the ports through a few pins"
-        outcome = (
-            "nextpnr stopped after packing, as no placement can hold it"
-            if stopped_after_packing
-            else f"nextpnr: {detail}"
-        )
         message = (
-            f"{name} does not fit {spec.name}: {over} over capacity{hint}; {outcome} (log: {log})"
+            f"{name} does not fit {spec.name}: {over} over capacity{hint}; nextpnr: "
+            f"{detail} (log: {log})"
         )
     else:
         # Under capacity but not placed (or routed): the logic cells after packing say how
