@@ -194,32 +194,54 @@ CYCLE_LOWER_FRACTION = 0.9
 @dataclass(frozen=True)
 class SweepPoint:
     """One configuration: ``weight_bits`` (``None``: the network file's own weights),
-    ``lanes``, ``max_neurons`` per core, ``topology`` and ``weight_memory`` (``"bram"``, or
-    ``"spram"``: the largest weight memories in SPRAM, :func:`core_weight_memories`)."""
+    ``lanes`` of every population's cores but those of ``lanes_of`` (``(population, lanes)``
+    pairs, sorted by population, none equal to ``lanes``), ``max_neurons`` per core,
+    ``topology`` and ``weight_memory`` (``"bram"``, or ``"spram"``: the largest weight
+    memories in SPRAM, :func:`core_weight_memories`)."""
 
     weight_bits: int | None
     lanes: int
     max_neurons: int
     topology: str
     weight_memory: str = "bram"
+    lanes_of: tuple = ()
+
+    def __post_init__(self):
+        # From JSON the pairs come back as lists; one spelling keeps points equal and hashable.
+        pairs = tuple(sorted((str(pop), int(n)) for pop, n in self.lanes_of if n != self.lanes))
+        object.__setattr__(self, "lanes_of", pairs)
 
     @property
     def label(self) -> str:
         width = "wN" if self.weight_bits is None else f"w{self.weight_bits}"
+        lanes = "".join(f"-{pop}={n}" for pop, n in self.lanes_of)
         memory = "" if self.weight_memory == "bram" else f"-{self.weight_memory}"
-        return f"{width}-l{self.lanes}-n{self.max_neurons}-{self.topology}{memory}"
+        return f"{width}-l{self.lanes}{lanes}-n{self.max_neurons}-{self.topology}{memory}"
+
+    def mapping_lanes(self, network):
+        """``map_network``'s ``lanes`` for ``network``: the int, or with ``lanes_of`` the
+        lanes of every population."""
+        if not self.lanes_of:
+            return self.lanes
+        return {name: dict(self.lanes_of).get(name, self.lanes) for name in network.populations}
 
 
 def sweep_points(
-    weight_bits, lanes, max_neurons, topologies, weight_memories=("bram",)
+    weight_bits, lanes, max_neurons, topologies, weight_memories=("bram",), lanes_of=None
 ) -> list[SweepPoint]:
-    """The cross product of the axes, in a fixed order."""
-    return [
-        SweepPoint(w, lane, n, t, m)
-        for w, lane, n, t, m in itertools.product(
-            weight_bits, lanes, max_neurons, topologies, weight_memories
-        )
-    ]
+    """The cross product of the axes, in a fixed order; ``lanes_of`` (``{population: [lanes,
+    ...]}``) adds one axis per population named. A point whose population lanes equal its
+    ``lanes`` is the point without them, listed once."""
+    named = sorted((lanes_of or {}).items())
+    per_population = [[(pop, n) for n in choices] for pop, choices in named]
+    points = []
+    for w, lane, n, t, m, *pairs in itertools.product(
+        weight_bits, lanes, max_neurons, topologies, weight_memories, *per_population
+    ):
+        point = SweepPoint(w, lane, n, t, m, tuple(pairs))
+        if point not in points:
+            points.append(point)
+    return points
 
 
 def _weight_bits(core_plan) -> int:
@@ -350,7 +372,11 @@ def _plan(network, point: SweepPoint):
     # Dense only: the LUT model (LUT_MODEL) is fitted to neuron cores; a convolution core's
     # logic does not scale with its lanes and neurons as theirs does (docs/explore.md).
     return map_network(
-        network, lanes=point.lanes, capacity=capacity, topology=point.topology, conv="dense"
+        network,
+        lanes=point.mapping_lanes(network),
+        capacity=capacity,
+        topology=point.topology,
+        conv="dense",
     )
 
 
@@ -1224,13 +1250,16 @@ def _write_chosen(
         "device": device,
         "options": {
             "lanes": point.lanes,
+            "lanes_of": dict(point.lanes_of),
             "max_neurons": point.max_neurons,
             "topology": point.topology,
             "debug": debug,
             "weight_memory": list(chip.weight_memory),
         },
         "compile_command": (
-            f"neurohw compile chosen/network.npz --lanes {point.lanes} --max-neurons "
+            f"neurohw compile chosen/network.npz --lanes {point.lanes} "
+            + "".join(f"--lanes-of {pop}={n} " for pop, n in point.lanes_of)
+            + f"--max-neurons "
             f"{point.max_neurons} --topology {point.topology} --device {device} "
             f"{'--debug' if debug else '--no-debug'} -o OUT"
         ),
