@@ -545,15 +545,7 @@ def synthesize_point(network, point: SweepPoint, *, device: str, debug: bool, se
             chip = _chip(network, point, debug)
             report = chip.synthesize(device, workdir=Path(scratch) / point.label, seed=seed)
         except SynthesisError as error:
-            log = ""
-            if error.log is not None and Path(error.log).is_file():
-                log = _tail(Path(error.log).read_text(errors="replace"))
-            return {
-                "error": str(error),
-                "overflow": [list(o) for o in error.overflow],
-                "log": log,
-                "seconds": time.perf_counter() - start,
-            }
+            return synthesis_failure(error, seconds=time.perf_counter() - start)
         except Exception as error:  # noqa: BLE001 - a failed point is reported, not fatal
             return {
                 "error": f"{type(error).__name__}: {error}",
@@ -563,6 +555,40 @@ def synthesize_point(network, point: SweepPoint, *, device: str, debug: bool, se
         result = report.to_dict()
         result.pop("workdir", None)
         return {"synth": result, "seconds": time.perf_counter() - start}
+
+
+#: The start of nextpnr's error when its placer finds no legal placement: like a resource over
+#: capacity, a result of the design, the tools and the seed (nextpnr is deterministic), so
+#: cached; a tool killed or crashed mid-run writes no such line and is tried again.
+NO_PLACEMENT_ERROR = "Unable to find legal placement"
+
+
+def synthesis_failure(error, *, seconds: float) -> dict:
+    """The result of a synthesis that raised ``error`` (a ``SynthesisError``): ``error``,
+    ``overflow`` (resources over capacity), ``no_placement`` (nextpnr's error line, when its
+    placer found no legal placement), the log's tail and ``seconds``. With ``overflow`` or
+    ``no_placement`` the point does not fit, a cached result; otherwise the tool failed."""
+    from .synth import parse_nextpnr_failure
+
+    text = ""
+    if error.log is not None and Path(error.log).is_file():
+        text = Path(error.log).read_text(errors="replace")
+    result = {
+        "error": str(error),
+        "overflow": [list(o) for o in error.overflow],
+        "log": _tail(text),
+        "seconds": seconds,
+    }
+    unplaced = [e for e in parse_nextpnr_failure(text)[1] if e.startswith(NO_PLACEMENT_ERROR)]
+    if unplaced:
+        result["no_placement"] = unplaced[0]
+    return result
+
+
+def does_not_fit(result: dict) -> bool:
+    """Whether a synthesis ``result`` says the point does not fit (over capacity, or no
+    legal placement): a result of the tools, cached like a synthesized one."""
+    return bool(result.get("overflow") or result.get("no_placement"))
 
 
 def _tail(text: str, lines: int = 40) -> str:
@@ -808,9 +834,9 @@ def run_sweep(
 
     def keep(label, result):
         # Each result into the cache as it arrives, so that a client killed mid-sweep loses
-        # no finished point. A point that does not fit is a result (cached); a tool or worker
-        # failure is not, so that a rerun tries it again.
-        if "synth" in result or result.get("overflow"):
+        # no finished point. A point that does not fit (over capacity, no legal placement) is
+        # a result (cached); a tool or worker failure is not, so that a rerun tries it again.
+        if "synth" in result or does_not_fit(result):
             cache.put(to_synthesize[label][1]["cache_key"], result)
 
     synthesized = _gather(client, futures, "synthesis", progress, keep) if futures else {}
@@ -821,7 +847,7 @@ def run_sweep(
             continue
         if "synth" in record:
             record["status"] = "synthesized"
-        elif record.get("overflow"):
+        elif does_not_fit(record):
             record["status"] = "does not fit"
         else:
             record["status"] = "failed"
