@@ -795,6 +795,34 @@ def test_on_a_board_the_chip_runs_at_its_clock():
     assert result["front"] == ["fast"]
 
 
+def _spram_network():
+    rng = np.random.default_rng(5)
+    return Network(
+        inputs=[InputGroup("x", 64)],
+        populations=[Population("h", 40, loihi_cuba_lif(du=4095, dv=600, vth=30))],
+        projections=[Projection("x", "h", rng.integers(-100, 100, (64, 40)))],
+        outputs=["h"],
+    )  # 64 x 40 weights of 8 bits: 20,480 bits, more than SPRAM_MIN_WEIGHT_BITS
+
+
+def test_the_energy_of_a_spram_point_reads_spram():
+    """The energy column prices a SPRAM point's weight reads as SPRAM words."""
+    from neurohw.flows.energy import estimate_energy
+
+    network = _spram_network()
+    inputs = {"x": np.ones((4, 1, 64), dtype=np.int64)}
+    records = [_synthesized("bram", 40.0), _synthesized("spram", 40.0)]
+    records[1]["point"]["weight_memory"] = "spram"
+    ex.finish(records, networks={None: (network, None)}, device="ice40-up5k", inputs=inputs,
+              budgets={}, accuracy={})  # fmt: skip
+    plan = ex._plan(network, ex.SweepPoint(None, 1, 256, "auto"))
+    for record, kinds in zip(records, (("bram",), ("spram",))):
+        expected = estimate_energy(plan, inputs, "ice40-up5k", fmax_mhz=40.0, flip_flops=300,
+                                   weight_memory=kinds)  # fmt: skip
+        assert record["energy_uj"] == expected.total_uj
+    assert records[0]["energy_uj"] != records[1]["energy_uj"]
+
+
 def test_board_description():
     board = ex.board_description("ulx3s")
     assert board["device"] == "ecp5-85k" and board["clock_mhz"] == 25.0

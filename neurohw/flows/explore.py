@@ -934,8 +934,16 @@ def finish(records, *, networks, device, inputs, budgets, accuracy, clock_mhz=No
             accuracy=accuracy.get(width),
         )
         network = networks[width][0]
-        plan = _plan(network, SweepPoint(**record["point"]))
-        energy = estimate_energy(plan, inputs, device, fmax_mhz=clock, flip_flops=synth["ffs"])
+        point = SweepPoint(**record["point"])
+        plan = _plan(network, point)
+        energy = estimate_energy(
+            plan,
+            inputs,
+            device,
+            fmax_mhz=clock,
+            flip_flops=synth["ffs"],
+            weight_memory=_weight_memories(plan, point),
+        )
         record["energy_uj"] = energy.total_uj
         over = _meets(record, budgets)
         if clock_mhz is not None and (fmax is None or fmax < clock_mhz):
