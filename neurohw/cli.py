@@ -1247,7 +1247,8 @@ def _add_lanes_of_option(parser, *, several: bool, help: str):
 
 
 def _lanes_of(given, network) -> dict:
-    """``--lanes-of`` as ``{population: [lanes, ...]}`` (one value for ``compile``): each name a population of ``network``, named once."""
+    """``--lanes-of`` as ``{population: [lanes, ...]}`` (one value for ``compile``): each
+    name a population of ``network``, named once."""
     lanes_of = {}
     for population, choices in given or ():
         if population not in network.populations:
