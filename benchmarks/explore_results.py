@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from neurohw.flows.design_hash import provenance, synthesis_options
-from neurohw.flows.explore import SYNTH_SEED, synthesis_tools
+from neurohw.flows.explore import SYNTH_SEED, does_not_fit, synthesis_tools
 
 RESULTS = Path(__file__).resolve().parent / "results" / "explore.json"
 
@@ -23,6 +23,7 @@ POINT_KEYS = (
     "label", "status", "cached", "cores", "latency_cycles", "luts", "bram", "ffs", "fmax_mhz",
     "latency_us", "accuracy", "energy_uj", "on_front", "pruned", "would_prune", "over_budget",
     "error", "stage", "spram", "weight_memories", "weight_load_writes", "weight_load_cycles", "log",
+    "no_placement",
 )  # fmt: skip
 
 
@@ -34,8 +35,10 @@ def run_summary(outdir: Path) -> dict:
     for record in summary["points"]:
         row = {key: record[key] for key in POINT_KEYS if key in record}
         row["predicted"] = record.get("predicted")
+        if record.get("point", {}).get("lanes_of"):
+            row["lanes_of"] = dict(record["point"]["lanes_of"])
         # A synthesized point, or one that does not fit (a cached result too).
-        if "synth" in record or record.get("overflow"):
+        if "synth" in record or does_not_fit(record):
             row["seconds"] = record.get("seconds")
             options = {**synthesis_options(device, seed=SYNTH_SEED), "tools": tools}
             row["provenance"] = provenance(verilog_sha256=record["design_sha256"], options=options)

@@ -189,12 +189,10 @@ def _configs():
             network = mnist_network(weight_width=weight_width)
             plan = map_network(
                 network,
-                lanes=lanes,
+                lanes=lanes if out_lanes is None else {"hidden": lanes, "out": out_lanes},
                 step_width=step_width,
                 capacity=CoreCapacity(max_neurons=256, max_axons=1024),
             )
-            if out_lanes is not None:
-                plan = with_population_lanes(plan, "out", out_lanes)
             return plan, mnist_inputs()
 
         return build
@@ -286,24 +284,6 @@ def weight_memory_of(key: str, plan) -> tuple:
     population's cores in SPRAM for :data:`SPRAM_CONFIGS`, else block RAM."""
     spram = key in SPRAM_CONFIGS
     return tuple("spram" if spram and c.population == "hidden" else "bram" for c in plan.cores)
-
-
-def with_population_lanes(plan, population: str, lanes: int):
-    """``plan`` with the cores of ``population`` given ``lanes`` neuron lanes (dense).
-
-    ``map_network`` takes one ``lanes`` for every core; ``CorePlan.lanes`` is per core and
-    ``SystemTop`` and ``estimate_cycles`` read it per core, so the benchmark sets the 10-neuron
-    output core to fewer lanes than the 128-neuron core after mapping (a lane of a 10-neuron
-    core with lanes 4..8 holds one or two neurons and wastes a weight memory)."""
-    import dataclasses
-
-    cores = tuple(
-        dataclasses.replace(c, lanes=lanes, connectivity="dense")
-        if c.population == population
-        else c
-        for c in plan.cores
-    )
-    return dataclasses.replace(plan, cores=cores)
 
 
 # -- synthesis cache --------------------------------------------------------------------------
@@ -1828,8 +1808,8 @@ def render(
             else ""
         )
         + "The 2- and 4-bit rows (one DP16KD per weight bank at the weight's width: "
-        "8k x 2, 4k x 4) set the output core to lanes 1 after mapping "
-        "(`with_population_lanes`: `map_network` has one `lanes` for every core).",
+        "8k x 2, 4k x 4) set the output core to lanes 1 "
+        "(`map_network(lanes={'hidden': L, 'out': 1})`).",
         "",
     ]
     met = [k for k, v in verdicts.items() if all(all(c["checks"].values()) for c in v.values())]

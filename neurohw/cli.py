@@ -935,6 +935,12 @@ def add_compile(subparsers):
         help="spike probability per line and step of the random inputs (default: %(default)s)",
     )
     _add_flow_options(parser, default_samples=4)
+    _add_lanes_of_option(
+        parser,
+        several=False,
+        help="the lanes of one population's cores, overriding --lanes for it, e.g. "
+        "'out=1'; repeatable",
+    )
     parser.set_defaults(run=compile_command)
 
 
@@ -992,6 +998,11 @@ def compile_command(args) -> int:
     # Checked once here; the flow takes the Samples as they are (network.system.Samples).
     inputs = _checked_samples(network, inputs)
     settings = _flow_settings(args, samples=inputs.batch)
+    lanes_of = _lanes_of(args.lanes_of, network)
+    if lanes_of:
+        settings["lanes"] = {
+            name: lanes_of.get(name, [args.lanes])[0] for name in network.populations
+        }
     check_output_folder(args.output, inputs=(args.source, args.inputs, args.calibration))
     return _run_flow(
         source,
@@ -1217,6 +1228,51 @@ def _int_list(low: int, high: int, example: str, *, power_of_two: bool = False):
     return parse
 
 
+def _add_lanes_of_option(parser, *, several: bool, help: str):
+    """``--lanes-of POP=L`` (``several``: ``POP=L,L,...``, an axis), repeatable: the lanes of
+    one population's neuron cores, the others at ``--lanes``. One parser for ``compile`` and
+    ``explore``; :func:`_lanes_of` checks the names against the network."""
+    from .network.mapping import CORE_MAX_LANES
+
+    values = _int_list(1, CORE_MAX_LANES, "1,2" if several else "1", power_of_two=True)
+    metavar = "POP=L,L,..." if several else "POP=L"
+
+    def parse(text: str) -> tuple[str, list[int]]:
+        population, equals, lanes = text.partition("=")
+        if not equals or not population:
+            raise argparse.ArgumentTypeError(
+                f"must be a population and its lanes, such as {'out=1,2' if several else 'out=1'!r}"
+                f", not {text!r}"
+            )
+        try:
+            choices = values(lanes)
+        except argparse.ArgumentTypeError as error:
+            raise argparse.ArgumentTypeError(f"{population!r}: lanes {error}") from None
+        if not several and len(choices) != 1:
+            raise argparse.ArgumentTypeError(
+                f"{population!r}: one lanes value per population, not {lanes!r}"
+            )
+        return population, choices
+
+    parser.add_argument("--lanes-of", type=parse, action="append", metavar=metavar, help=help)
+
+
+def _lanes_of(given, network) -> dict:
+    """``--lanes-of`` as ``{population: [lanes, ...]}`` (one value for ``compile``): each
+    name a population of ``network``, named once."""
+    lanes_of = {}
+    for population, choices in given or ():
+        if population not in network.populations:
+            raise CommandError(
+                f"--lanes-of {population}=...: the network has no population {population!r}; "
+                f"its populations: {', '.join(map(repr, network.populations))}"
+            )
+        if population in lanes_of:
+            raise CommandError(f"--lanes-of {population}=...: {population!r} is named twice")
+        lanes_of[population] = choices
+    return lanes_of
+
+
 def _topology_list(text: str) -> list[str]:
     values = text.split(",")
     if any(v not in ("auto", "star", "mesh") for v in values) or len(set(values)) != len(values):
@@ -1280,6 +1336,12 @@ def add_explore(subparsers):
         default=[1, 2, 4],
         metavar="L,L,...",
         help="lanes per core (default: 1,2,4)",
+    )
+    _add_lanes_of_option(
+        parser,
+        several=True,
+        help="lanes of one population's cores, an axis beside --lanes (the other "
+        "populations keep --lanes), e.g. 'out=1'; repeatable, the cross product",
     )
     parser.add_argument(
         "--max-neurons",
@@ -1477,8 +1539,14 @@ def explore_command(args) -> int:
 
     if is_network_file:
         weight_bits = [None]
+    lanes_of = _lanes_of(args.lanes_of, source.network)
     points = ex.sweep_points(
-        weight_bits, args.lanes, args.max_neurons, args.topology, args.weight_memory
+        weight_bits,
+        args.lanes,
+        args.max_neurons,
+        args.topology,
+        args.weight_memory,
+        lanes_of=lanes_of,
     )
     try:
         with output_folder(args.output, inputs=(args.source, args.inputs)) as work:

@@ -53,6 +53,26 @@ def test_activity_follows_from_the_datapath():
     assert chip_activity(_chip(lanes=2), {"x": X}).weight_reads == 3 * 2 * 2
 
 
+def test_spram_weight_reads():
+    """A core's weights in SPRAM: each weight read is a 16-bit SPRAM word holding the weights
+    of lanes_per_weight_word lanes, priced as spram_read; the lanes still accumulate each."""
+    from neurohw.hw.system import core_config
+
+    plan = _chip(lanes=2)
+    bram = chip_activity(plan, {"x": X})
+    spram = chip_activity(plan, {"x": X}, weight_memory=("spram",))
+    per_word = core_config(plan, plan.cores[0], weight_memory="spram").lanes_per_weight_word
+    assert per_word == 2  # two 8-bit weights per 16-bit word
+    assert spram.spram and not bram.spram and bram.spram_reads == 0
+    assert spram.weight_reads == 0 and spram.spram_reads == bram.weight_reads / per_word == 6
+    assert spram.accumulator_updates == bram.accumulator_updates == bram.weight_reads
+    e = estimate_energy(plan, {"x": X}, "ice40-up5k", fmax_mhz=50.0, weight_memory=("spram",))
+    k = ENERGY_MODELS["ice40-up5k"].coefficients["spram_read"]
+    assert e.breakdown["weight_reads"] == pytest.approx(
+        tuple(6 * value * 1e-6 for value in (k.nominal, k.low, k.high))
+    )
+
+
 def test_multiply_decays_use_the_dsp_every_neuron_every_step():
     plan = _chip(loihi_cuba_lif(du=300, dv=500, vth=1000))
     a = chip_activity(plan, {"x": X})

@@ -2,6 +2,7 @@
 iCE40UP5K), the cache, a failed point with its log, the pruning check, and bad arguments refused
 before anything is written (docs/explore.md)."""
 
+import dataclasses
 import json
 import stat
 
@@ -98,6 +99,11 @@ BAD = [
         "--weight-memory spram needs the debug port (the host loads SPRAM weights through "
         "it): leave out --no-debug",
     ),
+    (
+        ["--lanes-of", "out=1"],
+        "--lanes-of out=...: the network has no population 'out'; its populations: 'h', 'o'",
+    ),
+    (["--lanes-of", "o=1", "--lanes-of", "o=2"], "--lanes-of o=...: 'o' is named twice"),
 ]
 
 
@@ -140,6 +146,22 @@ def test_device_or_board_is_needed(tmp_path, network_file, capsys):
             "such as 'bram,spram', not 'bram,lutram'",
         ),
         (
+            "--lanes-of",
+            "o",
+            "must be a population and its lanes, such as 'out=1,2', not 'o'",
+        ),
+        (
+            "--lanes-of",
+            "=2",
+            "must be a population and its lanes, such as 'out=1,2', not '=2'",
+        ),
+        (
+            "--lanes-of",
+            "o=1,3",
+            "'o': lanes must be comma-separated powers of two between 1 and 64 without "
+            "repeats, such as '1,2', not '1,3'",
+        ),
+        (
             "--topology",
             "ring",
             "must be comma-separated topologies out of 'auto', 'star', 'mesh' without "
@@ -154,6 +176,79 @@ def test_bad_lists(tmp_path, network_file, capsys, option, value, message):
     assert caught.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1].endswith(f"error: argument {option}: {message}")
     assert not (tmp_path / "o").exists()
+
+
+def test_compile_lanes_of_takes_one_value(tmp_path, network_file, capsys):
+    args = ["compile", str(network_file), "-o", str(tmp_path / "o"), "--lanes-of"]
+    with pytest.raises(SystemExit) as caught:
+        main([*args, "o=1,2"])
+    assert caught.value.code == 2
+    assert (
+        capsys.readouterr()
+        .err.splitlines()[-1]
+        .endswith("error: argument --lanes-of: 'o': one lanes value per population, not '1,2'")
+    )
+    assert main([*args, "q=1"]) == 2
+    assert capsys.readouterr().err == (
+        "neurohw: error: --lanes-of q=...: the network has no population 'q'; its "
+        "populations: 'h', 'o'\n"
+    )
+    assert not (tmp_path / "o").exists()
+
+
+# -- lanes per population -----------------------------------------------------------------------
+
+
+def test_sweep_points_with_lanes_per_population():
+    points = ex.sweep_points([None], [1, 2], [256], ["auto"], ["bram"], lanes_of={"o": [1, 2]})
+    # (1, o=1) and (1, o=2) ... : a population at the point's own lanes is the plain point.
+    assert [p.label for p in points] == [
+        "wN-l1-n256-auto",
+        "wN-l1-o=2-n256-auto",
+        "wN-l2-o=1-n256-auto",
+        "wN-l2-n256-auto",
+    ]
+    assert points[2].lanes_of == (("o", 1),)
+    # Through JSON (explore.json, chip.json) a point comes back equal.
+    again = json.loads(json.dumps(dataclasses.asdict(points[2])))
+    assert ex.SweepPoint(**again) == points[2]
+    assert ex.sweep_points([None], [2], [256], ["auto"]) == [ex.SweepPoint(None, 2, 256, "auto")]
+
+
+def test_a_point_with_lanes_per_population_is_the_mapped_chip(tmp_path):
+    """The point's chip is ``map_network(lanes={...})``'s, and the compile command that
+    chip.json prints (``--lanes-of``) builds it again (same design hash)."""
+    from neurohw import Chip
+    from neurohw.network import CoreCapacity, map_network
+
+    network = small_network()
+    point = ex.SweepPoint(None, 2, 256, "auto", "bram", (("o", 1),))
+    chip = ex._chip(network, point, debug=True)
+    plan = map_network(network, lanes={"h": 2, "o": 1}, capacity=CoreCapacity(max_neurons=256))
+    assert [c.lanes for c in chip.plan.cores] == [2, 1]
+    assert chip.design_hash() == Chip(plan, debug=True).design_hash()
+    assert (
+        chip.design_hash()
+        != ex._chip(network, ex.SweepPoint(None, 2, 256, "auto"), True).design_hash()
+    )
+    description = ex._write_chosen(
+        {"point": dataclasses.asdict(point)},
+        {None: (network, None)},
+        tmp_path / "chosen",
+        debug=True,
+        device="ice40-up5k",
+    )
+    assert description["options"]["lanes_of"] == {"o": 1}
+    command = description["compile_command"]
+    assert "--lanes 2 --lanes-of o=1 --max-neurons 256" in command
+    assert ex.chosen_chip(tmp_path / "chosen").design_hash() == chip.design_hash()
+    args = command.split()[1:]
+    args[args.index("chosen/network.npz")] = str(tmp_path / "chosen" / "network.npz")
+    args[args.index("OUT")] = str(tmp_path / "out")
+    args[args.index("--device") + 1] = "none"  # no synthesis in the test
+    assert main([*args, "--verify-samples", "0"]) == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["verilog"]["design_sha256"] == chip.design_hash()
 
 
 # -- the models --------------------------------------------------------------------------------
@@ -470,6 +565,73 @@ def test_a_killed_client_keeps_the_finished_points(tmp_path, monkeypatch):
     assert [r["status"] for r in records] == ["synthesized", "synthesized"]
 
 
+NO_PLACEMENT_LOG = (
+    "Info: Running main analytical placer.\n"
+    "ERROR: Unable to find legal placement for all cells, design is probably at utilisation "
+    "limit.\n"
+)
+#: A nextpnr stopped (SIGTERM) or crashed mid-placement: no ERROR line.
+KILLED_LOG = "Info: Running main analytical placer.\n"
+
+
+def _failure(tmp_path, name, text):
+    from neurohw.flows.synth import SynthesisError
+
+    log = tmp_path / f"{name}.log"
+    log.write_text(text)
+    return SynthesisError(f"nextpnr failed on system for iCE40UP5K ({name})", log=log)
+
+
+def test_no_legal_placement_is_a_result(tmp_path):
+    unplaced = ex.synthesis_failure(_failure(tmp_path, "a", NO_PLACEMENT_LOG), seconds=1.0)
+    assert unplaced["no_placement"] == (
+        "Unable to find legal placement for all cells, design is probably at utilisation limit."
+    )
+    assert ex.does_not_fit(unplaced) and "Unable to find legal placement" in unplaced["log"]
+    killed = ex.synthesis_failure(_failure(tmp_path, "b", KILLED_LOG), seconds=1.0)
+    assert "no_placement" not in killed and not ex.does_not_fit(killed)
+    assert killed["log"] == KILLED_LOG.strip()
+
+
+def test_no_legal_placement_is_cached_and_a_killed_tool_is_not(tmp_path, monkeypatch):
+    """A point nextpnr cannot place is cached ("does not fit"): the rerun does not place it
+    again; a point whose nextpnr was killed is a failure with its log, synthesized again."""
+    from distributed import Client
+
+    calls = tmp_path / "calls"  # a file: Dask may copy the function and a list with it
+
+    def synthesis(network, point, *, device, debug, seed):
+        with calls.open("a") as file:
+            file.write(point.label + "\n")
+        text = NO_PLACEMENT_LOG if point.lanes == 2 else KILLED_LOG
+        return ex.synthesis_failure(_failure(tmp_path, point.label, text), seconds=0.0)
+
+    monkeypatch.setattr(ex, "synthesize_point", synthesis)
+    monkeypatch.setattr(ex, "prepare_tools", lambda client, device: {"yosys": "test"})
+    points = ex.sweep_points([None], [1, 2], [256], ["auto"])
+    settings = dict(
+        device="ice40-up5k", inputs={"x": np.ones((4, 1, 6), dtype=np.int64)}, budgets={},
+        cache=tmp_path / "cache", debug=False, seed=1,
+    )  # fmt: skip
+    for run in (1, 2):
+        lines = []
+        with Client(processes=False, n_workers=1, dashboard_address=":0") as c:
+            records = ex.run_sweep({None: tiny_network()}, points, client=c,
+                                   progress=lines.append, **settings)  # fmt: skip
+        by_label = {r["label"]: r for r in records}
+        unplaced, killed = by_label["wN-l2-n256-auto"], by_label["wN-l1-n256-auto"]
+        assert unplaced["status"] == "does not fit" and unplaced["cached"] is (run == 2)
+        assert killed["status"] == "failed" and killed["stage"] == "synthesis"
+        assert killed["cached"] is False and killed["log"] == KILLED_LOG.strip()
+    assert "2 points: 0 pruned, 1 cached, 1 to synthesize" in lines
+    assert sorted(calls.read_text().split()) == [
+        "wN-l1-n256-auto",
+        "wN-l1-n256-auto",
+        "wN-l2-n256-auto",
+    ]
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 1
+
+
 def test_missing_dask(monkeypatch):
     import builtins
 
@@ -631,6 +793,34 @@ def test_on_a_board_the_chip_runs_at_its_clock():
     assert slow["status"] == "over budget"
     assert slow["over_budget"] == ["Fmax 10.0 MHz < the board clock 12 MHz"]
     assert result["front"] == ["fast"]
+
+
+def _spram_network():
+    rng = np.random.default_rng(5)
+    return Network(
+        inputs=[InputGroup("x", 64)],
+        populations=[Population("h", 40, loihi_cuba_lif(du=4095, dv=600, vth=30))],
+        projections=[Projection("x", "h", rng.integers(-100, 100, (64, 40)))],
+        outputs=["h"],
+    )  # 64 x 40 weights of 8 bits: 20,480 bits, more than SPRAM_MIN_WEIGHT_BITS
+
+
+def test_the_energy_of_a_spram_point_reads_spram():
+    """The energy column prices a SPRAM point's weight reads as SPRAM words."""
+    from neurohw.flows.energy import estimate_energy
+
+    network = _spram_network()
+    inputs = {"x": np.ones((4, 1, 64), dtype=np.int64)}
+    records = [_synthesized("bram", 40.0), _synthesized("spram", 40.0)]
+    records[1]["point"]["weight_memory"] = "spram"
+    ex.finish(records, networks={None: (network, None)}, device="ice40-up5k", inputs=inputs,
+              budgets={}, accuracy={})  # fmt: skip
+    plan = ex._plan(network, ex.SweepPoint(None, 1, 256, "auto"))
+    for record, kinds in zip(records, (("bram",), ("spram",))):
+        expected = estimate_energy(plan, inputs, "ice40-up5k", fmax_mhz=40.0, flip_flops=300,
+                                   weight_memory=kinds)  # fmt: skip
+        assert record["energy_uj"] == expected.total_uj
+    assert records[0]["energy_uj"] != records[1]["energy_uj"]
 
 
 def test_board_description():

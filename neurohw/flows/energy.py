@@ -29,7 +29,9 @@ Activity types, per inference (:class:`Activity`):
 * ``host_words``: words through the host port, both ways (events and barriers; the board's link
   beyond the port is not included).
 
-With SPRAM weights (iCE40UP5K ``weight_memory="spram"``) the weight reads are SPRAM accesses.
+With SPRAM weights (iCE40UP5K ``weight_memory="spram"``, per core: :func:`chip_activity`'s
+``weight_memory``) a core's weight reads are SPRAM accesses of 16-bit words, each holding the
+weights of ``lanes_per_weight_word`` lanes (``spram_reads``, priced as ``spram_read``).
 """
 
 from __future__ import annotations
@@ -350,14 +352,20 @@ class Activity:
     synaptic_ops: float
     spram: bool = False
     weight_bits: float = 16.0
+    #: Weight words read from SPRAM (16-bit words, one per ``lanes_per_weight_word`` lanes);
+    #: ``weight_reads`` are the block-RAM (and LUT) weight reads, ``accumulator_updates``
+    #: both kinds' lane reads.
+    spram_reads: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def chip_activity(plan, inputs, *, cycles=None) -> Activity:
+def chip_activity(plan, inputs, *, cycles=None, weight_memory=None) -> Activity:
     """The :class:`Activity` of ``plan``'s chip on ``inputs`` (``{group: (steps, batch,
-    size)}``, as :func:`~neurohw.flows.report.estimate_cycles` takes them); ``cycles``: a
+    size)}``, as :func:`~neurohw.flows.report.estimate_cycles` takes them); ``weight_memory``:
+    per core, ``"bram"`` or ``"spram"`` (``Chip.weight_memory``; default all block RAM);
+    ``cycles``: a
     :class:`~neurohw.flows.report.CycleEstimate` already computed for the same inputs."""
     from ..hw.system import conv_config, core_config
     from ..network.plan_model import simulate_plan
@@ -369,10 +377,12 @@ def chip_activity(plan, inputs, *, cycles=None) -> Activity:
     if cycles is None:
         cycles = estimate_cycles(plan, inputs)
     B, T = trace.samples, trace.steps
+    kinds = ("bram",) * plan.n_cores if weight_memory is None else tuple(weight_memory)
     configs = [
-        conv_config(cp) if cp.conv is not None else core_config(plan, cp) for cp in plan.cores
+        conv_config(cp) if cp.conv is not None else core_config(plan, cp, weight_memory=kind)
+        for cp, kind in zip(plan.cores, kinds)
     ]
-    weight_reads = state = updates = multiplies = bits_read = 0.0
+    weight_reads = state = updates = multiplies = bits_read = spram_reads = lane_reads = 0.0
     spram = False
     for c, (cp, config) in enumerate(zip(plan.cores, configs)):
         params = cp.params
@@ -387,9 +397,14 @@ def chip_activity(plan, inputs, *, cycles=None) -> Activity:
             reads = trace.events_per_step[c].sum() * config.lane_depth * config.lanes * channels
         else:
             reads = trace.synaptic_ops[c].sum()
-        weight_reads += reads
-        bits_read += reads * cp.weight_width
-        spram = spram or (cp.conv is None and config.weight_memory == "spram")
+        lane_reads += reads
+        if cp.conv is None and config.weight_memory == "spram":
+            # One 16-bit SPRAM word holds the weights of lanes_per_weight_word lanes.
+            spram = True
+            spram_reads += reads / config.lanes_per_weight_word
+        else:
+            weight_reads += reads
+            bits_read += reads * cp.weight_width
         words = 1 + params.n_currents + (1 if params.refractory_period else 0) + channels
         state += 2 * words * cp.n_neurons * T * B
         updates += cp.n_neurons * T * B
@@ -417,7 +432,7 @@ def chip_activity(plan, inputs, *, cycles=None) -> Activity:
     host_words = sent + windows + trace.host_events_in.sum() + windows
     return Activity(
         weight_reads=float(weight_reads) / B,
-        accumulator_updates=float(weight_reads) / B,
+        accumulator_updates=float(lane_reads) / B,
         state_accesses=float(state) / B,
         neuron_updates=float(updates) / B,
         dsp_multiplies=float(multiplies) / B,
@@ -427,6 +442,7 @@ def chip_activity(plan, inputs, *, cycles=None) -> Activity:
         synaptic_ops=float(trace.synaptic_ops.sum()) / B,
         spram=spram,
         weight_bits=float(bits_read / weight_reads) if weight_reads else 16.0,
+        spram_reads=float(spram_reads) / B,
     )
 
 
@@ -530,11 +546,14 @@ def estimate_energy(
     fmax_mhz: float | None = None,
     flip_flops: int | None = None,
     activity: Activity | None = None,
+    weight_memory=None,
 ) -> EnergyEstimate:
     """:class:`EnergyEstimate` of ``plan``'s chip on ``inputs`` on ``device`` (a key of
     :data:`ENERGY_MODELS`). ``fmax_mhz`` and ``flip_flops`` come from a synthesis of this chip
     when there is one; without, the family's default Fmax (the digits chip's) and 1,000
-    flip-flops per core (an estimate), each labelled as such in the result."""
+    flip-flops per core (an estimate), each labelled as such in the result. ``weight_memory``:
+    per core, where the chip keeps its weights (``Chip.weight_memory``; default block RAM),
+    for :func:`chip_activity`."""
     if device not in ENERGY_MODELS:
         raise ValueError(
             f"device must be one of {', '.join(sorted(ENERGY_MODELS))} (an energy model), "
@@ -542,7 +561,7 @@ def estimate_energy(
         )
     model = ENERGY_MODELS[device]
     if activity is None:
-        activity = chip_activity(plan, inputs)
+        activity = chip_activity(plan, inputs, weight_memory=weight_memory)
     if fmax_mhz is None:
         fmax, fmax_source = model.default_fmax_mhz, f"assumed: {model.fmax_source}"
     elif not fmax_mhz > 0:
@@ -561,14 +580,18 @@ def estimate_energy(
         coefficient = k[name]
         scale = 1.0
         if part == "weight_reads":
-            if activity.spram:
-                coefficient = k["spram_read"]  # a 16-bit word whatever the weights' width
-            else:
-                scale = weight_read_scale(activity.weight_bits)
+            scale = weight_read_scale(activity.weight_bits)
         breakdown[part] = tuple(
             counts[part] * scale * value * 1e-6
             for value in (coefficient.nominal, coefficient.low, coefficient.high)
         )  # pJ -> uJ
+        if part == "weight_reads" and activity.spram_reads:
+            # SPRAM words are priced whole: 16 bits whatever the weights' width.
+            spram = k["spram_read"]
+            breakdown[part] = tuple(
+                bram + activity.spram_reads * value * 1e-6
+                for bram, value in zip(breakdown[part], (spram.nominal, spram.low, spram.high))
+            )
     # The clock network costs per cycle (clock_cycle) plus per clocked flip-flop.
     network, per_ff = k["clock_cycle"], k["clock_ff_cycle"]
     breakdown["clock"] = tuple(

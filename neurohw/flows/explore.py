@@ -194,32 +194,54 @@ CYCLE_LOWER_FRACTION = 0.9
 @dataclass(frozen=True)
 class SweepPoint:
     """One configuration: ``weight_bits`` (``None``: the network file's own weights),
-    ``lanes``, ``max_neurons`` per core, ``topology`` and ``weight_memory`` (``"bram"``, or
-    ``"spram"``: the largest weight memories in SPRAM, :func:`core_weight_memories`)."""
+    ``lanes`` of every population's cores but those of ``lanes_of`` (``(population, lanes)``
+    pairs, sorted by population, none equal to ``lanes``), ``max_neurons`` per core,
+    ``topology`` and ``weight_memory`` (``"bram"``, or ``"spram"``: the largest weight
+    memories in SPRAM, :func:`core_weight_memories`)."""
 
     weight_bits: int | None
     lanes: int
     max_neurons: int
     topology: str
     weight_memory: str = "bram"
+    lanes_of: tuple = ()
+
+    def __post_init__(self):
+        # From JSON the pairs come back as lists; one spelling keeps points equal and hashable.
+        pairs = tuple(sorted((str(pop), int(n)) for pop, n in self.lanes_of if n != self.lanes))
+        object.__setattr__(self, "lanes_of", pairs)
 
     @property
     def label(self) -> str:
         width = "wN" if self.weight_bits is None else f"w{self.weight_bits}"
+        lanes = "".join(f"-{pop}={n}" for pop, n in self.lanes_of)
         memory = "" if self.weight_memory == "bram" else f"-{self.weight_memory}"
-        return f"{width}-l{self.lanes}-n{self.max_neurons}-{self.topology}{memory}"
+        return f"{width}-l{self.lanes}{lanes}-n{self.max_neurons}-{self.topology}{memory}"
+
+    def mapping_lanes(self, network):
+        """``map_network``'s ``lanes`` for ``network``: the int, or with ``lanes_of`` the
+        lanes of every population."""
+        if not self.lanes_of:
+            return self.lanes
+        return {name: dict(self.lanes_of).get(name, self.lanes) for name in network.populations}
 
 
 def sweep_points(
-    weight_bits, lanes, max_neurons, topologies, weight_memories=("bram",)
+    weight_bits, lanes, max_neurons, topologies, weight_memories=("bram",), lanes_of=None
 ) -> list[SweepPoint]:
-    """The cross product of the axes, in a fixed order."""
-    return [
-        SweepPoint(w, lane, n, t, m)
-        for w, lane, n, t, m in itertools.product(
-            weight_bits, lanes, max_neurons, topologies, weight_memories
-        )
-    ]
+    """The cross product of the axes, in a fixed order; ``lanes_of`` (``{population: [lanes,
+    ...]}``) adds one axis per population named. A point whose population lanes equal its
+    ``lanes`` is the point without them, listed once."""
+    named = sorted((lanes_of or {}).items())
+    per_population = [[(pop, n) for n in choices] for pop, choices in named]
+    points = []
+    for w, lane, n, t, m, *pairs in itertools.product(
+        weight_bits, lanes, max_neurons, topologies, weight_memories, *per_population
+    ):
+        point = SweepPoint(w, lane, n, t, m, tuple(pairs))
+        if point not in points:
+            points.append(point)
+    return points
 
 
 def _weight_bits(core_plan) -> int:
@@ -350,7 +372,11 @@ def _plan(network, point: SweepPoint):
     # Dense only: the LUT model (LUT_MODEL) is fitted to neuron cores; a convolution core's
     # logic does not scale with its lanes and neurons as theirs does (docs/explore.md).
     return map_network(
-        network, lanes=point.lanes, capacity=capacity, topology=point.topology, conv="dense"
+        network,
+        lanes=point.mapping_lanes(network),
+        capacity=capacity,
+        topology=point.topology,
+        conv="dense",
     )
 
 
@@ -519,15 +545,7 @@ def synthesize_point(network, point: SweepPoint, *, device: str, debug: bool, se
             chip = _chip(network, point, debug)
             report = chip.synthesize(device, workdir=Path(scratch) / point.label, seed=seed)
         except SynthesisError as error:
-            log = ""
-            if error.log is not None and Path(error.log).is_file():
-                log = _tail(Path(error.log).read_text(errors="replace"))
-            return {
-                "error": str(error),
-                "overflow": [list(o) for o in error.overflow],
-                "log": log,
-                "seconds": time.perf_counter() - start,
-            }
+            return synthesis_failure(error, seconds=time.perf_counter() - start)
         except Exception as error:  # noqa: BLE001 - a failed point is reported, not fatal
             return {
                 "error": f"{type(error).__name__}: {error}",
@@ -537,6 +555,40 @@ def synthesize_point(network, point: SweepPoint, *, device: str, debug: bool, se
         result = report.to_dict()
         result.pop("workdir", None)
         return {"synth": result, "seconds": time.perf_counter() - start}
+
+
+#: The start of nextpnr's error when its placer finds no legal placement: like a resource over
+#: capacity, a result of the design, the tools and the seed (nextpnr is deterministic), so
+#: cached; a tool killed or crashed mid-run writes no such line and is tried again.
+NO_PLACEMENT_ERROR = "Unable to find legal placement"
+
+
+def synthesis_failure(error, *, seconds: float) -> dict:
+    """The result of a synthesis that raised ``error`` (a ``SynthesisError``): ``error``,
+    ``overflow`` (resources over capacity), ``no_placement`` (nextpnr's error line, when its
+    placer found no legal placement), the log's tail and ``seconds``. With ``overflow`` or
+    ``no_placement`` the point does not fit, a cached result; otherwise the tool failed."""
+    from .synth import parse_nextpnr_failure
+
+    text = ""
+    if error.log is not None and Path(error.log).is_file():
+        text = Path(error.log).read_text(errors="replace")
+    result = {
+        "error": str(error),
+        "overflow": [list(o) for o in error.overflow],
+        "log": _tail(text),
+        "seconds": seconds,
+    }
+    unplaced = [e for e in parse_nextpnr_failure(text)[1] if e.startswith(NO_PLACEMENT_ERROR)]
+    if unplaced:
+        result["no_placement"] = unplaced[0]
+    return result
+
+
+def does_not_fit(result: dict) -> bool:
+    """Whether a synthesis ``result`` says the point does not fit (over capacity, or no
+    legal placement): a result of the tools, cached like a synthesized one."""
+    return bool(result.get("overflow") or result.get("no_placement"))
 
 
 def _tail(text: str, lines: int = 40) -> str:
@@ -782,9 +834,9 @@ def run_sweep(
 
     def keep(label, result):
         # Each result into the cache as it arrives, so that a client killed mid-sweep loses
-        # no finished point. A point that does not fit is a result (cached); a tool or worker
-        # failure is not, so that a rerun tries it again.
-        if "synth" in result or result.get("overflow"):
+        # no finished point. A point that does not fit (over capacity, no legal placement) is
+        # a result (cached); a tool or worker failure is not, so that a rerun tries it again.
+        if "synth" in result or does_not_fit(result):
             cache.put(to_synthesize[label][1]["cache_key"], result)
 
     synthesized = _gather(client, futures, "synthesis", progress, keep) if futures else {}
@@ -795,7 +847,7 @@ def run_sweep(
             continue
         if "synth" in record:
             record["status"] = "synthesized"
-        elif record.get("overflow"):
+        elif does_not_fit(record):
             record["status"] = "does not fit"
         else:
             record["status"] = "failed"
@@ -882,8 +934,16 @@ def finish(records, *, networks, device, inputs, budgets, accuracy, clock_mhz=No
             accuracy=accuracy.get(width),
         )
         network = networks[width][0]
-        plan = _plan(network, SweepPoint(**record["point"]))
-        energy = estimate_energy(plan, inputs, device, fmax_mhz=clock, flip_flops=synth["ffs"])
+        point = SweepPoint(**record["point"])
+        plan = _plan(network, point)
+        energy = estimate_energy(
+            plan,
+            inputs,
+            device,
+            fmax_mhz=clock,
+            flip_flops=synth["ffs"],
+            weight_memory=_weight_memories(plan, point),
+        )
         record["energy_uj"] = energy.total_uj
         over = _meets(record, budgets)
         if clock_mhz is not None and (fmax is None or fmax < clock_mhz):
@@ -1224,13 +1284,16 @@ def _write_chosen(
         "device": device,
         "options": {
             "lanes": point.lanes,
+            "lanes_of": dict(point.lanes_of),
             "max_neurons": point.max_neurons,
             "topology": point.topology,
             "debug": debug,
             "weight_memory": list(chip.weight_memory),
         },
         "compile_command": (
-            f"neurohw compile chosen/network.npz --lanes {point.lanes} --max-neurons "
+            f"neurohw compile chosen/network.npz --lanes {point.lanes} "
+            + "".join(f"--lanes-of {pop}={n} " for pop, n in point.lanes_of)
+            + f"--max-neurons "
             f"{point.max_neurons} --topology {point.topology} --device {device} "
             f"{'--debug' if debug else '--no-debug'} -o OUT"
         ),

@@ -50,6 +50,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -267,6 +268,7 @@ class _Mapper:
     def __init__(self, network, capacity, lanes, connectivity, conv=None):
         self.network = network
         self.capacity = capacity
+        #: ``{population: lanes}`` of every population's neuron cores.
         self.lanes = lanes
         self.connectivity = connectivity
         #: ``{population: its conv Projection}``: the populations placed on convolution cores.
@@ -364,7 +366,7 @@ class _Mapper:
             options.append("dense")
         if (
             self.connectivity in ("auto", "sparse")
-            and self.lanes == 1
+            and self.lanes[target] == 1
             and synapses > 0
             and target not in self.learning
         ):
@@ -377,7 +379,7 @@ class _Mapper:
                 n_neurons=n_neurons,
                 n_synapses=synapses,
                 weight_width=self.weight_width[target],
-                lanes=self.lanes,
+                lanes=self.lanes[target],
             )
             for mode in options
         }
@@ -678,11 +680,40 @@ def _conv_populations(network, conv, rules, weight_width) -> dict:
     return placed
 
 
+def population_lanes(network: Network, lanes) -> dict[str, int]:
+    """``{population: lanes}`` of every population of ``network`` for ``map_network``'s
+    ``lanes`` (an int for every population, or a mapping; a population it does not name gets
+    1), each value checked to be a power of two between 1 and ``CORE_MAX_LANES``."""
+
+    def check(name, value):
+        value = _check_int(name, value, 1, CORE_MAX_LANES)
+        if value & (value - 1):
+            raise MappingError(
+                f"{name} must be a power of two between 1 and {CORE_MAX_LANES} (the "
+                f"neuron core banks neurons by address bits), not {value}"
+            )
+        return value
+
+    if not isinstance(lanes, Mapping):
+        lanes = check("lanes", lanes)
+        return dict.fromkeys(network.populations, lanes)
+    unknown = [name for name in lanes if name not in network.populations]
+    if unknown:
+        raise MappingError(
+            f"lanes names {', '.join(map(repr, unknown))}, not a population of the network; "
+            f"its populations: {', '.join(map(repr, network.populations))}"
+        )
+    return {
+        name: check(f"lanes[{name!r}]", lanes[name]) if name in lanes else 1
+        for name in network.populations
+    }
+
+
 def map_network(
     network: Network,
     *,
     capacity: CoreCapacity = CoreCapacity(),
-    lanes: int = 1,
+    lanes: int | Mapping[str, int] = 1,
     connectivity: str = "auto",
     topology: str = "auto",
     key_width: int | None = None,
@@ -699,8 +730,12 @@ def map_network(
     ----------
     capacity : CoreCapacity
         What one core may hold (defaults: 256 neurons, 1024 axons, 2 Mbit of weights).
-    lanes : power of two, 1..64
-        Neuron lanes of every core (synaptic operations per clock, dense).
+    lanes : power of two, 1..64, or a mapping population -> power of two
+        Neuron lanes (synaptic operations per clock, dense) of every neuron core, or of the
+        cores of each population named, e.g. ``{"hidden": 2, "out": 1}``; a population the
+        mapping does not name gets 1 lane (the default); a name that is not a population of
+        the network is refused. As the int, the mapping sets neuron cores only: a population
+        placed on convolution cores takes ``conv_lanes``.
     connectivity : "auto", "dense" or "sparse"
         Synapse storage of every core; "auto" picks, per core, the one with fewer weight-memory
         bits (sparse only with ``lanes=1``; a core without synapses is dense).
@@ -739,21 +774,16 @@ def map_network(
     network, start_steps = skew(network)
     if not isinstance(capacity, CoreCapacity):
         raise TypeError(f"capacity must be a CoreCapacity, not {capacity!r}")
-    lanes = _check_int("lanes", lanes, 1, CORE_MAX_LANES)
-    if lanes & (lanes - 1):
-        raise MappingError(
-            f"lanes must be a power of two between 1 and {CORE_MAX_LANES} (the "
-            f"neuron core banks neurons by address bits), not {lanes}"
-        )
+    lanes_of = population_lanes(given_network, lanes)
     if connectivity not in ("auto", "dense", "sparse"):
         raise MappingError(
             f"connectivity must be 'auto', 'dense' or 'sparse', not {connectivity!r}"
         )
-    if connectivity == "sparse" and lanes != 1:
+    if connectivity == "sparse" and any(n != 1 for n in lanes_of.values()):
         raise MappingError(
             f"connectivity='sparse' needs lanes=1 (a sparse core issues one "
-            f"synapse per clock), not lanes={lanes}; use connectivity='dense' "
-            f"or 'auto' with lanes={lanes}"
+            f"synapse per clock), not lanes={lanes!r}; use connectivity='dense' "
+            f"or 'auto' with lanes={lanes!r}"
         )
     if topology not in ("auto", "star", "mesh"):
         raise MappingError(f"topology must be 'auto', 'star' or 'mesh', not {topology!r}")
@@ -813,7 +843,7 @@ def map_network(
             f"potentiation walks a dense weight column; use connectivity='auto' or 'dense'"
         )
 
-    mapper = _Mapper(network, capacity, lanes, connectivity)
+    mapper = _Mapper(network, capacity, lanes_of, connectivity)
     mapper.conv = _conv_populations(network, conv, rules, mapper.weight_width)
     splits = mapper.partition(max_cores)
 
@@ -930,7 +960,7 @@ def map_network(
                     weight_width=mapper.weight_width[name],
                     axon_blocks=tuple(blocks),
                     weights=weights,
-                    lanes=lanes,
+                    lanes=lanes_of[name],
                     connectivity=need.connectivity,
                     max_events_per_step=max(1, events),
                     max_delay=population.max_delay,
