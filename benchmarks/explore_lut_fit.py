@@ -1,4 +1,4 @@
-"""The fit of `neurohw explore`'s LUT4 model (``neurohw.flows.explore.LUT_MODEL``) to the
+"""The fit of `neurohw explore`'s LUT4 model (``neurohw.flows.lut_model.LUT_MODEL``) to the
 synthesized chips of ``LUT_MEASURED``, per family: non-negative least squares on the relative
 error, then each chip's prediction, the error statistics (mean |error|, worst) and the lowest
 measured / predicted ratio (what bounds ``LUT_LOWER_FRACTION``) of the fitted and of the
@@ -10,7 +10,7 @@ current ``LUT_MODEL`` (docs/explore.md, "Resource and latency models").
 import numpy as np
 from scipy.optimize import nnls
 
-from neurohw.flows.explore import LUT_MEASURED, LUT_MODEL, predict_luts
+from neurohw.flows.lut_model import LUT_MEASURED, LUT_MODEL, predict_luts
 
 TERMS = ("base", "per_core", "per_lane", "per_lane_weight_bit", "per_debug_core", "per_debug_lane")
 

@@ -11,6 +11,7 @@ import pytest
 
 from neurohw.cli import main
 from neurohw.flows import explore as ex
+from neurohw.flows import lut_model
 from neurohw.model import loihi_cuba_lif
 from neurohw.network import InputGroup, Network, Population, Projection
 from tests.test_flow import small_network
@@ -325,10 +326,10 @@ def test_lut_model_on_the_measured_chips():
     pruning by it removed none of them), and the model's errors on them are the ones
     docs/explore.md states (ECP5: mean 7.7 %, worst -25.6 %; iCE40: 4.0 %, -9.3 %)."""
     for family, bound in (("ecp5", (0.077, 0.256)), ("ice40", (0.040, 0.093))):
-        rows = [row for row in ex.LUT_MEASURED if row[0] == family]
+        rows = [row for row in lut_model.LUT_MEASURED if row[0] == family]
         errors = []
         for _, source, cores, lanes, lane_bits, debug, measured in rows:
-            predicted = ex.predict_luts(
+            predicted = lut_model.predict_luts(
                 family, cores=cores, lanes=lanes, lane_weight_bits=lane_bits, debug=debug
             )
             assert measured >= int(ex.LUT_LOWER_FRACTION * predicted), source
@@ -357,7 +358,7 @@ def test_lut_measurements_are_the_recorded_ones():
             if device in families and isinstance(result, dict) and result.get("luts"):
                 recorded[(families[device], f"system_synth {key}")] = result["luts"]
     checked = 0
-    for family, source, *_, measured in ex.LUT_MEASURED:
+    for family, source, *_, measured in lut_model.LUT_MEASURED:
         if source.split()[0] in ("explore", "system_synth"):
             assert recorded[(family, source)] == measured, source
             checked += 1
@@ -655,6 +656,7 @@ def test_missing_dask(monkeypatch):
 
 _KEY_SCRIPT = """
 from neurohw.flows import explore as ex
+from neurohw.flows import lut_model
 print(ex.cache_key("0" * 64, "ice40-up5k", 1, ex.synthesis_tools("ice40-up5k")))
 """
 

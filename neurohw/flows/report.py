@@ -123,9 +123,9 @@ def synthesize_chip(chip, device: str, *, workdir, **options) -> SynthReport:
 
 def debug_port_note(chip, device: str) -> str:
     """What the debug port of ``chip`` costs on ``device`` (LUT4, the estimate of
-    :data:`neurohw.flows.explore.LUT_MODEL`), and how to build the chip without it, or why
+    :data:`neurohw.flows.lut_model.LUT_MODEL`), and how to build the chip without it, or why
     the chip needs it (SPRAM weights, activity counters)."""
-    from .explore import predict_luts
+    from .lut_model import predict_luts
 
     family = DEVICES[device].family
     cores = chip.plan.n_cores
