@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from neurohw.sim import runner
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PAGES = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
 
@@ -77,6 +79,10 @@ def _params():
 @pytest.mark.parametrize("snippet", _params())
 def test_snippet_runs(snippet, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    # Its own simulation builds too: BUILD_ROOT is fixed at import (the repository's build/sim),
+    # and two snippets calling verify_system in two xdist workers built one chip and ran the
+    # other's test data in the same default folder (build/sim/system/verilator).
+    monkeypatch.setattr(runner, "BUILD_ROOT", tmp_path / "build" / "sim")
     namespace = {"__name__": "__snippet__", "REPO_ROOT": REPO_ROOT}
     if snippet.setup:
         exec(compile(snippet.setup, f"{snippet.name} (setup)", "exec"), namespace)
