@@ -169,6 +169,15 @@ def test_split_proof_asserts_what_one_proof_asserts(table):
     assert sorted(parts) == sorted(whole)
 
 
+def test_split_part_must_name_an_output():
+    with pytest.raises(ValueError) as error:
+        RouterHarness(drop_table(), fmt=FORMAT, fifo_depth=2, checked_outputs=[1, 4, 7])
+    assert (
+        str(error.value)
+        == "checked_outputs must name outputs 0 to 3 (3: the drop stream), not [4, 7]"
+    )
+
+
 def test_split_5port_proof_fails_on_its_output_against_wrong_model():
     """A model that forgets output 2 of a multicast fails output 2's part of the proof."""
     harness = RouterHarness(
