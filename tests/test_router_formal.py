@@ -85,8 +85,9 @@ def proof_parts(n_ports):
 
     Each part has a smaller inductive invariant to find than the whole proof: the whole 5-port
     proof had not finished after 32 minutes of CPU time (abc pdr's frame 3), its parts take 3 to
-    73 s each (measured in session 28; docs/router.md, "Split proofs"). test_split_proof_asserts_what_one_proof_asserts checks
-    that the parts together assert every property of the single proof.
+    73 s each (measured in session 28; docs/router.md, "Split proofs").
+    test_split_proof_asserts_what_one_proof_asserts checks that the parts together assert every
+    property of the single proof.
     """
     return {
         **{
@@ -196,7 +197,7 @@ def test_split_5port_proof_fails_on_its_output_against_wrong_model():
 
 @needs_abc
 def test_prove_reports_its_cpu_limit():
-    """A proof that runs out of CPU time says so (the whole 5-port proof needs far more than 5 s)."""
+    """A proof that runs out of CPU time says so (the whole 5-port proof needs far more)."""
     harness = RouterHarness(five_port_table(), fmt=FORMAT, fifo_depth=2)
     result = prove(harness, name="limited", directory=FORMAL_DIR / "router5_limited", cpu_limit_s=5)
     assert not result.passed
