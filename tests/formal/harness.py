@@ -314,7 +314,9 @@ def prove(
     if status == "ERROR" and re.search(r"engine_\d+ \(.*\) returned FAIL", log):
         status = "FAIL"  # a counterexample was found, but turning it into a trace failed
     killed = rf"returncode=-({int(signal.SIGXCPU)}|{int(signal.SIGKILL)})\)"
-    if status != "PASS" and re.search(killed, log):  # sby logs a program's end by signal so
+    # sby logs a program ended by a signal as "returncode=-N": SIGXCPU at the soft limit,
+    # SIGKILL at the hard one.
+    if status != "PASS" and re.search(killed, log):
         status = f"CPU LIMIT ({cpu_limit_s} s of CPU time used up by sby or a program it ran)"
     return SbyResult(process.returncode == 0 and status == "PASS", status, log, directory)
 
